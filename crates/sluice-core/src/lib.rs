@@ -1,0 +1,18 @@
+//! Sluice's base types, shared by every other crate: the stream elements that flow through
+//! channels, event-time values, the data bounds on records and keys, key groups, and the error
+//! type user code returns.
+//!
+//! This crate has no runtime behaviour of its own and few dependencies, so everything above it
+//! builds quickly.
+
+pub mod data;
+pub mod element;
+pub mod error;
+pub mod key_group;
+pub mod mode;
+
+pub use data::{KeyData, StreamData};
+pub use element::{Record, StreamElement, Timestamp, Watermark};
+pub use error::{UserError, UserResult};
+pub use key_group::{KeyGroupRange, DEFAULT_MAX_PARALLELISM};
+pub use mode::RuntimeMode;

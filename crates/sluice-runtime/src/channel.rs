@@ -1,0 +1,223 @@
+//! Local channels: bounded queues of stream elements between two tasks in one process.
+//!
+//! A channel holds at most `capacity` elements (each a batch of records or a control element),
+//! so a slow consumer blocks its producer: this is backpressure. The sender reports how long it
+//! was blocked, which the task records as its backpressure time. Every push wakes the consuming
+//! task's [`TaskWaker`], so a task can wait on all of its channels at once. Dropping either end
+//! disconnects the channel; a blocked sender also gives up when the job is cancelled.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use sluice_core::StreamElement;
+
+use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
+
+/// The number of elements a channel holds when nothing else is configured.
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 4;
+
+struct State<T> {
+    queue: VecDeque<StreamElement<T>>,
+    sender_alive: bool,
+    receiver_alive: bool,
+    /// The most elements the queue has held at once.
+    high_water: usize,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    not_full: Condvar,
+    capacity: usize,
+    consumer: Arc<TaskWaker>,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The receiving task is gone.
+    Disconnected,
+    /// The job was cancelled while the sender waited for room.
+    Cancelled,
+}
+
+/// What a non-blocking receive found.
+#[derive(Debug, PartialEq)]
+pub enum TryRecv<T> {
+    /// The next element.
+    Element(StreamElement<T>),
+    /// Nothing queued right now.
+    Empty,
+    /// The sender is gone and the queue is drained.
+    Disconnected,
+}
+
+/// The producing end of a channel.
+pub struct ChannelSender<T> {
+    shared: Arc<Shared<T>>,
+    cancel: CancelToken,
+}
+
+/// The consuming end of a channel.
+pub struct ChannelReceiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// Creates a channel holding at most `capacity` elements whose pushes wake `consumer`.
+pub fn channel<T>(
+    capacity: usize,
+    consumer: Arc<TaskWaker>,
+    cancel: CancelToken,
+) -> (ChannelSender<T>, ChannelReceiver<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            queue: VecDeque::with_capacity(capacity.max(1)),
+            sender_alive: true,
+            receiver_alive: true,
+            high_water: 0,
+        }),
+        not_full: Condvar::new(),
+        capacity: capacity.max(1),
+        consumer,
+    });
+    (
+        ChannelSender {
+            shared: Arc::clone(&shared),
+            cancel,
+        },
+        ChannelReceiver { shared },
+    )
+}
+
+impl<T> ChannelSender<T> {
+    /// Queues `element`, blocking while the channel is full. Returns how long it was blocked.
+    pub fn send(&self, element: StreamElement<T>) -> Result<Duration, SendError> {
+        let mut state = self.shared.lock();
+        let mut blocked_since: Option<Instant> = None;
+        while state.queue.len() >= self.shared.capacity {
+            if !state.receiver_alive {
+                return Err(SendError::Disconnected);
+            }
+            if self.cancel.is_cancelled() {
+                return Err(SendError::Cancelled);
+            }
+            blocked_since.get_or_insert_with(Instant::now);
+            state = self
+                .shared
+                .not_full
+                .wait_timeout(state, CANCEL_CHECK_INTERVAL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        if !state.receiver_alive {
+            return Err(SendError::Disconnected);
+        }
+        state.queue.push_back(element);
+        state.high_water = state.high_water.max(state.queue.len());
+        drop(state);
+        self.shared.consumer.wake();
+        Ok(blocked_since.map_or(Duration::ZERO, |since| since.elapsed()))
+    }
+}
+
+impl<T> Drop for ChannelSender<T> {
+    fn drop(&mut self) {
+        self.shared.lock().sender_alive = false;
+        self.shared.consumer.wake();
+    }
+}
+
+impl<T> ChannelReceiver<T> {
+    /// Takes the next element without blocking.
+    pub fn try_recv(&self) -> TryRecv<T> {
+        let mut state = self.shared.lock();
+        match state.queue.pop_front() {
+            Some(element) => {
+                drop(state);
+                self.shared.not_full.notify_one();
+                TryRecv::Element(element)
+            }
+            None if state.sender_alive => TryRecv::Empty,
+            None => TryRecv::Disconnected,
+        }
+    }
+
+    /// The most elements this channel has held at once.
+    pub fn high_water_mark(&self) -> usize {
+        self.shared.lock().high_water
+    }
+
+    /// The channel's capacity in elements.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+}
+
+impl<T> Drop for ChannelReceiver<T> {
+    fn drop(&mut self) {
+        self.shared.lock().receiver_alive = false;
+        self.shared.not_full.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::Record;
+
+    fn batch(values: &[i32]) -> StreamElement<i32> {
+        StreamElement::Records(values.iter().map(|v| Record::new(*v)).collect())
+    }
+
+    #[test]
+    fn delivers_in_order() {
+        let (tx, rx) = channel(4, TaskWaker::new(), CancelToken::new());
+        tx.send(batch(&[1, 2])).unwrap();
+        tx.send(StreamElement::EndOfInput).unwrap();
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[1, 2])));
+        assert_eq!(rx.try_recv(), TryRecv::Element(StreamElement::EndOfInput));
+        assert_eq!(rx.try_recv(), TryRecv::Empty);
+        drop(tx);
+        assert_eq!(rx.try_recv(), TryRecv::Disconnected);
+    }
+
+    #[test]
+    fn full_channel_blocks_until_consumed() {
+        let (tx, rx) = channel(1, TaskWaker::new(), CancelToken::new());
+        tx.send(batch(&[1])).unwrap();
+        let producer = std::thread::spawn(move || tx.send(batch(&[2])).unwrap());
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(rx.high_water_mark(), 1);
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[1])));
+        let blocked = producer.join().unwrap();
+        assert!(blocked > Duration::ZERO);
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[2])));
+    }
+
+    #[test]
+    fn blocked_sender_gives_up_on_cancel_and_disconnect() {
+        let cancel = CancelToken::new();
+        let (tx, rx) = channel(1, TaskWaker::new(), cancel.clone());
+        tx.send(batch(&[1])).unwrap();
+        cancel.cancel();
+        assert_eq!(tx.send(batch(&[2])), Err(SendError::Cancelled));
+        drop(rx);
+        assert_eq!(tx.send(batch(&[3])), Err(SendError::Disconnected));
+    }
+
+    #[test]
+    fn push_wakes_consumer() {
+        let waker = TaskWaker::new();
+        let (tx, _rx) = channel::<i32>(2, Arc::clone(&waker), CancelToken::new());
+        tx.send(StreamElement::EndOfInput).unwrap();
+        let start = Instant::now();
+        waker.wait(Duration::from_secs(10));
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+}

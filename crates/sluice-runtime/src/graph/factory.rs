@@ -1,0 +1,255 @@
+//! Operator factories: how each node of the graph builds its operator for one subtask.
+//!
+//! A factory is generic over the operator's types when the API creates it and type-erased
+//! afterwards, so deployment code handles every node the same way.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use sluice_core::UserResult;
+
+use crate::chain::{AnyLink, erase_link, unerase_link};
+use crate::channel::ChannelReceiver;
+use crate::error::TaskError;
+use crate::input_gate::InputGate;
+use crate::metrics::OperatorMetrics;
+use crate::operator::{
+    OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
+};
+use crate::output::{Output, SideOutputSlot, SideOutputs};
+use crate::source::{Boundedness, Source, SourceProcessor, prepare_splits};
+use crate::task::{OneInputProcessor, TaskInput, TwoInputProcessor};
+use crate::two_input::TwoInputDriver;
+
+/// A channel sender whose record type is known only at runtime.
+pub type AnySender = Box<dyn Any + Send>;
+/// A channel receiver whose record type is known only at runtime.
+pub type AnyReceiver = Box<dyn Any + Send>;
+
+/// Where an operator's output goes: the main link and side-output slots by tag.
+pub struct OperatorOutputs {
+    /// The main output's link (a `BoxedLink<Out>`).
+    pub main: AnyLink,
+    /// Side outputs, by tag id.
+    pub sides: Vec<(String, Box<dyn SideOutputSlot>)>,
+}
+
+impl OperatorOutputs {
+    fn into_core<Out: Send + 'static>(
+        self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+    ) -> Result<OperatorCore<Out>, TaskError> {
+        let next = unerase_link::<Out>(self.main)?;
+        Ok(OperatorCore::new(
+            ctx,
+            Output::new(SideOutputs::new(self.sides)),
+            next,
+            metrics,
+        ))
+    }
+}
+
+/// What kind of operator a node holds, with its factory.
+pub enum OperatorFactory {
+    /// A source: no inputs.
+    Source(Box<dyn SourceFactory>),
+    /// One input; can be chained after its predecessor.
+    OneInput(Box<dyn OneInputFactory>),
+    /// Two inputs; always the head of its task.
+    TwoInput(Box<dyn TwoInputFactory>),
+}
+
+/// Builds a source's task input.
+pub trait SourceFactory: Send + Sync {
+    /// Whether the source ends.
+    fn boundedness(&self) -> Boundedness;
+    /// Creates the source's splits for `parallelism` readers, once per job.
+    fn prepare(&self, parallelism: usize) -> UserResult<Arc<dyn Any + Send + Sync>>;
+    /// Builds the task input of one reader subtask.
+    fn create_task_input(
+        &self,
+        splits: &Arc<dyn Any + Send + Sync>,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+        batch_size: usize,
+    ) -> Result<Box<dyn TaskInput>, TaskError>;
+}
+
+/// Builds a one-input operator, chained or as a task head.
+pub trait OneInputFactory: Send + Sync {
+    /// The operator as a chain link.
+    fn create_link(
+        &self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+    ) -> Result<AnyLink, TaskError>;
+    /// The operator as the head of a task, fed by `receivers`.
+    fn create_head(
+        &self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+        receivers: Vec<AnyReceiver>,
+    ) -> Result<Box<dyn TaskInput>, TaskError>;
+}
+
+/// Builds a two-input operator as the head of a task.
+pub trait TwoInputFactory: Send + Sync {
+    /// The operator fed by the receivers of each input.
+    fn create_head(
+        &self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+        input1: Vec<AnyReceiver>,
+        input2: Vec<AnyReceiver>,
+    ) -> Result<Box<dyn TaskInput>, TaskError>;
+}
+
+fn typed_gate<T: 'static>(receivers: Vec<AnyReceiver>) -> Result<InputGate<T>, TaskError> {
+    let channels = receivers
+        .into_iter()
+        .map(|r| {
+            r.downcast::<ChannelReceiver<T>>()
+                .map(|b| *b)
+                .map_err(|_| TaskError::Internal("input channel of the wrong type".into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(InputGate::new(channels))
+}
+
+/// The factory of a source node.
+pub struct SourceNode<T, Src> {
+    source: Arc<Src>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T, Src> SourceNode<T, Src> {
+    /// A factory for `source`.
+    pub fn new(source: Src) -> Self {
+        SourceNode {
+            source: Arc::new(source),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: Send + 'static, Src: Source<T>> SourceFactory for SourceNode<T, Src> {
+    fn boundedness(&self) -> Boundedness {
+        self.source.boundedness()
+    }
+
+    fn prepare(&self, parallelism: usize) -> UserResult<Arc<dyn Any + Send + Sync>> {
+        prepare_splits(self.source.as_ref(), parallelism)
+    }
+
+    fn create_task_input(
+        &self,
+        splits: &Arc<dyn Any + Send + Sync>,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+        batch_size: usize,
+    ) -> Result<Box<dyn TaskInput>, TaskError> {
+        let head = unerase_link::<T>(output.main)?;
+        Ok(Box::new(SourceProcessor::new(
+            Arc::clone(&self.source),
+            ctx,
+            splits,
+            head,
+            batch_size,
+            metrics,
+        )?))
+    }
+}
+
+/// The factory of a one-input node: `make` builds a fresh operator per subtask.
+pub struct OneInputNode<In, Out, Op, F> {
+    make: F,
+    _types: PhantomData<fn(In) -> (Out, Op)>,
+}
+
+impl<In, Out, Op, F> OneInputNode<In, Out, Op, F> {
+    /// A factory calling `make` once per subtask.
+    pub fn new(make: F) -> Self {
+        OneInputNode {
+            make,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<In, Out, Op, F> OneInputFactory for OneInputNode<In, Out, Op, F>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    Op: OneInputOperator<In, Out> + 'static,
+    F: Fn() -> Op + Send + Sync,
+{
+    fn create_link(
+        &self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+    ) -> Result<AnyLink, TaskError> {
+        let core = output.into_core::<Out>(ctx, metrics)?;
+        Ok(erase_link(OperatorLink::boxed((self.make)(), core)))
+    }
+
+    fn create_head(
+        &self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+        receivers: Vec<AnyReceiver>,
+    ) -> Result<Box<dyn TaskInput>, TaskError> {
+        let link = unerase_link::<In>(self.create_link(ctx, metrics, output)?)?;
+        Ok(Box::new(OneInputProcessor::new(typed_gate::<In>(receivers)?, link)))
+    }
+}
+
+/// The factory of a two-input node: `make` builds a fresh operator per subtask.
+pub struct TwoInputNode<A, B, Out, Op, F> {
+    make: F,
+    _types: PhantomData<fn(A, B) -> (Out, Op)>,
+}
+
+impl<A, B, Out, Op, F> TwoInputNode<A, B, Out, Op, F> {
+    /// A factory calling `make` once per subtask.
+    pub fn new(make: F) -> Self {
+        TwoInputNode {
+            make,
+            _types: PhantomData,
+        }
+    }
+}
+
+impl<A, B, Out, Op, F> TwoInputFactory for TwoInputNode<A, B, Out, Op, F>
+where
+    A: Send + 'static,
+    B: Send + 'static,
+    Out: Send + 'static,
+    Op: TwoInputOperator<A, B, Out> + 'static,
+    F: Fn() -> Op + Send + Sync,
+{
+    fn create_head(
+        &self,
+        ctx: OperatorContext,
+        metrics: Arc<OperatorMetrics>,
+        output: OperatorOutputs,
+        input1: Vec<AnyReceiver>,
+        input2: Vec<AnyReceiver>,
+    ) -> Result<Box<dyn TaskInput>, TaskError> {
+        let core = output.into_core::<Out>(ctx, metrics)?;
+        let driver = TwoInputDriver::new((self.make)(), core);
+        Ok(Box::new(TwoInputProcessor::new(
+            typed_gate::<A>(input1)?,
+            typed_gate::<B>(input2)?,
+            driver,
+        )))
+    }
+}

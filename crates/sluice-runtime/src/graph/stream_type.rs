@@ -1,0 +1,98 @@
+//! Type-erased operations on the records of one stream type.
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use crate::chain::{AnyLink, Fanout, erase_link, unerase_link};
+use crate::channel::{ChannelSender, channel};
+use crate::error::TaskError;
+use crate::metrics::TaskMetrics;
+use crate::output::{SideOutputSlot, SideSlot};
+use crate::partitioner::{ChannelSelector, Partitioning};
+use crate::record_writer::RecordWriter;
+use crate::signal::{CancelToken, TaskWaker};
+
+use super::factory::{AnyReceiver, AnySender};
+
+/// What the deployment needs to know to move records of one type.
+pub trait StreamType: Send + Sync {
+    /// The record type's name, for plans and errors.
+    fn type_name(&self) -> &'static str;
+    /// The record type's id, to check that connected operators agree.
+    fn record_type_id(&self) -> TypeId;
+    /// A bounded channel waking `consumer`.
+    fn channel(&self, capacity: usize, consumer: Arc<TaskWaker>, cancel: CancelToken) -> (AnySender, AnyReceiver);
+    /// A record writer over `senders`.
+    #[allow(clippy::too_many_arguments)]
+    fn record_writer(
+        &self,
+        senders: Vec<AnySender>,
+        partitioning: &Partitioning,
+        producer: usize,
+        max_parallelism: usize,
+        batch_size: usize,
+        metrics: Arc<TaskMetrics>,
+        edge: String,
+    ) -> Result<AnyLink, TaskError>;
+    /// One link feeding all of `links`.
+    fn fanout(&self, links: Vec<AnyLink>) -> Result<AnyLink, TaskError>;
+    /// A side-output slot feeding `link`.
+    fn side_slot(&self, link: AnyLink) -> Result<Box<dyn SideOutputSlot>, TaskError>;
+}
+
+struct TypeOps<T>(std::marker::PhantomData<fn() -> T>);
+
+/// The [`StreamType`] of `T`.
+pub fn stream_type<T: Clone + Send + 'static>() -> Arc<dyn StreamType> {
+    Arc::new(TypeOps::<T>(std::marker::PhantomData))
+}
+
+impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn record_type_id(&self) -> TypeId {
+        TypeId::of::<T>()
+    }
+
+    fn channel(&self, capacity: usize, consumer: Arc<TaskWaker>, cancel: CancelToken) -> (AnySender, AnyReceiver) {
+        let (tx, rx) = channel::<T>(capacity, consumer, cancel);
+        (Box::new(tx), Box::new(rx))
+    }
+
+    fn record_writer(
+        &self,
+        senders: Vec<AnySender>,
+        partitioning: &Partitioning,
+        producer: usize,
+        max_parallelism: usize,
+        batch_size: usize,
+        metrics: Arc<TaskMetrics>,
+        edge: String,
+    ) -> Result<AnyLink, TaskError> {
+        let senders = senders
+            .into_iter()
+            .map(|s| {
+                s.downcast::<ChannelSender<T>>()
+                    .map(|b| *b)
+                    .map_err(|_| TaskError::Internal(format!("channel type mismatch on edge {edge}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let selector = ChannelSelector::new(partitioning, producer, max_parallelism)?;
+        let writer = RecordWriter::new(senders, selector, batch_size, metrics, edge);
+        Ok(erase_link::<T>(Box::new(writer)))
+    }
+
+    fn fanout(&self, links: Vec<AnyLink>) -> Result<AnyLink, TaskError> {
+        let links = links
+            .into_iter()
+            .map(unerase_link::<T>)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(erase_link(Fanout::combine(links)))
+    }
+
+    fn side_slot(&self, link: AnyLink) -> Result<Box<dyn SideOutputSlot>, TaskError> {
+        Ok(SideSlot::boxed(unerase_link::<T>(link)?))
+    }
+}

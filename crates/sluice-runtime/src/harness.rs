@@ -1,0 +1,295 @@
+//! Operator test harnesses: drive one operator with records, watermarks and end of input, and
+//! read what it emitted — on the calling thread, with no channels, threads or sleeps.
+//!
+//! ```
+//! use sluice_core::Record;
+//! use sluice_runtime::harness::OneInputHarness;
+//! use sluice_runtime::operators::MapOperator;
+//!
+//! let mut harness = OneInputHarness::new(MapOperator(|v: i32| v + 1));
+//! harness.process(Record::new(1));
+//! assert_eq!(harness.take_values(), vec![2]);
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+use sluice_core::{Record, Watermark};
+
+use crate::chain::{BoxedLink, ChainLink, LinkResult};
+use crate::metrics::OperatorMetrics;
+use crate::operator::{
+    OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
+};
+use crate::output::{Output, OutputTag, SideOutputSlot, SideOutputs, SideSlot};
+use crate::two_input::TwoInputDriver;
+
+/// Everything a [`CollectingLink`] received.
+#[derive(Debug)]
+pub struct Collected<T> {
+    /// The records, in order.
+    pub records: Vec<Record<T>>,
+    /// The watermarks, in order.
+    pub watermarks: Vec<Watermark>,
+    /// Whether end of input arrived.
+    pub ended: bool,
+}
+
+impl<T: Clone> Collected<T> {
+    /// The values of the records, in order.
+    pub fn values(&self) -> Vec<T> {
+        self.records.iter().map(|r| r.value.clone()).collect()
+    }
+}
+
+/// A chain link that records everything it receives, shared with the test.
+pub struct CollectingLink<T> {
+    collected: Arc<Mutex<Collected<T>>>,
+}
+
+impl<T> CollectingLink<T> {
+    /// A link and a handle to what it collects.
+    pub fn new() -> (Self, Arc<Mutex<Collected<T>>>) {
+        let collected = Arc::new(Mutex::new(Collected {
+            records: Vec::new(),
+            watermarks: Vec::new(),
+            ended: false,
+        }));
+        (
+            CollectingLink {
+                collected: Arc::clone(&collected),
+            },
+            collected,
+        )
+    }
+}
+
+impl<T: Send> ChainLink<T> for CollectingLink<T> {
+    fn open(&mut self) -> LinkResult {
+        Ok(())
+    }
+    fn on_batch(&mut self, batch: &mut Vec<Record<T>>) -> LinkResult {
+        self.collected
+            .lock()
+            .expect("collector lock")
+            .records
+            .append(batch);
+        Ok(())
+    }
+    fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
+        self.collected
+            .lock()
+            .expect("collector lock")
+            .watermarks
+            .push(watermark);
+        Ok(())
+    }
+    fn on_status(&mut self, _: bool) -> LinkResult {
+        Ok(())
+    }
+    fn on_end_of_input(&mut self) -> LinkResult {
+        self.collected.lock().expect("collector lock").ended = true;
+        Ok(())
+    }
+    fn flush(&mut self) -> LinkResult {
+        Ok(())
+    }
+    fn close(&mut self) -> LinkResult {
+        Ok(())
+    }
+}
+
+/// Side outputs registered before the operator starts, and the main collector.
+struct HarnessOutputs<Out> {
+    ctx: OperatorContext,
+    sides: Vec<(String, Box<dyn SideOutputSlot>)>,
+    main: Arc<Mutex<Collected<Out>>>,
+}
+
+impl<Out: Clone + Send + 'static> HarnessOutputs<Out> {
+    fn new(ctx: OperatorContext) -> Self {
+        let (_, main) = CollectingLink::<Out>::new();
+        HarnessOutputs {
+            ctx,
+            sides: Vec::new(),
+            main,
+        }
+    }
+
+    fn side_output<S: Send + 'static>(&mut self, tag: &OutputTag<S>) -> Arc<Mutex<Collected<S>>> {
+        let (link, collected) = CollectingLink::<S>::new();
+        self.sides
+            .push((tag.id().to_string(), SideSlot::boxed(Box::new(link))));
+        collected
+    }
+
+    fn core(&mut self) -> OperatorCore<Out> {
+        let link = CollectingLink {
+            collected: Arc::clone(&self.main),
+        };
+        OperatorCore::new(
+            self.ctx.clone(),
+            Output::new(SideOutputs::new(std::mem::take(&mut self.sides))),
+            Box::new(link),
+            Arc::new(OperatorMetrics::default()),
+        )
+    }
+
+    fn take_records(&self) -> Vec<Record<Out>> {
+        std::mem::take(&mut self.main.lock().expect("collector lock").records)
+    }
+
+    fn watermarks(&self) -> Vec<Watermark> {
+        self.main.lock().expect("collector lock").watermarks.clone()
+    }
+}
+
+/// Drives one [`OneInputOperator`].
+pub struct OneInputHarness<In, Out, Op> {
+    outputs: HarnessOutputs<Out>,
+    operator: Option<Op>,
+    link: Option<BoxedLink<In>>,
+}
+
+impl<In, Out, Op> OneInputHarness<In, Out, Op>
+where
+    In: Send + 'static,
+    Out: Clone + Send + 'static,
+    Op: OneInputOperator<In, Out> + 'static,
+{
+    /// A harness for `operator` running as the only subtask, in streaming mode.
+    pub fn new(operator: Op) -> Self {
+        Self::with_context(operator, OperatorContext::single("operator-under-test"))
+    }
+
+    /// A harness for `operator` with a given context (subtask, runtime mode, …).
+    pub fn with_context(operator: Op, ctx: OperatorContext) -> Self {
+        OneInputHarness {
+            outputs: HarnessOutputs::new(ctx),
+            operator: Some(operator),
+            link: None,
+        }
+    }
+
+    /// Collects the side output `tag`; call before the first element.
+    pub fn side_output<S: Send + 'static>(&mut self, tag: &OutputTag<S>) -> Arc<Mutex<Collected<S>>> {
+        self.outputs.side_output(tag)
+    }
+
+    fn link(&mut self) -> Result<&mut BoxedLink<In>, crate::error::TaskError> {
+        if self.link.is_none() {
+            let operator = self.operator.take().expect("operator present until started");
+            let mut link = OperatorLink::boxed(operator, self.outputs.core());
+            link.open()?;
+            self.link = Some(link);
+        }
+        Ok(self.link.as_mut().expect("link started"))
+    }
+
+    /// Feeds one record; returns the operator's error, if any.
+    pub fn try_process(&mut self, record: Record<In>) -> LinkResult {
+        self.link()?.on_batch(&mut vec![record])
+    }
+
+    /// Feeds one record; panics on an operator error (tests only).
+    pub fn process(&mut self, record: Record<In>) {
+        self.try_process(record).expect("operator failed");
+    }
+
+    /// Feeds a watermark.
+    pub fn watermark(&mut self, watermark: Watermark) {
+        self.link()
+            .and_then(|link| link.on_watermark(watermark))
+            .expect("operator failed");
+    }
+
+    /// Ends the input and closes the operator.
+    pub fn end_input(&mut self) {
+        let link = self.link().expect("operator failed");
+        link.on_end_of_input().expect("operator failed");
+        link.close().expect("operator failed");
+    }
+
+    /// Takes the records emitted so far.
+    pub fn take_records(&mut self) -> Vec<Record<Out>> {
+        self.outputs.take_records()
+    }
+
+    /// Takes the values emitted so far.
+    pub fn take_values(&mut self) -> Vec<Out> {
+        self.take_records().into_iter().map(|r| r.value).collect()
+    }
+
+    /// The watermarks forwarded so far.
+    pub fn watermarks(&self) -> Vec<Watermark> {
+        self.outputs.watermarks()
+    }
+}
+
+/// Drives one [`TwoInputOperator`].
+pub struct TwoInputHarness<A, B, Out, Op> {
+    outputs: HarnessOutputs<Out>,
+    operator: Option<Op>,
+    driver: Option<TwoInputDriver<A, B, Out, Op>>,
+}
+
+impl<A, B, Out, Op> TwoInputHarness<A, B, Out, Op>
+where
+    A: Send + 'static,
+    B: Send + 'static,
+    Out: Clone + Send + 'static,
+    Op: TwoInputOperator<A, B, Out> + 'static,
+{
+    /// A harness for `operator` running as the only subtask, in streaming mode.
+    pub fn new(operator: Op) -> Self {
+        TwoInputHarness {
+            outputs: HarnessOutputs::new(OperatorContext::single("operator-under-test")),
+            operator: Some(operator),
+            driver: None,
+        }
+    }
+
+    fn driver(&mut self) -> &mut TwoInputDriver<A, B, Out, Op> {
+        if self.driver.is_none() {
+            let operator = self.operator.take().expect("operator present until started");
+            let mut driver = TwoInputDriver::new(operator, self.outputs.core());
+            driver.open().expect("operator failed to open");
+            self.driver = Some(driver);
+        }
+        self.driver.as_mut().expect("driver started")
+    }
+
+    /// Feeds a record to the first input.
+    pub fn process1(&mut self, record: Record<A>) {
+        self.driver()
+            .on_batch1(&mut vec![record])
+            .expect("operator failed");
+    }
+
+    /// Feeds a record to the second input.
+    pub fn process2(&mut self, record: Record<B>) {
+        self.driver()
+            .on_batch2(&mut vec![record])
+            .expect("operator failed");
+    }
+
+    /// Feeds a watermark to input `input` (1 or 2).
+    pub fn watermark(&mut self, input: u8, watermark: Watermark) {
+        self.driver()
+            .on_watermark(input, watermark)
+            .expect("operator failed");
+    }
+
+    /// Takes the values emitted so far.
+    pub fn take_values(&mut self) -> Vec<Out> {
+        self.outputs
+            .take_records()
+            .into_iter()
+            .map(|r| r.value)
+            .collect()
+    }
+
+    /// The watermarks forwarded so far.
+    pub fn watermarks(&self) -> Vec<Watermark> {
+        self.outputs.watermarks()
+    }
+}

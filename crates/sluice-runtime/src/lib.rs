@@ -1,0 +1,30 @@
+//! Sluice's runtime: operators, operator chains, tasks, channels, partitioners, the job graph
+//! and the local mini-cluster that runs it.
+//!
+//! Data flows as batches of records with control elements (watermarks, status, end of input)
+//! in-band. Inside a task, operators are chained by direct calls; between tasks, bounded
+//! channels carry batches and give backpressure. See `docs/architecture.md` for the picture.
+
+pub mod chain;
+pub mod channel;
+pub mod error;
+pub mod functions;
+pub mod graph;
+pub mod harness;
+pub mod input_gate;
+pub mod metrics;
+pub mod mini_cluster;
+pub mod operator;
+pub mod operators;
+pub mod output;
+pub mod partitioner;
+pub mod record_writer;
+pub mod signal;
+pub mod sink;
+pub mod source;
+pub mod task;
+pub mod two_input;
+pub mod watermark_valve;
+
+pub use error::{JobError, TaskError};
+pub use mini_cluster::{CancelHandle, JobClient, JobExecutionResult};

@@ -1,0 +1,226 @@
+//! Metrics: records in and out per operator and subtask, and backpressure time per subtask.
+//!
+//! Counters are atomics updated once per batch, never per record. A [`MetricRegistry`] holds
+//! every counter of a job so the job result, and later the REST API and dashboard, can read them
+//! while the job runs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The counters of one operator in one subtask.
+#[derive(Debug, Default)]
+pub struct OperatorMetrics {
+    records_in: AtomicU64,
+    records_out: AtomicU64,
+}
+
+impl OperatorMetrics {
+    /// Counts `n` records received.
+    pub fn add_in(&self, n: usize) {
+        self.records_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts `n` records emitted.
+    pub fn add_out(&self, n: usize) {
+        self.records_out.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Records received so far.
+    pub fn records_in(&self) -> u64 {
+        self.records_in.load(Ordering::Relaxed)
+    }
+
+    /// Records emitted so far.
+    pub fn records_out(&self) -> u64 {
+        self.records_out.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one subtask as a whole.
+#[derive(Debug, Default)]
+pub struct TaskMetrics {
+    backpressured_nanos: AtomicU64,
+}
+
+impl TaskMetrics {
+    /// Adds time the subtask spent blocked on a full output channel.
+    pub fn add_backpressure(&self, blocked: Duration) {
+        if !blocked.is_zero() {
+            self.backpressured_nanos
+                .fetch_add(blocked.as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Total time blocked on full output channels.
+    pub fn backpressured(&self) -> Duration {
+        Duration::from_nanos(self.backpressured_nanos.load(Ordering::Relaxed))
+    }
+}
+
+struct OperatorEntry {
+    name: String,
+    uid: String,
+    subtask: usize,
+    metrics: Arc<OperatorMetrics>,
+}
+
+struct TaskEntry {
+    name: String,
+    subtask: usize,
+    metrics: Arc<TaskMetrics>,
+}
+
+/// All metrics of one job.
+#[derive(Default)]
+pub struct MetricRegistry {
+    operators: Mutex<Vec<OperatorEntry>>,
+    tasks: Mutex<Vec<TaskEntry>>,
+}
+
+/// A point-in-time reading of one operator's counters, summed over its subtasks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorSummary {
+    /// The operator's name.
+    pub name: String,
+    /// The operator's stable uid.
+    pub uid: String,
+    /// Records received, over all subtasks.
+    pub records_in: u64,
+    /// Records emitted, over all subtasks.
+    pub records_out: u64,
+    /// Records received per subtask.
+    pub records_in_per_subtask: Vec<u64>,
+}
+
+/// A point-in-time reading of one subtask's counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskSummary {
+    /// The task's (chain's) name.
+    pub name: String,
+    /// The subtask index.
+    pub subtask: usize,
+    /// Time spent blocked on full output channels, in milliseconds.
+    pub backpressured_ms: u64,
+}
+
+impl MetricRegistry {
+    /// A new, empty registry.
+    pub fn new() -> Arc<Self> {
+        Arc::new(MetricRegistry::default())
+    }
+
+    /// Registers (or finds) the counters of operator `uid` in `subtask`.
+    pub fn operator(&self, name: &str, uid: &str, subtask: usize) -> Arc<OperatorMetrics> {
+        let mut operators = self
+            .operators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = operators
+            .iter()
+            .find(|e| e.uid == uid && e.subtask == subtask)
+        {
+            return Arc::clone(&entry.metrics);
+        }
+        let metrics = Arc::new(OperatorMetrics::default());
+        operators.push(OperatorEntry {
+            name: name.to_string(),
+            uid: uid.to_string(),
+            subtask,
+            metrics: Arc::clone(&metrics),
+        });
+        metrics
+    }
+
+    /// Registers the counters of one subtask of task `name`.
+    pub fn task(&self, name: &str, subtask: usize) -> Arc<TaskMetrics> {
+        let metrics = Arc::new(TaskMetrics::default());
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(TaskEntry {
+                name: name.to_string(),
+                subtask,
+                metrics: Arc::clone(&metrics),
+            });
+        metrics
+    }
+
+    /// Reads every operator's counters, summed per operator, in registration order.
+    pub fn operator_summaries(&self) -> Vec<OperatorSummary> {
+        let operators = self
+            .operators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut summaries: Vec<OperatorSummary> = Vec::new();
+        for entry in operators.iter() {
+            let index = match summaries.iter().position(|s| s.uid == entry.uid) {
+                Some(index) => index,
+                None => {
+                    summaries.push(OperatorSummary {
+                        name: entry.name.clone(),
+                        uid: entry.uid.clone(),
+                        records_in: 0,
+                        records_out: 0,
+                        records_in_per_subtask: Vec::new(),
+                    });
+                    summaries.len() - 1
+                }
+            };
+            let summary = &mut summaries[index];
+            let records_in = entry.metrics.records_in();
+            summary.records_in += records_in;
+            summary.records_out += entry.metrics.records_out();
+            if summary.records_in_per_subtask.len() <= entry.subtask {
+                summary.records_in_per_subtask.resize(entry.subtask + 1, 0);
+            }
+            summary.records_in_per_subtask[entry.subtask] += records_in;
+        }
+        summaries
+    }
+
+    /// Reads every subtask's counters.
+    pub fn task_summaries(&self) -> Vec<TaskSummary> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|entry| TaskSummary {
+                name: entry.name.clone(),
+                subtask: entry.subtask,
+                backpressured_ms: entry.metrics.backpressured().as_millis() as u64,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_add_up_subtasks() {
+        let registry = MetricRegistry::new();
+        registry.operator("Map", "map-1", 0).add_in(3);
+        registry.operator("Map", "map-1", 1).add_in(4);
+        registry.operator("Map", "map-1", 1).add_out(2);
+        registry.operator("Sink", "sink-2", 0).add_in(2);
+        let summaries = registry.operator_summaries();
+        assert_eq!(summaries.len(), 2);
+        assert_eq!(summaries[0].records_in, 7);
+        assert_eq!(summaries[0].records_out, 2);
+        assert_eq!(summaries[0].records_in_per_subtask, vec![3, 4]);
+        assert_eq!(summaries[1].name, "Sink");
+    }
+
+    #[test]
+    fn task_backpressure_accumulates() {
+        let registry = MetricRegistry::new();
+        let task = registry.task("Source -> Map", 0);
+        task.add_backpressure(Duration::from_millis(5));
+        task.add_backpressure(Duration::from_millis(7));
+        assert_eq!(registry.task_summaries()[0].backpressured_ms, 12);
+    }
+}

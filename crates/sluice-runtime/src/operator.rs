@@ -1,0 +1,264 @@
+//! The operator traits and the link that runs a one-input operator inside a chain.
+//!
+//! An operator is a small struct implementing [`OneInputOperator`] or [`TwoInputOperator`]:
+//! process a batch, and optionally react to watermarks and the end of input. Everything else
+//! — catching panics, naming the operator in errors, counting records, handing output on — is
+//! done once here by [`OperatorCore`], so operators never reimplement it.
+
+use std::sync::Arc;
+
+use sluice_core::{Record, RuntimeMode, UserResult, Watermark};
+
+use crate::chain::{BoxedLink, ChainLink, LinkResult};
+use crate::error::{TaskError, guard};
+use crate::metrics::OperatorMetrics;
+use crate::output::Output;
+
+/// What an operator knows about where it runs.
+#[derive(Debug, Clone)]
+pub struct OperatorContext {
+    /// The operator's name.
+    pub name: String,
+    /// The operator's stable uid.
+    pub uid: String,
+    /// The zero-based index of this parallel instance.
+    pub subtask: usize,
+    /// How many parallel instances the operator has.
+    pub parallelism: usize,
+    /// The operator's max parallelism (number of key groups).
+    pub max_parallelism: usize,
+    /// The job's resolved runtime mode (`Streaming` or `Batch`).
+    pub runtime_mode: RuntimeMode,
+}
+
+impl OperatorContext {
+    /// A context for tests and single-instance use.
+    pub fn single(name: &str) -> Self {
+        OperatorContext {
+            name: name.to_string(),
+            uid: name.to_string(),
+            subtask: 0,
+            parallelism: 1,
+            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            runtime_mode: RuntimeMode::Streaming,
+        }
+    }
+}
+
+/// An operator with one input.
+pub trait OneInputOperator<In, Out>: Send {
+    /// Called once before the first element.
+    fn open(&mut self, _ctx: &OperatorContext) -> UserResult {
+        Ok(())
+    }
+
+    /// Processes (and drains) a batch of records, writing results to `out`.
+    fn process_batch(&mut self, batch: &mut Vec<Record<In>>, out: &mut Output<Out>) -> UserResult;
+
+    /// Event time advanced; returns the watermark to forward (or `None` to hold it back).
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        _out: &mut Output<Out>,
+    ) -> UserResult<Option<Watermark>> {
+        Ok(Some(watermark))
+    }
+
+    /// The input ended; emit anything still held (batch-mode results, buffered data).
+    fn end_input(&mut self, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
+    }
+
+    /// Called once after the input ended and everything was emitted.
+    fn close(&mut self) -> UserResult {
+        Ok(())
+    }
+}
+
+/// An operator with two inputs of possibly different types (`connect`).
+pub trait TwoInputOperator<A, B, Out>: Send {
+    /// Called once before the first element.
+    fn open(&mut self, _ctx: &OperatorContext) -> UserResult {
+        Ok(())
+    }
+
+    /// Processes a batch from the first input.
+    fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<Out>)
+    -> UserResult;
+
+    /// Processes a batch from the second input.
+    fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<Out>)
+    -> UserResult;
+
+    /// The combined watermark (the minimum of both inputs) advanced.
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        _out: &mut Output<Out>,
+    ) -> UserResult<Option<Watermark>> {
+        Ok(Some(watermark))
+    }
+
+    /// Input `input` (1 or 2) ended.
+    fn end_input(&mut self, _input: u8, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
+    }
+
+    /// Called once after both inputs ended.
+    fn close(&mut self) -> UserResult {
+        Ok(())
+    }
+}
+
+/// Runs user code of one operator safely and hands its output on.
+pub struct OperatorCore<Out> {
+    /// Where the operator runs.
+    pub ctx: OperatorContext,
+    out: Output<Out>,
+    next: BoxedLink<Out>,
+    metrics: Arc<OperatorMetrics>,
+}
+
+impl<Out: Send + 'static> OperatorCore<Out> {
+    /// A core writing to `out`'s side outputs and to `next`.
+    pub fn new(
+        ctx: OperatorContext,
+        out: Output<Out>,
+        next: BoxedLink<Out>,
+        metrics: Arc<OperatorMetrics>,
+    ) -> Self {
+        OperatorCore {
+            ctx,
+            out,
+            next,
+            metrics,
+        }
+    }
+
+    /// Counts `n` records received.
+    pub fn count_in(&self, n: usize) {
+        self.metrics.add_in(n);
+    }
+
+    /// Calls user code with the output buffer, turning errors and panics into a [`TaskError`]
+    /// that names the operator, then hands the output on.
+    pub fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Output<Out>) -> UserResult<R>,
+    ) -> Result<R, TaskError> {
+        let out = &mut self.out;
+        let result = guard(&self.ctx.name, || f(out))?;
+        self.forward()?;
+        Ok(result)
+    }
+
+    fn forward(&mut self) -> LinkResult {
+        if !self.out.records.is_empty() {
+            self.metrics.add_out(self.out.records.len());
+            self.next.on_batch(&mut self.out.records)?;
+        }
+        self.out.sides.forward(&self.ctx.name)
+    }
+
+    /// Opens the links after this operator.
+    pub fn open_next(&mut self) -> LinkResult {
+        self.next.open()?;
+        self.out.sides.control(|link| link.open())
+    }
+
+    /// Forwards a watermark to the main and side outputs.
+    pub fn emit_watermark(&mut self, watermark: Watermark) -> LinkResult {
+        self.next.on_watermark(watermark)?;
+        self.out.sides.control(|link| link.on_watermark(watermark))
+    }
+
+    /// Forwards an idle/active status change.
+    pub fn emit_status(&mut self, active: bool) -> LinkResult {
+        self.next.on_status(active)?;
+        self.out.sides.control(|link| link.on_status(active))
+    }
+
+    /// Forwards the end of input.
+    pub fn emit_end_of_input(&mut self) -> LinkResult {
+        self.next.on_end_of_input()?;
+        self.out.sides.control(|link| link.on_end_of_input())
+    }
+
+    /// Flushes the links after this operator.
+    pub fn flush_next(&mut self) -> LinkResult {
+        self.next.flush()?;
+        self.out.sides.control(|link| link.flush())
+    }
+
+    /// Closes the links after this operator.
+    pub fn close_next(&mut self) -> LinkResult {
+        self.next.close()?;
+        self.out.sides.control(|link| link.close())
+    }
+}
+
+/// A one-input operator as a link of a chain.
+pub struct OperatorLink<In, Out, Op> {
+    op: Op,
+    core: OperatorCore<Out>,
+    _input: std::marker::PhantomData<fn(In)>,
+}
+
+impl<In, Out, Op> OperatorLink<In, Out, Op>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    Op: OneInputOperator<In, Out> + 'static,
+{
+    /// Wraps `op` so it can run in a chain.
+    pub fn boxed(op: Op, core: OperatorCore<Out>) -> BoxedLink<In> {
+        Box::new(OperatorLink {
+            op,
+            core,
+            _input: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<In, Out, Op> ChainLink<In> for OperatorLink<In, Out, Op>
+where
+    In: Send + 'static,
+    Out: Send + 'static,
+    Op: OneInputOperator<In, Out>,
+{
+    fn open(&mut self) -> LinkResult {
+        let ctx = self.core.ctx.clone();
+        self.core.call(|_| self.op.open(&ctx))?;
+        self.core.open_next()
+    }
+
+    fn on_batch(&mut self, batch: &mut Vec<Record<In>>) -> LinkResult {
+        self.core.count_in(batch.len());
+        self.core.call(|out| self.op.process_batch(batch, out))
+    }
+
+    fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
+        match self.core.call(|out| self.op.process_watermark(watermark, out))? {
+            Some(forward) => self.core.emit_watermark(forward),
+            None => Ok(()),
+        }
+    }
+
+    fn on_status(&mut self, active: bool) -> LinkResult {
+        self.core.emit_status(active)
+    }
+
+    fn on_end_of_input(&mut self) -> LinkResult {
+        self.core.call(|out| self.op.end_input(out))?;
+        self.core.emit_end_of_input()
+    }
+
+    fn flush(&mut self) -> LinkResult {
+        self.core.flush_next()
+    }
+
+    fn close(&mut self) -> LinkResult {
+        self.core.call(|_| self.op.close())?;
+        self.core.close_next()
+    }
+}

@@ -1,0 +1,36 @@
+//! `filter`: keeps the records a predicate accepts.
+
+use sluice_core::{Record, UserResult};
+
+use crate::operator::OneInputOperator;
+use crate::output::Output;
+
+/// Keeps records whose value satisfies the predicate.
+pub struct FilterOperator<F>(pub F);
+
+impl<T, F> OneInputOperator<T, T> for FilterOperator<F>
+where
+    F: FnMut(&T) -> bool + Send,
+{
+    fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
+        let f = &mut self.0;
+        out.records
+            .extend(batch.drain(..).filter(|record| f(&record.value)));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::OneInputHarness;
+
+    #[test]
+    fn keeps_matching_records() {
+        let mut harness = OneInputHarness::new(FilterOperator(|v: &i32| v % 2 == 0));
+        for v in 1..=6 {
+            harness.process(Record::new(v));
+        }
+        assert_eq!(harness.take_values(), vec![2, 4, 6]);
+    }
+}

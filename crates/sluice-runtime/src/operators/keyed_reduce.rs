@@ -1,0 +1,111 @@
+//! Keyed `reduce` and the aggregations built on it (`sum`, `min`, `max`, `min_by`, `max_by`).
+//!
+//! In streaming mode every input emits the key's updated value, as in Flink; in batch mode the
+//! operator emits one final value per key when its input ends.
+
+use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
+use sluice_core::{Record, RuntimeMode, UserResult};
+
+use crate::operator::{OneInputOperator, OperatorContext};
+use crate::output::Output;
+
+/// Folds the records of each key with a reduce function.
+pub struct KeyedReduceOperator<T, K, KS, F> {
+    key_selector: KS,
+    reduce: F,
+    state: FxHashMap<K, Option<T>>,
+    batch_mode: bool,
+}
+
+impl<T, K, KS, F> KeyedReduceOperator<T, K, KS, F> {
+    /// A reduce over keys chosen by `key_selector`.
+    pub fn new(key_selector: KS, reduce: F) -> Self {
+        KeyedReduceOperator {
+            key_selector,
+            reduce,
+            state: FxHashMap::default(),
+            batch_mode: false,
+        }
+    }
+}
+
+impl<T, K, KS, F> OneInputOperator<T, T> for KeyedReduceOperator<T, K, KS, F>
+where
+    T: Clone + Send,
+    K: Hash + Eq + Send,
+    KS: Fn(&T) -> K + Send,
+    F: FnMut(T, T) -> T + Send,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.batch_mode = ctx.runtime_mode == RuntimeMode::Batch;
+        Ok(())
+    }
+
+    fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
+        for record in batch.drain(..) {
+            let key = (self.key_selector)(&record.value);
+            let slot = self.state.entry(key).or_insert(None);
+            let reduced = match slot.take() {
+                Some(accumulated) => (self.reduce)(accumulated, record.value),
+                None => record.value,
+            };
+            if !self.batch_mode {
+                out.emit(reduced.clone(), record.timestamp);
+            }
+            *slot = Some(reduced);
+        }
+        Ok(())
+    }
+
+    fn end_input(&mut self, out: &mut Output<T>) -> UserResult {
+        if self.batch_mode {
+            out.records.extend(
+                self.state
+                    .drain()
+                    .filter_map(|(_, value)| value.map(Record::new)),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::OneInputHarness;
+
+    fn sum_by_key() -> KeyedReduceOperator<
+        (char, i32),
+        char,
+        impl Fn(&(char, i32)) -> char + Send,
+        impl FnMut((char, i32), (char, i32)) -> (char, i32) + Send,
+    > {
+        KeyedReduceOperator::new(|v: &(char, i32)| v.0, |a: (char, i32), b: (char, i32)| (a.0, a.1 + b.1))
+    }
+
+    #[test]
+    fn streaming_emits_every_update() {
+        let mut harness = OneInputHarness::new(sum_by_key());
+        for v in [('a', 1), ('b', 2), ('a', 3)] {
+            harness.process(Record::new(v));
+        }
+        assert_eq!(harness.take_values(), vec![('a', 1), ('b', 2), ('a', 4)]);
+    }
+
+    #[test]
+    fn batch_emits_final_values_at_end() {
+        let mut ctx = OperatorContext::single("reduce");
+        ctx.runtime_mode = RuntimeMode::Batch;
+        let mut harness = OneInputHarness::with_context(sum_by_key(), ctx);
+        for v in [('a', 1), ('b', 2), ('a', 3)] {
+            harness.process(Record::new(v));
+        }
+        assert!(harness.take_values().is_empty());
+        harness.end_input();
+        let mut values = harness.take_values();
+        values.sort();
+        assert_eq!(values, vec![('a', 4), ('b', 2)]);
+    }
+}

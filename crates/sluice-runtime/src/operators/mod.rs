@@ -1,0 +1,17 @@
+//! The built-in operators, one per file.
+
+mod co_process;
+mod filter;
+mod flat_map;
+mod keyed_reduce;
+mod map;
+mod process;
+mod sink;
+
+pub use co_process::CoProcessOperator;
+pub use filter::FilterOperator;
+pub use flat_map::FlatMapOperator;
+pub use keyed_reduce::KeyedReduceOperator;
+pub use map::MapOperator;
+pub use process::ProcessOperator;
+pub use sink::SinkOperator;

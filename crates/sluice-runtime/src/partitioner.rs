@@ -1,0 +1,244 @@
+//! Partitioners: which downstream channel each record of an edge goes to.
+//!
+//! A partitioner is a value on an edge ([`Partitioning`], part of the job graph) that becomes a
+//! [`ChannelSelector`] in each producing subtask. Each has one invariant:
+//! - `Forward`: subtask *i* sends only to subtask *i* (equal parallelism).
+//! - `Rebalance`: round-robin over all consumers.
+//! - `Rescale`: round-robin over the consumers in this producer's local group.
+//! - `Shuffle`: uniformly random consumer.
+//! - `Broadcast`: every record to every consumer.
+//! - `Global`: every record to consumer 0.
+//! - `Hash`: the consumer that owns the record's key group — every record of a key reaches the
+//!   same subtask.
+//! - `Custom`: the user's function picks the consumer.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use sluice_core::key_group::{key_group_for_hash, operator_index_for_key_group};
+
+use crate::error::TaskError;
+
+/// A key hash function over records of type `T` (key selector, then a stable hash).
+pub type KeyHashFn<T> = Arc<dyn Fn(&T) -> u64 + Send + Sync>;
+
+/// A user partitioner over records of type `T`: given a record and the number of channels,
+/// the channel index.
+pub type CustomPartitionFn<T> = Arc<dyn Fn(&T, usize) -> usize + Send + Sync>;
+
+/// How an edge distributes records, as stored in the job graph.
+#[derive(Clone)]
+pub enum Partitioning {
+    /// Not chosen by the user: `Forward` when parallelisms match, `Rebalance` otherwise.
+    Default,
+    /// One-to-one.
+    Forward,
+    /// Round-robin over all consumers.
+    Rebalance,
+    /// Round-robin within a local group of consumers.
+    Rescale,
+    /// Random.
+    Shuffle,
+    /// To every consumer.
+    Broadcast,
+    /// To consumer 0.
+    Global,
+    /// By key group; holds a [`KeyHashFn`] for the edge's type.
+    Hash(Arc<dyn Any + Send + Sync>),
+    /// By user function; holds a [`CustomPartitionFn`] for the edge's type.
+    Custom(Arc<dyn Any + Send + Sync>),
+}
+
+impl Partitioning {
+    /// The ship strategy name used in execution plans (Flink's names).
+    pub fn ship_strategy(&self) -> &'static str {
+        match self {
+            Partitioning::Default => "UNDEFINED",
+            Partitioning::Forward => "FORWARD",
+            Partitioning::Rebalance => "REBALANCE",
+            Partitioning::Rescale => "RESCALE",
+            Partitioning::Shuffle => "SHUFFLE",
+            Partitioning::Broadcast => "BROADCAST",
+            Partitioning::Global => "GLOBAL",
+            Partitioning::Hash(_) => "HASH",
+            Partitioning::Custom(_) => "CUSTOM",
+        }
+    }
+
+    /// Whether each producer talks to a subset of consumers (`Forward`, `Rescale`) rather than
+    /// to all of them.
+    pub fn is_pointwise(&self) -> bool {
+        matches!(self, Partitioning::Forward | Partitioning::Rescale)
+    }
+}
+
+impl std::fmt::Debug for Partitioning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.ship_strategy())
+    }
+}
+
+/// The consumers producer `producer` (of `producers`) sends to on a pointwise edge with
+/// `consumers` consumers. Every consumer is reached by at least one producer.
+pub fn pointwise_targets(producer: usize, producers: usize, consumers: usize) -> Vec<usize> {
+    if producers >= consumers {
+        vec![producer * consumers / producers]
+    } else {
+        (0..consumers)
+            .filter(|&c| c * producers / consumers == producer)
+            .collect()
+    }
+}
+
+/// Picks output channels for the records of one producing subtask.
+pub enum ChannelSelector<T> {
+    /// Round-robin (rebalance, rescale, forward with one channel).
+    RoundRobin {
+        /// The next channel.
+        next: usize,
+    },
+    /// Random (shuffle), with a xorshift state.
+    Random {
+        /// The generator state (never zero).
+        state: u64,
+    },
+    /// Every channel.
+    Broadcast,
+    /// Channel 0.
+    Global,
+    /// By key group.
+    KeyGroup {
+        /// The key hash function.
+        hash: KeyHashFn<T>,
+        /// The consumer's max parallelism.
+        max_parallelism: usize,
+    },
+    /// By user function.
+    Custom(CustomPartitionFn<T>),
+}
+
+impl<T: 'static> ChannelSelector<T> {
+    /// The selector for `partitioning` in producer `producer`, for a consumer of max parallelism
+    /// `max_parallelism`.
+    pub fn new(
+        partitioning: &Partitioning,
+        producer: usize,
+        max_parallelism: usize,
+    ) -> Result<Self, TaskError> {
+        Ok(match partitioning {
+            Partitioning::Default
+            | Partitioning::Forward
+            | Partitioning::Rebalance
+            | Partitioning::Rescale => ChannelSelector::RoundRobin { next: producer },
+            Partitioning::Shuffle => ChannelSelector::Random {
+                state: 0x9e37_79b9_7f4a_7c15 ^ (producer as u64 + 1),
+            },
+            Partitioning::Broadcast => ChannelSelector::Broadcast,
+            Partitioning::Global => ChannelSelector::Global,
+            Partitioning::Hash(hash) => ChannelSelector::KeyGroup {
+                hash: downcast::<KeyHashFn<T>>(hash, "key hash")?,
+                max_parallelism,
+            },
+            Partitioning::Custom(f) => {
+                ChannelSelector::Custom(downcast::<CustomPartitionFn<T>>(f, "custom partitioner")?)
+            }
+        })
+    }
+
+    /// The channel (of `channels`) for `value`; `None` for broadcast.
+    pub fn select(&mut self, value: &T, channels: usize) -> Result<Option<usize>, String> {
+        Ok(Some(match self {
+            ChannelSelector::RoundRobin { next } => {
+                let channel = *next % channels;
+                *next = channel + 1;
+                channel
+            }
+            ChannelSelector::Random { state } => {
+                *state ^= *state << 13;
+                *state ^= *state >> 7;
+                *state ^= *state << 17;
+                (*state % channels as u64) as usize
+            }
+            ChannelSelector::Broadcast => return Ok(None),
+            ChannelSelector::Global => 0,
+            ChannelSelector::KeyGroup {
+                hash,
+                max_parallelism,
+            } => {
+                if channels == 1 {
+                    0
+                } else {
+                    let key_group = key_group_for_hash(hash(value), *max_parallelism);
+                    operator_index_for_key_group(*max_parallelism, channels, key_group)
+                }
+            }
+            ChannelSelector::Custom(f) => {
+                let channel = f(value, channels);
+                if channel >= channels {
+                    return Err(format!(
+                        "custom partitioner chose channel {channel}, but there are only {channels}"
+                    ));
+                }
+                channel
+            }
+        }))
+    }
+}
+
+fn downcast<F: Clone + 'static>(value: &Arc<dyn Any + Send + Sync>, what: &str) -> Result<F, TaskError> {
+    value.downcast_ref::<F>().cloned().ok_or_else(|| {
+        TaskError::Internal(format!("{what} has the wrong record type for this edge"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::key_group::{assign_to_key_group, stable_hash};
+
+    #[test]
+    fn pointwise_covers_every_consumer_once_per_producer_group() {
+        for producers in 1..6 {
+            for consumers in 1..6 {
+                let mut reached = vec![0; consumers];
+                for p in 0..producers {
+                    for c in pointwise_targets(p, producers, consumers) {
+                        reached[c] += 1;
+                    }
+                }
+                assert!(reached.iter().all(|&n| n >= 1), "{producers}->{consumers}: {reached:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn round_robin_cycles() {
+        let mut s = ChannelSelector::<i32>::new(&Partitioning::Rebalance, 0, 128).unwrap();
+        let picks: Vec<_> = (0..5).map(|v| s.select(&v, 3).unwrap().unwrap()).collect();
+        assert_eq!(picks, vec![0, 1, 2, 0, 1]);
+    }
+
+    #[test]
+    fn hash_follows_key_groups() {
+        let hash: KeyHashFn<String> = Arc::new(|v: &String| stable_hash(v));
+        let part = Partitioning::Hash(Arc::new(hash));
+        let mut s = ChannelSelector::<String>::new(&part, 0, 128).unwrap();
+        for word in ["a", "b", "flink", "sluice"] {
+            let expected = operator_index_for_key_group(128, 4, assign_to_key_group(word, 128));
+            assert_eq!(s.select(&word.to_string(), 4).unwrap(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn custom_out_of_range_is_an_error() {
+        let f: CustomPartitionFn<i32> = Arc::new(|_, _| 9);
+        let mut s = ChannelSelector::new(&Partitioning::Custom(Arc::new(f)), 0, 128).unwrap();
+        assert!(s.select(&1, 2).unwrap_err().contains("channel 9"));
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let hash: KeyHashFn<String> = Arc::new(|v: &String| stable_hash(v));
+        assert!(ChannelSelector::<i32>::new(&Partitioning::Hash(Arc::new(hash)), 0, 128).is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! The record writer: the end of a chain that sends records to other tasks.
+//!
+//! It keeps one buffer per output channel, sends a buffer when it holds `batch_size` records,
+//! on flush (buffer timeout or idle task) and before every control element, so control elements
+//! stay in order with the records around them. Time spent blocked on a full channel is the
+//! subtask's backpressure time.
+
+use std::sync::Arc;
+
+use sluice_core::{Record, StreamElement, Watermark};
+
+use crate::chain::{ChainLink, LinkResult};
+use crate::channel::{ChannelSender, SendError};
+use crate::error::TaskError;
+use crate::metrics::TaskMetrics;
+use crate::partitioner::ChannelSelector;
+
+/// Sends the records of one edge of one producing subtask.
+pub struct RecordWriter<T> {
+    senders: Vec<ChannelSender<T>>,
+    buffers: Vec<Vec<Record<T>>>,
+    selector: ChannelSelector<T>,
+    batch_size: usize,
+    metrics: Arc<TaskMetrics>,
+    edge: String,
+}
+
+impl<T> RecordWriter<T> {
+    /// A writer over `senders` (one per channel, in consumer order).
+    pub fn new(
+        senders: Vec<ChannelSender<T>>,
+        selector: ChannelSelector<T>,
+        batch_size: usize,
+        metrics: Arc<TaskMetrics>,
+        edge: String,
+    ) -> Self {
+        RecordWriter {
+            buffers: senders.iter().map(|_| Vec::new()).collect(),
+            senders,
+            selector,
+            batch_size: batch_size.max(1),
+            metrics,
+            edge,
+        }
+    }
+
+    fn send(&mut self, channel: usize, element: StreamElement<T>) -> LinkResult {
+        match self.senders[channel].send(element) {
+            Ok(blocked) => {
+                self.metrics.add_backpressure(blocked);
+                Ok(())
+            }
+            Err(SendError::Cancelled) => Err(TaskError::Cancelled),
+            Err(SendError::Disconnected) => Err(TaskError::Disconnected(format!(
+                "consumer {channel} of edge {} is gone",
+                self.edge
+            ))),
+        }
+    }
+
+    fn send_buffer(&mut self, channel: usize) -> LinkResult {
+        if self.buffers[channel].is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(
+            &mut self.buffers[channel],
+            Vec::with_capacity(self.batch_size),
+        );
+        self.send(channel, StreamElement::Records(batch))
+    }
+
+    fn send_all_buffers(&mut self) -> LinkResult {
+        (0..self.senders.len()).try_for_each(|channel| self.send_buffer(channel))
+    }
+
+    fn broadcast_control(&mut self, element: StreamElement<T>) -> LinkResult
+    where
+        T: Clone,
+    {
+        self.send_all_buffers()?;
+        for channel in 0..self.senders.len() {
+            self.send(channel, element.clone())?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
+    fn open(&mut self) -> LinkResult {
+        Ok(())
+    }
+
+    fn on_batch(&mut self, batch: &mut Vec<Record<T>>) -> LinkResult {
+        let channels = self.senders.len();
+        for record in batch.drain(..) {
+            let choice = self
+                .selector
+                .select(&record.value, channels)
+                .map_err(|message| TaskError::operator(&self.edge, message))?;
+            match choice {
+                Some(channel) => {
+                    self.buffers[channel].push(record);
+                    if self.buffers[channel].len() >= self.batch_size {
+                        self.send_buffer(channel)?;
+                    }
+                }
+                None => {
+                    for channel in 0..channels {
+                        self.buffers[channel].push(record.clone());
+                        if self.buffers[channel].len() >= self.batch_size {
+                            self.send_buffer(channel)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
+        self.broadcast_control(StreamElement::Watermark(watermark))
+    }
+
+    fn on_status(&mut self, active: bool) -> LinkResult {
+        self.broadcast_control(StreamElement::Status { active })
+    }
+
+    fn on_end_of_input(&mut self) -> LinkResult {
+        self.broadcast_control(StreamElement::EndOfInput)
+    }
+
+    fn flush(&mut self) -> LinkResult {
+        self.send_all_buffers()
+    }
+
+    fn close(&mut self) -> LinkResult {
+        self.send_all_buffers()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::{TryRecv, channel};
+    use crate::partitioner::Partitioning;
+    use crate::signal::{CancelToken, TaskWaker};
+
+    #[test]
+    fn batches_and_keeps_control_in_order() {
+        let (tx, rx) = channel::<i32>(16, TaskWaker::new(), CancelToken::new());
+        let selector = ChannelSelector::new(&Partitioning::Forward, 0, 128).unwrap();
+        let mut writer = RecordWriter::new(vec![tx], selector, 2, Arc::default(), "e".into());
+        writer
+            .on_batch(&mut (1..=3).map(Record::new).collect())
+            .unwrap();
+        writer.on_watermark(Watermark(9)).unwrap();
+        let expect = [
+            StreamElement::Records(vec![Record::new(1), Record::new(2)]),
+            StreamElement::Records(vec![Record::new(3)]),
+            StreamElement::Watermark(Watermark(9)),
+        ];
+        for element in expect {
+            assert_eq!(rx.try_recv(), TryRecv::Element(element));
+        }
+    }
+
+    #[test]
+    fn broadcast_reaches_every_channel() {
+        let waker = TaskWaker::new();
+        let (tx0, rx0) = channel::<i32>(4, waker.clone(), CancelToken::new());
+        let (tx1, rx1) = channel::<i32>(4, waker, CancelToken::new());
+        let selector = ChannelSelector::new(&Partitioning::Broadcast, 0, 128).unwrap();
+        let mut writer = RecordWriter::new(vec![tx0, tx1], selector, 8, Arc::default(), "e".into());
+        writer.on_batch(&mut vec![Record::new(7)]).unwrap();
+        writer.flush().unwrap();
+        for rx in [rx0, rx1] {
+            assert_eq!(rx.try_recv(), TryRecv::Element(StreamElement::Records(vec![Record::new(7)])));
+        }
+    }
+}

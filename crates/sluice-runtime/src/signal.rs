@@ -1,0 +1,104 @@
+//! Waking and cancelling tasks.
+//!
+//! A task sleeps on one [`TaskWaker`] whenever none of its inputs has data; every channel that
+//! feeds the task, the timer service and the job's control path signal that waker. A
+//! [`CancelToken`] is shared by all tasks of a job: setting it makes every task stop at its next
+//! check, and every blocking wait in the runtime checks it at least every few milliseconds, so a
+//! cancelled job never hangs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The longest a blocking wait sleeps before it looks at the cancel token again.
+pub const CANCEL_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
+/// A one-bit wake-up signal for one task.
+#[derive(Debug, Default)]
+pub struct TaskWaker {
+    signalled: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl TaskWaker {
+    /// A new waker, not signalled.
+    pub fn new() -> Arc<Self> {
+        Arc::new(TaskWaker::default())
+    }
+
+    /// Wakes the task (or makes its next wait return at once).
+    pub fn wake(&self) {
+        let mut signalled = self.signalled.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*signalled {
+            *signalled = true;
+            self.condvar.notify_one();
+        }
+    }
+
+    /// Sleeps until woken or until `timeout` passes, and clears the signal.
+    pub fn wait(&self, timeout: Duration) {
+        let mut signalled = self.signalled.lock().unwrap_or_else(PoisonError::into_inner);
+        if !*signalled {
+            signalled = self
+                .condvar
+                .wait_timeout(signalled, timeout)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *signalled = false;
+    }
+}
+
+/// A job-wide cancellation flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        CancelToken::default()
+    }
+
+    /// Requests cancellation.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn wake_before_wait_returns_at_once() {
+        let waker = TaskWaker::new();
+        waker.wake();
+        let start = Instant::now();
+        waker.wait(Duration::from_secs(10));
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn wake_from_another_thread() {
+        let waker = TaskWaker::new();
+        let remote = Arc::clone(&waker);
+        let handle = std::thread::spawn(move || remote.wake());
+        waker.wait(Duration::from_secs(10));
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn cancel_token_is_shared() {
+        let token = CancelToken::new();
+        let copy = token.clone();
+        assert!(!copy.is_cancelled());
+        token.cancel();
+        assert!(copy.is_cancelled());
+    }
+}

@@ -1,0 +1,214 @@
+//! The source API and the task input that drives a source reader.
+//!
+//! As in Flink's FLIP-27 sources, a [`Source`] splits its input into splits once per job, and
+//! each parallel subtask runs a [`SourceReader`] that is handed splits one at a time, on demand,
+//! from a queue shared by all readers — so fast readers take more splits and the load balances.
+//! A bounded source ends (with a final `Watermark::MAX`) when the queue is empty and its reader
+//! finished its last split; an unbounded source never ends.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sluice_core::{Record, Timestamp, UserResult, Watermark};
+
+use crate::chain::{BoxedLink, LinkResult};
+use crate::error::{TaskError, guard};
+use crate::metrics::OperatorMetrics;
+use crate::operator::OperatorContext;
+use crate::task::{InputStatus, TaskInput};
+
+/// Whether a source ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundedness {
+    /// The source ends after its last split.
+    Bounded,
+    /// The source runs until the job is cancelled.
+    Unbounded,
+}
+
+/// A parallel source of records of type `T`.
+pub trait Source<T>: Send + Sync + 'static {
+    /// A unit of work a reader can take (a file range, a partition, a number range).
+    type Split: Send + 'static;
+    /// The reader of one subtask.
+    type Reader: SourceReader<T, Self::Split>;
+
+    /// Whether the source ends.
+    fn boundedness(&self) -> Boundedness;
+
+    /// Splits the input for `parallelism` readers; called once per job, before any reader
+    /// starts, so a bad input (a missing file) fails the job before it runs.
+    fn create_splits(&self, parallelism: usize) -> UserResult<Vec<Self::Split>>;
+
+    /// Creates the reader of the subtask described by `ctx`.
+    fn create_reader(&self, ctx: &OperatorContext) -> UserResult<Self::Reader>;
+}
+
+/// Reads the splits assigned to one subtask.
+pub trait SourceReader<T, S>: Send + 'static {
+    /// Starts reading `split`; called when the reader has no split in progress.
+    fn add_split(&mut self, split: S) -> UserResult;
+
+    /// Emits what is available (up to a batch) into `output`. Must not block for long: return
+    /// `NothingAvailable` and be polled again.
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> UserResult<ReaderStatus>;
+}
+
+/// What a reader's poll found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReaderStatus {
+    /// More records are ready.
+    MoreAvailable,
+    /// Nothing right now (an unbounded source waiting for data).
+    NothingAvailable,
+    /// The current split is done; the reader wants another.
+    SplitFinished,
+}
+
+/// Where a reader puts records.
+pub struct SourceOutput<'a, T> {
+    records: &'a mut Vec<Record<T>>,
+    batch_size: usize,
+}
+
+impl<'a, T> SourceOutput<'a, T> {
+    /// An output appending to `records`, reporting full at `batch_size` records.
+    pub fn new(records: &'a mut Vec<Record<T>>, batch_size: usize) -> Self {
+        SourceOutput {
+            records,
+            batch_size,
+        }
+    }
+
+    /// Emits a value without a timestamp.
+    pub fn collect(&mut self, value: T) {
+        self.records.push(Record::new(value));
+    }
+
+    /// Emits a value with an event-time timestamp.
+    pub fn collect_with_timestamp(&mut self, value: T, timestamp: Timestamp) {
+        self.records.push(Record::with_timestamp(value, timestamp));
+    }
+
+    /// Whether a batch is full: the reader should return and be polled again.
+    pub fn is_full(&self) -> bool {
+        self.records.len() >= self.batch_size
+    }
+}
+
+/// The splits of one source, shared by its readers.
+pub type SplitQueue<S> = Arc<Mutex<VecDeque<S>>>;
+
+/// How long a source task sleeps when its reader has nothing.
+const SOURCE_IDLE_WAIT: Duration = Duration::from_millis(1);
+
+/// Drives one reader of a source as the head of a task.
+pub struct SourceProcessor<T, Src: Source<T>> {
+    source: Arc<Src>,
+    ctx: OperatorContext,
+    splits: SplitQueue<Src::Split>,
+    reader: Option<Src::Reader>,
+    in_split: bool,
+    head: BoxedLink<T>,
+    buffer: Vec<Record<T>>,
+    batch_size: usize,
+    metrics: Arc<OperatorMetrics>,
+}
+
+impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
+    /// A processor reading splits from `splits` (made by [`prepare_splits`]).
+    pub fn new(
+        source: Arc<Src>,
+        ctx: OperatorContext,
+        splits: &Arc<dyn Any + Send + Sync>,
+        head: BoxedLink<T>,
+        batch_size: usize,
+        metrics: Arc<OperatorMetrics>,
+    ) -> Result<Self, TaskError> {
+        let splits = splits
+            .downcast_ref::<SplitQueue<Src::Split>>()
+            .cloned()
+            .ok_or_else(|| TaskError::Internal("source splits of the wrong type".into()))?;
+        Ok(SourceProcessor {
+            source,
+            ctx,
+            splits,
+            reader: None,
+            in_split: false,
+            head,
+            buffer: Vec::with_capacity(batch_size),
+            batch_size,
+            metrics,
+        })
+    }
+
+    fn finish(&mut self) -> Result<InputStatus, TaskError> {
+        self.head.on_watermark(Watermark::MAX)?;
+        self.head.on_end_of_input()?;
+        Ok(InputStatus::Finished)
+    }
+}
+
+/// Creates a source's splits and the queue its readers share.
+pub fn prepare_splits<T, Src: Source<T>>(
+    source: &Src,
+    parallelism: usize,
+) -> UserResult<Arc<dyn Any + Send + Sync>> {
+    let splits: VecDeque<Src::Split> = source.create_splits(parallelism)?.into();
+    let queue: SplitQueue<Src::Split> = Arc::new(Mutex::new(splits));
+    Ok(Arc::new(queue))
+}
+
+impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
+    fn open(&mut self) -> LinkResult {
+        let source = &self.source;
+        let ctx = &self.ctx;
+        self.reader = Some(guard(&self.ctx.name, || source.create_reader(ctx))?);
+        self.head.open()
+    }
+
+    fn poll(&mut self) -> Result<InputStatus, TaskError> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Err(TaskError::Internal("source polled before open".into()));
+        };
+        if !self.in_split {
+            let next = self
+                .splits
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front();
+            match next {
+                Some(split) => {
+                    guard(&self.ctx.name, || reader.add_split(split))?;
+                    self.in_split = true;
+                }
+                None if self.source.boundedness() == Boundedness::Bounded => return self.finish(),
+                None => return Ok(InputStatus::NothingAvailable(crate::signal::CANCEL_CHECK_INTERVAL)),
+            }
+        }
+        let mut output = SourceOutput::new(&mut self.buffer, self.batch_size);
+        let status = guard(&self.ctx.name, || reader.poll_next(&mut output))?;
+        if !self.buffer.is_empty() {
+            self.metrics.add_out(self.buffer.len());
+            self.head.on_batch(&mut self.buffer)?;
+        }
+        Ok(match status {
+            ReaderStatus::MoreAvailable => InputStatus::MoreAvailable,
+            ReaderStatus::NothingAvailable => InputStatus::NothingAvailable(SOURCE_IDLE_WAIT),
+            ReaderStatus::SplitFinished => {
+                self.in_split = false;
+                InputStatus::MoreAvailable
+            }
+        })
+    }
+
+    fn flush(&mut self) -> LinkResult {
+        self.head.flush()
+    }
+
+    fn close(&mut self) -> LinkResult {
+        self.head.close()
+    }
+}

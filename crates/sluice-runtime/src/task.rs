@@ -1,0 +1,217 @@
+//! Tasks: one subtask of an operator chain, run on its own thread.
+//!
+//! The task loop is a mailbox: take what input is available, hand it to the chain, flush output
+//! buffers when the buffer timeout passed or when there is nothing to do, and sleep on the
+//! task's waker when idle. It checks the job's cancel token on every turn, so no task outlives a
+//! cancelled or failed job.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::chain::{BoxedLink, LinkResult};
+use crate::error::TaskError;
+use crate::input_gate::{GateEvent, InputGate};
+use crate::operator::TwoInputOperator;
+use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
+use crate::two_input::TwoInputDriver;
+
+/// What a task's input had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputStatus {
+    /// Something was processed; more may be available.
+    MoreAvailable,
+    /// Nothing is available now; the task may sleep for up to the given time.
+    NothingAvailable(Duration),
+    /// The input ended and end of input went down the chain.
+    Finished,
+}
+
+/// The head of a task: where its elements come from.
+pub trait TaskInput: Send {
+    /// Opens the chain.
+    fn open(&mut self) -> LinkResult;
+    /// Processes the next available input.
+    fn poll(&mut self) -> Result<InputStatus, TaskError>;
+    /// Sends on buffered output.
+    fn flush(&mut self) -> LinkResult;
+    /// Closes the chain after the input finished.
+    fn close(&mut self) -> LinkResult;
+}
+
+/// A one-input chain fed by one input gate.
+pub struct OneInputProcessor<T> {
+    gate: InputGate<T>,
+    head: BoxedLink<T>,
+}
+
+impl<T> OneInputProcessor<T> {
+    /// Feeds `head` from `gate`.
+    pub fn new(gate: InputGate<T>, head: BoxedLink<T>) -> Self {
+        OneInputProcessor { gate, head }
+    }
+}
+
+impl<T: Send> TaskInput for OneInputProcessor<T> {
+    fn open(&mut self) -> LinkResult {
+        self.head.open()
+    }
+
+    fn poll(&mut self) -> Result<InputStatus, TaskError> {
+        match self.gate.poll()? {
+            GateEvent::Records(mut batch) => self.head.on_batch(&mut batch)?,
+            GateEvent::Watermark(watermark) => self.head.on_watermark(watermark)?,
+            GateEvent::Status(active) => self.head.on_status(active)?,
+            GateEvent::Finished => {
+                self.head.on_end_of_input()?;
+                return Ok(InputStatus::Finished);
+            }
+            GateEvent::Nothing => return Ok(InputStatus::NothingAvailable(CANCEL_CHECK_INTERVAL)),
+        }
+        Ok(InputStatus::MoreAvailable)
+    }
+
+    fn flush(&mut self) -> LinkResult {
+        self.head.flush()
+    }
+
+    fn close(&mut self) -> LinkResult {
+        self.head.close()
+    }
+}
+
+/// A two-input operator fed by two gates.
+pub struct TwoInputProcessor<A, B, Out, Op> {
+    gate1: InputGate<A>,
+    gate2: InputGate<B>,
+    driver: TwoInputDriver<A, B, Out, Op>,
+    prefer_second: bool,
+}
+
+impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
+    /// Feeds `driver` from two gates.
+    pub fn new(gate1: InputGate<A>, gate2: InputGate<B>, driver: TwoInputDriver<A, B, Out, Op>) -> Self {
+        TwoInputProcessor {
+            gate1,
+            gate2,
+            driver,
+            prefer_second: false,
+        }
+    }
+}
+
+impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op>
+where
+    A: Send + 'static,
+    B: Send + 'static,
+    Out: Send + 'static,
+    Op: TwoInputOperator<A, B, Out>,
+{
+    /// Handles one event of the first input; returns whether anything happened.
+    fn handle1(&mut self) -> Result<bool, TaskError> {
+        match self.gate1.poll()? {
+            GateEvent::Records(mut batch) => self.driver.on_batch1(&mut batch)?,
+            GateEvent::Watermark(watermark) => self.driver.on_watermark(1, watermark)?,
+            GateEvent::Finished if !self.driver.input_ended(1) => self.driver.on_end_of_input(1)?,
+            GateEvent::Status(_) | GateEvent::Finished | GateEvent::Nothing => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Handles one event of the second input; returns whether anything happened.
+    fn handle2(&mut self) -> Result<bool, TaskError> {
+        match self.gate2.poll()? {
+            GateEvent::Records(mut batch) => self.driver.on_batch2(&mut batch)?,
+            GateEvent::Watermark(watermark) => self.driver.on_watermark(2, watermark)?,
+            GateEvent::Finished if !self.driver.input_ended(2) => self.driver.on_end_of_input(2)?,
+            GateEvent::Status(_) | GateEvent::Finished | GateEvent::Nothing => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<A, B, Out, Op> TaskInput for TwoInputProcessor<A, B, Out, Op>
+where
+    A: Send + 'static,
+    B: Send + 'static,
+    Out: Send + 'static,
+    Op: TwoInputOperator<A, B, Out>,
+{
+    fn open(&mut self) -> LinkResult {
+        self.driver.open()
+    }
+
+    fn poll(&mut self) -> Result<InputStatus, TaskError> {
+        self.prefer_second = !self.prefer_second;
+        let progressed = if self.prefer_second {
+            self.handle2()? || self.handle1()?
+        } else {
+            self.handle1()? || self.handle2()?
+        };
+        if self.driver.is_finished() {
+            Ok(InputStatus::Finished)
+        } else if progressed {
+            Ok(InputStatus::MoreAvailable)
+        } else {
+            Ok(InputStatus::NothingAvailable(CANCEL_CHECK_INTERVAL))
+        }
+    }
+
+    fn flush(&mut self) -> LinkResult {
+        self.driver.flush()
+    }
+
+    fn close(&mut self) -> LinkResult {
+        self.driver.close()
+    }
+}
+
+/// One subtask ready to run.
+pub struct Task {
+    /// The task's (chain's) name.
+    pub name: String,
+    /// The zero-based subtask index.
+    pub subtask: usize,
+    /// The task's parallelism.
+    pub parallelism: usize,
+    /// Where the task's elements come from.
+    pub input: Box<dyn TaskInput>,
+    /// The waker its channels signal.
+    pub waker: Arc<TaskWaker>,
+    /// The job's cancel token.
+    pub cancel: CancelToken,
+    /// How long output may wait in a partly filled buffer; `None` waits until it is full.
+    pub buffer_timeout: Option<Duration>,
+}
+
+impl Task {
+    /// Runs the task to completion, failure or cancellation.
+    pub fn run(mut self) -> Result<(), TaskError> {
+        self.input.open()?;
+        let mut last_flush = Instant::now();
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(TaskError::Cancelled);
+            }
+            match self.input.poll()? {
+                InputStatus::MoreAvailable => {
+                    if let Some(timeout) = self.buffer_timeout
+                        && last_flush.elapsed() >= timeout
+                    {
+                        self.input.flush()?;
+                        last_flush = Instant::now();
+                    }
+                }
+                InputStatus::NothingAvailable(wait) => {
+                    if self.buffer_timeout.is_some() {
+                        self.input.flush()?;
+                        last_flush = Instant::now();
+                    }
+                    self.waker.wait(wait);
+                }
+                InputStatus::Finished => break,
+            }
+        }
+        self.input.close()?;
+        self.input.flush()
+    }
+}
