@@ -52,13 +52,14 @@ impl OperatorOutputs {
 }
 
 /// What kind of operator a node holds, with its factory.
+#[derive(Clone)]
 pub enum OperatorFactory {
     /// A source: no inputs.
-    Source(Box<dyn SourceFactory>),
+    Source(Arc<dyn SourceFactory>),
     /// One input; can be chained after its predecessor.
-    OneInput(Box<dyn OneInputFactory>),
+    OneInput(Arc<dyn OneInputFactory>),
     /// Two inputs; always the head of its task.
-    TwoInput(Box<dyn TwoInputFactory>),
+    TwoInput(Arc<dyn TwoInputFactory>),
 }
 
 /// Builds a source's task input.

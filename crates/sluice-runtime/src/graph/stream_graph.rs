@@ -24,6 +24,7 @@ pub enum ChainingStrategy {
 }
 
 /// One operator of the graph.
+#[derive(Clone)]
 pub struct StreamNode {
     /// The node's id.
     pub id: NodeId,
@@ -74,6 +75,7 @@ impl StreamNode {
 }
 
 /// A connection between two nodes.
+#[derive(Clone)]
 pub struct StreamEdge {
     /// The producing node.
     pub source: NodeId,
@@ -90,7 +92,7 @@ pub struct StreamEdge {
 }
 
 /// The graph of operators a program built.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct StreamGraph {
     /// The nodes, indexed by [`NodeId`].
     pub nodes: Vec<StreamNode>,
@@ -102,7 +104,6 @@ pub struct StreamGraph {
 
 impl StreamGraph {
     /// Adds a node and returns its id.
-    #[allow(clippy::too_many_arguments)]
     pub fn add_node(
         &mut self,
         name: impl Into<String>,

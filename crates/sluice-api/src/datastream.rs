@@ -1,0 +1,354 @@
+//! `DataStream`: a stream of records of one type, and the transformations that build new
+//! streams from it.
+//!
+//! A `DataStream` is a handle on the graph being built; nothing runs until the environment
+//! executes. User functions are cloned once per parallel subtask, so a function may keep state
+//! in its own fields, as a Flink function object may.
+
+use std::fmt::{Debug, Display};
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sluice_core::key_group::stable_hash;
+use sluice_core::{KeyData, StreamData};
+use sluice_runtime::functions::ProcessFunction;
+use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, stream_type};
+use sluice_runtime::operator::OneInputOperator;
+use sluice_runtime::operators::{FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, SinkOperator};
+use sluice_runtime::output::{Collector, OutputTag};
+use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
+use sluice_runtime::sink::Sink;
+use sluice_runtime::JobError;
+
+use crate::connected::ConnectedStreams;
+use crate::environment::StreamExecutionEnvironment;
+use crate::keyed_stream::KeyedStream;
+use crate::settings::OperatorSettings;
+use crate::sinks::{CollectSink, CollectedValues, CsvEncoder, FileSink, PrintSink, TextEncoder};
+
+/// One upstream of a stream: a node's output (main or side), with the partitioning the next
+/// edge from it will use.
+#[derive(Clone)]
+pub(crate) struct StreamRef {
+    pub(crate) node: NodeId,
+    pub(crate) partitioning: Partitioning,
+    pub(crate) side_output: Option<String>,
+}
+
+/// A stream of records of type `T`; Flink's `DataStream`.
+pub struct DataStream<T> {
+    pub(crate) env: StreamExecutionEnvironment,
+    pub(crate) inputs: Vec<StreamRef>,
+    pub(crate) node: Option<NodeId>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for DataStream<T> {
+    fn clone(&self) -> Self {
+        DataStream {
+            env: self.env.clone(),
+            inputs: self.inputs.clone(),
+            node: self.node,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T> OperatorSettings for DataStream<T> {
+    fn operator_node(&self) -> (&StreamExecutionEnvironment, Option<NodeId>) {
+        (&self.env, self.node)
+    }
+}
+
+/// The end of a stream: a sink, whose settings can still be changed.
+pub struct DataStreamSink {
+    env: StreamExecutionEnvironment,
+    node: NodeId,
+}
+
+impl OperatorSettings for DataStreamSink {
+    fn operator_node(&self) -> (&StreamExecutionEnvironment, Option<NodeId>) {
+        (&self.env, Some(self.node))
+    }
+}
+
+impl<T: StreamData> DataStream<T> {
+    pub(crate) fn from_node(env: StreamExecutionEnvironment, node: NodeId) -> Self {
+        Self::from_refs(
+            env,
+            vec![StreamRef {
+                node,
+                partitioning: Partitioning::Default,
+                side_output: None,
+            }],
+            Some(node),
+        )
+    }
+
+    pub(crate) fn from_refs(env: StreamExecutionEnvironment, inputs: Vec<StreamRef>, node: Option<NodeId>) -> Self {
+        DataStream {
+            env,
+            inputs,
+            node,
+            _type: PhantomData,
+        }
+    }
+
+    /// The environment this stream belongs to.
+    pub fn environment(&self) -> &StreamExecutionEnvironment {
+        &self.env
+    }
+
+    /// Adds edges from every upstream of this stream into `target`'s input `input`.
+    pub(crate) fn connect_to(&self, target: NodeId, input: u8) {
+        let data_type = stream_type::<T>();
+        self.env.with_graph(|graph| {
+            for r in &self.inputs {
+                graph.add_edge(StreamEdge {
+                    source: r.node,
+                    target,
+                    partitioning: r.partitioning.clone(),
+                    input,
+                    side_output: r.side_output.clone(),
+                    data_type: Arc::clone(&data_type),
+                });
+            }
+        });
+    }
+
+    /// Adds a one-input operator after this stream; `make` builds one instance per subtask.
+    pub fn transform<U, Op, F>(self, name: &str, operator_type: &'static str, make: F) -> DataStream<U>
+    where
+        U: StreamData,
+        Op: OneInputOperator<T, U> + 'static,
+        F: Fn() -> Op + Send + Sync + 'static,
+    {
+        let factory = OperatorFactory::OneInput(Arc::new(OneInputNode::<T, U, Op, F>::new(make)));
+        let node = self
+            .env
+            .with_graph(|g| g.add_node(name, operator_type, factory, stream_type::<U>(), false));
+        self.connect_to(node, 1);
+        DataStream::from_node(self.env.clone(), node)
+    }
+
+    /// Applies `f` to every value.
+    pub fn map<U, F>(self, f: F) -> DataStream<U>
+    where
+        U: StreamData,
+        F: FnMut(T) -> U + Clone + Send + Sync + 'static,
+    {
+        self.transform("Map", "Map", move || MapOperator(f.clone()))
+    }
+
+    /// Calls `f` with every value and a collector that takes any number of results.
+    pub fn flat_map<U, F>(self, f: F) -> DataStream<U>
+    where
+        U: StreamData,
+        F: FnMut(T, &mut Collector<'_, U>) + Clone + Send + Sync + 'static,
+    {
+        self.transform("Flat Map", "Flat Map", move || FlatMapOperator(f.clone()))
+    }
+
+    /// Keeps the values for which `f` returns true.
+    pub fn filter<F>(self, f: F) -> DataStream<T>
+    where
+        F: FnMut(&T) -> bool + Clone + Send + Sync + 'static,
+    {
+        self.transform("Filter", "Filter", move || FilterOperator(f.clone()))
+    }
+
+    /// Runs a [`ProcessFunction`]: each value with its context (timestamp, side outputs) and a
+    /// collector.
+    pub fn process<U, P>(self, function: P) -> DataStream<U>
+    where
+        U: StreamData,
+        P: ProcessFunction<T, U> + Clone + Sync,
+    {
+        self.transform("Process", "Process", move || ProcessOperator(function.clone()))
+    }
+
+    /// The side output `tag` of the operator that produced this stream.
+    pub fn get_side_output<S: StreamData>(&self, tag: &OutputTag<S>) -> DataStream<S> {
+        let Some(node) = self.node else {
+            self.env.report(format!(
+                "get_side_output('{}') must be called on an operator's output",
+                tag.id()
+            ));
+            return DataStream::from_refs(self.env.clone(), Vec::new(), None);
+        };
+        let type_id = std::any::TypeId::of::<S>();
+        let conflict = self.env.with_graph(|g| {
+            g.edges.iter().any(|e| {
+                e.source == node
+                    && e.side_output.as_deref() == Some(tag.id())
+                    && e.data_type.record_type_id() != type_id
+            })
+        });
+        if conflict {
+            self.env.report(format!(
+                "side output '{}' is used with two different types",
+                tag.id()
+            ));
+        }
+        DataStream::from_refs(
+            self.env.clone(),
+            vec![StreamRef {
+                node,
+                partitioning: Partitioning::Default,
+                side_output: Some(tag.id().to_string()),
+            }],
+            None,
+        )
+    }
+
+    /// Partitions by key: every record of a key goes to the same subtask, whose keyed
+    /// operators then see all of them.
+    pub fn key_by<K, KS>(self, key_selector: KS) -> KeyedStream<T, K>
+    where
+        K: KeyData,
+        KS: Fn(&T) -> K + Send + Sync + 'static,
+    {
+        KeyedStream::new(self, Arc::new(key_selector))
+    }
+
+    pub(crate) fn hash_partitioned<K: KeyData>(self, key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>) -> Self {
+        let hash: KeyHashFn<T> = Arc::new(move |value: &T| stable_hash(&key_selector(value)));
+        self.partitioned(Partitioning::Hash(Arc::new(hash)))
+    }
+
+    fn partitioned(self, partitioning: Partitioning) -> Self {
+        let inputs = self
+            .inputs
+            .into_iter()
+            .map(|r| StreamRef {
+                partitioning: partitioning.clone(),
+                ..r
+            })
+            .collect();
+        DataStream::from_refs(self.env, inputs, None)
+    }
+
+    /// Merges streams of the same type into one.
+    pub fn union(self, others: impl IntoIterator<Item = DataStream<T>>) -> DataStream<T> {
+        let mut inputs = self.inputs;
+        for other in others {
+            if !std::rc::Rc::ptr_eq(&self.env.state, &other.env.state) {
+                self.env
+                    .report("union: every stream must come from the same environment");
+            }
+            inputs.extend(other.inputs);
+        }
+        DataStream::from_refs(self.env, inputs, None)
+    }
+
+    /// Connects with a stream of another type, for a co-map, co-flat-map or co-process.
+    pub fn connect<B: StreamData>(self, other: DataStream<B>) -> ConnectedStreams<T, B> {
+        ConnectedStreams::new(self, other)
+    }
+
+    /// Sends each record to a uniformly random subtask.
+    pub fn shuffle(self) -> Self {
+        self.partitioned(Partitioning::Shuffle)
+    }
+
+    /// Distributes records round-robin over all downstream subtasks.
+    pub fn rebalance(self) -> Self {
+        self.partitioned(Partitioning::Rebalance)
+    }
+
+    /// Distributes records round-robin over a local group of downstream subtasks.
+    pub fn rescale(self) -> Self {
+        self.partitioned(Partitioning::Rescale)
+    }
+
+    /// Sends every record to every downstream subtask.
+    pub fn broadcast(self) -> Self {
+        self.partitioned(Partitioning::Broadcast)
+    }
+
+    /// Sends every record to the first downstream subtask.
+    pub fn global(self) -> Self {
+        self.partitioned(Partitioning::Global)
+    }
+
+    /// Sends each record to the subtask of the same index (parallelisms must match).
+    pub fn forward(self) -> Self {
+        self.partitioned(Partitioning::Forward)
+    }
+
+    /// Sends each record to the subtask `partitioner(key, number_of_subtasks)` chooses.
+    pub fn partition_custom<K, P, KS>(self, partitioner: P, key_selector: KS) -> Self
+    where
+        P: Fn(&K, usize) -> usize + Send + Sync + 'static,
+        KS: Fn(&T) -> K + Send + Sync + 'static,
+    {
+        let choose: CustomPartitionFn<T> =
+            Arc::new(move |value: &T, channels: usize| partitioner(&key_selector(value), channels));
+        self.partitioned(Partitioning::Custom(Arc::new(choose)))
+    }
+
+    /// Writes records through `sink`.
+    pub fn sink_to<S: Sink<T>>(self, sink: S) -> DataStreamSink {
+        self.add_sink("Sink: Unnamed", sink)
+    }
+
+    fn add_sink<S: Sink<T>>(self, name: &str, sink: S) -> DataStreamSink {
+        let sink = Arc::new(sink);
+        let make = move || SinkOperator::new(Arc::clone(&sink));
+        let factory = OperatorFactory::OneInput(Arc::new(OneInputNode::<T, (), _, _>::new(make)));
+        let node = self
+            .env
+            .with_graph(|g| g.add_node(name, "Sink", factory, stream_type::<()>(), true));
+        self.connect_to(node, 1);
+        DataStreamSink {
+            env: self.env.clone(),
+            node,
+        }
+    }
+
+    /// Prints every record to standard output (`Debug` format), prefixed with `N> ` (the
+    /// 1-based subtask) when the sink runs with a parallelism above 1, as Flink does.
+    pub fn print(self) -> DataStreamSink
+    where
+        T: Debug,
+    {
+        self.add_sink("Sink: Print to Std. Out", PrintSink::new())
+    }
+
+    /// Writes each record as one line (`Display` format). With parallelism 1 `path` is a file;
+    /// above 1 it is a directory with one file per subtask, named `1`, `2`, …. Files appear
+    /// complete when the input ends (they are written under a hidden name and renamed).
+    pub fn write_as_text(self, path: impl Into<PathBuf>) -> DataStreamSink
+    where
+        T: Display,
+    {
+        self.add_sink("Sink: Text File", FileSink::new(path.into(), TextEncoder))
+    }
+
+    /// Writes each record as one CSV row (fields of tuples and structs become columns), laid
+    /// out like [`DataStream::write_as_text`].
+    pub fn write_as_csv(self, path: impl Into<PathBuf>) -> DataStreamSink
+    where
+        T: Serialize,
+    {
+        self.add_sink("Sink: CSV File", FileSink::new(path.into(), CsvEncoder))
+    }
+
+    /// Collects every record in memory; read them from the handle after `execute`.
+    pub fn collect(self) -> CollectedValues<T> {
+        let sink = CollectSink::new();
+        let values = sink.values();
+        self.add_sink("Sink: Collect", sink);
+        values
+    }
+
+    /// Executes the job and returns every record of this stream (for tests and small jobs).
+    pub fn execute_and_collect(self, job_name: &str) -> Result<Vec<T>, JobError> {
+        let env = self.env.clone();
+        let values = self.collect();
+        env.execute(job_name)?;
+        Ok(values.take())
+    }
+}

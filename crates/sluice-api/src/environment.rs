@@ -1,0 +1,230 @@
+//! `StreamExecutionEnvironment`: where a job is configured, its sources created, and it is
+//! executed.
+//!
+//! Locally (the default) `execute` runs the job on an embedded mini-cluster in this process.
+//! As in Flink, executing a job consumes the operators built so far: the environment can then
+//! build and run another job.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use sluice_core::{RuntimeMode, StreamData};
+use sluice_runtime::graph::{
+    JobConfig, JobGraph, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
+};
+use sluice_runtime::mini_cluster;
+use sluice_runtime::source::Source;
+use sluice_runtime::{JobClient, JobError, JobExecutionResult};
+
+use crate::datastream::DataStream;
+use crate::interrupt;
+use crate::sources::{IteratorSource, SequenceSource, SocketTextSource, TextFileSource};
+
+pub(crate) struct EnvState {
+    pub(crate) graph: StreamGraph,
+    pub(crate) config: JobConfig,
+}
+
+/// The context in which a streaming program runs; Flink's `StreamExecutionEnvironment`.
+#[derive(Clone)]
+pub struct StreamExecutionEnvironment {
+    pub(crate) state: Rc<RefCell<EnvState>>,
+}
+
+impl fmt::Debug for StreamExecutionEnvironment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("StreamExecutionEnvironment")
+            .field("config", &state.config)
+            .field("operators", &state.graph.nodes.len())
+            .finish()
+    }
+}
+
+impl Default for StreamExecutionEnvironment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamExecutionEnvironment {
+    /// A local environment: jobs run on an embedded mini-cluster, with the parallelism
+    /// defaulting to the number of CPU cores.
+    pub fn new() -> Self {
+        StreamExecutionEnvironment {
+            state: Rc::new(RefCell::new(EnvState {
+                graph: StreamGraph::default(),
+                config: JobConfig::default(),
+            })),
+        }
+    }
+
+    /// Flink's name for [`StreamExecutionEnvironment::new`].
+    pub fn get_execution_environment() -> Self {
+        Self::new()
+    }
+
+    /// Sets the default parallelism of operators.
+    pub fn set_parallelism(&self, parallelism: usize) -> &Self {
+        if parallelism == 0 {
+            self.report("set_parallelism: parallelism must be at least 1");
+        }
+        self.state.borrow_mut().config.default_parallelism = parallelism;
+        self
+    }
+
+    /// The default parallelism of operators.
+    pub fn parallelism(&self) -> usize {
+        self.state.borrow().config.default_parallelism
+    }
+
+    /// Sets the default max parallelism: the number of key groups keyed state is split into,
+    /// and so the highest parallelism a job can later be rescaled to.
+    pub fn set_max_parallelism(&self, max_parallelism: usize) -> &Self {
+        self.state.borrow_mut().config.max_parallelism = Some(max_parallelism);
+        self
+    }
+
+    /// Sets how long records may wait in a partly filled buffer before it is sent (Flink's
+    /// default: 100 ms). `Duration::ZERO` sends after every record.
+    pub fn set_buffer_timeout(&self, timeout: Duration) -> &Self {
+        self.state.borrow_mut().config.buffer_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends buffers only when full (Flink's buffer timeout -1): highest throughput, and
+    /// records of a slow stream may wait until the end of input.
+    pub fn disable_buffer_timeout(&self) -> &Self {
+        self.state.borrow_mut().config.buffer_timeout = None;
+        self
+    }
+
+    /// Sets streaming, batch or automatic execution.
+    pub fn set_runtime_mode(&self, mode: RuntimeMode) -> &Self {
+        self.state.borrow_mut().config.runtime_mode = mode;
+        self
+    }
+
+    /// Sets how many records a buffer holds (default 1024).
+    pub fn set_buffer_size(&self, records: usize) -> &Self {
+        if records == 0 {
+            self.report("set_buffer_size: a buffer must hold at least 1 record");
+        }
+        self.state.borrow_mut().config.batch_size = records.max(1);
+        self
+    }
+
+    /// Adds a source.
+    pub fn from_source<T: StreamData, S: Source<T>>(&self, source: S, name: &str) -> DataStream<T> {
+        self.add_source(source, &format!("Source: {name}"), None)
+    }
+
+    pub(crate) fn add_source<T: StreamData, S: Source<T>>(
+        &self,
+        source: S,
+        name: &str,
+        max_parallelism: Option<usize>,
+    ) -> DataStream<T> {
+        let factory = OperatorFactory::Source(std::sync::Arc::new(SourceNode::<T, S>::new(source)));
+        let id = {
+            let mut state = self.state.borrow_mut();
+            let id = state.graph.add_node(name, "Source", factory, stream_type::<T>(), false);
+            state.graph.node_mut(id).max_supported_parallelism = max_parallelism;
+            id
+        };
+        DataStream::from_node(self.clone(), id)
+    }
+
+    /// A non-parallel source emitting the given values in order.
+    pub fn from_collection<T: StreamData>(&self, values: Vec<T>) -> DataStream<T> {
+        self.add_source(IteratorSource::new(values), "Source: Collection Source", Some(1))
+    }
+
+    /// A non-parallel source emitting what an iterator yields (possibly without end: such a
+    /// source counts as bounded only if the iterator ends, so run it in streaming mode).
+    pub fn from_iter<I>(&self, iter: I) -> DataStream<I::Item>
+    where
+        I: IntoIterator,
+        I::IntoIter: Send + 'static,
+        I::Item: StreamData,
+    {
+        self.add_source(IteratorSource::new(iter), "Source: Iterator Source", Some(1))
+    }
+
+    /// A parallel source of the numbers `from..=to`.
+    pub fn from_sequence(&self, from: i64, to: i64) -> DataStream<i64> {
+        if from > to {
+            self.report(format!("from_sequence: start {from} is greater than end {to}"));
+        }
+        self.add_source(SequenceSource::new(from, to), "Source: Sequence Source", None)
+    }
+
+    /// A parallel, bounded source of the lines of a text file (or of every file in a
+    /// directory). Files are split into ranges read by parallel readers.
+    pub fn read_text_file(&self, path: impl Into<std::path::PathBuf>) -> DataStream<String> {
+        let path = path.into();
+        let name = format!("Source: {}", path.display());
+        self.add_source(TextFileSource::new(path), &name, None)
+    }
+
+    /// A non-parallel, unbounded source of the lines received on a TCP socket. It reconnects
+    /// (logging each attempt) when the connection cannot be made or is lost.
+    pub fn socket_text_stream(&self, host: &str, port: u16) -> DataStream<String> {
+        let name = format!("Source: Socket Stream {host}:{port}");
+        self.add_source(SocketTextSource::new(host, port), &name, Some(1))
+    }
+
+    /// Records a graph-building mistake, reported when the job executes.
+    pub(crate) fn report(&self, error: impl Into<String>) {
+        self.state.borrow_mut().graph.report(error);
+    }
+
+    pub(crate) fn with_graph<R>(&self, f: impl FnOnce(&mut StreamGraph) -> R) -> R {
+        f(&mut self.state.borrow_mut().graph)
+    }
+
+    pub(crate) fn node_settings(&self, node: NodeId, f: impl FnOnce(&mut sluice_runtime::graph::StreamNode)) {
+        f(self.state.borrow_mut().graph.node_mut(node));
+    }
+
+    fn translate(&self, name: &str, take: bool) -> Result<JobGraph, JobError> {
+        let (graph, mut config) = {
+            let mut state = self.state.borrow_mut();
+            let graph = if take {
+                std::mem::take(&mut state.graph)
+            } else {
+                state.graph.clone()
+            };
+            (graph, state.config.clone())
+        };
+        config.name = name.to_string();
+        JobGraph::translate(graph, config)
+    }
+
+    /// The job built so far as JSON, in the shape of Flink's `getExecutionPlan()`.
+    pub fn execution_plan(&self) -> Result<String, JobError> {
+        let job = self.translate("plan", false)?;
+        Ok(serde_json::to_string_pretty(&job.plan_json()).unwrap_or_default())
+    }
+
+    /// The job built so far as a Graphviz DOT graph, one cluster per task.
+    pub fn execution_plan_dot(&self) -> Result<String, JobError> {
+        Ok(self.translate("plan", false)?.plan_dot())
+    }
+
+    /// Runs the job and waits for it to finish. Ctrl-C cancels it cleanly.
+    pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult, JobError> {
+        let client = self.execute_async(job_name)?;
+        let registration = interrupt::register(client.cancel_handle());
+        let result = client.wait();
+        drop(registration);
+        result
+    }
+
+    /// Starts the job and returns a client to wait for or cancel it.
+    pub fn execute_async(&self, job_name: &str) -> Result<JobClient, JobError> {
+        mini_cluster::submit(self.translate(job_name, true)?)
+    }
+}

@@ -1,0 +1,123 @@
+//! `KeyedStream`: a stream partitioned by key, and the keyed aggregations on it.
+//!
+//! In streaming mode each aggregation emits the key's updated result for every input record;
+//! in batch mode it emits one final result per key when the input ends (as Flink does).
+//! Aggregations name a field with an accessor closure, e.g. `sum(|t| &mut t.1)` where Flink
+//! writes `sum(1)`.
+
+use std::ops::Add;
+use std::sync::Arc;
+
+use sluice_core::{KeyData, StreamData};
+use sluice_runtime::operators::KeyedReduceOperator;
+
+use crate::datastream::DataStream;
+
+/// A stream partitioned by a key; Flink's `KeyedStream`.
+pub struct KeyedStream<T, K> {
+    stream: DataStream<T>,
+    key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+}
+
+impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
+    pub(crate) fn new(stream: DataStream<T>, key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>) -> Self {
+        KeyedStream {
+            stream: stream.hash_partitioned(Arc::clone(&key_selector)),
+            key_selector,
+        }
+    }
+
+    /// The stream as partitioned by key, for further transformations.
+    pub fn as_stream(&self) -> DataStream<T> {
+        self.stream.clone()
+    }
+
+    /// The key selector.
+    pub fn key_selector(&self) -> Arc<dyn Fn(&T) -> K + Send + Sync> {
+        Arc::clone(&self.key_selector)
+    }
+
+    fn keyed_reduce<F>(self, name: &str, reduce: F) -> DataStream<T>
+    where
+        F: FnMut(T, T) -> T + Clone + Send + Sync + 'static,
+    {
+        let key_selector = self.key_selector;
+        self.stream.transform(name, "Keyed Reduce", move || {
+            let key_selector = Arc::clone(&key_selector);
+            KeyedReduceOperator::new(move |value: &T| key_selector(value), reduce.clone())
+        })
+    }
+
+    /// Combines the records of each key: `reduce(accumulated, new)`.
+    pub fn reduce<F>(self, reduce: F) -> DataStream<T>
+    where
+        F: FnMut(T, T) -> T + Clone + Send + Sync + 'static,
+    {
+        self.keyed_reduce("Keyed Reduce", reduce)
+    }
+
+    /// The running sum of a field; other fields come from the key's first record.
+    pub fn sum<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: Add<Output = N> + Copy,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
+            let added = *field(&mut acc) + *field(&mut value);
+            *field(&mut acc) = added;
+            acc
+        })
+    }
+
+    /// The running minimum of a field; other fields come from the key's first record.
+    pub fn min<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: PartialOrd + Copy,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
+            let candidate = *field(&mut value);
+            if candidate < *field(&mut acc) {
+                *field(&mut acc) = candidate;
+            }
+            acc
+        })
+    }
+
+    /// The running maximum of a field; other fields come from the key's first record.
+    pub fn max<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: PartialOrd + Copy,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
+            let candidate = *field(&mut value);
+            if candidate > *field(&mut acc) {
+                *field(&mut acc) = candidate;
+            }
+            acc
+        })
+    }
+
+    /// The record with the smallest value of a field so far (the first such record on ties).
+    pub fn min_by<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: PartialOrd + Copy,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
+            if *field(&mut value) < *field(&mut acc) { value } else { acc }
+        })
+    }
+
+    /// The record with the largest value of a field so far (the first such record on ties).
+    pub fn max_by<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: PartialOrd + Copy,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
+            if *field(&mut value) > *field(&mut acc) { value } else { acc }
+        })
+    }
+}

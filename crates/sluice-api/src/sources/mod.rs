@@ -1,0 +1,11 @@
+//! Built-in sources: collections and iterators, number sequences, text files and sockets.
+
+mod iterator;
+mod sequence;
+mod socket;
+mod text_file;
+
+pub use iterator::IteratorSource;
+pub use sequence::SequenceSource;
+pub use socket::SocketTextSource;
+pub use text_file::{FileSplit, TextFileSource};

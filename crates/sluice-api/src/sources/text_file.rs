@@ -1,0 +1,236 @@
+//! A parallel, bounded source of the lines of text files.
+//!
+//! Each file is cut into byte ranges (splits). A split owns the lines that *start* inside its
+//! range: its reader skips the partial line at the range's start (the previous split reads it)
+//! and reads past the range's end to finish its last line. So every line is read exactly once,
+//! whatever the number of splits. Lines are UTF-8 (invalid bytes are replaced), without their
+//! `\n` or `\r\n`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use sluice_core::UserResult;
+use sluice_runtime::operator::OperatorContext;
+use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+
+/// The smallest split worth a reader of its own.
+const MIN_SPLIT_BYTES: u64 = 4 << 20;
+
+/// Splits per reader, so fast readers can take more and the load balances.
+const SPLITS_PER_READER: u64 = 4;
+
+/// Reads the lines of a file, or of every visible file in a directory.
+#[derive(Debug, Clone)]
+pub struct TextFileSource {
+    path: PathBuf,
+}
+
+impl TextFileSource {
+    /// A source over `path` (a file or a directory).
+    pub fn new(path: PathBuf) -> Self {
+        TextFileSource { path }
+    }
+
+    fn files(&self) -> UserResult<Vec<(PathBuf, u64)>> {
+        let meta = std::fs::metadata(&self.path)
+            .map_err(|e| format!("cannot read input {}: {e}", self.path.display()))?;
+        if meta.is_file() {
+            File::open(&self.path)
+                .map_err(|e| format!("cannot read input file {}: {e}", self.path.display()))?;
+            return Ok(vec![(self.path.clone(), meta.len())]);
+        }
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(&self.path)
+            .map_err(|e| format!("cannot list input directory {}: {e}", self.path.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let hidden = name.to_string_lossy().starts_with(['.', '_']);
+            let meta = entry.metadata()?;
+            if meta.is_file() && !hidden {
+                files.push((entry.path(), meta.len()));
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+}
+
+/// A byte range of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSplit {
+    /// The file.
+    pub path: PathBuf,
+    /// The first byte of the range.
+    pub start: u64,
+    /// One past the last byte of the range.
+    pub end: u64,
+}
+
+/// The reader of a [`TextFileSource`].
+pub struct TextFileReader {
+    current: Option<OpenSplit>,
+}
+
+struct OpenSplit {
+    reader: BufReader<File>,
+    path: PathBuf,
+    position: u64,
+    end: u64,
+    line: Vec<u8>,
+}
+
+impl Source<String> for TextFileSource {
+    type Split = FileSplit;
+    type Reader = TextFileReader;
+
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Bounded
+    }
+
+    fn create_splits(&self, parallelism: usize) -> UserResult<Vec<FileSplit>> {
+        let files = self.files()?;
+        let total: u64 = files.iter().map(|(_, len)| len).sum();
+        let wanted = (parallelism as u64).max(1) * SPLITS_PER_READER;
+        let split_size = total.div_ceil(wanted).max(MIN_SPLIT_BYTES);
+        let mut splits = Vec::new();
+        for (path, len) in files {
+            let mut start = 0;
+            while start < len {
+                let end = (start + split_size).min(len);
+                splits.push(FileSplit {
+                    path: path.clone(),
+                    start,
+                    end,
+                });
+                start = end;
+            }
+        }
+        Ok(splits)
+    }
+
+    fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<TextFileReader> {
+        Ok(TextFileReader { current: None })
+    }
+}
+
+fn open_split(split: &FileSplit) -> UserResult<OpenSplit> {
+    let file = File::open(&split.path)
+        .map_err(|e| format!("cannot read input file {}: {e}", split.path.display()))?;
+    let mut reader = BufReader::with_capacity(1 << 18, file);
+    let mut position = split.start;
+    let mut line = Vec::new();
+    if split.start > 0 {
+        reader.seek(SeekFrom::Start(split.start - 1))?;
+        position = split.start - 1 + reader.read_until(b'\n', &mut line)? as u64;
+        line.clear();
+    }
+    Ok(OpenSplit {
+        reader,
+        path: split.path.clone(),
+        position,
+        end: split.end,
+        line,
+    })
+}
+
+fn into_text(mut line: Vec<u8>, path: &Path) -> String {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    String::from_utf8(line).unwrap_or_else(|e| {
+        tracing::debug!("invalid UTF-8 in {}; replacing", path.display());
+        String::from_utf8_lossy(e.as_bytes()).into_owned()
+    })
+}
+
+impl SourceReader<String, FileSplit> for TextFileReader {
+    fn add_split(&mut self, split: FileSplit) -> UserResult {
+        self.current = Some(open_split(&split)?);
+        Ok(())
+    }
+
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, String>) -> UserResult<ReaderStatus> {
+        let Some(split) = self.current.as_mut() else {
+            return Ok(ReaderStatus::SplitFinished);
+        };
+        while !output.is_full() {
+            if split.position >= split.end {
+                self.current = None;
+                return Ok(ReaderStatus::SplitFinished);
+            }
+            let mut line = std::mem::take(&mut split.line);
+            let read = split
+                .reader
+                .read_until(b'\n', &mut line)
+                .map_err(|e| format!("cannot read {}: {e}", split.path.display()))?;
+            if read == 0 {
+                self.current = None;
+                return Ok(ReaderStatus::SplitFinished);
+            }
+            split.position += read as u64;
+            output.collect(into_text(line, &split.path));
+        }
+        Ok(ReaderStatus::MoreAvailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::Record;
+
+    fn read_split(split: &FileSplit) -> Vec<String> {
+        let mut reader = TextFileReader { current: None };
+        reader.add_split(split.clone()).unwrap();
+        let mut lines = Vec::new();
+        loop {
+            let mut batch: Vec<Record<String>> = Vec::new();
+            let mut output = SourceOutput::new(&mut batch, 3);
+            let status = reader.poll_next(&mut output).unwrap();
+            lines.extend(batch.into_iter().map(|r| r.value));
+            if status == ReaderStatus::SplitFinished {
+                return lines;
+            }
+        }
+    }
+
+    #[test]
+    fn every_line_is_read_once_for_any_cut() {
+        let dir = std::env::temp_dir().join(format!("sluice-text-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.txt");
+        let text = "alpha\nbeta\r\n\ngamma delta\nlast-without-newline";
+        std::fs::write(&path, text).unwrap();
+        let expected: Vec<String> = vec!["alpha", "beta", "", "gamma delta", "last-without-newline"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let len = text.len() as u64;
+        for cut in 0..=len {
+            let splits = [
+                FileSplit { path: path.clone(), start: 0, end: cut },
+                FileSplit { path: path.clone(), start: cut, end: len },
+            ];
+            let lines: Vec<String> = splits
+                .iter()
+                .filter(|s| s.start < s.end)
+                .flat_map(read_split)
+                .collect();
+            assert_eq!(lines, expected, "cut at {cut}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let err = TextFileSource::new(PathBuf::from("/nonexistent/input.txt"))
+            .create_splits(1)
+            .unwrap_err();
+        assert!(err.to_string().contains("cannot read input /nonexistent/input.txt"), "{err}");
+    }
+}
