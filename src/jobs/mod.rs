@@ -1,0 +1,3 @@
+//! Ready-made jobs shipped with Sluice, run by the `sluice` binary and by the examples.
+
+pub mod word_count;
