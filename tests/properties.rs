@@ -20,13 +20,16 @@ proptest! {
         if batch {
             env.set_runtime_mode(RuntimeMode::Batch);
         }
-        let mut input = env.from_collection(records.clone());
-        if batch {
-            // Batch results do not depend on order: shuffle it through a parallel map.
-            input = input.rebalance();
-        }
-        let out = input
-            .map(|r: (u8, i32)| (r.0, i64::from(r.1)))
+        // In streaming mode the map stays in the source's chain, so each key's records reach
+        // the reduce in input order; batch results do not depend on order, so there the map
+        // runs in parallel after a rebalance.
+        let input = env.from_collection(records.clone());
+        let widened = if batch {
+            input.rebalance().map(|r: (u8, i32)| (r.0, i64::from(r.1)))
+        } else {
+            input.map(|r: (u8, i32)| (r.0, i64::from(r.1))).set_parallelism(1)
+        };
+        let out = widened
             .key_by(|r: &(u8, i64)| r.0)
             .reduce(|a: (u8, i64), b: (u8, i64)| (a.0, a.1 + b.1))
             .execute_and_collect("reduce")
