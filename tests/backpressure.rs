@@ -82,7 +82,8 @@ impl SinkWriter<u64> for SlowWriter {
 
     fn write_batch(&mut self, batch: &mut Vec<Record<u64>>) -> UserResult {
         std::thread::sleep(Duration::from_millis(1));
-        self.consumed.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.consumed
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         batch.clear();
         Ok(())
     }
@@ -95,16 +96,25 @@ fn slow_sink_backpressures_fast_source_with_bounded_buffers() {
     let consumed = Arc::new(AtomicU64::new(0));
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(1).set_buffer_size(BUFFER as usize);
-    env.from_source(Endless { emitted: Arc::clone(&emitted) }, "endless")
-        .map(|n: u64| n)
-        .rebalance()
-        .sink_to(SlowSink { consumed: Arc::clone(&consumed) });
+    env.from_source(
+        Endless {
+            emitted: Arc::clone(&emitted),
+        },
+        "endless",
+    )
+    .map(|n: u64| n)
+    .rebalance()
+    .sink_to(SlowSink {
+        consumed: Arc::clone(&consumed),
+    });
     let client = env.execute_async("backpressure").unwrap();
     let metrics = client.metrics();
     let deadline = Instant::now() + Duration::from_millis(1500);
     let mut most_in_flight = 0;
     while Instant::now() < deadline {
-        let in_flight = emitted.load(Ordering::Relaxed).saturating_sub(consumed.load(Ordering::Relaxed));
+        let in_flight = emitted
+            .load(Ordering::Relaxed)
+            .saturating_sub(consumed.load(Ordering::Relaxed));
         most_in_flight = most_in_flight.max(in_flight);
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -121,8 +131,20 @@ fn slow_sink_backpressures_fast_source_with_bounded_buffers() {
     // In flight at most: the channel's buffers, one in the sink's hands, one in the writer,
     // one being emitted, and one counted late.
     let bound = (sluice::runtime::channel::DEFAULT_CHANNEL_CAPACITY as u64 + 4) * BUFFER;
-    assert!(most_in_flight <= bound, "{most_in_flight} records in flight, bound {bound}");
-    assert!(total_emitted > 4 * bound, "the source ran ({total_emitted} records)");
-    assert!(total_emitted < 5_000_000, "the source was held back ({total_emitted} records)");
-    assert!(source_blocked > 500, "source blocked only {source_blocked} ms");
+    assert!(
+        most_in_flight <= bound,
+        "{most_in_flight} records in flight, bound {bound}"
+    );
+    assert!(
+        total_emitted > 4 * bound,
+        "the source ran ({total_emitted} records)"
+    );
+    assert!(
+        total_emitted < 5_000_000,
+        "the source was held back ({total_emitted} records)"
+    );
+    assert!(
+        source_blocked > 500,
+        "source blocked only {source_blocked} ms"
+    );
 }

@@ -20,10 +20,17 @@ fn a_panicking_function_fails_the_job_naming_operator_and_subtask() {
         .collect();
     let err = env.execute("panics").unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("operator 'Fragile Map' failed: panicked: bad record 4242"), "{text}");
+    assert!(
+        text.contains("operator 'Fragile Map' failed: panicked: bad record 4242"),
+        "{text}"
+    );
     assert!(text.contains("/4)"), "names the subtask: {text}");
     match err {
-        JobError::Task { subtask, parallelism, .. } => {
+        JobError::Task {
+            subtask,
+            parallelism,
+            ..
+        } => {
             assert!(subtask < 4);
             assert_eq!(parallelism, 4);
         }
@@ -36,17 +43,22 @@ fn a_user_error_fails_the_job_with_its_message() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2);
     env.from_sequence(1, 100)
-        .process(|n: i64, _: &mut Context<'_>, out: &mut Collector<'_, i64>| {
-            if n == 50 {
-                return Err(format!("cannot handle {n}").into());
-            }
-            out.collect(n);
-            Ok(())
-        })
+        .process(
+            |n: i64, _: &mut Context<'_>, out: &mut Collector<'_, i64>| {
+                if n == 50 {
+                    return Err(format!("cannot handle {n}").into());
+                }
+                out.collect(n);
+                Ok(())
+            },
+        )
         .name("Validator")
         .collect();
     let text = env.execute("errors").unwrap_err().to_string();
-    assert!(text.contains("operator 'Validator' failed: cannot handle 50"), "{text}");
+    assert!(
+        text.contains("operator 'Validator' failed: cannot handle 50"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -75,7 +87,10 @@ fn an_unreadable_input_fails_before_the_job_starts() {
     env.read_text_file("/definitely/not/here.txt").collect();
     let err = env.execute("missing").unwrap_err();
     assert!(matches!(err, JobError::SourceSetup { .. }), "{err:?}");
-    assert!(err.to_string().contains("/definitely/not/here.txt"), "{err}");
+    assert!(
+        err.to_string().contains("/definitely/not/here.txt"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -88,18 +103,32 @@ fn invalid_graphs_are_rejected_with_a_reason() {
         .set_parallelism(3)
         .collect();
     let err = env.execute("forward").unwrap_err().to_string();
-    assert!(err.contains("forward partitioning needs equal parallelism"), "{err}");
+    assert!(
+        err.contains("forward partitioning needs equal parallelism"),
+        "{err}"
+    );
 
     let env = StreamExecutionEnvironment::new();
-    env.from_sequence(1, 10).map(|n: i64| n).set_parallelism(0).collect();
-    assert!(env.execute("zero").unwrap_err().to_string().contains("parallelism must be at least 1"));
+    env.from_sequence(1, 10)
+        .map(|n: i64| n)
+        .set_parallelism(0)
+        .collect();
+    assert!(
+        env.execute("zero")
+            .unwrap_err()
+            .to_string()
+            .contains("parallelism must be at least 1")
+    );
 
     let env = StreamExecutionEnvironment::new();
     let a = env.from_sequence(1, 2);
     let b = env.from_sequence(3, 4);
     a.union([b]).set_parallelism(2).collect();
     let err = env.execute("union").unwrap_err().to_string();
-    assert!(err.contains("set_parallelism() must be called on an operator's output"), "{err}");
+    assert!(
+        err.contains("set_parallelism() must be called on an operator's output"),
+        "{err}"
+    );
 
     let env = StreamExecutionEnvironment::new();
     env.from_collection(vec![1, 2]).set_parallelism(4).collect();
@@ -113,7 +142,12 @@ fn invalid_graphs_are_rejected_with_a_reason() {
     assert!(err.contains("batch mode needs bounded sources"), "{err}");
 
     let env = StreamExecutionEnvironment::new();
-    assert!(env.execute("empty").unwrap_err().to_string().contains("no operators"));
+    assert!(
+        env.execute("empty")
+            .unwrap_err()
+            .to_string()
+            .contains("no operators")
+    );
 }
 
 #[test]
@@ -125,7 +159,10 @@ fn a_custom_partitioner_out_of_range_is_reported() {
         .map(|n: i64| n)
         .collect();
     let err = env.execute("custom").unwrap_err().to_string();
-    assert!(err.contains("custom partitioner chose channel 5, but there are only 2"), "{err}");
+    assert!(
+        err.contains("custom partitioner chose channel 5, but there are only 2"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -49,7 +49,11 @@ fn chaining_can_be_disabled_or_restarted() {
     let plan = plan(&env);
     let chain = |i: usize| plan["nodes"][i]["chain"].as_u64().unwrap();
     assert_eq!(chain(0), chain(1), "source and map chain");
-    assert_ne!(chain(1), chain(2), "start_new_chain splits before the filter");
+    assert_ne!(
+        chain(1),
+        chain(2),
+        "start_new_chain splits before the filter"
+    );
     assert_eq!(chain(2), chain(3), "the map after the filter chains to it");
     assert_ne!(chain(3), chain(4), "disable_chaining isolates the last map");
     assert_ne!(chain(4), chain(5), "and its sink");
@@ -59,7 +63,11 @@ fn chaining_can_be_disabled_or_restarted() {
 fn dot_plan_draws_tasks_and_edges() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2);
-    env.from_sequence(1, 10).rebalance().map(|n: i64| n).name("Scale").collect();
+    env.from_sequence(1, 10)
+        .rebalance()
+        .map(|n: i64| n)
+        .name("Scale")
+        .collect();
     let dot = env.execution_plan_dot().unwrap();
     assert!(dot.starts_with("digraph job {"));
     assert!(dot.contains("label=\"Scale\""));

@@ -30,7 +30,10 @@ fn text_file_lines_are_read_once_by_parallel_readers() {
     for p in [1, 4] {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(p);
-        let out = env.read_text_file(&path).execute_and_collect("read").unwrap();
+        let out = env
+            .read_text_file(&path)
+            .execute_and_collect("read")
+            .unwrap();
         assert_eq!(sorted(out), sorted(lines.clone()), "p={p}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -53,7 +56,10 @@ fn sequence_covers_its_range_at_any_parallelism() {
     for p in [1, 3, 8] {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(p);
-        let out = env.from_sequence(-5, 5000).execute_and_collect("seq").unwrap();
+        let out = env
+            .from_sequence(-5, 5000)
+            .execute_and_collect("seq")
+            .unwrap();
         assert_eq!(sorted(out), (-5..=5000).collect::<Vec<_>>(), "p={p}");
     }
 }
@@ -64,8 +70,13 @@ fn text_and_csv_sinks_write_one_file_or_one_per_subtask() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(3);
     let pairs = env.from_sequence(1, 30).map(|n: i64| (format!("k,{n}"), n));
-    pairs.clone().write_as_csv(dir.join("single.csv")).set_parallelism(1);
-    pairs.map(|(_, n): (String, i64)| n).write_as_text(dir.join("parts"));
+    pairs
+        .clone()
+        .write_as_csv(dir.join("single.csv"))
+        .set_parallelism(1);
+    pairs
+        .map(|(_, n): (String, i64)| n)
+        .write_as_text(dir.join("parts"));
     env.execute("files").unwrap();
 
     let csv = std::fs::read_to_string(dir.join("single.csv")).unwrap();
@@ -108,7 +119,9 @@ impl Source<u64> for Squares {
     }
 
     fn create_splits(&self, _parallelism: usize) -> UserResult<Vec<Self::Split>> {
-        Ok((0..self.splits as u64).map(|i| i * 10..(i + 1) * 10).collect())
+        Ok((0..self.splits as u64)
+            .map(|i| i * 10..(i + 1) * 10)
+            .collect())
     }
 
     fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<SquaresReader> {
@@ -180,11 +193,19 @@ fn user_sources_and_sinks_plug_in() {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(p);
         let sink = RecordingSink::default();
-        env.from_source(Squares { splits: 7 }, "squares").sink_to(sink.clone());
+        env.from_source(Squares { splits: 7 }, "squares")
+            .sink_to(sink.clone());
         env.execute("user source").unwrap();
         let values: Vec<u64> = sink.seen.lock().unwrap().iter().map(|(_, v)| *v).collect();
-        assert_eq!(sorted(values), (0..70u64).map(|n| n * n).collect::<Vec<_>>(), "p={p}");
-        assert_eq!(sorted(sink.finished.lock().unwrap().clone()), (0..p).collect::<Vec<_>>());
+        assert_eq!(
+            sorted(values),
+            (0..70u64).map(|n| n * n).collect::<Vec<_>>(),
+            "p={p}"
+        );
+        assert_eq!(
+            sorted(sink.finished.lock().unwrap().clone()),
+            (0..p).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -211,7 +232,10 @@ fn socket_stream_reads_lines_and_reconnects() {
     client.cancel();
     assert!(matches!(client.wait(), Err(JobError::Cancelled)));
     server.join().unwrap();
-    assert_eq!(sorted(lines.take()), vec!["alpha", "beta", "delta", "gamma"]);
+    assert_eq!(
+        sorted(lines.take()),
+        vec!["alpha", "beta", "delta", "gamma"]
+    );
 }
 
 #[test]

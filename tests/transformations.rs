@@ -25,7 +25,11 @@ fn map_applies_to_every_record() {
             .map(|n: i64| n * 2)
             .execute_and_collect("map")
             .unwrap();
-        assert_eq!(sorted(out), (1..=1000).map(|n| n * 2).collect::<Vec<_>>(), "p={p}");
+        assert_eq!(
+            sorted(out),
+            (1..=1000).map(|n| n * 2).collect::<Vec<_>>(),
+            "p={p}"
+        );
     }
 }
 
@@ -54,7 +58,11 @@ fn filter_keeps_matching_records() {
             .filter(|n: &i64| n % 3 == 0)
             .execute_and_collect("filter")
             .unwrap();
-        assert_eq!(sorted(out), (1..=100).filter(|n| n % 3 == 0).collect::<Vec<_>>(), "p={p}");
+        assert_eq!(
+            sorted(out),
+            (1..=100).filter(|n| n % 3 == 0).collect::<Vec<_>>(),
+            "p={p}"
+        );
     }
 }
 
@@ -65,7 +73,12 @@ struct SplitByParity {
 }
 
 impl ProcessFunction<i64, i64> for SplitByParity {
-    fn process_element(&mut self, value: i64, ctx: &mut Context<'_>, out: &mut Collector<'_, i64>) -> UserResult {
+    fn process_element(
+        &mut self,
+        value: i64,
+        ctx: &mut Context<'_>,
+        out: &mut Collector<'_, i64>,
+    ) -> UserResult {
         if value % 2 == 0 {
             out.collect(value);
         } else {
@@ -80,12 +93,20 @@ fn process_routes_main_and_side_outputs() {
     for p in PARALLELISMS {
         let env = env(p);
         let odd = OutputTag::<String>::new("odd");
-        let evens = env.from_sequence(1, 20).process(SplitByParity { odd: odd.clone() });
+        let evens = env
+            .from_sequence(1, 20)
+            .process(SplitByParity { odd: odd.clone() });
         let odds = evens.get_side_output(&odd).collect();
         let evens = evens.collect();
         env.execute("process").unwrap();
-        assert_eq!(sorted(evens.take()), (1..=20).filter(|n| n % 2 == 0).collect::<Vec<_>>());
-        let expected: Vec<String> = (1..=20).filter(|n| n % 2 == 1).map(|n| format!("odd {n}")).collect();
+        assert_eq!(
+            sorted(evens.take()),
+            (1..=20).filter(|n| n % 2 == 0).collect::<Vec<_>>()
+        );
+        let expected: Vec<String> = (1..=20)
+            .filter(|n| n % 2 == 1)
+            .map(|n| format!("odd {n}"))
+            .collect();
         assert_eq!(sorted(odds.take()), sorted(expected), "p={p}");
     }
 }
@@ -94,14 +115,19 @@ fn process_routes_main_and_side_outputs() {
 fn process_accepts_a_closure() {
     let out = env(2)
         .from_sequence(1, 5)
-        .process(|v: i64, _ctx: &mut Context<'_>, out: &mut Collector<'_, String>| {
-            out.collect(v.to_string());
-            Ok(())
-        })
+        .process(
+            |v: i64, _ctx: &mut Context<'_>, out: &mut Collector<'_, String>| {
+                out.collect(v.to_string());
+                Ok(())
+            },
+        )
         .execute_and_collect("closure")
         .unwrap();
     assert_eq!(sorted(out), vec!["1", "2", "3", "4", "5"]);
 }
+
+/// A keyed record: key, value, position in the input.
+type Triple = (String, i64, i64);
 
 fn keyed_input() -> Vec<(String, i64)> {
     (0..200)
@@ -136,50 +162,70 @@ fn keyed_reduce_in_streaming_mode_emits_every_update_in_key_order() {
 #[test]
 fn aggregations_in_batch_mode_emit_final_values() {
     for p in PARALLELISMS {
-        let run = |aggregate: &dyn Fn(KeyedStream<(String, i64, i64), String>) -> DataStream<(String, i64, i64)>| {
+        let run = |aggregate: &dyn Fn(KeyedStream<Triple, String>) -> DataStream<Triple>| {
             let env = env(p);
             env.set_runtime_mode(RuntimeMode::Batch);
-            let input: Vec<(String, i64, i64)> = keyed_input()
+            let input: Vec<Triple> = keyed_input()
                 .into_iter()
                 .enumerate()
                 .map(|(i, (k, v))| (k, v, i as i64))
                 .collect();
-            let keyed = env.from_collection(input).key_by(|t: &(String, i64, i64)| t.0.clone());
+            let keyed = env.from_collection(input).key_by(|t: &Triple| t.0.clone());
             sorted(aggregate(keyed).execute_and_collect("aggregate").unwrap())
         };
-        let input: Vec<(String, i64, i64)> = keyed_input()
+        let input: Vec<Triple> = keyed_input()
             .into_iter()
             .enumerate()
             .map(|(i, (k, v))| (k, v, i as i64))
             .collect();
-        let mut firsts: Vec<(String, i64, i64)> = Vec::new();
+        let mut firsts: Vec<Triple> = Vec::new();
         for t in &input {
             if !firsts.iter().any(|f| f.0 == t.0) {
                 firsts.push(t.clone());
             }
         }
-        let of_key = |k: &str| -> Vec<(String, i64, i64)> { input.iter().filter(|t| t.0 == k).cloned().collect() };
-        let expect = |f: &dyn Fn(&(String, i64, i64)) -> (String, i64, i64)| {
-            sorted(firsts.iter().map(f).collect::<Vec<_>>())
-        };
+        let of_key =
+            |k: &str| -> Vec<Triple> { input.iter().filter(|t| t.0 == k).cloned().collect() };
+        let expect =
+            |f: &dyn Fn(&Triple) -> Triple| sorted(firsts.iter().map(f).collect::<Vec<_>>());
 
-        let sums = run(&|k| k.sum(|t: &mut (String, i64, i64)| &mut t.1));
-        assert_eq!(sums, expect(&|f| (f.0.clone(), of_key(&f.0).iter().map(|t| t.1).sum(), f.2)), "sum p={p}");
+        let sums = run(&|k| k.sum(|t: &mut Triple| &mut t.1));
+        assert_eq!(
+            sums,
+            expect(&|f| (f.0.clone(), of_key(&f.0).iter().map(|t| t.1).sum(), f.2)),
+            "sum p={p}"
+        );
 
-        let mins = run(&|k| k.min(|t: &mut (String, i64, i64)| &mut t.1));
-        assert_eq!(mins, expect(&|f| (f.0.clone(), of_key(&f.0).iter().map(|t| t.1).min().unwrap(), f.2)), "min p={p}");
+        let mins = run(&|k| k.min(|t: &mut Triple| &mut t.1));
+        assert_eq!(
+            mins,
+            expect(&|f| (
+                f.0.clone(),
+                of_key(&f.0).iter().map(|t| t.1).min().unwrap(),
+                f.2
+            )),
+            "min p={p}"
+        );
 
-        let maxs = run(&|k| k.max(|t: &mut (String, i64, i64)| &mut t.1));
-        assert_eq!(maxs, expect(&|f| (f.0.clone(), of_key(&f.0).iter().map(|t| t.1).max().unwrap(), f.2)), "max p={p}");
+        let maxs = run(&|k| k.max(|t: &mut Triple| &mut t.1));
+        assert_eq!(
+            maxs,
+            expect(&|f| (
+                f.0.clone(),
+                of_key(&f.0).iter().map(|t| t.1).max().unwrap(),
+                f.2
+            )),
+            "max p={p}"
+        );
 
-        let min_bys = run(&|k| k.min_by(|t: &mut (String, i64, i64)| &mut t.1));
+        let min_bys = run(&|k| k.min_by(|t: &mut Triple| &mut t.1));
         let first_min = |k: &str| {
             let m = of_key(k).iter().map(|t| t.1).min().unwrap();
             of_key(k).into_iter().find(|t| t.1 == m).unwrap()
         };
         assert_eq!(min_bys, expect(&|f| first_min(&f.0)), "min_by p={p}");
 
-        let max_bys = run(&|k| k.max_by(|t: &mut (String, i64, i64)| &mut t.1));
+        let max_bys = run(&|k| k.max_by(|t: &mut Triple| &mut t.1));
         let first_max = |k: &str| {
             let m = of_key(k).iter().map(|t| t.1).max().unwrap();
             of_key(k).into_iter().find(|t| t.1 == m).unwrap()
@@ -195,8 +241,16 @@ fn union_merges_streams() {
         let a = env.from_sequence(1, 10);
         let b = env.from_sequence(100, 105);
         let c = env.from_collection(vec![-1, -2]);
-        let out = a.union([b, c]).map(|n: i64| n + 1).execute_and_collect("union").unwrap();
-        let mut expected: Vec<i64> = (1..=10).chain(100..=105).chain([-1, -2]).map(|n| n + 1).collect();
+        let out = a
+            .union([b, c])
+            .map(|n: i64| n + 1)
+            .execute_and_collect("union")
+            .unwrap();
+        let mut expected: Vec<i64> = (1..=10)
+            .chain(100..=105)
+            .chain([-1, -2])
+            .map(|n| n + 1)
+            .collect();
         expected.sort();
         assert_eq!(sorted(out), expected, "p={p}");
     }
@@ -225,7 +279,11 @@ fn connect_co_map_and_co_flat_map() {
             )
             .collect();
         env.execute("connect").unwrap();
-        assert_eq!(sorted(mapped.take()), vec!["n1", "n2", "n3", "wx y"], "p={p}");
+        assert_eq!(
+            sorted(mapped.take()),
+            vec!["n1", "n2", "n3", "wx y"],
+            "p={p}"
+        );
         assert_eq!(sorted(flat.take()), vec!["1", "2", "3", "x", "y"], "p={p}");
     }
 }
@@ -237,14 +295,24 @@ struct Thresholds {
 }
 
 impl CoProcessFunction<(String, i64), (String, i64), String> for Thresholds {
-    fn process_element1(&mut self, value: (String, i64), _ctx: &mut Context<'_>, out: &mut Collector<'_, String>) -> UserResult {
+    fn process_element1(
+        &mut self,
+        value: (String, i64),
+        _ctx: &mut Context<'_>,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
         if value.1 >= *self.thresholds.get(&value.0).unwrap_or(&0) {
             out.collect(format!("{}={}", value.0, value.1));
         }
         Ok(())
     }
 
-    fn process_element2(&mut self, control: (String, i64), _ctx: &mut Context<'_>, _out: &mut Collector<'_, String>) -> UserResult {
+    fn process_element2(
+        &mut self,
+        control: (String, i64),
+        _ctx: &mut Context<'_>,
+        _out: &mut Collector<'_, String>,
+    ) -> UserResult {
         self.thresholds.insert(control.0, control.1);
         Ok(())
     }
@@ -259,14 +327,20 @@ fn keyed_co_process_sees_both_inputs_of_a_key() {
         let control = env.from_collection(vec![("a".to_string(), 3), ("b".to_string(), 3)]);
         let out = data
             .connect(control)
-            .key_by(|d: &(String, i64)| d.0.clone(), |c: &(String, i64)| c.0.clone())
+            .key_by(
+                |d: &(String, i64)| d.0.clone(),
+                |c: &(String, i64)| c.0.clone(),
+            )
             .process(Thresholds::default())
             .execute_and_collect("co-process")
             .unwrap();
         // The control input may arrive before or after the data: "a=5" passes either way,
         // "b=1" passes only if its threshold arrived later.
         assert!(out.contains(&"a=5".to_string()), "p={p}: {out:?}");
-        assert!(out.iter().all(|s| s == "a=5" || s == "b=1"), "p={p}: {out:?}");
+        assert!(
+            out.iter().all(|s| s == "a=5" || s == "b=1"),
+            "p={p}: {out:?}"
+        );
     }
 }
 
@@ -282,7 +356,12 @@ impl ProcessFunction<i64, (usize, i64)> for TagSubtask {
         Ok(())
     }
 
-    fn process_element(&mut self, value: i64, _: &mut Context<'_>, out: &mut Collector<'_, (usize, i64)>) -> UserResult {
+    fn process_element(
+        &mut self,
+        value: i64,
+        _: &mut Context<'_>,
+        out: &mut Collector<'_, (usize, i64)>,
+    ) -> UserResult {
         out.collect((self.subtask, value));
         Ok(())
     }
@@ -300,7 +379,12 @@ impl ProcessFunction<(usize, usize), (usize, usize)> for ConsumerTag {
         Ok(())
     }
 
-    fn process_element(&mut self, value: (usize, usize), _: &mut Context<'_>, out: &mut Collector<'_, (usize, usize)>) -> UserResult {
+    fn process_element(
+        &mut self,
+        value: (usize, usize),
+        _: &mut Context<'_>,
+        out: &mut Collector<'_, (usize, usize)>,
+    ) -> UserResult {
         out.collect((value.0, self.subtask));
         Ok(())
     }
@@ -339,8 +423,17 @@ fn partitioners_send_records_where_they_promise() {
     assert_eq!(counts.iter().sum::<usize>(), n as usize);
     assert!(counts.iter().all(|&c| c > 50), "{counts:?}");
 
-    let custom = run(&|s| s.partition_custom(|k: &i64, channels: usize| (*k as usize) % channels, |v: &i64| *v));
-    assert!(custom.iter().all(|(subtask, v)| *subtask == (*v as usize) % 4));
+    let custom = run(&|s| {
+        s.partition_custom(
+            |k: &i64, channels: usize| (*k as usize) % channels,
+            |v: &i64| *v,
+        )
+    });
+    assert!(
+        custom
+            .iter()
+            .all(|(subtask, v)| *subtask == (*v as usize) % 4)
+    );
 
     // Rescale from 2 producers to 4 consumers: each producer feeds only its own pair.
     let env = env(4);
@@ -350,22 +443,33 @@ fn partitioners_send_records_where_they_promise() {
         .process(TagSubtask::default())
         .set_parallelism(2)
         .rescale()
-        .process(|(producer, _): (usize, i64), _: &mut Context<'_>, out: &mut Collector<'_, (usize, usize)>| {
-            out.collect((producer, 0));
-            Ok(())
-        })
+        .process(
+            |(producer, _): (usize, i64),
+             _: &mut Context<'_>,
+             out: &mut Collector<'_, (usize, usize)>| {
+                out.collect((producer, 0));
+                Ok(())
+            },
+        )
         .process(ConsumerTag::default())
         .execute_and_collect("rescale")
         .unwrap();
     assert_eq!(rescaled.len(), 400);
     for (producer, consumer) in rescaled {
-        assert_eq!(consumer / 2, producer, "producer {producer} reached consumer {consumer}");
+        assert_eq!(
+            consumer / 2,
+            producer,
+            "producer {producer} reached consumer {consumer}"
+        );
     }
 
     // Forward keeps each record in the subtask that produced it.
     let env = env_with_sequence_tags();
     let forwarded = env.execute_and_collect("forward").unwrap();
-    assert!(forwarded.iter().all(|(before, after)| before == after), "{forwarded:?}");
+    assert!(
+        forwarded.iter().all(|(before, after)| before == after),
+        "{forwarded:?}"
+    );
 }
 
 fn env_with_sequence_tags() -> DataStream<(usize, usize)> {
@@ -392,7 +496,11 @@ fn key_by_sends_each_key_to_the_subtask_owning_its_key_group() {
         let mut owner: HashMap<i64, usize> = HashMap::new();
         for (subtask, v) in pairs {
             let key = v % 50;
-            assert_eq!(*owner.entry(key).or_insert(subtask), subtask, "key {key} on two subtasks");
+            assert_eq!(
+                *owner.entry(key).or_insert(subtask),
+                subtask,
+                "key {key} on two subtasks"
+            );
             let key_group = sluice::core::key_group::assign_to_key_group(&key, 128);
             let expected = sluice::core::key_group::operator_index_for_key_group(128, p, key_group);
             assert_eq!(subtask, expected, "p={p} key={key}");

@@ -53,7 +53,10 @@ pub fn tokenize(line: &str, mut emit: impl FnMut(&str)) {
 }
 
 /// Builds the WordCount pipeline on `env` and returns the stream of `(word, count)`.
-pub fn build(env: &StreamExecutionEnvironment, args: &WordCountArgs) -> Result<DataStream<(String, u64)>, String> {
+pub fn build(
+    env: &StreamExecutionEnvironment,
+    args: &WordCountArgs,
+) -> Result<DataStream<(String, u64)>, String> {
     if let Some(p) = args.parallelism {
         env.set_parallelism(p);
     }
@@ -108,7 +111,10 @@ mod tests {
 
     #[test]
     fn tokenizes_runs_of_ascii_letters_and_digits() {
-        assert_eq!(words("To be, or NOT to-be: 2b!"), ["to", "be", "or", "not", "to", "be", "2b"]);
+        assert_eq!(
+            words("To be, or NOT to-be: 2b!"),
+            ["to", "be", "or", "not", "to", "be", "2b"]
+        );
         assert_eq!(words("  "), Vec::<String>::new());
         assert_eq!(words("don't café_x9"), ["don", "t", "caf", "x9"]);
         // U+212A KELVIN SIGN lowercases to an ASCII 'k'.

@@ -13,14 +13,16 @@ use std::sync::Arc;
 use serde::Serialize;
 use sluice_core::key_group::stable_hash;
 use sluice_core::{KeyData, StreamData};
+use sluice_runtime::JobError;
 use sluice_runtime::functions::ProcessFunction;
 use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, stream_type};
 use sluice_runtime::operator::OneInputOperator;
-use sluice_runtime::operators::{FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, SinkOperator};
+use sluice_runtime::operators::{
+    FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, SinkOperator,
+};
 use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::sink::Sink;
-use sluice_runtime::JobError;
 
 use crate::connected::ConnectedStreams;
 use crate::environment::StreamExecutionEnvironment;
@@ -87,7 +89,11 @@ impl<T: StreamData> DataStream<T> {
         )
     }
 
-    pub(crate) fn from_refs(env: StreamExecutionEnvironment, inputs: Vec<StreamRef>, node: Option<NodeId>) -> Self {
+    pub(crate) fn from_refs(
+        env: StreamExecutionEnvironment,
+        inputs: Vec<StreamRef>,
+        node: Option<NodeId>,
+    ) -> Self {
         DataStream {
             env,
             inputs,
@@ -119,7 +125,12 @@ impl<T: StreamData> DataStream<T> {
     }
 
     /// Adds a one-input operator after this stream; `make` builds one instance per subtask.
-    pub fn transform<U, Op, F>(self, name: &str, operator_type: &'static str, make: F) -> DataStream<U>
+    pub fn transform<U, Op, F>(
+        self,
+        name: &str,
+        operator_type: &'static str,
+        make: F,
+    ) -> DataStream<U>
     where
         U: StreamData,
         Op: OneInputOperator<T, U> + 'static,
@@ -166,7 +177,9 @@ impl<T: StreamData> DataStream<T> {
         U: StreamData,
         P: ProcessFunction<T, U> + Clone + Sync,
     {
-        self.transform("Process", "Process", move || ProcessOperator(function.clone()))
+        self.transform("Process", "Process", move || {
+            ProcessOperator(function.clone())
+        })
     }
 
     /// The side output `tag` of the operator that produced this stream.
@@ -213,7 +226,10 @@ impl<T: StreamData> DataStream<T> {
         KeyedStream::new(self, Arc::new(key_selector))
     }
 
-    pub(crate) fn hash_partitioned<K: KeyData>(self, key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>) -> Self {
+    pub(crate) fn hash_partitioned<K: KeyData>(
+        self,
+        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+    ) -> Self {
         let hash: KeyHashFn<T> = Arc::new(move |value: &T| stable_hash(&key_selector(value)));
         self.partitioned(Partitioning::Hash(Arc::new(hash)))
     }
@@ -308,7 +324,8 @@ impl<T: StreamData> DataStream<T> {
         }
     }
 
-    /// Prints every record to standard output (`Debug` format), prefixed with `N> ` (the
+    /// Prints every record to standard output (strings as they are, other values in `Debug`
+    /// format), prefixed with `N> ` (the
     /// 1-based subtask) when the sink runs with a parallelism above 1, as Flink does.
     pub fn print(self) -> DataStreamSink
     where

@@ -130,7 +130,9 @@ impl StreamExecutionEnvironment {
         let factory = OperatorFactory::Source(std::sync::Arc::new(SourceNode::<T, S>::new(source)));
         let id = {
             let mut state = self.state.borrow_mut();
-            let id = state.graph.add_node(name, "Source", factory, stream_type::<T>(), false);
+            let id = state
+                .graph
+                .add_node(name, "Source", factory, stream_type::<T>(), false);
             state.graph.node_mut(id).max_supported_parallelism = max_parallelism;
             id
         };
@@ -139,7 +141,11 @@ impl StreamExecutionEnvironment {
 
     /// A non-parallel source emitting the given values in order.
     pub fn from_collection<T: StreamData>(&self, values: Vec<T>) -> DataStream<T> {
-        self.add_source(IteratorSource::new(values), "Source: Collection Source", Some(1))
+        self.add_source(
+            IteratorSource::new(values),
+            "Source: Collection Source",
+            Some(1),
+        )
     }
 
     /// A non-parallel source emitting what an iterator yields (possibly without end: such a
@@ -150,15 +156,25 @@ impl StreamExecutionEnvironment {
         I::IntoIter: Send + 'static,
         I::Item: StreamData,
     {
-        self.add_source(IteratorSource::new(iter), "Source: Iterator Source", Some(1))
+        self.add_source(
+            IteratorSource::new(iter),
+            "Source: Iterator Source",
+            Some(1),
+        )
     }
 
     /// A parallel source of the numbers `from..=to`.
     pub fn from_sequence(&self, from: i64, to: i64) -> DataStream<i64> {
         if from > to {
-            self.report(format!("from_sequence: start {from} is greater than end {to}"));
+            self.report(format!(
+                "from_sequence: start {from} is greater than end {to}"
+            ));
         }
-        self.add_source(SequenceSource::new(from, to), "Source: Sequence Source", None)
+        self.add_source(
+            SequenceSource::new(from, to),
+            "Source: Sequence Source",
+            None,
+        )
     }
 
     /// A parallel, bounded source of the lines of a text file (or of every file in a
@@ -185,7 +201,11 @@ impl StreamExecutionEnvironment {
         f(&mut self.state.borrow_mut().graph)
     }
 
-    pub(crate) fn node_settings(&self, node: NodeId, f: impl FnOnce(&mut sluice_runtime::graph::StreamNode)) {
+    pub(crate) fn node_settings(
+        &self,
+        node: NodeId,
+        f: impl FnOnce(&mut sluice_runtime::graph::StreamNode),
+    ) {
         f(self.state.borrow_mut().graph.node_mut(node));
     }
 

@@ -20,7 +20,10 @@ pub struct KeyedStream<T, K> {
 }
 
 impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
-    pub(crate) fn new(stream: DataStream<T>, key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>) -> Self {
+    pub(crate) fn new(
+        stream: DataStream<T>,
+        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+    ) -> Self {
         KeyedStream {
             stream: stream.hash_partitioned(Arc::clone(&key_selector)),
             key_selector,
@@ -106,7 +109,11 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
         A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
         self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
-            if *field(&mut value) < *field(&mut acc) { value } else { acc }
+            if *field(&mut value) < *field(&mut acc) {
+                value
+            } else {
+                acc
+            }
         })
     }
 
@@ -117,7 +124,11 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
         A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
         self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
-            if *field(&mut value) > *field(&mut acc) { value } else { acc }
+            if *field(&mut value) > *field(&mut acc) {
+                value
+            } else {
+                acc
+            }
         })
     }
 }

@@ -42,11 +42,15 @@ pub mod prelude {
         ConnectedStreams, DataStream, DataStreamSink, KeyedStream, OperatorSettings,
         StreamExecutionEnvironment,
     };
-    pub use sluice_core::{Record, RuntimeMode, StreamData, Timestamp, UserError, UserResult, Watermark};
+    pub use sluice_core::{
+        Record, RuntimeMode, StreamData, Timestamp, UserError, UserResult, Watermark,
+    };
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
     pub use sluice_runtime::operator::OperatorContext;
     pub use sluice_runtime::output::{Collector, Context, OutputTag};
     pub use sluice_runtime::sink::{Sink, SinkWriter};
-    pub use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+    pub use sluice_runtime::source::{
+        Boundedness, ReaderStatus, Source, SourceOutput, SourceReader,
+    };
     pub use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 }

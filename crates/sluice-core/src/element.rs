@@ -83,7 +83,10 @@ mod tests {
     fn record_count_counts_only_records() {
         let batch = StreamElement::Records(vec![Record::new(1), Record::with_timestamp(2, 5)]);
         assert_eq!(batch.record_count(), 2);
-        assert_eq!(StreamElement::<i32>::Watermark(Watermark(3)).record_count(), 0);
+        assert_eq!(
+            StreamElement::<i32>::Watermark(Watermark(3)).record_count(),
+            0
+        );
         assert_eq!(StreamElement::<i32>::EndOfInput.record_count(), 0);
     }
 

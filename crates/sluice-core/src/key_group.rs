@@ -139,7 +139,10 @@ mod tests {
     fn default_max_parallelism_follows_flink() {
         assert_eq!(default_max_parallelism(1), 128);
         assert_eq!(default_max_parallelism(100), 256);
-        assert_eq!(default_max_parallelism(100_000), UPPER_BOUND_MAX_PARALLELISM);
+        assert_eq!(
+            default_max_parallelism(100_000),
+            UPPER_BOUND_MAX_PARALLELISM
+        );
     }
 
     #[test]

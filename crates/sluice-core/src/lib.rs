@@ -14,5 +14,5 @@ pub mod mode;
 pub use data::{KeyData, StreamData};
 pub use element::{Record, StreamElement, Timestamp, Watermark};
 pub use error::{UserError, UserResult};
-pub use key_group::{KeyGroupRange, DEFAULT_MAX_PARALLELISM};
+pub use key_group::{DEFAULT_MAX_PARALLELISM, KeyGroupRange};
 pub use mode::RuntimeMode;

@@ -33,7 +33,10 @@ mod tests {
     #[test]
     fn automatic_follows_boundedness() {
         assert_eq!(RuntimeMode::Automatic.resolve(true), RuntimeMode::Batch);
-        assert_eq!(RuntimeMode::Automatic.resolve(false), RuntimeMode::Streaming);
+        assert_eq!(
+            RuntimeMode::Automatic.resolve(false),
+            RuntimeMode::Streaming
+        );
         assert_eq!(RuntimeMode::Streaming.resolve(true), RuntimeMode::Streaming);
         assert_eq!(RuntimeMode::Batch.resolve(false), RuntimeMode::Batch);
     }

@@ -84,7 +84,10 @@ pub fn guard<R>(
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(TaskError::operator(operator, error)),
-        Err(payload) => Err(TaskError::operator(operator, panic_message(payload.as_ref()))),
+        Err(payload) => Err(TaskError::operator(
+            operator,
+            panic_message(payload.as_ref()),
+        )),
     }
 }
 

@@ -171,13 +171,19 @@ where
     }
 
     /// Collects the side output `tag`; call before the first element.
-    pub fn side_output<S: Send + 'static>(&mut self, tag: &OutputTag<S>) -> Arc<Mutex<Collected<S>>> {
+    pub fn side_output<S: Send + 'static>(
+        &mut self,
+        tag: &OutputTag<S>,
+    ) -> Arc<Mutex<Collected<S>>> {
         self.outputs.side_output(tag)
     }
 
     fn link(&mut self) -> Result<&mut BoxedLink<In>, crate::error::TaskError> {
         if self.link.is_none() {
-            let operator = self.operator.take().expect("operator present until started");
+            let operator = self
+                .operator
+                .take()
+                .expect("operator present until started");
             let mut link = OperatorLink::boxed(operator, self.outputs.core());
             link.open()?;
             self.link = Some(link);
@@ -250,7 +256,10 @@ where
 
     fn driver(&mut self) -> &mut TwoInputDriver<A, B, Out, Op> {
         if self.driver.is_none() {
-            let operator = self.operator.take().expect("operator present until started");
+            let operator = self
+                .operator
+                .take()
+                .expect("operator present until started");
             let mut driver = TwoInputDriver::new(operator, self.outputs.core());
             driver.open().expect("operator failed to open");
             self.driver = Some(driver);

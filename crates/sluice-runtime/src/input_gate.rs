@@ -140,10 +140,14 @@ mod tests {
         let (tx0, rx0) = channel::<i32>(4, waker.clone(), CancelToken::new());
         let (tx1, rx1) = channel::<i32>(4, waker, CancelToken::new());
         let mut gate = InputGate::new(vec![rx0, rx1]);
-        tx0.send(StreamElement::Records(vec![Record::new(1)])).unwrap();
+        tx0.send(StreamElement::Records(vec![Record::new(1)]))
+            .unwrap();
         tx0.send(StreamElement::Watermark(Watermark(5))).unwrap();
         tx0.send(StreamElement::EndOfInput).unwrap();
-        assert_eq!(gate.poll().unwrap(), GateEvent::Records(vec![Record::new(1)]));
+        assert_eq!(
+            gate.poll().unwrap(),
+            GateEvent::Records(vec![Record::new(1)])
+        );
         assert_eq!(gate.poll().unwrap(), GateEvent::Nothing);
         tx1.send(StreamElement::Watermark(Watermark(3))).unwrap();
         assert_eq!(gate.poll().unwrap(), GateEvent::Watermark(Watermark(3)));

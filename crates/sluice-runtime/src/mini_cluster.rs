@@ -64,7 +64,10 @@ pub struct CancelHandle {
 impl CancelHandle {
     /// Cancels the job; its result becomes [`JobError::Cancelled`].
     pub fn cancel(&self) {
-        *self.user_cancelled.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *self
+            .user_cancelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
         self.cancel.cancel();
     }
 }
@@ -98,7 +101,11 @@ impl JobClient {
             };
             if let Err(cause) = outcome {
                 self.cancel.cancel();
-                let slot = if cause.is_secondary() { &mut secondary } else { &mut root_cause };
+                let slot = if cause.is_secondary() {
+                    &mut secondary
+                } else {
+                    &mut root_cause
+                };
                 slot.get_or_insert(JobError::Task {
                     task,
                     subtask,
@@ -108,7 +115,12 @@ impl JobClient {
             }
         }
         let net_runtime = self.started.elapsed();
-        if root_cause.is_none() && *self.user_cancelled.lock().unwrap_or_else(PoisonError::into_inner) {
+        if root_cause.is_none()
+            && *self
+                .user_cancelled
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        {
             return Err(JobError::Cancelled);
         }
         if let Some(error) = root_cause.or(secondary) {
@@ -141,14 +153,20 @@ pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
         let thread_name = format!("{} ({}/{})", task.name, task.subtask + 1, task.parallelism);
         let (name, subtask, parallelism) = (task.name.clone(), task.subtask, task.parallelism);
         let cancel_on_spawn_error = cancel.clone();
-        let spawned = std::thread::Builder::new().name(thread_name).spawn(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()))
-                .unwrap_or_else(|payload| Err(TaskError::Internal(panic_message(payload.as_ref()))));
-            let _ = report.send((name, subtask, parallelism, outcome));
-        });
+        let spawned = std::thread::Builder::new()
+            .name(thread_name)
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()))
+                    .unwrap_or_else(|payload| {
+                        Err(TaskError::Internal(panic_message(payload.as_ref())))
+                    });
+                let _ = report.send((name, subtask, parallelism, outcome));
+            });
         if let Err(error) = spawned {
             cancel_on_spawn_error.cancel();
-            return Err(JobError::Runtime(format!("cannot start a task thread: {error}")));
+            return Err(JobError::Runtime(format!(
+                "cannot start a task thread: {error}"
+            )));
         }
     }
     Ok(JobClient {
@@ -178,7 +196,11 @@ struct Deployment<'a> {
 }
 
 impl<'a> Deployment<'a> {
-    fn new(job: &'a JobGraph, cancel: CancelToken, metrics: Arc<MetricRegistry>) -> Result<Self, JobError> {
+    fn new(
+        job: &'a JobGraph,
+        cancel: CancelToken,
+        metrics: Arc<MetricRegistry>,
+    ) -> Result<Self, JobError> {
         let wakers = job
             .vertices
             .iter()
@@ -233,9 +255,15 @@ impl<'a> Deployment<'a> {
                 };
                 for consumer in targets {
                     let waker = Arc::clone(&self.wakers[target_vertex][consumer]);
-                    let (tx, rx) = edge.data_type.channel(job.config.channel_capacity, waker, self.cancel.clone());
+                    let (tx, rx) = edge.data_type.channel(
+                        job.config.channel_capacity,
+                        waker,
+                        self.cancel.clone(),
+                    );
                     self.senders.entry((e, producer)).or_default().push(tx);
-                    self.receivers.entry((target_vertex, consumer)).or_default()[usize::from(edge.input - 1)].push(rx);
+                    self.receivers.entry((target_vertex, consumer)).or_default()
+                        [usize::from(edge.input - 1)]
+                    .push(rx);
                 }
             }
         }
@@ -291,7 +319,10 @@ impl<'a> Deployment<'a> {
         let op_metrics = self.metrics.operator(&ctx.name, &ctx.uid, subtask);
         let outputs = self.build_outputs(node, subtask, task_metrics)?;
         let vertex = self.job.vertex_of[node.0];
-        let [input1, input2] = self.receivers.remove(&(vertex, subtask)).unwrap_or_default();
+        let [input1, input2] = self
+            .receivers
+            .remove(&(vertex, subtask))
+            .unwrap_or_default();
         let job = self.job;
         match &job.graph.node(node).factory {
             OperatorFactory::Source(factory) => {
@@ -301,7 +332,9 @@ impl<'a> Deployment<'a> {
                     .ok_or_else(|| TaskError::Internal("source was not prepared".into()))?;
                 factory.create_task_input(splits, ctx, op_metrics, outputs, job.config.batch_size)
             }
-            OperatorFactory::OneInput(factory) => factory.create_head(ctx, op_metrics, outputs, input1),
+            OperatorFactory::OneInput(factory) => {
+                factory.create_head(ctx, op_metrics, outputs, input1)
+            }
             OperatorFactory::TwoInput(factory) => {
                 factory.create_head(ctx, op_metrics, outputs, input1, input2)
             }
@@ -319,7 +352,10 @@ impl<'a> Deployment<'a> {
         let outputs = self.build_outputs(node, subtask, task_metrics)?;
         match &self.job.graph.node(node).factory {
             OperatorFactory::OneInput(factory) => factory.create_link(ctx, op_metrics, outputs),
-            _ => Err(TaskError::Internal(format!("operator '{}' cannot be chained", ctx.name))),
+            _ => Err(TaskError::Internal(format!(
+                "operator '{}' cannot be chained",
+                ctx.name
+            ))),
         }
     }
 

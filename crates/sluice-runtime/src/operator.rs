@@ -83,12 +83,10 @@ pub trait TwoInputOperator<A, B, Out>: Send {
     }
 
     /// Processes a batch from the first input.
-    fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<Out>)
-    -> UserResult;
+    fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<Out>) -> UserResult;
 
     /// Processes a batch from the second input.
-    fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<Out>)
-    -> UserResult;
+    fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<Out>) -> UserResult;
 
     /// The combined watermark (the minimum of both inputs) advanced.
     fn process_watermark(
@@ -238,7 +236,10 @@ where
     }
 
     fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
-        match self.core.call(|out| self.op.process_watermark(watermark, out))? {
+        match self
+            .core
+            .call(|out| self.op.process_watermark(watermark, out))?
+        {
             Some(forward) => self.core.emit_watermark(forward),
             None => Ok(()),
         }

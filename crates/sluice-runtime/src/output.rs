@@ -172,7 +172,9 @@ impl SideOutputs {
         if let Some(message) = self.type_error.take() {
             return Err(TaskError::operator(operator, message));
         }
-        self.slots.iter_mut().try_for_each(|(_, slot)| slot.forward())
+        self.slots
+            .iter_mut()
+            .try_for_each(|(_, slot)| slot.forward())
     }
 
     /// Applies a control action to every side output's consumers.
@@ -287,7 +289,8 @@ mod tests {
     #[test]
     fn side_output_reaches_its_consumer_only() {
         let (link, seen) = CollectingLink::<String>::new();
-        let mut sides = SideOutputs::new(vec![("odd".to_string(), SideSlot::boxed(Box::new(link)))]);
+        let mut sides =
+            SideOutputs::new(vec![("odd".to_string(), SideSlot::boxed(Box::new(link)))]);
         let odd = OutputTag::<String>::new("odd");
         let unused = OutputTag::<String>::new("unused");
         sides.emit(&odd, Record::new("1".to_string()));

@@ -185,7 +185,10 @@ impl<T: 'static> ChannelSelector<T> {
     }
 }
 
-fn downcast<F: Clone + 'static>(value: &Arc<dyn Any + Send + Sync>, what: &str) -> Result<F, TaskError> {
+fn downcast<F: Clone + 'static>(
+    value: &Arc<dyn Any + Send + Sync>,
+    what: &str,
+) -> Result<F, TaskError> {
     value.downcast_ref::<F>().cloned().ok_or_else(|| {
         TaskError::Internal(format!("{what} has the wrong record type for this edge"))
     })
@@ -206,7 +209,10 @@ mod tests {
                         reached[c] += 1;
                     }
                 }
-                assert!(reached.iter().all(|&n| n >= 1), "{producers}->{consumers}: {reached:?}");
+                assert!(
+                    reached.iter().all(|&n| n >= 1),
+                    "{producers}->{consumers}: {reached:?}"
+                );
             }
         }
     }

@@ -174,7 +174,10 @@ mod tests {
         writer.on_batch(&mut vec![Record::new(7)]).unwrap();
         writer.flush().unwrap();
         for rx in [rx0, rx1] {
-            assert_eq!(rx.try_recv(), TryRecv::Element(StreamElement::Records(vec![Record::new(7)])));
+            assert_eq!(
+                rx.try_recv(),
+                TryRecv::Element(StreamElement::Records(vec![Record::new(7)]))
+            );
         }
     }
 }

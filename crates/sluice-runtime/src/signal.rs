@@ -28,7 +28,10 @@ impl TaskWaker {
 
     /// Wakes the task (or makes its next wait return at once).
     pub fn wake(&self) {
-        let mut signalled = self.signalled.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut signalled = self
+            .signalled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if !*signalled {
             *signalled = true;
             self.condvar.notify_one();
@@ -37,7 +40,10 @@ impl TaskWaker {
 
     /// Sleeps until woken or until `timeout` passes, and clears the signal.
     pub fn wait(&self, timeout: Duration) {
-        let mut signalled = self.signalled.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut signalled = self
+            .signalled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if !*signalled {
             signalled = self
                 .condvar

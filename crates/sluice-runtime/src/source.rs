@@ -185,7 +185,11 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
                     self.in_split = true;
                 }
                 None if self.source.boundedness() == Boundedness::Bounded => return self.finish(),
-                None => return Ok(InputStatus::NothingAvailable(crate::signal::CANCEL_CHECK_INTERVAL)),
+                None => {
+                    return Ok(InputStatus::NothingAvailable(
+                        crate::signal::CANCEL_CHECK_INTERVAL,
+                    ));
+                }
             }
         }
         let mut output = SourceOutput::new(&mut self.buffer, self.batch_size);

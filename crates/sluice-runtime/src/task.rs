@@ -89,7 +89,11 @@ pub struct TwoInputProcessor<A, B, Out, Op> {
 
 impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
     /// Feeds `driver` from two gates.
-    pub fn new(gate1: InputGate<A>, gate2: InputGate<B>, driver: TwoInputDriver<A, B, Out, Op>) -> Self {
+    pub fn new(
+        gate1: InputGate<A>,
+        gate2: InputGate<B>,
+        driver: TwoInputDriver<A, B, Out, Op>,
+    ) -> Self {
         TwoInputProcessor {
             gate1,
             gate2,
@@ -106,6 +110,15 @@ where
     Out: Send + 'static,
     Op: TwoInputOperator<A, B, Out>,
 {
+    /// Handles one event of input `input` (1 or 2); returns whether anything happened.
+    fn handle(&mut self, input: u8) -> Result<bool, TaskError> {
+        if input == 1 {
+            self.handle1()
+        } else {
+            self.handle2()
+        }
+    }
+
     /// Handles one event of the first input; returns whether anything happened.
     fn handle1(&mut self) -> Result<bool, TaskError> {
         match self.gate1.poll()? {
@@ -142,11 +155,8 @@ where
 
     fn poll(&mut self) -> Result<InputStatus, TaskError> {
         self.prefer_second = !self.prefer_second;
-        let progressed = if self.prefer_second {
-            self.handle2()? || self.handle1()?
-        } else {
-            self.handle1()? || self.handle2()?
-        };
+        let (first, second) = if self.prefer_second { (2, 1) } else { (1, 2) };
+        let progressed = self.handle(first)? || self.handle(second)?;
         if self.driver.is_finished() {
             Ok(InputStatus::Finished)
         } else if progressed {

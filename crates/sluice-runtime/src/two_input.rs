@@ -63,7 +63,10 @@ where
             return Ok(());
         }
         self.combined = combined;
-        match self.core.call(|out| self.op.process_watermark(combined, out))? {
+        match self
+            .core
+            .call(|out| self.op.process_watermark(combined, out))?
+        {
             Some(forward) => self.core.emit_watermark(forward),
             None => Ok(()),
         }
@@ -127,6 +130,9 @@ mod tests {
         harness.watermark(2, Watermark(20));
         harness.watermark(1, Watermark(8));
         harness.watermark(1, Watermark(30));
-        assert_eq!(harness.watermarks(), vec![Watermark(5), Watermark(10), Watermark(20)]);
+        assert_eq!(
+            harness.watermarks(),
+            vec![Watermark(5), Watermark(10), Watermark(20)]
+        );
     }
 }

@@ -110,9 +110,15 @@ mod tests {
     fn minimum_over_channels_never_moves_back() {
         let mut valve = WatermarkValve::new(2);
         assert_eq!(valve.input_watermark(0, Watermark(10)).watermark, None);
-        assert_eq!(valve.input_watermark(1, Watermark(5)).watermark, Some(Watermark(5)));
+        assert_eq!(
+            valve.input_watermark(1, Watermark(5)).watermark,
+            Some(Watermark(5))
+        );
         assert_eq!(valve.input_watermark(1, Watermark(3)).watermark, None);
-        assert_eq!(valve.input_watermark(1, Watermark(12)).watermark, Some(Watermark(10)));
+        assert_eq!(
+            valve.input_watermark(1, Watermark(12)).watermark,
+            Some(Watermark(10))
+        );
         assert_eq!(valve.current(), Watermark(10));
     }
 

@@ -89,7 +89,10 @@ impl<T: Send + 'static, E: RecordEncoder<T>> Sink<T> for FileSink<E> {
     fn create_writer(&self, ctx: &OperatorContext) -> UserResult<FileWriter<E>> {
         let target = if ctx.parallelism > 1 {
             std::fs::create_dir_all(&self.path).map_err(|e| {
-                format!("cannot create output directory {}: {e}", self.path.display())
+                format!(
+                    "cannot create output directory {}: {e}",
+                    self.path.display()
+                )
             })?;
             self.path.join((ctx.subtask + 1).to_string())
         } else {
@@ -144,7 +147,10 @@ impl<T: Send + 'static, E: RecordEncoder<T>> SinkWriter<T> for FileWriter<E> {
             .map_err(|e| format!("cannot write {}: {}", self.in_progress.display(), e.error()))?;
         file.sync_all()?;
         std::fs::rename(&self.in_progress, &self.target).map_err(|e| {
-            format!("cannot move output into place at {}: {e}", self.target.display())
+            format!(
+                "cannot move output into place at {}: {e}",
+                self.target.display()
+            )
         })?;
         Ok(())
     }
@@ -179,14 +185,16 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let target = dir.join("out.txt");
         let sink = FileSink::new(target.clone(), TextEncoder);
-        let mut writer = Sink::<i32>::create_writer(&sink, &OperatorContext::single("sink")).unwrap();
+        let mut writer =
+            Sink::<i32>::create_writer(&sink, &OperatorContext::single("sink")).unwrap();
         SinkWriter::<i32>::write(&mut writer, 1, None).unwrap();
         let in_progress = in_progress_path(&target);
         assert!(in_progress.exists());
         drop(writer);
         assert!(!in_progress.exists());
         assert!(!target.exists());
-        let mut writer = Sink::<i32>::create_writer(&sink, &OperatorContext::single("sink")).unwrap();
+        let mut writer =
+            Sink::<i32>::create_writer(&sink, &OperatorContext::single("sink")).unwrap();
         SinkWriter::<i32>::write(&mut writer, 7, None).unwrap();
         SinkWriter::<i32>::finish(&mut writer).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "7\n");

@@ -1,5 +1,7 @@
-//! Prints records to standard output, one per line, as Flink's `print()`.
+//! Prints records to standard output, one per line, as Flink's `print()`: strings as they are,
+//! everything else in its `Debug` format.
 
+use std::any::Any;
 use std::fmt::Debug;
 use std::io::Write;
 
@@ -7,7 +9,8 @@ use sluice_core::{Record, Timestamp, UserResult};
 use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::sink::{Sink, SinkWriter};
 
-/// Writes `Debug`-formatted records to stdout, prefixed with `N> ` when parallel.
+/// Writes records to stdout (strings verbatim, other values `Debug`-formatted), prefixed with
+/// `N> ` when parallel.
 #[derive(Debug, Default)]
 pub struct PrintSink;
 
@@ -47,7 +50,11 @@ impl<T: Debug + Send + 'static> SinkWriter<T> for PrintWriter {
 
     fn write_batch(&mut self, batch: &mut Vec<Record<T>>) -> UserResult {
         for record in batch.drain(..) {
-            writeln!(self.buffer, "{}{:?}", self.prefix, record.value)?;
+            let value: &dyn Any = &record.value;
+            match value.downcast_ref::<String>() {
+                Some(text) => writeln!(self.buffer, "{}{text}", self.prefix)?,
+                None => writeln!(self.buffer, "{}{:?}", self.prefix, record.value)?,
+            }
         }
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(&self.buffer)?;

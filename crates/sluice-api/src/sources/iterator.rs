@@ -44,7 +44,11 @@ where
     }
 
     fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<IteratorReader<I>> {
-        let iter = self.iter.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let iter = self
+            .iter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         Ok(IteratorReader {
             iter,
             reading: false,

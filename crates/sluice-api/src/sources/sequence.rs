@@ -94,8 +94,15 @@ mod tests {
             assert_eq!(pair[0].to + 1, pair[1].from);
         }
         assert_eq!(SequenceSource::new(5, 5).create_splits(8).unwrap().len(), 1);
-        assert!(SequenceSource::new(6, 5).create_splits(8).unwrap().is_empty());
-        let full = SequenceSource::new(i64::MIN, i64::MAX).create_splits(3).unwrap();
+        assert!(
+            SequenceSource::new(6, 5)
+                .create_splits(8)
+                .unwrap()
+                .is_empty()
+        );
+        let full = SequenceSource::new(i64::MIN, i64::MAX)
+            .create_splits(3)
+            .unwrap();
         assert_eq!(full.last().unwrap().to, i64::MAX);
     }
 }

@@ -146,7 +146,12 @@ impl SourceReader<String, ()> for SocketTextReader {
                 self.emit_lines(output);
                 Ok(ReaderStatus::MoreAvailable)
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) =>
+            {
                 Ok(ReaderStatus::NothingAvailable)
             }
             Err(e) => {

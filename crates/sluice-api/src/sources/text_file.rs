@@ -206,15 +206,24 @@ mod tests {
         let path = dir.join("in.txt");
         let text = "alpha\nbeta\r\n\ngamma delta\nlast-without-newline";
         std::fs::write(&path, text).unwrap();
-        let expected: Vec<String> = vec!["alpha", "beta", "", "gamma delta", "last-without-newline"]
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let expected: Vec<String> =
+            vec!["alpha", "beta", "", "gamma delta", "last-without-newline"]
+                .into_iter()
+                .map(String::from)
+                .collect();
         let len = text.len() as u64;
         for cut in 0..=len {
             let splits = [
-                FileSplit { path: path.clone(), start: 0, end: cut },
-                FileSplit { path: path.clone(), start: cut, end: len },
+                FileSplit {
+                    path: path.clone(),
+                    start: 0,
+                    end: cut,
+                },
+                FileSplit {
+                    path: path.clone(),
+                    start: cut,
+                    end: len,
+                },
             ];
             let lines: Vec<String> = splits
                 .iter()
@@ -231,6 +240,10 @@ mod tests {
         let err = TextFileSource::new(PathBuf::from("/nonexistent/input.txt"))
             .create_splits(1)
             .unwrap_err();
-        assert!(err.to_string().contains("cannot read input /nonexistent/input.txt"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("cannot read input /nonexistent/input.txt"),
+            "{err}"
+        );
     }
 }

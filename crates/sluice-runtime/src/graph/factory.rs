@@ -209,14 +209,20 @@ where
         receivers: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
         let link = unerase_link::<In>(self.create_link(ctx, metrics, output)?)?;
-        Ok(Box::new(OneInputProcessor::new(typed_gate::<In>(receivers)?, link)))
+        Ok(Box::new(OneInputProcessor::new(
+            typed_gate::<In>(receivers)?,
+            link,
+        )))
     }
 }
+
+/// The types a two-input node's factory is generic over, as a function signature.
+type TwoInputSignature<A, B, Out, Op> = fn(A, B) -> (Out, Op);
 
 /// The factory of a two-input node: `make` builds a fresh operator per subtask.
 pub struct TwoInputNode<A, B, Out, Op, F> {
     make: F,
-    _types: PhantomData<fn(A, B) -> (Out, Op)>,
+    _types: PhantomData<TwoInputSignature<A, B, Out, Op>>,
 }
 
 impl<A, B, Out, Op, F> TwoInputNode<A, B, Out, Op, F> {

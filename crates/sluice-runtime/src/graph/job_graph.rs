@@ -96,7 +96,9 @@ impl JobGraph {
             ));
         }
         if config.default_parallelism == 0 {
-            return Err(JobError::InvalidGraph("parallelism must be at least 1".into()));
+            return Err(JobError::InvalidGraph(
+                "parallelism must be at least 1".into(),
+            ));
         }
         let parallelism = resolve_parallelism(&graph, &config)?;
         let max_parallelism = resolve_max_parallelism(&graph, &config, &parallelism)?;
@@ -133,12 +135,12 @@ fn resolve_parallelism(graph: &StreamGraph, config: &JobConfig) -> Result<Vec<us
                 )));
             }
             match node.max_supported_parallelism {
-                Some(max) if p > max && node.parallelism.is_some() => Err(JobError::InvalidGraph(
-                    format!(
+                Some(max) if p > max && node.parallelism.is_some() => {
+                    Err(JobError::InvalidGraph(format!(
                         "operator '{}' supports a parallelism of at most {max}, but {p} was set",
                         node.name
-                    ),
-                )),
+                    )))
+                }
                 Some(max) => Ok(p.min(max)),
                 None => Ok(p),
             }
@@ -220,7 +222,12 @@ fn resolve_runtime_mode(graph: &StreamGraph, mode: RuntimeMode) -> Result<Runtim
     Ok(mode.resolve(unbounded.is_empty()))
 }
 
-fn is_chainable(graph: &StreamGraph, edge: usize, partitioning: &Partitioning, parallelism: &[usize]) -> bool {
+fn is_chainable(
+    graph: &StreamGraph,
+    edge: usize,
+    partitioning: &Partitioning,
+    parallelism: &[usize],
+) -> bool {
     let e = &graph.edges[edge];
     let (source, target) = (graph.node(e.source), graph.node(e.target));
     matches!(partitioning, Partitioning::Forward)

@@ -73,7 +73,11 @@ impl JobGraph {
             dot.push_str("  }\n");
         }
         for (e, edge) in self.graph.edges.iter().enumerate() {
-            let style = if self.chained[e] { ", style=dashed" } else { "" };
+            let style = if self.chained[e] {
+                ", style=dashed"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 dot,
                 "  n{} -> n{} [label=\"{}\"{style}];",

@@ -58,7 +58,13 @@ impl StreamNode {
             let slug: String = self
                 .name
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             format!("{}-{}", slug.trim_matches('-'), self.id.0)
         })

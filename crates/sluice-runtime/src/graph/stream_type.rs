@@ -21,7 +21,12 @@ pub trait StreamType: Send + Sync {
     /// The record type's id, to check that connected operators agree.
     fn record_type_id(&self) -> TypeId;
     /// A bounded channel waking `consumer`.
-    fn channel(&self, capacity: usize, consumer: Arc<TaskWaker>, cancel: CancelToken) -> (AnySender, AnyReceiver);
+    fn channel(
+        &self,
+        capacity: usize,
+        consumer: Arc<TaskWaker>,
+        cancel: CancelToken,
+    ) -> (AnySender, AnyReceiver);
     /// A record writer over `senders`.
     #[allow(clippy::too_many_arguments)]
     fn record_writer(
@@ -56,7 +61,12 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
         TypeId::of::<T>()
     }
 
-    fn channel(&self, capacity: usize, consumer: Arc<TaskWaker>, cancel: CancelToken) -> (AnySender, AnyReceiver) {
+    fn channel(
+        &self,
+        capacity: usize,
+        consumer: Arc<TaskWaker>,
+        cancel: CancelToken,
+    ) -> (AnySender, AnyReceiver) {
         let (tx, rx) = channel::<T>(capacity, consumer, cancel);
         (Box::new(tx), Box::new(rx))
     }
@@ -74,9 +84,9 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
         let senders = senders
             .into_iter()
             .map(|s| {
-                s.downcast::<ChannelSender<T>>()
-                    .map(|b| *b)
-                    .map_err(|_| TaskError::Internal(format!("channel type mismatch on edge {edge}")))
+                s.downcast::<ChannelSender<T>>().map(|b| *b).map_err(|_| {
+                    TaskError::Internal(format!("channel type mismatch on edge {edge}"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let selector = ChannelSelector::new(partitioning, producer, max_parallelism)?;

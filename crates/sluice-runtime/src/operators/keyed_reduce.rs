@@ -76,13 +76,19 @@ mod tests {
     use super::*;
     use crate::harness::OneInputHarness;
 
-    fn sum_by_key() -> KeyedReduceOperator<
-        (char, i32),
-        char,
-        impl Fn(&(char, i32)) -> char + Send,
-        impl FnMut((char, i32), (char, i32)) -> (char, i32) + Send,
-    > {
-        KeyedReduceOperator::new(|v: &(char, i32)| v.0, |a: (char, i32), b: (char, i32)| (a.0, a.1 + b.1))
+    type Pair = (char, i32);
+    type SumByKey = KeyedReduceOperator<Pair, char, fn(&Pair) -> char, fn(Pair, Pair) -> Pair>;
+
+    fn key(pair: &Pair) -> char {
+        pair.0
+    }
+
+    fn add(a: Pair, b: Pair) -> Pair {
+        (a.0, a.1 + b.1)
+    }
+
+    fn sum_by_key() -> SumByKey {
+        KeyedReduceOperator::new(key, add)
     }
 
     #[test]

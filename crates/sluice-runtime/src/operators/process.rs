@@ -66,6 +66,9 @@ mod tests {
         let mut harness = OneInputHarness::new(ProcessOperator(function));
         assert!(harness.try_process(Record::new(1)).is_ok());
         let err = harness.try_process(Record::new(2)).unwrap_err();
-        assert_eq!(err.to_string(), "operator 'operator-under-test' failed: too big");
+        assert_eq!(
+            err.to_string(),
+            "operator 'operator-under-test' failed: too big"
+        );
     }
 }
