@@ -80,6 +80,10 @@ impl CoProcessFunction<Payment, (String, u64), String> for LimitCheck {
     }
 }
 
+/// mimalloc: Sluice moves many small records between threads, where glibc's allocator is slow.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), JobError> {
     sluice::init_logging();
     let env = StreamExecutionEnvironment::new();

@@ -19,6 +19,10 @@ enum Command {
     WordCount(WordCountArgs),
 }
 
+/// mimalloc: Sluice moves many small records between threads, where glibc's allocator is slow.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     sluice::init_logging();
     let cli = Cli::parse();

@@ -140,3 +140,31 @@ fn without_output_counts_are_printed_with_subtask_prefixes() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn ctrl_c_cancels_a_running_job_cleanly() {
+    // Nothing listens on the port, so the socket job runs (and retries) until interrupted.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    drop(listener);
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["word-count", "--hostname", "127.0.0.1", "--port", &port])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains("job cancelled"), "{stderr}");
+    assert!(
+        stderr.contains("retrying"),
+        "the socket source logs its retries: {stderr}"
+    );
+}

@@ -34,17 +34,15 @@ pub struct WordCountArgs {
     pub streaming: bool,
 }
 
-/// Splits `line` into lowercase words: the runs of `[a-z0-9]` after lowercasing.
-pub fn tokenize(line: &str, mut emit: impl FnMut(&str)) {
-    let lowered;
-    let text = if line.is_ascii() {
-        lowered = line.to_ascii_lowercase();
-        lowered.as_str()
+/// Splits `line` into lowercase words: the runs of `[a-z0-9]` after lowercasing. ASCII lines
+/// are lowercased in place, without allocating.
+pub fn tokenize(mut line: String, mut emit: impl FnMut(&str)) {
+    if line.is_ascii() {
+        line.make_ascii_lowercase();
     } else {
-        lowered = line.to_lowercase();
-        lowered.as_str()
-    };
-    for word in text
+        line = line.to_lowercase();
+    }
+    for word in line
         .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
         .filter(|w| !w.is_empty())
     {
@@ -73,7 +71,7 @@ pub fn build(
     env.set_runtime_mode(mode);
     Ok(text
         .flat_map(|line: String, out: &mut Collector<'_, (String, u64)>| {
-            tokenize(&line, |word| out.collect((word.to_string(), 1)));
+            tokenize(line, |word| out.collect((word.to_string(), 1)));
         })
         .name("Tokenizer")
         .key_by(|(word, _): &(String, u64)| word.clone())
@@ -105,7 +103,7 @@ mod tests {
 
     fn words(line: &str) -> Vec<String> {
         let mut words = Vec::new();
-        tokenize(line, |w| words.push(w.to_string()));
+        tokenize(line.to_string(), |w| words.push(w.to_string()));
         words
     }
 

@@ -41,3 +41,52 @@ impl<T: Send, S: Sink<T>> OneInputOperator<T, ()> for SinkOperator<T, S> {
         self.writer()?.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::harness::OneInputHarness;
+
+    /// Records writes and finishes in shared vectors.
+    #[derive(Default)]
+    struct Recording {
+        written: Mutex<Vec<i32>>,
+        finished: Mutex<bool>,
+    }
+
+    struct RecordingWriter(Arc<Recording>);
+
+    impl Sink<i32> for Arc<Recording> {
+        type Writer = RecordingWriter;
+
+        fn create_writer(&self, _ctx: &OperatorContext) -> UserResult<RecordingWriter> {
+            Ok(RecordingWriter(Arc::clone(self)))
+        }
+    }
+
+    impl SinkWriter<i32> for RecordingWriter {
+        fn write(&mut self, value: i32, _timestamp: Option<sluice_core::Timestamp>) -> UserResult {
+            self.0.written.lock().unwrap().push(value);
+            Ok(())
+        }
+
+        fn finish(&mut self) -> UserResult {
+            *self.0.finished.lock().unwrap() = true;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn writes_every_record_and_finishes_at_end_of_input() {
+        let recording = Arc::new(Arc::new(Recording::default()));
+        let mut harness = OneInputHarness::new(SinkOperator::new(Arc::clone(&recording)));
+        harness.process(Record::new(1));
+        harness.process(Record::new(2));
+        assert!(!*recording.finished.lock().unwrap());
+        harness.end_input();
+        assert_eq!(*recording.written.lock().unwrap(), vec![1, 2]);
+        assert!(*recording.finished.lock().unwrap());
+    }
+}
