@@ -75,56 +75,62 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
     /// The running minimum of a field; other fields come from the key's first record.
     pub fn min<N, A>(self, field: A) -> DataStream<T>
     where
-        N: PartialOrd + Copy,
+        N: PartialOrd + Copy + 'static,
         A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
-        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
-            let candidate = *field(&mut value);
-            if candidate < *field(&mut acc) {
-                *field(&mut acc) = candidate;
-            }
-            acc
-        })
+        self.extreme_field(field, |candidate, current| candidate < current)
     }
 
     /// The running maximum of a field; other fields come from the key's first record.
     pub fn max<N, A>(self, field: A) -> DataStream<T>
     where
-        N: PartialOrd + Copy,
+        N: PartialOrd + Copy + 'static,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.extreme_field(field, |candidate, current| candidate > current)
+    }
+
+    /// The record with the smallest value of a field so far (the first such record on ties).
+    pub fn min_by<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.extreme_record(field, |candidate, current| candidate < current)
+    }
+
+    /// The record with the largest value of a field so far (the first such record on ties).
+    pub fn max_by<N, A>(self, field: A) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
+        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
+    {
+        self.extreme_record(field, |candidate, current| candidate > current)
+    }
+
+    /// Keeps the key's first record, replacing its field whenever a new value `beats` it.
+    fn extreme_field<N, A>(self, field: A, beats: fn(&N, &N) -> bool) -> DataStream<T>
+    where
+        N: PartialOrd + Copy + 'static,
         A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
         self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
             let candidate = *field(&mut value);
-            if candidate > *field(&mut acc) {
+            if beats(&candidate, field(&mut acc)) {
                 *field(&mut acc) = candidate;
             }
             acc
         })
     }
 
-    /// The record with the smallest value of a field so far (the first such record on ties).
-    pub fn min_by<N, A>(self, field: A) -> DataStream<T>
+    /// Keeps the record whose field value `beats` every other so far (the first on ties).
+    fn extreme_record<N, A>(self, field: A, beats: fn(&N, &N) -> bool) -> DataStream<T>
     where
-        N: PartialOrd + Copy,
+        N: PartialOrd + Copy + 'static,
         A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
     {
         self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
-            if *field(&mut value) < *field(&mut acc) {
-                value
-            } else {
-                acc
-            }
-        })
-    }
-
-    /// The record with the largest value of a field so far (the first such record on ties).
-    pub fn max_by<N, A>(self, field: A) -> DataStream<T>
-    where
-        N: PartialOrd + Copy,
-        A: Fn(&mut T) -> &mut N + Clone + Send + Sync + 'static,
-    {
-        self.keyed_reduce("Keyed Aggregation", move |mut acc: T, mut value: T| {
-            if *field(&mut value) > *field(&mut acc) {
+            if beats(field(&mut value), field(&mut acc)) {
                 value
             } else {
                 acc

@@ -227,6 +227,20 @@ impl<T> Output<T> {
         )
     }
 
+    /// Calls `f` with each record of `batch` (draining it), its context and a collector: the
+    /// loop of every operator that runs a function with a context.
+    pub fn process_each<I>(
+        &mut self,
+        batch: &mut Vec<Record<I>>,
+        mut f: impl FnMut(I, &mut Context<'_>, &mut Collector<'_, T>) -> sluice_core::UserResult,
+    ) -> sluice_core::UserResult {
+        for record in batch.drain(..) {
+            let (mut ctx, mut collector) = self.split(record.timestamp);
+            f(record.value, &mut ctx, &mut collector)?;
+        }
+        Ok(())
+    }
+
     /// A collector over the main output for an element with `timestamp`.
     pub fn collector(&mut self, timestamp: Option<Timestamp>) -> Collector<'_, T> {
         Collector {

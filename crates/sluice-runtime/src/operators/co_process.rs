@@ -19,21 +19,15 @@ where
     }
 
     fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<Out>) -> UserResult {
-        for record in batch.drain(..) {
-            let (mut ctx, mut collector) = out.split(record.timestamp);
-            self.0
-                .process_element1(record.value, &mut ctx, &mut collector)?;
-        }
-        Ok(())
+        out.process_each(batch, |value, ctx, collector| {
+            self.0.process_element1(value, ctx, collector)
+        })
     }
 
     fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<Out>) -> UserResult {
-        for record in batch.drain(..) {
-            let (mut ctx, mut collector) = out.split(record.timestamp);
-            self.0
-                .process_element2(record.value, &mut ctx, &mut collector)?;
-        }
-        Ok(())
+        out.process_each(batch, |value, ctx, collector| {
+            self.0.process_element2(value, ctx, collector)
+        })
     }
 
     fn close(&mut self) -> UserResult {

@@ -18,12 +18,9 @@ where
     }
 
     fn process_batch(&mut self, batch: &mut Vec<Record<In>>, out: &mut Output<Out>) -> UserResult {
-        for record in batch.drain(..) {
-            let (mut ctx, mut collector) = out.split(record.timestamp);
-            self.0
-                .process_element(record.value, &mut ctx, &mut collector)?;
-        }
-        Ok(())
+        out.process_each(batch, |value, ctx, collector| {
+            self.0.process_element(value, ctx, collector)
+        })
     }
 
     fn close(&mut self) -> UserResult {
