@@ -15,6 +15,9 @@ use crate::error::TaskError;
 use crate::metrics::TaskMetrics;
 use crate::partitioner::ChannelSelector;
 
+/// The most records a fresh buffer reserves room for; larger buffers grow as they fill.
+pub const PREALLOCATED_RECORDS: usize = 1024;
+
 /// Sends the records of one edge of one producing subtask.
 pub struct RecordWriter<T> {
     senders: Vec<ChannelSender<T>>,
@@ -64,7 +67,7 @@ impl<T> RecordWriter<T> {
         }
         let batch = std::mem::replace(
             &mut self.buffers[channel],
-            Vec::with_capacity(self.batch_size),
+            Vec::with_capacity(self.batch_size.min(PREALLOCATED_RECORDS)),
         );
         self.send(channel, StreamElement::Records(batch))
     }

@@ -138,7 +138,7 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
             reader: None,
             in_split: false,
             head,
-            buffer: Vec::with_capacity(batch_size),
+            buffer: Vec::with_capacity(batch_size.min(crate::record_writer::PREALLOCATED_RECORDS)),
             batch_size,
             metrics,
         })
