@@ -10,6 +10,7 @@ use std::any::Any;
 use sluice_core::{Record, Watermark};
 
 use crate::error::TaskError;
+use crate::processing_time::ProcessingTime;
 
 /// The result of handing an element to a link.
 pub type LinkResult = Result<(), TaskError>;
@@ -26,6 +27,8 @@ pub trait ChainLink<T>: Send {
     fn on_status(&mut self, active: bool) -> LinkResult;
     /// No more elements will come.
     fn on_end_of_input(&mut self) -> LinkResult;
+    /// Processing time reached `now`: operators fire what is due (timers, periodic work).
+    fn on_processing_time(&mut self, now: ProcessingTime) -> LinkResult;
     /// Sends on any buffered output now (buffer timeout or an idle task).
     fn flush(&mut self) -> LinkResult;
     /// Releases resources after the input ended.
@@ -108,6 +111,12 @@ impl<T: Clone + Send> ChainLink<T> for Fanout<T> {
             .try_for_each(|link| link.on_end_of_input())
     }
 
+    fn on_processing_time(&mut self, now: ProcessingTime) -> LinkResult {
+        self.links
+            .iter_mut()
+            .try_for_each(|link| link.on_processing_time(now))
+    }
+
     fn flush(&mut self) -> LinkResult {
         self.links.iter_mut().try_for_each(|link| link.flush())
     }
@@ -135,6 +144,9 @@ impl<T> ChainLink<T> for Discard {
         Ok(())
     }
     fn on_end_of_input(&mut self) -> LinkResult {
+        Ok(())
+    }
+    fn on_processing_time(&mut self, _: ProcessingTime) -> LinkResult {
         Ok(())
     }
     fn flush(&mut self) -> LinkResult {

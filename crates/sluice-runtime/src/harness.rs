@@ -30,6 +30,8 @@ pub struct Collected<T> {
     pub records: Vec<Record<T>>,
     /// The watermarks, in order.
     pub watermarks: Vec<Watermark>,
+    /// Status changes (`false`: idle), in order.
+    pub statuses: Vec<bool>,
     /// Whether end of input arrived.
     pub ended: bool,
 }
@@ -52,6 +54,7 @@ impl<T> CollectingLink<T> {
         let collected = Arc::new(Mutex::new(Collected {
             records: Vec::new(),
             watermarks: Vec::new(),
+            statuses: Vec::new(),
             ended: false,
         }));
         (
@@ -83,11 +86,19 @@ impl<T: Send> ChainLink<T> for CollectingLink<T> {
             .push(watermark);
         Ok(())
     }
-    fn on_status(&mut self, _: bool) -> LinkResult {
+    fn on_status(&mut self, active: bool) -> LinkResult {
+        self.collected
+            .lock()
+            .expect("collector lock")
+            .statuses
+            .push(active);
         Ok(())
     }
     fn on_end_of_input(&mut self) -> LinkResult {
         self.collected.lock().expect("collector lock").ended = true;
+        Ok(())
+    }
+    fn on_processing_time(&mut self, _: crate::processing_time::ProcessingTime) -> LinkResult {
         Ok(())
     }
     fn flush(&mut self) -> LinkResult {
@@ -140,6 +151,10 @@ impl<Out: Clone + Send + 'static> HarnessOutputs<Out> {
 
     fn watermarks(&self) -> Vec<Watermark> {
         self.main.lock().expect("collector lock").watermarks.clone()
+    }
+
+    fn statuses(&self) -> Vec<bool> {
+        self.main.lock().expect("collector lock").statuses.clone()
     }
 }
 
@@ -208,6 +223,13 @@ where
             .expect("operator failed");
     }
 
+    /// Moves processing time to `now`, firing what is due.
+    pub fn processing_time(&mut self, now: crate::processing_time::ProcessingTime) {
+        self.link()
+            .and_then(|link| link.on_processing_time(now))
+            .expect("operator failed");
+    }
+
     /// Ends the input and closes the operator.
     pub fn end_input(&mut self) {
         let link = self.link().expect("operator failed");
@@ -228,6 +250,11 @@ where
     /// The watermarks forwarded so far.
     pub fn watermarks(&self) -> Vec<Watermark> {
         self.outputs.watermarks()
+    }
+
+    /// The status changes forwarded so far (`false`: idle).
+    pub fn statuses(&self) -> Vec<bool> {
+        self.outputs.statuses()
     }
 }
 

@@ -18,6 +18,7 @@ pub mod operator;
 pub mod operators;
 pub mod output;
 pub mod partitioner;
+pub mod processing_time;
 pub mod record_writer;
 pub mod signal;
 pub mod sink;
@@ -25,6 +26,7 @@ pub mod source;
 pub mod task;
 pub mod two_input;
 pub mod watermark_valve;
+pub mod watermarks;
 
 pub use error::{JobError, TaskError};
 pub use mini_cluster::{CancelHandle, JobClient, JobExecutionResult};

@@ -18,6 +18,7 @@ use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, Op
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
 use crate::operator::OperatorContext;
 use crate::partitioner::pointwise_targets;
+use crate::processing_time::ProcessingTimeService;
 use crate::signal::{CancelToken, TaskWaker};
 use crate::task::{Task, TaskInput};
 
@@ -193,6 +194,8 @@ struct Deployment<'a> {
     receivers: BTreeMap<(usize, usize), [Vec<AnyReceiver>; 2]>,
     /// Per source node: its prepared splits.
     splits: BTreeMap<usize, Arc<dyn Any + Send + Sync>>,
+    /// The processing-time service of the task being built.
+    task_time: ProcessingTimeService,
 }
 
 impl<'a> Deployment<'a> {
@@ -214,6 +217,7 @@ impl<'a> Deployment<'a> {
             senders: BTreeMap::new(),
             receivers: BTreeMap::new(),
             splits: BTreeMap::new(),
+            task_time: ProcessingTimeService::default(),
         };
         deployment.prepare_sources()?;
         deployment.wire_channels();
@@ -275,6 +279,7 @@ impl<'a> Deployment<'a> {
         for (v, vertex) in job.vertices.iter().enumerate() {
             for subtask in 0..vertex.parallelism {
                 let task_metrics = self.metrics.task(&vertex.name, subtask);
+                self.task_time = ProcessingTimeService::default();
                 let input = self
                     .build_head(vertex.nodes[0], subtask, &task_metrics)
                     .map_err(|cause| JobError::Task {
@@ -291,6 +296,7 @@ impl<'a> Deployment<'a> {
                     waker: Arc::clone(&self.wakers[v][subtask]),
                     cancel: self.cancel.clone(),
                     buffer_timeout: job.config.buffer_timeout,
+                    processing_time: self.task_time.clone(),
                 });
             }
         }
@@ -306,6 +312,8 @@ impl<'a> Deployment<'a> {
             parallelism: self.job.parallelism[node.0],
             max_parallelism: self.job.max_parallelism[node.0],
             runtime_mode: self.job.runtime_mode,
+            auto_watermark_interval: self.job.config.auto_watermark_interval,
+            processing_time: self.task_time.clone(),
         }
     }
 

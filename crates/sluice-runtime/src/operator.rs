@@ -6,13 +6,18 @@
 //! done once here by [`OperatorCore`], so operators never reimplement it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sluice_core::{Record, RuntimeMode, UserResult, Watermark};
 
 use crate::chain::{BoxedLink, ChainLink, LinkResult};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
-use crate::output::Output;
+use crate::output::{Mark, Output};
+use crate::processing_time::{ProcessingTime, ProcessingTimeService};
+
+/// Flink's default `pipeline.auto-watermark-interval`.
+pub const DEFAULT_AUTO_WATERMARK_INTERVAL: Duration = Duration::from_millis(200);
 
 /// What an operator knows about where it runs.
 #[derive(Debug, Clone)]
@@ -29,6 +34,10 @@ pub struct OperatorContext {
     pub max_parallelism: usize,
     /// The job's resolved runtime mode (`Streaming` or `Batch`).
     pub runtime_mode: RuntimeMode,
+    /// How often periodic watermark generators emit (zero: never).
+    pub auto_watermark_interval: Duration,
+    /// The task's processing-time clock and wake-up schedule.
+    pub processing_time: ProcessingTimeService,
 }
 
 impl OperatorContext {
@@ -41,6 +50,8 @@ impl OperatorContext {
             parallelism: 1,
             max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
             runtime_mode: RuntimeMode::Streaming,
+            auto_watermark_interval: DEFAULT_AUTO_WATERMARK_INTERVAL,
+            processing_time: ProcessingTimeService::default(),
         }
     }
 }
@@ -62,6 +73,11 @@ pub trait OneInputOperator<In, Out>: Send {
         _out: &mut Output<Out>,
     ) -> UserResult<Option<Watermark>> {
         Ok(Some(watermark))
+    }
+
+    /// Processing time reached `now` (after a wake-up the operator asked for).
+    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
     }
 
     /// The input ended; emit anything still held (batch-mode results, buffered data).
@@ -95,6 +111,11 @@ pub trait TwoInputOperator<A, B, Out>: Send {
         _out: &mut Output<Out>,
     ) -> UserResult<Option<Watermark>> {
         Ok(Some(watermark))
+    }
+
+    /// Processing time reached `now` (after a wake-up the operator asked for).
+    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
     }
 
     /// Input `input` (1 or 2) ended.
@@ -151,6 +172,26 @@ impl<Out: Send + 'static> OperatorCore<Out> {
     }
 
     fn forward(&mut self) -> LinkResult {
+        if self.out.marks.is_empty() {
+            return self.forward_records();
+        }
+        let marks = std::mem::take(&mut self.out.marks);
+        let mut records = std::mem::take(&mut self.out.records);
+        let mut sent = 0;
+        for (position, mark) in marks {
+            self.out.records.extend(records.drain(..position - sent));
+            sent = position;
+            self.forward_records()?;
+            match mark {
+                Mark::Watermark(watermark) => self.emit_watermark(watermark)?,
+                Mark::Status(active) => self.emit_status(active)?,
+            }
+        }
+        self.out.records.append(&mut records);
+        self.forward_records()
+    }
+
+    fn forward_records(&mut self) -> LinkResult {
         if !self.out.records.is_empty() {
             self.metrics.add_out(self.out.records.len());
             self.next.on_batch(&mut self.out.records)?;
@@ -180,6 +221,12 @@ impl<Out: Send + 'static> OperatorCore<Out> {
     pub fn emit_end_of_input(&mut self) -> LinkResult {
         self.next.on_end_of_input()?;
         self.out.sides.control(|link| link.on_end_of_input())
+    }
+
+    /// Forwards processing time to the links after this operator.
+    pub fn emit_processing_time(&mut self, now: ProcessingTime) -> LinkResult {
+        self.next.on_processing_time(now)?;
+        self.out.sides.control(|link| link.on_processing_time(now))
     }
 
     /// Flushes the links after this operator.
@@ -252,6 +299,11 @@ where
     fn on_end_of_input(&mut self) -> LinkResult {
         self.core.call(|out| self.op.end_input(out))?;
         self.core.emit_end_of_input()
+    }
+
+    fn on_processing_time(&mut self, now: ProcessingTime) -> LinkResult {
+        self.core.call(|out| self.op.on_processing_time(now, out))?;
+        self.core.emit_processing_time(now)
     }
 
     fn flush(&mut self) -> LinkResult {

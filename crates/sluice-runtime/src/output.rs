@@ -71,6 +71,8 @@ pub trait ControlLink {
     fn on_status(&mut self, active: bool) -> LinkResult;
     /// See [`crate::chain::ChainLink::on_end_of_input`].
     fn on_end_of_input(&mut self) -> LinkResult;
+    /// See [`crate::chain::ChainLink::on_processing_time`].
+    fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult;
     /// See [`crate::chain::ChainLink::flush`].
     fn flush(&mut self) -> LinkResult;
     /// See [`crate::chain::ChainLink::close`].
@@ -89,6 +91,9 @@ impl<T> ControlLink for BoxedLink<T> {
     }
     fn on_end_of_input(&mut self) -> LinkResult {
         (**self).on_end_of_input()
+    }
+    fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult {
+        (**self).on_processing_time(now)
     }
     fn flush(&mut self) -> LinkResult {
         (**self).flush()
@@ -185,10 +190,21 @@ impl SideOutputs {
     }
 }
 
+/// A control element an operator emits between its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Event time advanced.
+    Watermark(sluice_core::Watermark),
+    /// The output became idle (`false`) or active (`true`).
+    Status(bool),
+}
+
 /// An operator's output buffers: main records and side outputs.
 pub struct Output<T> {
     /// Records for the main output, handed on after each call into the operator.
     pub records: Vec<Record<T>>,
+    /// Control elements, each placed after the first `n` records of `records`.
+    pub marks: Vec<(usize, Mark)>,
     /// The side outputs.
     pub sides: SideOutputs,
 }
@@ -198,8 +214,20 @@ impl<T> Output<T> {
     pub fn new(sides: SideOutputs) -> Self {
         Output {
             records: Vec::new(),
+            marks: Vec::new(),
             sides,
         }
+    }
+
+    /// Emits a watermark after the records emitted so far (to the main and side outputs).
+    pub fn emit_watermark(&mut self, watermark: sluice_core::Watermark) {
+        self.marks
+            .push((self.records.len(), Mark::Watermark(watermark)));
+    }
+
+    /// Marks the output idle (`false`) or active (`true`) after the records emitted so far.
+    pub fn emit_status(&mut self, active: bool) {
+        self.marks.push((self.records.len(), Mark::Status(active)));
     }
 
     /// Emits a record on the main output.

@@ -132,6 +132,10 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
         self.broadcast_control(StreamElement::EndOfInput)
     }
 
+    fn on_processing_time(&mut self, _now: crate::processing_time::ProcessingTime) -> LinkResult {
+        Ok(())
+    }
+
     fn flush(&mut self) -> LinkResult {
         self.send_all_buffers()
     }

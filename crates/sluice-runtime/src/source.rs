@@ -208,6 +208,10 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
         })
     }
 
+    fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult {
+        self.head.on_processing_time(now)
+    }
+
     fn flush(&mut self) -> LinkResult {
         self.head.flush()
     }

@@ -12,6 +12,7 @@ use crate::chain::{BoxedLink, LinkResult};
 use crate::error::TaskError;
 use crate::input_gate::{GateEvent, InputGate};
 use crate::operator::TwoInputOperator;
+use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 use crate::two_input::TwoInputDriver;
 
@@ -32,6 +33,8 @@ pub trait TaskInput: Send {
     fn open(&mut self) -> LinkResult;
     /// Processes the next available input.
     fn poll(&mut self) -> Result<InputStatus, TaskError>;
+    /// Processing time reached `now`.
+    fn on_processing_time(&mut self, now: ProcessingTime) -> LinkResult;
     /// Sends on buffered output.
     fn flush(&mut self) -> LinkResult;
     /// Closes the chain after the input finished.
@@ -68,6 +71,10 @@ impl<T: Send> TaskInput for OneInputProcessor<T> {
             GateEvent::Nothing => return Ok(InputStatus::NothingAvailable(CANCEL_CHECK_INTERVAL)),
         }
         Ok(InputStatus::MoreAvailable)
+    }
+
+    fn on_processing_time(&mut self, now: ProcessingTime) -> LinkResult {
+        self.head.on_processing_time(now)
     }
 
     fn flush(&mut self) -> LinkResult {
@@ -166,6 +173,10 @@ where
         }
     }
 
+    fn on_processing_time(&mut self, now: ProcessingTime) -> LinkResult {
+        self.driver.on_processing_time(now)
+    }
+
     fn flush(&mut self) -> LinkResult {
         self.driver.flush()
     }
@@ -191,6 +202,8 @@ pub struct Task {
     pub cancel: CancelToken,
     /// How long output may wait in a partly filled buffer; `None` waits until it is full.
     pub buffer_timeout: Option<Duration>,
+    /// The task's clock and wake-up schedule, shared with its operators.
+    pub processing_time: ProcessingTimeService,
 }
 
 impl Task {
@@ -201,6 +214,9 @@ impl Task {
         loop {
             if self.cancel.is_cancelled() {
                 return Err(TaskError::Cancelled);
+            }
+            if let Some(now) = self.processing_time.take_due() {
+                self.input.on_processing_time(now)?;
             }
             match self.input.poll()? {
                 InputStatus::MoreAvailable => {
@@ -216,7 +232,7 @@ impl Task {
                         self.input.flush()?;
                         last_flush = Instant::now();
                     }
-                    self.waker.wait(wait);
+                    self.waker.wait(self.processing_time.sleep_bound(wait));
                 }
                 InputStatus::Finished => break,
             }

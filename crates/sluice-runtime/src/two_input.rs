@@ -97,6 +97,15 @@ where
         self.ended == [true, true]
     }
 
+    /// Processing time reached `now`.
+    pub fn on_processing_time(
+        &mut self,
+        now: crate::processing_time::ProcessingTime,
+    ) -> LinkResult {
+        self.core.call(|out| self.op.on_processing_time(now, out))?;
+        self.core.emit_processing_time(now)
+    }
+
     /// Flushes the links after the operator.
     pub fn flush(&mut self) -> LinkResult {
         self.core.flush_next()

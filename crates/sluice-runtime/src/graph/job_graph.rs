@@ -35,6 +35,8 @@ pub struct JobConfig {
     pub batch_size: usize,
     /// Buffers per channel.
     pub channel_capacity: usize,
+    /// How often periodic watermark generators emit (zero: never).
+    pub auto_watermark_interval: Duration,
 }
 
 impl Default for JobConfig {
@@ -47,6 +49,7 @@ impl Default for JobConfig {
             buffer_timeout: Some(Duration::from_millis(100)),
             batch_size: 1024,
             channel_capacity: crate::channel::DEFAULT_CHANNEL_CAPACITY,
+            auto_watermark_interval: crate::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
         }
     }
 }

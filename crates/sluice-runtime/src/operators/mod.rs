@@ -7,6 +7,7 @@ mod keyed_reduce;
 mod map;
 mod process;
 mod sink;
+mod timestamps_watermarks;
 
 pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
@@ -15,3 +16,4 @@ pub use keyed_reduce::KeyedReduceOperator;
 pub use map::MapOperator;
 pub use process::ProcessOperator;
 pub use sink::SinkOperator;
+pub use timestamps_watermarks::TimestampsAndWatermarksOperator;
