@@ -24,9 +24,11 @@ pub mod signal;
 pub mod sink;
 pub mod source;
 pub mod task;
+pub mod timers;
 pub mod two_input;
 pub mod watermark_valve;
 pub mod watermarks;
+pub mod windowing;
 
 pub use error::{JobError, TaskError};
 pub use mini_cluster::{CancelHandle, JobClient, JobExecutionResult};

@@ -1,0 +1,261 @@
+//! Window functions: what a firing window emits.
+//!
+//! A [`ProcessWindowFunction`] sees all of a window's elements with the window's metadata;
+//! an [`AggregateFunction`] (and `reduce`, built on it) folds elements incrementally so a
+//! window holds one accumulator instead of its elements, optionally followed by a process
+//! function that sees the single result. Internally both are an [`InternalWindowFunction`].
+
+use std::sync::Arc;
+
+use sluice_core::{Record, Timestamp, UserResult};
+
+use super::evictors::Evictor;
+use crate::output::Collector;
+use crate::processing_time::ProcessingTime;
+
+/// What a window function knows about the firing window.
+#[derive(Debug)]
+pub struct WindowContext<'a, W> {
+    window: &'a W,
+    watermark: Timestamp,
+    processing_time: ProcessingTime,
+}
+
+impl<'a, W> WindowContext<'a, W> {
+    /// A context for `window`.
+    pub fn new(window: &'a W, watermark: Timestamp, processing_time: ProcessingTime) -> Self {
+        WindowContext {
+            window,
+            watermark,
+            processing_time,
+        }
+    }
+
+    /// The firing window.
+    pub fn window(&self) -> &W {
+        self.window
+    }
+
+    /// The current watermark.
+    pub fn current_watermark(&self) -> Timestamp {
+        self.watermark
+    }
+
+    /// The current processing time.
+    pub fn current_processing_time(&self) -> ProcessingTime {
+        self.processing_time
+    }
+}
+
+/// The elements of a firing window, in arrival order.
+pub struct Elements<'a, T> {
+    inner: ElementsInner<'a, T>,
+}
+
+enum ElementsInner<'a, T> {
+    Buffered(std::slice::Iter<'a, Record<T>>),
+    One(Option<&'a T>),
+}
+
+impl<'a, T> Elements<'a, T> {
+    /// The elements of a buffer.
+    pub fn buffered(records: &'a [Record<T>]) -> Self {
+        Elements {
+            inner: ElementsInner::Buffered(records.iter()),
+        }
+    }
+
+    /// A single element (an aggregate's result).
+    pub fn one(value: &'a T) -> Self {
+        Elements {
+            inner: ElementsInner::One(Some(value)),
+        }
+    }
+}
+
+impl<'a, T> Iterator for Elements<'a, T> {
+    type Item = &'a T;
+
+    fn next(&mut self) -> Option<&'a T> {
+        match &mut self.inner {
+            ElementsInner::Buffered(iter) => iter.next().map(|r| &r.value),
+            ElementsInner::One(value) => value.take(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.inner {
+            ElementsInner::Buffered(iter) => iter.size_hint(),
+            ElementsInner::One(value) => (
+                usize::from(value.is_some()),
+                Some(usize::from(value.is_some())),
+            ),
+        }
+    }
+}
+
+impl<T> ExactSizeIterator for Elements<'_, T> {}
+
+/// Flink's `ProcessWindowFunction`: emits results for one key's firing window.
+pub trait ProcessWindowFunction<IN, OUT, K, W>: Send + 'static {
+    /// Processes the window's elements.
+    fn process(
+        &mut self,
+        key: &K,
+        ctx: &WindowContext<'_, W>,
+        elements: Elements<'_, IN>,
+        out: &mut Collector<'_, OUT>,
+    ) -> UserResult;
+}
+
+impl<IN, OUT, K, W, F> ProcessWindowFunction<IN, OUT, K, W> for F
+where
+    F: FnMut(&K, &WindowContext<'_, W>, Elements<'_, IN>, &mut Collector<'_, OUT>) -> UserResult
+        + Send
+        + 'static,
+{
+    fn process(
+        &mut self,
+        key: &K,
+        ctx: &WindowContext<'_, W>,
+        elements: Elements<'_, IN>,
+        out: &mut Collector<'_, OUT>,
+    ) -> UserResult {
+        self(key, ctx, elements, out)
+    }
+}
+
+/// Flink's `AggregateFunction`: folds elements into an accumulator incrementally.
+pub trait AggregateFunction<IN, ACC, OUT>: Send + Sync + 'static {
+    /// A fresh accumulator.
+    fn create_accumulator(&self) -> ACC;
+    /// Adds one element.
+    fn add(&self, accumulator: &mut ACC, value: IN);
+    /// The result for an accumulator.
+    fn get_result(&self, accumulator: &ACC) -> OUT;
+    /// Combines two accumulators (merging windows).
+    fn merge(&self, a: ACC, b: ACC) -> ACC;
+}
+
+/// The operator-side view of a window function: how a window's contents are kept and emitted.
+pub trait InternalWindowFunction<T, K, W, OUT>: Send {
+    /// What a window holds.
+    type Contents: Send;
+
+    /// Adds a record to a window's contents (`None`: the window is new).
+    fn add(&mut self, contents: Option<Self::Contents>, record: Record<T>) -> Self::Contents;
+
+    /// Combines the contents of merged windows.
+    fn merge(&mut self, target: Self::Contents, source: Self::Contents) -> Self::Contents;
+
+    /// Emits the results for a firing window.
+    fn emit(
+        &mut self,
+        key: &K,
+        ctx: &WindowContext<'_, W>,
+        contents: &mut Self::Contents,
+        out: &mut Collector<'_, OUT>,
+    ) -> UserResult;
+}
+
+/// Keeps every element and hands them to a process function, after the evictor (if any).
+pub struct BufferedWindowFunction<T, W, P> {
+    function: P,
+    evictor: Option<Arc<dyn Evictor<T, W>>>,
+}
+
+impl<T, W, P> BufferedWindowFunction<T, W, P> {
+    /// Buffers elements for `function`, evicting with `evictor`.
+    pub fn new(function: P, evictor: Option<Arc<dyn Evictor<T, W>>>) -> Self {
+        BufferedWindowFunction { function, evictor }
+    }
+}
+
+impl<T, K, W, OUT, P> InternalWindowFunction<T, K, W, OUT> for BufferedWindowFunction<T, W, P>
+where
+    T: Send + 'static,
+    W: 'static,
+    P: ProcessWindowFunction<T, OUT, K, W>,
+{
+    type Contents = Vec<Record<T>>;
+
+    fn add(&mut self, contents: Option<Vec<Record<T>>>, record: Record<T>) -> Vec<Record<T>> {
+        let mut contents = contents.unwrap_or_default();
+        contents.push(record);
+        contents
+    }
+
+    fn merge(&mut self, mut target: Vec<Record<T>>, mut source: Vec<Record<T>>) -> Vec<Record<T>> {
+        target.append(&mut source);
+        target
+    }
+
+    fn emit(
+        &mut self,
+        key: &K,
+        ctx: &WindowContext<'_, W>,
+        contents: &mut Vec<Record<T>>,
+        out: &mut Collector<'_, OUT>,
+    ) -> UserResult {
+        if let Some(evictor) = &self.evictor {
+            evictor.evict_before(contents, ctx.window());
+        }
+        self.function
+            .process(key, ctx, Elements::buffered(contents), out)?;
+        if let Some(evictor) = &self.evictor {
+            evictor.evict_after(contents, ctx.window());
+        }
+        Ok(())
+    }
+}
+
+/// Folds elements with an aggregate function and hands the result to a process function.
+pub struct AggregatingWindowFunction<A, ACC, R, P> {
+    aggregate: A,
+    function: P,
+    _types: std::marker::PhantomData<fn() -> (ACC, R)>,
+}
+
+impl<A, ACC, R, P> AggregatingWindowFunction<A, ACC, R, P> {
+    /// Aggregates with `aggregate`, then emits through `function`.
+    pub fn new(aggregate: A, function: P) -> Self {
+        AggregatingWindowFunction {
+            aggregate,
+            function,
+            _types: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T, K, W, OUT, A, ACC, R, P> InternalWindowFunction<T, K, W, OUT>
+    for AggregatingWindowFunction<A, ACC, R, P>
+where
+    A: AggregateFunction<T, ACC, R>,
+    ACC: Send + 'static,
+    R: 'static,
+    W: 'static,
+    P: ProcessWindowFunction<R, OUT, K, W>,
+{
+    type Contents = ACC;
+
+    fn add(&mut self, contents: Option<ACC>, record: Record<T>) -> ACC {
+        let mut accumulator = contents.unwrap_or_else(|| self.aggregate.create_accumulator());
+        self.aggregate.add(&mut accumulator, record.value);
+        accumulator
+    }
+
+    fn merge(&mut self, target: ACC, source: ACC) -> ACC {
+        self.aggregate.merge(target, source)
+    }
+
+    fn emit(
+        &mut self,
+        key: &K,
+        ctx: &WindowContext<'_, W>,
+        contents: &mut ACC,
+        out: &mut Collector<'_, OUT>,
+    ) -> UserResult {
+        let result = self.aggregate.get_result(contents);
+        self.function.process(key, ctx, Elements::one(&result), out)
+    }
+}

@@ -1,0 +1,33 @@
+//! Windows: assigners that put elements into windows, triggers that decide when a window fires,
+//! evictors, the merging of session windows, window functions, and the window operator.
+//!
+//! The semantics follow Flink's `WindowOperator` exactly: window boundaries and lateness use
+//! Java's wrapping 64-bit arithmetic, a window is late once `max_timestamp + allowed_lateness
+//! <= watermark`, an element inside the allowed lateness fires its window again, and an element
+//! late for every window it belongs to goes to the late side output.
+
+mod assigners;
+mod evictors;
+mod functions;
+mod merging_window_set;
+mod operator;
+mod triggers;
+mod window;
+
+pub use assigners::{
+    DynamicSessionWindows, GlobalWindows, SessionWindows, SlidingWindows, TumblingWindows,
+    WindowAssigner,
+};
+pub use evictors::{CountEvictor, Evictor, TimeEvictor};
+pub use functions::{
+    AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, Elements,
+    InternalWindowFunction, ProcessWindowFunction, WindowContext,
+};
+pub use merging_window_set::MergingWindowSet;
+pub use operator::WindowOperator;
+pub use triggers::{
+    ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger,
+    NeverTrigger, ProcessingTimeTrigger, PurgingTrigger, StateMerge, Trigger, TriggerContext,
+    TriggerResult,
+};
+pub use window::{GlobalWindow, TimeWindow, Window};
