@@ -19,10 +19,12 @@ use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, s
 use sluice_runtime::operator::OneInputOperator;
 use sluice_runtime::operators::{
     FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, SinkOperator,
+    TimestampsAndWatermarksOperator,
 };
 use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::sink::Sink;
+use sluice_runtime::watermarks::WatermarkStrategy;
 
 use crate::connected::ConnectedStreams;
 use crate::environment::StreamExecutionEnvironment;
@@ -180,6 +182,15 @@ impl<T: StreamData> DataStream<T> {
         self.transform("Process", "Process", move || {
             ProcessOperator(function.clone())
         })
+    }
+
+    /// Assigns event-time timestamps and generates watermarks with `strategy`.
+    pub fn assign_timestamps_and_watermarks(self, strategy: WatermarkStrategy<T>) -> DataStream<T> {
+        self.transform(
+            "Timestamps/Watermarks",
+            "Timestamps/Watermarks",
+            move || TimestampsAndWatermarksOperator::new(strategy.clone()),
+        )
     }
 
     /// The side output `tag` of the operator that produced this stream.

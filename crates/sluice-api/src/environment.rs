@@ -101,6 +101,13 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets how often periodic watermark generators emit (Flink's
+    /// `pipeline.auto-watermark-interval`, default 200 ms); zero turns periodic emission off.
+    pub fn set_auto_watermark_interval(&self, interval: Duration) -> &Self {
+        self.state.borrow_mut().config.auto_watermark_interval = interval;
+        self
+    }
+
     /// Sets streaming, batch or automatic execution.
     pub fn set_runtime_mode(&self, mode: RuntimeMode) -> &Self {
         self.state.borrow_mut().config.runtime_mode = mode;

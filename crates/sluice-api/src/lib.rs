@@ -29,18 +29,20 @@ pub mod keyed_stream;
 pub mod settings;
 pub mod sinks;
 pub mod sources;
+pub mod windowed_stream;
 
 pub use connected::ConnectedStreams;
 pub use datastream::{DataStream, DataStreamSink};
 pub use environment::StreamExecutionEnvironment;
 pub use keyed_stream::KeyedStream;
 pub use settings::OperatorSettings;
+pub use windowed_stream::WindowedStream;
 
 /// Everything a job usually needs, in one import.
 pub mod prelude {
     pub use crate::{
         ConnectedStreams, DataStream, DataStreamSink, KeyedStream, OperatorSettings,
-        StreamExecutionEnvironment,
+        StreamExecutionEnvironment, WindowedStream,
     };
     pub use sluice_core::{
         Record, RuntimeMode, StreamData, Timestamp, UserError, UserResult, Watermark,
@@ -51,6 +53,12 @@ pub mod prelude {
     pub use sluice_runtime::sink::{Sink, SinkWriter};
     pub use sluice_runtime::source::{
         Boundedness, ReaderStatus, Source, SourceOutput, SourceReader,
+    };
+    pub use sluice_runtime::watermarks::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+    pub use sluice_runtime::windowing::{
+        AggregateFunction, Elements, EventTimeTrigger, GlobalWindow, GlobalWindows,
+        ProcessWindowFunction, SessionWindows, SlidingWindows, TimeWindow, TumblingWindows,
+        WindowContext,
     };
     pub use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 }
