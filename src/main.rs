@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sluice::jobs::event_time_windows::{self, EventTimeWindowsArgs};
 use sluice::jobs::word_count::{self, WordCountArgs};
 
 /// Sluice: a distributed, stateful stream processor.
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run the built-in WordCount job on the embedded mini-cluster.
     WordCount(WordCountArgs),
+    /// Count and sum `key,timestamp_ms,value` lines per key in event-time windows.
+    EventTimeWindows(EventTimeWindowsArgs),
 }
 
 /// mimalloc: Sluice moves many small records between threads, where glibc's allocator is slow.
@@ -27,17 +30,21 @@ fn main() -> ExitCode {
     sluice::init_logging();
     let cli = Cli::parse();
     let outcome = match &cli.command {
-        Command::WordCount(args) => word_count::run(args),
-    };
-    match outcome {
-        Ok(result) => {
+        Command::WordCount(args) => word_count::run(args).map(|result| {
             tracing::info!(
                 "job '{}' finished in {} ms",
                 result.job_name,
                 result.net_runtime.as_millis()
             );
-            ExitCode::SUCCESS
-        }
+        }),
+        Command::EventTimeWindows(args) => event_time_windows::run(args).map(|malformed| {
+            if malformed > 0 {
+                eprintln!("skipped {malformed} malformed line(s)");
+            }
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
