@@ -414,3 +414,211 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::harness::OneInputHarness;
+    use crate::output::Collector;
+    use crate::processing_time::ManualClock;
+    use crate::windowing::{
+        BufferedWindowFunction, ContinuousEventTimeTrigger, CountEvictor, CountTrigger, Elements,
+        Evictor, GlobalWindow, GlobalWindows, PurgingTrigger, TimeWindow, TumblingWindows,
+    };
+
+    type Event = (char, i64);
+
+    /// Emits "key@start..end:[values]" for a time window.
+    fn describe_time(
+        key: &char,
+        ctx: &WindowContext<'_, TimeWindow>,
+        elements: Elements<'_, Event>,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        let values: Vec<i64> = elements.map(|e| e.1).collect();
+        let w = ctx.window();
+        out.collect(format!("{key}@{}..{}:{values:?}", w.start, w.end));
+        Ok(())
+    }
+
+    /// Emits "key:[values]" for a global window.
+    fn describe_global(
+        key: &char,
+        _: &WindowContext<'_, GlobalWindow>,
+        elements: Elements<'_, Event>,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        let values: Vec<i64> = elements.map(|e| e.1).collect();
+        out.collect(format!("{key}:{values:?}"));
+        Ok(())
+    }
+
+    type DescribeTime = fn(
+        &char,
+        &WindowContext<'_, TimeWindow>,
+        Elements<'_, Event>,
+        &mut Collector<'_, String>,
+    ) -> UserResult;
+    type DescribeGlobal = fn(
+        &char,
+        &WindowContext<'_, GlobalWindow>,
+        Elements<'_, Event>,
+        &mut Collector<'_, String>,
+    ) -> UserResult;
+
+    fn global_operator(
+        trigger: Arc<dyn Trigger<Event, GlobalWindow>>,
+        evictor: Option<Arc<dyn Evictor<Event, GlobalWindow>>>,
+    ) -> WindowOperator<
+        Event,
+        char,
+        GlobalWindow,
+        String,
+        BufferedWindowFunction<Event, GlobalWindow, DescribeGlobal>,
+    > {
+        WindowOperator::new(
+            Arc::new(|e: &Event| e.0),
+            Arc::new(GlobalWindows),
+            trigger,
+            0,
+            None,
+            BufferedWindowFunction::new(describe_global as DescribeGlobal, evictor),
+        )
+    }
+
+    fn time_operator(
+        assigner: Arc<dyn WindowAssigner<Event, TimeWindow>>,
+        trigger: Arc<dyn Trigger<Event, TimeWindow>>,
+    ) -> WindowOperator<
+        Event,
+        char,
+        TimeWindow,
+        String,
+        BufferedWindowFunction<Event, TimeWindow, DescribeTime>,
+    > {
+        WindowOperator::new(
+            Arc::new(|e: &Event| e.0),
+            assigner,
+            trigger,
+            0,
+            None,
+            BufferedWindowFunction::new(describe_time as DescribeTime, None),
+        )
+    }
+
+    #[test]
+    fn purging_count_trigger_makes_count_windows() {
+        let operator = global_operator(Arc::new(PurgingTrigger::of(CountTrigger::of(3))), None);
+        let mut harness = OneInputHarness::new(operator);
+        for v in 1..=7 {
+            harness.process(Record::new(('a', v)));
+            harness.process(Record::new(('b', v * 10)));
+        }
+        harness.end_input();
+        let mut out = harness.take_values();
+        out.sort();
+        assert_eq!(
+            out,
+            vec![
+                "a:[1, 2, 3]",
+                "a:[4, 5, 6]",
+                "b:[10, 20, 30]",
+                "b:[40, 50, 60]"
+            ]
+        );
+    }
+
+    #[test]
+    fn count_evictor_keeps_the_last_elements_of_a_sliding_count_window() {
+        let operator = global_operator(
+            Arc::new(CountTrigger::of(2)),
+            Some(Arc::new(CountEvictor::of(3))),
+        );
+        let mut harness = OneInputHarness::new(operator);
+        for v in 1..=6 {
+            harness.process(Record::new(('a', v)));
+        }
+        assert_eq!(
+            harness.take_values(),
+            vec!["a:[1, 2]", "a:[2, 3, 4]", "a:[4, 5, 6]"]
+        );
+    }
+
+    #[test]
+    fn continuous_event_time_trigger_fires_every_interval_and_at_the_end() {
+        let operator = time_operator(
+            Arc::new(TumblingWindows::event_time(Duration::from_millis(100))),
+            Arc::new(ContinuousEventTimeTrigger::of(Duration::from_millis(30))),
+        );
+        let mut harness = OneInputHarness::new(operator);
+        harness.process(Record::with_timestamp(('a', 1), 5));
+        harness.process(Record::with_timestamp(('a', 2), 10));
+        harness.watermark(Watermark(35));
+        assert_eq!(harness.take_values(), vec!["a@0..100:[1, 2]"]);
+        harness.process(Record::with_timestamp(('a', 3), 40));
+        harness.watermark(Watermark(99));
+        assert_eq!(
+            harness.take_values(),
+            vec![
+                "a@0..100:[1, 2, 3]",
+                "a@0..100:[1, 2, 3]",
+                "a@0..100:[1, 2, 3]"
+            ]
+        );
+        harness.watermark(Watermark(1_000));
+        assert!(
+            harness.take_values().is_empty(),
+            "the window was cleaned up at its end"
+        );
+    }
+
+    #[test]
+    fn event_time_windows_fire_when_the_watermark_passes_their_end() {
+        let operator = time_operator(
+            Arc::new(TumblingWindows::event_time(Duration::from_millis(10))),
+            Arc::new(crate::windowing::EventTimeTrigger),
+        );
+        let mut harness = OneInputHarness::new(operator);
+        harness.process(Record::with_timestamp(('a', 1), 3));
+        harness.process(Record::with_timestamp(('a', 2), 12));
+        harness.watermark(Watermark(8));
+        assert!(harness.take_values().is_empty());
+        harness.watermark(Watermark(9));
+        let fired = harness.take_records();
+        assert_eq!(
+            fired,
+            vec![Record::with_timestamp("a@0..10:[1]".to_string(), 9)],
+            "results carry the window's max timestamp"
+        );
+        // Without allowed lateness a record for a finished window is dropped (no late tag).
+        harness.process(Record::with_timestamp(('a', 3), 4));
+        harness.watermark(Watermark::MAX);
+        assert_eq!(harness.take_values(), vec!["a@10..20:[2]"]);
+    }
+
+    #[test]
+    fn processing_time_windows_fire_by_the_clock() {
+        let clock = ManualClock::new(1_005);
+        let mut ctx = OperatorContext::single("window");
+        ctx.processing_time = ProcessingTimeService::new(clock.clone());
+        let operator = time_operator(
+            Arc::new(TumblingWindows::processing_time(Duration::from_millis(10))),
+            Arc::new(crate::windowing::ProcessingTimeTrigger),
+        );
+        let mut harness = OneInputHarness::with_context(operator, ctx.clone());
+        harness.process(Record::new(('a', 1)));
+        clock.set(1_008);
+        harness.process(Record::new(('a', 2)));
+        assert_eq!(ctx.processing_time.earliest(), Some(1_009));
+        harness.processing_time(1_009);
+        assert_eq!(harness.take_values(), vec!["a@1000..1010:[1, 2]"]);
+        clock.set(1_012);
+        harness.process(Record::new(('a', 3)));
+        harness.processing_time(1_015);
+        assert!(harness.take_values().is_empty());
+        harness.processing_time(1_019);
+        assert_eq!(harness.take_values(), vec!["a@1010..1020:[3]"]);
+    }
+}
