@@ -1,0 +1,191 @@
+//! Windows through the public API: count windows, non-keyed windows, aggregates, and
+//! processing-time windows on an unbounded stream.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use sluice::prelude::*;
+
+fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
+    values.sort();
+    values
+}
+
+fn timestamped(
+    env: &StreamExecutionEnvironment,
+    events: Vec<(String, i64)>,
+) -> DataStream<(String, i64)> {
+    env.from_collection(events)
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy::for_monotonous_timestamps()
+                .with_timestamp_assigner(|e: &(String, i64), _| e.1),
+        )
+}
+
+#[test]
+fn count_windows_fire_every_n_elements_per_key() {
+    for p in [1, 3] {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(p);
+        let input: Vec<(String, i64)> = (1..=7)
+            .flat_map(|i| [("a".to_string(), i), ("b".to_string(), i * 10)])
+            .collect();
+        let out = env
+            .from_collection(input)
+            .key_by(|e: &(String, i64)| e.0.clone())
+            .count_window(3)
+            .reduce(|a: (String, i64), b: (String, i64)| (a.0, a.1 + b.1))
+            .execute_and_collect("count windows")
+            .unwrap();
+        assert_eq!(
+            sorted(out),
+            vec![
+                ("a".into(), 6),
+                ("a".into(), 15),
+                ("b".into(), 60),
+                ("b".into(), 150)
+            ],
+            "p={p}"
+        );
+    }
+}
+
+#[test]
+fn window_all_runs_non_parallel_over_the_whole_stream() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(4);
+    let events = (0..30).map(|i| (format!("k{}", i % 5), i * 10)).collect();
+    let totals = timestamped(&env, events)
+        .window_all(TumblingWindows::event_time(Duration::from_millis(100)))
+        .aggregate(Count);
+    let plan: serde_json::Value = serde_json::from_str(&env.execution_plan().unwrap()).unwrap();
+    let window = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "Window")
+        .unwrap();
+    assert_eq!(window["parallelism"], 1);
+    assert_eq!(
+        totals.execute_and_collect("window all").unwrap(),
+        vec![10, 10, 10]
+    );
+}
+
+/// Counts elements.
+#[derive(Clone, Copy)]
+struct Count;
+
+impl AggregateFunction<(String, i64), u64, u64> for Count {
+    fn create_accumulator(&self) -> u64 {
+        0
+    }
+    fn add(&self, accumulator: &mut u64, _: (String, i64)) {
+        *accumulator += 1;
+    }
+    fn get_result(&self, accumulator: &u64) -> u64 {
+        *accumulator
+    }
+    fn merge(&self, a: u64, b: u64) -> u64 {
+        a + b
+    }
+}
+
+/// Averages the timestamps field, to check incremental aggregation with window metadata.
+#[derive(Clone, Copy)]
+struct Average;
+
+impl AggregateFunction<(String, i64), (i64, i64), f64> for Average {
+    fn create_accumulator(&self) -> (i64, i64) {
+        (0, 0)
+    }
+    fn add(&self, accumulator: &mut (i64, i64), value: (String, i64)) {
+        accumulator.0 += value.1;
+        accumulator.1 += 1;
+    }
+    fn get_result(&self, accumulator: &(i64, i64)) -> f64 {
+        accumulator.0 as f64 / accumulator.1 as f64
+    }
+    fn merge(&self, a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+        (a.0 + b.0, a.1 + b.1)
+    }
+}
+
+#[test]
+fn aggregate_with_process_sees_the_result_and_the_window() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    let events = vec![
+        ("a".to_string(), 1),
+        ("a".into(), 3),
+        ("b".into(), 4),
+        ("a".into(), 12),
+    ];
+    let out = timestamped(&env, events)
+        .key_by(|e: &(String, i64)| e.0.clone())
+        .window(TumblingWindows::event_time(Duration::from_millis(10)))
+        .aggregate_with_process(
+            Average,
+            |key: &String,
+             ctx: &WindowContext<'_, TimeWindow>,
+             averages: Elements<'_, f64>,
+             out: &mut Collector<'_, String>| {
+                for average in averages {
+                    out.collect(format!("{key}@{}:{average}", ctx.window().start));
+                }
+                Ok(())
+            },
+        )
+        .execute_and_collect("average")
+        .unwrap();
+    assert_eq!(sorted(out), vec!["a@0:2", "a@10:12", "b@0:4"]);
+}
+
+#[test]
+fn processing_time_windows_fire_on_an_unbounded_stream() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        use std::io::Write;
+        writeln!(conn, "x y x").unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+    });
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    let counts = env
+        .socket_text_stream("127.0.0.1", port)
+        .flat_map(|line: String, out: &mut Collector<'_, (String, u64)>| {
+            for word in line.split_whitespace() {
+                out.collect((word.to_string(), 1));
+            }
+        })
+        .key_by(|w: &(String, u64)| w.0.clone())
+        .window(TumblingWindows::processing_time(Duration::from_millis(100)))
+        .reduce(|a: (String, u64), b: (String, u64)| (a.0, a.1 + b.1))
+        .collect();
+    let client = env.execute_async("processing time").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while counts.len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    client.cancel();
+    assert!(matches!(client.wait(), Err(JobError::Cancelled)));
+    server.join().unwrap();
+    assert_eq!(
+        sorted(counts.take()),
+        vec![("x".to_string(), 2), ("y".to_string(), 1)]
+    );
+}
+
+#[test]
+fn invalid_windows_are_reported_at_execute() {
+    let env = StreamExecutionEnvironment::new();
+    timestamped(&env, vec![("a".into(), 1)])
+        .key_by(|e: &(String, i64)| e.0.clone())
+        .window(SessionWindows::event_time_with_gap(Duration::ZERO))
+        .reduce(|a: (String, i64), _| a)
+        .collect();
+    let err = env.execute("bad window").unwrap_err().to_string();
+    assert!(err.contains("session windows need 0 < gap"), "{err}");
+}
