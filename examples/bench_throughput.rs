@@ -4,13 +4,14 @@
 //! ```sh
 //! cargo run --release --example bench_throughput -- word-count --input FILE -p 1 [--batch]
 //! cargo run --release --example bench_throughput -- keyed-sum --records 50000000 -p 1
+//! cargo run --release --example bench_throughput -- windows --kind tumbling --records 10000000 -p 1
 //! cargo run --release --example bench_throughput -- trivial
 //! ```
 //!
 //! Each case prints one line: `case=… p=… records=… wall_s=… records_per_s=… mb_per_s=…`.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use sluice::jobs::word_count::{self, WordCountArgs};
@@ -48,8 +49,28 @@ enum Case {
         #[arg(short = 'p', long, default_value_t = 1)]
         parallelism: usize,
     },
+    /// Keyed event-time windows over a Nexmark-like bid stream (10,000 auctions, 10 events per
+    /// event-time ms, watermarks 4 s behind): count and max price per auction and window.
+    Windows {
+        #[arg(long, value_enum, default_value_t = WindowShape::Tumbling)]
+        kind: WindowShape,
+        #[arg(long, default_value_t = 10_000_000)]
+        records: i64,
+        #[arg(short = 'p', long, default_value_t = 1)]
+        parallelism: usize,
+    },
     /// A one-record job: start-up and tear-down cost.
     Trivial,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum WindowShape {
+    /// 10 s tumbling windows.
+    Tumbling,
+    /// 10 s windows every 2 s.
+    Sliding,
+    /// Sessions with a 1 s gap.
+    Session,
 }
 
 fn main() -> Result<(), String> {
@@ -107,6 +128,43 @@ fn main() -> Result<(), String> {
                 result.net_runtime.as_secs_f64(),
             );
         }
+        Case::Windows {
+            kind,
+            records,
+            parallelism,
+        } => {
+            let env = StreamExecutionEnvironment::new();
+            env.set_parallelism(parallelism);
+            let keyed = env
+                .from_source(BidSource { records }, "bids")
+                .assign_timestamps_and_watermarks(
+                    WatermarkStrategy::for_bounded_out_of_orderness(Duration::from_secs(4))
+                        .with_timestamp_assigner(|bid: &Bid, _| bid.date_time),
+                )
+                .key_by(|bid: &Bid| bid.auction);
+            let seconds = Duration::from_secs;
+            let windowed = match kind {
+                WindowShape::Tumbling => keyed
+                    .window(TumblingWindows::event_time(seconds(10)))
+                    .aggregate(CountAndMax),
+                WindowShape::Sliding => keyed
+                    .window(SlidingWindows::event_time(seconds(10), seconds(2)))
+                    .aggregate(CountAndMax),
+                WindowShape::Session => keyed
+                    .window(SessionWindows::event_time_with_gap(seconds(1)))
+                    .aggregate(CountAndMax),
+            };
+            windowed.name("Window").sink_to(DiscardingSink);
+            let result = env.execute("bench windows").map_err(|e| e.to_string())?;
+            let case = format!("windows-{kind:?}").to_lowercase();
+            report(
+                &case,
+                parallelism,
+                records as u64,
+                records as u64 * 100,
+                result.net_runtime.as_secs_f64(),
+            );
+        }
         Case::Trivial => {
             let env = StreamExecutionEnvironment::new();
             env.from_collection(vec![1u8]).sink_to(DiscardingSink);
@@ -118,6 +176,123 @@ fn main() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A Nexmark-like bid, with the same fields and string lengths as the Flink benchmark's
+/// datagen table.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Bid {
+    auction: i64,
+    bidder: i64,
+    price: i64,
+    channel: String,
+    url: String,
+    extra: String,
+    date_time: i64,
+}
+
+/// Generates `records` bids: sequence number `seq` has event time 2024-01-01 + seq / 10 ms;
+/// reader `i` of `p` takes the numbers `i, i + p, …` so all readers advance event time together.
+struct BidSource {
+    records: i64,
+}
+
+struct BidReader {
+    next: i64,
+    stride: i64,
+    end: i64,
+    rng: u64,
+}
+
+impl Source<Bid> for BidSource {
+    type Split = (i64, i64);
+    type Reader = BidReader;
+
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Bounded
+    }
+
+    fn create_splits(&self, parallelism: usize) -> UserResult<Vec<(i64, i64)>> {
+        Ok((0..parallelism as i64)
+            .map(|i| (i, parallelism as i64))
+            .collect())
+    }
+
+    fn create_reader(&self, ctx: &OperatorContext) -> UserResult<BidReader> {
+        Ok(BidReader {
+            next: 0,
+            stride: 1,
+            end: self.records,
+            rng: 0x2545_f491_4f6c_dd1d ^ (ctx.subtask as u64 + 1),
+        })
+    }
+}
+
+impl BidReader {
+    fn random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    fn text(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| (b'a' + (self.random() % 26) as u8) as char)
+            .collect()
+    }
+}
+
+impl SourceReader<Bid, (i64, i64)> for BidReader {
+    fn add_split(&mut self, (first, stride): (i64, i64)) -> UserResult {
+        self.next = first;
+        self.stride = stride;
+        Ok(())
+    }
+
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, Bid>) -> UserResult<ReaderStatus> {
+        while !output.is_full() {
+            if self.next >= self.end {
+                return Ok(ReaderStatus::SplitFinished);
+            }
+            let seq = self.next;
+            self.next += self.stride;
+            let bid = Bid {
+                auction: 1000 + (self.random() % 10_000) as i64,
+                bidder: 1000 + (self.random() % 100_000) as i64,
+                price: 1 + (self.random() % 100_000) as i64,
+                channel: self.text(8),
+                url: self.text(32),
+                extra: self.text(16),
+                date_time: 1_704_067_200_000 + seq / 10,
+            };
+            output.collect(bid);
+        }
+        Ok(ReaderStatus::MoreAvailable)
+    }
+}
+
+/// COUNT(*) and MAX(price).
+#[derive(Debug, Clone, Copy)]
+struct CountAndMax;
+
+impl AggregateFunction<Bid, (u64, i64), (u64, i64)> for CountAndMax {
+    fn create_accumulator(&self) -> (u64, i64) {
+        (0, i64::MIN)
+    }
+
+    fn add(&self, accumulator: &mut (u64, i64), bid: Bid) {
+        accumulator.0 += 1;
+        accumulator.1 = accumulator.1.max(bid.price);
+    }
+
+    fn get_result(&self, accumulator: &(u64, i64)) -> (u64, i64) {
+        *accumulator
+    }
+
+    fn merge(&self, a: (u64, i64), b: (u64, i64)) -> (u64, i64) {
+        (a.0 + b.0, a.1.max(b.1))
+    }
 }
 
 fn report(case: &str, parallelism: usize, records: u64, bytes: u64, wall: f64) {

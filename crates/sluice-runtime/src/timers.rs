@@ -4,7 +4,9 @@
 //! Timers fire in time order. Firing a timer may register new ones; those that are already due
 //! fire in the same advance. Deleting a timer that was never registered does nothing.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet;
 use std::hash::Hash;
 
 use sluice_core::Timestamp;
@@ -13,14 +15,14 @@ use sluice_core::Timestamp;
 #[derive(Debug)]
 pub struct TimerQueue<K, N> {
     by_time: BTreeMap<Timestamp, Vec<(K, N)>>,
-    registered: HashSet<(Timestamp, K, N)>,
+    registered: FxHashSet<(Timestamp, K, N)>,
 }
 
 impl<K, N> Default for TimerQueue<K, N> {
     fn default() -> Self {
         TimerQueue {
             by_time: BTreeMap::new(),
-            registered: HashSet::new(),
+            registered: FxHashSet::default(),
         }
     }
 }

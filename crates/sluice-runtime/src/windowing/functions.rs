@@ -142,8 +142,11 @@ pub trait InternalWindowFunction<T, K, W, OUT>: Send {
     /// What a window holds.
     type Contents: Send;
 
-    /// Adds a record to a window's contents (`None`: the window is new).
-    fn add(&mut self, contents: Option<Self::Contents>, record: Record<T>) -> Self::Contents;
+    /// The contents of a new window.
+    fn create(&mut self) -> Self::Contents;
+
+    /// Adds a record to a window's contents.
+    fn add(&mut self, contents: &mut Self::Contents, record: Record<T>);
 
     /// Combines the contents of merged windows.
     fn merge(&mut self, target: Self::Contents, source: Self::Contents) -> Self::Contents;
@@ -179,10 +182,12 @@ where
 {
     type Contents = Vec<Record<T>>;
 
-    fn add(&mut self, contents: Option<Vec<Record<T>>>, record: Record<T>) -> Vec<Record<T>> {
-        let mut contents = contents.unwrap_or_default();
+    fn create(&mut self) -> Vec<Record<T>> {
+        Vec::new()
+    }
+
+    fn add(&mut self, contents: &mut Vec<Record<T>>, record: Record<T>) {
         contents.push(record);
-        contents
     }
 
     fn merge(&mut self, mut target: Vec<Record<T>>, mut source: Vec<Record<T>>) -> Vec<Record<T>> {
@@ -238,10 +243,12 @@ where
 {
     type Contents = ACC;
 
-    fn add(&mut self, contents: Option<ACC>, record: Record<T>) -> ACC {
-        let mut accumulator = contents.unwrap_or_else(|| self.aggregate.create_accumulator());
-        self.aggregate.add(&mut accumulator, record.value);
-        accumulator
+    fn create(&mut self) -> ACC {
+        self.aggregate.create_accumulator()
+    }
+
+    fn add(&mut self, contents: &mut ACC, record: Record<T>) {
+        self.aggregate.add(contents, record.value);
     }
 
     fn merge(&mut self, target: ACC, source: ACC) -> ACC {

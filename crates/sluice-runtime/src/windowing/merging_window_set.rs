@@ -2,20 +2,20 @@
 //! each one's contents, so merging windows need not move their contents (Flink's
 //! `MergingWindowSet`, followed step by step).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::window::Window;
 
 /// The windows of one key of a merging assigner.
 #[derive(Debug, Clone)]
 pub struct MergingWindowSet<W> {
-    mapping: HashMap<W, W>,
+    mapping: FxHashMap<W, W>,
 }
 
 impl<W> Default for MergingWindowSet<W> {
     fn default() -> Self {
         MergingWindowSet {
-            mapping: HashMap::new(),
+            mapping: FxHashMap::default(),
         }
     }
 }

@@ -2,10 +2,11 @@
 //! the trigger, emits through the window function, and cleans windows up once they can no
 //! longer receive elements — Flink's `WindowOperator`, step for step.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
@@ -19,61 +20,222 @@ use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::timers::TimerService;
 
-/// Timers and trigger values of every key and window.
-struct TriggerStore<K, W> {
+/// Everything kept for one key and window: its contents (when it is a state window), its
+/// trigger values and the timers registered for it. One map lookup reaches all of them, and a
+/// timer already registered is found in the slot without touching the timer queues.
+struct WindowSlot<C> {
+    contents: Option<C>,
+    values: Vec<(&'static str, i64)>,
+    timers: TimerList,
+}
+
+impl<C> Default for WindowSlot<C> {
+    fn default() -> Self {
+        WindowSlot {
+            contents: None,
+            values: Vec::new(),
+            timers: TimerList::default(),
+        }
+    }
+}
+
+/// The timers of one window: usually one or two (its end and its cleanup), kept inline so
+/// checking them costs no pointer chase; more spill to the heap.
+#[derive(Default)]
+struct TimerList {
+    inline: [Option<(bool, Timestamp)>; 2],
+    spilled: Vec<(bool, Timestamp)>,
+}
+
+impl TimerList {
+    fn contains(&self, timer: &(bool, Timestamp)) -> bool {
+        self.inline.contains(&Some(*timer)) || self.spilled.contains(timer)
+    }
+
+    fn push(&mut self, timer: (bool, Timestamp)) {
+        match self.inline.iter_mut().find(|t| t.is_none()) {
+            Some(free) => *free = Some(timer),
+            None => self.spilled.push(timer),
+        }
+    }
+
+    /// Removes `timer`; returns whether it was there.
+    fn remove(&mut self, timer: &(bool, Timestamp)) -> bool {
+        if let Some(slot) = self.inline.iter_mut().find(|t| t.as_ref() == Some(timer)) {
+            *slot = None;
+            return true;
+        }
+        match self.spilled.iter().position(|t| t == timer) {
+            Some(position) => {
+                self.spilled.swap_remove(position);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inline.iter().all(Option::is_none) && self.spilled.is_empty()
+    }
+}
+
+impl<C> WindowSlot<C> {
+    fn is_empty(&self) -> bool {
+        self.contents.is_none() && self.values.is_empty() && self.timers.is_empty()
+    }
+}
+
+/// The slots of every key and window, and the timer queues. A key's windows sit together, so
+/// an element that belongs to several windows of its key (sliding windows) costs one random
+/// memory access, not one per window.
+struct WindowStore<K, W, C> {
+    keys: FxHashMap<K, Vec<(W, WindowSlot<C>)>>,
     timers: TimerService<K, W>,
-    values: HashMap<(K, W), Vec<(&'static str, i64)>>,
+}
+
+impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
+    fn slot(&mut self, key: &K, window: &W) -> &mut WindowSlot<C> {
+        // Two lookups instead of `entry`, which would clone the key on every call.
+        let windows = if self.keys.contains_key(key) {
+            self.keys.get_mut(key).expect("present: checked just above")
+        } else {
+            self.keys.entry(key.clone()).or_default()
+        };
+        let position = match windows.iter().position(|(w, _)| w == window) {
+            Some(position) => position,
+            None => {
+                windows.push((window.clone(), WindowSlot::default()));
+                windows.len() - 1
+            }
+        };
+        &mut windows[position].1
+    }
+
+    fn get(&self, key: &K, window: &W) -> Option<&WindowSlot<C>> {
+        self.keys
+            .get(key)?
+            .iter()
+            .find(|(w, _)| w == window)
+            .map(|(_, slot)| slot)
+    }
+
+    fn get_mut(&mut self, key: &K, window: &W) -> Option<&mut WindowSlot<C>> {
+        self.keys
+            .get_mut(key)?
+            .iter_mut()
+            .find(|(w, _)| w == window)
+            .map(|(_, slot)| slot)
+    }
+
+    /// Applies `change` to an existing slot and drops the slot if it became empty.
+    fn update(&mut self, key: &K, window: &W, change: impl FnOnce(&mut WindowSlot<C>)) {
+        let Some(windows) = self.keys.get_mut(key) else {
+            return;
+        };
+        let Some(position) = windows.iter().position(|(w, _)| w == window) else {
+            return;
+        };
+        change(&mut windows[position].1);
+        if windows[position].1.is_empty() {
+            windows.swap_remove(position);
+            if windows.is_empty() {
+                self.keys.remove(key);
+            }
+        }
+    }
+
+    fn register_timer(&mut self, key: &K, window: &W, event_time: bool, time: Timestamp) {
+        let slot = self.slot(key, window);
+        if slot.timers.contains(&(event_time, time)) {
+            return;
+        }
+        slot.timers.push((event_time, time));
+        let queue = if event_time {
+            &mut self.timers.event_time
+        } else {
+            &mut self.timers.processing_time
+        };
+        queue.register(time, key, window);
+    }
+
+    fn delete_timer(&mut self, key: &K, window: &W, event_time: bool, time: Timestamp) {
+        let mut found = false;
+        self.update(key, window, |slot| {
+            found = slot.timers.remove(&(event_time, time))
+        });
+        if found {
+            let queue = if event_time {
+                &mut self.timers.event_time
+            } else {
+                &mut self.timers.processing_time
+            };
+            queue.delete(time, key, window);
+        }
+    }
+
+    /// Takes the earliest due timer of one domain, forgetting it in its slot.
+    fn pop_due(&mut self, event_time: bool, limit: Timestamp) -> Option<(Timestamp, K, W)> {
+        let queue = if event_time {
+            &mut self.timers.event_time
+        } else {
+            &mut self.timers.processing_time
+        };
+        let (time, key, window) = queue.pop_due(limit)?;
+        self.update(&key, &window, |slot| {
+            slot.timers.remove(&(event_time, time));
+        });
+        Some((time, key, window))
+    }
+
+    fn take_contents(&mut self, key: &K, window: &W) -> Option<C> {
+        let mut taken = None;
+        self.update(key, window, |slot| taken = slot.contents.take());
+        taken
+    }
 }
 
 /// The trigger backend for one key.
-struct KeyScope<'a, K, W> {
+struct KeyScope<'a, K, W, C> {
     key: &'a K,
-    store: &'a mut TriggerStore<K, W>,
+    store: &'a mut WindowStore<K, W, C>,
 }
 
-impl<K: Hash + Eq + Clone, W: Window> TriggerBackend<W> for KeyScope<'_, K, W> {
+impl<K: Hash + Eq + Clone, W: Window, C> TriggerBackend<W> for KeyScope<'_, K, W, C> {
     fn register_event_time_timer(&mut self, window: &W, time: Timestamp) {
-        self.store
-            .timers
-            .event_time
-            .register(time, self.key, window);
+        self.store.register_timer(self.key, window, true, time);
     }
 
     fn delete_event_time_timer(&mut self, window: &W, time: Timestamp) {
-        self.store.timers.event_time.delete(time, self.key, window);
+        self.store.delete_timer(self.key, window, true, time);
     }
 
     fn register_processing_time_timer(&mut self, window: &W, time: ProcessingTime) {
-        self.store
-            .timers
-            .processing_time
-            .register(time, self.key, window);
+        self.store.register_timer(self.key, window, false, time);
     }
 
     fn delete_processing_time_timer(&mut self, window: &W, time: ProcessingTime) {
-        self.store
-            .timers
-            .processing_time
-            .delete(time, self.key, window);
+        self.store.delete_timer(self.key, window, false, time);
     }
 
     fn state(&self, window: &W, name: &'static str) -> Option<i64> {
         self.store
-            .values
-            .get(&(self.key.clone(), window.clone()))
-            .and_then(|values| values.iter().find(|(n, _)| *n == name))
+            .get(self.key, window)
+            .and_then(|slot| slot.values.iter().find(|(n, _)| *n == name))
             .map(|(_, v)| *v)
     }
 
     fn set_state(&mut self, window: &W, name: &'static str, value: Option<i64>) {
-        let slot = (self.key.clone(), window.clone());
-        let values = self.store.values.entry(slot.clone()).or_default();
-        values.retain(|(n, _)| *n != name);
-        if let Some(value) = value {
-            values.push((name, value));
-        }
-        if values.is_empty() {
-            self.store.values.remove(&slot);
+        match value {
+            Some(value) => {
+                let values = &mut self.store.slot(self.key, window).values;
+                match values.iter_mut().find(|(n, _)| *n == name) {
+                    Some(entry) => entry.1 = value,
+                    None => values.push((name, value)),
+                }
+            }
+            None => self.store.update(self.key, window, |slot| {
+                slot.values.retain(|(n, _)| *n != name)
+            }),
         }
     }
 }
@@ -86,9 +248,8 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     allowed_lateness: i64,
     late_tag: Option<OutputTag<T>>,
     function: F,
-    contents: HashMap<(K, W), F::Contents>,
-    store: TriggerStore<K, W>,
-    merging: HashMap<K, MergingWindowSet<W>>,
+    store: WindowStore<K, W, F::Contents>,
+    merging: FxHashMap<K, MergingWindowSet<W>>,
     watermark: Timestamp,
     now: ProcessingTime,
     time: ProcessingTimeService,
@@ -119,12 +280,11 @@ where
             allowed_lateness,
             late_tag,
             function,
-            contents: HashMap::new(),
-            store: TriggerStore {
+            store: WindowStore {
+                keys: FxHashMap::default(),
                 timers: TimerService::default(),
-                values: HashMap::new(),
             },
-            merging: HashMap::new(),
+            merging: FxHashMap::default(),
             watermark: Timestamp::MIN,
             now: 0,
             time: ProcessingTimeService::default(),
@@ -163,14 +323,13 @@ where
         merged: &[W],
         call: impl FnOnce(&dyn Trigger<T, W>, &mut TriggerContext<'_, W>) -> R,
     ) -> R {
-        let trigger = Arc::clone(&self.trigger);
         let mut scope = KeyScope {
             key,
             store: &mut self.store,
         };
         let mut ctx =
             TriggerContext::new(window.clone(), self.watermark, self.now, merged, &mut scope);
-        call(trigger.as_ref(), &mut ctx)
+        call(self.trigger.as_ref(), &mut ctx)
     }
 
     fn set_cleanup_timer(&mut self, key: &K, window: &W, register: bool) {
@@ -178,20 +337,20 @@ where
         if cleanup == Timestamp::MAX {
             return;
         }
-        let queue = if self.assigner.is_event_time() {
-            &mut self.store.timers.event_time
-        } else {
-            &mut self.store.timers.processing_time
-        };
+        let event_time = self.assigner.is_event_time();
         if register {
-            queue.register(cleanup, key, window);
+            self.store.register_timer(key, window, event_time, cleanup);
         } else {
-            queue.delete(cleanup, key, window);
+            self.store.delete_timer(key, window, event_time, cleanup);
         }
     }
 
     fn emit(&mut self, key: &K, window: &W, state_window: &W, out: &mut Output<OUT>) -> UserResult {
-        let Some(contents) = self.contents.get_mut(&(key.clone(), state_window.clone())) else {
+        let Some(contents) = self
+            .store
+            .get_mut(key, state_window)
+            .and_then(|slot| slot.contents.as_mut())
+        else {
             return Ok(());
         };
         let ctx = WindowContext::new(window, self.watermark, self.now);
@@ -212,16 +371,19 @@ where
             self.emit(key, window, state_window, out)?;
         }
         if result.is_purge() {
-            self.contents.remove(&(key.clone(), state_window.clone()));
+            self.store.take_contents(key, state_window);
         }
         Ok(())
     }
 
     fn add_to_window(&mut self, key: &K, state_window: &W, record: Record<T>) {
-        let slot = (key.clone(), state_window.clone());
-        let existing = self.contents.remove(&slot);
-        let updated = self.function.add(existing, record);
-        self.contents.insert(slot, updated);
+        let function = &mut self.function;
+        let contents = self
+            .store
+            .slot(key, state_window)
+            .contents
+            .get_or_insert_with(|| function.create());
+        function.add(contents, record);
     }
 
     /// Adds `window` to the key's merging set, performing the merges it causes.
@@ -253,10 +415,9 @@ where
                 self.trigger_call(key, merged, &[], |trigger, ctx| trigger.clear(merged, ctx));
                 self.set_cleanup_timer(key, merged, false);
             }
-            let target_slot = (key.clone(), merge.state_window.clone());
-            let mut target = self.contents.remove(&target_slot);
+            let mut target = self.store.take_contents(key, &merge.state_window);
             for source_window in &merge.merged_state_windows {
-                if let Some(source) = self.contents.remove(&(key.clone(), source_window.clone())) {
+                if let Some(source) = self.store.take_contents(key, source_window) {
                     target = Some(match target {
                         Some(t) => self.function.merge(t, source),
                         None => source,
@@ -264,7 +425,7 @@ where
                 }
             }
             if let Some(target) = target {
-                self.contents.insert(target_slot, target);
+                self.store.slot(key, &merge.state_window).contents = Some(target);
             }
         }
         Ok(actual)
@@ -353,7 +514,7 @@ where
         });
         self.act(result, &key, &window, &state_window, out)?;
         if event_time == self.assigner.is_event_time() && time == self.cleanup_time(&window) {
-            self.contents.remove(&(key.clone(), state_window));
+            self.store.take_contents(&key, &state_window);
             self.trigger_call(&key, &window, &[], |trigger, ctx| {
                 trigger.clear(&window, ctx)
             });
@@ -398,7 +559,7 @@ where
         out: &mut Output<OUT>,
     ) -> UserResult<Option<Watermark>> {
         self.watermark = self.watermark.max(watermark.0);
-        while let Some((time, key, window)) = self.store.timers.event_time.pop_due(self.watermark) {
+        while let Some((time, key, window)) = self.store.pop_due(true, self.watermark) {
             self.on_timer(time, key, window, true, out)?;
         }
         self.schedule_processing_time();
@@ -407,7 +568,7 @@ where
 
     fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<OUT>) -> UserResult {
         self.now = now;
-        while let Some((time, key, window)) = self.store.timers.processing_time.pop_due(now) {
+        while let Some((time, key, window)) = self.store.pop_due(false, now) {
             self.on_timer(time, key, window, false, out)?;
         }
         self.schedule_processing_time();
