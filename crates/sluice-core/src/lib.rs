@@ -5,12 +5,14 @@
 //! This crate has no runtime behaviour of its own and few dependencies, so everything above it
 //! builds quickly.
 
+pub mod aggregate;
 pub mod data;
 pub mod element;
 pub mod error;
 pub mod key_group;
 pub mod mode;
 
+pub use aggregate::AggregateFunction;
 pub use data::{KeyData, StreamData};
 pub use element::{Record, StreamElement, Timestamp, Watermark};
 pub use error::{UserError, UserResult};

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+pub use sluice_core::AggregateFunction;
 use sluice_core::{Record, Timestamp, UserResult};
 
 use super::evictors::Evictor;
@@ -123,18 +124,6 @@ where
     ) -> UserResult {
         self(key, ctx, elements, out)
     }
-}
-
-/// Flink's `AggregateFunction`: folds elements into an accumulator incrementally.
-pub trait AggregateFunction<IN, ACC, OUT>: Send + Sync + 'static {
-    /// A fresh accumulator.
-    fn create_accumulator(&self) -> ACC;
-    /// Adds one element.
-    fn add(&self, accumulator: &mut ACC, value: IN);
-    /// The result for an accumulator.
-    fn get_result(&self, accumulator: &ACC) -> OUT;
-    /// Combines two accumulators (merging windows).
-    fn merge(&self, a: ACC, b: ACC) -> ACC;
 }
 
 /// The operator-side view of a window function: how a window's contents are kept and emitted.

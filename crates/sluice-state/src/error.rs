@@ -1,0 +1,20 @@
+//! Errors of state access.
+
+/// Why a state operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// A key, namespace or value could not be encoded or decoded (a type changed between
+    /// writing and reading, or stored bytes are corrupt).
+    #[error("state '{state}': cannot {action}: {message}")]
+    Codec {
+        /// The state's name.
+        state: String,
+        /// What was being done.
+        action: &'static str,
+        /// The codec's message.
+        message: String,
+    },
+    /// State was used outside a keyed context (no current key).
+    #[error("state '{0}' was used without a current key (only keyed operators have keyed state)")]
+    NoCurrentKey(String),
+}

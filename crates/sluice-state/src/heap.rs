@@ -1,0 +1,111 @@
+//! The in-memory state backend: per state, per key group, an ordered map.
+
+use std::collections::BTreeMap;
+
+use crate::backend::{StateBackend, StateId};
+
+/// Keeps all state in memory, in ordered maps per state and key group.
+#[derive(Debug, Default)]
+pub struct HeapStateBackend {
+    names: Vec<String>,
+    /// `tables[state][key_group]`.
+    tables: Vec<Vec<BTreeMap<Vec<u8>, Vec<u8>>>>,
+    key_groups: usize,
+}
+
+impl HeapStateBackend {
+    /// A backend for `max_parallelism` key groups.
+    pub fn new(max_parallelism: usize) -> Self {
+        HeapStateBackend {
+            names: Vec::new(),
+            tables: Vec::new(),
+            key_groups: max_parallelism.max(1),
+        }
+    }
+
+    fn table(&self, state: StateId, key_group: usize) -> Option<&BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.tables.get(state.0 as usize)?.get(key_group)
+    }
+
+    fn table_mut(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+    ) -> Option<&mut BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.tables.get_mut(state.0 as usize)?.get_mut(key_group)
+    }
+}
+
+impl StateBackend for HeapStateBackend {
+    fn register(&mut self, name: &str) -> StateId {
+        if let Some(index) = self.names.iter().position(|n| n == name) {
+            return StateId(index as u32);
+        }
+        self.names.push(name.to_string());
+        self.tables
+            .push((0..self.key_groups).map(|_| BTreeMap::new()).collect());
+        StateId((self.names.len() - 1) as u32)
+    }
+
+    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<&[u8]> {
+        self.table(state, key_group)?.get(key).map(Vec::as_slice)
+    }
+
+    fn put(&mut self, state: StateId, key_group: usize, key: Vec<u8>, value: Vec<u8>) {
+        if let Some(table) = self.table_mut(state, key_group) {
+            table.insert(key, value);
+        }
+    }
+
+    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) {
+        if let Some(table) = self.table_mut(state, key_group) {
+            table.remove(key);
+        }
+    }
+
+    fn scan_prefix(
+        &self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let Some(table) = self.table(state, key_group) else {
+            return Vec::new();
+        };
+        table
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn delete_prefix(&mut self, state: StateId, key_group: usize, prefix: &[u8]) {
+        let Some(table) = self.table_mut(state, key_group) else {
+            return;
+        };
+        let doomed: Vec<Vec<u8>> = table
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            table.remove(&key);
+        }
+    }
+
+    fn len(&self, state: StateId) -> usize {
+        self.tables
+            .get(state.0 as usize)
+            .map_or(0, |groups| groups.iter().map(BTreeMap::len).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_the_backend_suite() {
+        crate::testing::backend_suite(|| HeapStateBackend::new(128));
+    }
+}

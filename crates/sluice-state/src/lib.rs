@@ -1,0 +1,24 @@
+//! Keyed state: what operators remember per key, partitioned by key group so it can be
+//! snapshotted, restored and redistributed when a job is rescaled.
+//!
+//! The bottom is the [`StateBackend`] trait: ordered byte maps addressed by state id and key
+//! group — what both the in-memory backend here and an embedded RocksDB implement. On top, the
+//! typed handles ([`ValueState`], [`ListState`], [`MapState`], [`ReducingState`],
+//! [`AggregatingState`]) encode the current key, namespace and values with postcard and apply
+//! time-to-live. Every backend passes the one suite in [`testing`].
+
+pub mod backend;
+pub mod codec;
+pub mod error;
+pub mod handles;
+pub mod heap;
+pub mod scope;
+pub mod testing;
+pub mod ttl;
+
+pub use backend::{StateBackend, StateId};
+pub use error::StateError;
+pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
+pub use heap::HeapStateBackend;
+pub use scope::KeyedStateScope;
+pub use ttl::{StateTtlConfig, TtlUpdate};

@@ -1,0 +1,78 @@
+//! The keyed state scope: the backend seen through the current key and namespace.
+
+use serde::Serialize;
+
+use crate::backend::{StateBackend, StateId};
+use crate::codec::{encode, push_framed};
+use crate::error::StateError;
+
+/// Keyed state access for one key and namespace, at one processing time.
+pub struct KeyedStateScope<'a> {
+    backend: &'a mut dyn StateBackend,
+    key_group: usize,
+    prefix: Vec<u8>,
+    now: i64,
+}
+
+impl<'a> KeyedStateScope<'a> {
+    /// A scope over `backend` for `key` (in `key_group`) and `namespace`, at time `now` (ms;
+    /// used for time-to-live).
+    pub fn new<K: Serialize + ?Sized, N: Serialize + ?Sized>(
+        backend: &'a mut dyn StateBackend,
+        key_group: usize,
+        key: &K,
+        namespace: &N,
+        now: i64,
+    ) -> Result<Self, StateError> {
+        let mut prefix = Vec::new();
+        push_framed(&mut prefix, &encode("current key", key)?);
+        push_framed(&mut prefix, &encode("namespace", namespace)?);
+        Ok(KeyedStateScope {
+            backend,
+            key_group,
+            prefix,
+            now,
+        })
+    }
+
+    /// The processing time of this access.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    pub(crate) fn register(&mut self, name: &str) -> StateId {
+        self.backend.register(name)
+    }
+
+    pub(crate) fn prefix(&self) -> &[u8] {
+        &self.prefix
+    }
+
+    pub(crate) fn key_with(&self, suffix: &[u8]) -> Vec<u8> {
+        let mut key = self.prefix.clone();
+        push_framed(&mut key, suffix);
+        key
+    }
+
+    pub(crate) fn get(&self, state: StateId, key: &[u8]) -> Option<&[u8]> {
+        self.backend.get(state, self.key_group, key)
+    }
+
+    pub(crate) fn put(&mut self, state: StateId, key: Vec<u8>, value: Vec<u8>) {
+        self.backend.put(state, self.key_group, key, value);
+    }
+
+    pub(crate) fn delete(&mut self, state: StateId, key: &[u8]) {
+        self.backend.delete(state, self.key_group, key);
+    }
+
+    pub(crate) fn scan(&self, state: StateId) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.backend
+            .scan_prefix(state, self.key_group, &self.prefix)
+    }
+
+    pub(crate) fn delete_all(&mut self, state: StateId) {
+        let prefix = self.prefix.clone();
+        self.backend.delete_prefix(state, self.key_group, &prefix);
+    }
+}
