@@ -9,7 +9,7 @@ use std::ops::Add;
 use std::sync::Arc;
 
 use sluice_core::{KeyData, StreamData};
-use sluice_runtime::operators::KeyedReduceOperator;
+use sluice_runtime::operators::{KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator};
 
 use crate::datastream::DataStream;
 
@@ -49,6 +49,19 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
             let key_selector = Arc::clone(&key_selector);
             KeyedReduceOperator::new(move |value: &T| key_selector(value), reduce.clone())
         })
+    }
+
+    /// Runs a [`KeyedProcessFunction`] with keyed state and timers on every record.
+    pub fn process<O, P>(self, function: P) -> DataStream<O>
+    where
+        O: StreamData,
+        P: KeyedProcessFunction<K, T, O> + Clone + Sync,
+    {
+        let key_selector = self.key_selector;
+        self.stream
+            .transform("KeyedProcess", "KeyedProcess", move || {
+                KeyedProcessOperator::new(Arc::clone(&key_selector), function.clone())
+            })
     }
 
     /// Combines the records of each key: `reduce(accumulated, new)`.

@@ -49,6 +49,7 @@ pub mod prelude {
     };
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
     pub use sluice_runtime::operator::OperatorContext;
+    pub use sluice_runtime::operators::{KeyedContext, KeyedProcessFunction, TimeDomain};
     pub use sluice_runtime::output::{Collector, Context, OutputTag};
     pub use sluice_runtime::sink::{Sink, SinkWriter};
     pub use sluice_runtime::source::{
@@ -61,4 +62,8 @@ pub mod prelude {
         WindowContext,
     };
     pub use sluice_runtime::{JobClient, JobError, JobExecutionResult};
+    pub use sluice_state::{
+        AggregatingState, ListState, MapState, ReducingState, StateError, StateTtlConfig,
+        ValueState,
+    };
 }

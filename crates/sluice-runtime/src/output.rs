@@ -284,7 +284,12 @@ pub struct Collector<'a, T> {
     timestamp: Option<Timestamp>,
 }
 
-impl<T> Collector<'_, T> {
+impl<'a, T> Collector<'a, T> {
+    /// A collector appending to `records` with `timestamp`.
+    pub fn new(records: &'a mut Vec<Record<T>>, timestamp: Option<Timestamp>) -> Self {
+        Collector { records, timestamp }
+    }
+
     /// Emits a value.
     pub fn collect(&mut self, value: T) {
         self.records.push(Record {

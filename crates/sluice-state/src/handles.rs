@@ -5,9 +5,8 @@
 //! an optional time-to-live; every call takes the [`KeyedStateScope`] of the current key and
 //! namespace. Handles are cheap to clone.
 
-use std::cell::Cell;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,7 +22,7 @@ use crate::ttl::{StateTtlConfig, TtlUpdate, unwrap_expiry, wrap_expiry};
 #[derive(Debug, Clone)]
 struct Cell0 {
     name: Arc<str>,
-    id: Cell<Option<StateId>>,
+    id: OnceLock<StateId>,
     ttl: Option<StateTtlConfig>,
 }
 
@@ -31,20 +30,13 @@ impl Cell0 {
     fn new(name: &str) -> Self {
         Cell0 {
             name: Arc::from(name),
-            id: Cell::new(None),
+            id: OnceLock::new(),
             ttl: None,
         }
     }
 
     fn id(&self, scope: &mut KeyedStateScope<'_>) -> StateId {
-        match self.id.get() {
-            Some(id) => id,
-            None => {
-                let id = scope.register(&self.name);
-                self.id.set(Some(id));
-                id
-            }
-        }
+        *self.id.get_or_init(|| scope.register(&self.name))
     }
 
     /// The live payload stored under `key`; expired values are removed.

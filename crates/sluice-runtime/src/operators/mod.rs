@@ -3,6 +3,7 @@
 mod co_process;
 mod filter;
 mod flat_map;
+mod keyed_process;
 mod keyed_reduce;
 mod map;
 mod process;
@@ -12,6 +13,7 @@ mod timestamps_watermarks;
 pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
 pub use flat_map::FlatMapOperator;
+pub use keyed_process::{KeyedContext, KeyedProcessFunction, KeyedProcessOperator, TimeDomain};
 pub use keyed_reduce::KeyedReduceOperator;
 pub use map::MapOperator;
 pub use process::ProcessOperator;

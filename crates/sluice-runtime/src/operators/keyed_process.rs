@@ -1,0 +1,332 @@
+//! `key_by(..).process(..)`: a [`KeyedProcessFunction`] with keyed state and timers.
+//!
+//! For each element the function sees its key, timestamp, the watermark, a timer service
+//! (event- and processing-time timers, one per key and time) and the keyed state of the key.
+//! Timers fire `on_timer` with the same context; results of an event-time timer carry its time
+//! as their timestamp.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sluice_core::key_group::assign_to_key_group;
+use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use sluice_state::{HeapStateBackend, KeyedStateScope, StateBackend};
+
+use crate::operator::{OneInputOperator, OperatorContext};
+use crate::output::{Collector, Output, OutputTag, SideOutputs};
+use crate::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::timers::TimerService;
+
+/// Which clock a timer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeDomain {
+    /// Fires when the watermark reaches it.
+    EventTime,
+    /// Fires when the wall clock reaches it.
+    ProcessingTime,
+}
+
+/// What a keyed process function sees: the key, time, timers, state and side outputs.
+pub struct KeyedContext<'a, K> {
+    key: &'a K,
+    timestamp: Option<Timestamp>,
+    watermark: Timestamp,
+    now: ProcessingTime,
+    timers: &'a mut TimerService<K, ()>,
+    state: KeyedStateScope<'a>,
+    sides: &'a mut SideOutputs,
+    domain: Option<TimeDomain>,
+}
+
+impl<'a, K: Hash + Eq + Clone> KeyedContext<'a, K> {
+    /// The key being processed.
+    pub fn current_key(&self) -> &K {
+        self.key
+    }
+
+    /// The element's (or firing event-time timer's) timestamp.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.timestamp
+    }
+
+    /// The current watermark.
+    pub fn current_watermark(&self) -> Timestamp {
+        self.watermark
+    }
+
+    /// The current processing time.
+    pub fn current_processing_time(&self) -> ProcessingTime {
+        self.now
+    }
+
+    /// In `on_timer`: which clock fired.
+    pub fn time_domain(&self) -> Option<TimeDomain> {
+        self.domain
+    }
+
+    /// Calls `on_timer` when the watermark reaches `time` (once per key and time).
+    pub fn register_event_time_timer(&mut self, time: Timestamp) {
+        self.timers.event_time.register(time, self.key, &());
+    }
+
+    /// Calls `on_timer` when the wall clock reaches `time` (once per key and time).
+    pub fn register_processing_time_timer(&mut self, time: ProcessingTime) {
+        self.timers.processing_time.register(time, self.key, &());
+    }
+
+    /// Deletes an event-time timer of this key.
+    pub fn delete_event_time_timer(&mut self, time: Timestamp) {
+        self.timers.event_time.delete(time, self.key, &());
+    }
+
+    /// Deletes a processing-time timer of this key.
+    pub fn delete_processing_time_timer(&mut self, time: ProcessingTime) {
+        self.timers.processing_time.delete(time, self.key, &());
+    }
+
+    /// The keyed state of the current key, for state handles.
+    pub fn state(&mut self) -> &mut KeyedStateScope<'a> {
+        &mut self.state
+    }
+
+    /// Emits `value` to the side output `tag`.
+    pub fn output<S: 'static>(&mut self, tag: &OutputTag<S>, value: S) {
+        self.sides.emit(
+            tag,
+            Record {
+                value,
+                timestamp: self.timestamp,
+            },
+        );
+    }
+}
+
+/// Flink's `KeyedProcessFunction`.
+pub trait KeyedProcessFunction<K, I, O>: Send + 'static {
+    /// Called once per subtask before the first element (declare state handles here or in
+    /// the constructor).
+    fn open(&mut self, _ctx: &OperatorContext) -> UserResult {
+        Ok(())
+    }
+
+    /// Processes one element.
+    fn process_element(
+        &mut self,
+        value: I,
+        ctx: &mut KeyedContext<'_, K>,
+        out: &mut Collector<'_, O>,
+    ) -> UserResult;
+
+    /// A timer of `ctx.current_key()` fired at `timestamp`.
+    fn on_timer(
+        &mut self,
+        _timestamp: Timestamp,
+        _ctx: &mut KeyedContext<'_, K>,
+        _out: &mut Collector<'_, O>,
+    ) -> UserResult {
+        Ok(())
+    }
+}
+
+/// Runs a keyed process function.
+pub struct KeyedProcessOperator<I, K, P> {
+    key_selector: Arc<dyn Fn(&I) -> K + Send + Sync>,
+    function: P,
+    backend: HeapStateBackend,
+    timers: TimerService<K, ()>,
+    watermark: Timestamp,
+    max_parallelism: usize,
+    time: ProcessingTimeService,
+}
+
+impl<I, K, P> KeyedProcessOperator<I, K, P> {
+    /// An operator running `function` on the keys `key_selector` extracts.
+    pub fn new(key_selector: Arc<dyn Fn(&I) -> K + Send + Sync>, function: P) -> Self {
+        KeyedProcessOperator {
+            key_selector,
+            function,
+            backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
+            timers: TimerService::default(),
+            watermark: Timestamp::MIN,
+            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            time: ProcessingTimeService::default(),
+        }
+    }
+}
+
+impl<I, K, P> KeyedProcessOperator<I, K, P>
+where
+    K: Hash + Eq + Clone + Serialize + Send + 'static,
+{
+    fn fire<O>(
+        &mut self,
+        time: Timestamp,
+        key: K,
+        domain: TimeDomain,
+        out: &mut Output<O>,
+    ) -> UserResult
+    where
+        O: Send + 'static,
+        P: KeyedProcessFunction<K, I, O>,
+    {
+        let key_group = assign_to_key_group(&key, self.max_parallelism);
+        let now = self.time.now();
+        let (sides, records) = (&mut out.sides, &mut out.records);
+        let timestamp = (domain == TimeDomain::EventTime).then_some(time);
+        let mut ctx = KeyedContext {
+            key: &key,
+            timestamp,
+            watermark: self.watermark,
+            now,
+            timers: &mut self.timers,
+            state: KeyedStateScope::new(
+                &mut self.backend as &mut dyn StateBackend,
+                key_group,
+                &key,
+                &(),
+                now,
+            )?,
+            sides,
+            domain: Some(domain),
+        };
+        let mut collector = Collector::new(records, timestamp);
+        self.function.on_timer(time, &mut ctx, &mut collector)
+    }
+
+    fn schedule(&mut self) {
+        if let Some(earliest) = self.timers.processing_time.earliest() {
+            self.time.wake_at(earliest);
+        }
+    }
+}
+
+impl<I, K, O, P> OneInputOperator<I, O> for KeyedProcessOperator<I, K, P>
+where
+    I: Send + 'static,
+    K: Hash + Eq + Clone + Serialize + Send + 'static,
+    O: Send + 'static,
+    P: KeyedProcessFunction<K, I, O>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.max_parallelism = ctx.max_parallelism;
+        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.time = ctx.processing_time.clone();
+        self.function.open(ctx)
+    }
+
+    fn process_batch(&mut self, batch: &mut Vec<Record<I>>, out: &mut Output<O>) -> UserResult {
+        let now = self.time.now();
+        for record in batch.drain(..) {
+            let key = (self.key_selector)(&record.value);
+            let key_group = assign_to_key_group(&key, self.max_parallelism);
+            let (sides, records) = (&mut out.sides, &mut out.records);
+            let mut ctx = KeyedContext {
+                key: &key,
+                timestamp: record.timestamp,
+                watermark: self.watermark,
+                now,
+                timers: &mut self.timers,
+                state: KeyedStateScope::new(
+                    &mut self.backend as &mut dyn StateBackend,
+                    key_group,
+                    &key,
+                    &(),
+                    now,
+                )?,
+                sides,
+                domain: None,
+            };
+            let mut collector = Collector::new(records, record.timestamp);
+            self.function
+                .process_element(record.value, &mut ctx, &mut collector)?;
+        }
+        self.schedule();
+        Ok(())
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<O>,
+    ) -> UserResult<Option<Watermark>> {
+        self.watermark = self.watermark.max(watermark.0);
+        while let Some((time, key, ())) = self.timers.event_time.pop_due(self.watermark) {
+            self.fire(time, key, TimeDomain::EventTime, out)?;
+        }
+        self.schedule();
+        Ok(Some(watermark))
+    }
+
+    fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<O>) -> UserResult {
+        while let Some((time, key, ())) = self.timers.processing_time.pop_due(now) {
+            self.fire(time, key, TimeDomain::ProcessingTime, out)?;
+        }
+        self.schedule();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_state::ValueState;
+
+    use super::*;
+    use crate::harness::OneInputHarness;
+
+    /// Flink's documented example: count per key, and emit the count once a key saw no
+    /// element for 60 s of event time.
+    struct CountWithTimeout {
+        state: ValueState<(u64, Timestamp)>,
+    }
+
+    impl KeyedProcessFunction<String, (String, Timestamp), (String, u64)> for CountWithTimeout {
+        fn process_element(
+            &mut self,
+            value: (String, Timestamp),
+            ctx: &mut KeyedContext<'_, String>,
+            _: &mut Collector<'_, (String, u64)>,
+        ) -> UserResult {
+            let (count, _) = self.state.value(ctx.state())?.unwrap_or((0, 0));
+            let timestamp = ctx.timestamp().unwrap_or(value.1);
+            self.state.update(ctx.state(), &(count + 1, timestamp))?;
+            ctx.register_event_time_timer(timestamp + 60_000);
+            Ok(())
+        }
+
+        fn on_timer(
+            &mut self,
+            timestamp: Timestamp,
+            ctx: &mut KeyedContext<'_, String>,
+            out: &mut Collector<'_, (String, u64)>,
+        ) -> UserResult {
+            if let Some((count, last)) = self.state.value(ctx.state())?
+                && timestamp == last + 60_000
+            {
+                out.collect((ctx.current_key().clone(), count));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn count_with_timeout_emits_after_a_quiet_minute() {
+        let operator = KeyedProcessOperator::new(
+            Arc::new(|e: &(String, Timestamp)| e.0.clone()),
+            CountWithTimeout {
+                state: ValueState::new("count"),
+            },
+        );
+        let mut harness = OneInputHarness::new(operator);
+        harness.process(Record::with_timestamp(("a".into(), 0), 0));
+        harness.process(Record::with_timestamp(("a".into(), 30_000), 30_000));
+        harness.process(Record::with_timestamp(("b".into(), 10_000), 10_000));
+        harness.watermark(Watermark(70_000));
+        assert_eq!(
+            harness.take_records(),
+            vec![Record::with_timestamp(("b".to_string(), 1), 70_000)]
+        );
+        harness.watermark(Watermark(90_000));
+        assert_eq!(harness.take_values(), vec![("a".to_string(), 2)]);
+    }
+}
