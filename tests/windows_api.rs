@@ -189,3 +189,119 @@ fn invalid_windows_are_reported_at_execute() {
     let err = env.execute("bad window").unwrap_err().to_string();
     assert!(err.contains("session windows need 0 < gap"), "{err}");
 }
+
+/// An unbounded source of `("tick", n)` with event time `n`, one per millisecond.
+struct Ticker;
+
+/// An unbounded source that never emits anything.
+struct Stalled;
+
+struct TickerReader {
+    next: i64,
+}
+
+impl Source<(String, i64)> for Ticker {
+    type Split = ();
+    type Reader = TickerReader;
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Unbounded
+    }
+    fn create_splits(&self, _: usize) -> UserResult<Vec<()>> {
+        Ok(vec![()])
+    }
+    fn create_reader(&self, _: &OperatorContext) -> UserResult<TickerReader> {
+        Ok(TickerReader { next: 0 })
+    }
+}
+
+impl SourceReader<(String, i64), ()> for TickerReader {
+    fn add_split(&mut self, _: ()) -> UserResult {
+        Ok(())
+    }
+    fn poll_next(
+        &mut self,
+        output: &mut SourceOutput<'_, (String, i64)>,
+    ) -> UserResult<ReaderStatus> {
+        std::thread::sleep(Duration::from_millis(1));
+        output.collect(("tick".to_string(), self.next));
+        self.next += 1;
+        Ok(ReaderStatus::MoreAvailable)
+    }
+}
+
+impl Source<(String, i64)> for Stalled {
+    type Split = ();
+    type Reader = Stalled;
+    fn boundedness(&self) -> Boundedness {
+        Boundedness::Unbounded
+    }
+    fn create_splits(&self, _: usize) -> UserResult<Vec<()>> {
+        Ok(vec![()])
+    }
+    fn create_reader(&self, _: &OperatorContext) -> UserResult<Stalled> {
+        Ok(Stalled)
+    }
+}
+
+impl SourceReader<(String, i64), ()> for Stalled {
+    fn add_split(&mut self, _: ()) -> UserResult {
+        Ok(())
+    }
+    fn poll_next(&mut self, _: &mut SourceOutput<'_, (String, i64)>) -> UserResult<ReaderStatus> {
+        Ok(ReaderStatus::NothingAvailable)
+    }
+}
+
+/// Windows fed by a ticking and a stalled source; returns how many fired within `wait`.
+fn windows_fired_with_a_stalled_input(idleness: Option<Duration>, wait: Duration) -> usize {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(1)
+        .set_auto_watermark_interval(Duration::from_millis(20));
+    let strategy = || {
+        WatermarkStrategy::for_monotonous_timestamps()
+            .with_timestamp_assigner(|e: &(String, i64), _| e.1)
+    };
+    let ticks = env
+        .from_source(Ticker, "ticker")
+        .assign_timestamps_and_watermarks(strategy());
+    let stalled_strategy = match idleness {
+        Some(timeout) => strategy().with_idleness(timeout),
+        None => strategy(),
+    };
+    let stalled = env
+        .from_source(Stalled, "stalled")
+        .assign_timestamps_and_watermarks(stalled_strategy);
+    let fired = ticks
+        .union([stalled])
+        .key_by(|e: &(String, i64)| e.0.clone())
+        .window(TumblingWindows::event_time(Duration::from_millis(10)))
+        .aggregate(Count)
+        .collect();
+    let client = env.execute_async("idleness").unwrap();
+    let deadline = Instant::now() + wait;
+    while fired.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let count = fired.len();
+    client.cancel();
+    assert!(matches!(client.wait(), Err(JobError::Cancelled)));
+    count
+}
+
+#[test]
+fn an_idle_input_does_not_hold_back_the_watermark() {
+    assert!(
+        windows_fired_with_a_stalled_input(
+            Some(Duration::from_millis(100)),
+            Duration::from_secs(20)
+        ) > 0
+    );
+}
+
+#[test]
+fn a_stalled_input_without_idleness_holds_windows_back() {
+    assert_eq!(
+        windows_fired_with_a_stalled_input(None, Duration::from_millis(400)),
+        0
+    );
+}
