@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sluice_core::{KeyData, StreamData};
 use sluice_runtime::functions::{CoFlatMap, CoProcessFunction};
 use sluice_runtime::graph::{OperatorFactory, TwoInputNode, stream_type};
+use sluice_runtime::operator::TwoInputOperator;
 use sluice_runtime::operators::CoProcessOperator;
 use sluice_runtime::output::Collector;
 
@@ -84,10 +85,26 @@ impl<A: StreamData, B: StreamData> ConnectedStreams<A, B> {
         O: StreamData,
         P: CoProcessFunction<A, B, O> + Clone + Sync,
     {
-        let make = move || CoProcessOperator(function.clone());
-        let factory = OperatorFactory::TwoInput(Arc::new(TwoInputNode::<A, B, O, _, _>::new(make)));
+        self.transform(name, name, move || CoProcessOperator(function.clone()))
+    }
+
+    /// Adds a two-input operator over both streams; `make` builds one instance per subtask.
+    pub fn transform<O, Op, F>(
+        self,
+        name: &str,
+        operator_type: &'static str,
+        make: F,
+    ) -> DataStream<O>
+    where
+        O: StreamData,
+        Op: TwoInputOperator<A, B, O> + 'static,
+        F: Fn() -> Op + Send + Sync + 'static,
+    {
+        let factory =
+            OperatorFactory::TwoInput(Arc::new(TwoInputNode::<A, B, O, Op, F>::new(make)));
         let env = self.first.env.clone();
-        let node = env.with_graph(|g| g.add_node(name, name, factory, stream_type::<O>(), false));
+        let node =
+            env.with_graph(|g| g.add_node(name, operator_type, factory, stream_type::<O>(), false));
         self.first.connect_to(node, 1);
         self.second.connect_to(node, 2);
         DataStream::from_node(env, node)

@@ -9,7 +9,10 @@ use std::ops::Add;
 use std::sync::Arc;
 
 use sluice_core::{KeyData, StreamData};
-use sluice_runtime::operators::{KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator};
+use sluice_runtime::operators::{
+    IntervalJoinOperator, KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator,
+};
+use sluice_runtime::output::Collector;
 
 use crate::datastream::DataStream;
 
@@ -62,6 +65,19 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
             .transform("KeyedProcess", "KeyedProcess", move || {
                 KeyedProcessOperator::new(Arc::clone(&key_selector), function.clone())
             })
+    }
+
+    /// Joins with `other` on equal keys and event times within an interval (set it with
+    /// `between`).
+    pub fn interval_join<B: StreamData>(self, other: KeyedStream<B, K>) -> IntervalJoin<T, B, K> {
+        IntervalJoin {
+            first: self,
+            second: other,
+            lower: 0,
+            upper: 0,
+            lower_exclusive: false,
+            upper_exclusive: false,
+        }
     }
 
     /// Combines the records of each key: `reduce(accumulated, new)`.
@@ -149,5 +165,66 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
                 acc
             }
         })
+    }
+}
+
+/// An interval join of two keyed streams; Flink's `KeyedStream.IntervalJoin`.
+pub struct IntervalJoin<A, B, K> {
+    first: KeyedStream<A, K>,
+    second: KeyedStream<B, K>,
+    lower: i64,
+    upper: i64,
+    lower_exclusive: bool,
+    upper_exclusive: bool,
+}
+
+impl<A: StreamData, B: StreamData, K: KeyData> IntervalJoin<A, B, K> {
+    /// Joins `a` (at `ta`) with `b` (at `tb`) when `ta + lower_ms <= tb <= ta + upper_ms`.
+    pub fn between(mut self, lower_ms: i64, upper_ms: i64) -> Self {
+        if lower_ms > upper_ms {
+            self.first.as_stream().environment().report(format!(
+                "interval_join: the lower bound ({lower_ms} ms) must not exceed the upper bound ({upper_ms} ms)"
+            ));
+        }
+        self.lower = lower_ms;
+        self.upper = upper_ms;
+        self
+    }
+
+    /// Excludes the lower bound.
+    pub fn lower_bound_exclusive(mut self) -> Self {
+        self.lower_exclusive = true;
+        self
+    }
+
+    /// Excludes the upper bound.
+    pub fn upper_bound_exclusive(mut self) -> Self {
+        self.upper_exclusive = true;
+        self
+    }
+
+    /// Calls `function` for every joined pair; results carry the later of the two timestamps.
+    pub fn process<O, F>(self, function: F) -> DataStream<O>
+    where
+        O: StreamData,
+        F: FnMut(&A, &B, &mut Collector<'_, O>) + Clone + Send + Sync + 'static,
+    {
+        let (first_key, second_key) = (self.first.key_selector(), self.second.key_selector());
+        let (lower, upper) = (self.lower, self.upper);
+        let (lower_exclusive, upper_exclusive) = (self.lower_exclusive, self.upper_exclusive);
+        self.first
+            .as_stream()
+            .connect(self.second.as_stream())
+            .transform("Interval Join", "Interval Join", move || {
+                IntervalJoinOperator::new(
+                    Arc::clone(&first_key),
+                    Arc::clone(&second_key),
+                    lower,
+                    upper,
+                    lower_exclusive,
+                    upper_exclusive,
+                    function.clone(),
+                )
+            })
     }
 }

@@ -3,6 +3,7 @@
 mod co_process;
 mod filter;
 mod flat_map;
+mod interval_join;
 mod keyed_process;
 mod keyed_reduce;
 mod map;
@@ -13,6 +14,7 @@ mod timestamps_watermarks;
 pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
 pub use flat_map::FlatMapOperator;
+pub use interval_join::IntervalJoinOperator;
 pub use keyed_process::{KeyedContext, KeyedProcessFunction, KeyedProcessOperator, TimeDomain};
 pub use keyed_reduce::KeyedReduceOperator;
 pub use map::MapOperator;

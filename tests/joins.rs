@@ -1,0 +1,141 @@
+//! Window joins, co-groups and interval joins through the public API, against brute force.
+
+use std::time::Duration;
+
+use sluice::prelude::*;
+
+type Order = (String, i64, u32);
+type Payment = (String, i64, u32);
+
+fn orders() -> Vec<Order> {
+    (0..60)
+        .map(|i| (format!("u{}", i % 4), i * 7, i as u32))
+        .collect()
+}
+
+fn payments() -> Vec<Payment> {
+    (0..45)
+        .map(|i| (format!("u{}", i % 5), i * 9 + 3, 1000 + i as u32))
+        .collect()
+}
+
+fn timestamped<T: StreamData>(
+    env: &StreamExecutionEnvironment,
+    items: Vec<T>,
+    ts: fn(&T) -> i64,
+) -> DataStream<T> {
+    env.from_collection(items).assign_timestamps_and_watermarks(
+        WatermarkStrategy::for_monotonous_timestamps()
+            .with_timestamp_assigner(move |e: &T, _| ts(e)),
+    )
+}
+
+fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
+    values.sort();
+    values
+}
+
+#[test]
+fn window_join_pairs_equal_keys_in_the_same_window() {
+    for p in [1, 4] {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(p);
+        let joined = timestamped(&env, orders(), |o| o.1)
+            .join(timestamped(&env, payments(), |p| p.1))
+            .where_(|o: &Order| o.0.clone())
+            .equal_to(|p: &Payment| p.0.clone())
+            .window(TumblingWindows::event_time(Duration::from_millis(50)))
+            .apply(|o: &Order, pay: &Payment| (o.2, pay.2))
+            .execute_and_collect("window join")
+            .unwrap();
+        let mut expected = Vec::new();
+        for o in orders() {
+            for pay in payments() {
+                if o.0 == pay.0 && o.1.div_euclid(50) == pay.1.div_euclid(50) {
+                    expected.push((o.2, pay.2));
+                }
+            }
+        }
+        assert!(!expected.is_empty());
+        assert_eq!(sorted(joined), sorted(expected), "p={p}");
+    }
+}
+
+#[test]
+fn co_group_sees_both_sides_even_when_one_is_empty() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    let out = timestamped(&env, orders(), |o| o.1)
+        .co_group(timestamped(&env, payments(), |p| p.1))
+        .where_(|o: &Order| o.0.clone())
+        .equal_to(|p: &Payment| p.0.clone())
+        .window(TumblingWindows::event_time(Duration::from_millis(100)))
+        .co_group_apply(
+            |key: &String,
+             orders: &[&Order],
+             payments: &[&Payment],
+             out: &mut Collector<'_, (String, usize, usize)>| {
+                out.collect((key.clone(), orders.len(), payments.len()));
+                Ok(())
+            },
+        )
+        .execute_and_collect("co-group")
+        .unwrap();
+    let total_orders: usize = out.iter().map(|r| r.1).sum();
+    let total_payments: usize = out.iter().map(|r| r.2).sum();
+    assert_eq!((total_orders, total_payments), (60, 45));
+    assert!(
+        out.iter().any(|r| r.0 == "u4" && r.1 == 0 && r.2 > 0),
+        "u4 has payments only"
+    );
+}
+
+#[test]
+fn interval_join_matches_brute_force() {
+    for (lower, upper) in [(-10, 5), (0, 20), (3, 3)] {
+        for p in [1, 3] {
+            let env = StreamExecutionEnvironment::new();
+            env.set_parallelism(p);
+            let joined = timestamped(&env, orders(), |o| o.1)
+                .key_by(|o: &Order| o.0.clone())
+                .interval_join(
+                    timestamped(&env, payments(), |p| p.1).key_by(|p: &Payment| p.0.clone()),
+                )
+                .between(lower, upper)
+                .process(
+                    |o: &Order, pay: &Payment, out: &mut Collector<'_, (u32, u32)>| {
+                        out.collect((o.2, pay.2))
+                    },
+                )
+                .execute_and_collect("interval join")
+                .unwrap();
+            let mut expected = Vec::new();
+            for o in orders() {
+                for pay in payments() {
+                    let delta = pay.1 - o.1;
+                    if o.0 == pay.0 && delta >= lower && delta <= upper {
+                        expected.push((o.2, pay.2));
+                    }
+                }
+            }
+            assert!(!expected.is_empty(), "[{lower}, {upper}]");
+            assert_eq!(sorted(joined), sorted(expected), "[{lower}, {upper}] p={p}");
+        }
+    }
+}
+
+#[test]
+fn interval_join_bounds_must_be_ordered() {
+    let env = StreamExecutionEnvironment::new();
+    timestamped(&env, orders(), |o| o.1)
+        .key_by(|o: &Order| o.0.clone())
+        .interval_join(timestamped(&env, payments(), |p| p.1).key_by(|p: &Payment| p.0.clone()))
+        .between(5, -5)
+        .process(|_: &Order, _: &Payment, _: &mut Collector<'_, u8>| {})
+        .collect();
+    let err = env.execute("bad bounds").unwrap_err().to_string();
+    assert!(
+        err.contains("lower bound (5 ms) must not exceed the upper bound (-5 ms)"),
+        "{err}"
+    );
+}
