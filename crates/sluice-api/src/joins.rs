@@ -15,6 +15,9 @@ use sluice_runtime::windowing::{Elements, Window, WindowAssigner, WindowContext}
 use crate::datastream::DataStream;
 use crate::settings::OperatorSettings;
 
+/// A shared key selector.
+type KeyFn<T, K> = Arc<dyn Fn(&T) -> K + Send + Sync>;
+
 /// An element of either input of a join.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaggedUnion<A, B> {
@@ -33,20 +36,20 @@ pub struct JoinedStreams<A, B> {
 /// Two streams with the first's key chosen.
 pub struct JoinWhere<A, B, K> {
     streams: JoinedStreams<A, B>,
-    first_key: Arc<dyn Fn(&A) -> K + Send + Sync>,
+    first_key: KeyFn<A, K>,
 }
 
 /// Two streams with both keys chosen.
 pub struct JoinEqualTo<A, B, K> {
     streams: JoinedStreams<A, B>,
-    first_key: Arc<dyn Fn(&A) -> K + Send + Sync>,
-    second_key: Arc<dyn Fn(&B) -> K + Send + Sync>,
+    first_key: KeyFn<A, K>,
+    second_key: KeyFn<B, K>,
 }
 
 /// Two keyed streams cut into windows, ready for a join or co-group function.
 pub struct WindowedJoin<A, B, K, W> {
     tagged: DataStream<TaggedUnion<A, B>>,
-    key: Arc<dyn Fn(&TaggedUnion<A, B>) -> K + Send + Sync>,
+    key: KeyFn<TaggedUnion<A, B>, K>,
     assigner: Arc<dyn WindowAssigner<TaggedUnion<A, B>, W>>,
 }
 

@@ -160,25 +160,24 @@ mod tests {
     use super::*;
     use crate::harness::TwoInputHarness;
 
-    fn join(
-        lower: i64,
-        upper: i64,
-    ) -> TwoInputHarness<
-        (char, i64),
-        (char, i64),
-        String,
-        impl TwoInputOperator<(char, i64), (char, i64), String>,
-    > {
+    type Keyed = (char, i64);
+    type Describe = fn(&Keyed, &Keyed, &mut Collector<'_, String>);
+    type JoinHarness =
+        TwoInputHarness<Keyed, Keyed, String, IntervalJoinOperator<Keyed, Keyed, char, Describe>>;
+
+    fn describe(a: &Keyed, b: &Keyed, out: &mut Collector<'_, String>) {
+        out.collect(format!("{}:{}-{}", a.0, a.1, b.1));
+    }
+
+    fn join(lower: i64, upper: i64) -> JoinHarness {
         TwoInputHarness::new(IntervalJoinOperator::new(
-            Arc::new(|a: &(char, i64)| a.0),
-            Arc::new(|b: &(char, i64)| b.0),
+            Arc::new(|a: &Keyed| a.0),
+            Arc::new(|b: &Keyed| b.0),
             lower,
             upper,
             false,
             false,
-            |a: &(char, i64), b: &(char, i64), out: &mut Collector<'_, String>| {
-                out.collect(format!("{}:{}-{}", a.0, a.1, b.1))
-            },
+            describe as Describe,
         ))
     }
 
