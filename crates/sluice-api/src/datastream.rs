@@ -6,20 +6,21 @@
 //! in its own fields, as a Flink function object may.
 
 use std::fmt::{Debug, Display};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
 use sluice_core::key_group::stable_hash;
-use sluice_core::{KeyData, StreamData};
+use sluice_core::{KeyData, StreamData, UserResult};
 use sluice_runtime::JobError;
 use sluice_runtime::functions::ProcessFunction;
 use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, stream_type};
 use sluice_runtime::operator::OneInputOperator;
 use sluice_runtime::operators::{
-    FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, SinkOperator,
-    TimestampsAndWatermarksOperator,
+    AsyncOptions, AsyncWaitOperator, FilterOperator, FlatMapOperator, MapOperator, ProcessOperator,
+    SinkOperator, TimestampsAndWatermarksOperator,
 };
 use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
@@ -191,6 +192,37 @@ impl<T: StreamData> DataStream<T> {
             "Timestamps/Watermarks",
             move || TimestampsAndWatermarksOperator::new(strategy.clone()),
         )
+    }
+
+    /// Calls an asynchronous function per record (lookups in external systems) with at most
+    /// `options.capacity` calls in flight, each bounded by `options.timeout`; results come in
+    /// input order or as they complete. The futures run on Tokio.
+    pub fn async_map<U, F, Fut>(self, function: F, options: AsyncOptions) -> DataStream<U>
+    where
+        U: StreamData,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = UserResult<U>> + Send + 'static,
+    {
+        self.async_flat_map(
+            move |value: T| {
+                let call = function(value);
+                async move { call.await.map(|result| vec![result]) }
+            },
+            options,
+        )
+    }
+
+    /// Like [`DataStream::async_map`], with any number of results per record.
+    pub fn async_flat_map<U, F, Fut>(self, function: F, options: AsyncOptions) -> DataStream<U>
+    where
+        U: StreamData,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = UserResult<Vec<U>>> + Send + 'static,
+    {
+        let function = Arc::new(function);
+        self.transform("Async Wait", "Async Wait", move || {
+            AsyncWaitOperator::new(Arc::clone(&function), options)
+        })
     }
 
     /// The side output `tag` of the operator that produced this stream.

@@ -51,7 +51,9 @@ pub mod prelude {
     };
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
     pub use sluice_runtime::operator::OperatorContext;
-    pub use sluice_runtime::operators::{KeyedContext, KeyedProcessFunction, TimeDomain};
+    pub use sluice_runtime::operators::{
+        AsyncOptions, KeyedContext, KeyedProcessFunction, TimeDomain,
+    };
     pub use sluice_runtime::output::{Collector, Context, OutputTag};
     pub use sluice_runtime::sink::{Sink, SinkWriter};
     pub use sluice_runtime::source::{

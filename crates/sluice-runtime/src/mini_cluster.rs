@@ -196,6 +196,8 @@ struct Deployment<'a> {
     splits: BTreeMap<usize, Arc<dyn Any + Send + Sync>>,
     /// The processing-time service of the task being built.
     task_time: ProcessingTimeService,
+    /// The waker of the task being built.
+    task_waker: Arc<TaskWaker>,
 }
 
 impl<'a> Deployment<'a> {
@@ -218,6 +220,7 @@ impl<'a> Deployment<'a> {
             receivers: BTreeMap::new(),
             splits: BTreeMap::new(),
             task_time: ProcessingTimeService::default(),
+            task_waker: TaskWaker::new(),
         };
         deployment.prepare_sources()?;
         deployment.wire_channels();
@@ -280,6 +283,7 @@ impl<'a> Deployment<'a> {
             for subtask in 0..vertex.parallelism {
                 let task_metrics = self.metrics.task(&vertex.name, subtask);
                 self.task_time = ProcessingTimeService::default();
+                self.task_waker = Arc::clone(&self.wakers[v][subtask]);
                 let input = self
                     .build_head(vertex.nodes[0], subtask, &task_metrics)
                     .map_err(|cause| JobError::Task {
@@ -314,6 +318,7 @@ impl<'a> Deployment<'a> {
             runtime_mode: self.job.runtime_mode,
             auto_watermark_interval: self.job.config.auto_watermark_interval,
             processing_time: self.task_time.clone(),
+            task_waker: Arc::clone(&self.task_waker),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
 use crate::output::{Mark, Output};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::signal::TaskWaker;
 
 /// Flink's default `pipeline.auto-watermark-interval`.
 pub const DEFAULT_AUTO_WATERMARK_INTERVAL: Duration = Duration::from_millis(200);
@@ -38,6 +39,8 @@ pub struct OperatorContext {
     pub auto_watermark_interval: Duration,
     /// The task's processing-time clock and wake-up schedule.
     pub processing_time: ProcessingTimeService,
+    /// Wakes the task from other threads (asynchronous results).
+    pub task_waker: Arc<TaskWaker>,
 }
 
 impl OperatorContext {
@@ -52,6 +55,7 @@ impl OperatorContext {
             runtime_mode: RuntimeMode::Streaming,
             auto_watermark_interval: DEFAULT_AUTO_WATERMARK_INTERVAL,
             processing_time: ProcessingTimeService::default(),
+            task_waker: TaskWaker::new(),
         }
     }
 }

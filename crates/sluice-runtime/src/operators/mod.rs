@@ -1,5 +1,6 @@
 //! The built-in operators, one per file.
 
+mod async_wait;
 mod co_process;
 mod filter;
 mod flat_map;
@@ -11,6 +12,7 @@ mod process;
 mod sink;
 mod timestamps_watermarks;
 
+pub use async_wait::{AsyncOptions, AsyncWaitOperator};
 pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
 pub use flat_map::FlatMapOperator;
