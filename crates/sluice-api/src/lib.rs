@@ -21,6 +21,7 @@
 //! assert_eq!(result, vec![("a".into(), 1), ("b".into(), 3), ("c".into(), 1)]);
 //! ```
 
+pub mod broadcast;
 pub mod connected;
 pub mod datastream;
 pub mod environment;
@@ -32,6 +33,7 @@ pub mod sinks;
 pub mod sources;
 pub mod windowed_stream;
 
+pub use broadcast::BroadcastStream;
 pub use connected::ConnectedStreams;
 pub use datastream::{DataStream, DataStreamSink};
 pub use environment::StreamExecutionEnvironment;
@@ -52,7 +54,8 @@ pub mod prelude {
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
     pub use sluice_runtime::operator::OperatorContext;
     pub use sluice_runtime::operators::{
-        AsyncOptions, KeyedContext, KeyedProcessFunction, TimeDomain,
+        AsyncOptions, BroadcastProcessFunction, BroadcastStateDescriptor, BroadcastStates,
+        KeyedBroadcastProcessFunction, KeyedContext, KeyedProcessFunction, TimeDomain,
     };
     pub use sluice_runtime::output::{Collector, Context, OutputTag};
     pub use sluice_runtime::sink::{Sink, SinkWriter};

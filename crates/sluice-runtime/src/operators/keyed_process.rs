@@ -40,6 +40,30 @@ pub struct KeyedContext<'a, K> {
 }
 
 impl<'a, K: Hash + Eq + Clone> KeyedContext<'a, K> {
+    /// A context for `key` (crate-internal: operators build it per element or timer).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        key: &'a K,
+        timestamp: Option<Timestamp>,
+        watermark: Timestamp,
+        now: ProcessingTime,
+        timers: &'a mut TimerService<K, ()>,
+        state: KeyedStateScope<'a>,
+        sides: &'a mut SideOutputs,
+        domain: Option<TimeDomain>,
+    ) -> Self {
+        KeyedContext {
+            key,
+            timestamp,
+            watermark,
+            now,
+            timers,
+            state,
+            sides,
+            domain,
+        }
+    }
+
     /// The key being processed.
     pub fn current_key(&self) -> &K {
         self.key
@@ -174,22 +198,23 @@ where
         let now = self.time.now();
         let (sides, records) = (&mut out.sides, &mut out.records);
         let timestamp = (domain == TimeDomain::EventTime).then_some(time);
-        let mut ctx = KeyedContext {
-            key: &key,
-            timestamp,
-            watermark: self.watermark,
+        let scope = KeyedStateScope::new(
+            &mut self.backend as &mut dyn StateBackend,
+            key_group,
+            &key,
+            &(),
             now,
-            timers: &mut self.timers,
-            state: KeyedStateScope::new(
-                &mut self.backend as &mut dyn StateBackend,
-                key_group,
-                &key,
-                &(),
-                now,
-            )?,
+        )?;
+        let mut ctx = KeyedContext::new(
+            &key,
+            timestamp,
+            self.watermark,
+            now,
+            &mut self.timers,
+            scope,
             sides,
-            domain: Some(domain),
-        };
+            Some(domain),
+        );
         let mut collector = Collector::new(records, timestamp);
         self.function.on_timer(time, &mut ctx, &mut collector)
     }
@@ -221,22 +246,23 @@ where
             let key = (self.key_selector)(&record.value);
             let key_group = assign_to_key_group(&key, self.max_parallelism);
             let (sides, records) = (&mut out.sides, &mut out.records);
-            let mut ctx = KeyedContext {
-                key: &key,
-                timestamp: record.timestamp,
-                watermark: self.watermark,
+            let scope = KeyedStateScope::new(
+                &mut self.backend as &mut dyn StateBackend,
+                key_group,
+                &key,
+                &(),
                 now,
-                timers: &mut self.timers,
-                state: KeyedStateScope::new(
-                    &mut self.backend as &mut dyn StateBackend,
-                    key_group,
-                    &key,
-                    &(),
-                    now,
-                )?,
+            )?;
+            let mut ctx = KeyedContext::new(
+                &key,
+                record.timestamp,
+                self.watermark,
+                now,
+                &mut self.timers,
+                scope,
                 sides,
-                domain: None,
-            };
+                None,
+            );
             let mut collector = Collector::new(records, record.timestamp);
             self.function
                 .process_element(record.value, &mut ctx, &mut collector)?;

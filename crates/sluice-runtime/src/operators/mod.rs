@@ -1,6 +1,7 @@
 //! The built-in operators, one per file.
 
 mod async_wait;
+mod broadcast_process;
 mod co_process;
 mod filter;
 mod flat_map;
@@ -13,6 +14,10 @@ mod sink;
 mod timestamps_watermarks;
 
 pub use async_wait::{AsyncOptions, AsyncWaitOperator};
+pub use broadcast_process::{
+    BroadcastProcessFunction, BroadcastProcessOperator, BroadcastStateDescriptor, BroadcastStates,
+    KeyedBroadcastProcessFunction, KeyedBroadcastProcessOperator,
+};
 pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
 pub use flat_map::FlatMapOperator;

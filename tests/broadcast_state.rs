@@ -1,0 +1,169 @@
+//! The broadcast state pattern through the public API.
+
+use std::collections::BTreeSet;
+
+use sluice::prelude::*;
+
+/// Per-category thresholds, broadcast to every instance.
+fn thresholds() -> BroadcastStateDescriptor<String, i64> {
+    BroadcastStateDescriptor::new("thresholds")
+}
+
+/// Buffers events until the rules arrived, then flags events above their threshold.
+#[derive(Clone)]
+struct Flag {
+    waiting: Vec<(String, i64)>,
+    rules_expected: usize,
+}
+
+impl Flag {
+    fn check(event: &(String, i64), rules: &BroadcastStates, out: &mut Collector<'_, String>) {
+        if let Some(limit) = rules.get(&thresholds()).and_then(|m| m.get(&event.0))
+            && event.1 > *limit
+        {
+            out.collect(format!("{}={}", event.0, event.1));
+        }
+    }
+}
+
+impl BroadcastProcessFunction<(String, i64), (String, i64), String> for Flag {
+    fn process_element(
+        &mut self,
+        event: (String, i64),
+        rules: &BroadcastStates,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        let known = rules.get(&thresholds()).map_or(0, |m| m.len());
+        if known < self.rules_expected {
+            self.waiting.push(event);
+        } else {
+            Flag::check(&event, rules, out);
+        }
+        Ok(())
+    }
+
+    fn process_broadcast_element(
+        &mut self,
+        rule: (String, i64),
+        rules: &mut BroadcastStates,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        rules.get_mut(&thresholds())?.insert(rule.0, rule.1);
+        if rules.get(&thresholds()).map_or(0, |m| m.len()) == self.rules_expected {
+            for event in std::mem::take(&mut self.waiting) {
+                Flag::check(&event, rules, out);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn events() -> Vec<(String, i64)> {
+    (0..90)
+        .map(|i| (["a", "b", "c"][i % 3].to_string(), i as i64))
+        .collect()
+}
+
+fn expected() -> BTreeSet<String> {
+    events()
+        .into_iter()
+        .filter(|(c, v)| {
+            *v > match c.as_str() {
+                "a" => 50,
+                "b" => 80,
+                _ => 10,
+            }
+        })
+        .map(|(c, v)| format!("{c}={v}"))
+        .collect()
+}
+
+#[test]
+fn every_instance_sees_every_rule() {
+    for p in [1, 3] {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(p);
+        let rules = env
+            .from_collection(vec![
+                ("a".to_string(), 50i64),
+                ("b".into(), 80),
+                ("c".into(), 10),
+            ])
+            .broadcast_with(&thresholds());
+        let flagged = env
+            .from_collection(events())
+            .rebalance()
+            .map(|e: (String, i64)| e)
+            .connect_broadcast(rules)
+            .process(Flag {
+                waiting: Vec::new(),
+                rules_expected: 3,
+            })
+            .execute_and_collect("broadcast")
+            .unwrap();
+        let got: BTreeSet<String> = flagged.iter().cloned().collect();
+        assert_eq!(flagged.len(), got.len(), "no duplicates, p={p}");
+        assert_eq!(got, expected(), "p={p}");
+    }
+}
+
+/// Keyed: counts per category in keyed state, flagging when a category's count reaches the
+/// broadcast limit known at that moment.
+#[derive(Clone)]
+struct CountLimit;
+
+impl KeyedBroadcastProcessFunction<String, (String, i64), (String, i64), String> for CountLimit {
+    fn process_element(
+        &mut self,
+        event: (String, i64),
+        ctx: &mut KeyedContext<'_, String>,
+        rules: &BroadcastStates,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        let count_state = ValueState::<u64>::new("count");
+        let count = count_state.value(ctx.state())?.unwrap_or(0) + 1;
+        count_state.update(ctx.state(), &count)?;
+        if let Some(limit) = rules.get(&thresholds()).and_then(|m| m.get(&event.0))
+            && count as i64 == *limit
+        {
+            out.collect(format!("{} reached {limit}", ctx.current_key()));
+        }
+        Ok(())
+    }
+
+    fn process_broadcast_element(
+        &mut self,
+        rule: (String, i64),
+        rules: &mut BroadcastStates,
+        _: &mut Collector<'_, String>,
+    ) -> UserResult {
+        rules.get_mut(&thresholds())?.insert(rule.0, rule.1);
+        Ok(())
+    }
+}
+
+#[test]
+fn keyed_broadcast_function_combines_keyed_and_broadcast_state() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    let rules = env
+        .from_collection(vec![("a".to_string(), 5i64), ("b".into(), 7)])
+        .broadcast_with(&thresholds());
+    let out = env
+        .from_collection(events())
+        .key_by(|e: &(String, i64)| e.0.clone())
+        .connect_broadcast(rules)
+        .process(CountLimit)
+        .execute_and_collect("keyed broadcast")
+        .unwrap();
+    // Rules and events race; whichever arrives first, each category reports at most once.
+    let got: BTreeSet<String> = out.iter().cloned().collect();
+    assert_eq!(out.len(), got.len());
+    assert!(
+        got.is_subset(
+            &["a reached 5".to_string(), "b reached 7".to_string()]
+                .into_iter()
+                .collect()
+        )
+    );
+}
