@@ -36,7 +36,7 @@ fn clicks() -> Vec<Click> {
 
 fn describe(
     user: &String,
-    ctx: &WindowContext<'_, TimeWindow>,
+    ctx: &mut WindowContext<'_, TimeWindow>,
     clicks: Elements<'_, Click>,
     out: &mut Collector<'_, String>,
 ) -> UserResult {

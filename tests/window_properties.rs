@@ -111,7 +111,7 @@ fn run_sluice(
         .side_output_late_data(&late_tag)
         .process(
             move |key: &u8,
-                  ctx: &WindowContext<'_, TimeWindow>,
+                  ctx: &mut WindowContext<'_, TimeWindow>,
                   elements: Elements<'_, Event>,
                   out: &mut Collector<'_, String>| {
                 let values: Vec<i64> = elements.map(|e| e.2).collect();

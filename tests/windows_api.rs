@@ -127,7 +127,7 @@ fn aggregate_with_process_sees_the_result_and_the_window() {
         .aggregate_with_process(
             Average,
             |key: &String,
-             ctx: &WindowContext<'_, TimeWindow>,
+             ctx: &mut WindowContext<'_, TimeWindow>,
              averages: Elements<'_, f64>,
              out: &mut Collector<'_, String>| {
                 for average in averages {
@@ -303,5 +303,94 @@ fn a_stalled_input_without_idleness_holds_windows_back() {
     assert_eq!(
         windows_fired_with_a_stalled_input(None, Duration::from_millis(400)),
         0
+    );
+}
+
+/// Numbers each firing of a window (per-window state) and of the key (global state), and
+/// checks that per-window state is cleared when the window is dropped.
+#[derive(Clone)]
+struct FiringCounter {
+    per_window: ValueState<u32>,
+    per_key: ValueState<u32>,
+}
+
+impl ProcessWindowFunction<(String, i64), String, String, TimeWindow> for FiringCounter {
+    fn process(
+        &mut self,
+        key: &String,
+        ctx: &mut WindowContext<'_, TimeWindow>,
+        elements: Elements<'_, (String, i64)>,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        let window_firing = {
+            let mut state = ctx.window_state()?;
+            let n = self.per_window.value(&mut state)?.unwrap_or(0) + 1;
+            self.per_window.update(&mut state, &n)?;
+            n
+        };
+        let key_firing = {
+            let mut state = ctx.global_state()?;
+            let n = self.per_key.value(&mut state)?.unwrap_or(0) + 1;
+            self.per_key.update(&mut state, &n)?;
+            n
+        };
+        out.collect(format!(
+            "{key}@{} #{window_firing} (key #{key_firing}) n={}",
+            ctx.window().start,
+            elements.len()
+        ));
+        Ok(())
+    }
+
+    fn clear(&mut self, key: &String, ctx: &mut WindowContext<'_, TimeWindow>) -> UserResult {
+        let mut state = ctx.window_state()?;
+        assert!(
+            self.per_window.value(&mut state)?.is_some(),
+            "{key}: cleared state of a window that fired"
+        );
+        self.per_window.clear(&mut state);
+        Ok(())
+    }
+}
+
+#[test]
+fn process_window_functions_keep_per_window_and_global_state() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2)
+        .set_auto_watermark_interval(Duration::ZERO);
+    let events = vec![
+        ("a".to_string(), 1),
+        ("a".into(), 12),
+        ("a".into(), 3),
+        ("a".into(), 5),
+        ("a".into(), 200),
+    ];
+    let out = env
+        .from_collection(events)
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy::for_generator(|| {
+                sluice::jobs::event_time_windows::PerEventBoundedOutOfOrderness::new(0)
+            })
+            .with_timestamp_assigner(|e: &(String, i64), _| e.1),
+        )
+        .set_parallelism(1)
+        .key_by(|e: &(String, i64)| e.0.clone())
+        .window(TumblingWindows::event_time(Duration::from_millis(10)))
+        .allowed_lateness(Duration::from_millis(50))
+        .process(FiringCounter {
+            per_window: ValueState::new("firings"),
+            per_key: ValueState::new("key firings"),
+        })
+        .execute_and_collect("window state")
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![
+            "a@0 #1 (key #1) n=1",
+            "a@0 #2 (key #2) n=2",
+            "a@0 #3 (key #3) n=3",
+            "a@10 #1 (key #4) n=1",
+            "a@200 #1 (key #5) n=1",
+        ]
     );
 }

@@ -134,7 +134,7 @@ impl AggregateFunction<Event, (u64, i64), (u64, i64)> for CountAndSum {
 
 fn format_pane(
     key: &String,
-    ctx: &WindowContext<'_, TimeWindow>,
+    ctx: &mut WindowContext<'_, TimeWindow>,
     results: Elements<'_, (u64, i64)>,
     out: &mut Collector<'_, String>,
 ) -> UserResult {

@@ -196,7 +196,7 @@ impl<A: StreamData, B: StreamData, K: KeyData, W: Window> WindowedJoin<A, B, K, 
         windowed
             .process(
                 move |key: &K,
-                      _: &WindowContext<'_, W>,
+                      _: &mut WindowContext<'_, W>,
                       elements: Elements<'_, TaggedUnion<A, B>>,
                       out: &mut Collector<'_, O>| {
                     let (first, second) = split(elements);

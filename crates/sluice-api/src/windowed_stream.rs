@@ -230,7 +230,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
             Some(evictor) => self.build(move || {
                 let (aggregate, mut function) = (aggregate.clone(), function.clone());
                 let fold = move |key: &K,
-                                 ctx: &WindowContext<'_, W>,
+                                 ctx: &mut WindowContext<'_, W>,
                                  elements: Elements<'_, T>,
                                  out: &mut Collector<'_, O>| {
                     let mut accumulator = aggregate.create_accumulator();
@@ -262,7 +262,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
         P: ProcessWindowFunction<T, O, K, W> + Clone + Sync,
     {
         let flatten = move |key: &K,
-                            ctx: &WindowContext<'_, W>,
+                            ctx: &mut WindowContext<'_, W>,
                             reduced: Elements<'_, Option<T>>,
                             out: &mut Collector<'_, O>| {
             let values: Vec<&T> = reduced.flatten().collect();
@@ -311,7 +311,7 @@ where
 /// The process function that emits each element as is.
 fn emit_each<R: Clone, K, W>(
     _: &K,
-    _: &WindowContext<'_, W>,
+    _: &mut WindowContext<'_, W>,
     elements: Elements<'_, R>,
     out: &mut Collector<'_, R>,
 ) -> sluice_core::UserResult {

@@ -6,6 +6,17 @@ use crate::backend::{StateBackend, StateId};
 use crate::codec::{encode, push_framed};
 use crate::error::StateError;
 
+/// Encodes a key and namespace into the prefix of every state entry they own.
+pub fn encode_key<K: Serialize + ?Sized, N: Serialize + ?Sized>(
+    key: &K,
+    namespace: &N,
+) -> Result<Vec<u8>, StateError> {
+    let mut prefix = Vec::new();
+    push_framed(&mut prefix, &encode("current key", key)?);
+    push_framed(&mut prefix, &encode("namespace", namespace)?);
+    Ok(prefix)
+}
+
 /// Keyed state access for one key and namespace, at one processing time.
 pub struct KeyedStateScope<'a> {
     backend: &'a mut dyn StateBackend,
@@ -24,15 +35,27 @@ impl<'a> KeyedStateScope<'a> {
         namespace: &N,
         now: i64,
     ) -> Result<Self, StateError> {
-        let mut prefix = Vec::new();
-        push_framed(&mut prefix, &encode("current key", key)?);
-        push_framed(&mut prefix, &encode("namespace", namespace)?);
-        Ok(KeyedStateScope {
+        Ok(Self::from_encoded(
+            backend,
+            key_group,
+            encode_key(key, namespace)?,
+            now,
+        ))
+    }
+
+    /// A scope for an already encoded key and namespace (see [`encode_key`]).
+    pub fn from_encoded(
+        backend: &'a mut dyn StateBackend,
+        key_group: usize,
+        prefix: Vec<u8>,
+        now: i64,
+    ) -> Self {
+        KeyedStateScope {
             backend,
             key_group,
             prefix,
             now,
-        })
+        }
     }
 
     /// The processing time of this access.

@@ -11,25 +11,76 @@ pub use sluice_core::AggregateFunction;
 use sluice_core::{Record, Timestamp, UserResult};
 
 use super::evictors::Evictor;
+use sluice_state::{KeyedStateScope, StateBackend};
+
 use crate::output::Collector;
 use crate::processing_time::ProcessingTime;
 
-/// What a window function knows about the firing window.
-#[derive(Debug)]
+/// What a window function knows about the firing window, and its state.
 pub struct WindowContext<'a, W> {
     window: &'a W,
     watermark: Timestamp,
     processing_time: ProcessingTime,
+    state: Option<WindowStateAccess<'a>>,
+}
+
+/// Keyed state of the firing window's key: per window, and across the key's windows.
+pub struct WindowStateAccess<'a> {
+    /// The operator's state backend.
+    pub backend: &'a mut dyn StateBackend,
+    /// The key's key group.
+    pub key_group: usize,
+    /// The encoded key and window (per-window state).
+    pub window_prefix: Vec<u8>,
+    /// The encoded key alone (global state).
+    pub global_prefix: Vec<u8>,
 }
 
 impl<'a, W> WindowContext<'a, W> {
-    /// A context for `window`.
+    /// A context for `window`, without state.
     pub fn new(window: &'a W, watermark: Timestamp, processing_time: ProcessingTime) -> Self {
         WindowContext {
             window,
             watermark,
             processing_time,
+            state: None,
         }
+    }
+
+    /// Gives the function keyed state.
+    pub fn with_state(mut self, state: WindowStateAccess<'a>) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    fn scope(&mut self, per_window: bool) -> UserResult<KeyedStateScope<'_>> {
+        let now = self.processing_time;
+        let access = self
+            .state
+            .as_mut()
+            .ok_or("window state is only available to the window functions of keyed windows")?;
+        let prefix = if per_window {
+            access.window_prefix.clone()
+        } else {
+            access.global_prefix.clone()
+        };
+        Ok(KeyedStateScope::from_encoded(
+            &mut *access.backend,
+            access.key_group,
+            prefix,
+            now,
+        ))
+    }
+
+    /// State of this key and window (Flink's `windowState()`); clear it in
+    /// [`ProcessWindowFunction::clear`].
+    pub fn window_state(&mut self) -> UserResult<KeyedStateScope<'_>> {
+        self.scope(true)
+    }
+
+    /// State of this key across all its windows (Flink's `globalState()`).
+    pub fn global_state(&mut self) -> UserResult<KeyedStateScope<'_>> {
+        self.scope(false)
     }
 
     /// The firing window.
@@ -103,22 +154,32 @@ pub trait ProcessWindowFunction<IN, OUT, K, W>: Send + 'static {
     fn process(
         &mut self,
         key: &K,
-        ctx: &WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, W>,
         elements: Elements<'_, IN>,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult;
+
+    /// The window is being dropped: clear its per-window state here.
+    fn clear(&mut self, _key: &K, _ctx: &mut WindowContext<'_, W>) -> UserResult {
+        Ok(())
+    }
 }
 
 impl<IN, OUT, K, W, F> ProcessWindowFunction<IN, OUT, K, W> for F
 where
-    F: FnMut(&K, &WindowContext<'_, W>, Elements<'_, IN>, &mut Collector<'_, OUT>) -> UserResult
+    F: FnMut(
+            &K,
+            &mut WindowContext<'_, W>,
+            Elements<'_, IN>,
+            &mut Collector<'_, OUT>,
+        ) -> UserResult
         + Send
         + 'static,
 {
     fn process(
         &mut self,
         key: &K,
-        ctx: &WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, W>,
         elements: Elements<'_, IN>,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult {
@@ -140,11 +201,14 @@ pub trait InternalWindowFunction<T, K, W, OUT>: Send {
     /// Combines the contents of merged windows.
     fn merge(&mut self, target: Self::Contents, source: Self::Contents) -> Self::Contents;
 
+    /// The window is being dropped.
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, W>) -> UserResult;
+
     /// Emits the results for a firing window.
     fn emit(
         &mut self,
         key: &K,
-        ctx: &WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, W>,
         contents: &mut Self::Contents,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult;
@@ -171,6 +235,10 @@ where
 {
     type Contents = Vec<Record<T>>;
 
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, W>) -> UserResult {
+        self.function.clear(key, ctx)
+    }
+
     fn create(&mut self) -> Vec<Record<T>> {
         Vec::new()
     }
@@ -187,7 +255,7 @@ where
     fn emit(
         &mut self,
         key: &K,
-        ctx: &WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, W>,
         contents: &mut Vec<Record<T>>,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult {
@@ -232,6 +300,10 @@ where
 {
     type Contents = ACC;
 
+    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, W>) -> UserResult {
+        self.function.clear(key, ctx)
+    }
+
     fn create(&mut self) -> ACC {
         self.aggregate.create_accumulator()
     }
@@ -247,7 +319,7 @@ where
     fn emit(
         &mut self,
         key: &K,
-        ctx: &WindowContext<'_, W>,
+        ctx: &mut WindowContext<'_, W>,
         contents: &mut ACC,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult {

@@ -21,7 +21,7 @@ pub use assigners::{
 pub use evictors::{CountEvictor, Evictor, TimeEvictor};
 pub use functions::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, Elements,
-    InternalWindowFunction, ProcessWindowFunction, WindowContext,
+    InternalWindowFunction, ProcessWindowFunction, WindowContext, WindowStateAccess,
 };
 pub use merging_window_set::MergingWindowSet;
 pub use operator::WindowOperator;

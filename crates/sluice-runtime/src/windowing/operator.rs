@@ -7,11 +7,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
+use serde::Serialize;
+use sluice_state::HeapStateBackend;
+use sluice_state::scope::encode_key;
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
 use super::assigners::WindowAssigner;
-use super::functions::{InternalWindowFunction, WindowContext};
+use super::functions::{InternalWindowFunction, WindowContext, WindowStateAccess};
 use super::merging_window_set::MergingWindowSet;
 use super::triggers::{Trigger, TriggerBackend, TriggerContext, TriggerResult};
 use super::window::Window;
@@ -253,13 +256,33 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     watermark: Timestamp,
     now: ProcessingTime,
     time: ProcessingTimeService,
+    backend: HeapStateBackend,
+    max_parallelism: usize,
     _out: PhantomData<fn() -> OUT>,
+}
+
+/// State access for `key` and `window` in a window function's context.
+fn state_access<'a, K: Hash + Serialize, W: Serialize>(
+    backend: &'a mut HeapStateBackend,
+    max_parallelism: usize,
+    key: &K,
+    window: &W,
+) -> UserResult<WindowStateAccess<'a>> {
+    Ok(WindowStateAccess {
+        backend,
+        key_group: sluice_core::key_group::assign_to_key_group(
+            &sluice_core::key_group::stable_hash(&encode_key(key, &())?),
+            max_parallelism,
+        ),
+        window_prefix: encode_key(key, window)?,
+        global_prefix: encode_key(key, &())?,
+    })
 }
 
 impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
-    K: Hash + Eq + Clone + Send + 'static,
+    K: Hash + Eq + Clone + Serialize + Send + 'static,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
@@ -288,6 +311,8 @@ where
             watermark: Timestamp::MIN,
             now: 0,
             time: ProcessingTimeService::default(),
+            backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
+            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
             _out: PhantomData,
         }
     }
@@ -353,9 +378,17 @@ where
         else {
             return Ok(());
         };
-        let ctx = WindowContext::new(window, self.watermark, self.now);
+        let access = state_access(&mut self.backend, self.max_parallelism, key, window)?;
+        let mut ctx = WindowContext::new(window, self.watermark, self.now).with_state(access);
         let mut collector = out.collector(Some(window.max_timestamp()));
-        self.function.emit(key, &ctx, contents, &mut collector)
+        self.function.emit(key, &mut ctx, contents, &mut collector)
+    }
+
+    /// Lets the window function clear the per-window state of a window being dropped.
+    fn clear_function_state(&mut self, key: &K, window: &W) -> UserResult {
+        let access = state_access(&mut self.backend, self.max_parallelism, key, window)?;
+        let mut ctx = WindowContext::new(window, self.watermark, self.now).with_state(access);
+        self.function.clear(key, &mut ctx)
     }
 
     /// Applies a trigger decision to `window` (contents in `state_window`).
@@ -518,6 +551,7 @@ where
             self.trigger_call(&key, &window, &[], |trigger, ctx| {
                 trigger.clear(&window, ctx)
             });
+            self.clear_function_state(&key, &window)?;
             self.retire(&key, &window);
         }
         Ok(())
@@ -533,7 +567,7 @@ where
 impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
-    K: Hash + Eq + Clone + Send + 'static,
+    K: Hash + Eq + Clone + Serialize + Send + 'static,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
@@ -541,6 +575,8 @@ where
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.now = self.time.now();
+        self.max_parallelism = ctx.max_parallelism;
+        self.backend = HeapStateBackend::new(ctx.max_parallelism);
         Ok(())
     }
 
@@ -594,7 +630,7 @@ mod tests {
     /// Emits "key@start..end:[values]" for a time window.
     fn describe_time(
         key: &char,
-        ctx: &WindowContext<'_, TimeWindow>,
+        ctx: &mut WindowContext<'_, TimeWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, String>,
     ) -> UserResult {
@@ -607,7 +643,7 @@ mod tests {
     /// Emits "key:[values]" for a global window.
     fn describe_global(
         key: &char,
-        _: &WindowContext<'_, GlobalWindow>,
+        _: &mut WindowContext<'_, GlobalWindow>,
         elements: Elements<'_, Event>,
         out: &mut Collector<'_, String>,
     ) -> UserResult {
@@ -618,13 +654,13 @@ mod tests {
 
     type DescribeTime = fn(
         &char,
-        &WindowContext<'_, TimeWindow>,
+        &mut WindowContext<'_, TimeWindow>,
         Elements<'_, Event>,
         &mut Collector<'_, String>,
     ) -> UserResult;
     type DescribeGlobal = fn(
         &char,
-        &WindowContext<'_, GlobalWindow>,
+        &mut WindowContext<'_, GlobalWindow>,
         Elements<'_, Event>,
         &mut Collector<'_, String>,
     ) -> UserResult;

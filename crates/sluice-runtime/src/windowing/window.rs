@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sluice_core::Timestamp;
 
 /// A window: a bucket of elements with a latest timestamp.
-pub trait Window: Clone + Eq + Hash + Debug + Send + Sync + 'static {
+pub trait Window: Clone + Eq + Hash + Debug + Serialize + Send + Sync + 'static {
     /// The largest timestamp that belongs to the window.
     fn max_timestamp(&self) -> Timestamp;
 }
