@@ -5,6 +5,7 @@
 //! in-band. Inside a task, operators are chained by direct calls; between tasks, bounded
 //! channels carry batches and give backpressure. See `docs/architecture.md` for the picture.
 
+pub mod alignment;
 pub mod chain;
 pub mod channel;
 pub mod error;

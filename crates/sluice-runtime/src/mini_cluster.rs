@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::alignment::AlignmentRegistry;
 use crate::chain::AnyLink;
 use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
@@ -116,11 +117,12 @@ impl JobClient {
             }
         }
         let net_runtime = self.started.elapsed();
-        if root_cause.is_none()
-            && *self
-                .user_cancelled
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
+        // After a user's cancel, task errors are its consequences (operators interrupted while
+        // waiting), not failures of the job.
+        if *self
+            .user_cancelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
         {
             return Err(JobError::Cancelled);
         }
@@ -198,6 +200,8 @@ struct Deployment<'a> {
     task_time: ProcessingTimeService,
     /// The waker of the task being built.
     task_waker: Arc<TaskWaker>,
+    /// The job's watermark alignment groups.
+    alignment: Arc<AlignmentRegistry>,
 }
 
 impl<'a> Deployment<'a> {
@@ -221,6 +225,7 @@ impl<'a> Deployment<'a> {
             splits: BTreeMap::new(),
             task_time: ProcessingTimeService::default(),
             task_waker: TaskWaker::new(),
+            alignment: AlignmentRegistry::new(),
         };
         deployment.prepare_sources()?;
         deployment.wire_channels();
@@ -319,6 +324,8 @@ impl<'a> Deployment<'a> {
             auto_watermark_interval: self.job.config.auto_watermark_interval,
             processing_time: self.task_time.clone(),
             task_waker: Arc::clone(&self.task_waker),
+            cancel: self.cancel.clone(),
+            alignment: Arc::clone(&self.alignment),
         }
     }
 

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use sluice_core::{Record, RuntimeMode, UserResult, Watermark};
 
+use crate::alignment::AlignmentRegistry;
 use crate::chain::{BoxedLink, ChainLink, LinkResult};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
 use crate::output::{Mark, Output};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::signal::TaskWaker;
+use crate::signal::{CancelToken, TaskWaker};
 
 /// Flink's default `pipeline.auto-watermark-interval`.
 pub const DEFAULT_AUTO_WATERMARK_INTERVAL: Duration = Duration::from_millis(200);
@@ -41,6 +42,10 @@ pub struct OperatorContext {
     pub processing_time: ProcessingTimeService,
     /// Wakes the task from other threads (asynchronous results).
     pub task_waker: Arc<TaskWaker>,
+    /// The job's cancel token, for operators that wait.
+    pub cancel: CancelToken,
+    /// The job's watermark alignment groups.
+    pub alignment: Arc<AlignmentRegistry>,
 }
 
 impl OperatorContext {
@@ -56,6 +61,8 @@ impl OperatorContext {
             auto_watermark_interval: DEFAULT_AUTO_WATERMARK_INTERVAL,
             processing_time: ProcessingTimeService::default(),
             task_waker: TaskWaker::new(),
+            cancel: CancelToken::new(),
+            alignment: AlignmentRegistry::new(),
         }
     }
 }

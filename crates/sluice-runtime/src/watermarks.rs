@@ -104,6 +104,19 @@ pub struct WatermarkStrategy<T> {
     pub timestamp_assigner: Option<TimestampAssigner<T>>,
     /// After this long without events the stream is marked idle.
     pub idleness: Option<Duration>,
+    /// Watermark alignment with other sources of the same group.
+    pub alignment: Option<WatermarkAlignment>,
+}
+
+/// Keeps sources of one group within `max_drift` of each other's watermarks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatermarkAlignment {
+    /// The alignment group.
+    pub group: String,
+    /// How far ahead of the group's slowest member a member may run.
+    pub max_drift: Duration,
+    /// How often a paused member checks the group again.
+    pub update_interval: Duration,
 }
 
 impl<T> Clone for WatermarkStrategy<T> {
@@ -112,6 +125,7 @@ impl<T> Clone for WatermarkStrategy<T> {
             generator: Arc::clone(&self.generator),
             timestamp_assigner: self.timestamp_assigner.clone(),
             idleness: self.idleness,
+            alignment: self.alignment.clone(),
         }
     }
 }
@@ -142,6 +156,7 @@ impl<T: 'static> WatermarkStrategy<T> {
             generator: Arc::new(move || Box::new(create())),
             timestamp_assigner: None,
             idleness: None,
+            alignment: None,
         }
     }
 
@@ -151,6 +166,22 @@ impl<T: 'static> WatermarkStrategy<T> {
         assigner: impl Fn(&T, Option<Timestamp>) -> Timestamp + Send + Sync + 'static,
     ) -> Self {
         self.timestamp_assigner = Some(Arc::new(assigner));
+        self
+    }
+
+    /// Pauses this stream while its watermark is more than `max_drift` ahead of the slowest
+    /// stream of `group` (checked every `update_interval`).
+    pub fn with_watermark_alignment(
+        mut self,
+        group: &str,
+        max_drift: Duration,
+        update_interval: Duration,
+    ) -> Self {
+        self.alignment = Some(WatermarkAlignment {
+            group: group.to_string(),
+            max_drift,
+            update_interval,
+        });
         self
     }
 

@@ -4,12 +4,18 @@
 //! As in Flink, watermarks arriving from upstream are dropped (this operator defines event
 //! time from here on), except the final `Watermark::MAX` of a bounded input.
 
+use std::sync::Arc;
+
 use sluice_core::{Record, UserResult, Watermark};
 
+use crate::alignment::AlignmentRegistry;
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::Output;
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::watermarks::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+use crate::signal::CancelToken;
+use crate::watermarks::{
+    WatermarkAlignment, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
+};
 
 /// Assigns timestamps and generates watermarks.
 pub struct TimestampsAndWatermarksOperator<T> {
@@ -23,6 +29,48 @@ pub struct TimestampsAndWatermarksOperator<T> {
     last_event: ProcessingTime,
     idle: bool,
     time: ProcessingTimeService,
+    alignment: Option<Aligned>,
+}
+
+/// This instance's membership in a watermark alignment group.
+struct Aligned {
+    config: WatermarkAlignment,
+    member: String,
+    registry: Arc<AlignmentRegistry>,
+    cancel: CancelToken,
+}
+
+impl Aligned {
+    /// Blocks while `watermark` is more than the allowed drift ahead of the group.
+    fn wait(&self, watermark: Watermark) -> UserResult {
+        let drift = i64::try_from(self.config.max_drift.as_millis()).unwrap_or(i64::MAX);
+        loop {
+            let slowest = self
+                .registry
+                .group_minimum(&self.config.group)
+                .unwrap_or(i64::MAX);
+            if watermark.0 <= slowest.saturating_add(drift) {
+                return Ok(());
+            }
+            if self.cancel.is_cancelled() {
+                return Err("cancelled while paused for watermark alignment".into());
+            }
+            std::thread::sleep(
+                self.config
+                    .update_interval
+                    .max(std::time::Duration::from_millis(1)),
+            );
+        }
+    }
+
+    fn report(&self, watermark: Watermark) {
+        self.registry
+            .report(&self.config.group, &self.member, watermark.0);
+    }
+
+    fn leave(&self) {
+        self.registry.leave(&self.config.group, &self.member);
+    }
 }
 
 impl<T> TimestampsAndWatermarksOperator<T> {
@@ -39,6 +87,7 @@ impl<T> TimestampsAndWatermarksOperator<T> {
             last_event: 0,
             idle: false,
             time: ProcessingTimeService::default(),
+            alignment: None,
         }
     }
 
@@ -52,6 +101,9 @@ impl<T> TimestampsAndWatermarksOperator<T> {
         if idle && !self.idle {
             self.idle = true;
             out.emit_status(false);
+            if let Some(aligned) = &self.alignment {
+                aligned.leave();
+            }
         }
     }
 
@@ -75,6 +127,16 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
         let now = self.time.now();
         self.next_periodic = now + self.interval;
         self.last_event = now;
+        self.alignment = self.strategy.alignment.clone().map(|config| {
+            let aligned = Aligned {
+                config,
+                member: format!("{}#{}", ctx.uid, ctx.subtask),
+                registry: Arc::clone(&ctx.alignment),
+                cancel: ctx.cancel.clone(),
+            };
+            aligned.report(Watermark::MIN);
+            aligned
+        });
         self.schedule();
         Ok(())
     }
@@ -86,9 +148,15 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
         if self.idle_after.is_some() {
             self.last_event = self.time.now();
         }
+        if let Some(aligned) = &self.alignment {
+            aligned.wait(self.emitted)?;
+        }
         if self.idle && !batch.is_empty() {
             self.idle = false;
             out.emit_status(true);
+            if let Some(aligned) = &self.alignment {
+                aligned.report(self.emitted);
+            }
         }
         for record in batch.drain(..) {
             let timestamp = match &self.strategy.timestamp_assigner {
@@ -103,6 +171,9 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
                 out.emit_watermark(watermark);
             }
         }
+        if let Some(aligned) = self.alignment.as_ref().filter(|_| !self.idle) {
+            aligned.report(self.emitted);
+        }
         Ok(())
     }
 
@@ -111,7 +182,13 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
         watermark: Watermark,
         _out: &mut Output<T>,
     ) -> UserResult<Option<Watermark>> {
-        Ok((watermark == Watermark::MAX).then_some(Watermark::MAX))
+        if watermark != Watermark::MAX {
+            return Ok(None);
+        }
+        if let Some(aligned) = &self.alignment {
+            aligned.leave();
+        }
+        Ok(Some(Watermark::MAX))
     }
 
     fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<T>) -> UserResult {
