@@ -30,10 +30,9 @@ pub struct WindowStateAccess<'a> {
     pub backend: &'a mut dyn StateBackend,
     /// The key's key group.
     pub key_group: usize,
-    /// The encoded key and window (per-window state).
-    pub window_prefix: Vec<u8>,
-    /// The encoded key alone (global state).
-    pub global_prefix: Vec<u8>,
+    /// Encodes the key and window (`true`, per-window state) or the key alone (`false`):
+    /// only when the function asks for state.
+    pub prefix: &'a dyn Fn(bool) -> Result<Vec<u8>, sluice_state::StateError>,
 }
 
 impl<'a, W> WindowContext<'a, W> {
@@ -59,11 +58,7 @@ impl<'a, W> WindowContext<'a, W> {
             .state
             .as_mut()
             .ok_or("window state is only available to the window functions of keyed windows")?;
-        let prefix = if per_window {
-            access.window_prefix.clone()
-        } else {
-            access.global_prefix.clone()
-        };
+        let prefix = (access.prefix)(per_window)?;
         Ok(KeyedStateScope::from_encoded(
             &mut *access.backend,
             access.key_group,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use sluice_core::key_group::assign_to_key_group;
 use sluice_state::HeapStateBackend;
 use sluice_state::scope::encode_key;
 
@@ -261,24 +262,6 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     _out: PhantomData<fn() -> OUT>,
 }
 
-/// State access for `key` and `window` in a window function's context.
-fn state_access<'a, K: Hash + Serialize, W: Serialize>(
-    backend: &'a mut HeapStateBackend,
-    max_parallelism: usize,
-    key: &K,
-    window: &W,
-) -> UserResult<WindowStateAccess<'a>> {
-    Ok(WindowStateAccess {
-        backend,
-        key_group: sluice_core::key_group::assign_to_key_group(
-            &sluice_core::key_group::stable_hash(&encode_key(key, &())?),
-            max_parallelism,
-        ),
-        window_prefix: encode_key(key, window)?,
-        global_prefix: encode_key(key, &())?,
-    })
-}
-
 impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
@@ -378,7 +361,18 @@ where
         else {
             return Ok(());
         };
-        let access = state_access(&mut self.backend, self.max_parallelism, key, window)?;
+        let prefix = |per_window: bool| {
+            if per_window {
+                encode_key(key, window)
+            } else {
+                encode_key(key, &())
+            }
+        };
+        let access = WindowStateAccess {
+            backend: &mut self.backend,
+            key_group: assign_to_key_group(key, self.max_parallelism),
+            prefix: &prefix,
+        };
         let mut ctx = WindowContext::new(window, self.watermark, self.now).with_state(access);
         let mut collector = out.collector(Some(window.max_timestamp()));
         self.function.emit(key, &mut ctx, contents, &mut collector)
@@ -386,7 +380,18 @@ where
 
     /// Lets the window function clear the per-window state of a window being dropped.
     fn clear_function_state(&mut self, key: &K, window: &W) -> UserResult {
-        let access = state_access(&mut self.backend, self.max_parallelism, key, window)?;
+        let prefix = |per_window: bool| {
+            if per_window {
+                encode_key(key, window)
+            } else {
+                encode_key(key, &())
+            }
+        };
+        let access = WindowStateAccess {
+            backend: &mut self.backend,
+            key_group: assign_to_key_group(key, self.max_parallelism),
+            prefix: &prefix,
+        };
         let mut ctx = WindowContext::new(window, self.watermark, self.now).with_state(access);
         self.function.clear(key, &mut ctx)
     }
@@ -470,10 +475,11 @@ where
         let windows = self
             .assigner
             .assign_windows(&record.value, timestamp, self.now)?;
-        let merging = self.assigner.is_merging();
-        let mut skipped = true;
+        // Every window but the last gets a copy; the last takes the record itself, so a
+        // record of one window (tumbling) is never copied.
+        let mut pending: Option<(W, W)> = None;
         for window in windows {
-            let (window, state_window) = if merging {
+            let target = if self.assigner.is_merging() {
                 let actual = self.add_merging_window(&key, window)?;
                 if self.is_window_late(&actual) {
                     self.retire(&key, &actual);
@@ -486,26 +492,47 @@ where
                     .cloned()
                     .ok_or("merging window set lost a window")?;
                 (actual, state_window)
+            } else if self.is_window_late(&window) {
+                continue;
             } else {
-                if self.is_window_late(&window) {
-                    continue;
-                }
                 (window.clone(), window)
             };
-            skipped = false;
-            self.add_to_window(&key, &state_window, record.clone());
-            let result = self.trigger_call(&key, &window, &[], |trigger, ctx| {
-                trigger.on_element(&record.value, timestamp, &window, ctx)
-            });
-            self.act(result, &key, &window, &state_window, out)?;
-            self.set_cleanup_timer(&key, &window, true);
+            if let Some((window, state_window)) = pending.replace(target) {
+                self.add_and_trigger(&key, &window, &state_window, record.clone(), timestamp, out)?;
+            }
         }
-        if skipped
-            && self.is_element_late(timestamp)
-            && let Some(tag) = &self.late_tag
-        {
-            out.sides.emit(tag, record);
+        match pending {
+            Some((window, state_window)) => {
+                self.add_and_trigger(&key, &window, &state_window, record, timestamp, out)
+            }
+            None => {
+                if self.is_element_late(timestamp)
+                    && let Some(tag) = &self.late_tag
+                {
+                    out.sides.emit(tag, record);
+                }
+                Ok(())
+            }
         }
+    }
+
+    /// Runs the trigger for an element of `window`, adds the element, and acts on the trigger's
+    /// decision (the trigger cannot see contents, so asking it first changes nothing).
+    fn add_and_trigger(
+        &mut self,
+        key: &K,
+        window: &W,
+        state_window: &W,
+        record: Record<T>,
+        timestamp: Timestamp,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let result = self.trigger_call(key, window, &[], |trigger, ctx| {
+            trigger.on_element(&record.value, timestamp, window, ctx)
+        });
+        self.add_to_window(key, state_window, record);
+        self.act(result, key, window, state_window, out)?;
+        self.set_cleanup_timer(key, window, true);
         Ok(())
     }
 
