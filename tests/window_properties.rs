@@ -89,6 +89,7 @@ fn run_sluice(
     ooo: i64,
     lateness: i64,
     p: usize,
+    incremental: bool,
 ) -> Outcome {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(p)
@@ -108,8 +109,24 @@ fn run_sluice(
             Duration::from_millis(slide as u64),
         ))
         .allowed_lateness(Duration::from_millis(lateness as u64))
-        .side_output_late_data(&late_tag)
-        .process(
+        .side_output_late_data(&late_tag);
+    let windowed = if incremental {
+        // Incremental aggregation: sliding windows take the slicing path.
+        windowed.aggregate_with_process(
+            CountSum,
+            |key: &u8,
+             ctx: &mut WindowContext<'_, TimeWindow>,
+             results: Elements<'_, (usize, i64)>,
+             out: &mut Collector<'_, String>| {
+                let w = ctx.window();
+                for (count, sum) in results {
+                    out.collect(format!("{key},{},{},{count},{sum}", w.start, w.end));
+                }
+                Ok(())
+            },
+        )
+    } else {
+        windowed.process(
             move |key: &u8,
                   ctx: &mut WindowContext<'_, TimeWindow>,
                   elements: Elements<'_, Event>,
@@ -125,7 +142,8 @@ fn run_sluice(
                 ));
                 Ok(())
             },
-        );
+        )
+    };
     let late = windowed.get_side_output(&late_tag).collect();
     let fired = windowed.collect();
     env.execute("window property").unwrap();
@@ -134,6 +152,26 @@ fn run_sluice(
     let mut late = late.take();
     late.sort();
     (fired, late)
+}
+
+/// Counts and sums the values of a window.
+#[derive(Clone, Copy)]
+struct CountSum;
+
+impl AggregateFunction<Event, (usize, i64), (usize, i64)> for CountSum {
+    fn create_accumulator(&self) -> (usize, i64) {
+        (0, 0)
+    }
+    fn add(&self, accumulator: &mut (usize, i64), event: Event) {
+        accumulator.0 += 1;
+        accumulator.1 += event.2;
+    }
+    fn get_result(&self, accumulator: &(usize, i64)) -> (usize, i64) {
+        *accumulator
+    }
+    fn merge(&self, a: (usize, i64), b: (usize, i64)) -> (usize, i64) {
+        (a.0 + b.0, a.1 + b.1)
+    }
 }
 
 fn events() -> impl Strategy<Value = Vec<Event>> {
@@ -163,7 +201,9 @@ proptest! {
         // slides == 1 gives tumbling windows; otherwise the slide divides the size unevenly too.
         let slide = (size / slides).max(1);
         let expected = reference(&events, size, slide, ooo, lateness);
-        let actual = run_sluice(&events, size, slide, ooo, lateness, p);
-        prop_assert_eq!(actual, expected);
+        let actual = run_sluice(&events, size, slide, ooo, lateness, p, false);
+        prop_assert_eq!(actual, expected.clone());
+        let incremental = run_sluice(&events, size, slide, ooo, lateness, p, true);
+        prop_assert_eq!(incremental, expected);
     }
 }

@@ -29,8 +29,8 @@ use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::windowing::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, CountEvictor,
     CountTrigger, Elements, Evictor, GlobalWindow, GlobalWindows, InternalWindowFunction,
-    ProcessWindowFunction, PurgingTrigger, Trigger, Window, WindowAssigner, WindowContext,
-    WindowOperator,
+    ProcessWindowFunction, PurgingTrigger, SlicingWindowOperator, Trigger, Window, WindowAssigner,
+    WindowContext, WindowOperator,
 };
 
 use crate::datastream::DataStream;
@@ -97,6 +97,17 @@ impl<T: StreamData> DataStream<T> {
         windowed.non_parallel = true;
         windowed
     }
+}
+
+/// Makes the window operator of `window_all` non-parallel.
+fn limit_parallelism<O>(stream: DataStream<O>, non_parallel: bool) -> DataStream<O> {
+    if non_parallel {
+        let (env, node) = stream.operator_node();
+        if let Some(node) = node {
+            env.node_settings(node, |n| n.max_supported_parallelism = Some(1));
+        }
+    }
+    stream
 }
 
 /// `reduce` as an aggregate: the accumulator is the reduced value so far.
@@ -185,13 +196,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                     make_function(),
                 )
             });
-        if self.non_parallel {
-            let (env, node) = stream.operator_node();
-            if let Some(node) = node {
-                env.node_settings(node, |n| n.max_supported_parallelism = Some(1));
-            }
-        }
-        stream
+        limit_parallelism(stream, self.non_parallel)
     }
 
     /// Emits what `function` makes of each firing window's elements.
@@ -208,7 +213,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     pub fn aggregate<A, ACC, R>(self, aggregate: A) -> DataStream<R>
     where
         A: AggregateFunction<T, ACC, R> + Clone,
-        ACC: Send + 'static,
+        ACC: Clone + Send + 'static,
         R: StreamData,
     {
         self.aggregate_with_process(aggregate, emit_each::<R, K, W>)
@@ -219,11 +224,34 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     pub fn aggregate_with_process<A, ACC, R, O, P>(self, aggregate: A, function: P) -> DataStream<O>
     where
         A: AggregateFunction<T, ACC, R> + Clone,
-        ACC: Send + 'static,
+        ACC: Clone + Send + 'static,
         R: StreamData,
         O: StreamData,
         P: ProcessWindowFunction<R, O, K, W> + Clone + Sync,
     {
+        let sliding = self
+            .assigner
+            .sliding_shape()
+            .filter(|shape| shape.slide < shape.size);
+        if let Some(shape) = sliding.filter(|_| self.evictor.is_none() && self.trigger.is_none()) {
+            // Overlapping event-time windows with the default trigger: aggregate by slices.
+            let key_selector = self.keyed.key_selector();
+            let (lateness, late_tag) = (self.allowed_lateness, self.late_tag);
+            let stream = self
+                .keyed
+                .as_stream()
+                .transform("Window", "Window", move || {
+                    SlicingWindowOperator::new(
+                        Arc::clone(&key_selector),
+                        shape,
+                        lateness,
+                        late_tag.clone(),
+                        aggregate.clone(),
+                        function.clone(),
+                    )
+                });
+            return limit_parallelism(stream, self.non_parallel);
+        }
         match self.evictor.clone() {
             None => self
                 .build(move || AggregatingWindowFunction::new(aggregate.clone(), function.clone())),

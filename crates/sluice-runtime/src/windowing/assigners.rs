@@ -40,6 +40,12 @@ pub trait WindowAssigner<T, W: Window>: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The size, slide and offset of event-time tumbling or sliding windows, which can be
+    /// aggregated by slices; `None` for every other assigner.
+    fn sliding_shape(&self) -> Option<super::slicing::SlidingShape> {
+        None
+    }
+
     /// Rejects invalid parameters (non-positive sizes, offsets out of range).
     fn validate(&self) -> Result<(), String> {
         Ok(())
@@ -200,6 +206,14 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for SlidingWindows {
 
     fn default_trigger(&self) -> Arc<dyn Trigger<T, TimeWindow>> {
         default_time_trigger(self.event_time)
+    }
+
+    fn sliding_shape(&self) -> Option<super::slicing::SlidingShape> {
+        self.event_time.then_some(super::slicing::SlidingShape {
+            size: self.size,
+            slide: self.slide,
+            offset: self.offset,
+        })
     }
 
     fn validate(&self) -> Result<(), String> {

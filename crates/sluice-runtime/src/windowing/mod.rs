@@ -11,6 +11,7 @@ mod evictors;
 mod functions;
 mod merging_window_set;
 mod operator;
+mod slicing;
 mod triggers;
 mod window;
 
@@ -25,6 +26,7 @@ pub use functions::{
 };
 pub use merging_window_set::MergingWindowSet;
 pub use operator::WindowOperator;
+pub use slicing::{SlicingWindowOperator, SlidingShape};
 pub use triggers::{
     ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger,
     NeverTrigger, ProcessingTimeTrigger, PurgingTrigger, StateMerge, Trigger, TriggerContext,

@@ -10,6 +10,11 @@ use sluice_core::Timestamp;
 pub trait Window: Clone + Eq + Hash + Debug + Serialize + Send + Sync + 'static {
     /// The largest timestamp that belongs to the window.
     fn max_timestamp(&self) -> Timestamp;
+
+    /// The window `[start, end)`, for window types that are time ranges.
+    fn from_bounds(_start: Timestamp, _end: Timestamp) -> Option<Self> {
+        None
+    }
 }
 
 /// The time window `[start, end)`.
@@ -52,6 +57,10 @@ impl TimeWindow {
 impl Window for TimeWindow {
     fn max_timestamp(&self) -> Timestamp {
         self.end.wrapping_sub(1)
+    }
+
+    fn from_bounds(start: Timestamp, end: Timestamp) -> Option<Self> {
+        Some(TimeWindow::new(start, end))
     }
 }
 
