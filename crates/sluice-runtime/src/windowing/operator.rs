@@ -2,6 +2,7 @@
 //! the trigger, emits through the window function, and cleans windows up once they can no
 //! longer receive elements — Flink's `WindowOperator`, step for step.
 
+use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -22,7 +23,6 @@ use super::window::Window;
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::timers::TimerService;
 
 /// Everything kept for one key and window: its contents (when it is a state window), its
 /// trigger values and the timers registered for it. One map lookup reaches all of them, and a
@@ -94,7 +94,10 @@ impl<C> WindowSlot<C> {
 /// memory access, not one per window.
 struct WindowStore<K, W, C> {
     keys: FxHashMap<K, Vec<(W, WindowSlot<C>)>>,
-    timers: TimerService<K, W>,
+    /// Timers by time. A slot's timer list decides which entries are live: registering checks
+    /// it, deleting only removes it there, and stale entries are skipped when due.
+    event_timers: BTreeMap<Timestamp, Vec<(K, W)>>,
+    processing_timers: BTreeMap<Timestamp, Vec<(K, W)>>,
 }
 
 impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
@@ -148,47 +151,72 @@ impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
         }
     }
 
+    fn queue(&mut self, event_time: bool) -> &mut BTreeMap<Timestamp, Vec<(K, W)>> {
+        if event_time {
+            &mut self.event_timers
+        } else {
+            &mut self.processing_timers
+        }
+    }
+
     fn register_timer(&mut self, key: &K, window: &W, event_time: bool, time: Timestamp) {
         let slot = self.slot(key, window);
         if slot.timers.contains(&(event_time, time)) {
             return;
         }
         slot.timers.push((event_time, time));
-        let queue = if event_time {
-            &mut self.timers.event_time
-        } else {
-            &mut self.timers.processing_time
-        };
-        queue.register(time, key, window);
+        self.queue(event_time)
+            .entry(time)
+            .or_default()
+            .push((key.clone(), window.clone()));
     }
 
+    /// Deletes a timer from its slot; the queue entry goes stale and is skipped when due.
     fn delete_timer(&mut self, key: &K, window: &W, event_time: bool, time: Timestamp) {
-        let mut found = false;
         self.update(key, window, |slot| {
-            found = slot.timers.remove(&(event_time, time))
+            slot.timers.remove(&(event_time, time));
         });
-        if found {
-            let queue = if event_time {
-                &mut self.timers.event_time
-            } else {
-                &mut self.timers.processing_time
+    }
+
+    /// Takes the earliest due timer of one domain that its slot still holds, forgetting it.
+    fn pop_due(&mut self, event_time: bool, limit: Timestamp) -> Option<(Timestamp, K, W)> {
+        loop {
+            let mut entry = self.queue(event_time).first_entry()?;
+            let time = *entry.key();
+            if time > limit {
+                return None;
+            }
+            let Some((key, window)) = entry.get_mut().pop() else {
+                entry.remove();
+                continue;
             };
-            queue.delete(time, key, window);
+            if entry.get().is_empty() {
+                entry.remove();
+            }
+            let mut registered = false;
+            self.update(&key, &window, |slot| {
+                registered = slot.timers.remove(&(event_time, time));
+            });
+            if registered {
+                return Some((time, key, window));
+            }
         }
     }
 
-    /// Takes the earliest due timer of one domain, forgetting it in its slot.
-    fn pop_due(&mut self, event_time: bool, limit: Timestamp) -> Option<(Timestamp, K, W)> {
-        let queue = if event_time {
-            &mut self.timers.event_time
-        } else {
-            &mut self.timers.processing_time
-        };
-        let (time, key, window) = queue.pop_due(limit)?;
-        self.update(&key, &window, |slot| {
-            slot.timers.remove(&(event_time, time));
-        });
-        Some((time, key, window))
+    /// The earliest processing-time timer still registered.
+    fn earliest_processing_time(&mut self) -> Option<Timestamp> {
+        loop {
+            let (time, entries) = self.processing_timers.iter().next()?;
+            let time = *time;
+            let live = entries.iter().any(|(key, window)| {
+                self.get(key, window)
+                    .is_some_and(|slot| slot.timers.contains(&(false, time)))
+            });
+            if live {
+                return Some(time);
+            }
+            self.processing_timers.remove(&time);
+        }
     }
 
     fn take_contents(&mut self, key: &K, window: &W) -> Option<C> {
@@ -288,7 +316,8 @@ where
             function,
             store: WindowStore {
                 keys: FxHashMap::default(),
-                timers: TimerService::default(),
+                event_timers: BTreeMap::new(),
+                processing_timers: BTreeMap::new(),
             },
             merging: FxHashMap::default(),
             watermark: Timestamp::MIN,
@@ -585,7 +614,7 @@ where
     }
 
     fn schedule_processing_time(&mut self) {
-        if let Some(earliest) = self.store.timers.processing_time.earliest() {
+        if let Some(earliest) = self.store.earliest_processing_time() {
             self.time.wake_at(earliest);
         }
     }
