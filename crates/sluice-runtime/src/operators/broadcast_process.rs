@@ -10,15 +10,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sluice_core::key_group::assign_to_key_group;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::{HeapStateBackend, KeyedStateScope, StateBackend};
 
-use super::keyed_process::{KeyedContext, TimeDomain};
+use super::keyed_process::{KeyedContext, KeyedRuntime};
 use crate::operator::{OperatorContext, TwoInputOperator};
 use crate::output::{Collector, Output};
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::timers::TimerService;
+use crate::processing_time::ProcessingTime;
 
 /// Names one broadcast map state of keys `K` and values `V`.
 pub struct BroadcastStateDescriptor<K, V> {
@@ -183,72 +180,17 @@ pub struct KeyedBroadcastProcessOperator<IN, K, P> {
     key_selector: Arc<dyn Fn(&IN) -> K + Send + Sync>,
     function: P,
     states: BroadcastStates,
-    backend: HeapStateBackend,
-    timers: TimerService<K, ()>,
-    watermark: Timestamp,
-    max_parallelism: usize,
-    time: ProcessingTimeService,
+    keyed: KeyedRuntime<K>,
 }
 
-impl<IN, K, P> KeyedBroadcastProcessOperator<IN, K, P> {
+impl<IN, K: Hash + Eq + Clone + Serialize, P> KeyedBroadcastProcessOperator<IN, K, P> {
     /// Runs `function` on the keys `key_selector` extracts.
     pub fn new(key_selector: Arc<dyn Fn(&IN) -> K + Send + Sync>, function: P) -> Self {
         KeyedBroadcastProcessOperator {
             key_selector,
             function,
             states: BroadcastStates::default(),
-            backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
-            timers: TimerService::default(),
-            watermark: Timestamp::MIN,
-            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
-            time: ProcessingTimeService::default(),
-        }
-    }
-}
-
-impl<IN, K, P> KeyedBroadcastProcessOperator<IN, K, P>
-where
-    K: Hash + Eq + Clone + Serialize + Send + 'static,
-{
-    fn fire<B, OUT>(
-        &mut self,
-        time: Timestamp,
-        key: K,
-        domain: TimeDomain,
-        out: &mut Output<OUT>,
-    ) -> UserResult
-    where
-        OUT: Send + 'static,
-        P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
-    {
-        let key_group = assign_to_key_group(&key, self.max_parallelism);
-        let now = self.time.now();
-        let timestamp = (domain == TimeDomain::EventTime).then_some(time);
-        let scope = KeyedStateScope::new(
-            &mut self.backend as &mut dyn StateBackend,
-            key_group,
-            &key,
-            &(),
-            now,
-        )?;
-        let mut ctx = KeyedContext::new(
-            &key,
-            timestamp,
-            self.watermark,
-            now,
-            &mut self.timers,
-            scope,
-            &mut out.sides,
-            Some(domain),
-        );
-        let mut collector = Collector::new(&mut out.records, timestamp);
-        self.function
-            .on_timer(time, &mut ctx, &self.states, &mut collector)
-    }
-
-    fn schedule(&mut self) {
-        if let Some(earliest) = self.timers.processing_time.earliest() {
-            self.time.wake_at(earliest);
+            keyed: KeyedRuntime::new(),
         }
     }
 }
@@ -262,39 +204,20 @@ where
     P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.max_parallelism = ctx.max_parallelism;
-        self.backend = HeapStateBackend::new(ctx.max_parallelism);
-        self.time = ctx.processing_time.clone();
+        self.keyed.open(ctx);
         Ok(())
     }
 
     fn process_batch1(&mut self, batch: &mut Vec<Record<IN>>, out: &mut Output<OUT>) -> UserResult {
-        let now = self.time.now();
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
-            let key_group = assign_to_key_group(&key, self.max_parallelism);
-            let scope = KeyedStateScope::new(
-                &mut self.backend as &mut dyn StateBackend,
-                key_group,
-                &key,
-                &(),
-                now,
-            )?;
-            let mut ctx = KeyedContext::new(
-                &key,
-                record.timestamp,
-                self.watermark,
-                now,
-                &mut self.timers,
-                scope,
-                &mut out.sides,
-                None,
-            );
-            let mut collector = Collector::new(&mut out.records, record.timestamp);
-            self.function
-                .process_element(record.value, &mut ctx, &self.states, &mut collector)?;
+            let (function, states) = (&mut self.function, &self.states);
+            self.keyed
+                .with_context(&key, record.timestamp, None, out, |ctx, collector| {
+                    function.process_element(record.value, ctx, states, collector)
+                })?;
         }
-        self.schedule();
+        self.keyed.schedule();
         Ok(())
     }
 
@@ -315,19 +238,19 @@ where
         watermark: Watermark,
         out: &mut Output<OUT>,
     ) -> UserResult<Option<Watermark>> {
-        self.watermark = self.watermark.max(watermark.0);
-        while let Some((time, key, ())) = self.timers.event_time.pop_due(self.watermark) {
-            self.fire::<B, OUT>(time, key, TimeDomain::EventTime, out)?;
-        }
-        self.schedule();
+        let (function, states) = (&mut self.function, &self.states);
+        self.keyed
+            .advance_watermark(watermark, out, |time, ctx, collector| {
+                function.on_timer(time, ctx, states, collector)
+            })?;
         Ok(Some(watermark))
     }
 
     fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<OUT>) -> UserResult {
-        while let Some((time, key, ())) = self.timers.processing_time.pop_due(now) {
-            self.fire::<B, OUT>(time, key, TimeDomain::ProcessingTime, out)?;
-        }
-        self.schedule();
-        Ok(())
+        let (function, states) = (&mut self.function, &self.states);
+        self.keyed
+            .advance_processing_time(now, out, |time, ctx, collector| {
+                function.on_timer(time, ctx, states, collector)
+            })
     }
 }

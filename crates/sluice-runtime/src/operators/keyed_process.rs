@@ -153,10 +153,8 @@ pub trait KeyedProcessFunction<K, I, O>: Send + 'static {
     }
 }
 
-/// Runs a keyed process function.
-pub struct KeyedProcessOperator<I, K, P> {
-    key_selector: Arc<dyn Fn(&I) -> K + Send + Sync>,
-    function: P,
+/// The keyed machinery shared by keyed operators: state backend, timers, watermark and clock.
+pub(crate) struct KeyedRuntime<K> {
     backend: HeapStateBackend,
     timers: TimerService<K, ()>,
     watermark: Timestamp,
@@ -164,12 +162,9 @@ pub struct KeyedProcessOperator<I, K, P> {
     time: ProcessingTimeService,
 }
 
-impl<I, K, P> KeyedProcessOperator<I, K, P> {
-    /// An operator running `function` on the keys `key_selector` extracts.
-    pub fn new(key_selector: Arc<dyn Fn(&I) -> K + Send + Sync>, function: P) -> Self {
-        KeyedProcessOperator {
-            key_selector,
-            function,
+impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
+    pub(crate) fn new() -> Self {
+        KeyedRuntime {
             backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
             timers: TimerService::default(),
             watermark: Timestamp::MIN,
@@ -177,51 +172,117 @@ impl<I, K, P> KeyedProcessOperator<I, K, P> {
             time: ProcessingTimeService::default(),
         }
     }
-}
 
-impl<I, K, P> KeyedProcessOperator<I, K, P>
-where
-    K: Hash + Eq + Clone + Serialize + Send + 'static,
-{
-    fn fire<O>(
+    pub(crate) fn open(&mut self, ctx: &OperatorContext) {
+        self.max_parallelism = ctx.max_parallelism;
+        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.time = ctx.processing_time.clone();
+    }
+
+    /// Calls `f` with the context of `key` (for an element, or a timer of `domain`) and a
+    /// collector whose results carry `timestamp`.
+    pub(crate) fn with_context<O>(
         &mut self,
-        time: Timestamp,
-        key: K,
-        domain: TimeDomain,
+        key: &K,
+        timestamp: Option<Timestamp>,
+        domain: Option<TimeDomain>,
         out: &mut Output<O>,
-    ) -> UserResult
-    where
-        O: Send + 'static,
-        P: KeyedProcessFunction<K, I, O>,
-    {
-        let key_group = assign_to_key_group(&key, self.max_parallelism);
+        f: impl FnOnce(&mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> UserResult,
+    ) -> UserResult {
         let now = self.time.now();
-        let (sides, records) = (&mut out.sides, &mut out.records);
-        let timestamp = (domain == TimeDomain::EventTime).then_some(time);
+        let key_group = assign_to_key_group(key, self.max_parallelism);
         let scope = KeyedStateScope::new(
             &mut self.backend as &mut dyn StateBackend,
             key_group,
-            &key,
+            key,
             &(),
             now,
         )?;
         let mut ctx = KeyedContext::new(
-            &key,
+            key,
             timestamp,
             self.watermark,
             now,
             &mut self.timers,
             scope,
-            sides,
-            Some(domain),
+            &mut out.sides,
+            domain,
         );
-        let mut collector = Collector::new(records, timestamp);
-        self.function.on_timer(time, &mut ctx, &mut collector)
+        let mut collector = Collector::new(&mut out.records, timestamp);
+        f(&mut ctx, &mut collector)
     }
 
-    fn schedule(&mut self) {
+    /// Advances event time, calling `on_timer` for every due event-time timer in time order.
+    pub(crate) fn advance_watermark<O>(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<O>,
+        mut on_timer: impl FnMut(
+            Timestamp,
+            &mut KeyedContext<'_, K>,
+            &mut Collector<'_, O>,
+        ) -> UserResult,
+    ) -> UserResult {
+        self.watermark = self.watermark.max(watermark.0);
+        while let Some((time, key, ())) = self.timers.event_time.pop_due(self.watermark) {
+            self.with_context(
+                &key,
+                Some(time),
+                Some(TimeDomain::EventTime),
+                out,
+                |ctx, collector| on_timer(time, ctx, collector),
+            )?;
+        }
+        self.schedule();
+        Ok(())
+    }
+
+    /// Calls `on_timer` for every processing-time timer due at `now`.
+    pub(crate) fn advance_processing_time<O>(
+        &mut self,
+        now: ProcessingTime,
+        out: &mut Output<O>,
+        mut on_timer: impl FnMut(
+            Timestamp,
+            &mut KeyedContext<'_, K>,
+            &mut Collector<'_, O>,
+        ) -> UserResult,
+    ) -> UserResult {
+        while let Some((time, key, ())) = self.timers.processing_time.pop_due(now) {
+            self.with_context(
+                &key,
+                None,
+                Some(TimeDomain::ProcessingTime),
+                out,
+                |ctx, collector| on_timer(time, ctx, collector),
+            )?;
+        }
+        self.schedule();
+        Ok(())
+    }
+
+    /// Asks the task to wake for the earliest processing-time timer.
+    pub(crate) fn schedule(&mut self) {
         if let Some(earliest) = self.timers.processing_time.earliest() {
             self.time.wake_at(earliest);
+        }
+    }
+}
+
+/// Runs a keyed process function.
+pub struct KeyedProcessOperator<I, K, P> {
+    key_selector: Arc<dyn Fn(&I) -> K + Send + Sync>,
+    function: P,
+    keyed: KeyedRuntime<K>,
+}
+
+impl<I, K: Hash + Eq + Clone + Serialize, P> KeyedProcessOperator<I, K, P> {
+    /// An operator running `function` on the keys `key_selector` extracts.
+    pub fn new(key_selector: Arc<dyn Fn(&I) -> K + Send + Sync>, function: P) -> Self {
+        KeyedProcessOperator {
+            key_selector,
+            function,
+            keyed: KeyedRuntime::new(),
         }
     }
 }
@@ -234,40 +295,20 @@ where
     P: KeyedProcessFunction<K, I, O>,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.max_parallelism = ctx.max_parallelism;
-        self.backend = HeapStateBackend::new(ctx.max_parallelism);
-        self.time = ctx.processing_time.clone();
+        self.keyed.open(ctx);
         self.function.open(ctx)
     }
 
     fn process_batch(&mut self, batch: &mut Vec<Record<I>>, out: &mut Output<O>) -> UserResult {
-        let now = self.time.now();
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
-            let key_group = assign_to_key_group(&key, self.max_parallelism);
-            let (sides, records) = (&mut out.sides, &mut out.records);
-            let scope = KeyedStateScope::new(
-                &mut self.backend as &mut dyn StateBackend,
-                key_group,
-                &key,
-                &(),
-                now,
-            )?;
-            let mut ctx = KeyedContext::new(
-                &key,
-                record.timestamp,
-                self.watermark,
-                now,
-                &mut self.timers,
-                scope,
-                sides,
-                None,
-            );
-            let mut collector = Collector::new(records, record.timestamp);
-            self.function
-                .process_element(record.value, &mut ctx, &mut collector)?;
+            let function = &mut self.function;
+            self.keyed
+                .with_context(&key, record.timestamp, None, out, |ctx, collector| {
+                    function.process_element(record.value, ctx, collector)
+                })?;
         }
-        self.schedule();
+        self.keyed.schedule();
         Ok(())
     }
 
@@ -276,20 +317,20 @@ where
         watermark: Watermark,
         out: &mut Output<O>,
     ) -> UserResult<Option<Watermark>> {
-        self.watermark = self.watermark.max(watermark.0);
-        while let Some((time, key, ())) = self.timers.event_time.pop_due(self.watermark) {
-            self.fire(time, key, TimeDomain::EventTime, out)?;
-        }
-        self.schedule();
+        let function = &mut self.function;
+        self.keyed
+            .advance_watermark(watermark, out, |time, ctx, collector| {
+                function.on_timer(time, ctx, collector)
+            })?;
         Ok(Some(watermark))
     }
 
     fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<O>) -> UserResult {
-        while let Some((time, key, ())) = self.timers.processing_time.pop_due(now) {
-            self.fire(time, key, TimeDomain::ProcessingTime, out)?;
-        }
-        self.schedule();
-        Ok(())
+        let function = &mut self.function;
+        self.keyed
+            .advance_processing_time(now, out, |time, ctx, collector| {
+                function.on_timer(time, ctx, collector)
+            })
     }
 }
 
