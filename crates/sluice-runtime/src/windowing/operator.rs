@@ -290,6 +290,32 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     _out: PhantomData<fn() -> OUT>,
 }
 
+/// Calls `f` with a window function context for `key` and `window` whose keyed state lives in
+/// `backend`; the state prefixes are encoded only if the function asks for state.
+fn with_function_context<K: Hash + Serialize, W: Window, R>(
+    backend: &mut HeapStateBackend,
+    max_parallelism: usize,
+    key: &K,
+    window: &W,
+    watermark: Timestamp,
+    now: ProcessingTime,
+    f: impl FnOnce(&mut WindowContext<'_, W>) -> R,
+) -> R {
+    let prefix = |per_window: bool| {
+        if per_window {
+            encode_key(key, window)
+        } else {
+            encode_key(key, &())
+        }
+    };
+    let access = WindowStateAccess {
+        backend,
+        key_group: assign_to_key_group(key, max_parallelism),
+        prefix: &prefix,
+    };
+    f(&mut WindowContext::new(window, watermark, now).with_state(access))
+}
+
 impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
@@ -390,39 +416,35 @@ where
         else {
             return Ok(());
         };
-        let prefix = |per_window: bool| {
-            if per_window {
-                encode_key(key, window)
-            } else {
-                encode_key(key, &())
-            }
-        };
-        let access = WindowStateAccess {
-            backend: &mut self.backend,
-            key_group: assign_to_key_group(key, self.max_parallelism),
-            prefix: &prefix,
-        };
-        let mut ctx = WindowContext::new(window, self.watermark, self.now).with_state(access);
-        let mut collector = out.collector(Some(window.max_timestamp()));
-        self.function.emit(key, &mut ctx, contents, &mut collector)
+        let function = &mut self.function;
+        let (watermark, now) = (self.watermark, self.now);
+        with_function_context(
+            &mut self.backend,
+            self.max_parallelism,
+            key,
+            window,
+            watermark,
+            now,
+            |ctx| {
+                let mut collector = out.collector(Some(window.max_timestamp()));
+                function.emit(key, ctx, contents, &mut collector)
+            },
+        )
     }
 
     /// Lets the window function clear the per-window state of a window being dropped.
     fn clear_function_state(&mut self, key: &K, window: &W) -> UserResult {
-        let prefix = |per_window: bool| {
-            if per_window {
-                encode_key(key, window)
-            } else {
-                encode_key(key, &())
-            }
-        };
-        let access = WindowStateAccess {
-            backend: &mut self.backend,
-            key_group: assign_to_key_group(key, self.max_parallelism),
-            prefix: &prefix,
-        };
-        let mut ctx = WindowContext::new(window, self.watermark, self.now).with_state(access);
-        self.function.clear(key, &mut ctx)
+        let function = &mut self.function;
+        let (watermark, now) = (self.watermark, self.now);
+        with_function_context(
+            &mut self.backend,
+            self.max_parallelism,
+            key,
+            window,
+            watermark,
+            now,
+            |ctx| function.clear(key, ctx),
+        )
     }
 
     /// Applies a trigger decision to `window` (contents in `state_window`).
