@@ -699,8 +699,10 @@ mod tests {
     use crate::output::Collector;
     use crate::processing_time::ManualClock;
     use crate::windowing::{
-        BufferedWindowFunction, ContinuousEventTimeTrigger, CountEvictor, CountTrigger, Elements,
-        Evictor, GlobalWindow, GlobalWindows, PurgingTrigger, TimeWindow, TumblingWindows,
+        BufferedWindowFunction, ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger,
+        CountEvictor, CountTrigger, DynamicSessionWindows, Elements, EventTimeTrigger, Evictor,
+        GlobalWindow, GlobalWindows, PurgingTrigger, SessionWindows, SlidingWindows, TimeEvictor,
+        TimeWindow, TumblingWindows,
     };
 
     type Event = (char, i64);
@@ -895,5 +897,117 @@ mod tests {
         assert!(harness.take_values().is_empty());
         harness.processing_time(1_019);
         assert_eq!(harness.take_values(), vec!["a@1010..1020:[3]"]);
+    }
+
+    fn manual_context(now: i64) -> (Arc<ManualClock>, OperatorContext) {
+        let clock = ManualClock::new(now);
+        let mut ctx = OperatorContext::single("window");
+        ctx.processing_time = ProcessingTimeService::new(clock.clone());
+        (clock, ctx)
+    }
+
+    #[test]
+    fn dynamic_session_gaps_come_from_each_element() {
+        // The value is the gap: a large value keeps the session open longer.
+        let assigner =
+            DynamicSessionWindows::event_time(|e: &Event| Duration::from_millis(e.1 as u64));
+        let mut harness = OneInputHarness::new(time_operator(
+            Arc::new(assigner),
+            Arc::new(EventTimeTrigger),
+        ));
+        harness.process(Record::with_timestamp(('a', 5), 0));
+        harness.process(Record::with_timestamp(('a', 20), 3));
+        harness.process(Record::with_timestamp(('a', 1), 40));
+        harness.watermark(Watermark::MAX);
+        let mut out = harness.take_values();
+        out.sort();
+        // [0,5) and [3,23) overlap and merge; [40,41) stands alone.
+        assert_eq!(out, vec!["a@0..23:[5, 20]", "a@40..41:[1]"]);
+    }
+
+    #[test]
+    fn processing_time_sessions_close_after_a_quiet_gap() {
+        let (clock, ctx) = manual_context(1_000);
+        let assigner = SessionWindows::processing_time_with_gap(Duration::from_millis(50));
+        let mut harness = OneInputHarness::with_context(
+            time_operator(
+                Arc::new(assigner),
+                Arc::new(crate::windowing::ProcessingTimeTrigger),
+            ),
+            ctx,
+        );
+        harness.process(Record::new(('a', 1)));
+        clock.set(1_030);
+        harness.process(Record::new(('a', 2)));
+        harness.processing_time(1_060);
+        assert!(
+            harness.take_values().is_empty(),
+            "the second element extended the session"
+        );
+        harness.processing_time(1_079);
+        assert_eq!(harness.take_values(), vec!["a@1000..1080:[1, 2]"]);
+    }
+
+    #[test]
+    fn sliding_processing_time_windows_take_each_element_into_every_window() {
+        let (_clock, ctx) = manual_context(1_012);
+        let assigner =
+            SlidingWindows::processing_time(Duration::from_millis(20), Duration::from_millis(10));
+        let mut harness = OneInputHarness::with_context(
+            time_operator(
+                Arc::new(assigner),
+                Arc::new(crate::windowing::ProcessingTimeTrigger),
+            ),
+            ctx,
+        );
+        harness.process(Record::new(('a', 1)));
+        harness.processing_time(1_019);
+        assert_eq!(harness.take_values(), vec!["a@1000..1020:[1]"]);
+        harness.processing_time(1_029);
+        assert_eq!(harness.take_values(), vec!["a@1010..1030:[1]"]);
+    }
+
+    #[test]
+    fn continuous_processing_time_trigger_fires_every_interval() {
+        let (clock, ctx) = manual_context(1_000);
+        let mut harness = OneInputHarness::with_context(
+            time_operator(
+                Arc::new(TumblingWindows::event_time(Duration::from_secs(3_600))),
+                Arc::new(ContinuousProcessingTimeTrigger::of(Duration::from_millis(
+                    100,
+                ))),
+            ),
+            ctx,
+        );
+        harness.process(Record::with_timestamp(('a', 1), 5));
+        harness.processing_time(1_099);
+        assert!(harness.take_values().is_empty());
+        harness.processing_time(1_100);
+        assert_eq!(harness.take_values(), vec!["a@0..3600000:[1]"]);
+        clock.set(1_150);
+        harness.process(Record::with_timestamp(('a', 2), 6));
+        harness.processing_time(1_200);
+        assert_eq!(harness.take_values(), vec!["a@0..3600000:[1, 2]"]);
+    }
+
+    #[test]
+    fn time_evictor_keeps_the_recent_elements_of_a_firing_window() {
+        let operator = WindowOperator::new(
+            Arc::new(|e: &Event| e.0),
+            Arc::new(GlobalWindows),
+            Arc::new(CountTrigger::of(4)),
+            0,
+            None,
+            BufferedWindowFunction::new(
+                describe_global as DescribeGlobal,
+                Some(Arc::new(TimeEvictor::of(Duration::from_millis(10)))
+                    as Arc<dyn Evictor<Event, GlobalWindow>>),
+            ),
+        );
+        let mut harness = OneInputHarness::new(operator);
+        for (v, t) in [(1, 0), (2, 8), (3, 15), (4, 20)] {
+            harness.process(Record::with_timestamp(('a', v), t));
+        }
+        assert_eq!(harness.take_values(), vec!["a:[3, 4]"]);
     }
 }
