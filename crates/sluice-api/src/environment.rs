@@ -16,6 +16,7 @@ use sluice_runtime::graph::{
 };
 use sluice_runtime::mini_cluster;
 use sluice_runtime::source::Source;
+use sluice_runtime::watermarks::WatermarkStrategy;
 use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 
 use crate::datastream::DataStream;
@@ -128,13 +129,35 @@ impl StreamExecutionEnvironment {
         self.add_source(source, &format!("Source: {name}"), None)
     }
 
+    /// Adds a source whose watermarks are generated per split with `strategy` (Flink's
+    /// `fromSource(source, watermarkStrategy, name)`): the reader's watermark is the minimum over
+    /// the splits it is reading, so a fast split cannot make a slow one's records late.
+    pub fn from_source_with_watermarks<T: StreamData, S: Source<T>>(
+        &self,
+        source: S,
+        strategy: WatermarkStrategy<T>,
+        name: &str,
+    ) -> DataStream<T> {
+        let factory = SourceNode::<T, S>::with_watermarks(source, strategy);
+        self.add_source_node(factory, &format!("Source: {name}"), None)
+    }
+
     pub(crate) fn add_source<T: StreamData, S: Source<T>>(
         &self,
         source: S,
         name: &str,
         max_parallelism: Option<usize>,
     ) -> DataStream<T> {
-        let factory = OperatorFactory::Source(std::sync::Arc::new(SourceNode::<T, S>::new(source)));
+        self.add_source_node(SourceNode::<T, S>::new(source), name, max_parallelism)
+    }
+
+    fn add_source_node<T: StreamData, S: Source<T>>(
+        &self,
+        node: SourceNode<T, S>,
+        name: &str,
+        max_parallelism: Option<usize>,
+    ) -> DataStream<T> {
+        let factory = OperatorFactory::Source(std::sync::Arc::new(node));
         let id = {
             let mut state = self.state.borrow_mut();
             let id = state

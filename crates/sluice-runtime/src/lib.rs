@@ -24,6 +24,7 @@ pub mod record_writer;
 pub mod signal;
 pub mod sink;
 pub mod source;
+pub mod split_watermarks;
 pub mod task;
 pub mod timers;
 pub mod two_input;

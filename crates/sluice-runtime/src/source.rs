@@ -17,7 +17,9 @@ use crate::chain::{BoxedLink, LinkResult};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
 use crate::operator::OperatorContext;
+use crate::split_watermarks::{SplitEvent, SplitWatermarks};
 use crate::task::{InputStatus, TaskInput};
+use crate::watermarks::WatermarkStrategy;
 
 /// Whether a source ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,12 @@ pub trait SourceReader<T, S>: Send + 'static {
     /// Emits what is available (up to a batch) into `output`. Must not block for long: return
     /// `NothingAvailable` and be polled again.
     fn poll_next(&mut self, output: &mut SourceOutput<'_, T>) -> UserResult<ReaderStatus>;
+
+    /// How many splits the reader works on at once (it is given more while it has fewer);
+    /// readers of partitioned systems read several at once.
+    fn max_concurrent_splits(&self) -> usize {
+        1
+    }
 }
 
 /// What a reader's poll found.
@@ -71,6 +79,7 @@ pub enum ReaderStatus {
 pub struct SourceOutput<'a, T> {
     records: &'a mut Vec<Record<T>>,
     batch_size: usize,
+    split_events: Vec<(usize, SplitEvent)>,
 }
 
 impl<'a, T> SourceOutput<'a, T> {
@@ -79,7 +88,21 @@ impl<'a, T> SourceOutput<'a, T> {
         SourceOutput {
             records,
             batch_size,
+            split_events: Vec::new(),
         }
+    }
+
+    /// The records emitted from now on belong to split `id` (for per-split watermarks; a
+    /// reader working on one split at a time need not call it).
+    pub fn set_split(&mut self, id: u64) {
+        self.split_events
+            .push((self.records.len(), SplitEvent::Switch(id)));
+    }
+
+    /// Split `id` has no more records: it stops holding back the watermark.
+    pub fn finish_split(&mut self, id: u64) {
+        self.split_events
+            .push((self.records.len(), SplitEvent::Finished(id)));
     }
 
     /// Emits a value without a timestamp.
@@ -110,7 +133,10 @@ pub struct SourceProcessor<T, Src: Source<T>> {
     ctx: OperatorContext,
     splits: SplitQueue<Src::Split>,
     reader: Option<Src::Reader>,
-    in_split: bool,
+    active_splits: usize,
+    current_split: u64,
+    watermarks: Option<SplitWatermarks<T>>,
+    strategy: Option<WatermarkStrategy<T>>,
     head: BoxedLink<T>,
     buffer: Vec<Record<T>>,
     batch_size: usize,
@@ -126,6 +152,7 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
         head: BoxedLink<T>,
         batch_size: usize,
         metrics: Arc<OperatorMetrics>,
+        strategy: Option<WatermarkStrategy<T>>,
     ) -> Result<Self, TaskError> {
         let splits = splits
             .downcast_ref::<SplitQueue<Src::Split>>()
@@ -136,12 +163,81 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
             ctx,
             splits,
             reader: None,
-            in_split: false,
+            active_splits: 0,
+            current_split: 0,
+            watermarks: None,
+            strategy,
             head,
             buffer: Vec::with_capacity(batch_size.min(crate::record_writer::PREALLOCATED_RECORDS)),
             batch_size,
             metrics,
         })
+    }
+
+    /// Hands the batch to the chain; with per-split watermarks, stamps each record and emits
+    /// watermarks between the records as the splits' minimum rises.
+    fn emit(&mut self, events: Vec<(usize, SplitEvent)>) -> LinkResult {
+        if self.buffer.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        self.metrics.add_out(self.buffer.len());
+        if self.watermarks.is_none() {
+            return self.head.on_batch(&mut self.buffer);
+        }
+        let mut records = std::mem::take(&mut self.buffer);
+        let mut pending = Vec::with_capacity(records.len());
+        let mut events = events.into_iter().peekable();
+        for (index, mut record) in records.drain(..).enumerate() {
+            while let Some((_, event)) = events.next_if(|(at, _)| *at <= index) {
+                self.apply_split_event(event, &mut pending)?;
+            }
+            let split = self.current_split;
+            let risen = self
+                .watermarks
+                .as_mut()
+                .and_then(|w| w.on_record(split, &mut record));
+            pending.push(record);
+            if let Some(watermark) = risen {
+                self.forward_watermark(&mut pending, watermark)?;
+            }
+        }
+        for (_, event) in events {
+            self.apply_split_event(event, &mut pending)?;
+        }
+        if !pending.is_empty() {
+            self.head.on_batch(&mut pending)?;
+        }
+        self.buffer = records;
+        Ok(())
+    }
+
+    fn apply_split_event(&mut self, event: SplitEvent, pending: &mut Vec<Record<T>>) -> LinkResult {
+        let risen = match event {
+            SplitEvent::Switch(id) => {
+                self.current_split = id;
+                None
+            }
+            SplitEvent::Finished(id) => self
+                .watermarks
+                .as_mut()
+                .and_then(|w| w.on_split_finished(id)),
+        };
+        match risen {
+            Some(watermark) => self.forward_watermark(pending, watermark),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the records before a watermark, then the watermark.
+    fn forward_watermark(
+        &mut self,
+        pending: &mut Vec<Record<T>>,
+        watermark: Watermark,
+    ) -> LinkResult {
+        if !pending.is_empty() {
+            self.head.on_batch(pending)?;
+        }
+        self.head.on_watermark(watermark)
     }
 
     fn finish(&mut self) -> Result<InputStatus, TaskError> {
@@ -166,6 +262,15 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
         let source = &self.source;
         let ctx = &self.ctx;
         self.reader = Some(guard(&self.ctx.name, || source.create_reader(ctx))?);
+        if let Some(strategy) = self.strategy.take() {
+            let interval = self.ctx.auto_watermark_interval.as_millis() as i64;
+            let watermarks =
+                SplitWatermarks::new(strategy, interval, self.ctx.processing_time.now());
+            if let Some(at) = watermarks.next_periodic() {
+                self.ctx.processing_time.wake_at(at);
+            }
+            self.watermarks = Some(watermarks);
+        }
         self.head.open()
     }
 
@@ -173,42 +278,51 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
         let Some(reader) = self.reader.as_mut() else {
             return Err(TaskError::Internal("source polled before open".into()));
         };
-        if !self.in_split {
+        let wanted = reader.max_concurrent_splits().max(1);
+        while self.active_splits < wanted {
             let next = self
                 .splits
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop_front();
-            match next {
-                Some(split) => {
-                    guard(&self.ctx.name, || reader.add_split(split))?;
-                    self.in_split = true;
-                }
-                None if self.source.boundedness() == Boundedness::Bounded => return self.finish(),
-                None => {
-                    return Ok(InputStatus::NothingAvailable(
-                        crate::signal::CANCEL_CHECK_INTERVAL,
-                    ));
-                }
-            }
+            let Some(split) = next else {
+                break;
+            };
+            guard(&self.ctx.name, || reader.add_split(split))?;
+            self.active_splits += 1;
+        }
+        if self.active_splits == 0 {
+            return if self.source.boundedness() == Boundedness::Bounded {
+                self.finish()
+            } else {
+                Ok(InputStatus::NothingAvailable(
+                    crate::signal::CANCEL_CHECK_INTERVAL,
+                ))
+            };
         }
         let mut output = SourceOutput::new(&mut self.buffer, self.batch_size);
         let status = guard(&self.ctx.name, || reader.poll_next(&mut output))?;
-        if !self.buffer.is_empty() {
-            self.metrics.add_out(self.buffer.len());
-            self.head.on_batch(&mut self.buffer)?;
-        }
+        let events = std::mem::take(&mut output.split_events);
+        self.emit(events)?;
         Ok(match status {
             ReaderStatus::MoreAvailable => InputStatus::MoreAvailable,
             ReaderStatus::NothingAvailable => InputStatus::NothingAvailable(SOURCE_IDLE_WAIT),
             ReaderStatus::SplitFinished => {
-                self.in_split = false;
+                self.active_splits = self.active_splits.saturating_sub(1);
                 InputStatus::MoreAvailable
             }
         })
     }
 
     fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult {
+        if let Some(watermarks) = self.watermarks.as_mut() {
+            if let Some(watermark) = watermarks.on_processing_time(now) {
+                self.head.on_watermark(watermark)?;
+            }
+            if let Some(at) = watermarks.next_periodic() {
+                self.ctx.processing_time.wake_at(at);
+            }
+        }
         self.head.on_processing_time(now)
     }
 

@@ -21,6 +21,7 @@ use crate::output::{Output, SideOutputSlot, SideOutputs};
 use crate::source::{Boundedness, Source, SourceProcessor, prepare_splits};
 use crate::task::{OneInputProcessor, TaskInput, TwoInputProcessor};
 use crate::two_input::TwoInputDriver;
+use crate::watermarks::WatermarkStrategy;
 
 /// A channel sender whose record type is known only at runtime.
 pub type AnySender = Box<dyn Any + Send>;
@@ -126,7 +127,7 @@ fn typed_gate<T: 'static>(receivers: Vec<AnyReceiver>) -> Result<InputGate<T>, T
 /// The factory of a source node.
 pub struct SourceNode<T, Src> {
     source: Arc<Src>,
-    _type: PhantomData<fn() -> T>,
+    watermarks: Option<WatermarkStrategy<T>>,
 }
 
 impl<T, Src> SourceNode<T, Src> {
@@ -134,7 +135,15 @@ impl<T, Src> SourceNode<T, Src> {
     pub fn new(source: Src) -> Self {
         SourceNode {
             source: Arc::new(source),
-            _type: PhantomData,
+            watermarks: None,
+        }
+    }
+
+    /// A factory for `source` generating watermarks per split with `strategy`.
+    pub fn with_watermarks(source: Src, strategy: WatermarkStrategy<T>) -> Self {
+        SourceNode {
+            source: Arc::new(source),
+            watermarks: Some(strategy),
         }
     }
 }
@@ -164,6 +173,7 @@ impl<T: Send + 'static, Src: Source<T>> SourceFactory for SourceNode<T, Src> {
             head,
             batch_size,
             metrics,
+            self.watermarks.clone(),
         )?))
     }
 }
