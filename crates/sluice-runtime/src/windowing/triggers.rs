@@ -292,6 +292,63 @@ impl<T, W: Window> Trigger<T, W> for ProcessingTimeTrigger {
 const COUNT: &str = "count";
 const FIRE_AT: &str = "fire-at";
 
+/// The schedule shared by the continuous triggers: the next fire time kept as a trigger value,
+/// and a timer for it in the trigger's time domain.
+fn register_next_fire<W: Window>(
+    interval: i64,
+    time: i64,
+    window: &W,
+    ctx: &mut TriggerContext<'_, W>,
+    event_time: bool,
+) {
+    let next = time.wrapping_add(interval).min(window.max_timestamp());
+    ctx.set_state(FIRE_AT, ctx.state(FIRE_AT).map_or(next, |t| t.min(next)));
+    if event_time {
+        ctx.register_event_time_timer(next);
+    } else {
+        ctx.register_processing_time_timer(next);
+    }
+}
+
+/// Fires and schedules the next fire when `time` is the scheduled fire time.
+fn fire_if_scheduled<W: Window>(
+    interval: i64,
+    time: i64,
+    window: &W,
+    ctx: &mut TriggerContext<'_, W>,
+    event_time: bool,
+) -> TriggerResult {
+    if ctx.state(FIRE_AT) != Some(time) {
+        return TriggerResult::Continue;
+    }
+    ctx.clear_state(FIRE_AT);
+    register_next_fire(interval, time, window, ctx, event_time);
+    TriggerResult::Fire
+}
+
+/// Merges the next fire times of merged windows (the earliest wins) and schedules it.
+fn merge_next_fire<W: Window>(ctx: &mut TriggerContext<'_, W>, event_time: bool) {
+    if let Some(next) = ctx.merge_state(FIRE_AT, StateMerge::Min) {
+        if event_time {
+            ctx.register_event_time_timer(next);
+        } else {
+            ctx.register_processing_time_timer(next);
+        }
+    }
+}
+
+/// Deletes the scheduled fire of a window.
+fn clear_next_fire<W: Window>(ctx: &mut TriggerContext<'_, W>, event_time: bool) {
+    if let Some(time) = ctx.state(FIRE_AT) {
+        if event_time {
+            ctx.delete_event_time_timer(time);
+        } else {
+            ctx.delete_processing_time_timer(time);
+        }
+        ctx.clear_state(FIRE_AT);
+    }
+}
+
 /// Fires every `max_count` elements of a window.
 #[derive(Debug, Clone, Copy)]
 pub struct CountTrigger {
@@ -364,17 +421,6 @@ impl ContinuousEventTimeTrigger {
             interval: (interval.as_millis() as i64).max(1),
         }
     }
-
-    fn register_next<W: Window>(
-        &self,
-        time: Timestamp,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) {
-        let next = time.wrapping_add(self.interval).min(window.max_timestamp());
-        ctx.set_state(FIRE_AT, ctx.state(FIRE_AT).map_or(next, |t| t.min(next)));
-        ctx.register_event_time_timer(next);
-    }
 }
 
 impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
@@ -390,11 +436,8 @@ impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
         }
         ctx.register_event_time_timer(window.max_timestamp());
         if ctx.state(FIRE_AT).is_none() {
-            self.register_next(
-                timestamp.wrapping_sub(timestamp.wrapping_rem(self.interval)),
-                window,
-                ctx,
-            );
+            let aligned = timestamp.wrapping_sub(timestamp.wrapping_rem(self.interval));
+            register_next_fire(self.interval, aligned, window, ctx, true);
         }
         TriggerResult::Continue
     }
@@ -408,12 +451,7 @@ impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
         if time == window.max_timestamp() {
             return TriggerResult::Fire;
         }
-        if ctx.state(FIRE_AT) == Some(time) {
-            ctx.clear_state(FIRE_AT);
-            self.register_next(time, window, ctx);
-            return TriggerResult::Fire;
-        }
-        TriggerResult::Continue
+        fire_if_scheduled(self.interval, time, window, ctx, true)
     }
 
     fn on_processing_time(
@@ -430,19 +468,14 @@ impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
     }
 
     fn on_merge(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        if let Some(next) = ctx.merge_state(FIRE_AT, StateMerge::Min) {
-            ctx.register_event_time_timer(next);
-        }
+        merge_next_fire(ctx, true);
         if window.max_timestamp() > ctx.current_watermark() {
             ctx.register_event_time_timer(window.max_timestamp());
         }
     }
 
     fn clear(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
-        if let Some(time) = ctx.state(FIRE_AT) {
-            ctx.delete_event_time_timer(time);
-            ctx.clear_state(FIRE_AT);
-        }
+        clear_next_fire(ctx, true);
     }
 }
 
@@ -459,17 +492,6 @@ impl ContinuousProcessingTimeTrigger {
             interval: (interval.as_millis() as i64).max(1),
         }
     }
-
-    fn register_next<W: Window>(
-        &self,
-        time: ProcessingTime,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) {
-        let next = time.wrapping_add(self.interval).min(window.max_timestamp());
-        ctx.set_state(FIRE_AT, ctx.state(FIRE_AT).map_or(next, |t| t.min(next)));
-        ctx.register_processing_time_timer(next);
-    }
 }
 
 impl<T, W: Window> Trigger<T, W> for ContinuousProcessingTimeTrigger {
@@ -482,11 +504,8 @@ impl<T, W: Window> Trigger<T, W> for ContinuousProcessingTimeTrigger {
     ) -> TriggerResult {
         if ctx.state(FIRE_AT).is_none() {
             let now = ctx.current_processing_time();
-            self.register_next(
-                now.wrapping_sub(now.wrapping_rem(self.interval)),
-                window,
-                ctx,
-            );
+            let aligned = now.wrapping_sub(now.wrapping_rem(self.interval));
+            register_next_fire(self.interval, aligned, window, ctx, false);
         }
         TriggerResult::Continue
     }
@@ -501,12 +520,7 @@ impl<T, W: Window> Trigger<T, W> for ContinuousProcessingTimeTrigger {
         window: &W,
         ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
-        if ctx.state(FIRE_AT) == Some(time) {
-            ctx.clear_state(FIRE_AT);
-            self.register_next(time, window, ctx);
-            return TriggerResult::Fire;
-        }
-        TriggerResult::Continue
+        fire_if_scheduled(self.interval, time, window, ctx, false)
     }
 
     fn can_merge(&self) -> bool {
@@ -514,16 +528,11 @@ impl<T, W: Window> Trigger<T, W> for ContinuousProcessingTimeTrigger {
     }
 
     fn on_merge(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
-        if let Some(next) = ctx.merge_state(FIRE_AT, StateMerge::Min) {
-            ctx.register_processing_time_timer(next);
-        }
+        merge_next_fire(ctx, false);
     }
 
     fn clear(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
-        if let Some(time) = ctx.state(FIRE_AT) {
-            ctx.delete_processing_time_timer(time);
-            ctx.clear_state(FIRE_AT);
-        }
+        clear_next_fire(ctx, false);
     }
 }
 
