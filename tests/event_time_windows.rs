@@ -157,11 +157,12 @@ impl Rng {
     }
 }
 
-/// Out-of-order events over many keys, with very late records and a few malformed lines.
+/// Out-of-order events over many keys, with very late records, negative timestamps, signed
+/// and zero-padded numbers, extreme values, lone `\r` line ends and a few malformed lines.
 fn generate(seed: u64, records: usize) -> String {
     let mut rng = Rng(seed);
     let mut text = String::new();
-    let mut now: i64 = 1_000;
+    let mut now: i64 = -3_000;
     for _ in 0..records {
         now += rng.below(25) as i64;
         let key = format!("key{}", rng.below(40));
@@ -170,10 +171,22 @@ fn generate(seed: u64, records: usize) -> String {
             3..=32 => now - rng.below(300) as i64,
             _ => now,
         };
-        let value = rng.below(200) as i64 - 60;
-        text.push_str(&format!("{key},{timestamp},{value}\n"));
+        let value = match rng.below(50) {
+            0 => i64::MAX,
+            1 => i64::MIN,
+            _ => rng.below(200) as i64 - 60,
+        };
+        let written = match (rng.below(10), timestamp >= 0) {
+            (0, true) => format!("+{timestamp}"),
+            (1, true) => format!("00{timestamp}"),
+            _ => timestamp.to_string(),
+        };
+        text.push_str(&format!("{key},{written},{value}"));
+        text.push_str(if rng.below(40) == 0 { "\r" } else { "\n" });
         if rng.below(200) == 0 {
-            text.push_str(["oops", "k,1", "k,1,2,3", "k,x,1", ""][rng.below(5) as usize]);
+            text.push_str(
+                ["oops", "k,1", "k,1,2,3", "k,x,1", "", "k, 5,1", "k,5,"][rng.below(7) as usize],
+            );
             text.push('\n');
         }
     }

@@ -14,10 +14,10 @@ type Event = (u8, i64, i64);
 /// What fired and what was late, sorted.
 type Outcome = (Vec<String>, Vec<Event>);
 
-/// The starts of the windows holding `ts` (non-negative here), latest first.
+/// The starts of the windows holding `ts`, latest first.
 fn window_starts(ts: i64, size: i64, slide: i64) -> Vec<i64> {
     let mut starts = Vec::new();
-    let mut start = ts - ((ts + slide) % slide);
+    let mut start = ts - ts.rem_euclid(slide);
     while start > ts - size {
         starts.push(start);
         start -= slide;
@@ -180,7 +180,8 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
         raw.into_iter()
             .map(|(key, step, back, value)| {
                 now += step;
-                (key, (now - back).max(0), value)
+                // Event times start below zero: negative timestamps have windows too.
+                (key, now - back - 500, value)
             })
             .collect()
     })

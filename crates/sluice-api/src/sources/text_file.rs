@@ -3,8 +3,8 @@
 //! Each file is cut into byte ranges (splits). A split owns the lines that *start* inside its
 //! range: its reader skips the partial line at the range's start (the previous split reads it)
 //! and reads past the range's end to finish its last line. So every line is read exactly once,
-//! whatever the number of splits. Lines are UTF-8 (invalid bytes are replaced), without their
-//! `\n` or `\r\n`.
+//! whatever the number of splits. Lines are UTF-8 (invalid bytes are replaced); as in Java's
+//! `readLine` (Flink's text formats), `\n`, `\r\n` and a lone `\r` end a line.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -135,13 +135,25 @@ fn open_split(split: &FileSplit) -> UserResult<OpenSplit> {
     })
 }
 
-fn into_text(mut line: Vec<u8>, path: &Path) -> String {
-    if line.last() == Some(&b'\n') {
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
+/// Decodes a chunk read up to `\n` into its lines. As Java's `readLine` (which Flink's text
+/// sources use), `\n`, `\r\n` and a lone `\r` each end a line.
+fn emit_lines(mut chunk: Vec<u8>, path: &Path, output: &mut SourceOutput<'_, String>) {
+    if chunk.last() == Some(&b'\n') {
+        chunk.pop();
     }
+    if chunk.last() == Some(&b'\r') {
+        chunk.pop();
+    }
+    if !chunk.contains(&b'\r') {
+        output.collect(decode(chunk, path));
+        return;
+    }
+    for line in chunk.split(|&b| b == b'\r') {
+        output.collect(decode(line.to_vec(), path));
+    }
+}
+
+fn decode(line: Vec<u8>, path: &Path) -> String {
     String::from_utf8(line).unwrap_or_else(|e| {
         tracing::debug!("invalid UTF-8 in {}; replacing", path.display());
         String::from_utf8_lossy(e.as_bytes()).into_owned()
@@ -173,7 +185,7 @@ impl SourceReader<String, FileSplit> for TextFileReader {
                 return Ok(ReaderStatus::SplitFinished);
             }
             split.position += read as u64;
-            output.collect(into_text(line, &split.path));
+            emit_lines(line, &split.path, output);
         }
         Ok(ReaderStatus::MoreAvailable)
     }
@@ -204,13 +216,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sluice-text-source-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("in.txt");
-        let text = "alpha\nbeta\r\n\ngamma delta\nlast-without-newline";
+        let text = "alpha\nbeta\r\n\ngamma delta\nx\ry\r\r\nlast-without-newline";
         std::fs::write(&path, text).unwrap();
-        let expected: Vec<String> =
-            vec!["alpha", "beta", "", "gamma delta", "last-without-newline"]
-                .into_iter()
-                .map(String::from)
-                .collect();
+        let expected: Vec<String> = vec![
+            "alpha",
+            "beta",
+            "",
+            "gamma delta",
+            "x",
+            "y",
+            "",
+            "last-without-newline",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
         let len = text.len() as u64;
         for cut in 0..=len {
             let splits = [

@@ -43,14 +43,16 @@ impl TimeWindow {
         TimeWindow::new(self.start.min(other.start), self.end.max(other.end))
     }
 
-    /// The start of the window of size `size` with offset `offset` that holds `timestamp`,
-    /// computed as Flink does (`ts - (ts - offset + size) % size`, wrapping 64-bit).
+    /// The start of the window of size `size` with offset `offset` that holds `timestamp`, as
+    /// Flink's `TimeWindow.getWindowStartWithOffset` computes it (wrapping 64-bit arithmetic; a
+    /// negative remainder is moved into range, so negative timestamps land in their window).
     pub fn start_with_offset(timestamp: Timestamp, offset: i64, size: i64) -> Timestamp {
-        let remainder = timestamp
-            .wrapping_sub(offset)
-            .wrapping_add(size)
-            .wrapping_rem(size);
-        timestamp.wrapping_sub(remainder)
+        let remainder = timestamp.wrapping_sub(offset).wrapping_rem(size);
+        if remainder < 0 {
+            timestamp.wrapping_sub(remainder.wrapping_add(size))
+        } else {
+            timestamp.wrapping_sub(remainder)
+        }
     }
 }
 
@@ -84,12 +86,10 @@ mod tests {
         assert_eq!(TimeWindow::start_with_offset(10, 0, 5), 10);
         assert_eq!(TimeWindow::start_with_offset(-1, 0, 5), -5);
         assert_eq!(TimeWindow::start_with_offset(12, 3, 5), 8);
-        // Java's remainder keeps the dividend's sign: far below zero the formula yields what
-        // Flink yields.
-        assert_eq!(
-            TimeWindow::start_with_offset(-12, 0, 5),
-            -12 - ((-12 + 5) % 5)
-        );
+        // Negative timestamps land in the window that holds them.
+        assert_eq!(TimeWindow::start_with_offset(-12, 0, 5), -15);
+        assert_eq!(TimeWindow::start_with_offset(-2025, 0, 50), -2050);
+        assert_eq!(TimeWindow::start_with_offset(-5, 0, 5), -5);
     }
 
     #[test]
