@@ -2,20 +2,19 @@
 //! each one's contents, so merging windows need not move their contents (Flink's
 //! `MergingWindowSet`, followed step by step).
 
-use rustc_hash::FxHashMap;
-
 use super::window::Window;
 
-/// The windows of one key of a merging assigner.
+/// The windows of one key of a merging assigner: (window, state window) pairs. A key has few
+/// live sessions, so a small vector beats a hash map here.
 #[derive(Debug, Clone)]
 pub struct MergingWindowSet<W> {
-    mapping: FxHashMap<W, W>,
+    mapping: Vec<(W, W)>,
 }
 
 impl<W> Default for MergingWindowSet<W> {
     fn default() -> Self {
         MergingWindowSet {
-            mapping: FxHashMap::default(),
+            mapping: Vec::new(),
         }
     }
 }
@@ -36,12 +35,27 @@ pub struct Merge<W> {
 impl<W: Window> MergingWindowSet<W> {
     /// The state window of `window`, if the window exists.
     pub fn state_window(&self, window: &W) -> Option<&W> {
-        self.mapping.get(window)
+        self.mapping
+            .iter()
+            .find(|(w, _)| w == window)
+            .map(|(_, state)| state)
     }
 
     /// Forgets `window` (it was cleaned up or is late).
     pub fn retire_window(&mut self, window: &W) {
-        self.mapping.remove(window);
+        self.remove(window);
+    }
+
+    fn remove(&mut self, window: &W) -> Option<W> {
+        let position = self.mapping.iter().position(|(w, _)| w == window)?;
+        Some(self.mapping.swap_remove(position).1)
+    }
+
+    fn insert(&mut self, window: W, state_window: W) {
+        match self.mapping.iter_mut().find(|(w, _)| *w == window) {
+            Some(entry) => entry.1 = state_window,
+            None => self.mapping.push((window, state_window)),
+        }
     }
 
     /// Whether the key has no windows left.
@@ -56,7 +70,7 @@ impl<W: Window> MergingWindowSet<W> {
         new_window: W,
         merge_windows: impl FnOnce(&[W]) -> Vec<(W, Vec<W>)>,
     ) -> (W, Vec<Merge<W>>) {
-        let mut windows: Vec<W> = self.mapping.keys().cloned().collect();
+        let mut windows: Vec<W> = self.mapping.iter().map(|(w, _)| w.clone()).collect();
         windows.push(new_window.clone());
         let merge_results = merge_windows(&windows);
         let no_merges = merge_results.is_empty();
@@ -71,17 +85,16 @@ impl<W: Window> MergingWindowSet<W> {
             }
             let Some(merged_state_window) = merged_windows
                 .first()
-                .and_then(|w| self.mapping.get(w))
+                .and_then(|w| self.state_window(w))
                 .cloned()
             else {
                 continue;
             };
             let mut merged_state_windows: Vec<W> = merged_windows
                 .iter()
-                .filter_map(|w| self.mapping.remove(w))
+                .filter_map(|w| self.remove(w))
                 .collect();
-            self.mapping
-                .insert(merge_result.clone(), merged_state_window.clone());
+            self.insert(merge_result.clone(), merged_state_window.clone());
             merged_state_windows.retain(|w| *w != merged_state_window);
             if !(merged_windows.contains(&merge_result) && merged_windows.len() == 1) {
                 merges.push(Merge {
@@ -93,8 +106,7 @@ impl<W: Window> MergingWindowSet<W> {
             }
         }
         if no_merges || (result_window == new_window && !merged_new_window) {
-            self.mapping
-                .insert(result_window.clone(), result_window.clone());
+            self.insert(result_window.clone(), result_window.clone());
         }
         (result_window, merges)
     }
