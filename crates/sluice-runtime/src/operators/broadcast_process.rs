@@ -132,6 +132,20 @@ pub trait KeyedBroadcastProcessFunction<K, IN, B, OUT>: Send + 'static {
     }
 }
 
+/// Hands each broadcast element, with the (writable) broadcast states, to `f`.
+fn apply_broadcast_batch<B, OUT>(
+    batch: &mut Vec<Record<B>>,
+    states: &mut BroadcastStates,
+    out: &mut Output<OUT>,
+    mut f: impl FnMut(B, &mut BroadcastStates, &mut Collector<'_, OUT>) -> UserResult,
+) -> UserResult {
+    for record in batch.drain(..) {
+        let mut collector = Collector::new(&mut out.records, record.timestamp);
+        f(record.value, states, &mut collector)?;
+    }
+    Ok(())
+}
+
 /// Runs a non-keyed broadcast process function.
 pub struct BroadcastProcessOperator<P> {
     function: P,
@@ -163,15 +177,10 @@ where
     }
 
     fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<OUT>) -> UserResult {
-        for record in batch.drain(..) {
-            let mut collector = Collector::new(&mut out.records, record.timestamp);
-            self.function.process_broadcast_element(
-                record.value,
-                &mut self.states,
-                &mut collector,
-            )?;
-        }
-        Ok(())
+        let function = &mut self.function;
+        apply_broadcast_batch(batch, &mut self.states, out, |value, states, collector| {
+            function.process_broadcast_element(value, states, collector)
+        })
     }
 }
 
@@ -222,15 +231,10 @@ where
     }
 
     fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<OUT>) -> UserResult {
-        for record in batch.drain(..) {
-            let mut collector = Collector::new(&mut out.records, record.timestamp);
-            self.function.process_broadcast_element(
-                record.value,
-                &mut self.states,
-                &mut collector,
-            )?;
-        }
-        Ok(())
+        let function = &mut self.function;
+        apply_broadcast_batch(batch, &mut self.states, out, |value, states, collector| {
+            function.process_broadcast_element(value, states, collector)
+        })
     }
 
     fn process_watermark(
