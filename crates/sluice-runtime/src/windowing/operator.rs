@@ -696,7 +696,7 @@ mod tests {
 
     use super::*;
     use crate::harness::OneInputHarness;
-    use crate::output::Collector;
+    use crate::output::{Collector, OutputTag};
     use crate::processing_time::ManualClock;
     use crate::windowing::{
         BufferedWindowFunction, ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger,
@@ -1009,5 +1009,43 @@ mod tests {
             harness.process(Record::with_timestamp(('a', v), t));
         }
         assert_eq!(harness.take_values(), vec!["a:[3, 4]"]);
+    }
+
+    #[test]
+    fn allowed_lateness_refires_and_late_records_go_to_the_side_output() {
+        let late = OutputTag::<Event>::new("late");
+        let operator = WindowOperator::new(
+            Arc::new(|e: &Event| e.0),
+            Arc::new(TumblingWindows::event_time(Duration::from_millis(10))),
+            Arc::new(EventTimeTrigger),
+            5,
+            Some(late.clone()),
+            BufferedWindowFunction::new(describe_time as DescribeTime, None),
+        );
+        let mut harness = OneInputHarness::new(operator);
+        let side = harness.side_output(&late);
+        harness.process(Record::with_timestamp(('a', 1), 3));
+        harness.watermark(Watermark(9));
+        assert_eq!(
+            harness.take_values(),
+            vec!["a@0..10:[1]"],
+            "fires when the watermark passes the end"
+        );
+        harness.process(Record::with_timestamp(('a', 2), 4));
+        assert_eq!(
+            harness.take_values(),
+            vec!["a@0..10:[1, 2]"],
+            "a late record within the lateness fires again"
+        );
+        harness.watermark(Watermark(14));
+        harness.process(Record::with_timestamp(('a', 3), 5));
+        assert!(
+            harness.take_values().is_empty(),
+            "the window was dropped at 9 + 5"
+        );
+        assert_eq!(side.lock().unwrap().values(), vec![('a', 3)]);
+        harness.process(Record::with_timestamp(('a', 4), 12));
+        harness.watermark(Watermark::MAX);
+        assert_eq!(harness.take_values(), vec!["a@10..20:[4]"]);
     }
 }
