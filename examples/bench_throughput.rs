@@ -137,11 +137,18 @@ fn main() -> Result<(), String> {
             env.set_parallelism(parallelism);
             let keyed = env
                 .from_source(BidSource { records }, "bids")
+                // The query needs three columns; project them right after the source, as
+                // Flink's SQL planner does.
+                .map(|bid: Bid| Projected {
+                    auction: bid.auction,
+                    price: bid.price,
+                    date_time: bid.date_time,
+                })
                 .assign_timestamps_and_watermarks(
                     WatermarkStrategy::for_bounded_out_of_orderness(Duration::from_secs(4))
-                        .with_timestamp_assigner(|bid: &Bid, _| bid.date_time),
+                        .with_timestamp_assigner(|bid: &Projected, _| bid.date_time),
                 )
-                .key_by(|bid: &Bid| bid.auction);
+                .key_by(|bid: &Projected| bid.auction);
             let seconds = Duration::from_secs;
             let windowed = match kind {
                 WindowShape::Tumbling => keyed
@@ -272,16 +279,24 @@ impl SourceReader<Bid, (i64, i64)> for BidReader {
     }
 }
 
+/// The columns of a bid the window query uses.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Projected {
+    auction: i64,
+    price: i64,
+    date_time: i64,
+}
+
 /// COUNT(*) and MAX(price).
 #[derive(Debug, Clone, Copy)]
 struct CountAndMax;
 
-impl AggregateFunction<Bid, (u64, i64), (u64, i64)> for CountAndMax {
+impl AggregateFunction<Projected, (u64, i64), (u64, i64)> for CountAndMax {
     fn create_accumulator(&self) -> (u64, i64) {
         (0, i64::MIN)
     }
 
-    fn add(&self, accumulator: &mut (u64, i64), bid: Bid) {
+    fn add(&self, accumulator: &mut (u64, i64), bid: Projected) {
         accumulator.0 += 1;
         accumulator.1 = accumulator.1.max(bid.price);
     }
