@@ -8,7 +8,7 @@
 //! allowed lateness fire their windows again, elements late for all their windows go to the
 //! late output, and state is dropped once no window can use it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -40,16 +40,18 @@ fn gcd(a: i64, b: i64) -> i64 {
 }
 
 /// One key's slice accumulators, and the windows that have timers.
+/// A key has a handful of live slices and windows (size / slide plus the lateness), so sorted
+/// vectors beat trees here.
 struct KeySlices<ACC> {
-    slices: BTreeMap<Timestamp, ACC>,
-    windows: BTreeSet<i64>,
+    slices: Vec<(Timestamp, ACC)>,
+    windows: Vec<i64>,
 }
 
 impl<ACC> Default for KeySlices<ACC> {
     fn default() -> Self {
         KeySlices {
-            slices: BTreeMap::new(),
-            windows: BTreeSet::new(),
+            slices: Vec::new(),
+            windows: Vec::new(),
         }
     }
 }
@@ -146,7 +148,8 @@ where
         };
         let merged = state
             .slices
-            .range(window.start..window.end)
+            .iter()
+            .filter(|(start, _)| *start >= window.start && *start < window.end)
             .map(|(_, acc)| acc.clone())
             .reduce(|a, b| self.aggregate.merge(a, b));
         let Some(accumulator) = merged else {
@@ -165,7 +168,7 @@ where
         let Some(state) = self.keys.get_mut(key) else {
             return;
         };
-        state.windows.remove(&start);
+        state.windows.retain(|w| *w != start);
         let slices = &mut state.slices;
         let (size, slide, offset, lateness) = (
             self.shape.size,
@@ -173,7 +176,7 @@ where
             self.shape.offset,
             self.allowed_lateness,
         );
-        slices.retain(|slice_start, _| {
+        slices.retain(|(slice_start, _)| {
             // The last window holding this slice starts at the latest start <= the slice.
             let last_start = TimeWindow::start_with_offset(*slice_start, offset, slide);
             let max = last_start.wrapping_add(size).wrapping_sub(1);
@@ -225,11 +228,16 @@ where
             let slice_start =
                 TimeWindow::start_with_offset(timestamp, self.shape.offset, self.slice);
             let state = self.keys.entry(key.clone()).or_default();
-            let accumulator = state
-                .slices
-                .entry(slice_start)
-                .or_insert_with(|| self.aggregate.create_accumulator());
-            self.aggregate.add(accumulator, record.value);
+            let position = match state.slices.binary_search_by_key(&slice_start, |(s, _)| *s) {
+                Ok(position) => position,
+                Err(position) => {
+                    let fresh = self.aggregate.create_accumulator();
+                    state.slices.insert(position, (slice_start, fresh));
+                    position
+                }
+            };
+            self.aggregate
+                .add(&mut state.slices[position].1, record.value);
             let mut fire_now = Vec::new();
             for start in live {
                 let max = start.wrapping_add(self.shape.size).wrapping_sub(1);
@@ -237,7 +245,8 @@ where
                     fire_now.push(start);
                 }
                 // A window's timers are registered once, with its first element.
-                if state.windows.insert(start) {
+                if !state.windows.contains(&start) {
+                    state.windows.push(start);
                     if max > self.watermark {
                         self.timers
                             .entry(max)
