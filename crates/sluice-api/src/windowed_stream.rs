@@ -97,6 +97,13 @@ impl<T: StreamData> DataStream<T> {
         windowed.non_parallel = true;
         windowed
     }
+
+    /// Windows of `size` elements of the whole stream, fired and purged when full (Flink's
+    /// `countWindowAll`); non-parallel.
+    pub fn count_window_all(self, size: u64) -> WindowedStream<T, (), GlobalWindow> {
+        self.window_all(GlobalWindows)
+            .trigger(PurgingTrigger::of(CountTrigger::of(size)))
+    }
 }
 
 /// Makes the window operator of `window_all` non-parallel.
