@@ -93,21 +93,67 @@ impl<C> WindowSlot<C> {
 /// an element that belongs to several windows of its key (sliding windows) costs one random
 /// memory access, not one per window.
 struct WindowStore<K, W, C> {
-    keys: FxHashMap<K, Vec<(W, WindowSlot<C>)>>,
+    keys: FxHashMap<K, KeyWindows<W, C>>,
     /// Timers by time. A slot's timer list decides which entries are live: registering checks
     /// it, deleting only removes it there, and stale entries are skipped when due.
     event_timers: BTreeMap<Timestamp, Vec<(K, W)>>,
     processing_timers: BTreeMap<Timestamp, Vec<(K, W)>>,
 }
 
+/// Everything of one key: its window slots and, for merging assigners, its merging set —
+/// one map entry, so an element touches one place in memory for its key.
+struct KeyWindows<W, C> {
+    slots: Vec<(W, WindowSlot<C>)>,
+    merging: MergingWindowSet<W>,
+}
+
+impl<W, C> Default for KeyWindows<W, C> {
+    fn default() -> Self {
+        KeyWindows {
+            slots: Vec::new(),
+            merging: MergingWindowSet::default(),
+        }
+    }
+}
+
+impl<W: Window, C> KeyWindows<W, C> {
+    fn is_empty(&self) -> bool {
+        self.slots.is_empty() && self.merging.is_empty()
+    }
+}
+
 impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
-    fn slot(&mut self, key: &K, window: &W) -> &mut WindowSlot<C> {
+    fn key_windows(&mut self, key: &K) -> &mut KeyWindows<W, C> {
         // Two lookups instead of `entry`, which would clone the key on every call.
-        let windows = if self.keys.contains_key(key) {
+        if self.keys.contains_key(key) {
             self.keys.get_mut(key).expect("present: checked just above")
         } else {
             self.keys.entry(key.clone()).or_default()
-        };
+        }
+    }
+
+    /// The merging set of `key`, created if needed.
+    fn merging_mut(&mut self, key: &K) -> &mut MergingWindowSet<W> {
+        &mut self.key_windows(key).merging
+    }
+
+    /// The merging set of `key`, if it has one.
+    fn merging(&self, key: &K) -> Option<&MergingWindowSet<W>> {
+        self.keys.get(key).map(|k| &k.merging)
+    }
+
+    /// Forgets `window` in `key`'s merging set.
+    fn retire(&mut self, key: &K, window: &W) {
+        if let Some(entry) = self.keys.get_mut(key) {
+            entry.merging.retire_window(window);
+            if entry.is_empty() {
+                self.keys.remove(key);
+            }
+        }
+    }
+
+    fn slot(&mut self, key: &K, window: &W) -> &mut WindowSlot<C> {
+        let windows = &mut self.key_windows(key).slots;
         let position = match windows.iter().position(|(w, _)| w == window) {
             Some(position) => position,
             None => {
@@ -121,6 +167,7 @@ impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
     fn get(&self, key: &K, window: &W) -> Option<&WindowSlot<C>> {
         self.keys
             .get(key)?
+            .slots
             .iter()
             .find(|(w, _)| w == window)
             .map(|(_, slot)| slot)
@@ -129,6 +176,7 @@ impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
     fn get_mut(&mut self, key: &K, window: &W) -> Option<&mut WindowSlot<C>> {
         self.keys
             .get_mut(key)?
+            .slots
             .iter_mut()
             .find(|(w, _)| w == window)
             .map(|(_, slot)| slot)
@@ -136,16 +184,16 @@ impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
 
     /// Applies `change` to an existing slot and drops the slot if it became empty.
     fn update(&mut self, key: &K, window: &W, change: impl FnOnce(&mut WindowSlot<C>)) {
-        let Some(windows) = self.keys.get_mut(key) else {
+        let Some(entry) = self.keys.get_mut(key) else {
             return;
         };
-        let Some(position) = windows.iter().position(|(w, _)| w == window) else {
+        let Some(position) = entry.slots.iter().position(|(w, _)| w == window) else {
             return;
         };
-        change(&mut windows[position].1);
-        if windows[position].1.is_empty() {
-            windows.swap_remove(position);
-            if windows.is_empty() {
+        change(&mut entry.slots[position].1);
+        if entry.slots[position].1.is_empty() {
+            entry.slots.swap_remove(position);
+            if entry.is_empty() {
                 self.keys.remove(key);
             }
         }
@@ -281,7 +329,6 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     late_tag: Option<OutputTag<T>>,
     function: F,
     store: WindowStore<K, W, F::Contents>,
-    merging: FxHashMap<K, MergingWindowSet<W>>,
     watermark: Timestamp,
     now: ProcessingTime,
     time: ProcessingTimeService,
@@ -345,7 +392,6 @@ where
                 event_timers: BTreeMap::new(),
                 processing_timers: BTreeMap::new(),
             },
-            merging: FxHashMap::default(),
             watermark: Timestamp::MIN,
             now: 0,
             time: ProcessingTimeService::default(),
@@ -479,9 +525,8 @@ where
     fn add_merging_window(&mut self, key: &K, window: W) -> UserResult<W> {
         let assigner = Arc::clone(&self.assigner);
         let (actual, merges) = self
-            .merging
-            .entry(key.clone())
-            .or_default()
+            .store
+            .merging_mut(key)
             .add_window(window, |windows| assigner.merge_windows(windows));
         for merge in merges {
             if self.assigner.is_event_time()
@@ -537,8 +582,8 @@ where
                     continue;
                 }
                 let state_window = self
-                    .merging
-                    .get(&key)
+                    .store
+                    .merging(&key)
                     .and_then(|set| set.state_window(&actual))
                     .cloned()
                     .ok_or("merging window set lost a window")?;
@@ -588,12 +633,7 @@ where
     }
 
     fn retire(&mut self, key: &K, window: &W) {
-        if let Some(set) = self.merging.get_mut(key) {
-            set.retire_window(window);
-            if set.is_empty() {
-                self.merging.remove(key);
-            }
-        }
+        self.store.retire(key, window);
     }
 
     fn on_timer(
@@ -606,8 +646,8 @@ where
     ) -> UserResult {
         let state_window = if self.assigner.is_merging() {
             match self
-                .merging
-                .get(&key)
+                .store
+                .merging(&key)
                 .and_then(|set| set.state_window(&window))
             {
                 Some(state_window) => state_window.clone(),
