@@ -217,24 +217,10 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         &mut self,
         watermark: Watermark,
         out: &mut Output<O>,
-        mut on_timer: impl FnMut(
-            Timestamp,
-            &mut KeyedContext<'_, K>,
-            &mut Collector<'_, O>,
-        ) -> UserResult,
+        on_timer: impl FnMut(Timestamp, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> UserResult,
     ) -> UserResult {
         self.watermark = self.watermark.max(watermark.0);
-        while let Some((time, key, ())) = self.timers.event_time.pop_due(self.watermark) {
-            self.with_context(
-                &key,
-                Some(time),
-                Some(TimeDomain::EventTime),
-                out,
-                |ctx, collector| on_timer(time, ctx, collector),
-            )?;
-        }
-        self.schedule();
-        Ok(())
+        self.fire_due(TimeDomain::EventTime, self.watermark, out, on_timer)
     }
 
     /// Calls `on_timer` for every processing-time timer due at `now`.
@@ -242,20 +228,36 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         &mut self,
         now: ProcessingTime,
         out: &mut Output<O>,
+        on_timer: impl FnMut(Timestamp, &mut KeyedContext<'_, K>, &mut Collector<'_, O>) -> UserResult,
+    ) -> UserResult {
+        self.fire_due(TimeDomain::ProcessingTime, now, out, on_timer)
+    }
+
+    /// Fires the timers of `domain` due at `limit`, in time order; results of event-time timers
+    /// carry the timer's time.
+    fn fire_due<O>(
+        &mut self,
+        domain: TimeDomain,
+        limit: Timestamp,
+        out: &mut Output<O>,
         mut on_timer: impl FnMut(
             Timestamp,
             &mut KeyedContext<'_, K>,
             &mut Collector<'_, O>,
         ) -> UserResult,
     ) -> UserResult {
-        while let Some((time, key, ())) = self.timers.processing_time.pop_due(now) {
-            self.with_context(
-                &key,
-                None,
-                Some(TimeDomain::ProcessingTime),
-                out,
-                |ctx, collector| on_timer(time, ctx, collector),
-            )?;
+        loop {
+            let queue = match domain {
+                TimeDomain::EventTime => &mut self.timers.event_time,
+                TimeDomain::ProcessingTime => &mut self.timers.processing_time,
+            };
+            let Some((time, key, ())) = queue.pop_due(limit) else {
+                break;
+            };
+            let timestamp = (domain == TimeDomain::EventTime).then_some(time);
+            self.with_context(&key, timestamp, Some(domain), out, |ctx, collector| {
+                on_timer(time, ctx, collector)
+            })?;
         }
         self.schedule();
         Ok(())
