@@ -5,6 +5,8 @@
 //! a prefix, and a whole key group can be copied out for a snapshot or into another subtask
 //! when rescaling. Values are opaque bytes.
 
+use crate::snapshot::KeyedSnapshot;
+
 /// Identifies one declared state of an operator (assigned in declaration order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StateId(pub u32);
@@ -36,4 +38,18 @@ pub trait StateBackend: Send {
 
     /// The number of entries of `state` over all key groups.
     fn len(&self, state: StateId) -> usize;
+
+    /// Copies every entry of every state into `into`, grouped by key group.
+    fn snapshot(&self, into: &mut KeyedSnapshot);
+
+    /// Loads the entries of `from` (state written by [`StateBackend::snapshot`], possibly of
+    /// several old subtasks) into this backend.
+    fn restore(&mut self, from: &KeyedSnapshot) {
+        for name in from.state_names() {
+            let state = self.register(name);
+            for (key_group, key, value) in from.entries(name) {
+                self.put(state, key_group, key.to_vec(), value.to_vec());
+            }
+        }
+    }
 }

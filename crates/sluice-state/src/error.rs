@@ -17,4 +17,12 @@ pub enum StateError {
     /// State was used outside a keyed context (no current key).
     #[error("state '{0}' was used without a current key (only keyed operators have keyed state)")]
     NoCurrentKey(String),
+    /// A state was asked for in a way that contradicts how it was registered or restored.
+    #[error("state '{state}': {message}")]
+    Incompatible {
+        /// The state's name.
+        state: String,
+        /// What contradicts what.
+        message: String,
+    },
 }

@@ -6,7 +6,7 @@
 //! namespace. Handles are cheap to clone.
 
 use std::marker::PhantomData;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -18,11 +18,10 @@ use crate::error::StateError;
 use crate::scope::KeyedStateScope;
 use crate::ttl::{StateTtlConfig, TtlUpdate, unwrap_expiry, wrap_expiry};
 
-/// What every handle shares: a name, a lazily registered id, and a time-to-live.
+/// What every handle shares: a name and a time-to-live.
 #[derive(Debug, Clone)]
 struct Cell0 {
     name: Arc<str>,
-    id: OnceLock<StateId>,
     ttl: Option<StateTtlConfig>,
 }
 
@@ -30,13 +29,14 @@ impl Cell0 {
     fn new(name: &str) -> Self {
         Cell0 {
             name: Arc::from(name),
-            id: OnceLock::new(),
             ttl: None,
         }
     }
 
+    /// The state's id in the scope's backend. Looked up on every access, not cached: one
+    /// handle may serve several backends (a restored one registers states in another order).
     fn id(&self, scope: &mut KeyedStateScope<'_>) -> StateId {
-        *self.id.get_or_init(|| scope.register(&self.name))
+        scope.register(&self.name)
     }
 
     /// The live payload stored under `key`; expired values are removed.

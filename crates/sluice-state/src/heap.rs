@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::backend::{StateBackend, StateId};
+use crate::snapshot::KeyedSnapshot;
 
 /// Keeps all state in memory, in ordered maps per state and key group.
 #[derive(Debug, Default)]
@@ -97,6 +98,16 @@ impl StateBackend for HeapStateBackend {
         self.tables
             .get(state.0 as usize)
             .map_or(0, |groups| groups.iter().map(BTreeMap::len).sum())
+    }
+
+    fn snapshot(&self, into: &mut KeyedSnapshot) {
+        for (name, groups) in self.names.iter().zip(&self.tables) {
+            for (key_group, table) in groups.iter().enumerate() {
+                for (key, value) in table {
+                    into.push(key_group, name, key.clone(), value.clone());
+                }
+            }
+        }
     }
 }
 

@@ -6,13 +6,19 @@
 //! typed handles ([`ValueState`], [`ListState`], [`MapState`], [`ReducingState`],
 //! [`AggregatingState`]) encode the current key, namespace and values with postcard and apply
 //! time-to-live. Every backend passes the one suite in [`testing`].
+//!
+//! Operator (non-keyed) list state lives in an [`OperatorStateStore`]. A subtask's state is
+//! captured as an [`OperatorSnapshot`] (keyed entries by key group, operator lists), and the
+//! snapshots of all subtasks are divided again for any new parallelism.
 
 pub mod backend;
 pub mod codec;
 pub mod error;
 pub mod handles;
 pub mod heap;
+pub mod operator_state;
 pub mod scope;
+pub mod snapshot;
 pub mod testing;
 pub mod ttl;
 
@@ -20,5 +26,9 @@ pub use backend::{StateBackend, StateId};
 pub use error::StateError;
 pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
 pub use heap::HeapStateBackend;
+pub use operator_state::{OperatorListState, OperatorStateStore};
 pub use scope::KeyedStateScope;
+pub use snapshot::{
+    Distribution, KeyedSnapshot, OperatorList, OperatorSnapshot, OperatorStateSnapshot,
+};
 pub use ttl::{StateTtlConfig, TtlUpdate};

@@ -1,0 +1,281 @@
+//! Snapshots of an operator subtask's state: keyed state as bytes grouped by key group, and
+//! operator (non-keyed) list state. This is what a checkpoint stores per subtask, and how the
+//! snapshots of all old subtasks are divided again when a job restarts at another parallelism:
+//! key groups go to the subtask owning them, split lists are dealt out in contiguous parts,
+//! union lists go to every subtask.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sluice_core::key_group::KeyGroupRange;
+
+/// Key/value entries of one state in one key group, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The keyed state of one subtask: for every key group with state, each named state's entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyedSnapshot {
+    groups: BTreeMap<usize, BTreeMap<String, Entries>>,
+}
+
+impl KeyedSnapshot {
+    /// Adds one entry of `state` in `key_group`.
+    pub fn push(&mut self, key_group: usize, state: &str, key: Vec<u8>, value: Vec<u8>) {
+        let states = self.groups.entry(key_group).or_default();
+        match states.get_mut(state) {
+            Some(entries) => entries.push((key, value)),
+            None => {
+                states.insert(state.to_string(), vec![(key, value)]);
+            }
+        }
+    }
+
+    /// Every entry of `state`: (key group, key, value), by key group.
+    pub fn entries<'a>(
+        &'a self,
+        state: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a [u8], &'a [u8])> + 'a {
+        self.groups.iter().flat_map(move |(group, states)| {
+            states
+                .get(state)
+                .into_iter()
+                .flatten()
+                .map(move |(k, v)| (*group, k.as_slice(), v.as_slice()))
+        })
+    }
+
+    /// The names of the states with entries.
+    pub fn state_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .groups
+            .values()
+            .flat_map(|states| states.keys().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The key groups holding state.
+    pub fn key_groups(&self) -> impl Iterator<Item = usize> + '_ {
+        self.groups.keys().copied()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The entries of `range`'s key groups out of the snapshots of all old subtasks: what a
+    /// subtask owning `range` restores, at any new parallelism.
+    pub fn select<'a>(
+        snapshots: impl IntoIterator<Item = &'a KeyedSnapshot>,
+        range: KeyGroupRange,
+    ) -> KeyedSnapshot {
+        let mut selected = KeyedSnapshot::default();
+        for snapshot in snapshots {
+            for (group, states) in &snapshot.groups {
+                if !range.contains(*group) {
+                    continue;
+                }
+                let target = selected.groups.entry(*group).or_default();
+                for (name, entries) in states {
+                    target
+                        .entry(name.clone())
+                        .or_default()
+                        .extend(entries.iter().cloned());
+                }
+            }
+        }
+        selected
+    }
+}
+
+/// How an operator list state is divided when restoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Distribution {
+    /// The elements of all subtasks are dealt out in contiguous parts, one per new subtask
+    /// (Flink's `ListState` of an operator).
+    Split,
+    /// Every new subtask gets every element of every old subtask (Flink's union list state).
+    Union,
+}
+
+/// One operator list state: its distribution and its encoded elements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorList {
+    /// How it is divided on restore.
+    pub distribution: Distribution,
+    /// The elements, each encoded on its own.
+    pub elements: Vec<Vec<u8>>,
+}
+
+/// The operator list states of one subtask, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorStateSnapshot {
+    /// Each list state by name.
+    pub lists: BTreeMap<String, OperatorList>,
+}
+
+impl OperatorStateSnapshot {
+    /// What new subtask `index` of `parallelism` restores from the snapshots of all old
+    /// subtasks (in subtask order). At unchanged parallelism each subtask keeps its own split
+    /// lists; otherwise split lists are dealt out in contiguous parts, the first
+    /// `total % parallelism` subtasks one element more.
+    pub fn redistribute(
+        snapshots: &[OperatorStateSnapshot],
+        index: usize,
+        parallelism: usize,
+    ) -> OperatorStateSnapshot {
+        let mut names: Vec<&String> = snapshots.iter().flat_map(|s| s.lists.keys()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut restored = OperatorStateSnapshot::default();
+        for name in names {
+            let parts: Vec<&OperatorList> =
+                snapshots.iter().filter_map(|s| s.lists.get(name)).collect();
+            let distribution = parts[0].distribution;
+            let elements = match distribution {
+                Distribution::Union => parts
+                    .iter()
+                    .flat_map(|p| p.elements.iter().cloned())
+                    .collect(),
+                Distribution::Split if snapshots.len() == parallelism => snapshots
+                    .get(index)
+                    .and_then(|s| s.lists.get(name))
+                    .map(|l| l.elements.clone())
+                    .unwrap_or_default(),
+                Distribution::Split => {
+                    let all: Vec<&Vec<u8>> = parts.iter().flat_map(|p| &p.elements).collect();
+                    let parallelism = parallelism.max(1);
+                    let base = all.len() / parallelism;
+                    let extra = all.len() % parallelism;
+                    let start = index * base + index.min(extra);
+                    let len = base + usize::from(index < extra);
+                    all.into_iter().skip(start).take(len).cloned().collect()
+                }
+            };
+            restored.lists.insert(
+                name.clone(),
+                OperatorList {
+                    distribution,
+                    elements,
+                },
+            );
+        }
+        restored
+    }
+}
+
+/// Everything one operator subtask stores at a checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorSnapshot {
+    /// Keyed state (contents, timers) by key group.
+    pub keyed: KeyedSnapshot,
+    /// Operator list states.
+    pub operator: OperatorStateSnapshot,
+}
+
+impl OperatorSnapshot {
+    /// What new subtask `index` of `parallelism`, owning key groups `range`, restores from the
+    /// snapshots of all old subtasks of the operator (in subtask order).
+    pub fn for_subtask(
+        snapshots: &[OperatorSnapshot],
+        range: KeyGroupRange,
+        index: usize,
+        parallelism: usize,
+    ) -> OperatorSnapshot {
+        let operator: Vec<OperatorStateSnapshot> =
+            snapshots.iter().map(|s| s.operator.clone()).collect();
+        OperatorSnapshot {
+            keyed: KeyedSnapshot::select(snapshots.iter().map(|s| &s.keyed), range),
+            operator: OperatorStateSnapshot::redistribute(&operator, index, parallelism),
+        }
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.keyed.is_empty() && self.operator.lists.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(distribution: Distribution, elements: &[u8]) -> OperatorStateSnapshot {
+        let mut snapshot = OperatorStateSnapshot::default();
+        snapshot.lists.insert(
+            "l".into(),
+            OperatorList {
+                distribution,
+                elements: elements.iter().map(|e| vec![*e]).collect(),
+            },
+        );
+        snapshot
+    }
+
+    fn elements(snapshot: &OperatorStateSnapshot) -> Vec<u8> {
+        snapshot.lists["l"].elements.iter().map(|e| e[0]).collect()
+    }
+
+    #[test]
+    fn split_lists_are_dealt_out_in_contiguous_parts() {
+        let old = [
+            list(Distribution::Split, &[1, 2, 3]),
+            list(Distribution::Split, &[4, 5]),
+        ];
+        let parts: Vec<Vec<u8>> = (0..3)
+            .map(|i| elements(&OperatorStateSnapshot::redistribute(&old, i, 3)))
+            .collect();
+        assert_eq!(parts, vec![vec![1, 2], vec![3, 4], vec![5]]);
+        let one = OperatorStateSnapshot::redistribute(&old, 0, 1);
+        assert_eq!(elements(&one), vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn split_lists_stay_with_their_subtask_at_the_same_parallelism() {
+        let old = [
+            list(Distribution::Split, &[1, 2, 3]),
+            list(Distribution::Split, &[4]),
+        ];
+        assert_eq!(
+            elements(&OperatorStateSnapshot::redistribute(&old, 0, 2)),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            elements(&OperatorStateSnapshot::redistribute(&old, 1, 2)),
+            vec![4]
+        );
+    }
+
+    #[test]
+    fn union_lists_go_to_every_subtask() {
+        let old = [
+            list(Distribution::Union, &[1]),
+            list(Distribution::Union, &[2, 3]),
+        ];
+        for i in 0..4 {
+            assert_eq!(
+                elements(&OperatorStateSnapshot::redistribute(&old, i, 4)),
+                vec![1, 2, 3]
+            );
+        }
+    }
+
+    #[test]
+    fn key_groups_go_to_the_subtask_owning_them() {
+        let mut a = KeyedSnapshot::default();
+        a.push(0, "s", b"k0".to_vec(), b"v0".to_vec());
+        a.push(5, "s", b"k5".to_vec(), b"v5".to_vec());
+        let mut b = KeyedSnapshot::default();
+        b.push(9, "s", b"k9".to_vec(), b"v9".to_vec());
+        b.push(9, "t", b"x".to_vec(), b"y".to_vec());
+        let range = KeyGroupRange { start: 4, end: 9 };
+        let selected = KeyedSnapshot::select([&a, &b], range);
+        assert_eq!(selected.key_groups().collect::<Vec<_>>(), vec![5, 9]);
+        let s: Vec<_> = selected.entries("s").map(|(g, k, _)| (g, k)).collect();
+        assert_eq!(s, vec![(5, &b"k5"[..]), (9, &b"k9"[..])]);
+        assert_eq!(selected.state_names(), vec!["s", "t"]);
+    }
+}
