@@ -6,8 +6,10 @@
 //! are record writers (to other tasks), sinks, or [`Discard`].
 
 use std::any::Any;
+use std::collections::BTreeMap;
 
 use sluice_core::{Record, Watermark};
+use sluice_state::OperatorSnapshot;
 
 use crate::error::TaskError;
 use crate::processing_time::ProcessingTime;
@@ -33,7 +35,19 @@ pub trait ChainLink<T>: Send {
     fn flush(&mut self) -> LinkResult;
     /// Releases resources after the input ended.
     fn close(&mut self) -> LinkResult;
+    /// Adds the state of this link's operator and of every operator after it to `into`.
+    fn snapshot_state(&mut self, _into: &mut ChainSnapshot) -> LinkResult {
+        Ok(())
+    }
+    /// Restores this link's operator and every operator after it from `from` (after `open`,
+    /// before any element).
+    fn restore_state(&mut self, _from: &ChainSnapshot) -> LinkResult {
+        Ok(())
+    }
 }
+
+/// The state of the operators of a chain, by operator uid.
+pub type ChainSnapshot = BTreeMap<String, OperatorSnapshot>;
 
 /// A boxed chain link.
 pub type BoxedLink<T> = Box<dyn ChainLink<T>>;
@@ -123,6 +137,18 @@ impl<T: Clone + Send> ChainLink<T> for Fanout<T> {
 
     fn close(&mut self) -> LinkResult {
         self.links.iter_mut().try_for_each(|link| link.close())
+    }
+
+    fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
+        self.links
+            .iter_mut()
+            .try_for_each(|link| link.snapshot_state(into))
+    }
+
+    fn restore_state(&mut self, from: &ChainSnapshot) -> LinkResult {
+        self.links
+            .iter_mut()
+            .try_for_each(|link| link.restore_state(from))
     }
 }
 

@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use sluice_core::{Record, Watermark};
 
-use crate::chain::{BoxedLink, ChainLink, LinkResult};
+use sluice_state::OperatorSnapshot;
+
+use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::metrics::OperatorMetrics;
 use crate::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
@@ -230,6 +232,27 @@ where
             .expect("operator failed");
     }
 
+    /// The operator's state now, as a checkpoint stores it.
+    pub fn snapshot(&mut self) -> OperatorSnapshot {
+        let mut chain = ChainSnapshot::new();
+        self.link()
+            .and_then(|link| link.snapshot_state(&mut chain))
+            .expect("operator failed to snapshot");
+        chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
+    }
+
+    /// Restores `restored` (already selected for this subtask); call before the first element.
+    pub fn try_restore(&mut self, restored: &OperatorSnapshot) -> LinkResult {
+        let chain = ChainSnapshot::from([(self.outputs.ctx.uid.clone(), restored.clone())]);
+        self.link()?.restore_state(&chain)
+    }
+
+    /// Restores `restored`; panics on an operator error (tests only).
+    pub fn restore(&mut self, restored: &OperatorSnapshot) {
+        self.try_restore(restored)
+            .expect("operator failed to restore");
+    }
+
     /// Ends the input and closes the operator.
     pub fn end_input(&mut self) {
         let link = self.link().expect("operator failed");
@@ -292,6 +315,23 @@ where
             self.driver = Some(driver);
         }
         self.driver.as_mut().expect("driver started")
+    }
+
+    /// The operator's state now, as a checkpoint stores it.
+    pub fn snapshot(&mut self) -> OperatorSnapshot {
+        let mut chain = ChainSnapshot::new();
+        self.driver()
+            .snapshot_state(&mut chain)
+            .expect("operator failed to snapshot");
+        chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
+    }
+
+    /// Restores `restored` (already selected for this subtask); call before the first element.
+    pub fn restore(&mut self, restored: &OperatorSnapshot) {
+        let chain = ChainSnapshot::from([(self.outputs.ctx.uid.clone(), restored.clone())]);
+        self.driver()
+            .restore_state(&chain)
+            .expect("operator failed to restore");
     }
 
     /// Feeds a record to the first input.

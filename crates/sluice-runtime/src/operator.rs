@@ -11,7 +11,9 @@ use std::time::Duration;
 use sluice_core::{Record, RuntimeMode, UserResult, Watermark};
 
 use crate::alignment::AlignmentRegistry;
-use crate::chain::{BoxedLink, ChainLink, LinkResult};
+use sluice_state::OperatorSnapshot;
+
+use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
 use crate::output::{Mark, Output};
@@ -100,6 +102,19 @@ pub trait OneInputOperator<In, Out>: Send {
     fn close(&mut self) -> UserResult {
         Ok(())
     }
+
+    /// Writes the operator's state (keyed state by key group, operator lists) into `snapshot`:
+    /// this subtask's part of a checkpoint.
+    fn snapshot_state(&mut self, _snapshot: &mut OperatorSnapshot) -> UserResult {
+        Ok(())
+    }
+
+    /// Loads what [`Self::snapshot_state`] wrote, already selected for this subtask (its key
+    /// groups, its share of operator lists) — possibly written at another parallelism. Called
+    /// after `open`, before any element.
+    fn restore_state(&mut self, _restored: &OperatorSnapshot) -> UserResult {
+        Ok(())
+    }
 }
 
 /// An operator with two inputs of possibly different types (`connect`).
@@ -136,6 +151,19 @@ pub trait TwoInputOperator<A, B, Out>: Send {
 
     /// Called once after both inputs ended.
     fn close(&mut self) -> UserResult {
+        Ok(())
+    }
+
+    /// Writes the operator's state (keyed state by key group, operator lists) into `snapshot`:
+    /// this subtask's part of a checkpoint.
+    fn snapshot_state(&mut self, _snapshot: &mut OperatorSnapshot) -> UserResult {
+        Ok(())
+    }
+
+    /// Loads what [`Self::snapshot_state`] wrote, already selected for this subtask (its key
+    /// groups, its share of operator lists) — possibly written at another parallelism. Called
+    /// after `open`, before any element.
+    fn restore_state(&mut self, _restored: &OperatorSnapshot) -> UserResult {
         Ok(())
     }
 }
@@ -251,6 +279,34 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         self.next.close()?;
         self.out.sides.control(|link| link.close())
     }
+
+    /// Snapshots the operator (through `f`, guarded like user code) under its uid, then the
+    /// operators after it.
+    pub fn snapshot_chain(
+        &mut self,
+        into: &mut ChainSnapshot,
+        f: impl FnOnce(&mut OperatorSnapshot) -> UserResult,
+    ) -> LinkResult {
+        let mut snapshot = OperatorSnapshot::default();
+        guard(&self.ctx.name, || f(&mut snapshot))?;
+        into.insert(self.ctx.uid.clone(), snapshot);
+        self.next.snapshot_state(into)?;
+        self.out.sides.control(|link| link.snapshot_state(into))
+    }
+
+    /// Restores the operator (through `f`) from its uid's entry, if any, then the operators
+    /// after it.
+    pub fn restore_chain(
+        &mut self,
+        from: &ChainSnapshot,
+        f: impl FnOnce(&OperatorSnapshot) -> UserResult,
+    ) -> LinkResult {
+        if let Some(restored) = from.get(&self.ctx.uid) {
+            self.call(|_| f(restored))?;
+        }
+        self.next.restore_state(from)?;
+        self.out.sides.control(|link| link.restore_state(from))
+    }
 }
 
 /// A one-input operator as a link of a chain.
@@ -324,5 +380,15 @@ where
     fn close(&mut self) -> LinkResult {
         self.core.call(|_| self.op.close())?;
         self.core.close_next()
+    }
+
+    fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
+        let op = &mut self.op;
+        self.core.snapshot_chain(into, |s| op.snapshot_state(s))
+    }
+
+    fn restore_state(&mut self, from: &ChainSnapshot) -> LinkResult {
+        let op = &mut self.op;
+        self.core.restore_chain(from, |r| op.restore_state(r))
     }
 }

@@ -77,6 +77,10 @@ pub trait ControlLink {
     fn flush(&mut self) -> LinkResult;
     /// See [`crate::chain::ChainLink::close`].
     fn close(&mut self) -> LinkResult;
+    /// See [`crate::chain::ChainLink::snapshot_state`].
+    fn snapshot_state(&mut self, into: &mut crate::chain::ChainSnapshot) -> LinkResult;
+    /// See [`crate::chain::ChainLink::restore_state`].
+    fn restore_state(&mut self, from: &crate::chain::ChainSnapshot) -> LinkResult;
 }
 
 impl<T> ControlLink for BoxedLink<T> {
@@ -100,6 +104,12 @@ impl<T> ControlLink for BoxedLink<T> {
     }
     fn close(&mut self) -> LinkResult {
         (**self).close()
+    }
+    fn snapshot_state(&mut self, into: &mut crate::chain::ChainSnapshot) -> LinkResult {
+        (**self).snapshot_state(into)
+    }
+    fn restore_state(&mut self, from: &crate::chain::ChainSnapshot) -> LinkResult {
+        (**self).restore_state(from)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use sluice_core::{Record, Watermark};
 
-use crate::chain::LinkResult;
+use crate::chain::{ChainSnapshot, LinkResult};
 use crate::operator::{OperatorCore, TwoInputOperator};
 
 /// Drives a [`TwoInputOperator`] and hands its output down the chain.
@@ -40,6 +40,18 @@ where
         let ctx = self.core.ctx.clone();
         self.core.call(|_| self.op.open(&ctx))?;
         self.core.open_next()
+    }
+
+    /// Adds the operator's state, and that of the operators after it, to `into`.
+    pub fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
+        let op = &mut self.op;
+        self.core.snapshot_chain(into, |s| op.snapshot_state(s))
+    }
+
+    /// Restores the operator and the operators after it from `from`.
+    pub fn restore_state(&mut self, from: &ChainSnapshot) -> LinkResult {
+        let op = &mut self.op;
+        self.core.restore_chain(from, |r| op.restore_state(r))
     }
 
     /// Processes a batch of the first input.

@@ -7,7 +7,8 @@
 //! [`AggregatingState`]) encode the current key, namespace and values with postcard and apply
 //! time-to-live. Every backend passes the one suite in [`testing`].
 //!
-//! Operator (non-keyed) list state lives in an [`OperatorStateStore`]. A subtask's state is
+//! Operators that keep a whole structure per key (windows) use a [`KeyedTable`]: typed in
+//! memory, or encoded in any backend. Operator (non-keyed) list state lives in an [`OperatorStateStore`]. A subtask's state is
 //! captured as an [`OperatorSnapshot`] (keyed entries by key group, operator lists), and the
 //! snapshots of all subtasks are divided again for any new parallelism.
 
@@ -19,6 +20,7 @@ pub mod heap;
 pub mod operator_state;
 pub mod scope;
 pub mod snapshot;
+pub mod table;
 pub mod testing;
 pub mod ttl;
 
@@ -31,4 +33,5 @@ pub use scope::KeyedStateScope;
 pub use snapshot::{
     Distribution, KeyedSnapshot, OperatorList, OperatorSnapshot, OperatorStateSnapshot,
 };
+pub use table::{BackendTable, HeapTable, KeyedTable};
 pub use ttl::{StateTtlConfig, TtlUpdate};

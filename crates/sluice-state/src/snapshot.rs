@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sluice_core::key_group::KeyGroupRange;
 
-/// Key/value entries of one state in one key group, in key order.
+/// Key/value entries of one state in one key group.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The keyed state of one subtask: for every key group with state, each named state's entries.

@@ -1,0 +1,247 @@
+//! Keyed tables: one typed value per key, for operators that keep a whole structure per key
+//! (a key's windows with their contents and timers). An element takes its key's value out,
+//! works on it, and puts it back — one lookup each way, however many windows it touches.
+//!
+//! [`HeapTable`] keeps values as they are and encodes them only for a snapshot (Flink's heap
+//! backend); [`BackendTable`] stores them encoded in any [`StateBackend`] (what an embedded
+//! RocksDB backend provides), so such operators run on either.
+
+use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sluice_core::key_group::assign_to_key_group;
+
+use crate::backend::{StateBackend, StateId};
+use crate::codec::{decode, encode};
+use crate::error::StateError;
+use crate::snapshot::KeyedSnapshot;
+
+/// One value per key, partitioned by key group, snapshotted under one state name.
+pub trait KeyedTable<K, V>: Send
+where
+    K: Serialize + DeserializeOwned,
+    V: Serialize + DeserializeOwned,
+{
+    /// The state name the table's entries are snapshotted under.
+    fn name(&self) -> &str;
+
+    /// Takes `key`'s value out of the table (put it back with [`KeyedTable::put`]).
+    fn take(&mut self, key: &K) -> Result<Option<V>, StateError>;
+
+    /// Stores `value` for `key`.
+    fn put(&mut self, key: K, value: V) -> Result<(), StateError>;
+
+    /// The number of keys with a value.
+    fn len(&self) -> usize;
+
+    /// Whether no key has a value.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes every entry into `into` under the table's name, grouped by key group.
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError>;
+
+    /// Loads the table's entries from `from`, showing each to `visit` (so the owner can
+    /// rebuild what it derives from them, such as timer queues).
+    fn restore(
+        &mut self,
+        from: &KeyedSnapshot,
+        visit: &mut dyn FnMut(&K, &V),
+    ) -> Result<(), StateError> {
+        let name = self.name().to_string();
+        for (_, key, value) in from.entries(&name) {
+            let key: K = decode(&name, key)?;
+            let value: V = decode(&name, value)?;
+            visit(&key, &value);
+            self.put(key, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Values kept as they are, in one hash map; encoded only when snapshotted.
+pub struct HeapTable<K, V> {
+    name: String,
+    max_parallelism: usize,
+    entries: FxHashMap<K, V>,
+}
+
+impl<K, V> HeapTable<K, V> {
+    /// An empty table snapshotted under `name`, for `max_parallelism` key groups.
+    pub fn new(name: &str, max_parallelism: usize) -> Self {
+        HeapTable {
+            name: name.to_string(),
+            max_parallelism: max_parallelism.max(1),
+            entries: FxHashMap::default(),
+        }
+    }
+}
+
+impl<K, V> KeyedTable<K, V> for HeapTable<K, V>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Send + Serialize + DeserializeOwned,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn take(&mut self, key: &K) -> Result<Option<V>, StateError> {
+        Ok(self.entries.remove(key))
+    }
+
+    fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
+        self.entries.insert(key, value);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        for (key, value) in &self.entries {
+            let key_group = assign_to_key_group(key, self.max_parallelism);
+            into.push(
+                key_group,
+                &self.name,
+                encode(&self.name, key)?,
+                encode(&self.name, value)?,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Values stored encoded in a [`StateBackend`], one entry per key in the key's group.
+pub struct BackendTable<B> {
+    name: String,
+    max_parallelism: usize,
+    backend: B,
+    state: StateId,
+}
+
+impl<B: StateBackend> BackendTable<B> {
+    /// A table named `name` in `backend`, for `max_parallelism` key groups.
+    pub fn new(name: &str, max_parallelism: usize, mut backend: B) -> Self {
+        let state = backend.register(name);
+        BackendTable {
+            name: name.to_string(),
+            max_parallelism: max_parallelism.max(1),
+            backend,
+            state,
+        }
+    }
+
+    fn locate<K: Hash + Serialize>(&self, key: &K) -> Result<(usize, Vec<u8>), StateError> {
+        Ok((
+            assign_to_key_group(key, self.max_parallelism),
+            encode(&self.name, key)?,
+        ))
+    }
+}
+
+impl<K, V, B> KeyedTable<K, V> for BackendTable<B>
+where
+    K: Hash + Serialize + DeserializeOwned,
+    V: Serialize + DeserializeOwned,
+    B: StateBackend,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn take(&mut self, key: &K) -> Result<Option<V>, StateError> {
+        let (key_group, bytes) = self.locate(key)?;
+        let Some(stored) = self.backend.get(self.state, key_group, &bytes) else {
+            return Ok(None);
+        };
+        let value = decode(&self.name, stored)?;
+        self.backend.delete(self.state, key_group, &bytes);
+        Ok(Some(value))
+    }
+
+    fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
+        let (key_group, bytes) = self.locate(&key)?;
+        let encoded = encode(&self.name, &value)?;
+        self.backend.put(self.state, key_group, bytes, encoded);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.backend.len(self.state)
+    }
+
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        let mut all = KeyedSnapshot::default();
+        self.backend.snapshot(&mut all);
+        for (key_group, key, value) in all.entries(&self.name) {
+            into.push(key_group, &self.name, key.to_vec(), value.to_vec());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::HeapStateBackend;
+    use sluice_core::key_group::KeyGroupRange;
+
+    /// Both tables: values round-trip through take/put, snapshots restore into either kind,
+    /// split by key group.
+    fn table_suite(make: &dyn Fn() -> Box<dyn KeyedTable<String, Vec<i64>>>) {
+        let mut table = make();
+        for i in 0..50 {
+            table.put(format!("k{i}"), vec![i, i * 2]).unwrap();
+        }
+        let mut value = table.take(&"k7".to_string()).unwrap().unwrap();
+        assert_eq!(value, vec![7, 14]);
+        assert_eq!(table.take(&"k7".to_string()).unwrap(), None, "taken out");
+        value.push(99);
+        table.put("k7".to_string(), value).unwrap();
+        assert_eq!(table.len(), 50);
+        let mut snapshot = KeyedSnapshot::default();
+        table.snapshot(&mut snapshot).unwrap();
+        let mut seen = 0;
+        for index in 0..3 {
+            let range = KeyGroupRange::for_subtask(128, 3, index);
+            let mut restored = make();
+            let part = KeyedSnapshot::select([&snapshot], range);
+            restored.restore(&part, &mut |_, _| seen += 1).unwrap();
+            for i in 0..50 {
+                let key = format!("k{i}");
+                let owned = range.contains(assign_to_key_group(&key, 128));
+                let value = restored.take(&key).unwrap();
+                assert_eq!(value.is_some(), owned, "{key} in subtask {index}");
+                if let Some(value) = value {
+                    assert_eq!(value[0], i);
+                    assert_eq!(value.len(), if i == 7 { 3 } else { 2 });
+                }
+            }
+        }
+        assert_eq!(seen, 50, "every entry restored exactly once");
+    }
+
+    #[test]
+    fn heap_tables_pass_the_table_suite() {
+        table_suite(&|| Box::new(HeapTable::new("t", 128)));
+    }
+
+    #[test]
+    fn backend_tables_pass_the_table_suite() {
+        table_suite(&|| Box::new(BackendTable::new("t", 128, HeapStateBackend::new(128))));
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_an_error_naming_the_state() {
+        let mut snapshot = KeyedSnapshot::default();
+        snapshot.push(0, "t", encode("t", "k").unwrap(), vec![0xff, 0xff, 0xff]);
+        let mut table: HeapTable<String, Vec<i64>> = HeapTable::new("t", 128);
+        let error = table.restore(&snapshot, &mut |_, _| {}).unwrap_err();
+        assert!(error.to_string().contains("state 't'"), "{error}");
+    }
+}
