@@ -220,7 +220,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     pub fn aggregate<A, ACC, R>(self, aggregate: A) -> DataStream<R>
     where
         A: AggregateFunction<T, ACC, R> + Clone,
-        ACC: Clone + Send + 'static,
+        ACC: StreamData,
         R: StreamData,
     {
         self.aggregate_with_process(aggregate, emit_each::<R, K, W>)
@@ -231,7 +231,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     pub fn aggregate_with_process<A, ACC, R, O, P>(self, aggregate: A, function: P) -> DataStream<O>
     where
         A: AggregateFunction<T, ACC, R> + Clone,
-        ACC: Clone + Send + 'static,
+        ACC: StreamData,
         R: StreamData,
         O: StreamData,
         P: ProcessWindowFunction<R, O, K, W> + Clone + Sync,

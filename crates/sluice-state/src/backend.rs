@@ -45,7 +45,12 @@ pub trait StateBackend: Send {
     /// Loads the entries of `from` (state written by [`StateBackend::snapshot`], possibly of
     /// several old subtasks) into this backend.
     fn restore(&mut self, from: &KeyedSnapshot) {
-        for name in from.state_names() {
+        self.restore_where(from, &|_| true);
+    }
+
+    /// Like [`StateBackend::restore`], for the states whose name `keep` accepts.
+    fn restore_where(&mut self, from: &KeyedSnapshot, keep: &dyn Fn(&str) -> bool) {
+        for name in from.state_names().into_iter().filter(|name| keep(name)) {
             let state = self.register(name);
             for (key_group, key, value) in from.entries(name) {
                 self.put(state, key_group, key.to_vec(), value.to_vec());

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 pub use sluice_core::AggregateFunction;
 use sluice_core::{Record, Timestamp, UserResult};
 
@@ -185,7 +187,7 @@ where
 /// The operator-side view of a window function: how a window's contents are kept and emitted.
 pub trait InternalWindowFunction<T, K, W, OUT>: Send {
     /// What a window holds.
-    type Contents: Send;
+    type Contents: Send + Serialize + DeserializeOwned + 'static;
 
     /// The contents of a new window.
     fn create(&mut self) -> Self::Contents;
@@ -224,7 +226,7 @@ impl<T, W, P> BufferedWindowFunction<T, W, P> {
 
 impl<T, K, W, OUT, P> InternalWindowFunction<T, K, W, OUT> for BufferedWindowFunction<T, W, P>
 where
-    T: Send + 'static,
+    T: Send + Serialize + DeserializeOwned + 'static,
     W: 'static,
     P: ProcessWindowFunction<T, OUT, K, W>,
 {
@@ -288,7 +290,7 @@ impl<T, K, W, OUT, A, ACC, R, P> InternalWindowFunction<T, K, W, OUT>
     for AggregatingWindowFunction<A, ACC, R, P>
 where
     A: AggregateFunction<T, ACC, R>,
-    ACC: Send + 'static,
+    ACC: Send + Serialize + DeserializeOwned + 'static,
     R: 'static,
     W: 'static,
     P: ProcessWindowFunction<R, OUT, K, W>,

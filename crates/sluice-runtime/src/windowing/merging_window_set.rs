@@ -2,11 +2,13 @@
 //! each one's contents, so merging windows need not move their contents (Flink's
 //! `MergingWindowSet`, followed step by step).
 
+use serde::{Deserialize, Serialize};
+
 use super::window::Window;
 
 /// The windows of one key of a merging assigner: (window, state window) pairs. A key has few
 /// live sessions, so a small vector beats a hash map here.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MergingWindowSet<W> {
     mapping: Vec<(W, W)>,
 }

@@ -12,6 +12,7 @@ mod functions;
 mod merging_window_set;
 mod operator;
 mod slicing;
+mod store;
 mod triggers;
 mod window;
 

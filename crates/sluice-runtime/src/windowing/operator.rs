@@ -2,323 +2,32 @@
 //! the trigger, emits through the window function, and cleans windows up once they can no
 //! longer receive elements — Flink's `WindowOperator`, step for step.
 
-use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sluice_core::key_group::assign_to_key_group;
-use sluice_state::HeapStateBackend;
 use sluice_state::scope::encode_key;
+use sluice_state::{HeapStateBackend, HeapTable, KeyedTable, OperatorSnapshot, StateBackend};
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
 use super::assigners::WindowAssigner;
 use super::functions::{InternalWindowFunction, WindowContext, WindowStateAccess};
-use super::merging_window_set::MergingWindowSet;
-use super::triggers::{Trigger, TriggerBackend, TriggerContext, TriggerResult};
+use super::store::{KeyScope, KeyWindows, TimerQueues};
+use super::triggers::{Trigger, TriggerContext, TriggerResult};
 use super::window::Window;
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 
-/// Everything kept for one key and window: its contents (when it is a state window), its
-/// trigger values and the timers registered for it. One map lookup reaches all of them, and a
-/// timer already registered is found in the slot without touching the timer queues.
-struct WindowSlot<C> {
-    contents: Option<C>,
-    values: Vec<(&'static str, i64)>,
-    timers: TimerList,
-}
+/// The name the window contents are snapshotted under.
+const WINDOWS_STATE: &str = "window-contents";
 
-impl<C> Default for WindowSlot<C> {
-    fn default() -> Self {
-        WindowSlot {
-            contents: None,
-            values: Vec::new(),
-            timers: TimerList::default(),
-        }
-    }
-}
-
-/// The timers of one window: usually one or two (its end and its cleanup), kept inline so
-/// checking them costs no pointer chase; more spill to the heap.
-#[derive(Default)]
-struct TimerList {
-    inline: [Option<(bool, Timestamp)>; 2],
-    spilled: Vec<(bool, Timestamp)>,
-}
-
-impl TimerList {
-    fn contains(&self, timer: &(bool, Timestamp)) -> bool {
-        self.inline.contains(&Some(*timer)) || self.spilled.contains(timer)
-    }
-
-    fn push(&mut self, timer: (bool, Timestamp)) {
-        match self.inline.iter_mut().find(|t| t.is_none()) {
-            Some(free) => *free = Some(timer),
-            None => self.spilled.push(timer),
-        }
-    }
-
-    /// Removes `timer`; returns whether it was there.
-    fn remove(&mut self, timer: &(bool, Timestamp)) -> bool {
-        if let Some(slot) = self.inline.iter_mut().find(|t| t.as_ref() == Some(timer)) {
-            *slot = None;
-            return true;
-        }
-        match self.spilled.iter().position(|t| t == timer) {
-            Some(position) => {
-                self.spilled.swap_remove(position);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.inline.iter().all(Option::is_none) && self.spilled.is_empty()
-    }
-}
-
-impl<C> WindowSlot<C> {
-    fn is_empty(&self) -> bool {
-        self.contents.is_none() && self.values.is_empty() && self.timers.is_empty()
-    }
-}
-
-/// The slots of every key and window, and the timer queues. A key's windows sit together, so
-/// an element that belongs to several windows of its key (sliding windows) costs one random
-/// memory access, not one per window.
-struct WindowStore<K, W, C> {
-    keys: FxHashMap<K, KeyWindows<W, C>>,
-    /// Timers by time. A slot's timer list decides which entries are live: registering checks
-    /// it, deleting only removes it there, and stale entries are skipped when due.
-    event_timers: BTreeMap<Timestamp, Vec<(K, W)>>,
-    processing_timers: BTreeMap<Timestamp, Vec<(K, W)>>,
-}
-
-/// Everything of one key: its window slots and, for merging assigners, its merging set —
-/// one map entry, so an element touches one place in memory for its key.
-struct KeyWindows<W, C> {
-    slots: Vec<(W, WindowSlot<C>)>,
-    merging: MergingWindowSet<W>,
-}
-
-impl<W, C> Default for KeyWindows<W, C> {
-    fn default() -> Self {
-        KeyWindows {
-            slots: Vec::new(),
-            merging: MergingWindowSet::default(),
-        }
-    }
-}
-
-impl<W: Window, C> KeyWindows<W, C> {
-    fn is_empty(&self) -> bool {
-        self.slots.is_empty() && self.merging.is_empty()
-    }
-}
-
-impl<K: Hash + Eq + Clone, W: Window, C> WindowStore<K, W, C> {
-    fn key_windows(&mut self, key: &K) -> &mut KeyWindows<W, C> {
-        // Two lookups instead of `entry`, which would clone the key on every call.
-        if self.keys.contains_key(key) {
-            self.keys.get_mut(key).expect("present: checked just above")
-        } else {
-            self.keys.entry(key.clone()).or_default()
-        }
-    }
-
-    /// The merging set of `key`, created if needed.
-    fn merging_mut(&mut self, key: &K) -> &mut MergingWindowSet<W> {
-        &mut self.key_windows(key).merging
-    }
-
-    /// The merging set of `key`, if it has one.
-    fn merging(&self, key: &K) -> Option<&MergingWindowSet<W>> {
-        self.keys.get(key).map(|k| &k.merging)
-    }
-
-    /// Forgets `window` in `key`'s merging set.
-    fn retire(&mut self, key: &K, window: &W) {
-        if let Some(entry) = self.keys.get_mut(key) {
-            entry.merging.retire_window(window);
-            if entry.is_empty() {
-                self.keys.remove(key);
-            }
-        }
-    }
-
-    fn slot(&mut self, key: &K, window: &W) -> &mut WindowSlot<C> {
-        let windows = &mut self.key_windows(key).slots;
-        let position = match windows.iter().position(|(w, _)| w == window) {
-            Some(position) => position,
-            None => {
-                windows.push((window.clone(), WindowSlot::default()));
-                windows.len() - 1
-            }
-        };
-        &mut windows[position].1
-    }
-
-    fn get(&self, key: &K, window: &W) -> Option<&WindowSlot<C>> {
-        self.keys
-            .get(key)?
-            .slots
-            .iter()
-            .find(|(w, _)| w == window)
-            .map(|(_, slot)| slot)
-    }
-
-    fn get_mut(&mut self, key: &K, window: &W) -> Option<&mut WindowSlot<C>> {
-        self.keys
-            .get_mut(key)?
-            .slots
-            .iter_mut()
-            .find(|(w, _)| w == window)
-            .map(|(_, slot)| slot)
-    }
-
-    /// Applies `change` to an existing slot and drops the slot if it became empty.
-    fn update(&mut self, key: &K, window: &W, change: impl FnOnce(&mut WindowSlot<C>)) {
-        let Some(entry) = self.keys.get_mut(key) else {
-            return;
-        };
-        let Some(position) = entry.slots.iter().position(|(w, _)| w == window) else {
-            return;
-        };
-        change(&mut entry.slots[position].1);
-        if entry.slots[position].1.is_empty() {
-            entry.slots.swap_remove(position);
-            if entry.is_empty() {
-                self.keys.remove(key);
-            }
-        }
-    }
-
-    fn queue(&mut self, event_time: bool) -> &mut BTreeMap<Timestamp, Vec<(K, W)>> {
-        if event_time {
-            &mut self.event_timers
-        } else {
-            &mut self.processing_timers
-        }
-    }
-
-    fn register_timer(&mut self, key: &K, window: &W, event_time: bool, time: Timestamp) {
-        let slot = self.slot(key, window);
-        if slot.timers.contains(&(event_time, time)) {
-            return;
-        }
-        slot.timers.push((event_time, time));
-        self.queue(event_time)
-            .entry(time)
-            .or_default()
-            .push((key.clone(), window.clone()));
-    }
-
-    /// Deletes a timer from its slot; the queue entry goes stale and is skipped when due.
-    fn delete_timer(&mut self, key: &K, window: &W, event_time: bool, time: Timestamp) {
-        self.update(key, window, |slot| {
-            slot.timers.remove(&(event_time, time));
-        });
-    }
-
-    /// Takes the earliest due timer of one domain that its slot still holds, forgetting it.
-    fn pop_due(&mut self, event_time: bool, limit: Timestamp) -> Option<(Timestamp, K, W)> {
-        loop {
-            let mut entry = self.queue(event_time).first_entry()?;
-            let time = *entry.key();
-            if time > limit {
-                return None;
-            }
-            let Some((key, window)) = entry.get_mut().pop() else {
-                entry.remove();
-                continue;
-            };
-            if entry.get().is_empty() {
-                entry.remove();
-            }
-            let mut registered = false;
-            self.update(&key, &window, |slot| {
-                registered = slot.timers.remove(&(event_time, time));
-            });
-            if registered {
-                return Some((time, key, window));
-            }
-        }
-    }
-
-    /// The earliest processing-time timer still registered.
-    fn earliest_processing_time(&mut self) -> Option<Timestamp> {
-        loop {
-            let (time, entries) = self.processing_timers.iter().next()?;
-            let time = *time;
-            let live = entries.iter().any(|(key, window)| {
-                self.get(key, window)
-                    .is_some_and(|slot| slot.timers.contains(&(false, time)))
-            });
-            if live {
-                return Some(time);
-            }
-            self.processing_timers.remove(&time);
-        }
-    }
-
-    fn take_contents(&mut self, key: &K, window: &W) -> Option<C> {
-        let mut taken = None;
-        self.update(key, window, |slot| taken = slot.contents.take());
-        taken
-    }
-}
-
-/// The trigger backend for one key.
-struct KeyScope<'a, K, W, C> {
-    key: &'a K,
-    store: &'a mut WindowStore<K, W, C>,
-}
-
-impl<K: Hash + Eq + Clone, W: Window, C> TriggerBackend<W> for KeyScope<'_, K, W, C> {
-    fn register_event_time_timer(&mut self, window: &W, time: Timestamp) {
-        self.store.register_timer(self.key, window, true, time);
-    }
-
-    fn delete_event_time_timer(&mut self, window: &W, time: Timestamp) {
-        self.store.delete_timer(self.key, window, true, time);
-    }
-
-    fn register_processing_time_timer(&mut self, window: &W, time: ProcessingTime) {
-        self.store.register_timer(self.key, window, false, time);
-    }
-
-    fn delete_processing_time_timer(&mut self, window: &W, time: ProcessingTime) {
-        self.store.delete_timer(self.key, window, false, time);
-    }
-
-    fn state(&self, window: &W, name: &'static str) -> Option<i64> {
-        self.store
-            .get(self.key, window)
-            .and_then(|slot| slot.values.iter().find(|(n, _)| *n == name))
-            .map(|(_, v)| *v)
-    }
-
-    fn set_state(&mut self, window: &W, name: &'static str, value: Option<i64>) {
-        match value {
-            Some(value) => {
-                let values = &mut self.store.slot(self.key, window).values;
-                match values.iter_mut().find(|(n, _)| *n == name) {
-                    Some(entry) => entry.1 = value,
-                    None => values.push((name, value)),
-                }
-            }
-            None => self.store.update(self.key, window, |slot| {
-                slot.values.retain(|(n, _)| *n != name)
-            }),
-        }
-    }
-}
+/// The per-key table of a window operator.
+type WindowTable<K, W, C> = Box<dyn KeyedTable<K, KeyWindows<W, C>>>;
 
 /// Keyed windows over records of type `T`, emitting `OUT` through the window function `F`.
 pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
@@ -328,10 +37,12 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     allowed_lateness: i64,
     late_tag: Option<OutputTag<T>>,
     function: F,
-    store: WindowStore<K, W, F::Contents>,
+    windows: WindowTable<K, W, F::Contents>,
+    timers: TimerQueues<K, W>,
     watermark: Timestamp,
     now: ProcessingTime,
     time: ProcessingTimeService,
+    /// The window function's keyed state (per window and per key).
     backend: HeapStateBackend,
     max_parallelism: usize,
     _out: PhantomData<fn() -> OUT>,
@@ -366,7 +77,7 @@ fn with_function_context<K: Hash + Serialize, W: Window, R>(
 impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
-    K: Hash + Eq + Clone + Serialize + Send + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
@@ -380,6 +91,7 @@ where
         late_tag: Option<OutputTag<T>>,
         function: F,
     ) -> Self {
+        let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
         WindowOperator {
             key_selector,
             assigner,
@@ -387,16 +99,13 @@ where
             allowed_lateness,
             late_tag,
             function,
-            store: WindowStore {
-                keys: FxHashMap::default(),
-                event_timers: BTreeMap::new(),
-                processing_timers: BTreeMap::new(),
-            },
+            windows: Box::new(HeapTable::new(WINDOWS_STATE, max_parallelism)),
+            timers: TimerQueues::default(),
             watermark: Timestamp::MIN,
             now: 0,
             time: ProcessingTimeService::default(),
-            backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
-            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            backend: HeapStateBackend::new(max_parallelism),
+            max_parallelism,
             _out: PhantomData,
         }
     }
@@ -425,39 +134,76 @@ where
             && timestamp.wrapping_add(self.allowed_lateness) <= self.watermark
     }
 
+    /// Takes `key`'s windows out of the table (empty when it has none).
+    fn take_key(&mut self, key: &K) -> UserResult<KeyWindows<W, F::Contents>> {
+        Ok(self.windows.take(key)?.unwrap_or_default())
+    }
+
+    /// Puts `key`'s windows back, unless nothing is left of them.
+    fn put_key(&mut self, key: K, windows: KeyWindows<W, F::Contents>) -> UserResult {
+        if !windows.is_empty() {
+            self.windows.put(key, windows)?;
+        }
+        Ok(())
+    }
+
+    fn scope<'a>(
+        &'a mut self,
+        key: &'a K,
+        windows: &'a mut KeyWindows<W, F::Contents>,
+    ) -> KeyScope<'a, K, W, F::Contents> {
+        KeyScope {
+            key,
+            windows,
+            timers: &mut self.timers,
+        }
+    }
+
     fn trigger_call<R>(
         &mut self,
         key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
         window: &W,
         merged: &[W],
         call: impl FnOnce(&dyn Trigger<T, W>, &mut TriggerContext<'_, W>) -> R,
     ) -> R {
-        let mut scope = KeyScope {
-            key,
-            store: &mut self.store,
-        };
-        let mut ctx =
-            TriggerContext::new(window.clone(), self.watermark, self.now, merged, &mut scope);
-        call(self.trigger.as_ref(), &mut ctx)
+        let trigger = Arc::clone(&self.trigger);
+        let (watermark, now) = (self.watermark, self.now);
+        let mut scope = self.scope(key, windows);
+        let mut ctx = TriggerContext::new(window.clone(), watermark, now, merged, &mut scope);
+        call(trigger.as_ref(), &mut ctx)
     }
 
-    fn set_cleanup_timer(&mut self, key: &K, window: &W, register: bool) {
+    fn set_cleanup_timer(
+        &mut self,
+        key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
+        window: &W,
+        register: bool,
+    ) {
         let cleanup = self.cleanup_time(window);
         if cleanup == Timestamp::MAX {
             return;
         }
         let event_time = self.assigner.is_event_time();
+        let mut scope = self.scope(key, windows);
         if register {
-            self.store.register_timer(key, window, event_time, cleanup);
+            scope.register(window, event_time, cleanup);
         } else {
-            self.store.delete_timer(key, window, event_time, cleanup);
+            scope.delete(window, event_time, cleanup);
         }
     }
 
-    fn emit(&mut self, key: &K, window: &W, state_window: &W, out: &mut Output<OUT>) -> UserResult {
-        let Some(contents) = self
-            .store
-            .get_mut(key, state_window)
+    fn emit(
+        &mut self,
+        key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
+        window: &W,
+        state_window: &W,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let Some(contents) = windows
+            .get_mut(state_window)
             .and_then(|slot| slot.contents.as_mut())
         else {
             return Ok(());
@@ -498,36 +244,31 @@ where
         &mut self,
         result: TriggerResult,
         key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
         window: &W,
         state_window: &W,
         out: &mut Output<OUT>,
     ) -> UserResult {
         if result.is_fire() {
-            self.emit(key, window, state_window, out)?;
+            self.emit(key, windows, window, state_window, out)?;
         }
         if result.is_purge() {
-            self.store.take_contents(key, state_window);
+            windows.take_contents(state_window);
         }
         Ok(())
     }
 
-    fn add_to_window(&mut self, key: &K, state_window: &W, record: Record<T>) {
-        let function = &mut self.function;
-        let contents = self
-            .store
-            .slot(key, state_window)
-            .contents
-            .get_or_insert_with(|| function.create());
-        function.add(contents, record);
-    }
-
     /// Adds `window` to the key's merging set, performing the merges it causes.
-    fn add_merging_window(&mut self, key: &K, window: W) -> UserResult<W> {
+    fn add_merging_window(
+        &mut self,
+        key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
+        window: W,
+    ) -> UserResult<W> {
         let assigner = Arc::clone(&self.assigner);
-        let (actual, merges) = self
-            .store
-            .merging_mut(key)
-            .add_window(window, |windows| assigner.merge_windows(windows));
+        let (actual, merges) = windows
+            .merging
+            .add_window(window, |all| assigner.merge_windows(all));
         for merge in merges {
             if self.assigner.is_event_time()
                 && merge
@@ -542,49 +283,64 @@ where
                 )
                 .into());
             }
-            self.trigger_call(key, &merge.result, &merge.merged, |trigger, ctx| {
-                trigger.on_merge(&merge.result, ctx)
-            });
+            self.trigger_call(
+                key,
+                windows,
+                &merge.result,
+                &merge.merged,
+                |trigger, ctx| trigger.on_merge(&merge.result, ctx),
+            );
             for merged in &merge.merged {
-                self.trigger_call(key, merged, &[], |trigger, ctx| trigger.clear(merged, ctx));
-                self.set_cleanup_timer(key, merged, false);
+                self.trigger_call(key, windows, merged, &[], |trigger, ctx| {
+                    trigger.clear(merged, ctx)
+                });
+                self.set_cleanup_timer(key, windows, merged, false);
             }
-            let mut target = self.store.take_contents(key, &merge.state_window);
             for source_window in &merge.merged_state_windows {
-                if let Some(source) = self.store.take_contents(key, source_window) {
-                    target = Some(match target {
+                if let Some(source) = windows.take_contents(source_window) {
+                    let target = windows.slot(&merge.state_window);
+                    target.contents = Some(match target.contents.take() {
                         Some(t) => self.function.merge(t, source),
                         None => source,
                     });
                 }
-            }
-            if let Some(target) = target {
-                self.store.slot(key, &merge.state_window).contents = Some(target);
             }
         }
         Ok(actual)
     }
 
     fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
-        let timestamp = record.timestamp.unwrap_or(Timestamp::MIN);
         let key = (self.key_selector)(&record.value);
-        let windows = self
+        let mut windows = self.take_key(&key)?;
+        let result = self.process_key_record(&key, &mut windows, record, out);
+        self.put_key(key, windows)?;
+        result
+    }
+
+    fn process_key_record(
+        &mut self,
+        key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
+        record: Record<T>,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let timestamp = record.timestamp.unwrap_or(Timestamp::MIN);
+        let assigned = self
             .assigner
             .assign_windows(&record.value, timestamp, self.now)?;
         // Every window but the last gets a copy; the last takes the record itself, so a
         // record of one window (tumbling) is never copied.
         let mut pending: Option<(W, W)> = None;
-        for window in windows {
+        for window in assigned {
             let target = if self.assigner.is_merging() {
-                let actual = self.add_merging_window(&key, window)?;
+                let actual = self.add_merging_window(key, windows, window)?;
                 if self.is_window_late(&actual) {
-                    self.retire(&key, &actual);
+                    windows.merging.retire_window(&actual);
                     continue;
                 }
-                let state_window = self
-                    .store
-                    .merging(&key)
-                    .and_then(|set| set.state_window(&actual))
+                let state_window = windows
+                    .merging
+                    .state_window(&actual)
                     .cloned()
                     .ok_or("merging window set lost a window")?;
                 (actual, state_window)
@@ -594,12 +350,13 @@ where
                 (window.clone(), window)
             };
             if let Some((window, state_window)) = pending.replace(target) {
-                self.add_and_trigger(&key, &window, &state_window, record.clone(), timestamp, out)?;
+                let copy = record.clone();
+                self.add_and_trigger(key, windows, &window, &state_window, copy, timestamp, out)?;
             }
         }
         match pending {
             Some((window, state_window)) => {
-                self.add_and_trigger(&key, &window, &state_window, record, timestamp, out)
+                self.add_and_trigger(key, windows, &window, &state_window, record, timestamp, out)
             }
             None => {
                 if self.is_element_late(timestamp)
@@ -614,69 +371,92 @@ where
 
     /// Runs the trigger for an element of `window`, adds the element, and acts on the trigger's
     /// decision (the trigger cannot see contents, so asking it first changes nothing).
+    #[allow(clippy::too_many_arguments)]
     fn add_and_trigger(
         &mut self,
         key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
         window: &W,
         state_window: &W,
         record: Record<T>,
         timestamp: Timestamp,
         out: &mut Output<OUT>,
     ) -> UserResult {
-        let result = self.trigger_call(key, window, &[], |trigger, ctx| {
+        let result = self.trigger_call(key, windows, window, &[], |trigger, ctx| {
             trigger.on_element(&record.value, timestamp, window, ctx)
         });
-        self.add_to_window(key, state_window, record);
-        self.act(result, key, window, state_window, out)?;
-        self.set_cleanup_timer(key, window, true);
+        let function = &mut self.function;
+        let contents = windows
+            .slot(state_window)
+            .contents
+            .get_or_insert_with(|| function.create());
+        function.add(contents, record);
+        self.act(result, key, windows, window, state_window, out)?;
+        self.set_cleanup_timer(key, windows, window, true);
         Ok(())
     }
 
-    fn retire(&mut self, key: &K, window: &W) {
-        self.store.retire(key, window);
+    /// Fires due timers of one domain up to `limit`.
+    fn fire_timers(
+        &mut self,
+        event_time: bool,
+        limit: Timestamp,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        while let Some((time, key, window)) = self.timers.pop_due(event_time, limit) {
+            let Some(mut windows) = self.windows.take(&key)? else {
+                continue;
+            };
+            let result = if windows.remove_timer(&window, (event_time, time)) {
+                self.on_timer(time, &key, &mut windows, window, event_time, out)
+            } else {
+                Ok(())
+            };
+            self.put_key(key, windows)?;
+            result?;
+        }
+        self.schedule_processing_time();
+        Ok(())
     }
 
     fn on_timer(
         &mut self,
         time: Timestamp,
-        key: K,
+        key: &K,
+        windows: &mut KeyWindows<W, F::Contents>,
         window: W,
         event_time: bool,
         out: &mut Output<OUT>,
     ) -> UserResult {
         let state_window = if self.assigner.is_merging() {
-            match self
-                .store
-                .merging(&key)
-                .and_then(|set| set.state_window(&window))
-            {
+            match windows.merging.state_window(&window) {
                 Some(state_window) => state_window.clone(),
                 None => return Ok(()),
             }
         } else {
             window.clone()
         };
-        let result = self.trigger_call(&key, &window, &[], |trigger, ctx| {
+        let result = self.trigger_call(key, windows, &window, &[], |trigger, ctx| {
             if event_time {
                 trigger.on_event_time(time, &window, ctx)
             } else {
                 trigger.on_processing_time(time, &window, ctx)
             }
         });
-        self.act(result, &key, &window, &state_window, out)?;
+        self.act(result, key, windows, &window, &state_window, out)?;
         if event_time == self.assigner.is_event_time() && time == self.cleanup_time(&window) {
-            self.store.take_contents(&key, &state_window);
-            self.trigger_call(&key, &window, &[], |trigger, ctx| {
+            windows.take_contents(&state_window);
+            self.trigger_call(key, windows, &window, &[], |trigger, ctx| {
                 trigger.clear(&window, ctx)
             });
-            self.clear_function_state(&key, &window)?;
-            self.retire(&key, &window);
+            self.clear_function_state(key, &window)?;
+            windows.merging.retire_window(&window);
         }
         Ok(())
     }
 
     fn schedule_processing_time(&mut self) {
-        if let Some(earliest) = self.store.earliest_processing_time() {
+        if let Some(earliest) = self.timers.earliest_processing_time() {
             self.time.wake_at(earliest);
         }
     }
@@ -685,7 +465,7 @@ where
 impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
-    K: Hash + Eq + Clone + Serialize + Send + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
@@ -695,6 +475,7 @@ where
         self.now = self.time.now();
         self.max_parallelism = ctx.max_parallelism;
         self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.windows = Box::new(HeapTable::new(WINDOWS_STATE, ctx.max_parallelism));
         Ok(())
     }
 
@@ -713,18 +494,32 @@ where
         out: &mut Output<OUT>,
     ) -> UserResult<Option<Watermark>> {
         self.watermark = self.watermark.max(watermark.0);
-        while let Some((time, key, window)) = self.store.pop_due(true, self.watermark) {
-            self.on_timer(time, key, window, true, out)?;
-        }
-        self.schedule_processing_time();
+        self.fire_timers(true, self.watermark, out)?;
         Ok(Some(watermark))
     }
 
     fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<OUT>) -> UserResult {
         self.now = now;
-        while let Some((time, key, window)) = self.store.pop_due(false, now) {
-            self.on_timer(time, key, window, false, out)?;
-        }
+        self.fire_timers(false, now, out)
+    }
+
+    /// Window contents, trigger values and timers per key, and the window function's state.
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        self.windows.snapshot(&mut snapshot.keyed)?;
+        self.backend.snapshot(&mut snapshot.keyed);
+        Ok(())
+    }
+
+    /// Loads the windows of this subtask's key groups and requeues their timers.
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        let timers = &mut self.timers;
+        self.windows.restore(&restored.keyed, &mut |key, windows| {
+            for (window, event_time, time) in windows.timers() {
+                timers.push(event_time, time, key, window);
+            }
+        })?;
+        self.backend
+            .restore_where(&restored.keyed, &|name| name != WINDOWS_STATE);
         self.schedule_processing_time();
         Ok(())
     }
@@ -1087,5 +882,80 @@ mod tests {
         harness.process(Record::with_timestamp(('a', 4), 12));
         harness.watermark(Watermark::MAX);
         assert_eq!(harness.take_values(), vec!["a@10..20:[4]"]);
+    }
+
+    /// Out-of-order events of five keys with watermarks 20 ms behind, for restore tests.
+    fn restore_inputs(seed: u64) -> Vec<crate::harness::Input<Event>> {
+        use crate::harness::Input;
+        let mut state = seed;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            state >> 33
+        };
+        let mut inputs = Vec::new();
+        for i in 0..300i64 {
+            let key = (b'a' + (next() % 5) as u8) as char;
+            let timestamp = i * 3 - (next() % 25) as i64;
+            inputs.push(Input::Record(Record::with_timestamp((key, i), timestamp)));
+            if i % 7 == 0 {
+                inputs.push(Input::Watermark(Watermark(i * 3 - 20)));
+            }
+        }
+        inputs
+    }
+
+    fn restore_matches_uninterrupted<Op: OneInputOperator<Event, String> + 'static>(
+        make: impl Fn() -> Op,
+    ) {
+        let key_group = |e: &Event| assign_to_key_group(&e.0, sluice_core::DEFAULT_MAX_PARALLELISM);
+        for seed in 1..4 {
+            let inputs = restore_inputs(seed);
+            let expected = crate::harness::run_uninterrupted(&make, &inputs);
+            assert!(!expected.is_empty());
+            for split in [0, 50, 211, inputs.len()] {
+                for parallelism in 1..=3 {
+                    let (before, after) = inputs.split_at(split);
+                    let restored = crate::harness::run_with_restore(
+                        &make,
+                        before,
+                        after,
+                        parallelism,
+                        key_group,
+                    );
+                    assert_eq!(
+                        restored, expected,
+                        "seed {seed}, split {split}, p={parallelism}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_restore_at_any_parallelism_with_the_same_results() {
+        restore_matches_uninterrupted(|| {
+            time_operator(
+                Arc::new(SessionWindows::event_time_with_gap(Duration::from_millis(
+                    8,
+                ))),
+                Arc::new(crate::windowing::EventTimeTrigger),
+            )
+        });
+        restore_matches_uninterrupted(|| {
+            let mut operator = time_operator(
+                Arc::new(SlidingWindows::event_time(
+                    Duration::from_millis(30),
+                    Duration::from_millis(10),
+                )),
+                Arc::new(crate::windowing::EventTimeTrigger),
+            );
+            operator.allowed_lateness = 15;
+            operator
+        });
+        restore_matches_uninterrupted(|| {
+            global_operator(Arc::new(PurgingTrigger::of(CountTrigger::of(3))), None)
+        });
     }
 }

@@ -3,11 +3,14 @@
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sluice_core::Timestamp;
 
 /// A window: a bucket of elements with a latest timestamp.
-pub trait Window: Clone + Eq + Hash + Debug + Serialize + Send + Sync + 'static {
+pub trait Window:
+    Clone + Eq + Hash + Debug + Serialize + DeserializeOwned + Send + Sync + 'static
+{
     /// The largest timestamp that belongs to the window.
     fn max_timestamp(&self) -> Timestamp;
 
