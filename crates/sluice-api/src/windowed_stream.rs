@@ -29,8 +29,8 @@ use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::windowing::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, CountEvictor,
     CountTrigger, Elements, Evictor, GlobalWindow, GlobalWindows, InternalWindowFunction,
-    ProcessWindowFunction, PurgingTrigger, SlicingWindowOperator, Trigger, Window, WindowAssigner,
-    WindowContext, WindowOperator,
+    ProcessWindowFunction, PurgingTrigger, SessionWindowOperator, SlicingWindowOperator, Trigger,
+    Window, WindowAssigner, WindowContext, WindowOperator,
 };
 
 use crate::datastream::DataStream;
@@ -182,6 +182,9 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     {
         let key_selector = self.keyed.key_selector();
         let assigner = self.assigner;
+        let session_gap = assigner
+            .session_gap()
+            .filter(|_| self.trigger.is_none() && self.evictor.is_none());
         let trigger = self.trigger.unwrap_or_else(|| assigner.default_trigger());
         if assigner.is_merging() && !trigger.can_merge() {
             self.keyed
@@ -190,6 +193,22 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                 .report("window: the trigger does not support merging windows (session windows)");
         }
         let (lateness, late_tag) = (self.allowed_lateness, self.late_tag);
+        if let Some(gap) = session_gap {
+            // Event-time sessions with the default trigger: the dedicated session operator.
+            let stream = self
+                .keyed
+                .as_stream()
+                .transform("Window", "Window", move || {
+                    SessionWindowOperator::new(
+                        Arc::clone(&key_selector),
+                        gap,
+                        lateness,
+                        late_tag.clone(),
+                        make_function(),
+                    )
+                });
+            return limit_parallelism(stream, self.non_parallel);
+        }
         let stream = self
             .keyed
             .as_stream()

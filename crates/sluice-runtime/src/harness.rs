@@ -397,6 +397,9 @@ where
 /// groups; `key_group` tells which a record belongs to), feeds them `after` (records to their
 /// owner, watermarks to all) and ends the input. Returns every value emitted, sorted — to
 /// compare with one subtask fed everything without a restart.
+///
+/// As in Flink, a restored operator's watermark starts over (it is not state), so the new
+/// subtasks first receive the last watermark of `before`, as a restarted source re-emits it.
 pub fn run_with_restore<In, Out, Op>(
     make: impl Fn() -> Op,
     before: &[Input<In>],
@@ -431,7 +434,11 @@ where
             harness
         })
         .collect();
-    for input in after {
+    let resumed = before
+        .iter()
+        .rev()
+        .find(|input| matches!(input, Input::Watermark(_)));
+    for input in resumed.into_iter().chain(after) {
         match input {
             Input::Record(record) => {
                 let owner = operator_index_for_key_group(

@@ -46,6 +46,12 @@ pub trait WindowAssigner<T, W: Window>: Send + Sync + 'static {
         None
     }
 
+    /// The gap of event-time session windows with a static gap, which have a dedicated
+    /// operator; `None` for every other assigner.
+    fn session_gap(&self) -> Option<i64> {
+        None
+    }
+
     /// Rejects invalid parameters (non-positive sizes, offsets out of range).
     fn validate(&self) -> Result<(), String> {
         Ok(())
@@ -300,6 +306,10 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for SessionWindows {
 
     fn merge_windows(&self, windows: &[TimeWindow]) -> Vec<(TimeWindow, Vec<TimeWindow>)> {
         merge_time_windows(windows)
+    }
+
+    fn session_gap(&self) -> Option<i64> {
+        self.event_time.then_some(self.gap)
     }
 
     fn validate(&self) -> Result<(), String> {

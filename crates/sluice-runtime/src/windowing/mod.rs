@@ -11,6 +11,7 @@ mod evictors;
 mod functions;
 mod merging_window_set;
 mod operator;
+mod sessions;
 mod slicing;
 mod store;
 mod triggers;
@@ -27,6 +28,7 @@ pub use functions::{
 };
 pub use merging_window_set::MergingWindowSet;
 pub use operator::WindowOperator;
+pub use sessions::SessionWindowOperator;
 pub use slicing::{SlicingWindowOperator, SlidingShape};
 pub use triggers::{
     ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger,

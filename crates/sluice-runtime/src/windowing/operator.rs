@@ -50,7 +50,7 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
 
 /// Calls `f` with a window function context for `key` and `window` whose keyed state lives in
 /// `backend`; the state prefixes are encoded only if the function asks for state.
-fn with_function_context<K: Hash + Serialize, W: Window, R>(
+pub(crate) fn with_function_context<K: Hash + Serialize, W: Window, R>(
     backend: &mut HeapStateBackend,
     max_parallelism: usize,
     key: &K,

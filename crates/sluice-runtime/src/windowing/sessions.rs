@@ -1,0 +1,509 @@
+//! Event-time session windows with a static gap and the default trigger, without the general
+//! machinery: each key keeps its sessions as a sorted vector of (window, contents, whether its
+//! end timer is pending), an element finds the sessions its window `[t, t + gap)` touches and
+//! merges them in place, and timers name the window they were set for (a timer whose window
+//! merged away is stale and skipped).
+//!
+//! Observable behaviour is exactly the window operator's with `SessionWindows` and the
+//! event-time trigger (Flink's `MergingWindowSet` and `EventTimeTrigger`): the same windows
+//! fire at the same watermarks with the same contents, a window still inside the allowed
+//! lateness fires again for each element added to it, an element whose own window is late and
+//! touches no live session goes to the late output, and a session is dropped at its end plus
+//! the allowed lateness.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use sluice_state::{HeapStateBackend, HeapTable, KeyedTable, OperatorSnapshot, StateBackend};
+
+use super::functions::InternalWindowFunction;
+use super::operator::with_function_context;
+use super::window::{TimeWindow, Window};
+use crate::operator::{OneInputOperator, OperatorContext};
+use crate::output::{Output, OutputTag};
+use crate::processing_time::ProcessingTimeService;
+
+/// The name the sessions are snapshotted under.
+const SESSIONS_STATE: &str = "session-windows";
+
+/// One live session of a key.
+#[derive(Serialize, Deserialize)]
+struct Session<C> {
+    window: TimeWindow,
+    contents: C,
+    /// Whether a timer at the window's end is registered (it fires the window).
+    end_timer: bool,
+}
+
+/// Session windows of a static gap over event time.
+pub struct SessionWindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
+    key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+    gap: i64,
+    allowed_lateness: i64,
+    late_tag: Option<OutputTag<T>>,
+    function: F,
+    sessions: Box<dyn KeyedTable<K, Vec<Session<F::Contents>>>>,
+    /// Window-end and cleanup timers by time: (key, window).
+    timers: BTreeMap<Timestamp, Vec<(K, TimeWindow)>>,
+    watermark: Timestamp,
+    time: ProcessingTimeService,
+    /// The window function's keyed state.
+    backend: HeapStateBackend,
+    max_parallelism: usize,
+    _types: PhantomData<fn() -> (W, OUT)>,
+}
+
+impl<T, K, W, OUT, F> SessionWindowOperator<T, K, W, OUT, F>
+where
+    T: Send + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
+    /// Sessions closing after `gap` ms without elements; `late_tag` receives elements too late
+    /// for every window.
+    pub fn new(
+        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+        gap: i64,
+        allowed_lateness: i64,
+        late_tag: Option<OutputTag<T>>,
+        function: F,
+    ) -> Self {
+        let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
+        SessionWindowOperator {
+            key_selector,
+            gap,
+            allowed_lateness,
+            late_tag,
+            function,
+            sessions: Box::new(HeapTable::new(SESSIONS_STATE, max_parallelism)),
+            timers: BTreeMap::new(),
+            watermark: Timestamp::MIN,
+            time: ProcessingTimeService::default(),
+            backend: HeapStateBackend::new(max_parallelism),
+            max_parallelism,
+            _types: PhantomData,
+        }
+    }
+
+    /// Flink's cleanup time: end + lateness, or never when that overflows.
+    fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
+        let cleanup = window.max_timestamp().wrapping_add(self.allowed_lateness);
+        if cleanup >= window.max_timestamp() {
+            cleanup
+        } else {
+            Timestamp::MAX
+        }
+    }
+
+    fn timer(&mut self, time: Timestamp, key: &K, window: TimeWindow) {
+        self.timers
+            .entry(time)
+            .or_default()
+            .push((key.clone(), window));
+    }
+
+    /// Registers the timers of a new or grown session: at its end unless that already
+    /// passed, and at its cleanup time.
+    fn register(&mut self, key: &K, session: &mut Session<F::Contents>) {
+        session.end_timer = session.window.max_timestamp() > self.watermark;
+        self.queue_timers(key, session.window, session.end_timer);
+    }
+
+    /// Queues the end timer (when `end_timer`) and the cleanup timer (unless it never comes or
+    /// is the end timer) of `window`.
+    fn queue_timers(&mut self, key: &K, window: TimeWindow, end_timer: bool) {
+        let (end, cleanup) = (window.max_timestamp(), self.cleanup_time(&window));
+        if end_timer {
+            self.timer(end, key, window);
+        }
+        if cleanup != Timestamp::MAX && !(end_timer && cleanup == end) {
+            self.timer(cleanup, key, window);
+        }
+    }
+
+    fn emit(
+        &mut self,
+        key: &K,
+        window: &TimeWindow,
+        contents: &mut F::Contents,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let typed =
+            W::from_bounds(window.start, window.end).ok_or("session windows need time windows")?;
+        let function = &mut self.function;
+        with_function_context(
+            &mut self.backend,
+            self.max_parallelism,
+            key,
+            &typed,
+            self.watermark,
+            self.time.now(),
+            |ctx| {
+                let mut collector = out.collector(Some(window.max_timestamp()));
+                function.emit(key, ctx, contents, &mut collector)
+            },
+        )
+    }
+
+    fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
+        let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
+            return Err("record has no timestamp but event-time session windows need one: assign timestamps and watermarks first".into());
+        };
+        let key = (self.key_selector)(&record.value);
+        let mut sessions = self.sessions.take(&key)?.unwrap_or_default();
+        let result = self.add(&key, &mut sessions, timestamp, record, out);
+        if !sessions.is_empty() {
+            self.sessions.put(key, sessions)?;
+        }
+        result
+    }
+
+    fn add(
+        &mut self,
+        key: &K,
+        sessions: &mut Vec<Session<F::Contents>>,
+        timestamp: Timestamp,
+        record: Record<T>,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let window = TimeWindow::new(timestamp, timestamp.wrapping_add(self.gap));
+        // Sessions are disjoint and sorted, so those touching `window` are contiguous.
+        let first = sessions.partition_point(|s| s.window.end < window.start);
+        let touching = sessions[first..]
+            .iter()
+            .take_while(|s| s.window.intersects(&window))
+            .count();
+        let position = if touching == 0 {
+            if self.cleanup_time(&window) <= self.watermark {
+                if timestamp.wrapping_add(self.allowed_lateness) <= self.watermark
+                    && let Some(tag) = &self.late_tag
+                {
+                    out.sides.emit(tag, record);
+                }
+                return Ok(());
+            }
+            let mut session = Session {
+                window,
+                contents: self.function.create(),
+                end_timer: false,
+            };
+            self.register(key, &mut session);
+            sessions.insert(first, session);
+            first
+        } else {
+            let mut merged = sessions.drain(first..first + touching);
+            let mut session = merged.next().expect("touching > 0");
+            for other in merged {
+                session.window = session.window.cover(&other.window);
+                session.contents = self.function.merge(session.contents, other.contents);
+            }
+            let grown = session.window.cover(&window);
+            if touching > 1 || grown != session.window {
+                // Windows merged (or the session grew): the old windows' timers go stale.
+                session.window = grown;
+                self.register(key, &mut session);
+            }
+            sessions.insert(first, session);
+            first
+        };
+        let session = &mut sessions[position];
+        self.function.add(&mut session.contents, record);
+        if session.window.max_timestamp() <= self.watermark {
+            // The event-time trigger fires a window at once when its end already passed.
+            let window = session.window;
+            return self.emit(key, &window, &mut sessions[position].contents, out);
+        }
+        Ok(())
+    }
+
+    fn on_timer(
+        &mut self,
+        time: Timestamp,
+        key: K,
+        window: TimeWindow,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let Some(mut sessions) = self.sessions.take(&key)? else {
+            return Ok(());
+        };
+        let result = self.fire(time, &key, &mut sessions, window, out);
+        if !sessions.is_empty() {
+            self.sessions.put(key, sessions)?;
+        }
+        result
+    }
+
+    fn fire(
+        &mut self,
+        time: Timestamp,
+        key: &K,
+        sessions: &mut Vec<Session<F::Contents>>,
+        window: TimeWindow,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let Some(position) = sessions.iter().position(|s| s.window == window) else {
+            return Ok(());
+        };
+        if time == window.max_timestamp() && sessions[position].end_timer {
+            sessions[position].end_timer = false;
+            self.emit(key, &window, &mut sessions[position].contents, out)?;
+        }
+        if time == self.cleanup_time(&window) {
+            sessions.remove(position);
+            let typed = W::from_bounds(window.start, window.end)
+                .ok_or("session windows need time windows")?;
+            let function = &mut self.function;
+            with_function_context(
+                &mut self.backend,
+                self.max_parallelism,
+                key,
+                &typed,
+                self.watermark,
+                self.time.now(),
+                |ctx| function.clear(key, ctx),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
+where
+    T: Send + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.time = ctx.processing_time.clone();
+        self.max_parallelism = ctx.max_parallelism;
+        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.sessions = Box::new(HeapTable::new(SESSIONS_STATE, ctx.max_parallelism));
+        Ok(())
+    }
+
+    fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
+        for record in batch.drain(..) {
+            self.process_record(record, out)?;
+        }
+        Ok(())
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        out: &mut Output<OUT>,
+    ) -> UserResult<Option<Watermark>> {
+        self.watermark = self.watermark.max(watermark.0);
+        while let Some(mut entry) = self.timers.first_entry() {
+            let time = *entry.key();
+            if time > self.watermark {
+                break;
+            }
+            let Some((key, window)) = entry.get_mut().pop() else {
+                entry.remove();
+                continue;
+            };
+            self.on_timer(time, key, window, out)?;
+        }
+        Ok(Some(watermark))
+    }
+
+    /// Every key's sessions and the window function's state.
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        self.sessions.snapshot(&mut snapshot.keyed)?;
+        self.backend.snapshot(&mut snapshot.keyed);
+        Ok(())
+    }
+
+    /// Loads this subtask's sessions and requeues their timers.
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        let mut due = Vec::new();
+        self.sessions
+            .restore(&restored.keyed, &mut |key, sessions| {
+                for session in sessions {
+                    due.push((key.clone(), session.window, session.end_timer));
+                }
+            })?;
+        for (key, window, end_timer) in due {
+            self.queue_timers(&key, window, end_timer);
+        }
+        self.backend
+            .restore_where(&restored.keyed, &|name| name != SESSIONS_STATE);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use sluice_core::key_group::assign_to_key_group;
+
+    use super::*;
+    use crate::harness::{Input, OneInputHarness, run_uninterrupted, run_with_restore};
+    use crate::output::Collector;
+    use crate::windowing::{
+        BufferedWindowFunction, Elements, EventTimeTrigger, SessionWindows, WindowContext,
+        WindowOperator,
+    };
+
+    type Event = (u8, i64);
+
+    fn describe(
+        key: &u8,
+        ctx: &mut WindowContext<'_, TimeWindow>,
+        elements: Elements<'_, Event>,
+        out: &mut Collector<'_, String>,
+    ) -> UserResult {
+        let mut values: Vec<i64> = elements.map(|e| e.1).collect();
+        values.sort_unstable();
+        let w = ctx.window();
+        out.collect(format!("{key}@{}..{}:{values:?}", w.start, w.end));
+        Ok(())
+    }
+
+    type Describe = fn(
+        &u8,
+        &mut WindowContext<'_, TimeWindow>,
+        Elements<'_, Event>,
+        &mut Collector<'_, String>,
+    ) -> UserResult;
+
+    fn function() -> BufferedWindowFunction<Event, TimeWindow, Describe> {
+        BufferedWindowFunction::new(describe as Describe, None)
+    }
+
+    fn late_tag() -> OutputTag<Event> {
+        OutputTag::new("late")
+    }
+
+    fn dedicated(
+        gap: i64,
+        lateness: i64,
+    ) -> SessionWindowOperator<
+        Event,
+        u8,
+        TimeWindow,
+        String,
+        impl InternalWindowFunction<Event, u8, TimeWindow, String>,
+    > {
+        SessionWindowOperator::new(
+            Arc::new(|e: &Event| e.0),
+            gap,
+            lateness,
+            Some(late_tag()),
+            function(),
+        )
+    }
+
+    fn general(
+        gap: i64,
+        lateness: i64,
+    ) -> WindowOperator<
+        Event,
+        u8,
+        TimeWindow,
+        String,
+        impl InternalWindowFunction<Event, u8, TimeWindow, String>,
+    > {
+        WindowOperator::new(
+            Arc::new(|e: &Event| e.0),
+            Arc::new(SessionWindows::event_time_with_gap(Duration::from_millis(
+                gap as u64,
+            ))),
+            Arc::new(EventTimeTrigger),
+            lateness,
+            Some(late_tag()),
+            function(),
+        )
+    }
+
+    /// Fired windows and late elements, each sorted.
+    fn run<Op: OneInputOperator<Event, String> + 'static>(
+        operator: Op,
+        inputs: &[Input<Event>],
+    ) -> (Vec<String>, Vec<Event>) {
+        let mut harness = OneInputHarness::new(operator);
+        let late = harness.side_output(&late_tag());
+        for input in inputs {
+            match input {
+                Input::Record(record) => harness.process(record.clone()),
+                Input::Watermark(watermark) => harness.watermark(*watermark),
+            }
+        }
+        harness.end_input();
+        let mut fired = harness.take_values();
+        fired.sort();
+        let mut late = late.lock().expect("late").values();
+        late.sort();
+        (fired, late)
+    }
+
+    fn inputs() -> impl Strategy<Value = Vec<Input<Event>>> {
+        prop::collection::vec((0u8..4, -40i64..200, 0u8..5), 1..120).prop_map(|events| {
+            let mut max = i64::MIN;
+            let mut inputs = Vec::new();
+            for (i, (key, timestamp, watermark_every)) in events.into_iter().enumerate() {
+                inputs.push(Input::Record(Record::with_timestamp(
+                    (key, i as i64),
+                    timestamp,
+                )));
+                max = max.max(timestamp);
+                if watermark_every == 0 {
+                    inputs.push(Input::Watermark(Watermark(max - 15)));
+                }
+            }
+            inputs
+        })
+    }
+
+    proptest! {
+        /// The dedicated operator behaves exactly as the general window operator with session
+        /// windows and the event-time trigger: same firings, same late elements.
+        #[test]
+        fn equals_the_general_window_operator(
+            inputs in inputs(),
+            gap in 1i64..30,
+            lateness in prop::sample::select(vec![0i64, 5, 40]),
+        ) {
+            let expected = run(general(gap, lateness), &inputs);
+            prop_assert_eq!(run(dedicated(gap, lateness), &inputs), expected);
+        }
+    }
+
+    #[test]
+    fn sessions_restore_at_any_parallelism_with_the_same_results() {
+        let key_group = |e: &Event| assign_to_key_group(&e.0, sluice_core::DEFAULT_MAX_PARALLELISM);
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        for _ in 0..20 {
+            let inputs = inputs().new_tree(&mut runner).expect("inputs").current();
+            let make = || dedicated(7, 20);
+            let expected = run_uninterrupted(make, &inputs);
+            for split in [0, inputs.len() / 3, inputs.len()] {
+                let (before, after) = inputs.split_at(split);
+                for parallelism in 1..=3 {
+                    let restored = run_with_restore(make, before, after, parallelism, key_group);
+                    assert_eq!(restored, expected, "split {split}, p={parallelism}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn records_without_timestamps_are_an_error() {
+        let mut harness = OneInputHarness::new(dedicated(5, 0));
+        let error = harness.try_process(Record::new((1, 1))).unwrap_err();
+        assert!(error.to_string().contains("timestamp"), "{error}");
+    }
+}
