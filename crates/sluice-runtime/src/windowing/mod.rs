@@ -14,6 +14,8 @@ mod operator;
 mod sessions;
 mod slicing;
 mod store;
+#[cfg(test)]
+mod test_support;
 mod triggers;
 mod window;
 

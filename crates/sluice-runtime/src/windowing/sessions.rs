@@ -350,15 +350,14 @@ mod tests {
     use proptest::strategy::ValueTree;
     use sluice_core::key_group::assign_to_key_group;
 
+    use super::super::test_support::{Event, inputs, late_tag, run};
     use super::*;
-    use crate::harness::{Input, OneInputHarness, run_uninterrupted, run_with_restore};
+    use crate::harness::{OneInputHarness, run_uninterrupted, run_with_restore};
     use crate::output::Collector;
     use crate::windowing::{
         BufferedWindowFunction, Elements, EventTimeTrigger, SessionWindows, WindowContext,
         WindowOperator,
     };
-
-    type Event = (u8, i64);
 
     fn describe(
         key: &u8,
@@ -382,10 +381,6 @@ mod tests {
 
     fn function() -> BufferedWindowFunction<Event, TimeWindow, Describe> {
         BufferedWindowFunction::new(describe as Describe, None)
-    }
-
-    fn late_tag() -> OutputTag<Event> {
-        OutputTag::new("late")
     }
 
     fn dedicated(
@@ -427,45 +422,6 @@ mod tests {
             Some(late_tag()),
             function(),
         )
-    }
-
-    /// Fired windows and late elements, each sorted.
-    fn run<Op: OneInputOperator<Event, String> + 'static>(
-        operator: Op,
-        inputs: &[Input<Event>],
-    ) -> (Vec<String>, Vec<Event>) {
-        let mut harness = OneInputHarness::new(operator);
-        let late = harness.side_output(&late_tag());
-        for input in inputs {
-            match input {
-                Input::Record(record) => harness.process(record.clone()),
-                Input::Watermark(watermark) => harness.watermark(*watermark),
-            }
-        }
-        harness.end_input();
-        let mut fired = harness.take_values();
-        fired.sort();
-        let mut late = late.lock().expect("late").values();
-        late.sort();
-        (fired, late)
-    }
-
-    fn inputs() -> impl Strategy<Value = Vec<Input<Event>>> {
-        prop::collection::vec((0u8..4, -40i64..200, 0u8..5), 1..120).prop_map(|events| {
-            let mut max = i64::MIN;
-            let mut inputs = Vec::new();
-            for (i, (key, timestamp, watermark_every)) in events.into_iter().enumerate() {
-                inputs.push(Input::Record(Record::with_timestamp(
-                    (key, i as i64),
-                    timestamp,
-                )));
-                max = max.max(timestamp);
-                if watermark_every == 0 {
-                    inputs.push(Input::Watermark(Watermark(max - 15)));
-                }
-            }
-            inputs
-        })
     }
 
     proptest! {
