@@ -27,11 +27,24 @@ where
     /// The state name the table's entries are snapshotted under.
     fn name(&self) -> &str;
 
-    /// Takes `key`'s value out of the table (put it back with [`KeyedTable::put`]).
+    /// Takes `key`'s value out to work on; follow with [`KeyedTable::put`] or
+    /// [`KeyedTable::remove`] for the same key before touching another.
     fn take(&mut self, key: &K) -> Result<Option<V>, StateError>;
 
     /// Stores `value` for `key`.
     fn put(&mut self, key: K, value: V) -> Result<(), StateError>;
+
+    /// Removes `key`'s value.
+    fn remove(&mut self, key: &K) -> Result<(), StateError>;
+
+    /// Puts a taken value back, or removes the key when nothing is left of it (`empty`).
+    fn put_back(&mut self, key: K, value: V, empty: bool) -> Result<(), StateError> {
+        if empty {
+            self.remove(&key)
+        } else {
+            self.put(key, value)
+        }
+    }
 
     /// The number of keys with a value.
     fn len(&self) -> usize;
@@ -62,7 +75,8 @@ where
     }
 }
 
-/// Values kept as they are, in one hash map; encoded only when snapshotted.
+/// Values kept as they are, in one hash map; encoded only when snapshotted. Taking a value
+/// leaves a default in its place until it is put back or removed, so the map does not churn.
 pub struct HeapTable<K, V> {
     name: String,
     max_parallelism: usize,
@@ -83,18 +97,28 @@ impl<K, V> HeapTable<K, V> {
 impl<K, V> KeyedTable<K, V> for HeapTable<K, V>
 where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
-    V: Send + Serialize + DeserializeOwned,
+    V: Default + Send + Serialize + DeserializeOwned,
 {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn take(&mut self, key: &K) -> Result<Option<V>, StateError> {
-        Ok(self.entries.remove(key))
+        Ok(self.entries.get_mut(key).map(std::mem::take))
     }
 
     fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
-        self.entries.insert(key, value);
+        match self.entries.get_mut(&key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.entries.insert(key, value);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &K) -> Result<(), StateError> {
+        self.entries.remove(key);
         Ok(())
     }
 
@@ -159,15 +183,19 @@ where
         let Some(stored) = self.backend.get(self.state, key_group, &bytes) else {
             return Ok(None);
         };
-        let value = decode(&self.name, stored)?;
-        self.backend.delete(self.state, key_group, &bytes);
-        Ok(Some(value))
+        Ok(Some(decode(&self.name, stored)?))
     }
 
     fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
         let (key_group, bytes) = self.locate(&key)?;
         let encoded = encode(&self.name, &value)?;
         self.backend.put(self.state, key_group, bytes, encoded);
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &K) -> Result<(), StateError> {
+        let (key_group, bytes) = self.locate(key)?;
+        self.backend.delete(self.state, key_group, &bytes);
         Ok(())
     }
 
@@ -200,9 +228,12 @@ mod tests {
         }
         let mut value = table.take(&"k7".to_string()).unwrap().unwrap();
         assert_eq!(value, vec![7, 14]);
-        assert_eq!(table.take(&"k7".to_string()).unwrap(), None, "taken out");
         value.push(99);
         table.put("k7".to_string(), value).unwrap();
+        table.take(&"k8".to_string()).unwrap();
+        table.remove(&"k8".to_string()).unwrap();
+        assert_eq!(table.take(&"k8".to_string()).unwrap(), None, "removed");
+        table.put("k8".to_string(), vec![8, 16]).unwrap();
         assert_eq!(table.len(), 50);
         let mut snapshot = KeyedSnapshot::default();
         table.snapshot(&mut snapshot).unwrap();

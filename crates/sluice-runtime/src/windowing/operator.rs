@@ -141,10 +141,8 @@ where
 
     /// Puts `key`'s windows back, unless nothing is left of them.
     fn put_key(&mut self, key: K, windows: KeyWindows<W, F::Contents>) -> UserResult {
-        if !windows.is_empty() {
-            self.windows.put(key, windows)?;
-        }
-        Ok(())
+        let empty = windows.is_empty();
+        Ok(self.windows.put_back(key, windows, empty)?)
     }
 
     fn scope<'a>(

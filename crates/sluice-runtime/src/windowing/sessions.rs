@@ -26,7 +26,7 @@ use super::operator::with_function_context;
 use super::window::{TimeWindow, Window};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
-use crate::processing_time::ProcessingTimeService;
+use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the sessions are snapshotted under.
 const SESSIONS_STATE: &str = "session-windows";
@@ -52,6 +52,8 @@ pub struct SessionWindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W
     timers: BTreeMap<Timestamp, Vec<(K, TimeWindow)>>,
     watermark: Timestamp,
     time: ProcessingTimeService,
+    /// Processing time as of the current batch or watermark.
+    now: ProcessingTime,
     /// The window function's keyed state.
     backend: HeapStateBackend,
     max_parallelism: usize,
@@ -86,6 +88,7 @@ where
             timers: BTreeMap::new(),
             watermark: Timestamp::MIN,
             time: ProcessingTimeService::default(),
+            now: 0,
             backend: HeapStateBackend::new(max_parallelism),
             max_parallelism,
             _types: PhantomData,
@@ -144,7 +147,7 @@ where
             key,
             &typed,
             self.watermark,
-            self.time.now(),
+            self.now,
             |ctx| {
                 let mut collector = out.collector(Some(window.max_timestamp()));
                 function.emit(key, ctx, contents, &mut collector)
@@ -159,9 +162,8 @@ where
         let key = (self.key_selector)(&record.value);
         let mut sessions = self.sessions.take(&key)?.unwrap_or_default();
         let result = self.add(&key, &mut sessions, timestamp, record, out);
-        if !sessions.is_empty() {
-            self.sessions.put(key, sessions)?;
-        }
+        let empty = sessions.is_empty();
+        self.sessions.put_back(key, sessions, empty)?;
         result
     }
 
@@ -234,9 +236,8 @@ where
             return Ok(());
         };
         let result = self.fire(time, &key, &mut sessions, window, out);
-        if !sessions.is_empty() {
-            self.sessions.put(key, sessions)?;
-        }
+        let empty = sessions.is_empty();
+        self.sessions.put_back(key, sessions, empty)?;
         result
     }
 
@@ -266,7 +267,7 @@ where
                 key,
                 &typed,
                 self.watermark,
-                self.time.now(),
+                self.now,
                 |ctx| function.clear(key, ctx),
             )?;
         }
@@ -291,6 +292,7 @@ where
     }
 
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
+        self.now = self.time.now();
         for record in batch.drain(..) {
             self.process_record(record, out)?;
         }
@@ -302,6 +304,7 @@ where
         watermark: Watermark,
         out: &mut Output<OUT>,
     ) -> UserResult<Option<Watermark>> {
+        self.now = self.time.now();
         self.watermark = self.watermark.max(watermark.0);
         while let Some(mut entry) = self.timers.first_entry() {
             let time = *entry.key();

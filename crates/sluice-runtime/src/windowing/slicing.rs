@@ -22,7 +22,7 @@ use super::operator::with_function_context;
 use super::window::{TimeWindow, Window};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
-use crate::processing_time::ProcessingTimeService;
+use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the slices are snapshotted under.
 const SLICES_STATE: &str = "window-slices";
@@ -80,6 +80,8 @@ pub struct SlicingWindowOperator<T, K, ACC, R, A, P, W> {
     timers: BTreeMap<Timestamp, Vec<(K, i64)>>,
     watermark: Timestamp,
     time: ProcessingTimeService,
+    /// Processing time as of the current batch or watermark.
+    now: ProcessingTime,
     /// The process function's keyed state.
     backend: HeapStateBackend,
     max_parallelism: usize,
@@ -115,6 +117,7 @@ where
             timers: BTreeMap::new(),
             watermark: Timestamp::MIN,
             time: ProcessingTimeService::default(),
+            now: 0,
             backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
             max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
             _types: std::marker::PhantomData,
@@ -187,7 +190,7 @@ where
             key,
             &typed,
             self.watermark,
-            self.time.now(),
+            self.now,
             |ctx| {
                 let mut collector = out.collector(Some(window.max_timestamp()));
                 function.process(key, ctx, Elements::one(&result), &mut collector)
@@ -236,7 +239,7 @@ where
             key,
             &typed,
             self.watermark,
-            self.time.now(),
+            self.now,
             |ctx| function.clear(key, ctx),
         )
     }
@@ -322,6 +325,7 @@ where
     }
 
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<O>) -> UserResult {
+        self.now = self.time.now();
         for record in batch.drain(..) {
             let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
                 return Err("record has no timestamp but sliding event-time windows need one: assign timestamps and watermarks first".into());
@@ -353,6 +357,7 @@ where
         watermark: Watermark,
         out: &mut Output<O>,
     ) -> UserResult<Option<Watermark>> {
+        self.now = self.time.now();
         self.watermark = self.watermark.max(watermark.0);
         while let Some(entry) = self.timers.first_entry() {
             if *entry.key() > self.watermark {
@@ -374,9 +379,8 @@ where
                 if result.is_ok() && time == self.cleanup_time(&self.window(start)) {
                     result = self.prune::<O>(&key, &mut state, start, time);
                 }
-                if !(state.slices.is_empty() && state.windows.is_empty()) {
-                    self.keys.put(key, state)?;
-                }
+                let empty = state.slices.is_empty() && state.windows.is_empty();
+                self.keys.put_back(key, state, empty)?;
                 result?;
             }
         }
