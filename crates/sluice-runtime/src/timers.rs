@@ -9,7 +9,12 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashSet;
 use std::hash::Hash;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sluice_core::Timestamp;
+use sluice_core::key_group::assign_to_key_group;
+use sluice_state::codec::{decode, encode};
+use sluice_state::{KeyedSnapshot, StateError};
 
 /// The timers of one time domain.
 #[derive(Debug)]
@@ -101,6 +106,39 @@ impl<K: Hash + Eq + Clone, N: Hash + Eq + Clone> TimerQueue<K, N> {
     }
 }
 
+impl<K, N> TimerQueue<K, N>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned,
+    N: Hash + Eq + Clone + Serialize + DeserializeOwned,
+{
+    /// Writes every registered timer under `state`, in its key's key group (timers are keyed
+    /// state: they move with their key when rescaling).
+    pub fn snapshot(
+        &self,
+        into: &mut KeyedSnapshot,
+        state: &str,
+        max_parallelism: usize,
+    ) -> Result<(), StateError> {
+        for timer in &self.registered {
+            let key_group = assign_to_key_group(&timer.1, max_parallelism);
+            into.push(key_group, state, encode(state, timer)?, Vec::new());
+        }
+        Ok(())
+    }
+
+    /// Registers the timers written under `state`.
+    pub fn restore(&mut self, from: &KeyedSnapshot, state: &str) -> Result<(), StateError> {
+        for (_, bytes, _) in from.entries(state) {
+            let (time, key, namespace): (Timestamp, K, N) = decode(state, bytes)?;
+            self.register(time, &key, &namespace);
+        }
+        Ok(())
+    }
+}
+
+/// The state names the timers of a [`TimerService`] are snapshotted under.
+pub const TIMER_STATES: [&str; 2] = ["timers-event-time", "timers-processing-time"];
+
 /// Event-time and processing-time timers of one keyed operator.
 #[derive(Debug)]
 pub struct TimerService<K, N> {
@@ -116,6 +154,30 @@ impl<K, N> Default for TimerService<K, N> {
             event_time: TimerQueue::default(),
             processing_time: TimerQueue::default(),
         }
+    }
+}
+
+impl<K, N> TimerService<K, N>
+where
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned,
+    N: Hash + Eq + Clone + Serialize + DeserializeOwned,
+{
+    /// Writes both domains' timers into `into`.
+    pub fn snapshot(
+        &self,
+        into: &mut KeyedSnapshot,
+        max_parallelism: usize,
+    ) -> Result<(), StateError> {
+        self.event_time
+            .snapshot(into, TIMER_STATES[0], max_parallelism)?;
+        self.processing_time
+            .snapshot(into, TIMER_STATES[1], max_parallelism)
+    }
+
+    /// Registers the timers of both domains written by [`TimerService::snapshot`].
+    pub fn restore(&mut self, from: &KeyedSnapshot) -> Result<(), StateError> {
+        self.event_time.restore(from, TIMER_STATES[0])?;
+        self.processing_time.restore(from, TIMER_STATES[1])
     }
 }
 

@@ -10,7 +10,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use sluice_state::OperatorSnapshot;
 
 use super::keyed_process::{KeyedContext, KeyedRuntime};
 use crate::operator::{OperatorContext, TwoInputOperator};
@@ -209,7 +211,7 @@ where
     IN: Send + 'static,
     B: Send + 'static,
     OUT: Send + 'static,
-    K: Hash + Eq + Clone + Serialize + Send + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
     P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
@@ -256,5 +258,14 @@ where
             .advance_processing_time(now, out, |time, ctx, collector| {
                 function.on_timer(time, ctx, states, collector)
             })
+    }
+
+    /// The keyed state and timers (the broadcast maps are not part of the snapshot yet).
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        self.keyed.snapshot(snapshot)
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        self.keyed.restore(restored)
     }
 }

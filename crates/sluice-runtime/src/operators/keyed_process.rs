@@ -9,14 +9,15 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sluice_core::key_group::assign_to_key_group;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::{HeapStateBackend, KeyedStateScope, StateBackend};
+use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBackend};
 
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Collector, Output, OutputTag, SideOutputs};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::timers::TimerService;
+use crate::timers::{TIMER_STATES, TimerService};
 
 /// Which clock a timer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +264,29 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         Ok(())
     }
 
+    /// Writes the keyed state and the timers.
+    pub(crate) fn snapshot(&self, into: &mut OperatorSnapshot) -> UserResult
+    where
+        K: DeserializeOwned,
+    {
+        self.backend.snapshot(&mut into.keyed);
+        Ok(self
+            .timers
+            .snapshot(&mut into.keyed, self.max_parallelism)?)
+    }
+
+    /// Loads keyed state and timers of this subtask's key groups.
+    pub(crate) fn restore(&mut self, from: &OperatorSnapshot) -> UserResult
+    where
+        K: DeserializeOwned,
+    {
+        self.backend
+            .restore_where(&from.keyed, &|name| !TIMER_STATES.contains(&name));
+        self.timers.restore(&from.keyed)?;
+        self.schedule();
+        Ok(())
+    }
+
     /// Asks the task to wake for the earliest processing-time timer.
     pub(crate) fn schedule(&mut self) {
         if let Some(earliest) = self.timers.processing_time.earliest() {
@@ -292,7 +316,7 @@ impl<I, K: Hash + Eq + Clone + Serialize, P> KeyedProcessOperator<I, K, P> {
 impl<I, K, O, P> OneInputOperator<I, O> for KeyedProcessOperator<I, K, P>
 where
     I: Send + 'static,
-    K: Hash + Eq + Clone + Serialize + Send + 'static,
+    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
     O: Send + 'static,
     P: KeyedProcessFunction<K, I, O>,
 {
@@ -333,6 +357,14 @@ where
             .advance_processing_time(now, out, |time, ctx, collector| {
                 function.on_timer(time, ctx, collector)
             })
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        self.keyed.snapshot(snapshot)
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        self.keyed.restore(restored)
     }
 }
 
@@ -397,5 +429,43 @@ mod tests {
         );
         harness.watermark(Watermark(90_000));
         assert_eq!(harness.take_values(), vec![("a".to_string(), 2)]);
+    }
+
+    #[test]
+    fn state_and_timers_restore_at_any_parallelism() {
+        use crate::harness::{Input, run_uninterrupted, run_with_restore};
+        let make = || {
+            KeyedProcessOperator::new(
+                Arc::new(|e: &(String, Timestamp)| e.0.clone()),
+                CountWithTimeout {
+                    state: ValueState::new("count"),
+                },
+            )
+        };
+        let mut inputs = Vec::new();
+        for i in 0..200i64 {
+            let key = format!("k{}", (i * 7919) % 13);
+            let timestamp = i * 6_000 + (i % 3) * 1_000;
+            inputs.push(Input::Record(Record::with_timestamp(
+                (key, timestamp),
+                timestamp,
+            )));
+            if i % 2 == 1 {
+                inputs.push(Input::Watermark(Watermark(timestamp - 2_000)));
+            }
+        }
+        inputs.push(Input::Watermark(Watermark::MAX));
+        let expected = run_uninterrupted(make, &inputs);
+        assert!(expected.len() > 13, "timeouts fired: {expected:?}");
+        let key_group = |e: &(String, Timestamp)| {
+            assign_to_key_group(&e.0, sluice_core::DEFAULT_MAX_PARALLELISM)
+        };
+        for split in [0, 57, 120, inputs.len()] {
+            for parallelism in 1..=4 {
+                let (before, after) = inputs.split_at(split);
+                let restored = run_with_restore(make, before, after, parallelism, key_group);
+                assert_eq!(restored, expected, "split {split}, p={parallelism}");
+            }
+        }
     }
 }
