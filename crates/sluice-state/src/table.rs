@@ -94,6 +94,29 @@ impl<K, V> HeapTable<K, V> {
     }
 }
 
+impl<K: Hash + Eq, V: Default> HeapTable<K, V> {
+    /// The value of `key`, created as the default if absent: one lookup, for hot paths that
+    /// know they run on the heap.
+    pub fn get_or_default(&mut self, key: K) -> &mut V {
+        self.entries.entry(key).or_default()
+    }
+
+    /// The value of `key`, if any.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.entries.get(key)
+    }
+
+    /// Keeps the entries `keep` accepts (it may change them).
+    pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain(keep);
+    }
+
+    /// Takes every entry out.
+    pub fn drain(&mut self) -> impl Iterator<Item = (K, V)> + '_ {
+        self.entries.drain()
+    }
+}
+
 impl<K, V> KeyedTable<K, V> for HeapTable<K, V>
 where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,

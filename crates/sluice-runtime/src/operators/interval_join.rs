@@ -12,14 +12,19 @@ use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
 use crate::operator::TwoInputOperator;
 use crate::output::{Collector, Output};
 
 /// Per key, buffered elements by timestamp.
-type Buffer<K, T> = FxHashMap<K, BTreeMap<Timestamp, Vec<T>>>;
+type Buffer<K, T> = HeapTable<K, BTreeMap<Timestamp, Vec<T>>>;
+
+/// The names the two buffers are snapshotted under.
+const BUFFER_STATES: [&str; 2] = ["interval-join-first", "interval-join-second"];
 
 /// Joins two keyed streams on time intervals.
 pub struct IntervalJoinOperator<A, B, K, F> {
@@ -60,8 +65,8 @@ impl<A, B, K, F> IntervalJoinOperator<A, B, K, F> {
                 upper
             },
             function,
-            first: FxHashMap::default(),
-            second: FxHashMap::default(),
+            first: HeapTable::new(BUFFER_STATES[0], sluice_core::DEFAULT_MAX_PARALLELISM),
+            second: HeapTable::new(BUFFER_STATES[1], sluice_core::DEFAULT_MAX_PARALLELISM),
             watermark: Timestamp::MIN,
         }
     }
@@ -69,11 +74,28 @@ impl<A, B, K, F> IntervalJoinOperator<A, B, K, F> {
 
 impl<A, B, K, O, F> TwoInputOperator<A, B, O> for IntervalJoinOperator<A, B, K, F>
 where
-    A: Send + 'static,
-    B: Send + 'static,
-    K: Hash + Eq + Clone + Send + 'static,
+    A: Send + Serialize + DeserializeOwned + 'static,
+    B: Send + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
     F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
 {
+    fn open(&mut self, ctx: &crate::operator::OperatorContext) -> UserResult {
+        self.first = HeapTable::new(BUFFER_STATES[0], ctx.max_parallelism);
+        self.second = HeapTable::new(BUFFER_STATES[1], ctx.max_parallelism);
+        Ok(())
+    }
+
+    /// Both sides' buffered elements, by key.
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        self.first.snapshot(&mut snapshot.keyed)?;
+        Ok(self.second.snapshot(&mut snapshot.keyed)?)
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        self.first.restore(&restored.keyed, &mut |_, _| {})?;
+        Ok(self.second.restore(&restored.keyed, &mut |_, _| {})?)
+    }
+
     fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<O>) -> UserResult {
         for record in batch.drain(..) {
             let Some(ta) = record.timestamp.filter(|t| *t >= self.watermark) else {
@@ -90,8 +112,7 @@ where
                 }
             }
             self.first
-                .entry(key)
-                .or_default()
+                .get_or_default(key)
                 .entry(ta)
                 .or_default()
                 .push(record.value);
@@ -115,8 +136,7 @@ where
                 }
             }
             self.second
-                .entry(key)
-                .or_default()
+                .get_or_default(key)
                 .entry(tb)
                 .or_default()
                 .push(record.value);
@@ -206,5 +226,37 @@ mod tests {
         // Behind the watermark: dropped.
         harness.process1(Record::with_timestamp(('k', 12), 12));
         assert!(harness.take_values().is_empty());
+    }
+
+    #[test]
+    fn buffered_elements_survive_a_restore() {
+        let feed_first = |h: &mut JoinHarness| {
+            h.process1(Record::with_timestamp(('k', 10), 10));
+            h.process2(Record::with_timestamp(('k', 8), 8));
+            h.watermark(1, Watermark(5));
+            h.watermark(2, Watermark(5));
+        };
+        let feed_second = |h: &mut JoinHarness| {
+            h.process2(Record::with_timestamp(('k', 11), 11));
+            h.process1(Record::with_timestamp(('k', 12), 12));
+        };
+        let mut uninterrupted = join(-2, 1);
+        feed_first(&mut uninterrupted);
+        feed_second(&mut uninterrupted);
+        let mut expected = uninterrupted.take_values();
+        expected.sort();
+
+        let mut before = join(-2, 1);
+        feed_first(&mut before);
+        let mut got = before.take_values();
+        let snapshot = before.snapshot();
+        assert!(!snapshot.keyed.is_empty());
+        let mut after = join(-2, 1);
+        after.restore(&snapshot);
+        feed_second(&mut after);
+        got.extend(after.take_values());
+        got.sort();
+        assert_eq!(got, expected);
+        assert!(got.contains(&"k:10-11".to_string()), "{got:?}");
     }
 }

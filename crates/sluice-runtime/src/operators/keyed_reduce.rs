@@ -5,17 +5,22 @@
 
 use std::hash::Hash;
 
-use rustc_hash::FxHashMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sluice_core::{Record, RuntimeMode, UserResult};
+use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::Output;
+
+/// The name the reduced values are snapshotted under.
+const REDUCE_STATE: &str = "reduce";
 
 /// Folds the records of each key with a reduce function.
 pub struct KeyedReduceOperator<T, K, KS, F> {
     key_selector: KS,
     reduce: F,
-    state: FxHashMap<K, Option<T>>,
+    state: HeapTable<K, Option<T>>,
     batch_mode: bool,
 }
 
@@ -25,7 +30,7 @@ impl<T, K, KS, F> KeyedReduceOperator<T, K, KS, F> {
         KeyedReduceOperator {
             key_selector,
             reduce,
-            state: FxHashMap::default(),
+            state: HeapTable::new(REDUCE_STATE, sluice_core::DEFAULT_MAX_PARALLELISM),
             batch_mode: false,
         }
     }
@@ -33,20 +38,21 @@ impl<T, K, KS, F> KeyedReduceOperator<T, K, KS, F> {
 
 impl<T, K, KS, F> OneInputOperator<T, T> for KeyedReduceOperator<T, K, KS, F>
 where
-    T: Clone + Send,
-    K: Hash + Eq + Send,
+    T: Clone + Send + Serialize + DeserializeOwned,
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
     KS: Fn(&T) -> K + Send,
     F: FnMut(T, T) -> T + Send,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.batch_mode = ctx.runtime_mode == RuntimeMode::Batch;
+        self.state = HeapTable::new(REDUCE_STATE, ctx.max_parallelism);
         Ok(())
     }
 
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
-            let slot = self.state.entry(key).or_insert(None);
+            let slot = self.state.get_or_default(key);
             let reduced = match slot.take() {
                 Some(accumulated) => (self.reduce)(accumulated, record.value),
                 None => record.value,
@@ -68,6 +74,14 @@ where
             );
         }
         Ok(())
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        Ok(self.state.snapshot(&mut snapshot.keyed)?)
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        Ok(self.state.restore(&restored.keyed, &mut |_, _| {})?)
     }
 }
 
@@ -113,5 +127,23 @@ mod tests {
         let mut values = harness.take_values();
         values.sort();
         assert_eq!(values, vec![('a', 4), ('b', 2)]);
+    }
+
+    #[test]
+    fn running_sums_continue_after_a_restore_at_any_parallelism() {
+        use crate::harness::{Input, run_uninterrupted, run_with_restore};
+        use sluice_core::key_group::assign_to_key_group;
+        let inputs: Vec<Input<Pair>> = (0..100)
+            .map(|i| Input::Record(Record::new(((b'a' + (i * 7 % 9) as u8) as char, i))))
+            .collect();
+        let expected = run_uninterrupted(sum_by_key, &inputs);
+        let key_group = |p: &Pair| assign_to_key_group(&p.0, sluice_core::DEFAULT_MAX_PARALLELISM);
+        for split in [0, 33, 100] {
+            for parallelism in 1..=3 {
+                let (before, after) = inputs.split_at(split);
+                let restored = run_with_restore(sum_by_key, before, after, parallelism, key_group);
+                assert_eq!(restored, expected, "split {split}, p={parallelism}");
+            }
+        }
     }
 }
