@@ -39,11 +39,6 @@ pub trait ChainLink<T>: Send {
     fn snapshot_state(&mut self, _into: &mut ChainSnapshot) -> LinkResult {
         Ok(())
     }
-    /// Restores this link's operator and every operator after it from `from` (after `open`,
-    /// before any element).
-    fn restore_state(&mut self, _from: &ChainSnapshot) -> LinkResult {
-        Ok(())
-    }
 }
 
 /// The state of the operators of a chain, by operator uid.
@@ -143,12 +138,6 @@ impl<T: Clone + Send> ChainLink<T> for Fanout<T> {
         self.links
             .iter_mut()
             .try_for_each(|link| link.snapshot_state(into))
-    }
-
-    fn restore_state(&mut self, from: &ChainSnapshot) -> LinkResult {
-        self.links
-            .iter_mut()
-            .try_for_each(|link| link.restore_state(from))
     }
 }
 

@@ -3,6 +3,7 @@
 //! fields between calls (one instance per parallel subtask, as in Flink).
 
 use sluice_core::UserResult;
+use sluice_state::OperatorStateStore;
 
 use crate::operator::OperatorContext;
 use crate::output::{Collector, Context};
@@ -25,6 +26,13 @@ pub trait ProcessFunction<I, O>: Send + 'static {
 
     /// Called once per subtask after the last element.
     fn close(&mut self) -> UserResult {
+        Ok(())
+    }
+
+    /// Writes what must survive a failure into operator list states (Flink's
+    /// `CheckpointedFunction::snapshotState`). After a restart, `open` reads them back from
+    /// `ctx.operator_state()` — split among the new subtasks, or whole for union lists.
+    fn snapshot_state(&mut self, _state: &mut OperatorStateStore) -> UserResult {
         Ok(())
     }
 }

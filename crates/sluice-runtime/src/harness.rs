@@ -136,6 +136,21 @@ impl<Out: Clone + Send + 'static> HarnessOutputs<Out> {
         collected
     }
 
+    /// Gives the operator `restored` when it starts; an error once it started.
+    fn restore_before_start(
+        &mut self,
+        started: bool,
+        restored: &OperatorSnapshot,
+    ) -> Result<(), crate::error::TaskError> {
+        if started {
+            return Err(crate::error::TaskError::Internal(
+                "restore the operator before its first element".into(),
+            ));
+        }
+        self.ctx.restored = Some(Arc::new(restored.clone()));
+        Ok(())
+    }
+
     fn core(&mut self) -> OperatorCore<Out> {
         let link = CollectingLink {
             collected: Arc::clone(&self.main),
@@ -242,13 +257,15 @@ where
         chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
     }
 
-    /// Restores `restored` (already selected for this subtask); call before the first element.
+    /// Starts the operator from `restored` (already selected for this subtask); call before
+    /// the first element.
     pub fn try_restore(&mut self, restored: &OperatorSnapshot) -> LinkResult {
-        let chain = ChainSnapshot::from([(self.outputs.ctx.uid.clone(), restored.clone())]);
-        self.link()?.restore_state(&chain)
+        self.outputs
+            .restore_before_start(self.link.is_some(), restored)?;
+        self.link().map(|_| ())
     }
 
-    /// Restores `restored`; panics on an operator error (tests only).
+    /// Starts the operator from `restored`; panics on an operator error (tests only).
     pub fn restore(&mut self, restored: &OperatorSnapshot) {
         self.try_restore(restored)
             .expect("operator failed to restore");
@@ -327,12 +344,13 @@ where
         chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
     }
 
-    /// Restores `restored` (already selected for this subtask); call before the first element.
+    /// Starts the operator from `restored` (already selected for this subtask); call before
+    /// the first element.
     pub fn restore(&mut self, restored: &OperatorSnapshot) {
-        let chain = ChainSnapshot::from([(self.outputs.ctx.uid.clone(), restored.clone())]);
-        self.driver()
-            .restore_state(&chain)
-            .expect("operator failed to restore");
+        self.outputs
+            .restore_before_start(self.driver.is_some(), restored)
+            .expect("restore before the first element");
+        self.driver();
     }
 
     /// Feeds a record to the first input.

@@ -326,6 +326,7 @@ impl<'a> Deployment<'a> {
             task_waker: Arc::clone(&self.task_waker),
             cancel: self.cancel.clone(),
             alignment: Arc::clone(&self.alignment),
+            restored: None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sluice_core::{Record, RuntimeMode, UserResult, Watermark};
 
 use crate::alignment::AlignmentRegistry;
-use sluice_state::OperatorSnapshot;
+use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::error::{TaskError, guard};
@@ -48,6 +48,8 @@ pub struct OperatorContext {
     pub cancel: CancelToken,
     /// The job's watermark alignment groups.
     pub alignment: Arc<AlignmentRegistry>,
+    /// This subtask's share of the operator's state when it restarts from a snapshot.
+    pub restored: Option<Arc<OperatorSnapshot>>,
 }
 
 impl OperatorContext {
@@ -65,7 +67,22 @@ impl OperatorContext {
             task_waker: TaskWaker::new(),
             cancel: CancelToken::new(),
             alignment: AlignmentRegistry::new(),
+            restored: None,
         }
+    }
+
+    /// Whether the subtask restarts from a snapshot (Flink's `isRestored`).
+    pub fn is_restored(&self) -> bool {
+        self.restored.is_some()
+    }
+
+    /// The operator list states restored for this subtask (empty on a fresh start), for
+    /// functions to read in `open`.
+    pub fn operator_state(&self) -> OperatorStateStore {
+        self.restored
+            .as_ref()
+            .map(|r| OperatorStateStore::restored(r.operator.clone()))
+            .unwrap_or_default()
     }
 }
 
@@ -111,7 +128,7 @@ pub trait OneInputOperator<In, Out>: Send {
 
     /// Loads what [`Self::snapshot_state`] wrote, already selected for this subtask (its key
     /// groups, its share of operator lists) — possibly written at another parallelism. Called
-    /// after `open`, before any element.
+    /// right after `open` when the subtask restarts from a snapshot (`ctx.restored`).
     fn restore_state(&mut self, _restored: &OperatorSnapshot) -> UserResult {
         Ok(())
     }
@@ -162,7 +179,7 @@ pub trait TwoInputOperator<A, B, Out>: Send {
 
     /// Loads what [`Self::snapshot_state`] wrote, already selected for this subtask (its key
     /// groups, its share of operator lists) — possibly written at another parallelism. Called
-    /// after `open`, before any element.
+    /// right after `open` when the subtask restarts from a snapshot (`ctx.restored`).
     fn restore_state(&mut self, _restored: &OperatorSnapshot) -> UserResult {
         Ok(())
     }
@@ -238,6 +255,20 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         self.out.sides.forward(&self.ctx.name)
     }
 
+    /// Opens the operator (`step(None, ctx)`), restores it (`step(Some(snapshot), ctx)`) when
+    /// the subtask restarts from a snapshot, then opens the links after it.
+    pub fn open_operator(
+        &mut self,
+        mut step: impl FnMut(Option<&OperatorSnapshot>, &OperatorContext) -> UserResult,
+    ) -> LinkResult {
+        let ctx = self.ctx.clone();
+        self.call(|_| step(None, &ctx))?;
+        if let Some(restored) = &ctx.restored {
+            self.call(|_| step(Some(restored), &ctx))?;
+        }
+        self.open_next()
+    }
+
     /// Opens the links after this operator.
     pub fn open_next(&mut self) -> LinkResult {
         self.next.open()?;
@@ -293,20 +324,6 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         self.next.snapshot_state(into)?;
         self.out.sides.control(|link| link.snapshot_state(into))
     }
-
-    /// Restores the operator (through `f`) from its uid's entry, if any, then the operators
-    /// after it.
-    pub fn restore_chain(
-        &mut self,
-        from: &ChainSnapshot,
-        f: impl FnOnce(&OperatorSnapshot) -> UserResult,
-    ) -> LinkResult {
-        if let Some(restored) = from.get(&self.ctx.uid) {
-            self.call(|_| f(restored))?;
-        }
-        self.next.restore_state(from)?;
-        self.out.sides.control(|link| link.restore_state(from))
-    }
 }
 
 /// A one-input operator as a link of a chain.
@@ -339,9 +356,11 @@ where
     Op: OneInputOperator<In, Out>,
 {
     fn open(&mut self) -> LinkResult {
-        let ctx = self.core.ctx.clone();
-        self.core.call(|_| self.op.open(&ctx))?;
-        self.core.open_next()
+        let op = &mut self.op;
+        self.core.open_operator(|restored, ctx| match restored {
+            None => op.open(ctx),
+            Some(restored) => op.restore_state(restored),
+        })
     }
 
     fn on_batch(&mut self, batch: &mut Vec<Record<In>>) -> LinkResult {
@@ -385,10 +404,5 @@ where
     fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
         let op = &mut self.op;
         self.core.snapshot_chain(into, |s| op.snapshot_state(s))
-    }
-
-    fn restore_state(&mut self, from: &ChainSnapshot) -> LinkResult {
-        let op = &mut self.op;
-        self.core.restore_chain(from, |r| op.restore_state(r))
     }
 }

@@ -79,8 +79,6 @@ pub trait ControlLink {
     fn close(&mut self) -> LinkResult;
     /// See [`crate::chain::ChainLink::snapshot_state`].
     fn snapshot_state(&mut self, into: &mut crate::chain::ChainSnapshot) -> LinkResult;
-    /// See [`crate::chain::ChainLink::restore_state`].
-    fn restore_state(&mut self, from: &crate::chain::ChainSnapshot) -> LinkResult;
 }
 
 impl<T> ControlLink for BoxedLink<T> {
@@ -107,9 +105,6 @@ impl<T> ControlLink for BoxedLink<T> {
     }
     fn snapshot_state(&mut self, into: &mut crate::chain::ChainSnapshot) -> LinkResult {
         (**self).snapshot_state(into)
-    }
-    fn restore_state(&mut self, from: &crate::chain::ChainSnapshot) -> LinkResult {
-        (**self).restore_state(from)
     }
 }
 

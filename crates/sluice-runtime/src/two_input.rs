@@ -37,21 +37,17 @@ where
 
     /// Opens the operator and the links after it.
     pub fn open(&mut self) -> LinkResult {
-        let ctx = self.core.ctx.clone();
-        self.core.call(|_| self.op.open(&ctx))?;
-        self.core.open_next()
+        let op = &mut self.op;
+        self.core.open_operator(|restored, ctx| match restored {
+            None => op.open(ctx),
+            Some(restored) => op.restore_state(restored),
+        })
     }
 
     /// Adds the operator's state, and that of the operators after it, to `into`.
     pub fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
         let op = &mut self.op;
         self.core.snapshot_chain(into, |s| op.snapshot_state(s))
-    }
-
-    /// Restores the operator and the operators after it from `from`.
-    pub fn restore_state(&mut self, from: &ChainSnapshot) -> LinkResult {
-        let op = &mut self.op;
-        self.core.restore_chain(from, |r| op.restore_state(r))
     }
 
     /// Processes a batch of the first input.
