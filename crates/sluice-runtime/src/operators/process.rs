@@ -123,8 +123,10 @@ mod tests {
             let mut ctx = OperatorContext::single("groups");
             ctx.subtask = index;
             ctx.parallelism = 2;
-            let mut restored = sluice_state::OperatorSnapshot::default();
-            restored.operator = sluice_state::OperatorStateSnapshot::redistribute(&old, index, 2);
+            let restored = sluice_state::OperatorSnapshot {
+                operator: sluice_state::OperatorStateSnapshot::redistribute(&old, index, 2),
+                ..Default::default()
+            };
             let mut harness =
                 OneInputHarness::with_context(ProcessOperator(GroupsOfThree::default()), ctx);
             harness.restore(&restored);
