@@ -78,6 +78,8 @@ pub struct SlicingWindowOperator<T, K, ACC, R, A, P, W> {
     /// registers once (see `KeySlices::windows`), so no deduplication is needed here, and many
     /// keys share one time.
     timers: BTreeMap<Timestamp, Vec<(K, i64)>>,
+    /// Reused for the window starts of each element.
+    scratch: Vec<i64>,
     watermark: Timestamp,
     time: ProcessingTimeService,
     /// Processing time as of the current batch or watermark.
@@ -115,6 +117,7 @@ where
                 sluice_core::DEFAULT_MAX_PARALLELISM,
             )),
             timers: BTreeMap::new(),
+            scratch: Vec::new(),
             watermark: Timestamp::MIN,
             time: ProcessingTimeService::default(),
             now: 0,
@@ -138,17 +141,21 @@ where
         }
     }
 
-    /// The starts of the windows holding `timestamp`, as the sliding assigner computes them.
-    fn window_starts(&self, timestamp: Timestamp) -> Vec<i64> {
+    /// Fills `live` with the starts of the windows holding `timestamp` (as the sliding assigner
+    /// computes them) that are not yet cleaned up.
+    fn live_window_starts(&self, timestamp: Timestamp, live: &mut Vec<i64>) {
+        live.clear();
         let last = TimeWindow::start_with_offset(timestamp, self.shape.offset, self.shape.slide);
         let lower = timestamp.wrapping_sub(self.shape.size);
-        let mut starts = Vec::new();
         let mut start = last;
-        while start > lower && starts.len() as i64 <= self.shape.size / self.shape.slide {
-            starts.push(start);
+        let mut count = 0;
+        while start > lower && count <= self.shape.size / self.shape.slide {
+            if self.cleanup_time(&self.window(start)) > self.watermark {
+                live.push(start);
+            }
+            count += 1;
             start = start.wrapping_sub(self.shape.slide);
         }
-        starts
     }
 }
 
@@ -266,7 +273,7 @@ where
         &mut self,
         key: &K,
         state: &mut KeySlices<ACC>,
-        live: Vec<i64>,
+        live: &[i64],
         timestamp: Timestamp,
         value: T,
         out: &mut Output<O>,
@@ -285,7 +292,7 @@ where
         };
         self.aggregate.add(&mut state.slices[position].1, value);
         let mut fire_now = Vec::new();
-        for start in live {
+        for &start in live {
             let max = start.wrapping_add(self.shape.size).wrapping_sub(1);
             if max <= self.watermark {
                 fire_now.push(start);
@@ -330,12 +337,10 @@ where
             let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
                 return Err("record has no timestamp but sliding event-time windows need one: assign timestamps and watermarks first".into());
             };
-            let live: Vec<i64> = self
-                .window_starts(timestamp)
-                .into_iter()
-                .filter(|start| self.cleanup_time(&self.window(*start)) > self.watermark)
-                .collect();
+            let mut live = std::mem::take(&mut self.scratch);
+            self.live_window_starts(timestamp, &mut live);
             if live.is_empty() {
+                self.scratch = live;
                 if timestamp.wrapping_add(self.allowed_lateness) <= self.watermark
                     && let Some(tag) = &self.late_tag
                 {
@@ -345,7 +350,8 @@ where
             }
             let key = (self.key_selector)(&record.value);
             let mut state = self.keys.take(&key)?.unwrap_or_default();
-            let result = self.add(&key, &mut state, live, timestamp, record.value, out);
+            let result = self.add(&key, &mut state, &live, timestamp, record.value, out);
+            self.scratch = live;
             self.keys.put(key, state)?;
             result?;
         }
