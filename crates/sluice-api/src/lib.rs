@@ -70,7 +70,7 @@ pub mod prelude {
     };
     pub use sluice_runtime::{JobClient, JobError, JobExecutionResult};
     pub use sluice_state::{
-        AggregatingState, ListState, MapState, ReducingState, StateError, StateTtlConfig,
-        ValueState,
+        AggregatingState, ListState, MapState, OperatorStateStore, ReducingState, StateError,
+        StateTtlConfig, ValueState,
     };
 }
