@@ -255,12 +255,12 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
         O: StreamData,
         P: ProcessWindowFunction<R, O, K, W> + Clone + Sync,
     {
-        let sliding = self
+        let sliced = self
             .assigner
             .sliding_shape()
-            .filter(|shape| shape.slide < shape.size);
-        if let Some(shape) = sliding.filter(|_| self.evictor.is_none() && self.trigger.is_none()) {
-            // Overlapping event-time windows with the default trigger: aggregate by slices.
+            .filter(|_| self.evictor.is_none() && self.trigger.is_none());
+        if let Some(shape) = sliced {
+            // Event-time tumbling or sliding windows with the default trigger: by slices.
             let key_selector = self.keyed.key_selector();
             let (lateness, late_tag) = (self.allowed_lateness, self.late_tag);
             let stream = self

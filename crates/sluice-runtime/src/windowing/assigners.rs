@@ -140,6 +140,14 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for TumblingWindows {
         default_time_trigger(self.event_time)
     }
 
+    fn sliding_shape(&self) -> Option<super::slicing::SlidingShape> {
+        self.event_time.then_some(super::slicing::SlidingShape {
+            size: self.size,
+            slide: self.size,
+            offset: self.offset,
+        })
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.size <= 0 || self.offset.unsigned_abs() >= self.size.unsigned_abs() {
             return Err(format!(

@@ -21,18 +21,50 @@ pub(crate) fn run<Op: OneInputOperator<Event, String> + 'static>(
     operator: Op,
     inputs: &[Input<Event>],
 ) -> (Vec<String>, Vec<Event>) {
-    let mut harness = OneInputHarness::new(operator);
-    let late = harness.side_output(&late_tag());
-    for input in inputs {
-        match input {
-            Input::Record(record) => harness.process(record.clone()),
-            Input::Watermark(watermark) => harness.watermark(*watermark),
+    let mut operator = Some(operator);
+    run_restarted(
+        || operator.take().expect("made once without a split"),
+        inputs,
+        None,
+    )
+}
+
+/// Runs an operator from `make` over `inputs`; with `Some(split)`, it is snapshotted after
+/// `split` inputs and a new one restored from the snapshot takes the rest — its watermark
+/// starting over, as after a real restart. Returns what fired and what was late, each sorted.
+pub(crate) fn run_restarted<Op: OneInputOperator<Event, String> + 'static>(
+    mut make: impl FnMut() -> Op,
+    inputs: &[Input<Event>],
+    split: Option<usize>,
+) -> (Vec<String>, Vec<Event>) {
+    let (before, after) = inputs.split_at(split.unwrap_or(inputs.len()).min(inputs.len()));
+    let mut fired = Vec::new();
+    let mut late = Vec::new();
+    let mut harness = OneInputHarness::new(make());
+    let mut late_output = harness.side_output(&late_tag());
+    for (part, inputs) in [before, after].into_iter().enumerate() {
+        if part == 1 {
+            if split.is_none() {
+                break;
+            }
+            let snapshot = harness.snapshot();
+            fired.extend(harness.take_values());
+            late.extend(late_output.lock().expect("late").values());
+            harness = OneInputHarness::new(make());
+            late_output = harness.side_output(&late_tag());
+            harness.restore(&snapshot);
+        }
+        for input in inputs {
+            match input {
+                Input::Record(record) => harness.process(record.clone()),
+                Input::Watermark(watermark) => harness.watermark(*watermark),
+            }
         }
     }
     harness.end_input();
-    let mut fired = harness.take_values();
+    fired.extend(harness.take_values());
+    late.extend(late_output.lock().expect("late").values());
     fired.sort();
-    let mut late = late.lock().expect("late").values();
     late.sort();
     (fired, late)
 }
