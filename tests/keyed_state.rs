@@ -126,7 +126,9 @@ fn map_state_keeps_values_per_key() {
 
 /// Fires a processing-time timer shortly after the first element of each key.
 #[derive(Clone)]
-struct Ping;
+struct Ping {
+    seen: ValueState<bool>,
+}
 
 impl KeyedProcessFunction<String, String, String> for Ping {
     fn process_element(
@@ -135,8 +137,11 @@ impl KeyedProcessFunction<String, String, String> for Ping {
         ctx: &mut KeyedContext<'_, String>,
         _: &mut Collector<'_, String>,
     ) -> UserResult {
-        let at = ctx.current_processing_time() + 30;
-        ctx.register_processing_time_timer(at);
+        if self.seen.value(ctx.state())?.is_none() {
+            self.seen.update(ctx.state(), &true)?;
+            let at = ctx.current_processing_time() + 30;
+            ctx.register_processing_time_timer(at);
+        }
         Ok(())
     }
 
@@ -167,7 +172,9 @@ fn processing_time_timers_fire_while_the_job_runs() {
     let pings = env
         .socket_text_stream("127.0.0.1", port)
         .key_by(|line: &String| line.clone())
-        .process(Ping)
+        .process(Ping {
+            seen: ValueState::new("seen"),
+        })
         .collect();
     let client = env.execute_async("pings").unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

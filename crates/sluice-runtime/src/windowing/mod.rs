@@ -8,6 +8,7 @@
 
 mod assigners;
 mod evictors;
+mod function_state;
 mod functions;
 mod merging_window_set;
 mod operator;

@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sluice_core::key_group::assign_to_key_group;
-use sluice_state::scope::encode_key;
-use sluice_state::{HeapStateBackend, HeapTable, KeyedTable, OperatorSnapshot, StateBackend};
+use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
 use super::assigners::WindowAssigner;
-use super::functions::{InternalWindowFunction, WindowContext, WindowStateAccess};
+use super::function_state::FunctionState;
+use super::functions::InternalWindowFunction;
 use super::store::{KeyScope, KeyWindows, TimerQueues};
 use super::triggers::{Trigger, TriggerContext, TriggerResult};
 use super::window::Window;
@@ -43,35 +42,8 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
     now: ProcessingTime,
     time: ProcessingTimeService,
     /// The window function's keyed state (per window and per key).
-    backend: HeapStateBackend,
-    max_parallelism: usize,
+    function_state: FunctionState,
     _out: PhantomData<fn() -> OUT>,
-}
-
-/// Calls `f` with a window function context for `key` and `window` whose keyed state lives in
-/// `backend`; the state prefixes are encoded only if the function asks for state.
-pub(crate) fn with_function_context<K: Hash + Serialize, W: Window, R>(
-    backend: &mut HeapStateBackend,
-    max_parallelism: usize,
-    key: &K,
-    window: &W,
-    watermark: Timestamp,
-    now: ProcessingTime,
-    f: impl FnOnce(&mut WindowContext<'_, W>) -> R,
-) -> R {
-    let prefix = |per_window: bool| {
-        if per_window {
-            encode_key(key, window)
-        } else {
-            encode_key(key, &())
-        }
-    };
-    let access = WindowStateAccess {
-        backend,
-        key_group: assign_to_key_group(key, max_parallelism),
-        prefix: &prefix,
-    };
-    f(&mut WindowContext::new(window, watermark, now).with_state(access))
 }
 
 impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
@@ -104,8 +76,7 @@ where
             watermark: Timestamp::MIN,
             now: 0,
             time: ProcessingTimeService::default(),
-            backend: HeapStateBackend::new(max_parallelism),
-            max_parallelism,
+            function_state: FunctionState::new(max_parallelism),
             _out: PhantomData,
         }
     }
@@ -207,34 +178,19 @@ where
             return Ok(());
         };
         let function = &mut self.function;
-        let (watermark, now) = (self.watermark, self.now);
-        with_function_context(
-            &mut self.backend,
-            self.max_parallelism,
-            key,
-            window,
-            watermark,
-            now,
-            |ctx| {
-                let mut collector = out.collector(Some(window.max_timestamp()));
-                function.emit(key, ctx, contents, &mut collector)
-            },
-        )
+        let times = (self.watermark, self.now);
+        self.function_state
+            .emit(key, window, times, out, |ctx, collector| {
+                function.emit(key, ctx, contents, collector)
+            })
     }
 
     /// Lets the window function clear the per-window state of a window being dropped.
     fn clear_function_state(&mut self, key: &K, window: &W) -> UserResult {
         let function = &mut self.function;
-        let (watermark, now) = (self.watermark, self.now);
-        with_function_context(
-            &mut self.backend,
-            self.max_parallelism,
-            key,
-            window,
-            watermark,
-            now,
-            |ctx| function.clear(key, ctx),
-        )
+        let times = (self.watermark, self.now);
+        self.function_state
+            .with_context(key, window, times, |ctx| function.clear(key, ctx))
     }
 
     /// Applies a trigger decision to `window` (contents in `state_window`).
@@ -471,8 +427,7 @@ where
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.now = self.time.now();
-        self.max_parallelism = ctx.max_parallelism;
-        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.function_state = FunctionState::new(ctx.max_parallelism);
         self.windows = Box::new(HeapTable::new(WINDOWS_STATE, ctx.max_parallelism));
         Ok(())
     }
@@ -504,7 +459,7 @@ where
     /// Window contents, trigger values and timers per key, and the window function's state.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         self.windows.snapshot(&mut snapshot.keyed)?;
-        self.backend.snapshot(&mut snapshot.keyed);
+        self.function_state.snapshot(&mut snapshot.keyed);
         Ok(())
     }
 
@@ -516,8 +471,8 @@ where
                 timers.push(event_time, time, key, window);
             }
         })?;
-        self.backend
-            .restore_where(&restored.keyed, &|name| name != WINDOWS_STATE);
+        self.function_state
+            .restore(&restored.keyed, &[WINDOWS_STATE]);
         self.schedule_processing_time();
         Ok(())
     }
@@ -531,12 +486,14 @@ mod tests {
     use crate::harness::OneInputHarness;
     use crate::output::{Collector, OutputTag};
     use crate::processing_time::ManualClock;
+    use crate::windowing::WindowContext;
     use crate::windowing::{
         BufferedWindowFunction, ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger,
         CountEvictor, CountTrigger, DynamicSessionWindows, Elements, EventTimeTrigger, Evictor,
         GlobalWindow, GlobalWindows, PurgingTrigger, SessionWindows, SlidingWindows, TimeEvictor,
         TimeWindow, TumblingWindows,
     };
+    use sluice_core::key_group::assign_to_key_group;
 
     type Event = (char, i64);
 

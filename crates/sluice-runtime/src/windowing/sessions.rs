@@ -19,11 +19,11 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::{HeapStateBackend, HeapTable, KeyedTable, OperatorSnapshot, StateBackend};
+use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
+use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
-use super::operator::with_function_context;
-use super::window::{TimeWindow, Window};
+use super::window::{TimeWindow, Window, typed};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -55,8 +55,7 @@ pub struct SessionWindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W
     /// Processing time as of the current batch or watermark.
     now: ProcessingTime,
     /// The window function's keyed state.
-    backend: HeapStateBackend,
-    max_parallelism: usize,
+    function_state: FunctionState,
     _types: PhantomData<fn() -> (W, OUT)>,
 }
 
@@ -89,8 +88,7 @@ where
             watermark: Timestamp::MIN,
             time: ProcessingTimeService::default(),
             now: 0,
-            backend: HeapStateBackend::new(max_parallelism),
-            max_parallelism,
+            function_state: FunctionState::new(max_parallelism),
             _types: PhantomData,
         }
     }
@@ -138,21 +136,12 @@ where
         contents: &mut F::Contents,
         out: &mut Output<OUT>,
     ) -> UserResult {
-        let typed =
-            W::from_bounds(window.start, window.end).ok_or("session windows need time windows")?;
         let function = &mut self.function;
-        with_function_context(
-            &mut self.backend,
-            self.max_parallelism,
-            key,
-            &typed,
-            self.watermark,
-            self.now,
-            |ctx| {
-                let mut collector = out.collector(Some(window.max_timestamp()));
-                function.emit(key, ctx, contents, &mut collector)
-            },
-        )
+        let times = (self.watermark, self.now);
+        self.function_state
+            .emit(key, &typed(window)?, times, out, |ctx, collector| {
+                function.emit(key, ctx, contents, collector)
+            })
     }
 
     fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
@@ -258,18 +247,10 @@ where
         }
         if time == self.cleanup_time(&window) {
             sessions.remove(position);
-            let typed = W::from_bounds(window.start, window.end)
-                .ok_or("session windows need time windows")?;
             let function = &mut self.function;
-            with_function_context(
-                &mut self.backend,
-                self.max_parallelism,
-                key,
-                &typed,
-                self.watermark,
-                self.now,
-                |ctx| function.clear(key, ctx),
-            )?;
+            let times = (self.watermark, self.now);
+            self.function_state
+                .with_context(key, &typed(&window)?, times, |ctx| function.clear(key, ctx))?;
         }
         Ok(())
     }
@@ -285,8 +266,7 @@ where
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
-        self.max_parallelism = ctx.max_parallelism;
-        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.function_state = FunctionState::new(ctx.max_parallelism);
         self.sessions = Box::new(HeapTable::new(SESSIONS_STATE, ctx.max_parallelism));
         Ok(())
     }
@@ -323,7 +303,7 @@ where
     /// Every key's sessions and the window function's state.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         self.sessions.snapshot(&mut snapshot.keyed)?;
-        self.backend.snapshot(&mut snapshot.keyed);
+        self.function_state.snapshot(&mut snapshot.keyed);
         Ok(())
     }
 
@@ -339,8 +319,8 @@ where
         for (key, window, end_timer) in due {
             self.queue_timers(&key, window, end_timer);
         }
-        self.backend
-            .restore_where(&restored.keyed, &|name| name != SESSIONS_STATE);
+        self.function_state
+            .restore(&restored.keyed, &[SESSIONS_STATE]);
         Ok(())
     }
 }

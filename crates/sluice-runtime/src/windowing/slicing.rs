@@ -28,12 +28,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::key_group::{KeyGroupRange, assign_to_key_group};
 use sluice_core::{AggregateFunction, Record, Timestamp, UserResult, Watermark};
+use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
-use sluice_state::{HeapStateBackend, OperatorSnapshot, StateBackend};
 
+use super::function_state::FunctionState;
 use super::functions::{Elements, ProcessWindowFunction};
-use super::operator::with_function_context;
-use super::window::{TimeWindow, Window};
+use super::window::{TimeWindow, Window, typed};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -82,8 +82,7 @@ pub struct SlicingWindowOperator<T, K, ACC, R, A, P, W> {
     /// Processing time as of the current batch or watermark.
     now: ProcessingTime,
     /// The process function's keyed state.
-    backend: HeapStateBackend,
-    max_parallelism: usize,
+    function_state: FunctionState,
     /// The key groups this subtask owns.
     key_groups: KeyGroupRange,
     _types: std::marker::PhantomData<fn() -> (R, W)>,
@@ -117,8 +116,7 @@ where
             watermark: Timestamp::MIN,
             time: ProcessingTimeService::default(),
             now: 0,
-            backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
-            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            function_state: FunctionState::new(sluice_core::DEFAULT_MAX_PARALLELISM),
             key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
             _types: std::marker::PhantomData,
         }
@@ -169,7 +167,7 @@ where
         if self.watermark >= self.restored_through {
             return self.watermark;
         }
-        let group = assign_to_key_group(key, self.max_parallelism);
+        let group = assign_to_key_group(key, self.function_state.max_parallelism());
         self.restored_progress
             .get(&group)
             .map_or(self.watermark, |progress| self.watermark.max(*progress))
@@ -218,37 +216,6 @@ where
     A: AggregateFunction<T, ACC, R>,
     W: Window,
 {
-    /// Emits `result` as window `start`'s for `key`, through the process function.
-    #[allow(clippy::too_many_arguments)]
-    fn emit<O>(
-        function: &mut P,
-        backend: &mut HeapStateBackend,
-        max_parallelism: usize,
-        (watermark, now): (Timestamp, ProcessingTime),
-        key: &K,
-        window: &TimeWindow,
-        result: &R,
-        out: &mut Output<O>,
-    ) -> UserResult
-    where
-        P: ProcessWindowFunction<R, O, K, W>,
-    {
-        let typed = W::from_bounds(window.start, window.end)
-            .ok_or("sliding windows by slices need time windows")?;
-        with_function_context(
-            backend,
-            max_parallelism,
-            key,
-            &typed,
-            watermark,
-            now,
-            |ctx| {
-                let mut collector = out.collector(Some(window.max_timestamp()));
-                function.process(key, ctx, Elements::one(result), &mut collector)
-            },
-        )
-    }
-
     /// Fires window `start` for one key (an element arrived after its end already passed).
     fn fire_key<O>(&mut self, key: &K, start: i64, out: &mut Output<O>) -> UserResult
     where
@@ -262,18 +229,13 @@ where
             return Ok(());
         };
         let result = self.aggregate.get_result(&accumulator);
-        let window = self.window(start);
+        let window: W = typed(&self.window(start))?;
+        let function = &mut self.function;
         let times = (self.watermark, self.now);
-        Self::emit(
-            &mut self.function,
-            &mut self.backend,
-            self.max_parallelism,
-            times,
-            key,
-            &window,
-            &result,
-            out,
-        )
+        self.function_state
+            .emit(key, &window, times, out, |ctx, collector| {
+                function.process(key, ctx, Elements::one(&result), collector)
+            })
     }
 
     /// Fires window `start` for every key with elements in it (the watermark passed its end);
@@ -283,6 +245,7 @@ where
         P: ProcessWindowFunction<R, O, K, W>,
     {
         let window = self.window(start);
+        let typed_window: W = typed(&window)?;
         let mut merged: FxHashMap<&K, Option<ACC>> = FxHashMap::default();
         for (_, keys) in self.slices.range(window.start..window.end) {
             for (key, accumulator) in keys {
@@ -298,32 +261,18 @@ where
             let Some(accumulator) = accumulator else {
                 continue;
             };
-            if !self.fired_before_restore(key, window.max_timestamp()) {
+            let fired_before = self.fired_before_restore(key, window.max_timestamp());
+            let function = &mut self.function;
+            if !fired_before {
                 let result = self.aggregate.get_result(&accumulator);
-                Self::emit(
-                    &mut self.function,
-                    &mut self.backend,
-                    self.max_parallelism,
-                    times,
-                    key,
-                    &window,
-                    &result,
-                    out,
-                )?;
+                self.function_state
+                    .emit(key, &typed_window, times, out, |ctx, collector| {
+                        function.process(key, ctx, Elements::one(&result), collector)
+                    })?;
             }
             if clear {
-                let typed = W::from_bounds(window.start, window.end)
-                    .ok_or("sliding windows by slices need time windows")?;
-                let function = &mut self.function;
-                with_function_context(
-                    &mut self.backend,
-                    self.max_parallelism,
-                    key,
-                    &typed,
-                    times.0,
-                    times.1,
-                    |ctx| function.clear(key, ctx),
-                )?;
+                self.function_state
+                    .with_context(key, &typed_window, times, |ctx| function.clear(key, ctx))?;
             }
         }
         Ok(())
@@ -344,10 +293,9 @@ where
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
-        self.max_parallelism = ctx.max_parallelism;
         self.key_groups =
             KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
-        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.function_state = FunctionState::new(ctx.max_parallelism);
         Ok(())
     }
 
@@ -405,7 +353,7 @@ where
         let [slices, progress] = SLICE_STATES;
         for (slice_start, keys) in &self.slices {
             for (key, accumulator) in keys {
-                let group = assign_to_key_group(key, self.max_parallelism);
+                let group = assign_to_key_group(key, self.function_state.max_parallelism());
                 snapshot.keyed.push(
                     group,
                     slices,
@@ -425,7 +373,7 @@ where
                 encode(progress, &fired_through)?,
             );
         }
-        self.backend.snapshot(&mut snapshot.keyed);
+        self.function_state.snapshot(&mut snapshot.keyed);
         Ok(())
     }
 
@@ -445,8 +393,7 @@ where
             *entry = (*entry).max(fired_through);
             self.restored_through = self.restored_through.max(fired_through);
         }
-        self.backend
-            .restore_where(&restored.keyed, &|name| !SLICE_STATES.contains(&name));
+        self.function_state.restore(&restored.keyed, &SLICE_STATES);
         Ok(())
     }
 }
@@ -506,23 +453,16 @@ where
         P: ProcessWindowFunction<R, O, K, W>,
     {
         let window = self.window(start);
-        let typed = W::from_bounds(window.start, window.end)
-            .ok_or("sliding windows by slices need time windows")?;
+        let typed_window: W = typed(&window)?;
         let mut keys: FxHashSet<&K> = FxHashSet::default();
         for (_, slice) in self.slices.range(window.start..window.end) {
             keys.extend(slice.keys());
         }
         let function = &mut self.function;
+        let times = (self.watermark, self.now);
         for key in keys {
-            with_function_context(
-                &mut self.backend,
-                self.max_parallelism,
-                key,
-                &typed,
-                self.watermark,
-                self.now,
-                |ctx| function.clear(key, ctx),
-            )?;
+            self.function_state
+                .with_context(key, &typed_window, times, |ctx| function.clear(key, ctx))?;
         }
         Ok(())
     }

@@ -20,6 +20,13 @@ pub trait Window:
     }
 }
 
+/// `window` as the window type `W` of a window function; an error for window types that are
+/// not time ranges.
+pub(crate) fn typed<W: Window>(window: &TimeWindow) -> Result<W, String> {
+    W::from_bounds(window.start, window.end)
+        .ok_or_else(|| format!("{window:?}: these windows need a time window type"))
+}
+
 /// The time window `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TimeWindow {
