@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sluice_core::{RuntimeMode, StreamData};
+use sluice_runtime::checkpoint::CheckpointConfig;
 use sluice_runtime::graph::{
     JobConfig, JobGraph, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
 };
@@ -121,6 +122,63 @@ impl StreamExecutionEnvironment {
             self.report("set_buffer_size: a buffer must hold at least 1 record");
         }
         self.state.borrow_mut().config.batch_size = records.max(1);
+        self
+    }
+
+    /// Takes an exactly-once checkpoint every `interval` (Flink's `enableCheckpointing`); set
+    /// where they go with [`Self::set_checkpoint_storage`] or `state.checkpoints.dir`.
+    pub fn enable_checkpointing(&self, interval: Duration) -> &Self {
+        let mut state = self.state.borrow_mut();
+        let config = state
+            .config
+            .checkpointing
+            .get_or_insert_with(Default::default);
+        config.interval = interval;
+        self
+    }
+
+    /// Sets the directory (or `file://` URL) checkpoints are written to.
+    pub fn set_checkpoint_storage(&self, location: &str) -> &Self {
+        let mut state = self.state.borrow_mut();
+        let config = state
+            .config
+            .checkpointing
+            .get_or_insert_with(Default::default);
+        config.directory = Some(location.to_string());
+        self
+    }
+
+    /// Sets a checkpointing option by its Flink key (`execution.checkpointing.interval`,
+    /// `execution.checkpointing.mode`, `execution.checkpointing.timeout`,
+    /// `execution.checkpointing.min-pause`, `execution.checkpointing.max-concurrent-checkpoints`,
+    /// `execution.checkpointing.tolerable-failed-checkpoints`, `state.checkpoints.dir`,
+    /// `state.checkpoints.num-retained`); setting any enables checkpointing. A bad key or value
+    /// is reported by `execute`.
+    pub fn set_checkpoint_option(&self, key: &str, value: &str) -> &Self {
+        let result = {
+            let mut state = self.state.borrow_mut();
+            let config = state
+                .config
+                .checkpointing
+                .get_or_insert_with(Default::default);
+            config.set(key, value)
+        };
+        if let Err(error) = result {
+            self.report(&error);
+        }
+        self
+    }
+
+    /// The checkpointing settings, if checkpointing is enabled.
+    pub fn checkpoint_config(&self) -> Option<CheckpointConfig> {
+        self.state.borrow().config.checkpointing.clone()
+    }
+
+    /// Resumes the job from a checkpoint: a `chk-<id>` directory, or a checkpoint directory
+    /// whose latest intact checkpoint is used (Flink's `--fromSavepoint`). Operators are
+    /// matched by uid; keyed state is divided among the new subtasks, whatever the parallelism.
+    pub fn restore_from(&self, path: &str) -> &Self {
+        self.state.borrow_mut().config.restore_from = Some(path.to_string());
         self
     }
 

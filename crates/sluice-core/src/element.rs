@@ -48,6 +48,16 @@ impl Watermark {
     pub const MIN: Watermark = Watermark(Timestamp::MIN);
 }
 
+/// A checkpoint barrier: everything before it on a channel belongs to checkpoint
+/// `checkpoint_id`, everything after it to the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Barrier {
+    /// The checkpoint's id (increasing within a job).
+    pub checkpoint_id: u64,
+    /// When the coordinator triggered it (ms since the Unix epoch).
+    pub timestamp: i64,
+}
+
 /// Everything a channel carries, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum StreamElement<T> {
@@ -61,6 +71,8 @@ pub enum StreamElement<T> {
         /// Whether the channel is active.
         active: bool,
     },
+    /// A checkpoint barrier.
+    Barrier(Barrier),
     /// The channel's producer has finished; nothing follows.
     EndOfInput,
 }

@@ -14,7 +14,7 @@ pub mod mode;
 
 pub use aggregate::AggregateFunction;
 pub use data::{KeyData, StreamData};
-pub use element::{Record, StreamElement, Timestamp, Watermark};
+pub use element::{Barrier, Record, StreamElement, Timestamp, Watermark};
 pub use error::{UserError, UserResult};
 pub use key_group::{DEFAULT_MAX_PARALLELISM, KeyGroupRange};
 pub use mode::RuntimeMode;

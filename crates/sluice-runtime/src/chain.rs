@@ -6,10 +6,8 @@
 //! are record writers (to other tasks), sinks, or [`Discard`].
 
 use std::any::Any;
-use std::collections::BTreeMap;
 
-use sluice_core::{Record, Watermark};
-use sluice_state::OperatorSnapshot;
+use sluice_core::{Barrier, Record, Watermark};
 
 use crate::error::TaskError;
 use crate::processing_time::ProcessingTime;
@@ -35,14 +33,21 @@ pub trait ChainLink<T>: Send {
     fn flush(&mut self) -> LinkResult;
     /// Releases resources after the input ended.
     fn close(&mut self) -> LinkResult;
-    /// Adds the state of this link's operator and of every operator after it to `into`.
-    fn snapshot_state(&mut self, _into: &mut ChainSnapshot) -> LinkResult {
+    /// A checkpoint barrier: adds the state of this link's operator to `into`, then hands the
+    /// barrier on (operators after it in the chain snapshot too; record writers send it to
+    /// the next tasks).
+    fn on_barrier(&mut self, _barrier: Barrier, _into: &mut ChainSnapshot) -> LinkResult {
+        Ok(())
+    }
+    /// Checkpoint `checkpoint_id` completed: operators may publish what it covers (a
+    /// two-phase-commit sink commits).
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> LinkResult {
         Ok(())
     }
 }
 
 /// The state of the operators of a chain, by operator uid.
-pub type ChainSnapshot = BTreeMap<String, OperatorSnapshot>;
+pub type ChainSnapshot = sluice_state::TaskSnapshot;
 
 /// A boxed chain link.
 pub type BoxedLink<T> = Box<dyn ChainLink<T>>;
@@ -134,10 +139,16 @@ impl<T: Clone + Send> ChainLink<T> for Fanout<T> {
         self.links.iter_mut().try_for_each(|link| link.close())
     }
 
-    fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
+    fn on_barrier(&mut self, barrier: Barrier, into: &mut ChainSnapshot) -> LinkResult {
         self.links
             .iter_mut()
-            .try_for_each(|link| link.snapshot_state(into))
+            .try_for_each(|link| link.on_barrier(barrier, into))
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        self.links
+            .iter_mut()
+            .try_for_each(|link| link.notify_checkpoint_complete(checkpoint_id))
     }
 }
 

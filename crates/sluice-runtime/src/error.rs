@@ -74,6 +74,13 @@ pub enum JobError {
     /// The runtime could not start a thread or another resource.
     #[error("runtime error: {0}")]
     Runtime(String),
+    /// Checkpointing failed the job (too many failed checkpoints, the final one failed, or the
+    /// checkpoint storage is unusable).
+    #[error("checkpointing failed: {0}")]
+    Checkpoint(String),
+    /// The job could not resume from the checkpoint it was given.
+    #[error("cannot restore: {0}")]
+    Restore(String),
 }
 
 /// Runs user code of `operator`, turning its error or panic into a [`TaskError`] naming it.

@@ -26,6 +26,12 @@ use crate::operator::{
 use crate::output::{Output, OutputTag, SideOutputSlot, SideOutputs, SideSlot};
 use crate::two_input::TwoInputDriver;
 
+/// The barrier the harnesses snapshot with.
+const HARNESS_BARRIER: sluice_core::Barrier = sluice_core::Barrier {
+    checkpoint_id: 1,
+    timestamp: 0,
+};
+
 /// Everything a [`CollectingLink`] received.
 #[derive(Debug)]
 pub struct Collected<T> {
@@ -252,7 +258,7 @@ where
     pub fn snapshot(&mut self) -> OperatorSnapshot {
         let mut chain = ChainSnapshot::new();
         self.link()
-            .and_then(|link| link.snapshot_state(&mut chain))
+            .and_then(|link| link.on_barrier(HARNESS_BARRIER, &mut chain))
             .expect("operator failed to snapshot");
         chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
     }
@@ -339,7 +345,7 @@ where
     pub fn snapshot(&mut self) -> OperatorSnapshot {
         let mut chain = ChainSnapshot::new();
         self.driver()
-            .snapshot_state(&mut chain)
+            .on_barrier(HARNESS_BARRIER, &mut chain)
             .expect("operator failed to snapshot");
         chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
     }

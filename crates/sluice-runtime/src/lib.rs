@@ -8,6 +8,7 @@
 pub mod alignment;
 pub mod chain;
 pub mod channel;
+pub mod checkpoint;
 pub mod error;
 pub mod functions;
 pub mod graph;

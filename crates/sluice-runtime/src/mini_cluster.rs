@@ -12,8 +12,15 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use sluice_core::key_group::KeyGroupRange;
+use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
+
 use crate::alignment::AlignmentRegistry;
 use crate::chain::AnyLink;
+use crate::checkpoint::{
+    CheckpointConfig, Coordinator, CoordinatorTask, Mailbox, TaskCheckpoints, TaskId,
+    read_restore_point,
+};
 use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
@@ -54,6 +61,8 @@ pub struct JobClient {
     task_count: usize,
     metrics: Arc<MetricRegistry>,
     started: Instant,
+    coordinator: Option<std::thread::JoinHandle<()>>,
+    checkpoint_failure: Arc<Mutex<Option<String>>>,
 }
 
 /// Cancels a running job from anywhere (a signal handler, another thread).
@@ -94,7 +103,7 @@ impl JobClient {
     }
 
     /// Waits until every task ended; the job's result.
-    pub fn wait(self) -> Result<JobExecutionResult, JobError> {
+    pub fn wait(mut self) -> Result<JobExecutionResult, JobError> {
         let mut root_cause: Option<JobError> = None;
         let mut secondary: Option<JobError> = None;
         for _ in 0..self.task_count {
@@ -117,6 +126,18 @@ impl JobClient {
             }
         }
         let net_runtime = self.started.elapsed();
+        if let Some(coordinator) = self.coordinator.take() {
+            self.cancel_if_running(&root_cause);
+            let _ = coordinator.join();
+        }
+        if let Some(reason) = self
+            .checkpoint_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(JobError::Checkpoint(reason));
+        }
         // After a user's cancel, task errors are its consequences (operators interrupted while
         // waiting), not failures of the job.
         if *self
@@ -138,6 +159,15 @@ impl JobClient {
     }
 }
 
+impl JobClient {
+    /// Stops the coordinator when the job failed (it ends by itself once every task finished).
+    fn cancel_if_running(&self, root_cause: &Option<JobError>) {
+        if root_cause.is_some() {
+            self.cancel.cancel();
+        }
+    }
+}
+
 /// Runs `job` to completion on this process's mini-cluster.
 pub fn execute(job: JobGraph) -> Result<JobExecutionResult, JobError> {
     submit(job)?.wait()
@@ -148,7 +178,24 @@ pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
     let started = Instant::now();
     let cancel = CancelToken::new();
     let metrics = MetricRegistry::new();
-    let tasks = Deployment::new(&job, cancel.clone(), Arc::clone(&metrics))?.build_tasks()?;
+    let restored = match &job.config.restore_from {
+        Some(path) => Some(read_restore_point(path).map_err(JobError::Restore)?),
+        None => None,
+    };
+    let mut deployment = Deployment::new(
+        &job,
+        cancel.clone(),
+        Arc::clone(&metrics),
+        restored.as_ref(),
+    )?;
+    let checkpoint_failure = Arc::new(Mutex::new(None));
+    let coordinator = match &job.config.checkpointing {
+        Some(config) => {
+            Some(deployment.start_coordinator(config, restored.as_ref(), &checkpoint_failure)?)
+        }
+        None => None,
+    };
+    let tasks = deployment.build_tasks()?;
     let (report, outcomes) = mpsc::channel();
     let task_count = tasks.len();
     for task in tasks {
@@ -180,6 +227,8 @@ pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
         task_count,
         metrics,
         started,
+        coordinator,
+        checkpoint_failure,
     })
 }
 
@@ -202,6 +251,10 @@ struct Deployment<'a> {
     task_waker: Arc<TaskWaker>,
     /// The job's watermark alignment groups.
     alignment: Arc<AlignmentRegistry>,
+    /// The checkpoint the job resumes from.
+    restored: Option<&'a RestoredCheckpoint>,
+    /// Per (vertex, subtask): the task's line to the checkpoint coordinator.
+    checkpoint_lines: BTreeMap<(usize, usize), TaskCheckpoints>,
 }
 
 impl<'a> Deployment<'a> {
@@ -209,6 +262,7 @@ impl<'a> Deployment<'a> {
         job: &'a JobGraph,
         cancel: CancelToken,
         metrics: Arc<MetricRegistry>,
+        restored: Option<&'a RestoredCheckpoint>,
     ) -> Result<Self, JobError> {
         let wakers = job
             .vertices
@@ -226,18 +280,49 @@ impl<'a> Deployment<'a> {
             task_time: ProcessingTimeService::default(),
             task_waker: TaskWaker::new(),
             alignment: AlignmentRegistry::new(),
+            restored,
+            checkpoint_lines: BTreeMap::new(),
         };
+        deployment.check_restored()?;
         deployment.prepare_sources()?;
         deployment.wire_channels();
         Ok(deployment)
     }
 
+    /// Refuses a checkpoint whose operators changed their number of key groups (their keyed
+    /// state could not be divided again).
+    fn check_restored(&self) -> Result<(), JobError> {
+        let Some(restored) = self.restored else {
+            return Ok(());
+        };
+        for node in &self.job.graph.nodes {
+            let uid = node.effective_uid();
+            if let Some(old) = restored.metadata.operators.get(&uid) {
+                let now = self.job.max_parallelism[node.id.0];
+                if old.max_parallelism != now {
+                    return Err(JobError::Restore(format!(
+                        "operator '{}' (uid '{uid}') had max parallelism {} in checkpoint {} and has {now} now; keyed state cannot be divided into a different number of key groups",
+                        node.name, old.max_parallelism, restored.metadata.checkpoint_id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The restored snapshots of operator `uid`, one per old subtask.
+    fn restored_operator(&self, uid: &str) -> Option<&'a [sluice_state::OperatorSnapshot]> {
+        self.restored?.operators.get(uid).map(Vec::as_slice)
+    }
+
     fn prepare_sources(&mut self) -> Result<(), JobError> {
+        let checkpointing = self.job.config.checkpointing.is_some();
         for node in &self.job.graph.nodes {
             if let OperatorFactory::Source(factory) = &node.factory {
                 let parallelism = self.job.parallelism[node.id.0];
+                let restored = self.restored_operator(&node.effective_uid());
                 let splits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    factory.prepare(parallelism)
+                    factory.prepare(parallelism, restored, checkpointing)
                 }))
                 .unwrap_or_else(|payload| Err(panic_message(payload.as_ref()).into()))
                 .map_err(|error| JobError::SourceSetup {
@@ -306,6 +391,7 @@ impl<'a> Deployment<'a> {
                     cancel: self.cancel.clone(),
                     buffer_timeout: job.config.buffer_timeout,
                     processing_time: self.task_time.clone(),
+                    checkpoints: self.checkpoint_lines.remove(&(v, subtask)),
                 });
             }
         }
@@ -326,8 +412,83 @@ impl<'a> Deployment<'a> {
             task_waker: Arc::clone(&self.task_waker),
             cancel: self.cancel.clone(),
             alignment: Arc::clone(&self.alignment),
-            restored: None,
+            restored: self.restored_operator(&n.effective_uid()).map(|old| {
+                let max_parallelism = self.job.max_parallelism[node.0];
+                let parallelism = self.job.parallelism[node.0];
+                let range = KeyGroupRange::for_subtask(max_parallelism, parallelism, subtask);
+                Arc::new(OperatorSnapshot::for_subtask(
+                    old,
+                    range,
+                    subtask,
+                    parallelism,
+                ))
+            }),
+            checkpointing: self.job.config.checkpointing.as_ref().map(|c| c.mode),
         }
+    }
+
+    /// Opens the checkpoint storage, gives every task a line to the coordinator, and starts
+    /// the coordinator.
+    fn start_coordinator(
+        &mut self,
+        config: &CheckpointConfig,
+        restored: Option<&RestoredCheckpoint>,
+        failure: &Arc<Mutex<Option<String>>>,
+    ) -> Result<std::thread::JoinHandle<()>, JobError> {
+        let job = self.job;
+        let directory = config.directory.as_deref().ok_or_else(|| {
+            JobError::Checkpoint(
+                "checkpointing is enabled but no checkpoint directory is set (state.checkpoints.dir)".into(),
+            )
+        })?;
+        let storage =
+            CheckpointStorage::open(directory).map_err(|e| JobError::Checkpoint(e.to_string()))?;
+        let (reports, receiver) = mpsc::channel();
+        let mut tasks = Vec::new();
+        for (v, vertex) in job.vertices.iter().enumerate() {
+            let is_source = matches!(
+                job.graph.node(vertex.nodes[0]).factory,
+                OperatorFactory::Source(_)
+            );
+            for subtask in 0..vertex.parallelism {
+                let id = TaskId { vertex: v, subtask };
+                let mailbox = Mailbox::new(Arc::clone(&self.wakers[v][subtask]));
+                self.checkpoint_lines.insert(
+                    (v, subtask),
+                    TaskCheckpoints::new(id, Arc::clone(&mailbox), reports.clone()),
+                );
+                tasks.push(CoordinatorTask {
+                    id,
+                    mailbox,
+                    is_source,
+                });
+            }
+        }
+        let mut operators = BTreeMap::new();
+        for node in &job.graph.nodes {
+            operators.insert(
+                node.effective_uid(),
+                (
+                    job.vertex_of[node.id.0],
+                    job.parallelism[node.id.0],
+                    job.max_parallelism[node.id.0],
+                ),
+            );
+        }
+        let coordinator = Coordinator {
+            config: config.clone(),
+            job_name: job.config.name.clone(),
+            storage,
+            tasks,
+            operators,
+            reports: receiver,
+            cancel: self.cancel.clone(),
+            failure: Arc::clone(failure),
+            first_id: restored.map_or(1, |r| r.metadata.checkpoint_id + 1),
+        };
+        coordinator
+            .spawn()
+            .map_err(|e| JobError::Runtime(format!("cannot start the checkpoint coordinator: {e}")))
     }
 
     fn build_head(

@@ -8,13 +8,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_core::{Record, RuntimeMode, UserResult, Watermark};
+use sluice_core::{Barrier, Record, RuntimeMode, UserResult, Watermark};
 
 use crate::alignment::AlignmentRegistry;
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
+use crate::checkpoint::CheckpointingMode;
 use crate::error::{TaskError, guard};
+use crate::input_gate::BarrierAlignment;
 use crate::metrics::OperatorMetrics;
 use crate::output::{Mark, Output};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -50,6 +52,9 @@ pub struct OperatorContext {
     pub alignment: Arc<AlignmentRegistry>,
     /// This subtask's share of the operator's state when it restarts from a snapshot.
     pub restored: Option<Arc<OperatorSnapshot>>,
+    /// Whether and how the job takes checkpoints (bounded sources then end with a final one;
+    /// input gates align barriers for exactly-once).
+    pub checkpointing: Option<CheckpointingMode>,
 }
 
 impl OperatorContext {
@@ -68,6 +73,15 @@ impl OperatorContext {
             cancel: CancelToken::new(),
             alignment: AlignmentRegistry::new(),
             restored: None,
+            checkpointing: None,
+        }
+    }
+
+    /// How this operator's input gates align checkpoint barriers.
+    pub fn barrier_alignment(&self) -> BarrierAlignment {
+        match self.checkpointing {
+            Some(CheckpointingMode::AtLeastOnce) => BarrierAlignment::Unblocked,
+            _ => BarrierAlignment::Aligned,
         }
     }
 
@@ -126,6 +140,12 @@ pub trait OneInputOperator<In, Out>: Send {
         Ok(())
     }
 
+    /// Checkpoint `checkpoint_id` completed (every task's snapshot is stored): publish what it
+    /// covers — a two-phase-commit sink commits here.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> UserResult {
+        Ok(())
+    }
+
     /// Loads what [`Self::snapshot_state`] wrote, already selected for this subtask (its key
     /// groups, its share of operator lists) — possibly written at another parallelism. Called
     /// right after `open` when the subtask restarts from a snapshot (`ctx.restored`).
@@ -174,6 +194,12 @@ pub trait TwoInputOperator<A, B, Out>: Send {
     /// Writes the operator's state (keyed state by key group, operator lists) into `snapshot`:
     /// this subtask's part of a checkpoint.
     fn snapshot_state(&mut self, _snapshot: &mut OperatorSnapshot) -> UserResult {
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint_id` completed (every task's snapshot is stored): publish what it
+    /// covers — a two-phase-commit sink commits here.
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> UserResult {
         Ok(())
     }
 
@@ -311,18 +337,35 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         self.out.sides.control(|link| link.close())
     }
 
-    /// Snapshots the operator (through `f`, guarded like user code) under its uid, then the
-    /// operators after it.
-    pub fn snapshot_chain(
+    /// A barrier: snapshots the operator (through `snapshot`, guarded like user code) under
+    /// its uid, then hands the barrier to the links after it.
+    pub fn on_barrier(
         &mut self,
+        barrier: Barrier,
         into: &mut ChainSnapshot,
-        f: impl FnOnce(&mut OperatorSnapshot) -> UserResult,
+        snapshot: impl FnOnce(&mut OperatorSnapshot) -> UserResult,
     ) -> LinkResult {
-        let mut snapshot = OperatorSnapshot::default();
-        guard(&self.ctx.name, || f(&mut snapshot))?;
-        into.insert(self.ctx.uid.clone(), snapshot);
-        self.next.snapshot_state(into)?;
-        self.out.sides.control(|link| link.snapshot_state(into))
+        let mut state = OperatorSnapshot::default();
+        guard(&self.ctx.name, || snapshot(&mut state))?;
+        into.insert(self.ctx.uid.clone(), state);
+        self.forward()?;
+        self.next.on_barrier(barrier, into)?;
+        self.out
+            .sides
+            .control(|link| link.on_barrier(barrier, into))
+    }
+
+    /// A completed checkpoint: tells the operator (through `notify`), then the links after it.
+    pub fn notify_checkpoint_complete(
+        &mut self,
+        checkpoint_id: u64,
+        notify: impl FnOnce(u64) -> UserResult,
+    ) -> LinkResult {
+        self.call(|_| notify(checkpoint_id))?;
+        self.next.notify_checkpoint_complete(checkpoint_id)?;
+        self.out
+            .sides
+            .control(|link| link.notify_checkpoint_complete(checkpoint_id))
     }
 }
 
@@ -401,8 +444,15 @@ where
         self.core.close_next()
     }
 
-    fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
+    fn on_barrier(&mut self, barrier: Barrier, into: &mut ChainSnapshot) -> LinkResult {
         let op = &mut self.op;
-        self.core.snapshot_chain(into, |s| op.snapshot_state(s))
+        self.core
+            .on_barrier(barrier, into, |s| op.snapshot_state(s))
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        let op = &mut self.op;
+        self.core
+            .notify_checkpoint_complete(checkpoint_id, |id| op.notify_checkpoint_complete(id))
     }
 }

@@ -77,8 +77,14 @@ pub trait ControlLink {
     fn flush(&mut self) -> LinkResult;
     /// See [`crate::chain::ChainLink::close`].
     fn close(&mut self) -> LinkResult;
-    /// See [`crate::chain::ChainLink::snapshot_state`].
-    fn snapshot_state(&mut self, into: &mut crate::chain::ChainSnapshot) -> LinkResult;
+    /// See [`crate::chain::ChainLink::on_barrier`].
+    fn on_barrier(
+        &mut self,
+        barrier: sluice_core::Barrier,
+        into: &mut crate::chain::ChainSnapshot,
+    ) -> LinkResult;
+    /// See [`crate::chain::ChainLink::notify_checkpoint_complete`].
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult;
 }
 
 impl<T> ControlLink for BoxedLink<T> {
@@ -103,8 +109,15 @@ impl<T> ControlLink for BoxedLink<T> {
     fn close(&mut self) -> LinkResult {
         (**self).close()
     }
-    fn snapshot_state(&mut self, into: &mut crate::chain::ChainSnapshot) -> LinkResult {
-        (**self).snapshot_state(into)
+    fn on_barrier(
+        &mut self,
+        barrier: sluice_core::Barrier,
+        into: &mut crate::chain::ChainSnapshot,
+    ) -> LinkResult {
+        (**self).on_barrier(barrier, into)
+    }
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        (**self).notify_checkpoint_complete(checkpoint_id)
     }
 }
 

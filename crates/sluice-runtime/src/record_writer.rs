@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use sluice_core::{Record, StreamElement, Watermark};
+use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
 use crate::chain::{ChainLink, LinkResult};
 use crate::channel::{ChannelSender, SendError};
@@ -130,6 +130,15 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
 
     fn on_end_of_input(&mut self) -> LinkResult {
         self.broadcast_control(StreamElement::EndOfInput)
+    }
+
+    /// Sends the buffered records, then the barrier on every channel.
+    fn on_barrier(
+        &mut self,
+        barrier: Barrier,
+        _into: &mut crate::chain::ChainSnapshot,
+    ) -> LinkResult {
+        self.broadcast_control(StreamElement::Barrier(barrier))
     }
 
     fn on_processing_time(&mut self, _now: crate::processing_time::ProcessingTime) -> LinkResult {

@@ -5,15 +5,24 @@
 //! from a queue shared by all readers — so fast readers take more splits and the load balances.
 //! A bounded source ends (with a final `Watermark::MAX`) when the queue is empty and its reader
 //! finished its last split; an unbounded source never ends.
+//!
+//! Sources are where checkpoints start: on a trigger, a reader snapshots the splits it reads
+//! with their positions (the [`SplitAssigner`] adds the splits no reader holds), and the barrier
+//! follows the records emitted so far. A restored job hands every saved split out again. When
+//! the job checkpoints, a bounded source that read everything emits `Watermark::MAX`, waits for
+//! the final checkpoint, and ends after its barrier.
 
 use std::any::Any;
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sluice_core::{Barrier, Record, Timestamp, UserResult, Watermark};
+use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
-use crate::chain::{BoxedLink, LinkResult};
+use crate::chain::{BoxedLink, ChainSnapshot, LinkResult};
+use crate::checkpoint::{SOURCE_SPLITS_STATE, SplitAssigner};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
 use crate::operator::OperatorContext;
@@ -32,8 +41,9 @@ pub enum Boundedness {
 
 /// A parallel source of records of type `T`.
 pub trait Source<T>: Send + Sync + 'static {
-    /// A unit of work a reader can take (a file range, a partition, a number range).
-    type Split: Send + 'static;
+    /// A unit of work a reader can take (a file range, a partition, a number range); with its
+    /// position inside it, it is what a checkpoint stores.
+    type Split: Clone + Send + Serialize + DeserializeOwned + 'static;
     /// The reader of one subtask.
     type Reader: SourceReader<T, Self::Split>;
 
@@ -61,6 +71,13 @@ pub trait SourceReader<T, S>: Send + 'static {
     /// readers of partitioned systems read several at once.
     fn max_concurrent_splits(&self) -> usize {
         1
+    }
+
+    /// The splits the reader has not finished, each with its current position, for a
+    /// checkpoint: a restored job reads on from there. Readers that cannot replay (a socket)
+    /// return what they can and document it; the default refuses checkpoints.
+    fn snapshot_state(&mut self) -> UserResult<Vec<S>> {
+        Err("this source cannot be checkpointed (its reader does not snapshot its splits)".into())
     }
 }
 
@@ -122,7 +139,7 @@ impl<'a, T> SourceOutput<'a, T> {
 }
 
 /// The splits of one source, shared by its readers.
-pub type SplitQueue<S> = Arc<Mutex<VecDeque<S>>>;
+pub type SplitQueue<S> = Arc<Mutex<SplitAssigner<S>>>;
 
 /// How long a source task sleeps when its reader has nothing.
 const SOURCE_IDLE_WAIT: Duration = Duration::from_millis(1);
@@ -141,6 +158,10 @@ pub struct SourceProcessor<T, Src: Source<T>> {
     buffer: Vec<Record<T>>,
     batch_size: usize,
     metrics: Arc<OperatorMetrics>,
+    /// Read everything and emitted `Watermark::MAX`; waits for the final checkpoint.
+    read_all: bool,
+    /// The final checkpoint's barrier and the end of input went out.
+    ended: bool,
 }
 
 impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
@@ -171,6 +192,8 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
             buffer: Vec::with_capacity(batch_size.min(crate::record_writer::PREALLOCATED_RECORDS)),
             batch_size,
             metrics,
+            read_all: false,
+            ended: false,
         })
     }
 
@@ -247,13 +270,31 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
     }
 }
 
-/// Creates a source's splits and the queue its readers share.
+/// Creates the queue a source's readers share: the source's splits, or on restore the splits
+/// its old subtasks saved (every one of them, for any new parallelism); `checkpointing` makes
+/// it remember hand-outs for checkpoints.
 pub fn prepare_splits<T, Src: Source<T>>(
     source: &Src,
     parallelism: usize,
+    restored: Option<&[OperatorSnapshot]>,
+    checkpointing: bool,
 ) -> UserResult<Arc<dyn Any + Send + Sync>> {
-    let splits: VecDeque<Src::Split> = source.create_splits(parallelism)?.into();
-    let queue: SplitQueue<Src::Split> = Arc::new(Mutex::new(splits));
+    let splits = match restored {
+        None => source.create_splits(parallelism)?,
+        Some(subtasks) => {
+            let mut splits = Vec::new();
+            for snapshot in subtasks {
+                let mut store = OperatorStateStore::restored(snapshot.operator.clone());
+                splits.extend(store.list_state::<Src::Split>(SOURCE_SPLITS_STATE)?.get()?);
+            }
+            splits
+        }
+    };
+    let queue: SplitQueue<Src::Split> = Arc::new(Mutex::new(SplitAssigner::new(
+        splits,
+        parallelism,
+        checkpointing,
+    )));
     Ok(Arc::new(queue))
 }
 
@@ -284,7 +325,7 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
                 .splits
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .pop_front();
+                .next_split(self.ctx.subtask);
             let Some(split) = next else {
                 break;
             };
@@ -293,7 +334,17 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
         }
         if self.active_splits == 0 {
             return if self.source.boundedness() == Boundedness::Bounded {
-                self.finish()
+                if self.ctx.checkpointing.is_none() {
+                    return self.finish();
+                }
+                if self.ended {
+                    return Ok(InputStatus::Finished);
+                }
+                if !self.read_all {
+                    self.read_all = true;
+                    self.head.on_watermark(Watermark::MAX)?;
+                }
+                Ok(InputStatus::AwaitingFinalCheckpoint)
             } else {
                 Ok(InputStatus::NothingAvailable(
                     crate::signal::CANCEL_CHECK_INTERVAL,
@@ -332,5 +383,50 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
 
     fn close(&mut self) -> LinkResult {
         self.head.close()
+    }
+
+    /// Snapshots the reader's splits (and, for the last reader, the splits no reader holds),
+    /// then sends the barrier after the records emitted so far; after the job's final
+    /// checkpoint (every source read everything), the end of input follows.
+    fn trigger_checkpoint(
+        &mut self,
+        barrier: Barrier,
+        last: bool,
+    ) -> Result<Option<ChainSnapshot>, TaskError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let Some(reader) = self.reader.as_mut() else {
+            return Err(TaskError::Internal("source triggered before open".into()));
+        };
+        let mut splits = guard(&self.ctx.name, || reader.snapshot_state())?;
+        let unassigned = self
+            .splits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .snapshotted(self.ctx.subtask, barrier.checkpoint_id);
+        splits.extend(unassigned.into_iter().flatten());
+        let mut store = OperatorStateStore::new();
+        guard(&self.ctx.name, || {
+            Ok(store.list_state(SOURCE_SPLITS_STATE)?.update(&splits)?)
+        })?;
+        let mut snapshot = ChainSnapshot::new();
+        snapshot.insert(
+            self.ctx.uid.clone(),
+            OperatorSnapshot {
+                operator: store.snapshot(),
+                ..Default::default()
+            },
+        );
+        self.head.on_barrier(barrier, &mut snapshot)?;
+        if last && self.read_all {
+            self.head.on_end_of_input()?;
+            self.ended = true;
+        }
+        Ok(Some(snapshot))
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        self.head.notify_checkpoint_complete(checkpoint_id)
     }
 }

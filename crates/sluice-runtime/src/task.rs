@@ -8,7 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::chain::{BoxedLink, LinkResult};
+use sluice_core::Barrier;
+
+use crate::chain::{BoxedLink, ChainSnapshot, LinkResult};
+use crate::checkpoint::{TaskCheckpoints, TaskMessage};
 use crate::error::TaskError;
 use crate::input_gate::{GateEvent, InputGate};
 use crate::operator::TwoInputOperator;
@@ -17,10 +20,15 @@ use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 use crate::two_input::TwoInputDriver;
 
 /// What a task's input had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum InputStatus {
     /// Something was processed; more may be available.
     MoreAvailable,
+    /// A checkpoint barrier arrived on every input: the chain's state at it, already snapshotted
+    /// (the barrier went on downstream).
+    Checkpointed(Barrier, ChainSnapshot),
+    /// A bounded source read everything and waits for the final checkpoint's trigger.
+    AwaitingFinalCheckpoint,
     /// Nothing is available now; the task may sleep for up to the given time.
     NothingAvailable(Duration),
     /// The input ended and end of input went down the chain.
@@ -39,6 +47,18 @@ pub trait TaskInput: Send {
     fn flush(&mut self) -> LinkResult;
     /// Closes the chain after the input finished.
     fn close(&mut self) -> LinkResult;
+    /// The coordinator triggers a checkpoint: a source snapshots its reader and chain and emits
+    /// the barrier (and ends after the `last` one); other inputs wait for barriers from
+    /// upstream and return `None`.
+    fn trigger_checkpoint(
+        &mut self,
+        _barrier: Barrier,
+        _last: bool,
+    ) -> Result<Option<ChainSnapshot>, TaskError> {
+        Ok(None)
+    }
+    /// Checkpoint `checkpoint_id` completed.
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult;
 }
 
 /// A one-input chain fed by one input gate.
@@ -64,6 +84,11 @@ impl<T: Send> TaskInput for OneInputProcessor<T> {
             GateEvent::Records(mut batch) => self.head.on_batch(&mut batch)?,
             GateEvent::Watermark(watermark) => self.head.on_watermark(watermark)?,
             GateEvent::Status(active) => self.head.on_status(active)?,
+            GateEvent::Barrier(barrier) => {
+                let mut snapshot = ChainSnapshot::new();
+                self.head.on_barrier(barrier, &mut snapshot)?;
+                return Ok(InputStatus::Checkpointed(barrier, snapshot));
+            }
             GateEvent::Finished => {
                 self.head.on_end_of_input()?;
                 return Ok(InputStatus::Finished);
@@ -84,6 +109,10 @@ impl<T: Send> TaskInput for OneInputProcessor<T> {
     fn close(&mut self) -> LinkResult {
         self.head.close()
     }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        self.head.notify_checkpoint_complete(checkpoint_id)
+    }
 }
 
 /// A two-input operator fed by two gates.
@@ -92,6 +121,10 @@ pub struct TwoInputProcessor<A, B, Out, Op> {
     gate2: InputGate<B>,
     driver: TwoInputDriver<A, B, Out, Op>,
     prefer_second: bool,
+    /// The barrier being aligned across both inputs, and which delivered it.
+    aligning: Option<(Barrier, [bool; 2])>,
+    /// A barrier aligned on both inputs, with the chain's snapshot at it.
+    checkpointed: Option<(Barrier, ChainSnapshot)>,
 }
 
 impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
@@ -106,6 +139,8 @@ impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
             gate2,
             driver,
             prefer_second: false,
+            aligning: None,
+            checkpointed: None,
         }
     }
 }
@@ -126,11 +161,43 @@ where
         }
     }
 
+    /// Input `input` delivered `barrier`: hold it until the other input delivers it too (or
+    /// ended), then snapshot.
+    fn barrier_arrived(&mut self, input: u8, barrier: Barrier) -> LinkResult {
+        let index = usize::from(input - 1);
+        let delivered = match &mut self.aligning {
+            Some((current, delivered)) if current.checkpoint_id == barrier.checkpoint_id => {
+                delivered
+            }
+            Some((current, _)) if current.checkpoint_id > barrier.checkpoint_id => return Ok(()),
+            _ => &mut self.aligning.insert((barrier, [false; 2])).1,
+        };
+        delivered[index] = true;
+        let done = [
+            delivered[0] || self.gate1.is_finished(),
+            delivered[1] || self.gate2.is_finished(),
+        ];
+        if done == [true, true] {
+            self.aligning = None;
+            self.gate1.release();
+            self.gate2.release();
+            let mut snapshot = ChainSnapshot::new();
+            self.driver.on_barrier(barrier, &mut snapshot)?;
+            self.checkpointed = Some((barrier, snapshot));
+        } else if input == 1 {
+            self.gate1.hold();
+        } else {
+            self.gate2.hold();
+        }
+        Ok(())
+    }
+
     /// Handles one event of the first input; returns whether anything happened.
     fn handle1(&mut self) -> Result<bool, TaskError> {
         match self.gate1.poll()? {
             GateEvent::Records(mut batch) => self.driver.on_batch1(&mut batch)?,
             GateEvent::Watermark(watermark) => self.driver.on_watermark(1, watermark)?,
+            GateEvent::Barrier(barrier) => self.barrier_arrived(1, barrier)?,
             GateEvent::Finished if !self.driver.input_ended(1) => self.driver.on_end_of_input(1)?,
             GateEvent::Status(_) | GateEvent::Finished | GateEvent::Nothing => return Ok(false),
         }
@@ -142,6 +209,7 @@ where
         match self.gate2.poll()? {
             GateEvent::Records(mut batch) => self.driver.on_batch2(&mut batch)?,
             GateEvent::Watermark(watermark) => self.driver.on_watermark(2, watermark)?,
+            GateEvent::Barrier(barrier) => self.barrier_arrived(2, barrier)?,
             GateEvent::Finished if !self.driver.input_ended(2) => self.driver.on_end_of_input(2)?,
             GateEvent::Status(_) | GateEvent::Finished | GateEvent::Nothing => return Ok(false),
         }
@@ -164,6 +232,19 @@ where
         self.prefer_second = !self.prefer_second;
         let (first, second) = if self.prefer_second { (2, 1) } else { (1, 2) };
         let progressed = self.handle(first)? || self.handle(second)?;
+        if let Some((barrier, snapshot)) = self.checkpointed.take() {
+            return Ok(InputStatus::Checkpointed(barrier, snapshot));
+        }
+        if self.aligning.is_some() && (self.gate1.is_finished() || self.gate2.is_finished()) {
+            // The input still awaited ended: the barrier is complete.
+            if let Some((barrier, delivered)) = self.aligning {
+                let input = if delivered[0] { 1 } else { 2 };
+                self.barrier_arrived(input, barrier)?;
+                if let Some((barrier, snapshot)) = self.checkpointed.take() {
+                    return Ok(InputStatus::Checkpointed(barrier, snapshot));
+                }
+            }
+        }
         if self.driver.is_finished() {
             Ok(InputStatus::Finished)
         } else if progressed {
@@ -183,6 +264,10 @@ where
 
     fn close(&mut self) -> LinkResult {
         self.driver.close()
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        self.driver.notify_checkpoint_complete(checkpoint_id)
     }
 }
 
@@ -204,21 +289,68 @@ pub struct Task {
     pub buffer_timeout: Option<Duration>,
     /// The task's clock and wake-up schedule, shared with its operators.
     pub processing_time: ProcessingTimeService,
+    /// The task's line to the checkpoint coordinator, when the job checkpoints.
+    pub checkpoints: Option<TaskCheckpoints>,
 }
 
 impl Task {
+    /// Handles what the coordinator posted: triggers (sources) and completions.
+    fn handle_checkpoint_messages(&mut self) -> LinkResult {
+        let Some(checkpoints) = self.checkpoints.as_mut() else {
+            return Ok(());
+        };
+        for message in checkpoints.take_messages() {
+            match message {
+                TaskMessage::Trigger { barrier, last } => {
+                    if let Some(snapshot) = self.input.trigger_checkpoint(barrier, last)? {
+                        checkpoints.acknowledge(barrier, snapshot);
+                    }
+                }
+                TaskMessage::Complete(id) => {
+                    self.input.notify_checkpoint_complete(id)?;
+                    checkpoints.completed(id);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the task to completion, failure or cancellation.
     pub fn run(mut self) -> Result<(), TaskError> {
+        let result = self.run_to_end();
+        // Only a task that ended well has no state left to checkpoint; a failed one fails the
+        // job, and its checkpoints in flight never complete.
+        if let (Ok(()), Some(checkpoints)) = (&result, &self.checkpoints) {
+            checkpoints.report_finished();
+        }
+        result
+    }
+
+    fn run_to_end(&mut self) -> Result<(), TaskError> {
         self.input.open()?;
         let mut last_flush = Instant::now();
         loop {
             if self.cancel.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
+            self.handle_checkpoint_messages()?;
             if let Some(now) = self.processing_time.take_due() {
                 self.input.on_processing_time(now)?;
             }
             match self.input.poll()? {
+                InputStatus::Checkpointed(barrier, snapshot) => {
+                    if let Some(checkpoints) = self.checkpoints.as_mut() {
+                        checkpoints.acknowledge(barrier, snapshot);
+                    }
+                }
+                InputStatus::AwaitingFinalCheckpoint => {
+                    if let Some(checkpoints) = self.checkpoints.as_mut() {
+                        checkpoints.report_source_ended();
+                    }
+                    self.input.flush()?;
+                    self.waker
+                        .wait(self.processing_time.sleep_bound(CANCEL_CHECK_INTERVAL));
+                }
                 InputStatus::MoreAvailable => {
                     if let Some(timeout) = self.buffer_timeout
                         && last_flush.elapsed() >= timeout
@@ -236,6 +368,19 @@ impl Task {
                 }
                 InputStatus::Finished => break,
             }
+        }
+        // The last checkpoint this task took part in covers its end: wait until it completes,
+        // so two-phase-commit sinks commit everything before the task closes.
+        while self
+            .checkpoints
+            .as_ref()
+            .is_some_and(TaskCheckpoints::awaits_completion)
+        {
+            if self.cancel.is_cancelled() {
+                return Err(TaskError::Cancelled);
+            }
+            self.handle_checkpoint_messages()?;
+            self.waker.wait(CANCEL_CHECK_INTERVAL);
         }
         self.input.close()?;
         self.input.flush()

@@ -1,7 +1,7 @@
 //! Runs a two-input operator: one batch entry point per input, the combined watermark (the
 //! minimum of both inputs, never moving back) and end of input once both inputs ended.
 
-use sluice_core::{Record, Watermark};
+use sluice_core::{Barrier, Record, Watermark};
 
 use crate::chain::{ChainSnapshot, LinkResult};
 use crate::operator::{OperatorCore, TwoInputOperator};
@@ -44,10 +44,19 @@ where
         })
     }
 
-    /// Adds the operator's state, and that of the operators after it, to `into`.
-    pub fn snapshot_state(&mut self, into: &mut ChainSnapshot) -> LinkResult {
+    /// A barrier aligned on both inputs: snapshots the operator and the operators after it
+    /// into `into` and hands the barrier on.
+    pub fn on_barrier(&mut self, barrier: Barrier, into: &mut ChainSnapshot) -> LinkResult {
         let op = &mut self.op;
-        self.core.snapshot_chain(into, |s| op.snapshot_state(s))
+        self.core
+            .on_barrier(barrier, into, |s| op.snapshot_state(s))
+    }
+
+    /// A checkpoint completed.
+    pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
+        let op = &mut self.op;
+        self.core
+            .notify_checkpoint_complete(checkpoint_id, |id| op.notify_checkpoint_complete(id))
     }
 
     /// Processes a batch of the first input.

@@ -20,6 +20,7 @@ pub mod heap;
 pub mod operator_state;
 pub mod scope;
 pub mod snapshot;
+pub mod storage;
 pub mod table;
 pub mod testing;
 pub mod ttl;
@@ -32,6 +33,9 @@ pub use operator_state::{OperatorListState, OperatorStateStore};
 pub use scope::KeyedStateScope;
 pub use snapshot::{
     Distribution, KeyedSnapshot, OperatorList, OperatorSnapshot, OperatorStateSnapshot,
+};
+pub use storage::{
+    CheckpointMetadata, CheckpointStorage, RestoredCheckpoint, StorageError, TaskSnapshot,
 };
 pub use table::{BackendTable, HeapTable, KeyedTable};
 pub use ttl::{StateTtlConfig, TtlUpdate};

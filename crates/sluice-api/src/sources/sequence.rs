@@ -19,7 +19,7 @@ impl SequenceSource {
 }
 
 /// An inclusive sub-range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SequenceSplit {
     /// The first number.
     pub from: i64,
@@ -77,6 +77,18 @@ impl SourceReader<i64, SequenceSplit> for SequenceReader {
             ReaderStatus::SplitFinished
         } else {
             ReaderStatus::MoreAvailable
+        })
+    }
+
+    /// The numbers not emitted yet.
+    fn snapshot_state(&mut self) -> UserResult<Vec<SequenceSplit>> {
+        Ok(if self.next <= self.last {
+            vec![SequenceSplit {
+                from: self.next as i64,
+                to: self.last as i64,
+            }]
+        } else {
+            Vec::new()
         })
     }
 }

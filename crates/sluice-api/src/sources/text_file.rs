@@ -57,8 +57,8 @@ impl TextFileSource {
     }
 }
 
-/// A byte range of one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A byte range of one file; checkpointed with `start` moved to the next unread line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileSplit {
     /// The file.
     pub path: PathBuf,
@@ -189,6 +189,22 @@ impl SourceReader<String, FileSplit> for TextFileReader {
         }
         Ok(ReaderStatus::MoreAvailable)
     }
+
+    /// The unread rest of the current split: it starts at the next line (the byte before it
+    /// is the `\n` just read, so reopening it skips nothing).
+    fn snapshot_state(&mut self) -> UserResult<Vec<FileSplit>> {
+        Ok(self
+            .current
+            .as_ref()
+            .filter(|split| split.position < split.end)
+            .map(|split| FileSplit {
+                path: split.path.clone(),
+                start: split.position,
+                end: split.end,
+            })
+            .into_iter()
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +268,33 @@ mod tests {
                 .collect();
             assert_eq!(lines, expected, "cut at {cut}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_split_resumed_from_its_snapshot_reads_the_rest_once() {
+        let dir = std::env::temp_dir().join(format!("sluice-text-resume-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.txt");
+        let text: String = (0..50).map(|i| format!("line {i}\r\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let whole = FileSplit {
+            path: path.clone(),
+            start: 0,
+            end: text.len() as u64,
+        };
+        let expected = read_split(&whole);
+        let mut reader = TextFileReader { current: None };
+        reader.add_split(whole).unwrap();
+        let mut lines = Vec::new();
+        let mut batch: Vec<Record<String>> = Vec::new();
+        let mut output = SourceOutput::new(&mut batch, 7);
+        reader.poll_next(&mut output).unwrap();
+        lines.extend(batch.into_iter().map(|r| r.value));
+        let rest = reader.snapshot_state().unwrap();
+        assert_eq!(rest.len(), 1);
+        lines.extend(read_split(&rest[0]));
+        assert_eq!(lines, expected);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

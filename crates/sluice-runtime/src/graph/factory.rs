@@ -8,11 +8,12 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use sluice_core::UserResult;
+use sluice_state::OperatorSnapshot;
 
 use crate::chain::{AnyLink, erase_link, unerase_link};
 use crate::channel::ChannelReceiver;
 use crate::error::TaskError;
-use crate::input_gate::InputGate;
+use crate::input_gate::{BarrierAlignment, InputGate};
 use crate::metrics::OperatorMetrics;
 use crate::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
@@ -67,8 +68,14 @@ pub enum OperatorFactory {
 pub trait SourceFactory: Send + Sync {
     /// Whether the source ends.
     fn boundedness(&self) -> Boundedness;
-    /// Creates the source's splits for `parallelism` readers, once per job.
-    fn prepare(&self, parallelism: usize) -> UserResult<Arc<dyn Any + Send + Sync>>;
+    /// Creates the source's splits for `parallelism` readers, once per job — or, restoring,
+    /// takes back the splits its old subtasks saved.
+    fn prepare(
+        &self,
+        parallelism: usize,
+        restored: Option<&[OperatorSnapshot]>,
+        checkpointing: bool,
+    ) -> UserResult<Arc<dyn Any + Send + Sync>>;
     /// Builds the task input of one reader subtask.
     fn create_task_input(
         &self,
@@ -112,7 +119,10 @@ pub trait TwoInputFactory: Send + Sync {
     ) -> Result<Box<dyn TaskInput>, TaskError>;
 }
 
-fn typed_gate<T: 'static>(receivers: Vec<AnyReceiver>) -> Result<InputGate<T>, TaskError> {
+fn typed_gate<T: 'static>(
+    receivers: Vec<AnyReceiver>,
+    alignment: BarrierAlignment,
+) -> Result<InputGate<T>, TaskError> {
     let channels = receivers
         .into_iter()
         .map(|r| {
@@ -121,7 +131,7 @@ fn typed_gate<T: 'static>(receivers: Vec<AnyReceiver>) -> Result<InputGate<T>, T
                 .map_err(|_| TaskError::Internal("input channel of the wrong type".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(InputGate::new(channels))
+    Ok(InputGate::with_alignment(channels, alignment))
 }
 
 /// The factory of a source node.
@@ -153,8 +163,13 @@ impl<T: Send + 'static, Src: Source<T>> SourceFactory for SourceNode<T, Src> {
         self.source.boundedness()
     }
 
-    fn prepare(&self, parallelism: usize) -> UserResult<Arc<dyn Any + Send + Sync>> {
-        prepare_splits(self.source.as_ref(), parallelism)
+    fn prepare(
+        &self,
+        parallelism: usize,
+        restored: Option<&[OperatorSnapshot]>,
+        checkpointing: bool,
+    ) -> UserResult<Arc<dyn Any + Send + Sync>> {
+        prepare_splits(self.source.as_ref(), parallelism, restored, checkpointing)
     }
 
     fn create_task_input(
@@ -218,9 +233,10 @@ where
         output: OperatorOutputs,
         receivers: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
+        let alignment = ctx.barrier_alignment();
         let link = unerase_link::<In>(self.create_link(ctx, metrics, output)?)?;
         Ok(Box::new(OneInputProcessor::new(
-            typed_gate::<In>(receivers)?,
+            typed_gate::<In>(receivers, alignment)?,
             link,
         )))
     }
@@ -261,11 +277,12 @@ where
         input1: Vec<AnyReceiver>,
         input2: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
+        let alignment = ctx.barrier_alignment();
         let core = output.into_core::<Out>(ctx, metrics)?;
         let driver = TwoInputDriver::new((self.make)(), core);
         Ok(Box::new(TwoInputProcessor::new(
-            typed_gate::<A>(input1)?,
-            typed_gate::<B>(input2)?,
+            typed_gate::<A>(input1, alignment)?,
+            typed_gate::<B>(input2, alignment)?,
             driver,
         )))
     }

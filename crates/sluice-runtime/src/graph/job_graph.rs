@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::checkpoint::CheckpointConfig;
+
 use sluice_core::RuntimeMode;
 use sluice_core::key_group::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelism};
 
@@ -37,6 +39,11 @@ pub struct JobConfig {
     pub channel_capacity: usize,
     /// How often periodic watermark generators emit (zero: never).
     pub auto_watermark_interval: Duration,
+    /// Checkpointing, when enabled.
+    pub checkpointing: Option<CheckpointConfig>,
+    /// The checkpoint the job resumes from: a `chk-<id>` directory, or a checkpoint directory
+    /// whose latest intact checkpoint is used (Flink's `--fromSavepoint` / `execution.savepoint.path`).
+    pub restore_from: Option<String>,
 }
 
 impl Default for JobConfig {
@@ -50,6 +57,8 @@ impl Default for JobConfig {
             batch_size: 1024,
             channel_capacity: crate::channel::DEFAULT_CHANNEL_CAPACITY,
             auto_watermark_interval: crate::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
+            checkpointing: None,
+            restore_from: None,
         }
     }
 }

@@ -1,0 +1,157 @@
+//! Checkpointing settings, with Flink's configuration keys.
+
+use std::time::Duration;
+
+/// The guarantee checkpoints give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckpointingMode {
+    /// Barriers are aligned: a restored job has seen every record exactly once.
+    #[default]
+    ExactlyOnce,
+    /// Barriers are not aligned: records after a barrier may be in the snapshot and replayed.
+    AtLeastOnce,
+}
+
+/// How and where a job checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointConfig {
+    /// Time between checkpoint triggers (`execution.checkpointing.interval`).
+    pub interval: Duration,
+    /// The guarantee (`execution.checkpointing.mode`).
+    pub mode: CheckpointingMode,
+    /// A checkpoint not complete after this long is abandoned (`execution.checkpointing.timeout`).
+    pub timeout: Duration,
+    /// Least time from one completed checkpoint to the next trigger
+    /// (`execution.checkpointing.min-pause`).
+    pub min_pause: Duration,
+    /// How many checkpoints may be in flight at once
+    /// (`execution.checkpointing.max-concurrent-checkpoints`).
+    pub max_concurrent: usize,
+    /// How many checkpoints in a row may fail before the job fails
+    /// (`execution.checkpointing.tolerable-failed-checkpoints`).
+    pub tolerable_failures: usize,
+    /// How many completed checkpoints are kept (`state.checkpoints.num-retained`).
+    pub retained: usize,
+    /// Where checkpoints are written: a directory or a `file://` URL (`state.checkpoints.dir`).
+    pub directory: Option<String>,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        CheckpointConfig {
+            interval: Duration::from_secs(10),
+            mode: CheckpointingMode::ExactlyOnce,
+            timeout: Duration::from_secs(600),
+            min_pause: Duration::ZERO,
+            max_concurrent: 1,
+            tolerable_failures: 0,
+            retained: 1,
+            directory: None,
+        }
+    }
+}
+
+impl CheckpointConfig {
+    /// Checkpoints every `interval`, exactly-once, with Flink's other defaults.
+    pub fn every(interval: Duration) -> Self {
+        CheckpointConfig {
+            interval,
+            ..Self::default()
+        }
+    }
+
+    /// Applies one Flink configuration key; an error names the key and the bad value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let bad = |what: &str| format!("{key}: '{value}' is not {what}");
+        let count = || value.trim().parse::<usize>().map_err(|_| bad("a count"));
+        match key {
+            "execution.checkpointing.interval" => self.interval = parse_duration(value)?,
+            "execution.checkpointing.timeout" => self.timeout = parse_duration(value)?,
+            "execution.checkpointing.min-pause" => self.min_pause = parse_duration(value)?,
+            "execution.checkpointing.max-concurrent-checkpoints" => {
+                self.max_concurrent = count()?.max(1)
+            }
+            "execution.checkpointing.tolerable-failed-checkpoints" => {
+                self.tolerable_failures = count()?
+            }
+            "state.checkpoints.num-retained" => self.retained = count()?.max(1),
+            "state.checkpoints.dir" => self.directory = Some(value.trim().to_string()),
+            "execution.checkpointing.mode" => {
+                self.mode = match value.trim().to_ascii_uppercase().as_str() {
+                    "EXACTLY_ONCE" => CheckpointingMode::ExactlyOnce,
+                    "AT_LEAST_ONCE" => CheckpointingMode::AtLeastOnce,
+                    _ => return Err(bad("EXACTLY_ONCE or AT_LEAST_ONCE")),
+                }
+            }
+            _ => return Err(format!("unknown checkpointing option '{key}'")),
+        }
+        Ok(())
+    }
+}
+
+/// Parses a duration as Flink writes them: `500 ms`, `10s`, `1 min`, `2h`, or plain
+/// milliseconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let amount: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (like 500 ms, 10 s, 1 min)"))?;
+    let millis = match unit.trim() {
+        "" | "ms" | "milli" | "millis" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "min" | "m" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        other => return Err(format!("'{text}': unknown time unit '{other}'")),
+    };
+    Ok(Duration::from_millis(amount.saturating_mul(millis)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_flinks() {
+        assert_eq!(
+            parse_duration("500 ms").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("1 min").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("soon").is_err());
+        assert!(
+            parse_duration("5 fortnights")
+                .unwrap_err()
+                .contains("fortnights")
+        );
+    }
+
+    #[test]
+    fn flink_keys_set_the_config() {
+        let mut config = CheckpointConfig::default();
+        config
+            .set("execution.checkpointing.interval", "2 s")
+            .unwrap();
+        config
+            .set("execution.checkpointing.mode", "at_least_once")
+            .unwrap();
+        config.set("state.checkpoints.num-retained", "3").unwrap();
+        config
+            .set("state.checkpoints.dir", "file:///tmp/ckpt")
+            .unwrap();
+        assert_eq!(config.interval, Duration::from_secs(2));
+        assert_eq!(config.mode, CheckpointingMode::AtLeastOnce);
+        assert_eq!(config.retained, 3);
+        assert_eq!(config.directory.as_deref(), Some("file:///tmp/ckpt"));
+        let error = config
+            .set("execution.checkpointing.mode", "sometimes")
+            .unwrap_err();
+        assert!(error.contains("execution.checkpointing.mode"), "{error}");
+        assert!(config.set("no.such.key", "1").is_err());
+    }
+}

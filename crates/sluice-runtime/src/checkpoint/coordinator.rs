@@ -1,0 +1,279 @@
+//! The checkpoint coordinator: triggers checkpoints at the sources, collects every task's
+//! acknowledgement, writes the completed checkpoint, notifies the tasks, keeps the retained
+//! ones, and fails the job when too many checkpoints in a row fail.
+//!
+//! It runs on its own thread beside the job's tasks; writing a checkpoint happens there, so
+//! tasks go on processing while their state is stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sluice_core::Barrier;
+use sluice_state::storage::OperatorMetadata;
+use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
+
+use super::config::CheckpointConfig;
+use super::task_line::{Mailbox, TaskId, TaskMessage, TaskReport};
+use crate::signal::CancelToken;
+
+/// One task as the coordinator sees it.
+pub struct CoordinatorTask {
+    /// The task.
+    pub id: TaskId,
+    /// Its mailbox.
+    pub mailbox: Arc<Mailbox>,
+    /// Whether it is a source (receives triggers).
+    pub is_source: bool,
+}
+
+/// A checkpoint in flight.
+struct Pending {
+    barrier: Barrier,
+    triggered: Instant,
+    acknowledged: BTreeMap<TaskId, TaskSnapshot>,
+}
+
+/// Everything the coordinator needs.
+pub struct Coordinator {
+    /// The settings.
+    pub config: CheckpointConfig,
+    /// The job's name (recorded in the metadata).
+    pub job_name: String,
+    /// Where checkpoints go.
+    pub storage: CheckpointStorage,
+    /// Every task of the job.
+    pub tasks: Vec<CoordinatorTask>,
+    /// Every operator: uid → (vertex, parallelism, max parallelism).
+    pub operators: BTreeMap<String, (usize, usize, usize)>,
+    /// The tasks' reports.
+    pub reports: Receiver<TaskReport>,
+    /// Cancels the job when checkpointing fails it.
+    pub cancel: CancelToken,
+    /// Where the reason goes when checkpointing fails the job.
+    pub failure: Arc<Mutex<Option<String>>>,
+    /// The id of the first checkpoint (one past a restored checkpoint's).
+    pub first_id: u64,
+}
+
+/// How often the coordinator wakes when nothing happens.
+const TICK: Duration = Duration::from_millis(20);
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The file of `task`'s state inside a checkpoint.
+fn task_file(task: TaskId) -> String {
+    format!("task-{}-{}.state", task.vertex, task.subtask)
+}
+
+impl Coordinator {
+    /// Runs the coordinator on its own thread until every task finished or the job is
+    /// cancelled.
+    pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name("checkpoint coordinator".into())
+            .spawn(move || self.run())
+    }
+
+    fn run(mut self) {
+        let mut next_id = self.first_id.max(1);
+        let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
+        let mut last_trigger = Instant::now();
+        let mut last_completion: Option<Instant> = None;
+        let mut failures = 0usize;
+        let mut retained: Vec<u64> = self.storage.completed().unwrap_or_default();
+        let sources: BTreeSet<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|t| t.is_source)
+            .map(|t| t.id)
+            .collect();
+        let mut sources_ended = BTreeSet::new();
+        let mut final_checkpoint: Option<u64> = None;
+        let mut finished = BTreeSet::new();
+        while finished.len() < self.tasks.len() && !self.cancel.is_cancelled() {
+            match self.reports.recv_timeout(TICK) {
+                Ok(TaskReport::Acknowledged {
+                    task,
+                    barrier,
+                    snapshot,
+                }) => {
+                    if let Some(checkpoint) = pending.get_mut(&barrier.checkpoint_id) {
+                        checkpoint.acknowledged.insert(task, snapshot);
+                    }
+                }
+                Ok(TaskReport::SourceEnded { task }) => {
+                    sources_ended.insert(task);
+                }
+                Ok(TaskReport::Finished { task }) => {
+                    finished.insert(task);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // Complete every checkpoint every task acknowledged, oldest first.
+            let ready: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| {
+                    self.tasks
+                        .iter()
+                        .all(|t| p.acknowledged.contains_key(&t.id) || finished.contains(&t.id))
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ready {
+                let Some(checkpoint) = pending.remove(&id) else {
+                    continue;
+                };
+                match self.complete(checkpoint) {
+                    Ok(()) => {
+                        failures = 0;
+                        last_completion = Some(Instant::now());
+                        // Older checkpoints still in flight are subsumed.
+                        pending.retain(|older, _| *older > id);
+                        retained.push(id);
+                        while retained.len() > self.config.retained {
+                            let oldest = retained.remove(0);
+                            if let Err(error) = self.storage.discard(oldest) {
+                                tracing::warn!("cannot discard checkpoint {oldest}: {error}");
+                            }
+                        }
+                    }
+                    Err(reason) => {
+                        if self.failed(id, &reason, &mut failures, final_checkpoint) {
+                            return;
+                        }
+                    }
+                }
+            }
+            // Abandon checkpoints that took too long.
+            let expired: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| p.triggered.elapsed() > self.config.timeout)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in expired {
+                pending.remove(&id);
+                let reason = format!("expired after {:?}", self.config.timeout);
+                if self.failed(id, &reason, &mut failures, final_checkpoint) {
+                    return;
+                }
+            }
+            // The final checkpoint once every source ended; periodic ones before.
+            let all_ended = !sources.is_empty() && sources_ended.len() == sources.len();
+            let due = last_trigger.elapsed() >= self.config.interval
+                && last_completion.is_none_or(|at| at.elapsed() >= self.config.min_pause)
+                && pending.len() < self.config.max_concurrent;
+            if final_checkpoint.is_none() && (all_ended || due) {
+                let barrier = Barrier {
+                    checkpoint_id: next_id,
+                    timestamp: now_millis(),
+                };
+                next_id += 1;
+                if all_ended {
+                    final_checkpoint = Some(barrier.checkpoint_id);
+                }
+                for task in self.tasks.iter().filter(|t| t.is_source) {
+                    task.mailbox.post(TaskMessage::Trigger {
+                        barrier,
+                        last: all_ended,
+                    });
+                }
+                pending.insert(
+                    barrier.checkpoint_id,
+                    Pending {
+                        barrier,
+                        triggered: Instant::now(),
+                        acknowledged: BTreeMap::new(),
+                    },
+                );
+                last_trigger = Instant::now();
+            }
+        }
+    }
+
+    /// Records a failed checkpoint; fails the job (and returns `true`) when that was the final
+    /// checkpoint or one too many in a row.
+    fn failed(
+        &self,
+        id: u64,
+        reason: &str,
+        failures: &mut usize,
+        final_checkpoint: Option<u64>,
+    ) -> bool {
+        *failures += 1;
+        tracing::warn!("checkpoint {id} failed: {reason}");
+        let message = if final_checkpoint == Some(id) {
+            format!("the final checkpoint {id} failed: {reason}")
+        } else if *failures > self.config.tolerable_failures {
+            format!(
+                "checkpoint {id} failed: {reason}; {} failed in a row, {} tolerated",
+                failures, self.config.tolerable_failures
+            )
+        } else {
+            return false;
+        };
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+        self.cancel.cancel();
+        true
+    }
+
+    /// Writes a fully acknowledged checkpoint and notifies every task.
+    fn complete(&mut self, checkpoint: Pending) -> Result<(), String> {
+        let id = checkpoint.barrier.checkpoint_id;
+        let mut operators = BTreeMap::new();
+        for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
+            let subtask_files = (0..*parallelism)
+                .map(|subtask| {
+                    task_file(TaskId {
+                        vertex: *vertex,
+                        subtask,
+                    })
+                })
+                .collect();
+            operators.insert(
+                uid.clone(),
+                OperatorMetadata {
+                    parallelism: *parallelism,
+                    max_parallelism: *max_parallelism,
+                    subtask_files,
+                },
+            );
+        }
+        let metadata = CheckpointMetadata {
+            checkpoint_id: id,
+            timestamp: checkpoint.barrier.timestamp,
+            job_name: self.job_name.clone(),
+            operators,
+        };
+        // A task that finished before the barrier reached it has no state left.
+        let mut acknowledged = checkpoint.acknowledged;
+        let files: Vec<(String, TaskSnapshot)> = self
+            .tasks
+            .iter()
+            .map(|t| {
+                (
+                    task_file(t.id),
+                    acknowledged.remove(&t.id).unwrap_or_default(),
+                )
+            })
+            .collect();
+        self.storage
+            .write(&metadata, &files)
+            .map_err(|error| error.to_string())?;
+        tracing::info!(
+            "completed checkpoint {id} in {:?}",
+            checkpoint.triggered.elapsed()
+        );
+        for task in &self.tasks {
+            task.mailbox.post(TaskMessage::Complete(id));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,433 @@
+//! Checkpoint storage: completed checkpoints written through `object_store`, one directory per
+//! checkpoint.
+//!
+//! Layout under the checkpoint directory (Flink's `state.checkpoints.dir`):
+//!
+//! ```text
+//! chk-<id>/task-<vertex>-<subtask>.state   one task's snapshot: every operator of its chain
+//! chk-<id>/_metadata                       written last: the checkpoint exists once it does
+//! ```
+//!
+//! Every file is `magic (4 bytes) | format version (u32 LE) | postcard payload | CRC-32 of all
+//! before it (u32 LE)`, so a truncated or corrupt file is detected before anything in it is
+//! used. `_metadata` names, for every operator uid, its parallelism, max parallelism and the
+//! file holding each subtask's state; restoring at another parallelism reads all of them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::OperatorSnapshot;
+
+/// The snapshots of one task's operators, by operator uid.
+pub type TaskSnapshot = BTreeMap<String, OperatorSnapshot>;
+
+/// The version of the file format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const STATE_MAGIC: &[u8; 4] = b"SLCS";
+const METADATA_MAGIC: &[u8; 4] = b"SLCM";
+const METADATA_FILE: &str = "_metadata";
+
+/// Why checkpoint storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The checkpoint directory is not usable.
+    #[error("checkpoint storage '{location}': {message}")]
+    Location {
+        /// The directory or URL.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("checkpoint file '{file}': {message}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The store's message.
+        message: String,
+    },
+    /// A file is truncated, corrupt or of another format.
+    #[error("checkpoint file '{file}' is corrupt: {message}")]
+    Corrupt {
+        /// The file.
+        file: String,
+        /// What the check found.
+        message: String,
+    },
+}
+
+/// Where one operator's state is in a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorMetadata {
+    /// The operator's parallelism when the checkpoint was taken.
+    pub parallelism: usize,
+    /// Its max parallelism (number of key groups).
+    pub max_parallelism: usize,
+    /// Per subtask, the file holding its state.
+    pub subtask_files: Vec<String>,
+}
+
+/// What `_metadata` records about a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointMetadata {
+    /// The checkpoint's id.
+    pub checkpoint_id: u64,
+    /// When it was triggered (ms since the Unix epoch).
+    pub timestamp: i64,
+    /// The job's name.
+    pub job_name: String,
+    /// Every operator's state files, by uid.
+    pub operators: BTreeMap<String, OperatorMetadata>,
+}
+
+/// A checkpoint read back: every operator's snapshots, one per old subtask.
+#[derive(Debug, Clone)]
+pub struct RestoredCheckpoint {
+    /// Its metadata.
+    pub metadata: CheckpointMetadata,
+    /// Per operator uid, the snapshot of each old subtask.
+    pub operators: BTreeMap<String, Vec<OperatorSnapshot>>,
+}
+
+/// Completed checkpoints under one directory.
+pub struct CheckpointStorage {
+    store: Arc<dyn ObjectStore>,
+    location: String,
+    /// The directory, for a local store (emptied checkpoint directories are removed).
+    local_root: Option<std::path::PathBuf>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for CheckpointStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CheckpointStorage({})", self.location)
+    }
+}
+
+/// The directory of checkpoint `id`.
+pub fn checkpoint_dir_name(id: u64) -> String {
+    format!("chk-{id}")
+}
+
+impl CheckpointStorage {
+    /// Storage under `location`: a directory path or a `file://` URL (created if missing).
+    pub fn open(location: &str) -> Result<Self, StorageError> {
+        let fail = |message: String| StorageError::Location {
+            location: location.to_string(),
+            message,
+        };
+        let path = match location.split_once("://") {
+            None => location,
+            Some(("file", path)) => path,
+            Some((scheme, _)) => {
+                return Err(fail(format!(
+                    "the '{scheme}://' scheme is not supported by this build (use a directory or file://)"
+                )));
+            }
+        };
+        std::fs::create_dir_all(path).map_err(|e| fail(e.to_string()))?;
+        let store = LocalFileSystem::new_with_prefix(path).map_err(|e| fail(e.to_string()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| fail(format!("cannot start the I/O runtime: {e}")))?;
+        Ok(CheckpointStorage {
+            store: Arc::new(store),
+            location: location.to_string(),
+            local_root: Some(std::path::PathBuf::from(path)),
+            runtime,
+        })
+    }
+
+    /// The directory or URL this storage was opened on.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn io(file: &Path, error: impl std::fmt::Display) -> StorageError {
+        StorageError::Io {
+            file: file.to_string(),
+            message: error.to_string(),
+        }
+    }
+
+    fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<(), StorageError> {
+        self.runtime
+            .block_on(self.store.put(path, PutPayload::from(bytes)))
+            .map(|_| ())
+            .map_err(|e| Self::io(path, e))
+    }
+
+    fn get(&self, path: &Path) -> Result<Vec<u8>, StorageError> {
+        self.runtime
+            .block_on(async { self.store.get(path).await?.bytes().await })
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| Self::io(path, e))
+    }
+
+    /// Writes checkpoint `metadata.checkpoint_id`: every task's file, then `_metadata` (so a
+    /// checkpoint interrupted while written is never taken for a complete one).
+    pub fn write(
+        &self,
+        metadata: &CheckpointMetadata,
+        task_files: &[(String, TaskSnapshot)],
+    ) -> Result<(), StorageError> {
+        let dir = checkpoint_dir_name(metadata.checkpoint_id);
+        for (file, snapshot) in task_files {
+            let path = Path::from(format!("{dir}/{file}"));
+            self.put(&path, encode_file(STATE_MAGIC, snapshot, &path)?)?;
+        }
+        let path = Path::from(format!("{dir}/{METADATA_FILE}"));
+        self.put(&path, encode_file(METADATA_MAGIC, metadata, &path)?)
+    }
+
+    /// The ids of the checkpoints with a `_metadata` file, in increasing order.
+    pub fn completed(&self) -> Result<Vec<u64>, StorageError> {
+        let listing = self
+            .runtime
+            .block_on(self.store.list_with_delimiter(None))
+            .map_err(|e| StorageError::Location {
+                location: self.location.clone(),
+                message: e.to_string(),
+            })?;
+        let mut ids = Vec::new();
+        for dir in listing.common_prefixes {
+            let name = dir.filename().unwrap_or_default().to_string();
+            let Some(id) = name
+                .strip_prefix("chk-")
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let metadata = Path::from(format!("{name}/{METADATA_FILE}"));
+            if self.runtime.block_on(self.store.head(&metadata)).is_ok() {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Reads checkpoint `id`, checking every file.
+    pub fn read(&self, id: u64) -> Result<RestoredCheckpoint, StorageError> {
+        let dir = checkpoint_dir_name(id);
+        let path = Path::from(format!("{dir}/{METADATA_FILE}"));
+        let metadata: CheckpointMetadata = decode_file(METADATA_MAGIC, &self.get(&path)?, &path)?;
+        let mut files: BTreeMap<String, TaskSnapshot> = BTreeMap::new();
+        let mut operators = BTreeMap::new();
+        for (uid, operator) in &metadata.operators {
+            let mut subtasks = Vec::with_capacity(operator.subtask_files.len());
+            for file in &operator.subtask_files {
+                if !files.contains_key(file) {
+                    let path = Path::from(format!("{dir}/{file}"));
+                    let snapshot = decode_file(STATE_MAGIC, &self.get(&path)?, &path)?;
+                    files.insert(file.clone(), snapshot);
+                }
+                let snapshot = files
+                    .get(file)
+                    .and_then(|task| task.get(uid))
+                    .cloned()
+                    .unwrap_or_default();
+                subtasks.push(snapshot);
+            }
+            operators.insert(uid.clone(), subtasks);
+        }
+        Ok(RestoredCheckpoint {
+            metadata,
+            operators,
+        })
+    }
+
+    /// The newest checkpoint that reads back intact; corrupt ones are reported and skipped
+    /// (recovery falls back to the previous retained checkpoint). `None` when there is none.
+    pub fn latest(&self) -> Result<Option<RestoredCheckpoint>, StorageError> {
+        let mut last_error = None;
+        for id in self.completed()?.into_iter().rev() {
+            match self.read(id) {
+                Ok(checkpoint) => return Ok(Some(checkpoint)),
+                Err(error) => {
+                    tracing::warn!(
+                        "checkpoint {id} cannot be restored, trying the previous one: {error}"
+                    );
+                    last_error = Some(error);
+                }
+            }
+        }
+        match last_error {
+            Some(error) => Err(error),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes checkpoint `id` (metadata first, so it is never half-present as complete).
+    pub fn discard(&self, id: u64) -> Result<(), StorageError> {
+        let dir = Path::from(checkpoint_dir_name(id));
+        let metadata = Path::from(format!("{}/{METADATA_FILE}", checkpoint_dir_name(id)));
+        let _ = self.runtime.block_on(self.store.delete(&metadata));
+        let files: Vec<_> = self
+            .runtime
+            .block_on(self.store.list(Some(&dir)).try_collect::<Vec<_>>())
+            .map_err(|e| Self::io(&dir, e))?;
+        for file in files {
+            self.runtime
+                .block_on(self.store.delete(&file.location))
+                .map_err(|e| Self::io(&file.location, e))?;
+        }
+        if let Some(root) = &self.local_root {
+            let _ = std::fs::remove_dir(root.join(checkpoint_dir_name(id)));
+        }
+        Ok(())
+    }
+}
+
+fn encode_file<T: Serialize>(
+    magic: &[u8; 4],
+    value: &T,
+    path: &Path,
+) -> Result<Vec<u8>, StorageError> {
+    let mut bytes = magic.to_vec();
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    let payload = postcard::to_stdvec(value).map_err(|e| StorageError::Io {
+        file: path.to_string(),
+        message: format!("cannot encode: {e}"),
+    })?;
+    bytes.extend_from_slice(&payload);
+    let checksum = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&checksum.to_le_bytes());
+    Ok(bytes)
+}
+
+fn decode_file<T: DeserializeOwned>(
+    magic: &[u8; 4],
+    bytes: &[u8],
+    path: &Path,
+) -> Result<T, StorageError> {
+    let corrupt = |message: String| StorageError::Corrupt {
+        file: path.to_string(),
+        message,
+    };
+    if bytes.len() < 12 {
+        return Err(corrupt(format!("{} bytes is too short", bytes.len())));
+    }
+    let (body, tail) = bytes.split_at(bytes.len() - 4);
+    let stored = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
+    let actual = crc32fast::hash(body);
+    if stored != actual {
+        return Err(corrupt(format!(
+            "checksum mismatch (stored {stored:08x}, computed {actual:08x}): truncated or damaged"
+        )));
+    }
+    if &body[..4] != magic {
+        return Err(corrupt("not a Sluice checkpoint file of this kind".into()));
+    }
+    let version = u32::from_le_bytes(body[4..8].try_into().expect("4 bytes"));
+    if version != FORMAT_VERSION {
+        return Err(corrupt(format!(
+            "format version {version}; this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    postcard::from_bytes(&body[8..]).map_err(|e| corrupt(format!("cannot decode: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::KeyedSnapshot;
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sluice-storage-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn checkpoint(id: u64, value: u8) -> (CheckpointMetadata, Vec<(String, TaskSnapshot)>) {
+        let mut keyed = KeyedSnapshot::default();
+        keyed.push(3, "count", vec![1], vec![value]);
+        let snapshot = OperatorSnapshot {
+            keyed,
+            ..Default::default()
+        };
+        let files = vec![
+            (
+                "task-0-0.state".to_string(),
+                TaskSnapshot::from([("op".to_string(), snapshot)]),
+            ),
+            ("task-0-1.state".to_string(), TaskSnapshot::new()),
+        ];
+        let metadata = CheckpointMetadata {
+            checkpoint_id: id,
+            timestamp: 1,
+            job_name: "job".into(),
+            operators: BTreeMap::from([(
+                "op".to_string(),
+                OperatorMetadata {
+                    parallelism: 2,
+                    max_parallelism: 128,
+                    subtask_files: vec!["task-0-0.state".into(), "task-0-1.state".into()],
+                },
+            )]),
+        };
+        (metadata, files)
+    }
+
+    #[test]
+    fn checkpoints_round_trip_and_the_latest_intact_one_wins() {
+        let dir = temp_dir("round-trip");
+        let storage = CheckpointStorage::open(&format!("file://{}", dir.display())).unwrap();
+        for (id, value) in [(1, 10), (2, 20)] {
+            let (metadata, files) = checkpoint(id, value);
+            storage.write(&metadata, &files).unwrap();
+        }
+        assert_eq!(storage.completed().unwrap(), vec![1, 2]);
+        let latest = storage.latest().unwrap().unwrap();
+        assert_eq!(latest.metadata.checkpoint_id, 2);
+        let ops = &latest.operators["op"];
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[0].keyed.entries("count").next().unwrap().2, &[20]);
+        assert!(ops[1].is_empty());
+
+        // Truncate a state file of checkpoint 2: recovery falls back to checkpoint 1.
+        let file = dir.join("chk-2/task-0-0.state");
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() - 3]).unwrap();
+        let error = storage.read(2).unwrap_err().to_string();
+        assert!(
+            error.contains("chk-2/task-0-0.state") && error.contains("corrupt"),
+            "{error}"
+        );
+        assert_eq!(storage.latest().unwrap().unwrap().metadata.checkpoint_id, 1);
+
+        storage.discard(1).unwrap();
+        assert_eq!(storage.completed().unwrap(), vec![2]);
+        assert!(!dir.join("chk-1").exists(), "the emptied directory is gone");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_checkpoint_without_metadata_is_not_complete() {
+        let dir = temp_dir("incomplete");
+        let storage = CheckpointStorage::open(dir.to_str().unwrap()).unwrap();
+        let (metadata, files) = checkpoint(7, 1);
+        storage.write(&metadata, &files).unwrap();
+        std::fs::remove_file(dir.join("chk-7/_metadata")).unwrap();
+        assert!(storage.completed().unwrap().is_empty());
+        assert!(storage.latest().unwrap().is_none());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn unsupported_schemes_are_a_clear_error() {
+        let error = CheckpointStorage::open("s3://bucket/path")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("s3://"), "{error}");
+    }
+}

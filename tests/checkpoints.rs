@@ -1,0 +1,158 @@
+//! Checkpoints as a user sees them: a checkpointing job writes completed checkpoints, and a
+//! job that failed resumes from the latest one with its keyed state and its source positions,
+//! so every record counts exactly once — at the same and at another parallelism.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sluice::prelude::*;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("sluice-checkpoints-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `lines` lines `key,value` over 7 keys; returns the file and each key's total.
+fn write_input(dir: &Path, lines: u64) -> (PathBuf, BTreeMap<String, u64>) {
+    let mut text = String::new();
+    let mut totals = BTreeMap::new();
+    for i in 0..lines {
+        let key = format!("k{}", i % 7);
+        let value = i % 13 + 1;
+        text.push_str(&format!("{key},{value}\n"));
+        *totals.entry(key).or_insert(0) += value;
+    }
+    let path = dir.join("input.csv");
+    std::fs::write(&path, text).unwrap();
+    (path, totals)
+}
+
+/// Reads `input`, sums values per key and collects every running sum; slows down so that
+/// checkpoints complete while it runs, and panics at record `fail_at` while `armed` is set.
+fn running_sums(
+    env: &StreamExecutionEnvironment,
+    input: &Path,
+    fail_at: Option<(u64, Arc<AtomicBool>)>,
+) -> sluice::sinks::CollectedValues<(String, u64)> {
+    env.read_text_file(input)
+        .uid("input")
+        .map(move |line: String| {
+            let (key, value) = line.split_once(',').expect("key,value");
+            let value: u64 = value.parse().expect("a number");
+            std::thread::sleep(Duration::from_micros(300));
+            (key.to_string(), value)
+        })
+        .uid("parse")
+        .key_by(|(key, _): &(String, u64)| key.clone())
+        .reduce(move |a: (String, u64), b: (String, u64)| {
+            if let Some((at, armed)) = &fail_at
+                && a.1 + b.1 >= *at
+                && armed.swap(false, Ordering::SeqCst)
+            {
+                panic!("injected failure");
+            }
+            (a.0, a.1 + b.1)
+        })
+        .uid("sums")
+        .collect()
+}
+
+/// The highest running sum per key (sums only grow).
+fn final_sums(values: Vec<(String, u64)>) -> BTreeMap<String, u64> {
+    let mut sums = BTreeMap::new();
+    for (key, sum) in values {
+        let entry = sums.entry(key).or_insert(0);
+        *entry = (*entry).max(sum);
+    }
+    sums
+}
+
+#[test]
+fn a_checkpointing_job_writes_completed_checkpoints() {
+    let dir = temp_dir("complete");
+    let (input, totals) = write_input(&dir, 2_000);
+    let checkpoints = dir.join("ckpt");
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    env.enable_checkpointing(Duration::from_millis(50));
+    env.set_checkpoint_storage(checkpoints.to_str().unwrap());
+    let sums = running_sums(&env, &input, None);
+    env.execute("checkpointed sums").unwrap();
+    assert_eq!(final_sums(sums.take()), totals);
+    let completed: Vec<_> = std::fs::read_dir(&checkpoints)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(completed.len(), 1, "one retained checkpoint: {completed:?}");
+    assert!(
+        checkpoints.join(&completed[0]).join("_metadata").exists(),
+        "{completed:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn fail_then_resume(name: &str, first_parallelism: usize, second_parallelism: usize) {
+    let dir = temp_dir(name);
+    let (input, totals) = write_input(&dir, 3_000);
+    let checkpoints = dir.join("ckpt");
+    let armed = Arc::new(AtomicBool::new(true));
+
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(first_parallelism);
+    env.enable_checkpointing(Duration::from_millis(40));
+    env.set_checkpoint_storage(checkpoints.to_str().unwrap());
+    let first = running_sums(&env, &input, Some((2_500, Arc::clone(&armed))));
+    let error = env.execute("sums that fail").unwrap_err().to_string();
+    assert!(error.contains("injected failure"), "{error}");
+    assert!(!armed.load(Ordering::SeqCst), "the failure was injected");
+    let before = final_sums(first.take());
+
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(second_parallelism);
+    env.enable_checkpointing(Duration::from_millis(40));
+    env.set_checkpoint_storage(checkpoints.to_str().unwrap());
+    env.restore_from(checkpoints.to_str().unwrap());
+    let second = running_sums(&env, &input, None);
+    env.execute("sums resumed").unwrap();
+    let after = second.take();
+    assert!(
+        !after.is_empty() && after.len() < 3_000,
+        "the resumed job reads on from the checkpoint ({} sums)",
+        after.len()
+    );
+    assert_eq!(
+        final_sums(after),
+        totals,
+        "every record counted exactly once (before the failure: {before:?})"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_failed_job_resumes_from_its_latest_checkpoint_exactly_once() {
+    fail_then_resume("resume", 2, 2);
+}
+
+#[test]
+fn a_failed_job_resumes_at_another_parallelism() {
+    fail_then_resume("rescale-up", 2, 3);
+    fail_then_resume("rescale-down", 3, 1);
+}
+
+#[test]
+fn restoring_from_a_directory_without_checkpoints_is_a_clear_error() {
+    let dir = temp_dir("empty");
+    let (input, _) = write_input(&dir, 10);
+    let env = StreamExecutionEnvironment::new();
+    env.restore_from(dir.join("nothing-here").to_str().unwrap());
+    let _ = running_sums(&env, &input, None);
+    let error = env.execute("no checkpoint").unwrap_err().to_string();
+    assert!(error.contains("no completed checkpoint"), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+}
