@@ -25,6 +25,7 @@ use sluice_runtime::operators::{
 use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::sink::Sink;
+use sluice_runtime::two_phase_commit::{TwoPhaseCommitSink, TwoPhaseCommitSinkOperator};
 use sluice_runtime::watermarks::WatermarkStrategy;
 
 use crate::connected::ConnectedStreams;
@@ -353,9 +354,24 @@ impl<T: StreamData> DataStream<T> {
         self.add_sink("Sink: Unnamed", sink)
     }
 
+    /// Writes the stream through a two-phase-commit sink: its output becomes visible when the
+    /// checkpoint covering it completes (exactly-once; without checkpointing, at the end).
+    pub fn sink_to_committing<S: TwoPhaseCommitSink<T>>(self, sink: S) -> DataStreamSink {
+        let sink = Arc::new(sink);
+        let make = move || TwoPhaseCommitSinkOperator::new(Arc::clone(&sink));
+        self.add_sink_operator("Sink: Committing", make)
+    }
+
     fn add_sink<S: Sink<T>>(self, name: &str, sink: S) -> DataStreamSink {
         let sink = Arc::new(sink);
-        let make = move || SinkOperator::new(Arc::clone(&sink));
+        self.add_sink_operator(name, move || SinkOperator::new(Arc::clone(&sink)))
+    }
+
+    fn add_sink_operator<Op: OneInputOperator<T, ()> + 'static>(
+        self,
+        name: &str,
+        make: impl Fn() -> Op + Send + Sync + 'static,
+    ) -> DataStreamSink {
         let factory = OperatorFactory::OneInput(Arc::new(OneInputNode::<T, (), _, _>::new(make)));
         let node = self
             .env

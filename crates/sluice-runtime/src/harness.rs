@@ -263,6 +263,14 @@ where
         chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
     }
 
+    /// Tells the operator that checkpoint `checkpoint_id` completed (the harness snapshots as
+    /// checkpoint 1).
+    pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.link()
+            .and_then(|link| link.notify_checkpoint_complete(checkpoint_id))
+            .expect("operator failed on checkpoint completion");
+    }
+
     /// Starts the operator from `restored` (already selected for this subtask); call before
     /// the first element.
     pub fn try_restore(&mut self, restored: &OperatorSnapshot) -> LinkResult {

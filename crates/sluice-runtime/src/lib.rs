@@ -29,6 +29,7 @@ pub mod split_watermarks;
 pub mod task;
 pub mod timers;
 pub mod two_input;
+pub mod two_phase_commit;
 pub mod watermark_valve;
 pub mod watermarks;
 pub mod windowing;

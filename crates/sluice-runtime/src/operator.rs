@@ -134,6 +134,12 @@ pub trait OneInputOperator<In, Out>: Send {
         Ok(())
     }
 
+    /// A checkpoint barrier reached the operator: emit what must precede it (Flink's
+    /// `prepareSnapshotPreBarrier`); a two-phase-commit sink closes its open transaction here.
+    fn prepare_snapshot(&mut self, _checkpoint_id: u64, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
+    }
+
     /// Writes the operator's state (keyed state by key group, operator lists) into `snapshot`:
     /// this subtask's part of a checkpoint.
     fn snapshot_state(&mut self, _snapshot: &mut OperatorSnapshot) -> UserResult {
@@ -337,18 +343,18 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         self.out.sides.control(|link| link.close())
     }
 
-    /// A barrier: snapshots the operator (through `snapshot`, guarded like user code) under
-    /// its uid, then hands the barrier to the links after it.
+    /// A barrier: lets the operator prepare and snapshot (through `snapshot`, given the
+    /// checkpoint id and the output for records that must precede the barrier), stores the
+    /// snapshot under its uid, then hands the barrier to the links after it.
     pub fn on_barrier(
         &mut self,
         barrier: Barrier,
         into: &mut ChainSnapshot,
-        snapshot: impl FnOnce(&mut OperatorSnapshot) -> UserResult,
+        snapshot: impl FnOnce(u64, &mut Output<Out>, &mut OperatorSnapshot) -> UserResult,
     ) -> LinkResult {
         let mut state = OperatorSnapshot::default();
-        guard(&self.ctx.name, || snapshot(&mut state))?;
+        self.call(|out| snapshot(barrier.checkpoint_id, out, &mut state))?;
         into.insert(self.ctx.uid.clone(), state);
-        self.forward()?;
         self.next.on_barrier(barrier, into)?;
         self.out
             .sides
@@ -446,8 +452,10 @@ where
 
     fn on_barrier(&mut self, barrier: Barrier, into: &mut ChainSnapshot) -> LinkResult {
         let op = &mut self.op;
-        self.core
-            .on_barrier(barrier, into, |s| op.snapshot_state(s))
+        self.core.on_barrier(barrier, into, |id, out, state| {
+            op.prepare_snapshot(id, out)?;
+            op.snapshot_state(state)
+        })
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {

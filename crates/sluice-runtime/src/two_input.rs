@@ -49,7 +49,7 @@ where
     pub fn on_barrier(&mut self, barrier: Barrier, into: &mut ChainSnapshot) -> LinkResult {
         let op = &mut self.op;
         self.core
-            .on_barrier(barrier, into, |s| op.snapshot_state(s))
+            .on_barrier(barrier, into, |_, _, state| op.snapshot_state(state))
     }
 
     /// A checkpoint completed.
