@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sluice::jobs::event_time_windows::{self, EventTimeWindowsArgs};
+use sluice::jobs::exactly_once_counts::{self, ExactlyOnceCountsArgs};
 use sluice::jobs::word_count::{self, WordCountArgs};
 
 /// Sluice: a distributed, stateful stream processor.
@@ -20,6 +21,14 @@ enum Command {
     WordCount(WordCountArgs),
     /// Count and sum `key,timestamp_ms,value` lines per key in event-time windows.
     EventTimeWindows(EventTimeWindowsArgs),
+    /// Running per-key counts and sums of `key,value` lines, written exactly once.
+    ExactlyOnceCounts(ExactlyOnceCountsArgs),
+}
+
+fn report_malformed(malformed: u64) {
+    if malformed > 0 {
+        eprintln!("skipped {malformed} malformed line(s)");
+    }
 }
 
 /// mimalloc: Sluice moves many small records between threads, where glibc's allocator is slow.
@@ -37,11 +46,8 @@ fn main() -> ExitCode {
                 result.net_runtime.as_millis()
             );
         }),
-        Command::EventTimeWindows(args) => event_time_windows::run(args).map(|malformed| {
-            if malformed > 0 {
-                eprintln!("skipped {malformed} malformed line(s)");
-            }
-        }),
+        Command::EventTimeWindows(args) => event_time_windows::run(args).map(report_malformed),
+        Command::ExactlyOnceCounts(args) => exactly_once_counts::run(args).map(report_malformed),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,158 @@
+//! The exactly-once counts job as a user runs it, killed with SIGKILL at random moments and
+//! started again until it finishes: the committed output equals one uninterrupted run's, line
+//! for line (`sluice exactly-once-counts …`, the same job as `cargo run --example
+//! exactly_once_counts`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-eoc-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A small deterministic generator (no dependency needed for test data).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below
+    }
+}
+
+fn write_input(dir: &Path, lines: u64) -> PathBuf {
+    let mut random = Lcg(42);
+    let mut text = String::new();
+    for i in 0..lines {
+        if i % 997 == 500 {
+            text.push_str("not a record\n");
+        }
+        let key = random.next(40);
+        let value = random.next(2_000) as i64 - 500;
+        text.push_str(&format!("user-{key},{value}\n"));
+    }
+    let path = dir.join("input.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn command(
+    input: &Path,
+    out: &Path,
+    ckpt: &Path,
+    parallelism: usize,
+    rate: Option<u64>,
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command
+        .arg("exactly-once-counts")
+        .arg("--input")
+        .arg(input)
+        .arg("--output-dir")
+        .arg(out)
+        .arg("--checkpoint-dir")
+        .arg(ckpt)
+        .arg("--checkpoint-interval-ms")
+        .arg("30")
+        .arg("--parallelism")
+        .arg(parallelism.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(rate) = rate {
+        command.arg("--records-per-second").arg(rate.to_string());
+    }
+    command
+}
+
+/// Every committed line, sorted; asserts that committed file names never start with `.`.
+fn committed_lines(out: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(out).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let text = std::fs::read_to_string(out.join(&name)).unwrap();
+        lines.extend(text.lines().map(String::from));
+    }
+    lines.sort();
+    lines
+}
+
+fn run_to_completion(command: &mut Command) {
+    let status = command.status().unwrap();
+    assert!(status.success(), "the job failed: {status}");
+}
+
+#[test]
+fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
+    let dir = temp_dir("kills");
+    let input = write_input(&dir, 4_000);
+    let clean_out = dir.join("clean-out");
+    run_to_completion(&mut command(
+        &input,
+        &clean_out,
+        &dir.join("clean-ckpt"),
+        2,
+        None,
+    ));
+    let expected = committed_lines(&clean_out);
+    assert_eq!(expected.len(), 4_000, "one line per well-formed record");
+
+    let mut random = Lcg(7);
+    let mut kills = 0;
+    for trial in 0..20 {
+        let out = dir.join(format!("out-{trial}"));
+        let ckpt = dir.join(format!("ckpt-{trial}"));
+        let parallelism = 1 + (trial % 3);
+        // Killed up to three times, then left to finish.
+        for _ in 0..1 + random.next(3) {
+            let mut child = command(&input, &out, &ckpt, parallelism, Some(20_000))
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_millis(20 + random.next(180));
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap();
+                kills += 1;
+            }
+            child.wait().unwrap();
+        }
+        run_to_completion(&mut command(&input, &out, &ckpt, parallelism, Some(20_000)));
+        assert_eq!(
+            committed_lines(&out),
+            expected,
+            "trial {trial} (parallelism {parallelism}): nothing lost, nothing twice"
+        );
+    }
+    assert!(kills >= 10, "the runs were killed mid-way ({kills} kills)");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_rocksdb_backend_is_reported_as_missing_from_this_build() {
+    let dir = temp_dir("rocksdb");
+    let input = write_input(&dir, 10);
+    let output = command(&input, &dir.join("out"), &dir.join("ckpt"), 1, None)
+        .arg("--state-backend")
+        .arg("rocksdb")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("rocksdb"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
