@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sluice::prelude::*;
+use sluice::runtime::checkpoint::RestartStrategy;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
@@ -107,6 +108,7 @@ fn fail_then_resume(name: &str, first_parallelism: usize, second_parallelism: us
     env.set_parallelism(first_parallelism);
     env.enable_checkpointing(Duration::from_millis(40));
     env.set_checkpoint_storage(checkpoints.to_str().unwrap());
+    env.set_restart_strategy(RestartStrategy::None);
     let first = running_sums(&env, &input, Some((2_500, Arc::clone(&armed))));
     let error = env.execute("sums that fail").unwrap_err().to_string();
     assert!(error.contains("injected failure"), "{error}");
@@ -143,6 +145,50 @@ fn a_failed_job_resumes_from_its_latest_checkpoint_exactly_once() {
 fn a_failed_job_resumes_at_another_parallelism() {
     fail_then_resume("rescale-up", 2, 3);
     fail_then_resume("rescale-down", 3, 1);
+}
+
+#[test]
+fn a_restart_strategy_restarts_the_failed_job_from_its_latest_checkpoint() {
+    let dir = temp_dir("restart");
+    let (input, totals) = write_input(&dir, 3_000);
+    let armed = Arc::new(AtomicBool::new(true));
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    env.enable_checkpointing(Duration::from_millis(40));
+    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env.set_restart_option("restart-strategy.type", "fixed-delay");
+    env.set_restart_option("restart-strategy.fixed-delay.attempts", "2");
+    env.set_restart_option("restart-strategy.fixed-delay.delay", "10 ms");
+    let sums = running_sums(&env, &input, Some((2_500, Arc::clone(&armed))));
+    let client = env.execute_async("sums that restart").unwrap();
+    client.wait().unwrap();
+    assert!(!armed.load(Ordering::SeqCst), "the failure was injected");
+    // The collect sink is not transactional: running sums after the checkpoint repeat, but
+    // the restart resumed from the checkpoint (not from the start, which would emit another
+    // 3,000 sums), and its state made the final sums exact.
+    let values = sums.take();
+    assert!(values.len() < 3_000 + 2_000, "{} sums", values.len());
+    assert_eq!(final_sums(values), totals);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn without_restarts_left_the_failure_is_the_jobs_result() {
+    let dir = temp_dir("no-restarts-left");
+    let (input, _) = write_input(&dir, 500);
+    let env = StreamExecutionEnvironment::new();
+    env.enable_checkpointing(Duration::from_millis(20));
+    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env.set_restart_strategy(RestartStrategy::FixedDelay {
+        attempts: 1,
+        delay: Duration::from_millis(1),
+    });
+    env.read_text_file(&input)
+        .map(|line: String| -> String { panic!("always failing on {line}") })
+        .collect();
+    let error = env.execute("always failing").unwrap_err().to_string();
+    assert!(error.contains("always failing"), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use sluice_core::{RuntimeMode, StreamData};
-use sluice_runtime::checkpoint::CheckpointConfig;
+use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::graph::{
     JobConfig, JobGraph, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
 };
@@ -162,6 +162,35 @@ impl StreamExecutionEnvironment {
                 .checkpointing
                 .get_or_insert_with(Default::default);
             config.set(key, value)
+        };
+        if let Err(error) = result {
+            self.report(&error);
+        }
+        self
+    }
+
+    /// Sets how a failed job restarts from its latest checkpoint (default: Flink's — exponential
+    /// delay when the job checkpoints, no restart otherwise).
+    pub fn set_restart_strategy(&self, strategy: RestartStrategy) -> &Self {
+        self.state.borrow_mut().config.restart_strategy = Some(strategy);
+        self
+    }
+
+    /// Sets a restart option by its Flink key (`restart-strategy.type`, then the keys of that
+    /// strategy, e.g. `restart-strategy.fixed-delay.attempts`). A bad key or value is reported
+    /// by `execute`.
+    pub fn set_restart_option(&self, key: &str, value: &str) -> &Self {
+        let result = {
+            let mut state = self.state.borrow_mut();
+            let has_checkpointing = state.config.checkpointing.is_some();
+            let strategy = state.config.restart_strategy.get_or_insert_with(|| {
+                if has_checkpointing {
+                    RestartStrategy::flink_default()
+                } else {
+                    RestartStrategy::None
+                }
+            });
+            strategy.set(key, value)
         };
         if let Err(error) = result {
             self.report(&error);

@@ -14,6 +14,7 @@ pub mod functions;
 pub mod graph;
 pub mod harness;
 pub mod input_gate;
+pub mod job_client;
 pub mod metrics;
 pub mod mini_cluster;
 pub mod operator;
@@ -35,4 +36,5 @@ pub mod watermarks;
 pub mod windowing;
 
 pub use error::{JobError, TaskError};
-pub use mini_cluster::{CancelHandle, JobClient, JobExecutionResult};
+pub use job_client::{CancelHandle, JobClient};
+pub use mini_cluster::JobExecutionResult;

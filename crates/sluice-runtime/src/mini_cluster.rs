@@ -7,7 +7,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -23,6 +23,7 @@ use crate::checkpoint::{
 };
 use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
+use crate::job_client::{Attempt, JobClient};
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
 use crate::operator::OperatorContext;
 use crate::partitioner::pointwise_targets;
@@ -50,131 +51,19 @@ impl JobExecutionResult {
     }
 }
 
-type TaskOutcome = (String, usize, usize, Result<(), TaskError>);
-
-/// A handle on a running job: wait for it, or cancel it.
-pub struct JobClient {
-    job_name: String,
-    cancel: CancelToken,
-    user_cancelled: Arc<Mutex<bool>>,
-    outcomes: mpsc::Receiver<TaskOutcome>,
-    task_count: usize,
-    metrics: Arc<MetricRegistry>,
-    started: Instant,
-    coordinator: Option<std::thread::JoinHandle<()>>,
-    checkpoint_failure: Arc<Mutex<Option<String>>>,
-}
-
-/// Cancels a running job from anywhere (a signal handler, another thread).
-#[derive(Clone)]
-pub struct CancelHandle {
-    cancel: CancelToken,
-    user_cancelled: Arc<Mutex<bool>>,
-}
-
-impl CancelHandle {
-    /// Cancels the job; its result becomes [`JobError::Cancelled`].
-    pub fn cancel(&self) {
-        *self
-            .user_cancelled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = true;
-        self.cancel.cancel();
-    }
-}
-
-impl JobClient {
-    /// A handle that cancels this job.
-    pub fn cancel_handle(&self) -> CancelHandle {
-        CancelHandle {
-            cancel: self.cancel.clone(),
-            user_cancelled: Arc::clone(&self.user_cancelled),
-        }
-    }
-
-    /// Cancels the job.
-    pub fn cancel(&self) {
-        self.cancel_handle().cancel();
-    }
-
-    /// The job's live metrics.
-    pub fn metrics(&self) -> Arc<MetricRegistry> {
-        Arc::clone(&self.metrics)
-    }
-
-    /// Waits until every task ended; the job's result.
-    pub fn wait(mut self) -> Result<JobExecutionResult, JobError> {
-        let mut root_cause: Option<JobError> = None;
-        let mut secondary: Option<JobError> = None;
-        for _ in 0..self.task_count {
-            let Ok((task, subtask, parallelism, outcome)) = self.outcomes.recv() else {
-                break;
-            };
-            if let Err(cause) = outcome {
-                self.cancel.cancel();
-                let slot = if cause.is_secondary() {
-                    &mut secondary
-                } else {
-                    &mut root_cause
-                };
-                slot.get_or_insert(JobError::Task {
-                    task,
-                    subtask,
-                    parallelism,
-                    cause,
-                });
-            }
-        }
-        let net_runtime = self.started.elapsed();
-        if let Some(coordinator) = self.coordinator.take() {
-            self.cancel_if_running(&root_cause);
-            let _ = coordinator.join();
-        }
-        if let Some(reason) = self
-            .checkpoint_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            return Err(JobError::Checkpoint(reason));
-        }
-        // After a user's cancel, task errors are its consequences (operators interrupted while
-        // waiting), not failures of the job.
-        if *self
-            .user_cancelled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            return Err(JobError::Cancelled);
-        }
-        if let Some(error) = root_cause.or(secondary) {
-            return Err(error);
-        }
-        Ok(JobExecutionResult {
-            job_name: self.job_name,
-            net_runtime,
-            operators: self.metrics.operator_summaries(),
-            tasks: self.metrics.task_summaries(),
-        })
-    }
-}
-
-impl JobClient {
-    /// Stops the coordinator when the job failed (it ends by itself once every task finished).
-    fn cancel_if_running(&self, root_cause: &Option<JobError>) {
-        if root_cause.is_some() {
-            self.cancel.cancel();
-        }
-    }
-}
-
-/// Runs `job` to completion on this process's mini-cluster.
+/// Runs `job` to completion on this process's mini-cluster (restarting it as its restart
+/// strategy says).
 pub fn execute(job: JobGraph) -> Result<JobExecutionResult, JobError> {
     submit(job)?.wait()
 }
 
 /// Deploys `job` on this process's mini-cluster and returns at once.
 pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
+    JobClient::start(job)
+}
+
+/// Deploys one attempt of `job`: its tasks and, when it checkpoints, its coordinator.
+pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
     let started = Instant::now();
     let cancel = CancelToken::new();
     let metrics = MetricRegistry::new();
@@ -182,12 +71,8 @@ pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
         Some(path) => Some(read_restore_point(path).map_err(JobError::Restore)?),
         None => None,
     };
-    let mut deployment = Deployment::new(
-        &job,
-        cancel.clone(),
-        Arc::clone(&metrics),
-        restored.as_ref(),
-    )?;
+    let mut deployment =
+        Deployment::new(job, cancel.clone(), Arc::clone(&metrics), restored.as_ref())?;
     let checkpoint_failure = Arc::new(Mutex::new(None));
     let coordinator = match &job.config.checkpointing {
         Some(config) => {
@@ -219,10 +104,9 @@ pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
             )));
         }
     }
-    Ok(JobClient {
+    Ok(Attempt {
         job_name: job.config.name.clone(),
         cancel,
-        user_cancelled: Arc::new(Mutex::new(false)),
         outcomes,
         task_count,
         metrics,

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::checkpoint::CheckpointConfig;
+use crate::checkpoint::{CheckpointConfig, RestartStrategy};
 
 use sluice_core::RuntimeMode;
 use sluice_core::key_group::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelism};
@@ -44,6 +44,9 @@ pub struct JobConfig {
     /// The checkpoint the job resumes from: a `chk-<id>` directory, or a checkpoint directory
     /// whose latest intact checkpoint is used (Flink's `--fromSavepoint` / `execution.savepoint.path`).
     pub restore_from: Option<String>,
+    /// How failed attempts restart (`None`: Flink's default — exponential delay when the job
+    /// checkpoints, no restart otherwise).
+    pub restart_strategy: Option<RestartStrategy>,
 }
 
 impl Default for JobConfig {
@@ -59,6 +62,7 @@ impl Default for JobConfig {
             auto_watermark_interval: crate::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
             checkpointing: None,
             restore_from: None,
+            restart_strategy: None,
         }
     }
 }
@@ -74,7 +78,8 @@ pub struct JobVertex {
     pub parallelism: usize,
 }
 
-/// A translated job, ready to deploy.
+/// A translated job, ready to deploy (again, on a restart).
+#[derive(Clone)]
 pub struct JobGraph {
     /// The operators and edges.
     pub graph: StreamGraph,

@@ -1,0 +1,237 @@
+//! The client of a running job: wait for its result or cancel it. When an attempt fails and
+//! the restart strategy allows, the client deploys the job again from its latest completed
+//! checkpoint (Flink's restart strategies, in the local mini-cluster).
+
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sluice_state::CheckpointStorage;
+
+use crate::checkpoint::{RestartStrategy, RestartTracker};
+use crate::error::{JobError, TaskError};
+use crate::graph::JobGraph;
+use crate::metrics::MetricRegistry;
+use crate::mini_cluster::{JobExecutionResult, deploy};
+use crate::signal::CancelToken;
+
+/// What a task thread reports when it ends: its name, subtask, parallelism and outcome.
+pub(crate) type TaskOutcome = (String, usize, usize, Result<(), TaskError>);
+
+/// One deployment of a job.
+pub(crate) struct Attempt {
+    pub(crate) job_name: String,
+    pub(crate) cancel: CancelToken,
+    pub(crate) outcomes: mpsc::Receiver<TaskOutcome>,
+    pub(crate) task_count: usize,
+    pub(crate) metrics: Arc<MetricRegistry>,
+    pub(crate) started: Instant,
+    pub(crate) coordinator: Option<JoinHandle<()>>,
+    pub(crate) checkpoint_failure: Arc<Mutex<Option<String>>>,
+}
+
+fn flag(flag: &Mutex<bool>) -> bool {
+    *flag.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Attempt {
+    /// Waits until every task ended; the attempt's result. The error is the root cause: the
+    /// first failing task's own error, not the cancellations it caused.
+    fn finish(mut self, user_cancelled: &Mutex<bool>) -> Result<JobExecutionResult, JobError> {
+        let mut root_cause: Option<JobError> = None;
+        let mut secondary: Option<JobError> = None;
+        for _ in 0..self.task_count {
+            let Ok((task, subtask, parallelism, outcome)) = self.outcomes.recv() else {
+                break;
+            };
+            if let Err(cause) = outcome {
+                self.cancel.cancel();
+                let slot = if cause.is_secondary() {
+                    &mut secondary
+                } else {
+                    &mut root_cause
+                };
+                slot.get_or_insert(JobError::Task {
+                    task,
+                    subtask,
+                    parallelism,
+                    cause,
+                });
+            }
+        }
+        let net_runtime = self.started.elapsed();
+        if let Some(coordinator) = self.coordinator.take() {
+            // It ends by itself once every task finished; a failed attempt stops it.
+            if root_cause.is_some() || secondary.is_some() {
+                self.cancel.cancel();
+            }
+            let _ = coordinator.join();
+        }
+        if let Some(reason) = self
+            .checkpoint_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            return Err(JobError::Checkpoint(reason));
+        }
+        // After a user's cancel, task errors are its consequences (operators interrupted while
+        // waiting), not failures of the job.
+        if flag(user_cancelled) {
+            return Err(JobError::Cancelled);
+        }
+        if let Some(error) = root_cause.or(secondary) {
+            return Err(error);
+        }
+        Ok(JobExecutionResult {
+            job_name: self.job_name,
+            net_runtime,
+            operators: self.metrics.operator_summaries(),
+            tasks: self.metrics.task_summaries(),
+        })
+    }
+}
+
+/// A handle on a running job: wait for it, or cancel it.
+pub struct JobClient {
+    job: JobGraph,
+    /// The running attempt (taken while it is being finished).
+    attempt: Option<Attempt>,
+    current: Arc<Mutex<CancelToken>>,
+    user_cancelled: Arc<Mutex<bool>>,
+    restarts: RestartTracker,
+}
+
+/// Cancels a running job from anywhere (a signal handler, another thread).
+#[derive(Clone)]
+pub struct CancelHandle {
+    current: Arc<Mutex<CancelToken>>,
+    user_cancelled: Arc<Mutex<bool>>,
+}
+
+impl CancelHandle {
+    /// Cancels the job (and any restart); its result becomes [`JobError::Cancelled`].
+    pub fn cancel(&self) {
+        *self
+            .user_cancelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .cancel();
+    }
+}
+
+/// The strategy a job restarts with: its own, or Flink's default (exponential delay when it
+/// checkpoints, none otherwise).
+fn restart_strategy(job: &JobGraph) -> RestartStrategy {
+    match (&job.config.restart_strategy, &job.config.checkpointing) {
+        (Some(strategy), _) => strategy.clone(),
+        (None, Some(_)) => RestartStrategy::flink_default(),
+        (None, None) => RestartStrategy::None,
+    }
+}
+
+/// Whether an attempt's failure can be healed by starting again: task and checkpoint
+/// failures can; a bad graph, a missing input or an unusable checkpoint cannot.
+fn restartable(error: &JobError) -> bool {
+    matches!(error, JobError::Task { .. } | JobError::Checkpoint(_))
+}
+
+impl JobClient {
+    /// Deploys the first attempt of `job`.
+    pub(crate) fn start(job: JobGraph) -> Result<Self, JobError> {
+        let attempt = deploy(&job)?;
+        Ok(JobClient {
+            current: Arc::new(Mutex::new(attempt.cancel.clone())),
+            restarts: RestartTracker::new(restart_strategy(&job)),
+            job,
+            attempt: Some(attempt),
+            user_cancelled: Arc::new(Mutex::new(false)),
+        })
+    }
+
+    /// A handle that cancels this job.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle {
+            current: Arc::clone(&self.current),
+            user_cancelled: Arc::clone(&self.user_cancelled),
+        }
+    }
+
+    /// Cancels the job.
+    pub fn cancel(&self) {
+        self.cancel_handle().cancel();
+    }
+
+    /// The live metrics of the current attempt.
+    pub fn metrics(&self) -> Arc<MetricRegistry> {
+        self.attempt
+            .as_ref()
+            .map_or_else(MetricRegistry::new, |a| Arc::clone(&a.metrics))
+    }
+
+    /// How many times the job was restarted so far.
+    pub fn restarts(&self) -> usize {
+        self.restarts.restarts()
+    }
+
+    /// Waits until the job finished, restarting failed attempts as the restart strategy says;
+    /// the job's result, or the failure that ended it.
+    pub fn wait(mut self) -> Result<JobExecutionResult, JobError> {
+        loop {
+            let Some(attempt) = self.attempt.take() else {
+                return Err(JobError::Runtime("the job has no running attempt".into()));
+            };
+            let error = match attempt.finish(&self.user_cancelled) {
+                Ok(result) => return Ok(result),
+                Err(error) if !restartable(&error) || flag(&self.user_cancelled) => {
+                    return Err(error);
+                }
+                Err(error) => error,
+            };
+            let Some(delay) = self.restarts.on_failure() else {
+                return Err(error);
+            };
+            tracing::warn!(
+                "job '{}' failed, restarting in {delay:?} from its latest checkpoint: {error}",
+                self.job.config.name
+            );
+            if !self.sleep_unless_cancelled(delay) {
+                return Err(JobError::Cancelled);
+            }
+            let mut job = self.job.clone();
+            if let Some(latest) = latest_checkpoint_dir(&job) {
+                job.config.restore_from = Some(latest);
+            }
+            let attempt = deploy(&job)?;
+            *self.current.lock().unwrap_or_else(PoisonError::into_inner) = attempt.cancel.clone();
+            if flag(&self.user_cancelled) {
+                attempt.cancel.cancel();
+            }
+            self.attempt = Some(attempt);
+            self.restarts.started();
+        }
+    }
+
+    /// Sleeps `delay`; `false` when the user cancelled meanwhile.
+    fn sleep_unless_cancelled(&self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        while Instant::now() < until {
+            if flag(&self.user_cancelled) {
+                return false;
+            }
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(20)));
+        }
+        !flag(&self.user_cancelled)
+    }
+}
+
+/// The checkpoint directory of `job` when it holds a completed checkpoint.
+fn latest_checkpoint_dir(job: &JobGraph) -> Option<String> {
+    let directory = job.config.checkpointing.as_ref()?.directory.clone()?;
+    let storage = CheckpointStorage::open(&directory).ok()?;
+    let completed = storage.completed().ok()?;
+    (!completed.is_empty()).then_some(directory)
+}
