@@ -211,6 +211,13 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Lets a restored job drop the state of operators it no longer has, instead of refusing
+    /// to start (Flink's `--allowNonRestoredState`).
+    pub fn set_allow_non_restored_state(&self, allow: bool) -> &Self {
+        self.state.borrow_mut().config.allow_non_restored_state = allow;
+        self
+    }
+
     /// Adds a source.
     pub fn from_source<T: StreamData, S: Source<T>>(&self, source: S, name: &str) -> DataStream<T> {
         self.add_source(source, &format!("Source: {name}"), None)

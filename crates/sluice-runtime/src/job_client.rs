@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sluice_state::CheckpointStorage;
 
-use crate::checkpoint::{RestartStrategy, RestartTracker};
+use crate::checkpoint::{CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest};
 use crate::error::{JobError, TaskError};
 use crate::graph::JobGraph;
 use crate::metrics::MetricRegistry;
@@ -28,6 +28,8 @@ pub(crate) struct Attempt {
     pub(crate) started: Instant,
     pub(crate) coordinator: Option<JoinHandle<()>>,
     pub(crate) checkpoint_failure: Arc<Mutex<Option<String>>>,
+    /// Requests to the checkpoint coordinator (savepoints), when the job checkpoints.
+    pub(crate) requests: Option<mpsc::Sender<CoordinatorRequest>>,
 }
 
 fn flag(flag: &Mutex<bool>) -> bool {
@@ -170,6 +172,45 @@ impl JobClient {
         self.attempt
             .as_ref()
             .map_or_else(MetricRegistry::new, |a| Arc::clone(&a.metrics))
+    }
+
+    /// Takes a savepoint into `directory` (a directory or `file://` URL) and returns its path,
+    /// a `chk-<id>` directory to restore from (Flink's `triggerSavepoint`). The job must
+    /// checkpoint.
+    pub fn trigger_savepoint(&self, directory: &str) -> Result<String, JobError> {
+        self.savepoint(directory, false)
+    }
+
+    /// Takes a savepoint and ends the job with it: sources stop after its barrier, and the job
+    /// finishes once it is complete (two-phase-commit sinks commit on it); returns its path.
+    pub fn stop_with_savepoint(&self, directory: &str) -> Result<String, JobError> {
+        self.savepoint(directory, true)
+    }
+
+    fn savepoint(&self, directory: &str, stop: bool) -> Result<String, JobError> {
+        let requests = self
+            .attempt
+            .as_ref()
+            .and_then(|a| a.requests.as_ref())
+            .ok_or_else(|| {
+                JobError::Checkpoint(
+                    "savepoints need checkpointing enabled (enable_checkpointing)".into(),
+                )
+            })?;
+        let (reply, outcome) = mpsc::channel();
+        requests
+            .send(CoordinatorRequest::Savepoint(SavepointRequest {
+                directory: directory.to_string(),
+                stop,
+                reply,
+            }))
+            .map_err(|_| JobError::Checkpoint("the job is no longer running".into()))?;
+        outcome
+            .recv()
+            .map_err(|_| {
+                JobError::Checkpoint("the job ended before its savepoint completed".into())
+            })?
+            .map_err(JobError::Checkpoint)
     }
 
     /// How many times the job was restarted so far.

@@ -18,8 +18,8 @@ use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
 use crate::alignment::AlignmentRegistry;
 use crate::chain::AnyLink;
 use crate::checkpoint::{
-    CheckpointConfig, Coordinator, CoordinatorTask, Mailbox, TaskCheckpoints, TaskId,
-    read_restore_point,
+    CheckpointConfig, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox, TaskCheckpoints,
+    TaskId, read_restore_point,
 };
 use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
@@ -74,11 +74,18 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
     let mut deployment =
         Deployment::new(job, cancel.clone(), Arc::clone(&metrics), restored.as_ref())?;
     let checkpoint_failure = Arc::new(Mutex::new(None));
-    let coordinator = match &job.config.checkpointing {
+    let (coordinator, requests) = match &job.config.checkpointing {
         Some(config) => {
-            Some(deployment.start_coordinator(config, restored.as_ref(), &checkpoint_failure)?)
+            let (requests, receiver) = mpsc::channel();
+            let handle = deployment.start_coordinator(
+                config,
+                restored.as_ref(),
+                receiver,
+                &checkpoint_failure,
+            )?;
+            (Some(handle), Some(requests))
         }
-        None => None,
+        None => (None, None),
     };
     let tasks = deployment.build_tasks()?;
     let (report, outcomes) = mpsc::channel();
@@ -113,6 +120,7 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
         started,
         coordinator,
         checkpoint_failure,
+        requests,
     })
 }
 
@@ -174,11 +182,29 @@ impl<'a> Deployment<'a> {
     }
 
     /// Refuses a checkpoint whose operators changed their number of key groups (their keyed
-    /// state could not be divided again).
+    /// state could not be divided again), or that holds state of an operator uid the job does
+    /// not have (unless `allow_non_restored_state`).
     fn check_restored(&self) -> Result<(), JobError> {
         let Some(restored) = self.restored else {
             return Ok(());
         };
+        if !self.job.config.allow_non_restored_state {
+            let uids: std::collections::BTreeSet<String> = self
+                .job
+                .graph
+                .nodes
+                .iter()
+                .map(|n| n.effective_uid())
+                .collect();
+            for (uid, subtasks) in &restored.operators {
+                if !uids.contains(uid) && subtasks.iter().any(|s| !s.is_empty()) {
+                    return Err(JobError::Restore(format!(
+                        "checkpoint {} holds state of operator uid '{uid}', which the job does not have; give the operator that uid, or allow non-restored state to drop it",
+                        restored.metadata.checkpoint_id
+                    )));
+                }
+            }
+        }
         for node in &self.job.graph.nodes {
             let uid = node.effective_uid();
             if let Some(old) = restored.metadata.operators.get(&uid) {
@@ -317,6 +343,7 @@ impl<'a> Deployment<'a> {
         &mut self,
         config: &CheckpointConfig,
         restored: Option<&RestoredCheckpoint>,
+        requests: mpsc::Receiver<CoordinatorRequest>,
         failure: &Arc<Mutex<Option<String>>>,
     ) -> Result<std::thread::JoinHandle<()>, JobError> {
         let job = self.job;
@@ -369,6 +396,7 @@ impl<'a> Deployment<'a> {
             cancel: self.cancel.clone(),
             failure: Arc::clone(failure),
             first_id: restored.map_or(1, |r| r.metadata.checkpoint_id + 1),
+            requests,
         };
         coordinator
             .spawn()

@@ -316,6 +316,10 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
     }
 
     fn poll(&mut self) -> Result<InputStatus, TaskError> {
+        if self.ended {
+            // Its last barrier went out (final checkpoint or stop-with-savepoint).
+            return Ok(InputStatus::Finished);
+        }
         let Some(reader) = self.reader.as_mut() else {
             return Err(TaskError::Internal("source polled before open".into()));
         };
@@ -336,9 +340,6 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
             return if self.source.boundedness() == Boundedness::Bounded {
                 if self.ctx.checkpointing.is_none() {
                     return self.finish();
-                }
-                if self.ended {
-                    return Ok(InputStatus::Finished);
                 }
                 if !self.read_all {
                     self.read_all = true;
@@ -387,11 +388,12 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
 
     /// Snapshots the reader's splits (and, for the last reader, the splits no reader holds),
     /// then sends the barrier after the records emitted so far; after the job's final
-    /// checkpoint (every source read everything), the end of input follows.
+    /// checkpoint (every source read everything) or a stop-with-savepoint, the end of input
+    /// follows.
     fn trigger_checkpoint(
         &mut self,
         barrier: Barrier,
-        last: bool,
+        end_after: bool,
     ) -> Result<Option<ChainSnapshot>, TaskError> {
         if self.ended {
             return Ok(None);
@@ -419,7 +421,7 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
             },
         );
         self.head.on_barrier(barrier, &mut snapshot)?;
-        if last && self.read_all {
+        if end_after {
             self.head.on_end_of_input()?;
             self.ended = true;
         }

@@ -48,12 +48,12 @@ pub trait TaskInput: Send {
     /// Closes the chain after the input finished.
     fn close(&mut self) -> LinkResult;
     /// The coordinator triggers a checkpoint: a source snapshots its reader and chain and emits
-    /// the barrier (and ends after the `last` one); other inputs wait for barriers from
-    /// upstream and return `None`.
+    /// the barrier (and, with `end_after`, ends); other inputs wait for barriers from upstream
+    /// and return `None`.
     fn trigger_checkpoint(
         &mut self,
         _barrier: Barrier,
-        _last: bool,
+        _end_after: bool,
     ) -> Result<Option<ChainSnapshot>, TaskError> {
         Ok(None)
     }
@@ -301,8 +301,8 @@ impl Task {
         };
         for message in checkpoints.take_messages() {
             match message {
-                TaskMessage::Trigger { barrier, last } => {
-                    if let Some(snapshot) = self.input.trigger_checkpoint(barrier, last)? {
+                TaskMessage::Trigger { barrier, end_after } => {
+                    if let Some(snapshot) = self.input.trigger_checkpoint(barrier, end_after)? {
                         checkpoints.acknowledge(barrier, snapshot);
                     }
                 }

@@ -3,7 +3,10 @@
 //! ones, and fails the job when too many checkpoints in a row fail.
 //!
 //! It runs on its own thread beside the job's tasks; writing a checkpoint happens there, so
-//! tasks go on processing while their state is stored.
+//! tasks go on processing while their state is stored. Savepoints are checkpoints triggered on
+//! request and written to a directory of the user's choosing (never discarded); a
+//! stop-with-savepoint is the job's final checkpoint: sources end after its barrier, and the
+//! tasks finish once it completed (two-phase-commit sinks commit on it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -34,6 +37,24 @@ struct Pending {
     barrier: Barrier,
     triggered: Instant,
     acknowledged: BTreeMap<TaskId, TaskSnapshot>,
+    savepoint: Option<SavepointRequest>,
+}
+
+/// A request to the coordinator from the job's client.
+pub enum CoordinatorRequest {
+    /// Take a savepoint into `directory`; reply with its path (or why it failed). With `stop`,
+    /// the job ends once the savepoint is complete.
+    Savepoint(SavepointRequest),
+}
+
+/// A savepoint to take.
+pub struct SavepointRequest {
+    /// Where it goes (a directory or `file://` URL); the savepoint is `chk-<id>` inside.
+    pub directory: String,
+    /// Whether the job stops after it.
+    pub stop: bool,
+    /// Where the outcome goes.
+    pub reply: std::sync::mpsc::Sender<Result<String, String>>,
 }
 
 /// Everything the coordinator needs.
@@ -56,6 +77,8 @@ pub struct Coordinator {
     pub failure: Arc<Mutex<Option<String>>>,
     /// The id of the first checkpoint (one past a restored checkpoint's).
     pub first_id: u64,
+    /// Requests from the job's client.
+    pub requests: Receiver<CoordinatorRequest>,
 }
 
 /// How often the coordinator wakes when nothing happens.
@@ -81,7 +104,7 @@ impl Coordinator {
             .spawn(move || self.run())
     }
 
-    fn run(mut self) {
+    fn run(self) {
         let mut next_id = self.first_id.max(1);
         let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
         let mut last_trigger = Instant::now();
@@ -117,6 +140,17 @@ impl Coordinator {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            // A savepoint is a checkpoint triggered now, whatever the interval.
+            let mut savepoint = None;
+            if let Ok(CoordinatorRequest::Savepoint(request)) = self.requests.try_recv() {
+                if final_checkpoint.is_some() {
+                    let _ = request
+                        .reply
+                        .send(Err("the job is finishing; no savepoint can be taken".into()));
+                } else {
+                    savepoint = Some(request);
+                }
+            }
             // Complete every checkpoint every task acknowledged, oldest first.
             let ready: Vec<u64> = pending
                 .iter()
@@ -131,6 +165,10 @@ impl Coordinator {
                 let Some(checkpoint) = pending.remove(&id) else {
                     continue;
                 };
+                if checkpoint.savepoint.is_some() {
+                    self.complete_savepoint(checkpoint);
+                    continue;
+                }
                 match self.complete(checkpoint) {
                     Ok(()) => {
                         failures = 0;
@@ -159,8 +197,11 @@ impl Coordinator {
                 .map(|(id, _)| *id)
                 .collect();
             for id in expired {
-                pending.remove(&id);
                 let reason = format!("expired after {:?}", self.config.timeout);
+                if let Some(request) = pending.remove(&id).and_then(|p| p.savepoint) {
+                    let _ = request.reply.send(Err(format!("savepoint {id} {reason}")));
+                    continue;
+                }
                 if self.failed(id, &reason, &mut failures, final_checkpoint) {
                     return;
                 }
@@ -170,20 +211,19 @@ impl Coordinator {
             let due = last_trigger.elapsed() >= self.config.interval
                 && last_completion.is_none_or(|at| at.elapsed() >= self.config.min_pause)
                 && pending.len() < self.config.max_concurrent;
-            if final_checkpoint.is_none() && (all_ended || due) {
+            if final_checkpoint.is_none() && (all_ended || due || savepoint.is_some()) {
                 let barrier = Barrier {
                     checkpoint_id: next_id,
                     timestamp: now_millis(),
                 };
                 next_id += 1;
-                if all_ended {
+                let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
+                if end_after {
                     final_checkpoint = Some(barrier.checkpoint_id);
                 }
                 for task in self.tasks.iter().filter(|t| t.is_source) {
-                    task.mailbox.post(TaskMessage::Trigger {
-                        barrier,
-                        last: all_ended,
-                    });
+                    task.mailbox
+                        .post(TaskMessage::Trigger { barrier, end_after });
                 }
                 pending.insert(
                     barrier.checkpoint_id,
@@ -191,6 +231,7 @@ impl Coordinator {
                         barrier,
                         triggered: Instant::now(),
                         acknowledged: BTreeMap::new(),
+                        savepoint: savepoint.take(),
                     },
                 );
                 last_trigger = Instant::now();
@@ -224,8 +265,55 @@ impl Coordinator {
         true
     }
 
+    /// Writes a fully acknowledged savepoint into its directory, notifies every task and
+    /// replies.
+    fn complete_savepoint(&self, mut checkpoint: Pending) {
+        let Some(request) = checkpoint.savepoint.take() else {
+            return;
+        };
+        let id = checkpoint.barrier.checkpoint_id;
+        let outcome = CheckpointStorage::open(&request.directory)
+            .map_err(|e| e.to_string())
+            .and_then(|storage| self.write(&storage, checkpoint))
+            .map(|()| {
+                format!(
+                    "{}/{}",
+                    request.directory.trim_end_matches('/'),
+                    sluice_state::storage::checkpoint_dir_name(id)
+                )
+            });
+        match &outcome {
+            Ok(_) => {
+                tracing::info!("completed savepoint {id} in {}", request.directory);
+                for task in &self.tasks {
+                    task.mailbox.post(TaskMessage::Complete(id));
+                }
+            }
+            Err(reason) if request.stop => {
+                // The sources already ended after its barrier: the job cannot go on.
+                *self.failure.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(format!("stop-with-savepoint {id} failed: {reason}"));
+                self.cancel.cancel();
+            }
+            Err(_) => {}
+        }
+        let _ = request.reply.send(outcome);
+    }
+
     /// Writes a fully acknowledged checkpoint and notifies every task.
-    fn complete(&mut self, checkpoint: Pending) -> Result<(), String> {
+    fn complete(&self, checkpoint: Pending) -> Result<(), String> {
+        let id = checkpoint.barrier.checkpoint_id;
+        let started = checkpoint.triggered;
+        self.write(&self.storage, checkpoint)?;
+        tracing::info!("completed checkpoint {id} in {:?}", started.elapsed());
+        for task in &self.tasks {
+            task.mailbox.post(TaskMessage::Complete(id));
+        }
+        Ok(())
+    }
+
+    /// Writes `checkpoint` (every task's file, then the metadata) into `storage`.
+    fn write(&self, storage: &CheckpointStorage, checkpoint: Pending) -> Result<(), String> {
         let id = checkpoint.barrier.checkpoint_id;
         let mut operators = BTreeMap::new();
         for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
@@ -264,16 +352,8 @@ impl Coordinator {
                 )
             })
             .collect();
-        self.storage
+        storage
             .write(&metadata, &files)
-            .map_err(|error| error.to_string())?;
-        tracing::info!(
-            "completed checkpoint {id} in {:?}",
-            checkpoint.triggered.elapsed()
-        );
-        for task in &self.tasks {
-            task.mailbox.post(TaskMessage::Complete(id));
-        }
-        Ok(())
+            .map_err(|error| error.to_string())
     }
 }

@@ -23,13 +23,13 @@ pub struct TaskId {
 /// What the coordinator tells a task.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskMessage {
-    /// Start checkpoint `barrier.checkpoint_id` (sent to sources); `last` when every source
-    /// read everything: sources end after its barrier.
+    /// Start checkpoint `barrier.checkpoint_id` (sent to sources).
     Trigger {
         /// The checkpoint's barrier.
         barrier: Barrier,
-        /// Whether it is the job's final checkpoint.
-        last: bool,
+        /// Whether sources end after it: the job's final checkpoint (every source read
+        /// everything), or a stop-with-savepoint.
+        end_after: bool,
     },
     /// Checkpoint `id` completed.
     Complete(u64),

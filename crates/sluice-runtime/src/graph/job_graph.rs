@@ -44,6 +44,9 @@ pub struct JobConfig {
     /// The checkpoint the job resumes from: a `chk-<id>` directory, or a checkpoint directory
     /// whose latest intact checkpoint is used (Flink's `--fromSavepoint` / `execution.savepoint.path`).
     pub restore_from: Option<String>,
+    /// Whether restoring may skip state of operators the job no longer has (Flink's
+    /// `--allowNonRestoredState`).
+    pub allow_non_restored_state: bool,
     /// How failed attempts restart (`None`: Flink's default — exponential delay when the job
     /// checkpoints, no restart otherwise).
     pub restart_strategy: Option<RestartStrategy>,
@@ -62,6 +65,7 @@ impl Default for JobConfig {
             auto_watermark_interval: crate::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
             checkpointing: None,
             restore_from: None,
+            allow_non_restored_state: false,
             restart_strategy: None,
         }
     }

@@ -1,0 +1,224 @@
+//! Savepoints as a user takes them: stop a job with a savepoint at parallelism 2, resume it at
+//! 1, 3 and 4, and get exactly the output of an uninterrupted run; savepoints of a running job;
+//! and restoring into a job that lost a stateful operator.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sluice::prelude::*;
+use sluice::sinks::{ExactlyOnceFileSink, TextEncoder};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-savepoints-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_input(dir: &Path, lines: u64) -> PathBuf {
+    let text: String = (0..lines)
+        .map(|i| format!("k{},{}\n", (i * 31) % 11, i % 17))
+        .collect();
+    let path = dir.join("input.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Running count and sum per key, one committed line per record; the source and the parsing
+/// run at parallelism 1 (so each key's records keep their order), the rest at `parallelism`.
+fn counts_job(
+    env: &StreamExecutionEnvironment,
+    input: &Path,
+    out: &Path,
+    parallelism: usize,
+    slow: bool,
+) {
+    env.set_parallelism(parallelism);
+    if slow {
+        // Small buffers, so records flow downstream while the source is still reading.
+        env.set_buffer_size(16);
+    }
+    env.read_text_file(input)
+        .uid("lines")
+        .set_parallelism(1)
+        .map(move |line: String| {
+            if slow {
+                std::thread::sleep(Duration::from_micros(400));
+            }
+            let (key, value) = line.split_once(',').expect("key,value");
+            (
+                key.to_string(),
+                1u64,
+                value.parse::<u64>().expect("a number"),
+            )
+        })
+        .uid("parse")
+        .set_parallelism(1)
+        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
+        .reduce(|a: (String, u64, u64), b: (String, u64, u64)| (a.0, a.1 + b.1, a.2 + b.2))
+        .uid("counts")
+        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
+        .uid("format")
+        .sink_to_committing(ExactlyOnceFileSink::new(out, TextEncoder))
+        .uid("files");
+}
+
+fn committed_lines(dirs: &[&Path]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+                lines.extend(text.lines().map(String::from));
+            }
+        }
+    }
+    lines.sort();
+    lines
+}
+
+/// Waits until the job's keyed counts received `records` records (at most 20 s).
+fn wait_for_progress(client: &JobClient, records: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let counted = client
+            .metrics()
+            .operator_summaries()
+            .iter()
+            .find(|o| o.uid == "counts")
+            .map_or(0, |o| o.records_in);
+        if counted >= records {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the job made no progress");
+}
+
+fn checkpointing_env(dir: &Path) -> StreamExecutionEnvironment {
+    let env = StreamExecutionEnvironment::new();
+    env.enable_checkpointing(Duration::from_secs(3600));
+    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env
+}
+
+#[test]
+fn stopped_with_a_savepoint_at_2_resumed_at_1_3_and_4_equals_the_uninterrupted_run() {
+    let dir = temp_dir("rescale");
+    let input = write_input(&dir, 2_000);
+    let clean = dir.join("clean");
+    let env = checkpointing_env(&dir.join("c"));
+    counts_job(&env, &input, &clean, 2, false);
+    env.execute("uninterrupted").unwrap();
+    let expected = committed_lines(&[&clean]);
+    assert_eq!(expected.len(), 2_000);
+
+    let first_out = dir.join("first");
+    let env = checkpointing_env(&dir.join("a"));
+    counts_job(&env, &input, &first_out, 2, true);
+    let client = env.execute_async("stopped").unwrap();
+    wait_for_progress(&client, 300);
+    let savepoint = client
+        .stop_with_savepoint(dir.join("savepoints").to_str().unwrap())
+        .unwrap();
+    client.wait().expect("a stopped job ends well");
+    let before = committed_lines(&[&first_out]);
+    assert!(
+        !before.is_empty() && before.len() < 2_000,
+        "stopped mid-way ({} lines)",
+        before.len()
+    );
+
+    for parallelism in [1, 3, 4] {
+        let out = dir.join(format!("resumed-{parallelism}"));
+        let env = checkpointing_env(&dir.join(format!("r{parallelism}")));
+        env.restore_from(&savepoint);
+        counts_job(&env, &input, &out, parallelism, false);
+        env.execute("resumed").unwrap();
+        assert_eq!(
+            committed_lines(&[&first_out, &out]),
+            expected,
+            "resumed at parallelism {parallelism}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_savepoint_of_a_running_job_leaves_it_running() {
+    let dir = temp_dir("running");
+    let input = write_input(&dir, 1_000);
+    let out = dir.join("out");
+    let env = checkpointing_env(&dir);
+    counts_job(&env, &input, &out, 2, true);
+    let client = env.execute_async("running").unwrap();
+    wait_for_progress(&client, 100);
+    let savepoint = client
+        .trigger_savepoint(dir.join("savepoints").to_str().unwrap())
+        .unwrap();
+    assert!(
+        Path::new(&savepoint).join("_metadata").exists(),
+        "{savepoint}"
+    );
+    client.wait().unwrap();
+    assert_eq!(
+        committed_lines(&[&out]).len(),
+        1_000,
+        "the job ran to its end"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn state_of_a_removed_operator_is_refused_unless_allowed() {
+    let dir = temp_dir("removed");
+    let input = write_input(&dir, 300);
+    let env = checkpointing_env(&dir.join("a"));
+    counts_job(&env, &input, &dir.join("out-a"), 1, true);
+    let client = env.execute_async("with counts").unwrap();
+    wait_for_progress(&client, 50);
+    let savepoint = client
+        .stop_with_savepoint(dir.join("savepoints").to_str().unwrap())
+        .unwrap();
+    client.wait().unwrap();
+
+    // The same job without its keyed counts.
+    let without_counts = |allow: bool| {
+        let env = checkpointing_env(&dir.join(format!("b-{allow}")));
+        env.restore_from(&savepoint);
+        env.set_allow_non_restored_state(allow);
+        env.read_text_file(&input)
+            .uid("lines")
+            .set_parallelism(1)
+            .sink_to_committing(ExactlyOnceFileSink::new(
+                dir.join(format!("out-b-{allow}")),
+                TextEncoder,
+            ))
+            .uid("other-files");
+        env.execute("without counts")
+    };
+    let error = without_counts(false).unwrap_err().to_string();
+    assert!(error.contains("counts"), "{error}");
+    without_counts(true).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn savepoints_need_checkpointing() {
+    let dir = temp_dir("no-checkpointing");
+    let input = write_input(&dir, 10);
+    let env = StreamExecutionEnvironment::new();
+    counts_job(&env, &input, &dir.join("out"), 1, false);
+    let client = env.execute_async("plain").unwrap();
+    let error = client
+        .trigger_savepoint(dir.join("sp").to_str().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("checkpointing"), "{error}");
+    client.wait().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
