@@ -40,7 +40,9 @@ enum Case {
         #[arg(long)]
         batch: bool,
     },
-    /// `source -> map -> key_by -> sum` over small records, streaming every update.
+    /// `source -> map -> key_by -> sum` over small records, streaming every update; with
+    /// `--checkpoint-dir`, checkpointing every `--checkpoint-interval-ms`; with `--restore`, a
+    /// job resuming from the latest checkpoint there (its recovery time).
     KeyedSum {
         #[arg(long, default_value_t = 50_000_000)]
         records: i64,
@@ -48,6 +50,12 @@ enum Case {
         keys: i64,
         #[arg(short = 'p', long, default_value_t = 1)]
         parallelism: usize,
+        #[arg(long)]
+        checkpoint_dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 1_000)]
+        checkpoint_interval_ms: u64,
+        #[arg(long)]
+        restore: bool,
     },
     /// Keyed event-time windows over a Nexmark-like bid stream (10,000 auctions, 10 events per
     /// event-time ms, watermarks 4 s behind): count and max price per auction and window.
@@ -110,23 +118,62 @@ fn main() -> Result<(), String> {
             records,
             keys,
             parallelism,
+            checkpoint_dir,
+            checkpoint_interval_ms,
+            restore,
         } => {
             let env = StreamExecutionEnvironment::new();
             env.set_parallelism(parallelism);
+            if let Some(dir) = &checkpoint_dir {
+                let dir = dir
+                    .to_str()
+                    .ok_or("the checkpoint directory must be UTF-8")?;
+                env.enable_checkpointing(Duration::from_millis(checkpoint_interval_ms));
+                env.set_checkpoint_storage(dir);
+                if restore {
+                    env.restore_from(dir);
+                }
+            }
             env.from_sequence(0, records - 1)
+                .uid("numbers")
                 .map(move |n: i64| (n % keys, 1i64))
+                .uid("pairs")
                 .key_by(|r: &(i64, i64)| r.0)
                 .sum(|r: &mut (i64, i64)| &mut r.1)
+                .uid("sums")
                 .sink_to(DiscardingSink);
             let result = env.execute("bench keyed sum").map_err(|e| e.to_string())?;
             let bytes = records as u64 * 16;
+            let case = match (&checkpoint_dir, restore) {
+                (None, _) => "keyed-sum",
+                (Some(_), false) => "keyed-sum-checkpointed",
+                (Some(_), true) => "keyed-sum-restored",
+            };
             report(
-                "keyed-sum",
+                case,
                 parallelism,
                 records as u64,
                 bytes,
                 result.net_runtime.as_secs_f64(),
             );
+            if !result.checkpoints.is_empty() {
+                let periodic: Vec<_> = result.checkpoints.iter().collect();
+                let millis = |d: Duration| d.as_secs_f64() * 1_000.0;
+                let average = periodic.iter().map(|c| millis(c.duration)).sum::<f64>()
+                    / periodic.len() as f64;
+                let longest = periodic
+                    .iter()
+                    .map(|c| millis(c.duration))
+                    .fold(0.0, f64::max);
+                let last = periodic.last().expect("not empty");
+                println!(
+                    "checkpoints={} avg_ms={average:.1} max_ms={longest:.1} last_ms={:.1} last_write_ms={:.1} last_bytes={}",
+                    periodic.len(),
+                    millis(last.duration),
+                    millis(last.write_duration),
+                    last.bytes
+                );
+            }
         }
         Case::Windows {
             kind,

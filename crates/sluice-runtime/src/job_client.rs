@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use sluice_state::CheckpointStorage;
 
-use crate::checkpoint::{CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest};
+use crate::checkpoint::{
+    CheckpointStats, CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest,
+};
 use crate::error::{JobError, TaskError};
 use crate::graph::JobGraph;
 use crate::metrics::MetricRegistry;
@@ -30,6 +32,8 @@ pub(crate) struct Attempt {
     pub(crate) checkpoint_failure: Arc<Mutex<Option<String>>>,
     /// Requests to the checkpoint coordinator (savepoints), when the job checkpoints.
     pub(crate) requests: Option<mpsc::Sender<CoordinatorRequest>>,
+    /// The checkpoints it completed.
+    pub(crate) checkpoint_stats: Arc<Mutex<Vec<CheckpointStats>>>,
 }
 
 fn flag(flag: &Mutex<bool>) -> bool {
@@ -90,6 +94,12 @@ impl Attempt {
             net_runtime,
             operators: self.metrics.operator_summaries(),
             tasks: self.metrics.task_summaries(),
+            checkpoints: std::mem::take(
+                &mut *self
+                    .checkpoint_stats
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            ),
         })
     }
 }

@@ -18,8 +18,8 @@ use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
 use crate::alignment::AlignmentRegistry;
 use crate::chain::AnyLink;
 use crate::checkpoint::{
-    CheckpointConfig, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox, TaskCheckpoints,
-    TaskId, read_restore_point,
+    CheckpointConfig, CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox,
+    TaskCheckpoints, TaskId, read_restore_point,
 };
 use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
@@ -42,6 +42,8 @@ pub struct JobExecutionResult {
     pub operators: Vec<OperatorSummary>,
     /// Backpressure per subtask.
     pub tasks: Vec<TaskSummary>,
+    /// The checkpoints (and savepoints) the job completed, in order.
+    pub checkpoints: Vec<CheckpointStats>,
 }
 
 impl JobExecutionResult {
@@ -74,6 +76,7 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
     let mut deployment =
         Deployment::new(job, cancel.clone(), Arc::clone(&metrics), restored.as_ref())?;
     let checkpoint_failure = Arc::new(Mutex::new(None));
+    let checkpoint_stats = Arc::new(Mutex::new(Vec::new()));
     let (coordinator, requests) = match &job.config.checkpointing {
         Some(config) => {
             let (requests, receiver) = mpsc::channel();
@@ -82,6 +85,7 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
                 restored.as_ref(),
                 receiver,
                 &checkpoint_failure,
+                &checkpoint_stats,
             )?;
             (Some(handle), Some(requests))
         }
@@ -121,6 +125,7 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
         coordinator,
         checkpoint_failure,
         requests,
+        checkpoint_stats,
     })
 }
 
@@ -345,6 +350,7 @@ impl<'a> Deployment<'a> {
         restored: Option<&RestoredCheckpoint>,
         requests: mpsc::Receiver<CoordinatorRequest>,
         failure: &Arc<Mutex<Option<String>>>,
+        stats: &Arc<Mutex<Vec<CheckpointStats>>>,
     ) -> Result<std::thread::JoinHandle<()>, JobError> {
         let job = self.job;
         let directory = config.directory.as_deref().ok_or_else(|| {
@@ -397,6 +403,7 @@ impl<'a> Deployment<'a> {
             failure: Arc::clone(failure),
             first_id: restored.map_or(1, |r| r.metadata.checkpoint_id + 1),
             requests,
+            stats: Arc::clone(stats),
         };
         coordinator
             .spawn()

@@ -32,7 +32,7 @@ pub use heap::HeapStateBackend;
 pub use operator_state::{OperatorListState, OperatorStateStore};
 pub use scope::KeyedStateScope;
 pub use snapshot::{
-    Distribution, KeyedSnapshot, OperatorList, OperatorSnapshot, OperatorStateSnapshot,
+    Distribution, EntryWriter, KeyedSnapshot, OperatorList, OperatorSnapshot, OperatorStateSnapshot,
 };
 pub use storage::{
     CheckpointMetadata, CheckpointStorage, RestoredCheckpoint, StorageError, TaskSnapshot,

@@ -9,8 +9,120 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sluice_core::key_group::KeyGroupRange;
 
-/// Key/value entries of one state in one key group.
-pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+/// The entries of one state in one key group: `len | key | len | value` frames, lengths as
+/// LEB128 varints, in one buffer (no allocation per entry; written as bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Entries(#[serde(with = "serde_bytes")] Vec<u8>);
+
+fn push_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn read_varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let mut n = 0usize;
+    for (i, byte) in bytes.iter().enumerate().take(10) {
+        n |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((n, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+/// Appends one framed byte string.
+fn push_frame(out: &mut Vec<u8>, bytes: &[u8]) {
+    push_varint(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+/// Splits one framed byte string off the front.
+fn read_frame(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = read_varint(bytes)?;
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+impl Entries {
+    fn push(&mut self, key: &[u8], value: &[u8]) {
+        push_frame(&mut self.0, key);
+        push_frame(&mut self.0, value);
+    }
+
+    /// The entries, in the order they were pushed (a damaged buffer ends early).
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let mut rest = self.0.as_slice();
+        std::iter::from_fn(move || {
+            let (key, after_key) = read_frame(rest)?;
+            let (value, after_value) = read_frame(after_key)?;
+            rest = after_value;
+            Some((key, value))
+        })
+    }
+}
+
+/// Writes the entries of one state, bucketed by key group, without an allocation per entry:
+/// the fast way for an operator to snapshot a large table.
+pub struct EntryWriter {
+    state: String,
+    groups: BTreeMap<usize, Entries>,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+impl EntryWriter {
+    /// A writer for the entries of `state`.
+    pub fn new(state: &str) -> Self {
+        EntryWriter {
+            state: state.to_string(),
+            groups: BTreeMap::new(),
+            key: Vec::new(),
+            value: Vec::new(),
+        }
+    }
+
+    /// Adds `key` → `value`, encoded with postcard, in `key_group`.
+    pub fn entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key_group: usize,
+        key: &K,
+        value: &V,
+    ) -> Result<(), crate::error::StateError> {
+        let failed = |e: postcard::Error| crate::error::StateError::Codec {
+            state: self.state.clone(),
+            action: "encode",
+            message: e.to_string(),
+        };
+        self.key.clear();
+        self.value.clear();
+        let key_bytes = std::mem::take(&mut self.key);
+        let value_bytes = std::mem::take(&mut self.value);
+        let key_bytes = postcard::to_extend(key, key_bytes).map_err(failed)?;
+        let value_bytes = postcard::to_extend(value, value_bytes).map_err(failed)?;
+        self.groups
+            .entry(key_group)
+            .or_default()
+            .push(&key_bytes, &value_bytes);
+        self.key = key_bytes;
+        self.value = value_bytes;
+        Ok(())
+    }
+
+    /// Moves the entries into `snapshot`.
+    pub fn finish(self, snapshot: &mut KeyedSnapshot) {
+        for (group, entries) in self.groups {
+            let states = snapshot.groups.entry(group).or_default();
+            match states.get_mut(&self.state) {
+                Some(existing) => existing.0.extend_from_slice(&entries.0),
+                None => {
+                    states.insert(self.state.clone(), entries);
+                }
+            }
+        }
+    }
+}
 
 /// The keyed state of one subtask: for every key group with state, each named state's entries.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,12 +132,20 @@ pub struct KeyedSnapshot {
 
 impl KeyedSnapshot {
     /// Adds one entry of `state` in `key_group`.
-    pub fn push(&mut self, key_group: usize, state: &str, key: Vec<u8>, value: Vec<u8>) {
+    pub fn push(
+        &mut self,
+        key_group: usize,
+        state: &str,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) {
         let states = self.groups.entry(key_group).or_default();
         match states.get_mut(state) {
-            Some(entries) => entries.push((key, value)),
+            Some(entries) => entries.push(key.as_ref(), value.as_ref()),
             None => {
-                states.insert(state.to_string(), vec![(key, value)]);
+                let mut entries = Entries::default();
+                entries.push(key.as_ref(), value.as_ref());
+                states.insert(state.to_string(), entries);
             }
         }
     }
@@ -39,8 +159,8 @@ impl KeyedSnapshot {
             states
                 .get(state)
                 .into_iter()
-                .flatten()
-                .map(move |(k, v)| (*group, k.as_slice(), v.as_slice()))
+                .flat_map(|entries| entries.iter())
+                .map(move |(k, v)| (*group, k, v))
         })
     }
 
@@ -83,7 +203,8 @@ impl KeyedSnapshot {
                     target
                         .entry(name.clone())
                         .or_default()
-                        .extend(entries.iter().cloned());
+                        .0
+                        .extend_from_slice(&entries.0);
                 }
             }
         }
@@ -277,5 +398,44 @@ mod tests {
         let s: Vec<_> = selected.entries("s").map(|(g, k, _)| (g, k)).collect();
         assert_eq!(s, vec![(5, &b"k5"[..]), (9, &b"k9"[..])]);
         assert_eq!(selected.state_names(), vec!["s", "t"]);
+    }
+
+    #[test]
+    fn entries_keep_long_and_empty_byte_strings() {
+        let mut snapshot = KeyedSnapshot::default();
+        let long = vec![7u8; 300];
+        snapshot.push(1, "s", &long, b"");
+        snapshot.push(1, "s", b"", &long);
+        let entries: Vec<_> = snapshot.entries("s").collect();
+        assert_eq!(
+            entries,
+            vec![(1, &long[..], &b""[..]), (1, &b""[..], &long[..])]
+        );
+        let bytes = postcard::to_stdvec(&snapshot).unwrap();
+        let back: KeyedSnapshot = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, snapshot);
+    }
+
+    #[test]
+    fn an_entry_writer_buckets_encoded_entries_by_key_group() {
+        let mut snapshot = KeyedSnapshot::default();
+        snapshot.push(2, "t", b"k", b"v");
+        let mut writer = EntryWriter::new("t");
+        writer.entry(2, "alpha", &1u32).unwrap();
+        writer.entry(0, "beta", &2u32).unwrap();
+        writer.finish(&mut snapshot);
+        let decoded: Vec<(usize, String, u32)> = snapshot
+            .entries("t")
+            .filter(|(_, k, _)| *k != b"k")
+            .map(|(g, k, v)| {
+                (
+                    g,
+                    postcard::from_bytes(k).unwrap(),
+                    postcard::from_bytes(v).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(decoded, vec![(0, "beta".into(), 2), (2, "alpha".into(), 1)]);
+        assert_eq!(snapshot.entries("t").count(), 3);
     }
 }

@@ -173,19 +173,26 @@ impl CheckpointStorage {
     }
 
     /// Writes checkpoint `metadata.checkpoint_id`: every task's file, then `_metadata` (so a
-    /// checkpoint interrupted while written is never taken for a complete one).
+    /// checkpoint interrupted while written is never taken for a complete one). Returns the
+    /// bytes written.
     pub fn write(
         &self,
         metadata: &CheckpointMetadata,
         task_files: &[(String, TaskSnapshot)],
-    ) -> Result<(), StorageError> {
+    ) -> Result<u64, StorageError> {
         let dir = checkpoint_dir_name(metadata.checkpoint_id);
+        let mut bytes = 0;
         for (file, snapshot) in task_files {
             let path = Path::from(format!("{dir}/{file}"));
-            self.put(&path, encode_file(STATE_MAGIC, snapshot, &path)?)?;
+            let encoded = encode_file(STATE_MAGIC, snapshot, &path)?;
+            bytes += encoded.len() as u64;
+            self.put(&path, encoded)?;
         }
         let path = Path::from(format!("{dir}/{METADATA_FILE}"));
-        self.put(&path, encode_file(METADATA_MAGIC, metadata, &path)?)
+        let encoded = encode_file(METADATA_MAGIC, metadata, &path)?;
+        bytes += encoded.len() as u64;
+        self.put(&path, encoded)?;
+        Ok(bytes)
     }
 
     /// The ids of the checkpoints with a `_metadata` file, in increasing order.

@@ -16,7 +16,7 @@ use sluice_core::key_group::assign_to_key_group;
 use crate::backend::{StateBackend, StateId};
 use crate::codec::{decode, encode};
 use crate::error::StateError;
-use crate::snapshot::KeyedSnapshot;
+use crate::snapshot::{EntryWriter, KeyedSnapshot};
 
 /// One value per key, partitioned by key group, snapshotted under one state name.
 pub trait KeyedTable<K, V>: Send
@@ -150,15 +150,11 @@ where
     }
 
     fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        let mut writer = EntryWriter::new(&self.name);
         for (key, value) in &self.entries {
-            let key_group = assign_to_key_group(key, self.max_parallelism);
-            into.push(
-                key_group,
-                &self.name,
-                encode(&self.name, key)?,
-                encode(&self.name, value)?,
-            );
+            writer.entry(assign_to_key_group(key, self.max_parallelism), key, value)?;
         }
+        writer.finish(into);
         Ok(())
     }
 }

@@ -40,6 +40,21 @@ struct Pending {
     savepoint: Option<SavepointRequest>,
 }
 
+/// What one completed checkpoint cost.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckpointStats {
+    /// The checkpoint's id.
+    pub checkpoint_id: u64,
+    /// From the trigger to its completion (alignment, snapshots and writing).
+    pub duration: Duration,
+    /// Of that, writing the files.
+    pub write_duration: Duration,
+    /// The bytes written.
+    pub bytes: u64,
+    /// Whether it was a savepoint.
+    pub savepoint: bool,
+}
+
 /// A request to the coordinator from the job's client.
 pub enum CoordinatorRequest {
     /// Take a savepoint into `directory`; reply with its path (or why it failed). With `stop`,
@@ -79,6 +94,8 @@ pub struct Coordinator {
     pub first_id: u64,
     /// Requests from the job's client.
     pub requests: Receiver<CoordinatorRequest>,
+    /// Where completed checkpoints are recorded.
+    pub stats: Arc<Mutex<Vec<CheckpointStats>>>,
 }
 
 /// How often the coordinator wakes when nothing happens.
@@ -274,7 +291,7 @@ impl Coordinator {
         let id = checkpoint.barrier.checkpoint_id;
         let outcome = CheckpointStorage::open(&request.directory)
             .map_err(|e| e.to_string())
-            .and_then(|storage| self.write(&storage, checkpoint))
+            .and_then(|storage| self.write(&storage, checkpoint, true))
             .map(|()| {
                 format!(
                     "{}/{}",
@@ -304,7 +321,7 @@ impl Coordinator {
     fn complete(&self, checkpoint: Pending) -> Result<(), String> {
         let id = checkpoint.barrier.checkpoint_id;
         let started = checkpoint.triggered;
-        self.write(&self.storage, checkpoint)?;
+        self.write(&self.storage, checkpoint, false)?;
         tracing::info!("completed checkpoint {id} in {:?}", started.elapsed());
         for task in &self.tasks {
             task.mailbox.post(TaskMessage::Complete(id));
@@ -312,9 +329,16 @@ impl Coordinator {
         Ok(())
     }
 
-    /// Writes `checkpoint` (every task's file, then the metadata) into `storage`.
-    fn write(&self, storage: &CheckpointStorage, checkpoint: Pending) -> Result<(), String> {
+    /// Writes `checkpoint` (every task's file, then the metadata) into `storage` and records
+    /// what it cost.
+    fn write(
+        &self,
+        storage: &CheckpointStorage,
+        checkpoint: Pending,
+        savepoint: bool,
+    ) -> Result<(), String> {
         let id = checkpoint.barrier.checkpoint_id;
+        let triggered = checkpoint.triggered;
         let mut operators = BTreeMap::new();
         for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
             let subtask_files = (0..*parallelism)
@@ -352,8 +376,20 @@ impl Coordinator {
                 )
             })
             .collect();
-        storage
+        let writing = Instant::now();
+        let bytes = storage
             .write(&metadata, &files)
-            .map_err(|error| error.to_string())
+            .map_err(|error| error.to_string())?;
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(CheckpointStats {
+                checkpoint_id: id,
+                duration: triggered.elapsed(),
+                write_duration: writing.elapsed(),
+                bytes,
+                savepoint,
+            });
+        Ok(())
     }
 }

@@ -17,7 +17,9 @@ mod split_assigner;
 mod task_line;
 
 pub use config::{CheckpointConfig, CheckpointingMode, parse_duration};
-pub use coordinator::{Coordinator, CoordinatorRequest, CoordinatorTask, SavepointRequest};
+pub use coordinator::{
+    CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, SavepointRequest,
+};
 pub use restart::{RestartStrategy, RestartTracker};
 pub use split_assigner::{SOURCE_SPLITS_STATE, SplitAssigner};
 pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskReport};
