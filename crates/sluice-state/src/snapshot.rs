@@ -387,11 +387,11 @@ mod tests {
     #[test]
     fn key_groups_go_to_the_subtask_owning_them() {
         let mut a = KeyedSnapshot::default();
-        a.push(0, "s", b"k0".to_vec(), b"v0".to_vec());
-        a.push(5, "s", b"k5".to_vec(), b"v5".to_vec());
+        a.push(0, "s", b"k0", b"v0");
+        a.push(5, "s", b"k5", b"v5");
         let mut b = KeyedSnapshot::default();
-        b.push(9, "s", b"k9".to_vec(), b"v9".to_vec());
-        b.push(9, "t", b"x".to_vec(), b"y".to_vec());
+        b.push(9, "s", b"k9", b"v9");
+        b.push(9, "t", b"x", b"y");
         let range = KeyGroupRange { start: 4, end: 9 };
         let selected = KeyedSnapshot::select([&a, &b], range);
         assert_eq!(selected.key_groups().collect::<Vec<_>>(), vec![5, 9]);

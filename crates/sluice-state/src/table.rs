@@ -226,7 +226,7 @@ where
         let mut all = KeyedSnapshot::default();
         self.backend.snapshot(&mut all);
         for (key_group, key, value) in all.entries(&self.name) {
-            into.push(key_group, &self.name, key.to_vec(), value.to_vec());
+            into.push(key_group, &self.name, key, value);
         }
         Ok(())
     }
