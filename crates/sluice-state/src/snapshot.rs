@@ -67,7 +67,8 @@ impl Entries {
 /// the fast way for an operator to snapshot a large table.
 pub struct EntryWriter {
     state: String,
-    groups: BTreeMap<usize, Entries>,
+    /// Entries by key group (indexed: one lookup-free push per entry).
+    groups: Vec<Entries>,
     key: Vec<u8>,
     value: Vec<u8>,
 }
@@ -77,7 +78,7 @@ impl EntryWriter {
     pub fn new(state: &str) -> Self {
         EntryWriter {
             state: state.to_string(),
-            groups: BTreeMap::new(),
+            groups: Vec::new(),
             key: Vec::new(),
             value: Vec::new(),
         }
@@ -101,10 +102,10 @@ impl EntryWriter {
         let value_bytes = std::mem::take(&mut self.value);
         let key_bytes = postcard::to_extend(key, key_bytes).map_err(failed)?;
         let value_bytes = postcard::to_extend(value, value_bytes).map_err(failed)?;
-        self.groups
-            .entry(key_group)
-            .or_default()
-            .push(&key_bytes, &value_bytes);
+        if self.groups.len() <= key_group {
+            self.groups.resize_with(key_group + 1, Entries::default);
+        }
+        self.groups[key_group].push(&key_bytes, &value_bytes);
         self.key = key_bytes;
         self.value = value_bytes;
         Ok(())
@@ -112,7 +113,10 @@ impl EntryWriter {
 
     /// Moves the entries into `snapshot`.
     pub fn finish(self, snapshot: &mut KeyedSnapshot) {
-        for (group, entries) in self.groups {
+        for (group, entries) in self.groups.into_iter().enumerate() {
+            if entries.0.is_empty() {
+                continue;
+            }
             let states = snapshot.groups.entry(group).or_default();
             match states.get_mut(&self.state) {
                 Some(existing) => existing.0.extend_from_slice(&entries.0),
