@@ -202,3 +202,91 @@ fn restoring_from_a_directory_without_checkpoints_is_a_clear_error() {
     assert!(error.contains("no completed checkpoint"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Runs the counting job through the exactly-once file sink; `fail_at` makes the parse step
+/// panic once, at that record, in the first attempt. Returns every committed line, sorted.
+fn committed_counts(
+    dir: &Path,
+    input: &Path,
+    parallelism: usize,
+    fail_at: Option<u64>,
+) -> Vec<String> {
+    let out = dir.join("out");
+    let armed = Arc::new(AtomicBool::new(fail_at.is_some()));
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(parallelism);
+    env.set_buffer_size(32);
+    env.enable_checkpointing(Duration::from_millis(15));
+    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env.set_restart_strategy(RestartStrategy::FixedDelay {
+        attempts: 3,
+        delay: Duration::from_millis(5),
+    });
+    let mut seen = 0u64;
+    env.read_text_file(input)
+        .uid("lines")
+        .set_parallelism(1)
+        .map(move |line: String| {
+            seen += 1;
+            if fail_at == Some(seen) && armed.swap(false, Ordering::SeqCst) {
+                panic!("injected failure at record {seen}");
+            }
+            std::thread::sleep(Duration::from_micros(50));
+            let (key, value) = line.split_once(',').expect("key,value");
+            (
+                key.to_string(),
+                1u64,
+                value.parse::<u64>().expect("a number"),
+            )
+        })
+        .uid("parse")
+        .set_parallelism(1)
+        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
+        .reduce(|a: (String, u64, u64), b: (String, u64, u64)| (a.0, a.1 + b.1, a.2 + b.2))
+        .uid("counts")
+        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
+        .uid("format")
+        .sink_to_committing(sluice::sinks::ExactlyOnceFileSink::new(
+            &out,
+            sluice::sinks::TextEncoder,
+        ))
+        .uid("files");
+    env.execute("counts").unwrap();
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            let text = std::fs::read_to_string(out.join(&name)).unwrap();
+            lines.extend(text.lines().map(String::from));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_function_panicking_at_a_random_record_restarts_with_exactly_once_output() {
+    let dir = temp_dir("random-panics");
+    let (input, _) = write_input(&dir, 1_500);
+    let expected = committed_counts(&dir.join("clean"), &input, 2, None);
+    assert_eq!(expected.len(), 1_500);
+    let mut state = 12_345u64;
+    for trial in 0..20 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let fail_at = 1 + (state >> 33) % 1_500;
+        let parallelism = 1 + trial % 3;
+        let got = committed_counts(
+            &dir.join(format!("trial-{trial}")),
+            &input,
+            parallelism,
+            Some(fail_at),
+        );
+        assert_eq!(
+            got, expected,
+            "trial {trial}: failure at record {fail_at}, p={parallelism}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
