@@ -22,7 +22,9 @@ use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 
 use crate::datastream::DataStream;
 use crate::interrupt;
-use crate::sources::{IteratorSource, SequenceSource, SocketTextSource, TextFileSource};
+use crate::sources::{
+    CollectionSource, IteratorSource, SequenceSource, SocketTextSource, TextFileSource,
+};
 
 pub(crate) struct EnvState {
     pub(crate) graph: StreamGraph,
@@ -266,7 +268,7 @@ impl StreamExecutionEnvironment {
     /// A non-parallel source emitting the given values in order.
     pub fn from_collection<T: StreamData>(&self, values: Vec<T>) -> DataStream<T> {
         self.add_source(
-            IteratorSource::new(values),
+            CollectionSource::new(values),
             "Source: Collection Source",
             Some(1),
         )

@@ -84,4 +84,9 @@ where
         }
         Ok(ReaderStatus::MoreAvailable)
     }
+
+    /// An iterator cannot be rewound: a job that checkpoints needs a replayable source.
+    fn snapshot_state(&mut self) -> UserResult<Vec<()>> {
+        Err("an iterator source cannot be replayed, so it cannot be checkpointed: use from_collection or a replayable source".into())
+    }
 }

@@ -1,10 +1,12 @@
 //! Built-in sources: collections and iterators, number sequences, text files and sockets.
 
+mod collection;
 mod iterator;
 mod sequence;
 mod socket;
 mod text_file;
 
+pub use collection::{CollectionSource, CollectionSplit};
 pub use iterator::IteratorSource;
 pub use sequence::SequenceSource;
 pub use socket::SocketTextSource;
