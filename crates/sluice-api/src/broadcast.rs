@@ -4,8 +4,8 @@
 
 use sluice_core::{KeyData, StreamData};
 use sluice_runtime::operators::{
-    BroadcastProcessFunction, BroadcastProcessOperator, BroadcastStateDescriptor,
-    KeyedBroadcastProcessFunction, KeyedBroadcastProcessOperator,
+    BroadcastProcessFunction, BroadcastProcessOperator, BroadcastStateCodec,
+    BroadcastStateDescriptor, KeyedBroadcastProcessFunction, KeyedBroadcastProcessOperator,
 };
 
 use crate::datastream::DataStream;
@@ -15,18 +15,32 @@ use crate::keyed_stream::KeyedStream;
 /// connected to; Flink's `BroadcastStream`.
 pub struct BroadcastStream<B> {
     stream: DataStream<B>,
+    codecs: Vec<BroadcastStateCodec>,
 }
 
 impl<B: StreamData> DataStream<B> {
     /// Turns this stream into the broadcast side of the broadcast state pattern; the
-    /// descriptors name the broadcast states its elements maintain.
-    pub fn broadcast_with<K, V>(
+    /// descriptor names the broadcast state its elements maintain (checkpointed with the
+    /// operator; add more with [`BroadcastStream::and_state`]).
+    pub fn broadcast_with<K: KeyData, V: StreamData>(
         self,
-        _descriptor: &BroadcastStateDescriptor<K, V>,
+        descriptor: &BroadcastStateDescriptor<K, V>,
     ) -> BroadcastStream<B> {
         BroadcastStream {
             stream: self.broadcast(),
+            codecs: vec![descriptor.codec()],
         }
+    }
+}
+
+impl<B> BroadcastStream<B> {
+    /// Names one more broadcast state the broadcast elements maintain.
+    pub fn and_state<K: KeyData, V: StreamData>(
+        mut self,
+        descriptor: &BroadcastStateDescriptor<K, V>,
+    ) -> Self {
+        self.codecs.push(descriptor.codec());
+        self
     }
 }
 
@@ -75,10 +89,11 @@ impl<A: StreamData, B: StreamData> BroadcastConnectedStream<A, B> {
         O: StreamData,
         P: BroadcastProcessFunction<A, B, O> + Clone + Sync,
     {
+        let codecs = self.broadcast.codecs;
         self.stream.connect(self.broadcast.stream).transform(
             "Broadcast Process",
             "Broadcast Process",
-            move || BroadcastProcessOperator::new(function.clone()),
+            move || BroadcastProcessOperator::new(function.clone(), codecs.clone()),
         )
     }
 }
@@ -91,6 +106,7 @@ impl<A: StreamData, K: KeyData, B: StreamData> KeyedBroadcastConnectedStream<A, 
         P: KeyedBroadcastProcessFunction<K, A, B, O> + Clone + Sync,
     {
         let key_selector = self.keyed.key_selector();
+        let codecs = self.broadcast.codecs;
         self.keyed
             .as_stream()
             .connect(self.broadcast.stream)
@@ -101,6 +117,7 @@ impl<A: StreamData, K: KeyData, B: StreamData> KeyedBroadcastConnectedStream<A, 
                     KeyedBroadcastProcessOperator::new(
                         std::sync::Arc::clone(&key_selector),
                         function.clone(),
+                        codecs.clone(),
                     )
                 },
             )

@@ -1,12 +1,9 @@
 //! The broadcast state pattern: a (possibly keyed) stream connected with a broadcast stream.
 //! Every parallel instance sees every broadcast element and keeps the same broadcast state
-//! (maps named by [`BroadcastStateDescriptor`]s); elements of the other stream read it.
-//! With a keyed stream, the function also has keyed state and timers.
+//! (maps named by [`BroadcastStateDescriptor`]s, see `broadcast_state.rs`); elements of the
+//! other stream read it. With a keyed stream, the function also has keyed state and timers.
 
-use std::any::Any;
-use std::collections::HashMap;
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -14,74 +11,11 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::OperatorSnapshot;
 
+use super::broadcast_state::{BroadcastStateCodec, BroadcastStates};
 use super::keyed_process::{KeyedContext, KeyedRuntime};
 use crate::operator::{OperatorContext, TwoInputOperator};
 use crate::output::{Collector, Output};
 use crate::processing_time::ProcessingTime;
-
-/// Names one broadcast map state of keys `K` and values `V`.
-pub struct BroadcastStateDescriptor<K, V> {
-    name: Arc<str>,
-    _types: PhantomData<fn() -> (K, V)>,
-}
-
-impl<K, V> Clone for BroadcastStateDescriptor<K, V> {
-    fn clone(&self) -> Self {
-        BroadcastStateDescriptor {
-            name: Arc::clone(&self.name),
-            _types: PhantomData,
-        }
-    }
-}
-
-impl<K, V> BroadcastStateDescriptor<K, V> {
-    /// A descriptor named `name`.
-    pub fn new(name: &str) -> Self {
-        BroadcastStateDescriptor {
-            name: Arc::from(name),
-            _types: PhantomData,
-        }
-    }
-
-    /// The state's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-/// The broadcast states of one operator instance.
-#[derive(Default)]
-pub struct BroadcastStates {
-    maps: HashMap<Arc<str>, Box<dyn Any + Send>>,
-}
-
-impl BroadcastStates {
-    /// The map named by `descriptor` (empty until the broadcast side writes it).
-    pub fn get<K: 'static, V: 'static>(
-        &self,
-        descriptor: &BroadcastStateDescriptor<K, V>,
-    ) -> Option<&HashMap<K, V>> {
-        self.maps.get(&descriptor.name)?.downcast_ref()
-    }
-
-    /// The map named by `descriptor`, for writing; an error if the name is used with other types.
-    pub fn get_mut<K: Send + 'static, V: Send + 'static>(
-        &mut self,
-        descriptor: &BroadcastStateDescriptor<K, V>,
-    ) -> UserResult<&mut HashMap<K, V>> {
-        self.maps
-            .entry(Arc::clone(&descriptor.name))
-            .or_insert_with(|| Box::new(HashMap::<K, V>::new()))
-            .downcast_mut()
-            .ok_or_else(|| {
-                format!(
-                    "broadcast state '{}' is used with two different types",
-                    descriptor.name
-                )
-                .into()
-            })
-    }
-}
 
 /// Flink's `BroadcastProcessFunction` (non-keyed).
 pub trait BroadcastProcessFunction<IN, B, OUT>: Send + 'static {
@@ -155,11 +89,11 @@ pub struct BroadcastProcessOperator<P> {
 }
 
 impl<P> BroadcastProcessOperator<P> {
-    /// Runs `function`.
-    pub fn new(function: P) -> Self {
+    /// Runs `function`; `codecs` restore the broadcast states (one per descriptor).
+    pub fn new(function: P, codecs: Vec<BroadcastStateCodec>) -> Self {
         BroadcastProcessOperator {
             function,
-            states: BroadcastStates::default(),
+            states: BroadcastStates::with_codecs(codecs),
         }
     }
 }
@@ -184,6 +118,16 @@ where
             function.process_broadcast_element(value, states, collector)
         })
     }
+
+    /// The broadcast maps, as union state.
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        snapshot.operator = self.states.snapshot()?;
+        Ok(())
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        Ok(self.states.restore(&restored.operator)?)
+    }
 }
 
 /// Runs a keyed broadcast process function.
@@ -195,12 +139,17 @@ pub struct KeyedBroadcastProcessOperator<IN, K, P> {
 }
 
 impl<IN, K: Hash + Eq + Clone + Serialize, P> KeyedBroadcastProcessOperator<IN, K, P> {
-    /// Runs `function` on the keys `key_selector` extracts.
-    pub fn new(key_selector: Arc<dyn Fn(&IN) -> K + Send + Sync>, function: P) -> Self {
+    /// Runs `function` on the keys `key_selector` extracts; `codecs` restore the broadcast
+    /// states (one per descriptor).
+    pub fn new(
+        key_selector: Arc<dyn Fn(&IN) -> K + Send + Sync>,
+        function: P,
+        codecs: Vec<BroadcastStateCodec>,
+    ) -> Self {
         KeyedBroadcastProcessOperator {
             key_selector,
             function,
-            states: BroadcastStates::default(),
+            states: BroadcastStates::with_codecs(codecs),
             keyed: KeyedRuntime::new(),
         }
     }
@@ -260,12 +209,80 @@ where
             })
     }
 
-    /// The keyed state and timers (the broadcast maps are not part of the snapshot yet).
+    /// The keyed state and timers, and the broadcast maps.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
-        self.keyed.snapshot(snapshot)
+        self.keyed.snapshot(snapshot)?;
+        snapshot.operator = self.states.snapshot()?;
+        Ok(())
     }
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        self.keyed.restore(restored)
+        self.keyed.restore(restored)?;
+        Ok(self.states.restore(&restored.operator)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::TwoInputHarness;
+    use crate::operators::BroadcastStateDescriptor;
+
+    /// Passes values up to the broadcast limit.
+    #[derive(Clone)]
+    struct UpToLimit {
+        limit: BroadcastStateDescriptor<String, i64>,
+    }
+
+    impl BroadcastProcessFunction<i64, i64, i64> for UpToLimit {
+        fn process_element(
+            &mut self,
+            value: i64,
+            broadcast: &BroadcastStates,
+            out: &mut Collector<'_, i64>,
+        ) -> UserResult {
+            let limit = broadcast
+                .get(&self.limit)
+                .and_then(|m| m.get("limit").copied());
+            if limit.is_some_and(|limit| value <= limit) {
+                out.collect(value);
+            }
+            Ok(())
+        }
+
+        fn process_broadcast_element(
+            &mut self,
+            value: i64,
+            broadcast: &mut BroadcastStates,
+            _: &mut Collector<'_, i64>,
+        ) -> UserResult {
+            broadcast
+                .get_mut(&self.limit)?
+                .insert("limit".into(), value);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn broadcast_state_survives_a_restore() {
+        let limit = BroadcastStateDescriptor::new("limit");
+        let make = || {
+            BroadcastProcessOperator::new(
+                UpToLimit {
+                    limit: limit.clone(),
+                },
+                vec![limit.codec()],
+            )
+        };
+        let mut first = TwoInputHarness::new(make());
+        first.process2(Record::new(10));
+        first.process1(Record::new(7));
+        assert_eq!(first.take_values(), vec![7]);
+        let snapshot = first.snapshot();
+        let mut restored = TwoInputHarness::new(make());
+        restored.restore(&snapshot);
+        restored.process1(Record::new(9));
+        restored.process1(Record::new(11));
+        assert_eq!(restored.take_values(), vec![9], "the limit came back");
     }
 }

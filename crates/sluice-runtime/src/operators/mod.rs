@@ -2,6 +2,7 @@
 
 mod async_wait;
 mod broadcast_process;
+mod broadcast_state;
 mod co_process;
 mod filter;
 mod flat_map;
@@ -15,9 +16,10 @@ mod timestamps_watermarks;
 
 pub use async_wait::{AsyncOptions, AsyncWaitOperator};
 pub use broadcast_process::{
-    BroadcastProcessFunction, BroadcastProcessOperator, BroadcastStateDescriptor, BroadcastStates,
-    KeyedBroadcastProcessFunction, KeyedBroadcastProcessOperator,
+    BroadcastProcessFunction, BroadcastProcessOperator, KeyedBroadcastProcessFunction,
+    KeyedBroadcastProcessOperator,
 };
+pub use broadcast_state::{BroadcastStateCodec, BroadcastStateDescriptor, BroadcastStates};
 pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
 pub use flat_map::FlatMapOperator;
