@@ -28,17 +28,5 @@ struct Cli {
 
 fn main() -> ExitCode {
     sluice::init_logging();
-    let cli = Cli::parse();
-    match event_time_windows::run(&cli.args) {
-        Ok(malformed) => {
-            if malformed > 0 {
-                eprintln!("skipped {malformed} malformed line(s)");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    sluice::jobs::exit_code(event_time_windows::run(&Cli::parse().args))
 }

@@ -30,17 +30,5 @@ struct Cli {
 
 fn main() -> ExitCode {
     sluice::init_logging();
-    let cli = Cli::parse();
-    match exactly_once_counts::run(&cli.args) {
-        Ok(malformed) => {
-            if malformed > 0 {
-                eprintln!("skipped {malformed} malformed line(s)");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    sluice::jobs::exit_code(exactly_once_counts::run(&Cli::parse().args))
 }

@@ -25,35 +25,23 @@ enum Command {
     ExactlyOnceCounts(ExactlyOnceCountsArgs),
 }
 
-fn report_malformed(malformed: u64) {
-    if malformed > 0 {
-        eprintln!("skipped {malformed} malformed line(s)");
-    }
-}
-
 /// mimalloc: Sluice moves many small records between threads, where glibc's allocator is slow.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     sluice::init_logging();
-    let cli = Cli::parse();
-    let outcome = match &cli.command {
+    let outcome = match &Cli::parse().command {
         Command::WordCount(args) => word_count::run(args).map(|result| {
             tracing::info!(
                 "job '{}' finished in {} ms",
                 result.job_name,
                 result.net_runtime.as_millis()
             );
+            0
         }),
-        Command::EventTimeWindows(args) => event_time_windows::run(args).map(report_malformed),
-        Command::ExactlyOnceCounts(args) => exactly_once_counts::run(args).map(report_malformed),
+        Command::EventTimeWindows(args) => event_time_windows::run(args),
+        Command::ExactlyOnceCounts(args) => exactly_once_counts::run(args),
     };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    sluice::jobs::exit_code(outcome)
 }

@@ -8,15 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+mod common;
+
 use sluice::prelude::*;
 use sluice::runtime::checkpoint::RestartStrategy;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("sluice-checkpoints-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("checkpoints", name)
 }
 
 /// `lines` lines `key,value` over 7 keys; returns the file and each key's total.
@@ -223,45 +221,15 @@ fn committed_counts(
         delay: Duration::from_millis(5),
     });
     let mut seen = 0u64;
-    env.read_text_file(input)
-        .uid("lines")
-        .set_parallelism(1)
-        .map(move |line: String| {
-            seen += 1;
-            if fail_at == Some(seen) && armed.swap(false, Ordering::SeqCst) {
-                panic!("injected failure at record {seen}");
-            }
-            std::thread::sleep(Duration::from_micros(50));
-            let (key, value) = line.split_once(',').expect("key,value");
-            (
-                key.to_string(),
-                1u64,
-                value.parse::<u64>().expect("a number"),
-            )
-        })
-        .uid("parse")
-        .set_parallelism(1)
-        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
-        .reduce(|a: (String, u64, u64), b: (String, u64, u64)| (a.0, a.1 + b.1, a.2 + b.2))
-        .uid("counts")
-        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
-        .uid("format")
-        .sink_to_committing(sluice::sinks::ExactlyOnceFileSink::new(
-            &out,
-            sluice::sinks::TextEncoder,
-        ))
-        .uid("files");
-    env.execute("counts").unwrap();
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(&out).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') {
-            let text = std::fs::read_to_string(out.join(&name)).unwrap();
-            lines.extend(text.lines().map(String::from));
+    common::counts_job(&env, input, &out, move |_| {
+        seen += 1;
+        if fail_at == Some(seen) && armed.swap(false, Ordering::SeqCst) {
+            panic!("injected failure at record {seen}");
         }
-    }
-    lines.sort();
-    lines
+        std::thread::sleep(Duration::from_micros(50));
+    });
+    env.execute("counts").unwrap();
+    common::committed_lines(&[&out])
 }
 
 #[test]

@@ -5,14 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod common;
+
 use sluice::prelude::*;
 use sluice::sinks::{ExactlyOnceFileSink, TextEncoder};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sluice-savepoints-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("savepoints", name)
 }
 
 fn write_input(dir: &Path, lines: u64) -> PathBuf {
@@ -24,8 +23,8 @@ fn write_input(dir: &Path, lines: u64) -> PathBuf {
     path
 }
 
-/// Running count and sum per key, one committed line per record; the source and the parsing
-/// run at parallelism 1 (so each key's records keep their order), the rest at `parallelism`.
+/// The counting job at `parallelism`; `slow` makes it take about 0.4 ms per record, in small
+/// buffers, so records flow downstream while the source is still reading.
 fn counts_job(
     env: &StreamExecutionEnvironment,
     input: &Path,
@@ -35,50 +34,13 @@ fn counts_job(
 ) {
     env.set_parallelism(parallelism);
     if slow {
-        // Small buffers, so records flow downstream while the source is still reading.
         env.set_buffer_size(16);
     }
-    env.read_text_file(input)
-        .uid("lines")
-        .set_parallelism(1)
-        .map(move |line: String| {
-            if slow {
-                std::thread::sleep(Duration::from_micros(400));
-            }
-            let (key, value) = line.split_once(',').expect("key,value");
-            (
-                key.to_string(),
-                1u64,
-                value.parse::<u64>().expect("a number"),
-            )
-        })
-        .uid("parse")
-        .set_parallelism(1)
-        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
-        .reduce(|a: (String, u64, u64), b: (String, u64, u64)| (a.0, a.1 + b.1, a.2 + b.2))
-        .uid("counts")
-        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
-        .uid("format")
-        .sink_to_committing(ExactlyOnceFileSink::new(out, TextEncoder))
-        .uid("files");
-}
-
-fn committed_lines(dirs: &[&Path]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries {
-            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') {
-                let text = std::fs::read_to_string(dir.join(&name)).unwrap();
-                lines.extend(text.lines().map(String::from));
-            }
+    common::counts_job(env, input, out, move |_| {
+        if slow {
+            std::thread::sleep(Duration::from_micros(400));
         }
-    }
-    lines.sort();
-    lines
+    });
 }
 
 /// Waits until the job's keyed counts received `records` records (at most 20 s).
@@ -114,7 +76,7 @@ fn stopped_with_a_savepoint_at_2_resumed_at_1_3_and_4_equals_the_uninterrupted_r
     let env = checkpointing_env(&dir.join("c"));
     counts_job(&env, &input, &clean, 2, false);
     env.execute("uninterrupted").unwrap();
-    let expected = committed_lines(&[&clean]);
+    let expected = common::committed_lines(&[&clean]);
     assert_eq!(expected.len(), 2_000);
 
     let first_out = dir.join("first");
@@ -126,7 +88,7 @@ fn stopped_with_a_savepoint_at_2_resumed_at_1_3_and_4_equals_the_uninterrupted_r
         .stop_with_savepoint(dir.join("savepoints").to_str().unwrap())
         .unwrap();
     client.wait().expect("a stopped job ends well");
-    let before = committed_lines(&[&first_out]);
+    let before = common::committed_lines(&[&first_out]);
     assert!(
         !before.is_empty() && before.len() < 2_000,
         "stopped mid-way ({} lines)",
@@ -140,7 +102,7 @@ fn stopped_with_a_savepoint_at_2_resumed_at_1_3_and_4_equals_the_uninterrupted_r
         counts_job(&env, &input, &out, parallelism, false);
         env.execute("resumed").unwrap();
         assert_eq!(
-            committed_lines(&[&first_out, &out]),
+            common::committed_lines(&[&first_out, &out]),
             expected,
             "resumed at parallelism {parallelism}"
         );
@@ -166,7 +128,7 @@ fn a_savepoint_of_a_running_job_leaves_it_running() {
     );
     client.wait().unwrap();
     assert_eq!(
-        committed_lines(&[&out]).len(),
+        common::committed_lines(&[&out]).len(),
         1_000,
         "the job ran to its end"
     );

@@ -1,0 +1,69 @@
+//! Pieces shared by the checkpoint and savepoint tests: scratch directories, the running-counts
+//! job written through the exactly-once file sink, and reading its committed output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use sluice::prelude::*;
+use sluice::sinks::{ExactlyOnceFileSink, TextEncoder};
+
+/// A fresh scratch directory for test `name` of suite `suite`.
+pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-{suite}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Running count and sum per key of `key,value` lines, one committed line `key,count,sum` per
+/// record in `out`. The source and the parsing run at parallelism 1 (each key's records keep
+/// their order), the rest at the environment's; `inspect` sees every line before it is parsed
+/// (to slow the job down or to fail it).
+pub fn counts_job(
+    env: &StreamExecutionEnvironment,
+    input: &Path,
+    out: &Path,
+    mut inspect: impl FnMut(&str) + Clone + Send + Sync + 'static,
+) {
+    env.read_text_file(input)
+        .uid("lines")
+        .set_parallelism(1)
+        .map(move |line: String| {
+            inspect(&line);
+            let (key, value) = line.split_once(',').expect("key,value");
+            (
+                key.to_string(),
+                1u64,
+                value.parse::<u64>().expect("a number"),
+            )
+        })
+        .uid("parse")
+        .set_parallelism(1)
+        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
+        .reduce(|a: (String, u64, u64), b: (String, u64, u64)| (a.0, a.1 + b.1, a.2 + b.2))
+        .uid("counts")
+        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
+        .uid("format")
+        .sink_to_committing(ExactlyOnceFileSink::new(out, TextEncoder))
+        .uid("files");
+}
+
+/// Every committed line (files not starting with `.`) of `dirs`, sorted.
+pub fn committed_lines(dirs: &[&Path]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+                lines.extend(text.lines().map(String::from));
+            }
+        }
+    }
+    lines.sort();
+    lines
+}
