@@ -258,3 +258,50 @@ fn a_function_panicking_at_a_random_record_restarts_with_exactly_once_output() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn checkpoints_that_keep_expiring_fail_the_job() {
+    let dir = temp_dir("expiring");
+    let (input, _) = write_input(&dir, 400);
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(1);
+    env.set_buffer_size(8);
+    env.enable_checkpointing(Duration::from_millis(10));
+    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env.set_checkpoint_option("execution.checkpointing.timeout", "5 ms");
+    env.set_checkpoint_option("execution.checkpointing.tolerable-failed-checkpoints", "1");
+    env.set_restart_strategy(RestartStrategy::None);
+    // Each record takes 20 ms, so no barrier gets through in 5 ms.
+    env.read_text_file(&input)
+        .map(|line: String| {
+            std::thread::sleep(Duration::from_millis(20));
+            line
+        })
+        .collect();
+    let error = env.execute("slow").unwrap_err().to_string();
+    assert!(
+        error.contains("checkpointing failed")
+            && error.contains("expired")
+            && error.contains("1 tolerated"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_unusable_checkpoint_directory_is_a_clear_error() {
+    let dir = temp_dir("unusable");
+    let (input, _) = write_input(&dir, 10);
+    let not_a_directory = dir.join("file");
+    std::fs::write(&not_a_directory, "x").unwrap();
+    let env = StreamExecutionEnvironment::new();
+    env.enable_checkpointing(Duration::from_millis(10));
+    env.set_checkpoint_storage(not_a_directory.to_str().unwrap());
+    env.read_text_file(&input).collect();
+    let error = env.execute("nowhere to write").unwrap_err().to_string();
+    assert!(
+        error.contains("checkpoint storage") && error.contains("file"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -115,10 +115,23 @@ fn task_file(task: TaskId) -> String {
 impl Coordinator {
     /// Runs the coordinator on its own thread until every task finished or the job is
     /// cancelled.
+    /// A panic in the coordinator fails the job (its tasks would otherwise wait for a
+    /// checkpoint that never completes).
     pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
+        let failure = Arc::clone(&self.failure);
+        let cancel = self.cancel.clone();
         std::thread::Builder::new()
             .name("checkpoint coordinator".into())
-            .spawn(move || self.run())
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
+                if let Err(payload) = outcome {
+                    *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(format!(
+                        "the checkpoint coordinator failed: {}",
+                        crate::error::panic_message(payload.as_ref())
+                    ));
+                    cancel.cancel();
+                }
+            })
     }
 
     fn run(self) {
