@@ -305,3 +305,15 @@ fn an_unusable_checkpoint_directory_is_a_clear_error() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_source_that_cannot_be_replayed_refuses_checkpointing_upfront() {
+    let dir = temp_dir("not-replayable");
+    let env = StreamExecutionEnvironment::new();
+    env.enable_checkpointing(Duration::from_millis(10));
+    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env.from_iter(0..10i64).collect();
+    let error = env.execute("iterator").unwrap_err().to_string();
+    assert!(error.contains("cannot be replayed"), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -234,6 +234,12 @@ impl<'a> Deployment<'a> {
         let checkpointing = self.job.config.checkpointing.is_some();
         for node in &self.job.graph.nodes {
             if let OperatorFactory::Source(factory) = &node.factory {
+                if checkpointing && !factory.supports_checkpoints() {
+                    return Err(JobError::InvalidGraph(format!(
+                        "source '{}' cannot be replayed, so a job reading it cannot checkpoint (use a replayable source such as from_collection, or disable checkpointing)",
+                        node.name
+                    )));
+                }
                 let parallelism = self.job.parallelism[node.id.0];
                 let restored = self.restored_operator(&node.effective_uid());
                 let splits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -50,6 +50,12 @@ pub trait Source<T>: Send + Sync + 'static {
     /// Whether the source ends.
     fn boundedness(&self) -> Boundedness;
 
+    /// Whether its readers can snapshot their positions, so a job reading it can checkpoint;
+    /// a job with checkpointing refuses to start on a source that cannot.
+    fn supports_checkpoints(&self) -> bool {
+        true
+    }
+
     /// Splits the input for `parallelism` readers; called once per job, before any reader
     /// starts, so a bad input (a missing file) fails the job before it runs.
     fn create_splits(&self, parallelism: usize) -> UserResult<Vec<Self::Split>>;

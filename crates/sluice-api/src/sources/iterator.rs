@@ -39,6 +39,11 @@ where
         Boundedness::Bounded
     }
 
+    /// An iterator is consumed as it is read: it cannot be replayed.
+    fn supports_checkpoints(&self) -> bool {
+        false
+    }
+
     fn create_splits(&self, _parallelism: usize) -> UserResult<Vec<()>> {
         Ok(vec![()])
     }
@@ -83,10 +88,5 @@ where
             }
         }
         Ok(ReaderStatus::MoreAvailable)
-    }
-
-    /// An iterator cannot be rewound: a job that checkpoints needs a replayable source.
-    fn snapshot_state(&mut self) -> UserResult<Vec<()>> {
-        Err("an iterator source cannot be replayed, so it cannot be checkpointed: use from_collection or a replayable source".into())
     }
 }

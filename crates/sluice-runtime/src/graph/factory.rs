@@ -68,6 +68,8 @@ pub enum OperatorFactory {
 pub trait SourceFactory: Send + Sync {
     /// Whether the source ends.
     fn boundedness(&self) -> Boundedness;
+    /// Whether the source can be checkpointed.
+    fn supports_checkpoints(&self) -> bool;
     /// Creates the source's splits for `parallelism` readers, once per job — or, restoring,
     /// takes back the splits its old subtasks saved.
     fn prepare(
@@ -161,6 +163,10 @@ impl<T, Src> SourceNode<T, Src> {
 impl<T: Send + 'static, Src: Source<T>> SourceFactory for SourceNode<T, Src> {
     fn boundedness(&self) -> Boundedness {
         self.source.boundedness()
+    }
+
+    fn supports_checkpoints(&self) -> bool {
+        self.source.supports_checkpoints()
     }
 
     fn prepare(
