@@ -1,6 +1,6 @@
-//! Property test: tumbling and sliding event-time windows (with allowed lateness and a late
-//! output) equal a brute-force reference of Flink's rules, for random out-of-order streams,
-//! window shapes and parallelism.
+//! Property test: tumbling, sliding and session event-time windows (with allowed lateness and a
+//! late output) equal a brute-force reference of Flink's rules, for random out-of-order
+//! streams, window shapes and parallelism.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -82,10 +82,83 @@ fn reference(events: &[Event], size: i64, slide: i64, ooo: i64, lateness: i64) -
     (fired, late)
 }
 
+/// The brute-force reference for session windows of `gap`: each event's window `[t, t + gap)`
+/// merges with every session of its key it touches; a session fires when the watermark passes
+/// its end (or at once, when it already has) and is dropped at end + lateness.
+fn session_reference(events: &[Event], gap: i64, ooo: i64, lateness: i64) -> Outcome {
+    // Per key: live sessions as (start, end, values).
+    let mut sessions: BTreeMap<u8, Vec<(i64, i64, Vec<i64>)>> = BTreeMap::new();
+    let mut fired = Vec::new();
+    let mut late = Vec::new();
+    let mut watermark = i64::MIN;
+    let mut max_ts = i64::MIN + ooo + 1;
+    let describe = |key: u8, start: i64, end: i64, values: &[i64]| {
+        format!(
+            "{key},{start},{end},{},{}",
+            values.len(),
+            values.iter().sum::<i64>()
+        )
+    };
+    let advance = |to: i64,
+                   sessions: &mut BTreeMap<u8, Vec<(i64, i64, Vec<i64>)>>,
+                   fired: &mut Vec<String>,
+                   from: i64| {
+        for (key, list) in sessions.iter_mut() {
+            list.retain(|(start, end, values)| {
+                let max = end - 1;
+                if max > from && max <= to {
+                    fired.push(describe(*key, *start, *end, values));
+                }
+                max + lateness > to
+            });
+        }
+    };
+    for &(key, ts, value) in events {
+        let list = sessions.entry(key).or_default();
+        let (mut start, mut end) = (ts, ts + gap);
+        let touching: Vec<usize> = (0..list.len())
+            .filter(|&i| list[i].0 <= end && list[i].1 >= start)
+            .collect();
+        if touching.is_empty() && end - 1 + lateness <= watermark {
+            if ts + lateness <= watermark {
+                late.push((key, ts, value));
+            }
+        } else {
+            let mut values = vec![value];
+            for &i in touching.iter().rev() {
+                let (s, e, v) = list.remove(i);
+                start = start.min(s);
+                end = end.max(e);
+                values.extend(v);
+            }
+            if end - 1 <= watermark {
+                fired.push(describe(key, start, end, &values));
+            }
+            list.push((start, end, values));
+        }
+        max_ts = max_ts.max(ts);
+        let next = max_ts - ooo - 1;
+        if next > watermark {
+            advance(next, &mut sessions, &mut fired, watermark);
+            watermark = next;
+        }
+    }
+    advance(i64::MAX, &mut sessions, &mut fired, watermark);
+    fired.sort();
+    late.sort();
+    (fired, late)
+}
+
+/// The windows a run uses.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Sliding { size: i64, slide: i64 },
+    Session { gap: i64 },
+}
+
 fn run_sluice(
     events: &[Event],
-    size: i64,
-    slide: i64,
+    shape: Shape,
     ooo: i64,
     lateness: i64,
     p: usize,
@@ -103,11 +176,17 @@ fn run_sluice(
         )
         // One watermark generator sees every event, so the input order defines lateness.
         .set_parallelism(1)
-        .key_by(|e: &Event| e.0)
-        .window(SlidingWindows::event_time(
+        .key_by(|e: &Event| e.0);
+    let windowed = match shape {
+        Shape::Sliding { size, slide } => windowed.window(SlidingWindows::event_time(
             Duration::from_millis(size as u64),
             Duration::from_millis(slide as u64),
-        ))
+        )),
+        Shape::Session { gap } => windowed.window(SessionWindows::event_time_with_gap(
+            Duration::from_millis(gap as u64),
+        )),
+    };
+    let windowed = windowed
         .allowed_lateness(Duration::from_millis(lateness as u64))
         .side_output_late_data(&late_tag);
     let windowed = if incremental {
@@ -202,9 +281,24 @@ proptest! {
         // slides == 1 gives tumbling windows; otherwise the slide divides the size unevenly too.
         let slide = (size / slides).max(1);
         let expected = reference(&events, size, slide, ooo, lateness);
-        let actual = run_sluice(&events, size, slide, ooo, lateness, p, false);
+        let shape = Shape::Sliding { size, slide };
+        let actual = run_sluice(&events, shape, ooo, lateness, p, false);
         prop_assert_eq!(actual, expected.clone());
-        let incremental = run_sluice(&events, size, slide, ooo, lateness, p, true);
+        let incremental = run_sluice(&events, shape, ooo, lateness, p, true);
         prop_assert_eq!(incremental, expected);
+    }
+
+    #[test]
+    fn session_windows_match_the_reference(
+        events in events(),
+        gap in 1i64..60,
+        ooo in 0i64..60,
+        lateness in prop_oneof![Just(0i64), 1i64..150],
+        p in 1usize..=4,
+    ) {
+        let expected = session_reference(&events, gap, ooo, lateness);
+        let shape = Shape::Session { gap };
+        prop_assert_eq!(run_sluice(&events, shape, ooo, lateness, p, false), expected.clone());
+        prop_assert_eq!(run_sluice(&events, shape, ooo, lateness, p, true), expected);
     }
 }
