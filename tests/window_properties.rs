@@ -82,12 +82,14 @@ fn reference(events: &[Event], size: i64, slide: i64, ooo: i64, lateness: i64) -
     (fired, late)
 }
 
+/// Per key, the live sessions of the reference: (start, end, values).
+type Sessions = BTreeMap<u8, Vec<(i64, i64, Vec<i64>)>>;
+
 /// The brute-force reference for session windows of `gap`: each event's window `[t, t + gap)`
 /// merges with every session of its key it touches; a session fires when the watermark passes
 /// its end (or at once, when it already has) and is dropped at end + lateness.
 fn session_reference(events: &[Event], gap: i64, ooo: i64, lateness: i64) -> Outcome {
-    // Per key: live sessions as (start, end, values).
-    let mut sessions: BTreeMap<u8, Vec<(i64, i64, Vec<i64>)>> = BTreeMap::new();
+    let mut sessions: Sessions = BTreeMap::new();
     let mut fired = Vec::new();
     let mut late = Vec::new();
     let mut watermark = i64::MIN;
@@ -99,10 +101,7 @@ fn session_reference(events: &[Event], gap: i64, ooo: i64, lateness: i64) -> Out
             values.iter().sum::<i64>()
         )
     };
-    let advance = |to: i64,
-                   sessions: &mut BTreeMap<u8, Vec<(i64, i64, Vec<i64>)>>,
-                   fired: &mut Vec<String>,
-                   from: i64| {
+    let advance = |to: i64, sessions: &mut Sessions, fired: &mut Vec<String>, from: i64| {
         for (key, list) in sessions.iter_mut() {
             list.retain(|(start, end, values)| {
                 let max = end - 1;
