@@ -156,3 +156,34 @@ fn the_rocksdb_backend_is_reported_as_missing_from_this_build() {
     assert!(stderr.contains("rocksdb"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn from_checkpoint_resumes_where_that_checkpoint_left_off() {
+    let dir = temp_dir("from-checkpoint");
+    let input = write_input(&dir, 500);
+    let first_ckpt = dir.join("ckpt-a");
+    run_to_completion(&mut command(
+        &input,
+        &dir.join("out-a"),
+        &first_ckpt,
+        1,
+        None,
+    ));
+    // The finished run's last checkpoint holds the whole input: resuming from it reads nothing.
+    let out = dir.join("out-b");
+    run_to_completion(
+        command(&input, &out, &dir.join("ckpt-b"), 2, None)
+            .arg("--from-checkpoint")
+            .arg(&first_ckpt),
+    );
+    assert!(committed_lines(&out).is_empty());
+    let missing = command(&input, &out, &dir.join("ckpt-c"), 1, None)
+        .arg("--from-savepoint")
+        .arg(dir.join("no-such-savepoint"))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no completed checkpoint"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -5,7 +5,7 @@
 //! in keyed state; every record produces one line `key,count,sum`, written through the
 //! exactly-once file sink into the output directory. Checkpoints go to the checkpoint
 //! directory every `--checkpoint-interval-ms`; when it already holds a completed checkpoint the
-//! job resumes from the latest one. Killed at any moment and started again until it finishes,
+//! job resumes from the latest one (or from `--from-checkpoint`/`--from-savepoint PATH`). Killed at any moment and started again until it finishes,
 //! the committed files hold exactly the lines of one uninterrupted run. Malformed lines (not
 //! `key,value` with an integer value) are reported on standard error and skipped.
 
@@ -52,6 +52,10 @@ pub struct ExactlyOnceCountsArgs {
     /// Read at most this many records per second.
     #[arg(long)]
     pub records_per_second: Option<u64>,
+    /// Resume from this checkpoint (a `chk-<id>` directory, or a checkpoint directory's latest)
+    /// instead of the latest in `--checkpoint-dir`.
+    #[arg(long, alias = "from-savepoint")]
+    pub from_checkpoint: Option<PathBuf>,
 }
 
 /// A parsed line: key and value, or the reason it is malformed.
@@ -107,14 +111,24 @@ pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
         .to_str()
         .ok_or("the checkpoint directory must be valid UTF-8")?;
     let storage = crate::state::CheckpointStorage::open(checkpoints).map_err(|e| e.to_string())?;
-    let resume = !storage.completed().map_err(|e| e.to_string())?.is_empty();
+    let resume_from = match &args.from_checkpoint {
+        Some(path) => Some(
+            path.to_str()
+                .ok_or("the checkpoint to resume from must be a UTF-8 path")?
+                .to_string(),
+        ),
+        None if !storage.completed().map_err(|e| e.to_string())?.is_empty() => {
+            Some(checkpoints.to_string())
+        }
+        None => None,
+    };
 
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(args.parallelism.max(1));
     env.enable_checkpointing(Duration::from_millis(args.checkpoint_interval_ms));
     env.set_checkpoint_storage(checkpoints);
-    if resume {
-        env.restore_from(checkpoints);
+    if let Some(path) = &resume_from {
+        env.restore_from(path);
     }
     let malformed = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&malformed);
