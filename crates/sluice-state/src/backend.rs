@@ -5,6 +5,8 @@
 //! a prefix, and a whole key group can be copied out for a snapshot or into another subtask
 //! when rescaling. Values are opaque bytes.
 
+use std::borrow::Cow;
+
 use crate::snapshot::KeyedSnapshot;
 
 /// Identifies one declared state of an operator (assigned in declaration order).
@@ -16,8 +18,9 @@ pub trait StateBackend: Send {
     /// Registers a state by name and returns its id (the same id for the same name).
     fn register(&mut self, name: &str) -> StateId;
 
-    /// The value stored under `key`.
-    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<&[u8]>;
+    /// The value stored under `key` (borrowed where the backend holds it in memory, owned
+    /// where it must be read, as from disk).
+    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<Cow<'_, [u8]>>;
 
     /// Stores `value` under `key`.
     fn put(&mut self, state: StateId, key_group: usize, key: Vec<u8>, value: Vec<u8>);

@@ -42,7 +42,7 @@ impl Cell0 {
     /// The live payload stored under `key`; expired values are removed.
     fn read(&self, scope: &mut KeyedStateScope<'_>, key: &[u8]) -> Option<Vec<u8>> {
         let id = self.id(scope);
-        let stored = scope.get(id, key)?.to_vec();
+        let stored = scope.get(id, key)?.into_owned();
         let Some(ttl) = self.ttl else {
             return Some(stored);
         };

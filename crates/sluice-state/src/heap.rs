@@ -1,5 +1,6 @@
 //! The in-memory state backend: per state, per key group, an ordered map.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::backend::{StateBackend, StateId};
@@ -48,8 +49,10 @@ impl StateBackend for HeapStateBackend {
         StateId((self.names.len() - 1) as u32)
     }
 
-    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<&[u8]> {
-        self.table(state, key_group)?.get(key).map(Vec::as_slice)
+    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        self.table(state, key_group)?
+            .get(key)
+            .map(|value| Cow::Borrowed(value.as_slice()))
     }
 
     fn put(&mut self, state: StateId, key_group: usize, key: Vec<u8>, value: Vec<u8>) {

@@ -77,7 +77,7 @@ impl<'a> KeyedStateScope<'a> {
         key
     }
 
-    pub(crate) fn get(&self, state: StateId, key: &[u8]) -> Option<&[u8]> {
+    pub(crate) fn get(&self, state: StateId, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
         self.backend.get(state, self.key_group, key)
     }
 

@@ -202,7 +202,7 @@ where
         let Some(stored) = self.backend.get(self.state, key_group, &bytes) else {
             return Ok(None);
         };
-        Ok(Some(decode(&self.name, stored)?))
+        Ok(Some(decode(&self.name, &stored)?))
     }
 
     fn put(&mut self, key: K, value: V) -> Result<(), StateError> {

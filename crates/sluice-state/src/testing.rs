@@ -60,14 +60,17 @@ fn raw_operations(backend: &mut dyn StateBackend) {
     backend.put(a, 3, b"k2".to_vec(), b"v2".to_vec());
     backend.put(a, 4, b"k1".to_vec(), b"other group".to_vec());
     backend.put(b, 3, b"k1".to_vec(), b"other state".to_vec());
-    assert_eq!(backend.get(a, 3, b"k1"), Some(&b"v1"[..]));
+    assert_eq!(backend.get(a, 3, b"k1").as_deref(), Some(&b"v1"[..]));
     assert_eq!(backend.len(a), 3);
     let scanned = backend.scan_prefix(a, 3, b"k");
     assert_eq!(scanned.len(), 2);
     assert_eq!(scanned[0].0, b"k1");
     backend.delete_prefix(a, 3, b"k");
     assert_eq!(backend.get(a, 3, b"k2"), None);
-    assert_eq!(backend.get(a, 4, b"k1"), Some(&b"other group"[..]));
+    assert_eq!(
+        backend.get(a, 4, b"k1").as_deref(),
+        Some(&b"other group"[..])
+    );
     backend.delete(b, 3, b"k1");
     assert_eq!(backend.len(b), 0);
 }
