@@ -224,8 +224,25 @@ impl CheckpointStorage {
 
     /// Reads checkpoint `id`, checking every file.
     pub fn read(&self, id: u64) -> Result<RestoredCheckpoint, StorageError> {
-        let dir = checkpoint_dir_name(id);
-        let path = Path::from(format!("{dir}/{METADATA_FILE}"));
+        self.read_in(&format!("{}/", checkpoint_dir_name(id)))
+    }
+
+    /// Reads the checkpoint whose files are at the top of this storage's directory — a
+    /// checkpoint or savepoint directory moved or renamed (they are relocatable).
+    pub fn read_here(&self) -> Result<RestoredCheckpoint, StorageError> {
+        self.read_in("")
+    }
+
+    /// Whether a checkpoint's `_metadata` is at the top of this storage's directory.
+    pub fn holds_a_checkpoint(&self) -> bool {
+        self.runtime
+            .block_on(self.store.head(&Path::from(METADATA_FILE)))
+            .is_ok()
+    }
+
+    /// Reads the checkpoint whose files are under `dir` (`""` or ending in `/`).
+    fn read_in(&self, dir: &str) -> Result<RestoredCheckpoint, StorageError> {
+        let path = Path::from(format!("{dir}{METADATA_FILE}"));
         let metadata: CheckpointMetadata = decode_file(METADATA_MAGIC, &self.get(&path)?, &path)?;
         let mut files: BTreeMap<String, TaskSnapshot> = BTreeMap::new();
         let mut operators = BTreeMap::new();
@@ -233,7 +250,7 @@ impl CheckpointStorage {
             let mut subtasks = Vec::with_capacity(operator.subtask_files.len());
             for file in &operator.subtask_files {
                 if !files.contains_key(file) {
-                    let path = Path::from(format!("{dir}/{file}"));
+                    let path = Path::from(format!("{dir}{file}"));
                     let snapshot = decode_file(STATE_MAGIC, &self.get(&path)?, &path)?;
                     files.insert(file.clone(), snapshot);
                 }

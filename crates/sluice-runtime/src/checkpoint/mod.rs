@@ -26,11 +26,21 @@ pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskReport};
 
 use sluice_state::{CheckpointStorage, RestoredCheckpoint};
 
-/// Reads the checkpoint a job resumes from: `path` is a `chk-<id>` directory (that checkpoint,
-/// as it is), or a checkpoint directory (its latest intact checkpoint; corrupt ones are
-/// skipped with a warning).
+/// Reads the checkpoint a job resumes from: `path` is a checkpoint or savepoint directory
+/// (holding `_metadata`, under any name: they are relocatable), a `chk-<id>` directory, or a
+/// checkpoint directory (its latest intact checkpoint; corrupt ones are skipped with a
+/// warning).
 pub fn read_restore_point(path: &str) -> Result<RestoredCheckpoint, String> {
     let trimmed = path.trim_end_matches('/');
+    if std::path::Path::new(trimmed.strip_prefix("file://").unwrap_or(trimmed))
+        .join("_metadata")
+        .exists()
+    {
+        let storage = CheckpointStorage::open(trimmed).map_err(|e| e.to_string())?;
+        if storage.holds_a_checkpoint() {
+            return storage.read_here().map_err(|e| e.to_string());
+        }
+    }
     let (parent, name) = trimmed.rsplit_once('/').unwrap_or((".", trimmed));
     if let Some(id) = name
         .strip_prefix("chk-")
