@@ -17,7 +17,7 @@ use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
 use super::store::{KeyScope, KeyWindows, TimerQueues};
 use super::triggers::{Trigger, TriggerContext, TriggerResult};
-use super::window::Window;
+use super::window::{Window, cleanup_time};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -85,12 +85,7 @@ where
     /// when that overflows), or its end (processing time).
     fn cleanup_time(&self, window: &W) -> Timestamp {
         if self.assigner.is_event_time() {
-            let cleanup = window.max_timestamp().wrapping_add(self.allowed_lateness);
-            if cleanup >= window.max_timestamp() {
-                cleanup
-            } else {
-                Timestamp::MAX
-            }
+            cleanup_time(window.max_timestamp(), self.allowed_lateness)
         } else {
             window.max_timestamp()
         }

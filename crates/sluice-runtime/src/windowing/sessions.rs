@@ -23,7 +23,7 @@ use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
-use super::window::{TimeWindow, Window, typed};
+use super::window::{TimeWindow, Window, cleanup_time, typed};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -93,14 +93,8 @@ where
         }
     }
 
-    /// Flink's cleanup time: end + lateness, or never when that overflows.
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
-        let cleanup = window.max_timestamp().wrapping_add(self.allowed_lateness);
-        if cleanup >= window.max_timestamp() {
-            cleanup
-        } else {
-            Timestamp::MAX
-        }
+        cleanup_time(window.max_timestamp(), self.allowed_lateness)
     }
 
     fn timer(&mut self, time: Timestamp, key: &K, window: TimeWindow) {

@@ -33,7 +33,7 @@ use sluice_state::codec::{decode, encode};
 
 use super::function_state::FunctionState;
 use super::functions::{Elements, ProcessWindowFunction};
-use super::window::{TimeWindow, Window, typed};
+use super::window::{TimeWindow, Window, cleanup_time, typed};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
 use crate::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -126,14 +126,8 @@ where
         TimeWindow::new(start, start.wrapping_add(self.shape.size))
     }
 
-    /// Flink's cleanup time: end + lateness, or never when that overflows.
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
-        let cleanup = window.max_timestamp().wrapping_add(self.allowed_lateness);
-        if cleanup >= window.max_timestamp() {
-            cleanup
-        } else {
-            Timestamp::MAX
-        }
+        cleanup_time(window.max_timestamp(), self.allowed_lateness)
     }
 
     /// Calls `f` with the start of every window holding `timestamp`, latest first, as the
@@ -328,14 +322,7 @@ where
             self.fire_all(start, clear, out)?;
         }
         if lateness > 0 {
-            let cleaned = self.windows_due(from, to, |w| {
-                let cleanup = w.max_timestamp().wrapping_add(lateness);
-                if cleanup >= w.max_timestamp() {
-                    cleanup
-                } else {
-                    Timestamp::MAX
-                }
-            });
+            let cleaned = self.windows_due(from, to, |w| cleanup_time(w.max_timestamp(), lateness));
             for start in cleaned {
                 self.clear_all(start)?;
             }
@@ -479,13 +466,7 @@ where
             // The last window holding this slice starts at the latest start <= the slice.
             let last_start = TimeWindow::start_with_offset(*slice_start, offset, slide);
             let max = last_start.wrapping_add(size).wrapping_sub(1);
-            let cleanup = max.wrapping_add(lateness);
-            let cleanup = if cleanup >= max {
-                cleanup
-            } else {
-                Timestamp::MAX
-            };
-            cleanup > time
+            cleanup_time(max, lateness) > time
         });
     }
 }

@@ -20,6 +20,17 @@ pub trait Window:
     }
 }
 
+/// Flink's cleanup time of an event-time window ending at `max_timestamp`: when its state is
+/// dropped, `allowed_lateness` after its end — or never, when that overflows.
+pub(crate) fn cleanup_time(max_timestamp: Timestamp, allowed_lateness: i64) -> Timestamp {
+    let cleanup = max_timestamp.wrapping_add(allowed_lateness);
+    if cleanup >= max_timestamp {
+        cleanup
+    } else {
+        Timestamp::MAX
+    }
+}
+
 /// `window` as the window type `W` of a window function; an error for window types that are
 /// not time ranges.
 pub(crate) fn typed<W: Window>(window: &TimeWindow) -> Result<W, String> {
