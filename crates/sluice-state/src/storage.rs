@@ -117,6 +117,11 @@ pub fn checkpoint_dir_name(id: u64) -> String {
     format!("chk-{id}")
 }
 
+/// The checkpoint id a directory named `name` holds, if it is a `chk-<id>` directory.
+pub fn checkpoint_id_of(name: &str) -> Option<u64> {
+    name.strip_prefix("chk-")?.parse().ok()
+}
+
 impl CheckpointStorage {
     /// Storage under `location`: a directory path or a `file://` URL (created if missing).
     pub fn open(location: &str) -> Result<Self, StorageError> {
@@ -207,10 +212,7 @@ impl CheckpointStorage {
         let mut ids = Vec::new();
         for dir in listing.common_prefixes {
             let name = dir.filename().unwrap_or_default().to_string();
-            let Some(id) = name
-                .strip_prefix("chk-")
-                .and_then(|n| n.parse::<u64>().ok())
-            else {
+            let Some(id) = checkpoint_id_of(&name) else {
                 continue;
             };
             let metadata = Path::from(format!("{name}/{METADATA_FILE}"));

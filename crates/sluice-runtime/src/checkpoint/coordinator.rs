@@ -112,11 +112,16 @@ fn task_file(task: TaskId) -> String {
     format!("task-{}-{}.state", task.vertex, task.subtask)
 }
 
+/// Fails the job with `message`: the job's result becomes it, and its tasks are cancelled.
+fn fail_job(failure: &Mutex<Option<String>>, cancel: &CancelToken, message: String) {
+    *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+    cancel.cancel();
+}
+
 impl Coordinator {
     /// Runs the coordinator on its own thread until every task finished or the job is
-    /// cancelled.
-    /// A panic in the coordinator fails the job (its tasks would otherwise wait for a
-    /// checkpoint that never completes).
+    /// cancelled. A panic in the coordinator fails the job (its tasks would otherwise wait for
+    /// a checkpoint that never completes).
     pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
         let failure = Arc::clone(&self.failure);
         let cancel = self.cancel.clone();
@@ -125,11 +130,9 @@ impl Coordinator {
             .spawn(move || {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
                 if let Err(payload) = outcome {
-                    *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(format!(
-                        "the checkpoint coordinator failed: {}",
-                        crate::error::panic_message(payload.as_ref())
-                    ));
-                    cancel.cancel();
+                    let reason = crate::error::panic_message(payload.as_ref());
+                    let message = format!("the checkpoint coordinator failed: {reason}");
+                    fail_job(&failure, &cancel, message);
                 }
             })
     }
@@ -290,9 +293,15 @@ impl Coordinator {
         } else {
             return false;
         };
-        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
-        self.cancel.cancel();
+        fail_job(&self.failure, &self.cancel, message);
         true
+    }
+
+    /// Tells every task that checkpoint (or savepoint) `id` completed.
+    fn notify_complete(&self, id: u64) {
+        for task in &self.tasks {
+            task.mailbox.post(TaskMessage::Complete(id));
+        }
     }
 
     /// Writes a fully acknowledged savepoint into its directory, notifies every task and
@@ -315,15 +324,12 @@ impl Coordinator {
         match &outcome {
             Ok(_) => {
                 tracing::info!("completed savepoint {id} in {}", request.directory);
-                for task in &self.tasks {
-                    task.mailbox.post(TaskMessage::Complete(id));
-                }
+                self.notify_complete(id);
             }
             Err(reason) if request.stop => {
                 // The sources already ended after its barrier: the job cannot go on.
-                *self.failure.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some(format!("stop-with-savepoint {id} failed: {reason}"));
-                self.cancel.cancel();
+                let message = format!("stop-with-savepoint {id} failed: {reason}");
+                fail_job(&self.failure, &self.cancel, message);
             }
             Err(_) => {}
         }
@@ -336,9 +342,7 @@ impl Coordinator {
         let started = checkpoint.triggered;
         self.write(&self.storage, checkpoint, false)?;
         tracing::info!("completed checkpoint {id} in {:?}", started.elapsed());
-        for task in &self.tasks {
-            task.mailbox.post(TaskMessage::Complete(id));
-        }
+        self.notify_complete(id);
         Ok(())
     }
 

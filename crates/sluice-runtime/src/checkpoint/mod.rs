@@ -42,10 +42,7 @@ pub fn read_restore_point(path: &str) -> Result<RestoredCheckpoint, String> {
         }
     }
     let (parent, name) = trimmed.rsplit_once('/').unwrap_or((".", trimmed));
-    if let Some(id) = name
-        .strip_prefix("chk-")
-        .and_then(|n| n.parse::<u64>().ok())
-    {
+    if let Some(id) = sluice_state::storage::checkpoint_id_of(name) {
         let storage = CheckpointStorage::open(parent).map_err(|e| e.to_string())?;
         return storage.read(id).map_err(|e| e.to_string());
     }

@@ -86,9 +86,9 @@ impl Mailbox {
         self.waker.wake();
     }
 
-    /// Takes every posted message (cheap when there is none).
+    /// Takes every posted message (a plain load when there is none: tasks call it every turn).
     pub fn take(&self) -> Vec<TaskMessage> {
-        if !self.pending.swap(false, Ordering::AcqRel) {
+        if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::AcqRel) {
             return Vec::new();
         }
         self.messages
