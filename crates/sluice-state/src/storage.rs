@@ -235,13 +235,6 @@ impl CheckpointStorage {
         self.read_in("")
     }
 
-    /// Whether a checkpoint's `_metadata` is at the top of this storage's directory.
-    pub fn holds_a_checkpoint(&self) -> bool {
-        self.runtime
-            .block_on(self.store.head(&Path::from(METADATA_FILE)))
-            .is_ok()
-    }
-
     /// Reads the checkpoint whose files are under `dir` (`""` or ending in `/`).
     fn read_in(&self, dir: &str) -> Result<RestoredCheckpoint, StorageError> {
         let path = Path::from(format!("{dir}{METADATA_FILE}"));

@@ -37,9 +37,7 @@ pub fn read_restore_point(path: &str) -> Result<RestoredCheckpoint, String> {
         .exists()
     {
         let storage = CheckpointStorage::open(trimmed).map_err(|e| e.to_string())?;
-        if storage.holds_a_checkpoint() {
-            return storage.read_here().map_err(|e| e.to_string());
-        }
+        return storage.read_here().map_err(|e| e.to_string());
     }
     let (parent, name) = trimmed.rsplit_once('/').unwrap_or((".", trimmed));
     if let Some(id) = sluice_state::storage::checkpoint_id_of(name) {
