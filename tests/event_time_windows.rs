@@ -3,14 +3,13 @@
 //! — when a Flink installation is available (`FLINK_PEER_DIR` pointing at the directory with
 //! `run_event_time_windows.sh`) — generated out-of-order data compared with the real Flink.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sluice-etw-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("etw", name)
 }
 
 fn sorted_lines(path: &Path) -> Vec<String> {

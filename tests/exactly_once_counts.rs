@@ -3,15 +3,14 @@
 //! for line (`sluice exactly-once-counts …`, the same job as `cargo run --example
 //! exactly_once_counts`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sluice-eoc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("eoc", name)
 }
 
 /// A small deterministic generator (no dependency needed for test data).
@@ -71,21 +70,6 @@ fn command(
     command
 }
 
-/// Every committed line, sorted; asserts that committed file names never start with `.`.
-fn committed_lines(out: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(out).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let text = std::fs::read_to_string(out.join(&name)).unwrap();
-        lines.extend(text.lines().map(String::from));
-    }
-    lines.sort();
-    lines
-}
-
 fn run_to_completion(command: &mut Command) {
     let status = command.status().unwrap();
     assert!(status.success(), "the job failed: {status}");
@@ -103,7 +87,7 @@ fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
         2,
         None,
     ));
-    let expected = committed_lines(&clean_out);
+    let expected = common::committed_lines(&[&clean_out]);
     assert_eq!(expected.len(), 4_000, "one line per well-formed record");
 
     let mut random = Lcg(7);
@@ -132,7 +116,7 @@ fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
         }
         run_to_completion(&mut command(&input, &out, &ckpt, parallelism, Some(20_000)));
         assert_eq!(
-            committed_lines(&out),
+            common::committed_lines(&[&out]),
             expected,
             "trial {trial} (parallelism {parallelism}): nothing lost, nothing twice"
         );
@@ -176,7 +160,7 @@ fn from_checkpoint_resumes_where_that_checkpoint_left_off() {
             .arg("--from-checkpoint")
             .arg(&first_ckpt),
     );
-    assert!(committed_lines(&out).is_empty());
+    assert!(common::committed_lines(&[&out]).is_empty());
     let missing = command(&input, &out, &dir.join("ckpt-c"), 1, None)
         .arg("--from-savepoint")
         .arg(dir.join("no-such-savepoint"))

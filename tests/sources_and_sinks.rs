@@ -1,6 +1,8 @@
 //! Sources and sinks through the public API: files, sequences, sockets, user sources and
 //! sinks, text/CSV output and collection.
 
+mod common;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -10,10 +12,7 @@ use std::time::{Duration, Instant};
 use sluice::prelude::*;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sluice-it-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("it", name)
 }
 
 fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {

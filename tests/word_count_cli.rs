@@ -1,15 +1,14 @@
 //! WordCount as a user runs it: `sluice word-count --input FILE --output OUT [-p N]` (the same
 //! job as `cargo run --example word_count`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sluice-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir("cli", name)
 }
 
 /// The expected counts, computed independently: lowercase, then runs of [a-z0-9].

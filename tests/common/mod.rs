@@ -1,4 +1,4 @@
-//! Pieces shared by the checkpoint and savepoint tests: scratch directories, the running-counts
+//! Pieces shared by the integration tests: scratch directories, the running-counts
 //! job written through the exactly-once file sink, and reading its committed output.
 
 #![allow(dead_code)]
