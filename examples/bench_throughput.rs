@@ -56,6 +56,12 @@ enum Case {
         checkpoint_interval_ms: u64,
         #[arg(long)]
         restore: bool,
+        /// `hashmap` or `rocksdb` (Flink's `state.backend.type`).
+        #[arg(long, default_value = "hashmap")]
+        state_backend: String,
+        /// RocksDB checkpoints store only new files.
+        #[arg(long)]
+        incremental: bool,
     },
     /// Keyed event-time windows over a Nexmark-like bid stream (10,000 auctions, 10 events per
     /// event-time ms, watermarks 4 s behind): count and max price per auction and window.
@@ -121,9 +127,16 @@ fn main() -> Result<(), String> {
             checkpoint_dir,
             checkpoint_interval_ms,
             restore,
+            state_backend,
+            incremental,
         } => {
             let env = StreamExecutionEnvironment::new();
             env.set_parallelism(parallelism);
+            env.set_state_option("state.backend.type", &state_backend);
+            env.set_state_option(
+                "execution.checkpointing.incremental",
+                &incremental.to_string(),
+            );
             if let Some(dir) = &checkpoint_dir {
                 let dir = dir
                     .to_str()
@@ -149,8 +162,13 @@ fn main() -> Result<(), String> {
                 (Some(_), false) => "keyed-sum-checkpointed",
                 (Some(_), true) => "keyed-sum-restored",
             };
+            let case = match (state_backend.as_str(), incremental) {
+                ("hashmap", _) => case.to_string(),
+                (backend, false) => format!("{case}-{backend}"),
+                (backend, true) => format!("{case}-{backend}-incremental"),
+            };
             report(
-                case,
+                &case,
                 parallelism,
                 records as u64,
                 bytes,

@@ -75,9 +75,14 @@ fn run_to_completion(command: &mut Command) {
     assert!(status.success(), "the job failed: {status}");
 }
 
-#[test]
-fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
-    let dir = temp_dir("kills");
+/// Runs `trials` trials, each killing the job up to three times at random moments before
+/// letting it finish; `backend` picks the state backend of each run (trial, run).
+fn sigkill_trials(
+    name: &str,
+    trials: usize,
+    backend: impl Fn(usize, u64) -> &'static [&'static str],
+) {
+    let dir = temp_dir(name);
     let input = write_input(&dir, 4_000);
     let clean_out = dir.join("clean-out");
     run_to_completion(&mut command(
@@ -92,13 +97,15 @@ fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
 
     let mut random = Lcg(7);
     let mut kills = 0;
-    for trial in 0..20 {
+    for trial in 0..trials {
         let out = dir.join(format!("out-{trial}"));
         let ckpt = dir.join(format!("ckpt-{trial}"));
         let parallelism = 1 + (trial % 3);
+        let runs = 1 + random.next(3);
         // Killed up to three times, then left to finish.
-        for _ in 0..1 + random.next(3) {
+        for run in 0..runs {
             let mut child = command(&input, &out, &ckpt, parallelism, Some(20_000))
+                .args(backend(trial, run))
                 .spawn()
                 .unwrap();
             let deadline = Instant::now() + Duration::from_millis(20 + random.next(180));
@@ -114,31 +121,52 @@ fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
             }
             child.wait().unwrap();
         }
-        run_to_completion(&mut command(&input, &out, &ckpt, parallelism, Some(20_000)));
+        run_to_completion(
+            command(&input, &out, &ckpt, parallelism, Some(20_000)).args(backend(trial, runs)),
+        );
         assert_eq!(
             common::committed_lines(&[&out]),
             expected,
             "trial {trial} (parallelism {parallelism}): nothing lost, nothing twice"
         );
     }
-    assert!(kills >= 10, "the runs were killed mid-way ({kills} kills)");
+    assert!(
+        kills >= trials / 2,
+        "the runs were killed mid-way ({kills} kills)"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
-fn the_rocksdb_backend_is_reported_as_missing_from_this_build() {
-    let dir = temp_dir("rocksdb");
-    let input = write_input(&dir, 10);
-    let output = command(&input, &dir.join("out"), &dir.join("ckpt"), 1, None)
-        .arg("--state-backend")
-        .arg("rocksdb")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("rocksdb"), "{stderr}");
-    let _ = std::fs::remove_dir_all(dir);
+fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
+    sigkill_trials("kills", 20, |_, _| HASHMAP);
+}
+
+const HASHMAP: &[&str] = &["--state-backend", "hashmap"];
+const ROCKSDB: &[&str] = &["--state-backend", "rocksdb"];
+const ROCKSDB_INCREMENTAL: &[&str] = &["--state-backend", "rocksdb", "--incremental-checkpoints"];
+
+#[test]
+fn sigkilled_runs_on_rocksdb_commit_exactly_the_lines_of_one_clean_run() {
+    sigkill_trials("kills-rocksdb", 20, |_, _| ROCKSDB);
+}
+
+#[test]
+fn sigkilled_runs_with_incremental_checkpoints_commit_exactly_the_lines_of_one_clean_run() {
+    sigkill_trials("kills-incremental", 20, |_, _| ROCKSDB_INCREMENTAL);
+}
+
+#[test]
+fn restarts_may_switch_between_state_backends() {
+    // Full checkpoints are in one canonical format: a run on either backend resumes the
+    // other's.
+    sigkill_trials("kills-switching", 6, |trial, run| {
+        if (trial as u64 + run).is_multiple_of(2) {
+            ROCKSDB
+        } else {
+            HASHMAP
+        }
+    });
 }
 
 #[test]

@@ -348,7 +348,7 @@ impl ProcessWindowFunction<(String, i64), String, String, TimeWindow> for Firing
             self.per_window.value(&mut state)?.is_some(),
             "{key}: cleared state of a window that fired"
         );
-        self.per_window.clear(&mut state);
+        self.per_window.clear(&mut state)?;
         Ok(())
     }
 }

@@ -46,6 +46,10 @@ pub struct ExactlyOnceCountsArgs {
     /// Where keyed state lives.
     #[arg(long, value_enum, default_value_t = StateBackendKind::Hashmap)]
     pub state_backend: StateBackendKind,
+    /// With `--state-backend rocksdb`: checkpoints store only the database files that are new
+    /// since the last completed one.
+    #[arg(long)]
+    pub incremental_checkpoints: bool,
     /// Parallelism of the counting and the sink.
     #[arg(long, short = 'p', default_value_t = 1)]
     pub parallelism: usize,
@@ -94,12 +98,6 @@ impl Throttle {
 
 /// Runs the job; returns how many malformed lines were skipped.
 pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
-    if args.state_backend == StateBackendKind::Rocksdb {
-        return Err(
-            "the rocksdb state backend is not part of this build; use --state-backend hashmap"
-                .into(),
-        );
-    }
     if args.checkpoint_interval_ms == 0 {
         return Err("--checkpoint-interval-ms must be at least 1".into());
     }
@@ -127,6 +125,14 @@ pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
     env.set_parallelism(args.parallelism.max(1));
     env.enable_checkpointing(Duration::from_millis(args.checkpoint_interval_ms));
     env.set_checkpoint_storage(checkpoints);
+    let backend = match args.state_backend {
+        StateBackendKind::Hashmap => "hashmap",
+        StateBackendKind::Rocksdb => "rocksdb",
+    };
+    env.set_state_option("state.backend.type", backend);
+    if args.incremental_checkpoints {
+        env.set_state_option("execution.checkpointing.incremental", "true");
+    }
     if let Some(path) = &resume_from {
         env.restore_from(path);
     }

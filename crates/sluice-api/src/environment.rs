@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::{RuntimeMode, StreamData};
@@ -19,16 +20,19 @@ use sluice_runtime::mini_cluster;
 use sluice_runtime::source::Source;
 use sluice_runtime::watermarks::WatermarkStrategy;
 use sluice_runtime::{JobClient, JobError, JobExecutionResult};
+use sluice_state::StateBackendFactory;
 
 use crate::datastream::DataStream;
 use crate::interrupt;
 use crate::sources::{
     CollectionSource, IteratorSource, SequenceSource, SocketTextSource, TextFileSource,
 };
+use crate::state_backend::StateBackendSettings;
 
 pub(crate) struct EnvState {
     pub(crate) graph: StreamGraph,
     pub(crate) config: JobConfig,
+    pub(crate) state_backend: StateBackendSettings,
 }
 
 /// The context in which a streaming program runs; Flink's `StreamExecutionEnvironment`.
@@ -61,6 +65,7 @@ impl StreamExecutionEnvironment {
             state: Rc::new(RefCell::new(EnvState {
                 graph: StreamGraph::default(),
                 config: JobConfig::default(),
+                state_backend: StateBackendSettings::default(),
             })),
         }
     }
@@ -220,6 +225,28 @@ impl StreamExecutionEnvironment {
         self
     }
 
+    /// Sets where keyed state lives (Flink's `setStateBackend`): the in-memory backend (the
+    /// default), the embedded RocksDB backend, or any other [`StateBackendFactory`].
+    pub fn set_state_backend(&self, backend: impl StateBackendFactory + 'static) -> &Self {
+        self.state
+            .borrow_mut()
+            .state_backend
+            .choose(Arc::new(backend));
+        self
+    }
+
+    /// Sets a state backend option by its Flink key: `state.backend.type` (`hashmap` or
+    /// `rocksdb`), `state.backend.rocksdb.localdir`, `execution.checkpointing.incremental`
+    /// (`true`: RocksDB checkpoints store only new files). A bad key or value is reported by
+    /// `execute`.
+    pub fn set_state_option(&self, key: &str, value: &str) -> &Self {
+        let result = self.state.borrow_mut().state_backend.set(key, value);
+        if let Err(error) = result {
+            self.report(&error);
+        }
+        self
+    }
+
     /// Adds a source.
     pub fn from_source<T: StreamData, S: Source<T>>(&self, source: S, name: &str) -> DataStream<T> {
         self.add_source(source, &format!("Source: {name}"), None)
@@ -336,7 +363,7 @@ impl StreamExecutionEnvironment {
     }
 
     fn translate(&self, name: &str, take: bool) -> Result<JobGraph, JobError> {
-        let (graph, mut config) = {
+        let (mut graph, mut config) = {
             let mut state = self.state.borrow_mut();
             let graph = if take {
                 std::mem::take(&mut state.graph)
@@ -345,6 +372,10 @@ impl StreamExecutionEnvironment {
             };
             (graph, state.config.clone())
         };
+        match self.state.borrow().state_backend.resolve() {
+            Ok(backend) => config.state_backend = backend,
+            Err(error) => graph.report(error),
+        }
         config.name = name.to_string();
         JobGraph::translate(graph, config)
     }

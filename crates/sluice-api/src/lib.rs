@@ -31,6 +31,7 @@ pub mod keyed_stream;
 pub mod settings;
 pub mod sinks;
 pub mod sources;
+pub mod state_backend;
 pub mod windowed_stream;
 
 pub use broadcast::BroadcastStream;
@@ -40,6 +41,9 @@ pub use environment::StreamExecutionEnvironment;
 pub use joins::{JoinedStreams, TaggedUnion};
 pub use keyed_stream::KeyedStream;
 pub use settings::OperatorSettings;
+#[cfg(feature = "rocksdb")]
+pub use sluice_rocksdb::RocksDbStateBackendFactory;
+pub use sluice_state::HashMapStateBackendFactory;
 pub use windowed_stream::WindowedStream;
 
 /// Everything a job usually needs, in one import.

@@ -56,6 +56,8 @@ pub struct Barrier {
     pub checkpoint_id: u64,
     /// When the coordinator triggered it (ms since the Unix epoch).
     pub timestamp: i64,
+    /// A savepoint's barrier: state is written in the canonical, self-contained format.
+    pub savepoint: bool,
 }
 
 /// Everything a channel carries, in order.

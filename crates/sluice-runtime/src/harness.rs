@@ -30,6 +30,7 @@ use crate::two_input::TwoInputDriver;
 const HARNESS_BARRIER: sluice_core::Barrier = sluice_core::Barrier {
     checkpoint_id: 1,
     timestamp: 0,
+    savepoint: false,
 };
 
 /// Everything a [`CollectingLink`] received.

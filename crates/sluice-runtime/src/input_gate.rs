@@ -269,6 +269,7 @@ mod tests {
         Barrier {
             checkpoint_id: id,
             timestamp: 0,
+            savepoint: false,
         }
     }
 

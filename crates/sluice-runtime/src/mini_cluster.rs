@@ -345,6 +345,7 @@ impl<'a> Deployment<'a> {
                 ))
             }),
             checkpointing: self.job.config.checkpointing.as_ref().map(|c| c.mode),
+            state_backend: Arc::clone(&self.job.config.state_backend),
         }
     }
 

@@ -11,7 +11,10 @@ use std::time::Duration;
 use sluice_core::{Barrier, Record, RuntimeMode, UserResult, Watermark};
 
 use crate::alignment::AlignmentRegistry;
-use sluice_state::{OperatorSnapshot, OperatorStateStore};
+use sluice_state::{
+    BackendScope, HashMapStateBackendFactory, OperatorSnapshot, OperatorStateStore,
+    SnapshotRequest, StateBackendFactory,
+};
 
 use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::CheckpointingMode;
@@ -55,6 +58,8 @@ pub struct OperatorContext {
     /// Whether and how the job takes checkpoints (bounded sources then end with a final one;
     /// input gates align barriers for exactly-once).
     pub checkpointing: Option<CheckpointingMode>,
+    /// Where keyed state lives (Flink's `state.backend.type`).
+    pub state_backend: Arc<dyn StateBackendFactory>,
 }
 
 impl OperatorContext {
@@ -74,6 +79,21 @@ impl OperatorContext {
             alignment: AlignmentRegistry::new(),
             restored: None,
             checkpointing: None,
+            state_backend: Arc::new(HashMapStateBackendFactory),
+        }
+    }
+
+    /// Names this operator instance to the state backend.
+    pub fn backend_scope(&self) -> BackendScope<'_> {
+        BackendScope {
+            operator_uid: &self.uid,
+            subtask: self.subtask,
+            max_parallelism: self.max_parallelism,
+            key_groups: sluice_core::key_group::KeyGroupRange::for_subtask(
+                self.max_parallelism,
+                self.parallelism,
+                self.subtask,
+            ),
         }
     }
 
@@ -352,7 +372,10 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         into: &mut ChainSnapshot,
         snapshot: impl FnOnce(u64, &mut Output<Out>, &mut OperatorSnapshot) -> UserResult,
     ) -> LinkResult {
-        let mut state = OperatorSnapshot::default();
+        let mut state = OperatorSnapshot::for_request(SnapshotRequest {
+            checkpoint_id: barrier.checkpoint_id,
+            savepoint: barrier.savepoint,
+        });
         self.call(|out| snapshot(barrier.checkpoint_id, out, &mut state))?;
         into.insert(self.ctx.uid.clone(), state);
         self.next.on_barrier(barrier, into)?;

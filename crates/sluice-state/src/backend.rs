@@ -7,26 +7,42 @@
 
 use std::borrow::Cow;
 
+use crate::error::StateError;
 use crate::snapshot::KeyedSnapshot;
+
+/// Entries as (key, value) byte strings, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Identifies one declared state of an operator (assigned in declaration order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StateId(pub u32);
 
-/// Storage for keyed state.
+/// Storage for keyed state. Every operation can fail where the backend does I/O (an embedded
+/// database on a full or broken disk); the in-memory backend never fails.
 pub trait StateBackend: Send {
     /// Registers a state by name and returns its id (the same id for the same name).
-    fn register(&mut self, name: &str) -> StateId;
+    fn register(&mut self, name: &str) -> Result<StateId, StateError>;
 
     /// The value stored under `key` (borrowed where the backend holds it in memory, owned
     /// where it must be read, as from disk).
-    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<Cow<'_, [u8]>>;
+    fn get(
+        &self,
+        state: StateId,
+        key_group: usize,
+        key: &[u8],
+    ) -> Result<Option<Cow<'_, [u8]>>, StateError>;
 
     /// Stores `value` under `key`.
-    fn put(&mut self, state: StateId, key_group: usize, key: Vec<u8>, value: Vec<u8>);
+    fn put(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), StateError>;
 
     /// Removes `key`.
-    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]);
+    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError>;
 
     /// Every entry whose key starts with `prefix`, in key order.
     fn scan_prefix(
@@ -34,30 +50,117 @@ pub trait StateBackend: Send {
         state: StateId,
         key_group: usize,
         prefix: &[u8],
-    ) -> Vec<(Vec<u8>, Vec<u8>)>;
+    ) -> Result<Entries, StateError>;
 
     /// Removes every entry whose key starts with `prefix`.
-    fn delete_prefix(&mut self, state: StateId, key_group: usize, prefix: &[u8]);
+    fn delete_prefix(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Result<(), StateError>;
 
     /// The number of entries of `state` over all key groups.
-    fn len(&self, state: StateId) -> usize;
+    fn len(&self, state: StateId) -> Result<usize, StateError>;
 
-    /// Copies every entry of every state into `into`, grouped by key group.
-    fn snapshot(&self, into: &mut KeyedSnapshot);
+    /// Copies every entry of every state into `into`, grouped by key group — or, for a
+    /// checkpoint (see [`KeyedSnapshot::request`]) of a backend that snapshots incrementally,
+    /// adds its files.
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError>;
+
+    /// Checkpoint `checkpoint_id` completed: files it stored may be referenced by the next
+    /// incremental snapshots instead of being stored again.
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        let _ = checkpoint_id;
+    }
 
     /// Loads the entries of `from` (state written by [`StateBackend::snapshot`], possibly of
     /// several old subtasks) into this backend.
-    fn restore(&mut self, from: &KeyedSnapshot) {
-        self.restore_where(from, &|_| true);
+    fn restore(&mut self, from: &KeyedSnapshot) -> Result<(), StateError> {
+        self.restore_where(from, &|_| true)
     }
 
     /// Like [`StateBackend::restore`], for the states whose name `keep` accepts.
-    fn restore_where(&mut self, from: &KeyedSnapshot, keep: &dyn Fn(&str) -> bool) {
+    fn restore_where(
+        &mut self,
+        from: &KeyedSnapshot,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<(), StateError> {
+        from.require_canonical(keep)?;
         for name in from.state_names().into_iter().filter(|name| keep(name)) {
-            let state = self.register(name);
+            let state = self.register(name)?;
             for (key_group, key, value) in from.entries(name) {
-                self.put(state, key_group, key.to_vec(), value.to_vec());
+                self.put(state, key_group, key.to_vec(), value.to_vec())?;
             }
         }
+        Ok(())
+    }
+}
+
+/// A boxed backend is a backend, so operators can hold whichever one the job configures.
+impl<B: StateBackend + ?Sized> StateBackend for Box<B> {
+    fn register(&mut self, name: &str) -> Result<StateId, StateError> {
+        (**self).register(name)
+    }
+
+    fn get(
+        &self,
+        state: StateId,
+        key_group: usize,
+        key: &[u8],
+    ) -> Result<Option<Cow<'_, [u8]>>, StateError> {
+        (**self).get(state, key_group, key)
+    }
+
+    fn put(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), StateError> {
+        (**self).put(state, key_group, key, value)
+    }
+
+    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError> {
+        (**self).delete(state, key_group, key)
+    }
+
+    fn scan_prefix(
+        &self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Result<Entries, StateError> {
+        (**self).scan_prefix(state, key_group, prefix)
+    }
+
+    fn delete_prefix(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Result<(), StateError> {
+        (**self).delete_prefix(state, key_group, prefix)
+    }
+
+    fn len(&self, state: StateId) -> Result<usize, StateError> {
+        (**self).len(state)
+    }
+
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        (**self).snapshot(into)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        (**self).notify_checkpoint_complete(checkpoint_id);
+    }
+
+    fn restore_where(
+        &mut self,
+        from: &KeyedSnapshot,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<(), StateError> {
+        (**self).restore_where(from, keep)
     }
 }

@@ -25,4 +25,12 @@ pub enum StateError {
         /// What contradicts what.
         message: String,
     },
+    /// The state backend's storage failed (an embedded database's I/O).
+    #[error("state backend {backend}: {message}")]
+    Backend {
+        /// The backend's name (`rocksdb`).
+        backend: &'static str,
+        /// What failed, with the database's message.
+        message: String,
+    },
 }

@@ -35,36 +35,50 @@ impl Cell0 {
 
     /// The state's id in the scope's backend. Looked up on every access, not cached: one
     /// handle may serve several backends (a restored one registers states in another order).
-    fn id(&self, scope: &mut KeyedStateScope<'_>) -> StateId {
+    fn id(&self, scope: &mut KeyedStateScope<'_>) -> Result<StateId, StateError> {
         scope.register(&self.name)
     }
 
     /// The live payload stored under `key`; expired values are removed.
-    fn read(&self, scope: &mut KeyedStateScope<'_>, key: &[u8]) -> Option<Vec<u8>> {
-        let id = self.id(scope);
-        let stored = scope.get(id, key)?.into_owned();
-        let Some(ttl) = self.ttl else {
-            return Some(stored);
+    fn read(
+        &self,
+        scope: &mut KeyedStateScope<'_>,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        let id = self.id(scope)?;
+        let Some(stored) = scope.get(id, key)? else {
+            return Ok(None);
         };
-        let (expiry, payload) = unwrap_expiry(&stored)?;
+        let stored = stored.into_owned();
+        let Some(ttl) = self.ttl else {
+            return Ok(Some(stored));
+        };
+        let Some((expiry, payload)) = unwrap_expiry(&stored) else {
+            return Ok(None);
+        };
         if expiry <= scope.now() {
-            scope.delete(id, key);
-            return None;
+            scope.delete(id, key)?;
+            return Ok(None);
         }
         if ttl.update == TtlUpdate::OnReadAndWrite {
             let refreshed = wrap_expiry(ttl.expiry(scope.now()), payload);
-            scope.put(id, key.to_vec(), refreshed);
+            scope.put(id, key.to_vec(), refreshed)?;
         }
-        Some(payload.to_vec())
+        Ok(Some(payload.to_vec()))
     }
 
-    fn write(&self, scope: &mut KeyedStateScope<'_>, key: Vec<u8>, payload: Vec<u8>) {
-        let id = self.id(scope);
+    fn write(
+        &self,
+        scope: &mut KeyedStateScope<'_>,
+        key: Vec<u8>,
+        payload: Vec<u8>,
+    ) -> Result<(), StateError> {
+        let id = self.id(scope)?;
         let stored = match self.ttl {
             Some(ttl) => wrap_expiry(ttl.expiry(scope.now()), &payload),
             None => payload,
         };
-        scope.put(id, key, stored);
+        scope.put(id, key, stored)
     }
 
     fn live_payload<'b>(&self, stored: &'b [u8], now: i64) -> Option<&'b [u8]> {
@@ -112,7 +126,7 @@ impl<T: Serialize + DeserializeOwned> ValueState<T> {
     pub fn value(&self, scope: &mut KeyedStateScope<'_>) -> Result<Option<T>, StateError> {
         let key = scope.prefix().to_vec();
         self.cell
-            .read(scope, &key)
+            .read(scope, &key)?
             .map(|bytes| decode(&self.cell.name, &bytes))
             .transpose()
     }
@@ -121,15 +135,14 @@ impl<T: Serialize + DeserializeOwned> ValueState<T> {
     pub fn update(&self, scope: &mut KeyedStateScope<'_>, value: &T) -> Result<(), StateError> {
         let payload = encode(&self.cell.name, value)?;
         let key = scope.prefix().to_vec();
-        self.cell.write(scope, key, payload);
-        Ok(())
+        self.cell.write(scope, key, payload)
     }
 
     /// Removes the value.
-    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) {
-        let id = self.cell.id(scope);
+    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) -> Result<(), StateError> {
+        let id = self.cell.id(scope)?;
         let key = scope.prefix().to_vec();
-        scope.delete(id, &key);
+        scope.delete(id, &key)
     }
 }
 
@@ -194,8 +207,8 @@ impl<T: Serialize + DeserializeOwned> ListState<T> {
     }
 
     /// Removes the list.
-    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) {
-        self.inner.clear(scope);
+    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) -> Result<(), StateError> {
+        self.inner.clear(scope)
     }
 }
 
@@ -238,7 +251,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> MapState<
     pub fn get(&self, scope: &mut KeyedStateScope<'_>, key: &K) -> Result<Option<V>, StateError> {
         let entry = self.entry_key(scope, key)?;
         self.cell
-            .read(scope, &entry)
+            .read(scope, &entry)?
             .map(|bytes| decode(&self.cell.name, &bytes))
             .transpose()
     }
@@ -252,16 +265,14 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> MapState<
     ) -> Result<(), StateError> {
         let entry = self.entry_key(scope, key)?;
         let payload = encode(&self.cell.name, value)?;
-        self.cell.write(scope, entry, payload);
-        Ok(())
+        self.cell.write(scope, entry, payload)
     }
 
     /// Removes `key`.
     pub fn remove(&self, scope: &mut KeyedStateScope<'_>, key: &K) -> Result<(), StateError> {
         let entry = self.entry_key(scope, key)?;
-        let id = self.cell.id(scope);
-        scope.delete(id, &entry);
-        Ok(())
+        let id = self.cell.id(scope)?;
+        scope.delete(id, &entry)
     }
 
     /// Whether `key` has a live value.
@@ -271,11 +282,11 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> MapState<
 
     /// Every live entry, ordered by the encoded key.
     pub fn entries(&self, scope: &mut KeyedStateScope<'_>) -> Result<Vec<(K, V)>, StateError> {
-        let id = self.cell.id(scope);
+        let id = self.cell.id(scope)?;
         let prefix_len = scope.prefix().len() + 4;
         let now = scope.now();
         scope
-            .scan(id)
+            .scan(id)?
             .iter()
             .filter_map(|(k, v)| {
                 let payload = self.cell.live_payload(v, now)?;
@@ -291,9 +302,9 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> MapState<
     }
 
     /// Removes every entry.
-    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) {
-        let id = self.cell.id(scope);
-        scope.delete_all(id);
+    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) -> Result<(), StateError> {
+        let id = self.cell.id(scope)?;
+        scope.delete_all(id)
     }
 }
 
@@ -342,8 +353,8 @@ impl<T: Serialize + DeserializeOwned> ReducingState<T> {
     }
 
     /// Removes the value.
-    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) {
-        self.inner.clear(scope);
+    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) -> Result<(), StateError> {
+        self.inner.clear(scope)
     }
 }
 
@@ -398,7 +409,7 @@ impl<IN: 'static, ACC: Serialize + DeserializeOwned + 'static, OUT: 'static>
     }
 
     /// Removes the accumulator.
-    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) {
-        self.inner.clear(scope);
+    pub fn clear(&self, scope: &mut KeyedStateScope<'_>) -> Result<(), StateError> {
+        self.inner.clear(scope)
     }
 }

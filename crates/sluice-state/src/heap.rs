@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::backend::{StateBackend, StateId};
+use crate::backend::{Entries, StateBackend, StateId};
+use crate::error::StateError;
 use crate::snapshot::KeyedSnapshot;
 
 /// Keeps all state in memory, in ordered maps per state and key group.
@@ -39,32 +40,46 @@ impl HeapStateBackend {
 }
 
 impl StateBackend for HeapStateBackend {
-    fn register(&mut self, name: &str) -> StateId {
+    fn register(&mut self, name: &str) -> Result<StateId, StateError> {
         if let Some(index) = self.names.iter().position(|n| n == name) {
-            return StateId(index as u32);
+            return Ok(StateId(index as u32));
         }
         self.names.push(name.to_string());
         self.tables
             .push((0..self.key_groups).map(|_| BTreeMap::new()).collect());
-        StateId((self.names.len() - 1) as u32)
+        Ok(StateId((self.names.len() - 1) as u32))
     }
 
-    fn get(&self, state: StateId, key_group: usize, key: &[u8]) -> Option<Cow<'_, [u8]>> {
-        self.table(state, key_group)?
-            .get(key)
-            .map(|value| Cow::Borrowed(value.as_slice()))
+    fn get(
+        &self,
+        state: StateId,
+        key_group: usize,
+        key: &[u8],
+    ) -> Result<Option<Cow<'_, [u8]>>, StateError> {
+        Ok(self
+            .table(state, key_group)
+            .and_then(|table| table.get(key))
+            .map(|value| Cow::Borrowed(value.as_slice())))
     }
 
-    fn put(&mut self, state: StateId, key_group: usize, key: Vec<u8>, value: Vec<u8>) {
+    fn put(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), StateError> {
         if let Some(table) = self.table_mut(state, key_group) {
             table.insert(key, value);
         }
+        Ok(())
     }
 
-    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) {
+    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError> {
         if let Some(table) = self.table_mut(state, key_group) {
             table.remove(key);
         }
+        Ok(())
     }
 
     fn scan_prefix(
@@ -72,20 +87,25 @@ impl StateBackend for HeapStateBackend {
         state: StateId,
         key_group: usize,
         prefix: &[u8],
-    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+    ) -> Result<Entries, StateError> {
         let Some(table) = self.table(state, key_group) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        table
+        Ok(table
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+            .collect())
     }
 
-    fn delete_prefix(&mut self, state: StateId, key_group: usize, prefix: &[u8]) {
+    fn delete_prefix(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Result<(), StateError> {
         let Some(table) = self.table_mut(state, key_group) else {
-            return;
+            return Ok(());
         };
         let doomed: Vec<Vec<u8>> = table
             .range(prefix.to_vec()..)
@@ -95,15 +115,17 @@ impl StateBackend for HeapStateBackend {
         for key in doomed {
             table.remove(&key);
         }
+        Ok(())
     }
 
-    fn len(&self, state: StateId) -> usize {
-        self.tables
+    fn len(&self, state: StateId) -> Result<usize, StateError> {
+        Ok(self
+            .tables
             .get(state.0 as usize)
-            .map_or(0, |groups| groups.iter().map(BTreeMap::len).sum())
+            .map_or(0, |groups| groups.iter().map(BTreeMap::len).sum()))
     }
 
-    fn snapshot(&self, into: &mut KeyedSnapshot) {
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
         for (name, groups) in self.names.iter().zip(&self.tables) {
             for (key_group, table) in groups.iter().enumerate() {
                 for (key, value) in table {
@@ -111,6 +133,7 @@ impl StateBackend for HeapStateBackend {
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -13,10 +13,12 @@
 //! snapshots of all subtasks are divided again for any new parallelism.
 
 pub mod backend;
+pub mod backend_factory;
 pub mod codec;
 pub mod error;
 pub mod handles;
 pub mod heap;
+pub mod native;
 pub mod operator_state;
 pub mod scope;
 pub mod snapshot;
@@ -26,16 +28,21 @@ pub mod testing;
 pub mod ttl;
 
 pub use backend::{StateBackend, StateId};
+pub use backend_factory::{
+    BackendScope, HASHMAP_BACKEND, HashMapStateBackendFactory, StateBackendFactory,
+};
 pub use error::StateError;
 pub use handles::{AggregatingState, ListState, MapState, ReducingState, ValueState};
 pub use heap::HeapStateBackend;
+pub use native::{LocalFile, NativeKeyedState, ScratchDir, SharedFile};
 pub use operator_state::{OperatorListState, OperatorStateStore};
 pub use scope::KeyedStateScope;
 pub use snapshot::{
-    Distribution, EntryWriter, KeyedSnapshot, OperatorList, OperatorSnapshot, OperatorStateSnapshot,
+    Distribution, EntryWriter, KeyedSnapshot, OperatorList, OperatorSnapshot,
+    OperatorStateSnapshot, SnapshotRequest,
 };
 pub use storage::{
     CheckpointMetadata, CheckpointStorage, RestoredCheckpoint, StorageError, TaskSnapshot,
 };
-pub use table::{BackendTable, HeapTable, KeyedTable};
+pub use table::{BackendTable, HeapTable, KeyedStore, KeyedTable};
 pub use ttl::{StateTtlConfig, TtlUpdate};

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::backend::Entries;
 use crate::backend::{StateBackend, StateId};
 use crate::codec::{encode, push_framed};
 use crate::error::StateError;
@@ -63,7 +64,7 @@ impl<'a> KeyedStateScope<'a> {
         self.now
     }
 
-    pub(crate) fn register(&mut self, name: &str) -> StateId {
+    pub(crate) fn register(&mut self, name: &str) -> Result<StateId, StateError> {
         self.backend.register(name)
     }
 
@@ -77,25 +78,34 @@ impl<'a> KeyedStateScope<'a> {
         key
     }
 
-    pub(crate) fn get(&self, state: StateId, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+    pub(crate) fn get(
+        &self,
+        state: StateId,
+        key: &[u8],
+    ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, StateError> {
         self.backend.get(state, self.key_group, key)
     }
 
-    pub(crate) fn put(&mut self, state: StateId, key: Vec<u8>, value: Vec<u8>) {
-        self.backend.put(state, self.key_group, key, value);
+    pub(crate) fn put(
+        &mut self,
+        state: StateId,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), StateError> {
+        self.backend.put(state, self.key_group, key, value)
     }
 
-    pub(crate) fn delete(&mut self, state: StateId, key: &[u8]) {
-        self.backend.delete(state, self.key_group, key);
+    pub(crate) fn delete(&mut self, state: StateId, key: &[u8]) -> Result<(), StateError> {
+        self.backend.delete(state, self.key_group, key)
     }
 
-    pub(crate) fn scan(&self, state: StateId) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pub(crate) fn scan(&self, state: StateId) -> Result<Entries, StateError> {
         self.backend
             .scan_prefix(state, self.key_group, &self.prefix)
     }
 
-    pub(crate) fn delete_all(&mut self, state: StateId) {
+    pub(crate) fn delete_all(&mut self, state: StateId) -> Result<(), StateError> {
         let prefix = self.prefix.clone();
-        self.backend.delete_prefix(state, self.key_group, &prefix);
+        self.backend.delete_prefix(state, self.key_group, &prefix)
     }
 }

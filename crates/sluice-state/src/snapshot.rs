@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sluice_core::key_group::KeyGroupRange;
 
+use crate::error::StateError;
+use crate::native::NativeKeyedState;
+
 /// The entries of one state in one key group: `len | key | len | value` frames, lengths as
 /// LEB128 varints, in one buffer (no allocation per entry; written as bytes).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,13 +131,72 @@ impl EntryWriter {
     }
 }
 
-/// The keyed state of one subtask: for every key group with state, each named state's entries.
+/// What a snapshot is taken for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotRequest {
+    /// The checkpoint's id (0 outside checkpoints, as in tests).
+    pub checkpoint_id: u64,
+    /// A savepoint: always in the canonical, backend-independent format, never referring to
+    /// files of other checkpoints.
+    pub savepoint: bool,
+}
+
+/// The keyed state of one subtask: for every key group with state, each named state's entries,
+/// and the files of backends that snapshot natively (incremental checkpoints).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyedSnapshot {
     groups: BTreeMap<usize, BTreeMap<String, Entries>>,
+    native: Vec<NativeKeyedState>,
+    #[serde(skip)]
+    request: SnapshotRequest,
 }
 
 impl KeyedSnapshot {
+    /// An empty snapshot taken for `request`.
+    pub fn for_request(request: SnapshotRequest) -> Self {
+        KeyedSnapshot {
+            request,
+            ..KeyedSnapshot::default()
+        }
+    }
+
+    /// What this snapshot is taken for.
+    pub fn request(&self) -> SnapshotRequest {
+        self.request
+    }
+
+    /// Adds a backend's files.
+    pub fn push_native(&mut self, state: NativeKeyedState) {
+        self.native.push(state);
+    }
+
+    /// The backends' files.
+    pub fn native(&self) -> &[NativeKeyedState] {
+        &self.native
+    }
+
+    /// The backends' files, to resolve where they are read from.
+    pub fn native_mut(&mut self) -> &mut [NativeKeyedState] {
+        &mut self.native
+    }
+
+    /// Fails when a state `keep` accepts is held in a backend's files, which only that backend
+    /// can read.
+    pub fn require_canonical(&self, keep: &dyn Fn(&str) -> bool) -> Result<(), StateError> {
+        for native in &self.native {
+            if let Some(state) = native.states.iter().find(|s| keep(s)) {
+                return Err(StateError::Incompatible {
+                    state: state.clone(),
+                    message: format!(
+                        "held in an incremental {} checkpoint, which only the {} state backend                          restores (a savepoint is in the canonical format any backend reads)",
+                        native.backend, native.backend
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Adds one entry of `state` in `key_group`.
     pub fn push(
         &mut self,
@@ -187,7 +249,7 @@ impl KeyedSnapshot {
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.groups.is_empty() && self.native.is_empty()
     }
 
     /// The entries of `range`'s key groups out of the snapshots of all old subtasks: what a
@@ -198,6 +260,13 @@ impl KeyedSnapshot {
     ) -> KeyedSnapshot {
         let mut selected = KeyedSnapshot::default();
         for snapshot in snapshots {
+            selected.native.extend(
+                snapshot
+                    .native
+                    .iter()
+                    .filter(|native| native.overlaps(range))
+                    .cloned(),
+            );
             for (group, states) in &snapshot.groups {
                 if !range.contains(*group) {
                     continue;
@@ -302,6 +371,14 @@ pub struct OperatorSnapshot {
 }
 
 impl OperatorSnapshot {
+    /// An empty snapshot taken for `request`.
+    pub fn for_request(request: SnapshotRequest) -> Self {
+        OperatorSnapshot {
+            keyed: KeyedSnapshot::for_request(request),
+            operator: OperatorStateSnapshot::default(),
+        }
+    }
+
     /// What new subtask `index` of `parallelism`, owning key groups `range`, restores from the
     /// snapshots of all old subtasks of the operator (in subtask order).
     pub fn for_subtask(

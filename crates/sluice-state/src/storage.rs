@@ -6,14 +6,18 @@
 //! ```text
 //! chk-<id>/task-<vertex>-<subtask>.state   one task's snapshot: every operator of its chain
 //! chk-<id>/_metadata                       written last: the checkpoint exists once it does
+//! shared/<name>                            files of incremental checkpoints (RocksDB's SST
+//!                                          files), shared between checkpoints
 //! ```
 //!
 //! Every file is `magic (4 bytes) | format version (u32 LE) | postcard payload | CRC-32 of all
 //! before it (u32 LE)`, so a truncated or corrupt file is detected before anything in it is
 //! used. `_metadata` names, for every operator uid, its parallelism, max parallelism and the
 //! file holding each subtask's state; restoring at another parallelism reads all of them.
+//! It also lists the shared files the checkpoint refers to: a shared file is deleted once no
+//! retained checkpoint lists it (see [`CheckpointStorage::collect_garbage`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
@@ -29,11 +33,12 @@ use crate::snapshot::OperatorSnapshot;
 pub type TaskSnapshot = BTreeMap<String, OperatorSnapshot>;
 
 /// The version of the file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const STATE_MAGIC: &[u8; 4] = b"SLCS";
 const METADATA_MAGIC: &[u8; 4] = b"SLCM";
 const METADATA_FILE: &str = "_metadata";
+const SHARED_DIR: &str = "shared";
 
 /// Why checkpoint storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +91,8 @@ pub struct CheckpointMetadata {
     pub job_name: String,
     /// Every operator's state files, by uid.
     pub operators: BTreeMap<String, OperatorMetadata>,
+    /// The files under `shared/` the checkpoint refers to (filled in when it is written).
+    pub shared: BTreeSet<String>,
 }
 
 /// A checkpoint read back: every operator's snapshots, one per old subtask.
@@ -177,9 +184,10 @@ impl CheckpointStorage {
             .map_err(|e| Self::io(path, e))
     }
 
-    /// Writes checkpoint `metadata.checkpoint_id`: every task's file, then `_metadata` (so a
-    /// checkpoint interrupted while written is never taken for a complete one). Returns the
-    /// bytes written.
+    /// Writes checkpoint `metadata.checkpoint_id`: the new shared files, every task's file,
+    /// then `_metadata` (so a checkpoint interrupted while written is never taken for a
+    /// complete one). Shared files it refers to from earlier checkpoints must still exist.
+    /// Returns the bytes written.
     pub fn write(
         &self,
         metadata: &CheckpointMetadata,
@@ -187,6 +195,28 @@ impl CheckpointStorage {
     ) -> Result<u64, StorageError> {
         let dir = checkpoint_dir_name(metadata.checkpoint_id);
         let mut bytes = 0;
+        let mut metadata = metadata.clone();
+        let shared_files = task_files
+            .iter()
+            .flat_map(|(_, task)| task.values())
+            .flat_map(|operator| operator.keyed.native())
+            .flat_map(|native| &native.shared);
+        for shared in shared_files {
+            let path = Path::from(format!("{SHARED_DIR}/{}", shared.stored_name));
+            match &shared.upload {
+                Some(local) => {
+                    let contents = std::fs::read(local.path()).map_err(|e| Self::io(&path, e))?;
+                    bytes += contents.len() as u64;
+                    self.put(&path, contents)?;
+                }
+                None => {
+                    self.runtime.block_on(self.store.head(&path)).map_err(|e| {
+                        Self::io(&path, format!("an earlier checkpoint's file: {e}"))
+                    })?;
+                }
+            }
+            metadata.shared.insert(shared.stored_name.clone());
+        }
         for (file, snapshot) in task_files {
             let path = Path::from(format!("{dir}/{file}"));
             let encoded = encode_file(STATE_MAGIC, snapshot, &path)?;
@@ -194,7 +224,7 @@ impl CheckpointStorage {
             self.put(&path, encoded)?;
         }
         let path = Path::from(format!("{dir}/{METADATA_FILE}"));
-        let encoded = encode_file(METADATA_MAGIC, metadata, &path)?;
+        let encoded = encode_file(METADATA_MAGIC, &metadata, &path)?;
         bytes += encoded.len() as u64;
         self.put(&path, encoded)?;
         Ok(bytes)
@@ -226,17 +256,73 @@ impl CheckpointStorage {
 
     /// Reads checkpoint `id`, checking every file.
     pub fn read(&self, id: u64) -> Result<RestoredCheckpoint, StorageError> {
-        self.read_in(&format!("{}/", checkpoint_dir_name(id)))
+        self.read_in(&format!("{}/", checkpoint_dir_name(id)), &self.location)
     }
 
     /// Reads the checkpoint whose files are at the top of this storage's directory — a
-    /// checkpoint or savepoint directory moved or renamed (they are relocatable).
+    /// checkpoint or savepoint directory moved or renamed (savepoints are relocatable;
+    /// incremental checkpoints read their shared files from the parent directory).
     pub fn read_here(&self) -> Result<RestoredCheckpoint, StorageError> {
-        self.read_in("")
+        let trimmed = self.location.trim_end_matches('/');
+        let parent = match trimmed.rsplit_once('/') {
+            Some(("", _)) => "/",
+            Some((parent, _)) => parent,
+            None => ".",
+        };
+        self.read_in("", parent)
     }
 
-    /// Reads the checkpoint whose files are under `dir` (`""` or ending in `/`).
-    fn read_in(&self, dir: &str) -> Result<RestoredCheckpoint, StorageError> {
+    /// The metadata of checkpoint `id`.
+    pub fn read_metadata(&self, id: u64) -> Result<CheckpointMetadata, StorageError> {
+        let path = Path::from(format!("{}/{METADATA_FILE}", checkpoint_dir_name(id)));
+        decode_file(METADATA_MAGIC, &self.get(&path)?, &path)
+    }
+
+    /// The contents of shared file `name`.
+    pub fn read_shared(&self, name: &str) -> Result<Vec<u8>, StorageError> {
+        self.get(&Path::from(format!("{SHARED_DIR}/{name}")))
+    }
+
+    /// Deletes the shared files that were already unreferenced at the previous call
+    /// (`doomed`) and still are (not in `referenced`: the files of every retained checkpoint
+    /// and of checkpoints in flight); then marks the now unreferenced ones for the next call.
+    /// The delay keeps files a checkpoint in flight may still refer to. Returns how many files
+    /// were deleted.
+    pub fn collect_garbage(
+        &self,
+        referenced: &BTreeSet<String>,
+        doomed: &mut BTreeSet<String>,
+    ) -> Result<usize, StorageError> {
+        let dir = Path::from(SHARED_DIR);
+        let listed: Vec<_> = self
+            .runtime
+            .block_on(self.store.list(Some(&dir)).try_collect::<Vec<_>>())
+            .map_err(|e| Self::io(&dir, e))?;
+        let mut deleted = 0;
+        let mut unreferenced = BTreeSet::new();
+        for file in listed {
+            let Some(name) = file.location.filename().map(str::to_string) else {
+                continue;
+            };
+            if referenced.contains(&name) {
+                continue;
+            }
+            if doomed.contains(&name) {
+                self.runtime
+                    .block_on(self.store.delete(&file.location))
+                    .map_err(|e| Self::io(&file.location, e))?;
+                deleted += 1;
+            } else {
+                unreferenced.insert(name);
+            }
+        }
+        *doomed = unreferenced;
+        Ok(deleted)
+    }
+
+    /// Reads the checkpoint whose files are under `dir` (`""` or ending in `/`), its shared
+    /// files under `shared_root`.
+    fn read_in(&self, dir: &str, shared_root: &str) -> Result<RestoredCheckpoint, StorageError> {
         let path = Path::from(format!("{dir}{METADATA_FILE}"));
         let metadata: CheckpointMetadata = decode_file(METADATA_MAGIC, &self.get(&path)?, &path)?;
         let mut files: BTreeMap<String, TaskSnapshot> = BTreeMap::new();
@@ -249,11 +335,14 @@ impl CheckpointStorage {
                     let snapshot = decode_file(STATE_MAGIC, &self.get(&path)?, &path)?;
                     files.insert(file.clone(), snapshot);
                 }
-                let snapshot = files
+                let mut snapshot = files
                     .get(file)
                     .and_then(|task| task.get(uid))
                     .cloned()
                     .unwrap_or_default();
+                for native in snapshot.keyed.native_mut() {
+                    native.shared_root = Some(shared_root.to_string());
+                }
                 subtasks.push(snapshot);
             }
             operators.insert(uid.clone(), subtasks);
@@ -393,6 +482,7 @@ mod tests {
                     subtask_files: vec!["task-0-0.state".into(), "task-0-1.state".into()],
                 },
             )]),
+            shared: BTreeSet::new(),
         };
         (metadata, files)
     }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use sluice_core::key_group::assign_to_key_group;
 
 use crate::backend::{StateBackend, StateId};
+use crate::backend_factory::{BackendScope, StateBackendFactory};
 use crate::codec::{decode, encode};
 use crate::error::StateError;
 use crate::snapshot::{EntryWriter, KeyedSnapshot};
@@ -47,15 +48,20 @@ where
     }
 
     /// The number of keys with a value.
-    fn len(&self) -> usize;
+    fn len(&self) -> Result<usize, StateError>;
 
     /// Whether no key has a value.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
+    fn is_empty(&self) -> Result<bool, StateError> {
+        Ok(self.len()? == 0)
     }
 
     /// Writes every entry into `into` under the table's name, grouped by key group.
     fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError>;
+
+    /// Checkpoint `checkpoint_id` completed (see [`StateBackend::notify_checkpoint_complete`]).
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        let _ = checkpoint_id;
+    }
 
     /// Loads the table's entries from `from`, showing each to `visit` (so the owner can
     /// rebuild what it derives from them, such as timer queues).
@@ -65,6 +71,7 @@ where
         visit: &mut dyn FnMut(&K, &V),
     ) -> Result<(), StateError> {
         let name = self.name().to_string();
+        from.require_canonical(&|state| state == name)?;
         for (_, key, value) in from.entries(&name) {
             let key: K = decode(&name, key)?;
             let value: V = decode(&name, value)?;
@@ -145,8 +152,8 @@ where
         Ok(())
     }
 
-    fn len(&self) -> usize {
-        self.entries.len()
+    fn len(&self) -> Result<usize, StateError> {
+        Ok(self.entries.len())
     }
 
     fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
@@ -169,14 +176,14 @@ pub struct BackendTable<B> {
 
 impl<B: StateBackend> BackendTable<B> {
     /// A table named `name` in `backend`, for `max_parallelism` key groups.
-    pub fn new(name: &str, max_parallelism: usize, mut backend: B) -> Self {
-        let state = backend.register(name);
-        BackendTable {
+    pub fn new(name: &str, max_parallelism: usize, mut backend: B) -> Result<Self, StateError> {
+        let state = backend.register(name)?;
+        Ok(BackendTable {
             name: name.to_string(),
             max_parallelism: max_parallelism.max(1),
             backend,
             state,
-        }
+        })
     }
 
     fn locate<K: Hash + Serialize>(&self, key: &K) -> Result<(usize, Vec<u8>), StateError> {
@@ -199,7 +206,7 @@ where
 
     fn take(&mut self, key: &K) -> Result<Option<V>, StateError> {
         let (key_group, bytes) = self.locate(key)?;
-        let Some(stored) = self.backend.get(self.state, key_group, &bytes) else {
+        let Some(stored) = self.backend.get(self.state, key_group, &bytes)? else {
             return Ok(None);
         };
         Ok(Some(decode(&self.name, &stored)?))
@@ -208,27 +215,137 @@ where
     fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
         let (key_group, bytes) = self.locate(&key)?;
         let encoded = encode(&self.name, &value)?;
-        self.backend.put(self.state, key_group, bytes, encoded);
-        Ok(())
+        self.backend.put(self.state, key_group, bytes, encoded)
     }
 
     fn remove(&mut self, key: &K) -> Result<(), StateError> {
         let (key_group, bytes) = self.locate(key)?;
-        self.backend.delete(self.state, key_group, &bytes);
-        Ok(())
+        self.backend.delete(self.state, key_group, &bytes)
     }
 
-    fn len(&self) -> usize {
+    fn len(&self) -> Result<usize, StateError> {
         self.backend.len(self.state)
     }
 
+    /// The backend holds this table's state only, so its snapshot is the table's.
     fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
-        let mut all = KeyedSnapshot::default();
-        self.backend.snapshot(&mut all);
-        for (key_group, key, value) in all.entries(&self.name) {
-            into.push(key_group, &self.name, key, value);
+        self.backend.snapshot(into)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.backend.notify_checkpoint_complete(checkpoint_id);
+    }
+
+    /// Restores through the backend (which may read its own files), then shows every entry.
+    fn restore(
+        &mut self,
+        from: &KeyedSnapshot,
+        visit: &mut dyn FnMut(&K, &V),
+    ) -> Result<(), StateError> {
+        let name = self.name.clone();
+        self.backend.restore_where(from, &|state| state == name)?;
+        for key_group in 0..self.max_parallelism {
+            for (key, value) in self.backend.scan_prefix(self.state, key_group, &[])? {
+                visit(&decode(&name, &key)?, &decode(&name, &value)?);
+            }
         }
         Ok(())
+    }
+}
+
+/// A keyed table on the job's configured backend: typed values on the heap for the in-memory
+/// backend, encoded entries in the backend otherwise (RocksDB).
+pub enum KeyedStore<K, V> {
+    /// Typed values in memory.
+    Heap(HeapTable<K, V>),
+    /// Encoded entries in a backend.
+    Backend(BackendTable<Box<dyn StateBackend>>),
+}
+
+impl<K, V> KeyedStore<K, V> {
+    /// A table named `name` for the operator instance `scope`, on the backend `factory` makes.
+    pub fn new(
+        name: &str,
+        factory: &dyn StateBackendFactory,
+        scope: BackendScope<'_>,
+    ) -> Result<Self, StateError> {
+        if factory.on_heap() {
+            return Ok(KeyedStore::Heap(HeapTable::new(
+                name,
+                scope.max_parallelism,
+            )));
+        }
+        let backend = factory.create(scope)?;
+        Ok(KeyedStore::Backend(BackendTable::new(
+            name,
+            scope.max_parallelism,
+            backend,
+        )?))
+    }
+}
+
+impl<K, V> KeyedTable<K, V> for KeyedStore<K, V>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Default + Send + Serialize + DeserializeOwned,
+{
+    fn name(&self) -> &str {
+        match self {
+            KeyedStore::Heap(table) => KeyedTable::<K, V>::name(table),
+            KeyedStore::Backend(table) => KeyedTable::<K, V>::name(table),
+        }
+    }
+
+    fn take(&mut self, key: &K) -> Result<Option<V>, StateError> {
+        match self {
+            KeyedStore::Heap(table) => table.take(key),
+            KeyedStore::Backend(table) => table.take(key),
+        }
+    }
+
+    fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
+        match self {
+            KeyedStore::Heap(table) => table.put(key, value),
+            KeyedStore::Backend(table) => table.put(key, value),
+        }
+    }
+
+    fn remove(&mut self, key: &K) -> Result<(), StateError> {
+        match self {
+            KeyedStore::Heap(table) => table.remove(key),
+            KeyedStore::Backend(table) => KeyedTable::<K, V>::remove(table, key),
+        }
+    }
+
+    fn len(&self) -> Result<usize, StateError> {
+        match self {
+            KeyedStore::Heap(table) => KeyedTable::<K, V>::len(table),
+            KeyedStore::Backend(table) => KeyedTable::<K, V>::len(table),
+        }
+    }
+
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        match self {
+            KeyedStore::Heap(table) => table.snapshot(into),
+            KeyedStore::Backend(table) => KeyedTable::<K, V>::snapshot(table, into),
+        }
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        if let KeyedStore::Backend(table) = self {
+            KeyedTable::<K, V>::notify_checkpoint_complete(table, checkpoint_id);
+        }
+    }
+
+    fn restore(
+        &mut self,
+        from: &KeyedSnapshot,
+        visit: &mut dyn FnMut(&K, &V),
+    ) -> Result<(), StateError> {
+        match self {
+            KeyedStore::Heap(table) => table.restore(from, visit),
+            KeyedStore::Backend(table) => table.restore(from, visit),
+        }
     }
 }
 
@@ -253,7 +370,7 @@ mod tests {
         table.remove(&"k8".to_string()).unwrap();
         assert_eq!(table.take(&"k8".to_string()).unwrap(), None, "removed");
         table.put("k8".to_string(), vec![8, 16]).unwrap();
-        assert_eq!(table.len(), 50);
+        assert_eq!(table.len().unwrap(), 50);
         let mut snapshot = KeyedSnapshot::default();
         table.snapshot(&mut snapshot).unwrap();
         let mut seen = 0;
@@ -283,7 +400,7 @@ mod tests {
 
     #[test]
     fn backend_tables_pass_the_table_suite() {
-        table_suite(&|| Box::new(BackendTable::new("t", 128, HeapStateBackend::new(128))));
+        table_suite(&|| Box::new(BackendTable::new("t", 128, HeapStateBackend::new(128)).unwrap()));
     }
 
     #[test]

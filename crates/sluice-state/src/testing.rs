@@ -48,31 +48,38 @@ pub fn backend_suite<B: StateBackend>(make: impl Fn() -> B) {
 }
 
 fn raw_operations(backend: &mut dyn StateBackend) {
-    let a = backend.register("a");
-    let b = backend.register("b");
+    let a = backend.register("a").unwrap();
+    let b = backend.register("b").unwrap();
     assert_eq!(
-        backend.register("a"),
+        backend.register("a").unwrap(),
         a,
         "registering twice gives the same id"
     );
     assert_ne!(a, b);
-    backend.put(a, 3, b"k1".to_vec(), b"v1".to_vec());
-    backend.put(a, 3, b"k2".to_vec(), b"v2".to_vec());
-    backend.put(a, 4, b"k1".to_vec(), b"other group".to_vec());
-    backend.put(b, 3, b"k1".to_vec(), b"other state".to_vec());
-    assert_eq!(backend.get(a, 3, b"k1").as_deref(), Some(&b"v1"[..]));
-    assert_eq!(backend.len(a), 3);
-    let scanned = backend.scan_prefix(a, 3, b"k");
+    backend.put(a, 3, b"k1".to_vec(), b"v1".to_vec()).unwrap();
+    backend.put(a, 3, b"k2".to_vec(), b"v2".to_vec()).unwrap();
+    backend
+        .put(a, 4, b"k1".to_vec(), b"other group".to_vec())
+        .unwrap();
+    backend
+        .put(b, 3, b"k1".to_vec(), b"other state".to_vec())
+        .unwrap();
+    assert_eq!(
+        backend.get(a, 3, b"k1").unwrap().as_deref(),
+        Some(&b"v1"[..])
+    );
+    assert_eq!(backend.len(a).unwrap(), 3);
+    let scanned = backend.scan_prefix(a, 3, b"k").unwrap();
     assert_eq!(scanned.len(), 2);
     assert_eq!(scanned[0].0, b"k1");
-    backend.delete_prefix(a, 3, b"k");
-    assert_eq!(backend.get(a, 3, b"k2"), None);
+    backend.delete_prefix(a, 3, b"k").unwrap();
+    assert_eq!(backend.get(a, 3, b"k2").unwrap(), None);
     assert_eq!(
-        backend.get(a, 4, b"k1").as_deref(),
+        backend.get(a, 4, b"k1").unwrap().as_deref(),
         Some(&b"other group"[..])
     );
-    backend.delete(b, 3, b"k1");
-    assert_eq!(backend.len(b), 0);
+    backend.delete(b, 3, b"k1").unwrap();
+    assert_eq!(backend.len(b).unwrap(), 0);
 }
 
 fn typed_handles_are_scoped_to_key_and_namespace(backend: &mut dyn StateBackend) {
@@ -124,9 +131,9 @@ fn typed_handles_are_scoped_to_key_and_namespace(backend: &mut dyn StateBackend)
     assert!(!map.contains(&mut s, &"x".to_string()).unwrap());
     assert_eq!(reducing.get(&mut s).unwrap(), Some(12));
     assert_eq!(aggregating.get(&mut s).unwrap(), Some(3.0));
-    value.clear(&mut s);
-    list.clear(&mut s);
-    map.clear(&mut s);
+    value.clear(&mut s).unwrap();
+    list.clear(&mut s).unwrap();
+    map.clear(&mut s).unwrap();
     assert_eq!(value.value(&mut s).unwrap(), None);
     assert!(list.get(&mut s).unwrap().is_empty());
     assert!(map.is_empty(&mut s).unwrap());
@@ -184,12 +191,14 @@ fn snapshots_restore_at_any_parallelism<B: StateBackend>(make: &impl Fn() -> B) 
         list.add_all(&mut s, [i as u32, 100 + i as u32]).unwrap();
     }
     let mut snapshot = KeyedSnapshot::default();
-    original.snapshot(&mut snapshot);
+    original.snapshot(&mut snapshot).unwrap();
     for parallelism in [1, 2, 3] {
         let mut restored: Vec<B> = (0..parallelism).map(|_| make()).collect();
         for (index, backend) in restored.iter_mut().enumerate() {
             let range = KeyGroupRange::for_subtask(128, parallelism, index);
-            backend.restore(&KeyedSnapshot::select([&snapshot], range));
+            backend
+                .restore(&KeyedSnapshot::select([&snapshot], range))
+                .unwrap();
         }
         for (i, key) in keys.iter().enumerate() {
             let key_group = sluice_core::key_group::assign_to_key_group(key.as_str(), 128);

@@ -19,6 +19,7 @@ use sluice_state::storage::OperatorMetadata;
 use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 
 use super::config::CheckpointConfig;
+use super::shared_files::SharedFiles;
 use super::task_line::{Mailbox, TaskId, TaskMessage, TaskReport};
 use crate::signal::CancelToken;
 
@@ -144,6 +145,7 @@ impl Coordinator {
         let mut last_completion: Option<Instant> = None;
         let mut failures = 0usize;
         let mut retained: Vec<u64> = self.storage.completed().unwrap_or_default();
+        let mut shared_files = SharedFiles::load(&self.storage, &retained);
         let sources: BTreeSet<TaskId> = self
             .tasks
             .iter()
@@ -209,12 +211,16 @@ impl Coordinator {
                         // Older checkpoints still in flight are subsumed.
                         pending.retain(|older, _| *older > id);
                         retained.push(id);
+                        shared_files.completed(&self.storage, id);
                         while retained.len() > self.config.retained {
                             let oldest = retained.remove(0);
+                            shared_files.discarded(oldest);
                             if let Err(error) = self.storage.discard(oldest) {
                                 tracing::warn!("cannot discard checkpoint {oldest}: {error}");
                             }
                         }
+                        let in_flight = pending.values().flat_map(|p| p.acknowledged.values());
+                        shared_files.collect(&self.storage, in_flight);
                     }
                     Err(reason) => {
                         if self.failed(id, &reason, &mut failures, final_checkpoint) {
@@ -248,6 +254,7 @@ impl Coordinator {
                 let barrier = Barrier {
                     checkpoint_id: next_id,
                     timestamp: now_millis(),
+                    savepoint: savepoint.is_some(),
                 };
                 next_id += 1;
                 let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
@@ -380,6 +387,7 @@ impl Coordinator {
             timestamp: checkpoint.barrier.timestamp,
             job_name: self.job_name.clone(),
             operators,
+            shared: Default::default(),
         };
         // A task that finished before the barrier reached it has no state left.
         let mut acknowledged = checkpoint.acknowledged;

@@ -13,6 +13,7 @@
 mod config;
 mod coordinator;
 mod restart;
+mod shared_files;
 mod split_assigner;
 mod task_line;
 

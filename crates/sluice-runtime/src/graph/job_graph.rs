@@ -6,12 +6,14 @@
 //! one-input operator, and neither side disabled chaining. Every node belongs to exactly one
 //! [`JobVertex`]; a vertex × its parallelism is the set of subtasks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::checkpoint::{CheckpointConfig, RestartStrategy};
 
 use sluice_core::RuntimeMode;
 use sluice_core::key_group::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelism};
+use sluice_state::{HashMapStateBackendFactory, StateBackendFactory};
 
 use crate::error::JobError;
 use crate::partitioner::Partitioning;
@@ -50,6 +52,8 @@ pub struct JobConfig {
     /// How failed attempts restart (`None`: Flink's default — exponential delay when the job
     /// checkpoints, no restart otherwise).
     pub restart_strategy: Option<RestartStrategy>,
+    /// Where keyed state lives (Flink's `state.backend.type`; in memory by default).
+    pub state_backend: Arc<dyn StateBackendFactory>,
 }
 
 impl Default for JobConfig {
@@ -67,6 +71,7 @@ impl Default for JobConfig {
             restore_from: None,
             allow_non_restored_state: false,
             restart_strategy: None,
+            state_backend: Arc::new(HashMapStateBackendFactory),
         }
     }
 }

@@ -164,7 +164,7 @@ where
     P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.keyed.open(ctx);
+        self.keyed.open(ctx)?;
         Ok(())
     }
 
@@ -219,6 +219,11 @@ where
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
         self.keyed.restore(restored)?;
         Ok(self.states.restore(&restored.operator)?)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.keyed.notify_checkpoint_complete(checkpoint_id);
+        Ok(())
     }
 }
 

@@ -156,7 +156,7 @@ pub trait KeyedProcessFunction<K, I, O>: Send + 'static {
 
 /// The keyed machinery shared by keyed operators: state backend, timers, watermark and clock.
 pub(crate) struct KeyedRuntime<K> {
-    backend: HeapStateBackend,
+    backend: Box<dyn StateBackend>,
     timers: TimerService<K, ()>,
     watermark: Timestamp,
     max_parallelism: usize,
@@ -166,7 +166,7 @@ pub(crate) struct KeyedRuntime<K> {
 impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
     pub(crate) fn new() -> Self {
         KeyedRuntime {
-            backend: HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM),
+            backend: Box::new(HeapStateBackend::new(sluice_core::DEFAULT_MAX_PARALLELISM)),
             timers: TimerService::default(),
             watermark: Timestamp::MIN,
             max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
@@ -174,10 +174,11 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         }
     }
 
-    pub(crate) fn open(&mut self, ctx: &OperatorContext) {
+    pub(crate) fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.max_parallelism = ctx.max_parallelism;
-        self.backend = HeapStateBackend::new(ctx.max_parallelism);
+        self.backend = ctx.state_backend.create(ctx.backend_scope())?;
         self.time = ctx.processing_time.clone();
+        Ok(())
     }
 
     /// Calls `f` with the context of `key` (for an element, or a timer of `domain`) and a
@@ -192,13 +193,7 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
     ) -> UserResult {
         let now = self.time.now();
         let key_group = assign_to_key_group(key, self.max_parallelism);
-        let scope = KeyedStateScope::new(
-            &mut self.backend as &mut dyn StateBackend,
-            key_group,
-            key,
-            &(),
-            now,
-        )?;
+        let scope = KeyedStateScope::new(&mut *self.backend, key_group, key, &(), now)?;
         let mut ctx = KeyedContext::new(
             key,
             timestamp,
@@ -269,7 +264,7 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
     where
         K: DeserializeOwned,
     {
-        self.backend.snapshot(&mut into.keyed);
+        self.backend.snapshot(&mut into.keyed)?;
         Ok(self
             .timers
             .snapshot(&mut into.keyed, self.max_parallelism)?)
@@ -281,10 +276,15 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         K: DeserializeOwned,
     {
         self.backend
-            .restore_where(&from.keyed, &|name| !TIMER_STATES.contains(&name));
+            .restore_where(&from.keyed, &|name| !TIMER_STATES.contains(&name))?;
         self.timers.restore(&from.keyed)?;
         self.schedule();
         Ok(())
+    }
+
+    /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
+    pub(crate) fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.backend.notify_checkpoint_complete(checkpoint_id);
     }
 
     /// Asks the task to wake for the earliest processing-time timer.
@@ -321,7 +321,7 @@ where
     P: KeyedProcessFunction<K, I, O>,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.keyed.open(ctx);
+        self.keyed.open(ctx)?;
         self.function.open(ctx)
     }
 
@@ -365,6 +365,11 @@ where
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
         self.keyed.restore(restored)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.keyed.notify_checkpoint_complete(checkpoint_id);
+        Ok(())
     }
 }
 

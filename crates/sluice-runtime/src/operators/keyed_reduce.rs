@@ -8,7 +8,7 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::{Record, RuntimeMode, UserResult};
-use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
+use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::Output;
@@ -20,7 +20,7 @@ const REDUCE_STATE: &str = "reduce";
 pub struct KeyedReduceOperator<T, K, KS, F> {
     key_selector: KS,
     reduce: F,
-    state: HeapTable<K, Option<T>>,
+    state: KeyedStore<K, Option<T>>,
     batch_mode: bool,
 }
 
@@ -30,7 +30,10 @@ impl<T, K, KS, F> KeyedReduceOperator<T, K, KS, F> {
         KeyedReduceOperator {
             key_selector,
             reduce,
-            state: HeapTable::new(REDUCE_STATE, sluice_core::DEFAULT_MAX_PARALLELISM),
+            state: KeyedStore::Heap(HeapTable::new(
+                REDUCE_STATE,
+                sluice_core::DEFAULT_MAX_PARALLELISM,
+            )),
             batch_mode: false,
         }
     }
@@ -45,30 +48,44 @@ where
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.batch_mode = ctx.runtime_mode == RuntimeMode::Batch;
-        self.state = HeapTable::new(REDUCE_STATE, ctx.max_parallelism);
+        // Batch mode keeps its values in memory until the input ends, as Flink's batch
+        // execution does whatever the state backend.
+        self.state = if self.batch_mode {
+            KeyedStore::Heap(HeapTable::new(REDUCE_STATE, ctx.max_parallelism))
+        } else {
+            KeyedStore::new(REDUCE_STATE, &*ctx.state_backend, ctx.backend_scope())?
+        };
         Ok(())
     }
 
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
-            let slot = self.state.get_or_default(key);
-            let reduced = match slot.take() {
-                Some(accumulated) => (self.reduce)(accumulated, record.value),
-                None => record.value,
+            let reduced = match &mut self.state {
+                KeyedStore::Heap(table) => {
+                    let slot = table.get_or_default(key);
+                    let reduced = fold(&mut self.reduce, slot.take(), record.value);
+                    *slot = Some(reduced.clone());
+                    reduced
+                }
+                KeyedStore::Backend(table) => {
+                    let previous: Option<Option<T>> = table.take(&key)?;
+                    let reduced = fold(&mut self.reduce, previous.flatten(), record.value);
+                    table.put(key, Some(reduced.clone()))?;
+                    reduced
+                }
             };
             if !self.batch_mode {
-                out.emit(reduced.clone(), record.timestamp);
+                out.emit(reduced, record.timestamp);
             }
-            *slot = Some(reduced);
         }
         Ok(())
     }
 
     fn end_input(&mut self, out: &mut Output<T>) -> UserResult {
-        if self.batch_mode {
+        if let (true, KeyedStore::Heap(table)) = (self.batch_mode, &mut self.state) {
             out.records.extend(
-                self.state
+                table
                     .drain()
                     .filter_map(|(_, value)| value.map(Record::new)),
             );
@@ -82,6 +99,19 @@ where
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
         Ok(self.state.restore(&restored.keyed, &mut |_, _| {})?)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.state.notify_checkpoint_complete(checkpoint_id);
+        Ok(())
+    }
+}
+
+/// The key's new value: `value` reduced into what was accumulated, if anything.
+fn fold<T>(reduce: &mut impl FnMut(T, T) -> T, accumulated: Option<T>, value: T) -> T {
+    match accumulated {
+        Some(accumulated) => reduce(accumulated, value),
+        None => value,
     }
 }
 

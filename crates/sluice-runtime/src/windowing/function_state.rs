@@ -8,7 +8,9 @@ use serde::Serialize;
 use sluice_core::key_group::assign_to_key_group;
 use sluice_core::{Timestamp, UserResult};
 use sluice_state::scope::encode_key;
-use sluice_state::{HeapStateBackend, KeyedSnapshot, StateBackend};
+use sluice_state::{HeapStateBackend, KeyedSnapshot, StateBackend, StateError};
+
+use crate::operator::OperatorContext;
 
 use super::functions::{WindowContext, WindowStateAccess};
 use super::window::Window;
@@ -20,17 +22,25 @@ pub(crate) type Times = (Timestamp, ProcessingTime);
 
 /// A window operator's function state.
 pub(crate) struct FunctionState {
-    backend: HeapStateBackend,
+    backend: Box<dyn StateBackend>,
     max_parallelism: usize,
 }
 
 impl FunctionState {
-    /// Empty state for `max_parallelism` key groups.
+    /// Empty state in memory for `max_parallelism` key groups.
     pub(crate) fn new(max_parallelism: usize) -> Self {
         FunctionState {
-            backend: HeapStateBackend::new(max_parallelism),
+            backend: Box::new(HeapStateBackend::new(max_parallelism)),
             max_parallelism,
         }
+    }
+
+    /// Empty state on the backend the operator instance is configured with.
+    pub(crate) fn for_operator(ctx: &OperatorContext) -> Result<Self, StateError> {
+        Ok(FunctionState {
+            backend: ctx.state_backend.create(ctx.backend_scope())?,
+            max_parallelism: ctx.max_parallelism,
+        })
     }
 
     /// The number of key groups.
@@ -55,7 +65,7 @@ impl FunctionState {
             }
         };
         let access = WindowStateAccess {
-            backend: &mut self.backend,
+            backend: &mut *self.backend,
             key_group: assign_to_key_group(key, self.max_parallelism),
             prefix: &prefix,
         };
@@ -78,13 +88,18 @@ impl FunctionState {
     }
 
     /// Adds the state to `into`.
-    pub(crate) fn snapshot(&self, into: &mut KeyedSnapshot) {
-        self.backend.snapshot(into);
+    pub(crate) fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        self.backend.snapshot(into)
+    }
+
+    /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
+    pub(crate) fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.backend.notify_checkpoint_complete(checkpoint_id);
     }
 
     /// Loads the state from `from`, leaving out the operator's own states (`own`).
-    pub(crate) fn restore(&mut self, from: &KeyedSnapshot, own: &[&str]) {
+    pub(crate) fn restore(&mut self, from: &KeyedSnapshot, own: &[&str]) -> Result<(), StateError> {
         self.backend
-            .restore_where(from, &|name| !own.contains(&name));
+            .restore_where(from, &|name| !own.contains(&name))
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
+use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
@@ -422,8 +422,12 @@ where
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.now = self.time.now();
-        self.function_state = FunctionState::new(ctx.max_parallelism);
-        self.windows = Box::new(HeapTable::new(WINDOWS_STATE, ctx.max_parallelism));
+        self.function_state = FunctionState::for_operator(ctx)?;
+        self.windows = Box::new(KeyedStore::new(
+            WINDOWS_STATE,
+            &*ctx.state_backend,
+            ctx.backend_scope(),
+        )?);
         Ok(())
     }
 
@@ -454,7 +458,7 @@ where
     /// Window contents, trigger values and timers per key, and the window function's state.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         self.windows.snapshot(&mut snapshot.keyed)?;
-        self.function_state.snapshot(&mut snapshot.keyed);
+        self.function_state.snapshot(&mut snapshot.keyed)?;
         Ok(())
     }
 
@@ -467,8 +471,15 @@ where
             }
         })?;
         self.function_state
-            .restore(&restored.keyed, &[WINDOWS_STATE]);
+            .restore(&restored.keyed, &[WINDOWS_STATE])?;
         self.schedule_processing_time();
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.windows.notify_checkpoint_complete(checkpoint_id);
+        self.function_state
+            .notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
+use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
@@ -260,8 +260,12 @@ where
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
-        self.function_state = FunctionState::new(ctx.max_parallelism);
-        self.sessions = Box::new(HeapTable::new(SESSIONS_STATE, ctx.max_parallelism));
+        self.function_state = FunctionState::for_operator(ctx)?;
+        self.sessions = Box::new(KeyedStore::new(
+            SESSIONS_STATE,
+            &*ctx.state_backend,
+            ctx.backend_scope(),
+        )?);
         Ok(())
     }
 
@@ -297,7 +301,7 @@ where
     /// Every key's sessions and the window function's state.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         self.sessions.snapshot(&mut snapshot.keyed)?;
-        self.function_state.snapshot(&mut snapshot.keyed);
+        self.function_state.snapshot(&mut snapshot.keyed)?;
         Ok(())
     }
 
@@ -314,7 +318,14 @@ where
             self.queue_timers(&key, window, end_timer);
         }
         self.function_state
-            .restore(&restored.keyed, &[SESSIONS_STATE]);
+            .restore(&restored.keyed, &[SESSIONS_STATE])?;
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.sessions.notify_checkpoint_complete(checkpoint_id);
+        self.function_state
+            .notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
 }

@@ -289,7 +289,7 @@ where
         self.time = ctx.processing_time.clone();
         self.key_groups =
             KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
-        self.function_state = FunctionState::new(ctx.max_parallelism);
+        self.function_state = FunctionState::for_operator(ctx)?;
         Ok(())
     }
 
@@ -360,7 +360,7 @@ where
                 encode(progress, &fired_through)?,
             );
         }
-        self.function_state.snapshot(&mut snapshot.keyed);
+        self.function_state.snapshot(&mut snapshot.keyed)?;
         Ok(())
     }
 
@@ -380,7 +380,14 @@ where
             *entry = (*entry).max(fired_through);
             self.restored_through = self.restored_through.max(fired_through);
         }
-        self.function_state.restore(&restored.keyed, &SLICE_STATES);
+        self.function_state
+            .restore(&restored.keyed, &SLICE_STATES)?;
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.function_state
+            .notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
 }

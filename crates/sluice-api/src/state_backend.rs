@@ -1,0 +1,129 @@
+//! The job's state backend, chosen by Flink's keys (`state.backend.type`,
+//! `state.backend.rocksdb.localdir`, `execution.checkpointing.incremental`) or set directly.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sluice_state::{HASHMAP_BACKEND, HashMapStateBackendFactory, StateBackendFactory};
+
+/// Flink's key naming the backend.
+pub const STATE_BACKEND_TYPE: &str = "state.backend.type";
+/// Flink's key for where RocksDB keeps its working files.
+pub const ROCKSDB_LOCAL_DIR: &str = "state.backend.rocksdb.localdir";
+/// Flink's key for incremental checkpoints (RocksDB only).
+pub const INCREMENTAL: &str = "execution.checkpointing.incremental";
+/// Flink 1.x's name for [`INCREMENTAL`].
+pub const INCREMENTAL_LEGACY: &str = "state.backend.incremental";
+
+/// What the environment was told about the state backend.
+#[derive(Debug, Default)]
+pub(crate) struct StateBackendSettings {
+    kind: Option<String>,
+    local_dir: Option<PathBuf>,
+    incremental: bool,
+    chosen: Option<Arc<dyn StateBackendFactory>>,
+}
+
+impl StateBackendSettings {
+    /// Uses `factory`, whatever the keys say.
+    pub(crate) fn choose(&mut self, factory: Arc<dyn StateBackendFactory>) {
+        self.chosen = Some(factory);
+    }
+
+    /// Applies one key; an unknown key or value is an error naming it.
+    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            STATE_BACKEND_TYPE => {
+                let kind = value.trim().to_ascii_lowercase();
+                if !matches!(kind.as_str(), HASHMAP_BACKEND | "rocksdb") {
+                    return Err(format!(
+                        "{STATE_BACKEND_TYPE}: unknown state backend '{value}' (expected \
+                         hashmap or rocksdb)"
+                    ));
+                }
+                self.kind = Some(kind);
+            }
+            ROCKSDB_LOCAL_DIR => self.local_dir = Some(PathBuf::from(value.trim())),
+            INCREMENTAL | INCREMENTAL_LEGACY => {
+                self.incremental = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("{key}: expected true or false, not '{value}'")),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown state backend option '{key}' (known: {STATE_BACKEND_TYPE}, \
+                     {ROCKSDB_LOCAL_DIR}, {INCREMENTAL})"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The factory the job's operators get their keyed state from.
+    pub(crate) fn resolve(&self) -> Result<Arc<dyn StateBackendFactory>, String> {
+        if let Some(chosen) = &self.chosen {
+            return Ok(Arc::clone(chosen));
+        }
+        match self.kind.as_deref() {
+            None | Some(HASHMAP_BACKEND) => Ok(Arc::new(HashMapStateBackendFactory)),
+            Some(_) => self.rocksdb(),
+        }
+    }
+
+    #[cfg(feature = "rocksdb")]
+    fn rocksdb(&self) -> Result<Arc<dyn StateBackendFactory>, String> {
+        use sluice_rocksdb::RocksDbStateBackendFactory;
+        let factory = match &self.local_dir {
+            Some(dir) => RocksDbStateBackendFactory::new(dir),
+            None => RocksDbStateBackendFactory::in_temp_dir(),
+        };
+        let factory = factory.map_err(|e| e.to_string())?;
+        Ok(Arc::new(
+            factory.with_incremental_checkpoints(self.incremental),
+        ))
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    fn rocksdb(&self) -> Result<Arc<dyn StateBackendFactory>, String> {
+        Err(format!(
+            "{STATE_BACKEND_TYPE}: this build has no rocksdb backend (enable the 'rocksdb' \
+             feature of sluice-api)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_choose_the_backend_and_bad_ones_are_named() {
+        let mut settings = StateBackendSettings::default();
+        assert_eq!(settings.resolve().unwrap().name(), "hashmap");
+        let error = settings.set(STATE_BACKEND_TYPE, "memory").unwrap_err();
+        assert!(error.contains("unknown state backend 'memory'"), "{error}");
+        let error = settings.set("state.backend.rocks", "x").unwrap_err();
+        assert!(error.contains("'state.backend.rocks'"), "{error}");
+        let error = settings.set(INCREMENTAL, "yes").unwrap_err();
+        assert!(error.contains("expected true or false"), "{error}");
+        settings.set(INCREMENTAL_LEGACY, "true").unwrap();
+        settings.set(STATE_BACKEND_TYPE, " HashMap ").unwrap();
+        assert_eq!(settings.resolve().unwrap().name(), "hashmap");
+    }
+
+    #[cfg(feature = "rocksdb")]
+    #[test]
+    fn rocksdb_is_chosen_by_its_key() {
+        let mut settings = StateBackendSettings::default();
+        settings.set(STATE_BACKEND_TYPE, "rocksdb").unwrap();
+        let dir = std::env::temp_dir().join(format!("sluice-settings-{}", std::process::id()));
+        settings
+            .set(ROCKSDB_LOCAL_DIR, dir.to_str().unwrap())
+            .unwrap();
+        assert_eq!(settings.resolve().unwrap().name(), "rocksdb");
+        assert!(dir.is_dir(), "the local directory is created");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

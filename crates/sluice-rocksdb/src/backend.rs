@@ -1,0 +1,380 @@
+//! [`RocksDbStateBackend`]: the state backend trait over one embedded RocksDB database.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use rocksdb::{
+    ColumnFamily, DB, DBCompressionType, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use sluice_core::key_group::KeyGroupRange;
+use sluice_state::backend::Entries;
+use sluice_state::{KeyedSnapshot, StateBackend, StateError, StateId};
+
+use crate::incremental::Uploads;
+use crate::keys::{prefix_end, split_stored, stored_key};
+
+/// Writes through a batch of this many entries when restoring.
+pub(crate) const RESTORE_BATCH: usize = 4096;
+
+/// How a backend instance works.
+#[derive(Debug, Clone, Copy)]
+pub struct RocksDbOptions {
+    /// The key groups the instance owns (restores import only these).
+    pub key_groups: KeyGroupRange,
+    /// Whether checkpoints store the database's files incrementally instead of its entries.
+    pub incremental: bool,
+}
+
+impl Default for RocksDbOptions {
+    /// Every key group; full snapshots (Flink's default).
+    fn default() -> Self {
+        RocksDbOptions {
+            key_groups: KeyGroupRange {
+                start: 0,
+                end: usize::from(u16::MAX),
+            },
+            incremental: false,
+        }
+    }
+}
+
+/// Keyed state in an embedded RocksDB database owned by one operator instance. Its directory
+/// (the database in `db/`, checkpoint file sets in `chk-<id>/`) is scratch space: it is deleted
+/// when the backend is dropped.
+pub struct RocksDbStateBackend {
+    db: Option<DB>,
+    dir: PathBuf,
+    /// Column family names, indexed by [`StateId`].
+    names: Vec<String>,
+    writes: WriteOptions,
+    pub(crate) options: RocksDbOptions,
+    /// The files stored by incremental checkpoints, to refer to instead of storing again.
+    pub(crate) uploads: RefCell<Uploads>,
+}
+
+impl std::fmt::Debug for RocksDbStateBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksDbStateBackend")
+            .field("dir", &self.dir)
+            .field("states", &self.names)
+            .finish()
+    }
+}
+
+/// The error of a failed database operation.
+pub(crate) fn backend_error(action: &str, error: impl std::fmt::Display) -> StateError {
+    StateError::Backend {
+        backend: crate::ROCKSDB_BACKEND,
+        message: format!("{action}: {error}"),
+    }
+}
+
+/// The prefix of column family names (`default` is RocksDB's own).
+const STATE_FAMILY_PREFIX: &str = "state/";
+
+/// The column family of a state.
+pub(crate) fn column_family_name(state: &str) -> String {
+    format!("{STATE_FAMILY_PREFIX}{state}")
+}
+
+/// The database options every instance uses.
+pub(crate) fn database_options() -> Options {
+    let mut options = Options::default();
+    options.create_if_missing(true);
+    options.create_missing_column_families(true);
+    options.set_compression_type(DBCompressionType::Lz4);
+    options.set_max_background_jobs(2);
+    options
+}
+
+impl RocksDbStateBackend {
+    /// Opens a new, empty database under `dir` (created; it must not hold one already), for
+    /// every key group, with full snapshots.
+    pub fn open(dir: &Path) -> Result<Self, StateError> {
+        Self::open_with(dir, RocksDbOptions::default())
+    }
+
+    /// Opens a new, empty database under `dir` working as `options` say.
+    pub fn open_with(dir: &Path, options: RocksDbOptions) -> Result<Self, StateError> {
+        let db_dir = dir.join("db");
+        std::fs::create_dir_all(&db_dir).map_err(|e| {
+            backend_error(
+                &format!("cannot create the directory {}", db_dir.display()),
+                e,
+            )
+        })?;
+        let db = DB::open(&database_options(), &db_dir)
+            .map_err(|e| backend_error(&format!("cannot open {}", db_dir.display()), e))?;
+        let mut writes = WriteOptions::default();
+        writes.disable_wal(true);
+        Ok(RocksDbStateBackend {
+            db: Some(db),
+            dir: dir.to_path_buf(),
+            names: Vec::new(),
+            writes,
+            options,
+            uploads: RefCell::new(Uploads::new(dir)),
+        })
+    }
+
+    /// The backend's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn db(&self) -> &DB {
+        self.db.as_ref().expect("the database is open until drop")
+    }
+
+    /// The names of the states, in [`StateId`] order.
+    pub(crate) fn state_names(&self) -> impl Iterator<Item = &str> {
+        self.names
+            .iter()
+            .map(|family| &family[STATE_FAMILY_PREFIX.len()..])
+    }
+
+    /// The column family of every state.
+    pub(crate) fn column_families(&self) -> Result<Vec<&ColumnFamily>, StateError> {
+        (0..self.names.len())
+            .map(|index| self.column_family(StateId(index as u32)))
+            .collect()
+    }
+
+    /// Writes `batch` (without the write-ahead log).
+    pub(crate) fn write(&self, batch: WriteBatch, action: &str) -> Result<(), StateError> {
+        self.db()
+            .write_opt(batch, &self.writes)
+            .map_err(|e| backend_error(action, e))
+    }
+
+    pub(crate) fn column_family(&self, state: StateId) -> Result<&ColumnFamily, StateError> {
+        let name = self
+            .names
+            .get(state.0 as usize)
+            .ok_or_else(|| backend_error("unknown state id", state.0))?;
+        self.db()
+            .cf_handle(name)
+            .ok_or_else(|| backend_error("missing column family", name))
+    }
+
+    /// Every entry of `state` whose stored key lies in `[from, to)` (`to = None`: to the end),
+    /// passed to `visit` in key order.
+    fn scan_range(
+        &self,
+        state: StateId,
+        from: &[u8],
+        to: Option<&[u8]>,
+        visit: &mut dyn FnMut(&[u8], &[u8]),
+    ) -> Result<(), StateError> {
+        let cf = self.column_family(state)?;
+        let iterator = self
+            .db()
+            .iterator_cf(cf, IteratorMode::From(from, Direction::Forward));
+        for entry in iterator {
+            let (key, value) = entry.map_err(|e| backend_error("cannot read", e))?;
+            if to.is_some_and(|to| &*key >= to) {
+                break;
+            }
+            visit(&key, &value);
+        }
+        Ok(())
+    }
+}
+
+impl StateBackend for RocksDbStateBackend {
+    fn register(&mut self, name: &str) -> Result<StateId, StateError> {
+        let family = column_family_name(name);
+        if let Some(index) = self.names.iter().position(|n| *n == family) {
+            return Ok(StateId(index as u32));
+        }
+        let db = self.db.as_mut().expect("the database is open until drop");
+        if db.cf_handle(&family).is_none() {
+            db.create_cf(&family, &database_options())
+                .map_err(|e| backend_error(&format!("cannot create state '{name}'"), e))?;
+        }
+        self.names.push(family);
+        Ok(StateId((self.names.len() - 1) as u32))
+    }
+
+    fn get(
+        &self,
+        state: StateId,
+        key_group: usize,
+        key: &[u8],
+    ) -> Result<Option<Cow<'_, [u8]>>, StateError> {
+        let cf = self.column_family(state)?;
+        let value = self
+            .db()
+            .get_pinned_cf(cf, stored_key(key_group, key))
+            .map_err(|e| backend_error("cannot read", e))?;
+        Ok(value.map(|value| Cow::Owned(value.to_vec())))
+    }
+
+    fn put(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), StateError> {
+        let cf = self.column_family(state)?;
+        self.db()
+            .put_cf_opt(cf, stored_key(key_group, &key), value, &self.writes)
+            .map_err(|e| backend_error("cannot write", e))
+    }
+
+    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError> {
+        let cf = self.column_family(state)?;
+        self.db()
+            .delete_cf_opt(cf, stored_key(key_group, key), &self.writes)
+            .map_err(|e| backend_error("cannot delete", e))
+    }
+
+    fn scan_prefix(
+        &self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Result<Entries, StateError> {
+        let from = stored_key(key_group, prefix);
+        let to = prefix_end(&from);
+        let mut entries = Vec::new();
+        self.scan_range(state, &from, to.as_deref(), &mut |key, value| {
+            entries.push((key[2..].to_vec(), value.to_vec()));
+        })?;
+        Ok(entries)
+    }
+
+    fn delete_prefix(
+        &mut self,
+        state: StateId,
+        key_group: usize,
+        prefix: &[u8],
+    ) -> Result<(), StateError> {
+        let from = stored_key(key_group, prefix);
+        let to = prefix_end(&from);
+        let mut batch = WriteBatch::default();
+        let cf = self.column_family(state)?;
+        self.scan_range(state, &from, to.as_deref(), &mut |key, _| {
+            batch.delete_cf(cf, key);
+        })?;
+        self.write(batch, "cannot delete")
+    }
+
+    fn len(&self, state: StateId) -> Result<usize, StateError> {
+        let mut count = 0;
+        self.scan_range(state, &[], None, &mut |_, _| count += 1)?;
+        Ok(count)
+    }
+
+    /// Checkpoints of an incremental backend add the database's files; savepoints and full
+    /// checkpoints copy the entries into the canonical format.
+    fn snapshot(&self, into: &mut KeyedSnapshot) -> Result<(), StateError> {
+        let request = into.request();
+        if self.options.incremental && !request.savepoint && request.checkpoint_id > 0 {
+            return self.snapshot_files(request.checkpoint_id, into);
+        }
+        let names: Vec<&str> = self.state_names().collect();
+        for (index, name) in names.into_iter().enumerate() {
+            self.scan_range(StateId(index as u32), &[], None, &mut |key, value| {
+                if let Some((key_group, key)) = split_stored(key) {
+                    into.push(key_group, name, key, value);
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.uploads.borrow_mut().completed(checkpoint_id);
+    }
+
+    fn restore_where(
+        &mut self,
+        from: &KeyedSnapshot,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<(), StateError> {
+        for name in from.state_names().into_iter().filter(|name| keep(name)) {
+            let state = self.register(name)?;
+            let cf = self.column_family(state)?;
+            let mut batch = WriteBatch::default();
+            for (key_group, key, value) in from.entries(name) {
+                batch.put_cf(cf, stored_key(key_group, key), value);
+                if batch.len() >= RESTORE_BATCH {
+                    self.write(std::mem::take(&mut batch), "cannot restore")?;
+                }
+            }
+            self.write(batch, "cannot restore")?;
+        }
+        for native in from.native() {
+            self.restore_files(native, keep)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RocksDbStateBackend {
+    fn drop(&mut self) {
+        // Close the database before removing its files.
+        self.db.take();
+        if let Err(error) = std::fs::remove_dir_all(&self.dir) {
+            tracing::warn!(
+                "cannot remove the RocksDB working directory {}: {error}",
+                self.dir.display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("sluice-rocksdb-test-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn passes_the_backend_suite() {
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        sluice_state::testing::backend_suite(|| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            RocksDbStateBackend::open(&scratch(&format!("suite-{n}"))).unwrap()
+        });
+    }
+
+    #[test]
+    fn passes_the_backend_suite_with_incremental_checkpoints() {
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        sluice_state::testing::backend_suite(|| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let options = RocksDbOptions {
+                incremental: true,
+                ..RocksDbOptions::default()
+            };
+            RocksDbStateBackend::open_with(&scratch(&format!("suite-incr-{n}")), options).unwrap()
+        });
+    }
+
+    #[test]
+    fn the_working_directory_is_removed_on_drop() {
+        let dir = scratch("drop");
+        let mut backend = RocksDbStateBackend::open(&dir).unwrap();
+        let state = backend.register("s").unwrap();
+        backend.put(state, 1, b"k".to_vec(), b"v".to_vec()).unwrap();
+        assert!(dir.exists());
+        drop(backend);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn an_unusable_directory_is_a_clear_error() {
+        let file = scratch("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let error = RocksDbStateBackend::open(&file).unwrap_err().to_string();
+        std::fs::remove_file(&file).unwrap();
+        assert!(error.contains("state backend rocksdb"), "{error}");
+        assert!(error.contains("not-a-dir"), "{error}");
+    }
+}
