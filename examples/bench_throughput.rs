@@ -62,6 +62,10 @@ enum Case {
         /// RocksDB checkpoints store only new files.
         #[arg(long)]
         incremental: bool,
+        /// Bytes of incompressible payload each key keeps besides its sum (to make state
+        /// large: 10 M keys with 100 bytes is about 1 GB).
+        #[arg(long, default_value_t = 0)]
+        payload_bytes: usize,
     },
     /// Keyed event-time windows over a Nexmark-like bid stream (10,000 auctions, 10 events per
     /// event-time ms, watermarks 4 s behind): count and max price per auction and window.
@@ -129,6 +133,7 @@ fn main() -> Result<(), String> {
             restore,
             state_backend,
             incremental,
+            payload_bytes,
         } => {
             let env = StreamExecutionEnvironment::new();
             env.set_parallelism(parallelism);
@@ -141,22 +146,34 @@ fn main() -> Result<(), String> {
                 let dir = dir
                     .to_str()
                     .ok_or("the checkpoint directory must be UTF-8")?;
-                env.enable_checkpointing(Duration::from_millis(checkpoint_interval_ms));
-                env.set_checkpoint_storage(dir);
                 if restore {
+                    // Recovery: restore the latest checkpoint and run to the end, taking none.
                     env.restore_from(dir);
+                } else {
+                    env.enable_checkpointing(Duration::from_millis(checkpoint_interval_ms));
+                    env.set_checkpoint_storage(dir);
                 }
             }
-            env.from_sequence(0, records - 1)
-                .uid("numbers")
-                .map(move |n: i64| (n % keys, 1i64))
-                .uid("pairs")
-                .key_by(|r: &(i64, i64)| r.0)
-                .sum(|r: &mut (i64, i64)| &mut r.1)
-                .uid("sums")
-                .sink_to(DiscardingSink);
+            let numbers = env.from_sequence(0, records - 1).uid("numbers");
+            if payload_bytes == 0 {
+                numbers
+                    .map(move |n: i64| (n % keys, 1i64))
+                    .uid("pairs")
+                    .key_by(|r: &(i64, i64)| r.0)
+                    .sum(|r: &mut (i64, i64)| &mut r.1)
+                    .uid("sums")
+                    .sink_to(DiscardingSink);
+            } else {
+                numbers
+                    .map(move |n: i64| (n % keys, 1i64, payload(n, payload_bytes)))
+                    .uid("pairs")
+                    .key_by(|r: &(i64, i64, Vec<u8>)| r.0)
+                    .reduce(|a: (i64, i64, Vec<u8>), b: (i64, i64, Vec<u8>)| (a.0, a.1 + b.1, b.2))
+                    .uid("sums")
+                    .sink_to(DiscardingSink);
+            }
             let result = env.execute("bench keyed sum").map_err(|e| e.to_string())?;
-            let bytes = records as u64 * 16;
+            let bytes = records as u64 * (16 + payload_bytes as u64);
             let case = match (&checkpoint_dir, restore) {
                 (None, _) => "keyed-sum",
                 (Some(_), false) => "keyed-sum-checkpointed",
@@ -373,6 +390,21 @@ impl AggregateFunction<Projected, (u64, i64), (u64, i64)> for CountAndMax {
     fn merge(&self, a: (u64, i64), b: (u64, i64)) -> (u64, i64) {
         (a.0 + b.0, a.1.max(b.1))
     }
+}
+
+/// `len` bytes that do not compress, derived from `n` (SplitMix64).
+fn payload(n: i64, len: usize) -> Vec<u8> {
+    let mut state = n as u64;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
 }
 
 fn report(case: &str, parallelism: usize, records: u64, bytes: u64, wall: f64) {

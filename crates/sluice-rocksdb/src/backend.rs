@@ -3,9 +3,11 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rocksdb::{
-    ColumnFamily, DB, DBCompressionType, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, DB, DBCompressionType, Direction, IteratorMode,
+    Options, WriteBatch, WriteOptions,
 };
 use sluice_core::key_group::KeyGroupRange;
 use sluice_state::backend::Entries;
@@ -78,13 +80,24 @@ pub(crate) fn column_family_name(state: &str) -> String {
     format!("{STATE_FAMILY_PREFIX}{state}")
 }
 
-/// The database options every instance uses.
+/// The block cache all databases of the process share.
+const BLOCK_CACHE_BYTES: usize = 128 << 20;
+
+/// The database options every instance uses: lz4 blocks, a bloom filter per table (a lookup of
+/// a key that is not in a file does not read it; keyed state mostly looks up single keys) and
+/// one block cache for the whole process.
 pub(crate) fn database_options() -> Options {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Cache::new_lru_cache(BLOCK_CACHE_BYTES));
+    let mut tables = BlockBasedOptions::default();
+    tables.set_bloom_filter(10.0, false);
+    tables.set_block_cache(cache);
     let mut options = Options::default();
     options.create_if_missing(true);
     options.create_missing_column_families(true);
     options.set_compression_type(DBCompressionType::Lz4);
     options.set_max_background_jobs(2);
+    options.set_block_based_table_factory(&tables);
     options
 }
 
@@ -125,6 +138,16 @@ impl RocksDbStateBackend {
 
     pub(crate) fn db(&self) -> &DB {
         self.db.as_ref().expect("the database is open until drop")
+    }
+
+    /// Uses `db` from now on (its directory is under the backend's); the previous database
+    /// is closed and its files removed.
+    pub(crate) fn replace_db(&mut self, db: DB) {
+        if let Some(previous) = self.db.replace(db) {
+            let path = previous.path().to_path_buf();
+            drop(previous);
+            let _ = std::fs::remove_dir_all(path);
+        }
     }
 
     /// The names of the states, in [`StateId`] order.

@@ -5,8 +5,10 @@
 //! files, no copying) is made in `chk-<id>/`; the checkpoint coordinator copies the files that
 //! are new into the checkpoint storage's `shared/` folder and the hard links go when it is
 //! done. SST files never change, so a file stored once is referred to by name until no
-//! retained checkpoint needs it. Restoring downloads each old database's files, opens it read
-//! only, and copies the entries of the key groups this instance owns.
+//! retained checkpoint needs it. Restoring downloads each old database's files; when they hold
+//! exactly this instance's key groups and it has no entries yet (a restart at the same
+//! parallelism), the downloaded database becomes the instance's own; otherwise it is opened
+//! read only and the entries of the key groups this instance owns are copied out.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -170,10 +172,16 @@ impl RocksDbStateBackend {
             uploads.restores += 1;
             self.dir().join(format!("restore-{}", uploads.restores))
         };
-        let scratch = ScratchDir::new(restore.clone());
+        let adopt = native.key_groups == self.options.key_groups && self.is_empty()?;
+        // Left-overs of a failed download go with the backend's directory.
         download(&storage, native, &restore)?;
         let mut families = vec!["default".to_string()];
         families.extend(native.states.iter().map(|s| column_family_name(s)));
+        if adopt {
+            // The same key groups into an empty database: the files become the database.
+            return self.adopt(&restore, families, &states);
+        }
+        let scratch = ScratchDir::new(restore.clone());
         let old = DB::open_cf_for_read_only(&database_options(), &restore, &families, false)
             .map_err(|e| backend_error("cannot open the checkpoint's database", e))?;
         for state in states {
@@ -181,6 +189,38 @@ impl RocksDbStateBackend {
         }
         drop(old);
         drop(scratch);
+        Ok(())
+    }
+
+    /// Whether no state holds an entry.
+    fn is_empty(&self) -> Result<bool, StateError> {
+        for cf in self.column_families()? {
+            if let Some(first) = self.db().iterator_cf(cf, IteratorMode::Start).next() {
+                first.map_err(|e| backend_error("cannot read", e))?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Makes the database downloaded into `dir` (with column `families`) this backend's.
+    fn adopt(
+        &mut self,
+        dir: &Path,
+        mut families: Vec<String>,
+        states: &[&String],
+    ) -> Result<(), StateError> {
+        for registered in self.state_names().map(column_family_name) {
+            if !families.contains(&registered) {
+                families.push(registered);
+            }
+        }
+        let db = DB::open_cf(&database_options(), dir, &families)
+            .map_err(|e| backend_error("cannot open the checkpoint's database", e))?;
+        self.replace_db(db);
+        for state in states {
+            self.register(state)?;
+        }
         Ok(())
     }
 
@@ -390,6 +430,23 @@ mod tests {
             }
         }
         assert_eq!(seen, expected, "every entry restored exactly once");
+
+        // At the same key groups the downloaded database is adopted, and checkpoints go on.
+        let mut same = backend("same", all);
+        let registered = same.register("counts").unwrap();
+        same.restore(keyed).unwrap();
+        assert_eq!(contents(&same, registered), expected);
+        same.put(registered, 1, b"new".to_vec(), b"v".to_vec())
+            .unwrap();
+        let third = checkpoint(&storage, &same, 3);
+        assert!(third.native()[0].shared.iter().all(|f| f.upload.is_some()));
+        drop(third);
+        let mut again = backend("again", all);
+        again
+            .restore(&storage.read(3).unwrap().operators["op"][0].keyed)
+            .unwrap();
+        let state_again = again.register("counts").unwrap();
+        assert_eq!(contents(&again, state_again).len(), expected.len() + 1);
 
         let error = HeapStateBackend::new(128).restore(keyed).unwrap_err();
         assert!(error.to_string().contains("rocksdb"), "{error}");

@@ -21,8 +21,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -130,26 +132,38 @@ pub fn checkpoint_id_of(name: &str) -> Option<u64> {
 }
 
 impl CheckpointStorage {
-    /// Storage under `location`: a directory path or a `file://` URL (created if missing).
+    /// Storage under `location`: a directory path or a `file://` URL (created if missing), or
+    /// an `s3://bucket/prefix` URL (credentials, region and endpoint from the standard `AWS_*`
+    /// environment variables, e.g. `AWS_ENDPOINT` and `AWS_ALLOW_HTTP=true` for a local
+    /// S3-compatible server).
     pub fn open(location: &str) -> Result<Self, StorageError> {
         let fail = |message: String| StorageError::Location {
             location: location.to_string(),
             message,
         };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("cannot start the I/O runtime: {e}")))?;
         let path = match location.split_once("://") {
             None => location,
             Some(("file", path)) => path,
+            Some(("s3", rest)) => {
+                return Ok(CheckpointStorage {
+                    store: s3_store(rest).map_err(fail)?,
+                    location: location.to_string(),
+                    local_root: None,
+                    runtime,
+                });
+            }
             Some((scheme, _)) => {
                 return Err(fail(format!(
-                    "the '{scheme}://' scheme is not supported by this build (use a directory or file://)"
+                    "the '{scheme}://' scheme is not supported (use a directory, file:// or s3://)"
                 )));
             }
         };
         std::fs::create_dir_all(path).map_err(|e| fail(e.to_string()))?;
         let store = LocalFileSystem::new_with_prefix(path).map_err(|e| fail(e.to_string()))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .map_err(|e| fail(format!("cannot start the I/O runtime: {e}")))?;
         Ok(CheckpointStorage {
             store: Arc::new(store),
             location: location.to_string(),
@@ -395,6 +409,26 @@ impl CheckpointStorage {
     }
 }
 
+/// The store of `bucket/prefix` in S3, configured from the environment.
+fn s3_store(bucket_and_prefix: &str) -> Result<Arc<dyn ObjectStore>, String> {
+    let (bucket, prefix) = bucket_and_prefix
+        .split_once('/')
+        .unwrap_or((bucket_and_prefix, ""));
+    if bucket.is_empty() {
+        return Err("an s3:// location needs a bucket: s3://bucket/prefix".into());
+    }
+    let store = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let prefix = prefix.trim_matches('/');
+    Ok(if prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
+    })
+}
+
 fn encode_file<T: Serialize>(
     magic: &[u8; 4],
     value: &T,
@@ -534,9 +568,19 @@ mod tests {
 
     #[test]
     fn unsupported_schemes_are_a_clear_error() {
-        let error = CheckpointStorage::open("s3://bucket/path")
+        let error = CheckpointStorage::open("ftp://host/path")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("s3://"), "{error}");
+        assert!(error.contains("'ftp://' scheme"), "{error}");
+    }
+
+    #[test]
+    fn s3_locations_open_without_contacting_the_bucket_and_need_one() {
+        let storage = CheckpointStorage::open("s3://checkpoints/jobs/counts").unwrap();
+        assert_eq!(storage.location(), "s3://checkpoints/jobs/counts");
+        let error = CheckpointStorage::open("s3:///prefix")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("needs a bucket"), "{error}");
     }
 }
