@@ -14,7 +14,8 @@ fn temp_dir(name: &str) -> PathBuf {
     common::temp_dir("backends", name)
 }
 
-type Event = (String, i64);
+/// (key, event time, value); event time never decreases.
+type Event = (String, i64, i64);
 
 /// Per key, how many distinct values it sent so far (value and map state).
 #[derive(Clone)]
@@ -30,8 +31,8 @@ impl KeyedProcessFunction<String, Event, String> for DistinctCount {
         ctx: &mut KeyedContext<'_, String>,
         out: &mut Collector<'_, String>,
     ) -> UserResult {
-        if !self.seen.contains(ctx.state(), &event.1)? {
-            self.seen.put(ctx.state(), &event.1, &true)?;
+        if !self.seen.contains(ctx.state(), &event.2)? {
+            self.seen.put(ctx.state(), &event.2, &true)?;
             let count = self.count.value(ctx.state())?.unwrap_or(0) + 1;
             self.count.update(ctx.state(), &count)?;
             out.collect(format!("distinct {} {count}", event.0));
@@ -42,7 +43,7 @@ impl KeyedProcessFunction<String, Event, String> for DistinctCount {
 
 fn events() -> Vec<Event> {
     (0..3_000i64)
-        .map(|i| (format!("k{}", i * 7 % 23), i * 13 % 400 + i))
+        .map(|i| (format!("k{}", i * 7 % 23), i, i * 13 % 400))
         .collect()
 }
 
@@ -54,10 +55,14 @@ fn run(configure: impl Fn(&StreamExecutionEnvironment)) -> Vec<String> {
     configure(&env);
     let events = env
         .from_collection(events())
+        // One reader and assigner keep every key's events in order, so running results are
+        // deterministic.
+        .set_parallelism(1)
         .assign_timestamps_and_watermarks(
             WatermarkStrategy::for_monotonous_timestamps()
                 .with_timestamp_assigner(|e: &Event, _| e.1),
-        );
+        )
+        .set_parallelism(1);
     let distinct = events
         .clone()
         .key_by(|e: &Event| e.0.clone())
@@ -74,7 +79,7 @@ fn run(configure: impl Fn(&StreamExecutionEnvironment)) -> Vec<String> {
              ctx: &mut WindowContext<'_, TimeWindow>,
              elements: Elements<'_, Event>,
              out: &mut Collector<'_, String>| {
-                let sum: i64 = elements.map(|e| e.1).sum();
+                let sum: i64 = elements.map(|e| e.2).sum();
                 out.collect(format!("window {key} {} {sum}", ctx.window().start));
                 Ok(())
             },
@@ -85,12 +90,12 @@ fn run(configure: impl Fn(&StreamExecutionEnvironment)) -> Vec<String> {
         .window(SessionWindows::event_time_with_gap(Duration::from_millis(
             30,
         )))
-        .reduce(|a: Event, b: Event| (a.0, a.1.max(b.1)))
-        .map(|e: Event| format!("session {} {}", e.0, e.1));
+        .reduce(|a: Event, b: Event| (a.0, a.1.max(b.1), a.2 + b.2))
+        .map(|e: Event| format!("session {} {} {}", e.0, e.1, e.2));
     let sums = events
         .key_by(|e: &Event| e.0.clone())
-        .reduce(|a: Event, b: Event| (a.0, a.1 + b.1))
-        .map(|e: Event| format!("sum {} {}", e.0, e.1));
+        .reduce(|a: Event, b: Event| (a.0, b.1, a.2 + b.2))
+        .map(|e: Event| format!("sum {} {}", e.0, e.2));
     let mut out = distinct
         .union([windows, sessions, sums])
         .execute_and_collect("backends")
