@@ -199,3 +199,114 @@ fn from_checkpoint_resumes_where_that_checkpoint_left_off() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no completed checkpoint"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// moto's S3-compatible server on a free local port, stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends one bodiless HTTP request; returns the whole response.
+fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address)?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+/// Starts the server `SLUICE_S3_SERVER` names (scripts/install-test-deps.sh installs it) with
+/// bucket `bucket`; `None` when none is configured.
+fn s3_server(bucket: &str) -> Option<S3Server> {
+    let program = std::env::var("SLUICE_S3_SERVER").ok()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(program)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the S3 server starts");
+    let server = S3Server {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match http(&server.endpoint, "PUT", &format!("/{bucket}")) {
+            Ok(response) if response.lines().next().is_some_and(|s| s.contains(" 200")) => {
+                return Some(server);
+            }
+            Ok(response) => panic!("cannot create bucket {bucket}: {response}"),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Err(error) => panic!("the S3 server did not come up: {error}"),
+        }
+    }
+}
+
+#[test]
+fn checkpoints_in_s3_survive_a_sigkill() {
+    let Some(server) = s3_server("checkpoints") else {
+        eprintln!("SLUICE_S3_SERVER is not set: skipping the s3:// checkpoint test");
+        return;
+    };
+    let dir = temp_dir("s3");
+    let input = write_input(&dir, 2_000);
+    let clean_out = dir.join("clean-out");
+    run_to_completion(&mut command(
+        &input,
+        &clean_out,
+        &dir.join("clean-ckpt"),
+        2,
+        None,
+    ));
+    let expected = common::committed_lines(&[&clean_out]);
+
+    let out = dir.join("out");
+    let ckpt = Path::new("s3://checkpoints/jobs/counts");
+    let with_s3 = |command: &mut Command| {
+        command
+            .env("AWS_ENDPOINT", &server.endpoint)
+            .env("AWS_ALLOW_HTTP", "true")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .args(ROCKSDB_INCREMENTAL);
+    };
+    let mut first = command(&input, &out, ckpt, 2, Some(10_000));
+    with_s3(&mut first);
+    let mut child = first.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Killed once a checkpoint completed in the bucket.
+    let listing = "/checkpoints?list-type=2&prefix=jobs/counts/";
+    while !http(&server.endpoint, "GET", listing).is_ok_and(|r| r.contains("/_metadata</Key>")) {
+        assert!(Instant::now() < deadline, "no checkpoint reached S3");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut resumed = command(&input, &out, ckpt, 2, None);
+    with_s3(&mut resumed);
+    run_to_completion(&mut resumed);
+    assert_eq!(
+        common::committed_lines(&[&out]),
+        expected,
+        "nothing lost, nothing twice"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
