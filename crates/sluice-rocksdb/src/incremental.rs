@@ -262,19 +262,35 @@ fn download(
         std::fs::write(&path, contents).map_err(|e| io_error("cannot write", &path, e))
     };
     for file in &native.shared {
+        let wrong_size = |size: u64| {
+            backend_error(
+                "cannot restore",
+                format!(
+                    "shared file {} has {size} bytes, the checkpoint says {}",
+                    file.stored_name, file.size
+                ),
+            )
+        };
+        let target = dir.join(&file.local_name);
+        // A local checkpoint's files are linked (SST files are never changed in place, and
+        // the database only ever removes its own link) or copied across file systems.
+        if let Some(source) = storage.local_shared_path(&file.stored_name) {
+            let size = std::fs::metadata(&source)
+                .map_err(|e| io_error("cannot read", &source, e))?
+                .len();
+            if size != file.size {
+                return Err(wrong_size(size));
+            }
+            if std::fs::hard_link(&source, &target).is_err() {
+                std::fs::copy(&source, &target).map_err(|e| io_error("cannot copy", &source, e))?;
+            }
+            continue;
+        }
         let contents = storage
             .read_shared(&file.stored_name)
             .map_err(|e| backend_error("cannot restore", e))?;
         if contents.len() as u64 != file.size {
-            return Err(backend_error(
-                "cannot restore",
-                format!(
-                    "shared file {} has {} bytes, the checkpoint says {}",
-                    file.stored_name,
-                    contents.len(),
-                    file.size
-                ),
-            ));
+            return Err(wrong_size(contents.len() as u64));
         }
         write(&file.local_name, &contents)?;
     }

@@ -292,6 +292,12 @@ impl CheckpointStorage {
         decode_file(METADATA_MAGIC, &self.get(&path)?, &path)
     }
 
+    /// Where shared file `name` is on the local disk, for storage in a local directory (a
+    /// restore can link or copy it instead of reading it through the store).
+    pub fn local_shared_path(&self, name: &str) -> Option<std::path::PathBuf> {
+        Some(self.local_root.as_ref()?.join(SHARED_DIR).join(name))
+    }
+
     /// The contents of shared file `name`.
     pub fn read_shared(&self, name: &str) -> Result<Vec<u8>, StorageError> {
         self.get(&Path::from(format!("{SHARED_DIR}/{name}")))

@@ -63,6 +63,11 @@ where
         let _ = checkpoint_id;
     }
 
+    /// Loads the table's entries from `from`, for owners that derive nothing from them.
+    fn restore_all(&mut self, from: &KeyedSnapshot) -> Result<(), StateError> {
+        self.restore(from, &mut |_, _| {})
+    }
+
     /// Loads the table's entries from `from`, showing each to `visit` (so the owner can
     /// rebuild what it derives from them, such as timer queues).
     fn restore(
@@ -236,6 +241,13 @@ where
         self.backend.notify_checkpoint_complete(checkpoint_id);
     }
 
+    /// Restores through the backend (which may read its own files) without reading the
+    /// entries back.
+    fn restore_all(&mut self, from: &KeyedSnapshot) -> Result<(), StateError> {
+        let name = self.name.clone();
+        self.backend.restore_where(from, &|state| state == name)
+    }
+
     /// Restores through the backend (which may read its own files), then shows every entry.
     fn restore(
         &mut self,
@@ -345,6 +357,13 @@ where
         match self {
             KeyedStore::Heap(table) => table.restore(from, visit),
             KeyedStore::Backend(table) => table.restore(from, visit),
+        }
+    }
+
+    fn restore_all(&mut self, from: &KeyedSnapshot) -> Result<(), StateError> {
+        match self {
+            KeyedStore::Heap(table) => table.restore_all(from),
+            KeyedStore::Backend(table) => KeyedTable::<K, V>::restore_all(table, from),
         }
     }
 }

@@ -92,8 +92,8 @@ where
     }
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        self.first.restore(&restored.keyed, &mut |_, _| {})?;
-        Ok(self.second.restore(&restored.keyed, &mut |_, _| {})?)
+        self.first.restore_all(&restored.keyed)?;
+        Ok(self.second.restore_all(&restored.keyed)?)
     }
 
     fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<O>) -> UserResult {

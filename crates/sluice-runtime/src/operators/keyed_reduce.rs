@@ -98,7 +98,7 @@ where
     }
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        Ok(self.state.restore(&restored.keyed, &mut |_, _| {})?)
+        Ok(self.state.restore_all(&restored.keyed)?)
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
