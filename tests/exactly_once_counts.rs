@@ -75,6 +75,13 @@ fn run_to_completion(command: &mut Command) {
     assert!(status.success(), "the job failed: {status}");
 }
 
+/// The committed lines of one uninterrupted run over `input` (at parallelism 2, in `dir`).
+fn clean_run(dir: &Path, input: &Path) -> Vec<String> {
+    let out = dir.join("clean-out");
+    run_to_completion(&mut command(input, &out, &dir.join("clean-ckpt"), 2, None));
+    common::committed_lines(&[&out])
+}
+
 /// Runs `trials` trials, each killing the job up to three times at random moments before
 /// letting it finish; `backend` picks the state backend of each run (trial, run).
 fn sigkill_trials(
@@ -84,15 +91,7 @@ fn sigkill_trials(
 ) {
     let dir = temp_dir(name);
     let input = write_input(&dir, 4_000);
-    let clean_out = dir.join("clean-out");
-    run_to_completion(&mut command(
-        &input,
-        &clean_out,
-        &dir.join("clean-ckpt"),
-        2,
-        None,
-    ));
-    let expected = common::committed_lines(&[&clean_out]);
+    let expected = clean_run(&dir, &input);
     assert_eq!(expected.len(), 4_000, "one line per well-formed record");
 
     let mut random = Lcg(7);
@@ -267,15 +266,7 @@ fn checkpoints_in_s3_survive_a_sigkill() {
     };
     let dir = temp_dir("s3");
     let input = write_input(&dir, 2_000);
-    let clean_out = dir.join("clean-out");
-    run_to_completion(&mut command(
-        &input,
-        &clean_out,
-        &dir.join("clean-ckpt"),
-        2,
-        None,
-    ));
-    let expected = common::committed_lines(&[&clean_out]);
+    let expected = clean_run(&dir, &input);
 
     let out = dir.join("out");
     let ckpt = Path::new("s3://checkpoints/jobs/counts");

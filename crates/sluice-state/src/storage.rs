@@ -106,6 +106,15 @@ pub struct RestoredCheckpoint {
     pub operators: BTreeMap<String, Vec<OperatorSnapshot>>,
 }
 
+/// What writing a checkpoint stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenCheckpoint {
+    /// The bytes written (new shared files, task files and metadata).
+    pub bytes: u64,
+    /// The shared files the checkpoint refers to, as its metadata lists them.
+    pub shared: BTreeSet<String>,
+}
+
 /// Completed checkpoints under one directory.
 pub struct CheckpointStorage {
     store: Arc<dyn ObjectStore>,
@@ -201,12 +210,11 @@ impl CheckpointStorage {
     /// Writes checkpoint `metadata.checkpoint_id`: the new shared files, every task's file,
     /// then `_metadata` (so a checkpoint interrupted while written is never taken for a
     /// complete one). Shared files it refers to from earlier checkpoints must still exist.
-    /// Returns the bytes written.
     pub fn write(
         &self,
         metadata: &CheckpointMetadata,
         task_files: &[(String, TaskSnapshot)],
-    ) -> Result<u64, StorageError> {
+    ) -> Result<WrittenCheckpoint, StorageError> {
         let dir = checkpoint_dir_name(metadata.checkpoint_id);
         let mut bytes = 0;
         let mut metadata = metadata.clone();
@@ -241,7 +249,10 @@ impl CheckpointStorage {
         let encoded = encode_file(METADATA_MAGIC, &metadata, &path)?;
         bytes += encoded.len() as u64;
         self.put(&path, encoded)?;
-        Ok(bytes)
+        Ok(WrittenCheckpoint {
+            bytes,
+            shared: metadata.shared,
+        })
     }
 
     /// The ids of the checkpoints with a `_metadata` file, in increasing order.

@@ -205,13 +205,13 @@ impl Coordinator {
                     continue;
                 }
                 match self.complete(checkpoint) {
-                    Ok(()) => {
+                    Ok(shared) => {
                         failures = 0;
                         last_completion = Some(Instant::now());
                         // Older checkpoints still in flight are subsumed.
                         pending.retain(|older, _| *older > id);
                         retained.push(id);
-                        shared_files.completed(&self.storage, id);
+                        shared_files.completed(id, shared);
                         while retained.len() > self.config.retained {
                             let oldest = retained.remove(0);
                             shared_files.discarded(oldest);
@@ -321,7 +321,7 @@ impl Coordinator {
         let outcome = CheckpointStorage::open(&request.directory)
             .map_err(|e| e.to_string())
             .and_then(|storage| self.write(&storage, checkpoint, true))
-            .map(|()| {
+            .map(|_| {
                 format!(
                     "{}/{}",
                     request.directory.trim_end_matches('/'),
@@ -343,24 +343,25 @@ impl Coordinator {
         let _ = request.reply.send(outcome);
     }
 
-    /// Writes a fully acknowledged checkpoint and notifies every task.
-    fn complete(&self, checkpoint: Pending) -> Result<(), String> {
+    /// Writes a fully acknowledged checkpoint and notifies every task; returns the shared
+    /// files it refers to.
+    fn complete(&self, checkpoint: Pending) -> Result<BTreeSet<String>, String> {
         let id = checkpoint.barrier.checkpoint_id;
         let started = checkpoint.triggered;
-        self.write(&self.storage, checkpoint, false)?;
+        let shared = self.write(&self.storage, checkpoint, false)?;
         tracing::info!("completed checkpoint {id} in {:?}", started.elapsed());
         self.notify_complete(id);
-        Ok(())
+        Ok(shared)
     }
 
     /// Writes `checkpoint` (every task's file, then the metadata) into `storage` and records
-    /// what it cost.
+    /// what it cost; returns the shared files it refers to.
     fn write(
         &self,
         storage: &CheckpointStorage,
         checkpoint: Pending,
         savepoint: bool,
-    ) -> Result<(), String> {
+    ) -> Result<BTreeSet<String>, String> {
         let id = checkpoint.barrier.checkpoint_id;
         let triggered = checkpoint.triggered;
         let mut operators = BTreeMap::new();
@@ -402,7 +403,7 @@ impl Coordinator {
             })
             .collect();
         let writing = Instant::now();
-        let bytes = storage
+        let written = storage
             .write(&metadata, &files)
             .map_err(|error| error.to_string())?;
         self.stats
@@ -412,9 +413,9 @@ impl Coordinator {
                 checkpoint_id: id,
                 duration: triggered.elapsed(),
                 write_duration: writing.elapsed(),
-                bytes,
+                bytes: written.bytes,
                 savepoint,
             });
-        Ok(())
+        Ok(written.shared)
     }
 }

@@ -20,19 +20,19 @@ impl SharedFiles {
     pub(crate) fn load(storage: &CheckpointStorage, retained: &[u64]) -> Self {
         let mut files = SharedFiles::default();
         for id in retained {
-            files.completed(storage, *id);
+            match storage.read_metadata(*id) {
+                Ok(metadata) => files.completed(*id, metadata.shared),
+                Err(error) => {
+                    tracing::warn!("cannot read checkpoint {id}'s shared files: {error}");
+                }
+            }
         }
         files
     }
 
-    /// Checkpoint `id` completed: its files are referenced.
-    pub(crate) fn completed(&mut self, storage: &CheckpointStorage, id: u64) {
-        match storage.read_metadata(id) {
-            Ok(metadata) => {
-                self.by_checkpoint.insert(id, metadata.shared);
-            }
-            Err(error) => tracing::warn!("cannot read checkpoint {id}'s shared files: {error}"),
-        }
+    /// Checkpoint `id` completed, referring to `shared`.
+    pub(crate) fn completed(&mut self, id: u64, shared: BTreeSet<String>) {
+        self.by_checkpoint.insert(id, shared);
     }
 
     /// Checkpoint `id` was discarded: its references go.
