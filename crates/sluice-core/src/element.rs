@@ -58,6 +58,9 @@ pub struct Barrier {
     pub timestamp: i64,
     /// A savepoint's barrier: state is written in the canonical, self-contained format.
     pub savepoint: bool,
+    /// An unaligned checkpoint's barrier: it overtakes in-flight elements, which are stored in
+    /// the checkpoint instead of waiting for alignment (never set for savepoints).
+    pub unaligned: bool,
 }
 
 /// Everything a channel carries, in order.

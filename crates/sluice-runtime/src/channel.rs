@@ -5,20 +5,35 @@
 //! was blocked, which the task records as its backpressure time. Every push wakes the consuming
 //! task's [`TaskWaker`], so a task can wait on all of its channels at once. Dropping either end
 //! disconnects the channel; a blocked sender also gives up when the job is cancelled.
+//!
+//! An unaligned checkpoint's barrier takes the priority lane: it goes in front of every queued
+//! element (behind earlier priority barriers only) without waiting for room, and the receiver
+//! learns how many queued elements it overtook, so it can store them in the checkpoint.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sluice_core::StreamElement;
+use sluice_core::{Barrier, StreamElement};
 
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 
 /// The number of elements a channel holds when nothing else is configured.
 pub const DEFAULT_CHANNEL_CAPACITY: usize = 4;
 
+/// One queued entry: an element in order, or a barrier that overtook the elements behind it.
+enum Entry<T> {
+    Element(StreamElement<T>),
+    /// A priority barrier, and how many elements had been pushed before it.
+    Priority(Barrier, u64),
+}
+
 struct State<T> {
-    queue: VecDeque<StreamElement<T>>,
+    queue: VecDeque<Entry<T>>,
+    /// Elements pushed so far (priority barriers not counted).
+    pushed: u64,
+    /// Elements taken so far (priority barriers not counted).
+    taken: u64,
     sender_alive: bool,
     receiver_alive: bool,
     /// The most elements the queue has held at once.
@@ -56,6 +71,13 @@ pub enum TryRecv<T> {
     Empty,
     /// The sender is gone and the queue is drained.
     Disconnected,
+    /// An unaligned checkpoint's barrier that overtook the next `overtaken` elements.
+    Priority {
+        /// The barrier.
+        barrier: Barrier,
+        /// How many of the queued elements after it were sent before it.
+        overtaken: usize,
+    },
 }
 
 /// The producing end of a channel.
@@ -78,6 +100,8 @@ pub fn channel<T>(
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::with_capacity(capacity.max(1)),
+            pushed: 0,
+            taken: 0,
             sender_alive: true,
             receiver_alive: true,
             high_water: 0,
@@ -118,11 +142,47 @@ impl<T> ChannelSender<T> {
         if !state.receiver_alive {
             return Err(SendError::Disconnected);
         }
-        state.queue.push_back(element);
-        state.high_water = state.high_water.max(state.queue.len());
+        state.push(element);
         drop(state);
         self.shared.consumer.wake();
         Ok(blocked_since.map_or(Duration::ZERO, |since| since.elapsed()))
+    }
+
+    /// Sends an unaligned checkpoint's barrier ahead of every queued element, without waiting
+    /// for room. `last` (the sender's partly filled buffer) is queued first, behind everything
+    /// else, so the barrier overtakes it too.
+    pub fn send_priority(
+        &self,
+        barrier: Barrier,
+        last: Option<StreamElement<T>>,
+    ) -> Result<(), SendError> {
+        let mut state = self.shared.lock();
+        if !state.receiver_alive {
+            return Err(SendError::Disconnected);
+        }
+        if let Some(element) = last {
+            state.push(element);
+        }
+        let position = state
+            .queue
+            .iter()
+            .take_while(|entry| matches!(entry, Entry::Priority(..)))
+            .count();
+        let pushed = state.pushed;
+        state
+            .queue
+            .insert(position, Entry::Priority(barrier, pushed));
+        drop(state);
+        self.shared.consumer.wake();
+        Ok(())
+    }
+}
+
+impl<T> State<T> {
+    fn push(&mut self, element: StreamElement<T>) {
+        self.queue.push_back(Entry::Element(element));
+        self.pushed += 1;
+        self.high_water = self.high_water.max(self.queue.len());
     }
 }
 
@@ -137,15 +197,41 @@ impl<T> ChannelReceiver<T> {
     /// Takes the next element without blocking.
     pub fn try_recv(&self) -> TryRecv<T> {
         let mut state = self.shared.lock();
-        match state.queue.pop_front() {
-            Some(element) => {
-                drop(state);
-                self.shared.not_full.notify_one();
+        let received = match state.queue.pop_front() {
+            Some(Entry::Element(element)) => {
+                state.taken += 1;
                 TryRecv::Element(element)
             }
-            None if state.sender_alive => TryRecv::Empty,
-            None => TryRecv::Disconnected,
-        }
+            Some(Entry::Priority(barrier, pushed_before)) => TryRecv::Priority {
+                barrier,
+                overtaken: usize::try_from(pushed_before.saturating_sub(state.taken))
+                    .unwrap_or(usize::MAX),
+            },
+            None if state.sender_alive => return TryRecv::Empty,
+            None => return TryRecv::Disconnected,
+        };
+        drop(state);
+        self.shared.not_full.notify_one();
+        received
+    }
+
+    /// Shows `visit` the next `count` queued elements (those a priority barrier overtook)
+    /// without taking them; stops at the first error.
+    pub fn visit_queued<E>(
+        &self,
+        count: usize,
+        mut visit: impl FnMut(&StreamElement<T>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let state = self.shared.lock();
+        state
+            .queue
+            .iter()
+            .filter_map(|entry| match entry {
+                Entry::Element(element) => Some(element),
+                Entry::Priority(..) => None,
+            })
+            .take(count)
+            .try_for_each(|element| visit(element))
     }
 
     /// The most elements this channel has held at once.
@@ -209,6 +295,65 @@ mod tests {
         assert_eq!(tx.send(batch(&[2])), Err(SendError::Cancelled));
         drop(rx);
         assert_eq!(tx.send(batch(&[3])), Err(SendError::Disconnected));
+    }
+
+    fn barrier(id: u64) -> Barrier {
+        Barrier {
+            checkpoint_id: id,
+            timestamp: 0,
+            savepoint: false,
+            unaligned: true,
+        }
+    }
+
+    #[test]
+    fn priority_barriers_overtake_queued_elements_without_waiting_for_room() {
+        let (tx, rx) = channel(2, TaskWaker::new(), CancelToken::new());
+        tx.send(batch(&[1])).unwrap();
+        tx.send(batch(&[2])).unwrap();
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[1])));
+        tx.send(batch(&[3])).unwrap();
+        // Full: the barrier and the sender's last buffer still go in.
+        tx.send_priority(barrier(1), Some(batch(&[4]))).unwrap();
+        tx.send_priority(barrier(2), None).unwrap();
+        assert_eq!(
+            rx.try_recv(),
+            TryRecv::Priority {
+                barrier: barrier(1),
+                overtaken: 3
+            }
+        );
+        let mut seen = Vec::new();
+        rx.visit_queued(3, |e| {
+            seen.push(e.clone());
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![batch(&[2]), batch(&[3]), batch(&[4])]);
+        assert_eq!(
+            rx.try_recv(),
+            TryRecv::Priority {
+                barrier: barrier(2),
+                overtaken: 3
+            }
+        );
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[2])));
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[3])));
+        tx.send(batch(&[5])).unwrap();
+        tx.send_priority(barrier(3), None).unwrap();
+        assert_eq!(
+            rx.try_recv(),
+            TryRecv::Priority {
+                barrier: barrier(3),
+                overtaken: 2
+            },
+            "4 and 5 were sent before it"
+        );
+        drop(rx);
+        assert_eq!(
+            tx.send_priority(barrier(4), None),
+            Err(SendError::Disconnected)
+        );
     }
 
     #[test]

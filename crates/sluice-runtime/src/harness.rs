@@ -31,6 +31,7 @@ const HARNESS_BARRIER: sluice_core::Barrier = sluice_core::Barrier {
     checkpoint_id: 1,
     timestamp: 0,
     savepoint: false,
+    unaligned: false,
 };
 
 /// Everything a [`CollectingLink`] received.

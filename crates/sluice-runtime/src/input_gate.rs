@@ -10,11 +10,21 @@
 //! one channel is processed before the snapshot; then the gate reports the barrier once.
 //! At-least-once: channels keep flowing and the barrier is reported when the last channel
 //! delivers it. An ended channel counts as having delivered every barrier.
+//!
+//! Unaligned checkpoints' barriers come on the channels' priority lane and block nothing: the
+//! first one is reported at once (the task snapshots then), and the gate records the in-flight
+//! elements (see [`crate::in_flight`]) until every channel delivered it; the task takes them
+//! with [`InputGate::take_in_flight`]. A restored gate first replays the in-flight elements a
+//! checkpoint stored for each channel.
 
+use std::collections::VecDeque;
+
+use serde::Serialize;
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
 use crate::channel::{ChannelReceiver, TryRecv};
 use crate::error::TaskError;
+use crate::in_flight::Capture;
 use crate::watermark_valve::{ValveOutput, WatermarkValve};
 
 /// The next thing a gate has for its task.
@@ -59,6 +69,12 @@ pub struct InputGate<T> {
     /// A barrier reported, not yet released by the task (two-input tasks hold one gate while
     /// the other aligns).
     held: bool,
+    /// The unaligned checkpoint whose in-flight elements are being recorded.
+    capture: Option<Capture>,
+    /// A recording complete, not yet taken by the task.
+    completed: Option<(u64, Vec<Vec<u8>>)>,
+    /// Per channel, restored in-flight elements to deliver before anything it receives.
+    replay: Vec<VecDeque<StreamElement<T>>>,
 }
 
 impl<T> InputGate<T> {
@@ -81,7 +97,53 @@ impl<T> InputGate<T> {
             aligning: None,
             delivered: vec![false; n],
             held: false,
+            capture: None,
+            completed: None,
+            replay: (0..n).map(|_| VecDeque::new()).collect(),
             channels,
+        }
+    }
+
+    /// Delivers `elements` on channel `index` before anything the channel receives (a
+    /// checkpoint's in-flight data, restored).
+    pub fn replay(&mut self, index: usize, elements: Vec<StreamElement<T>>) {
+        self.replay[index].extend(elements);
+    }
+
+    /// The number of channels.
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// The other input of a two-input task delivered the first barrier of unaligned checkpoint
+    /// `barrier`: record this gate's in-flight elements for it too.
+    pub fn begin_unaligned(&mut self, barrier: Barrier) {
+        if self
+            .capture
+            .as_ref()
+            .is_some_and(|c| c.checkpoint_id() >= barrier.checkpoint_id)
+        {
+            return;
+        }
+        self.aligning = None;
+        self.delivered.iter_mut().for_each(|d| *d = false);
+        let open = self.ended.iter().map(|ended| !ended).collect();
+        self.capture = Some(Capture::new(barrier.checkpoint_id, open));
+        self.finish_capture();
+    }
+
+    /// The in-flight elements of an unaligned checkpoint once every channel delivered its
+    /// barrier: the checkpoint id and, per channel, the encoded elements.
+    pub fn take_in_flight(&mut self) -> Option<(u64, Vec<Vec<u8>>)> {
+        self.completed.take()
+    }
+
+    /// Moves a complete recording to `completed`.
+    fn finish_capture(&mut self) {
+        if self.capture.as_ref().is_some_and(Capture::is_complete)
+            && let Some(capture) = self.capture.take()
+        {
+            self.completed = Some((capture.checkpoint_id(), capture.into_channels()));
         }
     }
 
@@ -104,6 +166,12 @@ impl<T> InputGate<T> {
     /// Notes that channel `index` delivered `barrier`; returns the barrier once every open
     /// channel has.
     fn barrier_arrived(&mut self, index: usize, barrier: Barrier) -> Option<Barrier> {
+        match &self.capture {
+            Some(capture) if capture.checkpoint_id() >= barrier.checkpoint_id => return None,
+            // A newer aligned barrier (a savepoint) abandons the unaligned recording.
+            Some(_) => self.capture = None,
+            None => {}
+        }
         match self.aligning {
             Some(current) if barrier.checkpoint_id < current.checkpoint_id => return None,
             Some(current) if barrier.checkpoint_id == current.checkpoint_id => {}
@@ -129,6 +197,51 @@ impl<T> InputGate<T> {
         Some(barrier)
     }
 
+    /// Channel `index` delivered unaligned `barrier`, which overtook its next `overtaken`
+    /// elements; returns the barrier if it is the checkpoint's first (the task snapshots now).
+    fn priority_barrier_arrived(
+        &mut self,
+        index: usize,
+        barrier: Barrier,
+        overtaken: usize,
+    ) -> Result<Option<Barrier>, TaskError>
+    where
+        T: Serialize,
+    {
+        let id = barrier.checkpoint_id;
+        if self.aligning.is_some_and(|a| a.checkpoint_id >= id) {
+            return Ok(None);
+        }
+        let first = match &self.capture {
+            Some(capture) if capture.checkpoint_id() > id => return Ok(None),
+            Some(capture) if capture.checkpoint_id() == id => false,
+            _ => {
+                self.begin_unaligned(barrier);
+                true
+            }
+        };
+        let Some(capture) = self.capture.as_mut() else {
+            // The recording completed when it began: every other channel had ended, and this
+            // one's elements were recorded when it was taken.
+            return Ok(first.then_some(barrier));
+        };
+        if capture.is_open(index) {
+            self.channels[index]
+                .visit_queued(overtaken, |element| capture.record(index, element))?;
+            capture.close(index);
+        }
+        self.finish_capture();
+        Ok(first.then_some(barrier))
+    }
+
+    /// Takes the next element of channel `index`: restored in-flight elements first.
+    fn take(&mut self, index: usize) -> TryRecv<T> {
+        match self.replay[index].pop_front() {
+            Some(element) => TryRecv::Element(element),
+            None => self.channels[index].try_recv(),
+        }
+    }
+
     /// Whether channel `index` waits for the other channels to deliver the aligning barrier.
     fn blocked(&self, index: usize) -> bool {
         self.alignment == BarrierAlignment::Aligned && self.delivered[index]
@@ -144,7 +257,10 @@ impl<T> InputGate<T> {
     }
 
     /// Takes the next event without blocking.
-    pub fn poll(&mut self) -> Result<GateEvent<T>, TaskError> {
+    pub fn poll(&mut self) -> Result<GateEvent<T>, TaskError>
+    where
+        T: Serialize,
+    {
         if let Some(active) = self.pending_status.take() {
             return Ok(GateEvent::Status(active));
         }
@@ -163,7 +279,11 @@ impl<T> InputGate<T> {
                 tried += 1;
                 continue;
             }
-            match self.channels[index].try_recv() {
+            let received = self.take(index);
+            if let (Some(capture), TryRecv::Element(element)) = (self.capture.as_mut(), &received) {
+                capture.record(index, element)?;
+            }
+            match received {
                 TryRecv::Element(StreamElement::Records(batch)) => {
                     self.next = (index + 1) % n;
                     return Ok(GateEvent::Records(batch));
@@ -185,9 +305,18 @@ impl<T> InputGate<T> {
                         return Ok(GateEvent::Barrier(aligned));
                     }
                 }
+                TryRecv::Priority { barrier, overtaken } => {
+                    if let Some(first) = self.priority_barrier_arrived(index, barrier, overtaken)? {
+                        return Ok(GateEvent::Barrier(first));
+                    }
+                }
                 TryRecv::Element(StreamElement::EndOfInput) => {
                     self.ended[index] = true;
                     self.open_channels -= 1;
+                    if let Some(capture) = self.capture.as_mut() {
+                        capture.close(index);
+                        self.finish_capture();
+                    }
                     let out = self.valve.input_ended(index);
                     // The end came before the barrier on this channel: its effect on the
                     // watermark goes first, then the barrier it completes.
@@ -270,6 +399,7 @@ mod tests {
             checkpoint_id: id,
             timestamp: 0,
             savepoint: false,
+            unaligned: false,
         }
     }
 
@@ -333,5 +463,106 @@ mod tests {
             GateEvent::Barrier(barrier(3)),
             "only one channel open"
         );
+    }
+
+    fn unaligned(id: u64) -> Barrier {
+        Barrier {
+            unaligned: true,
+            ..barrier(id)
+        }
+    }
+
+    fn records(values: &[i32]) -> StreamElement<i32> {
+        StreamElement::Records(values.iter().map(|v| Record::new(*v)).collect())
+    }
+
+    fn decoded(bytes: &[u8]) -> Vec<StreamElement<i32>> {
+        crate::in_flight::decode_channel(bytes, "test").unwrap()
+    }
+
+    #[test]
+    fn unaligned_barriers_record_in_flight_elements_without_blocking() {
+        let waker = TaskWaker::new();
+        let (tx0, rx0) = channel::<i32>(2, waker.clone(), CancelToken::new());
+        let (tx1, rx1) = channel::<i32>(8, waker, CancelToken::new());
+        let mut gate = InputGate::new(vec![rx0, rx1]);
+        tx0.send(records(&[1])).unwrap();
+        tx0.send(records(&[2])).unwrap();
+        // The full channel takes the barrier ahead of its elements, plus one more buffer.
+        tx0.send_priority(unaligned(1), Some(records(&[3])))
+            .unwrap();
+        assert_eq!(gate.poll().unwrap(), GateEvent::Barrier(unaligned(1)));
+        assert_eq!(gate.take_in_flight(), None, "channel 1 still records");
+        tx1.send(records(&[10])).unwrap();
+        tx1.send(StreamElement::Watermark(Watermark(7))).unwrap();
+        let mut taken = Vec::new();
+        for _ in 0..5 {
+            match gate.poll().unwrap() {
+                GateEvent::Records(batch) => taken.extend(batch.into_iter().map(|r| r.value)),
+                GateEvent::Nothing | GateEvent::Watermark(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        taken.sort_unstable();
+        assert_eq!(taken, vec![1, 2, 3, 10], "nothing is held back");
+        tx1.send(records(&[11])).unwrap();
+        tx1.send_priority(unaligned(1), None).unwrap();
+        assert_eq!(
+            gate.poll().unwrap(),
+            GateEvent::Records(vec![Record::new(11)]),
+            "the barrier completed the recording; 11 is processed after it"
+        );
+        let (id, channels) = gate.take_in_flight().expect("complete");
+        assert_eq!(id, 1);
+        assert_eq!(
+            decoded(&channels[0]),
+            vec![records(&[1]), records(&[2]), records(&[3])],
+            "what the barrier overtook"
+        );
+        assert_eq!(
+            decoded(&channels[1]),
+            vec![
+                records(&[10]),
+                StreamElement::Watermark(Watermark(7)),
+                records(&[11])
+            ],
+            "what came before the barrier, after the snapshot"
+        );
+    }
+
+    #[test]
+    fn replayed_elements_come_first_and_a_started_recording_completes_on_ended_channels() {
+        let waker = TaskWaker::new();
+        let (tx0, rx0) = channel::<i32>(8, waker.clone(), CancelToken::new());
+        let (tx1, rx1) = channel::<i32>(8, waker, CancelToken::new());
+        let mut gate = InputGate::new(vec![rx0, rx1]);
+        gate.replay(
+            0,
+            vec![records(&[1]), StreamElement::Watermark(Watermark(2))],
+        );
+        tx0.send(records(&[5])).unwrap();
+        assert_eq!(
+            gate.poll().unwrap(),
+            GateEvent::Records(vec![Record::new(1)])
+        );
+        assert_eq!(
+            gate.poll().unwrap(),
+            GateEvent::Records(vec![Record::new(5)]),
+            "the replayed watermark is held back by channel 1"
+        );
+        // The other input of a two-input task saw the barrier first.
+        gate.begin_unaligned(unaligned(3));
+        tx1.send(records(&[6])).unwrap();
+        tx1.send(StreamElement::EndOfInput).unwrap();
+        tx0.send_priority(unaligned(3), None).unwrap();
+        for _ in 0..4 {
+            if let GateEvent::Barrier(b) = gate.poll().unwrap() {
+                panic!("the recording was started by the task, not by {b:?}");
+            }
+        }
+        let (id, channels) = gate.take_in_flight().expect("complete");
+        assert_eq!(id, 3);
+        assert!(channels[0].is_empty());
+        assert_eq!(decoded(&channels[1]), vec![records(&[6])]);
     }
 }

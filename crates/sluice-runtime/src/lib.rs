@@ -13,6 +13,7 @@ pub mod error;
 pub mod functions;
 pub mod graph;
 pub mod harness;
+pub mod in_flight;
 pub mod input_gate;
 pub mod job_client;
 pub mod metrics;

@@ -187,8 +187,10 @@ impl<'a> Deployment<'a> {
     }
 
     /// Refuses a checkpoint whose operators changed their number of key groups (their keyed
-    /// state could not be divided again), or that holds state of an operator uid the job does
-    /// not have (unless `allow_non_restored_state`).
+    /// state could not be divided again), that holds state of an operator uid the job does
+    /// not have (unless `allow_non_restored_state`), or whose in-flight data (unaligned
+    /// checkpoints) cannot be replayed: the operator's parallelism changed or it no longer
+    /// heads a task.
     fn check_restored(&self) -> Result<(), JobError> {
         let Some(restored) = self.restored else {
             return Ok(());
@@ -218,6 +220,18 @@ impl<'a> Deployment<'a> {
                     return Err(JobError::Restore(format!(
                         "operator '{}' (uid '{uid}') had max parallelism {} in checkpoint {} and has {now} now; keyed state cannot be divided into a different number of key groups",
                         node.name, old.max_parallelism, restored.metadata.checkpoint_id
+                    )));
+                }
+                let in_flight = restored
+                    .operators
+                    .get(&uid)
+                    .is_some_and(|subtasks| subtasks.iter().any(|s| !s.in_flight.is_empty()));
+                let parallelism = self.job.parallelism[node.id.0];
+                let heads_task = self.job.vertices.iter().any(|v| v.nodes[0] == node.id);
+                if in_flight && (old.parallelism != parallelism || !heads_task) {
+                    return Err(JobError::Restore(format!(
+                        "checkpoint {} is unaligned and holds in-flight input of operator '{}' (uid '{uid}') at parallelism {}; restore it at that parallelism with the same chaining, or rescale from a savepoint (savepoints are always aligned)",
+                        restored.metadata.checkpoint_id, node.name, old.parallelism
                     )));
                 }
             }

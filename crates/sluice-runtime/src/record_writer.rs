@@ -3,7 +3,8 @@
 //! It keeps one buffer per output channel, sends a buffer when it holds `batch_size` records,
 //! on flush (buffer timeout or idle task) and before every control element, so control elements
 //! stay in order with the records around them. Time spent blocked on a full channel is the
-//! subtask's backpressure time.
+//! subtask's backpressure time. An unaligned checkpoint's barrier skips the queue instead (see
+//! [`crate::channel`]).
 
 use std::sync::Arc;
 
@@ -54,10 +55,7 @@ impl<T> RecordWriter<T> {
                 Ok(())
             }
             Err(SendError::Cancelled) => Err(TaskError::Cancelled),
-            Err(SendError::Disconnected) => Err(TaskError::Disconnected(format!(
-                "consumer {channel} of edge {} is gone",
-                self.edge
-            ))),
+            Err(SendError::Disconnected) => Err(self.disconnected(channel)),
         }
     }
 
@@ -74,6 +72,23 @@ impl<T> RecordWriter<T> {
 
     fn send_all_buffers(&mut self) -> LinkResult {
         (0..self.senders.len()).try_for_each(|channel| self.send_buffer(channel))
+    }
+
+    /// Sends an unaligned checkpoint's barrier on every channel's priority lane, with the
+    /// channel's partly filled buffer queued behind everything else: nothing waits for room.
+    fn send_priority_barrier(&mut self, barrier: Barrier) -> LinkResult {
+        for channel in 0..self.senders.len() {
+            let buffer = std::mem::take(&mut self.buffers[channel]);
+            let last = (!buffer.is_empty()).then_some(StreamElement::Records(buffer));
+            self.senders[channel]
+                .send_priority(barrier, last)
+                .map_err(|_| self.disconnected(channel))?;
+        }
+        Ok(())
+    }
+
+    fn disconnected(&self, channel: usize) -> TaskError {
+        TaskError::Disconnected(format!("consumer {channel} of edge {} is gone", self.edge))
     }
 
     fn broadcast_control(&mut self, element: StreamElement<T>) -> LinkResult
@@ -138,7 +153,11 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
         barrier: Barrier,
         _into: &mut crate::chain::ChainSnapshot,
     ) -> LinkResult {
-        self.broadcast_control(StreamElement::Barrier(barrier))
+        if barrier.unaligned {
+            self.send_priority_barrier(barrier)
+        } else {
+            self.broadcast_control(StreamElement::Barrier(barrier))
+        }
     }
 
     fn on_processing_time(&mut self, _now: crate::processing_time::ProcessingTime) -> LinkResult {

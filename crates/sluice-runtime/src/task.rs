@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_core::Barrier;
+use sluice_core::{Barrier, StreamData};
+use sluice_state::InFlightData;
 
 use crate::chain::{BoxedLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::{TaskCheckpoints, TaskMessage};
@@ -61,25 +62,94 @@ pub trait TaskInput: Send {
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult;
 }
 
+/// A task's snapshot at the first barrier of an unaligned checkpoint, waiting for the
+/// in-flight data of each of its inputs.
+struct PendingUnaligned {
+    barrier: Barrier,
+    snapshot: ChainSnapshot,
+    inputs: Vec<Option<Vec<Vec<u8>>>>,
+}
+
+impl PendingUnaligned {
+    fn new(barrier: Barrier, snapshot: ChainSnapshot, inputs: usize) -> Self {
+        PendingUnaligned {
+            barrier,
+            snapshot,
+            inputs: vec![None; inputs],
+        }
+    }
+
+    /// Input `input`'s gate finished recording checkpoint `id`.
+    fn input_done(&mut self, input: usize, (id, channels): (u64, Vec<Vec<u8>>)) {
+        if id == self.barrier.checkpoint_id {
+            self.inputs[input] = Some(channels);
+        }
+    }
+
+    /// The checkpoint's barrier and the task's snapshot, the in-flight data stored with the
+    /// head operator `head_uid` — once every input's data is in.
+    fn complete(self, head_uid: &str) -> Result<(Barrier, ChainSnapshot), Self> {
+        if self.inputs.iter().any(Option::is_none) {
+            return Err(self);
+        }
+        let mut snapshot = self.snapshot;
+        snapshot.entry(head_uid.to_string()).or_default().in_flight = InFlightData {
+            inputs: self.inputs.into_iter().flatten().collect(),
+        };
+        Ok((self.barrier, snapshot))
+    }
+}
+
+/// Completes `pending` if every input's in-flight data is in; otherwise keeps it.
+fn complete_unaligned(
+    pending: &mut Option<PendingUnaligned>,
+    head_uid: &str,
+) -> Option<InputStatus> {
+    match pending.take()?.complete(head_uid) {
+        Ok((barrier, snapshot)) => Some(InputStatus::Checkpointed(barrier, snapshot)),
+        Err(waiting) => {
+            *pending = Some(waiting);
+            None
+        }
+    }
+}
+
 /// A one-input chain fed by one input gate.
 pub struct OneInputProcessor<T> {
     gate: InputGate<T>,
     head: BoxedLink<T>,
+    head_uid: String,
+    unaligned: Option<PendingUnaligned>,
 }
 
 impl<T> OneInputProcessor<T> {
-    /// Feeds `head` from `gate`.
-    pub fn new(gate: InputGate<T>, head: BoxedLink<T>) -> Self {
-        OneInputProcessor { gate, head }
+    /// Feeds `head`, the chain headed by operator `head_uid`, from `gate`.
+    pub fn new(gate: InputGate<T>, head: BoxedLink<T>, head_uid: String) -> Self {
+        OneInputProcessor {
+            gate,
+            head,
+            head_uid,
+            unaligned: None,
+        }
+    }
+
+    /// The in-flight data of the gate, if the unaligned checkpoint it recorded is complete.
+    fn finish_unaligned(&mut self) -> Option<InputStatus> {
+        let pending = self.unaligned.as_mut()?;
+        pending.input_done(0, self.gate.take_in_flight()?);
+        complete_unaligned(&mut self.unaligned, &self.head_uid)
     }
 }
 
-impl<T: Send> TaskInput for OneInputProcessor<T> {
+impl<T: StreamData> TaskInput for OneInputProcessor<T> {
     fn open(&mut self) -> LinkResult {
         self.head.open()
     }
 
     fn poll(&mut self) -> Result<InputStatus, TaskError> {
+        if let Some(checkpointed) = self.finish_unaligned() {
+            return Ok(checkpointed);
+        }
         match self.gate.poll()? {
             GateEvent::Records(mut batch) => self.head.on_batch(&mut batch)?,
             GateEvent::Watermark(watermark) => self.head.on_watermark(watermark)?,
@@ -87,7 +157,13 @@ impl<T: Send> TaskInput for OneInputProcessor<T> {
             GateEvent::Barrier(barrier) => {
                 let mut snapshot = ChainSnapshot::new();
                 self.head.on_barrier(barrier, &mut snapshot)?;
-                return Ok(InputStatus::Checkpointed(barrier, snapshot));
+                if !barrier.unaligned {
+                    return Ok(InputStatus::Checkpointed(barrier, snapshot));
+                }
+                self.unaligned = Some(PendingUnaligned::new(barrier, snapshot, 1));
+                if let Some(checkpointed) = self.finish_unaligned() {
+                    return Ok(checkpointed);
+                }
             }
             GateEvent::Finished => {
                 self.head.on_end_of_input()?;
@@ -125,14 +201,17 @@ pub struct TwoInputProcessor<A, B, Out, Op> {
     aligning: Option<(Barrier, [bool; 2])>,
     /// A barrier aligned on both inputs, with the chain's snapshot at it.
     checkpointed: Option<(Barrier, ChainSnapshot)>,
+    head_uid: String,
+    unaligned: Option<PendingUnaligned>,
 }
 
 impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
-    /// Feeds `driver` from two gates.
+    /// Feeds `driver`, whose operator has uid `head_uid`, from two gates.
     pub fn new(
         gate1: InputGate<A>,
         gate2: InputGate<B>,
         driver: TwoInputDriver<A, B, Out, Op>,
+        head_uid: String,
     ) -> Self {
         TwoInputProcessor {
             gate1,
@@ -141,14 +220,16 @@ impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
             prefer_second: false,
             aligning: None,
             checkpointed: None,
+            head_uid,
+            unaligned: None,
         }
     }
 }
 
 impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op>
 where
-    A: Send + 'static,
-    B: Send + 'static,
+    A: StreamData,
+    B: StreamData,
     Out: Send + 'static,
     Op: TwoInputOperator<A, B, Out>,
 {
@@ -162,8 +243,12 @@ where
     }
 
     /// Input `input` delivered `barrier`: hold it until the other input delivers it too (or
-    /// ended), then snapshot.
+    /// ended), then snapshot. An unaligned checkpoint's first barrier is snapshotted at once,
+    /// and both gates record their in-flight data for it.
     fn barrier_arrived(&mut self, input: u8, barrier: Barrier) -> LinkResult {
+        if barrier.unaligned {
+            return self.unaligned_barrier_arrived(barrier);
+        }
         let index = usize::from(input - 1);
         let delivered = match &mut self.aligning {
             Some((current, delivered)) if current.checkpoint_id == barrier.checkpoint_id => {
@@ -190,6 +275,37 @@ where
             self.gate2.hold();
         }
         Ok(())
+    }
+
+    fn unaligned_barrier_arrived(&mut self, barrier: Barrier) -> LinkResult {
+        if self
+            .unaligned
+            .as_ref()
+            .is_some_and(|p| p.barrier.checkpoint_id >= barrier.checkpoint_id)
+        {
+            return Ok(());
+        }
+        self.aligning = None;
+        self.gate1.release();
+        self.gate2.release();
+        let mut snapshot = ChainSnapshot::new();
+        self.driver.on_barrier(barrier, &mut snapshot)?;
+        self.unaligned = Some(PendingUnaligned::new(barrier, snapshot, 2));
+        self.gate1.begin_unaligned(barrier);
+        self.gate2.begin_unaligned(barrier);
+        Ok(())
+    }
+
+    /// The task's snapshot with both gates' in-flight data, once both finished recording.
+    fn finish_unaligned(&mut self) -> Option<InputStatus> {
+        let pending = self.unaligned.as_mut()?;
+        if let Some(done) = self.gate1.take_in_flight() {
+            pending.input_done(0, done);
+        }
+        if let Some(done) = self.gate2.take_in_flight() {
+            pending.input_done(1, done);
+        }
+        complete_unaligned(&mut self.unaligned, &self.head_uid)
     }
 
     /// Handles one event of the first input; returns whether anything happened.
@@ -219,8 +335,8 @@ where
 
 impl<A, B, Out, Op> TaskInput for TwoInputProcessor<A, B, Out, Op>
 where
-    A: Send + 'static,
-    B: Send + 'static,
+    A: StreamData,
+    B: StreamData,
     Out: Send + 'static,
     Op: TwoInputOperator<A, B, Out>,
 {
@@ -234,6 +350,9 @@ where
         let progressed = self.handle(first)? || self.handle(second)?;
         if let Some((barrier, snapshot)) = self.checkpointed.take() {
             return Ok(InputStatus::Checkpointed(barrier, snapshot));
+        }
+        if let Some(checkpointed) = self.finish_unaligned() {
+            return Ok(checkpointed);
         }
         if self.aligning.is_some() && (self.gate1.is_finished() || self.gate2.is_finished()) {
             // The input still awaited ended: the barrier is complete.

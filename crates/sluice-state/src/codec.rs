@@ -27,6 +27,32 @@ pub fn decode<T: DeserializeOwned>(state: &str, bytes: &[u8]) -> Result<T, State
     })
 }
 
+/// Appends the encoding of `value` to `out` (values appended back to back are read with
+/// [`decode_prefix`]).
+pub fn encode_append<T: Serialize + ?Sized>(
+    state: &str,
+    out: Vec<u8>,
+    value: &T,
+) -> Result<Vec<u8>, StateError> {
+    postcard::to_extend(value, out).map_err(|e| StateError::Codec {
+        state: state.to_string(),
+        action: "encode",
+        message: e.to_string(),
+    })
+}
+
+/// Decodes the value at the front of `bytes`; returns it and the bytes after it.
+pub fn decode_prefix<'a, T: DeserializeOwned>(
+    state: &str,
+    bytes: &'a [u8],
+) -> Result<(T, &'a [u8]), StateError> {
+    postcard::take_from_bytes(bytes).map_err(|e| StateError::Codec {
+        state: state.to_string(),
+        action: "decode",
+        message: e.to_string(),
+    })
+}
+
 /// Appends `bytes` with a 4-byte big-endian length in front.
 pub fn push_framed(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
@@ -49,6 +75,16 @@ mod tests {
             err.to_string().contains("state 's': cannot decode"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn appended_values_decode_one_after_another() {
+        let bytes = encode_append("s", Vec::new(), &7u32).unwrap();
+        let bytes = encode_append("s", bytes, "seven").unwrap();
+        let (first, rest) = decode_prefix::<u32>("s", &bytes).unwrap();
+        let (second, rest) = decode_prefix::<String>("s", rest).unwrap();
+        assert_eq!((first, second.as_str(), rest.len()), (7, "seven", 0));
+        assert!(decode_prefix::<String>("s", &bytes[..bytes.len() - 1]).is_err());
     }
 
     #[test]

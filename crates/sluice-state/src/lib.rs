@@ -38,7 +38,7 @@ pub use native::{LocalFile, NativeKeyedState, ScratchDir, SharedFile};
 pub use operator_state::{OperatorListState, OperatorStateStore};
 pub use scope::KeyedStateScope;
 pub use snapshot::{
-    Distribution, EntryWriter, KeyedSnapshot, OperatorList, OperatorSnapshot,
+    Distribution, EntryWriter, InFlightData, KeyedSnapshot, OperatorList, OperatorSnapshot,
     OperatorStateSnapshot, SnapshotRequest,
 };
 pub use storage::{

@@ -361,6 +361,27 @@ impl OperatorStateSnapshot {
     }
 }
 
+/// The in-flight elements an unaligned checkpoint stored for a task's inputs: elements that
+/// were sent before the barrier but not yet processed when the task took its snapshot. They
+/// are kept with the task's head operator and replayed, before anything else, on restore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlightData {
+    /// Per input of the task, per channel, its elements encoded back to back.
+    pub inputs: Vec<Vec<Vec<u8>>>,
+}
+
+impl InFlightData {
+    /// Whether no channel holds anything.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.iter().flatten().all(Vec::is_empty)
+    }
+
+    /// The stored bytes.
+    pub fn bytes(&self) -> usize {
+        self.inputs.iter().flatten().map(Vec::len).sum()
+    }
+}
+
 /// Everything one operator subtask stores at a checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorSnapshot {
@@ -368,6 +389,8 @@ pub struct OperatorSnapshot {
     pub keyed: KeyedSnapshot,
     /// Operator list states.
     pub operator: OperatorStateSnapshot,
+    /// In-flight input of the task this operator heads (unaligned checkpoints only).
+    pub in_flight: InFlightData,
 }
 
 impl OperatorSnapshot {
@@ -376,11 +399,13 @@ impl OperatorSnapshot {
         OperatorSnapshot {
             keyed: KeyedSnapshot::for_request(request),
             operator: OperatorStateSnapshot::default(),
+            in_flight: InFlightData::default(),
         }
     }
 
     /// What new subtask `index` of `parallelism`, owning key groups `range`, restores from the
-    /// snapshots of all old subtasks of the operator (in subtask order).
+    /// snapshots of all old subtasks of the operator (in subtask order). In-flight data is
+    /// kept only at unchanged parallelism (a restore that rescales refuses it beforehand).
     pub fn for_subtask(
         snapshots: &[OperatorSnapshot],
         range: KeyGroupRange,
@@ -392,12 +417,16 @@ impl OperatorSnapshot {
         OperatorSnapshot {
             keyed: KeyedSnapshot::select(snapshots.iter().map(|s| &s.keyed), range),
             operator: OperatorStateSnapshot::redistribute(&operator, index, parallelism),
+            in_flight: match snapshots.get(index) {
+                Some(own) if snapshots.len() == parallelism => own.in_flight.clone(),
+                _ => InFlightData::default(),
+            },
         }
     }
 
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
-        self.keyed.is_empty() && self.operator.lists.is_empty()
+        self.keyed.is_empty() && self.operator.lists.is_empty() && self.in_flight.is_empty()
     }
 }
 

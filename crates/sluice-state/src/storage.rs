@@ -35,7 +35,7 @@ use crate::snapshot::OperatorSnapshot;
 pub type TaskSnapshot = BTreeMap<String, OperatorSnapshot>;
 
 /// The version of the file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const STATE_MAGIC: &[u8; 4] = b"SLCS";
 const METADATA_MAGIC: &[u8; 4] = b"SLCM";

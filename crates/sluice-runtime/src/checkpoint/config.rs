@@ -34,6 +34,10 @@ pub struct CheckpointConfig {
     pub retained: usize,
     /// Where checkpoints are written: a directory or a `file://` URL (`state.checkpoints.dir`).
     pub directory: Option<String>,
+    /// Barriers overtake in-flight data, which goes into the checkpoint, so checkpoints
+    /// complete under backpressure (`execution.checkpointing.unaligned.enabled`; exactly-once
+    /// checkpoints only, savepoints stay aligned).
+    pub unaligned: bool,
 }
 
 impl Default for CheckpointConfig {
@@ -47,6 +51,7 @@ impl Default for CheckpointConfig {
             tolerable_failures: 0,
             retained: 1,
             directory: None,
+            unaligned: false,
         }
     }
 }
@@ -76,6 +81,13 @@ impl CheckpointConfig {
             }
             "state.checkpoints.num-retained" => self.retained = count()?.max(1),
             "state.checkpoints.dir" => self.directory = Some(value.trim().to_string()),
+            "execution.checkpointing.unaligned.enabled" | "execution.checkpointing.unaligned" => {
+                self.unaligned = match value.trim().to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("true or false")),
+                }
+            }
             "execution.checkpointing.mode" => {
                 self.mode = match value.trim().to_ascii_uppercase().as_str() {
                     "EXACTLY_ONCE" => CheckpointingMode::ExactlyOnce,
@@ -153,5 +165,13 @@ mod tests {
             .unwrap_err();
         assert!(error.contains("execution.checkpointing.mode"), "{error}");
         assert!(config.set("no.such.key", "1").is_err());
+        config
+            .set("execution.checkpointing.unaligned.enabled", "true")
+            .unwrap();
+        assert!(config.unaligned);
+        let error = config
+            .set("execution.checkpointing.unaligned", "yes")
+            .unwrap_err();
+        assert!(error.contains("true or false"), "{error}");
     }
 }

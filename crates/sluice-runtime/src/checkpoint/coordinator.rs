@@ -18,7 +18,7 @@ use sluice_core::Barrier;
 use sluice_state::storage::OperatorMetadata;
 use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 
-use super::config::CheckpointConfig;
+use super::config::{CheckpointConfig, CheckpointingMode};
 use super::shared_files::SharedFiles;
 use super::task_line::{Mailbox, TaskId, TaskMessage, TaskReport};
 use crate::signal::CancelToken;
@@ -54,6 +54,10 @@ pub struct CheckpointStats {
     pub bytes: u64,
     /// Whether it was a savepoint.
     pub savepoint: bool,
+    /// Whether it was unaligned (its barriers overtook in-flight data).
+    pub unaligned: bool,
+    /// The in-flight data it stored (unaligned checkpoints), in bytes.
+    pub in_flight_bytes: u64,
 }
 
 /// A request to the coordinator from the job's client.
@@ -255,6 +259,9 @@ impl Coordinator {
                     checkpoint_id: next_id,
                     timestamp: now_millis(),
                     savepoint: savepoint.is_some(),
+                    unaligned: self.config.unaligned
+                        && savepoint.is_none()
+                        && self.config.mode == CheckpointingMode::ExactlyOnce,
                 };
                 next_id += 1;
                 let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
@@ -364,6 +371,13 @@ impl Coordinator {
     ) -> Result<BTreeSet<String>, String> {
         let id = checkpoint.barrier.checkpoint_id;
         let triggered = checkpoint.triggered;
+        let unaligned = checkpoint.barrier.unaligned;
+        let in_flight_bytes: usize = checkpoint
+            .acknowledged
+            .values()
+            .flat_map(|task| task.values())
+            .map(|operator| operator.in_flight.bytes())
+            .sum();
         let mut operators = BTreeMap::new();
         for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
             let subtask_files = (0..*parallelism)
@@ -415,6 +429,8 @@ impl Coordinator {
                 write_duration: writing.elapsed(),
                 bytes: written.bytes,
                 savepoint,
+                unaligned,
+                in_flight_bytes: in_flight_bytes as u64,
             });
         Ok(written.shared)
     }

@@ -7,13 +7,14 @@ use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use sluice_core::UserResult;
+use sluice_core::{StreamData, UserResult};
 use sluice_state::OperatorSnapshot;
 
 use crate::chain::{AnyLink, erase_link, unerase_link};
 use crate::channel::ChannelReceiver;
 use crate::error::TaskError;
-use crate::input_gate::{BarrierAlignment, InputGate};
+use crate::in_flight::decode_channel;
+use crate::input_gate::InputGate;
 use crate::metrics::OperatorMetrics;
 use crate::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
@@ -121,9 +122,12 @@ pub trait TwoInputFactory: Send + Sync {
     ) -> Result<Box<dyn TaskInput>, TaskError>;
 }
 
-fn typed_gate<T: 'static>(
+/// The gate of input `input` (0 or 1) of a task headed by the operator of `ctx`, replaying the
+/// in-flight data a restored unaligned checkpoint stored for it.
+fn typed_gate<T: StreamData>(
     receivers: Vec<AnyReceiver>,
-    alignment: BarrierAlignment,
+    ctx: &OperatorContext,
+    input: usize,
 ) -> Result<InputGate<T>, TaskError> {
     let channels = receivers
         .into_iter()
@@ -133,7 +137,29 @@ fn typed_gate<T: 'static>(
                 .map_err(|_| TaskError::Internal("input channel of the wrong type".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(InputGate::with_alignment(channels, alignment))
+    let mut gate = InputGate::with_alignment(channels, ctx.barrier_alignment());
+    let stored = ctx
+        .restored
+        .as_ref()
+        .and_then(|r| r.in_flight.inputs.get(input));
+    if let Some(stored) = stored {
+        if stored.len() != gate.channel_count() {
+            return Err(TaskError::operator(
+                &ctx.name,
+                format!(
+                    "the checkpoint holds in-flight data of {} channels of input {}, but the input now has {} (an upstream parallelism changed); rescale from a savepoint, which holds no in-flight data",
+                    stored.len(),
+                    input + 1,
+                    gate.channel_count()
+                ),
+            ));
+        }
+        for (index, bytes) in stored.iter().enumerate() {
+            let place = format!("{} input {} channel {index}", ctx.name, input + 1);
+            gate.replay(index, decode_channel(bytes, &place)?);
+        }
+    }
+    Ok(gate)
 }
 
 /// The factory of a source node.
@@ -217,7 +243,7 @@ impl<In, Out, Op, F> OneInputNode<In, Out, Op, F> {
 
 impl<In, Out, Op, F> OneInputFactory for OneInputNode<In, Out, Op, F>
 where
-    In: Send + 'static,
+    In: StreamData,
     Out: Send + 'static,
     Op: OneInputOperator<In, Out> + 'static,
     F: Fn() -> Op + Send + Sync,
@@ -239,12 +265,10 @@ where
         output: OperatorOutputs,
         receivers: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
-        let alignment = ctx.barrier_alignment();
+        let gate = typed_gate::<In>(receivers, &ctx, 0)?;
+        let uid = ctx.uid.clone();
         let link = unerase_link::<In>(self.create_link(ctx, metrics, output)?)?;
-        Ok(Box::new(OneInputProcessor::new(
-            typed_gate::<In>(receivers, alignment)?,
-            link,
-        )))
+        Ok(Box::new(OneInputProcessor::new(gate, link, uid)))
     }
 }
 
@@ -269,8 +293,8 @@ impl<A, B, Out, Op, F> TwoInputNode<A, B, Out, Op, F> {
 
 impl<A, B, Out, Op, F> TwoInputFactory for TwoInputNode<A, B, Out, Op, F>
 where
-    A: Send + 'static,
-    B: Send + 'static,
+    A: StreamData,
+    B: StreamData,
     Out: Send + 'static,
     Op: TwoInputOperator<A, B, Out> + 'static,
     F: Fn() -> Op + Send + Sync,
@@ -283,13 +307,11 @@ where
         input1: Vec<AnyReceiver>,
         input2: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
-        let alignment = ctx.barrier_alignment();
+        let gate1 = typed_gate::<A>(input1, &ctx, 0)?;
+        let gate2 = typed_gate::<B>(input2, &ctx, 1)?;
+        let uid = ctx.uid.clone();
         let core = output.into_core::<Out>(ctx, metrics)?;
         let driver = TwoInputDriver::new((self.make)(), core);
-        Ok(Box::new(TwoInputProcessor::new(
-            typed_gate::<A>(input1, alignment)?,
-            typed_gate::<B>(input2, alignment)?,
-            driver,
-        )))
+        Ok(Box::new(TwoInputProcessor::new(gate1, gate2, driver, uid)))
     }
 }
