@@ -335,7 +335,7 @@ fn at_least_once_checkpoints_lose_nothing() {
     let sums = running_sums(&env, &input, Some((2_500, Arc::clone(&armed))));
     env.execute("at least once").unwrap();
     assert!(!armed.load(Ordering::SeqCst), "the failure was injected");
-    // Unaligned inputs may put records after a barrier into the snapshot, so a restart can
+    // Unblocked inputs may put records after a barrier into the snapshot, so a restart can
     // count them again — but never drops one.
     let sums = final_sums(sums.take());
     assert_eq!(

@@ -156,6 +156,17 @@ fn sigkilled_runs_with_incremental_checkpoints_commit_exactly_the_lines_of_one_c
 }
 
 #[test]
+fn sigkilled_runs_with_unaligned_checkpoints_commit_exactly_the_lines_of_one_clean_run() {
+    sigkill_trials("kills-unaligned", 20, |trial, _| {
+        if trial % 2 == 0 {
+            &["--state-backend", "hashmap", "--unaligned-checkpoints"]
+        } else {
+            &["--state-backend", "rocksdb", "--unaligned-checkpoints"]
+        }
+    });
+}
+
+#[test]
 fn restarts_may_switch_between_state_backends() {
     // Full checkpoints are in one canonical format: a run on either backend resumes the
     // other's.

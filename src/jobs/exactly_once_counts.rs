@@ -50,6 +50,11 @@ pub struct ExactlyOnceCountsArgs {
     /// since the last completed one.
     #[arg(long)]
     pub incremental_checkpoints: bool,
+    /// Barriers overtake in-flight records, which go into the checkpoint, so checkpoints
+    /// complete under backpressure (a checkpoint holding in-flight records resumes only at the
+    /// same parallelism).
+    #[arg(long)]
+    pub unaligned_checkpoints: bool,
     /// Parallelism of the counting and the sink.
     #[arg(long, short = 'p', default_value_t = 1)]
     pub parallelism: usize,
@@ -132,6 +137,9 @@ pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
     env.set_state_option("state.backend.type", backend);
     if args.incremental_checkpoints {
         env.set_state_option("execution.checkpointing.incremental", "true");
+    }
+    if args.unaligned_checkpoints {
+        env.set_checkpoint_option("execution.checkpointing.unaligned.enabled", "true");
     }
     if let Some(path) = &resume_from {
         env.restore_from(path);

@@ -220,7 +220,7 @@ impl<T> ChannelReceiver<T> {
     pub fn visit_queued<E>(
         &self,
         count: usize,
-        mut visit: impl FnMut(&StreamElement<T>) -> Result<(), E>,
+        visit: impl FnMut(&StreamElement<T>) -> Result<(), E>,
     ) -> Result<(), E> {
         let state = self.shared.lock();
         state
@@ -231,7 +231,7 @@ impl<T> ChannelReceiver<T> {
                 Entry::Priority(..) => None,
             })
             .take(count)
-            .try_for_each(|element| visit(element))
+            .try_for_each(visit)
     }
 
     /// The most elements this channel has held at once.

@@ -16,6 +16,9 @@
 //! file holding each subtask's state; restoring at another parallelism reads all of them.
 //! It also lists the shared files the checkpoint refers to: a shared file is deleted once no
 //! retained checkpoint lists it (see [`CheckpointStorage::collect_garbage`]).
+//!
+//! Versions: 2 added shared files; 3 added the in-flight data of unaligned checkpoints to
+//! every operator snapshot. A file of another version is refused with both versions named.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -255,16 +255,19 @@ impl Coordinator {
                 && last_completion.is_none_or(|at| at.elapsed() >= self.config.min_pause)
                 && pending.len() < self.config.max_concurrent;
             if final_checkpoint.is_none() && (all_ended || due || savepoint.is_some()) {
+                let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
+                // The final checkpoint is aligned: it must cover every record, so that sinks
+                // commit all of them before the job finishes.
                 let barrier = Barrier {
                     checkpoint_id: next_id,
                     timestamp: now_millis(),
                     savepoint: savepoint.is_some(),
                     unaligned: self.config.unaligned
                         && savepoint.is_none()
+                        && !end_after
                         && self.config.mode == CheckpointingMode::ExactlyOnce,
                 };
                 next_id += 1;
-                let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
                 if end_after {
                     final_checkpoint = Some(barrier.checkpoint_id);
                 }
