@@ -62,6 +62,9 @@ enum Case {
         /// RocksDB checkpoints store only new files.
         #[arg(long)]
         incremental: bool,
+        /// Unaligned checkpoints: barriers overtake queued records.
+        #[arg(long)]
+        unaligned: bool,
         /// Bytes of incompressible payload each key keeps besides its sum (to make state
         /// large: 10 M keys with 100 bytes is about 1 GB).
         #[arg(long, default_value_t = 0)]
@@ -133,6 +136,7 @@ fn main() -> Result<(), String> {
             restore,
             state_backend,
             incremental,
+            unaligned,
             payload_bytes,
         } => {
             let env = StreamExecutionEnvironment::new();
@@ -152,6 +156,10 @@ fn main() -> Result<(), String> {
                 } else {
                     env.enable_checkpointing(Duration::from_millis(checkpoint_interval_ms));
                     env.set_checkpoint_storage(dir);
+                    env.set_checkpoint_option(
+                        "execution.checkpointing.unaligned.enabled",
+                        &unaligned.to_string(),
+                    );
                 }
             }
             let numbers = env.from_sequence(0, records - 1).uid("numbers");
@@ -184,6 +192,11 @@ fn main() -> Result<(), String> {
                 (backend, false) => format!("{case}-{backend}"),
                 (backend, true) => format!("{case}-{backend}-incremental"),
             };
+            let case = if unaligned {
+                format!("{case}-unaligned")
+            } else {
+                case
+            };
             report(
                 &case,
                 parallelism,
@@ -201,8 +214,9 @@ fn main() -> Result<(), String> {
                     .map(|c| millis(c.duration))
                     .fold(0.0, f64::max);
                 let last = periodic.last().expect("not empty");
+                let in_flight: u64 = periodic.iter().map(|c| c.in_flight_bytes).sum();
                 println!(
-                    "checkpoints={} avg_ms={average:.1} max_ms={longest:.1} last_ms={:.1} last_write_ms={:.1} last_bytes={}",
+                    "checkpoints={} avg_ms={average:.1} max_ms={longest:.1} last_ms={:.1} last_write_ms={:.1} last_bytes={} in_flight_bytes={in_flight}",
                     periodic.len(),
                     millis(last.duration),
                     millis(last.write_duration),

@@ -5,7 +5,8 @@
 #   FLINK_PEER_DIR=<dir with run_flink_sql.sh> scripts/bench_state.sh   (SLUICE=0: Flink only)
 #
 # Sluice (bench_throughput keyed-sum, p=1, 1 s checkpoints):
-#   - 1 M keys, 5 M records: no checkpoints, full and incremental checkpoints (throughput cost);
+#   - 1 M keys, 5 M records: no checkpoints, full, incremental and incremental unaligned
+#     checkpoints (throughput cost, checkpoint duration under backpressure);
 #   - 10 M keys, 10 M records: full and incremental checkpoints (duration and size);
 #   - 10 M keys with 100-byte payloads (~1 GB of state), incremental, then a restore of its
 #     latest checkpoint that runs to the end (recovery time).
@@ -36,6 +37,7 @@ sum="$BENCH keyed-sum --state-backend rocksdb -p 1"
 measure $sum --records 5000000 --keys 1000000
 measure $sum --records 5000000 --keys 1000000 --checkpoint-dir "$WORK/1m-full" --checkpoint-interval-ms 1000
 measure $sum --records 5000000 --keys 1000000 --checkpoint-dir "$WORK/1m-incr" --checkpoint-interval-ms 1000 --incremental
+measure $sum --records 5000000 --keys 1000000 --checkpoint-dir "$WORK/1m-unal" --checkpoint-interval-ms 1000 --incremental --unaligned
 measure $sum --records 10000000 --keys 10000000 --checkpoint-dir "$WORK/10m-full" --checkpoint-interval-ms 1000
 checkpoint_mb "$WORK/10m-full"
 measure $sum --records 10000000 --keys 10000000 --checkpoint-dir "$WORK/10m-incr" --checkpoint-interval-ms 1000 --incremental
@@ -60,14 +62,14 @@ appender.file.fileName = ${env:CKPT_LOG}
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = %d{HH:mm:ss,SSS} %-5p %c - %m%n
 PROPS
-  flink() { # name keys rows incremental(true|false|none)
+  flink() { # name keys rows incremental(true|false|none) [extra config]
     local name=$1 keys=$2 rows=$3 incr=$4 conf="state.backend.type=rocksdb"
     export KEYS_MINUS_1=$((keys - 1))
     export CKPT_LOG="$WORK/flink-$name.log"
     rm -f "$CKPT_LOG"
     if [ "$incr" != none ]; then
       conf="$conf;execution.checkpointing.interval=1s;execution.checkpointing.incremental=$incr"
-      conf="$conf;execution.checkpointing.dir=file://$WORK/flink-$name"
+      conf="$conf;execution.checkpointing.dir=file://$WORK/flink-$name${5:+;$5}"
     fi
     JAVA_EXTRA="-Dlog4j2.configurationFile=file:$LOGCONF" FLINK_CONF="$conf" NAME="$name" \
       "$FLINK_PEER_DIR/run_flink_sql.sh" benches/flink/checkpointed_sum.sql 1 "$rows" | tail -1
@@ -80,6 +82,7 @@ PROPS
   }
   flink sum-1m-none 1000000 5000000 none
   flink sum-1m-incr 1000000 5000000 true
+  flink sum-1m-unal 1000000 5000000 true execution.checkpointing.unaligned.enabled=true
   flink sum-10m-full 10000000 10000000 false
   flink sum-10m-incr 10000000 10000000 true
 fi

@@ -298,6 +298,10 @@ impl StateBackend for RocksDbStateBackend {
         if self.options.incremental && !request.savepoint && request.checkpoint_id > 0 {
             return self.snapshot_files(request.checkpoint_id, into);
         }
+        if request.checkpoint_id > 0 {
+            // A checkpoint's or savepoint's full snapshot: read off the task thread.
+            return self.snapshot_deferred(request.checkpoint_id, into);
+        }
         let names: Vec<&str> = self.state_names().collect();
         for (index, name) in names.into_iter().enumerate() {
             self.scan_range(StateId(index as u32), &[], None, &mut |key, value| {

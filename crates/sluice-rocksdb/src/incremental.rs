@@ -80,24 +80,31 @@ fn io_error(action: &str, path: &Path, error: impl std::fmt::Display) -> StateEr
 }
 
 impl RocksDbStateBackend {
-    /// Adds the database's files at checkpoint `checkpoint_id` to `into`.
-    pub(crate) fn snapshot_files(
-        &self,
-        checkpoint_id: u64,
-        into: &mut KeyedSnapshot,
-    ) -> Result<(), StateError> {
+    /// Flushes the memtables and makes a RocksDB checkpoint (hard links to the immutable
+    /// files) of the database as it is now in directory `name` of the backend's directory.
+    pub(crate) fn local_checkpoint(&self, name: &str) -> Result<PathBuf, StateError> {
         let db = self.db();
         for cf in self.column_families()? {
             db.flush_cf(cf)
                 .map_err(|e| backend_error("cannot flush", e))?;
         }
-        let local = self.dir().join(format!("chk-{checkpoint_id}"));
+        let local = self.dir().join(name);
         if local.exists() {
             std::fs::remove_dir_all(&local).map_err(|e| io_error("cannot clear", &local, e))?;
         }
         Checkpoint::new(db)
             .and_then(|checkpoint| checkpoint.create_checkpoint(&local))
             .map_err(|e| backend_error("cannot make a checkpoint of the database", e))?;
+        Ok(local)
+    }
+
+    /// Adds the database's files at checkpoint `checkpoint_id` to `into`.
+    pub(crate) fn snapshot_files(
+        &self,
+        checkpoint_id: u64,
+        into: &mut KeyedSnapshot,
+    ) -> Result<(), StateError> {
+        let local = self.local_checkpoint(&format!("chk-{checkpoint_id}"))?;
         let scratch = Arc::new(ScratchDir::new(local.clone()));
         let mut uploads = self.uploads.borrow_mut();
         let mut files = BTreeMap::new();
@@ -480,6 +487,7 @@ mod tests {
             savepoint: true,
         });
         backend.snapshot(&mut keyed).unwrap();
+        keyed.materialize().unwrap();
         assert!(keyed.native().is_empty());
         let mut heap = HeapStateBackend::new(128);
         heap.restore(&keyed).unwrap();

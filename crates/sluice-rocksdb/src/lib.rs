@@ -16,6 +16,7 @@
 
 mod backend;
 mod factory;
+mod full;
 mod incremental;
 mod keys;
 

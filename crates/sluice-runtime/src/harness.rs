@@ -34,6 +34,14 @@ const HARNESS_BARRIER: sluice_core::Barrier = sluice_core::Barrier {
     unaligned: false,
 };
 
+/// Operator `uid`'s part of a chain snapshot, complete (deferred entries materialized, as
+/// the checkpoint coordinator does before writing).
+fn operator_snapshot(mut chain: ChainSnapshot, uid: &str) -> OperatorSnapshot {
+    let mut snapshot = chain.remove(uid).unwrap_or_default();
+    snapshot.materialize().expect("operator failed to snapshot");
+    snapshot
+}
+
 /// Everything a [`CollectingLink`] received.
 #[derive(Debug)]
 pub struct Collected<T> {
@@ -262,7 +270,7 @@ where
         self.link()
             .and_then(|link| link.on_barrier(HARNESS_BARRIER, &mut chain))
             .expect("operator failed to snapshot");
-        chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
+        operator_snapshot(chain, &self.outputs.ctx.uid)
     }
 
     /// Tells the operator that checkpoint `checkpoint_id` completed (the harness snapshots as
@@ -357,7 +365,7 @@ where
         self.driver()
             .on_barrier(HARNESS_BARRIER, &mut chain)
             .expect("operator failed to snapshot");
-        chain.remove(&self.outputs.ctx.uid).unwrap_or_default()
+        operator_snapshot(chain, &self.outputs.ctx.uid)
     }
 
     /// Starts the operator from `restored` (already selected for this subtask); call before

@@ -5,6 +5,7 @@
 //! union lists go to every subtask.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sluice_core::key_group::KeyGroupRange;
@@ -141,6 +142,42 @@ pub struct SnapshotRequest {
     pub savepoint: bool,
 }
 
+/// Work that adds a snapshot's entries after the barrier, off the task thread: the backend
+/// captured a consistent view of its state at the barrier (see [`KeyedSnapshot::defer`]).
+pub type DeferredEntries = Box<dyn FnOnce(&mut KeyedSnapshot) -> Result<(), StateError> + Send>;
+
+/// The deferred work of a snapshot (shared by its clones: whichever materializes runs it).
+#[derive(Clone, Default)]
+struct Deferred(Arc<Mutex<Vec<DeferredEntries>>>);
+
+impl Deferred {
+    fn take(&self) -> Vec<DeferredEntries> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Deferred(pending: {})", !self.is_empty())
+    }
+}
+
+/// Deferred work is not part of a snapshot's value.
+impl PartialEq for Deferred {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Deferred {}
+
 /// The keyed state of one subtask: for every key group with state, each named state's entries,
 /// and the files of backends that snapshot natively (incremental checkpoints).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +186,8 @@ pub struct KeyedSnapshot {
     native: Vec<NativeKeyedState>,
     #[serde(skip)]
     request: SnapshotRequest,
+    #[serde(skip)]
+    deferred: Deferred,
 }
 
 impl KeyedSnapshot {
@@ -163,6 +202,29 @@ impl KeyedSnapshot {
     /// What this snapshot is taken for.
     pub fn request(&self) -> SnapshotRequest {
         self.request
+    }
+
+    /// Leaves `work` to add entries later, off the task thread: the checkpoint coordinator runs
+    /// it (through [`KeyedSnapshot::materialize`]) before the snapshot is written.
+    pub fn defer(&mut self, work: DeferredEntries) {
+        self.deferred
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(work);
+    }
+
+    /// Runs the deferred work, adding its entries; afterwards the snapshot is complete.
+    pub fn materialize(&mut self) -> Result<(), StateError> {
+        for work in self.deferred.take() {
+            work(self)?;
+        }
+        Ok(())
+    }
+
+    /// Whether deferred work is still pending (the snapshot is not complete yet).
+    pub fn is_deferred(&self) -> bool {
+        !self.deferred.is_empty()
     }
 
     /// Adds a backend's files.
@@ -427,6 +489,11 @@ impl OperatorSnapshot {
     /// Whether nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.keyed.is_empty() && self.operator.lists.is_empty() && self.in_flight.is_empty()
+    }
+
+    /// Completes the keyed snapshot's deferred work (see [`KeyedSnapshot::defer`]).
+    pub fn materialize(&mut self) -> Result<(), StateError> {
+        self.keyed.materialize()
     }
 }
 

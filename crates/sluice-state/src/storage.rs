@@ -210,6 +210,28 @@ impl CheckpointStorage {
             .map_err(|e| Self::io(path, e))
     }
 
+    /// Stores local `file` as shared file `name`; returns its size. Into a local directory on
+    /// the same file system it is hard-linked (shared files are immutable, and so are the
+    /// database files they come from), elsewhere copied.
+    fn upload_shared(&self, name: &str, file: &std::path::Path) -> Result<u64, StorageError> {
+        let path = Path::from(format!("{SHARED_DIR}/{name}"));
+        if let Some(target) = self.local_shared_path(name) {
+            let linked = target
+                .parent()
+                .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
+                && std::fs::hard_link(file, &target).is_ok();
+            if linked {
+                return std::fs::metadata(&target)
+                    .map(|m| m.len())
+                    .map_err(|e| Self::io(&path, e));
+            }
+        }
+        let contents = std::fs::read(file).map_err(|e| Self::io(&path, e))?;
+        let size = contents.len() as u64;
+        self.put(&path, contents)?;
+        Ok(size)
+    }
+
     /// Writes checkpoint `metadata.checkpoint_id`: the new shared files, every task's file,
     /// then `_metadata` (so a checkpoint interrupted while written is never taken for a
     /// complete one). Shared files it refers to from earlier checkpoints must still exist.
@@ -229,11 +251,7 @@ impl CheckpointStorage {
         for shared in shared_files {
             let path = Path::from(format!("{SHARED_DIR}/{}", shared.stored_name));
             match &shared.upload {
-                Some(local) => {
-                    let contents = std::fs::read(local.path()).map_err(|e| Self::io(&path, e))?;
-                    bytes += contents.len() as u64;
-                    self.put(&path, contents)?;
-                }
+                Some(local) => bytes += self.upload_shared(&shared.stored_name, local.path())?,
                 None => {
                     self.runtime.block_on(self.store.head(&path)).map_err(|e| {
                         Self::io(&path, format!("an earlier checkpoint's file: {e}"))
@@ -244,6 +262,15 @@ impl CheckpointStorage {
         }
         for (file, snapshot) in task_files {
             let path = Path::from(format!("{dir}/{file}"));
+            if snapshot
+                .values()
+                .any(|operator| operator.keyed.is_deferred())
+            {
+                return Err(StorageError::Io {
+                    file: path.to_string(),
+                    message: "a snapshot's deferred entries were not materialized".into(),
+                });
+            }
             let encoded = encode_file(STATE_MAGIC, snapshot, &path)?;
             bytes += encoded.len() as u64;
             self.put(&path, encoded)?;
@@ -571,6 +598,52 @@ mod tests {
         storage.discard(1).unwrap();
         assert_eq!(storage.completed().unwrap(), vec![2]);
         assert!(!dir.join("chk-1").exists(), "the emptied directory is gone");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn new_shared_files_are_linked_into_a_local_directory_and_survive_their_source() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = temp_dir("linked");
+        let scratch = Arc::new(crate::native::ScratchDir::new(dir.join("scratch")));
+        std::fs::create_dir_all(scratch.path()).unwrap();
+        std::fs::write(scratch.path().join("000007.sst"), b"sst bytes").unwrap();
+        let (metadata, mut files) = checkpoint(1, 9);
+        let mut keyed = KeyedSnapshot::default();
+        keyed.push_native(crate::native::NativeKeyedState {
+            backend: "test".into(),
+            key_groups: sluice_core::key_group::KeyGroupRange::for_subtask(128, 1, 0),
+            states: vec![],
+            shared: vec![crate::native::SharedFile {
+                local_name: "000007.sst".into(),
+                stored_name: "a-000007.sst".into(),
+                size: 9,
+                upload: Some(crate::native::LocalFile::new(&scratch, "000007.sst")),
+            }],
+            private: vec![],
+            shared_root: None,
+        });
+        files[1].1.insert(
+            "native".into(),
+            OperatorSnapshot {
+                keyed,
+                ..Default::default()
+            },
+        );
+        let storage = CheckpointStorage::open(dir.join("ckpt").to_str().unwrap()).unwrap();
+        let written = storage.write(&metadata, &files).unwrap();
+        assert_eq!(written.shared, BTreeSet::from(["a-000007.sst".to_string()]));
+        let stored = storage.local_shared_path("a-000007.sst").unwrap();
+        let source = scratch.path().join("000007.sst");
+        assert_eq!(
+            std::fs::metadata(&stored).unwrap().ino(),
+            std::fs::metadata(&source).unwrap().ino(),
+            "a hard link, not a copy"
+        );
+        drop(files);
+        drop(scratch);
+        assert!(!source.exists(), "the scratch directory is gone");
+        assert_eq!(storage.read_shared("a-000007.sst").unwrap(), b"sst bytes");
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -409,6 +409,13 @@ impl Coordinator {
         };
         // A task that finished before the barrier reached it has no state left.
         let mut acknowledged = checkpoint.acknowledged;
+        // The asynchronous part of the tasks' snapshots (entries of backends that captured a
+        // view of their state at the barrier) runs here, off the task threads.
+        for operator in acknowledged.values_mut().flat_map(|task| task.values_mut()) {
+            operator
+                .materialize()
+                .map_err(|e| format!("cannot complete a snapshot: {e}"))?;
+        }
         let files: Vec<(String, TaskSnapshot)> = self
             .tasks
             .iter()
