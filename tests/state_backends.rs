@@ -124,6 +124,14 @@ fn jobs_give_the_same_answers_in_memory_and_in_rocksdb() {
         env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
     });
     assert_eq!(incremental, in_memory, "rocksdb, incremental checkpoints");
+    // Tiny memtables: flushed in the background many times between checkpoints.
+    let small_buffers = run(|env| {
+        env.set_state_option("state.backend.type", "rocksdb");
+        env.set_state_option("state.backend.rocksdb.writebuffer.size", "64kb");
+        env.enable_checkpointing(Duration::from_millis(20));
+        env.set_checkpoint_storage(dir.join("ckpt-small").to_str().unwrap());
+    });
+    assert_eq!(small_buffers, in_memory, "rocksdb, 64 KB write buffers");
     let local: Vec<_> = std::fs::read_dir(dir.join("local")).unwrap().collect();
     assert!(
         local.is_empty(),

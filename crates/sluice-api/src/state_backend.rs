@@ -1,15 +1,19 @@
 //! The job's state backend, chosen by Flink's keys (`state.backend.type`,
-//! `state.backend.rocksdb.localdir`, `execution.checkpointing.incremental`) or set directly.
+//! `state.backend.rocksdb.localdir`, `state.backend.rocksdb.writebuffer.size`,
+//! `execution.checkpointing.incremental`) or set directly.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use sluice_runtime::checkpoint::parse_memory_size;
 use sluice_state::{HASHMAP_BACKEND, HashMapStateBackendFactory, StateBackendFactory};
 
 /// Flink's key naming the backend.
 pub const STATE_BACKEND_TYPE: &str = "state.backend.type";
 /// Flink's key for where RocksDB keeps its working files.
 pub const ROCKSDB_LOCAL_DIR: &str = "state.backend.rocksdb.localdir";
+/// Flink's key for the memtable size of each RocksDB state.
+pub const ROCKSDB_WRITE_BUFFER_SIZE: &str = "state.backend.rocksdb.writebuffer.size";
 /// Flink's key for incremental checkpoints (RocksDB only).
 pub const INCREMENTAL: &str = "execution.checkpointing.incremental";
 /// Flink 1.x's name for [`INCREMENTAL`].
@@ -20,6 +24,7 @@ pub const INCREMENTAL_LEGACY: &str = "state.backend.incremental";
 pub(crate) struct StateBackendSettings {
     kind: Option<String>,
     local_dir: Option<PathBuf>,
+    write_buffer_bytes: Option<usize>,
     incremental: bool,
     chosen: Option<Arc<dyn StateBackendFactory>>,
 }
@@ -44,6 +49,10 @@ impl StateBackendSettings {
                 self.kind = Some(kind);
             }
             ROCKSDB_LOCAL_DIR => self.local_dir = Some(PathBuf::from(value.trim())),
+            ROCKSDB_WRITE_BUFFER_SIZE => {
+                self.write_buffer_bytes =
+                    Some(parse_memory_size(value).map_err(|e| format!("{key}: {e}"))?)
+            }
             INCREMENTAL | INCREMENTAL_LEGACY => {
                 self.incremental = match value.trim().to_ascii_lowercase().as_str() {
                     "true" => true,
@@ -54,7 +63,7 @@ impl StateBackendSettings {
             _ => {
                 return Err(format!(
                     "unknown state backend option '{key}' (known: {STATE_BACKEND_TYPE}, \
-                     {ROCKSDB_LOCAL_DIR}, {INCREMENTAL})"
+                     {ROCKSDB_LOCAL_DIR}, {ROCKSDB_WRITE_BUFFER_SIZE}, {INCREMENTAL})"
                 ));
             }
         }
@@ -79,10 +88,13 @@ impl StateBackendSettings {
             Some(dir) => RocksDbStateBackendFactory::new(dir),
             None => RocksDbStateBackendFactory::in_temp_dir(),
         };
-        let factory = factory.map_err(|e| e.to_string())?;
-        Ok(Arc::new(
-            factory.with_incremental_checkpoints(self.incremental),
-        ))
+        let mut factory = factory
+            .map_err(|e| e.to_string())?
+            .with_incremental_checkpoints(self.incremental);
+        if let Some(bytes) = self.write_buffer_bytes {
+            factory = factory.with_write_buffer_size(bytes);
+        }
+        Ok(Arc::new(factory))
     }
 
     #[cfg(not(feature = "rocksdb"))]
@@ -111,6 +123,15 @@ mod tests {
         settings.set(INCREMENTAL_LEGACY, "true").unwrap();
         settings.set(STATE_BACKEND_TYPE, " HashMap ").unwrap();
         assert_eq!(settings.resolve().unwrap().name(), "hashmap");
+    }
+
+    #[test]
+    fn a_write_buffer_size_is_a_memory_size() {
+        let mut settings = StateBackendSettings::default();
+        let error = settings.set(ROCKSDB_WRITE_BUFFER_SIZE, "big").unwrap_err();
+        assert!(error.contains(ROCKSDB_WRITE_BUFFER_SIZE), "{error}");
+        settings.set(ROCKSDB_WRITE_BUFFER_SIZE, "8mb").unwrap();
+        assert_eq!(settings.write_buffer_bytes, Some(8 << 20));
     }
 
     #[cfg(feature = "rocksdb")]

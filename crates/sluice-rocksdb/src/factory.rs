@@ -21,6 +21,7 @@ pub struct RocksDbStateBackendFactory {
     process_dir: PathBuf,
     instances: AtomicU64,
     incremental: bool,
+    write_buffer_bytes: usize,
 }
 
 impl RocksDbStateBackendFactory {
@@ -38,7 +39,15 @@ impl RocksDbStateBackendFactory {
             process_dir: local_dir.join(format!("{PROCESS_DIR_PREFIX}{}", std::process::id())),
             instances: AtomicU64::new(0),
             incremental: false,
+            write_buffer_bytes: crate::backend::DEFAULT_WRITE_BUFFER_BYTES,
         })
+    }
+
+    /// The memtable size of each state, in bytes (Flink's
+    /// `state.backend.rocksdb.writebuffer.size`; default 4 MB, at least 64 KB).
+    pub fn with_write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_bytes = bytes;
+        self
     }
 
     /// Whether checkpoints store only the files that are new since the last completed one
@@ -73,6 +82,7 @@ impl StateBackendFactory for RocksDbStateBackendFactory {
         let options = RocksDbOptions {
             key_groups: scope.key_groups,
             incremental: self.incremental,
+            write_buffer_bytes: self.write_buffer_bytes,
         };
         Ok(Box::new(RocksDbStateBackend::open_with(&dir, options)?))
     }

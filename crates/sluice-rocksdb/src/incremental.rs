@@ -222,7 +222,7 @@ impl RocksDbStateBackend {
                 families.push(registered);
             }
         }
-        let db = DB::open_cf(&database_options(), dir, &families)
+        let db = DB::open_cf(&self.options.writable(), dir, &families)
             .map_err(|e| backend_error("cannot open the checkpoint's database", e))?;
         self.replace_db(db);
         for state in states {
@@ -328,6 +328,7 @@ mod tests {
         let options = RocksDbOptions {
             key_groups,
             incremental: true,
+            ..RocksDbOptions::default()
         };
         RocksDbStateBackend::open_with(&scratch(name), options).unwrap()
     }

@@ -20,5 +20,5 @@ mod full;
 mod incremental;
 mod keys;
 
-pub use backend::{RocksDbOptions, RocksDbStateBackend};
+pub use backend::{DEFAULT_WRITE_BUFFER_BYTES, RocksDbOptions, RocksDbStateBackend};
 pub use factory::{ROCKSDB_BACKEND, RocksDbStateBackendFactory};
