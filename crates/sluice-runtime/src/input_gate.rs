@@ -220,17 +220,14 @@ impl<T> InputGate<T> {
                 true
             }
         };
-        let Some(capture) = self.capture.as_mut() else {
-            // The recording completed when it began: every other channel had ended, and this
-            // one's elements were recorded when it was taken.
-            return Ok(first.then_some(barrier));
-        };
-        if capture.is_open(index) {
+        if let Some(capture) = self.capture.as_mut()
+            && capture.is_open(index)
+        {
             self.channels[index]
                 .visit_queued(overtaken, |element| capture.record(index, element))?;
             capture.close(index);
+            self.finish_capture();
         }
-        self.finish_capture();
         Ok(first.then_some(barrier))
     }
 
