@@ -40,20 +40,21 @@ fn write_input(dir: &Path, lines: u64) -> (PathBuf, Vec<String>) {
     (path, expected)
 }
 
-/// Asserts that `got` holds exactly the lines of `expected`, naming the first differences.
+/// Asserts that `got` holds exactly the lines of `expected` (as multisets), naming the first
+/// differences.
 fn assert_same_lines(got: &[String], expected: &[String], what: &str) {
     if got == expected {
         return;
     }
-    let missing: Vec<_> = expected
+    let mut balance = std::collections::BTreeMap::<&String, i64>::new();
+    expected
         .iter()
-        .filter(|l| !got.contains(l))
-        .take(5)
-        .collect();
-    let mut seen = std::collections::BTreeSet::new();
-    let duplicated: Vec<_> = got.iter().filter(|l| !seen.insert(*l)).take(5).collect();
+        .for_each(|l| *balance.entry(l).or_default() += 1);
+    got.iter().for_each(|l| *balance.entry(l).or_default() -= 1);
+    let missing: Vec<_> = balance.iter().filter(|(_, n)| **n > 0).take(5).collect();
+    let extra: Vec<_> = balance.iter().filter(|(_, n)| **n < 0).take(5).collect();
     panic!(
-        "{what}: {} lines committed, {} expected; missing {missing:?}, duplicated {duplicated:?}",
+        "{what}: {} lines committed, {} expected; missing {missing:?}, extra {extra:?}",
         got.len(),
         expected.len()
     );
@@ -229,5 +230,71 @@ fn in_flight_data_restores_at_its_parallelism_and_refuses_another() {
     slow_counts(&env, &input, &out, Fault::at(None));
     env.execute("resumed").unwrap();
     assert_same_lines(&common::committed_lines(&[&out]), &expected, "resumed");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Tags every line of two inputs through a slow two-input operator (so both sources are
+/// backpressured), committing `input:line` exactly once; `fault` fails the operator once.
+fn tagged_union(env: &StreamExecutionEnvironment, inputs: [&Path; 2], out: &Path, fault: Fault) {
+    let second = env
+        .read_text_file(inputs[1])
+        .uid("second")
+        .set_parallelism(1);
+    let (fault1, fault2) = (fault.clone(), fault);
+    env.read_text_file(inputs[0])
+        .uid("first")
+        .set_parallelism(1)
+        .connect(second)
+        .map(
+            move |line: String| {
+                fault1.check();
+                std::thread::sleep(Duration::from_micros(150));
+                format!("a:{line}")
+            },
+            move |line: String| {
+                fault2.check();
+                std::thread::sleep(Duration::from_micros(150));
+                format!("b:{line}")
+            },
+        )
+        .uid("tag")
+        .sink_to_committing(ExactlyOnceFileSink::new(out, TextEncoder))
+        .uid("files");
+}
+
+#[test]
+fn two_input_tasks_replay_the_in_flight_records_of_both_inputs() {
+    let dir = temp_dir("two-inputs");
+    let (first, _) = write_input(&dir, 1_000);
+    let second = dir.join("second.csv");
+    std::fs::rename(&first, &second).unwrap();
+    let (first, _) = write_input(&dir, 900);
+    let mut expected: Vec<String> = std::fs::read_to_string(&first)
+        .unwrap()
+        .lines()
+        .map(|l| format!("a:{l}"))
+        .chain(
+            std::fs::read_to_string(&second)
+                .unwrap()
+                .lines()
+                .map(|l| format!("b:{l}")),
+        )
+        .collect();
+    expected.sort();
+    for (trial, fail_at) in [(0, 150u64), (1, 700), (2, 1_400)] {
+        let run = dir.join(format!("trial-{trial}"));
+        let out = run.join("out");
+        let env = unaligned_env(&run, 2);
+        env.set_restart_strategy(RestartStrategy::FixedDelay {
+            attempts: 2,
+            delay: Duration::from_millis(5),
+        });
+        let fault = Fault::at(Some(fail_at));
+        tagged_union(&env, [&first, &second], &out, fault.clone());
+        env.execute("two inputs").unwrap();
+        assert!(!fault.armed.load(Ordering::SeqCst), "the failure happened");
+        let what = format!("trial {trial}: failure at record {fail_at}");
+        assert_same_lines(&common::committed_lines(&[&out]), &expected, &what);
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
