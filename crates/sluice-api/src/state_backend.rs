@@ -19,6 +19,12 @@ pub const INCREMENTAL: &str = "execution.checkpointing.incremental";
 /// Flink 1.x's name for [`INCREMENTAL`].
 pub const INCREMENTAL_LEGACY: &str = "state.backend.incremental";
 
+/// Checks one state backend option (key and value) without choosing anything: an unknown key
+/// or bad value is an error naming it.
+pub fn check_state_option(key: &str, value: &str) -> Result<(), String> {
+    StateBackendSettings::default().set(key, value)
+}
+
 /// What the environment was told about the state backend.
 #[derive(Debug, Default)]
 pub(crate) struct StateBackendSettings {

@@ -1,0 +1,525 @@
+//! The cluster's configuration, read as Flink reads its own: `<conf dir>/config.yaml` (nested
+//! maps or flat dotted keys, Flink's key names and defaults), then the `key: value` lines of
+//! the `SLUICE_PROPERTIES` environment variable, then `-D key=value` flags; a later source
+//! overrides an earlier one.
+//!
+//! Every key is checked when read: an unknown key or a bad value is an error naming the key and
+//! where it was given (file and line, variable and line, or flag). Job-level keys (checkpointing,
+//! state backend, restart strategy) are checked with the same parsers jobs use and handed to
+//! every job as defaults.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sluice_api::state_backend::check_state_option;
+use sluice_runtime::checkpoint::{
+    CheckpointConfig, RestartStrategy, parse_duration, parse_memory_size,
+};
+use yaml_rust2::Event;
+use yaml_rust2::parser::{MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// The configuration file inside the configuration directory.
+pub const CONFIG_FILE: &str = "config.yaml";
+/// The environment variable whose `key: value` lines override the file.
+pub const PROPERTIES_VARIABLE: &str = "SLUICE_PROPERTIES";
+
+/// Where a setting was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// A line of a configuration file.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+    },
+    /// A line of an environment variable.
+    Environment {
+        /// The variable.
+        variable: String,
+        /// The line (1-based).
+        line: usize,
+    },
+    /// A `-D key=value` flag.
+    Flag,
+}
+
+impl fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigSource::File { path, line } => write!(f, "{}:{line}", path.display()),
+            ConfigSource::Environment { variable, line } => {
+                write!(f, "environment variable {variable}, line {line}")
+            }
+            ConfigSource::Flag => write!(f, "-D flag"),
+        }
+    }
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's message.
+        message: String,
+    },
+    /// A setting is malformed, unknown or invalid.
+    #[error("{place}: {message}")]
+    Invalid {
+        /// Where it was given.
+        place: ConfigSource,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A standalone cluster's settings, with Flink's keys and defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// Where TaskManagers and clients find the JobManager (`jobmanager.rpc.address`).
+    pub jobmanager_address: String,
+    /// The JobManager's control port (`jobmanager.rpc.port`, 6123).
+    pub jobmanager_port: u16,
+    /// The REST API's port (`rest.port`, 8081).
+    pub rest_port: u16,
+    /// The REST API's host for clients (`rest.address`; the JobManager's address if unset).
+    pub rest_address: Option<String>,
+    /// The host a TaskManager announces (`taskmanager.host`; found out if unset).
+    pub taskmanager_host: Option<String>,
+    /// A TaskManager's control port (`taskmanager.rpc.port`; 0: chosen automatically).
+    pub taskmanager_rpc_port: u16,
+    /// A TaskManager's data port (`taskmanager.data.port`; 0: chosen automatically).
+    pub taskmanager_data_port: u16,
+    /// Slots each TaskManager offers (`taskmanager.numberOfTaskSlots`, 1).
+    pub task_slots: usize,
+    /// The parallelism of jobs that set none (`parallelism.default`, 1).
+    pub default_parallelism: usize,
+    /// A TaskManager's memory (`taskmanager.memory.process.size`, 1728 MB).
+    pub taskmanager_memory_bytes: usize,
+    /// The JobManager's memory (`jobmanager.memory.process.size`, 1600 MB).
+    pub jobmanager_memory_bytes: usize,
+    /// How often peers heartbeat (`heartbeat.interval`, 10 s).
+    pub heartbeat_interval: Duration,
+    /// Silence after which a peer is lost (`heartbeat.timeout`, 50 s).
+    pub heartbeat_timeout: Duration,
+    /// Job-level keys (checkpointing, state backend, restart strategy), checked, by key: the
+    /// defaults of every job the cluster runs.
+    pub job_options: BTreeMap<String, String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            jobmanager_address: "localhost".into(),
+            jobmanager_port: 6123,
+            rest_port: 8081,
+            rest_address: None,
+            taskmanager_host: None,
+            taskmanager_rpc_port: 0,
+            taskmanager_data_port: 0,
+            task_slots: 1,
+            default_parallelism: 1,
+            taskmanager_memory_bytes: 1728 << 20,
+            jobmanager_memory_bytes: 1600 << 20,
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(50),
+            job_options: BTreeMap::new(),
+        }
+    }
+}
+
+/// One `key: value` setting and where it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The key, dotted (nested maps are joined with `.`).
+    pub key: String,
+    /// The value as written (list items joined with `;`, as Flink's flat syntax).
+    pub value: String,
+    /// Where it was given.
+    pub place: ConfigSource,
+}
+
+impl ClusterConfig {
+    /// Reads `conf_dir/config.yaml` (defaults when it does not exist), then the
+    /// `properties` lines (the `SLUICE_PROPERTIES` variable's value, if set), then `flags`
+    /// (`key=value`, from `-D`).
+    pub fn load(
+        conf_dir: &Path,
+        properties: Option<&str>,
+        flags: &[String],
+    ) -> Result<Self, ConfigError> {
+        let path = conf_dir.join(CONFIG_FILE);
+        let mut settings = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_yaml(&text, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        };
+        if let Some(text) = properties {
+            settings.extend(parse_properties(text, PROPERTIES_VARIABLE)?);
+        }
+        for flag in flags {
+            settings.push(parse_flag(flag)?);
+        }
+        let mut config = ClusterConfig::default();
+        for setting in &settings {
+            config
+                .apply(&setting.key, &setting.value)
+                .map_err(|message| ConfigError::Invalid {
+                    place: setting.place.clone(),
+                    message,
+                })?;
+        }
+        if config.heartbeat_timeout <= config.heartbeat_interval {
+            let place = settings
+                .iter()
+                .rev()
+                .find(|s| s.key.starts_with("heartbeat."))
+                .map_or(ConfigSource::Flag, |s| s.place.clone());
+            return Err(ConfigError::Invalid {
+                place,
+                message: format!(
+                    "heartbeat.timeout ({:?}) must be longer than heartbeat.interval ({:?})",
+                    config.heartbeat_timeout, config.heartbeat_interval
+                ),
+            });
+        }
+        Ok(config)
+    }
+
+    /// Applies one key; an error says what is wrong with it.
+    fn apply(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let text = value.trim();
+        let bad = |what: &str| format!("{key}: '{value}' is not {what}");
+        let port = |zero_ok: bool| match text.parse::<u16>() {
+            Ok(0) if !zero_ok => Err(bad("a port (1-65535)")),
+            Ok(port) => Ok(port),
+            Err(_) => Err(bad("a port (1-65535)")),
+        };
+        let count = || match text.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(bad("a whole number of at least 1")),
+        };
+        let host = || {
+            (!text.is_empty())
+                .then(|| text.to_string())
+                .ok_or_else(|| bad("a host name"))
+        };
+        let memory = || parse_memory_size(text).map_err(|e| format!("{key}: {e}"));
+        let duration = || parse_duration(text).map_err(|e| format!("{key}: {e}"));
+        match key {
+            "jobmanager.rpc.address" => self.jobmanager_address = host()?,
+            "jobmanager.rpc.port" => self.jobmanager_port = port(false)?,
+            "rest.port" => self.rest_port = port(false)?,
+            "rest.address" => self.rest_address = Some(host()?),
+            "taskmanager.host" => self.taskmanager_host = Some(host()?),
+            "taskmanager.rpc.port" => self.taskmanager_rpc_port = port(true)?,
+            "taskmanager.data.port" => self.taskmanager_data_port = port(true)?,
+            "taskmanager.numberOfTaskSlots" => self.task_slots = count()?,
+            "parallelism.default" => self.default_parallelism = count()?,
+            "taskmanager.memory.process.size" => self.taskmanager_memory_bytes = memory()?,
+            "jobmanager.memory.process.size" => self.jobmanager_memory_bytes = memory()?,
+            "heartbeat.interval" => self.heartbeat_interval = duration()?,
+            "heartbeat.timeout" => self.heartbeat_timeout = duration()?,
+            _ => {
+                check_job_option(key, text)?;
+                self.job_options.insert(key.to_string(), text.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a job-level key with the parser the job applies it with; other keys are unknown.
+fn check_job_option(key: &str, value: &str) -> Result<(), String> {
+    let state_key =
+        key.starts_with("state.backend.") || key == "execution.checkpointing.incremental";
+    if state_key {
+        check_state_option(key, value)
+    } else if key.starts_with("execution.checkpointing.") || key.starts_with("state.checkpoints.") {
+        CheckpointConfig::default().set(key, value)
+    } else if key.starts_with("restart-strategy.") {
+        RestartStrategy::flink_default().set(key, value)
+    } else {
+        Err(format!("unknown key '{key}'"))
+    }
+}
+
+/// Collects the events of a YAML document with their positions.
+#[derive(Default)]
+struct Events(Vec<(Event, Marker)>);
+
+impl MarkedEventReceiver for Events {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        self.0.push((event, mark));
+    }
+}
+
+/// An open map or list while walking the document.
+enum Frame {
+    Map {
+        prefix: String,
+        key: Option<(String, usize)>,
+    },
+    List {
+        key: String,
+        line: usize,
+        items: Vec<String>,
+    },
+}
+
+fn joined(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// The settings of a YAML configuration file: nested maps flattened into dotted keys.
+fn parse_yaml(text: &str, path: &Path) -> Result<Vec<Setting>, ConfigError> {
+    let at = |line: usize, message: String| ConfigError::Invalid {
+        place: ConfigSource::File {
+            path: path.to_path_buf(),
+            line,
+        },
+        message,
+    };
+    let mut events = Events::default();
+    Parser::new_from_str(text)
+        .load(&mut events, false)
+        .map_err(|e| at(e.marker().line(), format!("not valid YAML: {}", e.info())))?;
+    let mut settings: Vec<Setting> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut emit = |key: String, value: String, line: usize| {
+        if let Some(first) = seen.insert(key.clone(), line) {
+            return Err(at(
+                line,
+                format!("'{key}' is set twice (first on line {first})"),
+            ));
+        }
+        settings.push(Setting {
+            key,
+            value,
+            place: ConfigSource::File {
+                path: path.to_path_buf(),
+                line,
+            },
+        });
+        Ok(())
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    for (event, mark) in events.0 {
+        let line = mark.line();
+        match event {
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd
+            | Event::Nothing => {}
+            Event::MappingStart(..) => {
+                let prefix = match stack.last_mut() {
+                    None => String::new(),
+                    Some(Frame::Map { prefix, key }) => match key.take() {
+                        Some((key, _)) => joined(prefix, &key),
+                        None => return Err(at(line, "a map cannot be a key".into())),
+                    },
+                    Some(Frame::List { key, .. }) => {
+                        return Err(at(
+                            line,
+                            format!("'{key}': list items must be plain values"),
+                        ));
+                    }
+                };
+                stack.push(Frame::Map { prefix, key: None });
+            }
+            Event::SequenceStart(..) => match stack.last_mut() {
+                Some(Frame::Map {
+                    prefix,
+                    key: key @ Some(_),
+                }) => {
+                    let (key, line) = key.take().expect("matched Some");
+                    let key = joined(prefix, &key);
+                    stack.push(Frame::List {
+                        key,
+                        line,
+                        items: Vec::new(),
+                    });
+                }
+                Some(Frame::List { key, .. }) => {
+                    return Err(at(
+                        line,
+                        format!("'{key}': list items must be plain values"),
+                    ));
+                }
+                _ => return Err(at(line, "expected `key: value` lines".into())),
+            },
+            Event::Scalar(value, ..) => match stack.last_mut() {
+                Some(Frame::Map { prefix, key }) => match key.take() {
+                    None => *key = Some((value, line)),
+                    Some((name, key_line)) => emit(joined(prefix, &name), value, key_line)?,
+                },
+                Some(Frame::List { items, .. }) => items.push(value),
+                None => return Err(at(line, "expected `key: value` lines".into())),
+            },
+            Event::SequenceEnd => {
+                if let Some(Frame::List { key, line, items }) = stack.pop() {
+                    emit(key, items.join(";"), line)?;
+                }
+            }
+            Event::MappingEnd => {
+                stack.pop();
+            }
+            Event::Alias(_) => return Err(at(line, "YAML aliases are not supported".into())),
+        }
+    }
+    Ok(settings)
+}
+
+/// The `key: value` lines of `text` (blank lines and `#` comments skipped), given in
+/// environment variable `variable`.
+fn parse_properties(text: &str, variable: &str) -> Result<Vec<Setting>, ConfigError> {
+    let mut settings = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let place = ConfigSource::Environment {
+            variable: variable.to_string(),
+            line: index + 1,
+        };
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            return Err(ConfigError::Invalid {
+                place,
+                message: format!("expected `key: value`, found '{line}'"),
+            });
+        };
+        settings.push(Setting {
+            key: key.trim().to_string(),
+            value: value.trim().to_string(),
+            place,
+        });
+    }
+    Ok(settings)
+}
+
+/// One `-D key=value` flag.
+fn parse_flag(flag: &str) -> Result<Setting, ConfigError> {
+    match flag.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => Ok(Setting {
+            key: key.trim().to_string(),
+            value: value.trim().to_string(),
+            place: ConfigSource::Flag,
+        }),
+        _ => Err(ConfigError::Invalid {
+            place: ConfigSource::Flag,
+            message: format!("expected -D key=value, found '{flag}'"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Result<Vec<(String, String, usize)>, ConfigError> {
+        Ok(parse_yaml(text, Path::new("conf/config.yaml"))?
+            .into_iter()
+            .map(|s| match s.place {
+                ConfigSource::File { line, .. } => (s.key, s.value, line),
+                other => panic!("{other}"),
+            })
+            .collect())
+    }
+
+    #[test]
+    fn nested_and_flat_keys_flatten_with_their_lines() {
+        let settings = yaml(
+            "# comment\njobmanager:\n  rpc:\n    address: jm\n    port: 6124\nrest.port: 9091\nlist: [a, b]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings,
+            vec![
+                ("jobmanager.rpc.address".into(), "jm".into(), 4),
+                ("jobmanager.rpc.port".into(), "6124".into(), 5),
+                ("rest.port".into(), "9091".into(), 6),
+                ("list".into(), "a;b".into(), 7),
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_yaml_and_repeated_keys_name_the_line() {
+        let error = yaml("a: b\nc: [d\ne: f\n").unwrap_err().to_string();
+        assert!(error.starts_with("conf/config.yaml:"), "{error}");
+        assert!(error.contains("not valid YAML"), "{error}");
+        let error = yaml("rest.port: 1\nrest:\n  port: 2\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "conf/config.yaml:3: 'rest.port' is set twice (first on line 1)"
+        );
+        assert!(yaml("- a\n- b\n").is_err(), "a list is not a configuration");
+    }
+
+    #[test]
+    fn properties_and_flags_parse_and_bad_ones_are_named() {
+        let settings = parse_properties("# c\n\nrest.port: 9000\n", "V").unwrap();
+        assert_eq!(settings[0].key, "rest.port");
+        assert_eq!(settings[0].value, "9000");
+        assert_eq!(
+            settings[0].place.to_string(),
+            "environment variable V, line 3"
+        );
+        let error = parse_properties("rest.port 9000", "V").unwrap_err();
+        assert!(error.to_string().contains("line 1"), "{error}");
+        assert_eq!(parse_flag("a.b = c").unwrap().value, "c");
+        assert!(parse_flag("nothing").is_err());
+    }
+
+    #[test]
+    fn keys_are_checked_with_flinks_names_and_parsers() {
+        let mut config = ClusterConfig::default();
+        config.apply("taskmanager.numberOfTaskSlots", "4").unwrap();
+        config
+            .apply("taskmanager.memory.process.size", "2gb")
+            .unwrap();
+        config.apply("heartbeat.timeout", "1 min").unwrap();
+        config.apply("taskmanager.data.port", "0").unwrap();
+        config
+            .apply("execution.checkpointing.interval", "10 s")
+            .unwrap();
+        config.apply("state.backend.type", "rocksdb").unwrap();
+        config
+            .apply("restart-strategy.type", "fixed-delay")
+            .unwrap();
+        assert_eq!(config.task_slots, 4);
+        assert_eq!(config.taskmanager_memory_bytes, 2 << 30);
+        assert_eq!(config.heartbeat_timeout, Duration::from_secs(60));
+        assert_eq!(config.job_options.len(), 3);
+        for (key, value, expect) in [
+            ("jobmanager.rpc.port", "0", "not a port"),
+            ("rest.port", "http", "not a port"),
+            ("parallelism.default", "0", "at least 1"),
+            ("heartbeat.interval", "soon", "not a duration"),
+            ("state.backend.type", "leveldb", "unknown state backend"),
+            ("execution.checkpointing.mode", "sometimes", "EXACTLY_ONCE"),
+            ("taskmanager.numberOfSlots", "2", "unknown key"),
+        ] {
+            let error = config.apply(key, value).unwrap_err();
+            assert!(error.contains(expect), "{key}: {error}");
+        }
+    }
+}
