@@ -109,6 +109,9 @@ pub struct ClusterConfig {
     pub heartbeat_interval: Duration,
     /// Silence after which a peer is lost (`heartbeat.timeout`, 50 s).
     pub heartbeat_timeout: Duration,
+    /// Where savepoints go when a request names no directory (`state.savepoints.dir`, Flink
+    /// 2's `execution.checkpointing.savepoint-dir`).
+    pub savepoint_dir: Option<String>,
     /// Job-level keys (checkpointing, state backend, restart strategy), checked, by key: the
     /// defaults of every job the cluster runs.
     pub job_options: BTreeMap<String, String>,
@@ -130,6 +133,7 @@ impl Default for ClusterConfig {
             jobmanager_memory_bytes: 1600 << 20,
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(50),
+            savepoint_dir: None,
             job_options: BTreeMap::new(),
         }
     }
@@ -211,19 +215,19 @@ impl ClusterConfig {
             Ok(n) if n >= 1 => Ok(n),
             _ => Err(bad("a whole number of at least 1")),
         };
-        let host = || {
+        let nonempty = |what: &str| {
             (!text.is_empty())
                 .then(|| text.to_string())
-                .ok_or_else(|| bad("a host name"))
+                .ok_or_else(|| bad(what))
         };
         let memory = || parse_memory_size(text).map_err(|e| format!("{key}: {e}"));
         let duration = || parse_duration(text).map_err(|e| format!("{key}: {e}"));
         match key {
-            "jobmanager.rpc.address" => self.jobmanager_address = host()?,
+            "jobmanager.rpc.address" => self.jobmanager_address = nonempty("a host name")?,
             "jobmanager.rpc.port" => self.jobmanager_port = port(false)?,
             "rest.port" => self.rest_port = port(false)?,
-            "rest.address" => self.rest_address = Some(host()?),
-            "taskmanager.host" => self.taskmanager_host = Some(host()?),
+            "rest.address" => self.rest_address = Some(nonempty("a host name")?),
+            "taskmanager.host" => self.taskmanager_host = Some(nonempty("a host name")?),
             "taskmanager.rpc.port" => self.taskmanager_rpc_port = port(true)?,
             "taskmanager.data.port" => self.taskmanager_data_port = port(true)?,
             "taskmanager.numberOfTaskSlots" => self.task_slots = count()?,
@@ -232,6 +236,9 @@ impl ClusterConfig {
             "jobmanager.memory.process.size" => self.jobmanager_memory_bytes = memory()?,
             "heartbeat.interval" => self.heartbeat_interval = duration()?,
             "heartbeat.timeout" => self.heartbeat_timeout = duration()?,
+            "state.savepoints.dir" | "execution.checkpointing.savepoint-dir" => {
+                self.savepoint_dir = Some(nonempty("a directory")?)
+            }
             _ => {
                 check_job_option(key, text)?;
                 self.job_options.insert(key.to_string(), text.to_string());
@@ -505,6 +512,8 @@ mod tests {
         config
             .apply("restart-strategy.type", "fixed-delay")
             .unwrap();
+        config.apply("state.savepoints.dir", "file:///sp").unwrap();
+        assert_eq!(config.savepoint_dir.as_deref(), Some("file:///sp"));
         assert_eq!(config.task_slots, 4);
         assert_eq!(config.taskmanager_memory_bytes, 2 << 30);
         assert_eq!(config.heartbeat_timeout, Duration::from_secs(60));

@@ -32,7 +32,8 @@ pub struct CheckpointConfig {
     pub tolerable_failures: usize,
     /// How many completed checkpoints are kept (`state.checkpoints.num-retained`).
     pub retained: usize,
-    /// Where checkpoints are written: a directory or a `file://` URL (`state.checkpoints.dir`).
+    /// Where checkpoints are written: a directory or a `file://` URL (`state.checkpoints.dir`,
+    /// Flink 2's `execution.checkpointing.dir`).
     pub directory: Option<String>,
     /// Barriers overtake in-flight data, which goes into the checkpoint, so checkpoints
     /// complete under backpressure (`execution.checkpointing.unaligned.enabled`; exactly-once
@@ -80,7 +81,9 @@ impl CheckpointConfig {
                 self.tolerable_failures = count()?
             }
             "state.checkpoints.num-retained" => self.retained = count()?.max(1),
-            "state.checkpoints.dir" => self.directory = Some(value.trim().to_string()),
+            "state.checkpoints.dir" | "execution.checkpointing.dir" => {
+                self.directory = Some(value.trim().to_string())
+            }
             "execution.checkpointing.unaligned.enabled" | "execution.checkpointing.unaligned" => {
                 self.unaligned = match value.trim().to_ascii_lowercase().as_str() {
                     "true" => true,
@@ -200,6 +203,10 @@ mod tests {
         assert_eq!(config.mode, CheckpointingMode::AtLeastOnce);
         assert_eq!(config.retained, 3);
         assert_eq!(config.directory.as_deref(), Some("file:///tmp/ckpt"));
+        config
+            .set("execution.checkpointing.dir", "s3://bucket/ckpt")
+            .unwrap();
+        assert_eq!(config.directory.as_deref(), Some("s3://bucket/ckpt"));
         let error = config
             .set("execution.checkpointing.mode", "sometimes")
             .unwrap_err();
