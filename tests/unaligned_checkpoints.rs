@@ -103,24 +103,17 @@ fn slow_counts(env: &StreamExecutionEnvironment, input: &Path, out: &Path, fault
     env.read_text_file(input)
         .uid("lines")
         .set_parallelism(1)
-        .map(|line: String| {
-            let (key, value) = line.split_once(',').expect("key,value");
-            (
-                key.to_string(),
-                1u64,
-                value.parse::<u64>().expect("a number"),
-            )
-        })
+        .map(|line: String| common::parse_count(&line))
         .uid("parse")
         .set_parallelism(1)
-        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
-        .reduce(move |a: (String, u64, u64), b: (String, u64, u64)| {
+        .key_by(|(key, _, _): &common::Count| key.clone())
+        .reduce(move |a: common::Count, b: common::Count| {
             fault.check();
             std::thread::sleep(Duration::from_micros(200));
-            (a.0, a.1 + b.1, a.2 + b.2)
+            common::add_counts(a, b)
         })
         .uid("counts")
-        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
+        .map(common::format_count)
         .uid("format")
         .sink_to_committing(ExactlyOnceFileSink::new(out, TextEncoder))
         .uid("files");

@@ -16,6 +16,29 @@ pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     dir
 }
 
+/// A key's running count and sum.
+pub type Count = (String, u64, u64);
+
+/// The count of one `key,value` line: the key, 1 and the value.
+pub fn parse_count(line: &str) -> Count {
+    let (key, value) = line.split_once(',').expect("key,value");
+    (
+        key.to_string(),
+        1u64,
+        value.parse::<u64>().expect("a number"),
+    )
+}
+
+/// Two counts of one key added up.
+pub fn add_counts(a: Count, b: Count) -> Count {
+    (a.0, a.1 + b.1, a.2 + b.2)
+}
+
+/// The committed line of a count: `key,count,sum`.
+pub fn format_count((key, count, sum): Count) -> String {
+    format!("{key},{count},{sum}")
+}
+
 /// Running count and sum per key of `key,value` lines, one committed line `key,count,sum` per
 /// record in `out`. The source and the parsing run at parallelism 1 (each key's records keep
 /// their order), the rest at the environment's; `inspect` sees every line before it is parsed
@@ -31,19 +54,14 @@ pub fn counts_job(
         .set_parallelism(1)
         .map(move |line: String| {
             inspect(&line);
-            let (key, value) = line.split_once(',').expect("key,value");
-            (
-                key.to_string(),
-                1u64,
-                value.parse::<u64>().expect("a number"),
-            )
+            parse_count(&line)
         })
         .uid("parse")
         .set_parallelism(1)
-        .key_by(|(key, _, _): &(String, u64, u64)| key.clone())
-        .reduce(|a: (String, u64, u64), b: (String, u64, u64)| (a.0, a.1 + b.1, a.2 + b.2))
+        .key_by(|(key, _, _): &Count| key.clone())
+        .reduce(add_counts)
         .uid("counts")
-        .map(|(key, count, sum): (String, u64, u64)| format!("{key},{count},{sum}"))
+        .map(format_count)
         .uid("format")
         .sink_to_committing(ExactlyOnceFileSink::new(out, TextEncoder))
         .uid("files");
