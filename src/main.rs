@@ -6,6 +6,10 @@ use clap::{Parser, Subcommand};
 use sluice::jobs::event_time_windows::{self, EventTimeWindowsArgs};
 use sluice::jobs::exactly_once_counts::{self, ExactlyOnceCountsArgs};
 use sluice::jobs::word_count::{self, WordCountArgs};
+use sluice_cluster::cli::{
+    self, CancelArgs, InfoArgs, JobManagerArgs, ListArgs, RunArgs, SavepointArgs, StopArgs,
+    TaskManagerArgs,
+};
 
 /// Sluice: a distributed, stateful stream processor.
 #[derive(Debug, Parser)]
@@ -23,6 +27,27 @@ enum Command {
     EventTimeWindows(EventTimeWindowsArgs),
     /// Running per-key counts and sums of `key,value` lines, written exactly once.
     ExactlyOnceCounts(ExactlyOnceCountsArgs),
+    /// Run a JobManager: the cluster's control port, REST API and dispatcher.
+    Jobmanager(JobManagerArgs),
+    /// Run a TaskManager: offer slots to the JobManager and run jobs' workers.
+    Taskmanager(TaskManagerArgs),
+    /// Submit a job binary to the cluster (and wait for it unless -d).
+    Run(RunArgs),
+    /// List the cluster's jobs.
+    List(ListArgs),
+    /// Cancel a job.
+    Cancel(CancelArgs),
+    /// Trigger a savepoint of a job.
+    Savepoint(SavepointArgs),
+    /// Stop a job with a savepoint.
+    Stop(StopArgs),
+    /// Print a job binary's plan without running it.
+    Info(InfoArgs),
+}
+
+/// Runs a cluster command; its error is printed and fails the process.
+fn cluster(outcome: Result<(), String>) -> Result<u64, String> {
+    outcome.map(|()| 0)
 }
 
 /// mimalloc: Sluice moves many small records between threads, where glibc's allocator is slow.
@@ -42,6 +67,14 @@ fn main() -> ExitCode {
         }),
         Command::EventTimeWindows(args) => event_time_windows::run(args),
         Command::ExactlyOnceCounts(args) => exactly_once_counts::run(args),
+        Command::Jobmanager(args) => cluster(cli::jobmanager(args)),
+        Command::Taskmanager(args) => cluster(cli::taskmanager(args)),
+        Command::Run(args) => cluster(cli::run(args)),
+        Command::List(args) => cluster(cli::list(args)),
+        Command::Cancel(args) => cluster(cli::cancel(args)),
+        Command::Savepoint(args) => cluster(cli::savepoint(args)),
+        Command::Stop(args) => cluster(cli::stop(args)),
+        Command::Info(args) => cluster(cli::info(args)),
     };
     sluice::jobs::exit_code(outcome)
 }

@@ -2,6 +2,8 @@
 //! executed.
 //!
 //! Locally (the default) `execute` runs the job on an embedded mini-cluster in this process.
+//! Started by `sluice run` or by a TaskManager, the same binary instead describes its job or
+//! runs its share of it on the cluster (see [`sluice_runtime::worker`]), then exits.
 //! As in Flink, executing a job consumes the operators built so far: the environment can then
 //! build and run another job.
 
@@ -19,6 +21,7 @@ use sluice_runtime::graph::{
 use sluice_runtime::mini_cluster;
 use sluice_runtime::source::Source;
 use sluice_runtime::watermarks::WatermarkStrategy;
+use sluice_runtime::worker::{self, ClusterMode};
 use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 use sluice_state::StateBackendFactory;
 
@@ -61,13 +64,29 @@ impl StreamExecutionEnvironment {
     /// A local environment: jobs run on an embedded mini-cluster, with the parallelism
     /// defaulting to the number of CPU cores.
     pub fn new() -> Self {
-        StreamExecutionEnvironment {
+        let env = StreamExecutionEnvironment {
             state: Rc::new(RefCell::new(EnvState {
                 graph: StreamGraph::default(),
                 config: JobConfig::default(),
                 state_backend: StateBackendSettings::default(),
             })),
+        };
+        // `sluice run -p N` sets the default parallelism, as Flink's CLI does.
+        if let Ok(text) = std::env::var(worker::ENV_PARALLELISM) {
+            match text.trim().parse::<usize>() {
+                Ok(parallelism) if parallelism > 0 => {
+                    env.state.borrow_mut().config.default_parallelism = parallelism;
+                }
+                _ => env.report(format!(
+                    "{}={text:?}: the parallelism must be a positive number",
+                    worker::ENV_PARALLELISM
+                )),
+            }
         }
+        if let Ok(path) = std::env::var(worker::ENV_RESTORE_FROM) {
+            env.state.borrow_mut().config.restore_from = Some(path);
+        }
+        env
     }
 
     /// Flink's name for [`StreamExecutionEnvironment::new`].
@@ -392,6 +411,9 @@ impl StreamExecutionEnvironment {
     }
 
     /// Runs the job and waits for it to finish. Ctrl-C cancels it cleanly.
+    ///
+    /// In plan or worker mode (the binary was started by `sluice run` or a TaskManager) this
+    /// describes the job, or runs this process's share of it, and then exits the process.
     pub fn execute(&self, job_name: &str) -> Result<JobExecutionResult, JobError> {
         let client = self.execute_async(job_name)?;
         let registration = interrupt::register(client.cancel_handle());
@@ -402,6 +424,22 @@ impl StreamExecutionEnvironment {
 
     /// Starts the job and returns a client to wait for or cancel it.
     pub fn execute_async(&self, job_name: &str) -> Result<JobClient, JobError> {
-        mini_cluster::submit(self.translate(job_name, true)?)
+        let job = self.translate(job_name, true)?;
+        if let Some(mode) = ClusterMode::from_env()? {
+            run_and_exit(&mode, &job);
+        }
+        mini_cluster::submit(job)
+    }
+}
+
+/// Runs `job` in a cluster mode and ends the process: the code after `execute` in the job's
+/// `main` belongs to the client, not to a worker.
+fn run_and_exit(mode: &ClusterMode, job: &JobGraph) -> ! {
+    match mode.run(job) {
+        Ok(()) => std::process::exit(0),
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(1)
+        }
     }
 }

@@ -112,6 +112,17 @@ pub struct ClusterConfig {
     /// Where savepoints go when a request names no directory (`state.savepoints.dir`, Flink
     /// 2's `execution.checkpointing.savepoint-dir`).
     pub savepoint_dir: Option<String>,
+    /// The interface the JobManager's control port listens on (`jobmanager.bind-host`; all
+    /// interfaces if unset).
+    pub jobmanager_bind_host: Option<String>,
+    /// The interface the REST API listens on (`rest.bind-address`; all interfaces if unset).
+    pub rest_bind_address: Option<String>,
+    /// The secret every cluster process proves it knows (`security.cluster.secret`, or the
+    /// `SLUICE_CLUSTER_SECRET` variable).
+    pub cluster_secret: Option<String>,
+    /// Where the JobManager keeps job binaries and TaskManagers cache them
+    /// (`blob.storage.directory`; the system's temporary directory if unset).
+    pub blob_dir: Option<String>,
     /// Job-level keys (checkpointing, state backend, restart strategy), checked, by key: the
     /// defaults of every job the cluster runs.
     pub job_options: BTreeMap<String, String>,
@@ -134,6 +145,10 @@ impl Default for ClusterConfig {
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(50),
             savepoint_dir: None,
+            jobmanager_bind_host: None,
+            rest_bind_address: None,
+            cluster_secret: None,
+            blob_dir: None,
             job_options: BTreeMap::new(),
         }
     }
@@ -151,6 +166,39 @@ pub struct Setting {
 }
 
 impl ClusterConfig {
+    /// The JobManager's control address as `host:port`.
+    pub fn jobmanager_rpc(&self) -> String {
+        format!("{}:{}", self.jobmanager_address, self.jobmanager_port)
+    }
+
+    /// The REST API's address for clients, as `host:port`.
+    pub fn rest_endpoint(&self) -> String {
+        let host = self
+            .rest_address
+            .as_deref()
+            .unwrap_or(&self.jobmanager_address);
+        format!("{host}:{}", self.rest_port)
+    }
+
+    /// The cluster secret: the `SLUICE_CLUSTER_SECRET` variable, else
+    /// `security.cluster.secret`; empty (with a warning) when neither is set.
+    pub fn secret(&self) -> Vec<u8> {
+        if let Ok(secret) = std::env::var(sluice_runtime::worker::ENV_SECRET)
+            && !secret.is_empty()
+        {
+            return secret.into_bytes();
+        }
+        match &self.cluster_secret {
+            Some(secret) => secret.clone().into_bytes(),
+            None => {
+                tracing::warn!(
+                    "no cluster secret is set (security.cluster.secret or SLUICE_CLUSTER_SECRET): any process that speaks the protocol can join this cluster"
+                );
+                Vec::new()
+            }
+        }
+    }
+
     /// Reads `conf_dir/config.yaml` (defaults when it does not exist), then the
     /// `properties` lines (the `SLUICE_PROPERTIES` variable's value, if set), then `flags`
     /// (`key=value`, from `-D`).
@@ -239,6 +287,10 @@ impl ClusterConfig {
             "state.savepoints.dir" | "execution.checkpointing.savepoint-dir" => {
                 self.savepoint_dir = Some(nonempty("a directory")?)
             }
+            "jobmanager.bind-host" => self.jobmanager_bind_host = Some(nonempty("a host name")?),
+            "rest.bind-address" => self.rest_bind_address = Some(nonempty("a host name")?),
+            "security.cluster.secret" => self.cluster_secret = Some(nonempty("a secret")?),
+            "blob.storage.directory" => self.blob_dir = Some(nonempty("a directory")?),
             _ => {
                 check_job_option(key, text)?;
                 self.job_options.insert(key.to_string(), text.to_string());

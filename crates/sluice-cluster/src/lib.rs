@@ -1,8 +1,19 @@
 //! Sluice's standalone cluster, as Flink's: a JobManager and TaskManagers started from a
-//! configuration directory holding `config.yaml` and `workers`.
+//! configuration directory holding `config.yaml` and `workers`, and the CLI commands that
+//! submit and manage jobs.
 //!
-//! This crate starts with the configuration ([`config`]); the processes build on it.
+//! - [`config`]: the cluster configuration.
+//! - [`jobmanager`]: the JobManager process: dispatcher, control port, REST API, blob store.
+//! - [`taskmanager`]: the TaskManager process and the worker processes it runs.
+//! - [`client`] and [`cli`]: `sluice run`, `list`, `cancel`, `savepoint`, `stop`, `info`.
+//!
+//! The wire format, authentication, control messages and the data plane are in
+//! `sluice_runtime::net`, shared with the job binaries' worker mode.
 
+pub mod cli;
+pub mod client;
 pub mod config;
+pub mod jobmanager;
+pub mod taskmanager;
 
 pub use config::{ClusterConfig, ConfigError, ConfigSource};

@@ -9,6 +9,11 @@
 //! An unaligned checkpoint's barrier takes the priority lane: it goes in front of every queued
 //! element (behind earlier priority barriers only) without waiting for room, and the receiver
 //! learns how many queued elements it overtook, so it can store them in the checkpoint.
+//!
+//! A channel fed from the network (see [`crate::net`]) is filled with
+//! [`ChannelSender::try_send`], which never blocks: the sending peer holds credits for the free
+//! room only. Each element the consumer takes wakes the connection's writer, which grants a
+//! credit back.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -45,6 +50,8 @@ struct Shared<T> {
     not_full: Condvar,
     capacity: usize,
     consumer: Arc<TaskWaker>,
+    /// Woken whenever the consumer takes an element (network channels grant credits then).
+    on_take: Option<Arc<TaskWaker>>,
 }
 
 impl<T> Shared<T> {
@@ -60,6 +67,8 @@ pub enum SendError {
     Disconnected,
     /// The job was cancelled while the sender waited for room.
     Cancelled,
+    /// The channel is full (only [`ChannelSender::try_send`] reports this).
+    Full,
 }
 
 /// What a non-blocking receive found.
@@ -97,6 +106,17 @@ pub fn channel<T>(
     consumer: Arc<TaskWaker>,
     cancel: CancelToken,
 ) -> (ChannelSender<T>, ChannelReceiver<T>) {
+    channel_with_take_waker(capacity, consumer, cancel, None)
+}
+
+/// Creates a channel like [`channel`] that also wakes `on_take` whenever the consumer takes
+/// an element.
+pub fn channel_with_take_waker<T>(
+    capacity: usize,
+    consumer: Arc<TaskWaker>,
+    cancel: CancelToken,
+    on_take: Option<Arc<TaskWaker>>,
+) -> (ChannelSender<T>, ChannelReceiver<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::with_capacity(capacity.max(1)),
@@ -109,6 +129,7 @@ pub fn channel<T>(
         not_full: Condvar::new(),
         capacity: capacity.max(1),
         consumer,
+        on_take,
     });
     (
         ChannelSender {
@@ -146,6 +167,31 @@ impl<T> ChannelSender<T> {
         drop(state);
         self.shared.consumer.wake();
         Ok(blocked_since.map_or(Duration::ZERO, |since| since.elapsed()))
+    }
+
+    /// Queues `element` if there is room, without blocking.
+    pub fn try_send(&self, element: StreamElement<T>) -> Result<(), SendError> {
+        let mut state = self.shared.lock();
+        if !state.receiver_alive {
+            return Err(SendError::Disconnected);
+        }
+        if state.queue.len() >= self.shared.capacity {
+            return Err(SendError::Full);
+        }
+        state.push(element);
+        drop(state);
+        self.shared.consumer.wake();
+        Ok(())
+    }
+
+    /// How many elements the consumer has taken so far.
+    pub fn taken(&self) -> u64 {
+        self.shared.lock().taken
+    }
+
+    /// The channel's capacity in elements.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
     }
 
     /// Sends an unaligned checkpoint's barrier ahead of every queued element, without waiting
@@ -212,6 +258,9 @@ impl<T> ChannelReceiver<T> {
         };
         drop(state);
         self.shared.not_full.notify_one();
+        if let (TryRecv::Element(_), Some(on_take)) = (&received, &self.shared.on_take) {
+            on_take.wake();
+        }
         received
     }
 
@@ -354,6 +403,27 @@ mod tests {
             tx.send_priority(barrier(4), None),
             Err(SendError::Disconnected)
         );
+    }
+
+    #[test]
+    fn try_send_refuses_a_full_channel_and_takes_wake_the_producer_side() {
+        let on_take = TaskWaker::new();
+        let (tx, rx) = channel_with_take_waker(
+            1,
+            TaskWaker::new(),
+            CancelToken::new(),
+            Some(Arc::clone(&on_take)),
+        );
+        tx.try_send(batch(&[1])).unwrap();
+        assert_eq!(tx.try_send(batch(&[2])), Err(SendError::Full));
+        assert_eq!(tx.taken(), 0);
+        assert_eq!(rx.try_recv(), TryRecv::Element(batch(&[1])));
+        assert_eq!(tx.taken(), 1);
+        let start = Instant::now();
+        on_take.wait(Duration::from_secs(10));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        drop(rx);
+        assert_eq!(tx.try_send(batch(&[3])), Err(SendError::Disconnected));
     }
 
     #[test]

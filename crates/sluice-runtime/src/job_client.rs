@@ -43,7 +43,10 @@ fn flag(flag: &Mutex<bool>) -> bool {
 impl Attempt {
     /// Waits until every task ended; the attempt's result. The error is the root cause: the
     /// first failing task's own error, not the cancellations it caused.
-    fn finish(mut self, user_cancelled: &Mutex<bool>) -> Result<JobExecutionResult, JobError> {
+    pub(crate) fn finish(
+        mut self,
+        user_cancelled: &Mutex<bool>,
+    ) -> Result<JobExecutionResult, JobError> {
         let mut root_cause: Option<JobError> = None;
         let mut secondary: Option<JobError> = None;
         for _ in 0..self.task_count {

@@ -18,6 +18,7 @@ pub mod input_gate;
 pub mod job_client;
 pub mod metrics;
 pub mod mini_cluster;
+pub mod net;
 pub mod operator;
 pub mod operators;
 pub mod output;
@@ -35,6 +36,7 @@ pub mod two_phase_commit;
 pub mod watermark_valve;
 pub mod watermarks;
 pub mod windowing;
+pub mod worker;
 
 pub use error::{JobError, TaskError};
 pub use job_client::{CancelHandle, JobClient};

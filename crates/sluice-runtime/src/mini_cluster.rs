@@ -25,6 +25,8 @@ use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
 use crate::job_client::{Attempt, JobClient};
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
+use crate::net::connection::PeerChannels;
+use crate::net::wiring::RemoteWiring;
 use crate::operator::OperatorContext;
 use crate::partitioner::pointwise_targets;
 use crate::processing_time::ProcessingTimeService;
@@ -66,6 +68,16 @@ pub fn submit(job: JobGraph) -> Result<JobClient, JobError> {
 
 /// Deploys one attempt of `job`: its tasks and, when it checkpoints, its coordinator.
 pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
+    deploy_part(job, None).map(|(attempt, _)| attempt)
+}
+
+/// Deploys this process's part of one attempt of `job`: every task when `remote` is `None`,
+/// else the tasks of this worker's pipelines, with the channels that cross to other workers
+/// returned per worker for the data plane to carry.
+pub(crate) fn deploy_part(
+    job: &JobGraph,
+    remote: Option<RemoteWiring>,
+) -> Result<(Attempt, BTreeMap<usize, PeerChannels>), JobError> {
     let started = Instant::now();
     let cancel = CancelToken::new();
     let metrics = MetricRegistry::new();
@@ -73,8 +85,13 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
         Some(path) => Some(read_restore_point(path).map_err(JobError::Restore)?),
         None => None,
     };
-    let mut deployment =
-        Deployment::new(job, cancel.clone(), Arc::clone(&metrics), restored.as_ref())?;
+    let mut deployment = Deployment::new(
+        job,
+        cancel.clone(),
+        Arc::clone(&metrics),
+        restored.as_ref(),
+        remote,
+    )?;
     let checkpoint_failure = Arc::new(Mutex::new(None));
     let checkpoint_stats = Arc::new(Mutex::new(Vec::new()));
     let (coordinator, requests) = match &job.config.checkpointing {
@@ -91,7 +108,7 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
         }
         None => (None, None),
     };
-    let tasks = deployment.build_tasks()?;
+    let (tasks, peers) = deployment.build_tasks()?;
     let (report, outcomes) = mpsc::channel();
     let task_count = tasks.len();
     for task in tasks {
@@ -115,7 +132,7 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
             )));
         }
     }
-    Ok(Attempt {
+    let attempt = Attempt {
         job_name: job.config.name.clone(),
         cancel,
         outcomes,
@@ -126,7 +143,8 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
         checkpoint_failure,
         requests,
         checkpoint_stats,
-    })
+    };
+    Ok((attempt, peers))
 }
 
 /// The state of one deployment while its tasks are built.
@@ -152,6 +170,8 @@ struct Deployment<'a> {
     restored: Option<&'a RestoredCheckpoint>,
     /// Per (vertex, subtask): the task's line to the checkpoint coordinator.
     checkpoint_lines: BTreeMap<(usize, usize), TaskCheckpoints>,
+    /// In a worker process: which subtasks run here and the channels to other workers.
+    remote: Option<RemoteWiring>,
 }
 
 impl<'a> Deployment<'a> {
@@ -160,6 +180,7 @@ impl<'a> Deployment<'a> {
         cancel: CancelToken,
         metrics: Arc<MetricRegistry>,
         restored: Option<&'a RestoredCheckpoint>,
+        remote: Option<RemoteWiring>,
     ) -> Result<Self, JobError> {
         let wakers = job
             .vertices
@@ -179,6 +200,7 @@ impl<'a> Deployment<'a> {
             alignment: AlignmentRegistry::new(),
             restored,
             checkpoint_lines: BTreeMap::new(),
+            remote,
         };
         deployment.check_restored()?;
         deployment.prepare_sources()?;
@@ -256,8 +278,9 @@ impl<'a> Deployment<'a> {
                 }
                 let parallelism = self.job.parallelism[node.id.0];
                 let restored = self.restored_operator(&node.effective_uid());
+                let fixed = self.remote.is_some();
                 let splits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    factory.prepare(parallelism, restored, checkpointing)
+                    factory.prepare(parallelism, restored, checkpointing, fixed)
                 }))
                 .unwrap_or_else(|payload| Err(panic_message(payload.as_ref()).into()))
                 .map_err(|error| JobError::SourceSetup {
@@ -276,7 +299,6 @@ impl<'a> Deployment<'a> {
             if job.chained[e] {
                 continue;
             }
-            let target_vertex = job.vertex_of[edge.target.0];
             let producers = job.parallelism[edge.source.0];
             let consumers = job.parallelism[edge.target.0];
             for producer in 0..producers {
@@ -286,26 +308,86 @@ impl<'a> Deployment<'a> {
                     (0..consumers).collect()
                 };
                 for consumer in targets {
-                    let waker = Arc::clone(&self.wakers[target_vertex][consumer]);
-                    let (tx, rx) = edge.data_type.channel(
-                        job.config.channel_capacity,
-                        waker,
-                        self.cancel.clone(),
-                    );
-                    self.senders.entry((e, producer)).or_default().push(tx);
-                    self.receivers.entry((target_vertex, consumer)).or_default()
-                        [usize::from(edge.input - 1)]
-                    .push(rx);
+                    self.wire_channel(e, producer, consumer);
                 }
             }
         }
     }
 
-    fn build_tasks(mut self) -> Result<Vec<Task>, JobError> {
+    /// Whether `subtask` of every operator runs in this process.
+    fn is_local(&self, subtask: usize) -> bool {
+        self.remote.as_ref().is_none_or(|r| r.is_local(subtask))
+    }
+
+    /// Creates the channel of edge `e` from `producer` to `consumer`: local when both run
+    /// here, one end of a remote channel when one does, nothing when neither does.
+    fn wire_channel(&mut self, e: usize, producer: usize, consumer: usize) {
+        let job = self.job;
+        let edge = &job.graph.edges[e];
+        let target_vertex = job.vertex_of[edge.target.0];
+        let capacity = job.config.channel_capacity;
+        let consumer_waker = Arc::clone(&self.wakers[target_vertex][consumer]);
+        let input = usize::from(edge.input - 1);
+        let (producer_here, consumer_here) = (self.is_local(producer), self.is_local(consumer));
+        let (sender, receiver) = match &mut self.remote {
+            Some(remote) if producer_here != consumer_here => {
+                let id = remote.next_channel_id();
+                if producer_here {
+                    let peer = remote.placement.worker_of(consumer);
+                    let channels = remote.peer(peer);
+                    let (tx, queue) = edge.data_type.remote_outbound(
+                        capacity,
+                        Arc::clone(&channels.waker),
+                        self.cancel.clone(),
+                    );
+                    channels.outbound.push((id, queue));
+                    (Some(tx), None)
+                } else {
+                    let peer = remote.placement.worker_of(producer);
+                    let channels = remote.peer(peer);
+                    let (queue, rx) = edge.data_type.remote_inbound(
+                        capacity,
+                        consumer_waker,
+                        Arc::clone(&channels.waker),
+                        self.cancel.clone(),
+                    );
+                    channels.inbound.push((id, queue));
+                    (None, Some(rx))
+                }
+            }
+            Some(remote) => {
+                remote.next_channel_id();
+                if !producer_here {
+                    return;
+                }
+                let (tx, rx) =
+                    edge.data_type
+                        .channel(capacity, consumer_waker, self.cancel.clone());
+                (Some(tx), Some(rx))
+            }
+            None => {
+                let (tx, rx) =
+                    edge.data_type
+                        .channel(capacity, consumer_waker, self.cancel.clone());
+                (Some(tx), Some(rx))
+            }
+        };
+        if let Some(tx) = sender {
+            self.senders.entry((e, producer)).or_default().push(tx);
+        }
+        if let Some(rx) = receiver {
+            self.receivers.entry((target_vertex, consumer)).or_default()[input].push(rx);
+        }
+    }
+
+    fn build_tasks(mut self) -> Result<(Vec<Task>, BTreeMap<usize, PeerChannels>), JobError> {
         let job = self.job;
         let mut tasks = Vec::new();
         for (v, vertex) in job.vertices.iter().enumerate() {
-            for subtask in 0..vertex.parallelism {
+            let local: Vec<usize> = (0..vertex.parallelism)
+                .filter(|s| self.is_local(*s))
+                .collect();
+            for subtask in local {
                 let task_metrics = self.metrics.task(&vertex.name, subtask);
                 self.task_time = ProcessingTimeService::default();
                 self.task_waker = Arc::clone(&self.wakers[v][subtask]);
@@ -330,7 +412,8 @@ impl<'a> Deployment<'a> {
                 });
             }
         }
-        Ok(tasks)
+        let peers = self.remote.take().map(|r| r.peers).unwrap_or_default();
+        Ok((tasks, peers))
     }
 
     fn context(&self, node: NodeId, subtask: usize) -> OperatorContext {

@@ -55,7 +55,7 @@ impl<T> RecordWriter<T> {
                 Ok(())
             }
             Err(SendError::Cancelled) => Err(TaskError::Cancelled),
-            Err(SendError::Disconnected) => Err(self.disconnected(channel)),
+            Err(SendError::Disconnected | SendError::Full) => Err(self.disconnected(channel)),
         }
     }
 

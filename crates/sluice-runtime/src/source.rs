@@ -284,6 +284,7 @@ pub fn prepare_splits<T, Src: Source<T>>(
     parallelism: usize,
     restored: Option<&[OperatorSnapshot]>,
     checkpointing: bool,
+    fixed: bool,
 ) -> UserResult<Arc<dyn Any + Send + Sync>> {
     let splits = match restored {
         None => source.create_splits(parallelism)?,
@@ -296,11 +297,9 @@ pub fn prepare_splits<T, Src: Source<T>>(
             splits
         }
     };
-    let queue: SplitQueue<Src::Split> = Arc::new(Mutex::new(SplitAssigner::new(
-        splits,
-        parallelism,
-        checkpointing,
-    )));
+    let assigner = SplitAssigner::new(splits, parallelism, checkpointing);
+    let assigner = if fixed { assigner.fixed() } else { assigner };
+    let queue: SplitQueue<Src::Split> = Arc::new(Mutex::new(assigner));
     Ok(Arc::new(queue))
 }
 

@@ -7,6 +7,9 @@
 //! snapshotted checkpoint `n`, [`SplitAssigner::snapshotted`] returns that set, so the
 //! checkpoint holds every unfinished split exactly once. On restore, all of them go back to
 //! the assigner and readers take them again, at any parallelism.
+//!
+//! Readers in different processes (a job on a cluster) share no assigner: each process has its
+//! own, made [`SplitAssigner::fixed`], which hands split `i` only to reader `i mod readers`.
 
 use std::collections::VecDeque;
 
@@ -16,7 +19,10 @@ pub const SOURCE_SPLITS_STATE: &str = "source-splits";
 /// The splits of one source, shared by its readers.
 #[derive(Debug)]
 pub struct SplitAssigner<S> {
-    pending: VecDeque<S>,
+    /// Splits not handed out, with their position in the original order.
+    pending: VecDeque<(usize, S)>,
+    /// Whether each split belongs to reader `position mod readers` only.
+    fixed: bool,
     /// Splits handed out: (reader, the last checkpoint that reader had snapshotted, split).
     handed_out: Vec<(usize, u64, S)>,
     /// Per reader, the last checkpoint it snapshotted.
@@ -29,16 +35,32 @@ impl<S: Clone> SplitAssigner<S> {
     /// An assigner handing out `splits` to `readers` readers; `tracking` when checkpointing.
     pub fn new(splits: impl IntoIterator<Item = S>, readers: usize, tracking: bool) -> Self {
         SplitAssigner {
-            pending: splits.into_iter().collect(),
+            pending: splits.into_iter().enumerate().collect(),
+            fixed: false,
             handed_out: Vec::new(),
             snapshotted: vec![0; readers],
             tracking,
         }
     }
 
+    /// Hands split `i` only to reader `i mod readers` (readers spread over processes, each
+    /// with its own assigner, then read every split exactly once).
+    pub fn fixed(mut self) -> Self {
+        self.fixed = true;
+        self
+    }
+
     /// The next split for `reader`, if any is left.
     pub fn next_split(&mut self, reader: usize) -> Option<S> {
-        let split = self.pending.pop_front()?;
+        let readers = self.snapshotted.len().max(1);
+        let position = if self.fixed {
+            self.pending
+                .iter()
+                .position(|(index, _)| index % readers == reader)?
+        } else {
+            0
+        };
+        let (_, split) = self.pending.remove(position)?;
         if self.tracking {
             let epoch = self.snapshotted.get(reader).copied().unwrap_or(0);
             self.handed_out.push((reader, epoch, split.clone()));
@@ -59,7 +81,7 @@ impl<S: Clone> SplitAssigner<S> {
         // Hand-outs before their reader's snapshot are in that snapshot (or finished).
         self.handed_out
             .retain(|(_, epoch, _)| *epoch >= checkpoint_id);
-        let mut unread: Vec<S> = self.pending.iter().cloned().collect();
+        let mut unread: Vec<S> = self.pending.iter().map(|(_, s)| s.clone()).collect();
         unread.extend(self.handed_out.iter().map(|(_, _, split)| split.clone()));
         Some(unread)
     }
@@ -88,6 +110,18 @@ mod tests {
         assert_eq!(assigner.next_split(1), Some("d"));
         assert_eq!(assigner.snapshotted(1, 2), None);
         assert_eq!(assigner.snapshotted(0, 2), Some(vec![]));
+    }
+
+    #[test]
+    fn fixed_assigners_hand_each_reader_only_its_own_splits() {
+        let mut assigner = SplitAssigner::new(["a", "b", "c", "d", "e"], 2, false).fixed();
+        assert_eq!(assigner.next_split(1), Some("b"));
+        assert_eq!(assigner.next_split(1), Some("d"));
+        assert_eq!(assigner.next_split(1), None);
+        assert_eq!(assigner.next_split(0), Some("a"));
+        assert_eq!(assigner.next_split(0), Some("c"));
+        assert_eq!(assigner.next_split(0), Some("e"));
+        assert_eq!(assigner.next_split(0), None);
     }
 
     #[test]

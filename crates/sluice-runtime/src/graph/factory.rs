@@ -71,13 +71,15 @@ pub trait SourceFactory: Send + Sync {
     fn boundedness(&self) -> Boundedness;
     /// Whether the source can be checkpointed.
     fn supports_checkpoints(&self) -> bool;
-    /// Creates the source's splits for `parallelism` readers, once per job — or, restoring,
-    /// takes back the splits its old subtasks saved.
+    /// Creates the source's splits for `parallelism` readers, once per job (once per process
+    /// on a cluster) — or, restoring, takes back the splits its old subtasks saved. `fixed`:
+    /// each reader takes only its own share (readers in other processes share no assigner).
     fn prepare(
         &self,
         parallelism: usize,
         restored: Option<&[OperatorSnapshot]>,
         checkpointing: bool,
+        fixed: bool,
     ) -> UserResult<Arc<dyn Any + Send + Sync>>;
     /// Builds the task input of one reader subtask.
     fn create_task_input(
@@ -200,8 +202,15 @@ impl<T: Send + 'static, Src: Source<T>> SourceFactory for SourceNode<T, Src> {
         parallelism: usize,
         restored: Option<&[OperatorSnapshot]>,
         checkpointing: bool,
+        fixed: bool,
     ) -> UserResult<Arc<dyn Any + Send + Sync>> {
-        prepare_splits(self.source.as_ref(), parallelism, restored, checkpointing)
+        prepare_splits(
+            self.source.as_ref(),
+            parallelism,
+            restored,
+            checkpointing,
+            fixed,
+        )
     }
 
     fn create_task_input(

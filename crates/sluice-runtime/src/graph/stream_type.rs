@@ -4,9 +4,12 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use crate::chain::{AnyLink, Fanout, erase_link, unerase_link};
-use crate::channel::{ChannelSender, channel};
+use sluice_core::StreamData;
+
+use crate::channel::{ChannelSender, channel, channel_with_take_waker};
 use crate::error::TaskError;
 use crate::metrics::TaskMetrics;
+use crate::net::remote_channel::{DecodingQueue, EncodingQueue, InboundQueue, OutboundQueue};
 use crate::output::{SideOutputSlot, SideSlot};
 use crate::partitioner::{ChannelSelector, Partitioning};
 use crate::record_writer::RecordWriter;
@@ -27,6 +30,23 @@ pub trait StreamType: Send + Sync {
         consumer: Arc<TaskWaker>,
         cancel: CancelToken,
     ) -> (AnySender, AnyReceiver);
+    /// A channel whose consumer is in another process: the producer's sender, and the queue
+    /// the connection sends from (its pushes wake `connection`).
+    fn remote_outbound(
+        &self,
+        capacity: usize,
+        connection: Arc<TaskWaker>,
+        cancel: CancelToken,
+    ) -> (AnySender, Box<dyn OutboundQueue>);
+    /// A channel whose producer is in another process: the queue the connection delivers
+    /// into, and the consumer's receiver (whose takes wake `connection`).
+    fn remote_inbound(
+        &self,
+        capacity: usize,
+        consumer: Arc<TaskWaker>,
+        connection: Arc<TaskWaker>,
+        cancel: CancelToken,
+    ) -> (Arc<dyn InboundQueue>, AnyReceiver);
     /// A record writer over `senders`.
     #[allow(clippy::too_many_arguments)]
     fn record_writer(
@@ -48,11 +68,11 @@ pub trait StreamType: Send + Sync {
 struct TypeOps<T>(std::marker::PhantomData<fn() -> T>);
 
 /// The [`StreamType`] of `T`.
-pub fn stream_type<T: Clone + Send + 'static>() -> Arc<dyn StreamType> {
+pub fn stream_type<T: StreamData>() -> Arc<dyn StreamType> {
     Arc::new(TypeOps::<T>(std::marker::PhantomData))
 }
 
-impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
+impl<T: StreamData> StreamType for TypeOps<T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
@@ -69,6 +89,27 @@ impl<T: Clone + Send + 'static> StreamType for TypeOps<T> {
     ) -> (AnySender, AnyReceiver) {
         let (tx, rx) = channel::<T>(capacity, consumer, cancel);
         (Box::new(tx), Box::new(rx))
+    }
+
+    fn remote_outbound(
+        &self,
+        capacity: usize,
+        connection: Arc<TaskWaker>,
+        cancel: CancelToken,
+    ) -> (AnySender, Box<dyn OutboundQueue>) {
+        let (tx, rx) = channel::<T>(capacity, connection, cancel);
+        (Box::new(tx), Box::new(EncodingQueue::new(rx)))
+    }
+
+    fn remote_inbound(
+        &self,
+        capacity: usize,
+        consumer: Arc<TaskWaker>,
+        connection: Arc<TaskWaker>,
+        cancel: CancelToken,
+    ) -> (Arc<dyn InboundQueue>, AnyReceiver) {
+        let (tx, rx) = channel_with_take_waker::<T>(capacity, consumer, cancel, Some(connection));
+        (Arc::new(DecodingQueue::new(tx)), Box::new(rx))
     }
 
     fn record_writer(

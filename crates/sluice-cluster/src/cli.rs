@@ -1,0 +1,336 @@
+//! The cluster commands of the `sluice` tool: start a JobManager or a TaskManager, and run,
+//! list, cancel and describe jobs, as Flink's `bin/flink` does.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::client::{RestClient, format_time, plan_of};
+use crate::config::{ClusterConfig, PROPERTIES_VARIABLE};
+use crate::jobmanager::dispatcher::{JobDetails, JobOverview, JobStatus};
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// The configuration directory (default: $SLUICE_CONF_DIR, else ./conf).
+    #[arg(long, value_name = "DIR")]
+    pub conf_dir: Option<PathBuf>,
+    /// Overrides a configuration key.
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    pub dynamic: Vec<String>,
+}
+
+impl ConfigArgs {
+    /// Loads the configuration: the directory's `config.yaml`, `SLUICE_PROPERTIES`, `-D`.
+    pub fn load(&self) -> Result<ClusterConfig, String> {
+        let dir = self
+            .conf_dir
+            .clone()
+            .or_else(|| std::env::var_os("SLUICE_CONF_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("conf"));
+        let properties = std::env::var(PROPERTIES_VARIABLE).ok();
+        ClusterConfig::load(&dir, properties.as_deref(), &self.dynamic).map_err(|e| e.to_string())
+    }
+}
+
+/// How a client finds the JobManager.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The JobManager's REST address, `host:port` (default: from the configuration).
+    #[arg(short = 'm', long = "jobmanager", value_name = "HOST:PORT")]
+    pub jobmanager: Option<String>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+impl ClientArgs {
+    fn client(&self) -> Result<(RestClient, ClusterConfig), String> {
+        let config = self.config.load()?;
+        let endpoint = self
+            .jobmanager
+            .clone()
+            .unwrap_or_else(|| config.rest_endpoint());
+        Ok((RestClient::new(&endpoint)?, config))
+    }
+}
+
+/// `sluice jobmanager`.
+#[derive(Debug, Clone, Args)]
+pub struct JobManagerArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// `sluice taskmanager`.
+#[derive(Debug, Clone, Args)]
+pub struct TaskManagerArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Where worker processes write their output (default: $SLUICE_LOG_DIR, else ./log).
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+}
+
+/// `sluice run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Return once the job is submitted instead of waiting for it to end.
+    #[arg(short = 'd', long)]
+    detached: bool,
+    /// The job's default parallelism (default: parallelism.default).
+    #[arg(short = 'p', long)]
+    parallelism: Option<usize>,
+    /// Start from this savepoint or checkpoint.
+    #[arg(short = 's', long = "from-savepoint", value_name = "PATH")]
+    from_savepoint: Option<String>,
+    /// The job binary.
+    binary: PathBuf,
+    /// The job's arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// `sluice info`.
+#[derive(Debug, Clone, Args)]
+pub struct InfoArgs {
+    /// The job's default parallelism.
+    #[arg(short = 'p', long)]
+    parallelism: Option<usize>,
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The job binary.
+    binary: PathBuf,
+    /// The job's arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// `sluice list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Only running and waiting jobs.
+    #[arg(short = 'r', long)]
+    running: bool,
+}
+
+/// `sluice cancel`.
+#[derive(Debug, Clone, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The job's id.
+    job_id: String,
+}
+
+/// `sluice savepoint`.
+#[derive(Debug, Clone, Args)]
+pub struct SavepointArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The job's id.
+    job_id: String,
+    /// Where the savepoint goes (default: state.savepoints.dir).
+    directory: Option<String>,
+}
+
+/// `sluice stop`.
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Where the final savepoint goes (default: state.savepoints.dir).
+    #[arg(long = "savepoint-path", value_name = "DIR")]
+    savepoint_path: Option<String>,
+    /// The job's id.
+    job_id: String,
+}
+
+/// Runs the JobManager.
+pub fn jobmanager(args: &JobManagerArgs) -> Result<(), String> {
+    crate::jobmanager::run(&args.config.load()?)
+}
+
+/// Runs a TaskManager.
+pub fn taskmanager(args: &TaskManagerArgs) -> Result<(), String> {
+    let log_dir = args
+        .log_dir
+        .clone()
+        .or_else(|| std::env::var_os("SLUICE_LOG_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("log"));
+    crate::taskmanager::run(&args.config.load()?, log_dir)
+}
+
+/// Prints a job binary's plan as JSON.
+pub fn info(args: &InfoArgs) -> Result<(), String> {
+    let config = args.config.load()?;
+    let parallelism = args.parallelism.unwrap_or(config.default_parallelism);
+    let plan = plan_of(&args.binary, &args.args, parallelism, None)?;
+    let pretty = serde_json::to_string_pretty(&plan.plan).map_err(|e| e.to_string())?;
+    println!("{pretty}");
+    Ok(())
+}
+
+/// Submits a job binary, and unless detached waits for the job to end.
+pub fn run(args: &RunArgs) -> Result<(), String> {
+    let (client, config) = args.client.client()?;
+    let parallelism = args.parallelism.unwrap_or(config.default_parallelism);
+    if parallelism == 0 {
+        return Err("the parallelism must be at least 1".into());
+    }
+    let plan = plan_of(
+        &args.binary,
+        &args.args,
+        parallelism,
+        args.from_savepoint.as_deref(),
+    )?;
+    let bytes = std::fs::read(&args.binary)
+        .map_err(|e| format!("cannot read {}: {e}", args.binary.display()))?;
+    let uploaded = client.post_bytes("/jars/upload", bytes)?;
+    let key = uploaded["filename"]
+        .as_str()
+        .ok_or_else(|| format!("unexpected upload answer: {uploaded}"))?
+        .to_string();
+    let working_dir = std::env::current_dir()
+        .ok()
+        .map(|d| d.to_string_lossy().into_owned());
+    let submitted = client.post_json(
+        &format!("/jars/{key}/run"),
+        &json!({
+            "binary": key,
+            "args": args.args,
+            "parallelism": parallelism,
+            "plan": plan,
+            "working_dir": working_dir,
+            "restore_from": args.from_savepoint,
+        }),
+    )?;
+    let id = submitted["jobid"]
+        .as_str()
+        .ok_or_else(|| format!("unexpected submission answer: {submitted}"))?
+        .to_string();
+    println!("Job has been submitted with JobID {id}");
+    if args.detached {
+        return Ok(());
+    }
+    let job = wait_for_end(&client, &id)?;
+    match job.overview.state {
+        JobStatus::Finished => {
+            println!("Program execution finished");
+            println!("Job with JobID {id} has finished.");
+            println!("Job Runtime: {} ms", job.overview.duration);
+            Ok(())
+        }
+        state => Err(format!(
+            "job {id} ended {}: {}",
+            status_name(state),
+            job.overview.message.unwrap_or_default()
+        )),
+    }
+}
+
+fn wait_for_end(client: &RestClient, id: &str) -> Result<JobDetails, String> {
+    let mut interval = Duration::from_millis(20);
+    loop {
+        let job: JobDetails = client.get(&format!("/jobs/{id}"))?;
+        if job.overview.state.is_terminal() {
+            return Ok(job);
+        }
+        std::thread::sleep(interval);
+        interval = (interval * 2).min(Duration::from_millis(500));
+    }
+}
+
+fn status_name(status: JobStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(Value::String(name)) => name,
+        _ => format!("{status:?}"),
+    }
+}
+
+/// Lists jobs as Flink's `list -a` does.
+pub fn list(args: &ListArgs) -> Result<(), String> {
+    let (client, _) = args.client.client()?;
+    let answer: Value = client.get("/jobs/overview")?;
+    let jobs: Vec<JobOverview> = serde_json::from_value(answer["jobs"].clone())
+        .map_err(|e| format!("unexpected job list: {e}"))?;
+    let section = |title: &str, jobs: Vec<&JobOverview>, empty: &str| {
+        if jobs.is_empty() {
+            println!("{empty}");
+            return;
+        }
+        println!("{title}");
+        for job in jobs {
+            println!(
+                "{} : {} : {} ({})",
+                format_time(job.start_time),
+                job.jid,
+                job.name,
+                status_name(job.state)
+            );
+            if let Some(message) = &job.message {
+                println!("    {}", message.lines().next().unwrap_or_default());
+            }
+        }
+        println!("--------------------------------------------------------------");
+    };
+    section(
+        "------------------ Running/Restarting Jobs -------------------",
+        jobs.iter()
+            .filter(|j| j.state == JobStatus::Running)
+            .collect(),
+        "No running jobs.",
+    );
+    section(
+        "----------------------- Scheduled Jobs -----------------------",
+        jobs.iter()
+            .filter(|j| j.state == JobStatus::Created)
+            .collect(),
+        "No scheduled jobs.",
+    );
+    if !args.running {
+        section(
+            "---------------------- Terminated Jobs -----------------------",
+            jobs.iter().filter(|j| j.state.is_terminal()).collect(),
+            "No terminated jobs.",
+        );
+    }
+    Ok(())
+}
+
+/// Cancels a job.
+pub fn cancel(args: &CancelArgs) -> Result<(), String> {
+    let (client, _) = args.client.client()?;
+    client.patch(&format!("/jobs/{}?mode=cancel", args.job_id))?;
+    println!("Cancelled job {}.", args.job_id);
+    Ok(())
+}
+
+/// Triggers a savepoint.
+pub fn savepoint(args: &SavepointArgs) -> Result<(), String> {
+    let (client, config) = args.client.client()?;
+    let directory = args.directory.clone().or(config.savepoint_dir);
+    let answer = client.post_json(
+        &format!("/jobs/{}/savepoints", args.job_id),
+        &json!({ "target-directory": directory, "cancel-job": false }),
+    )?;
+    println!("Savepoint completed. Path: {}", answer["location"]);
+    Ok(())
+}
+
+/// Stops a job with a savepoint.
+pub fn stop(args: &StopArgs) -> Result<(), String> {
+    let (client, config) = args.client.client()?;
+    let directory = args.savepoint_path.clone().or(config.savepoint_dir);
+    let answer = client.post_json(
+        &format!("/jobs/{}/stop", args.job_id),
+        &json!({ "targetDirectory": directory, "drain": false }),
+    )?;
+    println!("Savepoint completed. Path: {}", answer["location"]);
+    Ok(())
+}

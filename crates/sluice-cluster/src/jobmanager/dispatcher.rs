@@ -1,0 +1,817 @@
+//! The dispatcher: the JobManager's one job-management service. The REST API, the CLI (through
+//! it) and the control-plane sessions all act on the cluster through it.
+//!
+//! It keeps the registered TaskManagers and their slots, and every job. A job master per job
+//! lives in its [`JobRecord`]: scheduling places the job's parallel pipelines into free slots
+//! (slot sharing: one slot holds one pipeline, every operator's subtask of that index), spread
+//! over as many TaskManagers as have room; each TaskManager used starts one worker process for
+//! its pipelines; once every worker reported in, all are told where the others are and start.
+//! The job finishes when every worker finished, and fails on the first failure, a lost worker
+//! or a lost TaskManager.
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sluice_runtime::net::protocol::{
+    ClusterPlan, FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello,
+    WorkerSpec, send_message,
+};
+use sluice_runtime::worker::{ENV_PARALLELISM, ENV_RESTORE_FROM, hex};
+
+use super::blob_store::BlobStore;
+
+/// The writing end of a control connection, shared by the threads that send on it.
+pub type Link = Arc<Mutex<TcpStream>>;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn send<M: Serialize>(link: &Link, message: &M) -> Result<(), String> {
+    send_message(&mut *lock(link), message)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A job's state, with Flink's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum JobStatus {
+    /// Accepted, waiting for slots.
+    Created,
+    /// Deployed.
+    Running,
+    /// Every task finished.
+    Finished,
+    /// A task, worker or TaskManager failed.
+    Failed,
+    /// Cancelled by a user.
+    Canceled,
+}
+
+impl JobStatus {
+    /// Whether the job ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Finished | JobStatus::Failed | JobStatus::Canceled
+        )
+    }
+}
+
+/// What a client submits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The job binary's blob key.
+    pub binary: String,
+    /// The job's arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The default parallelism the plan was built with.
+    pub parallelism: usize,
+    /// The plan the client got from the binary.
+    pub plan: ClusterPlan,
+    /// The client's working directory.
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// The savepoint or checkpoint the job starts from.
+    #[serde(default)]
+    pub restore_from: Option<String>,
+}
+
+/// One worker process of a job attempt.
+#[derive(Debug)]
+struct WorkerState {
+    task_manager: String,
+    pipelines: Vec<usize>,
+    data_address: Option<String>,
+    link: Option<Link>,
+    finished: bool,
+}
+
+/// A job and its job master's state.
+#[derive(Debug)]
+struct JobRecord {
+    id: String,
+    request: SubmitRequest,
+    status: JobStatus,
+    error: Option<String>,
+    waiting: Option<String>,
+    submitted_ms: u64,
+    start_ms: Option<u64>,
+    end_ms: Option<u64>,
+    started: Option<Instant>,
+    runtime: Option<Duration>,
+    attempt: u32,
+    workers: Vec<WorkerState>,
+}
+
+#[derive(Debug)]
+struct TaskManagerEntry {
+    info: TaskManagerInfo,
+    link: Link,
+    last_heartbeat: Instant,
+    used_slots: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    task_managers: BTreeMap<String, TaskManagerEntry>,
+    jobs: Vec<JobRecord>,
+}
+
+/// A job as listed (Flink's `/jobs/overview` entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobOverview {
+    /// The job id.
+    pub jid: String,
+    /// The job's name.
+    pub name: String,
+    /// Its state.
+    pub state: JobStatus,
+    /// Submission time, ms since the epoch.
+    #[serde(rename = "start-time")]
+    pub start_time: u64,
+    /// End time, ms since the epoch (-1 while running, as Flink).
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    /// Run time in ms so far.
+    pub duration: u64,
+    /// Why it failed, or what it waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A job's details (`/jobs/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetails {
+    /// The overview fields.
+    #[serde(flatten)]
+    pub overview: JobOverview,
+    /// The plan.
+    pub plan: serde_json::Value,
+    /// The parallel pipelines.
+    pub pipelines: usize,
+    /// Per worker: the TaskManager and the pipelines it runs.
+    pub placement: Vec<(String, Vec<usize>)>,
+    /// The attempt number.
+    pub attempt: u32,
+}
+
+/// A TaskManager as listed (`/taskmanagers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskManagerOverview {
+    /// Its id.
+    pub id: String,
+    /// Its host.
+    pub host: String,
+    /// Slots offered.
+    #[serde(rename = "slotsNumber")]
+    pub slots: usize,
+    /// Slots free.
+    #[serde(rename = "freeSlots")]
+    pub free_slots: usize,
+    /// Milliseconds since its last heartbeat.
+    #[serde(rename = "timeSinceLastHeartbeat")]
+    pub since_heartbeat_ms: u64,
+}
+
+/// The cluster at a glance (`/overview`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterOverview {
+    /// Registered TaskManagers.
+    pub taskmanagers: usize,
+    /// Slots offered in total.
+    #[serde(rename = "slots-total")]
+    pub slots_total: usize,
+    /// Slots free.
+    #[serde(rename = "slots-available")]
+    pub slots_available: usize,
+    /// Jobs running or waiting.
+    #[serde(rename = "jobs-running")]
+    pub jobs_running: usize,
+    /// Jobs finished.
+    #[serde(rename = "jobs-finished")]
+    pub jobs_finished: usize,
+    /// Jobs cancelled.
+    #[serde(rename = "jobs-cancelled")]
+    pub jobs_cancelled: usize,
+    /// Jobs failed.
+    #[serde(rename = "jobs-failed")]
+    pub jobs_failed: usize,
+    /// Sluice's version.
+    #[serde(rename = "sluice-version")]
+    pub version: String,
+}
+
+/// The JobManager's job management.
+#[derive(Debug)]
+pub struct Dispatcher {
+    state: Mutex<State>,
+    /// The job binaries.
+    pub blobs: BlobStore,
+    /// How often TaskManagers heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Silence after which a TaskManager is lost.
+    pub heartbeat_timeout: Duration,
+}
+
+impl Dispatcher {
+    /// A dispatcher with no TaskManagers and no jobs.
+    pub fn new(
+        blobs: BlobStore,
+        heartbeat_interval: Duration,
+        heartbeat_timeout: Duration,
+    ) -> Self {
+        Dispatcher {
+            state: Mutex::new(State::default()),
+            blobs,
+            heartbeat_interval,
+            heartbeat_timeout,
+        }
+    }
+
+    /// Registers a TaskManager (replacing one of the same id) and schedules waiting jobs.
+    pub fn register_task_manager(&self, info: TaskManagerInfo, link: Link) {
+        let mut state = lock(&self.state);
+        tracing::info!(
+            "TaskManager {} registered at {} with {} slots",
+            info.id,
+            info.host,
+            info.slots
+        );
+        if state.task_managers.contains_key(&info.id) {
+            self.lose_task_manager(&mut state, &info.id, "it registered again");
+        }
+        state.task_managers.insert(
+            info.id.clone(),
+            TaskManagerEntry {
+                info,
+                link,
+                last_heartbeat: Instant::now(),
+                used_slots: 0,
+            },
+        );
+        self.schedule(&mut state);
+    }
+
+    /// Notes a TaskManager's heartbeat.
+    pub fn heartbeat(&self, id: &str) {
+        if let Some(entry) = lock(&self.state).task_managers.get_mut(id) {
+            entry.last_heartbeat = Instant::now();
+        }
+    }
+
+    /// A TaskManager's connection ended.
+    pub fn task_manager_disconnected(&self, id: &str, link: &Link) {
+        let mut state = lock(&self.state);
+        // A TaskManager that registered again has a new link; the old session's end is moot.
+        if state
+            .task_managers
+            .get(id)
+            .is_some_and(|entry| Arc::ptr_eq(&entry.link, link))
+        {
+            self.lose_task_manager(&mut state, id, "its connection closed");
+        }
+    }
+
+    /// Declares lost every TaskManager silent for longer than the heartbeat timeout.
+    pub fn check_heartbeats(&self) {
+        let mut state = lock(&self.state);
+        let silent: Vec<String> = state
+            .task_managers
+            .iter()
+            .filter(|(_, entry)| entry.last_heartbeat.elapsed() > self.heartbeat_timeout)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in silent {
+            let reason = format!(
+                "no heartbeat for {} ms (heartbeat.timeout)",
+                self.heartbeat_timeout.as_millis()
+            );
+            self.lose_task_manager(&mut state, &id, &reason);
+        }
+    }
+
+    fn lose_task_manager(&self, state: &mut State, id: &str, reason: &str) {
+        let Some(entry) = state.task_managers.remove(id) else {
+            return;
+        };
+        tracing::warn!("TaskManager {id} is lost: {reason}");
+        let _ = lock(&entry.link).shutdown(std::net::Shutdown::Both);
+        let affected: Vec<String> = state
+            .jobs
+            .iter()
+            .filter(|job| {
+                job.status == JobStatus::Running && job.workers.iter().any(|w| w.task_manager == id)
+            })
+            .map(|job| job.id.clone())
+            .collect();
+        for job in affected {
+            self.end_job(
+                state,
+                &job,
+                JobStatus::Failed,
+                Some(format!(
+                    "TaskManager {id} ({}) was lost: {reason}",
+                    entry.info.host
+                )),
+            );
+        }
+    }
+
+    /// Accepts a job; it runs as soon as enough slots are free.
+    pub fn submit(&self, request: SubmitRequest) -> Result<String, String> {
+        if !self.blobs.contains(&request.binary) {
+            return Err(format!(
+                "no uploaded job binary with key {}; upload it first",
+                request.binary
+            ));
+        }
+        if request.plan.checkpointing {
+            return Err(
+                "the job enables checkpointing, which cluster jobs do not support yet (the checkpoint coordinator runs only in the embedded mini-cluster); run it without a cluster, or without checkpointing".into(),
+            );
+        }
+        let mut id = [0u8; 16];
+        getrandom::getrandom(&mut id).map_err(|e| format!("no randomness for a job id: {e}"))?;
+        let id = hex(&id);
+        let mut state = lock(&self.state);
+        tracing::info!(
+            "job {id} '{}' submitted: {} pipelines",
+            request.plan.name,
+            request.plan.pipelines
+        );
+        state.jobs.push(JobRecord {
+            id: id.clone(),
+            request,
+            status: JobStatus::Created,
+            error: None,
+            waiting: None,
+            submitted_ms: now_ms(),
+            start_ms: None,
+            end_ms: None,
+            started: None,
+            runtime: None,
+            attempt: 0,
+            workers: Vec::new(),
+        });
+        self.schedule(&mut state);
+        Ok(id)
+    }
+
+    /// Cancels a job.
+    pub fn cancel(&self, id: &str) -> Result<(), String> {
+        let mut state = lock(&self.state);
+        let job = state
+            .jobs
+            .iter()
+            .find(|job| job.id == id)
+            .ok_or_else(|| format!("no job with id {id}"))?;
+        if job.status.is_terminal() {
+            return Err(format!("job {id} already ended ({:?})", job.status));
+        }
+        self.end_job(&mut state, id, JobStatus::Canceled, None);
+        Ok(())
+    }
+
+    /// Places waiting jobs into free slots, oldest first.
+    fn schedule(&self, state: &mut State) {
+        let waiting: Vec<String> = state
+            .jobs
+            .iter()
+            .filter(|job| job.status == JobStatus::Created)
+            .map(|job| job.id.clone())
+            .collect();
+        for id in waiting {
+            self.try_deploy(state, &id);
+        }
+    }
+
+    fn try_deploy(&self, state: &mut State, id: &str) {
+        let mut free: Vec<(String, usize)> = state
+            .task_managers
+            .iter()
+            .map(|(tm, entry)| {
+                (
+                    tm.clone(),
+                    entry.info.slots.saturating_sub(entry.used_slots),
+                )
+            })
+            .filter(|(_, free)| *free > 0)
+            .collect();
+        let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
+            return;
+        };
+        let needed = job.request.plan.pipelines.max(1);
+        let available: usize = free.iter().map(|(_, n)| n).sum();
+        if available < needed {
+            job.waiting = Some(format!(
+                "waiting for {needed} free slots; {available} are free in {} TaskManagers",
+                free.len()
+            ));
+            return;
+        }
+        let placement = spread(needed, &mut free);
+        job.attempt += 1;
+        job.waiting = None;
+        job.status = JobStatus::Running;
+        job.start_ms = Some(now_ms());
+        job.started = Some(Instant::now());
+        job.workers = placement
+            .iter()
+            .map(|(tm, pipelines)| WorkerState {
+                task_manager: tm.clone(),
+                pipelines: pipelines.clone(),
+                data_address: None,
+                link: None,
+                finished: false,
+            })
+            .collect();
+        let mut env = vec![(
+            ENV_PARALLELISM.to_string(),
+            job.request.parallelism.to_string(),
+        )];
+        if let Some(path) = &job.request.restore_from {
+            env.push((ENV_RESTORE_FROM.to_string(), path.clone()));
+        }
+        let specs: Vec<(String, WorkerSpec)> = placement
+            .iter()
+            .enumerate()
+            .map(|(worker, (tm, _))| {
+                (
+                    tm.clone(),
+                    WorkerSpec {
+                        job: job.id.clone(),
+                        attempt: job.attempt,
+                        worker,
+                        binary: job.request.binary.clone(),
+                        args: job.request.args.clone(),
+                        env: env.clone(),
+                        working_dir: job.request.working_dir.clone(),
+                    },
+                )
+            })
+            .collect();
+        tracing::info!(
+            "job {id}: attempt {} placed on {:?}",
+            job.attempt,
+            placement
+        );
+        let mut failed = None;
+        for (tm, spec) in specs {
+            if let Some(entry) = state.task_managers.get_mut(&tm) {
+                let slots = placement
+                    .iter()
+                    .find(|(t, _)| *t == tm)
+                    .map_or(0, |(_, p)| p.len());
+                entry.used_slots += slots;
+                if let Err(error) = send(&entry.link, &ToTaskManager::Deploy(spec)) {
+                    failed = Some(format!("cannot deploy to TaskManager {tm}: {error}"));
+                }
+            }
+        }
+        if let Some(error) = failed {
+            self.end_job(state, id, JobStatus::Failed, Some(error));
+        }
+    }
+
+    /// A worker process introduced itself; starts the attempt once all did.
+    pub fn worker_hello(&self, hello: &WorkerHello, link: Link) -> Result<(), String> {
+        let mut state = lock(&self.state);
+        let job = state
+            .jobs
+            .iter_mut()
+            .find(|job| job.id == hello.job)
+            .ok_or_else(|| format!("no job {}", hello.job))?;
+        if job.status != JobStatus::Running || job.attempt != hello.attempt {
+            return Err(format!(
+                "job {} attempt {} is not running (the job is {:?}, attempt {})",
+                hello.job, hello.attempt, job.status, job.attempt
+            ));
+        }
+        if hello.fingerprint != job.request.plan.fingerprint {
+            let error = format!(
+                "worker {} built a different plan than the one submitted: the job's main must build the same graph every time it runs",
+                hello.worker
+            );
+            let id = job.id.clone();
+            self.end_job(&mut state, &id, JobStatus::Failed, Some(error.clone()));
+            return Err(error);
+        }
+        let worker = job
+            .workers
+            .get_mut(hello.worker)
+            .ok_or_else(|| format!("job {} has no worker {}", hello.job, hello.worker))?;
+        worker.data_address = Some(hello.data_address.clone());
+        worker.link = Some(link);
+        if job.workers.iter().all(|w| w.link.is_some()) {
+            let mut worker_of_pipeline = vec![0; job.request.plan.pipelines.max(1)];
+            for (index, worker) in job.workers.iter().enumerate() {
+                for pipeline in &worker.pipelines {
+                    worker_of_pipeline[*pipeline] = index;
+                }
+            }
+            let placement = Placement {
+                worker_of_pipeline,
+                data_addresses: job
+                    .workers
+                    .iter()
+                    .map(|w| w.data_address.clone().unwrap_or_default())
+                    .collect(),
+            };
+            let mut failed = None;
+            for (index, worker) in job.workers.iter().enumerate() {
+                if let Some(link) = &worker.link
+                    && let Err(error) = send(link, &ToWorker::Start(placement.clone()))
+                {
+                    failed = Some(format!("cannot start worker {index}: {error}"));
+                }
+            }
+            if let Some(error) = failed {
+                let id = job.id.clone();
+                self.end_job(&mut state, &id, JobStatus::Failed, Some(error));
+            }
+        }
+        Ok(())
+    }
+
+    /// A worker reported its outcome.
+    pub fn worker_report(&self, hello: &WorkerHello, report: FromWorker) {
+        let mut state = lock(&self.state);
+        let Some(job) = state
+            .jobs
+            .iter_mut()
+            .find(|job| job.id == hello.job && job.attempt == hello.attempt)
+        else {
+            return;
+        };
+        if job.status != JobStatus::Running {
+            return;
+        }
+        match report {
+            FromWorker::Finished => {
+                if let Some(worker) = job.workers.get_mut(hello.worker) {
+                    worker.finished = true;
+                }
+                if job.workers.iter().all(|w| w.finished) {
+                    let id = job.id.clone();
+                    self.end_job(&mut state, &id, JobStatus::Finished, None);
+                }
+            }
+            FromWorker::Failed { error } => {
+                let id = job.id.clone();
+                let tm = job
+                    .workers
+                    .get(hello.worker)
+                    .map_or_else(String::new, |w| w.task_manager.clone());
+                self.end_job(
+                    &mut state,
+                    &id,
+                    JobStatus::Failed,
+                    Some(format!("worker {} on {tm}: {error}", hello.worker)),
+                );
+            }
+        }
+    }
+
+    /// A worker's connection ended; unless it reported finishing, its attempt failed.
+    pub fn worker_disconnected(&self, hello: &WorkerHello) {
+        let mut state = lock(&self.state);
+        let Some(job) = state.jobs.iter().find(|job| {
+            job.id == hello.job && job.attempt == hello.attempt && job.status == JobStatus::Running
+        }) else {
+            return;
+        };
+        if job.workers.get(hello.worker).is_some_and(|w| !w.finished) {
+            let id = job.id.clone();
+            self.end_job(
+                &mut state,
+                &id,
+                JobStatus::Failed,
+                Some(format!(
+                    "worker {} disconnected before it finished",
+                    hello.worker
+                )),
+            );
+        }
+    }
+
+    /// A TaskManager reported that a worker process ended (or never started).
+    pub fn worker_exited(
+        &self,
+        job: &str,
+        attempt: u32,
+        worker: usize,
+        success: bool,
+        detail: &str,
+    ) {
+        if success {
+            return;
+        }
+        let mut state = lock(&self.state);
+        let running = state.jobs.iter().any(|j| {
+            j.id == job
+                && j.attempt == attempt
+                && j.status == JobStatus::Running
+                && j.workers.get(worker).is_some_and(|w| !w.finished)
+        });
+        if running {
+            self.end_job(
+                &mut state,
+                job,
+                JobStatus::Failed,
+                Some(format!("worker {worker} exited: {detail}")),
+            );
+        }
+    }
+
+    /// Ends a job: records why, stops its workers and frees its slots.
+    fn end_job(&self, state: &mut State, id: &str, status: JobStatus, error: Option<String>) {
+        let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
+            return;
+        };
+        if job.status.is_terminal() {
+            return;
+        }
+        match (&error, status) {
+            (Some(error), _) => tracing::warn!("job {id} {status:?}: {error}"),
+            (None, _) => tracing::info!("job {id} {status:?}"),
+        }
+        job.status = status;
+        job.error = error;
+        job.waiting = None;
+        job.end_ms = Some(now_ms());
+        job.runtime = job.started.map(|s| s.elapsed());
+        let workers = std::mem::take(&mut job.workers);
+        let attempt = job.attempt;
+        for worker in &workers {
+            if status != JobStatus::Finished
+                && let Some(link) = &worker.link
+            {
+                let _ = send(link, &ToWorker::Cancel);
+            }
+        }
+        job.workers = workers
+            .into_iter()
+            .map(|w| WorkerState { link: None, ..w })
+            .collect();
+        let used: Vec<(String, usize)> = job
+            .workers
+            .iter()
+            .map(|w| (w.task_manager.clone(), w.pipelines.len()))
+            .collect();
+        for (tm, slots) in used {
+            if let Some(entry) = state.task_managers.get_mut(&tm) {
+                entry.used_slots = entry.used_slots.saturating_sub(slots);
+                if status != JobStatus::Finished {
+                    let _ = send(
+                        &entry.link,
+                        &ToTaskManager::Cancel {
+                            job: id.to_string(),
+                            attempt,
+                        },
+                    );
+                }
+            }
+        }
+        self.schedule(state);
+    }
+
+    /// Every job, newest first.
+    pub fn jobs(&self) -> Vec<JobOverview> {
+        lock(&self.state).jobs.iter().rev().map(overview).collect()
+    }
+
+    /// One job's details.
+    pub fn job(&self, id: &str) -> Option<JobDetails> {
+        let state = lock(&self.state);
+        let job = state.jobs.iter().find(|job| job.id == id)?;
+        Some(JobDetails {
+            overview: overview(job),
+            plan: job.request.plan.plan.clone(),
+            pipelines: job.request.plan.pipelines,
+            placement: job
+                .workers
+                .iter()
+                .map(|w| (w.task_manager.clone(), w.pipelines.clone()))
+                .collect(),
+            attempt: job.attempt,
+        })
+    }
+
+    /// The registered TaskManagers.
+    pub fn task_managers(&self) -> Vec<TaskManagerOverview> {
+        lock(&self.state)
+            .task_managers
+            .values()
+            .map(|entry| TaskManagerOverview {
+                id: entry.info.id.clone(),
+                host: entry.info.host.clone(),
+                slots: entry.info.slots,
+                free_slots: entry.info.slots.saturating_sub(entry.used_slots),
+                since_heartbeat_ms: u64::try_from(entry.last_heartbeat.elapsed().as_millis())
+                    .unwrap_or(u64::MAX),
+            })
+            .collect()
+    }
+
+    /// The cluster at a glance.
+    pub fn overview(&self) -> ClusterOverview {
+        let managers = self.task_managers();
+        let jobs = self.jobs();
+        let count = |status: JobStatus| jobs.iter().filter(|j| j.state == status).count();
+        ClusterOverview {
+            taskmanagers: managers.len(),
+            slots_total: managers.iter().map(|m| m.slots).sum(),
+            slots_available: managers.iter().map(|m| m.free_slots).sum(),
+            jobs_running: count(JobStatus::Running) + count(JobStatus::Created),
+            jobs_finished: count(JobStatus::Finished),
+            jobs_cancelled: count(JobStatus::Canceled),
+            jobs_failed: count(JobStatus::Failed),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+fn overview(job: &JobRecord) -> JobOverview {
+    let duration = match (job.runtime, job.started) {
+        (Some(runtime), _) => runtime,
+        (None, Some(started)) => started.elapsed(),
+        (None, None) => Duration::ZERO,
+    };
+    JobOverview {
+        jid: job.id.clone(),
+        name: job.request.plan.name.clone(),
+        state: job.status,
+        start_time: job.start_ms.unwrap_or(job.submitted_ms),
+        end_time: job
+            .end_ms
+            .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+        duration: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        message: job.error.clone().or_else(|| job.waiting.clone()),
+    }
+}
+
+/// Places `needed` pipelines on TaskManagers with free slots, spread over as many of them as
+/// possible, consecutive pipelines together; takes the slots from `free`.
+fn spread(needed: usize, free: &mut [(String, usize)]) -> Vec<(String, Vec<usize>)> {
+    let mut counts = vec![0usize; free.len()];
+    let mut placed = 0;
+    while placed < needed {
+        let mut progressed = false;
+        for (index, (_, slots)) in free.iter_mut().enumerate() {
+            if placed < needed && *slots > 0 {
+                *slots -= 1;
+                counts[index] += 1;
+                placed += 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    let mut next = 0;
+    free.iter()
+        .zip(counts)
+        .filter(|(_, count)| *count > 0)
+        .map(|((tm, _), count)| {
+            let pipelines = (next..next + count).collect();
+            next += count;
+            (tm.clone(), pipelines)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pipelines_spread_over_task_managers_in_blocks() {
+        let mut free = vec![("a".to_string(), 2), ("b".to_string(), 2)];
+        assert_eq!(
+            spread(4, &mut free),
+            vec![("a".to_string(), vec![0, 1]), ("b".to_string(), vec![2, 3])]
+        );
+        let mut free = vec![("a".to_string(), 2), ("b".to_string(), 2)];
+        assert_eq!(
+            spread(2, &mut free),
+            vec![("a".to_string(), vec![0]), ("b".to_string(), vec![1])]
+        );
+        assert_eq!(free, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
+        let mut free = vec![("a".to_string(), 3), ("b".to_string(), 1)];
+        assert_eq!(
+            spread(3, &mut free),
+            vec![("a".to_string(), vec![0, 1]), ("b".to_string(), vec![2])]
+        );
+    }
+}

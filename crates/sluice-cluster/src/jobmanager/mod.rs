@@ -1,0 +1,86 @@
+//! The JobManager process (`sluice jobmanager`): the control port for TaskManagers and
+//! workers, the REST API for clients, and the dispatcher behind both.
+
+pub mod blob_store;
+pub mod dispatcher;
+pub mod rest;
+pub mod rpc_server;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::ClusterConfig;
+use blob_store::BlobStore;
+use dispatcher::Dispatcher;
+
+/// Where the JobManager keeps job binaries.
+fn blob_dir(config: &ClusterConfig) -> PathBuf {
+    let base = config
+        .blob_dir
+        .as_ref()
+        .map_or_else(std::env::temp_dir, PathBuf::from);
+    base.join(format!("sluice-jobmanager-{}-blobs", std::process::id()))
+}
+
+/// Runs the JobManager until the process is stopped.
+pub fn run(config: &ClusterConfig) -> Result<(), String> {
+    let secret: Arc<[u8]> = Arc::from(config.secret());
+    let bind_host = config.jobmanager_bind_host.as_deref().unwrap_or("0.0.0.0");
+    let control = TcpListener::bind((bind_host, config.jobmanager_port)).map_err(|e| {
+        format!(
+            "cannot listen on {bind_host}:{} (jobmanager.rpc.port): {e}",
+            config.jobmanager_port
+        )
+    })?;
+    let rest_host = config.rest_bind_address.as_deref().unwrap_or("0.0.0.0");
+    let rest = TcpListener::bind((rest_host, config.rest_port)).map_err(|e| {
+        format!(
+            "cannot listen on {rest_host}:{} (rest.port): {e}",
+            config.rest_port
+        )
+    })?;
+    rest.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let dispatcher = Arc::new(Dispatcher::new(
+        BlobStore::open(&blob_dir(config))?,
+        config.heartbeat_interval,
+        config.heartbeat_timeout,
+    ));
+    {
+        let dispatcher = Arc::clone(&dispatcher);
+        std::thread::Builder::new()
+            .name("control-port".into())
+            .spawn(move || rpc_server::serve(control, dispatcher, secret))
+            .map_err(|e| e.to_string())?;
+    }
+    {
+        let dispatcher = Arc::clone(&dispatcher);
+        let period = (config.heartbeat_interval / 2).max(std::time::Duration::from_millis(50));
+        std::thread::Builder::new()
+            .name("heartbeat-check".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(period);
+                    dispatcher.check_heartbeats();
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    tracing::info!(
+        "JobManager listening: control {bind_host}:{}, REST http://{rest_host}:{}",
+        config.jobmanager_port,
+        config.rest_port
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the REST server: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(rest)
+            .map_err(|e| format!("cannot serve REST: {e}"))?;
+        axum::serve(listener, rest::router(dispatcher))
+            .await
+            .map_err(|e| format!("the REST server stopped: {e}"))
+    })
+}

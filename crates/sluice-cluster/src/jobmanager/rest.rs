@@ -1,0 +1,128 @@
+//! The JobManager's REST API on `rest.port`, with Flink's paths: what the CLI calls, and what the
+//! web dashboard will call.
+//!
+//! | Method and path | What it does |
+//! |---|---|
+//! | `GET /overview` | TaskManagers, slots, jobs by state |
+//! | `GET /taskmanagers` | the registered TaskManagers |
+//! | `GET /jobs/overview` | every job, newest first |
+//! | `GET /jobs/{id}` | one job, with its plan and placement |
+//! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
+//! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | savepoints (refused: cluster jobs do not checkpoint yet) |
+//! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
+//! | `POST /jars/{key}/run` | submits a job of that binary |
+//!
+//! Errors answer `{"errors": ["..."]}` with a 4xx status, as Flink's do.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::dispatcher::{Dispatcher, SubmitRequest};
+
+/// The largest job binary the API accepts.
+const MAX_UPLOAD_BYTES: usize = 1 << 30;
+
+type Shared = State<Arc<Dispatcher>>;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "errors": [message.into()] }))).into_response()
+}
+
+/// The API's routes.
+pub fn router(dispatcher: Arc<Dispatcher>) -> Router {
+    Router::new()
+        .route("/overview", get(overview))
+        .route("/taskmanagers", get(task_managers))
+        .route("/jobs/overview", get(jobs))
+        .route("/jobs/{id}", get(job).patch(patch_job))
+        .route("/jobs/{id}/savepoints", post(savepoint))
+        .route("/jobs/{id}/stop", post(savepoint))
+        .route("/jars/upload", post(upload))
+        .route("/jars/{key}/run", post(run))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .with_state(dispatcher)
+}
+
+async fn overview(State(dispatcher): Shared) -> Response {
+    Json(dispatcher.overview()).into_response()
+}
+
+async fn task_managers(State(dispatcher): Shared) -> Response {
+    Json(json!({ "taskmanagers": dispatcher.task_managers() })).into_response()
+}
+
+async fn jobs(State(dispatcher): Shared) -> Response {
+    Json(json!({ "jobs": dispatcher.jobs() })).into_response()
+}
+
+async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    match dispatcher.job(&id) {
+        Some(details) => Json(details).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no job with id {id}")),
+    }
+}
+
+async fn patch_job(
+    State(dispatcher): Shared,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    match query.get("mode").map(String::as_str) {
+        Some("cancel") | None => match dispatcher.cancel(&id) {
+            Ok(()) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
+            Err(message) => error(StatusCode::CONFLICT, message),
+        },
+        Some(other) => error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown mode '{other}'; use mode=cancel"),
+        ),
+    }
+}
+
+async fn savepoint(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    if dispatcher.job(&id).is_none() {
+        return error(StatusCode::NOT_FOUND, format!("no job with id {id}"));
+    }
+    error(
+        StatusCode::CONFLICT,
+        format!(
+            "job {id} does not checkpoint: savepoints need checkpointing, which cluster jobs do not support yet"
+        ),
+    )
+}
+
+async fn upload(State(dispatcher): Shared, body: Bytes) -> Response {
+    if body.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the request body must be the job binary",
+        );
+    }
+    let stored = tokio::task::spawn_blocking(move || dispatcher.blobs.put(&body)).await;
+    match stored {
+        Ok(Ok(key)) => Json(json!({ "filename": key, "status": "success" })).into_response(),
+        Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
+        Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()),
+    }
+}
+
+async fn run(State(dispatcher): Shared, Path(key): Path<String>, body: Bytes) -> Response {
+    let mut request: SubmitRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
+    };
+    request.binary = key;
+    match dispatcher.submit(request) {
+        Ok(id) => Json(json!({ "jobid": id })).into_response(),
+        Err(message) => error(StatusCode::BAD_REQUEST, message),
+    }
+}

@@ -1,0 +1,180 @@
+//! The JobManager's control port: TaskManagers and worker processes connect here.
+//!
+//! Each connection gets its own thread: the handshake (a peer without the cluster secret is
+//! rejected and logged), then the peer's first message says whether it is a TaskManager or a
+//! worker, and its session runs until the connection ends. Garbage or oversized frames end
+//! that connection only.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice_runtime::net::auth;
+use sluice_runtime::net::data_plane::HANDSHAKE_TIMEOUT;
+use sluice_runtime::net::frame::{FrameReader, MAX_FRAME_BYTES};
+use sluice_runtime::net::protocol::{
+    BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
+    WorkerHello, read_message, send_message,
+};
+
+use super::dispatcher::{Dispatcher, Link};
+
+/// Serves `listener` for the life of the process.
+pub fn serve(listener: TcpListener, dispatcher: Arc<Dispatcher>, secret: Arc<[u8]>) {
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!("control port: cannot accept a connection: {error}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let dispatcher = Arc::clone(&dispatcher);
+        let secret = Arc::clone(&secret);
+        let spawned = std::thread::Builder::new()
+            .name("rpc-session".into())
+            .spawn(move || {
+                let peer = stream
+                    .peer_addr()
+                    .map_or_else(|_| "?".to_string(), |a| a.to_string());
+                if let Err(error) = session(stream, &dispatcher, &secret) {
+                    tracing::warn!("control port: connection from {peer} closed: {error}");
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!("control port: cannot start a session thread: {error}");
+        }
+    }
+}
+
+fn session(stream: TcpStream, dispatcher: &Dispatcher, secret: &[u8]) -> Result<(), String> {
+    stream
+        .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+    let _ = writer.set_write_timeout(Some(Duration::from_secs(30)));
+    let mut frames = FrameReader::new(stream, MAX_FRAME_BYTES);
+    auth::accept(&mut frames, &mut writer, secret).map_err(|e| format!("rejected: {e}"))?;
+    let hello = read_message::<Hello, _>(&mut frames)?
+        .ok_or_else(|| "closed before introducing itself".to_string())?;
+    frames
+        .get_ref()
+        .set_read_timeout(None)
+        .map_err(|e| e.to_string())?;
+    let link: Link = Arc::new(Mutex::new(writer));
+    match hello {
+        Hello::TaskManager(info) => task_manager_session(info, frames, link, dispatcher),
+        Hello::Worker(hello) => worker_session(&hello, frames, link, dispatcher),
+    }
+}
+
+fn task_manager_session(
+    info: TaskManagerInfo,
+    mut frames: FrameReader<TcpStream>,
+    link: Link,
+    dispatcher: &Dispatcher,
+) -> Result<(), String> {
+    let id = info.id.clone();
+    send_message(
+        &mut *link
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        &ToTaskManager::Registered {
+            heartbeat_interval_ms: u64::try_from(dispatcher.heartbeat_interval.as_millis())
+                .unwrap_or(u64::MAX),
+        },
+    )?;
+    dispatcher.register_task_manager(info, Arc::clone(&link));
+    let outcome = loop {
+        match read_message::<FromTaskManager, _>(&mut frames) {
+            Ok(Some(FromTaskManager::Heartbeat)) => dispatcher.heartbeat(&id),
+            Ok(Some(FromTaskManager::FetchBlob { key })) => {
+                if let Err(error) = send_blob(dispatcher, &link, &key) {
+                    break Err(format!("sending job binary {key}: {error}"));
+                }
+            }
+            Ok(Some(FromTaskManager::WorkerExited {
+                job,
+                attempt,
+                worker,
+                success,
+                detail,
+            })) => dispatcher.worker_exited(&job, attempt, worker, success, &detail),
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        }
+    };
+    dispatcher.task_manager_disconnected(&id, &link);
+    outcome
+}
+
+fn send_blob(dispatcher: &Dispatcher, link: &Link, key: &str) -> Result<(), String> {
+    let send = |message: &ToTaskManager| {
+        send_message(
+            &mut *link
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            message,
+        )
+    };
+    let mut blob = match dispatcher.blobs.open_blob(key) {
+        Ok(blob) => blob,
+        Err(error) => {
+            tracing::warn!("a TaskManager asked for a missing job binary: {error}");
+            return send(&ToTaskManager::BlobMissing {
+                key: key.to_string(),
+            });
+        }
+    };
+    let mut chunk = vec![0u8; BLOB_CHUNK_BYTES];
+    loop {
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match blob.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let last = filled < chunk.len();
+        send(&ToTaskManager::BlobChunk {
+            key: key.to_string(),
+            bytes: chunk[..filled].to_vec(),
+            last,
+        })?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+fn worker_session(
+    hello: &WorkerHello,
+    mut frames: FrameReader<TcpStream>,
+    link: Link,
+    dispatcher: &Dispatcher,
+) -> Result<(), String> {
+    if let Err(reason) = dispatcher.worker_hello(hello, Arc::clone(&link)) {
+        let _ = send_message(
+            &mut *link
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            &ToWorker::Rejected {
+                reason: reason.clone(),
+            },
+        );
+        return Err(reason);
+    }
+    let outcome = loop {
+        match read_message::<FromWorker, _>(&mut frames) {
+            Ok(Some(report)) => dispatcher.worker_report(hello, report),
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        }
+    };
+    dispatcher.worker_disconnected(hello);
+    outcome
+}

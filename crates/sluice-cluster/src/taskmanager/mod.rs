@@ -1,0 +1,295 @@
+//! The TaskManager process (`sluice taskmanager`): registers its slots with the JobManager,
+//! heartbeats, fetches job binaries (checked against their SHA-256) and runs them in worker
+//! mode for the pipelines placed on it.
+//!
+//! When the JobManager is unreachable it keeps retrying; when the connection is lost it stops
+//! its workers (their attempts cannot finish without the JobManager) and registers again. On
+//! SIGTERM or Ctrl-C it stops its workers and exits, leaving no process behind.
+
+pub mod worker_process;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use sluice_runtime::net::auth;
+use sluice_runtime::net::frame::{FrameReader, MAX_FRAME_BYTES};
+use sluice_runtime::net::protocol::{
+    FromTaskManager, Hello, TaskManagerInfo, ToTaskManager, WorkerSpec, read_message, send_message,
+};
+use sluice_runtime::worker::hex;
+
+use crate::config::ClusterConfig;
+use worker_process::{WorkerSettings, Workers};
+
+/// How long to wait between attempts to reach the JobManager.
+const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+type Link = Arc<Mutex<TcpStream>>;
+
+fn send(link: &Link, message: &FromTaskManager) -> Result<(), String> {
+    send_message(
+        &mut *link.lock().unwrap_or_else(PoisonError::into_inner),
+        message,
+    )
+}
+
+/// Chunks of a job binary being fetched, by key.
+type PendingFetches = Arc<Mutex<BTreeMap<String, mpsc::Sender<Option<Vec<u8>>>>>>;
+
+/// Runs the TaskManager until the process is stopped.
+pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
+    let secret = config.secret();
+    let workers = Workers::default();
+    {
+        let workers = workers.clone();
+        ctrlc::set_handler(move || {
+            tracing::info!("stopping: killing {} worker processes", workers.count());
+            workers.kill_all(Duration::from_secs(10));
+            std::process::exit(0);
+        })
+        .map_err(|e| format!("cannot install the stop handler: {e}"))?;
+    }
+    let id = format!("taskmanager-{}", std::process::id());
+    let blob_dir = config
+        .blob_dir
+        .as_ref()
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join(format!("sluice-{id}-blobs"));
+    std::fs::create_dir_all(&blob_dir)
+        .map_err(|e| format!("cannot create {}: {e}", blob_dir.display()))?;
+    let mut reported = false;
+    loop {
+        match session(config, &secret, &workers, &id, &blob_dir, &log_dir) {
+            Ok(()) => {
+                tracing::warn!("the JobManager closed the connection; registering again");
+                reported = false;
+            }
+            Err(error) if !reported => {
+                tracing::warn!(
+                    "JobManager at {}: {error}; retrying",
+                    config.jobmanager_rpc()
+                );
+                reported = true;
+            }
+            Err(_) => {}
+        }
+        if workers.count() > 0 {
+            tracing::warn!("lost the JobManager: stopping {} workers", workers.count());
+            workers.kill_all(Duration::from_secs(10));
+        }
+        std::thread::sleep(RETRY_INTERVAL);
+    }
+}
+
+/// One registration: connects, registers, then serves the JobManager until the connection ends.
+fn session(
+    config: &ClusterConfig,
+    secret: &[u8],
+    workers: &Workers,
+    id: &str,
+    blob_dir: &Path,
+    log_dir: &Path,
+) -> Result<(), String> {
+    let address = config.jobmanager_rpc();
+    let stream = TcpStream::connect(&address).map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+    let _ = writer.set_write_timeout(Some(Duration::from_secs(30)));
+    let mut frames = FrameReader::new(stream, MAX_FRAME_BYTES);
+    auth::connect(&mut frames, &mut writer, secret).map_err(|e| e.to_string())?;
+    let host = match &config.taskmanager_host {
+        Some(host) => host.clone(),
+        None => writer
+            .local_addr()
+            .map_err(|e| e.to_string())?
+            .ip()
+            .to_string(),
+    };
+    send_message(
+        &mut writer,
+        &Hello::TaskManager(TaskManagerInfo {
+            id: id.to_string(),
+            host: host.clone(),
+            slots: config.task_slots,
+            data_port: config.taskmanager_data_port,
+        }),
+    )?;
+    let interval = match read_message::<ToTaskManager, _>(&mut frames)? {
+        Some(ToTaskManager::Registered {
+            heartbeat_interval_ms,
+        }) => Duration::from_millis(heartbeat_interval_ms.max(10)),
+        other => return Err(format!("registration refused: {other:?}")),
+    };
+    tracing::info!("registered with the JobManager at {address} as {id} ({host})");
+    let link: Link = Arc::new(Mutex::new(writer));
+    let alive = Arc::new(AtomicBool::new(true));
+    start_heartbeats(Arc::clone(&link), Arc::clone(&alive), interval);
+    let settings = WorkerSettings {
+        job_manager: address,
+        host,
+        data_port: config.taskmanager_data_port,
+        secret: secret.to_vec(),
+        log_dir: log_dir.to_path_buf(),
+    };
+    let pending: PendingFetches = Arc::default();
+    let fetching = Arc::new(Mutex::new(()));
+    let outcome = loop {
+        let message = match read_message::<ToTaskManager, _>(&mut frames) {
+            Ok(Some(message)) => message,
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        };
+        match message {
+            ToTaskManager::Deploy(spec) => {
+                let deployment = Deployment {
+                    link: Arc::clone(&link),
+                    workers: workers.clone(),
+                    settings: settings.clone(),
+                    pending: Arc::clone(&pending),
+                    fetching: Arc::clone(&fetching),
+                    blob_dir: blob_dir.to_path_buf(),
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("deploy".into())
+                    .spawn(move || deployment.run(spec));
+                if let Err(error) = spawned {
+                    tracing::warn!("cannot start a deployment thread: {error}");
+                }
+            }
+            ToTaskManager::Cancel { job, attempt } => workers.kill_attempt(&job, attempt),
+            ToTaskManager::BlobChunk { key, bytes, last } => {
+                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(sender) = pending.get(&key) {
+                    let _ = sender.send(Some(bytes));
+                    if last {
+                        let _ = sender.send(None);
+                        pending.remove(&key);
+                    }
+                }
+            }
+            ToTaskManager::BlobMissing { key } => {
+                pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+            }
+            ToTaskManager::Registered { .. } => {}
+        }
+    };
+    alive.store(false, Ordering::Release);
+    outcome
+}
+
+fn start_heartbeats(link: Link, alive: Arc<AtomicBool>, interval: Duration) {
+    let _ = std::thread::Builder::new()
+        .name("heartbeat".into())
+        .spawn(move || {
+            while alive.load(Ordering::Acquire) {
+                if send(&link, &FromTaskManager::Heartbeat).is_err() {
+                    break;
+                }
+                std::thread::sleep(interval);
+            }
+        });
+}
+
+/// Starting one worker: fetch its binary unless cached, then run it.
+struct Deployment {
+    link: Link,
+    workers: Workers,
+    settings: WorkerSettings,
+    pending: PendingFetches,
+    fetching: Arc<Mutex<()>>,
+    blob_dir: PathBuf,
+}
+
+impl Deployment {
+    fn run(self, spec: WorkerSpec) {
+        let (job, attempt, worker) = (spec.job.clone(), spec.attempt, spec.worker);
+        let report = move |success: bool, detail: String| FromTaskManager::WorkerExited {
+            job: job.clone(),
+            attempt,
+            worker,
+            success,
+            detail,
+        };
+        let started = self.binary(&spec.binary).and_then(|binary| {
+            let link = Arc::clone(&self.link);
+            let exited = report.clone();
+            self.workers
+                .start(&binary, &spec, &self.settings, move |success, detail| {
+                    let _ = send(&link, &exited(success, detail));
+                })
+        });
+        if let Err(error) = started {
+            tracing::warn!(
+                "cannot start worker {} of job {}: {error}",
+                spec.worker,
+                spec.job
+            );
+            let _ = send(&self.link, &report(false, error));
+        }
+    }
+
+    /// The path of the job binary `key`, fetched from the JobManager unless cached.
+    fn binary(&self, key: &str) -> Result<PathBuf, String> {
+        if !crate::jobmanager::blob_store::is_key(key) {
+            return Err(format!("'{key}' is not a blob key"));
+        }
+        let path = self.blob_dir.join(key);
+        let _one_at_a_time = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
+        if path.is_file() {
+            return Ok(path);
+        }
+        let (sender, chunks) = mpsc::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.to_string(), sender);
+        send(
+            &self.link,
+            &FromTaskManager::FetchBlob {
+                key: key.to_string(),
+            },
+        )?;
+        let partial = self.blob_dir.join(format!("{key}.partial"));
+        let mut file =
+            std::fs::File::create(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+        let mut hasher = Sha256::new();
+        loop {
+            match chunks.recv_timeout(Duration::from_secs(60)) {
+                Ok(Some(bytes)) => {
+                    hasher.update(&bytes);
+                    file.write_all(&bytes)
+                        .map_err(|e| format!("{}: {e}", partial.display()))?;
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(format!(
+                        "the JobManager did not send job binary {key} (missing, or the connection was lost)"
+                    ));
+                }
+            }
+        }
+        drop(file);
+        let actual = hex(&hasher.finalize());
+        if actual != key {
+            let _ = std::fs::remove_file(&partial);
+            return Err(format!(
+                "job binary {key} arrived corrupted (its SHA-256 is {actual})"
+            ));
+        }
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,181 @@
+//! The worker processes a TaskManager runs: one per job attempt it holds slots of, each the
+//! job's own binary in worker mode. A crashing job takes down only its worker process.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sluice_runtime::net::protocol::WorkerSpec;
+use sluice_runtime::worker::{
+    ENV_ATTEMPT, ENV_DATA_PORT, ENV_HOST, ENV_JOB, ENV_JOB_MANAGER, ENV_SECRET, ENV_WORKER,
+};
+
+/// How much of a failed worker's error output its report carries.
+const ERROR_TAIL_BYTES: u64 = 2048;
+
+/// Identifies a worker process: job, attempt, worker index.
+pub type WorkerKey = (String, u32, usize);
+
+/// The running worker processes, each with a flag that asks its monitor to kill it.
+#[derive(Debug, Default, Clone)]
+pub struct Workers {
+    running: Arc<Mutex<BTreeMap<WorkerKey, Arc<AtomicBool>>>>,
+}
+
+/// What a worker needs from its TaskManager.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// The JobManager's control address.
+    pub job_manager: String,
+    /// The host workers listen on.
+    pub host: String,
+    /// The data port (0: any).
+    pub data_port: u16,
+    /// The cluster secret.
+    pub secret: Vec<u8>,
+    /// Where worker output goes.
+    pub log_dir: PathBuf,
+}
+
+impl Workers {
+    /// Starts `binary` for `spec`; `on_exit(success, detail)` runs when it ends.
+    pub fn start(
+        &self,
+        binary: &Path,
+        spec: &WorkerSpec,
+        settings: &WorkerSettings,
+        on_exit: impl FnOnce(bool, String) + Send + 'static,
+    ) -> Result<(), String> {
+        std::fs::create_dir_all(&settings.log_dir).map_err(|e| {
+            format!(
+                "cannot create the log directory {}: {e}",
+                settings.log_dir.display()
+            )
+        })?;
+        let name = format!("worker-{}-{}-{}", spec.job, spec.attempt, spec.worker);
+        let stdout_path = settings.log_dir.join(format!("{name}.out"));
+        let stderr_path = settings.log_dir.join(format!("{name}.log"));
+        let stdout = std::fs::File::create(&stdout_path)
+            .map_err(|e| format!("{}: {e}", stdout_path.display()))?;
+        let stderr = std::fs::File::create(&stderr_path)
+            .map_err(|e| format!("{}: {e}", stderr_path.display()))?;
+        let mut command = Command::new(binary);
+        command
+            .args(&spec.args)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .env(ENV_JOB_MANAGER, &settings.job_manager)
+            .env(ENV_JOB, &spec.job)
+            .env(ENV_ATTEMPT, spec.attempt.to_string())
+            .env(ENV_WORKER, spec.worker.to_string())
+            .env(ENV_HOST, &settings.host)
+            .env(ENV_DATA_PORT, settings.data_port.to_string())
+            .env(
+                ENV_SECRET,
+                String::from_utf8_lossy(&settings.secret).as_ref(),
+            )
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr);
+        if let Some(dir) = spec
+            .working_dir
+            .as_deref()
+            .filter(|d| Path::new(d).is_dir())
+        {
+            command.current_dir(dir);
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        tracing::info!(
+            "started worker {} of job {} attempt {} (pid {}), output in {}",
+            spec.worker,
+            spec.job,
+            spec.attempt,
+            child.id(),
+            stderr_path.display()
+        );
+        let key = (spec.job.clone(), spec.attempt, spec.worker);
+        let kill = Arc::new(AtomicBool::new(false));
+        self.lock().insert(key.clone(), Arc::clone(&kill));
+        let running = self.clone();
+        std::thread::Builder::new()
+            .name(format!("watch {name}"))
+            .spawn(move || {
+                let (success, detail) = watch(child, &kill, &stderr_path);
+                running.lock().remove(&key);
+                on_exit(success, detail);
+            })
+            .map_err(|e| format!("cannot watch the worker: {e}"))?;
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<WorkerKey, Arc<AtomicBool>>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Kills the workers of `job` `attempt`.
+    pub fn kill_attempt(&self, job: &str, attempt: u32) {
+        for (key, kill) in self.lock().iter() {
+            if key.0 == job && key.1 == attempt {
+                kill.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Kills every worker and waits (up to `timeout`) until they are gone.
+    pub fn kill_all(&self, timeout: Duration) {
+        for kill in self.lock().values() {
+            kill.store(true, Ordering::Release);
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        while !self.lock().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// How many workers run.
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// Waits for `child` to exit, killing it when `kill` is set; returns its success and a
+/// description with the end of its error output.
+fn watch(mut child: Child, kill: &AtomicBool, stderr_path: &Path) -> (bool, String) {
+    let status = loop {
+        if kill.load(Ordering::Acquire) {
+            let _ = child.kill();
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(error) => break Err(error),
+        }
+    };
+    match status {
+        Ok(status) if status.success() => (true, "exited normally".to_string()),
+        Ok(status) => (
+            false,
+            format!(
+                "{status}; its error output ends with:\n{}",
+                tail(stderr_path)
+            ),
+        ),
+        Err(error) => (false, format!("cannot wait for it: {error}")),
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let length = file.metadata().map_or(0, |m| m.len());
+    let _ = file.seek(SeekFrom::Start(length.saturating_sub(ERROR_TAIL_BYTES)));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    text.trim_end().to_string()
+}

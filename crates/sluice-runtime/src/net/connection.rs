@@ -1,0 +1,274 @@
+//! One data-plane connection between two worker processes, multiplexing every channel between
+//! them in both directions, with credit-based flow control.
+//!
+//! Each channel's receiving side grants credits: one per free slot of the consumer's local
+//! channel, and one more each time the consumer takes an element. The sending side sends an
+//! element only while it holds a credit, so the receiver always has room and never blocks its
+//! reader, and a slow consumer holds back only its own channel, not the whole connection.
+//!
+//! Frames (see [`super::frame`]): `DATA` (channel id, one encoded element: a buffer of
+//! records, a watermark, a barrier, end of input…), `CREDIT` (channel id, count), `CLOSE`
+//! (channel id: the producer is gone). A malformed frame, an unknown channel or data sent past
+//! its credits closes the connection and fails the job attempt on both sides; it never takes
+//! the process down.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::data_plane::PeerStream;
+use super::frame::{FrameReader, write_frame};
+use super::remote_channel::{InboundQueue, Outbound, OutboundQueue};
+use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
+
+const DATA: u8 = 1;
+const CREDIT: u8 = 2;
+const CLOSE: u8 = 3;
+
+/// The remote channels between this process and one peer.
+pub struct PeerChannels {
+    /// Channels this side produces, by id.
+    pub outbound: Vec<(u32, Box<dyn OutboundQueue>)>,
+    /// Channels this side consumes, by id.
+    pub inbound: Vec<(u32, Arc<dyn InboundQueue>)>,
+    /// Woken when an outbound channel has data or a consumer took an element.
+    pub waker: Arc<TaskWaker>,
+}
+
+impl PeerChannels {
+    /// No channels yet; their local ends wake `waker`.
+    pub fn new(waker: Arc<TaskWaker>) -> Self {
+        PeerChannels {
+            outbound: Vec::new(),
+            inbound: Vec::new(),
+            waker,
+        }
+    }
+}
+
+/// What the reader shares with the writer.
+struct Shared {
+    /// Per outbound channel (by position), credits granted by the peer and not yet used.
+    credits: Vec<AtomicU64>,
+    /// Per inbound channel (by position), whether the peer closed it.
+    closed: Vec<AtomicBool>,
+    /// The first error of either side.
+    failure: Mutex<Option<String>>,
+    failed: AtomicBool,
+}
+
+impl Shared {
+    fn fail(&self, message: String) {
+        let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+        failure.get_or_insert(message);
+        self.failed.store(true, Ordering::Release);
+    }
+}
+
+/// Runs the connection to `peer` (already authenticated) until every channel in both
+/// directions is done, the job is cancelled, or the connection fails.
+pub fn run_connection(
+    connection: PeerStream,
+    channels: PeerChannels,
+    cancel: CancelToken,
+    peer: &str,
+) -> Result<(), String> {
+    let PeerStream {
+        reader: reading,
+        writer: stream,
+    } = connection;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(None);
+    let PeerChannels {
+        outbound,
+        inbound,
+        waker,
+    } = channels;
+    let shared = Arc::new(Shared {
+        credits: outbound.iter().map(|_| AtomicU64::new(0)).collect(),
+        closed: inbound.iter().map(|_| AtomicBool::new(false)).collect(),
+        failure: Mutex::new(None),
+        failed: AtomicBool::new(false),
+    });
+    let reader = {
+        let shared = Arc::clone(&shared);
+        let inbound = inbound.clone();
+        let outbound_ids: HashMap<u32, usize> = outbound
+            .iter()
+            .enumerate()
+            .map(|(position, (id, _))| (*id, position))
+            .collect();
+        let waker = Arc::clone(&waker);
+        let peer = peer.to_string();
+        std::thread::Builder::new()
+            .name(format!("net-in {peer}"))
+            .spawn(move || {
+                if let Err(error) = read_frames(reading, &inbound, &outbound_ids, &shared, &waker) {
+                    shared.fail(format!("connection to {peer}: {error}"));
+                }
+                for (position, (_, queue)) in inbound.iter().enumerate() {
+                    shared.closed[position].store(true, Ordering::Release);
+                    queue.close();
+                }
+                waker.wake();
+            })
+            .map_err(|e| format!("cannot start a network thread: {e}"))?
+    };
+    let written = write_frames(&stream, outbound, &inbound, &shared, &waker, &cancel);
+    if let Err(error) = &written {
+        shared.fail(format!("connection to {peer}: {error}"));
+        let _ = stream.shutdown(Shutdown::Both);
+    } else {
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+    if cancel.is_cancelled() {
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    let _ = reader.join();
+    match shared
+        .failure
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
+}
+
+fn channel_id(payload: &[u8]) -> Result<(u32, &[u8]), String> {
+    let (id, rest) = payload
+        .split_first_chunk::<4>()
+        .ok_or_else(|| format!("frame of {} bytes has no channel id", payload.len()))?;
+    Ok((u32::from_be_bytes(*id), rest))
+}
+
+fn read_frames(
+    mut frames: FrameReader<TcpStream>,
+    inbound: &[(u32, Arc<dyn InboundQueue>)],
+    outbound_ids: &HashMap<u32, usize>,
+    shared: &Shared,
+    waker: &TaskWaker,
+) -> Result<(), String> {
+    let inbound_ids: HashMap<u32, usize> = inbound
+        .iter()
+        .enumerate()
+        .map(|(position, (id, _))| (*id, position))
+        .collect();
+    loop {
+        let Some((kind, payload)) = frames.next_frame().map_err(|e| e.to_string())? else {
+            let open = (0..inbound.len())
+                .filter(|&p| !shared.closed[p].load(Ordering::Acquire) && !inbound[p].1.ended())
+                .count();
+            return match open {
+                0 => Ok(()),
+                n => Err(format!(
+                    "the peer closed the connection with {n} channels open"
+                )),
+            };
+        };
+        let (id, body) = channel_id(payload)?;
+        match kind {
+            DATA => {
+                let position = *inbound_ids
+                    .get(&id)
+                    .ok_or_else(|| format!("data for unknown channel {id}"))?;
+                inbound[position]
+                    .1
+                    .push(body)
+                    .map_err(|e| format!("channel {id}: {e}"))?;
+            }
+            CREDIT => {
+                let position = *outbound_ids
+                    .get(&id)
+                    .ok_or_else(|| format!("credit for unknown channel {id}"))?;
+                let count = body
+                    .first_chunk::<4>()
+                    .map(|n| u32::from_be_bytes(*n))
+                    .ok_or_else(|| format!("channel {id}: credit frame without a count"))?;
+                shared.credits[position].fetch_add(u64::from(count), Ordering::AcqRel);
+            }
+            CLOSE => {
+                let position = *inbound_ids
+                    .get(&id)
+                    .ok_or_else(|| format!("close of unknown channel {id}"))?;
+                shared.closed[position].store(true, Ordering::Release);
+                inbound[position].1.close();
+            }
+            other => return Err(format!("unknown frame kind {other}")),
+        }
+        if kind == CREDIT {
+            // The writer may be waiting for exactly this credit.
+            waker.wake();
+        }
+    }
+}
+
+fn write_frames(
+    stream: &TcpStream,
+    mut outbound: Vec<(u32, Box<dyn OutboundQueue>)>,
+    inbound: &[(u32, Arc<dyn InboundQueue>)],
+    shared: &Shared,
+    waker: &TaskWaker,
+    cancel: &CancelToken,
+) -> Result<(), String> {
+    let mut out = BufWriter::with_capacity(256 * 1024, stream);
+    let mut granted = vec![0u64; inbound.len()];
+    let mut finished = vec![false; outbound.len()];
+    let mut payload = Vec::with_capacity(64 * 1024);
+    let io = |e: std::io::Error| e.to_string();
+    loop {
+        if cancel.is_cancelled() || shared.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut wrote = false;
+        for (position, (id, queue)) in inbound.iter().enumerate() {
+            if shared.closed[position].load(Ordering::Acquire) || queue.ended() {
+                continue;
+            }
+            let wanted = queue.taken() + queue.capacity() as u64;
+            if wanted > granted[position] {
+                let grant = u32::try_from(wanted - granted[position]).unwrap_or(u32::MAX);
+                let mut body = id.to_be_bytes().to_vec();
+                body.extend_from_slice(&grant.to_be_bytes());
+                write_frame(&mut out, CREDIT, &body).map_err(io)?;
+                granted[position] += u64::from(grant);
+                wrote = true;
+            }
+        }
+        for (position, (id, queue)) in outbound.iter_mut().enumerate() {
+            while !finished[position] && shared.credits[position].load(Ordering::Acquire) > 0 {
+                payload.clear();
+                payload.extend_from_slice(&id.to_be_bytes());
+                match queue.next(&mut payload)? {
+                    Outbound::Element { last } => {
+                        write_frame(&mut out, DATA, &payload).map_err(io)?;
+                        shared.credits[position].fetch_sub(1, Ordering::AcqRel);
+                        // Nothing follows end of input; the consumer needs no close.
+                        finished[position] = last;
+                        wrote = true;
+                    }
+                    Outbound::Empty => break,
+                    Outbound::Finished => {
+                        write_frame(&mut out, CLOSE, &id.to_be_bytes()).map_err(io)?;
+                        finished[position] = true;
+                        wrote = true;
+                    }
+                }
+            }
+        }
+        if wrote {
+            out.flush().map_err(io)?;
+            continue;
+        }
+        let all_sent = finished.iter().all(|f| *f);
+        let all_received = (0..inbound.len())
+            .all(|p| shared.closed[p].load(Ordering::Acquire) || inbound[p].1.ended());
+        if all_sent && all_received {
+            return Ok(());
+        }
+        waker.wait(CANCEL_CHECK_INTERVAL);
+    }
+}

@@ -1,0 +1,237 @@
+//! The control plane's messages: what TaskManagers, worker processes and the JobManager say to
+//! each other, and the job plan a client submits.
+//!
+//! Messages are serde enums encoded with postcard, one per `MESSAGE` frame (see
+//! [`super::frame`]), after the handshake of [`super::auth`]. A message that does not decode
+//! closes the connection.
+
+use std::io::{Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::frame::{FrameReader, write_frame};
+
+/// The frame kind of a control message.
+pub const MESSAGE: u8 = 0x10;
+
+/// The most bytes of a job binary one message carries.
+pub const BLOB_CHUNK_BYTES: usize = 4 << 20;
+
+/// Writes `message` as one frame.
+pub fn send_message<M: Serialize>(out: &mut impl Write, message: &M) -> Result<(), String> {
+    let bytes = postcard::to_stdvec(message).map_err(|e| format!("cannot encode: {e}"))?;
+    write_frame(out, MESSAGE, &bytes).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())
+}
+
+/// Reads the next message; `None` when the peer closed the connection.
+pub fn read_message<M: DeserializeOwned, R: Read>(
+    frames: &mut FrameReader<R>,
+) -> Result<Option<M>, String> {
+    match frames.next_frame().map_err(|e| e.to_string())? {
+        None => Ok(None),
+        Some((MESSAGE, payload)) => postcard::from_bytes(payload)
+            .map(Some)
+            .map_err(|e| format!("malformed message: {e}")),
+        Some((kind, _)) => Err(format!("unexpected frame kind {kind:#x}")),
+    }
+}
+
+/// The first message on a connection to the JobManager: who is connecting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Hello {
+    /// A TaskManager registering its slots.
+    TaskManager(TaskManagerInfo),
+    /// A worker process of a job attempt, ready to run its pipelines.
+    Worker(WorkerHello),
+}
+
+/// What a TaskManager offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskManagerInfo {
+    /// A name unique in the cluster (host and process id).
+    pub id: String,
+    /// The address other processes reach this TaskManager's workers at.
+    pub host: String,
+    /// Task slots offered.
+    pub slots: usize,
+    /// The data port its workers listen on (0: any free port).
+    pub data_port: u16,
+}
+
+/// A worker process introducing itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerHello {
+    /// The job's id.
+    pub job: String,
+    /// The attempt of the job this worker belongs to.
+    pub attempt: u32,
+    /// The worker's index within the attempt.
+    pub worker: usize,
+    /// Where the worker accepts data-plane connections.
+    pub data_address: String,
+    /// The fingerprint of the plan the worker built, which must match the submitted one.
+    pub fingerprint: String,
+}
+
+/// What the JobManager tells a TaskManager.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToTaskManager {
+    /// The registration was accepted.
+    Registered {
+        /// How often to heartbeat, in milliseconds.
+        heartbeat_interval_ms: u64,
+    },
+    /// Start a worker process.
+    Deploy(WorkerSpec),
+    /// Stop the workers of this job attempt.
+    Cancel {
+        /// The job.
+        job: String,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// A piece of a job binary the TaskManager asked for.
+    BlobChunk {
+        /// The binary's SHA-256, in hex.
+        key: String,
+        /// The chunk's bytes.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        /// Whether this is the last chunk.
+        last: bool,
+    },
+    /// The binary asked for is not in the blob store.
+    BlobMissing {
+        /// The binary's SHA-256, in hex.
+        key: String,
+    },
+}
+
+/// What a TaskManager tells the JobManager.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromTaskManager {
+    /// Still alive.
+    Heartbeat,
+    /// Send the job binary with this SHA-256.
+    FetchBlob {
+        /// The binary's SHA-256, in hex.
+        key: String,
+    },
+    /// A worker process could not start or exited.
+    WorkerExited {
+        /// The job.
+        job: String,
+        /// The attempt.
+        attempt: u32,
+        /// The worker's index.
+        worker: usize,
+        /// Whether it exited successfully.
+        success: bool,
+        /// Its exit status and the end of its error output.
+        detail: String,
+    },
+}
+
+/// How to start one worker process of a job attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerSpec {
+    /// The job's id.
+    pub job: String,
+    /// The attempt.
+    pub attempt: u32,
+    /// The worker's index within the attempt.
+    pub worker: usize,
+    /// The job binary's SHA-256, in hex (its key in the blob store).
+    pub binary: String,
+    /// The job's arguments.
+    pub args: Vec<String>,
+    /// Environment for the job: its parallelism, the checkpoint to restore, configuration.
+    pub env: Vec<(String, String)>,
+    /// The submitting client's working directory, used when it exists here (relative paths in
+    /// the arguments then mean what they meant to the client).
+    pub working_dir: Option<String>,
+}
+
+/// What the JobManager tells a worker process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Every worker of the attempt is ready: run.
+    Start(Placement),
+    /// Stop: the attempt failed elsewhere or was cancelled.
+    Cancel,
+    /// The worker is not part of a running attempt (or its plan differs).
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What a worker process tells the JobManager.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// Every task of the worker finished and its output was delivered.
+    Finished,
+    /// A task failed (the root cause).
+    Failed {
+        /// The error.
+        error: String,
+    },
+}
+
+/// Which worker runs each parallel pipeline of a job, and where the workers are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// Per pipeline (subtask index), the worker that runs it.
+    pub worker_of_pipeline: Vec<usize>,
+    /// Per worker, its data-plane address.
+    pub data_addresses: Vec<String>,
+}
+
+impl Placement {
+    /// The worker that runs subtask `subtask` of every operator.
+    pub fn worker_of(&self, subtask: usize) -> usize {
+        self.worker_of_pipeline.get(subtask).copied().unwrap_or(0)
+    }
+}
+
+/// What a client learns from a job binary before submitting it: the plan and what it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterPlan {
+    /// The job's name.
+    pub name: String,
+    /// The plan as JSON (see `JobGraph::plan_json`).
+    pub plan: serde_json::Value,
+    /// Parallel pipelines: the highest parallelism of any task, so the slots the job needs.
+    pub pipelines: usize,
+    /// Whether every source is bounded.
+    pub bounded: bool,
+    /// Whether the job checkpoints.
+    pub checkpointing: bool,
+    /// Identifies the plan; workers must build the identical one.
+    pub fingerprint: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::frame::MAX_FRAME_BYTES;
+
+    #[test]
+    fn messages_round_trip_and_garbage_is_an_error() {
+        let mut bytes = Vec::new();
+        let message = ToWorker::Start(Placement {
+            worker_of_pipeline: vec![0, 1],
+            data_addresses: vec!["a:1".into(), "b:2".into()],
+        });
+        send_message(&mut bytes, &message).unwrap();
+        write_frame(&mut bytes, MESSAGE, &[0xff, 0xff]).unwrap();
+        write_frame(&mut bytes, 7, b"x").unwrap();
+        let mut frames = FrameReader::new(bytes.as_slice(), MAX_FRAME_BYTES);
+        assert_eq!(read_message::<ToWorker, _>(&mut frames), Ok(Some(message)));
+        assert!(read_message::<ToWorker, _>(&mut frames).is_err());
+        assert!(read_message::<ToWorker, _>(&mut frames).is_err());
+        assert_eq!(read_message::<ToWorker, _>(&mut frames), Ok(None));
+    }
+}

@@ -1,0 +1,354 @@
+//! Cluster modes of a job binary: plan mode, where the binary only describes its job to the
+//! client that submits it, and worker mode, where a TaskManager started it to run its share of
+//! a job attempt.
+//!
+//! Rust cannot ship closures, so on a cluster every process that runs a job's operators is the
+//! job's own binary: its `main` builds the same graph as everywhere else, and `execute` then
+//! runs only the pipelines the JobManager placed on this worker. The environment tells the
+//! binary which mode it is in; without it, `execute` runs the embedded mini-cluster.
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::JobError;
+use crate::graph::{JobGraph, OperatorFactory};
+use crate::mini_cluster::deploy_part;
+use crate::net::auth;
+use crate::net::connection::run_connection;
+use crate::net::data_plane::{WorkerIdentity, await_peers, connect_peer, serve};
+use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
+use crate::net::protocol::{
+    ClusterPlan, FromWorker, Hello, Placement, ToWorker, WorkerHello, read_message, send_message,
+};
+use crate::net::wiring::RemoteWiring;
+use crate::signal::CancelToken;
+use crate::source::Boundedness;
+
+/// Plan mode: write the job's [`ClusterPlan`] as JSON to this file and exit.
+pub const ENV_PLAN_FILE: &str = "SLUICE_PLAN_FILE";
+/// The default parallelism a client asked for (`sluice run -p`).
+pub const ENV_PARALLELISM: &str = "SLUICE_PARALLELISM";
+/// The savepoint or checkpoint a client asked the job to start from (`sluice run -s`).
+pub const ENV_RESTORE_FROM: &str = "SLUICE_RESTORE_FROM";
+/// Worker mode: the JobManager's RPC address (`host:port`).
+pub const ENV_JOB_MANAGER: &str = "SLUICE_WORKER_JOB_MANAGER";
+/// Worker mode: the job's id.
+pub const ENV_JOB: &str = "SLUICE_WORKER_JOB";
+/// Worker mode: the job attempt.
+pub const ENV_ATTEMPT: &str = "SLUICE_WORKER_ATTEMPT";
+/// Worker mode: this worker's index in the attempt.
+pub const ENV_WORKER: &str = "SLUICE_WORKER_INDEX";
+/// Worker mode: the host to listen on for data connections, as other workers reach it.
+pub const ENV_HOST: &str = "SLUICE_WORKER_HOST";
+/// Worker mode: the data port (0: any free port).
+pub const ENV_DATA_PORT: &str = "SLUICE_WORKER_DATA_PORT";
+/// The cluster's shared secret.
+pub const ENV_SECRET: &str = "SLUICE_CLUSTER_SECRET";
+
+/// How long workers wait for each other's data connections.
+const PEER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the environment asks this process to do with its job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterMode {
+    /// Describe the job into this file.
+    Plan(String),
+    /// Run a share of a job attempt.
+    Worker(WorkerEnv),
+}
+
+/// A worker's settings, from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerEnv {
+    /// The JobManager's RPC address.
+    pub job_manager: String,
+    /// The job's id.
+    pub job: String,
+    /// The attempt.
+    pub attempt: u32,
+    /// This worker's index.
+    pub worker: usize,
+    /// The host to listen on.
+    pub host: String,
+    /// The data port.
+    pub data_port: u16,
+    /// The cluster secret.
+    pub secret: Vec<u8>,
+}
+
+fn variable(name: &str) -> Result<String, JobError> {
+    std::env::var(name).map_err(|_| JobError::Runtime(format!("worker mode: {name} is not set")))
+}
+
+fn number<T: std::str::FromStr>(name: &str) -> Result<T, JobError> {
+    let text = variable(name)?;
+    text.parse()
+        .map_err(|_| JobError::Runtime(format!("worker mode: {name}={text:?} is not a number")))
+}
+
+impl ClusterMode {
+    /// The mode the environment asks for; `None` runs locally.
+    pub fn from_env() -> Result<Option<ClusterMode>, JobError> {
+        if let Ok(path) = std::env::var(ENV_PLAN_FILE) {
+            return Ok(Some(ClusterMode::Plan(path)));
+        }
+        if std::env::var_os(ENV_JOB_MANAGER).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(ClusterMode::Worker(WorkerEnv {
+            job_manager: variable(ENV_JOB_MANAGER)?,
+            job: variable(ENV_JOB)?,
+            attempt: number(ENV_ATTEMPT)?,
+            worker: number(ENV_WORKER)?,
+            host: variable(ENV_HOST)?,
+            data_port: number(ENV_DATA_PORT)?,
+            secret: std::env::var(ENV_SECRET).unwrap_or_default().into_bytes(),
+        })))
+    }
+
+    /// Runs `job` in this mode.
+    pub fn run(&self, job: &JobGraph) -> Result<(), JobError> {
+        match self {
+            ClusterMode::Plan(path) => {
+                let plan = serde_json::to_vec_pretty(&cluster_plan(job))
+                    .map_err(|e| JobError::Runtime(format!("cannot encode the plan: {e}")))?;
+                std::fs::write(path, plan)
+                    .map_err(|e| JobError::Runtime(format!("cannot write the plan to {path}: {e}")))
+            }
+            ClusterMode::Worker(env) => run_worker(job, env),
+        }
+    }
+}
+
+/// What a client submits about `job`.
+pub fn cluster_plan(job: &JobGraph) -> ClusterPlan {
+    let plan = job.plan_json();
+    let fingerprint = hex(&Sha256::digest(plan.to_string().as_bytes()));
+    ClusterPlan {
+        name: job.config.name.clone(),
+        pipelines: job
+            .vertices
+            .iter()
+            .map(|v| v.parallelism)
+            .max()
+            .unwrap_or(1),
+        bounded: job.graph.nodes.iter().all(|node| match &node.factory {
+            OperatorFactory::Source(source) => source.boundedness() == Boundedness::Bounded,
+            _ => true,
+        }),
+        checkpointing: job.config.checkpointing.is_some(),
+        plan,
+        fingerprint,
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn runtime(message: impl std::fmt::Display) -> JobError {
+    JobError::Runtime(message.to_string())
+}
+
+/// Joins the attempt `env` names, runs this worker's pipelines of `job`, carries their
+/// channels to the other workers, and reports the outcome to the JobManager.
+fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
+    if job.config.checkpointing.is_some() {
+        return Err(runtime(
+            "checkpointing jobs cannot run on a cluster yet (the checkpoint coordinator runs only in the embedded mini-cluster); run the job without a cluster, or without checkpointing",
+        ));
+    }
+    let listener = TcpListener::bind((env.host.as_str(), env.data_port)).map_err(|e| {
+        runtime(format!(
+            "cannot listen on {}:{}: {e}",
+            env.host, env.data_port
+        ))
+    })?;
+    let data_address = format!(
+        "{}:{}",
+        env.host,
+        listener.local_addr().map_err(runtime)?.port()
+    );
+    let (mut control, mut frames) = connect_job_manager(env)?;
+    send_message(
+        &mut control,
+        &Hello::Worker(WorkerHello {
+            job: env.job.clone(),
+            attempt: env.attempt,
+            worker: env.worker,
+            data_address,
+            fingerprint: cluster_plan(job).fingerprint,
+        }),
+    )
+    .map_err(runtime)?;
+    let placement = match read_message::<ToWorker, _>(&mut frames).map_err(runtime)? {
+        Some(ToWorker::Start(placement)) => placement,
+        Some(ToWorker::Rejected { reason }) => {
+            return Err(runtime(format!(
+                "the JobManager rejected this worker: {reason}"
+            )));
+        }
+        Some(ToWorker::Cancel) | None => return Err(JobError::Cancelled),
+    };
+    let outcome = run_placed(job, env, placement, listener, frames);
+    let report = match &outcome {
+        Ok(()) => FromWorker::Finished,
+        Err(error) => FromWorker::Failed {
+            error: error.to_string(),
+        },
+    };
+    send_message(&mut control, &report).map_err(runtime)?;
+    outcome
+}
+
+fn connect_job_manager(env: &WorkerEnv) -> Result<(TcpStream, FrameReader<TcpStream>), JobError> {
+    let stream = TcpStream::connect(&env.job_manager).map_err(|e| {
+        runtime(format!(
+            "cannot reach the JobManager at {}: {e}",
+            env.job_manager
+        ))
+    })?;
+    let _ = stream.set_nodelay(true);
+    let mut writer = stream.try_clone().map_err(runtime)?;
+    let mut frames = FrameReader::new(stream, MAX_FRAME_BYTES);
+    auth::connect(&mut frames, &mut writer, &env.secret)
+        .map_err(|e| runtime(format!("JobManager at {}: {e}", env.job_manager)))?;
+    Ok((writer, frames))
+}
+
+/// Runs this worker's pipelines once the JobManager placed every pipeline.
+fn run_placed(
+    job: &JobGraph,
+    env: &WorkerEnv,
+    placement: Placement,
+    listener: TcpListener,
+    frames: FrameReader<TcpStream>,
+) -> Result<(), JobError> {
+    let identity = WorkerIdentity {
+        job: env.job.clone(),
+        attempt: env.attempt,
+        worker: env.worker,
+        secret: Arc::from(env.secret.as_slice()),
+    };
+    let accepted = serve(listener, identity.clone()).map_err(runtime)?;
+    let addresses = placement.data_addresses.clone();
+    let wiring = RemoteWiring::new(placement, env.worker);
+    let (attempt, peers) = deploy_part(job, Some(wiring))?;
+    let cancel = attempt.cancel.clone();
+    watch_job_manager(frames, cancel.clone());
+    watch_parent(cancel.clone());
+    let network_failure: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut connections = Vec::new();
+    let higher: Vec<usize> = peers.keys().copied().filter(|p| *p > env.worker).collect();
+    let mut streams = Vec::new();
+    for peer in peers.keys().copied().filter(|p| *p < env.worker) {
+        let address = addresses.get(peer).cloned().unwrap_or_default();
+        match connect_peer(&address, &identity) {
+            Ok(stream) => streams.push((peer, stream)),
+            Err(error) => {
+                cancel.cancel();
+                return finish_failed(attempt, format!("cannot connect to worker {peer}: {error}"));
+            }
+        }
+    }
+    match await_peers(&accepted, higher, PEER_TIMEOUT, &cancel) {
+        Ok(accepted) => streams.extend(accepted),
+        Err(error) => {
+            cancel.cancel();
+            return finish_failed(attempt, error);
+        }
+    }
+    let mut peers = peers;
+    for (peer, stream) in streams {
+        let Some(channels) = peers.remove(&peer) else {
+            continue;
+        };
+        let cancel = cancel.clone();
+        let failure = Arc::clone(&network_failure);
+        let name = format!("worker {peer} ({})", addresses.get(peer).map_or("?", |a| a));
+        let handle = std::thread::Builder::new()
+            .name(format!("net {name}"))
+            .spawn(move || {
+                if let Err(error) = run_connection(stream, channels, cancel.clone(), &name) {
+                    failure
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get_or_insert(error);
+                    cancel.cancel();
+                }
+            })
+            .map_err(runtime)?;
+        connections.push(handle);
+    }
+    let outcome = attempt.finish(&Mutex::new(false));
+    if outcome.is_err() {
+        cancel.cancel();
+    }
+    for connection in connections {
+        let _ = connection.join();
+    }
+    let network = network_failure
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    match (outcome, network) {
+        (Ok(_), None) => Ok(()),
+        // A lost connection explains the tasks it cut off.
+        (Err(JobError::Task { cause, .. }), Some(error)) if cause.is_secondary() => {
+            Err(runtime(error))
+        }
+        (Ok(_), Some(error)) => Err(runtime(error)),
+        (Err(error), _) => Err(error),
+    }
+}
+
+fn finish_failed(attempt: crate::job_client::Attempt, error: String) -> Result<(), JobError> {
+    let _ = attempt.finish(&Mutex::new(false));
+    Err(runtime(error))
+}
+
+/// Cancels the attempt when the JobManager says so or its connection is lost.
+fn watch_job_manager(mut frames: FrameReader<TcpStream>, cancel: CancelToken) {
+    let _ = std::thread::Builder::new()
+        .name("job-manager".into())
+        .spawn(move || {
+            loop {
+                match read_message::<ToWorker, _>(&mut frames) {
+                    Ok(Some(ToWorker::Cancel)) => {
+                        tracing::info!("the JobManager cancelled this attempt");
+                        break;
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        tracing::warn!("lost the JobManager: cancelling this attempt");
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::warn!("JobManager connection: {error}; cancelling this attempt");
+                        break;
+                    }
+                }
+            }
+            cancel.cancel();
+        });
+}
+
+/// Cancels the attempt when the TaskManager that started this process dies.
+fn watch_parent(cancel: CancelToken) {
+    let parent = std::os::unix::process::parent_id();
+    let _ = std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(move || {
+            while !cancel.is_cancelled() {
+                if std::os::unix::process::parent_id() != parent {
+                    tracing::warn!("the TaskManager is gone: cancelling this attempt");
+                    cancel.cancel();
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+}
