@@ -7,8 +7,8 @@ use sluice::jobs::event_time_windows::{self, EventTimeWindowsArgs};
 use sluice::jobs::exactly_once_counts::{self, ExactlyOnceCountsArgs};
 use sluice::jobs::word_count::{self, WordCountArgs};
 use sluice_cluster::cli::{
-    self, CancelArgs, InfoArgs, JobManagerArgs, ListArgs, RunArgs, SavepointArgs, StopArgs,
-    TaskManagerArgs,
+    self, CancelArgs, InfoArgs, JobManagerArgs, ListArgs, OverviewArgs, RunArgs, SavepointArgs,
+    StopArgs, TaskManagerArgs,
 };
 
 /// Sluice: a distributed, stateful stream processor.
@@ -35,6 +35,8 @@ enum Command {
     Run(RunArgs),
     /// List the cluster's jobs.
     List(ListArgs),
+    /// Show the cluster's TaskManagers, slots and jobs.
+    Overview(OverviewArgs),
     /// Cancel a job.
     Cancel(CancelArgs),
     /// Trigger a savepoint of a job.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Taskmanager(args) => cluster(cli::taskmanager(args)),
         Command::Run(args) => cluster(cli::run(args)),
         Command::List(args) => cluster(cli::list(args)),
+        Command::Overview(args) => cluster(cli::overview(args)),
         Command::Cancel(args) => cluster(cli::cancel(args)),
         Command::Savepoint(args) => cluster(cli::savepoint(args)),
         Command::Stop(args) => cluster(cli::stop(args)),

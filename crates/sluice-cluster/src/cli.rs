@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::client::{RestClient, format_time, plan_of};
 use crate::config::{ClusterConfig, PROPERTIES_VARIABLE};
-use crate::jobmanager::dispatcher::{JobDetails, JobOverview, JobStatus};
+use crate::jobmanager::dispatcher::{ClusterOverview, JobDetails, JobOverview, JobStatus};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, Args)]
@@ -117,6 +117,19 @@ pub struct ListArgs {
     /// Only running and waiting jobs.
     #[arg(short = 'r', long)]
     running: bool,
+}
+
+/// `sluice overview`.
+#[derive(Debug, Clone, Args)]
+pub struct OverviewArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// Wait (up to --timeout) until this many TaskManagers registered.
+    #[arg(long, value_name = "N")]
+    wait_for_taskmanagers: Option<usize>,
+    /// How long to wait for the JobManager and TaskManagers, in seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
 }
 
 /// `sluice cancel`.
@@ -300,6 +313,40 @@ pub fn list(args: &ListArgs) -> Result<(), String> {
             "No terminated jobs.",
         );
     }
+    Ok(())
+}
+
+/// Prints the cluster's TaskManagers, slots and jobs; optionally waits for TaskManagers.
+pub fn overview(args: &OverviewArgs) -> Result<(), String> {
+    let (client, _) = args.client.client()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(args.timeout);
+    let wanted = args.wait_for_taskmanagers.unwrap_or(0);
+    let overview: ClusterOverview = loop {
+        let answer = client.get::<ClusterOverview>("/overview");
+        match answer {
+            Ok(overview) if overview.taskmanagers >= wanted => break overview,
+            Ok(overview) if std::time::Instant::now() >= deadline => {
+                return Err(format!(
+                    "{} of {wanted} TaskManagers registered within {} s",
+                    overview.taskmanagers, args.timeout
+                ));
+            }
+            Err(error)
+                if args.wait_for_taskmanagers.is_none()
+                    || std::time::Instant::now() >= deadline =>
+            {
+                return Err(error);
+            }
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    println!("taskmanagers: {}", overview.taskmanagers);
+    println!("slots-total: {}", overview.slots_total);
+    println!("slots-available: {}", overview.slots_available);
+    println!("jobs-running: {}", overview.jobs_running);
+    println!("jobs-finished: {}", overview.jobs_finished);
+    println!("jobs-cancelled: {}", overview.jobs_cancelled);
+    println!("jobs-failed: {}", overview.jobs_failed);
     Ok(())
 }
 

@@ -272,3 +272,126 @@ fn write_frames(
         waker.wait(CANCEL_CHECK_INTERVAL);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use sluice_core::{Record, StreamElement};
+
+    use crate::channel::{ChannelReceiver, ChannelSender, TryRecv};
+    use crate::graph::stream_type;
+    use crate::net::auth;
+    use crate::net::frame::MAX_FRAME_BYTES;
+
+    fn pair() -> (PeerStream, PeerStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let acceptor = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut writer = stream.try_clone().unwrap();
+            let mut reader = FrameReader::new(stream, MAX_FRAME_BYTES);
+            auth::accept(&mut reader, &mut writer, b"k").unwrap();
+            PeerStream { reader, writer }
+        });
+        let stream = TcpStream::connect(address).unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = FrameReader::new(stream, MAX_FRAME_BYTES);
+        auth::connect(&mut reader, &mut writer, b"k").unwrap();
+        (PeerStream { reader, writer }, acceptor.join().unwrap())
+    }
+
+    /// A remote channel of `capacity` elements from side A to side B, with channel id 7.
+    fn remote_channel(
+        capacity: usize,
+    ) -> (
+        ChannelSender<u32>,
+        PeerChannels,
+        ChannelReceiver<u32>,
+        PeerChannels,
+    ) {
+        let types = stream_type::<u32>();
+        let cancel = CancelToken::new();
+        let mut a = PeerChannels::new(TaskWaker::new());
+        let (tx, queue) = types.remote_outbound(capacity, Arc::clone(&a.waker), cancel.clone());
+        a.outbound.push((7, queue));
+        let mut b = PeerChannels::new(TaskWaker::new());
+        let (queue, rx) =
+            types.remote_inbound(capacity, TaskWaker::new(), Arc::clone(&b.waker), cancel);
+        b.inbound.push((7, queue));
+        let tx = *tx.downcast::<ChannelSender<u32>>().unwrap();
+        let rx = *rx.downcast::<ChannelReceiver<u32>>().unwrap();
+        (tx, a, rx, b)
+    }
+
+    #[test]
+    fn elements_cross_in_order_and_a_slow_consumer_holds_the_producer_back() {
+        let (side_a, side_b) = pair();
+        let (tx, channels_a, rx, channels_b) = remote_channel(2);
+        let a =
+            std::thread::spawn(move || run_connection(side_a, channels_a, CancelToken::new(), "b"));
+        let b =
+            std::thread::spawn(move || run_connection(side_b, channels_b, CancelToken::new(), "a"));
+        let producer = std::thread::spawn(move || {
+            let mut blocked = Duration::ZERO;
+            for i in 0..50u32 {
+                blocked += tx
+                    .send(StreamElement::Records(vec![Record::new(i)]))
+                    .unwrap();
+            }
+            tx.send(StreamElement::EndOfInput).unwrap();
+            blocked
+        });
+        // The consumer reads nothing for a while: at most its 2 credits plus the producer's
+        // own 2 slots can be in flight, so the producer blocks.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(rx.high_water_mark() <= 2);
+        let mut received = Vec::new();
+        loop {
+            match rx.try_recv() {
+                TryRecv::Element(StreamElement::Records(batch)) => {
+                    received.extend(batch.into_iter().map(|r| r.value));
+                }
+                TryRecv::Element(StreamElement::EndOfInput) => break,
+                TryRecv::Element(other) => panic!("unexpected {other:?}"),
+                TryRecv::Empty => std::thread::sleep(Duration::from_millis(1)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(received, (0..50).collect::<Vec<_>>());
+        assert!(
+            rx.high_water_mark() <= 2,
+            "never more than the credits granted"
+        );
+        assert!(producer.join().unwrap() > Duration::from_millis(100));
+        assert_eq!(a.join().unwrap(), Ok(()));
+        assert_eq!(b.join().unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn a_peer_that_breaks_the_protocol_fails_only_the_connection() {
+        let (mut side_a, side_b) = pair();
+        let (_tx, _channels_a, rx, channels_b) = remote_channel(1);
+        let b =
+            std::thread::spawn(move || run_connection(side_b, channels_b, CancelToken::new(), "a"));
+        // Data past the credits granted: the second element finds no room.
+        let mut element = 7u32.to_be_bytes().to_vec();
+        element.extend(postcard::to_stdvec(&StreamElement::<u32>::EndOfInput).unwrap());
+        for _ in 0..3 {
+            write_frame(&mut side_a.writer, DATA, &element).unwrap();
+        }
+        let error = b.join().unwrap().unwrap_err();
+        assert!(error.contains("credits"), "{error}");
+        assert_eq!(rx.try_recv(), TryRecv::Element(StreamElement::EndOfInput));
+        drop(side_a);
+        let (mut side_a, side_b) = pair();
+        let (_tx, _a, _rx, channels_b) = remote_channel(1);
+        let b =
+            std::thread::spawn(move || run_connection(side_b, channels_b, CancelToken::new(), "a"));
+        write_frame(&mut side_a.writer, DATA, &99u32.to_be_bytes()).unwrap();
+        let error = b.join().unwrap().unwrap_err();
+        assert!(error.contains("unknown channel 99"), "{error}");
+    }
+}

@@ -175,3 +175,48 @@ pub fn await_peers(
     }
     Ok(connected)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn identity(worker: usize, secret: &[u8]) -> WorkerIdentity {
+        WorkerIdentity {
+            job: "job".into(),
+            attempt: 1,
+            worker,
+            secret: Arc::from(secret),
+        }
+    }
+
+    #[test]
+    fn garbage_and_strangers_are_turned_away_and_peers_still_get_in() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let accepted = serve(listener, identity(0, b"s")).unwrap();
+        let mut garbage = TcpStream::connect(&address).unwrap();
+        garbage.write_all(&[0xff; 64]).unwrap();
+        assert!(connect_peer(&address, &identity(1, b"wrong")).is_err());
+        let mut other_job = identity(1, b"s");
+        other_job.job = "other".into();
+        connect_peer(&address, &other_job).unwrap();
+        connect_peer(&address, &identity(2, b"s")).unwrap();
+        let peers = await_peers(
+            &accepted,
+            vec![2],
+            Duration::from_secs(10),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(peers.len(), 1);
+        assert_eq!(peers[0].0, 2);
+        let timeout = await_peers(
+            &accepted,
+            vec![1],
+            Duration::from_millis(100),
+            &CancelToken::new(),
+        );
+        assert!(matches!(timeout, Err(e) if e.contains("did not connect")));
+    }
+}
