@@ -1,6 +1,8 @@
 //! The standalone cluster as a user runs it: a JobManager and TaskManagers as real processes
 //! on loopback, jobs submitted with `sluice run`, managed with `sluice list` / `cancel`.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -107,6 +109,16 @@ impl Cluster {
         self.task_managers.push(child);
     }
 
+    /// Kills the JobManager (SIGKILL) and starts it again with the same configuration.
+    fn restart_job_manager(&mut self, extra: &[String]) {
+        if let Some(mut old) = self.job_manager.take() {
+            old.kill().unwrap();
+            old.wait().unwrap();
+        }
+        let secret = self.secret.clone();
+        self.job_manager = Some(self.spawn("jobmanager", extra, &secret));
+    }
+
     fn client(&self, command: &str, args: &[&str]) -> Output {
         Command::new(SLUICE)
             .arg(command)
@@ -119,10 +131,22 @@ impl Cluster {
     }
 
     fn get(&self, path: &str) -> serde_json::Value {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.rest_port)).unwrap();
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+        let value = self.try_get(path);
+        assert!(!value.is_null(), "GET {path} failed\n{}", self.logs());
+        value
+    }
+
+    /// `GET path`, or null when the JobManager does not answer (it may be restarting).
+    fn try_get(&self, path: &str) -> serde_json::Value {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.rest_port)) else {
+            return serde_json::Value::Null;
+        };
         let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
+        let answered = write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .and_then(|()| stream.read_to_string(&mut response));
+        if answered.is_err() {
+            return serde_json::Value::Null;
+        }
         let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
     }
@@ -141,9 +165,9 @@ impl Cluster {
     }
 
     fn wait_for_state(&self, job: &str, state: &str) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            let details = self.get(&format!("/jobs/{job}"));
+            let details = self.try_get(&format!("/jobs/{job}"));
             if details["state"] == state {
                 return details;
             }
@@ -548,4 +572,145 @@ fn whoami() -> String {
             .trim()
             .to_string()
     })
+}
+
+/// `key,value` lines for the exactly-once counts job.
+fn write_counts_input(dir: &Path, lines: u64) -> PathBuf {
+    let mut text = String::new();
+    let mut state = 7u64;
+    for _ in 0..lines {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let key = (state >> 33) % 30;
+        let value = ((state >> 40) % 1000) as i64 - 300;
+        text.push_str(&format!("user-{key},{value}\n"));
+    }
+    let path = dir.join("counts-input.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The committed output of one uninterrupted local run of the exactly-once counts job.
+fn fault_free_counts(dir: &Path, input: &Path) -> Vec<String> {
+    let out = dir.join("fault-free-out");
+    let local = Command::new(example("exactly_once_counts"))
+        .arg("--input")
+        .arg(input)
+        .arg("--output-dir")
+        .arg(&out)
+        .arg("--checkpoint-dir")
+        .arg(dir.join("fault-free-checkpoints"))
+        .args(["--checkpoint-interval-ms", "100", "--parallelism", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    common::committed_lines(&[&out])
+}
+
+/// Submits the exactly-once counts job, throttled so it runs for seconds, at parallelism 2.
+fn submit_counts(cluster: &Cluster, input: &Path) -> String {
+    let out = cluster.dir.join("out");
+    let checkpoints = cluster.dir.join("checkpoints");
+    let run = cluster.client(
+        "run",
+        &[
+            "-d",
+            example("exactly_once_counts").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--checkpoint-dir",
+            checkpoints.to_str().unwrap(),
+            "--checkpoint-interval-ms",
+            "100",
+            "--parallelism",
+            "2",
+            "--records-per-second",
+            "800",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        cluster.logs()
+    );
+    job_id(&run)
+}
+
+/// Waits until the job completed a checkpoint.
+fn wait_for_checkpoint(cluster: &Cluster) {
+    let checkpoints = cluster.dir.join("checkpoints");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let storage =
+            sluice::state::CheckpointStorage::open(checkpoints.to_str().unwrap()).unwrap();
+        if !storage.completed().unwrap_or_default().is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint completed\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_killed_task_manager_restarts_the_job_from_its_checkpoint_exactly_once() {
+    let mut cluster = Cluster::start("failover", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let mut victim = cluster.task_managers.remove(1);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    // One slot is left for a job of two pipelines: it waits, saying so, until a replacement
+    // TaskManager registers.
+    let waiting = cluster.wait_for_state(&id, "CREATED");
+    assert!(
+        waiting["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("waiting for 2 free slots"),
+        "{waiting}"
+    );
+    cluster.add_task_manager(1, &[]);
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert!(finished["attempt"].as_u64().unwrap() >= 2, "{finished}");
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+}
+
+#[test]
+fn a_restarted_job_manager_recovers_its_running_job() {
+    let mut cluster = Cluster::start("jm-restart", 2, 1);
+    let ha = cluster.dir.join("ha");
+    let ha_flag = vec![
+        "-D".to_string(),
+        format!("high-availability.storageDir={}", ha.display()),
+    ];
+    cluster.restart_job_manager(&ha_flag);
+    cluster.wait_for_task_managers(2);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    cluster.restart_job_manager(&ha_flag);
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert!(finished["attempt"].as_u64().unwrap() >= 1, "{finished}");
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
 }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::client::{RestClient, format_time, plan_of};
 use crate::config::{ClusterConfig, PROPERTIES_VARIABLE};
-use crate::jobmanager::dispatcher::{ClusterOverview, JobDetails, JobOverview, JobStatus};
+use crate::jobmanager::dispatcher::{
+    ClusterOverview, JobDetails, JobOverview, JobStatus, status_name,
+};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, Args)]
@@ -259,13 +261,6 @@ fn wait_for_end(client: &RestClient, id: &str) -> Result<JobDetails, String> {
     }
 }
 
-fn status_name(status: JobStatus) -> String {
-    match serde_json::to_value(status) {
-        Ok(Value::String(name)) => name,
-        _ => format!("{status:?}"),
-    }
-}
-
 /// Lists jobs as Flink's `list -a` does.
 pub fn list(args: &ListArgs) -> Result<(), String> {
     let (client, _) = args.client.client()?;
@@ -295,7 +290,7 @@ pub fn list(args: &ListArgs) -> Result<(), String> {
     section(
         "------------------ Running/Restarting Jobs -------------------",
         jobs.iter()
-            .filter(|j| j.state == JobStatus::Running)
+            .filter(|j| matches!(j.state, JobStatus::Running | JobStatus::Restarting))
             .collect(),
         "No running jobs.",
     );

@@ -123,6 +123,9 @@ pub struct ClusterConfig {
     /// Where the JobManager keeps job binaries and TaskManagers cache them
     /// (`blob.storage.directory`; the system's temporary directory if unset).
     pub blob_dir: Option<String>,
+    /// Where the JobManager keeps the jobs (and their binaries) a restarted JobManager
+    /// recovers (`high-availability.storageDir`; none if unset).
+    pub ha_storage_dir: Option<String>,
     /// Job-level keys (checkpointing, state backend, restart strategy), checked, by key: the
     /// defaults of every job the cluster runs.
     pub job_options: BTreeMap<String, String>,
@@ -149,6 +152,7 @@ impl Default for ClusterConfig {
             rest_bind_address: None,
             cluster_secret: None,
             blob_dir: None,
+            ha_storage_dir: None,
             job_options: BTreeMap::new(),
         }
     }
@@ -291,6 +295,9 @@ impl ClusterConfig {
             "rest.bind-address" => self.rest_bind_address = Some(nonempty("a host name")?),
             "security.cluster.secret" => self.cluster_secret = Some(nonempty("a secret")?),
             "blob.storage.directory" => self.blob_dir = Some(nonempty("a directory")?),
+            "high-availability.storageDir" | "high-availability.storage-dir" => {
+                self.ha_storage_dir = Some(nonempty("a directory")?)
+            }
             _ => {
                 check_job_option(key, text)?;
                 self.job_options.insert(key.to_string(), text.to_string());

@@ -19,7 +19,7 @@ use crate::alignment::AlignmentRegistry;
 use crate::chain::AnyLink;
 use crate::checkpoint::{
     CheckpointConfig, CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox,
-    TaskCheckpoints, TaskId, read_restore_point,
+    TaskCheckpoints, TaskId, TaskReport, read_restore_point,
 };
 use crate::error::{JobError, TaskError, panic_message};
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
@@ -71,13 +71,27 @@ pub(crate) fn deploy(job: &JobGraph) -> Result<Attempt, JobError> {
     deploy_part(job, None).map(|(attempt, _)| attempt)
 }
 
+/// What a worker's deployment hands to the network: the channels per other worker, and, when
+/// the job checkpoints, its tasks' mailboxes and reports (the coordinator runs in the
+/// JobManager).
+#[derive(Default)]
+pub(crate) struct WorkerPart {
+    /// Per other worker, the channels crossing to it.
+    pub(crate) peers: BTreeMap<usize, PeerChannels>,
+    /// The local tasks' checkpoint mailboxes, and the channel their reports arrive on.
+    pub(crate) checkpoints: Option<CheckpointLines>,
+}
+
+/// A worker's tasks' checkpoint mailboxes, and the channel their reports arrive on.
+pub(crate) type CheckpointLines = (BTreeMap<TaskId, Arc<Mailbox>>, mpsc::Receiver<TaskReport>);
+
 /// Deploys this process's part of one attempt of `job`: every task when `remote` is `None`,
 /// else the tasks of this worker's pipelines, with the channels that cross to other workers
 /// returned per worker for the data plane to carry.
 pub(crate) fn deploy_part(
     job: &JobGraph,
     remote: Option<RemoteWiring>,
-) -> Result<(Attempt, BTreeMap<usize, PeerChannels>), JobError> {
+) -> Result<(Attempt, WorkerPart), JobError> {
     let started = Instant::now();
     let cancel = CancelToken::new();
     let metrics = MetricRegistry::new();
@@ -94,7 +108,12 @@ pub(crate) fn deploy_part(
     )?;
     let checkpoint_failure = Arc::new(Mutex::new(None));
     let checkpoint_stats = Arc::new(Mutex::new(Vec::new()));
+    let mut remote_checkpoints = None;
     let (coordinator, requests) = match &job.config.checkpointing {
+        Some(_) if deployment.remote.is_some() => {
+            remote_checkpoints = Some(deployment.remote_checkpoint_lines());
+            (None, None)
+        }
         Some(config) => {
             let (requests, receiver) = mpsc::channel();
             let handle = deployment.start_coordinator(
@@ -109,6 +128,10 @@ pub(crate) fn deploy_part(
         None => (None, None),
     };
     let (tasks, peers) = deployment.build_tasks()?;
+    let part = WorkerPart {
+        peers,
+        checkpoints: remote_checkpoints,
+    };
     let (report, outcomes) = mpsc::channel();
     let task_count = tasks.len();
     for task in tasks {
@@ -144,7 +167,7 @@ pub(crate) fn deploy_part(
         requests,
         checkpoint_stats,
     };
-    Ok((attempt, peers))
+    Ok((attempt, part))
 }
 
 /// The state of one deployment while its tasks are built.
@@ -444,6 +467,29 @@ impl<'a> Deployment<'a> {
             checkpointing: self.job.config.checkpointing.as_ref().map(|c| c.mode),
             state_backend: Arc::clone(&self.job.config.state_backend),
         }
+    }
+
+    /// Gives every local task of a worker a line to the coordinator in the JobManager: its
+    /// mailbox (for the worker to post the coordinator's messages into) and a report channel
+    /// (for the worker to forward).
+    fn remote_checkpoint_lines(&mut self) -> CheckpointLines {
+        let (reports, receiver) = mpsc::channel();
+        let mut mailboxes = BTreeMap::new();
+        for (v, vertex) in self.job.vertices.iter().enumerate() {
+            for subtask in 0..vertex.parallelism {
+                if !self.is_local(subtask) {
+                    continue;
+                }
+                let id = TaskId { vertex: v, subtask };
+                let mailbox = Mailbox::new(Arc::clone(&self.wakers[v][subtask]));
+                self.checkpoint_lines.insert(
+                    (v, subtask),
+                    TaskCheckpoints::new(id, Arc::clone(&mailbox), reports.clone()),
+                );
+                mailboxes.insert(id, mailbox);
+            }
+        }
+        (mailboxes, receiver)
     }
 
     /// Opens the checkpoint storage, gives every task a line to the coordinator, and starts

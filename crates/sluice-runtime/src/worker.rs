@@ -7,12 +7,14 @@
 //! runs only the pipelines the JobManager placed on this worker. The environment tells the
 //! binary which mode it is in; without it, `execute` runs the embedded mini-cluster.
 
+use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::checkpoint::{Mailbox, TaskId, TaskReport};
 use crate::error::JobError;
 use crate::graph::{JobGraph, OperatorFactory};
 use crate::mini_cluster::deploy_part;
@@ -21,8 +23,10 @@ use crate::net::connection::run_connection;
 use crate::net::data_plane::{WorkerIdentity, await_peers, connect_peer, serve};
 use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
 use crate::net::protocol::{
-    ClusterPlan, FromWorker, Hello, Placement, ToWorker, WorkerHello, read_message, send_message,
+    ClusterPlan, FromWorker, Hello, Placement, PlanTask, ToWorker, WorkerHello, read_message,
+    send_message,
 };
+use crate::net::remote_checkpoints::encode_report;
 use crate::net::wiring::RemoteWiring;
 use crate::signal::CancelToken;
 use crate::source::Boundedness;
@@ -127,6 +131,9 @@ impl ClusterMode {
 pub fn cluster_plan(job: &JobGraph) -> ClusterPlan {
     let plan = job.plan_json();
     let fingerprint = hex(&Sha256::digest(plan.to_string().as_bytes()));
+    let is_source = |node: crate::graph::NodeId| {
+        matches!(job.graph.node(node).factory, OperatorFactory::Source(_))
+    };
     ClusterPlan {
         name: job.config.name.clone(),
         pipelines: job
@@ -139,7 +146,31 @@ pub fn cluster_plan(job: &JobGraph) -> ClusterPlan {
             OperatorFactory::Source(source) => source.boundedness() == Boundedness::Bounded,
             _ => true,
         }),
-        checkpointing: job.config.checkpointing.is_some(),
+        checkpointing: job.config.checkpointing.clone(),
+        restart_strategy: job.config.restart_strategy.clone(),
+        tasks: job
+            .vertices
+            .iter()
+            .map(|vertex| PlanTask {
+                parallelism: vertex.parallelism,
+                source: is_source(vertex.nodes[0]),
+            })
+            .collect(),
+        operators: job
+            .graph
+            .nodes
+            .iter()
+            .map(|node| {
+                (
+                    node.effective_uid(),
+                    (
+                        job.vertex_of[node.id.0],
+                        job.parallelism[node.id.0],
+                        job.max_parallelism[node.id.0],
+                    ),
+                )
+            })
+            .collect(),
         plan,
         fingerprint,
     }
@@ -154,12 +185,24 @@ fn runtime(message: impl std::fmt::Display) -> JobError {
     JobError::Runtime(message.to_string())
 }
 
+/// The worker's control connection to the JobManager, shared by the threads that send on it.
+type ControlLink = Arc<Mutex<TcpStream>>;
+
+fn send_control(link: &ControlLink, message: &FromWorker) -> Result<(), String> {
+    send_message(
+        &mut *link.lock().unwrap_or_else(PoisonError::into_inner),
+        message,
+    )
+}
+
 /// Joins the attempt `env` names, runs this worker's pipelines of `job`, carries their
 /// channels to the other workers, and reports the outcome to the JobManager.
 fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
-    if job.config.checkpointing.is_some() {
+    if let Some(config) = &job.config.checkpointing
+        && config.unaligned
+    {
         return Err(runtime(
-            "checkpointing jobs cannot run on a cluster yet (the checkpoint coordinator runs only in the embedded mini-cluster); run the job without a cluster, or without checkpointing",
+            "unaligned checkpoints cannot run on a cluster yet: their barriers cannot cross the network; use aligned checkpoints",
         ));
     }
     let listener = TcpListener::bind((env.host.as_str(), env.data_port)).map_err(|e| {
@@ -173,9 +216,10 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         env.host,
         listener.local_addr().map_err(runtime)?.port()
     );
-    let (mut control, mut frames) = connect_job_manager(env)?;
+    let (control, mut frames) = connect_job_manager(env)?;
+    let control: ControlLink = Arc::new(Mutex::new(control));
     send_message(
-        &mut control,
+        &mut *control.lock().unwrap_or_else(PoisonError::into_inner),
         &Hello::Worker(WorkerHello {
             job: env.job.clone(),
             attempt: env.attempt,
@@ -192,16 +236,16 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
                 "the JobManager rejected this worker: {reason}"
             )));
         }
-        Some(ToWorker::Cancel) | None => return Err(JobError::Cancelled),
+        Some(_) | None => return Err(JobError::Cancelled),
     };
-    let outcome = run_placed(job, env, placement, listener, frames);
+    let outcome = run_placed(job, env, placement, listener, frames, &control);
     let report = match &outcome {
         Ok(()) => FromWorker::Finished,
         Err(error) => FromWorker::Failed {
             error: error.to_string(),
         },
     };
-    send_message(&mut control, &report).map_err(runtime)?;
+    send_control(&control, &report).map_err(runtime)?;
     outcome
 }
 
@@ -227,6 +271,7 @@ fn run_placed(
     placement: Placement,
     listener: TcpListener,
     frames: FrameReader<TcpStream>,
+    control: &ControlLink,
 ) -> Result<(), JobError> {
     let identity = WorkerIdentity {
         job: env.job.clone(),
@@ -237,15 +282,22 @@ fn run_placed(
     let accepted = serve(listener, identity.clone()).map_err(runtime)?;
     let addresses = placement.data_addresses.clone();
     let wiring = RemoteWiring::new(placement, env.worker);
-    let (attempt, peers) = deploy_part(job, Some(wiring))?;
+    let (attempt, part) = deploy_part(job, Some(wiring))?;
     let cancel = attempt.cancel.clone();
-    watch_job_manager(frames, cancel.clone());
+    let (mailboxes, reports) = match part.checkpoints {
+        Some((mailboxes, reports)) => (mailboxes, Some(reports)),
+        None => (BTreeMap::new(), None),
+    };
+    watch_job_manager(frames, mailboxes, cancel.clone());
     watch_parent(cancel.clone());
+    let forwarder =
+        reports.map(|reports| forward_reports(reports, Arc::clone(control), cancel.clone()));
     let network_failure: Arc<Mutex<Option<String>>> = Arc::default();
-    let mut connections = Vec::new();
+    let mut peers = part.peers;
     let higher: Vec<usize> = peers.keys().copied().filter(|p| *p > env.worker).collect();
+    let lower: Vec<usize> = peers.keys().copied().filter(|p| *p < env.worker).collect();
     let mut streams = Vec::new();
-    for peer in peers.keys().copied().filter(|p| *p < env.worker) {
+    for peer in lower {
         let address = addresses.get(peer).cloned().unwrap_or_default();
         match connect_peer(&address, &identity) {
             Ok(stream) => streams.push((peer, stream)),
@@ -262,7 +314,7 @@ fn run_placed(
             return finish_failed(attempt, error);
         }
     }
-    let mut peers = peers;
+    let mut connections = Vec::new();
     for (peer, stream) in streams {
         let Some(channels) = peers.remove(&peer) else {
             continue;
@@ -276,7 +328,7 @@ fn run_placed(
                 if let Err(error) = run_connection(stream, channels, cancel.clone(), &name) {
                     failure
                         .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .unwrap_or_else(PoisonError::into_inner)
                         .get_or_insert(error);
                     cancel.cancel();
                 }
@@ -291,9 +343,13 @@ fn run_placed(
     for connection in connections {
         let _ = connection.join();
     }
+    // Every task's last report (finished) goes out before the outcome.
+    if let Some(forwarder) = forwarder {
+        let _ = forwarder.join();
+    }
     let network = network_failure
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(PoisonError::into_inner)
         .take();
     match (outcome, network) {
         (Ok(_), None) => Ok(()),
@@ -311,13 +367,47 @@ fn finish_failed(attempt: crate::job_client::Attempt, error: String) -> Result<(
     Err(runtime(error))
 }
 
-/// Cancels the attempt when the JobManager says so or its connection is lost.
-fn watch_job_manager(mut frames: FrameReader<TcpStream>, cancel: CancelToken) {
+/// Sends the local tasks' checkpoint reports to the coordinator in the JobManager, completing
+/// and encoding their snapshots on the way (off the task threads). Ends when every task's
+/// line is closed; a report that cannot be sent fails the attempt.
+fn forward_reports(
+    reports: mpsc::Receiver<TaskReport>,
+    control: ControlLink,
+    cancel: CancelToken,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for report in reports {
+            let sent = encode_report(report)
+                .and_then(|wire| send_control(&control, &FromWorker::Report(wire)));
+            if let Err(error) = sent {
+                tracing::warn!("cannot report to the checkpoint coordinator: {error}");
+                cancel.cancel();
+                break;
+            }
+        }
+    })
+}
+
+/// Posts the coordinator's messages into the local tasks' mailboxes; cancels the attempt when
+/// the JobManager says so or its connection is lost.
+fn watch_job_manager(
+    mut frames: FrameReader<TcpStream>,
+    mailboxes: BTreeMap<TaskId, Arc<Mailbox>>,
+    cancel: CancelToken,
+) {
     let _ = std::thread::Builder::new()
         .name("job-manager".into())
         .spawn(move || {
             loop {
                 match read_message::<ToWorker, _>(&mut frames) {
+                    Ok(Some(ToWorker::Task { task, message })) => match mailboxes.get(&task) {
+                        Some(mailbox) => mailbox.post(message),
+                        None => tracing::warn!(
+                            "the JobManager addressed task {}/{}, which does not run here",
+                            task.vertex,
+                            task.subtask
+                        ),
+                    },
                     Ok(Some(ToWorker::Cancel)) => {
                         tracing::info!("the JobManager cancelled this attempt");
                         break;

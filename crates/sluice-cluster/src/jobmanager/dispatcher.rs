@@ -6,22 +6,36 @@
 //! (slot sharing: one slot holds one pipeline, every operator's subtask of that index), spread
 //! over as many TaskManagers as have room; each TaskManager used starts one worker process for
 //! its pipelines; once every worker reported in, all are told where the others are and start.
-//! The job finishes when every worker finished, and fails on the first failure, a lost worker
-//! or a lost TaskManager.
+//! The job finishes when every worker finished.
+//!
+//! A job that checkpoints gets its checkpoint coordinator here, in the JobManager: it triggers
+//! the sources through their workers and collects every task's snapshot from them. A failed
+//! attempt (a task's failure, a lost worker or TaskManager, checkpointing failing the job)
+//! restarts under the job's restart strategy from the latest completed checkpoint, on the slots
+//! there are (waiting for slots with a clear status); without a restart left, the job fails.
+//! With a [`JobStore`], jobs that have not ended survive a JobManager restart.
 
 use std::collections::BTreeMap;
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use sluice_runtime::checkpoint::{
+    CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest, TaskReport,
+};
 use sluice_runtime::net::protocol::{
     ClusterPlan, FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello,
     WorkerSpec, send_message,
 };
+use sluice_runtime::net::remote_checkpoints::decode_report;
+use sluice_runtime::signal::CancelToken;
 use sluice_runtime::worker::{ENV_PARALLELISM, ENV_RESTORE_FROM, hex};
+use sluice_state::CheckpointStorage;
 
 use super::blob_store::BlobStore;
+use super::coordinator::start_coordinator;
+use super::job_store::{JobStore, StoredJob};
 
 /// The writing end of a control connection, shared by the threads that send on it.
 pub type Link = Arc<Mutex<TcpStream>>;
@@ -48,6 +62,8 @@ pub enum JobStatus {
     Created,
     /// Deployed.
     Running,
+    /// Waiting to restart after a failure.
+    Restarting,
     /// Every task finished.
     Finished,
     /// A task, worker or TaskManager failed.
@@ -96,6 +112,24 @@ struct WorkerState {
     finished: bool,
 }
 
+/// The checkpoint coordinator of a running attempt.
+pub struct CoordinatorHandle {
+    /// Where the workers' task reports go.
+    pub reports: mpsc::Sender<TaskReport>,
+    /// Savepoint requests.
+    pub requests: mpsc::Sender<CoordinatorRequest>,
+    /// Stops the coordinator.
+    pub cancel: CancelToken,
+    /// Why checkpointing failed the attempt, once it did.
+    pub failure: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for CoordinatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CoordinatorHandle")
+    }
+}
+
 /// A job and its job master's state.
 #[derive(Debug)]
 struct JobRecord {
@@ -111,6 +145,52 @@ struct JobRecord {
     runtime: Option<Duration>,
     attempt: u32,
     workers: Vec<WorkerState>,
+    restarts: RestartTracker,
+    restart_at: Option<Instant>,
+    /// The checkpoint or savepoint the next attempt starts from.
+    restore_from: Option<String>,
+    coordinator: Option<CoordinatorHandle>,
+}
+
+impl JobRecord {
+    fn new(id: String, request: SubmitRequest, submitted_ms: u64) -> Self {
+        let strategy = match (&request.plan.restart_strategy, &request.plan.checkpointing) {
+            (Some(strategy), _) => strategy.clone(),
+            (None, Some(_)) => RestartStrategy::flink_default(),
+            (None, None) => RestartStrategy::None,
+        };
+        JobRecord {
+            id,
+            restore_from: request.restore_from.clone(),
+            request,
+            status: JobStatus::Created,
+            error: None,
+            waiting: None,
+            submitted_ms,
+            start_ms: None,
+            end_ms: None,
+            started: None,
+            runtime: None,
+            attempt: 0,
+            workers: Vec::new(),
+            restarts: RestartTracker::new(strategy),
+            restart_at: None,
+            coordinator: None,
+        }
+    }
+
+    /// The checkpoint directory holding a completed checkpoint, if the job checkpoints there.
+    fn latest_checkpoints(&self) -> Option<String> {
+        let directory = self
+            .request
+            .plan
+            .checkpointing
+            .as_ref()?
+            .directory
+            .clone()?;
+        let storage = CheckpointStorage::open(&directory).ok()?;
+        (!storage.completed().ok()?.is_empty()).then_some(directory)
+    }
 }
 
 #[derive(Debug)]
@@ -217,6 +297,8 @@ pub struct Dispatcher {
     state: Mutex<State>,
     /// The job binaries.
     pub blobs: BlobStore,
+    /// Where jobs that have not ended are kept, if anywhere.
+    store: Option<Box<dyn JobStore>>,
     /// How often TaskManagers heartbeat.
     pub heartbeat_interval: Duration,
     /// Silence after which a TaskManager is lost.
@@ -224,18 +306,71 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher with no TaskManagers and no jobs.
+    /// A dispatcher with no TaskManagers; with a `store`, the jobs it holds are recovered
+    /// (each resumes from its latest checkpoint once slots are free).
     pub fn new(
         blobs: BlobStore,
+        store: Option<Box<dyn JobStore>>,
         heartbeat_interval: Duration,
         heartbeat_timeout: Duration,
-    ) -> Self {
-        Dispatcher {
-            state: Mutex::new(State::default()),
+    ) -> Result<Self, String> {
+        let mut state = State::default();
+        if let Some(store) = &store {
+            for stored in store.load()? {
+                tracing::info!(
+                    "recovering job {} '{}'",
+                    stored.id,
+                    stored.request.plan.name
+                );
+                let mut job = JobRecord::new(stored.id, stored.request, stored.submitted_ms);
+                if let Some(latest) = job.latest_checkpoints() {
+                    job.restore_from = Some(latest);
+                }
+                state.jobs.push(job);
+            }
+        }
+        Ok(Dispatcher {
+            state: Mutex::new(state),
             blobs,
+            store,
             heartbeat_interval,
             heartbeat_timeout,
+        })
+    }
+
+    /// Runs what is due: lost TaskManagers, restarts whose delay passed, checkpointing that
+    /// failed an attempt.
+    pub fn tick(&self) {
+        self.check_heartbeats();
+        let mut state = lock(&self.state);
+        let failed: Vec<(String, String)> = state
+            .jobs
+            .iter()
+            .filter_map(|job| {
+                let coordinator = job.coordinator.as_ref()?;
+                let failure = lock(&coordinator.failure).clone()?;
+                Some((job.id.clone(), failure))
+            })
+            .collect();
+        for (id, failure) in failed {
+            self.fail_attempt(&mut state, &id, failure);
         }
+        let due: Vec<String> = state
+            .jobs
+            .iter()
+            .filter(|job| {
+                job.status == JobStatus::Restarting
+                    && job.restart_at.is_some_and(|at| at <= Instant::now())
+            })
+            .map(|job| job.id.clone())
+            .collect();
+        for id in due {
+            if let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) {
+                job.status = JobStatus::Created;
+                job.restart_at = None;
+            }
+        }
+        self.schedule(&mut state);
     }
 
     /// Registers a TaskManager (replacing one of the same id) and schedules waiting jobs.
@@ -315,14 +450,10 @@ impl Dispatcher {
             .map(|job| job.id.clone())
             .collect();
         for job in affected {
-            self.end_job(
+            self.fail_attempt(
                 state,
                 &job,
-                JobStatus::Failed,
-                Some(format!(
-                    "TaskManager {id} ({}) was lost: {reason}",
-                    entry.info.host
-                )),
+                format!("TaskManager {id} ({}) was lost: {reason}", entry.info.host),
             );
         }
     }
@@ -335,9 +466,11 @@ impl Dispatcher {
                 request.binary
             ));
         }
-        if request.plan.checkpointing {
+        if let Some(config) = &request.plan.checkpointing
+            && config.directory.is_none()
+        {
             return Err(
-                "the job enables checkpointing, which cluster jobs do not support yet (the checkpoint coordinator runs only in the embedded mini-cluster); run it without a cluster, or without checkpointing".into(),
+                "the job enables checkpointing but sets no checkpoint directory (execution.checkpointing.dir); on a cluster it must be a location every TaskManager and the JobManager reach".into(),
             );
         }
         let mut id = [0u8; 16];
@@ -349,20 +482,15 @@ impl Dispatcher {
             request.plan.name,
             request.plan.pipelines
         );
-        state.jobs.push(JobRecord {
-            id: id.clone(),
-            request,
-            status: JobStatus::Created,
-            error: None,
-            waiting: None,
-            submitted_ms: now_ms(),
-            start_ms: None,
-            end_ms: None,
-            started: None,
-            runtime: None,
-            attempt: 0,
-            workers: Vec::new(),
-        });
+        let job = JobRecord::new(id.clone(), request, now_ms());
+        if let Some(store) = &self.store {
+            store.put(&StoredJob {
+                id: id.clone(),
+                request: job.request.clone(),
+                submitted_ms: job.submitted_ms,
+            })?;
+        }
+        state.jobs.push(job);
         self.schedule(&mut state);
         Ok(id)
     }
@@ -376,7 +504,10 @@ impl Dispatcher {
             .find(|job| job.id == id)
             .ok_or_else(|| format!("no job with id {id}"))?;
         if job.status.is_terminal() {
-            return Err(format!("job {id} already ended ({:?})", job.status));
+            return Err(format!(
+                "job {id} already ended ({})",
+                status_name(job.status)
+            ));
         }
         self.end_job(&mut state, id, JobStatus::Canceled, None);
         Ok(())
@@ -423,8 +554,9 @@ impl Dispatcher {
         job.attempt += 1;
         job.waiting = None;
         job.status = JobStatus::Running;
-        job.start_ms = Some(now_ms());
-        job.started = Some(Instant::now());
+        job.start_ms.get_or_insert_with(now_ms);
+        job.started.get_or_insert_with(Instant::now);
+        job.restarts.started();
         job.workers = placement
             .iter()
             .map(|(tm, pipelines)| WorkerState {
@@ -439,7 +571,7 @@ impl Dispatcher {
             ENV_PARALLELISM.to_string(),
             job.request.parallelism.to_string(),
         )];
-        if let Some(path) = &job.request.restore_from {
+        if let Some(path) = &job.restore_from {
             env.push((ENV_RESTORE_FROM.to_string(), path.clone()));
         }
         let specs: Vec<(String, WorkerSpec)> = placement
@@ -479,7 +611,7 @@ impl Dispatcher {
             }
         }
         if let Some(error) = failed {
-            self.end_job(state, id, JobStatus::Failed, Some(error));
+            self.fail_attempt(state, id, error);
         }
     }
 
@@ -535,12 +667,58 @@ impl Dispatcher {
                     failed = Some(format!("cannot start worker {index}: {error}"));
                 }
             }
+            if failed.is_none() && job.request.plan.checkpointing.is_some() {
+                let links: Vec<Option<Link>> = job.workers.iter().map(|w| w.link.clone()).collect();
+                match start_coordinator(
+                    &job.request.plan,
+                    &links,
+                    &placement,
+                    job.restore_from.as_deref(),
+                ) {
+                    Ok(handle) => job.coordinator = Some(handle),
+                    Err(error) => failed = Some(error),
+                }
+            }
             if let Some(error) = failed {
                 let id = job.id.clone();
-                self.end_job(&mut state, &id, JobStatus::Failed, Some(error));
+                self.fail_attempt(&mut state, &id, error);
             }
         }
         Ok(())
+    }
+
+    /// Takes a savepoint of a running job into `directory`; with `stop`, the job then ends.
+    /// Returns the savepoint's path.
+    pub fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String> {
+        let (requests, timeout) = {
+            let state = lock(&self.state);
+            let job = state
+                .jobs
+                .iter()
+                .find(|job| job.id == id)
+                .ok_or_else(|| format!("no job with id {id}"))?;
+            let Some(config) = &job.request.plan.checkpointing else {
+                return Err(format!(
+                    "job {id} does not checkpoint: savepoints need checkpointing enabled"
+                ));
+            };
+            let coordinator = job
+                .coordinator
+                .as_ref()
+                .ok_or_else(|| format!("job {id} is not running ({})", status_name(job.status)))?;
+            (coordinator.requests.clone(), config.timeout)
+        };
+        let (reply, outcome) = mpsc::channel();
+        requests
+            .send(CoordinatorRequest::Savepoint(SavepointRequest {
+                directory: directory.to_string(),
+                stop,
+                reply,
+            }))
+            .map_err(|_| format!("job {id} is no longer running"))?;
+        outcome
+            .recv_timeout(timeout + Duration::from_secs(10))
+            .map_err(|_| format!("job {id} ended before its savepoint completed"))?
     }
 
     /// A worker reported its outcome.
@@ -557,6 +735,19 @@ impl Dispatcher {
             return;
         }
         match report {
+            FromWorker::Report(wire) => {
+                let report = match decode_report(wire) {
+                    Ok(report) => report,
+                    Err(error) => {
+                        let id = job.id.clone();
+                        self.fail_attempt(&mut state, &id, error);
+                        return;
+                    }
+                };
+                if let Some(coordinator) = &job.coordinator {
+                    let _ = coordinator.reports.send(report);
+                }
+            }
             FromWorker::Finished => {
                 if let Some(worker) = job.workers.get_mut(hello.worker) {
                     worker.finished = true;
@@ -572,11 +763,10 @@ impl Dispatcher {
                     .workers
                     .get(hello.worker)
                     .map_or_else(String::new, |w| w.task_manager.clone());
-                self.end_job(
+                self.fail_attempt(
                     &mut state,
                     &id,
-                    JobStatus::Failed,
-                    Some(format!("worker {} on {tm}: {error}", hello.worker)),
+                    format!("worker {} on {tm}: {error}", hello.worker),
                 );
             }
         }
@@ -592,14 +782,10 @@ impl Dispatcher {
         };
         if job.workers.get(hello.worker).is_some_and(|w| !w.finished) {
             let id = job.id.clone();
-            self.end_job(
+            self.fail_attempt(
                 &mut state,
                 &id,
-                JobStatus::Failed,
-                Some(format!(
-                    "worker {} disconnected before it finished",
-                    hello.worker
-                )),
+                format!("worker {} disconnected before it finished", hello.worker),
             );
         }
     }
@@ -624,54 +810,64 @@ impl Dispatcher {
                 && j.workers.get(worker).is_some_and(|w| !w.finished)
         });
         if running {
-            self.end_job(
-                &mut state,
-                job,
-                JobStatus::Failed,
-                Some(format!("worker {worker} exited: {detail}")),
-            );
+            self.fail_attempt(&mut state, job, format!("worker {worker} exited: {detail}"));
         }
     }
 
-    /// Ends a job: records why, stops its workers and frees its slots.
-    fn end_job(&self, state: &mut State, id: &str, status: JobStatus, error: Option<String>) {
+    /// The running attempt of job `id` failed: it restarts if its restart strategy allows
+    /// (from its latest completed checkpoint), else the job fails.
+    fn fail_attempt(&self, state: &mut State, id: &str, reason: String) {
         let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
             return;
         };
-        if job.status.is_terminal() {
+        if job.status != JobStatus::Running {
             return;
         }
-        match (&error, status) {
-            (Some(error), _) => tracing::warn!("job {id} {status:?}: {error}"),
-            (None, _) => tracing::info!("job {id} {status:?}"),
+        let Some(delay) = job.restarts.on_failure() else {
+            self.end_job(state, id, JobStatus::Failed, Some(reason));
+            return;
+        };
+        tracing::warn!(
+            "job {id} attempt {} failed, restarting in {delay:?} from its latest checkpoint: {reason}",
+            job.attempt
+        );
+        if let Some(latest) = job.latest_checkpoints() {
+            job.restore_from = Some(latest);
         }
-        job.status = status;
-        job.error = error;
-        job.waiting = None;
-        job.end_ms = Some(now_ms());
-        job.runtime = job.started.map(|s| s.elapsed());
-        let workers = std::mem::take(&mut job.workers);
+        job.status = JobStatus::Restarting;
+        job.restart_at = Some(Instant::now() + delay);
+        job.error = Some(format!("restarting after: {reason}"));
+        self.stop_attempt(state, id, false);
+    }
+
+    /// Stops job `id`'s attempt: cancels its coordinator and (unless it finished) its workers,
+    /// and frees its slots.
+    fn stop_attempt(&self, state: &mut State, id: &str, finished: bool) {
+        let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
+            return;
+        };
+        if let Some(coordinator) = job.coordinator.take() {
+            coordinator.cancel.cancel();
+        }
         let attempt = job.attempt;
-        for worker in &workers {
-            if status != JobStatus::Finished
-                && let Some(link) = &worker.link
-            {
+        let workers = std::mem::take(&mut job.workers);
+        if !finished {
+            for link in workers.iter().filter_map(|w| w.link.as_ref()) {
                 let _ = send(link, &ToWorker::Cancel);
             }
         }
+        let mut used: Vec<(String, usize)> = Vec::new();
         job.workers = workers
             .into_iter()
-            .map(|w| WorkerState { link: None, ..w })
-            .collect();
-        let used: Vec<(String, usize)> = job
-            .workers
-            .iter()
-            .map(|w| (w.task_manager.clone(), w.pipelines.len()))
+            .map(|w| {
+                used.push((w.task_manager.clone(), w.pipelines.len()));
+                WorkerState { link: None, ..w }
+            })
             .collect();
         for (tm, slots) in used {
             if let Some(entry) = state.task_managers.get_mut(&tm) {
                 entry.used_slots = entry.used_slots.saturating_sub(slots);
-                if status != JobStatus::Finished {
+                if !finished {
                     let _ = send(
                         &entry.link,
                         &ToTaskManager::Cancel {
@@ -681,6 +877,35 @@ impl Dispatcher {
                     );
                 }
             }
+        }
+    }
+
+    /// Ends a job: records why, stops its attempt, forgets it in the store.
+    fn end_job(&self, state: &mut State, id: &str, status: JobStatus, error: Option<String>) {
+        let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
+            return;
+        };
+        if job.status.is_terminal() {
+            return;
+        }
+        match &error {
+            Some(error) => tracing::warn!("job {id} {}: {error}", status_name(status)),
+            None => tracing::info!("job {id} {}", status_name(status)),
+        }
+        let was_running = job.status == JobStatus::Running;
+        job.status = status;
+        job.error = error;
+        job.waiting = None;
+        job.restart_at = None;
+        job.end_ms = Some(now_ms());
+        job.runtime = job.started.map(|s| s.elapsed());
+        if was_running {
+            self.stop_attempt(state, id, status == JobStatus::Finished);
+        }
+        if let Some(store) = &self.store
+            && let Err(error) = store.remove(id)
+        {
+            tracing::warn!("{error}");
         }
         self.schedule(state);
     }
@@ -732,12 +957,22 @@ impl Dispatcher {
             taskmanagers: managers.len(),
             slots_total: managers.iter().map(|m| m.slots).sum(),
             slots_available: managers.iter().map(|m| m.free_slots).sum(),
-            jobs_running: count(JobStatus::Running) + count(JobStatus::Created),
+            jobs_running: count(JobStatus::Running)
+                + count(JobStatus::Created)
+                + count(JobStatus::Restarting),
             jobs_finished: count(JobStatus::Finished),
             jobs_cancelled: count(JobStatus::Canceled),
             jobs_failed: count(JobStatus::Failed),
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
+    }
+}
+
+/// A status as the API spells it.
+pub fn status_name(status: JobStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{status:?}"),
     }
 }
 
@@ -756,7 +991,10 @@ fn overview(job: &JobRecord) -> JobOverview {
             .end_ms
             .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX)),
         duration: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-        message: job.error.clone().or_else(|| job.waiting.clone()),
+        message: match (&job.waiting, &job.error) {
+            (Some(waiting), Some(error)) => Some(format!("{waiting} ({error})")),
+            (waiting, error) => waiting.clone().or_else(|| error.clone()),
+        },
     }
 }
 

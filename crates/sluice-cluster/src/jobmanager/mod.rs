@@ -2,7 +2,9 @@
 //! workers, the REST API for clients, and the dispatcher behind both.
 
 pub mod blob_store;
+pub mod coordinator;
 pub mod dispatcher;
+pub mod job_store;
 pub mod rest;
 pub mod rpc_server;
 
@@ -13,9 +15,15 @@ use std::sync::Arc;
 use crate::config::ClusterConfig;
 use blob_store::BlobStore;
 use dispatcher::Dispatcher;
+use job_store::{FileJobStore, JobStore};
 
-/// Where the JobManager keeps job binaries.
+/// Where the JobManager keeps job binaries: with high availability, beside the job store (a
+/// restarted JobManager needs them); else in `blob.storage.directory` or the temporary
+/// directory, per process.
 fn blob_dir(config: &ClusterConfig) -> PathBuf {
+    if let Some(dir) = &config.ha_storage_dir {
+        return PathBuf::from(dir).join("blobs");
+    }
     let base = config
         .blob_dir
         .as_ref()
@@ -41,11 +49,18 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         )
     })?;
     rest.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let store: Option<Box<dyn JobStore>> = match &config.ha_storage_dir {
+        Some(dir) => Some(Box::new(FileJobStore::open(
+            &PathBuf::from(dir).join("jobs"),
+        )?)),
+        None => None,
+    };
     let dispatcher = Arc::new(Dispatcher::new(
         BlobStore::open(&blob_dir(config))?,
+        store,
         config.heartbeat_interval,
         config.heartbeat_timeout,
-    ));
+    )?);
     {
         let dispatcher = Arc::clone(&dispatcher);
         std::thread::Builder::new()
@@ -55,13 +70,12 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
     }
     {
         let dispatcher = Arc::clone(&dispatcher);
-        let period = (config.heartbeat_interval / 2).max(std::time::Duration::from_millis(50));
         std::thread::Builder::new()
-            .name("heartbeat-check".into())
+            .name("dispatcher-tick".into())
             .spawn(move || {
                 loop {
-                    std::thread::sleep(period);
-                    dispatcher.check_heartbeats();
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    dispatcher.tick();
                 }
             })
             .map_err(|e| e.to_string())?;

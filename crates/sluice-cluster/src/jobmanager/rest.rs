@@ -8,7 +8,7 @@
 //! | `GET /jobs/overview` | every job, newest first |
 //! | `GET /jobs/{id}` | one job, with its plan and placement |
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
-//! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | savepoints (refused: cluster jobs do not checkpoint yet) |
+//! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
 //! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
 //! | `POST /jars/{key}/run` | submits a job of that binary |
 //!
@@ -88,16 +88,44 @@ async fn patch_job(
     }
 }
 
-async fn savepoint(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+/// `POST /jobs/{id}/savepoints` (`{"target-directory", "cancel-job"}`) and
+/// `POST /jobs/{id}/stop` (`{"targetDirectory"}`): answers `{"location"}` once the savepoint
+/// completed.
+async fn savepoint(
+    State(dispatcher): Shared,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
     if dispatcher.job(&id).is_none() {
         return error(StatusCode::NOT_FOUND, format!("no job with id {id}"));
     }
-    error(
-        StatusCode::CONFLICT,
-        format!(
-            "job {id} does not checkpoint: savepoints need checkpointing, which cluster jobs do not support yet"
-        ),
-    )
+    let request: serde_json::Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(value) => value,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
+        }
+    };
+    let stop = uri.path().ends_with("/stop") || request["cancel-job"] == true;
+    let directory = request["target-directory"]
+        .as_str()
+        .or_else(|| request["targetDirectory"].as_str())
+        .map(str::to_string);
+    let Some(directory) = directory else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "no savepoint directory: give one, or set state.savepoints.dir",
+        );
+    };
+    let outcome =
+        tokio::task::spawn_blocking(move || dispatcher.savepoint(&id, &directory, stop)).await;
+    match outcome {
+        Ok(Ok(location)) => Json(json!({ "location": location })).into_response(),
+        Ok(Err(message)) => error(StatusCode::CONFLICT, message),
+        Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()),
+    }
 }
 
 async fn upload(State(dispatcher): Shared, body: Bytes) -> Response {

@@ -20,6 +20,9 @@ use sluice_runtime::net::protocol::{
 
 use super::dispatcher::{Dispatcher, Link};
 
+/// The largest message an authenticated worker may send: a task's snapshot travels in one.
+const MAX_SNAPSHOT_FRAME_BYTES: usize = 1 << 30;
+
 /// Serves `listener` for the life of the process.
 pub fn serve(listener: TcpListener, dispatcher: Arc<Dispatcher>, secret: Arc<[u8]>) {
     for stream in listener.incoming() {
@@ -67,7 +70,11 @@ fn session(stream: TcpStream, dispatcher: &Dispatcher, secret: &[u8]) -> Result<
     let link: Link = Arc::new(Mutex::new(writer));
     match hello {
         Hello::TaskManager(info) => task_manager_session(info, frames, link, dispatcher),
-        Hello::Worker(hello) => worker_session(&hello, frames, link, dispatcher),
+        Hello::Worker(hello) => {
+            // Workers send their tasks' snapshots on this connection.
+            frames.set_limit(MAX_SNAPSHOT_FRAME_BYTES);
+            worker_session(&hello, frames, link, dispatcher)
+        }
     }
 }
 

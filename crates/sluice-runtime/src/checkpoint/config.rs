@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// The guarantee checkpoints give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum CheckpointingMode {
     /// Barriers are aligned: a restored job has seen every record exactly once.
     #[default]
@@ -13,7 +13,7 @@ pub enum CheckpointingMode {
 }
 
 /// How and where a job checkpoints.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointConfig {
     /// Time between checkpoint triggers (`execution.checkpointing.interval`).
     pub interval: Duration,

@@ -20,7 +20,7 @@ use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 
 use super::config::{CheckpointConfig, CheckpointingMode};
 use super::shared_files::SharedFiles;
-use super::task_line::{Mailbox, TaskId, TaskMessage, TaskReport};
+use super::task_line::{TaskId, TaskMessage, TaskPost, TaskReport};
 use crate::signal::CancelToken;
 
 /// One task as the coordinator sees it.
@@ -28,7 +28,7 @@ pub struct CoordinatorTask {
     /// The task.
     pub id: TaskId,
     /// Its mailbox.
-    pub mailbox: Arc<Mailbox>,
+    pub mailbox: Arc<dyn TaskPost>,
     /// Whether it is a source (receives triggers).
     pub is_source: bool,
 }

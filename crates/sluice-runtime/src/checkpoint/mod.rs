@@ -23,7 +23,7 @@ pub use coordinator::{
 };
 pub use restart::{RestartStrategy, RestartTracker};
 pub use split_assigner::{SOURCE_SPLITS_STATE, SplitAssigner};
-pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskReport};
+pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskPost, TaskReport};
 
 use sluice_state::{CheckpointStorage, RestoredCheckpoint};
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::config::parse_duration;
 
 /// When a failed job restarts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum RestartStrategy {
     /// Never: the first failure fails the job.
     None,

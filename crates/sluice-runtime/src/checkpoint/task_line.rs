@@ -12,7 +12,9 @@ use crate::chain::ChainSnapshot;
 use crate::signal::TaskWaker;
 
 /// Which task: its job vertex and subtask index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TaskId {
     /// The job vertex (chain).
     pub vertex: usize,
@@ -21,7 +23,7 @@ pub struct TaskId {
 }
 
 /// What the coordinator tells a task.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TaskMessage {
     /// Start checkpoint `barrier.checkpoint_id` (sent to sources).
     Trigger {
@@ -57,6 +59,19 @@ pub enum TaskReport {
         /// The task.
         task: TaskId,
     },
+}
+
+/// Where the coordinator posts a task's messages: the task's mailbox in this process, or a
+/// forwarder to the worker process that runs it.
+pub trait TaskPost: Send + Sync {
+    /// Delivers `message` to the task.
+    fn post(&self, message: TaskMessage);
+}
+
+impl TaskPost for Mailbox {
+    fn post(&self, message: TaskMessage) {
+        Mailbox::post(self, message);
+    }
 }
 
 /// Messages for one task, and the waker that gets it to read them.

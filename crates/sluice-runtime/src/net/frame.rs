@@ -88,6 +88,11 @@ impl<R: Read> FrameReader<R> {
         Ok(Some((self.buffer[0], &self.buffer[1..])))
     }
 
+    /// Accepts frames up to `limit` bytes from now on (an authenticated peer may send more).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
     /// The underlying stream.
     pub fn get_ref(&self) -> &R {
         self.input.get_ref()

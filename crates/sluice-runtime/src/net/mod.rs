@@ -8,4 +8,5 @@ pub mod data_plane;
 pub mod frame;
 pub mod protocol;
 pub mod remote_channel;
+pub mod remote_checkpoints;
 pub mod wiring;

@@ -5,12 +5,16 @@
 //! [`super::frame`]), after the handshake of [`super::auth`]. A message that does not decode
 //! closes the connection.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use sluice_core::Barrier;
+
 use super::frame::{FrameReader, write_frame};
+use crate::checkpoint::{CheckpointConfig, RestartStrategy, TaskId, TaskMessage};
 
 /// The frame kind of a control message.
 pub const MESSAGE: u8 = 0x10;
@@ -166,6 +170,13 @@ pub enum ToWorker {
         /// Why.
         reason: String,
     },
+    /// The checkpoint coordinator's message for one of the worker's tasks.
+    Task {
+        /// The task.
+        task: TaskId,
+        /// The message.
+        message: TaskMessage,
+    },
 }
 
 /// What a worker process tells the JobManager.
@@ -177,6 +188,34 @@ pub enum FromWorker {
     Failed {
         /// The error.
         error: String,
+    },
+    /// A task's report to the checkpoint coordinator.
+    Report(WireReport),
+}
+
+/// A task's report to the checkpoint coordinator, as it crosses the network: snapshots are
+/// materialized and encoded (see [`super::remote_checkpoints`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WireReport {
+    /// The task snapshotted its chain at `barrier`.
+    Acknowledged {
+        /// The task.
+        task: TaskId,
+        /// The barrier.
+        barrier: Barrier,
+        /// Its operators' state (a postcard-encoded `TaskSnapshot`).
+        #[serde(with = "serde_bytes")]
+        snapshot: Vec<u8>,
+    },
+    /// A bounded source read everything.
+    SourceEnded {
+        /// The source task.
+        task: TaskId,
+    },
+    /// The task finished.
+    Finished {
+        /// The task.
+        task: TaskId,
     },
 }
 
@@ -207,10 +246,25 @@ pub struct ClusterPlan {
     pub pipelines: usize,
     /// Whether every source is bounded.
     pub bounded: bool,
-    /// Whether the job checkpoints.
-    pub checkpointing: bool,
+    /// Checkpointing, when the job enables it (the JobManager runs its coordinator).
+    pub checkpointing: Option<CheckpointConfig>,
+    /// How failed attempts restart (`None`: Flink's default).
+    pub restart_strategy: Option<RestartStrategy>,
+    /// Every task (chain) of the job.
+    pub tasks: Vec<PlanTask>,
+    /// Every operator: uid → (task index, parallelism, max parallelism).
+    pub operators: BTreeMap<String, (usize, usize, usize)>,
     /// Identifies the plan; workers must build the identical one.
     pub fingerprint: String,
+}
+
+/// One task (chain) of a plan, as the checkpoint coordinator needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTask {
+    /// Its parallelism.
+    pub parallelism: usize,
+    /// Whether it is headed by a source (checkpoints are triggered there).
+    pub source: bool,
 }
 
 #[cfg(test)]

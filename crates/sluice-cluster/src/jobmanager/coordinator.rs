@@ -1,0 +1,104 @@
+//! The checkpoint coordinator of a job attempt on the cluster: the same coordinator as the
+//! embedded mini-cluster's, in the JobManager, with each task's mailbox forwarding to the
+//! worker that runs it and the workers' reports fed in by the dispatcher.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, mpsc};
+
+use sluice_runtime::checkpoint::{Coordinator, CoordinatorTask, TaskId, read_restore_point};
+use sluice_runtime::net::protocol::{ClusterPlan, Placement, ToWorker, send_message};
+use sluice_runtime::net::remote_checkpoints::ForwardingMailbox;
+use sluice_runtime::signal::CancelToken;
+use sluice_state::CheckpointStorage;
+
+use super::dispatcher::{CoordinatorHandle, Link};
+
+/// Starts the coordinator of an attempt whose workers (by index) are reached through `links`;
+/// checkpoint ids continue after the checkpoint it restores from.
+pub fn start_coordinator(
+    plan: &ClusterPlan,
+    links: &[Option<Link>],
+    placement: &Placement,
+    restore_from: Option<&str>,
+) -> Result<CoordinatorHandle, String> {
+    let config = plan
+        .checkpointing
+        .clone()
+        .ok_or_else(|| "the job does not checkpoint".to_string())?;
+    let directory = config
+        .directory
+        .clone()
+        .ok_or_else(|| "the job sets no checkpoint directory".to_string())?;
+    let storage = CheckpointStorage::open(&directory)
+        .map_err(|e| format!("checkpoint storage {directory}: {e}"))?;
+    let first_id = match restore_from {
+        Some(path) => {
+            read_restore_point(path)
+                .map_err(|e| format!("cannot read the restore point {path}: {e}"))?
+                .metadata
+                .checkpoint_id
+                + 1
+        }
+        None => storage
+            .completed()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .max()
+            .map_or(1, |id| id + 1),
+    };
+    let mut tasks = Vec::new();
+    for (vertex, task) in plan.tasks.iter().enumerate() {
+        for subtask in 0..task.parallelism {
+            let worker = placement.worker_of(subtask);
+            let link = links
+                .get(worker)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| format!("worker {worker} is not connected"))?;
+            let id = TaskId { vertex, subtask };
+            let send = move |message: ToWorker| {
+                let mut stream = link
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Err(error) = send_message(&mut *stream, &message) {
+                    tracing::warn!("cannot reach worker {worker}: {error}");
+                }
+            };
+            tasks.push(CoordinatorTask {
+                id,
+                mailbox: Arc::new(ForwardingMailbox::new(id, Arc::new(send))),
+                is_source: task.source,
+            });
+        }
+    }
+    let (reports, report_receiver) = mpsc::channel();
+    let (requests, request_receiver) = mpsc::channel();
+    let cancel = CancelToken::new();
+    let failure = Arc::new(Mutex::new(None));
+    let coordinator = Coordinator {
+        config,
+        job_name: plan.name.clone(),
+        storage,
+        tasks,
+        operators: plan
+            .operators
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+        reports: report_receiver,
+        cancel: cancel.clone(),
+        failure: Arc::clone(&failure),
+        first_id,
+        requests: request_receiver,
+        stats: Arc::default(),
+    };
+    coordinator
+        .spawn()
+        .map_err(|e| format!("cannot start the checkpoint coordinator: {e}"))?;
+    Ok(CoordinatorHandle {
+        reports,
+        requests,
+        cancel,
+        failure,
+    })
+}

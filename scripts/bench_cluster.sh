@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Cluster benchmarks, side by side with Apache Flink's standalone cluster when its peer is set up
+# (FLINK_HOME, or the PyPI install of ../shared-style peers under $SLUICE_PEERS_CACHE).
+#
+#   scripts/bench_cluster.sh [RECORDS_16B=20000000] [RECORDS_1K=2000000]
+#
+# Both clusters: one JobManager and two TaskManagers with one slot each on this machine. The
+# job (examples/bench_shuffle.rs, benches/flink/ShuffleBench.java) generates records at p=2 and
+# hash-partitions them to two meters, so half of all records cross between the TaskManagers.
+#   - throughput, 16-byte and 1 KiB records, buffer timeout 100 ms;
+#   - the same Sluice job in one process (the embedded mini-cluster) at p=2;
+#   - latency p50/p99 from creation to the meter with a 1 ms buffer timeout, paced at half of
+#     Flink's peak 16-byte rate (both systems at the same rate) and at half of Sluice's own;
+#   - submission: from starting the `run` command to the first record at a meter.
+# Prints one line per run; BENCHMARKS.md records them.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+N16="${1:-20000000}"
+N1K="${2:-2000000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+(cd "$ROOT" && cargo build --release --bin sluice --example bench_shuffle >&2)
+SLUICE="$CARGO_TARGET_DIR/release/sluice"
+JOB="$CARGO_TARGET_DIR/release/examples/bench_shuffle"
+WORK="$(mktemp -d /tmp/sluice-bench-cluster.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+now_ns() { date +%s%N; }
+
+# summarize SYSTEM CASE REPORT_DIR START_NS: adds up the meters' lines.
+summarize() {
+    cat "$3"/sink-*.txt | awk -v sys="$1" -v case="$2" -v start="$4" '
+        { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+          records += v["records"]; bytes += v["bytes"]
+          if (first == "" || v["first_ns"] < first) first = v["first_ns"]
+          if (v["last_ns"] > last) last = v["last_ns"]
+          if (v["p50_us"] > p50) p50 = v["p50_us"]; if (v["p99_us"] > p99) p99 = v["p99_us"] }
+        END { wall = (last - first) / 1e9
+              line = sprintf("%s %s p=2 records=%d wall_s=%.3f records_per_s=%.0f mb_per_s=%.1f submit_to_first_record_s=%.3f",
+                             sys, case, records, wall, records / wall, bytes / 1e6 / wall, (first - start) / 1e9)
+              if (p99 > 0) line = line sprintf(" p50_ms=%.2f p99_ms=%.2f", p50 / 1000, p99 / 1000)
+              print line }'
+}
+
+rate_of() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^records_per_s=/) { split($i, kv, "="); print int(kv[2]) } }' <<<"$1"; }
+
+# ---- Sluice cluster
+mkdir -p "$WORK/conf"
+cat >"$WORK/conf/config.yaml" <<YAML
+jobmanager:
+  rpc:
+    address: localhost
+    port: 16123
+rest:
+  port: 18081
+taskmanager:
+  numberOfTaskSlots: 1
+YAML
+printf 'localhost\nlocalhost\n' >"$WORK/conf/workers"
+export SLUICE_CONF_DIR="$WORK/conf" SLUICE_PID_DIR="$WORK/pids" SLUICE_LOG_DIR="$WORK/log" SLUICE_BIN="$SLUICE"
+"$ROOT/bin/start-cluster.sh" >&2
+sluice_run() { # CASE ARGS...
+    local case="$1" report="$WORK/r-$1" start
+    shift
+    start=$(now_ns)
+    "$SLUICE" run -p 2 "$JOB" --report "$report" "$@" >/dev/null
+    summarize sluice-cluster "$case" "$report" "$start"
+}
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+sluice_run submit --records 1000 --payload 0
+S16=$(sluice_run shuffle-16b --records "$N16" --payload 0)
+echo "$S16"
+sluice_run shuffle-1kib --records "$N1K" --payload 1008
+"$ROOT/bin/stop-cluster.sh" >&2
+
+# ---- Sluice in one process
+one_process() { # CASE ARGS...
+    local case="$1" report="$WORK/p-$1" start
+    shift
+    start=$(now_ns)
+    SLUICE_PARALLELISM=2 "$JOB" --report "$report" "$@" >/dev/null
+    summarize sluice-one-process "$case" "$report" "$start"
+}
+one_process shuffle-16b --records "$N16" --payload 0
+one_process shuffle-1kib --records "$N1K" --payload 1008
+
+# ---- Flink standalone cluster
+PEERS="${SLUICE_PEERS_CACHE:-$HOME/.cache/sluice-peers}"
+FLINK_HOME="${FLINK_HOME:-$(ls -d "$PEERS"/flink-venv/lib/python3.*/site-packages/pyflink 2>/dev/null | head -1)}"
+F16=""
+if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
+    mkdir -p "$WORK/flink-build"
+    javac -nowarn -d "$WORK/flink-build" -cp "$FLINK_HOME/lib/*" "$ROOT/benches/flink/ShuffleBench.java"
+    (cd "$WORK/flink-build" && jar cf shuffle.jar ./*.class)
+    cp -r "$FLINK_HOME/conf" "$WORK/flink-conf"
+    printf 'localhost\nlocalhost\n' >"$WORK/flink-conf/workers"
+    export FLINK_CONF_DIR="$WORK/flink-conf" FLINK_LOG_DIR="$WORK/flink-log"
+    "$FLINK_HOME/bin/start-cluster.sh" >&2
+    until curl -sf localhost:8081/overview | grep -q '"taskmanagers":2'; do sleep 0.5; done
+    flink_run() { # CASE RECORDS PAYLOAD RATE BUFFER_TIMEOUT
+        local case="$1" report="$WORK/f-$1" start
+        start=$(now_ns)
+        "$FLINK_HOME/bin/flink" run -p 2 -c ShuffleBench "$WORK/flink-build/shuffle.jar" "$2" "$3" "$4" "$5" "$report" >/dev/null
+        summarize flink-cluster "$case" "$report" "$start"
+    }
+    flink_run submit 1000 0 0 100
+    F16=$(flink_run shuffle-16b "$N16" 0 0 100)
+    echo "$F16"
+    flink_run shuffle-1kib "$N1K" 1008 0 100
+fi
+
+# ---- Latency at half the peak rate, 1 ms buffer timeout
+if [ -n "$F16" ]; then
+    RATE=$(($(rate_of "$F16") / 2))
+    flink_run "latency-at-${RATE}/s" $((RATE * 10)) 0 "$RATE" 1
+    "$FLINK_HOME/bin/stop-cluster.sh" >&2
+fi
+"$ROOT/bin/start-cluster.sh" >&2
+if [ -n "$F16" ]; then
+    sluice_run "latency-at-${RATE}/s" --records $((RATE * 10)) --payload 0 --rate "$RATE" --buffer-timeout-ms 1
+fi
+OWN=$(($(rate_of "$S16") / 2))
+sluice_run "latency-at-${OWN}/s" --records $((OWN * 10)) --payload 0 --rate "$OWN" --buffer-timeout-ms 1
+"$ROOT/bin/stop-cluster.sh" >&2
