@@ -714,3 +714,77 @@ fn a_restarted_job_manager_recovers_its_running_job() {
         fault_free_counts(&cluster.dir, &input)
     );
 }
+
+#[test]
+fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
+    let cluster = Cluster::start("savepoints", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let savepoints = cluster.dir.join("savepoints");
+    let taken = cluster.client("savepoint", &[&id, savepoints.to_str().unwrap()]);
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    assert!(
+        stdout(&taken).contains("Savepoint completed"),
+        "{}",
+        stdout(&taken)
+    );
+    let stopped = cluster.client(
+        "stop",
+        &["--savepoint-path", savepoints.to_str().unwrap(), &id],
+    );
+    assert!(
+        stopped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let location = stdout(&stopped)
+        .trim()
+        .rsplit("Path: ")
+        .next()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        Path::new(&location).join("_metadata").exists(),
+        "{location}"
+    );
+    cluster.wait_for_state(&id, "FINISHED");
+    // Resumed from the savepoint, the job commits the rest: together, one run's output.
+    let resumed = cluster.client(
+        "run",
+        &[
+            "-s",
+            &location,
+            example("exactly_once_counts").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output-dir",
+            cluster.dir.join("out").to_str().unwrap(),
+            "--checkpoint-dir",
+            cluster.dir.join("checkpoints-2").to_str().unwrap(),
+            "--checkpoint-interval-ms",
+            "100",
+            "--parallelism",
+            "2",
+        ],
+    );
+    assert!(
+        resumed.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&resumed.stderr),
+        cluster.logs()
+    );
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+    let plain = cluster.client("savepoint", &["0123", "/tmp/x"]);
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("no job with id 0123"));
+}
