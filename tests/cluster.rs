@@ -614,6 +614,11 @@ fn fault_free_counts(dir: &Path, input: &Path) -> Vec<String> {
 
 /// Submits the exactly-once counts job, throttled so it runs for seconds, at parallelism 2.
 fn submit_counts(cluster: &Cluster, input: &Path) -> String {
+    submit_counts_with(cluster, input, &[])
+}
+
+/// [`submit_counts`] with more job arguments.
+fn submit_counts_with(cluster: &Cluster, input: &Path, extra: &[&str]) -> String {
     let out = cluster.dir.join("out");
     let checkpoints = cluster.dir.join("checkpoints");
     let run = cluster.client(
@@ -633,7 +638,11 @@ fn submit_counts(cluster: &Cluster, input: &Path) -> String {
             "2",
             "--records-per-second",
             "800",
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
     );
     assert!(
         run.status.success(),
@@ -665,9 +674,18 @@ fn wait_for_checkpoint(cluster: &Cluster) {
 
 #[test]
 fn a_killed_task_manager_restarts_the_job_from_its_checkpoint_exactly_once() {
-    let mut cluster = Cluster::start("failover", 2, 1);
+    killed_task_manager_recovers_exactly_once("failover", &[]);
+}
+
+#[test]
+fn unaligned_checkpoints_across_task_managers_recover_exactly_once() {
+    killed_task_manager_recovers_exactly_once("unaligned", &["--unaligned-checkpoints"]);
+}
+
+fn killed_task_manager_recovers_exactly_once(name: &str, extra: &[&str]) {
+    let mut cluster = Cluster::start(name, 2, 1);
     let input = write_counts_input(&cluster.dir, 4000);
-    let id = submit_counts(&cluster, &input);
+    let id = submit_counts_with(&cluster, &input, extra);
     cluster.wait_for_state(&id, "RUNNING");
     wait_for_checkpoint(&cluster);
     let mut victim = cluster.task_managers.remove(1);

@@ -42,8 +42,14 @@ fn the_config_map_loads_and_the_deployments_use_it() {
 
     let jobmanager = manifest("jobmanager.yaml");
     let (deployment, service) = (&jobmanager[0], &jobmanager[1]);
-    assert_eq!(service["metadata"]["name"].as_str(), Some("sluice-jobmanager"));
-    assert_eq!(args(deployment)[..3], ["jobmanager", "--conf-dir", "/opt/sluice/conf"]);
+    assert_eq!(
+        service["metadata"]["name"].as_str(),
+        Some("sluice-jobmanager")
+    );
+    assert_eq!(
+        args(deployment)[..3],
+        ["jobmanager", "--conf-dir", "/opt/sluice/conf"]
+    );
     let ports: Vec<i64> = container(deployment)["ports"]
         .as_vec()
         .unwrap()
@@ -52,12 +58,18 @@ fn the_config_map_loads_and_the_deployments_use_it() {
         .collect();
     assert_eq!(
         ports,
-        [i64::from(config.jobmanager_port), i64::from(config.rest_port)]
+        [
+            i64::from(config.jobmanager_port),
+            i64::from(config.rest_port)
+        ]
     );
 
     let taskmanager = &manifest("taskmanager.yaml")[0];
     let tm_args = args(taskmanager);
-    assert_eq!(tm_args[..3], ["taskmanager", "--conf-dir", "/opt/sluice/conf"]);
+    assert_eq!(
+        tm_args[..3],
+        ["taskmanager", "--conf-dir", "/opt/sluice/conf"]
+    );
     // The -D flag the TaskManager gets is a valid override.
     let flag = tm_args.iter().skip_while(|a| *a != "-D").nth(1).unwrap();
     let dir = std::env::temp_dir().join(format!("sluice-k8s-empty-{}", std::process::id()));

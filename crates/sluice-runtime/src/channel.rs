@@ -169,13 +169,13 @@ impl<T> ChannelSender<T> {
         Ok(blocked_since.map_or(Duration::ZERO, |since| since.elapsed()))
     }
 
-    /// Queues `element` if there is room, without blocking.
+    /// Queues `element` if there is room (priority barriers take none), without blocking.
     pub fn try_send(&self, element: StreamElement<T>) -> Result<(), SendError> {
         let mut state = self.shared.lock();
         if !state.receiver_alive {
             return Err(SendError::Disconnected);
         }
-        if state.queue.len() >= self.shared.capacity {
+        if state.pushed - state.taken >= self.shared.capacity as u64 {
             return Err(SendError::Full);
         }
         state.push(element);
@@ -209,15 +209,26 @@ impl<T> ChannelSender<T> {
         if let Some(element) = last {
             state.push(element);
         }
-        let position = state
-            .queue
-            .iter()
-            .take_while(|entry| matches!(entry, Entry::Priority(..)))
-            .count();
         let pushed = state.pushed;
-        state
-            .queue
-            .insert(position, Entry::Priority(barrier, pushed));
+        state.push_priority(barrier, pushed);
+        drop(state);
+        self.shared.consumer.wake();
+        Ok(())
+    }
+
+    /// Queues an unaligned checkpoint's barrier that crossed the network ahead of every queued
+    /// element: `pushed_before` elements were sent on this channel before it, some of which may
+    /// not have arrived yet.
+    pub fn send_priority_counted(
+        &self,
+        barrier: Barrier,
+        pushed_before: u64,
+    ) -> Result<(), SendError> {
+        let mut state = self.shared.lock();
+        if !state.receiver_alive {
+            return Err(SendError::Disconnected);
+        }
+        state.push_priority(barrier, pushed_before);
         drop(state);
         self.shared.consumer.wake();
         Ok(())
@@ -225,6 +236,17 @@ impl<T> ChannelSender<T> {
 }
 
 impl<T> State<T> {
+    /// Puts a priority barrier in front of every element (behind earlier priority barriers).
+    fn push_priority(&mut self, barrier: Barrier, pushed_before: u64) {
+        let position = self
+            .queue
+            .iter()
+            .take_while(|entry| matches!(entry, Entry::Priority(..)))
+            .count();
+        self.queue
+            .insert(position, Entry::Priority(barrier, pushed_before));
+    }
+
     fn push(&mut self, element: StreamElement<T>) {
         self.queue.push_back(Entry::Element(element));
         self.pushed += 1;
@@ -264,6 +286,20 @@ impl<T> ChannelReceiver<T> {
         received
     }
 
+    /// Takes a priority barrier if one is at the front, leaving elements queued: the barrier
+    /// and how many elements were pushed before it in all.
+    pub fn try_recv_priority(&self) -> Option<(Barrier, u64)> {
+        let mut state = self.shared.lock();
+        match state.queue.front() {
+            Some(Entry::Priority(barrier, pushed_before)) => {
+                let taken = (*barrier, *pushed_before);
+                state.queue.pop_front();
+                Some(taken)
+            }
+            _ => None,
+        }
+    }
+
     /// Shows `visit` the next `count` queued elements (those a priority barrier overtook)
     /// without taking them; stops at the first error.
     pub fn visit_queued<E>(
@@ -281,6 +317,11 @@ impl<T> ChannelReceiver<T> {
             })
             .take(count)
             .try_for_each(visit)
+    }
+
+    /// How many elements (not priority barriers) have been taken so far.
+    pub fn taken(&self) -> u64 {
+        self.shared.lock().taken
     }
 
     /// The most elements this channel has held at once.

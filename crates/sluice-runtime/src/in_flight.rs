@@ -6,7 +6,9 @@
 //! that snapshot is in neither the sender's state nor the task's: it is recorded here. On a
 //! channel whose barrier has not arrived yet that is everything the task takes from it; when
 //! the barrier arrives (overtaking what was queued), the elements it overtook are added and
-//! the channel is complete. The checkpoint's data for the task is complete once every channel
+//! the channel is complete. A barrier that crossed the network may have overtaken elements not
+//! queued here yet (still in the sender's queue or on the wire): the channel then stays open
+//! for exactly those, recorded as they are taken. The checkpoint's data for the task is complete once every channel
 //! of every input is.
 
 use serde::Serialize;
@@ -26,6 +28,9 @@ pub struct Capture {
     channels: Vec<Vec<u8>>,
     /// Per channel, whether its barrier (or its end) has not arrived yet.
     open: Vec<bool>,
+    /// Per channel whose barrier arrived ahead of elements it overtook: how many taken
+    /// elements to pass over (recorded when the barrier arrived), then how many to record.
+    owed: Vec<(usize, usize)>,
 }
 
 impl Capture {
@@ -35,6 +40,7 @@ impl Capture {
         Capture {
             checkpoint_id,
             channels: vec![Vec::new(); open.len()],
+            owed: vec![(0, 0); open.len()],
             open,
         }
     }
@@ -60,7 +66,21 @@ impl Capture {
             element,
             StreamElement::EndOfInput | StreamElement::Barrier(_)
         );
-        if !self.open[index] || control {
+        if !self.open[index] {
+            return Ok(());
+        }
+        let (pass, record) = &mut self.owed[index];
+        if *pass > 0 {
+            *pass -= 1;
+            return Ok(());
+        }
+        if *record > 0 {
+            *record -= 1;
+            if *record == 0 {
+                self.open[index] = false;
+            }
+        }
+        if control {
             return Ok(());
         }
         let bytes = std::mem::take(&mut self.channels[index]);
@@ -77,6 +97,18 @@ impl Capture {
     /// ended.
     pub fn close(&mut self, index: usize) {
         self.open[index] = false;
+        self.owed[index] = (0, 0);
+    }
+
+    /// Channel `index` delivered its barrier, which overtook `visited` queued elements (just
+    /// recorded) and `more` that have not arrived: the next `visited` elements taken are passed
+    /// over, the `more` after them recorded, and then the channel is complete.
+    pub fn expect(&mut self, index: usize, visited: usize, more: usize) {
+        if more == 0 {
+            self.close(index);
+        } else {
+            self.owed[index] = (visited, more);
+        }
     }
 
     /// Whether every channel is closed.
@@ -111,6 +143,25 @@ pub fn decode_channel<T: DeserializeOwned>(
 mod tests {
     use super::*;
     use sluice_core::{Record, Watermark};
+
+    #[test]
+    fn a_barrier_ahead_of_elements_on_their_way_records_them_when_taken() {
+        let batch = |v: u32| StreamElement::Records(vec![Record::new(v)]);
+        let mut capture = Capture::new(3, vec![true]);
+        // The barrier overtook 3 elements: 1 queued (recorded at once), 2 still on the wire.
+        capture.record(0, &batch(1)).unwrap();
+        capture.expect(0, 1, 2);
+        assert!(!capture.is_complete());
+        capture.record(0, &batch(1)).unwrap(); // the queued one, taken: not again
+        capture.record(0, &batch(2)).unwrap();
+        assert!(!capture.is_complete());
+        capture.record(0, &batch(3)).unwrap();
+        assert!(capture.is_complete());
+        capture.record(0, &batch(4)).unwrap(); // after the barrier: not in-flight
+        let decoded: Vec<StreamElement<u32>> =
+            decode_channel(&capture.into_channels()[0], "channel 0").unwrap();
+        assert_eq!(decoded, vec![batch(1), batch(2), batch(3)]);
+    }
 
     #[test]
     fn records_open_channels_until_closed_and_round_trips() {

@@ -223,9 +223,13 @@ impl<T> InputGate<T> {
         if let Some(capture) = self.capture.as_mut()
             && capture.is_open(index)
         {
-            self.channels[index]
-                .visit_queued(overtaken, |element| capture.record(index, element))?;
-            capture.close(index);
+            let mut visited = 0;
+            self.channels[index].visit_queued(overtaken, |element| {
+                visited += 1;
+                capture.record(index, element)
+            })?;
+            // Over the network the barrier may have overtaken elements still on their way.
+            capture.expect(index, visited, overtaken - visited);
             self.finish_capture();
         }
         Ok(first.then_some(barrier))
@@ -279,6 +283,7 @@ impl<T> InputGate<T> {
             let received = self.take(index);
             if let (Some(capture), TryRecv::Element(element)) = (self.capture.as_mut(), &received) {
                 capture.record(index, element)?;
+                self.finish_capture();
             }
             match received {
                 TryRecv::Element(StreamElement::Records(batch)) => {

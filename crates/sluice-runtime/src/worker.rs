@@ -198,13 +198,6 @@ fn send_control(link: &ControlLink, message: &FromWorker) -> Result<(), String> 
 /// Joins the attempt `env` names, runs this worker's pipelines of `job`, carries their
 /// channels to the other workers, and reports the outcome to the JobManager.
 fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
-    if let Some(config) = &job.config.checkpointing
-        && config.unaligned
-    {
-        return Err(runtime(
-            "unaligned checkpoints cannot run on a cluster yet: their barriers cannot cross the network; use aligned checkpoints",
-        ));
-    }
     let listener = TcpListener::bind((env.host.as_str(), env.data_port)).map_err(|e| {
         runtime(format!(
             "cannot listen on {}:{}: {e}",

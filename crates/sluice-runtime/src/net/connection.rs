@@ -8,7 +8,8 @@
 //!
 //! Frames (see [`super::frame`]): `DATA` (channel id, one encoded element: a buffer of
 //! records, a watermark, a barrier, end of input…), `CREDIT` (channel id, count), `CLOSE`
-//! (channel id: the producer is gone). A malformed frame, an unknown channel or data sent past
+//! (channel id: the producer is gone), `PRIORITY` (channel id, an unaligned checkpoint's
+//! barrier and the count of elements sent before it; needs no credit). A malformed frame, an unknown channel or data sent past
 //! its credits closes the connection and fails the job attempt on both sides; it never takes
 //! the process down.
 
@@ -18,6 +19,8 @@ use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use sluice_core::Barrier;
+
 use super::data_plane::PeerStream;
 use super::frame::{FrameReader, write_frame};
 use super::remote_channel::{InboundQueue, Outbound, OutboundQueue};
@@ -26,6 +29,7 @@ use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 const DATA: u8 = 1;
 const CREDIT: u8 = 2;
 const CLOSE: u8 = 3;
+const PRIORITY: u8 = 4;
 
 /// The remote channels between this process and one peer.
 pub struct PeerChannels {
@@ -197,6 +201,14 @@ fn read_frames(
                 shared.closed[position].store(true, Ordering::Release);
                 inbound[position].1.close();
             }
+            PRIORITY => {
+                let position = *inbound_ids
+                    .get(&id)
+                    .ok_or_else(|| format!("barrier for unknown channel {id}"))?;
+                let (barrier, pushed_before): (Barrier, u64) = postcard::from_bytes(body)
+                    .map_err(|e| format!("channel {id}: malformed priority barrier: {e}"))?;
+                inbound[position].1.push_priority(barrier, pushed_before);
+            }
             other => return Err(format!("unknown frame kind {other}")),
         }
         if kind == CREDIT {
@@ -204,6 +216,17 @@ fn read_frames(
             waker.wake();
         }
     }
+}
+
+fn write_priority(
+    out: &mut impl Write,
+    id: u32,
+    barrier: Barrier,
+    pushed_before: u64,
+) -> Result<(), String> {
+    let mut body = id.to_be_bytes().to_vec();
+    body.extend(postcard::to_stdvec(&(barrier, pushed_before)).map_err(|e| e.to_string())?);
+    write_frame(out, PRIORITY, &body).map_err(|e| e.to_string())
 }
 
 fn write_frames(
@@ -239,6 +262,10 @@ fn write_frames(
             }
         }
         for (position, (id, queue)) in outbound.iter_mut().enumerate() {
+            while let Some((barrier, pushed_before)) = queue.next_priority() {
+                write_priority(&mut out, *id, barrier, pushed_before)?;
+                wrote = true;
+            }
             while !finished[position] && shared.credits[position].load(Ordering::Acquire) > 0 {
                 payload.clear();
                 payload.extend_from_slice(&id.to_be_bytes());
@@ -248,6 +275,13 @@ fn write_frames(
                         shared.credits[position].fetch_sub(1, Ordering::AcqRel);
                         // Nothing follows end of input; the consumer needs no close.
                         finished[position] = last;
+                        wrote = true;
+                    }
+                    Outbound::Priority {
+                        barrier,
+                        pushed_before,
+                    } => {
+                        write_priority(&mut out, *id, barrier, pushed_before)?;
                         wrote = true;
                     }
                     Outbound::Empty => break,
@@ -368,6 +402,50 @@ mod tests {
         assert!(producer.join().unwrap() > Duration::from_millis(100));
         assert_eq!(a.join().unwrap(), Ok(()));
         assert_eq!(b.join().unwrap(), Ok(()));
+    }
+
+    #[test]
+    fn an_unaligned_barrier_overtakes_elements_queued_and_on_their_way() {
+        let (side_a, side_b) = pair();
+        let (tx, channels_a, rx, channels_b) = remote_channel(2);
+        let cancel = CancelToken::new();
+        let (ca, cb) = (cancel.clone(), cancel.clone());
+        let a = std::thread::spawn(move || run_connection(side_a, channels_a, ca, "b"));
+        let b = std::thread::spawn(move || run_connection(side_b, channels_b, cb, "a"));
+        for i in 0..3u32 {
+            tx.send(StreamElement::Records(vec![Record::new(i)]))
+                .unwrap();
+        }
+        // Two fill the consumer's credits, one waits on the sender's side.
+        std::thread::sleep(Duration::from_millis(200));
+        let barrier = sluice_core::Barrier {
+            checkpoint_id: 1,
+            timestamp: 0,
+            savepoint: false,
+            unaligned: true,
+        };
+        tx.send_priority(barrier, Some(StreamElement::Records(vec![Record::new(3)])))
+            .unwrap();
+        // The barrier crosses without a credit, while the consumer still reads nothing.
+        std::thread::sleep(Duration::from_millis(200));
+        let received = match rx.try_recv() {
+            TryRecv::Priority { barrier, overtaken } => (barrier, overtaken),
+            other => panic!("expected the barrier first, got {other:?}"),
+        };
+        assert_eq!(
+            received,
+            (barrier, 4),
+            "2 queued here, 2 still on the sender's side"
+        );
+        let mut values = Vec::new();
+        while values.len() < 4 {
+            if let TryRecv::Element(StreamElement::Records(batch)) = rx.try_recv() {
+                values.extend(batch.into_iter().map(|r| r.value));
+            }
+        }
+        assert_eq!(values, [0, 1, 2, 3]);
+        cancel.cancel();
+        let _ = (a.join(), b.join());
     }
 
     #[test]

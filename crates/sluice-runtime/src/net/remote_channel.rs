@@ -6,10 +6,15 @@
 //! channel ([`InboundQueue`]), which always has room for it: the reader's side granted exactly
 //! as many credits as the channel has free slots. So a slow consumer stops its producer across
 //! the network just as it does locally, and the typed code stays out of the connection.
+//!
+//! An unaligned checkpoint's barrier jumps the queue here too: the connection takes it from
+//! the front of the producer's channel without a credit and sends it with the number of
+//! elements sent before it in all; the consumer's channel gets it in front of everything, so
+//! the consumer learns how many elements it overtook, queued or still on their way.
 
 use std::sync::{Mutex, PoisonError};
 
-use sluice_core::{StreamData, StreamElement};
+use sluice_core::{Barrier, StreamData, StreamElement};
 use sluice_state::codec::{decode, encode_append};
 
 use crate::channel::{ChannelReceiver, ChannelSender, SendError, TryRecv};
@@ -29,12 +34,23 @@ pub enum Outbound {
     Empty,
     /// The producer is gone and everything it sent was taken.
     Finished,
+    /// An unaligned checkpoint's barrier, sent after `pushed_before` elements in all (it needs
+    /// no credit).
+    Priority {
+        /// The barrier.
+        barrier: Barrier,
+        /// Elements the producer sent before it.
+        pushed_before: u64,
+    },
 }
 
 /// The producing side of a remote channel: elements to send, encoded.
 pub trait OutboundQueue: Send {
     /// Takes the next element and appends its encoding to `out`.
     fn next(&mut self, out: &mut Vec<u8>) -> Result<Outbound, String>;
+    /// Takes an unaligned checkpoint's barrier waiting at the front (it needs no credit): the
+    /// barrier and how many elements the producer sent before it.
+    fn next_priority(&mut self) -> Option<(Barrier, u64)>;
 }
 
 /// The consuming side of a remote channel: where received elements go.
@@ -42,6 +58,9 @@ pub trait InboundQueue: Send + Sync {
     /// Decodes one element and queues it for the consumer; fails if it is malformed or the
     /// channel has no room (the peer sent past its credits).
     fn push(&self, bytes: &[u8]) -> Result<(), String>;
+    /// Queues an unaligned checkpoint's barrier in front of every element: the producer had
+    /// sent `pushed_before` elements before it.
+    fn push_priority(&self, barrier: Barrier, pushed_before: u64);
     /// How many elements the consumer has taken.
     fn taken(&self) -> u64;
     /// How many elements the channel holds: the credits it grants ahead of the consumer.
@@ -77,11 +96,15 @@ impl<T: StreamData> OutboundQueue for EncodingQueue<T> {
             }
             TryRecv::Empty => Ok(Outbound::Empty),
             TryRecv::Disconnected => Ok(Outbound::Finished),
-            TryRecv::Priority { barrier, .. } => Err(format!(
-                "checkpoint {}: unaligned checkpoint barriers cannot cross the network yet; use aligned checkpoints on a cluster",
-                barrier.checkpoint_id
-            )),
+            TryRecv::Priority { barrier, overtaken } => Ok(Outbound::Priority {
+                barrier,
+                pushed_before: self.receiver.taken() + overtaken as u64,
+            }),
         }
+    }
+
+    fn next_priority(&mut self) -> Option<(Barrier, u64)> {
+        self.receiver.try_recv_priority()
     }
 }
 
@@ -123,6 +146,18 @@ impl<T: StreamData> InboundQueue for DecodingQueue<T> {
             *self.ended.lock().unwrap_or_else(PoisonError::into_inner) = true;
         }
         Ok(())
+    }
+
+    fn push_priority(&self, barrier: Barrier, pushed_before: u64) {
+        if let Some(sender) = self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            // A consumer that is gone has its own outcome to report.
+            let _ = sender.send_priority_counted(barrier, pushed_before);
+        }
     }
 
     fn taken(&self) -> u64 {
