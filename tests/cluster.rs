@@ -380,6 +380,53 @@ fn start_socket_job(cluster: &Cluster, name: &str) -> (String, TcpStream) {
 }
 
 #[test]
+fn garbage_on_a_worker_data_port_does_not_disturb_the_job() {
+    let cluster = Cluster::start("data-garbage", 2, 1);
+    let input = write_counts_input(&cluster.dir, 3000);
+    let id = submit_counts(&cluster, &input);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addresses = loop {
+        let details = cluster.get(&format!("/jobs/{id}"));
+        let addresses: Vec<String> = details["data_addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        if addresses.len() == 2 {
+            break addresses;
+        }
+        assert!(Instant::now() < deadline, "{details}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for address in &addresses {
+        for bytes in [
+            &b"\xff\xff\xff\xff garbage"[..],
+            &[0, 0, 0, 5, 0xa1, 1, 2, 3, 4],
+        ] {
+            let mut stream = TcpStream::connect(address).unwrap();
+            let _ = stream.write_all(bytes);
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    }
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert_eq!(finished["attempt"], 1, "no restart: {finished}");
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+    let worker_logs: String = std::fs::read_dir(cluster.dir.join("log"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        worker_logs.contains("data port: rejected a connection"),
+        "{worker_logs}"
+    );
+}
+
+#[test]
 fn cancelling_a_running_job_stops_its_workers() {
     let cluster = Cluster::start("cancel", 2, 1);
     let (id, mut socket) = start_socket_job(&cluster, "counts.csv");

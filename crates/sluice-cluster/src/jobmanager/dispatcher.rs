@@ -241,6 +241,8 @@ pub struct JobDetails {
     pub pipelines: usize,
     /// Per worker: the TaskManager and the pipelines it runs.
     pub placement: Vec<(String, Vec<usize>)>,
+    /// Per worker of the current attempt, its data-plane address (once it reported in).
+    pub data_addresses: Vec<Option<String>>,
     /// The attempt number.
     pub attempt: u32,
 }
@@ -928,6 +930,7 @@ impl Dispatcher {
                 .iter()
                 .map(|w| (w.task_manager.clone(), w.pipelines.clone()))
                 .collect(),
+            data_addresses: job.workers.iter().map(|w| w.data_address.clone()).collect(),
             attempt: job.attempt,
         })
     }
