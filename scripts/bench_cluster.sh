@@ -62,11 +62,18 @@ sluice_run() { # CASE ARGS...
     local case="$1" report="$WORK/r-$1" start
     shift
     start=$(now_ns)
-    "$SLUICE" run -p 2 "$JOB" --report "$report" "$@" >/dev/null
+    "$SLUICE" run -p 2 "${BINARY:-$JOB}" --report "$report" "$@" >/dev/null
     summarize sluice-cluster "$case" "$report" "$start"
 }
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
-sluice_run submit --records 1000 --payload 0
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; job binary $(($(stat -c %s "$JOB") / 1000000)) MB"
+# Submission: a binary new to the cluster (uploaded, fetched by both TaskManagers), the same
+# stripped of debug info, and one the JobManager and TaskManagers hold already.
+sluice_run submit-new-binary --records 1000 --payload 0
+if command -v strip >/dev/null; then
+    strip -o "$WORK/bench_shuffle_stripped" "$JOB"
+    BINARY="$WORK/bench_shuffle_stripped" sluice_run "submit-new-stripped-$(($(stat -c %s "$WORK/bench_shuffle_stripped") / 1000000))mb" --records 1000 --payload 0
+fi
+sluice_run submit-known-binary --records 1000 --payload 0
 S16=$(sluice_run shuffle-16b --records "$N16" --payload 0)
 echo "$S16"
 sluice_run shuffle-1kib --records "$N1K" --payload 1008
@@ -94,15 +101,19 @@ if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
     cp -r "$FLINK_HOME/conf" "$WORK/flink-conf"
     printf 'localhost\nlocalhost\n' >"$WORK/flink-conf/workers"
     export FLINK_CONF_DIR="$WORK/flink-conf" FLINK_LOG_DIR="$WORK/flink-log"
+    mkdir -p "$FLINK_LOG_DIR"
     "$FLINK_HOME/bin/start-cluster.sh" >&2
-    until curl -sf localhost:8081/overview | grep -q '"taskmanagers":2'; do sleep 0.5; done
+    for _ in $(seq 120); do
+        curl -sf localhost:8081/overview | grep -q '"taskmanagers":2' && break
+        sleep 0.5
+    done
     flink_run() { # CASE RECORDS PAYLOAD RATE BUFFER_TIMEOUT
         local case="$1" report="$WORK/f-$1" start
         start=$(now_ns)
         "$FLINK_HOME/bin/flink" run -p 2 -c ShuffleBench "$WORK/flink-build/shuffle.jar" "$2" "$3" "$4" "$5" "$report" >/dev/null
         summarize flink-cluster "$case" "$report" "$start"
     }
-    flink_run submit 1000 0 0 100
+    flink_run submit-new-jar 1000 0 0 100
     F16=$(flink_run shuffle-16b "$N16" 0 0 100)
     echo "$F16"
     flink_run shuffle-1kib "$N1K" 1008 0 100

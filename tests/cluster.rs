@@ -853,3 +853,38 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     assert!(!plain.status.success());
     assert!(String::from_utf8_lossy(&plain.stderr).contains("no job with id 0123"));
 }
+
+#[test]
+fn a_rest_token_is_required_once_configured() {
+    let mut cluster = Cluster::start("token", 1, 1);
+    let token = vec!["-D".to_string(), "security.rest.token=t0ken".to_string()];
+    cluster.restart_job_manager(&token);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = cluster.try_get("/overview");
+        if answer["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("requires a token"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{answer}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let without = cluster.client("list", &[]);
+    assert!(!without.status.success());
+    assert!(String::from_utf8_lossy(&without.stderr).contains("requires a token"));
+    let with = cluster.client("list", &["-D", "security.rest.token=t0ken"]);
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    let wrong = Command::new(SLUICE)
+        .arg("list")
+        .args(cluster.flags())
+        .env("SLUICE_REST_TOKEN", "guess")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+}

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sluice_runtime::worker::hex;
 
 use crate::client::{RestClient, format_time, plan_of};
 use crate::config::{ClusterConfig, PROPERTIES_VARIABLE};
@@ -54,7 +56,7 @@ impl ClientArgs {
             .jobmanager
             .clone()
             .unwrap_or_else(|| config.rest_endpoint());
-        Ok((RestClient::new(&endpoint)?, config))
+        Ok((RestClient::new(&endpoint, config.rest_token())?, config))
     }
 }
 
@@ -206,11 +208,14 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     )?;
     let bytes = std::fs::read(&args.binary)
         .map_err(|e| format!("cannot read {}: {e}", args.binary.display()))?;
-    let uploaded = client.post_bytes("/jars/upload", bytes)?;
-    let key = uploaded["filename"]
-        .as_str()
-        .ok_or_else(|| format!("unexpected upload answer: {uploaded}"))?
-        .to_string();
+    // A binary the JobManager stores already (the same job again) is not sent again.
+    let key = hex(&Sha256::digest(&bytes));
+    if client.get::<Value>(&format!("/jars/{key}")).is_err() {
+        let uploaded = client.post_bytes("/jars/upload", bytes)?;
+        if uploaded["filename"].as_str() != Some(key.as_str()) {
+            return Err(format!("unexpected upload answer: {uploaded}"));
+        }
+    }
     let working_dir = std::env::current_dir()
         .ok()
         .map(|d| d.to_string_lossy().into_owned());

@@ -14,13 +14,14 @@ use sluice_runtime::worker::{ENV_PARALLELISM, ENV_PLAN_FILE, ENV_RESTORE_FROM};
 /// A client of the JobManager's REST API.
 pub struct RestClient {
     base: String,
+    token: Option<String>,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
 }
 
 impl RestClient {
-    /// A client of the API at `endpoint` (`host:port`).
-    pub fn new(endpoint: &str) -> Result<Self, String> {
+    /// A client of the API at `endpoint` (`host:port`), sending `token` if given.
+    pub fn new(endpoint: &str, token: Option<String>) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -31,6 +32,7 @@ impl RestClient {
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(RestClient {
             base: format!("http://{endpoint}"),
+            token,
             http,
             runtime,
         })
@@ -38,6 +40,10 @@ impl RestClient {
 
     fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, String> {
         let base = &self.base;
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
         self.runtime.block_on(async {
             let response = request.send().await.map_err(|e| {
                 if e.is_connect() {

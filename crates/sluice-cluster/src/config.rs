@@ -26,6 +26,9 @@ pub const CONFIG_FILE: &str = "config.yaml";
 /// The environment variable whose `key: value` lines override the file.
 pub const PROPERTIES_VARIABLE: &str = "SLUICE_PROPERTIES";
 
+/// The environment variable holding the REST API's token.
+pub const REST_TOKEN_VARIABLE: &str = "SLUICE_REST_TOKEN";
+
 /// Where a setting was given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
@@ -126,6 +129,9 @@ pub struct ClusterConfig {
     /// Where the JobManager keeps the jobs (and their binaries) a restarted JobManager
     /// recovers (`high-availability.storageDir`; none if unset).
     pub ha_storage_dir: Option<String>,
+    /// The token every REST request must carry as `Authorization: Bearer …`
+    /// (`security.rest.token`, or the `SLUICE_REST_TOKEN` variable; none if unset).
+    pub rest_token: Option<String>,
     /// Job-level keys (checkpointing, state backend, restart strategy), checked, by key: the
     /// defaults of every job the cluster runs.
     pub job_options: BTreeMap<String, String>,
@@ -153,6 +159,7 @@ impl Default for ClusterConfig {
             cluster_secret: None,
             blob_dir: None,
             ha_storage_dir: None,
+            rest_token: None,
             job_options: BTreeMap::new(),
         }
     }
@@ -182,6 +189,14 @@ impl ClusterConfig {
             .as_deref()
             .unwrap_or(&self.jobmanager_address);
         format!("{host}:{}", self.rest_port)
+    }
+
+    /// The REST token: the `SLUICE_REST_TOKEN` variable, else `security.rest.token`.
+    pub fn rest_token(&self) -> Option<String> {
+        std::env::var(REST_TOKEN_VARIABLE)
+            .ok()
+            .filter(|token| !token.is_empty())
+            .or_else(|| self.rest_token.clone())
     }
 
     /// The cluster secret: the `SLUICE_CLUSTER_SECRET` variable, else
@@ -298,6 +313,7 @@ impl ClusterConfig {
             "high-availability.storageDir" | "high-availability.storage-dir" => {
                 self.ha_storage_dir = Some(nonempty("a directory")?)
             }
+            "security.rest.token" => self.rest_token = Some(nonempty("a token")?),
             _ => {
                 check_job_option(key, text)?;
                 self.job_options.insert(key.to_string(), text.to_string());

@@ -49,6 +49,7 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         )
     })?;
     rest.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let token = config.rest_token();
     let store: Option<Box<dyn JobStore>> = match &config.ha_storage_dir {
         Some(dir) => Some(Box::new(FileJobStore::open(
             &PathBuf::from(dir).join("jobs"),
@@ -93,7 +94,7 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(rest)
             .map_err(|e| format!("cannot serve REST: {e}"))?;
-        axum::serve(listener, rest::router(dispatcher))
+        axum::serve(listener, rest::router(dispatcher, token))
             .await
             .map_err(|e| format!("the REST server stopped: {e}"))
     })

@@ -10,9 +10,12 @@
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
 //! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
 //! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
+//! | `GET /jars/{key}` | whether the binary with that SHA-256 is stored (404 if not) |
 //! | `POST /jars/{key}/run` | submits a job of that binary |
 //!
-//! Errors answer `{"errors": ["..."]}` with a 4xx status, as Flink's do.
+//! Errors answer `{"errors": ["..."]}` with a 4xx status, as Flink's do. With a token configured
+//! (`security.rest.token`), every request must carry `Authorization: Bearer <token>`; others
+//! get 401.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,8 +23,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -37,9 +41,9 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "errors": [message.into()] }))).into_response()
 }
 
-/// The API's routes.
-pub fn router(dispatcher: Arc<Dispatcher>) -> Router {
-    Router::new()
+/// The API's routes; with `token`, only requests carrying it are served.
+pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
+    let routes = Router::new()
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
         .route("/jobs/overview", get(jobs))
@@ -47,9 +51,39 @@ pub fn router(dispatcher: Arc<Dispatcher>) -> Router {
         .route("/jobs/{id}/savepoints", post(savepoint))
         .route("/jobs/{id}/stop", post(savepoint))
         .route("/jars/upload", post(upload))
+        .route("/jars/{key}", get(jar))
         .route("/jars/{key}/run", post(run))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
-        .with_state(dispatcher)
+        .with_state(dispatcher);
+    match token {
+        Some(token) => routes.layer(middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            require_token,
+        )),
+        None => routes,
+    }
+}
+
+/// Refuses requests without the configured bearer token.
+async fn require_token(State(token): State<Arc<str>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if given.is_some_and(|given| same(given.as_bytes(), token.as_bytes())) {
+        next.run(request).await
+    } else {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "this JobManager requires a token: Authorization: Bearer <security.rest.token>",
+        )
+    }
+}
+
+/// Compares in time independent of where the inputs differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn overview(State(dispatcher): Shared) -> Response {
@@ -140,6 +174,14 @@ async fn upload(State(dispatcher): Shared, body: Bytes) -> Response {
         Ok(Ok(key)) => Json(json!({ "filename": key, "status": "success" })).into_response(),
         Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
         Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()),
+    }
+}
+
+async fn jar(State(dispatcher): Shared, Path(key): Path<String>) -> Response {
+    if dispatcher.blobs.contains(&key) {
+        Json(json!({ "filename": key })).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no job binary {key}"))
     }
 }
 
