@@ -54,6 +54,9 @@ rest:
   port: 18081
 taskmanager:
   numberOfTaskSlots: 1
+blob:
+  storage:
+    directory: $WORK/blobs
 YAML
 printf 'localhost\nlocalhost\n' >"$WORK/conf/workers"
 export SLUICE_CONF_DIR="$WORK/conf" SLUICE_PID_DIR="$WORK/pids" SLUICE_LOG_DIR="$WORK/log" SLUICE_BIN="$SLUICE"

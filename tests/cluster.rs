@@ -44,17 +44,31 @@ struct Cluster {
     rest_port: u16,
     rpc_port: u16,
     secret: String,
+    /// Settings every process of the cluster gets (`-D key=value`).
+    common: Vec<String>,
     job_manager: Option<Child>,
     task_managers: Vec<Child>,
 }
 
 impl Cluster {
     fn start(name: &str, task_managers: usize, slots: usize) -> Cluster {
+        Cluster::start_with(name, task_managers, slots, |_| Vec::new())
+    }
+
+    /// A cluster whose every process gets the settings `common` makes (given the cluster's
+    /// scratch directory).
+    fn start_with(
+        name: &str,
+        task_managers: usize,
+        slots: usize,
+        common: impl FnOnce(&Path) -> Vec<String>,
+    ) -> Cluster {
         let dir = temp_dir(name);
         let mut cluster = Cluster {
             rest_port: free_port(),
             rpc_port: free_port(),
             secret: format!("secret-of-{name}"),
+            common: common(&dir),
             dir,
             job_manager: None,
             task_managers: Vec::new(),
@@ -67,7 +81,15 @@ impl Cluster {
         cluster
     }
 
+    /// The flags of every process of this cluster.
     fn flags(&self) -> Vec<String> {
+        let mut flags = self.base_flags();
+        flags.extend(self.common.iter().cloned());
+        flags
+    }
+
+    /// The flags that find the cluster, without the common settings.
+    fn base_flags(&self) -> Vec<String> {
         vec![
             "--conf-dir".into(),
             self.dir.join("no-conf").display().to_string(),
@@ -81,6 +103,11 @@ impl Cluster {
             "heartbeat.interval=200ms".into(),
             "-D".into(),
             "heartbeat.timeout=2s".into(),
+            "-D".into(),
+            format!(
+                "blob.storage.directory={}",
+                self.dir.join("blobs").display()
+            ),
         ]
     }
 
@@ -201,6 +228,10 @@ impl Drop for Cluster {
         {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // A failed test leaves its directory (logs, outputs) to look at.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -528,7 +559,8 @@ fn start_cluster_runs_two_task_managers_from_workers_and_stop_cluster_leaves_no_
     std::fs::write(
         conf.join("config.yaml"),
         format!(
-            "jobmanager:\n  rpc:\n    address: 127.0.0.1\n    port: {rpc}\nrest:\n  port: {rest}\ntaskmanager:\n  numberOfTaskSlots: 2\n"
+            "jobmanager:\n  rpc:\n    address: 127.0.0.1\n    port: {rpc}\nrest:\n  port: {rest}\ntaskmanager:\n  numberOfTaskSlots: 2\nblob.storage.directory: {}\n",
+            dir.join("blobs").display()
         ),
     )
     .unwrap();
@@ -611,6 +643,7 @@ fn start_cluster_runs_two_task_managers_from_workers_and_stop_cluster_leaves_no_
             .join(format!("sluice-{}-cluster.secret", whoami()))
             .exists()
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn whoami() -> String {
@@ -887,4 +920,166 @@ fn a_rest_token_is_required_once_configured() {
         .output()
         .unwrap();
     assert!(!wrong.status.success());
+}
+
+/// A certificate authority and a certificate it signed for `sluice-internal` (or `name`), made
+/// with openssl in `dir`; returns the `-D` settings that enable mutual TLS with them.
+fn tls_settings(dir: &Path, name: &str, authority: &str) -> Vec<String> {
+    std::fs::create_dir_all(dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ca_key = format!("{authority}.key");
+    let ca_pem = format!("{authority}.pem");
+    if !dir.join(&ca_pem).exists() {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca_pem,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={authority}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+    }
+    let node = format!("{authority}-{name}");
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        &format!("{node}.key"),
+        "-out",
+        &format!("{node}.csr"),
+        "-subj",
+        &format!("/CN={name}"),
+    ]);
+    std::fs::write(
+        dir.join(format!("{node}.ext")),
+        format!("subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n"),
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &format!("{node}.csr"),
+        "-CA",
+        &ca_pem,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &format!("{node}.pem"),
+        "-days",
+        "2",
+        "-extfile",
+        &format!("{node}.ext"),
+    ]);
+    let path = |file: String| dir.join(file).display().to_string();
+    vec![
+        "-D".into(),
+        "security.ssl.internal.enabled=true".into(),
+        "-D".into(),
+        format!(
+            "security.ssl.internal.cert-file={}",
+            path(format!("{node}.pem"))
+        ),
+        "-D".into(),
+        format!(
+            "security.ssl.internal.key-file={}",
+            path(format!("{node}.key"))
+        ),
+        "-D".into(),
+        format!("security.ssl.internal.ca-file={}", path(ca_pem.clone())),
+    ]
+}
+
+#[test]
+fn mutual_tls_carries_the_control_and_data_planes_and_refuses_strangers() {
+    let mut cluster = Cluster::start_with("mtls", 2, 2, |dir| {
+        tls_settings(&dir.join("certs"), "sluice-internal", "cluster-ca")
+    });
+    let input = write_text(&cluster.dir);
+    let word_count = example("word_count");
+    let run = cluster.client(
+        "run",
+        &[
+            "-p",
+            "4",
+            word_count.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            "tls.csv",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        cluster.logs()
+    );
+    let local = Command::new(&word_count)
+        .args(["--input", input.to_str().unwrap(), "--output", "local.csv"])
+        .current_dir(&cluster.dir)
+        .output()
+        .unwrap();
+    assert!(local.status.success());
+    assert_eq!(
+        sorted_lines(&cluster.dir.join("tls.csv")),
+        sorted_lines(&cluster.dir.join("local.csv"))
+    );
+    // A TaskManager without TLS, and one whose certificate another authority signed, are
+    // refused (both know the secret).
+    let plain = Command::new(SLUICE)
+        .arg("taskmanager")
+        .args(cluster.base_flags())
+        .env("SLUICE_CLUSTER_SECRET", &cluster.secret)
+        .env("SLUICE_LOG_DIR", cluster.dir.join("log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    cluster.task_managers.push(plain);
+    let stranger_flags = tls_settings(&cluster.dir.join("certs"), "sluice-internal", "other-ca");
+    let mut flags = vec![
+        "-D".to_string(),
+        "taskmanager.numberOfTaskSlots=5".to_string(),
+    ];
+    flags.extend(stranger_flags.iter().skip(2).cloned());
+    let stranger = cluster.spawn("taskmanager", &flags, &cluster.secret.clone());
+    cluster.task_managers.push(stranger);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        cluster.get("/overview")["taskmanagers"],
+        2,
+        "{}",
+        cluster.logs()
+    );
+    assert!(cluster.logs().contains("rejected"), "{}", cluster.logs());
 }

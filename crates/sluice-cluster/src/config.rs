@@ -17,6 +17,8 @@ use sluice_api::state_backend::check_state_option;
 use sluice_runtime::checkpoint::{
     CheckpointConfig, RestartStrategy, parse_duration, parse_memory_size,
 };
+use sluice_runtime::net::transport::Transport;
+use sluice_runtime::worker::TlsFiles;
 use yaml_rust2::Event;
 use yaml_rust2::parser::{MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -129,6 +131,17 @@ pub struct ClusterConfig {
     /// Where the JobManager keeps the jobs (and their binaries) a restarted JobManager
     /// recovers (`high-availability.storageDir`; none if unset).
     pub ha_storage_dir: Option<String>,
+    /// Whether the control and data planes use mutual TLS (`security.ssl.internal.enabled`).
+    pub internal_tls: bool,
+    /// This process's certificate chain, PEM (`security.ssl.internal.cert-file`).
+    pub tls_cert: Option<String>,
+    /// Its private key, PEM (`security.ssl.internal.key-file`).
+    pub tls_key: Option<String>,
+    /// The authority peers' certificates must be signed by, PEM (`security.ssl.internal.ca-file`).
+    pub tls_ca: Option<String>,
+    /// The name every certificate carries (`security.ssl.internal.server-name`,
+    /// `sluice-internal`).
+    pub tls_server_name: String,
     /// The token every REST request must carry as `Authorization: Bearer …`
     /// (`security.rest.token`, or the `SLUICE_REST_TOKEN` variable; none if unset).
     pub rest_token: Option<String>,
@@ -160,6 +173,11 @@ impl Default for ClusterConfig {
             blob_dir: None,
             ha_storage_dir: None,
             rest_token: None,
+            internal_tls: false,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            tls_server_name: sluice_runtime::net::tls::DEFAULT_SERVER_NAME.to_string(),
             job_options: BTreeMap::new(),
         }
     }
@@ -189,6 +207,28 @@ impl ClusterConfig {
             .as_deref()
             .unwrap_or(&self.jobmanager_address);
         format!("{host}:{}", self.rest_port)
+    }
+
+    /// The mutual TLS files, when `security.ssl.internal.enabled` (checked by `load`).
+    pub fn tls_files(&self) -> Option<TlsFiles> {
+        if !self.internal_tls {
+            return None;
+        }
+        Some(TlsFiles {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            authority: self.tls_ca.clone()?,
+            server_name: self.tls_server_name.clone(),
+        })
+    }
+
+    /// How this process's cluster connections are carried: mutual TLS when enabled (its
+    /// files are read now, and an unreadable one is an error naming it), else plain TCP.
+    pub fn transport(&self) -> Result<Transport, String> {
+        match self.tls_files() {
+            Some(files) => files.transport(),
+            None => Ok(Transport::plain()),
+        }
     }
 
     /// The REST token: the `SLUICE_REST_TOKEN` variable, else `security.rest.token`.
@@ -252,6 +292,28 @@ impl ClusterConfig {
                     message,
                 })?;
         }
+        if config.internal_tls {
+            let missing: Vec<&str> = [
+                ("security.ssl.internal.cert-file", &config.tls_cert),
+                ("security.ssl.internal.key-file", &config.tls_key),
+                ("security.ssl.internal.ca-file", &config.tls_ca),
+            ]
+            .iter()
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| *key)
+            .collect();
+            if !missing.is_empty() {
+                let place = settings
+                    .iter()
+                    .rev()
+                    .find(|s| s.key == "security.ssl.internal.enabled")
+                    .map_or(ConfigSource::Flag, |s| s.place.clone());
+                return Err(ConfigError::Invalid {
+                    place,
+                    message: format!("security.ssl.internal.enabled needs {}", missing.join(", ")),
+                });
+            }
+        }
         if config.heartbeat_timeout <= config.heartbeat_interval {
             let place = settings
                 .iter()
@@ -314,6 +376,19 @@ impl ClusterConfig {
                 self.ha_storage_dir = Some(nonempty("a directory")?)
             }
             "security.rest.token" => self.rest_token = Some(nonempty("a token")?),
+            "security.ssl.internal.enabled" => {
+                self.internal_tls = match text.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("true or false")),
+                }
+            }
+            "security.ssl.internal.cert-file" => self.tls_cert = Some(nonempty("a file")?),
+            "security.ssl.internal.key-file" => self.tls_key = Some(nonempty("a file")?),
+            "security.ssl.internal.ca-file" => self.tls_ca = Some(nonempty("a file")?),
+            "security.ssl.internal.server-name" => {
+                self.tls_server_name = nonempty("a server name")?
+            }
             _ => {
                 check_job_option(key, text)?;
                 self.job_options.insert(key.to_string(), text.to_string());

@@ -18,7 +18,16 @@ fn conf_dir(name: &str, yaml: &str) -> PathBuf {
 fn the_shipped_configuration_holds_flinks_defaults() {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf");
     let config = ClusterConfig::load(&shipped, None, &[]).unwrap();
-    assert_eq!(config, ClusterConfig::default());
+    // Flink ships one slot per TaskManager; two let `sluice run -p 4` fill the two
+    // TaskManagers a `localhost`-twice workers file starts.
+    assert_eq!(config.task_slots, 2);
+    assert_eq!(
+        config,
+        ClusterConfig {
+            task_slots: 2,
+            ..ClusterConfig::default()
+        }
+    );
     assert_eq!(config.jobmanager_port, 6123);
     assert_eq!(config.rest_port, 8081);
 }

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
@@ -27,6 +29,8 @@ use crate::net::protocol::{
     send_message,
 };
 use crate::net::remote_checkpoints::encode_report;
+use crate::net::tls::{DEFAULT_SERVER_NAME, TlsSettings};
+use crate::net::transport::{BoxSocket, Transport};
 use crate::net::wiring::RemoteWiring;
 use crate::signal::CancelToken;
 use crate::source::Boundedness;
@@ -51,6 +55,14 @@ pub const ENV_HOST: &str = "SLUICE_WORKER_HOST";
 pub const ENV_DATA_PORT: &str = "SLUICE_WORKER_DATA_PORT";
 /// The cluster's shared secret.
 pub const ENV_SECRET: &str = "SLUICE_CLUSTER_SECRET";
+/// Mutual TLS: this process's certificate chain (PEM).
+pub const ENV_TLS_CERT: &str = "SLUICE_TLS_CERT_FILE";
+/// Mutual TLS: this process's private key (PEM).
+pub const ENV_TLS_KEY: &str = "SLUICE_TLS_KEY_FILE";
+/// Mutual TLS: the authority peers' certificates must be signed by (PEM).
+pub const ENV_TLS_CA: &str = "SLUICE_TLS_CA_FILE";
+/// Mutual TLS: the name peers' certificates must carry.
+pub const ENV_TLS_SERVER_NAME: &str = "SLUICE_TLS_SERVER_NAME";
 
 /// How long workers wait for each other's data connections.
 const PEER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,6 +93,49 @@ pub struct WorkerEnv {
     pub data_port: u16,
     /// The cluster secret.
     pub secret: Vec<u8>,
+    /// Mutual TLS, when the cluster uses it: certificate, key and authority files, and the
+    /// name certificates carry.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Where a process's TLS material is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// This process's certificate chain (PEM).
+    pub cert: String,
+    /// Its private key (PEM).
+    pub key: String,
+    /// The authority peers must be signed by (PEM).
+    pub authority: String,
+    /// The name certificates carry.
+    pub server_name: String,
+}
+
+impl TlsFiles {
+    /// The transport these files make.
+    pub fn transport(&self) -> Result<Transport, String> {
+        let settings = TlsSettings::load(
+            Path::new(&self.cert),
+            Path::new(&self.key),
+            Path::new(&self.authority),
+            &self.server_name,
+        )?;
+        Ok(Transport::tls(settings))
+    }
+
+    /// The files named by the `SLUICE_TLS_*` variables, if set.
+    pub fn from_env() -> Result<Option<TlsFiles>, JobError> {
+        if std::env::var_os(ENV_TLS_CERT).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(TlsFiles {
+            cert: variable(ENV_TLS_CERT)?,
+            key: variable(ENV_TLS_KEY)?,
+            authority: variable(ENV_TLS_CA)?,
+            server_name: std::env::var(ENV_TLS_SERVER_NAME)
+                .unwrap_or_else(|_| DEFAULT_SERVER_NAME.to_string()),
+        }))
+    }
 }
 
 fn variable(name: &str) -> Result<String, JobError> {
@@ -110,6 +165,7 @@ impl ClusterMode {
             host: variable(ENV_HOST)?,
             data_port: number(ENV_DATA_PORT)?,
             secret: std::env::var(ENV_SECRET).unwrap_or_default().into_bytes(),
+            tls: TlsFiles::from_env()?,
         })))
     }
 
@@ -186,7 +242,7 @@ fn runtime(message: impl std::fmt::Display) -> JobError {
 }
 
 /// The worker's control connection to the JobManager, shared by the threads that send on it.
-type ControlLink = Arc<Mutex<TcpStream>>;
+type ControlLink = Arc<Mutex<BoxSocket>>;
 
 fn send_control(link: &ControlLink, message: &FromWorker) -> Result<(), String> {
     send_message(
@@ -209,7 +265,11 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         env.host,
         listener.local_addr().map_err(runtime)?.port()
     );
-    let (control, mut frames) = connect_job_manager(env)?;
+    let transport = match &env.tls {
+        Some(files) => files.transport().map_err(runtime)?,
+        None => Transport::plain(),
+    };
+    let (control, mut frames) = connect_job_manager(env, &transport)?;
     let control: ControlLink = Arc::new(Mutex::new(control));
     send_message(
         &mut *control.lock().unwrap_or_else(PoisonError::into_inner),
@@ -231,7 +291,15 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         }
         Some(_) | None => return Err(JobError::Cancelled),
     };
-    let outcome = run_placed(job, env, placement, listener, frames, &control);
+    let leaving = Arc::new(AtomicBool::new(false));
+    let (ended_sender, ended) = mpsc::channel();
+    let line = JobManagerLine {
+        frames,
+        control: Arc::clone(&control),
+        leaving: Arc::clone(&leaving),
+        ended: ended_sender,
+    };
+    let outcome = run_placed(job, env, placement, listener, line, transport);
     let report = match &outcome {
         Ok(()) => FromWorker::Finished,
         Err(error) => FromWorker::Failed {
@@ -239,19 +307,31 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         },
     };
     send_control(&control, &report).map_err(runtime)?;
+    // The report must reach the JobManager before this process exits (over TLS it is still in
+    // the relay): close the sending side and wait for the JobManager to close the connection.
+    leaving.store(true, Ordering::Release);
+    let _ = control
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .shutdown(std::net::Shutdown::Write);
+    let _ = ended.recv_timeout(Duration::from_secs(5));
     outcome
 }
 
-fn connect_job_manager(env: &WorkerEnv) -> Result<(TcpStream, FrameReader<TcpStream>), JobError> {
-    let stream = TcpStream::connect(&env.job_manager).map_err(|e| {
+fn connect_job_manager(
+    env: &WorkerEnv,
+    transport: &Transport,
+) -> Result<(BoxSocket, FrameReader<BoxSocket>), JobError> {
+    let unreachable = |e: std::io::Error| {
         runtime(format!(
             "cannot reach the JobManager at {}: {e}",
             env.job_manager
         ))
-    })?;
-    let _ = stream.set_nodelay(true);
-    let mut writer = stream.try_clone().map_err(runtime)?;
-    let mut frames = FrameReader::new(stream, MAX_FRAME_BYTES);
+    };
+    let stream = TcpStream::connect(&env.job_manager).map_err(unreachable)?;
+    let socket = transport.connect(stream).map_err(unreachable)?;
+    let mut writer = socket.clone_socket().map_err(runtime)?;
+    let mut frames = FrameReader::new(socket, MAX_FRAME_BYTES);
     auth::connect(&mut frames, &mut writer, &env.secret)
         .map_err(|e| runtime(format!("JobManager at {}: {e}", env.job_manager)))?;
     Ok((writer, frames))
@@ -263,14 +343,16 @@ fn run_placed(
     env: &WorkerEnv,
     placement: Placement,
     listener: TcpListener,
-    frames: FrameReader<TcpStream>,
-    control: &ControlLink,
+    line: JobManagerLine,
+    transport: Transport,
 ) -> Result<(), JobError> {
+    let control = Arc::clone(&line.control);
     let identity = WorkerIdentity {
         job: env.job.clone(),
         attempt: env.attempt,
         worker: env.worker,
         secret: Arc::from(env.secret.as_slice()),
+        transport,
     };
     let accepted = serve(listener, identity.clone()).map_err(runtime)?;
     let addresses = placement.data_addresses.clone();
@@ -281,10 +363,10 @@ fn run_placed(
         Some((mailboxes, reports)) => (mailboxes, Some(reports)),
         None => (BTreeMap::new(), None),
     };
-    watch_job_manager(frames, mailboxes, cancel.clone());
+    watch_job_manager(line, mailboxes, cancel.clone());
     watch_parent(cancel.clone());
     let forwarder =
-        reports.map(|reports| forward_reports(reports, Arc::clone(control), cancel.clone()));
+        reports.map(|reports| forward_reports(reports, Arc::clone(&control), cancel.clone()));
     let network_failure: Arc<Mutex<Option<String>>> = Arc::default();
     let mut peers = part.peers;
     let higher: Vec<usize> = peers.keys().copied().filter(|p| *p > env.worker).collect();
@@ -384,10 +466,16 @@ fn forward_reports(
 /// Posts the coordinator's messages into the local tasks' mailboxes; cancels the attempt when
 /// the JobManager says so or its connection is lost.
 fn watch_job_manager(
-    mut frames: FrameReader<TcpStream>,
+    line: JobManagerLine,
     mailboxes: BTreeMap<TaskId, Arc<Mailbox>>,
     cancel: CancelToken,
 ) {
+    let JobManagerLine {
+        mut frames,
+        leaving,
+        ended,
+        ..
+    } = line;
     let _ = std::thread::Builder::new()
         .name("job-manager".into())
         .spawn(move || {
@@ -406,6 +494,7 @@ fn watch_job_manager(
                         break;
                     }
                     Ok(Some(_)) => {}
+                    Ok(None) if leaving.load(Ordering::Acquire) => break,
                     Ok(None) => {
                         tracing::warn!("lost the JobManager: cancelling this attempt");
                         break;
@@ -417,7 +506,18 @@ fn watch_job_manager(
                 }
             }
             cancel.cancel();
+            drop(ended);
         });
+}
+
+/// A worker's connection to the JobManager: the messages coming in, the link to send on,
+/// whether the worker is leaving (the connection's end is then expected), and a channel that
+/// disconnects once the reading thread ended.
+struct JobManagerLine {
+    frames: FrameReader<BoxSocket>,
+    control: ControlLink,
+    leaving: Arc<AtomicBool>,
+    ended: mpsc::Sender<()>,
 }
 
 /// Cancels the attempt when the TaskManager that started this process dies.

@@ -16,7 +16,6 @@
 //! With a [`JobStore`], jobs that have not ended survive a JobManager restart.
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,6 +28,7 @@ use sluice_runtime::net::protocol::{
     WorkerSpec, send_message,
 };
 use sluice_runtime::net::remote_checkpoints::decode_report;
+use sluice_runtime::net::transport::BoxSocket;
 use sluice_runtime::signal::CancelToken;
 use sluice_runtime::worker::{ENV_PARALLELISM, ENV_RESTORE_FROM, hex};
 use sluice_state::CheckpointStorage;
@@ -38,7 +38,7 @@ use super::coordinator::start_coordinator;
 use super::job_store::{JobStore, StoredJob};
 
 /// The writing end of a control connection, shared by the threads that send on it.
-pub type Link = Arc<Mutex<TcpStream>>;
+pub type Link = Arc<Mutex<BoxSocket>>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)

@@ -34,6 +34,7 @@ fn blob_dir(config: &ClusterConfig) -> PathBuf {
 /// Runs the JobManager until the process is stopped.
 pub fn run(config: &ClusterConfig) -> Result<(), String> {
     let secret: Arc<[u8]> = Arc::from(config.secret());
+    let transport = config.transport()?;
     let bind_host = config.jobmanager_bind_host.as_deref().unwrap_or("0.0.0.0");
     let control = TcpListener::bind((bind_host, config.jobmanager_port)).map_err(|e| {
         format!(
@@ -56,8 +57,18 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         )?)),
         None => None,
     };
+    let blobs = blob_dir(config);
+    if config.ha_storage_dir.is_none() {
+        // Without high availability the binaries die with this process.
+        let blobs = blobs.clone();
+        ctrlc::set_handler(move || {
+            let _ = std::fs::remove_dir_all(&blobs);
+            std::process::exit(0);
+        })
+        .map_err(|e| format!("cannot install the stop handler: {e}"))?;
+    }
     let dispatcher = Arc::new(Dispatcher::new(
-        BlobStore::open(&blob_dir(config))?,
+        BlobStore::open(&blobs)?,
         store,
         config.heartbeat_interval,
         config.heartbeat_timeout,
@@ -66,7 +77,7 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         let dispatcher = Arc::clone(&dispatcher);
         std::thread::Builder::new()
             .name("control-port".into())
-            .spawn(move || rpc_server::serve(control, dispatcher, secret))
+            .spawn(move || rpc_server::serve(control, dispatcher, secret, transport))
             .map_err(|e| e.to_string())?;
     }
     {

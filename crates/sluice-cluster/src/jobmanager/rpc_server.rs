@@ -17,6 +17,7 @@ use sluice_runtime::net::protocol::{
     BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
     WorkerHello, read_message, send_message,
 };
+use sluice_runtime::net::transport::{BoxSocket, Transport};
 
 use super::dispatcher::{Dispatcher, Link};
 
@@ -24,7 +25,12 @@ use super::dispatcher::{Dispatcher, Link};
 const MAX_SNAPSHOT_FRAME_BYTES: usize = 1 << 30;
 
 /// Serves `listener` for the life of the process.
-pub fn serve(listener: TcpListener, dispatcher: Arc<Dispatcher>, secret: Arc<[u8]>) {
+pub fn serve(
+    listener: TcpListener,
+    dispatcher: Arc<Dispatcher>,
+    secret: Arc<[u8]>,
+    transport: Transport,
+) {
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(stream) => stream,
@@ -36,13 +42,14 @@ pub fn serve(listener: TcpListener, dispatcher: Arc<Dispatcher>, secret: Arc<[u8
         };
         let dispatcher = Arc::clone(&dispatcher);
         let secret = Arc::clone(&secret);
+        let transport = transport.clone();
         let spawned = std::thread::Builder::new()
             .name("rpc-session".into())
             .spawn(move || {
                 let peer = stream
                     .peer_addr()
                     .map_or_else(|_| "?".to_string(), |a| a.to_string());
-                if let Err(error) = session(stream, &dispatcher, &secret) {
+                if let Err(error) = session(stream, &dispatcher, &secret, &transport) {
                     tracing::warn!("control port: connection from {peer} closed: {error}");
                 }
             });
@@ -52,14 +59,24 @@ pub fn serve(listener: TcpListener, dispatcher: Arc<Dispatcher>, secret: Arc<[u8
     }
 }
 
-fn session(stream: TcpStream, dispatcher: &Dispatcher, secret: &[u8]) -> Result<(), String> {
+fn session(
+    stream: TcpStream,
+    dispatcher: &Dispatcher,
+    secret: &[u8],
+    transport: &Transport,
+) -> Result<(), String> {
     stream
         .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
         .map_err(|e| e.to_string())?;
-    let _ = stream.set_nodelay(true);
-    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+    let socket = transport
+        .accept(stream)
+        .map_err(|e| format!("rejected: {e}"))?;
+    socket
+        .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut writer = socket.clone_socket().map_err(|e| e.to_string())?;
     let _ = writer.set_write_timeout(Some(Duration::from_secs(30)));
-    let mut frames = FrameReader::new(stream, MAX_FRAME_BYTES);
+    let mut frames = FrameReader::new(socket, MAX_FRAME_BYTES);
     auth::accept(&mut frames, &mut writer, secret).map_err(|e| format!("rejected: {e}"))?;
     let hello = read_message::<Hello, _>(&mut frames)?
         .ok_or_else(|| "closed before introducing itself".to_string())?;
@@ -80,7 +97,7 @@ fn session(stream: TcpStream, dispatcher: &Dispatcher, secret: &[u8]) -> Result<
 
 fn task_manager_session(
     info: TaskManagerInfo,
-    mut frames: FrameReader<TcpStream>,
+    mut frames: FrameReader<BoxSocket>,
     link: Link,
     dispatcher: &Dispatcher,
 ) -> Result<(), String> {
@@ -160,7 +177,7 @@ fn send_blob(dispatcher: &Dispatcher, link: &Link, key: &str) -> Result<(), Stri
 
 fn worker_session(
     hello: &WorkerHello,
-    mut frames: FrameReader<TcpStream>,
+    mut frames: FrameReader<BoxSocket>,
     link: Link,
     dispatcher: &Dispatcher,
 ) -> Result<(), String> {

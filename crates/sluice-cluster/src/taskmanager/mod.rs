@@ -23,6 +23,7 @@ use sluice_runtime::net::frame::{FrameReader, MAX_FRAME_BYTES};
 use sluice_runtime::net::protocol::{
     FromTaskManager, Hello, TaskManagerInfo, ToTaskManager, WorkerSpec, read_message, send_message,
 };
+use sluice_runtime::net::transport::{BoxSocket, Transport};
 use sluice_runtime::worker::hex;
 
 use crate::config::ClusterConfig;
@@ -31,7 +32,7 @@ use worker_process::{WorkerSettings, Workers};
 /// How long to wait between attempts to reach the JobManager.
 const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
-type Link = Arc<Mutex<TcpStream>>;
+type Link = Arc<Mutex<BoxSocket>>;
 
 fn send(link: &Link, message: &FromTaskManager) -> Result<(), String> {
     send_message(
@@ -46,17 +47,10 @@ type PendingFetches = Arc<Mutex<BTreeMap<String, mpsc::Sender<Option<Vec<u8>>>>>
 /// Runs the TaskManager until the process is stopped.
 pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
     let secret = config.secret();
+    let transport = config.transport()?;
     let workers = Workers::default();
-    {
-        let workers = workers.clone();
-        ctrlc::set_handler(move || {
-            tracing::info!("stopping: killing {} worker processes", workers.count());
-            workers.kill_all(Duration::from_secs(10));
-            std::process::exit(0);
-        })
-        .map_err(|e| format!("cannot install the stop handler: {e}"))?;
-    }
     let id = format!("taskmanager-{}", std::process::id());
+    // This process's cache of job binaries, removed when it stops.
     let blob_dir = config
         .blob_dir
         .as_ref()
@@ -64,9 +58,22 @@ pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
         .join(format!("sluice-{id}-blobs"));
     std::fs::create_dir_all(&blob_dir)
         .map_err(|e| format!("cannot create {}: {e}", blob_dir.display()))?;
+    {
+        let workers = workers.clone();
+        let blob_dir = blob_dir.clone();
+        ctrlc::set_handler(move || {
+            tracing::info!("stopping: killing {} worker processes", workers.count());
+            workers.kill_all(Duration::from_secs(10));
+            let _ = std::fs::remove_dir_all(&blob_dir);
+            std::process::exit(0);
+        })
+        .map_err(|e| format!("cannot install the stop handler: {e}"))?;
+    }
     let mut reported = false;
     loop {
-        match session(config, &secret, &workers, &id, &blob_dir, &log_dir) {
+        match session(
+            config, &transport, &secret, &workers, &id, &blob_dir, &log_dir,
+        ) {
             Ok(()) => {
                 tracing::warn!("the JobManager closed the connection; registering again");
                 reported = false;
@@ -91,6 +98,7 @@ pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
 /// One registration: connects, registers, then serves the JobManager until the connection ends.
 fn session(
     config: &ClusterConfig,
+    transport: &Transport,
     secret: &[u8],
     workers: &Workers,
     id: &str,
@@ -99,19 +107,20 @@ fn session(
 ) -> Result<(), String> {
     let address = config.jobmanager_rpc();
     let stream = TcpStream::connect(&address).map_err(|e| e.to_string())?;
-    let _ = stream.set_nodelay(true);
-    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
-    let _ = writer.set_write_timeout(Some(Duration::from_secs(30)));
-    let mut frames = FrameReader::new(stream, MAX_FRAME_BYTES);
-    auth::connect(&mut frames, &mut writer, secret).map_err(|e| e.to_string())?;
+    // Workers listen where the JobManager sees this TaskManager, unless configured.
     let host = match &config.taskmanager_host {
         Some(host) => host.clone(),
-        None => writer
+        None => stream
             .local_addr()
             .map_err(|e| e.to_string())?
             .ip()
             .to_string(),
     };
+    let socket = transport.connect(stream).map_err(|e| e.to_string())?;
+    let mut writer = socket.clone_socket().map_err(|e| e.to_string())?;
+    let _ = writer.set_write_timeout(Some(Duration::from_secs(30)));
+    let mut frames = FrameReader::new(socket, MAX_FRAME_BYTES);
+    auth::connect(&mut frames, &mut writer, secret).map_err(|e| e.to_string())?;
     send_message(
         &mut writer,
         &Hello::TaskManager(TaskManagerInfo {
@@ -136,6 +145,7 @@ fn session(
         host,
         data_port: config.taskmanager_data_port,
         secret: secret.to_vec(),
+        tls: config.tls_files(),
         log_dir: log_dir.to_path_buf(),
     };
     let pending: PendingFetches = Arc::default();

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use sluice_runtime::net::protocol::WorkerSpec;
 use sluice_runtime::worker::{
-    ENV_ATTEMPT, ENV_DATA_PORT, ENV_HOST, ENV_JOB, ENV_JOB_MANAGER, ENV_SECRET, ENV_WORKER,
+    ENV_ATTEMPT, ENV_DATA_PORT, ENV_HOST, ENV_JOB, ENV_JOB_MANAGER, ENV_SECRET, ENV_TLS_CA,
+    ENV_TLS_CERT, ENV_TLS_KEY, ENV_TLS_SERVER_NAME, ENV_WORKER, TlsFiles,
 };
 
 /// How much of a failed worker's error output its report carries.
@@ -37,6 +38,8 @@ pub struct WorkerSettings {
     pub data_port: u16,
     /// The cluster secret.
     pub secret: Vec<u8>,
+    /// Mutual TLS material, passed on to the workers.
+    pub tls: Option<TlsFiles>,
     /// Where worker output goes.
     pub log_dir: PathBuf,
 }
@@ -80,6 +83,13 @@ impl Workers {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
+        if let Some(tls) = &settings.tls {
+            command
+                .env(ENV_TLS_CERT, &tls.cert)
+                .env(ENV_TLS_KEY, &tls.key)
+                .env(ENV_TLS_CA, &tls.authority)
+                .env(ENV_TLS_SERVER_NAME, &tls.server_name);
+        }
         if let Some(dir) = spec
             .working_dir
             .as_deref()

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -24,6 +24,7 @@ use sluice_core::Barrier;
 use super::data_plane::PeerStream;
 use super::frame::{FrameReader, write_frame};
 use super::remote_channel::{InboundQueue, Outbound, OutboundQueue};
+use super::transport::BoxSocket;
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 
 const DATA: u8 = 1;
@@ -83,8 +84,10 @@ pub fn run_connection(
         reader: reading,
         writer: stream,
     } = connection;
-    let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(None);
+    let writing = stream
+        .clone_socket()
+        .map_err(|e| format!("connection to {peer}: {e}"))?;
     let PeerChannels {
         outbound,
         inbound,
@@ -120,7 +123,7 @@ pub fn run_connection(
             })
             .map_err(|e| format!("cannot start a network thread: {e}"))?
     };
-    let written = write_frames(&stream, outbound, &inbound, &shared, &waker, &cancel);
+    let written = write_frames(writing, outbound, &inbound, &shared, &waker, &cancel);
     if let Err(error) = &written {
         shared.fail(format!("connection to {peer}: {error}"));
         let _ = stream.shutdown(Shutdown::Both);
@@ -150,7 +153,7 @@ fn channel_id(payload: &[u8]) -> Result<(u32, &[u8]), String> {
 }
 
 fn read_frames(
-    mut frames: FrameReader<TcpStream>,
+    mut frames: FrameReader<BoxSocket>,
     inbound: &[(u32, Arc<dyn InboundQueue>)],
     outbound_ids: &HashMap<u32, usize>,
     shared: &Shared,
@@ -230,7 +233,7 @@ fn write_priority(
 }
 
 fn write_frames(
-    stream: &TcpStream,
+    stream: BoxSocket,
     mut outbound: Vec<(u32, Box<dyn OutboundQueue>)>,
     inbound: &[(u32, Arc<dyn InboundQueue>)],
     shared: &Shared,
@@ -325,13 +328,14 @@ mod tests {
         let address = listener.local_addr().unwrap();
         let acceptor = std::thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
-            let mut writer = stream.try_clone().unwrap();
+            let stream: BoxSocket = Box::new(stream);
+            let mut writer = stream.clone_socket().unwrap();
             let mut reader = FrameReader::new(stream, MAX_FRAME_BYTES);
             auth::accept(&mut reader, &mut writer, b"k").unwrap();
             PeerStream { reader, writer }
         });
-        let stream = TcpStream::connect(address).unwrap();
-        let mut writer = stream.try_clone().unwrap();
+        let stream: BoxSocket = Box::new(std::net::TcpStream::connect(address).unwrap());
+        let mut writer = stream.clone_socket().unwrap();
         let mut reader = FrameReader::new(stream, MAX_FRAME_BYTES);
         auth::connect(&mut reader, &mut writer, b"k").unwrap();
         (PeerStream { reader, writer }, acceptor.join().unwrap())

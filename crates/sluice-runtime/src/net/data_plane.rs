@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth;
 use super::frame::{FrameReader, MAX_FRAME_BYTES};
 use super::protocol::{read_message, send_message};
+use super::transport::{BoxSocket, Transport};
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken};
 
 /// How long a peer may take to finish its handshake.
@@ -24,9 +25,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// stream to write to.
 pub struct PeerStream {
     /// The frames coming from the peer.
-    pub reader: FrameReader<TcpStream>,
+    pub reader: FrameReader<BoxSocket>,
     /// The stream to the peer.
-    pub writer: TcpStream,
+    pub writer: BoxSocket,
 }
 
 /// Who opened a data connection.
@@ -48,6 +49,8 @@ pub struct WorkerIdentity {
     pub worker: usize,
     /// The cluster secret.
     pub secret: Arc<[u8]>,
+    /// Plain TCP or mutual TLS.
+    pub transport: Transport,
 }
 
 /// Serves `listener`: authenticated connections of `identity`'s job attempt go to the returned
@@ -98,8 +101,15 @@ fn accept_peer(
     stream
         .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
         .map_err(|e| e.to_string())?;
-    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
-    let mut reader = FrameReader::new(stream, MAX_FRAME_BYTES);
+    let socket = identity
+        .transport
+        .accept(stream)
+        .map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut writer = socket.clone_socket().map_err(|e| e.to_string())?;
+    let mut reader = FrameReader::new(socket, MAX_FRAME_BYTES);
     auth::accept(&mut reader, &mut writer, &identity.secret).map_err(|e| e.to_string())?;
     let hello: DataHello = read_message(&mut reader)?
         .ok_or_else(|| "the peer closed the connection after the handshake".to_string())?;
@@ -121,11 +131,15 @@ fn accept_peer(
 /// Connects to the worker at `address` as `identity`.
 pub fn connect_peer(address: &str, identity: &WorkerIdentity) -> Result<PeerStream, String> {
     let stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
-    stream
+    let socket = identity
+        .transport
+        .connect(stream)
+        .map_err(|e| format!("{address}: {e}"))?;
+    socket
         .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
         .map_err(|e| e.to_string())?;
-    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
-    let mut reader = FrameReader::new(stream, MAX_FRAME_BYTES);
+    let mut writer = socket.clone_socket().map_err(|e| e.to_string())?;
+    let mut reader = FrameReader::new(socket, MAX_FRAME_BYTES);
     auth::connect(&mut reader, &mut writer, &identity.secret)
         .map_err(|e| format!("{address}: {e}"))?;
     send_message(
@@ -187,6 +201,7 @@ mod tests {
             attempt: 1,
             worker,
             secret: Arc::from(secret),
+            transport: Transport::plain(),
         }
     }
 

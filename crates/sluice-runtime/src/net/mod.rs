@@ -9,4 +9,6 @@ pub mod frame;
 pub mod protocol;
 pub mod remote_channel;
 pub mod remote_checkpoints;
+pub mod tls;
+pub mod transport;
 pub mod wiring;
