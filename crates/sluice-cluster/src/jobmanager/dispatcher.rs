@@ -19,13 +19,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sluice_runtime::checkpoint::{
     CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest, TaskReport,
 };
 use sluice_runtime::net::protocol::{
-    ClusterPlan, FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello,
-    WorkerSpec, send_message,
+    FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello, WorkerSpec,
+    send_message,
 };
 use sluice_runtime::net::remote_checkpoints::decode_report;
 use sluice_runtime::net::transport::BoxSocket;
@@ -36,6 +36,11 @@ use sluice_state::CheckpointStorage;
 use super::blob_store::BlobStore;
 use super::coordinator::start_coordinator;
 use super::job_store::{JobStore, StoredJob};
+use super::placement::spread;
+pub use super::views::{
+    ClusterOverview, JobDetails, JobOverview, JobStatus, SubmitRequest, TaskManagerOverview,
+    status_name,
+};
 
 /// The writing end of a control connection, shared by the threads that send on it.
 pub type Link = Arc<Mutex<BoxSocket>>;
@@ -52,54 +57,6 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// A job's state, with Flink's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum JobStatus {
-    /// Accepted, waiting for slots.
-    Created,
-    /// Deployed.
-    Running,
-    /// Waiting to restart after a failure.
-    Restarting,
-    /// Every task finished.
-    Finished,
-    /// A task, worker or TaskManager failed.
-    Failed,
-    /// Cancelled by a user.
-    Canceled,
-}
-
-impl JobStatus {
-    /// Whether the job ended.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Finished | JobStatus::Failed | JobStatus::Canceled
-        )
-    }
-}
-
-/// What a client submits.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SubmitRequest {
-    /// The job binary's blob key.
-    pub binary: String,
-    /// The job's arguments.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// The default parallelism the plan was built with.
-    pub parallelism: usize,
-    /// The plan the client got from the binary.
-    pub plan: ClusterPlan,
-    /// The client's working directory.
-    #[serde(default)]
-    pub working_dir: Option<String>,
-    /// The savepoint or checkpoint the job starts from.
-    #[serde(default)]
-    pub restore_from: Option<String>,
 }
 
 /// One worker process of a job attempt.
@@ -205,92 +162,6 @@ struct TaskManagerEntry {
 struct State {
     task_managers: BTreeMap<String, TaskManagerEntry>,
     jobs: Vec<JobRecord>,
-}
-
-/// A job as listed (Flink's `/jobs/overview` entry).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobOverview {
-    /// The job id.
-    pub jid: String,
-    /// The job's name.
-    pub name: String,
-    /// Its state.
-    pub state: JobStatus,
-    /// Submission time, ms since the epoch.
-    #[serde(rename = "start-time")]
-    pub start_time: u64,
-    /// End time, ms since the epoch (-1 while running, as Flink).
-    #[serde(rename = "end-time")]
-    pub end_time: i64,
-    /// Run time in ms so far.
-    pub duration: u64,
-    /// Why it failed, or what it waits for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// A job's details (`/jobs/{id}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobDetails {
-    /// The overview fields.
-    #[serde(flatten)]
-    pub overview: JobOverview,
-    /// The plan.
-    pub plan: serde_json::Value,
-    /// The parallel pipelines.
-    pub pipelines: usize,
-    /// Per worker: the TaskManager and the pipelines it runs.
-    pub placement: Vec<(String, Vec<usize>)>,
-    /// Per worker of the current attempt, its data-plane address (once it reported in).
-    pub data_addresses: Vec<Option<String>>,
-    /// The attempt number.
-    pub attempt: u32,
-}
-
-/// A TaskManager as listed (`/taskmanagers`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskManagerOverview {
-    /// Its id.
-    pub id: String,
-    /// Its host.
-    pub host: String,
-    /// Slots offered.
-    #[serde(rename = "slotsNumber")]
-    pub slots: usize,
-    /// Slots free.
-    #[serde(rename = "freeSlots")]
-    pub free_slots: usize,
-    /// Milliseconds since its last heartbeat.
-    #[serde(rename = "timeSinceLastHeartbeat")]
-    pub since_heartbeat_ms: u64,
-}
-
-/// The cluster at a glance (`/overview`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClusterOverview {
-    /// Registered TaskManagers.
-    pub taskmanagers: usize,
-    /// Slots offered in total.
-    #[serde(rename = "slots-total")]
-    pub slots_total: usize,
-    /// Slots free.
-    #[serde(rename = "slots-available")]
-    pub slots_available: usize,
-    /// Jobs running or waiting.
-    #[serde(rename = "jobs-running")]
-    pub jobs_running: usize,
-    /// Jobs finished.
-    #[serde(rename = "jobs-finished")]
-    pub jobs_finished: usize,
-    /// Jobs cancelled.
-    #[serde(rename = "jobs-cancelled")]
-    pub jobs_cancelled: usize,
-    /// Jobs failed.
-    #[serde(rename = "jobs-failed")]
-    pub jobs_failed: usize,
-    /// Sluice's version.
-    #[serde(rename = "sluice-version")]
-    pub version: String,
 }
 
 /// The JobManager's job management.
@@ -971,14 +842,6 @@ impl Dispatcher {
     }
 }
 
-/// A status as the API spells it.
-pub fn status_name(status: JobStatus) -> String {
-    match serde_json::to_value(status) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => format!("{status:?}"),
-    }
-}
-
 fn overview(job: &JobRecord) -> JobOverview {
     let duration = match (job.runtime, job.started) {
         (Some(runtime), _) => runtime,
@@ -998,61 +861,5 @@ fn overview(job: &JobRecord) -> JobOverview {
             (Some(waiting), Some(error)) => Some(format!("{waiting} ({error})")),
             (waiting, error) => waiting.clone().or_else(|| error.clone()),
         },
-    }
-}
-
-/// Places `needed` pipelines on TaskManagers with free slots, spread over as many of them as
-/// possible, consecutive pipelines together; takes the slots from `free`.
-fn spread(needed: usize, free: &mut [(String, usize)]) -> Vec<(String, Vec<usize>)> {
-    let mut counts = vec![0usize; free.len()];
-    let mut placed = 0;
-    while placed < needed {
-        let mut progressed = false;
-        for (index, (_, slots)) in free.iter_mut().enumerate() {
-            if placed < needed && *slots > 0 {
-                *slots -= 1;
-                counts[index] += 1;
-                placed += 1;
-                progressed = true;
-            }
-        }
-        if !progressed {
-            break;
-        }
-    }
-    let mut next = 0;
-    free.iter()
-        .zip(counts)
-        .filter(|(_, count)| *count > 0)
-        .map(|((tm, _), count)| {
-            let pipelines = (next..next + count).collect();
-            next += count;
-            (tm.clone(), pipelines)
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pipelines_spread_over_task_managers_in_blocks() {
-        let mut free = vec![("a".to_string(), 2), ("b".to_string(), 2)];
-        assert_eq!(
-            spread(4, &mut free),
-            vec![("a".to_string(), vec![0, 1]), ("b".to_string(), vec![2, 3])]
-        );
-        let mut free = vec![("a".to_string(), 2), ("b".to_string(), 2)];
-        assert_eq!(
-            spread(2, &mut free),
-            vec![("a".to_string(), vec![0]), ("b".to_string(), vec![1])]
-        );
-        assert_eq!(free, vec![("a".to_string(), 1), ("b".to_string(), 1)]);
-        let mut free = vec![("a".to_string(), 3), ("b".to_string(), 1)];
-        assert_eq!(
-            spread(3, &mut free),
-            vec![("a".to_string(), vec![0, 1]), ("b".to_string(), vec![2])]
-        );
     }
 }

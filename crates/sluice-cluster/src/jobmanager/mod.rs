@@ -5,8 +5,10 @@ pub mod blob_store;
 pub mod coordinator;
 pub mod dispatcher;
 pub mod job_store;
+pub mod placement;
 pub mod rest;
 pub mod rpc_server;
+pub mod views;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,0 +1,147 @@
+//! What the JobManager's API says about jobs and TaskManagers, in Flink's JSON shapes, and
+//! what a client submits.
+
+use serde::{Deserialize, Serialize};
+use sluice_runtime::net::protocol::ClusterPlan;
+
+/// A job's state, with Flink's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum JobStatus {
+    /// Accepted, waiting for slots.
+    Created,
+    /// Deployed.
+    Running,
+    /// Waiting to restart after a failure.
+    Restarting,
+    /// Every task finished.
+    Finished,
+    /// A task, worker or TaskManager failed.
+    Failed,
+    /// Cancelled by a user.
+    Canceled,
+}
+
+impl JobStatus {
+    /// Whether the job ended.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Finished | JobStatus::Failed | JobStatus::Canceled
+        )
+    }
+}
+
+/// What a client submits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The job binary's blob key.
+    pub binary: String,
+    /// The job's arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The default parallelism the plan was built with.
+    pub parallelism: usize,
+    /// The plan the client got from the binary.
+    pub plan: ClusterPlan,
+    /// The client's working directory.
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// The savepoint or checkpoint the job starts from.
+    #[serde(default)]
+    pub restore_from: Option<String>,
+}
+
+/// A job as listed (Flink's `/jobs/overview` entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobOverview {
+    /// The job id.
+    pub jid: String,
+    /// The job's name.
+    pub name: String,
+    /// Its state.
+    pub state: JobStatus,
+    /// Submission time, ms since the epoch.
+    #[serde(rename = "start-time")]
+    pub start_time: u64,
+    /// End time, ms since the epoch (-1 while running, as Flink).
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    /// Run time in ms so far.
+    pub duration: u64,
+    /// Why it failed, or what it waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A job's details (`/jobs/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetails {
+    /// The overview fields.
+    #[serde(flatten)]
+    pub overview: JobOverview,
+    /// The plan.
+    pub plan: serde_json::Value,
+    /// The parallel pipelines.
+    pub pipelines: usize,
+    /// Per worker: the TaskManager and the pipelines it runs.
+    pub placement: Vec<(String, Vec<usize>)>,
+    /// Per worker of the current attempt, its data-plane address (once it reported in).
+    pub data_addresses: Vec<Option<String>>,
+    /// The attempt number.
+    pub attempt: u32,
+}
+
+/// A TaskManager as listed (`/taskmanagers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskManagerOverview {
+    /// Its id.
+    pub id: String,
+    /// Its host.
+    pub host: String,
+    /// Slots offered.
+    #[serde(rename = "slotsNumber")]
+    pub slots: usize,
+    /// Slots free.
+    #[serde(rename = "freeSlots")]
+    pub free_slots: usize,
+    /// Milliseconds since its last heartbeat.
+    #[serde(rename = "timeSinceLastHeartbeat")]
+    pub since_heartbeat_ms: u64,
+}
+
+/// The cluster at a glance (`/overview`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterOverview {
+    /// Registered TaskManagers.
+    pub taskmanagers: usize,
+    /// Slots offered in total.
+    #[serde(rename = "slots-total")]
+    pub slots_total: usize,
+    /// Slots free.
+    #[serde(rename = "slots-available")]
+    pub slots_available: usize,
+    /// Jobs running or waiting.
+    #[serde(rename = "jobs-running")]
+    pub jobs_running: usize,
+    /// Jobs finished.
+    #[serde(rename = "jobs-finished")]
+    pub jobs_finished: usize,
+    /// Jobs cancelled.
+    #[serde(rename = "jobs-cancelled")]
+    pub jobs_cancelled: usize,
+    /// Jobs failed.
+    #[serde(rename = "jobs-failed")]
+    pub jobs_failed: usize,
+    /// Sluice's version.
+    #[serde(rename = "sluice-version")]
+    pub version: String,
+}
+
+/// A status as the API spells it.
+pub fn status_name(status: JobStatus) -> String {
+    match serde_json::to_value(status) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{status:?}"),
+    }
+}

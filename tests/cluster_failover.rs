@@ -1,0 +1,144 @@
+//! Failures on the cluster: a TaskManager killed during a checkpointed job with an exactly-once
+//! sink (aligned and unaligned checkpoints), a JobManager killed and restarted, savepoints and
+//! stop-with-savepoint; the committed output always equals a fault-free run's.
+
+mod common;
+
+use std::path::Path;
+
+use common::cluster::*;
+
+#[test]
+fn a_killed_task_manager_restarts_the_job_from_its_checkpoint_exactly_once() {
+    killed_task_manager_recovers_exactly_once("failover", &[]);
+}
+
+#[test]
+fn unaligned_checkpoints_across_task_managers_recover_exactly_once() {
+    killed_task_manager_recovers_exactly_once("unaligned", &["--unaligned-checkpoints"]);
+}
+
+fn killed_task_manager_recovers_exactly_once(name: &str, extra: &[&str]) {
+    let mut cluster = Cluster::start(name, 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts_with(&cluster, &input, extra);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let mut victim = cluster.task_managers.remove(1);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    // One slot is left for a job of two pipelines: it waits, saying so, until a replacement
+    // TaskManager registers.
+    let waiting = cluster.wait_for_state(&id, "CREATED");
+    assert!(
+        waiting["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("waiting for 2 free slots"),
+        "{waiting}"
+    );
+    cluster.add_task_manager(1, &[]);
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert!(finished["attempt"].as_u64().unwrap() >= 2, "{finished}");
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+}
+
+#[test]
+fn a_restarted_job_manager_recovers_its_running_job() {
+    let mut cluster = Cluster::start("jm-restart", 2, 1);
+    let ha = cluster.dir.join("ha");
+    let ha_flag = vec![
+        "-D".to_string(),
+        format!("high-availability.storageDir={}", ha.display()),
+    ];
+    cluster.restart_job_manager(&ha_flag);
+    cluster.wait_for_task_managers(2);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    cluster.restart_job_manager(&ha_flag);
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert!(finished["attempt"].as_u64().unwrap() >= 1, "{finished}");
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+}
+
+#[test]
+fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
+    let cluster = Cluster::start("savepoints", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let savepoints = cluster.dir.join("savepoints");
+    let taken = cluster.client("savepoint", &[&id, savepoints.to_str().unwrap()]);
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    assert!(
+        stdout(&taken).contains("Savepoint completed"),
+        "{}",
+        stdout(&taken)
+    );
+    let stopped = cluster.client(
+        "stop",
+        &["--savepoint-path", savepoints.to_str().unwrap(), &id],
+    );
+    assert!(
+        stopped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    let location = stdout(&stopped)
+        .trim()
+        .rsplit("Path: ")
+        .next()
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        Path::new(&location).join("_metadata").exists(),
+        "{location}"
+    );
+    cluster.wait_for_state(&id, "FINISHED");
+    // Resumed from the savepoint, the job commits the rest: together, one run's output.
+    let resumed = cluster.client(
+        "run",
+        &[
+            "-s",
+            &location,
+            example("exactly_once_counts").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output-dir",
+            cluster.dir.join("out").to_str().unwrap(),
+            "--checkpoint-dir",
+            cluster.dir.join("checkpoints-2").to_str().unwrap(),
+            "--checkpoint-interval-ms",
+            "100",
+            "--parallelism",
+            "2",
+        ],
+    );
+    assert!(
+        resumed.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&resumed.stderr),
+        cluster.logs()
+    );
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+    let plain = cluster.client("savepoint", &["0123", "/tmp/x"]);
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("no job with id 0123"));
+}

@@ -1,0 +1,208 @@
+//! The cluster's defences: the shared secret, garbage on the control and data ports, the REST
+//! token, mutual TLS.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::cluster::*;
+
+#[test]
+fn a_task_manager_with_a_wrong_secret_cannot_register() {
+    let mut cluster = Cluster::start("secret", 1, 1);
+    let intruder = cluster.spawn(
+        "taskmanager",
+        &["-D".into(), "taskmanager.numberOfTaskSlots=8".into()],
+        "guessed",
+    );
+    cluster.task_managers.push(intruder);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cluster.logs().contains("wrong cluster secret") {
+        assert!(Instant::now() < deadline, "{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(cluster.get("/overview")["taskmanagers"], 1);
+    assert_eq!(cluster.get("/overview")["slots-total"], 1);
+}
+
+#[test]
+fn garbage_on_the_control_port_closes_only_that_connection() {
+    let cluster = Cluster::start("garbage", 1, 2);
+    let garbage: [&[u8]; 3] = [
+        b"GET / HTTP/1.1\r\n\r\n",
+        &[0xff, 0xff, 0xff, 0xff, 0x10, 1, 2, 3],
+        &[0, 0, 0, 0],
+    ];
+    for bytes in garbage {
+        let mut stream = TcpStream::connect(("127.0.0.1", cluster.rpc_port)).unwrap();
+        let _ = stream.write_all(bytes);
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+    }
+    // The cluster still runs jobs.
+    let input = write_text(&cluster.dir);
+    let run = cluster.client(
+        "run",
+        &[
+            "-p",
+            "2",
+            example("word_count").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            "out.csv",
+        ],
+    );
+    assert!(run.status.success(), "{}", cluster.logs());
+    assert_eq!(cluster.get("/overview")["taskmanagers"], 1);
+}
+
+#[test]
+fn garbage_on_a_worker_data_port_does_not_disturb_the_job() {
+    let cluster = Cluster::start("data-garbage", 2, 1);
+    let input = write_counts_input(&cluster.dir, 3000);
+    let id = submit_counts(&cluster, &input);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addresses = loop {
+        let details = cluster.get(&format!("/jobs/{id}"));
+        let addresses: Vec<String> = details["data_addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        if addresses.len() == 2 {
+            break addresses;
+        }
+        assert!(Instant::now() < deadline, "{details}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for address in &addresses {
+        for bytes in [
+            &b"\xff\xff\xff\xff garbage"[..],
+            &[0, 0, 0, 5, 0xa1, 1, 2, 3, 4],
+        ] {
+            let mut stream = TcpStream::connect(address).unwrap();
+            let _ = stream.write_all(bytes);
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    }
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert_eq!(finished["attempt"], 1, "no restart: {finished}");
+    assert_eq!(
+        common::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, &input)
+    );
+    let worker_logs: String = std::fs::read_dir(cluster.dir.join("log"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(
+        worker_logs.contains("data port: rejected a connection"),
+        "{worker_logs}"
+    );
+}
+
+#[test]
+fn a_rest_token_is_required_once_configured() {
+    let mut cluster = Cluster::start("token", 1, 1);
+    let token = vec!["-D".to_string(), "security.rest.token=t0ken".to_string()];
+    cluster.restart_job_manager(&token);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = cluster.try_get("/overview");
+        if answer["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("requires a token"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{answer}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let without = cluster.client("list", &[]);
+    assert!(!without.status.success());
+    assert!(String::from_utf8_lossy(&without.stderr).contains("requires a token"));
+    let with = cluster.client("list", &["-D", "security.rest.token=t0ken"]);
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    let wrong = Command::new(SLUICE)
+        .arg("list")
+        .args(cluster.flags())
+        .env("SLUICE_REST_TOKEN", "guess")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+}
+
+#[test]
+fn mutual_tls_carries_the_control_and_data_planes_and_refuses_strangers() {
+    let mut cluster = Cluster::start_with("mtls", 2, 2, |dir| {
+        tls_settings(&dir.join("certs"), "sluice-internal", "cluster-ca")
+    });
+    let input = write_text(&cluster.dir);
+    let word_count = example("word_count");
+    let run = cluster.client(
+        "run",
+        &[
+            "-p",
+            "4",
+            word_count.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            "tls.csv",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        cluster.logs()
+    );
+    let local = Command::new(&word_count)
+        .args(["--input", input.to_str().unwrap(), "--output", "local.csv"])
+        .current_dir(&cluster.dir)
+        .output()
+        .unwrap();
+    assert!(local.status.success());
+    assert_eq!(
+        sorted_lines(&cluster.dir.join("tls.csv")),
+        sorted_lines(&cluster.dir.join("local.csv"))
+    );
+    // A TaskManager without TLS, and one whose certificate another authority signed, are
+    // refused (both know the secret).
+    let plain = Command::new(SLUICE)
+        .arg("taskmanager")
+        .args(cluster.base_flags())
+        .env("SLUICE_CLUSTER_SECRET", &cluster.secret)
+        .env("SLUICE_LOG_DIR", cluster.dir.join("log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    cluster.task_managers.push(plain);
+    let stranger_flags = tls_settings(&cluster.dir.join("certs"), "sluice-internal", "other-ca");
+    let mut flags = vec![
+        "-D".to_string(),
+        "taskmanager.numberOfTaskSlots=5".to_string(),
+    ];
+    flags.extend(stranger_flags.iter().skip(2).cloned());
+    let stranger = cluster.spawn("taskmanager", &flags, &cluster.secret.clone());
+    cluster.task_managers.push(stranger);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        cluster.get("/overview")["taskmanagers"],
+        2,
+        "{}",
+        cluster.logs()
+    );
+    assert!(cluster.logs().contains("rejected"), "{}", cluster.logs());
+}
