@@ -8,7 +8,8 @@
 # job (examples/bench_shuffle.rs, benches/flink/ShuffleBench.java) generates records at p=2 and
 # hash-partitions them to two meters, so half of all records cross between the TaskManagers.
 #   - throughput, 16-byte and 1 KiB records, buffer timeout 100 ms;
-#   - the same Sluice job in one process (the embedded mini-cluster) at p=2;
+#   - the same Sluice job in one process (the embedded mini-cluster) at p=2, and on the
+#     cluster with mutual TLS (certificates made with openssl);
 #   - latency p50/p99 from creation to the meter with a 1 ms buffer timeout, paced at half of
 #     Flink's peak 16-byte rate (both systems at the same rate) and at half of Sluice's own;
 #   - submission: from starting the `run` command to the first record at a meter.
@@ -81,6 +82,44 @@ S16=$(sluice_run shuffle-16b --records "$N16" --payload 0)
 echo "$S16"
 sluice_run shuffle-1kib --records "$N1K" --payload 1008
 "$ROOT/bin/stop-cluster.sh" >&2
+
+# ---- Sluice cluster with mutual TLS (certificates made with openssl)
+if command -v openssl >/dev/null; then
+    CERTS="$WORK/certs"
+    mkdir -p "$CERTS"
+    (
+        cd "$CERTS"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+            -out ca.pem -days 2 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout node.key \
+            -out node.csr -subj /CN=sluice-internal 2>/dev/null
+        printf 'subjectAltName=DNS:sluice-internal\nextendedKeyUsage=serverAuth,clientAuth\n' >node.ext
+        openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem \
+            -days 2 -extfile node.ext 2>/dev/null
+    )
+    cat >>"$WORK/conf/config.yaml" <<YAML
+security:
+  ssl:
+    internal:
+      enabled: true
+      cert-file: $CERTS/node.pem
+      key-file: $CERTS/node.key
+      ca-file: $CERTS/ca.pem
+YAML
+    "$ROOT/bin/start-cluster.sh" >&2
+    tls_run() { # CASE ARGS...
+        local case="$1" report="$WORK/t-$1" start
+        shift
+        start=$(now_ns)
+        "$SLUICE" run -p 2 "$JOB" --report "$report" "$@" >/dev/null
+        summarize sluice-cluster-mtls "$case" "$report" "$start"
+    }
+    tls_run shuffle-16b --records "$N16" --payload 0
+    tls_run shuffle-1kib --records "$N1K" --payload 1008
+    "$ROOT/bin/stop-cluster.sh" >&2
+    sed -i '/^security:/,$d' "$WORK/conf/config.yaml"
+fi
 
 # ---- Sluice in one process
 one_process() { # CASE ARGS...
