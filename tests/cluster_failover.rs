@@ -142,3 +142,38 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     assert!(!plain.status.success());
     assert!(String::from_utf8_lossy(&plain.stderr).contains("no job with id 0123"));
 }
+
+#[test]
+fn the_clients_configuration_checkpoints_a_job_that_sets_nothing() {
+    let cluster = Cluster::start("job-defaults", 2, 1);
+    let input = write_text(&cluster.dir);
+    let checkpoints = cluster.dir.join("default-checkpoints");
+    let directory = format!("execution.checkpointing.dir={}", checkpoints.display());
+    let run = cluster.client(
+        "run",
+        &[
+            "-D",
+            "execution.checkpointing.interval=50ms",
+            "-D",
+            &directory,
+            "-p",
+            "2",
+            example("word_count").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            "out.csv",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stderr),
+        cluster.logs()
+    );
+    let storage = sluice::state::CheckpointStorage::open(checkpoints.to_str().unwrap()).unwrap();
+    assert!(
+        !storage.completed().unwrap().is_empty(),
+        "the JobManager coordinated checkpoints the job never asked for itself"
+    );
+}

@@ -36,6 +36,8 @@ pub(crate) struct EnvState {
     pub(crate) graph: StreamGraph,
     pub(crate) config: JobConfig,
     pub(crate) state_backend: StateBackendSettings,
+    /// What checkpointing starts from once the job enables it: the cluster's checkpoint keys.
+    pub(crate) checkpoint_defaults: CheckpointConfig,
 }
 
 /// The context in which a streaming program runs; Flink's `StreamExecutionEnvironment`.
@@ -69,6 +71,7 @@ impl StreamExecutionEnvironment {
                 graph: StreamGraph::default(),
                 config: JobConfig::default(),
                 state_backend: StateBackendSettings::default(),
+                checkpoint_defaults: CheckpointConfig::default(),
             })),
         };
         // `sluice run -p N` sets the default parallelism, as Flink's CLI does.
@@ -86,7 +89,45 @@ impl StreamExecutionEnvironment {
         if let Ok(path) = std::env::var(worker::ENV_RESTORE_FROM) {
             env.state.borrow_mut().config.restore_from = Some(path);
         }
+        // The cluster's job defaults (`sluice run` passes its configuration's job keys).
+        if let Ok(options) = std::env::var(worker::ENV_JOB_OPTIONS) {
+            env.apply_defaults(&options);
+        }
         env
+    }
+
+    /// Applies job defaults given as `key: value` lines (the job-level keys of the cluster
+    /// configuration: checkpointing, state backend, restart strategy), before anything the job
+    /// sets itself. Checkpoint keys shape checkpointing once the job enables it; an
+    /// `execution.checkpointing.interval` among them enables it, as in Flink.
+    pub fn apply_defaults(&self, options: &str) -> &Self {
+        let mut enables_checkpointing = false;
+        for line in options.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let Some((key, value)) = line.split_once(':') else {
+                self.report(format!("job default '{line}' is not 'key: value'"));
+                continue;
+            };
+            let (key, value) = (key.trim(), value.trim());
+            let state_key =
+                key.starts_with("state.backend.") || key == "execution.checkpointing.incremental";
+            if state_key {
+                self.set_state_option(key, value);
+            } else if key.starts_with("restart-strategy.") {
+                self.set_restart_option(key, value);
+            } else {
+                let result = self.state.borrow_mut().checkpoint_defaults.set(key, value);
+                match result {
+                    Err(error) => self.report(error),
+                    Ok(()) => enables_checkpointing |= key == "execution.checkpointing.interval",
+                }
+            }
+        }
+        if enables_checkpointing {
+            let mut state = self.state.borrow_mut();
+            let defaults = state.checkpoint_defaults.clone();
+            state.config.checkpointing = Some(defaults);
+        }
+        self
     }
 
     /// Flink's name for [`StreamExecutionEnvironment::new`].
@@ -155,10 +196,8 @@ impl StreamExecutionEnvironment {
     /// where they go with [`Self::set_checkpoint_storage`] or `state.checkpoints.dir`.
     pub fn enable_checkpointing(&self, interval: Duration) -> &Self {
         let mut state = self.state.borrow_mut();
-        let config = state
-            .config
-            .checkpointing
-            .get_or_insert_with(Default::default);
+        let defaults = state.checkpoint_defaults.clone();
+        let config = state.config.checkpointing.get_or_insert(defaults);
         config.interval = interval;
         self
     }
@@ -166,10 +205,8 @@ impl StreamExecutionEnvironment {
     /// Sets the directory (or `file://` URL) checkpoints are written to.
     pub fn set_checkpoint_storage(&self, location: &str) -> &Self {
         let mut state = self.state.borrow_mut();
-        let config = state
-            .config
-            .checkpointing
-            .get_or_insert_with(Default::default);
+        let defaults = state.checkpoint_defaults.clone();
+        let config = state.config.checkpointing.get_or_insert(defaults);
         config.directory = Some(location.to_string());
         self
     }
@@ -183,10 +220,8 @@ impl StreamExecutionEnvironment {
     pub fn set_checkpoint_option(&self, key: &str, value: &str) -> &Self {
         let result = {
             let mut state = self.state.borrow_mut();
-            let config = state
-                .config
-                .checkpointing
-                .get_or_insert_with(Default::default);
+            let defaults = state.checkpoint_defaults.clone();
+            let config = state.config.checkpointing.get_or_insert(defaults);
             config.set(key, value)
         };
         if let Err(error) = result {
@@ -441,5 +476,56 @@ fn run_and_exit(mode: &ClusterMode, job: &JobGraph) -> ! {
             eprintln!("error: {error}");
             std::process::exit(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_defaults_shape_checkpointing_and_the_job_overrides_them() {
+        let env = StreamExecutionEnvironment::new();
+        env.apply_defaults(
+            "execution.checkpointing.dir: /tmp/ckpt\nstate.checkpoints.num-retained: 3\n",
+        );
+        assert!(
+            env.checkpoint_config().is_none(),
+            "no interval: the job decides whether it checkpoints"
+        );
+        env.enable_checkpointing(Duration::from_millis(500));
+        let config = env.checkpoint_config().unwrap();
+        assert_eq!(config.directory.as_deref(), Some("/tmp/ckpt"));
+        assert_eq!(
+            (config.retained, config.interval),
+            (3, Duration::from_millis(500))
+        );
+
+        let env = StreamExecutionEnvironment::new();
+        env.apply_defaults(
+            "execution.checkpointing.dir: /a\nexecution.checkpointing.interval: 2 s\nexecution.checkpointing.timeout: 5 s\n",
+        );
+        env.set_checkpoint_option("execution.checkpointing.dir", "/b");
+        let config = env.checkpoint_config().unwrap();
+        assert_eq!(
+            config.interval,
+            Duration::from_secs(2),
+            "an interval enables it"
+        );
+        assert_eq!(config.timeout, Duration::from_secs(5));
+        assert_eq!(
+            config.directory.as_deref(),
+            Some("/b"),
+            "the job's own setting wins"
+        );
+    }
+
+    #[test]
+    fn a_bad_default_is_reported_when_the_job_runs() {
+        let env = StreamExecutionEnvironment::new();
+        env.apply_defaults("execution.checkpointing.interval: soon\nno colon here\n");
+        env.from_collection(vec![1, 2]).print();
+        let error = env.execution_plan().unwrap_err().to_string();
+        assert!(error.contains("soon"), "{error}");
     }
 }

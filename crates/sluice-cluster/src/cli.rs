@@ -187,7 +187,13 @@ pub fn taskmanager(args: &TaskManagerArgs) -> Result<(), String> {
 pub fn info(args: &InfoArgs) -> Result<(), String> {
     let config = args.config.load()?;
     let parallelism = args.parallelism.unwrap_or(config.default_parallelism);
-    let plan = plan_of(&args.binary, &args.args, parallelism, None)?;
+    let plan = plan_of(
+        &args.binary,
+        &args.args,
+        parallelism,
+        None,
+        &config.job_options_text(),
+    )?;
     let pretty = serde_json::to_string_pretty(&plan.plan).map_err(|e| e.to_string())?;
     println!("{pretty}");
     Ok(())
@@ -200,11 +206,13 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     if parallelism == 0 {
         return Err("the parallelism must be at least 1".into());
     }
+    let job_options = config.job_options_text();
     let plan = plan_of(
         &args.binary,
         &args.args,
         parallelism,
         args.from_savepoint.as_deref(),
+        &job_options,
     )?;
     let bytes = std::fs::read(&args.binary)
         .map_err(|e| format!("cannot read {}: {e}", args.binary.display()))?;
@@ -228,6 +236,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             "plan": plan,
             "working_dir": working_dir,
             "restore_from": args.from_savepoint,
+            "job_options": job_options,
         }),
     )?;
     let id = submitted["jobid"]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sluice_runtime::net::protocol::ClusterPlan;
-use sluice_runtime::worker::{ENV_PARALLELISM, ENV_PLAN_FILE, ENV_RESTORE_FROM};
+use sluice_runtime::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_PLAN_FILE, ENV_RESTORE_FROM};
 
 /// A client of the JobManager's REST API.
 pub struct RestClient {
@@ -107,6 +107,7 @@ pub fn plan_of(
     args: &[String],
     parallelism: usize,
     restore_from: Option<&str>,
+    job_options: &str,
 ) -> Result<ClusterPlan, String> {
     let file = std::env::temp_dir().join(format!(
         "sluice-plan-{}-{}.json",
@@ -122,6 +123,9 @@ pub fn plan_of(
         .env(ENV_PARALLELISM, parallelism.to_string());
     if let Some(path) = restore_from {
         command.env(ENV_RESTORE_FROM, path);
+    }
+    if !job_options.is_empty() {
+        command.env(ENV_JOB_OPTIONS, job_options);
     }
     let output = command
         .output()
@@ -181,11 +185,11 @@ mod tests {
 
     #[test]
     fn a_binary_that_builds_no_job_is_explained() {
-        let error = plan_of(Path::new("true"), &[], 1, None).unwrap_err();
+        let error = plan_of(Path::new("true"), &[], 1, None, "").unwrap_err();
         assert!(error.contains("without executing a job"), "{error}");
-        let error = plan_of(Path::new("false"), &[], 1, None).unwrap_err();
+        let error = plan_of(Path::new("false"), &[], 1, None, "").unwrap_err();
         assert!(error.contains("failed while building its job"), "{error}");
-        let error = plan_of(Path::new("/no/such/binary"), &[], 1, None).unwrap_err();
+        let error = plan_of(Path::new("/no/such/binary"), &[], 1, None, "").unwrap_err();
         assert!(error.contains("cannot run"), "{error}");
     }
 }

@@ -231,6 +231,14 @@ impl ClusterConfig {
         }
     }
 
+    /// The job defaults as `key: value` lines, as jobs read them (`SLUICE_JOB_OPTIONS`).
+    pub fn job_options_text(&self) -> String {
+        self.job_options
+            .iter()
+            .map(|(key, value)| format!("{key}: {value}\n"))
+            .collect()
+    }
+
     /// The REST token: the `SLUICE_REST_TOKEN` variable, else `security.rest.token`.
     pub fn rest_token(&self) -> Option<String> {
         std::env::var(REST_TOKEN_VARIABLE)

@@ -39,6 +39,9 @@ use crate::source::Boundedness;
 pub const ENV_PLAN_FILE: &str = "SLUICE_PLAN_FILE";
 /// The default parallelism a client asked for (`sluice run -p`).
 pub const ENV_PARALLELISM: &str = "SLUICE_PARALLELISM";
+/// The job defaults of the cluster configuration (`key: value` lines: checkpointing, state
+/// backend, restart strategy keys), which the job's own settings override.
+pub const ENV_JOB_OPTIONS: &str = "SLUICE_JOB_OPTIONS";
 /// The savepoint or checkpoint a client asked the job to start from (`sluice run -s`).
 pub const ENV_RESTORE_FROM: &str = "SLUICE_RESTORE_FROM";
 /// Worker mode: the JobManager's RPC address (`host:port`).

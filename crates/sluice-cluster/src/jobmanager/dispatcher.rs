@@ -30,7 +30,7 @@ use sluice_runtime::net::protocol::{
 use sluice_runtime::net::remote_checkpoints::decode_report;
 use sluice_runtime::net::transport::BoxSocket;
 use sluice_runtime::signal::CancelToken;
-use sluice_runtime::worker::{ENV_PARALLELISM, ENV_RESTORE_FROM, hex};
+use sluice_runtime::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM, hex};
 use sluice_state::CheckpointStorage;
 
 use super::blob_store::BlobStore;
@@ -446,6 +446,9 @@ impl Dispatcher {
         )];
         if let Some(path) = &job.restore_from {
             env.push((ENV_RESTORE_FROM.to_string(), path.clone()));
+        }
+        if !job.request.job_options.is_empty() {
+            env.push((ENV_JOB_OPTIONS.to_string(), job.request.job_options.clone()));
         }
         let specs: Vec<(String, WorkerSpec)> = placement
             .iter()

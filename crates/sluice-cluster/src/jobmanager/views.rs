@@ -50,6 +50,9 @@ pub struct SubmitRequest {
     /// The savepoint or checkpoint the job starts from.
     #[serde(default)]
     pub restore_from: Option<String>,
+    /// The client configuration's job defaults, as `key: value` lines.
+    #[serde(default)]
+    pub job_options: String,
 }
 
 /// A job as listed (Flink's `/jobs/overview` entry).
