@@ -14,6 +14,15 @@ fn a_killed_task_manager_restarts_the_job_from_its_checkpoint_exactly_once() {
 }
 
 #[test]
+fn incremental_rocksdb_checkpoints_on_the_cluster_recover_exactly_once() {
+    // The workers store their new SST files; the JobManager writes the rest.
+    killed_task_manager_recovers_exactly_once(
+        "rocksdb",
+        &["--state-backend", "rocksdb", "--incremental-checkpoints"],
+    );
+}
+
+#[test]
 fn unaligned_checkpoints_across_task_managers_recover_exactly_once() {
     killed_task_manager_recovers_exactly_once("unaligned", &["--unaligned-checkpoints"]);
 }

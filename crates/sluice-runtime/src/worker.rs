@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use sluice_state::CheckpointStorage;
+
 use crate::checkpoint::{Mailbox, TaskId, TaskReport};
 use crate::error::JobError;
 use crate::graph::{JobGraph, OperatorFactory};
@@ -368,8 +370,23 @@ fn run_placed(
     };
     watch_job_manager(line, mailboxes, cancel.clone());
     watch_parent(cancel.clone());
-    let forwarder =
-        reports.map(|reports| forward_reports(reports, Arc::clone(&control), cancel.clone()));
+    let storage = match job
+        .config
+        .checkpointing
+        .as_ref()
+        .and_then(|c| c.directory.as_deref())
+    {
+        Some(directory) => match CheckpointStorage::open(directory) {
+            Ok(storage) => Some(storage),
+            Err(error) => {
+                cancel.cancel();
+                return finish_failed(attempt, format!("checkpoint storage {directory}: {error}"));
+            }
+        },
+        None => None,
+    };
+    let forwarder = reports
+        .map(|reports| forward_reports(reports, Arc::clone(&control), cancel.clone(), storage));
     let network_failure: Arc<Mutex<Option<String>>> = Arc::default();
     let mut peers = part.peers;
     let higher: Vec<usize> = peers.keys().copied().filter(|p| *p > env.worker).collect();
@@ -452,10 +469,11 @@ fn forward_reports(
     reports: mpsc::Receiver<TaskReport>,
     control: ControlLink,
     cancel: CancelToken,
+    storage: Option<CheckpointStorage>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for report in reports {
-            let sent = encode_report(report)
+            let sent = encode_report(report, storage.as_ref())
                 .and_then(|wire| send_control(&control, &FromWorker::Report(wire)));
             if let Err(error) = sent {
                 tracing::warn!("cannot report to the checkpoint coordinator: {error}");

@@ -212,8 +212,9 @@ impl CheckpointStorage {
 
     /// Stores local `file` as shared file `name`; returns its size. Into a local directory on
     /// the same file system it is hard-linked (shared files are immutable, and so are the
-    /// database files they come from), elsewhere copied.
-    fn upload_shared(&self, name: &str, file: &std::path::Path) -> Result<u64, StorageError> {
+    /// database files they come from), elsewhere copied. A worker on a cluster stores its new
+    /// shared files itself, before its snapshot travels to the JobManager.
+    pub fn upload_shared(&self, name: &str, file: &std::path::Path) -> Result<u64, StorageError> {
         let path = Path::from(format!("{SHARED_DIR}/{name}"));
         if let Some(target) = self.local_shared_path(name) {
             let linked = target

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sluice_state::TaskSnapshot;
+use sluice_state::{CheckpointStorage, TaskSnapshot};
 
 use super::protocol::{ToWorker, WireReport};
 use crate::checkpoint::{TaskId, TaskMessage, TaskPost, TaskReport};
@@ -36,21 +36,40 @@ impl TaskPost for ForwardingMailbox {
 }
 
 /// A task's report made ready for the network: its snapshot's deferred part is completed
-/// (off the task thread) and the snapshot encoded.
-pub fn encode_report(report: TaskReport) -> Result<WireReport, String> {
+/// (off the task thread), the new files it shares with later checkpoints (incremental RocksDB
+/// SSTs, on this machine's disk) are stored into `storage` from here, and the snapshot is
+/// encoded.
+pub fn encode_report(
+    report: TaskReport,
+    storage: Option<&CheckpointStorage>,
+) -> Result<WireReport, String> {
     Ok(match report {
         TaskReport::Acknowledged {
             task,
             barrier,
             mut snapshot,
         } => {
+            let id = barrier.checkpoint_id;
             for operator in snapshot.values_mut() {
-                operator.materialize().map_err(|e| {
-                    format!(
-                        "checkpoint {}: cannot complete a snapshot: {e}",
-                        barrier.checkpoint_id
-                    )
-                })?;
+                operator
+                    .materialize()
+                    .map_err(|e| format!("checkpoint {id}: cannot complete a snapshot: {e}"))?;
+                for shared in operator
+                    .keyed
+                    .native_mut()
+                    .iter_mut()
+                    .flat_map(|native| native.shared.iter_mut())
+                {
+                    let Some(local) = shared.upload.take() else {
+                        continue;
+                    };
+                    let storage = storage.ok_or_else(|| {
+                        format!("checkpoint {id}: a snapshot has new shared files but the job has no checkpoint storage")
+                    })?;
+                    storage
+                        .upload_shared(&shared.stored_name, local.path())
+                        .map_err(|e| format!("checkpoint {id}: {e}"))?;
+                }
             }
             let snapshot = postcard::to_stdvec(&snapshot).map_err(|e| {
                 format!(
@@ -115,11 +134,14 @@ mod tests {
             unaligned: false,
         };
         let snapshot = TaskSnapshot::from([("op".to_string(), OperatorSnapshot::default())]);
-        let wire = encode_report(TaskReport::Acknowledged {
-            task,
-            barrier,
-            snapshot: snapshot.clone(),
-        })
+        let wire = encode_report(
+            TaskReport::Acknowledged {
+                task,
+                barrier,
+                snapshot: snapshot.clone(),
+            },
+            None,
+        )
         .unwrap();
         match decode_report(wire).unwrap() {
             TaskReport::Acknowledged {
