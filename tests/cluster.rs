@@ -251,3 +251,27 @@ fn a_lost_task_manager_fails_its_jobs_with_the_reason() {
     );
     assert_eq!(cluster.get("/overview")["taskmanagers"], 1);
 }
+
+#[test]
+fn a_job_that_never_gets_its_slots_fails_after_the_slot_request_timeout() {
+    let cluster = Cluster::start_with("slot-timeout", 1, 1, |_| {
+        vec!["-D".into(), "slot.request.timeout=1s".into()]
+    });
+    let input = write_text(&cluster.dir);
+    let run = cluster.client(
+        "run",
+        &[
+            "-p",
+            "2",
+            example("word_count").to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            "out.csv",
+        ],
+    );
+    assert!(!run.status.success());
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(said.contains("CREATED: waiting for 2 free slots"), "{said}");
+    assert!(said.contains("slot.request.timeout"), "{said}");
+}

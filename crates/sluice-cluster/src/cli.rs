@@ -265,10 +265,21 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
 
 fn wait_for_end(client: &RestClient, id: &str) -> Result<JobDetails, String> {
     let mut interval = Duration::from_millis(20);
+    let mut said = None;
     loop {
         let job: JobDetails = client.get(&format!("/jobs/{id}"))?;
         if job.overview.state.is_terminal() {
             return Ok(job);
+        }
+        // Say why the job is not running (waiting for slots, restarting), once per reason.
+        let news = job
+            .overview
+            .message
+            .as_ref()
+            .map(|message| format!("{}: {message}", status_name(job.overview.state)));
+        if news.is_some() && news != said {
+            eprintln!("{}", news.as_deref().unwrap_or_default());
+            said = news;
         }
         std::thread::sleep(interval);
         interval = (interval * 2).min(Duration::from_millis(500));

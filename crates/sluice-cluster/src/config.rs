@@ -114,6 +114,8 @@ pub struct ClusterConfig {
     pub heartbeat_interval: Duration,
     /// Silence after which a peer is lost (`heartbeat.timeout`, 50 s).
     pub heartbeat_timeout: Duration,
+    /// How long a job waits for free slots before it fails (`slot.request.timeout`, 300 s).
+    pub slot_request_timeout: Duration,
     /// Where savepoints go when a request names no directory (`state.savepoints.dir`, Flink
     /// 2's `execution.checkpointing.savepoint-dir`).
     pub savepoint_dir: Option<String>,
@@ -166,6 +168,7 @@ impl Default for ClusterConfig {
             jobmanager_memory_bytes: 1600 << 20,
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(50),
+            slot_request_timeout: Duration::from_secs(300),
             savepoint_dir: None,
             jobmanager_bind_host: None,
             rest_bind_address: None,
@@ -373,6 +376,7 @@ impl ClusterConfig {
             "jobmanager.memory.process.size" => self.jobmanager_memory_bytes = memory()?,
             "heartbeat.interval" => self.heartbeat_interval = duration()?,
             "heartbeat.timeout" => self.heartbeat_timeout = duration()?,
+            "slot.request.timeout" => self.slot_request_timeout = duration()?,
             "state.savepoints.dir" | "execution.checkpointing.savepoint-dir" => {
                 self.savepoint_dir = Some(nonempty("a directory")?)
             }

@@ -104,6 +104,8 @@ struct JobRecord {
     workers: Vec<WorkerState>,
     restarts: RestartTracker,
     restart_at: Option<Instant>,
+    /// Since when the job waits for slots.
+    waiting_since: Option<Instant>,
     /// The checkpoint or savepoint the next attempt starts from.
     restore_from: Option<String>,
     coordinator: Option<CoordinatorHandle>,
@@ -132,6 +134,7 @@ impl JobRecord {
             workers: Vec::new(),
             restarts: RestartTracker::new(strategy),
             restart_at: None,
+            waiting_since: None,
             coordinator: None,
         }
     }
@@ -176,6 +179,8 @@ pub struct Dispatcher {
     pub heartbeat_interval: Duration,
     /// Silence after which a TaskManager is lost.
     pub heartbeat_timeout: Duration,
+    /// How long a job waits for slots before it fails.
+    pub slot_request_timeout: Duration,
 }
 
 impl Dispatcher {
@@ -186,6 +191,7 @@ impl Dispatcher {
         store: Option<Box<dyn JobStore>>,
         heartbeat_interval: Duration,
         heartbeat_timeout: Duration,
+        slot_request_timeout: Duration,
     ) -> Result<Self, String> {
         let mut state = State::default();
         if let Some(store) = &store {
@@ -208,6 +214,7 @@ impl Dispatcher {
             store,
             heartbeat_interval,
             heartbeat_timeout,
+            slot_request_timeout,
         })
     }
 
@@ -417,12 +424,24 @@ impl Dispatcher {
         let needed = job.request.plan.pipelines.max(1);
         let available: usize = free.iter().map(|(_, n)| n).sum();
         if available < needed {
-            job.waiting = Some(format!(
+            let reason = format!(
                 "waiting for {needed} free slots; {available} are free in {} TaskManagers",
                 free.len()
-            ));
+            );
+            let since = *job.waiting_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > self.slot_request_timeout {
+                let error = format!(
+                    "could not get {needed} slots within {} s (slot.request.timeout): {available} are free in {} TaskManagers",
+                    self.slot_request_timeout.as_secs(),
+                    free.len()
+                );
+                self.end_job(state, id, JobStatus::Failed, Some(error));
+            } else {
+                job.waiting = Some(reason);
+            }
             return;
         }
+        job.waiting_since = None;
         let placement = spread(needed, &mut free);
         job.attempt += 1;
         job.waiting = None;

@@ -74,6 +74,7 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         store,
         config.heartbeat_interval,
         config.heartbeat_timeout,
+        config.slot_request_timeout,
     )?);
     {
         let dispatcher = Arc::clone(&dispatcher);
