@@ -117,7 +117,7 @@ fn start_cluster_runs_two_task_managers_from_workers_and_stop_cluster_leaves_no_
     let dir = temp_dir("scripts");
     let conf = dir.join("conf");
     std::fs::create_dir_all(&conf).unwrap();
-    let (rest, rpc) = (free_port(), free_port());
+    let (rest, rpc) = free_ports();
     std::fs::write(
         conf.join("config.yaml"),
         format!(

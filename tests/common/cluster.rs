@@ -21,12 +21,14 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two distinct free ports (both held while chosen, so they cannot be the same one).
+pub fn free_ports() -> (u16, u16) {
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let second = TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        first.local_addr().unwrap().port(),
+        second.local_addr().unwrap().port(),
+    )
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -68,9 +70,10 @@ impl Cluster {
         common: impl FnOnce(&Path) -> Vec<String>,
     ) -> Cluster {
         let dir = temp_dir(name);
+        let (rest_port, rpc_port) = free_ports();
         let mut cluster = Cluster {
-            rest_port: free_port(),
-            rpc_port: free_port(),
+            rest_port,
+            rpc_port,
             secret: format!("secret-of-{name}"),
             common: common(&dir),
             dir,
