@@ -15,38 +15,22 @@ use common::cluster::*;
 fn word_count_across_two_task_managers_equals_the_local_run() {
     let cluster = Cluster::start("wordcount", 2, 2);
     let input = write_text(&cluster.dir);
-    let word_count = example("word_count");
-    let local = Command::new(&word_count)
-        .args(["--input", "input.txt", "--output", "local.csv", "-p", "4"])
-        .current_dir(&cluster.dir)
-        .output()
-        .unwrap();
-    assert!(local.status.success());
     // Relative paths mean what they mean to the client.
-    let run = cluster.client(
-        "run",
-        &[
-            "-p",
-            "4",
-            word_count.to_str().unwrap(),
-            "--input",
-            "input.txt",
-            "--output",
-            "cluster.csv",
-        ],
-    );
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        cluster.logs()
-    );
+    assert_eq!(cluster.dir.join("input.txt"), input);
+    let run = cluster.run_ok(&[
+        "-p",
+        "4",
+        example("word_count").to_str().unwrap(),
+        "--input",
+        "input.txt",
+        "--output",
+        "cluster.csv",
+    ]);
     assert!(stdout(&run).contains("has finished"), "{}", stdout(&run));
     assert_eq!(
         sorted_lines(&cluster.dir.join("cluster.csv")),
-        sorted_lines(&cluster.dir.join("local.csv"))
+        local_word_count(&cluster.dir, &input)
     );
-    assert!(input.exists());
     let id = job_id(&run);
     let details = cluster.get(&format!("/jobs/{id}"));
     let placement = details["placement"].as_array().unwrap();
@@ -68,20 +52,16 @@ fn a_job_waits_for_slots_and_a_bad_binary_is_explained() {
     let mut cluster = Cluster::start("slots", 1, 1);
     let input = write_text(&cluster.dir);
     let word_count = example("word_count");
-    let run = cluster.client(
-        "run",
-        &[
-            "-d",
-            "-p",
-            "2",
-            word_count.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            "out.csv",
-        ],
-    );
-    assert!(run.status.success());
+    let run = cluster.run_ok(&[
+        "-d",
+        "-p",
+        "2",
+        word_count.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        "out.csv",
+    ]);
     let id = job_id(&run);
     let waiting = cluster.wait_for_state(&id, "CREATED");
     assert!(
@@ -174,15 +154,9 @@ fn start_cluster_runs_two_task_managers_from_workers_and_stop_cluster_leaves_no_
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let local = Command::new(example("word_count"))
-        .args(["--input", input.to_str().unwrap(), "--output", "local.csv"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(local.status.success());
     assert_eq!(
         sorted_lines(&dir.join("out.csv")),
-        sorted_lines(&dir.join("local.csv"))
+        local_word_count(&dir, &input)
     );
     let list = Command::new(SLUICE)
         .args(["list", "--conf-dir", conf.to_str().unwrap()])

@@ -119,30 +119,21 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     );
     cluster.wait_for_state(&id, "FINISHED");
     // Resumed from the savepoint, the job commits the rest: together, one run's output.
-    let resumed = cluster.client(
-        "run",
-        &[
-            "-s",
-            &location,
-            example("exactly_once_counts").to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output-dir",
-            cluster.dir.join("out").to_str().unwrap(),
-            "--checkpoint-dir",
-            cluster.dir.join("checkpoints-2").to_str().unwrap(),
-            "--checkpoint-interval-ms",
-            "100",
-            "--parallelism",
-            "2",
-        ],
-    );
-    assert!(
-        resumed.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&resumed.stderr),
-        cluster.logs()
-    );
+    cluster.run_ok(&[
+        "-s",
+        &location,
+        example("exactly_once_counts").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output-dir",
+        cluster.dir.join("out").to_str().unwrap(),
+        "--checkpoint-dir",
+        cluster.dir.join("checkpoints-2").to_str().unwrap(),
+        "--checkpoint-interval-ms",
+        "100",
+        "--parallelism",
+        "2",
+    ]);
     assert_eq!(
         common::committed_lines(&[&cluster.dir.join("out")]),
         fault_free_counts(&cluster.dir, &input)
@@ -158,28 +149,19 @@ fn the_clients_configuration_checkpoints_a_job_that_sets_nothing() {
     let input = write_text(&cluster.dir);
     let checkpoints = cluster.dir.join("default-checkpoints");
     let directory = format!("execution.checkpointing.dir={}", checkpoints.display());
-    let run = cluster.client(
-        "run",
-        &[
-            "-D",
-            "execution.checkpointing.interval=50ms",
-            "-D",
-            &directory,
-            "-p",
-            "2",
-            example("word_count").to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            "out.csv",
-        ],
-    );
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        cluster.logs()
-    );
+    cluster.run_ok(&[
+        "-D",
+        "execution.checkpointing.interval=50ms",
+        "-D",
+        &directory,
+        "-p",
+        "2",
+        example("word_count").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        "out.csv",
+    ]);
     let storage = sluice::state::CheckpointStorage::open(checkpoints.to_str().unwrap()).unwrap();
     assert!(
         !storage.completed().unwrap().is_empty(),

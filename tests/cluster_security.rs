@@ -44,19 +44,15 @@ fn garbage_on_the_control_port_closes_only_that_connection() {
     }
     // The cluster still runs jobs.
     let input = write_text(&cluster.dir);
-    let run = cluster.client(
-        "run",
-        &[
-            "-p",
-            "2",
-            example("word_count").to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            "out.csv",
-        ],
-    );
-    assert!(run.status.success(), "{}", cluster.logs());
+    cluster.run_ok(&[
+        "-p",
+        "2",
+        example("word_count").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        "out.csv",
+    ]);
     assert_eq!(cluster.get("/overview")["taskmanagers"], 1);
 }
 
@@ -148,34 +144,18 @@ fn mutual_tls_carries_the_control_and_data_planes_and_refuses_strangers() {
         tls_settings(&dir.join("certs"), "sluice-internal", "cluster-ca")
     });
     let input = write_text(&cluster.dir);
-    let word_count = example("word_count");
-    let run = cluster.client(
-        "run",
-        &[
-            "-p",
-            "4",
-            word_count.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            "tls.csv",
-        ],
-    );
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        cluster.logs()
-    );
-    let local = Command::new(&word_count)
-        .args(["--input", input.to_str().unwrap(), "--output", "local.csv"])
-        .current_dir(&cluster.dir)
-        .output()
-        .unwrap();
-    assert!(local.status.success());
+    cluster.run_ok(&[
+        "-p",
+        "4",
+        example("word_count").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        "tls.csv",
+    ]);
     assert_eq!(
         sorted_lines(&cluster.dir.join("tls.csv")),
-        sorted_lines(&cluster.dir.join("local.csv"))
+        local_word_count(&cluster.dir, &input)
     );
     // A TaskManager without TLS, and one whose certificate another authority signed, are
     // refused (both know the secret).

@@ -153,6 +153,18 @@ impl Cluster {
         self.job_manager = Some(self.spawn("jobmanager", extra, &secret));
     }
 
+    /// `sluice run ARGS`, which must succeed (the failure shows its error and the logs).
+    pub fn run_ok(&self, args: &[&str]) -> Output {
+        let run = self.client("run", args);
+        assert!(
+            run.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&run.stderr),
+            self.logs()
+        );
+        run
+    }
+
     pub fn client(&self, command: &str, args: &[&str]) -> Output {
         Command::new(SLUICE)
             .arg(command)
@@ -266,6 +278,24 @@ pub fn sorted_lines(path: &Path) -> Vec<String> {
     lines
 }
 
+/// WordCount's output for `input` run alone (the embedded mini-cluster), sorted; it writes
+/// `local.csv` in `dir`.
+pub fn local_word_count(dir: &Path, input: &Path) -> Vec<String> {
+    let local = Command::new(example("word_count"))
+        .arg("--input")
+        .arg(input)
+        .args(["--output", "local.csv"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    sorted_lines(&dir.join("local.csv"))
+}
+
 pub fn write_text(dir: &Path) -> PathBuf {
     let words = [
         "stream", "state", "barrier", "window", "sluice", "flink", "key", "time",
@@ -288,27 +318,18 @@ pub fn write_text(dir: &Path) -> PathBuf {
 pub fn start_socket_job(cluster: &Cluster, name: &str) -> (String, TcpStream) {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = server.local_addr().unwrap().port().to_string();
-    let run = cluster.client(
-        "run",
-        &[
-            "-d",
-            "-p",
-            "2",
-            example("word_count").to_str().unwrap(),
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--output",
-            name,
-        ],
-    );
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        cluster.logs()
-    );
+    let run = cluster.run_ok(&[
+        "-d",
+        "-p",
+        "2",
+        example("word_count").to_str().unwrap(),
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--output",
+        name,
+    ]);
     let id = job_id(&run);
     let (stream, _) = server.accept().unwrap();
     cluster.wait_for_state(&id, "RUNNING");
@@ -370,8 +391,7 @@ pub fn submit_counts(cluster: &Cluster, input: &Path) -> String {
 pub fn submit_counts_with(cluster: &Cluster, input: &Path, extra: &[&str]) -> String {
     let out = cluster.dir.join("out");
     let checkpoints = cluster.dir.join("checkpoints");
-    let run = cluster.client(
-        "run",
+    let run = cluster.run_ok(
         &[
             "-d",
             example("exactly_once_counts").to_str().unwrap(),
@@ -392,12 +412,6 @@ pub fn submit_counts_with(cluster: &Cluster, input: &Path, extra: &[&str]) -> St
         .chain(extra)
         .copied()
         .collect::<Vec<_>>(),
-    );
-    assert!(
-        run.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stderr),
-        cluster.logs()
     );
     job_id(&run)
 }
@@ -437,46 +451,50 @@ pub fn tls_settings(dir: &Path, name: &str, authority: &str) -> Vec<String> {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let ca_key = format!("{authority}.key");
-    let ca_pem = format!("{authority}.pem");
-    if !dir.join(&ca_pem).exists() {
-        openssl(&[
+    // `openssl req` making a new P-256 key and a request (or, with -x509, a certificate).
+    let new_key = |key: &str, out: &str, subject: &str, extra: &[&str]| {
+        let mut args = vec![
             "req",
-            "-x509",
             "-newkey",
             "ec",
             "-pkeyopt",
             "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-keyout",
-            &ca_key,
+            key,
             "-out",
-            &ca_pem,
-            "-days",
-            "2",
+            out,
             "-subj",
+            subject,
+        ];
+        args.extend_from_slice(extra);
+        openssl(&args);
+    };
+    let ca_key = format!("{authority}.key");
+    let ca_pem = format!("{authority}.pem");
+    if !dir.join(&ca_pem).exists() {
+        new_key(
+            &ca_key,
+            &ca_pem,
             &format!("/CN={authority}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
+            &[
+                "-x509",
+                "-days",
+                "2",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
     }
     let node = format!("{authority}-{name}");
-    openssl(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
+    new_key(
         &format!("{node}.key"),
-        "-out",
         &format!("{node}.csr"),
-        "-subj",
         &format!("/CN={name}"),
-    ]);
+        &[],
+    );
     std::fs::write(
         dir.join(format!("{node}.ext")),
         format!("subjectAltName=DNS:{name}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n"),
