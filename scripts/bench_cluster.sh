@@ -62,12 +62,13 @@ YAML
 printf 'localhost\nlocalhost\n' >"$WORK/conf/workers"
 export SLUICE_CONF_DIR="$WORK/conf" SLUICE_PID_DIR="$WORK/pids" SLUICE_LOG_DIR="$WORK/log" SLUICE_BIN="$SLUICE"
 "$ROOT/bin/start-cluster.sh" >&2
-sluice_run() { # CASE ARGS...
-    local case="$1" report="$WORK/r-$1" start
+sluice_run() { # CASE ARGS... (SYSTEM names the cluster in the output, BINARY the job)
+    local system="${SYSTEM:-sluice-cluster}" case="$1" start
+    local report="$WORK/$system-$case"
     shift
     start=$(now_ns)
     "$SLUICE" run -p 2 "${BINARY:-$JOB}" --report "$report" "$@" >/dev/null
-    summarize sluice-cluster "$case" "$report" "$start"
+    summarize "$system" "$case" "$report" "$start"
 }
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; job binary $(($(stat -c %s "$JOB") / 1000000)) MB"
 # Submission: a binary new to the cluster (uploaded, fetched by both TaskManagers), the same
@@ -108,15 +109,8 @@ security:
       ca-file: $CERTS/ca.pem
 YAML
     "$ROOT/bin/start-cluster.sh" >&2
-    tls_run() { # CASE ARGS...
-        local case="$1" report="$WORK/t-$1" start
-        shift
-        start=$(now_ns)
-        "$SLUICE" run -p 2 "$JOB" --report "$report" "$@" >/dev/null
-        summarize sluice-cluster-mtls "$case" "$report" "$start"
-    }
-    tls_run shuffle-16b --records "$N16" --payload 0
-    tls_run shuffle-1kib --records "$N1K" --payload 1008
+    SYSTEM=sluice-cluster-mtls sluice_run shuffle-16b --records "$N16" --payload 0
+    SYSTEM=sluice-cluster-mtls sluice_run shuffle-1kib --records "$N1K" --payload 1008
     "$ROOT/bin/stop-cluster.sh" >&2
     sed -i '/^security:/,$d' "$WORK/conf/config.yaml"
 fi

@@ -380,24 +380,41 @@ pub fn cancel(args: &CancelArgs) -> Result<(), String> {
 
 /// Triggers a savepoint.
 pub fn savepoint(args: &SavepointArgs) -> Result<(), String> {
-    let (client, config) = args.client.client()?;
-    let directory = args.directory.clone().or(config.savepoint_dir);
-    let answer = client.post_json(
-        &format!("/jobs/{}/savepoints", args.job_id),
-        &json!({ "target-directory": directory, "cancel-job": false }),
-    )?;
-    println!("Savepoint completed. Path: {}", answer["location"]);
-    Ok(())
+    take_savepoint(&args.client, &args.job_id, args.directory.clone(), false)
 }
 
 /// Stops a job with a savepoint.
 pub fn stop(args: &StopArgs) -> Result<(), String> {
-    let (client, config) = args.client.client()?;
-    let directory = args.savepoint_path.clone().or(config.savepoint_dir);
-    let answer = client.post_json(
-        &format!("/jobs/{}/stop", args.job_id),
-        &json!({ "targetDirectory": directory, "drain": false }),
-    )?;
+    take_savepoint(
+        &args.client,
+        &args.job_id,
+        args.savepoint_path.clone(),
+        true,
+    )
+}
+
+/// Asks the JobManager for a savepoint of `job` into `directory` (default:
+/// `state.savepoints.dir`), stopping the job after it when `stop`; prints where it went.
+fn take_savepoint(
+    client_args: &ClientArgs,
+    job: &str,
+    directory: Option<String>,
+    stop: bool,
+) -> Result<(), String> {
+    let (client, config) = client_args.client()?;
+    let directory = directory.or(config.savepoint_dir);
+    let (path, body) = if stop {
+        (
+            format!("/jobs/{job}/stop"),
+            json!({ "targetDirectory": directory, "drain": false }),
+        )
+    } else {
+        (
+            format!("/jobs/{job}/savepoints"),
+            json!({ "target-directory": directory, "cancel-job": false }),
+        )
+    };
+    let answer = client.post_json(&path, &body)?;
     println!("Savepoint completed. Path: {}", answer["location"]);
     Ok(())
 }

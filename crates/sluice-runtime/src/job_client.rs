@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use sluice_state::CheckpointStorage;
 
 use crate::checkpoint::{
-    CheckpointStats, CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest,
+    CheckpointStats, CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure,
+    request_savepoint,
 };
 use crate::error::{JobError, TaskError};
 use crate::graph::JobGraph;
@@ -210,20 +211,13 @@ impl JobClient {
                     "savepoints need checkpointing enabled (enable_checkpointing)".into(),
                 )
             })?;
-        let (reply, outcome) = mpsc::channel();
-        requests
-            .send(CoordinatorRequest::Savepoint(SavepointRequest {
-                directory: directory.to_string(),
-                stop,
-                reply,
-            }))
-            .map_err(|_| JobError::Checkpoint("the job is no longer running".into()))?;
-        outcome
-            .recv()
-            .map_err(|_| {
-                JobError::Checkpoint("the job ended before its savepoint completed".into())
-            })?
-            .map_err(JobError::Checkpoint)
+        request_savepoint(requests, directory, stop, None).map_err(|failure| {
+            JobError::Checkpoint(match failure {
+                SavepointFailure::NotRunning => "the job is no longer running".into(),
+                SavepointFailure::Ended => "the job ended before its savepoint completed".into(),
+                SavepointFailure::Failed(reason) => reason,
+            })
+        })
     }
 
     /// How many times the job was restarted so far.

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sluice_runtime::checkpoint::{
-    CoordinatorRequest, RestartStrategy, RestartTracker, SavepointRequest, TaskReport,
+    CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
+    request_savepoint,
 };
 use sluice_runtime::net::protocol::{
     FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello, WorkerSpec,
@@ -603,17 +604,12 @@ impl Dispatcher {
                 .ok_or_else(|| format!("job {id} is not running ({})", status_name(job.status)))?;
             (coordinator.requests.clone(), config.timeout)
         };
-        let (reply, outcome) = mpsc::channel();
-        requests
-            .send(CoordinatorRequest::Savepoint(SavepointRequest {
-                directory: directory.to_string(),
-                stop,
-                reply,
-            }))
-            .map_err(|_| format!("job {id} is no longer running"))?;
-        outcome
-            .recv_timeout(timeout + Duration::from_secs(10))
-            .map_err(|_| format!("job {id} ended before its savepoint completed"))?
+        let wait = timeout + Duration::from_secs(10);
+        request_savepoint(&requests, directory, stop, Some(wait)).map_err(|failure| match failure {
+            SavepointFailure::NotRunning => format!("job {id} is no longer running"),
+            SavepointFailure::Ended => format!("job {id} ended before its savepoint completed"),
+            SavepointFailure::Failed(reason) => reason,
+        })
     }
 
     /// A worker reported its outcome.

@@ -33,24 +33,20 @@ fn blob_dir(config: &ClusterConfig) -> PathBuf {
     base.join(format!("sluice-jobmanager-{}-blobs", std::process::id()))
 }
 
+/// Listens on `host:port`; an error names the configuration key of the port.
+fn listen(host: &str, port: u16, key: &str) -> Result<TcpListener, String> {
+    TcpListener::bind((host, port))
+        .map_err(|e| format!("cannot listen on {host}:{port} ({key}): {e}"))
+}
+
 /// Runs the JobManager until the process is stopped.
 pub fn run(config: &ClusterConfig) -> Result<(), String> {
     let secret: Arc<[u8]> = Arc::from(config.secret());
     let transport = config.transport()?;
     let bind_host = config.jobmanager_bind_host.as_deref().unwrap_or("0.0.0.0");
-    let control = TcpListener::bind((bind_host, config.jobmanager_port)).map_err(|e| {
-        format!(
-            "cannot listen on {bind_host}:{} (jobmanager.rpc.port): {e}",
-            config.jobmanager_port
-        )
-    })?;
+    let control = listen(bind_host, config.jobmanager_port, "jobmanager.rpc.port")?;
     let rest_host = config.rest_bind_address.as_deref().unwrap_or("0.0.0.0");
-    let rest = TcpListener::bind((rest_host, config.rest_port)).map_err(|e| {
-        format!(
-            "cannot listen on {rest_host}:{} (rest.port): {e}",
-            config.rest_port
-        )
-    })?;
+    let rest = listen(rest_host, config.rest_port, "rest.port")?;
     rest.set_nonblocking(true).map_err(|e| e.to_string())?;
     let token = config.rest_token();
     let store: Option<Box<dyn JobStore>> = match &config.ha_storage_dir {

@@ -17,7 +17,7 @@ use sluice_runtime::net::protocol::{
     BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
     WorkerHello, read_message, send_message,
 };
-use sluice_runtime::net::transport::{BoxSocket, Transport};
+use sluice_runtime::net::transport::{BoxSocket, Transport, accept_each};
 
 use super::dispatcher::{Dispatcher, Link};
 
@@ -31,32 +31,11 @@ pub fn serve(
     secret: Arc<[u8]>,
     transport: Transport,
 ) {
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(error) => {
-                tracing::warn!("control port: cannot accept a connection: {error}");
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        let dispatcher = Arc::clone(&dispatcher);
-        let secret = Arc::clone(&secret);
-        let transport = transport.clone();
-        let spawned = std::thread::Builder::new()
-            .name("rpc-session".into())
-            .spawn(move || {
-                let peer = stream
-                    .peer_addr()
-                    .map_or_else(|_| "?".to_string(), |a| a.to_string());
-                if let Err(error) = session(stream, &dispatcher, &secret, &transport) {
-                    tracing::warn!("control port: connection from {peer} closed: {error}");
-                }
-            });
-        if let Err(error) = spawned {
-            tracing::warn!("control port: cannot start a session thread: {error}");
+    accept_each(listener, "control port", move |stream, peer| {
+        if let Err(error) = session(stream, &dispatcher, &secret, &transport) {
+            tracing::warn!("control port: connection from {peer} closed: {error}");
         }
-    }
+    });
 }
 
 fn session(

@@ -77,6 +77,42 @@ pub struct SavepointRequest {
     pub reply: std::sync::mpsc::Sender<Result<String, String>>,
 }
 
+/// Why a requested savepoint did not come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SavepointFailure {
+    /// The coordinator is gone: the job is not running.
+    NotRunning,
+    /// The job ended (or the wait ran out) before the savepoint completed.
+    Ended,
+    /// The savepoint failed, for this reason.
+    Failed(String),
+}
+
+/// Asks the coordinator behind `requests` for a savepoint into `directory` (the job stops after
+/// it when `stop`) and waits for its path, at most `timeout` when one is given.
+pub fn request_savepoint(
+    requests: &std::sync::mpsc::Sender<CoordinatorRequest>,
+    directory: &str,
+    stop: bool,
+    timeout: Option<Duration>,
+) -> Result<String, SavepointFailure> {
+    let (reply, outcome) = std::sync::mpsc::channel();
+    requests
+        .send(CoordinatorRequest::Savepoint(SavepointRequest {
+            directory: directory.to_string(),
+            stop,
+            reply,
+        }))
+        .map_err(|_| SavepointFailure::NotRunning)?;
+    let answer = match timeout {
+        Some(timeout) => outcome.recv_timeout(timeout).ok(),
+        None => outcome.recv().ok(),
+    };
+    answer
+        .ok_or(SavepointFailure::Ended)?
+        .map_err(SavepointFailure::Failed)
+}
+
 /// Everything the coordinator needs.
 pub struct Coordinator {
     /// The settings.

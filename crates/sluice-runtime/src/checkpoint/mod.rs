@@ -19,7 +19,8 @@ mod task_line;
 
 pub use config::{CheckpointConfig, CheckpointingMode, parse_duration, parse_memory_size};
 pub use coordinator::{
-    CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, SavepointRequest,
+    CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, SavepointFailure,
+    SavepointRequest, request_savepoint,
 };
 pub use restart::{RestartStrategy, RestartTracker};
 pub use split_assigner::{SOURCE_SPLITS_STATE, SplitAssigner};

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth;
 use super::frame::{FrameReader, MAX_FRAME_BYTES};
 use super::protocol::{read_message, send_message};
-use super::transport::{BoxSocket, Transport};
+use super::transport::{BoxSocket, Transport, accept_each};
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken};
 
 /// How long a peer may take to finish its handshake.
@@ -63,33 +63,18 @@ pub fn serve(
     std::thread::Builder::new()
         .name("data-listener".into())
         .spawn(move || {
-            for stream in listener.incoming() {
-                let stream = match stream {
-                    Ok(stream) => stream,
-                    Err(error) => {
-                        tracing::warn!("data port: cannot accept a connection: {error}");
-                        std::thread::sleep(Duration::from_millis(50));
-                        continue;
+            accept_each(
+                listener,
+                "data port",
+                move |stream, peer| match accept_peer(stream, &identity) {
+                    Ok((worker, connection)) => {
+                        let _ = accepted.send((worker, connection));
                     }
-                };
-                let identity = identity.clone();
-                let accepted = accepted.clone();
-                let _ = std::thread::Builder::new()
-                    .name("data-handshake".into())
-                    .spawn(move || {
-                        let peer = stream
-                            .peer_addr()
-                            .map_or_else(|_| "?".to_string(), |a| a.to_string());
-                        match accept_peer(stream, &identity) {
-                            Ok((worker, connection)) => {
-                                let _ = accepted.send((worker, connection));
-                            }
-                            Err(error) => tracing::warn!(
-                                "data port: rejected a connection from {peer}: {error}"
-                            ),
-                        }
-                    });
-            }
+                    Err(error) => {
+                        tracing::warn!("data port: rejected a connection from {peer}: {error}")
+                    }
+                },
+            )
         })?;
     Ok(receiver)
 }

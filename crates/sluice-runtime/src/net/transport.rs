@@ -6,7 +6,7 @@
 //! and a writer thread, and shut down from either.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,39 +34,60 @@ impl std::fmt::Debug for dyn Socket {
     }
 }
 
-impl Socket for TcpStream {
-    fn clone_socket(&self) -> io::Result<BoxSocket> {
-        Ok(Box::new(self.try_clone()?))
-    }
+/// Implements [`Socket`] for a standard stream type with the methods of its own name.
+macro_rules! std_socket {
+    ($stream:ty) => {
+        impl Socket for $stream {
+            fn clone_socket(&self) -> io::Result<BoxSocket> {
+                Ok(Box::new(self.try_clone()?))
+            }
 
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        TcpStream::shutdown(self, how)
-    }
+            fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                <$stream>::shutdown(self, how)
+            }
 
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
+            fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$stream>::set_read_timeout(self, timeout)
+            }
 
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, timeout)
-    }
+            fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$stream>::set_write_timeout(self, timeout)
+            }
+        }
+    };
 }
 
-impl Socket for UnixStream {
-    fn clone_socket(&self) -> io::Result<BoxSocket> {
-        Ok(Box::new(self.try_clone()?))
-    }
+std_socket!(TcpStream);
+std_socket!(UnixStream);
 
-    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        UnixStream::shutdown(self, how)
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_read_timeout(self, timeout)
-    }
-
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_write_timeout(self, timeout)
+/// Accepts connections on `listener` for as long as the process lives, each handed to `handle`
+/// with the peer's address on a thread of its own (a slow or hostile peer holds up no other).
+/// Errors are logged as `port`'s and never end the loop.
+pub fn accept_each<H>(listener: TcpListener, port: &'static str, handle: H)
+where
+    H: Fn(TcpStream, String) + Clone + Send + 'static,
+{
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!("{port}: cannot accept a connection: {error}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        let handle = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{port} peer"))
+            .spawn(move || {
+                let peer = stream
+                    .peer_addr()
+                    .map_or_else(|_| "?".to_string(), |a| a.to_string());
+                handle(stream, peer);
+            });
+        if let Err(error) = spawned {
+            tracing::warn!("{port}: cannot start a connection thread: {error}");
+        }
     }
 }
 
