@@ -23,8 +23,9 @@ use crate::error::JobError;
 use crate::graph::{JobGraph, OperatorFactory};
 use crate::mini_cluster::deploy_part;
 use crate::net::auth;
+use crate::net::connection::PeerChannels;
 use crate::net::connection::run_connection;
-use crate::net::data_plane::{WorkerIdentity, await_peers, connect_peer, serve};
+use crate::net::data_plane::{PeerStream, WorkerIdentity, await_peers, connect_peer, serve};
 use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
 use crate::net::protocol::{
     ClusterPlan, FromWorker, Hello, Placement, PlanTask, ToWorker, WorkerHello, read_message,
@@ -370,45 +371,18 @@ fn run_placed(
     };
     watch_job_manager(line, mailboxes, cancel.clone());
     watch_parent(cancel.clone());
-    let storage = match job
-        .config
-        .checkpointing
-        .as_ref()
-        .and_then(|c| c.directory.as_deref())
-    {
-        Some(directory) => match CheckpointStorage::open(directory) {
-            Ok(storage) => Some(storage),
-            Err(error) => {
-                cancel.cancel();
-                return finish_failed(attempt, format!("checkpoint storage {directory}: {error}"));
-            }
-        },
-        None => None,
+    let storage = match checkpoint_storage(job) {
+        Ok(storage) => storage,
+        Err(error) => return finish_failed(attempt, error),
     };
     let forwarder = reports
         .map(|reports| forward_reports(reports, Arc::clone(&control), cancel.clone(), storage));
     let network_failure: Arc<Mutex<Option<String>>> = Arc::default();
     let mut peers = part.peers;
-    let higher: Vec<usize> = peers.keys().copied().filter(|p| *p > env.worker).collect();
-    let lower: Vec<usize> = peers.keys().copied().filter(|p| *p < env.worker).collect();
-    let mut streams = Vec::new();
-    for peer in lower {
-        let address = addresses.get(peer).cloned().unwrap_or_default();
-        match connect_peer(&address, &identity) {
-            Ok(stream) => streams.push((peer, stream)),
-            Err(error) => {
-                cancel.cancel();
-                return finish_failed(attempt, format!("cannot connect to worker {peer}: {error}"));
-            }
-        }
-    }
-    match await_peers(&accepted, higher, PEER_TIMEOUT, &cancel) {
-        Ok(accepted) => streams.extend(accepted),
-        Err(error) => {
-            cancel.cancel();
-            return finish_failed(attempt, error);
-        }
-    }
+    let streams = match connect_peers(&peers, &addresses, &identity, &accepted, &cancel) {
+        Ok(streams) => streams,
+        Err(error) => return finish_failed(attempt, error),
+    };
     let mut connections = Vec::new();
     for (peer, stream) in streams {
         let Some(channels) = peers.remove(&peer) else {
@@ -457,9 +431,49 @@ fn run_placed(
     }
 }
 
+/// Ends a deployed attempt that cannot run: its tasks are cancelled and awaited.
 fn finish_failed(attempt: crate::job_client::Attempt, error: String) -> Result<(), JobError> {
+    attempt.cancel.cancel();
     let _ = attempt.finish(&Mutex::new(false));
     Err(runtime(error))
+}
+
+/// The job's checkpoint storage, where this worker stores its new shared files (if the job
+/// checkpoints into one).
+fn checkpoint_storage(job: &JobGraph) -> Result<Option<CheckpointStorage>, String> {
+    let Some(directory) = job
+        .config
+        .checkpointing
+        .as_ref()
+        .and_then(|c| c.directory.as_deref())
+    else {
+        return Ok(None);
+    };
+    CheckpointStorage::open(directory)
+        .map(Some)
+        .map_err(|error| format!("checkpoint storage {directory}: {error}"))
+}
+
+/// Opens this worker's data connections: to every lower-numbered worker it shares channels
+/// with, and from every higher-numbered one (so each pair shares exactly one).
+fn connect_peers(
+    peers: &BTreeMap<usize, PeerChannels>,
+    addresses: &[String],
+    identity: &WorkerIdentity,
+    accepted: &mpsc::Receiver<(usize, PeerStream)>,
+    cancel: &CancelToken,
+) -> Result<Vec<(usize, PeerStream)>, String> {
+    let me = identity.worker;
+    let mut streams = Vec::new();
+    for peer in peers.keys().copied().filter(|p| *p < me) {
+        let address = addresses.get(peer).map_or("", String::as_str);
+        let stream = connect_peer(address, identity)
+            .map_err(|error| format!("cannot connect to worker {peer}: {error}"))?;
+        streams.push((peer, stream));
+    }
+    let higher = peers.keys().copied().filter(|p| *p > me).collect();
+    streams.extend(await_peers(accepted, higher, PEER_TIMEOUT, cancel)?);
+    Ok(streams)
 }
 
 /// Sends the local tasks' checkpoint reports to the coordinator in the JobManager, completing
