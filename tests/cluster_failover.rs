@@ -49,10 +49,7 @@ fn killed_task_manager_recovers_exactly_once(name: &str, extra: &[&str]) {
     cluster.add_task_manager(1, &[]);
     let finished = cluster.wait_for_state(&id, "FINISHED");
     assert!(finished["attempt"].as_u64().unwrap() >= 2, "{finished}");
-    assert_eq!(
-        common::committed_lines(&[&cluster.dir.join("out")]),
-        fault_free_counts(&cluster.dir, &input)
-    );
+    assert_committed_exactly_once(&cluster, &input);
 }
 
 #[test]
@@ -72,10 +69,7 @@ fn a_restarted_job_manager_recovers_its_running_job() {
     cluster.restart_job_manager(&ha_flag);
     let finished = cluster.wait_for_state(&id, "FINISHED");
     assert!(finished["attempt"].as_u64().unwrap() >= 1, "{finished}");
-    assert_eq!(
-        common::committed_lines(&[&cluster.dir.join("out")]),
-        fault_free_counts(&cluster.dir, &input)
-    );
+    assert_committed_exactly_once(&cluster, &input);
 }
 
 #[test]
@@ -134,10 +128,7 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
         "--parallelism",
         "2",
     ]);
-    assert_eq!(
-        common::committed_lines(&[&cluster.dir.join("out")]),
-        fault_free_counts(&cluster.dir, &input)
-    );
+    assert_committed_exactly_once(&cluster, &input);
     let plain = cluster.client("savepoint", &["0123", "/tmp/x"]);
     assert!(!plain.status.success());
     assert!(String::from_utf8_lossy(&plain.stderr).contains("no job with id 0123"));

@@ -88,10 +88,7 @@ fn garbage_on_a_worker_data_port_does_not_disturb_the_job() {
     }
     let finished = cluster.wait_for_state(&id, "FINISHED");
     assert_eq!(finished["attempt"], 1, "no restart: {finished}");
-    assert_eq!(
-        common::committed_lines(&[&cluster.dir.join("out")]),
-        fault_free_counts(&cluster.dir, &input)
-    );
+    assert_committed_exactly_once(&cluster, &input);
     let worker_logs: String = std::fs::read_dir(cluster.dir.join("log"))
         .unwrap()
         .flatten()

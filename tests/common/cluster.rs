@@ -382,6 +382,15 @@ pub fn fault_free_counts(dir: &Path, input: &Path) -> Vec<String> {
     super::committed_lines(&[&out])
 }
 
+/// Asserts that the counts job committed into the cluster's `out` exactly what one
+/// uninterrupted local run of `input` commits.
+pub fn assert_committed_exactly_once(cluster: &Cluster, input: &Path) {
+    assert_eq!(
+        super::committed_lines(&[&cluster.dir.join("out")]),
+        fault_free_counts(&cluster.dir, input)
+    );
+}
+
 /// Submits the exactly-once counts job, throttled so it runs for seconds, at parallelism 2.
 pub fn submit_counts(cluster: &Cluster, input: &Path) -> String {
     submit_counts_with(cluster, input, &[])
