@@ -13,6 +13,7 @@ fn a_killed_task_manager_restarts_the_job_from_its_checkpoint_exactly_once() {
     killed_task_manager_recovers_exactly_once("failover", &[]);
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn incremental_rocksdb_checkpoints_on_the_cluster_recover_exactly_once() {
     // The workers store their new SST files; the JobManager writes the rest.

@@ -142,19 +142,24 @@ fn sigkilled_runs_commit_exactly_the_lines_of_one_clean_run() {
 }
 
 const HASHMAP: &[&str] = &["--state-backend", "hashmap"];
+#[cfg(feature = "rocksdb")]
 const ROCKSDB: &[&str] = &["--state-backend", "rocksdb"];
+#[cfg(feature = "rocksdb")]
 const ROCKSDB_INCREMENTAL: &[&str] = &["--state-backend", "rocksdb", "--incremental-checkpoints"];
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn sigkilled_runs_on_rocksdb_commit_exactly_the_lines_of_one_clean_run() {
     sigkill_trials("kills-rocksdb", 20, |_, _| ROCKSDB);
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn sigkilled_runs_with_incremental_checkpoints_commit_exactly_the_lines_of_one_clean_run() {
     sigkill_trials("kills-incremental", 20, |_, _| ROCKSDB_INCREMENTAL);
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn sigkilled_runs_with_unaligned_checkpoints_commit_exactly_the_lines_of_one_clean_run() {
     sigkill_trials("kills-unaligned", 20, |trial, _| {
@@ -166,6 +171,7 @@ fn sigkilled_runs_with_unaligned_checkpoints_commit_exactly_the_lines_of_one_cle
     });
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn restarts_may_switch_between_state_backends() {
     // Full checkpoints are in one canonical format: a run on either backend resumes the
@@ -210,12 +216,14 @@ fn from_checkpoint_resumes_where_that_checkpoint_left_off() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[cfg(feature = "rocksdb")]
 /// moto's S3-compatible server on a free local port, stopped when dropped.
 struct S3Server {
     child: std::process::Child,
     endpoint: String,
 }
 
+#[cfg(feature = "rocksdb")]
 impl Drop for S3Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -223,6 +231,7 @@ impl Drop for S3Server {
     }
 }
 
+#[cfg(feature = "rocksdb")]
 /// Sends one bodiless HTTP request; returns the whole response.
 fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<String> {
     use std::io::{Read, Write};
@@ -237,6 +246,7 @@ fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<String> {
     Ok(response)
 }
 
+#[cfg(feature = "rocksdb")]
 /// Starts the server `SLUICE_S3_SERVER` names (scripts/install-test-deps.sh installs it) with
 /// bucket `bucket`; `None` when none is configured.
 fn s3_server(bucket: &str) -> Option<S3Server> {
@@ -269,6 +279,7 @@ fn s3_server(bucket: &str) -> Option<S3Server> {
     }
 }
 
+#[cfg(feature = "rocksdb")]
 #[test]
 fn checkpoints_in_s3_survive_a_sigkill() {
     let Some(server) = s3_server("checkpoints") else {

@@ -106,8 +106,10 @@ impl StateBackendSettings {
     #[cfg(not(feature = "rocksdb"))]
     fn rocksdb(&self) -> Result<Arc<dyn StateBackendFactory>, String> {
         Err(format!(
-            "{STATE_BACKEND_TYPE}: this build has no rocksdb backend (enable the 'rocksdb' \
-             feature of sluice-api)"
+            "{STATE_BACKEND_TYPE}: rocksdb: this build has no RocksDB backend; build the job with \
+             the cargo feature `rocksdb` (`cargo build --features rocksdb`, or \
+             `features = [\"rocksdb\"]` on the `sluice` dependency; it needs libclang, which \
+             scripts/install-build-deps.sh installs)"
         ))
     }
 }
@@ -152,5 +154,15 @@ mod tests {
         assert_eq!(settings.resolve().unwrap().name(), "rocksdb");
         assert!(dir.is_dir(), "the local directory is created");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    #[test]
+    fn rocksdb_without_its_feature_names_the_feature() {
+        let mut settings = StateBackendSettings::default();
+        settings.set(STATE_BACKEND_TYPE, "rocksdb").unwrap();
+        let error = settings.resolve().err().expect("no rocksdb backend in this build");
+        assert!(error.contains(STATE_BACKEND_TYPE), "{error}");
+        assert!(error.contains("--features rocksdb"), "{error}");
     }
 }
