@@ -1,5 +1,6 @@
 # The Sluice image: the `sluice` tool (JobManager, TaskManager and CLI), conf/ and bin/, plus the
-# example jobs. Job binaries built on the same base (Debian bookworm, glibc) run in it as
+# example jobs, built with the embedded RocksDB state backend (the `rocksdb` feature, which
+# needs libclang to build). Job binaries built on the same base (Debian bookworm, glibc) run in it as
 # workers. deploy/kubernetes/ runs a cluster from it.
 #
 #   docker build -t sluice:latest .
@@ -10,7 +11,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --bin sluice --example word_count --example exactly_once_counts \
+RUN cargo build --release --features rocksdb \
+      --bin sluice --example word_count --example exactly_once_counts \
     && mkdir -p /out/examples \
     && cp target/release/sluice /out/ \
     && cp target/release/examples/word_count target/release/examples/exactly_once_counts /out/examples/

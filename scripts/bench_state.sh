@@ -15,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --example bench_throughput >&2
+scripts/install-build-deps.sh
+cargo build --release --features rocksdb --example bench_throughput >&2
 BENCH="$CARGO_TARGET_DIR/release/examples/bench_throughput"
 WORK="${BENCH_DATA:-${TMPDIR:-/tmp}/sluice-bench-state}"
 rm -rf "$WORK" && mkdir -p "$WORK"

@@ -26,11 +26,15 @@ fn rocksdb_without_its_feature_fails_at_once_naming_the_feature() {
     let env = StreamExecutionEnvironment::new();
     env.set_state_option("state.backend.type", "rocksdb");
     // A source that never ends: the job must fail before it runs, not after.
-    env.from_sequence(0, u64::MAX)
+    env.from_sequence(0, i64::MAX)
         .sink_to(sluice::sinks::DiscardingSink);
     let started = Instant::now();
     let error = env.execute("rocksdb wanted").unwrap_err().to_string();
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(error.contains("state.backend.type"), "{error}");
     assert!(error.contains("--features rocksdb"), "{error}");
 
@@ -45,7 +49,12 @@ fn rocksdb_without_its_feature_fails_at_once_naming_the_feature() {
         .arg(dir.join("out"))
         .arg("--checkpoint-dir")
         .arg(dir.join("ckpt"))
-        .args(["--checkpoint-interval-ms", "100", "--state-backend", "rocksdb"])
+        .args([
+            "--checkpoint-interval-ms",
+            "100",
+            "--state-backend",
+            "rocksdb",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
