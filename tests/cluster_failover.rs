@@ -136,6 +136,31 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
 }
 
 #[test]
+fn a_savepoint_then_a_killed_task_manager_commits_exactly_once() {
+    // Checkpoints every hour: the restart after the kill begins from nothing, so whatever the
+    // savepoint had committed would be written twice.
+    let mut cluster = Cluster::start("savepoint-then-kill", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts_checkpointing_every(&cluster, &input, "3600000", &[]);
+    cluster.wait_for_state(&id, "RUNNING");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let savepoints = cluster.dir.join("savepoints");
+    let taken = cluster.client("savepoint", &[&id, savepoints.to_str().unwrap()]);
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    let mut victim = cluster.task_managers.remove(1);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    cluster.add_task_manager(1, &[]);
+    let finished = cluster.wait_for_state(&id, "FINISHED");
+    assert_eq!(finished["attempt"].as_u64(), Some(2), "{finished}");
+    assert_committed_exactly_once(&cluster, &input);
+}
+
+#[test]
 fn the_clients_configuration_checkpoints_a_job_that_sets_nothing() {
     let cluster = Cluster::start("job-defaults", 2, 1);
     let input = write_text(&cluster.dir);

@@ -1,13 +1,17 @@
 //! Savepoints as a user takes them: stop a job with a savepoint at parallelism 2, resume it at
-//! 1, 3 and 4, and get exactly the output of an uninterrupted run; savepoints of a running job;
-//! and restoring into a job that lost a stateful operator.
+//! 1, 3 and 4, and get exactly the output of an uninterrupted run; savepoints of a running job,
+//! which commit nothing a restart would write again; and restoring into a job that lost a
+//! stateful operator.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 mod common;
 
 use sluice::prelude::*;
+use sluice::runtime::checkpoint::RestartStrategy;
 use sluice::sinks::{ExactlyOnceFileSink, TextEncoder};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -136,6 +140,47 @@ fn a_savepoint_of_a_running_job_leaves_it_running() {
         1_000,
         "the job ran to its end"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_intermediate_savepoint_commits_nothing_that_a_restart_writes_again() {
+    // Recovery restores checkpoints, never intermediate savepoints: output a savepoint
+    // committed would be written a second time by the restarted job (Flink commits side effects
+    // only on checkpoints and stop-with-savepoint).
+    let dir = temp_dir("savepoint-then-failure");
+    let input = write_input(&dir, 1_000);
+    let clean = dir.join("clean");
+    let env = checkpointing_env(&dir.join("c"));
+    counts_job(&env, &input, &clean, 2, false);
+    env.execute("uninterrupted").unwrap();
+    let expected = common::committed_lines(&[&clean]);
+
+    let out = dir.join("out");
+    // Checkpoints every hour: the failure comes before the first one.
+    let env = checkpointing_env(&dir.join("a"));
+    env.set_parallelism(2);
+    env.set_buffer_size(16);
+    env.set_restart_strategy(RestartStrategy::FixedDelay {
+        attempts: 1,
+        delay: Duration::from_millis(5),
+    });
+    let fail = Arc::new(AtomicBool::new(false));
+    let armed = Arc::clone(&fail);
+    common::counts_job(&env, &input, &out, move |_| {
+        if armed.swap(false, Ordering::SeqCst) {
+            panic!("injected failure after the savepoint");
+        }
+        std::thread::sleep(Duration::from_micros(400));
+    });
+    let client = env.execute_async("savepoint then failure").unwrap();
+    wait_for_progress(&client, 100);
+    client
+        .trigger_savepoint(dir.join("savepoints").to_str().unwrap())
+        .unwrap();
+    fail.store(true, Ordering::SeqCst);
+    client.wait().expect("the job restarts once and finishes");
+    assert_eq!(common::committed_lines(&[&out]), expected);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -119,9 +119,20 @@ impl Cluster {
     }
 
     pub fn spawn(&self, role: &str, extra: &[String], secret: &str) -> Child {
+        self.spawn_with(Command::new(SLUICE), role, extra, secret)
+    }
+
+    /// Starts `sluice ROLE` through `launcher` (a command that ends in the `sluice` binary).
+    fn spawn_with(
+        &self,
+        mut launcher: Command,
+        role: &str,
+        extra: &[String],
+        secret: &str,
+    ) -> Child {
         let index = std::fs::read_dir(&self.dir).map_or(0, |d| d.count());
         let log = std::fs::File::create(self.dir.join(format!("{role}-{index}.log"))).unwrap();
-        Command::new(SLUICE)
+        launcher
             .arg(role)
             .args(self.flags())
             .args(extra)
@@ -140,6 +151,19 @@ impl Cluster {
         ];
         flags.extend_from_slice(extra);
         let child = self.spawn("taskmanager", &flags, &self.secret.clone());
+        self.task_managers.push(child);
+    }
+
+    /// Adds a TaskManager that is process 1 of a PID namespace of its own, as the first process
+    /// of a container is (`unshare --pid`, which needs the right to create namespaces).
+    pub fn add_task_manager_as_pid_1(&mut self, slots: usize) {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--pid", "--fork", "--kill-child", SLUICE]);
+        let flags = [
+            "-D".to_string(),
+            format!("taskmanager.numberOfTaskSlots={slots}"),
+        ];
+        let child = self.spawn_with(unshare, "taskmanager", &flags, &self.secret.clone());
         self.task_managers.push(child);
     }
 
@@ -398,6 +422,16 @@ pub fn submit_counts(cluster: &Cluster, input: &Path) -> String {
 
 /// [`submit_counts`] with more job arguments.
 pub fn submit_counts_with(cluster: &Cluster, input: &Path, extra: &[&str]) -> String {
+    submit_counts_checkpointing_every(cluster, input, "100", extra)
+}
+
+/// [`submit_counts_with`], checkpointing every `interval_ms`.
+pub fn submit_counts_checkpointing_every(
+    cluster: &Cluster,
+    input: &Path,
+    interval_ms: &str,
+    extra: &[&str],
+) -> String {
     let out = cluster.dir.join("out");
     let checkpoints = cluster.dir.join("checkpoints");
     let run = cluster.run_ok(
@@ -411,7 +445,7 @@ pub fn submit_counts_with(cluster: &Cluster, input: &Path, extra: &[&str]) -> St
             "--checkpoint-dir",
             checkpoints.to_str().unwrap(),
             "--checkpoint-interval-ms",
-            "100",
+            interval_ms,
             "--parallelism",
             "2",
             "--records-per-second",

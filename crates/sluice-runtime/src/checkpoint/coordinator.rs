@@ -4,9 +4,12 @@
 //!
 //! It runs on its own thread beside the job's tasks; writing a checkpoint happens there, so
 //! tasks go on processing while their state is stored. Savepoints are checkpoints triggered on
-//! request and written to a directory of the user's choosing (never discarded); a
-//! stop-with-savepoint is the job's final checkpoint: sources end after its barrier, and the
-//! tasks finish once it completed (two-phase-commit sinks commit on it).
+//! request and written to a directory of the user's choosing (never discarded). An
+//! intermediate savepoint is not announced to the tasks: recovery restores checkpoints only, so
+//! side effects a savepoint committed would be made again (as in Flink, its two-phase-commit
+//! sinks' output is committed by the next checkpoint). A stop-with-savepoint is the job's final
+//! checkpoint: sources end after its barrier, and the tasks finish once it completed
+//! (two-phase-commit sinks commit on it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -357,8 +360,8 @@ impl Coordinator {
         }
     }
 
-    /// Writes a fully acknowledged savepoint into its directory, notifies every task and
-    /// replies.
+    /// Writes a fully acknowledged savepoint into its directory, notifies every task when it
+    /// ends the job, and replies.
     fn complete_savepoint(&self, mut checkpoint: Pending) {
         let Some(request) = checkpoint.savepoint.take() else {
             return;
@@ -377,7 +380,9 @@ impl Coordinator {
         match &outcome {
             Ok(_) => {
                 tracing::info!("completed savepoint {id} in {}", request.directory);
-                self.notify_complete(id);
+                if request.stop {
+                    self.notify_complete(id);
+                }
             }
             Err(reason) if request.stop => {
                 // The sources already ended after its barrier: the job cannot go on.
