@@ -147,6 +147,12 @@ const ROCKSDB: &[&str] = &["--state-backend", "rocksdb"];
 #[cfg(feature = "rocksdb")]
 const ROCKSDB_INCREMENTAL: &[&str] = &["--state-backend", "rocksdb", "--incremental-checkpoints"];
 
+#[test]
+fn sigkilled_runs_with_async_lookups_commit_exactly_the_lines_of_one_clean_run() {
+    // Calls still waiting for their answer at a checkpoint are stored in it and issued again.
+    sigkill_trials("kills-async", 20, |_, _| &["--async-lookup-max-ms", "20"]);
+}
+
 #[cfg(feature = "rocksdb")]
 #[test]
 fn sigkilled_runs_on_rocksdb_commit_exactly_the_lines_of_one_clean_run() {

@@ -7,7 +7,9 @@
 //! directory every `--checkpoint-interval-ms`; when it already holds a completed checkpoint the
 //! job resumes from the latest one (or from `--from-checkpoint`/`--from-savepoint PATH`). Killed at any moment and started again until it finishes,
 //! the committed files hold exactly the lines of one uninterrupted run. Malformed lines (not
-//! `key,value` with an integer value) are reported on standard error and skipped.
+//! `key,value` with an integer value) are reported on standard error and skipped. With
+//! `--async-lookup-max-ms`, every record first goes through an asynchronous lookup (Flink's async
+//! I/O) that answers after a delay of up to that many ms, as a call to a remote service would.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +67,23 @@ pub struct ExactlyOnceCountsArgs {
     /// instead of the latest in `--checkpoint-dir`.
     #[arg(long, alias = "from-savepoint")]
     pub from_checkpoint: Option<PathBuf>,
+    /// Look every record up asynchronously (ordered async I/O, 100 calls in flight), each
+    /// call answering after a delay of up to this many ms derived from the record.
+    #[arg(long)]
+    pub async_lookup_max_ms: Option<u64>,
+}
+
+/// A count as the job carries it: key, count, sum.
+type Count = (String, u64, i128);
+
+/// A stand-in for a remote lookup: answers with `count` unchanged after a delay of up to
+/// `max_ms` ms that depends on the record.
+async fn lookup(count: Count, max_ms: u64) -> UserResult<Count> {
+    let spread = count.0.bytes().fold(count.2.unsigned_abs() as u64, |h, b| {
+        h.wrapping_mul(31).wrapping_add(u64::from(b))
+    });
+    tokio::time::sleep(Duration::from_millis(spread % (max_ms + 1))).await;
+    Ok(count)
 }
 
 /// A parsed line: key and value, or the reason it is malformed.
@@ -152,29 +171,40 @@ pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
         started: None,
         seen: 0,
     });
-    env.read_text_file(&args.input)
+    let parsed = env
+        .read_text_file(&args.input)
         .uid("lines")
         .set_parallelism(1)
-        .flat_map(
-            move |line: String, out: &mut Collector<'_, (String, u64, i128)>| {
-                if let Some(throttle) = throttle.as_mut() {
-                    throttle.pass();
+        .flat_map(move |line: String, out: &mut Collector<'_, Count>| {
+            if let Some(throttle) = throttle.as_mut() {
+                throttle.pass();
+            }
+            match parse_line(&line) {
+                Ok((key, value)) => out.collect((key, 1, i128::from(value))),
+                Err(reason) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("skipping malformed line: {reason}: {line:?}");
                 }
-                match parse_line(&line) {
-                    Ok((key, value)) => out.collect((key, 1, i128::from(value))),
-                    Err(reason) => {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("skipping malformed line: {reason}: {line:?}");
-                    }
-                }
-            },
-        )
+            }
+        })
         .uid("parse")
-        .set_parallelism(1)
-        .key_by(|(key, _, _): &(String, u64, i128)| key.clone())
-        .reduce(|a: (String, u64, i128), b: (String, u64, i128)| (a.0, a.1 + b.1, a.2 + b.2))
+        .set_parallelism(1);
+    // Ordered, so each key's records keep their order (and its running counts their values).
+    let looked_up = match args.async_lookup_max_ms {
+        Some(max_ms) => parsed
+            .async_map(
+                move |count: Count| lookup(count, max_ms),
+                AsyncOptions::ordered(Duration::from_millis(max_ms + 10_000), 100),
+            )
+            .uid("lookup")
+            .set_parallelism(1),
+        None => parsed,
+    };
+    looked_up
+        .key_by(|(key, _, _): &Count| key.clone())
+        .reduce(|a: Count, b: Count| (a.0, a.1 + b.1, a.2 + b.2))
         .uid("counts")
-        .map(|(key, count, sum): (String, u64, i128)| format!("{key},{count},{sum}"))
+        .map(|(key, count, sum): Count| format!("{key},{count},{sum}"))
         .uid("format")
         .sink_to_committing(ExactlyOnceFileSink::new(&args.output_dir, TextEncoder))
         .uid("files");

@@ -117,7 +117,7 @@ impl ProcessingTimeService {
     pub fn sleep_bound(&self, max: Duration) -> Duration {
         match self.earliest() {
             Some(at) => {
-                let wait = (at - self.now()).max(0) as u64;
+                let wait = at.saturating_sub(self.now()).max(0) as u64;
                 max.min(Duration::from_millis(wait))
             }
             None => max,
@@ -145,5 +145,13 @@ mod tests {
         clock.set(125);
         assert_eq!(service.take_due(), Some(125));
         assert_eq!(service.earliest(), None);
+    }
+
+    #[test]
+    fn a_wake_up_at_the_start_of_time_means_now() {
+        // Completions of async calls ask for ProcessingTime::MIN: due at once, no overflow.
+        let service = ProcessingTimeService::new(ManualClock::new(1_000));
+        service.wake_at(ProcessingTime::MIN);
+        assert_eq!(service.sleep_bound(Duration::from_secs(1)), Duration::ZERO);
     }
 }

@@ -6,6 +6,11 @@
 //! The futures run on a shared Tokio runtime. A completion wakes the task, which emits what is
 //! ready on its next processing-time turn. A full operator blocks its task until a call
 //! completes: that is backpressure. A failed or timed-out call fails the job with its cause.
+//!
+//! A checkpoint stores the input of every call not emitted yet, and the watermarks queued
+//! between them (as Flink does); a restored operator issues those calls again, in order. The
+//! final watermark (`Watermark::MAX`, the end of a bounded input) waits for every call, so
+//! their results precede the job's final checkpoint.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -13,7 +18,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use serde::{Deserialize, Serialize};
+use sluice_core::{Record, StreamData, Timestamp, UserResult, Watermark};
+use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::Output;
@@ -66,11 +73,27 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
         .map_err(Clone::clone)
 }
 
-enum Entry<O> {
+enum Entry<I, O> {
     Call {
         id: u64,
+        /// The input, kept until the results are emitted: a checkpoint stores it.
+        input: I,
         timestamp: Option<Timestamp>,
         results: Option<Vec<O>>,
+    },
+    Watermark(Watermark),
+}
+
+/// The operator list state that holds the queue at a checkpoint.
+const QUEUE_STATE: &str = "async-wait-queue";
+
+/// A queue entry as a checkpoint stores it: a call's input (issued again on restore) or a
+/// watermark waiting behind calls.
+#[derive(Serialize, Deserialize)]
+enum Queued<I> {
+    Call {
+        value: I,
+        timestamp: Option<Timestamp>,
     },
     Watermark(Watermark),
 }
@@ -81,7 +104,7 @@ type Completion<O> = (u64, Result<Vec<O>, String>);
 pub struct AsyncWaitOperator<I, O, F> {
     function: Arc<F>,
     options: AsyncOptions,
-    queue: VecDeque<Entry<O>>,
+    queue: VecDeque<Entry<I, O>>,
     in_flight: usize,
     next_id: u64,
     done: (Sender<Completion<O>>, Receiver<Completion<O>>),
@@ -109,7 +132,7 @@ impl<I, O, F> AsyncWaitOperator<I, O, F> {
 
 impl<I, O, F, Fut> AsyncWaitOperator<I, O, F>
 where
-    I: Send + 'static,
+    I: StreamData,
     O: Send + 'static,
     F: Fn(I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
@@ -117,13 +140,14 @@ where
     fn start(&mut self, record: Record<I>) -> UserResult {
         let id = self.next_id;
         self.next_id += 1;
+        let future = (self.function)(record.value.clone());
         self.queue.push_back(Entry::Call {
             id,
+            input: record.value,
             timestamp: record.timestamp,
             results: None,
         });
         self.in_flight += 1;
-        let future = (self.function)(record.value);
         let (done, time, waker) = (
             self.done.0.clone(),
             self.time.clone(),
@@ -253,7 +277,7 @@ where
 
 impl<I, O, F, Fut> OneInputOperator<I, O> for AsyncWaitOperator<I, O, F>
 where
-    I: Send + 'static,
+    I: StreamData,
     O: Send + 'static,
     F: Fn(I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
@@ -283,6 +307,13 @@ where
         watermark: Watermark,
         out: &mut Output<O>,
     ) -> UserResult<Option<Watermark>> {
+        if watermark == Watermark::MAX {
+            // The end of the input: a bounded source sends it before the final checkpoint's
+            // barrier, and whatever is emitted after that barrier is never committed. Drain.
+            while self.in_flight > 0 {
+                self.wait_for_one()?;
+            }
+        }
         self.collect_completions()?;
         self.emit_ready(out);
         if self.queue.is_empty() {
@@ -303,6 +334,46 @@ where
             self.wait_for_one()?;
         }
         self.emit_ready(out);
+        Ok(())
+    }
+
+    /// Emits what completed before the barrier, so the checkpoint holds only what did not.
+    fn prepare_snapshot(&mut self, _checkpoint_id: u64, out: &mut Output<O>) -> UserResult {
+        self.collect_completions()?;
+        self.emit_ready(out);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        let queued: Vec<Queued<I>> = self
+            .queue
+            .iter()
+            .map(|entry| match entry {
+                Entry::Call {
+                    input, timestamp, ..
+                } => Queued::Call {
+                    value: input.clone(),
+                    timestamp: *timestamp,
+                },
+                Entry::Watermark(watermark) => Queued::Watermark(*watermark),
+            })
+            .collect();
+        let mut store = OperatorStateStore::new();
+        store.list_state(QUEUE_STATE)?.update(&queued)?;
+        snapshot.operator = store.snapshot();
+        Ok(())
+    }
+
+    /// Issues the stored calls again, in their order, with the watermarks between them.
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        let mut store = OperatorStateStore::restored(restored.operator.clone());
+        let queued: Vec<Queued<I>> = store.list_state(QUEUE_STATE)?.get()?;
+        for entry in queued {
+            match entry {
+                Queued::Call { value, timestamp } => self.start(Record { value, timestamp })?,
+                Queued::Watermark(watermark) => self.queue.push_back(Entry::Watermark(watermark)),
+            }
+        }
         Ok(())
     }
 }
@@ -351,6 +422,42 @@ mod tests {
         assert_eq!(values.len(), 3);
         assert_eq!(values[2], 400, "the call after the watermark comes last");
         assert_eq!(harness.watermarks(), vec![Watermark(7)]);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_the_calls_in_flight_and_a_restore_issues_them_again() {
+        let slow = |v: u64| async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(vec![v])
+        };
+        let mut original = OneInputHarness::new(AsyncWaitOperator::new(
+            Arc::new(slow),
+            AsyncOptions::ordered(Duration::from_secs(5), 10),
+        ));
+        original.process(Record::with_timestamp(1, 1));
+        original.process(Record::with_timestamp(2, 2));
+        original.watermark(Watermark(2));
+        original.process(Record::with_timestamp(3, 3));
+        let snapshot = original.snapshot();
+        assert!(original.take_records().is_empty(), "nothing completed yet");
+
+        let mut restored = harness(AsyncOptions::ordered(Duration::from_secs(5), 10));
+        restored.restore(&snapshot);
+        restored.end_input();
+        let records = restored.take_records();
+        let got: Vec<(u64, Option<i64>)> = records.iter().map(|r| (r.value, r.timestamp)).collect();
+        assert_eq!(got, vec![(100, Some(1)), (200, Some(2)), (300, Some(3))]);
+        assert_eq!(restored.watermarks(), vec![Watermark(2)]);
+    }
+
+    #[test]
+    fn the_final_watermark_waits_for_every_call() {
+        let mut harness = harness(AsyncOptions::ordered(Duration::from_secs(5), 10));
+        harness.process(Record::new(1));
+        harness.process(Record::new(2));
+        harness.watermark(Watermark::MAX);
+        assert_eq!(harness.take_values(), vec![100, 200]);
+        assert_eq!(harness.watermarks(), vec![Watermark::MAX]);
     }
 
     #[test]
