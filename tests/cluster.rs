@@ -48,6 +48,39 @@ fn word_count_across_two_task_managers_equals_the_local_run() {
 }
 
 #[test]
+fn two_task_managers_that_are_both_pid_1_are_two_task_managers() {
+    // Every container's first process is PID 1: ids made of the PID collided, and each
+    // TaskManager's registration evicted the other's.
+    let mut cluster = Cluster::start("pid-1", 0, 1);
+    cluster.add_task_manager_as_pid_1(1);
+    cluster.add_task_manager_as_pid_1(1);
+    cluster.wait_for_task_managers(2);
+    let input = write_text(&cluster.dir);
+    cluster.run_ok(&[
+        "-p",
+        "2",
+        example("word_count").to_str().unwrap(),
+        "--input",
+        "input.txt",
+        "--output",
+        "pid-1.csv",
+    ]);
+    assert_eq!(
+        sorted_lines(&cluster.dir.join("pid-1.csv")),
+        local_word_count(&cluster.dir, &input)
+    );
+    let overview = cluster.get("/taskmanagers");
+    let ids: Vec<&str> = overview["taskmanagers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|tm| tm["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{overview}");
+    assert_ne!(ids[0], ids[1]);
+}
+
+#[test]
 fn a_job_waits_for_slots_and_a_bad_binary_is_explained() {
     let mut cluster = Cluster::start("slots", 1, 1);
     let input = write_text(&cluster.dir);

@@ -183,3 +183,100 @@ fn mutual_tls_carries_the_control_and_data_planes_and_refuses_strangers() {
     );
     assert!(cluster.logs().contains("rejected"), "{}", cluster.logs());
 }
+
+/// Sends `request` (a whole HTTP/1.1 request) to the REST port; returns the status line.
+fn rest_status(cluster: &Cluster, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", cluster.rest_port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn requests_a_web_page_could_forge_are_refused() {
+    let cluster = Cluster::start("forged", 1, 1);
+    let port = cluster.rest_port;
+    // A form or fetch() of another site: text/plain needs no consent from the server.
+    let cross_site = format!(
+        "POST /jars/upload HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://attacker.example\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\n#!/bin/"
+    );
+    assert!(rest_status(&cluster, &cross_site).contains(" 403 "));
+    let plain_text = format!(
+        "POST /jars/upload HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\n#!/bin/"
+    );
+    assert!(rest_status(&cluster, &plain_text).contains(" 415 "));
+    let no_type = format!(
+        "POST /jars/upload HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: 7\r\nConnection: close\r\n\r\n#!/bin/"
+    );
+    assert!(rest_status(&cluster, &no_type).contains(" 415 "));
+    // DNS rebinding: the attacker's name resolves to 127.0.0.1, and its page reads the API.
+    let rebound = format!(
+        "GET /overview HTTP/1.1\r\nHost: attacker.example:{port}\r\nConnection: close\r\n\r\n"
+    );
+    assert!(rest_status(&cluster, &rebound).contains(" 403 "));
+    let monitoring =
+        format!("GET /overview HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n");
+    assert!(rest_status(&cluster, &monitoring).contains(" 200 "));
+    // The CLI's own requests (JSON and binary bodies) pass: a job runs.
+    let input = write_text(&cluster.dir);
+    cluster.run_ok(&[
+        example("word_count").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        "out.csv",
+    ]);
+}
+
+#[test]
+fn no_cluster_secret_is_refused_beyond_loopback() {
+    let dir = temp_dir("no-secret");
+    let (rest, rpc) = free_ports();
+    let mut job_manager = Command::new(SLUICE);
+    job_manager
+        .arg("jobmanager")
+        .args(["--conf-dir", dir.join("no-conf").to_str().unwrap()])
+        .args(["-D", &format!("rest.port={rest}")])
+        .args(["-D", &format!("jobmanager.rpc.port={rpc}")])
+        .args(["-D", "jobmanager.bind-host=0.0.0.0"])
+        .env_remove("SLUICE_CLUSTER_SECRET");
+    let (exited, stderr) = exits_within(&mut job_manager, Duration::from_secs(20));
+    assert!(exited, "the JobManager started without a secret: {stderr}");
+    assert!(stderr.contains("no cluster secret is set"), "{stderr}");
+    // A TaskManager that would connect beyond loopback (a documentation address).
+    let mut task_manager = Command::new(SLUICE);
+    task_manager
+        .arg("taskmanager")
+        .args(["--conf-dir", dir.join("no-conf").to_str().unwrap()])
+        .args(["-D", "jobmanager.rpc.address=192.0.2.1"])
+        .env_remove("SLUICE_CLUSTER_SECRET");
+    let (exited, stderr) = exits_within(&mut task_manager, Duration::from_secs(20));
+    assert!(exited, "the TaskManager started without a secret: {stderr}");
+    assert!(stderr.contains("no cluster secret is set"), "{stderr}");
+}
+
+/// Runs `command`; whether it failed within `limit` (it is killed if still running), and what
+/// it wrote to standard error.
+fn exits_within(command: &mut Command, limit: Duration) -> (bool, String) {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = child.wait();
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    (status.is_some_and(|s| !s.success()), stderr)
+}

@@ -161,10 +161,9 @@ mod tests {
     fn rocksdb_without_its_feature_names_the_feature() {
         let mut settings = StateBackendSettings::default();
         settings.set(STATE_BACKEND_TYPE, "rocksdb").unwrap();
-        let error = settings
-            .resolve()
-            .err()
-            .expect("no rocksdb backend in this build");
+        let Err(error) = settings.resolve() else {
+            panic!("no rocksdb backend in this build");
+        };
         assert!(error.contains(STATE_BACKEND_TYPE), "{error}");
         assert!(error.contains("--features rocksdb"), "{error}");
     }

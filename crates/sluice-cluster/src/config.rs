@@ -251,7 +251,8 @@ impl ClusterConfig {
     }
 
     /// The cluster secret: the `SLUICE_CLUSTER_SECRET` variable, else
-    /// `security.cluster.secret`; empty (with a warning) when neither is set.
+    /// `security.cluster.secret`; empty (with a warning) when neither is set, which
+    /// [`check_secret`] allows on loopback only.
     pub fn secret(&self) -> Vec<u8> {
         if let Ok(secret) = std::env::var(sluice_runtime::worker::ENV_SECRET)
             && !secret.is_empty()
@@ -262,7 +263,7 @@ impl ClusterConfig {
             Some(secret) => secret.clone().into_bytes(),
             None => {
                 tracing::warn!(
-                    "no cluster secret is set (security.cluster.secret or SLUICE_CLUSTER_SECRET): any process that speaks the protocol can join this cluster"
+                    "no cluster secret is set (security.cluster.secret or SLUICE_CLUSTER_SECRET): any local process that speaks the protocol can join this cluster"
                 );
                 Vec::new()
             }
@@ -599,9 +600,36 @@ fn parse_flag(flag: &str) -> Result<Setting, ConfigError> {
     }
 }
 
+/// Refuses an empty cluster `secret` when any of `addresses` (where `what` listens or connects)
+/// is beyond loopback: anyone who reaches such an address could join the cluster and run code.
+pub fn check_secret(
+    secret: &[u8],
+    addresses: impl IntoIterator<Item = std::net::IpAddr>,
+    what: &str,
+) -> Result<(), String> {
+    match addresses.into_iter().find(|ip| !ip.is_loopback()) {
+        Some(ip) if secret.is_empty() => Err(format!(
+            "{what} is on {ip}, beyond loopback, and no cluster secret is set: set \
+             security.cluster.secret (or SLUICE_CLUSTER_SECRET) on every cluster process, or \
+             keep the cluster on loopback"
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_secret_is_refused_beyond_loopback_only() {
+        let loopback = ["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        assert!(check_secret(b"", loopback, "the control port").is_ok());
+        let wide = ["127.0.0.1".parse().unwrap(), "0.0.0.0".parse().unwrap()];
+        let error = check_secret(b"", wide, "the control port").unwrap_err();
+        assert!(error.contains("the control port is on 0.0.0.0"), "{error}");
+        assert!(check_secret(b"s3cret", wide, "the control port").is_ok());
+    }
 
     fn yaml(text: &str) -> Result<Vec<(String, String, usize)>, ConfigError> {
         Ok(parse_yaml(text, Path::new("conf/config.yaml"))?

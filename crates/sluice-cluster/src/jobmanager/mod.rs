@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod job_store;
 pub mod placement;
 pub mod rest;
+pub mod rest_guard;
 pub mod rpc_server;
 pub mod views;
 
@@ -33,6 +34,10 @@ fn blob_dir(config: &ClusterConfig) -> PathBuf {
     base.join(format!("sluice-jobmanager-{}-blobs", std::process::id()))
 }
 
+/// Where the control port and the REST API listen unless configured (`jobmanager.bind-host`,
+/// `rest.bind-address`): loopback, as in Flink's shipped configuration.
+pub const DEFAULT_BIND_HOST: &str = "127.0.0.1";
+
 /// Listens on `host:port`; an error names the configuration key of the port.
 fn listen(host: &str, port: u16, key: &str) -> Result<TcpListener, String> {
     TcpListener::bind((host, port))
@@ -43,12 +48,37 @@ fn listen(host: &str, port: u16, key: &str) -> Result<TcpListener, String> {
 pub fn run(config: &ClusterConfig) -> Result<(), String> {
     let secret: Arc<[u8]> = Arc::from(config.secret());
     let transport = config.transport()?;
-    let bind_host = config.jobmanager_bind_host.as_deref().unwrap_or("0.0.0.0");
+    let bind_host = config
+        .jobmanager_bind_host
+        .as_deref()
+        .unwrap_or(DEFAULT_BIND_HOST);
     let control = listen(bind_host, config.jobmanager_port, "jobmanager.rpc.port")?;
-    let rest_host = config.rest_bind_address.as_deref().unwrap_or("0.0.0.0");
+    let control_ip = control.local_addr().map_err(|e| e.to_string())?.ip();
+    crate::config::check_secret(
+        &secret,
+        [control_ip],
+        "the control port (jobmanager.bind-host)",
+    )?;
+    let rest_host = config
+        .rest_bind_address
+        .as_deref()
+        .unwrap_or(DEFAULT_BIND_HOST);
     let rest = listen(rest_host, config.rest_port, "rest.port")?;
     rest.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let loopback_only = rest
+        .local_addr()
+        .map_err(|e| e.to_string())?
+        .ip()
+        .is_loopback();
     let token = config.rest_token();
+    if !loopback_only && token.is_none() {
+        tracing::warn!(
+            "THE REST API ON {rest_host}:{} IS OPEN: it listens beyond loopback without a \
+             token, so anyone who reaches it can run programs on this cluster; set \
+             security.rest.token (or SLUICE_REST_TOKEN), or rest.bind-address: localhost",
+            config.rest_port
+        );
+    }
     let store: Option<Box<dyn JobStore>> = match &config.ha_storage_dir {
         Some(dir) => Some(Box::new(FileJobStore::open(
             &PathBuf::from(dir).join("jobs"),
@@ -104,7 +134,8 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(rest)
             .map_err(|e| format!("cannot serve REST: {e}"))?;
-        axum::serve(listener, rest::router(dispatcher, token))
+        let guard = rest_guard::Guard { loopback_only };
+        axum::serve(listener, rest::router(dispatcher, token, guard))
             .await
             .map_err(|e| format!("the REST server stopped: {e}"))
     })

@@ -15,7 +15,7 @@
 //!
 //! Errors answer `{"errors": ["..."]}` with a 4xx status, as Flink's do. With a token configured
 //! (`security.rest.token`), every request must carry `Authorization: Bearer <token>`; others
-//! get 401.
+//! get 401. Requests a browser page could forge are refused first (`rest_guard`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,18 +31,21 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::dispatcher::{Dispatcher, SubmitRequest};
+use super::rest_guard::{self, Guard};
 
 /// The largest job binary the API accepts.
 const MAX_UPLOAD_BYTES: usize = 1 << 30;
 
 type Shared = State<Arc<Dispatcher>>;
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+/// An error answer as Flink's: `{"errors": [message]}` with `status`.
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "errors": [message.into()] }))).into_response()
 }
 
-/// The API's routes; with `token`, only requests carrying it are served.
-pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
+/// The API's routes behind `guard` (see [`super::rest_guard`]); with `token`, only requests
+/// carrying it are served.
+pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>, guard: Guard) -> Router {
     let routes = Router::new()
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
@@ -55,13 +58,14 @@ pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>) -> Router {
         .route("/jars/{key}/run", post(run))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .with_state(dispatcher);
-    match token {
+    let routes = match token {
         Some(token) => routes.layer(middleware::from_fn_with_state(
             Arc::<str>::from(token),
             require_token,
         )),
         None => routes,
-    }
+    };
+    routes.layer(middleware::from_fn_with_state(guard, rest_guard::guard))
 }
 
 /// Refuses requests without the configured bearer token.

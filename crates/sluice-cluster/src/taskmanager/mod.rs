@@ -44,12 +44,56 @@ fn send(link: &Link, message: &FromTaskManager) -> Result<(), String> {
 /// Chunks of a job binary being fetched, by key.
 type PendingFetches = Arc<Mutex<BTreeMap<String, mpsc::Sender<Option<Vec<u8>>>>>>;
 
+/// This TaskManager's id: its host and six random hex digits, as Flink's resource ids. Never
+/// the process id alone, which every container's first process shares (PID 1).
+fn resource_id(config: &ClusterConfig) -> Result<String, String> {
+    let host = config.taskmanager_host.clone().unwrap_or_else(host_name);
+    let mut random = [0u8; 3];
+    getrandom::getrandom(&mut random)
+        .map_err(|e| format!("no randomness for the TaskManager's id: {e}"))?;
+    // The id names a directory too: keep it to a file name's safe characters.
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(format!("{host}-{}", hex(&random)))
+}
+
+/// The machine's host name, `localhost` when it cannot be read.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// Runs the TaskManager until the process is stopped.
 pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
     let secret = config.secret();
+    let mut reached: Vec<std::net::IpAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&config.jobmanager_rpc())
+            .map(|addresses| addresses.map(|a| a.ip()).collect())
+            .unwrap_or_default();
+    if let Some(host) = &config.taskmanager_host {
+        let listening = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), 0));
+        reached.extend(listening.into_iter().flatten().map(|a| a.ip()));
+    }
+    crate::config::check_secret(
+        &secret,
+        reached,
+        "the JobManager or this TaskManager's host",
+    )?;
     let transport = config.transport()?;
     let workers = Workers::default();
-    let id = format!("taskmanager-{}", std::process::id());
+    let id = resource_id(config)?;
     // This process's cache of job binaries, removed when it stops.
     let blob_dir = config
         .blob_dir
@@ -301,5 +345,23 @@ impl Deployment {
             .and_then(|()| std::fs::rename(&partial, &path))
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_ids_differ_between_processes_of_one_host() {
+        let config = ClusterConfig {
+            taskmanager_host: Some("tm host/1".into()),
+            ..ClusterConfig::default()
+        };
+        let first = resource_id(&config).unwrap();
+        let second = resource_id(&config).unwrap();
+        assert_ne!(first, second);
+        assert!(first.starts_with("tm_host_1-"), "{first}");
+        assert_eq!(first.len(), "tm_host_1-".len() + 6, "{first}");
     }
 }
