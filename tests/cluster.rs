@@ -56,15 +56,7 @@ fn two_task_managers_that_are_both_pid_1_are_two_task_managers() {
     cluster.add_task_manager_as_pid_1(1);
     cluster.wait_for_task_managers(2);
     let input = write_text(&cluster.dir);
-    cluster.run_ok(&[
-        "-p",
-        "2",
-        example("word_count").to_str().unwrap(),
-        "--input",
-        "input.txt",
-        "--output",
-        "pid-1.csv",
-    ]);
+    cluster.word_count_ok(2, "input.txt", "pid-1.csv");
     assert_eq!(
         sorted_lines(&cluster.dir.join("pid-1.csv")),
         local_word_count(&cluster.dir, &input)

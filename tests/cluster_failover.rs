@@ -81,12 +81,7 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     cluster.wait_for_state(&id, "RUNNING");
     wait_for_checkpoint(&cluster);
     let savepoints = cluster.dir.join("savepoints");
-    let taken = cluster.client("savepoint", &[&id, savepoints.to_str().unwrap()]);
-    assert!(
-        taken.status.success(),
-        "{}",
-        String::from_utf8_lossy(&taken.stderr)
-    );
+    let taken = cluster.savepoint_ok(&id, &savepoints);
     assert!(
         stdout(&taken).contains("Savepoint completed"),
         "{}",
@@ -145,12 +140,7 @@ fn a_savepoint_then_a_killed_task_manager_commits_exactly_once() {
     cluster.wait_for_state(&id, "RUNNING");
     std::thread::sleep(std::time::Duration::from_millis(700));
     let savepoints = cluster.dir.join("savepoints");
-    let taken = cluster.client("savepoint", &[&id, savepoints.to_str().unwrap()]);
-    assert!(
-        taken.status.success(),
-        "{}",
-        String::from_utf8_lossy(&taken.stderr)
-    );
+    cluster.savepoint_ok(&id, &savepoints);
     let mut victim = cluster.task_managers.remove(1);
     victim.kill().unwrap();
     victim.wait().unwrap();

@@ -44,15 +44,7 @@ fn garbage_on_the_control_port_closes_only_that_connection() {
     }
     // The cluster still runs jobs.
     let input = write_text(&cluster.dir);
-    cluster.run_ok(&[
-        "-p",
-        "2",
-        example("word_count").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        "out.csv",
-    ]);
+    cluster.word_count_ok(2, input.to_str().unwrap(), "out.csv");
     assert_eq!(cluster.get("/overview")["taskmanagers"], 1);
 }
 
@@ -220,13 +212,7 @@ fn requests_a_web_page_could_forge_are_refused() {
     assert!(rest_status(&cluster, &monitoring).contains(" 200 "));
     // The CLI's own requests (JSON and binary bodies) pass: a job runs.
     let input = write_text(&cluster.dir);
-    cluster.run_ok(&[
-        example("word_count").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        "out.csv",
-    ]);
+    cluster.word_count_ok(1, input.to_str().unwrap(), "out.csv");
 }
 
 #[test]

@@ -189,6 +189,31 @@ impl Cluster {
         run
     }
 
+    /// `sluice savepoint JOB DIR`, which must succeed; returns its output.
+    pub fn savepoint_ok(&self, job: &str, dir: &Path) -> Output {
+        let taken = self.client("savepoint", &[job, dir.to_str().unwrap()]);
+        assert!(
+            taken.status.success(),
+            "{}",
+            String::from_utf8_lossy(&taken.stderr)
+        );
+        taken
+    }
+
+    /// Runs the word count example at `parallelism` on `input` into `output` (relative to the
+    /// cluster's directory); it must succeed.
+    pub fn word_count_ok(&self, parallelism: usize, input: &str, output: &str) -> Output {
+        self.run_ok(&[
+            "-p",
+            &parallelism.to_string(),
+            example("word_count").to_str().unwrap(),
+            "--input",
+            input,
+            "--output",
+            output,
+        ])
+    }
+
     pub fn client(&self, command: &str, args: &[&str]) -> Output {
         Command::new(SLUICE)
             .arg(command)
