@@ -25,6 +25,9 @@ fn the_shipped_configuration_holds_flinks_defaults() {
         config,
         ClusterConfig {
             task_slots: 2,
+            // As Flink's shipped configuration: the control port and REST API on loopback.
+            jobmanager_bind_host: Some("localhost".into()),
+            rest_bind_address: Some("localhost".into()),
             ..ClusterConfig::default()
         }
     );
