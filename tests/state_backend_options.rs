@@ -3,9 +3,6 @@
 //! saying which feature to enable (through the API and through the `sluice` command). The test
 //! command runs this file once without the feature, since the rest of the suite enables it.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 mod common;
 
 use sluice::prelude::*;
@@ -23,6 +20,9 @@ fn a_bad_backend_option_fails_the_job_naming_it() {
 #[cfg(not(feature = "rocksdb"))]
 #[test]
 fn rocksdb_without_its_feature_fails_at_once_naming_the_feature() {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
     let env = StreamExecutionEnvironment::new();
     env.set_state_option("state.backend.type", "rocksdb");
     // A source that never ends: the job must fail before it runs, not after.
