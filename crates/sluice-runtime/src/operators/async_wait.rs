@@ -216,6 +216,14 @@ where
         }
     }
 
+    /// Waits until every call completed.
+    fn wait_for_all(&mut self) -> UserResult {
+        while self.in_flight > 0 {
+            self.wait_for_one()?;
+        }
+        Ok(())
+    }
+
     /// Emits what is ready: the completed head of the queue (ordered), or every completed call
     /// before the first pending watermark (unordered).
     fn emit_ready(&mut self, out: &mut Output<O>) {
@@ -310,9 +318,7 @@ where
         if watermark == Watermark::MAX {
             // The end of the input: a bounded source sends it before the final checkpoint's
             // barrier, and whatever is emitted after that barrier is never committed. Drain.
-            while self.in_flight > 0 {
-                self.wait_for_one()?;
-            }
+            self.wait_for_all()?;
         }
         self.collect_completions()?;
         self.emit_ready(out);
@@ -330,9 +336,7 @@ where
     }
 
     fn end_input(&mut self, out: &mut Output<O>) -> UserResult {
-        while self.in_flight > 0 {
-            self.wait_for_one()?;
-        }
+        self.wait_for_all()?;
         self.emit_ready(out);
         Ok(())
     }
