@@ -77,21 +77,36 @@ fn a_checkpointing_job_writes_completed_checkpoints() {
     let dir = temp_dir("complete");
     let (input, totals) = write_input(&dir, 2_000);
     let checkpoints = dir.join("ckpt");
+    let job_id = JobId::random();
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2);
     env.enable_checkpointing(Duration::from_millis(50));
     env.set_checkpoint_storage(checkpoints.to_str().unwrap());
+    env.set_job_id(job_id);
     let sums = running_sums(&env, &input, None);
     env.execute("checkpointed sums").unwrap();
     assert_eq!(final_sums(sums.take()), totals);
-    let completed: Vec<_> = std::fs::read_dir(&checkpoints)
+    // Flink's layout: <dir>/<job id>/{chk-<n>, shared, taskowned}.
+    let jobs: Vec<_> = std::fs::read_dir(&checkpoints)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(completed.len(), 1, "one retained checkpoint: {completed:?}");
+    assert_eq!(jobs, vec![job_id.to_string()]);
+    let mut entries: Vec<_> = std::fs::read_dir(checkpoints.join(&jobs[0]))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), 3, "one retained checkpoint: {entries:?}");
+    assert!(entries[0].starts_with("chk-"), "{entries:?}");
+    assert_eq!(entries[1..], ["shared", "taskowned"]);
     assert!(
-        checkpoints.join(&completed[0]).join("_metadata").exists(),
-        "{completed:?}"
+        checkpoints
+            .join(&jobs[0])
+            .join(&entries[0])
+            .join("_metadata")
+            .exists(),
+        "{entries:?}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -101,8 +116,11 @@ fn fail_then_resume(name: &str, first_parallelism: usize, second_parallelism: us
     let (input, totals) = write_input(&dir, 3_000);
     let checkpoints = dir.join("ckpt");
     let armed = Arc::new(AtomicBool::new(true));
+    // One job run twice: a fixed id, so the second run finds the first one's checkpoints.
+    let job_id = JobId::random();
 
     let env = StreamExecutionEnvironment::new();
+    env.set_job_id(job_id);
     env.set_parallelism(first_parallelism);
     env.enable_checkpointing(Duration::from_millis(40));
     env.set_checkpoint_storage(checkpoints.to_str().unwrap());
@@ -114,6 +132,7 @@ fn fail_then_resume(name: &str, first_parallelism: usize, second_parallelism: us
     let before = final_sums(first.take());
 
     let env = StreamExecutionEnvironment::new();
+    env.set_job_id(job_id);
     env.set_parallelism(second_parallelism);
     env.enable_checkpointing(Duration::from_millis(40));
     env.set_checkpoint_storage(checkpoints.to_str().unwrap());
@@ -201,10 +220,22 @@ fn restoring_from_a_directory_without_checkpoints_is_a_clear_error() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Runs the counting job through the exactly-once file sink; `fail_at` makes the parse step
-/// panic once, at that record, in the first attempt. Returns every committed line, sorted.
+/// Runs the counting job through the exactly-once file sink into `dir/out`, checkpointing into
+/// `dir/ckpt`; `fail_at` makes the parse step panic once, at that record, in the first
+/// attempt. Returns every committed line, sorted.
 fn committed_counts(
     dir: &Path,
+    input: &Path,
+    parallelism: usize,
+    fail_at: Option<u64>,
+) -> Vec<String> {
+    committed_counts_in(dir, &dir.join("ckpt"), input, parallelism, fail_at)
+}
+
+/// [`committed_counts`] checkpointing into `checkpoints`.
+fn committed_counts_in(
+    dir: &Path,
+    checkpoints: &Path,
     input: &Path,
     parallelism: usize,
     fail_at: Option<u64>,
@@ -215,7 +246,7 @@ fn committed_counts(
     env.set_parallelism(parallelism);
     env.set_buffer_size(32);
     env.enable_checkpointing(Duration::from_millis(15));
-    env.set_checkpoint_storage(dir.join("ckpt").to_str().unwrap());
+    env.set_checkpoint_storage(checkpoints.to_str().unwrap());
     env.set_restart_strategy(RestartStrategy::FixedDelay {
         attempts: 3,
         delay: Duration::from_millis(5),
@@ -254,6 +285,60 @@ fn a_function_panicking_at_a_random_record_restarts_with_exactly_once_output() {
         assert_eq!(
             got, expected,
             "trial {trial}: failure at record {fail_at}, p={parallelism}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn two_jobs_sharing_a_checkpoint_directory_never_restore_each_others_state() {
+    let dir = temp_dir("two-jobs");
+    let shared = dir.join("ckpt");
+    for input in ["a", "b"] {
+        std::fs::create_dir_all(dir.join(input)).unwrap();
+    }
+    let inputs = [
+        write_input(&dir.join("a"), 1_500).0,
+        write_input(&dir.join("b"), 900).0,
+    ];
+    let expected: Vec<Vec<String>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| committed_counts(&dir.join(format!("clean-{i}")), input, 2, None))
+        .collect();
+    // One after the other: the second job fails early, when the directory holds only the
+    // first job's checkpoints.
+    for (i, (input, fail_at)) in inputs.iter().zip([700, 20]).enumerate() {
+        let got = committed_counts_in(
+            &dir.join(format!("seq-{i}")),
+            &shared,
+            input,
+            2,
+            Some(fail_at),
+        );
+        assert_eq!(
+            got, expected[i],
+            "job {i} run after the other, failing at {fail_at}"
+        );
+    }
+    // At the same time, each failing once.
+    let runs: Vec<_> = inputs
+        .iter()
+        .zip([900, 400])
+        .enumerate()
+        .map(|(i, (input, fail_at))| {
+            let (dir, shared, input) = (dir.clone(), shared.clone(), input.clone());
+            std::thread::spawn(move || {
+                let out = dir.join(format!("par-{i}"));
+                committed_counts_in(&out, &shared, &input, 1 + i, Some(fail_at))
+            })
+        })
+        .collect();
+    for (i, run) in runs.into_iter().enumerate() {
+        assert_eq!(
+            run.join().unwrap(),
+            expected[i],
+            "job {i} run beside the other"
         );
     }
     let _ = std::fs::remove_dir_all(dir);

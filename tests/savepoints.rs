@@ -144,6 +144,48 @@ fn a_savepoint_of_a_running_job_leaves_it_running() {
 }
 
 #[test]
+fn savepoints_of_two_jobs_into_one_directory_are_kept_apart() {
+    let dir = temp_dir("two-jobs");
+    let input = write_input(&dir, 600);
+    let savepoints = dir.join("savepoints");
+    let mut taken = Vec::new();
+    for job in ["a", "b"] {
+        let env = checkpointing_env(&dir);
+        let id = JobId::random();
+        env.set_job_id(id);
+        counts_job(&env, &input, &dir.join(job), 1, true);
+        let client = env.execute_async(job).unwrap();
+        wait_for_progress(&client, 50);
+        let savepoint = client
+            .stop_with_savepoint(savepoints.to_str().unwrap())
+            .unwrap();
+        client.wait().unwrap();
+        // Flink's name: savepoint-<first 6 digits of the job id>-<12 random digits>.
+        let name = Path::new(&savepoint).file_name().unwrap().to_str().unwrap();
+        let prefix = format!("savepoint-{}-", &id.to_string()[..6]);
+        assert!(
+            name.starts_with(&prefix) && name.len() == prefix.len() + 12,
+            "{savepoint}"
+        );
+        taken.push((job, savepoint));
+    }
+    assert_ne!(taken[0].1, taken[1].1);
+    // Each savepoint resumes its own job: each job's two runs count the input exactly once.
+    let mut outputs = Vec::new();
+    for (job, savepoint) in &taken {
+        let env = checkpointing_env(&dir.join(format!("{job}-resumed")));
+        env.restore_from(savepoint);
+        let resumed = dir.join(format!("{job}-out"));
+        counts_job(&env, &input, &resumed, 1, false);
+        env.execute("resumed").unwrap();
+        outputs.push(common::committed_lines(&[&dir.join(job), &resumed]));
+    }
+    assert_eq!(outputs[0].len(), 600);
+    assert_eq!(outputs[0], outputs[1]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn an_intermediate_savepoint_commits_nothing_that_a_restart_writes_again() {
     // Recovery restores checkpoints, never intermediate savepoints: output a savepoint
     // committed would be written a second time by the restarted job (Flink commits side effects

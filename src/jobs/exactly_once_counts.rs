@@ -4,9 +4,12 @@
 //! throttled to `--records-per-second` when given. Per key, a running count and sum are kept
 //! in keyed state; every record produces one line `key,count,sum`, written through the
 //! exactly-once file sink into the output directory. Checkpoints go to the checkpoint
-//! directory every `--checkpoint-interval-ms`; when it already holds a completed checkpoint the
-//! job resumes from the latest one (or from `--from-checkpoint`/`--from-savepoint PATH`). Killed at any moment and started again until it finishes,
-//! the committed files hold exactly the lines of one uninterrupted run. Malformed lines (not
+//! directory every `--checkpoint-interval-ms`, under the job's id (`<dir>/<job id>/chk-<n>`);
+//! the id is `--job-id`, or derived from the output directory, so a run with the same output
+//! directory resumes from its own latest checkpoint there (never from another job's sharing the
+//! directory), or from `--from-checkpoint`/`--from-savepoint PATH`. Killed at any moment and
+//! started again until it finishes, the committed files hold exactly the lines of one
+//! uninterrupted run. Malformed lines (not
 //! `key,value` with an integer value) are reported on standard error and skipped. With
 //! `--async-lookup-max-ms`, every record first goes through an asynchronous lookup (Flink's async
 //! I/O) that answers after a delay of up to that many ms, as a call to a remote service would.
@@ -39,9 +42,14 @@ pub struct ExactlyOnceCountsArgs {
     /// Directory of the committed output files (hidden `.`-files are not yet committed).
     #[arg(long)]
     pub output_dir: PathBuf,
-    /// Directory of the checkpoints; the job resumes from the latest one found there.
+    /// Directory of the checkpoints (shared with other jobs if need be); the job resumes from
+    /// its own latest one there.
     #[arg(long)]
     pub checkpoint_dir: PathBuf,
+    /// The job's id, 32 hex digits (Flink's fixed job id); by default derived from the output
+    /// directory, so every run writing there is the same job.
+    #[arg(long)]
+    pub job_id: Option<String>,
     /// Time between checkpoints in ms.
     #[arg(long)]
     pub checkpoint_interval_ms: u64,
@@ -63,8 +71,8 @@ pub struct ExactlyOnceCountsArgs {
     /// Read at most this many records per second.
     #[arg(long)]
     pub records_per_second: Option<u64>,
-    /// Resume from this checkpoint (a `chk-<id>` directory, or a checkpoint directory's latest)
-    /// instead of the latest in `--checkpoint-dir`.
+    /// Resume from this checkpoint or savepoint (its directory, or a checkpoint directory's
+    /// latest) instead of the job's own latest in `--checkpoint-dir`.
     #[arg(long, alias = "from-savepoint")]
     pub from_checkpoint: Option<PathBuf>,
     /// Look every record up asynchronously (ordered async I/O, 100 calls in flight), each
@@ -120,6 +128,21 @@ impl Throttle {
     }
 }
 
+/// The job's id: `--job-id`, or derived from the output directory's absolute path.
+fn job_id(args: &ExactlyOnceCountsArgs) -> Result<JobId, String> {
+    if let Some(id) = &args.job_id {
+        return id.parse().map_err(|e| format!("--job-id: {e}"));
+    }
+    let output = std::path::absolute(&args.output_dir)
+        .map_err(|e| format!("output directory {}: {e}", args.output_dir.display()))?;
+    let output = output
+        .to_str()
+        .ok_or("the output directory must be a UTF-8 path")?;
+    Ok(JobId::derived_from(&format!(
+        "exactly-once-counts {output}"
+    )))
+}
+
 /// Runs the job; returns how many malformed lines were skipped.
 pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
     if args.checkpoint_interval_ms == 0 {
@@ -132,20 +155,18 @@ pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
         .checkpoint_dir
         .to_str()
         .ok_or("the checkpoint directory must be valid UTF-8")?;
-    let storage = crate::state::CheckpointStorage::open(checkpoints).map_err(|e| e.to_string())?;
+    let job_id = job_id(args)?;
     let resume_from = match &args.from_checkpoint {
         Some(path) => Some(
             path.to_str()
                 .ok_or("the checkpoint to resume from must be a UTF-8 path")?
                 .to_string(),
         ),
-        None if !storage.completed().map_err(|e| e.to_string())?.is_empty() => {
-            Some(checkpoints.to_string())
-        }
-        None => None,
+        None => crate::runtime::checkpoint::latest_checkpoint_of(checkpoints, job_id)?,
     };
 
     let env = StreamExecutionEnvironment::new();
+    env.set_job_id(job_id);
     env.set_parallelism(args.parallelism.max(1));
     env.enable_checkpointing(Duration::from_millis(args.checkpoint_interval_ms));
     env.set_checkpoint_storage(checkpoints);

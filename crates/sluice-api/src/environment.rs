@@ -16,7 +16,7 @@ use std::time::Duration;
 use sluice_core::{RuntimeMode, StreamData};
 use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::graph::{
-    JobConfig, JobGraph, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
+    JobConfig, JobGraph, JobId, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
 };
 use sluice_runtime::mini_cluster;
 use sluice_runtime::source::Source;
@@ -38,6 +38,8 @@ pub(crate) struct EnvState {
     pub(crate) state_backend: StateBackendSettings,
     /// What checkpointing starts from once the job enables it: the cluster's checkpoint keys.
     pub(crate) checkpoint_defaults: CheckpointConfig,
+    /// The id every job of this environment runs under, when the user fixed one.
+    pub(crate) fixed_job_id: Option<JobId>,
 }
 
 /// The context in which a streaming program runs; Flink's `StreamExecutionEnvironment`.
@@ -72,6 +74,7 @@ impl StreamExecutionEnvironment {
                 config: JobConfig::default(),
                 state_backend: StateBackendSettings::default(),
                 checkpoint_defaults: CheckpointConfig::default(),
+                fixed_job_id: None,
             })),
         };
         // `sluice run -p N` sets the default parallelism, as Flink's CLI does.
@@ -264,9 +267,22 @@ impl StreamExecutionEnvironment {
         self.state.borrow().config.checkpointing.clone()
     }
 
-    /// Resumes the job from a checkpoint: a `chk-<id>` directory, or a checkpoint directory
-    /// whose latest intact checkpoint is used (Flink's `--fromSavepoint`). Operators are
-    /// matched by uid; keyed state is divided among the new subtasks, whatever the parallelism.
+    /// Runs jobs under a fixed id instead of a new random one per execution (Flink's fixed job
+    /// id, `$internal.pipeline.job-id`). Checkpoints go to `<checkpoint dir>/<job id>/`, so a
+    /// job with a fixed id finds its own checkpoints when it runs again (see
+    /// [`StreamExecutionEnvironment::restore_from`]) and never another job's.
+    pub fn set_job_id(&self, id: JobId) -> &Self {
+        self.state.borrow_mut().fixed_job_id = Some(id);
+        self
+    }
+
+    /// Resumes the job from a checkpoint or savepoint: its directory (holding `_metadata`,
+    /// under any name) or a `chk-<id>` directory, restored whichever job wrote it (Flink's
+    /// `--fromSavepoint`); or a checkpoint directory, from which the newest intact checkpoint of
+    /// this job's own id is taken (`<path>/<job id>/`, see
+    /// [`StreamExecutionEnvironment::set_job_id`]); or one job's directory under it, its newest
+    /// intact checkpoint. Operators are matched by uid; keyed state is divided among the new
+    /// subtasks, whatever the parallelism.
     pub fn restore_from(&self, path: &str) -> &Self {
         self.state.borrow_mut().config.restore_from = Some(path.to_string());
         self
@@ -424,7 +440,9 @@ impl StreamExecutionEnvironment {
             } else {
                 state.graph.clone()
             };
-            (graph, state.config.clone())
+            let mut config = state.config.clone();
+            config.job_id = state.fixed_job_id.unwrap_or_else(JobId::random);
+            (graph, config)
         };
         match self.state.borrow().state_backend.resolve() {
             Ok(backend) => config.state_backend = backend,

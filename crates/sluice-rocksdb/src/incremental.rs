@@ -264,6 +264,10 @@ fn download(
     dir: &Path,
 ) -> Result<(), StateError> {
     std::fs::create_dir_all(dir).map_err(|e| io_error("cannot create", dir, e))?;
+    // The names come from the checkpoint: each must stay inside `dir` and `shared/`.
+    native
+        .check_file_names()
+        .map_err(|e| backend_error("cannot restore", e))?;
     let write = |name: &str, contents: &[u8]| -> Result<(), StateError> {
         let path: PathBuf = dir.join(name);
         std::fs::write(&path, contents).map_err(|e| io_error("cannot write", &path, e))
@@ -351,6 +355,7 @@ mod tests {
         let metadata = CheckpointMetadata {
             checkpoint_id: id,
             timestamp: 0,
+            job_id: "0123456789abcdef0123456789abcdef".into(),
             job_name: "job".into(),
             operators: BTreeMap::from([(
                 "op".to_string(),

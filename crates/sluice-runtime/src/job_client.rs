@@ -6,11 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sluice_state::CheckpointStorage;
-
 use crate::checkpoint::{
     CheckpointStats, CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure,
-    request_savepoint,
+    latest_checkpoint_of, request_savepoint,
 };
 use crate::error::{JobError, TaskError};
 use crate::graph::JobGraph;
@@ -250,7 +248,7 @@ impl JobClient {
                 return Err(JobError::Cancelled);
             }
             let mut job = self.job.clone();
-            if let Some(latest) = latest_checkpoint_dir(&job) {
+            if let Some(latest) = latest_checkpoint(&job)? {
                 job.config.restore_from = Some(latest);
             }
             let attempt = deploy(&job)?;
@@ -276,10 +274,15 @@ impl JobClient {
     }
 }
 
-/// The checkpoint directory of `job` when it holds a completed checkpoint.
-fn latest_checkpoint_dir(job: &JobGraph) -> Option<String> {
-    let directory = job.config.checkpointing.as_ref()?.directory.clone()?;
-    let storage = CheckpointStorage::open(&directory).ok()?;
-    let completed = storage.completed().ok()?;
-    (!completed.is_empty()).then_some(directory)
+/// The newest intact checkpoint `job` wrote itself (never another job's), if any.
+fn latest_checkpoint(job: &JobGraph) -> Result<Option<String>, JobError> {
+    let Some(directory) = job
+        .config
+        .checkpointing
+        .as_ref()
+        .and_then(|c| c.directory.as_deref())
+    else {
+        return Ok(None);
+    };
+    latest_checkpoint_of(directory, job.config.job_id).map_err(JobError::Restore)
 }

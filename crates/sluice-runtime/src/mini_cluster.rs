@@ -96,7 +96,7 @@ pub(crate) fn deploy_part(
     let cancel = CancelToken::new();
     let metrics = MetricRegistry::new();
     let restored = match &job.config.restore_from {
-        Some(path) => Some(read_restore_point(path).map_err(JobError::Restore)?),
+        Some(path) => Some(read_restore_point(path, job.config.job_id).map_err(JobError::Restore)?),
         None => None,
     };
     let mut deployment = Deployment::new(
@@ -508,8 +508,8 @@ impl<'a> Deployment<'a> {
                 "checkpointing is enabled but no checkpoint directory is set (state.checkpoints.dir)".into(),
             )
         })?;
-        let storage =
-            CheckpointStorage::open(directory).map_err(|e| JobError::Checkpoint(e.to_string()))?;
+        let storage = CheckpointStorage::open_job(directory, &job.config.job_id.to_string())
+            .map_err(|e| JobError::Checkpoint(e.to_string()))?;
         let (reports, receiver) = mpsc::channel();
         let mut tasks = Vec::new();
         for (v, vertex) in job.vertices.iter().enumerate() {
@@ -544,6 +544,7 @@ impl<'a> Deployment<'a> {
         }
         let coordinator = Coordinator {
             config: config.clone(),
+            job_id: job.config.job_id,
             job_name: job.config.name.clone(),
             storage,
             tasks,

@@ -198,6 +198,8 @@ pub fn cluster_plan(job: &JobGraph) -> ClusterPlan {
     };
     ClusterPlan {
         name: job.config.name.clone(),
+        job_id: job.config.job_id,
+        restore_from: job.config.restore_from.clone(),
         pipelines: job
             .vertices
             .iter()
@@ -260,6 +262,12 @@ fn send_control(link: &ControlLink, message: &FromWorker) -> Result<(), String> 
 /// Joins the attempt `env` names, runs this worker's pipelines of `job`, carries their
 /// channels to the other workers, and reports the outcome to the JobManager.
 fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
+    // The JobManager's id and restore point, whatever the program chose: every worker of an
+    // attempt restores the one checkpoint the JobManager resolved.
+    let mut job = job.clone();
+    job.config.job_id = env.job.parse().map_err(runtime)?;
+    job.config.restore_from = std::env::var(ENV_RESTORE_FROM).ok();
+    let job = &job;
     let listener = TcpListener::bind((env.host.as_str(), env.data_port)).map_err(|e| {
         runtime(format!(
             "cannot listen on {}:{}: {e}",
@@ -438,8 +446,8 @@ fn finish_failed(attempt: crate::job_client::Attempt, error: String) -> Result<(
     Err(runtime(error))
 }
 
-/// The job's checkpoint storage, where this worker stores its new shared files (if the job
-/// checkpoints into one).
+/// The job's own checkpoint storage, where this worker stores its new shared files (if the
+/// job checkpoints into one).
 fn checkpoint_storage(job: &JobGraph) -> Result<Option<CheckpointStorage>, String> {
     let Some(directory) = job
         .config
@@ -449,7 +457,7 @@ fn checkpoint_storage(job: &JobGraph) -> Result<Option<CheckpointStorage>, Strin
     else {
         return Ok(None);
     };
-    CheckpointStorage::open(directory)
+    CheckpointStorage::open_job(directory, &job.config.job_id.to_string())
         .map(Some)
         .map_err(|error| format!("checkpoint storage {directory}: {error}"))
 }

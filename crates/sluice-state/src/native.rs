@@ -101,6 +101,18 @@ impl Drop for ScratchDir {
 }
 
 impl NativeKeyedState {
+    /// Checks that every file name it holds (read from a checkpoint) is a plain name, so that
+    /// joined to a directory it stays inside it.
+    pub fn check_file_names(&self) -> Result<(), String> {
+        let shared = self
+            .shared
+            .iter()
+            .flat_map(|file| [&file.local_name, &file.stored_name]);
+        shared
+            .chain(self.private.iter().map(|(name, _)| name))
+            .try_for_each(|name| crate::storage::check_file_name(name))
+    }
+
     /// Whether the database held key groups of `range`.
     pub fn overlaps(&self, range: KeyGroupRange) -> bool {
         self.key_groups.start <= range.end

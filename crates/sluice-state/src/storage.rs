@@ -1,24 +1,35 @@
 //! Checkpoint storage: completed checkpoints written through `object_store`, one directory per
-//! checkpoint.
+//! job and one per checkpoint, laid out as Flink lays them out.
 //!
-//! Layout under the checkpoint directory (Flink's `state.checkpoints.dir`):
+//! Layout under the checkpoint directory (Flink's `execution.checkpointing.dir`):
 //!
 //! ```text
-//! chk-<id>/task-<vertex>-<subtask>.state   one task's snapshot: every operator of its chain
-//! chk-<id>/_metadata                       written last: the checkpoint exists once it does
-//! shared/<name>                            files of incremental checkpoints (RocksDB's SST
-//!                                          files), shared between checkpoints
+//! <job id>/chk-<n>/task-<vertex>-<subtask>.state   one task's snapshot: every operator of its chain
+//! <job id>/chk-<n>/_metadata                       written last: the checkpoint exists once it does
+//! <job id>/shared/<name>                           files of incremental checkpoints (RocksDB's SST
+//!                                                  files), shared between checkpoints
+//! <job id>/taskowned/                              Flink's place for state tasks own (none yet)
 //! ```
+//!
+//! and under a savepoint directory, `savepoint-<job id prefix>-<random>/` holding `_metadata` and
+//! the task files. Jobs sharing a checkpoint directory never see each other's checkpoints, and
+//! `_metadata` names the job that wrote it.
 //!
 //! Every file is `magic (4 bytes) | format version (u32 LE) | postcard payload | CRC-32 of all
 //! before it (u32 LE)`, so a truncated or corrupt file is detected before anything in it is
 //! used. `_metadata` names, for every operator uid, its parallelism, max parallelism and the
 //! file holding each subtask's state; restoring at another parallelism reads all of them.
 //! It also lists the shared files the checkpoint refers to: a shared file is deleted once no
-//! retained checkpoint lists it (see [`CheckpointStorage::collect_garbage`]).
+//! retained checkpoint lists it (see [`CheckpointStorage::collect_garbage`]). File names read
+//! from a checkpoint are plain names (no separators, no `..`): a crafted `_metadata` cannot
+//! reach files outside its checkpoint.
+//!
+//! In a local directory every file is fsynced, and so is the directory that holds it, before
+//! the checkpoint counts as written: a completed checkpoint survives a power loss.
 //!
 //! Versions: 2 added shared files; 3 added the in-flight data of unaligned checkpoints to
-//! every operator snapshot. A file of another version is refused with both versions named.
+//! every operator snapshot; 4 added the job id. A file of another version is refused with
+//! both versions named.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -32,18 +43,20 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::native::NativeKeyedState;
 use crate::snapshot::OperatorSnapshot;
 
 /// The snapshots of one task's operators, by operator uid.
 pub type TaskSnapshot = BTreeMap<String, OperatorSnapshot>;
 
 /// The version of the file format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const STATE_MAGIC: &[u8; 4] = b"SLCS";
 const METADATA_MAGIC: &[u8; 4] = b"SLCM";
 const METADATA_FILE: &str = "_metadata";
 const SHARED_DIR: &str = "shared";
+const TASK_OWNED_DIR: &str = "taskowned";
 
 /// Why checkpoint storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +105,8 @@ pub struct CheckpointMetadata {
     pub checkpoint_id: u64,
     /// When it was triggered (ms since the Unix epoch).
     pub timestamp: i64,
+    /// The id of the job that wrote it (32 hex digits).
+    pub job_id: String,
     /// The job's name.
     pub job_name: String,
     /// Every operator's state files, by uid.
@@ -143,6 +158,27 @@ pub fn checkpoint_id_of(name: &str) -> Option<u64> {
     name.strip_prefix("chk-")?.parse().ok()
 }
 
+/// The directory of job `job_id`'s checkpoints under the checkpoint directory `base` (a path
+/// or URL).
+pub fn job_location(base: &str, job_id: &str) -> String {
+    format!("{}/{job_id}", base.trim_end_matches('/'))
+}
+
+/// Checks that `name`, read from a checkpoint, is a plain file name: not empty, no path
+/// separator, not `.` or `..`, no NUL. Joined to a directory, it stays inside it.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    let plain =
+        !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+    if plain {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{}' is not a plain file name",
+            name.escape_debug()
+        ))
+    }
+}
+
 impl CheckpointStorage {
     /// Storage under `location`: a directory path or a `file://` URL (created if missing), or
     /// an `s3://bucket/prefix` URL (credentials, region and endpoint from the standard `AWS_*`
@@ -184,6 +220,31 @@ impl CheckpointStorage {
         })
     }
 
+    /// The checkpoints of job `job_id` under the checkpoint directory `base`
+    /// (`<base>/<job id>/`); in a local directory, its `shared/` and `taskowned/` folders are
+    /// created as Flink creates them.
+    pub fn open_job(base: &str, job_id: &str) -> Result<Self, StorageError> {
+        check_file_name(job_id).map_err(|message| StorageError::Location {
+            location: base.to_string(),
+            message: format!("job id: {message}"),
+        })?;
+        let storage = Self::open(&job_location(base, job_id))?;
+        if let Some(root) = &storage.local_root {
+            for dir in [SHARED_DIR, TASK_OWNED_DIR] {
+                std::fs::create_dir_all(root.join(dir)).map_err(|e| StorageError::Location {
+                    location: storage.location.clone(),
+                    message: format!("cannot create {dir}/: {e}"),
+                })?;
+            }
+            // The job's directory entry itself must survive a power loss.
+            if let Some(parent) = root.parent() {
+                sync_path(parent).map_err(|e| Self::io(&Path::from(job_id), e))?;
+            }
+            sync_path(root).map_err(|e| Self::io(&Path::from(job_id), e))?;
+        }
+        Ok(storage)
+    }
+
     /// The directory or URL this storage was opened on.
     pub fn location(&self) -> &str {
         &self.location
@@ -196,11 +257,28 @@ impl CheckpointStorage {
         }
     }
 
+    /// Stores `bytes` as `path`; in a local directory the file is fsynced (its directory is
+    /// synced by [`CheckpointStorage::sync_dir`]).
     fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<(), StorageError> {
         self.runtime
             .block_on(self.store.put(path, PutPayload::from(bytes)))
-            .map(|_| ())
-            .map_err(|e| Self::io(path, e))
+            .map_err(|e| Self::io(path, e))?;
+        self.sync(path)
+    }
+
+    /// Fsyncs file or directory `path` (`""`: the root) of a local store; a no-op elsewhere
+    /// (object stores make a completed upload durable themselves).
+    fn sync(&self, path: &Path) -> Result<(), StorageError> {
+        match &self.local_root {
+            Some(root) => sync_path(&root.join(path.as_ref())).map_err(|e| Self::io(path, e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Fsyncs directory `dir` (`""`: the root) of a local store, so the entries made in it
+    /// (new files, renames, links) survive a power loss.
+    fn sync_dir(&self, dir: &str) -> Result<(), StorageError> {
+        self.sync(&Path::from(dir))
     }
 
     fn get(&self, path: &Path) -> Result<Vec<u8>, StorageError> {
@@ -216,12 +294,14 @@ impl CheckpointStorage {
     /// shared files itself, before its snapshot travels to the JobManager.
     pub fn upload_shared(&self, name: &str, file: &std::path::Path) -> Result<u64, StorageError> {
         let path = Path::from(format!("{SHARED_DIR}/{name}"));
+        check_file_name(name).map_err(|e| Self::io(&path, e))?;
         if let Some(target) = self.local_shared_path(name) {
             let linked = target
                 .parent()
                 .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
                 && std::fs::hard_link(file, &target).is_ok();
             if linked {
+                self.sync(&path)?;
                 return std::fs::metadata(&target)
                     .map(|m| m.len())
                     .map_err(|e| Self::io(&path, e));
@@ -233,15 +313,40 @@ impl CheckpointStorage {
         Ok(size)
     }
 
-    /// Writes checkpoint `metadata.checkpoint_id`: the new shared files, every task's file,
-    /// then `_metadata` (so a checkpoint interrupted while written is never taken for a
-    /// complete one). Shared files it refers to from earlier checkpoints must still exist.
+    /// Writes checkpoint `metadata.checkpoint_id` into `chk-<id>/`: the new shared files,
+    /// every task's file, then `_metadata` (so a checkpoint interrupted while written is never
+    /// taken for a complete one). Shared files it refers to from earlier checkpoints must still
+    /// exist.
     pub fn write(
         &self,
         metadata: &CheckpointMetadata,
         task_files: &[(String, TaskSnapshot)],
     ) -> Result<WrittenCheckpoint, StorageError> {
-        let dir = checkpoint_dir_name(metadata.checkpoint_id);
+        self.write_in(
+            &checkpoint_dir_name(metadata.checkpoint_id),
+            metadata,
+            task_files,
+        )
+    }
+
+    /// Writes a savepoint into directory `name` of this storage (a savepoint directory), as
+    /// [`CheckpointStorage::write`] writes a checkpoint.
+    pub fn write_savepoint(
+        &self,
+        name: &str,
+        metadata: &CheckpointMetadata,
+        task_files: &[(String, TaskSnapshot)],
+    ) -> Result<WrittenCheckpoint, StorageError> {
+        check_file_name(name).map_err(|e| Self::io(&Path::from(name), e))?;
+        self.write_in(name, metadata, task_files)
+    }
+
+    fn write_in(
+        &self,
+        dir: &str,
+        metadata: &CheckpointMetadata,
+        task_files: &[(String, TaskSnapshot)],
+    ) -> Result<WrittenCheckpoint, StorageError> {
         let mut bytes = 0;
         let mut metadata = metadata.clone();
         let shared_files = task_files
@@ -276,10 +381,17 @@ impl CheckpointStorage {
             bytes += encoded.len() as u64;
             self.put(&path, encoded)?;
         }
+        // Everything `_metadata` refers to is durable before it is written.
+        if !metadata.shared.is_empty() {
+            self.sync_dir(SHARED_DIR)?;
+        }
+        self.sync_dir(dir)?;
+        self.sync_dir("")?;
         let path = Path::from(format!("{dir}/{METADATA_FILE}"));
         let encoded = encode_file(METADATA_MAGIC, &metadata, &path)?;
         bytes += encoded.len() as u64;
         self.put(&path, encoded)?;
+        self.sync_dir(dir)?;
         Ok(WrittenCheckpoint {
             bytes,
             shared: metadata.shared,
@@ -328,10 +440,63 @@ impl CheckpointStorage {
         self.read_in("", parent)
     }
 
+    /// The metadata of the checkpoint at the top of this storage's directory (see
+    /// [`CheckpointStorage::read_here`]).
+    pub fn read_metadata_here(&self) -> Result<CheckpointMetadata, StorageError> {
+        self.read_metadata_in("")
+    }
+
     /// The metadata of checkpoint `id`.
     pub fn read_metadata(&self, id: u64) -> Result<CheckpointMetadata, StorageError> {
-        let path = Path::from(format!("{}/{METADATA_FILE}", checkpoint_dir_name(id)));
-        decode_file(METADATA_MAGIC, &self.get(&path)?, &path)
+        self.read_metadata_in(&format!("{}/", checkpoint_dir_name(id)))
+    }
+
+    /// The metadata in `dir` (`""` or ending in `/`), its file names checked.
+    fn read_metadata_in(&self, dir: &str) -> Result<CheckpointMetadata, StorageError> {
+        let path = Path::from(format!("{dir}{METADATA_FILE}"));
+        let metadata: CheckpointMetadata = decode_file(METADATA_MAGIC, &self.get(&path)?, &path)?;
+        let names = metadata
+            .operators
+            .values()
+            .flat_map(|operator| &operator.subtask_files)
+            .chain(&metadata.shared);
+        for name in names {
+            check_file_name(name).map_err(|message| StorageError::Corrupt {
+                file: path.to_string(),
+                message,
+            })?;
+        }
+        Ok(metadata)
+    }
+
+    /// Checks checkpoint `id` without decoding its state: its metadata, the envelope and
+    /// checksum of every task file, and that every shared file it refers to exists. Returns
+    /// its metadata. Reads one file at a time.
+    pub fn verify(&self, id: u64) -> Result<CheckpointMetadata, StorageError> {
+        let dir = checkpoint_dir_name(id);
+        let metadata = self.read_metadata(id)?;
+        let files: BTreeSet<&String> = metadata
+            .operators
+            .values()
+            .flat_map(|operator| &operator.subtask_files)
+            .collect();
+        for file in files {
+            let path = Path::from(format!("{dir}/{file}"));
+            check_envelope(STATE_MAGIC, &self.get(&path)?, &path)?;
+        }
+        for name in &metadata.shared {
+            let path = Path::from(format!("{SHARED_DIR}/{name}"));
+            self.runtime
+                .block_on(self.store.head(&path))
+                .map_err(|e| Self::io(&path, e))?;
+        }
+        Ok(metadata)
+    }
+
+    /// The metadata of the newest checkpoint that [verifies](CheckpointStorage::verify);
+    /// corrupt ones are reported and skipped. `None` when there is none.
+    pub fn latest_verified(&self) -> Result<Option<CheckpointMetadata>, StorageError> {
+        self.newest(|id| self.verify(id))
     }
 
     /// Where shared file `name` is on the local disk, for storage in a local directory (a
@@ -342,7 +507,9 @@ impl CheckpointStorage {
 
     /// The contents of shared file `name`.
     pub fn read_shared(&self, name: &str) -> Result<Vec<u8>, StorageError> {
-        self.get(&Path::from(format!("{SHARED_DIR}/{name}")))
+        let path = Path::from(format!("{SHARED_DIR}/{name}"));
+        check_file_name(name).map_err(|e| Self::io(&path, e))?;
+        self.get(&path)
     }
 
     /// Deletes the shared files that were already unreferenced at the previous call
@@ -385,8 +552,7 @@ impl CheckpointStorage {
     /// Reads the checkpoint whose files are under `dir` (`""` or ending in `/`), its shared
     /// files under `shared_root`.
     fn read_in(&self, dir: &str, shared_root: &str) -> Result<RestoredCheckpoint, StorageError> {
-        let path = Path::from(format!("{dir}{METADATA_FILE}"));
-        let metadata: CheckpointMetadata = decode_file(METADATA_MAGIC, &self.get(&path)?, &path)?;
+        let metadata = self.read_metadata_in(dir)?;
         let mut files: BTreeMap<String, TaskSnapshot> = BTreeMap::new();
         let mut operators = BTreeMap::new();
         for (uid, operator) in &metadata.operators {
@@ -394,7 +560,12 @@ impl CheckpointStorage {
             for file in &operator.subtask_files {
                 if !files.contains_key(file) {
                     let path = Path::from(format!("{dir}{file}"));
-                    let snapshot = decode_file(STATE_MAGIC, &self.get(&path)?, &path)?;
+                    let snapshot: TaskSnapshot =
+                        decode_file(STATE_MAGIC, &self.get(&path)?, &path)?;
+                    check_native_names(&snapshot).map_err(|message| StorageError::Corrupt {
+                        file: path.to_string(),
+                        message,
+                    })?;
                     files.insert(file.clone(), snapshot);
                 }
                 let mut snapshot = files
@@ -418,9 +589,19 @@ impl CheckpointStorage {
     /// The newest checkpoint that reads back intact; corrupt ones are reported and skipped
     /// (recovery falls back to the previous retained checkpoint). `None` when there is none.
     pub fn latest(&self) -> Result<Option<RestoredCheckpoint>, StorageError> {
+        self.newest(|id| self.read(id))
+    }
+
+    /// What `read` gives for the newest completed checkpoint it succeeds on; failures are
+    /// reported and the previous checkpoint tried. `None` when there is none; the last error
+    /// when every one failed.
+    fn newest<T>(
+        &self,
+        read: impl Fn(u64) -> Result<T, StorageError>,
+    ) -> Result<Option<T>, StorageError> {
         let mut last_error = None;
         for id in self.completed()?.into_iter().rev() {
-            match self.read(id) {
+            match read(id) {
                 Ok(checkpoint) => return Ok(Some(checkpoint)),
                 Err(error) => {
                     tracing::warn!(
@@ -494,11 +675,36 @@ fn encode_file<T: Serialize>(
     Ok(bytes)
 }
 
+/// Fsyncs the file or directory at `path`.
+fn sync_path(path: &std::path::Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_all()
+}
+
+/// Checks the names of the files the natively snapshotted states of `task` refer to.
+fn check_native_names(task: &TaskSnapshot) -> Result<(), String> {
+    task.values()
+        .flat_map(|operator| operator.keyed.native())
+        .try_for_each(NativeKeyedState::check_file_names)
+}
+
 fn decode_file<T: DeserializeOwned>(
     magic: &[u8; 4],
     bytes: &[u8],
     path: &Path,
 ) -> Result<T, StorageError> {
+    let payload = check_envelope(magic, bytes, path)?;
+    postcard::from_bytes(payload).map_err(|e| StorageError::Corrupt {
+        file: path.to_string(),
+        message: format!("cannot decode: {e}"),
+    })
+}
+
+/// Checks the length, checksum, magic and version of a file; returns its payload.
+fn check_envelope<'a>(
+    magic: &[u8; 4],
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<&'a [u8], StorageError> {
     let corrupt = |message: String| StorageError::Corrupt {
         file: path.to_string(),
         message,
@@ -523,7 +729,7 @@ fn decode_file<T: DeserializeOwned>(
             "format version {version}; this build reads version {FORMAT_VERSION}"
         )));
     }
-    postcard::from_bytes(&body[8..]).map_err(|e| corrupt(format!("cannot decode: {e}")))
+    Ok(&body[8..])
 }
 
 #[cfg(test)]
@@ -555,6 +761,7 @@ mod tests {
         let metadata = CheckpointMetadata {
             checkpoint_id: id,
             timestamp: 1,
+            job_id: "0123456789abcdef0123456789abcdef".into(),
             job_name: "job".into(),
             operators: BTreeMap::from([(
                 "op".to_string(),
@@ -658,6 +865,121 @@ mod tests {
         assert!(storage.completed().unwrap().is_empty());
         assert!(storage.latest().unwrap().is_none());
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn jobs_get_their_own_directory_laid_out_as_flinks() {
+        let dir = temp_dir("job-layout");
+        let base = dir.to_str().unwrap();
+        let job = "0123456789abcdef0123456789abcdef";
+        let storage = CheckpointStorage::open_job(base, job).unwrap();
+        assert_eq!(storage.location(), format!("{base}/{job}"));
+        let (metadata, files) = checkpoint(3, 1);
+        storage.write(&metadata, &files).unwrap();
+        for path in [
+            "shared",
+            "taskowned",
+            "chk-3/_metadata",
+            "chk-3/task-0-0.state",
+        ] {
+            assert!(dir.join(job).join(path).exists(), "{path}");
+        }
+        let other = CheckpointStorage::open_job(base, "fedcba9876543210fedcba9876543210").unwrap();
+        assert!(
+            other.completed().unwrap().is_empty(),
+            "another job sees none of them"
+        );
+        assert!(CheckpointStorage::open_job(base, "../escape").is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn savepoints_are_written_into_their_own_named_directory() {
+        let dir = temp_dir("savepoint");
+        let storage = CheckpointStorage::open(dir.to_str().unwrap()).unwrap();
+        let (metadata, files) = checkpoint(4, 7);
+        for name in [
+            "savepoint-012345-aaaaaaaaaaaa",
+            "savepoint-012345-bbbbbbbbbbbb",
+        ] {
+            storage.write_savepoint(name, &metadata, &files).unwrap();
+        }
+        let first = dir.join("savepoint-012345-aaaaaaaaaaaa");
+        let read = CheckpointStorage::open(first.to_str().unwrap())
+            .unwrap()
+            .read_here()
+            .unwrap();
+        assert_eq!(read.metadata, metadata);
+        assert!(dir.join("savepoint-012345-bbbbbbbbbbbb/_metadata").exists());
+        assert!(
+            storage.completed().unwrap().is_empty(),
+            "savepoints are not checkpoints"
+        );
+        assert!(storage.write_savepoint("../up", &metadata, &files).is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn verification_checks_every_file_without_decoding_and_falls_back() {
+        let dir = temp_dir("verify");
+        let storage = CheckpointStorage::open(dir.to_str().unwrap()).unwrap();
+        for (id, value) in [(1, 10), (2, 20)] {
+            let (metadata, files) = checkpoint(id, value);
+            storage.write(&metadata, &files).unwrap();
+        }
+        assert_eq!(storage.verify(2).unwrap().checkpoint_id, 2);
+        let file = dir.join("chk-2/task-0-1.state");
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[5] ^= 1;
+        std::fs::write(&file, bytes).unwrap();
+        let error = storage.verify(2).unwrap_err().to_string();
+        assert!(error.contains("chk-2/task-0-1.state"), "{error}");
+        assert_eq!(storage.latest_verified().unwrap().unwrap().checkpoint_id, 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_crafted_metadata_cannot_name_files_outside_its_checkpoint() {
+        let dir = temp_dir("crafted");
+        let storage = CheckpointStorage::open(dir.join("ckpt").to_str().unwrap()).unwrap();
+        std::fs::write(dir.join("secret"), b"not checkpoint data").unwrap();
+        let (mut metadata, files) = checkpoint(5, 1);
+        storage.write(&metadata, &files).unwrap();
+        for bad in ["../../secret", "/etc/passwd", ".."] {
+            metadata.operators.get_mut("op").unwrap().subtask_files[0] = bad.to_string();
+            let path = Path::from("chk-5/_metadata");
+            let crafted = encode_file(METADATA_MAGIC, &metadata, &path).unwrap();
+            std::fs::write(dir.join("ckpt/chk-5/_metadata"), crafted).unwrap();
+            for error in [
+                storage.read(5).unwrap_err().to_string(),
+                storage.verify(5).unwrap_err().to_string(),
+            ] {
+                assert!(error.contains("not a plain file name"), "{bad}: {error}");
+            }
+        }
+        metadata.operators.get_mut("op").unwrap().subtask_files[0] = "task-0-0.state".into();
+        metadata.shared.insert("../secret".into());
+        let crafted = encode_file(METADATA_MAGIC, &metadata, &Path::from("m")).unwrap();
+        std::fs::write(dir.join("ckpt/chk-5/_metadata"), crafted).unwrap();
+        let error = storage.read(5).unwrap_err().to_string();
+        assert!(error.contains("not a plain file name"), "{error}");
+        assert!(storage.read_shared("../secret").is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn only_plain_names_are_file_names() {
+        for good in [
+            "task-0-1.state",
+            "a-000007.sst",
+            "MANIFEST-000005",
+            ".hidden",
+        ] {
+            assert!(check_file_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "a/b", "../x", "/abs", "a\\b", "nul\0"] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

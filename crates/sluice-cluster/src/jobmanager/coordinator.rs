@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
-use sluice_runtime::checkpoint::{Coordinator, CoordinatorTask, TaskId, read_restore_point};
+use sluice_runtime::checkpoint::{Coordinator, CoordinatorTask, TaskId, resolve_restore_point};
 use sluice_runtime::net::protocol::{ClusterPlan, Placement, ToWorker, send_message};
 use sluice_runtime::net::remote_checkpoints::ForwardingMailbox;
 use sluice_runtime::signal::CancelToken;
@@ -14,7 +14,8 @@ use sluice_state::CheckpointStorage;
 use super::dispatcher::{CoordinatorHandle, Link};
 
 /// Starts the coordinator of an attempt whose workers (by index) are reached through `links`;
-/// checkpoint ids continue after the checkpoint it restores from.
+/// checkpoint ids continue after the checkpoint it restores from (`restore_from`: the exact
+/// checkpoint the dispatcher resolved) and after those in the job's checkpoint directory.
 pub fn start_coordinator(
     plan: &ClusterPlan,
     links: &[Option<Link>],
@@ -29,22 +30,17 @@ pub fn start_coordinator(
         .directory
         .clone()
         .ok_or_else(|| "the job sets no checkpoint directory".to_string())?;
-    let storage = CheckpointStorage::open(&directory)
+    let storage = CheckpointStorage::open_job(&directory, &plan.job_id.to_string())
         .map_err(|e| format!("checkpoint storage {directory}: {e}"))?;
     let first_id = match restore_from {
         Some(path) => {
-            read_restore_point(path)
+            resolve_restore_point(path, plan.job_id)
                 .map_err(|e| format!("cannot read the restore point {path}: {e}"))?
-                .metadata
+                .1
                 .checkpoint_id
                 + 1
         }
-        None => storage
-            .completed()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .max()
-            .map_or(1, |id| id + 1),
+        None => 1,
     };
     let mut tasks = Vec::new();
     for (vertex, task) in plan.tasks.iter().enumerate() {
@@ -77,6 +73,7 @@ pub fn start_coordinator(
     let failure = Arc::new(Mutex::new(None));
     let coordinator = Coordinator {
         config,
+        job_id: plan.job_id,
         job_name: plan.name.clone(),
         storage,
         tasks,
@@ -92,7 +89,7 @@ pub fn start_coordinator(
         requests: request_receiver,
         stats: Arc::default(),
     };
-    coordinator
+    let thread = coordinator
         .spawn()
         .map_err(|e| format!("cannot start the checkpoint coordinator: {e}"))?;
     Ok(CoordinatorHandle {
@@ -100,5 +97,6 @@ pub fn start_coordinator(
         requests,
         cancel,
         failure,
+        thread,
     })
 }

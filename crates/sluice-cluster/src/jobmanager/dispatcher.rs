@@ -13,7 +13,9 @@
 //! attempt (a task's failure, a lost worker or TaskManager, checkpointing failing the job)
 //! restarts under the job's restart strategy from the latest completed checkpoint, on the slots
 //! there are (waiting for slots with a clear status); without a restart left, the job fails.
-//! With a [`JobStore`], jobs that have not ended survive a JobManager restart.
+//! The checkpoint an attempt restores is resolved here, once, after the previous attempt's
+//! coordinator has stopped (it can complete no checkpoint after that), and every worker is sent
+//! its exact path. With a [`JobStore`], jobs that have not ended survive a JobManager restart.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use sluice_runtime::checkpoint::{
     CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
-    request_savepoint,
+    latest_checkpoint_of, request_savepoint, resolve_restore_point,
 };
 use sluice_runtime::net::protocol::{
     FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello, WorkerSpec,
@@ -31,8 +33,7 @@ use sluice_runtime::net::protocol::{
 use sluice_runtime::net::remote_checkpoints::decode_report;
 use sluice_runtime::net::transport::BoxSocket;
 use sluice_runtime::signal::CancelToken;
-use sluice_runtime::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM, hex};
-use sluice_state::CheckpointStorage;
+use sluice_runtime::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM};
 
 use super::blob_store::BlobStore;
 use super::coordinator::start_coordinator;
@@ -80,6 +81,8 @@ pub struct CoordinatorHandle {
     pub cancel: CancelToken,
     /// Why checkpointing failed the attempt, once it did.
     pub failure: Arc<Mutex<Option<String>>>,
+    /// The coordinator's thread: the next attempt deploys only once it ended.
+    pub thread: std::thread::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for CoordinatorHandle {
@@ -107,9 +110,17 @@ struct JobRecord {
     restart_at: Option<Instant>,
     /// Since when the job waits for slots.
     waiting_since: Option<Instant>,
-    /// The checkpoint or savepoint the next attempt starts from.
+    /// The checkpoint or savepoint the submission asked to start from (any path
+    /// `resolve_restore_point` takes).
+    restore_request: Option<String>,
+    /// Whether the job was recovered from the job store: it resumes from its own latest
+    /// checkpoint like a restarted attempt.
+    recovered: bool,
+    /// The exact checkpoint the current attempt restores, resolved when it deployed.
     restore_from: Option<String>,
     coordinator: Option<CoordinatorHandle>,
+    /// The thread of the previous attempt's coordinator until it ended (the fence).
+    stopping_coordinator: Option<std::thread::JoinHandle<()>>,
 }
 
 impl JobRecord {
@@ -121,7 +132,12 @@ impl JobRecord {
         };
         JobRecord {
             id,
-            restore_from: request.restore_from.clone(),
+            restore_request: request
+                .restore_from
+                .clone()
+                .or_else(|| request.plan.restore_from.clone()),
+            recovered: false,
+            restore_from: None,
             request,
             status: JobStatus::Created,
             error: None,
@@ -137,20 +153,50 @@ impl JobRecord {
             restart_at: None,
             waiting_since: None,
             coordinator: None,
+            stopping_coordinator: None,
         }
     }
 
-    /// The checkpoint directory holding a completed checkpoint, if the job checkpoints there.
-    fn latest_checkpoints(&self) -> Option<String> {
-        let directory = self
+    /// Whether the previous attempt's coordinator is still running (it may still complete a
+    /// checkpoint, so the next attempt cannot choose one yet).
+    fn coordinator_stopping(&mut self) -> bool {
+        match &self.stopping_coordinator {
+            Some(thread) if !thread.is_finished() => true,
+            Some(_) => {
+                if let Some(thread) = self.stopping_coordinator.take() {
+                    let _ = thread.join();
+                }
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Resolves the exact checkpoint the next attempt restores: after a failure (or a
+    /// JobManager recovery) the job's own newest intact checkpoint; else, or when it has none,
+    /// what the submission asked for.
+    fn resolve_restore(&mut self) -> Result<(), String> {
+        let job_id = self.request.plan.job_id;
+        let own = match self
             .request
             .plan
             .checkpointing
-            .as_ref()?
-            .directory
-            .clone()?;
-        let storage = CheckpointStorage::open(&directory).ok()?;
-        (!storage.completed().ok()?.is_empty()).then_some(directory)
+            .as_ref()
+            .and_then(|c| c.directory.as_deref())
+        {
+            Some(base) if self.attempt > 0 || self.recovered => latest_checkpoint_of(base, job_id)?,
+            _ => None,
+        };
+        self.restore_from = match (own, &self.restore_request) {
+            (Some(own), _) => Some(own),
+            (None, Some(path)) => Some(
+                resolve_restore_point(path, job_id)
+                    .map_err(|e| format!("cannot restore from {path}: {e}"))?
+                    .0,
+            ),
+            (None, None) => None,
+        };
+        Ok(())
     }
 }
 
@@ -203,9 +249,7 @@ impl Dispatcher {
                     stored.request.plan.name
                 );
                 let mut job = JobRecord::new(stored.id, stored.request, stored.submitted_ms);
-                if let Some(latest) = job.latest_checkpoints() {
-                    job.restore_from = Some(latest);
-                }
+                job.recovered = true;
                 state.jobs.push(job);
             }
         }
@@ -354,10 +398,19 @@ impl Dispatcher {
                 "the job enables checkpointing but sets no checkpoint directory (execution.checkpointing.dir); on a cluster it must be a location every TaskManager and the JobManager reach".into(),
             );
         }
-        let mut id = [0u8; 16];
-        getrandom::getrandom(&mut id).map_err(|e| format!("no randomness for a job id: {e}"))?;
-        let id = hex(&id);
+        // The client chose the id (Flink's clients do too), so a job with a fixed id keeps it.
+        let id = request.plan.job_id.to_string();
         let mut state = lock(&self.state);
+        if let Some(running) = state.jobs.iter().find(|job| job.id == id) {
+            if !running.status.is_terminal() {
+                return Err(format!(
+                    "a job with id {id} is already {} (job ids must be unique)",
+                    status_name(running.status)
+                ));
+            }
+            // A fixed id run again: the new run replaces the ended one.
+            state.jobs.retain(|job| job.id != id);
+        }
         tracing::info!(
             "job {id} '{}' submitted: {} pipelines",
             request.plan.name,
@@ -422,6 +475,11 @@ impl Dispatcher {
         let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
             return;
         };
+        if job.coordinator_stopping() {
+            job.waiting =
+                Some("waiting for the previous attempt's checkpoint coordinator to stop".into());
+            return;
+        }
         let needed = job.request.plan.pipelines.max(1);
         let available: usize = free.iter().map(|(_, n)| n).sum();
         if available < needed {
@@ -443,6 +501,10 @@ impl Dispatcher {
             return;
         }
         job.waiting_since = None;
+        if let Err(error) = job.resolve_restore() {
+            self.end_job(state, id, JobStatus::Failed, Some(error));
+            return;
+        }
         let placement = spread(needed, &mut free);
         job.attempt += 1;
         job.waiting = None;
@@ -722,9 +784,6 @@ impl Dispatcher {
             "job {id} attempt {} failed, restarting in {delay:?} from its latest checkpoint: {reason}",
             job.attempt
         );
-        if let Some(latest) = job.latest_checkpoints() {
-            job.restore_from = Some(latest);
-        }
         job.status = JobStatus::Restarting;
         job.restart_at = Some(Instant::now() + delay);
         job.error = Some(format!("restarting after: {reason}"));
@@ -739,6 +798,7 @@ impl Dispatcher {
         };
         if let Some(coordinator) = job.coordinator.take() {
             coordinator.cancel.cancel();
+            job.stopping_coordinator = Some(coordinator.thread);
         }
         let attempt = job.attempt;
         let workers = std::mem::take(&mut job.workers);

@@ -24,6 +24,7 @@ use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 use super::config::{CheckpointConfig, CheckpointingMode};
 use super::shared_files::SharedFiles;
 use super::task_line::{TaskId, TaskMessage, TaskPost, TaskReport};
+use crate::graph::JobId;
 use crate::signal::CancelToken;
 
 /// One task as the coordinator sees it.
@@ -72,7 +73,8 @@ pub enum CoordinatorRequest {
 
 /// A savepoint to take.
 pub struct SavepointRequest {
-    /// Where it goes (a directory or `file://` URL); the savepoint is `chk-<id>` inside.
+    /// Where it goes (a directory or `file://` URL); the savepoint is
+    /// `savepoint-<job id prefix>-<random>` inside, as Flink names them.
     pub directory: String,
     /// Whether the job stops after it.
     pub stop: bool,
@@ -120,9 +122,11 @@ pub fn request_savepoint(
 pub struct Coordinator {
     /// The settings.
     pub config: CheckpointConfig,
+    /// The job's id (recorded in the metadata, and the prefix of its savepoints' names).
+    pub job_id: JobId,
     /// The job's name (recorded in the metadata).
     pub job_name: String,
-    /// Where checkpoints go.
+    /// Where checkpoints go: the job's own directory (see [`CheckpointStorage::open_job`]).
     pub storage: CheckpointStorage,
     /// Every task of the job.
     pub tasks: Vec<CoordinatorTask>,
@@ -134,7 +138,8 @@ pub struct Coordinator {
     pub cancel: CancelToken,
     /// Where the reason goes when checkpointing fails the job.
     pub failure: Arc<Mutex<Option<String>>>,
-    /// The id of the first checkpoint (one past a restored checkpoint's).
+    /// The id of the first checkpoint (one past a restored checkpoint's; always past the
+    /// checkpoints already in the job's directory).
     pub first_id: u64,
     /// Requests from the job's client.
     pub requests: Receiver<CoordinatorRequest>,
@@ -182,12 +187,15 @@ impl Coordinator {
     }
 
     fn run(self) {
-        let mut next_id = self.first_id.max(1);
+        let mut retained: Vec<u64> = self.storage.completed().unwrap_or_default();
+        let mut next_id = self
+            .first_id
+            .max(1)
+            .max(retained.last().map_or(1, |id| id + 1));
         let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
         let mut last_trigger = Instant::now();
         let mut last_completion: Option<Instant> = None;
         let mut failures = 0usize;
-        let mut retained: Vec<u64> = self.storage.completed().unwrap_or_default();
         let mut shared_files = SharedFiles::load(&self.storage, &retained);
         let sources: BTreeSet<TaskId> = self
             .tasks
@@ -367,16 +375,11 @@ impl Coordinator {
             return;
         };
         let id = checkpoint.barrier.checkpoint_id;
+        let name = self.savepoint_name();
         let outcome = CheckpointStorage::open(&request.directory)
             .map_err(|e| e.to_string())
-            .and_then(|storage| self.write(&storage, checkpoint, true))
-            .map(|_| {
-                format!(
-                    "{}/{}",
-                    request.directory.trim_end_matches('/'),
-                    sluice_state::storage::checkpoint_dir_name(id)
-                )
-            });
+            .and_then(|storage| self.write(&storage, checkpoint, Some(&name)))
+            .map(|_| format!("{}/{name}", request.directory.trim_end_matches('/')));
         match &outcome {
             Ok(_) => {
                 tracing::info!("completed savepoint {id} in {}", request.directory);
@@ -399,19 +402,28 @@ impl Coordinator {
     fn complete(&self, checkpoint: Pending) -> Result<BTreeSet<String>, String> {
         let id = checkpoint.barrier.checkpoint_id;
         let started = checkpoint.triggered;
-        let shared = self.write(&self.storage, checkpoint, false)?;
+        let shared = self.write(&self.storage, checkpoint, None)?;
         tracing::info!("completed checkpoint {id} in {:?}", started.elapsed());
         self.notify_complete(id);
         Ok(shared)
     }
 
-    /// Writes `checkpoint` (every task's file, then the metadata) into `storage` and records
-    /// what it cost; returns the shared files it refers to.
+    /// A new savepoint's directory name: `savepoint-<first 6 digits of the job id>-<12 random
+    /// hex digits>`, so savepoints of any job into one directory never overwrite each other.
+    fn savepoint_name(&self) -> String {
+        let job = self.job_id.to_string();
+        let random = JobId::random().to_string();
+        format!("savepoint-{}-{}", &job[..6], &random[..12])
+    }
+
+    /// Writes `checkpoint` (every task's file, then the metadata) into `storage` — as a
+    /// savepoint into the directory named `savepoint`, if given — and records what it cost;
+    /// returns the shared files it refers to.
     fn write(
         &self,
         storage: &CheckpointStorage,
         checkpoint: Pending,
-        savepoint: bool,
+        savepoint: Option<&str>,
     ) -> Result<BTreeSet<String>, String> {
         let id = checkpoint.barrier.checkpoint_id;
         let triggered = checkpoint.triggered;
@@ -444,6 +456,7 @@ impl Coordinator {
         let metadata = CheckpointMetadata {
             checkpoint_id: id,
             timestamp: checkpoint.barrier.timestamp,
+            job_id: self.job_id.to_string(),
             job_name: self.job_name.clone(),
             operators,
             shared: Default::default(),
@@ -468,9 +481,11 @@ impl Coordinator {
             })
             .collect();
         let writing = Instant::now();
-        let written = storage
-            .write(&metadata, &files)
-            .map_err(|error| error.to_string())?;
+        let written = match savepoint {
+            Some(name) => storage.write_savepoint(name, &metadata, &files),
+            None => storage.write(&metadata, &files),
+        }
+        .map_err(|error| error.to_string())?;
         self.stats
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -479,7 +494,7 @@ impl Coordinator {
                 duration: triggered.elapsed(),
                 write_duration: writing.elapsed(),
                 bytes: written.bytes,
-                savepoint,
+                savepoint: savepoint.is_some(),
                 unaligned,
                 in_flight_bytes: in_flight_bytes as u64,
             });

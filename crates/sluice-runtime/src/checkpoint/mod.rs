@@ -26,29 +26,142 @@ pub use restart::{RestartStrategy, RestartTracker};
 pub use split_assigner::{SOURCE_SPLITS_STATE, SplitAssigner};
 pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskPost, TaskReport};
 
-use sluice_state::{CheckpointStorage, RestoredCheckpoint};
+use sluice_state::storage::{checkpoint_id_of, job_location};
+use sluice_state::{CheckpointMetadata, CheckpointStorage, RestoredCheckpoint};
 
-/// Reads the checkpoint a job resumes from: `path` is a checkpoint or savepoint directory
-/// (holding `_metadata`, under any name: they are relocatable), a `chk-<id>` directory, or a
-/// checkpoint directory (its latest intact checkpoint; corrupt ones are skipped with a
-/// warning).
-pub fn read_restore_point(path: &str) -> Result<RestoredCheckpoint, String> {
+use crate::graph::JobId;
+
+/// Where a job resumes from, as a path names it.
+enum RestorePoint {
+    /// One checkpoint or savepoint: in the storage's own directory (`None`: moved or renamed,
+    /// holding `_metadata`), or its `chk-<id>`.
+    Exact(CheckpointStorage, Option<u64>),
+    /// The newest intact checkpoint of a job's checkpoint directory; with an id, it must have
+    /// been written by that job.
+    Latest(CheckpointStorage, Option<JobId>),
+}
+
+/// Reads what `path` names for job `job_id`: a checkpoint or savepoint directory (holding
+/// `_metadata`, under any name: they are relocatable) or a `chk-<id>` directory (restored
+/// whichever job wrote it: the user named it); a checkpoint directory shared by jobs (this
+/// job's own latest checkpoint, in `<path>/<job id>/`); or one job's checkpoint directory
+/// (its latest intact checkpoint). Corrupt checkpoints are skipped with a warning.
+fn locate(path: &str, job_id: JobId) -> Result<RestorePoint, String> {
     let trimmed = path.trim_end_matches('/');
-    if std::path::Path::new(trimmed.strip_prefix("file://").unwrap_or(trimmed))
-        .join("_metadata")
-        .exists()
-    {
-        let storage = CheckpointStorage::open(trimmed).map_err(|e| e.to_string())?;
-        return storage.read_here().map_err(|e| e.to_string());
+    let local = trimmed.strip_prefix("file://").unwrap_or(trimmed);
+    let is_local = !local.contains("://");
+    let open = |location: &str| CheckpointStorage::open(location).map_err(|e| e.to_string());
+    if is_local && std::path::Path::new(local).join("_metadata").exists() {
+        return Ok(RestorePoint::Exact(open(trimmed)?, None));
     }
     let (parent, name) = trimmed.rsplit_once('/').unwrap_or((".", trimmed));
-    if let Some(id) = sluice_state::storage::checkpoint_id_of(name) {
-        let storage = CheckpointStorage::open(parent).map_err(|e| e.to_string())?;
-        return storage.read(id).map_err(|e| e.to_string());
+    if let Some(id) = checkpoint_id_of(name) {
+        return Ok(RestorePoint::Exact(open(parent)?, Some(id)));
     }
-    let storage = CheckpointStorage::open(trimmed).map_err(|e| e.to_string())?;
-    storage
-        .latest()
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no completed checkpoint in '{path}'"))
+    let own = job_location(trimmed, &job_id.to_string());
+    let has_own = if is_local {
+        std::path::Path::new(&job_location(local, &job_id.to_string())).is_dir()
+    } else {
+        !open(&own)?
+            .completed()
+            .map_err(|e| e.to_string())?
+            .is_empty()
+    };
+    if has_own {
+        return Ok(RestorePoint::Latest(open(&own)?, Some(job_id)));
+    }
+    if is_local && !std::path::Path::new(local).is_dir() {
+        return Err(format!(
+            "{}: the directory does not exist",
+            no_checkpoint(path)
+        ));
+    }
+    Ok(RestorePoint::Latest(open(trimmed)?, None))
+}
+
+/// Refuses a checkpoint another job wrote where this job's own was looked for.
+fn check_owner(metadata: &CheckpointMetadata, owner: Option<JobId>) -> Result<(), String> {
+    match owner {
+        Some(id) if metadata.job_id != id.to_string() => Err(format!(
+            "checkpoint {} was written by job {}, not by this job ({id})",
+            metadata.checkpoint_id, metadata.job_id
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn no_checkpoint(path: &str) -> String {
+    format!("no completed checkpoint in '{path}'")
+}
+
+/// Reads the checkpoint job `job_id` resumes from when told to restore from `path` (see
+/// [`resolve_restore_point`] for what a path may name).
+pub fn read_restore_point(path: &str, job_id: JobId) -> Result<RestoredCheckpoint, String> {
+    match locate(path, job_id)? {
+        RestorePoint::Exact(storage, None) => storage.read_here().map_err(|e| e.to_string()),
+        RestorePoint::Exact(storage, Some(id)) => storage.read(id).map_err(|e| e.to_string()),
+        RestorePoint::Latest(storage, owner) => {
+            let checkpoint = storage
+                .latest()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| no_checkpoint(path))?;
+            check_owner(&checkpoint.metadata, owner)?;
+            Ok(checkpoint)
+        }
+    }
+}
+
+/// The exact checkpoint job `job_id` resumes from when told to restore from `path`, once, so
+/// that every worker of an attempt restores the same one: a checkpoint or savepoint directory
+/// (holding `_metadata`, under any name) or a `chk-<id>` directory as named; for a checkpoint
+/// directory shared by jobs, this job's own newest intact checkpoint (`<path>/<job id>/chk-<n>`);
+/// for one job's checkpoint directory, its newest intact checkpoint. Returns the path and the
+/// checkpoint's metadata.
+pub fn resolve_restore_point(
+    path: &str,
+    job_id: JobId,
+) -> Result<(String, CheckpointMetadata), String> {
+    match locate(path, job_id)? {
+        RestorePoint::Exact(storage, None) => {
+            let metadata = storage.read_metadata_here().map_err(|e| e.to_string())?;
+            Ok((path.trim_end_matches('/').to_string(), metadata))
+        }
+        RestorePoint::Exact(storage, Some(id)) => {
+            let metadata = storage.read_metadata(id).map_err(|e| e.to_string())?;
+            Ok((path.trim_end_matches('/').to_string(), metadata))
+        }
+        RestorePoint::Latest(storage, owner) => {
+            newest(&storage, owner)?.ok_or_else(|| no_checkpoint(path))
+        }
+    }
+}
+
+/// The newest intact checkpoint job `job_id` wrote under the checkpoint directory `base`, as
+/// the exact path of its `chk-<n>` directory; `None` when it has none.
+pub fn latest_checkpoint_of(base: &str, job_id: JobId) -> Result<Option<String>, String> {
+    let own = job_location(base, &job_id.to_string());
+    let local = own.strip_prefix("file://").unwrap_or(&own);
+    if !local.contains("://") && !std::path::Path::new(local).is_dir() {
+        return Ok(None);
+    }
+    let storage = CheckpointStorage::open(&own).map_err(|e| e.to_string())?;
+    newest(&storage, Some(job_id)).map(|found| found.map(|(path, _)| path))
+}
+
+/// The newest intact checkpoint in `storage` (written by `owner`, when given): its exact path
+/// and metadata.
+fn newest(
+    storage: &CheckpointStorage,
+    owner: Option<JobId>,
+) -> Result<Option<(String, CheckpointMetadata)>, String> {
+    let Some(metadata) = storage.latest_verified().map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    check_owner(&metadata, owner)?;
+    let exact = format!(
+        "{}/{}",
+        storage.location().trim_end_matches('/'),
+        sluice_state::storage::checkpoint_dir_name(metadata.checkpoint_id)
+    );
+    Ok(Some((exact, metadata)))
 }

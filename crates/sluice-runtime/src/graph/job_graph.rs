@@ -20,6 +20,7 @@ use crate::partitioner::Partitioning;
 use crate::source::Boundedness;
 
 use super::factory::OperatorFactory;
+use super::job_id::JobId;
 use super::stream_graph::{ChainingStrategy, NodeId, StreamGraph};
 
 /// Job-wide settings from the execution environment.
@@ -27,6 +28,9 @@ use super::stream_graph::{ChainingStrategy, NodeId, StreamGraph};
 pub struct JobConfig {
     /// The job's name.
     pub name: String,
+    /// The job's id: random for every environment unless the user fixes it. It names the
+    /// job's checkpoint directory, `<checkpoint dir>/<job id>/`.
+    pub job_id: JobId,
     /// The parallelism of operators that do not set their own.
     pub default_parallelism: usize,
     /// The max parallelism of operators that do not set their own (`None`: Flink's default).
@@ -60,6 +64,7 @@ impl Default for JobConfig {
     fn default() -> Self {
         JobConfig {
             name: "Sluice Job".to_string(),
+            job_id: JobId::random(),
             default_parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_parallelism: None,
             runtime_mode: RuntimeMode::Streaming,

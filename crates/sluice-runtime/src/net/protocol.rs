@@ -15,6 +15,7 @@ use sluice_core::Barrier;
 
 use super::frame::{FrameReader, write_frame};
 use crate::checkpoint::{CheckpointConfig, RestartStrategy, TaskId, TaskMessage};
+use crate::graph::JobId;
 
 /// The frame kind of a control message.
 pub const MESSAGE: u8 = 0x10;
@@ -240,6 +241,11 @@ impl Placement {
 pub struct ClusterPlan {
     /// The job's name.
     pub name: String,
+    /// The job's id, chosen by the client (or fixed by the user): the cluster runs the job
+    /// under it.
+    pub job_id: JobId,
+    /// Where the program asks to resume from (the JobManager resolves it to one checkpoint).
+    pub restore_from: Option<String>,
     /// The plan as JSON (see `JobGraph::plan_json`).
     pub plan: serde_json::Value,
     /// Parallel pipelines: the highest parallelism of any task, so the slots the job needs.
