@@ -136,7 +136,7 @@ fn a_savepoint_then_a_killed_task_manager_commits_exactly_once() {
     // savepoint had committed would be written twice.
     let mut cluster = Cluster::start("savepoint-then-kill", 2, 1);
     let input = write_counts_input(&cluster.dir, 4000);
-    let id = submit_counts_checkpointing_every(&cluster, &input, "3600000", &[]);
+    let id = submit_counts_configured(&cluster, &input, &[], "3600000", &[]);
     cluster.wait_for_state(&id, "RUNNING");
     std::thread::sleep(std::time::Duration::from_millis(700));
     let savepoints = cluster.dir.join("savepoints");
@@ -169,9 +169,89 @@ fn the_clients_configuration_checkpoints_a_job_that_sets_nothing() {
         "--output",
         "out.csv",
     ]);
-    let storage = sluice::state::CheckpointStorage::open(checkpoints.to_str().unwrap()).unwrap();
     assert!(
-        !storage.completed().unwrap().is_empty(),
+        !common::completed_checkpoints(&checkpoints).is_empty(),
         "the JobManager coordinated checkpoints the job never asked for itself"
     );
+}
+
+#[test]
+fn a_corrupt_latest_checkpoint_with_one_retained_fails_recovery_clearly() {
+    let (cluster, error) = recover_from_a_corrupt_latest_checkpoint("corrupt-1", 1);
+    assert!(
+        error.contains("No older intact checkpoint is retained"),
+        "{error}\n{}",
+        cluster.logs()
+    );
+}
+
+#[test]
+fn a_corrupt_latest_checkpoint_with_two_retained_names_the_older_one() {
+    let (cluster, error) = recover_from_a_corrupt_latest_checkpoint("corrupt-2", 2);
+    let older = error
+        .split("The older retained checkpoint ")
+        .nth(1)
+        .and_then(|rest| rest.split(" is intact").next())
+        .unwrap_or_else(|| panic!("no older checkpoint named: {error}"));
+    // Restored explicitly, it resumes: every line is committed, those after the older
+    // checkpoint possibly twice (the price the error warned of).
+    let input = cluster.dir.join("counts-input.csv");
+    cluster.run_ok(&[
+        "-s",
+        older,
+        example("exactly_once_counts").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output-dir",
+        cluster.dir.join("out").to_str().unwrap(),
+        "--checkpoint-dir",
+        cluster.dir.join("checkpoints-2").to_str().unwrap(),
+        "--checkpoint-interval-ms",
+        "100",
+        "--parallelism",
+        "2",
+    ]);
+    let committed = common::committed_lines(&[&cluster.dir.join("out")]);
+    for line in fault_free_counts(&cluster.dir, &input) {
+        assert!(committed.binary_search(&line).is_ok(), "{line} is missing");
+    }
+}
+
+/// Runs the counts job retaining `retained` checkpoints, kills a TaskManager, corrupts the
+/// job's newest checkpoint while the restart waits for slots, and returns the cluster and the
+/// error the job failed with.
+fn recover_from_a_corrupt_latest_checkpoint(name: &str, retained: usize) -> (Cluster, String) {
+    let mut cluster = Cluster::start(name, 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let setting = format!("state.checkpoints.num-retained={retained}");
+    let id = submit_counts_configured(&cluster, &input, &["-D", &setting], "100", &[]);
+    cluster.wait_for_state(&id, "RUNNING");
+    let checkpoints = cluster.dir.join("checkpoints");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while common::completed_checkpoints(&checkpoints).len() < retained {
+        assert!(std::time::Instant::now() < deadline, "{}", cluster.logs());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut victim = cluster.task_managers.remove(1);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    // Waiting for slots, the old attempt's coordinator has stopped: no checkpoint comes after.
+    cluster.wait_for_state(&id, "CREATED");
+    let job = checkpoints.join(&id);
+    let storage = sluice::state::CheckpointStorage::open(job.to_str().unwrap()).unwrap();
+    let completed = storage.completed().unwrap();
+    assert_eq!(completed.len(), retained, "{completed:?}");
+    let newest = job.join(format!("chk-{}", completed[retained - 1]));
+    let file = newest.join("task-0-0.state");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    cluster.add_task_manager(1, &[]);
+    let failed = cluster.wait_for_state(&id, "FAILED");
+    let error = failed["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        error.contains(&format!("{}, cannot be restored", newest.display()))
+            && error.contains("task-0-0.state"),
+        "{error}"
+    );
+    (cluster, error)
 }

@@ -203,12 +203,28 @@ fn from_checkpoint_resumes_where_that_checkpoint_left_off() {
         1,
         None,
     ));
-    // The finished run's last checkpoint holds the whole input: resuming from it reads nothing.
+    // Another job (another output directory) finds none of its own checkpoints there, and is
+    // told whose there are.
     let out = dir.join("out-b");
+    let other = command(&input, &out, &dir.join("ckpt-b"), 2, None)
+        .arg("--from-checkpoint")
+        .arg(&first_ckpt)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let error = String::from_utf8_lossy(&other.stderr);
+    let first_job = common::job_checkpoints(&first_ckpt);
+    let first_id = first_job.file_name().unwrap().to_str().unwrap();
+    assert!(
+        !other.status.success() && error.contains(&format!("checkpoints of jobs {first_id}")),
+        "{error}"
+    );
+    // Named explicitly, the finished run's last checkpoint holds the whole input: resuming
+    // from it reads nothing.
     run_to_completion(
         command(&input, &out, &dir.join("ckpt-b"), 2, None)
             .arg("--from-checkpoint")
-            .arg(&first_ckpt),
+            .arg(&first_job),
     );
     assert!(common::committed_lines(&[&out]).is_empty());
     let missing = command(&input, &out, &dir.join("ckpt-c"), 1, None)

@@ -161,14 +161,6 @@ fn incremental_env(checkpoints: &Path, parallelism: usize) -> StreamExecutionEnv
     env
 }
 
-/// The ids of the checkpoints completed in `dir`.
-fn completed(dir: &Path) -> Vec<u64> {
-    sluice::state::CheckpointStorage::open(dir.to_str().unwrap())
-        .unwrap()
-        .completed()
-        .unwrap()
-}
-
 #[test]
 fn an_incremental_checkpoint_resumes_at_other_parallelisms() {
     let dir = temp_dir("rescale");
@@ -190,14 +182,16 @@ fn an_incremental_checkpoint_resumes_at_other_parallelisms() {
     });
     let client = env.execute_async("cancelled").unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while completed(&checkpoints).len() < 2 || completed(&checkpoints)[0] < 2 {
+    while common::completed_checkpoints(&checkpoints).len() < 2
+        || common::completed_checkpoints(&checkpoints)[0] < 2
+    {
         assert!(Instant::now() < deadline, "no checkpoint completed");
         std::thread::sleep(Duration::from_millis(5));
     }
     client.cancel();
     let _ = client.wait();
     assert!(
-        std::fs::read_dir(checkpoints.join("shared"))
+        std::fs::read_dir(common::job_checkpoints(&checkpoints).join("shared"))
             .unwrap()
             .count()
             > 0,
@@ -210,7 +204,7 @@ fn an_incremental_checkpoint_resumes_at_other_parallelisms() {
     for parallelism in [1, 3] {
         let out = dir.join(format!("resumed-{parallelism}"));
         let env = incremental_env(&dir.join(format!("ckpt-{parallelism}")), parallelism);
-        env.restore_from(checkpoints.to_str().unwrap());
+        env.restore_from(common::job_checkpoints(&checkpoints).to_str().unwrap());
         common::counts_job(&env, &input, &out, |_| {});
         env.execute("resumed").unwrap();
         outputs.insert(parallelism, common::committed_lines(&[&first_out, &out]));

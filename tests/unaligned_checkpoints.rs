@@ -196,7 +196,7 @@ fn in_flight_data_restores_at_its_parallelism_and_refuses_another() {
     slow_counts(&env, &input, &out, Fault::at(Some(1_500)));
     let error = env.execute("fails").unwrap_err().to_string();
     assert!(error.contains("injected failure"), "{error}");
-    let latest = CheckpointStorage::open(checkpoints.to_str().unwrap())
+    let latest = CheckpointStorage::open(common::job_checkpoints(&checkpoints).to_str().unwrap())
         .unwrap()
         .latest()
         .unwrap()
@@ -210,7 +210,7 @@ fn in_flight_data_restores_at_its_parallelism_and_refuses_another() {
     );
 
     let env = unaligned_env(&dir, 3);
-    env.restore_from(checkpoints.to_str().unwrap());
+    env.restore_from(common::job_checkpoints(&checkpoints).to_str().unwrap());
     slow_counts(&env, &input, &out, Fault::at(None));
     let error = env.execute("rescaled").unwrap_err().to_string();
     assert!(
@@ -219,7 +219,7 @@ fn in_flight_data_restores_at_its_parallelism_and_refuses_another() {
     );
 
     let env = unaligned_env(&dir, 2);
-    env.restore_from(checkpoints.to_str().unwrap());
+    env.restore_from(common::job_checkpoints(&checkpoints).to_str().unwrap());
     slow_counts(&env, &input, &out, Fault::at(None));
     env.execute("resumed").unwrap();
     assert_same_lines(&common::committed_lines(&[&out]), &expected, "resumed");

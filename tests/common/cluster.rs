@@ -447,39 +447,43 @@ pub fn submit_counts(cluster: &Cluster, input: &Path) -> String {
 
 /// [`submit_counts`] with more job arguments.
 pub fn submit_counts_with(cluster: &Cluster, input: &Path, extra: &[&str]) -> String {
-    submit_counts_checkpointing_every(cluster, input, "100", extra)
+    submit_counts_configured(cluster, input, &[], "100", extra)
 }
 
-/// [`submit_counts_with`], checkpointing every `interval_ms`.
-pub fn submit_counts_checkpointing_every(
+/// [`submit_counts_with`], checkpointing every `interval_ms`, with `run_flags` (such as `-D`
+/// settings) given to `sluice run`.
+pub fn submit_counts_configured(
     cluster: &Cluster,
     input: &Path,
+    run_flags: &[&str],
     interval_ms: &str,
     extra: &[&str],
 ) -> String {
     let out = cluster.dir.join("out");
     let checkpoints = cluster.dir.join("checkpoints");
+    let binary = example("exactly_once_counts");
     let run = cluster.run_ok(
-        &[
-            "-d",
-            example("exactly_once_counts").to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output-dir",
-            out.to_str().unwrap(),
-            "--checkpoint-dir",
-            checkpoints.to_str().unwrap(),
-            "--checkpoint-interval-ms",
-            interval_ms,
-            "--parallelism",
-            "2",
-            "--records-per-second",
-            "800",
-        ]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect::<Vec<_>>(),
+        &run_flags
+            .iter()
+            .copied()
+            .chain([
+                "-d",
+                binary.to_str().unwrap(),
+                "--input",
+                input.to_str().unwrap(),
+                "--output-dir",
+                out.to_str().unwrap(),
+                "--checkpoint-dir",
+                checkpoints.to_str().unwrap(),
+                "--checkpoint-interval-ms",
+                interval_ms,
+                "--parallelism",
+                "2",
+                "--records-per-second",
+                "800",
+            ])
+            .chain(extra.iter().copied())
+            .collect::<Vec<_>>(),
     );
     job_id(&run)
 }
@@ -489,9 +493,7 @@ pub fn wait_for_checkpoint(cluster: &Cluster) {
     let checkpoints = cluster.dir.join("checkpoints");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let storage =
-            sluice::state::CheckpointStorage::open(checkpoints.to_str().unwrap()).unwrap();
-        if !storage.completed().unwrap_or_default().is_empty() {
+        if !super::completed_checkpoints(&checkpoints).is_empty() {
             return;
         }
         assert!(

@@ -18,6 +18,36 @@ pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     dir
 }
 
+/// The checkpoint directory of the one job that checkpointed into `base`: `<base>/<job id>`.
+pub fn job_checkpoints(base: &Path) -> PathBuf {
+    let jobs: Vec<PathBuf> = std::fs::read_dir(base)
+        .map(|dir| dir.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    match jobs.as_slice() {
+        [one] => one.clone(),
+        _ => panic!(
+            "expected one job's checkpoints in {}: {jobs:?}",
+            base.display()
+        ),
+    }
+}
+
+/// The ids of the checkpoints completed in `base` by any job, in increasing order.
+pub fn completed_checkpoints(base: &Path) -> Vec<u64> {
+    let mut ids: Vec<u64> = std::fs::read_dir(base)
+        .map(|dir| dir.flatten().map(|entry| entry.path()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|job| {
+            sluice::state::CheckpointStorage::open(job.to_str().unwrap())
+                .and_then(|storage| storage.completed())
+                .unwrap_or_default()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// A key's running count and sum.
 pub type Count = (String, u64, u64);
 

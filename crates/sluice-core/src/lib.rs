@@ -1,12 +1,13 @@
 //! Sluice's base types, shared by every other crate: the stream elements that flow through
-//! channels, event-time values, the data bounds on records and keys, key groups, and the error
-//! type user code returns.
+//! channels, event-time values, the data bounds on records and keys, key groups, the error
+//! type user code returns, and durable local file writes.
 //!
-//! This crate has no runtime behaviour of its own and few dependencies, so everything above it
-//! builds quickly.
+//! This crate has no runtime behaviour of its own beyond those file helpers, and few
+//! dependencies, so everything above it builds quickly.
 
 pub mod aggregate;
 pub mod data;
+pub mod durable;
 pub mod element;
 pub mod error;
 pub mod key_group;

@@ -43,6 +43,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use sluice_core::durable::sync_path;
+
 use crate::native::NativeKeyedState;
 use crate::snapshot::OperatorSnapshot;
 
@@ -84,6 +86,23 @@ pub enum StorageError {
         file: String,
         /// What the check found.
         message: String,
+    },
+    /// The newest completed checkpoint cannot be restored; recovery does not fall back on its
+    /// own (see [`CheckpointStorage::latest`]).
+    #[error(
+        "the newest checkpoint, {location}/chk-{id}, cannot be restored: {cause}. Recovery does \
+         not go back to an older checkpoint by itself: sinks may have committed output after \
+         it, which restoring an older one writes again. {older}"
+    )]
+    NewestUnusable {
+        /// The job's checkpoint directory.
+        location: String,
+        /// The checkpoint's id.
+        id: u64,
+        /// Why it cannot be restored.
+        cause: Box<StorageError>,
+        /// What the user can do instead.
+        older: String,
     },
 }
 
@@ -493,8 +512,9 @@ impl CheckpointStorage {
         Ok(metadata)
     }
 
-    /// The metadata of the newest checkpoint that [verifies](CheckpointStorage::verify);
-    /// corrupt ones are reported and skipped. `None` when there is none.
+    /// The metadata of the newest completed checkpoint, once it
+    /// [verifies](CheckpointStorage::verify); `None` when there is none; an error when it does
+    /// not verify, as for [`CheckpointStorage::latest`].
     pub fn latest_verified(&self) -> Result<Option<CheckpointMetadata>, StorageError> {
         self.newest(|id| self.verify(id))
     }
@@ -586,35 +606,49 @@ impl CheckpointStorage {
         })
     }
 
-    /// The newest checkpoint that reads back intact; corrupt ones are reported and skipped
-    /// (recovery falls back to the previous retained checkpoint). `None` when there is none.
+    /// The newest completed checkpoint, read back and checked; `None` when there is none. When
+    /// it is corrupt this is an error (see [`StorageError::NewestUnusable`]): falling back to an
+    /// older checkpoint would make exactly-once sinks write again what they committed since.
     pub fn latest(&self) -> Result<Option<RestoredCheckpoint>, StorageError> {
         self.newest(|id| self.read(id))
     }
 
-    /// What `read` gives for the newest completed checkpoint it succeeds on; failures are
-    /// reported and the previous checkpoint tried. `None` when there is none; the last error
-    /// when every one failed.
+    /// What `read` gives for the newest completed checkpoint; `None` when there is none. A
+    /// newest checkpoint that fails is an error, never skipped: it names the newest older
+    /// checkpoint that verifies, for the user to restore explicitly if they accept that output
+    /// committed after it is written again.
     fn newest<T>(
         &self,
         read: impl Fn(u64) -> Result<T, StorageError>,
     ) -> Result<Option<T>, StorageError> {
-        let mut last_error = None;
-        for id in self.completed()?.into_iter().rev() {
-            match read(id) {
-                Ok(checkpoint) => return Ok(Some(checkpoint)),
-                Err(error) => {
-                    tracing::warn!(
-                        "checkpoint {id} cannot be restored, trying the previous one: {error}"
-                    );
-                    last_error = Some(error);
-                }
+        let completed = self.completed()?;
+        let Some(&id) = completed.last() else {
+            return Ok(None);
+        };
+        read(id).map(Some).map_err(|cause| {
+            let location = self.location.trim_end_matches('/').to_string();
+            let older = completed
+                .iter()
+                .rev()
+                .skip(1)
+                .find(|older| self.verify(**older).is_ok());
+            let older = match older {
+                Some(older) => format!(
+                    "The older retained checkpoint {location}/chk-{older} is intact: to accept \
+                     the repeated output, restore it explicitly (sluice run -s PATH, or \
+                     restore_from)."
+                ),
+                None => "No older intact checkpoint is retained \
+                         (state.checkpoints.num-retained)."
+                    .to_string(),
+            };
+            StorageError::NewestUnusable {
+                location,
+                id,
+                cause: Box::new(cause),
+                older,
             }
-        }
-        match last_error {
-            Some(error) => Err(error),
-            None => Ok(None),
-        }
+        })
     }
 
     /// Deletes checkpoint `id` (metadata first, so it is never half-present as complete).
@@ -673,11 +707,6 @@ fn encode_file<T: Serialize>(
     let checksum = crc32fast::hash(&bytes);
     bytes.extend_from_slice(&checksum.to_le_bytes());
     Ok(bytes)
-}
-
-/// Fsyncs the file or directory at `path`.
-fn sync_path(path: &std::path::Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.sync_all()
 }
 
 /// Checks the names of the files the natively snapshotted states of `task` refer to.
@@ -777,7 +806,7 @@ mod tests {
     }
 
     #[test]
-    fn checkpoints_round_trip_and_the_latest_intact_one_wins() {
+    fn checkpoints_round_trip_and_a_corrupt_latest_one_is_an_error() {
         let dir = temp_dir("round-trip");
         let storage = CheckpointStorage::open(&format!("file://{}", dir.display())).unwrap();
         for (id, value) in [(1, 10), (2, 20)] {
@@ -792,7 +821,7 @@ mod tests {
         assert_eq!(ops[0].keyed.entries("count").next().unwrap().2, &[20]);
         assert!(ops[1].is_empty());
 
-        // Truncate a state file of checkpoint 2: recovery falls back to checkpoint 1.
+        // Truncate a state file of checkpoint 2: it is detected.
         let file = dir.join("chk-2/task-0-0.state");
         let bytes = std::fs::read(&file).unwrap();
         std::fs::write(&file, &bytes[..bytes.len() - 3]).unwrap();
@@ -801,7 +830,14 @@ mod tests {
             error.contains("chk-2/task-0-0.state") && error.contains("corrupt"),
             "{error}"
         );
-        assert_eq!(storage.latest().unwrap().unwrap().metadata.checkpoint_id, 1);
+        // No silent fallback: the error names the intact older checkpoint.
+        let error = storage.latest().unwrap_err().to_string();
+        assert!(
+            error.contains("chk-2, cannot be restored")
+                && error.contains("task-0-0.state")
+                && error.contains(&format!("{}/chk-1 is intact", dir.display())),
+            "{error}"
+        );
 
         storage.discard(1).unwrap();
         assert_eq!(storage.completed().unwrap(), vec![2]);
@@ -875,7 +911,10 @@ mod tests {
         let storage = CheckpointStorage::open_job(base, job).unwrap();
         assert_eq!(storage.location(), format!("{base}/{job}"));
         let (metadata, files) = checkpoint(3, 1);
+        let syncs = sluice_core::durable::syncs_on_this_thread();
         storage.write(&metadata, &files).unwrap();
+        // Two task files, their directory and the job's, then `_metadata` and its directory.
+        assert_eq!(sluice_core::durable::syncs_on_this_thread() - syncs, 6);
         for path in [
             "shared",
             "taskowned",
@@ -920,7 +959,7 @@ mod tests {
     }
 
     #[test]
-    fn verification_checks_every_file_without_decoding_and_falls_back() {
+    fn verification_checks_every_file_without_decoding_and_never_falls_back() {
         let dir = temp_dir("verify");
         let storage = CheckpointStorage::open(dir.to_str().unwrap()).unwrap();
         for (id, value) in [(1, 10), (2, 20)] {
@@ -934,7 +973,11 @@ mod tests {
         std::fs::write(&file, bytes).unwrap();
         let error = storage.verify(2).unwrap_err().to_string();
         assert!(error.contains("chk-2/task-0-1.state"), "{error}");
-        assert_eq!(storage.latest_verified().unwrap().unwrap().checkpoint_id, 1);
+        let error = storage.latest_verified().unwrap_err().to_string();
+        assert!(error.contains("chk-1 is intact"), "{error}");
+        storage.discard(1).unwrap();
+        let error = storage.latest_verified().unwrap_err().to_string();
+        assert!(error.contains("No older intact checkpoint"), "{error}");
         let _ = std::fs::remove_dir_all(dir);
     }
 

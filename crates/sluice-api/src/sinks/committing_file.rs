@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use sluice_core::durable;
 use sluice_core::{Record, UserResult};
 use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::two_phase_commit::{TransactionalWriter, TwoPhaseCommitSink};
@@ -113,7 +114,7 @@ impl<E> PartWriter<E> {
             .sync_all()
             .map_err(|e| io_error("sync part file", &part.in_progress, e))?;
         let pending = self.dir.join(format!(".{}.pending", part.name));
-        std::fs::rename(&part.in_progress, &pending)
+        durable::rename(&part.in_progress, &pending)
             .map_err(|e| io_error("close part file", &part.in_progress, e))?;
         self.closed.push(PendingPart {
             pending,
@@ -129,6 +130,7 @@ impl<T, E: RecordEncoder<T>> TwoPhaseCommitSink<T> for ExactlyOnceFileSink<E> {
 
     fn create_writer(&self, ctx: &OperatorContext) -> UserResult<PartWriter<E>> {
         std::fs::create_dir_all(&self.dir)
+            .and_then(|()| durable::sync_parent(&self.dir))
             .map_err(|e| io_error("create output directory", &self.dir, e))?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -146,9 +148,10 @@ impl<T, E: RecordEncoder<T>> TwoPhaseCommitSink<T> for ExactlyOnceFileSink<E> {
         })
     }
 
-    /// Renames the pending part into place; a part already in place was committed before.
+    /// Renames the pending part into place, durably (the directory is synced); a part already
+    /// in place was committed before.
     fn commit(&self, part: &PendingPart) -> UserResult {
-        match std::fs::rename(&part.pending, &part.committed) {
+        match durable::rename(&part.pending, &part.committed) {
             Ok(()) => Ok(()),
             Err(_) if part.committed.exists() => Ok(()),
             Err(error) => Err(format!(
@@ -223,7 +226,13 @@ mod tests {
         let parts = TransactionalWriter::<i32, _>::prepare_commit(&mut writer).unwrap();
         assert_eq!(parts.len(), 2, "each write filled a part past 8 bytes");
         for part in &parts {
+            let syncs = sluice_core::durable::syncs_on_this_thread();
             TwoPhaseCommitSink::<i32>::commit(&sink, part).unwrap();
+            assert_eq!(
+                sluice_core::durable::syncs_on_this_thread() - syncs,
+                1,
+                "the rename into place is made durable"
+            );
             TwoPhaseCommitSink::<i32>::commit(&sink, part).unwrap();
         }
         let names = visible(&dir);

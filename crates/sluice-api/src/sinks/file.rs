@@ -12,6 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use sluice_core::durable;
 use sluice_core::{Record, Timestamp, UserResult};
 use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::sink::{Sink, SinkWriter};
@@ -146,7 +147,7 @@ impl<T: Send + 'static, E: RecordEncoder<T>> SinkWriter<T> for FileWriter<E> {
             .into_inner()
             .map_err(|e| format!("cannot write {}: {}", self.in_progress.display(), e.error()))?;
         file.sync_all()?;
-        std::fs::rename(&self.in_progress, &self.target).map_err(|e| {
+        durable::rename(&self.in_progress, &self.target).map_err(|e| {
             format!(
                 "cannot move output into place at {}: {e}",
                 self.target.display()

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use sluice_core::durable;
 use sluice_runtime::worker::hex;
 
 /// Job binaries stored under their SHA-256 in hex.
@@ -32,8 +33,7 @@ impl BlobStore {
         let path = self.path(&key);
         if !path.exists() {
             let partial = self.directory.join(format!("{key}.partial"));
-            std::fs::write(&partial, bytes)
-                .and_then(|()| std::fs::rename(&partial, &path))
+            durable::write(&path, &partial, bytes)
                 .map_err(|e| format!("cannot store a job binary in {}: {e}", path.display()))?;
         }
         Ok(key)
@@ -70,7 +70,13 @@ mod tests {
     fn stores_by_checksum_and_refuses_odd_keys() {
         let dir = std::env::temp_dir().join(format!("sluice-blobs-test-{}", std::process::id()));
         let store = BlobStore::open(&dir).unwrap();
+        let syncs = durable::syncs_on_this_thread();
         let key = store.put(b"binary").unwrap();
+        assert_eq!(
+            durable::syncs_on_this_thread() - syncs,
+            2,
+            "the file and its directory"
+        );
         assert!(store.contains(&key));
         let mut back = Vec::new();
         store

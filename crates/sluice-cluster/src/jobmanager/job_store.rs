@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sluice_core::durable;
 
 use super::dispatcher::SubmitRequest;
 
@@ -57,18 +58,13 @@ impl JobStore for FileJobStore {
     fn put(&self, job: &StoredJob) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(job).map_err(|e| e.to_string())?;
         let partial = self.directory.join(format!("{}.json.partial", job.id));
-        std::fs::write(&partial, bytes)
-            .and_then(|()| std::fs::rename(&partial, self.path(&job.id)))
+        durable::write(&self.path(&job.id), &partial, &bytes)
             .map_err(|e| format!("cannot store job {}: {e}", job.id))
     }
 
     fn remove(&self, id: &str) -> Result<(), String> {
-        match std::fs::remove_file(self.path(id)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(format!("cannot remove job {id} from the store: {e}"))
-            }
-            _ => Ok(()),
-        }
+        durable::remove(&self.path(id))
+            .map_err(|e| format!("cannot remove job {id} from the store: {e}"))
     }
 
     fn load(&self) -> Result<Vec<StoredJob>, String> {

@@ -90,23 +90,54 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Runs `work` on the dispatcher on a blocking thread, never on Tokio's workers: the
+/// dispatcher's lock may be held across blocking work (deploying, reading checkpoints), and
+/// storage calls block on runtimes of their own.
+async fn with_dispatcher<T: Send + 'static>(
+    dispatcher: Arc<Dispatcher>,
+    work: impl FnOnce(&Dispatcher) -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(move || work(&dispatcher))
+        .await
+        .map_err(|join| error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()))
+}
+
+/// What went wrong in a request: the status and the message.
+type Failure = (StatusCode, String);
+
+/// The answer of `work`, serialized, or its error response.
+async fn answer<T: serde::Serialize + Send + 'static>(
+    dispatcher: Arc<Dispatcher>,
+    work: impl FnOnce(&Dispatcher) -> Result<T, Failure> + Send + 'static,
+) -> Response {
+    match with_dispatcher(dispatcher, work).await {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err((status, message))) => error(status, message),
+        Err(response) => response,
+    }
+}
+
 async fn overview(State(dispatcher): Shared) -> Response {
-    Json(dispatcher.overview()).into_response()
+    answer(dispatcher, |d| Ok(d.overview())).await
 }
 
 async fn task_managers(State(dispatcher): Shared) -> Response {
-    Json(json!({ "taskmanagers": dispatcher.task_managers() })).into_response()
+    answer(dispatcher, |d| {
+        Ok(json!({ "taskmanagers": d.task_managers() }))
+    })
+    .await
 }
 
 async fn jobs(State(dispatcher): Shared) -> Response {
-    Json(json!({ "jobs": dispatcher.jobs() })).into_response()
+    answer(dispatcher, |d| Ok(json!({ "jobs": d.jobs() }))).await
 }
 
 async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    match dispatcher.job(&id) {
-        Some(details) => Json(details).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no job with id {id}")),
-    }
+    answer(dispatcher, move |d| {
+        d.job(&id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no job with id {id}")))
+    })
+    .await
 }
 
 async fn patch_job(
@@ -115,9 +146,10 @@ async fn patch_job(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     match query.get("mode").map(String::as_str) {
-        Some("cancel") | None => match dispatcher.cancel(&id) {
-            Ok(()) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
-            Err(message) => error(StatusCode::CONFLICT, message),
+        Some("cancel") | None => match with_dispatcher(dispatcher, move |d| d.cancel(&id)).await {
+            Ok(Ok(())) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
+            Ok(Err(message)) => error(StatusCode::CONFLICT, message),
+            Err(response) => response,
         },
         Some(other) => error(
             StatusCode::BAD_REQUEST,
@@ -135,8 +167,14 @@ async fn savepoint(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
-    if dispatcher.job(&id).is_none() {
-        return error(StatusCode::NOT_FOUND, format!("no job with id {id}"));
+    let known = {
+        let id = id.clone();
+        with_dispatcher(Arc::clone(&dispatcher), move |d| d.job(&id).is_some()).await
+    };
+    match known {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::NOT_FOUND, format!("no job with id {id}")),
+        Err(response) => return response,
     }
     let request: serde_json::Value = if body.is_empty() {
         json!({})
@@ -157,13 +195,12 @@ async fn savepoint(
             "no savepoint directory: give one, or set state.savepoints.dir",
         );
     };
-    let outcome =
-        tokio::task::spawn_blocking(move || dispatcher.savepoint(&id, &directory, stop)).await;
-    match outcome {
-        Ok(Ok(location)) => Json(json!({ "location": location })).into_response(),
-        Ok(Err(message)) => error(StatusCode::CONFLICT, message),
-        Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()),
-    }
+    answer(dispatcher, move |d| {
+        d.savepoint(&id, &directory, stop)
+            .map(|location| json!({ "location": location }))
+            .map_err(|message| (StatusCode::CONFLICT, message))
+    })
+    .await
 }
 
 async fn upload(State(dispatcher): Shared, body: Bytes) -> Response {
@@ -195,8 +232,10 @@ async fn run(State(dispatcher): Shared, Path(key): Path<String>, body: Bytes) ->
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
     };
     request.binary = key;
-    match dispatcher.submit(request) {
-        Ok(id) => Json(json!({ "jobid": id })).into_response(),
-        Err(message) => error(StatusCode::BAD_REQUEST, message),
-    }
+    answer(dispatcher, move |d| {
+        d.submit(request)
+            .map(|id| json!({ "jobid": id }))
+            .map_err(|message| (StatusCode::BAD_REQUEST, message))
+    })
+    .await
 }

@@ -36,7 +36,7 @@ enum RestorePoint {
     /// One checkpoint or savepoint: in the storage's own directory (`None`: moved or renamed,
     /// holding `_metadata`), or its `chk-<id>`.
     Exact(CheckpointStorage, Option<u64>),
-    /// The newest intact checkpoint of a job's checkpoint directory; with an id, it must have
+    /// The newest checkpoint of a job's checkpoint directory; with an id, it must have
     /// been written by that job.
     Latest(CheckpointStorage, Option<JobId>),
 }
@@ -45,7 +45,7 @@ enum RestorePoint {
 /// `_metadata`, under any name: they are relocatable) or a `chk-<id>` directory (restored
 /// whichever job wrote it: the user named it); a checkpoint directory shared by jobs (this
 /// job's own latest checkpoint, in `<path>/<job id>/`); or one job's checkpoint directory
-/// (its latest intact checkpoint). Corrupt checkpoints are skipped with a warning.
+/// (its newest checkpoint). A corrupt newest checkpoint is an error, never skipped.
 fn locate(path: &str, job_id: JobId) -> Result<RestorePoint, String> {
     let trimmed = path.trim_end_matches('/');
     let local = trimmed.strip_prefix("file://").unwrap_or(trimmed);
@@ -90,8 +90,26 @@ fn check_owner(metadata: &CheckpointMetadata, owner: Option<JobId>) -> Result<()
     }
 }
 
+/// Says that `path` holds no checkpoint to restore, naming the jobs whose checkpoints it holds.
 fn no_checkpoint(path: &str) -> String {
-    format!("no completed checkpoint in '{path}'")
+    let local = path.strip_prefix("file://").unwrap_or(path);
+    let mut jobs: Vec<String> = std::fs::read_dir(local)
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|entry| entry.file_name().into_string().ok())
+                .filter(|name| name.parse::<JobId>().is_ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    jobs.sort();
+    if jobs.is_empty() {
+        format!("no completed checkpoint in '{path}'")
+    } else {
+        format!(
+            "no completed checkpoint of this job in '{path}'; it holds the checkpoints of jobs {}: to restore another job's, name its directory or one of its chk-<n>",
+            jobs.join(", ")
+        )
+    }
 }
 
 /// Reads the checkpoint job `job_id` resumes from when told to restore from `path` (see
@@ -114,8 +132,9 @@ pub fn read_restore_point(path: &str, job_id: JobId) -> Result<RestoredCheckpoin
 /// The exact checkpoint job `job_id` resumes from when told to restore from `path`, once, so
 /// that every worker of an attempt restores the same one: a checkpoint or savepoint directory
 /// (holding `_metadata`, under any name) or a `chk-<id>` directory as named; for a checkpoint
-/// directory shared by jobs, this job's own newest intact checkpoint (`<path>/<job id>/chk-<n>`);
-/// for one job's checkpoint directory, its newest intact checkpoint. Returns the path and the
+/// directory shared by jobs, this job's own newest checkpoint (`<path>/<job id>/chk-<n>`);
+/// for one job's checkpoint directory, its newest checkpoint (verified: a corrupt one is an
+/// error naming an older intact one, never skipped). Returns the path and the
 /// checkpoint's metadata.
 pub fn resolve_restore_point(
     path: &str,
@@ -136,7 +155,7 @@ pub fn resolve_restore_point(
     }
 }
 
-/// The newest intact checkpoint job `job_id` wrote under the checkpoint directory `base`, as
+/// The newest checkpoint job `job_id` wrote under the checkpoint directory `base`, as
 /// the exact path of its `chk-<n>` directory; `None` when it has none.
 pub fn latest_checkpoint_of(base: &str, job_id: JobId) -> Result<Option<String>, String> {
     let own = job_location(base, &job_id.to_string());
@@ -148,7 +167,7 @@ pub fn latest_checkpoint_of(base: &str, job_id: JobId) -> Result<Option<String>,
     newest(&storage, Some(job_id)).map(|found| found.map(|(path, _)| path))
 }
 
-/// The newest intact checkpoint in `storage` (written by `owner`, when given): its exact path
+/// The newest checkpoint in `storage`, verified (written by `owner`, when given): its exact path
 /// and metadata.
 fn newest(
     storage: &CheckpointStorage,
