@@ -48,6 +48,70 @@ fn garbage_on_the_control_port_closes_only_that_connection() {
     assert_eq!(cluster.get("/overview")["taskmanagers"], 1);
 }
 
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status")
+}
+
+#[test]
+fn hostile_handshakes_cost_bounded_memory_and_lock_out_no_one() {
+    let mut cluster = Cluster::start("hostile-handshakes", 0, 1);
+    let pid = cluster.job_manager_pid();
+    let before = rss_kib(pid);
+    let connect = |announced: u32| {
+        let mut stream = TcpStream::connect(("127.0.0.1", cluster.rpc_port)).unwrap();
+        stream.write_all(&announced.to_be_bytes()).unwrap();
+        stream
+    };
+    let connected = Instant::now();
+    // 64 peers announce a 64 MiB frame and trickle its bytes; 8 announce a small one and
+    // trickle as slowly.
+    let mut large: Vec<TcpStream> = (0..64).map(|_| connect(64 << 20)).collect();
+    let mut small: Vec<TcpStream> = (0..8).map(|_| connect(100)).collect();
+    let mut peak = before;
+    for _ in 0..15 {
+        for stream in &mut large {
+            let _ = stream.write_all(&[0u8; 16]);
+        }
+        for stream in &mut small {
+            let _ = stream.write_all(&[0u8]);
+        }
+        peak = peak.max(rss_kib(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        peak.saturating_sub(before) < 32 << 10,
+        "the JobManager grew from {before} KiB to {peak} KiB"
+    );
+    // Meanwhile a real TaskManager registers at once.
+    let registering = Instant::now();
+    cluster.add_task_manager(1, &[]);
+    cluster.wait_for_task_managers(1);
+    assert!(
+        registering.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        registering.elapsed()
+    );
+    // The trickling peers are cut off at the handshake deadline (10 s), not kept forever.
+    for mut stream in small {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+        assert!(
+            connected.elapsed() < Duration::from_secs(13),
+            "{:?}",
+            connected.elapsed()
+        );
+    }
+}
+
 #[test]
 fn garbage_on_a_worker_data_port_does_not_disturb_the_job() {
     let cluster = Cluster::start("data-garbage", 2, 1);

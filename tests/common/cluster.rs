@@ -88,6 +88,11 @@ impl Cluster {
         cluster
     }
 
+    /// The JobManager's process id.
+    pub fn job_manager_pid(&self) -> u32 {
+        self.job_manager.as_ref().expect("a JobManager runs").id()
+    }
+
     /// The flags of every process of this cluster.
     pub fn flags(&self) -> Vec<String> {
         let mut flags = self.base_flags();

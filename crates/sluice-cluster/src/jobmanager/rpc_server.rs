@@ -2,8 +2,12 @@
 //!
 //! Each connection gets its own thread: the handshake (a peer without the cluster secret is
 //! rejected and logged), then the peer's first message says whether it is a TaskManager or a
-//! worker, and its session runs until the connection ends. Garbage or oversized frames end
-//! that connection only.
+//! worker, and its session runs until the connection ends. Until then a peer may send frames of
+//! at most [`HANDSHAKE_FRAME_BYTES`] and has
+//! [`HANDSHAKE_DEADLINE`](sluice_runtime::net::transport::HANDSHAKE_DEADLINE) for all of it, and
+//! at most [`MAX_UNAUTHENTICATED`](sluice_runtime::net::transport::MAX_UNAUTHENTICATED) peers
+//! are in that state at once (see [`accept_each`]). Garbage or
+//! oversized frames end that connection only.
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -12,12 +16,12 @@ use std::time::Duration;
 
 use sluice_runtime::net::auth;
 use sluice_runtime::net::data_plane::HANDSHAKE_TIMEOUT;
-use sluice_runtime::net::frame::{FrameReader, MAX_FRAME_BYTES};
+use sluice_runtime::net::frame::{FrameReader, HANDSHAKE_FRAME_BYTES, MAX_FRAME_BYTES};
 use sluice_runtime::net::protocol::{
     BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
     WorkerHello, read_message, send_message,
 };
-use sluice_runtime::net::transport::{BoxSocket, Transport, accept_each};
+use sluice_runtime::net::transport::{BoxSocket, Handshake, Transport, accept_each};
 
 use super::dispatcher::{Dispatcher, Link};
 
@@ -31,8 +35,8 @@ pub fn serve(
     secret: Arc<[u8]>,
     transport: Transport,
 ) {
-    accept_each(listener, "control port", move |stream, peer| {
-        if let Err(error) = session(stream, &dispatcher, &secret, &transport) {
+    accept_each(listener, "control port", move |stream, peer, handshake| {
+        if let Err(error) = session(stream, handshake, &dispatcher, &secret, &transport) {
             tracing::warn!("control port: connection from {peer} closed: {error}");
         }
     });
@@ -40,6 +44,7 @@ pub fn serve(
 
 fn session(
     stream: TcpStream,
+    handshake: Handshake,
     dispatcher: &Dispatcher,
     secret: &[u8],
     transport: &Transport,
@@ -55,10 +60,12 @@ fn session(
         .map_err(|e| e.to_string())?;
     let mut writer = socket.clone_socket().map_err(|e| e.to_string())?;
     let _ = writer.set_write_timeout(Some(Duration::from_secs(30)));
-    let mut frames = FrameReader::new(socket, MAX_FRAME_BYTES);
+    let mut frames = FrameReader::new(socket, HANDSHAKE_FRAME_BYTES);
     auth::accept(&mut frames, &mut writer, secret).map_err(|e| format!("rejected: {e}"))?;
     let hello = read_message::<Hello, _>(&mut frames)?
         .ok_or_else(|| "closed before introducing itself".to_string())?;
+    handshake.authenticated();
+    frames.set_limit(MAX_FRAME_BYTES);
     frames
         .get_ref()
         .set_read_timeout(None)

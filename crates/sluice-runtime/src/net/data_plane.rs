@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::auth;
-use super::frame::{FrameReader, MAX_FRAME_BYTES};
+use super::frame::{FrameReader, HANDSHAKE_FRAME_BYTES, MAX_FRAME_BYTES};
 use super::protocol::{read_message, send_message};
-use super::transport::{BoxSocket, Transport, accept_each};
+use super::transport::{BoxSocket, Handshake, Transport, accept_each};
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken};
 
 /// How long a peer may take to finish its handshake.
@@ -66,7 +66,7 @@ pub fn serve(
             accept_each(
                 listener,
                 "data port",
-                move |stream, peer| match accept_peer(stream, &identity) {
+                move |stream, peer, handshake| match accept_peer(stream, handshake, &identity) {
                     Ok((worker, connection)) => {
                         let _ = accepted.send((worker, connection));
                     }
@@ -81,6 +81,7 @@ pub fn serve(
 
 fn accept_peer(
     stream: TcpStream,
+    handshake: Handshake,
     identity: &WorkerIdentity,
 ) -> Result<(usize, PeerStream), String> {
     stream
@@ -94,10 +95,12 @@ fn accept_peer(
         .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
         .map_err(|e| e.to_string())?;
     let mut writer = socket.clone_socket().map_err(|e| e.to_string())?;
-    let mut reader = FrameReader::new(socket, MAX_FRAME_BYTES);
+    let mut reader = FrameReader::new(socket, HANDSHAKE_FRAME_BYTES);
     auth::accept(&mut reader, &mut writer, &identity.secret).map_err(|e| e.to_string())?;
     let hello: DataHello = read_message(&mut reader)?
         .ok_or_else(|| "the peer closed the connection after the handshake".to_string())?;
+    handshake.authenticated();
+    reader.set_limit(MAX_FRAME_BYTES);
     if hello.job != identity.job || hello.attempt != identity.attempt {
         return Err(format!(
             "the peer belongs to job {} attempt {}, not job {} attempt {}",

@@ -2,13 +2,23 @@
 //!
 //! A frame is a 4-byte big-endian length, then that many bytes: one kind byte and the payload.
 //! A reader refuses a frame longer than its limit or of length zero before reading its body,
-//! so a garbage or hostile peer costs at most one bounded buffer and then its connection.
+//! and its buffer grows only with the bytes that actually arrive (a length prefix alone reserves
+//! nothing), so a garbage or hostile peer costs at most what it sent and then its connection.
+//! A buffer grown past [`SHRINK_ABOVE_BYTES`] by a large frame is given back before the next.
 
 use std::io::{self, BufReader, Read, Write};
 
 /// The largest frame a reader accepts unless told otherwise (a batch of records, or one chunk
 /// of a job binary, is far smaller).
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
+
+/// The largest frame of a handshake and a peer's introduction: before a peer is authenticated
+/// nothing larger is read.
+pub const HANDSHAKE_FRAME_BYTES: usize = 64 << 10;
+
+/// A reader keeps a buffer of up to this size between frames; a larger one, grown by one large
+/// frame, is released before the next frame is read.
+pub const SHRINK_ABOVE_BYTES: usize = 1 << 20;
 
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +75,10 @@ impl<R: Read> FrameReader<R> {
     /// The next frame's kind and payload; `None` when the peer closed the connection between
     /// frames.
     pub fn next_frame(&mut self) -> Result<Option<(u8, &[u8])>, FrameError> {
+        self.buffer.clear();
+        if self.buffer.capacity() > SHRINK_ABOVE_BYTES {
+            self.buffer.shrink_to(SHRINK_ABOVE_BYTES);
+        }
         let mut prefix = [0u8; 4];
         match read_full(&mut self.input, &mut prefix)? {
             0 => return Ok(None),
@@ -81,8 +95,11 @@ impl<R: Read> FrameReader<R> {
                 limit: self.limit,
             });
         }
-        self.buffer.resize(length, 0);
-        if read_full(&mut self.input, &mut self.buffer)? != length {
+        // Grows with what arrives (no zero-filled buffer of the announced length).
+        let read = (&mut self.input)
+            .take(length as u64)
+            .read_to_end(&mut self.buffer)?;
+        if read != length {
             return Err(FrameError::Truncated);
         }
         Ok(Some((self.buffer[0], &self.buffer[1..])))
@@ -91,6 +108,11 @@ impl<R: Read> FrameReader<R> {
     /// Accepts frames up to `limit` bytes from now on (an authenticated peer may send more).
     pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
+    }
+
+    /// The bytes the reader's buffer holds now (for tests of its memory bound).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buffer.capacity()
     }
 
     /// The underlying stream.
@@ -151,5 +173,28 @@ mod tests {
         assert!(matches!(reader.next_frame(), Err(FrameError::Truncated)));
         let mut reader = FrameReader::new(&[0u8, 0][..], 16);
         assert!(matches!(reader.next_frame(), Err(FrameError::Truncated)));
+    }
+
+    #[test]
+    fn a_length_prefix_alone_reserves_nothing() {
+        // 64 MiB announced, 3 bytes sent: the buffer holds what came, not what was announced.
+        let mut reader = FrameReader::new(&[4u8, 0, 0, 0, 1, 2, 3][..], MAX_FRAME_BYTES);
+        assert!(matches!(reader.next_frame(), Err(FrameError::Truncated)));
+        assert!(
+            reader.buffer_capacity() < 64 << 10,
+            "{}",
+            reader.buffer_capacity()
+        );
+    }
+
+    #[test]
+    fn the_buffer_of_a_large_frame_is_released_before_the_next() {
+        let large = vec![7u8; 3 * SHRINK_ABOVE_BYTES];
+        let bytes = framed(&[(1, &large), (2, b"small")]);
+        let mut reader = FrameReader::new(bytes.as_slice(), MAX_FRAME_BYTES);
+        assert_eq!(reader.next_frame().unwrap().unwrap().1.len(), large.len());
+        assert!(reader.buffer_capacity() >= large.len());
+        assert_eq!(reader.next_frame().unwrap(), Some((2, &b"small"[..])));
+        assert!(reader.buffer_capacity() <= SHRINK_ABOVE_BYTES);
     }
 }
