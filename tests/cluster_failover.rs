@@ -255,3 +255,78 @@ fn recover_from_a_corrupt_latest_checkpoint(name: &str, retained: usize) -> (Clu
     );
     (cluster, error)
 }
+
+// Heartbeats: the cluster tests run with heartbeat.interval 200 ms and heartbeat.timeout 2 s.
+const HEARTBEAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[test]
+fn a_sigstopped_worker_is_detected_within_the_heartbeat_timeout() {
+    let cluster = Cluster::start("stopped-worker", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let worker = *children_of(cluster.task_manager_pid(1))
+        .first()
+        .expect("TaskManager 1 runs a worker");
+    signal(worker, "STOP");
+    let detected = time_until_first_attempt_failed(&cluster, &id);
+    assert!(
+        detected < HEARTBEAT_TIMEOUT + std::time::Duration::from_secs(1),
+        "detected after {detected:?}"
+    );
+    let failed = cluster.try_get(&format!("/jobs/{id}"));
+    cluster.wait_for_state(&id, "FINISHED");
+    assert!(cluster.logs().contains("heartbeat.timeout"), "{failed}");
+    assert_committed_exactly_once(&cluster, &input);
+}
+
+#[test]
+fn a_sigstopped_task_manager_is_detected_within_the_heartbeat_timeout() {
+    let mut cluster = Cluster::start("stopped-task-manager", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    cluster.add_task_manager(1, &[]);
+    signal(cluster.task_manager_pid(1), "STOP");
+    let detected = time_until_first_attempt_failed(&cluster, &id);
+    assert!(
+        detected < HEARTBEAT_TIMEOUT + std::time::Duration::from_secs(1),
+        "detected after {detected:?}"
+    );
+    cluster.wait_for_state(&id, "FINISHED");
+    assert_committed_exactly_once(&cluster, &input);
+    signal(cluster.task_manager_pid(1), "CONT");
+}
+
+#[test]
+fn task_managers_notice_a_sigstopped_job_manager_and_the_job_recovers() {
+    let cluster = Cluster::start("stopped-job-manager", 2, 1);
+    let input = write_counts_input(&cluster.dir, 4000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let job_manager = cluster.job_manager_pid();
+    signal(job_manager, "STOP");
+    // Each TaskManager gives the silent JobManager up and stops its worker.
+    let stopped = std::time::Instant::now();
+    let workers = |cluster: &Cluster| -> usize {
+        (0..2)
+            .map(|tm| children_of(cluster.task_manager_pid(tm)).len())
+            .sum()
+    };
+    while workers(&cluster) > 0 {
+        assert!(
+            stopped.elapsed() < HEARTBEAT_TIMEOUT + std::time::Duration::from_secs(1),
+            "workers still run after {:?}\n{}",
+            stopped.elapsed(),
+            cluster.logs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    signal(job_manager, "CONT");
+    cluster.wait_for_state(&id, "FINISHED");
+    assert!(cluster.logs().contains("heartbeat.timeout"));
+    assert_committed_exactly_once(&cluster, &input);
+}

@@ -88,6 +88,11 @@ impl Cluster {
         cluster
     }
 
+    /// The process id of TaskManager `index`.
+    pub fn task_manager_pid(&self, index: usize) -> u32 {
+        self.task_managers[index].id()
+    }
+
     /// The JobManager's process id.
     pub fn job_manager_pid(&self) -> u32 {
         self.job_manager.as_ref().expect("a JobManager runs").id()
@@ -413,6 +418,54 @@ pub fn write_counts_input(dir: &Path, lines: u64) -> PathBuf {
     let path = dir.join("counts-input.csv");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to process `pid`.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// The processes whose parent is `pid`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // The parent is the 4th field of /proc/PID/stat, after the parenthesised name.
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|field| field.parse::<u32>().ok());
+        if parent == Some(pid) {
+            children.push(child);
+        }
+    }
+    children
+}
+
+/// Waits until job `id` left its first attempt (restarting or a later attempt); returns how
+/// long that took.
+pub fn time_until_first_attempt_failed(cluster: &Cluster, id: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let job = cluster.try_get(&format!("/jobs/{id}"));
+        if job["state"] == "RESTARTING" || job["attempt"].as_u64().is_some_and(|a| a >= 2) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the attempt never failed: {job}\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The committed output of one uninterrupted local run of the exactly-once counts job.

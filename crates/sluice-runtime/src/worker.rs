@@ -27,6 +27,7 @@ use crate::net::connection::PeerChannels;
 use crate::net::connection::run_connection;
 use crate::net::data_plane::{PeerStream, WorkerIdentity, await_peers, connect_peer, serve};
 use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
+use crate::net::heartbeat;
 use crate::net::protocol::{
     ClusterPlan, FromWorker, Hello, Placement, PlanTask, ToWorker, WorkerHello, read_message,
     send_message,
@@ -59,6 +60,10 @@ pub const ENV_WORKER: &str = "SLUICE_WORKER_INDEX";
 pub const ENV_HOST: &str = "SLUICE_WORKER_HOST";
 /// Worker mode: the data port (0: any free port).
 pub const ENV_DATA_PORT: &str = "SLUICE_WORKER_DATA_PORT";
+/// How often a worker heartbeats to the JobManager, in ms (`heartbeat.interval`).
+pub const ENV_HEARTBEAT_INTERVAL_MS: &str = "SLUICE_HEARTBEAT_INTERVAL_MS";
+/// Silence after which a worker counts the JobManager as lost, in ms (`heartbeat.timeout`).
+pub const ENV_HEARTBEAT_TIMEOUT_MS: &str = "SLUICE_HEARTBEAT_TIMEOUT_MS";
 /// The cluster's shared secret.
 pub const ENV_SECRET: &str = "SLUICE_CLUSTER_SECRET";
 /// Mutual TLS: this process's certificate chain (PEM).
@@ -102,6 +107,10 @@ pub struct WorkerEnv {
     /// Mutual TLS, when the cluster uses it: certificate, key and authority files, and the
     /// name certificates carry.
     pub tls: Option<TlsFiles>,
+    /// How often to heartbeat to the JobManager.
+    pub heartbeat_interval: Duration,
+    /// Silence after which the JobManager counts as lost.
+    pub heartbeat_timeout: Duration,
 }
 
 /// Where a process's TLS material is.
@@ -148,6 +157,14 @@ fn variable(name: &str) -> Result<String, JobError> {
     std::env::var(name).map_err(|_| JobError::Runtime(format!("worker mode: {name} is not set")))
 }
 
+/// The duration in ms variable `name` holds, or `default` ms when it is not set.
+fn milliseconds(name: &str, default: u64) -> Result<Duration, JobError> {
+    if std::env::var_os(name).is_none() {
+        return Ok(Duration::from_millis(default));
+    }
+    number(name).map(Duration::from_millis)
+}
+
 fn number<T: std::str::FromStr>(name: &str) -> Result<T, JobError> {
     let text = variable(name)?;
     text.parse()
@@ -172,6 +189,8 @@ impl ClusterMode {
             data_port: number(ENV_DATA_PORT)?,
             secret: std::env::var(ENV_SECRET).unwrap_or_default().into_bytes(),
             tls: TlsFiles::from_env()?,
+            heartbeat_interval: milliseconds(ENV_HEARTBEAT_INTERVAL_MS, 10_000)?,
+            heartbeat_timeout: milliseconds(ENV_HEARTBEAT_TIMEOUT_MS, 50_000)?,
         })))
     }
 
@@ -284,6 +303,7 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         None => Transport::plain(),
     };
     let (control, mut frames) = connect_job_manager(env, &transport)?;
+    heartbeat::expect_within(frames.get_ref(), env.heartbeat_timeout).map_err(runtime)?;
     let control: ControlLink = Arc::new(Mutex::new(control));
     send_message(
         &mut *control.lock().unwrap_or_else(PoisonError::into_inner),
@@ -296,14 +316,24 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         }),
     )
     .map_err(runtime)?;
-    let placement = match read_message::<ToWorker, _>(&mut frames).map_err(runtime)? {
-        Some(ToWorker::Start(placement)) => placement,
-        Some(ToWorker::Rejected { reason }) => {
-            return Err(runtime(format!(
-                "the JobManager rejected this worker: {reason}"
-            )));
+    let heartbeats = heartbeat::send_every(
+        Arc::clone(&control),
+        FromWorker::Heartbeat,
+        env.heartbeat_interval,
+    );
+    let placement = loop {
+        let message = read_message::<ToWorker, _>(&mut frames)
+            .map_err(|e| runtime(heartbeat::explain(e, env.heartbeat_timeout)))?;
+        match message {
+            Some(ToWorker::Start(placement)) => break placement,
+            Some(ToWorker::Heartbeat) => {}
+            Some(ToWorker::Rejected { reason }) => {
+                return Err(runtime(format!(
+                    "the JobManager rejected this worker: {reason}"
+                )));
+            }
+            Some(_) | None => return Err(JobError::Cancelled),
         }
-        Some(_) | None => return Err(JobError::Cancelled),
     };
     let leaving = Arc::new(AtomicBool::new(false));
     let (ended_sender, ended) = mpsc::channel();
@@ -314,6 +344,7 @@ fn run_worker(job: &JobGraph, env: &WorkerEnv) -> Result<(), JobError> {
         ended: ended_sender,
     };
     let outcome = run_placed(job, env, placement, listener, line, transport);
+    drop(heartbeats);
     let report = match &outcome {
         Ok(()) => FromWorker::Finished,
         Err(error) => FromWorker::Failed {
@@ -377,7 +408,7 @@ fn run_placed(
         Some((mailboxes, reports)) => (mailboxes, Some(reports)),
         None => (BTreeMap::new(), None),
     };
-    watch_job_manager(line, mailboxes, cancel.clone());
+    watch_job_manager(line, mailboxes, cancel.clone(), env.heartbeat_timeout);
     watch_parent(cancel.clone());
     let storage = match checkpoint_storage(job) {
         Ok(storage) => storage,
@@ -512,6 +543,7 @@ fn watch_job_manager(
     line: JobManagerLine,
     mailboxes: BTreeMap<TaskId, Arc<Mailbox>>,
     cancel: CancelToken,
+    timeout: Duration,
 ) {
     let JobManagerLine {
         mut frames,
@@ -543,6 +575,7 @@ fn watch_job_manager(
                         break;
                     }
                     Err(error) => {
+                        let error = heartbeat::explain(error, timeout);
                         tracing::warn!("JobManager connection: {error}; cancelling this attempt");
                         break;
                     }

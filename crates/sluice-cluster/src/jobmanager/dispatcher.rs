@@ -214,6 +214,16 @@ struct State {
     jobs: Vec<JobRecord>,
 }
 
+/// A worker's report, decoded.
+enum Reported {
+    /// A task's checkpoint report, or why it could not be decoded.
+    Checkpoint(Result<TaskReport, String>),
+    /// The worker finished.
+    Finished,
+    /// The worker failed.
+    Failed(String),
+}
+
 /// The JobManager's job management.
 #[derive(Debug)]
 pub struct Dispatcher {
@@ -674,8 +684,15 @@ impl Dispatcher {
         })
     }
 
-    /// A worker reported its outcome.
+    /// A worker reported its outcome (or a task's checkpoint report, decoded before the
+    /// dispatcher's lock is taken: snapshots may be large).
     pub fn worker_report(&self, hello: &WorkerHello, report: FromWorker) {
+        let report = match report {
+            FromWorker::Report(wire) => Reported::Checkpoint(decode_report(wire)),
+            FromWorker::Finished => Reported::Finished,
+            FromWorker::Failed { error } => Reported::Failed(error),
+            FromWorker::Heartbeat => return,
+        };
         let mut state = lock(&self.state);
         let Some(job) = state
             .jobs
@@ -688,20 +705,16 @@ impl Dispatcher {
             return;
         }
         match report {
-            FromWorker::Report(wire) => {
-                let report = match decode_report(wire) {
-                    Ok(report) => report,
-                    Err(error) => {
-                        let id = job.id.clone();
-                        self.fail_attempt(&mut state, &id, error);
-                        return;
-                    }
-                };
+            Reported::Checkpoint(Ok(report)) => {
                 if let Some(coordinator) = &job.coordinator {
                     let _ = coordinator.reports.send(report);
                 }
             }
-            FromWorker::Finished => {
+            Reported::Checkpoint(Err(error)) => {
+                let id = job.id.clone();
+                self.fail_attempt(&mut state, &id, error);
+            }
+            Reported::Finished => {
                 if let Some(worker) = job.workers.get_mut(hello.worker) {
                     worker.finished = true;
                 }
@@ -710,7 +723,7 @@ impl Dispatcher {
                     self.end_job(&mut state, &id, JobStatus::Finished, None);
                 }
             }
-            FromWorker::Failed { error } => {
+            Reported::Failed(error) => {
                 let id = job.id.clone();
                 let tm = job
                     .workers
@@ -726,7 +739,7 @@ impl Dispatcher {
     }
 
     /// A worker's connection ended; unless it reported finishing, its attempt failed.
-    pub fn worker_disconnected(&self, hello: &WorkerHello) {
+    pub fn worker_disconnected(&self, hello: &WorkerHello, error: Option<&str>) {
         let mut state = lock(&self.state);
         let Some(job) = state.jobs.iter().find(|job| {
             job.id == hello.job && job.attempt == hello.attempt && job.status == JobStatus::Running
@@ -738,7 +751,10 @@ impl Dispatcher {
             self.fail_attempt(
                 &mut state,
                 &id,
-                format!("worker {} disconnected before it finished", hello.worker),
+                match error {
+                    Some(error) => format!("worker {} was lost: {error}", hello.worker),
+                    None => format!("worker {} disconnected before it finished", hello.worker),
+                },
             );
         }
     }

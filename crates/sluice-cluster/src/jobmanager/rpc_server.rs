@@ -17,6 +17,7 @@ use std::time::Duration;
 use sluice_runtime::net::auth;
 use sluice_runtime::net::data_plane::HANDSHAKE_TIMEOUT;
 use sluice_runtime::net::frame::{FrameReader, HANDSHAKE_FRAME_BYTES, MAX_FRAME_BYTES};
+use sluice_runtime::net::heartbeat;
 use sluice_runtime::net::protocol::{
     BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
     WorkerHello, read_message, send_message,
@@ -66,10 +67,8 @@ fn session(
         .ok_or_else(|| "closed before introducing itself".to_string())?;
     handshake.authenticated();
     frames.set_limit(MAX_FRAME_BYTES);
-    frames
-        .get_ref()
-        .set_read_timeout(None)
-        .map_err(|e| e.to_string())?;
+    // Both peers heartbeat: a peer silent for the timeout is gone, even with the connection open.
+    heartbeat::expect_within(frames.get_ref(), dispatcher.heartbeat_timeout)?;
     let link: Link = Arc::new(Mutex::new(writer));
     match hello {
         Hello::TaskManager(info) => task_manager_session(info, frames, link, dispatcher),
@@ -93,11 +92,16 @@ fn task_manager_session(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
         &ToTaskManager::Registered {
-            heartbeat_interval_ms: u64::try_from(dispatcher.heartbeat_interval.as_millis())
-                .unwrap_or(u64::MAX),
+            heartbeat_interval_ms: millis(dispatcher.heartbeat_interval),
+            heartbeat_timeout_ms: millis(dispatcher.heartbeat_timeout),
         },
     )?;
     dispatcher.register_task_manager(info, Arc::clone(&link));
+    let _heartbeats = heartbeat::send_every(
+        Arc::clone(&link),
+        ToTaskManager::Heartbeat,
+        dispatcher.heartbeat_interval,
+    );
     let outcome = loop {
         match read_message::<FromTaskManager, _>(&mut frames) {
             Ok(Some(FromTaskManager::Heartbeat)) => dispatcher.heartbeat(&id),
@@ -114,11 +118,15 @@ fn task_manager_session(
                 detail,
             })) => dispatcher.worker_exited(&job, attempt, worker, success, &detail),
             Ok(None) => break Ok(()),
-            Err(error) => break Err(error),
+            Err(error) => break Err(heartbeat::explain(error, dispatcher.heartbeat_timeout)),
         }
     };
     dispatcher.task_manager_disconnected(&id, &link);
     outcome
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn send_blob(dispatcher: &Dispatcher, link: &Link, key: &str) -> Result<(), String> {
@@ -178,13 +186,19 @@ fn worker_session(
         );
         return Err(reason);
     }
+    let _heartbeats = heartbeat::send_every(
+        Arc::clone(&link),
+        ToWorker::Heartbeat,
+        dispatcher.heartbeat_interval,
+    );
     let outcome = loop {
         match read_message::<FromWorker, _>(&mut frames) {
+            Ok(Some(FromWorker::Heartbeat)) => {}
             Ok(Some(report)) => dispatcher.worker_report(hello, report),
             Ok(None) => break Ok(()),
-            Err(error) => break Err(error),
+            Err(error) => break Err(heartbeat::explain(error, dispatcher.heartbeat_timeout)),
         }
     };
-    dispatcher.worker_disconnected(hello);
+    dispatcher.worker_disconnected(hello, outcome.as_ref().err().map(String::as_str));
     outcome
 }

@@ -13,13 +13,13 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sluice_runtime::net::auth;
 use sluice_runtime::net::frame::{FrameReader, MAX_FRAME_BYTES};
+use sluice_runtime::net::heartbeat;
 use sluice_runtime::net::protocol::{
     FromTaskManager, Hello, TaskManagerInfo, ToTaskManager, WorkerSpec, read_message, send_message,
 };
@@ -174,16 +174,22 @@ fn session(
             data_port: config.taskmanager_data_port,
         }),
     )?;
-    let interval = match read_message::<ToTaskManager, _>(&mut frames)? {
+    let (interval, timeout) = match read_message::<ToTaskManager, _>(&mut frames)? {
         Some(ToTaskManager::Registered {
             heartbeat_interval_ms,
-        }) => Duration::from_millis(heartbeat_interval_ms.max(10)),
+            heartbeat_timeout_ms,
+        }) => (
+            Duration::from_millis(heartbeat_interval_ms.max(10)),
+            Duration::from_millis(heartbeat_timeout_ms.max(heartbeat_interval_ms).max(20)),
+        ),
         other => return Err(format!("registration refused: {other:?}")),
     };
     tracing::info!("registered with the JobManager at {address} as {id} ({host})");
+    // The JobManager heartbeats too: silence for the timeout means it is gone.
+    heartbeat::expect_within(frames.get_ref(), timeout)?;
     let link: Link = Arc::new(Mutex::new(writer));
-    let alive = Arc::new(AtomicBool::new(true));
-    start_heartbeats(Arc::clone(&link), Arc::clone(&alive), interval);
+    let _heartbeats =
+        heartbeat::send_every(Arc::clone(&link), FromTaskManager::Heartbeat, interval);
     let settings = WorkerSettings {
         job_manager: address,
         host,
@@ -191,6 +197,8 @@ fn session(
         secret: secret.to_vec(),
         tls: config.tls_files(),
         log_dir: log_dir.to_path_buf(),
+        heartbeat_interval: interval,
+        heartbeat_timeout: timeout,
     };
     let pending: PendingFetches = Arc::default();
     let fetching = Arc::new(Mutex::new(()));
@@ -198,7 +206,7 @@ fn session(
         let message = match read_message::<ToTaskManager, _>(&mut frames) {
             Ok(Some(message)) => message,
             Ok(None) => break Ok(()),
-            Err(error) => break Err(error),
+            Err(error) => break Err(heartbeat::explain(error, timeout)),
         };
         match message {
             ToTaskManager::Deploy(spec) => {
@@ -234,24 +242,10 @@ fn session(
                     .unwrap_or_else(PoisonError::into_inner)
                     .remove(&key);
             }
-            ToTaskManager::Registered { .. } => {}
+            ToTaskManager::Registered { .. } | ToTaskManager::Heartbeat => {}
         }
     };
-    alive.store(false, Ordering::Release);
     outcome
-}
-
-fn start_heartbeats(link: Link, alive: Arc<AtomicBool>, interval: Duration) {
-    let _ = std::thread::Builder::new()
-        .name("heartbeat".into())
-        .spawn(move || {
-            while alive.load(Ordering::Acquire) {
-                if send(&link, &FromTaskManager::Heartbeat).is_err() {
-                    break;
-                }
-                std::thread::sleep(interval);
-            }
-        });
 }
 
 /// Starting one worker: fetch its binary unless cached, then run it.

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use sluice_runtime::net::protocol::WorkerSpec;
 use sluice_runtime::worker::{
-    ENV_ATTEMPT, ENV_DATA_PORT, ENV_HOST, ENV_JOB, ENV_JOB_MANAGER, ENV_SECRET, ENV_TLS_CA,
-    ENV_TLS_CERT, ENV_TLS_KEY, ENV_TLS_SERVER_NAME, ENV_WORKER, TlsFiles,
+    ENV_ATTEMPT, ENV_DATA_PORT, ENV_HEARTBEAT_INTERVAL_MS, ENV_HEARTBEAT_TIMEOUT_MS, ENV_HOST,
+    ENV_JOB, ENV_JOB_MANAGER, ENV_SECRET, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY,
+    ENV_TLS_SERVER_NAME, ENV_WORKER, TlsFiles,
 };
 
 /// How much of a failed worker's error output its report carries.
@@ -42,6 +43,10 @@ pub struct WorkerSettings {
     pub tls: Option<TlsFiles>,
     /// Where worker output goes.
     pub log_dir: PathBuf,
+    /// How often workers heartbeat to the JobManager.
+    pub heartbeat_interval: Duration,
+    /// Silence after which a worker counts the JobManager as lost.
+    pub heartbeat_timeout: Duration,
 }
 
 impl Workers {
@@ -76,6 +81,14 @@ impl Workers {
             .env(ENV_WORKER, spec.worker.to_string())
             .env(ENV_HOST, &settings.host)
             .env(ENV_DATA_PORT, settings.data_port.to_string())
+            .env(
+                ENV_HEARTBEAT_INTERVAL_MS,
+                settings.heartbeat_interval.as_millis().to_string(),
+            )
+            .env(
+                ENV_HEARTBEAT_TIMEOUT_MS,
+                settings.heartbeat_timeout.as_millis().to_string(),
+            )
             .env(
                 ENV_SECRET,
                 String::from_utf8_lossy(&settings.secret).as_ref(),

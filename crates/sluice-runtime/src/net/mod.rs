@@ -6,6 +6,7 @@ pub mod auth;
 pub mod connection;
 pub mod data_plane;
 pub mod frame;
+pub mod heartbeat;
 pub mod protocol;
 pub mod remote_channel;
 pub mod remote_checkpoints;

@@ -87,7 +87,11 @@ pub enum ToTaskManager {
     Registered {
         /// How often to heartbeat, in milliseconds.
         heartbeat_interval_ms: u64,
+        /// Silence after which the JobManager counts as lost, in milliseconds.
+        heartbeat_timeout_ms: u64,
     },
+    /// The JobManager is alive.
+    Heartbeat,
     /// Start a worker process.
     Deploy(WorkerSpec),
     /// Stop the workers of this job attempt.
@@ -178,6 +182,8 @@ pub enum ToWorker {
         /// The message.
         message: TaskMessage,
     },
+    /// The JobManager is alive.
+    Heartbeat,
 }
 
 /// What a worker process tells the JobManager.
@@ -192,6 +198,8 @@ pub enum FromWorker {
     },
     /// A task's report to the checkpoint coordinator.
     Report(WireReport),
+    /// The worker is alive.
+    Heartbeat,
 }
 
 /// A task's report to the checkpoint coordinator, as it crosses the network: snapshots are
