@@ -84,7 +84,7 @@ pub enum ClusterMode {
     /// Describe the job into this file.
     Plan(String),
     /// Run a share of a job attempt.
-    Worker(WorkerEnv),
+    Worker(Box<WorkerEnv>),
 }
 
 /// A worker's settings, from its environment.
@@ -180,7 +180,7 @@ impl ClusterMode {
         if std::env::var_os(ENV_JOB_MANAGER).is_none() {
             return Ok(None);
         }
-        Ok(Some(ClusterMode::Worker(WorkerEnv {
+        Ok(Some(ClusterMode::Worker(Box::new(WorkerEnv {
             job_manager: variable(ENV_JOB_MANAGER)?,
             job: variable(ENV_JOB)?,
             attempt: number(ENV_ATTEMPT)?,
@@ -191,7 +191,7 @@ impl ClusterMode {
             tls: TlsFiles::from_env()?,
             heartbeat_interval: milliseconds(ENV_HEARTBEAT_INTERVAL_MS, 10_000)?,
             heartbeat_timeout: milliseconds(ENV_HEARTBEAT_TIMEOUT_MS, 50_000)?,
-        })))
+        }))))
     }
 
     /// Runs `job` in this mode.

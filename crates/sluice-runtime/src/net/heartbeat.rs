@@ -77,7 +77,6 @@ mod tests {
     use super::*;
     use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
     use crate::net::protocol::read_message;
-    use crate::net::transport::Socket;
     use std::net::{TcpListener, TcpStream};
     use std::time::Instant;
 
