@@ -202,7 +202,7 @@ fn session(
     };
     let pending: PendingFetches = Arc::default();
     let fetching = Arc::new(Mutex::new(()));
-    let outcome = loop {
+    loop {
         let message = match read_message::<ToTaskManager, _>(&mut frames) {
             Ok(Some(message)) => message,
             Ok(None) => break Ok(()),
@@ -244,8 +244,7 @@ fn session(
             }
             ToTaskManager::Registered { .. } | ToTaskManager::Heartbeat => {}
         }
-    };
-    outcome
+    }
 }
 
 /// Starting one worker: fetch its binary unless cached, then run it.
