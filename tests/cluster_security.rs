@@ -242,11 +242,79 @@ fn mutual_tls_carries_the_control_and_data_planes_and_refuses_strangers() {
 
 /// Sends `request` (a whole HTTP/1.1 request) to the REST port; returns the status line.
 fn rest_status(cluster: &Cluster, request: &str) -> String {
+    rest_response(cluster, request)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Sends `request` (a whole HTTP/1.1 request) to the REST port; returns the whole response.
+fn rest_response(cluster: &Cluster, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", cluster.rest_port)).unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    response.lines().next().unwrap_or_default().to_string()
+    response
+}
+
+/// A POST of `body` with `content_type` to `path`.
+fn post(cluster: &Cluster, path: &str, content_type: &str, body: &str) -> String {
+    let port = cluster.rest_port;
+    rest_response(
+        cluster,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn savepoint_targets_and_submitted_plans_from_rest_clients_are_checked() {
+    let cluster = Cluster::start("rest-input", 1, 2);
+    let (id, _socket) = start_socket_job(&cluster, "rest-input");
+    // Savepoints go only under the JobManager's state.savepoints.dir.
+    for target in ["/etc/owned", "../../outside", "/tmp"] {
+        let body = format!(r#"{{"target-directory": "{target}"}}"#);
+        let answer = post(
+            &cluster,
+            &format!("/jobs/{id}/savepoints"),
+            "application/json",
+            &body,
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 403") && answer.contains("state.savepoints.dir"),
+            "{target}: {answer}"
+        );
+    }
+    // A plan whose operators sit in tasks it does not have is refused, not run.
+    let uploaded = post(
+        &cluster,
+        "/jars/upload",
+        "application/octet-stream",
+        "#!/bin/sh\n",
+    );
+    let key = uploaded
+        .split(r#""filename":""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("{uploaded}"));
+    let plan = format!(
+        r#"{{"binary": "{key}", "parallelism": 1, "plan": {{"name": "forged", "job_id": "{}", "restore_from": null, "plan": {{}}, "pipelines": 1, "bounded": true, "checkpointing": null, "restart_strategy": null, "tasks": [{{"parallelism": 1, "source": true}}], "operators": {{"ghost": [5, 1, 128]}}, "fingerprint": "{}"}}}}"#,
+        "ab".repeat(16),
+        "cd".repeat(32)
+    );
+    let answer = post(
+        &cluster,
+        &format!("/jars/{key}/run"),
+        "application/json",
+        &plan,
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 400") && answer.contains("invalid job plan"),
+        "{answer}"
+    );
 }
 
 #[test]

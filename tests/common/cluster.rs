@@ -121,6 +121,8 @@ impl Cluster {
             "-D".into(),
             "heartbeat.timeout=2s".into(),
             "-D".into(),
+            format!("state.savepoints.dir={}", self.dir.display()),
+            "-D".into(),
             format!(
                 "blob.storage.directory={}",
                 self.dir.join("blobs").display()

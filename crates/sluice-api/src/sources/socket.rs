@@ -1,7 +1,8 @@
 //! A non-parallel, unbounded source of the lines received on a TCP socket (Flink's
 //! `socketTextStream`). It reconnects, logging each attempt, when the connection cannot be made
 //! or is lost; a partial last line is emitted when the connection closes. Socket input cannot
-//! be replayed.
+//! be replayed. A line longer than the limit ([`super::DEFAULT_MAX_LINE_BYTES`] unless set)
+//! fails the source: memory stays bounded whatever the peer sends.
 
 use std::io::{ErrorKind, Read};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -21,6 +22,7 @@ const READ_TIMEOUT: Duration = Duration::from_millis(50);
 pub struct SocketTextSource {
     host: String,
     port: u16,
+    max_line_bytes: usize,
 }
 
 impl SocketTextSource {
@@ -29,7 +31,14 @@ impl SocketTextSource {
         SocketTextSource {
             host: host.to_string(),
             port,
+            max_line_bytes: super::DEFAULT_MAX_LINE_BYTES,
         }
+    }
+
+    /// Accepts lines of up to `bytes` bytes (64 MiB by default); a longer line fails the job.
+    pub fn with_max_line_length(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes.max(1);
+        self
     }
 }
 
@@ -40,6 +49,7 @@ pub struct SocketTextReader {
     next_attempt: Instant,
     pending: Vec<u8>,
     chunk: Vec<u8>,
+    max_line_bytes: usize,
 }
 
 impl Source<String> for SocketTextSource {
@@ -61,6 +71,7 @@ impl Source<String> for SocketTextSource {
             next_attempt: Instant::now(),
             pending: Vec::new(),
             chunk: vec![0; 1 << 16],
+            max_line_bytes: self.max_line_bytes,
         })
     }
 }
@@ -150,6 +161,13 @@ impl SourceReader<String, ()> for SocketTextReader {
             Ok(n) => {
                 self.pending.extend_from_slice(&self.chunk[..n]);
                 self.emit_lines(output);
+                if self.pending.len() > self.max_line_bytes {
+                    return Err(format!(
+                        "socket source {}: a line is longer than {} bytes (SocketTextSource::with_max_line_length raises the limit)",
+                        self.address, self.max_line_bytes
+                    )
+                    .into());
+                }
                 Ok(ReaderStatus::MoreAvailable)
             }
             Err(e)
@@ -165,5 +183,48 @@ impl SourceReader<String, ()> for SocketTextReader {
                 Ok(ReaderStatus::NothingAvailable)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::Record;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    #[test]
+    fn a_line_longer_than_the_limit_fails_the_source_after_the_lines_before_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sender = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.write_all(b"ok\r\n").unwrap();
+            for _ in 0..20 {
+                if stream.write_all(&[b'x'; 10]).is_err() {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        });
+        let source = SocketTextSource::new("127.0.0.1", port).with_max_line_length(50);
+        let mut reader = source
+            .create_reader(&OperatorContext::single("socket"))
+            .unwrap();
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let error = loop {
+            assert!(Instant::now() < deadline, "no error; lines {lines:?}");
+            let mut batch: Vec<Record<String>> = Vec::new();
+            let mut output = SourceOutput::new(&mut batch, 16);
+            let polled = reader.poll_next(&mut output);
+            lines.extend(batch.into_iter().map(|r| r.value));
+            if let Err(error) = polled {
+                break error.to_string();
+            }
+        };
+        assert_eq!(lines, ["ok"]);
+        assert!(error.contains("longer than 50 bytes"), "{error}");
+        sender.join().unwrap();
     }
 }

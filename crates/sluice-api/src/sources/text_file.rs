@@ -4,10 +4,12 @@
 //! range: its reader skips the partial line at the range's start (the previous split reads it)
 //! and reads past the range's end to finish its last line. So every line is read exactly once,
 //! whatever the number of splits. Lines are UTF-8 (invalid bytes are replaced); as in Java's
-//! `readLine` (Flink's text formats), `\n`, `\r\n` and a lone `\r` end a line.
+//! `readLine` (Flink's text formats), `\n`, `\r\n` and a lone `\r` end a line. A line longer
+//! than the source's limit ([`super::DEFAULT_MAX_LINE_BYTES`] unless set) fails the job with an
+//! error naming the file and the byte where the line starts.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use sluice_core::UserResult;
@@ -24,12 +26,22 @@ const SPLITS_PER_READER: u64 = 4;
 #[derive(Debug, Clone)]
 pub struct TextFileSource {
     path: PathBuf,
+    max_line_bytes: usize,
 }
 
 impl TextFileSource {
     /// A source over `path` (a file or a directory).
     pub fn new(path: PathBuf) -> Self {
-        TextFileSource { path }
+        TextFileSource {
+            path,
+            max_line_bytes: super::DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+
+    /// Accepts lines of up to `bytes` bytes (64 MiB by default); a longer line fails the job.
+    pub fn with_max_line_length(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes.max(1);
+        self
     }
 
     fn files(&self) -> UserResult<Vec<(PathBuf, u64)>> {
@@ -71,6 +83,7 @@ pub struct FileSplit {
 /// The reader of a [`TextFileSource`].
 pub struct TextFileReader {
     current: Option<OpenSplit>,
+    max_line_bytes: usize,
 }
 
 struct OpenSplit {
@@ -79,6 +92,37 @@ struct OpenSplit {
     position: u64,
     end: u64,
     line: Vec<u8>,
+    max_line_bytes: usize,
+}
+
+impl OpenSplit {
+    /// Reads the next line (with its `\n`) into `line`, at most the split's line limit;
+    /// returns the bytes read.
+    fn read_line(&mut self, line: &mut Vec<u8>) -> UserResult<usize> {
+        read_line_within(&mut self.reader, line, self.max_line_bytes).map_err(|e| {
+            format!(
+                "cannot read {} at byte {}: {e}",
+                self.path.display(),
+                self.position
+            )
+            .into()
+        })
+    }
+}
+
+/// Reads up to and including the next `\n` into `line`; a line of more than `max` bytes is an
+/// error (and never more than `max + 1` bytes are held).
+fn read_line_within(input: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    let read = input.take(max as u64 + 1).read_until(b'\n', line)?;
+    if line.len() > max && line.last() != Some(&b'\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "a line is longer than {max} bytes (TextFileSource::with_max_line_length raises the limit)"
+            ),
+        ));
+    }
+    Ok(read)
 }
 
 impl Source<String> for TextFileSource {
@@ -111,28 +155,32 @@ impl Source<String> for TextFileSource {
     }
 
     fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<TextFileReader> {
-        Ok(TextFileReader { current: None })
+        Ok(TextFileReader {
+            current: None,
+            max_line_bytes: self.max_line_bytes,
+        })
     }
 }
 
-fn open_split(split: &FileSplit) -> UserResult<OpenSplit> {
+fn open_split(split: &FileSplit, max_line_bytes: usize) -> UserResult<OpenSplit> {
     let file = File::open(&split.path)
         .map_err(|e| format!("cannot read input file {}: {e}", split.path.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 18, file);
-    let mut position = split.start;
-    let mut line = Vec::new();
-    if split.start > 0 {
-        reader.seek(SeekFrom::Start(split.start - 1))?;
-        position = split.start - 1 + reader.read_until(b'\n', &mut line)? as u64;
-        line.clear();
-    }
-    Ok(OpenSplit {
-        reader,
+    let mut open = OpenSplit {
+        reader: BufReader::with_capacity(1 << 18, file),
         path: split.path.clone(),
-        position,
+        position: split.start,
         end: split.end,
-        line,
-    })
+        line: Vec::new(),
+        max_line_bytes,
+    };
+    if split.start > 0 {
+        // The partial line before the split's start belongs to the previous split.
+        open.reader.seek(SeekFrom::Start(split.start - 1))?;
+        open.position = split.start - 1;
+        let mut skipped = Vec::new();
+        open.position += open.read_line(&mut skipped)? as u64;
+    }
+    Ok(open)
 }
 
 /// Decodes a chunk read up to `\n` into its lines. As Java's `readLine` (which Flink's text
@@ -162,7 +210,7 @@ fn decode(line: Vec<u8>, path: &Path) -> String {
 
 impl SourceReader<String, FileSplit> for TextFileReader {
     fn add_split(&mut self, split: FileSplit) -> UserResult {
-        self.current = Some(open_split(&split)?);
+        self.current = Some(open_split(&split, self.max_line_bytes)?);
         Ok(())
     }
 
@@ -176,10 +224,7 @@ impl SourceReader<String, FileSplit> for TextFileReader {
                 return Ok(ReaderStatus::SplitFinished);
             }
             let mut line = std::mem::take(&mut split.line);
-            let read = split
-                .reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| format!("cannot read {}: {e}", split.path.display()))?;
+            let read = split.read_line(&mut line)?;
             if read == 0 {
                 self.current = None;
                 return Ok(ReaderStatus::SplitFinished);
@@ -212,19 +257,55 @@ mod tests {
     use super::*;
     use sluice_core::Record;
 
-    fn read_split(split: &FileSplit) -> Vec<String> {
-        let mut reader = TextFileReader { current: None };
-        reader.add_split(split.clone()).unwrap();
+    fn reader(max_line_bytes: usize) -> TextFileReader {
+        TextFileReader {
+            current: None,
+            max_line_bytes,
+        }
+    }
+
+    fn try_read_split(split: &FileSplit, max_line_bytes: usize) -> UserResult<Vec<String>> {
+        let mut reader = reader(max_line_bytes);
+        reader.add_split(split.clone())?;
         let mut lines = Vec::new();
         loop {
             let mut batch: Vec<Record<String>> = Vec::new();
             let mut output = SourceOutput::new(&mut batch, 3);
-            let status = reader.poll_next(&mut output).unwrap();
+            let status = reader.poll_next(&mut output)?;
             lines.extend(batch.into_iter().map(|r| r.value));
             if status == ReaderStatus::SplitFinished {
-                return lines;
+                return Ok(lines);
             }
         }
+    }
+
+    fn read_split(split: &FileSplit) -> Vec<String> {
+        try_read_split(split, crate::sources::DEFAULT_MAX_LINE_BYTES).unwrap()
+    }
+
+    #[test]
+    fn a_line_longer_than_the_limit_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("sluice-text-long-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.txt");
+        std::fs::write(&path, "0123456789\nabc\n0123456789A\n").unwrap();
+        let whole = |start| FileSplit {
+            path: path.clone(),
+            start,
+            end: 27,
+        };
+        // Exactly at the limit is fine.
+        let lines = try_read_split(&whole(0), 11).unwrap();
+        assert_eq!(lines, ["0123456789", "abc", "0123456789A"]);
+        let error = try_read_split(&whole(0), 10).unwrap_err().to_string();
+        assert!(
+            error.contains("in.txt at byte 15") && error.contains("longer than 10 bytes"),
+            "{error}"
+        );
+        // Skipping the partial line at a split's start is bounded too.
+        let error = try_read_split(&whole(17), 5).unwrap_err().to_string();
+        assert!(error.contains("longer than 5 bytes"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -284,7 +365,7 @@ mod tests {
             end: text.len() as u64,
         };
         let expected = read_split(&whole);
-        let mut reader = TextFileReader { current: None };
+        let mut reader = reader(crate::sources::DEFAULT_MAX_LINE_BYTES);
         reader.add_split(whole).unwrap();
         let mut lines = Vec::new();
         let mut batch: Vec<Record<String>> = Vec::new();

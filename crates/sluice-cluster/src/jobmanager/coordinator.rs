@@ -45,7 +45,10 @@ pub fn start_coordinator(
     let mut tasks = Vec::new();
     for (vertex, task) in plan.tasks.iter().enumerate() {
         for subtask in 0..task.parallelism {
-            let worker = placement.worker_of(subtask);
+            let worker = *placement
+                .worker_of_pipeline
+                .get(subtask)
+                .ok_or_else(|| format!("subtask {subtask} of task {vertex} has no worker"))?;
             let link = links
                 .get(worker)
                 .cloned()

@@ -401,6 +401,10 @@ impl Dispatcher {
                 request.binary
             ));
         }
+        request
+            .plan
+            .validate()
+            .map_err(|e| format!("invalid job plan: {e}"))?;
         if let Some(config) = &request.plan.checkpointing
             && config.directory.is_none()
         {

@@ -9,6 +9,7 @@ pub mod placement;
 pub mod rest;
 pub mod rest_guard;
 pub mod rpc_server;
+pub mod savepoint_target;
 pub mod views;
 
 use std::net::TcpListener;
@@ -71,6 +72,7 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         .ip()
         .is_loopback();
     let token = config.rest_token();
+    let savepoint_dir = config.savepoint_dir.clone();
     if !loopback_only && token.is_none() {
         tracing::warn!(
             "THE REST API ON {rest_host}:{} IS OPEN: it listens beyond loopback without a \
@@ -135,7 +137,12 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         let listener = tokio::net::TcpListener::from_std(rest)
             .map_err(|e| format!("cannot serve REST: {e}"))?;
         let guard = rest_guard::Guard { loopback_only };
-        axum::serve(listener, rest::router(dispatcher, token, guard))
+        let settings = rest::RestSettings {
+            token,
+            guard,
+            savepoint_dir,
+        };
+        axum::serve(listener, rest::router(dispatcher, settings))
             .await
             .map_err(|e| format!("the REST server stopped: {e}"))
     })

@@ -32,6 +32,7 @@ use serde_json::json;
 
 use super::dispatcher::{Dispatcher, SubmitRequest};
 use super::rest_guard::{self, Guard};
+use super::savepoint_target::savepoint_target;
 
 /// The largest job binary the API accepts.
 const MAX_UPLOAD_BYTES: usize = 1 << 30;
@@ -43,9 +44,28 @@ pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response 
     (status, Json(json!({ "errors": [message.into()] }))).into_response()
 }
 
-/// The API's routes behind `guard` (see [`super::rest_guard`]); with `token`, only requests
-/// carrying it are served.
-pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>, guard: Guard) -> Router {
+/// How the REST API is protected and where it may write.
+#[derive(Debug, Clone)]
+pub struct RestSettings {
+    /// With a token, only requests carrying it are served.
+    pub token: Option<String>,
+    /// What requests a browser page could forge are refused (see [`super::rest_guard`]).
+    pub guard: Guard,
+    /// The only directory savepoints requested over REST may go to (`state.savepoints.dir`).
+    pub savepoint_dir: Option<String>,
+}
+
+/// The configured savepoint directory, as the savepoint handlers see it.
+#[derive(Debug, Clone)]
+struct SavepointRoot(Option<String>);
+
+/// The API's routes, protected as `settings` say.
+pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
+    let RestSettings {
+        token,
+        guard,
+        savepoint_dir,
+    } = settings;
     let routes = Router::new()
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
@@ -57,6 +77,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, token: Option<String>, guard: Guard) 
         .route("/jars/{key}", get(jar))
         .route("/jars/{key}/run", post(run))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(axum::Extension(SavepointRoot(savepoint_dir)))
         .with_state(dispatcher);
     let routes = match token {
         Some(token) => routes.layer(middleware::from_fn_with_state(
@@ -163,6 +184,7 @@ async fn patch_job(
 /// completed.
 async fn savepoint(
     State(dispatcher): Shared,
+    axum::Extension(root): axum::Extension<SavepointRoot>,
     Path(id): Path<String>,
     uri: axum::http::Uri,
     body: Bytes,
@@ -185,15 +207,12 @@ async fn savepoint(
         }
     };
     let stop = uri.path().ends_with("/stop") || request["cancel-job"] == true;
-    let directory = request["target-directory"]
+    let requested = request["target-directory"]
         .as_str()
-        .or_else(|| request["targetDirectory"].as_str())
-        .map(str::to_string);
-    let Some(directory) = directory else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "no savepoint directory: give one, or set state.savepoints.dir",
-        );
+        .or_else(|| request["targetDirectory"].as_str());
+    let directory = match savepoint_target(requested, root.0.as_deref()) {
+        Ok(directory) => directory,
+        Err(message) => return error(StatusCode::FORBIDDEN, message),
     };
     answer(dispatcher, move |d| {
         d.savepoint(&id, &directory, stop)

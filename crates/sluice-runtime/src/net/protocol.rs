@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use sluice_core::Barrier;
+use sluice_core::key_group::UPPER_BOUND_MAX_PARALLELISM;
 
 use super::frame::{FrameReader, write_frame};
 use crate::checkpoint::{CheckpointConfig, RestartStrategy, TaskId, TaskMessage};
@@ -272,6 +273,50 @@ pub struct ClusterPlan {
     pub fingerprint: String,
 }
 
+impl ClusterPlan {
+    /// Checks that the plan is consistent (it may come from any REST client): at least one
+    /// task, as many pipelines as the highest task parallelism, every operator in a task of
+    /// its parallelism, max parallelisms in Flink's range, a SHA-256 fingerprint.
+    pub fn validate(&self) -> Result<(), String> {
+        let highest = self.tasks.iter().map(|t| t.parallelism).max();
+        if highest != Some(self.pipelines) {
+            return Err(format!(
+                "{} pipelines, but the highest task parallelism is {}",
+                self.pipelines,
+                highest.map_or_else(|| "undefined (no tasks)".into(), |p| p.to_string())
+            ));
+        }
+        if let Some(task) = self.tasks.iter().position(|t| t.parallelism == 0) {
+            return Err(format!("task {task} has parallelism 0"));
+        }
+        for (uid, (task, parallelism, max_parallelism)) in &self.operators {
+            let Some(plan_task) = self.tasks.get(*task) else {
+                return Err(format!(
+                    "operator '{uid}' is in task {task}, but the plan has {} tasks",
+                    self.tasks.len()
+                ));
+            };
+            if *parallelism != plan_task.parallelism {
+                return Err(format!(
+                    "operator '{uid}' has parallelism {parallelism}, its task {}",
+                    plan_task.parallelism
+                ));
+            }
+            if !(*parallelism..=UPPER_BOUND_MAX_PARALLELISM).contains(max_parallelism) {
+                return Err(format!(
+                    "operator '{uid}' has max parallelism {max_parallelism}: it must be between its parallelism {parallelism} and {UPPER_BOUND_MAX_PARALLELISM}"
+                ));
+            }
+        }
+        let fingerprint_ok =
+            self.fingerprint.len() == 64 && self.fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
+        if !fingerprint_ok {
+            return Err("the fingerprint is not a SHA-256 in hex".into());
+        }
+        Ok(())
+    }
+}
+
 /// One task (chain) of a plan, as the checkpoint coordinator needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanTask {
@@ -285,6 +330,63 @@ pub struct PlanTask {
 mod tests {
     use super::*;
     use crate::net::frame::MAX_FRAME_BYTES;
+
+    fn plan() -> ClusterPlan {
+        ClusterPlan {
+            name: "job".into(),
+            job_id: JobId::random(),
+            restore_from: None,
+            plan: serde_json::json!({}),
+            pipelines: 2,
+            bounded: true,
+            checkpointing: None,
+            restart_strategy: None,
+            tasks: vec![
+                PlanTask {
+                    parallelism: 2,
+                    source: true,
+                },
+                PlanTask {
+                    parallelism: 1,
+                    source: false,
+                },
+            ],
+            operators: BTreeMap::from([
+                ("source".to_string(), (0, 2, 128)),
+                ("sink".to_string(), (1, 1, 128)),
+            ]),
+            fingerprint: "ab".repeat(32),
+        }
+    }
+
+    #[test]
+    fn inconsistent_plans_are_refused_with_what_is_wrong() {
+        assert_eq!(plan().validate(), Ok(()));
+        let cases: [(fn(&mut ClusterPlan), &str); 6] = [
+            (|p| p.pipelines = 5, "5 pipelines"),
+            (|p| p.tasks.clear(), "no tasks"),
+            (|p| p.tasks[1].parallelism = 0, "task 1 has parallelism 0"),
+            (
+                |p| {
+                    p.operators.insert("ghost".into(), (7, 1, 128));
+                },
+                "'ghost' is in task 7",
+            ),
+            (
+                |p| {
+                    p.operators.insert("sink".into(), (1, 1, 1 << 20));
+                },
+                "max parallelism 1048576",
+            ),
+            (|p| p.fingerprint = "../x".into(), "fingerprint"),
+        ];
+        for (break_it, expected) in cases {
+            let mut plan = plan();
+            break_it(&mut plan);
+            let error = plan.validate().unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
 
     #[test]
     fn messages_round_trip_and_garbage_is_an_error() {
