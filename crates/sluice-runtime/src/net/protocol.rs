@@ -362,7 +362,8 @@ mod tests {
     #[test]
     fn inconsistent_plans_are_refused_with_what_is_wrong() {
         assert_eq!(plan().validate(), Ok(()));
-        let cases: [(fn(&mut ClusterPlan), &str); 6] = [
+        type BreakPlan = fn(&mut ClusterPlan);
+        let cases: [(BreakPlan, &str); 6] = [
             (|p| p.pipelines = 5, "5 pipelines"),
             (|p| p.tasks.clear(), "no tasks"),
             (|p| p.tasks[1].parallelism = 0, "task 1 has parallelism 0"),
