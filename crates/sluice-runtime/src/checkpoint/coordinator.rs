@@ -4,7 +4,8 @@
 //!
 //! It runs on its own thread beside the job's tasks; writing a checkpoint happens there, so
 //! tasks go on processing while their state is stored. Savepoints are checkpoints triggered on
-//! request and written to a directory of the user's choosing (never discarded). An
+//! request, as soon as the concurrent-checkpoint limit allows (they wait behind checkpoints in
+//! flight), and written to a directory of the user's choosing (never discarded). An
 //! intermediate savepoint is not announced to the tasks: recovery restores checkpoints only, so
 //! side effects a savepoint committed would be made again (as in Flink, its two-phase-commit
 //! sinks' output is committed by the next checkpoint). A stop-with-savepoint is the job's final
@@ -206,6 +207,7 @@ impl Coordinator {
         let mut sources_ended = BTreeSet::new();
         let mut final_checkpoint: Option<u64> = None;
         let mut finished = BTreeSet::new();
+        let mut queued: Option<SavepointRequest> = None;
         while finished.len() < self.tasks.len() && !self.cancel.is_cancelled() {
             match self.reports.recv_timeout(TICK) {
                 Ok(TaskReport::Acknowledged {
@@ -226,17 +228,21 @@ impl Coordinator {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            // A savepoint is a checkpoint triggered now, whatever the interval.
-            let mut savepoint = None;
-            if let Ok(CoordinatorRequest::Savepoint(request)) = self.requests.try_recv() {
-                if final_checkpoint.is_some() {
-                    let _ = request
-                        .reply
-                        .send(Err("the job is finishing; no savepoint can be taken".into()));
-                } else {
-                    savepoint = Some(request);
-                }
+            // A savepoint is a checkpoint triggered as soon as the concurrent-checkpoint limit
+            // allows, whatever the interval; until then it waits in `queued`.
+            if queued.is_none()
+                && let Ok(CoordinatorRequest::Savepoint(request)) = self.requests.try_recv()
+            {
+                queued = Some(request);
             }
+            if final_checkpoint.is_some()
+                && let Some(request) = queued.take()
+            {
+                let _ = request
+                    .reply
+                    .send(Err("the job is finishing; no savepoint can be taken".into()));
+            }
+
             // Complete every checkpoint every task acknowledged, oldest first.
             let ready: Vec<u64> = pending
                 .iter()
@@ -298,9 +304,12 @@ impl Coordinator {
             }
             // The final checkpoint once every source ended; periodic ones before.
             let all_ended = !sources.is_empty() && sources_ended.len() == sources.len();
+            let room = pending.len() < self.config.max_concurrent;
+            let mut savepoint = if room { queued.take() } else { None };
             let due = last_trigger.elapsed() >= self.config.interval
                 && last_completion.is_none_or(|at| at.elapsed() >= self.config.min_pause)
-                && pending.len() < self.config.max_concurrent;
+                && room
+                && queued.is_none();
             if final_checkpoint.is_none() && (all_ended || due || savepoint.is_some()) {
                 let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
                 // The final checkpoint is aligned: it must cover every record, so that sinks
@@ -499,5 +508,99 @@ impl Coordinator {
                 in_flight_bytes: in_flight_bytes as u64,
             });
         Ok(written.shared)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A task mailbox that records the checkpoints triggered through it.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Barrier>>);
+
+    impl TaskPost for Recorder {
+        fn post(&self, message: TaskMessage) {
+            if let TaskMessage::Trigger { barrier, .. } = message {
+                self.0.lock().unwrap().push(barrier);
+            }
+        }
+    }
+
+    impl Recorder {
+        fn wait_for(&self, count: usize) -> Vec<Barrier> {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let triggered = self.0.lock().unwrap().clone();
+                if triggered.len() >= count || Instant::now() > deadline {
+                    return triggered;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    #[test]
+    fn a_savepoint_waits_behind_the_concurrent_checkpoint_limit() {
+        let dir = std::env::temp_dir().join(format!("sluice-coordinator-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let job_id = JobId::random();
+        let storage =
+            CheckpointStorage::open_job(dir.to_str().unwrap(), &job_id.to_string()).unwrap();
+        let task = TaskId {
+            vertex: 0,
+            subtask: 0,
+        };
+        let recorder = Arc::new(Recorder::default());
+        let (reports, report_receiver) = mpsc::channel();
+        let (requests, request_receiver) = mpsc::channel();
+        let cancel = CancelToken::new();
+        let mut config = CheckpointConfig::every(Duration::from_millis(30));
+        config.max_concurrent = 1;
+        let coordinator = Coordinator {
+            config,
+            job_id,
+            job_name: "job".into(),
+            storage,
+            tasks: vec![CoordinatorTask {
+                id: task,
+                mailbox: Arc::clone(&recorder) as Arc<dyn TaskPost>,
+                is_source: true,
+            }],
+            operators: BTreeMap::new(),
+            reports: report_receiver,
+            cancel: cancel.clone(),
+            failure: Arc::default(),
+            first_id: 1,
+            requests: request_receiver,
+            stats: Arc::default(),
+        };
+        let thread = coordinator.spawn().unwrap();
+        let first = recorder.wait_for(1)[0];
+        let target = dir.join("savepoints").to_str().unwrap().to_string();
+        let waiting =
+            std::thread::spawn(move || request_savepoint(&requests, &target, false, None));
+        // Checkpoint 1 is in flight: the savepoint waits for it.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(recorder.wait_for(1).len(), 1, "nothing more was triggered");
+        let acknowledge = |barrier: Barrier| {
+            reports
+                .send(TaskReport::Acknowledged {
+                    task,
+                    barrier,
+                    snapshot: TaskSnapshot::new(),
+                })
+                .unwrap();
+        };
+        acknowledge(first);
+        let second = recorder.wait_for(2)[1];
+        assert!(second.savepoint, "the savepoint came next: {second:?}");
+        acknowledge(second);
+        let location = waiting.join().unwrap().unwrap();
+        assert!(location.contains("savepoint-"), "{location}");
+        cancel.cancel();
+        thread.join().unwrap();
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
