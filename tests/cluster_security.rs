@@ -271,7 +271,7 @@ fn post(cluster: &Cluster, path: &str, content_type: &str, body: &str) -> String
 }
 
 #[test]
-fn savepoint_targets_and_submitted_plans_from_rest_clients_are_checked() {
+fn savepoint_targets_plans_and_bodies_from_rest_clients_are_checked() {
     let cluster = Cluster::start("rest-input", 1, 2);
     let (id, _socket) = start_socket_job(&cluster, "rest-input");
     // Savepoints go only under the JobManager's state.savepoints.dir.
@@ -314,6 +314,19 @@ fn savepoint_targets_and_submitted_plans_from_rest_clients_are_checked() {
     assert!(
         answer.starts_with("HTTP/1.1 400") && answer.contains("invalid job plan"),
         "{answer}"
+    );
+    // Bodies of requests other than uploads are small.
+    let huge = format!(r#"{{"padding": "{}"}}"#, "x".repeat(2 << 20));
+    let answer = post(
+        &cluster,
+        &format!("/jars/{key}/run"),
+        "application/json",
+        &huge,
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "{}",
+        &answer[..answer.len().min(200)]
     );
 }
 

@@ -1,7 +1,11 @@
-//! The JobManager's blob store: job binaries by their SHA-256, on local disk.
+//! The JobManager's blob store: job binaries by their SHA-256, on local disk. A binary is
+//! streamed into a partial file while its checksum is computed (never held whole in memory),
+//! then renamed to its key durably.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use sluice_core::durable;
@@ -29,14 +33,27 @@ impl BlobStore {
 
     /// Stores `bytes`; returns their key.
     pub fn put(&self, bytes: &[u8]) -> Result<String, String> {
-        let key = hex(&Sha256::digest(bytes));
-        let path = self.path(&key);
-        if !path.exists() {
-            let partial = self.directory.join(format!("{key}.partial"));
-            durable::write(&path, &partial, bytes)
-                .map_err(|e| format!("cannot store a job binary in {}: {e}", path.display()))?;
-        }
-        Ok(key)
+        let mut upload = self.begin()?;
+        upload.write(bytes)?;
+        upload.finish()
+    }
+
+    /// Starts storing a binary that arrives in chunks.
+    pub fn begin(&self) -> Result<BlobUpload, String> {
+        static UPLOADS: AtomicU64 = AtomicU64::new(0);
+        let n = UPLOADS.fetch_add(1, Ordering::Relaxed);
+        let partial = self
+            .directory
+            .join(format!("upload-{}-{n}.partial", std::process::id()));
+        let file = File::create(&partial)
+            .map_err(|e| format!("cannot store a job binary in {}: {e}", partial.display()))?;
+        Ok(BlobUpload {
+            directory: self.directory.clone(),
+            partial,
+            file: Some(file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
     }
 
     /// Whether a blob with `key` is stored.
@@ -57,6 +74,64 @@ impl BlobStore {
     }
 }
 
+/// A binary being stored: its partial file and checksum so far. Dropped unfinished, the partial
+/// file is removed.
+#[derive(Debug)]
+pub struct BlobUpload {
+    directory: PathBuf,
+    partial: PathBuf,
+    file: Option<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl BlobUpload {
+    /// Appends `chunk`.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        let file = self.file.as_mut().ok_or("the upload is finished")?;
+        file.write_all(chunk)
+            .map_err(|e| format!("cannot store a job binary: {e}"))?;
+        self.hasher.update(chunk);
+        self.bytes += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The bytes received so far.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Whether nothing was received.
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Makes the binary durable under its key (a binary already stored is kept); returns the
+    /// key.
+    pub fn finish(mut self) -> Result<String, String> {
+        let file = self.file.take().ok_or("the upload is finished")?;
+        let fail = |e: std::io::Error| format!("cannot store a job binary: {e}");
+        drop(file);
+        durable::sync_path(&self.partial).map_err(fail)?;
+        let key = hex(&std::mem::take(&mut self.hasher).finalize());
+        let path = self.directory.join(&key);
+        if path.exists() {
+            let _ = std::fs::remove_file(&self.partial);
+        } else {
+            durable::rename(&self.partial, &path).map_err(fail)?;
+        }
+        Ok(key)
+    }
+}
+
+impl Drop for BlobUpload {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
 /// Whether `key` looks like a SHA-256 in hex (and so is safe as a file name).
 pub fn is_key(key: &str) -> bool {
     key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
@@ -70,6 +145,8 @@ mod tests {
     fn stores_by_checksum_and_refuses_odd_keys() {
         let dir = std::env::temp_dir().join(format!("sluice-blobs-test-{}", std::process::id()));
         let store = BlobStore::open(&dir).unwrap();
+        let unfinished = store.begin().unwrap();
+        drop(unfinished);
         let syncs = durable::syncs_on_this_thread();
         let key = store.put(b"binary").unwrap();
         assert_eq!(
@@ -86,6 +163,12 @@ mod tests {
             .unwrap();
         assert_eq!(back, b"binary");
         assert!(!store.contains("../etc/passwd"));
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "only the blob, no partial files: {left:?}");
         assert!(store.open_blob("../x").is_err());
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -8,6 +8,8 @@ pub mod job_store;
 pub mod placement;
 pub mod rest;
 pub mod rest_guard;
+pub mod rest_limits;
+pub mod rest_server;
 pub mod rpc_server;
 pub mod savepoint_target;
 pub mod views;
@@ -142,7 +144,8 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
             guard,
             savepoint_dir,
         };
-        axum::serve(listener, rest::router(dispatcher, settings))
+        let limits = rest_server::ConnectionLimits::default();
+        rest_server::serve(listener, rest::router(dispatcher, settings), limits)
             .await
             .map_err(|e| format!("the REST server stopped: {e}"))
     })

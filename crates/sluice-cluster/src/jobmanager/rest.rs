@@ -13,6 +13,11 @@
 //! | `GET /jars/{key}` | whether the binary with that SHA-256 is stored (404 if not) |
 //! | `POST /jars/{key}/run` | submits a job of that binary |
 //!
+//! Bodies are limited to 1 MiB (job binaries to 1 GiB, streamed to disk), handlers to 30 s
+//! (uploads 10 min; savepoints wait for their checkpoint), requests in progress to 64
+//! (`rest_limits`), connections to 256 with a 10 s header timeout (`rest_server`); savepoints
+//! go only under the JobManager's `state.savepoints.dir`, and submitted plans are validated.
+//!
 //! Errors answer `{"errors": ["..."]}` with a 4xx status, as Flink's do. With a token configured
 //! (`security.rest.token`), every request must carry `Authorization: Bearer <token>`; others
 //! get 401. Requests a browser page could forge are refused first (`rest_guard`).
@@ -22,20 +27,22 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::StreamExt;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use super::dispatcher::{Dispatcher, SubmitRequest};
 use super::rest_guard::{self, Guard};
+use super::rest_limits::{
+    self, MAX_BODY_BYTES, MAX_IN_PROGRESS, MAX_UPLOAD_BYTES, REQUEST_TIMEOUT, UPLOAD_TIMEOUT,
+};
 use super::savepoint_target::savepoint_target;
-
-/// The largest job binary the API accepts.
-const MAX_UPLOAD_BYTES: usize = 1 << 30;
 
 type Shared = State<Arc<Dispatcher>>;
 
@@ -66,18 +73,37 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         guard,
         savepoint_dir,
     } = settings;
-    let routes = Router::new()
+    let quick = Router::new()
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
         .route("/jobs/overview", get(jobs))
         .route("/jobs/{id}", get(job).patch(patch_job))
-        .route("/jobs/{id}/savepoints", post(savepoint))
-        .route("/jobs/{id}/stop", post(savepoint))
-        .route("/jars/upload", post(upload))
         .route("/jars/{key}", get(jar))
         .route("/jars/{key}/run", post(run))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(middleware::from_fn_with_state(
+            REQUEST_TIMEOUT,
+            rest_limits::time_limit,
+        ));
+    // A savepoint request waits for its checkpoint (the dispatcher bounds the wait).
+    let savepoints = Router::new()
+        .route("/jobs/{id}/savepoints", post(savepoint))
+        .route("/jobs/{id}/stop", post(savepoint));
+    let uploads =
+        Router::new()
+            .route("/jars/upload", post(upload))
+            .layer(middleware::from_fn_with_state(
+                UPLOAD_TIMEOUT,
+                rest_limits::time_limit,
+            ));
+    let routes = quick
+        .merge(savepoints)
+        .merge(uploads)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::Extension(SavepointRoot(savepoint_dir)))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(Semaphore::new(MAX_IN_PROGRESS)),
+            rest_limits::in_progress_limit,
+        ))
         .with_state(dispatcher);
     let routes = match token {
         Some(token) => routes.layer(middleware::from_fn_with_state(
@@ -222,15 +248,37 @@ async fn savepoint(
     .await
 }
 
-async fn upload(State(dispatcher): Shared, body: Bytes) -> Response {
-    if body.is_empty() {
+/// `POST /jars/upload`: streams the body (the job binary) to disk, at most
+/// [`MAX_UPLOAD_BYTES`]; answers its key.
+async fn upload(State(dispatcher): Shared, body: Body) -> Response {
+    let mut upload = match with_dispatcher(dispatcher, |d| d.blobs.begin()).await {
+        Ok(Ok(upload)) => upload,
+        Ok(Err(message)) => return error(StatusCode::INTERNAL_SERVER_ERROR, message),
+        Err(response) => return response,
+    };
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("reading the upload: {e}")),
+        };
+        if upload.len() + chunk.len() as u64 > MAX_UPLOAD_BYTES {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a job binary may have at most {MAX_UPLOAD_BYTES} bytes"),
+            );
+        }
+        if let Err(message) = tokio::task::block_in_place(|| upload.write(&chunk)) {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    }
+    if upload.is_empty() {
         return error(
             StatusCode::BAD_REQUEST,
             "the request body must be the job binary",
         );
     }
-    let stored = tokio::task::spawn_blocking(move || dispatcher.blobs.put(&body)).await;
-    match stored {
+    match tokio::task::spawn_blocking(move || upload.finish()).await {
         Ok(Ok(key)) => Json(json!({ "filename": key, "status": "success" })).into_response(),
         Ok(Err(message)) => error(StatusCode::INTERNAL_SERVER_ERROR, message),
         Err(join) => error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()),
