@@ -76,7 +76,8 @@ fn a_restarted_job_manager_recovers_its_running_job() {
 #[test]
 fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     let cluster = Cluster::start("savepoints", 2, 1);
-    let input = write_counts_input(&cluster.dir, 4000);
+    // Ten seconds of input: each savepoint waits for the checkpoint in flight before it.
+    let input = write_counts_input(&cluster.dir, 8000);
     let id = submit_counts(&cluster, &input);
     cluster.wait_for_state(&id, "RUNNING");
     wait_for_checkpoint(&cluster);

@@ -26,6 +26,7 @@ use sluice_runtime::checkpoint::{
     CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
     latest_checkpoint_of, request_savepoint, resolve_restore_point,
 };
+use sluice_runtime::graph::JobId;
 use sluice_runtime::net::protocol::{
     FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello, WorkerSpec,
     send_message,
@@ -118,6 +119,10 @@ struct JobRecord {
     recovered: bool,
     /// The exact checkpoint the current attempt restores, resolved when it deployed.
     restore_from: Option<String>,
+    /// The restore point resolved for the next attempt, once it is.
+    resolved: Option<Option<String>>,
+    /// Whether the next attempt waits for the tick to resolve its restore point.
+    resolving: bool,
     coordinator: Option<CoordinatorHandle>,
     /// The thread of the previous attempt's coordinator until it ended (the fence).
     stopping_coordinator: Option<std::thread::JoinHandle<()>>,
@@ -138,6 +143,8 @@ impl JobRecord {
                 .or_else(|| request.plan.restore_from.clone()),
             recovered: false,
             restore_from: None,
+            resolved: None,
+            resolving: false,
             request,
             status: JobStatus::Created,
             error: None,
@@ -172,31 +179,55 @@ impl JobRecord {
         }
     }
 
-    /// Resolves the exact checkpoint the next attempt restores: after a failure (or a
-    /// JobManager recovery) the job's own newest intact checkpoint; else, or when it has none,
-    /// what the submission asked for.
-    fn resolve_restore(&mut self) -> Result<(), String> {
-        let job_id = self.request.plan.job_id;
-        let own = match self
-            .request
-            .plan
-            .checkpointing
-            .as_ref()
-            .and_then(|c| c.directory.as_deref())
+    /// What resolving the next attempt's restore point takes: after a failure (or a JobManager
+    /// recovery) the job's own newest checkpoint comes first.
+    fn restore_query(&self) -> RestoreQuery {
+        let own_first = self.attempt > 0 || self.recovered;
+        RestoreQuery {
+            job_id: self.request.plan.job_id,
+            own_base: self
+                .request
+                .plan
+                .checkpointing
+                .as_ref()
+                .and_then(|c| c.directory.clone())
+                .filter(|_| own_first),
+            request: self.restore_request.clone(),
+        }
+    }
+}
+
+/// Where the next attempt of a job may restore from, to be resolved (reading storage) outside
+/// the dispatcher's lock.
+#[derive(Debug, Clone)]
+struct RestoreQuery {
+    job_id: JobId,
+    /// The checkpoint directory whose newest checkpoint of this job comes first.
+    own_base: Option<String>,
+    /// What the submission asked for.
+    request: Option<String>,
+}
+
+impl RestoreQuery {
+    /// Whether there is nothing to look up (a first attempt restoring nothing).
+    fn is_trivial(&self) -> bool {
+        self.own_base.is_none() && self.request.is_none()
+    }
+
+    /// The exact checkpoint to restore: the job's own newest, else what the submission asked
+    /// for, else none.
+    fn resolve(&self) -> Result<Option<String>, String> {
+        if let Some(base) = &self.own_base
+            && let Some(own) = latest_checkpoint_of(base, self.job_id)?
         {
-            Some(base) if self.attempt > 0 || self.recovered => latest_checkpoint_of(base, job_id)?,
-            _ => None,
-        };
-        self.restore_from = match (own, &self.restore_request) {
-            (Some(own), _) => Some(own),
-            (None, Some(path)) => Some(
-                resolve_restore_point(path, job_id)
-                    .map_err(|e| format!("cannot restore from {path}: {e}"))?
-                    .0,
-            ),
-            (None, None) => None,
-        };
-        Ok(())
+            return Ok(Some(own));
+        }
+        match &self.request {
+            Some(path) => resolve_restore_point(path, self.job_id)
+                .map(|(exact, _)| Some(exact))
+                .map_err(|e| format!("cannot restore from {path}: {e}")),
+            None => Ok(None),
+        }
     }
 }
 
@@ -212,6 +243,59 @@ struct TaskManagerEntry {
 struct State {
     task_managers: BTreeMap<String, TaskManagerEntry>,
     jobs: Vec<JobRecord>,
+    /// Messages decided under the lock, sent once it is released (a peer slow to read never
+    /// holds up the dispatcher).
+    outbox: Vec<(Link, Outgoing)>,
+}
+
+/// A message the dispatcher sends once its lock is released.
+#[derive(Debug)]
+enum Outgoing {
+    TaskManager(ToTaskManager),
+    Worker(ToWorker),
+    /// Close the connection (a lost TaskManager must register again).
+    Close,
+}
+
+/// The dispatcher's state, locked; its outbox is sent when the lock is released.
+struct Locked<'a>(Option<MutexGuard<'a, State>>);
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        self.0.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.0.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let outbox = self
+            .0
+            .as_mut()
+            .map(|state| std::mem::take(&mut state.outbox))
+            .unwrap_or_default();
+        drop(self.0.take());
+        for (link, message) in outbox {
+            let sent = match &message {
+                Outgoing::TaskManager(message) => send(&link, message),
+                Outgoing::Worker(message) => send(&link, message),
+                Outgoing::Close => lock(&link)
+                    .shutdown(std::net::Shutdown::Both)
+                    .map_err(|e| e.to_string()),
+            };
+            // A broken connection is noticed by its session (read error or heartbeat).
+            if let Err(error) = sent {
+                tracing::debug!("cannot send {message:?}: {error}");
+            }
+        }
+    }
 }
 
 /// A worker's report, decoded.
@@ -241,6 +325,11 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
+    /// The state, locked until the returned guard drops; then its outbox is sent.
+    fn locked(&self) -> Locked<'_> {
+        Locked(Some(lock(&self.state)))
+    }
+
     /// A dispatcher with no TaskManagers; with a `store`, the jobs it holds are recovered
     /// (each resumes from its latest checkpoint once slots are free).
     pub fn new(
@@ -277,7 +366,8 @@ impl Dispatcher {
     /// failed an attempt.
     pub fn tick(&self) {
         self.check_heartbeats();
-        let mut state = lock(&self.state);
+        self.resolve_restore_points();
+        let mut state = self.locked();
         let failed: Vec<(String, String)> = state
             .jobs
             .iter()
@@ -308,9 +398,34 @@ impl Dispatcher {
         self.schedule(&mut state);
     }
 
+    /// Resolves the restore points deployments wait for, reading storage without the lock.
+    fn resolve_restore_points(&self) {
+        let queries: Vec<(String, u32, RestoreQuery)> = self
+            .locked()
+            .jobs
+            .iter()
+            .filter(|job| job.resolving && job.status == JobStatus::Created)
+            .map(|job| (job.id.clone(), job.attempt, job.restore_query()))
+            .collect();
+        for (id, attempt, query) in queries {
+            let outcome = query.resolve();
+            let mut state = self.locked();
+            let Some(job) = state.jobs.iter_mut().find(|job| {
+                job.id == id && job.attempt == attempt && job.status == JobStatus::Created
+            }) else {
+                continue;
+            };
+            job.resolving = false;
+            match outcome {
+                Ok(path) => job.resolved = Some(path),
+                Err(error) => self.end_job(&mut state, &id, JobStatus::Failed, Some(error)),
+            }
+        }
+    }
+
     /// Registers a TaskManager (replacing one of the same id) and schedules waiting jobs.
     pub fn register_task_manager(&self, info: TaskManagerInfo, link: Link) {
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         tracing::info!(
             "TaskManager {} registered at {} with {} slots",
             info.id,
@@ -334,14 +449,14 @@ impl Dispatcher {
 
     /// Notes a TaskManager's heartbeat.
     pub fn heartbeat(&self, id: &str) {
-        if let Some(entry) = lock(&self.state).task_managers.get_mut(id) {
+        if let Some(entry) = self.locked().task_managers.get_mut(id) {
             entry.last_heartbeat = Instant::now();
         }
     }
 
     /// A TaskManager's connection ended.
     pub fn task_manager_disconnected(&self, id: &str, link: &Link) {
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         // A TaskManager that registered again has a new link; the old session's end is moot.
         if state
             .task_managers
@@ -354,7 +469,7 @@ impl Dispatcher {
 
     /// Declares lost every TaskManager silent for longer than the heartbeat timeout.
     pub fn check_heartbeats(&self) {
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         let silent: Vec<String> = state
             .task_managers
             .iter()
@@ -375,7 +490,7 @@ impl Dispatcher {
             return;
         };
         tracing::warn!("TaskManager {id} is lost: {reason}");
-        let _ = lock(&entry.link).shutdown(std::net::Shutdown::Both);
+        state.outbox.push((entry.link.clone(), Outgoing::Close));
         let affected: Vec<String> = state
             .jobs
             .iter()
@@ -414,7 +529,7 @@ impl Dispatcher {
         }
         // The client chose the id (Flink's clients do too), so a job with a fixed id keeps it.
         let id = request.plan.job_id.to_string();
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         if let Some(running) = state.jobs.iter().find(|job| job.id == id) {
             if !running.status.is_terminal() {
                 return Err(format!(
@@ -445,7 +560,7 @@ impl Dispatcher {
 
     /// Cancels a job.
     pub fn cancel(&self, id: &str) -> Result<(), String> {
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         let job = state
             .jobs
             .iter()
@@ -515,10 +630,17 @@ impl Dispatcher {
             return;
         }
         job.waiting_since = None;
-        if let Err(error) = job.resolve_restore() {
-            self.end_job(state, id, JobStatus::Failed, Some(error));
-            return;
+        if job.resolved.is_none() {
+            let query = job.restore_query();
+            if !query.is_trivial() {
+                // The tick reads the storage, without the lock; deployment follows.
+                job.resolving = true;
+                job.waiting = Some("resolving the checkpoint to restore".into());
+                return;
+            }
+            job.resolved = Some(None);
         }
+        job.restore_from = job.resolved.take().flatten();
         let placement = spread(needed, &mut free);
         job.attempt += 1;
         job.waiting = None;
@@ -569,7 +691,6 @@ impl Dispatcher {
             job.attempt,
             placement
         );
-        let mut failed = None;
         for (tm, spec) in specs {
             if let Some(entry) = state.task_managers.get_mut(&tm) {
                 let slots = placement
@@ -577,19 +698,15 @@ impl Dispatcher {
                     .find(|(t, _)| *t == tm)
                     .map_or(0, |(_, p)| p.len());
                 entry.used_slots += slots;
-                if let Err(error) = send(&entry.link, &ToTaskManager::Deploy(spec)) {
-                    failed = Some(format!("cannot deploy to TaskManager {tm}: {error}"));
-                }
+                let deploy = Outgoing::TaskManager(ToTaskManager::Deploy(spec));
+                state.outbox.push((entry.link.clone(), deploy));
             }
-        }
-        if let Some(error) = failed {
-            self.fail_attempt(state, id, error);
         }
     }
 
     /// A worker process introduced itself; starts the attempt once all did.
     pub fn worker_hello(&self, hello: &WorkerHello, link: Link) -> Result<(), String> {
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         let job = state
             .jobs
             .iter_mut()
@@ -663,7 +780,7 @@ impl Dispatcher {
     /// Returns the savepoint's path.
     pub fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String> {
         let (requests, timeout) = {
-            let state = lock(&self.state);
+            let state = self.locked();
             let job = state
                 .jobs
                 .iter()
@@ -697,7 +814,7 @@ impl Dispatcher {
             FromWorker::Failed { error } => Reported::Failed(error),
             FromWorker::Heartbeat => return,
         };
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         let Some(job) = state
             .jobs
             .iter_mut()
@@ -744,7 +861,7 @@ impl Dispatcher {
 
     /// A worker's connection ended; unless it reported finishing, its attempt failed.
     pub fn worker_disconnected(&self, hello: &WorkerHello, error: Option<&str>) {
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         let Some(job) = state.jobs.iter().find(|job| {
             job.id == hello.job && job.attempt == hello.attempt && job.status == JobStatus::Running
         }) else {
@@ -775,7 +892,7 @@ impl Dispatcher {
         if success {
             return;
         }
-        let mut state = lock(&self.state);
+        let mut state = self.locked();
         let running = state.jobs.iter().any(|j| {
             j.id == job
                 && j.attempt == attempt
@@ -824,7 +941,9 @@ impl Dispatcher {
         let workers = std::mem::take(&mut job.workers);
         if !finished {
             for link in workers.iter().filter_map(|w| w.link.as_ref()) {
-                let _ = send(link, &ToWorker::Cancel);
+                state
+                    .outbox
+                    .push((link.clone(), Outgoing::Worker(ToWorker::Cancel)));
             }
         }
         let mut used: Vec<(String, usize)> = Vec::new();
@@ -839,13 +958,13 @@ impl Dispatcher {
             if let Some(entry) = state.task_managers.get_mut(&tm) {
                 entry.used_slots = entry.used_slots.saturating_sub(slots);
                 if !finished {
-                    let _ = send(
-                        &entry.link,
-                        &ToTaskManager::Cancel {
-                            job: id.to_string(),
-                            attempt,
-                        },
-                    );
+                    let cancel = ToTaskManager::Cancel {
+                        job: id.to_string(),
+                        attempt,
+                    };
+                    state
+                        .outbox
+                        .push((entry.link.clone(), Outgoing::TaskManager(cancel)));
                 }
             }
         }
@@ -883,12 +1002,12 @@ impl Dispatcher {
 
     /// Every job, newest first.
     pub fn jobs(&self) -> Vec<JobOverview> {
-        lock(&self.state).jobs.iter().rev().map(overview).collect()
+        self.locked().jobs.iter().rev().map(overview).collect()
     }
 
     /// One job's details.
     pub fn job(&self, id: &str) -> Option<JobDetails> {
-        let state = lock(&self.state);
+        let state = self.locked();
         let job = state.jobs.iter().find(|job| job.id == id)?;
         Some(JobDetails {
             overview: overview(job),
@@ -906,7 +1025,7 @@ impl Dispatcher {
 
     /// The registered TaskManagers.
     pub fn task_managers(&self) -> Vec<TaskManagerOverview> {
-        lock(&self.state)
+        self.locked()
             .task_managers
             .values()
             .map(|entry| TaskManagerOverview {
