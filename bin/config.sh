@@ -57,6 +57,21 @@ is_local_host() {
     esac
 }
 
+# How many earlier logs of a daemon are kept (log.1 is the newest), as Flink keeps them.
+SLUICE_MAX_LOG_FILES="${SLUICE_MAX_LOG_FILES:-10}"
+
+# Moves log file $1 to $1.1, $1.1 to $1.2, ... (dropping the oldest), so a restart keeps the log
+# of the run before it: the evidence of a crash.
+rotate_log() {
+    local log="$1" n="$SLUICE_MAX_LOG_FILES"
+    [ -f "$log" ] || return 0
+    while [ "$n" -gt 1 ]; do
+        [ -f "$log.$((n - 1))" ] && mv -f "$log.$((n - 1))" "$log.$n"
+        n=$((n - 1))
+    done
+    mv -f "$log" "$log.1"
+}
+
 # Starts `sluice $1` in the background, one more instance, recording its pid.
 start_daemon() {
     local role="$1"
@@ -68,6 +83,7 @@ start_daemon() {
         instance=$(grep -c . "$pid_file" || true)
     fi
     local log="$SLUICE_LOG_DIR/sluice-$SLUICE_IDENT-$role-$instance-$(hostname).log"
+    rotate_log "$log"
     nohup "$SLUICE_BIN" "$role" --conf-dir "$SLUICE_CONF_DIR" "$@" >"$log" 2>&1 </dev/null &
     echo $! >>"$pid_file"
     echo "Starting $role daemon on host $(hostname) (pid $!, log $log)."

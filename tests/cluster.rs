@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::cluster::*;
 
@@ -204,7 +204,81 @@ fn start_cluster_runs_two_task_managers_from_workers_and_stop_cluster_leaves_no_
             .join(format!("sluice-{}-cluster.secret", whoami()))
             .exists()
     );
+    // Started again, every daemon's log of the first run is kept beside the new one.
+    script("start-cluster.sh");
+    script("stop-cluster.sh");
+    let logs: Vec<String> = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("sluice-"))
+        .collect();
+    let kept: Vec<&String> = logs
+        .iter()
+        .filter(|name| name.ends_with(".log.1"))
+        .collect();
+    assert_eq!(kept.len(), 3, "{logs:?}");
+    let earlier = kept
+        .iter()
+        .find(|name| name.contains("jobmanager"))
+        .map(|name| std::fs::read_to_string(dir.join("log").join(name)).unwrap())
+        .unwrap();
+    assert!(earlier.contains("WordCount"), "{earlier}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ended_jobs_and_their_binaries_are_forgotten_past_the_job_history() {
+    let cluster = Cluster::start_with("history", 1, 2, |_| {
+        ["jobstore.max-capacity=2", "jobstore.expiration-time=8s"]
+            .iter()
+            .flat_map(|setting| ["-D".to_string(), setting.to_string()])
+            .collect()
+    });
+    let input = write_text(&cluster.dir);
+    for run in 0..3 {
+        cluster.word_count_ok(1, input.to_str().unwrap(), &format!("out-{run}.csv"));
+    }
+    let listed = |cluster: &Cluster| {
+        cluster.get("/jobs/overview")["jobs"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    // The JobManager's job binaries: files named by their SHA-256 (64 hex digits).
+    let blobs = |cluster: &Cluster| {
+        std::fs::read_dir(cluster.dir.join("blobs"))
+            .unwrap()
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("sluice-jobmanager-")
+            })
+            .flat_map(|dir| std::fs::read_dir(dir.path()).unwrap().flatten())
+            .filter(|entry| entry.file_name().len() == 64)
+            .count()
+    };
+    let wait_until = |done: &dyn Fn() -> bool, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: {}",
+                cluster.get("/jobs/overview")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_until(
+        &|| listed(&cluster) == 2,
+        "the capacity keeps the newest two",
+    );
+    assert_eq!(blobs(&cluster), 1, "the binary of the jobs kept");
+    wait_until(
+        &|| listed(&cluster) == 0 && blobs(&cluster) == 0,
+        "expired jobs and their binary are gone",
+    );
 }
 
 #[test]

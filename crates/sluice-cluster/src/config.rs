@@ -13,6 +13,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::jobmanager::dispatcher::JobHistory;
 use sluice_api::state_backend::check_state_option;
 use sluice_runtime::checkpoint::{
     CheckpointConfig, RestartStrategy, parse_duration, parse_memory_size,
@@ -116,6 +117,9 @@ pub struct ClusterConfig {
     pub heartbeat_timeout: Duration,
     /// How long a job waits for free slots before it fails (`slot.request.timeout`, 300 s).
     pub slot_request_timeout: Duration,
+    /// How many ended jobs are kept and for how long (`jobstore.max-capacity`, 1000;
+    /// `jobstore.expiration-time`, 1 h).
+    pub job_history: JobHistory,
     /// Where savepoints go when a request names no directory (`state.savepoints.dir`, Flink
     /// 2's `execution.checkpointing.savepoint-dir`).
     pub savepoint_dir: Option<String>,
@@ -169,6 +173,7 @@ impl Default for ClusterConfig {
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(50),
             slot_request_timeout: Duration::from_secs(300),
+            job_history: JobHistory::default(),
             savepoint_dir: None,
             jobmanager_bind_host: None,
             rest_bind_address: None,
@@ -378,6 +383,8 @@ impl ClusterConfig {
             "heartbeat.interval" => self.heartbeat_interval = duration()?,
             "heartbeat.timeout" => self.heartbeat_timeout = duration()?,
             "slot.request.timeout" => self.slot_request_timeout = duration()?,
+            "jobstore.max-capacity" => self.job_history.max_capacity = count()?,
+            "jobstore.expiration-time" => self.job_history.expiration = duration()?,
             "state.savepoints.dir" | "execution.checkpointing.savepoint-dir" => {
                 self.savepoint_dir = Some(nonempty("a directory")?)
             }

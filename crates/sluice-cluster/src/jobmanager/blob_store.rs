@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sluice_core::durable;
@@ -54,6 +55,33 @@ impl BlobStore {
             hasher: Sha256::new(),
             bytes: 0,
         })
+    }
+
+    /// Deletes the blobs not in `keep` (and abandoned partial uploads) last modified more than
+    /// `older_than` ago; returns how many blobs it deleted.
+    pub fn sweep(
+        &self,
+        keep: &std::collections::BTreeSet<String>,
+        older_than: Duration,
+    ) -> Result<usize, String> {
+        let entries = std::fs::read_dir(&self.directory)
+            .map_err(|e| format!("{}: {e}", self.directory.display()))?;
+        let mut deleted = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let blob = is_key(&name);
+            if (!blob && !name.ends_with(".partial")) || keep.contains(&name) {
+                continue;
+            }
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age >= older_than));
+            if old && durable::remove(&entry.path()).is_ok() {
+                deleted += usize::from(blob);
+            }
+        }
+        Ok(deleted)
     }
 
     /// Whether a blob with `key` is stored.
@@ -169,6 +197,16 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(left.len(), 1, "only the blob, no partial files: {left:?}");
+        // Sweeping keeps what is used and what is young, deletes the rest.
+        let other = store.put(b"another binary").unwrap();
+        let abandoned = store.begin().unwrap();
+        std::mem::forget(abandoned);
+        let keep = std::collections::BTreeSet::from([key.clone()]);
+        assert_eq!(store.sweep(&keep, Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(store.sweep(&keep, Duration::ZERO).unwrap(), 1);
+        assert!(store.contains(&key) && !store.contains(&other));
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "the abandoned upload is gone too");
         assert!(store.open_blob("../x").is_err());
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -126,6 +126,8 @@ struct JobRecord {
     coordinator: Option<CoordinatorHandle>,
     /// The thread of the previous attempt's coordinator until it ended (the fence).
     stopping_coordinator: Option<std::thread::JoinHandle<()>>,
+    /// When the job ended.
+    ended: Option<Instant>,
 }
 
 impl JobRecord {
@@ -161,6 +163,7 @@ impl JobRecord {
             waiting_since: None,
             coordinator: None,
             stopping_coordinator: None,
+            ended: None,
         }
     }
 
@@ -322,7 +325,34 @@ pub struct Dispatcher {
     pub heartbeat_timeout: Duration,
     /// How long a job waits for slots before it fails.
     pub slot_request_timeout: Duration,
+    /// How many ended jobs are kept for the API, and for how long.
+    pub history: JobHistory,
+    /// When the blob store was last swept.
+    last_sweep: Mutex<Instant>,
 }
+
+/// How many ended jobs the dispatcher keeps (Flink's `jobstore.max-capacity`) and for how long
+/// (`jobstore.expiration-time`); older ones are forgotten, and job binaries no kept job uses
+/// are deleted once they are as old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobHistory {
+    /// The most ended jobs kept.
+    pub max_capacity: usize,
+    /// How long an ended job is kept.
+    pub expiration: Duration,
+}
+
+impl Default for JobHistory {
+    fn default() -> Self {
+        JobHistory {
+            max_capacity: 1000,
+            expiration: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// How often unused job binaries are looked for.
+const BLOB_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Dispatcher {
     /// The state, locked until the returned guard drops; then its outbox is sent.
@@ -338,6 +368,7 @@ impl Dispatcher {
         heartbeat_interval: Duration,
         heartbeat_timeout: Duration,
         slot_request_timeout: Duration,
+        history: JobHistory,
     ) -> Result<Self, String> {
         let mut state = State::default();
         if let Some(store) = &store {
@@ -359,7 +390,45 @@ impl Dispatcher {
             heartbeat_interval,
             heartbeat_timeout,
             slot_request_timeout,
+            history,
+            last_sweep: Mutex::new(Instant::now()),
         })
+    }
+
+    /// Forgets ended jobs past the history's capacity or age, and deletes the job binaries
+    /// nothing kept uses once they are older than the history keeps jobs (uploads never run
+    /// included).
+    fn trim_history(&self) {
+        let referenced: std::collections::BTreeSet<String> = {
+            let mut state = self.locked();
+            let expiration = self.history.expiration;
+            state
+                .jobs
+                .retain(|job| job.ended.is_none_or(|at| at.elapsed() < expiration));
+            let ended = state.jobs.iter().filter(|job| job.ended.is_some()).count();
+            let mut surplus = ended.saturating_sub(self.history.max_capacity);
+            // Jobs are kept in submission order: the oldest ended ones go first.
+            state.jobs.retain(|job| {
+                let forget = surplus > 0 && job.ended.is_some();
+                surplus -= usize::from(forget);
+                !forget
+            });
+            state
+                .jobs
+                .iter()
+                .map(|job| job.request.binary.clone())
+                .collect()
+        };
+        let mut last = lock(&self.last_sweep);
+        if last.elapsed() >= BLOB_SWEEP_INTERVAL.min(self.history.expiration) {
+            *last = Instant::now();
+            drop(last);
+            match self.blobs.sweep(&referenced, self.history.expiration) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("deleted {n} job binaries no job uses"),
+                Err(error) => tracing::warn!("cannot sweep the job binaries: {error}"),
+            }
+        }
     }
 
     /// Runs what is due: lost TaskManagers, restarts whose delay passed, checkpointing that
@@ -367,6 +436,7 @@ impl Dispatcher {
     pub fn tick(&self) {
         self.check_heartbeats();
         self.resolve_restore_points();
+        self.trim_history();
         let mut state = self.locked();
         let failed: Vec<(String, String)> = state
             .jobs
@@ -988,6 +1058,7 @@ impl Dispatcher {
         job.waiting = None;
         job.restart_at = None;
         job.end_ms = Some(now_ms());
+        job.ended = Some(Instant::now());
         job.runtime = job.started.map(|s| s.elapsed());
         if was_running {
             self.stop_attempt(state, id, status == JobStatus::Finished);

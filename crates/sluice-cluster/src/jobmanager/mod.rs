@@ -105,6 +105,7 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         config.heartbeat_interval,
         config.heartbeat_timeout,
         config.slot_request_timeout,
+        config.job_history,
     )?);
     {
         let dispatcher = Arc::clone(&dispatcher);

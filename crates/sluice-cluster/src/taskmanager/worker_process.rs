@@ -19,6 +19,43 @@ use sluice_runtime::worker::{
 /// How much of a failed worker's error output its report carries.
 const ERROR_TAIL_BYTES: u64 = 2048;
 
+/// How many worker processes' logs (`worker-*.out` and `.log`) a TaskManager keeps: the
+/// newest, the older ones deleted as new workers start.
+const MAX_WORKER_LOGS: usize = 100;
+
+/// Deletes all but the newest `keep - 1` workers' logs in `dir` (room for one more).
+fn prune_worker_logs(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    // One worker's logs share a name: worker-<job>-<attempt>-<index>.{out,log}.
+    let mut workers: BTreeMap<String, std::time::SystemTime> = BTreeMap::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_prefix("worker-").and_then(|_| {
+            name.strip_suffix(".out")
+                .or_else(|| name.strip_suffix(".log"))
+        }) else {
+            continue;
+        };
+        let modified = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let newest = workers.entry(stem.to_string()).or_insert(modified);
+        *newest = (*newest).max(modified);
+    }
+    let mut by_age: Vec<(std::time::SystemTime, String)> =
+        workers.into_iter().map(|(stem, at)| (at, stem)).collect();
+    by_age.sort();
+    let surplus = (by_age.len() + 1).saturating_sub(keep);
+    for (_, stem) in by_age.into_iter().take(surplus) {
+        for suffix in ["out", "log"] {
+            let _ = std::fs::remove_file(dir.join(format!("{stem}.{suffix}")));
+        }
+    }
+}
+
 /// Identifies a worker process: job, attempt, worker index.
 pub type WorkerKey = (String, u32, usize);
 
@@ -64,6 +101,7 @@ impl Workers {
                 settings.log_dir.display()
             )
         })?;
+        prune_worker_logs(&settings.log_dir, MAX_WORKER_LOGS);
         let name = format!("worker-{}-{}-{}", spec.job, spec.attempt, spec.worker);
         let stdout_path = settings.log_dir.join(format!("{name}.out"));
         let stderr_path = settings.log_dir.join(format!("{name}.log"));
@@ -201,4 +239,48 @@ fn tail(path: &Path) -> String {
     let mut text = String::new();
     let _ = file.read_to_string(&mut text);
     text.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_newest_workers_logs_are_kept() {
+        let dir = std::env::temp_dir().join(format!("sluice-worker-logs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for attempt in 0..5 {
+            for suffix in ["out", "log"] {
+                let path = dir.join(format!("worker-job-{attempt}-0.{suffix}"));
+                std::fs::write(&path, "x").unwrap();
+                let at = std::time::UNIX_EPOCH + Duration::from_secs(1_000 + attempt);
+                std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_modified(at)
+                    .unwrap();
+            }
+        }
+        std::fs::write(dir.join("taskmanager.log"), "kept").unwrap();
+        prune_worker_logs(&dir, 3);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "taskmanager.log",
+                "worker-job-3-0.log",
+                "worker-job-3-0.out",
+                "worker-job-4-0.log",
+                "worker-job-4-0.out"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

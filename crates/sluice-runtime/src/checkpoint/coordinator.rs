@@ -144,9 +144,13 @@ pub struct Coordinator {
     pub first_id: u64,
     /// Requests from the job's client.
     pub requests: Receiver<CoordinatorRequest>,
-    /// Where completed checkpoints are recorded.
+    /// Where completed checkpoints are recorded (the newest [`RETAINED_STATS`]).
     pub stats: Arc<Mutex<Vec<CheckpointStats>>>,
 }
+
+/// How many completed checkpoints' stats are kept (the newest): a job that runs for months
+/// keeps a bounded history.
+pub const RETAINED_STATS: usize = 1000;
 
 /// How often the coordinator wakes when nothing happens.
 const TICK: Duration = Duration::from_millis(20);
@@ -155,6 +159,14 @@ fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Adds `entry` to `stats`, dropping the oldest beyond [`RETAINED_STATS`].
+fn record(stats: &mut Vec<CheckpointStats>, entry: CheckpointStats) {
+    if stats.len() >= RETAINED_STATS {
+        stats.remove(0);
+    }
+    stats.push(entry);
 }
 
 /// The file of `task`'s state inside a checkpoint.
@@ -495,10 +507,9 @@ impl Coordinator {
             None => storage.write(&metadata, &files),
         }
         .map_err(|error| error.to_string())?;
-        self.stats
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(CheckpointStats {
+        record(
+            &mut self.stats.lock().unwrap_or_else(PoisonError::into_inner),
+            CheckpointStats {
                 checkpoint_id: id,
                 duration: triggered.elapsed(),
                 write_duration: writing.elapsed(),
@@ -506,7 +517,8 @@ impl Coordinator {
                 savepoint: savepoint.is_some(),
                 unaligned,
                 in_flight_bytes: in_flight_bytes as u64,
-            });
+            },
+        );
         Ok(written.shared)
     }
 }
@@ -539,6 +551,25 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
+    }
+
+    #[test]
+    fn the_stats_history_keeps_the_newest() {
+        let mut stats = Vec::new();
+        for checkpoint_id in 1..=RETAINED_STATS as u64 + 5 {
+            let entry = CheckpointStats {
+                checkpoint_id,
+                duration: Duration::ZERO,
+                write_duration: Duration::ZERO,
+                bytes: 0,
+                savepoint: false,
+                unaligned: false,
+                in_flight_bytes: 0,
+            };
+            record(&mut stats, entry);
+        }
+        assert_eq!(stats.len(), RETAINED_STATS);
+        assert_eq!(stats[0].checkpoint_id, 6);
     }
 
     #[test]
