@@ -110,21 +110,7 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     );
     cluster.wait_for_state(&id, "FINISHED");
     // Resumed from the savepoint, the job commits the rest: together, one run's output.
-    cluster.run_ok(&[
-        "-s",
-        &location,
-        example("exactly_once_counts").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output-dir",
-        cluster.dir.join("out").to_str().unwrap(),
-        "--checkpoint-dir",
-        cluster.dir.join("checkpoints-2").to_str().unwrap(),
-        "--checkpoint-interval-ms",
-        "100",
-        "--parallelism",
-        "2",
-    ]);
+    resume_counts_from(&cluster, &input, &location);
     assert_committed_exactly_once(&cluster, &input);
     let plain = cluster.client("savepoint", &["0123", "/tmp/x"]);
     assert!(!plain.status.success());
@@ -197,21 +183,7 @@ fn a_corrupt_latest_checkpoint_with_two_retained_names_the_older_one() {
     // Restored explicitly, it resumes: every line is committed, those after the older
     // checkpoint possibly twice (the price the error warned of).
     let input = cluster.dir.join("counts-input.csv");
-    cluster.run_ok(&[
-        "-s",
-        older,
-        example("exactly_once_counts").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output-dir",
-        cluster.dir.join("out").to_str().unwrap(),
-        "--checkpoint-dir",
-        cluster.dir.join("checkpoints-2").to_str().unwrap(),
-        "--checkpoint-interval-ms",
-        "100",
-        "--parallelism",
-        "2",
-    ]);
+    resume_counts_from(&cluster, &input, older);
     let committed = common::committed_lines(&[&cluster.dir.join("out")]);
     for line in fault_free_counts(&cluster.dir, &input) {
         assert!(committed.binary_search(&line).is_ok(), "{line} is missing");

@@ -361,6 +361,21 @@ fn requests_a_web_page_could_forge_are_refused() {
 }
 
 #[test]
+fn a_rest_api_open_beyond_loopback_without_a_token_says_so_to_every_client() {
+    let cluster = Cluster::start_with("open-rest", 1, 1, |_| {
+        vec!["-D".into(), "rest.bind-address=0.0.0.0".into()]
+    });
+    let warnings = cluster.get("/overview")["warnings"].to_string();
+    assert!(warnings.contains("IS OPEN"), "{warnings}");
+    let overview = cluster.client("overview", &[]);
+    let stderr = String::from_utf8_lossy(&overview.stderr);
+    assert!(stderr.contains("WARNING: THE REST API"), "{stderr}");
+    // Bound to loopback, nothing to warn of.
+    let closed = Cluster::start("closed-rest", 1, 1);
+    assert!(closed.get("/overview").get("warnings").is_none());
+}
+
+#[test]
 fn no_cluster_secret_is_refused_beyond_loopback() {
     let dir = temp_dir("no-secret");
     let (rest, rpc) = free_ports();

@@ -548,6 +548,26 @@ pub fn submit_counts_configured(
     job_id(&run)
 }
 
+/// Runs the counts job over `input` to its end, resumed from `path` (`sluice run -s`), into
+/// the cluster's `out`, checkpointing into `checkpoints-2`.
+pub fn resume_counts_from(cluster: &Cluster, input: &Path, path: &str) {
+    cluster.run_ok(&[
+        "-s",
+        path,
+        example("exactly_once_counts").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output-dir",
+        cluster.dir.join("out").to_str().unwrap(),
+        "--checkpoint-dir",
+        cluster.dir.join("checkpoints-2").to_str().unwrap(),
+        "--checkpoint-interval-ms",
+        "100",
+        "--parallelism",
+        "2",
+    ]);
+}
+
 /// Waits until the job completed a checkpoint.
 pub fn wait_for_checkpoint(cluster: &Cluster) {
     let checkpoints = cluster.dir.join("checkpoints");

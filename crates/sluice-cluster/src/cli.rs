@@ -367,6 +367,9 @@ pub fn overview(args: &OverviewArgs) -> Result<(), String> {
     println!("jobs-finished: {}", overview.jobs_finished);
     println!("jobs-cancelled: {}", overview.jobs_cancelled);
     println!("jobs-failed: {}", overview.jobs_failed);
+    for warning in &overview.warnings {
+        eprintln!("WARNING: {warning}");
+    }
     Ok(())
 }
 

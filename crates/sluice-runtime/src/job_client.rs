@@ -276,12 +276,7 @@ impl JobClient {
 
 /// The newest intact checkpoint `job` wrote itself (never another job's), if any.
 fn latest_checkpoint(job: &JobGraph) -> Result<Option<String>, JobError> {
-    let Some(directory) = job
-        .config
-        .checkpointing
-        .as_ref()
-        .and_then(|c| c.directory.as_deref())
-    else {
+    let Some(directory) = job.config.checkpoint_directory() else {
         return Ok(None);
     };
     latest_checkpoint_of(directory, job.config.job_id).map_err(JobError::Restore)

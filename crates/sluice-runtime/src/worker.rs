@@ -480,12 +480,7 @@ fn finish_failed(attempt: crate::job_client::Attempt, error: String) -> Result<(
 /// The job's own checkpoint storage, where this worker stores its new shared files (if the
 /// job checkpoints into one).
 fn checkpoint_storage(job: &JobGraph) -> Result<Option<CheckpointStorage>, String> {
-    let Some(directory) = job
-        .config
-        .checkpointing
-        .as_ref()
-        .and_then(|c| c.directory.as_deref())
-    else {
+    let Some(directory) = job.config.checkpoint_directory() else {
         return Ok(None);
     };
     CheckpointStorage::open_job(directory, &job.config.job_id.to_string())

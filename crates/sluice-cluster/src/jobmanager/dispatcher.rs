@@ -329,6 +329,8 @@ pub struct Dispatcher {
     pub history: JobHistory,
     /// When the blob store was last swept.
     last_sweep: Mutex<Instant>,
+    /// Warnings for the cluster's operators.
+    warnings: Mutex<Vec<String>>,
 }
 
 /// How many ended jobs the dispatcher keeps (Flink's `jobstore.max-capacity`) and for how long
@@ -392,6 +394,7 @@ impl Dispatcher {
             slot_request_timeout,
             history,
             last_sweep: Mutex::new(Instant::now()),
+            warnings: Mutex::default(),
         })
     }
 
@@ -1125,8 +1128,14 @@ impl Dispatcher {
             jobs_finished: count(JobStatus::Finished),
             jobs_cancelled: count(JobStatus::Canceled),
             jobs_failed: count(JobStatus::Failed),
+            warnings: lock(&self.warnings).clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
         }
+    }
+
+    /// Records a warning every client of the API is shown (in `/overview`).
+    pub fn warn(&self, warning: String) {
+        lock(&self.warnings).push(warning);
     }
 }
 

@@ -75,13 +75,16 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         .is_loopback();
     let token = config.rest_token();
     let savepoint_dir = config.savepoint_dir.clone();
-    if !loopback_only && token.is_none() {
-        tracing::warn!(
+    let exposed = (!loopback_only && token.is_none()).then(|| {
+        format!(
             "THE REST API ON {rest_host}:{} IS OPEN: it listens beyond loopback without a \
              token, so anyone who reaches it can run programs on this cluster; set \
              security.rest.token (or SLUICE_REST_TOKEN), or rest.bind-address: localhost",
             config.rest_port
-        );
+        )
+    });
+    if let Some(warning) = &exposed {
+        tracing::warn!("{warning}");
     }
     let store: Option<Box<dyn JobStore>> = match &config.ha_storage_dir {
         Some(dir) => Some(Box::new(FileJobStore::open(
@@ -107,6 +110,9 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         config.slot_request_timeout,
         config.job_history,
     )?);
+    if let Some(warning) = exposed {
+        dispatcher.warn(warning);
+    }
     {
         let dispatcher = Arc::clone(&dispatcher);
         std::thread::Builder::new()

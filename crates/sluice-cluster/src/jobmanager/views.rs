@@ -136,6 +136,10 @@ pub struct ClusterOverview {
     /// Jobs failed.
     #[serde(rename = "jobs-failed")]
     pub jobs_failed: usize,
+    /// What an operator of the cluster must know: an exposed REST API, for one (shown by
+    /// clients and the dashboard).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Sluice's version.
     #[serde(rename = "sluice-version")]
     pub version: String,

@@ -60,6 +60,13 @@ pub struct JobConfig {
     pub state_backend: Arc<dyn StateBackendFactory>,
 }
 
+impl JobConfig {
+    /// Where the job's checkpoints go, when it checkpoints into a directory.
+    pub fn checkpoint_directory(&self) -> Option<&str> {
+        self.checkpointing.as_ref()?.directory.as_deref()
+    }
+}
+
 impl Default for JobConfig {
     fn default() -> Self {
         JobConfig {
