@@ -28,8 +28,8 @@ use sluice_runtime::checkpoint::{
 };
 use sluice_runtime::graph::JobId;
 use sluice_runtime::net::protocol::{
-    FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello, WorkerSpec,
-    send_message,
+    ClusterPlan, FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello,
+    WorkerSpec, send_message,
 };
 use sluice_runtime::net::remote_checkpoints::decode_report;
 use sluice_runtime::net::transport::BoxSocket;
@@ -126,6 +126,11 @@ struct JobRecord {
     coordinator: Option<CoordinatorHandle>,
     /// The thread of the previous attempt's coordinator until it ended (the fence).
     stopping_coordinator: Option<std::thread::JoinHandle<()>>,
+    /// Whether the attempt's coordinator is being started (outside the lock): the next
+    /// attempt waits for it too.
+    starting_coordinator: bool,
+    /// Task reports that came while the coordinator was being started, for it.
+    early_reports: Vec<TaskReport>,
     /// When the job ended.
     ended: Option<Instant>,
 }
@@ -163,6 +168,8 @@ impl JobRecord {
             waiting_since: None,
             coordinator: None,
             stopping_coordinator: None,
+            starting_coordinator: false,
+            early_reports: Vec::new(),
             ended: None,
         }
     }
@@ -170,6 +177,9 @@ impl JobRecord {
     /// Whether the previous attempt's coordinator is still running (it may still complete a
     /// checkpoint, so the next attempt cannot choose one yet).
     fn coordinator_stopping(&mut self) -> bool {
+        if self.starting_coordinator {
+            return true;
+        }
         match &self.stopping_coordinator {
             Some(thread) if !thread.is_finished() => true,
             Some(_) => {
@@ -299,6 +309,26 @@ impl Drop for Locked<'_> {
             }
         }
     }
+}
+
+/// Tells every worker of an attempt where the others are, then starts the attempt's
+/// checkpoint coordinator if the job checkpoints.
+fn start_attempt(
+    plan: &ClusterPlan,
+    links: &[Option<Link>],
+    placement: &Placement,
+    restore_from: Option<&str>,
+) -> Result<Option<CoordinatorHandle>, String> {
+    for (index, link) in links.iter().enumerate() {
+        if let Some(link) = link {
+            send(link, &ToWorker::Start(placement.clone()))
+                .map_err(|error| format!("cannot start worker {index}: {error}"))?;
+        }
+    }
+    if plan.checkpointing.is_none() {
+        return Ok(None);
+    }
+    start_coordinator(plan, links, placement, restore_from).map(Some)
 }
 
 /// A worker's report, decoded.
@@ -806,45 +836,55 @@ impl Dispatcher {
             .ok_or_else(|| format!("job {} has no worker {}", hello.job, hello.worker))?;
         worker.data_address = Some(hello.data_address.clone());
         worker.link = Some(link);
-        if job.workers.iter().all(|w| w.link.is_some()) {
-            let mut worker_of_pipeline = vec![0; job.request.plan.pipelines.max(1)];
-            for (index, worker) in job.workers.iter().enumerate() {
-                for pipeline in &worker.pipelines {
-                    worker_of_pipeline[*pipeline] = index;
-                }
+        if !job.workers.iter().all(|w| w.link.is_some()) {
+            return Ok(());
+        }
+        // Every worker is in: start them and the coordinator without holding the lock.
+        let mut worker_of_pipeline = vec![0; job.request.plan.pipelines.max(1)];
+        for (index, worker) in job.workers.iter().enumerate() {
+            for pipeline in &worker.pipelines {
+                worker_of_pipeline[*pipeline] = index;
             }
-            let placement = Placement {
-                worker_of_pipeline,
-                data_addresses: job
-                    .workers
-                    .iter()
-                    .map(|w| w.data_address.clone().unwrap_or_default())
-                    .collect(),
-            };
-            let mut failed = None;
-            for (index, worker) in job.workers.iter().enumerate() {
-                if let Some(link) = &worker.link
-                    && let Err(error) = send(link, &ToWorker::Start(placement.clone()))
-                {
-                    failed = Some(format!("cannot start worker {index}: {error}"));
+        }
+        let placement = Placement {
+            worker_of_pipeline,
+            data_addresses: job
+                .workers
+                .iter()
+                .map(|w| w.data_address.clone().unwrap_or_default())
+                .collect(),
+        };
+        let links: Vec<Option<Link>> = job.workers.iter().map(|w| w.link.clone()).collect();
+        let plan = job.request.plan.clone();
+        let restore_from = job.restore_from.clone();
+        job.starting_coordinator = true;
+        drop(state);
+        let started = start_attempt(&plan, &links, &placement, restore_from.as_deref());
+        let mut state = self.locked();
+        let Some(job) = state.jobs.iter_mut().find(|job| job.id == hello.job) else {
+            return Ok(());
+        };
+        job.starting_coordinator = false;
+        let current = job.status == JobStatus::Running && job.attempt == hello.attempt;
+        let early = std::mem::take(&mut job.early_reports);
+        match started {
+            Ok(Some(handle)) if current => {
+                for report in early {
+                    let _ = handle.reports.send(report);
                 }
+                job.coordinator = Some(handle);
             }
-            if failed.is_none() && job.request.plan.checkpointing.is_some() {
-                let links: Vec<Option<Link>> = job.workers.iter().map(|w| w.link.clone()).collect();
-                match start_coordinator(
-                    &job.request.plan,
-                    &links,
-                    &placement,
-                    job.restore_from.as_deref(),
-                ) {
-                    Ok(handle) => job.coordinator = Some(handle),
-                    Err(error) => failed = Some(error),
-                }
+            Ok(Some(handle)) => {
+                // The attempt ended meanwhile: its coordinator stops, fenced as any other.
+                handle.cancel.cancel();
+                job.stopping_coordinator = Some(handle.thread);
             }
-            if let Some(error) = failed {
+            Ok(None) => {}
+            Err(error) if current => {
                 let id = job.id.clone();
                 self.fail_attempt(&mut state, &id, error);
             }
+            Err(_) => {}
         }
         Ok(())
     }
@@ -900,7 +940,9 @@ impl Dispatcher {
         }
         match report {
             Reported::Checkpoint(Ok(report)) => {
-                if let Some(coordinator) = &job.coordinator {
+                if job.starting_coordinator {
+                    job.early_reports.push(report);
+                } else if let Some(coordinator) = &job.coordinator {
                     let _ = coordinator.reports.send(report);
                 }
             }
