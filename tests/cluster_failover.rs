@@ -303,3 +303,47 @@ fn task_managers_notice_a_sigstopped_job_manager_and_the_job_recovers() {
     assert!(cluster.logs().contains("heartbeat.timeout"));
     assert_committed_exactly_once(&cluster, &input);
 }
+
+#[test]
+fn every_worker_of_a_restarted_attempt_restores_the_one_checkpoint_the_job_manager_chose() {
+    let mut cluster = Cluster::start("one-restore-point", 2, 1);
+    let input = write_counts_input(&cluster.dir, 8000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    wait_for_checkpoint(&cluster);
+    let mut victim = cluster.task_managers.remove(1);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    cluster.add_task_manager(1, &[]);
+    // The restarted attempt's workers: both were told the same exact chk-<n>.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let restore_points = loop {
+        let points: Vec<String> = (0..2)
+            .flat_map(|tm| children_of(cluster.task_manager_pid(tm)))
+            .filter_map(|worker| {
+                let environ = std::fs::read(format!("/proc/{worker}/environ")).ok()?;
+                environ
+                    .split(|&b| b == 0)
+                    .find_map(|entry| entry.strip_prefix(b"SLUICE_RESTORE_FROM="))
+                    .map(|value| String::from_utf8_lossy(value).into_owned())
+            })
+            .collect();
+        if points.len() == 2 {
+            break points;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", cluster.logs());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(restore_points[0], restore_points[1]);
+    let exact = Path::new(&restore_points[0]);
+    assert!(
+        exact.starts_with(cluster.dir.join("checkpoints").join(&id))
+            && exact
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("chk-")),
+        "{}",
+        exact.display()
+    );
+    cluster.wait_for_state(&id, "FINISHED");
+    assert_committed_exactly_once(&cluster, &input);
+}
