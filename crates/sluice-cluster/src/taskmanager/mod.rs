@@ -293,8 +293,14 @@ impl Deployment {
         let path = self.blob_dir.join(key);
         let _one_at_a_time = self.fetching.lock().unwrap_or_else(PoisonError::into_inner);
         if path.is_file() {
+            // Marks it used: the cache keeps recently used binaries.
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|file| file.set_modified(std::time::SystemTime::now()));
             return Ok(path);
         }
+        prune_binaries(&self.blob_dir, CACHED_BINARIES, CACHE_IDLE);
         let (sender, chunks) = mpsc::channel();
         self.pending
             .lock()
@@ -341,9 +347,64 @@ impl Deployment {
     }
 }
 
+/// How many job binaries a TaskManager's cache keeps at least (the most recently used).
+const CACHED_BINARIES: usize = 8;
+
+/// How long a cached binary beyond those may go unused before it is deleted.
+const CACHE_IDLE: Duration = Duration::from_secs(3600);
+
+/// Deletes the cached binaries in `dir` beyond the `keep` most recently used that were not used
+/// for `idle` (a binary a worker runs stays: deleting a running executable's file is harmless,
+/// and one just used is never idle).
+fn prune_binaries(dir: &Path, keep: usize, idle: Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut binaries: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| crate::jobmanager::blob_store::is_key(&entry.file_name().to_string_lossy()))
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    binaries.sort_by(|a, b| b.0.cmp(&a.0));
+    for (used, path) in binaries.into_iter().skip(keep) {
+        if used.elapsed().is_ok_and(|age| age >= idle) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_binary_cache_keeps_the_recently_used() {
+        let dir = std::env::temp_dir().join(format!("sluice-tm-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = |n: u8| format!("{n:02x}").repeat(32);
+        for n in 0..4u8 {
+            let path = dir.join(key(n));
+            std::fs::write(&path, "binary").unwrap();
+            let used = std::time::SystemTime::now() - Duration::from_secs(7200 - u64::from(n));
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(used)
+                .unwrap();
+        }
+        std::fs::write(dir.join(key(9)), "just used").unwrap();
+        prune_binaries(&dir, 2, Duration::from_secs(3600));
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [key(3), key(9)], "the two most recently used");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn resource_ids_differ_between_processes_of_one_host() {
