@@ -365,7 +365,7 @@ fn prune_binaries(dir: &Path, keep: usize, idle: Duration) {
         .filter(|entry| crate::jobmanager::blob_store::is_key(&entry.file_name().to_string_lossy()))
         .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
         .collect();
-    binaries.sort_by(|a, b| b.0.cmp(&a.0));
+    binaries.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
     for (used, path) in binaries.into_iter().skip(keep) {
         if used.elapsed().is_ok_and(|age| age >= idle) {
             let _ = std::fs::remove_file(path);
