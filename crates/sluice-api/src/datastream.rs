@@ -25,8 +25,8 @@ use sluice_runtime::operators::{
 use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::sink::Sink;
+use sluice_runtime::time::watermarks::WatermarkStrategy;
 use sluice_runtime::two_phase_commit::{TwoPhaseCommitSink, TwoPhaseCommitSinkOperator};
-use sluice_runtime::watermarks::WatermarkStrategy;
 
 use crate::connected::ConnectedStreams;
 use crate::environment::StreamExecutionEnvironment;

@@ -20,7 +20,7 @@ use sluice_runtime::graph::{
 };
 use sluice_runtime::mini_cluster;
 use sluice_runtime::source::Source;
-use sluice_runtime::watermarks::WatermarkStrategy;
+use sluice_runtime::time::watermarks::WatermarkStrategy;
 use sluice_runtime::worker::{self, ClusterMode};
 use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 use sluice_state::StateBackendFactory;

@@ -67,7 +67,9 @@ pub mod prelude {
     pub use sluice_runtime::source::{
         Boundedness, ReaderStatus, Source, SourceOutput, SourceReader,
     };
-    pub use sluice_runtime::watermarks::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+    pub use sluice_runtime::time::watermarks::{
+        WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
+    };
     pub use sluice_runtime::windowing::{
         AggregateFunction, Elements, EventTimeTrigger, GlobalWindow, GlobalWindows,
         ProcessWindowFunction, SessionWindows, SlidingWindows, TimeWindow, TumblingWindows,

@@ -4,7 +4,7 @@
 //! ```
 //! use std::time::Duration;
 //! use sluice_api::prelude::*;
-//! use sluice_runtime::watermarks::WatermarkStrategy;
+//! use sluice_runtime::time::watermarks::WatermarkStrategy;
 //! use sluice_runtime::windowing::TumblingWindows;
 //!
 //! let env = StreamExecutionEnvironment::new();

@@ -10,7 +10,7 @@ use std::any::Any;
 use sluice_core::{Barrier, Record, Watermark};
 
 use crate::error::TaskError;
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// The result of handing an element to a link.
 pub type LinkResult = Result<(), TaskError>;

@@ -117,7 +117,10 @@ impl<T: Send> ChainLink<T> for CollectingLink<T> {
         self.collected.lock().expect("collector lock").ended = true;
         Ok(())
     }
-    fn on_processing_time(&mut self, _: crate::processing_time::ProcessingTime) -> LinkResult {
+    fn on_processing_time(
+        &mut self,
+        _: crate::time::processing_time::ProcessingTime,
+    ) -> LinkResult {
         Ok(())
     }
     fn flush(&mut self) -> LinkResult {
@@ -258,7 +261,7 @@ where
     }
 
     /// Moves processing time to `now`, firing what is due.
-    pub fn processing_time(&mut self, now: crate::processing_time::ProcessingTime) {
+    pub fn processing_time(&mut self, now: crate::time::processing_time::ProcessingTime) {
         self.link()
             .and_then(|link| link.on_processing_time(now))
             .expect("operator failed");

@@ -25,7 +25,7 @@ use sluice_core::{Barrier, Record, StreamElement, Watermark};
 use crate::channel::{ChannelReceiver, TryRecv};
 use crate::error::TaskError;
 use crate::in_flight::Capture;
-use crate::watermark_valve::{ValveOutput, WatermarkValve};
+use crate::time::watermark_valve::{ValveOutput, WatermarkValve};
 
 /// The next thing a gate has for its task.
 #[derive(Debug, PartialEq)]

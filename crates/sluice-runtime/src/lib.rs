@@ -5,7 +5,6 @@
 //! in-band. Inside a task, operators are chained by direct calls; between tasks, bounded
 //! channels carry batches and give backpressure. See `docs/architecture.md` for the picture.
 
-pub mod alignment;
 pub mod chain;
 pub mod channel;
 pub mod checkpoint;
@@ -23,18 +22,14 @@ pub mod operator;
 pub mod operators;
 pub mod output;
 pub mod partitioner;
-pub mod processing_time;
 pub mod record_writer;
 pub mod signal;
 pub mod sink;
 pub mod source;
-pub mod split_watermarks;
 pub mod task;
-pub mod timers;
+pub mod time;
 pub mod two_input;
 pub mod two_phase_commit;
-pub mod watermark_valve;
-pub mod watermarks;
 pub mod windowing;
 pub mod worker;
 

@@ -15,7 +15,6 @@ use serde::Serialize;
 use sluice_core::key_group::KeyGroupRange;
 use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
 
-use crate::alignment::AlignmentRegistry;
 use crate::chain::AnyLink;
 use crate::checkpoint::{
     CheckpointConfig, CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox,
@@ -29,9 +28,10 @@ use crate::net::connection::PeerChannels;
 use crate::net::wiring::RemoteWiring;
 use crate::operator::OperatorContext;
 use crate::partitioner::pointwise_targets;
-use crate::processing_time::ProcessingTimeService;
 use crate::signal::{CancelToken, TaskWaker};
 use crate::task::{Task, TaskInput};
+use crate::time::alignment::AlignmentRegistry;
+use crate::time::processing_time::ProcessingTimeService;
 
 /// What a finished job reports.
 #[derive(Debug, Clone, Serialize)]

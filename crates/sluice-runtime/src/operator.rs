@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sluice_core::{Barrier, Record, RuntimeMode, UserResult, Watermark};
 
-use crate::alignment::AlignmentRegistry;
+use crate::time::alignment::AlignmentRegistry;
 use sluice_state::{
     BackendScope, HashMapStateBackendFactory, OperatorSnapshot, OperatorStateStore,
     SnapshotRequest, StateBackendFactory,
@@ -22,8 +22,8 @@ use crate::error::{TaskError, guard};
 use crate::input_gate::BarrierAlignment;
 use crate::metrics::OperatorMetrics;
 use crate::output::{Mark, Output};
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::signal::{CancelToken, TaskWaker};
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// Flink's default `pipeline.auto-watermark-interval`.
 pub const DEFAULT_AUTO_WATERMARK_INTERVAL: Duration = Duration::from_millis(200);

@@ -72,7 +72,10 @@ pub trait ControlLink {
     /// See [`crate::chain::ChainLink::on_end_of_input`].
     fn on_end_of_input(&mut self) -> LinkResult;
     /// See [`crate::chain::ChainLink::on_processing_time`].
-    fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult;
+    fn on_processing_time(
+        &mut self,
+        now: crate::time::processing_time::ProcessingTime,
+    ) -> LinkResult;
     /// See [`crate::chain::ChainLink::flush`].
     fn flush(&mut self) -> LinkResult;
     /// See [`crate::chain::ChainLink::close`].
@@ -100,7 +103,10 @@ impl<T> ControlLink for BoxedLink<T> {
     fn on_end_of_input(&mut self) -> LinkResult {
         (**self).on_end_of_input()
     }
-    fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult {
+    fn on_processing_time(
+        &mut self,
+        now: crate::time::processing_time::ProcessingTime,
+    ) -> LinkResult {
         (**self).on_processing_time(now)
     }
     fn flush(&mut self) -> LinkResult {

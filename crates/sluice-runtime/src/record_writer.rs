@@ -160,7 +160,10 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
         }
     }
 
-    fn on_processing_time(&mut self, _now: crate::processing_time::ProcessingTime) -> LinkResult {
+    fn on_processing_time(
+        &mut self,
+        _now: crate::time::processing_time::ProcessingTime,
+    ) -> LinkResult {
         Ok(())
     }
 

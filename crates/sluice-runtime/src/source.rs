@@ -26,9 +26,9 @@ use crate::checkpoint::{SOURCE_SPLITS_STATE, SplitAssigner};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
 use crate::operator::OperatorContext;
-use crate::split_watermarks::{SplitEvent, SplitWatermarks};
 use crate::task::{InputStatus, TaskInput};
-use crate::watermarks::WatermarkStrategy;
+use crate::time::split_watermarks::{SplitEvent, SplitWatermarks};
+use crate::time::watermarks::WatermarkStrategy;
 
 /// Whether a source ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,7 +371,10 @@ impl<T: Send + 'static, Src: Source<T>> TaskInput for SourceProcessor<T, Src> {
         })
     }
 
-    fn on_processing_time(&mut self, now: crate::processing_time::ProcessingTime) -> LinkResult {
+    fn on_processing_time(
+        &mut self,
+        now: crate::time::processing_time::ProcessingTime,
+    ) -> LinkResult {
         if let Some(watermarks) = self.watermarks.as_mut() {
             if let Some(watermark) = watermarks.on_processing_time(now) {
                 self.head.on_watermark(watermark)?;

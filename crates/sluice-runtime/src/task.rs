@@ -16,8 +16,8 @@ use crate::checkpoint::{TaskCheckpoints, TaskMessage};
 use crate::error::TaskError;
 use crate::input_gate::{GateEvent, InputGate};
 use crate::operator::TwoInputOperator;
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::two_input::TwoInputDriver;
 
 /// What a task's input had.

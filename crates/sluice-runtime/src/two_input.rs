@@ -117,7 +117,7 @@ where
     /// Processing time reached `now`.
     pub fn on_processing_time(
         &mut self,
-        now: crate::processing_time::ProcessingTime,
+        now: crate::time::processing_time::ProcessingTime,
     ) -> LinkResult {
         self.core.call(|out| self.op.on_processing_time(now, out))?;
         self.core.emit_processing_time(now)

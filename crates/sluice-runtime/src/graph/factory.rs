@@ -22,8 +22,8 @@ use crate::operator::{
 use crate::output::{Output, SideOutputSlot, SideOutputs};
 use crate::source::{Boundedness, Source, SourceProcessor, prepare_splits};
 use crate::task::{OneInputProcessor, TaskInput, TwoInputProcessor};
+use crate::time::watermarks::WatermarkStrategy;
 use crate::two_input::TwoInputDriver;
-use crate::watermarks::WatermarkStrategy;
 
 /// A channel sender whose record type is known only at runtime.
 pub type AnySender = Box<dyn Any + Send>;

@@ -24,8 +24,8 @@ use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::Output;
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::signal::TaskWaker;
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// How an async operator runs its calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

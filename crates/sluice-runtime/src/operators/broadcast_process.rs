@@ -15,7 +15,7 @@ use super::broadcast_state::{BroadcastStateCodec, BroadcastStates};
 use super::keyed_process::{KeyedContext, KeyedRuntime};
 use crate::operator::{OperatorContext, TwoInputOperator};
 use crate::output::{Collector, Output};
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// Flink's `BroadcastProcessFunction` (non-keyed).
 pub trait BroadcastProcessFunction<IN, B, OUT>: Send + 'static {

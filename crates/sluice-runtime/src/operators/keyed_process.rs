@@ -16,8 +16,8 @@ use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBac
 
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Collector, Output, OutputTag, SideOutputs};
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::timers::{TIMER_STATES, TimerService};
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::time::timers::{TIMER_STATES, TimerService};
 
 /// Which clock a timer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

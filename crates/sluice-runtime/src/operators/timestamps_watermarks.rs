@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use sluice_core::{Record, UserResult, Watermark};
 
-use crate::alignment::AlignmentRegistry;
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::Output;
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::signal::CancelToken;
-use crate::watermarks::{
+use crate::time::alignment::AlignmentRegistry;
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::time::watermarks::{
     WatermarkAlignment, WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
 };
 
@@ -215,7 +215,7 @@ mod tests {
 
     use super::*;
     use crate::harness::OneInputHarness;
-    use crate::processing_time::ManualClock;
+    use crate::time::processing_time::ManualClock;
 
     /// Emits a watermark equal to each event's timestamp.
     struct Punctuated;

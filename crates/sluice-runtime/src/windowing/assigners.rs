@@ -11,7 +11,7 @@ use sluice_core::Timestamp;
 
 use super::triggers::{EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, Trigger};
 use super::window::{GlobalWindow, TimeWindow, Window};
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// Puts elements into windows.
 pub trait WindowAssigner<T, W: Window>: Send + Sync + 'static {

@@ -15,7 +15,7 @@ use crate::operator::OperatorContext;
 use super::functions::{WindowContext, WindowStateAccess};
 use super::window::Window;
 use crate::output::{Collector, Output};
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// The watermark and processing time a window function sees.
 pub(crate) type Times = (Timestamp, ProcessingTime);

@@ -16,7 +16,7 @@ use super::evictors::Evictor;
 use sluice_state::{KeyedStateScope, StateBackend};
 
 use crate::output::Collector;
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// What a window function knows about the firing window, and its state.
 pub struct WindowContext<'a, W> {

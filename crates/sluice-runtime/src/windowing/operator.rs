@@ -20,7 +20,7 @@ use super::triggers::{Trigger, TriggerContext, TriggerResult};
 use super::window::{Window, cleanup_time};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the window contents are snapshotted under.
 const WINDOWS_STATE: &str = "window-contents";
@@ -491,7 +491,7 @@ mod tests {
     use super::*;
     use crate::harness::OneInputHarness;
     use crate::output::{Collector, OutputTag};
-    use crate::processing_time::ManualClock;
+    use crate::time::processing_time::ManualClock;
     use crate::windowing::WindowContext;
     use crate::windowing::{
         BufferedWindowFunction, ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger,

@@ -26,7 +26,7 @@ use super::functions::InternalWindowFunction;
 use super::window::{TimeWindow, Window, cleanup_time, typed};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the sessions are snapshotted under.
 const SESSIONS_STATE: &str = "session-windows";

@@ -36,7 +36,7 @@ use super::functions::{Elements, ProcessWindowFunction};
 use super::window::{TimeWindow, Window, cleanup_time, typed};
 use crate::operator::{OneInputOperator, OperatorContext};
 use crate::output::{Output, OutputTag};
-use crate::processing_time::{ProcessingTime, ProcessingTimeService};
+use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The names the slices and the key groups' watermark progress are snapshotted under.
 const SLICE_STATES: [&str; 2] = ["window-slices", "window-slices-progress"];

@@ -12,7 +12,7 @@ use sluice_core::Timestamp;
 use super::merging_window_set::MergingWindowSet;
 use super::triggers::TriggerBackend;
 use super::window::Window;
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// Everything kept for one window of a key: its contents (when it is a state window), its
 /// trigger values and the timers registered for it.

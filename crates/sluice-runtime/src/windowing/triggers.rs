@@ -4,7 +4,7 @@
 use sluice_core::Timestamp;
 
 use super::window::Window;
-use crate::processing_time::ProcessingTime;
+use crate::time::processing_time::ProcessingTime;
 
 /// What a trigger decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use sluice_core::{Record, Timestamp, Watermark};
 
-use crate::processing_time::ProcessingTime;
-use crate::watermarks::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
+use crate::time::processing_time::ProcessingTime;
+use crate::time::watermarks::{WatermarkGenerator, WatermarkOutput, WatermarkStrategy};
 
 /// Where a reader's records belong, as reported through the source output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
