@@ -130,7 +130,7 @@ fn slow_sink_backpressures_fast_source_with_bounded_buffers() {
 
     // In flight at most: the channel's buffers, one in the sink's hands, one in the writer,
     // one being emitted, and one counted late.
-    let bound = (sluice::runtime::channel::DEFAULT_CHANNEL_CAPACITY as u64 + 4) * BUFFER;
+    let bound = (sluice::runtime::exchange::channel::DEFAULT_CHANNEL_CAPACITY as u64 + 4) * BUFFER;
     assert!(
         most_in_flight <= bound,
         "{most_in_flight} records in flight, bound {bound}"

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sluice_core::key_group::stable_hash;
 use sluice_core::{KeyData, StreamData, UserResult};
 use sluice_runtime::JobError;
+use sluice_runtime::exchange::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::functions::ProcessFunction;
 use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, stream_type};
 use sluice_runtime::operator::OneInputOperator;
@@ -23,7 +24,6 @@ use sluice_runtime::operators::{
     SinkOperator, TimestampsAndWatermarksOperator,
 };
 use sluice_runtime::output::{Collector, OutputTag};
-use sluice_runtime::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::sink::Sink;
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 use sluice_runtime::two_phase_commit::{TwoPhaseCommitSink, TwoPhaseCommitSinkOperator};

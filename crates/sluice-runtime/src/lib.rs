@@ -6,14 +6,12 @@
 //! channels carry batches and give backpressure. See `docs/architecture.md` for the picture.
 
 pub mod chain;
-pub mod channel;
 pub mod checkpoint;
 pub mod error;
+pub mod exchange;
 pub mod functions;
 pub mod graph;
 pub mod harness;
-pub mod in_flight;
-pub mod input_gate;
 pub mod job_client;
 pub mod metrics;
 pub mod mini_cluster;
@@ -21,8 +19,6 @@ pub mod net;
 pub mod operator;
 pub mod operators;
 pub mod output;
-pub mod partitioner;
-pub mod record_writer;
 pub mod signal;
 pub mod sink;
 pub mod source;

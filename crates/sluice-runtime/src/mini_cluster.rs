@@ -21,13 +21,13 @@ use crate::checkpoint::{
     TaskCheckpoints, TaskId, TaskReport, read_restore_point,
 };
 use crate::error::{JobError, TaskError, panic_message};
+use crate::exchange::partitioner::pointwise_targets;
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
 use crate::job_client::{Attempt, JobClient};
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
 use crate::net::connection::PeerChannels;
 use crate::net::wiring::RemoteWiring;
 use crate::operator::OperatorContext;
-use crate::partitioner::pointwise_targets;
 use crate::signal::{CancelToken, TaskWaker};
 use crate::task::{Task, TaskInput};
 use crate::time::alignment::AlignmentRegistry;

@@ -19,7 +19,7 @@ use sluice_state::{
 use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::CheckpointingMode;
 use crate::error::{TaskError, guard};
-use crate::input_gate::BarrierAlignment;
+use crate::exchange::input_gate::BarrierAlignment;
 use crate::metrics::OperatorMetrics;
 use crate::output::{Mark, Output};
 use crate::signal::{CancelToken, TaskWaker};

@@ -195,7 +195,9 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
             watermarks: None,
             strategy,
             head,
-            buffer: Vec::with_capacity(batch_size.min(crate::record_writer::PREALLOCATED_RECORDS)),
+            buffer: Vec::with_capacity(
+                batch_size.min(crate::exchange::record_writer::PREALLOCATED_RECORDS),
+            ),
             batch_size,
             metrics,
             read_all: false,

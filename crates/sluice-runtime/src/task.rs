@@ -14,7 +14,7 @@ use sluice_state::InFlightData;
 use crate::chain::{BoxedLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::{TaskCheckpoints, TaskMessage};
 use crate::error::TaskError;
-use crate::input_gate::{GateEvent, InputGate};
+use crate::exchange::input_gate::{GateEvent, InputGate};
 use crate::operator::TwoInputOperator;
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};

@@ -11,10 +11,10 @@ use sluice_core::{StreamData, UserResult};
 use sluice_state::OperatorSnapshot;
 
 use crate::chain::{AnyLink, erase_link, unerase_link};
-use crate::channel::ChannelReceiver;
 use crate::error::TaskError;
-use crate::in_flight::decode_channel;
-use crate::input_gate::InputGate;
+use crate::exchange::channel::ChannelReceiver;
+use crate::exchange::in_flight::decode_channel;
+use crate::exchange::input_gate::InputGate;
 use crate::metrics::OperatorMetrics;
 use crate::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,

@@ -16,7 +16,7 @@ use sluice_core::key_group::{UPPER_BOUND_MAX_PARALLELISM, default_max_parallelis
 use sluice_state::{HashMapStateBackendFactory, StateBackendFactory};
 
 use crate::error::JobError;
-use crate::partitioner::Partitioning;
+use crate::exchange::partitioner::Partitioning;
 use crate::source::Boundedness;
 
 use super::factory::OperatorFactory;
@@ -77,7 +77,7 @@ impl Default for JobConfig {
             runtime_mode: RuntimeMode::Streaming,
             buffer_timeout: Some(Duration::from_millis(100)),
             batch_size: 1024,
-            channel_capacity: crate::channel::DEFAULT_CHANNEL_CAPACITY,
+            channel_capacity: crate::exchange::channel::DEFAULT_CHANNEL_CAPACITY,
             auto_watermark_interval: crate::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
             checkpointing: None,
             restore_from: None,

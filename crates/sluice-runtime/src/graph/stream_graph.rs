@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::partitioner::Partitioning;
+use crate::exchange::partitioner::Partitioning;
 
 use super::factory::OperatorFactory;
 use super::stream_type::StreamType;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use crate::chain::{AnyLink, Fanout, erase_link, unerase_link};
 use sluice_core::StreamData;
 
-use crate::channel::{ChannelSender, channel, channel_with_take_waker};
 use crate::error::TaskError;
+use crate::exchange::channel::{ChannelSender, channel, channel_with_take_waker};
+use crate::exchange::partitioner::{ChannelSelector, Partitioning};
+use crate::exchange::record_writer::RecordWriter;
+use crate::exchange::remote::{DecodingQueue, EncodingQueue, InboundQueue, OutboundQueue};
 use crate::metrics::TaskMetrics;
-use crate::net::remote_channel::{DecodingQueue, EncodingQueue, InboundQueue, OutboundQueue};
 use crate::output::{SideOutputSlot, SideSlot};
-use crate::partitioner::{ChannelSelector, Partitioning};
-use crate::record_writer::RecordWriter;
 use crate::signal::{CancelToken, TaskWaker};
 
 use super::factory::{AnyReceiver, AnySender};

@@ -318,7 +318,7 @@ mod tests {
 
     use sluice_core::{Record, StreamElement};
 
-    use crate::channel::{ChannelReceiver, ChannelSender, TryRecv};
+    use crate::exchange::channel::{ChannelReceiver, ChannelSender, TryRecv};
     use crate::graph::stream_type;
     use crate::net::auth;
     use crate::net::frame::MAX_FRAME_BYTES;

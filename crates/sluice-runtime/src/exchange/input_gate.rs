@@ -13,7 +13,7 @@
 //!
 //! Unaligned checkpoints' barriers come on the channels' priority lane and block nothing: the
 //! first one is reported at once (the task snapshots then), and the gate records the in-flight
-//! elements (see [`crate::in_flight`]) until every channel delivered it; the task takes them
+//! elements (see [`crate::exchange::in_flight`]) until every channel delivered it; the task takes them
 //! with [`InputGate::take_in_flight`]. A restored gate first replays the in-flight elements a
 //! checkpoint stored for each channel.
 
@@ -22,9 +22,9 @@ use std::collections::VecDeque;
 use serde::Serialize;
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
-use crate::channel::{ChannelReceiver, TryRecv};
 use crate::error::TaskError;
-use crate::in_flight::Capture;
+use crate::exchange::channel::{ChannelReceiver, TryRecv};
+use crate::exchange::in_flight::Capture;
 use crate::time::watermark_valve::{ValveOutput, WatermarkValve};
 
 /// The next thing a gate has for its task.
@@ -363,7 +363,7 @@ impl<T> InputGate<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::channel;
+    use crate::exchange::channel::channel;
     use crate::signal::{CancelToken, TaskWaker};
 
     #[test]
@@ -479,7 +479,7 @@ mod tests {
     }
 
     fn decoded(bytes: &[u8]) -> Vec<StreamElement<i32>> {
-        crate::in_flight::decode_channel(bytes, "test").unwrap()
+        crate::exchange::in_flight::decode_channel(bytes, "test").unwrap()
     }
 
     #[test]

@@ -4,17 +4,17 @@
 //! on flush (buffer timeout or idle task) and before every control element, so control elements
 //! stay in order with the records around them. Time spent blocked on a full channel is the
 //! subtask's backpressure time. An unaligned checkpoint's barrier skips the queue instead (see
-//! [`crate::channel`]).
+//! [`crate::exchange::channel`]).
 
 use std::sync::Arc;
 
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
 use crate::chain::{ChainLink, LinkResult};
-use crate::channel::{ChannelSender, SendError};
 use crate::error::TaskError;
+use crate::exchange::channel::{ChannelSender, SendError};
+use crate::exchange::partitioner::ChannelSelector;
 use crate::metrics::TaskMetrics;
-use crate::partitioner::ChannelSelector;
 
 /// The most records a fresh buffer reserves room for; larger buffers grow as they fill.
 pub const PREALLOCATED_RECORDS: usize = 1024;
@@ -179,8 +179,8 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::{TryRecv, channel};
-    use crate::partitioner::Partitioning;
+    use crate::exchange::channel::{TryRecv, channel};
+    use crate::exchange::partitioner::Partitioning;
     use crate::signal::{CancelToken, TaskWaker};
 
     #[test]
