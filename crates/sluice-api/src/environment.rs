@@ -3,7 +3,7 @@
 //!
 //! Locally (the default) `execute` runs the job on an embedded mini-cluster in this process.
 //! Started by `sluice run` or by a TaskManager, the same binary instead describes its job or
-//! runs its share of it on the cluster (see [`sluice_runtime::worker`]), then exits.
+//! runs its share of it on the cluster (see [`sluice_runtime::deploy::worker`]), then exits.
 //! As in Flink, executing a job consumes the operators built so far: the environment can then
 //! build and run another job.
 
@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use sluice_core::{RuntimeMode, StreamData};
 use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
+use sluice_runtime::deploy::mini_cluster;
+use sluice_runtime::deploy::worker::{self, ClusterMode};
 use sluice_runtime::graph::{
     JobConfig, JobGraph, JobId, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
 };
-use sluice_runtime::mini_cluster;
 use sluice_runtime::source::Source;
 use sluice_runtime::time::watermarks::WatermarkStrategy;
-use sluice_runtime::worker::{self, ClusterMode};
 use sluice_runtime::{JobClient, JobError, JobExecutionResult};
 use sluice_state::StateBackendFactory;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sluice_runtime::worker::hex;
+use sluice_runtime::deploy::worker::hex;
 
 use crate::client::{RestClient, format_time, plan_of};
 use crate::config::{ClusterConfig, PROPERTIES_VARIABLE};

@@ -8,8 +8,10 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_runtime::net::protocol::ClusterPlan;
-use sluice_runtime::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_PLAN_FILE, ENV_RESTORE_FROM};
+use sluice_runtime::deploy::protocol::ClusterPlan;
+use sluice_runtime::deploy::worker::{
+    ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_PLAN_FILE, ENV_RESTORE_FROM,
+};
 
 /// A client of the JobManager's REST API.
 pub struct RestClient {

@@ -18,8 +18,8 @@ use sluice_api::state_backend::check_state_option;
 use sluice_runtime::checkpoint::{
     CheckpointConfig, RestartStrategy, parse_duration, parse_memory_size,
 };
+use sluice_runtime::deploy::worker::TlsFiles;
 use sluice_runtime::net::transport::Transport;
-use sluice_runtime::worker::TlsFiles;
 use yaml_rust2::Event;
 use yaml_rust2::parser::{MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -259,7 +259,7 @@ impl ClusterConfig {
     /// `security.cluster.secret`; empty (with a warning) when neither is set, which
     /// [`check_secret`] allows on loopback only.
     pub fn secret(&self) -> Vec<u8> {
-        if let Ok(secret) = std::env::var(sluice_runtime::worker::ENV_SECRET)
+        if let Ok(secret) = std::env::var(sluice_runtime::deploy::worker::ENV_SECRET)
             && !secret.is_empty()
         {
             return secret.into_bytes();

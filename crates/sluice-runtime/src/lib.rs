@@ -7,14 +7,13 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod deploy;
 pub mod error;
 pub mod exchange;
 pub mod functions;
 pub mod graph;
 pub mod harness;
-pub mod job_client;
 pub mod metrics;
-pub mod mini_cluster;
 pub mod net;
 pub mod operator;
 pub mod operators;
@@ -27,8 +26,7 @@ pub mod time;
 pub mod two_input;
 pub mod two_phase_commit;
 pub mod windowing;
-pub mod worker;
 
+pub use deploy::job_client::{CancelHandle, JobClient};
+pub use deploy::mini_cluster::JobExecutionResult;
 pub use error::{JobError, TaskError};
-pub use job_client::{CancelHandle, JobClient};
-pub use mini_cluster::JobExecutionResult;

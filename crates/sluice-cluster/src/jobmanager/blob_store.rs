@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use sluice_core::durable;
-use sluice_runtime::worker::hex;
+use sluice_runtime::deploy::worker::hex;
 
 /// Job binaries stored under their SHA-256 in hex.
 #[derive(Debug)]

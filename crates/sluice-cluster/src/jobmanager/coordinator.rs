@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, mpsc};
 
 use sluice_runtime::checkpoint::{Coordinator, CoordinatorTask, TaskId, resolve_restore_point};
-use sluice_runtime::net::protocol::{ClusterPlan, Placement, ToWorker, send_message};
-use sluice_runtime::net::remote_checkpoints::ForwardingMailbox;
+use sluice_runtime::deploy::protocol::{ClusterPlan, Placement, ToWorker, send_message};
+use sluice_runtime::deploy::remote_checkpoints::ForwardingMailbox;
 use sluice_runtime::signal::CancelToken;
 use sluice_state::CheckpointStorage;
 

@@ -26,15 +26,15 @@ use sluice_runtime::checkpoint::{
     CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
     latest_checkpoint_of, request_savepoint, resolve_restore_point,
 };
-use sluice_runtime::graph::JobId;
-use sluice_runtime::net::protocol::{
+use sluice_runtime::deploy::protocol::{
     ClusterPlan, FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello,
     WorkerSpec, send_message,
 };
-use sluice_runtime::net::remote_checkpoints::decode_report;
+use sluice_runtime::deploy::remote_checkpoints::decode_report;
+use sluice_runtime::deploy::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM};
+use sluice_runtime::graph::JobId;
 use sluice_runtime::net::transport::BoxSocket;
 use sluice_runtime::signal::CancelToken;
-use sluice_runtime::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM};
 
 use super::blob_store::BlobStore;
 use super::coordinator::start_coordinator;

@@ -14,14 +14,14 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sluice_runtime::deploy::protocol::{
+    BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
+    WorkerHello, read_message, send_message,
+};
 use sluice_runtime::net::auth;
 use sluice_runtime::net::data_plane::HANDSHAKE_TIMEOUT;
 use sluice_runtime::net::frame::{FrameReader, HANDSHAKE_FRAME_BYTES, MAX_FRAME_BYTES};
 use sluice_runtime::net::heartbeat;
-use sluice_runtime::net::protocol::{
-    BLOB_CHUNK_BYTES, FromTaskManager, FromWorker, Hello, TaskManagerInfo, ToTaskManager, ToWorker,
-    WorkerHello, read_message, send_message,
-};
 use sluice_runtime::net::transport::{BoxSocket, Handshake, Transport, accept_each};
 
 use super::dispatcher::{Dispatcher, Link};

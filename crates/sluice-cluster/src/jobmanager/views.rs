@@ -2,7 +2,7 @@
 //! what a client submits.
 
 use serde::{Deserialize, Serialize};
-use sluice_runtime::net::protocol::ClusterPlan;
+use sluice_runtime::deploy::protocol::ClusterPlan;
 
 /// A job's state, with Flink's names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

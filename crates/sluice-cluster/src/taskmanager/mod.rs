@@ -17,14 +17,14 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use sluice_runtime::deploy::protocol::{
+    FromTaskManager, Hello, TaskManagerInfo, ToTaskManager, WorkerSpec, read_message, send_message,
+};
+use sluice_runtime::deploy::worker::hex;
 use sluice_runtime::net::auth;
 use sluice_runtime::net::frame::{FrameReader, MAX_FRAME_BYTES};
 use sluice_runtime::net::heartbeat;
-use sluice_runtime::net::protocol::{
-    FromTaskManager, Hello, TaskManagerInfo, ToTaskManager, WorkerSpec, read_message, send_message,
-};
 use sluice_runtime::net::transport::{BoxSocket, Transport};
-use sluice_runtime::worker::hex;
 
 use crate::config::ClusterConfig;
 use worker_process::{WorkerSettings, Workers};

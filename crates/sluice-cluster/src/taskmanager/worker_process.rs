@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sluice_runtime::net::protocol::WorkerSpec;
-use sluice_runtime::worker::{
+use sluice_runtime::deploy::protocol::WorkerSpec;
+use sluice_runtime::deploy::worker::{
     ENV_ATTEMPT, ENV_DATA_PORT, ENV_HEARTBEAT_INTERVAL_MS, ENV_HEARTBEAT_TIMEOUT_MS, ENV_HOST,
     ENV_JOB, ENV_JOB_MANAGER, ENV_SECRET, ENV_TLS_CA, ENV_TLS_CERT, ENV_TLS_KEY,
     ENV_TLS_SERVER_NAME, ENV_WORKER, TlsFiles,

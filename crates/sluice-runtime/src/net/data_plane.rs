@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth;
 use super::frame::{FrameReader, HANDSHAKE_FRAME_BYTES, MAX_FRAME_BYTES};
-use super::protocol::{read_message, send_message};
+use super::message::{read_message, send_message};
 use super::transport::{BoxSocket, Handshake, Transport, accept_each};
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::protocol::send_message;
+use super::message::send_message;
 use super::transport::BoxSocket;
 
 /// Heartbeats being sent; they stop when this is dropped (or the connection fails).
@@ -76,7 +76,7 @@ pub fn explain(error: String, timeout: Duration) -> String {
 mod tests {
     use super::*;
     use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
-    use crate::net::protocol::read_message;
+    use crate::net::message::read_message;
     use std::net::{TcpListener, TcpStream};
     use std::time::Instant;
 

@@ -1,15 +1,15 @@
-//! The network: the wire format and peer authentication shared by the control and data
-//! planes, the control plane's messages, and the data plane that carries a job's channels
-//! between worker processes with credit-based flow control.
+//! The wire, the bottom layer of the cluster: byte streams (TCP or mutual TLS), frames and
+//! messages, peer authentication with bounded handshakes, heartbeats, and the data plane that
+//! carries a job's channels between worker processes with credit-based flow control. It knows
+//! no job, task or checkpoint: the control plane's messages are `deploy::protocol`'s, and the
+//! typed ends of remote channels are the exchange's.
 
 pub mod auth;
 pub mod connection;
 pub mod data_plane;
 pub mod frame;
 pub mod heartbeat;
-pub mod protocol;
+pub mod message;
 pub mod remote_channel;
-pub mod remote_checkpoints;
 pub mod tls;
 pub mod transport;
-pub mod wiring;

@@ -10,10 +10,10 @@ use crate::checkpoint::{
     CheckpointStats, CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure,
     latest_checkpoint_of, request_savepoint,
 };
+use crate::deploy::mini_cluster::{JobExecutionResult, deploy};
 use crate::error::{JobError, TaskError};
 use crate::graph::JobGraph;
 use crate::metrics::MetricRegistry;
-use crate::mini_cluster::{JobExecutionResult, deploy};
 use crate::signal::CancelToken;
 
 /// What a task thread reports when it ends: its name, subtask, parallelism and outcome.

@@ -19,23 +19,23 @@ use sha2::{Digest, Sha256};
 use sluice_state::CheckpointStorage;
 
 use crate::checkpoint::{Mailbox, TaskId, TaskReport};
+use crate::deploy::mini_cluster::deploy_part;
+use crate::deploy::protocol::{
+    ClusterPlan, FromWorker, Hello, Placement, PlanTask, ToWorker, WorkerHello, read_message,
+    send_message,
+};
+use crate::deploy::remote_checkpoints::encode_report;
+use crate::deploy::wiring::RemoteWiring;
 use crate::error::JobError;
 use crate::graph::{JobGraph, OperatorFactory};
-use crate::mini_cluster::deploy_part;
 use crate::net::auth;
 use crate::net::connection::PeerChannels;
 use crate::net::connection::run_connection;
 use crate::net::data_plane::{PeerStream, WorkerIdentity, await_peers, connect_peer, serve};
 use crate::net::frame::{FrameReader, MAX_FRAME_BYTES};
 use crate::net::heartbeat;
-use crate::net::protocol::{
-    ClusterPlan, FromWorker, Hello, Placement, PlanTask, ToWorker, WorkerHello, read_message,
-    send_message,
-};
-use crate::net::remote_checkpoints::encode_report;
 use crate::net::tls::{DEFAULT_SERVER_NAME, TlsSettings};
 use crate::net::transport::{BoxSocket, Transport};
-use crate::net::wiring::RemoteWiring;
 use crate::signal::CancelToken;
 use crate::source::Boundedness;
 
@@ -471,7 +471,10 @@ fn run_placed(
 }
 
 /// Ends a deployed attempt that cannot run: its tasks are cancelled and awaited.
-fn finish_failed(attempt: crate::job_client::Attempt, error: String) -> Result<(), JobError> {
+fn finish_failed(
+    attempt: crate::deploy::job_client::Attempt,
+    error: String,
+) -> Result<(), JobError> {
     attempt.cancel.cancel();
     let _ = attempt.finish(&Mutex::new(false));
     Err(runtime(error))

@@ -20,13 +20,13 @@ use crate::checkpoint::{
     CheckpointConfig, CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox,
     TaskCheckpoints, TaskId, TaskReport, read_restore_point,
 };
+use crate::deploy::job_client::{Attempt, JobClient};
+use crate::deploy::wiring::RemoteWiring;
 use crate::error::{JobError, TaskError, panic_message};
 use crate::exchange::partitioner::pointwise_targets;
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
-use crate::job_client::{Attempt, JobClient};
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
 use crate::net::connection::PeerChannels;
-use crate::net::wiring::RemoteWiring;
 use crate::operator::OperatorContext;
 use crate::signal::{CancelToken, TaskWaker};
 use crate::task::{Task, TaskInput};

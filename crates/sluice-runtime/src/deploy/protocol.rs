@@ -1,48 +1,22 @@
 //! The control plane's messages: what TaskManagers, worker processes and the JobManager say to
 //! each other, and the job plan a client submits.
 //!
-//! Messages are serde enums encoded with postcard, one per `MESSAGE` frame (see
-//! [`super::frame`]), after the handshake of [`super::auth`]. A message that does not decode
-//! closes the connection.
+//! Messages are serde enums sent as `net::message`s, after the handshake of `net::auth`. A
+//! message that does not decode closes the connection.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use sluice_core::Barrier;
 use sluice_core::key_group::UPPER_BOUND_MAX_PARALLELISM;
 
-use super::frame::{FrameReader, write_frame};
 use crate::checkpoint::{CheckpointConfig, RestartStrategy, TaskId, TaskMessage};
 use crate::graph::JobId;
-
-/// The frame kind of a control message.
-pub const MESSAGE: u8 = 0x10;
+pub use crate::net::message::{MESSAGE, read_message, send_message};
 
 /// The most bytes of a job binary one message carries.
 pub const BLOB_CHUNK_BYTES: usize = 4 << 20;
-
-/// Writes `message` as one frame.
-pub fn send_message<M: Serialize>(out: &mut impl Write, message: &M) -> Result<(), String> {
-    let bytes = postcard::to_stdvec(message).map_err(|e| format!("cannot encode: {e}"))?;
-    write_frame(out, MESSAGE, &bytes).map_err(|e| e.to_string())?;
-    out.flush().map_err(|e| e.to_string())
-}
-
-/// Reads the next message; `None` when the peer closed the connection.
-pub fn read_message<M: DeserializeOwned, R: Read>(
-    frames: &mut FrameReader<R>,
-) -> Result<Option<M>, String> {
-    match frames.next_frame().map_err(|e| e.to_string())? {
-        None => Ok(None),
-        Some((MESSAGE, payload)) => postcard::from_bytes(payload)
-            .map(Some)
-            .map_err(|e| format!("malformed message: {e}")),
-        Some((kind, _)) => Err(format!("unexpected frame kind {kind:#x}")),
-    }
-}
 
 /// The first message on a connection to the JobManager: who is connecting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,7 +303,7 @@ pub struct PlanTask {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::frame::MAX_FRAME_BYTES;
+    use crate::net::frame::{FrameReader, MAX_FRAME_BYTES, write_frame};
 
     fn plan() -> ClusterPlan {
         ClusterPlan {

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::connection::PeerChannels;
 use super::protocol::Placement;
+use crate::net::connection::PeerChannels;
 use crate::signal::TaskWaker;
 
 /// The remote half of a worker's deployment.
