@@ -9,9 +9,9 @@ use sluice::core::key_group::assign_to_key_group;
 use sluice::core::{AggregateFunction, DEFAULT_MAX_PARALLELISM, Record, UserResult, Watermark};
 use sluice::runtime::functions::ProcessFunction;
 use sluice::runtime::harness::{Input, OneInputHarness, run_uninterrupted, run_with_restore};
-use sluice::runtime::operator::OperatorContext;
 use sluice::runtime::operators::ProcessOperator;
-use sluice::runtime::output::{Collector, Context};
+use sluice::runtime::task::operator::OperatorContext;
+use sluice::runtime::task::output::{Collector, Context};
 use sluice::runtime::windowing::{
     AggregatingWindowFunction, Elements, EventTimeTrigger, SessionWindowOperator, SessionWindows,
     TimeWindow, TumblingWindows, WindowContext, WindowOperator,

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use sluice_core::{KeyData, StreamData};
 use sluice_runtime::functions::{CoFlatMap, CoProcessFunction};
 use sluice_runtime::graph::{OperatorFactory, TwoInputNode, stream_type};
-use sluice_runtime::operator::TwoInputOperator;
 use sluice_runtime::operators::CoProcessOperator;
-use sluice_runtime::output::Collector;
+use sluice_runtime::task::operator::TwoInputOperator;
+use sluice_runtime::task::output::Collector;
 
 use crate::datastream::DataStream;
 

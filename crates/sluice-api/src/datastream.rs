@@ -18,13 +18,13 @@ use sluice_runtime::JobError;
 use sluice_runtime::exchange::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::functions::ProcessFunction;
 use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, stream_type};
-use sluice_runtime::operator::OneInputOperator;
 use sluice_runtime::operators::{
     AsyncOptions, AsyncWaitOperator, FilterOperator, FlatMapOperator, MapOperator, ProcessOperator,
     SinkOperator, TimestampsAndWatermarksOperator,
 };
-use sluice_runtime::output::{Collector, OutputTag};
 use sluice_runtime::sink::Sink;
+use sluice_runtime::task::operator::OneInputOperator;
+use sluice_runtime::task::output::{Collector, OutputTag};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 use sluice_runtime::two_phase_commit::{TwoPhaseCommitSink, TwoPhaseCommitSinkOperator};
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sluice_core::{KeyData, StreamData, UserResult};
-use sluice_runtime::output::Collector;
+use sluice_runtime::task::output::Collector;
 use sluice_runtime::windowing::{Elements, Window, WindowAssigner, WindowContext};
 
 use crate::datastream::DataStream;

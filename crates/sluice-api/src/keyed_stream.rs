@@ -12,7 +12,7 @@ use sluice_core::{KeyData, StreamData};
 use sluice_runtime::operators::{
     IntervalJoinOperator, KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator,
 };
-use sluice_runtime::output::Collector;
+use sluice_runtime::task::output::Collector;
 
 use crate::datastream::DataStream;
 

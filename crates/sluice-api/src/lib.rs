@@ -57,16 +57,16 @@ pub mod prelude {
     };
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
     pub use sluice_runtime::graph::JobId;
-    pub use sluice_runtime::operator::OperatorContext;
     pub use sluice_runtime::operators::{
         AsyncOptions, BroadcastProcessFunction, BroadcastStateDescriptor, BroadcastStates,
         KeyedBroadcastProcessFunction, KeyedContext, KeyedProcessFunction, TimeDomain,
     };
-    pub use sluice_runtime::output::{Collector, Context, OutputTag};
     pub use sluice_runtime::sink::{Sink, SinkWriter};
     pub use sluice_runtime::source::{
         Boundedness, ReaderStatus, Source, SourceOutput, SourceReader,
     };
+    pub use sluice_runtime::task::operator::OperatorContext;
+    pub use sluice_runtime::task::output::{Collector, Context, OutputTag};
     pub use sluice_runtime::time::watermarks::{
         WatermarkGenerator, WatermarkOutput, WatermarkStrategy,
     };

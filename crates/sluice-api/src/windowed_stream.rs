@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::{KeyData, StreamData};
-use sluice_runtime::output::{Collector, OutputTag};
+use sluice_runtime::task::output::{Collector, OutputTag};
 use sluice_runtime::windowing::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, CountEvictor,
     CountTrigger, Elements, Evictor, GlobalWindow, GlobalWindows, InternalWindowFunction,

@@ -5,8 +5,8 @@
 use sluice_core::UserResult;
 use sluice_state::OperatorStateStore;
 
-use crate::operator::OperatorContext;
-use crate::output::{Collector, Context};
+use crate::task::operator::OperatorContext;
+use crate::task::output::{Collector, Context};
 
 /// Flink's `ProcessFunction`: sees each element with its context, emits any number of results
 /// and side outputs.

@@ -18,13 +18,13 @@ use sluice_core::{Record, Watermark};
 use sluice_core::key_group::{KeyGroupRange, operator_index_for_key_group};
 use sluice_state::OperatorSnapshot;
 
-use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::metrics::OperatorMetrics;
-use crate::operator::{
+use crate::task::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
+use crate::task::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
 };
-use crate::output::{Output, OutputTag, SideOutputSlot, SideOutputs, SideSlot};
-use crate::two_input::TwoInputDriver;
+use crate::task::output::{Output, OutputTag, SideOutputSlot, SideOutputs, SideSlot};
+use crate::task::two_input::TwoInputDriver;
 
 /// The barrier the harnesses snapshot with.
 const HARNESS_BARRIER: sluice_core::Barrier = sluice_core::Barrier {

@@ -5,7 +5,6 @@
 //! in-band. Inside a task, operators are chained by direct calls; between tasks, bounded
 //! channels carry batches and give backpressure. See `docs/architecture.md` for the picture.
 
-pub mod chain;
 pub mod checkpoint;
 pub mod deploy;
 pub mod error;
@@ -15,15 +14,12 @@ pub mod graph;
 pub mod harness;
 pub mod metrics;
 pub mod net;
-pub mod operator;
 pub mod operators;
-pub mod output;
 pub mod signal;
 pub mod sink;
 pub mod source;
 pub mod task;
 pub mod time;
-pub mod two_input;
 pub mod two_phase_commit;
 pub mod windowing;
 

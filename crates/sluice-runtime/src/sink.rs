@@ -6,7 +6,7 @@
 
 use sluice_core::{Record, Timestamp, UserResult};
 
-use crate::operator::OperatorContext;
+use crate::task::operator::OperatorContext;
 
 /// A destination for a stream's records.
 pub trait Sink<T>: Send + Sync + 'static {

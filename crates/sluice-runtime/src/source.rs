@@ -21,11 +21,11 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Barrier, Record, Timestamp, UserResult, Watermark};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
-use crate::chain::{BoxedLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::{SOURCE_SPLITS_STATE, SplitAssigner};
 use crate::error::{TaskError, guard};
 use crate::metrics::OperatorMetrics;
-use crate::operator::OperatorContext;
+use crate::task::chain::{BoxedLink, ChainSnapshot, LinkResult};
+use crate::task::operator::OperatorContext;
 use crate::task::{InputStatus, TaskInput};
 use crate::time::split_watermarks::{SplitEvent, SplitWatermarks};
 use crate::time::watermarks::WatermarkStrategy;

@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, UserResult};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::Output;
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::Output;
 
 /// A sink whose writes are committed by checkpoints.
 pub trait TwoPhaseCommitSink<T>: Send + Sync + 'static {

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sluice_core::{Record, Timestamp, UserResult};
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::sink::{Sink, SinkWriter};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// A handle on the records a collect sink received.
 pub struct CollectedValues<T> {

@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sluice_core::durable;
 use sluice_core::{Record, UserResult};
-use sluice_runtime::operator::OperatorContext;
+use sluice_runtime::task::operator::OperatorContext;
 use sluice_runtime::two_phase_commit::{TransactionalWriter, TwoPhaseCommitSink};
 
 use super::file::RecordEncoder;

@@ -1,8 +1,8 @@
 //! Drops every record: for benchmarks and for streams kept only for their side effects.
 
 use sluice_core::{Record, Timestamp, UserResult};
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::sink::{Sink, SinkWriter};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// Accepts and drops every record, as Flink's `DiscardingSink`.
 #[derive(Debug, Clone, Copy, Default)]

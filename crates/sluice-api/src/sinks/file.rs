@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sluice_core::durable;
 use sluice_core::{Record, Timestamp, UserResult};
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::sink::{Sink, SinkWriter};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// Turns records into lines of bytes (each with its newline).
 pub trait RecordEncoder<T>: Clone + Send + Sync + 'static {

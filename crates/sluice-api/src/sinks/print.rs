@@ -6,8 +6,8 @@ use std::fmt::Debug;
 use std::io::Write;
 
 use sluice_core::{Record, Timestamp, UserResult};
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::sink::{Sink, SinkWriter};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// Writes records to stdout (strings verbatim, other values `Debug`-formatted), prefixed with
 /// `N> ` when parallel.

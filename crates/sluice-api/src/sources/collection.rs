@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sluice_core::UserResult;
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// Emits the values of a collection, in order, from one reader.
 pub struct CollectionSource<T> {

@@ -3,8 +3,8 @@
 use std::sync::{Mutex, PoisonError};
 
 use sluice_core::UserResult;
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// Emits what an iterator yields, in order, from one reader. The iterator is consumed: a job
 /// reads it once.

@@ -1,8 +1,8 @@
 //! A parallel source of the numbers in a range, split into one sub-range per reader.
 
 use sluice_core::UserResult;
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// Emits `from..=to`.
 #[derive(Debug, Clone)]

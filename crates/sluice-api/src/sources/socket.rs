@@ -9,8 +9,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use sluice_core::UserResult;
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// How long to wait between connection attempts.
 const RETRY_DELAY: Duration = Duration::from_secs(1);

@@ -13,8 +13,8 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use sluice_core::UserResult;
-use sluice_runtime::operator::OperatorContext;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
+use sluice_runtime::task::operator::OperatorContext;
 
 /// The smallest split worth a reader of its own.
 const MIN_SPLIT_BYTES: u64 = 4 << 20;

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sluice_core::Barrier;
 
-use crate::chain::ChainSnapshot;
 use crate::signal::TaskWaker;
+use crate::task::chain::ChainSnapshot;
 
 /// Which task: its job vertex and subtask index.
 #[derive(

@@ -15,7 +15,6 @@ use serde::Serialize;
 use sluice_core::key_group::KeyGroupRange;
 use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
 
-use crate::chain::AnyLink;
 use crate::checkpoint::{
     CheckpointConfig, CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox,
     TaskCheckpoints, TaskId, TaskReport, read_restore_point,
@@ -27,8 +26,9 @@ use crate::exchange::partitioner::pointwise_targets;
 use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
 use crate::metrics::{MetricRegistry, OperatorSummary, TaskMetrics, TaskSummary};
 use crate::net::connection::PeerChannels;
-use crate::operator::OperatorContext;
 use crate::signal::{CancelToken, TaskWaker};
+use crate::task::chain::AnyLink;
+use crate::task::operator::OperatorContext;
 use crate::task::{Task, TaskInput};
 use crate::time::alignment::AlignmentRegistry;
 use crate::time::processing_time::ProcessingTimeService;

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
-use crate::chain::{ChainLink, LinkResult};
 use crate::error::TaskError;
 use crate::exchange::channel::{ChannelSender, SendError};
 use crate::exchange::partitioner::ChannelSelector;
 use crate::metrics::TaskMetrics;
+use crate::task::chain::{ChainLink, LinkResult};
 
 /// The most records a fresh buffer reserves room for; larger buffers grow as they fill.
 pub const PREALLOCATED_RECORDS: usize = 1024;
@@ -151,7 +151,7 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
     fn on_barrier(
         &mut self,
         barrier: Barrier,
-        _into: &mut crate::chain::ChainSnapshot,
+        _into: &mut crate::task::chain::ChainSnapshot,
     ) -> LinkResult {
         if barrier.unaligned {
             self.send_priority_barrier(barrier)

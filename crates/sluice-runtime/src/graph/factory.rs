@@ -10,20 +10,20 @@ use std::sync::Arc;
 use sluice_core::{StreamData, UserResult};
 use sluice_state::OperatorSnapshot;
 
-use crate::chain::{AnyLink, erase_link, unerase_link};
 use crate::error::TaskError;
 use crate::exchange::channel::ChannelReceiver;
 use crate::exchange::in_flight::decode_channel;
 use crate::exchange::input_gate::InputGate;
 use crate::metrics::OperatorMetrics;
-use crate::operator::{
+use crate::source::{Boundedness, Source, SourceProcessor, prepare_splits};
+use crate::task::chain::{AnyLink, erase_link, unerase_link};
+use crate::task::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
 };
-use crate::output::{Output, SideOutputSlot, SideOutputs};
-use crate::source::{Boundedness, Source, SourceProcessor, prepare_splits};
+use crate::task::output::{Output, SideOutputSlot, SideOutputs};
+use crate::task::two_input::TwoInputDriver;
 use crate::task::{OneInputProcessor, TaskInput, TwoInputProcessor};
 use crate::time::watermarks::WatermarkStrategy;
-use crate::two_input::TwoInputDriver;
 
 /// A channel sender whose record type is known only at runtime.
 pub type AnySender = Box<dyn Any + Send>;

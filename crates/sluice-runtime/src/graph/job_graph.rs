@@ -78,7 +78,7 @@ impl Default for JobConfig {
             buffer_timeout: Some(Duration::from_millis(100)),
             batch_size: 1024,
             channel_capacity: crate::exchange::channel::DEFAULT_CHANNEL_CAPACITY,
-            auto_watermark_interval: crate::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
+            auto_watermark_interval: crate::task::operator::DEFAULT_AUTO_WATERMARK_INTERVAL,
             checkpointing: None,
             restore_from: None,
             allow_non_restored_state: false,

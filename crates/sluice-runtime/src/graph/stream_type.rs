@@ -3,7 +3,7 @@
 use std::any::TypeId;
 use std::sync::Arc;
 
-use crate::chain::{AnyLink, Fanout, erase_link, unerase_link};
+use crate::task::chain::{AnyLink, Fanout, erase_link, unerase_link};
 use sluice_core::StreamData;
 
 use crate::error::TaskError;
@@ -12,8 +12,8 @@ use crate::exchange::partitioner::{ChannelSelector, Partitioning};
 use crate::exchange::record_writer::RecordWriter;
 use crate::exchange::remote::{DecodingQueue, EncodingQueue, InboundQueue, OutboundQueue};
 use crate::metrics::TaskMetrics;
-use crate::output::{SideOutputSlot, SideSlot};
 use crate::signal::{CancelToken, TaskWaker};
+use crate::task::output::{SideOutputSlot, SideSlot};
 
 use super::factory::{AnyReceiver, AnySender};
 

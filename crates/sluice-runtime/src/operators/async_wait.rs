@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use sluice_core::{Record, StreamData, Timestamp, UserResult, Watermark};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::Output;
 use crate::signal::TaskWaker;
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::Output;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// How an async operator runs its calls.

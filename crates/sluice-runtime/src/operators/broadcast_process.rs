@@ -13,8 +13,8 @@ use sluice_state::OperatorSnapshot;
 
 use super::broadcast_state::{BroadcastStateCodec, BroadcastStates};
 use super::keyed_process::{KeyedContext, KeyedRuntime};
-use crate::operator::{OperatorContext, TwoInputOperator};
-use crate::output::{Collector, Output};
+use crate::task::operator::{OperatorContext, TwoInputOperator};
+use crate::task::output::{Collector, Output};
 use crate::time::processing_time::ProcessingTime;
 
 /// Flink's `BroadcastProcessFunction` (non-keyed).

@@ -4,8 +4,8 @@
 use sluice_core::{Record, UserResult};
 
 use crate::functions::CoProcessFunction;
-use crate::operator::{OperatorContext, TwoInputOperator};
-use crate::output::Output;
+use crate::task::operator::{OperatorContext, TwoInputOperator};
+use crate::task::output::Output;
 
 /// Runs a co-process function on the elements of two inputs.
 pub struct CoProcessOperator<P>(pub P);
@@ -40,7 +40,7 @@ mod tests {
     use super::*;
     use crate::functions::CoFlatMap;
     use crate::harness::TwoInputHarness;
-    use crate::output::Collector;
+    use crate::task::output::Collector;
 
     #[test]
     fn both_inputs_reach_one_output() {

@@ -2,8 +2,8 @@
 
 use sluice_core::{Record, UserResult};
 
-use crate::operator::OneInputOperator;
-use crate::output::Output;
+use crate::task::operator::OneInputOperator;
+use crate::task::output::Output;
 
 /// Keeps records whose value satisfies the predicate.
 pub struct FilterOperator<F>(pub F);

@@ -2,8 +2,8 @@
 
 use sluice_core::{Record, UserResult};
 
-use crate::operator::OneInputOperator;
-use crate::output::{Collector, Output};
+use crate::task::operator::OneInputOperator;
+use crate::task::output::{Collector, Output};
 
 /// Calls a function with every value and a collector for its results.
 pub struct FlatMapOperator<F>(pub F);

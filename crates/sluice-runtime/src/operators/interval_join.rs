@@ -17,8 +17,8 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
-use crate::operator::TwoInputOperator;
-use crate::output::{Collector, Output};
+use crate::task::operator::TwoInputOperator;
+use crate::task::output::{Collector, Output};
 
 /// Per key, buffered elements by timestamp.
 type Buffer<K, T> = HeapTable<K, BTreeMap<Timestamp, Vec<T>>>;
@@ -79,7 +79,7 @@ where
     K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
     F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
 {
-    fn open(&mut self, ctx: &crate::operator::OperatorContext) -> UserResult {
+    fn open(&mut self, ctx: &crate::task::operator::OperatorContext) -> UserResult {
         self.first = HeapTable::new(BUFFER_STATES[0], ctx.max_parallelism);
         self.second = HeapTable::new(BUFFER_STATES[1], ctx.max_parallelism);
         Ok(())

@@ -14,8 +14,8 @@ use sluice_core::key_group::assign_to_key_group;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBackend};
 
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::{Collector, Output, OutputTag, SideOutputs};
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::{Collector, Output, OutputTag, SideOutputs};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::time::timers::{TIMER_STATES, TimerService};
 

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, RuntimeMode, UserResult};
 use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::Output;
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::Output;
 
 /// The name the reduced values are snapshotted under.
 const REDUCE_STATE: &str = "reduce";

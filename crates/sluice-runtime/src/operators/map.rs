@@ -2,8 +2,8 @@
 
 use sluice_core::{Record, UserResult};
 
-use crate::operator::OneInputOperator;
-use crate::output::Output;
+use crate::task::operator::OneInputOperator;
+use crate::task::output::Output;
 
 /// Applies a function to every record's value; timestamps are kept.
 pub struct MapOperator<F>(pub F);

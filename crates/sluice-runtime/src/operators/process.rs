@@ -4,8 +4,8 @@ use sluice_core::{Record, UserResult};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::functions::ProcessFunction;
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::Output;
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::Output;
 
 /// Runs a process function, giving it each element's context and a collector.
 pub struct ProcessOperator<P>(pub P);
@@ -40,7 +40,7 @@ where
 mod tests {
     use super::*;
     use crate::harness::OneInputHarness;
-    use crate::output::{Collector, Context, OutputTag};
+    use crate::task::output::{Collector, Context, OutputTag};
 
     #[test]
     fn routes_to_main_and_side_outputs() {

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use sluice_core::{Record, UserResult};
 
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::Output;
 use crate::sink::{Sink, SinkWriter};
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::Output;
 
 /// Writes every record through a sink writer created when the subtask opens.
 pub struct SinkOperator<T, S: Sink<T>> {

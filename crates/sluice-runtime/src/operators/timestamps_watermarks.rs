@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use sluice_core::{Record, UserResult, Watermark};
 
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::Output;
 use crate::signal::CancelToken;
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::Output;
 use crate::time::alignment::AlignmentRegistry;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::time::watermarks::{

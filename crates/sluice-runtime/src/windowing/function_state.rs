@@ -10,11 +10,11 @@ use sluice_core::{Timestamp, UserResult};
 use sluice_state::scope::encode_key;
 use sluice_state::{HeapStateBackend, KeyedSnapshot, StateBackend, StateError};
 
-use crate::operator::OperatorContext;
+use crate::task::operator::OperatorContext;
 
 use super::functions::{WindowContext, WindowStateAccess};
 use super::window::Window;
-use crate::output::{Collector, Output};
+use crate::task::output::{Collector, Output};
 use crate::time::processing_time::ProcessingTime;
 
 /// The watermark and processing time a window function sees.

@@ -15,7 +15,7 @@ use sluice_core::{Record, Timestamp, UserResult};
 use super::evictors::Evictor;
 use sluice_state::{KeyedStateScope, StateBackend};
 
-use crate::output::Collector;
+use crate::task::output::Collector;
 use crate::time::processing_time::ProcessingTime;
 
 /// What a window function knows about the firing window, and its state.

@@ -18,8 +18,8 @@ use super::functions::InternalWindowFunction;
 use super::store::{KeyScope, KeyWindows, TimerQueues};
 use super::triggers::{Trigger, TriggerContext, TriggerResult};
 use super::window::{Window, cleanup_time};
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::{Output, OutputTag};
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::{Output, OutputTag};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the window contents are snapshotted under.
@@ -490,7 +490,7 @@ mod tests {
 
     use super::*;
     use crate::harness::OneInputHarness;
-    use crate::output::{Collector, OutputTag};
+    use crate::task::output::{Collector, OutputTag};
     use crate::time::processing_time::ManualClock;
     use crate::windowing::WindowContext;
     use crate::windowing::{

@@ -24,8 +24,8 @@ use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
 use super::window::{TimeWindow, Window, cleanup_time, typed};
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::{Output, OutputTag};
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::{Output, OutputTag};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the sessions are snapshotted under.
@@ -341,7 +341,7 @@ mod tests {
     use super::super::test_support::{Event, inputs, late_tag, run};
     use super::*;
     use crate::harness::{OneInputHarness, run_uninterrupted, run_with_restore};
-    use crate::output::Collector;
+    use crate::task::output::Collector;
     use crate::windowing::{
         BufferedWindowFunction, Elements, EventTimeTrigger, SessionWindows, WindowContext,
         WindowOperator,

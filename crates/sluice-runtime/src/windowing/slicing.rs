@@ -34,8 +34,8 @@ use sluice_state::codec::{decode, encode};
 use super::function_state::FunctionState;
 use super::functions::{Elements, ProcessWindowFunction};
 use super::window::{TimeWindow, Window, cleanup_time, typed};
-use crate::operator::{OneInputOperator, OperatorContext};
-use crate::output::{Output, OutputTag};
+use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::output::{Output, OutputTag};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The names the slices and the key groups' watermark progress are snapshotted under.
@@ -496,7 +496,7 @@ mod tests {
 
     use super::super::test_support::{Event, inputs, late_tag, run, run_restarted};
     use crate::harness::{run_uninterrupted, run_with_restore};
-    use crate::output::Collector;
+    use crate::task::output::Collector;
     use crate::windowing::{
         AggregatingWindowFunction, EventTimeTrigger, SlidingWindows, WindowContext, WindowOperator,
     };

@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use sluice_core::{Record, Watermark};
 
 use crate::harness::{Input, OneInputHarness};
-use crate::operator::OneInputOperator;
-use crate::output::OutputTag;
+use crate::task::operator::OneInputOperator;
+use crate::task::output::OutputTag;
 
 /// (key, value) events.
 pub(crate) type Event = (u8, i64);

@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 use sluice_core::{Barrier, StreamData};
 use sluice_state::InFlightData;
 
-use crate::chain::{BoxedLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::{TaskCheckpoints, TaskMessage};
 use crate::error::TaskError;
 use crate::exchange::input_gate::{GateEvent, InputGate};
-use crate::operator::TwoInputOperator;
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
+use crate::task::chain::{BoxedLink, ChainSnapshot, LinkResult};
+use crate::task::operator::TwoInputOperator;
+use crate::task::two_input::TwoInputDriver;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
-use crate::two_input::TwoInputDriver;
 
 /// What a task's input had.
 #[derive(Debug, Clone, PartialEq)]

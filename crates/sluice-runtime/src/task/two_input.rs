@@ -3,8 +3,8 @@
 
 use sluice_core::{Barrier, Record, Watermark};
 
-use crate::chain::{ChainSnapshot, LinkResult};
-use crate::operator::{OperatorCore, TwoInputOperator};
+use crate::task::chain::{ChainSnapshot, LinkResult};
+use crate::task::operator::{OperatorCore, TwoInputOperator};
 
 /// Drives a [`TwoInputOperator`] and hands its output down the chain.
 pub struct TwoInputDriver<A, B, Out, Op> {
@@ -140,7 +140,7 @@ mod tests {
     use crate::functions::CoFlatMap;
     use crate::harness::TwoInputHarness;
     use crate::operators::CoProcessOperator;
-    use crate::output::Collector;
+    use crate::task::output::Collector;
     use sluice_core::Watermark;
 
     #[test]

@@ -16,13 +16,13 @@ use sluice_state::{
     SnapshotRequest, StateBackendFactory,
 };
 
-use crate::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
 use crate::checkpoint::CheckpointingMode;
 use crate::error::{TaskError, guard};
 use crate::exchange::input_gate::BarrierAlignment;
 use crate::metrics::OperatorMetrics;
-use crate::output::{Mark, Output};
 use crate::signal::{CancelToken, TaskWaker};
+use crate::task::chain::{BoxedLink, ChainLink, ChainSnapshot, LinkResult};
+use crate::task::output::{Mark, Output};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// Flink's default `pipeline.auto-watermark-interval`.

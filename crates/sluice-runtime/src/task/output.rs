@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use sluice_core::{Record, Timestamp};
 
-use crate::chain::{BoxedLink, LinkResult};
 use crate::error::TaskError;
+use crate::task::chain::{BoxedLink, LinkResult};
 
 /// Names a side output of type `T`.
 pub struct OutputTag<T> {
@@ -63,30 +63,30 @@ pub trait SideOutputSlot: Send {
 
 /// The type-independent part of a chain link: everything but records.
 pub trait ControlLink {
-    /// See [`crate::chain::ChainLink::open`].
+    /// See [`crate::task::chain::ChainLink::open`].
     fn open(&mut self) -> LinkResult;
-    /// See [`crate::chain::ChainLink::on_watermark`].
+    /// See [`crate::task::chain::ChainLink::on_watermark`].
     fn on_watermark(&mut self, watermark: sluice_core::Watermark) -> LinkResult;
-    /// See [`crate::chain::ChainLink::on_status`].
+    /// See [`crate::task::chain::ChainLink::on_status`].
     fn on_status(&mut self, active: bool) -> LinkResult;
-    /// See [`crate::chain::ChainLink::on_end_of_input`].
+    /// See [`crate::task::chain::ChainLink::on_end_of_input`].
     fn on_end_of_input(&mut self) -> LinkResult;
-    /// See [`crate::chain::ChainLink::on_processing_time`].
+    /// See [`crate::task::chain::ChainLink::on_processing_time`].
     fn on_processing_time(
         &mut self,
         now: crate::time::processing_time::ProcessingTime,
     ) -> LinkResult;
-    /// See [`crate::chain::ChainLink::flush`].
+    /// See [`crate::task::chain::ChainLink::flush`].
     fn flush(&mut self) -> LinkResult;
-    /// See [`crate::chain::ChainLink::close`].
+    /// See [`crate::task::chain::ChainLink::close`].
     fn close(&mut self) -> LinkResult;
-    /// See [`crate::chain::ChainLink::on_barrier`].
+    /// See [`crate::task::chain::ChainLink::on_barrier`].
     fn on_barrier(
         &mut self,
         barrier: sluice_core::Barrier,
-        into: &mut crate::chain::ChainSnapshot,
+        into: &mut crate::task::chain::ChainSnapshot,
     ) -> LinkResult;
-    /// See [`crate::chain::ChainLink::notify_checkpoint_complete`].
+    /// See [`crate::task::chain::ChainLink::notify_checkpoint_complete`].
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult;
 }
 
@@ -118,7 +118,7 @@ impl<T> ControlLink for BoxedLink<T> {
     fn on_barrier(
         &mut self,
         barrier: sluice_core::Barrier,
-        into: &mut crate::chain::ChainSnapshot,
+        into: &mut crate::task::chain::ChainSnapshot,
     ) -> LinkResult {
         (**self).on_barrier(barrier, into)
     }
