@@ -1,5 +1,6 @@
 //! Operator test harnesses: drive one operator with records, watermarks and end of input, and
-//! read what it emitted — on the calling thread, with no channels, threads or sleeps.
+//! read what it emitted — on the calling thread, with no channels, threads or sleeps. Built
+//! with the `testing` feature (`sluice = { features = ["testing"] }` in `[dev-dependencies]`).
 //!
 //! ```
 //! use sluice_core::Record;

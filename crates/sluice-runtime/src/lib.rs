@@ -11,6 +11,7 @@ pub mod error;
 pub mod exchange;
 pub mod functions;
 pub mod graph;
+#[cfg(any(test, feature = "testing"))]
 pub mod harness;
 pub mod metrics;
 pub mod net;

@@ -24,6 +24,7 @@ pub mod scope;
 pub mod snapshot;
 pub mod storage;
 pub mod table;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod ttl;
 

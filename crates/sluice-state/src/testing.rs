@@ -1,5 +1,5 @@
 //! The test suite every state backend must pass, driven through the backend trait and the
-//! typed handles.
+//! typed handles. Built with the `testing` feature, for the backends' tests.
 
 use std::time::Duration;
 
