@@ -18,8 +18,9 @@ use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::deploy::mini_cluster;
 use sluice_runtime::deploy::worker::{self, ClusterMode};
 use sluice_runtime::graph::{
-    JobConfig, JobGraph, JobId, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
+    JobConfig, JobGraph, NodeId, OperatorFactory, SourceNode, StreamGraph, stream_type,
 };
+use sluice_runtime::job_id::JobId;
 use sluice_runtime::source::Source;
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 use sluice_runtime::{JobClient, JobError, JobExecutionResult};

@@ -56,7 +56,7 @@ pub mod prelude {
         Record, RuntimeMode, StreamData, Timestamp, UserError, UserResult, Watermark,
     };
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
-    pub use sluice_runtime::graph::JobId;
+    pub use sluice_runtime::job_id::JobId;
     pub use sluice_runtime::operators::{
         AsyncOptions, BroadcastProcessFunction, BroadcastStateDescriptor, BroadcastStates,
         KeyedBroadcastProcessFunction, KeyedContext, KeyedProcessFunction, TimeDomain,

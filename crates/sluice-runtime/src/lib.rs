@@ -13,6 +13,7 @@ pub mod functions;
 pub mod graph;
 #[cfg(any(test, feature = "testing"))]
 pub mod harness;
+pub mod job_id;
 pub mod metrics;
 pub mod net;
 pub mod operators;

@@ -32,7 +32,7 @@ use sluice_runtime::deploy::protocol::{
 };
 use sluice_runtime::deploy::remote_checkpoints::decode_report;
 use sluice_runtime::deploy::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM};
-use sluice_runtime::graph::JobId;
+use sluice_runtime::job_id::JobId;
 use sluice_runtime::net::transport::BoxSocket;
 use sluice_runtime::signal::CancelToken;
 

@@ -25,7 +25,7 @@ use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 use super::config::{CheckpointConfig, CheckpointingMode};
 use super::shared_files::SharedFiles;
 use super::task_line::{TaskId, TaskMessage, TaskPost, TaskReport};
-use crate::graph::JobId;
+use crate::job_id::JobId;
 use crate::signal::CancelToken;
 
 /// One task as the coordinator sees it.

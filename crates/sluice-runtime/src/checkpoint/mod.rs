@@ -29,7 +29,7 @@ pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskPost, Tas
 use sluice_state::storage::{checkpoint_id_of, job_location};
 use sluice_state::{CheckpointMetadata, CheckpointStorage, RestoredCheckpoint};
 
-use crate::graph::JobId;
+use crate::job_id::JobId;
 
 /// Where a job resumes from, as a path names it.
 enum RestorePoint {

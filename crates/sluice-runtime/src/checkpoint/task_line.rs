@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sluice_core::Barrier;
 
 use crate::signal::TaskWaker;
-use crate::task::chain::ChainSnapshot;
+use sluice_state::TaskSnapshot as ChainSnapshot;
 
 /// Which task: its job vertex and subtask index.
 #[derive(

@@ -12,7 +12,7 @@ use sluice_core::Barrier;
 use sluice_core::key_group::UPPER_BOUND_MAX_PARALLELISM;
 
 use crate::checkpoint::{CheckpointConfig, RestartStrategy, TaskId, TaskMessage};
-use crate::graph::JobId;
+use crate::job_id::JobId;
 pub use crate::net::message::{MESSAGE, read_message, send_message};
 
 /// The most bytes of a job binary one message carries.

@@ -1,4 +1,5 @@
-//! The record writer: the end of a chain that sends records to other tasks.
+//! The record writer: sends a producing task's records to the tasks that consume them (a task
+//! chain ends in one per outgoing edge; `task::writer_link` makes it the chain's last link).
 //!
 //! It keeps one buffer per output channel, sends a buffer when it holds `batch_size` records,
 //! on flush (buffer timeout or idle task) and before every control element, so control elements
@@ -8,13 +9,12 @@
 
 use std::sync::Arc;
 
-use sluice_core::{Barrier, Record, StreamElement, Watermark};
+use sluice_core::{Barrier, Record, StreamElement};
 
 use crate::error::TaskError;
 use crate::exchange::channel::{ChannelSender, SendError};
 use crate::exchange::partitioner::ChannelSelector;
 use crate::metrics::TaskMetrics;
-use crate::task::chain::{ChainLink, LinkResult};
 
 /// The most records a fresh buffer reserves room for; larger buffers grow as they fill.
 pub const PREALLOCATED_RECORDS: usize = 1024;
@@ -48,7 +48,7 @@ impl<T> RecordWriter<T> {
         }
     }
 
-    fn send(&mut self, channel: usize, element: StreamElement<T>) -> LinkResult {
+    fn send(&mut self, channel: usize, element: StreamElement<T>) -> Result<(), TaskError> {
         match self.senders[channel].send(element) {
             Ok(blocked) => {
                 self.metrics.add_backpressure(blocked);
@@ -59,7 +59,7 @@ impl<T> RecordWriter<T> {
         }
     }
 
-    fn send_buffer(&mut self, channel: usize) -> LinkResult {
+    fn send_buffer(&mut self, channel: usize) -> Result<(), TaskError> {
         if self.buffers[channel].is_empty() {
             return Ok(());
         }
@@ -70,13 +70,13 @@ impl<T> RecordWriter<T> {
         self.send(channel, StreamElement::Records(batch))
     }
 
-    fn send_all_buffers(&mut self) -> LinkResult {
+    fn send_all_buffers(&mut self) -> Result<(), TaskError> {
         (0..self.senders.len()).try_for_each(|channel| self.send_buffer(channel))
     }
 
     /// Sends an unaligned checkpoint's barrier on every channel's priority lane, with the
     /// channel's partly filled buffer queued behind everything else: nothing waits for room.
-    fn send_priority_barrier(&mut self, barrier: Barrier) -> LinkResult {
+    fn send_priority_barrier(&mut self, barrier: Barrier) -> Result<(), TaskError> {
         for channel in 0..self.senders.len() {
             let buffer = std::mem::take(&mut self.buffers[channel]);
             let last = (!buffer.is_empty()).then_some(StreamElement::Records(buffer));
@@ -91,7 +91,7 @@ impl<T> RecordWriter<T> {
         TaskError::Disconnected(format!("consumer {channel} of edge {} is gone", self.edge))
     }
 
-    fn broadcast_control(&mut self, element: StreamElement<T>) -> LinkResult
+    fn broadcast_control(&mut self, element: StreamElement<T>) -> Result<(), TaskError>
     where
         T: Clone,
     {
@@ -103,12 +103,10 @@ impl<T> RecordWriter<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
-    fn open(&mut self) -> LinkResult {
-        Ok(())
-    }
-
-    fn on_batch(&mut self, batch: &mut Vec<Record<T>>) -> LinkResult {
+impl<T: Clone + 'static> RecordWriter<T> {
+    /// Takes every record out of `batch` into the buffers of the channels its partitioner
+    /// chooses, sending each buffer that fills.
+    pub fn write(&mut self, batch: &mut Vec<Record<T>>) -> Result<(), TaskError> {
         let channels = self.senders.len();
         for record in batch.drain(..) {
             let choice = self
@@ -135,24 +133,15 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
         Ok(())
     }
 
-    fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
-        self.broadcast_control(StreamElement::Watermark(watermark))
+    /// Sends the buffered records, then `element` (a watermark, a status, end of input) on
+    /// every channel.
+    pub fn broadcast(&mut self, element: StreamElement<T>) -> Result<(), TaskError> {
+        self.broadcast_control(element)
     }
 
-    fn on_status(&mut self, active: bool) -> LinkResult {
-        self.broadcast_control(StreamElement::Status { active })
-    }
-
-    fn on_end_of_input(&mut self) -> LinkResult {
-        self.broadcast_control(StreamElement::EndOfInput)
-    }
-
-    /// Sends the buffered records, then the barrier on every channel.
-    fn on_barrier(
-        &mut self,
-        barrier: Barrier,
-        _into: &mut crate::task::chain::ChainSnapshot,
-    ) -> LinkResult {
+    /// Sends the buffered records, then the barrier on every channel; an unaligned barrier
+    /// goes on the priority lanes instead, ahead of what is queued.
+    pub fn send_barrier(&mut self, barrier: Barrier) -> Result<(), TaskError> {
         if barrier.unaligned {
             self.send_priority_barrier(barrier)
         } else {
@@ -160,18 +149,8 @@ impl<T: Clone + Send + 'static> ChainLink<T> for RecordWriter<T> {
         }
     }
 
-    fn on_processing_time(
-        &mut self,
-        _now: crate::time::processing_time::ProcessingTime,
-    ) -> LinkResult {
-        Ok(())
-    }
-
-    fn flush(&mut self) -> LinkResult {
-        self.send_all_buffers()
-    }
-
-    fn close(&mut self) -> LinkResult {
+    /// Sends every partly filled buffer.
+    pub fn flush(&mut self) -> Result<(), TaskError> {
         self.send_all_buffers()
     }
 }
@@ -182,6 +161,7 @@ mod tests {
     use crate::exchange::channel::{TryRecv, channel};
     use crate::exchange::partitioner::Partitioning;
     use crate::signal::{CancelToken, TaskWaker};
+    use sluice_core::Watermark;
 
     #[test]
     fn batches_and_keeps_control_in_order() {
@@ -189,9 +169,11 @@ mod tests {
         let selector = ChannelSelector::new(&Partitioning::Forward, 0, 128).unwrap();
         let mut writer = RecordWriter::new(vec![tx], selector, 2, Arc::default(), "e".into());
         writer
-            .on_batch(&mut (1..=3).map(Record::new).collect())
+            .write(&mut (1..=3).map(Record::new).collect())
             .unwrap();
-        writer.on_watermark(Watermark(9)).unwrap();
+        writer
+            .broadcast(StreamElement::Watermark(Watermark(9)))
+            .unwrap();
         let expect = [
             StreamElement::Records(vec![Record::new(1), Record::new(2)]),
             StreamElement::Records(vec![Record::new(3)]),
@@ -209,7 +191,7 @@ mod tests {
         let (tx1, rx1) = channel::<i32>(4, waker, CancelToken::new());
         let selector = ChannelSelector::new(&Partitioning::Broadcast, 0, 128).unwrap();
         let mut writer = RecordWriter::new(vec![tx0, tx1], selector, 8, Arc::default(), "e".into());
-        writer.on_batch(&mut vec![Record::new(7)]).unwrap();
+        writer.write(&mut vec![Record::new(7)]).unwrap();
         writer.flush().unwrap();
         for rx in [rx0, rx1] {
             assert_eq!(

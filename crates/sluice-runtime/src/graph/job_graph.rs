@@ -20,8 +20,8 @@ use crate::exchange::partitioner::Partitioning;
 use crate::source::Boundedness;
 
 use super::factory::OperatorFactory;
-use super::job_id::JobId;
 use super::stream_graph::{ChainingStrategy, NodeId, StreamGraph};
+use crate::job_id::JobId;
 
 /// Job-wide settings from the execution environment.
 #[derive(Debug, Clone)]

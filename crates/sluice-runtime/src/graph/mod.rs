@@ -7,7 +7,6 @@
 
 mod factory;
 mod job_graph;
-mod job_id;
 mod plan;
 mod stream_graph;
 mod stream_type;
@@ -17,6 +16,5 @@ pub use factory::{
     SourceFactory, SourceNode, TwoInputFactory, TwoInputNode,
 };
 pub use job_graph::{JobConfig, JobGraph, JobVertex};
-pub use job_id::JobId;
 pub use stream_graph::{ChainingStrategy, NodeId, StreamEdge, StreamGraph, StreamNode};
 pub use stream_type::{StreamType, stream_type};
