@@ -377,6 +377,17 @@ fn prune_binaries(dir: &Path, keep: usize, idle: Duration) {
 mod tests {
     use super::*;
 
+    /// The names of the files in `dir`, sorted.
+    pub(crate) fn sorted_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn the_binary_cache_keeps_the_recently_used() {
         let dir = std::env::temp_dir().join(format!("sluice-tm-cache-{}", std::process::id()));
@@ -396,12 +407,7 @@ mod tests {
         }
         std::fs::write(dir.join(key(9)), "just used").unwrap();
         prune_binaries(&dir, 2, Duration::from_secs(3600));
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
+        let left = sorted_names(&dir);
         assert_eq!(left, [key(3), key(9)], "the two most recently used");
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -265,12 +265,7 @@ mod tests {
         }
         std::fs::write(dir.join("taskmanager.log"), "kept").unwrap();
         prune_worker_logs(&dir, 3);
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
+        let left = crate::taskmanager::tests::sorted_names(&dir);
         assert_eq!(
             left,
             [
