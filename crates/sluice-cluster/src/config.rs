@@ -14,12 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::jobmanager::dispatcher::JobHistory;
-use sluice_api::state_backend::check_state_option;
-use sluice_runtime::checkpoint::{
-    CheckpointConfig, RestartStrategy, parse_duration, parse_memory_size,
-};
+use sluice_core::config_value::{parse_duration, parse_memory_size};
+use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::deploy::worker::TlsFiles;
 use sluice_runtime::net::transport::Transport;
+use sluice_state::backend_options::check_state_option;
 use yaml_rust2::Event;
 use yaml_rust2::parser::{MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;

@@ -6,6 +6,7 @@
 //! dependencies, so everything above it builds quickly.
 
 pub mod aggregate;
+pub mod config_value;
 pub mod data;
 pub mod durable;
 pub mod element;

@@ -14,6 +14,7 @@
 
 pub mod backend;
 pub mod backend_factory;
+pub mod backend_options;
 pub mod codec;
 pub mod error;
 pub mod handles;

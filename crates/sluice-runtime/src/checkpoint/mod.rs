@@ -17,7 +17,7 @@ mod shared_files;
 mod split_assigner;
 mod task_line;
 
-pub use config::{CheckpointConfig, CheckpointingMode, parse_duration, parse_memory_size};
+pub use config::{CheckpointConfig, CheckpointingMode};
 pub use coordinator::{
     CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, SavepointFailure,
     SavepointRequest, request_savepoint,

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::config::parse_duration;
+use sluice_core::config_value::parse_duration;
 
 /// When a failed job restarts.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
