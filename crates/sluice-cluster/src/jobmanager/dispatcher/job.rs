@@ -1,0 +1,188 @@
+//! A job as the dispatcher keeps it: its record (the job master's state), its workers, and
+//! where its next attempt restores from.
+
+use super::*;
+
+/// One worker process of a job attempt.
+#[derive(Debug)]
+pub(super) struct WorkerState {
+    pub(super) task_manager: String,
+    pub(super) pipelines: Vec<usize>,
+    pub(super) data_address: Option<String>,
+    pub(super) link: Option<Link>,
+    pub(super) finished: bool,
+}
+
+/// A job and its job master's state.
+#[derive(Debug)]
+pub(super) struct JobRecord {
+    pub(super) id: String,
+    pub(super) request: SubmitRequest,
+    pub(super) status: JobStatus,
+    pub(super) error: Option<String>,
+    pub(super) waiting: Option<String>,
+    pub(super) submitted_ms: u64,
+    pub(super) start_ms: Option<u64>,
+    pub(super) end_ms: Option<u64>,
+    pub(super) started: Option<Instant>,
+    pub(super) runtime: Option<Duration>,
+    pub(super) attempt: u32,
+    pub(super) workers: Vec<WorkerState>,
+    pub(super) restarts: RestartTracker,
+    pub(super) restart_at: Option<Instant>,
+    /// Since when the job waits for slots.
+    pub(super) waiting_since: Option<Instant>,
+    /// The checkpoint or savepoint the submission asked to start from (any path
+    /// `resolve_restore_point` takes).
+    pub(super) restore_request: Option<String>,
+    /// Whether the job was recovered from the job store: it resumes from its own latest
+    /// checkpoint like a restarted attempt.
+    pub(super) recovered: bool,
+    /// The exact checkpoint the current attempt restores, resolved when it deployed.
+    pub(super) restore_from: Option<String>,
+    /// The restore point resolved for the next attempt, once it is.
+    pub(super) resolved: Option<Option<String>>,
+    /// Whether the next attempt waits for the tick to resolve its restore point.
+    pub(super) resolving: bool,
+    pub(super) coordinator: Option<CoordinatorHandle>,
+    /// The thread of the previous attempt's coordinator until it ended (the fence).
+    pub(super) stopping_coordinator: Option<std::thread::JoinHandle<()>>,
+    /// Whether the attempt's coordinator is being started (outside the lock): the next
+    /// attempt waits for it too.
+    pub(super) starting_coordinator: bool,
+    /// Task reports that came while the coordinator was being started, for it.
+    pub(super) early_reports: Vec<TaskReport>,
+    /// When the job ended.
+    pub(super) ended: Option<Instant>,
+}
+
+impl JobRecord {
+    pub(super) fn new(id: String, request: SubmitRequest, submitted_ms: u64) -> Self {
+        let strategy = match (&request.plan.restart_strategy, &request.plan.checkpointing) {
+            (Some(strategy), _) => strategy.clone(),
+            (None, Some(_)) => RestartStrategy::flink_default(),
+            (None, None) => RestartStrategy::None,
+        };
+        JobRecord {
+            id,
+            restore_request: request
+                .restore_from
+                .clone()
+                .or_else(|| request.plan.restore_from.clone()),
+            recovered: false,
+            restore_from: None,
+            resolved: None,
+            resolving: false,
+            request,
+            status: JobStatus::Created,
+            error: None,
+            waiting: None,
+            submitted_ms,
+            start_ms: None,
+            end_ms: None,
+            started: None,
+            runtime: None,
+            attempt: 0,
+            workers: Vec::new(),
+            restarts: RestartTracker::new(strategy),
+            restart_at: None,
+            waiting_since: None,
+            coordinator: None,
+            stopping_coordinator: None,
+            starting_coordinator: false,
+            early_reports: Vec::new(),
+            ended: None,
+        }
+    }
+
+    /// Whether the previous attempt's coordinator is still running (it may still complete a
+    /// checkpoint, so the next attempt cannot choose one yet).
+    pub(super) fn coordinator_stopping(&mut self) -> bool {
+        if self.starting_coordinator {
+            return true;
+        }
+        match &self.stopping_coordinator {
+            Some(thread) if !thread.is_finished() => true,
+            Some(_) => {
+                if let Some(thread) = self.stopping_coordinator.take() {
+                    let _ = thread.join();
+                }
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// What resolving the next attempt's restore point takes: after a failure (or a JobManager
+    /// recovery) the job's own newest checkpoint comes first.
+    pub(super) fn restore_query(&self) -> RestoreQuery {
+        let own_first = self.attempt > 0 || self.recovered;
+        RestoreQuery {
+            job_id: self.request.plan.job_id,
+            own_base: self
+                .request
+                .plan
+                .checkpointing
+                .as_ref()
+                .and_then(|c| c.directory.clone())
+                .filter(|_| own_first),
+            request: self.restore_request.clone(),
+        }
+    }
+}
+
+/// Where the next attempt of a job may restore from, to be resolved (reading storage) outside
+/// the dispatcher's lock.
+#[derive(Debug, Clone)]
+pub(super) struct RestoreQuery {
+    pub(super) job_id: JobId,
+    /// The checkpoint directory whose newest checkpoint of this job comes first.
+    pub(super) own_base: Option<String>,
+    /// What the submission asked for.
+    pub(super) request: Option<String>,
+}
+
+impl RestoreQuery {
+    /// Whether there is nothing to look up (a first attempt restoring nothing).
+    pub(super) fn is_trivial(&self) -> bool {
+        self.own_base.is_none() && self.request.is_none()
+    }
+
+    /// The exact checkpoint to restore: the job's own newest, else what the submission asked
+    /// for, else none.
+    pub(super) fn resolve(&self) -> Result<Option<String>, String> {
+        if let Some(base) = &self.own_base
+            && let Some(own) = latest_checkpoint_of(base, self.job_id)?
+        {
+            return Ok(Some(own));
+        }
+        match &self.request {
+            Some(path) => resolve_restore_point(path, self.job_id)
+                .map(|(exact, _)| Some(exact))
+                .map_err(|e| format!("cannot restore from {path}: {e}")),
+            None => Ok(None),
+        }
+    }
+}
+
+pub(super) fn overview(job: &JobRecord) -> JobOverview {
+    let duration = match (job.runtime, job.started) {
+        (Some(runtime), _) => runtime,
+        (None, Some(started)) => started.elapsed(),
+        (None, None) => Duration::ZERO,
+    };
+    JobOverview {
+        jid: job.id.clone(),
+        name: job.request.plan.name.clone(),
+        state: job.status,
+        start_time: job.start_ms.unwrap_or(job.submitted_ms),
+        end_time: job
+            .end_ms
+            .map_or(-1, |ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+        duration: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        message: match (&job.waiting, &job.error) {
+            (Some(waiting), Some(error)) => Some(format!("{waiting} ({error})")),
+            (waiting, error) => waiting.clone().or_else(|| error.clone()),
+        },
+    }
+}

@@ -1,0 +1,70 @@
+//! What the dispatcher answers the REST API: jobs, one job, TaskManagers, the cluster overview
+//! and its warnings.
+
+use super::*;
+
+impl Dispatcher {
+    /// Every job, newest first.
+    pub fn jobs(&self) -> Vec<JobOverview> {
+        self.locked().jobs.iter().rev().map(overview).collect()
+    }
+
+    /// One job's details.
+    pub fn job(&self, id: &str) -> Option<JobDetails> {
+        let state = self.locked();
+        let job = state.jobs.iter().find(|job| job.id == id)?;
+        Some(JobDetails {
+            overview: overview(job),
+            plan: job.request.plan.plan.clone(),
+            pipelines: job.request.plan.pipelines,
+            placement: job
+                .workers
+                .iter()
+                .map(|w| (w.task_manager.clone(), w.pipelines.clone()))
+                .collect(),
+            data_addresses: job.workers.iter().map(|w| w.data_address.clone()).collect(),
+            attempt: job.attempt,
+        })
+    }
+
+    /// The registered TaskManagers.
+    pub fn task_managers(&self) -> Vec<TaskManagerOverview> {
+        self.locked()
+            .task_managers
+            .values()
+            .map(|entry| TaskManagerOverview {
+                id: entry.info.id.clone(),
+                host: entry.info.host.clone(),
+                slots: entry.info.slots,
+                free_slots: entry.info.slots.saturating_sub(entry.used_slots),
+                since_heartbeat_ms: u64::try_from(entry.last_heartbeat.elapsed().as_millis())
+                    .unwrap_or(u64::MAX),
+            })
+            .collect()
+    }
+
+    /// The cluster at a glance.
+    pub fn overview(&self) -> ClusterOverview {
+        let managers = self.task_managers();
+        let jobs = self.jobs();
+        let count = |status: JobStatus| jobs.iter().filter(|j| j.state == status).count();
+        ClusterOverview {
+            taskmanagers: managers.len(),
+            slots_total: managers.iter().map(|m| m.slots).sum(),
+            slots_available: managers.iter().map(|m| m.free_slots).sum(),
+            jobs_running: count(JobStatus::Running)
+                + count(JobStatus::Created)
+                + count(JobStatus::Restarting),
+            jobs_finished: count(JobStatus::Finished),
+            jobs_cancelled: count(JobStatus::Canceled),
+            jobs_failed: count(JobStatus::Failed),
+            warnings: lock(&self.warnings).clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Records a warning every client of the API is shown (in `/overview`).
+    pub fn warn(&self, warning: String) {
+        lock(&self.warnings).push(warning);
+    }
+}
