@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, UserResult};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 
 /// A sink whose writes are committed by checkpoints.
@@ -93,12 +93,6 @@ impl<T, S: TwoPhaseCommitSink<T>> TwoPhaseCommitSinkOperator<T, S> {
 impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> OneInputOperator<T, ()>
     for TwoPhaseCommitSinkOperator<T, S>
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.checkpointing = ctx.checkpointing.is_some();
-        self.writer = Some(self.sink.create_writer(ctx)?);
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, _out: &mut Output<()>) -> UserResult {
         self.writer()?.write_batch(batch)
     }
@@ -109,6 +103,29 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> OneInputOperator<T, ()>
             .entry(checkpoint_id)
             .or_default()
             .extend(committables);
+        Ok(())
+    }
+
+    /// Without checkpoints nothing else would commit: commit everything at the end.
+    fn end_input(&mut self, _out: &mut Output<()>) -> UserResult {
+        if !self.checkpointing {
+            let committables = self.writer()?.prepare_commit()?;
+            self.pending
+                .entry(u64::MAX)
+                .or_default()
+                .extend(committables);
+            self.commit_through(u64::MAX)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> StreamOperator<T, ()>
+    for TwoPhaseCommitSinkOperator<T, S>
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.checkpointing = ctx.checkpointing.is_some();
+        self.writer = Some(self.sink.create_writer(ctx)?);
         Ok(())
     }
 
@@ -138,19 +155,6 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> OneInputOperator<T, ()>
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
         self.commit_through(checkpoint_id)
-    }
-
-    /// Without checkpoints nothing else would commit: commit everything at the end.
-    fn end_input(&mut self, _out: &mut Output<()>) -> UserResult {
-        if !self.checkpointing {
-            let committables = self.writer()?.prepare_commit()?;
-            self.pending
-                .entry(u64::MAX)
-                .or_default()
-                .extend(committables);
-            self.commit_through(u64::MAX)?;
-        }
-        Ok(())
     }
 }
 

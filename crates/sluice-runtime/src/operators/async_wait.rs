@@ -23,7 +23,7 @@ use sluice_core::{Record, StreamData, Timestamp, UserResult, Watermark};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::signal::TaskWaker;
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
@@ -290,13 +290,6 @@ where
     F: Fn(I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.time = ctx.processing_time.clone();
-        self.waker = Arc::clone(&ctx.task_waker);
-        runtime()?;
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<I>>, out: &mut Output<O>) -> UserResult {
         for record in batch.drain(..) {
             self.collect_completions()?;
@@ -345,6 +338,21 @@ where
     fn prepare_snapshot(&mut self, _checkpoint_id: u64, out: &mut Output<O>) -> UserResult {
         self.collect_completions()?;
         self.emit_ready(out);
+        Ok(())
+    }
+}
+
+impl<I, O, F, Fut> StreamOperator<I, O> for AsyncWaitOperator<I, O, F>
+where
+    I: StreamData,
+    O: Send + 'static,
+    F: Fn(I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.time = ctx.processing_time.clone();
+        self.waker = Arc::clone(&ctx.task_waker);
+        runtime()?;
         Ok(())
     }
 

@@ -7,13 +7,13 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::OperatorSnapshot;
 
 use super::broadcast_state::{BroadcastStateCodec, BroadcastStates};
 use super::keyed_process::{KeyedContext, KeyedRuntime};
-use crate::task::operator::{OperatorContext, TwoInputOperator};
+use crate::task::operator::{OperatorContext, StreamOperator, TwoInputOperator};
 use crate::task::output::{Collector, Output};
 use crate::time::processing_time::ProcessingTime;
 
@@ -118,7 +118,13 @@ where
             function.process_broadcast_element(value, states, collector)
         })
     }
+}
 
+impl<IN: Send + 'static, B: Send + 'static, OUT: Send + 'static, P> StreamOperator<(IN, B), OUT>
+    for BroadcastProcessOperator<P>
+where
+    P: BroadcastProcessFunction<IN, B, OUT>,
+{
     /// The broadcast maps, as union state.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         snapshot.operator = self.states.snapshot()?;
@@ -160,14 +166,9 @@ where
     IN: Send + 'static,
     B: Send + 'static,
     OUT: Send + 'static,
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    K: KeyData,
     P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.keyed.open(ctx)?;
-        Ok(())
-    }
-
     fn process_batch1(&mut self, batch: &mut Vec<Record<IN>>, out: &mut Output<OUT>) -> UserResult {
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
@@ -207,6 +208,20 @@ where
             .advance_processing_time(now, out, |time, ctx, collector| {
                 function.on_timer(time, ctx, states, collector)
             })
+    }
+}
+
+impl<IN, K, B, OUT, P> StreamOperator<(IN, B), OUT> for KeyedBroadcastProcessOperator<IN, K, P>
+where
+    IN: Send + 'static,
+    B: Send + 'static,
+    OUT: Send + 'static,
+    K: KeyData,
+    P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.keyed.open(ctx)?;
+        Ok(())
     }
 
     /// The keyed state and timers, and the broadcast maps.

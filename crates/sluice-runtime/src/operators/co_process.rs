@@ -4,7 +4,7 @@
 use sluice_core::{Record, UserResult};
 
 use crate::functions::CoProcessFunction;
-use crate::task::operator::{OperatorContext, TwoInputOperator};
+use crate::task::operator::{OperatorContext, StreamOperator, TwoInputOperator};
 use crate::task::output::Output;
 
 /// Runs a co-process function on the elements of two inputs.
@@ -14,10 +14,6 @@ impl<A, B, Out, P> TwoInputOperator<A, B, Out> for CoProcessOperator<P>
 where
     P: CoProcessFunction<A, B, Out>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.0.open(ctx)
-    }
-
     fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<Out>) -> UserResult {
         out.process_each(batch, |value, ctx, collector| {
             self.0.process_element1(value, ctx, collector)
@@ -28,6 +24,15 @@ where
         out.process_each(batch, |value, ctx, collector| {
             self.0.process_element2(value, ctx, collector)
         })
+    }
+}
+
+impl<A, B, Out, P> StreamOperator<(A, B), Out> for CoProcessOperator<P>
+where
+    P: CoProcessFunction<A, B, Out>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.0.open(ctx)
     }
 
     fn close(&mut self) -> UserResult {

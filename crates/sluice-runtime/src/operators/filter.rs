@@ -2,7 +2,7 @@
 
 use sluice_core::{Record, UserResult};
 
-use crate::task::operator::OneInputOperator;
+use crate::task::operator::{OneInputOperator, StreamOperator};
 use crate::task::output::Output;
 
 /// Keeps records whose value satisfies the predicate.
@@ -19,6 +19,8 @@ where
         Ok(())
     }
 }
+
+impl<T, F> StreamOperator<T, T> for FilterOperator<F> where F: FnMut(&T) -> bool + Send {}
 
 #[cfg(test)]
 mod tests {

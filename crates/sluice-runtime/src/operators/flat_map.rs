@@ -2,7 +2,7 @@
 
 use sluice_core::{Record, UserResult};
 
-use crate::task::operator::OneInputOperator;
+use crate::task::operator::{OneInputOperator, StreamOperator};
 use crate::task::output::{Collector, Output};
 
 /// Calls a function with every value and a collector for its results.
@@ -18,6 +18,11 @@ where
         }
         Ok(())
     }
+}
+
+impl<In, Out, F> StreamOperator<In, Out> for FlatMapOperator<F> where
+    F: FnMut(In, &mut Collector<'_, Out>) + Send
+{
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
-use crate::task::operator::TwoInputOperator;
+use crate::task::operator::{StreamOperator, TwoInputOperator};
 use crate::task::output::{Collector, Output};
 
 /// Per key, buffered elements by timestamp.
@@ -79,23 +79,6 @@ where
     K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
     F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
 {
-    fn open(&mut self, ctx: &crate::task::operator::OperatorContext) -> UserResult {
-        self.first = HeapTable::new(BUFFER_STATES[0], ctx.max_parallelism);
-        self.second = HeapTable::new(BUFFER_STATES[1], ctx.max_parallelism);
-        Ok(())
-    }
-
-    /// Both sides' buffered elements, by key.
-    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
-        self.first.snapshot(&mut snapshot.keyed)?;
-        Ok(self.second.snapshot(&mut snapshot.keyed)?)
-    }
-
-    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        self.first.restore_all(&restored.keyed)?;
-        Ok(self.second.restore_all(&restored.keyed)?)
-    }
-
     fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<O>) -> UserResult {
         for record in batch.drain(..) {
             let Some(ta) = record.timestamp.filter(|t| *t >= self.watermark) else {
@@ -164,6 +147,31 @@ where
         prune(&mut self.first, keep_first_from);
         prune(&mut self.second, keep_second_from);
         Ok(Some(watermark))
+    }
+}
+
+impl<A, B, K, O, F> StreamOperator<(A, B), O> for IntervalJoinOperator<A, B, K, F>
+where
+    A: Send + Serialize + DeserializeOwned + 'static,
+    B: Send + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
+    F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
+{
+    fn open(&mut self, ctx: &crate::task::operator::OperatorContext) -> UserResult {
+        self.first = HeapTable::new(BUFFER_STATES[0], ctx.max_parallelism);
+        self.second = HeapTable::new(BUFFER_STATES[1], ctx.max_parallelism);
+        Ok(())
+    }
+
+    /// Both sides' buffered elements, by key.
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        self.first.snapshot(&mut snapshot.keyed)?;
+        Ok(self.second.snapshot(&mut snapshot.keyed)?)
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        self.first.restore_all(&restored.keyed)?;
+        Ok(self.second.restore_all(&restored.keyed)?)
     }
 }
 

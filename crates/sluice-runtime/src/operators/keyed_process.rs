@@ -10,23 +10,16 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sluice_core::KeyData;
 use sluice_core::key_group::assign_to_key_group;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBackend};
 
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::{Collector, Output, OutputTag, SideOutputs};
+use crate::time::TimeDomain;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 use crate::time::timers::{TIMER_STATES, TimerService};
-
-/// Which clock a timer belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeDomain {
-    /// Fires when the watermark reaches it.
-    EventTime,
-    /// Fires when the wall clock reaches it.
-    ProcessingTime,
-}
 
 /// What a keyed process function sees: the key, time, timers, state and side outputs.
 pub struct KeyedContext<'a, K> {
@@ -243,11 +236,7 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         ) -> UserResult,
     ) -> UserResult {
         loop {
-            let queue = match domain {
-                TimeDomain::EventTime => &mut self.timers.event_time,
-                TimeDomain::ProcessingTime => &mut self.timers.processing_time,
-            };
-            let Some((time, key, ())) = queue.pop_due(limit) else {
+            let Some((time, key, ())) = self.timers.queue(domain).pop_due(limit) else {
                 break;
             };
             let timestamp = (domain == TimeDomain::EventTime).then_some(time);
@@ -316,15 +305,10 @@ impl<I, K: Hash + Eq + Clone + Serialize, P> KeyedProcessOperator<I, K, P> {
 impl<I, K, O, P> OneInputOperator<I, O> for KeyedProcessOperator<I, K, P>
 where
     I: Send + 'static,
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    K: KeyData,
     O: Send + 'static,
     P: KeyedProcessFunction<K, I, O>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.keyed.open(ctx)?;
-        self.function.open(ctx)
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<I>>, out: &mut Output<O>) -> UserResult {
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
@@ -358,6 +342,19 @@ where
                 function.on_timer(time, ctx, collector)
             })
     }
+}
+
+impl<I, K, O, P> StreamOperator<I, O> for KeyedProcessOperator<I, K, P>
+where
+    I: Send + 'static,
+    K: KeyData,
+    O: Send + 'static,
+    P: KeyedProcessFunction<K, I, O>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.keyed.open(ctx)?;
+        self.function.open(ctx)
+    }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         self.keyed.snapshot(snapshot)
@@ -380,8 +377,9 @@ mod tests {
     use super::*;
     use crate::harness::OneInputHarness;
 
-    /// Flink's documented example: count per key, and emit the count once a key saw no
-    /// element for 60 s of event time.
+    /// Counts per key and emits the count once a key saw no element for 60 s of event time,
+    /// moving the key's one timer with each element (the integration tests run Flink's
+    /// documented version, which keeps every timer and compares timestamps).
     struct CountWithTimeout {
         state: ValueState<(u64, Timestamp)>,
     }
@@ -393,24 +391,25 @@ mod tests {
             ctx: &mut KeyedContext<'_, String>,
             _: &mut Collector<'_, (String, u64)>,
         ) -> UserResult {
-            let (count, _) = self.state.value(ctx.state())?.unwrap_or((0, 0));
-            let timestamp = ctx.timestamp().unwrap_or(value.1);
-            self.state.update(ctx.state(), &(count + 1, timestamp))?;
-            ctx.register_event_time_timer(timestamp + 60_000);
+            let (count, timer) = self.state.value(ctx.state())?.unwrap_or((0, 0));
+            if count > 0 {
+                ctx.delete_event_time_timer(timer);
+            }
+            let timer = ctx.timestamp().unwrap_or(value.1) + 60_000;
+            self.state.update(ctx.state(), &(count + 1, timer))?;
+            ctx.register_event_time_timer(timer);
             Ok(())
         }
 
         fn on_timer(
             &mut self,
-            timestamp: Timestamp,
+            _: Timestamp,
             ctx: &mut KeyedContext<'_, String>,
             out: &mut Collector<'_, (String, u64)>,
         ) -> UserResult {
-            if let Some((count, last)) = self.state.value(ctx.state())?
-                && timestamp == last + 60_000
-            {
-                out.collect((ctx.current_key().clone(), count));
-            }
+            let count = self.state.value(ctx.state())?.map_or(0, |(count, _)| count);
+            self.state.clear(ctx.state())?;
+            out.collect((ctx.current_key().clone(), count));
             Ok(())
         }
     }

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, RuntimeMode, UserResult};
 use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 
 /// The name the reduced values are snapshotted under.
@@ -46,18 +46,6 @@ where
     KS: Fn(&T) -> K + Send,
     F: FnMut(T, T) -> T + Send,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.batch_mode = ctx.runtime_mode == RuntimeMode::Batch;
-        // Batch mode keeps its values in memory until the input ends, as Flink's batch
-        // execution does whatever the state backend.
-        self.state = if self.batch_mode {
-            KeyedStore::Heap(HeapTable::new(REDUCE_STATE, ctx.max_parallelism))
-        } else {
-            KeyedStore::new(REDUCE_STATE, &*ctx.state_backend, ctx.backend_scope())?
-        };
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
         for record in batch.drain(..) {
             let key = (self.key_selector)(&record.value);
@@ -90,6 +78,26 @@ where
                     .filter_map(|(_, value)| value.map(Record::new)),
             );
         }
+        Ok(())
+    }
+}
+
+impl<T, K, KS, F> StreamOperator<T, T> for KeyedReduceOperator<T, K, KS, F>
+where
+    T: Clone + Send + Serialize + DeserializeOwned,
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    KS: Fn(&T) -> K + Send,
+    F: FnMut(T, T) -> T + Send,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.batch_mode = ctx.runtime_mode == RuntimeMode::Batch;
+        // Batch mode keeps its values in memory until the input ends, as Flink's batch
+        // execution does whatever the state backend.
+        self.state = if self.batch_mode {
+            KeyedStore::Heap(HeapTable::new(REDUCE_STATE, ctx.max_parallelism))
+        } else {
+            ctx.keyed_store(REDUCE_STATE)?
+        };
         Ok(())
     }
 

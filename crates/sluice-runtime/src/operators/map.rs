@@ -2,7 +2,7 @@
 
 use sluice_core::{Record, UserResult};
 
-use crate::task::operator::OneInputOperator;
+use crate::task::operator::{OneInputOperator, StreamOperator};
 use crate::task::output::Output;
 
 /// Applies a function to every record's value; timestamps are kept.
@@ -21,6 +21,8 @@ where
         Ok(())
     }
 }
+
+impl<In, Out, F> StreamOperator<In, Out> for MapOperator<F> where F: FnMut(In) -> Out + Send {}
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ mod process;
 mod sink;
 mod timestamps_watermarks;
 
+pub use crate::time::TimeDomain;
 pub use async_wait::{AsyncOptions, AsyncWaitOperator};
 pub use broadcast_process::{
     BroadcastProcessFunction, BroadcastProcessOperator, KeyedBroadcastProcessFunction,
@@ -24,7 +25,7 @@ pub use co_process::CoProcessOperator;
 pub use filter::FilterOperator;
 pub use flat_map::FlatMapOperator;
 pub use interval_join::IntervalJoinOperator;
-pub use keyed_process::{KeyedContext, KeyedProcessFunction, KeyedProcessOperator, TimeDomain};
+pub use keyed_process::{KeyedContext, KeyedProcessFunction, KeyedProcessOperator};
 pub use keyed_reduce::KeyedReduceOperator;
 pub use map::MapOperator;
 pub use process::ProcessOperator;

@@ -4,7 +4,7 @@ use sluice_core::{Record, UserResult};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::functions::ProcessFunction;
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 
 /// Runs a process function, giving it each element's context and a collector.
@@ -14,14 +14,19 @@ impl<In, Out, P> OneInputOperator<In, Out> for ProcessOperator<P>
 where
     P: ProcessFunction<In, Out>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.0.open(ctx)
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<In>>, out: &mut Output<Out>) -> UserResult {
         out.process_each(batch, |value, ctx, collector| {
             self.0.process_element(value, ctx, collector)
         })
+    }
+}
+
+impl<In, Out, P> StreamOperator<In, Out> for ProcessOperator<P>
+where
+    P: ProcessFunction<In, Out>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.0.open(ctx)
     }
 
     fn close(&mut self) -> UserResult {

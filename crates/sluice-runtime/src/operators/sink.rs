@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sluice_core::{Record, UserResult};
 
 use crate::sink::{Sink, SinkWriter};
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 
 /// Writes every record through a sink writer created when the subtask opens.
@@ -28,17 +28,19 @@ impl<T, S: Sink<T>> SinkOperator<T, S> {
 }
 
 impl<T: Send, S: Sink<T>> OneInputOperator<T, ()> for SinkOperator<T, S> {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.writer = Some(self.sink.create_writer(ctx)?);
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, _out: &mut Output<()>) -> UserResult {
         self.writer()?.write_batch(batch)
     }
 
     fn end_input(&mut self, _out: &mut Output<()>) -> UserResult {
         self.writer()?.finish()
+    }
+}
+
+impl<T: Send, S: Sink<T>> StreamOperator<T, ()> for SinkOperator<T, S> {
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.writer = Some(self.sink.create_writer(ctx)?);
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sluice_core::{Record, UserResult, Watermark};
 
 use crate::signal::CancelToken;
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 use crate::time::alignment::AlignmentRegistry;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -119,28 +119,6 @@ impl<T> TimestampsAndWatermarksOperator<T> {
 }
 
 impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperator<T> {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.generator = Some((self.strategy.generator)());
-        self.time = ctx.processing_time.clone();
-        self.interval = ctx.auto_watermark_interval.as_millis() as i64;
-        self.idle_after = self.strategy.idleness.map(|d| d.as_millis() as i64);
-        let now = self.time.now();
-        self.next_periodic = now + self.interval;
-        self.last_event = now;
-        self.alignment = self.strategy.alignment.clone().map(|config| {
-            let aligned = Aligned {
-                config,
-                member: format!("{}#{}", ctx.uid, ctx.subtask),
-                registry: Arc::clone(&ctx.alignment),
-                cancel: ctx.cancel.clone(),
-            };
-            aligned.report(Watermark::MIN);
-            aligned
-        });
-        self.schedule();
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
         let Some(generator) = self.generator.as_mut() else {
             return Err("watermark generator used before open".into());
@@ -204,6 +182,30 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
             self.output.mark_idle();
         }
         self.flush_generated(out);
+        self.schedule();
+        Ok(())
+    }
+}
+
+impl<T: Send + 'static> StreamOperator<T, T> for TimestampsAndWatermarksOperator<T> {
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.generator = Some((self.strategy.generator)());
+        self.time = ctx.processing_time.clone();
+        self.interval = ctx.auto_watermark_interval.as_millis() as i64;
+        self.idle_after = self.strategy.idleness.map(|d| d.as_millis() as i64);
+        let now = self.time.now();
+        self.next_periodic = now + self.interval;
+        self.last_event = now;
+        self.alignment = self.strategy.alignment.clone().map(|config| {
+            let aligned = Aligned {
+                config,
+                member: format!("{}#{}", ctx.uid, ctx.subtask),
+                registry: Arc::clone(&ctx.alignment),
+                cancel: ctx.cancel.clone(),
+            };
+            aligned.report(Watermark::MIN);
+            aligned
+        });
         self.schedule();
         Ok(())
     }

@@ -12,8 +12,8 @@ use sluice_core::{Barrier, Record, RuntimeMode, UserResult, Watermark};
 
 use crate::time::alignment::AlignmentRegistry;
 use sluice_state::{
-    BackendScope, HashMapStateBackendFactory, OperatorSnapshot, OperatorStateStore,
-    SnapshotRequest, StateBackendFactory,
+    BackendScope, HashMapStateBackendFactory, KeyedStore, OperatorSnapshot, OperatorStateStore,
+    SnapshotRequest, StateBackendFactory, StateError,
 };
 
 use crate::checkpoint::CheckpointingMode;
@@ -83,6 +83,11 @@ impl OperatorContext {
         }
     }
 
+    /// This operator instance's keyed table `name`, on its state backend.
+    pub fn keyed_store<K, V>(&self, name: &str) -> Result<KeyedStore<K, V>, StateError> {
+        KeyedStore::new(name, &*self.state_backend, self.backend_scope())
+    }
+
     /// Names this operator instance to the state backend.
     pub fn backend_scope(&self) -> BackendScope<'_> {
         BackendScope {
@@ -120,43 +125,17 @@ impl OperatorContext {
     }
 }
 
-/// An operator with one input.
-pub trait OneInputOperator<In, Out>: Send {
+/// What every operator has, whatever its inputs (Flink's `StreamOperator`): its life cycle and
+/// its part in checkpoints. `In` and `Out` are its record types (for two inputs, the pair of
+/// input types), which lets one generic operator serve several.
+pub trait StreamOperator<In, Out>: Send {
     /// Called once before the first element.
     fn open(&mut self, _ctx: &OperatorContext) -> UserResult {
         Ok(())
     }
 
-    /// Processes (and drains) a batch of records, writing results to `out`.
-    fn process_batch(&mut self, batch: &mut Vec<Record<In>>, out: &mut Output<Out>) -> UserResult;
-
-    /// Event time advanced; returns the watermark to forward (or `None` to hold it back).
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        _out: &mut Output<Out>,
-    ) -> UserResult<Option<Watermark>> {
-        Ok(Some(watermark))
-    }
-
-    /// Processing time reached `now` (after a wake-up the operator asked for).
-    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
-        Ok(())
-    }
-
-    /// The input ended; emit anything still held (batch-mode results, buffered data).
-    fn end_input(&mut self, _out: &mut Output<Out>) -> UserResult {
-        Ok(())
-    }
-
-    /// Called once after the input ended and everything was emitted.
+    /// Called once after the input (every input) ended and everything was emitted.
     fn close(&mut self) -> UserResult {
-        Ok(())
-    }
-
-    /// A checkpoint barrier reached the operator: emit what must precede it (Flink's
-    /// `prepareSnapshotPreBarrier`); a two-phase-commit sink closes its open transaction here.
-    fn prepare_snapshot(&mut self, _checkpoint_id: u64, _out: &mut Output<Out>) -> UserResult {
         Ok(())
     }
 
@@ -180,13 +159,39 @@ pub trait OneInputOperator<In, Out>: Send {
     }
 }
 
-/// An operator with two inputs of possibly different types (`connect`).
-pub trait TwoInputOperator<A, B, Out>: Send {
-    /// Called once before the first element.
-    fn open(&mut self, _ctx: &OperatorContext) -> UserResult {
+/// An operator with one input.
+pub trait OneInputOperator<In, Out>: StreamOperator<In, Out> {
+    /// Processes (and drains) a batch of records, writing results to `out`.
+    fn process_batch(&mut self, batch: &mut Vec<Record<In>>, out: &mut Output<Out>) -> UserResult;
+
+    /// Event time advanced; returns the watermark to forward (or `None` to hold it back).
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        _out: &mut Output<Out>,
+    ) -> UserResult<Option<Watermark>> {
+        Ok(Some(watermark))
+    }
+
+    /// Processing time reached `now` (after a wake-up the operator asked for).
+    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
         Ok(())
     }
 
+    /// The input ended; emit anything still held (batch-mode results, buffered data).
+    fn end_input(&mut self, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
+    }
+
+    /// A checkpoint barrier reached the operator: emit what must precede it (Flink's
+    /// `prepareSnapshotPreBarrier`); a two-phase-commit sink closes its open transaction here.
+    fn prepare_snapshot(&mut self, _checkpoint_id: u64, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
+    }
+}
+
+/// An operator with two inputs of possibly different types (`connect`).
+pub trait TwoInputOperator<A, B, Out>: StreamOperator<(A, B), Out> {
     /// Processes a batch from the first input.
     fn process_batch1(&mut self, batch: &mut Vec<Record<A>>, out: &mut Output<Out>) -> UserResult;
 
@@ -209,30 +214,6 @@ pub trait TwoInputOperator<A, B, Out>: Send {
 
     /// Input `input` (1 or 2) ended.
     fn end_input(&mut self, _input: u8, _out: &mut Output<Out>) -> UserResult {
-        Ok(())
-    }
-
-    /// Called once after both inputs ended.
-    fn close(&mut self) -> UserResult {
-        Ok(())
-    }
-
-    /// Writes the operator's state (keyed state by key group, operator lists) into `snapshot`:
-    /// this subtask's part of a checkpoint.
-    fn snapshot_state(&mut self, _snapshot: &mut OperatorSnapshot) -> UserResult {
-        Ok(())
-    }
-
-    /// Checkpoint `checkpoint_id` completed (every task's snapshot is stored): publish what it
-    /// covers — a two-phase-commit sink commits here.
-    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> UserResult {
-        Ok(())
-    }
-
-    /// Loads what [`Self::snapshot_state`] wrote, already selected for this subtask (its key
-    /// groups, its share of operator lists) — possibly written at another parallelism. Called
-    /// right after `open` when the subtask restarts from a snapshot (`ctx.restored`).
-    fn restore_state(&mut self, _restored: &OperatorSnapshot) -> UserResult {
         Ok(())
     }
 }

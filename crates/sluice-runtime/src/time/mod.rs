@@ -8,3 +8,12 @@ pub mod split_watermarks;
 pub mod timers;
 pub mod watermark_valve;
 pub mod watermarks;
+
+/// Which clock a timer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeDomain {
+    /// Fires when the watermark reaches it.
+    EventTime,
+    /// Fires when the wall clock reaches it.
+    ProcessingTime,
+}

@@ -16,6 +16,8 @@ use sluice_core::key_group::assign_to_key_group;
 use sluice_state::codec::{decode, encode};
 use sluice_state::{KeyedSnapshot, StateError};
 
+use super::TimeDomain;
+
 /// The timers of one time domain.
 #[derive(Debug)]
 pub struct TimerQueue<K, N> {
@@ -106,11 +108,12 @@ impl<K: Hash + Eq + Clone, N: Hash + Eq + Clone> TimerQueue<K, N> {
     }
 }
 
-impl<K, N> TimerQueue<K, N>
-where
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned,
-    N: Hash + Eq + Clone + Serialize + DeserializeOwned,
-{
+/// What a timer's key and namespace must be: hashable, comparable and written in snapshots.
+pub trait TimerPart: Hash + Eq + Clone + Serialize + DeserializeOwned {}
+
+impl<T: Hash + Eq + Clone + Serialize + DeserializeOwned> TimerPart for T {}
+
+impl<K: TimerPart, N: TimerPart> TimerQueue<K, N> {
     /// Writes every registered timer under `state`, in its key's key group (timers are keyed
     /// state: they move with their key when rescaling).
     pub fn snapshot(
@@ -157,11 +160,17 @@ impl<K, N> Default for TimerService<K, N> {
     }
 }
 
-impl<K, N> TimerService<K, N>
-where
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned,
-    N: Hash + Eq + Clone + Serialize + DeserializeOwned,
-{
+impl<K, N> TimerService<K, N> {
+    /// The timers of `domain`.
+    pub fn queue(&mut self, domain: TimeDomain) -> &mut TimerQueue<K, N> {
+        match domain {
+            TimeDomain::EventTime => &mut self.event_time,
+            TimeDomain::ProcessingTime => &mut self.processing_time,
+        }
+    }
+}
+
+impl<K: TimerPart, N: TimerPart> TimerService<K, N> {
     /// Writes both domains' timers into `into`.
     pub fn snapshot(
         &self,

@@ -87,36 +87,25 @@ fn time_of(
     Ok(timestamp)
 }
 
-/// Fixed-size, non-overlapping windows.
+/// Fixed-size, non-overlapping windows: sliding windows whose slide is their size, assigned
+/// without the sliding loop.
 #[derive(Debug, Clone, Copy)]
-pub struct TumblingWindows {
-    size: i64,
-    offset: i64,
-    event_time: bool,
-}
+pub struct TumblingWindows(SlidingWindows);
 
 impl TumblingWindows {
     /// Event-time tumbling windows of `size`.
     pub fn event_time(size: Duration) -> Self {
-        TumblingWindows {
-            size: millis(size),
-            offset: 0,
-            event_time: true,
-        }
+        TumblingWindows(SlidingWindows::event_time(size, size))
     }
 
     /// Processing-time tumbling windows of `size`.
     pub fn processing_time(size: Duration) -> Self {
-        TumblingWindows {
-            event_time: false,
-            ..Self::event_time(size)
-        }
+        TumblingWindows(SlidingWindows::processing_time(size, size))
     }
 
     /// Shifts window starts by `offset` ms (e.g. for time zones); may be negative.
-    pub fn with_offset(mut self, offset: i64) -> Self {
-        self.offset = offset;
-        self
+    pub fn with_offset(self, offset: i64) -> Self {
+        TumblingWindows(self.0.with_offset(offset))
     }
 }
 
@@ -127,32 +116,37 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for TumblingWindows {
         timestamp: Timestamp,
         now: ProcessingTime,
     ) -> Result<Vec<TimeWindow>, String> {
-        let t = time_of(self.event_time, timestamp, now, "tumbling")?;
-        let start = TimeWindow::start_with_offset(t, self.offset, self.size);
-        Ok(vec![TimeWindow::new(start, start.wrapping_add(self.size))])
+        let SlidingWindows {
+            size,
+            offset,
+            event_time,
+            ..
+        } = self.0;
+        let start = TimeWindow::start_with_offset(
+            time_of(event_time, timestamp, now, "tumbling")?,
+            offset,
+            size,
+        );
+        Ok(vec![TimeWindow::new(start, start.wrapping_add(size))])
     }
 
     fn is_event_time(&self) -> bool {
-        self.event_time
+        self.0.event_time
     }
 
     fn default_trigger(&self) -> Arc<dyn Trigger<T, TimeWindow>> {
-        default_time_trigger(self.event_time)
+        WindowAssigner::<T, TimeWindow>::default_trigger(&self.0)
     }
 
     fn sliding_shape(&self) -> Option<super::slicing::SlidingShape> {
-        self.event_time.then_some(super::slicing::SlidingShape {
-            size: self.size,
-            slide: self.size,
-            offset: self.offset,
-        })
+        WindowAssigner::<T, TimeWindow>::sliding_shape(&self.0)
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self.size <= 0 || self.offset.unsigned_abs() >= self.size.unsigned_abs() {
+        let SlidingWindows { size, offset, .. } = self.0;
+        if size <= 0 || offset.unsigned_abs() >= size.unsigned_abs() {
             return Err(format!(
-                "tumbling windows need 0 < size and |offset| < size (size {} ms, offset {} ms)",
-                self.size, self.offset
+                "tumbling windows need 0 < size and |offset| < size (size {size} ms, offset {offset} ms)"
             ));
         }
         Ok(())

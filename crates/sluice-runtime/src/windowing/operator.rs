@@ -2,14 +2,12 @@
 //! the trigger, emits through the window function, and cleans windows up once they can no
 //! longer receive elements — Flink's `WindowOperator`, step for step.
 
-use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
+use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
+use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
 use super::assigners::WindowAssigner;
@@ -18,7 +16,7 @@ use super::functions::InternalWindowFunction;
 use super::store::{KeyScope, KeyWindows, TimerQueues};
 use super::triggers::{Trigger, TriggerContext, TriggerResult};
 use super::window::{Window, cleanup_time};
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::{Output, OutputTag};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
@@ -49,7 +47,7 @@ pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>>
 impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    K: KeyData,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
@@ -414,23 +412,11 @@ where
 impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
 where
     T: Clone + Send + 'static,
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    K: KeyData,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.time = ctx.processing_time.clone();
-        self.now = self.time.now();
-        self.function_state = FunctionState::for_operator(ctx)?;
-        self.windows = Box::new(KeyedStore::new(
-            WINDOWS_STATE,
-            &*ctx.state_backend,
-            ctx.backend_scope(),
-        )?);
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
         self.now = self.time.now();
         for record in batch.drain(..) {
@@ -453,6 +439,23 @@ where
     fn on_processing_time(&mut self, now: ProcessingTime, out: &mut Output<OUT>) -> UserResult {
         self.now = now;
         self.fire_timers(false, now, out)
+    }
+}
+
+impl<T, K, W, OUT, F> StreamOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
+where
+    T: Clone + Send + 'static,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.time = ctx.processing_time.clone();
+        self.now = self.time.now();
+        self.function_state = FunctionState::for_operator(ctx)?;
+        self.windows = Box::new(ctx.keyed_store(WINDOWS_STATE)?);
+        Ok(())
     }
 
     /// Window contents, trigger values and timers per key, and the window function's state.

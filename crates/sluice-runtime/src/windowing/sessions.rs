@@ -12,19 +12,18 @@
 //! the allowed lateness.
 
 use std::collections::BTreeMap;
-use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
+use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
 use super::window::{TimeWindow, Window, cleanup_time, typed};
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::{Output, OutputTag};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
@@ -62,7 +61,7 @@ pub struct SessionWindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W
 impl<T, K, W, OUT, F> SessionWindowOperator<T, K, W, OUT, F>
 where
     T: Send + 'static,
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    K: KeyData,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
@@ -253,22 +252,11 @@ where
 impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
 where
     T: Send + 'static,
-    K: Hash + Eq + Clone + Serialize + DeserializeOwned + Send + 'static,
+    K: KeyData,
     W: Window,
     OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.time = ctx.processing_time.clone();
-        self.function_state = FunctionState::for_operator(ctx)?;
-        self.sessions = Box::new(KeyedStore::new(
-            SESSIONS_STATE,
-            &*ctx.state_backend,
-            ctx.backend_scope(),
-        )?);
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
         self.now = self.time.now();
         for record in batch.drain(..) {
@@ -296,6 +284,22 @@ where
             self.on_timer(time, key, window, out)?;
         }
         Ok(Some(watermark))
+    }
+}
+
+impl<T, K, W, OUT, F> StreamOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
+where
+    T: Send + 'static,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.time = ctx.processing_time.clone();
+        self.function_state = FunctionState::for_operator(ctx)?;
+        self.sessions = Box::new(ctx.keyed_store(SESSIONS_STATE)?);
+        Ok(())
     }
 
     /// Every key's sessions and the window function's state.

@@ -34,7 +34,7 @@ use sluice_state::codec::{decode, encode};
 use super::function_state::FunctionState;
 use super::functions::{Elements, ProcessWindowFunction};
 use super::window::{TimeWindow, Window, cleanup_time, typed};
-use crate::task::operator::{OneInputOperator, OperatorContext};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::{Output, OutputTag};
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
@@ -285,14 +285,6 @@ where
     A: AggregateFunction<T, ACC, R>,
     P: ProcessWindowFunction<R, O, K, W>,
 {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.time = ctx.processing_time.clone();
-        self.key_groups =
-            KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
-        self.function_state = FunctionState::for_operator(ctx)?;
-        Ok(())
-    }
-
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<O>) -> UserResult {
         self.now = self.time.now();
         let mut live = std::mem::take(&mut self.scratch);
@@ -332,6 +324,26 @@ where
             self.restored_progress.clear();
         }
         Ok(Some(watermark))
+    }
+}
+
+impl<T, K, ACC, R, O, A, P, W> StreamOperator<T, O> for SlicingWindowOperator<T, K, ACC, R, A, P, W>
+where
+    W: Window,
+    T: Send + 'static,
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
+    ACC: Clone + Send + Serialize + DeserializeOwned + 'static,
+    R: 'static,
+    O: Send + 'static,
+    A: AggregateFunction<T, ACC, R>,
+    P: ProcessWindowFunction<R, O, K, W>,
+{
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.time = ctx.processing_time.clone();
+        self.key_groups =
+            KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
+        self.function_state = FunctionState::for_operator(ctx)?;
+        Ok(())
     }
 
     /// Every key's slice accumulators, the watermark progress of each owned key group, and the

@@ -1,0 +1,76 @@
+//! The purging trigger: turns the fires of another trigger into fire-and-purge.
+
+use std::sync::Arc;
+
+use sluice_core::Timestamp;
+
+use super::{Trigger, TriggerContext, TriggerResult};
+use crate::time::processing_time::ProcessingTime;
+use crate::windowing::window::Window;
+
+/// Turns every fire of the wrapped trigger into fire-and-purge.
+pub struct PurgingTrigger<T, W> {
+    inner: Arc<dyn Trigger<T, W>>,
+}
+
+impl<T, W> PurgingTrigger<T, W> {
+    /// Purges the window whenever `inner` fires it.
+    pub fn of(inner: impl Trigger<T, W> + 'static) -> Self
+    where
+        W: Window,
+    {
+        PurgingTrigger {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+fn purging(result: TriggerResult) -> TriggerResult {
+    if result.is_fire() {
+        TriggerResult::FireAndPurge
+    } else {
+        result
+    }
+}
+
+impl<T, W: Window> Trigger<T, W> for PurgingTrigger<T, W> {
+    fn on_element(
+        &self,
+        element: &T,
+        timestamp: Timestamp,
+        window: &W,
+        ctx: &mut TriggerContext<'_, W>,
+    ) -> TriggerResult {
+        purging(self.inner.on_element(element, timestamp, window, ctx))
+    }
+
+    fn on_event_time(
+        &self,
+        time: Timestamp,
+        window: &W,
+        ctx: &mut TriggerContext<'_, W>,
+    ) -> TriggerResult {
+        purging(self.inner.on_event_time(time, window, ctx))
+    }
+
+    fn on_processing_time(
+        &self,
+        time: ProcessingTime,
+        window: &W,
+        ctx: &mut TriggerContext<'_, W>,
+    ) -> TriggerResult {
+        purging(self.inner.on_processing_time(time, window, ctx))
+    }
+
+    fn can_merge(&self) -> bool {
+        self.inner.can_merge()
+    }
+
+    fn on_merge(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
+        self.inner.on_merge(window, ctx);
+    }
+
+    fn clear(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
+        self.inner.clear(window, ctx);
+    }
+}
