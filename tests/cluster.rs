@@ -88,14 +88,7 @@ fn a_job_waits_for_slots_and_a_bad_binary_is_explained() {
         "out.csv",
     ]);
     let id = job_id(&run);
-    let waiting = cluster.wait_for_state(&id, "CREATED");
-    assert!(
-        waiting["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("waiting for 2 free slots"),
-        "{waiting}"
-    );
+    cluster.wait_for_slots(&id, 2);
     cluster.add_task_manager(1, &[]);
     cluster.wait_for_state(&id, "FINISHED");
     let bad = cluster.client("run", &["/bin/true"]);

@@ -287,6 +287,17 @@ impl Cluster {
         }
     }
 
+    /// Waits until `job` is back in CREATED, waiting for `slots` free slots, and returns it.
+    pub fn wait_for_slots(&self, job: &str, slots: usize) -> serde_json::Value {
+        let waiting = self.wait_for_state(job, "CREATED");
+        let message = waiting["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("waiting for {slots} free slots")),
+            "{waiting}"
+        );
+        waiting
+    }
+
     pub fn logs(&self) -> String {
         let mut all = String::new();
         for entry in std::fs::read_dir(&self.dir).unwrap().flatten() {
@@ -349,11 +360,7 @@ pub fn local_word_count(dir: &Path, input: &Path) -> Vec<String> {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(
-        local.status.success(),
-        "{}",
-        String::from_utf8_lossy(&local.stderr)
-    );
+    assert_succeeded(&local);
     sorted_lines(&dir.join("local.csv"))
 }
 
@@ -483,11 +490,7 @@ pub fn fault_free_counts(dir: &Path, input: &Path) -> Vec<String> {
         .args(["--checkpoint-interval-ms", "100", "--parallelism", "2"])
         .output()
         .unwrap();
-    assert!(
-        local.status.success(),
-        "{}",
-        String::from_utf8_lossy(&local.stderr)
-    );
+    assert_succeeded(&local);
     super::committed_lines(&[&out])
 }
 
@@ -684,4 +687,13 @@ pub fn tls_settings(dir: &Path, name: &str, authority: &str) -> Vec<String> {
         "-D".into(),
         format!("security.ssl.internal.ca-file={}", path(ca_pem.clone())),
     ]
+}
+
+/// Fails with the process's stderr unless it exited with success.
+pub fn assert_succeeded(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

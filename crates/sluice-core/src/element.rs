@@ -35,6 +35,11 @@ impl<T> Record<T> {
             timestamp: Some(timestamp),
         }
     }
+
+    /// A record with the timestamp `timestamp`, if any (as an element's results carry it).
+    pub fn at(value: T, timestamp: Option<Timestamp>) -> Self {
+        Record { value, timestamp }
+    }
 }
 
 /// A watermark: the assertion that no more records with a timestamp at or below it will come.

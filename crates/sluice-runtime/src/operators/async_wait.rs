@@ -303,6 +303,27 @@ where
         Ok(())
     }
 
+    fn end_input(&mut self, out: &mut Output<O>) -> UserResult {
+        self.wait_for_all()?;
+        self.emit_ready(out);
+        Ok(())
+    }
+
+    /// Emits what completed before the barrier, so the checkpoint holds only what did not.
+    fn prepare_snapshot(&mut self, _checkpoint_id: u64, out: &mut Output<O>) -> UserResult {
+        self.collect_completions()?;
+        self.emit_ready(out);
+        Ok(())
+    }
+}
+
+impl<I, O, F, Fut> StreamOperator<I, O> for AsyncWaitOperator<I, O, F>
+where
+    I: StreamData,
+    O: Send + 'static,
+    F: Fn(I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -328,27 +349,6 @@ where
         Ok(())
     }
 
-    fn end_input(&mut self, out: &mut Output<O>) -> UserResult {
-        self.wait_for_all()?;
-        self.emit_ready(out);
-        Ok(())
-    }
-
-    /// Emits what completed before the barrier, so the checkpoint holds only what did not.
-    fn prepare_snapshot(&mut self, _checkpoint_id: u64, out: &mut Output<O>) -> UserResult {
-        self.collect_completions()?;
-        self.emit_ready(out);
-        Ok(())
-    }
-}
-
-impl<I, O, F, Fut> StreamOperator<I, O> for AsyncWaitOperator<I, O, F>
-where
-    I: StreamData,
-    O: Send + 'static,
-    F: Fn(I) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
-{
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.waker = Arc::clone(&ctx.task_waker);

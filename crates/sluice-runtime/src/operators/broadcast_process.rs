@@ -188,7 +188,16 @@ where
             function.process_broadcast_element(value, states, collector)
         })
     }
+}
 
+impl<IN, K, B, OUT, P> StreamOperator<(IN, B), OUT> for KeyedBroadcastProcessOperator<IN, K, P>
+where
+    IN: Send + 'static,
+    B: Send + 'static,
+    OUT: Send + 'static,
+    K: KeyData,
+    P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -209,16 +218,7 @@ where
                 function.on_timer(time, ctx, states, collector)
             })
     }
-}
 
-impl<IN, K, B, OUT, P> StreamOperator<(IN, B), OUT> for KeyedBroadcastProcessOperator<IN, K, P>
-where
-    IN: Send + 'static,
-    B: Send + 'static,
-    OUT: Send + 'static,
-    K: KeyData,
-    P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
-{
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.keyed.open(ctx)?;
         Ok(())

@@ -126,7 +126,15 @@ where
         }
         Ok(())
     }
+}
 
+impl<A, B, K, O, F> StreamOperator<(A, B), O> for IntervalJoinOperator<A, B, K, F>
+where
+    A: Send + Serialize + DeserializeOwned + 'static,
+    B: Send + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
+    F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -148,15 +156,7 @@ where
         prune(&mut self.second, keep_second_from);
         Ok(Some(watermark))
     }
-}
 
-impl<A, B, K, O, F> StreamOperator<(A, B), O> for IntervalJoinOperator<A, B, K, F>
-where
-    A: Send + Serialize + DeserializeOwned + 'static,
-    B: Send + Serialize + DeserializeOwned + 'static,
-    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
-    F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
-{
     fn open(&mut self, ctx: &crate::task::operator::OperatorContext) -> UserResult {
         self.first = HeapTable::new(BUFFER_STATES[0], ctx.max_parallelism);
         self.second = HeapTable::new(BUFFER_STATES[1], ctx.max_parallelism);

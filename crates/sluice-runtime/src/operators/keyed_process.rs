@@ -110,13 +110,7 @@ impl<'a, K: Hash + Eq + Clone> KeyedContext<'a, K> {
 
     /// Emits `value` to the side output `tag`.
     pub fn output<S: 'static>(&mut self, tag: &OutputTag<S>, value: S) {
-        self.sides.emit(
-            tag,
-            Record {
-                value,
-                timestamp: self.timestamp,
-            },
-        );
+        self.sides.emit(tag, Record::at(value, self.timestamp));
     }
 }
 
@@ -321,7 +315,15 @@ where
         self.keyed.schedule();
         Ok(())
     }
+}
 
+impl<I, K, O, P> StreamOperator<I, O> for KeyedProcessOperator<I, K, P>
+where
+    I: Send + 'static,
+    K: KeyData,
+    O: Send + 'static,
+    P: KeyedProcessFunction<K, I, O>,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -342,15 +344,7 @@ where
                 function.on_timer(time, ctx, collector)
             })
     }
-}
 
-impl<I, K, O, P> StreamOperator<I, O> for KeyedProcessOperator<I, K, P>
-where
-    I: Send + 'static,
-    K: KeyData,
-    O: Send + 'static,
-    P: KeyedProcessFunction<K, I, O>,
-{
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.keyed.open(ctx)?;
         self.function.open(ctx)

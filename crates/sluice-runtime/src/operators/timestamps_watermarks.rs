@@ -154,7 +154,9 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
         }
         Ok(())
     }
+}
 
+impl<T: Send + 'static> StreamOperator<T, T> for TimestampsAndWatermarksOperator<T> {
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -185,9 +187,7 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
         self.schedule();
         Ok(())
     }
-}
 
-impl<T: Send + 'static> StreamOperator<T, T> for TimestampsAndWatermarksOperator<T> {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.generator = Some((self.strategy.generator)());
         self.time = ctx.processing_time.clone();

@@ -139,6 +139,21 @@ pub trait StreamOperator<In, Out>: Send {
         Ok(())
     }
 
+    /// Event time advanced (for two inputs: the minimum of both); returns the watermark to
+    /// forward, or `None` to hold it back.
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        _out: &mut Output<Out>,
+    ) -> UserResult<Option<Watermark>> {
+        Ok(Some(watermark))
+    }
+
+    /// Processing time reached `now` (after a wake-up the operator asked for).
+    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
+        Ok(())
+    }
+
     /// Writes the operator's state (keyed state by key group, operator lists) into `snapshot`:
     /// this subtask's part of a checkpoint.
     fn snapshot_state(&mut self, _snapshot: &mut OperatorSnapshot) -> UserResult {
@@ -164,20 +179,6 @@ pub trait OneInputOperator<In, Out>: StreamOperator<In, Out> {
     /// Processes (and drains) a batch of records, writing results to `out`.
     fn process_batch(&mut self, batch: &mut Vec<Record<In>>, out: &mut Output<Out>) -> UserResult;
 
-    /// Event time advanced; returns the watermark to forward (or `None` to hold it back).
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        _out: &mut Output<Out>,
-    ) -> UserResult<Option<Watermark>> {
-        Ok(Some(watermark))
-    }
-
-    /// Processing time reached `now` (after a wake-up the operator asked for).
-    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
-        Ok(())
-    }
-
     /// The input ended; emit anything still held (batch-mode results, buffered data).
     fn end_input(&mut self, _out: &mut Output<Out>) -> UserResult {
         Ok(())
@@ -197,20 +198,6 @@ pub trait TwoInputOperator<A, B, Out>: StreamOperator<(A, B), Out> {
 
     /// Processes a batch from the second input.
     fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<Out>) -> UserResult;
-
-    /// The combined watermark (the minimum of both inputs) advanced.
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        _out: &mut Output<Out>,
-    ) -> UserResult<Option<Watermark>> {
-        Ok(Some(watermark))
-    }
-
-    /// Processing time reached `now` (after a wake-up the operator asked for).
-    fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
-        Ok(())
-    }
 
     /// Input `input` (1 or 2) ended.
     fn end_input(&mut self, _input: u8, _out: &mut Output<Out>) -> UserResult {

@@ -342,13 +342,7 @@ impl Context<'_> {
 
     /// Emits `value` to the side output `tag`, with the element's timestamp.
     pub fn output<S: 'static>(&mut self, tag: &OutputTag<S>, value: S) {
-        self.sides.emit(
-            tag,
-            Record {
-                value,
-                timestamp: self.timestamp,
-            },
-        );
+        self.sides.emit(tag, Record::at(value, self.timestamp));
     }
 }
 

@@ -258,40 +258,108 @@ fn merge_time_windows(windows: &[TimeWindow]) -> Vec<(TimeWindow, Vec<TimeWindow
     merged
 }
 
-/// Session windows: a key's elements closer than `gap` to each other share a window.
+/// Session windows: a key's elements closer than their gap to each other share a window. The
+/// gap is fixed ([`SessionWindows`]) or chosen by each element ([`DynamicSessionWindows`]).
 #[derive(Debug, Clone, Copy)]
-pub struct SessionWindows {
-    gap: i64,
+pub struct Sessions<G> {
+    gap: G,
     event_time: bool,
 }
+
+/// Where a session's gap comes from.
+pub trait SessionGap<T>: Send + Sync + 'static {
+    /// The gap (ms) that `element` opens.
+    fn gap_of(&self, element: &T) -> Result<i64, String>;
+
+    /// The gap when it is the same for every element (sessions with a dedicated operator).
+    fn fixed(&self) -> Option<i64>;
+}
+
+/// A gap the same for every element, in ms.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedGap(i64);
+
+impl<T> SessionGap<T> for FixedGap {
+    fn gap_of(&self, _: &T) -> Result<i64, String> {
+        Ok(self.0)
+    }
+
+    fn fixed(&self) -> Option<i64> {
+        Some(self.0)
+    }
+}
+
+/// A gap each element chooses.
+pub struct ElementGap<T>(Arc<dyn Fn(&T) -> Duration + Send + Sync>);
+
+impl<T: 'static> SessionGap<T> for ElementGap<T> {
+    fn gap_of(&self, element: &T) -> Result<i64, String> {
+        let gap = millis((self.0)(element));
+        if gap <= 0 {
+            return Err(format!(
+                "a dynamic session gap must be positive, got {gap} ms"
+            ));
+        }
+        Ok(gap)
+    }
+
+    fn fixed(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// Sessions closing after a fixed gap without elements.
+pub type SessionWindows = Sessions<FixedGap>;
 
 impl SessionWindows {
     /// Event-time sessions closing after `gap` without elements.
     pub fn event_time_with_gap(gap: Duration) -> Self {
-        SessionWindows {
-            gap: millis(gap),
+        Sessions {
+            gap: FixedGap(millis(gap)),
             event_time: true,
         }
     }
 
     /// Processing-time sessions closing after `gap` without elements.
     pub fn processing_time_with_gap(gap: Duration) -> Self {
-        SessionWindows {
-            gap: millis(gap),
+        Sessions {
             event_time: false,
+            ..Self::event_time_with_gap(gap)
         }
     }
 }
 
-impl<T: 'static> WindowAssigner<T, TimeWindow> for SessionWindows {
+/// Session windows whose gap each element chooses.
+pub type DynamicSessionWindows<T> = Sessions<ElementGap<T>>;
+
+impl<T> DynamicSessionWindows<T> {
+    /// Event-time sessions with a per-element gap.
+    pub fn event_time(gap: impl Fn(&T) -> Duration + Send + Sync + 'static) -> Self {
+        Sessions {
+            gap: ElementGap(Arc::new(gap)),
+            event_time: true,
+        }
+    }
+
+    /// Processing-time sessions with a per-element gap.
+    pub fn processing_time(gap: impl Fn(&T) -> Duration + Send + Sync + 'static) -> Self {
+        Sessions {
+            event_time: false,
+            ..Self::event_time(gap)
+        }
+    }
+}
+
+impl<T: 'static, G: SessionGap<T>> WindowAssigner<T, TimeWindow> for Sessions<G> {
     fn assign_windows(
         &self,
-        _: &T,
+        element: &T,
         timestamp: Timestamp,
         now: ProcessingTime,
     ) -> Result<Vec<TimeWindow>, String> {
+        let gap = self.gap.gap_of(element)?;
         let t = if self.event_time { timestamp } else { now };
-        Ok(vec![TimeWindow::new(t, t.wrapping_add(self.gap))])
+        Ok(vec![TimeWindow::new(t, t.wrapping_add(gap))])
     }
 
     fn is_event_time(&self) -> bool {
@@ -311,75 +379,14 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for SessionWindows {
     }
 
     fn session_gap(&self) -> Option<i64> {
-        self.event_time.then_some(self.gap)
+        self.gap.fixed().filter(|_| self.event_time)
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self.gap <= 0 {
-            return Err(format!(
-                "session windows need 0 < gap (gap {} ms)",
-                self.gap
-            ));
+        match self.gap.fixed() {
+            Some(gap) if gap <= 0 => Err(format!("session windows need 0 < gap (gap {gap} ms)")),
+            _ => Ok(()),
         }
-        Ok(())
-    }
-}
-
-/// Session windows whose gap each element chooses.
-pub struct DynamicSessionWindows<T> {
-    gap: Arc<dyn Fn(&T) -> Duration + Send + Sync>,
-    event_time: bool,
-}
-
-impl<T> DynamicSessionWindows<T> {
-    /// Event-time sessions with a per-element gap.
-    pub fn event_time(gap: impl Fn(&T) -> Duration + Send + Sync + 'static) -> Self {
-        DynamicSessionWindows {
-            gap: Arc::new(gap),
-            event_time: true,
-        }
-    }
-
-    /// Processing-time sessions with a per-element gap.
-    pub fn processing_time(gap: impl Fn(&T) -> Duration + Send + Sync + 'static) -> Self {
-        DynamicSessionWindows {
-            gap: Arc::new(gap),
-            event_time: false,
-        }
-    }
-}
-
-impl<T: 'static> WindowAssigner<T, TimeWindow> for DynamicSessionWindows<T> {
-    fn assign_windows(
-        &self,
-        element: &T,
-        timestamp: Timestamp,
-        now: ProcessingTime,
-    ) -> Result<Vec<TimeWindow>, String> {
-        let gap = millis((self.gap)(element));
-        if gap <= 0 {
-            return Err(format!(
-                "a dynamic session gap must be positive, got {gap} ms"
-            ));
-        }
-        let t = if self.event_time { timestamp } else { now };
-        Ok(vec![TimeWindow::new(t, t.wrapping_add(gap))])
-    }
-
-    fn is_event_time(&self) -> bool {
-        self.event_time
-    }
-
-    fn default_trigger(&self) -> Arc<dyn Trigger<T, TimeWindow>> {
-        default_time_trigger(self.event_time)
-    }
-
-    fn is_merging(&self) -> bool {
-        true
-    }
-
-    fn merge_windows(&self, windows: &[TimeWindow]) -> Vec<(TimeWindow, Vec<TimeWindow>)> {
-        merge_time_windows(windows)
     }
 }
 

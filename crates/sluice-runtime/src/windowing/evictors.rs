@@ -11,20 +11,22 @@ pub trait Evictor<T, W>: Send + Sync {
     fn evict_after(&self, elements: &mut Vec<Record<T>>, window: &W);
 }
 
-/// Keeps at most `max_count` elements: the most recent ones.
+/// Which elements a built-in evictor removes.
+pub trait EvictionRule: Send + Sync {
+    /// Removes the elements the rule does not keep.
+    fn evict<T>(&self, elements: &mut Vec<Record<T>>);
+}
+
+/// A built-in eviction rule, applied before the window function (the default) or after it.
 #[derive(Debug, Clone, Copy)]
-pub struct CountEvictor {
-    max_count: usize,
+pub struct RuleEvictor<R> {
+    rule: R,
     after: bool,
 }
 
-impl CountEvictor {
-    /// Evicts before the window function, keeping `max_count` elements.
-    pub fn of(max_count: usize) -> Self {
-        CountEvictor {
-            max_count,
-            after: false,
-        }
+impl<R> RuleEvictor<R> {
+    fn before_function(rule: R) -> Self {
+        RuleEvictor { rule, after: false }
     }
 
     /// Evicts after the window function instead.
@@ -32,71 +34,67 @@ impl CountEvictor {
         self.after = true;
         self
     }
+}
 
+impl<T, W, R: EvictionRule> Evictor<T, W> for RuleEvictor<R> {
+    fn evict_before(&self, elements: &mut Vec<Record<T>>, _: &W) {
+        if !self.after {
+            self.rule.evict(elements);
+        }
+    }
+
+    fn evict_after(&self, elements: &mut Vec<Record<T>>, _: &W) {
+        if self.after {
+            self.rule.evict(elements);
+        }
+    }
+}
+
+/// Keeps at most a number of elements: the most recent ones.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepNewest(usize);
+
+impl EvictionRule for KeepNewest {
     fn evict<T>(&self, elements: &mut Vec<Record<T>>) {
-        if elements.len() > self.max_count {
-            let excess = elements.len() - self.max_count;
+        if elements.len() > self.0 {
+            let excess = elements.len() - self.0;
             elements.drain(..excess);
         }
     }
 }
 
-impl<T, W> Evictor<T, W> for CountEvictor {
-    fn evict_before(&self, elements: &mut Vec<Record<T>>, _: &W) {
-        if !self.after {
-            self.evict(elements);
-        }
-    }
-
-    fn evict_after(&self, elements: &mut Vec<Record<T>>, _: &W) {
-        if self.after {
-            self.evict(elements);
-        }
-    }
-}
-
-/// Keeps the elements within `window_size` of the newest element's timestamp.
+/// Keeps the elements within a span (ms) of the newest element's timestamp.
 #[derive(Debug, Clone, Copy)]
-pub struct TimeEvictor {
-    window_size: i64,
-    after: bool,
-}
+pub struct KeepRecent(i64);
 
-impl TimeEvictor {
-    /// Evicts before the window function elements older than newest − `window_size`.
-    pub fn of(window_size: std::time::Duration) -> Self {
-        TimeEvictor {
-            window_size: window_size.as_millis() as i64,
-            after: false,
-        }
-    }
-
-    /// Evicts after the window function instead.
-    pub fn after_function(mut self) -> Self {
-        self.after = true;
-        self
-    }
-
+impl EvictionRule for KeepRecent {
     fn evict<T>(&self, elements: &mut Vec<Record<T>>) {
         let Some(newest) = elements.iter().filter_map(|r| r.timestamp).max() else {
             return;
         };
-        let cutoff = newest.wrapping_sub(self.window_size);
+        let cutoff = newest.wrapping_sub(self.0);
         elements.retain(|r| r.timestamp.is_none_or(|t| t > cutoff));
     }
 }
 
-impl<T, W> Evictor<T, W> for TimeEvictor {
-    fn evict_before(&self, elements: &mut Vec<Record<T>>, _: &W) {
-        if !self.after {
-            self.evict(elements);
-        }
-    }
+/// Keeps at most `max_count` elements: the most recent ones.
+pub type CountEvictor = RuleEvictor<KeepNewest>;
 
-    fn evict_after(&self, elements: &mut Vec<Record<T>>, _: &W) {
-        if self.after {
-            self.evict(elements);
-        }
+impl CountEvictor {
+    /// Evicts before the window function, keeping `max_count` elements.
+    pub fn of(max_count: usize) -> Self {
+        RuleEvictor::before_function(KeepNewest(max_count))
+    }
+}
+
+/// Keeps the elements within `window_size` of the newest element's timestamp.
+pub type TimeEvictor = RuleEvictor<KeepRecent>;
+
+impl TimeEvictor {
+    /// Evicts before the window function elements older than newest − `window_size`.
+    pub fn of(window_size: std::time::Duration) -> Self {
+        let span = i64::try_from(window_size.as_millis()).unwrap_or(i64::MAX);
+        RuleEvictor::before_function(KeepRecent(span))
     }
 }
 

@@ -21,10 +21,12 @@ mod triggers;
 mod window;
 
 pub use assigners::{
-    DynamicSessionWindows, GlobalWindows, SessionWindows, SlidingWindows, TumblingWindows,
-    WindowAssigner,
+    DynamicSessionWindows, ElementGap, FixedGap, GlobalWindows, SessionGap, SessionWindows,
+    Sessions, SlidingWindows, TumblingWindows, WindowAssigner,
 };
-pub use evictors::{CountEvictor, Evictor, TimeEvictor};
+pub use evictors::{
+    CountEvictor, EvictionRule, Evictor, KeepNewest, KeepRecent, RuleEvictor, TimeEvictor,
+};
 pub use functions::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, Elements,
     InternalWindowFunction, ProcessWindowFunction, WindowContext, WindowStateAccess,

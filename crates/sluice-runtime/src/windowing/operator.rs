@@ -425,7 +425,16 @@ where
         self.schedule_processing_time();
         Ok(())
     }
+}
 
+impl<T, K, W, OUT, F> StreamOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
+where
+    T: Clone + Send + 'static,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -440,16 +449,7 @@ where
         self.now = now;
         self.fire_timers(false, now, out)
     }
-}
 
-impl<T, K, W, OUT, F> StreamOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
-where
-    T: Clone + Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
-{
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.now = self.time.now();

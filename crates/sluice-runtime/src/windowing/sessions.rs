@@ -264,7 +264,16 @@ where
         }
         Ok(())
     }
+}
 
+impl<T, K, W, OUT, F> StreamOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
+where
+    T: Send + 'static,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -285,16 +294,7 @@ where
         }
         Ok(Some(watermark))
     }
-}
 
-impl<T, K, W, OUT, F> StreamOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
-where
-    T: Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
-{
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.function_state = FunctionState::for_operator(ctx)?;

@@ -25,9 +25,9 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sluice_core::key_group::{KeyGroupRange, assign_to_key_group};
 use sluice_core::{AggregateFunction, Record, Timestamp, UserResult, Watermark};
+use sluice_core::{KeyData, StreamData};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
@@ -278,8 +278,8 @@ impl<T, K, ACC, R, O, A, P, W> OneInputOperator<T, O>
 where
     W: Window,
     T: Send + 'static,
-    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
-    ACC: Clone + Send + Serialize + DeserializeOwned + 'static,
+    K: KeyData,
+    ACC: StreamData,
     R: 'static,
     O: Send + 'static,
     A: AggregateFunction<T, ACC, R>,
@@ -294,7 +294,19 @@ where
         self.scratch = live;
         result
     }
+}
 
+impl<T, K, ACC, R, O, A, P, W> StreamOperator<T, O> for SlicingWindowOperator<T, K, ACC, R, A, P, W>
+where
+    W: Window,
+    T: Send + 'static,
+    K: KeyData,
+    ACC: StreamData,
+    R: 'static,
+    O: Send + 'static,
+    A: AggregateFunction<T, ACC, R>,
+    P: ProcessWindowFunction<R, O, K, W>,
+{
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -325,19 +337,7 @@ where
         }
         Ok(Some(watermark))
     }
-}
 
-impl<T, K, ACC, R, O, A, P, W> StreamOperator<T, O> for SlicingWindowOperator<T, K, ACC, R, A, P, W>
-where
-    W: Window,
-    T: Send + 'static,
-    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
-    ACC: Clone + Send + Serialize + DeserializeOwned + 'static,
-    R: 'static,
-    O: Send + 'static,
-    A: AggregateFunction<T, ACC, R>,
-    P: ProcessWindowFunction<R, O, K, W>,
-{
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
         self.key_groups =

@@ -209,11 +209,21 @@ fn processing_time_windows_fire_by_the_clock() {
     assert_eq!(harness.take_values(), vec!["a@1010..1020:[3]"]);
 }
 
-fn manual_context(now: i64) -> (Arc<ManualClock>, OperatorContext) {
+/// A harness over `time_operator(assigner, trigger)` whose wall clock starts at `now` and
+/// moves only when the test sets it.
+fn on_manual_clock(
+    now: i64,
+    assigner: impl WindowAssigner<Event, TimeWindow>,
+    trigger: impl Trigger<Event, TimeWindow> + 'static,
+) -> (
+    Arc<ManualClock>,
+    OneInputHarness<Event, String, impl OneInputOperator<Event, String>>,
+) {
     let clock = ManualClock::new(now);
     let mut ctx = OperatorContext::single("window");
     ctx.processing_time = ProcessingTimeService::new(clock.clone());
-    (clock, ctx)
+    let operator = time_operator(Arc::new(assigner), Arc::new(trigger));
+    (clock, OneInputHarness::with_context(operator, ctx))
 }
 
 #[test]
@@ -236,14 +246,10 @@ fn dynamic_session_gaps_come_from_each_element() {
 
 #[test]
 fn processing_time_sessions_close_after_a_quiet_gap() {
-    let (clock, ctx) = manual_context(1_000);
-    let assigner = SessionWindows::processing_time_with_gap(Duration::from_millis(50));
-    let mut harness = OneInputHarness::with_context(
-        time_operator(
-            Arc::new(assigner),
-            Arc::new(crate::windowing::ProcessingTimeTrigger),
-        ),
-        ctx,
+    let (clock, mut harness) = on_manual_clock(
+        1_000,
+        SessionWindows::processing_time_with_gap(Duration::from_millis(50)),
+        crate::windowing::ProcessingTimeTrigger,
     );
     harness.process(Record::new(('a', 1)));
     clock.set(1_030);
@@ -259,15 +265,10 @@ fn processing_time_sessions_close_after_a_quiet_gap() {
 
 #[test]
 fn sliding_processing_time_windows_take_each_element_into_every_window() {
-    let (_clock, ctx) = manual_context(1_012);
-    let assigner =
-        SlidingWindows::processing_time(Duration::from_millis(20), Duration::from_millis(10));
-    let mut harness = OneInputHarness::with_context(
-        time_operator(
-            Arc::new(assigner),
-            Arc::new(crate::windowing::ProcessingTimeTrigger),
-        ),
-        ctx,
+    let (_clock, mut harness) = on_manual_clock(
+        1_012,
+        SlidingWindows::processing_time(Duration::from_millis(20), Duration::from_millis(10)),
+        crate::windowing::ProcessingTimeTrigger,
     );
     harness.process(Record::new(('a', 1)));
     harness.processing_time(1_019);
@@ -278,15 +279,10 @@ fn sliding_processing_time_windows_take_each_element_into_every_window() {
 
 #[test]
 fn continuous_processing_time_trigger_fires_every_interval() {
-    let (clock, ctx) = manual_context(1_000);
-    let mut harness = OneInputHarness::with_context(
-        time_operator(
-            Arc::new(TumblingWindows::event_time(Duration::from_secs(3_600))),
-            Arc::new(ContinuousProcessingTimeTrigger::of(Duration::from_millis(
-                100,
-            ))),
-        ),
-        ctx,
+    let (clock, mut harness) = on_manual_clock(
+        1_000,
+        TumblingWindows::event_time(Duration::from_secs(3_600)),
+        ContinuousProcessingTimeTrigger::of(Duration::from_millis(100)),
     );
     harness.process(Record::with_timestamp(('a', 1), 5));
     harness.processing_time(1_099);
