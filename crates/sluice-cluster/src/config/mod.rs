@@ -13,15 +13,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod yaml;
+
+use yaml::parse_yaml;
+
 use crate::jobmanager::dispatcher::JobHistory;
 use sluice_core::config_value::{parse_duration, parse_memory_size};
 use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::deploy::worker::TlsFiles;
 use sluice_runtime::net::transport::Transport;
 use sluice_state::backend_options::check_state_option;
-use yaml_rust2::Event;
-use yaml_rust2::parser::{MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
 
 /// The configuration file inside the configuration directory.
 pub const CONFIG_FILE: &str = "config.yaml";
@@ -432,137 +433,6 @@ fn check_job_option(key: &str, value: &str) -> Result<(), String> {
     }
 }
 
-/// Collects the events of a YAML document with their positions.
-#[derive(Default)]
-struct Events(Vec<(Event, Marker)>);
-
-impl MarkedEventReceiver for Events {
-    fn on_event(&mut self, event: Event, mark: Marker) {
-        self.0.push((event, mark));
-    }
-}
-
-/// An open map or list while walking the document.
-enum Frame {
-    Map {
-        prefix: String,
-        key: Option<(String, usize)>,
-    },
-    List {
-        key: String,
-        line: usize,
-        items: Vec<String>,
-    },
-}
-
-fn joined(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}.{key}")
-    }
-}
-
-/// The settings of a YAML configuration file: nested maps flattened into dotted keys.
-fn parse_yaml(text: &str, path: &Path) -> Result<Vec<Setting>, ConfigError> {
-    let at = |line: usize, message: String| ConfigError::Invalid {
-        place: ConfigSource::File {
-            path: path.to_path_buf(),
-            line,
-        },
-        message,
-    };
-    let mut events = Events::default();
-    Parser::new_from_str(text)
-        .load(&mut events, false)
-        .map_err(|e| at(e.marker().line(), format!("not valid YAML: {}", e.info())))?;
-    let mut settings: Vec<Setting> = Vec::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut emit = |key: String, value: String, line: usize| {
-        if let Some(first) = seen.insert(key.clone(), line) {
-            return Err(at(
-                line,
-                format!("'{key}' is set twice (first on line {first})"),
-            ));
-        }
-        settings.push(Setting {
-            key,
-            value,
-            place: ConfigSource::File {
-                path: path.to_path_buf(),
-                line,
-            },
-        });
-        Ok(())
-    };
-    let mut stack: Vec<Frame> = Vec::new();
-    for (event, mark) in events.0 {
-        let line = mark.line();
-        match event {
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart
-            | Event::DocumentEnd
-            | Event::Nothing => {}
-            Event::MappingStart(..) => {
-                let prefix = match stack.last_mut() {
-                    None => String::new(),
-                    Some(Frame::Map { prefix, key }) => match key.take() {
-                        Some((key, _)) => joined(prefix, &key),
-                        None => return Err(at(line, "a map cannot be a key".into())),
-                    },
-                    Some(Frame::List { key, .. }) => {
-                        return Err(at(
-                            line,
-                            format!("'{key}': list items must be plain values"),
-                        ));
-                    }
-                };
-                stack.push(Frame::Map { prefix, key: None });
-            }
-            Event::SequenceStart(..) => match stack.last_mut() {
-                Some(Frame::Map {
-                    prefix,
-                    key: key @ Some(_),
-                }) => {
-                    let (key, line) = key.take().expect("matched Some");
-                    let key = joined(prefix, &key);
-                    stack.push(Frame::List {
-                        key,
-                        line,
-                        items: Vec::new(),
-                    });
-                }
-                Some(Frame::List { key, .. }) => {
-                    return Err(at(
-                        line,
-                        format!("'{key}': list items must be plain values"),
-                    ));
-                }
-                _ => return Err(at(line, "expected `key: value` lines".into())),
-            },
-            Event::Scalar(value, ..) => match stack.last_mut() {
-                Some(Frame::Map { prefix, key }) => match key.take() {
-                    None => *key = Some((value, line)),
-                    Some((name, key_line)) => emit(joined(prefix, &name), value, key_line)?,
-                },
-                Some(Frame::List { items, .. }) => items.push(value),
-                None => return Err(at(line, "expected `key: value` lines".into())),
-            },
-            Event::SequenceEnd => {
-                if let Some(Frame::List { key, line, items }) = stack.pop() {
-                    emit(key, items.join(";"), line)?;
-                }
-            }
-            Event::MappingEnd => {
-                stack.pop();
-            }
-            Event::Alias(_) => return Err(at(line, "YAML aliases are not supported".into())),
-        }
-    }
-    Ok(settings)
-}
-
 /// The `key: value` lines of `text` (blank lines and `#` comments skipped), given in
 /// environment variable `variable`.
 fn parse_properties(text: &str, variable: &str) -> Result<Vec<Setting>, ConfigError> {
@@ -624,107 +494,4 @@ pub fn check_secret(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_empty_secret_is_refused_beyond_loopback_only() {
-        let loopback = ["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
-        assert!(check_secret(b"", loopback, "the control port").is_ok());
-        let wide = ["127.0.0.1".parse().unwrap(), "0.0.0.0".parse().unwrap()];
-        let error = check_secret(b"", wide, "the control port").unwrap_err();
-        assert!(error.contains("the control port is on 0.0.0.0"), "{error}");
-        assert!(check_secret(b"s3cret", wide, "the control port").is_ok());
-    }
-
-    fn yaml(text: &str) -> Result<Vec<(String, String, usize)>, ConfigError> {
-        Ok(parse_yaml(text, Path::new("conf/config.yaml"))?
-            .into_iter()
-            .map(|s| match s.place {
-                ConfigSource::File { line, .. } => (s.key, s.value, line),
-                other => panic!("{other}"),
-            })
-            .collect())
-    }
-
-    #[test]
-    fn nested_and_flat_keys_flatten_with_their_lines() {
-        let settings = yaml(
-            "# comment\njobmanager:\n  rpc:\n    address: jm\n    port: 6124\nrest.port: 9091\nlist: [a, b]\n",
-        )
-        .unwrap();
-        assert_eq!(
-            settings,
-            vec![
-                ("jobmanager.rpc.address".into(), "jm".into(), 4),
-                ("jobmanager.rpc.port".into(), "6124".into(), 5),
-                ("rest.port".into(), "9091".into(), 6),
-                ("list".into(), "a;b".into(), 7),
-            ]
-        );
-    }
-
-    #[test]
-    fn malformed_yaml_and_repeated_keys_name_the_line() {
-        let error = yaml("a: b\nc: [d\ne: f\n").unwrap_err().to_string();
-        assert!(error.starts_with("conf/config.yaml:"), "{error}");
-        assert!(error.contains("not valid YAML"), "{error}");
-        let error = yaml("rest.port: 1\nrest:\n  port: 2\n").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "conf/config.yaml:3: 'rest.port' is set twice (first on line 1)"
-        );
-        assert!(yaml("- a\n- b\n").is_err(), "a list is not a configuration");
-    }
-
-    #[test]
-    fn properties_and_flags_parse_and_bad_ones_are_named() {
-        let settings = parse_properties("# c\n\nrest.port: 9000\n", "V").unwrap();
-        assert_eq!(settings[0].key, "rest.port");
-        assert_eq!(settings[0].value, "9000");
-        assert_eq!(
-            settings[0].place.to_string(),
-            "environment variable V, line 3"
-        );
-        let error = parse_properties("rest.port 9000", "V").unwrap_err();
-        assert!(error.to_string().contains("line 1"), "{error}");
-        assert_eq!(parse_flag("a.b = c").unwrap().value, "c");
-        assert!(parse_flag("nothing").is_err());
-    }
-
-    #[test]
-    fn keys_are_checked_with_flinks_names_and_parsers() {
-        let mut config = ClusterConfig::default();
-        config.apply("taskmanager.numberOfTaskSlots", "4").unwrap();
-        config
-            .apply("taskmanager.memory.process.size", "2gb")
-            .unwrap();
-        config.apply("heartbeat.timeout", "1 min").unwrap();
-        config.apply("taskmanager.data.port", "0").unwrap();
-        config
-            .apply("execution.checkpointing.interval", "10 s")
-            .unwrap();
-        config.apply("state.backend.type", "rocksdb").unwrap();
-        config
-            .apply("restart-strategy.type", "fixed-delay")
-            .unwrap();
-        config.apply("state.savepoints.dir", "file:///sp").unwrap();
-        assert_eq!(config.savepoint_dir.as_deref(), Some("file:///sp"));
-        assert_eq!(config.task_slots, 4);
-        assert_eq!(config.taskmanager_memory_bytes, 2 << 30);
-        assert_eq!(config.heartbeat_timeout, Duration::from_secs(60));
-        assert_eq!(config.job_options.len(), 3);
-        for (key, value, expect) in [
-            ("jobmanager.rpc.port", "0", "not a port"),
-            ("rest.port", "http", "not a port"),
-            ("parallelism.default", "0", "at least 1"),
-            ("heartbeat.interval", "soon", "not a duration"),
-            ("state.backend.type", "leveldb", "unknown state backend"),
-            ("execution.checkpointing.mode", "sometimes", "EXACTLY_ONCE"),
-            ("taskmanager.numberOfSlots", "2", "unknown key"),
-        ] {
-            let error = config.apply(key, value).unwrap_err();
-            assert!(error.contains(expect), "{key}: {error}");
-        }
-    }
-}
+mod tests;
