@@ -217,10 +217,22 @@ mod tests {
     #[test]
     fn structures_flink_does_not_read_are_errors_with_their_line() {
         for (text, expected) in [
-            ("a:\n  - b: 1\n", "config.yaml:2: 'a': list items must be plain values"),
-            ("a:\n  - [1, 2]\n", "config.yaml:2: 'a': list items must be plain values"),
-            ("a: &x 1\nb: *x\n", "config.yaml:2: YAML aliases are not supported"),
-            ("just a value\n", "config.yaml:1: expected `key: value` lines"),
+            (
+                "a:\n  - b: 1\n",
+                "config.yaml:2: 'a': list items must be plain values",
+            ),
+            (
+                "a:\n  - [1, 2]\n",
+                "config.yaml:2: 'a': list items must be plain values",
+            ),
+            (
+                "a: &x 1\nb: *x\n",
+                "config.yaml:2: YAML aliases are not supported",
+            ),
+            (
+                "just a value\n",
+                "config.yaml:1: expected `key: value` lines",
+            ),
             ("- 1\n", "config.yaml:1: expected `key: value` lines"),
             ("? {a: 1}\n: 2\n", "config.yaml:1: a map cannot be a key"),
             ("a: [1\n", "not valid YAML"),

@@ -13,6 +13,7 @@
 //! (two-phase-commit sinks commit on it).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -44,6 +45,27 @@ struct Pending {
     triggered: Instant,
     acknowledged: BTreeMap<TaskId, TaskSnapshot>,
     savepoint: Option<SavepointRequest>,
+}
+
+/// What the coordinator keeps between rounds.
+struct Progress {
+    next_id: u64,
+    /// Triggered checkpoints not yet completed, by id.
+    pending: BTreeMap<u64, Pending>,
+    /// Completed checkpoints kept, oldest first.
+    retained: Vec<u64>,
+    shared_files: SharedFiles,
+    last_trigger: Instant,
+    last_completion: Option<Instant>,
+    /// Failed checkpoints in a row.
+    failures: usize,
+    sources: BTreeSet<TaskId>,
+    sources_ended: BTreeSet<TaskId>,
+    finished: BTreeSet<TaskId>,
+    /// The checkpoint after whose barrier the sources end: the job's last.
+    final_checkpoint: Option<u64>,
+    /// A savepoint waiting for room under the concurrent-checkpoint limit.
+    queued: Option<SavepointRequest>,
 }
 
 /// What one completed checkpoint cost.
@@ -200,186 +222,244 @@ impl Coordinator {
     }
 
     fn run(self) {
-        let mut retained: Vec<u64> = self.storage.completed().unwrap_or_default();
-        let mut next_id = self
-            .first_id
-            .max(1)
-            .max(retained.last().map_or(1, |id| id + 1));
-        let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
-        let mut last_trigger = Instant::now();
-        let mut last_completion: Option<Instant> = None;
-        let mut failures = 0usize;
-        let mut shared_files = SharedFiles::load(&self.storage, &retained);
-        let sources: BTreeSet<TaskId> = self
-            .tasks
-            .iter()
-            .filter(|t| t.is_source)
-            .map(|t| t.id)
-            .collect();
-        let mut sources_ended = BTreeSet::new();
-        let mut final_checkpoint: Option<u64> = None;
-        let mut finished = BTreeSet::new();
-        let mut queued: Option<SavepointRequest> = None;
-        while finished.len() < self.tasks.len() && !self.cancel.is_cancelled() {
-            match self.reports.recv_timeout(TICK) {
-                Ok(TaskReport::Acknowledged {
-                    task,
-                    barrier,
-                    snapshot,
-                }) => {
-                    if let Some(checkpoint) = pending.get_mut(&barrier.checkpoint_id) {
-                        checkpoint.acknowledged.insert(task, snapshot);
-                    }
-                }
-                Ok(TaskReport::SourceEnded { task }) => {
-                    sources_ended.insert(task);
-                }
-                Ok(TaskReport::Finished { task }) => {
-                    finished.insert(task);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
-            // A savepoint is a checkpoint triggered as soon as the concurrent-checkpoint limit
-            // allows, whatever the interval; until then it waits in `queued`.
-            if queued.is_none()
-                && let Ok(CoordinatorRequest::Savepoint(request)) = self.requests.try_recv()
-            {
-                queued = Some(request);
-            }
-            if final_checkpoint.is_some()
-                && let Some(request) = queued.take()
-            {
-                let _ = request
-                    .reply
-                    .send(Err("the job is finishing; no savepoint can be taken".into()));
-            }
-
-            // Complete every checkpoint every task acknowledged, oldest first.
-            let ready: Vec<u64> = pending
-                .iter()
-                .filter(|(_, p)| {
-                    self.tasks
-                        .iter()
-                        .all(|t| p.acknowledged.contains_key(&t.id) || finished.contains(&t.id))
-                })
-                .map(|(id, _)| *id)
-                .collect();
-            for id in ready {
-                let Some(checkpoint) = pending.remove(&id) else {
-                    continue;
-                };
-                if checkpoint.savepoint.is_some() {
-                    self.complete_savepoint(checkpoint);
-                    continue;
-                }
-                match self.complete(checkpoint) {
-                    Ok(shared) => {
-                        failures = 0;
-                        last_completion = Some(Instant::now());
-                        // Older checkpoints still in flight are subsumed.
-                        pending.retain(|older, _| *older > id);
-                        retained.push(id);
-                        shared_files.completed(id, shared);
-                        while retained.len() > self.config.retained {
-                            let oldest = retained.remove(0);
-                            shared_files.discarded(oldest);
-                            if let Err(error) = self.storage.discard(oldest) {
-                                tracing::warn!("cannot discard checkpoint {oldest}: {error}");
-                            }
-                        }
-                        let in_flight = pending.values().flat_map(|p| p.acknowledged.values());
-                        shared_files.collect(&self.storage, in_flight);
-                    }
-                    Err(reason) => {
-                        if self.failed(id, &reason, &mut failures, final_checkpoint) {
-                            return;
-                        }
-                    }
-                }
-            }
-            // Abandon checkpoints that took too long.
-            let expired: Vec<u64> = pending
-                .iter()
-                .filter(|(_, p)| p.triggered.elapsed() > self.config.timeout)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in expired {
-                let reason = format!("expired after {:?}", self.config.timeout);
-                if let Some(request) = pending.remove(&id).and_then(|p| p.savepoint) {
-                    let _ = request.reply.send(Err(format!("savepoint {id} {reason}")));
-                    continue;
-                }
-                if self.failed(id, &reason, &mut failures, final_checkpoint) {
-                    return;
-                }
-            }
-            // The final checkpoint once every source ended; periodic ones before.
-            let all_ended = !sources.is_empty() && sources_ended.len() == sources.len();
-            let room = pending.len() < self.config.max_concurrent;
-            let mut savepoint = if room { queued.take() } else { None };
-            let due = last_trigger.elapsed() >= self.config.interval
-                && last_completion.is_none_or(|at| at.elapsed() >= self.config.min_pause)
-                && room
-                && queued.is_none();
-            if final_checkpoint.is_none() && (all_ended || due || savepoint.is_some()) {
-                let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
-                // The final checkpoint is aligned: it must cover every record, so that sinks
-                // commit all of them before the job finishes.
-                let barrier = Barrier {
-                    checkpoint_id: next_id,
-                    timestamp: now_millis(),
-                    savepoint: savepoint.is_some(),
-                    unaligned: self.config.unaligned
-                        && savepoint.is_none()
-                        && !end_after
-                        && self.config.mode == CheckpointingMode::ExactlyOnce,
-                };
-                next_id += 1;
-                if end_after {
-                    final_checkpoint = Some(barrier.checkpoint_id);
-                }
-                for task in self.tasks.iter().filter(|t| t.is_source) {
-                    task.mailbox
-                        .post(TaskMessage::Trigger { barrier, end_after });
-                }
-                pending.insert(
-                    barrier.checkpoint_id,
-                    Pending {
-                        barrier,
-                        triggered: Instant::now(),
-                        acknowledged: BTreeMap::new(),
-                        savepoint: savepoint.take(),
-                    },
-                );
-                last_trigger = Instant::now();
+        let mut progress = self.start();
+        while progress.finished.len() < self.tasks.len() && !self.cancel.is_cancelled() {
+            if self.tick(&mut progress).is_break() {
+                return;
             }
         }
     }
 
-    /// Records a failed checkpoint; fails the job (and returns `true`) when that was the final
-    /// checkpoint or one too many in a row.
-    fn failed(
+    /// Where the coordinator starts: after the newest retained checkpoint (of an earlier
+    /// attempt) or at the configured first id.
+    fn start(&self) -> Progress {
+        let retained: Vec<u64> = self.storage.completed().unwrap_or_default();
+        let next_id = self
+            .first_id
+            .max(1)
+            .max(retained.last().map_or(1, |id| id + 1));
+        let shared_files = SharedFiles::load(&self.storage, &retained);
+        Progress {
+            next_id,
+            pending: BTreeMap::new(),
+            retained,
+            shared_files,
+            last_trigger: Instant::now(),
+            last_completion: None,
+            failures: 0,
+            sources: self
+                .tasks
+                .iter()
+                .filter(|t| t.is_source)
+                .map(|t| t.id)
+                .collect(),
+            sources_ended: BTreeSet::new(),
+            finished: BTreeSet::new(),
+            final_checkpoint: None,
+            queued: None,
+        }
+    }
+
+    /// One round: take a task report (or wait a tick), a savepoint request, complete and
+    /// expire checkpoints, trigger the next one when due. Breaks when the coordinator ends.
+    fn tick(&self, progress: &mut Progress) -> ControlFlow<()> {
+        self.receive(progress)?;
+        self.take_savepoint_request(progress);
+        self.complete_acknowledged(progress)?;
+        self.expire(progress)?;
+        self.trigger_when_due(progress);
+        ControlFlow::Continue(())
+    }
+
+    /// Takes one task report, waiting at most a tick; breaks when every task is gone.
+    fn receive(&self, progress: &mut Progress) -> ControlFlow<()> {
+        match self.reports.recv_timeout(TICK) {
+            Ok(TaskReport::Acknowledged {
+                task,
+                barrier,
+                snapshot,
+            }) => {
+                if let Some(checkpoint) = progress.pending.get_mut(&barrier.checkpoint_id) {
+                    checkpoint.acknowledged.insert(task, snapshot);
+                }
+            }
+            Ok(TaskReport::SourceEnded { task }) => {
+                progress.sources_ended.insert(task);
+            }
+            Ok(TaskReport::Finished { task }) => {
+                progress.finished.insert(task);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return ControlFlow::Break(()),
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// A savepoint is a checkpoint triggered as soon as the concurrent-checkpoint limit allows,
+    /// whatever the interval; until then it waits in `queued`. Once the final checkpoint is
+    /// triggered, a savepoint is refused.
+    fn take_savepoint_request(&self, progress: &mut Progress) {
+        if progress.queued.is_none()
+            && let Ok(CoordinatorRequest::Savepoint(request)) = self.requests.try_recv()
+        {
+            progress.queued = Some(request);
+        }
+        if progress.final_checkpoint.is_some()
+            && let Some(request) = progress.queued.take()
+        {
+            let _ = request
+                .reply
+                .send(Err("the job is finishing; no savepoint can be taken".into()));
+        }
+    }
+
+    /// Completes every checkpoint every task acknowledged (or finished before), oldest first.
+    fn complete_acknowledged(&self, progress: &mut Progress) -> ControlFlow<()> {
+        let ready: Vec<u64> = progress
+            .pending
+            .iter()
+            .filter(|(_, p)| {
+                self.tasks.iter().all(|t| {
+                    p.acknowledged.contains_key(&t.id) || progress.finished.contains(&t.id)
+                })
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            let Some(checkpoint) = progress.pending.remove(&id) else {
+                continue;
+            };
+            if checkpoint.savepoint.is_some() {
+                self.complete_savepoint(checkpoint);
+                continue;
+            }
+            match self.complete(checkpoint) {
+                Ok(shared) => self.retain(id, shared, progress),
+                Err(reason) => self.failed(id, &reason, progress)?,
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Keeps completed checkpoint `id`: older ones in flight are subsumed, the oldest retained
+    /// beyond the limit discarded, and shared files no checkpoint refers to any more deleted.
+    fn retain(&self, id: u64, shared: BTreeSet<String>, progress: &mut Progress) {
+        progress.failures = 0;
+        progress.last_completion = Some(Instant::now());
+        progress.pending.retain(|older, _| *older > id);
+        progress.retained.push(id);
+        progress.shared_files.completed(id, shared);
+        while progress.retained.len() > self.config.retained {
+            let oldest = progress.retained.remove(0);
+            progress.shared_files.discarded(oldest);
+            if let Err(error) = self.storage.discard(oldest) {
+                tracing::warn!("cannot discard checkpoint {oldest}: {error}");
+            }
+        }
+        let in_flight = progress
+            .pending
+            .values()
+            .flat_map(|p| p.acknowledged.values());
+        progress.shared_files.collect(&self.storage, in_flight);
+    }
+
+    /// Abandons checkpoints that took longer than the timeout.
+    fn expire(&self, progress: &mut Progress) -> ControlFlow<()> {
+        let expired: Vec<u64> = progress
+            .pending
+            .iter()
+            .filter(|(_, p)| p.triggered.elapsed() > self.config.timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let reason = format!("expired after {:?}", self.config.timeout);
+            if let Some(request) = progress.pending.remove(&id).and_then(|p| p.savepoint) {
+                let _ = request.reply.send(Err(format!("savepoint {id} {reason}")));
+                continue;
+            }
+            self.failed(id, &reason, progress)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Triggers the final checkpoint once every source ended, a queued savepoint when there is
+    /// room, and periodic checkpoints before.
+    fn trigger_when_due(&self, progress: &mut Progress) {
+        if progress.final_checkpoint.is_some() {
+            return;
+        }
+        let all_ended =
+            !progress.sources.is_empty() && progress.sources_ended.len() == progress.sources.len();
+        let room = progress.pending.len() < self.config.max_concurrent;
+        let savepoint = if room { progress.queued.take() } else { None };
+        let due = progress.last_trigger.elapsed() >= self.config.interval
+            && progress
+                .last_completion
+                .is_none_or(|at| at.elapsed() >= self.config.min_pause)
+            && room
+            && progress.queued.is_none();
+        if all_ended || due || savepoint.is_some() {
+            self.trigger(savepoint, all_ended, progress);
+        }
+    }
+
+    /// Sends the barrier of the next checkpoint (a savepoint's when `savepoint` is given) to
+    /// the sources; with `all_ended` or a stop-with-savepoint, it is the final checkpoint.
+    fn trigger(
         &self,
-        id: u64,
-        reason: &str,
-        failures: &mut usize,
-        final_checkpoint: Option<u64>,
-    ) -> bool {
-        *failures += 1;
+        savepoint: Option<SavepointRequest>,
+        all_ended: bool,
+        progress: &mut Progress,
+    ) {
+        let end_after = all_ended || savepoint.as_ref().is_some_and(|s| s.stop);
+        // The final checkpoint is aligned: it must cover every record, so that sinks commit
+        // all of them before the job finishes.
+        let barrier = Barrier {
+            checkpoint_id: progress.next_id,
+            timestamp: now_millis(),
+            savepoint: savepoint.is_some(),
+            unaligned: self.config.unaligned
+                && savepoint.is_none()
+                && !end_after
+                && self.config.mode == CheckpointingMode::ExactlyOnce,
+        };
+        progress.next_id += 1;
+        if end_after {
+            progress.final_checkpoint = Some(barrier.checkpoint_id);
+        }
+        for task in self.tasks.iter().filter(|t| t.is_source) {
+            task.mailbox
+                .post(TaskMessage::Trigger { barrier, end_after });
+        }
+        progress.pending.insert(
+            barrier.checkpoint_id,
+            Pending {
+                barrier,
+                triggered: Instant::now(),
+                acknowledged: BTreeMap::new(),
+                savepoint,
+            },
+        );
+        progress.last_trigger = Instant::now();
+    }
+
+    /// Records a failed checkpoint; fails the job (and breaks) when that was the final
+    /// checkpoint or one too many in a row.
+    fn failed(&self, id: u64, reason: &str, progress: &mut Progress) -> ControlFlow<()> {
+        progress.failures += 1;
         tracing::warn!("checkpoint {id} failed: {reason}");
-        let message = if final_checkpoint == Some(id) {
+        let message = if progress.final_checkpoint == Some(id) {
             format!("the final checkpoint {id} failed: {reason}")
-        } else if *failures > self.config.tolerable_failures {
+        } else if progress.failures > self.config.tolerable_failures {
             format!(
                 "checkpoint {id} failed: {reason}; {} failed in a row, {} tolerated",
-                failures, self.config.tolerable_failures
+                progress.failures, self.config.tolerable_failures
             )
         } else {
-            return false;
+            return ControlFlow::Continue(());
         };
         fail_job(&self.failure, &self.cancel, message);
-        true
+        ControlFlow::Break(())
     }
 
     /// Tells every task that checkpoint (or savepoint) `id` completed.
@@ -455,52 +535,8 @@ impl Coordinator {
             .flat_map(|task| task.values())
             .map(|operator| operator.in_flight.bytes())
             .sum();
-        let mut operators = BTreeMap::new();
-        for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
-            let subtask_files = (0..*parallelism)
-                .map(|subtask| {
-                    task_file(TaskId {
-                        vertex: *vertex,
-                        subtask,
-                    })
-                })
-                .collect();
-            operators.insert(
-                uid.clone(),
-                OperatorMetadata {
-                    parallelism: *parallelism,
-                    max_parallelism: *max_parallelism,
-                    subtask_files,
-                },
-            );
-        }
-        let metadata = CheckpointMetadata {
-            checkpoint_id: id,
-            timestamp: checkpoint.barrier.timestamp,
-            job_id: self.job_id.to_string(),
-            job_name: self.job_name.clone(),
-            operators,
-            shared: Default::default(),
-        };
-        // A task that finished before the barrier reached it has no state left.
-        let mut acknowledged = checkpoint.acknowledged;
-        // The asynchronous part of the tasks' snapshots (entries of backends that captured a
-        // view of their state at the barrier) runs here, off the task threads.
-        for operator in acknowledged.values_mut().flat_map(|task| task.values_mut()) {
-            operator
-                .materialize()
-                .map_err(|e| format!("cannot complete a snapshot: {e}"))?;
-        }
-        let files: Vec<(String, TaskSnapshot)> = self
-            .tasks
-            .iter()
-            .map(|t| {
-                (
-                    task_file(t.id),
-                    acknowledged.remove(&t.id).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let metadata = self.metadata(&checkpoint.barrier);
+        let files = self.task_files(checkpoint.acknowledged)?;
         let writing = Instant::now();
         let written = match savepoint {
             Some(name) => storage.write_savepoint(name, &metadata, &files),
@@ -520,6 +556,61 @@ impl Coordinator {
             },
         );
         Ok(written.shared)
+    }
+
+    /// The metadata of the checkpoint of `barrier`: which file holds each subtask's state.
+    fn metadata(&self, barrier: &Barrier) -> CheckpointMetadata {
+        let mut operators = BTreeMap::new();
+        for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
+            let subtask_files = (0..*parallelism)
+                .map(|subtask| {
+                    task_file(TaskId {
+                        vertex: *vertex,
+                        subtask,
+                    })
+                })
+                .collect();
+            operators.insert(
+                uid.clone(),
+                OperatorMetadata {
+                    parallelism: *parallelism,
+                    max_parallelism: *max_parallelism,
+                    subtask_files,
+                },
+            );
+        }
+        CheckpointMetadata {
+            checkpoint_id: barrier.checkpoint_id,
+            timestamp: barrier.timestamp,
+            job_id: self.job_id.to_string(),
+            job_name: self.job_name.clone(),
+            operators,
+            shared: Default::default(),
+        }
+    }
+
+    /// Every task's file: its acknowledged snapshot, completed here off the task threads (the
+    /// asynchronous part: entries of backends that captured a view of their state at the
+    /// barrier); a task that finished before the barrier reached it has no state left.
+    fn task_files(
+        &self,
+        mut acknowledged: BTreeMap<TaskId, TaskSnapshot>,
+    ) -> Result<Vec<(String, TaskSnapshot)>, String> {
+        for operator in acknowledged.values_mut().flat_map(|task| task.values_mut()) {
+            operator
+                .materialize()
+                .map_err(|e| format!("cannot complete a snapshot: {e}"))?;
+        }
+        Ok(self
+            .tasks
+            .iter()
+            .map(|t| {
+                (
+                    task_file(t.id),
+                    acknowledged.remove(&t.id).unwrap_or_default(),
+                )
+            })
+            .collect())
     }
 }
 
