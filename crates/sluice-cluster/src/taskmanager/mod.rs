@@ -149,6 +149,61 @@ fn session(
     blob_dir: &Path,
     log_dir: &Path,
 ) -> Result<(), String> {
+    let Registration {
+        mut frames,
+        writer,
+        host,
+        interval,
+        timeout,
+    } = register(config, transport, secret, id)?;
+    // The JobManager heartbeats too: silence for the timeout means it is gone.
+    heartbeat::expect_within(frames.get_ref(), timeout)?;
+    let link: Link = Arc::new(Mutex::new(writer));
+    let _heartbeats =
+        heartbeat::send_every(Arc::clone(&link), FromTaskManager::Heartbeat, interval);
+    let session = Deployment {
+        link,
+        workers: workers.clone(),
+        settings: WorkerSettings {
+            job_manager: config.jobmanager_rpc(),
+            host,
+            data_port: config.taskmanager_data_port,
+            secret: secret.to_vec(),
+            tls: config.tls_files(),
+            log_dir: log_dir.to_path_buf(),
+            heartbeat_interval: interval,
+            heartbeat_timeout: timeout,
+        },
+        pending: Arc::default(),
+        fetching: Arc::default(),
+        blob_dir: blob_dir.to_path_buf(),
+    };
+    loop {
+        match read_message::<ToTaskManager, _>(&mut frames) {
+            Ok(Some(message)) => session.handle(message),
+            Ok(None) => return Ok(()),
+            Err(error) => return Err(heartbeat::explain(error, timeout)),
+        }
+    }
+}
+
+/// A registered connection to the JobManager, with the heartbeat schedule it asked for.
+struct Registration {
+    frames: FrameReader<BoxSocket>,
+    writer: BoxSocket,
+    /// Where this TaskManager's workers listen.
+    host: String,
+    interval: Duration,
+    timeout: Duration,
+}
+
+/// Connects to the JobManager, authenticates and registers this TaskManager's slots.
+fn register(
+    config: &ClusterConfig,
+    transport: &Transport,
+    secret: &[u8],
+    id: &str,
+) -> Result<Registration, String> {
     let address = config.jobmanager_rpc();
     let stream = TcpStream::connect(&address).map_err(|e| e.to_string())?;
     // Workers listen where the JobManager sees this TaskManager, unless configured.
@@ -185,69 +240,17 @@ fn session(
         other => return Err(format!("registration refused: {other:?}")),
     };
     tracing::info!("registered with the JobManager at {address} as {id} ({host})");
-    // The JobManager heartbeats too: silence for the timeout means it is gone.
-    heartbeat::expect_within(frames.get_ref(), timeout)?;
-    let link: Link = Arc::new(Mutex::new(writer));
-    let _heartbeats =
-        heartbeat::send_every(Arc::clone(&link), FromTaskManager::Heartbeat, interval);
-    let settings = WorkerSettings {
-        job_manager: address,
+    Ok(Registration {
+        frames,
+        writer,
         host,
-        data_port: config.taskmanager_data_port,
-        secret: secret.to_vec(),
-        tls: config.tls_files(),
-        log_dir: log_dir.to_path_buf(),
-        heartbeat_interval: interval,
-        heartbeat_timeout: timeout,
-    };
-    let pending: PendingFetches = Arc::default();
-    let fetching = Arc::new(Mutex::new(()));
-    loop {
-        let message = match read_message::<ToTaskManager, _>(&mut frames) {
-            Ok(Some(message)) => message,
-            Ok(None) => break Ok(()),
-            Err(error) => break Err(heartbeat::explain(error, timeout)),
-        };
-        match message {
-            ToTaskManager::Deploy(spec) => {
-                let deployment = Deployment {
-                    link: Arc::clone(&link),
-                    workers: workers.clone(),
-                    settings: settings.clone(),
-                    pending: Arc::clone(&pending),
-                    fetching: Arc::clone(&fetching),
-                    blob_dir: blob_dir.to_path_buf(),
-                };
-                let spawned = std::thread::Builder::new()
-                    .name("deploy".into())
-                    .spawn(move || deployment.run(spec));
-                if let Err(error) = spawned {
-                    tracing::warn!("cannot start a deployment thread: {error}");
-                }
-            }
-            ToTaskManager::Cancel { job, attempt } => workers.kill_attempt(&job, attempt),
-            ToTaskManager::BlobChunk { key, bytes, last } => {
-                let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(sender) = pending.get(&key) {
-                    let _ = sender.send(Some(bytes));
-                    if last {
-                        let _ = sender.send(None);
-                        pending.remove(&key);
-                    }
-                }
-            }
-            ToTaskManager::BlobMissing { key } => {
-                pending
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&key);
-            }
-            ToTaskManager::Registered { .. } | ToTaskManager::Heartbeat => {}
-        }
-    }
+        interval,
+        timeout,
+    })
 }
 
-/// Starting one worker: fetch its binary unless cached, then run it.
+/// What serving one registration takes; cloned for each worker it starts.
+#[derive(Clone)]
 struct Deployment {
     link: Link,
     workers: Workers,
@@ -258,6 +261,39 @@ struct Deployment {
 }
 
 impl Deployment {
+    /// Serves one message of the JobManager.
+    fn handle(&self, message: ToTaskManager) {
+        match message {
+            ToTaskManager::Deploy(spec) => {
+                let deployment = self.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("deploy".into())
+                    .spawn(move || deployment.run(spec));
+                if let Err(error) = spawned {
+                    tracing::warn!("cannot start a deployment thread: {error}");
+                }
+            }
+            ToTaskManager::Cancel { job, attempt } => self.workers.kill_attempt(&job, attempt),
+            ToTaskManager::BlobChunk { key, bytes, last } => {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(sender) = pending.get(&key) {
+                    let _ = sender.send(Some(bytes));
+                    if last {
+                        let _ = sender.send(None);
+                        pending.remove(&key);
+                    }
+                }
+            }
+            ToTaskManager::BlobMissing { key } => {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+            }
+            ToTaskManager::Registered { .. } | ToTaskManager::Heartbeat => {}
+        }
+    }
+
     fn run(self, spec: WorkerSpec) {
         let (job, attempt, worker) = (spec.job.clone(), spec.attempt, spec.worker);
         let report = move |success: bool, detail: String| FromTaskManager::WorkerExited {

@@ -257,19 +257,14 @@ impl<T> InputGate<T> {
             .unwrap_or(0)
     }
 
-    /// Takes the next event without blocking.
+    /// Takes the next event without blocking: channels are visited in turn, skipping ended
+    /// ones and those held back by barrier alignment.
     pub fn poll(&mut self) -> Result<GateEvent<T>, TaskError>
     where
         T: Serialize,
     {
-        if let Some(active) = self.pending_status.take() {
-            return Ok(GateEvent::Status(active));
-        }
-        if let Some(aligned) = self.pending_barrier.take() {
-            return Ok(GateEvent::Barrier(aligned));
-        }
-        if self.held {
-            return Ok(GateEvent::Nothing);
+        if let Some(event) = self.pending_event() {
+            return Ok(event);
         }
         let n = self.channels.len();
         let mut tried = 0;
@@ -280,54 +275,15 @@ impl<T> InputGate<T> {
                 tried += 1;
                 continue;
             }
-            let received = self.take(index);
-            if let (Some(capture), TryRecv::Element(element)) = (self.capture.as_mut(), &received) {
-                capture.record(index, element)?;
-                self.finish_capture();
-            }
-            match received {
-                TryRecv::Element(StreamElement::Records(batch)) => {
-                    self.next = (index + 1) % n;
-                    return Ok(GateEvent::Records(batch));
-                }
-                TryRecv::Element(StreamElement::Watermark(watermark)) => {
-                    let out = self.valve.input_watermark(index, watermark);
-                    if let Some(event) = self.valve_event(out) {
+            match self.take(index) {
+                TryRecv::Element(element) => {
+                    if let Some(event) = self.element_arrived(index, element)? {
                         return Ok(event);
-                    }
-                }
-                TryRecv::Element(StreamElement::Status { active }) => {
-                    let out = self.valve.input_status(index, active);
-                    if let Some(event) = self.valve_event(out) {
-                        return Ok(event);
-                    }
-                }
-                TryRecv::Element(StreamElement::Barrier(barrier)) => {
-                    if let Some(aligned) = self.barrier_arrived(index, barrier) {
-                        return Ok(GateEvent::Barrier(aligned));
                     }
                 }
                 TryRecv::Priority { barrier, overtaken } => {
                     if let Some(first) = self.priority_barrier_arrived(index, barrier, overtaken)? {
                         return Ok(GateEvent::Barrier(first));
-                    }
-                }
-                TryRecv::Element(StreamElement::EndOfInput) => {
-                    self.ended[index] = true;
-                    self.open_channels -= 1;
-                    if let Some(capture) = self.capture.as_mut() {
-                        capture.close(index);
-                        self.finish_capture();
-                    }
-                    let out = self.valve.input_ended(index);
-                    // The end came before the barrier on this channel: its effect on the
-                    // watermark goes first, then the barrier it completes.
-                    self.pending_barrier = self.alignment_complete();
-                    if let Some(event) = self.valve_event(out) {
-                        return Ok(event);
-                    }
-                    if let Some(aligned) = self.pending_barrier.take() {
-                        return Ok(GateEvent::Barrier(aligned));
                     }
                 }
                 TryRecv::Empty => {
@@ -346,6 +302,67 @@ impl<T> InputGate<T> {
         } else {
             Ok(GateEvent::Nothing)
         }
+    }
+
+    /// An event decided earlier and not yet taken (a status after a watermark, a barrier after
+    /// an end of input), or nothing while the gate is held.
+    fn pending_event(&mut self) -> Option<GateEvent<T>> {
+        if let Some(active) = self.pending_status.take() {
+            return Some(GateEvent::Status(active));
+        }
+        if let Some(aligned) = self.pending_barrier.take() {
+            return Some(GateEvent::Barrier(aligned));
+        }
+        self.held.then_some(GateEvent::Nothing)
+    }
+
+    /// An element of channel `index` arrived (captured first while an unaligned checkpoint
+    /// records in-flight data); returns the event it makes, if any.
+    fn element_arrived(
+        &mut self,
+        index: usize,
+        element: StreamElement<T>,
+    ) -> Result<Option<GateEvent<T>>, TaskError>
+    where
+        T: Serialize,
+    {
+        if let Some(capture) = self.capture.as_mut() {
+            capture.record(index, &element)?;
+            self.finish_capture();
+        }
+        Ok(match element {
+            StreamElement::Records(batch) => {
+                self.next = (index + 1) % self.channels.len();
+                Some(GateEvent::Records(batch))
+            }
+            StreamElement::Watermark(watermark) => {
+                let out = self.valve.input_watermark(index, watermark);
+                self.valve_event(out)
+            }
+            StreamElement::Status { active } => {
+                let out = self.valve.input_status(index, active);
+                self.valve_event(out)
+            }
+            StreamElement::Barrier(barrier) => {
+                self.barrier_arrived(index, barrier).map(GateEvent::Barrier)
+            }
+            StreamElement::EndOfInput => self.input_ended(index),
+        })
+    }
+
+    /// Channel `index` ended: the end came before the barrier on this channel, so its effect
+    /// on the watermark goes first, then the barrier it completes.
+    fn input_ended(&mut self, index: usize) -> Option<GateEvent<T>> {
+        self.ended[index] = true;
+        self.open_channels -= 1;
+        if let Some(capture) = self.capture.as_mut() {
+            capture.close(index);
+            self.finish_capture();
+        }
+        let out = self.valve.input_ended(index);
+        self.pending_barrier = self.alignment_complete();
+        self.valve_event(out)
+            .or_else(|| self.pending_barrier.take().map(GateEvent::Barrier))
     }
 
     fn valve_event(&mut self, out: ValveOutput) -> Option<GateEvent<T>> {

@@ -47,18 +47,11 @@ impl Dispatcher {
         }
     }
 
+    /// Deploys the next attempt of job `id` when its previous coordinator has stopped, enough
+    /// slots are free and its restore point is resolved; otherwise records what it waits for
+    /// (and fails it when slots stay missing beyond `slot.request.timeout`).
     pub(super) fn try_deploy(&self, state: &mut State, id: &str) {
-        let mut free: Vec<(String, usize)> = state
-            .task_managers
-            .iter()
-            .map(|(tm, entry)| {
-                (
-                    tm.clone(),
-                    entry.info.slots.saturating_sub(entry.used_slots),
-                )
-            })
-            .filter(|(_, free)| *free > 0)
-            .collect();
+        let mut free = free_slots(state);
         let Some(job) = state.jobs.iter_mut().find(|job| job.id == id) else {
             return;
         };
@@ -70,92 +63,31 @@ impl Dispatcher {
         let needed = job.request.plan.pipelines.max(1);
         let available: usize = free.iter().map(|(_, n)| n).sum();
         if available < needed {
-            let reason = format!(
-                "waiting for {needed} free slots; {available} are free in {} TaskManagers",
-                free.len()
-            );
-            let since = *job.waiting_since.get_or_insert_with(Instant::now);
-            if since.elapsed() > self.slot_request_timeout {
+            let task_managers = free.len();
+            if job.waited_for_slots(needed, available, task_managers, self.slot_request_timeout) {
                 let error = format!(
-                    "could not get {needed} slots within {} s (slot.request.timeout): {available} are free in {} TaskManagers",
+                    "could not get {needed} slots within {} s (slot.request.timeout): {available} are free in {task_managers} TaskManagers",
                     self.slot_request_timeout.as_secs(),
-                    free.len()
                 );
                 self.end_job(state, id, JobStatus::Failed, Some(error));
-            } else {
-                job.waiting = Some(reason);
             }
             return;
         }
         job.waiting_since = None;
-        if job.resolved.is_none() {
-            let query = job.restore_query();
-            if !query.is_trivial() {
-                // The tick reads the storage, without the lock; deployment follows.
-                job.resolving = true;
-                job.waiting = Some("resolving the checkpoint to restore".into());
-                return;
-            }
-            job.resolved = Some(None);
+        if !job.restore_point_resolved() {
+            return;
         }
-        job.restore_from = job.resolved.take().flatten();
         let placement = spread(needed, &mut free);
-        job.attempt += 1;
-        job.waiting = None;
-        job.status = JobStatus::Running;
-        job.start_ms.get_or_insert_with(now_ms);
-        job.started.get_or_insert_with(Instant::now);
-        job.restarts.started();
-        job.workers = placement
-            .iter()
-            .map(|(tm, pipelines)| WorkerState {
-                task_manager: tm.clone(),
-                pipelines: pipelines.clone(),
-                data_address: None,
-                link: None,
-                finished: false,
-            })
-            .collect();
-        let mut env = vec![(
-            ENV_PARALLELISM.to_string(),
-            job.request.parallelism.to_string(),
-        )];
-        if let Some(path) = &job.restore_from {
-            env.push((ENV_RESTORE_FROM.to_string(), path.clone()));
-        }
-        if !job.request.job_options.is_empty() {
-            env.push((ENV_JOB_OPTIONS.to_string(), job.request.job_options.clone()));
-        }
-        let specs: Vec<(String, WorkerSpec)> = placement
-            .iter()
-            .enumerate()
-            .map(|(worker, (tm, _))| {
-                (
-                    tm.clone(),
-                    WorkerSpec {
-                        job: job.id.clone(),
-                        attempt: job.attempt,
-                        worker,
-                        binary: job.request.binary.clone(),
-                        args: job.request.args.clone(),
-                        env: env.clone(),
-                        working_dir: job.request.working_dir.clone(),
-                    },
-                )
-            })
-            .collect();
+        job.start_next_attempt(&placement);
         tracing::info!(
             "job {id}: attempt {} placed on {:?}",
             job.attempt,
             placement
         );
-        for (tm, spec) in specs {
-            if let Some(entry) = state.task_managers.get_mut(&tm) {
-                let slots = placement
-                    .iter()
-                    .find(|(t, _)| *t == tm)
-                    .map_or(0, |(_, p)| p.len());
-                entry.used_slots += slots;
+        let specs = job.worker_specs(&placement);
+        for ((tm, pipelines), spec) in placement.iter().zip(specs) {
+            if let Some(entry) = state.task_managers.get_mut(tm) {
+                entry.used_slots += pipelines.len();
                 let deploy = Outgoing::TaskManager(ToTaskManager::Deploy(spec));
                 state.outbox.push((entry.link.clone(), deploy));
             }
@@ -476,4 +408,19 @@ impl Dispatcher {
         }
         self.schedule(state);
     }
+}
+
+/// The free slots of each TaskManager that has any.
+fn free_slots(state: &State) -> Vec<(String, usize)> {
+    state
+        .task_managers
+        .iter()
+        .map(|(tm, entry)| {
+            (
+                tm.clone(),
+                entry.info.slots.saturating_sub(entry.used_slots),
+            )
+        })
+        .filter(|(_, free)| *free > 0)
+        .collect()
 }

@@ -113,6 +113,89 @@ impl JobRecord {
         }
     }
 
+    /// Too few slots are free: records what the job waits for; returns whether it has waited
+    /// longer than `timeout`.
+    pub(super) fn waited_for_slots(
+        &mut self,
+        needed: usize,
+        available: usize,
+        task_managers: usize,
+        timeout: Duration,
+    ) -> bool {
+        let since = *self.waiting_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > timeout {
+            return true;
+        }
+        self.waiting = Some(format!(
+            "waiting for {needed} free slots; {available} are free in {task_managers} TaskManagers"
+        ));
+        false
+    }
+
+    /// Whether the next attempt's restore point is known; when it must be read from storage,
+    /// marks the job for the tick, which resolves it outside the lock (deployment follows).
+    pub(super) fn restore_point_resolved(&mut self) -> bool {
+        if self.resolved.is_none() {
+            if !self.restore_query().is_trivial() {
+                self.resolving = true;
+                self.waiting = Some("resolving the checkpoint to restore".into());
+                return false;
+            }
+            self.resolved = Some(None);
+        }
+        true
+    }
+
+    /// Starts the next attempt on `placement`: one worker per TaskManager with its pipelines.
+    pub(super) fn start_next_attempt(&mut self, placement: &[(String, Vec<usize>)]) {
+        self.restore_from = self.resolved.take().flatten();
+        self.attempt += 1;
+        self.waiting = None;
+        self.status = JobStatus::Running;
+        self.start_ms.get_or_insert_with(now_ms);
+        self.started.get_or_insert_with(Instant::now);
+        self.restarts.started();
+        self.workers = placement
+            .iter()
+            .map(|(tm, pipelines)| WorkerState {
+                task_manager: tm.clone(),
+                pipelines: pipelines.clone(),
+                data_address: None,
+                link: None,
+                finished: false,
+            })
+            .collect();
+    }
+
+    /// What each TaskManager of `placement` runs for the current attempt: the job's binary
+    /// with its parallelism, restore point and job options in the environment.
+    pub(super) fn worker_specs(&self, placement: &[(String, Vec<usize>)]) -> Vec<WorkerSpec> {
+        let mut env = vec![(
+            ENV_PARALLELISM.to_string(),
+            self.request.parallelism.to_string(),
+        )];
+        if let Some(path) = &self.restore_from {
+            env.push((ENV_RESTORE_FROM.to_string(), path.clone()));
+        }
+        if !self.request.job_options.is_empty() {
+            env.push((
+                ENV_JOB_OPTIONS.to_string(),
+                self.request.job_options.clone(),
+            ));
+        }
+        (0..placement.len())
+            .map(|worker| WorkerSpec {
+                job: self.id.clone(),
+                attempt: self.attempt,
+                worker,
+                binary: self.request.binary.clone(),
+                args: self.request.args.clone(),
+                env: env.clone(),
+                working_dir: self.request.working_dir.clone(),
+            })
+            .collect()
+    }
+
     /// What resolving the next attempt's restore point takes: after a failure (or a JobManager
     /// recovery) the job's own newest checkpoint comes first.
     pub(super) fn restore_query(&self) -> RestoreQuery {
