@@ -3,6 +3,7 @@
 //! worker mode a job binary runs its share of a cluster attempt, and in plan mode it only
 //! describes its job to the client that submits it.
 
+mod deployment;
 pub mod job_client;
 pub mod mini_cluster;
 pub mod protocol;
