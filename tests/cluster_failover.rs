@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 
+use common::cluster::jobs::*;
 use common::cluster::*;
 
 #[test]

@@ -8,6 +8,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cluster::jobs::*;
+use common::cluster::tls::*;
 use common::cluster::*;
 
 #[test]
