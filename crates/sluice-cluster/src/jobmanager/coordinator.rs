@@ -2,16 +2,17 @@
 //! embedded mini-cluster's, in the JobManager, with each task's mailbox forwarding to the
 //! worker that runs it and the workers' reports fed in by the dispatcher.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 
-use sluice_runtime::checkpoint::{Coordinator, CoordinatorTask, TaskId, resolve_restore_point};
+use sluice_runtime::checkpoint::{
+    CoordinatorHandle, CoordinatorSetup, CoordinatorTask, TaskId, resolve_restore_point,
+};
 use sluice_runtime::deploy::protocol::{ClusterPlan, Placement, ToWorker, send_message};
 use sluice_runtime::deploy::remote_checkpoints::ForwardingMailbox;
 use sluice_runtime::signal::CancelToken;
 use sluice_state::CheckpointStorage;
 
-use super::dispatcher::{CoordinatorHandle, Link};
+use super::dispatcher::Link;
 
 /// Starts the coordinator of an attempt whose workers (by index) are reached through `links`;
 /// checkpoint ids continue after the checkpoint it restores from (`restore_from`: the exact
@@ -70,36 +71,16 @@ pub fn start_coordinator(
             });
         }
     }
-    let (reports, report_receiver) = mpsc::channel();
-    let (requests, request_receiver) = mpsc::channel();
-    let cancel = CancelToken::new();
-    let failure = Arc::new(Mutex::new(None));
-    let coordinator = Coordinator {
+    let setup = CoordinatorSetup {
         config,
         job_id: plan.job_id,
         job_name: plan.name.clone(),
         storage,
         tasks,
-        operators: plan
-            .operators
-            .clone()
-            .into_iter()
-            .collect::<BTreeMap<_, _>>(),
-        reports: report_receiver,
-        cancel: cancel.clone(),
-        failure: Arc::clone(&failure),
+        operators: plan.operators.clone().into_iter().collect(),
         first_id,
-        requests: request_receiver,
-        stats: Arc::default(),
     };
-    let thread = coordinator
-        .spawn()
-        .map_err(|e| format!("cannot start the checkpoint coordinator: {e}"))?;
-    Ok(CoordinatorHandle {
-        reports,
-        requests,
-        cancel,
-        failure,
-        thread,
-    })
+    setup
+        .start(CancelToken::new())
+        .map_err(|e| format!("cannot start the checkpoint coordinator: {e}"))
 }

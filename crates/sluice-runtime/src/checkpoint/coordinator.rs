@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -141,8 +141,8 @@ pub fn request_savepoint(
         .map_err(SavepointFailure::Failed)
 }
 
-/// Everything the coordinator needs.
-pub struct Coordinator {
+/// What a coordinator checkpoints: the job, where its checkpoints go, and its tasks.
+pub struct CoordinatorSetup {
     /// The settings.
     pub config: CheckpointConfig,
     /// The job's id (recorded in the metadata, and the prefix of its savepoints' names).
@@ -151,23 +151,90 @@ pub struct Coordinator {
     pub job_name: String,
     /// Where checkpoints go: the job's own directory (see [`CheckpointStorage::open_job`]).
     pub storage: CheckpointStorage,
-    /// Every task of the job.
+    /// Every task of the job, with the mailbox that reaches it.
     pub tasks: Vec<CoordinatorTask>,
     /// Every operator: uid → (vertex, parallelism, max parallelism).
     pub operators: BTreeMap<String, (usize, usize, usize)>,
-    /// The tasks' reports.
-    pub reports: Receiver<TaskReport>,
-    /// Cancels the job when checkpointing fails it.
-    pub cancel: CancelToken,
-    /// Where the reason goes when checkpointing fails the job.
-    pub failure: Arc<Mutex<Option<String>>>,
     /// The id of the first checkpoint (one past a restored checkpoint's; always past the
     /// checkpoints already in the job's directory).
     pub first_id: u64,
-    /// Requests from the job's client.
-    pub requests: Receiver<CoordinatorRequest>,
-    /// Where completed checkpoints are recorded (the newest [`RETAINED_STATS`]).
+}
+
+impl CoordinatorSetup {
+    /// Starts the coordinator on its own thread; it runs until every task finished or
+    /// `cancel` is cancelled, and cancels `cancel` (the job) when checkpointing fails it. A
+    /// panic in the coordinator fails the job too (its tasks would otherwise wait for a
+    /// checkpoint that never completes).
+    pub fn start(self, cancel: CancelToken) -> std::io::Result<CoordinatorHandle> {
+        let (reports, report_receiver) = std::sync::mpsc::channel();
+        let (requests, request_receiver) = std::sync::mpsc::channel();
+        let failure: Arc<Mutex<Option<String>>> = Arc::default();
+        let stats: Arc<Mutex<Vec<CheckpointStats>>> = Arc::default();
+        let coordinator = Coordinator {
+            setup: self,
+            reports: report_receiver,
+            requests: request_receiver,
+            cancel: cancel.clone(),
+            failure: Arc::clone(&failure),
+            stats: Arc::clone(&stats),
+        };
+        let thread = std::thread::Builder::new()
+            .name("checkpoint coordinator".into())
+            .spawn({
+                let (failure, cancel) = (Arc::clone(&failure), cancel.clone());
+                move || {
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        coordinator.run()
+                    }));
+                    if let Err(payload) = outcome {
+                        let reason = crate::error::panic_message(payload.as_ref());
+                        let message = format!("the checkpoint coordinator failed: {reason}");
+                        fail_job(&failure, &cancel, message);
+                    }
+                }
+            })?;
+        Ok(CoordinatorHandle {
+            reports,
+            requests,
+            cancel,
+            failure,
+            stats,
+            thread,
+        })
+    }
+}
+
+/// A running coordinator: where the tasks' reports and savepoint requests go, and what it
+/// reports back.
+pub struct CoordinatorHandle {
+    /// Where the tasks' reports go.
+    pub reports: Sender<TaskReport>,
+    /// Savepoint requests (see [`request_savepoint`]).
+    pub requests: Sender<CoordinatorRequest>,
+    /// Stops the coordinator; it cancels it (the job) when checkpointing fails.
+    pub cancel: CancelToken,
+    /// Why checkpointing failed the job, once it did.
+    pub failure: Arc<Mutex<Option<String>>>,
+    /// The completed checkpoints (the newest [`RETAINED_STATS`]).
     pub stats: Arc<Mutex<Vec<CheckpointStats>>>,
+    /// The coordinator's thread: it can complete no checkpoint once this ended.
+    pub thread: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for CoordinatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CoordinatorHandle")
+    }
+}
+
+/// The coordinator's thread: its setup and its lines to the tasks and the job's client.
+struct Coordinator {
+    setup: CoordinatorSetup,
+    reports: Receiver<TaskReport>,
+    requests: Receiver<CoordinatorRequest>,
+    cancel: CancelToken,
+    failure: Arc<Mutex<Option<String>>>,
+    stats: Arc<Mutex<Vec<CheckpointStats>>>,
 }
 
 /// How many completed checkpoints' stats are kept (the newest): a job that runs for months
@@ -203,27 +270,9 @@ fn fail_job(failure: &Mutex<Option<String>>, cancel: &CancelToken, message: Stri
 }
 
 impl Coordinator {
-    /// Runs the coordinator on its own thread until every task finished or the job is
-    /// cancelled. A panic in the coordinator fails the job (its tasks would otherwise wait for
-    /// a checkpoint that never completes).
-    pub fn spawn(self) -> std::io::Result<JoinHandle<()>> {
-        let failure = Arc::clone(&self.failure);
-        let cancel = self.cancel.clone();
-        std::thread::Builder::new()
-            .name("checkpoint coordinator".into())
-            .spawn(move || {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
-                if let Err(payload) = outcome {
-                    let reason = crate::error::panic_message(payload.as_ref());
-                    let message = format!("the checkpoint coordinator failed: {reason}");
-                    fail_job(&failure, &cancel, message);
-                }
-            })
-    }
-
     fn run(self) {
-        let mut progress = self.start();
-        while progress.finished.len() < self.tasks.len() && !self.cancel.is_cancelled() {
+        let mut progress = self.begin();
+        while progress.finished.len() < self.setup.tasks.len() && !self.cancel.is_cancelled() {
             if self.tick(&mut progress).is_break() {
                 return;
             }
@@ -232,13 +281,14 @@ impl Coordinator {
 
     /// Where the coordinator starts: after the newest retained checkpoint (of an earlier
     /// attempt) or at the configured first id.
-    fn start(&self) -> Progress {
-        let retained: Vec<u64> = self.storage.completed().unwrap_or_default();
+    fn begin(&self) -> Progress {
+        let retained: Vec<u64> = self.setup.storage.completed().unwrap_or_default();
         let next_id = self
+            .setup
             .first_id
             .max(1)
             .max(retained.last().map_or(1, |id| id + 1));
-        let shared_files = SharedFiles::load(&self.storage, &retained);
+        let shared_files = SharedFiles::load(&self.setup.storage, &retained);
         Progress {
             next_id,
             pending: BTreeMap::new(),
@@ -248,6 +298,7 @@ impl Coordinator {
             last_completion: None,
             failures: 0,
             sources: self
+                .setup
                 .tasks
                 .iter()
                 .filter(|t| t.is_source)
@@ -319,7 +370,7 @@ impl Coordinator {
             .pending
             .iter()
             .filter(|(_, p)| {
-                self.tasks.iter().all(|t| {
+                self.setup.tasks.iter().all(|t| {
                     p.acknowledged.contains_key(&t.id) || progress.finished.contains(&t.id)
                 })
             })
@@ -349,10 +400,10 @@ impl Coordinator {
         progress.pending.retain(|older, _| *older > id);
         progress.retained.push(id);
         progress.shared_files.completed(id, shared);
-        while progress.retained.len() > self.config.retained {
+        while progress.retained.len() > self.setup.config.retained {
             let oldest = progress.retained.remove(0);
             progress.shared_files.discarded(oldest);
-            if let Err(error) = self.storage.discard(oldest) {
+            if let Err(error) = self.setup.storage.discard(oldest) {
                 tracing::warn!("cannot discard checkpoint {oldest}: {error}");
             }
         }
@@ -360,7 +411,9 @@ impl Coordinator {
             .pending
             .values()
             .flat_map(|p| p.acknowledged.values());
-        progress.shared_files.collect(&self.storage, in_flight);
+        progress
+            .shared_files
+            .collect(&self.setup.storage, in_flight);
     }
 
     /// Abandons checkpoints that took longer than the timeout.
@@ -368,11 +421,11 @@ impl Coordinator {
         let expired: Vec<u64> = progress
             .pending
             .iter()
-            .filter(|(_, p)| p.triggered.elapsed() > self.config.timeout)
+            .filter(|(_, p)| p.triggered.elapsed() > self.setup.config.timeout)
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            let reason = format!("expired after {:?}", self.config.timeout);
+            let reason = format!("expired after {:?}", self.setup.config.timeout);
             if let Some(request) = progress.pending.remove(&id).and_then(|p| p.savepoint) {
                 let _ = request.reply.send(Err(format!("savepoint {id} {reason}")));
                 continue;
@@ -390,12 +443,12 @@ impl Coordinator {
         }
         let all_ended =
             !progress.sources.is_empty() && progress.sources_ended.len() == progress.sources.len();
-        let room = progress.pending.len() < self.config.max_concurrent;
+        let room = progress.pending.len() < self.setup.config.max_concurrent;
         let savepoint = if room { progress.queued.take() } else { None };
-        let due = progress.last_trigger.elapsed() >= self.config.interval
+        let due = progress.last_trigger.elapsed() >= self.setup.config.interval
             && progress
                 .last_completion
-                .is_none_or(|at| at.elapsed() >= self.config.min_pause)
+                .is_none_or(|at| at.elapsed() >= self.setup.config.min_pause)
             && room
             && progress.queued.is_none();
         if all_ended || due || savepoint.is_some() {
@@ -418,16 +471,16 @@ impl Coordinator {
             checkpoint_id: progress.next_id,
             timestamp: now_millis(),
             savepoint: savepoint.is_some(),
-            unaligned: self.config.unaligned
+            unaligned: self.setup.config.unaligned
                 && savepoint.is_none()
                 && !end_after
-                && self.config.mode == CheckpointingMode::ExactlyOnce,
+                && self.setup.config.mode == CheckpointingMode::ExactlyOnce,
         };
         progress.next_id += 1;
         if end_after {
             progress.final_checkpoint = Some(barrier.checkpoint_id);
         }
-        for task in self.tasks.iter().filter(|t| t.is_source) {
+        for task in self.setup.tasks.iter().filter(|t| t.is_source) {
             task.mailbox
                 .post(TaskMessage::Trigger { barrier, end_after });
         }
@@ -450,10 +503,10 @@ impl Coordinator {
         tracing::warn!("checkpoint {id} failed: {reason}");
         let message = if progress.final_checkpoint == Some(id) {
             format!("the final checkpoint {id} failed: {reason}")
-        } else if progress.failures > self.config.tolerable_failures {
+        } else if progress.failures > self.setup.config.tolerable_failures {
             format!(
                 "checkpoint {id} failed: {reason}; {} failed in a row, {} tolerated",
-                progress.failures, self.config.tolerable_failures
+                progress.failures, self.setup.config.tolerable_failures
             )
         } else {
             return ControlFlow::Continue(());
@@ -464,7 +517,7 @@ impl Coordinator {
 
     /// Tells every task that checkpoint (or savepoint) `id` completed.
     fn notify_complete(&self, id: u64) {
-        for task in &self.tasks {
+        for task in &self.setup.tasks {
             task.mailbox.post(TaskMessage::Complete(id));
         }
     }
@@ -503,7 +556,7 @@ impl Coordinator {
     fn complete(&self, checkpoint: Pending) -> Result<BTreeSet<String>, String> {
         let id = checkpoint.barrier.checkpoint_id;
         let started = checkpoint.triggered;
-        let shared = self.write(&self.storage, checkpoint, None)?;
+        let shared = self.write(&self.setup.storage, checkpoint, None)?;
         tracing::info!("completed checkpoint {id} in {:?}", started.elapsed());
         self.notify_complete(id);
         Ok(shared)
@@ -512,7 +565,7 @@ impl Coordinator {
     /// A new savepoint's directory name: `savepoint-<first 6 digits of the job id>-<12 random
     /// hex digits>`, so savepoints of any job into one directory never overwrite each other.
     fn savepoint_name(&self) -> String {
-        let job = self.job_id.to_string();
+        let job = self.setup.job_id.to_string();
         let random = JobId::random().to_string();
         format!("savepoint-{}-{}", &job[..6], &random[..12])
     }
@@ -561,7 +614,7 @@ impl Coordinator {
     /// The metadata of the checkpoint of `barrier`: which file holds each subtask's state.
     fn metadata(&self, barrier: &Barrier) -> CheckpointMetadata {
         let mut operators = BTreeMap::new();
-        for (uid, (vertex, parallelism, max_parallelism)) in &self.operators {
+        for (uid, (vertex, parallelism, max_parallelism)) in &self.setup.operators {
             let subtask_files = (0..*parallelism)
                 .map(|subtask| {
                     task_file(TaskId {
@@ -582,8 +635,8 @@ impl Coordinator {
         CheckpointMetadata {
             checkpoint_id: barrier.checkpoint_id,
             timestamp: barrier.timestamp,
-            job_id: self.job_id.to_string(),
-            job_name: self.job_name.clone(),
+            job_id: self.setup.job_id.to_string(),
+            job_name: self.setup.job_name.clone(),
             operators,
             shared: Default::default(),
         }
@@ -602,6 +655,7 @@ impl Coordinator {
                 .map_err(|e| format!("cannot complete a snapshot: {e}"))?;
         }
         Ok(self
+            .setup
             .tasks
             .iter()
             .map(|t| {

@@ -19,8 +19,8 @@ mod task_line;
 
 pub use config::{CheckpointConfig, CheckpointingMode};
 pub use coordinator::{
-    CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, SavepointFailure,
-    SavepointRequest, request_savepoint,
+    CheckpointStats, CoordinatorHandle, CoordinatorRequest, CoordinatorSetup, CoordinatorTask,
+    SavepointFailure, SavepointRequest, request_savepoint,
 };
 pub use restart::{RestartStrategy, RestartTracker};
 pub use split_assigner::{SOURCE_SPLITS_STATE, SplitAssigner};

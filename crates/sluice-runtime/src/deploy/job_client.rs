@@ -3,12 +3,11 @@
 //! checkpoint (Flink's restart strategies, in the local mini-cluster).
 
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::checkpoint::{
-    CheckpointStats, CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure,
-    latest_checkpoint_of, request_savepoint,
+    CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure, latest_checkpoint_of,
+    request_savepoint,
 };
 use crate::deploy::mini_cluster::{JobExecutionResult, deploy};
 use crate::error::{JobError, TaskError};
@@ -27,12 +26,8 @@ pub(crate) struct Attempt {
     pub(crate) task_count: usize,
     pub(crate) metrics: Arc<MetricRegistry>,
     pub(crate) started: Instant,
-    pub(crate) coordinator: Option<JoinHandle<()>>,
-    pub(crate) checkpoint_failure: Arc<Mutex<Option<String>>>,
-    /// Requests to the checkpoint coordinator (savepoints), when the job checkpoints.
-    pub(crate) requests: Option<mpsc::Sender<CoordinatorRequest>>,
-    /// The checkpoints it completed.
-    pub(crate) checkpoint_stats: Arc<Mutex<Vec<CheckpointStats>>>,
+    /// The checkpoint coordinator, when the job checkpoints in this process.
+    pub(crate) coordinator: Option<CoordinatorHandle>,
 }
 
 fn flag(flag: &Mutex<bool>) -> bool {
@@ -68,20 +63,27 @@ impl Attempt {
             }
         }
         let net_runtime = self.started.elapsed();
+        let mut checkpoints = Vec::new();
         if let Some(coordinator) = self.coordinator.take() {
             // It ends by itself once every task finished; a failed attempt stops it.
             if root_cause.is_some() || secondary.is_some() {
                 self.cancel.cancel();
             }
-            let _ = coordinator.join();
-        }
-        if let Some(reason) = self
-            .checkpoint_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            return Err(JobError::Checkpoint(reason));
+            let _ = coordinator.thread.join();
+            let failure = coordinator
+                .failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(reason) = failure {
+                return Err(JobError::Checkpoint(reason));
+            }
+            checkpoints = std::mem::take(
+                &mut *coordinator
+                    .stats
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
         }
         // After a user's cancel, task errors are its consequences (operators interrupted while
         // waiting), not failures of the job.
@@ -96,12 +98,7 @@ impl Attempt {
             net_runtime,
             operators: self.metrics.operator_summaries(),
             tasks: self.metrics.task_summaries(),
-            checkpoints: std::mem::take(
-                &mut *self
-                    .checkpoint_stats
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            ),
+            checkpoints,
         })
     }
 }
@@ -203,7 +200,8 @@ impl JobClient {
         let requests = self
             .attempt
             .as_ref()
-            .and_then(|a| a.requests.as_ref())
+            .and_then(|a| a.coordinator.as_ref())
+            .map(|coordinator| &coordinator.requests)
             .ok_or_else(|| {
                 JobError::Checkpoint(
                     "savepoints need checkpointing enabled (enable_checkpointing)".into(),

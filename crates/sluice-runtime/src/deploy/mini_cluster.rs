@@ -6,7 +6,7 @@
 //! task, the subtask and the operator, never a consequence such as a lost peer.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -95,26 +95,14 @@ pub(crate) fn deploy_part(
         restored.as_ref(),
         remote,
     )?;
-    let checkpoint_failure = Arc::new(Mutex::new(None));
-    let checkpoint_stats = Arc::new(Mutex::new(Vec::new()));
     let mut remote_checkpoints = None;
-    let (coordinator, requests) = match &job.config.checkpointing {
+    let coordinator = match &job.config.checkpointing {
         Some(_) if deployment.remote.is_some() => {
             remote_checkpoints = Some(deployment.remote_checkpoint_lines());
-            (None, None)
+            None
         }
-        Some(config) => {
-            let (requests, receiver) = mpsc::channel();
-            let handle = deployment.start_coordinator(
-                config,
-                restored.as_ref(),
-                receiver,
-                &checkpoint_failure,
-                &checkpoint_stats,
-            )?;
-            (Some(handle), Some(requests))
-        }
-        None => (None, None),
+        Some(config) => Some(deployment.start_coordinator(config, restored.as_ref())?),
+        None => None,
     };
     let (tasks, peers) = deployment.build_tasks()?;
     let part = WorkerPart {
@@ -131,9 +119,6 @@ pub(crate) fn deploy_part(
         metrics,
         started,
         coordinator,
-        checkpoint_failure,
-        requests,
-        checkpoint_stats,
     };
     Ok((attempt, part))
 }

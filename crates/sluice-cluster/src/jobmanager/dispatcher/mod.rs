@@ -18,12 +18,12 @@
 //! its exact path. With a [`JobStore`], jobs that have not ended survive a JobManager restart.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sluice_runtime::checkpoint::{
-    CoordinatorRequest, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
+    CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
     latest_checkpoint_of, request_savepoint, resolve_restore_point,
 };
 use sluice_runtime::deploy::protocol::{
@@ -34,7 +34,6 @@ use sluice_runtime::deploy::remote_checkpoints::decode_report;
 use sluice_runtime::deploy::worker::{ENV_JOB_OPTIONS, ENV_PARALLELISM, ENV_RESTORE_FROM};
 use sluice_runtime::job_id::JobId;
 use sluice_runtime::net::transport::BoxSocket;
-use sluice_runtime::signal::CancelToken;
 
 use super::blob_store::BlobStore;
 use super::coordinator::start_coordinator;
@@ -56,26 +55,6 @@ use state::{Locked, Outgoing, State, TaskManagerEntry, lock, now_ms, send};
 
 /// The writing end of a control connection, shared by the threads that send on it.
 pub type Link = Arc<Mutex<BoxSocket>>;
-
-/// The checkpoint coordinator of a running attempt.
-pub struct CoordinatorHandle {
-    /// Where the workers' task reports go.
-    pub reports: mpsc::Sender<TaskReport>,
-    /// Savepoint requests.
-    pub requests: mpsc::Sender<CoordinatorRequest>,
-    /// Stops the coordinator.
-    pub cancel: CancelToken,
-    /// Why checkpointing failed the attempt, once it did.
-    pub failure: Arc<Mutex<Option<String>>>,
-    /// The coordinator's thread: the next attempt deploys only once it ended.
-    pub thread: std::thread::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for CoordinatorHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CoordinatorHandle")
-    }
-}
 
 /// The JobManager's job management.
 #[derive(Debug)]

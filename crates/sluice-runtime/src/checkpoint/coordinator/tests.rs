@@ -1,7 +1,6 @@
 //! Tests of the checkpoint coordinator: the savepoint queue and the stats history.
 
 use super::*;
-use std::sync::mpsc;
 
 /// A task mailbox that records the checkpoints triggered through it.
 #[derive(Default)]
@@ -58,12 +57,9 @@ fn a_savepoint_waits_behind_the_concurrent_checkpoint_limit() {
         subtask: 0,
     };
     let recorder = Arc::new(Recorder::default());
-    let (reports, report_receiver) = mpsc::channel();
-    let (requests, request_receiver) = mpsc::channel();
-    let cancel = CancelToken::new();
     let mut config = CheckpointConfig::every(Duration::from_millis(30));
     config.max_concurrent = 1;
-    let coordinator = Coordinator {
+    let setup = CoordinatorSetup {
         config,
         job_id,
         job_name: "job".into(),
@@ -74,14 +70,15 @@ fn a_savepoint_waits_behind_the_concurrent_checkpoint_limit() {
             is_source: true,
         }],
         operators: BTreeMap::new(),
-        reports: report_receiver,
-        cancel: cancel.clone(),
-        failure: Arc::default(),
         first_id: 1,
-        requests: request_receiver,
-        stats: Arc::default(),
     };
-    let thread = coordinator.spawn().unwrap();
+    let CoordinatorHandle {
+        reports,
+        requests,
+        cancel,
+        thread,
+        ..
+    } = setup.start(CancelToken::new()).unwrap();
     let first = recorder.wait_for(1)[0];
     let target = dir.join("savepoints").to_str().unwrap().to_string();
     let waiting = std::thread::spawn(move || request_savepoint(&requests, &target, false, None));

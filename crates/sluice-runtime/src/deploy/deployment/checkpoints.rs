@@ -27,16 +27,13 @@ impl<'a> Deployment<'a> {
         (mailboxes, receiver)
     }
 
-    /// Opens the checkpoint storage, gives every task a line to the coordinator, and starts
-    /// the coordinator.
+    /// Opens the checkpoint storage, starts the coordinator, and gives every task a line to
+    /// it.
     pub(crate) fn start_coordinator(
         &mut self,
         config: &CheckpointConfig,
         restored: Option<&RestoredCheckpoint>,
-        requests: mpsc::Receiver<CoordinatorRequest>,
-        failure: &Arc<Mutex<Option<String>>>,
-        stats: &Arc<Mutex<Vec<CheckpointStats>>>,
-    ) -> Result<std::thread::JoinHandle<()>, JobError> {
+    ) -> Result<CoordinatorHandle, JobError> {
         let job = self.job;
         let directory = config.directory.as_deref().ok_or_else(|| {
             JobError::Checkpoint(
@@ -45,7 +42,7 @@ impl<'a> Deployment<'a> {
         })?;
         let storage = CheckpointStorage::open_job(directory, &job.config.job_id.to_string())
             .map_err(|e| JobError::Checkpoint(e.to_string()))?;
-        let (reports, receiver) = mpsc::channel();
+        let mut mailboxes = Vec::new();
         let mut tasks = Vec::new();
         for (v, vertex) in job.vertices.iter().enumerate() {
             let is_source = matches!(
@@ -55,10 +52,7 @@ impl<'a> Deployment<'a> {
             for subtask in 0..vertex.parallelism {
                 let id = TaskId { vertex: v, subtask };
                 let mailbox = Mailbox::new(Arc::clone(&self.wakers[v][subtask]));
-                self.checkpoint_lines.insert(
-                    (v, subtask),
-                    TaskCheckpoints::new(id, Arc::clone(&mailbox), reports.clone()),
-                );
+                mailboxes.push((id, Arc::clone(&mailbox)));
                 tasks.push(CoordinatorTask {
                     id,
                     mailbox,
@@ -77,22 +71,24 @@ impl<'a> Deployment<'a> {
                 ),
             );
         }
-        let coordinator = Coordinator {
+        let setup = CoordinatorSetup {
             config: config.clone(),
             job_id: job.config.job_id,
             job_name: job.config.name.clone(),
             storage,
             tasks,
             operators,
-            reports: receiver,
-            cancel: self.cancel.clone(),
-            failure: Arc::clone(failure),
             first_id: restored.map_or(1, |r| r.metadata.checkpoint_id + 1),
-            requests,
-            stats: Arc::clone(stats),
         };
-        coordinator
-            .spawn()
-            .map_err(|e| JobError::Runtime(format!("cannot start the checkpoint coordinator: {e}")))
+        let handle = setup.start(self.cancel.clone()).map_err(|e| {
+            JobError::Runtime(format!("cannot start the checkpoint coordinator: {e}"))
+        })?;
+        for (id, mailbox) in mailboxes {
+            self.checkpoint_lines.insert(
+                (id.vertex, id.subtask),
+                TaskCheckpoints::new(id, mailbox, handle.reports.clone()),
+            );
+        }
+        Ok(handle)
     }
 }

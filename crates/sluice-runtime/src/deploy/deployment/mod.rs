@@ -7,13 +7,13 @@ mod restore;
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 use sluice_core::key_group::KeyGroupRange;
 use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
 
 use crate::checkpoint::{
-    CheckpointConfig, CheckpointStats, Coordinator, CoordinatorRequest, CoordinatorTask, Mailbox,
+    CheckpointConfig, CoordinatorHandle, CoordinatorSetup, CoordinatorTask, Mailbox,
     TaskCheckpoints, TaskId,
 };
 use crate::deploy::mini_cluster::CheckpointLines;
