@@ -94,9 +94,22 @@ mod tests {
     fn wake_from_another_thread() {
         let waker = TaskWaker::new();
         let remote = Arc::clone(&waker);
-        let handle = std::thread::spawn(move || remote.wake());
+        let handle = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            remote.wake();
+        });
+        let started = std::time::Instant::now();
         waker.wait(Duration::from_secs(10));
+        let waited = started.elapsed();
         handle.join().unwrap();
+        assert!(
+            waited < Duration::from_secs(5),
+            "the wait ended by its timeout, not the wake: {waited:?}"
+        );
+        // The signal was cleared: the next wait sleeps until its timeout.
+        let started = std::time::Instant::now();
+        waker.wait(Duration::from_millis(100));
+        assert!(started.elapsed() >= Duration::from_millis(100));
     }
 
     #[test]

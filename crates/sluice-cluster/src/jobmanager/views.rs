@@ -93,6 +93,8 @@ pub struct JobDetails {
     pub data_addresses: Vec<Option<String>>,
     /// The attempt number.
     pub attempt: u32,
+    /// The checkpoint or savepoint the current attempt restored, if any.
+    pub restored_from: Option<String>,
 }
 
 /// A TaskManager as listed (`/taskmanagers`).

@@ -24,6 +24,7 @@ impl Dispatcher {
                 .collect(),
             data_addresses: job.workers.iter().map(|w| w.data_address.clone()).collect(),
             attempt: job.attempt,
+            restored_from: job.restore_from.clone(),
         })
     }
 
