@@ -1,7 +1,7 @@
 //! The event-time windows job as a user runs it (`sluice event-time-windows …`, the same job as
 //! `cargo run --example event_time_windows`): a case worked out by hand from Flink's rules, and
-//! — when a Flink installation is available (`FLINK_PEER_DIR` pointing at the directory with
-//! `run_event_time_windows.sh`) — generated out-of-order data compared with the real Flink.
+//! generated out-of-order data compared with the real Flink running the same job
+//! (`benches/flink/EventTimeWindows.java`, with Flink from `scripts/install-flink.sh`).
 
 mod common;
 
@@ -194,18 +194,16 @@ fn generate(seed: u64, records: usize) -> String {
 
 #[test]
 fn matches_real_flink_on_generated_out_of_order_data() {
-    let Some(peer) = std::env::var_os("FLINK_PEER_DIR").map(PathBuf::from) else {
-        eprintln!("FLINK_PEER_DIR not set: skipping the comparison with Flink");
-        return;
-    };
-    let script = peer.join("run_event_time_windows.sh");
-    if !script.exists() {
-        eprintln!(
-            "{} not found: skipping the comparison with Flink",
-            script.display()
-        );
+    if common::required(
+        "FLINK_HOME",
+        "Apache Flink 2.3 (scripts/install-flink.sh)",
+        "matches_real_flink_on_generated_out_of_order_data",
+    )
+    .is_none()
+    {
         return;
     }
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/flink/run.sh");
     let dir = temp_dir("flink");
     let input = dir.join("in.txt");
     std::fs::write(&input, generate(42, 4_000)).unwrap();
@@ -284,7 +282,8 @@ fn matches_real_flink_on_generated_out_of_order_data() {
     for flags in cases {
         let (out, late, _) = run_sluice(&dir, &input, flags);
         let (flink_out, flink_late) = (dir.join("flink-out.txt"), dir.join("flink-late.txt"));
-        let status = Command::new(&script)
+        let status = Command::new(&runner)
+            .arg("EventTimeWindows")
             .arg("--input")
             .arg(&input)
             .arg("--output")

@@ -270,9 +270,13 @@ fn http(endpoint: &str, method: &str, path: &str) -> std::io::Result<String> {
 
 #[cfg(feature = "rocksdb")]
 /// Starts the server `SLUICE_S3_SERVER` names (scripts/install-test-deps.sh installs it) with
-/// bucket `bucket`; `None` when none is configured.
-fn s3_server(bucket: &str) -> Option<S3Server> {
-    let program = std::env::var("SLUICE_S3_SERVER").ok()?;
+/// bucket `bucket`; `None` when none is configured (the test is then skipped, and says so).
+fn s3_server(bucket: &str, test: &str) -> Option<S3Server> {
+    let program = common::required(
+        "SLUICE_S3_SERVER",
+        "an S3-compatible server (moto, scripts/install-test-deps.sh)",
+        test,
+    )?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -304,8 +308,7 @@ fn s3_server(bucket: &str) -> Option<S3Server> {
 #[cfg(feature = "rocksdb")]
 #[test]
 fn checkpoints_in_s3_survive_a_sigkill() {
-    let Some(server) = s3_server("checkpoints") else {
-        eprintln!("SLUICE_S3_SERVER is not set: skipping the s3:// checkpoint test");
+    let Some(server) = s3_server("checkpoints", "checkpoints_in_s3_survive_a_sigkill") else {
         return;
     };
     let dir = temp_dir("s3");

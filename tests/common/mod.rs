@@ -10,6 +10,31 @@ use std::path::{Path, PathBuf};
 use sluice::prelude::*;
 use sluice::sinks::{ExactlyOnceFileSink, TextEncoder};
 
+/// The value of environment variable `variable`, which provides what a test needs (`what`,
+/// e.g. Apache Flink). When it is not set the test cannot run: with `SLUICE_REQUIRE_ALL` set
+/// (as CI does) that fails the test; otherwise the test is skipped and says so, on stderr and
+/// in the file `SLUICE_SKIPPED` names, which the test command (`scripts/test.sh`) reports.
+pub fn required(variable: &str, what: &str, test: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(variable) {
+        return Some(value);
+    }
+    let reason = format!("{test}: needs {what} ({variable} is not set)");
+    if std::env::var_os("SLUICE_REQUIRE_ALL").is_some() {
+        panic!("{reason}; scripts/test.sh installs it");
+    }
+    eprintln!("SKIPPED {reason}");
+    if let Some(file) = std::env::var_os("SLUICE_SKIPPED") {
+        use std::io::Write;
+        let mut skipped = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .expect("the skipped-tests file opens");
+        writeln!(skipped, "{reason}").expect("the skipped-tests file is writable");
+    }
+    None
+}
+
 /// A fresh scratch directory for test `name` of suite `suite`.
 pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sluice-{suite}-{name}-{}", std::process::id()));

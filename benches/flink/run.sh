@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs one of this directory's Flink programs in a local Flink (one JVM, an in-process
+# mini-cluster): compiles CLASS.java against $FLINK_HOME/lib when its class file is missing or
+# older, then runs it with ARGS. FLINK_HOME defaults to what scripts/install-flink.sh prints.
+# usage: benches/flink/run.sh CLASS ARGS...
+# Environment: JAVA_HEAP (default 1g), the JVM's maximum heap.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CLASS="$1"
+shift
+FLINK_HOME="${FLINK_HOME:-$("$HERE/../../scripts/install-flink.sh")}"
+BUILD="${SLUICE_PEERS_CACHE:-$HOME/.cache/sluice-peers}/flink-programs"
+mkdir -p "$BUILD"
+if [ ! "$BUILD/$CLASS.class" -nt "$HERE/$CLASS.java" ]; then
+  javac -nowarn -d "$BUILD" -cp "$FLINK_HOME/lib/*" "$HERE/$CLASS.java"
+fi
+# The JVM options Flink's own scripts pass (module openings Flink needs on Java 17).
+JVM_OPTS=$(sed -n 's/^[[:space:]]*all:[[:space:]]*//p' "$FLINK_HOME/conf/config.yaml" | head -n 1)
+LOGS=$(mktemp -d)
+trap 'rm -rf "$LOGS"' EXIT
+cat >"$LOGS/log4j2.properties" <<'LOG4J'
+rootLogger.level = ERROR
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d %-5p %c - %m%n
+LOG4J
+# shellcheck disable=SC2086
+java -Xmx"${JAVA_HEAP:-1g}" $JVM_OPTS -Djava.io.tmpdir="$LOGS" \
+  -Dlog4j.configurationFile="file:$LOGS/log4j2.properties" \
+  -cp "$FLINK_HOME/lib/*:$BUILD" "$CLASS" "$@"
