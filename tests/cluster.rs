@@ -342,3 +342,36 @@ fn a_job_that_never_gets_its_slots_fails_after_the_slot_request_timeout() {
     assert!(said.contains("CREATED: waiting for 2 free slots"), "{said}");
     assert!(said.contains("slot.request.timeout"), "{said}");
 }
+
+#[test]
+fn keys_the_cluster_cannot_honour_are_refused_at_start_naming_the_key() {
+    let dir = temp_dir("refused-keys");
+    let conf = dir.join("conf");
+    std::fs::create_dir_all(&conf).unwrap();
+    for (key, said) in [
+        (
+            "taskmanager.memory.process.size: 1728m",
+            "does not size or limit",
+        ),
+        (
+            "jobmanager.memory.process.size: 1600m",
+            "does not size or limit",
+        ),
+        ("taskmanager.rpc.port: 6122", "opens no RPC port"),
+    ] {
+        std::fs::write(conf.join("config.yaml"), format!("{key}\n")).unwrap();
+        for process in ["jobmanager", "taskmanager"] {
+            let out = std::process::Command::new(SLUICE)
+                .arg(process)
+                .env("SLUICE_CONF_DIR", &conf)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{process} started with {key}");
+            assert!(
+                stderr.contains("config.yaml:1") && stderr.contains(said),
+                "{process}, {key}: {stderr}"
+            );
+        }
+    }
+}

@@ -63,31 +63,85 @@ fn window_join_pairs_equal_keys_in_the_same_window() {
 
 #[test]
 fn co_group_sees_both_sides_even_when_one_is_empty() {
+    for p in [1, 3] {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(p);
+        let out = timestamped(&env, orders(), |o| o.1)
+            .co_group(timestamped(&env, payments(), |p| p.1))
+            .where_(|o: &Order| o.0.clone())
+            .equal_to(|p: &Payment| p.0.clone())
+            .window(TumblingWindows::event_time(Duration::from_millis(100)))
+            .apply(
+                |orders: &[&Order],
+                 payments: &[&Payment],
+                 out: &mut Collector<'_, (String, i64, usize, usize)>| {
+                    let (key, time) = match (orders.first(), payments.first()) {
+                        (Some(o), _) => (o.0.clone(), o.1),
+                        (None, Some(p)) => (p.0.clone(), p.1),
+                        (None, None) => return Err("a co-group with no element".into()),
+                    };
+                    out.collect((key, time.div_euclid(100), orders.len(), payments.len()));
+                    Ok(())
+                },
+            )
+            .execute_and_collect("co-group")
+            .unwrap();
+        // Brute force: every (key, window) with an element on either side, with both counts.
+        let mut expected = std::collections::BTreeMap::<(String, i64), (usize, usize)>::new();
+        for o in orders() {
+            expected
+                .entry((o.0.clone(), o.1.div_euclid(100)))
+                .or_default()
+                .0 += 1;
+        }
+        for pay in payments() {
+            expected
+                .entry((pay.0.clone(), pay.1.div_euclid(100)))
+                .or_default()
+                .1 += 1;
+        }
+        let expected: Vec<_> = expected
+            .into_iter()
+            .map(|((key, window), (o, p))| (key, window, o, p))
+            .collect();
+        assert!(expected.iter().any(|r| r.0 == "u4" && r.2 == 0 && r.3 > 0));
+        assert_eq!(sorted(out), expected, "p={p}");
+    }
+}
+
+#[test]
+fn a_left_outer_join_built_on_co_group_keeps_orders_without_payments() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2);
-    let out = timestamped(&env, orders(), |o| o.1)
-        .co_group(timestamped(&env, payments(), |p| p.1))
+    let orders = vec![
+        ("a".to_string(), 1, 1),
+        ("b".to_string(), 2, 2),
+        ("a".to_string(), 120, 3),
+    ];
+    let payments = vec![("a".to_string(), 5, 10), ("c".to_string(), 6, 20)];
+    let joined = timestamped(&env, orders, |o| o.1)
+        .co_group(timestamped(&env, payments, |p| p.1))
         .where_(|o: &Order| o.0.clone())
         .equal_to(|p: &Payment| p.0.clone())
         .window(TumblingWindows::event_time(Duration::from_millis(100)))
-        .co_group_apply(
-            |key: &String,
-             orders: &[&Order],
+        .apply(
+            |orders: &[&Order],
              payments: &[&Payment],
-             out: &mut Collector<'_, (String, usize, usize)>| {
-                out.collect((key.clone(), orders.len(), payments.len()));
+             out: &mut Collector<'_, (u32, Option<u32>)>| {
+                for order in orders {
+                    if payments.is_empty() {
+                        out.collect((order.2, None));
+                    }
+                    for payment in payments {
+                        out.collect((order.2, Some(payment.2)));
+                    }
+                }
                 Ok(())
             },
         )
-        .execute_and_collect("co-group")
+        .execute_and_collect("left outer join")
         .unwrap();
-    let total_orders: usize = out.iter().map(|r| r.1).sum();
-    let total_payments: usize = out.iter().map(|r| r.2).sum();
-    assert_eq!((total_orders, total_payments), (60, 45));
-    assert!(
-        out.iter().any(|r| r.0 == "u4" && r.1 == 0 && r.2 > 0),
-        "u4 has payments only"
-    );
+    assert_eq!(sorted(joined), vec![(1, Some(10)), (2, None), (3, None)]);
 }
 
 #[test]

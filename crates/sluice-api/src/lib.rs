@@ -38,7 +38,7 @@ pub use broadcast::BroadcastStream;
 pub use connected::ConnectedStreams;
 pub use datastream::{DataStream, DataStreamSink};
 pub use environment::StreamExecutionEnvironment;
-pub use joins::{JoinedStreams, TaggedUnion};
+pub use joins::{CoGroup, CoGroupedStreams, Join, JoinedStreams, TaggedUnion};
 pub use keyed_stream::KeyedStream;
 pub use settings::OperatorSettings;
 #[cfg(feature = "rocksdb")]

@@ -18,7 +18,7 @@ mod yaml;
 use yaml::parse_yaml;
 
 use crate::jobmanager::dispatcher::JobHistory;
-use sluice_core::config_value::{parse_duration, parse_memory_size};
+use sluice_core::config_value::parse_duration;
 use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::deploy::worker::TlsFiles;
 use sluice_runtime::net::transport::Transport;
@@ -99,18 +99,12 @@ pub struct ClusterConfig {
     pub rest_address: Option<String>,
     /// The host a TaskManager announces (`taskmanager.host`; found out if unset).
     pub taskmanager_host: Option<String>,
-    /// A TaskManager's control port (`taskmanager.rpc.port`; 0: chosen automatically).
-    pub taskmanager_rpc_port: u16,
     /// A TaskManager's data port (`taskmanager.data.port`; 0: chosen automatically).
     pub taskmanager_data_port: u16,
     /// Slots each TaskManager offers (`taskmanager.numberOfTaskSlots`, 1).
     pub task_slots: usize,
     /// The parallelism of jobs that set none (`parallelism.default`, 1).
     pub default_parallelism: usize,
-    /// A TaskManager's memory (`taskmanager.memory.process.size`, 1728 MB).
-    pub taskmanager_memory_bytes: usize,
-    /// The JobManager's memory (`jobmanager.memory.process.size`, 1600 MB).
-    pub jobmanager_memory_bytes: usize,
     /// How often peers heartbeat (`heartbeat.interval`, 10 s).
     pub heartbeat_interval: Duration,
     /// Silence after which a peer is lost (`heartbeat.timeout`, 50 s).
@@ -164,12 +158,9 @@ impl Default for ClusterConfig {
             rest_port: 8081,
             rest_address: None,
             taskmanager_host: None,
-            taskmanager_rpc_port: 0,
             taskmanager_data_port: 0,
             task_slots: 1,
             default_parallelism: 1,
-            taskmanager_memory_bytes: 1728 << 20,
-            jobmanager_memory_bytes: 1600 << 20,
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(50),
             slot_request_timeout: Duration::from_secs(300),
@@ -366,7 +357,6 @@ impl ClusterConfig {
                 .then(|| text.to_string())
                 .ok_or_else(|| bad(what))
         };
-        let memory = || parse_memory_size(text).map_err(|e| format!("{key}: {e}"));
         let duration = || parse_duration(text).map_err(|e| format!("{key}: {e}"));
         match key {
             "jobmanager.rpc.address" => self.jobmanager_address = nonempty("a host name")?,
@@ -374,12 +364,22 @@ impl ClusterConfig {
             "rest.port" => self.rest_port = port(false)?,
             "rest.address" => self.rest_address = Some(nonempty("a host name")?),
             "taskmanager.host" => self.taskmanager_host = Some(nonempty("a host name")?),
-            "taskmanager.rpc.port" => self.taskmanager_rpc_port = port(true)?,
+            "taskmanager.rpc.port" => {
+                return Err(format!(
+                    "{key}: a Sluice TaskManager opens no RPC port (it connects to the JobManager \
+                     at jobmanager.rpc.address and jobmanager.rpc.port; its workers' data \
+                     connections use taskmanager.data.port): remove the key"
+                ));
+            }
             "taskmanager.data.port" => self.taskmanager_data_port = port(true)?,
             "taskmanager.numberOfTaskSlots" => self.task_slots = count()?,
             "parallelism.default" => self.default_parallelism = count()?,
-            "taskmanager.memory.process.size" => self.taskmanager_memory_bytes = memory()?,
-            "jobmanager.memory.process.size" => self.jobmanager_memory_bytes = memory()?,
+            "taskmanager.memory.process.size" | "jobmanager.memory.process.size" => {
+                return Err(format!(
+                    "{key}: Sluice does not size or limit a process's memory yet (there is no JVM \
+                     heap to divide; state lives in the chosen state backend): remove the key"
+                ));
+            }
             "heartbeat.interval" => self.heartbeat_interval = duration()?,
             "heartbeat.timeout" => self.heartbeat_timeout = duration()?,
             "slot.request.timeout" => self.slot_request_timeout = duration()?,

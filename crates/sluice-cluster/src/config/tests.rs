@@ -71,9 +71,6 @@ fn properties_and_flags_parse_and_bad_ones_are_named() {
 fn keys_are_checked_with_flinks_names_and_parsers() {
     let mut config = ClusterConfig::default();
     config.apply("taskmanager.numberOfTaskSlots", "4").unwrap();
-    config
-        .apply("taskmanager.memory.process.size", "2gb")
-        .unwrap();
     config.apply("heartbeat.timeout", "1 min").unwrap();
     config.apply("taskmanager.data.port", "0").unwrap();
     config
@@ -86,10 +83,20 @@ fn keys_are_checked_with_flinks_names_and_parsers() {
     config.apply("state.savepoints.dir", "file:///sp").unwrap();
     assert_eq!(config.savepoint_dir.as_deref(), Some("file:///sp"));
     assert_eq!(config.task_slots, 4);
-    assert_eq!(config.taskmanager_memory_bytes, 2 << 30);
     assert_eq!(config.heartbeat_timeout, Duration::from_secs(60));
     assert_eq!(config.job_options.len(), 3);
     for (key, value, expect) in [
+        ("taskmanager.rpc.port", "6122", "opens no RPC port"),
+        (
+            "taskmanager.memory.process.size",
+            "1728m",
+            "does not size or limit",
+        ),
+        (
+            "jobmanager.memory.process.size",
+            "1600m",
+            "does not size or limit",
+        ),
         ("jobmanager.rpc.port", "0", "not a port"),
         ("rest.port", "http", "not a port"),
         ("parallelism.default", "0", "at least 1"),

@@ -213,6 +213,11 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// How many worker processes run the attempt.
+    pub fn workers(&self) -> usize {
+        self.data_addresses.len()
+    }
+
     /// The worker that runs subtask `subtask` of every operator.
     pub fn worker_of(&self, subtask: usize) -> usize {
         self.worker_of_pipeline.get(subtask).copied().unwrap_or(0)

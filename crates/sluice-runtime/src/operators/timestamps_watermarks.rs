@@ -196,16 +196,16 @@ impl<T: Send + 'static> StreamOperator<T, T> for TimestampsAndWatermarksOperator
         let now = self.time.now();
         self.next_periodic = now + self.interval;
         self.last_event = now;
-        self.alignment = self.strategy.alignment.clone().map(|config| {
-            let aligned = Aligned {
+        if let Some(config) = self.strategy.alignment.clone() {
+            let member = format!("{}#{}", ctx.uid, ctx.subtask);
+            ctx.alignment.join(&config.group, &member)?;
+            self.alignment = Some(Aligned {
                 config,
-                member: format!("{}#{}", ctx.uid, ctx.subtask),
+                member,
                 registry: Arc::clone(&ctx.alignment),
                 cancel: ctx.cancel.clone(),
-            };
-            aligned.report(Watermark::MIN);
-            aligned
-        });
+            });
+        }
         self.schedule();
         Ok(())
     }
@@ -277,5 +277,18 @@ mod tests {
         assert_eq!(harness.statuses(), vec![false]);
         harness.process(Record::new(200));
         assert_eq!(harness.statuses(), vec![false, true]);
+    }
+
+    #[test]
+    fn alignment_is_refused_when_the_attempt_spans_several_processes() {
+        let strategy = WatermarkStrategy::<i64>::for_monotonous_timestamps()
+            .with_timestamp_assigner(|value: &i64, _| *value)
+            .with_watermark_alignment("g", Duration::from_secs(1), Duration::from_millis(10));
+        let mut ctx = OperatorContext::single("aligned");
+        ctx.alignment = AlignmentRegistry::spanning_workers(2);
+        let mut harness =
+            OneInputHarness::with_context(TimestampsAndWatermarksOperator::new(strategy), ctx);
+        let error = harness.try_process(Record::new(1)).unwrap_err().to_string();
+        assert!(error.contains("works within one process only"), "{error}");
     }
 }

@@ -3,7 +3,9 @@
 //! fast source does not fill windows and buffers with data that cannot fire yet.
 //!
 //! Every watermark-generating instance reports its watermark to the job's registry; a member
-//! that finished or went idle leaves the group and holds nobody back.
+//! that finished or went idle leaves the group and holds nobody back. The registry lives in one
+//! process: a job whose attempt spans several worker processes of a cluster refuses alignment
+//! (see [`AlignmentRegistry::spanning_workers`]) rather than align each process on its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,12 +16,36 @@ use sluice_core::Timestamp;
 #[derive(Debug, Default)]
 pub struct AlignmentRegistry {
     groups: Mutex<HashMap<String, HashMap<String, Timestamp>>>,
+    /// How many worker processes the job's attempt spans, when more than one.
+    workers: Option<usize>,
 }
 
 impl AlignmentRegistry {
     /// An empty registry.
     pub fn new() -> Arc<Self> {
         Arc::new(AlignmentRegistry::default())
+    }
+
+    /// The registry of one of `workers` processes running an attempt together: it cannot see
+    /// the other processes' watermarks, so joining a group is refused when `workers` > 1.
+    pub fn spanning_workers(workers: usize) -> Arc<Self> {
+        Arc::new(AlignmentRegistry {
+            workers: (workers > 1).then_some(workers),
+            ..AlignmentRegistry::default()
+        })
+    }
+
+    /// Admits a member to `group`, unless the job spans several processes.
+    pub fn join(&self, group: &str, member: &str) -> Result<(), String> {
+        if let Some(workers) = self.workers {
+            return Err(format!(
+                "watermark alignment (group '{group}') works within one process only, and this \
+                 attempt runs in {workers} worker processes: run the job within one TaskManager \
+                 (parallelism at most its slots) or remove with_watermark_alignment"
+            ));
+        }
+        self.report(group, member, Timestamp::MIN);
+        Ok(())
     }
 
     /// Records `member`'s watermark in `group`.
@@ -70,5 +96,21 @@ mod tests {
         registry.leave("g", "a");
         assert_eq!(registry.group_minimum("g"), Some(50));
         assert_eq!(registry.group_minimum("none"), None);
+    }
+
+    #[test]
+    fn a_registry_spanning_several_workers_refuses_members() {
+        assert!(
+            AlignmentRegistry::spanning_workers(1)
+                .join("g", "a")
+                .is_ok()
+        );
+        let error = AlignmentRegistry::spanning_workers(2)
+            .join("g", "a")
+            .unwrap_err();
+        assert!(
+            error.contains("group 'g'") && error.contains("2 worker processes"),
+            "{error}"
+        );
     }
 }

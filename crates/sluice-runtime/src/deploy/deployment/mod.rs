@@ -80,7 +80,10 @@ impl<'a> Deployment<'a> {
             splits: BTreeMap::new(),
             task_time: ProcessingTimeService::default(),
             task_waker: TaskWaker::new(),
-            alignment: AlignmentRegistry::new(),
+            alignment: match &remote {
+                Some(wiring) => AlignmentRegistry::spanning_workers(wiring.placement.workers()),
+                None => AlignmentRegistry::new(),
+            },
             restored,
             checkpoint_lines: BTreeMap::new(),
             remote,
