@@ -30,6 +30,21 @@ fn timestamped<T: StreamData>(
     )
 }
 
+/// The orders and the payments, timestamped, as two streams of `env`.
+fn orders_and_payments(
+    env: &StreamExecutionEnvironment,
+) -> (DataStream<Order>, DataStream<Payment>) {
+    (
+        timestamped(env, orders(), |o| o.1),
+        timestamped(env, payments(), |p| p.1),
+    )
+}
+
+/// The user an order or a payment belongs to: the key both are joined on.
+fn user(element: &(String, i64, u32)) -> String {
+    element.0.clone()
+}
+
 fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
     values.sort();
     values
@@ -40,10 +55,11 @@ fn window_join_pairs_equal_keys_in_the_same_window() {
     for p in [1, 4] {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(p);
-        let joined = timestamped(&env, orders(), |o| o.1)
-            .join(timestamped(&env, payments(), |p| p.1))
-            .where_(|o: &Order| o.0.clone())
-            .equal_to(|p: &Payment| p.0.clone())
+        let (orders_stream, payments_stream) = orders_and_payments(&env);
+        let joined = orders_stream
+            .join(payments_stream)
+            .where_(user)
+            .equal_to(user)
             .window(TumblingWindows::event_time(Duration::from_millis(50)))
             .apply(|o: &Order, pay: &Payment| (o.2, pay.2))
             .execute_and_collect("window join")
@@ -66,10 +82,11 @@ fn co_group_sees_both_sides_even_when_one_is_empty() {
     for p in [1, 3] {
         let env = StreamExecutionEnvironment::new();
         env.set_parallelism(p);
-        let out = timestamped(&env, orders(), |o| o.1)
-            .co_group(timestamped(&env, payments(), |p| p.1))
-            .where_(|o: &Order| o.0.clone())
-            .equal_to(|p: &Payment| p.0.clone())
+        let (orders_stream, payments_stream) = orders_and_payments(&env);
+        let out = orders_stream
+            .co_group(payments_stream)
+            .where_(user)
+            .equal_to(user)
             .window(TumblingWindows::event_time(Duration::from_millis(100)))
             .apply(
                 |orders: &[&Order],
@@ -121,8 +138,8 @@ fn a_left_outer_join_built_on_co_group_keeps_orders_without_payments() {
     let payments = vec![("a".to_string(), 5, 10), ("c".to_string(), 6, 20)];
     let joined = timestamped(&env, orders, |o| o.1)
         .co_group(timestamped(&env, payments, |p| p.1))
-        .where_(|o: &Order| o.0.clone())
-        .equal_to(|p: &Payment| p.0.clone())
+        .where_(user)
+        .equal_to(user)
         .window(TumblingWindows::event_time(Duration::from_millis(100)))
         .apply(
             |orders: &[&Order],
