@@ -3,7 +3,7 @@
 # mini-cluster): compiles CLASS.java against $FLINK_HOME/lib when its class file is missing or
 # older, then runs it with ARGS. FLINK_HOME defaults to what scripts/install-flink.sh prints.
 # usage: benches/flink/run.sh CLASS ARGS...
-# Environment: JAVA_HEAP (default 1g), the JVM's maximum heap.
+# Environment: JAVA_HEAP, the JVM's maximum heap (-Xmx; the JVM's default when unset).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CLASS="$1"
@@ -28,6 +28,6 @@ appender.stderr.layout.type = PatternLayout
 appender.stderr.layout.pattern = %d %-5p %c - %m%n
 LOG4J
 # shellcheck disable=SC2086
-java -Xmx"${JAVA_HEAP:-1g}" $JVM_OPTS -Djava.io.tmpdir="$LOGS" \
+java ${JAVA_HEAP:+-Xmx$JAVA_HEAP} $JVM_OPTS -Djava.io.tmpdir="$LOGS" \
   -Dlog4j.configurationFile="file:$LOGS/log4j2.properties" \
   -cp "$FLINK_HOME/lib/*:$BUILD" "$CLASS" "$@"

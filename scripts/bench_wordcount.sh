@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# WordCount, Sluice beside Apache Flink, on the same generated text and as whole processes.
+#
+#   scripts/bench_wordcount.sh [MB=100] [SEED=7]
+#
+# The input is benches/gen_words.py's (10,000-word vocabulary, lines of ten words). Both sides
+# run the same job — lowercase, split into runs of [a-z0-9], count per word — and write the
+# final `word,count` lines to a file, which must be equal (sorted) or the script fails: Sluice's
+# `word_count` example (release build), Flink's DataStream program benches/flink/WordCount.java
+# in batch mode (Flink from scripts/install-flink.sh). Every run is a fresh process timed from
+# start to exit by /usr/bin/time (wall time and peak RSS); each cell is the median of RUNS runs
+# (default 3). Flink runs with the JVM's default heap and with a small one (SMALL_HEAP, default
+# 256m). A one-line input measures start-up: whole process, both sides. Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MB="${1:-100}"
+SEED="${2:-7}"
+RUNS="${RUNS:-3}"
+SMALL_HEAP="${SMALL_HEAP:-256m}"
+DATA="${BENCH_DATA:-${TMPDIR:-/tmp}/sluice-bench}"
+mkdir -p "$DATA"
+INPUT="$DATA/words_${MB}mb_seed${SEED}.txt"
+[ -s "$INPUT" ] || python3 benches/gen_words.py "$INPUT" "$MB" "$SEED"
+printf 'Hello, hello world!\n' >"$DATA/one_line.txt"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
+cargo build --release --example word_count >&2
+SLUICE="$CARGO_TARGET_DIR/release/examples/word_count"
+FLINK_HOME="$(scripts/install-flink.sh)"
+export FLINK_HOME
+
+# One run: prints "wall_seconds peak_rss_mb".
+timed() {
+  local stats
+  stats="$(mktemp)"
+  /usr/bin/time -f '%e %M' -o "$stats" "$@" >/dev/null 2>"$stats.err" || {
+    cat "$stats.err" >&2
+    exit 1
+  }
+  awk '{ printf "%s %d\n", $1, $2 / 1024 }' "$stats"
+  rm -f "$stats" "$stats.err"
+}
+
+# The median of RUNS runs of a command, as "wall_seconds peak_rss_mb".
+median() {
+  for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
+}
+
+sluice() { # INPUT OUTPUT P
+  "$SLUICE" --input "$1" --output "$2" -p "$3"
+}
+flink() { # INPUT OUTPUT P HEAP
+  JAVA_HEAP="$4" benches/flink/run.sh WordCount --input "$1" --output "$2" --parallelism "$3"
+}
+
+same_counts() { # A B
+  if ! cmp -s <(sort "$1") <(sort "$2"); then
+    echo "the outputs differ: $1 $2" >&2
+    exit 1
+  fi
+}
+
+bytes=$(stat -c %s "$INPUT")
+row() { # ENGINE P HEAP STATS FLINK_STATS
+  read -r wall rss <<<"$4"
+  read -r flink_wall flink_rss <<<"$5"
+  awk -v e="$1" -v p="$2" -v h="$3" -v w="$wall" -v r="$rss" -v b="$bytes" -v fw="$flink_wall" -v fr="$flink_rss" \
+    'BEGIN { printf "| %s | %s | %s | %.2f s | %.0f MB/s | %d MB | %.1f× | 1/%.0f |\n", e, p, h, w, b / w / 1e6, r, fw / w, fr / r }'
+}
+
+echo "WordCount, ${MB} MB (seed $SEED), final counts to a file; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
+echo
+echo "| engine | p | heap | wall | throughput | peak RSS | Flink (default heap) / this, time | memory |"
+echo "|---|---|---|---|---|---|---|---|"
+# Compiles the Flink program outside the measured runs.
+flink "$DATA/one_line.txt" "$DATA/warm-up.csv" 1 "" >/dev/null 2>&1
+for p in 1 2; do
+  flink_default=$(median flink "$INPUT" "$DATA/flink.csv" "$p" "")
+  flink_small=$(median flink "$INPUT" "$DATA/flink-small.csv" "$p" "$SMALL_HEAP")
+  ours=$(median sluice "$INPUT" "$DATA/sluice.csv" "$p")
+  same_counts "$DATA/sluice.csv" "$DATA/flink.csv"
+  same_counts "$DATA/sluice.csv" "$DATA/flink-small.csv"
+  row Sluice "$p" "—" "$ours" "$flink_default"
+  row "Flink 2.3" "$p" "JVM default" "$flink_default" "$flink_default"
+  row "Flink 2.3" "$p" "$SMALL_HEAP" "$flink_small" "$flink_default"
+done
+echo
+echo "Start-up: one line, whole process (median of $RUNS)"
+echo
+ours=$(median sluice "$DATA/one_line.txt" "$DATA/sluice-one.csv" 1)
+theirs=$(median flink "$DATA/one_line.txt" "$DATA/flink-one.csv" 1 "")
+same_counts "$DATA/sluice-one.csv" "$DATA/flink-one.csv"
+echo "| engine | wall | peak RSS |"
+echo "|---|---|---|"
+read -r w r <<<"$ours"
+echo "| Sluice | ${w} s | ${r} MB |"
+read -r w r <<<"$theirs"
+echo "| Flink 2.3 | ${w} s | ${r} MB |"
