@@ -28,15 +28,18 @@ SLUICE="$CARGO_TARGET_DIR/release/examples/word_count"
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME
 
-# One run: prints "wall_seconds peak_rss_mb".
+# One run: prints "wall_seconds peak_rss_mb" (wall time from the clock's nanoseconds, peak RSS
+# from /usr/bin/time).
 timed() {
-  local stats
+  local stats start end
   stats="$(mktemp)"
-  /usr/bin/time -f '%e %M' -o "$stats" "$@" >/dev/null 2>"$stats.err" || {
+  start=$(date +%s%N)
+  /usr/bin/time -f '%M' -o "$stats" "$@" >/dev/null 2>"$stats.err" || {
     cat "$stats.err" >&2
     exit 1
   }
-  awk '{ printf "%s %d\n", $1, $2 / 1024 }' "$stats"
+  end=$(date +%s%N)
+  awk -v ns=$((end - start)) '{ printf "%.3f %d\n", ns / 1e9, $1 / 1024 }' "$stats"
   rm -f "$stats" "$stats.err"
 }
 
@@ -45,11 +48,12 @@ median() {
   for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
 }
 
+# The command lines of one run (/usr/bin/time runs them as they are).
 sluice() { # INPUT OUTPUT P
-  "$SLUICE" --input "$1" --output "$2" -p "$3"
+  median "$SLUICE" --input "$1" --output "$2" -p "$3"
 }
 flink() { # INPUT OUTPUT P HEAP
-  JAVA_HEAP="$4" benches/flink/run.sh WordCount --input "$1" --output "$2" --parallelism "$3"
+  median env JAVA_HEAP="$4" benches/flink/run.sh WordCount --input "$1" --output "$2" --parallelism "$3"
 }
 
 same_counts() { # A B
@@ -60,34 +64,40 @@ same_counts() { # A B
 }
 
 bytes=$(stat -c %s "$INPUT")
-row() { # ENGINE P HEAP STATS FLINK_STATS
+row() { # ENGINE P HEAP STATS [FLINK_STATS: the ratios to it]
   read -r wall rss <<<"$4"
-  read -r flink_wall flink_rss <<<"$5"
-  awk -v e="$1" -v p="$2" -v h="$3" -v w="$wall" -v r="$rss" -v b="$bytes" -v fw="$flink_wall" -v fr="$flink_rss" \
-    'BEGIN { printf "| %s | %s | %s | %.2f s | %.0f MB/s | %d MB | %.1f× | 1/%.0f |\n", e, p, h, w, b / w / 1e6, r, fw / w, fr / r }'
+  local ratios="| — | — |"
+  if [ -n "${5:-}" ]; then
+    read -r flink_wall flink_rss <<<"$5"
+    ratios=$(awk -v w="$wall" -v r="$rss" -v fw="$flink_wall" -v fr="$flink_rss" \
+      'BEGIN { printf "| **%.1f×** | **1/%.0f** |", fw / w, fr / r }')
+  fi
+  awk -v e="$1" -v p="$2" -v h="$3" -v w="$wall" -v r="$rss" -v b="$bytes" \
+    'BEGIN { printf "| %s | %s | %s | %.2f s | %.0f MB/s | %d MB ", e, p, h, w, b / w / 1e6, r }'
+  echo "$ratios"
 }
 
 echo "WordCount, ${MB} MB (seed $SEED), final counts to a file; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
 echo
-echo "| engine | p | heap | wall | throughput | peak RSS | Flink (default heap) / this, time | memory |"
+echo "| engine | p | heap | wall | throughput | peak RSS | speed vs Flink (default heap) | memory vs Flink (default heap) |"
 echo "|---|---|---|---|---|---|---|---|"
 # Compiles the Flink program outside the measured runs.
-flink "$DATA/one_line.txt" "$DATA/warm-up.csv" 1 "" >/dev/null 2>&1
+benches/flink/run.sh WordCount --input "$DATA/one_line.txt" --output "$DATA/warm-up.csv" >/dev/null 2>&1
 for p in 1 2; do
-  flink_default=$(median flink "$INPUT" "$DATA/flink.csv" "$p" "")
-  flink_small=$(median flink "$INPUT" "$DATA/flink-small.csv" "$p" "$SMALL_HEAP")
-  ours=$(median sluice "$INPUT" "$DATA/sluice.csv" "$p")
+  flink_default=$(flink "$INPUT" "$DATA/flink.csv" "$p" "")
+  flink_small=$(flink "$INPUT" "$DATA/flink-small.csv" "$p" "$SMALL_HEAP")
+  ours=$(sluice "$INPUT" "$DATA/sluice.csv" "$p")
   same_counts "$DATA/sluice.csv" "$DATA/flink.csv"
   same_counts "$DATA/sluice.csv" "$DATA/flink-small.csv"
   row Sluice "$p" "—" "$ours" "$flink_default"
-  row "Flink 2.3" "$p" "JVM default" "$flink_default" "$flink_default"
-  row "Flink 2.3" "$p" "$SMALL_HEAP" "$flink_small" "$flink_default"
+  row "Flink 2.3" "$p" "JVM default" "$flink_default"
+  row "Flink 2.3" "$p" "$SMALL_HEAP" "$flink_small"
 done
 echo
 echo "Start-up: one line, whole process (median of $RUNS)"
 echo
-ours=$(median sluice "$DATA/one_line.txt" "$DATA/sluice-one.csv" 1)
-theirs=$(median flink "$DATA/one_line.txt" "$DATA/flink-one.csv" 1 "")
+ours=$(sluice "$DATA/one_line.txt" "$DATA/sluice-one.csv" 1)
+theirs=$(flink "$DATA/one_line.txt" "$DATA/flink-one.csv" 1 "")
 same_counts "$DATA/sluice-one.csv" "$DATA/flink-one.csv"
 echo "| engine | wall | peak RSS |"
 echo "|---|---|---|"
