@@ -1,5 +1,6 @@
 //! Tests of the checkpoint coordinator: the savepoint queue and the stats history.
 
+use super::completion::record;
 use super::*;
 
 /// A task mailbox that records the checkpoints triggered through it.
