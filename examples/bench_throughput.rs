@@ -11,6 +11,8 @@
 //! Each case prints one line: `case=… p=… records=… wall_s=… records_per_s=… mb_per_s=…`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
@@ -163,6 +165,7 @@ fn main() -> Result<(), String> {
                 }
             }
             let numbers = env.from_sequence(0, records - 1).uid("numbers");
+            let checksum = SumOfCounts::default();
             if payload_bytes == 0 {
                 numbers
                     .map(move |n: i64| (n % keys, 1i64))
@@ -170,7 +173,7 @@ fn main() -> Result<(), String> {
                     .key_by(|r: &(i64, i64)| r.0)
                     .sum(|r: &mut (i64, i64)| &mut r.1)
                     .uid("sums")
-                    .sink_to(DiscardingSink);
+                    .sink_to(checksum.clone());
             } else {
                 numbers
                     .map(move |n: i64| (n % keys, 1i64, payload(n, payload_bytes)))
@@ -181,6 +184,9 @@ fn main() -> Result<(), String> {
                     .sink_to(DiscardingSink);
             }
             let result = env.execute("bench keyed sum").map_err(|e| e.to_string())?;
+            if payload_bytes == 0 && checkpoint_dir.is_none() {
+                println!("checksum={}", checksum.total());
+            }
             let bytes = records as u64 * (16 + payload_bytes as u64);
             let case = match (&checkpoint_dir, restore) {
                 (None, _) => "keyed-sum",
@@ -381,6 +387,53 @@ struct Projected {
     auction: i64,
     price: i64,
     date_time: i64,
+}
+
+/// A sink adding up the counts of the running sums it receives: every subtask into one total,
+/// which the job's output is checked by (the same on every engine, whatever the order).
+#[derive(Debug, Clone, Default)]
+struct SumOfCounts(Arc<AtomicI64>);
+
+impl SumOfCounts {
+    fn total(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Sink<(i64, i64)> for SumOfCounts {
+    type Writer = SumOfCountsWriter;
+
+    fn create_writer(&self, _ctx: &OperatorContext) -> UserResult<SumOfCountsWriter> {
+        Ok(SumOfCountsWriter {
+            total: Arc::clone(&self.0),
+            sum: 0,
+        })
+    }
+}
+
+/// One subtask's part of [`SumOfCounts`], added to the total when its input ends.
+struct SumOfCountsWriter {
+    total: Arc<AtomicI64>,
+    sum: i64,
+}
+
+impl SinkWriter<(i64, i64)> for SumOfCountsWriter {
+    fn write(&mut self, value: (i64, i64), _: Option<i64>) -> UserResult {
+        self.sum = self.sum.wrapping_add(value.1);
+        Ok(())
+    }
+
+    fn write_batch(&mut self, batch: &mut Vec<Record<(i64, i64)>>) -> UserResult {
+        for record in batch.drain(..) {
+            self.sum = self.sum.wrapping_add(record.value.1);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> UserResult {
+        self.total.fetch_add(self.sum, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// COUNT(*) and MAX(price).

@@ -1,0 +1,64 @@
+// Keyed running sums on Apache Flink's DataStream API: the same job as Sluice's
+// `bench_throughput keyed-sum` (examples/bench_throughput.rs), for the benchmarks that run
+// both: numbers 0..RECORDS-1, each mapped to (n % KEYS, 1), keyed by the first field, summed on
+// the second, every updated sum into a sink that adds the sums up. The total is printed as
+// `checksum=<n>`; it does not depend on the order of the records (for each key, 1 + 2 + … up to
+// its count), so both engines' totals must be equal.
+//
+// usage: benches/flink/run.sh KeyedSum RECORDS KEYS PARALLELISM
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+public class KeyedSum {
+
+    /** Every subtask's total, added up when its input ends (one JVM: local mode). */
+    static final AtomicLong TOTAL = new AtomicLong();
+
+    /** Adds up the sums it receives. */
+    static class SumOfCounts implements Sink<Tuple2<Long, Long>> {
+        @Override
+        public SinkWriter<Tuple2<Long, Long>> createWriter(WriterInitContext context) {
+            return new SinkWriter<Tuple2<Long, Long>>() {
+                private long sum;
+
+                @Override
+                public void write(Tuple2<Long, Long> element, Context context) {
+                    sum += element.f1;
+                }
+
+                @Override
+                public void flush(boolean endOfInput) {
+                    if (endOfInput) {
+                        TOTAL.addAndGet(sum);
+                        sum = 0;
+                    }
+                }
+
+                @Override
+                public void close() {}
+            };
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        long records = Long.parseLong(args[0]);
+        long keys = Long.parseLong(args[1]);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(Integer.parseInt(args[2]));
+        env.fromSequence(0, records - 1)
+                .map(n -> Tuple2.of(n % keys, 1L))
+                .returns(Types.TUPLE(Types.LONG, Types.LONG))
+                .keyBy(pair -> pair.f0)
+                .sum(1)
+                .sinkTo(new SumOfCounts());
+        env.execute("KeyedSum");
+        System.out.println("checksum=" + TOTAL.get());
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Keyed running sums, Sluice beside Apache Flink at the same API level, as whole processes.
+#
+#   scripts/bench_keyed_sum.sh [RECORDS=50000000] [KEYS=10000]
+#
+# Both sides run the DataStream job `from_sequence(0, RECORDS-1) → map(n → (n % KEYS, 1)) →
+# key_by → sum`, every updated sum into a sink that adds the sums up (Sluice:
+# `bench_throughput keyed-sum`, Flink: benches/flink/KeyedSum.java, heap state, no
+# checkpoints). Both must print the same checksum, the one computed here. Every run is a fresh
+# process timed from start to exit; each cell is the median of RUNS runs (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RECORDS="${1:-50000000}"
+KEYS="${2:-10000}"
+RUNS="${RUNS:-3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
+cargo build --release --example bench_throughput >&2
+SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
+FLINK_HOME="$(scripts/install-flink.sh)"
+export FLINK_HOME
+# For each key, 1 + 2 + ... + its count: the sum of every updated sum.
+expected=$(python3 -c "
+r, k = $RECORDS, $KEYS
+q, extra = divmod(r, k)
+print(sum(c * (c + 1) // 2 for c in [q + 1] * extra + [q] * (k - extra)))")
+
+# One run: prints "wall_seconds peak_rss_mb", failing unless the job printed the checksum.
+timed() {
+  local stats out start end
+  stats="$(mktemp)"
+  out="$(mktemp)"
+  start=$(date +%s%N)
+  /usr/bin/time -f '%M' -o "$stats" "$@" >"$out" 2>"$stats.err" || {
+    cat "$stats.err" >&2
+    exit 1
+  }
+  end=$(date +%s%N)
+  if ! grep -qx "checksum=$expected" "$out"; then
+    echo "wrong checksum from $*: $(grep checksum "$out"), want $expected" >&2
+    exit 1
+  fi
+  awk -v ns=$((end - start)) '{ printf "%.3f %d\n", ns / 1e9, $1 / 1024 }' "$stats"
+  rm -f "$stats" "$stats.err" "$out"
+}
+median() {
+  for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
+}
+
+benches/flink/run.sh KeyedSum 1 1 1 >/dev/null 2>&1 # compiles it outside the measured runs
+echo "Keyed sums, $RECORDS records, $KEYS keys, every update to a summing sink; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
+echo
+echo "| p | Sluice | Sluice peak RSS | Flink 2.3 | Flink peak RSS | speed | memory |"
+echo "|---|---|---|---|---|---|---|"
+for p in 1 2; do
+  read -r sw sr <<<"$(median "$SLUICE" keyed-sum --records "$RECORDS" --keys "$KEYS" -p "$p")"
+  read -r fw fr <<<"$(median benches/flink/run.sh KeyedSum "$RECORDS" "$KEYS" "$p")"
+  awk -v p="$p" -v n="$RECORDS" -v sw="$sw" -v sr="$sr" -v fw="$fw" -v fr="$fr" 'BEGIN {
+    printf "| %s | %.2f s (%.1f M records/s) | %d MB | %.2f s (%.1f M records/s) | %d MB | **%.1f×** | **1/%.0f** |\n",
+      p, sw, n / sw / 1e6, sr, fw, n / fw / 1e6, fr, fw / sw, fr / sr }'
+done
