@@ -53,6 +53,11 @@ where
                 KeyedStore::Heap(table) => {
                     let slot = table.get_or_default(key);
                     let reduced = fold(&mut self.reduce, slot.take(), record.value);
+                    if self.batch_mode {
+                        // Only the final value is emitted, at the end of the input: no copy.
+                        *slot = Some(reduced);
+                        continue;
+                    }
                     *slot = Some(reduced.clone());
                     reduced
                 }
