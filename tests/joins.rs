@@ -30,13 +30,13 @@ fn timestamped<T: StreamData>(
     )
 }
 
-/// The orders and the payments, timestamped, as two streams of `env`.
-fn orders_and_payments(
-    env: &StreamExecutionEnvironment,
-) -> (DataStream<Order>, DataStream<Payment>) {
+/// The orders and the payments, timestamped, as two streams of a new job at `parallelism`.
+fn orders_and_payments(parallelism: usize) -> (DataStream<Order>, DataStream<Payment>) {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(parallelism);
     (
-        timestamped(env, orders(), |o| o.1),
-        timestamped(env, payments(), |p| p.1),
+        timestamped(&env, orders(), |o| o.1),
+        timestamped(&env, payments(), |p| p.1),
     )
 }
 
@@ -53,9 +53,7 @@ fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
 #[test]
 fn window_join_pairs_equal_keys_in_the_same_window() {
     for p in [1, 4] {
-        let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(p);
-        let (orders_stream, payments_stream) = orders_and_payments(&env);
+        let (orders_stream, payments_stream) = orders_and_payments(p);
         let joined = orders_stream
             .join(payments_stream)
             .where_(user)
@@ -80,9 +78,7 @@ fn window_join_pairs_equal_keys_in_the_same_window() {
 #[test]
 fn co_group_sees_both_sides_even_when_one_is_empty() {
     for p in [1, 3] {
-        let env = StreamExecutionEnvironment::new();
-        env.set_parallelism(p);
-        let (orders_stream, payments_stream) = orders_and_payments(&env);
+        let (orders_stream, payments_stream) = orders_and_payments(p);
         let out = orders_stream
             .co_group(payments_stream)
             .where_(user)

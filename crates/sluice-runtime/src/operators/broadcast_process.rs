@@ -192,8 +192,6 @@ where
 
 impl<IN, K, B, OUT, P> StreamOperator<(IN, B), OUT> for KeyedBroadcastProcessOperator<IN, K, P>
 where
-    IN: Send + 'static,
-    B: Send + 'static,
     OUT: Send + 'static,
     K: KeyData,
     P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
