@@ -1,35 +1,69 @@
 #!/usr/bin/env bash
-# Event-time window benchmarks of Sluice, side by side with Apache Flink SQL when a Flink peer
-# is given (same machine, same run, so the ratios are meaningful).
+# Event-time windows, Sluice beside Apache Flink at the same API level, as whole processes.
 #
-#   FLINK_PEER_DIR=<dir with run_flink_sql.sh and q5like.sql> scripts/bench_windows.sh [RECORDS=10000000]
+#   scripts/bench_windows.sh [RECORDS=10000000]
 #
-# Shape (both sides): the q5-like bid stream (10,000 auctions, 10 events per event-time ms,
-# watermarks 4 s behind), keyed by auction, COUNT(*) and MAX(price) per window:
-#   tumbling 10 s (the peer's q5like.sql), sliding 10 s / 2 s (benches/flink/hop.sql),
-#   session with a 1 s gap (benches/flink/session.sql); parallelism 1, discarding sink.
-# Each Sluice run is a fresh process under /usr/bin/time (peak RSS). Prints one line per run.
+# Both sides run the same DataStream job over the same bids (Sluice: `bench_throughput
+# windows`, Flink: benches/flink/WindowsBench.java): bid number n has event time
+# 2024-01-01 + n / 10 ms and an auction (10,000) and price drawn from SplitMix64 of n;
+# watermarks 4 s behind; per auction COUNT(*) and MAX(price) in tumbling 10 s, sliding 10 s
+# every 2 s, and 1 s-gap session windows; the panes go to a sink that adds them up, whose
+# checksum line must be the same on both sides (and for Sluice at p=2). Parallelism 1 for the
+# comparison (Flink's sequence source gives each reader a contiguous range, Sluice's readers
+# interleave: the same events, but not the same work at p > 1). Every run is a fresh process
+# timed from start to exit; each cell is the median of RUNS runs (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS="${1:-10000000}"
+RUNS="${RUNS:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
 cargo build --release --example bench_throughput >&2
-BENCH="$CARGO_TARGET_DIR/release/examples/bench_throughput"
+SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
+FLINK_HOME="$(scripts/install-flink.sh)"
+export FLINK_HOME
+CHECKSUMS="$(mktemp)"
+trap 'rm -f "$CHECKSUMS"' EXIT
 
-measure() {
-  local out
-  out=$(/usr/bin/time -f "peak_rss_mb=%M" "$@" 2>&1)
-  echo "$out" | awk '/^case=/ {line=$0} /^peak_rss_mb=/ {split($0, a, "="); rss=int(a[2]/1024)} END {print line, "peak_rss_mb=" rss}'
+# One run: prints "wall_seconds peak_rss_mb" and appends the run's checksum to $CHECKSUMS.
+timed() {
+  local stats out start end
+  stats="$(mktemp)"
+  out="$(mktemp)"
+  start=$(date +%s%N)
+  /usr/bin/time -f '%M' -o "$stats" "$@" >"$out" 2>"$stats.err" || {
+    cat "$stats.err" >&2
+    exit 1
+  }
+  end=$(date +%s%N)
+  grep '^checksum=' "$out" >>"$CHECKSUMS"
+  awk -v ns=$((end - start)) '{ printf "%.3f %d\n", ns / 1e9, $1 / 1024 }' "$stats"
+  rm -f "$stats" "$stats.err" "$out"
+}
+median() {
+  for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
 }
 
-echo "# sluice, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $RECORDS records"
+benches/flink/run.sh WindowsBench tumbling 10 >/dev/null 2>&1 # compiles it outside the measured runs
+echo "Event-time windows, $RECORDS bids, 10,000 auctions; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
+echo
+echo "| window | Sluice p=1 | peak RSS | Flink 2.3 p=1 | peak RSS | speed | memory | Sluice p=2 | peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|"
+results=""
 for kind in tumbling sliding session; do
-  measure "$BENCH" windows --kind "$kind" --records "$RECORDS" -p 1
+  : >"$CHECKSUMS"
+  read -r sw sr <<<"$(median "$SLUICE" windows --kind "$kind" --records "$RECORDS" -p 1)"
+  read -r fw fr <<<"$(median benches/flink/run.sh WindowsBench "$kind" "$RECORDS" 1)"
+  read -r s2w s2r <<<"$(median "$SLUICE" windows --kind "$kind" --records "$RECORDS" -p 2)"
+  if [ "$(sort -u "$CHECKSUMS" | wc -l)" != 1 ]; then
+    echo "$kind: the runs' results differ:" >&2
+    sort -u "$CHECKSUMS" >&2
+    exit 1
+  fi
+  awk -v k="$kind" -v n="$RECORDS" -v sw="$sw" -v sr="$sr" -v fw="$fw" -v fr="$fr" -v s2w="$s2w" -v s2r="$s2r" 'BEGIN {
+    printf "| %s | %.2f s (%.2f M/s) | %d MB | %.2f s (%.0f K/s) | %d MB | **%.1f×** | **1/%.0f** | %.2f s (%.2f M/s) | %d MB |\n",
+      k, sw, n / sw / 1e6, sr, fw, n / fw / 1e3, fr, fw / sw, fr / sr, s2w, n / s2w / 1e6, s2r }'
+  results+="- $kind: $(sort -u "$CHECKSUMS")"$'\n'
 done
-
-if [ -n "${FLINK_PEER_DIR:-}" ]; then
-  echo "# flink"
-  "$FLINK_PEER_DIR/run_flink_sql.sh" "$FLINK_PEER_DIR/q5like.sql" 1 "$RECORDS" | tail -2
-  "$FLINK_PEER_DIR/run_flink_sql.sh" benches/flink/hop.sql 1 "$RECORDS" | tail -2
-  "$FLINK_PEER_DIR/run_flink_sql.sh" benches/flink/session.sql 1 "$RECORDS" | tail -2
-fi
+echo
+echo "The same results on every run of both engines:"
+printf '%s' "$results"
