@@ -127,8 +127,7 @@ one_process shuffle-16b --records "$N16" --payload 0
 one_process shuffle-1kib --records "$N1K" --payload 1008
 
 # ---- Flink standalone cluster
-PEERS="${SLUICE_PEERS_CACHE:-$HOME/.cache/sluice-peers}"
-FLINK_HOME="${FLINK_HOME:-$(ls -d "$PEERS"/flink-venv/lib/python3.*/site-packages/pyflink 2>/dev/null | head -1)}"
+FLINK_HOME="${FLINK_HOME:-$("$ROOT/scripts/install-flink.sh")}"
 F16=""
 if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
     mkdir -p "$WORK/flink-build"
