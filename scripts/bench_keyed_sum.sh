@@ -24,26 +24,16 @@ r, k = $RECORDS, $KEYS
 q, extra = divmod(r, k)
 print(sum(c * (c + 1) // 2 for c in [q + 1] * extra + [q] * (k - extra)))")
 
-# One run: prints "wall_seconds peak_rss_mb", failing unless the job printed the checksum.
-timed() {
-  local stats out start end
-  stats="$(mktemp)"
-  out="$(mktemp)"
-  start=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$stats" "$@" >"$out" 2>"$stats.err" || {
-    cat "$stats.err" >&2
-    exit 1
-  }
-  end=$(date +%s%N)
-  if ! grep -qx "checksum=$expected" "$out"; then
-    echo "wrong checksum from $*: $(grep checksum "$out"), want $expected" >&2
+source scripts/bench_lib.sh
+BENCH_OUTPUT="$(mktemp)"
+trap 'rm -f "$BENCH_OUTPUT"' EXIT
+# Every run printed the expected checksum, and nothing else as one.
+check_checksums() {
+  if grep '^checksum=' "$BENCH_OUTPUT" | grep -vqx "checksum=$expected" ||
+    ! grep -q '^checksum=' "$BENCH_OUTPUT"; then
+    echo "wrong checksums: $(grep '^checksum=' "$BENCH_OUTPUT" | sort -u | tr '\n' ' ')want $expected" >&2
     exit 1
   fi
-  awk -v ns=$((end - start)) '{ printf "%.3f %d\n", ns / 1e9, $1 / 1024 }' "$stats"
-  rm -f "$stats" "$stats.err" "$out"
-}
-median() {
-  for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
 }
 
 benches/flink/run.sh KeyedSum 1 1 1 >/dev/null 2>&1 # compiles it outside the measured runs
@@ -54,6 +44,7 @@ echo "|---|---|---|---|---|---|---|"
 for p in 1 2; do
   read -r sw sr <<<"$(median "$SLUICE" keyed-sum --records "$RECORDS" --keys "$KEYS" -p "$p")"
   read -r fw fr <<<"$(median benches/flink/run.sh KeyedSum "$RECORDS" "$KEYS" "$p")"
+  check_checksums
   awk -v p="$p" -v n="$RECORDS" -v sw="$sw" -v sr="$sr" -v fw="$fw" -v fr="$fr" 'BEGIN {
     printf "| %s | %.2f s (%.1f M records/s) | %d MB | %.2f s (%.1f M records/s) | %d MB | **%.1f×** | **1/%.0f** |\n",
       p, sw, n / sw / 1e6, sr, fw, n / fw / 1e6, fr, fw / sw, fr / sr }'

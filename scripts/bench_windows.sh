@@ -21,27 +21,10 @@ cargo build --release --example bench_throughput >&2
 SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME
-CHECKSUMS="$(mktemp)"
-trap 'rm -f "$CHECKSUMS"' EXIT
+BENCH_OUTPUT="$(mktemp)"
+trap 'rm -f "$BENCH_OUTPUT"' EXIT
 
-# One run: prints "wall_seconds peak_rss_mb" and appends the run's checksum to $CHECKSUMS.
-timed() {
-  local stats out start end
-  stats="$(mktemp)"
-  out="$(mktemp)"
-  start=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$stats" "$@" >"$out" 2>"$stats.err" || {
-    cat "$stats.err" >&2
-    exit 1
-  }
-  end=$(date +%s%N)
-  grep '^checksum=' "$out" >>"$CHECKSUMS"
-  awk -v ns=$((end - start)) '{ printf "%.3f %d\n", ns / 1e9, $1 / 1024 }' "$stats"
-  rm -f "$stats" "$stats.err" "$out"
-}
-median() {
-  for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
-}
+source scripts/bench_lib.sh
 
 benches/flink/run.sh WindowsBench tumbling 10 >/dev/null 2>&1 # compiles it outside the measured runs
 echo "Event-time windows, $RECORDS bids, 10,000 auctions; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
@@ -50,19 +33,20 @@ echo "| window | Sluice p=1 | peak RSS | Flink 2.3 p=1 | peak RSS | speed | memo
 echo "|---|---|---|---|---|---|---|---|---|"
 results=""
 for kind in tumbling sliding session; do
-  : >"$CHECKSUMS"
+  : >"$BENCH_OUTPUT"
   read -r sw sr <<<"$(median "$SLUICE" windows --kind "$kind" --records "$RECORDS" -p 1)"
   read -r fw fr <<<"$(median benches/flink/run.sh WindowsBench "$kind" "$RECORDS" 1)"
   read -r s2w s2r <<<"$(median "$SLUICE" windows --kind "$kind" --records "$RECORDS" -p 2)"
-  if [ "$(sort -u "$CHECKSUMS" | wc -l)" != 1 ]; then
+  checksums="$(grep '^checksum=' "$BENCH_OUTPUT" | sort -u)"
+  if [ "$(wc -l <<<"$checksums")" != 1 ]; then
     echo "$kind: the runs' results differ:" >&2
-    sort -u "$CHECKSUMS" >&2
+    echo "$checksums" >&2
     exit 1
   fi
   awk -v k="$kind" -v n="$RECORDS" -v sw="$sw" -v sr="$sr" -v fw="$fw" -v fr="$fr" -v s2w="$s2w" -v s2r="$s2r" 'BEGIN {
     printf "| %s | %.2f s (%.2f M/s) | %d MB | %.2f s (%.0f K/s) | %d MB | **%.1f×** | **1/%.0f** | %.2f s (%.2f M/s) | %d MB |\n",
       k, sw, n / sw / 1e6, sr, fw, n / fw / 1e3, fr, fw / sw, fr / sr, s2w, n / s2w / 1e6, s2r }'
-  results+="- $kind: $(sort -u "$CHECKSUMS")"$'\n'
+  results+="- $kind: $checksums"$'\n'
 done
 echo
 echo "The same results on every run of both engines:"

@@ -28,25 +28,7 @@ SLUICE="$CARGO_TARGET_DIR/release/examples/word_count"
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME
 
-# One run: prints "wall_seconds peak_rss_mb" (wall time from the clock's nanoseconds, peak RSS
-# from /usr/bin/time).
-timed() {
-  local stats start end
-  stats="$(mktemp)"
-  start=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$stats" "$@" >/dev/null 2>"$stats.err" || {
-    cat "$stats.err" >&2
-    exit 1
-  }
-  end=$(date +%s%N)
-  awk -v ns=$((end - start)) '{ printf "%.3f %d\n", ns / 1e9, $1 / 1024 }' "$stats"
-  rm -f "$stats" "$stats.err"
-}
-
-# The median of RUNS runs of a command, as "wall_seconds peak_rss_mb".
-median() {
-  for _ in $(seq "$RUNS"); do timed "$@"; done | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
-}
+source scripts/bench_lib.sh
 
 # The command lines of one run (/usr/bin/time runs them as they are).
 sluice() { # INPUT OUTPUT P
