@@ -184,7 +184,7 @@ fn main() -> Result<(), String> {
                     .sink_to(DiscardingSink);
             }
             let result = env.execute("bench keyed sum").map_err(|e| e.to_string())?;
-            if payload_bytes == 0 && checkpoint_dir.is_none() {
+            if payload_bytes == 0 && !restore {
                 println!("checksum={}", checksum.total());
             }
             let bytes = records as u64 * (16 + payload_bytes as u64);

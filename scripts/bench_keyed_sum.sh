@@ -6,7 +6,8 @@
 # Both sides run the DataStream job `from_sequence(0, RECORDS-1) → map(n → (n % KEYS, 1)) →
 # key_by → sum`, every updated sum into a sink that adds the sums up (Sluice:
 # `bench_throughput keyed-sum`, Flink: benches/flink/KeyedSum.java, heap state, no
-# checkpoints). Both must print the same checksum, the one computed here. Every run is a fresh
+# checkpoints; then RocksDB with incremental checkpoints every second, records/5 records over
+# records/50 keys). Both must print the same checksum, the one computed here. Every run is a fresh
 # process timed from start to exit; each cell is the median of RUNS runs (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ RECORDS="${1:-50000000}"
 KEYS="${2:-10000}"
 RUNS="${RUNS:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --example bench_throughput >&2
+cargo build --release --features rocksdb --example bench_throughput >&2
 SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME
@@ -49,3 +50,26 @@ for p in 1 2; do
     printf "| %s | %.2f s (%.1f M records/s) | %d MB | %.2f s (%.1f M records/s) | %d MB | **%.1f×** | **1/%.0f** |\n",
       p, sw, n / sw / 1e6, sr, fw, n / fw / 1e6, fr, fw / sw, fr / sr }'
 done
+
+# RocksDB with incremental checkpoints every second, 1 M keys: each key updated ten times.
+rocks_records=$((RECORDS / 5))
+rocks_keys=$((rocks_records / 10))
+expected=$(python3 -c "
+r, k = $rocks_records, $rocks_keys
+q, extra = divmod(r, k)
+print(sum(c * (c + 1) // 2 for c in [q + 1] * extra + [q] * (k - extra)))")
+: >"$BENCH_OUTPUT"
+CHECKPOINTS="$(mktemp -d)"
+trap 'rm -rf "$BENCH_OUTPUT" "$CHECKPOINTS"' EXIT
+echo
+echo "RocksDB state, incremental checkpoints every 1 s, $rocks_records records, $rocks_keys keys, p=1; median of ${RUNS_ROCKSDB:-1}"
+echo
+echo "| | Sluice | Sluice peak RSS | Flink 2.3 | Flink peak RSS | speed | memory |"
+echo "|---|---|---|---|---|---|---|"
+read -r sw sr <<<"$(RUNS="${RUNS_ROCKSDB:-1}" median "$SLUICE" keyed-sum --records "$rocks_records" --keys "$rocks_keys" -p 1 \
+  --state-backend rocksdb --incremental --checkpoint-dir "$CHECKPOINTS/sluice" --checkpoint-interval-ms 1000)"
+read -r fw fr <<<"$(RUNS="${RUNS_ROCKSDB:-1}" median benches/flink/run.sh KeyedSum "$rocks_records" "$rocks_keys" 1 rocksdb "$CHECKPOINTS/flink" 1000)"
+check_checksums
+awk -v n="$rocks_records" -v sw="$sw" -v sr="$sr" -v fw="$fw" -v fr="$fr" 'BEGIN {
+  printf "| rocksdb | %.2f s (%.0f K records/s) | %d MB | %.2f s (%.0f K records/s) | %d MB | **%.1f×** | **1/%.0f** |\n",
+    sw, n / sw / 1e3, sr, fw, n / fw / 1e3, fr, fw / sw, fr / sr }'

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 RECORDS="${1:-10000000}"
 RUNS="${RUNS:-3}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --example bench_throughput >&2
+cargo build --release --features rocksdb --example bench_throughput >&2
 SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME

@@ -5,8 +5,13 @@
 // `checksum=<n>`; it does not depend on the order of the records (for each key, 1 + 2 + … up to
 // its count), so both engines' totals must be equal.
 //
-// usage: benches/flink/run.sh KeyedSum RECORDS KEYS PARALLELISM
+// With BACKEND (hashmap or rocksdb) and CHECKPOINT_DIR, the job keeps its state in that backend
+// and takes incremental checkpoints into the directory every INTERVAL_MS (default 1000).
+//
+// usage: benches/flink/run.sh KeyedSum RECORDS KEYS PARALLELISM [BACKEND [CHECKPOINT_DIR [INTERVAL_MS]]]
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.flink.api.common.typeinfo.Types;
@@ -14,6 +19,7 @@ import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 public class KeyedSum {
@@ -50,7 +56,17 @@ public class KeyedSum {
     public static void main(String[] args) throws Exception {
         long records = Long.parseLong(args[0]);
         long keys = Long.parseLong(args[1]);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Map<String, String> options = new HashMap<>();
+        if (args.length > 3) {
+            options.put("state.backend.type", args[3]);
+        }
+        if (args.length > 4) {
+            options.put("execution.checkpointing.dir", "file://" + args[4]);
+            options.put("execution.checkpointing.incremental", "true");
+            options.put("execution.checkpointing.interval", (args.length > 5 ? args[5] : "1000") + " ms");
+        }
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(Configuration.fromMap(options));
         env.setParallelism(Integer.parseInt(args[2]));
         env.fromSequence(0, records - 1)
                 .map(n -> Tuple2.of(n % keys, 1L))
