@@ -14,18 +14,14 @@ cd "$(dirname "$0")/.."
 RECORDS="${1:-50000000}"
 KEYS="${2:-10000}"
 RUNS="${RUNS:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --features rocksdb --example bench_throughput >&2
-SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
-FLINK_HOME="$(scripts/install-flink.sh)"
-export FLINK_HOME
+source scripts/bench_lib.sh
+prepare_bench_throughput
 # For each key, 1 + 2 + ... + its count: the sum of every updated sum.
 expected=$(python3 -c "
 r, k = $RECORDS, $KEYS
 q, extra = divmod(r, k)
 print(sum(c * (c + 1) // 2 for c in [q + 1] * extra + [q] * (k - extra)))")
 
-source scripts/bench_lib.sh
 BENCH_OUTPUT="$(mktemp)"
 trap 'rm -f "$BENCH_OUTPUT"' EXIT
 # Every run printed the expected checksum, and nothing else as one.

@@ -22,3 +22,13 @@ median() {
   for _ in $(seq "${RUNS:-3}"); do timed "$@"; done |
     sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
 }
+
+# Builds `bench_throughput` (release, with RocksDB) and installs Flink: sets SLUICE (the binary)
+# and FLINK_HOME.
+prepare_bench_throughput() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
+  cargo build --release --features rocksdb --example bench_throughput >&2
+  SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
+  FLINK_HOME="$(scripts/install-flink.sh)"
+  export FLINK_HOME
+}

@@ -16,15 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS="${1:-10000000}"
 RUNS="${RUNS:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --features rocksdb --example bench_throughput >&2
-SLUICE="$CARGO_TARGET_DIR/release/examples/bench_throughput"
-FLINK_HOME="$(scripts/install-flink.sh)"
-export FLINK_HOME
+source scripts/bench_lib.sh
+prepare_bench_throughput
 BENCH_OUTPUT="$(mktemp)"
 trap 'rm -f "$BENCH_OUTPUT"' EXIT
 
-source scripts/bench_lib.sh
 
 benches/flink/run.sh WindowsBench tumbling 10 >/dev/null 2>&1 # compiles it outside the measured runs
 echo "Event-time windows, $RECORDS bids, 10,000 auctions; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
