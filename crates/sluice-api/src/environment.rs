@@ -248,13 +248,10 @@ impl StreamExecutionEnvironment {
         let result = {
             let mut state = self.state.borrow_mut();
             let has_checkpointing = state.config.checkpointing.is_some();
-            let strategy = state.config.restart_strategy.get_or_insert_with(|| {
-                if has_checkpointing {
-                    RestartStrategy::flink_default()
-                } else {
-                    RestartStrategy::None
-                }
-            });
+            let strategy = state
+                .config
+                .restart_strategy
+                .get_or_insert_with(|| RestartStrategy::default_for(has_checkpointing));
             strategy.set(key, value)
         };
         if let Err(error) = result {

@@ -57,6 +57,23 @@ impl RestartStrategy {
         }
     }
 
+    /// Flink's default for a job that sets none: [`Self::flink_default`] when it checkpoints,
+    /// no restarts otherwise.
+    pub fn default_for(checkpointing: bool) -> Self {
+        if checkpointing {
+            RestartStrategy::flink_default()
+        } else {
+            RestartStrategy::None
+        }
+    }
+
+    /// The strategy a job restarts with: the one it configured, else [`Self::default_for`].
+    pub fn of_job(configured: Option<&RestartStrategy>, checkpointing: bool) -> Self {
+        configured
+            .cloned()
+            .unwrap_or_else(|| RestartStrategy::default_for(checkpointing))
+    }
+
     /// Applies one Flink configuration key (`restart-strategy.type` and the keys of each
     /// strategy); an error names the key and the value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
@@ -221,6 +238,20 @@ impl RestartTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_without_a_strategy_gets_flinks_default_for_its_checkpointing() {
+        assert_eq!(
+            RestartStrategy::of_job(None, true),
+            RestartStrategy::flink_default()
+        );
+        assert_eq!(RestartStrategy::of_job(None, false), RestartStrategy::None);
+        let fixed = RestartStrategy::FixedDelay {
+            attempts: 2,
+            delay: Duration::from_secs(1),
+        };
+        assert_eq!(RestartStrategy::of_job(Some(&fixed), true), fixed);
+    }
 
     #[test]
     fn fixed_delay_gives_up_after_its_attempts() {

@@ -134,16 +134,6 @@ impl CancelHandle {
     }
 }
 
-/// The strategy a job restarts with: its own, or Flink's default (exponential delay when it
-/// checkpoints, none otherwise).
-fn restart_strategy(job: &JobGraph) -> RestartStrategy {
-    match (&job.config.restart_strategy, &job.config.checkpointing) {
-        (Some(strategy), _) => strategy.clone(),
-        (None, Some(_)) => RestartStrategy::flink_default(),
-        (None, None) => RestartStrategy::None,
-    }
-}
-
 /// Whether an attempt's failure can be healed by starting again: task and checkpoint
 /// failures can; a bad graph, a missing input or an unusable checkpoint cannot.
 fn restartable(error: &JobError) -> bool {
@@ -156,7 +146,10 @@ impl JobClient {
         let attempt = deploy(&job)?;
         Ok(JobClient {
             current: Arc::new(Mutex::new(attempt.cancel.clone())),
-            restarts: RestartTracker::new(restart_strategy(&job)),
+            restarts: RestartTracker::new(RestartStrategy::of_job(
+                job.config.restart_strategy.as_ref(),
+                job.config.checkpointing.is_some(),
+            )),
             job,
             attempt: Some(attempt),
             user_cancelled: Arc::new(Mutex::new(false)),

@@ -58,11 +58,10 @@ pub(super) struct JobRecord {
 
 impl JobRecord {
     pub(super) fn new(id: String, request: SubmitRequest, submitted_ms: u64) -> Self {
-        let strategy = match (&request.plan.restart_strategy, &request.plan.checkpointing) {
-            (Some(strategy), _) => strategy.clone(),
-            (None, Some(_)) => RestartStrategy::flink_default(),
-            (None, None) => RestartStrategy::None,
-        };
+        let strategy = RestartStrategy::of_job(
+            request.plan.restart_strategy.as_ref(),
+            request.plan.checkpointing.is_some(),
+        );
         JobRecord {
             id,
             restore_request: request
