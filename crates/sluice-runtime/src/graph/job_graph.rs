@@ -6,6 +6,7 @@
 //! one-input operator, and neither side disabled chaining. Every node belongs to exactly one
 //! [`JobVertex`]; a vertex × its parallelism is the set of subtasks.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,6 +158,33 @@ impl JobGraph {
             vertices,
             vertex_of,
         })
+    }
+    /// Whether task `vertex` is headed by a source (checkpoints are triggered there).
+    pub fn vertex_is_source(&self, vertex: usize) -> bool {
+        matches!(
+            self.graph.node(self.vertices[vertex].nodes[0]).factory,
+            OperatorFactory::Source(_)
+        )
+    }
+
+    /// Every operator's place in checkpoints: uid → (task index, parallelism, max
+    /// parallelism).
+    pub fn operator_layout(&self) -> BTreeMap<String, (usize, usize, usize)> {
+        self.graph
+            .nodes
+            .iter()
+            .map(|node| {
+                let id = node.id.0;
+                (
+                    node.effective_uid(),
+                    (
+                        self.vertex_of[id],
+                        self.parallelism[id],
+                        self.max_parallelism[id],
+                    ),
+                )
+            })
+            .collect()
     }
 }
 

@@ -55,6 +55,7 @@ where
                     let reduced = fold(&mut self.reduce, slot.take(), record.value);
                     if self.batch_mode {
                         // Only the final value is emitted, at the end of the input: no copy.
+                        // (Batch mode always keeps its values on the heap: see `open`.)
                         *slot = Some(reduced);
                         continue;
                     }
@@ -68,9 +69,7 @@ where
                     reduced
                 }
             };
-            if !self.batch_mode {
-                out.emit(reduced, record.timestamp);
-            }
+            out.emit(reduced, record.timestamp);
         }
         Ok(())
     }

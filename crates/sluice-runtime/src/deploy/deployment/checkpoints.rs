@@ -45,10 +45,7 @@ impl<'a> Deployment<'a> {
         let mut mailboxes = Vec::new();
         let mut tasks = Vec::new();
         for (v, vertex) in job.vertices.iter().enumerate() {
-            let is_source = matches!(
-                job.graph.node(vertex.nodes[0]).factory,
-                OperatorFactory::Source(_)
-            );
+            let is_source = job.vertex_is_source(v);
             for subtask in 0..vertex.parallelism {
                 let id = TaskId { vertex: v, subtask };
                 let mailbox = Mailbox::new(Arc::clone(&self.wakers[v][subtask]));
@@ -60,24 +57,13 @@ impl<'a> Deployment<'a> {
                 });
             }
         }
-        let mut operators = BTreeMap::new();
-        for node in &job.graph.nodes {
-            operators.insert(
-                node.effective_uid(),
-                (
-                    job.vertex_of[node.id.0],
-                    job.parallelism[node.id.0],
-                    job.max_parallelism[node.id.0],
-                ),
-            );
-        }
         let setup = CoordinatorSetup {
             config: config.clone(),
             job_id: job.config.job_id,
             job_name: job.config.name.clone(),
             storage,
             tasks,
-            operators,
+            operators: job.operator_layout(),
             first_id: restored.map_or(1, |r| r.metadata.checkpoint_id + 1),
         };
         let handle = setup.start(self.cancel.clone()).map_err(|e| {

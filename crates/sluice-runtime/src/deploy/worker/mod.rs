@@ -51,9 +51,6 @@ impl ClusterMode {
 pub fn cluster_plan(job: &JobGraph) -> ClusterPlan {
     let plan = job.plan_json();
     let fingerprint = hex(&Sha256::digest(plan.to_string().as_bytes()));
-    let is_source = |node: crate::graph::NodeId| {
-        matches!(job.graph.node(node).factory, OperatorFactory::Source(_))
-    };
     ClusterPlan {
         name: job.config.name.clone(),
         job_id: job.config.job_id,
@@ -73,26 +70,13 @@ pub fn cluster_plan(job: &JobGraph) -> ClusterPlan {
         tasks: job
             .vertices
             .iter()
-            .map(|vertex| PlanTask {
+            .enumerate()
+            .map(|(index, vertex)| PlanTask {
                 parallelism: vertex.parallelism,
-                source: is_source(vertex.nodes[0]),
+                source: job.vertex_is_source(index),
             })
             .collect(),
-        operators: job
-            .graph
-            .nodes
-            .iter()
-            .map(|node| {
-                (
-                    node.effective_uid(),
-                    (
-                        job.vertex_of[node.id.0],
-                        job.parallelism[node.id.0],
-                        job.max_parallelism[node.id.0],
-                    ),
-                )
-            })
-            .collect(),
+        operators: job.operator_layout(),
         plan,
         fingerprint,
     }
