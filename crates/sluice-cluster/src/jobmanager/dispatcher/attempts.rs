@@ -415,12 +415,7 @@ fn free_slots(state: &State) -> Vec<(String, usize)> {
     state
         .task_managers
         .iter()
-        .map(|(tm, entry)| {
-            (
-                tm.clone(),
-                entry.info.slots.saturating_sub(entry.used_slots),
-            )
-        })
+        .map(|(tm, entry)| (tm.clone(), entry.free_slots()))
         .filter(|(_, free)| *free > 0)
         .collect()
 }

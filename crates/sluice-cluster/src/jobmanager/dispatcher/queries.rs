@@ -37,7 +37,7 @@ impl Dispatcher {
                 id: entry.info.id.clone(),
                 host: entry.info.host.clone(),
                 slots: entry.info.slots,
-                free_slots: entry.info.slots.saturating_sub(entry.used_slots),
+                free_slots: entry.free_slots(),
                 since_heartbeat_ms: u64::try_from(entry.last_heartbeat.elapsed().as_millis())
                     .unwrap_or(u64::MAX),
             })

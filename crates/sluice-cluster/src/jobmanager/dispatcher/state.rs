@@ -11,6 +11,13 @@ pub(super) struct TaskManagerEntry {
     pub(super) used_slots: usize,
 }
 
+impl TaskManagerEntry {
+    /// The slots no attempt uses.
+    pub(super) fn free_slots(&self) -> usize {
+        self.info.slots.saturating_sub(self.used_slots)
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct State {
     pub(super) task_managers: BTreeMap<String, TaskManagerEntry>,
