@@ -234,6 +234,37 @@ fn aggregations_in_batch_mode_emit_final_values() {
     }
 }
 
+/// Counts per key over a parallel source: `(n % 10, 1)` for n in 0..100,000, summed per key.
+fn sums_of_tens(mode: RuntimeMode) -> (Vec<(i64, u64)>, u64) {
+    let env = env(2);
+    env.set_runtime_mode(mode);
+    let sums = env
+        .from_sequence(0, 99_999)
+        .map(|n: i64| (n % 10, 1u64))
+        .key_by(|pair: &(i64, u64)| pair.0)
+        .sum(|pair: &mut (i64, u64)| &mut pair.1)
+        .name("Counter")
+        .collect();
+    let result = env.execute("sums of tens").unwrap();
+    let counter = result.operator("Counter").unwrap();
+    (sorted(sums.take()), counter.records_in)
+}
+
+#[test]
+fn batch_mode_folds_each_producers_records_before_the_exchange() {
+    let (sums, counter_in) = sums_of_tens(RuntimeMode::Batch);
+    assert_eq!(sums, (0..10).map(|k| (k, 10_000)).collect::<Vec<_>>());
+    // Two producers send at most one partial sum per key each, not 100,000 records.
+    assert!(
+        counter_in <= 20,
+        "the counter received {counter_in} records"
+    );
+
+    let (updates, counter_in) = sums_of_tens(RuntimeMode::Streaming);
+    assert_eq!(counter_in, 100_000, "streaming mode sends every record");
+    assert_eq!(updates.len(), 100_000);
+}
+
 #[test]
 fn union_merges_streams() {
     for p in PARALLELISMS {

@@ -35,18 +35,24 @@ pub struct WordCountArgs {
 }
 
 /// Splits `line` into lowercase words: the runs of `[a-z0-9]` after lowercasing. ASCII lines
-/// are lowercased in place, without allocating.
+/// are lowercased in place, without allocating. The runs are found byte by byte: every byte of
+/// a multi-byte character is outside `[a-z0-9]`, so it ends a run as the character would.
 pub fn tokenize(mut line: String, mut emit: impl FnMut(&str)) {
     if line.is_ascii() {
         line.make_ascii_lowercase();
     } else {
         line = line.to_lowercase();
     }
-    for word in line
-        .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
-        .filter(|w| !w.is_empty())
-    {
-        emit(word);
+    let mut start = None;
+    for (at, byte) in line.bytes().enumerate() {
+        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
+            start.get_or_insert(at);
+        } else if let Some(from) = start.take() {
+            emit(&line[from..at]);
+        }
+    }
+    if let Some(from) = start {
+        emit(&line[from..]);
     }
 }
 

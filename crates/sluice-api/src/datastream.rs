@@ -16,6 +16,7 @@ use sluice_core::key_group::stable_hash;
 use sluice_core::{KeyData, StreamData, UserResult};
 use sluice_runtime::JobError;
 use sluice_runtime::exchange::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
+use sluice_runtime::exchange::pre_aggregate::PreAggregateFactory;
 use sluice_runtime::functions::ProcessFunction;
 use sluice_runtime::graph::{NodeId, OneInputNode, OperatorFactory, StreamEdge, stream_type};
 use sluice_runtime::operators::{
@@ -275,7 +276,18 @@ impl<T: StreamData> DataStream<T> {
         key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
     ) -> Self {
         let hash: KeyHashFn<T> = Arc::new(move |value: &T| stable_hash(&key_selector(value)));
-        self.partitioned(Partitioning::Hash(Arc::new(hash)))
+        self.partitioned(Partitioning::hash(hash))
+    }
+
+    /// This keyed stream with its producers folding their records with `pre_aggregate` before
+    /// the exchange in batch mode.
+    pub(crate) fn pre_aggregated(mut self, pre_aggregate: PreAggregateFactory<T>) -> Self {
+        for input in &mut self.inputs {
+            input.partitioning = input
+                .partitioning
+                .with_pre_aggregate(Arc::clone(&pre_aggregate));
+        }
+        self
     }
 
     fn partitioned(self, partitioning: Partitioning) -> Self {

@@ -1,7 +1,9 @@
 //! `KeyedStream`: a stream partitioned by key, and the keyed aggregations on it.
 //!
 //! In streaming mode each aggregation emits the key's updated result for every input record;
-//! in batch mode it emits one final result per key when the input ends (as Flink does).
+//! in batch mode it emits one final result per key when the input ends (as Flink does), and the
+//! producers before the exchange fold their records per key first (so a reduce function must be
+//! associative, as for Flink's combinable reduce).
 //! Aggregations name a field with an accessor closure, e.g. `sum(|t| &mut t.1)` where Flink
 //! writes `sum(1)`.
 
@@ -9,6 +11,7 @@ use std::ops::Add;
 use std::sync::Arc;
 
 use sluice_core::{KeyData, StreamData};
+use sluice_runtime::exchange::pre_aggregate::{KeyedPreAggregate, PreAggregateFactory};
 use sluice_runtime::operators::{
     IntervalJoinOperator, KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator,
 };
@@ -48,7 +51,16 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
         F: FnMut(T, T) -> T + Clone + Send + Sync + 'static,
     {
         let key_selector = self.key_selector;
-        self.stream.transform(name, "Keyed Reduce", move || {
+        let (partial_key, partial_reduce) = (Arc::clone(&key_selector), reduce.clone());
+        let pre_aggregate: PreAggregateFactory<T> = Arc::new(move || {
+            let key_selector = Arc::clone(&partial_key);
+            Box::new(KeyedPreAggregate::new(
+                move |value: &T| key_selector(value),
+                partial_reduce.clone(),
+            ))
+        });
+        let stream = self.stream.pre_aggregated(pre_aggregate);
+        stream.transform(name, "Keyed Reduce", move || {
             let key_selector = Arc::clone(&key_selector);
             KeyedReduceOperator::new(move |value: &T| key_selector(value), reduce.clone())
         })

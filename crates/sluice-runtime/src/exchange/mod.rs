@@ -9,5 +9,6 @@ pub mod channel;
 pub mod in_flight;
 pub mod input_gate;
 pub mod partitioner;
+pub mod pre_aggregate;
 pub mod record_writer;
 pub mod remote;

@@ -18,9 +18,28 @@ use std::sync::Arc;
 use sluice_core::key_group::{key_group_for_hash, operator_index_for_key_group};
 
 use crate::error::TaskError;
+use crate::exchange::pre_aggregate::PreAggregateFactory;
 
 /// A key hash function over records of type `T` (key selector, then a stable hash).
 pub type KeyHashFn<T> = Arc<dyn Fn(&T) -> u64 + Send + Sync>;
+
+/// What a keyed edge holds for its record type: the key hash and, when the consumer is a keyed
+/// reduce, the pre-aggregation its producers run in batch mode.
+pub struct KeyedPartitioning<T> {
+    /// The key hash function.
+    pub hash: KeyHashFn<T>,
+    /// Folds each producer's records per key before the exchange, in batch mode.
+    pub pre_aggregate: Option<PreAggregateFactory<T>>,
+}
+
+impl<T> Clone for KeyedPartitioning<T> {
+    fn clone(&self) -> Self {
+        KeyedPartitioning {
+            hash: Arc::clone(&self.hash),
+            pre_aggregate: self.pre_aggregate.clone(),
+        }
+    }
+}
 
 /// A user partitioner over records of type `T`: given a record and the number of channels,
 /// the channel index.
@@ -43,13 +62,46 @@ pub enum Partitioning {
     Broadcast,
     /// To consumer 0.
     Global,
-    /// By key group; holds a [`KeyHashFn`] for the edge's type.
+    /// By key group; holds a [`KeyedPartitioning`] for the edge's type.
     Hash(Arc<dyn Any + Send + Sync>),
     /// By user function; holds a [`CustomPartitionFn`] for the edge's type.
     Custom(Arc<dyn Any + Send + Sync>),
 }
 
 impl Partitioning {
+    /// By key group, with the key hash `hash`.
+    pub fn hash<T: 'static>(hash: KeyHashFn<T>) -> Self {
+        Partitioning::Hash(Arc::new(KeyedPartitioning {
+            hash,
+            pre_aggregate: None,
+        }))
+    }
+
+    /// This partitioning with `pre_aggregate` folding each producer's records in batch mode,
+    /// when it is by key group (other partitionings are returned as they are).
+    pub fn with_pre_aggregate<T: 'static>(&self, pre_aggregate: PreAggregateFactory<T>) -> Self {
+        match self {
+            Partitioning::Hash(keyed) => match keyed.downcast_ref::<KeyedPartitioning<T>>() {
+                Some(keyed) => Partitioning::Hash(Arc::new(KeyedPartitioning {
+                    hash: Arc::clone(&keyed.hash),
+                    pre_aggregate: Some(pre_aggregate),
+                })),
+                None => self.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// The pre-aggregation producers of this edge run in batch mode, if any.
+    pub fn pre_aggregate<T: 'static>(&self) -> Option<PreAggregateFactory<T>> {
+        match self {
+            Partitioning::Hash(keyed) => keyed
+                .downcast_ref::<KeyedPartitioning<T>>()
+                .and_then(|keyed| keyed.pre_aggregate.clone()),
+            _ => None,
+        }
+    }
+
     /// The ship strategy name used in execution plans (Flink's names).
     pub fn ship_strategy(&self) -> &'static str {
         match self {
@@ -135,8 +187,8 @@ impl<T: 'static> ChannelSelector<T> {
             },
             Partitioning::Broadcast => ChannelSelector::Broadcast,
             Partitioning::Global => ChannelSelector::Global,
-            Partitioning::Hash(hash) => ChannelSelector::KeyGroup {
-                hash: downcast::<KeyHashFn<T>>(hash, "key hash")?,
+            Partitioning::Hash(keyed) => ChannelSelector::KeyGroup {
+                hash: downcast::<KeyedPartitioning<T>>(keyed, "key hash")?.hash,
                 max_parallelism,
             },
             Partitioning::Custom(f) => {
@@ -227,7 +279,7 @@ mod tests {
     #[test]
     fn hash_follows_key_groups() {
         let hash: KeyHashFn<String> = Arc::new(|v: &String| stable_hash(v));
-        let part = Partitioning::Hash(Arc::new(hash));
+        let part = Partitioning::hash(hash);
         let mut s = ChannelSelector::<String>::new(&part, 0, 128).unwrap();
         for word in ["a", "b", "flink", "sluice"] {
             let expected = operator_index_for_key_group(128, 4, assign_to_key_group(word, 128));
@@ -245,6 +297,6 @@ mod tests {
     #[test]
     fn wrong_type_is_reported() {
         let hash: KeyHashFn<String> = Arc::new(|v: &String| stable_hash(v));
-        assert!(ChannelSelector::<i32>::new(&Partitioning::Hash(Arc::new(hash)), 0, 128).is_err());
+        assert!(ChannelSelector::<i32>::new(&Partitioning::hash(hash), 0, 128).is_err());
     }
 }

@@ -17,4 +17,4 @@ pub use factory::{
 };
 pub use job_graph::{JobConfig, JobGraph, JobVertex};
 pub use stream_graph::{ChainingStrategy, NodeId, StreamEdge, StreamGraph, StreamNode};
-pub use stream_type::{StreamType, stream_type};
+pub use stream_type::{StreamType, WriterSetup, stream_type};

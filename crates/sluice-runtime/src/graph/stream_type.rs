@@ -14,6 +14,7 @@ use crate::exchange::remote::{DecodingQueue, EncodingQueue, InboundQueue, Outbou
 use crate::metrics::TaskMetrics;
 use crate::signal::{CancelToken, TaskWaker};
 use crate::task::output::{SideOutputSlot, SideSlot};
+use crate::task::writer_link::PreAggregatingWriter;
 
 use super::factory::{AnyReceiver, AnySender};
 
@@ -47,22 +48,34 @@ pub trait StreamType: Send + Sync {
         connection: Arc<TaskWaker>,
         cancel: CancelToken,
     ) -> (Arc<dyn InboundQueue>, AnyReceiver);
-    /// A record writer over `senders`.
-    #[allow(clippy::too_many_arguments)]
+    /// A record writer over `senders`, behind the edge's pre-aggregation in batch mode.
     fn record_writer(
         &self,
         senders: Vec<AnySender>,
-        partitioning: &Partitioning,
-        producer: usize,
-        max_parallelism: usize,
-        batch_size: usize,
-        metrics: Arc<TaskMetrics>,
-        edge: String,
+        setup: WriterSetup<'_>,
     ) -> Result<AnyLink, TaskError>;
     /// One link feeding all of `links`.
     fn fanout(&self, links: Vec<AnyLink>) -> Result<AnyLink, TaskError>;
     /// A side-output slot feeding `link`.
     fn side_slot(&self, link: AnyLink) -> Result<Box<dyn SideOutputSlot>, TaskError>;
+}
+
+/// What the record writer of one edge in one producing subtask is built from.
+pub struct WriterSetup<'a> {
+    /// The edge's partitioning.
+    pub partitioning: &'a Partitioning,
+    /// The producing subtask's index.
+    pub producer: usize,
+    /// The consumer's max parallelism (its number of key groups).
+    pub max_parallelism: usize,
+    /// Records per buffer.
+    pub batch_size: usize,
+    /// Whether the job runs in batch mode (the edge's pre-aggregation, if any, runs).
+    pub batch_mode: bool,
+    /// The producing task's metrics.
+    pub metrics: Arc<TaskMetrics>,
+    /// The edge's name, for errors.
+    pub edge: String,
 }
 
 struct TypeOps<T>(std::marker::PhantomData<fn() -> T>);
@@ -115,13 +128,9 @@ impl<T: StreamData> StreamType for TypeOps<T> {
     fn record_writer(
         &self,
         senders: Vec<AnySender>,
-        partitioning: &Partitioning,
-        producer: usize,
-        max_parallelism: usize,
-        batch_size: usize,
-        metrics: Arc<TaskMetrics>,
-        edge: String,
+        setup: WriterSetup<'_>,
     ) -> Result<AnyLink, TaskError> {
+        let edge = setup.edge;
         let senders = senders
             .into_iter()
             .map(|s| {
@@ -130,9 +139,17 @@ impl<T: StreamData> StreamType for TypeOps<T> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let selector = ChannelSelector::new(partitioning, producer, max_parallelism)?;
-        let writer = RecordWriter::new(senders, selector, batch_size, metrics, edge);
-        Ok(erase_link::<T>(Box::new(writer)))
+        let selector =
+            ChannelSelector::new(setup.partitioning, setup.producer, setup.max_parallelism)?;
+        let pre_aggregate = setup
+            .partitioning
+            .pre_aggregate::<T>()
+            .filter(|_| setup.batch_mode);
+        let writer = RecordWriter::new(senders, selector, setup.batch_size, setup.metrics, edge);
+        Ok(erase_link::<T>(match pre_aggregate {
+            Some(partials) => Box::new(PreAggregatingWriter::new(partials(), writer)),
+            None => Box::new(writer),
+        }))
     }
 
     fn fanout(&self, links: Vec<AnyLink>) -> Result<AnyLink, TaskError> {

@@ -7,6 +7,6 @@ pub mod operator;
 pub mod output;
 mod run;
 pub mod two_input;
-mod writer_link;
+pub mod writer_link;
 
 pub use run::{InputStatus, OneInputProcessor, Task, TaskInput, TwoInputProcessor};

@@ -9,6 +9,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, mpsc};
 
+use sluice_core::RuntimeMode;
 use sluice_core::key_group::KeyGroupRange;
 use sluice_state::{CheckpointStorage, OperatorSnapshot, RestoredCheckpoint};
 
@@ -20,7 +21,9 @@ use crate::deploy::mini_cluster::CheckpointLines;
 use crate::deploy::wiring::RemoteWiring;
 use crate::error::{JobError, TaskError, panic_message};
 use crate::exchange::partitioner::pointwise_targets;
-use crate::graph::{AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs};
+use crate::graph::{
+    AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs, WriterSetup,
+};
 use crate::metrics::{MetricRegistry, TaskMetrics};
 use crate::net::connection::PeerChannels;
 use crate::signal::{CancelToken, TaskWaker};
@@ -348,12 +351,15 @@ impl<'a> Deployment<'a> {
                 );
                 edge.data_type.record_writer(
                     senders,
-                    &job.partitioning[e],
-                    subtask,
-                    job.max_parallelism[edge.target.0],
-                    batch_size(job),
-                    Arc::clone(task_metrics),
-                    name,
+                    WriterSetup {
+                        partitioning: &job.partitioning[e],
+                        producer: subtask,
+                        max_parallelism: job.max_parallelism[edge.target.0],
+                        batch_size: batch_size(job),
+                        batch_mode: job.runtime_mode == RuntimeMode::Batch,
+                        metrics: Arc::clone(task_metrics),
+                        edge: name,
+                    },
                 )?
             };
             match &edge.side_output {
