@@ -160,6 +160,29 @@ fn keyed_reduce_in_streaming_mode_emits_every_update_in_key_order() {
 }
 
 #[test]
+fn a_borrowed_key_partitions_and_reduces_as_an_owned_one() {
+    for p in PARALLELISMS {
+        for mode in [RuntimeMode::Streaming, RuntimeMode::Batch] {
+            let run = |borrowed: bool| {
+                let env = env(p);
+                env.set_runtime_mode(mode);
+                let input = env.from_collection(keyed_input());
+                let keyed = if borrowed {
+                    input.key_by_ref(|(k, _): &(String, i64)| k)
+                } else {
+                    input.key_by(|(k, _): &(String, i64)| k.clone())
+                };
+                let sums = keyed.sum(|(_, v): &mut (String, i64)| v);
+                sorted(sums.execute_and_collect("sums").unwrap())
+            };
+            let (owned, borrowed) = (run(false), run(true));
+            assert!(!owned.is_empty());
+            assert_eq!(borrowed, owned, "p={p}, {mode:?}");
+        }
+    }
+}
+
+#[test]
 fn aggregations_in_batch_mode_emit_final_values() {
     for p in PARALLELISMS {
         let run = |aggregate: &dyn Fn(KeyedStream<Triple, String>) -> DataStream<Triple>| {

@@ -80,7 +80,7 @@ pub fn build(
             tokenize(line, |word| out.collect((word.to_string(), 1)));
         })
         .name("Tokenizer")
-        .key_by(|(word, _): &(String, u64)| word.clone())
+        .key_by_ref(|(word, _): &(String, u64)| word)
         .sum(|(_, count): &mut (String, u64)| count)
         .name("Counter"))
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sluice_core::{KeyData, StreamData};
+use sluice_core::{KeyData, KeySelector, StreamData};
 use sluice_runtime::functions::{CoFlatMap, CoProcessFunction};
 use sluice_runtime::graph::{OperatorFactory, TwoInputNode, stream_type};
 use sluice_runtime::operators::CoProcessOperator;
@@ -36,8 +36,12 @@ impl<A: StreamData, B: StreamData> ConnectedStreams<A, B> {
         KS2: Fn(&B) -> K + Send + Sync + 'static,
     {
         ConnectedStreams {
-            first: self.first.hash_partitioned(Arc::new(key1)),
-            second: self.second.hash_partitioned(Arc::new(key2)),
+            first: self
+                .first
+                .hash_partitioned(KeySelector::Owned(Arc::new(key1))),
+            second: self
+                .second
+                .hash_partitioned(KeySelector::Owned(Arc::new(key2))),
         }
     }
 

@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sluice_core::key_group::stable_hash;
-use sluice_core::{KeyData, StreamData, UserResult};
+use sluice_core::{KeyData, KeySelector, StreamData, UserResult};
 use sluice_runtime::JobError;
 use sluice_runtime::exchange::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
 use sluice_runtime::exchange::pre_aggregate::PreAggregateFactory;
@@ -268,14 +267,22 @@ impl<T: StreamData> DataStream<T> {
         K: KeyData,
         KS: Fn(&T) -> K + Send + Sync + 'static,
     {
-        KeyedStream::new(self, Arc::new(key_selector))
+        KeyedStream::new(self, KeySelector::Owned(Arc::new(key_selector)))
     }
 
-    pub(crate) fn hash_partitioned<K: KeyData>(
-        self,
-        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
-    ) -> Self {
-        let hash: KeyHashFn<T> = Arc::new(move |value: &T| stable_hash(&key_selector(value)));
+    /// Partitions by a key borrowed from each record, as `key_by` does: `key_by_ref(|t| &t.0)`
+    /// where `key_by` would write `|t| t.0.clone()`. The key is copied only when a keyed
+    /// operator stores a new one, not for every record it hashes or looks up.
+    pub fn key_by_ref<K, KS>(self, key_selector: KS) -> KeyedStream<T, K>
+    where
+        K: KeyData,
+        KS: for<'a> Fn(&'a T) -> &'a K + Send + Sync + 'static,
+    {
+        KeyedStream::new(self, KeySelector::Borrowed(Arc::new(key_selector)))
+    }
+
+    pub(crate) fn hash_partitioned<K: KeyData>(self, keys: KeySelector<T, K>) -> Self {
+        let hash: KeyHashFn<T> = Arc::new(move |value: &T| keys.hash(value));
         self.partitioned(Partitioning::hash(hash))
     }
 

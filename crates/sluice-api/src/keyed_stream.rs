@@ -10,7 +10,7 @@
 use std::ops::Add;
 use std::sync::Arc;
 
-use sluice_core::{KeyData, StreamData};
+use sluice_core::{KeyData, KeySelector, StreamData};
 use sluice_runtime::exchange::pre_aggregate::{KeyedPreAggregate, PreAggregateFactory};
 use sluice_runtime::operators::{
     IntervalJoinOperator, KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator,
@@ -22,17 +22,14 @@ use crate::datastream::DataStream;
 /// A stream partitioned by a key; Flink's `KeyedStream`.
 pub struct KeyedStream<T, K> {
     stream: DataStream<T>,
-    key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+    keys: KeySelector<T, K>,
 }
 
 impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
-    pub(crate) fn new(
-        stream: DataStream<T>,
-        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
-    ) -> Self {
+    pub(crate) fn new(stream: DataStream<T>, keys: KeySelector<T, K>) -> Self {
         KeyedStream {
-            stream: stream.hash_partitioned(Arc::clone(&key_selector)),
-            key_selector,
+            stream: stream.hash_partitioned(keys.clone()),
+            keys,
         }
     }
 
@@ -41,28 +38,26 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
         self.stream.clone()
     }
 
-    /// The key selector.
+    /// The key selector, as a function returning keys.
     pub fn key_selector(&self) -> Arc<dyn Fn(&T) -> K + Send + Sync> {
-        Arc::clone(&self.key_selector)
+        self.keys.to_owned_fn()
     }
 
     fn keyed_reduce<F>(self, name: &str, reduce: F) -> DataStream<T>
     where
         F: FnMut(T, T) -> T + Clone + Send + Sync + 'static,
     {
-        let key_selector = self.key_selector;
-        let (partial_key, partial_reduce) = (Arc::clone(&key_selector), reduce.clone());
+        let keys = self.keys;
+        let (partial_keys, partial_reduce) = (keys.clone(), reduce.clone());
         let pre_aggregate: PreAggregateFactory<T> = Arc::new(move || {
-            let key_selector = Arc::clone(&partial_key);
             Box::new(KeyedPreAggregate::new(
-                move |value: &T| key_selector(value),
+                partial_keys.clone(),
                 partial_reduce.clone(),
             ))
         });
         let stream = self.stream.pre_aggregated(pre_aggregate);
         stream.transform(name, "Keyed Reduce", move || {
-            let key_selector = Arc::clone(&key_selector);
-            KeyedReduceOperator::new(move |value: &T| key_selector(value), reduce.clone())
+            KeyedReduceOperator::new(keys.clone(), reduce.clone())
         })
     }
 
@@ -72,7 +67,7 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
         O: StreamData,
         P: KeyedProcessFunction<K, T, O> + Clone + Sync,
     {
-        let key_selector = self.key_selector;
+        let key_selector = self.keys.to_owned_fn();
         self.stream
             .transform("KeyedProcess", "KeyedProcess", move || {
                 KeyedProcessOperator::new(Arc::clone(&key_selector), function.clone())

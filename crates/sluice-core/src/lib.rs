@@ -12,6 +12,7 @@ pub mod durable;
 pub mod element;
 pub mod error;
 pub mod key_group;
+pub mod key_selector;
 pub mod mode;
 
 pub use aggregate::AggregateFunction;
@@ -19,4 +20,5 @@ pub use data::{KeyData, StreamData};
 pub use element::{Barrier, Record, StreamElement, Timestamp, Watermark};
 pub use error::{UserError, UserResult};
 pub use key_group::{DEFAULT_MAX_PARALLELISM, KeyGroupRange};
+pub use key_selector::KeySelector;
 pub use mode::RuntimeMode;

@@ -8,10 +8,10 @@
 
 use std::hash::Hash;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::key_group::assign_to_key_group;
+use sluice_core::key_selector::{KeyMap, KeySelector};
 
 use crate::backend::{StateBackend, StateId};
 use crate::backend_factory::{BackendScope, StateBackendFactory};
@@ -92,7 +92,7 @@ where
 pub struct HeapTable<K, V> {
     name: String,
     max_parallelism: usize,
-    entries: FxHashMap<K, V>,
+    entries: KeyMap<K, V>,
 }
 
 impl<K, V> HeapTable<K, V> {
@@ -101,7 +101,7 @@ impl<K, V> HeapTable<K, V> {
         HeapTable {
             name: name.to_string(),
             max_parallelism: max_parallelism.max(1),
-            entries: FxHashMap::default(),
+            entries: KeyMap::default(),
         }
     }
 }
@@ -111,6 +111,15 @@ impl<K: Hash + Eq, V: Default> HeapTable<K, V> {
     /// know they run on the heap.
     pub fn get_or_default(&mut self, key: K) -> &mut V {
         self.entries.entry(key).or_default()
+    }
+
+    /// The value of `value`'s key (found with `keys`), created as the default if absent; a
+    /// borrowed key is copied only when it is new.
+    pub fn get_or_default_for<T>(&mut self, keys: &KeySelector<T, K>, value: &T) -> &mut V
+    where
+        K: Clone,
+    {
+        keys.slot(&mut self.entries, value)
     }
 
     /// The value of `key`, if any.

@@ -13,8 +13,8 @@
 use std::hash::Hash;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 use sluice_core::Record;
+use sluice_core::key_selector::{KeyMap, KeySelector};
 
 /// The most keys a producer folds before it sends its partial values on.
 pub const MAX_PARTIAL_KEYS: usize = 1 << 16;
@@ -34,36 +34,32 @@ pub trait PreAggregate<T>: Send {
 pub type PreAggregateFactory<T> = Arc<dyn Fn() -> Box<dyn PreAggregate<T>> + Send + Sync>;
 
 /// Partial values per key, folded with a reduce function.
-pub struct KeyedPreAggregate<T, K, KS, F> {
-    key_selector: KS,
+pub struct KeyedPreAggregate<T, K, F> {
+    keys: KeySelector<T, K>,
     reduce: F,
-    partials: FxHashMap<K, Option<T>>,
+    partials: KeyMap<K, Option<T>>,
 }
 
-impl<T, K, KS, F> KeyedPreAggregate<T, K, KS, F> {
-    /// Folds with `reduce` the records of each key `key_selector` picks.
-    pub fn new(key_selector: KS, reduce: F) -> Self {
+impl<T, K, F> KeyedPreAggregate<T, K, F> {
+    /// Folds with `reduce` the records of each key `keys` finds.
+    pub fn new(keys: KeySelector<T, K>, reduce: F) -> Self {
         KeyedPreAggregate {
-            key_selector,
+            keys,
             reduce,
-            partials: FxHashMap::default(),
+            partials: KeyMap::default(),
         }
     }
 }
 
-impl<T, K, KS, F> PreAggregate<T> for KeyedPreAggregate<T, K, KS, F>
+impl<T, K, F> PreAggregate<T> for KeyedPreAggregate<T, K, F>
 where
     T: Send,
-    K: Hash + Eq + Send,
-    KS: Fn(&T) -> K + Send,
+    K: Hash + Eq + Clone + Send,
     F: FnMut(T, T) -> T + Send,
 {
     fn add(&mut self, batch: &mut Vec<Record<T>>) {
         for record in batch.drain(..) {
-            let slot = self
-                .partials
-                .entry((self.key_selector)(&record.value))
-                .or_default();
+            let slot = self.keys.slot(&mut self.partials, &record.value);
             *slot = Some(match slot.take() {
                 Some(partial) => (self.reduce)(partial, record.value),
                 None => record.value,
@@ -93,7 +89,7 @@ pub(crate) mod tests {
     /// Sums of the second field per first field.
     pub(crate) fn sums() -> Box<dyn PreAggregate<Pair>> {
         Box::new(KeyedPreAggregate::new(
-            |p: &Pair| p.0,
+            KeySelector::Owned(Arc::new(|p: &Pair| p.0)),
             |a: Pair, b: Pair| (a.0, a.1 + b.1),
         ))
     }

@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sluice_core::{Record, RuntimeMode, UserResult};
+use sluice_core::{KeySelector, Record, RuntimeMode, UserResult};
 use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
 use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
@@ -17,18 +17,18 @@ use crate::task::output::Output;
 const REDUCE_STATE: &str = "reduce";
 
 /// Folds the records of each key with a reduce function.
-pub struct KeyedReduceOperator<T, K, KS, F> {
-    key_selector: KS,
+pub struct KeyedReduceOperator<T, K, F> {
+    keys: KeySelector<T, K>,
     reduce: F,
     state: KeyedStore<K, Option<T>>,
     batch_mode: bool,
 }
 
-impl<T, K, KS, F> KeyedReduceOperator<T, K, KS, F> {
-    /// A reduce over keys chosen by `key_selector`.
-    pub fn new(key_selector: KS, reduce: F) -> Self {
+impl<T, K, F> KeyedReduceOperator<T, K, F> {
+    /// A reduce over the keys `keys` finds.
+    pub fn new(keys: KeySelector<T, K>, reduce: F) -> Self {
         KeyedReduceOperator {
-            key_selector,
+            keys,
             reduce,
             state: KeyedStore::Heap(HeapTable::new(
                 REDUCE_STATE,
@@ -39,19 +39,17 @@ impl<T, K, KS, F> KeyedReduceOperator<T, K, KS, F> {
     }
 }
 
-impl<T, K, KS, F> OneInputOperator<T, T> for KeyedReduceOperator<T, K, KS, F>
+impl<T, K, F> OneInputOperator<T, T> for KeyedReduceOperator<T, K, F>
 where
-    T: Clone + Send + Serialize + DeserializeOwned,
-    K: Hash + Eq + Send + Serialize + DeserializeOwned,
-    KS: Fn(&T) -> K + Send,
+    T: Clone + Send + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
     F: FnMut(T, T) -> T + Send,
 {
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<T>) -> UserResult {
         for record in batch.drain(..) {
-            let key = (self.key_selector)(&record.value);
             let reduced = match &mut self.state {
                 KeyedStore::Heap(table) => {
-                    let slot = table.get_or_default(key);
+                    let slot = table.get_or_default_for(&self.keys, &record.value);
                     let reduced = fold(&mut self.reduce, slot.take(), record.value);
                     if self.batch_mode {
                         // Only the final value is emitted, at the end of the input: no copy.
@@ -63,6 +61,7 @@ where
                     reduced
                 }
                 KeyedStore::Backend(table) => {
+                    let key = self.keys.key(&record.value);
                     let previous: Option<Option<T>> = table.take(&key)?;
                     let reduced = fold(&mut self.reduce, previous.flatten(), record.value);
                     table.put(key, Some(reduced.clone()))?;
@@ -86,11 +85,10 @@ where
     }
 }
 
-impl<T, K, KS, F> StreamOperator<T, T> for KeyedReduceOperator<T, K, KS, F>
+impl<T, K, F> StreamOperator<T, T> for KeyedReduceOperator<T, K, F>
 where
-    T: Clone + Send + Serialize + DeserializeOwned,
-    K: Hash + Eq + Send + Serialize + DeserializeOwned,
-    KS: Fn(&T) -> K + Send,
+    T: Clone + Send + Serialize + DeserializeOwned + 'static,
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
     F: FnMut(T, T) -> T + Send,
 {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
@@ -133,7 +131,7 @@ mod tests {
     use crate::harness::OneInputHarness;
 
     type Pair = (char, i32);
-    type SumByKey = KeyedReduceOperator<Pair, char, fn(&Pair) -> char, fn(Pair, Pair) -> Pair>;
+    type SumByKey = KeyedReduceOperator<Pair, char, fn(Pair, Pair) -> Pair>;
 
     fn key(pair: &Pair) -> char {
         pair.0
@@ -144,7 +142,7 @@ mod tests {
     }
 
     fn sum_by_key() -> SumByKey {
-        KeyedReduceOperator::new(key, add)
+        KeyedReduceOperator::new(KeySelector::Owned(std::sync::Arc::new(key)), add)
     }
 
     #[test]
