@@ -6,17 +6,29 @@
 //! check, and every blocking wait in the runtime checks it at least every few milliseconds, so a
 //! cancelled job never hangs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The longest a blocking wait sleeps before it looks at the cancel token again.
 pub const CANCEL_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
-/// A one-bit wake-up signal for one task.
+/// How long a waiting task yields before it sleeps: a few buffers' time on a busy edge.
+pub const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+
+/// The task runs and was not signalled since its last wait.
+const RUNNING: u8 = 0;
+/// The task was signalled: its next wait returns at once.
+const SIGNALLED: u8 = 1;
+/// The task sleeps in `wait`: a wake must notify it.
+const SLEEPING: u8 = 2;
+
+/// A one-bit wake-up signal for one task. Waking a task that is not asleep is one atomic
+/// swap; only a sleeping task costs a notification (a system call).
 #[derive(Debug, Default)]
 pub struct TaskWaker {
-    signalled: Mutex<bool>,
+    state: AtomicU8,
+    sleep: Mutex<()>,
     condvar: Condvar,
 }
 
@@ -28,30 +40,47 @@ impl TaskWaker {
 
     /// Wakes the task (or makes its next wait return at once).
     pub fn wake(&self) {
-        let mut signalled = self
-            .signalled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !*signalled {
-            *signalled = true;
+        if self.state.swap(SIGNALLED, Ordering::AcqRel) == SLEEPING {
+            // The sleeper holds the lock from announcing its sleep until it waits: taking it
+            // here means the notification cannot fall between the two.
+            let _sleeping = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
             self.condvar.notify_one();
         }
     }
 
-    /// Sleeps until woken or until `timeout` passes, and clears the signal.
+    /// Sleeps until woken or until `timeout` passes, and clears the signal. For its first
+    /// [`SPIN_BEFORE_SLEEP`] it yields the core instead of sleeping: a producer that sends its
+    /// next buffer within that time then wakes the task without a system call or a switch.
     pub fn wait(&self, timeout: Duration) {
-        let mut signalled = self
-            .signalled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if !*signalled {
-            signalled = self
-                .condvar
-                .wait_timeout(signalled, timeout)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+        let spin = SPIN_BEFORE_SLEEP.min(timeout);
+        let started = Instant::now();
+        loop {
+            if self
+                .state
+                .compare_exchange(SIGNALLED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+            if started.elapsed() >= spin {
+                break;
+            }
+            std::thread::yield_now();
         }
-        *signalled = false;
+        let guard = self.sleep.lock().unwrap_or_else(PoisonError::into_inner);
+        if self
+            .state
+            .compare_exchange(RUNNING, SLEEPING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let _woken = self
+                .condvar
+                .wait_timeout_while(guard, timeout, |_| {
+                    self.state.load(Ordering::Acquire) == SLEEPING
+                })
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        self.state.store(RUNNING, Ordering::Release);
     }
 }
 

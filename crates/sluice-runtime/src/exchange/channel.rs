@@ -43,6 +43,8 @@ struct State<T> {
     receiver_alive: bool,
     /// The most elements the queue has held at once.
     high_water: usize,
+    /// Senders waiting for room: a take signals `not_full` only when one waits.
+    waiting_senders: usize,
 }
 
 struct Shared<T> {
@@ -125,6 +127,7 @@ pub fn channel_with_take_waker<T>(
             sender_alive: true,
             receiver_alive: true,
             high_water: 0,
+            waiting_senders: 0,
         }),
         not_full: Condvar::new(),
         capacity: capacity.max(1),
@@ -153,12 +156,14 @@ impl<T> ChannelSender<T> {
                 return Err(SendError::Cancelled);
             }
             blocked_since.get_or_insert_with(Instant::now);
+            state.waiting_senders += 1;
             state = self
                 .shared
                 .not_full
                 .wait_timeout(state, CANCEL_CHECK_INTERVAL)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
+            state.waiting_senders -= 1;
         }
         if !state.receiver_alive {
             return Err(SendError::Disconnected);
@@ -278,8 +283,11 @@ impl<T> ChannelReceiver<T> {
             None if state.sender_alive => return TryRecv::Empty,
             None => return TryRecv::Disconnected,
         };
+        let sender_waits = state.waiting_senders > 0;
         drop(state);
-        self.shared.not_full.notify_one();
+        if sender_waits {
+            self.shared.not_full.notify_one();
+        }
         if let (TryRecv::Element(_), Some(on_take)) = (&received, &self.shared.on_take) {
             on_take.wake();
         }
