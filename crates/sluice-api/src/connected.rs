@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sluice_core::{KeyData, KeySelector, StreamData};
+use sluice_core::{KeyData, StreamData};
 use sluice_runtime::functions::{CoFlatMap, CoProcessFunction};
 use sluice_runtime::graph::{OperatorFactory, TwoInputNode, stream_type};
 use sluice_runtime::operators::CoProcessOperator;
@@ -36,12 +36,8 @@ impl<A: StreamData, B: StreamData> ConnectedStreams<A, B> {
         KS2: Fn(&B) -> K + Send + Sync + 'static,
     {
         ConnectedStreams {
-            first: self
-                .first
-                .hash_partitioned(KeySelector::Owned(Arc::new(key1))),
-            second: self
-                .second
-                .hash_partitioned(KeySelector::Owned(Arc::new(key2))),
+            first: self.first.key_by(key1).as_stream(),
+            second: self.second.key_by(key2).as_stream(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
+use sluice_core::key_group::stable_hash;
 use sluice_core::{KeyData, KeySelector, StreamData, UserResult};
 use sluice_runtime::JobError;
 use sluice_runtime::exchange::partitioner::{CustomPartitionFn, KeyHashFn, Partitioning};
@@ -267,7 +268,10 @@ impl<T: StreamData> DataStream<T> {
         K: KeyData,
         KS: Fn(&T) -> K + Send + Sync + 'static,
     {
-        KeyedStream::new(self, KeySelector::Owned(Arc::new(key_selector)))
+        let key_selector = Arc::new(key_selector);
+        let hashed = Arc::clone(&key_selector);
+        let hash: KeyHashFn<T> = Arc::new(move |value: &T| stable_hash(&hashed(value)));
+        KeyedStream::new(self, KeySelector::Owned(key_selector), hash)
     }
 
     /// Partitions by a key borrowed from each record, as `key_by` does: `key_by_ref(|t| &t.0)`
@@ -278,11 +282,15 @@ impl<T: StreamData> DataStream<T> {
         K: KeyData,
         KS: for<'a> Fn(&'a T) -> &'a K + Send + Sync + 'static,
     {
-        KeyedStream::new(self, KeySelector::Borrowed(Arc::new(key_selector)))
+        let key_selector = Arc::new(key_selector);
+        let hashed = Arc::clone(&key_selector);
+        let hash: KeyHashFn<T> = Arc::new(move |value: &T| stable_hash(hashed(value)));
+        KeyedStream::new(self, KeySelector::Borrowed(key_selector), hash)
     }
 
-    pub(crate) fn hash_partitioned<K: KeyData>(self, keys: KeySelector<T, K>) -> Self {
-        let hash: KeyHashFn<T> = Arc::new(move |value: &T| keys.hash(value));
+    /// Partitions by the key groups of the keys `hash` hashes (a key selector's hash, made
+    /// where its type is known so that the call inlines).
+    pub(crate) fn hash_partitioned(self, hash: KeyHashFn<T>) -> Self {
         self.partitioned(Partitioning::hash(hash))
     }
 

@@ -11,6 +11,7 @@ use std::ops::Add;
 use std::sync::Arc;
 
 use sluice_core::{KeyData, KeySelector, StreamData};
+use sluice_runtime::exchange::partitioner::KeyHashFn;
 use sluice_runtime::exchange::pre_aggregate::{KeyedPreAggregate, PreAggregateFactory};
 use sluice_runtime::operators::{
     IntervalJoinOperator, KeyedProcessFunction, KeyedProcessOperator, KeyedReduceOperator,
@@ -26,9 +27,9 @@ pub struct KeyedStream<T, K> {
 }
 
 impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
-    pub(crate) fn new(stream: DataStream<T>, keys: KeySelector<T, K>) -> Self {
+    pub(crate) fn new(stream: DataStream<T>, keys: KeySelector<T, K>, hash: KeyHashFn<T>) -> Self {
         KeyedStream {
-            stream: stream.hash_partitioned(keys.clone()),
+            stream: stream.hash_partitioned(hash),
             keys,
         }
     }

@@ -10,8 +10,6 @@ use std::sync::Arc;
 
 use hashbrown::hash_map::RawEntryMut;
 
-use crate::key_group::stable_hash;
-
 /// The hash map keyed state lives in on the heap: std's map (hashbrown) with FxHash, whose raw
 /// entries let a borrowed key find or insert its entry with one lookup.
 pub type KeyMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
@@ -60,16 +58,6 @@ impl<T: 'static, K: Clone + 'static> KeySelector<T, K> {
     }
 }
 
-impl<T, K: Hash> KeySelector<T, K> {
-    /// The stable hash of `value`'s key (what key groups are computed from).
-    pub fn hash(&self, value: &T) -> u64 {
-        match self {
-            KeySelector::Owned(f) => stable_hash(&f(value)),
-            KeySelector::Borrowed(f) => stable_hash(f(value)),
-        }
-    }
-}
-
 impl<T, K: Hash + Eq + Clone> KeySelector<T, K> {
     /// The entry of `value`'s key in `map`, inserted as the default if absent. A borrowed key
     /// is copied only when it is inserted.
@@ -106,7 +94,6 @@ mod tests {
         for keys in selectors() {
             assert_eq!(keys.key(&pair), "flink");
             assert_eq!(keys.to_owned_fn()(&pair), "flink");
-            assert_eq!(keys.hash(&pair), stable_hash("flink"));
         }
     }
 

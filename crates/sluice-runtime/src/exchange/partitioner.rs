@@ -164,6 +164,10 @@ pub enum ChannelSelector<T> {
         hash: KeyHashFn<T>,
         /// The consumer's max parallelism.
         max_parallelism: usize,
+        /// The channel of each key group when there are `routed_channels` channels.
+        routes: Vec<usize>,
+        /// The channel count `routes` was computed for (0 before the first record).
+        routed_channels: usize,
     },
     /// By user function.
     Custom(CustomPartitionFn<T>),
@@ -190,6 +194,8 @@ impl<T: 'static> ChannelSelector<T> {
             Partitioning::Hash(keyed) => ChannelSelector::KeyGroup {
                 hash: downcast::<KeyedPartitioning<T>>(keyed, "key hash")?.hash,
                 max_parallelism,
+                routes: Vec::new(),
+                routed_channels: 0,
             },
             Partitioning::Custom(f) => {
                 ChannelSelector::Custom(downcast::<CustomPartitionFn<T>>(f, "custom partitioner")?)
@@ -216,12 +222,21 @@ impl<T: 'static> ChannelSelector<T> {
             ChannelSelector::KeyGroup {
                 hash,
                 max_parallelism,
+                routes,
+                routed_channels,
             } => {
                 if channels == 1 {
                     0
                 } else {
-                    let key_group = key_group_for_hash(hash(value), *max_parallelism);
-                    operator_index_for_key_group(*max_parallelism, channels, key_group)
+                    if *routed_channels != channels {
+                        *routes = (0..*max_parallelism)
+                            .map(|group| {
+                                operator_index_for_key_group(*max_parallelism, channels, group)
+                            })
+                            .collect();
+                        *routed_channels = channels;
+                    }
+                    routes[key_group_for_hash(hash(value), *max_parallelism)]
                 }
             }
             ChannelSelector::Custom(f) => {
@@ -281,9 +296,15 @@ mod tests {
         let hash: KeyHashFn<String> = Arc::new(|v: &String| stable_hash(v));
         let part = Partitioning::hash(hash);
         let mut s = ChannelSelector::<String>::new(&part, 0, 128).unwrap();
-        for word in ["a", "b", "flink", "sluice"] {
-            let expected = operator_index_for_key_group(128, 4, assign_to_key_group(word, 128));
-            assert_eq!(s.select(&word.to_string(), 4).unwrap(), Some(expected));
+        for channels in [4, 3, 4] {
+            for word in ["a", "b", "flink", "sluice"] {
+                let group = assign_to_key_group(word, 128);
+                let expected = operator_index_for_key_group(128, channels, group);
+                assert_eq!(
+                    s.select(&word.to_string(), channels).unwrap(),
+                    Some(expected)
+                );
+            }
         }
     }
 
