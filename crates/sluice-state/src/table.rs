@@ -127,6 +127,32 @@ impl<K: Hash + Eq, V: Default> HeapTable<K, V> {
         self.entries.get(key)
     }
 
+    /// Runs `work` on `key`'s value (a default one if the key has none) where it lies, then
+    /// keeps it, or drops the key when `is_empty` says nothing is left: one lookup, no move.
+    pub fn update<R>(
+        &mut self,
+        key: &K,
+        is_empty: impl Fn(&V) -> bool,
+        work: impl FnOnce(&mut V) -> R,
+    ) -> R
+    where
+        K: Clone,
+    {
+        if let Some(value) = self.entries.get_mut(key) {
+            let result = work(value);
+            if is_empty(value) {
+                self.entries.remove(key);
+            }
+            return result;
+        }
+        let mut value = V::default();
+        let result = work(&mut value);
+        if !is_empty(&value) {
+            self.entries.insert(key.clone(), value);
+        }
+        result
+    }
+
     /// Keeps the entries `keep` accepts (it may change them).
     pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain(keep);
@@ -305,6 +331,37 @@ impl<K, V> KeyedStore<K, V> {
     }
 }
 
+impl<K, V> KeyedStore<K, V>
+where
+    K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned,
+    V: Default + Send + Serialize + DeserializeOwned,
+{
+    /// Runs `work` on `key`'s value (a default one if the key has none), then keeps it, or
+    /// removes the key when `is_empty` says nothing is left. On the heap the value is changed
+    /// where it lies, with one lookup; a backend reads it and writes it back.
+    pub fn update<R>(
+        &mut self,
+        key: &K,
+        is_empty: impl Fn(&V) -> bool,
+        work: impl FnOnce(&mut V) -> R,
+    ) -> Result<R, StateError> {
+        match self {
+            KeyedStore::Heap(table) => Ok(table.update(key, is_empty, work)),
+            KeyedStore::Backend(table) => {
+                let found = table.take(key)?;
+                let existed = found.is_some();
+                let mut value = found.unwrap_or_default();
+                let result = work(&mut value);
+                let empty = is_empty(&value);
+                if existed || !empty {
+                    table.put_back(key.clone(), value, empty)?;
+                }
+                Ok(result)
+            }
+        }
+    }
+}
+
 impl<K, V> KeyedTable<K, V> for KeyedStore<K, V>
 where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
@@ -429,6 +486,36 @@ mod tests {
     #[test]
     fn backend_tables_pass_the_table_suite() {
         table_suite(&|| Box::new(BackendTable::new("t", 128, HeapStateBackend::new(128)).unwrap()));
+    }
+
+    #[test]
+    fn update_changes_a_value_in_place_and_drops_emptied_keys() {
+        let stores: [KeyedStore<String, Vec<i64>>; 2] = [
+            KeyedStore::Heap(HeapTable::new("t", 128)),
+            KeyedStore::Backend(
+                BackendTable::new("t", 128, Box::new(HeapStateBackend::new(128)) as _).unwrap(),
+            ),
+        ];
+        for mut store in stores {
+            let key = "k".to_string();
+            let pushed = |v: i64| move |values: &mut Vec<i64>| values.push(v);
+            store.update(&key, Vec::is_empty, pushed(1)).unwrap();
+            store.update(&key, Vec::is_empty, pushed(2)).unwrap();
+            assert_eq!(store.take(&key).unwrap(), Some(vec![1, 2]));
+            store.put(key.clone(), vec![1, 2]).unwrap();
+            let len = store.update(&key, Vec::is_empty, |values| {
+                values.clear();
+                values.len()
+            });
+            assert_eq!(len.unwrap(), 0);
+            assert_eq!(store.len().unwrap(), 0, "an emptied key is removed");
+            store.update(&key, Vec::is_empty, |_| ()).unwrap();
+            assert_eq!(
+                store.len().unwrap(),
+                0,
+                "an absent key left empty is not stored"
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
+use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
@@ -42,11 +42,18 @@ struct Session<C> {
 /// Session windows of a static gap over event time.
 pub struct SessionWindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
     key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+    /// Each key's live sessions, sorted and disjoint.
+    sessions: KeyedStore<K, Vec<Session<F::Contents>>>,
+    logic: SessionLogic<T, K, W, OUT, F>,
+}
+
+/// What the operator does with one key's sessions: everything but the table that holds them,
+/// so the table can lend a key's sessions to it in place.
+struct SessionLogic<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
     gap: i64,
     allowed_lateness: i64,
     late_tag: Option<OutputTag<T>>,
     function: F,
-    sessions: Box<dyn KeyedTable<K, Vec<Session<F::Contents>>>>,
     /// Window-end and cleanup timers by time: (key, window).
     timers: BTreeMap<Timestamp, Vec<(K, TimeWindow)>>,
     watermark: Timestamp,
@@ -78,20 +85,55 @@ where
         let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
         SessionWindowOperator {
             key_selector,
-            gap,
-            allowed_lateness,
-            late_tag,
-            function,
-            sessions: Box::new(HeapTable::new(SESSIONS_STATE, max_parallelism)),
-            timers: BTreeMap::new(),
-            watermark: Timestamp::MIN,
-            time: ProcessingTimeService::default(),
-            now: 0,
-            function_state: FunctionState::new(max_parallelism),
-            _types: PhantomData,
+            sessions: KeyedStore::Heap(HeapTable::new(SESSIONS_STATE, max_parallelism)),
+            logic: SessionLogic {
+                gap,
+                allowed_lateness,
+                late_tag,
+                function,
+                timers: BTreeMap::new(),
+                watermark: Timestamp::MIN,
+                time: ProcessingTimeService::default(),
+                now: 0,
+                function_state: FunctionState::new(max_parallelism),
+                _types: PhantomData,
+            },
         }
     }
 
+    fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
+        let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
+            return Err("record has no timestamp but event-time session windows need one: assign timestamps and watermarks first".into());
+        };
+        let key = (self.key_selector)(&record.value);
+        let logic = &mut self.logic;
+        self.sessions.update(&key, Vec::is_empty, |sessions| {
+            logic.add(&key, sessions, timestamp, record, out)
+        })?
+    }
+
+    fn on_timer(
+        &mut self,
+        time: Timestamp,
+        key: K,
+        window: TimeWindow,
+        out: &mut Output<OUT>,
+    ) -> UserResult {
+        let logic = &mut self.logic;
+        self.sessions.update(&key, Vec::is_empty, |sessions| {
+            logic.fire(time, &key, sessions, window, out)
+        })?
+    }
+}
+
+impl<T, K, W, OUT, F> SessionLogic<T, K, W, OUT, F>
+where
+    T: Send + 'static,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
+    F: InternalWindowFunction<T, K, W, OUT>,
+{
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
         cleanup_time(window.max_timestamp(), self.allowed_lateness)
     }
@@ -135,18 +177,6 @@ where
             .emit(key, &typed(window)?, times, out, |ctx, collector| {
                 function.emit(key, ctx, contents, collector)
             })
-    }
-
-    fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
-        let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
-            return Err("record has no timestamp but event-time session windows need one: assign timestamps and watermarks first".into());
-        };
-        let key = (self.key_selector)(&record.value);
-        let mut sessions = self.sessions.take(&key)?.unwrap_or_default();
-        let result = self.add(&key, &mut sessions, timestamp, record, out);
-        let empty = sessions.is_empty();
-        self.sessions.put_back(key, sessions, empty)?;
-        result
     }
 
     fn add(
@@ -207,22 +237,6 @@ where
         Ok(())
     }
 
-    fn on_timer(
-        &mut self,
-        time: Timestamp,
-        key: K,
-        window: TimeWindow,
-        out: &mut Output<OUT>,
-    ) -> UserResult {
-        let Some(mut sessions) = self.sessions.take(&key)? else {
-            return Ok(());
-        };
-        let result = self.fire(time, &key, &mut sessions, window, out);
-        let empty = sessions.is_empty();
-        self.sessions.put_back(key, sessions, empty)?;
-        result
-    }
-
     fn fire(
         &mut self,
         time: Timestamp,
@@ -258,7 +272,7 @@ where
     F: InternalWindowFunction<T, K, W, OUT>,
 {
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
-        self.now = self.time.now();
+        self.logic.now = self.logic.time.now();
         for record in batch.drain(..) {
             self.process_record(record, out)?;
         }
@@ -279,11 +293,11 @@ where
         watermark: Watermark,
         out: &mut Output<OUT>,
     ) -> UserResult<Option<Watermark>> {
-        self.now = self.time.now();
-        self.watermark = self.watermark.max(watermark.0);
-        while let Some(mut entry) = self.timers.first_entry() {
+        self.logic.now = self.logic.time.now();
+        self.logic.watermark = self.logic.watermark.max(watermark.0);
+        while let Some(mut entry) = self.logic.timers.first_entry() {
             let time = *entry.key();
-            if time > self.watermark {
+            if time > self.logic.watermark {
                 break;
             }
             let Some((key, window)) = entry.get_mut().pop() else {
@@ -296,16 +310,16 @@ where
     }
 
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.time = ctx.processing_time.clone();
-        self.function_state = FunctionState::for_operator(ctx)?;
-        self.sessions = Box::new(ctx.keyed_store(SESSIONS_STATE)?);
+        self.logic.time = ctx.processing_time.clone();
+        self.logic.function_state = FunctionState::for_operator(ctx)?;
+        self.sessions = ctx.keyed_store(SESSIONS_STATE)?;
         Ok(())
     }
 
     /// Every key's sessions and the window function's state.
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         self.sessions.snapshot(&mut snapshot.keyed)?;
-        self.function_state.snapshot(&mut snapshot.keyed)?;
+        self.logic.function_state.snapshot(&mut snapshot.keyed)?;
         Ok(())
     }
 
@@ -319,16 +333,18 @@ where
                 }
             })?;
         for (key, window, end_timer) in due {
-            self.queue_timers(&key, window, end_timer);
+            self.logic.queue_timers(&key, window, end_timer);
         }
-        self.function_state
+        self.logic
+            .function_state
             .restore(&restored.keyed, &[SESSIONS_STATE])?;
         Ok(())
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
         self.sessions.notify_checkpoint_complete(checkpoint_id);
-        self.function_state
+        self.logic
+            .function_state
             .notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
