@@ -126,12 +126,8 @@ where
     }
 }
 
-impl<T, K, W, OUT, F> SessionLogic<T, K, W, OUT, F>
+impl<T: Send + 'static, K: KeyData, W: Window, OUT, F> SessionLogic<T, K, W, OUT, F>
 where
-    T: Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
     F: InternalWindowFunction<T, K, W, OUT>,
 {
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
