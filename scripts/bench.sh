@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Throughput benchmarks of Sluice, side by side with Apache Flink when a Flink peer is given.
+# Throughput benchmarks of Sluice on its own (the comparisons with Flink on the same jobs are
+# bench_wordcount.sh, bench_keyed_sum.sh and bench_windows.sh).
 #
-#   FLINK_PEER_DIR=<dir with run_wordcount.sh and gen_words.py> scripts/bench.sh [MB=100]
+#   scripts/bench.sh [MB=100]
 #
 # Runs, each in a fresh process under /usr/bin/time (for peak RSS):
 #   - WordCount over MB of generated text (10,000-word vocabulary, seeded) into a discarding
 #     sink, streaming (every updated count) and batch (final counts), at parallelism 1 and 2;
 #   - source -> map -> key_by -> sum over 50 M small records (10,000 keys), at p=1 and p=2;
-#   - a trivial one-record job, from process start to finish;
-#   - with FLINK_PEER_DIR: Flink's DataStream WordCount on the same file, streaming p=1 and p=2
-#     and batch p=1.
+#   - a trivial one-record job, from process start to finish.
 # Prints one summary line per run; BENCHMARKS.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,14 +20,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
 cargo build --release --example bench_throughput >&2
 BENCH="$CARGO_TARGET_DIR/release/examples/bench_throughput"
 
-if [ ! -s "$INPUT" ]; then
-  if [ -n "${FLINK_PEER_DIR:-}" ] && [ -f "$FLINK_PEER_DIR/gen_words.py" ]; then
-    python3 "$FLINK_PEER_DIR/gen_words.py" "$INPUT" "$MB" 1
-  else
-    echo "no input at $INPUT and no FLINK_PEER_DIR/gen_words.py to generate it" >&2
-    exit 1
-  fi
-fi
+[ -s "$INPUT" ] || python3 benches/gen_words.py "$INPUT" "$MB" 1
 
 measure() {
   local out
@@ -47,10 +39,3 @@ done
 for _ in 1 2 3; do
   measure "$BENCH" trivial
 done
-
-if [ -n "${FLINK_PEER_DIR:-}" ]; then
-  echo "# flink"
-  "$FLINK_PEER_DIR/run_wordcount.sh" "$INPUT" 1 STREAMING | tail -2
-  "$FLINK_PEER_DIR/run_wordcount.sh" "$INPUT" 2 STREAMING | tail -2
-  "$FLINK_PEER_DIR/run_wordcount.sh" "$INPUT" 1 BATCH | tail -2
-fi

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# State backend benchmarks of Sluice's RocksDB backend, side by side with Apache Flink's when a
-# Flink peer is given.
+# State backend benchmarks of Sluice's RocksDB backend on their own: checkpoint durations and
+# sizes at 1 M and 10 M keys, full and incremental, and the time to restore ~1 GB of state. The
+# comparison with Flink on the same job is scripts/bench_checkpoints.sh (the Flink side this
+# script once ran was Flink SQL over random keys: different work).
 #
-#   FLINK_PEER_DIR=<dir with run_flink_sql.sh> scripts/bench_state.sh   (SLUICE=0: Flink only)
+#   scripts/bench_state.sh
 #
 # Sluice (bench_throughput keyed-sum, p=1, 1 s checkpoints):
 #   - 1 M keys, 5 M records: no checkpoints, full, incremental and incremental unaligned
@@ -10,8 +12,6 @@
 #   - 10 M keys, 10 M records: full and incremental checkpoints (duration and size);
 #   - 10 M keys with 100-byte payloads (~1 GB of state), incremental, then a restore of its
 #     latest checkpoint that runs to the end (recovery time).
-# Flink (benches/flink/checkpointed_sum.sql, rocksdb, 1 s checkpoints): the same shapes;
-# checkpoint durations and sizes come from the CheckpointCoordinator log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
@@ -32,7 +32,6 @@ checkpoint_mb() {
   du -sm "$1" | awk '{print "  checkpoint_dir_mb=" $1}'
 }
 
-if [ "${SLUICE:-1}" = 1 ]; then
 echo "# sluice rocksdb, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
 sum="$BENCH keyed-sum --state-backend rocksdb -p 1"
 measure $sum --records 5000000 --keys 1000000
@@ -47,43 +46,3 @@ measure $sum --records 10000000 --keys 10000000 --payload-bytes 100 --checkpoint
 checkpoint_mb "$WORK/1g"
 measure $sum --records 10000000 --keys 10000000 --payload-bytes 100 --checkpoint-dir "$WORK/1g" --restore
 rm -rf "$WORK"/1m-* "$WORK"/10m-*
-fi
-
-if [ -n "${FLINK_PEER_DIR:-}" ]; then
-  echo "# flink rocksdb"
-  LOGCONF="$WORK/log4j-ckpt.properties"
-  cat > "$LOGCONF" <<'PROPS'
-rootLogger.level = WARN
-rootLogger.appenderRef.file.ref = FileAppender
-logger.ckpt.name = org.apache.flink.runtime.checkpoint.CheckpointCoordinator
-logger.ckpt.level = INFO
-appender.file.name = FileAppender
-appender.file.type = File
-appender.file.fileName = ${env:CKPT_LOG}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = %d{HH:mm:ss,SSS} %-5p %c - %m%n
-PROPS
-  flink() { # name keys rows incremental(true|false|none) [extra config]
-    local name=$1 keys=$2 rows=$3 incr=$4 conf="state.backend.type=rocksdb"
-    export KEYS_MINUS_1=$((keys - 1))
-    export CKPT_LOG="$WORK/flink-$name.log"
-    rm -f "$CKPT_LOG"
-    if [ "$incr" != none ]; then
-      conf="$conf;execution.checkpointing.interval=1s;execution.checkpointing.incremental=$incr"
-      conf="$conf;execution.checkpointing.dir=file://$WORK/flink-$name${5:+;$5}"
-    fi
-    JAVA_EXTRA="-Dlog4j2.configurationFile=file:$LOGCONF" FLINK_CONF="$conf" NAME="$name" \
-      "$FLINK_PEER_DIR/run_flink_sql.sh" benches/flink/checkpointed_sum.sql 1 "$rows" | tail -1
-    if [ -s "$CKPT_LOG" ]; then
-      { grep -o 'checkpointDuration=[0-9]*' "$CKPT_LOG" || true; } | cut -d= -f2 |
-        awk '{s+=$1; n++; if ($1>m) m=$1} END {if (n) printf "  checkpoints=%d avg_ms=%.0f max_ms=%d\n", n, s/n, m}'
-      { grep -o 'Completed checkpoint [0-9]* for job [0-9a-f]* ([0-9]* bytes' "$CKPT_LOG" || true; } |
-        tail -1 | awk '{gsub(/\(/, "", $7); printf "  last_checkpoint_bytes=%s\n", $7}'
-    fi
-  }
-  flink sum-1m-none 1000000 5000000 none
-  flink sum-1m-incr 1000000 5000000 true
-  flink sum-1m-unal 1000000 5000000 true execution.checkpointing.unaligned.enabled=true
-  flink sum-10m-full 10000000 10000000 false
-  flink sum-10m-incr 10000000 10000000 true
-fi

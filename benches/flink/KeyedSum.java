@@ -6,9 +6,10 @@
 // its count), so both engines' totals must be equal.
 //
 // With BACKEND (hashmap or rocksdb) and CHECKPOINT_DIR, the job keeps its state in that backend
-// and takes incremental checkpoints into the directory every INTERVAL_MS (default 1000).
+// and takes incremental checkpoints into the directory every INTERVAL_MS (default 1000),
+// aligned, or unaligned with a last argument `unaligned`.
 //
-// usage: benches/flink/run.sh KeyedSum RECORDS KEYS PARALLELISM [BACKEND [CHECKPOINT_DIR [INTERVAL_MS]]]
+// usage: benches/flink/run.sh KeyedSum RECORDS KEYS PARALLELISM [BACKEND [CHECKPOINT_DIR [INTERVAL_MS [aligned|unaligned]]]]
 
 import java.util.HashMap;
 import java.util.Map;
@@ -64,6 +65,9 @@ public class KeyedSum {
             options.put("execution.checkpointing.dir", "file://" + args[4]);
             options.put("execution.checkpointing.incremental", "true");
             options.put("execution.checkpointing.interval", (args.length > 5 ? args[5] : "1000") + " ms");
+        }
+        if (args.length > 6) {
+            options.put("execution.checkpointing.unaligned.enabled", String.valueOf(args[6].equals("unaligned")));
         }
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(Configuration.fromMap(options));

@@ -3,7 +3,9 @@
 # mini-cluster): compiles CLASS.java against $FLINK_HOME/lib when its class file is missing or
 # older, then runs it with ARGS. FLINK_HOME defaults to what scripts/install-flink.sh prints.
 # usage: benches/flink/run.sh CLASS ARGS...
-# Environment: JAVA_HEAP, the JVM's maximum heap (-Xmx; the JVM's default when unset).
+# Environment: JAVA_HEAP, the JVM's maximum heap (-Xmx; the JVM's default when unset);
+# FLINK_LOG_CHECKPOINTS=1 logs each completed checkpoint (Flink's CheckpointCoordinator, with
+# its size and duration) to standard error.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CLASS="$1"
@@ -27,6 +29,12 @@ appender.stderr.target = SYSTEM_ERR
 appender.stderr.layout.type = PatternLayout
 appender.stderr.layout.pattern = %d %-5p %c - %m%n
 LOG4J
+if [ "${FLINK_LOG_CHECKPOINTS:-0}" = 1 ]; then
+  cat >>"$LOGS/log4j2.properties" <<'LOG4J'
+logger.checkpoints.name = org.apache.flink.runtime.checkpoint.CheckpointCoordinator
+logger.checkpoints.level = INFO
+LOG4J
+fi
 # shellcheck disable=SC2086
 java ${JAVA_HEAP:+-Xmx$JAVA_HEAP} $JVM_OPTS -Djava.io.tmpdir="$LOGS" \
   -Dlog4j.configurationFile="file:$LOGS/log4j2.properties" \
