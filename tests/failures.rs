@@ -5,6 +5,30 @@ use std::time::{Duration, Instant};
 use sluice::prelude::*;
 
 #[test]
+fn a_panicking_reduce_function_fails_a_batch_job_naming_the_edge_it_folds_on() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    env.set_runtime_mode(RuntimeMode::Batch);
+    env.from_sequence(1, 10_000)
+        .map(|n: i64| (n % 10, n))
+        .name("Pairs")
+        .key_by(|pair: &(i64, i64)| pair.0)
+        .reduce(|a: (i64, i64), b: (i64, i64)| {
+            if b.1 == 4242 {
+                panic!("cannot add {}", b.1);
+            }
+            (a.0, a.1 + b.1)
+        })
+        .name("Sums")
+        .collect();
+    let text = env.execute("panicking reduce").unwrap_err().to_string();
+    assert!(
+        text.contains("operator 'Pairs -> Sums (folding before the exchange)' failed: panicked: cannot add 4242"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_panicking_function_fails_the_job_naming_operator_and_subtask() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(4);

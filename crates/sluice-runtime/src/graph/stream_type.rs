@@ -145,9 +145,10 @@ impl<T: StreamData> StreamType for TypeOps<T> {
             .partitioning
             .pre_aggregate::<T>()
             .filter(|_| setup.batch_mode);
+        let folding = format!("{edge} (folding before the exchange)");
         let writer = RecordWriter::new(senders, selector, setup.batch_size, setup.metrics, edge);
         Ok(erase_link::<T>(match pre_aggregate {
-            Some(partials) => Box::new(PreAggregatingWriter::new(partials(), writer)),
+            Some(partials) => Box::new(PreAggregatingWriter::new(partials(), writer, folding)),
             None => Box::new(writer),
         }))
     }

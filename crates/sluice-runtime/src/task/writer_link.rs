@@ -5,6 +5,7 @@
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
 use super::chain::{ChainLink, ChainSnapshot, LinkResult};
+use crate::error::guard;
 use crate::exchange::pre_aggregate::{MAX_PARTIAL_KEYS, PreAggregate};
 use crate::exchange::record_writer::RecordWriter;
 use crate::time::processing_time::ProcessingTime;
@@ -54,15 +55,19 @@ pub struct PreAggregatingWriter<T> {
     partials: Box<dyn PreAggregate<T>>,
     writer: RecordWriter<T>,
     drained: Vec<Record<T>>,
+    /// What errors call the folding (it runs the user's reduce function).
+    name: String,
 }
 
 impl<T> PreAggregatingWriter<T> {
-    /// Folds records with `partials` before `writer` sends them.
-    pub fn new(partials: Box<dyn PreAggregate<T>>, writer: RecordWriter<T>) -> Self {
+    /// Folds records with `partials` before `writer` sends them; a failing reduce function is
+    /// reported as the operator `name`.
+    pub fn new(partials: Box<dyn PreAggregate<T>>, writer: RecordWriter<T>, name: String) -> Self {
         PreAggregatingWriter {
             partials,
             writer,
             drained: Vec::new(),
+            name,
         }
     }
 }
@@ -82,7 +87,11 @@ impl<T: Clone + Send + 'static> ChainLink<T> for PreAggregatingWriter<T> {
     }
 
     fn on_batch(&mut self, batch: &mut Vec<Record<T>>) -> LinkResult {
-        self.partials.add(batch);
+        let partials = &mut self.partials;
+        guard(&self.name, || {
+            partials.add(batch);
+            Ok(())
+        })?;
         if self.partials.keys() >= MAX_PARTIAL_KEYS {
             self.send_partials()?;
         }
@@ -141,7 +150,7 @@ mod tests {
         let (tx, rx) = channel::<Pair>(1 << 20, TaskWaker::new(), CancelToken::new());
         let selector = ChannelSelector::new(&Partitioning::Forward, 0, 128).unwrap();
         let writer = RecordWriter::new(vec![tx], selector, 1 << 20, Arc::default(), "e".into());
-        (PreAggregatingWriter::new(sums(), writer), rx)
+        (PreAggregatingWriter::new(sums(), writer, "e".into()), rx)
     }
 
     fn received(rx: &ChannelReceiver<Pair>) -> Vec<StreamElement<Pair>> {
