@@ -51,6 +51,30 @@ fn count_windows_fire_every_n_elements_per_key() {
 }
 
 #[test]
+fn windows_over_a_borrowed_key_equal_those_over_a_copied_one() {
+    let run = |borrowed: bool| {
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(3);
+        let events = (0..60).map(|i| (format!("k{}", i % 4), i * 7)).collect();
+        let stream = timestamped(&env, events);
+        let keyed = if borrowed {
+            stream.key_by_ref(|e: &(String, i64)| &e.0)
+        } else {
+            stream.key_by(|e: &(String, i64)| e.0.clone())
+        };
+        let sums = keyed
+            .window(TumblingWindows::event_time(Duration::from_millis(50)))
+            .reduce(|a: (String, i64), b: (String, i64)| (a.0, a.1 + b.1))
+            .execute_and_collect("windows by key")
+            .unwrap();
+        sorted(sums)
+    };
+    let copied = run(false);
+    assert!(copied.len() > 4, "{copied:?}");
+    assert_eq!(run(true), copied);
+}
+
+#[test]
 fn window_all_runs_non_parallel_over_the_whole_stream() {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(4);
