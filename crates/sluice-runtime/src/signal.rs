@@ -142,6 +142,40 @@ mod tests {
     }
 
     #[test]
+    fn no_wake_is_lost_between_a_check_and_a_sleep() {
+        use std::sync::atomic::AtomicU64;
+        let waker = TaskWaker::new();
+        let sent = Arc::new(AtomicU64::new(0));
+        let rounds = 3_000;
+        let producer = {
+            let (waker, sent) = (Arc::clone(&waker), Arc::clone(&sent));
+            std::thread::spawn(move || {
+                for round in 0..rounds {
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    waker.wake();
+                    if round % 7 == 0 {
+                        std::thread::sleep(Duration::from_micros(50));
+                    }
+                }
+            })
+        };
+        let started = Instant::now();
+        let mut seen = 0;
+        while seen < rounds {
+            let now = sent.load(Ordering::SeqCst);
+            if now > seen {
+                seen = now;
+                continue;
+            }
+            // A wake lost here would leave this wait to its timeout.
+            waker.wait(Duration::from_secs(5));
+        }
+        producer.join().unwrap();
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    }
+
+    #[test]
     fn cancel_token_is_shared() {
         let token = CancelToken::new();
         let copy = token.clone();

@@ -385,6 +385,32 @@ mod tests {
     }
 
     #[test]
+    fn a_take_wakes_a_blocked_sender_at_once() {
+        let (tx, rx) = channel(1, TaskWaker::new(), CancelToken::new());
+        let rounds = 100;
+        let producer = std::thread::spawn(move || {
+            for i in 0..rounds {
+                tx.send(batch(&[i])).unwrap();
+            }
+        });
+        let started = Instant::now();
+        let mut taken = 0;
+        while taken < rounds {
+            match rx.try_recv() {
+                TryRecv::Element(_) => taken += 1,
+                TryRecv::Disconnected => break,
+                _ => std::thread::sleep(Duration::from_micros(200)),
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(taken, rounds);
+        // A sender left to find room at its next cancel check would wait CANCEL_CHECK_INTERVAL
+        // per blocked send: about two seconds here.
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    }
+
+    #[test]
     fn blocked_sender_gives_up_on_cancel_and_disconnect() {
         let cancel = CancelToken::new();
         let (tx, rx) = channel(1, TaskWaker::new(), cancel.clone());
