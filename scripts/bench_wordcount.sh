@@ -10,7 +10,8 @@
 # in batch mode (Flink from scripts/install-flink.sh). Every run is a fresh process timed from
 # start to exit by /usr/bin/time (wall time and peak RSS); each cell is the median of RUNS runs
 # (default 3). Flink runs with the JVM's default heap and with a small one (SMALL_HEAP, default
-# 192m: the smallest that keeps its speed on this job; 128m fails). A one-line input measures start-up: whole process, both sides. Prints a Markdown table.
+# 192m: the smallest that keeps its speed on this job; 128m fails). A one-line input measures
+# start-up: whole process, both sides. Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB="${1:-100}"
