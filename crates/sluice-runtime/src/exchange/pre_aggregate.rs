@@ -30,6 +30,15 @@ pub trait PreAggregate<T>: Send {
     fn drain_into(&mut self, out: &mut Vec<Record<T>>);
 }
 
+/// A key's new value: `value` reduced into what was accumulated, if anything (a producer's
+/// partial value here, the keyed reduce's state behind the exchange).
+pub fn fold<T>(reduce: &mut impl FnMut(T, T) -> T, accumulated: Option<T>, value: T) -> T {
+    match accumulated {
+        Some(accumulated) => reduce(accumulated, value),
+        None => value,
+    }
+}
+
 /// Makes one [`PreAggregate`] per producing subtask.
 pub type PreAggregateFactory<T> = Arc<dyn Fn() -> Box<dyn PreAggregate<T>> + Send + Sync>;
 
@@ -60,10 +69,7 @@ where
     fn add(&mut self, batch: &mut Vec<Record<T>>) {
         for record in batch.drain(..) {
             let slot = self.keys.slot(&mut self.partials, &record.value);
-            *slot = Some(match slot.take() {
-                Some(partial) => (self.reduce)(partial, record.value),
-                None => record.value,
-            });
+            *slot = Some(fold(&mut self.reduce, slot.take(), record.value));
         }
     }
 

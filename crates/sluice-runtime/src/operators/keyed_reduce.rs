@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use sluice_core::{KeySelector, Record, RuntimeMode, UserResult};
 use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
+use crate::exchange::pre_aggregate::fold;
 use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::Output;
 
@@ -114,14 +115,6 @@ where
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
         self.state.notify_checkpoint_complete(checkpoint_id);
         Ok(())
-    }
-}
-
-/// The key's new value: `value` reduced into what was accumulated, if anything.
-fn fold<T>(reduce: &mut impl FnMut(T, T) -> T, accumulated: Option<T>, value: T) -> T {
-    match accumulated {
-        Some(accumulated) => reduce(accumulated, value),
-        None => value,
     }
 }
 
