@@ -275,8 +275,9 @@ impl<T: StreamData> DataStream<T> {
     }
 
     /// Partitions by a key borrowed from each record, as `key_by` does: `key_by_ref(|t| &t.0)`
-    /// where `key_by` would write `|t| t.0.clone()`. The key is copied only when a keyed
-    /// operator stores a new one, not for every record it hashes or looks up.
+    /// where `key_by` would write `|t| t.0.clone()`. The exchange hashes the borrowed key, and
+    /// `reduce` and the aggregations built on it look their state up by it, copying it only for
+    /// a new key; windows, process functions and joins still take a copy per record.
     pub fn key_by_ref<K, KS>(self, key_selector: KS) -> KeyedStream<T, K>
     where
         K: KeyData,

@@ -2,8 +2,9 @@
 //!
 //! A selector either returns a new key (`key_by(|t| t.0.clone())`) or borrows it from the
 //! record (`key_by_ref(|t| &t.0)`). Where the key is only looked at — hashed for the exchange,
-//! or used to find the key's state — a borrowed key costs no copy; a copy is made only when a
-//! new key is stored.
+//! or used by the keyed reduce to find its state ([`KeySelector::slot`]) — a borrowed key costs
+//! no copy; a copy is made only when a new key is stored. Operators that need the key as a
+//! value of their own take [`KeySelector::to_owned_fn`], which copies it.
 
 use std::hash::Hash;
 use std::sync::Arc;

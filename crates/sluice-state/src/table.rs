@@ -128,7 +128,8 @@ impl<K: Hash + Eq, V: Default> HeapTable<K, V> {
     }
 
     /// Runs `work` on `key`'s value (a default one if the key has none) where it lies, then
-    /// keeps it, or drops the key when `is_empty` says nothing is left: one lookup, no move.
+    /// keeps it, or drops the key when `is_empty` says nothing is left: one lookup (a second
+    /// to drop or insert the key), and the value is not moved.
     pub fn update<R>(
         &mut self,
         key: &K,
