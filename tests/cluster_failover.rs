@@ -296,7 +296,8 @@ fn task_managers_notice_a_sigstopped_job_manager_and_the_job_recovers() {
     }
     signal(job_manager, "CONT");
     cluster.wait_for_state(&id, "FINISHED");
-    assert!(cluster.logs().contains("heartbeat.timeout"));
+    let logs = cluster.logs();
+    assert!(logs.contains("heartbeat.timeout"), "{logs}");
     assert_committed_exactly_once(&cluster, &input);
 }
 
