@@ -11,7 +11,7 @@ use rocksdb::{
 };
 use sluice_core::key_group::KeyGroupRange;
 use sluice_state::backend::Entries;
-use sluice_state::{KeyedSnapshot, StateBackend, StateError, StateId};
+use sluice_state::{KeyedSnapshot, StateBackend, StateError, StateId, TableId};
 
 use crate::incremental::Uploads;
 use crate::keys::{prefix_end, split_stored, stored_key};
@@ -238,66 +238,45 @@ impl StateBackend for RocksDbStateBackend {
         Ok(StateId((self.names.len() - 1) as u32))
     }
 
-    fn get(
-        &self,
-        state: StateId,
-        key_group: usize,
-        key: &[u8],
-    ) -> Result<Option<Cow<'_, [u8]>>, StateError> {
-        let cf = self.column_family(state)?;
+    fn get(&self, table: TableId, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, StateError> {
+        let cf = self.column_family(table.state)?;
         let value = self
             .db()
-            .get_pinned_cf(cf, stored_key(key_group, key))
+            .get_pinned_cf(cf, stored_key(table.key_group, key))
             .map_err(|e| backend_error("cannot read", e))?;
         Ok(value.map(|value| Cow::Owned(value.to_vec())))
     }
 
-    fn put(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    ) -> Result<(), StateError> {
-        let cf = self.column_family(state)?;
+    fn put(&mut self, table: TableId, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        let cf = self.column_family(table.state)?;
         self.db()
-            .put_cf_opt(cf, stored_key(key_group, &key), value, &self.writes)
+            .put_cf_opt(cf, stored_key(table.key_group, &key), value, &self.writes)
             .map_err(|e| backend_error("cannot write", e))
     }
 
-    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError> {
-        let cf = self.column_family(state)?;
+    fn delete(&mut self, table: TableId, key: &[u8]) -> Result<(), StateError> {
+        let cf = self.column_family(table.state)?;
         self.db()
-            .delete_cf_opt(cf, stored_key(key_group, key), &self.writes)
+            .delete_cf_opt(cf, stored_key(table.key_group, key), &self.writes)
             .map_err(|e| backend_error("cannot delete", e))
     }
 
-    fn scan_prefix(
-        &self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<Entries, StateError> {
-        let from = stored_key(key_group, prefix);
+    fn scan_prefix(&self, table: TableId, prefix: &[u8]) -> Result<Entries, StateError> {
+        let from = stored_key(table.key_group, prefix);
         let to = prefix_end(&from);
         let mut entries = Vec::new();
-        self.scan_range(state, &from, to.as_deref(), &mut |key, value| {
+        self.scan_range(table.state, &from, to.as_deref(), &mut |key, value| {
             entries.push((key[2..].to_vec(), value.to_vec()));
         })?;
         Ok(entries)
     }
 
-    fn delete_prefix(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<(), StateError> {
-        let from = stored_key(key_group, prefix);
+    fn delete_prefix(&mut self, table: TableId, prefix: &[u8]) -> Result<(), StateError> {
+        let from = stored_key(table.key_group, prefix);
         let to = prefix_end(&from);
         let mut batch = WriteBatch::default();
-        let cf = self.column_family(state)?;
-        self.scan_range(state, &from, to.as_deref(), &mut |key, _| {
+        let cf = self.column_family(table.state)?;
+        self.scan_range(table.state, &from, to.as_deref(), &mut |key, _| {
             batch.delete_cf(cf, key);
         })?;
         self.write(batch, "cannot delete")
@@ -407,7 +386,9 @@ mod tests {
         let dir = scratch("drop");
         let mut backend = RocksDbStateBackend::open(&dir).unwrap();
         let state = backend.register("s").unwrap();
-        backend.put(state, 1, b"k".to_vec(), b"v".to_vec()).unwrap();
+        backend
+            .put(state.in_group(1), b"k".to_vec(), b"v".to_vec())
+            .unwrap();
         assert!(dir.exists());
         drop(backend);
         assert!(!dir.exists());

@@ -143,10 +143,16 @@ mod tests {
         let mut b = factory.create(scope).unwrap();
         let sa = a.register("s").unwrap();
         let sb = b.register("s").unwrap();
-        a.put(sa, 0, b"k".to_vec(), b"a".to_vec()).unwrap();
-        b.put(sb, 0, b"k".to_vec(), b"b".to_vec()).unwrap();
-        assert_eq!(a.get(sa, 0, b"k").unwrap().as_deref(), Some(&b"a"[..]));
-        assert_eq!(b.get(sb, 0, b"k").unwrap().as_deref(), Some(&b"b"[..]));
+        a.put(sa.in_group(0), b"k".to_vec(), b"a".to_vec()).unwrap();
+        b.put(sb.in_group(0), b"k".to_vec(), b"b".to_vec()).unwrap();
+        assert_eq!(
+            a.get(sa.in_group(0), b"k").unwrap().as_deref(),
+            Some(&b"a"[..])
+        );
+        assert_eq!(
+            b.get(sb.in_group(0), b"k").unwrap().as_deref(),
+            Some(&b"b"[..])
+        );
         drop((a, b));
         std::fs::remove_dir_all(&local).unwrap();
     }

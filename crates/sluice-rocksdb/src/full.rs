@@ -64,7 +64,7 @@ mod tests {
         let mut backend = RocksDbStateBackend::open(&dir).unwrap();
         let state = backend.register("s").unwrap();
         backend
-            .put(state, 3, b"k".to_vec(), b"before".to_vec())
+            .put(state.in_group(3), b"k".to_vec(), b"before".to_vec())
             .unwrap();
         let mut snapshot = KeyedSnapshot::for_request(SnapshotRequest {
             checkpoint_id: 4,
@@ -75,10 +75,10 @@ mod tests {
         assert!(dir.join("full-4").exists());
         // Processing goes on after the barrier.
         backend
-            .put(state, 3, b"k".to_vec(), b"after".to_vec())
+            .put(state.in_group(3), b"k".to_vec(), b"after".to_vec())
             .unwrap();
         backend
-            .put(state, 5, b"j".to_vec(), b"new".to_vec())
+            .put(state.in_group(5), b"j".to_vec(), b"new".to_vec())
             .unwrap();
         snapshot.materialize().unwrap();
         assert!(!snapshot.is_deferred());

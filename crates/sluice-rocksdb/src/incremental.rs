@@ -381,7 +381,7 @@ mod tests {
     ) -> BTreeMap<(usize, Vec<u8>), Vec<u8>> {
         let mut all = BTreeMap::new();
         for group in 0..128 {
-            for (key, value) in backend.scan_prefix(state, group, &[]).unwrap() {
+            for (key, value) in backend.scan_prefix(state.in_group(group), &[]).unwrap() {
                 all.insert((group, key), value);
             }
         }
@@ -398,7 +398,7 @@ mod tests {
         for i in 0..2_000u32 {
             let key = i.to_be_bytes().to_vec();
             original
-                .put(state, (i % 128) as usize, key, vec![1; 20])
+                .put(state.in_group((i % 128) as usize), key, vec![1; 20])
                 .unwrap();
         }
         let first = checkpoint(&storage, &original, 1);
@@ -413,10 +413,12 @@ mod tests {
         for i in 0..500u32 {
             let key = i.to_be_bytes().to_vec();
             original
-                .put(state, (i % 128) as usize, key, vec![2; 20])
+                .put(state.in_group((i % 128) as usize), key, vec![2; 20])
                 .unwrap();
         }
-        original.delete(state, 7, &7u32.to_be_bytes()).unwrap();
+        original
+            .delete(state.in_group(7), &7u32.to_be_bytes())
+            .unwrap();
         let second = checkpoint(&storage, &original, 2);
         let shared = &second.native()[0].shared;
         assert!(
@@ -465,7 +467,7 @@ mod tests {
         let registered = same.register("counts").unwrap();
         same.restore(keyed).unwrap();
         assert_eq!(contents(&same, registered), expected);
-        same.put(registered, 1, b"new".to_vec(), b"v".to_vec())
+        same.put(registered.in_group(1), b"new".to_vec(), b"v".to_vec())
             .unwrap();
         let third = checkpoint(&storage, &same, 3);
         assert!(third.native()[0].shared.iter().all(|f| f.upload.is_some()));
@@ -487,7 +489,9 @@ mod tests {
     fn savepoints_stay_in_the_canonical_format() {
         let mut backend = backend("savepoint", KeyGroupRange::for_subtask(128, 1, 0));
         let state = backend.register("s").unwrap();
-        backend.put(state, 3, b"k".to_vec(), b"v".to_vec()).unwrap();
+        backend
+            .put(state.in_group(3), b"k".to_vec(), b"v".to_vec())
+            .unwrap();
         let mut keyed = KeyedSnapshot::for_request(SnapshotRequest {
             checkpoint_id: 5,
             savepoint: true,
@@ -499,7 +503,7 @@ mod tests {
         heap.restore(&keyed).unwrap();
         let state = heap.register("s").unwrap();
         assert_eq!(
-            heap.get(state, 3, b"k").unwrap().as_deref(),
+            heap.get(state.in_group(3), b"k").unwrap().as_deref(),
             Some(&b"v"[..])
         );
     }

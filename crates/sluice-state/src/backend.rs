@@ -17,6 +17,25 @@ pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StateId(pub u32);
 
+impl StateId {
+    /// This state's table in `key_group`.
+    pub fn in_group(self, key_group: usize) -> TableId {
+        TableId {
+            state: self,
+            key_group,
+        }
+    }
+}
+
+/// One ordered map of a backend: the entries of one state in one key group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableId {
+    /// The declared state.
+    pub state: StateId,
+    /// The key group.
+    pub key_group: usize,
+}
+
 /// Storage for keyed state. Every operation can fail where the backend does I/O (an embedded
 /// database on a full or broken disk); the in-memory backend never fails.
 pub trait StateBackend: Send {
@@ -25,40 +44,19 @@ pub trait StateBackend: Send {
 
     /// The value stored under `key` (borrowed where the backend holds it in memory, owned
     /// where it must be read, as from disk).
-    fn get(
-        &self,
-        state: StateId,
-        key_group: usize,
-        key: &[u8],
-    ) -> Result<Option<Cow<'_, [u8]>>, StateError>;
+    fn get(&self, table: TableId, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, StateError>;
 
     /// Stores `value` under `key`.
-    fn put(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    ) -> Result<(), StateError>;
+    fn put(&mut self, table: TableId, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError>;
 
     /// Removes `key`.
-    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError>;
+    fn delete(&mut self, table: TableId, key: &[u8]) -> Result<(), StateError>;
 
     /// Every entry whose key starts with `prefix`, in key order.
-    fn scan_prefix(
-        &self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<Entries, StateError>;
+    fn scan_prefix(&self, table: TableId, prefix: &[u8]) -> Result<Entries, StateError>;
 
     /// Removes every entry whose key starts with `prefix`.
-    fn delete_prefix(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<(), StateError>;
+    fn delete_prefix(&mut self, table: TableId, prefix: &[u8]) -> Result<(), StateError>;
 
     /// The number of entries of `state` over all key groups.
     fn len(&self, state: StateId) -> Result<usize, StateError>;
@@ -90,7 +88,7 @@ pub trait StateBackend: Send {
         for name in from.state_names().into_iter().filter(|name| keep(name)) {
             let state = self.register(name)?;
             for (key_group, key, value) in from.entries(name) {
-                self.put(state, key_group, key.to_vec(), value.to_vec())?;
+                self.put(state.in_group(key_group), key.to_vec(), value.to_vec())?;
             }
         }
         Ok(())
@@ -103,45 +101,24 @@ impl<B: StateBackend + ?Sized> StateBackend for Box<B> {
         (**self).register(name)
     }
 
-    fn get(
-        &self,
-        state: StateId,
-        key_group: usize,
-        key: &[u8],
-    ) -> Result<Option<Cow<'_, [u8]>>, StateError> {
-        (**self).get(state, key_group, key)
+    fn get(&self, table: TableId, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, StateError> {
+        (**self).get(table, key)
     }
 
-    fn put(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    ) -> Result<(), StateError> {
-        (**self).put(state, key_group, key, value)
+    fn put(&mut self, table: TableId, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        (**self).put(table, key, value)
     }
 
-    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError> {
-        (**self).delete(state, key_group, key)
+    fn delete(&mut self, table: TableId, key: &[u8]) -> Result<(), StateError> {
+        (**self).delete(table, key)
     }
 
-    fn scan_prefix(
-        &self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<Entries, StateError> {
-        (**self).scan_prefix(state, key_group, prefix)
+    fn scan_prefix(&self, table: TableId, prefix: &[u8]) -> Result<Entries, StateError> {
+        (**self).scan_prefix(table, prefix)
     }
 
-    fn delete_prefix(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<(), StateError> {
-        (**self).delete_prefix(state, key_group, prefix)
+    fn delete_prefix(&mut self, table: TableId, prefix: &[u8]) -> Result<(), StateError> {
+        (**self).delete_prefix(table, prefix)
     }
 
     fn len(&self, state: StateId) -> Result<usize, StateError> {

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::backend::{Entries, StateBackend, StateId};
+use crate::backend::{Entries, StateBackend, StateId, TableId};
 use crate::error::StateError;
 use crate::snapshot::KeyedSnapshot;
 
@@ -26,16 +26,14 @@ impl HeapStateBackend {
         }
     }
 
-    fn table(&self, state: StateId, key_group: usize) -> Option<&BTreeMap<Vec<u8>, Vec<u8>>> {
-        self.tables.get(state.0 as usize)?.get(key_group)
+    fn table(&self, id: TableId) -> Option<&BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.tables.get(id.state.0 as usize)?.get(id.key_group)
     }
 
-    fn table_mut(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-    ) -> Option<&mut BTreeMap<Vec<u8>, Vec<u8>>> {
-        self.tables.get_mut(state.0 as usize)?.get_mut(key_group)
+    fn table_mut(&mut self, id: TableId) -> Option<&mut BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.tables
+            .get_mut(id.state.0 as usize)?
+            .get_mut(id.key_group)
     }
 }
 
@@ -50,70 +48,49 @@ impl StateBackend for HeapStateBackend {
         Ok(StateId((self.names.len() - 1) as u32))
     }
 
-    fn get(
-        &self,
-        state: StateId,
-        key_group: usize,
-        key: &[u8],
-    ) -> Result<Option<Cow<'_, [u8]>>, StateError> {
+    fn get(&self, table: TableId, key: &[u8]) -> Result<Option<Cow<'_, [u8]>>, StateError> {
         Ok(self
-            .table(state, key_group)
-            .and_then(|table| table.get(key))
+            .table(table)
+            .and_then(|map| map.get(key))
             .map(|value| Cow::Borrowed(value.as_slice())))
     }
 
-    fn put(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        key: Vec<u8>,
-        value: Vec<u8>,
-    ) -> Result<(), StateError> {
-        if let Some(table) = self.table_mut(state, key_group) {
-            table.insert(key, value);
+    fn put(&mut self, table: TableId, key: Vec<u8>, value: Vec<u8>) -> Result<(), StateError> {
+        if let Some(map) = self.table_mut(table) {
+            map.insert(key, value);
         }
         Ok(())
     }
 
-    fn delete(&mut self, state: StateId, key_group: usize, key: &[u8]) -> Result<(), StateError> {
-        if let Some(table) = self.table_mut(state, key_group) {
-            table.remove(key);
+    fn delete(&mut self, table: TableId, key: &[u8]) -> Result<(), StateError> {
+        if let Some(map) = self.table_mut(table) {
+            map.remove(key);
         }
         Ok(())
     }
 
-    fn scan_prefix(
-        &self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<Entries, StateError> {
-        let Some(table) = self.table(state, key_group) else {
+    fn scan_prefix(&self, table: TableId, prefix: &[u8]) -> Result<Entries, StateError> {
+        let Some(map) = self.table(table) else {
             return Ok(Vec::new());
         };
-        Ok(table
+        Ok(map
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
-    fn delete_prefix(
-        &mut self,
-        state: StateId,
-        key_group: usize,
-        prefix: &[u8],
-    ) -> Result<(), StateError> {
-        let Some(table) = self.table_mut(state, key_group) else {
+    fn delete_prefix(&mut self, table: TableId, prefix: &[u8]) -> Result<(), StateError> {
+        let Some(map) = self.table_mut(table) else {
             return Ok(());
         };
-        let doomed: Vec<Vec<u8>> = table
+        let doomed: Vec<Vec<u8>> = map
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, _)| k.clone())
             .collect();
         for key in doomed {
-            table.remove(&key);
+            map.remove(&key);
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ pub mod table;
 pub mod testing;
 pub mod ttl;
 
-pub use backend::{StateBackend, StateId};
+pub use backend::{StateBackend, StateId, TableId};
 pub use backend_factory::{
     BackendScope, HASHMAP_BACKEND, HashMapStateBackendFactory, StateBackendFactory,
 };

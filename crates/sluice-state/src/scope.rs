@@ -83,7 +83,7 @@ impl<'a> KeyedStateScope<'a> {
         state: StateId,
         key: &[u8],
     ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, StateError> {
-        self.backend.get(state, self.key_group, key)
+        self.backend.get(state.in_group(self.key_group), key)
     }
 
     pub(crate) fn put(
@@ -92,20 +92,21 @@ impl<'a> KeyedStateScope<'a> {
         key: Vec<u8>,
         value: Vec<u8>,
     ) -> Result<(), StateError> {
-        self.backend.put(state, self.key_group, key, value)
+        self.backend.put(state.in_group(self.key_group), key, value)
     }
 
     pub(crate) fn delete(&mut self, state: StateId, key: &[u8]) -> Result<(), StateError> {
-        self.backend.delete(state, self.key_group, key)
+        self.backend.delete(state.in_group(self.key_group), key)
     }
 
     pub(crate) fn scan(&self, state: StateId) -> Result<Entries, StateError> {
         self.backend
-            .scan_prefix(state, self.key_group, &self.prefix)
+            .scan_prefix(state.in_group(self.key_group), &self.prefix)
     }
 
     pub(crate) fn delete_all(&mut self, state: StateId) -> Result<(), StateError> {
         let prefix = self.prefix.clone();
-        self.backend.delete_prefix(state, self.key_group, &prefix)
+        self.backend
+            .delete_prefix(state.in_group(self.key_group), &prefix)
     }
 }

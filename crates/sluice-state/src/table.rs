@@ -247,7 +247,7 @@ where
 
     fn take(&mut self, key: &K) -> Result<Option<V>, StateError> {
         let (key_group, bytes) = self.locate(key)?;
-        let Some(stored) = self.backend.get(self.state, key_group, &bytes)? else {
+        let Some(stored) = self.backend.get(self.state.in_group(key_group), &bytes)? else {
             return Ok(None);
         };
         Ok(Some(decode(&self.name, &stored)?))
@@ -256,12 +256,13 @@ where
     fn put(&mut self, key: K, value: V) -> Result<(), StateError> {
         let (key_group, bytes) = self.locate(&key)?;
         let encoded = encode(&self.name, &value)?;
-        self.backend.put(self.state, key_group, bytes, encoded)
+        self.backend
+            .put(self.state.in_group(key_group), bytes, encoded)
     }
 
     fn remove(&mut self, key: &K) -> Result<(), StateError> {
         let (key_group, bytes) = self.locate(key)?;
-        self.backend.delete(self.state, key_group, &bytes)
+        self.backend.delete(self.state.in_group(key_group), &bytes)
     }
 
     fn len(&self) -> Result<usize, StateError> {
@@ -293,7 +294,10 @@ where
         let name = self.name.clone();
         self.backend.restore_where(from, &|state| state == name)?;
         for key_group in 0..self.max_parallelism {
-            for (key, value) in self.backend.scan_prefix(self.state, key_group, &[])? {
+            for (key, value) in self
+                .backend
+                .scan_prefix(self.state.in_group(key_group), &[])?
+            {
                 visit(&decode(&name, &key)?, &decode(&name, &value)?);
             }
         }

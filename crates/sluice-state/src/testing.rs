@@ -56,29 +56,33 @@ fn raw_operations(backend: &mut dyn StateBackend) {
         "registering twice gives the same id"
     );
     assert_ne!(a, b);
-    backend.put(a, 3, b"k1".to_vec(), b"v1".to_vec()).unwrap();
-    backend.put(a, 3, b"k2".to_vec(), b"v2".to_vec()).unwrap();
     backend
-        .put(a, 4, b"k1".to_vec(), b"other group".to_vec())
+        .put(a.in_group(3), b"k1".to_vec(), b"v1".to_vec())
         .unwrap();
     backend
-        .put(b, 3, b"k1".to_vec(), b"other state".to_vec())
+        .put(a.in_group(3), b"k2".to_vec(), b"v2".to_vec())
+        .unwrap();
+    backend
+        .put(a.in_group(4), b"k1".to_vec(), b"other group".to_vec())
+        .unwrap();
+    backend
+        .put(b.in_group(3), b"k1".to_vec(), b"other state".to_vec())
         .unwrap();
     assert_eq!(
-        backend.get(a, 3, b"k1").unwrap().as_deref(),
+        backend.get(a.in_group(3), b"k1").unwrap().as_deref(),
         Some(&b"v1"[..])
     );
     assert_eq!(backend.len(a).unwrap(), 3);
-    let scanned = backend.scan_prefix(a, 3, b"k").unwrap();
+    let scanned = backend.scan_prefix(a.in_group(3), b"k").unwrap();
     assert_eq!(scanned.len(), 2);
     assert_eq!(scanned[0].0, b"k1");
-    backend.delete_prefix(a, 3, b"k").unwrap();
-    assert_eq!(backend.get(a, 3, b"k2").unwrap(), None);
+    backend.delete_prefix(a.in_group(3), b"k").unwrap();
+    assert_eq!(backend.get(a.in_group(3), b"k2").unwrap(), None);
     assert_eq!(
-        backend.get(a, 4, b"k1").unwrap().as_deref(),
+        backend.get(a.in_group(4), b"k1").unwrap().as_deref(),
         Some(&b"other group"[..])
     );
-    backend.delete(b, 3, b"k1").unwrap();
+    backend.delete(b.in_group(3), b"k1").unwrap();
     assert_eq!(backend.len(b).unwrap(), 0);
 }
 

@@ -235,12 +235,10 @@ where
                 windows,
                 &merge.result,
                 &merge.merged,
-                |trigger, ctx| trigger.on_merge(&merge.result, ctx),
+                |trigger, ctx| trigger.on_merge(ctx),
             );
             for merged in &merge.merged {
-                self.trigger_call(key, windows, merged, &[], |trigger, ctx| {
-                    trigger.clear(merged, ctx)
-                });
+                self.trigger_call(key, windows, merged, &[], |trigger, ctx| trigger.clear(ctx));
                 self.set_cleanup_timer(key, windows, merged, false);
             }
             for source_window in &merge.merged_state_windows {
@@ -330,7 +328,7 @@ where
         out: &mut Output<OUT>,
     ) -> UserResult {
         let result = self.trigger_call(key, windows, window, &[], |trigger, ctx| {
-            trigger.on_element(&record.value, timestamp, window, ctx)
+            trigger.on_element(&record.value, timestamp, ctx)
         });
         let function = &mut self.function;
         let contents = windows
@@ -385,16 +383,16 @@ where
         };
         let result = self.trigger_call(key, windows, &window, &[], |trigger, ctx| {
             if event_time {
-                trigger.on_event_time(time, &window, ctx)
+                trigger.on_event_time(time, ctx)
             } else {
-                trigger.on_processing_time(time, &window, ctx)
+                trigger.on_processing_time(time, ctx)
             }
         });
         self.act(result, key, windows, &window, &state_window, out)?;
         if event_time == self.assigner.is_event_time() && time == self.cleanup_time(&window) {
             windows.take_contents(&state_window);
             self.trigger_call(key, windows, &window, &[], |trigger, ctx| {
-                trigger.clear(&window, ctx)
+                trigger.clear(ctx)
             });
             self.clear_function_state(key, &window)?;
             windows.merging.retire_window(&window);

@@ -30,41 +30,37 @@ impl<T, W: Window> Trigger<T, W> for ContinuousEventTimeTrigger {
         &self,
         _: &T,
         timestamp: Timestamp,
-        window: &W,
         ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
-        if window.max_timestamp() <= ctx.current_watermark() {
+        let end = ctx.window().max_timestamp();
+        if end <= ctx.current_watermark() {
             return TriggerResult::Fire;
         }
-        ctx.register_event_time_timer(window.max_timestamp());
-        self.schedule.start(timestamp, window, ctx);
+        ctx.register_event_time_timer(end);
+        self.schedule.start(timestamp, ctx);
         TriggerResult::Continue
     }
 
-    fn on_event_time(
-        &self,
-        time: Timestamp,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
-        if time == window.max_timestamp() {
+    fn on_event_time(&self, time: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
+        if time == ctx.window().max_timestamp() {
             return TriggerResult::Fire;
         }
-        self.schedule.fire_if_due(time, window, ctx)
+        self.schedule.fire_if_due(time, ctx)
     }
 
     fn can_merge(&self) -> bool {
         true
     }
 
-    fn on_merge(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn on_merge(&self, ctx: &mut TriggerContext<'_, W>) {
         self.schedule.merge(ctx);
-        if window.max_timestamp() > ctx.current_watermark() {
-            ctx.register_event_time_timer(window.max_timestamp());
+        let end = ctx.window().max_timestamp();
+        if end > ctx.current_watermark() {
+            ctx.register_event_time_timer(end);
         }
     }
 
-    fn clear(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>) {
         self.schedule.clear(ctx);
     }
 }
@@ -85,36 +81,29 @@ impl ContinuousProcessingTimeTrigger {
 }
 
 impl<T, W: Window> Trigger<T, W> for ContinuousProcessingTimeTrigger {
-    fn on_element(
-        &self,
-        _: &T,
-        _: Timestamp,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
+    fn on_element(&self, _: &T, _: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
         let now = ctx.current_processing_time();
-        self.schedule.start(now, window, ctx);
+        self.schedule.start(now, ctx);
         TriggerResult::Continue
     }
 
     fn on_processing_time(
         &self,
-        time: ProcessingTime,
-        window: &W,
+        now: ProcessingTime,
         ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
-        self.schedule.fire_if_due(time, window, ctx)
+        self.schedule.fire_if_due(now, ctx)
     }
 
     fn can_merge(&self) -> bool {
         true
     }
 
-    fn on_merge(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn on_merge(&self, ctx: &mut TriggerContext<'_, W>) {
         self.schedule.merge(ctx);
     }
 
-    fn clear(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>) {
         self.schedule.clear(ctx);
     }
 }
@@ -138,31 +127,28 @@ impl Schedule {
     }
 
     /// The first element of a window: the next fire is the end of the interval `time` is in.
-    fn start<W: Window>(&self, time: i64, window: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn start<W: Window>(&self, time: i64, ctx: &mut TriggerContext<'_, W>) {
         if ctx.state(FIRE_AT).is_none() {
             let aligned = time.wrapping_sub(time.wrapping_rem(self.interval));
-            self.register_next(aligned, window, ctx);
+            self.register_next(aligned, ctx);
         }
     }
 
-    fn register_next<W: Window>(&self, time: i64, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        let next = time.wrapping_add(self.interval).min(window.max_timestamp());
+    fn register_next<W: Window>(&self, time: i64, ctx: &mut TriggerContext<'_, W>) {
+        let next = time
+            .wrapping_add(self.interval)
+            .min(ctx.window().max_timestamp());
         ctx.set_state(FIRE_AT, ctx.state(FIRE_AT).map_or(next, |t| t.min(next)));
         ctx.register_timer(self.domain, next);
     }
 
     /// Fires and schedules the next fire when `time` is the scheduled fire time.
-    fn fire_if_due<W: Window>(
-        &self,
-        time: i64,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
+    fn fire_if_due<W: Window>(&self, time: i64, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
         if ctx.state(FIRE_AT) != Some(time) {
             return TriggerResult::Continue;
         }
         ctx.clear_state(FIRE_AT);
-        self.register_next(time, window, ctx);
+        self.register_next(time, ctx);
         TriggerResult::Fire
     }
 

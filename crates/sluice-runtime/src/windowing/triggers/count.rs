@@ -23,13 +23,7 @@ impl CountTrigger {
 }
 
 impl<T, W: Window> Trigger<T, W> for CountTrigger {
-    fn on_element(
-        &self,
-        _: &T,
-        _: Timestamp,
-        _: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
+    fn on_element(&self, _: &T, _: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
         let count = ctx.state(COUNT).unwrap_or(0) + 1;
         if count >= self.max_count {
             ctx.clear_state(COUNT);
@@ -44,11 +38,11 @@ impl<T, W: Window> Trigger<T, W> for CountTrigger {
         true
     }
 
-    fn on_merge(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn on_merge(&self, ctx: &mut TriggerContext<'_, W>) {
         ctx.merge_state(COUNT, StateMerge::Sum);
     }
 
-    fn clear(&self, _: &W, ctx: &mut TriggerContext<'_, W>) {
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>) {
         ctx.clear_state(COUNT);
     }
 }

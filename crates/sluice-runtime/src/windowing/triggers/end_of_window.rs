@@ -14,28 +14,18 @@ use crate::windowing::window::Window;
 pub struct EventTimeTrigger;
 
 impl<T, W: Window> Trigger<T, W> for EventTimeTrigger {
-    fn on_element(
-        &self,
-        _: &T,
-        _: Timestamp,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
-        if window.max_timestamp() <= ctx.current_watermark() {
+    fn on_element(&self, _: &T, _: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
+        let end = ctx.window().max_timestamp();
+        if end <= ctx.current_watermark() {
             TriggerResult::Fire
         } else {
-            ctx.register_event_time_timer(window.max_timestamp());
+            ctx.register_event_time_timer(end);
             TriggerResult::Continue
         }
     }
 
-    fn on_event_time(
-        &self,
-        time: Timestamp,
-        window: &W,
-        _: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
-        if time == window.max_timestamp() {
+    fn on_event_time(&self, time: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
+        if time == ctx.window().max_timestamp() {
             TriggerResult::Fire
         } else {
             TriggerResult::Continue
@@ -46,12 +36,12 @@ impl<T, W: Window> Trigger<T, W> for EventTimeTrigger {
         true
     }
 
-    fn on_merge(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        register_open_end(TimeDomain::EventTime, window, ctx);
+    fn on_merge(&self, ctx: &mut TriggerContext<'_, W>) {
+        register_open_end(TimeDomain::EventTime, ctx);
     }
 
-    fn clear(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        ctx.delete_timer(TimeDomain::EventTime, window.max_timestamp());
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>) {
+        delete_end(TimeDomain::EventTime, ctx);
     }
 }
 
@@ -60,21 +50,14 @@ impl<T, W: Window> Trigger<T, W> for EventTimeTrigger {
 pub struct ProcessingTimeTrigger;
 
 impl<T, W: Window> Trigger<T, W> for ProcessingTimeTrigger {
-    fn on_element(
-        &self,
-        _: &T,
-        _: Timestamp,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
-        ctx.register_processing_time_timer(window.max_timestamp());
+    fn on_element(&self, _: &T, _: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
+        ctx.register_processing_time_timer(ctx.window().max_timestamp());
         TriggerResult::Continue
     }
 
     fn on_processing_time(
         &self,
         _: ProcessingTime,
-        _: &W,
         _: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
         TriggerResult::Fire
@@ -84,20 +67,26 @@ impl<T, W: Window> Trigger<T, W> for ProcessingTimeTrigger {
         true
     }
 
-    fn on_merge(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        register_open_end(TimeDomain::ProcessingTime, window, ctx);
+    fn on_merge(&self, ctx: &mut TriggerContext<'_, W>) {
+        register_open_end(TimeDomain::ProcessingTime, ctx);
     }
 
-    fn clear(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        ctx.delete_timer(TimeDomain::ProcessingTime, window.max_timestamp());
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>) {
+        delete_end(TimeDomain::ProcessingTime, ctx);
     }
 }
 
 /// After a merge: a timer for the merged window's end, unless `domain`'s time has passed it.
-fn register_open_end<W: Window>(domain: TimeDomain, window: &W, ctx: &mut TriggerContext<'_, W>) {
-    if window.max_timestamp() > ctx.current_time(domain) {
-        ctx.register_timer(domain, window.max_timestamp());
+fn register_open_end<W: Window>(domain: TimeDomain, ctx: &mut TriggerContext<'_, W>) {
+    let end = ctx.window().max_timestamp();
+    if end > ctx.current_time(domain) {
+        ctx.register_timer(domain, end);
     }
+}
+
+/// Deletes the timer for the window's end in `domain`.
+fn delete_end<W: Window>(domain: TimeDomain, ctx: &mut TriggerContext<'_, W>) {
+    ctx.delete_timer(domain, ctx.window().max_timestamp());
 }
 
 /// Never fires: the default of global windows, which need a trigger of their own.
@@ -105,13 +94,7 @@ fn register_open_end<W: Window>(domain: TimeDomain, window: &W, ctx: &mut Trigge
 pub struct NeverTrigger;
 
 impl<T, W: Window> Trigger<T, W> for NeverTrigger {
-    fn on_element(
-        &self,
-        _: &T,
-        _: Timestamp,
-        _: &W,
-        _: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
+    fn on_element(&self, _: &T, _: Timestamp, _: &mut TriggerContext<'_, W>) -> TriggerResult {
         TriggerResult::Continue
     }
 
@@ -119,5 +102,5 @@ impl<T, W: Window> Trigger<T, W> for NeverTrigger {
         true
     }
 
-    fn clear(&self, _: &W, _: &mut TriggerContext<'_, W>) {}
+    fn clear(&self, _: &mut TriggerContext<'_, W>) {}
 }

@@ -95,6 +95,11 @@ impl<'a, W: Window> TriggerContext<'a, W> {
         }
     }
 
+    /// The window this context is for.
+    pub fn window(&self) -> &W {
+        &self.window
+    }
+
     /// The current watermark.
     pub fn current_watermark(&self) -> Timestamp {
         self.watermark
@@ -186,31 +191,24 @@ impl<'a, W: Window> TriggerContext<'a, W> {
 /// Decides when windows fire; one instance serves every key and window, keeping per-window
 /// values in the context.
 pub trait Trigger<T, W: Window>: Send + Sync {
-    /// An element was added to `window`.
+    /// An element was added to the context's window (`ctx.window()`).
     fn on_element(
         &self,
         element: &T,
         timestamp: Timestamp,
-        window: &W,
         ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult;
 
-    /// An event-time timer of `window` fired (only timers the trigger registered fire; a
+    /// An event-time timer of the window fired (only timers the trigger registered fire; a
     /// trigger without event-time timers keeps this default).
-    fn on_event_time(
-        &self,
-        _time: Timestamp,
-        _window: &W,
-        _ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
+    fn on_event_time(&self, _time: Timestamp, _ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
         TriggerResult::Continue
     }
 
-    /// A processing-time timer of `window` fired (as `on_event_time`, for the wall clock).
+    /// A processing-time timer of the window fired (as `on_event_time`, for the wall clock).
     fn on_processing_time(
         &self,
-        _time: ProcessingTime,
-        _window: &W,
+        _now: ProcessingTime,
         _ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
         TriggerResult::Continue
@@ -221,9 +219,9 @@ pub trait Trigger<T, W: Window>: Send + Sync {
         false
     }
 
-    /// Windows were merged into `window`.
-    fn on_merge(&self, _window: &W, _ctx: &mut TriggerContext<'_, W>) {}
+    /// Windows (`ctx`'s merged windows) were merged into the context's window.
+    fn on_merge(&self, _ctx: &mut TriggerContext<'_, W>) {}
 
     /// The window is gone: delete its timers and values.
-    fn clear(&self, window: &W, ctx: &mut TriggerContext<'_, W>);
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>);
 }

@@ -38,39 +38,32 @@ impl<T, W: Window> Trigger<T, W> for PurgingTrigger<T, W> {
         &self,
         element: &T,
         timestamp: Timestamp,
-        window: &W,
         ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
-        purging(self.inner.on_element(element, timestamp, window, ctx))
+        purging(self.inner.on_element(element, timestamp, ctx))
     }
 
-    fn on_event_time(
-        &self,
-        time: Timestamp,
-        window: &W,
-        ctx: &mut TriggerContext<'_, W>,
-    ) -> TriggerResult {
-        purging(self.inner.on_event_time(time, window, ctx))
+    fn on_event_time(&self, time: Timestamp, ctx: &mut TriggerContext<'_, W>) -> TriggerResult {
+        purging(self.inner.on_event_time(time, ctx))
     }
 
     fn on_processing_time(
         &self,
-        time: ProcessingTime,
-        window: &W,
+        now: ProcessingTime,
         ctx: &mut TriggerContext<'_, W>,
     ) -> TriggerResult {
-        purging(self.inner.on_processing_time(time, window, ctx))
+        purging(self.inner.on_processing_time(now, ctx))
     }
 
     fn can_merge(&self) -> bool {
         self.inner.can_merge()
     }
 
-    fn on_merge(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        self.inner.on_merge(window, ctx);
+    fn on_merge(&self, ctx: &mut TriggerContext<'_, W>) {
+        self.inner.on_merge(ctx);
     }
 
-    fn clear(&self, window: &W, ctx: &mut TriggerContext<'_, W>) {
-        self.inner.clear(window, ctx);
+    fn clear(&self, ctx: &mut TriggerContext<'_, W>) {
+        self.inner.clear(ctx);
     }
 }
