@@ -278,16 +278,31 @@ impl<T: Send + 'static, Src: Source<T>> SourceProcessor<T, Src> {
     }
 }
 
+/// What a source's splits are prepared for, once per job (once per process on a cluster).
+#[derive(Clone, Copy)]
+pub struct SplitRequest<'a> {
+    /// The number of readers.
+    pub parallelism: usize,
+    /// On restore, what the old subtasks saved.
+    pub restored: Option<&'a [OperatorSnapshot]>,
+    /// Whether the job checkpoints: the queue then remembers hand-outs for checkpoints.
+    pub checkpointing: bool,
+    /// Each reader takes only its own share (readers in other processes share no assigner).
+    pub fixed: bool,
+}
+
 /// Creates the queue a source's readers share: the source's splits, or on restore the splits
-/// its old subtasks saved (every one of them, for any new parallelism); `checkpointing` makes
-/// it remember hand-outs for checkpoints.
+/// its old subtasks saved (every one of them, for any new parallelism).
 pub fn prepare_splits<T, Src: Source<T>>(
     source: &Src,
-    parallelism: usize,
-    restored: Option<&[OperatorSnapshot]>,
-    checkpointing: bool,
-    fixed: bool,
+    request: SplitRequest<'_>,
 ) -> UserResult<Arc<dyn Any + Send + Sync>> {
+    let SplitRequest {
+        parallelism,
+        restored,
+        checkpointing,
+        fixed,
+    } = request;
     let splits = match restored {
         None => source.create_splits(parallelism)?,
         Some(subtasks) => {

@@ -8,14 +8,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use sluice_core::{StreamData, UserResult};
-use sluice_state::OperatorSnapshot;
 
 use crate::error::TaskError;
 use crate::exchange::channel::ChannelReceiver;
 use crate::exchange::in_flight::decode_channel;
 use crate::exchange::input_gate::InputGate;
 use crate::metrics::OperatorMetrics;
-use crate::source::{Boundedness, Source, SourceProcessor, prepare_splits};
+use crate::source::{Boundedness, Source, SourceProcessor, SplitRequest, prepare_splits};
 use crate::task::chain::{AnyLink, erase_link, unerase_link};
 use crate::task::operator::{
     OneInputOperator, OperatorContext, OperatorCore, OperatorLink, TwoInputOperator,
@@ -38,19 +37,21 @@ pub struct OperatorOutputs {
     pub sides: Vec<(String, Box<dyn SideOutputSlot>)>,
 }
 
-impl OperatorOutputs {
-    fn into_core<Out: Send + 'static>(
-        self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-    ) -> Result<OperatorCore<Out>, TaskError> {
-        let next = unerase_link::<Out>(self.main)?;
-        Ok(OperatorCore::new(
-            ctx,
-            Output::new(SideOutputs::new(self.sides)),
-            next,
-            metrics,
-        ))
+/// What one subtask's operator is built from: where it runs, its metrics and its outputs.
+pub struct OperatorSetup {
+    /// Where the operator runs.
+    pub ctx: OperatorContext,
+    /// The operator's metrics.
+    pub metrics: Arc<OperatorMetrics>,
+    /// Where its output goes.
+    pub output: OperatorOutputs,
+}
+
+impl OperatorSetup {
+    fn into_core<Out: Send + 'static>(self) -> Result<OperatorCore<Out>, TaskError> {
+        let next = unerase_link::<Out>(self.output.main)?;
+        let sides = Output::new(SideOutputs::new(self.output.sides));
+        Ok(OperatorCore::new(self.ctx, sides, next, self.metrics))
     }
 }
 
@@ -71,23 +72,14 @@ pub trait SourceFactory: Send + Sync {
     fn boundedness(&self) -> Boundedness;
     /// Whether the source can be checkpointed.
     fn supports_checkpoints(&self) -> bool;
-    /// Creates the source's splits for `parallelism` readers, once per job (once per process
-    /// on a cluster) — or, restoring, takes back the splits its old subtasks saved. `fixed`:
-    /// each reader takes only its own share (readers in other processes share no assigner).
-    fn prepare(
-        &self,
-        parallelism: usize,
-        restored: Option<&[OperatorSnapshot]>,
-        checkpointing: bool,
-        fixed: bool,
-    ) -> UserResult<Arc<dyn Any + Send + Sync>>;
-    /// Builds the task input of one reader subtask.
+    /// Creates the source's splits for the request's readers, once per job (once per process
+    /// on a cluster) — or, restoring, takes back the splits its old subtasks saved.
+    fn prepare(&self, request: SplitRequest<'_>) -> UserResult<Arc<dyn Any + Send + Sync>>;
+    /// Builds the task input of one reader subtask, reading `batch_size` records at a time.
     fn create_task_input(
         &self,
         splits: &Arc<dyn Any + Send + Sync>,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
+        setup: OperatorSetup,
         batch_size: usize,
     ) -> Result<Box<dyn TaskInput>, TaskError>;
 }
@@ -95,18 +87,11 @@ pub trait SourceFactory: Send + Sync {
 /// Builds a one-input operator, chained or as a task head.
 pub trait OneInputFactory: Send + Sync {
     /// The operator as a chain link.
-    fn create_link(
-        &self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
-    ) -> Result<AnyLink, TaskError>;
+    fn create_link(&self, setup: OperatorSetup) -> Result<AnyLink, TaskError>;
     /// The operator as the head of a task, fed by `receivers`.
     fn create_head(
         &self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
+        setup: OperatorSetup,
         receivers: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError>;
 }
@@ -116,9 +101,7 @@ pub trait TwoInputFactory: Send + Sync {
     /// The operator fed by the receivers of each input.
     fn create_head(
         &self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
+        setup: OperatorSetup,
         input1: Vec<AnyReceiver>,
         input2: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError>;
@@ -197,38 +180,24 @@ impl<T: Send + 'static, Src: Source<T>> SourceFactory for SourceNode<T, Src> {
         self.source.supports_checkpoints()
     }
 
-    fn prepare(
-        &self,
-        parallelism: usize,
-        restored: Option<&[OperatorSnapshot]>,
-        checkpointing: bool,
-        fixed: bool,
-    ) -> UserResult<Arc<dyn Any + Send + Sync>> {
-        prepare_splits(
-            self.source.as_ref(),
-            parallelism,
-            restored,
-            checkpointing,
-            fixed,
-        )
+    fn prepare(&self, request: SplitRequest<'_>) -> UserResult<Arc<dyn Any + Send + Sync>> {
+        prepare_splits(self.source.as_ref(), request)
     }
 
     fn create_task_input(
         &self,
         splits: &Arc<dyn Any + Send + Sync>,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
+        setup: OperatorSetup,
         batch_size: usize,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
-        let head = unerase_link::<T>(output.main)?;
+        let head = unerase_link::<T>(setup.output.main)?;
         Ok(Box::new(SourceProcessor::new(
             Arc::clone(&self.source),
-            ctx,
+            setup.ctx,
             splits,
             head,
             batch_size,
-            metrics,
+            setup.metrics,
             self.watermarks.clone(),
         )?))
     }
@@ -257,26 +226,19 @@ where
     Op: OneInputOperator<In, Out> + 'static,
     F: Fn() -> Op + Send + Sync,
 {
-    fn create_link(
-        &self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
-    ) -> Result<AnyLink, TaskError> {
-        let core = output.into_core::<Out>(ctx, metrics)?;
+    fn create_link(&self, setup: OperatorSetup) -> Result<AnyLink, TaskError> {
+        let core = setup.into_core::<Out>()?;
         Ok(erase_link(OperatorLink::boxed((self.make)(), core)))
     }
 
     fn create_head(
         &self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
+        setup: OperatorSetup,
         receivers: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
-        let gate = typed_gate::<In>(receivers, &ctx, 0)?;
-        let uid = ctx.uid.clone();
-        let link = unerase_link::<In>(self.create_link(ctx, metrics, output)?)?;
+        let gate = typed_gate::<In>(receivers, &setup.ctx, 0)?;
+        let uid = setup.ctx.uid.clone();
+        let link = unerase_link::<In>(self.create_link(setup)?)?;
         Ok(Box::new(OneInputProcessor::new(gate, link, uid)))
     }
 }
@@ -310,16 +272,14 @@ where
 {
     fn create_head(
         &self,
-        ctx: OperatorContext,
-        metrics: Arc<OperatorMetrics>,
-        output: OperatorOutputs,
+        setup: OperatorSetup,
         input1: Vec<AnyReceiver>,
         input2: Vec<AnyReceiver>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
-        let gate1 = typed_gate::<A>(input1, &ctx, 0)?;
-        let gate2 = typed_gate::<B>(input2, &ctx, 1)?;
-        let uid = ctx.uid.clone();
-        let core = output.into_core::<Out>(ctx, metrics)?;
+        let gate1 = typed_gate::<A>(input1, &setup.ctx, 0)?;
+        let gate2 = typed_gate::<B>(input2, &setup.ctx, 1)?;
+        let uid = setup.ctx.uid.clone();
+        let core = setup.into_core::<Out>()?;
         let driver = TwoInputDriver::new((self.make)(), core);
         Ok(Box::new(TwoInputProcessor::new(gate1, gate2, driver, uid)))
     }

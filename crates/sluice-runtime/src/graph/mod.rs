@@ -13,8 +13,8 @@ mod stream_type;
 
 pub use factory::{
     AnyReceiver, AnySender, OneInputFactory, OneInputNode, OperatorFactory, OperatorOutputs,
-    SourceFactory, SourceNode, TwoInputFactory, TwoInputNode,
+    OperatorSetup, SourceFactory, SourceNode, TwoInputFactory, TwoInputNode,
 };
 pub use job_graph::{JobConfig, JobGraph, JobVertex};
 pub use stream_graph::{ChainingStrategy, NodeId, StreamEdge, StreamGraph, StreamNode};
-pub use stream_type::{StreamType, WriterSetup, stream_type};
+pub use stream_type::{ChannelSpec, StreamType, WriterSetup, stream_type};

@@ -25,28 +25,21 @@ pub trait StreamType: Send + Sync {
     /// The record type's id, to check that connected operators agree.
     fn record_type_id(&self) -> TypeId;
     /// A bounded channel waking `consumer`.
-    fn channel(
-        &self,
-        capacity: usize,
-        consumer: Arc<TaskWaker>,
-        cancel: CancelToken,
-    ) -> (AnySender, AnyReceiver);
+    fn channel(&self, spec: ChannelSpec, consumer: Arc<TaskWaker>) -> (AnySender, AnyReceiver);
     /// A channel whose consumer is in another process: the producer's sender, and the queue
     /// the connection sends from (its pushes wake `connection`).
     fn remote_outbound(
         &self,
-        capacity: usize,
+        spec: ChannelSpec,
         connection: Arc<TaskWaker>,
-        cancel: CancelToken,
     ) -> (AnySender, Box<dyn OutboundQueue>);
     /// A channel whose producer is in another process: the queue the connection delivers
     /// into, and the consumer's receiver (whose takes wake `connection`).
     fn remote_inbound(
         &self,
-        capacity: usize,
+        spec: ChannelSpec,
         consumer: Arc<TaskWaker>,
         connection: Arc<TaskWaker>,
-        cancel: CancelToken,
     ) -> (Arc<dyn InboundQueue>, AnyReceiver);
     /// A record writer over `senders`, behind the edge's pre-aggregation in batch mode.
     fn record_writer(
@@ -58,6 +51,15 @@ pub trait StreamType: Send + Sync {
     fn fanout(&self, links: Vec<AnyLink>) -> Result<AnyLink, TaskError>;
     /// A side-output slot feeding `link`.
     fn side_slot(&self, link: AnyLink) -> Result<Box<dyn SideOutputSlot>, TaskError>;
+}
+
+/// What every channel of a job is made with.
+#[derive(Clone)]
+pub struct ChannelSpec {
+    /// How many buffers the channel holds.
+    pub capacity: usize,
+    /// The job's cancel token: a blocked sender or receiver gives up when it fires.
+    pub cancel: CancelToken,
 }
 
 /// What the record writer of one edge in one producing subtask is built from.
@@ -94,34 +96,28 @@ impl<T: StreamData> StreamType for TypeOps<T> {
         TypeId::of::<T>()
     }
 
-    fn channel(
-        &self,
-        capacity: usize,
-        consumer: Arc<TaskWaker>,
-        cancel: CancelToken,
-    ) -> (AnySender, AnyReceiver) {
-        let (tx, rx) = channel::<T>(capacity, consumer, cancel);
+    fn channel(&self, spec: ChannelSpec, consumer: Arc<TaskWaker>) -> (AnySender, AnyReceiver) {
+        let (tx, rx) = channel::<T>(spec.capacity, consumer, spec.cancel);
         (Box::new(tx), Box::new(rx))
     }
 
     fn remote_outbound(
         &self,
-        capacity: usize,
+        spec: ChannelSpec,
         connection: Arc<TaskWaker>,
-        cancel: CancelToken,
     ) -> (AnySender, Box<dyn OutboundQueue>) {
-        let (tx, rx) = channel::<T>(capacity, connection, cancel);
+        let (tx, rx) = channel::<T>(spec.capacity, connection, spec.cancel);
         (Box::new(tx), Box::new(EncodingQueue::new(rx)))
     }
 
     fn remote_inbound(
         &self,
-        capacity: usize,
+        spec: ChannelSpec,
         consumer: Arc<TaskWaker>,
         connection: Arc<TaskWaker>,
-        cancel: CancelToken,
     ) -> (Arc<dyn InboundQueue>, AnyReceiver) {
-        let (tx, rx) = channel_with_take_waker::<T>(capacity, consumer, cancel, Some(connection));
+        let (tx, rx) =
+            channel_with_take_waker::<T>(spec.capacity, consumer, spec.cancel, Some(connection));
         (Arc::new(DecodingQueue::new(tx)), Box::new(rx))
     }
 

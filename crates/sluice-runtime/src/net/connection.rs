@@ -319,7 +319,7 @@ mod tests {
     use sluice_core::{Record, StreamElement};
 
     use crate::exchange::channel::{ChannelReceiver, ChannelSender, TryRecv};
-    use crate::graph::stream_type;
+    use crate::graph::{ChannelSpec, stream_type};
     use crate::net::auth;
     use crate::net::frame::MAX_FRAME_BYTES;
 
@@ -353,11 +353,11 @@ mod tests {
         let types = stream_type::<u32>();
         let cancel = CancelToken::new();
         let mut a = PeerChannels::new(TaskWaker::new());
-        let (tx, queue) = types.remote_outbound(capacity, Arc::clone(&a.waker), cancel.clone());
+        let spec = ChannelSpec { capacity, cancel };
+        let (tx, queue) = types.remote_outbound(spec.clone(), Arc::clone(&a.waker));
         a.outbound.push((7, queue));
         let mut b = PeerChannels::new(TaskWaker::new());
-        let (queue, rx) =
-            types.remote_inbound(capacity, TaskWaker::new(), Arc::clone(&b.waker), cancel);
+        let (queue, rx) = types.remote_inbound(spec, TaskWaker::new(), Arc::clone(&b.waker));
         b.inbound.push((7, queue));
         let tx = *tx.downcast::<ChannelSender<u32>>().unwrap();
         let rx = *rx.downcast::<ChannelReceiver<u32>>().unwrap();

@@ -34,30 +34,6 @@ pub struct KeyedContext<'a, K> {
 }
 
 impl<'a, K: Hash + Eq + Clone> KeyedContext<'a, K> {
-    /// A context for `key` (crate-internal: operators build it per element or timer).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        key: &'a K,
-        timestamp: Option<Timestamp>,
-        watermark: Timestamp,
-        now: ProcessingTime,
-        timers: &'a mut TimerService<K, ()>,
-        state: KeyedStateScope<'a>,
-        sides: &'a mut SideOutputs,
-        domain: Option<TimeDomain>,
-    ) -> Self {
-        KeyedContext {
-            key,
-            timestamp,
-            watermark,
-            now,
-            timers,
-            state,
-            sides,
-            domain,
-        }
-    }
-
     /// The key being processed.
     pub fn current_key(&self) -> &K {
         self.key
@@ -181,16 +157,16 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
         let now = self.time.now();
         let key_group = assign_to_key_group(key, self.max_parallelism);
         let scope = KeyedStateScope::new(&mut *self.backend, key_group, key, &(), now)?;
-        let mut ctx = KeyedContext::new(
+        let mut ctx = KeyedContext {
             key,
             timestamp,
-            self.watermark,
+            watermark: self.watermark,
             now,
-            &mut self.timers,
-            scope,
-            &mut out.sides,
+            timers: &mut self.timers,
+            state: scope,
+            sides: &mut out.sides,
             domain,
-        );
+        };
         let mut collector = Collector::new(&mut out.records, timestamp);
         f(&mut ctx, &mut collector)
     }

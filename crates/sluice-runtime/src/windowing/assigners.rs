@@ -87,69 +87,20 @@ fn time_of(
     Ok(timestamp)
 }
 
-/// Fixed-size, non-overlapping windows: sliding windows whose slide is their size, assigned
-/// without the sliding loop.
+/// Fixed-size, non-overlapping windows: sliding windows whose slide is their size (an
+/// element belongs to exactly one).
 #[derive(Debug, Clone, Copy)]
-pub struct TumblingWindows(SlidingWindows);
+pub enum TumblingWindows {}
 
 impl TumblingWindows {
     /// Event-time tumbling windows of `size`.
-    pub fn event_time(size: Duration) -> Self {
-        TumblingWindows(SlidingWindows::event_time(size, size))
+    pub fn event_time(size: Duration) -> SlidingWindows {
+        SlidingWindows::event_time(size, size)
     }
 
     /// Processing-time tumbling windows of `size`.
-    pub fn processing_time(size: Duration) -> Self {
-        TumblingWindows(SlidingWindows::processing_time(size, size))
-    }
-
-    /// Shifts window starts by `offset` ms (e.g. for time zones); may be negative.
-    pub fn with_offset(self, offset: i64) -> Self {
-        TumblingWindows(self.0.with_offset(offset))
-    }
-}
-
-impl<T: 'static> WindowAssigner<T, TimeWindow> for TumblingWindows {
-    fn assign_windows(
-        &self,
-        _: &T,
-        timestamp: Timestamp,
-        now: ProcessingTime,
-    ) -> Result<Vec<TimeWindow>, String> {
-        let SlidingWindows {
-            size,
-            offset,
-            event_time,
-            ..
-        } = self.0;
-        let start = TimeWindow::start_with_offset(
-            time_of(event_time, timestamp, now, "tumbling")?,
-            offset,
-            size,
-        );
-        Ok(vec![TimeWindow::new(start, start.wrapping_add(size))])
-    }
-
-    fn is_event_time(&self) -> bool {
-        self.0.event_time
-    }
-
-    fn default_trigger(&self) -> Arc<dyn Trigger<T, TimeWindow>> {
-        WindowAssigner::<T, TimeWindow>::default_trigger(&self.0)
-    }
-
-    fn sliding_shape(&self) -> Option<super::slicing::SlidingShape> {
-        WindowAssigner::<T, TimeWindow>::sliding_shape(&self.0)
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        let SlidingWindows { size, offset, .. } = self.0;
-        if size <= 0 || offset.unsigned_abs() >= size.unsigned_abs() {
-            return Err(format!(
-                "tumbling windows need 0 < size and |offset| < size (size {size} ms, offset {offset} ms)"
-            ));
-        }
-        Ok(())
+    pub fn processing_time(size: Duration) -> SlidingWindows {
+        SlidingWindows::processing_time(size, size)
     }
 }
 
@@ -181,10 +132,19 @@ impl SlidingWindows {
         }
     }
 
-    /// Shifts window starts by `offset` ms.
+    /// Shifts window starts by `offset` ms (e.g. for time zones); may be negative.
     pub fn with_offset(mut self, offset: i64) -> Self {
         self.offset = offset;
         self
+    }
+
+    /// What the windows are called in errors.
+    fn kind(&self) -> &'static str {
+        if self.size == self.slide {
+            "tumbling"
+        } else {
+            "sliding"
+        }
     }
 }
 
@@ -195,7 +155,7 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for SlidingWindows {
         timestamp: Timestamp,
         now: ProcessingTime,
     ) -> Result<Vec<TimeWindow>, String> {
-        let t = time_of(self.event_time, timestamp, now, "sliding")?;
+        let t = time_of(self.event_time, timestamp, now, self.kind())?;
         let last_start = TimeWindow::start_with_offset(t, self.offset, self.slide);
         let lower = t.wrapping_sub(self.size);
         let mut windows = Vec::with_capacity((self.size / self.slide).max(1) as usize);
@@ -230,8 +190,11 @@ impl<T: 'static> WindowAssigner<T, TimeWindow> for SlidingWindows {
             || self.offset.unsigned_abs() >= self.slide.unsigned_abs()
         {
             return Err(format!(
-                "sliding windows need 0 < size, 0 < slide and |offset| < slide (size {} ms, slide {} ms, offset {} ms)",
-                self.size, self.slide, self.offset
+                "{} windows need 0 < size, 0 < slide and |offset| < slide (size {} ms, slide {} ms, offset {} ms)",
+                self.kind(),
+                self.size,
+                self.slide,
+                self.offset
             ));
         }
         Ok(())

@@ -22,11 +22,13 @@ use crate::deploy::wiring::RemoteWiring;
 use crate::error::{JobError, TaskError, panic_message};
 use crate::exchange::partitioner::pointwise_targets;
 use crate::graph::{
-    AnyReceiver, AnySender, JobGraph, NodeId, OperatorFactory, OperatorOutputs, WriterSetup,
+    AnyReceiver, AnySender, ChannelSpec, JobGraph, NodeId, OperatorFactory, OperatorOutputs,
+    OperatorSetup, WriterSetup,
 };
 use crate::metrics::{MetricRegistry, TaskMetrics};
 use crate::net::connection::PeerChannels;
 use crate::signal::{CancelToken, TaskWaker};
+use crate::source::SplitRequest;
 use crate::task::chain::AnyLink;
 use crate::task::operator::OperatorContext;
 use crate::task::{Task, TaskInput};
@@ -107,11 +109,14 @@ impl<'a> Deployment<'a> {
                         node.name
                     )));
                 }
-                let parallelism = self.job.parallelism[node.id.0];
-                let restored = self.restored_operator(&node.effective_uid());
-                let fixed = self.remote.is_some();
+                let request = SplitRequest {
+                    parallelism: self.job.parallelism[node.id.0],
+                    restored: self.restored_operator(&node.effective_uid()),
+                    checkpointing,
+                    fixed: self.remote.is_some(),
+                };
                 let splits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    factory.prepare(parallelism, restored, checkpointing, fixed)
+                    factory.prepare(request)
                 }))
                 .unwrap_or_else(|payload| Err(panic_message(payload.as_ref()).into()))
                 .map_err(|error| JobError::SourceSetup {
@@ -156,7 +161,10 @@ impl<'a> Deployment<'a> {
         let job = self.job;
         let edge = &job.graph.edges[e];
         let target_vertex = job.vertex_of[edge.target.0];
-        let capacity = job.config.channel_capacity;
+        let spec = ChannelSpec {
+            capacity: job.config.channel_capacity,
+            cancel: self.cancel.clone(),
+        };
         let consumer_waker = Arc::clone(&self.wakers[target_vertex][consumer]);
         let input = usize::from(edge.input - 1);
         let (producer_here, consumer_here) = (self.is_local(producer), self.is_local(consumer));
@@ -166,40 +174,31 @@ impl<'a> Deployment<'a> {
                 if producer_here {
                     let peer = remote.placement.worker_of(consumer);
                     let channels = remote.peer(peer);
-                    let (tx, queue) = edge.data_type.remote_outbound(
-                        capacity,
-                        Arc::clone(&channels.waker),
-                        self.cancel.clone(),
-                    );
+                    let (tx, queue) = edge
+                        .data_type
+                        .remote_outbound(spec, Arc::clone(&channels.waker));
                     channels.outbound.push((id, queue));
                     (Some(tx), None)
                 } else {
                     let peer = remote.placement.worker_of(producer);
                     let channels = remote.peer(peer);
                     let (queue, rx) = edge.data_type.remote_inbound(
-                        capacity,
+                        spec,
                         consumer_waker,
                         Arc::clone(&channels.waker),
-                        self.cancel.clone(),
                     );
                     channels.inbound.push((id, queue));
                     (None, Some(rx))
                 }
             }
-            Some(remote) => {
-                remote.next_channel_id();
-                if !producer_here {
-                    return;
+            remote => {
+                if let Some(remote) = remote {
+                    remote.next_channel_id();
+                    if !producer_here {
+                        return;
+                    }
                 }
-                let (tx, rx) =
-                    edge.data_type
-                        .channel(capacity, consumer_waker, self.cancel.clone());
-                (Some(tx), Some(rx))
-            }
-            None => {
-                let (tx, rx) =
-                    edge.data_type
-                        .channel(capacity, consumer_waker, self.cancel.clone());
+                let (tx, rx) = edge.data_type.channel(spec, consumer_waker);
                 (Some(tx), Some(rx))
             }
         };
@@ -285,9 +284,7 @@ impl<'a> Deployment<'a> {
         subtask: usize,
         task_metrics: &Arc<TaskMetrics>,
     ) -> Result<Box<dyn TaskInput>, TaskError> {
-        let ctx = self.context(node, subtask);
-        let op_metrics = self.metrics.operator(&ctx.name, &ctx.uid, subtask);
-        let outputs = self.build_outputs(node, subtask, task_metrics)?;
+        let setup = self.operator_setup(node, subtask, task_metrics)?;
         let vertex = self.job.vertex_of[node.0];
         let [input1, input2] = self
             .receivers
@@ -300,14 +297,10 @@ impl<'a> Deployment<'a> {
                     .splits
                     .get(&node.0)
                     .ok_or_else(|| TaskError::Internal("source was not prepared".into()))?;
-                factory.create_task_input(splits, ctx, op_metrics, outputs, job.config.batch_size)
+                factory.create_task_input(splits, setup, job.config.batch_size)
             }
-            OperatorFactory::OneInput(factory) => {
-                factory.create_head(ctx, op_metrics, outputs, input1)
-            }
-            OperatorFactory::TwoInput(factory) => {
-                factory.create_head(ctx, op_metrics, outputs, input1, input2)
-            }
+            OperatorFactory::OneInput(factory) => factory.create_head(setup, input1),
+            OperatorFactory::TwoInput(factory) => factory.create_head(setup, input1, input2),
         }
     }
 
@@ -317,16 +310,31 @@ impl<'a> Deployment<'a> {
         subtask: usize,
         task_metrics: &Arc<TaskMetrics>,
     ) -> Result<AnyLink, TaskError> {
-        let ctx = self.context(node, subtask);
-        let op_metrics = self.metrics.operator(&ctx.name, &ctx.uid, subtask);
-        let outputs = self.build_outputs(node, subtask, task_metrics)?;
+        let setup = self.operator_setup(node, subtask, task_metrics)?;
         match &self.job.graph.node(node).factory {
-            OperatorFactory::OneInput(factory) => factory.create_link(ctx, op_metrics, outputs),
+            OperatorFactory::OneInput(factory) => factory.create_link(setup),
             _ => Err(TaskError::Internal(format!(
                 "operator '{}' cannot be chained",
-                ctx.name
+                setup.ctx.name
             ))),
         }
+    }
+
+    /// What the operator of `node` in `subtask` is built from.
+    fn operator_setup(
+        &mut self,
+        node: NodeId,
+        subtask: usize,
+        task_metrics: &Arc<TaskMetrics>,
+    ) -> Result<OperatorSetup, TaskError> {
+        let ctx = self.context(node, subtask);
+        let metrics = self.metrics.operator(&ctx.name, &ctx.uid, subtask);
+        let output = self.build_outputs(node, subtask, task_metrics)?;
+        Ok(OperatorSetup {
+            ctx,
+            metrics,
+            output,
+        })
     }
 
     fn build_outputs(
