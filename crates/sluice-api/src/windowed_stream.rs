@@ -178,7 +178,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     fn build<O, F>(self, make_function: impl Fn() -> F + Send + Sync + 'static) -> DataStream<O>
     where
         O: StreamData,
-        F: InternalWindowFunction<T, K, W, O> + 'static,
+        F: InternalWindowFunction<In = T, Key = K, Window = W, Out = O>,
     {
         let key_selector = self.keyed.key_selector();
         let assigner = self.assigner;
@@ -272,8 +272,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                         shape,
                         lateness,
                         late_tag.clone(),
-                        aggregate.clone(),
-                        function.clone(),
+                        AggregatingWindowFunction::new(aggregate.clone(), function.clone()),
                     )
                 });
             return limit_parallelism(stream, self.non_parallel);

@@ -5,14 +5,16 @@
 //! window holds one accumulator instead of its elements, optionally followed by a process
 //! function that sees the single result. Internally both are an [`InternalWindowFunction`].
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 pub use sluice_core::AggregateFunction;
-use sluice_core::{Record, Timestamp, UserResult};
+use sluice_core::{KeyData, Record, Timestamp, UserResult};
 
 use super::evictors::Evictor;
+use super::window::Window;
 use sluice_state::{KeyedStateScope, StateBackend};
 
 use crate::task::output::Collector;
@@ -184,8 +186,17 @@ where
     }
 }
 
-/// The operator-side view of a window function: how a window's contents are kept and emitted.
-pub trait InternalWindowFunction<T, K, W, OUT>: Send {
+/// The operator-side view of a window function: the types it works on, and how a window's
+/// contents are kept and emitted. The window operators are generic over this one type.
+pub trait InternalWindowFunction: Send + 'static {
+    /// The records windows are built from.
+    type In: Send + 'static;
+    /// The key of the keyed stream.
+    type Key: KeyData;
+    /// The window type.
+    type Window: Window;
+    /// What firing windows emit.
+    type Out: Send + 'static;
     /// What a window holds.
     type Contents: Send + Serialize + DeserializeOwned + 'static;
 
@@ -193,43 +204,54 @@ pub trait InternalWindowFunction<T, K, W, OUT>: Send {
     fn create(&mut self) -> Self::Contents;
 
     /// Adds a record to a window's contents.
-    fn add(&mut self, contents: &mut Self::Contents, record: Record<T>);
+    fn add(&mut self, contents: &mut Self::Contents, record: Record<Self::In>);
 
     /// Combines the contents of merged windows.
     fn merge(&mut self, target: Self::Contents, source: Self::Contents) -> Self::Contents;
 
     /// The window is being dropped.
-    fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, W>) -> UserResult;
+    fn clear(&mut self, key: &Self::Key, ctx: &mut WindowContext<'_, Self::Window>) -> UserResult;
 
     /// Emits the results for a firing window.
     fn emit(
         &mut self,
-        key: &K,
-        ctx: &mut WindowContext<'_, W>,
+        key: &Self::Key,
+        ctx: &mut WindowContext<'_, Self::Window>,
         contents: &mut Self::Contents,
-        out: &mut Collector<'_, OUT>,
+        out: &mut Collector<'_, Self::Out>,
     ) -> UserResult;
 }
 
 /// Keeps every element and hands them to a process function, after the evictor (if any).
-pub struct BufferedWindowFunction<T, W, P> {
+pub struct BufferedWindowFunction<T, K, W, OUT, P> {
     function: P,
     evictor: Option<Arc<dyn Evictor<T, W>>>,
+    _types: PhantomData<fn(K) -> OUT>,
 }
 
-impl<T, W, P> BufferedWindowFunction<T, W, P> {
+impl<T, K, W, OUT, P> BufferedWindowFunction<T, K, W, OUT, P> {
     /// Buffers elements for `function`, evicting with `evictor`.
     pub fn new(function: P, evictor: Option<Arc<dyn Evictor<T, W>>>) -> Self {
-        BufferedWindowFunction { function, evictor }
+        BufferedWindowFunction {
+            function,
+            evictor,
+            _types: PhantomData,
+        }
     }
 }
 
-impl<T, K, W, OUT, P> InternalWindowFunction<T, K, W, OUT> for BufferedWindowFunction<T, W, P>
+impl<T, K, W, OUT, P> InternalWindowFunction for BufferedWindowFunction<T, K, W, OUT, P>
 where
     T: Send + Serialize + DeserializeOwned + 'static,
-    W: 'static,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
     P: ProcessWindowFunction<T, OUT, K, W>,
 {
+    type In = T;
+    type Key = K;
+    type Window = W;
+    type Out = OUT;
     type Contents = Vec<Record<T>>;
 
     fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, W>) -> UserResult {
@@ -269,32 +291,39 @@ where
 }
 
 /// Folds elements with an aggregate function and hands the result to a process function.
-pub struct AggregatingWindowFunction<A, ACC, R, P> {
+pub struct AggregatingWindowFunction<T, K, W, OUT, A, ACC, R, P> {
     aggregate: A,
     function: P,
-    _types: std::marker::PhantomData<fn() -> (ACC, R)>,
+    _types: PhantomData<fn(T, K, W) -> (OUT, ACC, R)>,
 }
 
-impl<A, ACC, R, P> AggregatingWindowFunction<A, ACC, R, P> {
+impl<T, K, W, OUT, A, ACC, R, P> AggregatingWindowFunction<T, K, W, OUT, A, ACC, R, P> {
     /// Aggregates with `aggregate`, then emits through `function`.
     pub fn new(aggregate: A, function: P) -> Self {
         AggregatingWindowFunction {
             aggregate,
             function,
-            _types: std::marker::PhantomData,
+            _types: PhantomData,
         }
     }
 }
 
-impl<T, K, W, OUT, A, ACC, R, P> InternalWindowFunction<T, K, W, OUT>
-    for AggregatingWindowFunction<A, ACC, R, P>
+impl<T, K, W, OUT, A, ACC, R, P> InternalWindowFunction
+    for AggregatingWindowFunction<T, K, W, OUT, A, ACC, R, P>
 where
+    T: Send + 'static,
     A: AggregateFunction<T, ACC, R>,
     ACC: Send + Serialize + DeserializeOwned + 'static,
     R: 'static,
-    W: 'static,
     P: ProcessWindowFunction<R, OUT, K, W>,
+    K: KeyData,
+    W: Window,
+    OUT: Send + 'static,
 {
+    type In = T;
+    type Key = K;
+    type Window = W;
+    type Out = OUT;
     type Contents = ACC;
 
     fn clear(&mut self, key: &K, ctx: &mut WindowContext<'_, W>) -> UserResult {

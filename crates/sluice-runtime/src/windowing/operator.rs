@@ -2,12 +2,10 @@
 //! the trigger, emits through the window function, and cleans windows up once they can no
 //! longer receive elements — Flink's `WindowOperator`, step for step.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
-use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 
 use super::assigners::WindowAssigner;
@@ -23,42 +21,38 @@ use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 /// The name the window contents are snapshotted under.
 const WINDOWS_STATE: &str = "window-contents";
 
-/// The per-key table of a window operator.
-type WindowTable<K, W, C> = Box<dyn KeyedTable<K, KeyWindows<W, C>>>;
+/// One key's windows in an operator running `F`.
+type KeyWindowsOf<F> =
+    KeyWindows<<F as InternalWindowFunction>::Window, <F as InternalWindowFunction>::Contents>;
 
-/// Keyed windows over records of type `T`, emitting `OUT` through the window function `F`.
-pub struct WindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
-    key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
-    assigner: Arc<dyn WindowAssigner<T, W>>,
-    trigger: Arc<dyn Trigger<T, W>>,
+/// The per-key table of a window operator running `F`.
+type WindowTable<F> = Box<dyn KeyedTable<<F as InternalWindowFunction>::Key, KeyWindowsOf<F>>>;
+
+/// Keyed windows over the records of the window function `F`, emitting through it.
+pub struct WindowOperator<F: InternalWindowFunction> {
+    key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+    assigner: Arc<dyn WindowAssigner<F::In, F::Window>>,
+    trigger: Arc<dyn Trigger<F::In, F::Window>>,
     allowed_lateness: i64,
-    late_tag: Option<OutputTag<T>>,
+    late_tag: Option<OutputTag<F::In>>,
     function: F,
-    windows: WindowTable<K, W, F::Contents>,
-    timers: TimerQueues<K, W>,
+    windows: WindowTable<F>,
+    timers: TimerQueues<F::Key, F::Window>,
     watermark: Timestamp,
     now: ProcessingTime,
     time: ProcessingTimeService,
     /// The window function's keyed state (per window and per key).
     function_state: FunctionState,
-    _out: PhantomData<fn() -> OUT>,
 }
 
-impl<T, K, W, OUT, F> WindowOperator<T, K, W, OUT, F>
-where
-    T: Clone + Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
-{
+impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
     /// A window operator; `late_tag` receives elements too late for all their windows.
     pub fn new(
-        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
-        assigner: Arc<dyn WindowAssigner<T, W>>,
-        trigger: Arc<dyn Trigger<T, W>>,
+        key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+        assigner: Arc<dyn WindowAssigner<F::In, F::Window>>,
+        trigger: Arc<dyn Trigger<F::In, F::Window>>,
         allowed_lateness: i64,
-        late_tag: Option<OutputTag<T>>,
+        late_tag: Option<OutputTag<F::In>>,
         function: F,
     ) -> Self {
         let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
@@ -75,13 +69,12 @@ where
             now: 0,
             time: ProcessingTimeService::default(),
             function_state: FunctionState::new(max_parallelism),
-            _out: PhantomData,
         }
     }
 
     /// When a window's state is dropped: its end plus the allowed lateness (event time; never
     /// when that overflows), or its end (processing time).
-    fn cleanup_time(&self, window: &W) -> Timestamp {
+    fn cleanup_time(&self, window: &F::Window) -> Timestamp {
         if self.assigner.is_event_time() {
             cleanup_time(window.max_timestamp(), self.allowed_lateness)
         } else {
@@ -89,7 +82,7 @@ where
         }
     }
 
-    fn is_window_late(&self, window: &W) -> bool {
+    fn is_window_late(&self, window: &F::Window) -> bool {
         self.assigner.is_event_time() && self.cleanup_time(window) <= self.watermark
     }
 
@@ -99,21 +92,21 @@ where
     }
 
     /// Takes `key`'s windows out of the table (empty when it has none).
-    fn take_key(&mut self, key: &K) -> UserResult<KeyWindows<W, F::Contents>> {
+    fn take_key(&mut self, key: &F::Key) -> UserResult<KeyWindowsOf<F>> {
         Ok(self.windows.take(key)?.unwrap_or_default())
     }
 
     /// Puts `key`'s windows back, unless nothing is left of them.
-    fn put_key(&mut self, key: K, windows: KeyWindows<W, F::Contents>) -> UserResult {
+    fn put_key(&mut self, key: F::Key, windows: KeyWindowsOf<F>) -> UserResult {
         let empty = windows.is_empty();
         Ok(self.windows.put_back(key, windows, empty)?)
     }
 
     fn scope<'a>(
         &'a mut self,
-        key: &'a K,
-        windows: &'a mut KeyWindows<W, F::Contents>,
-    ) -> KeyScope<'a, K, W, F::Contents> {
+        key: &'a F::Key,
+        windows: &'a mut KeyWindowsOf<F>,
+    ) -> KeyScope<'a, F::Key, F::Window, F::Contents> {
         KeyScope {
             key,
             windows,
@@ -123,11 +116,11 @@ where
 
     fn trigger_call<R>(
         &mut self,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: &W,
-        merged: &[W],
-        call: impl FnOnce(&dyn Trigger<T, W>, &mut TriggerContext<'_, W>) -> R,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: &F::Window,
+        merged: &[F::Window],
+        call: impl FnOnce(&dyn Trigger<F::In, F::Window>, &mut TriggerContext<'_, F::Window>) -> R,
     ) -> R {
         let trigger = Arc::clone(&self.trigger);
         let (watermark, now) = (self.watermark, self.now);
@@ -138,9 +131,9 @@ where
 
     fn set_cleanup_timer(
         &mut self,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: &W,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: &F::Window,
         register: bool,
     ) {
         let cleanup = self.cleanup_time(window);
@@ -158,11 +151,11 @@ where
 
     fn emit(
         &mut self,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: &W,
-        state_window: &W,
-        out: &mut Output<OUT>,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: &F::Window,
+        state_window: &F::Window,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let Some(contents) = windows
             .get_mut(state_window)
@@ -179,7 +172,7 @@ where
     }
 
     /// Lets the window function clear the per-window state of a window being dropped.
-    fn clear_function_state(&mut self, key: &K, window: &W) -> UserResult {
+    fn clear_function_state(&mut self, key: &F::Key, window: &F::Window) -> UserResult {
         let function = &mut self.function;
         let times = (self.watermark, self.now);
         self.function_state
@@ -190,11 +183,11 @@ where
     fn act(
         &mut self,
         result: TriggerResult,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: &W,
-        state_window: &W,
-        out: &mut Output<OUT>,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: &F::Window,
+        state_window: &F::Window,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         if result.is_fire() {
             self.emit(key, windows, window, state_window, out)?;
@@ -208,10 +201,10 @@ where
     /// Adds `window` to the key's merging set, performing the merges it causes.
     fn add_merging_window(
         &mut self,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: W,
-    ) -> UserResult<W> {
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: F::Window,
+    ) -> UserResult<F::Window> {
         let assigner = Arc::clone(&self.assigner);
         let (actual, merges) = windows
             .merging
@@ -254,7 +247,7 @@ where
         Ok(actual)
     }
 
-    fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
+    fn process_record(&mut self, record: Record<F::In>, out: &mut Output<F::Out>) -> UserResult {
         let key = (self.key_selector)(&record.value);
         let mut windows = self.take_key(&key)?;
         let result = self.process_key_record(&key, &mut windows, record, out);
@@ -264,10 +257,10 @@ where
 
     fn process_key_record(
         &mut self,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        record: Record<T>,
-        out: &mut Output<OUT>,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        record: Record<F::In>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let timestamp = record.timestamp.unwrap_or(Timestamp::MIN);
         let assigned = self
@@ -275,7 +268,7 @@ where
             .assign_windows(&record.value, timestamp, self.now)?;
         // Every window but the last gets a copy; the last takes the record itself, so a
         // record of one window (tumbling) is never copied.
-        let mut pending: Option<(W, W)> = None;
+        let mut pending: Option<(F::Window, F::Window)> = None;
         for window in assigned {
             let target = if self.assigner.is_merging() {
                 let actual = self.add_merging_window(key, windows, window)?;
@@ -319,13 +312,13 @@ where
     #[allow(clippy::too_many_arguments)]
     fn add_and_trigger(
         &mut self,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: &W,
-        state_window: &W,
-        record: Record<T>,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: &F::Window,
+        state_window: &F::Window,
+        record: Record<F::In>,
         timestamp: Timestamp,
-        out: &mut Output<OUT>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let result = self.trigger_call(key, windows, window, &[], |trigger, ctx| {
             trigger.on_element(&record.value, timestamp, ctx)
@@ -346,7 +339,7 @@ where
         &mut self,
         event_time: bool,
         limit: Timestamp,
-        out: &mut Output<OUT>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         while let Some((time, key, window)) = self.timers.pop_due(event_time, limit) {
             let Some(mut windows) = self.windows.take(&key)? else {
@@ -367,11 +360,11 @@ where
     fn on_timer(
         &mut self,
         time: Timestamp,
-        key: &K,
-        windows: &mut KeyWindows<W, F::Contents>,
-        window: W,
+        key: &F::Key,
+        windows: &mut KeyWindowsOf<F>,
+        window: F::Window,
         event_time: bool,
-        out: &mut Output<OUT>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let state_window = if self.assigner.is_merging() {
             match windows.merging.state_window(&window) {
@@ -407,13 +400,8 @@ where
     }
 }
 
-impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
-where
-    T: Clone + Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
+impl<T: Clone, OUT, F: InternalWindowFunction<In = T, Out = OUT>> OneInputOperator<T, OUT>
+    for WindowOperator<F>
 {
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
         self.now = self.time.now();
@@ -425,13 +413,8 @@ where
     }
 }
 
-impl<T, K, W, OUT, F> StreamOperator<T, OUT> for WindowOperator<T, K, W, OUT, F>
-where
-    T: Clone + Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
+impl<T: Clone, OUT, F: InternalWindowFunction<In = T, Out = OUT>> StreamOperator<T, OUT>
+    for WindowOperator<F>
 {
     fn process_watermark(
         &mut self,

@@ -12,11 +12,9 @@
 //! the allowed lateness.
 
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
@@ -40,46 +38,38 @@ struct Session<C> {
 }
 
 /// Session windows of a static gap over event time.
-pub struct SessionWindowOperator<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
-    key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+pub struct SessionWindowOperator<F: InternalWindowFunction> {
+    key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
     /// Each key's live sessions, sorted and disjoint.
-    sessions: KeyedStore<K, Vec<Session<F::Contents>>>,
-    logic: SessionLogic<T, K, W, OUT, F>,
+    sessions: KeyedStore<F::Key, Vec<Session<F::Contents>>>,
+    logic: SessionLogic<F>,
 }
 
 /// What the operator does with one key's sessions: everything but the table that holds them,
 /// so the table can lend a key's sessions to it in place.
-struct SessionLogic<T, K, W, OUT, F: InternalWindowFunction<T, K, W, OUT>> {
+struct SessionLogic<F: InternalWindowFunction> {
     gap: i64,
     allowed_lateness: i64,
-    late_tag: Option<OutputTag<T>>,
+    late_tag: Option<OutputTag<F::In>>,
     function: F,
     /// Window-end and cleanup timers by time: (key, window).
-    timers: BTreeMap<Timestamp, Vec<(K, TimeWindow)>>,
+    timers: BTreeMap<Timestamp, Vec<(F::Key, TimeWindow)>>,
     watermark: Timestamp,
     time: ProcessingTimeService,
     /// Processing time as of the current batch or watermark.
     now: ProcessingTime,
     /// The window function's keyed state.
     function_state: FunctionState,
-    _types: PhantomData<fn() -> (W, OUT)>,
 }
 
-impl<T, K, W, OUT, F> SessionWindowOperator<T, K, W, OUT, F>
-where
-    T: Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
-{
+impl<F: InternalWindowFunction> SessionWindowOperator<F> {
     /// Sessions closing after `gap` ms without elements; `late_tag` receives elements too late
     /// for every window.
     pub fn new(
-        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+        key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
         gap: i64,
         allowed_lateness: i64,
-        late_tag: Option<OutputTag<T>>,
+        late_tag: Option<OutputTag<F::In>>,
         function: F,
     ) -> Self {
         let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
@@ -96,12 +86,11 @@ where
                 time: ProcessingTimeService::default(),
                 now: 0,
                 function_state: FunctionState::new(max_parallelism),
-                _types: PhantomData,
             },
         }
     }
 
-    fn process_record(&mut self, record: Record<T>, out: &mut Output<OUT>) -> UserResult {
+    fn process_record(&mut self, record: Record<F::In>, out: &mut Output<F::Out>) -> UserResult {
         let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
             return Err("record has no timestamp but event-time session windows need one: assign timestamps and watermarks first".into());
         };
@@ -115,9 +104,9 @@ where
     fn on_timer(
         &mut self,
         time: Timestamp,
-        key: K,
+        key: F::Key,
         window: TimeWindow,
-        out: &mut Output<OUT>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let logic = &mut self.logic;
         self.sessions.update(&key, Vec::is_empty, |sessions| {
@@ -126,15 +115,12 @@ where
     }
 }
 
-impl<T: Send + 'static, K: KeyData, W: Window, OUT, F> SessionLogic<T, K, W, OUT, F>
-where
-    F: InternalWindowFunction<T, K, W, OUT>,
-{
+impl<F: InternalWindowFunction> SessionLogic<F> {
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
         cleanup_time(window.max_timestamp(), self.allowed_lateness)
     }
 
-    fn timer(&mut self, time: Timestamp, key: &K, window: TimeWindow) {
+    fn timer(&mut self, time: Timestamp, key: &F::Key, window: TimeWindow) {
         self.timers
             .entry(time)
             .or_default()
@@ -143,14 +129,14 @@ where
 
     /// Registers the timers of a new or grown session: at its end unless that already
     /// passed, and at its cleanup time.
-    fn register(&mut self, key: &K, session: &mut Session<F::Contents>) {
+    fn register(&mut self, key: &F::Key, session: &mut Session<F::Contents>) {
         session.end_timer = session.window.max_timestamp() > self.watermark;
         self.queue_timers(key, session.window, session.end_timer);
     }
 
     /// Queues the end timer (when `end_timer`) and the cleanup timer (unless it never comes or
     /// is the end timer) of `window`.
-    fn queue_timers(&mut self, key: &K, window: TimeWindow, end_timer: bool) {
+    fn queue_timers(&mut self, key: &F::Key, window: TimeWindow, end_timer: bool) {
         let (end, cleanup) = (window.max_timestamp(), self.cleanup_time(&window));
         if end_timer {
             self.timer(end, key, window);
@@ -162,10 +148,10 @@ where
 
     fn emit(
         &mut self,
-        key: &K,
+        key: &F::Key,
         window: &TimeWindow,
         contents: &mut F::Contents,
-        out: &mut Output<OUT>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let function = &mut self.function;
         let times = (self.watermark, self.now);
@@ -177,11 +163,11 @@ where
 
     fn add(
         &mut self,
-        key: &K,
+        key: &F::Key,
         sessions: &mut Vec<Session<F::Contents>>,
         timestamp: Timestamp,
-        record: Record<T>,
-        out: &mut Output<OUT>,
+        record: Record<F::In>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let window = TimeWindow::new(timestamp, timestamp.wrapping_add(self.gap));
         // Sessions are disjoint and sorted, so those touching `window` are contiguous.
@@ -236,10 +222,10 @@ where
     fn fire(
         &mut self,
         time: Timestamp,
-        key: &K,
+        key: &F::Key,
         sessions: &mut Vec<Session<F::Contents>>,
         window: TimeWindow,
-        out: &mut Output<OUT>,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         let Some(position) = sessions.iter().position(|s| s.window == window) else {
             return Ok(());
@@ -259,13 +245,8 @@ where
     }
 }
 
-impl<T, K, W, OUT, F> OneInputOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
-where
-    T: Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
+impl<T, OUT, F: InternalWindowFunction<In = T, Out = OUT>> OneInputOperator<T, OUT>
+    for SessionWindowOperator<F>
 {
     fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
         self.logic.now = self.logic.time.now();
@@ -276,13 +257,8 @@ where
     }
 }
 
-impl<T, K, W, OUT, F> StreamOperator<T, OUT> for SessionWindowOperator<T, K, W, OUT, F>
-where
-    T: Send + 'static,
-    K: KeyData,
-    W: Window,
-    OUT: Send + 'static,
-    F: InternalWindowFunction<T, K, W, OUT>,
+impl<T, OUT, F: InternalWindowFunction<In = T, Out = OUT>> StreamOperator<T, OUT>
+    for SessionWindowOperator<F>
 {
     fn process_watermark(
         &mut self,
@@ -383,20 +359,14 @@ mod tests {
         &mut Collector<'_, String>,
     ) -> UserResult;
 
-    fn function() -> BufferedWindowFunction<Event, TimeWindow, Describe> {
+    /// The window function both operators run.
+    type Function = BufferedWindowFunction<Event, u8, TimeWindow, String, Describe>;
+
+    fn function() -> Function {
         BufferedWindowFunction::new(describe as Describe, None)
     }
 
-    fn dedicated(
-        gap: i64,
-        lateness: i64,
-    ) -> SessionWindowOperator<
-        Event,
-        u8,
-        TimeWindow,
-        String,
-        impl InternalWindowFunction<Event, u8, TimeWindow, String>,
-    > {
+    fn dedicated(gap: i64, lateness: i64) -> SessionWindowOperator<Function> {
         SessionWindowOperator::new(
             Arc::new(|e: &Event| e.0),
             gap,
@@ -406,16 +376,7 @@ mod tests {
         )
     }
 
-    fn general(
-        gap: i64,
-        lateness: i64,
-    ) -> WindowOperator<
-        Event,
-        u8,
-        TimeWindow,
-        String,
-        impl InternalWindowFunction<Event, u8, TimeWindow, String>,
-    > {
+    fn general(gap: i64, lateness: i64) -> WindowOperator<Function> {
         WindowOperator::new(
             Arc::new(|e: &Event| e.0),
             Arc::new(SessionWindows::event_time_with_gap(Duration::from_millis(

@@ -20,19 +20,16 @@
 //! watermark over after a restore and may accept elements that were late before.)
 
 use std::collections::BTreeMap;
-use std::hash::Hash;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Serialize;
 use sluice_core::key_group::{KeyGroupRange, assign_to_key_group};
-use sluice_core::{AggregateFunction, Record, Timestamp, UserResult, Watermark};
-use sluice_core::{KeyData, StreamData};
+use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::function_state::FunctionState;
-use super::functions::{Elements, ProcessWindowFunction};
+use super::functions::InternalWindowFunction;
 use super::window::{TimeWindow, Window, cleanup_time, typed};
 use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use crate::task::output::{Output, OutputTag};
@@ -60,17 +57,17 @@ fn gcd(a: i64, b: i64) -> i64 {
     }
 }
 
-/// Sliding windows aggregated by slices.
-pub struct SlicingWindowOperator<T, K, ACC, R, A, P, W> {
-    key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+/// Sliding windows aggregated by slices: `F`'s window contents are the slices' accumulators,
+/// copied into each window that holds the slice when it fires.
+pub struct SlicingWindowOperator<F: InternalWindowFunction> {
+    key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
     shape: SlidingShape,
     slice: i64,
     allowed_lateness: i64,
-    late_tag: Option<OutputTag<T>>,
-    aggregate: A,
-    function: P,
+    late_tag: Option<OutputTag<F::In>>,
+    function: F,
     /// Accumulators by slice start, then key.
-    slices: BTreeMap<Timestamp, FxHashMap<K, ACC>>,
+    slices: BTreeMap<Timestamp, FxHashMap<F::Key, F::Contents>>,
     /// After a restore: per key group, the watermark before the snapshot.
     restored_progress: FxHashMap<usize, Timestamp>,
     /// The highest restored progress; until the watermark passes it, each key's group counts.
@@ -85,21 +82,16 @@ pub struct SlicingWindowOperator<T, K, ACC, R, A, P, W> {
     function_state: FunctionState,
     /// The key groups this subtask owns.
     key_groups: KeyGroupRange,
-    _types: std::marker::PhantomData<fn() -> (R, W)>,
 }
 
-impl<T, K, ACC, R, A, P, W> SlicingWindowOperator<T, K, ACC, R, A, P, W>
-where
-    K: Hash + Eq + Clone,
-{
+impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
     /// An operator for windows of `shape`.
     pub fn new(
-        key_selector: Arc<dyn Fn(&T) -> K + Send + Sync>,
+        key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
         shape: SlidingShape,
         allowed_lateness: i64,
-        late_tag: Option<OutputTag<T>>,
-        aggregate: A,
-        function: P,
+        late_tag: Option<OutputTag<F::In>>,
+        function: F,
     ) -> Self {
         SlicingWindowOperator {
             key_selector,
@@ -107,7 +99,6 @@ where
             slice: gcd(shape.size, shape.slide),
             allowed_lateness,
             late_tag,
-            aggregate,
             function,
             slices: BTreeMap::new(),
             restored_progress: FxHashMap::default(),
@@ -118,7 +109,6 @@ where
             now: 0,
             function_state: FunctionState::new(sluice_core::DEFAULT_MAX_PARALLELISM),
             key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
-            _types: std::marker::PhantomData,
         }
     }
 
@@ -157,7 +147,7 @@ where
 
     /// The watermark as `key`'s key group sees it: after a restore, at least where it was
     /// before the snapshot.
-    fn watermark_for(&self, key: &K) -> Timestamp {
+    fn watermark_for(&self, key: &F::Key) -> Timestamp {
         if self.watermark >= self.restored_through {
             return self.watermark;
         }
@@ -189,7 +179,7 @@ where
     }
 
     /// The slice maps of window `start`.
-    fn slices_of(&self, start: i64) -> impl Iterator<Item = &FxHashMap<K, ACC>> {
+    fn slices_of(&self, start: i64) -> impl Iterator<Item = &FxHashMap<F::Key, F::Contents>> {
         let window = self.window(start);
         self.slices
             .range(window.start..window.end)
@@ -198,70 +188,57 @@ where
 
     /// Whether `key`'s window ending at `max` fired before the snapshot this operator was
     /// restored from.
-    fn fired_before_restore(&self, key: &K, max: Timestamp) -> bool {
+    fn fired_before_restore(&self, key: &F::Key, max: Timestamp) -> bool {
         max <= self.restored_through && max <= self.watermark_for(key)
     }
 }
 
-impl<T, K, ACC, R, A, P, W> SlicingWindowOperator<T, K, ACC, R, A, P, W>
-where
-    K: Hash + Eq + Clone + Serialize,
-    ACC: Clone,
-    A: AggregateFunction<T, ACC, R>,
-    W: Window,
-{
+impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
     /// Fires window `start` for one key (an element arrived after its end already passed).
-    fn fire_key<O>(&mut self, key: &K, start: i64, out: &mut Output<O>) -> UserResult
-    where
-        P: ProcessWindowFunction<R, O, K, W>,
-    {
-        let merged = self
+    fn fire_key(&mut self, key: &F::Key, start: i64, out: &mut Output<F::Out>) -> UserResult {
+        let accumulators: Vec<F::Contents> = self
             .slices_of(start)
             .filter_map(|keys| keys.get(key).cloned())
-            .reduce(|a, b| self.aggregate.merge(a, b));
-        let Some(accumulator) = merged else {
+            .collect();
+        let window: F::Window = typed(&self.window(start))?;
+        let function = &mut self.function;
+        let Some(mut accumulator) = accumulators.into_iter().reduce(|a, b| function.merge(a, b))
+        else {
             return Ok(());
         };
-        let result = self.aggregate.get_result(&accumulator);
-        let window: W = typed(&self.window(start))?;
-        let function = &mut self.function;
         let times = (self.watermark, self.now);
         self.function_state
             .emit(key, &window, times, out, |ctx, collector| {
-                function.process(key, ctx, Elements::one(&result), collector)
+                function.emit(key, ctx, &mut accumulator, collector)
             })
     }
 
     /// Fires window `start` for every key with elements in it (the watermark passed its end);
     /// with `clear`, the window is also cleaned up.
-    fn fire_all<O>(&mut self, start: i64, clear: bool, out: &mut Output<O>) -> UserResult
-    where
-        P: ProcessWindowFunction<R, O, K, W>,
-    {
+    fn fire_all(&mut self, start: i64, clear: bool, out: &mut Output<F::Out>) -> UserResult {
         let window = self.window(start);
-        let typed_window: W = typed(&window)?;
-        let mut merged: FxHashMap<&K, Option<ACC>> = FxHashMap::default();
+        let typed_window: F::Window = typed(&window)?;
+        let mut merged: FxHashMap<&F::Key, Option<F::Contents>> = FxHashMap::default();
         for (_, keys) in self.slices.range(window.start..window.end) {
             for (key, accumulator) in keys {
                 let so_far = merged.entry(key).or_default();
                 *so_far = Some(match so_far.take() {
-                    Some(so_far) => self.aggregate.merge(so_far, accumulator.clone()),
+                    Some(so_far) => self.function.merge(so_far, accumulator.clone()),
                     None => accumulator.clone(),
                 });
             }
         }
         let times = (self.watermark, self.now);
         for (key, accumulator) in merged {
-            let Some(accumulator) = accumulator else {
+            let Some(mut accumulator) = accumulator else {
                 continue;
             };
             let fired_before = self.fired_before_restore(key, window.max_timestamp());
             let function = &mut self.function;
             if !fired_before {
-                let result = self.aggregate.get_result(&accumulator);
                 self.function_state
                     .emit(key, &typed_window, times, out, |ctx, collector| {
-                        function.process(key, ctx, Elements::one(&result), collector)
+                        function.emit(key, ctx, &mut accumulator, collector)
                     })?;
             }
             if clear {
@@ -273,19 +250,11 @@ where
     }
 }
 
-impl<T, K, ACC, R, O, A, P, W> OneInputOperator<T, O>
-    for SlicingWindowOperator<T, K, ACC, R, A, P, W>
+impl<T, OUT, F> OneInputOperator<T, OUT> for SlicingWindowOperator<F>
 where
-    W: Window,
-    T: Send + 'static,
-    K: KeyData,
-    ACC: StreamData,
-    R: 'static,
-    O: Send + 'static,
-    A: AggregateFunction<T, ACC, R>,
-    P: ProcessWindowFunction<R, O, K, W>,
+    F: InternalWindowFunction<In = T, Out = OUT, Contents: Clone>,
 {
-    fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<O>) -> UserResult {
+    fn process_batch(&mut self, batch: &mut Vec<Record<T>>, out: &mut Output<OUT>) -> UserResult {
         self.now = self.time.now();
         let mut live = std::mem::take(&mut self.scratch);
         let result = batch
@@ -296,21 +265,14 @@ where
     }
 }
 
-impl<T, K, ACC, R, O, A, P, W> StreamOperator<T, O> for SlicingWindowOperator<T, K, ACC, R, A, P, W>
+impl<T, OUT, F> StreamOperator<T, OUT> for SlicingWindowOperator<F>
 where
-    W: Window,
-    T: Send + 'static,
-    K: KeyData,
-    ACC: StreamData,
-    R: 'static,
-    O: Send + 'static,
-    A: AggregateFunction<T, ACC, R>,
-    P: ProcessWindowFunction<R, O, K, W>,
+    F: InternalWindowFunction<In = T, Out = OUT, Contents: Clone>,
 {
     fn process_watermark(
         &mut self,
         watermark: Watermark,
-        out: &mut Output<O>,
+        out: &mut Output<OUT>,
     ) -> UserResult<Option<Watermark>> {
         self.now = self.time.now();
         let (from, to) = (self.watermark, self.watermark.max(watermark.0));
@@ -379,8 +341,8 @@ where
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
         let [slices, progress] = SLICE_STATES;
         for (_, key, accumulator) in restored.keyed.entries(slices) {
-            let (key, slice_start): (K, Timestamp) = decode(slices, key)?;
-            let accumulator: ACC = decode(slices, accumulator)?;
+            let (key, slice_start): (F::Key, Timestamp) = decode(slices, key)?;
+            let accumulator: F::Contents = decode(slices, accumulator)?;
             self.slices
                 .entry(slice_start)
                 .or_default()
@@ -404,22 +366,13 @@ where
     }
 }
 
-impl<T: 'static, K, ACC, R, A, P, W> SlicingWindowOperator<T, K, ACC, R, A, P, W>
-where
-    K: Hash + Eq + Clone + Serialize,
-    ACC: Clone,
-    A: AggregateFunction<T, ACC, R>,
-    W: Window,
-{
-    fn process_record<O>(
+impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
+    fn process_record(
         &mut self,
-        record: Record<T>,
+        record: Record<F::In>,
         live: &mut Vec<i64>,
-        out: &mut Output<O>,
-    ) -> UserResult
-    where
-        P: ProcessWindowFunction<R, O, K, W>,
-    {
+        out: &mut Output<F::Out>,
+    ) -> UserResult {
         let Some(timestamp) = record.timestamp.filter(|t| *t != Timestamp::MIN) else {
             return Err("record has no timestamp but sliding event-time windows need one: assign timestamps and watermarks first".into());
         };
@@ -437,10 +390,10 @@ where
         let slice_start = TimeWindow::start_with_offset(timestamp, self.shape.offset, self.slice);
         let keys = self.slices.entry(slice_start).or_default();
         match keys.get_mut(&key) {
-            Some(accumulator) => self.aggregate.add(accumulator, record.value),
+            Some(accumulator) => self.function.add(accumulator, record),
             None => {
-                let mut accumulator = self.aggregate.create_accumulator();
-                self.aggregate.add(&mut accumulator, record.value);
+                let mut accumulator = self.function.create();
+                self.function.add(&mut accumulator, record);
                 keys.insert(key.clone(), accumulator);
             }
         }
@@ -454,13 +407,10 @@ where
     }
 
     /// Lets the process function clear window `start` of every key with elements in it.
-    fn clear_all<O>(&mut self, start: i64) -> UserResult
-    where
-        P: ProcessWindowFunction<R, O, K, W>,
-    {
+    fn clear_all(&mut self, start: i64) -> UserResult {
         let window = self.window(start);
-        let typed_window: W = typed(&window)?;
-        let mut keys: FxHashSet<&K> = FxHashSet::default();
+        let typed_window: F::Window = typed(&window)?;
+        let mut keys: FxHashSet<&F::Key> = FxHashSet::default();
         for (_, slice) in self.slices.range(window.start..window.end) {
             keys.extend(slice.keys());
         }

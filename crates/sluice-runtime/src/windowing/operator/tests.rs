@@ -58,13 +58,7 @@ type DescribeGlobal = fn(
 fn global_operator(
     trigger: Arc<dyn Trigger<Event, GlobalWindow>>,
     evictor: Option<Arc<dyn Evictor<Event, GlobalWindow>>>,
-) -> WindowOperator<
-    Event,
-    char,
-    GlobalWindow,
-    String,
-    BufferedWindowFunction<Event, GlobalWindow, DescribeGlobal>,
-> {
+) -> WindowOperator<BufferedWindowFunction<Event, char, GlobalWindow, String, DescribeGlobal>> {
     WindowOperator::new(
         Arc::new(|e: &Event| e.0),
         Arc::new(GlobalWindows),
@@ -78,13 +72,7 @@ fn global_operator(
 fn time_operator(
     assigner: Arc<dyn WindowAssigner<Event, TimeWindow>>,
     trigger: Arc<dyn Trigger<Event, TimeWindow>>,
-) -> WindowOperator<
-    Event,
-    char,
-    TimeWindow,
-    String,
-    BufferedWindowFunction<Event, TimeWindow, DescribeTime>,
-> {
+) -> WindowOperator<BufferedWindowFunction<Event, char, TimeWindow, String, DescribeTime>> {
     WindowOperator::new(
         Arc::new(|e: &Event| e.0),
         assigner,

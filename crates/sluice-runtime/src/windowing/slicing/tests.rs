@@ -18,7 +18,8 @@ use super::super::test_support::{Event, inputs, late_tag, run, run_restarted};
 use crate::harness::{run_uninterrupted, run_with_restore};
 use crate::task::output::Collector;
 use crate::windowing::{
-    AggregatingWindowFunction, EventTimeTrigger, SlidingWindows, WindowContext, WindowOperator,
+    AggregateFunction, AggregatingWindowFunction, Elements, EventTimeTrigger, SlidingWindows,
+    WindowContext, WindowOperator,
 };
 
 /// Collects the values of a window as a sorted list.
@@ -66,16 +67,18 @@ fn describe(
 /// offset, and with gaps between windows.
 const SHAPES: [(i64, i64, i64); 4] = [(30, 10, 0), (10, 10, 0), (20, 15, 4), (10, 15, 0)];
 
-fn sliced(
-    lateness: i64,
-) -> SlicingWindowOperator<Event, u8, Vec<i64>, Vec<i64>, Values, Describe, TimeWindow> {
+/// The window function of every operator here: `Values`, then `describe`.
+type Function =
+    AggregatingWindowFunction<Event, u8, TimeWindow, String, Values, Vec<i64>, Vec<i64>, Describe>;
+
+fn sliced(lateness: i64) -> SlicingWindowOperator<Function> {
     sliced_shape(lateness, SHAPES[0])
 }
 
 fn sliced_shape(
     lateness: i64,
     (size, slide, offset): (i64, i64, i64),
-) -> SlicingWindowOperator<Event, u8, Vec<i64>, Vec<i64>, Values, Describe, TimeWindow> {
+) -> SlicingWindowOperator<Function> {
     let shape = SlidingShape {
         size,
         slide,
@@ -86,8 +89,7 @@ fn sliced_shape(
         shape,
         lateness,
         Some(late_tag()),
-        Values,
-        describe as Describe,
+        AggregatingWindowFunction::new(Values, describe as Describe),
     )
 }
 
