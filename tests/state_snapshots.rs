@@ -13,8 +13,8 @@ use sluice::runtime::operators::ProcessOperator;
 use sluice::runtime::task::operator::OperatorContext;
 use sluice::runtime::task::output::{Collector, Context};
 use sluice::runtime::windowing::{
-    AggregatingWindowFunction, Elements, EventTimeTrigger, SessionWindowOperator, SessionWindows,
-    TimeWindow, TumblingWindows, WindowContext, WindowOperator,
+    AggregatingWindowFunction, Elements, EventTimeTrigger, Lateness, SessionWindowOperator,
+    SessionWindows, TimeWindow, TumblingWindows, WindowContext, WindowOperator,
 };
 use sluice::state::{KeyedSnapshot, OperatorSnapshot, OperatorStateSnapshot, OperatorStateStore};
 
@@ -74,6 +74,14 @@ fn clicks() -> Vec<Input<Click>> {
     inputs
 }
 
+/// 200 ms of allowed lateness; later clicks are dropped.
+fn lateness() -> Lateness<Click> {
+    Lateness {
+        allowed: 200,
+        side_output: None,
+    }
+}
+
 fn key_group(click: &Click) -> usize {
     assign_to_key_group(&click.0, DEFAULT_MAX_PARALLELISM)
 }
@@ -84,8 +92,7 @@ fn windows_restored_at_another_parallelism_give_the_uninterrupted_results() {
         SessionWindowOperator::new(
             Arc::new(|c: &Click| c.0.clone()),
             500,
-            200,
-            None,
+            lateness(),
             AggregatingWindowFunction::new(CountAndSum, describe as Describe),
         )
     };
@@ -94,8 +101,7 @@ fn windows_restored_at_another_parallelism_give_the_uninterrupted_results() {
             Arc::new(|c: &Click| c.0.clone()),
             Arc::new(TumblingWindows::event_time(Duration::from_secs(2))),
             Arc::new(EventTimeTrigger),
-            200,
-            None,
+            lateness(),
             AggregatingWindowFunction::new(CountAndSum, describe as Describe),
         )
     };
@@ -106,8 +112,7 @@ fn windows_restored_at_another_parallelism_give_the_uninterrupted_results() {
                 500,
             ))),
             Arc::new(EventTimeTrigger),
-            200,
-            None,
+            lateness(),
             AggregatingWindowFunction::new(CountAndSum, describe as Describe),
         )
     };
@@ -239,8 +244,7 @@ fn corrupt_window_state_is_a_clear_error() {
     let operator = SessionWindowOperator::new(
         Arc::new(|c: &Click| c.0.clone()),
         500,
-        0,
-        None,
+        Lateness::default(),
         AggregatingWindowFunction::new(CountAndSum, describe as Describe),
     );
     let mut harness = OneInputHarness::new(operator);

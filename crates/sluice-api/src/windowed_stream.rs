@@ -28,7 +28,7 @@ use sluice_core::{KeyData, StreamData};
 use sluice_runtime::task::output::{Collector, OutputTag};
 use sluice_runtime::windowing::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, CountEvictor,
-    CountTrigger, Elements, Evictor, GlobalWindow, GlobalWindows, InternalWindowFunction,
+    CountTrigger, Elements, Evictor, GlobalWindow, GlobalWindows, InternalWindowFunction, Lateness,
     ProcessWindowFunction, PurgingTrigger, SessionWindowOperator, SlicingWindowOperator, Trigger,
     Window, WindowAssigner, WindowContext, WindowOperator,
 };
@@ -43,8 +43,7 @@ pub struct WindowedStream<T, K, W> {
     assigner: Arc<dyn WindowAssigner<T, W>>,
     trigger: Option<Arc<dyn Trigger<T, W>>>,
     evictor: Option<Arc<dyn Evictor<T, W>>>,
-    allowed_lateness: i64,
-    late_tag: Option<OutputTag<T>>,
+    lateness: Lateness<T>,
     non_parallel: bool,
 }
 
@@ -64,8 +63,7 @@ impl<T: StreamData, K: KeyData> KeyedStream<T, K> {
             assigner: Arc::new(assigner),
             trigger: None,
             evictor: None,
-            allowed_lateness: 0,
-            late_tag: None,
+            lateness: Lateness::default(),
             non_parallel: false,
         }
     }
@@ -164,14 +162,14 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
     /// Keeps windows this long after the watermark passed their end: late elements within it
     /// fire the window again with the updated contents.
     pub fn allowed_lateness(mut self, lateness: Duration) -> Self {
-        self.allowed_lateness = i64::try_from(lateness.as_millis()).unwrap_or(i64::MAX);
+        self.lateness.allowed = i64::try_from(lateness.as_millis()).unwrap_or(i64::MAX);
         self
     }
 
     /// Sends elements too late for all their windows to the side output `tag` (use
     /// `get_side_output` on the result).
     pub fn side_output_late_data(mut self, tag: &OutputTag<T>) -> Self {
-        self.late_tag = Some(tag.clone());
+        self.lateness.side_output = Some(tag.clone());
         self
     }
 
@@ -192,7 +190,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                 .environment()
                 .report("window: the trigger does not support merging windows (session windows)");
         }
-        let (lateness, late_tag) = (self.allowed_lateness, self.late_tag);
+        let lateness = self.lateness;
         if let Some(gap) = session_gap {
             // Event-time sessions with the default trigger: the dedicated session operator.
             let stream = self
@@ -202,8 +200,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                     SessionWindowOperator::new(
                         Arc::clone(&key_selector),
                         gap,
-                        lateness,
-                        late_tag.clone(),
+                        lateness.clone(),
                         make_function(),
                     )
                 });
@@ -217,8 +214,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                     Arc::clone(&key_selector),
                     Arc::clone(&assigner),
                     Arc::clone(&trigger),
-                    lateness,
-                    late_tag.clone(),
+                    lateness.clone(),
                     make_function(),
                 )
             });
@@ -262,7 +258,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
         if let Some(shape) = sliced {
             // Event-time tumbling or sliding windows with the default trigger: by slices.
             let key_selector = self.keyed.key_selector();
-            let (lateness, late_tag) = (self.allowed_lateness, self.late_tag);
+            let lateness = self.lateness;
             let stream = self
                 .keyed
                 .as_stream()
@@ -270,8 +266,7 @@ impl<T: StreamData, K: KeyData, W: Window> WindowedStream<T, K, W> {
                     SlicingWindowOperator::new(
                         Arc::clone(&key_selector),
                         shape,
-                        lateness,
-                        late_tag.clone(),
+                        lateness.clone(),
                         AggregatingWindowFunction::new(aggregate.clone(), function.clone()),
                     )
                 });

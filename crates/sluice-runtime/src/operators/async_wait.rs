@@ -23,7 +23,7 @@ use sluice_core::{Record, StreamData, Timestamp, UserResult, Watermark};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
 use crate::signal::TaskWaker;
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
 use crate::task::output::Output;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
@@ -324,11 +324,7 @@ where
     F: Fn(I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = UserResult<Vec<O>>> + Send + 'static,
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        out: &mut Output<O>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<O>) -> WatermarkOut {
         if watermark == Watermark::MAX {
             // The end of the input: a bounded source sends it before the final checkpoint's
             // barrier, and whatever is emitted after that barrier is never committed. Drain.

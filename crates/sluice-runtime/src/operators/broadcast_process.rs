@@ -13,7 +13,7 @@ use sluice_state::OperatorSnapshot;
 
 use super::broadcast_state::{BroadcastStateCodec, BroadcastStates};
 use super::keyed_process::{KeyedContext, KeyedRuntime};
-use crate::task::operator::{OperatorContext, StreamOperator, TwoInputOperator};
+use crate::task::operator::{OperatorContext, StreamOperator, TwoInputOperator, WatermarkOut};
 use crate::task::output::{Collector, Output};
 use crate::time::processing_time::ProcessingTime;
 
@@ -196,11 +196,7 @@ where
     K: KeyData,
     P: KeyedBroadcastProcessFunction<K, IN, B, OUT>,
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        out: &mut Output<OUT>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<OUT>) -> WatermarkOut {
         let (function, states) = (&mut self.function, &self.states);
         self.keyed
             .advance_watermark(watermark, out, |time, ctx, collector| {

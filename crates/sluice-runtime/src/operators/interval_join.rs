@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
-use crate::task::operator::{StreamOperator, TwoInputOperator};
+use crate::task::operator::{StreamOperator, TwoInputOperator, WatermarkOut};
 use crate::task::output::{Collector, Output};
 
 /// Per key, buffered elements by timestamp.
@@ -135,11 +135,7 @@ where
     K: Hash + Eq + Clone + Send + Serialize + DeserializeOwned + 'static,
     F: FnMut(&A, &B, &mut Collector<'_, O>) + Send,
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        _out: &mut Output<O>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, _out: &mut Output<O>) -> WatermarkOut {
         self.watermark = self.watermark.max(watermark.0);
         let wm = self.watermark;
         let keep_first_from = if self.upper > 0 {

@@ -15,7 +15,7 @@ use sluice_core::key_group::assign_to_key_group;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBackend};
 
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
 use crate::task::output::{Collector, Output, OutputTag, SideOutputs};
 use crate::time::TimeDomain;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -300,11 +300,7 @@ where
     O: Send + 'static,
     P: KeyedProcessFunction<K, I, O>,
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        out: &mut Output<O>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<O>) -> WatermarkOut {
         let function = &mut self.function;
         self.keyed
             .advance_watermark(watermark, out, |time, ctx, collector| {

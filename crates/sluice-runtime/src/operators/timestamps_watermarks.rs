@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sluice_core::{Record, UserResult, Watermark};
 
 use crate::signal::CancelToken;
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
 use crate::task::output::Output;
 use crate::time::alignment::AlignmentRegistry;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
@@ -157,11 +157,7 @@ impl<T: Send + 'static> OneInputOperator<T, T> for TimestampsAndWatermarksOperat
 }
 
 impl<T: Send + 'static> StreamOperator<T, T> for TimestampsAndWatermarksOperator<T> {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        _out: &mut Output<T>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, _out: &mut Output<T>) -> WatermarkOut {
         if watermark != Watermark::MAX {
             return Ok(None);
         }

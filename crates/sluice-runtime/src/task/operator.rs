@@ -125,6 +125,10 @@ impl OperatorContext {
     }
 }
 
+/// What an operator does with a watermark: the watermark to forward (`None` holds it back),
+/// or its error.
+pub type WatermarkOut = UserResult<Option<Watermark>>;
+
 /// What every operator has, whatever its inputs (Flink's `StreamOperator`): its life cycle and
 /// its part in checkpoints. `In` and `Out` are its record types (for two inputs, the pair of
 /// input types), which lets one generic operator serve several.
@@ -141,11 +145,7 @@ pub trait StreamOperator<In, Out>: Send {
 
     /// Event time advanced (for two inputs: the minimum of both); returns the watermark to
     /// forward, or `None` to hold it back.
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        _out: &mut Output<Out>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, _out: &mut Output<Out>) -> WatermarkOut {
         Ok(Some(watermark))
     }
 

@@ -12,9 +12,9 @@ use sluice_state::{HeapStateBackend, KeyedSnapshot, StateBackend, StateError};
 
 use crate::task::operator::OperatorContext;
 
-use super::functions::{WindowContext, WindowStateAccess};
+use super::functions::{InternalWindowFunction, WindowContext, WindowStateAccess};
 use super::window::Window;
-use crate::task::output::{Collector, Output};
+use crate::task::output::Output;
 use crate::time::processing_time::ProcessingTime;
 
 /// The watermark and processing time a window function sees.
@@ -24,6 +24,14 @@ pub(crate) type Times = (Timestamp, ProcessingTime);
 pub(crate) struct FunctionState {
     backend: Box<dyn StateBackend>,
     max_parallelism: usize,
+}
+
+/// Empty state in memory for the default number of key groups: what an operator holds until
+/// `open` gives it the job's.
+impl Default for FunctionState {
+    fn default() -> Self {
+        FunctionState::new(sluice_core::DEFAULT_MAX_PARALLELISM)
+    }
 }
 
 impl FunctionState {
@@ -72,18 +80,20 @@ impl FunctionState {
         f(&mut WindowContext::new(window, watermark, now).with_state(access))
     }
 
-    /// Calls `emit` with a context for `key` and `window` and a collector whose results carry
+    /// Emits what `function` makes of `key`'s `window` holding `contents`; the results carry
     /// the window's max timestamp.
-    pub(crate) fn emit<K: Hash + Serialize, W: Window, O>(
+    pub(crate) fn emit<F: InternalWindowFunction>(
         &mut self,
-        key: &K,
-        window: &W,
+        function: &mut F,
+        key: &F::Key,
+        window: &F::Window,
+        contents: &mut F::Contents,
         times: Times,
-        out: &mut Output<O>,
-        emit: impl FnOnce(&mut WindowContext<'_, W>, &mut Collector<'_, O>) -> UserResult,
+        out: &mut Output<F::Out>,
     ) -> UserResult {
         self.with_context(key, window, times, |ctx| {
-            emit(ctx, &mut out.collector(Some(window.max_timestamp())))
+            let mut collector = out.collector(Some(window.max_timestamp()));
+            function.emit(key, ctx, contents, &mut collector)
         })
     }
 

@@ -294,7 +294,8 @@ where
 pub struct AggregatingWindowFunction<T, K, W, OUT, A, ACC, R, P> {
     aggregate: A,
     function: P,
-    _types: PhantomData<fn(T, K, W) -> (OUT, ACC, R)>,
+    _types: PhantomData<fn(T, K, W) -> OUT>,
+    _accumulator: PhantomData<fn() -> (ACC, R)>,
 }
 
 impl<T, K, W, OUT, A, ACC, R, P> AggregatingWindowFunction<T, K, W, OUT, A, ACC, R, P> {
@@ -304,6 +305,7 @@ impl<T, K, W, OUT, A, ACC, R, P> AggregatingWindowFunction<T, K, W, OUT, A, ACC,
             aggregate,
             function,
             _types: PhantomData,
+            _accumulator: PhantomData,
         }
     }
 }

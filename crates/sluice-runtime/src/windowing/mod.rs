@@ -10,6 +10,7 @@ mod assigners;
 mod evictors;
 mod function_state;
 mod functions;
+mod lateness;
 mod merging_window_set;
 mod operator;
 mod sessions;
@@ -31,6 +32,7 @@ pub use functions::{
     AggregateFunction, AggregatingWindowFunction, BufferedWindowFunction, Elements,
     InternalWindowFunction, ProcessWindowFunction, WindowContext, WindowStateAccess,
 };
+pub use lateness::Lateness;
 pub use merging_window_set::MergingWindowSet;
 pub use operator::WindowOperator;
 pub use sessions::SessionWindowOperator;

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use sluice_core::DEFAULT_MAX_PARALLELISM;
+use sluice_core::key_selector::OwnedKeyFn;
 use sluice_state::{HeapTable, KeyedTable, OperatorSnapshot};
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
@@ -11,11 +13,12 @@ use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use super::assigners::WindowAssigner;
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
+use super::lateness::Lateness;
 use super::store::{KeyScope, KeyWindows, TimerQueues};
 use super::triggers::{Trigger, TriggerContext, TriggerResult};
-use super::window::{Window, cleanup_time};
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
-use crate::task::output::{Output, OutputTag};
+use super::window::Window;
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
+use crate::task::output::Output;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the window contents are snapshotted under.
@@ -30,11 +33,10 @@ type WindowTable<F> = Box<dyn KeyedTable<<F as InternalWindowFunction>::Key, Key
 
 /// Keyed windows over the records of the window function `F`, emitting through it.
 pub struct WindowOperator<F: InternalWindowFunction> {
-    key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+    key_selector: OwnedKeyFn<F::In, F::Key>,
     assigner: Arc<dyn WindowAssigner<F::In, F::Window>>,
     trigger: Arc<dyn Trigger<F::In, F::Window>>,
-    allowed_lateness: i64,
-    late_tag: Option<OutputTag<F::In>>,
+    lateness: Lateness<F::In>,
     function: F,
     windows: WindowTable<F>,
     timers: TimerQueues<F::Key, F::Window>,
@@ -46,29 +48,26 @@ pub struct WindowOperator<F: InternalWindowFunction> {
 }
 
 impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
-    /// A window operator; `late_tag` receives elements too late for all their windows.
+    /// A window operator.
     pub fn new(
-        key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+        key_selector: OwnedKeyFn<F::In, F::Key>,
         assigner: Arc<dyn WindowAssigner<F::In, F::Window>>,
         trigger: Arc<dyn Trigger<F::In, F::Window>>,
-        allowed_lateness: i64,
-        late_tag: Option<OutputTag<F::In>>,
+        lateness: Lateness<F::In>,
         function: F,
     ) -> Self {
-        let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
         WindowOperator {
             key_selector,
             assigner,
             trigger,
-            allowed_lateness,
-            late_tag,
+            lateness,
             function,
-            windows: Box::new(HeapTable::new(WINDOWS_STATE, max_parallelism)),
+            windows: Box::new(HeapTable::new(WINDOWS_STATE, DEFAULT_MAX_PARALLELISM)),
             timers: TimerQueues::default(),
             watermark: Timestamp::MIN,
             now: 0,
             time: ProcessingTimeService::default(),
-            function_state: FunctionState::new(max_parallelism),
+            function_state: FunctionState::default(),
         }
     }
 
@@ -76,7 +75,7 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
     /// when that overflows), or its end (processing time).
     fn cleanup_time(&self, window: &F::Window) -> Timestamp {
         if self.assigner.is_event_time() {
-            cleanup_time(window.max_timestamp(), self.allowed_lateness)
+            self.lateness.cleanup_time(window.max_timestamp())
         } else {
             window.max_timestamp()
         }
@@ -87,8 +86,7 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
     }
 
     fn is_element_late(&self, timestamp: Timestamp) -> bool {
-        self.assigner.is_event_time()
-            && timestamp.wrapping_add(self.allowed_lateness) <= self.watermark
+        self.assigner.is_event_time() && self.lateness.is_late(timestamp, self.watermark)
     }
 
     /// Takes `key`'s windows out of the table (empty when it has none).
@@ -149,28 +147,6 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
         }
     }
 
-    fn emit(
-        &mut self,
-        key: &F::Key,
-        windows: &mut KeyWindowsOf<F>,
-        window: &F::Window,
-        state_window: &F::Window,
-        out: &mut Output<F::Out>,
-    ) -> UserResult {
-        let Some(contents) = windows
-            .get_mut(state_window)
-            .and_then(|slot| slot.contents.as_mut())
-        else {
-            return Ok(());
-        };
-        let function = &mut self.function;
-        let times = (self.watermark, self.now);
-        self.function_state
-            .emit(key, window, times, out, |ctx, collector| {
-                function.emit(key, ctx, contents, collector)
-            })
-    }
-
     /// Lets the window function clear the per-window state of a window being dropped.
     fn clear_function_state(&mut self, key: &F::Key, window: &F::Window) -> UserResult {
         let function = &mut self.function;
@@ -189,8 +165,14 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
         state_window: &F::Window,
         out: &mut Output<F::Out>,
     ) -> UserResult {
-        if result.is_fire() {
-            self.emit(key, windows, window, state_window, out)?;
+        if result.is_fire()
+            && let Some(contents) = windows
+                .get_mut(state_window)
+                .and_then(|slot| slot.contents.as_mut())
+        {
+            let times = (self.watermark, self.now);
+            self.function_state
+                .emit(&mut self.function, key, window, contents, times, out)?;
         }
         if result.is_purge() {
             windows.take_contents(state_window);
@@ -214,7 +196,7 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
                 && merge
                     .result
                     .max_timestamp()
-                    .wrapping_add(self.allowed_lateness)
+                    .wrapping_add(self.lateness.allowed)
                     <= self.watermark
             {
                 return Err(format!(
@@ -297,10 +279,8 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
                 self.add_and_trigger(key, windows, &window, &state_window, record, timestamp, out)
             }
             None => {
-                if self.is_element_late(timestamp)
-                    && let Some(tag) = &self.late_tag
-                {
-                    out.sides.emit(tag, record);
+                if self.is_element_late(timestamp) {
+                    self.lateness.drop_late(record, out);
                 }
                 Ok(())
             }
@@ -416,11 +396,7 @@ impl<T: Clone, OUT, F: InternalWindowFunction<In = T, Out = OUT>> OneInputOperat
 impl<T: Clone, OUT, F: InternalWindowFunction<In = T, Out = OUT>> StreamOperator<T, OUT>
     for WindowOperator<F>
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        out: &mut Output<OUT>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<OUT>) -> WatermarkOut {
         self.watermark = self.watermark.max(watermark.0);
         self.fire_timers(true, self.watermark, out)?;
         Ok(Some(watermark))

@@ -12,17 +12,19 @@
 //! the allowed lateness.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sluice_core::DEFAULT_MAX_PARALLELISM;
+use sluice_core::key_selector::OwnedKeyFn;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::{HeapTable, KeyedStore, KeyedTable, OperatorSnapshot};
 
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
-use super::window::{TimeWindow, Window, cleanup_time, typed};
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
-use crate::task::output::{Output, OutputTag};
+use super::lateness::Lateness;
+use super::window::{TimeWindow, Window, typed};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
+use crate::task::output::Output;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The name the sessions are snapshotted under.
@@ -39,7 +41,7 @@ struct Session<C> {
 
 /// Session windows of a static gap over event time.
 pub struct SessionWindowOperator<F: InternalWindowFunction> {
-    key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+    key_selector: OwnedKeyFn<F::In, F::Key>,
     /// Each key's live sessions, sorted and disjoint.
     sessions: KeyedStore<F::Key, Vec<Session<F::Contents>>>,
     logic: SessionLogic<F>,
@@ -49,8 +51,7 @@ pub struct SessionWindowOperator<F: InternalWindowFunction> {
 /// so the table can lend a key's sessions to it in place.
 struct SessionLogic<F: InternalWindowFunction> {
     gap: i64,
-    allowed_lateness: i64,
-    late_tag: Option<OutputTag<F::In>>,
+    lateness: Lateness<F::In>,
     function: F,
     /// Window-end and cleanup timers by time: (key, window).
     timers: BTreeMap<Timestamp, Vec<(F::Key, TimeWindow)>>,
@@ -63,29 +64,25 @@ struct SessionLogic<F: InternalWindowFunction> {
 }
 
 impl<F: InternalWindowFunction> SessionWindowOperator<F> {
-    /// Sessions closing after `gap` ms without elements; `late_tag` receives elements too late
-    /// for every window.
+    /// Sessions closing after `gap` ms without elements.
     pub fn new(
-        key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+        key_selector: OwnedKeyFn<F::In, F::Key>,
         gap: i64,
-        allowed_lateness: i64,
-        late_tag: Option<OutputTag<F::In>>,
+        lateness: Lateness<F::In>,
         function: F,
     ) -> Self {
-        let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
         SessionWindowOperator {
             key_selector,
-            sessions: KeyedStore::Heap(HeapTable::new(SESSIONS_STATE, max_parallelism)),
+            sessions: KeyedStore::Heap(HeapTable::new(SESSIONS_STATE, DEFAULT_MAX_PARALLELISM)),
             logic: SessionLogic {
                 gap,
-                allowed_lateness,
-                late_tag,
+                lateness,
                 function,
                 timers: BTreeMap::new(),
                 watermark: Timestamp::MIN,
                 time: ProcessingTimeService::default(),
                 now: 0,
-                function_state: FunctionState::new(max_parallelism),
+                function_state: FunctionState::default(),
             },
         }
     }
@@ -117,7 +114,7 @@ impl<F: InternalWindowFunction> SessionWindowOperator<F> {
 
 impl<F: InternalWindowFunction> SessionLogic<F> {
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
-        cleanup_time(window.max_timestamp(), self.allowed_lateness)
+        self.lateness.cleanup_time(window.max_timestamp())
     }
 
     fn timer(&mut self, time: Timestamp, key: &F::Key, window: TimeWindow) {
@@ -153,12 +150,15 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
         contents: &mut F::Contents,
         out: &mut Output<F::Out>,
     ) -> UserResult {
-        let function = &mut self.function;
         let times = (self.watermark, self.now);
-        self.function_state
-            .emit(key, &typed(window)?, times, out, |ctx, collector| {
-                function.emit(key, ctx, contents, collector)
-            })
+        self.function_state.emit(
+            &mut self.function,
+            key,
+            &typed(window)?,
+            contents,
+            times,
+            out,
+        )
     }
 
     fn add(
@@ -178,10 +178,8 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
             .count();
         let position = if touching == 0 {
             if self.cleanup_time(&window) <= self.watermark {
-                if timestamp.wrapping_add(self.allowed_lateness) <= self.watermark
-                    && let Some(tag) = &self.late_tag
-                {
-                    out.sides.emit(tag, record);
+                if self.lateness.is_late(timestamp, self.watermark) {
+                    self.lateness.drop_late(record, out);
                 }
                 return Ok(());
             }
@@ -260,11 +258,7 @@ impl<T, OUT, F: InternalWindowFunction<In = T, Out = OUT>> OneInputOperator<T, O
 impl<T, OUT, F: InternalWindowFunction<In = T, Out = OUT>> StreamOperator<T, OUT>
     for SessionWindowOperator<F>
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        out: &mut Output<OUT>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<OUT>) -> WatermarkOut {
         self.logic.now = self.logic.time.now();
         self.logic.watermark = self.logic.watermark.max(watermark.0);
         while let Some(mut entry) = self.logic.timers.first_entry() {
@@ -324,13 +318,14 @@ impl<T, OUT, F: InternalWindowFunction<In = T, Out = OUT>> StreamOperator<T, OUT
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use proptest::prelude::*;
     use proptest::strategy::ValueTree;
     use sluice_core::key_group::assign_to_key_group;
 
-    use super::super::test_support::{Event, inputs, late_tag, run};
+    use super::super::test_support::{Event, inputs, late, run};
     use super::*;
     use crate::harness::{OneInputHarness, run_uninterrupted, run_with_restore};
     use crate::task::output::Collector;
@@ -367,13 +362,7 @@ mod tests {
     }
 
     fn dedicated(gap: i64, lateness: i64) -> SessionWindowOperator<Function> {
-        SessionWindowOperator::new(
-            Arc::new(|e: &Event| e.0),
-            gap,
-            lateness,
-            Some(late_tag()),
-            function(),
-        )
+        SessionWindowOperator::new(Arc::new(|e: &Event| e.0), gap, late(lateness), function())
     }
 
     fn general(gap: i64, lateness: i64) -> WindowOperator<Function> {
@@ -383,8 +372,7 @@ mod tests {
                 gap as u64,
             ))),
             Arc::new(EventTimeTrigger),
-            lateness,
-            Some(late_tag()),
+            late(lateness),
             function(),
         )
     }

@@ -20,19 +20,20 @@
 //! watermark over after a restore and may accept elements that were late before.)
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use sluice_core::key_group::{KeyGroupRange, assign_to_key_group};
+use sluice_core::key_selector::OwnedKeyFn;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::function_state::FunctionState;
 use super::functions::InternalWindowFunction;
+use super::lateness::Lateness;
 use super::window::{TimeWindow, Window, cleanup_time, typed};
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
-use crate::task::output::{Output, OutputTag};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
+use crate::task::output::Output;
 use crate::time::processing_time::{ProcessingTime, ProcessingTimeService};
 
 /// The names the slices and the key groups' watermark progress are snapshotted under.
@@ -60,11 +61,10 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// Sliding windows aggregated by slices: `F`'s window contents are the slices' accumulators,
 /// copied into each window that holds the slice when it fires.
 pub struct SlicingWindowOperator<F: InternalWindowFunction> {
-    key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+    key_selector: OwnedKeyFn<F::In, F::Key>,
     shape: SlidingShape,
     slice: i64,
-    allowed_lateness: i64,
-    late_tag: Option<OutputTag<F::In>>,
+    lateness: Lateness<F::In>,
     function: F,
     /// Accumulators by slice start, then key.
     slices: BTreeMap<Timestamp, FxHashMap<F::Key, F::Contents>>,
@@ -87,18 +87,16 @@ pub struct SlicingWindowOperator<F: InternalWindowFunction> {
 impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
     /// An operator for windows of `shape`.
     pub fn new(
-        key_selector: Arc<dyn Fn(&F::In) -> F::Key + Send + Sync>,
+        key_selector: OwnedKeyFn<F::In, F::Key>,
         shape: SlidingShape,
-        allowed_lateness: i64,
-        late_tag: Option<OutputTag<F::In>>,
+        lateness: Lateness<F::In>,
         function: F,
     ) -> Self {
         SlicingWindowOperator {
             key_selector,
             shape,
             slice: gcd(shape.size, shape.slide),
-            allowed_lateness,
-            late_tag,
+            lateness,
             function,
             slices: BTreeMap::new(),
             restored_progress: FxHashMap::default(),
@@ -107,7 +105,7 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
             watermark: Timestamp::MIN,
             time: ProcessingTimeService::default(),
             now: 0,
-            function_state: FunctionState::new(sluice_core::DEFAULT_MAX_PARALLELISM),
+            function_state: FunctionState::default(),
             key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
         }
     }
@@ -117,7 +115,7 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
     }
 
     fn cleanup_time(&self, window: &TimeWindow) -> Timestamp {
-        cleanup_time(window.max_timestamp(), self.allowed_lateness)
+        self.lateness.cleanup_time(window.max_timestamp())
     }
 
     /// Calls `f` with the start of every window holding `timestamp`, latest first, as the
@@ -208,9 +206,7 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
         };
         let times = (self.watermark, self.now);
         self.function_state
-            .emit(key, &window, times, out, |ctx, collector| {
-                function.emit(key, ctx, &mut accumulator, collector)
-            })
+            .emit(function, key, &window, &mut accumulator, times, out)
     }
 
     /// Fires window `start` for every key with elements in it (the watermark passed its end);
@@ -236,10 +232,14 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
             let fired_before = self.fired_before_restore(key, window.max_timestamp());
             let function = &mut self.function;
             if !fired_before {
-                self.function_state
-                    .emit(key, &typed_window, times, out, |ctx, collector| {
-                        function.emit(key, ctx, &mut accumulator, collector)
-                    })?;
+                self.function_state.emit(
+                    function,
+                    key,
+                    &typed_window,
+                    &mut accumulator,
+                    times,
+                    out,
+                )?;
             }
             if clear {
                 self.function_state
@@ -269,11 +269,7 @@ impl<T, OUT, F> StreamOperator<T, OUT> for SlicingWindowOperator<F>
 where
     F: InternalWindowFunction<In = T, Out = OUT, Contents: Clone>,
 {
-    fn process_watermark(
-        &mut self,
-        watermark: Watermark,
-        out: &mut Output<OUT>,
-    ) -> UserResult<Option<Watermark>> {
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Output<OUT>) -> WatermarkOut {
         self.now = self.time.now();
         let (from, to) = (self.watermark, self.watermark.max(watermark.0));
         if to == from {
@@ -281,7 +277,7 @@ where
         }
         self.watermark = to;
         // Windows whose end passed fire for every key; those cleaned up at their end at once.
-        let lateness = self.allowed_lateness;
+        let lateness = self.lateness.allowed;
         for start in self.windows_due(from, to, |w| w.max_timestamp()) {
             let clear =
                 self.cleanup_time(&self.window(start)) == self.window(start).max_timestamp();
@@ -380,10 +376,8 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
         let watermark = self.watermark_for(&key);
         self.live_window_starts(timestamp, watermark, live);
         if live.is_empty() {
-            if timestamp.wrapping_add(self.allowed_lateness) <= watermark
-                && let Some(tag) = &self.late_tag
-            {
-                out.sides.emit(tag, record);
+            if self.lateness.is_late(timestamp, watermark) {
+                self.lateness.drop_late(record, out);
             }
             return Ok(());
         }
@@ -429,7 +423,7 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
             self.shape.size,
             self.shape.slide,
             self.shape.offset,
-            self.allowed_lateness,
+            self.lateness.allowed,
         );
         self.slices.retain(|slice_start, _| {
             // The last window holding this slice starts at the latest start <= the slice.

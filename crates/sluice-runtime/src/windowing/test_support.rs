@@ -7,6 +7,7 @@ use sluice_core::{Record, Watermark};
 use crate::harness::{Input, OneInputHarness};
 use crate::task::operator::OneInputOperator;
 use crate::task::output::OutputTag;
+use crate::windowing::Lateness;
 
 /// (key, value) events.
 pub(crate) type Event = (u8, i64);
@@ -14,6 +15,14 @@ pub(crate) type Event = (u8, i64);
 /// The late output of the tests.
 pub(crate) fn late_tag() -> OutputTag<Event> {
     OutputTag::new("late")
+}
+
+/// `allowed` ms of lateness, with later elements sent to [`late_tag`].
+pub(crate) fn late(allowed: i64) -> Lateness<Event> {
+    Lateness {
+        allowed,
+        side_output: Some(late_tag()),
+    }
 }
 
 /// Runs `operator` over `inputs`; returns what fired and what was late, each sorted.

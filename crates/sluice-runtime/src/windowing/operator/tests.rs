@@ -63,8 +63,7 @@ fn global_operator(
         Arc::new(|e: &Event| e.0),
         Arc::new(GlobalWindows),
         trigger,
-        0,
-        None,
+        Lateness::default(),
         BufferedWindowFunction::new(describe_global as DescribeGlobal, evictor),
     )
 }
@@ -77,8 +76,7 @@ fn time_operator(
         Arc::new(|e: &Event| e.0),
         assigner,
         trigger,
-        0,
-        None,
+        Lateness::default(),
         BufferedWindowFunction::new(describe_time as DescribeTime, None),
     )
 }
@@ -289,8 +287,7 @@ fn time_evictor_keeps_the_recent_elements_of_a_firing_window() {
         Arc::new(|e: &Event| e.0),
         Arc::new(GlobalWindows),
         Arc::new(CountTrigger::of(4)),
-        0,
-        None,
+        Lateness::default(),
         BufferedWindowFunction::new(
             describe_global as DescribeGlobal,
             Some(Arc::new(TimeEvictor::of(Duration::from_millis(10)))
@@ -311,8 +308,10 @@ fn allowed_lateness_refires_and_late_records_go_to_the_side_output() {
         Arc::new(|e: &Event| e.0),
         Arc::new(TumblingWindows::event_time(Duration::from_millis(10))),
         Arc::new(EventTimeTrigger),
-        5,
-        Some(late.clone()),
+        Lateness {
+            allowed: 5,
+            side_output: Some(late.clone()),
+        },
         BufferedWindowFunction::new(describe_time as DescribeTime, None),
     );
     let mut harness = OneInputHarness::new(operator);
@@ -404,7 +403,7 @@ fn windows_restore_at_any_parallelism_with_the_same_results() {
             )),
             Arc::new(crate::windowing::EventTimeTrigger),
         );
-        operator.allowed_lateness = 15;
+        operator.lateness.allowed = 15;
         operator
     });
     restore_matches_uninterrupted(|| {

@@ -9,12 +9,13 @@ fn slices_are_the_gcd_of_size_and_slide() {
     assert_eq!(gcd(300, 200), 100);
 }
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
 use sluice_core::key_group::assign_to_key_group;
 
-use super::super::test_support::{Event, inputs, late_tag, run, run_restarted};
+use super::super::test_support::{Event, inputs, late, run, run_restarted};
 use crate::harness::{run_uninterrupted, run_with_restore};
 use crate::task::output::Collector;
 use crate::windowing::{
@@ -87,8 +88,7 @@ fn sliced_shape(
     SlicingWindowOperator::new(
         Arc::new(|e: &Event| e.0),
         shape,
-        lateness,
-        Some(late_tag()),
+        late(lateness),
         AggregatingWindowFunction::new(Values, describe as Describe),
     )
 }
@@ -113,8 +113,7 @@ proptest! {
                 .with_offset(offset),
             ),
             Arc::new(EventTimeTrigger),
-            lateness,
-            Some(late_tag()),
+            late(lateness),
             AggregatingWindowFunction::new(Values, describe as Describe),
         );
         let expected = run(general, &inputs);
