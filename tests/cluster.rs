@@ -325,18 +325,7 @@ fn a_job_that_never_gets_its_slots_fails_after_the_slot_request_timeout() {
         vec!["-D".into(), "slot.request.timeout=1s".into()]
     });
     let input = write_text(&cluster.dir);
-    let run = cluster.client(
-        "run",
-        &[
-            "-p",
-            "2",
-            example("word_count").to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            "out.csv",
-        ],
-    );
+    let run = cluster.run_word_count(&[], 2, input.to_str().unwrap(), "out.csv");
     assert!(!run.status.success());
     let said = String::from_utf8_lossy(&run.stderr);
     assert!(said.contains("CREATED: waiting for 2 free slots"), "{said}");

@@ -139,19 +139,13 @@ fn the_clients_configuration_checkpoints_a_job_that_sets_nothing() {
     let input = write_text(&cluster.dir);
     let checkpoints = cluster.dir.join("default-checkpoints");
     let directory = format!("execution.checkpointing.dir={}", checkpoints.display());
-    cluster.run_ok(&[
+    let settings = [
         "-D",
         "execution.checkpointing.interval=50ms",
         "-D",
         &directory,
-        "-p",
-        "2",
-        example("word_count").to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        "out.csv",
-    ]);
+    ];
+    cluster.succeeded(cluster.run_word_count(&settings, 2, input.to_str().unwrap(), "out.csv"));
     assert!(
         !common::completed_checkpoints(&checkpoints).is_empty(),
         "the JobManager coordinated checkpoints the job never asked for itself"

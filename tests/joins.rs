@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use sluice::JoinedStreams;
+use sluice::joins::WindowedJoin;
 use sluice::prelude::*;
 
 type Order = (String, i64, u32);
@@ -45,6 +47,17 @@ fn user(element: &(String, i64, u32)) -> String {
     element.0.clone()
 }
 
+/// `streams` joined or co-grouped on the user, in tumbling event-time windows of `millis`.
+fn by_user_in_windows<M>(
+    streams: JoinedStreams<Order, Payment, M>,
+    millis: u64,
+) -> WindowedJoin<Order, Payment, String, TimeWindow, M> {
+    streams
+        .where_(user)
+        .equal_to(user)
+        .window(TumblingWindows::event_time(Duration::from_millis(millis)))
+}
+
 fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
     values.sort();
     values
@@ -54,11 +67,7 @@ fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
 fn window_join_pairs_equal_keys_in_the_same_window() {
     for p in [1, 4] {
         let (orders_stream, payments_stream) = orders_and_payments(p);
-        let joined = orders_stream
-            .join(payments_stream)
-            .where_(user)
-            .equal_to(user)
-            .window(TumblingWindows::event_time(Duration::from_millis(50)))
+        let joined = by_user_in_windows(orders_stream.join(payments_stream), 50)
             .apply(|o: &Order, pay: &Payment| (o.2, pay.2))
             .execute_and_collect("window join")
             .unwrap();
@@ -79,11 +88,7 @@ fn window_join_pairs_equal_keys_in_the_same_window() {
 fn co_group_sees_both_sides_even_when_one_is_empty() {
     for p in [1, 3] {
         let (orders_stream, payments_stream) = orders_and_payments(p);
-        let out = orders_stream
-            .co_group(payments_stream)
-            .where_(user)
-            .equal_to(user)
-            .window(TumblingWindows::event_time(Duration::from_millis(100)))
+        let out = by_user_in_windows(orders_stream.co_group(payments_stream), 100)
             .apply(
                 |orders: &[&Order],
                  payments: &[&Payment],
@@ -132,11 +137,8 @@ fn a_left_outer_join_built_on_co_group_keeps_orders_without_payments() {
         ("a".to_string(), 120, 3),
     ];
     let payments = vec![("a".to_string(), 5, 10), ("c".to_string(), 6, 20)];
-    let joined = timestamped(&env, orders, |o| o.1)
-        .co_group(timestamped(&env, payments, |p| p.1))
-        .where_(user)
-        .equal_to(user)
-        .window(TumblingWindows::event_time(Duration::from_millis(100)))
+    let streams = timestamped(&env, orders, |o| o.1).co_group(timestamped(&env, payments, |p| p.1));
+    let joined = by_user_in_windows(streams, 100)
         .apply(
             |orders: &[&Order],
              payments: &[&Payment],

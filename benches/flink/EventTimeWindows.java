@@ -23,7 +23,6 @@ import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -94,31 +93,6 @@ public class EventTimeWindows {
         public void onPeriodicEmit(WatermarkOutput output) {}
     }
 
-    /** Count and sum of a window's values. */
-    static class CountAndSum implements AggregateFunction<Event, long[], long[]> {
-        @Override
-        public long[] createAccumulator() {
-            return new long[2];
-        }
-
-        @Override
-        public long[] add(Event event, long[] accumulator) {
-            accumulator[0] += 1;
-            accumulator[1] += event.value;
-            return accumulator;
-        }
-
-        @Override
-        public long[] getResult(long[] accumulator) {
-            return accumulator;
-        }
-
-        @Override
-        public long[] merge(long[] a, long[] b) {
-            return new long[] {a[0] + b[0], a[1] + b[1]};
-        }
-    }
-
     /** One output line per firing: `key,start,end,count,sum`, marked as a window. */
     static class FormatPane extends ProcessWindowFunction<long[], String, String, TimeWindow> {
         @Override
@@ -185,7 +159,7 @@ public class EventTimeWindows {
         SingleOutputStreamOperator<String> panes = windowed
                 .allowedLateness(lateness)
                 .sideOutputLateData(late)
-                .aggregate(new CountAndSum(), new FormatPane())
+                .aggregate(new CountAndFold<Event>(0, Long::sum, event -> event.value), new FormatPane())
                 .name("Window");
         DataStream<String> lateLines = panes.getSideOutput(late)
                 .map(event -> "L" + event.line)

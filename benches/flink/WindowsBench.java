@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -52,31 +51,6 @@ public class WindowsBench {
         z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
         z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
         return z ^ (z >>> 31);
-    }
-
-    /** COUNT(*) and MAX(price). */
-    static class CountAndMax implements AggregateFunction<Bid, long[], long[]> {
-        @Override
-        public long[] createAccumulator() {
-            return new long[] {0, Long.MIN_VALUE};
-        }
-
-        @Override
-        public long[] add(Bid bid, long[] accumulator) {
-            accumulator[0] += 1;
-            accumulator[1] = Math.max(accumulator[1], bid.price);
-            return accumulator;
-        }
-
-        @Override
-        public long[] getResult(long[] accumulator) {
-            return accumulator;
-        }
-
-        @Override
-        public long[] merge(long[] a, long[] b) {
-            return new long[] {a[0] + b[0], Math.max(a[1], b[1])};
-        }
     }
 
     static final AtomicLong PANES = new AtomicLong();
@@ -129,7 +103,9 @@ public class WindowsBench {
             default:
                 throw new IllegalArgumentException("tumbling, sliding or session");
         }
-        windowed.aggregate(new CountAndMax()).name("Window").sinkTo(new PaneChecksum());
+        windowed.aggregate(new CountAndFold<Bid>(Long.MIN_VALUE, Math::max, bid -> bid.price))
+                .name("Window")
+                .sinkTo(new PaneChecksum());
         env.execute("WindowsBench");
         System.out.println("checksum=panes:" + PANES.get() + ",count:" + COUNTS.get() + ",max:" + MAXIMA.get());
     }

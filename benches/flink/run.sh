@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one of this directory's Flink programs in a local Flink (one JVM, an in-process
-# mini-cluster): compiles CLASS.java against $FLINK_HOME/lib when its class file is missing or
-# older, then runs it with ARGS. FLINK_HOME defaults to what scripts/install-flink.sh prints.
+# mini-cluster): compiles CLASS.java against $FLINK_HOME/lib, with the classes of this directory
+# it uses (such as CountAndFold), when its class file is missing or older than a source here,
+# then runs it with ARGS. FLINK_HOME defaults to what scripts/install-flink.sh prints.
 # usage: benches/flink/run.sh CLASS ARGS...
 # Environment: JAVA_HEAP, the JVM's maximum heap (-Xmx; the JVM's default when unset);
 # FLINK_LOG_CHECKPOINTS=1 logs each completed checkpoint (Flink's CheckpointCoordinator, with
@@ -13,9 +14,12 @@ shift
 FLINK_HOME="${FLINK_HOME:-$("$HERE/../../scripts/install-flink.sh")}"
 BUILD="${SLUICE_PEERS_CACHE:-$HOME/.cache/sluice-peers}/flink-programs"
 mkdir -p "$BUILD"
-if [ ! "$BUILD/$CLASS.class" -nt "$HERE/$CLASS.java" ]; then
-  javac -nowarn -d "$BUILD" -cp "$FLINK_HOME/lib/*" "$HERE/$CLASS.java"
-fi
+for source in "$HERE"/*.java; do
+  if [ ! "$BUILD/$CLASS.class" -nt "$source" ]; then
+    javac -nowarn -d "$BUILD" -cp "$FLINK_HOME/lib/*" -sourcepath "$HERE" "$HERE/$CLASS.java"
+    break
+  fi
+done
 # The JVM options Flink's own scripts pass (module openings Flink needs on Java 17).
 JVM_OPTS=$(sed -n 's/^[[:space:]]*all:[[:space:]]*//p' "$FLINK_HOME/conf/config.yaml" | head -n 1)
 LOGS=$(mktemp -d)

@@ -194,7 +194,12 @@ impl Cluster {
 
     /// `sluice run ARGS`, which must succeed (the failure shows its error and the logs).
     pub fn run_ok(&self, args: &[&str]) -> Output {
-        let run = self.client("run", args);
+        self.succeeded(self.client("run", args))
+    }
+
+    /// `run`, a `sluice run`, which must have succeeded (the failure shows its error and the
+    /// logs).
+    pub fn succeeded(&self, run: Output) -> Output {
         assert!(
             run.status.success(),
             "{}\n{}",
@@ -215,18 +220,32 @@ impl Cluster {
         taken
     }
 
-    /// Runs the word count example at `parallelism` on `input` into `output` (relative to the
-    /// cluster's directory); it must succeed.
-    pub fn word_count_ok(&self, parallelism: usize, input: &str, output: &str) -> Output {
-        self.run_ok(&[
+    /// `sluice run FLAGS` of the word count example at `parallelism` on `input` into `output`
+    /// (relative to the cluster's directory); it may fail.
+    pub fn run_word_count(
+        &self,
+        flags: &[&str],
+        parallelism: usize,
+        input: &str,
+        output: &str,
+    ) -> Output {
+        let parallelism = parallelism.to_string();
+        let word_count = example("word_count");
+        let job = [
             "-p",
-            &parallelism.to_string(),
-            example("word_count").to_str().unwrap(),
+            &parallelism,
+            word_count.to_str().unwrap(),
             "--input",
             input,
             "--output",
             output,
-        ])
+        ];
+        self.client("run", &[flags, &job].concat())
+    }
+
+    /// [`Cluster::run_word_count`] without flags, which must succeed.
+    pub fn word_count_ok(&self, parallelism: usize, input: &str, output: &str) -> Output {
+        self.succeeded(self.run_word_count(&[], parallelism, input, output))
     }
 
     pub fn client(&self, command: &str, args: &[&str]) -> Output {
