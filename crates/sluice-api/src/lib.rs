@@ -58,8 +58,9 @@ pub mod prelude {
     pub use sluice_runtime::functions::{CoProcessFunction, ProcessFunction};
     pub use sluice_runtime::job_id::JobId;
     pub use sluice_runtime::operators::{
-        AsyncOptions, BroadcastProcessFunction, BroadcastStateDescriptor, BroadcastStates,
-        KeyedBroadcastProcessFunction, KeyedContext, KeyedProcessFunction, TimeDomain,
+        AsyncOptions, BroadcastContext, BroadcastProcessFunction, BroadcastStateDescriptor,
+        BroadcastStates, KeyedBroadcastContext, KeyedBroadcastProcessFunction, KeyedContext,
+        KeyedProcessFunction, TimeDomain,
     };
     pub use sluice_runtime::sink::{Sink, SinkWriter};
     pub use sluice_runtime::source::{

@@ -18,6 +18,20 @@ pub fn encode_key<K: Serialize + ?Sized, N: Serialize + ?Sized>(
     Ok(prefix)
 }
 
+/// The encoded key at the front of a state entry's key, and the length of its key-and-namespace
+/// prefix (see [`encode_key`]); `None` when the entry's key is not framed so.
+pub fn split_key_prefix(entry: &[u8]) -> Option<(&[u8], usize)> {
+    let frame = |at: usize| -> Option<usize> {
+        let length = entry.get(at..at + 4)?;
+        let length = u32::from_be_bytes(length.try_into().ok()?) as usize;
+        let end = at.checked_add(4)?.checked_add(length)?;
+        (end <= entry.len()).then_some(end)
+    };
+    let key_end = frame(0)?;
+    let prefix_end = frame(key_end)?;
+    Some((&entry[4..key_end], prefix_end))
+}
+
 /// Keyed state access for one key and namespace, at one processing time.
 pub struct KeyedStateScope<'a> {
     backend: &'a mut dyn StateBackend,
@@ -108,5 +122,22 @@ impl<'a> KeyedStateScope<'a> {
         let prefix = self.prefix.clone();
         self.backend
             .delete_prefix(state.in_group(self.key_group), &prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_key_splits_into_its_encoded_key_and_prefix() {
+        let prefix = encode_key("user-7", &()).unwrap();
+        let mut entry = prefix.clone();
+        entry.extend_from_slice(b"map key");
+        let (key, length) = split_key_prefix(&entry).unwrap();
+        assert_eq!(length, prefix.len());
+        assert_eq!(crate::codec::decode::<String>("k", key).unwrap(), "user-7");
+        assert_eq!(split_key_prefix(&entry[..3]), None);
+        assert_eq!(split_key_prefix(&[0, 0, 0, 9, 1]), None);
     }
 }

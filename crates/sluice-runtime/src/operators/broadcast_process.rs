@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sluice_core::KeyData;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::OperatorSnapshot;
+use sluice_state::{KeyedStateScope, OperatorSnapshot};
 
 use super::broadcast_state::{BroadcastStateCodec, BroadcastStates};
 use super::keyed_process::{KeyedContext, KeyedRuntime};
@@ -19,19 +19,20 @@ use crate::time::processing_time::ProcessingTime;
 
 /// Flink's `BroadcastProcessFunction` (non-keyed).
 pub trait BroadcastProcessFunction<IN, B, OUT>: Send + 'static {
-    /// Processes an element of the non-broadcast stream; broadcast state is read-only here.
+    /// Processes an element of the non-broadcast stream; broadcast state is read-only here
+    /// (Flink's `ReadOnlyContext`: `ctx` is shared).
     fn process_element(
         &mut self,
         value: IN,
-        broadcast: &BroadcastStates,
+        ctx: &BroadcastContext<'_>,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult;
 
-    /// Processes a broadcast element; it may change the broadcast state.
+    /// Processes a broadcast element; it may change the broadcast state (`ctx`).
     fn process_broadcast_element(
         &mut self,
         value: B,
-        broadcast: &mut BroadcastStates,
+        ctx: &mut BroadcastContext<'_>,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult;
 }
@@ -48,11 +49,12 @@ pub trait KeyedBroadcastProcessFunction<K, IN, B, OUT>: Send + 'static {
         out: &mut Collector<'_, OUT>,
     ) -> UserResult;
 
-    /// Processes a broadcast element; it may change the broadcast state.
+    /// Processes a broadcast element; it may change the broadcast state, and reach the keyed
+    /// state of every key through `ctx`.
     fn process_broadcast_element(
         &mut self,
         value: B,
-        broadcast: &mut BroadcastStates,
+        ctx: &mut KeyedBroadcastContext<'_, K>,
         out: &mut Collector<'_, OUT>,
     ) -> UserResult;
 
@@ -68,16 +70,71 @@ pub trait KeyedBroadcastProcessFunction<K, IN, B, OUT>: Send + 'static {
     }
 }
 
-/// Hands each broadcast element, with the (writable) broadcast states, to `f`.
-fn apply_broadcast_batch<B, OUT>(
+/// What a broadcast function sees of a broadcast element: the broadcast state it may change,
+/// the element's timestamp and, for a keyed function, the keyed state of every key of its
+/// subtask (Flink's `Context` of `processBroadcastElement`).
+pub struct BroadcastContext<'a, S = ()> {
+    broadcast: &'a mut BroadcastStates,
+    timestamp: Option<Timestamp>,
+    keyed: S,
+}
+
+/// The broadcast context of a keyed broadcast function.
+pub type KeyedBroadcastContext<'a, K> = BroadcastContext<'a, KeyedStates<'a, K>>;
+
+/// The keyed state of a keyed broadcast function's subtask, as its broadcast side reaches it.
+pub struct KeyedStates<'a, K>(&'a mut KeyedRuntime<K>);
+
+impl<'a, S> BroadcastContext<'a, S> {
+    fn new(broadcast: &'a mut BroadcastStates, keyed: S) -> Self {
+        BroadcastContext {
+            broadcast,
+            timestamp: None,
+            keyed,
+        }
+    }
+
+    /// The broadcast state.
+    pub fn states(&self) -> &BroadcastStates {
+        self.broadcast
+    }
+
+    /// The broadcast state, to change.
+    pub fn states_mut(&mut self) -> &mut BroadcastStates {
+        self.broadcast
+    }
+
+    /// The broadcast element's timestamp.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.timestamp
+    }
+}
+
+impl<K: KeyData> KeyedBroadcastContext<'_, K> {
+    /// Calls `f` with every key of this subtask that has an entry in the keyed state named
+    /// `state`, and that key's state, to read or change it (Flink's `applyToKeyedState`).
+    pub fn apply_to_keyed_state(
+        &mut self,
+        state: &str,
+        f: impl FnMut(&K, &mut KeyedStateScope<'_>) -> UserResult,
+    ) -> UserResult {
+        self.keyed.0.for_each_key(state, f)
+    }
+}
+
+/// Hands each element of `batch` to `process` of `function`, with `ctx` at the element's
+/// timestamp.
+fn for_each_in_context<'a, F, B, OUT, S>(
     batch: &mut Vec<Record<B>>,
-    states: &mut BroadcastStates,
+    mut ctx: BroadcastContext<'a, S>,
     out: &mut Output<OUT>,
-    mut f: impl FnMut(B, &mut BroadcastStates, &mut Collector<'_, OUT>) -> UserResult,
+    function: &mut F,
+    process: impl Fn(&mut F, B, &mut BroadcastContext<'a, S>, &mut Collector<'_, OUT>) -> UserResult,
 ) -> UserResult {
     for record in batch.drain(..) {
+        ctx.timestamp = record.timestamp;
         let mut collector = Collector::new(&mut out.records, record.timestamp);
-        f(record.value, states, &mut collector)?;
+        process(function, record.value, &mut ctx, &mut collector)?;
     }
     Ok(())
 }
@@ -104,19 +161,16 @@ where
     P: BroadcastProcessFunction<IN, B, OUT>,
 {
     fn process_batch1(&mut self, batch: &mut Vec<Record<IN>>, out: &mut Output<OUT>) -> UserResult {
-        for record in batch.drain(..) {
-            let mut collector = Collector::new(&mut out.records, record.timestamp);
-            self.function
-                .process_element(record.value, &self.states, &mut collector)?;
-        }
-        Ok(())
+        let ctx = BroadcastContext::new(&mut self.states, ());
+        for_each_in_context(batch, ctx, out, &mut self.function, |f, value, ctx, out| {
+            f.process_element(value, ctx, out)
+        })
     }
 
     fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<OUT>) -> UserResult {
-        let function = &mut self.function;
-        apply_broadcast_batch(batch, &mut self.states, out, |value, states, collector| {
-            function.process_broadcast_element(value, states, collector)
-        })
+        let ctx = BroadcastContext::new(&mut self.states, ());
+        let process = P::process_broadcast_element;
+        for_each_in_context(batch, ctx, out, &mut self.function, process)
     }
 }
 
@@ -183,10 +237,9 @@ where
     }
 
     fn process_batch2(&mut self, batch: &mut Vec<Record<B>>, out: &mut Output<OUT>) -> UserResult {
-        let function = &mut self.function;
-        apply_broadcast_batch(batch, &mut self.states, out, |value, states, collector| {
-            function.process_broadcast_element(value, states, collector)
-        })
+        let ctx = BroadcastContext::new(&mut self.states, KeyedStates(&mut self.keyed));
+        let process = P::process_broadcast_element;
+        for_each_in_context(batch, ctx, out, &mut self.function, process)
     }
 }
 
@@ -239,6 +292,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_state::ValueState;
+
     use crate::harness::TwoInputHarness;
     use crate::operators::BroadcastStateDescriptor;
 
@@ -252,10 +307,11 @@ mod tests {
         fn process_element(
             &mut self,
             value: i64,
-            broadcast: &BroadcastStates,
+            ctx: &BroadcastContext<'_>,
             out: &mut Collector<'_, i64>,
         ) -> UserResult {
-            let limit = broadcast
+            let limit = ctx
+                .states()
                 .get(&self.limit)
                 .and_then(|m| m.get("limit").copied());
             if limit.is_some_and(|limit| value <= limit) {
@@ -267,10 +323,10 @@ mod tests {
         fn process_broadcast_element(
             &mut self,
             value: i64,
-            broadcast: &mut BroadcastStates,
+            ctx: &mut BroadcastContext<'_>,
             _: &mut Collector<'_, i64>,
         ) -> UserResult {
-            broadcast
+            ctx.states_mut()
                 .get_mut(&self.limit)?
                 .insert("limit".into(), value);
             Ok(())
@@ -298,5 +354,80 @@ mod tests {
         restored.process1(Record::new(9));
         restored.process1(Record::new(11));
         assert_eq!(restored.take_values(), vec![9], "the limit came back");
+    }
+
+    /// Counts elements per key; the broadcast command "report" emits every key's count, and
+    /// "reset" clears them all.
+    #[derive(Clone)]
+    struct Counts;
+
+    impl KeyedBroadcastProcessFunction<String, String, String, String> for Counts {
+        fn process_element(
+            &mut self,
+            _: String,
+            ctx: &mut KeyedContext<'_, String>,
+            _: &BroadcastStates,
+            _: &mut Collector<'_, String>,
+        ) -> UserResult {
+            let count = ValueState::<u64>::new("count");
+            let n = count.value(ctx.state())?.unwrap_or(0) + 1;
+            Ok(count.update(ctx.state(), &n)?)
+        }
+
+        fn process_broadcast_element(
+            &mut self,
+            command: String,
+            ctx: &mut KeyedBroadcastContext<'_, String>,
+            out: &mut Collector<'_, String>,
+        ) -> UserResult {
+            let count = ValueState::<u64>::new("count");
+            ctx.apply_to_keyed_state("count", |key, state| {
+                match command.as_str() {
+                    "report" => out.collect(format!("{key}={}", count.value(state)?.unwrap_or(0))),
+                    _ => count.clear(state)?,
+                }
+                Ok(())
+            })
+        }
+    }
+
+    type CountsOperator = KeyedBroadcastProcessOperator<String, String, Counts>;
+
+    fn counts() -> CountsOperator {
+        KeyedBroadcastProcessOperator::new(Arc::new(|s: &String| s.clone()), Counts, vec![])
+    }
+
+    fn report(
+        harness: &mut TwoInputHarness<String, String, String, CountsOperator>,
+    ) -> Vec<String> {
+        harness.process2(Record::new("report".to_string()));
+        let mut lines = harness.take_values();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn a_broadcast_element_reaches_the_keyed_state_of_every_key() {
+        let mut harness = TwoInputHarness::new(counts());
+        for key in ["a", "b", "a"] {
+            harness.process1(Record::new(key.to_string()));
+        }
+        assert_eq!(report(&mut harness), ["a=2", "b=1"]);
+        let snapshot = harness.snapshot();
+        harness.process2(Record::new("reset".to_string()));
+        assert_eq!(
+            report(&mut harness),
+            Vec::<String>::new(),
+            "every key was cleared"
+        );
+        harness.process1(Record::new("b".to_string()));
+        assert_eq!(report(&mut harness), ["b=1"]);
+        let mut restored = TwoInputHarness::new(counts());
+        restored.restore(&snapshot);
+        assert_eq!(
+            report(&mut restored),
+            ["a=2", "b=1"],
+            "restored keys are reached"
+        );
     }
 }

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sluice_core::KeyData;
-use sluice_core::key_group::assign_to_key_group;
+use sluice_core::key_group::{KeyGroupRange, assign_to_key_group};
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use sluice_state::codec::decode;
+use sluice_state::scope::{encode_key, split_key_prefix};
 use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBackend};
 
 use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
@@ -123,6 +125,8 @@ pub(crate) struct KeyedRuntime<K> {
     timers: TimerService<K, ()>,
     watermark: Timestamp,
     max_parallelism: usize,
+    /// The key groups this subtask owns.
+    key_groups: KeyGroupRange,
     time: ProcessingTimeService,
 }
 
@@ -133,12 +137,15 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
             timers: TimerService::default(),
             watermark: Timestamp::MIN,
             max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
             time: ProcessingTimeService::default(),
         }
     }
 
     pub(crate) fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.max_parallelism = ctx.max_parallelism;
+        self.key_groups =
+            KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
         self.backend = ctx.state_backend.create(ctx.backend_scope())?;
         self.time = ctx.processing_time.clone();
         Ok(())
@@ -215,6 +222,44 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
             })?;
         }
         self.schedule();
+        Ok(())
+    }
+
+    /// Calls `f` with every key of this subtask that has an entry in the keyed state named
+    /// `state`, and that key's state (Flink's `applyToKeyedState`), in key-group order.
+    pub(crate) fn for_each_key(
+        &mut self,
+        state: &str,
+        mut f: impl FnMut(&K, &mut KeyedStateScope<'_>) -> UserResult,
+    ) -> UserResult
+    where
+        K: DeserializeOwned,
+    {
+        let id = self.backend.register(state)?;
+        let now = self.time.now();
+        // A keyed function's state lives in the namespace `()`: its frame, after a `()` key's.
+        let void_namespace = encode_key(&(), &())?.split_off(4);
+        for key_group in self.key_groups.start..self.key_groups.start + self.key_groups.len() {
+            let mut keys: Vec<(K, Vec<u8>)> = Vec::new();
+            for (entry, _) in self.backend.scan_prefix(id.in_group(key_group), &[])? {
+                let (key, length) = split_key_prefix(&entry)
+                    .ok_or_else(|| format!("keyed state '{state}' holds a malformed key"))?;
+                let in_void_namespace = entry[4 + key.len()..length] == void_namespace[..];
+                let seen = keys
+                    .last()
+                    .is_some_and(|(_, prefix)| prefix == &entry[..length]);
+                if in_void_namespace && !seen {
+                    keys.push((decode("current key", key)?, entry[..length].to_vec()));
+                }
+            }
+            for (key, prefix) in keys {
+                let backend = &mut *self.backend;
+                f(
+                    &key,
+                    &mut KeyedStateScope::from_encoded(backend, key_group, prefix, now),
+                )?;
+            }
+        }
         Ok(())
     }
 

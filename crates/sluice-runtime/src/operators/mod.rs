@@ -17,8 +17,8 @@ mod timestamps_watermarks;
 pub use crate::time::TimeDomain;
 pub use async_wait::{AsyncOptions, AsyncWaitOperator};
 pub use broadcast_process::{
-    BroadcastProcessFunction, BroadcastProcessOperator, KeyedBroadcastProcessFunction,
-    KeyedBroadcastProcessOperator,
+    BroadcastContext, BroadcastProcessFunction, BroadcastProcessOperator, KeyedBroadcastContext,
+    KeyedBroadcastProcessFunction, KeyedBroadcastProcessOperator, KeyedStates,
 };
 pub use broadcast_state::{BroadcastStateCodec, BroadcastStateDescriptor, BroadcastStates};
 pub use co_process::CoProcessOperator;
