@@ -51,6 +51,39 @@ fn listen(host: &str, port: u16, key: &str) -> Result<TcpListener, String> {
 pub fn run(config: &ClusterConfig) -> Result<(), String> {
     let secret: Arc<[u8]> = Arc::from(config.secret());
     let transport = config.transport()?;
+    let (control, bind_host) = open_control_port(config, &secret)?;
+    let rest = RestPort::open(config)?;
+    let dispatcher = start_dispatcher(config)?;
+    if let Some(warning) = rest.exposure_warning(config) {
+        tracing::warn!("{warning}");
+        dispatcher.warn(warning);
+    }
+    spawn_thread("control-port", {
+        let dispatcher = Arc::clone(&dispatcher);
+        move || rpc_server::serve(control, dispatcher, secret, transport)
+    })?;
+    spawn_thread("dispatcher-tick", {
+        let dispatcher = Arc::clone(&dispatcher);
+        move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            dispatcher.tick();
+        }
+    })?;
+    tracing::info!(
+        "JobManager listening: control {bind_host}:{}, REST http://{}:{}",
+        config.jobmanager_port,
+        rest.host,
+        config.rest_port
+    );
+    rest.serve(config, dispatcher)
+}
+
+/// Opens the control port for TaskManagers and workers; refuses to run without a secret where
+/// it listens beyond loopback.
+fn open_control_port<'a>(
+    config: &'a ClusterConfig,
+    secret: &[u8],
+) -> Result<(TcpListener, &'a str), String> {
     let bind_host = config
         .jobmanager_bind_host
         .as_deref()
@@ -58,34 +91,77 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
     let control = listen(bind_host, config.jobmanager_port, "jobmanager.rpc.port")?;
     let control_ip = control.local_addr().map_err(|e| e.to_string())?.ip();
     crate::config::check_secret(
-        &secret,
+        secret,
         [control_ip],
         "the control port (jobmanager.bind-host)",
     )?;
-    let rest_host = config
-        .rest_bind_address
-        .as_deref()
-        .unwrap_or(DEFAULT_BIND_HOST);
-    let rest = listen(rest_host, config.rest_port, "rest.port")?;
-    rest.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let loopback_only = rest
-        .local_addr()
-        .map_err(|e| e.to_string())?
-        .ip()
-        .is_loopback();
-    let token = config.rest_token();
-    let savepoint_dir = config.savepoint_dir.clone();
-    let exposed = (!loopback_only && token.is_none()).then(|| {
-        format!(
-            "THE REST API ON {rest_host}:{} IS OPEN: it listens beyond loopback without a \
-             token, so anyone who reaches it can run programs on this cluster; set \
-             security.rest.token (or SLUICE_REST_TOKEN), or rest.bind-address: localhost",
-            config.rest_port
-        )
-    });
-    if let Some(warning) = &exposed {
-        tracing::warn!("{warning}");
+    Ok((control, bind_host))
+}
+
+/// The REST port, open but not yet served.
+struct RestPort<'a> {
+    listener: TcpListener,
+    host: &'a str,
+    loopback_only: bool,
+}
+
+impl<'a> RestPort<'a> {
+    fn open(config: &'a ClusterConfig) -> Result<Self, String> {
+        let host = config
+            .rest_bind_address
+            .as_deref()
+            .unwrap_or(DEFAULT_BIND_HOST);
+        let listener = listen(host, config.rest_port, "rest.port")?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        Ok(RestPort {
+            listener,
+            host,
+            loopback_only: address.ip().is_loopback(),
+        })
     }
+
+    /// The warning logged and shown on the dashboard when the API is open to anyone who
+    /// reaches it: beyond loopback, without a token.
+    fn exposure_warning(&self, config: &ClusterConfig) -> Option<String> {
+        (!self.loopback_only && config.rest_token().is_none()).then(|| {
+            format!(
+                "THE REST API ON {}:{} IS OPEN: it listens beyond loopback without a \
+                 token, so anyone who reaches it can run programs on this cluster; set \
+                 security.rest.token (or SLUICE_REST_TOKEN), or rest.bind-address: localhost",
+                self.host, config.rest_port
+            )
+        })
+    }
+
+    /// Serves the REST API on a Tokio runtime of its own until it stops.
+    fn serve(self, config: &ClusterConfig, dispatcher: Arc<Dispatcher>) -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the REST server: {e}"))?;
+        let settings = rest::RestSettings {
+            token: config.rest_token(),
+            guard: rest_guard::Guard {
+                loopback_only: self.loopback_only,
+            },
+            savepoint_dir: config.savepoint_dir.clone(),
+        };
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(self.listener)
+                .map_err(|e| format!("cannot serve REST: {e}"))?;
+            let limits = rest_server::ConnectionLimits::default();
+            rest_server::serve(listener, rest::router(dispatcher, settings), limits)
+                .await
+                .map_err(|e| format!("the REST server stopped: {e}"))
+        })
+    }
+}
+
+/// The dispatcher over the job store (with high availability) and the blob directory, which
+/// without high availability is removed when the process is stopped.
+fn start_dispatcher(config: &ClusterConfig) -> Result<Arc<Dispatcher>, String> {
     let store: Option<Box<dyn JobStore>> = match &config.ha_storage_dir {
         Some(dir) => Some(Box::new(FileJobStore::open(
             &PathBuf::from(dir).join("jobs"),
@@ -102,58 +178,21 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot install the stop handler: {e}"))?;
     }
-    let dispatcher = Arc::new(Dispatcher::new(
+    Ok(Arc::new(Dispatcher::new(
         BlobStore::open(&blobs)?,
         store,
         config.heartbeat_interval,
         config.heartbeat_timeout,
         config.slot_request_timeout,
         config.job_history,
-    )?);
-    if let Some(warning) = exposed {
-        dispatcher.warn(warning);
-    }
-    {
-        let dispatcher = Arc::clone(&dispatcher);
-        std::thread::Builder::new()
-            .name("control-port".into())
-            .spawn(move || rpc_server::serve(control, dispatcher, secret, transport))
-            .map_err(|e| e.to_string())?;
-    }
-    {
-        let dispatcher = Arc::clone(&dispatcher);
-        std::thread::Builder::new()
-            .name("dispatcher-tick".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    dispatcher.tick();
-                }
-            })
-            .map_err(|e| e.to_string())?;
-    }
-    tracing::info!(
-        "JobManager listening: control {bind_host}:{}, REST http://{rest_host}:{}",
-        config.jobmanager_port,
-        config.rest_port
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the REST server: {e}"))?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(rest)
-            .map_err(|e| format!("cannot serve REST: {e}"))?;
-        let guard = rest_guard::Guard { loopback_only };
-        let settings = rest::RestSettings {
-            token,
-            guard,
-            savepoint_dir,
-        };
-        let limits = rest_server::ConnectionLimits::default();
-        rest_server::serve(listener, rest::router(dispatcher, settings), limits)
-            .await
-            .map_err(|e| format!("the REST server stopped: {e}"))
-    })
+    )?))
+}
+
+/// Starts a named background thread.
+fn spawn_thread(name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), String> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
