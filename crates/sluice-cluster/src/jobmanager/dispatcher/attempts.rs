@@ -97,11 +97,41 @@ impl Dispatcher {
     /// A worker process introduced itself; starts the attempt once all did.
     pub fn worker_hello(&self, hello: &WorkerHello, link: Link) -> Result<(), String> {
         let mut state = self.locked();
-        let job = state
+        let job = self.check_hello(&mut state, hello)?;
+        let worker = job
+            .workers
+            .get_mut(hello.worker)
+            .ok_or_else(|| format!("job {} has no worker {}", hello.job, hello.worker))?;
+        worker.data_address = Some(hello.data_address.clone());
+        worker.link = Some(link);
+        if !job.workers.iter().all(|w| w.link.is_some()) {
+            return Ok(());
+        }
+        // Every worker is in: start them and the coordinator without holding the lock.
+        let placement = job.placement();
+        let links: Vec<Option<Link>> = job.workers.iter().map(|w| w.link.clone()).collect();
+        let plan = job.request.plan.clone();
+        let restore_from = job.restore_from.clone();
+        job.starting_coordinator = true;
+        drop(state);
+        let started = start_attempt(&plan, &links, &placement, restore_from.as_deref());
+        self.install_coordinator(hello, started);
+        Ok(())
+    }
+
+    /// The running attempt a worker's hello is for; a worker that built another plan than the
+    /// one submitted fails the job.
+    fn check_hello<'a>(
+        &self,
+        state: &'a mut State,
+        hello: &WorkerHello,
+    ) -> Result<&'a mut JobRecord, String> {
+        let index = state
             .jobs
-            .iter_mut()
-            .find(|job| job.id == hello.job)
+            .iter()
+            .position(|job| job.id == hello.job)
             .ok_or_else(|| format!("no job {}", hello.job))?;
+        let job = &state.jobs[index];
         if job.status != JobStatus::Running || job.attempt != hello.attempt {
             return Err(format!(
                 "job {} attempt {} is not running (the job is {:?}, attempt {})",
@@ -113,43 +143,22 @@ impl Dispatcher {
                 "worker {} built a different plan than the one submitted: the job's main must build the same graph every time it runs",
                 hello.worker
             );
-            let id = job.id.clone();
-            self.end_job(&mut state, &id, JobStatus::Failed, Some(error.clone()));
+            self.end_job(state, &hello.job, JobStatus::Failed, Some(error.clone()));
             return Err(error);
         }
-        let worker = job
-            .workers
-            .get_mut(hello.worker)
-            .ok_or_else(|| format!("job {} has no worker {}", hello.job, hello.worker))?;
-        worker.data_address = Some(hello.data_address.clone());
-        worker.link = Some(link);
-        if !job.workers.iter().all(|w| w.link.is_some()) {
-            return Ok(());
-        }
-        // Every worker is in: start them and the coordinator without holding the lock.
-        let mut worker_of_pipeline = vec![0; job.request.plan.pipelines.max(1)];
-        for (index, worker) in job.workers.iter().enumerate() {
-            for pipeline in &worker.pipelines {
-                worker_of_pipeline[*pipeline] = index;
-            }
-        }
-        let placement = Placement {
-            worker_of_pipeline,
-            data_addresses: job
-                .workers
-                .iter()
-                .map(|w| w.data_address.clone().unwrap_or_default())
-                .collect(),
-        };
-        let links: Vec<Option<Link>> = job.workers.iter().map(|w| w.link.clone()).collect();
-        let plan = job.request.plan.clone();
-        let restore_from = job.restore_from.clone();
-        job.starting_coordinator = true;
-        drop(state);
-        let started = start_attempt(&plan, &links, &placement, restore_from.as_deref());
+        Ok(&mut state.jobs[index])
+    }
+
+    /// Hands the attempt its started coordinator, with the reports that came before it; an
+    /// attempt that ended meanwhile stops it, and one that failed to start fails.
+    fn install_coordinator(
+        &self,
+        hello: &WorkerHello,
+        started: Result<Option<CoordinatorHandle>, String>,
+    ) {
         let mut state = self.locked();
         let Some(job) = state.jobs.iter_mut().find(|job| job.id == hello.job) else {
-            return Ok(());
+            return;
         };
         job.starting_coordinator = false;
         let current = job.status == JobStatus::Running && job.attempt == hello.attempt;
@@ -173,7 +182,6 @@ impl Dispatcher {
             }
             Err(_) => {}
         }
-        Ok(())
     }
 
     /// Takes a savepoint of a running job into `directory`; with `stop`, the job then ends.

@@ -57,6 +57,25 @@ pub(super) struct JobRecord {
 }
 
 impl JobRecord {
+    /// Where the pipelines of the attempt run: each pipeline's worker and each worker's data
+    /// address.
+    pub(super) fn placement(&self) -> Placement {
+        let mut worker_of_pipeline = vec![0; self.request.plan.pipelines.max(1)];
+        for (index, worker) in self.workers.iter().enumerate() {
+            for pipeline in &worker.pipelines {
+                worker_of_pipeline[*pipeline] = index;
+            }
+        }
+        Placement {
+            worker_of_pipeline,
+            data_addresses: self
+                .workers
+                .iter()
+                .map(|w| w.data_address.clone().unwrap_or_default())
+                .collect(),
+        }
+    }
+
     pub(super) fn new(id: String, request: SubmitRequest, submitted_ms: u64) -> Self {
         let strategy = RestartStrategy::of_job(
             request.plan.restart_strategy.as_ref(),
