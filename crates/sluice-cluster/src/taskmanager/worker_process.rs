@@ -2,6 +2,7 @@
 //! job's own binary in worker mode. A crashing job takes down only its worker process.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -95,59 +96,10 @@ impl Workers {
         settings: &WorkerSettings,
         on_exit: impl FnOnce(bool, String) + Send + 'static,
     ) -> Result<(), String> {
-        std::fs::create_dir_all(&settings.log_dir).map_err(|e| {
-            format!(
-                "cannot create the log directory {}: {e}",
-                settings.log_dir.display()
-            )
-        })?;
-        prune_worker_logs(&settings.log_dir, MAX_WORKER_LOGS);
         let name = format!("worker-{}-{}-{}", spec.job, spec.attempt, spec.worker);
-        let stdout_path = settings.log_dir.join(format!("{name}.out"));
-        let stderr_path = settings.log_dir.join(format!("{name}.log"));
-        let stdout = std::fs::File::create(&stdout_path)
-            .map_err(|e| format!("{}: {e}", stdout_path.display()))?;
-        let stderr = std::fs::File::create(&stderr_path)
-            .map_err(|e| format!("{}: {e}", stderr_path.display()))?;
-        let mut command = Command::new(binary);
-        command
-            .args(&spec.args)
-            .envs(spec.env.iter().map(|(k, v)| (k, v)))
-            .env(ENV_JOB_MANAGER, &settings.job_manager)
-            .env(ENV_JOB, &spec.job)
-            .env(ENV_ATTEMPT, spec.attempt.to_string())
-            .env(ENV_WORKER, spec.worker.to_string())
-            .env(ENV_HOST, &settings.host)
-            .env(ENV_DATA_PORT, settings.data_port.to_string())
-            .env(
-                ENV_HEARTBEAT_INTERVAL_MS,
-                settings.heartbeat_interval.as_millis().to_string(),
-            )
-            .env(
-                ENV_HEARTBEAT_TIMEOUT_MS,
-                settings.heartbeat_timeout.as_millis().to_string(),
-            )
-            .env(
-                ENV_SECRET,
-                String::from_utf8_lossy(&settings.secret).as_ref(),
-            )
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr);
-        if let Some(tls) = &settings.tls {
-            command
-                .env(ENV_TLS_CERT, &tls.cert)
-                .env(ENV_TLS_KEY, &tls.key)
-                .env(ENV_TLS_CA, &tls.authority)
-                .env(ENV_TLS_SERVER_NAME, &tls.server_name);
-        }
-        if let Some(dir) = spec
-            .working_dir
-            .as_deref()
-            .filter(|d| Path::new(d).is_dir())
-        {
-            command.current_dir(dir);
-        }
+        let (stdout, stderr, stderr_path) = open_logs(&settings.log_dir, &name)?;
+        let mut command = worker_command(binary, spec, settings);
+        command.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         let child = command
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
@@ -206,6 +158,61 @@ impl Workers {
 
 /// Waits for `child` to exit, killing it when `kill` is set; returns its success and a
 /// description with the end of its error output.
+/// The worker's output files in `log_dir` (standard output, and standard error, which also
+/// holds its log), after pruning old workers' files.
+fn open_logs(log_dir: &Path, name: &str) -> Result<(File, File, PathBuf), String> {
+    std::fs::create_dir_all(log_dir)
+        .map_err(|e| format!("cannot create the log directory {}: {e}", log_dir.display()))?;
+    prune_worker_logs(log_dir, MAX_WORKER_LOGS);
+    let create = |path: &Path| File::create(path).map_err(|e| format!("{}: {e}", path.display()));
+    let stdout = create(&log_dir.join(format!("{name}.out")))?;
+    let stderr_path = log_dir.join(format!("{name}.log"));
+    let stderr = create(&stderr_path)?;
+    Ok((stdout, stderr, stderr_path))
+}
+
+/// The command that runs the job's binary as worker `spec`: its arguments, and the
+/// environment that tells it which job, attempt and worker it is and how to reach the cluster.
+fn worker_command(binary: &Path, spec: &WorkerSpec, settings: &WorkerSettings) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(ENV_JOB_MANAGER, &settings.job_manager)
+        .env(ENV_JOB, &spec.job)
+        .env(ENV_ATTEMPT, spec.attempt.to_string())
+        .env(ENV_WORKER, spec.worker.to_string())
+        .env(ENV_HOST, &settings.host)
+        .env(ENV_DATA_PORT, settings.data_port.to_string())
+        .env(
+            ENV_HEARTBEAT_INTERVAL_MS,
+            settings.heartbeat_interval.as_millis().to_string(),
+        )
+        .env(
+            ENV_HEARTBEAT_TIMEOUT_MS,
+            settings.heartbeat_timeout.as_millis().to_string(),
+        )
+        .env(
+            ENV_SECRET,
+            String::from_utf8_lossy(&settings.secret).as_ref(),
+        );
+    if let Some(tls) = &settings.tls {
+        command
+            .env(ENV_TLS_CERT, &tls.cert)
+            .env(ENV_TLS_KEY, &tls.key)
+            .env(ENV_TLS_CA, &tls.authority)
+            .env(ENV_TLS_SERVER_NAME, &tls.server_name);
+    }
+    if let Some(dir) = spec
+        .working_dir
+        .as_deref()
+        .filter(|d| Path::new(d).is_dir())
+    {
+        command.current_dir(dir);
+    }
+    command
+}
+
 fn watch(mut child: Child, kill: &AtomicBool, stderr_path: &Path) -> (bool, String) {
     let status = loop {
         if kill.load(Ordering::Acquire) {
