@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use sluice::jobs::word_count::{self, WordCountArgs};
 use sluice::prelude::*;
+use sluice::runtime::checkpoint::CheckpointStats;
 use sluice::sinks::DiscardingSink;
 
 /// mimalloc, as in every Sluice binary (see `src/main.rs`).
@@ -45,33 +46,7 @@ enum Case {
     /// `source -> map -> key_by -> sum` over small records, streaming every update; with
     /// `--checkpoint-dir`, checkpointing every `--checkpoint-interval-ms`; with `--restore`, a
     /// job resuming from the latest checkpoint there (its recovery time).
-    KeyedSum {
-        #[arg(long, default_value_t = 50_000_000)]
-        records: i64,
-        #[arg(long, default_value_t = 10_000)]
-        keys: i64,
-        #[arg(short = 'p', long, default_value_t = 1)]
-        parallelism: usize,
-        #[arg(long)]
-        checkpoint_dir: Option<PathBuf>,
-        #[arg(long, default_value_t = 1_000)]
-        checkpoint_interval_ms: u64,
-        #[arg(long)]
-        restore: bool,
-        /// `hashmap` or `rocksdb` (Flink's `state.backend.type`).
-        #[arg(long, default_value = "hashmap")]
-        state_backend: String,
-        /// RocksDB checkpoints store only new files.
-        #[arg(long)]
-        incremental: bool,
-        /// Unaligned checkpoints: barriers overtake queued records.
-        #[arg(long)]
-        unaligned: bool,
-        /// Bytes of incompressible payload each key keeps besides its sum (to make state
-        /// large: 10 M keys with 100 bytes is about 1 GB).
-        #[arg(long, default_value_t = 0)]
-        payload_bytes: usize,
-    },
+    KeyedSum(KeyedSum),
     /// Keyed event-time windows over a Nexmark-like bid stream (10,000 auctions, 10 events per
     /// event-time ms, watermarks 4 s behind): count and max price per auction and window.
     Windows {
@@ -84,6 +59,36 @@ enum Case {
     },
     /// A one-record job: start-up and tear-down cost.
     Trivial,
+}
+
+/// The keyed-sum case's arguments.
+#[derive(Debug, clap::Args)]
+struct KeyedSum {
+    #[arg(long, default_value_t = 50_000_000)]
+    records: i64,
+    #[arg(long, default_value_t = 10_000)]
+    keys: i64,
+    #[arg(short = 'p', long, default_value_t = 1)]
+    parallelism: usize,
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 1_000)]
+    checkpoint_interval_ms: u64,
+    #[arg(long)]
+    restore: bool,
+    /// `hashmap` or `rocksdb` (Flink's `state.backend.type`).
+    #[arg(long, default_value = "hashmap")]
+    state_backend: String,
+    /// RocksDB checkpoints store only new files.
+    #[arg(long)]
+    incremental: bool,
+    /// Unaligned checkpoints: barriers overtake queued records.
+    #[arg(long)]
+    unaligned: bool,
+    /// Bytes of incompressible payload each key keeps besides its sum (to make state
+    /// large: 10 M keys with 100 bytes is about 1 GB).
+    #[arg(long, default_value_t = 0)]
+    payload_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,172 +108,13 @@ fn main() -> Result<(), String> {
             input,
             parallelism,
             batch,
-        } => {
-            let bytes = std::fs::metadata(&input).map_err(|e| e.to_string())?.len();
-            let env = StreamExecutionEnvironment::new();
-            let args = WordCountArgs {
-                input: Some(input),
-                output: None,
-                hostname: None,
-                port: None,
-                parallelism: Some(parallelism),
-                streaming: !batch,
-            };
-            word_count::build(&env, &args)?.sink_to(DiscardingSink);
-            let result = env.execute("bench word count").map_err(|e| e.to_string())?;
-            let words = result.operator("Counter").map_or(0, |o| o.records_in);
-            report(
-                if batch {
-                    "word-count-batch"
-                } else {
-                    "word-count-streaming"
-                },
-                parallelism,
-                words,
-                bytes,
-                result.net_runtime.as_secs_f64(),
-            );
-        }
-        Case::KeyedSum {
-            records,
-            keys,
-            parallelism,
-            checkpoint_dir,
-            checkpoint_interval_ms,
-            restore,
-            state_backend,
-            incremental,
-            unaligned,
-            payload_bytes,
-        } => {
-            let env = StreamExecutionEnvironment::new();
-            env.set_parallelism(parallelism);
-            env.set_state_option("state.backend.type", &state_backend);
-            env.set_state_option(
-                "execution.checkpointing.incremental",
-                &incremental.to_string(),
-            );
-            if let Some(dir) = &checkpoint_dir {
-                let dir = dir
-                    .to_str()
-                    .ok_or("the checkpoint directory must be UTF-8")?;
-                if restore {
-                    // Recovery: restore the latest checkpoint and run to the end, taking none.
-                    env.restore_from(dir);
-                } else {
-                    env.enable_checkpointing(Duration::from_millis(checkpoint_interval_ms));
-                    env.set_checkpoint_storage(dir);
-                    env.set_checkpoint_option(
-                        "execution.checkpointing.unaligned.enabled",
-                        &unaligned.to_string(),
-                    );
-                }
-            }
-            let numbers = env.from_sequence(0, records - 1).uid("numbers");
-            let checksum = SumOfCounts::default();
-            if payload_bytes == 0 {
-                numbers
-                    .map(move |n: i64| (n % keys, 1i64))
-                    .uid("pairs")
-                    .key_by(|r: &(i64, i64)| r.0)
-                    .sum(|r: &mut (i64, i64)| &mut r.1)
-                    .uid("sums")
-                    .sink_to(checksum.clone());
-            } else {
-                numbers
-                    .map(move |n: i64| (n % keys, 1i64, payload(n, payload_bytes)))
-                    .uid("pairs")
-                    .key_by(|r: &(i64, i64, Vec<u8>)| r.0)
-                    .reduce(|a: (i64, i64, Vec<u8>), b: (i64, i64, Vec<u8>)| (a.0, a.1 + b.1, b.2))
-                    .uid("sums")
-                    .sink_to(DiscardingSink);
-            }
-            let result = env.execute("bench keyed sum").map_err(|e| e.to_string())?;
-            if payload_bytes == 0 && !restore {
-                println!("checksum={}", checksum.total());
-            }
-            let bytes = records as u64 * (16 + payload_bytes as u64);
-            let case = match (&checkpoint_dir, restore) {
-                (None, _) => "keyed-sum",
-                (Some(_), false) => "keyed-sum-checkpointed",
-                (Some(_), true) => "keyed-sum-restored",
-            };
-            let case = match (state_backend.as_str(), incremental) {
-                ("hashmap", _) => case.to_string(),
-                (backend, false) => format!("{case}-{backend}"),
-                (backend, true) => format!("{case}-{backend}-incremental"),
-            };
-            let case = if unaligned {
-                format!("{case}-unaligned")
-            } else {
-                case
-            };
-            report(
-                &case,
-                parallelism,
-                records as u64,
-                bytes,
-                result.net_runtime.as_secs_f64(),
-            );
-            if !result.checkpoints.is_empty() {
-                let periodic: Vec<_> = result.checkpoints.iter().collect();
-                let millis = |d: Duration| d.as_secs_f64() * 1_000.0;
-                let average = periodic.iter().map(|c| millis(c.duration)).sum::<f64>()
-                    / periodic.len() as f64;
-                let longest = periodic
-                    .iter()
-                    .map(|c| millis(c.duration))
-                    .fold(0.0, f64::max);
-                let last = periodic.last().expect("not empty");
-                let in_flight: u64 = periodic.iter().map(|c| c.in_flight_bytes).sum();
-                println!(
-                    "checkpoints={} avg_ms={average:.1} max_ms={longest:.1} last_ms={:.1} last_write_ms={:.1} last_bytes={} in_flight_bytes={in_flight}",
-                    periodic.len(),
-                    millis(last.duration),
-                    millis(last.write_duration),
-                    last.bytes
-                );
-            }
-        }
+        } => run_word_count(input, parallelism, batch),
+        Case::KeyedSum(args) => run_keyed_sum(args),
         Case::Windows {
             kind,
             records,
             parallelism,
-        } => {
-            let env = StreamExecutionEnvironment::new();
-            env.set_parallelism(parallelism);
-            let keyed = env
-                .from_source(BidSource { records }, "bids")
-                .assign_timestamps_and_watermarks(
-                    WatermarkStrategy::for_bounded_out_of_orderness(Duration::from_secs(4))
-                        .with_timestamp_assigner(|bid: &Bid, _| bid.date_time),
-                )
-                .key_by(|bid: &Bid| bid.auction);
-            let seconds = Duration::from_secs;
-            let windowed = match kind {
-                WindowShape::Tumbling => keyed
-                    .window(TumblingWindows::event_time(seconds(10)))
-                    .aggregate(CountAndMax),
-                WindowShape::Sliding => keyed
-                    .window(SlidingWindows::event_time(seconds(10), seconds(2)))
-                    .aggregate(CountAndMax),
-                WindowShape::Session => keyed
-                    .window(SessionWindows::event_time_with_gap(seconds(1)))
-                    .aggregate(CountAndMax),
-            };
-            let checksum = PaneChecksum::default();
-            windowed.name("Window").sink_to(checksum.clone());
-            let result = env.execute("bench windows").map_err(|e| e.to_string())?;
-            println!("checksum={}", checksum.line());
-            let case = format!("windows-{kind:?}").to_lowercase();
-            report(
-                &case,
-                parallelism,
-                records as u64,
-                records as u64 * 100,
-                result.net_runtime.as_secs_f64(),
-            );
-        }
+        } => run_windows(kind, records, parallelism),
         Case::Trivial => {
             let env = StreamExecutionEnvironment::new();
             env.from_collection(vec![1u8]).sink_to(DiscardingSink);
@@ -277,8 +123,182 @@ fn main() -> Result<(), String> {
                 "case=trivial process_s={:.4}",
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
         }
     }
+}
+
+/// The bundled WordCount job over `input`, into a discarding sink.
+fn run_word_count(input: PathBuf, parallelism: usize, batch: bool) -> Result<(), String> {
+    let bytes = std::fs::metadata(&input).map_err(|e| e.to_string())?.len();
+    let env = StreamExecutionEnvironment::new();
+    let args = WordCountArgs {
+        input: Some(input),
+        output: None,
+        hostname: None,
+        port: None,
+        parallelism: Some(parallelism),
+        streaming: !batch,
+    };
+    word_count::build(&env, &args)?.sink_to(DiscardingSink);
+    let result = env.execute("bench word count").map_err(|e| e.to_string())?;
+    let words = result.operator("Counter").map_or(0, |o| o.records_in);
+    let case = if batch {
+        "word-count-batch"
+    } else {
+        "word-count-streaming"
+    };
+    report(
+        case,
+        parallelism,
+        words,
+        bytes,
+        result.net_runtime.as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// `source -> map -> key_by -> sum`, checkpointed or restored as `args` says.
+fn run_keyed_sum(args: KeyedSum) -> Result<(), String> {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(args.parallelism);
+    env.set_state_option("state.backend.type", &args.state_backend);
+    env.set_state_option(
+        "execution.checkpointing.incremental",
+        &args.incremental.to_string(),
+    );
+    if let Some(dir) = &args.checkpoint_dir {
+        let dir = dir
+            .to_str()
+            .ok_or("the checkpoint directory must be UTF-8")?;
+        if args.restore {
+            // Recovery: restore the latest checkpoint and run to the end, taking none.
+            env.restore_from(dir);
+        } else {
+            env.enable_checkpointing(Duration::from_millis(args.checkpoint_interval_ms));
+            env.set_checkpoint_storage(dir);
+            env.set_checkpoint_option(
+                "execution.checkpointing.unaligned.enabled",
+                &args.unaligned.to_string(),
+            );
+        }
+    }
+    let numbers = env.from_sequence(0, args.records - 1).uid("numbers");
+    let checksum = SumOfCounts::default();
+    let (keys, payload_bytes) = (args.keys, args.payload_bytes);
+    if payload_bytes == 0 {
+        numbers
+            .map(move |n: i64| (n % keys, 1i64))
+            .uid("pairs")
+            .key_by(|r: &(i64, i64)| r.0)
+            .sum(|r: &mut (i64, i64)| &mut r.1)
+            .uid("sums")
+            .sink_to(checksum.clone());
+    } else {
+        numbers
+            .map(move |n: i64| (n % keys, 1i64, payload(n, payload_bytes)))
+            .uid("pairs")
+            .key_by(|r: &(i64, i64, Vec<u8>)| r.0)
+            .reduce(|a: (i64, i64, Vec<u8>), b: (i64, i64, Vec<u8>)| (a.0, a.1 + b.1, b.2))
+            .uid("sums")
+            .sink_to(DiscardingSink);
+    }
+    let result = env.execute("bench keyed sum").map_err(|e| e.to_string())?;
+    if payload_bytes == 0 && !args.restore {
+        println!("checksum={}", checksum.total());
+    }
+    let bytes = args.records as u64 * (16 + payload_bytes as u64);
+    let wall = result.net_runtime.as_secs_f64();
+    report(
+        &args.case_name(),
+        args.parallelism,
+        args.records as u64,
+        bytes,
+        wall,
+    );
+    report_checkpoints(&result.checkpoints);
+    Ok(())
+}
+
+impl KeyedSum {
+    /// The case's name in the report: the checkpointing, backend and alignment it ran with.
+    fn case_name(&self) -> String {
+        let case = match (&self.checkpoint_dir, self.restore) {
+            (None, _) => "keyed-sum",
+            (Some(_), false) => "keyed-sum-checkpointed",
+            (Some(_), true) => "keyed-sum-restored",
+        };
+        let case = match (self.state_backend.as_str(), self.incremental) {
+            ("hashmap", _) => case.to_string(),
+            (backend, false) => format!("{case}-{backend}"),
+            (backend, true) => format!("{case}-{backend}-incremental"),
+        };
+        if self.unaligned {
+            format!("{case}-unaligned")
+        } else {
+            case
+        }
+    }
+}
+
+/// One line on the periodic checkpoints of a run, if it took any.
+fn report_checkpoints(checkpoints: &[CheckpointStats]) {
+    let Some(last) = checkpoints.last() else {
+        return;
+    };
+    let millis = |d: Duration| d.as_secs_f64() * 1_000.0;
+    let average =
+        checkpoints.iter().map(|c| millis(c.duration)).sum::<f64>() / checkpoints.len() as f64;
+    let longest = checkpoints
+        .iter()
+        .map(|c| millis(c.duration))
+        .fold(0.0, f64::max);
+    let in_flight: u64 = checkpoints.iter().map(|c| c.in_flight_bytes).sum();
+    println!(
+        "checkpoints={} avg_ms={average:.1} max_ms={longest:.1} last_ms={:.1} last_write_ms={:.1} last_bytes={} in_flight_bytes={in_flight}",
+        checkpoints.len(),
+        millis(last.duration),
+        millis(last.write_duration),
+        last.bytes
+    );
+}
+
+/// Count and max price per auction in windows of `kind`, over `records` bids.
+fn run_windows(kind: WindowShape, records: i64, parallelism: usize) -> Result<(), String> {
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(parallelism);
+    let keyed = env
+        .from_source(BidSource { records }, "bids")
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy::for_bounded_out_of_orderness(Duration::from_secs(4))
+                .with_timestamp_assigner(|bid: &Bid, _| bid.date_time),
+        )
+        .key_by(|bid: &Bid| bid.auction);
+    let seconds = Duration::from_secs;
+    let windowed = match kind {
+        WindowShape::Tumbling => keyed
+            .window(TumblingWindows::event_time(seconds(10)))
+            .aggregate(CountAndMax),
+        WindowShape::Sliding => keyed
+            .window(SlidingWindows::event_time(seconds(10), seconds(2)))
+            .aggregate(CountAndMax),
+        WindowShape::Session => keyed
+            .window(SessionWindows::event_time_with_gap(seconds(1)))
+            .aggregate(CountAndMax),
+    };
+    let checksum = PaneChecksum::default();
+    windowed.name("Window").sink_to(checksum.clone());
+    let result = env.execute("bench windows").map_err(|e| e.to_string())?;
+    println!("checksum={}", checksum.line());
+    let case = format!("windows-{kind:?}").to_lowercase();
+    let wall = result.net_runtime.as_secs_f64();
+    report(
+        &case,
+        parallelism,
+        records as u64,
+        records as u64 * 100,
+        wall,
+    );
     Ok(())
 }
 
