@@ -158,22 +158,69 @@ impl KeyedBroadcastProcessFunction<String, (String, i64), (String, i64), String>
     }
 }
 
-#[test]
-fn keyed_broadcast_function_combines_keyed_and_broadcast_state() {
+/// The keyed broadcast job at p=2 on the state backend `configure` sets; its reports, sorted.
+fn keyed_limits(configure: impl Fn(&StreamExecutionEnvironment)) -> Vec<String> {
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(2);
+    configure(&env);
     let rules = env
         .from_collection(vec![("a".to_string(), 5i64), ("b".into(), 7)])
         .broadcast_with(&thresholds());
-    let out = env
+    let mut out = env
         .from_collection(events())
         .key_by(|e: &(String, i64)| e.0.clone())
         .connect_broadcast(rules)
         .process(CountLimit)
         .execute_and_collect("keyed broadcast")
         .unwrap();
+    out.sort();
+    out
+}
+
+#[test]
+fn keyed_broadcast_function_combines_keyed_and_broadcast_state() {
     // Rules and events race; whichever arrives first, each category reports exactly once.
-    let mut got = out;
-    got.sort();
-    assert_eq!(got, ["a reached 5", "b reached 7"]);
+    assert_eq!(keyed_limits(|_| {}), ["a reached 5", "b reached 7"]);
+}
+
+#[cfg(feature = "rocksdb")]
+#[test]
+fn a_broadcast_element_reaches_every_keys_state_in_rocksdb_too() {
+    let out = keyed_limits(|env| {
+        env.set_state_option("state.backend.type", "rocksdb");
+    });
+    assert_eq!(out, ["a reached 5", "b reached 7"]);
+}
+
+/// The keyed broadcast operator under the test harness, on embedded RocksDB: a limit that
+/// arrives after the count passed it reports through every key's state, one that arrives first
+/// reports on the event reaching it.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn apply_to_keyed_state_reads_every_key_from_rocksdb() {
+    use std::sync::Arc;
+
+    use sluice::RocksDbStateBackendFactory;
+    use sluice::runtime::harness::TwoInputHarness;
+    use sluice::runtime::operators::KeyedBroadcastProcessOperator;
+    use sluice::runtime::task::operator::OperatorContext;
+
+    let mut ctx = OperatorContext::single("count-limit");
+    ctx.state_backend = Arc::new(RocksDbStateBackendFactory::in_temp_dir().unwrap());
+    let operator = KeyedBroadcastProcessOperator::new(
+        Arc::new(|e: &(String, i64)| e.0.clone()),
+        CountLimit,
+        vec![thresholds().codec()],
+    );
+    let mut harness = TwoInputHarness::with_context(operator, ctx);
+    for i in 0..6 {
+        harness.process1(Record::new(("a".to_string(), i)));
+        harness.process1(Record::new(("c".to_string(), i)));
+    }
+    harness.process2(Record::new(("a".to_string(), 5)));
+    assert_eq!(harness.take_values(), ["a reached 5"]);
+    harness.process2(Record::new(("b".to_string(), 1)));
+    assert_eq!(harness.take_values(), Vec::<String>::new());
+    harness.process1(Record::new(("b".to_string(), 0)));
+    assert_eq!(harness.take_values(), ["b reached 1"]);
 }

@@ -343,8 +343,13 @@ where
 {
     /// A harness for `operator` running as the only subtask, in streaming mode.
     pub fn new(operator: Op) -> Self {
+        Self::with_context(operator, OperatorContext::single("operator-under-test"))
+    }
+
+    /// A harness for `operator` with a given context (subtask, state backend, …).
+    pub fn with_context(operator: Op, ctx: OperatorContext) -> Self {
         TwoInputHarness {
-            outputs: HarnessOutputs::new(OperatorContext::single("operator-under-test")),
+            outputs: HarnessOutputs::new(ctx),
             operator: Some(operator),
             driver: None,
         }
