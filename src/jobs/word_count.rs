@@ -43,17 +43,34 @@ pub fn tokenize(mut line: String, mut emit: impl FnMut(&str)) {
     } else {
         line = line.to_lowercase();
     }
-    let mut start = None;
-    for (at, byte) in line.bytes().enumerate() {
-        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
-            start.get_or_insert(at);
-        } else if let Some(from) = start.take() {
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        while at < bytes.len() && !is_word_byte(bytes[at]) {
+            at += 1;
+        }
+        let from = at;
+        while at < bytes.len() && is_word_byte(bytes[at]) {
+            at += 1;
+        }
+        if at > from {
             emit(&line[from..at]);
         }
     }
-    if let Some(from) = start {
-        emit(&line[from..]);
-    }
+}
+
+/// Whether `byte` belongs to a word: `[a-z0-9]`, by table.
+fn is_word_byte(byte: u8) -> bool {
+    const WORD_BYTES: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            table[byte] = (byte as u8).is_ascii_lowercase() || (byte as u8).is_ascii_digit();
+            byte += 1;
+        }
+        table
+    };
+    WORD_BYTES[usize::from(byte)]
 }
 
 /// Builds the WordCount pipeline on `env` and returns the stream of `(word, count)`.
@@ -123,5 +140,38 @@ mod tests {
         assert_eq!(words("don't café_x9"), ["don", "t", "caf", "x9"]);
         // U+212A KELVIN SIGN lowercases to an ASCII 'k'.
         assert_eq!(words("\u{212A}ilo"), ["kilo"]);
+    }
+
+    /// The tokenizer's definition, character by character.
+    fn reference(line: &str) -> Vec<String> {
+        line.to_lowercase()
+            .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+            .filter(|word| !word.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn long_words_and_words_at_the_line_ends_come_out_whole() {
+        for length in [1, 62, 63, 64, 65, 127, 128, 129, 200] {
+            for offset in [0, 1, 63] {
+                let line = format!(
+                    "{}{} x {}",
+                    " ".repeat(offset),
+                    "a".repeat(length),
+                    "b".repeat(64)
+                );
+                assert_eq!(words(&line), reference(&line), "{length} after {offset}");
+            }
+        }
+        let exact = "c".repeat(128);
+        assert_eq!(words(&exact), [exact]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokenizes_as_the_reference(line in "[a-zA-Z0-9 ,.!_é\u{212A}-]{0,300}") {
+            proptest::prop_assert_eq!(words(&line), reference(&line));
+        }
     }
 }
