@@ -70,9 +70,11 @@ pub trait KeyedBroadcastProcessFunction<K, IN, B, OUT>: Send + 'static {
     }
 }
 
-/// What a broadcast function sees of a broadcast element: the broadcast state it may change,
-/// the element's timestamp and, for a keyed function, the keyed state of every key of its
-/// subtask (Flink's `Context` of `processBroadcastElement`).
+/// What a broadcast function sees beside an element: the broadcast state (writable for a
+/// broadcast element; a non-keyed function gets it shared, read-only, for the other stream's
+/// elements, as Flink's `ReadOnlyContext`), the element's timestamp and, for a keyed
+/// function's broadcast side, the keyed state of every key of its subtask (Flink's `Context`
+/// of `processBroadcastElement`).
 pub struct BroadcastContext<'a, S = ()> {
     broadcast: &'a mut BroadcastStates,
     timestamp: Option<Timestamp>,
