@@ -5,7 +5,7 @@
 //! group — what both the in-memory backend here and an embedded RocksDB implement. On top, the
 //! typed handles ([`ValueState`], [`ListState`], [`MapState`], [`ReducingState`],
 //! [`AggregatingState`]) encode the current key, namespace and values with postcard and apply
-//! time-to-live. Every backend passes the one suite in [`testing`].
+//! time-to-live. Every backend passes the one suite in `testing` (the `testing` feature).
 //!
 //! Operators that keep a whole structure per key (windows) use a [`KeyedTable`]: typed in
 //! memory, or encoded in any backend. Operator (non-keyed) list state lives in an [`OperatorStateStore`]. A subtask's state is

@@ -214,7 +214,7 @@ pub struct CoordinatorHandle {
     pub cancel: CancelToken,
     /// Why checkpointing failed the job, once it did.
     pub failure: Arc<Mutex<Option<String>>>,
-    /// The completed checkpoints (the newest [`RETAINED_STATS`]).
+    /// The completed checkpoints (the newest `RETAINED_STATS`).
     pub stats: Arc<Mutex<Vec<CheckpointStats>>>,
     /// The coordinator's thread: it can complete no checkpoint once this ended.
     pub thread: JoinHandle<()>,

@@ -1,7 +1,7 @@
 //! Mutual TLS for the control and data planes (rustls): every process presents a certificate
 //! signed by the cluster's authority and accepts only peers that do the same.
 //!
-//! The certificate must name [`TlsSettings::server_name`] (`sluice-internal` unless configured):
+//! The certificate must name `TlsSettings::server_name` (`sluice-internal` unless configured):
 //! peers check that name, not host names, so one certificate can serve every process, as with
 //! Flink's internal SSL. A TLS connection is relayed to a local socket pair by a small Tokio
 //! runtime, so the threads above read and write plain bytes as they do over TCP.

@@ -29,7 +29,7 @@ pub enum StorageError {
         message: String,
     },
     /// The newest completed checkpoint cannot be restored; recovery does not fall back on its
-    /// own (see [`CheckpointStorage::latest`]).
+    /// own (see [`CheckpointStorage::latest`](crate::CheckpointStorage::latest)).
     #[error(
         "the newest checkpoint, {location}/chk-{id}, cannot be restored: {cause}. Recovery does \
          not go back to an older checkpoint by itself: sinks may have committed output after \

@@ -2,7 +2,7 @@
 //! it) and the control-plane sessions all act on the cluster through it.
 //!
 //! It keeps the registered TaskManagers and their slots, and every job. A job master per job
-//! lives in its [`JobRecord`]: scheduling places the job's parallel pipelines into free slots
+//! lives in its `JobRecord`: scheduling places the job's parallel pipelines into free slots
 //! (slot sharing: one slot holds one pipeline, every operator's subtask of that index), spread
 //! over as many TaskManagers as have room; each TaskManager used starts one worker process for
 //! its pipelines; once every worker reported in, all are told where the others are and start.

@@ -8,7 +8,7 @@ use crate::error::JobError;
 use crate::net::tls::{DEFAULT_SERVER_NAME, TlsSettings};
 use crate::net::transport::Transport;
 
-/// Plan mode: write the job's [`ClusterPlan`] as JSON to this file and exit.
+/// Plan mode: write the job's [`ClusterPlan`](crate::deploy::protocol::ClusterPlan) as JSON to this file and exit.
 pub const ENV_PLAN_FILE: &str = "SLUICE_PLAN_FILE";
 /// The default parallelism a client asked for (`sluice run -p`).
 pub const ENV_PARALLELISM: &str = "SLUICE_PARALLELISM";
