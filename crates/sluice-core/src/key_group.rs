@@ -112,6 +112,11 @@ impl KeyGroupRange {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The key groups of the range, in order.
+    pub fn iter(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len()
+    }
 }
 
 #[cfg(test)]

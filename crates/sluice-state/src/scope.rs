@@ -18,18 +18,34 @@ pub fn encode_key<K: Serialize + ?Sized, N: Serialize + ?Sized>(
     Ok(prefix)
 }
 
-/// The encoded key at the front of a state entry's key, and the length of its key-and-namespace
-/// prefix (see [`encode_key`]); `None` when the entry's key is not framed so.
-pub fn split_key_prefix(entry: &[u8]) -> Option<(&[u8], usize)> {
-    let frame = |at: usize| -> Option<usize> {
-        let length = entry.get(at..at + 4)?;
+/// The key and namespace prefix at the front of a state entry's key (see [`encode_key`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyPrefix<'a> {
+    /// The encoded key.
+    pub key: &'a [u8],
+    /// The encoded namespace.
+    pub namespace: &'a [u8],
+    /// The whole prefix, frames included.
+    pub prefix: &'a [u8],
+}
+
+/// Splits the key-and-namespace prefix off a state entry's key; `None` when the entry's key is
+/// not framed so.
+pub fn split_key_prefix(entry: &[u8]) -> Option<KeyPrefix<'_>> {
+    // One frame at `at`: its body and where it ends.
+    let frame = |at: usize| -> Option<(&[u8], usize)> {
+        let length = entry.get(at..at.checked_add(4)?)?;
         let length = u32::from_be_bytes(length.try_into().ok()?) as usize;
         let end = at.checked_add(4)?.checked_add(length)?;
-        (end <= entry.len()).then_some(end)
+        Some((entry.get(at + 4..end)?, end))
     };
-    let key_end = frame(0)?;
-    let prefix_end = frame(key_end)?;
-    Some((&entry[4..key_end], prefix_end))
+    let (key, key_end) = frame(0)?;
+    let (namespace, prefix_end) = frame(key_end)?;
+    Some(KeyPrefix {
+        key,
+        namespace,
+        prefix: &entry[..prefix_end],
+    })
 }
 
 /// Keyed state access for one key and namespace, at one processing time.
@@ -134,9 +150,13 @@ mod tests {
         let prefix = encode_key("user-7", &()).unwrap();
         let mut entry = prefix.clone();
         entry.extend_from_slice(b"map key");
-        let (key, length) = split_key_prefix(&entry).unwrap();
-        assert_eq!(length, prefix.len());
-        assert_eq!(crate::codec::decode::<String>("k", key).unwrap(), "user-7");
+        let split = split_key_prefix(&entry).unwrap();
+        assert_eq!(split.prefix, &prefix[..]);
+        assert_eq!(
+            crate::codec::decode::<String>("k", split.key).unwrap(),
+            "user-7"
+        );
+        assert_eq!(split.namespace, &encode("namespace", &()).unwrap()[..]);
         assert_eq!(split_key_prefix(&entry[..3]), None);
         assert_eq!(split_key_prefix(&[0, 0, 0, 9, 1]), None);
     }

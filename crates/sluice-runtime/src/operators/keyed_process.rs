@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use sluice_core::KeyData;
 use sluice_core::key_group::{KeyGroupRange, assign_to_key_group};
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_state::codec::decode;
-use sluice_state::scope::{encode_key, split_key_prefix};
+use sluice_state::codec::{decode, encode};
+use sluice_state::scope::split_key_prefix;
 use sluice_state::{HeapStateBackend, KeyedStateScope, OperatorSnapshot, StateBackend};
 
 use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
@@ -144,8 +144,7 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
 
     pub(crate) fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.max_parallelism = ctx.max_parallelism;
-        self.key_groups =
-            KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
+        self.key_groups = ctx.key_groups();
         self.backend = ctx.state_backend.create(ctx.backend_scope())?;
         self.time = ctx.processing_time.clone();
         Ok(())
@@ -237,19 +236,19 @@ impl<K: Hash + Eq + Clone + Serialize> KeyedRuntime<K> {
     {
         let id = self.backend.register(state)?;
         let now = self.time.now();
-        // A keyed function's state lives in the namespace `()`: its frame, after a `()` key's.
-        let void_namespace = encode_key(&(), &())?.split_off(4);
-        for key_group in self.key_groups.start..self.key_groups.start + self.key_groups.len() {
+        // A keyed function's state lives in the namespace `()`.
+        let void_namespace = encode("namespace", &())?;
+        for key_group in self.key_groups.iter() {
             let mut keys: Vec<(K, Vec<u8>)> = Vec::new();
             for (entry, _) in self.backend.scan_prefix(id.in_group(key_group), &[])? {
-                let (key, length) = split_key_prefix(&entry)
+                let split = split_key_prefix(&entry)
                     .ok_or_else(|| format!("keyed state '{state}' holds a malformed key"))?;
-                let in_void_namespace = entry[4 + key.len()..length] == void_namespace[..];
+                // Entries are in key order: a key's entries (map state) are contiguous.
                 let seen = keys
                     .last()
-                    .is_some_and(|(_, prefix)| prefix == &entry[..length]);
-                if in_void_namespace && !seen {
-                    keys.push((decode("current key", key)?, entry[..length].to_vec()));
+                    .is_some_and(|(_, prefix)| prefix == split.prefix);
+                if split.namespace == void_namespace && !seen {
+                    keys.push((decode("current key", split.key)?, split.prefix.to_vec()));
                 }
             }
             for (key, prefix) in keys {

@@ -94,12 +94,17 @@ impl OperatorContext {
             operator_uid: &self.uid,
             subtask: self.subtask,
             max_parallelism: self.max_parallelism,
-            key_groups: sluice_core::key_group::KeyGroupRange::for_subtask(
-                self.max_parallelism,
-                self.parallelism,
-                self.subtask,
-            ),
+            key_groups: self.key_groups(),
         }
+    }
+
+    /// The key groups this operator instance owns.
+    pub fn key_groups(&self) -> sluice_core::key_group::KeyGroupRange {
+        sluice_core::key_group::KeyGroupRange::for_subtask(
+            self.max_parallelism,
+            self.parallelism,
+            self.subtask,
+        )
     }
 
     /// How this operator's input gates align checkpoint barriers.

@@ -298,8 +298,7 @@ where
 
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.time = ctx.processing_time.clone();
-        self.key_groups =
-            KeyGroupRange::for_subtask(ctx.max_parallelism, ctx.parallelism, ctx.subtask);
+        self.key_groups = ctx.key_groups();
         self.function_state = FunctionState::for_operator(ctx)?;
         Ok(())
     }
@@ -319,8 +318,7 @@ where
                 );
             }
         }
-        let groups = self.key_groups.start..self.key_groups.start + self.key_groups.len();
-        for group in groups {
+        for group in self.key_groups.iter() {
             let restored = self.restored_progress.get(&group).copied();
             let fired_through = restored.map_or(self.watermark, |r| r.max(self.watermark));
             snapshot.keyed.push(
