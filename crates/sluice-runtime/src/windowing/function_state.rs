@@ -58,7 +58,7 @@ impl FunctionState {
 
     /// Calls `f` with a context for `key` and `window`; the state prefixes are encoded only if
     /// the function asks for state.
-    pub(crate) fn with_context<K: Hash + Serialize, W: Window, R>(
+    fn with_context<K: Hash + Serialize, W: Window, R>(
         &mut self,
         key: &K,
         window: &W,
@@ -95,6 +95,17 @@ impl FunctionState {
             let mut collector = out.collector(Some(window.max_timestamp()));
             function.emit(key, ctx, contents, &mut collector)
         })
+    }
+
+    /// Lets `function` clear its state of `key`'s `window`, which is being dropped.
+    pub(crate) fn clear<F: InternalWindowFunction>(
+        &mut self,
+        function: &mut F,
+        key: &F::Key,
+        window: &F::Window,
+        times: Times,
+    ) -> UserResult {
+        self.with_context(key, window, times, |ctx| function.clear(key, ctx))
     }
 
     /// Adds the state to `into`.

@@ -149,10 +149,9 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
 
     /// Lets the window function clear the per-window state of a window being dropped.
     fn clear_function_state(&mut self, key: &F::Key, window: &F::Window) -> UserResult {
-        let function = &mut self.function;
         let times = (self.watermark, self.now);
         self.function_state
-            .with_context(key, window, times, |ctx| function.clear(key, ctx))
+            .clear(&mut self.function, key, window, times)
     }
 
     /// Applies a trigger decision to `window` (contents in `state_window`).
@@ -193,11 +192,9 @@ impl<F: InternalWindowFunction<In: Clone>> WindowOperator<F> {
             .add_window(window, |all| assigner.merge_windows(all));
         for merge in merges {
             if self.assigner.is_event_time()
-                && merge
-                    .result
-                    .max_timestamp()
-                    .wrapping_add(self.lateness.allowed)
-                    <= self.watermark
+                && self
+                    .lateness
+                    .is_late(merge.result.max_timestamp(), self.watermark)
             {
                 return Err(format!(
                     "the end of event-time window {:?} cannot become earlier than the watermark {} by merging",

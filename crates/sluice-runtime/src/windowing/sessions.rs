@@ -234,10 +234,9 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
         }
         if time == self.cleanup_time(&window) {
             sessions.remove(position);
-            let function = &mut self.function;
             let times = (self.watermark, self.now);
             self.function_state
-                .with_context(key, &typed(&window)?, times, |ctx| function.clear(key, ctx))?;
+                .clear(&mut self.function, key, &typed(&window)?, times)?;
         }
         Ok(())
     }

@@ -243,7 +243,7 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
             }
             if clear {
                 self.function_state
-                    .with_context(key, &typed_window, times, |ctx| function.clear(key, ctx))?;
+                    .clear(function, key, &typed_window, times)?;
             }
         }
         Ok(())
@@ -410,7 +410,7 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
         let times = (self.watermark, self.now);
         for key in keys {
             self.function_state
-                .with_context(key, &typed_window, times, |ctx| function.clear(key, ctx))?;
+                .clear(function, key, &typed_window, times)?;
         }
         Ok(())
     }
