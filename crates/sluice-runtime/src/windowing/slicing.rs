@@ -176,14 +176,6 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
         due
     }
 
-    /// The slice maps of window `start`.
-    fn slices_of(&self, start: i64) -> impl Iterator<Item = &FxHashMap<F::Key, F::Contents>> {
-        let window = self.window(start);
-        self.slices
-            .range(window.start..window.end)
-            .map(|(_, keys)| keys)
-    }
-
     /// Whether `key`'s window ending at `max` fired before the snapshot this operator was
     /// restored from.
     fn fired_before_restore(&self, key: &F::Key, max: Timestamp) -> bool {
@@ -194,16 +186,17 @@ impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
 impl<F: InternalWindowFunction<Contents: Clone>> SlicingWindowOperator<F> {
     /// Fires window `start` for one key (an element arrived after its end already passed).
     fn fire_key(&mut self, key: &F::Key, start: i64, out: &mut Output<F::Out>) -> UserResult {
-        let accumulators: Vec<F::Contents> = self
-            .slices_of(start)
-            .filter_map(|keys| keys.get(key).cloned())
-            .collect();
-        let window: F::Window = typed(&self.window(start))?;
+        let window = self.window(start);
         let function = &mut self.function;
-        let Some(mut accumulator) = accumulators.into_iter().reduce(|a, b| function.merge(a, b))
-        else {
+        let merged = self
+            .slices
+            .range(window.start..window.end)
+            .filter_map(|(_, keys)| keys.get(key).cloned())
+            .reduce(|a, b| function.merge(a, b));
+        let Some(mut accumulator) = merged else {
             return Ok(());
         };
+        let window: F::Window = typed(&window)?;
         let times = (self.watermark, self.now);
         self.function_state
             .emit(function, key, &window, &mut accumulator, times, out)
