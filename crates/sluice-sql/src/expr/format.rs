@@ -1,0 +1,325 @@
+//! Values as Flink writes them: Java's `Double.toString`, `BigDecimal`, and SQL timestamps, in
+//! the two styles Flink uses — `CAST(.. AS STRING)` and the CSV format, which strips a
+//! decimal's trailing zeros and a timestamp's zero fraction.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimestampMillisecondType,
+};
+use arrow_array::{Array, ArrayRef, StringArray, TimestampMillisecondArray};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use crate::error::{SqlError, SqlResult};
+use crate::types::SqlType;
+
+/// Which of Flink's spellings to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextStyle {
+    /// `CAST(x AS STRING)`: decimals keep their scale, timestamps their precision.
+    Cast,
+    /// Flink's CSV format (Jackson): decimals without trailing zeros, timestamps with only the
+    /// fraction digits they need.
+    Csv,
+}
+
+/// Appends the value at `row` (not NULL) of `array`, of type `ty`, to `out`.
+pub fn write_value(
+    array: &dyn Array,
+    row: usize,
+    ty: &SqlType,
+    style: TextStyle,
+    out: &mut String,
+) {
+    match ty {
+        SqlType::Boolean => out.push_str(if array.as_boolean().value(row) {
+            "true"
+        } else {
+            "false"
+        }),
+        SqlType::TinyInt => push_display(out, array.as_primitive::<Int8Type>().value(row)),
+        SqlType::SmallInt => push_display(out, array.as_primitive::<Int16Type>().value(row)),
+        SqlType::Int => push_display(out, array.as_primitive::<Int32Type>().value(row)),
+        SqlType::BigInt | SqlType::IntervalDayTime => {
+            push_display(out, array.as_primitive::<Int64Type>().value(row))
+        }
+        SqlType::Float => {
+            let value = array.as_primitive::<Float32Type>().value(row);
+            java_floating(
+                out,
+                value.is_nan(),
+                value.is_infinite(),
+                value.is_sign_negative(),
+                &format!("{value:e}"),
+            )
+        }
+        SqlType::Double => {
+            let value = array.as_primitive::<Float64Type>().value(row);
+            java_floating(
+                out,
+                value.is_nan(),
+                value.is_infinite(),
+                value.is_sign_negative(),
+                &format!("{value:e}"),
+            )
+        }
+        SqlType::Decimal(_, scale) => {
+            let unscaled = array.as_primitive::<Decimal128Type>().value(row);
+            match style {
+                TextStyle::Cast => big_decimal(out, unscaled, i32::from(*scale)),
+                TextStyle::Csv => {
+                    let (unscaled, scale) = strip_trailing_zeros(unscaled, i32::from(*scale));
+                    big_decimal(out, unscaled, scale)
+                }
+            }
+        }
+        SqlType::Varchar(_) => out.push_str(array.as_string::<i32>().value(row)),
+        SqlType::Date => {
+            let days = array.as_primitive::<Date32Type>().value(row);
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+            let date = epoch + chrono::Duration::days(i64::from(days));
+            let _ = write!(out, "{}", date.format("%Y-%m-%d"));
+        }
+        SqlType::Timestamp(precision) | SqlType::TimestampLtz(precision) => {
+            let millis = array.as_primitive::<TimestampMillisecondType>().value(row);
+            timestamp(out, millis, *precision, style)
+        }
+    }
+}
+
+fn push_display(out: &mut String, value: impl std::fmt::Display) {
+    let _ = write!(out, "{value}");
+}
+
+/// Java's `Double.toString`/`Float.toString` from Rust's shortest round-trip digits (`{:e}`,
+/// e.g. `1.2345e7`): plain between 10⁻³ and 10⁷, else `d.dddE±n`, always with a fraction digit.
+fn java_floating(out: &mut String, nan: bool, infinite: bool, negative: bool, scientific: &str) {
+    if nan {
+        return out.push_str("NaN");
+    }
+    if infinite {
+        return out.push_str(if negative { "-Infinity" } else { "Infinity" });
+    }
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    out.push_str(sign);
+    if digits.bytes().all(|d| d == b'0') {
+        return out.push_str("0.0");
+    }
+    if (-3..7).contains(&exponent) {
+        let point = exponent + 1;
+        if point <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
+            out.push_str(&digits);
+        } else {
+            let point = point as usize;
+            let padded = format!("{digits:0<point$}");
+            let (whole, fraction) = padded.split_at(point);
+            out.push_str(whole);
+            out.push('.');
+            out.push_str(if fraction.is_empty() { "0" } else { fraction });
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let _ = write!(
+            out,
+            "{first}.{}E{exponent}",
+            if rest.is_empty() { "0" } else { rest }
+        );
+    }
+}
+
+/// `BigDecimal.stripTrailingZeros()`: zero becomes `0` with scale 0.
+fn strip_trailing_zeros(mut unscaled: i128, mut scale: i32) -> (i128, i32) {
+    if unscaled == 0 {
+        return (0, 0);
+    }
+    while unscaled % 10 == 0 {
+        unscaled /= 10;
+        scale -= 1;
+    }
+    (unscaled, scale)
+}
+
+/// `BigDecimal.toString()`: plain unless the scale is negative or the value below 10⁻⁶.
+fn big_decimal(out: &mut String, unscaled: i128, scale: i32) {
+    let digits = unscaled.unsigned_abs().to_string();
+    if unscaled < 0 {
+        out.push('-');
+    }
+    let adjusted = -scale + (digits.len() as i32 - 1);
+    if scale >= 0 && adjusted >= -6 {
+        let scale = scale as usize;
+        if scale == 0 {
+            return out.push_str(&digits);
+        }
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - scale);
+        out.push_str(whole);
+        out.push('.');
+        out.push_str(fraction);
+        return;
+    }
+    let (first, rest) = digits.split_at(1);
+    out.push_str(first);
+    if !rest.is_empty() {
+        out.push('.');
+        out.push_str(rest);
+    }
+    let _ = write!(out, "E{}{adjusted}", if adjusted >= 0 { "+" } else { "" });
+}
+
+/// `yyyy-MM-dd HH:mm:ss` and a fraction: `precision` digits in the cast style, only the
+/// digits needed (none for a whole second) in the CSV style.
+fn timestamp(out: &mut String, millis: i64, precision: u8, style: TextStyle) {
+    let Some(time) = DateTime::from_timestamp_millis(millis) else {
+        return push_display(out, millis);
+    };
+    let _ = write!(out, "{}", time.naive_utc().format("%Y-%m-%d %H:%M:%S"));
+    let fraction = format!("{:03}", millis.rem_euclid(1000));
+    match style {
+        TextStyle::Cast if precision > 0 => {
+            let digits = format!("{fraction:0<9}");
+            out.push('.');
+            out.push_str(&digits[..usize::from(precision.min(9))]);
+        }
+        TextStyle::Csv if millis.rem_euclid(1000) != 0 => {
+            out.push('.');
+            out.push_str(fraction.trim_end_matches('0'));
+        }
+        _ => {}
+    }
+}
+
+/// `CAST(array AS STRING)`.
+pub fn to_strings(array: &ArrayRef, from: &SqlType) -> SqlResult<ArrayRef> {
+    let mut text = String::new();
+    let strings: StringArray = (0..array.len())
+        .map(|row| {
+            array.is_valid(row).then(|| {
+                text.clear();
+                write_value(array.as_ref(), row, from, TextStyle::Cast, &mut text);
+                text.clone()
+            })
+        })
+        .collect();
+    Ok(Arc::new(strings))
+}
+
+/// Parses `yyyy-MM-dd HH:mm:ss[.fraction]` (or with `T`) to epoch milliseconds.
+pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let parsed = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    Some(parsed.and_utc().timestamp_millis())
+}
+
+/// `CAST(strings AS TIMESTAMP)`: a string that is not a timestamp fails with its text.
+pub fn parse_timestamps(array: &ArrayRef, to: &SqlType) -> SqlResult<ArrayRef> {
+    let strings = array.as_string::<i32>();
+    let millis = strings
+        .iter()
+        .map(|value| match value {
+            None => Ok(None),
+            Some(text) => parse_timestamp_millis(text)
+                .map(Some)
+                .ok_or_else(|| SqlError::new(format!("CAST('{text}' AS {to}): not a timestamp"))),
+        })
+        .collect::<SqlResult<TimestampMillisecondArray>>()?;
+    Ok(Arc::new(millis.with_timezone_opt(match to {
+        SqlType::TimestampLtz(_) => Some("UTC"),
+        _ => None,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(value: f64) -> String {
+        let mut out = String::new();
+        java_floating(
+            &mut out,
+            value.is_nan(),
+            value.is_infinite(),
+            value.is_sign_negative(),
+            &format!("{value:e}"),
+        );
+        out
+    }
+
+    fn decimal(unscaled: i128, scale: i32, style: TextStyle) -> String {
+        let mut out = String::new();
+        let (unscaled, scale) = match style {
+            TextStyle::Csv => strip_trailing_zeros(unscaled, scale),
+            TextStyle::Cast => (unscaled, scale),
+        };
+        big_decimal(&mut out, unscaled, scale);
+        out
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        // Each pair as Flink 2.3 (Java 17) wrote it to CSV.
+        for (value, java) in [
+            (1.5, "1.5"),
+            (0.0001, "1.0E-4"),
+            (12345678.9, "1.23456789E7"),
+            (1e-7, "1.0E-7"),
+            (100.0, "100.0"),
+            (1.5e10, "1.5E10"),
+            (1000000.0, "1000000.0"),
+            (1e12, "1.0E12"),
+            (0.001, "0.001"),
+            (-2.5, "-2.5"),
+            (0.0, "0.0"),
+        ] {
+            assert_eq!(double(value), java, "{value}");
+        }
+    }
+
+    #[test]
+    fn decimals_print_as_big_decimal_does() {
+        assert_eq!(decimal(1250, 2, TextStyle::Cast), "12.50");
+        assert_eq!(decimal(1250, 2, TextStyle::Csv), "12.5");
+        assert_eq!(decimal(-300, 2, TextStyle::Csv), "-3");
+        assert_eq!(decimal(0, 2, TextStyle::Csv), "0");
+        assert_eq!(decimal(1000, 2, TextStyle::Csv), "1E+1");
+        assert_eq!(decimal(5, 3, TextStyle::Cast), "0.005");
+        assert_eq!(decimal(5, 8, TextStyle::Cast), "5E-8");
+    }
+
+    #[test]
+    fn timestamps_print_in_both_styles() {
+        let mut out = String::new();
+        timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Csv);
+        assert_eq!(out, "2020-01-01 00:00:01.5");
+        out.clear();
+        timestamp(&mut out, 1_577_836_800_000, 3, TextStyle::Csv);
+        assert_eq!(out, "2020-01-01 00:00:00");
+        out.clear();
+        timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Cast);
+        assert_eq!(out, "2020-01-01 00:00:01.500");
+        assert_eq!(
+            parse_timestamp_millis("2020-01-01 00:00:01.5"),
+            Some(1_577_836_801_500)
+        );
+        assert_eq!(parse_timestamp_millis("2020-13-01 00:00:00"), None);
+    }
+}

@@ -1,0 +1,380 @@
+//! The statements of a Flink SQL script: the SQL client's own (`SET`, `RESET`), Flink's DDL
+//! (`CREATE TABLE` with computed and metadata columns, `WATERMARK`, `PRIMARY KEY ... NOT
+//! ENFORCED`, `WITH (...)`), which sqlparser does not parse, and the queries it does.
+
+use std::collections::BTreeMap;
+
+use sqlparser::ast::{ObjectName, Query, Statement};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+use crate::catalog::{Column, ColumnKind, TableDef, WatermarkSpec};
+use crate::dialect::FlinkDialect;
+use crate::error::{SqlError, SqlResult};
+use crate::types::{SqlField, SqlType};
+
+/// One statement of a script.
+#[derive(Debug, Clone)]
+pub enum FlinkStatement {
+    /// `SET 'key' = 'value'`.
+    Set {
+        /// The option.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+    /// `RESET 'key'`, or `RESET` for every option.
+    Reset(Option<String>),
+    /// `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] ...`.
+    CreateTable {
+        /// The table.
+        table: Box<TableDef>,
+        /// Whether an existing table of the name is kept silently.
+        if_not_exists: bool,
+    },
+    /// `DROP [TEMPORARY] TABLE [IF EXISTS] name`.
+    DropTable {
+        /// The table's name.
+        name: String,
+        /// Whether a missing table is fine.
+        if_exists: bool,
+    },
+    /// `SHOW TABLES`.
+    ShowTables,
+    /// `DESCRIBE name` / `DESC name`.
+    Describe(String),
+    /// `INSERT INTO table query`.
+    Insert {
+        /// The sink table.
+        table: String,
+        /// The query whose rows it receives.
+        query: Box<Query>,
+    },
+}
+
+/// Parses a script into its statements, separated by `;`.
+pub fn parse_script(script: &str) -> SqlResult<Vec<FlinkStatement>> {
+    let dialect = FlinkDialect;
+    let mut parser = Parser::new(&dialect).try_with_sql(script)?;
+    let mut statements = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        if parser.peek_token().token == Token::EOF {
+            return Ok(statements);
+        }
+        statements.push(parse_statement(&mut parser)?);
+        let next = parser.peek_token();
+        if !matches!(next.token, Token::SemiColon | Token::EOF) {
+            return Err(SqlError::at(
+                &next.span,
+                format!("expected ';' after the statement, found {}", next.token),
+            ));
+        }
+    }
+}
+
+fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
+    let at = parser.peek_token();
+    if parser.parse_keyword(Keyword::SET) {
+        let key = parser.parse_literal_string()?;
+        parser.expect_token(&Token::Eq)?;
+        let value = parser.parse_literal_string()?;
+        return Ok(FlinkStatement::Set { key, value });
+    }
+    if parser.parse_keyword(Keyword::RESET) {
+        let key = match parser.peek_token().token {
+            Token::SingleQuotedString(_) => Some(parser.parse_literal_string()?),
+            _ => None,
+        };
+        return Ok(FlinkStatement::Reset(key));
+    }
+    if parser.parse_keyword(Keyword::CREATE) {
+        // Every table of a session is temporary: the catalog lives as long as the session.
+        let _ = parser.parse_keyword(Keyword::TEMPORARY);
+        parser.expect_keyword(Keyword::TABLE)?;
+        let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let table = parse_create_table(parser)?;
+        return Ok(FlinkStatement::CreateTable {
+            table: Box::new(table),
+            if_not_exists,
+        });
+    }
+    if parser.parse_keyword(Keyword::DROP) {
+        // Every table of a session is temporary: the catalog lives as long as the session.
+        let _ = parser.parse_keyword(Keyword::TEMPORARY);
+        parser.expect_keyword(Keyword::TABLE)?;
+        let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+        let name = object_name(&parser.parse_object_name(false)?);
+        return Ok(FlinkStatement::DropTable { name, if_exists });
+    }
+    if parser.parse_keywords(&[Keyword::SHOW, Keyword::TABLES]) {
+        return Ok(FlinkStatement::ShowTables);
+    }
+    if parser
+        .parse_one_of_keywords(&[Keyword::DESCRIBE, Keyword::DESC])
+        .is_some()
+    {
+        return Ok(FlinkStatement::Describe(object_name(
+            &parser.parse_object_name(false)?,
+        )));
+    }
+    match parser.parse_statement()? {
+        Statement::Insert(insert) => {
+            let table = match &insert.table {
+                sqlparser::ast::TableObject::TableName(name) => object_name(name),
+                other => {
+                    return Err(SqlError::at(
+                        &at.span,
+                        format!("INSERT INTO {other}: only tables can be written to"),
+                    ));
+                }
+            };
+            let query = insert.source.ok_or_else(|| {
+                SqlError::at(&at.span, "INSERT needs a query (SELECT ... or VALUES ...)")
+            })?;
+            Ok(FlinkStatement::Insert { table, query })
+        }
+        other => Err(SqlError::at(
+            &at.span,
+            format!(
+                "unsupported statement: {}",
+                other.to_string().chars().take(60).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// A table's name: its last part (the catalog has one database).
+fn object_name(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|part| part.as_ident())
+        .map(|ident| ident.value.clone())
+        .unwrap_or_default()
+}
+
+/// The rest of `CREATE TABLE` after its keywords: name, `( elements )`, `WITH ( options )`.
+fn parse_create_table(parser: &mut Parser<'_>) -> SqlResult<TableDef> {
+    let name = object_name(&parser.parse_object_name(false)?);
+    let mut table = TableDef {
+        name,
+        columns: Vec::new(),
+        watermark: None,
+        primary_key: Vec::new(),
+        options: BTreeMap::new(),
+    };
+    parser.expect_token(&Token::LParen)?;
+    loop {
+        parse_table_element(parser, &mut table)?;
+        if parser.consume_token(&Token::Comma) {
+            continue;
+        }
+        parser.expect_token(&Token::RParen)?;
+        break;
+    }
+    if parser.parse_keyword(Keyword::COMMENT) {
+        parser.parse_literal_string()?;
+    }
+    if parser.parse_keyword(Keyword::WITH) {
+        table.options = parse_options(parser)?;
+    }
+    Ok(table)
+}
+
+/// A column, `WATERMARK FOR`, or a `[CONSTRAINT name] PRIMARY KEY (..) NOT ENFORCED`.
+fn parse_table_element(parser: &mut Parser<'_>, table: &mut TableDef) -> SqlResult<()> {
+    let at = parser.peek_token();
+    if parse_word(parser, "WATERMARK") {
+        parser.expect_keyword(Keyword::FOR)?;
+        let column = parser.parse_identifier()?.value;
+        parser.expect_keyword(Keyword::AS)?;
+        let expr = parser.parse_expr()?;
+        if table.watermark.is_some() {
+            return Err(SqlError::at(
+                &at.span,
+                "a table can have one WATERMARK only",
+            ));
+        }
+        table.watermark = Some(WatermarkSpec { column, expr });
+        return Ok(());
+    }
+    if parser.parse_keyword(Keyword::CONSTRAINT) {
+        parser.parse_identifier()?;
+    }
+    if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+        parser.expect_token(&Token::LParen)?;
+        let columns = parser.parse_comma_separated(|p| p.parse_identifier())?;
+        parser.expect_token(&Token::RParen)?;
+        expect_not_enforced(parser)?;
+        table.primary_key = columns.into_iter().map(|c| c.value).collect();
+        return Ok(());
+    }
+    let name = parser.parse_identifier()?.value;
+    if parser.parse_keyword(Keyword::AS) {
+        let expr = parser.parse_expr()?;
+        skip_comment(parser)?;
+        table.columns.push(Column {
+            // The type is derived when the table is planned.
+            field: SqlField::new(name, SqlType::Varchar(None)),
+            kind: ColumnKind::Computed(expr),
+        });
+        return Ok(());
+    }
+    let mut field = SqlField::new(name, SqlType::parse(parser)?);
+    let mut kind = ColumnKind::Physical;
+    loop {
+        if parser.parse_keywords(&[Keyword::NOT, Keyword::NULL]) {
+            field.nullable = false;
+        } else if parser.parse_keyword(Keyword::NULL) {
+            field.nullable = true;
+        } else if parser.parse_keyword(Keyword::METADATA) {
+            let key = if parser.parse_keyword(Keyword::FROM) {
+                parser.parse_literal_string()?
+            } else {
+                field.name.clone()
+            };
+            let is_virtual = parser.parse_keyword(Keyword::VIRTUAL);
+            kind = ColumnKind::Metadata { key, is_virtual };
+        } else if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+            expect_not_enforced(parser)?;
+            table.primary_key = vec![field.name.clone()];
+        } else if !skip_comment(parser)? {
+            break;
+        }
+    }
+    if table.primary_key.contains(&field.name) {
+        field.nullable = false;
+    }
+    table.columns.push(Column { field, kind });
+    Ok(())
+}
+
+/// Consumes the word `word` (not a keyword of sqlparser's) if it comes next.
+fn parse_word(parser: &mut Parser<'_>, word: &str) -> bool {
+    let found = matches!(&parser.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word));
+    if found {
+        parser.next_token();
+    }
+    found
+}
+
+/// Flink takes primary keys as declarations only: `NOT ENFORCED` is required.
+fn expect_not_enforced(parser: &mut Parser<'_>) -> SqlResult<()> {
+    let at = parser.peek_token();
+    if parser.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
+        return Ok(());
+    }
+    Err(SqlError::at(
+        &at.span,
+        "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint: write PRIMARY KEY (..) NOT ENFORCED",
+    ))
+}
+
+/// Skips `COMMENT 'text'`; whether there was one.
+fn skip_comment(parser: &mut Parser<'_>) -> SqlResult<bool> {
+    if parser.parse_keyword(Keyword::COMMENT) {
+        parser.parse_literal_string()?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// `( 'key' = 'value', ... )`.
+fn parse_options(parser: &mut Parser<'_>) -> SqlResult<BTreeMap<String, String>> {
+    parser.expect_token(&Token::LParen)?;
+    let mut options = BTreeMap::new();
+    if parser.consume_token(&Token::RParen) {
+        return Ok(options);
+    }
+    loop {
+        let key = parser.parse_literal_string()?;
+        parser.expect_token(&Token::Eq)?;
+        let value = parser.parse_literal_string()?;
+        options.insert(key, value);
+        if !parser.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    parser.expect_token(&Token::RParen)?;
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DDL: &str = "
+        SET 'parallelism.default' = '2';
+        CREATE TABLE `Bids` (
+            auction BIGINT NOT NULL,
+            price DECIMAL(10, 2) COMMENT 'in euro',
+            ts TIMESTAMP(3),
+            cost AS price * 2,
+            file STRING METADATA FROM 'file.path' VIRTUAL,
+            PRIMARY KEY (auction) NOT ENFORCED,
+            WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+        ) WITH ('connector' = 'filesystem', 'path' = '/data/bids.csv', 'format' = 'csv');
+        INSERT INTO out SELECT auction FROM Bids;
+        RESET;
+    ";
+
+    #[test]
+    fn parses_flinks_create_table() {
+        let statements = parse_script(DDL).unwrap();
+        assert_eq!(statements.len(), 4);
+        assert!(
+            matches!(&statements[0], FlinkStatement::Set { key, value } if key == "parallelism.default" && value == "2")
+        );
+        let FlinkStatement::CreateTable { table, .. } = &statements[1] else {
+            panic!("{:?}", statements[1]);
+        };
+        assert_eq!(table.name, "Bids");
+        let names: Vec<_> = table
+            .columns
+            .iter()
+            .map(|c| c.field.name.as_str())
+            .collect();
+        assert_eq!(names, ["auction", "price", "ts", "cost", "file"]);
+        assert_eq!(table.columns[1].field.ty, SqlType::Decimal(10, 2));
+        assert!(!table.columns[0].field.nullable);
+        assert!(matches!(table.columns[3].kind, ColumnKind::Computed(_)));
+        assert_eq!(
+            table.columns[4].kind,
+            ColumnKind::Metadata {
+                key: "file.path".into(),
+                is_virtual: true
+            }
+        );
+        assert_eq!(table.primary_key, ["auction"]);
+        let watermark = table.watermark.as_ref().unwrap();
+        assert_eq!(watermark.column, "ts");
+        assert_eq!(watermark.expr.to_string(), "ts - INTERVAL '5' SECOND");
+        assert_eq!(table.options["path"], "/data/bids.csv");
+        assert!(matches!(&statements[2], FlinkStatement::Insert { table, .. } if table == "out"));
+        assert!(matches!(&statements[3], FlinkStatement::Reset(None)));
+    }
+
+    #[test]
+    fn errors_give_the_position_and_what_was_expected() {
+        let error = parse_script("CREATE TABLE t (a INT,\n  b WHAT) WITH ()").unwrap_err();
+        assert_eq!(error.position, Some((2, 5)), "{error}");
+        assert!(error.message.contains("unknown or unsupported type WHAT"));
+        let error = parse_script("SELECT FROM;").unwrap_err();
+        assert!(error.to_string().contains("line 1"), "{error}");
+        let error = parse_script("CREATE TABLE t (a INT, PRIMARY KEY (a))").unwrap_err();
+        assert!(error.message.contains("NOT ENFORCED"), "{error}");
+    }
+
+    #[test]
+    fn window_table_functions_take_table_arguments() {
+        let statements = parse_script(
+            "INSERT INTO o SELECT * FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))",
+        )
+        .unwrap();
+        let FlinkStatement::Insert { query, .. } = &statements[0] else {
+            panic!()
+        };
+        assert!(query.to_string().contains("TUMBLE(TABLE(bids)"), "{query}");
+    }
+}
