@@ -10,6 +10,7 @@ use sluice_cluster::cli::{
     self, CancelArgs, InfoArgs, JobManagerArgs, ListArgs, OverviewArgs, RunArgs, SavepointArgs,
     StopArgs, TaskManagerArgs,
 };
+use sluice_sql::client::{self as sql_client, SqlArgs};
 
 /// Sluice: a distributed, stateful stream processor.
 #[derive(Debug, Parser)]
@@ -27,6 +28,8 @@ enum Command {
     EventTimeWindows(EventTimeWindowsArgs),
     /// Running per-key counts and sums of `key,value` lines, written exactly once.
     ExactlyOnceCounts(ExactlyOnceCountsArgs),
+    /// Run Flink SQL: a script (-f), or statements typed on standard input.
+    Sql(SqlArgs),
     /// Run a JobManager: the cluster's control port, REST API and dispatcher.
     Jobmanager(JobManagerArgs),
     /// Run a TaskManager: offer slots to the JobManager and run jobs' workers.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         }),
         Command::EventTimeWindows(args) => event_time_windows::run(args),
         Command::ExactlyOnceCounts(args) => exactly_once_counts::run(args),
+        Command::Sql(args) => cluster(sql_client::run(args)),
         Command::Jobmanager(args) => cluster(cli::jobmanager(args)),
         Command::Taskmanager(args) => cluster(cli::taskmanager(args)),
         Command::Run(args) => cluster(cli::run(args)),

@@ -293,9 +293,10 @@ impl SqlField {
         }
     }
 
-    /// The Arrow field this column is held in.
+    /// The Arrow field this column is held in: nullable whatever the SQL type says (the
+    /// planner checks NOT NULL; a batch does not).
     pub fn arrow_field(&self) -> Field {
-        Field::new(&self.name, self.ty.arrow_type(), self.nullable)
+        Field::new(&self.name, self.ty.arrow_type(), true)
     }
 }
 

@@ -25,6 +25,20 @@ pub struct ScopeColumn {
     pub ty: SqlType,
     /// Whether it can be NULL.
     pub nullable: bool,
+    /// Whether it is an event-time attribute (a table's `WATERMARK` column, `window_time`).
+    pub rowtime: bool,
+}
+
+impl ScopeColumn {
+    /// A column that is not a time attribute.
+    pub fn new(name: &str, ty: SqlType, nullable: bool) -> Self {
+        ScopeColumn {
+            name: name.to_string(),
+            ty,
+            nullable,
+            rowtime: false,
+        }
+    }
 }
 
 /// The columns an expression may name, in the order of the batch it is evaluated on.
@@ -46,6 +60,16 @@ impl Scope {
                     did_you_mean(name, self.columns.iter().map(|c| c.name.as_str()))
                 ))
             })
+    }
+
+    /// The Arrow schema of batches holding these columns.
+    pub fn arrow_schema(&self) -> arrow_schema::SchemaRef {
+        let fields: Vec<_> = self
+            .columns
+            .iter()
+            .map(|c| crate::types::SqlField::new(c.name.clone(), c.ty.clone()))
+            .collect();
+        crate::types::arrow_schema(&fields)
     }
 
     /// The expression reading column `index`.
@@ -547,16 +571,8 @@ mod tests {
     fn scope() -> Scope {
         Scope {
             columns: vec![
-                ScopeColumn {
-                    name: "price".into(),
-                    ty: SqlType::Int,
-                    nullable: true,
-                },
-                ScopeColumn {
-                    name: "ts".into(),
-                    ty: SqlType::Timestamp(3),
-                    nullable: true,
-                },
+                ScopeColumn::new("price", SqlType::Int, true),
+                ScopeColumn::new("ts", SqlType::Timestamp(3), true),
             ],
         }
     }

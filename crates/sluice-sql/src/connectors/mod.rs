@@ -1,0 +1,3 @@
+//! Connectors of SQL tables and their formats.
+
+pub mod csv;

@@ -1,0 +1,9 @@
+//! The operators SQL jobs run, all over [`RowBatch`](crate::batch::RowBatch) records: CSV
+//! decoding, Calc (filter and projection), the watermark generator of a table's `WATERMARK`,
+//! the split of batches by key for the exchange, and window aggregation.
+
+pub mod calc;
+pub mod decode;
+pub mod key_split;
+pub mod watermarks;
+pub mod window_agg;

@@ -1,0 +1,71 @@
+//! Planning: an `INSERT INTO sink SELECT ...` becomes a Sluice job on a
+//! [`StreamExecutionEnvironment`](sluice_api::StreamExecutionEnvironment) — table scans,
+//! Calcs (filter and projection), window aggregations behind a keyed exchange, and the sink.
+
+mod scan;
+mod select;
+pub mod sink;
+mod window;
+
+use sluice_api::prelude::*;
+use sqlparser::ast::{Query, SetExpr, Spanned, TableFactor};
+
+use crate::batch::RowBatch;
+use crate::catalog::Catalog;
+use crate::error::{SqlError, SqlResult};
+use crate::expr::bind::Scope;
+
+/// What planning reads: the catalog and the environment the job is built on.
+pub struct PlanContext<'a> {
+    /// The session's tables.
+    pub catalog: &'a Catalog,
+    /// The job being built.
+    pub env: &'a StreamExecutionEnvironment,
+}
+
+/// A planned relation: its stream of batches and the columns they hold.
+pub struct Planned {
+    /// The batches.
+    pub stream: DataStream<RowBatch>,
+    /// Their columns.
+    pub scope: Scope,
+}
+
+/// Plans a query.
+pub fn plan_query(ctx: &PlanContext<'_>, query: &Query) -> SqlResult<Planned> {
+    if query.order_by.is_some() || query.limit_clause.is_some() || query.with.is_some() {
+        return Err(
+            SqlError::new("ORDER BY, LIMIT and WITH are not supported yet").or_at(&query.span()),
+        );
+    }
+    match query.body.as_ref() {
+        SetExpr::Select(select) => select::plan_select(ctx, select),
+        SetExpr::Query(inner) => plan_query(ctx, inner),
+        other => Err(SqlError::new(format!(
+            "unsupported query: {}",
+            other.to_string().chars().take(60).collect::<String>()
+        ))
+        .or_at(&other.span())),
+    }
+}
+
+/// Plans a `FROM` item.
+fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Planned> {
+    match relation {
+        TableFactor::Table { name, .. } => {
+            let table = name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            let table = ctx
+                .catalog
+                .table(&table)
+                .map_err(|e| e.or_at(&name.span()))?;
+            scan::scan(ctx, table)
+        }
+        TableFactor::Derived { subquery, .. } => plan_query(ctx, subquery),
+        other => Err(SqlError::new(format!("unsupported FROM item: {other}")).or_at(&other.span())),
+    }
+}

@@ -1,0 +1,126 @@
+//! Table scans: a source table becomes a stream of row batches holding its physical and
+//! computed columns, with timestamps and watermarks from its `WATERMARK` clause.
+
+use std::sync::Arc;
+
+use sluice_api::prelude::*;
+use sluice_runtime::time::watermarks::WatermarkStrategy;
+
+use super::{PlanContext, Planned};
+use crate::batch::RowBatch;
+use crate::catalog::{ColumnKind, TableDef};
+use crate::connectors::csv::CsvDecoder;
+use crate::error::{SqlError, SqlResult};
+use crate::expr::bind::{Scope, ScopeColumn, bind, cast_to};
+use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::decode::DecodeOperator;
+use crate::operators::watermarks::{ExpressionWatermarks, max_timestamp};
+use crate::types::SqlField;
+
+/// Plans reading `table`.
+pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
+    let connector = table.required_option("connector")?;
+    let physical = table.physical_fields();
+    let rows = match connector {
+        "filesystem" => filesystem_source(ctx, table, physical.clone())?,
+        other => {
+            return Err(SqlError::new(format!(
+                "table '{}': unknown source connector '{other}' (supported: filesystem)",
+                table.name
+            )));
+        }
+    };
+    let mut scope = Scope {
+        columns: physical
+            .iter()
+            .map(|f| ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
+            .collect(),
+    };
+    let mut stream = rows;
+    if table.columns.iter().any(|c| c.kind != ColumnKind::Physical) {
+        let (calc, computed) = computed_columns(table, &scope)?;
+        scope = computed;
+        stream = stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()));
+    }
+    if let Some(watermark) = &table.watermark {
+        let expr = bind(&watermark.expr, &scope)?;
+        if !expr.ty.is_timestamp() {
+            return Err(SqlError::new(format!(
+                "the WATERMARK of table '{}' must be a timestamp expression, not {}",
+                table.name, expr.ty
+            )));
+        }
+        let rowtime = scope.resolve(&watermark.column)?;
+        let strategy =
+            WatermarkStrategy::for_generator(move || ExpressionWatermarks::new(expr.clone()))
+                .with_timestamp_assigner(move |batch: &RowBatch, _| {
+                    max_timestamp(batch.0.column(rowtime).as_ref()).unwrap_or(i64::MIN)
+                });
+        stream = stream.assign_timestamps_and_watermarks(strategy);
+        scope.columns[rowtime].rowtime = true;
+    }
+    Ok(Planned { stream, scope })
+}
+
+/// The Calc appending a table's computed columns to its physical ones.
+fn computed_columns(table: &TableDef, physical: &Scope) -> SqlResult<(Calc, Scope)> {
+    let mut projections = Vec::new();
+    let mut scope = Scope::default();
+    for column in &table.columns {
+        let expr = match &column.kind {
+            ColumnKind::Physical => physical.column(physical.resolve(&column.field.name)?),
+            ColumnKind::Computed(expr) => bind(expr, physical)?,
+            ColumnKind::Metadata { key, .. } => {
+                return Err(SqlError::new(format!(
+                    "table '{}': the metadata column '{}' (key '{key}') is not supported by its connector",
+                    table.name, column.field.name
+                )));
+            }
+        };
+        let expr = match &column.kind {
+            ColumnKind::Physical => cast_to(expr, &column.field.ty),
+            _ => expr,
+        };
+        scope.columns.push(ScopeColumn::new(
+            &column.field.name,
+            expr.ty.clone(),
+            expr.nullable,
+        ));
+        projections.push(expr);
+    }
+    let schema = scope.arrow_schema();
+    Ok((
+        Calc {
+            filter: None,
+            projections,
+            schema,
+        },
+        scope,
+    ))
+}
+
+/// The `filesystem` connector's source: a file or a directory of files in the table's format.
+fn filesystem_source(
+    ctx: &PlanContext<'_>,
+    table: &TableDef,
+    physical: Vec<SqlField>,
+) -> SqlResult<DataStream<RowBatch>> {
+    let path = table.required_option("path")?;
+    let format = table.required_option("format")?;
+    if format != "csv" {
+        return Err(SqlError::new(format!(
+            "table '{}': unsupported format '{format}' for reading (supported: csv)",
+            table.name
+        )));
+    }
+    let ignore_errors = table
+        .options
+        .get("csv.ignore-parse-errors")
+        .is_some_and(|v| v == "true");
+    let decoder = Arc::new(CsvDecoder::new(&table.name, physical, ignore_errors));
+    Ok(ctx.env.read_text_file(path).transform(
+        &format!("Decode: {}", table.name),
+        "Decode",
+        move || DecodeOperator::new(decoder.as_ref().clone()),
+    ))
+}

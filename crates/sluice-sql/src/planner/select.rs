@@ -1,0 +1,112 @@
+//! `SELECT` without aggregation: a filter and a projection over one relation, fused into one
+//! Calc.
+
+use sqlparser::ast::{self, GroupByExpr, Select, SelectItem, Spanned, TableFactor};
+
+use super::{PlanContext, Planned, plan_relation, window};
+use crate::error::{SqlError, SqlResult};
+use crate::expr::Expr;
+use crate::expr::bind::{Scope, ScopeColumn, bind};
+use crate::operators::calc::{Calc, CalcOperator};
+use crate::types::SqlType;
+
+/// Plans a `SELECT`.
+pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned> {
+    let from = match select.from.as_slice() {
+        [one] if one.joins.is_empty() => one,
+        [] => {
+            return Err(
+                SqlError::new("SELECT without FROM is not supported yet").or_at(&select.span())
+            );
+        }
+        _ => return Err(SqlError::new("joins are not supported yet").or_at(&select.span())),
+    };
+    if let TableFactor::TableFunction { expr, .. } = &from.relation {
+        return window::plan_window_aggregate(ctx, select, expr);
+    }
+    if has_group_by(select) || select.having.is_some() {
+        return Err(SqlError::new(
+            "GROUP BY is supported over window table functions (TUMBLE, HOP, CUMULATE) only, so far",
+        )
+        .or_at(&select.span()));
+    }
+    let input = plan_relation(ctx, &from.relation)?;
+    let filter = select
+        .selection
+        .as_ref()
+        .map(|e| bind_filter(e, &input.scope))
+        .transpose()?;
+    let (projections, scope) = project(&select.projection, &input.scope, |e, s| bind(e, s))?;
+    let calc = Calc {
+        filter,
+        projections,
+        schema: scope.arrow_schema(),
+    };
+    let stream = input
+        .stream
+        .transform("Calc", "Calc", move || CalcOperator(calc.clone()));
+    Ok(Planned { stream, scope })
+}
+
+/// Whether the select groups (`GROUP BY` with expressions).
+pub fn has_group_by(select: &Select) -> bool {
+    match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    }
+}
+
+/// A `WHERE` condition, which must be boolean.
+pub fn bind_filter(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
+    let filter = bind(expr, scope)?;
+    if filter.ty != SqlType::Boolean {
+        return Err(SqlError::new(format!(
+            "WHERE needs a BOOLEAN condition, not {}",
+            filter.ty
+        ))
+        .or_at(&expr.span()));
+    }
+    Ok(filter)
+}
+
+/// The select list's expressions (bound with `bind_item`) and the scope of their output:
+/// each named by its alias, its column's name, or `EXPR$i` as Flink names it.
+pub fn project(
+    items: &[SelectItem],
+    scope: &Scope,
+    bind_item: impl Fn(&ast::Expr, &Scope) -> SqlResult<Expr>,
+) -> SqlResult<(Vec<Expr>, Scope)> {
+    let mut projections = Vec::new();
+    let mut output = Scope::default();
+    for item in items {
+        let (expr, name) = match item {
+            SelectItem::UnnamedExpr(expr) => (expr, None),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
+            SelectItem::ExprWithAliases { .. } => {
+                return Err(SqlError::new(format!("unsupported select item: {item}")));
+            }
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                for (index, column) in scope.columns.iter().enumerate() {
+                    projections.push(scope.column(index));
+                    output.columns.push(column.clone());
+                }
+                continue;
+            }
+        };
+        let bound = bind_item(expr, scope)?;
+        let name = name.unwrap_or_else(|| match expr {
+            ast::Expr::Identifier(ident) => ident.value.clone(),
+            ast::Expr::CompoundIdentifier(parts) => {
+                parts.last().map(|p| p.value.clone()).unwrap_or_default()
+            }
+            _ => format!("EXPR${}", projections.len()),
+        });
+        let rowtime =
+            matches!(bound.kind, crate::expr::ExprKind::Column(i) if scope.columns[i].rowtime);
+        let mut column = ScopeColumn::new(&name, bound.ty.clone(), bound.nullable);
+        column.rowtime = rowtime;
+        output.columns.push(column);
+        projections.push(bound);
+    }
+    Ok((projections, output))
+}

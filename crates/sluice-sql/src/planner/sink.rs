@@ -1,0 +1,109 @@
+//! Sinks of `INSERT INTO`: the query's columns are checked against (and cast to) the sink
+//! table's physical columns, then written by the table's connector — `filesystem` (part files
+//! committed exactly once, by checkpoints or at the end) or `blackhole`.
+
+use sluice_api::prelude::*;
+use sluice_api::sinks::{DiscardingSink, ExactlyOnceFileSink, RecordEncoder};
+use sluice_core::Record;
+
+use super::Planned;
+use crate::batch::RowBatch;
+use crate::catalog::TableDef;
+use crate::connectors::csv::CsvEncoder;
+use crate::error::{SqlError, SqlResult};
+use crate::expr::bind::{Scope, cast_to};
+use crate::operators::calc::{Calc, CalcOperator};
+use crate::types::SqlType;
+
+/// Writes `planned` into the sink table `table`.
+pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
+    let fields = table.physical_fields();
+    let mismatch = |cause: String| {
+        SqlError::new(format!(
+            "Column types of query result and sink for '{}' do not match. Cause: {cause}",
+            table.name
+        ))
+    };
+    if fields.len() != planned.scope.columns.len() {
+        return Err(mismatch(format!(
+            "Different number of columns: the query has {}, the sink {}.",
+            planned.scope.columns.len(),
+            fields.len()
+        )));
+    }
+    let mut projections = Vec::new();
+    let mut needs_cast = false;
+    for (index, (field, column)) in fields.iter().zip(&planned.scope.columns).enumerate() {
+        if !assignable(&column.ty, &field.ty) {
+            return Err(mismatch(format!(
+                "Incompatible types for sink column '{}' at position {index}: the query gives {}, the sink takes {}.",
+                field.name, column.ty, field.ty
+            )));
+        }
+        needs_cast |= column.ty != field.ty;
+        projections.push(cast_to(planned.scope.column(index), &field.ty));
+    }
+    let mut stream = planned.stream;
+    if needs_cast {
+        let scope = Scope {
+            columns: fields
+                .iter()
+                .map(|f| crate::expr::bind::ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
+                .collect(),
+        };
+        let calc = Calc {
+            filter: None,
+            projections,
+            schema: scope.arrow_schema(),
+        };
+        stream = stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()));
+    }
+    let types: Vec<SqlType> = fields.into_iter().map(|f| f.ty).collect();
+    let name = format!("Sink: {}", table.name);
+    match table.required_option("connector")? {
+        "filesystem" => {
+            let path = table.required_option("path")?;
+            let format = table.required_option("format")?;
+            if format != "csv" {
+                return Err(SqlError::new(format!(
+                    "table '{}': unsupported format '{format}' for writing (supported: csv)",
+                    table.name
+                )));
+            }
+            let sink = ExactlyOnceFileSink::new(path, CsvBatchEncoder(CsvEncoder::new(types)));
+            stream.sink_to_committing(sink).name(&name);
+        }
+        "blackhole" => {
+            stream.sink_to(DiscardingSink).name(&name);
+        }
+        other => {
+            return Err(SqlError::new(format!(
+                "table '{}': unknown sink connector '{other}' (supported: filesystem, blackhole)",
+                table.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a query column of type `from` may be written into a sink column of type `to`
+/// (Flink's implicit casts: within numbers, within strings, within timestamps).
+fn assignable(from: &SqlType, to: &SqlType) -> bool {
+    from == to
+        || from.is_numeric() && to.is_numeric()
+        || from.is_string() && to.is_string()
+        || from.is_timestamp() && to.is_timestamp()
+}
+
+/// Writes batches as Flink's CSV lines.
+#[derive(Debug, Clone)]
+struct CsvBatchEncoder(CsvEncoder);
+
+impl RecordEncoder<RowBatch> for CsvBatchEncoder {
+    fn encode_batch(&self, batch: &mut Vec<Record<RowBatch>>, out: &mut Vec<u8>) -> UserResult {
+        for record in batch.drain(..) {
+            self.0.encode(&record.value.0, out);
+        }
+        Ok(())
+    }
+}

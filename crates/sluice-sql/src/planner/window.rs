@@ -1,0 +1,378 @@
+//! Window aggregation over the window table functions: `SELECT keys, window_start, window_end,
+//! aggregates FROM TABLE(TUMBLE|HOP|CUMULATE(TABLE t, DESCRIPTOR(ts), ...)) GROUP BY
+//! window_start, window_end, keys`. Planned as a Calc computing the keys and aggregate
+//! arguments, a keyed exchange, the window operator, and a Calc computing the select list.
+
+use sluice_api::prelude::*;
+use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
+
+use super::select::{bind_filter, project};
+use super::{PlanContext, Planned, scan};
+use crate::aggregate::{AggCall, AggKind};
+use crate::dialect::TABLE_ARGUMENT;
+use crate::error::{SqlError, SqlResult};
+use crate::expr::Expr;
+use crate::expr::bind::{Scope, ScopeColumn, bind, function_args, interval_millis};
+use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
+use crate::operators::window_agg::{WindowAggOperator, WindowAggSpec, WindowKind};
+use crate::types::SqlType;
+
+/// The window columns a window table function adds.
+const WINDOW_COLUMNS: [&str; 3] = ["window_start", "window_end", "window_time"];
+
+/// A window table function call: its table, time column and windows.
+struct WindowCall {
+    table: String,
+    time_column: String,
+    kind: WindowKind,
+}
+
+/// Plans a grouped `SELECT` over a window table function.
+pub fn plan_window_aggregate(
+    ctx: &PlanContext<'_>,
+    select: &Select,
+    tvf: &ast::Expr,
+) -> SqlResult<Planned> {
+    let call = window_call(tvf)?;
+    let table = ctx
+        .catalog
+        .table(&call.table)
+        .map_err(|e| e.or_at(&tvf.span()))?;
+    let input = scan::scan(ctx, table)?;
+    let time = input
+        .scope
+        .resolve(&call.time_column)
+        .map_err(|e| e.or_at(&tvf.span()))?;
+    if !input.scope.columns[time].rowtime {
+        return Err(SqlError::new(format!(
+            "The window function requires the timecol to be a time attribute: '{}' has no WATERMARK",
+            call.time_column
+        ))
+        .or_at(&tvf.span()));
+    }
+    let keys = group_keys(select, &input.scope)?;
+    let filter = select
+        .selection
+        .as_ref()
+        .map(|e| bind_filter(e, &input.scope))
+        .transpose()?;
+
+    // The Calc before the exchange: the rowtime, the keys, then the aggregates' arguments.
+    let mut pre = vec![input.scope.column(time)];
+    pre.extend(keys.iter().map(|&k| input.scope.column(k)));
+    let mut aggregates = Vec::new();
+    let mut rewritten = Vec::new();
+    for item in &select.projection {
+        rewritten.push(rewrite_item(item, &mut |function| {
+            let (kind, arg) = aggregate_call(function, &input.scope)?;
+            let arg = arg.map(|e| {
+                pre.push(e.clone());
+                (pre.len() - 1, e.ty)
+            });
+            aggregates.push(AggCall::new(kind, arg).map_err(|e| e.or_at(&function.span()))?);
+            Ok(format!("$agg{}", aggregates.len() - 1))
+        })?);
+    }
+    let pre_scope = Scope {
+        columns: pre
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
+            .collect(),
+    };
+    let pre_calc = Calc {
+        filter,
+        projections: pre,
+        schema: pre_scope.arrow_schema(),
+    };
+
+    // The window operator's output: keys, window columns, aggregates.
+    let mut post = Scope::default();
+    for &key in &keys {
+        post.columns.push(input.scope.columns[key].clone());
+    }
+    for name in WINDOW_COLUMNS {
+        let mut column = ScopeColumn::new(name, SqlType::Timestamp(3), false);
+        column.rowtime = name == "window_time";
+        post.columns.push(column);
+    }
+    for (i, call) in aggregates.iter().enumerate() {
+        post.columns.push(ScopeColumn::new(
+            &format!("$agg{i}"),
+            call.ty.clone(),
+            call.kind != AggKind::Count && call.kind != AggKind::CountStar,
+        ));
+    }
+    let key_types: Vec<(usize, SqlType)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| (i + 1, input.scope.columns[k].ty.clone()))
+        .collect();
+    let spec = WindowAggSpec {
+        kind: call.kind,
+        time_column: 0,
+        keys: key_types.clone(),
+        aggregates,
+        schema: post.arrow_schema(),
+    };
+    let parallelism = if keys.is_empty() {
+        1
+    } else {
+        ctx.env.parallelism()
+    };
+    let routing = KeyRouting {
+        keys: key_types,
+        parallelism,
+        max_parallelism: sluice_core::key_group::default_max_parallelism(parallelism),
+    };
+    let windowed = input
+        .stream
+        .transform("Calc", "Calc", move || CalcOperator(pre_calc.clone()))
+        .transform("KeySplit", "KeySplit", move || {
+            KeySplitOperator(routing.clone())
+        })
+        .partition_custom(
+            |target: &u32, _| *target as usize,
+            |batch: &RoutedBatch| batch.target,
+        )
+        .transform("WindowAggregate", "WindowAggregate", move || {
+            WindowAggOperator::new(spec.clone())
+        })
+        .set_parallelism(parallelism)
+        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism));
+
+    let (projections, scope) = project(&rewritten, &post, |e, s| bind(e, s))?;
+    let calc = Calc {
+        filter: None,
+        projections,
+        schema: scope.arrow_schema(),
+    };
+    let stream = windowed
+        .transform("Calc", "Calc", move || CalcOperator(calc.clone()))
+        .set_parallelism(parallelism);
+    Ok(Planned { stream, scope })
+}
+
+/// Reads `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`, `HOP(.., slide, size)` or
+/// `CUMULATE(.., step, size)`.
+fn window_call(tvf: &ast::Expr) -> SqlResult<WindowCall> {
+    let bad = |message: String| SqlError::new(message).or_at(&tvf.span());
+    let ast::Expr::Function(function) = tvf else {
+        return Err(bad(format!(
+            "expected a window function in TABLE(...), found {tvf}"
+        )));
+    };
+    let name = function.name.to_string().to_ascii_uppercase();
+    let args = function_args(function)?;
+    let (table, time_column) = match args.as_slice() {
+        [data, descriptor, ..] => (table_argument(data)?, descriptor_column(descriptor)?),
+        _ => {
+            return Err(bad(format!(
+                "{name} needs TABLE t, DESCRIPTOR(column) and its sizes"
+            )));
+        }
+    };
+    let sizes = args[2..]
+        .iter()
+        .map(|e| interval_millis(e))
+        .collect::<SqlResult<Vec<_>>>()?;
+    let positive = |ms: i64| {
+        if ms > 0 {
+            Ok(ms)
+        } else {
+            Err(bad(format!("{name}: window sizes must be positive")))
+        }
+    };
+    let kind = match (name.as_str(), sizes.as_slice()) {
+        ("TUMBLE", [size]) => WindowKind::Tumble {
+            size: positive(*size)?,
+        },
+        ("HOP", [slide, size]) => WindowKind::Hop {
+            slide: positive(*slide)?,
+            size: positive(*size)?,
+        },
+        ("CUMULATE", [step, size]) if size % step == 0 => WindowKind::Cumulate {
+            step: positive(*step)?,
+            size: positive(*size)?,
+        },
+        ("CUMULATE", [_, _]) => {
+            return Err(bad(
+                "CUMULATE: the max size must be a multiple of the step".into()
+            ));
+        }
+        ("TUMBLE" | "HOP" | "CUMULATE", _) => {
+            return Err(bad(format!("{name}: wrong number of interval arguments")));
+        }
+        _ => {
+            return Err(bad(format!(
+                "unknown window function {name} (TUMBLE, HOP and CUMULATE are supported)"
+            )));
+        }
+    };
+    Ok(WindowCall {
+        table,
+        time_column,
+        kind,
+    })
+}
+
+/// The table of a `TABLE name` argument.
+fn table_argument(expr: &ast::Expr) -> SqlResult<String> {
+    if let ast::Expr::Function(f) = expr {
+        if f.name.to_string() == TABLE_ARGUMENT {
+            if let Some(ast::Expr::CompoundIdentifier(parts)) = function_args(f)?.first() {
+                return Ok(parts.last().map(|p| p.value.clone()).unwrap_or_default());
+            }
+        }
+    }
+    Err(SqlError::new(format!(
+        "expected TABLE name as the window function's first argument, found {expr}"
+    ))
+    .or_at(&expr.span()))
+}
+
+/// The column of `DESCRIPTOR(column)`.
+fn descriptor_column(expr: &ast::Expr) -> SqlResult<String> {
+    if let ast::Expr::Function(f) = expr {
+        if f.name.to_string().eq_ignore_ascii_case("DESCRIPTOR") {
+            if let [ast::Expr::Identifier(column)] = function_args(f)?.as_slice() {
+                return Ok(column.value.clone());
+            }
+        }
+    }
+    Err(SqlError::new(format!(
+        "expected DESCRIPTOR(column) as the time column, found {expr}"
+    ))
+    .or_at(&expr.span()))
+}
+
+/// The grouping key columns: every `GROUP BY` column but the window columns, which must
+/// include `window_start` and `window_end`.
+fn group_keys(select: &Select, scope: &Scope) -> SqlResult<Vec<usize>> {
+    let GroupByExpr::Expressions(exprs, _) = &select.group_by else {
+        return Err(SqlError::new("GROUP BY ALL is not supported").or_at(&select.span()));
+    };
+    let mut keys = Vec::new();
+    let mut windows = Vec::new();
+    for expr in exprs {
+        let name = match expr {
+            ast::Expr::Identifier(ident) => ident.value.clone(),
+            ast::Expr::CompoundIdentifier(parts) => {
+                parts.last().map(|p| p.value.clone()).unwrap_or_default()
+            }
+            other => {
+                return Err(SqlError::new(format!(
+                    "GROUP BY expressions other than columns are not supported yet: {other}"
+                ))
+                .or_at(&other.span()));
+            }
+        };
+        if WINDOW_COLUMNS.contains(&name.as_str()) {
+            windows.push(name);
+        } else {
+            keys.push(scope.resolve(&name).map_err(|e| e.or_at(&expr.span()))?);
+        }
+    }
+    if !(windows.iter().any(|w| w == "window_start") && windows.iter().any(|w| w == "window_end")) {
+        return Err(SqlError::new(
+            "a window aggregation must GROUP BY window_start and window_end",
+        )
+        .or_at(&select.span()));
+    }
+    Ok(keys)
+}
+
+/// An aggregate call: its kind and bound argument.
+fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind, Option<Expr>)> {
+    let kind = AggKind::named(&function.name.to_string())
+        .ok_or_else(|| SqlError::new("not an aggregate"))?;
+    let star = matches!(&function.args, ast::FunctionArguments::List(list)
+        if matches!(list.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]));
+    if star {
+        if kind != AggKind::Count {
+            return Err(
+                SqlError::new(format!("{}(*) is not an aggregate", function.name))
+                    .or_at(&function.span()),
+            );
+        }
+        return Ok((AggKind::CountStar, None));
+    }
+    match function_args(function)?.as_slice() {
+        [arg] => Ok((kind, Some(bind(arg, scope)?))),
+        _ => Err(
+            SqlError::new(format!("{} takes one argument", function.name)).or_at(&function.span()),
+        ),
+    }
+}
+
+/// The select item with each aggregate call replaced by the column `name_for(call)` returns.
+fn rewrite_item(
+    item: &ast::SelectItem,
+    name_for: &mut dyn FnMut(&ast::Function) -> SqlResult<String>,
+) -> SqlResult<ast::SelectItem> {
+    Ok(match item {
+        ast::SelectItem::UnnamedExpr(expr) => {
+            let rewritten = rewrite_expr(expr, name_for)?;
+            if &rewritten == expr {
+                ast::SelectItem::UnnamedExpr(rewritten)
+            } else {
+                // Flink names an unaliased expression EXPR$i, not after the column it became.
+                ast::SelectItem::UnnamedExpr(ast::Expr::Nested(Box::new(rewritten)))
+            }
+        }
+        ast::SelectItem::ExprWithAlias { expr, alias } => ast::SelectItem::ExprWithAlias {
+            expr: rewrite_expr(expr, name_for)?,
+            alias: alias.clone(),
+        },
+        other => other.clone(),
+    })
+}
+
+fn rewrite_expr(
+    expr: &ast::Expr,
+    name_for: &mut dyn FnMut(&ast::Function) -> SqlResult<String>,
+) -> SqlResult<ast::Expr> {
+    use ast::Expr as E;
+    let mut recurse = |e: &E| rewrite_expr(e, name_for).map(Box::new);
+    Ok(match expr {
+        E::Function(function) if AggKind::named(&function.name.to_string()).is_some() => {
+            E::Identifier(ast::Ident::new(name_for(function)?))
+        }
+        E::BinaryOp { left, op, right } => E::BinaryOp {
+            left: recurse(left)?,
+            op: op.clone(),
+            right: recurse(right)?,
+        },
+        E::UnaryOp { op, expr } => E::UnaryOp {
+            op: *op,
+            expr: recurse(expr)?,
+        },
+        E::Nested(inner) => E::Nested(recurse(inner)?),
+        E::Cast {
+            kind,
+            expr,
+            data_type,
+            array,
+            format,
+        } => E::Cast {
+            kind: kind.clone(),
+            expr: recurse(expr)?,
+            data_type: data_type.clone(),
+            array: *array,
+            format: format.clone(),
+        },
+        E::Function(function) => {
+            let mut function = function.clone();
+            if let ast::FunctionArguments::List(list) = &mut function.args {
+                for arg in &mut list.args {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
+                        *e = rewrite_expr(e, name_for)?;
+                    }
+                }
+            }
+            E::Function(function)
+        }
+        other => other.clone(),
+    })
+}

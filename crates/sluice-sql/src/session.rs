@@ -1,0 +1,283 @@
+//! A SQL session: the catalog and the `SET` options of a client, and the execution of each
+//! statement — DDL changes the catalog, `INSERT INTO` plans a job and runs it to its end on
+//! the embedded mini-cluster.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sluice_api::prelude::*;
+
+use crate::catalog::{Catalog, ColumnKind};
+use crate::error::{SqlError, SqlResult};
+use crate::expr::bind::{Scope, ScopeColumn, bind};
+use crate::planner::{PlanContext, plan_query, sink};
+use crate::statement::{FlinkStatement, parse_script};
+
+/// What a statement produced, for the client to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A DDL or `SET` statement took effect.
+    Ok,
+    /// Lines to print (`SHOW TABLES`, `DESCRIBE`).
+    Rows(Vec<String>),
+    /// A job ran to its end.
+    JobFinished {
+        /// The job's name.
+        name: String,
+        /// How long it ran.
+        runtime: Duration,
+    },
+}
+
+/// The options and tables of one client session.
+#[derive(Debug, Default)]
+pub struct SqlSession {
+    catalog: Catalog,
+    options: BTreeMap<String, String>,
+}
+
+impl SqlSession {
+    /// A session without tables or options.
+    pub fn new() -> Self {
+        SqlSession::default()
+    }
+
+    /// The session's catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Runs every statement of `script` in order; stops at the first error.
+    pub fn execute_script(&mut self, script: &str) -> SqlResult<Vec<Outcome>> {
+        parse_script(script)?
+            .into_iter()
+            .map(|statement| self.execute(statement))
+            .collect()
+    }
+
+    /// Runs one statement.
+    pub fn execute(&mut self, statement: FlinkStatement) -> SqlResult<Outcome> {
+        match statement {
+            FlinkStatement::Set { key, value } => {
+                check_option(&key, &value)?;
+                self.options.insert(key, value);
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::Reset(Some(key)) => {
+                self.options.remove(&key);
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::Reset(None) => {
+                self.options.clear();
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::CreateTable {
+                mut table,
+                if_not_exists,
+            } => {
+                type_computed_columns(&mut table)?;
+                self.catalog.create_table(*table, if_not_exists)?;
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::DropTable { name, if_exists } => {
+                self.catalog.drop_table(&name, if_exists)?;
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::ShowTables => Ok(Outcome::Rows(
+                self.catalog.table_names().map(String::from).collect(),
+            )),
+            FlinkStatement::Describe(name) => self.describe(&name),
+            FlinkStatement::Insert { table, query } => self.insert(&table, &query),
+        }
+    }
+
+    /// `DESCRIBE`: one `name type [NOT NULL] [*ROWTIME*]` line per column.
+    fn describe(&self, name: &str) -> SqlResult<Outcome> {
+        let table = self.catalog.table(name)?;
+        let rowtime = table.watermark.as_ref().map(|w| w.column.as_str());
+        let lines = table
+            .columns
+            .iter()
+            .map(|c| {
+                let mut line = format!("{} {}", c.field.name, c.field.ty);
+                if !c.field.nullable {
+                    line.push_str(" NOT NULL");
+                }
+                if rowtime == Some(c.field.name.as_str()) {
+                    line.push_str(" *ROWTIME*");
+                }
+                if let ColumnKind::Computed(expr) = &c.kind {
+                    line.push_str(&format!(" AS {expr}"));
+                }
+                line
+            })
+            .collect();
+        Ok(Outcome::Rows(lines))
+    }
+
+    /// Plans `INSERT INTO table query` and runs the job to its end.
+    fn insert(&self, table: &str, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
+        let sink_table = self.catalog.table(table)?;
+        let env = StreamExecutionEnvironment::new();
+        self.configure(&env)?;
+        let ctx = PlanContext {
+            catalog: &self.catalog,
+            env: &env,
+        };
+        let planned = plan_query(&ctx, query)?;
+        sink::insert_into(sink_table, planned)?;
+        let name = format!("insert-into_{table}");
+        let result = env
+            .execute(&name)
+            .map_err(|e| SqlError::new(format!("job '{name}' failed: {e}")))?;
+        Ok(Outcome::JobFinished {
+            name,
+            runtime: result.net_runtime,
+        })
+    }
+
+    /// Applies the session's options to a job's environment.
+    fn configure(&self, env: &StreamExecutionEnvironment) -> SqlResult<()> {
+        let mut job_defaults = String::new();
+        for (key, value) in &self.options {
+            match key.as_str() {
+                "parallelism.default" => {
+                    env.set_parallelism(parse_number(key, value)?);
+                }
+                "execution.runtime-mode" => {
+                    env.set_runtime_mode(match value.to_ascii_lowercase().as_str() {
+                        "batch" => RuntimeMode::Batch,
+                        _ => RuntimeMode::Streaming,
+                    });
+                }
+                "pipeline.auto-watermark-interval" => {
+                    env.set_auto_watermark_interval(parse_duration(key, value)?);
+                }
+                key if is_job_option(key) => {
+                    job_defaults.push_str(&format!("{key}: {value}\n"));
+                }
+                _ => {}
+            }
+        }
+        env.apply_defaults(&job_defaults);
+        Ok(())
+    }
+}
+
+/// Gives each computed column the type of its expression over the physical columns.
+fn type_computed_columns(table: &mut crate::catalog::TableDef) -> SqlResult<()> {
+    let physical = Scope {
+        columns: table
+            .physical_fields()
+            .iter()
+            .map(|f| ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
+            .collect(),
+    };
+    for column in &mut table.columns {
+        if let ColumnKind::Computed(expr) = &column.kind {
+            let bound = bind(expr, &physical)?;
+            column.field.ty = bound.ty;
+            column.field.nullable = bound.nullable;
+        }
+    }
+    Ok(())
+}
+
+/// Checkpoint, state backend and restart keys: handed to the job as its defaults.
+fn is_job_option(key: &str) -> bool {
+    key.starts_with("execution.checkpointing.")
+        || key.starts_with("state.")
+        || key.starts_with("restart-strategy.")
+}
+
+/// Rejects values of known options that could not apply.
+fn check_option(key: &str, value: &str) -> SqlResult<()> {
+    match key {
+        "parallelism.default" => parse_number(key, value).map(|_| ()),
+        "execution.runtime-mode" => match value.to_ascii_lowercase().as_str() {
+            "streaming" | "batch" | "automatic" => Ok(()),
+            _ => Err(SqlError::new(format!(
+                "'{key}' must be streaming, batch or automatic, not '{value}'"
+            ))),
+        },
+        "pipeline.auto-watermark-interval" => parse_duration(key, value).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn parse_number(key: &str, value: &str) -> SqlResult<usize> {
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| SqlError::new(format!("'{key}' must be a positive number, not '{value}'")))
+}
+
+/// Flink's durations: `200 ms`, `5 s`, `1 min`, or milliseconds.
+fn parse_duration(key: &str, value: &str) -> SqlResult<Duration> {
+    let text = value.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let bad = || {
+        SqlError::new(format!(
+            "'{key}' must be a duration like '200 ms' or '5 s', not '{value}'"
+        ))
+    };
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let millis = match unit.trim() {
+        "" | "ms" | "milli" | "millis" => number,
+        "s" | "sec" | "secs" | "second" | "seconds" => number * 1_000,
+        "min" | "m" | "minute" | "minutes" => number * 60_000,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_millis(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ddl_statements_change_the_catalog() {
+        let mut session = SqlSession::new();
+        let outcomes = session
+            .execute_script(
+                "CREATE TABLE t (a INT NOT NULL, ts TIMESTAMP(3), b AS a + 1, WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem');
+                 SHOW TABLES; DESCRIBE t;",
+            )
+            .unwrap();
+        assert_eq!(outcomes[1], Outcome::Rows(vec!["t".into()]));
+        assert_eq!(
+            outcomes[2],
+            Outcome::Rows(vec![
+                "a INT NOT NULL".into(),
+                "ts TIMESTAMP(3) *ROWTIME*".into(),
+                "b INT NOT NULL AS a + 1".into()
+            ])
+        );
+        assert!(
+            session
+                .execute_script("DROP TABLE t; DROP TABLE t;")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_options_are_rejected() {
+        let mut session = SqlSession::new();
+        assert!(
+            session
+                .execute_script("SET 'parallelism.default' = 'two';")
+                .is_err()
+        );
+        assert!(
+            session
+                .execute_script("SET 'pipeline.auto-watermark-interval' = '200 ms';")
+                .is_ok()
+        );
+        assert_eq!(parse_duration("k", "5 s").unwrap(), Duration::from_secs(5));
+    }
+}
