@@ -23,6 +23,7 @@ pub mod jobs;
 pub use sluice_api::*;
 pub use sluice_core as core;
 pub use sluice_runtime as runtime;
+pub use sluice_sql as sql;
 pub use sluice_state as state;
 
 /// Installs a log subscriber writing to stderr, filtered by `RUST_LOG` (default: `info`).

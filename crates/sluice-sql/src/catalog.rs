@@ -14,7 +14,7 @@ pub enum ColumnKind {
     /// Read from the connector.
     Physical,
     /// `name AS expr`: computed from the physical columns.
-    Computed(Expr),
+    Computed(Box<Expr>),
     /// `METADATA [FROM 'key'] [VIRTUAL]`: supplied by the connector.
     Metadata {
         /// The connector's metadata key.

@@ -38,7 +38,7 @@ fn run_file(session: &mut SqlSession, path: &PathBuf) -> Result<(), String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let outcomes = session
         .execute_script(&script)
-        .map_err(|e| format!("[ERROR] {}: {e}", path.display()))?;
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for outcome in outcomes {

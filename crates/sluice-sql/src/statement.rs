@@ -217,7 +217,7 @@ fn parse_table_element(parser: &mut Parser<'_>, table: &mut TableDef) -> SqlResu
         table.columns.push(Column {
             // The type is derived when the table is planned.
             field: SqlField::new(name, SqlType::Varchar(None)),
-            kind: ColumnKind::Computed(expr),
+            kind: ColumnKind::Computed(Box::new(expr)),
         });
         return Ok(());
     }

@@ -1,5 +1,6 @@
 //! Flink's `csv` format: rows without a header, `,` between fields, `"` quotes; an empty field
-//! is an empty STRING or a NULL of another type. Written as Flink's Jackson-based writer does:
+//! is an empty STRING (and no value of another type); a field equal to `csv.null-literal` is
+//! NULL. Written as Flink's Jackson-based writer does:
 //! numbers and booleans bare, text quoted when it holds a character below `-` (space, `,`,
 //! `"`, `#`, ...), decimals without trailing zeros, timestamps with the fraction they need.
 
@@ -24,6 +25,7 @@ pub struct CsvDecoder {
     schema: SchemaRef,
     table: String,
     ignore_parse_errors: bool,
+    null_literal: Option<String>,
 }
 
 impl CsvDecoder {
@@ -35,7 +37,18 @@ impl CsvDecoder {
             fields,
             table: table.to_string(),
             ignore_parse_errors,
+            null_literal: None,
         }
+    }
+
+    /// Reads fields equal to `literal` as NULL (Flink's `csv.null-literal`).
+    pub fn with_null_literal(mut self, literal: Option<String>) -> Self {
+        self.null_literal = literal;
+        self
+    }
+
+    fn is_null(&self, value: &str) -> bool {
+        self.null_literal.as_deref() == Some(value)
     }
 
     /// The batch of the rows of `lines` (blank lines skipped).
@@ -66,7 +79,11 @@ impl CsvDecoder {
             match checked {
                 Ok(()) => {
                     for (builder, value) in columns.iter_mut().zip(record.iter()) {
-                        builder.append(value);
+                        if self.is_null(value) {
+                            builder.append_null();
+                        } else {
+                            builder.append(value);
+                        }
                     }
                 }
                 Err(_) if self.ignore_parse_errors => continue,
@@ -93,7 +110,7 @@ impl CsvDecoder {
             )));
         }
         for ((field, value), builder) in self.fields.iter().zip(record.iter()).zip(columns) {
-            if !builder.accepts(value) {
+            if !self.is_null(value) && !builder.accepts(value) {
                 return Err(SqlError::new(format!(
                     "table '{}': in the CSV row '{line}', '{value}' is not a valid {} for column '{}'",
                     self.table, field.ty, field.name
@@ -143,12 +160,9 @@ impl ColumnBuilder {
         }
     }
 
-    /// Whether `text` is a value (or NULL) of this column.
+    /// Whether `text` is a value of this column (only a string may be empty).
     fn accepts(&self, text: &str) -> bool {
         let text = text.trim();
-        if text.is_empty() {
-            return true;
-        }
         match self {
             ColumnBuilder::Boolean(_) => parse_bool(text).is_some(),
             ColumnBuilder::TinyInt(_) => text.parse::<i8>().is_ok(),
@@ -167,12 +181,6 @@ impl ColumnBuilder {
     /// Appends a value [`Self::accepts`] took.
     fn append(&mut self, raw: &str) {
         let text = raw.trim();
-        if let ColumnBuilder::String(b) = self {
-            return b.append_value(raw);
-        }
-        if text.is_empty() {
-            return self.append_null();
-        }
         match self {
             ColumnBuilder::Boolean(b) => b.append_option(parse_bool(text)),
             ColumnBuilder::TinyInt(b) => b.append_option(text.parse().ok()),
@@ -184,7 +192,7 @@ impl ColumnBuilder {
             ColumnBuilder::Decimal(b, p, s) => b.append_option(parse_decimal(text, *p, *s)),
             ColumnBuilder::Date(b) => b.append_option(parse_date(text)),
             ColumnBuilder::Timestamp(b, _) => b.append_option(parse_timestamp_millis(text)),
-            ColumnBuilder::String(_) => {}
+            ColumnBuilder::String(b) => b.append_value(raw),
         }
     }
 

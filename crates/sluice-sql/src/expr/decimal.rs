@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn divides_with_flinks_scale_rounding_half_up() {
         // 107 / 3.0 as DECIMAL(17, 6): 35.666667 (Flink 2.3's result).
-        assert_eq!(divide_unscaled(107, 30, 6 - 0 + 1), Ok(35_666_667));
+        // shift = result scale 6 - left scale 0 + right scale 1.
+        assert_eq!(divide_unscaled(107, 30, 7), Ok(35_666_667));
         assert_eq!(divide_unscaled(-2, 30, 7), Ok(-666_667));
         assert_eq!(
             divide_unscaled(1, 0, 0),

@@ -37,10 +37,10 @@ pub fn max_timestamp(array: &dyn Array) -> Option<Timestamp> {
 impl WatermarkGenerator<RowBatch> for ExpressionWatermarks {
     fn on_event(&mut self, event: &RowBatch, _timestamp: Timestamp, _output: &mut WatermarkOutput) {
         // An expression that fails here failed on the same rows in the Calc before.
-        if let Ok(values) = self.expr.eval(&event.0) {
-            if let Some(max) = max_timestamp(values.as_ref()) {
-                self.highest = Some(self.highest.map_or(max, |h| h.max(max)));
-            }
+        if let Ok(values) = self.expr.eval(&event.0)
+            && let Some(max) = max_timestamp(values.as_ref())
+        {
+            self.highest = Some(self.highest.map_or(max, |h| h.max(max)));
         }
     }
 

@@ -243,6 +243,95 @@ impl OneInputOperator<RoutedBatch, RowBatch> for WindowAggOperator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::AggKind;
+    use crate::expr::bind::{Scope, ScopeColumn};
+    use arrow_array::{Int64Array, TimestampMillisecondArray};
+    use sluice_runtime::harness::OneInputHarness;
+
+    /// Rows `(key, time)` as the window operator's input: time first, then the key.
+    fn rows(rows: &[(i64, i64)]) -> Record<RoutedBatch> {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "t",
+                Arc::new(TimestampMillisecondArray::from(
+                    rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+            (
+                "k",
+                Arc::new(Int64Array::from(
+                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        Record::new(RoutedBatch {
+            target: 0,
+            batch: RowBatch(batch),
+        })
+    }
+
+    fn counting_tumble() -> WindowAggOperator {
+        let mut scope = Scope {
+            columns: vec![ScopeColumn::new("k", SqlType::BigInt, true)],
+        };
+        for name in ["window_start", "window_end", "window_time"] {
+            scope
+                .columns
+                .push(ScopeColumn::new(name, SqlType::Timestamp(3), false));
+        }
+        scope
+            .columns
+            .push(ScopeColumn::new("c", SqlType::BigInt, false));
+        WindowAggOperator::new(WindowAggSpec {
+            kind: WindowKind::Tumble { size: 10 },
+            time_column: 0,
+            keys: vec![(1, SqlType::BigInt)],
+            aggregates: vec![AggCall::new(AggKind::CountStar, None).unwrap()],
+            schema: scope.arrow_schema(),
+        })
+    }
+
+    /// `(key, window_start, count)` of the emitted rows.
+    fn emitted(
+        harness: &mut OneInputHarness<RoutedBatch, RowBatch, WindowAggOperator>,
+    ) -> Vec<(i64, i64, i64)> {
+        let mut out = Vec::new();
+        for batch in harness.take_values() {
+            let b = &batch.0;
+            for row in 0..b.num_rows() {
+                out.push((
+                    b.column(0)
+                        .as_primitive::<arrow_array::types::Int64Type>()
+                        .value(row),
+                    b.column(1)
+                        .as_primitive::<TimestampMillisecondType>()
+                        .value(row),
+                    b.column(4)
+                        .as_primitive::<arrow_array::types::Int64Type>()
+                        .value(row),
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn windows_fire_at_end_minus_one_and_late_rows_are_dropped() {
+        let mut harness = OneInputHarness::new(counting_tumble());
+        harness.process(rows(&[(1, 3), (2, 5), (1, 9), (1, 12)]));
+        harness.watermark(Watermark(8));
+        assert!(
+            emitted(&mut harness).is_empty(),
+            "window [0, 10) fires at 9, not 8"
+        );
+        harness.watermark(Watermark(9));
+        assert_eq!(emitted(&mut harness), [(1, 0, 2), (2, 0, 1)]);
+        // Late: its window [0, 10) fired already. On time: [10, 20) is open.
+        harness.process(rows(&[(1, 7), (2, 15)]));
+        harness.end_input();
+        assert_eq!(emitted(&mut harness), [(1, 10, 1), (2, 10, 1)]);
+    }
 
     fn windows(kind: WindowKind, ts: Timestamp) -> Vec<(Timestamp, Timestamp)> {
         let mut out = Vec::new();

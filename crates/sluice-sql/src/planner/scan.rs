@@ -117,7 +117,10 @@ fn filesystem_source(
         .options
         .get("csv.ignore-parse-errors")
         .is_some_and(|v| v == "true");
-    let decoder = Arc::new(CsvDecoder::new(&table.name, physical, ignore_errors));
+    let null_literal = table.options.get("csv.null-literal").cloned();
+    let decoder = Arc::new(
+        CsvDecoder::new(&table.name, physical, ignore_errors).with_null_literal(null_literal),
+    );
     Ok(ctx.env.read_text_file(path).transform(
         &format!("Decode: {}", table.name),
         "Decode",

@@ -36,7 +36,7 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         .as_ref()
         .map(|e| bind_filter(e, &input.scope))
         .transpose()?;
-    let (projections, scope) = project(&select.projection, &input.scope, |e, s| bind(e, s))?;
+    let (projections, scope) = project(&select.projection, &input.scope)?;
     let calc = Calc {
         filter,
         projections,
@@ -69,13 +69,9 @@ pub fn bind_filter(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
     Ok(filter)
 }
 
-/// The select list's expressions (bound with `bind_item`) and the scope of their output:
+/// The select list's expressions, bound over `scope`, and the scope of their output:
 /// each named by its alias, its column's name, or `EXPR$i` as Flink names it.
-pub fn project(
-    items: &[SelectItem],
-    scope: &Scope,
-    bind_item: impl Fn(&ast::Expr, &Scope) -> SqlResult<Expr>,
-) -> SqlResult<(Vec<Expr>, Scope)> {
+pub fn project(items: &[SelectItem], scope: &Scope) -> SqlResult<(Vec<Expr>, Scope)> {
     let mut projections = Vec::new();
     let mut output = Scope::default();
     for item in items {
@@ -93,7 +89,7 @@ pub fn project(
                 continue;
             }
         };
-        let bound = bind_item(expr, scope)?;
+        let bound = bind(expr, scope)?;
         let name = name.unwrap_or_else(|| match expr {
             ast::Expr::Identifier(ident) => ident.value.clone(),
             ast::Expr::CompoundIdentifier(parts) => {

@@ -142,7 +142,7 @@ pub fn plan_window_aggregate(
         .set_parallelism(parallelism)
         .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism));
 
-    let (projections, scope) = project(&rewritten, &post, |e, s| bind(e, s))?;
+    let (projections, scope) = project(&rewritten, &post)?;
     let calc = Calc {
         filter: None,
         projections,
@@ -219,12 +219,11 @@ fn window_call(tvf: &ast::Expr) -> SqlResult<WindowCall> {
 
 /// The table of a `TABLE name` argument.
 fn table_argument(expr: &ast::Expr) -> SqlResult<String> {
-    if let ast::Expr::Function(f) = expr {
-        if f.name.to_string() == TABLE_ARGUMENT {
-            if let Some(ast::Expr::CompoundIdentifier(parts)) = function_args(f)?.first() {
-                return Ok(parts.last().map(|p| p.value.clone()).unwrap_or_default());
-            }
-        }
+    if let ast::Expr::Function(f) = expr
+        && f.name.to_string() == TABLE_ARGUMENT
+        && let Some(ast::Expr::CompoundIdentifier(parts)) = function_args(f)?.first()
+    {
+        return Ok(parts.last().map(|p| p.value.clone()).unwrap_or_default());
     }
     Err(SqlError::new(format!(
         "expected TABLE name as the window function's first argument, found {expr}"
@@ -234,12 +233,11 @@ fn table_argument(expr: &ast::Expr) -> SqlResult<String> {
 
 /// The column of `DESCRIPTOR(column)`.
 fn descriptor_column(expr: &ast::Expr) -> SqlResult<String> {
-    if let ast::Expr::Function(f) = expr {
-        if f.name.to_string().eq_ignore_ascii_case("DESCRIPTOR") {
-            if let [ast::Expr::Identifier(column)] = function_args(f)?.as_slice() {
-                return Ok(column.value.clone());
-            }
-        }
+    if let ast::Expr::Function(f) = expr
+        && f.name.to_string().eq_ignore_ascii_case("DESCRIPTOR")
+        && let [ast::Expr::Identifier(column)] = function_args(f)?.as_slice()
+    {
+        return Ok(column.value.clone());
     }
     Err(SqlError::new(format!(
         "expected DESCRIPTOR(column) as the time column, found {expr}"

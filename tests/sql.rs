@@ -1,0 +1,133 @@
+//! Flink SQL scripts run as `sluice sql -f` runs them, checked row for row against Apache
+//! Flink 2.3's results on the same statements and input (`tests/sql/golden`, made by
+//! `tests/sql/regenerate-golden.sh`), at parallelism 1 and 2; and the golden files checked
+//! against a live Flink where it is installed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{committed_lines, required, temp_dir};
+use sluice::sql::session::SqlSession;
+
+fn sql_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql")
+}
+
+/// The case's script with its input directory and sink directory filled in, run at
+/// `parallelism` first.
+fn script(case: &str, parallelism: usize, out: &Path) -> String {
+    let text =
+        std::fs::read_to_string(sql_dir().join("cases").join(format!("{case}.sql"))).unwrap();
+    let text = text
+        .replace("${DATA}", &sql_dir().join("data").display().to_string())
+        .replace("${OUT}", &out.display().to_string());
+    format!("SET 'parallelism.default' = '{parallelism}';\n{text}")
+}
+
+fn golden(case: &str) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(sql_dir().join("golden").join(format!("{case}.csv"))).unwrap();
+    text.lines().map(String::from).collect()
+}
+
+/// Runs `case` at parallelism 1 and 2 and compares the committed rows with Flink's.
+fn check(case: &str) {
+    for parallelism in [1, 2] {
+        let dir = temp_dir("sql", &format!("{case}-{parallelism}"));
+        let out = dir.join("out");
+        SqlSession::new()
+            .execute_script(&script(case, parallelism, &out))
+            .unwrap_or_else(|e| panic!("{case} at parallelism {parallelism}: {e}"));
+        let rows = committed_lines(&[&out]);
+        let expected = golden(case);
+        assert_eq!(
+            rows.len(),
+            expected.len(),
+            "{case} at parallelism {parallelism}: row count"
+        );
+        for (row, (ours, flinks)) in rows.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                ours, flinks,
+                "{case} at parallelism {parallelism}: sorted row {row}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn projections_filters_and_scalar_functions_match_flink() {
+    check("projection_filter");
+}
+
+#[test]
+fn computed_columns_and_decimal_division_match_flink() {
+    check("computed_columns");
+}
+
+#[test]
+fn tumbling_window_aggregates_match_flink() {
+    check("tumble");
+}
+
+#[test]
+fn hopping_window_aggregates_match_flink() {
+    check("hop");
+}
+
+#[test]
+fn cumulating_windows_without_a_key_match_flink() {
+    check("cumulate");
+}
+
+#[test]
+fn bad_sql_names_the_position_and_the_closest_name() {
+    let dir = temp_dir("sql", "bad");
+    let text = script("tumble", 1, &dir.join("out")).replace(
+        "FROM TABLE(TUMBLE(TABLE bids",
+        "FROM TABLE(TUMBLE(TABLE bid",
+    );
+    let error = SqlSession::new().execute_script(&text).unwrap_err();
+    assert!(error.message.contains("Object 'bid' not found"), "{error}");
+    assert!(error.message.contains("Did you mean 'bids'?"), "{error}");
+    assert!(error.position.is_some(), "{error}");
+    let text =
+        script("projection_filter", 1, &dir.join("out")).replace("UPPER(channel)", "UPPER(chanel)");
+    let error = SqlSession::new().execute_script(&text).unwrap_err();
+    assert!(error.message.contains("Did you mean 'channel'?"), "{error}");
+    let error = SqlSession::new()
+        .execute_script("SELECT * FROM;")
+        .unwrap_err();
+    assert!(error.message.contains("Expected"), "{error}");
+    assert_eq!(error.position.map(|p| p.0), Some(1), "{error}");
+}
+
+/// The golden files are what Flink 2.3 gives today (needs Flink: scripts/test.sh installs it).
+#[test]
+fn golden_results_are_flinks() {
+    let Some(flink_home) = required(
+        "FLINK_HOME",
+        "Apache Flink 2.3",
+        "golden_results_are_flinks",
+    ) else {
+        return;
+    };
+    let fresh = temp_dir("sql", "golden");
+    let status = std::process::Command::new(sql_dir().join("regenerate-golden.sh"))
+        .env("FLINK_HOME", flink_home)
+        .env("SQL_GOLDEN_DIR", &fresh)
+        .status()
+        .unwrap();
+    assert!(status.success(), "regenerate-golden.sh failed");
+    for file in std::fs::read_dir(sql_dir().join("golden")).unwrap() {
+        let name = file.unwrap().file_name();
+        let committed = std::fs::read_to_string(sql_dir().join("golden").join(&name)).unwrap();
+        let flinks = std::fs::read_to_string(fresh.join(&name)).unwrap();
+        assert!(
+            committed == flinks,
+            "{name:?}: Flink's result differs from the committed one"
+        );
+    }
+    let _ = std::fs::remove_dir_all(fresh);
+}

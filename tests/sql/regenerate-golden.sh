@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates the SQL tests' expected results with Apache Flink 2.3: runs each case of cases/
+# (its ${DATA} the committed tables of data/, written by gen_data.py, its ${OUT} a fresh directory) with
+# benches/flink/SqlScript.java at parallelism 1 and 2, checks that both give the same rows, and
+# writes them, sorted, to golden/CASE.csv (or to $SQL_GOLDEN_DIR/CASE.csv).
+# Usage: tests/sql/regenerate-golden.sh [CASE...]
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$HERE/../.."
+FLINK_HOME="${FLINK_HOME:-$("$ROOT/scripts/install-flink.sh")}"
+export FLINK_HOME
+GOLDEN="${SQL_GOLDEN_DIR:-$HERE/golden}"
+mkdir -p "$GOLDEN"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cases=("$@")
+if [ ${#cases[@]} -eq 0 ]; then
+  for file in "$HERE"/cases/*.sql; do cases+=("$(basename "$file" .sql)"); done
+fi
+for name in "${cases[@]}"; do
+  for parallelism in 1 2; do
+    out="$WORK/$name-$parallelism"
+    { echo "SET 'parallelism.default' = '$parallelism';"
+      sed -e "s#\${DATA}#$HERE/data#g" -e "s#\${OUT}#$out#g" "$HERE/cases/$name.sql"
+    } >"$WORK/$name.sql"
+    "$ROOT/benches/flink/run.sh" SqlScript "$WORK/$name.sql" >/dev/null
+    find "$out" -type f ! -name '.*' ! -name '_*' -exec cat {} + | LC_ALL=C sort >"$WORK/$name-$parallelism.csv"
+  done
+  if ! cmp -s "$WORK/$name-1.csv" "$WORK/$name-2.csv"; then
+    echo "$name: Flink's results at parallelism 1 and 2 differ" >&2
+    exit 1
+  fi
+  cp "$WORK/$name-1.csv" "$GOLDEN/$name.csv"
+  echo "$name: $(wc -l <"$GOLDEN/$name.csv") rows"
+done
