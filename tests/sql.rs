@@ -33,11 +33,23 @@ fn golden(case: &str) -> Vec<String> {
 
 /// Runs `case` at parallelism 1 and 2 and compares the committed rows with Flink's.
 fn check(case: &str) {
+    check_with(case, "");
+}
+
+/// Runs `case` after the statements `first`, at parallelism 1 and 2, and compares the
+/// committed rows with Flink's.
+fn check_with(case: &str, first: &str) {
     for parallelism in [1, 2] {
-        let dir = temp_dir("sql", &format!("{case}-{parallelism}"));
+        let label = if first.is_empty() {
+            "plain"
+        } else {
+            "configured"
+        };
+        let dir = temp_dir("sql", &format!("{case}-{label}-{parallelism}"));
         let out = dir.join("out");
+        let first = first.replace("${DIR}", &dir.display().to_string());
         SqlSession::new()
-            .execute_script(&script(case, parallelism, &out))
+            .execute_script(&format!("{first}\n{}", script(case, parallelism, &out)))
             .unwrap_or_else(|e| panic!("{case} at parallelism {parallelism}: {e}"));
         let rows = committed_lines(&[&out]);
         let expected = golden(case);
@@ -79,6 +91,15 @@ fn hopping_window_aggregates_match_flink() {
 #[test]
 fn cumulating_windows_without_a_key_match_flink() {
     check("cumulate");
+}
+
+#[test]
+fn window_aggregates_with_frequent_checkpoints_match_flink() {
+    // Windows snapshotted every few milliseconds, output committed by each checkpoint.
+    let checkpoints = "SET 'execution.checkpointing.interval' = '5 ms';
+        SET 'state.checkpoints.dir' = '${DIR}/checkpoints';";
+    check_with("tumble", checkpoints);
+    check_with("hop", checkpoints);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! `AVG` (an integer average stays an integer, truncated as Java divides).
 
 use arrow_array::{Array, ArrayRef};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{SqlError, SqlResult};
 use crate::key::{KeyValue, OrderedFloat, key_column, key_value};
@@ -71,7 +72,7 @@ impl AggCall {
 }
 
 /// A running aggregate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Accumulator {
     /// Rows or non-NULL values counted.
     Count(i64),
@@ -84,7 +85,7 @@ pub enum Accumulator {
 }
 
 /// A number being summed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub enum Number {
     /// Integers (and intervals).
     Int(i64),

@@ -13,10 +13,12 @@ use arrow_array::{
     Int8Array, Int16Array, Int32Array, Int64Array, StringArray, TimestampMillisecondArray,
 };
 
+use serde::{Deserialize, Serialize};
+
 use crate::types::SqlType;
 
 /// One value of a key column.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KeyValue {
     /// NULL (sorts first).
     Null,
@@ -33,7 +35,7 @@ pub enum KeyValue {
 }
 
 /// An `f64` with a total order and hash by its bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OrderedFloat(u64);
 
 impl OrderedFloat {

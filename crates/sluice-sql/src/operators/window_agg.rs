@@ -3,6 +3,10 @@
 //! is emitted — `keys…, window_start, window_end, window_time, aggregates…` — once the
 //! watermark reaches its end − 1 ms. Rows of windows already emitted are late and dropped, as
 //! Flink drops them.
+//!
+//! Checkpoints hold the open windows' accumulators by the key group of their key, and how far
+//! each key group has fired, so a job restores them at any parallelism: a restored subtask
+//! keeps its key groups' windows and drops a replayed row whose window had already fired.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,9 +16,14 @@ use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use rustc_hash::FxHashMap;
+use sluice_core::key_group::{KeyGroupRange, key_group_for_hash, stable_hash};
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
-use sluice_runtime::task::operator::{OneInputOperator, StreamOperator, WatermarkOut};
+use sluice_runtime::task::operator::{
+    OneInputOperator, OperatorContext, StreamOperator, WatermarkOut,
+};
 use sluice_runtime::task::output::Output;
+use sluice_state::OperatorSnapshot;
+use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
 use crate::aggregate::{Accumulator, AggCall, result_column};
@@ -92,6 +101,9 @@ pub struct WindowAggSpec {
 /// One window's groups: key → accumulators.
 type Groups = FxHashMap<Vec<KeyValue>, Vec<Accumulator>>;
 
+/// The checkpointed states: open windows' accumulators, and each key group's fired-through time.
+const STATES: [&str; 2] = ["sql-window-accumulators", "sql-window-progress"];
+
 /// The window aggregation operator.
 pub struct WindowAggOperator {
     spec: WindowAggSpec,
@@ -100,6 +112,11 @@ pub struct WindowAggOperator {
     watermark: Timestamp,
     assigned: Vec<(Timestamp, Timestamp)>,
     late_rows: u64,
+    max_parallelism: usize,
+    key_groups: KeyGroupRange,
+    /// After a restore: how far each key group had fired, and the highest of those.
+    restored_progress: FxHashMap<usize, Timestamp>,
+    restored_through: Timestamp,
 }
 
 impl WindowAggOperator {
@@ -111,7 +128,27 @@ impl WindowAggOperator {
             watermark: Timestamp::MIN,
             assigned: Vec::new(),
             late_rows: 0,
+            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
+            restored_progress: FxHashMap::default(),
+            restored_through: Timestamp::MIN,
         }
+    }
+
+    fn key_group(&self, key: &[KeyValue]) -> usize {
+        key_group_for_hash(stable_hash(key), self.max_parallelism)
+    }
+
+    /// Whether the window ending at `end` has fired for `key`: by this run's watermark, or
+    /// before the restore this run started from.
+    fn fired(&self, end: Timestamp, key: &[KeyValue]) -> bool {
+        let last = end - 1;
+        last <= self.watermark
+            || last <= self.restored_through
+                && self
+                    .restored_progress
+                    .get(&self.key_group(key))
+                    .is_some_and(|progress| last <= *progress)
     }
 
     fn add(&mut self, batch: &RecordBatch) {
@@ -142,7 +179,7 @@ impl WindowAggOperator {
             self.spec.kind.windows(times.value(row), &mut self.assigned);
             let key = row_key(&keys, row);
             for &(start, end) in &self.assigned {
-                if end - 1 <= self.watermark {
+                if self.fired(end, &key) {
                     self.late_rows += 1;
                     continue;
                 }
@@ -204,6 +241,54 @@ impl WindowAggOperator {
 }
 
 impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.max_parallelism = ctx.max_parallelism;
+        self.key_groups = ctx.key_groups();
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        let [accumulators, progress] = STATES;
+        for (window, groups) in &self.windows {
+            for (key, values) in groups {
+                let entry = (window, key);
+                snapshot.keyed.push(
+                    self.key_group(key),
+                    accumulators,
+                    encode(accumulators, &entry)?,
+                    encode(accumulators, values)?,
+                );
+            }
+        }
+        for group in self.key_groups.iter() {
+            let restored = self.restored_progress.get(&group).copied();
+            let fired_through = restored.map_or(self.watermark, |r| r.max(self.watermark));
+            snapshot.keyed.push(
+                group,
+                progress,
+                Vec::new(),
+                encode(progress, &fired_through)?,
+            );
+        }
+        Ok(())
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        let [accumulators, progress] = STATES;
+        for (_, entry, values) in restored.keyed.entries(accumulators) {
+            let (window, key): ((Timestamp, Timestamp), Vec<KeyValue>) =
+                decode(accumulators, entry)?;
+            let values: Vec<Accumulator> = decode(accumulators, values)?;
+            self.windows.entry(window).or_default().insert(key, values);
+        }
+        for (group, _, fired_through) in restored.keyed.entries(progress) {
+            let fired_through: Timestamp = decode(progress, fired_through)?;
+            let entry = self.restored_progress.entry(group).or_insert(fired_through);
+            *entry = (*entry).max(fired_through);
+            self.restored_through = self.restored_through.max(fired_through);
+        }
+        Ok(())
+    }
     fn process_watermark(
         &mut self,
         watermark: Watermark,
@@ -314,6 +399,78 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The rows a window operator restored into `parallelism` subtasks emits: `before` goes
+    /// to one subtask, which is snapshotted; `after` goes to the subtasks owning each key.
+    fn run_restored(
+        before: &[(i64, i64)],
+        watermark: i64,
+        after: &[(i64, i64)],
+        parallelism: usize,
+    ) -> Vec<(i64, i64, i64)> {
+        use sluice_runtime::task::operator::OperatorContext;
+        let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
+        let mut first = OneInputHarness::new(counting_tumble());
+        first.process(rows(before));
+        first.watermark(Watermark(watermark));
+        let mut out = emitted(&mut first);
+        let snapshot = first.snapshot();
+        let mut subtasks: Vec<_> = (0..parallelism)
+            .map(|index| {
+                let mut ctx = OperatorContext::single("window");
+                ctx.subtask = index;
+                ctx.parallelism = parallelism;
+                let range = KeyGroupRange::for_subtask(max_parallelism, parallelism, index);
+                let restored = OperatorSnapshot::for_subtask(
+                    std::slice::from_ref(&snapshot),
+                    range,
+                    index,
+                    parallelism,
+                );
+                let mut harness = OneInputHarness::with_context(counting_tumble(), ctx);
+                harness.restore(&restored);
+                harness
+            })
+            .collect();
+        for &(key, time) in after {
+            let group = key_group_for_hash(stable_hash(&vec![KeyValue::Int(key)]), max_parallelism);
+            let owner = sluice_core::key_group::operator_index_for_key_group(
+                max_parallelism,
+                parallelism,
+                group,
+            );
+            subtasks[owner].process(rows(&[(key, time)]));
+        }
+        for subtask in &mut subtasks {
+            subtask.end_input();
+            out.extend(emitted(subtask));
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn restores_windows_at_another_parallelism() {
+        let before = [(1, 3), (2, 5), (3, 14), (1, 12), (4, 15)];
+        // (1, 7) is late: its window fired before the checkpoint.
+        let after = [(1, 7), (2, 16), (3, 18), (1, 21)];
+        let expected = [
+            (1, 0, 1),
+            (1, 10, 1),
+            (1, 20, 1),
+            (2, 0, 1),
+            (2, 10, 1),
+            (3, 10, 2),
+            (4, 10, 1),
+        ];
+        for parallelism in [1, 2, 3] {
+            assert_eq!(
+                run_restored(&before, 9, &after, parallelism),
+                expected,
+                "restored at parallelism {parallelism}"
+            );
+        }
     }
 
     #[test]
