@@ -94,12 +94,24 @@ fn cumulating_windows_without_a_key_match_flink() {
 }
 
 #[test]
+fn session_window_aggregates_match_flink() {
+    check("session");
+}
+
+#[test]
+fn legacy_group_windows_match_flink() {
+    check("legacy_tumble");
+    check("legacy_session");
+}
+
+#[test]
 fn window_aggregates_with_frequent_checkpoints_match_flink() {
     // Windows snapshotted every few milliseconds, output committed by each checkpoint.
     let checkpoints = "SET 'execution.checkpointing.interval' = '5 ms';
         SET 'state.checkpoints.dir' = '${DIR}/checkpoints';";
     check_with("tumble", checkpoints);
     check_with("hop", checkpoints);
+    check_with("session", checkpoints);
 }
 
 #[test]

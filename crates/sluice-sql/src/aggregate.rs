@@ -167,6 +167,34 @@ impl Accumulator {
         }
     }
 
+    /// Adds what `other` (of the same call) accumulated: sessions that merge.
+    pub fn merge(&mut self, other: &Accumulator) {
+        match (self, other) {
+            (Accumulator::Count(a), Accumulator::Count(b)) => *a += b,
+            (Accumulator::Sum(a), Accumulator::Sum(Some(b))) => {
+                *a = Some(match *a {
+                    None => *b,
+                    Some(sum) => sum.add(&b.key()),
+                })
+            }
+            (Accumulator::Extreme(best, max), Accumulator::Extreme(Some(other), _)) => {
+                let better = match best {
+                    None => true,
+                    Some(current) if *max => other > current,
+                    Some(current) => other < current,
+                };
+                if better {
+                    *best = Some(other.clone());
+                }
+            }
+            (Accumulator::Avg(sum, count), Accumulator::Avg(other_sum, other_count)) => {
+                *sum = sum.add(&other_sum.key());
+                *count += other_count;
+            }
+            _ => {}
+        }
+    }
+
     /// The aggregate's value (for the result column of type `call.ty`).
     pub fn value(&self, call: &AggCall) -> KeyValue {
         match self {

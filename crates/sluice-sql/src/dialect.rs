@@ -1,6 +1,7 @@
 //! Flink's SQL dialect on sqlparser: identifiers quoted with backticks (or double quotes),
-//! case kept, and `TABLE name` as an argument of a window table function
-//! (`TUMBLE(TABLE bids, ...)`), which sqlparser's generic dialect does not take.
+//! case kept, and `TABLE name [PARTITION BY columns]` as an argument of a window table function
+//! (`TUMBLE(TABLE bids, ...)`, `SESSION(TABLE bids PARTITION BY bidder, ...)`), which
+//! sqlparser's generic dialect does not take.
 
 use sqlparser::ast::{
     Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
@@ -11,7 +12,8 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
-/// The name of the call `TABLE name` parses into inside expressions.
+/// The name of the call `TABLE name [PARTITION BY a, b]` parses into inside expressions:
+/// `TABLE(name, a, b)`.
 pub const TABLE_ARGUMENT: &str = "TABLE";
 
 /// Flink SQL's dialect.
@@ -35,7 +37,7 @@ impl Dialect for FlinkDialect {
         true
     }
 
-    /// `TABLE name` (not `TABLE(`) becomes the call `TABLE(name)`.
+    /// `TABLE name [PARTITION BY a, b]` (not `TABLE(`) becomes the call `TABLE(name, a, b)`.
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
         let is_table =
             matches!(&parser.peek_token().token, Token::Word(w) if w.keyword == Keyword::TABLE);
@@ -44,12 +46,31 @@ impl Dialect for FlinkDialect {
             return None;
         }
         parser.next_token();
-        Some(parser.parse_object_name(false).map(table_argument))
+        Some(parse_table_argument(parser))
     }
 }
 
-/// The marker call for `TABLE name`.
-fn table_argument(name: ObjectName) -> Expr {
+fn parse_table_argument(parser: &mut Parser) -> Result<Expr, ParserError> {
+    let name = parser.parse_object_name(false)?;
+    let mut partition = Vec::new();
+    if parser.parse_keywords(&[Keyword::PARTITION, Keyword::BY]) {
+        // Columns up to the comma before the next argument (`DESCRIPTOR(..)`, a call).
+        loop {
+            partition.push(parser.parse_identifier()?);
+            let more = parser.peek_token().token == Token::Comma
+                && matches!(parser.peek_nth_token(1).token, Token::Word(_))
+                && parser.peek_nth_token(2).token != Token::LParen;
+            if !more {
+                break;
+            }
+            parser.next_token();
+        }
+    }
+    Ok(table_argument(name, partition))
+}
+
+/// The marker call for `TABLE name PARTITION BY partition`.
+fn table_argument(name: ObjectName, partition: Vec<Ident>) -> Expr {
     let parts = name
         .0
         .into_iter()
@@ -61,9 +82,10 @@ fn table_argument(name: ObjectName) -> Expr {
         parameters: FunctionArguments::None,
         args: FunctionArguments::List(FunctionArgumentList {
             duplicate_treatment: None,
-            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(
-                Expr::CompoundIdentifier(parts),
-            ))],
+            args: std::iter::once(Expr::CompoundIdentifier(parts))
+                .chain(partition.into_iter().map(Expr::Identifier))
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+                .collect(),
             clauses: vec![],
         }),
         filter: None,

@@ -1,5 +1,6 @@
-//! Window aggregation of the window table functions (`TUMBLE`, `HOP`, `CUMULATE`): rows are
-//! assigned to their windows by the rowtime column, aggregated per window and key, and a window
+//! Window aggregation of the window table functions (`TUMBLE`, `HOP`, `CUMULATE`, `SESSION`):
+//! rows are assigned to their windows by the rowtime column (sessions of a key merge when they
+//! come within the gap of each other), aggregated per window and key, and a window
 //! is emitted — `keys…, window_start, window_end, window_time, aggregates…` — once the
 //! watermark reaches its end − 1 ms. Rows of windows already emitted are late and dropped, as
 //! Flink drops them.
@@ -53,6 +54,11 @@ pub enum WindowKind {
         /// The size of the largest window of a cycle.
         size: i64,
     },
+    /// `SESSION(.., gap)`: a key's rows closer than the gap form one window.
+    Session {
+        /// The inactivity gap.
+        gap: i64,
+    },
 }
 
 impl WindowKind {
@@ -71,6 +77,7 @@ impl WindowKind {
                     start -= slide;
                 }
             }
+            WindowKind::Session { gap } => into.push((ts, ts + gap)),
             WindowKind::Cumulate { step, size } => {
                 let start = ts - ts.rem_euclid(size);
                 let mut end = start + step + (ts - start) / step * step;
@@ -117,6 +124,8 @@ pub struct WindowAggOperator {
     /// After a restore: how far each key group had fired, and the highest of those.
     restored_progress: FxHashMap<usize, Timestamp>,
     restored_through: Timestamp,
+    /// Session windows only: each key's open sessions, `(start, end)`.
+    sessions: FxHashMap<Vec<KeyValue>, Vec<(Timestamp, Timestamp)>>,
 }
 
 impl WindowAggOperator {
@@ -132,7 +141,56 @@ impl WindowAggOperator {
             key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
             restored_progress: FxHashMap::default(),
             restored_through: Timestamp::MIN,
+            sessions: FxHashMap::default(),
         }
+    }
+
+    fn is_session(&self) -> bool {
+        matches!(self.spec.kind, WindowKind::Session { .. })
+    }
+
+    /// Merges the new session `window` of `key` with the key's sessions it touches (Flink's
+    /// `TimeWindow.intersects`), their accumulators into one; returns the merged window.
+    fn merge_sessions(
+        &mut self,
+        key: &[KeyValue],
+        window: (Timestamp, Timestamp),
+    ) -> (Timestamp, Timestamp) {
+        let sessions = self.sessions.entry(key.to_vec()).or_default();
+        let mut merged = window;
+        let mut accumulators: Option<Vec<Accumulator>> = None;
+        let windows = &mut self.windows;
+        sessions.retain(|&(start, end)| {
+            if !(start <= merged.1 && merged.0 <= end) {
+                return true;
+            }
+            merged = (merged.0.min(start), merged.1.max(end));
+            let taken = windows
+                .get_mut(&(end, start))
+                .and_then(|groups| groups.remove(key));
+            if windows
+                .get(&(end, start))
+                .is_some_and(|groups| groups.is_empty())
+            {
+                windows.remove(&(end, start));
+            }
+            if let Some(taken) = taken {
+                match &mut accumulators {
+                    None => accumulators = Some(taken),
+                    Some(into) => into.iter_mut().zip(&taken).for_each(|(a, b)| a.merge(b)),
+                }
+            }
+            false
+        });
+        sessions.push(merged);
+        sessions.sort_unstable();
+        if let Some(accumulators) = accumulators {
+            windows
+                .entry((merged.1, merged.0))
+                .or_default()
+                .insert(key.to_vec(), accumulators);
+        }
+        merged
     }
 
     fn key_group(&self, key: &[KeyValue]) -> usize {
@@ -178,6 +236,10 @@ impl WindowAggOperator {
             }
             self.spec.kind.windows(times.value(row), &mut self.assigned);
             let key = row_key(&keys, row);
+            if self.is_session() {
+                let merged = self.merge_sessions(&key, self.assigned[0]);
+                self.assigned[0] = merged;
+            }
             for &(start, end) in &self.assigned {
                 if self.fired(end, &key) {
                     self.late_rows += 1;
@@ -206,10 +268,24 @@ impl WindowAggOperator {
                 break;
             }
             let groups = entry.remove();
+            if self.is_session() {
+                for key in groups.keys() {
+                    self.forget_session(key, (start, end));
+                }
+            }
             let batch = self.window_batch(start, end, groups)?;
             out.emit(RowBatch(batch), Some(end - 1));
         }
         Ok(())
+    }
+
+    fn forget_session(&mut self, key: &[KeyValue], window: (Timestamp, Timestamp)) {
+        if let Some(sessions) = self.sessions.get_mut(key) {
+            sessions.retain(|session| *session != window);
+            if sessions.is_empty() {
+                self.sessions.remove(key);
+            }
+        }
     }
 
     fn window_batch(
@@ -279,6 +355,12 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
             let (window, key): ((Timestamp, Timestamp), Vec<KeyValue>) =
                 decode(accumulators, entry)?;
             let values: Vec<Accumulator> = decode(accumulators, values)?;
+            if self.is_session() {
+                let (end, start) = window;
+                let sessions = self.sessions.entry(key.clone()).or_default();
+                sessions.push((start, end));
+                sessions.sort_unstable();
+            }
             self.windows.entry(window).or_default().insert(key, values);
         }
         for (group, _, fired_through) in restored.keyed.entries(progress) {
@@ -471,6 +553,23 @@ mod tests {
                 "restored at parallelism {parallelism}"
             );
         }
+    }
+
+    #[test]
+    fn sessions_merge_and_fire_at_their_end() {
+        let mut op = counting_tumble();
+        op.spec.kind = WindowKind::Session { gap: 5 };
+        let mut harness = OneInputHarness::new(op);
+        // Key 1: 0, 3 and 6 merge into [0, 11); 12 is a session of its own. Key 2: [4, 9) and
+        // [9, 14) touch, so they merge.
+        harness.process(rows(&[(1, 0), (1, 12), (2, 4), (1, 3)]));
+        harness.process(rows(&[(1, 6), (2, 9)]));
+        harness.watermark(Watermark(10));
+        assert_eq!(emitted(&mut harness), [(1, 0, 3)], "[0, 11) fires at 10");
+        // 14 joins [12, 17).
+        harness.process(rows(&[(1, 14)]));
+        harness.end_input();
+        assert_eq!(emitted(&mut harness), [(2, 4, 2), (1, 12, 2)]);
     }
 
     #[test]

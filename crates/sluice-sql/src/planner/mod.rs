@@ -2,6 +2,8 @@
 //! [`StreamExecutionEnvironment`](sluice_api::StreamExecutionEnvironment) — table scans,
 //! Calcs (filter and projection), window aggregations behind a keyed exchange, and the sink.
 
+mod legacy_window;
+mod rewrite;
 mod scan;
 mod select;
 pub mod sink;

@@ -3,7 +3,7 @@
 
 use sqlparser::ast::{self, GroupByExpr, Select, SelectItem, Spanned, TableFactor};
 
-use super::{PlanContext, Planned, plan_relation, window};
+use super::{PlanContext, Planned, legacy_window, plan_relation, window};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::Expr;
 use crate::expr::bind::{Scope, ScopeColumn, bind};
@@ -21,10 +21,16 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         }
         _ => return Err(SqlError::new("joins are not supported yet").or_at(&select.span())),
     };
+    if let Some(windowed) = legacy_window::rewrite(select)? {
+        return plan_select(ctx, &windowed);
+    }
+    if select.having.is_some() {
+        return Err(SqlError::new("HAVING is not supported yet").or_at(&select.span()));
+    }
     if let TableFactor::TableFunction { expr, .. } = &from.relation {
         return window::plan_window_aggregate(ctx, select, expr);
     }
-    if has_group_by(select) || select.having.is_some() {
+    if has_group_by(select) {
         return Err(SqlError::new(
             "GROUP BY is supported over window table functions (TUMBLE, HOP, CUMULATE) only, so far",
         )

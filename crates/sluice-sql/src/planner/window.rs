@@ -6,6 +6,7 @@
 use sluice_api::prelude::*;
 use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
 
+use super::rewrite::rewrite_item;
 use super::select::{bind_filter, project};
 use super::{PlanContext, Planned, scan};
 use crate::aggregate::{AggCall, AggKind};
@@ -24,6 +25,8 @@ const WINDOW_COLUMNS: [&str; 3] = ["window_start", "window_end", "window_time"];
 /// A window table function call: its table, time column and windows.
 struct WindowCall {
     table: String,
+    /// `PARTITION BY` columns of the table argument (session windows).
+    partition: Vec<String>,
     time_column: String,
     kind: WindowKind,
 }
@@ -52,6 +55,21 @@ pub fn plan_window_aggregate(
         .or_at(&tvf.span()));
     }
     let keys = group_keys(select, &input.scope)?;
+    let mut key_names: Vec<&str> = keys
+        .iter()
+        .map(|&k| input.scope.columns[k].name.as_str())
+        .collect();
+    let mut partition: Vec<&str> = call.partition.iter().map(String::as_str).collect();
+    key_names.sort_unstable();
+    partition.sort_unstable();
+    if !partition.is_empty() && partition != key_names {
+        return Err(SqlError::new(format!(
+            "a session window's PARTITION BY columns ({}) must be its GROUP BY columns ({}), so far",
+            partition.join(", "),
+            key_names.join(", ")
+        ))
+        .or_at(&tvf.span()));
+    }
     let filter = select
         .selection
         .as_ref()
@@ -65,13 +83,17 @@ pub fn plan_window_aggregate(
     let mut rewritten = Vec::new();
     for item in &select.projection {
         rewritten.push(rewrite_item(item, &mut |function| {
+            if AggKind::named(&function.name.to_string()).is_none() {
+                return Ok(None);
+            }
             let (kind, arg) = aggregate_call(function, &input.scope)?;
             let arg = arg.map(|e| {
                 pre.push(e.clone());
                 (pre.len() - 1, e.ty)
             });
             aggregates.push(AggCall::new(kind, arg).map_err(|e| e.or_at(&function.span()))?);
-            Ok(format!("$agg{}", aggregates.len() - 1))
+            let column = format!("$agg{}", aggregates.len() - 1);
+            Ok(Some(ast::Expr::Identifier(ast::Ident::new(column))))
         })?);
     }
     let pre_scope = Scope {
@@ -196,34 +218,41 @@ fn window_call(tvf: &ast::Expr) -> SqlResult<WindowCall> {
             step: positive(*step)?,
             size: positive(*size)?,
         },
+        ("SESSION", [gap]) => WindowKind::Session {
+            gap: positive(*gap)?,
+        },
         ("CUMULATE", [_, _]) => {
             return Err(bad(
                 "CUMULATE: the max size must be a multiple of the step".into()
             ));
         }
-        ("TUMBLE" | "HOP" | "CUMULATE", _) => {
+        ("TUMBLE" | "HOP" | "CUMULATE" | "SESSION", _) => {
             return Err(bad(format!("{name}: wrong number of interval arguments")));
         }
         _ => {
             return Err(bad(format!(
-                "unknown window function {name} (TUMBLE, HOP and CUMULATE are supported)"
+                "unknown window function {name} (TUMBLE, HOP, CUMULATE and SESSION are supported)"
             )));
         }
     };
+    let (table, partition) = table;
     Ok(WindowCall {
         table,
+        partition,
         time_column,
         kind,
     })
 }
 
-/// The table of a `TABLE name` argument.
-fn table_argument(expr: &ast::Expr) -> SqlResult<String> {
+/// The table and `PARTITION BY` columns of a `TABLE name [PARTITION BY ..]` argument.
+fn table_argument(expr: &ast::Expr) -> SqlResult<(String, Vec<String>)> {
     if let ast::Expr::Function(f) = expr
         && f.name.to_string() == TABLE_ARGUMENT
-        && let Some(ast::Expr::CompoundIdentifier(parts)) = function_args(f)?.first()
+        && let [ast::Expr::CompoundIdentifier(parts), partition @ ..] = function_args(f)?.as_slice()
     {
-        return Ok(parts.last().map(|p| p.value.clone()).unwrap_or_default());
+        let table = parts.last().map(|p| p.value.clone()).unwrap_or_default();
+        let partition = partition.iter().map(|e| e.to_string()).collect();
+        return Ok((table, partition));
     }
     Err(SqlError::new(format!(
         "expected TABLE name as the window function's first argument, found {expr}"
@@ -302,75 +331,4 @@ fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind
             SqlError::new(format!("{} takes one argument", function.name)).or_at(&function.span()),
         ),
     }
-}
-
-/// The select item with each aggregate call replaced by the column `name_for(call)` returns.
-fn rewrite_item(
-    item: &ast::SelectItem,
-    name_for: &mut dyn FnMut(&ast::Function) -> SqlResult<String>,
-) -> SqlResult<ast::SelectItem> {
-    Ok(match item {
-        ast::SelectItem::UnnamedExpr(expr) => {
-            let rewritten = rewrite_expr(expr, name_for)?;
-            if &rewritten == expr {
-                ast::SelectItem::UnnamedExpr(rewritten)
-            } else {
-                // Flink names an unaliased expression EXPR$i, not after the column it became.
-                ast::SelectItem::UnnamedExpr(ast::Expr::Nested(Box::new(rewritten)))
-            }
-        }
-        ast::SelectItem::ExprWithAlias { expr, alias } => ast::SelectItem::ExprWithAlias {
-            expr: rewrite_expr(expr, name_for)?,
-            alias: alias.clone(),
-        },
-        other => other.clone(),
-    })
-}
-
-fn rewrite_expr(
-    expr: &ast::Expr,
-    name_for: &mut dyn FnMut(&ast::Function) -> SqlResult<String>,
-) -> SqlResult<ast::Expr> {
-    use ast::Expr as E;
-    let mut recurse = |e: &E| rewrite_expr(e, name_for).map(Box::new);
-    Ok(match expr {
-        E::Function(function) if AggKind::named(&function.name.to_string()).is_some() => {
-            E::Identifier(ast::Ident::new(name_for(function)?))
-        }
-        E::BinaryOp { left, op, right } => E::BinaryOp {
-            left: recurse(left)?,
-            op: op.clone(),
-            right: recurse(right)?,
-        },
-        E::UnaryOp { op, expr } => E::UnaryOp {
-            op: *op,
-            expr: recurse(expr)?,
-        },
-        E::Nested(inner) => E::Nested(recurse(inner)?),
-        E::Cast {
-            kind,
-            expr,
-            data_type,
-            array,
-            format,
-        } => E::Cast {
-            kind: kind.clone(),
-            expr: recurse(expr)?,
-            data_type: data_type.clone(),
-            array: *array,
-            format: format.clone(),
-        },
-        E::Function(function) => {
-            let mut function = function.clone();
-            if let ast::FunctionArguments::List(list) = &mut function.args {
-                for arg in &mut list.args {
-                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg {
-                        *e = rewrite_expr(e, name_for)?;
-                    }
-                }
-            }
-            E::Function(function)
-        }
-        other => other.clone(),
-    })
 }
