@@ -74,6 +74,11 @@ fn projections_filters_and_scalar_functions_match_flink() {
 }
 
 #[test]
+fn string_and_time_functions_match_flink() {
+    check("functions");
+}
+
+#[test]
 fn computed_columns_and_decimal_division_match_flink() {
     check("computed_columns");
 }

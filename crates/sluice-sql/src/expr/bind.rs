@@ -195,6 +195,75 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             scope,
         ),
         E::Function(function) => bind_function(function, scope),
+        E::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            let mut args = vec![bind(expr, scope)?];
+            args.push(match substring_from {
+                Some(from) => bind(from, scope)?,
+                None => number_literal("1")?,
+            });
+            if let Some(length) = substring_for {
+                args.push(bind(length, scope)?);
+            }
+            call(Function::Substring, args)
+        }
+        E::Trim {
+            expr,
+            trim_where: None,
+            trim_what: None,
+            trim_characters: None,
+        } => call(Function::Trim, vec![bind(expr, scope)?]),
+        E::Extract { field, expr, .. } => {
+            use super::functions::TimeField;
+            let field = match field {
+                DateTimeField::Year => TimeField::Year,
+                DateTimeField::Month => TimeField::Month,
+                DateTimeField::Day => TimeField::Day,
+                DateTimeField::Hour => TimeField::Hour,
+                DateTimeField::Minute => TimeField::Minute,
+                DateTimeField::Second => TimeField::Second,
+                other => {
+                    return Err(SqlError::new(format!(
+                        "EXTRACT({other} FROM ..) is not supported"
+                    )));
+                }
+            };
+            call(Function::TimeField(field), vec![bind(expr, scope)?])
+        }
+        E::Like {
+            negated,
+            any: false,
+            expr,
+            pattern,
+            escape_char: None,
+        } => {
+            let matched = call(
+                Function::Like,
+                vec![bind(expr, scope)?, bind(pattern, scope)?],
+            )?;
+            Ok(negate_if(*negated, matched))
+        }
+        E::InList {
+            expr,
+            list,
+            negated,
+        } => {
+            let value = bind(expr, scope)?;
+            let mut any: Option<Expr> = None;
+            for item in list {
+                let equal = binary(&ast::BinaryOperator::Eq, value.clone(), bind(item, scope)?)?;
+                any = Some(match any {
+                    None => equal,
+                    Some(previous) => binary(&ast::BinaryOperator::Or, previous, equal)?,
+                });
+            }
+            let any = any.ok_or_else(|| SqlError::new("IN needs at least one value"))?;
+            Ok(negate_if(*negated, any))
+        }
         other => Err(SqlError::new(format!("unsupported expression: {other}"))),
     }
 }
@@ -508,6 +577,32 @@ fn bind_case(
     ))
 }
 
+/// `NOT e` when `negated`, else `e`.
+fn negate_if(negated: bool, e: Expr) -> Expr {
+    if !negated {
+        return e;
+    }
+    let nullable = e.nullable;
+    typed(ExprKind::Not(Box::new(e)), SqlType::Boolean, nullable)
+}
+
+/// The call of `function` on bound `args`, typed.
+fn call(function: Function, args: Vec<Expr>) -> SqlResult<Expr> {
+    let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
+    let ty = function.result_type(&types)?;
+    let args: Vec<Expr> = match function {
+        Function::Coalesce => args.into_iter().map(|a| cast_to(a, &ty)).collect(),
+        _ => args,
+    };
+    let nullable = function == Function::Coalesce && args.iter().all(|a| a.nullable)
+        || function != Function::Coalesce && args.iter().any(|a| a.nullable)
+        || matches!(
+            function,
+            Function::SplitIndex | Function::ToTimestamp | Function::DateFormat
+        );
+    Ok(typed(ExprKind::Call(function, args), ty, nullable))
+}
+
 fn bind_function(function: &ast::Function, scope: &Scope) -> SqlResult<Expr> {
     let name = function.name.to_string();
     let resolved = Function::named(&name).ok_or_else(|| {
@@ -518,9 +613,7 @@ fn bind_function(function: &ast::Function, scope: &Scope) -> SqlResult<Expr> {
         .iter()
         .map(|a| bind(a, scope))
         .collect::<SqlResult<Vec<_>>>()?;
-    let ty = resolved.result_type(&args.iter().map(|a| a.ty.clone()).collect::<Vec<_>>())?;
-    let nullable = args.iter().any(|a| a.nullable);
-    Ok(typed(ExprKind::Call(resolved, args), ty, nullable))
+    call(resolved, args)
 }
 
 /// The plain (unnamed, non-wildcard) arguments of a call.

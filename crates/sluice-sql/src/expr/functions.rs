@@ -1,12 +1,14 @@
 //! Flink's built-in scalar functions: resolution by name with their result types, and their
-//! evaluation over whole columns.
+//! evaluation over whole columns. String and time functions run row by row over the values
+//! (NULL in, NULL out, unless the function says otherwise).
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, Int32Array, StringArray};
+use arrow_array::{ArrayRef, Int32Array};
+use chrono::{DateTime, Datelike, Timelike};
 
 use crate::error::{SqlError, SqlResult};
+use crate::key::{KeyValue, key_column, key_value};
 use crate::types::SqlType;
 
 /// A scalar function.
@@ -22,6 +24,42 @@ pub enum Function {
     Concat,
     /// `ABS(n)`.
     Abs,
+    /// `MOD(a, b)`: the remainder of integers.
+    Mod,
+    /// `COALESCE(a, b, ...)`: the first non-NULL argument.
+    Coalesce,
+    /// `SUBSTRING(s FROM start [FOR length])` / `SUBSTR(s, start [, length])`, 1-based.
+    Substring,
+    /// `TRIM(s)`: without leading and trailing spaces.
+    Trim,
+    /// `SPLIT_INDEX(s, separator, index)`: the 0-based `index`th part, NULL if none.
+    SplitIndex,
+    /// `DATE_FORMAT(timestamp, 'java pattern')`.
+    DateFormat,
+    /// `TO_TIMESTAMP(s)`: `yyyy-MM-dd HH:mm:ss[.SSS]` to `TIMESTAMP(3)`.
+    ToTimestamp,
+    /// `s LIKE pattern`: `%` any run of characters, `_` any one.
+    Like,
+    /// `YEAR`, `MONTH`, `DAYOFMONTH`, `HOUR`, `MINUTE`, `SECOND` of a timestamp (and
+    /// `EXTRACT(unit FROM ts)`).
+    TimeField(TimeField),
+}
+
+/// A part of a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeField {
+    /// The year.
+    Year,
+    /// The month, 1 to 12.
+    Month,
+    /// The day of the month.
+    Day,
+    /// The hour, 0 to 23.
+    Hour,
+    /// The minute.
+    Minute,
+    /// The second.
+    Second,
 }
 
 impl Function {
@@ -33,72 +71,265 @@ impl Function {
             "CHAR_LENGTH" | "CHARACTER_LENGTH" => Function::CharLength,
             "CONCAT" => Function::Concat,
             "ABS" => Function::Abs,
+            "MOD" => Function::Mod,
+            "COALESCE" => Function::Coalesce,
+            "SUBSTRING" | "SUBSTR" => Function::Substring,
+            "TRIM" => Function::Trim,
+            "SPLIT_INDEX" => Function::SplitIndex,
+            "DATE_FORMAT" => Function::DateFormat,
+            "TO_TIMESTAMP" => Function::ToTimestamp,
+            "YEAR" => Function::TimeField(TimeField::Year),
+            "MONTH" => Function::TimeField(TimeField::Month),
+            "DAYOFMONTH" => Function::TimeField(TimeField::Day),
+            "HOUR" => Function::TimeField(TimeField::Hour),
+            "MINUTE" => Function::TimeField(TimeField::Minute),
+            "SECOND" => Function::TimeField(TimeField::Second),
             _ => return None,
         })
     }
 
     /// The result type for arguments of `types`, or why they do not fit.
     pub fn result_type(&self, types: &[SqlType]) -> SqlResult<SqlType> {
-        let strings = types.iter().all(SqlType::is_string);
-        match self {
-            Function::Upper | Function::Lower if types.len() == 1 && strings => {
-                Ok(SqlType::Varchar(None))
+        let string = |i: usize| types.get(i).is_some_and(SqlType::is_string);
+        let integer = |i: usize| types.get(i).is_some_and(SqlType::is_integer);
+        let count = types.len();
+        let ty = match self {
+            Function::Upper | Function::Lower | Function::Trim if count == 1 && string(0) => {
+                SqlType::Varchar(None)
             }
-            Function::CharLength if types.len() == 1 && strings => Ok(SqlType::Int),
-            Function::Concat if !types.is_empty() && strings => Ok(SqlType::Varchar(None)),
-            Function::Abs if types.len() == 1 && types[0].is_numeric() => Ok(types[0].clone()),
-            _ => Err(SqlError::new(format!(
-                "cannot apply {self:?} to arguments of types ({})",
-                types
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
+            Function::CharLength if count == 1 && string(0) => SqlType::Int,
+            Function::Concat if count > 0 && (0..count).all(string) => SqlType::Varchar(None),
+            Function::Abs if count == 1 && types[0].is_numeric() => types[0].clone(),
+            Function::Mod if count == 2 && integer(0) && integer(1) => types[0]
+                .common_numeric(&types[1])
+                .unwrap_or(SqlType::BigInt),
+            Function::Coalesce if count > 0 => common_type(types)?,
+            Function::Substring
+                if (2..=3).contains(&count) && string(0) && (1..count).all(integer) =>
+            {
+                SqlType::Varchar(None)
+            }
+            Function::SplitIndex if count == 3 && string(0) && string(1) && integer(2) => {
+                SqlType::Varchar(None)
+            }
+            Function::DateFormat if count == 2 && types[0].is_timestamp() && string(1) => {
+                SqlType::Varchar(None)
+            }
+            Function::ToTimestamp if count == 1 && string(0) => SqlType::Timestamp(3),
+            Function::Like if count == 2 && string(0) && string(1) => SqlType::Boolean,
+            Function::TimeField(_) if count == 1 && types[0].is_timestamp() => SqlType::BigInt,
+            _ => {
+                return Err(SqlError::new(format!(
+                    "cannot apply {self:?} to arguments of types ({})",
+                    types
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        };
+        Ok(ty)
     }
 
-    /// Evaluates the function on argument columns of `rows` rows.
-    pub fn eval(&self, args: &[ArrayRef], _ty: &SqlType, rows: usize) -> SqlResult<ArrayRef> {
-        let strings = |i: usize| args[i].as_string::<i32>();
+    /// Evaluates the function on argument columns (of `types`) of `rows` rows, into `ty`.
+    pub fn eval(
+        &self,
+        args: &[ArrayRef],
+        types: &[SqlType],
+        ty: &SqlType,
+        rows: usize,
+    ) -> SqlResult<ArrayRef> {
+        if *self == Function::Abs {
+            return abs(&args[0]);
+        }
+        let mut values = Vec::with_capacity(rows);
+        let mut row_args = Vec::with_capacity(args.len());
+        for row in 0..rows {
+            row_args.clear();
+            row_args.extend(
+                args.iter()
+                    .zip(types)
+                    .map(|(a, t)| key_value(a.as_ref(), row, t)),
+            );
+            let nulls_in = row_args.contains(&KeyValue::Null);
+            let value = if nulls_in && *self != Function::Coalesce {
+                KeyValue::Null
+            } else {
+                self.apply(&row_args)?
+            };
+            values.push(value);
+        }
+        Ok(key_column(values.iter(), ty))
+    }
+
+    /// The function on one row's (non-NULL, but for `COALESCE`) values.
+    fn apply(&self, args: &[KeyValue]) -> SqlResult<KeyValue> {
+        let text = |i: usize| match &args[i] {
+            KeyValue::Str(s) => s.as_ref(),
+            _ => "",
+        };
+        let int = |i: usize| match &args[i] {
+            KeyValue::Int(v) => *v,
+            _ => 0,
+        };
+        let string = |s: String| KeyValue::Str(s.into_boxed_str());
         Ok(match self {
-            Function::Upper => map_strings(strings(0), str::to_uppercase),
-            Function::Lower => map_strings(strings(0), str::to_lowercase),
-            Function::CharLength => Arc::new(
-                strings(0)
-                    .iter()
-                    .map(|s| s.map(|s| s.chars().count() as i32))
-                    .collect::<Int32Array>(),
-            ),
-            Function::Concat => {
-                let columns: Vec<_> = (0..args.len()).map(strings).collect();
-                let mut joined = String::new();
-                Arc::new(
-                    (0..rows)
-                        .map(|row| {
-                            joined.clear();
-                            for column in &columns {
-                                if column.is_null(row) {
-                                    return None;
-                                }
-                                joined.push_str(column.value(row));
-                            }
-                            Some(joined.clone())
-                        })
-                        .collect::<StringArray>(),
+            Function::Upper => string(text(0).to_uppercase()),
+            Function::Lower => string(text(0).to_lowercase()),
+            Function::Trim => string(text(0).trim_matches(' ').to_string()),
+            Function::CharLength => KeyValue::Int(text(0).chars().count() as i64),
+            Function::Concat => string((0..args.len()).map(text).collect()),
+            Function::Mod => {
+                if int(1) == 0 {
+                    return Err(SqlError::new("MOD by zero"));
+                }
+                KeyValue::Int(int(0) % int(1))
+            }
+            Function::Coalesce => args
+                .iter()
+                .find(|v| **v != KeyValue::Null)
+                .cloned()
+                .unwrap_or(KeyValue::Null),
+            Function::Substring => {
+                let chars: Vec<char> = text(0).chars().collect();
+                let start = int(1).max(1) as usize - 1;
+                let end = if args.len() > 2 {
+                    let length = int(2);
+                    if length < 0 {
+                        return Err(SqlError::new("SUBSTRING with a negative length"));
+                    }
+                    (int(1) - 1 + length).max(0) as usize
+                } else {
+                    chars.len()
+                };
+                string(
+                    chars
+                        .get(start..end.min(chars.len()).max(start))
+                        .unwrap_or_default()
+                        .iter()
+                        .collect(),
                 )
             }
-            Function::Abs => arrow_arith_abs(&args[0])?,
+            Function::SplitIndex => {
+                let separator = text(1);
+                match usize::try_from(int(2))
+                    .ok()
+                    .and_then(|i| text(0).split(separator).nth(i))
+                {
+                    Some(part) if !separator.is_empty() => string(part.to_string()),
+                    _ => KeyValue::Null,
+                }
+            }
+            Function::DateFormat => match DateTime::from_timestamp_millis(int(0)) {
+                Some(time) => string(time.naive_utc().format(&java_pattern(text(1))).to_string()),
+                None => KeyValue::Null,
+            },
+            Function::ToTimestamp => match super::format::parse_timestamp_millis(text(0)) {
+                Some(millis) => KeyValue::Int(millis),
+                None => KeyValue::Null,
+            },
+            Function::TimeField(field) => match DateTime::from_timestamp_millis(int(0)) {
+                Some(time) => {
+                    let time = time.naive_utc();
+                    KeyValue::Int(i64::from(match field {
+                        TimeField::Year => time.year() as u32,
+                        TimeField::Month => time.month(),
+                        TimeField::Day => time.day(),
+                        TimeField::Hour => time.hour(),
+                        TimeField::Minute => time.minute(),
+                        TimeField::Second => time.second(),
+                    }))
+                }
+                None => KeyValue::Null,
+            },
+            Function::Like => KeyValue::Bool(like(text(0), text(1))),
+            Function::Abs => unreachable!("ABS is evaluated on whole columns"),
         })
     }
 }
 
-fn map_strings(strings: &arrow_array::StringArray, f: impl Fn(&str) -> String) -> ArrayRef {
-    Arc::new(strings.iter().map(|s| s.map(&f)).collect::<StringArray>())
+/// Whether `text` matches the SQL `LIKE` pattern (`%`, `_`; no escape character).
+fn like(text: &str, pattern: &str) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let pattern: Vec<char> = pattern.chars().collect();
+    // Greedy matching with backtracking to the last `%`.
+    let (mut t, mut p) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '_' || pattern[p] == text[t]) {
+            t += 1;
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == '%' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            p = star_p + 1;
+            t = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '%')
+}
+
+/// The type all of `types` convert to (`COALESCE`).
+fn common_type(types: &[SqlType]) -> SqlResult<SqlType> {
+    let mut common = types[0].clone();
+    for ty in &types[1..] {
+        common = if &common == ty {
+            common
+        } else if common.is_string() && ty.is_string() {
+            SqlType::Varchar(None)
+        } else {
+            common
+                .common_numeric(ty)
+                .ok_or_else(|| SqlError::new(format!("COALESCE of {common} and {ty}")))?
+        };
+    }
+    Ok(common)
+}
+
+/// A Java `SimpleDateFormat`/`DateTimeFormatter` pattern as a chrono format string (the
+/// letters Flink's `DATE_FORMAT` users write: y M d H m s S, and quoted text).
+pub fn java_pattern(pattern: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&d| d == c).count();
+        match c {
+            'y' => out.push_str(if run == 2 { "%y" } else { "%Y" }),
+            'M' => out.push_str(if run >= 3 { "%b" } else { "%m" }),
+            'd' => out.push_str("%d"),
+            'H' => out.push_str("%H"),
+            'h' => out.push_str("%I"),
+            'm' => out.push_str("%M"),
+            's' => out.push_str("%S"),
+            'S' => out.push_str(match run {
+                1..=3 => "%3f",
+                4..=6 => "%6f",
+                _ => "%9f",
+            }),
+            'a' => out.push_str("%p"),
+            '\'' => {
+                let quoted: String = chars[i + 1..].iter().take_while(|&&d| d != '\'').collect();
+                out.push_str(&quoted.replace('%', "%%"));
+                i += quoted.chars().count() + 2;
+                continue;
+            }
+            '%' => out.push_str("%%"),
+            other => out.push(other),
+        }
+        i += if c.is_ascii_alphabetic() { run } else { 1 };
+    }
+    out
 }
 
 /// `ABS`: negates the negative values (`x < 0 ? -x : x`).
-fn arrow_arith_abs(values: &ArrayRef) -> SqlResult<ArrayRef> {
+fn abs(values: &ArrayRef) -> SqlResult<ArrayRef> {
     let zero = arrow_cast::cast(
         &(Arc::new(Int32Array::from(vec![0])) as ArrayRef),
         values.data_type(),
@@ -106,4 +337,86 @@ fn arrow_arith_abs(values: &ArrayRef) -> SqlResult<ArrayRef> {
     let negative = arrow_ord::cmp::lt(values, &arrow_array::Scalar::new(zero))?;
     let negated = arrow_arith::numeric::neg(values)?;
     Ok(arrow_select::zip::zip(&negative, &negated, values)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(function: Function, args: &[KeyValue]) -> KeyValue {
+        function.apply(args).unwrap()
+    }
+
+    fn s(text: &str) -> KeyValue {
+        KeyValue::Str(text.into())
+    }
+
+    #[test]
+    fn string_functions_follow_flink() {
+        assert_eq!(
+            apply(
+                Function::Substring,
+                &[s("sluice"), KeyValue::Int(2), KeyValue::Int(3)]
+            ),
+            s("lui")
+        );
+        assert_eq!(
+            apply(Function::Substring, &[s("sluice"), KeyValue::Int(4)]),
+            s("ice")
+        );
+        assert_eq!(
+            apply(Function::Substring, &[s("ab"), KeyValue::Int(5)]),
+            s("")
+        );
+        assert_eq!(
+            apply(
+                Function::SplitIndex,
+                &[s("a,b,c"), s(","), KeyValue::Int(1)]
+            ),
+            s("b")
+        );
+        assert_eq!(
+            apply(
+                Function::SplitIndex,
+                &[s("a,b,c"), s(","), KeyValue::Int(3)]
+            ),
+            KeyValue::Null
+        );
+        assert_eq!(apply(Function::Coalesce, &[KeyValue::Null, s("x")]), s("x"));
+        assert_eq!(apply(Function::Trim, &[s("  x ")]), s("x"));
+    }
+
+    #[test]
+    fn like_matches_percent_and_underscore() {
+        assert!(like("partner, inc", "partner%"));
+        assert!(like("web", "_e_"));
+        assert!(like("abcabd", "%abd"));
+        assert!(!like("web", "w_"));
+        assert!(like("", "%"));
+    }
+
+    #[test]
+    fn dates_format_with_java_patterns() {
+        assert_eq!(
+            java_pattern("yyyy-MM-dd HH:mm:ss.SSS"),
+            "%Y-%m-%d %H:%M:%S.%3f"
+        );
+        assert_eq!(java_pattern("yyyy'T'HH"), "%YT%H");
+        // 2024-01-01 13:05:09.250
+        let millis = 1_704_114_309_250;
+        assert_eq!(
+            apply(
+                Function::DateFormat,
+                &[KeyValue::Int(millis), s("yyyy-MM-dd HH:mm")]
+            ),
+            s("2024-01-01 13:05")
+        );
+        assert_eq!(
+            apply(
+                Function::TimeField(TimeField::Hour),
+                &[KeyValue::Int(millis)]
+            ),
+            KeyValue::Int(13)
+        );
+    }
 }

@@ -146,11 +146,12 @@ impl Expr {
                 result
             }
             ExprKind::Call(function, args) => {
+                let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
                 let args = args
                     .iter()
                     .map(|a| a.eval(batch))
                     .collect::<SqlResult<Vec<_>>>()?;
-                function.eval(&args, &self.ty, rows)?
+                function.eval(&args, &types, &self.ty, rows)?
             }
         };
         conform(array, &self.ty)
