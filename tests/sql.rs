@@ -119,6 +119,40 @@ fn window_aggregates_with_frequent_checkpoints_match_flink() {
     check_with("session", checkpoints);
 }
 
+/// Runs the `print` case with the `sluice sql -f` binary and compares the printed rows.
+#[test]
+fn printed_rows_match_flink() {
+    for parallelism in [1, 2] {
+        let dir = temp_dir("sql", &format!("print-{parallelism}"));
+        let file = dir.join("print.sql");
+        std::fs::write(&file, script("print", parallelism, &dir.join("out"))).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["sql", "-f"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut rows: Vec<String> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|line| {
+                // Parallel subtasks prefix their lines with "N> ", as in Flink.
+                let row = line.split_once("> ").map_or(line, |(n, row)| {
+                    if n.parse::<u32>().is_ok() { row } else { line }
+                });
+                row.starts_with("+I[").then(|| row.to_string())
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(rows, golden("print"), "print at parallelism {parallelism}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 #[test]
 fn bad_sql_names_the_position_and_the_closest_name() {
     let dir = temp_dir("sql", "bad");

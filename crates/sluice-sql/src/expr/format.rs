@@ -1,6 +1,7 @@
 //! Values as Flink writes them: Java's `Double.toString`, `BigDecimal`, and SQL timestamps, in
-//! the two styles Flink uses — `CAST(.. AS STRING)` and the CSV format, which strips a
-//! decimal's trailing zeros and a timestamp's zero fraction.
+//! the three styles Flink uses — `CAST(.. AS STRING)`, the CSV format (which strips a decimal's
+//! trailing zeros and a timestamp's zero fraction) and the rows the `print` connector shows
+//! (Java's `LocalDateTime.toString`).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use arrow_array::types::{
     Int64Type, TimestampMillisecondType,
 };
 use arrow_array::{Array, ArrayRef, StringArray, TimestampMillisecondArray};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use crate::error::{SqlError, SqlResult};
 use crate::types::SqlType;
@@ -24,6 +25,9 @@ pub enum TextStyle {
     /// Flink's CSV format (Jackson): decimals without trailing zeros, timestamps with only the
     /// fraction digits they need.
     Csv,
+    /// A row's `toString` (the `print` connector): timestamps as `2024-01-01T00:00:01.500`,
+    /// without zero seconds (`2024-01-01T00:00`); decimals keep their scale.
+    Row,
 }
 
 /// Appends the value at `row` (not NULL) of `array`, of type `ty`, to `out`.
@@ -69,7 +73,7 @@ pub fn write_value(
         SqlType::Decimal(_, scale) => {
             let unscaled = array.as_primitive::<Decimal128Type>().value(row);
             match style {
-                TextStyle::Cast => big_decimal(out, unscaled, i32::from(*scale)),
+                TextStyle::Cast | TextStyle::Row => big_decimal(out, unscaled, i32::from(*scale)),
                 TextStyle::Csv => {
                     let (unscaled, scale) = strip_trailing_zeros(unscaled, i32::from(*scale));
                     big_decimal(out, unscaled, scale)
@@ -184,8 +188,30 @@ fn timestamp(out: &mut String, millis: i64, precision: u8, style: TextStyle) {
     let Some(time) = DateTime::from_timestamp_millis(millis) else {
         return push_display(out, millis);
     };
-    let _ = write!(out, "{}", time.naive_utc().format("%Y-%m-%d %H:%M:%S"));
+    let time = time.naive_utc();
     let fraction = format!("{:03}", millis.rem_euclid(1000));
+    let separator = if style == TextStyle::Row { 'T' } else { ' ' };
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}{separator}{:02}:{:02}",
+        time.year(),
+        time.month(),
+        time.day(),
+        time.hour(),
+        time.minute()
+    );
+    if style == TextStyle::Row {
+        // Java's LocalDateTime.toString: seconds only when the time has some.
+        if millis.rem_euclid(60_000) != 0 {
+            let _ = write!(out, ":{:02}", time.second());
+        }
+        if millis.rem_euclid(1000) != 0 {
+            out.push('.');
+            out.push_str(&fraction);
+        }
+        return;
+    }
+    let _ = write!(out, ":{:02}", time.second());
     match style {
         TextStyle::Cast if precision > 0 => {
             let digits = format!("{fraction:0<9}");
@@ -218,6 +244,9 @@ pub fn to_strings(array: &ArrayRef, from: &SqlType) -> SqlResult<ArrayRef> {
 /// Parses `yyyy-MM-dd HH:mm:ss[.fraction]` (or with `T`) to epoch milliseconds.
 pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
     let text = text.trim();
+    if let Some(millis) = parse_common_timestamp(text.as_bytes()) {
+        return Some(millis);
+    }
     let parsed = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
@@ -228,6 +257,40 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
         })?;
     Some(parsed.and_utc().timestamp_millis())
+}
+
+/// The common shape `yyyy-MM-dd HH:mm:ss[.f…]` (or with `T`), without chrono's format parser;
+/// `None` for anything else (then parsed the slow way) or an invalid date.
+fn parse_common_timestamp(bytes: &[u8]) -> Option<i64> {
+    if bytes.len() < 19
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b' ' | b'T')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        bytes[range].iter().try_fold(0u32, |n, &b| {
+            b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
+    let time = date.and_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    let mut millis = 0;
+    match &bytes[19..] {
+        [] => {}
+        [b'.', digits @ ..]
+            if !digits.is_empty() && digits.len() <= 9 && digits.iter().all(u8::is_ascii_digit) =>
+        {
+            for (i, &digit) in digits.iter().take(3).enumerate() {
+                millis += i64::from(digit - b'0') * [100, 10, 1][i];
+            }
+        }
+        _ => return None,
+    }
+    Some(time.and_utc().timestamp_millis() + millis)
 }
 
 /// `CAST(strings AS TIMESTAMP)`: a string that is not a timestamp fails with its text.
@@ -268,7 +331,7 @@ mod tests {
         let mut out = String::new();
         let (unscaled, scale) = match style {
             TextStyle::Csv => strip_trailing_zeros(unscaled, scale),
-            TextStyle::Cast => (unscaled, scale),
+            TextStyle::Cast | TextStyle::Row => (unscaled, scale),
         };
         big_decimal(&mut out, unscaled, scale);
         out
@@ -316,10 +379,30 @@ mod tests {
         out.clear();
         timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Cast);
         assert_eq!(out, "2020-01-01 00:00:01.500");
+        // As Flink 2.3's print connector showed them.
+        out.clear();
+        timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Row);
+        assert_eq!(out, "2020-01-01T00:00:01.500");
+        out.clear();
+        timestamp(&mut out, 1_577_836_800_000, 3, TextStyle::Row);
+        assert_eq!(out, "2020-01-01T00:00");
+        out.clear();
+        timestamp(&mut out, 1_577_836_809_000, 3, TextStyle::Row);
+        assert_eq!(out, "2020-01-01T00:00:09");
         assert_eq!(
             parse_timestamp_millis("2020-01-01 00:00:01.5"),
             Some(1_577_836_801_500)
         );
         assert_eq!(parse_timestamp_millis("2020-13-01 00:00:00"), None);
+        assert_eq!(parse_timestamp_millis("2020-02-30 00:00:00"), None);
+        assert_eq!(
+            parse_timestamp_millis("2020-01-01T00:00:01.123456"),
+            Some(1_577_836_801_123)
+        );
+        assert_eq!(
+            parse_timestamp_millis("2020-01-01 00:00"),
+            Some(1_577_836_800_000)
+        );
+        assert_eq!(parse_timestamp_millis("2020-01-01 00:00:0x"), None);
     }
 }

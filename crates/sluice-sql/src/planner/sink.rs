@@ -1,6 +1,7 @@
 //! Sinks of `INSERT INTO`: the query's columns are checked against (and cast to) the sink
 //! table's physical columns, then written by the table's connector — `filesystem` (part files
-//! committed exactly once, by checkpoints or at the end) or `blackhole`.
+//! committed exactly once, by checkpoints or at the end), `print` (Flink's `+I[..]` lines) or
+//! `blackhole`.
 
 use sluice_api::prelude::*;
 use sluice_api::sinks::{DiscardingSink, ExactlyOnceFileSink, RecordEncoder};
@@ -12,6 +13,7 @@ use crate::catalog::TableDef;
 use crate::connectors::csv::CsvEncoder;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, cast_to};
+use crate::expr::format::{TextStyle, write_value};
 use crate::operators::calc::{Calc, CalcOperator};
 use crate::types::SqlType;
 
@@ -76,14 +78,50 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
         "blackhole" => {
             stream.sink_to(DiscardingSink).name(&name);
         }
+        "print" => {
+            if let Some(option) = table.options.keys().find(|k| *k != "connector") {
+                return Err(SqlError::new(format!(
+                    "table '{}': the print connector's option '{option}' is not supported yet",
+                    table.name
+                )));
+            }
+            stream
+                .flat_map(move |batch: RowBatch, out: &mut Collector<'_, String>| {
+                    print_rows(&batch, &types, out)
+                })
+                .name(&name)
+                .print()
+                .name(&name);
+        }
         other => {
             return Err(SqlError::new(format!(
-                "table '{}': unknown sink connector '{other}' (supported: filesystem, blackhole)",
+                "table '{}': unknown sink connector '{other}' (supported: filesystem, print, blackhole)",
                 table.name
             )));
         }
     }
     Ok(())
+}
+
+/// Each row of `batch` as Flink's print connector shows it: `+I[a, 1, 2024-01-01T00:00]`.
+fn print_rows(batch: &RowBatch, types: &[SqlType], out: &mut Collector<'_, String>) {
+    let mut line = String::new();
+    for row in 0..batch.0.num_rows() {
+        line.clear();
+        line.push_str("+I[");
+        for (i, (column, ty)) in batch.0.columns().iter().zip(types).enumerate() {
+            if i > 0 {
+                line.push_str(", ");
+            }
+            if column.is_null(row) {
+                line.push_str("null");
+            } else {
+                write_value(column.as_ref(), row, ty, TextStyle::Row, &mut line);
+            }
+        }
+        line.push(']');
+        out.collect(line.clone());
+    }
 }
 
 /// Whether a query column of type `from` may be written into a sink column of type `to`
