@@ -40,6 +40,19 @@ pub trait OperatorSettings: Sized {
         })
     }
 
+    /// Sends this operator's input in buffers of at most `records` records (the job's buffer
+    /// size otherwise): for operators whose records are large, such as batches of rows.
+    fn set_input_buffer_size(self, records: usize) -> Self {
+        if records == 0 {
+            self.operator_node()
+                .0
+                .report("set_input_buffer_size: a buffer must hold at least 1 record");
+        }
+        self.configure("set_input_buffer_size", |n| {
+            n.input_buffer_records = Some(records.max(1))
+        })
+    }
+
     /// Names the operator in plans, metrics and errors.
     fn name(self, name: &str) -> Self {
         self.configure("name", |n| n.name = name.to_string())

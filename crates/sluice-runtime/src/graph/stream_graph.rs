@@ -48,6 +48,9 @@ pub struct StreamNode {
     pub output_type: Arc<dyn StreamType>,
     /// Whether the node is a sink (no output).
     pub is_sink: bool,
+    /// Records per buffer on the edges into this node, if not the job's (operators whose
+    /// records are large, such as SQL's row batches, want few per buffer).
+    pub input_buffer_records: Option<usize>,
 }
 
 impl StreamNode {
@@ -131,6 +134,7 @@ impl StreamGraph {
             factory,
             output_type,
             is_sink,
+            input_buffer_records: None,
         });
         id
     }

@@ -51,8 +51,66 @@ impl CsvDecoder {
         self.null_literal.as_deref() == Some(value)
     }
 
-    /// The batch of the rows of `lines` (blank lines skipped).
-    pub fn decode<'a>(&self, lines: impl Iterator<Item = &'a str>) -> SqlResult<RecordBatch> {
+    /// The batch of the rows of `lines` (blank lines skipped). Each field is parsed once; a
+    /// malformed row fails the batch, or with `csv.ignore-parse-errors` has it decoded again
+    /// row by row, checking each row before taking it.
+    pub fn decode<'a>(
+        &self,
+        lines: impl Iterator<Item = &'a str> + Clone,
+    ) -> SqlResult<RecordBatch> {
+        match self.decode_trusting(lines.clone()) {
+            Ok(batch) => Ok(batch),
+            Err(_) if self.ignore_parse_errors => self.decode_checking(lines),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Decodes assuming every row is good; the first bad one is an error.
+    fn decode_trusting<'a>(&self, lines: impl Iterator<Item = &'a str>) -> SqlResult<RecordBatch> {
+        let mut columns: Vec<ColumnBuilder> = self
+            .fields
+            .iter()
+            .map(|f| ColumnBuilder::new(&f.ty))
+            .collect();
+        let mut record = Fields::default();
+        for line in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let Err(problem) = record.split(line) {
+                return Err(SqlError::new(format!(
+                    "table '{}': malformed CSV row '{line}': {problem}",
+                    self.table
+                )));
+            }
+            if record.len() != self.fields.len() {
+                let error = self.check_row(&record, line, &columns).err();
+                return Err(error.unwrap_or_else(|| SqlError::new("a malformed CSV row")));
+            }
+            for (builder, value) in columns.iter_mut().zip(record.iter()) {
+                let appended = if self.is_null(value) {
+                    builder.append_null();
+                    true
+                } else {
+                    builder.append(value)
+                };
+                if !appended {
+                    let columns: Vec<ColumnBuilder> = self
+                        .fields
+                        .iter()
+                        .map(|f| ColumnBuilder::new(&f.ty))
+                        .collect();
+                    let error = self.check_row(&record, line, &columns).err();
+                    return Err(error.unwrap_or_else(|| SqlError::new("a malformed CSV row")));
+                }
+            }
+        }
+        let arrays: Vec<ArrayRef> = columns.iter_mut().map(ColumnBuilder::finish).collect();
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), arrays)?)
+    }
+
+    /// Decodes checking each row before taking it, skipping the bad ones.
+    fn decode_checking<'a>(&self, lines: impl Iterator<Item = &'a str>) -> SqlResult<RecordBatch> {
         let mut columns: Vec<ColumnBuilder> = self
             .fields
             .iter()
@@ -76,12 +134,12 @@ impl CsvDecoder {
                         if self.is_null(value) {
                             builder.append_null();
                         } else {
+                            // check_row accepted it.
                             builder.append(value);
                         }
                     }
                 }
-                Err(_) if self.ignore_parse_errors => continue,
-                Err(error) => return Err(error),
+                Err(_) => continue,
             }
         }
         let arrays: Vec<ArrayRef> = columns.iter_mut().map(ColumnBuilder::finish).collect();
@@ -123,6 +181,14 @@ impl Fields {
     fn split(&mut self, line: &str) -> Result<(), &'static str> {
         self.text.clear();
         self.ends.clear();
+        if !line.contains('"') {
+            // No quotes: the fields are the line without its commas.
+            for field in line.split(',') {
+                self.text.push_str(field);
+                self.ends.push(self.text.len());
+            }
+            return Ok(());
+        }
         let mut chars = line.chars().peekable();
         loop {
             if chars.peek() == Some(&'"') {
@@ -226,20 +292,31 @@ impl ColumnBuilder {
     }
 
     /// Appends a value [`Self::accepts`] took.
-    fn append(&mut self, raw: &str) {
+    /// Parses and appends `raw`; false (appending nothing) when it is no value of the column.
+    fn append(&mut self, raw: &str) -> bool {
+        fn put<T>(value: Option<T>, append: impl FnOnce(T)) -> bool {
+            value.map(append).is_some()
+        }
         let text = raw.trim();
         match self {
-            ColumnBuilder::Boolean(b) => b.append_option(parse_bool(text)),
-            ColumnBuilder::TinyInt(b) => b.append_option(text.parse().ok()),
-            ColumnBuilder::SmallInt(b) => b.append_option(text.parse().ok()),
-            ColumnBuilder::Int(b) => b.append_option(text.parse().ok()),
-            ColumnBuilder::BigInt(b) => b.append_option(text.parse().ok()),
-            ColumnBuilder::Float(b) => b.append_option(text.parse().ok()),
-            ColumnBuilder::Double(b) => b.append_option(text.parse().ok()),
-            ColumnBuilder::Decimal(b, p, s) => b.append_option(parse_decimal(text, *p, *s)),
-            ColumnBuilder::Date(b) => b.append_option(parse_date(text)),
-            ColumnBuilder::Timestamp(b, _) => b.append_option(parse_timestamp_millis(text)),
-            ColumnBuilder::String(b) => b.append_value(raw),
+            ColumnBuilder::Boolean(b) => put(parse_bool(text), |v| b.append_value(v)),
+            ColumnBuilder::TinyInt(b) => put(text.parse().ok(), |v| b.append_value(v)),
+            ColumnBuilder::SmallInt(b) => put(text.parse().ok(), |v| b.append_value(v)),
+            ColumnBuilder::Int(b) => put(text.parse().ok(), |v| b.append_value(v)),
+            ColumnBuilder::BigInt(b) => put(text.parse().ok(), |v| b.append_value(v)),
+            ColumnBuilder::Float(b) => put(text.parse().ok(), |v| b.append_value(v)),
+            ColumnBuilder::Double(b) => put(text.parse().ok(), |v| b.append_value(v)),
+            ColumnBuilder::Decimal(b, p, s) => {
+                put(parse_decimal(text, *p, *s), |v| b.append_value(v))
+            }
+            ColumnBuilder::Date(b) => put(parse_date(text), |v| b.append_value(v)),
+            ColumnBuilder::Timestamp(b, _) => {
+                put(parse_timestamp_millis(text), |v| b.append_value(v))
+            }
+            ColumnBuilder::String(b) => {
+                b.append_value(raw);
+                true
+            }
         }
     }
 
@@ -304,25 +381,28 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && fraction.is_empty()
-        || !(whole
-            .chars()
-            .chain(fraction.chars())
-            .all(|c| c.is_ascii_digit()))
-    {
+    let scale = usize::try_from(scale).ok()?;
+    if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    let scale = usize::try_from(scale).ok()?;
-    let kept: String = fraction
-        .chars()
-        .chain(std::iter::repeat('0'))
-        .take(scale)
-        .collect();
-    let mut unscaled: i128 = format!("{whole}{kept}")
-        .trim_start_matches('0')
-        .parse()
-        .unwrap_or(0);
-    if fraction.len() > scale && fraction.as_bytes()[scale] >= b'5' {
+    let mut unscaled: i128 = 0;
+    for &digit in whole.as_bytes() {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        unscaled = unscaled
+            .checked_mul(10)?
+            .checked_add(i128::from(digit - b'0'))?;
+    }
+    let fraction = fraction.as_bytes();
+    if !fraction.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    for i in 0..scale {
+        let digit = fraction.get(i).map_or(0, |d| d - b'0');
+        unscaled = unscaled.checked_mul(10)?.checked_add(i128::from(digit))?;
+    }
+    if fraction.get(scale).is_some_and(|&d| d >= b'5') {
         unscaled += 1;
     }
     if unscaled >= 10i128.checked_pow(u32::from(precision))? {

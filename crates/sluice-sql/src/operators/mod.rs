@@ -5,5 +5,6 @@
 pub mod calc;
 pub mod decode;
 pub mod key_split;
+pub mod sessions;
 pub mod watermarks;
 pub mod window_agg;

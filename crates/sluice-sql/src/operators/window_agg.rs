@@ -27,6 +27,7 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
+use super::sessions::{Closed, Session, Sessions};
 use crate::aggregate::{Accumulator, AggCall, result_column};
 use crate::batch::RowBatch;
 use crate::key::{KeyValue, key_column, row_key};
@@ -114,85 +115,27 @@ const STATES: [&str; 2] = ["sql-window-accumulators", "sql-window-progress"];
 /// The window aggregation operator.
 pub struct WindowAggOperator {
     spec: WindowAggSpec,
-    /// Open windows by `(end, start)`, so they fire in order of their ends.
+    /// Open windows by `(end, start)`, so they fire in order of their ends (all but sessions).
     windows: BTreeMap<(Timestamp, Timestamp), Groups>,
-    watermark: Timestamp,
+    /// Open session windows.
+    sessions: Sessions,
+    progress: Progress,
     assigned: Vec<(Timestamp, Timestamp)>,
     late_rows: u64,
-    max_parallelism: usize,
     key_groups: KeyGroupRange,
-    /// After a restore: how far each key group had fired, and the highest of those.
-    restored_progress: FxHashMap<usize, Timestamp>,
-    restored_through: Timestamp,
-    /// Session windows only: each key's open sessions, `(start, end)`.
-    sessions: FxHashMap<Vec<KeyValue>, Vec<(Timestamp, Timestamp)>>,
 }
 
-impl WindowAggOperator {
-    /// An operator computing `spec`.
-    pub fn new(spec: WindowAggSpec) -> Self {
-        WindowAggOperator {
-            spec,
-            windows: BTreeMap::new(),
-            watermark: Timestamp::MIN,
-            assigned: Vec::new(),
-            late_rows: 0,
-            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
-            key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
-            restored_progress: FxHashMap::default(),
-            restored_through: Timestamp::MIN,
-            sessions: FxHashMap::default(),
-        }
-    }
+/// How far windows have fired: this run's watermark and, after a restore, each key group's
+/// fired-through time before it.
+#[derive(Debug)]
+struct Progress {
+    watermark: Timestamp,
+    max_parallelism: usize,
+    restored: FxHashMap<usize, Timestamp>,
+    restored_through: Timestamp,
+}
 
-    fn is_session(&self) -> bool {
-        matches!(self.spec.kind, WindowKind::Session { .. })
-    }
-
-    /// Merges the new session `window` of `key` with the key's sessions it touches (Flink's
-    /// `TimeWindow.intersects`), their accumulators into one; returns the merged window.
-    fn merge_sessions(
-        &mut self,
-        key: &[KeyValue],
-        window: (Timestamp, Timestamp),
-    ) -> (Timestamp, Timestamp) {
-        let sessions = self.sessions.entry(key.to_vec()).or_default();
-        let mut merged = window;
-        let mut accumulators: Option<Vec<Accumulator>> = None;
-        let windows = &mut self.windows;
-        sessions.retain(|&(start, end)| {
-            if !(start <= merged.1 && merged.0 <= end) {
-                return true;
-            }
-            merged = (merged.0.min(start), merged.1.max(end));
-            let taken = windows
-                .get_mut(&(end, start))
-                .and_then(|groups| groups.remove(key));
-            if windows
-                .get(&(end, start))
-                .is_some_and(|groups| groups.is_empty())
-            {
-                windows.remove(&(end, start));
-            }
-            if let Some(taken) = taken {
-                match &mut accumulators {
-                    None => accumulators = Some(taken),
-                    Some(into) => into.iter_mut().zip(&taken).for_each(|(a, b)| a.merge(b)),
-                }
-            }
-            false
-        });
-        sessions.push(merged);
-        sessions.sort_unstable();
-        if let Some(accumulators) = accumulators {
-            windows
-                .entry((merged.1, merged.0))
-                .or_default()
-                .insert(key.to_vec(), accumulators);
-        }
-        merged
-    }
-
+impl Progress {
     fn key_group(&self, key: &[KeyValue]) -> usize {
         key_group_for_hash(stable_hash(key), self.max_parallelism)
     }
@@ -204,9 +147,33 @@ impl WindowAggOperator {
         last <= self.watermark
             || last <= self.restored_through
                 && self
-                    .restored_progress
+                    .restored
                     .get(&self.key_group(key))
                     .is_some_and(|progress| last <= *progress)
+    }
+}
+
+impl WindowAggOperator {
+    /// An operator computing `spec`.
+    pub fn new(spec: WindowAggSpec) -> Self {
+        WindowAggOperator {
+            spec,
+            windows: BTreeMap::new(),
+            sessions: Sessions::default(),
+            progress: Progress {
+                watermark: Timestamp::MIN,
+                max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+                restored: FxHashMap::default(),
+                restored_through: Timestamp::MIN,
+            },
+            assigned: Vec::new(),
+            late_rows: 0,
+            key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
+        }
+    }
+
+    fn is_session(&self) -> bool {
+        matches!(self.spec.kind, WindowKind::Session { .. })
     }
 
     fn add(&mut self, batch: &RecordBatch) {
@@ -236,19 +203,27 @@ impl WindowAggOperator {
             }
             self.spec.kind.windows(times.value(row), &mut self.assigned);
             let key = row_key(&keys, row);
-            if self.is_session() {
-                let merged = self.merge_sessions(&key, self.assigned[0]);
-                self.assigned[0] = merged;
-            }
             for &(start, end) in &self.assigned {
-                if self.fired(end, &key) {
+                let progress = &self.progress;
+                let accumulators = if self.is_session() {
+                    let fired = |end| progress.fired(end, &key);
+                    self.sessions
+                        .add(&key, (start, end), &self.spec.aggregates, fired)
+                } else if progress.fired(end, &key) {
+                    None
+                } else {
+                    let groups = self.windows.entry((end, start)).or_default();
+                    let calls = &self.spec.aggregates;
+                    Some(
+                        groups
+                            .entry(key.clone())
+                            .or_insert_with(|| calls.iter().map(Accumulator::new).collect()),
+                    )
+                };
+                let Some(accumulators) = accumulators else {
                     self.late_rows += 1;
                     continue;
-                }
-                let groups = self.windows.entry((end, start)).or_default();
-                let accumulators = groups
-                    .entry(key.clone())
-                    .or_insert_with(|| self.spec.aggregates.iter().map(Accumulator::new).collect());
+                };
                 for (acc, arg) in accumulators.iter_mut().zip(&args) {
                     acc.add(
                         arg.as_ref()
@@ -268,45 +243,33 @@ impl WindowAggOperator {
                 break;
             }
             let groups = entry.remove();
-            if self.is_session() {
-                for key in groups.keys() {
-                    self.forget_session(key, (start, end));
-                }
-            }
-            let batch = self.window_batch(start, end, groups)?;
-            out.emit(RowBatch(batch), Some(end - 1));
+            let mut rows: Vec<Closed> = groups
+                .into_iter()
+                .map(|(key, accs)| (key, start, end, accs))
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            out.emit(RowBatch(self.window_batch(&rows)?), Some(end - 1));
+        }
+        let closed = self.sessions.close(watermark);
+        if let Some(last) = closed.iter().map(|c| c.2 - 1).max() {
+            out.emit(RowBatch(self.window_batch(&closed)?), Some(last));
         }
         Ok(())
     }
 
-    fn forget_session(&mut self, key: &[KeyValue], window: (Timestamp, Timestamp)) {
-        if let Some(sessions) = self.sessions.get_mut(key) {
-            sessions.retain(|session| *session != window);
-            if sessions.is_empty() {
-                self.sessions.remove(key);
-            }
-        }
-    }
-
-    fn window_batch(
-        &self,
-        start: Timestamp,
-        end: Timestamp,
-        groups: Groups,
-    ) -> UserResult<RecordBatch> {
-        let mut rows: Vec<(Vec<KeyValue>, Vec<Accumulator>)> = groups.into_iter().collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
+    /// The output rows of closed windows: keys, window columns, aggregates.
+    fn window_batch(&self, rows: &[Closed]) -> UserResult<RecordBatch> {
         let mut columns: Vec<ArrayRef> = Vec::new();
         for (i, (_, ty)) in self.spec.keys.iter().enumerate() {
-            columns.push(key_column(rows.iter().map(|(k, _)| &k[i]), ty));
+            columns.push(key_column(rows.iter().map(|row| &row.0[i]), ty));
         }
-        let count = rows.len();
-        for time in [start, end, end - 1] {
-            let values = vec![KeyValue::Int(time); count];
+        let times: [fn(&Closed) -> Timestamp; 3] = [|r| r.1, |r| r.2, |r| r.2 - 1];
+        for time in times {
+            let values: Vec<KeyValue> = rows.iter().map(|r| KeyValue::Int(time(r))).collect();
             columns.push(key_column(values.iter(), &SqlType::Timestamp(3)));
         }
         for (i, call) in self.spec.aggregates.iter().enumerate() {
-            let values: Vec<KeyValue> = rows.iter().map(|(_, accs)| accs[i].value(call)).collect();
+            let values: Vec<KeyValue> = rows.iter().map(|row| row.3[i].value(call)).collect();
             columns.push(result_column(call, values.iter()));
         }
         Ok(RecordBatch::try_new(
@@ -318,27 +281,34 @@ impl WindowAggOperator {
 
 impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.max_parallelism = ctx.max_parallelism;
+        self.progress.max_parallelism = ctx.max_parallelism;
         self.key_groups = ctx.key_groups();
         Ok(())
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         let [accumulators, progress] = STATES;
-        for (window, groups) in &self.windows {
-            for (key, values) in groups {
-                let entry = (window, key);
-                snapshot.keyed.push(
-                    self.key_group(key),
-                    accumulators,
-                    encode(accumulators, &entry)?,
-                    encode(accumulators, values)?,
-                );
-            }
+        let windows = self.windows.iter().flat_map(|(window, groups)| {
+            groups
+                .iter()
+                .map(move |(key, values)| (*window, key.as_slice(), values))
+        });
+        let sessions = self
+            .sessions
+            .iter()
+            .map(|(key, s)| ((s.end, s.start), key, &s.accumulators));
+        for (window, key, values) in windows.chain(sessions) {
+            snapshot.keyed.push(
+                self.progress.key_group(key),
+                accumulators,
+                encode(accumulators, &(window, key))?,
+                encode(accumulators, values)?,
+            );
         }
         for group in self.key_groups.iter() {
-            let restored = self.restored_progress.get(&group).copied();
-            let fired_through = restored.map_or(self.watermark, |r| r.max(self.watermark));
+            let restored = self.progress.restored.get(&group).copied();
+            let watermark = self.progress.watermark;
+            let fired_through = restored.map_or(watermark, |r| r.max(watermark));
             snapshot.keyed.push(
                 group,
                 progress,
@@ -355,19 +325,23 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
             let (window, key): ((Timestamp, Timestamp), Vec<KeyValue>) =
                 decode(accumulators, entry)?;
             let values: Vec<Accumulator> = decode(accumulators, values)?;
+            let (end, start) = window;
             if self.is_session() {
-                let (end, start) = window;
-                let sessions = self.sessions.entry(key.clone()).or_default();
-                sessions.push((start, end));
-                sessions.sort_unstable();
+                let session = Session {
+                    start,
+                    end,
+                    accumulators: values,
+                };
+                self.sessions.restore(key, session);
+            } else {
+                self.windows.entry(window).or_default().insert(key, values);
             }
-            self.windows.entry(window).or_default().insert(key, values);
         }
         for (group, _, fired_through) in restored.keyed.entries(progress) {
             let fired_through: Timestamp = decode(progress, fired_through)?;
-            let entry = self.restored_progress.entry(group).or_insert(fired_through);
+            let entry = self.progress.restored.entry(group).or_insert(fired_through);
             *entry = (*entry).max(fired_through);
-            self.restored_through = self.restored_through.max(fired_through);
+            self.progress.restored_through = self.progress.restored_through.max(fired_through);
         }
         Ok(())
     }
@@ -376,7 +350,7 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         watermark: Watermark,
         out: &mut Output<RowBatch>,
     ) -> WatermarkOut {
-        self.watermark = self.watermark.max(watermark.0);
+        self.progress.watermark = self.progress.watermark.max(watermark.0);
         self.fire(watermark.0, out)?;
         Ok(Some(watermark))
     }

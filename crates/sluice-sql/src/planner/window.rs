@@ -19,6 +19,9 @@ use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
 use crate::operators::window_agg::{WindowAggOperator, WindowAggSpec, WindowKind};
 use crate::types::SqlType;
 
+/// Row batches per network buffer: each holds up to a thousand rows already.
+const ROW_BATCHES_PER_BUFFER: usize = 2;
+
 /// The window columns a window table function adds.
 const WINDOW_COLUMNS: [&str; 3] = ["window_start", "window_end", "window_time"];
 
@@ -162,7 +165,8 @@ pub fn plan_window_aggregate(
             WindowAggOperator::new(spec.clone())
         })
         .set_parallelism(parallelism)
-        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism));
+        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
+        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
 
     let (projections, scope) = project(&rewritten, &post)?;
     let calc = Calc {

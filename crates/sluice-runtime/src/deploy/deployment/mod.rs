@@ -363,7 +363,14 @@ impl<'a> Deployment<'a> {
                         partitioning: &job.partitioning[e],
                         producer: subtask,
                         max_parallelism: job.max_parallelism[edge.target.0],
-                        batch_size: batch_size(job),
+                        batch_size: job
+                            .graph
+                            .node(edge.target)
+                            .input_buffer_records
+                            .map_or_else(
+                                || batch_size(job),
+                                |records| records.min(batch_size(job)),
+                            ),
                         batch_mode: job.runtime_mode == RuntimeMode::Batch,
                         metrics: Arc::clone(task_metrics),
                         edge: name,
