@@ -189,41 +189,64 @@ fn timestamp(out: &mut String, millis: i64, precision: u8, style: TextStyle) {
         return push_display(out, millis);
     };
     let time = time.naive_utc();
-    let fraction = format!("{:03}", millis.rem_euclid(1000));
+    let fraction = millis.rem_euclid(1000) as u32;
     let separator = if style == TextStyle::Row { 'T' } else { ' ' };
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}{separator}{:02}:{:02}",
-        time.year(),
-        time.month(),
-        time.day(),
-        time.hour(),
-        time.minute()
-    );
+    push_padded(out, time.year().unsigned_abs(), 4);
+    out.push('-');
+    push_padded(out, time.month(), 2);
+    out.push('-');
+    push_padded(out, time.day(), 2);
+    out.push(separator);
+    push_padded(out, time.hour(), 2);
+    out.push(':');
+    push_padded(out, time.minute(), 2);
     if style == TextStyle::Row {
         // Java's LocalDateTime.toString: seconds only when the time has some.
         if millis.rem_euclid(60_000) != 0 {
-            let _ = write!(out, ":{:02}", time.second());
+            out.push(':');
+            push_padded(out, time.second(), 2);
         }
-        if millis.rem_euclid(1000) != 0 {
+        if fraction != 0 {
             out.push('.');
-            out.push_str(&fraction);
+            push_padded(out, fraction, 3);
         }
         return;
     }
-    let _ = write!(out, ":{:02}", time.second());
+    out.push(':');
+    push_padded(out, time.second(), 2);
     match style {
         TextStyle::Cast if precision > 0 => {
-            let digits = format!("{fraction:0<9}");
             out.push('.');
-            out.push_str(&digits[..usize::from(precision.min(9))]);
+            let precision = usize::from(precision.min(9));
+            let shown = fraction / 10u32.pow(3u32.saturating_sub(precision as u32));
+            push_padded(out, shown, precision.min(3));
+            out.extend(std::iter::repeat_n('0', precision.saturating_sub(3)));
         }
-        TextStyle::Csv if millis.rem_euclid(1000) != 0 => {
+        TextStyle::Csv if fraction != 0 => {
             out.push('.');
-            out.push_str(fraction.trim_end_matches('0'));
+            match (fraction % 100, fraction % 10) {
+                (0, _) => push_padded(out, fraction / 100, 1),
+                (_, 0) => push_padded(out, fraction / 10, 2),
+                _ => push_padded(out, fraction, 3),
+            }
         }
         _ => {}
     }
+}
+
+/// Appends `value` in decimal, zero-padded to `width` digits (dates and times, without the
+/// formatting machinery: timestamps are most of what window results print).
+fn push_padded(out: &mut String, value: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut at = digits.len();
+    let mut rest = value;
+    while rest > 0 || at == digits.len() {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let start = at.min(digits.len() - width.min(digits.len()));
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// `CAST(array AS STRING)`.
@@ -379,6 +402,18 @@ mod tests {
         out.clear();
         timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Cast);
         assert_eq!(out, "2020-01-01 00:00:01.500");
+        out.clear();
+        timestamp(&mut out, 1_577_836_801_050, 1, TextStyle::Cast);
+        assert_eq!(out, "2020-01-01 00:00:01.0");
+        out.clear();
+        timestamp(&mut out, 1_577_836_801_050, 6, TextStyle::Cast);
+        assert_eq!(out, "2020-01-01 00:00:01.050000");
+        out.clear();
+        timestamp(&mut out, 1_577_836_801_050, 3, TextStyle::Csv);
+        assert_eq!(out, "2020-01-01 00:00:01.05");
+        out.clear();
+        timestamp(&mut out, 1_577_836_801_007, 3, TextStyle::Csv);
+        assert_eq!(out, "2020-01-01 00:00:01.007");
         // As Flink 2.3's print connector showed them.
         out.clear();
         timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Row);
