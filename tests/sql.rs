@@ -104,6 +104,11 @@ fn session_window_aggregates_match_flink() {
 }
 
 #[test]
+fn views_and_union_all_match_flink() {
+    check("union_views");
+}
+
+#[test]
 fn legacy_group_windows_match_flink() {
     check("legacy_tumble");
     check("legacy_session");

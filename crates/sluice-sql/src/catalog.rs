@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlparser::ast::Expr;
+use sqlparser::ast::{Expr, Query};
 
 use crate::error::{SqlError, SqlResult, did_you_mean};
 use crate::types::{SqlField, SqlType};
@@ -128,17 +128,54 @@ impl TableDef {
     }
 }
 
-/// The session's tables.
+/// The session's tables and views.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     tables: BTreeMap<String, TableDef>,
+    views: BTreeMap<String, Box<Query>>,
 }
 
 impl Catalog {
+    /// Adds a view: a named query, planned where it is read.
+    pub fn create_view(
+        &mut self,
+        name: &str,
+        query: Box<Query>,
+        if_not_exists: bool,
+    ) -> SqlResult<()> {
+        if self.exists(name) {
+            if if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::new(format!(
+                "a table or view '{name}' already exists"
+            )));
+        }
+        self.views.insert(name.to_string(), query);
+        Ok(())
+    }
+
+    /// Removes a view; a missing one is an error unless `if_exists`.
+    pub fn drop_view(&mut self, name: &str, if_exists: bool) -> SqlResult<()> {
+        if self.views.remove(name).is_none() && !if_exists {
+            return Err(self.unknown(name));
+        }
+        Ok(())
+    }
+
+    /// The view named `name`, if there is one.
+    pub fn view(&self, name: &str) -> Option<&Query> {
+        self.views.get(name).map(Box::as_ref)
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.tables.contains_key(name) || self.views.contains_key(name)
+    }
+
     /// Adds a table; an existing name is an error unless `if_not_exists`.
     pub fn create_table(&mut self, table: TableDef, if_not_exists: bool) -> SqlResult<()> {
         table.validate()?;
-        if self.tables.contains_key(&table.name) {
+        if self.exists(&table.name) {
             if if_not_exists {
                 return Ok(());
             }
@@ -164,14 +201,21 @@ impl Catalog {
         self.tables.get(name).ok_or_else(|| self.unknown(name))
     }
 
-    /// The tables' names, sorted.
+    /// The names of the tables and views, sorted.
     pub fn table_names(&self) -> impl Iterator<Item = &str> {
-        self.tables.keys().map(String::as_str)
+        let mut names: Vec<&str> = self
+            .tables
+            .keys()
+            .chain(self.views.keys())
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names.into_iter()
     }
 
     fn unknown(&self, name: &str) -> SqlError {
         SqlError::new(format!(
-            "Object '{name}' not found: no table of that name.{}",
+            "Object '{name}' not found: no table or view of that name.{}",
             did_you_mean(name, self.table_names())
         ))
     }

@@ -79,6 +79,18 @@ impl SqlSession {
                 self.catalog.create_table(*table, if_not_exists)?;
                 Ok(Outcome::Ok)
             }
+            FlinkStatement::CreateView {
+                name,
+                query,
+                if_not_exists,
+            } => {
+                self.catalog.create_view(&name, query, if_not_exists)?;
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::DropView { name, if_exists } => {
+                self.catalog.drop_view(&name, if_exists)?;
+                Ok(Outcome::Ok)
+            }
             FlinkStatement::DropTable { name, if_exists } => {
                 self.catalog.drop_table(&name, if_exists)?;
                 Ok(Outcome::Ok)

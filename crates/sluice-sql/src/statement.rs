@@ -33,6 +33,22 @@ pub enum FlinkStatement {
         /// Whether an existing table of the name is kept silently.
         if_not_exists: bool,
     },
+    /// `CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name AS query`.
+    CreateView {
+        /// The view's name.
+        name: String,
+        /// Its query.
+        query: Box<Query>,
+        /// Whether an existing name is kept silently.
+        if_not_exists: bool,
+    },
+    /// `DROP [TEMPORARY] VIEW [IF EXISTS] name`.
+    DropView {
+        /// The view's name.
+        name: String,
+        /// Whether a missing view is fine.
+        if_exists: bool,
+    },
     /// `DROP [TEMPORARY] TABLE [IF EXISTS] name`.
     DropTable {
         /// The table's name.
@@ -92,6 +108,18 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
     if parser.parse_keyword(Keyword::CREATE) {
         // Every table of a session is temporary: the catalog lives as long as the session.
         let _ = parser.parse_keyword(Keyword::TEMPORARY);
+        if parser.parse_keyword(Keyword::VIEW) {
+            let if_not_exists =
+                parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+            let name = object_name(&parser.parse_object_name(false)?);
+            parser.expect_keyword(Keyword::AS)?;
+            let query = parser.parse_query()?;
+            return Ok(FlinkStatement::CreateView {
+                name,
+                query,
+                if_not_exists,
+            });
+        }
         parser.expect_keyword(Keyword::TABLE)?;
         let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
         let table = parse_create_table(parser)?;
@@ -101,12 +129,18 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
         });
     }
     if parser.parse_keyword(Keyword::DROP) {
-        // Every table of a session is temporary: the catalog lives as long as the session.
         let _ = parser.parse_keyword(Keyword::TEMPORARY);
-        parser.expect_keyword(Keyword::TABLE)?;
+        let view = parser.parse_keyword(Keyword::VIEW);
+        if !view {
+            parser.expect_keyword(Keyword::TABLE)?;
+        }
         let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
         let name = object_name(&parser.parse_object_name(false)?);
-        return Ok(FlinkStatement::DropTable { name, if_exists });
+        return Ok(if view {
+            FlinkStatement::DropView { name, if_exists }
+        } else {
+            FlinkStatement::DropTable { name, if_exists }
+        });
     }
     if parser.parse_keywords(&[Keyword::SHOW, Keyword::TABLES]) {
         return Ok(FlinkStatement::ShowTables);

@@ -1,16 +1,18 @@
 //! Planning: an `INSERT INTO sink SELECT ...` becomes a Sluice job on a
 //! [`StreamExecutionEnvironment`](sluice_api::StreamExecutionEnvironment) — table scans,
-//! Calcs (filter and projection), window aggregations behind a keyed exchange, and the sink.
+//! Calcs (filter and projection), window aggregations behind a keyed exchange, `UNION ALL`,
+//! views (planned where they are read), and the sink.
 
 mod legacy_window;
 mod rewrite;
 mod scan;
 mod select;
 pub mod sink;
+mod union;
 mod window;
 
 use sluice_api::prelude::*;
-use sqlparser::ast::{Query, SetExpr, Spanned, TableFactor};
+use sqlparser::ast::{Query, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor};
 
 use crate::batch::RowBatch;
 use crate::catalog::Catalog;
@@ -40,15 +42,35 @@ pub fn plan_query(ctx: &PlanContext<'_>, query: &Query) -> SqlResult<Planned> {
             SqlError::new("ORDER BY, LIMIT and WITH are not supported yet").or_at(&query.span()),
         );
     }
-    match query.body.as_ref() {
+    plan_set_expr(ctx, &query.body)
+}
+
+/// Plans a query body: a `SELECT`, a nested query, or `UNION ALL`.
+fn plan_set_expr(ctx: &PlanContext<'_>, body: &SetExpr) -> SqlResult<Planned> {
+    match body {
         SetExpr::Select(select) => select::plan_select(ctx, select),
         SetExpr::Query(inner) => plan_query(ctx, inner),
+        SetExpr::SetOperation {
+            op: SetOperator::Union,
+            set_quantifier: SetQuantifier::All,
+            left,
+            right,
+        } => union::union_all(plan_set_expr(ctx, left)?, plan_set_expr(ctx, right)?)
+            .map_err(|e| e.or_at(&body.span())),
         other => Err(SqlError::new(format!(
             "unsupported query: {}",
             other.to_string().chars().take(60).collect::<String>()
         ))
         .or_at(&other.span())),
     }
+}
+
+/// Plans reading the table or view `name`.
+fn plan_named(ctx: &PlanContext<'_>, name: &str) -> SqlResult<Planned> {
+    if let Some(view) = ctx.catalog.view(name) {
+        return plan_query(ctx, view);
+    }
+    scan::scan(ctx, ctx.catalog.table(name)?)
 }
 
 /// Plans a `FROM` item.
@@ -61,11 +83,7 @@ fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Pla
                 .and_then(|p| p.as_ident())
                 .map(|i| i.value.clone())
                 .unwrap_or_default();
-            let table = ctx
-                .catalog
-                .table(&table)
-                .map_err(|e| e.or_at(&name.span()))?;
-            scan::scan(ctx, table)
+            plan_named(ctx, &table).map_err(|e| e.or_at(&name.span()))
         }
         TableFactor::Derived { subquery, .. } => plan_query(ctx, subquery),
         other => Err(SqlError::new(format!("unsupported FROM item: {other}")).or_at(&other.span())),

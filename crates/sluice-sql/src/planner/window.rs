@@ -8,7 +8,7 @@ use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
 
 use super::rewrite::rewrite_item;
 use super::select::{bind_filter, project};
-use super::{PlanContext, Planned, scan};
+use super::{PlanContext, Planned, plan_named};
 use crate::aggregate::{AggCall, AggKind};
 use crate::dialect::TABLE_ARGUMENT;
 use crate::error::{SqlError, SqlResult};
@@ -41,11 +41,7 @@ pub fn plan_window_aggregate(
     tvf: &ast::Expr,
 ) -> SqlResult<Planned> {
     let call = window_call(tvf)?;
-    let table = ctx
-        .catalog
-        .table(&call.table)
-        .map_err(|e| e.or_at(&tvf.span()))?;
-    let input = scan::scan(ctx, table)?;
+    let input = plan_named(ctx, &call.table).map_err(|e| e.or_at(&tvf.span()))?;
     let time = input
         .scope
         .resolve(&call.time_column)
