@@ -158,6 +158,65 @@ fn printed_rows_match_flink() {
     }
 }
 
+/// A query without INSERT shows its rows as Flink's SQL client does (tableau).
+#[test]
+fn queries_print_their_rows_as_a_table() {
+    let dir = temp_dir("sql", "select");
+    let file = dir.join("select.sql");
+    let ddl = script("tumble", 2, &dir.join("out"));
+    let ddl = &ddl[..ddl.find("CREATE TABLE out_windows").unwrap()];
+    let query = "SELECT auction, window_start, COUNT(*) AS bids
+        FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+        WHERE auction = 1007 GROUP BY auction, window_start, window_end;";
+    std::fs::write(&file, format!("{ddl}\n{query}")).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["sql", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    // Flink's rows for auction 1007: `1007,start,end,bids,...`.
+    let expected: Vec<u64> = golden("tumble")
+        .iter()
+        .filter(|line| line.starts_with("1007,"))
+        .map(|line| line.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
+    let shown: Vec<u64> = stdout
+        .lines()
+        .filter(|line| line.starts_with("| +I |"))
+        .map(|line| {
+            line.trim_end_matches(" |")
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(shown.len(), expected.len(), "{stdout}");
+    assert_eq!(
+        shown.iter().sum::<u64>(),
+        expected.iter().sum::<u64>(),
+        "{stdout}"
+    );
+    // BIGINT columns 20 wide, TIMESTAMP(3) 23, as Flink's tableau.
+    let header = format!(
+        "| op | {:>20} | {:>23} | {:>20} |",
+        "auction", "window_start", "bids"
+    );
+    assert!(stdout.contains(&header), "{stdout}");
+    assert!(
+        stdout.contains(&format!("Received a total of {} rows", expected.len())),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn bad_sql_names_the_position_and_the_closest_name() {
     let dir = temp_dir("sql", "bad");

@@ -15,6 +15,7 @@ pub mod operators;
 pub mod planner;
 pub mod session;
 pub mod statement;
+pub mod tableau;
 pub mod types;
 
 pub use error::{SqlError, SqlResult};

@@ -1,6 +1,6 @@
 //! A SQL session: the catalog and the `SET` options of a client, and the execution of each
 //! statement — DDL changes the catalog, `INSERT INTO` plans a job and runs it to its end on
-//! the embedded mini-cluster.
+//! the embedded mini-cluster, and a query runs to its end with its rows shown as a table.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,13 +12,14 @@ use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, bind};
 use crate::planner::{PlanContext, plan_query, sink};
 use crate::statement::{FlinkStatement, parse_script};
+use crate::tableau;
 
 /// What a statement produced, for the client to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A DDL or `SET` statement took effect.
     Ok,
-    /// Lines to print (`SHOW TABLES`, `DESCRIBE`).
+    /// Lines to print (`SHOW TABLES`, `DESCRIBE`, a query's results as a table).
     Rows(Vec<String>),
     /// A job ran to its end.
     JobFinished {
@@ -100,6 +101,7 @@ impl SqlSession {
             )),
             FlinkStatement::Describe(name) => self.describe(&name),
             FlinkStatement::Insert { table, query } => self.insert(&table, &query),
+            FlinkStatement::Select(query) => self.select(&query),
         }
     }
 
@@ -146,6 +148,27 @@ impl SqlSession {
             name,
             runtime: result.net_runtime,
         })
+    }
+
+    /// Runs a query to its end and returns its rows as Flink's tableau.
+    fn select(&self, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
+        let env = StreamExecutionEnvironment::new();
+        self.configure(&env)?;
+        let ctx = PlanContext {
+            catalog: &self.catalog,
+            env: &env,
+        };
+        let planned = plan_query(&ctx, query)?;
+        let scope = planned.scope;
+        let batches = planned
+            .stream
+            .execute_and_collect("collect")
+            .map_err(|e| SqlError::new(format!("the query failed: {e}")))?;
+        let width = match self.options.get("sql-client.display.max-column-width") {
+            Some(value) => parse_number("sql-client.display.max-column-width", value)?,
+            None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
+        };
+        Ok(Outcome::Rows(tableau::tableau(&scope, &batches, width)))
     }
 
     /// Applies the session's options to a job's environment.
@@ -213,6 +236,7 @@ fn check_option(key: &str, value: &str) -> SqlResult<()> {
             ))),
         },
         "pipeline.auto-watermark-interval" => parse_duration(key, value).map(|_| ()),
+        "sql-client.display.max-column-width" => parse_number(key, value).map(|_| ()),
         _ => Ok(()),
     }
 }

@@ -60,6 +60,8 @@ pub enum FlinkStatement {
     ShowTables,
     /// `DESCRIBE name` / `DESC name`.
     Describe(String),
+    /// A query whose rows the client shows.
+    Select(Box<Query>),
     /// `INSERT INTO table query`.
     Insert {
         /// The sink table.
@@ -169,6 +171,7 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
             })?;
             Ok(FlinkStatement::Insert { table, query })
         }
+        Statement::Query(query) => Ok(FlinkStatement::Select(query)),
         other => Err(SqlError::at(
             &at.span,
             format!(

@@ -1,5 +1,5 @@
 //! Planning: an `INSERT INTO sink SELECT ...` becomes a Sluice job on a
-//! [`StreamExecutionEnvironment`](sluice_api::StreamExecutionEnvironment) — table scans,
+//! [`StreamExecutionEnvironment`] — table scans,
 //! Calcs (filter and projection), window aggregations behind a keyed exchange, `UNION ALL`,
 //! views (planned where they are read), and the sink.
 
