@@ -104,6 +104,11 @@ fn session_window_aggregates_match_flink() {
 }
 
 #[test]
+fn group_aggregates_write_flinks_changelog() {
+    check("group_by");
+}
+
+#[test]
 fn views_and_union_all_match_flink() {
     check("union_views");
 }

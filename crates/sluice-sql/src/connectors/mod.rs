@@ -1,3 +1,4 @@
 //! Connectors of SQL tables and their formats.
 
 pub mod csv;
+pub mod debezium_json;

@@ -1,9 +1,11 @@
 //! The operators SQL jobs run, all over [`RowBatch`](crate::batch::RowBatch) records: CSV
 //! decoding, Calc (filter and projection), the watermark generator of a table's `WATERMARK`,
-//! the split of batches by key for the exchange, and window aggregation.
+//! the split of batches by key for the exchange, window aggregation and group aggregation
+//! (a changelog).
 
 pub mod calc;
 pub mod decode;
+pub mod group_agg;
 pub mod key_split;
 pub mod sessions;
 pub mod watermarks;

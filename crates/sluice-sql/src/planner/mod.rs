@@ -3,6 +3,8 @@
 //! Calcs (filter and projection), window aggregations behind a keyed exchange, `UNION ALL`,
 //! views (planned where they are read), and the sink.
 
+mod aggregate;
+mod group;
 mod legacy_window;
 mod rewrite;
 mod scan;

@@ -1,9 +1,9 @@
 //! `SELECT` without aggregation: a filter and a projection over one relation, fused into one
 //! Calc.
 
-use sqlparser::ast::{self, GroupByExpr, Select, SelectItem, Spanned, TableFactor};
+use sqlparser::ast::{self, Select, SelectItem, Spanned, TableFactor};
 
-use super::{PlanContext, Planned, legacy_window, plan_relation, window};
+use super::{PlanContext, Planned, group, legacy_window, plan_relation, window};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::Expr;
 use crate::expr::bind::{Scope, ScopeColumn, bind};
@@ -30,13 +30,10 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
     if let TableFactor::TableFunction { expr, .. } = &from.relation {
         return window::plan_window_aggregate(ctx, select, expr);
     }
-    if has_group_by(select) {
-        return Err(SqlError::new(
-            "GROUP BY is supported over window table functions (TUMBLE, HOP, CUMULATE) only, so far",
-        )
-        .or_at(&select.span()));
-    }
     let input = plan_relation(ctx, &from.relation)?;
+    if group::aggregates(select) {
+        return group::plan_group_aggregate(ctx, select, input);
+    }
     let filter = select
         .selection
         .as_ref()
@@ -52,14 +49,6 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         .stream
         .transform("Calc", "Calc", move || CalcOperator(calc.clone()));
     Ok(Planned { stream, scope })
-}
-
-/// Whether the select groups (`GROUP BY` with expressions).
-pub fn has_group_by(select: &Select) -> bool {
-    match &select.group_by {
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-        GroupByExpr::All(_) => true,
-    }
 }
 
 /// A `WHERE` condition, which must be boolean.

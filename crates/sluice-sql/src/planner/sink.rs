@@ -11,25 +11,32 @@ use super::Planned;
 use crate::batch::RowBatch;
 use crate::catalog::TableDef;
 use crate::connectors::csv::CsvEncoder;
+use crate::connectors::debezium_json::DebeziumJsonEncoder;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, cast_to};
 use crate::expr::format::{TextStyle, write_value};
 use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::group_agg::{ROW_KIND_COLUMN, RowKind, row_kinds};
 use crate::types::SqlType;
 
 /// Writes `planned` into the sink table `table`.
 pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
     let fields = table.physical_fields();
+    let updating = planned
+        .scope
+        .columns
+        .last()
+        .is_some_and(|c| c.name == ROW_KIND_COLUMN);
+    let width = planned.scope.columns.len() - usize::from(updating);
     let mismatch = |cause: String| {
         SqlError::new(format!(
             "Column types of query result and sink for '{}' do not match. Cause: {cause}",
             table.name
         ))
     };
-    if fields.len() != planned.scope.columns.len() {
+    if fields.len() != width {
         return Err(mismatch(format!(
-            "Different number of columns: the query has {}, the sink {}.",
-            planned.scope.columns.len(),
+            "Different number of columns: the query has {width}, the sink {}.",
             fields.len()
         )));
     }
@@ -47,12 +54,16 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
     }
     let mut stream = planned.stream;
     if needs_cast {
-        let scope = Scope {
+        let mut scope = Scope {
             columns: fields
                 .iter()
                 .map(|f| crate::expr::bind::ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
                 .collect(),
         };
+        if updating {
+            projections.push(planned.scope.column(width));
+            scope.columns.push(planned.scope.columns[width].clone());
+        }
         let calc = Calc {
             filter: None,
             projections,
@@ -60,20 +71,39 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
         };
         stream = stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()));
     }
+    let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     let types: Vec<SqlType> = fields.into_iter().map(|f| f.ty).collect();
     let name = format!("Sink: {}", table.name);
     match table.required_option("connector")? {
         "filesystem" => {
             let path = table.required_option("path")?;
-            let format = table.required_option("format")?;
-            if format != "csv" {
-                return Err(SqlError::new(format!(
-                    "table '{}': unsupported format '{format}' for writing (supported: csv)",
-                    table.name
-                )));
+            match table.required_option("format")? {
+                "csv" if updating => {
+                    return Err(SqlError::new(format!(
+                        "Table sink '{}' doesn't support consuming update changes which is produced by node GroupAggregate: the csv format writes inserts only (use 'format' = 'debezium-json')",
+                        table.name
+                    )));
+                }
+                "csv" => {
+                    let encoder = BatchEncoder::Csv(CsvEncoder::new(types));
+                    stream
+                        .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
+                        .name(&name);
+                }
+                "debezium-json" => {
+                    let encoder =
+                        BatchEncoder::DebeziumJson(DebeziumJsonEncoder::new(names, types));
+                    stream
+                        .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
+                        .name(&name);
+                }
+                format => {
+                    return Err(SqlError::new(format!(
+                        "table '{}': unsupported format '{format}' for writing (supported: csv, debezium-json)",
+                        table.name
+                    )));
+                }
             }
-            let sink = ExactlyOnceFileSink::new(path, CsvBatchEncoder(CsvEncoder::new(types)));
-            stream.sink_to_committing(sink).name(&name);
         }
         "blackhole" => {
             stream.sink_to(DiscardingSink).name(&name);
@@ -108,7 +138,10 @@ fn print_rows(batch: &RowBatch, types: &[SqlType], out: &mut Collector<'_, Strin
     let mut line = String::new();
     for row in 0..batch.0.num_rows() {
         line.clear();
-        line.push_str("+I[");
+        let kind =
+            row_kinds(&batch.0).map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
+        line.push_str(kind.short());
+        line.push('[');
         for (i, (column, ty)) in batch.0.columns().iter().zip(types).enumerate() {
             if i > 0 {
                 line.push_str(", ");
@@ -133,14 +166,22 @@ fn assignable(from: &SqlType, to: &SqlType) -> bool {
         || from.is_timestamp() && to.is_timestamp()
 }
 
-/// Writes batches as Flink's CSV lines.
+/// Writes batches as lines of a file format.
 #[derive(Debug, Clone)]
-struct CsvBatchEncoder(CsvEncoder);
+enum BatchEncoder {
+    /// Flink's CSV (inserts only).
+    Csv(CsvEncoder),
+    /// Flink's debezium-json (a changelog).
+    DebeziumJson(DebeziumJsonEncoder),
+}
 
-impl RecordEncoder<RowBatch> for CsvBatchEncoder {
+impl RecordEncoder<RowBatch> for BatchEncoder {
     fn encode_batch(&self, batch: &mut Vec<Record<RowBatch>>, out: &mut Vec<u8>) -> UserResult {
         for record in batch.drain(..) {
-            self.0.encode(&record.value.0, out);
+            match self {
+                BatchEncoder::Csv(csv) => csv.encode(&record.value.0, out),
+                BatchEncoder::DebeziumJson(json) => json.encode(&record.value.0, out),
+            }
         }
         Ok(())
     }

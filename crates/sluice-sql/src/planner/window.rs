@@ -6,21 +6,16 @@
 use sluice_api::prelude::*;
 use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
 
-use super::rewrite::rewrite_item;
-use super::select::{bind_filter, project};
+use super::aggregate::{
+    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, keyed_exchange, select_list,
+};
+use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
-use crate::aggregate::{AggCall, AggKind};
 use crate::dialect::TABLE_ARGUMENT;
 use crate::error::{SqlError, SqlResult};
-use crate::expr::Expr;
-use crate::expr::bind::{Scope, ScopeColumn, bind, function_args, interval_millis};
-use crate::operators::calc::{Calc, CalcOperator};
-use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
+use crate::expr::bind::{Scope, ScopeColumn, function_args, interval_millis};
 use crate::operators::window_agg::{WindowAggOperator, WindowAggSpec, WindowKind};
 use crate::types::SqlType;
-
-/// Row batches per network buffer: each holds up to a thousand rows already.
-const ROW_BATCHES_PER_BUFFER: usize = 2;
 
 /// The window columns a window table function adds.
 const WINDOW_COLUMNS: [&str; 3] = ["window_start", "window_end", "window_time"];
@@ -75,38 +70,9 @@ pub fn plan_window_aggregate(
         .map(|e| bind_filter(e, &input.scope))
         .transpose()?;
 
-    // The Calc before the exchange: the rowtime, the keys, then the aggregates' arguments.
-    let mut pre = vec![input.scope.column(time)];
-    pre.extend(keys.iter().map(|&k| input.scope.column(k)));
-    let mut aggregates = Vec::new();
-    let mut rewritten = Vec::new();
-    for item in &select.projection {
-        rewritten.push(rewrite_item(item, &mut |function| {
-            if AggKind::named(&function.name.to_string()).is_none() {
-                return Ok(None);
-            }
-            let (kind, arg) = aggregate_call(function, &input.scope)?;
-            let arg = arg.map(|e| {
-                pre.push(e.clone());
-                (pre.len() - 1, e.ty)
-            });
-            aggregates.push(AggCall::new(kind, arg).map_err(|e| e.or_at(&function.span()))?);
-            let column = format!("$agg{}", aggregates.len() - 1);
-            Ok(Some(ast::Expr::Identifier(ast::Ident::new(column))))
-        })?);
-    }
-    let pre_scope = Scope {
-        columns: pre
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
-            .collect(),
-    };
-    let pre_calc = Calc {
-        filter,
-        projections: pre,
-        schema: pre_scope.arrow_schema(),
-    };
+    // Before the exchange: the rowtime, the keys, then the aggregates' arguments.
+    let leading = vec![input.scope.column(time)];
+    let aggregation = aggregate_input(&select.projection, &input.scope, filter, leading, &keys)?;
 
     // The window operator's output: keys, window columns, aggregates.
     let mut post = Scope::default();
@@ -118,23 +84,13 @@ pub fn plan_window_aggregate(
         column.rowtime = name == "window_time";
         post.columns.push(column);
     }
-    for (i, call) in aggregates.iter().enumerate() {
-        post.columns.push(ScopeColumn::new(
-            &format!("$agg{i}"),
-            call.ty.clone(),
-            call.kind != AggKind::Count && call.kind != AggKind::CountStar,
-        ));
-    }
-    let key_types: Vec<(usize, SqlType)> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, &k)| (i + 1, input.scope.columns[k].ty.clone()))
-        .collect();
+    post.columns
+        .extend(aggregate_columns(&aggregation.aggregates));
     let spec = WindowAggSpec {
         kind: call.kind,
         time_column: 0,
-        keys: key_types.clone(),
-        aggregates,
+        keys: aggregation.keys.clone(),
+        aggregates: aggregation.aggregates.clone(),
         schema: post.arrow_schema(),
     };
     let parallelism = if keys.is_empty() {
@@ -142,38 +98,14 @@ pub fn plan_window_aggregate(
     } else {
         ctx.env.parallelism()
     };
-    let routing = KeyRouting {
-        keys: key_types,
-        parallelism,
-        max_parallelism: sluice_core::key_group::default_max_parallelism(parallelism),
-    };
-    let windowed = input
-        .stream
-        .transform("Calc", "Calc", move || CalcOperator(pre_calc.clone()))
-        .transform("KeySplit", "KeySplit", move || {
-            KeySplitOperator(routing.clone())
-        })
-        .partition_custom(
-            |target: &u32, _| *target as usize,
-            |batch: &RoutedBatch| batch.target,
-        )
+    let windowed = keyed_exchange(input.stream, &aggregation, parallelism)
         .transform("WindowAggregate", "WindowAggregate", move || {
             WindowAggOperator::new(spec.clone())
         })
         .set_parallelism(parallelism)
         .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
         .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
-
-    let (projections, scope) = project(&rewritten, &post)?;
-    let calc = Calc {
-        filter: None,
-        projections,
-        schema: scope.arrow_schema(),
-    };
-    let stream = windowed
-        .transform("Calc", "Calc", move || CalcOperator(calc.clone()))
-        .set_parallelism(parallelism);
-    Ok(Planned { stream, scope })
+    select_list(windowed, &aggregation.items, &post, &[], parallelism)
 }
 
 /// Reads `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`, `HOP(.., slide, size)` or
@@ -308,27 +240,4 @@ fn group_keys(select: &Select, scope: &Scope) -> SqlResult<Vec<usize>> {
         .or_at(&select.span()));
     }
     Ok(keys)
-}
-
-/// An aggregate call: its kind and bound argument.
-fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind, Option<Expr>)> {
-    let kind = AggKind::named(&function.name.to_string())
-        .ok_or_else(|| SqlError::new("not an aggregate"))?;
-    let star = matches!(&function.args, ast::FunctionArguments::List(list)
-        if matches!(list.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]));
-    if star {
-        if kind != AggKind::Count {
-            return Err(
-                SqlError::new(format!("{}(*) is not an aggregate", function.name))
-                    .or_at(&function.span()),
-            );
-        }
-        return Ok((AggKind::CountStar, None));
-    }
-    match function_args(function)?.as_slice() {
-        [arg] => Ok((kind, Some(bind(arg, scope)?))),
-        _ => Err(
-            SqlError::new(format!("{} takes one argument", function.name)).or_at(&function.span()),
-        ),
-    }
 }

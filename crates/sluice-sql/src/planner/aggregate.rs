@@ -1,0 +1,166 @@
+//! What window and group aggregations plan alike: the Calc before the exchange (leading
+//! columns, the keys, then each aggregate's argument), the aggregate calls found in the select
+//! list (which is rewritten to read their results as `$agg0`, `$agg1`, ...), the keyed
+//! exchange, and the Calc computing the select list from the aggregation's output.
+
+use sluice_api::prelude::*;
+use sqlparser::ast::{self, SelectItem, Spanned};
+
+use super::Planned;
+use super::rewrite::rewrite_item;
+use super::select::project;
+use crate::aggregate::{AggCall, AggKind};
+use crate::batch::RowBatch;
+use crate::error::{SqlError, SqlResult};
+use crate::expr::Expr;
+use crate::expr::bind::{Scope, ScopeColumn, bind, function_args};
+use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
+use crate::types::SqlType;
+
+/// Row batches per network buffer into an aggregation: each holds up to a thousand rows.
+pub const ROW_BATCHES_PER_BUFFER: usize = 2;
+
+/// The input side of an aggregation.
+pub struct AggregateInput {
+    /// Computes `leading…, keys…, arguments…` (and applies the `WHERE` filter).
+    pub pre: Calc,
+    /// The aggregate calls, reading their arguments from `pre`'s output.
+    pub aggregates: Vec<AggCall>,
+    /// The key columns of `pre`'s output, with their types.
+    pub keys: Vec<(usize, SqlType)>,
+    /// The select list reading aggregate results as `$agg0`, `$agg1`, ...
+    pub items: Vec<SelectItem>,
+}
+
+/// Collects the aggregation of `items` over `scope`, grouped by the columns `keys`, after the
+/// columns `leading` (the window operator's rowtime).
+pub fn aggregate_input(
+    items: &[SelectItem],
+    scope: &Scope,
+    filter: Option<Expr>,
+    leading: Vec<Expr>,
+    keys: &[usize],
+) -> SqlResult<AggregateInput> {
+    let first_key = leading.len();
+    let mut pre = leading;
+    pre.extend(keys.iter().map(|&k| scope.column(k)));
+    let mut aggregates = Vec::new();
+    let mut rewritten = Vec::new();
+    for item in items {
+        rewritten.push(rewrite_item(item, &mut |function| {
+            if AggKind::named(&function.name.to_string()).is_none() {
+                return Ok(None);
+            }
+            let (kind, arg) = aggregate_call(function, scope)?;
+            let arg = arg.map(|e| {
+                pre.push(e.clone());
+                (pre.len() - 1, e.ty)
+            });
+            aggregates.push(AggCall::new(kind, arg).map_err(|e| e.or_at(&function.span()))?);
+            let column = format!("$agg{}", aggregates.len() - 1);
+            Ok(Some(ast::Expr::Identifier(ast::Ident::new(column))))
+        })?);
+    }
+    let pre_scope = Scope {
+        columns: pre
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
+            .collect(),
+    };
+    let keys = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| (first_key + i, scope.columns[k].ty.clone()))
+        .collect();
+    Ok(AggregateInput {
+        pre: Calc {
+            filter,
+            projections: pre,
+            schema: pre_scope.arrow_schema(),
+        },
+        aggregates,
+        keys,
+        items: rewritten,
+    })
+}
+
+/// The `$agg` columns of an aggregation's output.
+pub fn aggregate_columns(aggregates: &[AggCall]) -> impl Iterator<Item = ScopeColumn> + '_ {
+    aggregates.iter().enumerate().map(|(i, call)| {
+        let counts = matches!(call.kind, AggKind::Count | AggKind::CountStar);
+        ScopeColumn::new(&format!("$agg{i}"), call.ty.clone(), !counts)
+    })
+}
+
+/// The input's rows through `pre` to the subtask (of `parallelism`) owning each row's key.
+pub fn keyed_exchange(
+    stream: DataStream<RowBatch>,
+    input: &AggregateInput,
+    parallelism: usize,
+) -> DataStream<RoutedBatch> {
+    let pre = input.pre.clone();
+    let routing = KeyRouting {
+        keys: input.keys.clone(),
+        parallelism,
+        max_parallelism: sluice_core::key_group::default_max_parallelism(parallelism),
+    };
+    stream
+        .transform("Calc", "Calc", move || CalcOperator(pre.clone()))
+        .transform("KeySplit", "KeySplit", move || {
+            KeySplitOperator(routing.clone())
+        })
+        .partition_custom(
+            |target: &u32, _| *target as usize,
+            |batch: &RoutedBatch| batch.target,
+        )
+}
+
+/// The Calc computing the (rewritten) select list over the aggregation's output `post`, and
+/// then the columns `carried` of `post` (a changelog's row kind).
+pub fn select_list(
+    stream: DataStream<RowBatch>,
+    items: &[SelectItem],
+    post: &Scope,
+    carried: &[usize],
+    parallelism: usize,
+) -> SqlResult<Planned> {
+    let (mut projections, mut scope) = project(items, post)?;
+    for &column in carried {
+        projections.push(post.column(column));
+        scope.columns.push(post.columns[column].clone());
+    }
+    let calc = Calc {
+        filter: None,
+        projections,
+        schema: scope.arrow_schema(),
+    };
+    let stream = stream
+        .transform("Calc", "Calc", move || CalcOperator(calc.clone()))
+        .set_parallelism(parallelism);
+    Ok(Planned { stream, scope })
+}
+
+/// An aggregate call: its kind and bound argument.
+fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind, Option<Expr>)> {
+    let kind = AggKind::named(&function.name.to_string())
+        .ok_or_else(|| SqlError::new("not an aggregate"))?;
+    let star = matches!(&function.args, ast::FunctionArguments::List(list)
+        if matches!(list.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]));
+    if star {
+        if kind != AggKind::Count {
+            return Err(
+                SqlError::new(format!("{}(*) is not an aggregate", function.name))
+                    .or_at(&function.span()),
+            );
+        }
+        return Ok((AggKind::CountStar, None));
+    }
+    match function_args(function)?.as_slice() {
+        [arg] => Ok((kind, Some(bind(arg, scope)?))),
+        _ => Err(
+            SqlError::new(format!("{} takes one argument", function.name)).or_at(&function.span()),
+        ),
+    }
+}

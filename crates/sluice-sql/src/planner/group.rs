@@ -1,0 +1,104 @@
+//! Group aggregation without windows: `SELECT keys, aggregates FROM t GROUP BY keys` (or no
+//! `GROUP BY`: one group). Its result is a changelog, whose batches carry the row kind in a
+//! last column that the select list passes on to the sink.
+
+use sluice_api::prelude::*;
+use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
+
+use super::aggregate::{
+    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, keyed_exchange, select_list,
+};
+use super::rewrite::rewrite_item;
+use super::select::bind_filter;
+use super::{PlanContext, Planned};
+use crate::aggregate::AggKind;
+use crate::error::{SqlError, SqlResult};
+use crate::expr::bind::{Scope, ScopeColumn};
+use crate::operators::group_agg::{GroupAggOperator, GroupAggSpec, ROW_KIND_COLUMN};
+use crate::types::SqlType;
+
+/// Plans a grouped `SELECT` over `input`.
+pub fn plan_group_aggregate(
+    ctx: &PlanContext<'_>,
+    select: &Select,
+    input: Planned,
+) -> SqlResult<Planned> {
+    let keys = group_columns(select, &input.scope)?;
+    let filter = select
+        .selection
+        .as_ref()
+        .map(|e| bind_filter(e, &input.scope))
+        .transpose()?;
+    let aggregation = aggregate_input(&select.projection, &input.scope, filter, Vec::new(), &keys)?;
+    let mut post = Scope::default();
+    for &key in &keys {
+        let mut column = input.scope.columns[key].clone();
+        // A grouped result is no time attribute.
+        column.rowtime = false;
+        post.columns.push(column);
+    }
+    post.columns
+        .extend(aggregate_columns(&aggregation.aggregates));
+    post.columns
+        .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+    let spec = GroupAggSpec {
+        keys: aggregation.keys.clone(),
+        aggregates: aggregation.aggregates.clone(),
+        schema: post.arrow_schema(),
+    };
+    let parallelism = if keys.is_empty() {
+        1
+    } else {
+        ctx.env.parallelism()
+    };
+    let grouped = keyed_exchange(input.stream, &aggregation, parallelism)
+        .transform("GroupAggregate", "GroupAggregate", move || {
+            GroupAggOperator::new(spec.clone())
+        })
+        .set_parallelism(parallelism)
+        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
+        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    let row_kind = post.columns.len() - 1;
+    select_list(grouped, &aggregation.items, &post, &[row_kind], parallelism)
+}
+
+/// The `GROUP BY` columns' indexes in `scope`.
+fn group_columns(select: &Select, scope: &Scope) -> SqlResult<Vec<usize>> {
+    let GroupByExpr::Expressions(exprs, _) = &select.group_by else {
+        return Err(SqlError::new("GROUP BY ALL is not supported").or_at(&select.span()));
+    };
+    exprs
+        .iter()
+        .map(|expr| {
+            let name = match expr {
+                ast::Expr::Identifier(ident) => &ident.value,
+                ast::Expr::CompoundIdentifier(parts) if !parts.is_empty() => {
+                    &parts[parts.len() - 1].value
+                }
+                other => {
+                    return Err(SqlError::new(format!(
+                        "GROUP BY expressions other than columns are not supported yet: {other}"
+                    ))
+                    .or_at(&other.span()));
+                }
+            };
+            scope.resolve(name).map_err(|e| e.or_at(&expr.span()))
+        })
+        .collect()
+}
+
+/// Whether the select aggregates: `GROUP BY`, or an aggregate call in its select list.
+pub fn aggregates(select: &Select) -> bool {
+    let grouped = match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+        GroupByExpr::All(_) => true,
+    };
+    let mut calls = false;
+    for item in &select.projection {
+        let _ = rewrite_item(item, &mut |function| {
+            calls |= AggKind::named(&function.name.to_string()).is_some();
+            Ok(None)
+        });
+    }
+    grouped || calls
+}
