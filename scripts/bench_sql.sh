@@ -5,9 +5,10 @@
 #   scripts/bench_sql.sh [ROWS=2000000]
 #
 # benches/sql/gen_bids.py writes ROWS bids as CSV; each query of benches/sql/ reads them
-# (`filesystem` connector, the same DDL on both engines) and writes CSV part files, which must
-# hold the same rows on both engines (compared sorted). Parallelism 1 and 2 on both; each cell
-# is the median of RUNS runs (default 3); rows/s per core = ROWS / wall time / parallelism.
+# (`filesystem` connector, the same DDL on both engines: benches/sql/tables.sql) and writes
+# CSV part files, which must hold the same rows on both engines (compared sorted).
+# Parallelism 1 and 2 on both; each cell is the median of RUNS runs (default 3); rows/s per
+# core = ROWS / wall time / parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-2000000}"
@@ -27,7 +28,8 @@ script() {
   local out="$WORK/out-$2-$3"
   rm -rf "$out"
   { echo "SET 'parallelism.default' = '$3';"
-    sed -e "s#\${DATA}#$WORK/bids.csv#g" -e "s#\${OUT}#$out#g" "benches/sql/$1.sql"
+    cat benches/sql/tables.sql "benches/sql/$1.sql" |
+      sed -e "s#\${DATA}#$WORK/bids.csv#g" -e "s#\${OUT}#$out#g"
   } >"$WORK/$2-$3.sql"
   echo "$WORK/$2-$3.sql"
 }

@@ -14,11 +14,13 @@ fn sql_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql")
 }
 
-/// The case's script with its input directory and sink directory filled in, run at
-/// `parallelism` first.
+/// The case's script after the tables it reads, with the input directory and the sink
+/// directory filled in, run at `parallelism`.
 fn script(case: &str, parallelism: usize, out: &Path) -> String {
-    let text =
+    let tables = std::fs::read_to_string(sql_dir().join("tables.sql")).unwrap();
+    let case =
         std::fs::read_to_string(sql_dir().join("cases").join(format!("{case}.sql"))).unwrap();
+    let text = format!("{tables}{case}");
     let text = text
         .replace("${DATA}", &sql_dir().join("data").display().to_string())
         .replace("${OUT}", &out.display().to_string());
@@ -129,6 +131,18 @@ fn window_aggregates_with_frequent_checkpoints_match_flink() {
     check_with("session", checkpoints);
 }
 
+/// The standard output of `sluice sql -f file`, which must succeed.
+fn sluice_sql_file(file: &Path) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["sql", "-f"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Runs the `print` case with the `sluice sql -f` binary and compares the printed rows.
 #[test]
 fn printed_rows_match_flink() {
@@ -136,18 +150,7 @@ fn printed_rows_match_flink() {
         let dir = temp_dir("sql", &format!("print-{parallelism}"));
         let file = dir.join("print.sql");
         std::fs::write(&file, script("print", parallelism, &dir.join("out"))).unwrap();
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["sql", "-f"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let mut rows: Vec<String> = String::from_utf8(output.stdout)
-            .unwrap()
+        let mut rows: Vec<String> = sluice_sql_file(&file)
             .lines()
             .filter_map(|line| {
                 // Parallel subtasks prefix their lines with "N> ", as in Flink.
@@ -174,17 +177,7 @@ fn queries_print_their_rows_as_a_table() {
         FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
         WHERE auction = 1007 GROUP BY auction, window_start, window_end;";
     std::fs::write(&file, format!("{ddl}\n{query}")).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["sql", "-f"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stdout = sluice_sql_file(&file);
     // Flink's rows for auction 1007: `1007,start,end,bids,...`.
     let expected: Vec<u64> = golden("tumble")
         .iter()

@@ -1,8 +1,4 @@
 -- Per-auction sessions of bids at most 5 seconds apart.
-CREATE TABLE bids (
-  auction BIGINT, bidder BIGINT, price DECIMAL(10, 2), channel STRING, url STRING, ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}', 'format' = 'csv');
 CREATE TABLE out_windows (auction BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3), bids BIGINT, low DECIMAL(10, 2))
 WITH ('connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv');
 INSERT INTO out_windows

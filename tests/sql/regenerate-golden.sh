@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the SQL tests' expected results with Apache Flink 2.3: runs each case of cases/
-# (its ${DATA} the committed tables of data/, written by gen_data.py, its ${OUT} a fresh directory) with
+# after tables.sql (${DATA} the committed tables of data/, written by gen_data.py; ${OUT} a
+# fresh directory) with
 # benches/flink/SqlScript.java at parallelism 1 and 2, checks that both give the same rows, and
 # writes them, sorted, to golden/CASE.csv (or to $SQL_GOLDEN_DIR/CASE.csv). A case with a
 # `print` sink is compared on the rows it prints.
@@ -22,7 +23,8 @@ for name in "${cases[@]}"; do
   for parallelism in 1 2; do
     out="$WORK/$name-$parallelism"
     { echo "SET 'parallelism.default' = '$parallelism';"
-      sed -e "s#\${DATA}#$HERE/data#g" -e "s#\${OUT}#$out#g" "$HERE/cases/$name.sql"
+      cat "$HERE/tables.sql" "$HERE/cases/$name.sql" |
+        sed -e "s#\${DATA}#$HERE/data#g" -e "s#\${OUT}#$out#g"
     } >"$WORK/$name.sql"
     "$ROOT/benches/flink/run.sh" SqlScript "$WORK/$name.sql" >"$WORK/$name.stdout"
     if grep -q "'connector' = 'print'" "$HERE/cases/$name.sql"; then

@@ -1,5 +1,5 @@
 -- A computed column, integer division, decimal division and string concatenation.
-CREATE TABLE bids (
+CREATE TABLE bids_in_cents (
   auction BIGINT,
   bidder BIGINT,
   price DECIMAL(10, 2),
@@ -13,5 +13,5 @@ CREATE TABLE out_rows (cents BIGINT, per_bidder BIGINT, ratio DECIMAL(38, 10), l
 WITH ('connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv');
 INSERT INTO out_rows
 SELECT cents, cents / bidder, price / 7.5, channel || '#' || CAST(auction AS STRING)
-FROM bids
+FROM bids_in_cents
 WHERE bidder BETWEEN 2100 AND 2300;

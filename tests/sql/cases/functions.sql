@@ -1,13 +1,4 @@
 -- Scalar functions: strings, dates, LIKE, IN, COALESCE, MOD, EXTRACT.
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE TABLE out_rows (
   auction BIGINT, path STRING, tail STRING, part STRING, day_hour STRING, hour_of BIGINT, minute_of BIGINT,
   partner BOOLEAN, picked BOOLEAN, price_or_zero DECIMAL(10, 2), bucket BIGINT, parsed TIMESTAMP(3), trimmed STRING

@@ -1,13 +1,4 @@
 -- GROUP BY without a window: an updating result, written as Flink's debezium-json changelog.
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE TABLE per_channel (channel STRING, bids BIGINT, total DECIMAL(38, 2), top_bidder BIGINT, first_bid TIMESTAMP(3), avg_price DECIMAL(38, 6))
 WITH ('connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'debezium-json');
 INSERT INTO per_channel

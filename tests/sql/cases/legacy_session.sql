@@ -1,13 +1,4 @@
 -- The legacy group window: GROUP BY SESSION(..) with SESSION_START and SESSION_END.
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE TABLE out_windows (auction BIGINT, wstart TIMESTAMP(3), wend TIMESTAMP(3), bids BIGINT, lowest DECIMAL(10, 2))
 WITH ('connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv');
 INSERT INTO out_windows

@@ -1,13 +1,4 @@
 -- The print connector's rows (+I[...]).
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE TABLE shown (auction BIGINT, price DECIMAL(10, 2), channel STRING, ts TIMESTAMP(3), note STRING, ratio DOUBLE)
 WITH ('connector' = 'print');
 INSERT INTO shown

@@ -1,13 +1,4 @@
 -- Projections, filters and scalar functions.
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE TABLE out_rows (
   auction BIGINT, doubled DECIMAL(11, 2), channel STRING, size STRING, third DOUBLE, code INT, ts TIMESTAMP(3)
 ) WITH ('connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv');

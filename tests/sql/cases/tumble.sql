@@ -1,13 +1,4 @@
 -- TUMBLE window aggregation per key.
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE TABLE out_windows (
   auction BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3),
   bids BIGINT, priced BIGINT, total DECIMAL(38, 2), lowest DECIMAL(10, 2), highest DECIMAL(10, 2), average DECIMAL(38, 6), last_time TIMESTAMP(3)

@@ -1,14 +1,5 @@
 -- Views, UNION ALL (a DECIMAL(10, 2) and a DECIMAL(20, 2) column widened to one type) and a
 -- window over a view.
-CREATE TABLE bids (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');
 CREATE VIEW expensive AS SELECT auction, price, channel, ts FROM bids WHERE price > 900;
 CREATE TEMPORARY VIEW cheap AS SELECT bidder AS auction, price * 2 AS price, channel, ts FROM bids WHERE price < 20;
 CREATE VIEW both_ends AS SELECT * FROM expensive UNION ALL SELECT * FROM cheap;

@@ -393,37 +393,61 @@ mod tests {
 
     #[test]
     fn timestamps_print_in_both_styles() {
-        let mut out = String::new();
-        timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Csv);
-        assert_eq!(out, "2020-01-01 00:00:01.5");
-        out.clear();
-        timestamp(&mut out, 1_577_836_800_000, 3, TextStyle::Csv);
-        assert_eq!(out, "2020-01-01 00:00:00");
-        out.clear();
-        timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Cast);
-        assert_eq!(out, "2020-01-01 00:00:01.500");
-        out.clear();
-        timestamp(&mut out, 1_577_836_801_050, 1, TextStyle::Cast);
-        assert_eq!(out, "2020-01-01 00:00:01.0");
-        out.clear();
-        timestamp(&mut out, 1_577_836_801_050, 6, TextStyle::Cast);
-        assert_eq!(out, "2020-01-01 00:00:01.050000");
-        out.clear();
-        timestamp(&mut out, 1_577_836_801_050, 3, TextStyle::Csv);
-        assert_eq!(out, "2020-01-01 00:00:01.05");
-        out.clear();
-        timestamp(&mut out, 1_577_836_801_007, 3, TextStyle::Csv);
-        assert_eq!(out, "2020-01-01 00:00:01.007");
-        // As Flink 2.3's print connector showed them.
-        out.clear();
-        timestamp(&mut out, 1_577_836_801_500, 3, TextStyle::Row);
-        assert_eq!(out, "2020-01-01T00:00:01.500");
-        out.clear();
-        timestamp(&mut out, 1_577_836_800_000, 3, TextStyle::Row);
-        assert_eq!(out, "2020-01-01T00:00");
-        out.clear();
-        timestamp(&mut out, 1_577_836_809_000, 3, TextStyle::Row);
-        assert_eq!(out, "2020-01-01T00:00:09");
+        let shown = |millis: i64, precision: u8, style: TextStyle| {
+            let mut out = String::new();
+            timestamp(&mut out, millis, precision, style);
+            out
+        };
+        for (millis, precision, style, text) in [
+            (
+                1_577_836_801_500,
+                3,
+                TextStyle::Csv,
+                "2020-01-01 00:00:01.5",
+            ),
+            (1_577_836_800_000, 3, TextStyle::Csv, "2020-01-01 00:00:00"),
+            (
+                1_577_836_801_050,
+                3,
+                TextStyle::Csv,
+                "2020-01-01 00:00:01.05",
+            ),
+            (
+                1_577_836_801_007,
+                3,
+                TextStyle::Csv,
+                "2020-01-01 00:00:01.007",
+            ),
+            (
+                1_577_836_801_500,
+                3,
+                TextStyle::Cast,
+                "2020-01-01 00:00:01.500",
+            ),
+            (
+                1_577_836_801_050,
+                1,
+                TextStyle::Cast,
+                "2020-01-01 00:00:01.0",
+            ),
+            (
+                1_577_836_801_050,
+                6,
+                TextStyle::Cast,
+                "2020-01-01 00:00:01.050000",
+            ),
+            // As Flink 2.3's print connector showed them.
+            (
+                1_577_836_801_500,
+                3,
+                TextStyle::Row,
+                "2020-01-01T00:00:01.500",
+            ),
+            (1_577_836_800_000, 3, TextStyle::Row, "2020-01-01T00:00"),
+            (1_577_836_809_000, 3, TextStyle::Row, "2020-01-01T00:00:09"),
+        ] {
+            assert_eq!(shown(millis, precision, style), text, "{millis} {style:?}");
+        }
         assert_eq!(
             parse_timestamp_millis("2020-01-01 00:00:01.5"),
             Some(1_577_836_801_500)

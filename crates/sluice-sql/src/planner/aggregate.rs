@@ -142,6 +142,26 @@ pub fn select_list(
     Ok(Planned { stream, scope })
 }
 
+/// The names of the `GROUP BY` columns, each with its expression (for error positions).
+pub fn group_by_names(select: &ast::Select) -> SqlResult<Vec<(String, &ast::Expr)>> {
+    let ast::GroupByExpr::Expressions(exprs, _) = &select.group_by else {
+        return Err(SqlError::new("GROUP BY ALL is not supported").or_at(&select.span()));
+    };
+    exprs
+        .iter()
+        .map(|expr| match expr {
+            ast::Expr::Identifier(ident) => Ok((ident.value.clone(), expr)),
+            ast::Expr::CompoundIdentifier(parts) if !parts.is_empty() => {
+                Ok((parts[parts.len() - 1].value.clone(), expr))
+            }
+            other => Err(SqlError::new(format!(
+                "GROUP BY expressions other than columns are not supported yet: {other}"
+            ))
+            .or_at(&other.span())),
+        })
+        .collect()
+}
+
 /// An aggregate call: its kind and bound argument.
 fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind, Option<Expr>)> {
     let kind = AggKind::named(&function.name.to_string())

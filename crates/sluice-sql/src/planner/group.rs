@@ -3,16 +3,17 @@
 //! last column that the select list passes on to the sink.
 
 use sluice_api::prelude::*;
-use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
+use sqlparser::ast::{GroupByExpr, Select, Spanned};
 
 use super::aggregate::{
-    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, keyed_exchange, select_list,
+    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, group_by_names, keyed_exchange,
+    select_list,
 };
 use super::rewrite::rewrite_item;
 use super::select::bind_filter;
 use super::{PlanContext, Planned};
 use crate::aggregate::AggKind;
-use crate::error::{SqlError, SqlResult};
+use crate::error::SqlResult;
 use crate::expr::bind::{Scope, ScopeColumn};
 use crate::operators::group_agg::{GroupAggOperator, GroupAggSpec, ROW_KIND_COLUMN};
 use crate::types::SqlType;
@@ -64,26 +65,9 @@ pub fn plan_group_aggregate(
 
 /// The `GROUP BY` columns' indexes in `scope`.
 fn group_columns(select: &Select, scope: &Scope) -> SqlResult<Vec<usize>> {
-    let GroupByExpr::Expressions(exprs, _) = &select.group_by else {
-        return Err(SqlError::new("GROUP BY ALL is not supported").or_at(&select.span()));
-    };
-    exprs
-        .iter()
-        .map(|expr| {
-            let name = match expr {
-                ast::Expr::Identifier(ident) => &ident.value,
-                ast::Expr::CompoundIdentifier(parts) if !parts.is_empty() => {
-                    &parts[parts.len() - 1].value
-                }
-                other => {
-                    return Err(SqlError::new(format!(
-                        "GROUP BY expressions other than columns are not supported yet: {other}"
-                    ))
-                    .or_at(&other.span()));
-                }
-            };
-            scope.resolve(name).map_err(|e| e.or_at(&expr.span()))
-        })
+    group_by_names(select)?
+        .into_iter()
+        .map(|(name, expr)| scope.resolve(&name).map_err(|e| e.or_at(&expr.span())))
         .collect()
 }
 

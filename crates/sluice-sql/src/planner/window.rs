@@ -4,10 +4,11 @@
 //! arguments, a keyed exchange, the window operator, and a Calc computing the select list.
 
 use sluice_api::prelude::*;
-use sqlparser::ast::{self, GroupByExpr, Select, Spanned};
+use sqlparser::ast::{self, Select, Spanned};
 
 use super::aggregate::{
-    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, keyed_exchange, select_list,
+    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, group_by_names, keyed_exchange,
+    select_list,
 };
 use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
@@ -209,24 +210,9 @@ fn descriptor_column(expr: &ast::Expr) -> SqlResult<String> {
 /// The grouping key columns: every `GROUP BY` column but the window columns, which must
 /// include `window_start` and `window_end`.
 fn group_keys(select: &Select, scope: &Scope) -> SqlResult<Vec<usize>> {
-    let GroupByExpr::Expressions(exprs, _) = &select.group_by else {
-        return Err(SqlError::new("GROUP BY ALL is not supported").or_at(&select.span()));
-    };
     let mut keys = Vec::new();
     let mut windows = Vec::new();
-    for expr in exprs {
-        let name = match expr {
-            ast::Expr::Identifier(ident) => ident.value.clone(),
-            ast::Expr::CompoundIdentifier(parts) => {
-                parts.last().map(|p| p.value.clone()).unwrap_or_default()
-            }
-            other => {
-                return Err(SqlError::new(format!(
-                    "GROUP BY expressions other than columns are not supported yet: {other}"
-                ))
-                .or_at(&other.span()));
-            }
-        };
+    for (name, expr) in group_by_names(select)? {
         if WINDOW_COLUMNS.contains(&name.as_str()) {
             windows.push(name);
         } else {
