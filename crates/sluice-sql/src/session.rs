@@ -10,7 +10,7 @@ use sluice_api::prelude::*;
 use crate::catalog::{Catalog, ColumnKind};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, bind};
-use crate::planner::{PlanContext, plan_query, sink};
+use crate::planner::{PlanContext, Planned, plan_query, sink};
 use crate::statement::{FlinkStatement, parse_script};
 use crate::tableau;
 
@@ -132,13 +132,7 @@ impl SqlSession {
     /// Plans `INSERT INTO table query` and runs the job to its end.
     fn insert(&self, table: &str, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
         let sink_table = self.catalog.table(table)?;
-        let env = StreamExecutionEnvironment::new();
-        self.configure(&env)?;
-        let ctx = PlanContext {
-            catalog: &self.catalog,
-            env: &env,
-        };
-        let planned = plan_query(&ctx, query)?;
+        let (env, planned) = self.plan(query)?;
         sink::insert_into(sink_table, planned)?;
         let name = format!("insert-into_{table}");
         let result = env
@@ -152,13 +146,7 @@ impl SqlSession {
 
     /// Runs a query to its end and returns its rows as Flink's tableau.
     fn select(&self, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
-        let env = StreamExecutionEnvironment::new();
-        self.configure(&env)?;
-        let ctx = PlanContext {
-            catalog: &self.catalog,
-            env: &env,
-        };
-        let planned = plan_query(&ctx, query)?;
+        let (_env, planned) = self.plan(query)?;
         let scope = planned.scope;
         let batches = planned
             .stream
@@ -169,6 +157,21 @@ impl SqlSession {
             None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
         };
         Ok(Outcome::Rows(tableau::tableau(&scope, &batches, width)))
+    }
+
+    /// Plans `query` on a new environment configured by the session's options.
+    fn plan(
+        &self,
+        query: &sqlparser::ast::Query,
+    ) -> SqlResult<(StreamExecutionEnvironment, Planned)> {
+        let env = StreamExecutionEnvironment::new();
+        self.configure(&env)?;
+        let ctx = PlanContext {
+            catalog: &self.catalog,
+            env: &env,
+        };
+        let planned = plan_query(&ctx, query)?;
+        Ok((env, planned))
     }
 
     /// Applies the session's options to a job's environment.

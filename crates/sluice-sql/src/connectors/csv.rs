@@ -58,34 +58,40 @@ impl CsvDecoder {
         &self,
         lines: impl Iterator<Item = &'a str> + Clone,
     ) -> SqlResult<RecordBatch> {
-        match self.decode_trusting(lines.clone()) {
+        match self.decode_rows(lines.clone(), false) {
             Ok(batch) => Ok(batch),
-            Err(_) if self.ignore_parse_errors => self.decode_checking(lines),
+            Err(_) if self.ignore_parse_errors => self.decode_rows(lines, true),
             Err(error) => Err(error),
         }
     }
 
-    /// Decodes assuming every row is good; the first bad one is an error.
-    fn decode_trusting<'a>(&self, lines: impl Iterator<Item = &'a str>) -> SqlResult<RecordBatch> {
-        let mut columns: Vec<ColumnBuilder> = self
-            .fields
-            .iter()
-            .map(|f| ColumnBuilder::new(&f.ty))
-            .collect();
+    /// Decodes the rows: trusting each (the first bad one is an error), or `checking` each
+    /// before taking it (skipping the bad ones).
+    fn decode_rows<'a>(
+        &self,
+        lines: impl Iterator<Item = &'a str>,
+        checking: bool,
+    ) -> SqlResult<RecordBatch> {
+        let mut columns = self.builders();
         let mut record = Fields::default();
         for line in lines {
             if line.trim().is_empty() {
                 continue;
             }
-            if let Err(problem) = record.split(line) {
-                return Err(SqlError::new(format!(
+            let checked = match record.split(line) {
+                Err(problem) => Err(SqlError::new(format!(
                     "table '{}': malformed CSV row '{line}': {problem}",
                     self.table
-                )));
-            }
-            if record.len() != self.fields.len() {
-                let error = self.check_row(&record, line, &columns).err();
-                return Err(error.unwrap_or_else(|| SqlError::new("a malformed CSV row")));
+                ))),
+                Ok(()) if checking || record.len() != self.fields.len() => {
+                    self.check_row(&record, line, &columns)
+                }
+                Ok(()) => Ok(()),
+            };
+            match checked {
+                Err(_) if checking => continue,
+                Err(error) => return Err(error),
+                Ok(()) => {}
             }
             for (builder, value) in columns.iter_mut().zip(record.iter()) {
                 let appended = if self.is_null(value) {
@@ -95,12 +101,8 @@ impl CsvDecoder {
                     builder.append(value)
                 };
                 if !appended {
-                    let columns: Vec<ColumnBuilder> = self
-                        .fields
-                        .iter()
-                        .map(|f| ColumnBuilder::new(&f.ty))
-                        .collect();
-                    let error = self.check_row(&record, line, &columns).err();
+                    // Only an unchecked row gets here: say what is wrong with it.
+                    let error = self.check_row(&record, line, &self.builders()).err();
                     return Err(error.unwrap_or_else(|| SqlError::new("a malformed CSV row")));
                 }
             }
@@ -109,41 +111,11 @@ impl CsvDecoder {
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), arrays)?)
     }
 
-    /// Decodes checking each row before taking it, skipping the bad ones.
-    fn decode_checking<'a>(&self, lines: impl Iterator<Item = &'a str>) -> SqlResult<RecordBatch> {
-        let mut columns: Vec<ColumnBuilder> = self
-            .fields
+    fn builders(&self) -> Vec<ColumnBuilder> {
+        self.fields
             .iter()
             .map(|f| ColumnBuilder::new(&f.ty))
-            .collect();
-        let mut record = Fields::default();
-        for line in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let checked = match record.split(line) {
-                Ok(()) => self.check_row(&record, line, &columns),
-                Err(problem) => Err(SqlError::new(format!(
-                    "table '{}': malformed CSV row '{line}': {problem}",
-                    self.table
-                ))),
-            };
-            match checked {
-                Ok(()) => {
-                    for (builder, value) in columns.iter_mut().zip(record.iter()) {
-                        if self.is_null(value) {
-                            builder.append_null();
-                        } else {
-                            // check_row accepted it.
-                            builder.append(value);
-                        }
-                    }
-                }
-                Err(_) => continue,
-            }
-        }
-        let arrays: Vec<ArrayRef> = columns.iter_mut().map(ColumnBuilder::finish).collect();
-        Ok(RecordBatch::try_new(Arc::clone(&self.schema), arrays)?)
+            .collect()
     }
 
     /// Whether every field of the row parses as its column's type.

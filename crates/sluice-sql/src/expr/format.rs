@@ -50,25 +50,14 @@ pub fn write_value(
         SqlType::BigInt | SqlType::IntervalDayTime => {
             push_display(out, array.as_primitive::<Int64Type>().value(row))
         }
+        // A FLOAT prints its own shortest digits (Java's Float.toString), not a double's.
         SqlType::Float => {
             let value = array.as_primitive::<Float32Type>().value(row);
-            java_floating(
-                out,
-                value.is_nan(),
-                value.is_infinite(),
-                value.is_sign_negative(),
-                &format!("{value:e}"),
-            )
+            java_floating(out, f64::from(value), &format!("{value:e}"))
         }
         SqlType::Double => {
             let value = array.as_primitive::<Float64Type>().value(row);
-            java_floating(
-                out,
-                value.is_nan(),
-                value.is_infinite(),
-                value.is_sign_negative(),
-                &format!("{value:e}"),
-            )
+            java_floating(out, value, &format!("{value:e}"))
         }
         SqlType::Decimal(_, scale) => {
             let unscaled = array.as_primitive::<Decimal128Type>().value(row);
@@ -100,12 +89,12 @@ fn push_display(out: &mut String, value: impl std::fmt::Display) {
 
 /// Java's `Double.toString`/`Float.toString` from Rust's shortest round-trip digits (`{:e}`,
 /// e.g. `1.2345e7`): plain between 10⁻³ and 10⁷, else `d.dddE±n`, always with a fraction digit.
-fn java_floating(out: &mut String, nan: bool, infinite: bool, negative: bool, scientific: &str) {
-    if nan {
+fn java_floating(out: &mut String, value: f64, scientific: &str) {
+    if value.is_nan() {
         return out.push_str("NaN");
     }
-    if infinite {
-        return out.push_str(if negative { "-Infinity" } else { "Infinity" });
+    if value.is_infinite() {
+        return out.push_str(if value < 0.0 { "-Infinity" } else { "Infinity" });
     }
     let (mantissa, exponent) = scientific.split_once('e').unwrap_or((scientific, "0"));
     let exponent: i32 = exponent.parse().unwrap_or(0);
@@ -340,13 +329,7 @@ mod tests {
 
     fn double(value: f64) -> String {
         let mut out = String::new();
-        java_floating(
-            &mut out,
-            value.is_nan(),
-            value.is_infinite(),
-            value.is_sign_negative(),
-            &format!("{value:e}"),
-        );
+        java_floating(&mut out, value, &format!("{value:e}"));
         out
     }
 

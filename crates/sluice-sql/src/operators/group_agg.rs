@@ -247,25 +247,10 @@ mod tests {
     }
 
     fn rows(rows: &[(i64, i64)]) -> Record<RoutedBatch> {
-        let batch = RecordBatch::try_from_iter([
-            (
-                "k",
-                Arc::new(Int64Array::from(
-                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-                )) as ArrayRef,
-            ),
-            (
-                "v",
-                Arc::new(Int64Array::from(
-                    rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-                )) as ArrayRef,
-            ),
-        ])
-        .unwrap();
-        Record::new(RoutedBatch {
-            target: 0,
-            batch: RowBatch(batch),
-        })
+        let column = |f: fn(&(i64, i64)) -> i64| {
+            Arc::new(Int64Array::from(rows.iter().map(f).collect::<Vec<_>>())) as ArrayRef
+        };
+        super::super::key_split::routed_rows(vec![("k", column(|r| r.0)), ("v", column(|r| r.1))])
     }
 
     #[test]

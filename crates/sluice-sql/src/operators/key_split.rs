@@ -91,3 +91,13 @@ impl OneInputOperator<RowBatch, RoutedBatch> for KeySplitOperator {
         Ok(())
     }
 }
+
+/// A record of test rows for an aggregation operator: the named columns, all for subtask 0.
+#[cfg(test)]
+pub(crate) fn routed_rows(columns: Vec<(&str, arrow_array::ArrayRef)>) -> Record<RoutedBatch> {
+    let batch = RecordBatch::try_from_iter(columns).expect("test columns of one length");
+    Record::new(RoutedBatch {
+        target: 0,
+        batch: RowBatch(batch),
+    })
+}

@@ -391,25 +391,12 @@ mod tests {
 
     /// Rows `(key, time)` as the window operator's input: time first, then the key.
     fn rows(rows: &[(i64, i64)]) -> Record<RoutedBatch> {
-        let batch = RecordBatch::try_from_iter([
-            (
-                "t",
-                Arc::new(TimestampMillisecondArray::from(
-                    rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-                )) as ArrayRef,
-            ),
-            (
-                "k",
-                Arc::new(Int64Array::from(
-                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-                )) as ArrayRef,
-            ),
+        let times = TimestampMillisecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>());
+        let keys = Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>());
+        super::super::key_split::routed_rows(vec![
+            ("t", Arc::new(times) as ArrayRef),
+            ("k", Arc::new(keys)),
         ])
-        .unwrap();
-        Record::new(RoutedBatch {
-            target: 0,
-            batch: RowBatch(batch),
-        })
     }
 
     fn counting_tumble() -> WindowAggOperator {

@@ -19,7 +19,7 @@ use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
 use crate::types::SqlType;
 
 /// Row batches per network buffer into an aggregation: each holds up to a thousand rows.
-pub const ROW_BATCHES_PER_BUFFER: usize = 2;
+const ROW_BATCHES_PER_BUFFER: usize = 2;
 
 /// The input side of an aggregation.
 pub struct AggregateInput {
@@ -94,8 +94,34 @@ pub fn aggregate_columns(aggregates: &[AggCall]) -> impl Iterator<Item = ScopeCo
     })
 }
 
+/// The aggregation operator made by `make` after the keyed exchange of `input`'s rows: one
+/// subtask per parallel instance of the job, or one when there are no keys (a global
+/// aggregate). Returns its output and parallelism.
+pub fn keyed_aggregation<Op>(
+    env: &StreamExecutionEnvironment,
+    stream: DataStream<RowBatch>,
+    input: &AggregateInput,
+    name: &'static str,
+    make: impl Fn() -> Op + Send + Sync + 'static,
+) -> (DataStream<RowBatch>, usize)
+where
+    Op: sluice_runtime::task::operator::OneInputOperator<RoutedBatch, RowBatch> + 'static,
+{
+    let parallelism = if input.keys.is_empty() {
+        1
+    } else {
+        env.parallelism()
+    };
+    let aggregated = keyed_exchange(stream, input, parallelism)
+        .transform(name, name, make)
+        .set_parallelism(parallelism)
+        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
+        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    (aggregated, parallelism)
+}
+
 /// The input's rows through `pre` to the subtask (of `parallelism`) owning each row's key.
-pub fn keyed_exchange(
+fn keyed_exchange(
     stream: DataStream<RowBatch>,
     input: &AggregateInput,
     parallelism: usize,

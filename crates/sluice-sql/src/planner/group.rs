@@ -2,12 +2,10 @@
 //! `GROUP BY`: one group). Its result is a changelog, whose batches carry the row kind in a
 //! last column that the select list passes on to the sink.
 
-use sluice_api::prelude::*;
 use sqlparser::ast::{GroupByExpr, Select, Spanned};
 
 use super::aggregate::{
-    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, group_by_names, keyed_exchange,
-    select_list,
+    aggregate_columns, aggregate_input, group_by_names, keyed_aggregation, select_list,
 };
 use super::rewrite::rewrite_item;
 use super::select::bind_filter;
@@ -47,18 +45,13 @@ pub fn plan_group_aggregate(
         aggregates: aggregation.aggregates.clone(),
         schema: post.arrow_schema(),
     };
-    let parallelism = if keys.is_empty() {
-        1
-    } else {
-        ctx.env.parallelism()
-    };
-    let grouped = keyed_exchange(input.stream, &aggregation, parallelism)
-        .transform("GroupAggregate", "GroupAggregate", move || {
-            GroupAggOperator::new(spec.clone())
-        })
-        .set_parallelism(parallelism)
-        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
-        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    let (grouped, parallelism) = keyed_aggregation(
+        ctx.env,
+        input.stream,
+        &aggregation,
+        "GroupAggregate",
+        move || GroupAggOperator::new(spec.clone()),
+    );
     let row_kind = post.columns.len() - 1;
     select_list(grouped, &aggregation.items, &post, &[row_kind], parallelism)
 }

@@ -3,12 +3,10 @@
 //! window_start, window_end, keys`. Planned as a Calc computing the keys and aggregate
 //! arguments, a keyed exchange, the window operator, and a Calc computing the select list.
 
-use sluice_api::prelude::*;
 use sqlparser::ast::{self, Select, Spanned};
 
 use super::aggregate::{
-    ROW_BATCHES_PER_BUFFER, aggregate_columns, aggregate_input, group_by_names, keyed_exchange,
-    select_list,
+    aggregate_columns, aggregate_input, group_by_names, keyed_aggregation, select_list,
 };
 use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
@@ -94,18 +92,13 @@ pub fn plan_window_aggregate(
         aggregates: aggregation.aggregates.clone(),
         schema: post.arrow_schema(),
     };
-    let parallelism = if keys.is_empty() {
-        1
-    } else {
-        ctx.env.parallelism()
-    };
-    let windowed = keyed_exchange(input.stream, &aggregation, parallelism)
-        .transform("WindowAggregate", "WindowAggregate", move || {
-            WindowAggOperator::new(spec.clone())
-        })
-        .set_parallelism(parallelism)
-        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
-        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    let (windowed, parallelism) = keyed_aggregation(
+        ctx.env,
+        input.stream,
+        &aggregation,
+        "WindowAggregate",
+        move || WindowAggOperator::new(spec.clone()),
+    );
     select_list(windowed, &aggregation.items, &post, &[], parallelism)
 }
 
