@@ -222,6 +222,21 @@ impl Accumulator {
     }
 }
 
+/// Each call's argument column of `batch` (none for `COUNT(*)`), with its type.
+pub fn arguments_of(
+    batch: &arrow_array::RecordBatch,
+    calls: &[AggCall],
+) -> Vec<Option<(ArrayRef, SqlType)>> {
+    calls
+        .iter()
+        .map(|call| {
+            call.arg
+                .as_ref()
+                .map(|(i, ty)| (std::sync::Arc::clone(batch.column(*i)), ty.clone()))
+        })
+        .collect()
+}
+
 /// The result column of `call` over `values`.
 pub fn result_column<'a>(call: &AggCall, values: impl Iterator<Item = &'a KeyValue>) -> ArrayRef {
     key_column(values, &call.ty)

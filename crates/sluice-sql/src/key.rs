@@ -168,6 +168,16 @@ pub fn key_column<'a>(values: impl Iterator<Item = &'a KeyValue>, ty: &SqlType) 
     }
 }
 
+/// The key columns (index, type) of `batch`, with their types.
+pub fn columns_of(
+    batch: &arrow_array::RecordBatch,
+    keys: &[(usize, SqlType)],
+) -> Vec<(ArrayRef, SqlType)> {
+    keys.iter()
+        .map(|(i, ty)| (Arc::clone(batch.column(*i)), ty.clone()))
+        .collect()
+}
+
 /// The key of `row`: the values of the `columns` (index and type) of a batch.
 pub fn row_key(columns: &[(ArrayRef, SqlType)], row: usize) -> Vec<KeyValue> {
     columns

@@ -18,9 +18,9 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
-use crate::aggregate::{Accumulator, AggCall, result_column};
+use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
-use crate::key::{KeyValue, key_column, row_key};
+use crate::key::{KeyValue, columns_of, key_column, row_key};
 use crate::types::SqlType;
 
 /// The name of the row-kind column of a changelog's batches.
@@ -102,22 +102,8 @@ impl GroupAggOperator {
 
     /// Updates the groups with `batch` and returns the changes, in row order.
     fn changes(&mut self, batch: &RecordBatch) -> UserResult<Option<RecordBatch>> {
-        let keys: Vec<(ArrayRef, SqlType)> = self
-            .spec
-            .keys
-            .iter()
-            .map(|(i, ty)| (Arc::clone(batch.column(*i)), ty.clone()))
-            .collect();
-        let args: Vec<Option<(ArrayRef, SqlType)>> = self
-            .spec
-            .aggregates
-            .iter()
-            .map(|call| {
-                call.arg
-                    .as_ref()
-                    .map(|(i, ty)| (Arc::clone(batch.column(*i)), ty.clone()))
-            })
-            .collect();
+        let keys = columns_of(batch, &self.spec.keys);
+        let args = arguments_of(batch, &self.spec.aggregates);
         let mut changes: Vec<(Vec<KeyValue>, Vec<KeyValue>, RowKind)> = Vec::new();
         for row in 0..batch.num_rows() {
             let key = row_key(&keys, row);

@@ -28,9 +28,9 @@ use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
 use super::sessions::{Closed, Session, Sessions};
-use crate::aggregate::{Accumulator, AggCall, result_column};
+use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
-use crate::key::{KeyValue, key_column, row_key};
+use crate::key::{KeyValue, columns_of, key_column, row_key};
 use crate::types::SqlType;
 
 /// How rows are assigned to windows (sizes in milliseconds).
@@ -181,22 +181,8 @@ impl WindowAggOperator {
             .column(self.spec.time_column)
             .as_primitive::<TimestampMillisecondType>()
             .clone();
-        let keys: Vec<(ArrayRef, SqlType)> = self
-            .spec
-            .keys
-            .iter()
-            .map(|(i, ty)| (Arc::clone(batch.column(*i)), ty.clone()))
-            .collect();
-        let args: Vec<Option<(ArrayRef, SqlType)>> = self
-            .spec
-            .aggregates
-            .iter()
-            .map(|call| {
-                call.arg
-                    .as_ref()
-                    .map(|(i, ty)| (Arc::clone(batch.column(*i)), ty.clone()))
-            })
-            .collect();
+        let keys = columns_of(batch, &self.spec.keys);
+        let args = arguments_of(batch, &self.spec.aggregates);
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
