@@ -4,15 +4,16 @@
 
 use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray,
-    TimestampMillisecondArray,
-};
+use arrow_array::{ArrayRef, StringArray};
 use sqlparser::ast::{self, DateTimeField, Spanned, UnaryOperator, Value};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
-use super::{BinaryOp, Expr, ExprKind, Function};
+pub use super::literal::interval_millis;
+use super::literal::{constant, interval_literal, literal, number_literal};
+pub use super::typing::cast_to;
+use super::typing::{binary, comparable, expect_boolean, typed};
+use super::{Expr, ExprKind, Function};
 use crate::error::{SqlError, SqlResult, did_you_mean};
 use crate::types::SqlType;
 
@@ -119,30 +120,7 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             Ok(constant(value, ty))
         }
         E::Interval(interval) => interval_literal(interval),
-        E::UnaryOp { op, expr } => {
-            let inner = bind(expr, scope)?;
-            match op {
-                UnaryOperator::Not => {
-                    expect_boolean(&inner, "NOT")?;
-                    Ok(typed(
-                        ExprKind::Not(Box::new(inner.clone())),
-                        SqlType::Boolean,
-                        inner.nullable,
-                    ))
-                }
-                UnaryOperator::Minus
-                    if inner.ty.is_numeric() || inner.ty == SqlType::IntervalDayTime =>
-                {
-                    let (ty, nullable) = (inner.ty.clone(), inner.nullable);
-                    Ok(typed(ExprKind::Negate(Box::new(inner)), ty, nullable))
-                }
-                UnaryOperator::Plus if inner.ty.is_numeric() => Ok(inner),
-                other => Err(SqlError::new(format!(
-                    "cannot apply {other} to {}",
-                    inner.ty
-                ))),
-            }
-        }
+        E::UnaryOp { op, expr } => bind_unary(*op, bind(expr, scope)?),
         E::BinaryOp { left, op, right } => {
             let (left, right) = (bind(left, scope)?, bind(right, scope)?);
             binary(op, left, right)
@@ -195,6 +173,15 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             scope,
         ),
         E::Function(function) => bind_function(function, scope),
+        other => bind_special(other, scope),
+    }
+}
+
+/// SQL's special forms of function calls: `SUBSTRING(.. FROM .. FOR ..)`, `TRIM`, `EXTRACT`,
+/// `LIKE`, `IN (..)`.
+fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
+    use ast::Expr as E;
+    match expr {
         E::Substring {
             expr,
             substring_from,
@@ -268,32 +255,27 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
     }
 }
 
-fn typed(kind: ExprKind, ty: SqlType, nullable: bool) -> Expr {
-    Expr { kind, ty, nullable }
-}
-
-fn constant(value: ArrayRef, ty: SqlType) -> Expr {
-    let nullable = value.null_count() > 0;
-    typed(ExprKind::Literal(value), ty, nullable)
-}
-
-/// `e` converted to `ty` (itself when it has that type already).
-pub fn cast_to(e: Expr, ty: &SqlType) -> Expr {
-    if &e.ty == ty {
-        return e;
+/// `NOT e`, `-e`, `+e`.
+fn bind_unary(op: UnaryOperator, inner: Expr) -> SqlResult<Expr> {
+    match op {
+        UnaryOperator::Not => {
+            expect_boolean(&inner, "NOT")?;
+            Ok(typed(
+                ExprKind::Not(Box::new(inner.clone())),
+                SqlType::Boolean,
+                inner.nullable,
+            ))
+        }
+        UnaryOperator::Minus if inner.ty.is_numeric() || inner.ty == SqlType::IntervalDayTime => {
+            let (ty, nullable) = (inner.ty.clone(), inner.nullable);
+            Ok(typed(ExprKind::Negate(Box::new(inner)), ty, nullable))
+        }
+        UnaryOperator::Plus if inner.ty.is_numeric() => Ok(inner),
+        other => Err(SqlError::new(format!(
+            "cannot apply {other} to {}",
+            inner.ty
+        ))),
     }
-    let nullable = e.nullable;
-    typed(ExprKind::Cast(Box::new(e)), ty.clone(), nullable)
-}
-
-fn expect_boolean(e: &Expr, context: &str) -> SqlResult<()> {
-    if e.ty == SqlType::Boolean {
-        return Ok(());
-    }
-    Err(SqlError::new(format!(
-        "{context} expects BOOLEAN operands, found {}",
-        e.ty
-    )))
 }
 
 /// A Flink type written in an expression (`CAST(x AS DECIMAL(10, 2))`), by its text.
@@ -302,237 +284,6 @@ fn parse_type(data_type: &ast::DataType) -> SqlResult<SqlType> {
     let dialect = GenericDialect {};
     let mut parser = Parser::new(&dialect).try_with_sql(&text)?;
     SqlType::parse(&mut parser)
-}
-
-/// Flink's literal types: integers are INT (BIGINT when too big), numbers with a point
-/// DECIMAL, with an exponent DOUBLE; quoted strings STRING.
-fn literal(value: &Value) -> SqlResult<Expr> {
-    Ok(match value {
-        Value::Number(text, _) => number_literal(text)?,
-        Value::SingleQuotedString(text) => constant(
-            Arc::new(StringArray::from(vec![text.as_str()])),
-            SqlType::Varchar(None),
-        ),
-        Value::Boolean(b) => constant(Arc::new(BooleanArray::from(vec![*b])), SqlType::Boolean),
-        Value::Null => constant(
-            Arc::new(StringArray::from(vec![None::<&str>])),
-            SqlType::Varchar(None),
-        ),
-        other => return Err(SqlError::new(format!("unsupported literal {other}"))),
-    })
-}
-
-fn number_literal(text: &str) -> SqlResult<Expr> {
-    let bad = || SqlError::new(format!("bad number literal {text}"));
-    if text.contains(['e', 'E']) {
-        let value: f64 = text.parse().map_err(|_| bad())?;
-        return Ok(constant(
-            Arc::new(Float64Array::from(vec![value])),
-            SqlType::Double,
-        ));
-    }
-    if let Some((whole, fraction)) = text.split_once('.') {
-        let digits = format!("{whole}{fraction}");
-        let unscaled: i128 = digits.parse().map_err(|_| bad())?;
-        let scale = fraction.len() as u8;
-        let precision = (digits.trim_start_matches('0').len() as u8)
-            .max(scale)
-            .max(1);
-        let ty = SqlType::Decimal(precision, scale as i8);
-        let array = Decimal128Array::from(vec![unscaled])
-            .with_precision_and_scale(precision, scale as i8)?;
-        return Ok(constant(Arc::new(array), ty));
-    }
-    let value: i64 = text.parse().map_err(|_| bad())?;
-    Ok(match i32::try_from(value) {
-        Ok(small) => constant(Arc::new(Int32Array::from(vec![small])), SqlType::Int),
-        Err(_) => constant(Arc::new(Int64Array::from(vec![value])), SqlType::BigInt),
-    })
-}
-
-/// `INTERVAL 'n' UNIT` as milliseconds.
-fn interval_literal(interval: &ast::Interval) -> SqlResult<Expr> {
-    let text = match interval.value.as_ref() {
-        ast::Expr::Value(v) => match &v.value {
-            Value::SingleQuotedString(text) | Value::Number(text, _) => text.clone(),
-            other => return Err(SqlError::new(format!("bad interval value {other}"))),
-        },
-        other => return Err(SqlError::new(format!("bad interval value {other}"))),
-    };
-    let amount: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| SqlError::new(format!("bad interval value '{text}'")))?;
-    let unit = match interval.leading_field.as_ref() {
-        Some(DateTimeField::Millisecond | DateTimeField::Milliseconds) => 1.0,
-        Some(DateTimeField::Second | DateTimeField::Seconds) | None => 1_000.0,
-        Some(DateTimeField::Minute | DateTimeField::Minutes) => 60_000.0,
-        Some(DateTimeField::Hour | DateTimeField::Hours) => 3_600_000.0,
-        Some(DateTimeField::Day | DateTimeField::Days) => 86_400_000.0,
-        Some(other) => return Err(SqlError::new(format!("unsupported interval unit {other}"))),
-    };
-    let millis = (amount * unit).round() as i64;
-    Ok(constant(
-        Arc::new(Int64Array::from(vec![millis])),
-        SqlType::IntervalDayTime,
-    ))
-}
-
-/// The milliseconds of a constant interval expression (window sizes).
-pub fn interval_millis(expr: &ast::Expr) -> SqlResult<i64> {
-    let bound = bind(expr, &Scope::default())?;
-    match (&bound.kind, &bound.ty) {
-        (ExprKind::Literal(value), SqlType::IntervalDayTime) => Ok(value
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .map(|v| v.value(0))
-            .unwrap_or(0)),
-        _ => Err(
-            SqlError::new(format!("expected an interval literal, found {expr}"))
-                .or_at(&expr.span()),
-        ),
-    }
-}
-
-fn binary(op: &ast::BinaryOperator, left: Expr, right: Expr) -> SqlResult<Expr> {
-    use ast::BinaryOperator as B;
-    let nullable = left.nullable || right.nullable;
-    let op = match op {
-        B::Plus => BinaryOp::Plus,
-        B::Minus => BinaryOp::Minus,
-        B::Multiply => BinaryOp::Multiply,
-        B::Divide => BinaryOp::Divide,
-        B::Modulo => BinaryOp::Modulo,
-        B::Eq => BinaryOp::Eq,
-        B::NotEq => BinaryOp::NotEq,
-        B::Lt => BinaryOp::Lt,
-        B::LtEq => BinaryOp::LtEq,
-        B::Gt => BinaryOp::Gt,
-        B::GtEq => BinaryOp::GtEq,
-        B::And => BinaryOp::And,
-        B::Or => BinaryOp::Or,
-        B::StringConcat => {
-            let ty = Function::Concat.result_type(&[left.ty.clone(), right.ty.clone()])?;
-            return Ok(typed(
-                ExprKind::Call(Function::Concat, vec![left, right]),
-                ty,
-                nullable,
-            ));
-        }
-        other => return Err(SqlError::new(format!("unsupported operator {other}"))),
-    };
-    let make = |ty: SqlType, l: Expr, r: Expr| {
-        typed(ExprKind::Binary(op, Box::new(l), Box::new(r)), ty, nullable)
-    };
-    match op {
-        BinaryOp::And | BinaryOp::Or => {
-            expect_boolean(&left, "AND/OR")?;
-            expect_boolean(&right, "AND/OR")?;
-            Ok(make(SqlType::Boolean, left, right))
-        }
-        BinaryOp::Eq
-        | BinaryOp::NotEq
-        | BinaryOp::Lt
-        | BinaryOp::LtEq
-        | BinaryOp::Gt
-        | BinaryOp::GtEq => {
-            let common = comparable(&left.ty, &right.ty)?;
-            Ok(make(
-                SqlType::Boolean,
-                cast_to(left, &common),
-                cast_to(right, &common),
-            ))
-        }
-        BinaryOp::Plus | BinaryOp::Minus
-            if left.ty.is_timestamp() && right.ty == SqlType::IntervalDayTime =>
-        {
-            let ty = left.ty.clone();
-            Ok(make(ty, left, right))
-        }
-        BinaryOp::Divide => divide(left, right, make),
-        _ => {
-            let common = left.ty.common_numeric(&right.ty).ok_or_else(|| {
-                SqlError::new(format!(
-                    "cannot apply '{op:?}' to {} and {}",
-                    left.ty, right.ty
-                ))
-            })?;
-            let ty = match (&op, &common) {
-                (BinaryOp::Multiply, SqlType::Decimal(..)) => decimal_product(&left.ty, &right.ty),
-                _ => common.clone(),
-            };
-            let (left, right) = match &ty {
-                SqlType::Decimal(..) => (
-                    cast_to(left, &as_decimal(&common)),
-                    cast_to(right, &as_decimal(&common)),
-                ),
-                _ => (cast_to(left, &common), cast_to(right, &common)),
-            };
-            Ok(make(ty, left, right))
-        }
-    }
-}
-
-/// Division: integers divide as integers, decimals to Flink's decimal quotient type.
-fn divide(left: Expr, right: Expr, make: impl Fn(SqlType, Expr, Expr) -> Expr) -> SqlResult<Expr> {
-    let common = left
-        .ty
-        .common_numeric(&right.ty)
-        .ok_or_else(|| SqlError::new(format!("cannot divide {} by {}", left.ty, right.ty)))?;
-    if let SqlType::Decimal(..) = common {
-        let (l, r) = (as_decimal(&left.ty), as_decimal(&right.ty));
-        let (SqlType::Decimal(p1, s1), SqlType::Decimal(p2, s2)) = (&l, &r) else {
-            unreachable!("as_decimal returns decimals")
-        };
-        let scale = (6i16).max(i16::from(*s1) + i16::from(*p2) + 1);
-        let precision = (i16::from(*p1) - i16::from(*s1) + i16::from(*s2) + scale).min(38);
-        let scale = scale.min(precision);
-        let ty = SqlType::Decimal(precision as u8, scale as i8);
-        return Ok(make(ty, cast_to(left, &l), cast_to(right, &r)));
-    }
-    Ok(make(
-        common.clone(),
-        cast_to(left, &common),
-        cast_to(right, &common),
-    ))
-}
-
-/// An exact type as a decimal (integers with their digits, scale 0).
-fn as_decimal(ty: &SqlType) -> SqlType {
-    match ty {
-        SqlType::TinyInt => SqlType::Decimal(3, 0),
-        SqlType::SmallInt => SqlType::Decimal(5, 0),
-        SqlType::Int => SqlType::Decimal(10, 0),
-        SqlType::BigInt => SqlType::Decimal(19, 0),
-        other => other.clone(),
-    }
-}
-
-/// Flink's type of a decimal product: precisions and scales add (at most 38).
-fn decimal_product(left: &SqlType, right: &SqlType) -> SqlType {
-    match (as_decimal(left), as_decimal(right)) {
-        (SqlType::Decimal(p1, s1), SqlType::Decimal(p2, s2)) => {
-            SqlType::Decimal((p1 + p2).min(38), (s1 + s2).min(38))
-        }
-        (other, _) => other,
-    }
-}
-
-/// The type two compared values are brought to.
-fn comparable(left: &SqlType, right: &SqlType) -> SqlResult<SqlType> {
-    if left == right {
-        return Ok(left.clone());
-    }
-    if let Some(common) = left.common_numeric(right) {
-        return Ok(common);
-    }
-    match (left, right) {
-        (a, b) if a.is_string() && b.is_string() => Ok(SqlType::Varchar(None)),
-        (a, b) if a.is_timestamp() && b.is_timestamp() => Ok(a.clone()),
-        (a, b) if a.is_timestamp() && b.is_string() => Ok(a.clone()),
-        (a, b) if a.is_string() && b.is_timestamp() => Ok(b.clone()),
-        _ => Err(SqlError::new(format!("cannot compare {left} with {right}"))),
-    }
 }
 
 fn bind_case(
@@ -646,14 +397,6 @@ pub fn function_args(function: &ast::Function) -> SqlResult<Vec<&ast::Expr>> {
             ))),
         })
         .collect()
-}
-
-/// A timestamp column's milliseconds as a literal (tests and constant folding).
-pub fn timestamp_literal(millis: i64) -> Expr {
-    constant(
-        Arc::new(TimestampMillisecondArray::from(vec![millis])),
-        SqlType::Timestamp(3),
-    )
 }
 
 #[cfg(test)]

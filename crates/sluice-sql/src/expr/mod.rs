@@ -5,6 +5,8 @@ pub mod bind;
 mod decimal;
 pub mod format;
 mod functions;
+mod literal;
+mod typing;
 
 use std::sync::Arc;
 
