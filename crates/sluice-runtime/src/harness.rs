@@ -463,6 +463,25 @@ where
     Out: Clone + Ord + Send + 'static,
     Op: OneInputOperator<In, Out> + 'static,
 {
+    let mut emitted = run_with_restore_unsorted(make, before, after, parallelism, key_group);
+    emitted.sort();
+    emitted
+}
+
+/// [`run_with_restore`] for outputs without an order (such as batches of rows): the values
+/// emitted, the first subtask's first, then each restored subtask's in subtask order.
+pub fn run_with_restore_unsorted<In, Out, Op>(
+    make: impl Fn() -> Op,
+    before: &[Input<In>],
+    after: &[Input<In>],
+    parallelism: usize,
+    key_group: impl Fn(&In) -> usize,
+) -> Vec<Out>
+where
+    In: Clone + Send + 'static,
+    Out: Clone + Send + 'static,
+    Op: OneInputOperator<In, Out> + 'static,
+{
     let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
     let mut first = OneInputHarness::new(make());
     before.iter().for_each(|input| feed(&mut first, input));
@@ -506,7 +525,6 @@ where
         subtask.end_input();
         emitted.extend(subtask.take_values());
     }
-    emitted.sort();
     emitted
 }
 

@@ -410,8 +410,13 @@ mod tests {
     fn emitted(
         harness: &mut OneInputHarness<RoutedBatch, RowBatch, WindowAggOperator>,
     ) -> Vec<(i64, i64, i64)> {
+        counts(harness.take_values())
+    }
+
+    /// `(key, window_start, count)` of the rows of `batches`.
+    fn counts(batches: Vec<RowBatch>) -> Vec<(i64, i64, i64)> {
         let mut out = Vec::new();
-        for batch in harness.take_values() {
+        for batch in batches {
             let b = &batch.0;
             for row in 0..b.num_rows() {
                 out.push((
@@ -430,51 +435,35 @@ mod tests {
         out
     }
 
-    /// The rows a window operator restored into `parallelism` subtasks emits: `before` goes
-    /// to one subtask, which is snapshotted; `after` goes to the subtasks owning each key.
+    /// The rows a window operator restored into `parallelism` subtasks emits: `before` and a
+    /// watermark go to one subtask, which is snapshotted; `after` to the owners of the keys.
     fn run_restored(
         before: &[(i64, i64)],
         watermark: i64,
         after: &[(i64, i64)],
         parallelism: usize,
     ) -> Vec<(i64, i64, i64)> {
-        use sluice_runtime::task::operator::OperatorContext;
-        let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
-        let mut first = OneInputHarness::new(counting_tumble());
-        first.process(rows(before));
-        first.watermark(Watermark(watermark));
-        let mut out = emitted(&mut first);
-        let snapshot = first.snapshot();
-        let mut subtasks: Vec<_> = (0..parallelism)
-            .map(|index| {
-                let mut ctx = OperatorContext::single("window");
-                ctx.subtask = index;
-                ctx.parallelism = parallelism;
-                let range = KeyGroupRange::for_subtask(max_parallelism, parallelism, index);
-                let restored = OperatorSnapshot::for_subtask(
-                    std::slice::from_ref(&snapshot),
-                    range,
-                    index,
-                    parallelism,
-                );
-                let mut harness = OneInputHarness::with_context(counting_tumble(), ctx);
-                harness.restore(&restored);
-                harness
-            })
+        use sluice_runtime::harness::{Input, run_with_restore_unsorted};
+        let before = [
+            Input::Record(rows(before)),
+            Input::Watermark(Watermark(watermark)),
+        ];
+        let after: Vec<_> = after
+            .iter()
+            .map(|row| Input::Record(rows(&[*row])))
             .collect();
-        for &(key, time) in after {
-            let group = key_group_for_hash(stable_hash(&vec![KeyValue::Int(key)]), max_parallelism);
-            let owner = sluice_core::key_group::operator_index_for_key_group(
-                max_parallelism,
-                parallelism,
-                group,
-            );
-            subtasks[owner].process(rows(&[(key, time)]));
-        }
-        for subtask in &mut subtasks {
-            subtask.end_input();
-            out.extend(emitted(subtask));
-        }
+        let key_group = |routed: &RoutedBatch| {
+            let keys = routed
+                .batch
+                .0
+                .column(1)
+                .as_primitive::<arrow_array::types::Int64Type>();
+            let key = vec![KeyValue::Int(keys.value(0))];
+            key_group_for_hash(stable_hash(&key), sluice_core::DEFAULT_MAX_PARALLELISM)
+        };
+        let batches =
+            run_with_restore_unsorted(counting_tumble, &before, &after, parallelism, key_group);
+        let mut out = counts(batches);
         out.sort();
         out
     }
