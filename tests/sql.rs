@@ -215,6 +215,44 @@ fn queries_print_their_rows_as_a_table() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Flink's `datagen` connector: a sequence field bounds the table, random fields stay in range.
+#[test]
+fn generated_tables_hold_their_sequence_and_ranges() {
+    for parallelism in [1, 2] {
+        let dir = temp_dir("sql", &format!("datagen-{parallelism}"));
+        let out = dir.join("out");
+        let script = format!(
+            "SET 'parallelism.default' = '{parallelism}';
+            CREATE TABLE generated (id BIGINT, score INT, name STRING, at TIMESTAMP(3)) WITH (
+              'connector' = 'datagen', 'rows-per-second' = '1000000',
+              'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '5000',
+              'fields.score.min' = '-3', 'fields.score.max' = '3', 'fields.name.length' = '4');
+            CREATE TABLE sink (id BIGINT, score INT, name STRING) WITH (
+              'connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+            INSERT INTO sink SELECT id, score, name FROM generated;",
+            out.display()
+        );
+        SqlSession::new().execute_script(&script).unwrap();
+        let rows = committed_lines(&[&out]);
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            (1..=5000).collect::<Vec<i64>>(),
+            "parallelism {parallelism}"
+        );
+        for row in &rows {
+            let fields: Vec<&str> = row.split(',').collect();
+            let score: i32 = fields[1].parse().unwrap();
+            assert!((-3..=3).contains(&score) && fields[2].len() == 4, "{row}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 #[test]
 fn bad_sql_names_the_position_and_the_closest_name() {
     let dir = temp_dir("sql", "bad");

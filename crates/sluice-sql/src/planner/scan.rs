@@ -10,6 +10,7 @@ use super::{PlanContext, Planned};
 use crate::batch::RowBatch;
 use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvDecoder;
+use crate::connectors::datagen::{DataGen, DataGenOperator};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, bind, cast_to};
 use crate::operators::calc::{Calc, CalcOperator};
@@ -23,9 +24,10 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
     let physical = table.physical_fields();
     let rows = match connector {
         "filesystem" => filesystem_source(ctx, table, physical.clone())?,
+        "datagen" => datagen_source(ctx, table, physical.clone())?,
         other => {
             return Err(SqlError::new(format!(
-                "table '{}': unknown source connector '{other}' (supported: filesystem)",
+                "table '{}': unknown source connector '{other}' (supported: filesystem, datagen)",
                 table.name
             )));
         }
@@ -125,5 +127,20 @@ fn filesystem_source(
         &format!("Decode: {}", table.name),
         "Decode",
         move || DecodeOperator::new(decoder.as_ref().clone()),
+    ))
+}
+
+/// The `datagen` connector's source: row numbers from a parallel sequence, turned into rows.
+fn datagen_source(
+    ctx: &PlanContext<'_>,
+    table: &TableDef,
+    physical: Vec<SqlField>,
+) -> SqlResult<DataStream<RowBatch>> {
+    let generator = DataGen::new(&table.name, physical, &table.options)?;
+    let last = generator.rows.map_or(i64::MAX, |rows| rows as i64 - 1);
+    Ok(ctx.env.from_sequence(0, last).transform(
+        &format!("DataGen: {}", table.name),
+        "DataGen",
+        move || DataGenOperator::new(generator.clone()),
     ))
 }
