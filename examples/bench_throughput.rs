@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use sluice::core::random::{GOLDEN, splitmix64};
 use sluice::jobs::word_count::{self, WordCountArgs};
 use sluice::prelude::*;
 use sluice::runtime::checkpoint::CheckpointStats;
@@ -322,17 +323,6 @@ impl Bid {
             date_time: 1_704_067_200_000 + seq / 10,
         }
     }
-}
-
-/// The golden-ratio increment of SplitMix64.
-const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// SplitMix64's output for the state `n` (before its increment).
-fn splitmix64(n: u64) -> u64 {
-    let mut z = n.wrapping_add(GOLDEN);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Generates `records` bids; reader `i` of `p` takes the numbers `i, i + p, …` so all readers

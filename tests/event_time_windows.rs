@@ -8,6 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sluice::core::random::SplitMix64;
+
 fn temp_dir(name: &str) -> PathBuf {
     common::temp_dir("etw", name)
 }
@@ -139,52 +141,41 @@ fn invalid_window_parameters_are_rejected() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+/// A random number below `n`.
+fn below(rng: &mut SplitMix64, n: u64) -> u64 {
+    rng.next_u64() % n
 }
 
 /// Out-of-order events over many keys, with very late records, negative timestamps, signed
 /// and zero-padded numbers, extreme values, lone `\r` line ends and a few malformed lines.
 fn generate(seed: u64, records: usize) -> String {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64(seed);
     let mut text = String::new();
     let mut now: i64 = -3_000;
     for _ in 0..records {
-        now += rng.below(25) as i64;
-        let key = format!("key{}", rng.below(40));
-        let timestamp = match rng.below(100) {
-            0..=2 => now - 1_000 - rng.below(4_000) as i64,
-            3..=32 => now - rng.below(300) as i64,
+        now += below(&mut rng, 25) as i64;
+        let key = format!("key{}", below(&mut rng, 40));
+        let timestamp = match below(&mut rng, 100) {
+            0..=2 => now - 1_000 - below(&mut rng, 4_000) as i64,
+            3..=32 => now - below(&mut rng, 300) as i64,
             _ => now,
         };
-        let value = match rng.below(50) {
+        let value = match below(&mut rng, 50) {
             0 => i64::MAX,
             1 => i64::MIN,
-            _ => rng.below(200) as i64 - 60,
+            _ => below(&mut rng, 200) as i64 - 60,
         };
-        let written = match (rng.below(10), timestamp >= 0) {
+        let written = match (below(&mut rng, 10), timestamp >= 0) {
             (0, true) => format!("+{timestamp}"),
             (1, true) => format!("00{timestamp}"),
             _ => timestamp.to_string(),
         };
         text.push_str(&format!("{key},{written},{value}"));
-        text.push_str(if rng.below(40) == 0 { "\r" } else { "\n" });
-        if rng.below(200) == 0 {
+        text.push_str(if below(&mut rng, 40) == 0 { "\r" } else { "\n" });
+        if below(&mut rng, 200) == 0 {
             text.push_str(
-                ["oops", "k,1", "k,1,2,3", "k,x,1", "", "k, 5,1", "k,5,"][rng.below(7) as usize],
+                ["oops", "k,1", "k,1,2,3", "k,x,1", "", "k, 5,1", "k,5,"]
+                    [below(&mut rng, 7) as usize],
             );
             text.push('\n');
         }

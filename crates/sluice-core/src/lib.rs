@@ -14,6 +14,7 @@ pub mod error;
 pub mod key_group;
 pub mod key_selector;
 pub mod mode;
+pub mod random;
 
 pub use aggregate::AggregateFunction;
 pub use data::{KeyData, StreamData};

@@ -150,16 +150,7 @@ impl Accumulator {
         match self {
             Accumulator::Count(n) => *n += 1,
             Accumulator::Sum(sum) => *sum = Some(sum.unwrap_or(Number::zero(ty)).add(&value)),
-            Accumulator::Extreme(best, max) => {
-                let better = match best {
-                    None => true,
-                    Some(current) if *max => value > *current,
-                    Some(current) => value < *current,
-                };
-                if better {
-                    *best = Some(value);
-                }
-            }
+            Accumulator::Extreme(best, max) => offer(best, *max, &value),
             Accumulator::Avg(sum, count) => {
                 *sum = sum.add(&value);
                 *count += 1;
@@ -178,14 +169,7 @@ impl Accumulator {
                 })
             }
             (Accumulator::Extreme(best, max), Accumulator::Extreme(Some(other), _)) => {
-                let better = match best {
-                    None => true,
-                    Some(current) if *max => other > current,
-                    Some(current) => other < current,
-                };
-                if better {
-                    *best = Some(other.clone());
-                }
+                offer(best, *max, other)
             }
             (Accumulator::Avg(sum, count), Accumulator::Avg(other_sum, other_count)) => {
                 *sum = sum.add(&other_sum.key());
@@ -219,6 +203,18 @@ impl Accumulator {
                 (Number::Decimal(s), _) => KeyValue::Decimal(*s),
             },
         }
+    }
+}
+
+/// Keeps `value` as `best` if it is the new largest (`max`) or smallest.
+fn offer(best: &mut Option<KeyValue>, max: bool, value: &KeyValue) {
+    let better = match best {
+        None => true,
+        Some(current) if max => value > current,
+        Some(current) => value < current,
+    };
+    if better {
+        *best = Some(value.clone());
     }
 }
 

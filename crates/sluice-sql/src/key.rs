@@ -168,6 +168,14 @@ pub fn key_column<'a>(values: impl Iterator<Item = &'a KeyValue>, ty: &SqlType) 
     }
 }
 
+/// The key group of `key`: where the exchange sends its rows and checkpoints keep its state.
+pub fn key_group_of(key: &[KeyValue], max_parallelism: usize) -> usize {
+    sluice_core::key_group::key_group_for_hash(
+        sluice_core::key_group::stable_hash(key),
+        max_parallelism,
+    )
+}
+
 /// The key columns (index, type) of `batch`, with their types.
 pub fn columns_of(
     batch: &arrow_array::RecordBatch,

@@ -9,7 +9,7 @@ use sluice_api::prelude::*;
 
 use crate::catalog::{Catalog, ColumnKind};
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::{Scope, ScopeColumn, bind};
+use crate::expr::bind::{Scope, bind};
 use crate::planner::{PlanContext, Planned, plan_query, sink};
 use crate::statement::{FlinkStatement, parse_script};
 use crate::tableau;
@@ -204,13 +204,7 @@ impl SqlSession {
 
 /// Gives each computed column the type of its expression over the physical columns.
 fn type_computed_columns(table: &mut crate::catalog::TableDef) -> SqlResult<()> {
-    let physical = Scope {
-        columns: table
-            .physical_fields()
-            .iter()
-            .map(|f| ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
-            .collect(),
-    };
+    let physical = Scope::of_fields(&table.physical_fields());
     for column in &mut table.columns {
         if let ColumnKind::Computed(expr) = &column.kind {
             let bound = bind(expr, &physical)?;

@@ -183,7 +183,7 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
 }
 
 /// A table's name: its last part (the catalog has one database).
-fn object_name(name: &ObjectName) -> String {
+pub(crate) fn object_name(name: &ObjectName) -> String {
     name.0
         .last()
         .and_then(|part| part.as_ident())

@@ -92,6 +92,14 @@ impl SqlType {
         matches!(self, SqlType::Timestamp(_) | SqlType::TimestampLtz(_))
     }
 
+    /// Whether Flink's CSV and JSON writers print values of this type as (quotable) text.
+    pub fn prints_as_text(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Varchar(_) | SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampLtz(_)
+        )
+    }
+
     /// Whether this is a character string type.
     pub fn is_string(&self) -> bool {
         matches!(self, SqlType::Varchar(_))

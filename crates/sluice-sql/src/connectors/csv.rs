@@ -408,19 +408,11 @@ impl CsvEncoder {
                 }
                 text.clear();
                 write_value(column.as_ref(), row, ty, TextStyle::Csv, &mut text);
-                write_field(&text, is_text(ty), out);
+                write_field(&text, ty.prints_as_text(), out);
             }
             out.push(b'\n');
         }
     }
-}
-
-/// Whether Jackson writes values of `ty` as strings (which it may quote).
-fn is_text(ty: &SqlType) -> bool {
-    matches!(
-        ty,
-        SqlType::Varchar(_) | SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampLtz(_)
-    )
 }
 
 /// A field, quoted (with `"` doubled) when it is text holding a character below `-`.

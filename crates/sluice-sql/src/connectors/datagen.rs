@@ -6,9 +6,12 @@
 //! from a generator seeded by `n` and the field, so a job that restarts draws them again.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use sluice_core::random::{GOLDEN, SplitMix64};
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use sluice_runtime::task::output::Output;
@@ -36,6 +39,7 @@ enum FieldKind {
 #[derive(Debug, Clone)]
 pub struct DataGen {
     fields: Vec<(SqlField, FieldKind)>,
+    schema: SchemaRef,
     /// How many rows there are (`None`: unbounded).
     pub rows: Option<u64>,
     /// The table's pace over all subtasks (`None`: as fast as it goes).
@@ -112,8 +116,10 @@ impl DataGen {
             }
             None => Some(10_000.0),
         };
+        let schema = arrow_schema(&kinds.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>());
         Ok(DataGen {
             fields: kinds,
+            schema,
             rows,
             rows_per_second,
         })
@@ -121,7 +127,6 @@ impl DataGen {
 
     /// The rows numbered `rows` as a batch.
     pub fn batch(&self, rows: &[i64], now: i64) -> SqlResult<RecordBatch> {
-        let fields: Vec<SqlField> = self.fields.iter().map(|(f, _)| f.clone()).collect();
         let columns = self
             .fields
             .iter()
@@ -134,7 +139,7 @@ impl DataGen {
                 key_column(values.iter(), &field.ty)
             })
             .collect();
-        Ok(RecordBatch::try_new(arrow_schema(&fields), columns)?)
+        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
     }
 }
 
@@ -174,15 +179,15 @@ fn value(ty: &SqlType, kind: &FieldKind, n: i64, field: u64, now: i64) -> KeyVal
             max_past,
         } => (*min, *max, *length, *max_past),
     };
-    let mut random = SplitMix64(((n as u64) << 8) ^ field.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut random = SplitMix64(((n as u64) << 8) ^ field.wrapping_mul(GOLDEN));
     let unit = random.next_f64();
     match ty {
-        SqlType::Boolean => KeyValue::Bool(random.next() & 1 == 1),
+        SqlType::Boolean => KeyValue::Bool(random.next_u64() & 1 == 1),
         SqlType::Varchar(_) => {
             const ALPHABET: &[u8] =
                 b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
             let text: String = (0..length)
-                .map(|_| char::from(ALPHABET[(random.next() % 62) as usize]))
+                .map(|_| char::from(ALPHABET[(random.next_u64() % 62) as usize]))
                 .collect();
             KeyValue::Str(text.into())
         }
@@ -199,29 +204,12 @@ fn value(ty: &SqlType, kind: &FieldKind, n: i64, field: u64, now: i64) -> KeyVal
         _ => {
             let span = (max - min).max(0.0) as u64;
             let offset = if span == u64::MAX {
-                random.next()
+                random.next_u64()
             } else {
-                random.next() % (span + 1)
+                random.next_u64() % (span + 1)
             };
             KeyValue::Int((min as i64).wrapping_add(offset as i64))
         }
-    }
-}
-
-/// SplitMix64: a small, fast generator whose every seed gives its own stream.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn next_f64(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

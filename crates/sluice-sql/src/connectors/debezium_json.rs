@@ -50,7 +50,7 @@ impl DebeziumJsonEncoder {
                 }
                 value.clear();
                 write_value(column.as_ref(), row, ty, TextStyle::Csv, &mut value);
-                if quoted(ty) {
+                if ty.prints_as_text() {
                     push_json_string(&mut row_text, &value);
                 } else {
                     row_text.push_str(&value);
@@ -69,14 +69,6 @@ impl DebeziumJsonEncoder {
             out.extend_from_slice(line.as_bytes());
         }
     }
-}
-
-/// Whether JSON holds values of `ty` as strings.
-fn quoted(ty: &SqlType) -> bool {
-    matches!(
-        ty,
-        SqlType::Varchar(_) | SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampLtz(_)
-    )
 }
 
 /// `text` as a JSON string literal.

@@ -50,6 +50,16 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The scope of a table's `fields`.
+    pub fn of_fields(fields: &[crate::types::SqlField]) -> Scope {
+        Scope {
+            columns: fields
+                .iter()
+                .map(|f| ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
+                .collect(),
+        }
+    }
+
     /// The index of the column `name`, or an error naming the closest one.
     pub fn resolve(&self, name: &str) -> SqlResult<usize> {
         self.columns

@@ -10,6 +10,7 @@ use sluice_runtime::task::output::Output;
 
 use crate::batch::RowBatch;
 use crate::error::SqlResult;
+use crate::expr::bind::Scope;
 use crate::expr::{Expr, as_boolean};
 
 /// Keeps the rows where `filter` is true and computes `projections` of them.
@@ -24,6 +25,16 @@ pub struct Calc {
 }
 
 impl Calc {
+    /// A Calc keeping the rows where `filter` holds and computing `projections`, which give
+    /// the columns of `output`.
+    pub fn new(filter: Option<Expr>, projections: Vec<Expr>, output: &Scope) -> Calc {
+        Calc {
+            filter,
+            projections,
+            schema: output.arrow_schema(),
+        }
+    }
+
     /// Applies the filter and projection to `batch`.
     pub fn apply(&self, batch: &RecordBatch) -> SqlResult<RecordBatch> {
         let filtered;

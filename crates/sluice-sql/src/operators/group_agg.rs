@@ -10,7 +10,6 @@ use arrow_array::{ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use sluice_core::key_group::{key_group_for_hash, stable_hash};
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use sluice_runtime::task::output::Output;
@@ -20,7 +19,7 @@ use sluice_state::codec::{decode, encode};
 use super::key_split::RoutedBatch;
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
-use crate::key::{KeyValue, columns_of, key_column, row_key};
+use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
 use crate::types::SqlType;
 
 /// The name of the row-kind column of a changelog's batches.
@@ -162,7 +161,7 @@ impl StreamOperator<RoutedBatch, RowBatch> for GroupAggOperator {
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         for (key, group) in &self.groups {
-            let key_group = key_group_for_hash(stable_hash(key.as_slice()), self.max_parallelism);
+            let key_group = key_group_of(key, self.max_parallelism);
             snapshot
                 .keyed
                 .push(key_group, STATE, encode(STATE, key)?, encode(STATE, group)?);

@@ -17,7 +17,7 @@ use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use rustc_hash::FxHashMap;
-use sluice_core::key_group::{KeyGroupRange, key_group_for_hash, stable_hash};
+use sluice_core::key_group::KeyGroupRange;
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_runtime::task::operator::{
     OneInputOperator, OperatorContext, StreamOperator, WatermarkOut,
@@ -30,7 +30,7 @@ use super::key_split::RoutedBatch;
 use super::sessions::{Closed, Session, Sessions};
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
-use crate::key::{KeyValue, columns_of, key_column, row_key};
+use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
 use crate::types::SqlType;
 
 /// How rows are assigned to windows (sizes in milliseconds).
@@ -137,7 +137,7 @@ struct Progress {
 
 impl Progress {
     fn key_group(&self, key: &[KeyValue]) -> usize {
-        key_group_for_hash(stable_hash(key), self.max_parallelism)
+        key_group_of(key, self.max_parallelism)
     }
 
     /// Whether the window ending at `end` has fired for `key`: by this run's watermark, or
@@ -459,7 +459,7 @@ mod tests {
                 .column(1)
                 .as_primitive::<arrow_array::types::Int64Type>();
             let key = vec![KeyValue::Int(keys.value(0))];
-            key_group_for_hash(stable_hash(&key), sluice_core::DEFAULT_MAX_PARALLELISM)
+            key_group_of(&key, sluice_core::DEFAULT_MAX_PARALLELISM)
         };
         let batches =
             run_with_restore_unsorted(counting_tumble, &before, &after, parallelism, key_group);

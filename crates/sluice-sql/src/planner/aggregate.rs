@@ -6,15 +6,15 @@
 use sluice_api::prelude::*;
 use sqlparser::ast::{self, SelectItem, Spanned};
 
-use super::Planned;
 use super::rewrite::rewrite_item;
 use super::select::project;
+use super::{Planned, with_calc};
 use crate::aggregate::{AggCall, AggKind};
 use crate::batch::RowBatch;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::Expr;
 use crate::expr::bind::{Scope, ScopeColumn, bind, function_args};
-use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::calc::Calc;
 use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
 use crate::types::SqlType;
 
@@ -75,11 +75,7 @@ pub fn aggregate_input(
         .map(|(i, &k)| (first_key + i, scope.columns[k].ty.clone()))
         .collect();
     Ok(AggregateInput {
-        pre: Calc {
-            filter,
-            projections: pre,
-            schema: pre_scope.arrow_schema(),
-        },
+        pre: Calc::new(filter, pre, &pre_scope),
         aggregates,
         keys,
         items: rewritten,
@@ -112,28 +108,28 @@ where
     } else {
         env.parallelism()
     };
-    let aggregated = keyed_exchange(stream, input, parallelism)
-        .transform(name, name, make)
-        .set_parallelism(parallelism)
-        .set_max_parallelism(sluice_core::key_group::default_max_parallelism(parallelism))
-        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
-    (aggregated, parallelism)
-}
-
-/// The input's rows through `pre` to the subtask (of `parallelism`) owning each row's key.
-fn keyed_exchange(
-    stream: DataStream<RowBatch>,
-    input: &AggregateInput,
-    parallelism: usize,
-) -> DataStream<RoutedBatch> {
-    let pre = input.pre.clone();
+    // The exchange routes by the key groups the operator owns: one max parallelism for both.
     let routing = KeyRouting {
         keys: input.keys.clone(),
         parallelism,
         max_parallelism: sluice_core::key_group::default_max_parallelism(parallelism),
     };
-    stream
-        .transform("Calc", "Calc", move || CalcOperator(pre.clone()))
+    let max_parallelism = routing.max_parallelism;
+    let aggregated = keyed_exchange(stream, input.pre.clone(), routing)
+        .transform(name, name, make)
+        .set_parallelism(parallelism)
+        .set_max_parallelism(max_parallelism)
+        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    (aggregated, parallelism)
+}
+
+/// The input's rows through `pre` to the subtask owning each row's key.
+fn keyed_exchange(
+    stream: DataStream<RowBatch>,
+    pre: Calc,
+    routing: KeyRouting,
+) -> DataStream<RoutedBatch> {
+    with_calc(stream, pre)
         .transform("KeySplit", "KeySplit", move || {
             KeySplitOperator(routing.clone())
         })
@@ -157,14 +153,8 @@ pub fn select_list(
         projections.push(post.column(column));
         scope.columns.push(post.columns[column].clone());
     }
-    let calc = Calc {
-        filter: None,
-        projections,
-        schema: scope.arrow_schema(),
-    };
-    let stream = stream
-        .transform("Calc", "Calc", move || CalcOperator(calc.clone()))
-        .set_parallelism(parallelism);
+    let calc = Calc::new(None, projections, &scope);
+    let stream = with_calc(stream, calc).set_parallelism(parallelism);
     Ok(Planned { stream, scope })
 }
 

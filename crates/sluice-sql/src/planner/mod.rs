@@ -19,7 +19,9 @@ use sqlparser::ast::{Query, SetExpr, SetOperator, SetQuantifier, Spanned, TableF
 use crate::batch::RowBatch;
 use crate::catalog::Catalog;
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::Scope;
+use crate::expr::bind::{Scope, cast_to};
+use crate::operators::calc::{Calc, CalcOperator};
+use crate::statement::object_name;
 
 /// What planning reads: the catalog and the environment the job is built on.
 pub struct PlanContext<'a> {
@@ -35,6 +37,29 @@ pub struct Planned {
     pub stream: DataStream<RowBatch>,
     /// Their columns.
     pub scope: Scope,
+}
+
+/// `stream` through `calc`.
+fn with_calc(stream: DataStream<RowBatch>, calc: Calc) -> DataStream<RowBatch> {
+    stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()))
+}
+
+/// `input`'s batches with each column cast to the type of `target`'s column of the same
+/// position (the batches themselves when every type matches already).
+fn cast_columns(input: Planned, target: &Scope) -> DataStream<RowBatch> {
+    let same = input
+        .scope
+        .columns
+        .iter()
+        .zip(&target.columns)
+        .all(|(a, b)| a.ty == b.ty);
+    if same {
+        return input.stream;
+    }
+    let projections = (0..target.columns.len())
+        .map(|i| cast_to(input.scope.column(i), &target.columns[i].ty))
+        .collect();
+    with_calc(input.stream, Calc::new(None, projections, target))
 }
 
 /// Plans a query.
@@ -79,13 +104,7 @@ fn plan_named(ctx: &PlanContext<'_>, name: &str) -> SqlResult<Planned> {
 fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Planned> {
     match relation {
         TableFactor::Table { name, .. } => {
-            let table = name
-                .0
-                .last()
-                .and_then(|p| p.as_ident())
-                .map(|i| i.value.clone())
-                .unwrap_or_default();
-            plan_named(ctx, &table).map_err(|e| e.or_at(&name.span()))
+            plan_named(ctx, &object_name(name)).map_err(|e| e.or_at(&name.span()))
         }
         TableFactor::Derived { subquery, .. } => plan_query(ctx, subquery),
         other => Err(SqlError::new(format!("unsupported FROM item: {other}")).or_at(&other.span())),

@@ -1,19 +1,17 @@
 //! Table scans: a source table becomes a stream of row batches holding its physical and
 //! computed columns, with timestamps and watermarks from its `WATERMARK` clause.
 
-use std::sync::Arc;
-
 use sluice_api::prelude::*;
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
-use super::{PlanContext, Planned};
+use super::{PlanContext, Planned, with_calc};
 use crate::batch::RowBatch;
 use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvDecoder;
 use crate::connectors::datagen::{DataGen, DataGenOperator};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, bind, cast_to};
-use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::calc::Calc;
 use crate::operators::decode::DecodeOperator;
 use crate::operators::watermarks::{ExpressionWatermarks, max_timestamp};
 use crate::types::SqlField;
@@ -32,17 +30,12 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
             )));
         }
     };
-    let mut scope = Scope {
-        columns: physical
-            .iter()
-            .map(|f| ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
-            .collect(),
-    };
+    let mut scope = Scope::of_fields(&physical);
     let mut stream = rows;
     if table.columns.iter().any(|c| c.kind != ColumnKind::Physical) {
         let (calc, computed) = computed_columns(table, &scope)?;
         scope = computed;
-        stream = stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()));
+        stream = with_calc(stream, calc);
     }
     if let Some(watermark) = &table.watermark {
         let expr = bind(&watermark.expr, &scope)?;
@@ -90,15 +83,7 @@ fn computed_columns(table: &TableDef, physical: &Scope) -> SqlResult<(Calc, Scop
         ));
         projections.push(expr);
     }
-    let schema = scope.arrow_schema();
-    Ok((
-        Calc {
-            filter: None,
-            projections,
-            schema,
-        },
-        scope,
-    ))
+    Ok((Calc::new(None, projections, &scope), scope))
 }
 
 /// The `filesystem` connector's source: a file or a directory of files in the table's format.
@@ -120,13 +105,12 @@ fn filesystem_source(
         .get("csv.ignore-parse-errors")
         .is_some_and(|v| v == "true");
     let null_literal = table.options.get("csv.null-literal").cloned();
-    let decoder = Arc::new(
-        CsvDecoder::new(&table.name, physical, ignore_errors).with_null_literal(null_literal),
-    );
+    let decoder =
+        CsvDecoder::new(&table.name, physical, ignore_errors).with_null_literal(null_literal);
     Ok(ctx.env.read_text_file(path).transform(
         &format!("Decode: {}", table.name),
         "Decode",
-        move || DecodeOperator::new(decoder.as_ref().clone()),
+        move || DecodeOperator::new(decoder.clone()),
     ))
 }
 

@@ -3,11 +3,11 @@
 
 use sqlparser::ast::{self, Select, SelectItem, Spanned, TableFactor};
 
-use super::{PlanContext, Planned, group, legacy_window, plan_relation, window};
+use super::{PlanContext, Planned, group, legacy_window, plan_relation, window, with_calc};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::Expr;
 use crate::expr::bind::{Scope, ScopeColumn, bind};
-use crate::operators::calc::{Calc, CalcOperator};
+use crate::operators::calc::Calc;
 use crate::types::SqlType;
 
 /// Plans a `SELECT`.
@@ -40,14 +40,7 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         .map(|e| bind_filter(e, &input.scope))
         .transpose()?;
     let (projections, scope) = project(&select.projection, &input.scope)?;
-    let calc = Calc {
-        filter,
-        projections,
-        schema: scope.arrow_schema(),
-    };
-    let stream = input
-        .stream
-        .transform("Calc", "Calc", move || CalcOperator(calc.clone()));
+    let stream = with_calc(input.stream, Calc::new(filter, projections, &scope));
     Ok(Planned { stream, scope })
 }
 

@@ -7,15 +7,14 @@ use sluice_api::prelude::*;
 use sluice_api::sinks::{DiscardingSink, ExactlyOnceFileSink, RecordEncoder};
 use sluice_core::Record;
 
-use super::Planned;
+use super::{Planned, cast_columns};
 use crate::batch::RowBatch;
 use crate::catalog::TableDef;
 use crate::connectors::csv::CsvEncoder;
 use crate::connectors::debezium_json::DebeziumJsonEncoder;
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::{Scope, cast_to};
+use crate::expr::bind::Scope;
 use crate::expr::format::{TextStyle, write_value};
-use crate::operators::calc::{Calc, CalcOperator};
 use crate::operators::group_agg::{ROW_KIND_COLUMN, RowKind, row_kinds};
 use crate::types::SqlType;
 
@@ -40,8 +39,6 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
             fields.len()
         )));
     }
-    let mut projections = Vec::new();
-    let mut needs_cast = false;
     for (index, (field, column)) in fields.iter().zip(&planned.scope.columns).enumerate() {
         if !assignable(&column.ty, &field.ty) {
             return Err(mismatch(format!(
@@ -49,28 +46,13 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
                 field.name, column.ty, field.ty
             )));
         }
-        needs_cast |= column.ty != field.ty;
-        projections.push(cast_to(planned.scope.column(index), &field.ty));
     }
-    let mut stream = planned.stream;
-    if needs_cast {
-        let mut scope = Scope {
-            columns: fields
-                .iter()
-                .map(|f| crate::expr::bind::ScopeColumn::new(&f.name, f.ty.clone(), f.nullable))
-                .collect(),
-        };
-        if updating {
-            projections.push(planned.scope.column(width));
-            scope.columns.push(planned.scope.columns[width].clone());
-        }
-        let calc = Calc {
-            filter: None,
-            projections,
-            schema: scope.arrow_schema(),
-        };
-        stream = stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()));
-    }
+    // The sink's columns (and the row kind of an updating query, carried on).
+    let mut target = Scope::of_fields(&fields);
+    target
+        .columns
+        .extend(planned.scope.columns[width..].iter().cloned());
+    let stream = cast_columns(planned, &target);
     let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     let types: Vec<SqlType> = fields.into_iter().map(|f| f.ty).collect();
     let name = format!("Sink: {}", table.name);

@@ -1,12 +1,9 @@
 //! `UNION ALL`: the rows of both inputs, their columns brought to common types (named as the
 //! left input names them, as in Flink).
 
-use sluice_api::prelude::*;
-
-use super::Planned;
+use super::{Planned, cast_columns};
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::{Scope, ScopeColumn, cast_to};
-use crate::operators::calc::{Calc, CalcOperator};
+use crate::expr::bind::{Scope, ScopeColumn};
 use crate::types::SqlType;
 
 /// The union of `left` and `right`.
@@ -31,8 +28,8 @@ pub fn union_all(left: Planned, right: Planned) -> SqlResult<Planned> {
         column.rowtime = a.rowtime && b.rowtime;
         scope.columns.push(column);
     }
-    let left = conform(left, &scope);
-    let right = conform(right, &scope);
+    let left = cast_columns(left, &scope);
+    let right = cast_columns(right, &scope);
     Ok(Planned {
         stream: left.union([right]),
         scope,
@@ -51,28 +48,4 @@ fn common(a: &SqlType, b: &SqlType) -> Option<SqlType> {
         return Some(a.clone());
     }
     a.common_numeric(b)
-}
-
-/// The input's stream with its columns cast to `scope`'s types (itself when they match).
-fn conform(input: Planned, scope: &Scope) -> DataStream<crate::batch::RowBatch> {
-    let same = input
-        .scope
-        .columns
-        .iter()
-        .zip(&scope.columns)
-        .all(|(a, b)| a.ty == b.ty);
-    if same {
-        return input.stream;
-    }
-    let projections = (0..scope.columns.len())
-        .map(|i| cast_to(input.scope.column(i), &scope.columns[i].ty))
-        .collect();
-    let calc = Calc {
-        filter: None,
-        projections,
-        schema: scope.arrow_schema(),
-    };
-    input
-        .stream
-        .transform("Calc", "Calc", move || CalcOperator(calc.clone()))
 }
