@@ -242,8 +242,54 @@ mod tests {
     fn emits_a_changelog_without_unchanged_results() {
         let mut harness = OneInputHarness::new(counting());
         harness.process(rows(&[(1, 5), (2, 1), (1, 3), (1, 9)]));
+        // MAX(1) stays 5 after the 3: no change is emitted for it.
+        assert_eq!(
+            changes(harness.take_values()),
+            [("+I", 1, 5), ("+I", 2, 1), ("-U", 1, 5), ("+U", 1, 9)]
+        );
+    }
+
+    #[test]
+    fn restored_groups_go_on_from_their_last_result_at_another_parallelism() {
+        use sluice_runtime::harness::{Input, run_with_restore_unsorted};
+        let before = [Input::Record(rows(&[(1, 5), (2, 1), (3, 7)]))];
+        let after: Vec<_> = [(1, 3), (2, 4), (3, 8), (4, 2)]
+            .iter()
+            .map(|row| Input::Record(rows(&[*row])))
+            .collect();
+        let key_group = |routed: &RoutedBatch| {
+            let keys = routed.batch.0.column(0).as_primitive::<Int64Type>();
+            key_group_of(
+                &[KeyValue::Int(keys.value(0))],
+                sluice_core::DEFAULT_MAX_PARALLELISM,
+            )
+        };
+        for parallelism in [1, 2] {
+            let emitted =
+                run_with_restore_unsorted(counting, &before, &after, parallelism, key_group);
+            let mut emitted = changes(emitted);
+            emitted.sort();
+            // Key 1 keeps its max 5 (no change); 2 and 3 retract the result from before the
+            // restore; 4 is new.
+            let mut expected = vec![
+                ("+I", 1, 5),
+                ("+I", 2, 1),
+                ("+I", 3, 7),
+                ("-U", 2, 1),
+                ("+U", 2, 4),
+                ("-U", 3, 7),
+                ("+U", 3, 8),
+                ("+I", 4, 2),
+            ];
+            expected.sort();
+            assert_eq!(emitted, expected, "restored at parallelism {parallelism}");
+        }
+    }
+
+    /// `(row kind, key, max)` of the rows of `batches`.
+    fn changes(batches: Vec<RowBatch>) -> Vec<(&'static str, i64, i64)> {
         let mut changes = Vec::new();
-        for batch in harness.take_values() {
+        for batch in batches {
             let b = &batch.0;
             for r in 0..b.num_rows() {
                 let kind = RowKind::from_code(row_kinds(b).unwrap().value(r)).short();
@@ -254,10 +300,6 @@ mod tests {
                 ));
             }
         }
-        // MAX(1) stays 5 after the 3: no change is emitted for it.
-        assert_eq!(
-            changes,
-            [("+I", 1, 5), ("+I", 2, 1), ("-U", 1, 5), ("+U", 1, 9)]
-        );
+        changes
     }
 }
