@@ -32,6 +32,8 @@ pub enum KeyValue {
     Float(OrderedFloat),
     /// A string.
     Str(Box<str>),
+    /// A `ROW` value: its fields in order.
+    Row(Vec<KeyValue>),
 }
 
 /// An `f64` with a total order and hash by its bits.
@@ -88,6 +90,16 @@ pub fn key_value(array: &dyn Array, row: usize, ty: &SqlType) -> KeyValue {
         SqlType::Date => KeyValue::Int(i64::from(array.as_primitive::<Date32Type>().value(row))),
         SqlType::Timestamp(_) | SqlType::TimestampLtz(_) => {
             KeyValue::Int(array.as_primitive::<TimestampMillisecondType>().value(row))
+        }
+        SqlType::Row(fields) => {
+            let rows = array.as_struct();
+            KeyValue::Row(
+                fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, field)| key_value(rows.column(i).as_ref(), row, &field.ty))
+                    .collect(),
+            )
         }
     }
 }
@@ -165,7 +177,35 @@ pub fn key_column<'a>(values: impl Iterator<Item = &'a KeyValue>, ty: &SqlType) 
                 .collect::<TimestampMillisecondArray>()
                 .with_timezone("UTC"),
         ),
+        SqlType::Row(fields) => row_column(values.collect(), fields),
     }
+}
+
+/// The struct column of `ROW` values (`KeyValue::Row`; anything else is NULL).
+fn row_column(values: Vec<&KeyValue>, fields: &[crate::types::RowField]) -> ArrayRef {
+    let present: Vec<bool> = values
+        .iter()
+        .map(|v| matches!(v, KeyValue::Row(_)))
+        .collect();
+    let children = fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let column: Vec<&KeyValue> = values
+                .iter()
+                .map(|v| match v {
+                    KeyValue::Row(inner) => inner.get(i).unwrap_or(&KeyValue::Null),
+                    _ => &KeyValue::Null,
+                })
+                .collect();
+            key_column(column.into_iter(), &field.ty)
+        })
+        .collect();
+    Arc::new(arrow_array::StructArray::new(
+        crate::types::row_arrow_fields(fields),
+        children,
+        Some(arrow_buffer::NullBuffer::from(present)),
+    ))
 }
 
 /// The key group of `key`: where the exchange sends its rows and checkpoints keep its state.

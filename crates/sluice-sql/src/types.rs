@@ -39,6 +39,17 @@ pub enum SqlType {
     TimestampLtz(u8),
     /// `INTERVAL DAY TO SECOND` (milliseconds); the type of interval literals.
     IntervalDayTime,
+    /// `ROW<name type, ...>`: a nested record, held in an Arrow struct.
+    Row(Vec<RowField>),
+}
+
+/// A named field of a `ROW` type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowField {
+    /// The field's name, case kept.
+    pub name: String,
+    /// Its type.
+    pub ty: SqlType,
 }
 
 /// The longest `VARCHAR`: Flink prints it as `STRING`.
@@ -62,6 +73,18 @@ impl SqlType {
             SqlType::TimestampLtz(_) => {
                 DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))
             }
+            SqlType::Row(fields) => DataType::Struct(row_arrow_fields(fields)),
+        }
+    }
+
+    /// The index and type of the field `name` of a `ROW` type.
+    pub fn row_field(&self, name: &str) -> Option<(usize, &SqlType)> {
+        match self {
+            SqlType::Row(fields) => fields
+                .iter()
+                .position(|f| f.name == name)
+                .map(|i| (i, &fields[i].ty)),
+            _ => None,
         }
     }
 
@@ -153,7 +176,11 @@ impl SqlType {
             }
         };
         parser.next_token();
-        let args = parse_type_arguments(parser)?;
+        let args = if name == "ROW" {
+            Vec::new()
+        } else {
+            parse_type_arguments(parser)?
+        };
         let arg = |i: usize, default: u32| args.get(i).copied().unwrap_or(default);
         let ty = match name.as_str() {
             "BOOLEAN" | "BOOL" => SqlType::Boolean,
@@ -193,6 +220,7 @@ impl SqlType {
                 }
             }
             "TIMESTAMP_LTZ" => SqlType::TimestampLtz(timestamp_precision(&at.span, arg(0, 6))?),
+            "ROW" => SqlType::Row(parse_row_fields(parser)?),
             other => {
                 return Err(SqlError::at(
                     &at.span,
@@ -202,6 +230,14 @@ impl SqlType {
         };
         Ok(ty)
     }
+}
+
+/// The Arrow fields of a `ROW` type's struct (all nullable, as columns are).
+pub fn row_arrow_fields(fields: &[RowField]) -> arrow_schema::Fields {
+    fields
+        .iter()
+        .map(|f| Field::new(&f.name, f.ty.arrow_type(), true))
+        .collect()
 }
 
 /// How many decimal digits an integer type's values can have.
@@ -225,6 +261,47 @@ fn timestamp_precision(span: &sqlparser::tokenizer::Span, precision: u32) -> Sql
         ));
     }
     Ok(precision as u8)
+}
+
+/// The fields of `ROW<name type, ...>` or `ROW(name type, ...)`, after the word `ROW`.
+fn parse_row_fields(parser: &mut Parser<'_>) -> SqlResult<Vec<RowField>> {
+    let close = if parser.consume_token(&Token::Lt) {
+        Token::Gt
+    } else {
+        parser.expect_token(&Token::LParen)?;
+        Token::RParen
+    };
+    let mut fields: Vec<RowField> = Vec::new();
+    loop {
+        let name = parser.parse_identifier()?;
+        let ty = SqlType::parse(parser)?;
+        let _ = parser.parse_keywords(&[
+            sqlparser::keywords::Keyword::NOT,
+            sqlparser::keywords::Keyword::NULL,
+        ]);
+        if fields.iter().any(|f| f.name == name.value) {
+            return Err(SqlError::at(
+                &name.span,
+                format!("the ROW type has two fields named '{}'", name.value),
+            ));
+        }
+        fields.push(RowField {
+            name: name.value,
+            ty,
+        });
+        if !parser.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    // `>>` closes two nested ROWs at once.
+    if close == Token::Gt && parser.peek_token().token == Token::ShiftRight {
+        return Err(SqlError::at(
+            &parser.peek_token().span,
+            "write '> >' to close two nested ROW types",
+        ));
+    }
+    parser.expect_token(&close)?;
+    Ok(fields)
 }
 
 /// `(n)` or `(n, m)` after a type name; empty when absent.
@@ -273,6 +350,16 @@ impl fmt::Display for SqlType {
             SqlType::Timestamp(p) => write!(f, "TIMESTAMP({p})"),
             SqlType::TimestampLtz(p) => write!(f, "TIMESTAMP_LTZ({p})"),
             SqlType::IntervalDayTime => f.write_str("INTERVAL SECOND(3)"),
+            SqlType::Row(fields) => {
+                f.write_str("ROW<")?;
+                for (i, field) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{}` {}", field.name, field.ty)?;
+                }
+                f.write_str(">")
+            }
         }
     }
 }

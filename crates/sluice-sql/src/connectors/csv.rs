@@ -234,7 +234,8 @@ impl ColumnBuilder {
             SqlType::Float => ColumnBuilder::Float(Float32Builder::new()),
             SqlType::Double => ColumnBuilder::Double(Float64Builder::new()),
             SqlType::Decimal(p, s) => ColumnBuilder::Decimal(Decimal128Builder::new(), *p, *s),
-            SqlType::Varchar(_) => ColumnBuilder::String(StringBuilder::new()),
+            // The planner refuses ROW columns in CSV tables before a decoder is made.
+            SqlType::Varchar(_) | SqlType::Row(_) => ColumnBuilder::String(StringBuilder::new()),
             SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
             SqlType::Timestamp(_) => {
                 ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new(), None)

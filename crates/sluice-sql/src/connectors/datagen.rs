@@ -68,6 +68,12 @@ impl DataGen {
         let mut kinds = Vec::new();
         let mut rows = number("number-of-rows")?.map(|n| n as u64);
         for field in fields {
+            if matches!(field.ty, SqlType::Row(_)) {
+                return Err(SqlError::new(format!(
+                    "table '{table}': datagen cannot generate the ROW field '{}'",
+                    field.name
+                )));
+            }
             let prefix = format!("fields.{}.", field.name);
             let option = |name: &str| number(&format!("{prefix}{name}"));
             let kind = match options.get(&format!("{prefix}kind")).map(String::as_str) {

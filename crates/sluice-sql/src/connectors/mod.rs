@@ -3,3 +3,4 @@
 pub mod csv;
 pub mod datagen;
 pub mod debezium_json;
+pub mod nexmark;

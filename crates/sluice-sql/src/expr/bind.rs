@@ -103,16 +103,7 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
                 .resolve(&ident.value)
                 .map_err(|e| e.or_at(&ident.span))?,
         )),
-        E::CompoundIdentifier(parts) => {
-            let last = parts
-                .last()
-                .ok_or_else(|| SqlError::new("empty column name"))?;
-            Ok(scope.column(
-                scope
-                    .resolve(&last.value)
-                    .map_err(|e| e.or_at(&last.span))?,
-            ))
-        }
+        E::CompoundIdentifier(parts) => bind_compound(parts, scope),
         E::Nested(inner) => bind(inner, scope),
         E::Value(value) => literal(&value.value),
         E::TypedString(typed) => {
@@ -266,6 +257,45 @@ fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
 }
 
 /// `NOT e`, `-e`, `+e`.
+/// `a.b.c`: a column and the fields of its `ROW` value (`person.id`), or a table's name or alias
+/// before a column (`B.bidder`; the scope's columns have unique names).
+fn bind_compound(parts: &[ast::Ident], scope: &Scope) -> SqlResult<Expr> {
+    let names_a_row = |ident: &ast::Ident| {
+        scope
+            .columns
+            .iter()
+            .any(|c| c.name == ident.value && matches!(c.ty, SqlType::Row(_)))
+    };
+    let start = match parts {
+        [] => return Err(SqlError::new("empty column name")),
+        [first, ..] if names_a_row(first) => 0,
+        _ => 1,
+    };
+    let column = &parts[start];
+    let mut expr = scope.column(
+        scope
+            .resolve(&column.value)
+            .map_err(|e| e.or_at(&column.span))?,
+    );
+    for field in &parts[start + 1..] {
+        let Some((index, ty)) = expr.ty.row_field(&field.value) else {
+            let known = match &expr.ty {
+                SqlType::Row(fields) => {
+                    did_you_mean(&field.value, fields.iter().map(|f| f.name.as_str()))
+                }
+                _ => String::new(),
+            };
+            return Err(SqlError::at(
+                &field.span,
+                format!("{} has no field '{}'.{known}", expr.ty, field.value),
+            ));
+        };
+        let ty = ty.clone();
+        expr = typed(ExprKind::Field(Box::new(expr), index), ty, true);
+    }
+    Ok(expr)
+}
+
 fn bind_unary(op: UnaryOperator, inner: Expr) -> SqlResult<Expr> {
     match op {
         UnaryOperator::Not => {

@@ -80,6 +80,23 @@ pub fn write_value(
             let millis = array.as_primitive::<TimestampMillisecondType>().value(row);
             timestamp(out, millis, *precision, style)
         }
+        SqlType::Row(fields) => {
+            // Flink's CAST(row AS STRING): `(a, b)`, NULL fields as `null`.
+            let rows = array.as_struct();
+            out.push('(');
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let column = rows.column(i);
+                if column.is_null(row) {
+                    out.push_str("null");
+                } else {
+                    write_value(column.as_ref(), row, &field.ty, style, out);
+                }
+            }
+            out.push(')');
+        }
     }
 }
 

@@ -81,6 +81,8 @@ pub enum ExprKind {
     },
     /// A scalar function call.
     Call(Function, Vec<Expr>),
+    /// The field at this index of a `ROW` value (`person.id`); NULL where the row is NULL.
+    Field(Box<Expr>, usize),
 }
 
 /// A typed expression over the columns of an input batch.
@@ -155,9 +157,25 @@ impl Expr {
                     .collect::<SqlResult<Vec<_>>>()?;
                 function.eval(&args, &types, &self.ty, rows)?
             }
+            ExprKind::Field(row, index) => field_of(&row.eval(batch)?, *index)?,
         };
         conform(array, &self.ty)
     }
+}
+
+/// Field `index` of a struct column, NULL where the struct is NULL.
+fn field_of(rows: &ArrayRef, index: usize) -> SqlResult<ArrayRef> {
+    let rows = rows
+        .as_any()
+        .downcast_ref::<arrow_array::StructArray>()
+        .ok_or_else(|| SqlError::new(format!("expected a ROW, found {}", rows.data_type())))?;
+    let field = Arc::clone(rows.column(index));
+    let Some(outer) = rows.nulls() else {
+        return Ok(field);
+    };
+    let nulls = arrow_buffer::NullBuffer::union(Some(outer), field.nulls());
+    let data = field.to_data().into_builder().nulls(nulls).build()?;
+    Ok(arrow_array::make_array(data))
 }
 
 /// A one-row array repeated `rows` times.

@@ -9,12 +9,13 @@ use crate::batch::RowBatch;
 use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvDecoder;
 use crate::connectors::datagen::{DataGen, DataGenOperator};
+use crate::connectors::nexmark::NexmarkSource;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, bind, cast_to};
 use crate::operators::calc::Calc;
 use crate::operators::decode::DecodeOperator;
 use crate::operators::watermarks::{ExpressionWatermarks, max_timestamp};
-use crate::types::SqlField;
+use crate::types::{SqlField, SqlType};
 
 /// Plans reading `table`.
 pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
@@ -23,9 +24,10 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
     let rows = match connector {
         "filesystem" => filesystem_source(ctx, table, physical.clone())?,
         "datagen" => datagen_source(ctx, table, physical.clone())?,
+        "nexmark" => nexmark_source(ctx, table, &physical)?,
         other => {
             return Err(SqlError::new(format!(
-                "table '{}': unknown source connector '{other}' (supported: filesystem, datagen)",
+                "table '{}': unknown source connector '{other}' (supported: filesystem, datagen, nexmark)",
                 table.name
             )));
         }
@@ -100,6 +102,12 @@ fn filesystem_source(
             table.name
         )));
     }
+    if let Some(row) = physical.iter().find(|f| matches!(f.ty, SqlType::Row(_))) {
+        return Err(SqlError::new(format!(
+            "table '{}': the csv format cannot read the ROW column '{}'",
+            table.name, row.name
+        )));
+    }
     let ignore_errors = table
         .options
         .get("csv.ignore-parse-errors")
@@ -127,4 +135,19 @@ fn datagen_source(
         "DataGen",
         move || DataGenOperator::new(generator.clone()),
     ))
+}
+
+/// The `nexmark` connector's source: the benchmark's events, striped over the subtasks.
+fn nexmark_source(
+    ctx: &PlanContext<'_>,
+    table: &TableDef,
+    physical: &[SqlField],
+) -> SqlResult<DataStream<RowBatch>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let source = NexmarkSource::new(&table.name, physical, &table.options, now)?;
+    Ok(ctx
+        .env
+        .from_source(source, &format!("Nexmark: {}", table.name)))
 }
