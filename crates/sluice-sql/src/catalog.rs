@@ -1,6 +1,7 @@
 //! The catalog: the tables a session has created, with their columns, watermark, primary key
 //! and connector options (Flink's in-memory `default_catalog.default_database`).
 
+use crate::expr::udf::Functions;
 use std::collections::BTreeMap;
 
 use sqlparser::ast::{Expr, Query};
@@ -133,6 +134,8 @@ impl TableDef {
 pub struct Catalog {
     tables: BTreeMap<String, TableDef>,
     views: BTreeMap<String, Box<Query>>,
+    /// The session's user-defined functions.
+    pub functions: Functions,
 }
 
 impl Catalog {

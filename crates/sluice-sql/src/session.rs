@@ -43,7 +43,27 @@ impl SqlSession {
         SqlSession::default()
     }
 
-    /// The session's catalog.
+    /// Makes the Rust `function` callable from SQL as `name`.
+    pub fn register_function(
+        &mut self,
+        name: &str,
+        function: std::sync::Arc<dyn crate::expr::udf::ScalarFunction>,
+    ) {
+        self.catalog.functions.register(name, function);
+    }
+
+    /// Makes the Rust `function` available to `CREATE FUNCTION name AS 'identifier'`.
+    pub fn add_function_implementation(
+        &mut self,
+        identifier: &str,
+        function: std::sync::Arc<dyn crate::expr::udf::ScalarFunction>,
+    ) {
+        self.catalog
+            .functions
+            .add_implementation(identifier, function);
+    }
+
+    /// The session's tables, views and functions.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
@@ -72,11 +92,25 @@ impl SqlSession {
                 self.options.clear();
                 Ok(Outcome::Ok)
             }
+            FlinkStatement::CreateFunction {
+                name,
+                identifier,
+                if_not_exists,
+            } => {
+                self.catalog
+                    .functions
+                    .create(&name, &identifier, if_not_exists)?;
+                Ok(Outcome::Ok)
+            }
+            FlinkStatement::DropFunction { name, if_exists } => {
+                self.catalog.functions.drop(&name, if_exists)?;
+                Ok(Outcome::Ok)
+            }
             FlinkStatement::CreateTable {
                 mut table,
                 if_not_exists,
             } => {
-                type_computed_columns(&mut table)?;
+                type_computed_columns(&mut table, &self.catalog.functions)?;
                 self.catalog.create_table(*table, if_not_exists)?;
                 Ok(Outcome::Ok)
             }
@@ -203,11 +237,14 @@ impl SqlSession {
 }
 
 /// Gives each computed column the type of its expression over the physical columns.
-fn type_computed_columns(table: &mut crate::catalog::TableDef) -> SqlResult<()> {
+fn type_computed_columns(
+    table: &mut crate::catalog::TableDef,
+    functions: &crate::expr::udf::Functions,
+) -> SqlResult<()> {
     let physical = Scope::of_fields(&table.physical_fields());
     for column in &mut table.columns {
         if let ColumnKind::Computed(expr) = &column.kind {
-            let bound = bind(expr, &physical)?;
+            let bound = bind(expr, &physical, functions)?;
             column.field.ty = bound.ty;
             column.field.nullable = bound.nullable;
         }

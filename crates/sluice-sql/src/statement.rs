@@ -56,6 +56,23 @@ pub enum FlinkStatement {
         /// Whether a missing table is fine.
         if_exists: bool,
     },
+    /// `CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name AS 'identifier'
+    /// [LANGUAGE ..]`: a function implemented under `identifier`.
+    CreateFunction {
+        /// The name SQL calls it by.
+        name: String,
+        /// The implementation's identifier (Flink: a class name).
+        identifier: String,
+        /// Whether an existing function of the name is kept silently.
+        if_not_exists: bool,
+    },
+    /// `DROP [TEMPORARY [SYSTEM]] FUNCTION [IF EXISTS] name`.
+    DropFunction {
+        /// The function's name.
+        name: String,
+        /// Whether a missing function is fine.
+        if_exists: bool,
+    },
     /// `SHOW TABLES`.
     ShowTables,
     /// `DESCRIBE name` / `DESC name`.
@@ -110,6 +127,22 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
     if parser.parse_keyword(Keyword::CREATE) {
         // Every table of a session is temporary: the catalog lives as long as the session.
         let _ = parser.parse_keyword(Keyword::TEMPORARY);
+        let _ = parser.parse_keyword(Keyword::SYSTEM);
+        if parser.parse_keyword(Keyword::FUNCTION) {
+            let if_not_exists =
+                parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+            let name = object_name(&parser.parse_object_name(false)?);
+            parser.expect_keyword(Keyword::AS)?;
+            let identifier = parser.parse_literal_string()?;
+            if parser.parse_keyword(Keyword::LANGUAGE) {
+                parser.parse_identifier()?;
+            }
+            return Ok(FlinkStatement::CreateFunction {
+                name,
+                identifier,
+                if_not_exists,
+            });
+        }
         if parser.parse_keyword(Keyword::VIEW) {
             let if_not_exists =
                 parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
@@ -132,6 +165,12 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
     }
     if parser.parse_keyword(Keyword::DROP) {
         let _ = parser.parse_keyword(Keyword::TEMPORARY);
+        let _ = parser.parse_keyword(Keyword::SYSTEM);
+        if parser.parse_keyword(Keyword::FUNCTION) {
+            let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let name = object_name(&parser.parse_object_name(false)?);
+            return Ok(FlinkStatement::DropFunction { name, if_exists });
+        }
         let view = parser.parse_keyword(Keyword::VIEW);
         if !view {
             parser.expect_keyword(Keyword::TABLE)?;

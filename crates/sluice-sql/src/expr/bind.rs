@@ -13,6 +13,7 @@ pub use super::literal::interval_millis;
 use super::literal::{constant, interval_literal, literal, number_literal};
 pub use super::typing::cast_to;
 use super::typing::{binary, comparable, expect_boolean, typed};
+use super::udf::Functions;
 use super::{Expr, ExprKind, Function};
 use crate::error::{SqlError, SqlResult, did_you_mean};
 use crate::types::SqlType;
@@ -91,11 +92,11 @@ impl Scope {
 }
 
 /// Binds `expr` over `scope`.
-pub fn bind(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
-    bind_inner(expr, scope).map_err(|e| e.or_at(&expr.span()))
+pub fn bind(expr: &ast::Expr, scope: &Scope, functions: &Functions) -> SqlResult<Expr> {
+    bind_inner(expr, scope, functions).map_err(|e| e.or_at(&expr.span()))
 }
 
-fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
+fn bind_inner(expr: &ast::Expr, scope: &Scope, functions: &Functions) -> SqlResult<Expr> {
     use ast::Expr as E;
     match expr {
         E::Identifier(ident) => Ok(scope.column(
@@ -104,7 +105,7 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
                 .map_err(|e| e.or_at(&ident.span))?,
         )),
         E::CompoundIdentifier(parts) => bind_compound(parts, scope),
-        E::Nested(inner) => bind(inner, scope),
+        E::Nested(inner) => bind(inner, scope, functions),
         E::Value(value) => literal(&value.value),
         E::TypedString(typed) => {
             let text = match &typed.value.value {
@@ -121,13 +122,16 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             Ok(constant(value, ty))
         }
         E::Interval(interval) => interval_literal(interval),
-        E::UnaryOp { op, expr } => bind_unary(*op, bind(expr, scope)?),
+        E::UnaryOp { op, expr } => bind_unary(*op, bind(expr, scope, functions)?),
         E::BinaryOp { left, op, right } => {
-            let (left, right) = (bind(left, scope)?, bind(right, scope)?);
+            let (left, right) = (
+                bind(left, scope, functions)?,
+                bind(right, scope, functions)?,
+            );
             binary(op, left, right)
         }
         E::IsNull(inner) | E::IsNotNull(inner) => {
-            let inner = bind(inner, scope)?;
+            let inner = bind(inner, scope, functions)?;
             let negated = matches!(expr, E::IsNotNull(_));
             Ok(typed(
                 ExprKind::IsNull {
@@ -144,9 +148,17 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             low,
             high,
         } => {
-            let value = bind(expr, scope)?;
-            let low = binary(&ast::BinaryOperator::GtEq, value.clone(), bind(low, scope)?)?;
-            let high = binary(&ast::BinaryOperator::LtEq, value, bind(high, scope)?)?;
+            let value = bind(expr, scope, functions)?;
+            let low = binary(
+                &ast::BinaryOperator::GtEq,
+                value.clone(),
+                bind(low, scope, functions)?,
+            )?;
+            let high = binary(
+                &ast::BinaryOperator::LtEq,
+                value,
+                bind(high, scope, functions)?,
+            )?;
             let between = binary(&ast::BinaryOperator::And, low, high)?;
             Ok(if *negated {
                 let nullable = between.nullable;
@@ -158,7 +170,7 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
         E::Cast {
             expr, data_type, ..
         } => {
-            let inner = bind(expr, scope)?;
+            let inner = bind(expr, scope, functions)?;
             let ty = parse_type(data_type)?;
             Ok(cast_to(inner, &ty))
         }
@@ -172,15 +184,16 @@ fn bind_inner(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             conditions,
             else_result.as_deref(),
             scope,
+            functions,
         ),
-        E::Function(function) => bind_function(function, scope),
-        other => bind_special(other, scope),
+        E::Function(function) => bind_function(function, scope, functions),
+        other => bind_special(other, scope, functions),
     }
 }
 
 /// SQL's special forms of function calls: `SUBSTRING(.. FROM .. FOR ..)`, `TRIM`, `EXTRACT`,
 /// `LIKE`, `IN (..)`.
-fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
+fn bind_special(expr: &ast::Expr, scope: &Scope, functions: &Functions) -> SqlResult<Expr> {
     use ast::Expr as E;
     match expr {
         E::Substring {
@@ -189,13 +202,13 @@ fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             substring_for,
             ..
         } => {
-            let mut args = vec![bind(expr, scope)?];
+            let mut args = vec![bind(expr, scope, functions)?];
             args.push(match substring_from {
-                Some(from) => bind(from, scope)?,
+                Some(from) => bind(from, scope, functions)?,
                 None => number_literal("1")?,
             });
             if let Some(length) = substring_for {
-                args.push(bind(length, scope)?);
+                args.push(bind(length, scope, functions)?);
             }
             call(Function::Substring, args)
         }
@@ -204,7 +217,7 @@ fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             trim_where: None,
             trim_what: None,
             trim_characters: None,
-        } => call(Function::Trim, vec![bind(expr, scope)?]),
+        } => call(Function::Trim, vec![bind(expr, scope, functions)?]),
         E::Extract { field, expr, .. } => {
             use super::functions::TimeField;
             let field = match field {
@@ -220,7 +233,10 @@ fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
                     )));
                 }
             };
-            call(Function::TimeField(field), vec![bind(expr, scope)?])
+            call(
+                Function::TimeField(field),
+                vec![bind(expr, scope, functions)?],
+            )
         }
         E::Like {
             negated,
@@ -231,7 +247,10 @@ fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
         } => {
             let matched = call(
                 Function::Like,
-                vec![bind(expr, scope)?, bind(pattern, scope)?],
+                vec![
+                    bind(expr, scope, functions)?,
+                    bind(pattern, scope, functions)?,
+                ],
             )?;
             Ok(negate_if(*negated, matched))
         }
@@ -240,10 +259,14 @@ fn bind_special(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
             list,
             negated,
         } => {
-            let value = bind(expr, scope)?;
+            let value = bind(expr, scope, functions)?;
             let mut any: Option<Expr> = None;
             for item in list {
-                let equal = binary(&ast::BinaryOperator::Eq, value.clone(), bind(item, scope)?)?;
+                let equal = binary(
+                    &ast::BinaryOperator::Eq,
+                    value.clone(),
+                    bind(item, scope, functions)?,
+                )?;
                 any = Some(match any {
                     None => equal,
                     Some(previous) => binary(&ast::BinaryOperator::Or, previous, equal)?,
@@ -331,19 +354,20 @@ fn bind_case(
     conditions: &[ast::CaseWhen],
     else_result: Option<&ast::Expr>,
     scope: &Scope,
+    functions: &Functions,
 ) -> SqlResult<Expr> {
-    let operand = operand.map(|e| bind(e, scope)).transpose()?;
+    let operand = operand.map(|e| bind(e, scope, functions)).transpose()?;
     let mut branches = Vec::new();
     for when in conditions {
-        let condition = bind(&when.condition, scope)?;
+        let condition = bind(&when.condition, scope, functions)?;
         let condition = match &operand {
             Some(value) => binary(&ast::BinaryOperator::Eq, value.clone(), condition)?,
             None => condition,
         };
         expect_boolean(&condition, "WHEN")?;
-        branches.push((condition, bind(&when.result, scope)?));
+        branches.push((condition, bind(&when.result, scope, functions)?));
     }
-    let otherwise = else_result.map(|e| bind(e, scope)).transpose()?;
+    let otherwise = else_result.map(|e| bind(e, scope, functions)).transpose()?;
     let mut ty = branches
         .first()
         .map(|(_, r)| r.ty.clone())
@@ -389,21 +413,42 @@ fn call(function: Function, args: Vec<Expr>) -> SqlResult<Expr> {
         || function != Function::Coalesce && args.iter().any(|a| a.nullable)
         || matches!(
             function,
-            Function::SplitIndex | Function::ToTimestamp | Function::DateFormat
+            Function::SplitIndex
+                | Function::ToTimestamp
+                | Function::DateFormat
+                | Function::RegexpExtract
         );
     Ok(typed(ExprKind::Call(function, args), ty, nullable))
 }
 
-fn bind_function(function: &ast::Function, scope: &Scope) -> SqlResult<Expr> {
+fn bind_function(
+    function: &ast::Function,
+    scope: &Scope,
+    functions: &Functions,
+) -> SqlResult<Expr> {
     let name = function.name.to_string();
-    let resolved = Function::named(&name).ok_or_else(|| {
-        SqlError::new(format!("No match found for function signature {name}(...)"))
-            .or_at(&function.name.span())
-    })?;
     let args = function_args(function)?
         .iter()
-        .map(|a| bind(a, scope))
+        .map(|a| bind(a, scope, functions))
         .collect::<SqlResult<Vec<_>>>()?;
+    if let Some(udf) = functions.get(&name) {
+        let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
+        let ty = udf
+            .function
+            .result_type(&types)
+            .map_err(|e| e.or_at(&function.name.span()))?;
+        let nullable = udf
+            .function
+            .nullable(&args.iter().map(|a| a.nullable).collect::<Vec<_>>());
+        return Ok(typed(ExprKind::Udf(udf, args), ty, nullable));
+    }
+    let resolved = Function::named(&name).ok_or_else(|| {
+        SqlError::new(format!(
+            "No match found for function signature {name}(...){}",
+            did_you_mean(&name, functions.names())
+        ))
+        .or_at(&function.name.span())
+    })?;
     call(resolved, args)
 }
 
@@ -456,7 +501,7 @@ mod tests {
     fn bound(text: &str) -> SqlResult<Expr> {
         let dialect = FlinkDialect;
         let expr = Parser::new(&dialect).try_with_sql(text)?.parse_expr()?;
-        bind(&expr, &scope())
+        bind(&expr, &scope(), &Functions::default())
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Int32Array};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, Int32Array};
 use chrono::{DateTime, Datelike, Timelike};
 
 use crate::error::{SqlError, SqlResult};
@@ -40,6 +41,9 @@ pub enum Function {
     ToTimestamp,
     /// `s LIKE pattern`: `%` any run of characters, `_` any one.
     Like,
+    /// `REGEXP_EXTRACT(s, regex [, group])`: the group (default 0, the whole match) of the
+    /// first match of `regex` in `s`; NULL without a match, such a group or a valid regex.
+    RegexpExtract,
     /// `YEAR`, `MONTH`, `DAYOFMONTH`, `HOUR`, `MINUTE`, `SECOND` of a timestamp (and
     /// `EXTRACT(unit FROM ts)`).
     TimeField(TimeField),
@@ -78,6 +82,7 @@ impl Function {
             "SPLIT_INDEX" => Function::SplitIndex,
             "DATE_FORMAT" => Function::DateFormat,
             "TO_TIMESTAMP" => Function::ToTimestamp,
+            "REGEXP_EXTRACT" => Function::RegexpExtract,
             "YEAR" => Function::TimeField(TimeField::Year),
             "MONTH" => Function::TimeField(TimeField::Month),
             "DAYOFMONTH" => Function::TimeField(TimeField::Day),
@@ -117,6 +122,14 @@ impl Function {
             }
             Function::ToTimestamp if count == 1 && string(0) => SqlType::Timestamp(3),
             Function::Like if count == 2 && string(0) && string(1) => SqlType::Boolean,
+            Function::RegexpExtract
+                if (2..=3).contains(&count)
+                    && string(0)
+                    && string(1)
+                    && (2..count).all(integer) =>
+            {
+                SqlType::Varchar(None)
+            }
             Function::TimeField(_) if count == 1 && types[0].is_timestamp() => SqlType::BigInt,
             _ => {
                 return Err(SqlError::new(format!(
@@ -140,8 +153,10 @@ impl Function {
         ty: &SqlType,
         rows: usize,
     ) -> SqlResult<ArrayRef> {
-        if *self == Function::Abs {
-            return abs(&args[0]);
+        match self {
+            Function::Abs => return abs(&args[0]),
+            Function::RegexpExtract => return regexp_extract(args, types, rows),
+            _ => {}
         }
         let mut values = Vec::with_capacity(rows);
         let mut row_args = Vec::with_capacity(args.len());
@@ -244,7 +259,11 @@ impl Function {
                 None => KeyValue::Null,
             },
             Function::Like => KeyValue::Bool(like(text(0), text(1))),
-            Function::Abs => unreachable!("ABS is evaluated on whole columns"),
+            Function::Abs | Function::RegexpExtract => {
+                return Err(SqlError::new(format!(
+                    "{self:?} is evaluated on whole columns, not row by row"
+                )));
+            }
         })
     }
 }
@@ -328,6 +347,41 @@ pub fn java_pattern(pattern: &str) -> String {
     out
 }
 
+/// `REGEXP_EXTRACT` over columns, compiling each distinct pattern once per batch.
+fn regexp_extract(args: &[ArrayRef], types: &[SqlType], rows: usize) -> SqlResult<ArrayRef> {
+    let (text, pattern) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
+    let mut compiled: Option<(String, Option<regex::Regex>)> = None;
+    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
+    for row in 0..rows {
+        let group = match args.get(2) {
+            Some(index) => match key_value(index.as_ref(), row, &types[2]) {
+                KeyValue::Int(i) => usize::try_from(i).ok(),
+                _ => None,
+            },
+            None => Some(0),
+        };
+        if text.is_null(row) || pattern.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let wanted = pattern.value(row);
+        if compiled.as_ref().is_none_or(|(p, _)| p != wanted) {
+            // Flink returns NULL for a pattern that does not compile.
+            compiled = Some((wanted.to_string(), regex::Regex::new(wanted).ok()));
+        }
+        let found = compiled
+            .as_ref()
+            .and_then(|(_, regex)| regex.as_ref())
+            .zip(group)
+            .and_then(|(regex, group)| regex.captures(text.value(row))?.get(group));
+        match found {
+            Some(m) => out.append_value(m.as_str()),
+            None => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 /// `ABS`: negates the negative values (`x < 0 ? -x : x`).
 fn abs(values: &ArrayRef) -> SqlResult<ArrayRef> {
     let zero = arrow_cast::cast(
@@ -384,6 +438,38 @@ mod tests {
         );
         assert_eq!(apply(Function::Coalesce, &[KeyValue::Null, s("x")]), s("x"));
         assert_eq!(apply(Function::Trim, &[s("  x ")]), s("x"));
+    }
+
+    #[test]
+    fn regexp_extract_takes_a_group_of_the_first_match() {
+        let column = |values: Vec<Option<&str>>| -> ArrayRef {
+            Arc::new(arrow_array::StringArray::from(values))
+        };
+        let text = column(vec![
+            Some("https://x/a?query=1&channel_id=42&y=2"),
+            Some("channel_id=7"),
+            Some("no id"),
+            None,
+        ]);
+        let pattern = column(vec![Some("(&|^)channel_id=([^&]*)"); 4]);
+        let group: ArrayRef = Arc::new(Int32Array::from(vec![2, 2, 2, 2]));
+        let types = [SqlType::Varchar(None), SqlType::Varchar(None), SqlType::Int];
+        let out = Function::RegexpExtract
+            .eval(
+                &[text.clone(), pattern, group],
+                &types,
+                &SqlType::Varchar(None),
+                4,
+            )
+            .unwrap();
+        let out: Vec<Option<&str>> = out.as_string::<i32>().iter().collect();
+        assert_eq!(out, [Some("42"), Some("7"), None, None]);
+        // A group the pattern does not have, or a pattern that does not compile: NULL.
+        let bad = column(vec![Some("(a"); 4]);
+        let out = Function::RegexpExtract
+            .eval(&[text, bad], &types[..2], &SqlType::Varchar(None), 4)
+            .unwrap();
+        assert_eq!(out.null_count(), 4);
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub(super) fn interval_literal(interval: &ast::Interval) -> SqlResult<Expr> {
 
 /// The milliseconds of a constant interval expression (window sizes).
 pub fn interval_millis(expr: &ast::Expr) -> SqlResult<i64> {
-    let bound = bind(expr, &Scope::default())?;
+    let bound = bind(expr, &Scope::default(), &super::udf::Functions::default())?;
     match (&bound.kind, &bound.ty) {
         (ExprKind::Literal(value), SqlType::IntervalDayTime) => Ok(value
             .as_any()

@@ -7,6 +7,7 @@ pub mod format;
 mod functions;
 mod literal;
 mod typing;
+pub mod udf;
 
 use std::sync::Arc;
 
@@ -81,6 +82,8 @@ pub enum ExprKind {
     },
     /// A scalar function call.
     Call(Function, Vec<Expr>),
+    /// A user-defined function's call.
+    Udf(udf::Udf, Vec<Expr>),
     /// The field at this index of a `ROW` value (`person.id`); NULL where the row is NULL.
     Field(Box<Expr>, usize),
 }
@@ -158,6 +161,21 @@ impl Expr {
                 function.eval(&args, &types, &self.ty, rows)?
             }
             ExprKind::Field(row, index) => field_of(&row.eval(batch)?, *index)?,
+            ExprKind::Udf(udf, args) => {
+                let args = args
+                    .iter()
+                    .map(|a| a.eval(batch))
+                    .collect::<SqlResult<Vec<_>>>()?;
+                let result = udf.function.eval(&args, rows)?;
+                if result.len() != rows {
+                    return Err(SqlError::new(format!(
+                        "function {} returned {} values for {rows} rows",
+                        udf.name,
+                        result.len()
+                    )));
+                }
+                result
+            }
         };
         conform(array, &self.ty)
     }

@@ -3,6 +3,7 @@
 //! list (which is rewritten to read their results as `$agg0`, `$agg1`, ...), the keyed
 //! exchange, and the Calc computing the select list from the aggregation's output.
 
+use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
 use sqlparser::ast::{self, SelectItem, Spanned};
 
@@ -41,6 +42,7 @@ pub fn aggregate_input(
     filter: Option<Expr>,
     leading: Vec<Expr>,
     keys: &[usize],
+    functions: &Functions,
 ) -> SqlResult<AggregateInput> {
     let first_key = leading.len();
     let mut pre = leading;
@@ -52,7 +54,7 @@ pub fn aggregate_input(
             if AggKind::named(&function.name.to_string()).is_none() {
                 return Ok(None);
             }
-            let (kind, arg) = aggregate_call(function, scope)?;
+            let (kind, arg) = aggregate_call(function, scope, functions)?;
             let arg = arg.map(|e| {
                 pre.push(e.clone());
                 (pre.len() - 1, e.ty)
@@ -147,8 +149,9 @@ pub fn select_list(
     post: &Scope,
     carried: &[usize],
     parallelism: usize,
+    functions: &Functions,
 ) -> SqlResult<Planned> {
-    let (mut projections, mut scope) = project(items, post)?;
+    let (mut projections, mut scope) = project(items, post, functions)?;
     for &column in carried {
         projections.push(post.column(column));
         scope.columns.push(post.columns[column].clone());
@@ -179,7 +182,11 @@ pub fn group_by_names(select: &ast::Select) -> SqlResult<Vec<(String, &ast::Expr
 }
 
 /// An aggregate call: its kind and bound argument.
-fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind, Option<Expr>)> {
+fn aggregate_call(
+    function: &ast::Function,
+    scope: &Scope,
+    functions: &Functions,
+) -> SqlResult<(AggKind, Option<Expr>)> {
     let kind = AggKind::named(&function.name.to_string())
         .ok_or_else(|| SqlError::new("not an aggregate"))?;
     let star = matches!(&function.args, ast::FunctionArguments::List(list)
@@ -194,7 +201,7 @@ fn aggregate_call(function: &ast::Function, scope: &Scope) -> SqlResult<(AggKind
         return Ok((AggKind::CountStar, None));
     }
     match function_args(function)?.as_slice() {
-        [arg] => Ok((kind, Some(bind(arg, scope)?))),
+        [arg] => Ok((kind, Some(bind(arg, scope, functions)?))),
         _ => Err(
             SqlError::new(format!("{} takes one argument", function.name)).or_at(&function.span()),
         ),

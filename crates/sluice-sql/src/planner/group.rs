@@ -26,9 +26,16 @@ pub fn plan_group_aggregate(
     let filter = select
         .selection
         .as_ref()
-        .map(|e| bind_filter(e, &input.scope))
+        .map(|e| bind_filter(e, &input.scope, &ctx.catalog.functions))
         .transpose()?;
-    let aggregation = aggregate_input(&select.projection, &input.scope, filter, Vec::new(), &keys)?;
+    let aggregation = aggregate_input(
+        &select.projection,
+        &input.scope,
+        filter,
+        Vec::new(),
+        &keys,
+        &ctx.catalog.functions,
+    )?;
     let mut post = Scope::default();
     for &key in &keys {
         let mut column = input.scope.columns[key].clone();
@@ -53,7 +60,14 @@ pub fn plan_group_aggregate(
         move || GroupAggOperator::new(spec.clone()),
     );
     let row_kind = post.columns.len() - 1;
-    select_list(grouped, &aggregation.items, &post, &[row_kind], parallelism)
+    select_list(
+        grouped,
+        &aggregation.items,
+        &post,
+        &[row_kind],
+        parallelism,
+        &ctx.catalog.functions,
+    )
 }
 
 /// The `GROUP BY` columns' indexes in `scope`.

@@ -1,6 +1,7 @@
 //! Table scans: a source table becomes a stream of row batches holding its physical and
 //! computed columns, with timestamps and watermarks from its `WATERMARK` clause.
 
+use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
@@ -35,12 +36,12 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
     let mut scope = Scope::of_fields(&physical);
     let mut stream = rows;
     if table.columns.iter().any(|c| c.kind != ColumnKind::Physical) {
-        let (calc, computed) = computed_columns(table, &scope)?;
+        let (calc, computed) = computed_columns(table, &scope, &ctx.catalog.functions)?;
         scope = computed;
         stream = with_calc(stream, calc);
     }
     if let Some(watermark) = &table.watermark {
-        let expr = bind(&watermark.expr, &scope)?;
+        let expr = bind(&watermark.expr, &scope, &ctx.catalog.functions)?;
         if !expr.ty.is_timestamp() {
             return Err(SqlError::new(format!(
                 "the WATERMARK of table '{}' must be a timestamp expression, not {}",
@@ -60,13 +61,17 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
 }
 
 /// The Calc appending a table's computed columns to its physical ones.
-fn computed_columns(table: &TableDef, physical: &Scope) -> SqlResult<(Calc, Scope)> {
+fn computed_columns(
+    table: &TableDef,
+    physical: &Scope,
+    functions: &Functions,
+) -> SqlResult<(Calc, Scope)> {
     let mut projections = Vec::new();
     let mut scope = Scope::default();
     for column in &table.columns {
         let expr = match &column.kind {
             ColumnKind::Physical => physical.column(physical.resolve(&column.field.name)?),
-            ColumnKind::Computed(expr) => bind(expr, physical)?,
+            ColumnKind::Computed(expr) => bind(expr, physical, functions)?,
             ColumnKind::Metadata { key, .. } => {
                 return Err(SqlError::new(format!(
                     "table '{}': the metadata column '{}' (key '{key}') is not supported by its connector",

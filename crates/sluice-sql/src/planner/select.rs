@@ -1,6 +1,7 @@
 //! `SELECT` without aggregation: a filter and a projection over one relation, fused into one
 //! Calc.
 
+use crate::expr::udf::Functions;
 use sqlparser::ast::{self, Select, SelectItem, Spanned, TableFactor};
 
 use super::{PlanContext, Planned, group, legacy_window, plan_relation, window, with_calc};
@@ -37,16 +38,16 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
     let filter = select
         .selection
         .as_ref()
-        .map(|e| bind_filter(e, &input.scope))
+        .map(|e| bind_filter(e, &input.scope, &ctx.catalog.functions))
         .transpose()?;
-    let (projections, scope) = project(&select.projection, &input.scope)?;
+    let (projections, scope) = project(&select.projection, &input.scope, &ctx.catalog.functions)?;
     let stream = with_calc(input.stream, Calc::new(filter, projections, &scope));
     Ok(Planned { stream, scope })
 }
 
 /// A `WHERE` condition, which must be boolean.
-pub fn bind_filter(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
-    let filter = bind(expr, scope)?;
+pub fn bind_filter(expr: &ast::Expr, scope: &Scope, functions: &Functions) -> SqlResult<Expr> {
+    let filter = bind(expr, scope, functions)?;
     if filter.ty != SqlType::Boolean {
         return Err(SqlError::new(format!(
             "WHERE needs a BOOLEAN condition, not {}",
@@ -59,7 +60,11 @@ pub fn bind_filter(expr: &ast::Expr, scope: &Scope) -> SqlResult<Expr> {
 
 /// The select list's expressions, bound over `scope`, and the scope of their output:
 /// each named by its alias, its column's name, or `EXPR$i` as Flink names it.
-pub fn project(items: &[SelectItem], scope: &Scope) -> SqlResult<(Vec<Expr>, Scope)> {
+pub fn project(
+    items: &[SelectItem],
+    scope: &Scope,
+    functions: &Functions,
+) -> SqlResult<(Vec<Expr>, Scope)> {
     let mut projections = Vec::new();
     let mut output = Scope::default();
     for item in items {
@@ -77,7 +82,7 @@ pub fn project(items: &[SelectItem], scope: &Scope) -> SqlResult<(Vec<Expr>, Sco
                 continue;
             }
         };
-        let bound = bind(expr, scope)?;
+        let bound = bind(expr, scope, functions)?;
         let name = name.unwrap_or_else(|| match expr {
             ast::Expr::Identifier(ident) => ident.value.clone(),
             ast::Expr::CompoundIdentifier(parts) => {

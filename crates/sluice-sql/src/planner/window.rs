@@ -66,12 +66,19 @@ pub fn plan_window_aggregate(
     let filter = select
         .selection
         .as_ref()
-        .map(|e| bind_filter(e, &input.scope))
+        .map(|e| bind_filter(e, &input.scope, &ctx.catalog.functions))
         .transpose()?;
 
     // Before the exchange: the rowtime, the keys, then the aggregates' arguments.
     let leading = vec![input.scope.column(time)];
-    let aggregation = aggregate_input(&select.projection, &input.scope, filter, leading, &keys)?;
+    let aggregation = aggregate_input(
+        &select.projection,
+        &input.scope,
+        filter,
+        leading,
+        &keys,
+        &ctx.catalog.functions,
+    )?;
 
     // The window operator's output: keys, window columns, aggregates.
     let mut post = Scope::default();
@@ -99,7 +106,14 @@ pub fn plan_window_aggregate(
         "WindowAggregate",
         move || WindowAggOperator::new(spec.clone()),
     );
-    select_list(windowed, &aggregation.items, &post, &[], parallelism)
+    select_list(
+        windowed,
+        &aggregation.items,
+        &post,
+        &[],
+        parallelism,
+        &ctx.catalog.functions,
+    )
 }
 
 /// Reads `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`, `HOP(.., slide, size)` or
