@@ -416,9 +416,15 @@ impl CsvEncoder {
     }
 }
 
-/// A field, quoted (with `"` doubled) when it is text holding a character below `-`.
+/// Jackson's CSV writer (Flink's) checks text up to this long (in UTF-16 units) for
+/// characters that need quotes, and quotes longer text always.
+const MAX_QUOTE_CHECK: usize = 24;
+
+/// A field, quoted (with `"` doubled) when it is text holding a character below `-`, or text
+/// longer than [`MAX_QUOTE_CHECK`].
 fn write_field(text: &str, is_text: bool, out: &mut Vec<u8>) {
-    if !is_text || !text.bytes().any(|b| b < b'-') {
+    let long = text.len() > MAX_QUOTE_CHECK && text.encode_utf16().count() > MAX_QUOTE_CHECK;
+    if !is_text || !long && !text.bytes().any(|b| b < b'-') {
         return out.extend_from_slice(text.as_bytes());
     }
     out.push(b'"');
@@ -508,6 +514,23 @@ mod tests {
         assert_eq!(fields.iter().collect::<Vec<_>>(), [""]);
         assert!(fields.split("\"open").is_err());
         assert!(fields.split("\"a\"b,c").is_err());
+    }
+
+    #[test]
+    fn text_is_quoted_as_jackson_quotes_it() {
+        let quoted = |text: &str| {
+            let mut out = Vec::new();
+            write_field(text, true, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(quoted("channel-9656"), "channel-9656");
+        assert_eq!(quoted("a b"), "\"a b\"");
+        assert_eq!(quoted("say \"hi\""), "\"say \"\"hi\"\"\"");
+        // Longer than 24 characters: always quoted.
+        assert_eq!(quoted(&"x".repeat(24)), "x".repeat(24));
+        assert_eq!(quoted(&"x".repeat(25)), format!("\"{}\"", "x".repeat(25)));
+        // Counted in UTF-16 units, as Java counts them.
+        assert_eq!(quoted(&"é".repeat(24)), "é".repeat(24));
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub fn rewrite(select: &Select) -> SqlResult<Option<Select>> {
         };
     let args: Vec<String> = function_args(function)?
         .iter()
-        .map(|a| a.to_string())
+        .map(|a| unqualified(a))
         .collect();
     let keys: Vec<&ast::Expr> = exprs
         .iter()
@@ -51,7 +51,7 @@ pub fn rewrite(select: &Select) -> SqlResult<Option<Select>> {
     })?;
     let data = match window {
         "SESSION" if !keys.is_empty() => {
-            let partition: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            let partition: Vec<String> = keys.iter().map(|k| unqualified(k)).collect();
             format!("TABLE {table} PARTITION BY {}", partition.join(", "))
         }
         _ => format!("TABLE {table}"),
@@ -71,6 +71,15 @@ pub fn rewrite(select: &Select) -> SqlResult<Option<Select>> {
         .map(|item| rewrite_item(item, &mut |f| Ok(window_property(window, f))))
         .collect::<SqlResult<_>>()?;
     Ok(Some(rewritten))
+}
+
+/// `expr` as text, a column without the table alias before it (`B.bidder` is `bidder`): the
+/// window function reads the one table of `FROM` by its name.
+fn unqualified(expr: &ast::Expr) -> String {
+    match expr {
+        ast::Expr::CompoundIdentifier(parts) if parts.len() == 2 => parts[1].to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `TUMBLE(..)`, `HOP(..)` or `SESSION(..)` in `GROUP BY`: its name and call.

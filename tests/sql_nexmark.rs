@@ -1,0 +1,149 @@
+//! The Nexmark benchmark's Flink SQL queries, run unchanged (their published texts in
+//! `tests/sql/nexmark/queries`, the blackhole sink made a CSV directory) on the `nexmark`
+//! connector, checked row for row against Apache Flink 2.3's results on the same events
+//! (`tests/sql/golden/nexmark-*.csv`, made by `tests/sql/regenerate-golden.sh` from the events in
+//! `tests/sql/data/nexmark`), at parallelism 1 and 2.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{committed_lines, temp_dir};
+use sluice::sql::session::SqlSession;
+
+fn nexmark_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/nexmark")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The source table and views, then `script` with `${OUT}` (and a blackhole sink) set to `out`.
+fn run(script: &str, parallelism: usize, out: &Path) {
+    let text = format!(
+        "SET 'parallelism.default' = '{parallelism}';\n{}\n{}",
+        read(&nexmark_dir().join("nexmark.sql")),
+        script.replace(
+            "'connector' = 'blackhole'",
+            "'connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv'"
+        )
+    )
+    .replace("${OUT}", &out.display().to_string());
+    SqlSession::new()
+        .execute_script(&text)
+        .unwrap_or_else(|e| panic!("at parallelism {parallelism}: {e}"));
+}
+
+/// Runs the published query `name` at parallelism 1 and 2 and compares its rows with Flink's.
+fn check(name: &str) {
+    let query = read(&nexmark_dir().join("queries").join(format!("{name}.sql")));
+    let golden = read(
+        &nexmark_dir()
+            .join("../golden")
+            .join(format!("nexmark-{name}.csv")),
+    );
+    let expected: Vec<&str> = golden.lines().collect();
+    assert!(!expected.is_empty(), "{name}: Flink's result is empty");
+    for parallelism in [1, 2] {
+        let dir = temp_dir("nexmark", &format!("{name}-{parallelism}"));
+        run(&query, parallelism, &dir.join("out"));
+        let rows = committed_lines(&[&dir.join("out")]);
+        assert_eq!(
+            rows.len(),
+            expected.len(),
+            "{name} at parallelism {parallelism}: row count"
+        );
+        for (row, (ours, flinks)) in rows.iter().zip(&expected).enumerate() {
+            assert_eq!(
+                ours, flinks,
+                "{name} at parallelism {parallelism}: sorted row {row}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The connector still makes the events Flink's side of these tests reads, at any parallelism.
+#[test]
+fn the_connector_makes_the_committed_events() {
+    for parallelism in [1, 3] {
+        let dir = temp_dir("nexmark", &format!("events-{parallelism}"));
+        run(&read(&nexmark_dir().join("export.sql")), parallelism, &dir);
+        for table in ["bid", "person", "auction"] {
+            let ours = committed_lines(&[&dir.join(table)]);
+            let committed = read(&nexmark_dir().join(format!("../data/nexmark/{table}.csv")));
+            let mut committed: Vec<&str> = committed.lines().collect();
+            committed.sort_unstable();
+            assert_eq!(ours.len(), committed.len(), "{table} at {parallelism}");
+            assert!(
+                ours.iter().zip(&committed).all(|(a, b)| a == b),
+                "{table} at parallelism {parallelism}: the events changed"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn q0_pass_through() {
+    check("q0");
+}
+
+#[test]
+fn q1_currency_conversion() {
+    check("q1");
+}
+
+#[test]
+fn q2_selection() {
+    check("q2");
+}
+
+#[test]
+fn q11_user_sessions() {
+    check("q11");
+}
+
+#[test]
+fn q14_calculation_with_a_rust_udf() {
+    check("q14");
+}
+
+#[test]
+fn q21_channel_id_with_regexp_extract() {
+    check("q21");
+}
+
+#[test]
+fn q22_url_directories() {
+    check("q22");
+}
+
+/// A bad nexmark table says what is wrong with it.
+#[test]
+fn a_wrong_schema_or_option_is_refused() {
+    let mut session = SqlSession::new();
+    let err = session
+        .execute_script(
+            "CREATE TABLE n (event_type INT) WITH ('connector' = 'nexmark');
+             CREATE TABLE s (x INT) WITH ('connector' = 'blackhole');
+             INSERT INTO s SELECT event_type FROM n;",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("physical columns must be"), "{err}");
+    let script =
+        read(&nexmark_dir().join("nexmark.sql")).replace("'events.num'", "'events.number'");
+    let err = SqlSession::new()
+        .execute_script(&format!(
+            "{script}\nCREATE TABLE s (x BIGINT) WITH ('connector' = 'blackhole');
+             INSERT INTO s SELECT auction FROM bid;"
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unsupported nexmark option 'events.number'"),
+        "{err}"
+    );
+}
