@@ -32,3 +32,10 @@ prepare_bench_throughput() {
   FLINK_HOME="$(scripts/install-flink.sh)"
   export FLINK_HOME
 }
+
+# Builds the `sluice` binary (release): sets SLUICE.
+prepare_sluice() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
+  cargo build --release --bin sluice >&2
+  SLUICE="$CARGO_TARGET_DIR/release/sluice"
+}

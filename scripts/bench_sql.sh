@@ -14,9 +14,7 @@ cd "$(dirname "$0")/.."
 ROWS="${1:-2000000}"
 RUNS="${RUNS:-3}"
 source scripts/bench_lib.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --bin sluice >&2
-SLUICE="$CARGO_TARGET_DIR/release/sluice"
+prepare_sluice
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME
 WORK="$(mktemp -d)"
