@@ -29,16 +29,22 @@ pub struct ScopeColumn {
     pub nullable: bool,
     /// Whether it is an event-time attribute (a table's `WATERMARK` column, `window_time`).
     pub rowtime: bool,
+    /// Whether it is a processing-time attribute (`PROCTIME()`).
+    pub proctime: bool,
+    /// The name or alias of the `FROM` item it comes from (`P` of `P.id`), where known.
+    pub table: Option<String>,
 }
 
 impl ScopeColumn {
-    /// A column that is not a time attribute.
+    /// A column that is not a time attribute, of no named `FROM` item.
     pub fn new(name: &str, ty: SqlType, nullable: bool) -> Self {
         ScopeColumn {
             name: name.to_string(),
             ty,
             nullable,
             rowtime: false,
+            proctime: false,
+            table: None,
         }
     }
 }
@@ -61,17 +67,65 @@ impl Scope {
         }
     }
 
-    /// The index of the column `name`, or an error naming the closest one.
+    /// The index of the column `name`, or an error naming the closest one (or saying that
+    /// two `FROM` items have it).
     pub fn resolve(&self, name: &str) -> SqlResult<usize> {
-        self.columns
+        let mut found = self
+            .columns
             .iter()
-            .position(|c| c.name == name)
+            .enumerate()
+            .filter(|(_, c)| c.name == name);
+        match (found.next(), found.next()) {
+            (Some((index, _)), None) => Ok(index),
+            (Some(_), Some(_)) => Err(SqlError::new(format!(
+                "Column '{name}' is ambiguous: name it with its table's name or alias"
+            ))),
+            (None, _) => Err(SqlError::new(format!(
+                "Column '{name}' not found in any table.{}",
+                did_you_mean(name, self.columns.iter().map(|c| c.name.as_str()))
+            ))),
+        }
+    }
+
+    /// The index of column `name` of the `FROM` item named or aliased `table`. A scope whose
+    /// columns know no `FROM` item (one table, planned through a rewrite) resolves `name`.
+    pub fn resolve_qualified(&self, table: &str, name: &str) -> SqlResult<usize> {
+        if self.columns.iter().all(|c| c.table.is_none()) {
+            return self.resolve(name);
+        }
+        let of_table: Vec<usize> = (0..self.columns.len())
+            .filter(|&i| self.columns[i].table.as_deref() == Some(table))
+            .collect();
+        if of_table.is_empty() {
+            return Err(SqlError::new(format!(
+                "Table '{table}' not found.{}",
+                did_you_mean(
+                    table,
+                    self.columns.iter().filter_map(|c| c.table.as_deref())
+                )
+            )));
+        }
+        of_table
+            .iter()
+            .copied()
+            .find(|&i| self.columns[i].name == name)
             .ok_or_else(|| {
                 SqlError::new(format!(
-                    "Column '{name}' not found in any table.{}",
-                    did_you_mean(name, self.columns.iter().map(|c| c.name.as_str()))
+                    "Column '{name}' not found in table '{table}'.{}",
+                    did_you_mean(
+                        name,
+                        of_table.iter().map(|&i| self.columns[i].name.as_str())
+                    )
                 ))
             })
+    }
+
+    /// The same columns, all of the `FROM` item `table`.
+    pub fn qualified(mut self, table: &str) -> Scope {
+        for column in &mut self.columns {
+            column.table = Some(table.to_string());
+        }
+        self
     }
 
     /// The Arrow schema of batches holding these columns.
@@ -295,11 +349,12 @@ fn bind_compound(parts: &[ast::Ident], scope: &Scope) -> SqlResult<Expr> {
         _ => 1,
     };
     let column = &parts[start];
-    let mut expr = scope.column(
-        scope
-            .resolve(&column.value)
-            .map_err(|e| e.or_at(&column.span))?,
-    );
+    let index = if start == 0 {
+        scope.resolve(&column.value)
+    } else {
+        scope.resolve_qualified(&parts[0].value, &column.value)
+    };
+    let mut expr = scope.column(index.map_err(|e| e.or_at(&column.span))?);
     for field in &parts[start + 1..] {
         let Some((index, ty)) = expr.ty.row_field(&field.value) else {
             let known = match &expr.ty {
@@ -390,6 +445,11 @@ fn bind_case(
         ty,
         nullable,
     ))
+}
+
+/// `a AND b` of two boolean expressions.
+pub fn and(a: Expr, b: Expr) -> SqlResult<Expr> {
+    binary(&ast::BinaryOperator::And, a, b)
 }
 
 /// `NOT e` when `negated`, else `e`.

@@ -41,6 +41,8 @@ pub enum Function {
     ToTimestamp,
     /// `s LIKE pattern`: `%` any run of characters, `_` any one.
     Like,
+    /// `PROCTIME()`: the processing time (the wall clock) when the row is computed.
+    Proctime,
     /// `REGEXP_EXTRACT(s, regex [, group])`: the group (default 0, the whole match) of the
     /// first match of `regex` in `s`; NULL without a match, such a group or a valid regex.
     RegexpExtract,
@@ -83,6 +85,7 @@ impl Function {
             "DATE_FORMAT" => Function::DateFormat,
             "TO_TIMESTAMP" => Function::ToTimestamp,
             "REGEXP_EXTRACT" => Function::RegexpExtract,
+            "PROCTIME" => Function::Proctime,
             "YEAR" => Function::TimeField(TimeField::Year),
             "MONTH" => Function::TimeField(TimeField::Month),
             "DAYOFMONTH" => Function::TimeField(TimeField::Day),
@@ -122,6 +125,7 @@ impl Function {
             }
             Function::ToTimestamp if count == 1 && string(0) => SqlType::Timestamp(3),
             Function::Like if count == 2 && string(0) && string(1) => SqlType::Boolean,
+            Function::Proctime if count == 0 => SqlType::TimestampLtz(3),
             Function::RegexpExtract
                 if (2..=3).contains(&count)
                     && string(0)
@@ -156,6 +160,13 @@ impl Function {
         match self {
             Function::Abs => return abs(&args[0]),
             Function::RegexpExtract => return regexp_extract(args, types, rows),
+            Function::Proctime => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let values = arrow_array::TimestampMillisecondArray::from(vec![now; rows]);
+                return Ok(Arc::new(values.with_timezone("UTC")));
+            }
             _ => {}
         }
         let mut values = Vec::with_capacity(rows);
@@ -259,7 +270,7 @@ impl Function {
                 None => KeyValue::Null,
             },
             Function::Like => KeyValue::Bool(like(text(0), text(1))),
-            Function::Abs | Function::RegexpExtract => {
+            Function::Abs | Function::RegexpExtract | Function::Proctime => {
                 return Err(SqlError::new(format!(
                     "{self:?} is evaluated on whole columns, not row by row"
                 )));

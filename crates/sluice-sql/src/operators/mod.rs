@@ -1,11 +1,12 @@
 //! The operators SQL jobs run, all over [`RowBatch`](crate::batch::RowBatch) records: CSV
 //! decoding, Calc (filter and projection), the watermark generator of a table's `WATERMARK`,
-//! the split of batches by key for the exchange, window aggregation and group aggregation
-//! (a changelog).
+//! the split of batches by key for the exchange, window aggregation, group aggregation (a
+//! changelog) and the regular join.
 
 pub mod calc;
 pub mod decode;
 pub mod group_agg;
+pub mod join;
 pub mod key_split;
 pub mod sessions;
 pub mod watermarks;

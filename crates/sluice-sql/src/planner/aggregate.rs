@@ -20,7 +20,7 @@ use crate::operators::key_split::{KeyRouting, KeySplitOperator, RoutedBatch};
 use crate::types::SqlType;
 
 /// Row batches per network buffer into an aggregation: each holds up to a thousand rows.
-const ROW_BATCHES_PER_BUFFER: usize = 2;
+pub(super) const ROW_BATCHES_PER_BUFFER: usize = 2;
 
 /// The input side of an aggregation.
 pub struct AggregateInput {
@@ -126,7 +126,7 @@ where
 }
 
 /// The input's rows through `pre` to the subtask owning each row's key.
-fn keyed_exchange(
+pub(super) fn keyed_exchange(
     stream: DataStream<RowBatch>,
     pre: Calc,
     routing: KeyRouting,

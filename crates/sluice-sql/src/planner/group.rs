@@ -11,7 +11,7 @@ use super::rewrite::rewrite_item;
 use super::select::bind_filter;
 use super::{PlanContext, Planned};
 use crate::aggregate::AggKind;
-use crate::error::SqlResult;
+use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn};
 use crate::operators::group_agg::{GroupAggOperator, GroupAggSpec, ROW_KIND_COLUMN};
 use crate::types::SqlType;
@@ -22,6 +22,12 @@ pub fn plan_group_aggregate(
     select: &Select,
     input: Planned,
 ) -> SqlResult<Planned> {
+    if super::select::changelog_kind(&input.scope).is_some() {
+        return Err(SqlError::new(
+            "aggregating an updating input (a changelog) is not supported yet",
+        )
+        .or_at(&select.span()));
+    }
     let keys = group_columns(select, &input.scope)?;
     let filter = select
         .selection

@@ -5,6 +5,7 @@
 
 mod aggregate;
 mod group;
+mod join;
 mod legacy_window;
 mod rewrite;
 mod scan;
@@ -37,6 +38,16 @@ pub struct Planned {
     pub stream: DataStream<RowBatch>,
     /// Their columns.
     pub scope: Scope,
+}
+
+impl Planned {
+    /// The same relation, its columns named as of the `FROM` item `table`.
+    fn qualified(self, table: &str) -> Planned {
+        Planned {
+            stream: self.stream,
+            scope: self.scope.qualified(table),
+        }
+    }
 }
 
 /// `stream` through `calc`.
@@ -103,10 +114,20 @@ fn plan_named(ctx: &PlanContext<'_>, name: &str) -> SqlResult<Planned> {
 /// Plans a `FROM` item.
 fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Planned> {
     match relation {
-        TableFactor::Table { name, .. } => {
-            plan_named(ctx, &object_name(name)).map_err(|e| e.or_at(&name.span()))
+        TableFactor::Table { name, alias, .. } => {
+            let table = object_name(name);
+            let planned = plan_named(ctx, &table).map_err(|e| e.or_at(&name.span()))?;
+            Ok(planned.qualified(alias.as_ref().map_or(&table, |a| &a.name.value)))
         }
-        TableFactor::Derived { subquery, .. } => plan_query(ctx, subquery),
+        TableFactor::Derived {
+            subquery, alias, ..
+        } => {
+            let planned = plan_query(ctx, subquery)?;
+            Ok(match alias {
+                Some(alias) => planned.qualified(&alias.name.value),
+                None => planned,
+            })
+        }
         other => Err(SqlError::new(format!("unsupported FROM item: {other}")).or_at(&other.span())),
     }
 }

@@ -49,15 +49,25 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
             )));
         }
         let rowtime = scope.resolve(&watermark.column)?;
-        let strategy =
-            WatermarkStrategy::for_generator(move || ExpressionWatermarks::new(expr.clone()))
-                .with_timestamp_assigner(move |batch: &RowBatch, _| {
-                    max_timestamp(batch.0.column(rowtime).as_ref()).unwrap_or(i64::MIN)
-                });
-        stream = stream.assign_timestamps_and_watermarks(strategy);
+        stream = with_watermarks(stream, expr, rowtime);
         scope.columns[rowtime].rowtime = true;
     }
     Ok(Planned { stream, scope })
+}
+
+/// `stream` with timestamps (each batch: the highest of column `rowtime`) and watermarks (the
+/// highest value of `expr` seen, emitted periodically).
+pub fn with_watermarks(
+    stream: DataStream<RowBatch>,
+    expr: crate::expr::Expr,
+    rowtime: usize,
+) -> DataStream<RowBatch> {
+    let strategy =
+        WatermarkStrategy::for_generator(move || ExpressionWatermarks::new(expr.clone()))
+            .with_timestamp_assigner(move |batch: &RowBatch, _| {
+                max_timestamp(batch.0.column(rowtime).as_ref()).unwrap_or(i64::MIN)
+            });
+    stream.assign_timestamps_and_watermarks(strategy)
 }
 
 /// The Calc appending a table's computed columns to its physical ones.

@@ -4,7 +4,7 @@
 use crate::expr::udf::Functions;
 use sqlparser::ast::{self, Select, SelectItem, Spanned, TableFactor};
 
-use super::{PlanContext, Planned, group, legacy_window, plan_relation, window, with_calc};
+use super::{PlanContext, Planned, group, join, legacy_window, plan_relation, window, with_calc};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::Expr;
 use crate::expr::bind::{Scope, ScopeColumn, bind};
@@ -14,13 +14,18 @@ use crate::types::SqlType;
 /// Plans a `SELECT`.
 pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned> {
     let from = match select.from.as_slice() {
-        [one] if one.joins.is_empty() => one,
+        [one] => one,
         [] => {
             return Err(
                 SqlError::new("SELECT without FROM is not supported yet").or_at(&select.span())
             );
         }
-        _ => return Err(SqlError::new("joins are not supported yet").or_at(&select.span())),
+        _ => {
+            return Err(SqlError::new(
+                "a comma join is not supported yet: write JOIN .. ON with the equality of the two sides",
+            )
+            .or_at(&select.span()));
+        }
     };
     if let Some(windowed) = legacy_window::rewrite(select)? {
         return plan_select(ctx, &windowed);
@@ -28,10 +33,14 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
     if select.having.is_some() {
         return Err(SqlError::new("HAVING is not supported yet").or_at(&select.span()));
     }
-    if let TableFactor::TableFunction { expr, .. } = &from.relation {
-        return window::plan_window_aggregate(ctx, select, expr);
-    }
-    let input = plan_relation(ctx, &from.relation)?;
+    let input = if from.joins.is_empty() {
+        if let TableFactor::TableFunction { expr, .. } = &from.relation {
+            return window::plan_window_aggregate(ctx, select, expr);
+        }
+        plan_relation(ctx, &from.relation)?
+    } else {
+        join::plan_joins(ctx, from)?
+    };
     if group::aggregates(select) {
         return group::plan_group_aggregate(ctx, select, input);
     }
@@ -40,9 +49,23 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         .as_ref()
         .map(|e| bind_filter(e, &input.scope, &ctx.catalog.functions))
         .transpose()?;
-    let (projections, scope) = project(&select.projection, &input.scope, &ctx.catalog.functions)?;
+    let (mut projections, mut scope) =
+        project(&select.projection, &input.scope, &ctx.catalog.functions)?;
+    // A changelog's rows keep their kinds.
+    if let Some(kind) = changelog_kind(&input.scope) {
+        projections.push(input.scope.column(kind));
+        scope.columns.push(input.scope.columns[kind].clone());
+    }
     let stream = with_calc(input.stream, Calc::new(filter, projections, &scope));
     Ok(Planned { stream, scope })
+}
+
+/// The row-kind column of a changelog relation.
+pub fn changelog_kind(scope: &Scope) -> Option<usize> {
+    scope
+        .columns
+        .iter()
+        .position(|c| c.name == crate::operators::group_agg::ROW_KIND_COLUMN)
 }
 
 /// A `WHERE` condition, which must be boolean.
@@ -75,7 +98,22 @@ pub fn project(
                 return Err(SqlError::new(format!("unsupported select item: {item}")));
             }
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                // `t.*`: the columns of the FROM item `t` (all, where none is known).
+                let table = match item {
+                    SelectItem::QualifiedWildcard(
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(name),
+                        _,
+                    ) if scope.columns.iter().any(|c| c.table.is_some()) => {
+                        Some(crate::statement::object_name(name))
+                    }
+                    _ => None,
+                };
+                let kind = changelog_kind(scope);
                 for (index, column) in scope.columns.iter().enumerate() {
+                    let other_table = table.is_some() && column.table != table;
+                    if Some(index) == kind || other_table {
+                        continue;
+                    }
                     projections.push(scope.column(index));
                     output.columns.push(column.clone());
                 }
@@ -90,10 +128,16 @@ pub fn project(
             }
             _ => format!("EXPR${}", projections.len()),
         });
-        let rowtime =
-            matches!(bound.kind, crate::expr::ExprKind::Column(i) if scope.columns[i].rowtime);
+        use crate::expr::{ExprKind, Function};
+        let rowtime = matches!(bound.kind, ExprKind::Column(i) if scope.columns[i].rowtime);
+        let proctime = match &bound.kind {
+            ExprKind::Column(i) => scope.columns[*i].proctime,
+            ExprKind::Call(Function::Proctime, _) => true,
+            _ => false,
+        };
         let mut column = ScopeColumn::new(&name, bound.ty.clone(), bound.nullable);
         column.rowtime = rowtime;
+        column.proctime = proctime;
         output.columns.push(column);
         projections.push(bound);
     }

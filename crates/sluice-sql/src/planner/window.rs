@@ -35,14 +35,20 @@ pub fn plan_window_aggregate(
     tvf: &ast::Expr,
 ) -> SqlResult<Planned> {
     let call = window_call(tvf)?;
-    let input = plan_named(ctx, &call.table).map_err(|e| e.or_at(&tvf.span()))?;
+    let mut input = plan_named(ctx, &call.table).map_err(|e| e.or_at(&tvf.span()))?;
     let time = input
         .scope
         .resolve(&call.time_column)
         .map_err(|e| e.or_at(&tvf.span()))?;
+    if input.scope.columns[time].proctime {
+        // Processing-time windows: the wall clock when a row was computed is its time, and the
+        // watermark follows the clock, so a window closes once the clock has passed its end.
+        input.stream = super::scan::with_watermarks(input.stream, input.scope.column(time), time);
+        input.scope.columns[time].rowtime = true;
+    }
     if !input.scope.columns[time].rowtime {
         return Err(SqlError::new(format!(
-            "The window function requires the timecol to be a time attribute: '{}' has no WATERMARK",
+            "The window function requires the timecol to be a time attribute: '{}' has no WATERMARK and is no PROCTIME()",
             call.time_column
         ))
         .or_at(&tvf.span()));

@@ -1,0 +1,421 @@
+//! The regular join (Flink's `StreamingJoinOperator` for an inner join): both inputs' rows are
+//! kept, by their join key, for as long as the job runs; a row arriving on one side joins the
+//! other side's rows of its key, and the joined rows that pass the rest of the `ON` condition
+//! are emitted. Inputs may be changelogs: an insert or update-after joins as `+I`, a retraction
+//! (update-before, delete) removes its row and retracts what it joined with `-D`. Rows whose
+//! key holds a NULL join nothing, as `=` never holds for NULL.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
+use arrow_schema::SchemaRef;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use sluice_core::{Record, UserResult};
+use sluice_runtime::task::operator::{OperatorContext, StreamOperator, TwoInputOperator};
+use sluice_runtime::task::output::Output;
+use sluice_state::OperatorSnapshot;
+use sluice_state::codec::{decode, encode};
+
+use super::group_agg::RowKind;
+use super::key_split::RoutedBatch;
+use crate::batch::RowBatch;
+use crate::expr::{Expr, as_boolean};
+use crate::key::{KeyValue, columns_of, key_column, key_group_of, key_value, row_key};
+use crate::types::SqlType;
+
+/// One input of the join: the layout of its batches after the keyed exchange.
+#[derive(Debug, Clone)]
+pub struct JoinSide {
+    /// The types of its data columns, which come first in its batches.
+    pub types: Vec<SqlType>,
+    /// Its join key columns (index in its batches, type).
+    pub keys: Vec<(usize, SqlType)>,
+    /// The row-kind column of a changelog input.
+    pub row_kind: Option<usize>,
+}
+
+/// What the join computes.
+#[derive(Debug, Clone)]
+pub struct JoinSpec {
+    /// The first (left) input.
+    pub left: JoinSide,
+    /// The second (right) input.
+    pub right: JoinSide,
+    /// The rest of the `ON` condition, over the joined columns (left's, then right's).
+    pub residual: Option<Expr>,
+    /// The output: the joined columns, and a row-kind column when an input is a changelog.
+    pub schema: SchemaRef,
+}
+
+impl JoinSpec {
+    /// Whether the output is a changelog.
+    pub fn changelog(&self) -> bool {
+        self.left.row_kind.is_some() || self.right.row_kind.is_some()
+    }
+}
+
+/// A kept row and how many times it is there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Kept {
+    row: Vec<KeyValue>,
+    count: u32,
+}
+
+/// One side's rows by join key.
+type SideRows = FxHashMap<Vec<KeyValue>, Vec<Kept>>;
+
+const LEFT_STATE: &str = "sql-join-left";
+const RIGHT_STATE: &str = "sql-join-right";
+
+/// The regular join operator.
+pub struct JoinOperator {
+    spec: JoinSpec,
+    left: SideRows,
+    right: SideRows,
+    max_parallelism: usize,
+}
+
+impl JoinOperator {
+    /// An operator computing `spec`.
+    pub fn new(spec: JoinSpec) -> Self {
+        JoinOperator {
+            spec,
+            left: SideRows::default(),
+            right: SideRows::default(),
+            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+        }
+    }
+
+    /// Keeps (or retracts) the rows of `batch` from the left (`from_left`) or right input and
+    /// returns the joined rows they make or retract.
+    fn join(&mut self, batch: &RecordBatch, from_left: bool) -> UserResult<Option<RecordBatch>> {
+        let (side, own, other) = if from_left {
+            (&self.spec.left, &mut self.left, &self.right)
+        } else {
+            (&self.spec.right, &mut self.right, &self.left)
+        };
+        let keys = columns_of(batch, &side.keys);
+        let kinds = side
+            .row_kind
+            .and_then(|i| batch.column(i).as_any().downcast_ref::<Int8Array>());
+        let mut joined: Vec<(Vec<KeyValue>, RowKind)> = Vec::new();
+        for row in 0..batch.num_rows() {
+            let key = row_key(&keys, row);
+            if key.contains(&KeyValue::Null) {
+                continue;
+            }
+            let values: Vec<KeyValue> = side
+                .types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| key_value(batch.column(i).as_ref(), row, ty))
+                .collect();
+            let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
+            let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+            if accumulate {
+                keep(own, key.clone(), values.clone());
+            } else if !retract(own, &key, &values) {
+                // A retraction of a row never kept (a state cleaned up) retracts nothing.
+                continue;
+            }
+            let out_kind = if accumulate {
+                RowKind::Insert
+            } else {
+                RowKind::Delete
+            };
+            for kept in other.get(&key).into_iter().flatten() {
+                let combined: Vec<KeyValue> = if from_left {
+                    values.iter().chain(&kept.row).cloned().collect()
+                } else {
+                    kept.row.iter().chain(&values).cloned().collect()
+                };
+                for _ in 0..kept.count {
+                    joined.push((combined.clone(), out_kind));
+                }
+            }
+        }
+        if joined.is_empty() {
+            return Ok(None);
+        }
+        self.output(&joined)
+    }
+
+    /// The joined rows as a batch, through the residual condition, with their row kinds.
+    fn output(&self, joined: &[(Vec<KeyValue>, RowKind)]) -> UserResult<Option<RecordBatch>> {
+        let types = self.spec.left.types.iter().chain(&self.spec.right.types);
+        let columns: Vec<ArrayRef> = types
+            .enumerate()
+            .map(|(i, ty)| key_column(joined.iter().map(|(row, _)| &row[i]), ty))
+            .collect();
+        let mut columns_with_kinds = columns.clone();
+        columns_with_kinds.push(Arc::new(
+            joined.iter().map(|(_, k)| *k as i8).collect::<Int8Array>(),
+        ));
+        let kinds = Arc::clone(&columns_with_kinds[columns.len()]);
+        let rows = RecordBatch::try_from_iter(
+            columns_with_kinds
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| (format!("c{i}"), c)),
+        )?;
+        let Some(filter) = &self.spec.residual else {
+            return Ok(Some(self.finish(columns, kinds)?));
+        };
+        let keep = filter.eval(&rows)?;
+        let passed = arrow_select::filter::filter_record_batch(&rows, as_boolean(&keep)?)?;
+        if passed.num_rows() == 0 {
+            return Ok(None);
+        }
+        let mut columns = passed.columns().to_vec();
+        let kinds = columns.pop().unwrap_or(kinds);
+        Ok(Some(self.finish(columns, kinds)?))
+    }
+
+    /// The output batch of joined `columns`, with `kinds` when the output is a changelog.
+    fn finish(&self, mut columns: Vec<ArrayRef>, kinds: ArrayRef) -> UserResult<RecordBatch> {
+        if self.spec.changelog() {
+            columns.push(kinds);
+        }
+        Ok(RecordBatch::try_new(
+            Arc::clone(&self.spec.schema),
+            columns,
+        )?)
+    }
+}
+
+/// Adds one occurrence of `row` under `key`.
+fn keep(rows: &mut SideRows, key: Vec<KeyValue>, row: Vec<KeyValue>) {
+    let kept = rows.entry(key).or_default();
+    match kept.iter_mut().find(|k| k.row == row) {
+        Some(k) => k.count += 1,
+        None => kept.push(Kept { row, count: 1 }),
+    }
+}
+
+/// Removes one occurrence of `row` under `key`; false when there is none.
+fn retract(rows: &mut SideRows, key: &[KeyValue], row: &[KeyValue]) -> bool {
+    let Some(kept) = rows.get_mut(key) else {
+        return false;
+    };
+    let Some(position) = kept.iter().position(|k| k.row == row) else {
+        return false;
+    };
+    kept[position].count -= 1;
+    if kept[position].count == 0 {
+        kept.swap_remove(position);
+    }
+    if kept.is_empty() {
+        rows.remove(key);
+    }
+    true
+}
+
+impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
+    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.max_parallelism = ctx.max_parallelism;
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        for (name, rows) in [(LEFT_STATE, &self.left), (RIGHT_STATE, &self.right)] {
+            for (key, kept) in rows {
+                let key_group = key_group_of(key, self.max_parallelism);
+                snapshot
+                    .keyed
+                    .push(key_group, name, encode(name, key)?, encode(name, kept)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        for (name, rows) in [(LEFT_STATE, &mut self.left), (RIGHT_STATE, &mut self.right)] {
+            for (_, key, kept) in restored.keyed.entries(name) {
+                let key: Vec<KeyValue> = decode(name, key)?;
+                rows.insert(key, decode(name, kept)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TwoInputOperator<RoutedBatch, RoutedBatch, RowBatch> for JoinOperator {
+    fn process_batch1(
+        &mut self,
+        batch: &mut Vec<Record<RoutedBatch>>,
+        out: &mut Output<RowBatch>,
+    ) -> UserResult {
+        for record in batch.drain(..) {
+            if let Some(joined) = self.join(&record.value.batch.0, true)? {
+                out.emit(RowBatch(joined), None);
+            }
+        }
+        Ok(())
+    }
+
+    fn process_batch2(
+        &mut self,
+        batch: &mut Vec<Record<RoutedBatch>>,
+        out: &mut Output<RowBatch>,
+    ) -> UserResult {
+        for record in batch.drain(..) {
+            if let Some(joined) = self.join(&record.value.batch.0, false)? {
+                out.emit(RowBatch(joined), None);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operators::key_split::routed_rows;
+    use arrow_array::Int64Array;
+    use arrow_array::cast::AsArray;
+
+    fn spec(right_changelog: bool, residual: Option<Expr>) -> JoinSpec {
+        let side = |row_kind| JoinSide {
+            types: vec![SqlType::BigInt, SqlType::BigInt],
+            keys: vec![(0, SqlType::BigInt)],
+            row_kind,
+        };
+        let mut fields = vec![
+            arrow_schema::Field::new("k", arrow_schema::DataType::Int64, true),
+            arrow_schema::Field::new("a", arrow_schema::DataType::Int64, true),
+            arrow_schema::Field::new("k2", arrow_schema::DataType::Int64, true),
+            arrow_schema::Field::new("b", arrow_schema::DataType::Int64, true),
+        ];
+        if right_changelog {
+            fields.push(arrow_schema::Field::new(
+                "$row_kind",
+                arrow_schema::DataType::Int8,
+                false,
+            ));
+        }
+        JoinSpec {
+            left: side(None),
+            right: side(right_changelog.then_some(2)),
+            residual,
+            schema: Arc::new(arrow_schema::Schema::new(fields)),
+        }
+    }
+
+    fn longs(values: &[i64]) -> ArrayRef {
+        Arc::new(Int64Array::from(values.to_vec()))
+    }
+
+    fn joined(op: &mut JoinOperator, left: bool, record: Record<RoutedBatch>) -> Vec<Vec<i64>> {
+        let Some(batch) = op.join(&record.value.batch.0, left).unwrap() else {
+            return Vec::new();
+        };
+        (0..batch.num_rows())
+            .map(|row| {
+                batch
+                    .columns()
+                    .iter()
+                    .map(|c| match c.data_type() {
+                        arrow_schema::DataType::Int8 => {
+                            i64::from(c.as_primitive::<arrow_array::types::Int8Type>().value(row))
+                        }
+                        _ => c.as_primitive::<arrow_array::types::Int64Type>().value(row),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_join_the_other_sides_rows_of_their_key_whichever_comes_first() {
+        let mut op = JoinOperator::new(spec(false, None));
+        let left = routed_rows(vec![("k", longs(&[1, 2])), ("a", longs(&[10, 20]))]);
+        assert!(joined(&mut op, true, left).is_empty());
+        let right = routed_rows(vec![("k", longs(&[2, 3, 2])), ("b", longs(&[7, 8, 9]))]);
+        assert_eq!(
+            joined(&mut op, false, right),
+            [vec![2, 20, 2, 7], vec![2, 20, 2, 9]]
+        );
+        // A duplicate row joins again; a NULL key joins nothing.
+        let again = routed_rows(vec![("k", longs(&[2])), ("a", longs(&[20]))]);
+        assert_eq!(joined(&mut op, true, again).len(), 2);
+        let nulls = routed_rows(vec![
+            ("k", Arc::new(Int64Array::from(vec![None])) as ArrayRef),
+            ("a", longs(&[1])),
+        ]);
+        assert!(joined(&mut op, true, nulls).is_empty());
+    }
+
+    #[test]
+    fn retractions_retract_what_their_row_joined() {
+        let mut op = JoinOperator::new(spec(true, None));
+        let left = routed_rows(vec![("k", longs(&[1, 1])), ("a", longs(&[10, 11]))]);
+        joined(&mut op, true, left);
+        let insert = routed_rows(vec![
+            ("k", longs(&[1])),
+            ("b", longs(&[5])),
+            (
+                "$row_kind",
+                Arc::new(Int8Array::from(vec![RowKind::Insert as i8])) as ArrayRef,
+            ),
+        ]);
+        assert_eq!(
+            joined(&mut op, false, insert),
+            [vec![1, 10, 1, 5, 0], vec![1, 11, 1, 5, 0]]
+        );
+        let update = routed_rows(vec![
+            ("k", longs(&[1, 1])),
+            ("b", longs(&[5, 6])),
+            (
+                "$row_kind",
+                Arc::new(Int8Array::from(vec![
+                    RowKind::UpdateBefore as i8,
+                    RowKind::UpdateAfter as i8,
+                ])) as ArrayRef,
+            ),
+        ]);
+        assert_eq!(
+            joined(&mut op, false, update),
+            [
+                vec![1, 10, 1, 5, 3],
+                vec![1, 11, 1, 5, 3],
+                vec![1, 10, 1, 6, 0],
+                vec![1, 11, 1, 6, 0]
+            ]
+        );
+        // Retracting a row never kept retracts nothing.
+        let unknown = routed_rows(vec![
+            ("k", longs(&[1])),
+            ("b", longs(&[99])),
+            (
+                "$row_kind",
+                Arc::new(Int8Array::from(vec![RowKind::Delete as i8])) as ArrayRef,
+            ),
+        ]);
+        assert!(joined(&mut op, false, unknown).is_empty());
+    }
+
+    #[test]
+    fn the_rest_of_the_condition_filters_joined_rows() {
+        // ON l.k = r.k AND a < b
+        let a = Expr::column(1, SqlType::BigInt, true);
+        let b = Expr::column(3, SqlType::BigInt, true);
+        let less = Expr {
+            kind: crate::expr::ExprKind::Binary(
+                crate::expr::BinaryOp::Lt,
+                Box::new(a),
+                Box::new(b),
+            ),
+            ty: SqlType::Boolean,
+            nullable: true,
+        };
+        let mut op = JoinOperator::new(spec(false, Some(less)));
+        joined(
+            &mut op,
+            true,
+            routed_rows(vec![("k", longs(&[1])), ("a", longs(&[5]))]),
+        );
+        let right = routed_rows(vec![("k", longs(&[1, 1])), ("b", longs(&[4, 6]))]);
+        assert_eq!(joined(&mut op, false, right), [vec![1, 5, 1, 6]]);
+    }
+}

@@ -1,0 +1,227 @@
+//! Joins in `FROM`: `a [INNER] JOIN b ON cond` as Flink's regular join. The `ON` condition's
+//! equalities between an expression of each side are the join key (both sides' rows go through
+//! a keyed exchange on it); the rest of it filters the joined rows in the join operator.
+
+use sluice_api::prelude::*;
+use sqlparser::ast::{self, BinaryOperator, JoinConstraint, Spanned, TableWithJoins};
+
+use super::aggregate::{ROW_BATCHES_PER_BUFFER, keyed_exchange};
+use super::{PlanContext, Planned, plan_relation};
+use crate::error::{SqlError, SqlResult};
+use crate::expr::Expr;
+use crate::expr::bind::{Scope, ScopeColumn, and, bind, cast_to};
+use crate::operators::calc::Calc;
+use crate::operators::group_agg::ROW_KIND_COLUMN;
+use crate::operators::join::{JoinOperator, JoinSide, JoinSpec};
+use crate::operators::key_split::KeyRouting;
+use crate::types::SqlType;
+
+/// Plans a `FROM` item with its joins, left to right.
+pub fn plan_joins(ctx: &PlanContext<'_>, from: &TableWithJoins) -> SqlResult<Planned> {
+    let mut planned = plan_relation(ctx, &from.relation)?;
+    for join in &from.joins {
+        let on = match &join.join_operator {
+            ast::JoinOperator::Join(JoinConstraint::On(on))
+            | ast::JoinOperator::Inner(JoinConstraint::On(on)) => on,
+            other => {
+                let kind = match other {
+                    ast::JoinOperator::Join(_) | ast::JoinOperator::Inner(_) => "a join without ON",
+                    ast::JoinOperator::Left(_) | ast::JoinOperator::LeftOuter(_) => "LEFT JOIN",
+                    ast::JoinOperator::Right(_) | ast::JoinOperator::RightOuter(_) => "RIGHT JOIN",
+                    ast::JoinOperator::FullOuter(_) => "FULL JOIN",
+                    ast::JoinOperator::CrossJoin(_) => "CROSS JOIN",
+                    _ => "this join",
+                };
+                return Err(SqlError::new(format!(
+                    "{kind} is not supported yet (inner joins with ON are)"
+                ))
+                .or_at(&join.relation.span()));
+            }
+        };
+        let right = plan_relation(ctx, &join.relation)?;
+        planned = inner_join(ctx, planned, right, on).map_err(|e| e.or_at(&on.span()))?;
+    }
+    Ok(planned)
+}
+
+/// A relation's data columns (without a changelog's row kind) and its row-kind column.
+fn data_of(scope: &Scope) -> (Scope, Option<usize>) {
+    let mut data = scope.clone();
+    let row_kind = data.columns.iter().position(|c| c.name == ROW_KIND_COLUMN);
+    if let Some(index) = row_kind {
+        data.columns.remove(index);
+    }
+    (data, row_kind)
+}
+
+/// The `AND`ed parts of a condition.
+fn conjuncts(expr: &ast::Expr) -> Vec<&ast::Expr> {
+    match expr {
+        ast::Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut parts = conjuncts(left);
+            parts.extend(conjuncts(right));
+            parts
+        }
+        ast::Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+/// `left JOIN right ON on`.
+fn inner_join(
+    ctx: &PlanContext<'_>,
+    left: Planned,
+    right: Planned,
+    on: &ast::Expr,
+) -> SqlResult<Planned> {
+    let functions = &ctx.catalog.functions;
+    let (left_data, left_kind) = data_of(&left.scope);
+    let (right_data, right_kind) = data_of(&right.scope);
+    let mut joined = Scope::default();
+    for column in left_data.columns.iter().chain(&right_data.columns) {
+        let mut column = column.clone();
+        // A regular join's output is no time attribute.
+        column.rowtime = false;
+        joined.columns.push(column);
+    }
+    let (mut left_keys, mut right_keys) = (Vec::new(), Vec::new());
+    let mut residual: Option<Expr> = None;
+    for part in conjuncts(on) {
+        if let Some((l, r)) = equi_pair(part, &left_data, &right_data, functions) {
+            let ty = key_type(&l.ty, &r.ty).map_err(|e| e.or_at(&part.span()))?;
+            left_keys.push(cast_to(l, &ty));
+            right_keys.push(cast_to(r, &ty));
+            continue;
+        }
+        let condition = bind(part, &joined, functions)?;
+        if condition.ty != SqlType::Boolean {
+            return Err(SqlError::new(format!(
+                "ON must be a boolean condition, not {}",
+                condition.ty
+            ))
+            .or_at(&part.span()));
+        }
+        residual = Some(match residual {
+            None => condition,
+            Some(before) => and(before, condition)?,
+        });
+    }
+    if left_keys.is_empty() {
+        return Err(SqlError::new(
+            "a join needs an equality between a column of each side in ON (cross joins are not supported)",
+        ));
+    }
+    let parallelism = ctx.env.parallelism();
+    let max_parallelism = sluice_core::key_group::default_max_parallelism(parallelism);
+    let exchange = |planned: Planned, data: &Scope, kind: Option<usize>, keys: Vec<Expr>| {
+        let mut projections: Vec<Expr> = (0..planned.scope.columns.len())
+            .filter(|&i| Some(i) != kind)
+            .map(|i| planned.scope.column(i))
+            .collect();
+        let mut scope = data.clone();
+        let first_key = projections.len();
+        for (i, key) in keys.iter().enumerate() {
+            scope.columns.push(ScopeColumn::new(
+                &format!("$key{i}"),
+                key.ty.clone(),
+                key.nullable,
+            ));
+            projections.push(key.clone());
+        }
+        let routed_kind = kind.map(|k| {
+            scope.columns.push(planned.scope.columns[k].clone());
+            projections.push(planned.scope.column(k));
+            projections.len() - 1
+        });
+        let key_columns: Vec<(usize, SqlType)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (first_key + i, k.ty.clone()))
+            .collect();
+        let routing = KeyRouting {
+            keys: key_columns.clone(),
+            parallelism,
+            max_parallelism,
+        };
+        let side = JoinSide {
+            types: data.columns.iter().map(|c| c.ty.clone()).collect(),
+            keys: key_columns,
+            row_kind: routed_kind,
+        };
+        let pre = Calc::new(None, projections, &scope);
+        (keyed_exchange(planned.stream, pre, routing), side)
+    };
+    let (left_stream, left_side) = exchange(left, &left_data, left_kind, left_keys);
+    let (right_stream, right_side) = exchange(right, &right_data, right_kind, right_keys);
+    let changelog = left_side.row_kind.is_some() || right_side.row_kind.is_some();
+    let mut output = joined;
+    if changelog {
+        output
+            .columns
+            .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+    }
+    let spec = JoinSpec {
+        left: left_side,
+        right: right_side,
+        residual,
+        schema: output.arrow_schema(),
+    };
+    let stream = left_stream
+        .connect(right_stream)
+        .transform("Join", "Join", move || JoinOperator::new(spec.clone()))
+        .set_parallelism(parallelism)
+        .set_max_parallelism(max_parallelism)
+        .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    Ok(Planned {
+        stream,
+        scope: output,
+    })
+}
+
+/// `a = b` with `a` over the left side's columns and `b` over the right's (or the reverse):
+/// the two key expressions, left's first.
+fn equi_pair(
+    part: &ast::Expr,
+    left: &Scope,
+    right: &Scope,
+    functions: &crate::expr::udf::Functions,
+) -> Option<(Expr, Expr)> {
+    let ast::Expr::BinaryOp {
+        left: a,
+        op: BinaryOperator::Eq,
+        right: b,
+    } = part
+    else {
+        return None;
+    };
+    let over = |e: &ast::Expr, scope: &Scope| bind(e, scope, functions).ok();
+    match (over(a, left), over(b, right)) {
+        (Some(l), Some(r)) => Some((l, r)),
+        _ => match (over(b, left), over(a, right)) {
+            (Some(l), Some(r)) => Some((l, r)),
+            _ => None,
+        },
+    }
+}
+
+/// The type both sides of a key equality are compared in.
+fn key_type(left: &SqlType, right: &SqlType) -> SqlResult<SqlType> {
+    if left == right {
+        return Ok(left.clone());
+    }
+    if left.is_string() && right.is_string() {
+        return Ok(SqlType::Varchar(None));
+    }
+    if left.is_timestamp() && right.is_timestamp() {
+        return Ok(left.clone());
+    }
+    left.common_numeric(right).ok_or_else(|| {
+        SqlError::new(format!(
+            "cannot compare {left} with {right} in a join's ON condition"
+        ))
+    })
+}
