@@ -101,6 +101,11 @@ fn q2_selection() {
 }
 
 #[test]
+fn q5_hot_items_with_windows_of_windows_and_a_join() {
+    check("q5");
+}
+
+#[test]
 fn q7_highest_bid_with_a_regular_join() {
     check("q7");
 }

@@ -31,6 +31,9 @@ pub struct ScopeColumn {
     pub rowtime: bool,
     /// Whether it is a processing-time attribute (`PROCTIME()`).
     pub proctime: bool,
+    /// Whether it is the start (or end) of the windows of a window aggregation: grouping by
+    /// both aggregates per window again.
+    pub window_bound: Option<WindowBound>,
     /// The name or alias of the `FROM` item it comes from (`P` of `P.id`), where known.
     pub table: Option<String>,
 }
@@ -44,9 +47,19 @@ impl ScopeColumn {
             nullable,
             rowtime: false,
             proctime: false,
+            window_bound: None,
             table: None,
         }
     }
+}
+
+/// Which bound of a window a column is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowBound {
+    /// `window_start`.
+    Start,
+    /// `window_end`.
+    End,
 }
 
 /// The columns an expression may name, in the order of the batch it is evaluated on.

@@ -60,6 +60,9 @@ pub enum WindowKind {
         /// The inactivity gap.
         gap: i64,
     },
+    /// The window a row already belongs to: its `window_start` (the time column) and
+    /// `window_end` (the next column), for an aggregation over a window aggregation's output.
+    Attached,
 }
 
 impl WindowKind {
@@ -79,6 +82,8 @@ impl WindowKind {
                 }
             }
             WindowKind::Session { gap } => into.push((ts, ts + gap)),
+            // Given by the row's columns, not by a time (see `WindowAggOperator::add`).
+            WindowKind::Attached => {}
             WindowKind::Cumulate { step, size } => {
                 let start = ts - ts.rem_euclid(size);
                 let mut end = start + step + (ts - start) / step * step;
@@ -181,13 +186,26 @@ impl WindowAggOperator {
             .column(self.spec.time_column)
             .as_primitive::<TimestampMillisecondType>()
             .clone();
+        let ends = (self.spec.kind == WindowKind::Attached).then(|| {
+            batch
+                .column(self.spec.time_column + 1)
+                .as_primitive::<TimestampMillisecondType>()
+                .clone()
+        });
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
             }
-            self.spec.kind.windows(times.value(row), &mut self.assigned);
+            match &ends {
+                Some(ends) if ends.is_valid(row) => {
+                    self.assigned.clear();
+                    self.assigned.push((times.value(row), ends.value(row)));
+                }
+                Some(_) => continue,
+                None => self.spec.kind.windows(times.value(row), &mut self.assigned),
+            }
             let key = row_key(&keys, row);
             for &(start, end) in &self.assigned {
                 let progress = &self.progress;
@@ -548,5 +566,24 @@ mod tests {
             windows(WindowKind::Cumulate { step: 2, size: 6 }, 8),
             [(6, 10), (6, 12)]
         );
+    }
+
+    #[test]
+    fn attached_windows_come_from_the_rows_start_and_end() {
+        // Input: window_start, window_end, key (a window aggregation's output aggregated again).
+        let mut op = counting_tumble();
+        op.spec.kind = WindowKind::Attached;
+        op.spec.keys = vec![(2, SqlType::BigInt)];
+        let mut harness = OneInputHarness::new(op);
+        let column = |values: &[i64]| TimestampMillisecondArray::from(values.to_vec());
+        harness.process(super::super::key_split::routed_rows(vec![
+            ("s", Arc::new(column(&[0, 0, 5, 0])) as ArrayRef),
+            ("e", Arc::new(column(&[10, 10, 15, 10]))),
+            ("k", Arc::new(Int64Array::from(vec![1, 1, 1, 2]))),
+        ]));
+        harness.watermark(Watermark(9));
+        assert_eq!(emitted(&mut harness), [(1, 0, 2), (2, 0, 1)]);
+        harness.watermark(Watermark(14));
+        assert_eq!(emitted(&mut harness), [(1, 5, 1)]);
     }
 }

@@ -12,7 +12,7 @@ use super::select::bind_filter;
 use super::{PlanContext, Planned};
 use crate::aggregate::AggKind;
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::{Scope, ScopeColumn};
+use crate::expr::bind::{Scope, ScopeColumn, WindowBound};
 use crate::operators::group_agg::{GroupAggOperator, GroupAggSpec, ROW_KIND_COLUMN};
 use crate::types::SqlType;
 
@@ -29,6 +29,16 @@ pub fn plan_group_aggregate(
         .or_at(&select.span()));
     }
     let keys = group_columns(select, &input.scope)?;
+    let bound = |which| {
+        keys.iter()
+            .copied()
+            .find(|&k| input.scope.columns[k].window_bound == Some(which))
+    };
+    if let (Some(start), Some(end)) = (bound(WindowBound::Start), bound(WindowBound::End)) {
+        return super::window::plan_attached_window_aggregate(
+            ctx, select, input, &keys, start, end,
+        );
+    }
     let filter = select
         .selection
         .as_ref()

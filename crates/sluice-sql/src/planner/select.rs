@@ -138,6 +138,9 @@ pub fn project(
         let mut column = ScopeColumn::new(&name, bound.ty.clone(), bound.nullable);
         column.rowtime = rowtime;
         column.proctime = proctime;
+        if let ExprKind::Column(i) = bound.kind {
+            column.window_bound = scope.columns[i].window_bound;
+        }
         output.columns.push(column);
         projections.push(bound);
     }

@@ -12,7 +12,7 @@ use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
 use crate::dialect::TABLE_ARGUMENT;
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::{Scope, ScopeColumn, function_args, interval_millis};
+use crate::expr::bind::{Scope, ScopeColumn, WindowBound, function_args, interval_millis};
 use crate::operators::window_agg::{WindowAggOperator, WindowAggSpec, WindowKind};
 use crate::types::SqlType;
 
@@ -69,37 +69,90 @@ pub fn plan_window_aggregate(
         ))
         .or_at(&tvf.span()));
     }
+    let bounds = WINDOW_COLUMNS.map(|name| ScopeColumn::new(name, SqlType::Timestamp(3), false));
+    aggregate_windows(ctx, select, input, &keys, &[time], bounds, call.kind)
+}
+
+/// `GROUP BY keys, s, e` over a window aggregation's output, where `s` and `e` are its
+/// `window_start` and `window_end` (renamed or not): the same windows aggregated again, each
+/// emitted once the watermark passes its end.
+pub fn plan_attached_window_aggregate(
+    ctx: &PlanContext<'_>,
+    select: &Select,
+    input: Planned,
+    keys: &[usize],
+    start: usize,
+    end: usize,
+) -> SqlResult<Planned> {
+    let keys: Vec<usize> = keys
+        .iter()
+        .copied()
+        .filter(|k| *k != start && *k != end)
+        .collect();
+    let bound = |index: usize| {
+        let mut column = input.scope.columns[index].clone();
+        column.rowtime = false;
+        column
+    };
+    let bounds = [
+        bound(start),
+        bound(end),
+        ScopeColumn::new("window_time", SqlType::Timestamp(3), false),
+    ];
+    aggregate_windows(
+        ctx,
+        select,
+        input,
+        &keys,
+        &[start, end],
+        bounds,
+        WindowKind::Attached,
+    )
+}
+
+/// The window aggregation of `select` over `input` by `keys`: the operator's input leads with
+/// the columns `times` (the rowtime; or a window's start and end), its output holds the keys,
+/// the window columns `bounds` and the aggregates.
+fn aggregate_windows(
+    ctx: &PlanContext<'_>,
+    select: &Select,
+    input: Planned,
+    keys: &[usize],
+    times: &[usize],
+    bounds: [ScopeColumn; 3],
+    kind: WindowKind,
+) -> SqlResult<Planned> {
     let filter = select
         .selection
         .as_ref()
         .map(|e| bind_filter(e, &input.scope, &ctx.catalog.functions))
         .transpose()?;
 
-    // Before the exchange: the rowtime, the keys, then the aggregates' arguments.
-    let leading = vec![input.scope.column(time)];
+    // Before the exchange: the window's times, the keys, then the aggregates' arguments.
+    let leading = times.iter().map(|&t| input.scope.column(t)).collect();
     let aggregation = aggregate_input(
         &select.projection,
         &input.scope,
         filter,
         leading,
-        &keys,
+        keys,
         &ctx.catalog.functions,
     )?;
 
     // The window operator's output: keys, window columns, aggregates.
     let mut post = Scope::default();
-    for &key in &keys {
+    for &key in keys {
         post.columns.push(input.scope.columns[key].clone());
     }
-    for name in WINDOW_COLUMNS {
-        let mut column = ScopeColumn::new(name, SqlType::Timestamp(3), false);
-        column.rowtime = name == "window_time";
-        post.columns.push(column);
-    }
+    let [mut start, mut end, mut time] = bounds;
+    start.window_bound = Some(WindowBound::Start);
+    end.window_bound = Some(WindowBound::End);
+    time.rowtime = true;
+    post.columns.extend([start, end, time]);
     post.columns
         .extend(aggregate_columns(&aggregation.aggregates));
     let spec = WindowAggSpec {
-        kind: call.kind,
+        kind,
         time_column: 0,
         keys: aggregation.keys.clone(),
         aggregates: aggregation.aggregates.clone(),
