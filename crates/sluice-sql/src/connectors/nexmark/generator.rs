@@ -107,8 +107,8 @@ pub struct Bid {
     pub auction: i64,
     pub bidder: i64,
     pub price: i64,
-    pub channel: String,
-    pub url: String,
+    pub channel: &'static str,
+    pub url: &'static str,
     pub date_time: i64,
     pub extra: String,
 }
@@ -224,11 +224,12 @@ impl GeneratorConfig {
         };
         let price = next_price(random);
         let (channel, url) = if random.next_int_below(2) > 0 {
-            let i = random.next_int_below(HOT_CHANNELS.len() as i32);
-            (HOT_CHANNELS[i as usize].to_string(), hot_url(i))
+            let i = random.next_int_below(HOT_CHANNELS.len() as i32) as usize;
+            let (channel, url) = &channels().hot[i];
+            (channel.as_str(), url.as_str())
         } else {
-            let channel = random.next_int_below(CHANNELS);
-            (format!("channel-{channel}"), channel_url(channel))
+            let (channel, url) = &channels().others[random.next_int_below(CHANNELS) as usize];
+            (channel.as_str(), url.as_str())
         };
         let extra = next_extra(random, 8 * 4, self.avg_bid_size);
         Bid {
@@ -323,18 +324,18 @@ fn next_string(random: &mut JavaRandom, max_length: i32, special: char) -> Strin
 /// Exactly `length` characters, six from each random int (Java's remainder keeps the sign, so
 /// some fall below `a`, as the Nexmark generator's do).
 fn next_exact_string(random: &mut JavaRandom, length: i32) -> String {
-    let mut text = String::with_capacity(length.max(0) as usize);
-    let (mut bits, mut left) = (0i32, 0);
-    for _ in 0..length {
-        if left == 0 {
-            bits = random.next_int();
-            left = 6;
+    let mut remaining = length.max(0) as usize;
+    let mut text = Vec::with_capacity(remaining);
+    while remaining > 0 {
+        let mut bits = random.next_int();
+        for _ in 0..remaining.min(6) {
+            text.push((i32::from(b'a') + bits % 26) as u8);
+            bits /= 26;
         }
-        text.push(char::from((i32::from(b'a') + bits % 26) as u8));
-        bits /= 26;
-        left -= 1;
+        remaining = remaining.saturating_sub(6);
     }
-    text
+    // Every byte is ASCII ('a' - 25 to 'z').
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// Padding that brings an event of `size` bytes to `average` bytes on average (±20%).
@@ -351,6 +352,25 @@ fn next_extra(random: &mut JavaRandom, size: i32, average: i32) -> String {
             random.next_int_below(2 * delta)
         };
     next_exact_string(random, length)
+}
+
+/// The channels bids come from, with the page each links to: made once per process, as the
+/// Nexmark generator caches them.
+struct Channels {
+    hot: Vec<(String, String)>,
+    others: Vec<(String, String)>,
+}
+
+fn channels() -> &'static Channels {
+    static CHANNELS_AND_URLS: std::sync::OnceLock<Channels> = std::sync::OnceLock::new();
+    CHANNELS_AND_URLS.get_or_init(|| Channels {
+        hot: (0..HOT_CHANNELS.len() as i32)
+            .map(|i| (HOT_CHANNELS[i as usize].to_string(), hot_url(i)))
+            .collect(),
+        others: (0..CHANNELS)
+            .map(|c| (format!("channel-{c}"), channel_url(c)))
+            .collect(),
+    })
 }
 
 /// A page of the auction site, from the random numbers of `seed`.
@@ -449,7 +469,7 @@ mod tests {
         // Half the bids come from the four hot channels.
         let hot = events
             .iter()
-            .filter(|e| matches!(e, Event::Bid(b) if HOT_CHANNELS.contains(&b.channel.as_str())))
+            .filter(|e| matches!(e, Event::Bid(b) if HOT_CHANNELS.contains(&b.channel)))
             .count();
         assert!((2000..2600).contains(&hot), "{hot}");
     }
