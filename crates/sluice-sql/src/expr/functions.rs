@@ -160,6 +160,9 @@ impl Function {
         match self {
             Function::Abs => return abs(&args[0]),
             Function::RegexpExtract => return regexp_extract(args, types, rows),
+            Function::Upper => return Ok(map_strings(&args[0], rows, str::to_uppercase)),
+            Function::Lower => return Ok(map_strings(&args[0], rows, str::to_lowercase)),
+            Function::SplitIndex => return split_index(args, types, rows),
             Function::Proctime => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -201,8 +204,6 @@ impl Function {
         };
         let string = |s: String| KeyValue::Str(s.into_boxed_str());
         Ok(match self {
-            Function::Upper => string(text(0).to_uppercase()),
-            Function::Lower => string(text(0).to_lowercase()),
             Function::Trim => string(text(0).trim_matches(' ').to_string()),
             Function::CharLength => KeyValue::Int(text(0).chars().count() as i64),
             Function::Concat => string((0..args.len()).map(text).collect()),
@@ -237,16 +238,6 @@ impl Function {
                         .collect(),
                 )
             }
-            Function::SplitIndex => {
-                let separator = text(1);
-                match usize::try_from(int(2))
-                    .ok()
-                    .and_then(|i| text(0).split(separator).nth(i))
-                {
-                    Some(part) if !separator.is_empty() => string(part.to_string()),
-                    _ => KeyValue::Null,
-                }
-            }
             Function::DateFormat => match DateTime::from_timestamp_millis(int(0)) {
                 Some(time) => string(time.naive_utc().format(&java_pattern(text(1))).to_string()),
                 None => KeyValue::Null,
@@ -270,7 +261,12 @@ impl Function {
                 None => KeyValue::Null,
             },
             Function::Like => KeyValue::Bool(like(text(0), text(1))),
-            Function::Abs | Function::RegexpExtract | Function::Proctime => {
+            Function::Abs
+            | Function::RegexpExtract
+            | Function::Proctime
+            | Function::Upper
+            | Function::Lower
+            | Function::SplitIndex => {
                 return Err(SqlError::new(format!(
                     "{self:?} is evaluated on whole columns, not row by row"
                 )));
@@ -358,6 +354,40 @@ pub fn java_pattern(pattern: &str) -> String {
     out
 }
 
+/// A string column mapped value by value straight from its Arrow array (NULL stays NULL).
+fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str) -> String) -> ArrayRef {
+    let values = values.as_string::<i32>();
+    let mut out =
+        arrow_array::builder::StringBuilder::with_capacity(rows, values.value_data().len());
+    for value in values.iter() {
+        match value {
+            Some(text) => out.append_value(f(text)),
+            None => out.append_null(),
+        }
+    }
+    Arc::new(out.finish())
+}
+
+/// `SPLIT_INDEX` over columns: the `index`-th part (from 0) of the text split at `separator`.
+fn split_index(args: &[ArrayRef], types: &[SqlType], rows: usize) -> SqlResult<ArrayRef> {
+    let (text, separator) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
+    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
+    for row in 0..rows {
+        let index = match key_value(args[2].as_ref(), row, &types[2]) {
+            KeyValue::Int(i) => usize::try_from(i).ok(),
+            _ => None,
+        };
+        let part = match (text.is_valid(row) && separator.is_valid(row), index) {
+            (true, Some(index)) if !separator.value(row).is_empty() => {
+                text.value(row).split(separator.value(row)).nth(index)
+            }
+            _ => None,
+        };
+        out.append_option(part);
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 /// `REGEXP_EXTRACT` over columns, compiling each distinct pattern once per batch.
 fn regexp_extract(args: &[ArrayRef], types: &[SqlType], rows: usize) -> SqlResult<ArrayRef> {
     let (text, pattern) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
@@ -433,20 +463,24 @@ mod tests {
             apply(Function::Substring, &[s("ab"), KeyValue::Int(5)]),
             s("")
         );
-        assert_eq!(
-            apply(
-                Function::SplitIndex,
-                &[s("a,b,c"), s(","), KeyValue::Int(1)]
-            ),
-            s("b")
-        );
-        assert_eq!(
-            apply(
-                Function::SplitIndex,
-                &[s("a,b,c"), s(","), KeyValue::Int(3)]
-            ),
-            KeyValue::Null
-        );
+        let texts: ArrayRef = Arc::new(arrow_array::StringArray::from(vec!["a,b,c"; 3]));
+        let commas: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![",", ",", ""]));
+        let indexes: ArrayRef = Arc::new(Int32Array::from(vec![1, 3, 0]));
+        let types = [SqlType::Varchar(None), SqlType::Varchar(None), SqlType::Int];
+        let parts = Function::SplitIndex
+            .eval(
+                &[texts.clone(), commas, indexes],
+                &types,
+                &SqlType::Varchar(None),
+                3,
+            )
+            .unwrap();
+        let parts: Vec<Option<&str>> = parts.as_string::<i32>().iter().collect();
+        assert_eq!(parts, [Some("b"), None, None]);
+        let lower = Function::Lower
+            .eval(&[texts], &types[..1], &SqlType::Varchar(None), 3)
+            .unwrap();
+        assert_eq!(lower.as_string::<i32>().value(0), "a,b,c");
         assert_eq!(apply(Function::Coalesce, &[KeyValue::Null, s("x")]), s("x"));
         assert_eq!(apply(Function::Trim, &[s("  x ")]), s("x"));
     }
