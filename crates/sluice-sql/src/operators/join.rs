@@ -11,8 +11,12 @@ use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use sluice_core::{Record, UserResult};
-use sluice_runtime::task::operator::{OperatorContext, StreamOperator, TwoInputOperator};
+use std::collections::BTreeMap;
+
+use sluice_core::{Record, Timestamp, UserResult, Watermark};
+use sluice_runtime::task::operator::{
+    OperatorContext, StreamOperator, TwoInputOperator, WatermarkOut,
+};
 use sluice_runtime::task::output::Output;
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
@@ -46,6 +50,10 @@ pub struct JoinSpec {
     pub residual: Option<Expr>,
     /// The output: the joined columns, and a row-kind column when an input is a changelog.
     pub schema: SchemaRef,
+    /// The key that is both sides' `window_end` (a join of window aggregations, which Flink
+    /// plans as a window join): a window's rows are dropped once the watermark passes its end,
+    /// as no row of it can come any more.
+    pub window_end: Option<usize>,
 }
 
 impl JoinSpec {
@@ -55,17 +63,23 @@ impl JoinSpec {
     }
 }
 
-/// A kept row and how many times it is there.
+/// A kept row (its values, encoded: a fraction of their size in memory) and how many times
+/// it is there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Kept {
-    row: Vec<KeyValue>,
+    row: Box<[u8]>,
     count: u32,
 }
 
 /// One side's rows by join key.
 type SideRows = FxHashMap<Vec<KeyValue>, Vec<Kept>>;
 
+/// The keys of each window end, for dropping a window's rows.
+type KeysByEnd = BTreeMap<i64, Vec<Vec<KeyValue>>>;
+
 const LEFT_STATE: &str = "sql-join-left";
+/// The codec name of kept rows (for messages).
+const ROW_CODEC: &str = "sql-join-row";
 const RIGHT_STATE: &str = "sql-join-right";
 
 /// The regular join operator.
@@ -73,6 +87,9 @@ pub struct JoinOperator {
     spec: JoinSpec,
     left: SideRows,
     right: SideRows,
+    /// With `window_end`: each side's keys by their window's end.
+    left_ends: KeysByEnd,
+    right_ends: KeysByEnd,
     max_parallelism: usize,
 }
 
@@ -83,6 +100,8 @@ impl JoinOperator {
             spec,
             left: SideRows::default(),
             right: SideRows::default(),
+            left_ends: KeysByEnd::new(),
+            right_ends: KeysByEnd::new(),
             max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
         }
     }
@@ -90,10 +109,20 @@ impl JoinOperator {
     /// Keeps (or retracts) the rows of `batch` from the left (`from_left`) or right input and
     /// returns the joined rows they make or retract.
     fn join(&mut self, batch: &RecordBatch, from_left: bool) -> UserResult<Option<RecordBatch>> {
-        let (side, own, other) = if from_left {
-            (&self.spec.left, &mut self.left, &self.right)
+        let (side, own, other, ends) = if from_left {
+            (
+                &self.spec.left,
+                &mut self.left,
+                &self.right,
+                &mut self.left_ends,
+            )
         } else {
-            (&self.spec.right, &mut self.right, &self.left)
+            (
+                &self.spec.right,
+                &mut self.right,
+                &self.left,
+                &mut self.right_ends,
+            )
         };
         let keys = columns_of(batch, &side.keys);
         let kinds = side
@@ -111,11 +140,19 @@ impl JoinOperator {
                 .enumerate()
                 .map(|(i, ty)| key_value(batch.column(i).as_ref(), row, ty))
                 .collect();
+            let encoded: Box<[u8]> = encode(ROW_CODEC, &values)?.into_boxed_slice();
             let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
             let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
             if accumulate {
-                keep(own, key.clone(), values.clone());
-            } else if !retract(own, &key, &values) {
+                if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
+                    && !own.contains_key(&key)
+                {
+                    ends.entry(*end).or_default().push(key.clone());
+                }
+                // Only a changelog's rows are looked up again (to retract them): an insert-only
+                // side's equal rows need not be found and counted.
+                keep(own, key.clone(), encoded, side.row_kind.is_some());
+            } else if !retract(own, &key, &encoded) {
                 // A retraction of a row never kept (a state cleaned up) retracts nothing.
                 continue;
             }
@@ -125,10 +162,11 @@ impl JoinOperator {
                 RowKind::Delete
             };
             for kept in other.get(&key).into_iter().flatten() {
+                let other_values: Vec<KeyValue> = decode(ROW_CODEC, &kept.row)?;
                 let combined: Vec<KeyValue> = if from_left {
-                    values.iter().chain(&kept.row).cloned().collect()
+                    values.iter().chain(&other_values).cloned().collect()
                 } else {
-                    kept.row.iter().chain(&values).cloned().collect()
+                    other_values.iter().chain(&values).cloned().collect()
                 };
                 for _ in 0..kept.count {
                     joined.push((combined.clone(), out_kind));
@@ -184,21 +222,22 @@ impl JoinOperator {
     }
 }
 
-/// Adds one occurrence of `row` under `key`.
-fn keep(rows: &mut SideRows, key: Vec<KeyValue>, row: Vec<KeyValue>) {
+/// Adds one occurrence of `row` under `key`, counted with an equal row kept before when
+/// `count_equal`.
+fn keep(rows: &mut SideRows, key: Vec<KeyValue>, row: Box<[u8]>, count_equal: bool) {
     let kept = rows.entry(key).or_default();
-    match kept.iter_mut().find(|k| k.row == row) {
+    match kept.iter_mut().find(|k| count_equal && k.row == row) {
         Some(k) => k.count += 1,
         None => kept.push(Kept { row, count: 1 }),
     }
 }
 
 /// Removes one occurrence of `row` under `key`; false when there is none.
-fn retract(rows: &mut SideRows, key: &[KeyValue], row: &[KeyValue]) -> bool {
+fn retract(rows: &mut SideRows, key: &[KeyValue], row: &[u8]) -> bool {
     let Some(kept) = rows.get_mut(key) else {
         return false;
     };
-    let Some(position) = kept.iter().position(|k| k.row == row) else {
+    let Some(position) = kept.iter().position(|k| *k.row == *row) else {
         return false;
     };
     kept[position].count -= 1;
@@ -211,10 +250,32 @@ fn retract(rows: &mut SideRows, key: &[KeyValue], row: &[KeyValue]) -> bool {
     true
 }
 
+/// Drops the rows of every window ending at or before `watermark + 1`.
+fn drop_ended(rows: &mut SideRows, ends: &mut KeysByEnd, watermark: Timestamp) {
+    while let Some(entry) = ends.first_entry() {
+        if entry.key().saturating_sub(1) > watermark {
+            break;
+        }
+        for key in entry.remove() {
+            rows.remove(&key);
+        }
+    }
+}
+
 impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.max_parallelism = ctx.max_parallelism;
         Ok(())
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: Watermark,
+        _out: &mut Output<RowBatch>,
+    ) -> WatermarkOut {
+        drop_ended(&mut self.left, &mut self.left_ends, watermark.0);
+        drop_ended(&mut self.right, &mut self.right_ends, watermark.0);
+        Ok(Some(watermark))
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
@@ -234,6 +295,18 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
             for (_, key, kept) in restored.keyed.entries(name) {
                 let key: Vec<KeyValue> = decode(name, key)?;
                 rows.insert(key, decode(name, kept)?);
+            }
+        }
+        if let Some(k) = self.spec.window_end {
+            for (rows, ends) in [
+                (&self.left, &mut self.left_ends),
+                (&self.right, &mut self.right_ends),
+            ] {
+                for key in rows.keys() {
+                    if let KeyValue::Int(end) = key[k] {
+                        ends.entry(end).or_default().push(key.clone());
+                    }
+                }
             }
         }
         Ok(())
@@ -299,6 +372,7 @@ mod tests {
             right: side(right_changelog.then_some(2)),
             residual,
             schema: Arc::new(arrow_schema::Schema::new(fields)),
+            window_end: None,
         }
     }
 
@@ -417,5 +491,24 @@ mod tests {
         );
         let right = routed_rows(vec![("k", longs(&[1, 1])), ("b", longs(&[4, 6]))]);
         assert_eq!(joined(&mut op, false, right), [vec![1, 5, 1, 6]]);
+    }
+
+    #[test]
+    fn a_window_joins_rows_are_dropped_once_the_watermark_passes_its_end() {
+        // The key is the window's end (a join of window aggregations).
+        let mut spec = spec(false, None);
+        spec.window_end = Some(0);
+        let mut op = JoinOperator::new(spec);
+        joined(
+            &mut op,
+            true,
+            routed_rows(vec![("k", longs(&[10, 20])), ("a", longs(&[1, 2]))]),
+        );
+        let mut out = Output::new(sluice_runtime::task::output::SideOutputs::default());
+        op.process_watermark(Watermark(9), &mut out).unwrap();
+        let right = routed_rows(vec![("k", longs(&[10, 20])), ("b", longs(&[5, 6]))]);
+        // Window 10 ended (watermark 9 = its last millisecond): only window 20 still joins.
+        assert_eq!(joined(&mut op, false, right), [vec![20, 2, 20, 6]]);
+        assert_eq!(op.left.len(), 1);
     }
 }

@@ -8,8 +8,8 @@ use sqlparser::ast::{self, BinaryOperator, JoinConstraint, Spanned, TableWithJoi
 use super::aggregate::{ROW_BATCHES_PER_BUFFER, keyed_exchange};
 use super::{PlanContext, Planned, plan_relation};
 use crate::error::{SqlError, SqlResult};
-use crate::expr::Expr;
-use crate::expr::bind::{Scope, ScopeColumn, and, bind, cast_to};
+use crate::expr::bind::{Scope, ScopeColumn, WindowBound, and, bind, cast_to};
+use crate::expr::{Expr, ExprKind};
 use crate::operators::calc::Calc;
 use crate::operators::group_agg::ROW_KIND_COLUMN;
 use crate::operators::join::{JoinOperator, JoinSide, JoinSpec};
@@ -89,9 +89,14 @@ fn inner_join(
         joined.columns.push(column);
     }
     let (mut left_keys, mut right_keys) = (Vec::new(), Vec::new());
+    let mut window_end = None;
     let mut residual: Option<Expr> = None;
     for part in conjuncts(on) {
         if let Some((l, r)) = equi_pair(part, &left_data, &right_data, functions) {
+            let is_end = |e: &Expr, scope: &Scope| matches!(e.kind, ExprKind::Column(i) if scope.columns[i].window_bound == Some(WindowBound::End));
+            if is_end(&l, &left_data) && is_end(&r, &right_data) {
+                window_end = Some(left_keys.len());
+            }
             let ty = key_type(&l.ty, &r.ty).map_err(|e| e.or_at(&part.span()))?;
             left_keys.push(cast_to(l, &ty));
             right_keys.push(cast_to(r, &ty));
@@ -169,6 +174,7 @@ fn inner_join(
         right: right_side,
         residual,
         schema: output.arrow_schema(),
+        window_end,
     };
     let stream = left_stream
         .connect(right_stream)
