@@ -39,3 +39,40 @@ prepare_sluice() {
   cargo build --release --bin sluice >&2
   SLUICE="$CARGO_TARGET_DIR/release/sluice"
 }
+
+# Builds `sluice`, installs Flink and makes a work directory removed on exit: sets SLUICE,
+# FLINK_HOME and WORK.
+prepare_sluice_and_flink() {
+  prepare_sluice
+  FLINK_HOME="$(scripts/install-flink.sh)"
+  export FLINK_HOME
+  WORK="$(mktemp -d)"
+  trap 'rm -rf "$WORK"' EXIT
+}
+
+# The rows of the part files under directory $1 (made if missing), sorted, as a short hash.
+rows_of() {
+  mkdir -p "$1"
+  find "$1" -type f ! -name '.*' ! -name '_*' -exec cat {} + | LC_ALL=C sort | sha256sum | cut -c1-16
+}
+
+# sluice_beside_flink QUERY N: runs the caller's `script QUERY ENGINE PARALLELISM` (which prints
+# a script path and writes output to $WORK/out-ENGINE-PARALLELISM) on Sluice ($SLUICE) and Flink
+# (benches/flink/run.sh SqlScript) at parallelism 1 and 2, the median of $RUNS each; fails unless
+# all four outputs hold the same rows; prints the Markdown row: wall times, N per second (per
+# core at p=2), peak RSS, and the speed and memory ratios.
+sluice_beside_flink() {
+  local query="$1" n="$2" s1w s1r f1w f1r s2w f2w sums
+  read -r s1w s1r <<<"$(median "$SLUICE" sql -f "$(script "$query" sluice 1)")"
+  read -r f1w f1r <<<"$(median benches/flink/run.sh SqlScript "$(script "$query" flink 1)")"
+  read -r s2w _ <<<"$(median "$SLUICE" sql -f "$(script "$query" sluice 2)")"
+  read -r f2w _ <<<"$(median benches/flink/run.sh SqlScript "$(script "$query" flink 2)")"
+  sums="$(for run in sluice-1 flink-1 sluice-2 flink-2; do rows_of "$WORK/out-$run"; done | sort -u)"
+  if [ "$(wc -l <<<"$sums")" != 1 ]; then
+    echo "$query: the engines' rows differ" >&2
+    exit 1
+  fi
+  awk -v q="$query" -v n="$n" -v s1w="$s1w" -v s1r="$s1r" -v f1w="$f1w" -v f1r="$f1r" -v s2w="$s2w" -v f2w="$f2w" 'BEGIN {
+    printf "| %s | %.2f s | %.2f M | %d MB | %.2f s | %.0f K | %d MB | **%.1f×** | **1/%.0f** | %.2f s | %.2f M | %.2f s | %.0f K | **%.1f×** |\n",
+      q, s1w, n / s1w / 1e6, s1r, f1w, n / f1w / 1e3, f1r, f1w / s1w, f1r / s1r, s2w, n / s2w / 2e6, f2w, n / f2w / 2e3, f2w / s2w }'
+}

@@ -271,6 +271,13 @@ fn check_option(key: &str, value: &str) -> SqlResult<()> {
         },
         "pipeline.auto-watermark-interval" => parse_duration(key, value).map(|_| ()),
         "sql-client.display.max-column-width" => parse_number(key, value).map(|_| ()),
+        // TIMESTAMP_LTZ values are shown, cast and windowed in UTC.
+        "table.local-time-zone" => match value {
+            "UTC" | "GMT" | "Z" | "Etc/UTC" => Ok(()),
+            _ => Err(SqlError::new(format!(
+                "'{key}' = '{value}': only UTC is supported yet"
+            ))),
+        },
         _ => Ok(()),
     }
 }

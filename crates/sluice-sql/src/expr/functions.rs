@@ -39,6 +39,9 @@ pub enum Function {
     DateFormat,
     /// `TO_TIMESTAMP(s)`: `yyyy-MM-dd HH:mm:ss[.SSS]` to `TIMESTAMP(3)`.
     ToTimestamp,
+    /// `TO_TIMESTAMP_LTZ(n, precision)`: epoch seconds (precision 0) or milliseconds (3) as
+    /// `TIMESTAMP_LTZ(3)`.
+    ToTimestampLtz,
     /// `s LIKE pattern`: `%` any run of characters, `_` any one.
     Like,
     /// `PROCTIME()`: the processing time (the wall clock) when the row is computed.
@@ -84,6 +87,7 @@ impl Function {
             "SPLIT_INDEX" => Function::SplitIndex,
             "DATE_FORMAT" => Function::DateFormat,
             "TO_TIMESTAMP" => Function::ToTimestamp,
+            "TO_TIMESTAMP_LTZ" => Function::ToTimestampLtz,
             "REGEXP_EXTRACT" => Function::RegexpExtract,
             "PROCTIME" => Function::Proctime,
             "YEAR" => Function::TimeField(TimeField::Year),
@@ -124,6 +128,9 @@ impl Function {
                 SqlType::Varchar(None)
             }
             Function::ToTimestamp if count == 1 && string(0) => SqlType::Timestamp(3),
+            Function::ToTimestampLtz if count == 2 && integer(0) && integer(1) => {
+                SqlType::TimestampLtz(3)
+            }
             Function::Like if count == 2 && string(0) && string(1) => SqlType::Boolean,
             Function::Proctime if count == 0 => SqlType::TimestampLtz(3),
             Function::RegexpExtract
@@ -241,6 +248,15 @@ impl Function {
             Function::DateFormat => match DateTime::from_timestamp_millis(int(0)) {
                 Some(time) => string(time.naive_utc().format(&java_pattern(text(1))).to_string()),
                 None => KeyValue::Null,
+            },
+            Function::ToTimestampLtz => match int(1) {
+                0 => KeyValue::Int(int(0).saturating_mul(1000)),
+                3 => KeyValue::Int(int(0)),
+                other => {
+                    return Err(SqlError::new(format!(
+                        "TO_TIMESTAMP_LTZ: precision must be 0 (seconds) or 3 (milliseconds), not {other}"
+                    )));
+                }
             },
             Function::ToTimestamp => match super::format::parse_timestamp_millis(text(0)) {
                 Some(millis) => KeyValue::Int(millis),
@@ -541,6 +557,18 @@ mod tests {
                 &[KeyValue::Int(millis), s("yyyy-MM-dd HH:mm")]
             ),
             s("2024-01-01 13:05")
+        );
+        assert_eq!(
+            apply(
+                Function::ToTimestampLtz,
+                &[KeyValue::Int(1_704_114_309), KeyValue::Int(0)]
+            ),
+            KeyValue::Int(1_704_114_309_000)
+        );
+        assert!(
+            Function::ToTimestampLtz
+                .apply(&[KeyValue::Int(1), KeyValue::Int(6)])
+                .is_err()
         );
         assert_eq!(
             apply(
