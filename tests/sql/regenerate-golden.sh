@@ -19,7 +19,12 @@ trap 'rm -rf "$WORK"' EXIT
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
   for file in "$HERE"/cases/*.sql; do cases+=("$(basename "$file" .sql)"); done
-  for file in "$HERE"/nexmark/queries/*.sql; do cases+=("nexmark-$(basename "$file" .sql)"); done
+  for file in "$HERE"/nexmark/queries/*.sql; do
+    # Processing-time windows depend on the wall clock: no golden result (tests/sql_nexmark.rs
+    # checks their totals instead).
+    grep -q 'PROCTIME()' "$file" && continue
+    cases+=("nexmark-$(basename "$file" .sql)")
+  done
 fi
 # Nexmark's q14 calls this Java UDF by its class name.
 BUILD="${SLUICE_PEERS_CACHE:-$HOME/.cache/sluice-peers}/flink-programs"
