@@ -170,6 +170,9 @@ impl Function {
             Function::Upper => return Ok(map_strings(&args[0], rows, str::to_uppercase)),
             Function::Lower => return Ok(map_strings(&args[0], rows, str::to_lowercase)),
             Function::SplitIndex => return split_index(args, types, rows),
+            Function::Concat => return Ok(concat(args, rows)),
+            Function::Mod => return modulo(args, ty),
+            Function::ToTimestampLtz => return to_timestamp_ltz(args),
             Function::Proctime => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -213,13 +216,6 @@ impl Function {
         Ok(match self {
             Function::Trim => string(text(0).trim_matches(' ').to_string()),
             Function::CharLength => KeyValue::Int(text(0).chars().count() as i64),
-            Function::Concat => string((0..args.len()).map(text).collect()),
-            Function::Mod => {
-                if int(1) == 0 {
-                    return Err(SqlError::new("MOD by zero"));
-                }
-                KeyValue::Int(int(0) % int(1))
-            }
             Function::Coalesce => args
                 .iter()
                 .find(|v| **v != KeyValue::Null)
@@ -249,15 +245,6 @@ impl Function {
                 Some(time) => string(time.naive_utc().format(&java_pattern(text(1))).to_string()),
                 None => KeyValue::Null,
             },
-            Function::ToTimestampLtz => match int(1) {
-                0 => KeyValue::Int(int(0).saturating_mul(1000)),
-                3 => KeyValue::Int(int(0)),
-                other => {
-                    return Err(SqlError::new(format!(
-                        "TO_TIMESTAMP_LTZ: precision must be 0 (seconds) or 3 (milliseconds), not {other}"
-                    )));
-                }
-            },
             Function::ToTimestamp => match super::format::parse_timestamp_millis(text(0)) {
                 Some(millis) => KeyValue::Int(millis),
                 None => KeyValue::Null,
@@ -282,7 +269,10 @@ impl Function {
             | Function::Proctime
             | Function::Upper
             | Function::Lower
-            | Function::SplitIndex => {
+            | Function::SplitIndex
+            | Function::Concat
+            | Function::Mod
+            | Function::ToTimestampLtz => {
                 return Err(SqlError::new(format!(
                     "{self:?} is evaluated on whole columns, not row by row"
                 )));
@@ -382,6 +372,59 @@ fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str) -> String) -> ArrayRe
         }
     }
     Arc::new(out.finish())
+}
+
+/// `CONCAT` of string columns: NULL where any part is.
+fn concat(args: &[ArrayRef], rows: usize) -> ArrayRef {
+    use std::fmt::Write as _;
+    let parts: Vec<_> = args.iter().map(|a| a.as_string::<i32>()).collect();
+    let bytes = parts.iter().map(|p| p.value_data().len()).sum();
+    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, bytes);
+    for row in 0..rows {
+        if parts.iter().any(|p| p.is_null(row)) {
+            out.append_null();
+            continue;
+        }
+        for part in &parts {
+            // Writing into the builder's current value cannot fail.
+            let _ = out.write_str(part.value(row));
+        }
+        out.append_value("");
+    }
+    Arc::new(out.finish())
+}
+
+/// `TO_TIMESTAMP_LTZ(n, precision)` over columns: epoch seconds (precision 0) or milliseconds
+/// (3) as `TIMESTAMP_LTZ(3)`.
+fn to_timestamp_ltz(args: &[ArrayRef]) -> SqlResult<ArrayRef> {
+    let values = arrow_cast::cast(&args[0], &arrow_schema::DataType::Int64)?;
+    let values = values.as_primitive::<arrow_array::types::Int64Type>();
+    let precisions = arrow_cast::cast(&args[1], &arrow_schema::DataType::Int64)?;
+    let precisions = precisions.as_primitive::<arrow_array::types::Int64Type>();
+    let millis = values
+        .iter()
+        .zip(precisions.iter())
+        .map(|(value, precision)| match (value, precision) {
+            (Some(v), Some(0)) => Ok(Some(v.saturating_mul(1000))),
+            (Some(v), Some(3)) => Ok(Some(v)),
+            (Some(_), Some(other)) => Err(SqlError::new(format!(
+                "TO_TIMESTAMP_LTZ: precision must be 0 (seconds) or 3 (milliseconds), not {other}"
+            ))),
+            _ => Ok(None),
+        })
+        .collect::<SqlResult<arrow_array::TimestampMillisecondArray>>()?;
+    Ok(Arc::new(millis.with_timezone("UTC")))
+}
+
+/// `MOD` of integer columns in the result type `ty` (the remainder takes the dividend's sign).
+fn modulo(args: &[ArrayRef], ty: &SqlType) -> SqlResult<ArrayRef> {
+    let wanted = ty.arrow_type();
+    let dividend = arrow_cast::cast(&args[0], &wanted)?;
+    let divisor = arrow_cast::cast(&args[1], &wanted)?;
+    arrow_arith::numeric::rem(&dividend, &divisor).map_err(|e| match e {
+        arrow_schema::ArrowError::DivideByZero => SqlError::new("MOD by zero"),
+        other => other.into(),
+    })
 }
 
 /// `SPLIT_INDEX` over columns: the `index`-th part (from 0) of the text split at `separator`.
@@ -558,18 +601,20 @@ mod tests {
             ),
             s("2024-01-01 13:05")
         );
-        assert_eq!(
-            apply(
-                Function::ToTimestampLtz,
-                &[KeyValue::Int(1_704_114_309), KeyValue::Int(0)]
-            ),
-            KeyValue::Int(1_704_114_309_000)
-        );
-        assert!(
-            Function::ToTimestampLtz
-                .apply(&[KeyValue::Int(1), KeyValue::Int(6)])
-                .is_err()
-        );
+        let ltz = |precision: i32| {
+            let seconds: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![1_704_114_309]));
+            let precision: ArrayRef = Arc::new(Int32Array::from(vec![precision]));
+            Function::ToTimestampLtz.eval(
+                &[seconds, precision],
+                &[SqlType::BigInt, SqlType::Int],
+                &SqlType::TimestampLtz(3),
+                1,
+            )
+        };
+        let converted = ltz(0).unwrap();
+        let converted = converted.as_primitive::<arrow_array::types::TimestampMillisecondType>();
+        assert_eq!(converted.value(0), 1_704_114_309_000);
+        assert!(ltz(6).is_err());
         assert_eq!(
             apply(
                 Function::TimeField(TimeField::Hour),
