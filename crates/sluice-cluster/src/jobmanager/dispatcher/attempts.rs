@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How long a savepoint of a just-deployed job waits for its checkpoint coordinator.
+const COORDINATOR_WAIT: Duration = Duration::from_secs(10);
+
 /// Tells every worker of an attempt where the others are, then starts the attempt's
 /// checkpoint coordinator if the job checkpoints.
 pub(super) fn start_attempt(
@@ -187,7 +190,10 @@ impl Dispatcher {
     /// Takes a savepoint of a running job into `directory`; with `stop`, the job then ends.
     /// Returns the savepoint's path.
     pub fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String> {
-        let (requests, timeout) = {
+        // A job is RUNNING once deployed, and its coordinator is installed when its workers
+        // report in: a savepoint asked for in between waits for it, a while.
+        let deployed_by = std::time::Instant::now() + COORDINATOR_WAIT;
+        let (requests, timeout) = loop {
             let state = self.locked();
             let job = state
                 .jobs
@@ -199,11 +205,21 @@ impl Dispatcher {
                     "job {id} does not checkpoint: savepoints need checkpointing enabled"
                 ));
             };
-            let coordinator = job
-                .coordinator
-                .as_ref()
-                .ok_or_else(|| format!("job {id} is not running ({})", status_name(job.status)))?;
-            (coordinator.requests.clone(), config.timeout)
+            match &job.coordinator {
+                Some(coordinator) => break (coordinator.requests.clone(), config.timeout),
+                None if job.status == JobStatus::Running
+                    && std::time::Instant::now() < deployed_by =>
+                {
+                    drop(state);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                None => {
+                    return Err(format!(
+                        "job {id} is not running ({})",
+                        status_name(job.status)
+                    ));
+                }
+            }
         };
         let wait = timeout + Duration::from_secs(10);
         request_savepoint(&requests, directory, stop, Some(wait)).map_err(|failure| match failure {
