@@ -5,6 +5,7 @@
 //! `rows-per-second` (default 10,000, as in Flink) paces it. Row `n`'s random values are drawn
 //! from a generator seeded by `n` and the field, so a job that restarts draws them again.
 
+use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -267,9 +268,7 @@ impl OneInputOperator<i64, RowBatch> for DataGenOperator {
                 std::thread::sleep(wait);
             }
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now = SystemClock.now();
         out.emit(RowBatch(self.generator.batch(&rows, now)?), None);
         Ok(())
     }
@@ -278,13 +277,7 @@ impl OneInputOperator<i64, RowBatch> for DataGenOperator {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::connectors::options;
 
     #[test]
     fn sequences_bound_the_table_and_random_values_stay_in_range() {

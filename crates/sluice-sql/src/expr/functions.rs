@@ -2,6 +2,7 @@
 //! evaluation over whole columns. String and time functions run row by row over the values
 //! (NULL in, NULL out, unless the function says otherwise).
 
+use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -174,9 +175,7 @@ impl Function {
             Function::Mod => return modulo(args, ty),
             Function::ToTimestampLtz => return to_timestamp_ltz(args),
             Function::Proctime => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64);
+                let now = SystemClock.now();
                 let values = arrow_array::TimestampMillisecondArray::from(vec![now; rows]);
                 return Ok(Arc::new(values.with_timezone("UTC")));
             }

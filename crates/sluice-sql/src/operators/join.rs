@@ -179,46 +179,39 @@ impl JoinOperator {
         self.output(&joined)
     }
 
-    /// The joined rows as a batch, through the residual condition, with their row kinds.
+    /// The joined rows as a batch, through the residual condition, with their row kinds when
+    /// the output is a changelog.
     fn output(&self, joined: &[(Vec<KeyValue>, RowKind)]) -> UserResult<Option<RecordBatch>> {
         let types = self.spec.left.types.iter().chain(&self.spec.right.types);
-        let columns: Vec<ArrayRef> = types
+        let mut columns: Vec<ArrayRef> = types
             .enumerate()
             .map(|(i, ty)| key_column(joined.iter().map(|(row, _)| &row[i]), ty))
             .collect();
-        let mut columns_with_kinds = columns.clone();
-        columns_with_kinds.push(Arc::new(
+        columns.push(Arc::new(
             joined.iter().map(|(_, k)| *k as i8).collect::<Int8Array>(),
         ));
-        let kinds = Arc::clone(&columns_with_kinds[columns.len()]);
-        let rows = RecordBatch::try_from_iter(
-            columns_with_kinds
-                .into_iter()
-                .enumerate()
-                .map(|(i, c)| (format!("c{i}"), c)),
-        )?;
-        let Some(filter) = &self.spec.residual else {
-            return Ok(Some(self.finish(columns, kinds)?));
-        };
-        let keep = filter.eval(&rows)?;
-        let passed = arrow_select::filter::filter_record_batch(&rows, as_boolean(&keep)?)?;
-        if passed.num_rows() == 0 {
-            return Ok(None);
+        if let Some(filter) = &self.spec.residual {
+            // The condition reads the joined columns by position; the kinds ride along last.
+            let rows = RecordBatch::try_from_iter(
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("c{i}"), Arc::clone(c))),
+            )?;
+            let keep = filter.eval(&rows)?;
+            let passed = arrow_select::filter::filter_record_batch(&rows, as_boolean(&keep)?)?;
+            if passed.num_rows() == 0 {
+                return Ok(None);
+            }
+            columns = passed.columns().to_vec();
         }
-        let mut columns = passed.columns().to_vec();
-        let kinds = columns.pop().unwrap_or(kinds);
-        Ok(Some(self.finish(columns, kinds)?))
-    }
-
-    /// The output batch of joined `columns`, with `kinds` when the output is a changelog.
-    fn finish(&self, mut columns: Vec<ArrayRef>, kinds: ArrayRef) -> UserResult<RecordBatch> {
-        if self.spec.changelog() {
-            columns.push(kinds);
+        if !self.spec.changelog() {
+            columns.pop();
         }
-        Ok(RecordBatch::try_new(
+        Ok(Some(RecordBatch::try_new(
             Arc::clone(&self.spec.schema),
             columns,
-        )?)
+        )?))
     }
 }
 
@@ -226,7 +219,12 @@ impl JoinOperator {
 /// `count_equal`.
 fn keep(rows: &mut SideRows, key: Vec<KeyValue>, row: Box<[u8]>, count_equal: bool) {
     let kept = rows.entry(key).or_default();
-    match kept.iter_mut().find(|k| count_equal && k.row == row) {
+    let equal = if count_equal {
+        kept.iter_mut().find(|k| k.row == row)
+    } else {
+        None
+    };
+    match equal {
         Some(k) => k.count += 1,
         None => kept.push(Kept { row, count: 1 }),
     }

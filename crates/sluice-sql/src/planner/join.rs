@@ -6,6 +6,7 @@ use sluice_api::prelude::*;
 use sqlparser::ast::{self, BinaryOperator, JoinConstraint, Spanned, TableWithJoins};
 
 use super::aggregate::{ROW_BATCHES_PER_BUFFER, keyed_exchange};
+use super::select::changelog_kind;
 use super::{PlanContext, Planned, plan_relation};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, WindowBound, and, bind, cast_to};
@@ -47,7 +48,7 @@ pub fn plan_joins(ctx: &PlanContext<'_>, from: &TableWithJoins) -> SqlResult<Pla
 /// A relation's data columns (without a changelog's row kind) and its row-kind column.
 fn data_of(scope: &Scope) -> (Scope, Option<usize>) {
     let mut data = scope.clone();
-    let row_kind = data.columns.iter().position(|c| c.name == ROW_KIND_COLUMN);
+    let row_kind = changelog_kind(scope);
     if let Some(index) = row_kind {
         data.columns.remove(index);
     }

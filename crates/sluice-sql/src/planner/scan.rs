@@ -3,6 +3,7 @@
 
 use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
+use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
 use super::{PlanContext, Planned, with_calc};
@@ -158,9 +159,7 @@ fn nexmark_source(
     table: &TableDef,
     physical: &[SqlField],
 ) -> SqlResult<DataStream<RowBatch>> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = SystemClock.now();
     let source = NexmarkSource::new(&table.name, physical, &table.options, now)?;
     Ok(ctx
         .env

@@ -192,6 +192,7 @@ fn parse_memory_size(text: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connectors::options;
     use crate::types::RowField;
     use arrow_array::Array;
     use arrow_array::cast::AsArray;
@@ -205,13 +206,6 @@ mod tests {
             SqlField::new("auction", row(source::auction_fields())),
             SqlField::new("bid", row(source::bid_fields())),
         ]
-    }
-
-    fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

@@ -10,14 +10,14 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch, StructArray};
 use arrow_buffer::NullBuffer;
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, Fields, SchemaRef};
 use sluice_core::UserResult;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
 use sluice_runtime::task::operator::OperatorContext;
 
 use super::generator::{Event, GeneratorConfig};
 use crate::batch::RowBatch;
-use crate::types::{RowField, SqlType, row_arrow_fields};
+use crate::types::{RowField, SqlType};
 
 /// Events per batch a reader emits.
 const BATCH_EVENTS: u64 = 1024;
@@ -130,9 +130,12 @@ impl NexmarkSource {
     pub fn batch(&self, numbers: &[u64]) -> UserResult<RecordBatch> {
         let mut event_type = Int32Builder::with_capacity(numbers.len());
         let rows = numbers.len();
-        let mut person = RowColumn::new(&person_fields(), rows);
-        let mut auction = RowColumn::new(&auction_fields(), rows);
-        let mut bid = RowColumn::new(&bid_fields(), rows);
+        // The ROW columns' fields, from the schema (checked to be the connector's at creation).
+        let column = |index: usize| match self.schema.field(index).data_type() {
+            DataType::Struct(fields) => Ok(RowColumn::new(fields, rows)),
+            other => Err(format!("nexmark column {index} is {other}, not a ROW")),
+        };
+        let (mut person, mut auction, mut bid) = (column(1)?, column(2)?, column(3)?);
         for &n in numbers {
             let event = self.generator.event(n);
             let (kind, values): (i32, &[Value<'_>]) = match &event {
@@ -214,26 +217,26 @@ enum FieldBuilder {
 
 /// Builds a `ROW` column: NULL for events of another type.
 struct RowColumn {
-    fields: Vec<RowField>,
+    fields: Fields,
     builders: Vec<FieldBuilder>,
     present: Vec<bool>,
 }
 
 impl RowColumn {
-    /// A column of `rows` rows of `fields`.
-    fn new(fields: &[RowField], rows: usize) -> Self {
+    /// A column of `rows` rows of the struct `fields` (64-bit integers, timestamps, strings).
+    fn new(fields: &Fields, rows: usize) -> Self {
         let builders = fields
             .iter()
-            .map(|f| match f.ty {
-                SqlType::BigInt => FieldBuilder::Long(Int64Builder::with_capacity(rows)),
-                SqlType::Timestamp(_) => {
+            .map(|f| match f.data_type() {
+                DataType::Int64 => FieldBuilder::Long(Int64Builder::with_capacity(rows)),
+                DataType::Timestamp(..) => {
                     FieldBuilder::Time(TimestampMillisecondBuilder::with_capacity(rows))
                 }
                 _ => FieldBuilder::Text(StringBuilder::with_capacity(rows, rows * 32)),
             })
             .collect();
         RowColumn {
-            fields: fields.to_vec(),
+            fields: fields.clone(),
             builders,
             present: Vec::with_capacity(rows),
         }
@@ -269,7 +272,7 @@ impl RowColumn {
             .collect();
         let present = std::mem::take(&mut self.present);
         Arc::new(StructArray::new(
-            row_arrow_fields(&self.fields),
+            self.fields.clone(),
             children,
             Some(NullBuffer::from(present)),
         ))
