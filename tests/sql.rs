@@ -5,26 +5,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use common::sql_cases::{case_script, sql_dir};
 use common::{committed_lines, required, temp_dir};
 use sluice::sql::session::SqlSession;
 
-fn sql_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql")
-}
-
-/// The case's script after the tables it reads, with the input directory and the sink
-/// directory filled in, run at `parallelism`.
+/// The case's script over the tables of `data/`, writing to `out`, run at `parallelism`.
 fn script(case: &str, parallelism: usize, out: &Path) -> String {
-    let tables = std::fs::read_to_string(sql_dir().join("tables.sql")).unwrap();
-    let case =
-        std::fs::read_to_string(sql_dir().join("cases").join(format!("{case}.sql"))).unwrap();
-    let text = format!("{tables}{case}");
-    let text = text
-        .replace("${DATA}", &sql_dir().join("data").display().to_string())
-        .replace("${OUT}", &out.display().to_string());
-    format!("SET 'parallelism.default' = '{parallelism}';\n{text}")
+    case_script(case, &sql_dir().join("data"), parallelism, out)
 }
 
 fn golden(case: &str) -> Vec<String> {

@@ -225,6 +225,10 @@ impl SqlSession {
                 "pipeline.auto-watermark-interval" => {
                     env.set_auto_watermark_interval(parse_duration(key, value)?);
                 }
+                // Flink 2's key, and the name it had before.
+                "execution.state-recovery.path" | "execution.savepoint.path" => {
+                    env.restore_from(value);
+                }
                 key if is_job_option(key) => {
                     job_defaults.push_str(&format!("{key}: {value}\n"));
                 }

@@ -27,6 +27,7 @@ const SPLITS_PER_READER: u64 = 4;
 pub struct TextFileSource {
     path: PathBuf,
     max_line_bytes: usize,
+    whole_files: bool,
 }
 
 impl TextFileSource {
@@ -35,7 +36,16 @@ impl TextFileSource {
         TextFileSource {
             path,
             max_line_bytes: super::DEFAULT_MAX_LINE_BYTES,
+            whole_files: false,
         }
+    }
+
+    /// Reads each file from start to end as one split, in the order of its lines (as Flink
+    /// reads a format that is not splittable, such as CSV), instead of cutting large files
+    /// into byte ranges read in parallel.
+    pub fn with_whole_files(mut self) -> Self {
+        self.whole_files = true;
+        self
     }
 
     /// Accepts lines of up to `bytes` bytes (64 MiB by default); a longer line fails the job.
@@ -137,12 +147,16 @@ impl Source<String> for TextFileSource {
         let files = self.files()?;
         let total: u64 = files.iter().map(|(_, len)| len).sum();
         let wanted = (parallelism as u64).max(1) * SPLITS_PER_READER;
-        let split_size = total.div_ceil(wanted).max(MIN_SPLIT_BYTES);
+        let split_size = if self.whole_files {
+            u64::MAX
+        } else {
+            total.div_ceil(wanted).max(MIN_SPLIT_BYTES)
+        };
         let mut splits = Vec::new();
         for (path, len) in files {
             let mut start = 0;
             while start < len {
-                let end = (start + split_size).min(len);
+                let end = start.saturating_add(split_size).min(len);
                 splits.push(FileSplit {
                     path: path.clone(),
                     start,
@@ -349,6 +363,22 @@ mod tests {
                 .collect();
             assert_eq!(lines, expected, "cut at {cut}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn large_files_are_cut_into_ranges_unless_read_whole() {
+        let dir = std::env::temp_dir().join(format!("sluice-text-whole-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let line = "x".repeat(1023) + "\n";
+        std::fs::write(dir.join("a.txt"), line.repeat(9 * 1024)).unwrap();
+        std::fs::write(dir.join("b.txt"), "small\n").unwrap();
+        let source = TextFileSource::new(dir.clone());
+        let cut = source.create_splits(2).unwrap();
+        assert!(cut.len() > 2, "a 9 MiB file is read in ranges: {cut:?}");
+        let whole = source.with_whole_files().create_splits(2).unwrap();
+        let ranges: Vec<(u64, u64)> = whole.iter().map(|s| (s.start, s.end)).collect();
+        assert_eq!(ranges, [(0, 9 << 20), (0, 6)], "one split per file");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -3,6 +3,7 @@
 
 use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
+use sluice_api::sources::TextFileSource;
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
@@ -131,7 +132,11 @@ fn filesystem_source(
     let null_literal = table.options.get("csv.null-literal").cloned();
     let decoder =
         CsvDecoder::new(&table.name, physical, ignore_errors).with_null_literal(null_literal);
-    Ok(ctx.env.read_text_file(path).transform(
+    // CSV is not splittable in Flink: each file is read in order by one reader, so event
+    // time advances through it as it does there.
+    let source = TextFileSource::new(path.into()).with_whole_files();
+    let name = format!("Source: {path}");
+    Ok(ctx.env.from_source(source, &name).transform(
         &format!("Decode: {}", table.name),
         "Decode",
         move || DecodeOperator::new(decoder.clone()),

@@ -1,0 +1,21 @@
+//! The SQL cases of `tests/sql`: each case's script after the tables it reads, with the input
+//! and sink directories filled in.
+
+use std::path::{Path, PathBuf};
+
+/// `tests/sql`: the tables, cases, input data and Flink's golden results.
+pub fn sql_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql")
+}
+
+/// The script of `case` over the tables of `tables.sql` read from `data`, writing to `out`,
+/// run at `parallelism`.
+pub fn case_script(case: &str, data: &Path, parallelism: usize, out: &Path) -> String {
+    let tables = std::fs::read_to_string(sql_dir().join("tables.sql")).unwrap();
+    let case =
+        std::fs::read_to_string(sql_dir().join("cases").join(format!("{case}.sql"))).unwrap();
+    let text = format!("{tables}{case}")
+        .replace("${DATA}", &data.display().to_string())
+        .replace("${OUT}", &out.display().to_string());
+    format!("SET 'parallelism.default' = '{parallelism}';\n{text}")
+}
