@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::sql_cases::{case_script, sql_dir};
 use common::{committed_lines, required, temp_dir};
-use sluice::sql::session::SqlSession;
+use sluice::sql::session::{Outcome, SqlSession};
 
 /// The case's script over the tables of `data/`, writing to `out`, run at `parallelism`.
 fn script(case: &str, parallelism: usize, out: &Path) -> String {
@@ -241,6 +241,78 @@ fn generated_tables_hold_their_sequence_and_ranges() {
         }
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// The `INSERT` of `case`, writing into `sink` instead, and the statements before it with
+/// the sink table renamed.
+fn split_case(case: &str, sink: &str, out: &Path) -> (String, String) {
+    let text = script(case, 2, out).replace("out_windows", sink);
+    let insert = text.rfind("INSERT INTO").unwrap();
+    (text[..insert].to_string(), text[insert..].to_string())
+}
+
+/// Two inserts in one statement set run as one job, each sink holding Flink's rows.
+#[test]
+fn statement_sets_run_their_inserts_as_one_job() {
+    let dir = temp_dir("sql", "statement-set");
+    let (tumble_ddl, tumble) = split_case("tumble", "out_tumble", &dir.join("tumble"));
+    let (hop_ddl, hop) = split_case("hop", "out_hop", &dir.join("hop"));
+    let hop_ddl = &hop_ddl[hop_ddl.find("CREATE TABLE out_hop").unwrap()..];
+    let text = format!("{tumble_ddl}{hop_ddl}EXECUTE STATEMENT SET BEGIN\n{tumble}\n{hop}\nEND;");
+    let outcomes = SqlSession::new().execute_script(&text).unwrap();
+    let jobs: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::JobFinished { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(jobs, ["insert-into_out_tumble,out_hop"], "one job");
+    assert_eq!(committed_lines(&[&dir.join("tumble")]), golden("tumble"));
+    assert_eq!(committed_lines(&[&dir.join("hop")]), golden("hop"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `EXPLAIN` shows the operators a statement runs as, each with its changelog mode.
+#[test]
+fn explain_shows_each_operator_and_its_changelog_mode() {
+    let dir = temp_dir("sql", "explain");
+    let (ddl, insert) = split_case("group_by", "per_channel", &dir.join("out"));
+    let mut session = SqlSession::new();
+    session.execute_script(&ddl).unwrap();
+    let outcomes = session
+        .execute_script(&format!("EXPLAIN CHANGELOG_MODE {insert}"))
+        .unwrap();
+    let Outcome::Rows(lines) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    let text = lines.join("\n");
+    assert_eq!(lines[0], "== Optimized Execution Plan ==", "{text}");
+    assert!(lines[1].starts_with("Sink(table=[per_channel]"), "{text}");
+    assert!(lines[1].ends_with("changelogMode=[NONE]"), "{text}");
+    let line = |prefix: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l.trim_start_matches([' ', '+', '-', ':'])
+                    .starts_with(prefix)
+            })
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+    };
+    assert!(
+        line("GroupAggregate(groupBy=[").ends_with("changelogMode=[I,UB,UA]"),
+        "{text}"
+    );
+    assert!(
+        line("Exchange(distribution=[hash[").ends_with("changelogMode=[I]"),
+        "{text}"
+    );
+    assert!(
+        line("TableSourceScan(table=[[bids]]").ends_with("changelogMode=[I]"),
+        "{text}"
+    );
+    assert!(!dir.join("out").exists(), "EXPLAIN runs nothing");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

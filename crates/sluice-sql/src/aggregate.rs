@@ -37,6 +37,17 @@ impl AggKind {
             _ => return None,
         })
     }
+
+    /// Its SQL name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AggKind::CountStar | AggKind::Count => "COUNT",
+            AggKind::Sum => "SUM",
+            AggKind::Min => "MIN",
+            AggKind::Max => "MAX",
+            AggKind::Avg => "AVG",
+        }
+    }
 }
 
 /// One aggregate call of a query.

@@ -72,7 +72,7 @@ fn interactive(session: &mut SqlSession) -> SqlResult<()> {
         let line = line.map_err(|e| SqlError::new(format!("reading standard input: {e}")))?;
         pending.push_str(&line);
         pending.push('\n');
-        if line.trim_end().ends_with(';') {
+        if is_complete(&pending) {
             match session.execute_script(&pending) {
                 Ok(outcomes) => outcomes.iter().for_each(|o| print_outcome(&mut out, o)),
                 Err(error) => {
@@ -86,7 +86,44 @@ fn interactive(session: &mut SqlSession) -> SqlResult<()> {
     Ok(())
 }
 
+/// Whether `pending` ends a statement: with `;`, and for a statement set with its `END;`.
+fn is_complete(pending: &str) -> bool {
+    let text = pending.trim_end();
+    if !text.ends_with(';') {
+        return false;
+    }
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(3)
+        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+        .collect();
+    let statement_set = words.len() == 3 && words[1] == "STATEMENT" && words[2] == "SET";
+    let ending = text.trim_end_matches(';').trim_end();
+    !statement_set || ending.len() >= 3 && ending[ending.len() - 3..].eq_ignore_ascii_case("END")
+}
+
 fn prompt(out: &mut impl Write, fresh: bool) {
     let _ = write!(out, "{}", if fresh { "Sluice SQL> " } else { "> " });
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_complete;
+
+    #[test]
+    fn a_statement_set_is_complete_at_its_end() {
+        assert!(is_complete("SELECT 1;\n"));
+        assert!(!is_complete("SELECT 1\n"));
+        assert!(!is_complete("BEGIN STATEMENT SET;\n"));
+        assert!(!is_complete(
+            "BEGIN STATEMENT SET;\nINSERT INTO t SELECT 1;\n"
+        ));
+        assert!(is_complete(
+            "BEGIN STATEMENT SET;\nINSERT INTO t SELECT 1;\nend;\n"
+        ));
+        assert!(is_complete(
+            "EXECUTE STATEMENT SET BEGIN INSERT INTO t SELECT 1; END;"
+        ));
+    }
 }

@@ -16,6 +16,7 @@ pub mod client;
 pub mod connectors;
 pub mod dialect;
 pub mod error;
+pub mod explain;
 pub mod expr;
 pub mod key;
 pub mod operators;

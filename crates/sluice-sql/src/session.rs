@@ -134,8 +134,10 @@ impl SqlSession {
                 self.catalog.table_names().map(String::from).collect(),
             )),
             FlinkStatement::Describe(name) => self.describe(&name),
-            FlinkStatement::Insert { table, query } => self.insert(&table, &query),
+            FlinkStatement::Insert { table, query } => self.insert(&[(table, query)]),
+            FlinkStatement::StatementSet(inserts) => self.insert(&inserts),
             FlinkStatement::Select(query) => self.select(&query),
+            FlinkStatement::Explain(explained) => self.explain(*explained),
         }
     }
 
@@ -163,12 +165,10 @@ impl SqlSession {
         Ok(Outcome::Rows(lines))
     }
 
-    /// Plans `INSERT INTO table query` and runs the job to its end.
-    fn insert(&self, table: &str, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
-        let sink_table = self.catalog.table(table)?;
-        let (env, planned) = self.plan(query)?;
-        sink::insert_into(sink_table, planned)?;
-        let name = format!("insert-into_{table}");
+    /// Plans the inserts `(table, query)` as one job (each writing its sink table) and runs
+    /// it to its end.
+    fn insert(&self, inserts: &[(String, Box<sqlparser::ast::Query>)]) -> SqlResult<Outcome> {
+        let (env, name) = self.plan_inserts(inserts)?;
         let result = env
             .execute(&name)
             .map_err(|e| SqlError::new(format!("job '{name}' failed: {e}")))?;
@@ -176,6 +176,42 @@ impl SqlSession {
             name,
             runtime: result.net_runtime,
         })
+    }
+
+    /// The job of the inserts `(table, query)`, and its name (Flink's `insert-into_a,b`).
+    fn plan_inserts(
+        &self,
+        inserts: &[(String, Box<sqlparser::ast::Query>)],
+    ) -> SqlResult<(StreamExecutionEnvironment, String)> {
+        let env = self.environment()?;
+        for (table, query) in inserts {
+            let sink_table = self.catalog.table(table)?;
+            sink::insert_into(sink_table, self.plan_on(&env, query)?)?;
+        }
+        let tables: Vec<&str> = inserts.iter().map(|(table, _)| table.as_str()).collect();
+        Ok((env, format!("insert-into_{}", tables.join(","))))
+    }
+
+    /// `EXPLAIN`: the operators a query, an insert or a statement set runs as.
+    fn explain(&self, statement: FlinkStatement) -> SqlResult<Outcome> {
+        let env = match statement {
+            FlinkStatement::Insert { table, query } => self.plan_inserts(&[(table, query)])?.0,
+            FlinkStatement::StatementSet(inserts) => self.plan_inserts(&inserts)?.0,
+            FlinkStatement::Select(query) => {
+                let env = self.environment()?;
+                self.plan_on(&env, &query)?;
+                env
+            }
+            _ => {
+                return Err(SqlError::new(
+                    "EXPLAIN explains a query, an INSERT or a statement set",
+                ));
+            }
+        };
+        let plan = env
+            .execution_plan()
+            .map_err(|e| SqlError::new(format!("cannot plan the job: {e}")))?;
+        Ok(Outcome::Rows(crate::explain::explain(&plan)?))
     }
 
     /// Runs a query to its end and returns its rows as Flink's tableau.
@@ -198,14 +234,29 @@ impl SqlSession {
         &self,
         query: &sqlparser::ast::Query,
     ) -> SqlResult<(StreamExecutionEnvironment, Planned)> {
+        let env = self.environment()?;
+        let planned = self.plan_on(&env, query)?;
+        Ok((env, planned))
+    }
+
+    /// A new environment configured by the session's options.
+    fn environment(&self) -> SqlResult<StreamExecutionEnvironment> {
         let env = StreamExecutionEnvironment::new();
         self.configure(&env)?;
+        Ok(env)
+    }
+
+    /// Plans `query` on `env`.
+    fn plan_on(
+        &self,
+        env: &StreamExecutionEnvironment,
+        query: &sqlparser::ast::Query,
+    ) -> SqlResult<Planned> {
         let ctx = PlanContext {
             catalog: &self.catalog,
-            env: &env,
+            env,
         };
-        let planned = plan_query(&ctx, query)?;
-        Ok((env, planned))
+        plan_query(&ctx, query)
     }
 
     /// Applies the session's options to a job's environment.

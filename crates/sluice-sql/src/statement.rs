@@ -79,13 +79,18 @@ pub enum FlinkStatement {
     Describe(String),
     /// A query whose rows the client shows.
     Select(Box<Query>),
-    /// `INSERT INTO table query`.
+    /// `INSERT INTO table query` (or `EXECUTE INSERT INTO ..`).
     Insert {
         /// The sink table.
         table: String,
         /// The query whose rows it receives.
         query: Box<Query>,
     },
+    /// `EXECUTE STATEMENT SET BEGIN insert; .. END` (or the client's `BEGIN STATEMENT SET;
+    /// insert; .. END;`): the inserts run as one job.
+    StatementSet(Vec<(String, Box<Query>)>),
+    /// `EXPLAIN [PLAN FOR] statement`: the plan of a query, an insert or a statement set.
+    Explain(Box<FlinkStatement>),
 }
 
 /// Parses a script into its statements, separated by `;`.
@@ -183,6 +188,59 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
             FlinkStatement::DropTable { name, if_exists }
         });
     }
+    if parser.parse_keyword(Keyword::EXPLAIN) {
+        let _ = parser.parse_keywords(&[Keyword::PLAN, Keyword::FOR]);
+        // Flink's detail options (`EXPLAIN CHANGELOG_MODE, ..`): the plan always shows them.
+        while [
+            "ESTIMATED_COST",
+            "CHANGELOG_MODE",
+            "JSON_EXECUTION_PLAN",
+            "PLAN_ADVICE",
+        ]
+        .iter()
+        .any(|detail| parse_word(parser, detail))
+        {
+            let _ = parser.consume_token(&Token::Comma);
+        }
+        let explained = if parse_word(parser, "STATEMENT") {
+            parser.expect_keyword(Keyword::SET)?;
+            parser.expect_keyword(Keyword::BEGIN)?;
+            parse_statement_set(parser)?
+        } else {
+            parse_statement(parser)?
+        };
+        return match explained {
+            FlinkStatement::Select(_)
+            | FlinkStatement::Insert { .. }
+            | FlinkStatement::StatementSet(_) => Ok(FlinkStatement::Explain(Box::new(explained))),
+            _ => Err(SqlError::at(
+                &at.span,
+                "EXPLAIN explains a query, an INSERT or a statement set",
+            )),
+        };
+    }
+    if parser.parse_keyword(Keyword::EXECUTE) {
+        if parse_word(parser, "STATEMENT") {
+            parser.expect_keyword(Keyword::SET)?;
+            parser.expect_keyword(Keyword::BEGIN)?;
+            return parse_statement_set(parser);
+        }
+        return match parse_statement(parser)? {
+            insert @ FlinkStatement::Insert { .. } => Ok(insert),
+            _ => Err(SqlError::at(
+                &at.span,
+                "EXECUTE runs an INSERT or a STATEMENT SET",
+            )),
+        };
+    }
+    if parser.parse_keyword(Keyword::BEGIN) {
+        if !parse_word(parser, "STATEMENT") {
+            return Err(SqlError::at(&at.span, "expected BEGIN STATEMENT SET"));
+        }
+        parser.expect_keyword(Keyword::SET)?;
+        parser.expect_token(&Token::SemiColon)?;
+        return parse_statement_set(parser);
+    }
     if parser.parse_keywords(&[Keyword::SHOW, Keyword::TABLES]) {
         return Ok(FlinkStatement::ShowTables);
     }
@@ -219,6 +277,41 @@ fn parse_statement(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
             ),
         )),
     }
+}
+
+/// The inserts of a statement set after its `BEGIN`, up to its `END`.
+fn parse_statement_set(parser: &mut Parser<'_>) -> SqlResult<FlinkStatement> {
+    let mut inserts = Vec::new();
+    loop {
+        while parser.consume_token(&Token::SemiColon) {}
+        if parser.parse_keyword(Keyword::END) {
+            break;
+        }
+        let at = parser.peek_token();
+        if at.token == Token::EOF {
+            return Err(SqlError::at(&at.span, "the statement set has no END"));
+        }
+        match parse_statement(parser)? {
+            FlinkStatement::Insert { table, query } => inserts.push((table, query)),
+            _ => {
+                return Err(SqlError::at(
+                    &at.span,
+                    "a statement set holds INSERT statements only",
+                ));
+            }
+        }
+        let next = parser.peek_token();
+        if next.token != Token::SemiColon {
+            return Err(SqlError::at(
+                &next.span,
+                format!("expected ';' after the INSERT, found {}", next.token),
+            ));
+        }
+    }
+    if inserts.is_empty() {
+        return Err(SqlError::new("the statement set holds no INSERT"));
+    }
+    Ok(FlinkStatement::StatementSet(inserts))
 }
 
 /// A table's name: its last part (the catalog has one database).
@@ -440,6 +533,36 @@ mod tests {
         assert!(error.to_string().contains("line 1"), "{error}");
         let error = parse_script("CREATE TABLE t (a INT, PRIMARY KEY (a))").unwrap_err();
         assert!(error.message.contains("NOT ENFORCED"), "{error}");
+    }
+
+    #[test]
+    fn statement_sets_and_explain_wrap_inserts() {
+        let statements = parse_script(
+            "EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; END;
+             BEGIN STATEMENT SET; INSERT INTO c SELECT 3; END;
+             EXPLAIN CHANGELOG_MODE, ESTIMATED_COST INSERT INTO d SELECT 4;
+             EXECUTE INSERT INTO e SELECT 5;
+             EXPLAIN STATEMENT SET BEGIN INSERT INTO f SELECT 6; END;",
+        )
+        .unwrap();
+        let tables = |statement: &FlinkStatement| match statement {
+            FlinkStatement::StatementSet(inserts) => {
+                inserts.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(tables(&statements[0]), ["a", "b"]);
+        assert_eq!(tables(&statements[1]), ["c"]);
+        assert!(matches!(&statements[2], FlinkStatement::Explain(inner)
+            if matches!(inner.as_ref(), FlinkStatement::Insert { table, .. } if table == "d")));
+        assert!(matches!(&statements[3], FlinkStatement::Insert { table, .. } if table == "e"));
+        assert!(matches!(&statements[4], FlinkStatement::Explain(inner)
+            if matches!(inner.as_ref(), FlinkStatement::StatementSet(_))));
+        let error = parse_script("BEGIN STATEMENT SET; SET 'a' = 'b'; END;").unwrap_err();
+        assert!(error.message.contains("INSERT statements only"), "{error}");
+        let error =
+            parse_script("EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;").unwrap_err();
+        assert!(error.message.contains("no END"), "{error}");
     }
 
     #[test]

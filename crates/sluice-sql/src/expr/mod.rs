@@ -3,6 +3,7 @@
 
 pub mod bind;
 mod decimal;
+mod explain;
 pub mod format;
 mod functions;
 mod literal;

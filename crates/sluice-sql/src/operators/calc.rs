@@ -22,16 +22,45 @@ pub struct Calc {
     pub projections: Vec<Expr>,
     /// The output schema.
     pub schema: SchemaRef,
+    /// How plans show it: `Calc(select=[..], where=[..])`.
+    pub description: String,
+    /// How plans show each output column's expression.
+    pub column_texts: Vec<String>,
 }
 
 impl Calc {
-    /// A Calc keeping the rows where `filter` holds and computing `projections`, which give
-    /// the columns of `output`.
-    pub fn new(filter: Option<Expr>, projections: Vec<Expr>, output: &Scope) -> Calc {
+    /// A Calc keeping the rows of `input` where `filter` holds and computing `projections`,
+    /// which give the columns of `output`.
+    pub fn new(
+        filter: Option<Expr>,
+        projections: Vec<Expr>,
+        input: &Scope,
+        output: &Scope,
+    ) -> Calc {
+        let names: Vec<String> = input.columns.iter().map(|c| c.name.clone()).collect();
+        let column_texts: Vec<String> = projections.iter().map(|e| e.describe(&names)).collect();
+        let select: Vec<String> = column_texts
+            .iter()
+            .zip(&output.columns)
+            .map(|(text, column)| {
+                if *text == column.name || column.name.starts_with('$') {
+                    text.clone()
+                } else {
+                    format!("{text} AS {}", column.name)
+                }
+            })
+            .collect();
+        let mut description = format!("Calc(select=[{}]", select.join(", "));
+        if let Some(filter) = &filter {
+            description.push_str(&format!(", where=[{}]", filter.describe(&names)));
+        }
+        description.push(')');
         Calc {
             filter,
             projections,
             schema: output.arrow_schema(),
+            description,
+            column_texts,
         }
     }
 

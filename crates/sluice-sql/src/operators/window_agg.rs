@@ -66,6 +66,29 @@ pub enum WindowKind {
 }
 
 impl WindowKind {
+    /// How plans show the windows: `TUMBLE(size=[10 s])`.
+    pub fn describe(&self) -> String {
+        match *self {
+            WindowKind::Tumble { size } => format!("TUMBLE(size=[{}])", duration(size)),
+            WindowKind::Hop { slide, size } => {
+                format!(
+                    "HOP(slide=[{}], size=[{}])",
+                    duration(slide),
+                    duration(size)
+                )
+            }
+            WindowKind::Cumulate { step, size } => {
+                format!(
+                    "CUMULATE(step=[{}], max_size=[{}])",
+                    duration(step),
+                    duration(size)
+                )
+            }
+            WindowKind::Session { gap } => format!("SESSION(gap=[{}])", duration(gap)),
+            WindowKind::Attached => "the input's windows".into(),
+        }
+    }
+
     /// The `(start, end)` of every window holding time `ts`.
     pub fn windows(&self, ts: Timestamp, into: &mut Vec<(Timestamp, Timestamp)>) {
         into.clear();
@@ -93,6 +116,17 @@ impl WindowKind {
                 }
             }
         }
+    }
+}
+
+/// Milliseconds as plans show them: `10 s`, `1 min`, `250 ms`.
+fn duration(millis: i64) -> String {
+    if millis % 60_000 == 0 {
+        format!("{} min", millis / 60_000)
+    } else if millis % 1_000 == 0 {
+        format!("{} s", millis / 1_000)
+    } else {
+        format!("{millis} ms")
     }
 }
 

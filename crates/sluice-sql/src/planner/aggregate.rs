@@ -34,6 +34,30 @@ pub struct AggregateInput {
     pub items: Vec<SelectItem>,
 }
 
+impl AggregateInput {
+    /// How plans show the aggregation: `groupBy=[..], select=[..]`.
+    pub fn describe(&self) -> String {
+        let text = |column: usize| self.pre.column_texts[column].as_str();
+        let keys: Vec<&str> = self.keys.iter().map(|(k, _)| text(*k)).collect();
+        let calls: Vec<String> = self
+            .aggregates
+            .iter()
+            .map(|call| {
+                let name = call.kind.name();
+                match &call.arg {
+                    Some((column, _)) => format!("{name}({})", text(*column)),
+                    None => format!("{name}(*)"),
+                }
+            })
+            .collect();
+        format!(
+            "groupBy=[{}], select=[{}]",
+            keys.join(", "),
+            calls.join(", ")
+        )
+    }
+}
+
 /// Collects the aggregation of `items` over `scope`, grouped by the columns `keys`, after the
 /// columns `leading` (the window operator's rowtime).
 pub fn aggregate_input(
@@ -77,7 +101,7 @@ pub fn aggregate_input(
         .map(|(i, &k)| (first_key + i, scope.columns[k].ty.clone()))
         .collect();
     Ok(AggregateInput {
-        pre: Calc::new(filter, pre, &pre_scope),
+        pre: Calc::new(filter, pre, scope, &pre_scope),
         aggregates,
         keys,
         items: rewritten,
@@ -99,7 +123,7 @@ pub fn keyed_aggregation<Op>(
     env: &StreamExecutionEnvironment,
     stream: DataStream<RowBatch>,
     input: &AggregateInput,
-    name: &'static str,
+    (operator_type, description): (&'static str, &str),
     make: impl Fn() -> Op + Send + Sync + 'static,
 ) -> (DataStream<RowBatch>, usize)
 where
@@ -118,7 +142,7 @@ where
     };
     let max_parallelism = routing.max_parallelism;
     let aggregated = keyed_exchange(stream, input.pre.clone(), routing)
-        .transform(name, name, make)
+        .transform(description, operator_type, make)
         .set_parallelism(parallelism)
         .set_max_parallelism(max_parallelism)
         .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
@@ -131,10 +155,18 @@ pub(super) fn keyed_exchange(
     pre: Calc,
     routing: KeyRouting,
 ) -> DataStream<RoutedBatch> {
+    let keys: Vec<&str> = routing
+        .keys
+        .iter()
+        .map(|(k, _)| pre.column_texts[*k].as_str())
+        .collect();
+    let name = if keys.is_empty() {
+        "Exchange(distribution=[single])".to_string()
+    } else {
+        format!("Exchange(distribution=[hash[{}]])", keys.join(", "))
+    };
     with_calc(stream, pre)
-        .transform("KeySplit", "KeySplit", move || {
-            KeySplitOperator(routing.clone())
-        })
+        .transform(&name, "KeySplit", move || KeySplitOperator(routing.clone()))
         .partition_custom(
             |target: &u32, _| *target as usize,
             |batch: &RoutedBatch| batch.target,
@@ -156,7 +188,7 @@ pub fn select_list(
         projections.push(post.column(column));
         scope.columns.push(post.columns[column].clone());
     }
-    let calc = Calc::new(None, projections, &scope);
+    let calc = Calc::new(None, projections, post, &scope);
     let stream = with_calc(stream, calc).set_parallelism(parallelism);
     Ok(Planned { stream, scope })
 }

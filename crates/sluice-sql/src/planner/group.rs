@@ -72,7 +72,10 @@ pub fn plan_group_aggregate(
         ctx.env,
         input.stream,
         &aggregation,
-        "GroupAggregate",
+        (
+            "GroupAggregate",
+            &format!("GroupAggregate({})", aggregation.describe()),
+        ),
         move || GroupAggOperator::new(spec.clone()),
     );
     let row_kind = post.columns.len() - 1;

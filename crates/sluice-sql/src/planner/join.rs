@@ -121,6 +121,7 @@ fn inner_join(
             "a join needs an equality between a column of each side in ON (cross joins are not supported)",
         ));
     }
+    let description = join_description(&joined, &left_data, &left_keys, &right_keys, &residual);
     let parallelism = ctx.env.parallelism();
     let max_parallelism = sluice_core::key_group::default_max_parallelism(parallelism);
     let exchange = |planned: Planned, data: &Scope, kind: Option<usize>, keys: Vec<Expr>| {
@@ -158,7 +159,7 @@ fn inner_join(
             keys: key_columns,
             row_kind: routed_kind,
         };
-        let pre = Calc::new(None, projections, &scope);
+        let pre = Calc::new(None, projections, &planned.scope, &scope);
         (keyed_exchange(planned.stream, pre, routing), side)
     };
     let (left_stream, left_side) = exchange(left, &left_data, left_kind, left_keys);
@@ -179,7 +180,9 @@ fn inner_join(
     };
     let stream = left_stream
         .connect(right_stream)
-        .transform("Join", "Join", move || JoinOperator::new(spec.clone()))
+        .transform(&description, "Join", move || {
+            JoinOperator::new(spec.clone())
+        })
         .set_parallelism(parallelism)
         .set_max_parallelism(max_parallelism)
         .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
@@ -187,6 +190,28 @@ fn inner_join(
         stream,
         scope: output,
     })
+}
+
+/// How plans show the join: `Join(joinType=[InnerJoin], where=[..])`.
+fn join_description(
+    joined: &Scope,
+    left: &Scope,
+    left_keys: &[Expr],
+    right_keys: &[Expr],
+    residual: &Option<Expr>,
+) -> String {
+    let names: Vec<String> = joined.columns.iter().map(|c| c.name.clone()).collect();
+    let right_names = &names[left.columns.len()..];
+    let mut conditions: Vec<String> = left_keys
+        .iter()
+        .zip(right_keys)
+        .map(|(l, r)| format!("=({}, {})", l.describe(&names), r.describe(right_names)))
+        .collect();
+    conditions.extend(residual.iter().map(|e| e.describe(&names)));
+    format!(
+        "Join(joinType=[InnerJoin], where=[{}])",
+        conditions.join(", ")
+    )
 }
 
 /// `a = b` with `a` over the left side's columns and `b` over the right's (or the reverse):

@@ -52,7 +52,8 @@ impl Planned {
 
 /// `stream` through `calc`.
 fn with_calc(stream: DataStream<RowBatch>, calc: Calc) -> DataStream<RowBatch> {
-    stream.transform("Calc", "Calc", move || CalcOperator(calc.clone()))
+    let name = calc.description.clone();
+    stream.transform(&name, "Calc", move || CalcOperator(calc.clone()))
 }
 
 /// `input`'s batches with each column cast to the type of `target`'s column of the same
@@ -70,7 +71,10 @@ fn cast_columns(input: Planned, target: &Scope) -> DataStream<RowBatch> {
     let projections = (0..target.columns.len())
         .map(|i| cast_to(input.scope.column(i), &target.columns[i].ty))
         .collect();
-    with_calc(input.stream, Calc::new(None, projections, target))
+    with_calc(
+        input.stream,
+        Calc::new(None, projections, &input.scope, target),
+    )
 }
 
 /// Plans a query.

@@ -51,7 +51,13 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
             )));
         }
         let rowtime = scope.resolve(&watermark.column)?;
-        stream = with_watermarks(stream, expr, rowtime);
+        let names: Vec<String> = scope.columns.iter().map(|c| c.name.clone()).collect();
+        let description = format!(
+            "WatermarkAssigner(rowtime=[{}], watermark=[{}])",
+            names[rowtime],
+            expr.describe(&names)
+        );
+        stream = with_watermarks(stream, expr, rowtime).name(&description);
         scope.columns[rowtime].rowtime = true;
     }
     Ok(Planned { stream, scope })
@@ -102,7 +108,21 @@ fn computed_columns(
         ));
         projections.push(expr);
     }
-    Ok((Calc::new(None, projections, &scope), scope))
+    Ok((Calc::new(None, projections, physical, &scope), scope))
+}
+
+/// How plans show reading `table`: `TableSourceScan(table=[[bids]], fields=[..])`.
+fn scan_name(table: &TableDef) -> String {
+    let fields: Vec<String> = table
+        .physical_fields()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    format!(
+        "TableSourceScan(table=[[{}]], fields=[{}])",
+        table.name,
+        fields.join(", ")
+    )
 }
 
 /// The `filesystem` connector's source: a file or a directory of files in the table's format.
@@ -135,12 +155,12 @@ fn filesystem_source(
     // CSV is not splittable in Flink: each file is read in order by one reader, so event
     // time advances through it as it does there.
     let source = TextFileSource::new(path.into()).with_whole_files();
-    let name = format!("Source: {path}");
-    Ok(ctx.env.from_source(source, &name).transform(
-        &format!("Decode: {}", table.name),
-        "Decode",
-        move || DecodeOperator::new(decoder.clone()),
-    ))
+    Ok(ctx
+        .env
+        .from_source(source, path)
+        .transform(&scan_name(table), "Decode", move || {
+            DecodeOperator::new(decoder.clone())
+        }))
 }
 
 /// The `datagen` connector's source: row numbers from a parallel sequence, turned into rows.
@@ -151,11 +171,12 @@ fn datagen_source(
 ) -> SqlResult<DataStream<RowBatch>> {
     let generator = DataGen::new(&table.name, physical, &table.options)?;
     let last = generator.rows.map_or(i64::MAX, |rows| rows as i64 - 1);
-    Ok(ctx.env.from_sequence(0, last).transform(
-        &format!("DataGen: {}", table.name),
-        "DataGen",
-        move || DataGenOperator::new(generator.clone()),
-    ))
+    Ok(ctx
+        .env
+        .from_sequence(0, last)
+        .transform(&scan_name(table), "DataGen", move || {
+            DataGenOperator::new(generator.clone())
+        }))
 }
 
 /// The `nexmark` connector's source: the benchmark's events, striped over the subtasks.
@@ -166,7 +187,5 @@ fn nexmark_source(
 ) -> SqlResult<DataStream<RowBatch>> {
     let now = SystemClock.now();
     let source = NexmarkSource::new(&table.name, physical, &table.options, now)?;
-    Ok(ctx
-        .env
-        .from_source(source, &format!("Nexmark: {}", table.name)))
+    Ok(ctx.env.from_source(source, &scan_name(table)))
 }

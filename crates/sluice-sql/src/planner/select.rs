@@ -56,7 +56,10 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         projections.push(input.scope.column(kind));
         scope.columns.push(input.scope.columns[kind].clone());
     }
-    let stream = with_calc(input.stream, Calc::new(filter, projections, &scope));
+    let stream = with_calc(
+        input.stream,
+        Calc::new(filter, projections, &input.scope, &scope),
+    );
     Ok(Planned { stream, scope })
 }
 

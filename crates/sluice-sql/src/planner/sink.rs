@@ -55,7 +55,11 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
     let stream = cast_columns(planned, &target);
     let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     let types: Vec<SqlType> = fields.into_iter().map(|f| f.ty).collect();
-    let name = format!("Sink: {}", table.name);
+    let name = format!(
+        "Sink(table=[{}], fields=[{}])",
+        table.name,
+        names.join(", ")
+    );
     match table.required_option("connector")? {
         "filesystem" => {
             let path = table.required_option("path")?;

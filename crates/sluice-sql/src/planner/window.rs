@@ -162,7 +162,14 @@ fn aggregate_windows(
         ctx.env,
         input.stream,
         &aggregation,
-        "WindowAggregate",
+        (
+            "WindowAggregate",
+            &format!(
+                "WindowAggregate(window=[{}], {})",
+                kind.describe(),
+                aggregation.describe()
+            ),
+        ),
         move || WindowAggOperator::new(spec.clone()),
     );
     select_list(
