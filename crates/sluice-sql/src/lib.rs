@@ -21,6 +21,7 @@ pub mod expr;
 pub mod key;
 pub mod operators;
 pub mod planner;
+pub mod result;
 pub mod session;
 pub mod statement;
 pub mod tableau;

@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, ColumnKind};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, bind};
 use crate::planner::{PlanContext, Planned, plan_query, sink};
+use crate::result::QueryResult;
 use crate::statement::{FlinkStatement, parse_script};
 use crate::tableau;
 
@@ -216,17 +217,22 @@ impl SqlSession {
 
     /// Runs a query to its end and returns its rows as Flink's tableau.
     fn select(&self, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
-        let (_env, planned) = self.plan(query)?;
-        let scope = planned.scope;
-        let batches = planned
-            .stream
-            .execute_and_collect("collect")
-            .map_err(|e| SqlError::new(format!("the query failed: {e}")))?;
+        let result = self.query(query)?;
         let width = match self.options.get("sql-client.display.max-column-width") {
             Some(value) => parse_number("sql-client.display.max-column-width", value)?,
             None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
         };
-        Ok(Outcome::Rows(tableau::tableau(&scope, &batches, width)))
+        Ok(Outcome::Rows(tableau::tableau(&result, width)))
+    }
+
+    /// Runs a query to its end and returns its rows.
+    pub fn query(&self, query: &sqlparser::ast::Query) -> SqlResult<QueryResult> {
+        let (_env, planned) = self.plan(query)?;
+        let batches = planned
+            .stream
+            .execute_and_collect("collect")
+            .map_err(|e| SqlError::new(format!("the query failed: {e}")))?;
+        Ok(QueryResult::collect(&planned.scope, &batches))
     }
 
     /// Plans `query` on a new environment configured by the session's options.
@@ -252,9 +258,14 @@ impl SqlSession {
         env: &StreamExecutionEnvironment,
         query: &sqlparser::ast::Query,
     ) -> SqlResult<Planned> {
+        let batch = self
+            .options
+            .get("execution.runtime-mode")
+            .is_some_and(|mode| mode.eq_ignore_ascii_case("batch"));
         let ctx = PlanContext {
             catalog: &self.catalog,
             env,
+            batch,
         };
         plan_query(&ctx, query)
     }

@@ -3,9 +3,7 @@
 //! values right-aligned, NULL as `<NULL>`, what does not fit cut with `...`, and a footer with
 //! the row count.
 
-use crate::batch::RowBatch;
-use crate::expr::bind::Scope;
-use crate::expr::format::{TextStyle, write_value};
+use crate::result::QueryResult;
 use crate::types::SqlType;
 
 /// Flink's default `sql-client.display.max-column-width`.
@@ -14,45 +12,30 @@ pub const DEFAULT_MAX_COLUMN_WIDTH: usize = 30;
 const NULL: &str = "<NULL>";
 
 /// The printed lines of a query's results.
-pub fn tableau(scope: &Scope, batches: &[RowBatch], max_width: usize) -> Vec<String> {
+pub fn tableau(result: &QueryResult, max_width: usize) -> Vec<String> {
     let mut widths = vec![2];
-    for column in &scope.columns {
-        let width = type_width(&column.ty, max_width)
-            .max(column.name.chars().count().min(max_width))
+    for (name, ty) in &result.columns {
+        let width = type_width(ty, max_width)
+            .max(name.chars().count().min(max_width))
             .max(NULL.len());
         widths.push(width);
     }
     let border = border(&widths);
     let mut lines = vec![border.clone()];
-    let header =
-        std::iter::once("op".to_string()).chain(scope.columns.iter().map(|c| c.name.clone()));
+    let header = std::iter::once("op".to_string())
+        .chain(result.columns.iter().map(|(name, _)| name.clone()));
     lines.push(row(header, &widths));
     lines.push(border.clone());
-    let mut count = 0;
-    let mut text = String::new();
-    for batch in batches {
-        let data = &batch.0;
-        for r in 0..data.num_rows() {
-            let values = data
-                .columns()
-                .iter()
-                .zip(&scope.columns)
-                .map(|(array, column)| {
-                    if array.is_null(r) {
-                        return NULL.to_string();
-                    }
-                    text.clear();
-                    write_value(array.as_ref(), r, &column.ty, TextStyle::Cast, &mut text);
-                    text.clone()
-                });
-            let values: Vec<String> = values.collect();
-            lines.push(row(
-                std::iter::once("+I".to_string()).chain(values),
-                &widths,
-            ));
-            count += 1;
-        }
+    for (kind, values) in &result.rows {
+        let cells = values
+            .iter()
+            .map(|value| value.clone().unwrap_or_else(|| NULL.to_string()));
+        lines.push(row(
+            std::iter::once(kind.short().to_string()).chain(cells),
+            &widths,
+        ));
     }
+    let count = result.rows.len();
     if count > 0 {
         lines.push(border);
     }
@@ -111,7 +94,8 @@ fn row(cells: impl Iterator<Item = String>, widths: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::bind::ScopeColumn;
+    use crate::batch::RowBatch;
+    use crate::expr::bind::{Scope, ScopeColumn};
     use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
     use std::sync::Arc;
 
@@ -135,7 +119,8 @@ mod tests {
             ("cnt", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
         ])
         .unwrap();
-        let lines = tableau(&scope, &[RowBatch(batch)], DEFAULT_MAX_COLUMN_WIDTH);
+        let result = QueryResult::collect(&scope, &[RowBatch(batch)]);
+        let lines = tableau(&result, DEFAULT_MAX_COLUMN_WIDTH);
         assert_eq!(
             lines,
             [

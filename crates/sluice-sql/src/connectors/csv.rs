@@ -347,13 +347,23 @@ fn parse_date(text: &str) -> Option<i32> {
 }
 
 /// A decimal's unscaled value at `scale`, rounded half up; `None` if it is not a number or
-/// does not fit `precision`.
+/// does not fit `precision`. An exponent is read as Java's `BigDecimal` reads it (`1E+1`: Flink's
+/// CSV writer writes decimals so).
 fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let (mantissa, exponent) = match digits.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().ok()?),
+        None => (digits, 0),
+    };
+    if !mantissa.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let (whole, fraction) = shift_point(whole, fraction, exponent)?;
+    let (whole, fraction) = (whole.as_str(), fraction.as_str());
     let scale = usize::try_from(scale).ok()?;
     if whole.is_empty() && fraction.is_empty() {
         return None;
@@ -382,6 +392,27 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
         return None;
     }
     Some(if negative { -unscaled } else { unscaled })
+}
+
+/// `whole.fraction` times ten to the `exponent`, as its new whole and fraction digits.
+fn shift_point(whole: &str, fraction: &str, exponent: i32) -> Option<(String, String)> {
+    // No DECIMAL holds more than 38 digits: a larger shift only makes a value that cannot fit.
+    if exponent.unsigned_abs() > 80 {
+        return None;
+    }
+    let shift = exponent.unsigned_abs() as usize;
+    if exponent >= 0 {
+        let padded = format!(
+            "{fraction}{}",
+            "0".repeat(shift.saturating_sub(fraction.len()))
+        );
+        let (moved, rest) = padded.split_at(shift);
+        Some((format!("{whole}{moved}"), rest.to_string()))
+    } else {
+        let padded = format!("{}{whole}", "0".repeat(shift.saturating_sub(whole.len())));
+        let (rest, moved) = padded.split_at(padded.len() - shift);
+        Some((rest.to_string(), format!("{moved}{fraction}")))
+    }
 }
 
 /// Writes rows as Flink's CSV format does.
@@ -538,6 +569,12 @@ mod tests {
         assert_eq!(parse_decimal("12.345", 10, 2), Some(1235));
         assert_eq!(parse_decimal("-0.5", 10, 0), Some(-1));
         assert_eq!(parse_decimal("123", 3, 1), None);
-        assert_eq!(parse_decimal("1e5", 10, 0), None);
+        assert_eq!(parse_decimal("1e5", 10, 0), Some(100_000));
+        assert_eq!(parse_decimal("1E+1", 10, 2), Some(1_000));
+        assert_eq!(parse_decimal("-2.5E-1", 10, 2), Some(-25));
+        assert_eq!(parse_decimal("1.5E-3", 10, 2), Some(0));
+        assert_eq!(parse_decimal("1E+9", 5, 0), None);
+        assert_eq!(parse_decimal("1Ex", 5, 0), None);
+        assert_eq!(parse_decimal("E5", 5, 0), None);
     }
 }

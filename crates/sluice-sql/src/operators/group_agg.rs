@@ -68,8 +68,11 @@ pub struct GroupAggSpec {
     pub keys: Vec<(usize, SqlType)>,
     /// The aggregates.
     pub aggregates: Vec<AggCall>,
-    /// `keys…, aggregates…, row kind`.
+    /// `keys…, aggregates…, row kind` (no row kind when `final_only`).
     pub schema: SchemaRef,
+    /// Batch mode: one `+I` per key with its final result when the input ends, instead of a
+    /// changelog as the rows arrive.
+    pub final_only: bool,
 }
 
 /// One key's state: its accumulators and the result last emitted.
@@ -78,6 +81,9 @@ struct Group {
     accumulators: Vec<Accumulator>,
     emitted: Option<Vec<KeyValue>>,
 }
+
+/// A key, its result, and how the result changed.
+type Change = (Vec<KeyValue>, Vec<KeyValue>, RowKind);
 
 /// The checkpointed state: each key's group.
 const STATE: &str = "sql-group-aggregates";
@@ -99,11 +105,12 @@ impl GroupAggOperator {
         }
     }
 
-    /// Updates the groups with `batch` and returns the changes, in row order.
+    /// Updates the groups with `batch` and returns the changes, in row order (none when only
+    /// final results are emitted).
     fn changes(&mut self, batch: &RecordBatch) -> UserResult<Option<RecordBatch>> {
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
-        let mut changes: Vec<(Vec<KeyValue>, Vec<KeyValue>, RowKind)> = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         for row in 0..batch.num_rows() {
             let key = row_key(&keys, row);
             let calls = &self.spec.aggregates;
@@ -117,6 +124,9 @@ impl GroupAggOperator {
                         .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
                     row,
                 );
+            }
+            if self.spec.final_only {
+                continue;
             }
             let result: Vec<KeyValue> = group
                 .accumulators
@@ -133,6 +143,30 @@ impl GroupAggOperator {
                 Some(_) => {}
             }
         }
+        self.batch_of(&changes)
+    }
+
+    /// Every key's final result as an insert.
+    fn final_results(&self) -> UserResult<Option<RecordBatch>> {
+        let calls = &self.spec.aggregates;
+        let results: Vec<Change> = self
+            .groups
+            .iter()
+            .map(|(key, group)| {
+                let values = group
+                    .accumulators
+                    .iter()
+                    .zip(calls)
+                    .map(|(a, c)| a.value(c))
+                    .collect();
+                (key.clone(), values, RowKind::Insert)
+            })
+            .collect();
+        self.batch_of(&results)
+    }
+
+    /// The batch of `changes`: keys, results, row kinds.
+    fn batch_of(&self, changes: &[Change]) -> UserResult<Option<RecordBatch>> {
         if changes.is_empty() {
             return Ok(None);
         }
@@ -143,9 +177,11 @@ impl GroupAggOperator {
         for (i, call) in self.spec.aggregates.iter().enumerate() {
             columns.push(result_column(call, changes.iter().map(|c| &c.1[i])));
         }
-        columns.push(Arc::new(
-            changes.iter().map(|c| c.2 as i8).collect::<Int8Array>(),
-        ));
+        if !self.spec.final_only {
+            columns.push(Arc::new(
+                changes.iter().map(|c| c.2 as i8).collect::<Int8Array>(),
+            ));
+        }
         Ok(Some(RecordBatch::try_new(
             Arc::clone(&self.spec.schema),
             columns,
@@ -191,6 +227,15 @@ impl OneInputOperator<RoutedBatch, RowBatch> for GroupAggOperator {
         }
         Ok(())
     }
+
+    fn end_input(&mut self, out: &mut Output<RowBatch>) -> UserResult {
+        if self.spec.final_only
+            && let Some(results) = self.final_results()?
+        {
+            out.emit(RowBatch(results), None);
+        }
+        Ok(())
+    }
 }
 
 /// The column of row kinds of a changelog batch's last column.
@@ -215,19 +260,26 @@ mod tests {
     use sluice_runtime::harness::OneInputHarness;
 
     fn counting() -> GroupAggOperator {
+        counting_with(false)
+    }
+
+    fn counting_with(final_only: bool) -> GroupAggOperator {
         let mut scope = Scope {
             columns: vec![ScopeColumn::new("k", SqlType::BigInt, true)],
         };
         scope
             .columns
             .push(ScopeColumn::new("m", SqlType::BigInt, true));
-        scope
-            .columns
-            .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+        if !final_only {
+            scope
+                .columns
+                .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+        }
         GroupAggOperator::new(GroupAggSpec {
             keys: vec![(0, SqlType::BigInt)],
             aggregates: vec![AggCall::new(AggKind::Max, Some((1, SqlType::BigInt))).unwrap()],
             schema: scope.arrow_schema(),
+            final_only,
         })
     }
 
@@ -247,6 +299,27 @@ mod tests {
             changes(harness.take_values()),
             [("+I", 1, 5), ("+I", 2, 1), ("-U", 1, 5), ("+U", 1, 9)]
         );
+    }
+
+    #[test]
+    fn batch_mode_emits_each_keys_final_result_at_the_end() {
+        let mut harness = OneInputHarness::new(counting_with(true));
+        harness.process(rows(&[(1, 5), (2, 1), (1, 9)]));
+        assert!(harness.take_values().is_empty(), "nothing before the end");
+        harness.end_input();
+        let mut finals: Vec<(i64, i64)> = Vec::new();
+        for batch in harness.take_values() {
+            assert!(row_kinds(&batch.0).is_none(), "inserts only: no row kinds");
+            let (keys, maxes) = (batch.0.column(0), batch.0.column(1));
+            for r in 0..batch.0.num_rows() {
+                finals.push((
+                    keys.as_primitive::<Int64Type>().value(r),
+                    maxes.as_primitive::<Int64Type>().value(r),
+                ));
+            }
+        }
+        finals.sort();
+        assert_eq!(finals, [(1, 9), (2, 1)]);
     }
 
     #[test]

@@ -61,29 +61,43 @@ pub fn plan_group_aggregate(
     }
     post.columns
         .extend(aggregate_columns(&aggregation.aggregates));
-    post.columns
-        .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+    // Streaming: a changelog, its row kinds in a last column. Batch: final results only (as
+    // Flink's batch HashAggregate).
+    if !ctx.batch {
+        post.columns
+            .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+    }
     let spec = GroupAggSpec {
         keys: aggregation.keys.clone(),
         aggregates: aggregation.aggregates.clone(),
         schema: post.arrow_schema(),
+        final_only: ctx.batch,
+    };
+    let operator_type = if ctx.batch {
+        "HashAggregate"
+    } else {
+        "GroupAggregate"
     };
     let (grouped, parallelism) = keyed_aggregation(
         ctx.env,
         input.stream,
         &aggregation,
         (
-            "GroupAggregate",
-            &format!("GroupAggregate({})", aggregation.describe()),
+            operator_type,
+            &format!("{operator_type}({})", aggregation.describe()),
         ),
         move || GroupAggOperator::new(spec.clone()),
     );
-    let row_kind = post.columns.len() - 1;
+    let carried: Vec<usize> = if ctx.batch {
+        Vec::new()
+    } else {
+        vec![post.columns.len() - 1]
+    };
     select_list(
         grouped,
         &aggregation.items,
         &post,
-        &[row_kind],
+        &carried,
         parallelism,
         &ctx.catalog.functions,
     )

@@ -9,13 +9,14 @@ mod join;
 mod legacy_window;
 mod rewrite;
 mod scan;
-mod select;
+pub mod select;
 pub mod sink;
 mod union;
+mod values;
 mod window;
 
 use sluice_api::prelude::*;
-use sqlparser::ast::{Query, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor};
+use sqlparser::ast::{self, Query, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor};
 
 use crate::batch::RowBatch;
 use crate::catalog::Catalog;
@@ -30,6 +31,8 @@ pub struct PlanContext<'a> {
     pub catalog: &'a Catalog,
     /// The job being built.
     pub env: &'a StreamExecutionEnvironment,
+    /// Batch mode (`execution.runtime-mode` = `batch`): aggregates emit final results only.
+    pub batch: bool,
 }
 
 /// A planned relation: its stream of batches and the columns they hold.
@@ -92,6 +95,7 @@ fn plan_set_expr(ctx: &PlanContext<'_>, body: &SetExpr) -> SqlResult<Planned> {
     match body {
         SetExpr::Select(select) => select::plan_select(ctx, select),
         SetExpr::Query(inner) => plan_query(ctx, inner),
+        SetExpr::Values(values) => values::plan_values(ctx, values),
         SetExpr::SetOperation {
             op: SetOperator::Union,
             set_quantifier: SetQuantifier::All,
@@ -115,6 +119,26 @@ fn plan_named(ctx: &PlanContext<'_>, name: &str) -> SqlResult<Planned> {
     scan::scan(ctx, ctx.catalog.table(name)?)
 }
 
+/// `planned` with its columns named by `alias`'s column list (`AS t(a, b)`), if it has one.
+fn renamed(mut planned: Planned, alias: &ast::TableAlias) -> SqlResult<Planned> {
+    if alias.columns.is_empty() {
+        return Ok(planned);
+    }
+    if alias.columns.len() != planned.scope.columns.len() {
+        return Err(SqlError::new(format!(
+            "the alias {} names {} columns of {}",
+            alias,
+            alias.columns.len(),
+            planned.scope.columns.len()
+        ))
+        .or_at(&alias.name.span));
+    }
+    for (column, name) in planned.scope.columns.iter_mut().zip(&alias.columns) {
+        column.name = name.name.value.clone();
+    }
+    Ok(planned)
+}
+
 /// Plans a `FROM` item.
 fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Planned> {
     match relation {
@@ -128,7 +152,7 @@ fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Pla
         } => {
             let planned = plan_query(ctx, subquery)?;
             Ok(match alias {
-                Some(alias) => planned.qualified(&alias.name.value),
+                Some(alias) => renamed(planned, alias)?.qualified(&alias.name.value),
                 None => planned,
             })
         }

@@ -37,7 +37,7 @@ pub fn union_all(left: Planned, right: Planned) -> SqlResult<Planned> {
 }
 
 /// The type both sides' values become.
-fn common(a: &SqlType, b: &SqlType) -> Option<SqlType> {
+pub(super) fn common(a: &SqlType, b: &SqlType) -> Option<SqlType> {
     if a == b {
         return Some(a.clone());
     }
