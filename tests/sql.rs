@@ -106,6 +106,16 @@ fn views_and_union_all_match_flink() {
 }
 
 #[test]
+fn json_lines_are_read_and_written_as_flink_does() {
+    check("json");
+}
+
+#[test]
+fn debezium_changelogs_are_read_as_flink_reads_them() {
+    check("debezium");
+}
+
+#[test]
 fn legacy_group_windows_match_flink() {
     check("legacy_tumble");
     check("legacy_session");

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the SQL tests' input tables (deterministic): bids.csv, a Nexmark-like bid stream.
+"""Writes the SQL tests' input tables (deterministic): bids.csv, a Nexmark-like bid stream;
+bids.json, the same bids in Flink's json format; products.debezium.json, a changelog of
+products in the debezium-json format.
 
 Columns: auction BIGINT, bidder BIGINT, price DECIMAL(10, 2), channel STRING, url STRING,
 ts TIMESTAMP(3). Times advance by 0-900 ms per row and rows arrive up to 2 s out of order
 (less than the tables' 3-second watermark delay, so no row is late on any engine).
 """
+import json
 import random
 import sys
 from datetime import datetime, timedelta
@@ -14,6 +17,7 @@ def main(out_dir):
     start = datetime(2024, 1, 1, 0, 0, 0)
     channels = ["web", "app", "partner, inc", "Mobile", "tv \"live\"", ""]
     rows = []
+    objects = []
     t = 0
     for i in range(3000):
         t += rng.randint(0, 900)
@@ -29,10 +33,52 @@ def main(out_dir):
         if '"' in channel or "," in channel:
             channel = '"' + channel.replace('"', '""') + '"'
         url = f"https://sluice.example/a/{auction}?b={bidder}"
+        time_text = f"{ts:%Y-%m-%d %H:%M:%S}.{ts.microsecond // 1000:03d}"
+        objects.append({"auction": auction, "bidder": bidder,
+                        # Prices as numbers, or as text now and then (Flink reads both).
+                        "price": None if price_text == "null" else (price_text if i % 5 == 0 else float(price_text)),
+                        "channel": rng_channel_plain(channel), "url": url, "ts": time_text})
         rows.append((shown, f"{auction},{bidder},{price_text},{channel},{url},{ts:%Y-%m-%d %H:%M:%S}.{ts.microsecond // 1000:03d}"))
     with open(f"{out_dir}/bids.csv", "w") as f:
         for _, line in rows:
             f.write(line + "\n")
+    with open(f"{out_dir}/bids.json", "w") as f:
+        for obj in objects:
+            f.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    write_changes(f"{out_dir}/products.debezium.json")
+
+
+def rng_channel_plain(channel):
+    """The channel's text without the CSV quoting."""
+    if channel.startswith('"'):
+        return channel[1:-1].replace('""', '"')
+    return channel
+
+
+def write_changes(path):
+    """Inserts, updates and deletes of 40 products, as Debezium (through Flink) writes them."""
+    rng = random.Random(20261205)
+    products = {}
+    lines = []
+    for step in range(400):
+        pid = rng.randint(1, 40)
+        old = products.get(pid)
+        new = {"id": pid, "name": f"product {pid}" + ("" if step % 7 else " \"new\""),
+               "price": round(rng.uniform(0.5, 50.0), 2), "stock": rng.randint(0, 20)}
+        if old is None:
+            op, before, after = ("r" if step < 20 else "c"), None, new
+        elif rng.random() < 0.2:
+            op, before, after = "d", old, None
+        else:
+            op, before, after = "u", old, new
+        if after is None:
+            del products[pid]
+        else:
+            products[pid] = after
+        lines.append(json.dumps({"before": before, "after": after, "op": op,
+                                 "ts_ms": 1704067200000 + step}, separators=(",", ":")))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 if __name__ == "__main__":
     main(sys.argv[1])

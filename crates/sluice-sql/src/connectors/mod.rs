@@ -3,7 +3,9 @@
 pub mod csv;
 pub mod datagen;
 pub mod debezium_json;
+pub mod json;
 pub mod nexmark;
+mod text_values;
 
 /// A table's `WITH` options from pairs, for tests.
 #[cfg(test)]

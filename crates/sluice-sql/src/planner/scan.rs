@@ -7,16 +7,20 @@ use sluice_api::sources::TextFileSource;
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
+use super::select::changelog_kind;
 use super::{PlanContext, Planned, with_calc};
 use crate::batch::RowBatch;
 use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvDecoder;
 use crate::connectors::datagen::{DataGen, DataGenOperator};
+use crate::connectors::debezium_json::DebeziumJsonDecoder;
+use crate::connectors::json::JsonDecoder;
 use crate::connectors::nexmark::NexmarkSource;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, bind, cast_to};
 use crate::operators::calc::Calc;
-use crate::operators::decode::DecodeOperator;
+use crate::operators::decode::{DecodeOperator, LineDecoder};
+use crate::operators::group_agg::ROW_KIND_COLUMN;
 use crate::operators::watermarks::{ExpressionWatermarks, max_timestamp};
 use crate::types::{SqlField, SqlType};
 
@@ -36,6 +40,11 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
         }
     };
     let mut scope = Scope::of_fields(&physical);
+    if is_changelog(table) {
+        scope
+            .columns
+            .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+    }
     let mut stream = rows;
     if table.columns.iter().any(|c| c.kind != ColumnKind::Physical) {
         let (calc, computed) = computed_columns(table, &scope, &ctx.catalog.functions)?;
@@ -108,7 +117,17 @@ fn computed_columns(
         ));
         projections.push(expr);
     }
+    if let Some(kind) = changelog_kind(physical) {
+        projections.push(physical.column(kind));
+        scope.columns.push(physical.columns[kind].clone());
+    }
     Ok((Calc::new(None, projections, physical, &scope), scope))
+}
+
+/// Whether `table` is read as a changelog (its format is `debezium-json`).
+fn is_changelog(table: &TableDef) -> bool {
+    table.options.get("connector").map(String::as_str) == Some("filesystem")
+        && table.options.get("format").map(String::as_str) == Some("debezium-json")
 }
 
 /// How plans show reading `table`: `TableSourceScan(table=[[bids]], fields=[..])`.
@@ -125,42 +144,64 @@ fn scan_name(table: &TableDef) -> String {
     )
 }
 
-/// The `filesystem` connector's source: a file or a directory of files in the table's format.
+/// The `filesystem` connector's source: a file or a directory of files in the table's format
+/// (`csv`, `json`, or the changelog format `debezium-json`, whose batches end with a row-kind
+/// column).
 fn filesystem_source(
     ctx: &PlanContext<'_>,
     table: &TableDef,
     physical: Vec<SqlField>,
 ) -> SqlResult<DataStream<RowBatch>> {
     let path = table.required_option("path")?;
-    let format = table.required_option("format")?;
-    if format != "csv" {
-        return Err(SqlError::new(format!(
-            "table '{}': unsupported format '{format}' for reading (supported: csv)",
-            table.name
-        )));
-    }
-    if let Some(row) = physical.iter().find(|f| matches!(f.ty, SqlType::Row(_))) {
-        return Err(SqlError::new(format!(
-            "table '{}': the csv format cannot read the ROW column '{}'",
-            table.name, row.name
-        )));
-    }
-    let ignore_errors = table
-        .options
-        .get("csv.ignore-parse-errors")
-        .is_some_and(|v| v == "true");
-    let null_literal = table.options.get("csv.null-literal").cloned();
-    let decoder =
-        CsvDecoder::new(&table.name, physical, ignore_errors).with_null_literal(null_literal);
-    // CSV is not splittable in Flink: each file is read in order by one reader, so event
+    // Text is not splittable in Flink: each file is read in order by one reader, so event
     // time advances through it as it does there.
-    let source = TextFileSource::new(path.into()).with_whole_files();
-    Ok(ctx
+    let lines = ctx
         .env
-        .from_source(source, path)
-        .transform(&scan_name(table), "Decode", move || {
-            DecodeOperator::new(decoder.clone())
-        }))
+        .from_source(TextFileSource::new(path.into()).with_whole_files(), path);
+    let name = scan_name(table);
+    let options = &table.options;
+    Ok(match table.required_option("format")? {
+        "csv" => {
+            if let Some(row) = physical.iter().find(|f| matches!(f.ty, SqlType::Row(_))) {
+                return Err(SqlError::new(format!(
+                    "table '{}': the csv format cannot read the ROW column '{}'",
+                    table.name, row.name
+                )));
+            }
+            let ignore_errors = options
+                .get("csv.ignore-parse-errors")
+                .is_some_and(|v| v == "true");
+            let null_literal = options.get("csv.null-literal").cloned();
+            let decoder = CsvDecoder::new(&table.name, physical, ignore_errors)
+                .with_null_literal(null_literal);
+            decoded(lines, &name, decoder)
+        }
+        "json" => decoded(
+            lines,
+            &name,
+            JsonDecoder::new(&table.name, physical, options, "json")?,
+        ),
+        "debezium-json" => decoded(
+            lines,
+            &name,
+            DebeziumJsonDecoder::new(&table.name, physical, options)?,
+        ),
+        format => {
+            return Err(SqlError::new(format!(
+                "table '{}': unsupported format '{format}' for reading (supported: csv, json, debezium-json)",
+                table.name
+            )));
+        }
+    })
+}
+
+/// `lines` decoded by `decoder`.
+fn decoded<D: LineDecoder>(
+    lines: DataStream<String>,
+    name: &str,
+    decoder: D,
+) -> DataStream<RowBatch> {
+    lines.transform(name, "Decode", move || DecodeOperator::new(decoder.clone()))
 }
 
 /// The `datagen` connector's source: row numbers from a parallel sequence, turned into rows.

@@ -12,6 +12,7 @@ use crate::batch::RowBatch;
 use crate::catalog::TableDef;
 use crate::connectors::csv::CsvEncoder;
 use crate::connectors::debezium_json::DebeziumJsonEncoder;
+use crate::connectors::json::JsonEncoder;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::Scope;
 use crate::expr::format::{TextStyle, write_value};
@@ -64,14 +65,20 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
         "filesystem" => {
             let path = table.required_option("path")?;
             match table.required_option("format")? {
-                "csv" if updating => {
+                format @ ("csv" | "json") if updating => {
                     return Err(SqlError::new(format!(
-                        "Table sink '{}' doesn't support consuming update changes which is produced by node GroupAggregate: the csv format writes inserts only (use 'format' = 'debezium-json')",
+                        "Table sink '{}' doesn't support consuming update changes which is produced by node GroupAggregate: the {format} format writes inserts only (use 'format' = 'debezium-json')",
                         table.name
                     )));
                 }
                 "csv" => {
                     let encoder = BatchEncoder::Csv(CsvEncoder::new(types));
+                    stream
+                        .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
+                        .name(&name);
+                }
+                "json" => {
+                    let encoder = BatchEncoder::Json(JsonEncoder::new(names, types));
                     stream
                         .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
                         .name(&name);
@@ -85,7 +92,7 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
                 }
                 format => {
                     return Err(SqlError::new(format!(
-                        "table '{}': unsupported format '{format}' for writing (supported: csv, debezium-json)",
+                        "table '{}': unsupported format '{format}' for writing (supported: csv, json, debezium-json)",
                         table.name
                     )));
                 }
@@ -157,6 +164,8 @@ fn assignable(from: &SqlType, to: &SqlType) -> bool {
 enum BatchEncoder {
     /// Flink's CSV (inserts only).
     Csv(CsvEncoder),
+    /// Flink's json (inserts only).
+    Json(JsonEncoder),
     /// Flink's debezium-json (a changelog).
     DebeziumJson(DebeziumJsonEncoder),
 }
@@ -166,6 +175,7 @@ impl RecordEncoder<RowBatch> for BatchEncoder {
         for record in batch.drain(..) {
             match self {
                 BatchEncoder::Csv(csv) => csv.encode(&record.value.0, out),
+                BatchEncoder::Json(json) => json.encode(&record.value.0, out),
                 BatchEncoder::DebeziumJson(json) => json.encode(&record.value.0, out),
             }
         }
