@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{committed_lines, temp_dir};
+use common::{committed_lines, committed_lines_under, temp_dir};
 use sluice::sql::session::SqlSession;
 
 fn nexmark_dir() -> PathBuf {
@@ -19,15 +19,18 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The source table and views, then `script` with `${OUT}` (and a blackhole sink) set to `out`.
+/// The source table and views, then `script` with `${OUT}` (and a blackhole sink, and q10's
+/// output directory) set to `out`.
 fn run(script: &str, parallelism: usize, out: &Path) {
     let text = format!(
         "SET 'parallelism.default' = '{parallelism}';\n{}\n{}",
         read(&nexmark_dir().join("nexmark.sql")),
-        script.replace(
-            "'connector' = 'blackhole'",
-            "'connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv'"
-        )
+        script
+            .replace(
+                "'connector' = 'blackhole'",
+                "'connector' = 'filesystem', 'path' = '${OUT}', 'format' = 'csv'"
+            )
+            .replace("${NEXMARK_DIR}/data/output/${SUBMIT_TIME}/bid/", "${OUT}/")
     )
     .replace("${OUT}", &out.display().to_string());
     SqlSession::new()
@@ -37,6 +40,11 @@ fn run(script: &str, parallelism: usize, out: &Path) {
 
 /// Runs the published query `name` at parallelism 1 and 2 and compares its rows with Flink's.
 fn check(name: &str) {
+    check_then(name, |_, _| {});
+}
+
+/// [`check`], then `inspect(output directory, parallelism)` before the directory is removed.
+fn check_then(name: &str, inspect: impl Fn(&Path, usize)) {
     let query = read(&nexmark_dir().join("queries").join(format!("{name}.sql")));
     let golden = read(
         &nexmark_dir()
@@ -48,12 +56,13 @@ fn check(name: &str) {
     for parallelism in [1, 2] {
         let dir = temp_dir("nexmark", &format!("{name}-{parallelism}"));
         run(&query, parallelism, &dir.join("out"));
-        let rows = committed_lines(&[&dir.join("out")]);
+        let rows = committed_lines_under(&dir.join("out"));
         assert_eq!(
             rows.len(),
             expected.len(),
             "{name} at parallelism {parallelism}: row count"
         );
+        inspect(&dir.join("out"), parallelism);
         for (row, (ours, flinks)) in rows.iter().zip(&expected).enumerate() {
             assert_eq!(
                 ours, flinks,
@@ -113,6 +122,38 @@ fn q7_highest_bid_with_a_regular_join() {
 #[test]
 fn q8_new_users_with_a_join_of_window_aggregates() {
     check("q8");
+}
+
+/// Every bid logged into the directory of its day and minute (`dt=../hm=..`, escaped as Hive
+/// escapes path names), and each minute committed with a success file once the watermark
+/// passed it (at the latest when the input ends).
+#[test]
+fn q10_partitioned_log_to_the_file_system() {
+    check_then("q10", |out, parallelism| {
+        let mut partitions = 0;
+        for day in std::fs::read_dir(out).unwrap().flatten() {
+            let day_name = day.file_name().to_string_lossy().into_owned();
+            let dt = day_name.strip_prefix("dt=").expect("a dt= directory");
+            for minute in std::fs::read_dir(day.path()).unwrap().flatten() {
+                let minute_name = minute.file_name().to_string_lossy().into_owned();
+                let hm = minute_name.strip_prefix("hm=").expect("an hm= directory");
+                let hm = hm.replace("%3A", ":");
+                assert!(
+                    minute.path().join("_SUCCESS").exists(),
+                    "{minute_name} at parallelism {parallelism}: committed"
+                );
+                for row in committed_lines(&[&minute.path()]) {
+                    let time = row.split(',').nth(3).unwrap().trim_matches('"');
+                    assert!(
+                        time.starts_with(&format!("{dt} {hm}")),
+                        "{row} in {dt}/{hm}"
+                    );
+                }
+                partitions += 1;
+            }
+        }
+        assert!(partitions > 0, "partitions at parallelism {parallelism}");
+    });
 }
 
 #[test]

@@ -125,6 +125,29 @@ pub fn counts_job(
         .uid("files");
 }
 
+/// Every committed line of the part files (names not starting with `.` or `_`) in `dir` and
+/// the directories below it, sorted.
+pub fn committed_lines_under(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                pending.push(entry.path());
+            } else if !name.starts_with(['.', '_']) {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                lines.extend(text.lines().map(String::from));
+            }
+        }
+    }
+    lines.sort();
+    lines
+}
+
 /// Every committed line (files not starting with `.`) of `dirs`, sorted.
 pub fn committed_lines(dirs: &[&Path]) -> Vec<String> {
     let mut lines = Vec::new();

@@ -2,7 +2,7 @@
 # Regenerates the SQL tests' expected results with Apache Flink 2.3: runs each case of cases/
 # after tables.sql (${DATA} the committed tables of data/, written by gen_data.py; ${OUT} a
 # fresh directory), and each Nexmark query of nexmark/queries/ (case nexmark-QUERY, its
-# blackhole sink made a CSV directory) after nexmark/flink-tables.sql, with
+# blackhole sink made a CSV directory, q10's output directory ${OUT}) after nexmark/flink-tables.sql, with
 # benches/flink/SqlScript.java at parallelism 1 and 2, checks that both give the same rows, and
 # writes them, sorted, to golden/CASE.csv (or to $SQL_GOLDEN_DIR/CASE.csv). A case with a
 # `print` sink is compared on the rows it prints.
@@ -44,6 +44,7 @@ for name in "${cases[@]}"; do
     { echo "SET 'parallelism.default' = '$parallelism';"
       cat "$tables" "$query" |
         sed -e "s#'connector' = 'blackhole'#'connector' = 'filesystem', 'path' = '\${OUT}', 'format' = 'csv'#" \
+          -e "s#\${NEXMARK_DIR}/data/output/\${SUBMIT_TIME}/bid/#\${OUT}/#" \
           -e "s#\${DATA}#$HERE/data#g" -e "s#\${OUT}#$out#g" -e "$quote"
     } >"$WORK/$name.sql"
     "$ROOT/benches/flink/run.sh" SqlScript "$WORK/$name.sql" >"$WORK/$name.stdout"

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sluice_core::{Record, UserResult};
+use sluice_core::{Record, UserResult, Watermark};
 use sluice_state::{OperatorSnapshot, OperatorStateStore};
 
-use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
+use crate::task::operator::{OneInputOperator, OperatorContext, StreamOperator, WatermarkOut};
 use crate::task::output::Output;
 
 /// A sink whose writes are committed by checkpoints.
@@ -43,6 +43,11 @@ pub trait TransactionalWriter<T, C>: Send + 'static {
     /// A checkpoint barrier: makes everything written so far durable but still invisible, and
     /// returns what committing it takes.
     fn prepare_commit(&mut self) -> UserResult<Vec<C>>;
+
+    /// Event time reached `watermark` (`Watermark::MAX` when the input ends).
+    fn on_watermark(&mut self, _watermark: Watermark) -> UserResult {
+        Ok(())
+    }
 }
 
 /// The list state the committables waiting for their checkpoint are kept in.
@@ -155,6 +160,11 @@ impl<T: Send + 'static, S: TwoPhaseCommitSink<T>> StreamOperator<T, ()>
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
         self.commit_through(checkpoint_id)
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, _out: &mut Output<()>) -> WatermarkOut {
+        self.writer()?.on_watermark(watermark)?;
+        Ok(Some(watermark))
     }
 }
 

@@ -54,6 +54,8 @@ pub struct TableDef {
     pub watermark: Option<WatermarkSpec>,
     /// `PRIMARY KEY (..) NOT ENFORCED` columns.
     pub primary_key: Vec<String>,
+    /// `PARTITIONED BY (..)` columns: a filesystem sink writes a directory per value.
+    pub partition_keys: Vec<String>,
     /// The `WITH (...)` options.
     pub options: BTreeMap<String, String>,
 }
@@ -230,6 +232,7 @@ mod tests {
 
     fn table(name: &str) -> TableDef {
         TableDef {
+            partition_keys: Vec::new(),
             name: name.into(),
             columns: vec![Column {
                 field: SqlField::new("ts", SqlType::Timestamp(3)),

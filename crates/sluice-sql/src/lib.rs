@@ -20,6 +20,7 @@ pub mod explain;
 pub mod expr;
 pub mod key;
 pub mod operators;
+pub mod options;
 pub mod planner;
 pub mod result;
 pub mod session;

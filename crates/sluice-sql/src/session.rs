@@ -10,6 +10,7 @@ use sluice_api::prelude::*;
 use crate::catalog::{Catalog, ColumnKind};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, bind};
+use crate::options::parse_duration;
 use crate::planner::{PlanContext, Planned, plan_query, sink};
 use crate::result::QueryResult;
 use crate::statement::{FlinkStatement, parse_script};
@@ -187,7 +188,7 @@ impl SqlSession {
         let env = self.environment()?;
         for (table, query) in inserts {
             let sink_table = self.catalog.table(table)?;
-            sink::insert_into(sink_table, self.plan_on(&env, query)?)?;
+            sink::insert_into(&env, sink_table, self.plan_on(&env, query)?)?;
         }
         let tables: Vec<&str> = inserts.iter().map(|(table, _)| table.as_str()).collect();
         Ok((env, format!("insert-into_{}", tables.join(","))))
@@ -355,28 +356,6 @@ fn parse_number(key: &str, value: &str) -> SqlResult<usize> {
         .ok()
         .filter(|n| *n > 0)
         .ok_or_else(|| SqlError::new(format!("'{key}' must be a positive number, not '{value}'")))
-}
-
-/// Flink's durations: `200 ms`, `5 s`, `1 min`, or milliseconds.
-fn parse_duration(key: &str, value: &str) -> SqlResult<Duration> {
-    let text = value.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let bad = || {
-        SqlError::new(format!(
-            "'{key}' must be a duration like '200 ms' or '5 s', not '{value}'"
-        ))
-    };
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let millis = match unit.trim() {
-        "" | "ms" | "milli" | "millis" => number,
-        "s" | "sec" | "secs" | "second" | "seconds" => number * 1_000,
-        "min" | "m" | "minute" | "minutes" => number * 60_000,
-        _ => return Err(bad()),
-    };
-    Ok(Duration::from_millis(millis))
 }
 
 #[cfg(test)]

@@ -331,6 +331,7 @@ fn parse_create_table(parser: &mut Parser<'_>) -> SqlResult<TableDef> {
         columns: Vec::new(),
         watermark: None,
         primary_key: Vec::new(),
+        partition_keys: Vec::new(),
         options: BTreeMap::new(),
     };
     parser.expect_token(&Token::LParen)?;
@@ -344,6 +345,24 @@ fn parse_create_table(parser: &mut Parser<'_>) -> SqlResult<TableDef> {
     }
     if parser.parse_keyword(Keyword::COMMENT) {
         parser.parse_literal_string()?;
+    }
+    if parser.parse_keywords(&[Keyword::PARTITIONED, Keyword::BY]) {
+        let at = parser.peek_token();
+        parser.expect_token(&Token::LParen)?;
+        let keys = parser.parse_comma_separated(|p| p.parse_identifier())?;
+        parser.expect_token(&Token::RParen)?;
+        for key in keys {
+            if table.column(&key.value).is_none() {
+                return Err(SqlError::at(
+                    &at.span,
+                    format!(
+                        "Partition column '{}' not defined in the table schema",
+                        key.value
+                    ),
+                ));
+            }
+            table.partition_keys.push(key.value);
+        }
     }
     if parser.parse_keyword(Keyword::WITH) {
         table.options = parse_options(parser)?;
@@ -483,7 +502,7 @@ mod tests {
             file STRING METADATA FROM 'file.path' VIRTUAL,
             PRIMARY KEY (auction) NOT ENFORCED,
             WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
-        ) WITH ('connector' = 'filesystem', 'path' = '/data/bids.csv', 'format' = 'csv');
+        ) PARTITIONED BY (auction) WITH ('connector' = 'filesystem', 'path' = '/data/bids.csv', 'format' = 'csv');
         INSERT INTO out SELECT auction FROM Bids;
         RESET;
     ";
@@ -516,6 +535,7 @@ mod tests {
             }
         );
         assert_eq!(table.primary_key, ["auction"]);
+        assert_eq!(table.partition_keys, ["auction"]);
         let watermark = table.watermark.as_ref().unwrap();
         assert_eq!(watermark.column, "ts");
         assert_eq!(watermark.expr.to_string(), "ts - INTERVAL '5' SECOND");
@@ -531,6 +551,11 @@ mod tests {
         assert!(error.message.contains("unknown or unsupported type WHAT"));
         let error = parse_script("SELECT FROM;").unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
+        let error = parse_script("CREATE TABLE t (a INT) PARTITIONED BY (b)").unwrap_err();
+        assert!(
+            error.message.contains("Partition column 'b' not defined"),
+            "{error}"
+        );
         let error = parse_script("CREATE TABLE t (a INT, PRIMARY KEY (a))").unwrap_err();
         assert!(error.message.contains("NOT ENFORCED"), "{error}");
     }

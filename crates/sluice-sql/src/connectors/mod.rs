@@ -5,7 +5,13 @@ pub mod datagen;
 pub mod debezium_json;
 pub mod json;
 pub mod nexmark;
+pub mod partitioned_files;
 mod text_values;
+
+/// A local path given as a path or a `file://` URI.
+pub fn local_path(path: &str) -> &str {
+    path.strip_prefix("file://").unwrap_or(path)
+}
 
 /// A table's `WITH` options from pairs, for tests.
 #[cfg(test)]

@@ -152,7 +152,7 @@ fn filesystem_source(
     table: &TableDef,
     physical: Vec<SqlField>,
 ) -> SqlResult<DataStream<RowBatch>> {
-    let path = table.required_option("path")?;
+    let path = crate::connectors::local_path(table.required_option("path")?);
     // Text is not splittable in Flink: each file is read in order by one reader, so event
     // time advances through it as it does there.
     let lines = ctx

@@ -7,20 +7,31 @@ use sluice_api::prelude::*;
 use sluice_api::sinks::{DiscardingSink, ExactlyOnceFileSink, RecordEncoder};
 use sluice_core::Record;
 
+use std::sync::Arc;
+
+use super::aggregate::keyed_exchange;
 use super::{Planned, cast_columns};
 use crate::batch::RowBatch;
 use crate::catalog::TableDef;
 use crate::connectors::csv::CsvEncoder;
 use crate::connectors::debezium_json::DebeziumJsonEncoder;
 use crate::connectors::json::JsonEncoder;
+use crate::connectors::local_path;
+use crate::connectors::partitioned_files::{PartitionCommit, PartitionedFileSink, Partitioning};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::Scope;
 use crate::expr::format::{TextStyle, write_value};
+use crate::operators::calc::Calc;
 use crate::operators::group_agg::{ROW_KIND_COLUMN, RowKind, row_kinds};
+use crate::operators::key_split::{KeyRouting, RoutedBatch};
 use crate::types::SqlType;
 
-/// Writes `planned` into the sink table `table`.
-pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
+/// Writes `planned` into the sink table `table` (of a job built on `env`).
+pub fn insert_into(
+    env: &StreamExecutionEnvironment,
+    table: &TableDef,
+    planned: Planned,
+) -> SqlResult<()> {
     let fields = table.physical_fields();
     let updating = planned
         .scope
@@ -62,42 +73,7 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
         names.join(", ")
     );
     match table.required_option("connector")? {
-        "filesystem" => {
-            let path = table.required_option("path")?;
-            match table.required_option("format")? {
-                format @ ("csv" | "json") if updating => {
-                    return Err(SqlError::new(format!(
-                        "Table sink '{}' doesn't support consuming update changes which is produced by node GroupAggregate: the {format} format writes inserts only (use 'format' = 'debezium-json')",
-                        table.name
-                    )));
-                }
-                "csv" => {
-                    let encoder = BatchEncoder::Csv(CsvEncoder::new(types));
-                    stream
-                        .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
-                        .name(&name);
-                }
-                "json" => {
-                    let encoder = BatchEncoder::Json(JsonEncoder::new(names, types));
-                    stream
-                        .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
-                        .name(&name);
-                }
-                "debezium-json" => {
-                    let encoder =
-                        BatchEncoder::DebeziumJson(DebeziumJsonEncoder::new(names, types));
-                    stream
-                        .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
-                        .name(&name);
-                }
-                format => {
-                    return Err(SqlError::new(format!(
-                        "table '{}': unsupported format '{format}' for writing (supported: csv, json, debezium-json)",
-                        table.name
-                    )));
-                }
-            }
-        }
+        "filesystem" => filesystem_sink(env, table, stream, &target, width, &name)?,
         "blackhole" => {
             stream.sink_to(DiscardingSink).name(&name);
         }
@@ -124,6 +100,116 @@ pub fn insert_into(table: &TableDef, planned: Planned) -> SqlResult<()> {
         }
     }
     Ok(())
+}
+
+/// The `filesystem` connector's sink: part files in the table's format under its path (in a
+/// directory per partition of a `PARTITIONED BY` table), committed exactly once. `target`:
+/// the sink's `width` columns, then the row kind of an updating query.
+fn filesystem_sink(
+    env: &StreamExecutionEnvironment,
+    table: &TableDef,
+    stream: DataStream<RowBatch>,
+    target: &Scope,
+    width: usize,
+    name: &str,
+) -> SqlResult<()> {
+    let path = local_path(table.required_option("path")?);
+    let format = table.required_option("format")?;
+    let updating = target.columns.len() > width;
+    if updating && format != "debezium-json" {
+        return Err(SqlError::new(format!(
+            "Table sink '{}' doesn't support consuming update changes which is produced by node GroupAggregate: the {format} format writes inserts only (use 'format' = 'debezium-json')",
+            table.name
+        )));
+    }
+    let keys: Vec<usize> = table
+        .partition_keys
+        .iter()
+        .map(|key| target.resolve(key))
+        .collect::<SqlResult<_>>()?;
+    // The files hold the other columns (and the row kinds, read by the encoder).
+    let data: Vec<usize> = (0..target.columns.len())
+        .filter(|i| !keys.contains(i))
+        .collect();
+    let names: Vec<String> = data
+        .iter()
+        .filter(|&&i| i < width)
+        .map(|&i| target.columns[i].name.clone())
+        .collect();
+    let types: Vec<SqlType> = data
+        .iter()
+        .filter(|&&i| i < width)
+        .map(|&i| target.columns[i].ty.clone())
+        .collect();
+    let encoder = match format {
+        "csv" => BatchEncoder::Csv(CsvEncoder::new(types)),
+        "json" => BatchEncoder::Json(JsonEncoder::new(names, types)),
+        "debezium-json" => BatchEncoder::DebeziumJson(DebeziumJsonEncoder::new(names, types)),
+        format => {
+            return Err(SqlError::new(format!(
+                "table '{}': unsupported format '{format}' for writing (supported: csv, json, debezium-json)",
+                table.name
+            )));
+        }
+    };
+    if keys.is_empty() {
+        stream
+            .sink_to_committing(ExactlyOnceFileSink::new(path, encoder))
+            .name(name);
+        return Ok(());
+    }
+    let commit = PartitionCommit::from_options(&table.name, &table.options, &table.partition_keys)?;
+    let schema = target.arrow_schema();
+    let partitioning = Partitioning {
+        keys: keys
+            .iter()
+            .map(|&k| {
+                (
+                    k,
+                    target.columns[k].name.clone(),
+                    target.columns[k].ty.clone(),
+                )
+            })
+            .collect(),
+        data_schema: Arc::new(schema.project(&data)?),
+        data,
+    };
+    // A committed partition gets its success file from the one subtask that writes it.
+    let stream = match &commit {
+        Some(_) => by_partition(env, stream, target, &partitioning),
+        None => stream,
+    };
+    stream
+        .sink_to_committing(PartitionedFileSink::new(
+            path,
+            encoder,
+            partitioning,
+            commit,
+        ))
+        .name(name);
+    Ok(())
+}
+
+/// `stream`'s rows sent to one subtask per partition.
+fn by_partition(
+    env: &StreamExecutionEnvironment,
+    stream: DataStream<RowBatch>,
+    scope: &Scope,
+    partitioning: &Partitioning,
+) -> DataStream<RowBatch> {
+    let parallelism = env.parallelism();
+    let routing = KeyRouting {
+        keys: partitioning
+            .keys
+            .iter()
+            .map(|(k, _, ty)| (*k, ty.clone()))
+            .collect(),
+        parallelism,
+        max_parallelism: sluice_core::key_group::default_max_parallelism(parallelism),
+    };
+    let all = (0..scope.columns.len()).map(|i| scope.column(i)).collect();
+    let identity = Calc::new(None, all, scope, scope);
+    keyed_exchange(stream, identity, routing).map(|routed: RoutedBatch| routed.batch)
 }
 
 /// Each row of `batch` as Flink's print connector shows it: `+I[a, 1, 2024-01-01T00:00]`.
