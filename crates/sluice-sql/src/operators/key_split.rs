@@ -3,13 +3,13 @@
 
 use arrow_array::{RecordBatch, UInt32Array};
 use serde::{Deserialize, Serialize};
-use sluice_core::key_group::operator_index_for_key_group;
+use sluice_core::key_group::{key_group_for_hash, operator_index_for_key_group};
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, StreamOperator};
 use sluice_runtime::task::output::Output;
 
 use crate::batch::RowBatch;
-use crate::key::{key_group_of, row_key};
+use crate::key::stable_row_hash;
 use crate::types::SqlType;
 
 /// A batch whose rows all belong to the subtask `target`.
@@ -45,7 +45,8 @@ impl KeyRouting {
             .collect();
         (0..batch.num_rows())
             .map(|row| {
-                let group = key_group_of(&row_key(&columns, row), self.max_parallelism);
+                let group =
+                    key_group_for_hash(stable_row_hash(&columns, row), self.max_parallelism);
                 operator_index_for_key_group(self.max_parallelism, self.parallelism, group) as u32
             })
             .collect()
