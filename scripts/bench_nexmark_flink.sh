@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Nexmark queries that read only bids, Sluice beside Apache Flink 2.3 on the same
 # statements: the published query texts (tests/sql/nexmark/queries, their blackhole sinks made
-# CSV directories) over benches/sql/nexmark/bid-datagen.sql, a `bid` table of ROWS bids from
-# Flink's `datagen` connector (every column computed from a sequence, so both engines read the
-# same bids), as whole processes (`sluice sql -f`, benches/flink/SqlScript.java; JVM start-up
-# included). Each query's output must be the same on both engines (compared sorted).
+# CSV directories, q10's partitioned log a directory of the run) over
+# benches/sql/nexmark/bid-datagen.sql, a `bid` table of ROWS bids from Flink's `datagen`
+# connector (every column computed from a sequence, so both engines read the same bids), as
+# whole processes (`sluice sql -f`, benches/flink/SqlScript.java; JVM start-up included). Each
+# query's output must be the same on both engines (compared sorted).
 # Parallelism 1 and 2; each cell the median of RUNS runs (default 3); bids/s per core.
 #
 #   scripts/bench_nexmark_flink.sh [ROWS=2000000]
@@ -28,6 +29,7 @@ script() {
   { echo "SET 'parallelism.default' = '$3';"
     cat benches/sql/nexmark/bid-datagen.sql "tests/sql/nexmark/queries/$1.sql" |
       sed -e "s#'connector' = 'blackhole'#'connector' = 'filesystem', 'path' = '\${OUT}', 'format' = 'csv'#" \
+        -e "s#\${NEXMARK_DIR}/data/output/\${SUBMIT_TIME}/bid/#\${OUT}/#" \
         -e "s#\${ROWS}#$ROWS#g" -e "s#\${LAST}#$((ROWS - 1))#g" -e "s#\${OUT}#$out#g" -e "$quote"
   } >"$WORK/$2-$3.sql"
   echo "$WORK/$2-$3.sql"
@@ -38,7 +40,7 @@ echo "Nexmark queries over $ROWS datagen bids; $(nproc) cores; $(date -u +%Y-%m-
 echo
 echo "| query | Sluice p=1 | bids/s | RSS | Flink p=1 | bids/s | RSS | speed | memory | Sluice p=2 | bids/s/core | Flink p=2 | bids/s/core | speed p=2 |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for query in q0 q1 q2 q5 q7 q11 q14 q21 q22; do
+for query in q0 q1 q2 q5 q7 q10 q11 q14 q21 q22; do
   sluice_beside_flink "$query" "$ROWS"
 done
 echo

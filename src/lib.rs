@@ -19,6 +19,7 @@
 //! ```
 
 pub mod jobs;
+pub mod sql_submit;
 
 pub use sluice_api::*;
 pub use sluice_core as core;

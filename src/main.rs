@@ -7,8 +7,8 @@ use sluice::jobs::event_time_windows::{self, EventTimeWindowsArgs};
 use sluice::jobs::exactly_once_counts::{self, ExactlyOnceCountsArgs};
 use sluice::jobs::word_count::{self, WordCountArgs};
 use sluice_cluster::cli::{
-    self, CancelArgs, InfoArgs, JobManagerArgs, ListArgs, OverviewArgs, RunArgs, SavepointArgs,
-    StopArgs, TaskManagerArgs,
+    self, CancelArgs, ClientArgs, InfoArgs, JobManagerArgs, ListArgs, OverviewArgs, RunArgs,
+    SavepointArgs, StopArgs, TaskManagerArgs,
 };
 use sluice_sql::client::{self as sql_client, SqlArgs};
 
@@ -28,8 +28,9 @@ enum Command {
     EventTimeWindows(EventTimeWindowsArgs),
     /// Running per-key counts and sums of `key,value` lines, written exactly once.
     ExactlyOnceCounts(ExactlyOnceCountsArgs),
-    /// Run Flink SQL: a script (-f), or statements typed on standard input.
-    Sql(SqlArgs),
+    /// Run Flink SQL: a script (-f), or statements typed on standard input; with -m, the
+    /// script's jobs run on a cluster.
+    Sql(SqlCommand),
     /// Run a JobManager: the cluster's control port, REST API and dispatcher.
     Jobmanager(JobManagerArgs),
     /// Run a TaskManager: offer slots to the JobManager and run jobs' workers.
@@ -48,6 +49,15 @@ enum Command {
     Stop(StopArgs),
     /// Print a job binary's plan without running it.
     Info(InfoArgs),
+}
+
+/// `sluice sql`: the client's options, and where a cluster is (with -m).
+#[derive(Debug, clap::Args)]
+struct SqlCommand {
+    #[command(flatten)]
+    sql: SqlArgs,
+    #[command(flatten)]
+    cluster: ClientArgs,
 }
 
 /// Runs a cluster command; its error is printed and fails the process.
@@ -72,7 +82,10 @@ fn main() -> ExitCode {
         }),
         Command::EventTimeWindows(args) => event_time_windows::run(args),
         Command::ExactlyOnceCounts(args) => exactly_once_counts::run(args),
-        Command::Sql(args) => cluster(sql_client::run(args)),
+        Command::Sql(args) if args.cluster.jobmanager.is_some() => {
+            cluster(sluice::sql_submit::run(&args.sql, &args.cluster))
+        }
+        Command::Sql(args) => cluster(sql_client::run(&args.sql)),
         Command::Jobmanager(args) => cluster(cli::jobmanager(args)),
         Command::Taskmanager(args) => cluster(cli::taskmanager(args)),
         Command::Run(args) => cluster(cli::run(args)),

@@ -364,3 +364,44 @@ fn keys_the_cluster_cannot_honour_are_refused_at_start_naming_the_key() {
         }
     }
 }
+
+/// `sluice sql -m`: each INSERT of a script runs as a job of the `sluice` binary on the
+/// cluster, with Flink's rows; the statements before it run in the client too (errors before
+/// submission), and a SELECT, whose rows would have to come back, is refused.
+#[test]
+fn sql_scripts_run_their_inserts_on_the_cluster() {
+    use common::sql_cases::{case_script, sql_dir};
+    let cluster = Cluster::start("sql", 2, 2);
+    let out = cluster.dir.join("out");
+    let script = case_script("tumble", &sql_dir().join("data"), 2, &out);
+    std::fs::write(cluster.dir.join("tumble.sql"), &script).unwrap();
+    let jobmanager = format!("127.0.0.1:{}", cluster.rest_port);
+    let run = cluster.client("sql", &["-m", &jobmanager, "-f", "tumble.sql"]);
+    let run = cluster.succeeded(run);
+    assert!(stdout(&run).contains("has finished"), "{}", stdout(&run));
+    let golden = std::fs::read_to_string(sql_dir().join("golden/tumble.csv")).unwrap();
+    let golden: Vec<String> = golden.lines().map(String::from).collect();
+    assert_eq!(common::committed_lines(&[&out]), golden);
+    let jobs = cluster.get("/jobs/overview");
+    assert!(
+        jobs.to_string().contains("insert-into_out_windows"),
+        "the job has the INSERT's name: {jobs}"
+    );
+
+    std::fs::write(cluster.dir.join("select.sql"), "SELECT 1;").unwrap();
+    let refused = cluster.client("sql", &["-m", &jobmanager, "-f", "select.sql"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("INSERT them into a sink table"), "{stderr}");
+    let bad = script.replace(
+        "FROM TABLE(TUMBLE(TABLE bids",
+        "FROM TABLE(TUMBLE(TABLE bid",
+    );
+    std::fs::write(cluster.dir.join("bad.sql"), bad).unwrap();
+    let refused = cluster.client("sql", &["-m", &jobmanager, "-f", "bad.sql"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("Object 'bid' not found"),
+        "{stderr}"
+    );
+}

@@ -166,6 +166,51 @@ fn printed_rows_match_flink() {
     }
 }
 
+/// Statements typed at `sluice sql`'s prompt (piped in here) run one by one, each when its `;`
+/// comes; an error does not end the session, `QUIT;` does, and every statement is kept in the
+/// history file.
+#[test]
+fn the_prompt_runs_statements_until_quit_and_keeps_a_history() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = temp_dir("sql", "prompt");
+    let history = dir.join("history");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["sql", "--history"])
+        .arg(&history)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let typed = "SELECT 1 AS one;\nSELECT nope;\nSELECT\n  2 AS two;\nQUIT;\nSELECT 3 AS three;\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("| op |         one |"), "{stdout}");
+    assert!(
+        stdout.contains("[ERROR] ") && stdout.contains("'nope'"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| op |         two |"), "{stdout}");
+    assert!(
+        !stdout.contains("three"),
+        "nothing runs after QUIT: {stdout}"
+    );
+    let kept = std::fs::read_to_string(&history).unwrap();
+    assert!(
+        kept.contains("SELECT 1 AS one;") && kept.contains("QUIT;"),
+        "{kept}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A query without INSERT shows its rows as Flink's SQL client does (tableau).
 #[test]
 fn queries_print_their_rows_as_a_table() {

@@ -98,6 +98,20 @@ pub struct RunArgs {
     args: Vec<String>,
 }
 
+impl RunArgs {
+    /// Submitting `binary` with `args` to the cluster `client` finds, waiting for the job.
+    pub fn new(client: ClientArgs, binary: PathBuf, args: Vec<String>) -> Self {
+        RunArgs {
+            client,
+            detached: false,
+            parallelism: None,
+            from_savepoint: None,
+            binary,
+            args,
+        }
+    }
+}
+
 /// `sluice info`.
 #[derive(Debug, Clone, Args)]
 pub struct InfoArgs {

@@ -95,15 +95,25 @@ pub enum FlinkStatement {
 
 /// Parses a script into its statements, separated by `;`.
 pub fn parse_script(script: &str) -> SqlResult<Vec<FlinkStatement>> {
+    Ok(parse_script_texts(script)?
+        .into_iter()
+        .map(|(statement, _)| statement)
+        .collect())
+}
+
+/// Parses a script into its statements, each with its text (without the `;`).
+pub fn parse_script_texts(script: &str) -> SqlResult<Vec<(FlinkStatement, String)>> {
     let dialect = FlinkDialect;
     let mut parser = Parser::new(&dialect).try_with_sql(script)?;
+    let offsets = LineOffsets::new(script);
     let mut statements = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
-        if parser.peek_token().token == Token::EOF {
+        let first = parser.peek_token();
+        if first.token == Token::EOF {
             return Ok(statements);
         }
-        statements.push(parse_statement(&mut parser)?);
+        let statement = parse_statement(&mut parser)?;
         let next = parser.peek_token();
         if !matches!(next.token, Token::SemiColon | Token::EOF) {
             return Err(SqlError::at(
@@ -111,6 +121,45 @@ pub fn parse_script(script: &str) -> SqlResult<Vec<FlinkStatement>> {
                 format!("expected ';' after the statement, found {}", next.token),
             ));
         }
+        let start = offsets.offset(first.span.start);
+        let end = match next.token {
+            Token::EOF => script.len(),
+            _ => offsets.offset(next.span.start),
+        };
+        let text = script
+            .get(start..end)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        statements.push((statement, text));
+    }
+}
+
+/// Byte offsets of a text's lines, to turn the parser's line and column into a position.
+struct LineOffsets<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineOffsets<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineOffsets { text, starts }
+    }
+
+    /// The byte offset of `location` (line and column from 1; columns count characters).
+    fn offset(&self, location: sqlparser::tokenizer::Location) -> usize {
+        let line = (location.line as usize).saturating_sub(1);
+        let Some(&start) = self.starts.get(line) else {
+            return self.text.len();
+        };
+        let column = (location.column as usize).saturating_sub(1);
+        self.text[start..]
+            .char_indices()
+            .nth(column)
+            .map_or(self.text.len(), |(i, _)| start + i)
     }
 }
 
@@ -588,6 +637,25 @@ mod tests {
         let error =
             parse_script("EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;").unwrap_err();
         assert!(error.message.contains("no END"), "{error}");
+    }
+
+    #[test]
+    fn each_statement_keeps_its_text() {
+        let script = "SET 'a' = 'b';\n-- a comment\nCREATE TABLE t (x INT) WITH ('k' = 'ü;');\n  INSERT INTO t\n  SELECT 1;\nSELECT 2";
+        let texts: Vec<String> = parse_script_texts(script)
+            .unwrap()
+            .into_iter()
+            .map(|(_, text)| text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "SET 'a' = 'b'",
+                "CREATE TABLE t (x INT) WITH ('k' = 'ü;')",
+                "INSERT INTO t\n  SELECT 1",
+                "SELECT 2"
+            ]
+        );
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! `sluice sql`: runs a script's statements in order (`-f`), after an initialization script
-//! (`-i`), or reads statements from standard input, each ending with `;`. Exits non-zero with
-//! the error (and where in the text it is) when a statement or its job fails.
+//! (`-i`), or reads statements typed at its prompt ([`interactive`]). Exits non-zero with the
+//! error (and where in the text it is) when a statement of a script or its job fails.
 
-use std::io::{BufRead, Write};
+mod interactive;
+
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::error::{SqlError, SqlResult};
 use crate::session::{Outcome, SqlSession};
 
 /// Options of `sluice sql`.
@@ -19,26 +20,44 @@ pub struct SqlArgs {
     /// A script run first (tables and options for the session).
     #[arg(short = 'i', long = "init")]
     pub init: Option<PathBuf>,
+    /// The file keeping the statements typed at the prompt, from one session to the next
+    /// (default: ~/.sluice-sql-history).
+    #[arg(long = "history", value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Statements to run, as text: how a cluster's workers run one job of a script.
+    #[arg(long = "statements", hide = true, conflicts_with_all = ["file", "init"])]
+    pub statements: Option<String>,
 }
 
 /// Runs `sluice sql`.
 pub fn run(args: &SqlArgs) -> Result<(), String> {
     let mut session = SqlSession::new();
+    if let Some(statements) = &args.statements {
+        return run_text(&mut session, statements, "the statements");
+    }
     if let Some(init) = &args.init {
         run_file(&mut session, init)?;
     }
     match &args.file {
         Some(file) => run_file(&mut session, file),
-        None => interactive(&mut session).map_err(|e| e.to_string()),
+        None => interactive::run(&mut session, args.history.clone()).map_err(|e| e.to_string()),
     }
 }
 
 fn run_file(session: &mut SqlSession, path: &PathBuf) -> Result<(), String> {
-    let script = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    run_text(session, &read_script(path)?, &path.display().to_string())
+}
+
+/// The text of the script at `path`.
+pub fn read_script(path: &PathBuf) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs the statements of `script` (called `name` in errors), printing what each produced.
+fn run_text(session: &mut SqlSession, script: &str, name: &str) -> Result<(), String> {
     let outcomes = session
-        .execute_script(&script)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .execute_script(script)
+        .map_err(|e| format!("{name}: {e}"))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for outcome in outcomes {
@@ -47,7 +66,8 @@ fn run_file(session: &mut SqlSession, path: &PathBuf) -> Result<(), String> {
     Ok(())
 }
 
-fn print_outcome(out: &mut impl Write, outcome: &Outcome) {
+/// Prints what a statement produced, as Flink's SQL client does.
+pub fn print_outcome(out: &mut impl Write, outcome: &Outcome) {
     let _ = match outcome {
         Outcome::Ok => writeln!(out, "[INFO] Execute statement succeeded."),
         Outcome::Rows(rows) => rows.iter().try_for_each(|row| writeln!(out, "{row}")),
@@ -59,71 +79,4 @@ fn print_outcome(out: &mut impl Write, outcome: &Outcome) {
             )
         }
     };
-}
-
-/// Reads statements from standard input until it ends; an error is printed and the session
-/// goes on, as Flink's SQL client does.
-fn interactive(session: &mut SqlSession) -> SqlResult<()> {
-    let stdin = std::io::stdin();
-    let mut pending = String::new();
-    let mut out = std::io::stdout();
-    prompt(&mut out, pending.is_empty());
-    for line in stdin.lock().lines() {
-        let line = line.map_err(|e| SqlError::new(format!("reading standard input: {e}")))?;
-        pending.push_str(&line);
-        pending.push('\n');
-        if is_complete(&pending) {
-            match session.execute_script(&pending) {
-                Ok(outcomes) => outcomes.iter().for_each(|o| print_outcome(&mut out, o)),
-                Err(error) => {
-                    let _ = writeln!(out, "[ERROR] {error}");
-                }
-            }
-            pending.clear();
-        }
-        prompt(&mut out, pending.is_empty());
-    }
-    Ok(())
-}
-
-/// Whether `pending` ends a statement: with `;`, and for a statement set with its `END;`.
-fn is_complete(pending: &str) -> bool {
-    let text = pending.trim_end();
-    if !text.ends_with(';') {
-        return false;
-    }
-    let words: Vec<String> = text
-        .split_whitespace()
-        .take(3)
-        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
-        .collect();
-    let statement_set = words.len() == 3 && words[1] == "STATEMENT" && words[2] == "SET";
-    let ending = text.trim_end_matches(';').trim_end();
-    !statement_set || ending.len() >= 3 && ending[ending.len() - 3..].eq_ignore_ascii_case("END")
-}
-
-fn prompt(out: &mut impl Write, fresh: bool) {
-    let _ = write!(out, "{}", if fresh { "Sluice SQL> " } else { "> " });
-    let _ = out.flush();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_complete;
-
-    #[test]
-    fn a_statement_set_is_complete_at_its_end() {
-        assert!(is_complete("SELECT 1;\n"));
-        assert!(!is_complete("SELECT 1\n"));
-        assert!(!is_complete("BEGIN STATEMENT SET;\n"));
-        assert!(!is_complete(
-            "BEGIN STATEMENT SET;\nINSERT INTO t SELECT 1;\n"
-        ));
-        assert!(is_complete(
-            "BEGIN STATEMENT SET;\nINSERT INTO t SELECT 1;\nend;\n"
-        ));
-        assert!(is_complete(
-            "EXECUTE STATEMENT SET BEGIN INSERT INTO t SELECT 1; END;"
-        ));
-    }
 }

@@ -13,33 +13,28 @@ use crate::types::SqlType;
 
 /// Plans a `SELECT`.
 pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned> {
-    let from = match select.from.as_slice() {
-        [one] => one,
-        [] => {
-            return Err(
-                SqlError::new("SELECT without FROM is not supported yet").or_at(&select.span())
-            );
-        }
-        _ => {
-            return Err(SqlError::new(
-                "a comma join is not supported yet: write JOIN .. ON with the equality of the two sides",
-            )
-            .or_at(&select.span()));
-        }
-    };
     if let Some(windowed) = legacy_window::rewrite(select)? {
         return plan_select(ctx, &windowed);
     }
     if select.having.is_some() {
         return Err(SqlError::new("HAVING is not supported yet").or_at(&select.span()));
     }
-    let input = if from.joins.is_empty() {
-        if let TableFactor::TableFunction { expr, .. } = &from.relation {
-            return window::plan_window_aggregate(ctx, select, expr);
+    let input = match select.from.as_slice() {
+        // `SELECT 1`: one row of no columns.
+        [] => super::values::one_empty_row(ctx)?,
+        [from] if from.joins.is_empty() => {
+            if let TableFactor::TableFunction { expr, .. } = &from.relation {
+                return window::plan_window_aggregate(ctx, select, expr);
+            }
+            plan_relation(ctx, &from.relation)?
         }
-        plan_relation(ctx, &from.relation)?
-    } else {
-        join::plan_joins(ctx, from)?
+        [from] => join::plan_joins(ctx, from)?,
+        _ => {
+            return Err(SqlError::new(
+                "a comma join is not supported yet: write JOIN .. ON with the equality of the two sides",
+            )
+            .or_at(&select.span()));
+        }
     };
     if group::aggregates(select) {
         return group::plan_group_aggregate(ctx, select, input);

@@ -72,6 +72,14 @@ pub fn plan_values(ctx: &PlanContext<'_>, values: &ast::Values) -> SqlResult<Pla
     Ok(Planned { stream, scope })
 }
 
+/// One row of no columns: what a `SELECT` without `FROM` reads.
+pub fn one_empty_row(ctx: &PlanContext<'_>) -> SqlResult<Planned> {
+    let scope = Scope::default();
+    let batch = evaluate(&[Vec::new()], &scope)?;
+    let stream = ctx.env.from_collection(vec![RowBatch(batch)]);
+    Ok(Planned { stream, scope })
+}
+
 /// Whether `expr` is the constant `NULL`, which has no type of its own.
 fn is_null(expr: &ast::Expr) -> bool {
     matches!(expr, ast::Expr::Value(value) if value.value == ast::Value::Null)
