@@ -170,12 +170,26 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
         Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().ok()?),
         None => (digits, 0),
     };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if exponent == 0 {
+        return unscaled_decimal(whole, fraction, negative, precision, scale);
+    }
     if !mantissa.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let (whole, fraction) = shift_point(whole, fraction, exponent)?;
-    let (whole, fraction) = (whole.as_str(), fraction.as_str());
+    unscaled_decimal(&whole, &fraction, negative, precision, scale)
+}
+
+/// The unscaled value of `[-]whole.fraction` at `scale`, rounded half up; `None` if a digit
+/// is not one or the value does not fit `precision`.
+fn unscaled_decimal(
+    whole: &str,
+    fraction: &str,
+    negative: bool,
+    precision: u8,
+    scale: i8,
+) -> Option<i128> {
     let scale = usize::try_from(scale).ok()?;
     if whole.is_empty() && fraction.is_empty() {
         return None;
