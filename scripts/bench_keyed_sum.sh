@@ -13,7 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS="${1:-50000000}"
 KEYS="${2:-10000}"
-RUNS="${RUNS:-3}"
 source scripts/bench_lib.sh
 prepare_bench_throughput
 # For each key, 1 + 2 + ... + its count: the sum of every updated sum.

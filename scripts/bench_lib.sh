@@ -3,7 +3,9 @@
 # timed CMD...   runs CMD once; prints "wall_seconds peak_rss_mb" (wall time from the clock's
 #                nanoseconds, peak RSS from /usr/bin/time); CMD's standard output is appended to
 #                the file $BENCH_OUTPUT when that is set. A failing CMD fails the script.
-# median CMD...  the median of $RUNS (default 3) such runs.
+# median CMD...  the median of $RUNS (default 3, set here when unset) such runs.
+
+RUNS="${RUNS:-3}"
 
 timed() {
   local stats start end
@@ -19,7 +21,7 @@ timed() {
 }
 
 median() {
-  for _ in $(seq "${RUNS:-3}"); do timed "$@"; done |
+  for _ in $(seq "$RUNS"); do timed "$@"; done |
     sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
 }
 

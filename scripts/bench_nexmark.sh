@@ -9,7 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${1:-5000000}"
-RUNS="${RUNS:-3}"
 source scripts/bench_lib.sh
 prepare_sluice
 WORK="$(mktemp -d)"

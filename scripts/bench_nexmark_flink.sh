@@ -12,7 +12,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-2000000}"
-RUNS="${RUNS:-3}"
 source scripts/bench_lib.sh
 prepare_sluice_and_flink
 BUILD="${SLUICE_PEERS_CACHE:-$HOME/.cache/sluice-peers}/flink-programs"

@@ -445,7 +445,7 @@ where
 
 /// Checks an operator's snapshot and restore: feeds `before` to one subtask made by `make`,
 /// snapshots it, restores the snapshot into `parallelism` new subtasks (each owning its key
-/// groups; `key_group` tells which a record belongs to), feeds them `after` (records to their
+/// groups; `key_group_of` tells which a record belongs to), feeds them `after` (records to their
 /// owner, watermarks to all) and ends the input. Returns every value emitted, sorted — to
 /// compare with one subtask fed everything without a restart.
 ///
@@ -456,14 +456,14 @@ pub fn run_with_restore<In, Out, Op>(
     before: &[Input<In>],
     after: &[Input<In>],
     parallelism: usize,
-    key_group: impl Fn(&In) -> usize,
+    key_group_of: impl Fn(&In) -> usize,
 ) -> Vec<Out>
 where
+    Op: OneInputOperator<In, Out> + 'static,
     In: Clone + Send + 'static,
     Out: Clone + Ord + Send + 'static,
-    Op: OneInputOperator<In, Out> + 'static,
 {
-    let mut emitted = run_with_restore_unsorted(make, before, after, parallelism, key_group);
+    let mut emitted = run_with_restore_unsorted(make, before, after, parallelism, key_group_of);
     emitted.sort();
     emitted
 }

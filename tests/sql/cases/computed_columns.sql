@@ -1,11 +1,6 @@
 -- A computed column, integer division, decimal division and string concatenation.
 CREATE TABLE bids_in_cents (
-  auction BIGINT,
-  bidder BIGINT,
-  price DECIMAL(10, 2),
-  channel STRING,
-  url STRING,
-  ts TIMESTAMP(3),
+  auction BIGINT, bidder BIGINT, price DECIMAL(10, 2), channel STRING, url STRING, ts TIMESTAMP(3),
   cents AS CAST(price * 100 AS BIGINT),
   WATERMARK FOR ts AS ts - INTERVAL '3' SECOND
 ) WITH ('connector' = 'filesystem', 'path' = '${DATA}/bids.csv', 'format' = 'csv', 'csv.null-literal' = 'null');

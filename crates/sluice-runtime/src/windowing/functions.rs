@@ -177,12 +177,12 @@ where
 {
     fn process(
         &mut self,
-        key: &K,
-        ctx: &mut WindowContext<'_, W>,
-        elements: Elements<'_, IN>,
-        out: &mut Collector<'_, OUT>,
+        window_key: &K,
+        context: &mut WindowContext<'_, W>,
+        contents: Elements<'_, IN>,
+        collector: &mut Collector<'_, OUT>,
     ) -> UserResult {
-        self(key, ctx, elements, out)
+        self(window_key, context, contents, collector)
     }
 }
 

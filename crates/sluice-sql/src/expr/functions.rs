@@ -5,13 +5,16 @@
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, Int32Array};
+use arrow_array::ArrayRef;
 use chrono::{DateTime, Datelike, Timelike};
 
 use crate::error::{SqlError, SqlResult};
 use crate::key::{KeyValue, key_column, key_value};
 use crate::types::SqlType;
+
+use super::kernels::{
+    abs, concat, map_strings, modulo, regexp_extract, split_index, to_timestamp_ltz,
+};
 
 /// A scalar function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,142 +362,11 @@ pub fn java_pattern(pattern: &str) -> String {
     out
 }
 
-/// A string column mapped value by value straight from its Arrow array (NULL stays NULL).
-fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str) -> String) -> ArrayRef {
-    let values = values.as_string::<i32>();
-    let mut out =
-        arrow_array::builder::StringBuilder::with_capacity(rows, values.value_data().len());
-    for value in values.iter() {
-        match value {
-            Some(text) => out.append_value(f(text)),
-            None => out.append_null(),
-        }
-    }
-    Arc::new(out.finish())
-}
-
-/// `CONCAT` of string columns: NULL where any part is.
-fn concat(args: &[ArrayRef], rows: usize) -> ArrayRef {
-    use std::fmt::Write as _;
-    let parts: Vec<_> = args.iter().map(|a| a.as_string::<i32>()).collect();
-    let bytes = parts.iter().map(|p| p.value_data().len()).sum();
-    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, bytes);
-    for row in 0..rows {
-        if parts.iter().any(|p| p.is_null(row)) {
-            out.append_null();
-            continue;
-        }
-        for part in &parts {
-            // Writing into the builder's current value cannot fail.
-            let _ = out.write_str(part.value(row));
-        }
-        out.append_value("");
-    }
-    Arc::new(out.finish())
-}
-
-/// `TO_TIMESTAMP_LTZ(n, precision)` over columns: epoch seconds (precision 0) or milliseconds
-/// (3) as `TIMESTAMP_LTZ(3)`.
-fn to_timestamp_ltz(args: &[ArrayRef]) -> SqlResult<ArrayRef> {
-    let values = arrow_cast::cast(&args[0], &arrow_schema::DataType::Int64)?;
-    let values = values.as_primitive::<arrow_array::types::Int64Type>();
-    let precisions = arrow_cast::cast(&args[1], &arrow_schema::DataType::Int64)?;
-    let precisions = precisions.as_primitive::<arrow_array::types::Int64Type>();
-    let millis = values
-        .iter()
-        .zip(precisions.iter())
-        .map(|(value, precision)| match (value, precision) {
-            (Some(v), Some(0)) => Ok(Some(v.saturating_mul(1000))),
-            (Some(v), Some(3)) => Ok(Some(v)),
-            (Some(_), Some(other)) => Err(SqlError::new(format!(
-                "TO_TIMESTAMP_LTZ: precision must be 0 (seconds) or 3 (milliseconds), not {other}"
-            ))),
-            _ => Ok(None),
-        })
-        .collect::<SqlResult<arrow_array::TimestampMillisecondArray>>()?;
-    Ok(Arc::new(millis.with_timezone("UTC")))
-}
-
-/// `MOD` of integer columns in the result type `ty` (the remainder takes the dividend's sign).
-fn modulo(args: &[ArrayRef], ty: &SqlType) -> SqlResult<ArrayRef> {
-    let wanted = ty.arrow_type();
-    let dividend = arrow_cast::cast(&args[0], &wanted)?;
-    let divisor = arrow_cast::cast(&args[1], &wanted)?;
-    arrow_arith::numeric::rem(&dividend, &divisor).map_err(|e| match e {
-        arrow_schema::ArrowError::DivideByZero => SqlError::new("MOD by zero"),
-        other => other.into(),
-    })
-}
-
-/// `SPLIT_INDEX` over columns: the `index`-th part (from 0) of the text split at `separator`.
-fn split_index(args: &[ArrayRef], types: &[SqlType], rows: usize) -> SqlResult<ArrayRef> {
-    let (text, separator) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
-    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
-    for row in 0..rows {
-        let index = match key_value(args[2].as_ref(), row, &types[2]) {
-            KeyValue::Int(i) => usize::try_from(i).ok(),
-            _ => None,
-        };
-        let part = match (text.is_valid(row) && separator.is_valid(row), index) {
-            (true, Some(index)) if !separator.value(row).is_empty() => {
-                text.value(row).split(separator.value(row)).nth(index)
-            }
-            _ => None,
-        };
-        out.append_option(part);
-    }
-    Ok(Arc::new(out.finish()))
-}
-
-/// `REGEXP_EXTRACT` over columns, compiling each distinct pattern once per batch.
-fn regexp_extract(args: &[ArrayRef], types: &[SqlType], rows: usize) -> SqlResult<ArrayRef> {
-    let (text, pattern) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
-    let mut compiled: Option<(String, Option<regex::Regex>)> = None;
-    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
-    for row in 0..rows {
-        let group = match args.get(2) {
-            Some(index) => match key_value(index.as_ref(), row, &types[2]) {
-                KeyValue::Int(i) => usize::try_from(i).ok(),
-                _ => None,
-            },
-            None => Some(0),
-        };
-        if text.is_null(row) || pattern.is_null(row) {
-            out.append_null();
-            continue;
-        }
-        let wanted = pattern.value(row);
-        if compiled.as_ref().is_none_or(|(p, _)| p != wanted) {
-            // Flink returns NULL for a pattern that does not compile.
-            compiled = Some((wanted.to_string(), regex::Regex::new(wanted).ok()));
-        }
-        let found = compiled
-            .as_ref()
-            .and_then(|(_, regex)| regex.as_ref())
-            .zip(group)
-            .and_then(|(regex, group)| regex.captures(text.value(row))?.get(group));
-        match found {
-            Some(m) => out.append_value(m.as_str()),
-            None => out.append_null(),
-        }
-    }
-    Ok(Arc::new(out.finish()))
-}
-
-/// `ABS`: negates the negative values (`x < 0 ? -x : x`).
-fn abs(values: &ArrayRef) -> SqlResult<ArrayRef> {
-    let zero = arrow_cast::cast(
-        &(Arc::new(Int32Array::from(vec![0])) as ArrayRef),
-        values.data_type(),
-    )?;
-    let negative = arrow_ord::cmp::lt(values, &arrow_array::Scalar::new(zero))?;
-    let negated = arrow_arith::numeric::neg(values)?;
-    Ok(arrow_select::zip::zip(&negative, &negated, values)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::Int32Array;
+    use arrow_array::cast::AsArray;
 
     fn apply(function: Function, args: &[KeyValue]) -> KeyValue {
         function.apply(args).unwrap()

@@ -6,7 +6,9 @@ mod decimal;
 mod explain;
 pub mod format;
 mod functions;
+mod kernels;
 mod literal;
+mod scope;
 mod typing;
 pub mod udf;
 

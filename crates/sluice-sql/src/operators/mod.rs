@@ -11,3 +11,4 @@ pub mod key_split;
 pub mod sessions;
 pub mod watermarks;
 pub mod window_agg;
+pub mod window_kind;

@@ -1,18 +1,18 @@
-//! The statements of a Flink SQL script: the SQL client's own (`SET`, `RESET`), Flink's DDL
-//! (`CREATE TABLE` with computed and metadata columns, `WATERMARK`, `PRIMARY KEY ... NOT
-//! ENFORCED`, `WITH (...)`), which sqlparser does not parse, and the queries it does.
+//! The statements of a Flink SQL script: the SQL client's own (`SET`, `RESET`, statement sets),
+//! Flink's DDL, which sqlparser does not parse (`ddl.rs`), `EXPLAIN`, and the queries and
+//! inserts sqlparser does; each statement with its text.
 
-use std::collections::BTreeMap;
+mod ddl;
 
 use sqlparser::ast::{ObjectName, Query, Statement};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use crate::catalog::{Column, ColumnKind, TableDef, WatermarkSpec};
+use crate::catalog::TableDef;
 use crate::dialect::FlinkDialect;
 use crate::error::{SqlError, SqlResult};
-use crate::types::{SqlField, SqlType};
+use ddl::parse_create_table;
 
 /// One statement of a script.
 #[derive(Debug, Clone)]
@@ -372,123 +372,8 @@ pub(crate) fn object_name(name: &ObjectName) -> String {
         .unwrap_or_default()
 }
 
-/// The rest of `CREATE TABLE` after its keywords: name, `( elements )`, `WITH ( options )`.
-fn parse_create_table(parser: &mut Parser<'_>) -> SqlResult<TableDef> {
-    let name = object_name(&parser.parse_object_name(false)?);
-    let mut table = TableDef {
-        name,
-        columns: Vec::new(),
-        watermark: None,
-        primary_key: Vec::new(),
-        partition_keys: Vec::new(),
-        options: BTreeMap::new(),
-    };
-    parser.expect_token(&Token::LParen)?;
-    loop {
-        parse_table_element(parser, &mut table)?;
-        if parser.consume_token(&Token::Comma) {
-            continue;
-        }
-        parser.expect_token(&Token::RParen)?;
-        break;
-    }
-    if parser.parse_keyword(Keyword::COMMENT) {
-        parser.parse_literal_string()?;
-    }
-    if parser.parse_keywords(&[Keyword::PARTITIONED, Keyword::BY]) {
-        let at = parser.peek_token();
-        parser.expect_token(&Token::LParen)?;
-        let keys = parser.parse_comma_separated(|p| p.parse_identifier())?;
-        parser.expect_token(&Token::RParen)?;
-        for key in keys {
-            if table.column(&key.value).is_none() {
-                return Err(SqlError::at(
-                    &at.span,
-                    format!(
-                        "Partition column '{}' not defined in the table schema",
-                        key.value
-                    ),
-                ));
-            }
-            table.partition_keys.push(key.value);
-        }
-    }
-    if parser.parse_keyword(Keyword::WITH) {
-        table.options = parse_options(parser)?;
-    }
-    Ok(table)
-}
-
-/// A column, `WATERMARK FOR`, or a `[CONSTRAINT name] PRIMARY KEY (..) NOT ENFORCED`.
-fn parse_table_element(parser: &mut Parser<'_>, table: &mut TableDef) -> SqlResult<()> {
-    let at = parser.peek_token();
-    if parse_word(parser, "WATERMARK") {
-        parser.expect_keyword(Keyword::FOR)?;
-        let column = parser.parse_identifier()?.value;
-        parser.expect_keyword(Keyword::AS)?;
-        let expr = parser.parse_expr()?;
-        if table.watermark.is_some() {
-            return Err(SqlError::at(
-                &at.span,
-                "a table can have one WATERMARK only",
-            ));
-        }
-        table.watermark = Some(WatermarkSpec { column, expr });
-        return Ok(());
-    }
-    if parser.parse_keyword(Keyword::CONSTRAINT) {
-        parser.parse_identifier()?;
-    }
-    if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
-        parser.expect_token(&Token::LParen)?;
-        let columns = parser.parse_comma_separated(|p| p.parse_identifier())?;
-        parser.expect_token(&Token::RParen)?;
-        expect_not_enforced(parser)?;
-        table.primary_key = columns.into_iter().map(|c| c.value).collect();
-        return Ok(());
-    }
-    let name = parser.parse_identifier()?.value;
-    if parser.parse_keyword(Keyword::AS) {
-        let expr = parser.parse_expr()?;
-        skip_comment(parser)?;
-        table.columns.push(Column {
-            // The type is derived when the table is planned.
-            field: SqlField::new(name, SqlType::Varchar(None)),
-            kind: ColumnKind::Computed(Box::new(expr)),
-        });
-        return Ok(());
-    }
-    let mut field = SqlField::new(name, SqlType::parse(parser)?);
-    let mut kind = ColumnKind::Physical;
-    loop {
-        if parser.parse_keywords(&[Keyword::NOT, Keyword::NULL]) {
-            field.nullable = false;
-        } else if parser.parse_keyword(Keyword::NULL) {
-            field.nullable = true;
-        } else if parser.parse_keyword(Keyword::METADATA) {
-            let key = if parser.parse_keyword(Keyword::FROM) {
-                parser.parse_literal_string()?
-            } else {
-                field.name.clone()
-            };
-            let is_virtual = parser.parse_keyword(Keyword::VIRTUAL);
-            kind = ColumnKind::Metadata { key, is_virtual };
-        } else if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
-            expect_not_enforced(parser)?;
-            table.primary_key = vec![field.name.clone()];
-        } else if !skip_comment(parser)? {
-            break;
-        }
-    }
-    if table.primary_key.contains(&field.name) {
-        field.nullable = false;
-    }
-    table.columns.push(Column { field, kind });
-    Ok(())
-}
-
 /// Consumes the word `word` (not a keyword of sqlparser's) if it comes next.
-fn parse_word(parser: &mut Parser<'_>, word: &str) -> bool {
+pub(super) fn parse_word(parser: &mut Parser<'_>, word: &str) -> bool {
     let found = matches!(&parser.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word));
     if found {
         parser.next_token();
@@ -496,50 +381,11 @@ fn parse_word(parser: &mut Parser<'_>, word: &str) -> bool {
     found
 }
 
-/// Flink takes primary keys as declarations only: `NOT ENFORCED` is required.
-fn expect_not_enforced(parser: &mut Parser<'_>) -> SqlResult<()> {
-    let at = parser.peek_token();
-    if parser.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
-        return Ok(());
-    }
-    Err(SqlError::at(
-        &at.span,
-        "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint: write PRIMARY KEY (..) NOT ENFORCED",
-    ))
-}
-
-/// Skips `COMMENT 'text'`; whether there was one.
-fn skip_comment(parser: &mut Parser<'_>) -> SqlResult<bool> {
-    if parser.parse_keyword(Keyword::COMMENT) {
-        parser.parse_literal_string()?;
-        return Ok(true);
-    }
-    Ok(false)
-}
-
-/// `( 'key' = 'value', ... )`.
-fn parse_options(parser: &mut Parser<'_>) -> SqlResult<BTreeMap<String, String>> {
-    parser.expect_token(&Token::LParen)?;
-    let mut options = BTreeMap::new();
-    if parser.consume_token(&Token::RParen) {
-        return Ok(options);
-    }
-    loop {
-        let key = parser.parse_literal_string()?;
-        parser.expect_token(&Token::Eq)?;
-        let value = parser.parse_literal_string()?;
-        options.insert(key, value);
-        if !parser.consume_token(&Token::Comma) {
-            break;
-        }
-    }
-    parser.expect_token(&Token::RParen)?;
-    Ok(options)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::ColumnKind;
+    use crate::types::SqlType;
 
     const DDL: &str = "
         SET 'parallelism.default' = '2';

@@ -1,0 +1,102 @@
+//! The windows of the window table functions: which windows a row's time falls in, for
+//! `TUMBLE`, `HOP`, `CUMULATE` and `SESSION` (a session starts as the row's own window and
+//! merges in the operator), and how plans show them.
+
+use sluice_core::Timestamp;
+
+/// How rows are assigned to windows (sizes in milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// `TUMBLE(.., size)`.
+    Tumble {
+        /// The window size.
+        size: i64,
+    },
+    /// `HOP(.., slide, size)`.
+    Hop {
+        /// How far apart windows start.
+        slide: i64,
+        /// The window size.
+        size: i64,
+    },
+    /// `CUMULATE(.., step, max size)`.
+    Cumulate {
+        /// How much each window of a cycle grows.
+        step: i64,
+        /// The size of the largest window of a cycle.
+        size: i64,
+    },
+    /// `SESSION(.., gap)`: a key's rows closer than the gap form one window.
+    Session {
+        /// The inactivity gap.
+        gap: i64,
+    },
+    /// The window a row already belongs to: its `window_start` (the time column) and
+    /// `window_end` (the next column), for an aggregation over a window aggregation's output.
+    Attached,
+}
+
+impl WindowKind {
+    /// How plans show the windows: `TUMBLE(size=[10 s])`.
+    pub fn describe(&self) -> String {
+        match *self {
+            WindowKind::Tumble { size } => format!("TUMBLE(size=[{}])", duration(size)),
+            WindowKind::Hop { slide, size } => {
+                format!(
+                    "HOP(slide=[{}], size=[{}])",
+                    duration(slide),
+                    duration(size)
+                )
+            }
+            WindowKind::Cumulate { step, size } => {
+                format!(
+                    "CUMULATE(step=[{}], max_size=[{}])",
+                    duration(step),
+                    duration(size)
+                )
+            }
+            WindowKind::Session { gap } => format!("SESSION(gap=[{}])", duration(gap)),
+            WindowKind::Attached => "the input's windows".into(),
+        }
+    }
+
+    /// The `(start, end)` of every window holding time `ts`.
+    pub fn windows(&self, ts: Timestamp, into: &mut Vec<(Timestamp, Timestamp)>) {
+        into.clear();
+        match *self {
+            WindowKind::Tumble { size } => {
+                let start = ts - ts.rem_euclid(size);
+                into.push((start, start + size));
+            }
+            WindowKind::Hop { slide, size } => {
+                let mut start = ts - ts.rem_euclid(slide);
+                while start > ts - size {
+                    into.push((start, start + size));
+                    start -= slide;
+                }
+            }
+            WindowKind::Session { gap } => into.push((ts, ts + gap)),
+            // Given by the row's columns, not by a time (see `WindowAggOperator::add`).
+            WindowKind::Attached => {}
+            WindowKind::Cumulate { step, size } => {
+                let start = ts - ts.rem_euclid(size);
+                let mut end = start + step + (ts - start) / step * step;
+                while end <= start + size {
+                    into.push((start, end));
+                    end += step;
+                }
+            }
+        }
+    }
+}
+
+/// Milliseconds as plans show them: `10 s`, `1 min`, `250 ms`.
+fn duration(millis: i64) -> String {
+    if millis % 60_000 == 0 {
+        format!("{} min", millis / 60_000)
+    } else if millis % 1_000 == 0 {
+        format!("{} s", millis / 1_000)
+    } else {
+        format!("{millis} ms")
+    }
+}
