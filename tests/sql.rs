@@ -24,18 +24,13 @@ fn golden(case: &str) -> Vec<String> {
 
 /// Runs `case` at parallelism 1 and 2 and compares the committed rows with Flink's.
 fn check(case: &str) {
-    check_with(case, "");
+    check_with(case, "plain", "");
 }
 
-/// Runs `case` after the statements `first`, at parallelism 1 and 2, and compares the
-/// committed rows with Flink's.
-fn check_with(case: &str, first: &str) {
+/// Runs `case` after the statements `first` (a setup called `label`), at parallelism 1 and 2,
+/// and compares the committed rows with Flink's.
+fn check_with(case: &str, label: &str, first: &str) {
     for parallelism in [1, 2] {
-        let label = if first.is_empty() {
-            "plain"
-        } else {
-            "configured"
-        };
         let dir = temp_dir("sql", &format!("{case}-{label}-{parallelism}"));
         let out = dir.join("out");
         let first = first.replace("${DIR}", &dir.display().to_string());
@@ -126,9 +121,20 @@ fn window_aggregates_with_frequent_checkpoints_match_flink() {
     // Windows snapshotted every few milliseconds, output committed by each checkpoint.
     let checkpoints = "SET 'execution.checkpointing.interval' = '5 ms';
         SET 'state.checkpoints.dir' = '${DIR}/checkpoints';";
-    check_with("tumble", checkpoints);
-    check_with("hop", checkpoints);
-    check_with("session", checkpoints);
+    check_with("tumble", "checkpoints", checkpoints);
+    check_with("hop", "checkpoints", checkpoints);
+    check_with("session", "checkpoints", checkpoints);
+}
+
+#[test]
+fn window_aggregates_with_unaligned_checkpoints_match_flink() {
+    // Barriers overtake the row batches queued between tasks, which go into the checkpoint.
+    let checkpoints = "SET 'execution.checkpointing.interval' = '5 ms';
+        SET 'execution.checkpointing.unaligned.enabled' = 'true';
+        SET 'state.checkpoints.dir' = '${DIR}/checkpoints';";
+    check_with("tumble", "unaligned", checkpoints);
+    check_with("session", "unaligned", checkpoints);
+    check_with("group_by", "unaligned", checkpoints);
 }
 
 /// The standard output of `sluice sql -f file`, which must succeed.

@@ -157,7 +157,7 @@ fn decimal_product(left: &SqlType, right: &SqlType) -> SqlType {
 }
 
 /// The type two compared values are brought to.
-pub(super) fn comparable(left: &SqlType, right: &SqlType) -> SqlResult<SqlType> {
+pub fn comparable(left: &SqlType, right: &SqlType) -> SqlResult<SqlType> {
     if left == right {
         return Ok(left.clone());
     }

@@ -9,7 +9,7 @@ use super::aggregate::{ROW_BATCHES_PER_BUFFER, keyed_exchange};
 use super::select::changelog_kind;
 use super::{PlanContext, Planned, plan_relation};
 use crate::error::{SqlError, SqlResult};
-use crate::expr::bind::{Scope, ScopeColumn, WindowBound, and, bind, cast_to};
+use crate::expr::bind::{Scope, ScopeColumn, WindowBound, and, bind, cast_to, comparable};
 use crate::expr::{Expr, ExprKind};
 use crate::operators::calc::Calc;
 use crate::operators::group_agg::ROW_KIND_COLUMN;
@@ -240,20 +240,8 @@ fn equi_pair(
     }
 }
 
-/// The type both sides of a key equality are compared in.
+/// The type both sides of a key equality are compared in: as any comparison's.
 fn key_type(left: &SqlType, right: &SqlType) -> SqlResult<SqlType> {
-    if left == right {
-        return Ok(left.clone());
-    }
-    if left.is_string() && right.is_string() {
-        return Ok(SqlType::Varchar(None));
-    }
-    if left.is_timestamp() && right.is_timestamp() {
-        return Ok(left.clone());
-    }
-    left.common_numeric(right).ok_or_else(|| {
-        SqlError::new(format!(
-            "cannot compare {left} with {right} in a join's ON condition"
-        ))
-    })
+    comparable(left, right)
+        .map_err(|e| SqlError::new(format!("{} in a join's ON condition", e.message)))
 }
