@@ -1,5 +1,5 @@
 //! `sluice sql`: runs a script's statements in order (`-f`), after an initialization script
-//! (`-i`), or reads statements typed at its prompt ([`interactive`]). Exits non-zero with the
+//! (`-i`), or reads statements typed at its prompt (`interactive.rs`). Exits non-zero with the
 //! error (and where in the text it is) when a statement of a script or its job fails.
 
 mod interactive;
