@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use sluice::jobs::event_time_windows::PerEventBoundedOutOfOrderness;
 use sluice::prelude::*;
 
-/// An unbounded source whose event time advances `step` ms per record, `pause` apart.
+/// An unbounded source whose event time advances `step` ms per record, `pause` apart; its
+/// reader takes `open_delay` to create (a task that opens late on a loaded machine).
 struct Clocked {
     step: i64,
     pause: Duration,
+    open_delay: Duration,
     latest: Arc<AtomicI64>,
 }
 
@@ -31,6 +33,7 @@ impl Source<i64> for Clocked {
         Ok(vec![()])
     }
     fn create_reader(&self, _: &OperatorContext) -> UserResult<ClockedReader> {
+        std::thread::sleep(self.open_delay);
         Ok(ClockedReader {
             step: self.step,
             pause: self.pause,
@@ -55,8 +58,9 @@ impl SourceReader<i64, ()> for ClockedReader {
     }
 }
 
-/// Runs a fast and a slow source for a while; returns their latest event times.
-fn run(aligned: bool) -> (i64, i64) {
+/// Runs a fast and a slow source (whose task opens `slow_open_delay` late) for a while;
+/// returns their latest event times.
+fn run(aligned: bool, slow_open_delay: Duration) -> (i64, i64) {
     let (fast, slow) = (Arc::new(AtomicI64::new(0)), Arc::new(AtomicI64::new(0)));
     let env = StreamExecutionEnvironment::new();
     env.set_parallelism(1).set_buffer_size(8);
@@ -79,6 +83,7 @@ fn run(aligned: bool) -> (i64, i64) {
             Clocked {
                 step: 10,
                 pause: Duration::ZERO,
+                open_delay: Duration::ZERO,
                 latest: Arc::clone(&fast),
             },
             "fast",
@@ -89,6 +94,7 @@ fn run(aligned: bool) -> (i64, i64) {
             Clocked {
                 step: 1,
                 pause: Duration::from_millis(1),
+                open_delay: slow_open_delay,
                 latest: Arc::clone(&slow),
             },
             "slow",
@@ -98,7 +104,7 @@ fn run(aligned: bool) -> (i64, i64) {
         .union([slow_stream])
         .sink_to(sluice::sinks::DiscardingSink);
     let client = env.execute_async("alignment").unwrap();
-    let until = Instant::now() + Duration::from_millis(600);
+    let until = Instant::now() + slow_open_delay + Duration::from_millis(600);
     while Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -110,7 +116,7 @@ fn run(aligned: bool) -> (i64, i64) {
 
 #[test]
 fn a_fast_source_waits_within_the_allowed_drift() {
-    let (fast, slow) = run(true);
+    let (fast, slow) = run(true, Duration::ZERO);
     assert!(slow > 0, "the slow source ran");
     // Allowed: the drift, plus the batch emitted before the next check.
     assert!(
@@ -120,7 +126,17 @@ fn a_fast_source_waits_within_the_allowed_drift() {
 }
 
 #[test]
+fn a_source_whose_task_opens_late_holds_the_group_back_from_the_start() {
+    let (fast, slow) = run(true, Duration::from_millis(300));
+    assert!(slow > 0, "the slow source ran");
+    assert!(
+        fast <= slow + 500 + 200,
+        "fast at {fast} ms, slow at {slow} ms"
+    );
+}
+
+#[test]
 fn without_alignment_the_fast_source_runs_ahead() {
-    let (fast, slow) = run(false);
+    let (fast, slow) = run(false, Duration::ZERO);
     assert!(fast > slow + 10_000, "fast at {fast} ms, slow at {slow} ms");
 }

@@ -189,11 +189,18 @@ impl<T: StreamData> DataStream<T> {
 
     /// Assigns event-time timestamps and generates watermarks with `strategy`.
     pub fn assign_timestamps_and_watermarks(self, strategy: WatermarkStrategy<T>) -> DataStream<T> {
-        self.transform(
+        let group = strategy.alignment.as_ref().map(|a| a.group.clone());
+        let stream = self.transform(
             "Timestamps/Watermarks",
             "Timestamps/Watermarks",
             move || TimestampsAndWatermarksOperator::new(strategy.clone()),
-        )
+        );
+        if let (Some(group), Some(node)) = (group, stream.node) {
+            stream
+                .env
+                .node_settings(node, |n| n.watermark_alignment_group = Some(group));
+        }
+        stream
     }
 
     /// Calls an asynchronous function per record (lookups in external systems) with at most

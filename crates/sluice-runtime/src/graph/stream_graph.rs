@@ -51,6 +51,9 @@ pub struct StreamNode {
     /// Records per buffer on the edges into this node, if not the job's (operators whose
     /// records are large, such as SQL's row batches, want few per buffer).
     pub input_buffer_records: Option<usize>,
+    /// The watermark alignment group this node's watermark generator belongs to, if any: its
+    /// subtasks join the group when the job is deployed, before any task starts.
+    pub watermark_alignment_group: Option<String>,
 }
 
 impl StreamNode {
@@ -135,6 +138,7 @@ impl StreamGraph {
             output_type,
             is_sink,
             input_buffer_records: None,
+            watermark_alignment_group: None,
         });
         id
     }

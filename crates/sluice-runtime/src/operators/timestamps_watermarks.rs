@@ -193,7 +193,7 @@ impl<T: Send + 'static> StreamOperator<T, T> for TimestampsAndWatermarksOperator
         self.next_periodic = now + self.interval;
         self.last_event = now;
         if let Some(config) = self.strategy.alignment.clone() {
-            let member = format!("{}#{}", ctx.uid, ctx.subtask);
+            let member = AlignmentRegistry::member(&ctx.uid, ctx.subtask);
             ctx.alignment.join(&config.group, &member)?;
             self.alignment = Some(Aligned {
                 config,

@@ -35,7 +35,14 @@ impl AlignmentRegistry {
         })
     }
 
-    /// Admits a member to `group`, unless the job spans several processes.
+    /// The name of subtask `subtask` of the operator `uid` as a member of a group.
+    pub fn member(uid: &str, subtask: usize) -> String {
+        format!("{uid}#{subtask}")
+    }
+
+    /// Admits a member to `group`, unless the job spans several processes. The deployment
+    /// admits every member before any task starts, so a member whose task opens late still
+    /// holds the others back from the start; its operator joins again when it opens.
     pub fn join(&self, group: &str, member: &str) -> Result<(), String> {
         if let Some(workers) = self.workers {
             return Err(format!(

@@ -94,9 +94,26 @@ impl<'a> Deployment<'a> {
             remote,
         };
         deployment.check_restored()?;
+        deployment.admit_alignment_members()?;
         deployment.prepare_sources()?;
         deployment.wire_channels();
         Ok(deployment)
+    }
+
+    /// Admits every subtask of every watermark generator with an alignment group to its group
+    /// before any task starts: a source whose task opens late must still hold the others back.
+    fn admit_alignment_members(&self) -> Result<(), JobError> {
+        for node in &self.job.graph.nodes {
+            if let Some(group) = &node.watermark_alignment_group {
+                let uid = node.effective_uid();
+                for subtask in 0..self.job.parallelism[node.id.0] {
+                    self.alignment
+                        .join(group, &AlignmentRegistry::member(&uid, subtask))
+                        .map_err(JobError::InvalidGraph)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn prepare_sources(&mut self) -> Result<(), JobError> {
