@@ -137,6 +137,16 @@ fn window_aggregates_with_unaligned_checkpoints_match_flink() {
     check_with("group_by", "unaligned", checkpoints);
 }
 
+/// Group and window aggregates keep their state in RocksDB, checkpointed incrementally every
+/// few milliseconds, with Flink's results.
+#[cfg(feature = "rocksdb")]
+#[test]
+fn aggregates_with_their_state_in_rocksdb_match_flink() {
+    for case in ["group_by", "group_by_unchanged", "tumble", "hop", "cumulate"] {
+        check_with(case, "rocksdb", common::sql_cases::ROCKSDB_INCREMENTAL);
+    }
+}
+
 /// The standard output of `sluice sql -f file`, which must succeed.
 fn sluice_sql_file(file: &Path) -> String {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))

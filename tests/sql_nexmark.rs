@@ -40,11 +40,12 @@ fn run(script: &str, parallelism: usize, out: &Path) {
 
 /// Runs the published query `name` at parallelism 1 and 2 and compares its rows with Flink's.
 fn check(name: &str) {
-    check_then(name, |_, _| {});
+    check_then(name, "", |_, _| {});
 }
 
-/// [`check`], then `inspect(output directory, parallelism)` before the directory is removed.
-fn check_then(name: &str, inspect: impl Fn(&Path, usize)) {
+/// [`check`], after the statements `first` (`${DIR}` in them is a scratch directory), then
+/// `inspect(output directory, parallelism)` before the directory is removed.
+fn check_then(name: &str, first: &str, inspect: impl Fn(&Path, usize)) {
     let query = read(&nexmark_dir().join("queries").join(format!("{name}.sql")));
     let golden = read(
         &nexmark_dir()
@@ -55,7 +56,8 @@ fn check_then(name: &str, inspect: impl Fn(&Path, usize)) {
     assert!(!expected.is_empty(), "{name}: Flink's result is empty");
     for parallelism in [1, 2] {
         let dir = temp_dir("nexmark", &format!("{name}-{parallelism}"));
-        run(&query, parallelism, &dir.join("out"));
+        let first = first.replace("${DIR}", &dir.display().to_string());
+        run(&format!("{first}\n{query}"), parallelism, &dir.join("out"));
         let rows = committed_lines_under(&dir.join("out"));
         assert_eq!(
             rows.len(),
@@ -124,12 +126,23 @@ fn q8_new_users_with_a_join_of_window_aggregates() {
     check("q8");
 }
 
+/// The joins and windows keep their state in RocksDB, checkpointed incrementally every few
+/// milliseconds, with the same results: q5 (windows of windows and a join), q7 (a regular
+/// join and a window aggregate), q8 (a join of window aggregates).
+#[cfg(feature = "rocksdb")]
+#[test]
+fn joins_and_windows_with_their_state_in_rocksdb() {
+    for name in ["q5", "q7", "q8"] {
+        check_then(name, common::sql_cases::ROCKSDB_INCREMENTAL, |_, _| {});
+    }
+}
+
 /// Every bid logged into the directory of its day and minute (`dt=../hm=..`, escaped as Hive
 /// escapes path names), and each minute committed with a success file once the watermark
 /// passed it (at the latest when the input ends).
 #[test]
 fn q10_partitioned_log_to_the_file_system() {
-    check_then("q10", |out, parallelism| {
+    check_then("q10", "", |out, parallelism| {
         let mut partitions = 0;
         for day in std::fs::read_dir(out).unwrap().flatten() {
             let day_name = day.file_name().to_string_lossy().into_owned();

@@ -113,9 +113,10 @@ fn kill_after_commit(mut child: Child, out: &Path) -> bool {
 }
 
 /// Runs `case` uninterrupted, then killed at parallelism 1, restored and killed at 3, and
-/// restored to its end at 2, and compares the committed rows.
-fn check_recovery(case: &str, data: &Path) {
-    let dir = temp_dir("sql-recovery", case);
+/// restored to its end at 2, each run after the statements `first` (a setup called `label`),
+/// and compares the committed rows.
+fn check_recovery(case: &str, label: &str, data: &Path, first: &str) {
+    let dir = temp_dir("sql-recovery", &format!("{case}-{label}"));
     let clean = dir.join("clean");
     SqlSession::new()
         .execute_script(&case_script(case, data, 2, &clean))
@@ -129,7 +130,7 @@ fn check_recovery(case: &str, data: &Path) {
     for (run, parallelism) in [1, 3, 2].into_iter().enumerate() {
         let checkpoints = dir.join(format!("checkpoints-{run}"));
         let mut script = format!(
-            "SET 'execution.checkpointing.interval' = '10 ms';\n\
+            "{first}\nSET 'execution.checkpointing.interval' = '10 ms';\n\
              SET 'state.checkpoints.dir' = '{}';\n",
             checkpoints.display()
         );
@@ -186,7 +187,23 @@ fn window_queries_killed_and_restored_at_other_parallelisms_commit_the_same_rows
         "legacy_tumble",
         "legacy_session",
     ] {
-        check_recovery(case, &data);
+        check_recovery(case, "heap", &data, "");
+    }
+    let _ = std::fs::remove_dir_all(data);
+}
+
+/// Group and window aggregates with their state in RocksDB, checkpointed incrementally:
+/// killed and restored at other parallelisms, they commit the rows of one uninterrupted run
+/// (for the group aggregate: the same changelog).
+#[cfg(feature = "rocksdb")]
+#[test]
+fn queries_with_their_state_in_rocksdb_killed_and_restored_commit_the_same_rows() {
+    let data = temp_dir("sql-recovery", "data-rocksdb");
+    write_bids(&data);
+    let rocksdb = "SET 'state.backend.type' = 'rocksdb';\n\
+                   SET 'execution.checkpointing.incremental' = 'true';";
+    for case in ["group_by", "tumble"] {
+        check_recovery(case, "rocksdb", &data, rocksdb);
     }
     let _ = std::fs::remove_dir_all(data);
 }

@@ -19,3 +19,10 @@ pub fn case_script(case: &str, data: &Path, parallelism: usize, out: &Path) -> S
         .replace("${OUT}", &out.display().to_string());
     format!("SET 'parallelism.default' = '{parallelism}';\n{text}")
 }
+
+/// Statements that put a script's state in RocksDB, checkpointed incrementally every 5 ms
+/// into `${DIR}/checkpoints`.
+pub const ROCKSDB_INCREMENTAL: &str = "SET 'state.backend.type' = 'rocksdb';
+SET 'execution.checkpointing.incremental' = 'true';
+SET 'execution.checkpointing.interval' = '5 ms';
+SET 'state.checkpoints.dir' = '${DIR}/checkpoints';";

@@ -482,8 +482,28 @@ where
     Out: Clone + Send + 'static,
     Op: OneInputOperator<In, Out> + 'static,
 {
+    let backend = Arc::new(sluice_state::HashMapStateBackendFactory);
+    run_with_restore_on(backend, make, before, after, parallelism, key_group)
+}
+
+/// [`run_with_restore_unsorted`] with the subtasks' keyed state on `backend`.
+pub fn run_with_restore_on<In, Out, Op>(
+    backend: Arc<dyn sluice_state::StateBackendFactory>,
+    make: impl Fn() -> Op,
+    before: &[Input<In>],
+    after: &[Input<In>],
+    parallelism: usize,
+    key_group: impl Fn(&In) -> usize,
+) -> Vec<Out>
+where
+    In: Clone + Send + 'static,
+    Out: Clone + Send + 'static,
+    Op: OneInputOperator<In, Out> + 'static,
+{
     let max_parallelism = sluice_core::DEFAULT_MAX_PARALLELISM;
-    let mut first = OneInputHarness::new(make());
+    let mut ctx = OperatorContext::single("operator-under-test");
+    ctx.state_backend = Arc::clone(&backend);
+    let mut first = OneInputHarness::with_context(make(), ctx);
     before.iter().for_each(|input| feed(&mut first, input));
     let mut emitted = first.take_values();
     let snapshot = first.snapshot();
@@ -492,6 +512,7 @@ where
             let mut ctx = OperatorContext::single("operator-under-test");
             ctx.subtask = index;
             ctx.parallelism = parallelism;
+            ctx.state_backend = Arc::clone(&backend);
             let range = KeyGroupRange::for_subtask(max_parallelism, parallelism, index);
             let restored = OperatorSnapshot::for_subtask(
                 std::slice::from_ref(&snapshot),

@@ -8,18 +8,17 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
 use sluice_runtime::task::output::Output;
 use sluice_state::OperatorSnapshot;
-use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
+use super::keyed_state::{KeyedValues, StateStore};
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
-use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
+use crate::key::{KeyValue, columns_of, key_column, row_key};
 use crate::types::SqlType;
 
 /// The name of the row-kind column of a changelog's batches.
@@ -91,8 +90,8 @@ const STATE: &str = "sql-group-aggregates";
 /// The group aggregation operator.
 pub struct GroupAggOperator {
     spec: GroupAggSpec,
-    groups: FxHashMap<Vec<KeyValue>, Group>,
-    max_parallelism: usize,
+    groups: KeyedValues<Vec<KeyValue>, Group>,
+    store: StateStore,
 }
 
 impl GroupAggOperator {
@@ -100,8 +99,8 @@ impl GroupAggOperator {
     pub fn new(spec: GroupAggSpec) -> Self {
         GroupAggOperator {
             spec,
-            groups: FxHashMap::default(),
-            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            groups: KeyedValues::new(STATE),
+            store: StateStore::default(),
         }
     }
 
@@ -111,36 +110,46 @@ impl GroupAggOperator {
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
         let mut changes: Vec<Change> = Vec::new();
+        let calls = &self.spec.aggregates;
+        let final_only = self.spec.final_only;
         for row in 0..batch.num_rows() {
             let key = row_key(&keys, row);
-            let calls = &self.spec.aggregates;
-            let group = self.groups.entry(key.clone()).or_insert_with(|| Group {
+            let new_group = || Group {
                 accumulators: calls.iter().map(Accumulator::new).collect(),
                 emitted: None,
-            });
-            for (acc, arg) in group.accumulators.iter_mut().zip(&args) {
-                acc.add(
-                    arg.as_ref()
-                        .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
-                    row,
-                );
-            }
-            if self.spec.final_only {
-                continue;
-            }
-            let result: Vec<KeyValue> = group
-                .accumulators
-                .iter()
-                .zip(calls)
-                .map(|(a, c)| a.value(c))
-                .collect();
-            match group.emitted.replace(result.clone()) {
-                None => changes.push((key, result, RowKind::Insert)),
-                Some(before) if before != result => {
+            };
+            let change = self
+                .groups
+                .modify(&mut self.store, &key, new_group, |group| {
+                    for (acc, arg) in group.accumulators.iter_mut().zip(&args) {
+                        acc.add(
+                            arg.as_ref()
+                                .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
+                            row,
+                        );
+                    }
+                    if final_only {
+                        return None;
+                    }
+                    let result: Vec<KeyValue> = group
+                        .accumulators
+                        .iter()
+                        .zip(calls)
+                        .map(|(a, c)| a.value(c))
+                        .collect();
+                    match group.emitted.replace(result.clone()) {
+                        None => Some((result, None)),
+                        Some(before) if before != result => Some((result, Some(before))),
+                        Some(_) => None,
+                    }
+                })?;
+            match change {
+                Some((result, None)) => changes.push((key, result, RowKind::Insert)),
+                Some((result, Some(before))) => {
                     changes.push((key.clone(), before, RowKind::UpdateBefore));
                     changes.push((key, result, RowKind::UpdateAfter));
                 }
-                Some(_) => {}
+                None => {}
             }
         }
         self.batch_of(&changes)
@@ -149,19 +158,17 @@ impl GroupAggOperator {
     /// Every key's final result as an insert.
     fn final_results(&self) -> UserResult<Option<RecordBatch>> {
         let calls = &self.spec.aggregates;
-        let results: Vec<Change> = self
-            .groups
-            .iter()
-            .map(|(key, group)| {
-                let values = group
-                    .accumulators
-                    .iter()
-                    .zip(calls)
-                    .map(|(a, c)| a.value(c))
-                    .collect();
-                (key.clone(), values, RowKind::Insert)
-            })
-            .collect();
+        let mut results: Vec<Change> = Vec::new();
+        self.groups.for_each(&self.store, |key, group| {
+            let values = group
+                .accumulators
+                .iter()
+                .zip(calls)
+                .map(|(a, c)| a.value(c))
+                .collect();
+            results.push((key.to_vec(), values, RowKind::Insert));
+            Ok(())
+        })?;
         self.batch_of(&results)
     }
 
@@ -191,26 +198,21 @@ impl GroupAggOperator {
 
 impl StreamOperator<RoutedBatch, RowBatch> for GroupAggOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.max_parallelism = ctx.max_parallelism;
-        Ok(())
+        self.store.open(ctx, &mut [&mut self.groups])
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
-        for (key, group) in &self.groups {
-            let key_group = key_group_of(key, self.max_parallelism);
-            snapshot
-                .keyed
-                .push(key_group, STATE, encode(STATE, key)?, encode(STATE, group)?);
-        }
+        self.groups.snapshot(&self.store, snapshot)?;
+        self.store.snapshot(snapshot)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.store.notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        for (_, key, group) in restored.keyed.entries(STATE) {
-            let key: Vec<KeyValue> = decode(STATE, key)?;
-            self.groups.insert(key, decode(STATE, group)?);
-        }
-        Ok(())
+        self.groups.restore(&mut self.store, restored)
     }
 }
 
@@ -254,6 +256,7 @@ mod tests {
     use super::*;
     use crate::aggregate::AggKind;
     use crate::expr::bind::{Scope, ScopeColumn};
+    use crate::key::key_group_of;
     use arrow_array::Int64Array;
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int64Type;
@@ -302,8 +305,35 @@ mod tests {
     }
 
     #[test]
+    fn groups_kept_in_a_state_backend_give_the_same_changelog_and_restore_in_memory() {
+        use crate::operators::keyed_state::tests::context;
+        let mut harness = OneInputHarness::with_context(counting(), context(true, 0, 1));
+        harness.process(rows(&[(1, 5), (2, 1), (1, 3), (1, 9)]));
+        assert_eq!(
+            changes(harness.take_values()),
+            [("+I", 1, 5), ("+I", 2, 1), ("-U", 1, 5), ("+U", 1, 9)]
+        );
+        let snapshot = harness.snapshot();
+        let mut restored = OneInputHarness::with_context(counting(), context(false, 0, 1));
+        restored.restore(&snapshot);
+        restored.process(rows(&[(1, 4), (2, 6)]));
+        assert_eq!(
+            changes(restored.take_values()),
+            [("-U", 2, 1), ("+U", 2, 6)]
+        );
+    }
+
+    #[test]
     fn batch_mode_emits_each_keys_final_result_at_the_end() {
-        let mut harness = OneInputHarness::new(counting_with(true));
+        for encoded in [false, true] {
+            batch_mode_final_results(encoded);
+        }
+    }
+
+    fn batch_mode_final_results(encoded: bool) {
+        use crate::operators::keyed_state::tests::context;
+        let mut harness =
+            OneInputHarness::with_context(counting_with(true), context(encoded, 0, 1));
         harness.process(rows(&[(1, 5), (2, 1), (1, 9)]));
         assert!(harness.take_values().is_empty(), "nothing before the end");
         harness.end_input();

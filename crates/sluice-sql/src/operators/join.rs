@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -23,9 +22,10 @@ use sluice_state::codec::{decode, encode};
 
 use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
+use super::keyed_state::{KeyedValues, StateStore};
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
-use crate::key::{KeyValue, columns_of, key_column, key_group_of, key_value, row_key};
+use crate::key::{KeyValue, columns_of, key_column, key_value, row_key};
 use crate::types::SqlType;
 
 /// One input of the join: the layout of its batches after the keyed exchange.
@@ -72,7 +72,7 @@ struct Kept {
 }
 
 /// One side's rows by join key.
-type SideRows = FxHashMap<Vec<KeyValue>, Vec<Kept>>;
+type SideRows = KeyedValues<Vec<KeyValue>, Vec<Kept>>;
 
 /// The keys of each window end, for dropping a window's rows.
 type KeysByEnd = BTreeMap<i64, Vec<Vec<KeyValue>>>;
@@ -90,7 +90,7 @@ pub struct JoinOperator {
     /// With `window_end`: each side's keys by their window's end.
     left_ends: KeysByEnd,
     right_ends: KeysByEnd,
-    max_parallelism: usize,
+    store: StateStore,
 }
 
 impl JoinOperator {
@@ -98,11 +98,11 @@ impl JoinOperator {
     pub fn new(spec: JoinSpec) -> Self {
         JoinOperator {
             spec,
-            left: SideRows::default(),
-            right: SideRows::default(),
+            left: SideRows::new(LEFT_STATE),
+            right: SideRows::new(RIGHT_STATE),
             left_ends: KeysByEnd::new(),
             right_ends: KeysByEnd::new(),
-            max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
+            store: StateStore::default(),
         }
     }
 
@@ -144,15 +144,29 @@ impl JoinOperator {
             let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
             let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
             if accumulate {
+                let mut new_key = false;
+                // Only a changelog's rows are looked up again (to retract them): an insert-only
+                // side's equal rows need not be found and counted.
+                let count_equal = side.row_kind.is_some();
+                let new_rows = || {
+                    new_key = true;
+                    Vec::new()
+                };
+                own.modify(&mut self.store, &key, new_rows, |kept| {
+                    keep(kept, encoded, count_equal)
+                })?;
                 if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
-                    && !own.contains_key(&key)
+                    && new_key
                 {
                     ends.entry(*end).or_default().push(key.clone());
                 }
-                // Only a changelog's rows are looked up again (to retract them): an insert-only
-                // side's equal rows need not be found and counted.
-                keep(own, key.clone(), encoded, side.row_kind.is_some());
-            } else if !retract(own, &key, &encoded) {
+            } else if own.modify_existing(
+                &mut self.store,
+                &key,
+                |kept| retract(kept, &encoded),
+                Vec::is_empty,
+            )? != Some(true)
+            {
                 // A retraction of a row never kept (a state cleaned up) retracts nothing.
                 continue;
             }
@@ -161,7 +175,7 @@ impl JoinOperator {
             } else {
                 RowKind::Delete
             };
-            for kept in other.get(&key).into_iter().flatten() {
+            for kept in other.get(&self.store, &key)?.iter().flat_map(|k| k.iter()) {
                 let other_values: Vec<KeyValue> = decode(ROW_CODEC, &kept.row)?;
                 let combined: Vec<KeyValue> = if from_left {
                     values.iter().chain(&other_values).cloned().collect()
@@ -215,10 +229,9 @@ impl JoinOperator {
     }
 }
 
-/// Adds one occurrence of `row` under `key`, counted with an equal row kept before when
-/// `count_equal`.
-fn keep(rows: &mut SideRows, key: Vec<KeyValue>, row: Box<[u8]>, count_equal: bool) {
-    let kept = rows.entry(key).or_default();
+/// Adds one occurrence of `row` to a key's `kept` rows, counted with an equal row kept before
+/// when `count_equal`.
+fn keep(kept: &mut Vec<Kept>, row: Box<[u8]>, count_equal: bool) {
     let equal = if count_equal {
         kept.iter_mut().find(|k| k.row == row)
     } else {
@@ -230,11 +243,8 @@ fn keep(rows: &mut SideRows, key: Vec<KeyValue>, row: Box<[u8]>, count_equal: bo
     }
 }
 
-/// Removes one occurrence of `row` under `key`; false when there is none.
-fn retract(rows: &mut SideRows, key: &[KeyValue], row: &[u8]) -> bool {
-    let Some(kept) = rows.get_mut(key) else {
-        return false;
-    };
+/// Removes one occurrence of `row` from a key's `kept` rows; false when there is none.
+fn retract(kept: &mut Vec<Kept>, row: &[u8]) -> bool {
     let Some(position) = kept.iter().position(|k| *k.row == *row) else {
         return false;
     };
@@ -242,28 +252,30 @@ fn retract(rows: &mut SideRows, key: &[KeyValue], row: &[u8]) -> bool {
     if kept[position].count == 0 {
         kept.swap_remove(position);
     }
-    if kept.is_empty() {
-        rows.remove(key);
-    }
     true
 }
 
 /// Drops the rows of every window ending at or before `watermark + 1`.
-fn drop_ended(rows: &mut SideRows, ends: &mut KeysByEnd, watermark: Timestamp) {
+fn drop_ended(
+    rows: &mut SideRows,
+    store: &mut StateStore,
+    ends: &mut KeysByEnd,
+    watermark: Timestamp,
+) -> UserResult {
     while let Some(entry) = ends.first_entry() {
         if entry.key().saturating_sub(1) > watermark {
             break;
         }
         for key in entry.remove() {
-            rows.remove(&key);
+            rows.remove(store, &key)?;
         }
     }
+    Ok(())
 }
 
 impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.max_parallelism = ctx.max_parallelism;
-        Ok(())
+        self.store.open(ctx, &mut [&mut self.left, &mut self.right])
     }
 
     fn process_watermark(
@@ -271,40 +283,46 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
         watermark: Watermark,
         _out: &mut Output<RowBatch>,
     ) -> WatermarkOut {
-        drop_ended(&mut self.left, &mut self.left_ends, watermark.0);
-        drop_ended(&mut self.right, &mut self.right_ends, watermark.0);
+        drop_ended(
+            &mut self.left,
+            &mut self.store,
+            &mut self.left_ends,
+            watermark.0,
+        )?;
+        drop_ended(
+            &mut self.right,
+            &mut self.store,
+            &mut self.right_ends,
+            watermark.0,
+        )?;
         Ok(Some(watermark))
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
-        for (name, rows) in [(LEFT_STATE, &self.left), (RIGHT_STATE, &self.right)] {
-            for (key, kept) in rows {
-                let key_group = key_group_of(key, self.max_parallelism);
-                snapshot
-                    .keyed
-                    .push(key_group, name, encode(name, key)?, encode(name, kept)?);
-            }
-        }
+        self.left.snapshot(&self.store, snapshot)?;
+        self.right.snapshot(&self.store, snapshot)?;
+        self.store.snapshot(snapshot)
+    }
+
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.store.notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        for (name, rows) in [(LEFT_STATE, &mut self.left), (RIGHT_STATE, &mut self.right)] {
-            for (_, key, kept) in restored.keyed.entries(name) {
-                let key: Vec<KeyValue> = decode(name, key)?;
-                rows.insert(key, decode(name, kept)?);
-            }
-        }
+        self.left.restore(&mut self.store, restored)?;
+        self.right.restore(&mut self.store, restored)?;
         if let Some(k) = self.spec.window_end {
             for (rows, ends) in [
                 (&self.left, &mut self.left_ends),
                 (&self.right, &mut self.right_ends),
             ] {
-                for key in rows.keys() {
+                rows.for_each(&self.store, |key, _| {
                     if let KeyValue::Int(end) = key[k] {
                         ends.entry(end).or_default().push(key.clone());
                     }
-                }
+                    Ok(())
+                })?;
             }
         }
         Ok(())
@@ -374,6 +392,17 @@ mod tests {
         }
     }
 
+    /// The operator computing `spec`, opened with its rows in memory or, when `encoded`,
+    /// encoded in a state backend.
+    fn opened(spec: JoinSpec, encoded: bool) -> JoinOperator {
+        let mut op = JoinOperator::new(spec);
+        op.open(&crate::operators::keyed_state::tests::context(
+            encoded, 0, 1,
+        ))
+        .unwrap();
+        op
+    }
+
     fn longs(values: &[i64]) -> ArrayRef {
         Arc::new(Int64Array::from(values.to_vec()))
     }
@@ -400,7 +429,13 @@ mod tests {
 
     #[test]
     fn rows_join_the_other_sides_rows_of_their_key_whichever_comes_first() {
-        let mut op = JoinOperator::new(spec(false, None));
+        for encoded in [false, true] {
+            rows_join_the_other_sides_rows_of_their_key_whichever_comes_first_with(encoded);
+        }
+    }
+
+    fn rows_join_the_other_sides_rows_of_their_key_whichever_comes_first_with(encoded: bool) {
+        let mut op = opened(spec(false, None), encoded);
         let left = routed_rows(vec![("k", longs(&[1, 2])), ("a", longs(&[10, 20]))]);
         assert!(joined(&mut op, true, left).is_empty());
         let right = routed_rows(vec![("k", longs(&[2, 3, 2])), ("b", longs(&[7, 8, 9]))]);
@@ -420,7 +455,13 @@ mod tests {
 
     #[test]
     fn retractions_retract_what_their_row_joined() {
-        let mut op = JoinOperator::new(spec(true, None));
+        for encoded in [false, true] {
+            retractions_retract_what_their_row_joined_with(encoded);
+        }
+    }
+
+    fn retractions_retract_what_their_row_joined_with(encoded: bool) {
+        let mut op = opened(spec(true, None), encoded);
         let left = routed_rows(vec![("k", longs(&[1, 1])), ("a", longs(&[10, 11]))]);
         joined(&mut op, true, left);
         let insert = routed_rows(vec![
@@ -493,10 +534,16 @@ mod tests {
 
     #[test]
     fn a_window_joins_rows_are_dropped_once_the_watermark_passes_its_end() {
+        for encoded in [false, true] {
+            a_window_joins_rows_are_dropped_once_the_watermark_passes_its_end_with(encoded);
+        }
+    }
+
+    fn a_window_joins_rows_are_dropped_once_the_watermark_passes_its_end_with(encoded: bool) {
         // The key is the window's end (a join of window aggregations).
         let mut spec = spec(false, None);
         spec.window_end = Some(0);
-        let mut op = JoinOperator::new(spec);
+        let mut op = opened(spec, encoded);
         joined(
             &mut op,
             true,
@@ -507,6 +554,13 @@ mod tests {
         let right = routed_rows(vec![("k", longs(&[10, 20])), ("b", longs(&[5, 6]))]);
         // Window 10 ended (watermark 9 = its last millisecond): only window 20 still joins.
         assert_eq!(joined(&mut op, false, right), [vec![20, 2, 20, 6]]);
-        assert_eq!(op.left.len(), 1);
+        let mut kept_keys = 0;
+        op.left
+            .for_each(&op.store, |_, _| {
+                kept_keys += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(kept_keys, 1);
     }
 }

@@ -1,13 +1,15 @@
 //! The operators SQL jobs run, all over [`RowBatch`](crate::batch::RowBatch) records: CSV
 //! decoding, Calc (filter and projection), the watermark generator of a table's `WATERMARK`,
 //! the split of batches by key for the exchange, window aggregation, group aggregation (a
-//! changelog) and the regular join.
+//! changelog) and the regular join, and where they keep their state by key.
 
 pub mod calc;
 pub mod decode;
 pub mod group_agg;
 pub mod join;
 pub mod key_split;
+pub mod keyed_state;
+pub mod open_windows;
 pub mod sessions;
 pub mod watermarks;
 pub mod window_agg;

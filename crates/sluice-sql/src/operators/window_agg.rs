@@ -9,7 +9,6 @@
 //! each key group has fired, so a job restores them at any parallelism: a restored subtask
 //! keeps its key groups' windows and drops a replayed row whose window had already fired.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -27,6 +26,7 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
+use super::open_windows::OpenWindows;
 use super::sessions::{Closed, Session, Sessions};
 pub use super::window_kind::WindowKind;
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
@@ -49,17 +49,14 @@ pub struct WindowAggSpec {
     pub schema: SchemaRef,
 }
 
-/// One window's groups: key → accumulators.
-type Groups = FxHashMap<Vec<KeyValue>, Vec<Accumulator>>;
-
 /// The checkpointed states: open windows' accumulators, and each key group's fired-through time.
 const STATES: [&str; 2] = ["sql-window-accumulators", "sql-window-progress"];
 
 /// The window aggregation operator.
 pub struct WindowAggOperator {
     spec: WindowAggSpec,
-    /// Open windows by `(end, start)`, so they fire in order of their ends (all but sessions).
-    windows: BTreeMap<(Timestamp, Timestamp), Groups>,
+    /// Open windows (all but sessions), in memory or in the job's state backend.
+    windows: OpenWindows,
     /// Open session windows.
     sessions: Sessions,
     progress: Progress,
@@ -101,7 +98,7 @@ impl WindowAggOperator {
     pub fn new(spec: WindowAggSpec) -> Self {
         WindowAggOperator {
             spec,
-            windows: BTreeMap::new(),
+            windows: OpenWindows::new(STATES[0]),
             sessions: Sessions::default(),
             progress: Progress {
                 watermark: Timestamp::MIN,
@@ -119,7 +116,7 @@ impl WindowAggOperator {
         matches!(self.spec.kind, WindowKind::Session { .. })
     }
 
-    fn add(&mut self, batch: &RecordBatch) {
+    fn add(&mut self, batch: &RecordBatch) -> UserResult {
         let times = batch
             .column(self.spec.time_column)
             .as_primitive::<TimestampMillisecondType>()
@@ -132,6 +129,7 @@ impl WindowAggOperator {
         });
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
+        let session = self.is_session();
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
@@ -147,44 +145,35 @@ impl WindowAggOperator {
             let key = row_key(&keys, row);
             for &(start, end) in &self.assigned {
                 let progress = &self.progress;
-                let accumulators = if self.is_session() {
+                let add_row = |accumulators: &mut Vec<Accumulator>| {
+                    for (acc, arg) in accumulators.iter_mut().zip(&args) {
+                        acc.add(
+                            arg.as_ref()
+                                .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
+                            row,
+                        );
+                    }
+                };
+                let calls = &self.spec.aggregates;
+                if session {
                     let fired = |end| progress.fired(end, &key);
-                    self.sessions
-                        .add(&key, (start, end), &self.spec.aggregates, fired)
+                    match self.sessions.add(&key, (start, end), calls, fired) {
+                        Some(accumulators) => add_row(accumulators),
+                        None => self.late_rows += 1,
+                    }
                 } else if progress.fired(end, &key) {
-                    None
-                } else {
-                    let groups = self.windows.entry((end, start)).or_default();
-                    let calls = &self.spec.aggregates;
-                    Some(
-                        groups
-                            .entry(key.clone())
-                            .or_insert_with(|| calls.iter().map(Accumulator::new).collect()),
-                    )
-                };
-                let Some(accumulators) = accumulators else {
                     self.late_rows += 1;
-                    continue;
-                };
-                for (acc, arg) in accumulators.iter_mut().zip(&args) {
-                    acc.add(
-                        arg.as_ref()
-                            .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
-                        row,
-                    );
+                } else {
+                    self.windows.add((end, start), &key, calls, add_row)?;
                 }
             }
         }
+        Ok(())
     }
 
     /// Emits (and forgets) every window ending at or before `watermark + 1`.
     fn fire(&mut self, watermark: Timestamp, out: &mut Output<RowBatch>) -> UserResult {
-        while let Some(entry) = self.windows.first_entry() {
-            let (end, start) = *entry.key();
-            if end - 1 > watermark {
-                break;
-            }
-            let groups = entry.remove();
+        while let Some(((end, start), groups)) = self.windows.pop_fired(watermark)? {
             let mut rows: Vec<Closed> = groups
                 .into_iter()
                 .map(|(key, accs)| (key, start, end, accs))
@@ -225,21 +214,19 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.progress.max_parallelism = ctx.max_parallelism;
         self.key_groups = ctx.key_groups();
+        if !self.is_session() {
+            self.windows.open(ctx)?;
+        }
         Ok(())
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
         let [accumulators, progress] = STATES;
-        let windows = self.windows.iter().flat_map(|(window, groups)| {
-            groups
-                .iter()
-                .map(move |(key, values)| (*window, key.as_slice(), values))
-        });
-        let sessions = self
-            .sessions
-            .iter()
-            .map(|(key, s)| ((s.end, s.start), key, &s.accumulators));
-        for (window, key, values) in windows.chain(sessions) {
+        self.windows
+            .snapshot(snapshot, |key| self.progress.key_group(key))?;
+        for (key, session) in self.sessions.iter() {
+            let window = (session.end, session.start);
+            let values = &session.accumulators;
             snapshot.keyed.push(
                 self.progress.key_group(key),
                 accumulators,
@@ -261,23 +248,26 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         Ok(())
     }
 
+    fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
+        self.windows.notify_checkpoint_complete(checkpoint_id);
+        Ok(())
+    }
+
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
         let [accumulators, progress] = STATES;
-        for (_, entry, values) in restored.keyed.entries(accumulators) {
-            let (window, key): ((Timestamp, Timestamp), Vec<KeyValue>) =
-                decode(accumulators, entry)?;
-            let values: Vec<Accumulator> = decode(accumulators, values)?;
-            let (end, start) = window;
-            if self.is_session() {
+        if self.is_session() {
+            for (_, entry, values) in restored.keyed.entries(accumulators) {
+                let ((end, start), key): ((Timestamp, Timestamp), Vec<KeyValue>) =
+                    decode(accumulators, entry)?;
                 let session = Session {
                     start,
                     end,
-                    accumulators: values,
+                    accumulators: decode(accumulators, values)?,
                 };
                 self.sessions.restore(key, session);
-            } else {
-                self.windows.entry(window).or_default().insert(key, values);
             }
+        } else {
+            self.windows.restore(restored)?;
         }
         for (group, _, fired_through) in restored.keyed.entries(progress) {
             let fired_through: Timestamp = decode(progress, fired_through)?;
@@ -312,7 +302,7 @@ impl OneInputOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         _out: &mut Output<RowBatch>,
     ) -> UserResult {
         for record in batch.drain(..) {
-            self.add(&record.value.batch.0);
+            self.add(&record.value.batch.0)?;
         }
         Ok(())
     }
@@ -398,8 +388,9 @@ mod tests {
         watermark: i64,
         after: &[(i64, i64)],
         parallelism: usize,
+        encoded: bool,
     ) -> Vec<(i64, i64, i64)> {
-        use sluice_runtime::harness::{Input, run_with_restore_unsorted};
+        use sluice_runtime::harness::{Input, run_with_restore_on};
         let before = [
             Input::Record(rows(before)),
             Input::Watermark(Watermark(watermark)),
@@ -417,8 +408,15 @@ mod tests {
             let key = vec![KeyValue::Int(keys.value(0))];
             key_group_of(&key, sluice_core::DEFAULT_MAX_PARALLELISM)
         };
-        let batches =
-            run_with_restore_unsorted(counting_tumble, &before, &after, parallelism, key_group);
+        let backend = crate::operators::keyed_state::tests::context(encoded, 0, 1).state_backend;
+        let batches = run_with_restore_on(
+            backend,
+            counting_tumble,
+            &before,
+            &after,
+            parallelism,
+            key_group,
+        );
         let mut out = counts(batches);
         out.sort();
         out
@@ -438,11 +436,11 @@ mod tests {
             (3, 10, 2),
             (4, 10, 1),
         ];
-        for parallelism in [1, 2, 3] {
+        for (parallelism, encoded) in [1, 2, 3].into_iter().flat_map(|p| [(p, false), (p, true)]) {
             assert_eq!(
-                run_restored(&before, 9, &after, parallelism),
+                run_restored(&before, 9, &after, parallelism, encoded),
                 expected,
-                "restored at parallelism {parallelism}"
+                "restored at parallelism {parallelism}, in a backend: {encoded}"
             );
         }
     }

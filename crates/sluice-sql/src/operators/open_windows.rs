@@ -1,0 +1,165 @@
+//! The open windows of a window aggregation over `TUMBLE`, `HOP` and `CUMULATE` windows: per
+//! window and key, the accumulators. With the `hashmap` state backend they are values in
+//! memory, by window then key; with any other backend (RocksDB) they are encoded in it, and
+//! memory holds only which keys each open window has, to find them when it fires.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use sluice_core::{Timestamp, UserResult};
+use sluice_runtime::task::operator::OperatorContext;
+use sluice_state::OperatorSnapshot;
+use sluice_state::codec::decode;
+
+use super::keyed_state::{KeyedValues, StateStore, WindowKey};
+use crate::aggregate::{Accumulator, AggCall};
+use crate::key::KeyValue;
+
+/// A window as `(end, start)`: windows in this order fire in order of their ends.
+pub type Window = (Timestamp, Timestamp);
+
+/// The groups of one fired window: each key with its accumulators.
+pub type FiredGroups = Vec<(Vec<KeyValue>, Vec<Accumulator>)>;
+
+/// Every open window's groups.
+pub struct OpenWindows {
+    name: &'static str,
+    /// In memory: window → key → accumulators.
+    in_memory: BTreeMap<Window, FxHashMap<Vec<KeyValue>, Vec<Accumulator>>>,
+    /// In a state backend: (window, key) → accumulators, and each window's keys.
+    in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
+    keys_by_window: BTreeMap<Window, Vec<Vec<KeyValue>>>,
+    store: StateStore,
+}
+
+impl OpenWindows {
+    /// No open window; `name` is the state's name in checkpoints.
+    pub fn new(name: &'static str) -> Self {
+        OpenWindows {
+            name,
+            in_memory: BTreeMap::new(),
+            in_backend: KeyedValues::new(name),
+            keys_by_window: BTreeMap::new(),
+            store: StateStore::default(),
+        }
+    }
+
+    /// Takes the job's state backend for the operator instance of `ctx`.
+    pub fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.store.open(ctx, &mut [&mut self.in_backend])
+    }
+
+    /// Calls `f` with the accumulators of `key` in `window`, new ones for `calls` when the
+    /// window has no group of the key yet.
+    pub fn add(
+        &mut self,
+        window: Window,
+        key: &[KeyValue],
+        calls: &[AggCall],
+        f: impl FnOnce(&mut Vec<Accumulator>),
+    ) -> UserResult {
+        let new_accumulators = || calls.iter().map(Accumulator::new).collect();
+        if !self.store.in_backend() {
+            let groups = self.in_memory.entry(window).or_default();
+            match groups.get_mut(key) {
+                Some(accumulators) => f(accumulators),
+                None => f(groups.entry(key.to_vec()).or_insert_with(new_accumulators)),
+            }
+            return Ok(());
+        }
+        let mut new_key = false;
+        let init = || {
+            new_key = true;
+            new_accumulators()
+        };
+        let entry = (window, key.to_vec());
+        self.in_backend.modify(&mut self.store, &entry, init, f)?;
+        if new_key {
+            self.keys_by_window.entry(window).or_default().push(entry.1);
+        }
+        Ok(())
+    }
+
+    /// Removes the first window, in order of ends, if it ends at or before `watermark + 1`,
+    /// and returns its groups in no particular order.
+    pub fn pop_fired(&mut self, watermark: Timestamp) -> UserResult<Option<(Window, FiredGroups)>> {
+        if !self.store.in_backend() {
+            let Some(entry) = self.in_memory.first_entry() else {
+                return Ok(None);
+            };
+            if entry.key().0 - 1 > watermark {
+                return Ok(None);
+            }
+            let window = *entry.key();
+            return Ok(Some((window, entry.remove().into_iter().collect())));
+        }
+        let Some(entry) = self.keys_by_window.first_entry() else {
+            return Ok(None);
+        };
+        if entry.key().0 - 1 > watermark {
+            return Ok(None);
+        }
+        let window = *entry.key();
+        let mut groups = Vec::new();
+        for key in entry.remove() {
+            let entry = (window, key);
+            if let Some(accumulators) = self.in_backend.get(&self.store, &entry)? {
+                groups.push((entry.1.clone(), accumulators.into_owned()));
+            }
+            self.in_backend.remove(&mut self.store, &entry)?;
+        }
+        Ok(Some((window, groups)))
+    }
+
+    /// Adds the open windows to `snapshot`, under this state's name: `(window, key)` →
+    /// accumulators, by the key group of the key.
+    pub fn snapshot(
+        &self,
+        snapshot: &mut OperatorSnapshot,
+        key_group: impl Fn(&[KeyValue]) -> usize,
+    ) -> UserResult {
+        if self.store.in_backend() {
+            return self.store.snapshot(snapshot);
+        }
+        for (window, groups) in &self.in_memory {
+            for (key, accumulators) in groups {
+                snapshot.keyed.push(
+                    key_group(key),
+                    self.name,
+                    sluice_state::codec::encode(self.name, &(window, key))?,
+                    sluice_state::codec::encode(self.name, accumulators)?,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
+    pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.store.notify_checkpoint_complete(checkpoint_id);
+    }
+
+    /// Loads the open windows of `restored`.
+    pub fn restore(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        if !self.store.in_backend() {
+            restored
+                .keyed
+                .require_canonical(&|state| state == self.name)?;
+            for (_, entry, accumulators) in restored.keyed.entries(self.name) {
+                let (window, key): WindowKey = decode(self.name, entry)?;
+                let accumulators = decode(self.name, accumulators)?;
+                self.in_memory
+                    .entry(window)
+                    .or_default()
+                    .insert(key, accumulators);
+            }
+            return Ok(());
+        }
+        self.in_backend.restore(&mut self.store, restored)?;
+        let keys_by_window = &mut self.keys_by_window;
+        self.in_backend.for_each(&self.store, |(window, key), _| {
+            keys_by_window.entry(*window).or_default().push(key.clone());
+            Ok(())
+        })
+    }
+}
