@@ -142,7 +142,14 @@ fn window_aggregates_with_unaligned_checkpoints_match_flink() {
 #[cfg(feature = "rocksdb")]
 #[test]
 fn aggregates_with_their_state_in_rocksdb_match_flink() {
-    for case in ["group_by", "group_by_unchanged", "tumble", "hop", "cumulate"] {
+    for case in [
+        "group_by",
+        "group_by_unchanged",
+        "tumble",
+        "hop",
+        "cumulate",
+        "session",
+    ] {
         check_with(case, "rocksdb", common::sql_cases::ROCKSDB_INCREMENTAL);
     }
 }

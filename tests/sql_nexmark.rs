@@ -128,11 +128,11 @@ fn q8_new_users_with_a_join_of_window_aggregates() {
 
 /// The joins and windows keep their state in RocksDB, checkpointed incrementally every few
 /// milliseconds, with the same results: q5 (windows of windows and a join), q7 (a regular
-/// join and a window aggregate), q8 (a join of window aggregates).
+/// join and a window aggregate), q8 (a join of window aggregates), q11 (session windows).
 #[cfg(feature = "rocksdb")]
 #[test]
 fn joins_and_windows_with_their_state_in_rocksdb() {
-    for name in ["q5", "q7", "q8"] {
+    for name in ["q5", "q7", "q8", "q11"] {
         check_then(name, common::sql_cases::ROCKSDB_INCREMENTAL, |_, _| {});
     }
 }

@@ -202,7 +202,7 @@ fn queries_with_their_state_in_rocksdb_killed_and_restored_commit_the_same_rows(
     write_bids(&data);
     let rocksdb = "SET 'state.backend.type' = 'rocksdb';\n\
                    SET 'execution.checkpointing.incremental' = 'true';";
-    for case in ["group_by", "tumble"] {
+    for case in ["group_by", "tumble", "session"] {
         check_recovery(case, "rocksdb", &data, rocksdb);
     }
     let _ = std::fs::remove_dir_all(data);

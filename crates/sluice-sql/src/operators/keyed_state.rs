@@ -217,6 +217,33 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
         Ok(Some(result))
     }
 
+    /// Sets the value of `key`.
+    pub fn put(&mut self, store: &mut StateStore, key: K, value: V) -> UserResult {
+        match table_of(store, self.id, &key) {
+            Some((backend, table)) => {
+                backend.put(table, encode(self.name, &key)?, encode(self.name, &value)?)?
+            }
+            None => {
+                self.values.insert(key, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the value of `key`.
+    pub fn take(&mut self, store: &mut StateStore, key: &K) -> UserResult<Option<V>> {
+        let Some((backend, table)) = table_of(store, self.id, key) else {
+            return Ok(self.values.remove(key));
+        };
+        let encoded_key = encode(self.name, key)?;
+        let Some(bytes) = backend.get(table, &encoded_key)? else {
+            return Ok(None);
+        };
+        let value = decode(self.name, &bytes)?;
+        backend.delete(table, &encoded_key)?;
+        Ok(Some(value))
+    }
+
     /// Removes the value of `key`.
     pub fn remove(&mut self, store: &mut StateStore, key: &K) -> UserResult {
         match table_of(store, self.id, key) {

@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use sluice_core::{Timestamp, UserResult};
 use sluice_runtime::task::operator::OperatorContext;
 use sluice_state::OperatorSnapshot;
-use sluice_state::codec::decode;
+use sluice_state::codec::{decode, encode};
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
 use crate::aggregate::{Accumulator, AggCall};
@@ -103,10 +103,9 @@ impl OpenWindows {
         let mut groups = Vec::new();
         for key in entry.remove() {
             let entry = (window, key);
-            if let Some(accumulators) = self.in_backend.get(&self.store, &entry)? {
-                groups.push((entry.1.clone(), accumulators.into_owned()));
+            if let Some(accumulators) = self.in_backend.take(&mut self.store, &entry)? {
+                groups.push((entry.1, accumulators));
             }
-            self.in_backend.remove(&mut self.store, &entry)?;
         }
         Ok(Some((window, groups)))
     }
@@ -123,12 +122,14 @@ impl OpenWindows {
         }
         for (window, groups) in &self.in_memory {
             for (key, accumulators) in groups {
-                snapshot.keyed.push(
-                    key_group(key),
+                push_window_entry(
+                    snapshot,
                     self.name,
-                    sluice_state::codec::encode(self.name, &(window, key))?,
-                    sluice_state::codec::encode(self.name, accumulators)?,
-                );
+                    key_group(key),
+                    *window,
+                    key,
+                    accumulators,
+                )?;
             }
         }
         Ok(())
@@ -146,8 +147,8 @@ impl OpenWindows {
                 .keyed
                 .require_canonical(&|state| state == self.name)?;
             for (_, entry, accumulators) in restored.keyed.entries(self.name) {
-                let (window, key): WindowKey = decode(self.name, entry)?;
-                let accumulators = decode(self.name, accumulators)?;
+                let ((window, key), accumulators) =
+                    decode_window_entry(self.name, entry, accumulators)?;
                 self.in_memory
                     .entry(window)
                     .or_default()
@@ -162,4 +163,29 @@ impl OpenWindows {
             Ok(())
         })
     }
+}
+
+/// Adds the accumulators of `key` in `window` to `snapshot` as the entry of state `name`.
+pub fn push_window_entry(
+    snapshot: &mut OperatorSnapshot,
+    name: &str,
+    key_group: usize,
+    window: Window,
+    key: &[KeyValue],
+    accumulators: &[Accumulator],
+) -> UserResult {
+    let entry = encode(name, &(window, key))?;
+    snapshot
+        .keyed
+        .push(key_group, name, entry, encode(name, accumulators)?);
+    Ok(())
+}
+
+/// The window, key and accumulators of an entry [`push_window_entry`] made.
+pub fn decode_window_entry(
+    name: &str,
+    entry: &[u8],
+    accumulators: &[u8],
+) -> UserResult<(WindowKey, Vec<Accumulator>)> {
+    Ok((decode(name, entry)?, decode(name, accumulators)?))
 }

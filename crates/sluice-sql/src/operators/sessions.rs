@@ -1,13 +1,22 @@
 //! The open session windows of a window aggregation: per key, its sessions in order of start,
 //! each with its accumulators; a row's window `[ts, ts + gap)` merges with every session it
 //! touches (Flink's `TimeWindow.intersects`). A time-ordered index of session ends finds the
-//! sessions a watermark closes without scanning every key.
+//! sessions a watermark closes without scanning every key, and a key without open sessions
+//! is forgotten, so memory follows the open sessions, not every key ever seen.
+//!
+//! With the `hashmap` state backend the accumulators are values in memory; with any other
+//! (RocksDB) they are encoded in it under `((end, start), key)`, as open windows are, and
+//! memory holds each key's session bounds only.
 
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
-use sluice_core::Timestamp;
+use sluice_core::{Timestamp, UserResult};
+use sluice_runtime::task::operator::OperatorContext;
+use sluice_state::OperatorSnapshot;
 
+use super::keyed_state::{KeyedValues, StateStore, WindowKey};
+use super::open_windows::{decode_window_entry, push_window_entry};
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
@@ -18,7 +27,7 @@ pub struct Session {
     pub start: Timestamp,
     /// Its last row's time plus the gap.
     pub end: Timestamp,
-    /// Its aggregates.
+    /// Its aggregates (none in memory when they are kept in a state backend).
     pub accumulators: Vec<Accumulator>,
 }
 
@@ -26,82 +35,144 @@ pub struct Session {
 pub type Closed = (Vec<KeyValue>, Timestamp, Timestamp, Vec<Accumulator>);
 
 /// Every key's open sessions.
-#[derive(Debug, Default)]
 pub struct Sessions {
+    name: &'static str,
     ids: FxHashMap<Vec<KeyValue>, u32>,
     keys: Vec<Vec<KeyValue>>,
     open: Vec<Vec<Session>>,
+    /// Ids of forgotten keys, to use again.
+    free: Vec<u32>,
     /// Session end → keys that had a session ending then (entries may be stale: a session
-    /// that grew is found again under its new end).
+    /// that grew is found again under its new end, and a forgotten key's id may be another
+    /// key's by then; either way only sessions due are closed).
     by_end: BTreeMap<Timestamp, Vec<u32>>,
+    /// The accumulators, when they are kept in a state backend.
+    in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
+    store: StateStore,
 }
 
 impl Sessions {
+    /// No open session; `name` is the state's name in checkpoints.
+    pub fn new(name: &'static str) -> Self {
+        Sessions {
+            name,
+            ids: FxHashMap::default(),
+            keys: Vec::new(),
+            open: Vec::new(),
+            free: Vec::new(),
+            by_end: BTreeMap::new(),
+            in_backend: KeyedValues::new(name),
+            store: StateStore::default(),
+        }
+    }
+
+    /// Takes the job's state backend for the operator instance of `ctx`.
+    pub fn open(&mut self, ctx: &OperatorContext) -> UserResult {
+        self.store.open(ctx, &mut [&mut self.in_backend])
+    }
+
     fn id(&mut self, key: &[KeyValue]) -> u32 {
         if let Some(id) = self.ids.get(key) {
             return *id;
         }
-        let id = self.keys.len() as u32;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.keys[id as usize] = key.to_vec();
+                id
+            }
+            None => {
+                self.keys.push(key.to_vec());
+                self.open.push(Vec::new());
+                (self.keys.len() - 1) as u32
+            }
+        };
         self.ids.insert(key.to_vec(), id);
-        self.keys.push(key.to_vec());
-        self.open.push(Vec::new());
         id
     }
 
-    /// Merges `[start, end)` of `key` with the sessions it touches and returns the session's
-    /// accumulators to add the row to — or `None` when `is_fired(end)` says the merged window
-    /// was already emitted (the row is late; then it touched no open session).
+    /// Merges `[start, end)` of `key` with the sessions it touches and calls `add_row` with
+    /// the merged session's accumulators — unless `is_fired(end)` says the merged window was
+    /// already emitted (the row is late; then it touched no open session): `false` then.
     pub fn add(
         &mut self,
         key: &[KeyValue],
         (start, end): (Timestamp, Timestamp),
         calls: &[AggCall],
         is_fired: impl Fn(Timestamp) -> bool,
-    ) -> Option<&mut Vec<Accumulator>> {
+        add_row: impl FnOnce(&mut Vec<Accumulator>),
+    ) -> UserResult<bool> {
         let id = self.id(key);
-        let sessions = &mut self.open[id as usize];
+        let Sessions {
+            open,
+            in_backend,
+            store,
+            ..
+        } = self;
+        let sessions = &mut open[id as usize];
         let mut merged = Session {
             start,
             end,
             accumulators: Vec::new(),
         };
+        let mut touched = false;
         let mut first = None;
         let mut index = 0;
         while index < sessions.len() {
             let session = &sessions[index];
             if session.start <= merged.end && merged.start <= session.end {
-                let session = sessions.remove(index);
+                let mut session = sessions.remove(index);
+                if store.in_backend() {
+                    let window = ((session.end, session.start), key.to_vec());
+                    session.accumulators = in_backend.take(store, &window)?.unwrap_or_default();
+                }
                 merged.start = merged.start.min(session.start);
                 merged.end = merged.end.max(session.end);
-                if merged.accumulators.is_empty() {
-                    merged.accumulators = session.accumulators;
-                } else {
+                if touched {
                     merged
                         .accumulators
                         .iter_mut()
                         .zip(&session.accumulators)
                         .for_each(|(a, b)| a.merge(b));
+                } else {
+                    merged.accumulators = session.accumulators;
                 }
+                touched = true;
                 first.get_or_insert(index);
             } else {
                 index += 1;
             }
         }
-        if merged.accumulators.is_empty() {
+        if !touched {
             if is_fired(merged.end) {
-                return None;
+                if sessions.is_empty() {
+                    self.forget(id);
+                }
+                return Ok(false);
             }
             merged.accumulators = calls.iter().map(Accumulator::new).collect();
+        }
+        add_row(&mut merged.accumulators);
+        if store.in_backend() {
+            let accumulators = std::mem::take(&mut merged.accumulators);
+            let window = ((merged.end, merged.start), key.to_vec());
+            in_backend.put(store, window, accumulators)?;
         }
         let at = first.unwrap_or_else(|| sessions.partition_point(|s| s.start < merged.start));
         self.by_end.entry(merged.end).or_default().push(id);
         sessions.insert(at, merged);
-        Some(&mut sessions[at].accumulators)
+        Ok(true)
     }
 
-    /// Puts back a session from a snapshot.
-    pub fn restore(&mut self, key: Vec<KeyValue>, session: Session) {
-        let id = self.id(&key);
+    /// Forgets the key of `id`, which has no open session.
+    fn forget(&mut self, id: u32) {
+        let key = std::mem::take(&mut self.keys[id as usize]);
+        self.ids.remove(&key);
+        self.free.push(id);
+    }
+
+    /// Puts back an open session of `key`.
+    fn insert(&mut self, key: &[KeyValue], session: Session) {
+        let id = self.id(key);
         self.by_end.entry(session.end).or_default().push(id);
         let sessions = &mut self.open[id as usize];
         let at = sessions.partition_point(|s| s.start < session.start);
@@ -109,7 +180,7 @@ impl Sessions {
     }
 
     /// Removes and returns the sessions whose end − 1 is at or before `watermark`.
-    pub fn close(&mut self, watermark: Timestamp) -> Vec<Closed> {
+    pub fn close(&mut self, watermark: Timestamp) -> UserResult<Vec<Closed>> {
         let mut closed = Vec::new();
         while let Some(entry) = self.by_end.first_entry() {
             if *entry.key() - 1 > watermark {
@@ -117,12 +188,21 @@ impl Sessions {
             }
             for id in entry.remove() {
                 let sessions = &mut self.open[id as usize];
+                let before = sessions.len();
+                let key = &self.keys[id as usize];
                 let mut index = 0;
                 while index < sessions.len() {
                     if sessions[index].end - 1 <= watermark {
-                        let session = sessions.remove(index);
+                        let mut session = sessions.remove(index);
+                        if self.store.in_backend() {
+                            let window = ((session.end, session.start), key.clone());
+                            session.accumulators = self
+                                .in_backend
+                                .take(&mut self.store, &window)?
+                                .unwrap_or_default();
+                        }
                         closed.push((
-                            self.keys[id as usize].clone(),
+                            key.clone(),
                             session.start,
                             session.end,
                             session.accumulators,
@@ -131,16 +211,110 @@ impl Sessions {
                         index += 1;
                     }
                 }
+                if before > 0 && sessions.is_empty() {
+                    self.forget(id);
+                }
             }
         }
-        closed
+        Ok(closed)
     }
 
-    /// Every open session, for a snapshot.
-    pub fn iter(&self) -> impl Iterator<Item = (&[KeyValue], &Session)> {
-        self.keys
-            .iter()
-            .zip(&self.open)
-            .flat_map(|(key, sessions)| sessions.iter().map(move |s| (key.as_slice(), s)))
+    /// Adds the open sessions to `snapshot` under this state's name, as open windows are
+    /// stored: `((end, start), key)` → accumulators, by the key group of the key.
+    pub fn snapshot(
+        &self,
+        snapshot: &mut OperatorSnapshot,
+        key_group: impl Fn(&[KeyValue]) -> usize,
+    ) -> UserResult {
+        if self.store.in_backend() {
+            return self.store.snapshot(snapshot);
+        }
+        for (key, sessions) in self.keys.iter().zip(&self.open) {
+            for s in sessions {
+                let window = (s.end, s.start);
+                push_window_entry(
+                    snapshot,
+                    self.name,
+                    key_group(key),
+                    window,
+                    key,
+                    &s.accumulators,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
+    pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
+        self.store.notify_checkpoint_complete(checkpoint_id);
+    }
+
+    /// Loads the open sessions of `restored`.
+    pub fn restore(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        let mut sessions: Vec<WindowKey> = Vec::new();
+        if self.store.in_backend() {
+            self.in_backend.restore(&mut self.store, restored)?;
+            self.in_backend.for_each(&self.store, |window, _| {
+                sessions.push(window.clone());
+                Ok(())
+            })?;
+            for ((end, start), key) in sessions {
+                let accumulators = Vec::new();
+                self.insert(
+                    &key,
+                    Session {
+                        start,
+                        end,
+                        accumulators,
+                    },
+                );
+            }
+            return Ok(());
+        }
+        restored
+            .keyed
+            .require_canonical(&|state| state == self.name)?;
+        for (_, entry, values) in restored.keyed.entries(self.name) {
+            let (((end, start), key), accumulators) =
+                decode_window_entry(self.name, entry, values)?;
+            self.insert(
+                &key,
+                Session {
+                    start,
+                    end,
+                    accumulators,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::AggKind;
+
+    #[test]
+    fn keys_without_open_sessions_are_forgotten() {
+        let mut sessions = Sessions::new("sessions");
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        for round in 0..100 {
+            let key = vec![KeyValue::Int(round)];
+            let t = round * 100;
+            let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |_| {});
+            assert!(added.unwrap());
+            assert_eq!(sessions.close(t + 9).unwrap().len(), 1);
+        }
+        // A late row of a new key leaves nothing behind either.
+        let late = sessions.add(&[KeyValue::Int(-1)], (0, 10), &calls, |_| true, |_| {});
+        assert!(!late.unwrap());
+        assert!(sessions.ids.is_empty());
+        assert_eq!(
+            sessions.keys.len(),
+            1,
+            "one slot, used again by each new key"
+        );
     }
 }

@@ -27,7 +27,7 @@ use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
 use super::open_windows::OpenWindows;
-use super::sessions::{Closed, Session, Sessions};
+use super::sessions::{Closed, Sessions};
 pub use super::window_kind::WindowKind;
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
@@ -99,7 +99,7 @@ impl WindowAggOperator {
         WindowAggOperator {
             spec,
             windows: OpenWindows::new(STATES[0]),
-            sessions: Sessions::default(),
+            sessions: Sessions::new(STATES[0]),
             progress: Progress {
                 watermark: Timestamp::MIN,
                 max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
@@ -157,9 +157,11 @@ impl WindowAggOperator {
                 let calls = &self.spec.aggregates;
                 if session {
                     let fired = |end| progress.fired(end, &key);
-                    match self.sessions.add(&key, (start, end), calls, fired) {
-                        Some(accumulators) => add_row(accumulators),
-                        None => self.late_rows += 1,
+                    if !self
+                        .sessions
+                        .add(&key, (start, end), calls, fired, add_row)?
+                    {
+                        self.late_rows += 1;
                     }
                 } else if progress.fired(end, &key) {
                     self.late_rows += 1;
@@ -181,7 +183,7 @@ impl WindowAggOperator {
             rows.sort_by(|a, b| a.0.cmp(&b.0));
             out.emit(RowBatch(self.window_batch(&rows)?), Some(end - 1));
         }
-        let closed = self.sessions.close(watermark);
+        let closed = self.sessions.close(watermark)?;
         if let Some(last) = closed.iter().map(|c| c.2 - 1).max() {
             out.emit(RowBatch(self.window_batch(&closed)?), Some(last));
         }
@@ -214,25 +216,20 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.progress.max_parallelism = ctx.max_parallelism;
         self.key_groups = ctx.key_groups();
-        if !self.is_session() {
-            self.windows.open(ctx)?;
+        if self.is_session() {
+            self.sessions.open(ctx)
+        } else {
+            self.windows.open(ctx)
         }
-        Ok(())
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
-        let [accumulators, progress] = STATES;
-        self.windows
-            .snapshot(snapshot, |key| self.progress.key_group(key))?;
-        for (key, session) in self.sessions.iter() {
-            let window = (session.end, session.start);
-            let values = &session.accumulators;
-            snapshot.keyed.push(
-                self.progress.key_group(key),
-                accumulators,
-                encode(accumulators, &(window, key))?,
-                encode(accumulators, values)?,
-            );
+        let progress = STATES[1];
+        let key_group = |key: &[KeyValue]| self.progress.key_group(key);
+        if self.is_session() {
+            self.sessions.snapshot(snapshot, key_group)?;
+        } else {
+            self.windows.snapshot(snapshot, key_group)?;
         }
         for group in self.key_groups.iter() {
             let restored = self.progress.restored.get(&group).copied();
@@ -250,22 +247,14 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
         self.windows.notify_checkpoint_complete(checkpoint_id);
+        self.sessions.notify_checkpoint_complete(checkpoint_id);
         Ok(())
     }
 
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        let [accumulators, progress] = STATES;
+        let progress = STATES[1];
         if self.is_session() {
-            for (_, entry, values) in restored.keyed.entries(accumulators) {
-                let ((end, start), key): ((Timestamp, Timestamp), Vec<KeyValue>) =
-                    decode(accumulators, entry)?;
-                let session = Session {
-                    start,
-                    end,
-                    accumulators: decode(accumulators, values)?,
-                };
-                self.sessions.restore(key, session);
-            }
+            self.sessions.restore(restored)?;
         } else {
             self.windows.restore(restored)?;
         }
@@ -384,11 +373,11 @@ mod tests {
     /// The rows a window operator restored into `parallelism` subtasks emits: `before` and a
     /// watermark go to one subtask, which is snapshotted; `after` to the owners of the keys.
     fn run_restored(
+        kind: WindowKind,
         before: &[(i64, i64)],
         watermark: i64,
         after: &[(i64, i64)],
-        parallelism: usize,
-        encoded: bool,
+        (parallelism, encoded): (usize, bool),
     ) -> Vec<(i64, i64, i64)> {
         use sluice_runtime::harness::{Input, run_with_restore_on};
         let before = [
@@ -409,14 +398,12 @@ mod tests {
             key_group_of(&key, sluice_core::DEFAULT_MAX_PARALLELISM)
         };
         let backend = crate::operators::keyed_state::tests::context(encoded, 0, 1).state_backend;
-        let batches = run_with_restore_on(
-            backend,
-            counting_tumble,
-            &before,
-            &after,
-            parallelism,
-            key_group,
-        );
+        let make = || {
+            let mut op = counting_tumble();
+            op.spec.kind = kind;
+            op
+        };
+        let batches = run_with_restore_on(backend, make, &before, &after, parallelism, key_group);
         let mut out = counts(batches);
         out.sort();
         out
@@ -436,20 +423,50 @@ mod tests {
             (3, 10, 2),
             (4, 10, 1),
         ];
-        for (parallelism, encoded) in [1, 2, 3].into_iter().flat_map(|p| [(p, false), (p, true)]) {
+        let tumble = WindowKind::Tumble { size: 10 };
+        for run in runs() {
             assert_eq!(
-                run_restored(&before, 9, &after, parallelism, encoded),
+                run_restored(tumble, &before, 9, &after, run),
                 expected,
-                "restored at parallelism {parallelism}, in a backend: {encoded}"
+                "restored at parallelism and in a backend: {run:?}"
+            );
+        }
+    }
+
+    /// Restores at parallelism 1, 2 and 3, with state in memory and in a backend.
+    fn runs() -> impl Iterator<Item = (usize, bool)> {
+        [1, 2, 3].into_iter().flat_map(|p| [(p, false), (p, true)])
+    }
+
+    #[test]
+    fn restores_sessions_at_another_parallelism() {
+        // Keys 1 and 2 fire before the checkpoint, 3's session stays open.
+        let before = [(1, 3), (2, 5), (3, 14)];
+        // (1, 4) is late: its session [4, 9) would have fired; (3, 16) extends [14, 19).
+        let after = [(1, 4), (3, 16), (2, 30)];
+        let expected = [(1, 3, 1), (2, 5, 1), (2, 30, 1), (3, 14, 2)];
+        let sessions = WindowKind::Session { gap: 5 };
+        for run in runs() {
+            assert_eq!(
+                run_restored(sessions, &before, 9, &after, run),
+                expected,
+                "restored at parallelism and in a backend: {run:?}"
             );
         }
     }
 
     #[test]
     fn sessions_merge_and_fire_at_their_end() {
+        for encoded in [false, true] {
+            sessions_merge_and_fire_with(encoded);
+        }
+    }
+
+    fn sessions_merge_and_fire_with(encoded: bool) {
+        use crate::operators::keyed_state::tests::context;
         let mut op = counting_tumble();
         op.spec.kind = WindowKind::Session { gap: 5 };
-        let mut harness = OneInputHarness::new(op);
+        let mut harness = OneInputHarness::with_context(op, context(encoded, 0, 1));
         // Key 1: 0, 3 and 6 merge into [0, 11); 12 is a session of its own. Key 2: [4, 9) and
         // [9, 14) touch, so they merge.
         harness.process(rows(&[(1, 0), (1, 12), (2, 4), (1, 3)]));
