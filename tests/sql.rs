@@ -30,6 +30,11 @@ fn check(case: &str) {
 /// Runs `case` after the statements `first` (a setup called `label`), at parallelism 1 and 2,
 /// and compares the committed rows with Flink's.
 fn check_with(case: &str, label: &str, first: &str) {
+    check_then(case, label, first, |_| {});
+}
+
+/// [`check_with`], then `inspect(scratch directory)` after each run.
+fn check_then(case: &str, label: &str, first: &str, inspect: impl Fn(&Path)) {
     for parallelism in [1, 2] {
         let dir = temp_dir("sql", &format!("{case}-{label}-{parallelism}"));
         let out = dir.join("out");
@@ -50,6 +55,7 @@ fn check_with(case: &str, label: &str, first: &str) {
                 "{case} at parallelism {parallelism}: sorted row {row}"
             );
         }
+        inspect(&dir);
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -150,7 +156,15 @@ fn aggregates_with_their_state_in_rocksdb_match_flink() {
         "cumulate",
         "session",
     ] {
-        check_with(case, "rocksdb", common::sql_cases::ROCKSDB_INCREMENTAL);
+        check_then(
+            case,
+            "rocksdb",
+            common::sql_cases::ROCKSDB_INCREMENTAL,
+            |dir| {
+                let files = common::sql_cases::sst_files_under(&dir.join("checkpoints"));
+                assert!(files > 0, "{case}: no RocksDB file in the checkpoints");
+            },
+        );
     }
 }
 

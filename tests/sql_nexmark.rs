@@ -133,7 +133,11 @@ fn q8_new_users_with_a_join_of_window_aggregates() {
 #[test]
 fn joins_and_windows_with_their_state_in_rocksdb() {
     for name in ["q5", "q7", "q8", "q11"] {
-        check_then(name, common::sql_cases::ROCKSDB_INCREMENTAL, |_, _| {});
+        check_then(name, common::sql_cases::ROCKSDB_INCREMENTAL, |out, _| {
+            let checkpoints = out.parent().unwrap().join("checkpoints");
+            let files = common::sql_cases::sst_files_under(&checkpoints);
+            assert!(files > 0, "{name}: no RocksDB file in the checkpoints");
+        });
     }
 }
 

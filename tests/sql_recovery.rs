@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::sql_cases::case_script;
+use common::sql_cases::{case_script, sst_files_under};
 use common::{committed_lines, job_checkpoints, temp_dir};
 use sluice::sql::session::SqlSession;
 
@@ -114,8 +114,8 @@ fn kill_after_commit(mut child: Child, out: &Path) -> bool {
 
 /// Runs `case` uninterrupted, then killed at parallelism 1, restored and killed at 3, and
 /// restored to its end at 2, each run after the statements `first` (a setup called `label`),
-/// and compares the committed rows.
-fn check_recovery(case: &str, label: &str, data: &Path, first: &str) {
+/// and compares the committed rows. Returns how many RocksDB files the runs' checkpoints held.
+fn check_recovery(case: &str, label: &str, data: &Path, first: &str) -> usize {
     let dir = temp_dir("sql-recovery", &format!("{case}-{label}"));
     let clean = dir.join("clean");
     SqlSession::new()
@@ -165,7 +165,9 @@ fn check_recovery(case: &str, label: &str, data: &Path, first: &str) {
             expected.len()
         );
     }
+    let sst_files = sst_files_under(&dir);
     let _ = std::fs::remove_dir_all(dir);
+    sst_files
 }
 
 /// Waits for `child` to end, which it must do successfully.
@@ -203,7 +205,8 @@ fn queries_with_their_state_in_rocksdb_killed_and_restored_commit_the_same_rows(
     let rocksdb = "SET 'state.backend.type' = 'rocksdb';\n\
                    SET 'execution.checkpointing.incremental' = 'true';";
     for case in ["group_by", "tumble", "session"] {
-        check_recovery(case, "rocksdb", &data, rocksdb);
+        let files = check_recovery(case, "rocksdb", &data, rocksdb);
+        assert!(files > 0, "{case}: no RocksDB file in the checkpoints");
     }
     let _ = std::fs::remove_dir_all(data);
 }

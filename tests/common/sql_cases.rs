@@ -26,3 +26,20 @@ pub const ROCKSDB_INCREMENTAL: &str = "SET 'state.backend.type' = 'rocksdb';
 SET 'execution.checkpointing.incremental' = 'true';
 SET 'execution.checkpointing.interval' = '5 ms';
 SET 'state.checkpoints.dir' = '${DIR}/checkpoints';";
+
+/// How many RocksDB table files (`.sst`) the checkpoints under `dir` hold: more than none shows
+/// that a job's state went into RocksDB and its incremental checkpoints.
+pub fn sst_files_under(dir: &Path) -> usize {
+    let mut count = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.path().is_dir() {
+                pending.push(entry.path());
+            } else if entry.path().extension().is_some_and(|e| e == "sst") {
+                count += 1;
+            }
+        }
+    }
+    count
+}
