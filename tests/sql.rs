@@ -112,6 +112,11 @@ fn json_lines_are_read_and_written_as_flink_does() {
 }
 
 #[test]
+fn arrays_and_maps_match_flink() {
+    check("collections");
+}
+
+#[test]
 fn debezium_changelogs_are_read_as_flink_reads_them() {
     check("debezium");
 }

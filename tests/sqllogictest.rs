@@ -123,6 +123,11 @@ fn window_aggregates() {
 }
 
 #[test]
+fn arrays_and_maps() {
+    both_modes("collections.slt");
+}
+
+#[test]
 fn inner_joins() {
     both_modes("joins.slt");
 }

@@ -35,6 +35,10 @@ pub enum KeyValue {
     Str(Box<str>),
     /// A `ROW` value: its fields in order.
     Row(Vec<KeyValue>),
+    /// An `ARRAY` value: its elements in order.
+    Array(Vec<KeyValue>),
+    /// A `MAP` value: its entries in order.
+    Map(Vec<(KeyValue, KeyValue)>),
 }
 
 /// An `f64` with a total order and hash by its bits.
@@ -102,6 +106,8 @@ pub fn key_value(array: &dyn Array, row: usize, ty: &SqlType) -> KeyValue {
                     .collect(),
             )
         }
+        SqlType::Array(element) => crate::collections::array_value(array, row, element),
+        SqlType::Map(key, value) => crate::collections::map_value(array, row, key, value),
     }
 }
 
@@ -179,6 +185,8 @@ pub fn key_column<'a>(values: impl Iterator<Item = &'a KeyValue>, ty: &SqlType) 
                 .with_timezone("UTC"),
         ),
         SqlType::Row(fields) => row_column(values.collect(), fields),
+        SqlType::Array(element) => crate::collections::array_column(values, element),
+        SqlType::Map(key, value) => crate::collections::map_column(values, key, value),
     }
 }
 
@@ -219,7 +227,8 @@ pub fn key_group_of(key: &[KeyValue], max_parallelism: usize) -> usize {
 /// per value a tag and its bytes, little-endian: NULL `0`; BOOLEAN `1` and `0`/`1`; integers,
 /// dates and timestamps `2` and the `i64` (epoch days or milliseconds); DECIMAL `3` and the
 /// unscaled `i128`; FLOAT and DOUBLE `4` and the `f64` bits; strings `5`, the UTF-8 length
-/// (`u32`) and bytes; ROW `6`, the field count (`u32`) and the fields.
+/// (`u32`) and bytes; ROW `6`, the field count (`u32`) and the fields; ARRAY `7`, the element
+/// count (`u32`) and the elements; MAP `8`, the entry count (`u32`) and each key and value.
 pub fn stable_key_hash(key: &[KeyValue]) -> u64 {
     let mut hasher = Fnv1a64::new();
     hasher.write(&(key.len() as u32).to_le_bytes());
@@ -249,6 +258,8 @@ mod tag {
     pub const FLOAT: u8 = 4;
     pub const STR: u8 = 5;
     pub const ROW: u8 = 6;
+    pub const ARRAY: u8 = 7;
+    pub const MAP: u8 = 8;
 }
 
 impl KeyValue {
@@ -265,6 +276,21 @@ impl KeyValue {
                 write_row_header(hasher, fields.len());
                 for field in fields {
                     field.write_canonical(hasher);
+                }
+            }
+            KeyValue::Array(elements) => {
+                hasher.write(&[tag::ARRAY]);
+                hasher.write(&(elements.len() as u32).to_le_bytes());
+                for element in elements {
+                    element.write_canonical(hasher);
+                }
+            }
+            KeyValue::Map(entries) => {
+                hasher.write(&[tag::MAP]);
+                hasher.write(&(entries.len() as u32).to_le_bytes());
+                for (key, value) in entries {
+                    key.write_canonical(hasher);
+                    value.write_canonical(hasher);
                 }
             }
         }
@@ -353,6 +379,8 @@ fn write_canonical_value(array: &dyn Array, row: usize, ty: &SqlType, hasher: &m
                 write_canonical_value(rows.column(i).as_ref(), row, &field.ty, hasher);
             }
         }
+        // Rare as keys: through the value.
+        SqlType::Array(_) | SqlType::Map(..) => key_value(array, row, ty).write_canonical(hasher),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod batch;
 pub mod catalog;
 pub mod client;
+pub mod collections;
 pub mod connectors;
 pub mod dialect;
 pub mod error;

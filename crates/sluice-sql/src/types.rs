@@ -41,6 +41,10 @@ pub enum SqlType {
     IntervalDayTime,
     /// `ROW<name type, ...>`: a nested record, held in an Arrow struct.
     Row(Vec<RowField>),
+    /// `ARRAY<t>` (or `t ARRAY`): a list of values of one type, held in an Arrow list.
+    Array(Box<SqlType>),
+    /// `MAP<k, v>`: keys and their values, held in an Arrow map.
+    Map(Box<SqlType>, Box<SqlType>),
 }
 
 /// A named field of a `ROW` type.
@@ -74,6 +78,10 @@ impl SqlType {
                 DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC")))
             }
             SqlType::Row(fields) => DataType::Struct(row_arrow_fields(fields)),
+            SqlType::Array(element) => DataType::List(Arc::new(array_element_field(element))),
+            SqlType::Map(key, value) => {
+                DataType::Map(Arc::new(map_entries_field(key, value)), false)
+            }
         }
     }
 
@@ -123,6 +131,11 @@ impl SqlType {
         )
     }
 
+    /// Whether values of this type are made of other values (`ROW`, `ARRAY`, `MAP`).
+    pub fn is_nested(&self) -> bool {
+        matches!(self, SqlType::Row(_) | SqlType::Array(_) | SqlType::Map(..))
+    }
+
     /// Whether this is a character string type.
     pub fn is_string(&self) -> bool {
         matches!(self, SqlType::Varchar(_))
@@ -165,6 +178,20 @@ impl SqlType {
     /// Parses a Flink type at the parser's position: a name, its optional `(precision[,
     /// scale])`, and `WITH/WITHOUT [LOCAL] TIME ZONE` after `TIMESTAMP`.
     pub fn parse(parser: &mut Parser<'_>) -> SqlResult<SqlType> {
+        let mut closed = 0;
+        let ty = SqlType::parse_nested(parser, &mut closed)?;
+        if closed > 0 {
+            return Err(SqlError::at(
+                &parser.peek_token().span,
+                "one '>' too many after the type",
+            ));
+        }
+        Ok(ty)
+    }
+
+    /// [`SqlType::parse`] inside `<..>`: `closed` counts the `>` a `>>` token closed beyond
+    /// the innermost type, which the enclosing types take before reading a token.
+    fn parse_nested(parser: &mut Parser<'_>, closed: &mut usize) -> SqlResult<SqlType> {
         let at = parser.peek_token();
         let name = match &at.token {
             Token::Word(word) => word.value.to_ascii_uppercase(),
@@ -176,7 +203,7 @@ impl SqlType {
             }
         };
         parser.next_token();
-        let args = if name == "ROW" {
+        let args = if matches!(name.as_str(), "ROW" | "ARRAY" | "MAP") {
             Vec::new()
         } else {
             parse_type_arguments(parser)?
@@ -220,7 +247,15 @@ impl SqlType {
                 }
             }
             "TIMESTAMP_LTZ" => SqlType::TimestampLtz(timestamp_precision(&at.span, arg(0, 6))?),
-            "ROW" => SqlType::Row(parse_row_fields(parser)?),
+            "ROW" => SqlType::Row(parse_row_fields(parser, closed)?),
+            "ARRAY" => {
+                let [element] = parse_type_parameters::<1>(parser, closed)?;
+                SqlType::Array(Box::new(element))
+            }
+            "MAP" => {
+                let [key, value] = parse_type_parameters::<2>(parser, closed)?;
+                SqlType::Map(Box::new(key), Box::new(value))
+            }
             other => {
                 return Err(SqlError::at(
                     &at.span,
@@ -228,8 +263,70 @@ impl SqlType {
                 ));
             }
         };
+        // `INT ARRAY`: Flink's postfix spelling of `ARRAY<INT>`.
+        let mut ty = ty;
+        while *closed == 0 && parser.parse_keyword(sqlparser::keywords::Keyword::ARRAY) {
+            ty = SqlType::Array(Box::new(ty));
+        }
         Ok(ty)
     }
+}
+
+/// The Arrow field of an `ARRAY`'s elements.
+pub fn array_element_field(element: &SqlType) -> Field {
+    Field::new("element", element.arrow_type(), true)
+}
+
+/// The Arrow field of a `MAP`'s entries: a struct of a key (never NULL in Arrow; a NULL key is
+/// refused) and a value.
+pub fn map_entries_field(key: &SqlType, value: &SqlType) -> Field {
+    let fields = vec![
+        Field::new("key", key.arrow_type(), false),
+        Field::new("value", value.arrow_type(), true),
+    ];
+    Field::new("entries", DataType::Struct(fields.into()), false)
+}
+
+/// `<t1, ..., tN>` after `ARRAY` or `MAP`.
+fn parse_type_parameters<const N: usize>(
+    parser: &mut Parser<'_>,
+    closed: &mut usize,
+) -> SqlResult<[SqlType; N]> {
+    parser.expect_token(&Token::Lt)?;
+    let mut types = Vec::with_capacity(N);
+    for i in 0..N {
+        if i > 0 {
+            parser.expect_token(&Token::Comma)?;
+        }
+        types.push(SqlType::parse_nested(parser, closed)?);
+        skip_not_null(parser, closed);
+    }
+    expect_closing_angle(parser, closed)?;
+    Ok(std::array::from_fn(|_| types.remove(0)))
+}
+
+/// `NOT NULL` after a nested type (values inside are nullable here), unless a `>>` already
+/// closed the enclosing type: then it belongs to what comes after.
+fn skip_not_null(parser: &mut Parser<'_>, closed: &usize) {
+    if *closed == 0 {
+        let _ = parser.parse_keywords(&[
+            sqlparser::keywords::Keyword::NOT,
+            sqlparser::keywords::Keyword::NULL,
+        ]);
+    }
+}
+
+/// The `>` closing a type's parameters: one a `>>` closed already, a `>`, or a `>>` (which
+/// closes the enclosing type's too).
+fn expect_closing_angle(parser: &mut Parser<'_>, closed: &mut usize) -> SqlResult<()> {
+    if *closed > 0 {
+        *closed -= 1;
+    } else if parser.consume_token(&Token::ShiftRight) {
+        *closed += 1;
+    } else {
+        parser.expect_token(&Token::Gt)?;
+    }
+    Ok(())
 }
 
 /// The Arrow fields of a `ROW` type's struct (all nullable, as columns are).
@@ -264,7 +361,7 @@ fn timestamp_precision(span: &sqlparser::tokenizer::Span, precision: u32) -> Sql
 }
 
 /// The fields of `ROW<name type, ...>` or `ROW(name type, ...)`, after the word `ROW`.
-fn parse_row_fields(parser: &mut Parser<'_>) -> SqlResult<Vec<RowField>> {
+fn parse_row_fields(parser: &mut Parser<'_>, closed: &mut usize) -> SqlResult<Vec<RowField>> {
     let close = if parser.consume_token(&Token::Lt) {
         Token::Gt
     } else {
@@ -274,11 +371,8 @@ fn parse_row_fields(parser: &mut Parser<'_>) -> SqlResult<Vec<RowField>> {
     let mut fields: Vec<RowField> = Vec::new();
     loop {
         let name = parser.parse_identifier()?;
-        let ty = SqlType::parse(parser)?;
-        let _ = parser.parse_keywords(&[
-            sqlparser::keywords::Keyword::NOT,
-            sqlparser::keywords::Keyword::NULL,
-        ]);
+        let ty = SqlType::parse_nested(parser, closed)?;
+        skip_not_null(parser, closed);
         if fields.iter().any(|f| f.name == name.value) {
             return Err(SqlError::at(
                 &name.span,
@@ -294,13 +388,11 @@ fn parse_row_fields(parser: &mut Parser<'_>) -> SqlResult<Vec<RowField>> {
         }
     }
     // `>>` closes two nested ROWs at once.
-    if close == Token::Gt && parser.peek_token().token == Token::ShiftRight {
-        return Err(SqlError::at(
-            &parser.peek_token().span,
-            "write '> >' to close two nested ROW types",
-        ));
+    if close == Token::Gt {
+        expect_closing_angle(parser, closed)?;
+    } else {
+        parser.expect_token(&close)?;
     }
-    parser.expect_token(&close)?;
     Ok(fields)
 }
 
@@ -360,6 +452,8 @@ impl fmt::Display for SqlType {
                 }
                 f.write_str(">")
             }
+            SqlType::Array(element) => write!(f, "ARRAY<{element}>"),
+            SqlType::Map(key, value) => write!(f, "MAP<{key}, {value}>"),
         }
     }
 }
@@ -429,6 +523,22 @@ mod tests {
         assert_eq!(parse("TIMESTAMP_LTZ(3)").unwrap(), SqlType::TimestampLtz(3));
         assert_eq!(parse("DOUBLE PRECISION").unwrap(), SqlType::Double);
         assert_eq!(parse("INTEGER").unwrap(), SqlType::Int);
+    }
+
+    #[test]
+    fn parses_arrays_and_maps_nested_with_double_angle_brackets() {
+        let ints = || Box::new(SqlType::Int);
+        assert_eq!(parse("ARRAY<INT>").unwrap(), SqlType::Array(ints()));
+        assert_eq!(parse("INT ARRAY").unwrap(), SqlType::Array(ints()));
+        let nested = parse("MAP<STRING, ARRAY<ARRAY<INT>>>").unwrap();
+        assert_eq!(nested.to_string(), "MAP<STRING, ARRAY<ARRAY<INT>>>");
+        let row = parse("ROW<a ARRAY<INT>>").unwrap();
+        assert_eq!(row.to_string(), "ROW<`a` ARRAY<INT>>");
+        assert!(parse("ARRAY<INT>>").is_err(), "one '>' too many");
+        assert!(
+            parse("MAP<INT>").is_err(),
+            "a MAP has a key and a value type"
+        );
     }
 
     #[test]

@@ -69,10 +69,10 @@ impl DataGen {
         let mut kinds = Vec::new();
         let mut rows = number("number-of-rows")?.map(|n| n as u64);
         for field in fields {
-            if matches!(field.ty, SqlType::Row(_)) {
+            if field.ty.is_nested() {
                 return Err(SqlError::new(format!(
-                    "table '{table}': datagen cannot generate the ROW field '{}'",
-                    field.name
+                    "table '{table}': datagen cannot generate the {} field '{}'",
+                    field.ty, field.name
                 )));
             }
             let prefix = format!("fields.{}.", field.name);

@@ -40,10 +40,10 @@ impl JsonDecoder {
         options: &BTreeMap<String, String>,
         prefix: &str,
     ) -> SqlResult<Self> {
-        if let Some(row) = fields.iter().find(|f| matches!(f.ty, SqlType::Row(_))) {
+        if let Some(nested) = fields.iter().find(|f| f.ty.is_nested()) {
             return Err(SqlError::new(format!(
-                "table '{table}': reading the ROW column '{}' from JSON is not supported yet",
-                row.name
+                "table '{table}': reading the {} column '{}' from JSON is not supported yet",
+                nested.ty, nested.name
             )));
         }
         let flag = |key: &str| {
@@ -233,6 +233,41 @@ fn write_json_value(column: &dyn Array, row: usize, ty: &SqlType, out: &mut Stri
         let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
         let types: Vec<SqlType> = fields.iter().map(|f| f.ty.clone()).collect();
         write_object(&names, &types, row_array.columns(), row, out);
+        return;
+    }
+    if let SqlType::Array(element) = ty {
+        let list = column.as_list::<i32>().value(row);
+        out.push('[');
+        for i in 0..list.len() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json_value(list.as_ref(), i, element, out);
+        }
+        out.push(']');
+        return;
+    }
+    if let SqlType::Map(key, value) = ty {
+        // An object: each key as its text.
+        let entries = column.as_map().value(row);
+        out.push('{');
+        for i in 0..entries.len() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut name = String::new();
+            write_value(
+                entries.column(0).as_ref(),
+                i,
+                key,
+                TextStyle::Csv,
+                &mut name,
+            );
+            push_json_string(out, &name);
+            out.push(':');
+            write_json_value(entries.column(1).as_ref(), i, value, out);
+        }
+        out.push('}');
         return;
     }
     let mut value = String::new();

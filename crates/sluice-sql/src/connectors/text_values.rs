@@ -44,8 +44,10 @@ impl ColumnBuilder {
             SqlType::Float => ColumnBuilder::Float(Float32Builder::new()),
             SqlType::Double => ColumnBuilder::Double(Float64Builder::new()),
             SqlType::Decimal(p, s) => ColumnBuilder::Decimal(Decimal128Builder::new(), *p, *s),
-            // The planner refuses ROW columns in text-format tables before a decoder is made.
-            SqlType::Varchar(_) | SqlType::Row(_) => ColumnBuilder::String(StringBuilder::new()),
+            // The planner refuses nested columns in text-format tables before a decoder is made.
+            SqlType::Varchar(_) | SqlType::Row(_) | SqlType::Array(_) | SqlType::Map(..) => {
+                ColumnBuilder::String(StringBuilder::new())
+            }
             SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
             SqlType::Timestamp(_) => {
                 ColumnBuilder::Timestamp(TimestampMillisecondBuilder::new(), None)

@@ -203,6 +203,29 @@ fn bind_special(expr: &ast::Expr, scope: &Scope, functions: &Functions) -> SqlRe
             let any = any.ok_or_else(|| SqlError::new("IN needs at least one value"))?;
             Ok(negate_if(*negated, any))
         }
+        E::Array(array) => {
+            let elements = array
+                .elem
+                .iter()
+                .map(|e| bind(e, scope, functions))
+                .collect::<SqlResult<Vec<_>>>()?;
+            call(Function::ArrayOf, elements)
+        }
+        E::CompoundFieldAccess { root, access_chain } => {
+            let mut value = bind(root, scope, functions)?;
+            for access in access_chain {
+                let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = access else {
+                    return Err(SqlError::new(format!(
+                        "unsupported access {access} of {root}"
+                    )));
+                };
+                value = call(
+                    Function::Element,
+                    vec![value, bind(index, scope, functions)?],
+                )?;
+            }
+            Ok(value)
+        }
         other => Err(SqlError::new(format!("unsupported expression: {other}"))),
     }
 }
@@ -339,19 +362,36 @@ fn negate_if(negated: bool, e: Expr) -> Expr {
 fn call(function: Function, args: Vec<Expr>) -> SqlResult<Expr> {
     let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
     let ty = function.result_type(&types)?;
-    let args: Vec<Expr> = match function {
-        Function::Coalesce => args.into_iter().map(|a| cast_to(a, &ty)).collect(),
+    let args: Vec<Expr> = match (function, &ty) {
+        (Function::Coalesce, _) => args.into_iter().map(|a| cast_to(a, &ty)).collect(),
+        (Function::ArrayOf, SqlType::Array(element)) => {
+            args.into_iter().map(|a| cast_to(a, element)).collect()
+        }
+        (Function::MapOf, SqlType::Map(key, value)) => args
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| cast_to(a, if i % 2 == 0 { key } else { value }))
+            .collect(),
+        (Function::Element, _) => match &types[0] {
+            SqlType::Map(key, _) => {
+                let mut args = args.into_iter();
+                let map = args.next().into_iter();
+                map.chain(args.map(|a| cast_to(a, key))).collect()
+            }
+            _ => args,
+        },
         _ => args,
     };
-    let nullable = function == Function::Coalesce && args.iter().all(|a| a.nullable)
-        || function != Function::Coalesce && args.iter().any(|a| a.nullable)
-        || matches!(
-            function,
-            Function::SplitIndex
-                | Function::ToTimestamp
-                | Function::DateFormat
-                | Function::RegexpExtract
-        );
+    let nullable = match function {
+        Function::Coalesce => args.iter().all(|a| a.nullable),
+        Function::ArrayOf | Function::MapOf => false,
+        Function::SplitIndex
+        | Function::ToTimestamp
+        | Function::DateFormat
+        | Function::RegexpExtract
+        | Function::Element => true,
+        _ => args.iter().any(|a| a.nullable),
+    };
     Ok(typed(ExprKind::Call(function, args), ty, nullable))
 }
 

@@ -100,6 +100,13 @@ fn function_name(function: Function) -> String {
         }
         .into();
     }
+    // Flink's names of the value constructors and of `a[i]`.
+    match function {
+        Function::ArrayOf => return "ARRAY".into(),
+        Function::MapOf => return "MAP".into(),
+        Function::Element => return "ITEM".into(),
+        _ => {}
+    }
     let mut name = String::new();
     for (i, c) in format!("{function:?}").chars().enumerate() {
         if c.is_ascii_uppercase() && i > 0 {

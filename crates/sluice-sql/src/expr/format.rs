@@ -88,15 +88,72 @@ pub fn write_value(
                 if i > 0 {
                     out.push_str(", ");
                 }
-                let column = rows.column(i);
-                if column.is_null(row) {
-                    out.push_str("null");
-                } else {
-                    write_value(column.as_ref(), row, &field.ty, style, out);
-                }
+                write_nullable(rows.column(i).as_ref(), row, &field.ty, style, out);
             }
             out.push(')');
         }
+        SqlType::Array(element) => {
+            // Flink's `[a, b]`; its CSV format joins the elements with `;` instead.
+            let list = array.as_list::<i32>().value(row);
+            let (open, separator, close) = match style {
+                TextStyle::Csv => ("", ";", ""),
+                TextStyle::Cast | TextStyle::Row => ("[", ", ", "]"),
+            };
+            let null_text = collection_null(style);
+            out.push_str(open);
+            for i in 0..list.len() {
+                if i > 0 {
+                    out.push_str(separator);
+                }
+                write_element(list.as_ref(), i, element, style, null_text, out);
+            }
+            out.push_str(close);
+        }
+        SqlType::Map(key, value) => {
+            // Flink's `{k=v, ...}` (Java's `Map.toString`).
+            let entries = array.as_map().value(row);
+            out.push('{');
+            for i in 0..entries.len() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let null_text = collection_null(style);
+                write_element(entries.column(0).as_ref(), i, key, style, null_text, out);
+                out.push('=');
+                write_element(entries.column(1).as_ref(), i, value, style, null_text, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// How a NULL element of an array or map is written: `NULL` by a cast, `null` by a row's
+/// `toString` and the CSV format.
+fn collection_null(style: TextStyle) -> &'static str {
+    match style {
+        TextStyle::Cast => "NULL",
+        TextStyle::Csv | TextStyle::Row => "null",
+    }
+}
+
+/// [`write_value`], or `null` for a NULL (a `ROW`'s fields).
+fn write_nullable(array: &dyn Array, row: usize, ty: &SqlType, style: TextStyle, out: &mut String) {
+    write_element(array, row, ty, style, "null", out);
+}
+
+/// [`write_value`], or `null_text` for a NULL.
+fn write_element(
+    array: &dyn Array,
+    row: usize,
+    ty: &SqlType,
+    style: TextStyle,
+    null_text: &str,
+    out: &mut String,
+) {
+    if array.is_null(row) {
+        out.push_str(null_text);
+    } else {
+        write_value(array, row, ty, style, out);
     }
 }
 

@@ -56,6 +56,14 @@ pub enum Function {
     /// `YEAR`, `MONTH`, `DAYOFMONTH`, `HOUR`, `MINUTE`, `SECOND` of a timestamp (and
     /// `EXTRACT(unit FROM ts)`).
     TimeField(TimeField),
+    /// `ARRAY[a, b, ...]`: an array of the values (of one type).
+    ArrayOf,
+    /// `MAP[k1, v1, k2, v2, ...]`: a map of the pairs (a later equal key wins).
+    MapOf,
+    /// `a[i]` (1-based; NULL out of range) or `m[key]` (NULL for a missing key).
+    Element,
+    /// `CARDINALITY(a)`: the number of elements of an array or entries of a map.
+    Cardinality,
 }
 
 /// A part of a timestamp.
@@ -100,6 +108,8 @@ impl Function {
             "HOUR" => Function::TimeField(TimeField::Hour),
             "MINUTE" => Function::TimeField(TimeField::Minute),
             "SECOND" => Function::TimeField(TimeField::Second),
+            "CARDINALITY" => Function::Cardinality,
+            crate::dialect::MAP_CONSTRUCTOR => Function::MapOf,
             _ => return None,
         })
     }
@@ -146,18 +156,52 @@ impl Function {
                 SqlType::Varchar(None)
             }
             Function::TimeField(_) if count == 1 && types[0].is_timestamp() => SqlType::BigInt,
-            _ => {
-                return Err(SqlError::new(format!(
-                    "cannot apply {self:?} to arguments of types ({})",
-                    types
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+            Function::ArrayOf if count > 0 => SqlType::Array(Box::new(common_type(types)?)),
+            Function::MapOf if count > 0 && count.is_multiple_of(2) => {
+                let keys: Vec<SqlType> = types.iter().step_by(2).cloned().collect();
+                let values: Vec<SqlType> = types.iter().skip(1).step_by(2).cloned().collect();
+                SqlType::Map(
+                    Box::new(common_type(&keys)?),
+                    Box::new(common_type(&values)?),
+                )
             }
+            Function::Element if count == 2 => match &types[0] {
+                SqlType::Array(element) if integer(1) => (**element).clone(),
+                SqlType::Map(key, value)
+                    if common_type(&[(**key).clone(), types[1].clone()]).is_ok() =>
+                {
+                    (**value).clone()
+                }
+                _ => return Err(self.misapplied(types)),
+            },
+            Function::Cardinality
+                if count == 1 && matches!(types[0], SqlType::Array(_) | SqlType::Map(..)) =>
+            {
+                SqlType::Int
+            }
+            _ => return Err(self.misapplied(types)),
         };
         Ok(ty)
+    }
+
+    /// The error of applying this function to arguments of `types`.
+    fn misapplied(&self, types: &[SqlType]) -> SqlError {
+        SqlError::new(format!(
+            "cannot apply {self:?} to arguments of types ({})",
+            types
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+
+    /// Whether a NULL argument makes the result NULL without calling the function.
+    fn strict(&self) -> bool {
+        !matches!(
+            self,
+            Function::Coalesce | Function::ArrayOf | Function::MapOf
+        )
     }
 
     /// Evaluates the function on argument columns (of `types`) of `rows` rows, into `ty`.
@@ -194,7 +238,7 @@ impl Function {
                     .map(|(a, t)| key_value(a.as_ref(), row, t)),
             );
             let nulls_in = row_args.contains(&KeyValue::Null);
-            let value = if nulls_in && *self != Function::Coalesce {
+            let value = if nulls_in && self.strict() {
                 KeyValue::Null
             } else {
                 self.apply(&row_args)?
@@ -266,6 +310,14 @@ impl Function {
                 None => KeyValue::Null,
             },
             Function::Like => KeyValue::Bool(like(text(0), text(1))),
+            Function::ArrayOf => KeyValue::Array(args.to_vec()),
+            Function::MapOf => map_of(args)?,
+            Function::Element => element(&args[0], &args[1]),
+            Function::Cardinality => KeyValue::Int(match &args[0] {
+                KeyValue::Array(elements) => elements.len() as i64,
+                KeyValue::Map(entries) => entries.len() as i64,
+                _ => 0,
+            }),
             Function::Abs
             | Function::RegexpExtract
             | Function::Proctime
@@ -280,6 +332,38 @@ impl Function {
                 )));
             }
         })
+    }
+}
+
+/// `MAP[k1, v1, ...]` of one row's values: a later equal key replaces an earlier one's value,
+/// as in Flink; a NULL key is an error.
+fn map_of(args: &[KeyValue]) -> SqlResult<KeyValue> {
+    let mut entries: Vec<(KeyValue, KeyValue)> = Vec::with_capacity(args.len() / 2);
+    for pair in args.chunks(2) {
+        let (key, value) = (pair[0].clone(), pair[1].clone());
+        if key == KeyValue::Null {
+            return Err(SqlError::new("a MAP key cannot be NULL"));
+        }
+        match entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => entries.push((key, value)),
+        }
+    }
+    Ok(KeyValue::Map(entries))
+}
+
+/// `container[index]`: an array's element (1-based) or a map's value; NULL when absent.
+fn element(container: &KeyValue, index: &KeyValue) -> KeyValue {
+    match (container, index) {
+        (KeyValue::Array(elements), KeyValue::Int(i)) if *i >= 1 => elements
+            .get((*i - 1) as usize)
+            .cloned()
+            .unwrap_or(KeyValue::Null),
+        (KeyValue::Map(entries), key) => entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(KeyValue::Null, |(_, v)| v.clone()),
+        _ => KeyValue::Null,
     }
 }
 

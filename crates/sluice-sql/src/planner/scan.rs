@@ -162,10 +162,10 @@ fn filesystem_source(
     let options = &table.options;
     Ok(match table.required_option("format")? {
         "csv" => {
-            if let Some(row) = physical.iter().find(|f| matches!(f.ty, SqlType::Row(_))) {
+            if let Some(nested) = physical.iter().find(|f| f.ty.is_nested()) {
                 return Err(SqlError::new(format!(
-                    "table '{}': the csv format cannot read the ROW column '{}'",
-                    table.name, row.name
+                    "table '{}': the csv format cannot read the {} column '{}'",
+                    table.name, nested.ty, nested.name
                 )));
             }
             let ignore_errors = options
