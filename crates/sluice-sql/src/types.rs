@@ -123,11 +123,16 @@ impl SqlType {
         matches!(self, SqlType::Timestamp(_) | SqlType::TimestampLtz(_))
     }
 
-    /// Whether Flink's CSV and JSON writers print values of this type as (quotable) text.
+    /// Whether Flink's CSV and JSON writers print values of this type as (quotable) text
+    /// (an `ARRAY` in CSV is its elements joined by `;`, quoted as text is).
     pub fn prints_as_text(&self) -> bool {
         matches!(
             self,
-            SqlType::Varchar(_) | SqlType::Date | SqlType::Timestamp(_) | SqlType::TimestampLtz(_)
+            SqlType::Varchar(_)
+                | SqlType::Date
+                | SqlType::Timestamp(_)
+                | SqlType::TimestampLtz(_)
+                | SqlType::Array(_)
         )
     }
 

@@ -128,11 +128,12 @@ pub fn write_value(
 }
 
 /// How a NULL element of an array or map is written: `NULL` by a cast, `null` by a row's
-/// `toString` and the CSV format.
+/// `toString`, nothing by the CSV format.
 fn collection_null(style: TextStyle) -> &'static str {
     match style {
         TextStyle::Cast => "NULL",
-        TextStyle::Csv | TextStyle::Row => "null",
+        TextStyle::Row => "null",
+        TextStyle::Csv => "",
     }
 }
 
