@@ -16,9 +16,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use serde_json::{Map, Value};
 
-use super::text_values::ColumnBuilder;
+use super::text_values::{ColumnBuilder, scalar_value};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::format::{TextStyle, write_value};
+use crate::key::KeyValue;
 use crate::types::{SqlField, SqlType, arrow_schema};
 
 /// Parses lines of JSON objects into batches of a table's physical columns.
@@ -40,12 +41,6 @@ impl JsonDecoder {
         options: &BTreeMap<String, String>,
         prefix: &str,
     ) -> SqlResult<Self> {
-        if let Some(nested) = fields.iter().find(|f| f.ty.is_nested()) {
-            return Err(SqlError::new(format!(
-                "table '{table}': reading the {} column '{}' from JSON is not supported yet",
-                nested.ty, nested.name
-            )));
-        }
         let flag = |key: &str| {
             options
                 .get(&format!("{prefix}.{key}"))
@@ -126,23 +121,26 @@ impl JsonDecoder {
         object: &Map<String, Value>,
         builders: &mut [ColumnBuilder],
     ) -> Result<(), String> {
-        let mut texts: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(self.fields.len());
+        let mut cells: Vec<Cell<'_>> = Vec::with_capacity(self.fields.len());
         for (field, builder) in self.fields.iter().zip(builders.iter()) {
-            let text = match object.get(&field.name) {
+            let cell = match object.get(&field.name) {
                 None if self.fail_on_missing_field => {
                     return Err(format!("the field '{}' is missing", field.name));
                 }
-                None | Some(Value::Null) => None,
-                Some(Value::String(text)) => Some(Cow::Borrowed(text.as_str())),
+                None | Some(Value::Null) => Cell::Null,
+                Some(value) if field.ty.is_nested() => {
+                    Cell::Whole(json_value(value, &field.ty, &field.name)?)
+                }
+                Some(Value::String(text)) => Cell::Text(Cow::Borrowed(text.as_str())),
                 Some(value @ (Value::Object(_) | Value::Array(_))) if !field.ty.is_string() => {
                     return Err(format!(
                         "{value} is not a valid {} for '{}'",
                         field.ty, field.name
                     ));
                 }
-                Some(value) => Some(Cow::Owned(value.to_string())),
+                Some(value) => Cell::Text(Cow::Owned(value.to_string())),
             };
-            if let Some(text) = &text
+            if let Cell::Text(text) = &cell
                 && !builder.accepts(text)
             {
                 return Err(format!(
@@ -150,18 +148,70 @@ impl JsonDecoder {
                     field.ty, field.name
                 ));
             }
-            texts.push(text);
+            cells.push(cell);
         }
-        for (builder, text) in builders.iter_mut().zip(texts) {
-            match text {
-                Some(text) => {
+        for (builder, cell) in builders.iter_mut().zip(cells) {
+            match cell {
+                Cell::Null => builder.append_null(),
+                Cell::Text(text) => {
                     builder.append(&text);
                 }
-                None => builder.append_null(),
+                Cell::Whole(value) => builder.append_nested(value),
             }
         }
         Ok(())
     }
+}
+
+/// One field of a JSON line, checked before the row is appended.
+enum Cell<'a> {
+    Null,
+    /// A scalar, as text.
+    Text(Cow<'a, str>),
+    /// A `ROW`, `ARRAY` or `MAP` value.
+    Whole(KeyValue),
+}
+
+/// The value of `json` as a value of `ty` (of the column `column`, for errors): objects for
+/// `ROW` (fields by name, missing ones NULL) and `MAP` (keys read as the key type), arrays for
+/// `ARRAY`, and scalars as their column reads them.
+fn json_value(json: &Value, ty: &SqlType, column: &str) -> Result<KeyValue, String> {
+    let invalid = || format!("{json} is not a valid {ty} for '{column}'");
+    Ok(match (json, ty) {
+        (Value::Null, _) => KeyValue::Null,
+        (Value::Array(items), SqlType::Array(element)) => KeyValue::Array(
+            items
+                .iter()
+                .map(|item| json_value(item, element, column))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Value::Object(entries), SqlType::Map(key, value)) => KeyValue::Map(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = scalar_value(k, key).ok_or_else(invalid)?;
+                    Ok((key, json_value(v, value, column)?))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        (Value::Object(entries), SqlType::Row(fields)) => KeyValue::Row(
+            fields
+                .iter()
+                .map(|f| {
+                    entries
+                        .get(&f.name)
+                        .map_or(Ok(KeyValue::Null), |v| json_value(v, &f.ty, column))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (_, ty) if ty.is_nested() => return Err(invalid()),
+        (Value::String(text), ty) => scalar_value(text, ty).ok_or_else(invalid)?,
+        (Value::Array(_) | Value::Object(_), ty) if ty.is_string() => {
+            KeyValue::Str(json.to_string().into_boxed_str())
+        }
+        (Value::Array(_) | Value::Object(_), _) => return Err(invalid()),
+        (scalar, ty) => scalar_value(&scalar.to_string(), ty).ok_or_else(invalid)?,
+    })
 }
 
 /// The JSON object of `line`.
@@ -360,6 +410,34 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn nested_values_that_do_not_fit_their_type_fail_with_the_line() {
+        let fields = vec![
+            SqlField::new("tags", SqlType::Array(Box::new(SqlType::Int))),
+            SqlField::new(
+                "qty",
+                SqlType::Map(Box::new(SqlType::Varchar(None)), Box::new(SqlType::Int)),
+            ),
+        ];
+        let decoder = JsonDecoder::new("t", fields, &options(&[]), "json").unwrap();
+        let fits = decoder.decode([r#"{"tags":[1,"2"],"qty":{"a":3}}"#].into_iter());
+        assert_eq!(fits.unwrap().num_rows(), 1);
+        for (line, problem) in [
+            (r#"{"tags":5}"#, "5 is not a valid ARRAY<INT> for 'tags'"),
+            (r#"{"tags":["x"]}"#, r#""x" is not a valid INT for 'tags'"#),
+            (
+                r#"{"qty":{"a":"many"}}"#,
+                r#""many" is not a valid INT for 'qty'"#,
+            ),
+        ] {
+            let error = decoder.decode([line].into_iter()).unwrap_err();
+            assert!(
+                error.message.contains(problem) && error.message.contains(line),
+                "{error}"
+            );
+        }
     }
 
     #[test]

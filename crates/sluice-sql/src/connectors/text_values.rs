@@ -1,7 +1,8 @@
 //! Columns built from values given as text, as Flink's text formats (CSV, JSON) read them:
 //! numbers, booleans (`true`/`false`, any case), decimals (rounded half up to the column's
 //! scale; an exponent as Java's `BigDecimal` reads it), dates `yyyy-MM-dd`, timestamps
-//! `yyyy-MM-dd HH:mm:ss[.fff]`; strings as they are.
+//! `yyyy-MM-dd HH:mm:ss[.fff]`; strings as they are. `ROW`, `ARRAY` and `MAP` columns take
+//! whole values (JSON's objects and arrays).
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use arrow_array::builder::{
 use chrono::NaiveDate;
 
 use crate::expr::format::parse_timestamp_millis;
+use crate::key::{KeyValue, key_column, key_value};
 use crate::types::SqlType;
 
 /// Builds one column from values given as text.
@@ -28,6 +30,8 @@ pub(crate) enum ColumnBuilder {
     String(StringBuilder),
     Date(Date32Builder),
     Timestamp(TimestampMillisecondBuilder, Option<Arc<str>>),
+    /// `ROW`, `ARRAY` and `MAP` values, given whole (not as text).
+    Nested(Vec<KeyValue>, SqlType),
 }
 
 impl ColumnBuilder {
@@ -44,9 +48,9 @@ impl ColumnBuilder {
             SqlType::Float => ColumnBuilder::Float(Float32Builder::new()),
             SqlType::Double => ColumnBuilder::Double(Float64Builder::new()),
             SqlType::Decimal(p, s) => ColumnBuilder::Decimal(Decimal128Builder::new(), *p, *s),
-            // The planner refuses nested columns in text-format tables before a decoder is made.
-            SqlType::Varchar(_) | SqlType::Row(_) | SqlType::Array(_) | SqlType::Map(..) => {
-                ColumnBuilder::String(StringBuilder::new())
+            SqlType::Varchar(_) => ColumnBuilder::String(StringBuilder::new()),
+            SqlType::Row(_) | SqlType::Array(_) | SqlType::Map(..) => {
+                ColumnBuilder::Nested(Vec::new(), ty.clone())
             }
             SqlType::Date => ColumnBuilder::Date(Date32Builder::new()),
             SqlType::Timestamp(_) => {
@@ -73,6 +77,14 @@ impl ColumnBuilder {
             ColumnBuilder::String(_) => true,
             ColumnBuilder::Date(_) => parse_date(text).is_some(),
             ColumnBuilder::Timestamp(..) => parse_timestamp_millis(text).is_some(),
+            ColumnBuilder::Nested(..) => false,
+        }
+    }
+
+    /// Appends a whole value of a nested column.
+    pub(crate) fn append_nested(&mut self, value: KeyValue) {
+        if let ColumnBuilder::Nested(values, _) = self {
+            values.push(value);
         }
     }
 
@@ -102,6 +114,7 @@ impl ColumnBuilder {
                 b.append_value(raw);
                 true
             }
+            ColumnBuilder::Nested(..) => false,
         }
     }
 
@@ -119,6 +132,7 @@ impl ColumnBuilder {
             ColumnBuilder::String(b) => b.append_null(),
             ColumnBuilder::Date(b) => b.append_null(),
             ColumnBuilder::Timestamp(b, _) => b.append_null(),
+            ColumnBuilder::Nested(values, _) => values.push(KeyValue::Null),
         }
     }
 
@@ -142,8 +156,22 @@ impl ColumnBuilder {
             ColumnBuilder::Timestamp(b, zone) => {
                 Arc::new(b.finish().with_timezone_opt(zone.clone()))
             }
+            ColumnBuilder::Nested(values, ty) => {
+                let column = key_column(values.iter(), ty);
+                values.clear();
+                column
+            }
         }
     }
+}
+
+/// The value of type `ty` (not nested) that `text` spells, as a column of `ty` reads it.
+pub(crate) fn scalar_value(text: &str, ty: &SqlType) -> Option<KeyValue> {
+    let mut builder = ColumnBuilder::new(ty);
+    if !builder.append(text) {
+        return None;
+    }
+    Some(key_value(builder.finish().as_ref(), 0, ty))
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
