@@ -24,14 +24,23 @@ pub fn explain(execution_plan: &str) -> SqlResult<Vec<String>> {
     for id in nodes.keys() {
         changelog_mode(*id, &nodes, &mut modes);
     }
-    let consumed: Vec<u64> = nodes.values().flat_map(|n| n.inputs.clone()).collect();
-    let mut lines = vec!["== Optimized Execution Plan ==".to_string()];
-    for id in nodes.keys().filter(|id| !consumed.contains(id)) {
-        render(*id, &nodes, &modes, "", "", &mut lines);
-        lines.push(String::new());
+    let mut consumers: BTreeMap<u64, usize> = BTreeMap::new();
+    for input in nodes.values().flat_map(|n| &n.inputs) {
+        *consumers.entry(*input).or_default() += 1;
     }
-    lines.pop();
-    Ok(lines)
+    let mut drawing = Drawing {
+        nodes: &nodes,
+        modes: &modes,
+        consumers: &consumers,
+        reuse_ids: BTreeMap::new(),
+        lines: vec!["== Optimized Execution Plan ==".to_string()],
+    };
+    for id in nodes.keys().filter(|id| !consumers.contains_key(id)) {
+        drawing.render(*id, "", "");
+        drawing.lines.push(String::new());
+    }
+    drawing.lines.pop();
+    Ok(drawing.lines)
 }
 
 fn parse(execution_plan: &str) -> SqlResult<BTreeMap<u64, Node>> {
@@ -85,34 +94,52 @@ fn changelog_mode(
     mode
 }
 
-fn render(
-    id: u64,
-    nodes: &BTreeMap<u64, Node>,
-    modes: &BTreeMap<u64, &'static str>,
-    first: &str,
-    rest: &str,
-    lines: &mut Vec<String>,
-) {
-    let node = &nodes[&id];
-    lines.push(format!(
-        "{first}{}, changelogMode=[{}]",
-        node.name, modes[&id]
-    ));
-    let count = node.inputs.len();
-    for (i, input) in node.inputs.iter().enumerate() {
-        let (branch, under) = if i + 1 == count {
-            ("+- ", "   ")
-        } else {
-            (":- ", ":  ")
-        };
-        render(
-            *input,
-            nodes,
-            modes,
-            &format!("{rest}{branch}"),
-            &format!("{rest}{under}"),
-            lines,
-        );
+/// The plan being drawn: an operator that several others read (a reused sub-plan) is drawn
+/// once, with `reuse_id=[n]`, and then as `Reused(reference_id=[n])`, as Flink draws it.
+struct Drawing<'a> {
+    nodes: &'a BTreeMap<u64, Node>,
+    modes: &'a BTreeMap<u64, &'static str>,
+    consumers: &'a BTreeMap<u64, usize>,
+    reuse_ids: BTreeMap<u64, usize>,
+    lines: Vec<String>,
+}
+
+impl Drawing<'_> {
+    /// Draws operator `id` and its inputs, its line starting with `first`, its inputs' lines
+    /// with `rest`.
+    fn render(&mut self, id: u64, first: &str, rest: &str) {
+        let node = &self.nodes[&id];
+        let mut name = node.name.clone();
+        if self.consumers.get(&id).is_some_and(|&n| n > 1) {
+            if let Some(reused) = self.reuse_ids.get(&id) {
+                self.lines
+                    .push(format!("{first}Reused(reference_id=[{reused}])"));
+                return;
+            }
+            let reuse_id = self.reuse_ids.len() + 1;
+            self.reuse_ids.insert(id, reuse_id);
+            name = match name.strip_suffix(')') {
+                Some(open) => format!("{open}, reuse_id=[{reuse_id}])"),
+                None => format!("{name}(reuse_id=[{reuse_id}])"),
+            };
+        }
+        self.lines.push(format!(
+            "{first}{name}, changelogMode=[{}]",
+            self.modes[&id]
+        ));
+        let count = node.inputs.len();
+        for (i, input) in node.inputs.iter().enumerate() {
+            let (branch, under) = if i + 1 == count {
+                ("+- ", "   ")
+            } else {
+                (":- ", ":  ")
+            };
+            self.render(
+                *input,
+                &format!("{rest}{branch}"),
+                &format!("{rest}{under}"),
+            );
+        }
     }
 }
 
@@ -144,5 +171,26 @@ mod tests {
             ]
         );
         assert!(explain("not json").is_err());
+    }
+
+    #[test]
+    fn a_reused_operator_is_drawn_once_and_then_referred_to() {
+        let plan = r#"{"nodes": [
+            {"id": 1, "type": "Source", "pact": "Data Source", "contents": "Scan(a)"},
+            {"id": 2, "type": "Calc", "pact": "Operator", "contents": "Calc(x)",
+             "predecessors": [{"id": 1}]},
+            {"id": 3, "type": "Join", "pact": "Operator", "contents": "Join(y)",
+             "predecessors": [{"id": 2}, {"id": 2}]}
+        ]}"#;
+        assert_eq!(
+            explain(plan).unwrap(),
+            [
+                "== Optimized Execution Plan ==",
+                "Join(y), changelogMode=[I]",
+                ":- Calc(x, reuse_id=[1]), changelogMode=[I]",
+                ":  +- Scan(a), changelogMode=[I]",
+                "+- Reused(reference_id=[1])",
+            ]
+        );
     }
 }

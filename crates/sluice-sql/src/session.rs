@@ -267,6 +267,7 @@ impl SqlSession {
             catalog: &self.catalog,
             env,
             batch,
+            reuse: Default::default(),
         };
         plan_query(&ctx, query)
     }

@@ -9,7 +9,7 @@ use sqlparser::ast::{self, SelectItem, Spanned};
 
 use super::rewrite::rewrite_item;
 use super::select::project;
-use super::{Planned, with_calc};
+use super::{PlanContext, Planned, with_calc};
 use crate::aggregate::{AggCall, AggKind};
 use crate::batch::RowBatch;
 use crate::error::{SqlError, SqlResult};
@@ -116,19 +116,45 @@ pub fn aggregate_columns(aggregates: &[AggCall]) -> impl Iterator<Item = ScopeCo
     })
 }
 
-/// The aggregation operator made by `make` after the keyed exchange of `input`'s rows: one
-/// subtask per parallel instance of the job, or one when there are no keys (a global
-/// aggregate). Returns its output and parallelism.
-pub fn keyed_aggregation<Op>(
-    env: &StreamExecutionEnvironment,
-    stream: DataStream<RowBatch>,
+/// What an aggregation computes: its operator's name and description, and its spec.
+pub struct AggregationPlan<'a, Spec> {
+    /// The operator's type (`WindowAggregate`, `GroupAggregate`, ...).
+    pub operator_type: &'static str,
+    /// Its description in plans.
+    pub description: &'a str,
+    /// What the operator is made from.
+    pub spec: Spec,
+}
+
+/// The aggregation operator made by `make` from `plan.spec` after the keyed exchange of the
+/// rows of `relation` through `input`: one subtask per parallel instance of the job, or one
+/// when there are no keys (a global aggregate). The same aggregation of the same scan, planned
+/// again in the job, is the first one's output. Returns its output and parallelism.
+pub fn keyed_aggregation<Spec, Op>(
+    ctx: &PlanContext<'_>,
+    relation: Planned,
     input: &AggregateInput,
-    (operator_type, description): (&'static str, &str),
-    make: impl Fn() -> Op + Send + Sync + 'static,
+    plan: AggregationPlan<'_, Spec>,
+    make: fn(&Spec) -> Op,
 ) -> (DataStream<RowBatch>, usize)
 where
+    Spec: std::fmt::Debug + Clone + Send + Sync + 'static,
     Op: sluice_runtime::task::operator::OneInputOperator<RoutedBatch, RowBatch> + 'static,
 {
+    let digest = relation.digest.as_ref().map(|scan| {
+        let pre = &input.pre.description;
+        format!("{scan} | {pre} | {} | {:?}", plan.description, plan.spec)
+    });
+    if let Some(digest) = &digest
+        && let Some(planned) = ctx.reuse.borrow().aggregations.get(digest)
+    {
+        return planned.clone();
+    }
+    let env = ctx.env;
+    let stream = relation.stream;
+    let (operator_type, description) = (plan.operator_type, plan.description);
+    let spec = plan.spec;
+    let make = move || make(&spec);
     let parallelism = if input.keys.is_empty() {
         1
     } else {
@@ -146,6 +172,12 @@ where
         .set_parallelism(parallelism)
         .set_max_parallelism(max_parallelism)
         .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
+    if let Some(digest) = digest {
+        ctx.reuse
+            .borrow_mut()
+            .aggregations
+            .insert(digest, (aggregated.clone(), parallelism));
+    }
     (aggregated, parallelism)
 }
 
@@ -190,7 +222,7 @@ pub fn select_list(
     }
     let calc = Calc::new(None, projections, post, &scope);
     let stream = with_calc(stream, calc).set_parallelism(parallelism);
-    Ok(Planned { stream, scope })
+    Ok(Planned::new(stream, scope))
 }
 
 /// The names of the `GROUP BY` columns, each with its expression (for error positions).

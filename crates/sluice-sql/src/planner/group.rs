@@ -5,7 +5,8 @@
 use sqlparser::ast::{GroupByExpr, Select, Spanned};
 
 use super::aggregate::{
-    aggregate_columns, aggregate_input, group_by_names, keyed_aggregation, select_list,
+    AggregationPlan, aggregate_columns, aggregate_input, group_by_names, keyed_aggregation,
+    select_list,
 };
 use super::rewrite::rewrite_item;
 use super::select::bind_filter;
@@ -78,16 +79,15 @@ pub fn plan_group_aggregate(
     } else {
         "GroupAggregate"
     };
-    let (grouped, parallelism) = keyed_aggregation(
-        ctx.env,
-        input.stream,
-        &aggregation,
-        (
-            operator_type,
-            &format!("{operator_type}({})", aggregation.describe()),
-        ),
-        move || GroupAggOperator::new(spec.clone()),
-    );
+    let description = format!("{operator_type}({})", aggregation.describe());
+    let plan = AggregationPlan {
+        operator_type,
+        description: &description,
+        spec,
+    };
+    let (grouped, parallelism) = keyed_aggregation(ctx, input, &aggregation, plan, |spec| {
+        GroupAggOperator::new(spec.clone())
+    });
     let carried: Vec<usize> = if ctx.batch {
         Vec::new()
     } else {

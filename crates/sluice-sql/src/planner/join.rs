@@ -186,10 +186,7 @@ fn inner_join(
         .set_parallelism(parallelism)
         .set_max_parallelism(max_parallelism)
         .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
-    Ok(Planned {
-        stream,
-        scope: output,
-    })
+    Ok(Planned::new(stream, output))
 }
 
 /// How plans show the join: `Join(joinType=[InnerJoin], where=[..])`.

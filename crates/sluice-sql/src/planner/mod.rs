@@ -15,6 +15,9 @@ mod union;
 mod values;
 mod window;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use sluice_api::prelude::*;
 use sqlparser::ast::{self, Query, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor};
 
@@ -33,24 +36,47 @@ pub struct PlanContext<'a> {
     pub env: &'a StreamExecutionEnvironment,
     /// Batch mode (`execution.runtime-mode` = `batch`): aggregates emit final results only.
     pub batch: bool,
+    /// The plans made so far, to reuse.
+    pub reuse: RefCell<Reuse>,
 }
 
 /// A planned relation: its stream of batches and the columns they hold.
+#[derive(Clone)]
 pub struct Planned {
     /// The batches.
     pub stream: DataStream<RowBatch>,
     /// Their columns.
     pub scope: Scope,
+    /// What the stream computes, when it is one that plans reuse (a table's scan).
+    pub digest: Option<String>,
 }
 
 impl Planned {
+    /// The relation `stream` of `scope`'s columns.
+    pub fn new(stream: DataStream<RowBatch>, scope: Scope) -> Planned {
+        Planned {
+            stream,
+            scope,
+            digest: None,
+        }
+    }
+
     /// The same relation, its columns named as of the `FROM` item `table`.
     fn qualified(self, table: &str) -> Planned {
         Planned {
-            stream: self.stream,
             scope: self.scope.qualified(table),
+            ..self
         }
     }
+}
+
+/// What planning made already in one job, used again where the same is planned again
+/// (Flink's sub-plan reuse): a table is scanned once, and an aggregation of a scan computed
+/// once however many times a query names it.
+#[derive(Default)]
+pub struct Reuse {
+    scans: HashMap<String, Planned>,
+    aggregations: HashMap<String, (DataStream<RowBatch>, usize)>,
 }
 
 /// `stream` through `calc`.
@@ -116,7 +142,16 @@ fn plan_named(ctx: &PlanContext<'_>, name: &str) -> SqlResult<Planned> {
     if let Some(view) = ctx.catalog.view(name) {
         return plan_query(ctx, view);
     }
-    scan::scan(ctx, ctx.catalog.table(name)?)
+    if let Some(scanned) = ctx.reuse.borrow().scans.get(name) {
+        return Ok(scanned.clone());
+    }
+    let mut scanned = scan::scan(ctx, ctx.catalog.table(name)?)?;
+    scanned.digest = Some(format!("scan {name}"));
+    ctx.reuse
+        .borrow_mut()
+        .scans
+        .insert(name.to_string(), scanned.clone());
+    Ok(scanned)
 }
 
 /// `planned` with its columns named by `alias`'s column list (`AS t(a, b)`), if it has one.

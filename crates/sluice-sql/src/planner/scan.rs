@@ -69,7 +69,7 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
         stream = with_watermarks(stream, expr, rowtime).name(&description);
         scope.columns[rowtime].rowtime = true;
     }
-    Ok(Planned { stream, scope })
+    Ok(Planned::new(stream, scope))
 }
 
 /// `stream` with timestamps (each batch: the highest of column `rowtime`) and watermarks (the

@@ -55,7 +55,7 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         input.stream,
         Calc::new(filter, projections, &input.scope, &scope),
     );
-    Ok(Planned { stream, scope })
+    Ok(Planned::new(stream, scope))
 }
 
 /// The row-kind column of a changelog relation.

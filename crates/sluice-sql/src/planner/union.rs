@@ -30,10 +30,7 @@ pub fn union_all(left: Planned, right: Planned) -> SqlResult<Planned> {
     }
     let left = cast_columns(left, &scope);
     let right = cast_columns(right, &scope);
-    Ok(Planned {
-        stream: left.union([right]),
-        scope,
-    })
+    Ok(Planned::new(left.union([right]), scope))
 }
 
 /// The type both sides' values become.

@@ -69,7 +69,7 @@ pub fn plan_values(ctx: &PlanContext<'_>, values: &ast::Values) -> SqlResult<Pla
     }
     let batch = evaluate(&rows, &scope)?;
     let stream = ctx.env.from_collection(vec![RowBatch(batch)]);
-    Ok(Planned { stream, scope })
+    Ok(Planned::new(stream, scope))
 }
 
 /// One row of no columns: what a `SELECT` without `FROM` reads.
@@ -77,7 +77,7 @@ pub fn one_empty_row(ctx: &PlanContext<'_>) -> SqlResult<Planned> {
     let scope = Scope::default();
     let batch = evaluate(&[Vec::new()], &scope)?;
     let stream = ctx.env.from_collection(vec![RowBatch(batch)]);
-    Ok(Planned { stream, scope })
+    Ok(Planned::new(stream, scope))
 }
 
 /// Whether `expr` is the constant `NULL`, which has no type of its own.

@@ -6,7 +6,8 @@
 use sqlparser::ast::{self, Select, Spanned};
 
 use super::aggregate::{
-    aggregate_columns, aggregate_input, group_by_names, keyed_aggregation, select_list,
+    AggregationPlan, aggregate_columns, aggregate_input, group_by_names, keyed_aggregation,
+    select_list,
 };
 use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
@@ -158,20 +159,19 @@ fn aggregate_windows(
         aggregates: aggregation.aggregates.clone(),
         schema: post.arrow_schema(),
     };
-    let (windowed, parallelism) = keyed_aggregation(
-        ctx.env,
-        input.stream,
-        &aggregation,
-        (
-            "WindowAggregate",
-            &format!(
-                "WindowAggregate(window=[{}], {})",
-                kind.describe(),
-                aggregation.describe()
-            ),
-        ),
-        move || WindowAggOperator::new(spec.clone()),
+    let description = format!(
+        "WindowAggregate(window=[{}], {})",
+        kind.describe(),
+        aggregation.describe()
     );
+    let plan = AggregationPlan {
+        operator_type: "WindowAggregate",
+        description: &description,
+        spec,
+    };
+    let (windowed, parallelism) = keyed_aggregation(ctx, input, &aggregation, plan, |spec| {
+        WindowAggOperator::new(spec.clone())
+    });
     select_list(
         windowed,
         &aggregation.items,
