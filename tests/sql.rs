@@ -415,6 +415,35 @@ fn explain_shows_each_operator_and_its_changelog_mode() {
 }
 
 #[test]
+fn a_query_naming_the_same_aggregation_twice_computes_it_once() {
+    // Flink's sub-plan reuse: both sides aggregate the same windows of the same scan.
+    let query = "EXPLAIN SELECT a.auction, a.n FROM
+        (SELECT auction, COUNT(*) AS n, window_start FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY auction, window_start, window_end) a
+        JOIN (SELECT auction, COUNT(*) AS n, window_start FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY auction, window_start, window_end) b
+        ON a.auction = b.auction AND a.window_start = b.window_start";
+    let tables = std::fs::read_to_string(sql_dir().join("tables.sql"))
+        .unwrap()
+        .replace("${DATA}", &sql_dir().join("data").display().to_string());
+    let plan = |first: &str| {
+        let mut session = SqlSession::new();
+        let outcomes = session
+            .execute_script(&format!("{first}\n{tables}\n{query};"))
+            .unwrap();
+        let Some(Outcome::Rows(lines)) = outcomes.last() else {
+            panic!("{outcomes:?}")
+        };
+        lines.join("\n")
+    };
+    let reused = plan("");
+    assert_eq!(reused.matches("WindowAggregate(").count(), 1, "{reused}");
+    assert_eq!(reused.matches("TableSourceScan(").count(), 1, "{reused}");
+    assert!(reused.contains("+- Reused(reference_id=[1])"), "{reused}");
+    let apart = plan("SET 'table.optimizer.reuse-sub-plan-enabled' = 'false';");
+    assert_eq!(apart.matches("WindowAggregate(").count(), 2, "{apart}");
+    assert!(!apart.contains("Reused"), "{apart}");
+}
+
+#[test]
 fn bad_sql_names_the_position_and_the_closest_name() {
     let dir = temp_dir("sql", "bad");
     let text = script("tumble", 1, &dir.join("out")).replace(

@@ -11,7 +11,7 @@ use crate::catalog::{Catalog, ColumnKind};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, bind};
 use crate::options::parse_duration;
-use crate::planner::{PlanContext, Planned, plan_query, sink};
+use crate::planner::{PlanContext, Planned, Reuse, plan_query, sink};
 use crate::result::QueryResult;
 use crate::statement::{FlinkStatement, parse_script};
 use crate::tableau;
@@ -267,7 +267,12 @@ impl SqlSession {
             catalog: &self.catalog,
             env,
             batch,
-            reuse: Default::default(),
+            reuse: Reuse::new(
+                !self
+                    .options
+                    .get("table.optimizer.reuse-sub-plan-enabled")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("false")),
+            ),
         };
         plan_query(&ctx, query)
     }
@@ -338,6 +343,12 @@ fn check_option(key: &str, value: &str) -> SqlResult<()> {
             ))),
         },
         "pipeline.auto-watermark-interval" => parse_duration(key, value).map(|_| ()),
+        "table.optimizer.reuse-sub-plan-enabled" => match value.to_ascii_lowercase().as_str() {
+            "true" | "false" => Ok(()),
+            _ => Err(SqlError::new(format!(
+                "'{key}' must be true or false, not '{value}'"
+            ))),
+        },
         "sql-client.display.max-column-width" => parse_number(key, value).map(|_| ()),
         // TIMESTAMP_LTZ values are shown, cast and windowed in UTC.
         "table.local-time-zone" => match value {

@@ -73,10 +73,22 @@ impl Planned {
 /// What planning made already in one job, used again where the same is planned again
 /// (Flink's sub-plan reuse): a table is scanned once, and an aggregation of a scan computed
 /// once however many times a query names it.
-#[derive(Default)]
 pub struct Reuse {
+    enabled: bool,
     scans: HashMap<String, Planned>,
     aggregations: HashMap<String, (DataStream<RowBatch>, usize)>,
+}
+
+impl Reuse {
+    /// Nothing planned yet; `enabled` false plans everything anew
+    /// (`table.optimizer.reuse-sub-plan-enabled` = `false`).
+    pub fn new(enabled: bool) -> RefCell<Reuse> {
+        RefCell::new(Reuse {
+            enabled,
+            scans: HashMap::new(),
+            aggregations: HashMap::new(),
+        })
+    }
 }
 
 /// `stream` through `calc`.
@@ -146,6 +158,9 @@ fn plan_named(ctx: &PlanContext<'_>, name: &str) -> SqlResult<Planned> {
         return Ok(scanned.clone());
     }
     let mut scanned = scan::scan(ctx, ctx.catalog.table(name)?)?;
+    if !ctx.reuse.borrow().enabled {
+        return Ok(scanned);
+    }
     scanned.digest = Some(format!("scan {name}"));
     ctx.reuse
         .borrow_mut()
