@@ -255,6 +255,79 @@ fn the_prompt_runs_statements_until_quit_and_keeps_a_history() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// At the prompt a query over an unbounded table prints its rows as they arrive, and Ctrl-C
+/// (SIGINT) stops it and the session goes on.
+#[test]
+fn an_unbounded_query_prints_rows_as_they_come_until_ctrl_c() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let dir = temp_dir("sql", "live");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["sql", "--history"])
+        .arg(dir.join("history"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Should Ctrl-C not stop the query, the client is killed after a minute: the test fails
+    // instead of waiting for the million rows.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let (done, pid) = (std::sync::Arc::clone(&done), child.id().to_string());
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < deadline {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let typed = "SET 'parallelism.default' = '1';
+        CREATE TABLE ticks (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '50',
+          'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '1000000');
+        SELECT n, n * 10 AS tens FROM ticks;\n";
+    stdin.write_all(typed.as_bytes()).unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The first rows come while the query runs (1,000,000 rows at 50 a second).
+    let mut rows = 0;
+    while rows < 3 {
+        let line = lines.next().expect("the client printed rows").unwrap();
+        if line.starts_with("| +I |") {
+            rows += 1;
+            let expected = format!("| +I | {rows:>20} | {:>20} |", rows * 10);
+            assert_eq!(line, expected);
+        }
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let terminated = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("Query terminated, received a total of "));
+    assert!(terminated.is_some(), "the query stopped and said so");
+    stdin
+        .write_all(b"SELECT 'still here' AS word;\nQUIT;\n")
+        .unwrap();
+    drop(stdin);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        rest.iter().any(|line| line.contains("still here")),
+        "{rest:?}"
+    );
+    assert!(child.wait().unwrap().success());
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    watchdog.join().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// A query without INSERT shows its rows as Flink's SQL client does (tableau).
 #[test]
 fn queries_print_their_rows_as_a_table() {

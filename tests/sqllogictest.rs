@@ -49,7 +49,9 @@ impl Sluice {
                 types: vec![DefaultColumnType::Text],
                 rows: lines.into_iter().map(|line| vec![line]).collect(),
             },
-            Outcome::Ok | Outcome::JobFinished { .. } => DBOutput::StatementComplete(0),
+            Outcome::Ok | Outcome::Printed | Outcome::JobFinished { .. } => {
+                DBOutput::StatementComplete(0)
+            }
         })
     }
 }

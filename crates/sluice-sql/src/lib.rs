@@ -20,6 +20,7 @@ pub mod error;
 pub mod explain;
 pub mod expr;
 pub mod key;
+pub mod live;
 pub mod operators;
 pub mod options;
 pub mod planner;

@@ -1,6 +1,7 @@
 //! A SQL session: the catalog and the `SET` options of a client, and the execution of each
 //! statement — DDL changes the catalog, `INSERT INTO` plans a job and runs it to its end on
-//! the embedded mini-cluster, and a query runs to its end with its rows shown as a table.
+//! the embedded mini-cluster, and a query runs to its end with its rows shown as a table (or
+//! printed as they arrive).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use sluice_api::prelude::*;
 use crate::catalog::{Catalog, ColumnKind};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, bind};
+use crate::live::LiveOutput;
 use crate::options::parse_duration;
 use crate::planner::{PlanContext, Planned, Reuse, plan_query, sink};
 use crate::result::QueryResult;
@@ -23,6 +25,8 @@ pub enum Outcome {
     Ok,
     /// Lines to print (`SHOW TABLES`, `DESCRIBE`, a query's results as a table).
     Rows(Vec<String>),
+    /// A query's rows, printed as they arrived (see [`SqlSession::print_live`]).
+    Printed,
     /// A job ran to its end.
     JobFinished {
         /// The job's name.
@@ -37,12 +41,19 @@ pub enum Outcome {
 pub struct SqlSession {
     catalog: Catalog,
     options: BTreeMap<String, String>,
+    live: Option<LiveOutput>,
 }
 
 impl SqlSession {
     /// A session without tables or options.
     pub fn new() -> Self {
         SqlSession::default()
+    }
+
+    /// Prints the rows of each query to `output` as they arrive, instead of returning them
+    /// once the query ended: how the client shows a query over an unbounded table.
+    pub fn print_live(&mut self, output: LiveOutput) {
+        self.live = Some(output);
     }
 
     /// Makes the Rust `function` callable from SQL as `name`.
@@ -216,13 +227,21 @@ impl SqlSession {
         Ok(Outcome::Rows(crate::explain::explain(&plan)?))
     }
 
-    /// Runs a query to its end and returns its rows as Flink's tableau.
-    fn select(&self, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
-        let result = self.query(query)?;
+    /// Runs a query to its end and returns its rows as Flink's tableau, or prints them as
+    /// they arrive when the session prints live.
+    fn select(&mut self, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
         let width = match self.options.get("sql-client.display.max-column-width") {
             Some(value) => parse_number("sql-client.display.max-column-width", value)?,
             None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
         };
+        if self.live.is_some() {
+            let (env, planned) = self.plan(query)?;
+            if let Some(live) = &mut self.live {
+                live.run(&env, planned, width)?;
+            }
+            return Ok(Outcome::Printed);
+        }
+        let result = self.query(query)?;
         Ok(Outcome::Rows(tableau::tableau(&result, width)))
     }
 

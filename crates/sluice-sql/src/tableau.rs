@@ -13,37 +13,72 @@ const NULL: &str = "<NULL>";
 
 /// The printed lines of a query's results.
 pub fn tableau(result: &QueryResult, max_width: usize) -> Vec<String> {
-    let mut widths = vec![2];
-    for (name, ty) in &result.columns {
-        let width = type_width(ty, max_width)
-            .max(name.chars().count().min(max_width))
-            .max(NULL.len());
-        widths.push(width);
-    }
-    let border = border(&widths);
-    let mut lines = vec![border.clone()];
-    let header = std::iter::once("op".to_string())
-        .chain(result.columns.iter().map(|(name, _)| name.clone()));
-    lines.push(row(header, &widths));
-    lines.push(border.clone());
-    for (kind, values) in &result.rows {
-        let cells = values
-            .iter()
-            .map(|value| value.clone().unwrap_or_else(|| NULL.to_string()));
-        lines.push(row(
-            std::iter::once(kind.short().to_string()).chain(cells),
-            &widths,
-        ));
-    }
-    let count = result.rows.len();
-    if count > 0 {
-        lines.push(border);
-    }
-    lines.push(format!(
-        "Received a total of {count} row{}",
-        if count == 1 { "" } else { "s" }
-    ));
+    let table = Tableau::new(&result.columns, max_width);
+    let mut lines = table.header();
+    lines.extend(table.rows(result));
+    lines.extend(table.footer(result.rows.len()));
     lines
+}
+
+/// The layout of one query's table, printed in parts as its rows arrive.
+#[derive(Debug, Clone)]
+pub struct Tableau {
+    names: Vec<String>,
+    widths: Vec<usize>,
+}
+
+impl Tableau {
+    /// The table of `columns` (name, type), no column wider than `max_width`.
+    pub fn new(columns: &[(String, SqlType)], max_width: usize) -> Tableau {
+        let mut widths = vec![2];
+        for (name, ty) in columns {
+            let width = type_width(ty, max_width)
+                .max(name.chars().count().min(max_width))
+                .max(NULL.len());
+            widths.push(width);
+        }
+        Tableau {
+            names: columns.iter().map(|(name, _)| name.clone()).collect(),
+            widths,
+        }
+    }
+
+    /// The top border, the column names and the border under them.
+    pub fn header(&self) -> Vec<String> {
+        let border = border(&self.widths);
+        let names = std::iter::once("op".to_string()).chain(self.names.iter().cloned());
+        vec![border.clone(), row(names, &self.widths), border]
+    }
+
+    /// One line per row of `result`: its kind and values.
+    pub fn rows(&self, result: &QueryResult) -> Vec<String> {
+        result
+            .rows
+            .iter()
+            .map(|(kind, values)| {
+                let cells = values
+                    .iter()
+                    .map(|value| value.clone().unwrap_or_else(|| NULL.to_string()));
+                row(
+                    std::iter::once(kind.short().to_string()).chain(cells),
+                    &self.widths,
+                )
+            })
+            .collect()
+    }
+
+    /// The bottom border (when there were rows) and the count of `rows`.
+    pub fn footer(&self, rows: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        if rows > 0 {
+            lines.push(border(&self.widths));
+        }
+        lines.push(format!(
+            "Received a total of {rows} row{}",
+            if rows == 1 { "" } else { "s" }
+        ));
+        lines
+    }
 }
 
 /// The width a column of `ty` gets in streaming mode.

@@ -1,4 +1,7 @@
-//! A parallel source of the numbers in a range, split into one sub-range per reader.
+//! A parallel source of the numbers in a range, split into one sub-range per reader, as fast
+//! as they are read or paced at a number of rows per second (Flink's `datagen` pacing).
+
+use std::time::{Duration, Instant};
 
 use sluice_core::UserResult;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
@@ -9,12 +12,46 @@ use sluice_runtime::task::operator::OperatorContext;
 pub struct SequenceSource {
     from: i64,
     to: i64,
+    rows_per_second: Option<f64>,
 }
 
 impl SequenceSource {
     /// The numbers `from..=to` (none when `from > to`).
     pub fn new(from: i64, to: i64) -> Self {
-        SequenceSource { from, to }
+        SequenceSource {
+            from,
+            to,
+            rows_per_second: None,
+        }
+    }
+
+    /// Emits about `rate` numbers per second over all readers, each number when it is due
+    /// (not a batch at a time).
+    pub fn with_rows_per_second(mut self, rate: f64) -> Self {
+        self.rows_per_second = Some(rate);
+        self
+    }
+}
+
+/// The pace of one reader: its share of the rate, and how far it got since it started.
+#[derive(Debug)]
+struct Pace {
+    per_second: f64,
+    start: Instant,
+    emitted: u64,
+}
+
+impl Pace {
+    /// How many numbers may be emitted now; when none, waits a little for the next first.
+    fn due(&mut self) -> u64 {
+        let due = (self.start.elapsed().as_secs_f64() * self.per_second) as u64;
+        if due > self.emitted {
+            return due - self.emitted;
+        }
+        let next = Duration::from_secs_f64((self.emitted + 1) as f64 / self.per_second);
+        let wait = next.saturating_sub(self.start.elapsed());
+        std::thread::sleep(wait.min(Duration::from_millis(20)));
+        0
     }
 }
 
@@ -32,6 +69,7 @@ pub struct SequenceSplit {
 pub struct SequenceReader {
     next: i128,
     last: i128,
+    pace: Option<Pace>,
 }
 
 impl Source<i64> for SequenceSource {
@@ -56,8 +94,17 @@ impl Source<i64> for SequenceSource {
             .collect())
     }
 
-    fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<SequenceReader> {
-        Ok(SequenceReader { next: 1, last: 0 })
+    fn create_reader(&self, ctx: &OperatorContext) -> UserResult<SequenceReader> {
+        let pace = self.rows_per_second.map(|rate| Pace {
+            per_second: rate / ctx.parallelism.max(1) as f64,
+            start: Instant::now(),
+            emitted: 0,
+        });
+        Ok(SequenceReader {
+            next: 1,
+            last: 0,
+            pace,
+        })
     }
 }
 
@@ -69,9 +116,14 @@ impl SourceReader<i64, SequenceSplit> for SequenceReader {
     }
 
     fn poll_next(&mut self, output: &mut SourceOutput<'_, i64>) -> UserResult<ReaderStatus> {
-        while !output.is_full() && self.next <= self.last {
+        let mut room = self.pace.as_mut().map_or(u64::MAX, Pace::due);
+        while room > 0 && !output.is_full() && self.next <= self.last {
             output.collect(self.next as i64);
             self.next += 1;
+            room -= 1;
+            if let Some(pace) = &mut self.pace {
+                pace.emitted += 1;
+            }
         }
         Ok(if self.next > self.last {
             ReaderStatus::SplitFinished
@@ -96,6 +148,28 @@ impl SourceReader<i64, SequenceSplit> for SequenceReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paced_reader_emits_the_numbers_as_they_fall_due() {
+        let source = SequenceSource::new(1, 1_000).with_rows_per_second(100.0);
+        let mut reader = source
+            .create_reader(&OperatorContext::single("sequence"))
+            .unwrap();
+        reader
+            .add_split(SequenceSplit { from: 1, to: 1_000 })
+            .unwrap();
+        let started = Instant::now();
+        let mut read = Vec::new();
+        while started.elapsed() < Duration::from_millis(300) {
+            let mut records = Vec::new();
+            let mut output = SourceOutput::new(&mut records, 1_024);
+            reader.poll_next(&mut output).unwrap();
+            read.extend(records.into_iter().map(|r| r.value));
+        }
+        // About 30 in 300 ms at 100 per second, in order, not a batch of 1,024.
+        assert!((20..=40).contains(&read.len()), "{} numbers", read.len());
+        assert_eq!(read, (1..=read.len() as i64).collect::<Vec<_>>());
+    }
 
     #[test]
     fn splits_cover_the_range_exactly() {

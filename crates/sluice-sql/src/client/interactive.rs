@@ -1,7 +1,8 @@
 //! The prompt of `sluice sql`: statements typed line by line (with line editing and a history
 //! kept in a file, on a terminal), each run when it ends with `;` — a statement set when its
 //! `END;` comes. An error is printed and the session goes on, as in Flink's SQL client; Ctrl-C
-//! drops the statement being typed, Ctrl-D or `QUIT;` / `EXIT;` ends the session. Lines piped
+//! drops the statement being typed or stops a query printing its rows, Ctrl-D or `QUIT;` /
+//! `EXIT;` ends the session. Lines piped
 //! in are read the same way, without editing.
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use rustyline::error::ReadlineError;
 use super::print_outcome;
 use crate::error::{SqlError, SqlResult};
 use crate::session::SqlSession;
+use crate::statement::parse_script;
 
 /// The history file when none is given: `~/.sluice-sql-history`.
 fn default_history() -> Option<PathBuf> {
@@ -65,8 +67,18 @@ pub fn run(session: &mut SqlSession, history: Option<PathBuf>) -> SqlResult<()> 
         if is_quit(statement) {
             return Ok(());
         }
-        match session.execute_script(statement) {
-            Ok(outcomes) => outcomes.iter().for_each(|o| print_outcome(&mut out, o)),
+        match parse_script(statement) {
+            Ok(statements) => {
+                for statement in statements {
+                    match session.execute(statement) {
+                        Ok(outcome) => print_outcome(&mut out, &outcome),
+                        Err(error) => {
+                            println!("[ERROR] {error}");
+                            break;
+                        }
+                    }
+                }
+            }
             Err(error) => println!("[ERROR] {error}"),
         }
     }

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::live::{Interrupt, LiveOutput};
 use crate::session::{Outcome, SqlSession};
+use crate::statement::parse_script;
 
 /// Options of `sluice sql`.
 #[derive(Debug, Clone, Args)]
@@ -35,6 +37,12 @@ pub fn run(args: &SqlArgs) -> Result<(), String> {
     if let Some(statements) = &args.statements {
         return run_text(&mut session, statements, "the statements");
     }
+    // A query's rows are printed as they arrive; at the prompt Ctrl-C stops a query.
+    let interrupt = match &args.file {
+        Some(_) => Interrupt::default(),
+        None => Interrupt::install()?,
+    };
+    session.print_live(LiveOutput::new(|line| println!("{line}"), interrupt));
     if let Some(init) = &args.init {
         run_file(&mut session, init)?;
     }
@@ -53,15 +61,15 @@ pub fn read_script(path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-/// Runs the statements of `script` (called `name` in errors), printing what each produced.
+/// Runs the statements of `script` (called `name` in errors), printing what each produced as
+/// it ends.
 fn run_text(session: &mut SqlSession, script: &str, name: &str) -> Result<(), String> {
-    let outcomes = session
-        .execute_script(script)
-        .map_err(|e| format!("{name}: {e}"))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for outcome in outcomes {
-        print_outcome(&mut out, &outcome);
+    let statements = parse_script(script).map_err(|e| format!("{name}: {e}"))?;
+    for statement in statements {
+        let outcome = session
+            .execute(statement)
+            .map_err(|e| format!("{name}: {e}"))?;
+        print_outcome(&mut std::io::stdout(), &outcome);
     }
     Ok(())
 }
@@ -71,6 +79,7 @@ pub fn print_outcome(out: &mut impl Write, outcome: &Outcome) {
     let _ = match outcome {
         Outcome::Ok => writeln!(out, "[INFO] Execute statement succeeded."),
         Outcome::Rows(rows) => rows.iter().try_for_each(|row| writeln!(out, "{row}")),
+        Outcome::Printed => Ok(()),
         Outcome::JobFinished { name, runtime } => {
             writeln!(
                 out,

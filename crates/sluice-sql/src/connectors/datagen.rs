@@ -8,13 +8,12 @@
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use sluice_core::random::{GOLDEN, SplitMix64};
 use sluice_core::{Record, UserResult};
-use sluice_runtime::task::operator::{OneInputOperator, OperatorContext, StreamOperator};
+use sluice_runtime::task::operator::{OneInputOperator, StreamOperator};
 use sluice_runtime::task::output::Output;
 
 use crate::batch::RowBatch;
@@ -220,35 +219,19 @@ fn value(ty: &SqlType, kind: &FieldKind, n: i64, field: u64, now: i64) -> KeyVal
     }
 }
 
-/// Turns row numbers (from a sequence source) into generated rows, at the table's pace.
+/// Turns row numbers (from a sequence source, which paces them) into generated rows.
 pub struct DataGenOperator {
     generator: DataGen,
-    /// This subtask's share of the pace, and when it started.
-    rate: Option<(f64, Instant)>,
-    emitted: u64,
 }
 
 impl DataGenOperator {
     /// An operator generating with `generator`.
     pub fn new(generator: DataGen) -> Self {
-        DataGenOperator {
-            generator,
-            rate: None,
-            emitted: 0,
-        }
+        DataGenOperator { generator }
     }
 }
 
-impl StreamOperator<i64, RowBatch> for DataGenOperator {
-    fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        let share = ctx.parallelism.max(1) as f64;
-        self.rate = self
-            .generator
-            .rows_per_second
-            .map(|rate| (rate / share, Instant::now()));
-        Ok(())
-    }
-}
+impl StreamOperator<i64, RowBatch> for DataGenOperator {}
 
 impl OneInputOperator<i64, RowBatch> for DataGenOperator {
     fn process_batch(
@@ -257,19 +240,10 @@ impl OneInputOperator<i64, RowBatch> for DataGenOperator {
         out: &mut Output<RowBatch>,
     ) -> UserResult {
         let rows: Vec<i64> = batch.drain(..).map(|r| r.value).collect();
-        if rows.is_empty() {
-            return Ok(());
+        if !rows.is_empty() {
+            let now = SystemClock.now();
+            out.emit(RowBatch(self.generator.batch(&rows, now)?), None);
         }
-        self.emitted += rows.len() as u64;
-        if let Some((rate, start)) = self.rate {
-            // Flink's datagen paces its rows: wait until this many are due.
-            let due = Duration::from_secs_f64(self.emitted as f64 / rate);
-            if let Some(wait) = due.checked_sub(start.elapsed()) {
-                std::thread::sleep(wait);
-            }
-        }
-        let now = SystemClock.now();
-        out.emit(RowBatch(self.generator.batch(&rows, now)?), None);
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
-use sluice_api::sources::TextFileSource;
+use sluice_api::sources::{SequenceSource, TextFileSource};
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
@@ -212,12 +212,16 @@ fn datagen_source(
 ) -> SqlResult<DataStream<RowBatch>> {
     let generator = DataGen::new(&table.name, physical, &table.options)?;
     let last = generator.rows.map_or(i64::MAX, |rows| rows as i64 - 1);
-    Ok(ctx
-        .env
-        .from_sequence(0, last)
-        .transform(&scan_name(table), "DataGen", move || {
-            DataGenOperator::new(generator.clone())
-        }))
+    // `rows-per-second`: the row numbers come as they are due.
+    let mut numbers = SequenceSource::new(0, last);
+    if let Some(rate) = generator.rows_per_second {
+        numbers = numbers.with_rows_per_second(rate);
+    }
+    Ok(ctx.env.from_source(numbers, "Sequence Source").transform(
+        &scan_name(table),
+        "DataGen",
+        move || DataGenOperator::new(generator.clone()),
+    ))
 }
 
 /// The `nexmark` connector's source: the benchmark's events, striped over the subtasks.
