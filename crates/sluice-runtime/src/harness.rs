@@ -463,30 +463,15 @@ where
     In: Clone + Send + 'static,
     Out: Clone + Ord + Send + 'static,
 {
-    let mut emitted = run_with_restore_unsorted(make, before, after, parallelism, key_group_of);
+    let backend = Arc::new(sluice_state::HashMapStateBackendFactory);
+    let mut emitted = run_with_restore_on(backend, make, before, after, parallelism, key_group_of);
     emitted.sort();
     emitted
 }
 
-/// [`run_with_restore`] for outputs without an order (such as batches of rows): the values
-/// emitted, the first subtask's first, then each restored subtask's in subtask order.
-pub fn run_with_restore_unsorted<In, Out, Op>(
-    make: impl Fn() -> Op,
-    before: &[Input<In>],
-    after: &[Input<In>],
-    parallelism: usize,
-    key_group: impl Fn(&In) -> usize,
-) -> Vec<Out>
-where
-    In: Clone + Send + 'static,
-    Out: Clone + Send + 'static,
-    Op: OneInputOperator<In, Out> + 'static,
-{
-    let backend = Arc::new(sluice_state::HashMapStateBackendFactory);
-    run_with_restore_on(backend, make, before, after, parallelism, key_group)
-}
-
-/// [`run_with_restore_unsorted`] with the subtasks' keyed state on `backend`.
+/// [`run_with_restore`] with the subtasks' keyed state on `backend`, for outputs without an
+/// order (such as batches of rows): the values emitted, the first subtask's first, then each
+/// restored subtask's in subtask order.
 pub fn run_with_restore_on<In, Out, Op>(
     backend: Arc<dyn sluice_state::StateBackendFactory>,
     make: impl Fn() -> Op,

@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn restored_groups_go_on_from_their_last_result_at_another_parallelism() {
-        use sluice_runtime::harness::{Input, run_with_restore_unsorted};
+        use sluice_runtime::harness::{Input, run_with_restore_on};
         let before = [Input::Record(rows(&[(1, 5), (2, 1), (3, 7)]))];
         let after: Vec<_> = [(1, 3), (2, 4), (3, 8), (4, 2)]
             .iter()
@@ -367,9 +367,16 @@ mod tests {
                 sluice_core::DEFAULT_MAX_PARALLELISM,
             )
         };
+        let in_memory = || Arc::new(sluice_state::HashMapStateBackendFactory);
         for parallelism in [1, 2] {
-            let emitted =
-                run_with_restore_unsorted(counting, &before, &after, parallelism, key_group);
+            let emitted = run_with_restore_on(
+                in_memory(),
+                counting,
+                &before,
+                &after,
+                parallelism,
+                key_group,
+            );
             let mut emitted = changes(emitted);
             emitted.sort();
             // Key 1 keeps its max 5 (no change); 2 and 3 retract the result from before the

@@ -117,22 +117,12 @@ impl OpenWindows {
         snapshot: &mut OperatorSnapshot,
         key_group: impl Fn(&[KeyValue]) -> usize,
     ) -> UserResult {
-        if self.store.in_backend() {
-            return self.store.snapshot(snapshot);
-        }
-        for (window, groups) in &self.in_memory {
-            for (key, accumulators) in groups {
-                push_window_entry(
-                    snapshot,
-                    self.name,
-                    key_group(key),
-                    *window,
-                    key,
-                    accumulators,
-                )?;
-            }
-        }
-        Ok(())
+        let entries = self.in_memory.iter().flat_map(|(window, groups)| {
+            groups
+                .iter()
+                .map(|(key, accumulators)| (*window, key.as_slice(), accumulators.as_slice()))
+        });
+        snapshot_windows(&self.store, self.name, snapshot, key_group, entries)
     }
 
     /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
@@ -165,23 +155,29 @@ impl OpenWindows {
     }
 }
 
-/// Adds the accumulators of `key` in `window` to `snapshot` as the entry of state `name`.
-pub fn push_window_entry(
-    snapshot: &mut OperatorSnapshot,
+/// Adds the window state `name` of an operator to `snapshot`: the backend's states when
+/// `store` has one, else the `entries` kept in memory, `(window, key)` → accumulators, by the
+/// key group of the key.
+pub fn snapshot_windows<'a>(
+    store: &StateStore,
     name: &str,
-    key_group: usize,
-    window: Window,
-    key: &[KeyValue],
-    accumulators: &[Accumulator],
+    snapshot: &mut OperatorSnapshot,
+    key_group: impl Fn(&[KeyValue]) -> usize,
+    entries: impl Iterator<Item = (Window, &'a [KeyValue], &'a [Accumulator])>,
 ) -> UserResult {
-    let entry = encode(name, &(window, key))?;
-    snapshot
-        .keyed
-        .push(key_group, name, entry, encode(name, accumulators)?);
+    if store.in_backend() {
+        return store.snapshot(snapshot);
+    }
+    for (window, key, accumulators) in entries {
+        let entry = encode(name, &(window, key))?;
+        snapshot
+            .keyed
+            .push(key_group(key), name, entry, encode(name, accumulators)?);
+    }
     Ok(())
 }
 
-/// The window, key and accumulators of an entry [`push_window_entry`] made.
+/// The window, key and accumulators of an entry [`snapshot_windows`] made.
 pub fn decode_window_entry(
     name: &str,
     entry: &[u8],

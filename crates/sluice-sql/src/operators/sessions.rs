@@ -16,7 +16,7 @@ use sluice_runtime::task::operator::OperatorContext;
 use sluice_state::OperatorSnapshot;
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
-use super::open_windows::{decode_window_entry, push_window_entry};
+use super::open_windows::{decode_window_entry, snapshot_windows};
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
@@ -226,23 +226,16 @@ impl Sessions {
         snapshot: &mut OperatorSnapshot,
         key_group: impl Fn(&[KeyValue]) -> usize,
     ) -> UserResult {
-        if self.store.in_backend() {
-            return self.store.snapshot(snapshot);
-        }
-        for (key, sessions) in self.keys.iter().zip(&self.open) {
-            for s in sessions {
-                let window = (s.end, s.start);
-                push_window_entry(
-                    snapshot,
-                    self.name,
-                    key_group(key),
-                    window,
-                    key,
-                    &s.accumulators,
-                )?;
-            }
-        }
-        Ok(())
+        let entries = self
+            .keys
+            .iter()
+            .zip(&self.open)
+            .flat_map(|(key, sessions)| {
+                sessions
+                    .iter()
+                    .map(|s| ((s.end, s.start), key.as_slice(), s.accumulators.as_slice()))
+            });
+        snapshot_windows(&self.store, self.name, snapshot, key_group, entries)
     }
 
     /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
@@ -252,40 +245,28 @@ impl Sessions {
 
     /// Loads the open sessions of `restored`.
     pub fn restore(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        let mut sessions: Vec<WindowKey> = Vec::new();
+        let mut sessions: Vec<(WindowKey, Vec<Accumulator>)> = Vec::new();
         if self.store.in_backend() {
             self.in_backend.restore(&mut self.store, restored)?;
             self.in_backend.for_each(&self.store, |window, _| {
-                sessions.push(window.clone());
+                sessions.push((window.clone(), Vec::new()));
                 Ok(())
             })?;
-            for ((end, start), key) in sessions {
-                let accumulators = Vec::new();
-                self.insert(
-                    &key,
-                    Session {
-                        start,
-                        end,
-                        accumulators,
-                    },
-                );
+        } else {
+            restored
+                .keyed
+                .require_canonical(&|state| state == self.name)?;
+            for (_, entry, values) in restored.keyed.entries(self.name) {
+                sessions.push(decode_window_entry(self.name, entry, values)?);
             }
-            return Ok(());
         }
-        restored
-            .keyed
-            .require_canonical(&|state| state == self.name)?;
-        for (_, entry, values) in restored.keyed.entries(self.name) {
-            let (((end, start), key), accumulators) =
-                decode_window_entry(self.name, entry, values)?;
-            self.insert(
-                &key,
-                Session {
-                    start,
-                    end,
-                    accumulators,
-                },
-            );
+        for (((end, start), key), accumulators) in sessions {
+            let session = Session {
+                start,
+                end,
+                accumulators,
+            };
+            self.insert(&key, session);
         }
         Ok(())
     }
