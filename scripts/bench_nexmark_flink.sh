@@ -7,6 +7,7 @@
 # whole processes (`sluice sql -f`, benches/flink/SqlScript.java; JVM start-up included). Each
 # query's output must be the same on both engines (compared sorted).
 # Parallelism 1 and 2; each cell the median of RUNS runs (default 3); bids/s per core.
+# QUERIES (default: all ten) picks some, e.g. QUERIES="q5 q7".
 #
 #   scripts/bench_nexmark_flink.sh [ROWS=2000000]
 set -euo pipefail
@@ -39,7 +40,7 @@ echo "Nexmark queries over $ROWS datagen bids; $(nproc) cores; $(date -u +%Y-%m-
 echo
 echo "| query | Sluice p=1 | bids/s | RSS | Flink p=1 | bids/s | RSS | speed | memory | Sluice p=2 | bids/s/core | Flink p=2 | bids/s/core | speed p=2 |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for query in q0 q1 q2 q5 q7 q10 q11 q14 q21 q22; do
+for query in ${QUERIES:-q0 q1 q2 q5 q7 q10 q11 q14 q21 q22}; do
   sluice_beside_flink "$query" "$ROWS"
 done
 echo

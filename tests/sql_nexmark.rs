@@ -40,12 +40,13 @@ fn run(script: &str, parallelism: usize, out: &Path) {
 
 /// Runs the published query `name` at parallelism 1 and 2 and compares its rows with Flink's.
 fn check(name: &str) {
-    check_then(name, "", |_, _| {});
+    check_then(name, ("plain", ""), |_, _| {});
 }
 
-/// [`check`], after the statements `first` (`${DIR}` in them is a scratch directory), then
-/// `inspect(output directory, parallelism)` before the directory is removed.
-fn check_then(name: &str, first: &str, inspect: impl Fn(&Path, usize)) {
+/// [`check`], after the statements `first` of a setup called `label` (`${DIR}` in them is a
+/// scratch directory of the run), then `inspect(output directory, parallelism)` before the
+/// directory is removed.
+fn check_then(name: &str, (label, first): (&str, &str), inspect: impl Fn(&Path, usize)) {
     let query = read(&nexmark_dir().join("queries").join(format!("{name}.sql")));
     let golden = read(
         &nexmark_dir()
@@ -55,7 +56,7 @@ fn check_then(name: &str, first: &str, inspect: impl Fn(&Path, usize)) {
     let expected: Vec<&str> = golden.lines().collect();
     assert!(!expected.is_empty(), "{name}: Flink's result is empty");
     for parallelism in [1, 2] {
-        let dir = temp_dir("nexmark", &format!("{name}-{parallelism}"));
+        let dir = temp_dir("nexmark", &format!("{name}-{label}-{parallelism}"));
         let first = first.replace("${DIR}", &dir.display().to_string());
         run(&format!("{first}\n{query}"), parallelism, &dir.join("out"));
         let rows = committed_lines_under(&dir.join("out"));
@@ -133,7 +134,8 @@ fn q8_new_users_with_a_join_of_window_aggregates() {
 #[test]
 fn joins_and_windows_with_their_state_in_rocksdb() {
     for name in ["q5", "q7", "q8", "q11"] {
-        check_then(name, common::sql_cases::ROCKSDB_INCREMENTAL, |out, _| {
+        let rocksdb = ("rocksdb", common::sql_cases::ROCKSDB_INCREMENTAL);
+        check_then(name, rocksdb, |out, _| {
             let checkpoints = out.parent().unwrap().join("checkpoints");
             let files = common::sql_cases::sst_files_under(&checkpoints);
             assert!(files > 0, "{name}: no RocksDB file in the checkpoints");
@@ -146,7 +148,7 @@ fn joins_and_windows_with_their_state_in_rocksdb() {
 /// passed it (at the latest when the input ends).
 #[test]
 fn q10_partitioned_log_to_the_file_system() {
-    check_then("q10", "", |out, parallelism| {
+    check_then("q10", ("plain", ""), |out, parallelism| {
         let mut partitions = 0;
         for day in std::fs::read_dir(out).unwrap().flatten() {
             let day_name = day.file_name().to_string_lossy().into_owned();
