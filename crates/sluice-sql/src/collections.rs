@@ -8,7 +8,7 @@ use arrow_array::{Array, ArrayRef, ListArray, MapArray, StructArray};
 use arrow_buffer::{NullBuffer, OffsetBuffer};
 
 use crate::key::{KeyValue, key_column, key_value};
-use crate::types::{SqlType, array_element_field, map_entries_field};
+use crate::types::{SqlType, array_element_field, map_entries_field, map_entry_fields};
 
 /// The `ARRAY` at `row` (not NULL) of a list column.
 pub fn array_value(array: &dyn Array, row: usize, element: &SqlType) -> KeyValue {
@@ -90,12 +90,8 @@ pub fn map_column<'a>(
         }
     }
     let (offsets, nulls) = offsets_and_nulls(&lengths);
-    let field = map_entries_field(key, value);
-    let arrow_schema::DataType::Struct(fields) = field.data_type().clone() else {
-        unreachable!("map entries are a struct")
-    };
     let entries = StructArray::new(
-        fields,
+        map_entry_fields(key, value),
         vec![
             key_column(keys.into_iter(), key),
             key_column(items.into_iter(), value),
@@ -103,7 +99,7 @@ pub fn map_column<'a>(
         None,
     );
     Arc::new(MapArray::new(
-        Arc::new(field),
+        Arc::new(map_entries_field(key, value)),
         offsets,
         entries,
         nulls,

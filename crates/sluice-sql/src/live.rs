@@ -18,7 +18,7 @@ use crate::batch::RowBatch;
 use crate::error::{SqlError, SqlResult};
 use crate::planner::Planned;
 use crate::result::QueryResult;
-use crate::tableau::Tableau;
+use crate::tableau::{Tableau, total};
 
 /// How often the rows that arrived are printed.
 const PRINT_INTERVAL: Duration = Duration::from_millis(100);
@@ -146,12 +146,9 @@ impl LiveOutput {
                 cancel.cancel();
                 let _ = outcome.recv();
                 if count > 0 {
-                    self.print_all(vec![table.footer(count).remove(0)]);
+                    (self.print)(&table.border());
                 }
-                (self.print)(&format!(
-                    "Query terminated, received a total of {count} row{}",
-                    if count == 1 { "" } else { "s" }
-                ));
+                (self.print)(&format!("Query terminated, received {}", total(count)));
                 return Ok(());
             }
         }

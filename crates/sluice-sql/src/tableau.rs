@@ -45,7 +45,7 @@ impl Tableau {
 
     /// The top border, the column names and the border under them.
     pub fn header(&self) -> Vec<String> {
-        let border = border(&self.widths);
+        let border = self.border();
         let names = std::iter::once("op".to_string()).chain(self.names.iter().cloned());
         vec![border.clone(), row(names, &self.widths), border]
     }
@@ -67,18 +67,25 @@ impl Tableau {
             .collect()
     }
 
+    /// The line above and below the column names, and under the last row.
+    pub fn border(&self) -> String {
+        border(&self.widths)
+    }
+
     /// The bottom border (when there were rows) and the count of `rows`.
     pub fn footer(&self, rows: usize) -> Vec<String> {
         let mut lines = Vec::new();
         if rows > 0 {
-            lines.push(border(&self.widths));
+            lines.push(self.border());
         }
-        lines.push(format!(
-            "Received a total of {rows} row{}",
-            if rows == 1 { "" } else { "s" }
-        ));
+        lines.push(format!("Received {}", total(rows)));
         lines
     }
+}
+
+/// `a total of N rows` (`row` for one), as the client counts what a query showed.
+pub fn total(rows: usize) -> String {
+    format!("a total of {rows} row{}", if rows == 1 { "" } else { "s" })
 }
 
 /// The width a column of `ty` gets in streaming mode.

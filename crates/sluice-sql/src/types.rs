@@ -282,14 +282,22 @@ pub fn array_element_field(element: &SqlType) -> Field {
     Field::new("element", element.arrow_type(), true)
 }
 
-/// The Arrow field of a `MAP`'s entries: a struct of a key (never NULL in Arrow; a NULL key is
-/// refused) and a value.
+/// The Arrow field of a `MAP`'s entries: a struct of [`map_entry_fields`].
 pub fn map_entries_field(key: &SqlType, value: &SqlType) -> Field {
-    let fields = vec![
+    Field::new(
+        "entries",
+        DataType::Struct(map_entry_fields(key, value)),
+        false,
+    )
+}
+
+/// The fields of a `MAP` entry: a key (never NULL in Arrow; a NULL key is refused) and a value.
+pub fn map_entry_fields(key: &SqlType, value: &SqlType) -> arrow_schema::Fields {
+    vec![
         Field::new("key", key.arrow_type(), false),
         Field::new("value", value.arrow_type(), true),
-    ];
-    Field::new("entries", DataType::Struct(fields.into()), false)
+    ]
+    .into()
 }
 
 /// `<t1, ..., tN>` after `ARRAY` or `MAP`.

@@ -153,8 +153,19 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
             return Ok(self.values.get(key).map(Cow::Borrowed));
         };
         let table = id.in_group(key_group_of(key.grouping_key(), store.max_parallelism));
-        match backend.get(table, &encode(self.name, key)?)? {
-            Some(bytes) => Ok(Some(Cow::Owned(decode(self.name, &bytes)?))),
+        let value = self.read(backend.as_ref(), table, &encode(self.name, key)?)?;
+        Ok(value.map(Cow::Owned))
+    }
+
+    /// The value stored under `encoded_key` in `table` of `backend`, decoded.
+    fn read(
+        &self,
+        backend: &dyn StateBackend,
+        table: sluice_state::TableId,
+        encoded_key: &[u8],
+    ) -> UserResult<Option<V>> {
+        match backend.get(table, encoded_key)? {
+            Some(bytes) => Ok(Some(decode(self.name, &bytes)?)),
             None => Ok(None),
         }
     }
@@ -175,8 +186,8 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
             return Ok(f(self.values.entry(key.clone()).or_insert_with(init)));
         };
         let encoded_key = encode(self.name, key)?;
-        let mut value = match backend.get(table, &encoded_key)? {
-            Some(bytes) => decode(self.name, &bytes)?,
+        let mut value = match self.read(backend.as_ref(), table, &encoded_key)? {
+            Some(value) => value,
             None => init(),
         };
         let result = f(&mut value);
@@ -204,10 +215,9 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
             return Ok(Some(result));
         };
         let encoded_key = encode(self.name, key)?;
-        let Some(bytes) = backend.get(table, &encoded_key)? else {
+        let Some(mut value) = self.read(backend.as_ref(), table, &encoded_key)? else {
             return Ok(None);
         };
-        let mut value: V = decode(self.name, &bytes)?;
         let result = f(&mut value);
         if is_empty(&value) {
             backend.delete(table, &encoded_key)?;
@@ -236,12 +246,11 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
             return Ok(self.values.remove(key));
         };
         let encoded_key = encode(self.name, key)?;
-        let Some(bytes) = backend.get(table, &encoded_key)? else {
-            return Ok(None);
-        };
-        let value = decode(self.name, &bytes)?;
-        backend.delete(table, &encoded_key)?;
-        Ok(Some(value))
+        let value = self.read(backend.as_ref(), table, &encoded_key)?;
+        if value.is_some() {
+            backend.delete(table, &encoded_key)?;
+        }
+        Ok(value)
     }
 
     /// Removes the value of `key`.
