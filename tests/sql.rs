@@ -566,3 +566,29 @@ fn golden_results_are_flinks() {
     }
     let _ = std::fs::remove_dir_all(fresh);
 }
+
+#[test]
+fn a_scan_computes_only_the_computed_columns_a_query_reads() {
+    let mut session = SqlSession::new();
+    session
+        .execute_script(
+            "CREATE TABLE t (a BIGINT, s STRING, up AS UPPER(s), twice AS a * 2)
+             WITH ('connector' = 'datagen', 'number-of-rows' = '3');",
+        )
+        .unwrap();
+    let mut plan = |query: &str| match session.execute_script(&format!("EXPLAIN {query};")) {
+        Ok(outcomes) => match &outcomes[..] {
+            [Outcome::Rows(lines)] => lines.join("\n"),
+            other => panic!("{other:?}"),
+        },
+        Err(e) => panic!("{query}: {e}"),
+    };
+    let plain = plan("SELECT a FROM t WHERE a > 1");
+    assert!(
+        !plain.contains("UPPER") && !plain.contains("twice"),
+        "{plain}"
+    );
+    let one = plan("SELECT twice FROM t");
+    assert!(one.contains("AS twice") && !one.contains("UPPER"), "{one}");
+    assert!(plan("SELECT * FROM t").contains("UPPER"));
+}

@@ -173,6 +173,11 @@ impl Catalog {
         self.views.get(name).map(Box::as_ref)
     }
 
+    /// The queries of every view.
+    pub fn view_queries(&self) -> impl Iterator<Item = &Query> {
+        self.views.values().map(Box::as_ref)
+    }
+
     fn exists(&self, name: &str) -> bool {
         self.tables.contains_key(name) || self.views.contains_key(name)
     }

@@ -13,7 +13,7 @@ use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, bind};
 use crate::live::LiveOutput;
 use crate::options::parse_duration;
-use crate::planner::{PlanContext, Planned, Reuse, plan_query, sink};
+use crate::planner::{PlanContext, Planned, ReferencedNames, Reuse, plan_query, sink};
 use crate::result::QueryResult;
 use crate::statement::{FlinkStatement, parse_script};
 use crate::tableau;
@@ -291,6 +291,9 @@ impl SqlSession {
                     .options
                     .get("table.optimizer.reuse-sub-plan-enabled")
                     .is_some_and(|v| v.eq_ignore_ascii_case("false")),
+            ),
+            referenced: ReferencedNames::of(
+                std::iter::once(query).chain(self.catalog.view_queries()),
             ),
         };
         plan_query(&ctx, query)

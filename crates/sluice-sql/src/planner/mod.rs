@@ -7,6 +7,7 @@ mod aggregate;
 mod group;
 mod join;
 mod legacy_window;
+mod referenced;
 mod rewrite;
 mod scan;
 pub mod select;
@@ -27,6 +28,7 @@ use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, cast_to};
 use crate::operators::calc::{Calc, CalcOperator};
 use crate::statement::object_name;
+pub use referenced::ReferencedNames;
 
 /// What planning reads: the catalog and the environment the job is built on.
 pub struct PlanContext<'a> {
@@ -38,6 +40,8 @@ pub struct PlanContext<'a> {
     pub batch: bool,
     /// The plans made so far, to reuse.
     pub reuse: RefCell<Reuse>,
+    /// The column names the job's queries can reach: scans compute only those.
+    pub referenced: ReferencedNames,
 }
 
 /// A planned relation: its stream of batches and the columns they hold.

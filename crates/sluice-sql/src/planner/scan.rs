@@ -8,7 +8,7 @@ use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
 use super::select::changelog_kind;
-use super::{PlanContext, Planned, with_calc};
+use super::{PlanContext, Planned, ReferencedNames, with_calc};
 use crate::batch::RowBatch;
 use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvDecoder;
@@ -47,7 +47,14 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
     }
     let mut stream = rows;
     if table.columns.iter().any(|c| c.kind != ColumnKind::Physical) {
-        let (calc, computed) = computed_columns(table, &scope, &ctx.catalog.functions)?;
+        let reached = match &table.watermark {
+            Some(watermark) => ctx
+                .referenced
+                .clone()
+                .with_words_of(&format!("{} {}", watermark.column, watermark.expr)),
+            None => ctx.referenced.clone(),
+        };
+        let (calc, computed) = computed_columns(table, &scope, &reached, &ctx.catalog.functions)?;
         scope = computed;
         stream = with_calc(stream, calc);
     }
@@ -87,10 +94,12 @@ pub fn with_watermarks(
     stream.assign_timestamps_and_watermarks(strategy)
 }
 
-/// The Calc appending a table's computed columns to its physical ones.
+/// The Calc appending a table's computed columns to its physical ones: those named in
+/// `reached` (the others no query reads).
 fn computed_columns(
     table: &TableDef,
     physical: &Scope,
+    reached: &ReferencedNames,
     functions: &Functions,
 ) -> SqlResult<(Calc, Scope)> {
     let mut projections = Vec::new();
@@ -98,6 +107,7 @@ fn computed_columns(
     for column in &table.columns {
         let expr = match &column.kind {
             ColumnKind::Physical => physical.column(physical.resolve(&column.field.name)?),
+            ColumnKind::Computed(_) if !reached.includes(&column.field.name) => continue,
             ColumnKind::Computed(expr) => bind(expr, physical, functions)?,
             ColumnKind::Metadata { key, .. } => {
                 return Err(SqlError::new(format!(
