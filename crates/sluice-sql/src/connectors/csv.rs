@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 
 use super::text_values::ColumnBuilder;
@@ -216,20 +217,56 @@ impl CsvEncoder {
 
     /// Appends one line per row of `batch` to `out`.
     pub fn encode(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
+        let columns: Vec<Cells<'_>> = batch
+            .columns()
+            .iter()
+            .zip(&self.types)
+            .map(|(column, ty)| Cells::of(column, ty))
+            .collect();
         let mut text = String::new();
         for row in 0..batch.num_rows() {
-            for (i, (column, ty)) in batch.columns().iter().zip(&self.types).enumerate() {
+            for (i, cells) in columns.iter().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
-                if column.is_null(row) {
-                    continue;
-                }
-                text.clear();
-                write_value(column.as_ref(), row, ty, TextStyle::Csv, &mut text);
-                write_field(&text, ty.prints_as_text(), out);
+                cells.write(row, &mut text, out);
             }
             out.push(b'\n');
+        }
+    }
+}
+
+/// One column's values as CSV fields: its type looked at once per batch, not per value.
+enum Cells<'a> {
+    /// Text, written from the array itself.
+    Text(&'a StringArray),
+    /// Any other type, through [`write_value`].
+    Other(&'a dyn Array, &'a SqlType),
+}
+
+impl<'a> Cells<'a> {
+    fn of(column: &'a ArrayRef, ty: &'a SqlType) -> Cells<'a> {
+        match (ty, column.as_string_opt::<i32>()) {
+            (SqlType::Varchar(_), Some(text)) => Cells::Text(text),
+            _ => Cells::Other(column.as_ref(), ty),
+        }
+    }
+
+    /// Appends the field of `row` (nothing for NULL), using `text` as scratch.
+    fn write(&self, row: usize, text: &mut String, out: &mut Vec<u8>) {
+        match self {
+            Cells::Text(array) => {
+                if array.is_valid(row) {
+                    write_field(array.value(row), true, out);
+                }
+            }
+            Cells::Other(array, ty) => {
+                if array.is_valid(row) {
+                    text.clear();
+                    write_value(*array, row, ty, TextStyle::Csv, text);
+                    write_field(text, ty.prints_as_text(), out);
+                }
+            }
         }
     }
 }
@@ -241,18 +278,28 @@ const MAX_QUOTE_CHECK: usize = 24;
 /// A field, quoted (with `"` doubled) when it is text holding a character below `-`, or text
 /// longer than [`MAX_QUOTE_CHECK`].
 fn write_field(text: &str, is_text: bool, out: &mut Vec<u8>) {
-    let long = text.len() > MAX_QUOTE_CHECK && text.encode_utf16().count() > MAX_QUOTE_CHECK;
-    if !is_text || !long && !text.bytes().any(|b| b < b'-') {
+    if !is_text || !is_long(text) && !text.bytes().any(|b| b < b'-') {
         return out.extend_from_slice(text.as_bytes());
     }
     out.push(b'"');
-    for byte in text.bytes() {
-        if byte == b'"' {
-            out.push(b'"');
-        }
-        out.push(byte);
+    let mut pieces = text.split('"');
+    if let Some(first) = pieces.next() {
+        out.extend_from_slice(first.as_bytes());
+    }
+    for piece in pieces {
+        out.extend_from_slice(b"\"\"");
+        out.extend_from_slice(piece.as_bytes());
     }
     out.push(b'"');
+}
+
+/// Whether `text` is longer than [`MAX_QUOTE_CHECK`] UTF-16 units (one per ASCII byte, at
+/// most one per three bytes of other text).
+fn is_long(text: &str) -> bool {
+    text.len() > MAX_QUOTE_CHECK
+        && (text.len() > 3 * MAX_QUOTE_CHECK
+            || text.is_ascii()
+            || text.encode_utf16().count() > MAX_QUOTE_CHECK)
 }
 
 #[cfg(test)]

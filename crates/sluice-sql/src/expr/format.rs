@@ -6,12 +6,13 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
     Int64Type, TimestampMillisecondType,
 };
-use arrow_array::{Array, ArrayRef, StringArray, TimestampMillisecondArray};
+use arrow_array::{Array, ArrayRef, TimestampMillisecondArray};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use crate::error::{SqlError, SqlResult};
@@ -44,11 +45,11 @@ pub fn write_value(
         } else {
             "false"
         }),
-        SqlType::TinyInt => push_display(out, array.as_primitive::<Int8Type>().value(row)),
-        SqlType::SmallInt => push_display(out, array.as_primitive::<Int16Type>().value(row)),
-        SqlType::Int => push_display(out, array.as_primitive::<Int32Type>().value(row)),
+        SqlType::TinyInt => push_integer(out, array.as_primitive::<Int8Type>().value(row).into()),
+        SqlType::SmallInt => push_integer(out, array.as_primitive::<Int16Type>().value(row).into()),
+        SqlType::Int => push_integer(out, array.as_primitive::<Int32Type>().value(row).into()),
         SqlType::BigInt | SqlType::IntervalDayTime => {
-            push_display(out, array.as_primitive::<Int64Type>().value(row))
+            push_integer(out, array.as_primitive::<Int64Type>().value(row))
         }
         // A FLOAT prints its own shortest digits (Java's Float.toString), not a double's.
         SqlType::Float => {
@@ -158,8 +159,33 @@ fn write_element(
     }
 }
 
-fn push_display(out: &mut String, value: impl std::fmt::Display) {
-    let _ = write!(out, "{value}");
+/// Appends `value` in decimal (without the formatting machinery: integers are most of what
+/// rows print).
+pub fn push_integer(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let at = write_digits(&mut digits, value.unsigned_abs());
+    out.push_str(ascii(&digits[at..]));
+}
+
+/// Writes `value`'s decimal digits at the end of `digits`; returns where they start.
+fn write_digits(digits: &mut [u8; 20], mut value: u64) -> usize {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return at;
+        }
+    }
+}
+
+/// Digits as text.
+fn ascii(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).unwrap_or_default()
 }
 
 /// Java's `Double.toString`/`Float.toString` from Rust's shortest round-trip digits (`{:e}`,
@@ -250,82 +276,106 @@ fn big_decimal(out: &mut String, unscaled: i128, scale: i32) {
 /// digits needed (none for a whole second) in the CSV style.
 fn timestamp(out: &mut String, millis: i64, precision: u8, style: TextStyle) {
     let Some(time) = DateTime::from_timestamp_millis(millis) else {
-        return push_display(out, millis);
+        return push_integer(out, millis);
     };
     let time = time.naive_utc();
     let fraction = millis.rem_euclid(1000) as u32;
-    let separator = if style == TextStyle::Row { 'T' } else { ' ' };
-    push_padded(out, time.year().unsigned_abs(), 4);
-    out.push('-');
-    push_padded(out, time.month(), 2);
-    out.push('-');
-    push_padded(out, time.day(), 2);
-    out.push(separator);
-    push_padded(out, time.hour(), 2);
-    out.push(':');
-    push_padded(out, time.minute(), 2);
+    let mut text = AsciiText::default();
+    text.padded(time.year().unsigned_abs(), 4);
+    text.push(b'-');
+    text.padded(time.month(), 2);
+    text.push(b'-');
+    text.padded(time.day(), 2);
+    text.push(if style == TextStyle::Row { b'T' } else { b' ' });
+    text.padded(time.hour(), 2);
+    text.push(b':');
+    text.padded(time.minute(), 2);
     if style == TextStyle::Row {
         // Java's LocalDateTime.toString: seconds only when the time has some.
         if millis.rem_euclid(60_000) != 0 {
-            out.push(':');
-            push_padded(out, time.second(), 2);
+            text.push(b':');
+            text.padded(time.second(), 2);
         }
         if fraction != 0 {
-            out.push('.');
-            push_padded(out, fraction, 3);
+            text.push(b'.');
+            text.padded(fraction, 3);
         }
-        return;
+        return out.push_str(text.as_str());
     }
-    out.push(':');
-    push_padded(out, time.second(), 2);
+    text.push(b':');
+    text.padded(time.second(), 2);
     match style {
         TextStyle::Cast if precision > 0 => {
-            out.push('.');
+            text.push(b'.');
             let precision = usize::from(precision.min(9));
             let shown = fraction / 10u32.pow(3u32.saturating_sub(precision as u32));
-            push_padded(out, shown, precision.min(3));
-            out.extend(std::iter::repeat_n('0', precision.saturating_sub(3)));
+            text.padded(shown, precision.min(3));
+            (3..precision).for_each(|_| text.push(b'0'));
         }
         TextStyle::Csv if fraction != 0 => {
-            out.push('.');
+            text.push(b'.');
             match (fraction % 100, fraction % 10) {
-                (0, _) => push_padded(out, fraction / 100, 1),
-                (_, 0) => push_padded(out, fraction / 10, 2),
-                _ => push_padded(out, fraction, 3),
+                (0, _) => text.padded(fraction / 100, 1),
+                (_, 0) => text.padded(fraction / 10, 2),
+                _ => text.padded(fraction, 3),
             }
         }
         _ => {}
     }
+    out.push_str(text.as_str());
 }
 
-/// Appends `value` in decimal, zero-padded to `width` digits (dates and times, without the
-/// formatting machinery: timestamps are most of what window results print).
-fn push_padded(out: &mut String, value: u32, width: usize) {
-    let mut digits = [b'0'; 10];
-    let mut at = digits.len();
-    let mut rest = value;
-    while rest > 0 || at == digits.len() {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
+/// ASCII text built on the stack and appended to a string at once (dates and times, without
+/// the formatting machinery: timestamps are most of what window results print).
+struct AsciiText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Default for AsciiText {
+    fn default() -> Self {
+        AsciiText {
+            bytes: [0; 48],
+            len: 0,
+        }
     }
-    let start = at.min(digits.len() - width.min(digits.len()));
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+}
+
+impl AsciiText {
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    /// Appends `value` in decimal, zero-padded to `width` digits.
+    fn padded(&mut self, value: u32, width: usize) {
+        let mut digits = [b'0'; 20];
+        let at = write_digits(&mut digits, value.into());
+        let start = at.min(digits.len() - width.min(digits.len()));
+        digits[start..].iter().for_each(|&digit| self.push(digit));
+    }
+
+    fn as_str(&self) -> &str {
+        ascii(&self.bytes[..self.len])
+    }
 }
 
 /// `CAST(array AS STRING)`.
 pub fn to_strings(array: &ArrayRef, from: &SqlType) -> SqlResult<ArrayRef> {
     let mut text = String::new();
-    let strings: StringArray = (0..array.len())
-        .map(|row| {
-            array.is_valid(row).then(|| {
-                text.clear();
-                write_value(array.as_ref(), row, from, TextStyle::Cast, &mut text);
-                text.clone()
-            })
-        })
-        .collect();
-    Ok(Arc::new(strings))
+    let mut strings = StringBuilder::with_capacity(array.len(), array.len() * 8);
+    for row in 0..array.len() {
+        if array.is_valid(row) {
+            text.clear();
+            write_value(array.as_ref(), row, from, TextStyle::Cast, &mut text);
+            strings.append_value(&text);
+        } else {
+            strings.append_null();
+        }
+    }
+    Ok(Arc::new(strings.finish()))
 }
 
 /// Parses `yyyy-MM-dd HH:mm:ss[.fraction]` (or with `T`) to epoch milliseconds.
@@ -401,6 +451,20 @@ pub fn parse_timestamps(array: &ArrayRef, to: &SqlType) -> SqlResult<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_and_padded_numbers_are_written_in_decimal() {
+        for value in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_integer(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        let mut text = AsciiText::default();
+        text.padded(5, 3);
+        text.padded(1234, 2);
+        text.padded(0, 1);
+        assert_eq!(text.as_str(), "00512340");
+    }
 
     fn double(value: f64) -> String {
         let mut out = String::new();
