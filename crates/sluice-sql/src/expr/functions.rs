@@ -13,7 +13,7 @@ use crate::key::{KeyValue, key_column, key_value};
 use crate::types::SqlType;
 
 use super::kernels::{
-    abs, concat, map_strings, modulo, regexp_extract, split_index, to_timestamp_ltz,
+    abs, concat, lower, map_strings, modulo, regexp_extract, split_index, to_timestamp_ltz, upper,
 };
 
 /// A scalar function.
@@ -215,8 +215,8 @@ impl Function {
         match self {
             Function::Abs => return abs(&args[0]),
             Function::RegexpExtract => return regexp_extract(args, types, rows),
-            Function::Upper => return Ok(map_strings(&args[0], rows, str::to_uppercase)),
-            Function::Lower => return Ok(map_strings(&args[0], rows, str::to_lowercase)),
+            Function::Upper => return Ok(map_strings(&args[0], rows, upper)),
+            Function::Lower => return Ok(map_strings(&args[0], rows, lower)),
             Function::SplitIndex => return split_index(args, types, rows),
             Function::Concat => return Ok(concat(args, rows)),
             Function::Mod => return modulo(args, ty),

@@ -11,18 +11,44 @@ use crate::error::{SqlError, SqlResult};
 use crate::key::{KeyValue, key_value};
 use crate::types::SqlType;
 
-/// A string column mapped value by value straight from its Arrow array (NULL stays NULL).
-pub(super) fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str) -> String) -> ArrayRef {
+/// A string column mapped value by value straight from its Arrow array (NULL stays NULL):
+/// `f` appends a value's image to the (cleared) text it is given.
+pub(super) fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str, &mut String)) -> ArrayRef {
     let values = values.as_string::<i32>();
     let mut out =
         arrow_array::builder::StringBuilder::with_capacity(rows, values.value_data().len());
+    let mut image = String::new();
     for value in values.iter() {
         match value {
-            Some(text) => out.append_value(f(text)),
+            Some(text) => {
+                image.clear();
+                f(text, &mut image);
+                out.append_value(&image);
+            }
             None => out.append_null(),
         }
     }
     Arc::new(out.finish())
+}
+
+/// `LOWER`: Java's `toLowerCase` (Unicode's lower case; ASCII without allocating).
+pub(super) fn lower(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        out.push_str(text);
+        out.make_ascii_lowercase();
+    } else {
+        out.push_str(&text.to_lowercase());
+    }
+}
+
+/// `UPPER`: Java's `toUpperCase` (Unicode's upper case; ASCII without allocating).
+pub(super) fn upper(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        out.push_str(text);
+        out.make_ascii_uppercase();
+    } else {
+        out.push_str(&text.to_uppercase());
+    }
 }
 
 /// `CONCAT` of string columns: NULL where any part is.
@@ -92,9 +118,7 @@ pub(super) fn split_index(
             _ => None,
         };
         let part = match (text.is_valid(row) && separator.is_valid(row), index) {
-            (true, Some(index)) if !separator.value(row).is_empty() => {
-                text.value(row).split(separator.value(row)).nth(index)
-            }
+            (true, Some(index)) => nth_part(text.value(row), separator.value(row), index),
             _ => None,
         };
         out.append_option(part);
@@ -102,14 +126,40 @@ pub(super) fn split_index(
     Ok(Arc::new(out.finish()))
 }
 
-/// `REGEXP_EXTRACT` over columns, compiling each distinct pattern once per batch.
+/// The `index`-th part of `text` split at `separator` (a one-byte separator, an ASCII
+/// character, found by comparing bytes).
+fn nth_part<'t>(text: &'t str, separator: &str, index: usize) -> Option<&'t str> {
+    match separator.as_bytes() {
+        [] => None,
+        &[byte] => {
+            // An ASCII byte is never inside a longer character: the cuts are boundaries.
+            let mut start = 0;
+            let mut part = 0;
+            for (at, &b) in text.as_bytes().iter().enumerate() {
+                if b == byte {
+                    if part == index {
+                        return text.get(start..at);
+                    }
+                    part += 1;
+                    start = at + 1;
+                }
+            }
+            (part == index).then(|| text.get(start..)).flatten()
+        }
+        _ => text.split(separator).nth(index),
+    }
+}
+
+/// `REGEXP_EXTRACT` over columns; each pattern is compiled once per thread (the recent ones
+/// are kept), and matches are found without allocating.
 pub(super) fn regexp_extract(
     args: &[ArrayRef],
     types: &[SqlType],
     rows: usize,
 ) -> SqlResult<ArrayRef> {
     let (text, pattern) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
-    let mut compiled: Option<(String, Option<regex::Regex>)> = None;
+    let mut compiled: Option<(&str, Option<regex::Regex>)> = None;
+    let mut locations = None;
     let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
     for row in 0..rows {
         let group = match args.get(2) {
@@ -124,21 +174,53 @@ pub(super) fn regexp_extract(
             continue;
         }
         let wanted = pattern.value(row);
-        if compiled.as_ref().is_none_or(|(p, _)| p != wanted) {
-            // Flink returns NULL for a pattern that does not compile.
-            compiled = Some((wanted.to_string(), regex::Regex::new(wanted).ok()));
+        if compiled.as_ref().is_none_or(|(p, _)| *p != wanted) {
+            let regex = compiled_pattern(wanted);
+            locations = regex.as_ref().map(regex::Regex::capture_locations);
+            compiled = Some((wanted, regex));
         }
         let found = compiled
             .as_ref()
             .and_then(|(_, regex)| regex.as_ref())
+            .zip(locations.as_mut())
             .zip(group)
-            .and_then(|(regex, group)| regex.captures(text.value(row))?.get(group));
+            .and_then(|((regex, locations), group)| {
+                let value = text.value(row);
+                regex.captures_read(locations, value)?;
+                let (start, end) = locations.get(group)?;
+                Some(&value[start..end])
+            });
         match found {
-            Some(m) => out.append_value(m.as_str()),
+            Some(m) => out.append_value(m),
             None => out.append_null(),
         }
     }
     Ok(Arc::new(out.finish()))
+}
+
+/// How many compiled patterns a thread keeps.
+const KEPT_PATTERNS: usize = 64;
+
+thread_local! {
+    static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
+        std::cell::RefCell::default();
+}
+
+/// `pattern` compiled (`None`, as Flink's NULL, when it does not compile), from the thread's
+/// recent patterns when it is one of them.
+fn compiled_pattern(pattern: &str) -> Option<regex::Regex> {
+    PATTERNS.with(|patterns| {
+        let mut patterns = patterns.borrow_mut();
+        if let Some(regex) = patterns.get(pattern) {
+            return regex.clone();
+        }
+        if patterns.len() >= KEPT_PATTERNS {
+            patterns.clear();
+        }
+        let regex = regex::Regex::new(pattern).ok();
+        patterns.insert(pattern.to_string(), regex.clone());
+        regex
+    })
 }
 
 /// `ABS`: negates the negative values (`x < 0 ? -x : x`).
@@ -150,4 +232,36 @@ pub(super) fn abs(values: &ArrayRef) -> SqlResult<ArrayRef> {
     let negative = arrow_ord::cmp::lt(values, &arrow_array::Scalar::new(zero))?;
     let negated = arrow_arith::numeric::neg(values)?;
     Ok(arrow_select::zip::zip(&negative, &negated, values)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_the_pieces_between_separators() {
+        let texts = ["a/b//c/", "/x", "", "no separator", "é/ü€/ß", "a::b::::c"];
+        for text in texts {
+            for separator in ["/", "::", "€"] {
+                for index in 0..6 {
+                    assert_eq!(
+                        nth_part(text, separator, index),
+                        text.split(separator).nth(index),
+                        "{text:?} {separator:?} {index}"
+                    );
+                }
+            }
+        }
+        assert_eq!(nth_part("a/b", "", 0), None);
+    }
+
+    #[test]
+    fn case_mapping_follows_unicode_beyond_ascii() {
+        let mut out = String::new();
+        lower("MiXeD Straße ΣΑΣ", &mut out);
+        assert_eq!(out, "MiXeD Straße ΣΑΣ".to_lowercase());
+        out.clear();
+        upper("abc ß", &mut out);
+        assert_eq!(out, "ABC SS");
+    }
 }

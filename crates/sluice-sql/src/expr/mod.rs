@@ -2,6 +2,7 @@
 //! evaluated a whole Arrow record batch at a time with Arrow's kernels.
 
 pub mod bind;
+mod case;
 mod decimal;
 mod explain;
 pub mod format;
@@ -14,7 +15,7 @@ pub mod udf;
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array, new_null_array};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow_cast::CastOptions;
 use arrow_schema::DataType;
 
@@ -138,23 +139,7 @@ impl Expr {
             ExprKind::Case {
                 branches,
                 otherwise,
-            } => {
-                let mut result = match otherwise {
-                    Some(e) => e.eval(batch)?,
-                    None => new_null_array(&self.ty.arrow_type(), rows),
-                };
-                for (condition, value) in branches.iter().rev() {
-                    let when = condition.eval(batch)?;
-                    let when = as_boolean(&when)?;
-                    // A NULL condition is not true.
-                    let when = arrow_arith::boolean::and_kleene(
-                        when,
-                        &arrow_arith::boolean::is_not_null(when)?,
-                    )?;
-                    result = arrow_select::zip::zip(&when, &value.eval(batch)?, &result)?;
-                }
-                result
-            }
+            } => case::eval_case(branches, otherwise.as_deref(), &self.ty, batch)?,
             ExprKind::Call(function, args) => {
                 let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
                 let args = args

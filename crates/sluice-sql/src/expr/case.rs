@@ -1,0 +1,232 @@
+//! `CASE WHEN c THEN r ... ELSE e END`, evaluated as Flink evaluates it: each condition only
+//! on the rows no earlier branch took, each result only on the rows its branch took. So
+//! `CASE WHEN b = 0 THEN 0 ELSE a / b END` divides no row by zero, and an expensive `ELSE`
+//! (a regular expression) runs only where it is the answer.
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array, new_null_array};
+
+use super::{Expr, ExprKind, as_boolean};
+use crate::error::SqlResult;
+use crate::types::SqlType;
+
+/// Evaluates the branches `(condition, result)` and `otherwise` of a `CASE` of type `ty`
+/// on `batch`.
+pub(super) fn eval_case(
+    branches: &[(Expr, Expr)],
+    otherwise: Option<&Expr>,
+    ty: &SqlType,
+    batch: &RecordBatch,
+) -> SqlResult<ArrayRef> {
+    let rows = batch.num_rows();
+    // The rows no branch has taken yet; `None` while that is every row.
+    let mut left: Option<Vec<u32>> = None;
+    // The results computed so far, and for each row of `batch` where its value lies in them.
+    let mut results: Vec<ArrayRef> = Vec::new();
+    let mut placed: Vec<(usize, usize)> = vec![(usize::MAX, 0); rows];
+    for (condition, result) in branches {
+        let candidates = rows_of(batch, left.as_deref(), condition)?;
+        let when = condition.eval(&candidates)?;
+        let when = as_boolean(&when)?;
+        let (mut taken, mut rest) = (Vec::new(), Vec::new());
+        for i in 0..when.len() {
+            let row = left.as_ref().map_or(i as u32, |left| left[i]);
+            // A NULL condition is not true.
+            if when.is_valid(i) && when.value(i) {
+                taken.push(row);
+            } else {
+                rest.push(row);
+            }
+        }
+        if !taken.is_empty() {
+            let inputs = rows_of(batch, Some(&taken), result)?;
+            place(&mut results, &mut placed, &taken, result.eval(&inputs)?);
+        }
+        left = Some(rest);
+        if left.as_ref().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    let left = left.unwrap_or_else(|| (0..rows as u32).collect());
+    if !left.is_empty() {
+        let value = match otherwise {
+            Some(otherwise) => otherwise.eval(&rows_of(batch, Some(&left), otherwise)?)?,
+            None => new_null_array(&ty.arrow_type(), left.len()),
+        };
+        place(&mut results, &mut placed, &left, value);
+    }
+    if let [only] = &results[..]
+        && only.len() == rows
+        && placed.iter().enumerate().all(|(row, &(_, at))| row == at)
+    {
+        return Ok(Arc::clone(only));
+    }
+    let arrays: Vec<&dyn Array> = results.iter().map(AsRef::as_ref).collect();
+    Ok(arrow_select::interleave::interleave(&arrays, &placed)?)
+}
+
+/// Records that the rows `taken` of the batch have their values, in order, in `values`.
+fn place(
+    results: &mut Vec<ArrayRef>,
+    placed: &mut [(usize, usize)],
+    taken: &[u32],
+    values: ArrayRef,
+) {
+    let index = results.len();
+    for (at, &row) in taken.iter().enumerate() {
+        placed[row as usize] = (index, at);
+    }
+    results.push(values);
+}
+
+/// The rows `rows` of `batch` (all of it for `None`) as a batch, holding real values only in
+/// the columns `expr` reads; the others are cut to the length without copying.
+fn rows_of(batch: &RecordBatch, rows: Option<&[u32]>, expr: &Expr) -> SqlResult<RecordBatch> {
+    let Some(rows) = rows else {
+        return Ok(batch.clone());
+    };
+    if rows.len() == batch.num_rows() && rows.iter().enumerate().all(|(i, &r)| i == r as usize) {
+        return Ok(batch.clone());
+    }
+    let mut read = vec![false; batch.num_columns()];
+    expr.mark_columns(&mut read);
+    let indices = UInt32Array::from(rows.to_vec());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(read)
+        .map(|(column, read)| {
+            if read {
+                Ok(arrow_select::take::take(column.as_ref(), &indices, None)?)
+            } else {
+                Ok(column.slice(0, rows.len().min(column.len())))
+            }
+        })
+        .collect::<SqlResult<Vec<_>>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    Ok(RecordBatch::try_new_with_options(
+        batch.schema(),
+        columns,
+        &options,
+    )?)
+}
+
+impl Expr {
+    /// Sets `read[i]` for each input column `i` the expression reads.
+    pub fn mark_columns(&self, read: &mut [bool]) {
+        match &self.kind {
+            ExprKind::Column(index) => {
+                if let Some(slot) = read.get_mut(*index) {
+                    *slot = true;
+                }
+            }
+            ExprKind::Literal(_) => {}
+            ExprKind::Binary(_, left, right) => {
+                left.mark_columns(read);
+                right.mark_columns(read);
+            }
+            ExprKind::Not(inner)
+            | ExprKind::Negate(inner)
+            | ExprKind::Cast(inner)
+            | ExprKind::Field(inner, _)
+            | ExprKind::IsNull { expr: inner, .. } => inner.mark_columns(read),
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
+                for (condition, result) in branches {
+                    condition.mark_columns(read);
+                    result.mark_columns(read);
+                }
+                if let Some(otherwise) = otherwise {
+                    otherwise.mark_columns(read);
+                }
+            }
+            ExprKind::Call(_, args) | ExprKind::Udf(_, args) => {
+                args.iter().for_each(|arg| arg.mark_columns(read));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::BinaryOp;
+    use arrow_array::Int32Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+
+    fn int(value: i32) -> Expr {
+        Expr {
+            kind: ExprKind::Literal(Arc::new(Int32Array::from(vec![value]))),
+            ty: SqlType::Int,
+            nullable: false,
+        }
+    }
+
+    fn binary(op: BinaryOp, left: Expr, right: Expr, ty: SqlType) -> Expr {
+        Expr {
+            kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
+            ty,
+            nullable: true,
+        }
+    }
+
+    fn case(branches: Vec<(Expr, Expr)>, otherwise: Option<Expr>) -> Expr {
+        Expr {
+            kind: ExprKind::Case {
+                branches,
+                otherwise: otherwise.map(Box::new),
+            },
+            ty: SqlType::Int,
+            nullable: true,
+        }
+    }
+
+    fn values(expr: &Expr) -> Vec<Option<i32>> {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "a",
+                Arc::new(Int32Array::from(vec![1, 6, 5, 8, 9])) as ArrayRef,
+            ),
+            (
+                "b",
+                Arc::new(Int32Array::from(vec![
+                    Some(0),
+                    Some(3),
+                    None,
+                    Some(2),
+                    Some(0),
+                ])),
+            ),
+        ])
+        .unwrap();
+        let out = expr.eval(&batch).unwrap();
+        out.as_primitive::<Int32Type>().iter().collect()
+    }
+
+    #[test]
+    fn each_result_is_computed_only_where_its_branch_is_taken() {
+        let (a, b) = (
+            Expr::column(0, SqlType::Int, false),
+            Expr::column(1, SqlType::Int, true),
+        );
+        let b_is_zero = binary(BinaryOp::Eq, b.clone(), int(0), SqlType::Boolean);
+        let b_above_two = binary(BinaryOp::Gt, b.clone(), int(2), SqlType::Boolean);
+        let quotient = binary(BinaryOp::Divide, a.clone(), b, SqlType::Int);
+        // Eager evaluation would divide 1 and 9 by zero and fail.
+        let guarded = case(
+            vec![(b_is_zero.clone(), int(-1)), (b_above_two, a)],
+            Some(quotient),
+        );
+        assert_eq!(
+            values(&guarded),
+            [Some(-1), Some(6), None, Some(4), Some(-1)]
+        );
+        // A NULL condition is not true; no ELSE is NULL.
+        let without_else = case(vec![(b_is_zero, int(7))], None);
+        assert_eq!(values(&without_else), [Some(7), None, None, None, Some(7)]);
+    }
+}
