@@ -128,7 +128,7 @@ impl JoinOperator {
         let kinds = side
             .row_kind
             .and_then(|i| batch.column(i).as_any().downcast_ref::<Int8Array>());
-        let mut joined: Vec<(Vec<KeyValue>, RowKind)> = Vec::new();
+        let mut joined = Joined::default();
         for row in 0..batch.num_rows() {
             let key = row_key(&keys, row);
             if key.contains(&KeyValue::Null) {
@@ -177,32 +177,45 @@ impl JoinOperator {
             };
             for kept in other.get(&self.store, &key)?.iter().flat_map(|k| k.iter()) {
                 let other_values: Vec<KeyValue> = decode(ROW_CODEC, &kept.row)?;
-                let combined: Vec<KeyValue> = if from_left {
-                    values.iter().chain(&other_values).cloned().collect()
-                } else {
-                    other_values.iter().chain(&values).cloned().collect()
-                };
-                for _ in 0..kept.count {
-                    joined.push((combined.clone(), out_kind));
-                }
+                joined.add(row as u32, other_values, kept.count, out_kind);
             }
         }
-        if joined.is_empty() {
+        if joined.kinds.is_empty() {
             return Ok(None);
         }
-        self.output(&joined)
+        self.output(batch, from_left, joined)
     }
 
     /// The joined rows as a batch, through the residual condition, with their row kinds when
-    /// the output is a changelog.
-    fn output(&self, joined: &[(Vec<KeyValue>, RowKind)]) -> UserResult<Option<RecordBatch>> {
-        let types = self.spec.left.types.iter().chain(&self.spec.right.types);
-        let mut columns: Vec<ArrayRef> = types
+    /// the output is a changelog: the arriving side's columns taken from its batch, the other
+    /// side's built from the kept rows.
+    fn output(
+        &self,
+        batch: &RecordBatch,
+        from_left: bool,
+        joined: Joined,
+    ) -> UserResult<Option<RecordBatch>> {
+        let (arriving, kept) = if from_left {
+            (&self.spec.left, &self.spec.right)
+        } else {
+            (&self.spec.right, &self.spec.left)
+        };
+        let rows = arrow_array::UInt32Array::from(joined.arriving);
+        let arriving_columns = (0..arriving.types.len())
+            .map(|i| arrow_select::take::take(batch.column(i).as_ref(), &rows, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let kept_columns = kept
+            .types
+            .iter()
             .enumerate()
-            .map(|(i, ty)| key_column(joined.iter().map(|(row, _)| &row[i]), ty))
-            .collect();
+            .map(|(i, ty)| key_column(joined.kept.iter().map(|row| &row[i]), ty));
+        let mut columns: Vec<ArrayRef> = if from_left {
+            arriving_columns.into_iter().chain(kept_columns).collect()
+        } else {
+            kept_columns.chain(arriving_columns).collect()
+        };
         columns.push(Arc::new(
-            joined.iter().map(|(_, k)| *k as i8).collect::<Int8Array>(),
+            joined.kinds.iter().map(|k| *k as i8).collect::<Int8Array>(),
         ));
         if let Some(filter) = &self.spec.residual {
             // The condition reads the joined columns by position; the kinds ride along last.
@@ -226,6 +239,29 @@ impl JoinOperator {
             Arc::clone(&self.spec.schema),
             columns,
         )?))
+    }
+}
+
+/// The rows a batch joined: for each, the arriving row (its index in the batch), the kept row
+/// of the other side it joined, and its kind.
+#[derive(Default)]
+struct Joined {
+    arriving: Vec<u32>,
+    kept: Vec<Vec<KeyValue>>,
+    kinds: Vec<RowKind>,
+}
+
+impl Joined {
+    /// The arriving row `row` joined `count` times with the kept row `values`.
+    fn add(&mut self, row: u32, values: Vec<KeyValue>, count: u32, kind: RowKind) {
+        for _ in 1..count {
+            self.add(row, values.clone(), 1, kind);
+        }
+        if count > 0 {
+            self.arriving.push(row);
+            self.kept.push(values);
+            self.kinds.push(kind);
+        }
     }
 }
 
