@@ -115,6 +115,7 @@ fn json_lines_are_read_and_written_as_flink_does() {
 fn arrays_and_maps_match_flink() {
     check("collections");
     check("collections_csv");
+    check("collections_csv_read");
     check("json_nested");
 }
 

@@ -124,7 +124,7 @@ impl SqlType {
     }
 
     /// Whether Flink's CSV and JSON writers print values of this type as (quotable) text
-    /// (an `ARRAY` in CSV is its elements joined by `;`, quoted as text is).
+    /// (an `ARRAY` or `ROW` in CSV is its parts joined by `;`, quoted as text is).
     pub fn prints_as_text(&self) -> bool {
         matches!(
             self,
@@ -133,6 +133,7 @@ impl SqlType {
                 | SqlType::Timestamp(_)
                 | SqlType::TimestampLtz(_)
                 | SqlType::Array(_)
+                | SqlType::Row(_)
         )
     }
 

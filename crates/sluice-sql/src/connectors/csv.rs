@@ -10,9 +10,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 
-use super::text_values::ColumnBuilder;
+use super::text_values::{ColumnBuilder, scalar_value};
 use crate::error::{SqlError, SqlResult};
 use crate::expr::format::{TextStyle, write_value};
+use crate::key::KeyValue;
 use crate::types::{SqlField, SqlType, arrow_schema};
 
 /// Parses CSV lines into batches of a table's physical columns.
@@ -90,12 +91,13 @@ impl CsvDecoder {
                 Err(error) => return Err(error),
                 Ok(()) => {}
             }
-            for (builder, value) in columns.iter_mut().zip(record.iter()) {
+            for ((builder, value), field) in columns.iter_mut().zip(record.iter()).zip(&self.fields)
+            {
                 let appended = if self.is_null(value) {
                     builder.append_null();
                     true
                 } else {
-                    builder.append(value)
+                    append_field(builder, &field.ty, value)
                 };
                 if !appended {
                     // Only an unchecked row gets here: say what is wrong with it.
@@ -126,7 +128,12 @@ impl CsvDecoder {
             )));
         }
         for ((field, value), builder) in self.fields.iter().zip(record.iter()).zip(columns) {
-            if !self.is_null(value) && !builder.accepts(value) {
+            let accepted = match nested_value(value, &field.ty) {
+                Nested::Value(_) => true,
+                Nested::Invalid => false,
+                Nested::NotNested => builder.accepts(value),
+            };
+            if !self.is_null(value) && !accepted {
                 return Err(SqlError::new(format!(
                     "table '{}': in the CSV row '{line}', '{value}' is not a valid {} for column '{}'",
                     self.table, field.ty, field.name
@@ -136,6 +143,62 @@ impl CsvDecoder {
         Ok(())
     }
 }
+
+/// Appends the field `text` to a column of `ty`; false when it is no value of the type.
+fn append_field(builder: &mut ColumnBuilder, ty: &SqlType, text: &str) -> bool {
+    match nested_value(text, ty) {
+        Nested::Value(value) => {
+            builder.append_nested(value);
+            true
+        }
+        Nested::Invalid => false,
+        Nested::NotNested => builder.append(text),
+    }
+}
+
+/// A field read as a nested value.
+enum Nested {
+    /// The value of a `ROW` or `ARRAY` column.
+    Value(KeyValue),
+    /// The field is no value of its nested type.
+    Invalid,
+    /// The column is not nested.
+    NotNested,
+}
+
+/// A `ROW` or `ARRAY` field as Flink's CSV format reads it: its parts separated by `;`. An
+/// empty field is an empty array, or a NULL row; an array's elements and a row's fields are
+/// values as top-level fields are (an empty one only for a string); a row needs a part per
+/// field (more are ignored).
+fn nested_value(text: &str, ty: &SqlType) -> Nested {
+    let parts = |types: &mut dyn Iterator<Item = &SqlType>| -> Option<Vec<KeyValue>> {
+        text.split(ARRAY_ELEMENT_DELIMITER)
+            .zip(types)
+            .map(|(part, ty)| (!ty.is_nested()).then(|| scalar_value(part, ty)).flatten())
+            .collect()
+    };
+    let value = match ty {
+        SqlType::Array(_) if text.is_empty() => Some(KeyValue::Array(Vec::new())),
+        SqlType::Array(element) => {
+            parts(&mut std::iter::repeat(element.as_ref())).map(KeyValue::Array)
+        }
+        SqlType::Row(_) if text.is_empty() => Some(KeyValue::Null),
+        SqlType::Row(fields) => {
+            let count = text.split(ARRAY_ELEMENT_DELIMITER).count();
+            (count >= fields.len())
+                .then(|| parts(&mut fields.iter().map(|f| &f.ty)))
+                .flatten()
+                .map(KeyValue::Row)
+        }
+        SqlType::Map(..) => None,
+        _ => return Nested::NotNested,
+    };
+    value.map_or(Nested::Invalid, Nested::Value)
+}
+
+/// What separates an array's elements and a row's fields in a CSV field (Flink's default
+/// `csv.array-element-delimiter`).
+const ARRAY_ELEMENT_DELIMITER: char = ';';
 
 /// The fields of one CSV line, reused from line to line: unquoted fields borrow nothing and
 /// copy once into `text`; quoted ones lose their quotes and doubled `""`.
@@ -368,6 +431,42 @@ mod tests {
             error.message.contains("has 2 fields, the table 5 columns"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn arrays_and_rows_are_read_from_their_parts_or_name_the_bad_field() {
+        use crate::types::RowField;
+        let fields = vec![
+            SqlField::new("nums", SqlType::Array(Box::new(SqlType::BigInt))),
+            SqlField::new(
+                "r",
+                SqlType::Row(vec![
+                    RowField {
+                        name: "a".into(),
+                        ty: SqlType::Int,
+                    },
+                    RowField {
+                        name: "b".into(),
+                        ty: SqlType::Varchar(None),
+                    },
+                ]),
+            ),
+        ];
+        let decoder = CsvDecoder::new("t", fields.clone(), false);
+        let batch = decoder
+            .decode(["1;2,7;x", ",", "3,4;;extra"].into_iter())
+            .unwrap();
+        let encoded = {
+            let mut out = Vec::new();
+            CsvEncoder::new(fields.iter().map(|f| f.ty.clone()).collect()).encode(&batch, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        // An empty field: an empty array and a NULL row; extra parts of a row are dropped.
+        assert_eq!(encoded, "1;2,7;x\n,\n3,4;\n");
+        for (line, bad) in [("1;x,7;q", "'1;x'"), ("1,7", "'7'"), ("1,x;q", "'x;q'")] {
+            let error = decoder.decode([line].into_iter()).unwrap_err();
+            assert!(error.message.contains(bad), "{line}: {error}");
+        }
     }
 
     #[test]

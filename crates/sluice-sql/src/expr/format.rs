@@ -82,16 +82,28 @@ pub fn write_value(
             timestamp(out, millis, *precision, style)
         }
         SqlType::Row(fields) => {
-            // Flink's CAST(row AS STRING): `(a, b)`, NULL fields as `null`.
+            // Flink's CAST(row AS STRING): `(a, b)`, NULL fields as `null`; its CSV format
+            // joins the fields with `;`, NULL ones empty.
             let rows = array.as_struct();
-            out.push('(');
+            let (open, separator, close, null_text) = match style {
+                TextStyle::Csv => ("", ";", "", ""),
+                TextStyle::Cast | TextStyle::Row => ("(", ", ", ")", "null"),
+            };
+            out.push_str(open);
             for (i, field) in fields.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(", ");
+                    out.push_str(separator);
                 }
-                write_nullable(rows.column(i).as_ref(), row, &field.ty, style, out);
+                write_element(
+                    rows.column(i).as_ref(),
+                    row,
+                    &field.ty,
+                    style,
+                    null_text,
+                    out,
+                );
             }
-            out.push(')');
+            out.push_str(close);
         }
         SqlType::Array(element) => {
             // Flink's `[a, b]`; its CSV format joins the elements with `;` instead.
@@ -136,11 +148,6 @@ fn collection_null(style: TextStyle) -> &'static str {
         TextStyle::Row => "null",
         TextStyle::Csv => "",
     }
-}
-
-/// [`write_value`], or `null` for a NULL (a `ROW`'s fields).
-fn write_nullable(array: &dyn Array, row: usize, ty: &SqlType, style: TextStyle, out: &mut String) {
-    write_element(array, row, ty, style, "null", out);
 }
 
 /// [`write_value`], or `null_text` for a NULL.

@@ -172,7 +172,15 @@ fn filesystem_source(
     let options = &table.options;
     Ok(match table.required_option("format")? {
         "csv" => {
-            if let Some(nested) = physical.iter().find(|f| f.ty.is_nested()) {
+            // Flink's CSV reads a row or an array of values separated by ';', not a map
+            // and nothing nested deeper.
+            let readable = |ty: &SqlType| match ty {
+                SqlType::Array(element) => !element.is_nested(),
+                SqlType::Row(fields) => fields.iter().all(|f| !f.ty.is_nested()),
+                SqlType::Map(..) => false,
+                _ => true,
+            };
+            if let Some(nested) = physical.iter().find(|f| !readable(&f.ty)) {
                 return Err(SqlError::new(format!(
                     "table '{}': the csv format cannot read the {} column '{}'",
                     table.name, nested.ty, nested.name
