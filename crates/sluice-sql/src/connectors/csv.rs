@@ -131,7 +131,7 @@ impl CsvDecoder {
             let accepted = match nested_value(value, &field.ty) {
                 Nested::Value(_) => true,
                 Nested::Invalid => false,
-                Nested::NotNested => builder.accepts(value),
+                Nested::Scalar => builder.accepts(value),
             };
             if !self.is_null(value) && !accepted {
                 return Err(SqlError::new(format!(
@@ -152,7 +152,7 @@ fn append_field(builder: &mut ColumnBuilder, ty: &SqlType, text: &str) -> bool {
             true
         }
         Nested::Invalid => false,
-        Nested::NotNested => builder.append(text),
+        Nested::Scalar => builder.append(text),
     }
 }
 
@@ -162,8 +162,8 @@ enum Nested {
     Value(KeyValue),
     /// The field is no value of its nested type.
     Invalid,
-    /// The column is not nested.
-    NotNested,
+    /// The column is not nested: the field is read as a scalar.
+    Scalar,
 }
 
 /// A `ROW` or `ARRAY` field as Flink's CSV format reads it: its parts separated by `;`. An
@@ -191,7 +191,7 @@ fn nested_value(text: &str, ty: &SqlType) -> Nested {
                 .map(KeyValue::Row)
         }
         SqlType::Map(..) => None,
-        _ => return Nested::NotNested,
+        _ => return Nested::Scalar,
     };
     value.map_or(Nested::Invalid, Nested::Value)
 }
