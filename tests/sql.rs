@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::sql_cases::{case_script, sql_dir};
+use common::sql_cases::{case_script, sluice_sql_file, sql_dir};
 use common::{committed_lines, required, temp_dir};
 use sluice::sql::session::{Outcome, SqlSession};
 
@@ -174,18 +174,6 @@ fn aggregates_with_their_state_in_rocksdb_match_flink() {
             },
         );
     }
-}
-
-/// The standard output of `sluice sql -f file`, which must succeed.
-fn sluice_sql_file(file: &Path) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["sql", "-f"])
-        .arg(file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Runs the `print` case with the `sluice sql -f` binary and compares the printed rows.

@@ -20,6 +20,18 @@ pub fn case_script(case: &str, data: &Path, parallelism: usize, out: &Path) -> S
     format!("SET 'parallelism.default' = '{parallelism}';\n{text}")
 }
 
+/// The standard output of `sluice sql -f file`, which must succeed.
+pub fn sluice_sql_file(file: &Path) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["sql", "-f"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Statements that put a script's state in RocksDB, checkpointed incrementally every 5 ms
 /// into `${DIR}/checkpoints`.
 pub const ROCKSDB_INCREMENTAL: &str = "SET 'state.backend.type' = 'rocksdb';

@@ -27,6 +27,7 @@ pub mod planner;
 pub mod result;
 pub mod session;
 pub mod statement;
+pub mod table_view;
 pub mod tableau;
 pub mod types;
 

@@ -1,8 +1,9 @@
-//! Query results printed as they arrive, as Flink's SQL client prints them in tableau mode: the
-//! table's header first, then each row (with its change kind) soon after the job emits it, then
-//! the count — so a query over an unbounded table shows its rows as they come, and memory holds
-//! only the rows not printed yet. An interruption (Ctrl-C at the prompt) cancels the query's job
-//! and says how many rows were shown.
+//! Query results printed as they arrive, as Flink's SQL client prints them. In tableau mode the
+//! table's header comes first, then each row (with its change kind) soon after the job emits
+//! it, then the count — so a query over an unbounded table shows its rows as they come, and
+//! memory holds only the rows not printed yet. In table mode the changes update the table they
+//! describe, redrawn in place on a terminal (`table_view.rs`). An interruption (Ctrl-C at the
+//! prompt) cancels the query's job and says how many rows were shown.
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::batch::RowBatch;
 use crate::error::{SqlError, SqlResult};
 use crate::planner::Planned;
 use crate::result::QueryResult;
+use crate::table_view::{MaterializedTable, ResultMode, TableView, rows_in_set};
 use crate::tableau::{Tableau, total};
 
 /// How often the rows that arrived are printed.
@@ -63,6 +65,7 @@ impl Interrupt {
 pub struct LiveOutput {
     print: Box<dyn FnMut(&str) + Send>,
     interrupt: Interrupt,
+    terminal: bool,
 }
 
 impl fmt::Debug for LiveOutput {
@@ -77,24 +80,42 @@ impl LiveOutput {
         LiveOutput {
             print: Box::new(print),
             interrupt,
+            terminal: false,
         }
+    }
+
+    /// Whether the output is a terminal, where the table mode redraws its table in place.
+    pub fn on_terminal(mut self, terminal: bool) -> Self {
+        self.terminal = terminal;
+        self
     }
 
     fn print_all(&mut self, lines: Vec<String>) {
         lines.iter().for_each(|line| (self.print)(line));
     }
 
-    /// Runs `planned` on `env` and prints its rows as they arrive, as a table of columns no
+    /// Runs `planned` on `env` and prints its rows as they arrive in `mode`, in columns no
     /// wider than `max_width`, until the job ends or is interrupted.
     pub(crate) fn run(
         &mut self,
         env: &StreamExecutionEnvironment,
         planned: Planned,
         max_width: usize,
+        mode: ResultMode,
     ) -> SqlResult<()> {
         let scope = planned.scope;
         let columns = QueryResult::collect(&scope, &[]).columns;
-        let table = Tableau::new(&columns, max_width);
+        let mut shown = match mode {
+            ResultMode::Tableau => Shown::Changes {
+                layout: Tableau::new(&columns, max_width),
+                count: 0,
+            },
+            ResultMode::Table { max_rows } => Shown::Table {
+                view: TableView::new(&columns, max_width, self.terminal),
+                table: MaterializedTable::new(max_rows),
+                changed: true,
+            },
+        };
         let arrived = planned.stream.collect();
         let client = env
             .execute_async("collect")
@@ -105,23 +126,22 @@ impl LiveOutput {
             let _ = finished.send(client.wait());
         });
         self.interrupt.watch(true);
-        let shown = self.print_while_running(&table, &scope, &arrived, &outcome, &cancel);
+        let printed = self.print_while_running(&mut shown, &scope, &arrived, &outcome, &cancel);
         self.interrupt.watch(false);
-        shown
+        printed
     }
 
     /// Prints the rows as they arrive until the job ends (its error, if it failed) or is
     /// interrupted.
     fn print_while_running(
         &mut self,
-        table: &Tableau,
+        shown: &mut Shown,
         scope: &crate::expr::bind::Scope,
         arrived: &CollectedValues<RowBatch>,
         outcome: &mpsc::Receiver<Result<JobExecutionResult, JobError>>,
         cancel: &CancelHandle,
     ) -> SqlResult<()> {
-        self.print_all(table.header());
-        let mut count = 0;
+        self.print_all(shown.start());
         loop {
             let ended = match outcome.recv_timeout(PRINT_INTERVAL) {
                 Ok(result) => Some(result),
@@ -132,12 +152,11 @@ impl LiveOutput {
             };
             let batches = arrived.take();
             if !batches.is_empty() {
-                let rows = QueryResult::collect(scope, &batches);
-                count += rows.rows.len();
-                self.print_all(table.rows(&rows));
+                let lines = shown.arrived(QueryResult::collect(scope, &batches));
+                self.print_all(lines);
             }
             if let Some(result) = ended {
-                self.print_all(table.footer(count));
+                self.print_all(shown.finished());
                 return result
                     .map(|_| ())
                     .map_err(|e| SqlError::new(format!("the query failed: {e}")));
@@ -145,11 +164,93 @@ impl LiveOutput {
             if self.interrupt.requested() {
                 cancel.cancel();
                 let _ = outcome.recv();
-                if count > 0 {
-                    (self.print)(&table.border());
-                }
-                (self.print)(&format!("Query terminated, received {}", total(count)));
+                self.print_all(shown.interrupted());
                 return Ok(());
+            }
+            self.print_all(shown.tick());
+        }
+    }
+}
+
+/// What the client shows of a running query.
+enum Shown {
+    /// Each change as a line (tableau mode), and how many were shown.
+    Changes { layout: Tableau, count: usize },
+    /// The table the changes leave (table mode), and whether it changed since last drawn.
+    Table {
+        view: TableView,
+        table: MaterializedTable,
+        changed: bool,
+    },
+}
+
+impl Shown {
+    /// The lines before any row.
+    fn start(&mut self) -> Vec<String> {
+        match self {
+            Shown::Changes { layout, .. } => layout.header(),
+            Shown::Table { .. } => Vec::new(),
+        }
+    }
+
+    /// The lines showing the rows that arrived.
+    fn arrived(&mut self, rows: QueryResult) -> Vec<String> {
+        match self {
+            Shown::Changes { layout, count } => {
+                *count += rows.rows.len();
+                layout.rows(&rows)
+            }
+            Shown::Table { table, changed, .. } => {
+                for (kind, values) in rows.rows {
+                    table.apply(kind, values);
+                }
+                *changed = true;
+                Vec::new()
+            }
+        }
+    }
+
+    /// The lines of a moment without news: the table redrawn if it changed, on a terminal.
+    fn tick(&mut self) -> Vec<String> {
+        match self {
+            Shown::Table {
+                view,
+                table,
+                changed,
+            } if *changed && view.redraws() => {
+                *changed = false;
+                let status = format!(
+                    "{} so far (Ctrl-C stops the query)",
+                    rows_in_set(table.rows().len())
+                );
+                view.frame(table, &status)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The lines after the last row of a query that ended.
+    fn finished(&mut self) -> Vec<String> {
+        match self {
+            Shown::Changes { layout, count } => layout.footer(*count),
+            Shown::Table { view, table, .. } => view.frame(table, &rows_in_set(table.rows().len())),
+        }
+    }
+
+    /// The lines after the last row of a query stopped by Ctrl-C.
+    fn interrupted(&mut self) -> Vec<String> {
+        match self {
+            Shown::Changes { layout, count } => {
+                let mut lines = Vec::new();
+                if *count > 0 {
+                    lines.push(layout.border());
+                }
+                lines.push(format!("Query terminated, received {}", total(*count)));
+                lines
+            }
+            Shown::Table { view, table, .. } => {
+                let status = format!("Query terminated, {}", rows_in_set(table.rows().len()));
+                view.frame(table, &status)
             }
         }
     }

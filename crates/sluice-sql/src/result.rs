@@ -7,6 +7,7 @@ use crate::expr::bind::Scope;
 use crate::expr::format::{TextStyle, write_value};
 use crate::operators::group_agg::{RowKind, row_kinds};
 use crate::planner::select::changelog_kind;
+use crate::table_view::MaterializedTable;
 use crate::types::SqlType;
 
 /// One row: its kind and its values (`None` for NULL).
@@ -57,19 +58,19 @@ impl QueryResult {
         QueryResult { columns, rows }
     }
 
-    /// The table the changes leave: inserts and updates-after add their row, retractions
-    /// (`-U`, `-D`) take one equal row away.
+    /// The table the changes leave (see [`MaterializedTable`]), kept whole.
     pub fn materialized(&self) -> Vec<Vec<Option<String>>> {
-        let mut table: Vec<Vec<Option<String>>> = Vec::new();
+        self.materialized_table(usize::MAX)
+            .rows()
+            .cloned()
+            .collect()
+    }
+
+    /// The table the changes leave, keeping at most `max_rows` rows.
+    pub fn materialized_table(&self, max_rows: usize) -> MaterializedTable {
+        let mut table = MaterializedTable::new(max_rows);
         for (kind, values) in &self.rows {
-            match kind {
-                RowKind::Insert | RowKind::UpdateAfter => table.push(values.clone()),
-                RowKind::UpdateBefore | RowKind::Delete => {
-                    if let Some(at) = table.iter().position(|row| row == values) {
-                        table.swap_remove(at);
-                    }
-                }
-            }
+            table.apply(*kind, values.clone());
         }
         table
     }

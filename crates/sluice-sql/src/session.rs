@@ -16,6 +16,7 @@ use crate::options::parse_duration;
 use crate::planner::{PlanContext, Planned, ReferencedNames, Reuse, plan_query, sink};
 use crate::result::QueryResult;
 use crate::statement::{FlinkStatement, parse_script};
+use crate::table_view::{self, ResultMode, TableView, rows_in_set};
 use crate::tableau;
 
 /// What a statement produced, for the client to show.
@@ -234,15 +235,41 @@ impl SqlSession {
             Some(value) => parse_number("sql-client.display.max-column-width", value)?,
             None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
         };
+        let mode = self.result_mode()?;
         if self.live.is_some() {
             let (env, planned) = self.plan(query)?;
             if let Some(live) = &mut self.live {
-                live.run(&env, planned, width)?;
+                live.run(&env, planned, width, mode)?;
             }
             return Ok(Outcome::Printed);
         }
         let result = self.query(query)?;
-        Ok(Outcome::Rows(tableau::tableau(&result, width)))
+        Ok(Outcome::Rows(match mode {
+            ResultMode::Tableau => tableau::tableau(&result, width),
+            ResultMode::Table { max_rows } => {
+                let table = result.materialized_table(max_rows);
+                let mut view = TableView::new(&result.columns, width, false);
+                view.frame(&table, &rows_in_set(table.rows().len()))
+            }
+        }))
+    }
+
+    /// How query results are shown (`sql-client.execution.result-mode`: `tableau`, the
+    /// default here, or `changelog`, each change as a line; `table`, the table they leave).
+    fn result_mode(&self) -> SqlResult<ResultMode> {
+        let mode = self
+            .options
+            .get(RESULT_MODE)
+            .map(|m| m.to_ascii_lowercase());
+        Ok(match mode.as_deref() {
+            Some("table") => ResultMode::Table {
+                max_rows: match self.options.get(MAX_TABLE_ROWS) {
+                    Some(value) => parse_number(MAX_TABLE_ROWS, value)?,
+                    None => table_view::DEFAULT_MAX_ROWS,
+                },
+            },
+            _ => ResultMode::Tableau,
+        })
     }
 
     /// Runs a query to its end and returns its rows.
@@ -347,6 +374,11 @@ fn type_computed_columns(
     Ok(())
 }
 
+/// How the client shows query results.
+const RESULT_MODE: &str = "sql-client.execution.result-mode";
+/// The most rows the table result mode keeps.
+const MAX_TABLE_ROWS: &str = "sql-client.execution.max-table-result.rows";
+
 /// Checkpoint, state backend and restart keys: handed to the job as its defaults.
 fn is_job_option(key: &str) -> bool {
     key.starts_with("execution.checkpointing.")
@@ -371,7 +403,15 @@ fn check_option(key: &str, value: &str) -> SqlResult<()> {
                 "'{key}' must be true or false, not '{value}'"
             ))),
         },
-        "sql-client.display.max-column-width" => parse_number(key, value).map(|_| ()),
+        "sql-client.display.max-column-width" | MAX_TABLE_ROWS => {
+            parse_number(key, value).map(|_| ())
+        }
+        RESULT_MODE => match value.to_ascii_lowercase().as_str() {
+            "table" | "tableau" | "changelog" => Ok(()),
+            _ => Err(SqlError::new(format!(
+                "'{key}' must be table, tableau or changelog, not '{value}'"
+            ))),
+        },
         // TIMESTAMP_LTZ values are shown, cast and windowed in UTC.
         "table.local-time-zone" => match value {
             "UTC" | "GMT" | "Z" | "Etc/UTC" => Ok(()),

@@ -25,12 +25,24 @@ pub fn tableau(result: &QueryResult, max_width: usize) -> Vec<String> {
 pub struct Tableau {
     names: Vec<String>,
     widths: Vec<usize>,
+    /// Whether the first column is each row's kind (`op`).
+    kinds: bool,
 }
 
 impl Tableau {
-    /// The table of `columns` (name, type), no column wider than `max_width`.
+    /// The table of `columns` (name, type) after an `op` column, no column wider than
+    /// `max_width`.
     pub fn new(columns: &[(String, SqlType)], max_width: usize) -> Tableau {
-        let mut widths = vec![2];
+        let mut table = Tableau::without_kinds(columns, max_width);
+        table.names.insert(0, "op".to_string());
+        table.widths.insert(0, 2);
+        table.kinds = true;
+        table
+    }
+
+    /// The table of `columns` alone (rows without their kinds: a materialized result).
+    pub fn without_kinds(columns: &[(String, SqlType)], max_width: usize) -> Tableau {
+        let mut widths = Vec::new();
         for (name, ty) in columns {
             let width = type_width(ty, max_width)
                 .max(name.chars().count().min(max_width))
@@ -40,31 +52,35 @@ impl Tableau {
         Tableau {
             names: columns.iter().map(|(name, _)| name.clone()).collect(),
             widths,
+            kinds: false,
         }
     }
 
     /// The top border, the column names and the border under them.
     pub fn header(&self) -> Vec<String> {
         let border = self.border();
-        let names = std::iter::once("op".to_string()).chain(self.names.iter().cloned());
-        vec![border.clone(), row(names, &self.widths), border]
+        vec![
+            border.clone(),
+            row(self.names.iter().cloned(), &self.widths),
+            border,
+        ]
     }
 
-    /// One line per row of `result`: its kind and values.
+    /// One line per row of `result`: its kind (when the table shows kinds) and values.
     pub fn rows(&self, result: &QueryResult) -> Vec<String> {
         result
             .rows
             .iter()
             .map(|(kind, values)| {
-                let cells = values
-                    .iter()
-                    .map(|value| value.clone().unwrap_or_else(|| NULL.to_string()));
-                row(
-                    std::iter::once(kind.short().to_string()).chain(cells),
-                    &self.widths,
-                )
+                let kind = self.kinds.then(|| kind.short().to_string());
+                row(kind.into_iter().chain(cells(values)), &self.widths)
             })
             .collect()
+    }
+
+    /// The line of a row's `values`.
+    pub fn values(&self, values: &[Option<String>]) -> String {
+        row(cells(values), &self.widths)
     }
 
     /// The line above and below the column names, and under the last row.
@@ -81,6 +97,13 @@ impl Tableau {
         lines.push(format!("Received {}", total(rows)));
         lines
     }
+}
+
+/// A row's values as cells: NULL as `<NULL>`.
+fn cells(values: &[Option<String>]) -> impl Iterator<Item = String> + '_ {
+    values
+        .iter()
+        .map(|value| value.clone().unwrap_or_else(|| NULL.to_string()))
 }
 
 /// `a total of N rows` (`row` for one), as the client counts what a query showed.

@@ -4,7 +4,7 @@
 
 mod interactive;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -42,7 +42,8 @@ pub fn run(args: &SqlArgs) -> Result<(), String> {
         Some(_) => Interrupt::default(),
         None => Interrupt::install()?,
     };
-    session.print_live(LiveOutput::new(|line| println!("{line}"), interrupt));
+    let terminal = std::io::stdout().is_terminal();
+    session.print_live(LiveOutput::new(|line| println!("{line}"), interrupt).on_terminal(terminal));
     if let Some(init) = &args.init {
         run_file(&mut session, init)?;
     }
