@@ -3,12 +3,25 @@
 //! statements before it (options, tables, views, functions) and it (`sluice sql --statements`):
 //! no program is compiled per query. The other statements run in the client's own session, so
 //! errors are found before anything is submitted and `SHOW`, `DESCRIBE` and `EXPLAIN` answer
-//! there; a `SELECT` (whose rows would have to come back) is refused for now.
+//! there. A `SELECT` runs as a job too: the client listens on a port of its own, and the job's
+//! result sink sends it the rows (`sluice_sql::remote_results`), which it prints as it would
+//! print a local query's; Ctrl-C cancels the job. A failure fails the query (no restart: rows
+//! already shown would come again).
 
-use sluice_cluster::cli::{self, ClientArgs, RunArgs};
+use std::io::IsTerminal;
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use sluice_cluster::cli::{self, ClientArgs, RunArgs, SubmittedJob};
 use sluice_sql::client::{SqlArgs, print_outcome, read_script};
+use sluice_sql::error::{SqlError, SqlResult};
+use sluice_sql::live::{Interrupt, LiveOutput, RowSource};
+use sluice_sql::remote_results::{Received, ResultServer};
+use sluice_sql::result::ResultRow;
 use sluice_sql::session::SqlSession;
-use sluice_sql::statement::{FlinkStatement, parse_script_texts};
+use sluice_sql::statement::{FlinkStatement, Query, parse_script_texts};
 
 /// Runs `sql`'s scripts against the cluster `cluster` finds.
 pub fn run(sql: &SqlArgs, cluster: &ClientArgs) -> Result<(), String> {
@@ -21,6 +34,8 @@ pub fn run(sql: &SqlArgs, cluster: &ClientArgs) -> Result<(), String> {
     let binary = std::env::current_exe()
         .map_err(|e| format!("cannot find the sluice binary to submit: {e}"))?;
     let mut session = SqlSession::new();
+    let mut live = LiveOutput::new(|line| println!("{line}"), Interrupt::install()?)
+        .on_terminal(std::io::stdout().is_terminal());
     let mut setup = String::new();
     let mut stdout = std::io::stdout();
     let scripts = sql.init.iter().chain(std::iter::once(file));
@@ -35,11 +50,16 @@ pub fn run(sql: &SqlArgs, cluster: &ClientArgs) -> Result<(), String> {
                     let args = vec!["sql".to_string(), "--statements".to_string(), job];
                     cli::run(&RunArgs::new(cluster.clone(), binary.clone(), args))?;
                 }
-                FlinkStatement::Select(_) => {
-                    return Err(format!(
-                        "{}: a SELECT's rows cannot come back from a cluster yet: INSERT them into a sink table",
-                        path.display()
-                    ));
+                FlinkStatement::Select(query) => {
+                    let job = format!("{setup}SET 'restart-strategy.type' = 'none';\n{text};\n");
+                    let select = RemoteSelect {
+                        cluster,
+                        binary: &binary,
+                        job,
+                    };
+                    select
+                        .run(&session, &query, &mut live)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
                 }
                 other => {
                     let keeps = !matches!(
@@ -61,4 +81,104 @@ pub fn run(sql: &SqlArgs, cluster: &ClientArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A `SELECT` run on the cluster, its rows sent back to this client.
+struct RemoteSelect<'a> {
+    cluster: &'a ClientArgs,
+    binary: &'a Path,
+    /// The job's statements: the script's setup, then the query.
+    job: String,
+}
+
+impl RemoteSelect<'_> {
+    /// Submits the query and prints its rows as they come, until its job ends.
+    fn run(self, session: &SqlSession, query: &Query, live: &mut LiveOutput) -> Result<(), String> {
+        let columns = session.result_columns(query).map_err(|e| e.to_string())?;
+        let (width, mode) = session.result_display().map_err(|e| e.to_string())?;
+        // The address the cluster reaches this client at: the one it reaches the JobManager
+        // from.
+        let endpoint = self.cluster.rest_endpoint()?;
+        let ip = TcpStream::connect(&endpoint)
+            .and_then(|stream| stream.local_addr())
+            .map_err(|e| format!("cannot reach the JobManager at {endpoint}: {e}"))?
+            .ip();
+        let server = ResultServer::bind(ip)?;
+        let target = server.target()?;
+        let args = vec![
+            "sql".to_string(),
+            "--statements".to_string(),
+            self.job,
+            "--results-to".to_string(),
+            target.address,
+            "--results-token".to_string(),
+            target.token,
+        ];
+        let job = cli::submit(&RunArgs::new(
+            self.cluster.clone(),
+            self.binary.to_path_buf(),
+            args,
+        ))?;
+        let rows = server.accept(|| match job.ended() {
+            Ok(Some(Ok(()))) => Some("the query's job finished without sending its rows".into()),
+            Ok(Some(Err(why))) => Some(why),
+            Ok(None) => None,
+            Err(e) => Some(e),
+        });
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(why) => {
+                let _ = job.cancel();
+                return Err(why);
+            }
+        };
+        let mut source = RemoteRows { rows, job };
+        live.show(&columns, width, mode, &mut source)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The rows a job on the cluster sends.
+struct RemoteRows {
+    rows: Receiver<Received>,
+    job: SubmittedJob,
+}
+
+impl RowSource for RemoteRows {
+    fn poll(&mut self, wait: Duration) -> (Vec<ResultRow>, Option<SqlResult<()>>) {
+        let mut arrived = Vec::new();
+        let mut next = self.rows.recv_timeout(wait);
+        loop {
+            match next {
+                Ok(Received::Rows(rows)) => arrived.extend(rows),
+                Ok(Received::End) => {
+                    let ended = self.job.wait().map_err(SqlError::new);
+                    return (arrived, Some(ended));
+                }
+                Ok(Received::Broken(why)) => {
+                    // The job's own error says more than a cut connection.
+                    let ended = match self.job.wait() {
+                        Ok(()) => Err(SqlError::new(why)),
+                        Err(job) => Err(SqlError::new(format!("the query failed: {job}"))),
+                    };
+                    return (arrived, Some(ended));
+                }
+                Err(RecvTimeoutError::Timeout) => return (arrived, None),
+                Err(RecvTimeoutError::Disconnected) => {
+                    let ended = Err(SqlError::new("the result stream ended"));
+                    return (arrived, Some(ended));
+                }
+            }
+            next = self.rows.try_recv().map_err(|e| match e {
+                std::sync::mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                std::sync::mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            });
+        }
+    }
+
+    fn cancel(&mut self) {
+        if let Err(why) = self.job.cancel() {
+            eprintln!("cannot cancel job {}: {why}", self.job.id);
+        }
+    }
 }

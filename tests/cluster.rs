@@ -367,7 +367,8 @@ fn keys_the_cluster_cannot_honour_are_refused_at_start_naming_the_key() {
 
 /// `sluice sql -m`: each INSERT of a script runs as a job of the `sluice` binary on the
 /// cluster, with Flink's rows; the statements before it run in the client too (errors before
-/// submission), and a SELECT, whose rows would have to come back, is refused.
+/// submission); a SELECT's rows come back to the client, as a local run shows them, and a
+/// failing SELECT fails the script with the job's error.
 #[test]
 fn sql_scripts_run_their_inserts_on_the_cluster() {
     use common::sql_cases::{case_script, sql_dir};
@@ -388,11 +389,56 @@ fn sql_scripts_run_their_inserts_on_the_cluster() {
         "the job has the INSERT's name: {jobs}"
     );
 
-    std::fs::write(cluster.dir.join("select.sql"), "SELECT 1;").unwrap();
-    let refused = cluster.client("sql", &["-m", &jobmanager, "-f", "select.sql"]);
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("INSERT them into a sink table"), "{stderr}");
+    // The same updating query, locally and on the cluster, shown as the table it leaves.
+    let tables = &script[..script.find("CREATE TABLE out_windows").unwrap()];
+    let select = format!(
+        "{tables}\nSET 'sql-client.execution.result-mode' = 'table';
+         SELECT channel, COUNT(*) AS bids, MAX(price) AS top FROM bids GROUP BY channel;"
+    );
+    std::fs::write(cluster.dir.join("select.sql"), &select).unwrap();
+    let remote = cluster.succeeded(cluster.client("sql", &["-m", &jobmanager, "-f", "select.sql"]));
+    let local = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["sql", "-f"])
+        .arg(cluster.dir.join("select.sql"))
+        .output()
+        .unwrap();
+    let table = |text: &str| {
+        let mut rows: Vec<String> = text
+            .lines()
+            .filter(|line| line.starts_with('|') || line.ends_with("rows in set"))
+            .map(String::from)
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (remote, local) = (
+        stdout(&remote),
+        String::from_utf8_lossy(&local.stdout).to_string(),
+    );
+    assert!(table(&local).len() > 3, "{local}");
+    assert_eq!(table(&remote), table(&local), "{remote}");
+    assert!(remote.contains("Job has been submitted"), "{remote}");
+    let jobs = cluster.get("/jobs/overview").to_string();
+    assert!(
+        jobs.contains("\"collect\""),
+        "the SELECT ran as a job: {jobs}"
+    );
+    std::fs::write(cluster.dir.join("broken.csv"), "1,2\nx,3\n").unwrap();
+    std::fs::write(
+        cluster.dir.join("failing.sql"),
+        format!(
+            "CREATE TABLE broken (a INT, b INT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+             SELECT a + b FROM broken;",
+            cluster.dir.join("broken.csv").display()
+        ),
+    )
+    .unwrap();
+    let failed = cluster.client("sql", &["-m", &jobmanager, "-f", "failing.sql"]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        !failed.status.success() && stderr.contains("'x' is not a valid INT"),
+        "{stderr}"
+    );
     let bad = script.replace(
         "FROM TABLE(TUMBLE(TABLE bids",
         "FROM TABLE(TUMBLE(TABLE bid",

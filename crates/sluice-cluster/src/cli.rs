@@ -51,12 +51,22 @@ pub struct ClientArgs {
 
 impl ClientArgs {
     fn client(&self) -> Result<(RestClient, ClusterConfig), String> {
+        let (endpoint, config) = self.endpoint()?;
+        Ok((RestClient::new(&endpoint, config.rest_token())?, config))
+    }
+
+    fn endpoint(&self) -> Result<(String, ClusterConfig), String> {
         let config = self.config.load()?;
         let endpoint = self
             .jobmanager
             .clone()
             .unwrap_or_else(|| config.rest_endpoint());
-        Ok((RestClient::new(&endpoint, config.rest_token())?, config))
+        Ok((endpoint, config))
+    }
+
+    /// The JobManager's REST address, `host:port`.
+    pub fn rest_endpoint(&self) -> Result<String, String> {
+        self.endpoint().map(|(endpoint, _)| endpoint)
     }
 }
 
@@ -215,6 +225,70 @@ pub fn info(args: &InfoArgs) -> Result<(), String> {
 
 /// Submits a job binary, and unless detached waits for the job to end.
 pub fn run(args: &RunArgs) -> Result<(), String> {
+    let job = submit(args)?;
+    if args.detached {
+        return Ok(());
+    }
+    let details = wait_for_end(&job.client, &job.id)?;
+    let id = &job.id;
+    match details.overview.state {
+        JobStatus::Finished => {
+            println!("Program execution finished");
+            println!("Job with JobID {id} has finished.");
+            println!("Job Runtime: {} ms", details.overview.duration);
+            Ok(())
+        }
+        _ => Err(ended_badly(id, &details)),
+    }
+}
+
+/// Why the job `id`, which ended as `details` say, did not finish.
+fn ended_badly(id: &str, details: &JobDetails) -> String {
+    format!(
+        "job {id} ended {}: {}",
+        status_name(details.overview.state),
+        details.overview.message.clone().unwrap_or_default()
+    )
+}
+
+/// A job [`submit`] submitted.
+pub struct SubmittedJob {
+    client: RestClient,
+    /// The job's id.
+    pub id: String,
+}
+
+impl SubmittedJob {
+    /// Whether the job ended: `Some(Ok)` when it finished, `Some(Err(why))` when it failed
+    /// or was canceled, `None` while it runs.
+    pub fn ended(&self) -> Result<Option<Result<(), String>>, String> {
+        let details: JobDetails = self.client.get(&format!("/jobs/{}", self.id))?;
+        Ok(match details.overview.state {
+            JobStatus::Finished => Some(Ok(())),
+            state if state.is_terminal() => Some(Err(ended_badly(&self.id, &details))),
+            _ => None,
+        })
+    }
+
+    /// Waits for the job to end: `Ok` when it finished, else why not.
+    pub fn wait(&self) -> Result<(), String> {
+        let details = wait_for_end(&self.client, &self.id)?;
+        match details.overview.state {
+            JobStatus::Finished => Ok(()),
+            _ => Err(ended_badly(&self.id, &details)),
+        }
+    }
+
+    /// Cancels the job and waits until it ended.
+    pub fn cancel(&self) -> Result<(), String> {
+        self.client
+            .patch(&format!("/jobs/{}?mode=cancel", self.id))?;
+        wait_for_end(&self.client, &self.id).map(|_| ())
+    }
+}
+
+/// Submits a job binary; returns once the JobManager took it.
+pub fn submit(args: &RunArgs) -> Result<SubmittedJob, String> {
     let (client, config) = args.client.client()?;
     let parallelism = args.parallelism.unwrap_or(config.default_parallelism);
     if parallelism == 0 {
@@ -258,23 +332,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         .ok_or_else(|| format!("unexpected submission answer: {submitted}"))?
         .to_string();
     println!("Job has been submitted with JobID {id}");
-    if args.detached {
-        return Ok(());
-    }
-    let job = wait_for_end(&client, &id)?;
-    match job.overview.state {
-        JobStatus::Finished => {
-            println!("Program execution finished");
-            println!("Job with JobID {id} has finished.");
-            println!("Job Runtime: {} ms", job.overview.duration);
-            Ok(())
-        }
-        state => Err(format!(
-            "job {id} ended {}: {}",
-            status_name(state),
-            job.overview.message.unwrap_or_default()
-        )),
-    }
+    Ok(SubmittedJob { client, id })
 }
 
 fn wait_for_end(client: &RestClient, id: &str) -> Result<JobDetails, String> {

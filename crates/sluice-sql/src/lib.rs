@@ -24,6 +24,7 @@ pub mod live;
 pub mod operators;
 pub mod options;
 pub mod planner;
+pub mod remote_results;
 pub mod result;
 pub mod session;
 pub mod statement;

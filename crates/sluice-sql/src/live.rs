@@ -17,10 +17,12 @@ use sluice_runtime::CancelHandle;
 
 use crate::batch::RowBatch;
 use crate::error::{SqlError, SqlResult};
+use crate::expr::bind::Scope;
 use crate::planner::Planned;
-use crate::result::QueryResult;
+use crate::result::{QueryResult, ResultRow};
 use crate::table_view::{MaterializedTable, ResultMode, TableView, rows_in_set};
 use crate::tableau::{Tableau, total};
+use crate::types::SqlType;
 
 /// How often the rows that arrived are printed.
 const PRINT_INTERVAL: Duration = Duration::from_millis(100);
@@ -105,17 +107,6 @@ impl LiveOutput {
     ) -> SqlResult<()> {
         let scope = planned.scope;
         let columns = QueryResult::collect(&scope, &[]).columns;
-        let mut shown = match mode {
-            ResultMode::Tableau => Shown::Changes {
-                layout: Tableau::new(&columns, max_width),
-                count: 0,
-            },
-            ResultMode::Table { max_rows } => Shown::Table {
-                view: TableView::new(&columns, max_width, self.terminal),
-                table: MaterializedTable::new(max_rows),
-                changed: true,
-            },
-        };
         let arrived = planned.stream.collect();
         let client = env
             .execute_async("collect")
@@ -125,50 +116,109 @@ impl LiveOutput {
         std::thread::spawn(move || {
             let _ = finished.send(client.wait());
         });
+        let mut source = LocalRows {
+            scope,
+            arrived,
+            outcome,
+            cancel,
+        };
+        self.show(&columns, max_width, mode, &mut source)
+    }
+
+    /// Prints the rows of a running query, of `columns`, as `source` delivers them, in `mode`
+    /// in columns no wider than `max_width`, until the query ends (its error, if it failed) or
+    /// is interrupted (which cancels it).
+    pub fn show(
+        &mut self,
+        columns: &[(String, SqlType)],
+        max_width: usize,
+        mode: ResultMode,
+        source: &mut dyn RowSource,
+    ) -> SqlResult<()> {
+        let mut shown = match mode {
+            ResultMode::Tableau => Shown::Changes {
+                layout: Tableau::new(columns, max_width),
+                count: 0,
+            },
+            ResultMode::Table { max_rows } => Shown::Table {
+                view: TableView::new(columns, max_width, self.terminal),
+                table: MaterializedTable::new(max_rows),
+                changed: true,
+            },
+        };
         self.interrupt.watch(true);
-        let printed = self.print_while_running(&mut shown, &scope, &arrived, &outcome, &cancel);
+        let printed = self.print_while_running(&mut shown, source);
         self.interrupt.watch(false);
         printed
     }
 
-    /// Prints the rows as they arrive until the job ends (its error, if it failed) or is
-    /// interrupted.
     fn print_while_running(
         &mut self,
         shown: &mut Shown,
-        scope: &crate::expr::bind::Scope,
-        arrived: &CollectedValues<RowBatch>,
-        outcome: &mpsc::Receiver<Result<JobExecutionResult, JobError>>,
-        cancel: &CancelHandle,
+        source: &mut dyn RowSource,
     ) -> SqlResult<()> {
         self.print_all(shown.start());
         loop {
-            let ended = match outcome.recv_timeout(PRINT_INTERVAL) {
-                Ok(result) => Some(result),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => {
-                    Some(Err(JobError::Runtime("the query's job vanished".into())))
-                }
-            };
-            let batches = arrived.take();
-            if !batches.is_empty() {
-                let lines = shown.arrived(QueryResult::collect(scope, &batches));
+            let (rows, ended) = source.poll(PRINT_INTERVAL);
+            if !rows.is_empty() {
+                let lines = shown.arrived(rows);
                 self.print_all(lines);
             }
             if let Some(result) = ended {
                 self.print_all(shown.finished());
-                return result
-                    .map(|_| ())
-                    .map_err(|e| SqlError::new(format!("the query failed: {e}")));
+                return result;
             }
             if self.interrupt.requested() {
-                cancel.cancel();
-                let _ = outcome.recv();
+                source.cancel();
                 self.print_all(shown.interrupted());
                 return Ok(());
             }
             self.print_all(shown.tick());
         }
+    }
+}
+
+/// Where a running query's rows come from.
+pub trait RowSource {
+    /// Waits up to `wait` for news: the rows that arrived (perhaps none), and the query's end
+    /// if it came (`Ok` when it finished, its error when it failed).
+    fn poll(&mut self, wait: Duration) -> (Vec<ResultRow>, Option<SqlResult<()>>);
+
+    /// Stops the query, returning once it stopped.
+    fn cancel(&mut self);
+}
+
+/// The rows of a query running in this process.
+struct LocalRows {
+    scope: Scope,
+    arrived: CollectedValues<RowBatch>,
+    outcome: mpsc::Receiver<Result<JobExecutionResult, JobError>>,
+    cancel: CancelHandle,
+}
+
+impl RowSource for LocalRows {
+    fn poll(&mut self, wait: Duration) -> (Vec<ResultRow>, Option<SqlResult<()>>) {
+        let ended = match self.outcome.recv_timeout(wait) {
+            Ok(result) => Some(result),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
+                Some(Err(JobError::Runtime("the query's job vanished".into())))
+            }
+        };
+        // Taken after the end was seen: the job's last rows are among them.
+        let batches = self.arrived.take();
+        let rows = QueryResult::collect(&self.scope, &batches).rows;
+        let ended = ended.map(|result| {
+            result
+                .map(|_| ())
+                .map_err(|e| SqlError::new(format!("the query failed: {e}")))
+        });
+        (rows, ended)
+    }
+
+    fn cancel(&mut self) {
+        self.cancel.cancel();
+        let _ = self.outcome.recv();
     }
 }
 
@@ -194,14 +244,14 @@ impl Shown {
     }
 
     /// The lines showing the rows that arrived.
-    fn arrived(&mut self, rows: QueryResult) -> Vec<String> {
+    fn arrived(&mut self, rows: Vec<ResultRow>) -> Vec<String> {
         match self {
             Shown::Changes { layout, count } => {
-                *count += rows.rows.len();
+                *count += rows.len();
                 layout.rows(&rows)
             }
             Shown::Table { table, changed, .. } => {
-                for (kind, values) in rows.rows {
+                for (kind, values) in rows {
                     table.apply(kind, values);
                 }
                 *changed = true;

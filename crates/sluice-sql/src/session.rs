@@ -14,10 +14,12 @@ use crate::expr::bind::{Scope, bind};
 use crate::live::LiveOutput;
 use crate::options::parse_duration;
 use crate::planner::{PlanContext, Planned, ReferencedNames, Reuse, plan_query, sink};
+use crate::remote_results::{ResultSink, ResultTarget};
 use crate::result::QueryResult;
 use crate::statement::{FlinkStatement, parse_script};
 use crate::table_view::{self, ResultMode, TableView, rows_in_set};
 use crate::tableau;
+use crate::types::SqlType;
 
 /// What a statement produced, for the client to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,7 @@ pub struct SqlSession {
     catalog: Catalog,
     options: BTreeMap<String, String>,
     live: Option<LiveOutput>,
+    results_to: Option<ResultTarget>,
 }
 
 impl SqlSession {
@@ -55,6 +58,21 @@ impl SqlSession {
     /// once the query ended: how the client shows a query over an unbounded table.
     pub fn print_live(&mut self, output: LiveOutput) {
         self.live = Some(output);
+    }
+
+    /// Sends the rows of each query to the client listening at `target` (a query run by a
+    /// cluster's workers for `sluice sql -m`), instead of keeping them.
+    pub fn send_results_to(&mut self, target: ResultTarget) {
+        self.results_to = Some(target);
+    }
+
+    /// The columns (name and type) of the rows `query` gives, without running it.
+    pub fn result_columns(
+        &self,
+        query: &sqlparser::ast::Query,
+    ) -> SqlResult<Vec<(String, SqlType)>> {
+        let (_env, planned) = self.plan(query)?;
+        Ok(QueryResult::collect(&planned.scope, &[]).columns)
     }
 
     /// Makes the Rust `function` callable from SQL as `name`.
@@ -231,11 +249,19 @@ impl SqlSession {
     /// Runs a query to its end and returns its rows as Flink's tableau, or prints them as
     /// they arrive when the session prints live.
     fn select(&mut self, query: &sqlparser::ast::Query) -> SqlResult<Outcome> {
-        let width = match self.options.get("sql-client.display.max-column-width") {
-            Some(value) => parse_number("sql-client.display.max-column-width", value)?,
-            None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
-        };
-        let mode = self.result_mode()?;
+        let (width, mode) = self.result_display()?;
+        if let Some(target) = &self.results_to {
+            let (env, planned) = self.plan(query)?;
+            let sink = ResultSink::new(target.clone(), planned.scope);
+            planned
+                .stream
+                .sink_to(sink)
+                .name("Sink: Collect")
+                .set_parallelism(1);
+            env.execute("collect")
+                .map_err(|e| SqlError::new(format!("the query failed: {e}")))?;
+            return Ok(Outcome::Printed);
+        }
         if self.live.is_some() {
             let (env, planned) = self.plan(query)?;
             if let Some(live) = &mut self.live {
@@ -254,14 +280,19 @@ impl SqlSession {
         }))
     }
 
-    /// How query results are shown (`sql-client.execution.result-mode`: `tableau`, the
-    /// default here, or `changelog`, each change as a line; `table`, the table they leave).
-    fn result_mode(&self) -> SqlResult<ResultMode> {
+    /// How query results are shown: the widest column (`sql-client.display.max-column-width`)
+    /// and the mode (`sql-client.execution.result-mode`: `tableau`, the default here, or
+    /// `changelog`, each change as a line; `table`, the table they leave).
+    pub fn result_display(&self) -> SqlResult<(usize, ResultMode)> {
+        let width = match self.options.get("sql-client.display.max-column-width") {
+            Some(value) => parse_number("sql-client.display.max-column-width", value)?,
+            None => tableau::DEFAULT_MAX_COLUMN_WIDTH,
+        };
         let mode = self
             .options
             .get(RESULT_MODE)
             .map(|m| m.to_ascii_lowercase());
-        Ok(match mode.as_deref() {
+        let mode = match mode.as_deref() {
             Some("table") => ResultMode::Table {
                 max_rows: match self.options.get(MAX_TABLE_ROWS) {
                     Some(value) => parse_number(MAX_TABLE_ROWS, value)?,
@@ -269,7 +300,8 @@ impl SqlSession {
                 },
             },
             _ => ResultMode::Tableau,
-        })
+        };
+        Ok((width, mode))
     }
 
     /// Runs a query to its end and returns its rows.

@@ -3,7 +3,7 @@
 //! values right-aligned, NULL as `<NULL>`, what does not fit cut with `...`, and a footer with
 //! the row count.
 
-use crate::result::QueryResult;
+use crate::result::{QueryResult, ResultRow};
 use crate::types::SqlType;
 
 /// Flink's default `sql-client.display.max-column-width`.
@@ -15,7 +15,7 @@ const NULL: &str = "<NULL>";
 pub fn tableau(result: &QueryResult, max_width: usize) -> Vec<String> {
     let table = Tableau::new(&result.columns, max_width);
     let mut lines = table.header();
-    lines.extend(table.rows(result));
+    lines.extend(table.rows(&result.rows));
     lines.extend(table.footer(result.rows.len()));
     lines
 }
@@ -66,11 +66,9 @@ impl Tableau {
         ]
     }
 
-    /// One line per row of `result`: its kind (when the table shows kinds) and values.
-    pub fn rows(&self, result: &QueryResult) -> Vec<String> {
-        result
-            .rows
-            .iter()
+    /// One line per row: its kind (when the table shows kinds) and values.
+    pub fn rows(&self, rows: &[ResultRow]) -> Vec<String> {
+        rows.iter()
             .map(|(kind, values)| {
                 let kind = self.kinds.then(|| kind.short().to_string());
                 row(kind.into_iter().chain(cells(values)), &self.widths)

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::live::{Interrupt, LiveOutput};
+use crate::remote_results::ResultTarget;
 use crate::session::{Outcome, SqlSession};
 use crate::statement::parse_script;
 
@@ -29,12 +30,24 @@ pub struct SqlArgs {
     /// Statements to run, as text: how a cluster's workers run one job of a script.
     #[arg(long = "statements", hide = true, conflicts_with_all = ["file", "init"])]
     pub statements: Option<String>,
+    /// Where the workers send a query's rows: the `host:port` `sluice sql -m` listens on.
+    #[arg(long = "results-to", hide = true, requires_all = ["statements", "results_token"])]
+    pub results_to: Option<String>,
+    /// The token the client listening there expects.
+    #[arg(long = "results-token", hide = true, requires = "results_to")]
+    pub results_token: Option<String>,
 }
 
 /// Runs `sluice sql`.
 pub fn run(args: &SqlArgs) -> Result<(), String> {
     let mut session = SqlSession::new();
     if let Some(statements) = &args.statements {
+        if let (Some(address), Some(token)) = (&args.results_to, &args.results_token) {
+            session.send_results_to(ResultTarget {
+                address: address.clone(),
+                token: token.clone(),
+            });
+        }
         return run_text(&mut session, statements, "the statements");
     }
     // A query's rows are printed as they arrive; at the prompt Ctrl-C stops a query.

@@ -4,7 +4,7 @@
 
 mod ddl;
 
-use sqlparser::ast::{ObjectName, Query, Statement};
+use sqlparser::ast::{ObjectName, Statement};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
@@ -13,6 +13,9 @@ use crate::catalog::TableDef;
 use crate::dialect::FlinkDialect;
 use crate::error::{SqlError, SqlResult};
 use ddl::parse_create_table;
+
+/// A query's syntax tree (sqlparser's), as statements hold it.
+pub use sqlparser::ast::Query;
 
 /// One statement of a script.
 #[derive(Debug, Clone)]
