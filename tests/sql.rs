@@ -97,6 +97,7 @@ fn session_window_aggregates_match_flink() {
 
 #[test]
 fn group_aggregates_write_flinks_changelog() {
+    check("group_by_expressions");
     check("group_by");
     check("group_by_unchanged");
 }

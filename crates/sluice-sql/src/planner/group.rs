@@ -8,6 +8,7 @@ use super::aggregate::{
     AggregationPlan, aggregate_columns, aggregate_input, group_by_names, keyed_aggregation,
     select_list,
 };
+use super::group_exprs::with_group_expressions;
 use super::rewrite::rewrite_item;
 use super::select::bind_filter;
 use super::{PlanContext, Planned};
@@ -29,6 +30,8 @@ pub fn plan_group_aggregate(
         )
         .or_at(&select.span()));
     }
+    let (select, input) = with_group_expressions(ctx, select, input)?;
+    let select = select.as_ref();
     let keys = group_columns(select, &input.scope)?;
     let bound = |which| {
         keys.iter()

@@ -5,6 +5,7 @@
 
 mod aggregate;
 mod group;
+mod group_exprs;
 mod join;
 mod legacy_window;
 mod referenced;
