@@ -451,3 +451,74 @@ fn sql_scripts_run_their_inserts_on_the_cluster() {
         "{stderr}"
     );
 }
+
+/// `sluice sql -m`: a query over an unbounded table prints its rows as the cluster sends them,
+/// and Ctrl-C (SIGINT) stops the client and cancels the query's job.
+#[test]
+fn an_unbounded_query_on_the_cluster_stops_at_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let cluster = Cluster::start("sql-live", 1, 2);
+    std::fs::write(
+        cluster.dir.join("ticks.sql"),
+        "SET 'parallelism.default' = '1';
+         CREATE TABLE ticks (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '50',
+           'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '1000000');
+         SELECT n, n * 10 AS tens FROM ticks;",
+    )
+    .unwrap();
+    let jobmanager = format!("127.0.0.1:{}", cluster.rest_port);
+    let mut client = Command::new(SLUICE)
+        .arg("sql")
+        .args(cluster.flags())
+        .args(["-m", &jobmanager, "-f", "ticks.sql"])
+        .current_dir(&cluster.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = client.id();
+    // Should Ctrl-C not stop it, the client is killed after 90 s: the test fails, not hangs.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = {
+        let done = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(90);
+            while Instant::now() < deadline {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        })
+    };
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    let mut job = None;
+    let mut rows = 0;
+    while rows < 3 {
+        let line = lines.next().expect("the client printed rows").unwrap();
+        if let Some(id) = line.strip_prefix("Job has been submitted with JobID ") {
+            job = Some(id.to_string());
+        }
+        if line.starts_with("| +I |") {
+            rows += 1;
+            assert_eq!(line, format!("| +I | {rows:>20} | {:>20} |", rows * 10));
+        }
+    }
+    signal(pid, "INT");
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("Query terminated, received a total of ")),
+        "{rest:?}"
+    );
+    assert!(client.wait().unwrap().success());
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    watchdog.join().unwrap();
+    let job = job.expect("the client named the query's job");
+    cluster.wait_for_state(&job, "CANCELED");
+}
