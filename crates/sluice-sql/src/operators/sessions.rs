@@ -42,10 +42,13 @@ pub struct Sessions {
     open: Vec<Vec<Session>>,
     /// Ids of forgotten keys, to use again.
     free: Vec<u32>,
-    /// Session end → keys that had a session ending then (entries may be stale: a session
-    /// that grew is found again under its new end, and a forgotten key's id may be another
-    /// key's by then; either way only sessions due are closed).
+    /// Session end → keys to look at then: each key with open sessions is under one end at
+    /// or before its earliest session's (a session that grew is found under its old end and
+    /// put under its new one then), so a row that extends a session costs no entry.
     by_end: BTreeMap<Timestamp, Vec<u32>>,
+    /// The end each key is under in `by_end` (`Timestamp::MAX`: none); entries elsewhere are
+    /// stale.
+    registered: Vec<Timestamp>,
     /// The accumulators, when they are kept in a state backend.
     in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
     store: StateStore,
@@ -61,6 +64,7 @@ impl Sessions {
             open: Vec::new(),
             free: Vec::new(),
             by_end: BTreeMap::new(),
+            registered: Vec::new(),
             in_backend: KeyedValues::new(name),
             store: StateStore::default(),
         }
@@ -78,11 +82,13 @@ impl Sessions {
         let id = match self.free.pop() {
             Some(id) => {
                 self.keys[id as usize] = key.to_vec();
+                self.registered[id as usize] = Timestamp::MAX;
                 id
             }
             None => {
                 self.keys.push(key.to_vec());
                 self.open.push(Vec::new());
+                self.registered.push(Timestamp::MAX);
                 (self.keys.len() - 1) as u32
             }
         };
@@ -158,13 +164,24 @@ impl Sessions {
             in_backend.put(store, window, accumulators)?;
         }
         let at = first.unwrap_or_else(|| sessions.partition_point(|s| s.start < merged.start));
-        self.by_end.entry(merged.end).or_default().push(id);
+        let end = merged.end;
         sessions.insert(at, merged);
+        self.look_at(id, end);
         Ok(true)
+    }
+
+    /// Has `close` look at the key of `id` by `end`, unless it does by then already.
+    fn look_at(&mut self, id: u32, end: Timestamp) {
+        let registered = &mut self.registered[id as usize];
+        if end < *registered {
+            *registered = end;
+            self.by_end.entry(end).or_default().push(id);
+        }
     }
 
     /// Forgets the key of `id`, which has no open session.
     fn forget(&mut self, id: u32) {
+        self.registered[id as usize] = Timestamp::MAX;
         let key = std::mem::take(&mut self.keys[id as usize]);
         self.ids.remove(&key);
         self.free.push(id);
@@ -173,20 +190,26 @@ impl Sessions {
     /// Puts back an open session of `key`.
     fn insert(&mut self, key: &[KeyValue], session: Session) {
         let id = self.id(key);
-        self.by_end.entry(session.end).or_default().push(id);
+        let end = session.end;
         let sessions = &mut self.open[id as usize];
         let at = sessions.partition_point(|s| s.start < session.start);
         sessions.insert(at, session);
+        self.look_at(id, end);
     }
 
     /// Removes and returns the sessions whose end − 1 is at or before `watermark`.
     pub fn close(&mut self, watermark: Timestamp) -> UserResult<Vec<Closed>> {
         let mut closed = Vec::new();
         while let Some(entry) = self.by_end.first_entry() {
-            if *entry.key() - 1 > watermark {
+            let due = *entry.key();
+            if due - 1 > watermark {
                 break;
             }
             for id in entry.remove() {
+                if self.registered[id as usize] != due {
+                    continue;
+                }
+                self.registered[id as usize] = Timestamp::MAX;
                 let sessions = &mut self.open[id as usize];
                 let before = sessions.len();
                 let key = &self.keys[id as usize];
@@ -211,8 +234,10 @@ impl Sessions {
                         index += 1;
                     }
                 }
-                if before > 0 && sessions.is_empty() {
-                    self.forget(id);
+                match sessions.iter().map(|s| s.end).min() {
+                    Some(next) => self.look_at(id, next),
+                    None if before > 0 => self.forget(id),
+                    None => {}
                 }
             }
         }
@@ -276,6 +301,32 @@ impl Sessions {
 mod tests {
     use super::*;
     use crate::aggregate::AggKind;
+
+    #[test]
+    fn a_growing_session_is_looked_at_once_and_closes_at_its_last_end() {
+        let mut sessions = Sessions::new("sessions");
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let key = [KeyValue::Int(7)];
+        let other = [KeyValue::Int(8)];
+        for t in 0..1000 {
+            let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |accs| {
+                accs[0].add(None, 0)
+            });
+            assert!(added.unwrap());
+        }
+        sessions
+            .add(&other, (500, 510), &calls, |_| false, |_| {})
+            .unwrap();
+        assert_eq!(sessions.by_end.len(), 2, "one entry per session, not per row");
+        let closed = sessions.close(1007).unwrap();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].0, other);
+        let closed = sessions.close(1008).unwrap();
+        assert_eq!(closed.len(), 1);
+        assert_eq!((closed[0].1, closed[0].2), (0, 1009));
+        assert_eq!(closed[0].3[0].value(&calls[0]), KeyValue::Int(1000));
+        assert!(sessions.by_end.is_empty() && sessions.ids.is_empty());
+    }
 
     #[test]
     fn keys_without_open_sessions_are_forgotten() {
