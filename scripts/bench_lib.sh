@@ -6,6 +6,9 @@
 # median CMD...  the median of $RUNS (default 3, set here when unset) such runs.
 
 RUNS="${RUNS:-3}"
+# A run that fails inside `$(median ..)` (a subshell) stops the whole script: it signals the
+# script's own shell ($$ is that shell's in subshells too).
+trap 'echo "a benchmark run failed" >&2; exit 1' USR1
 
 timed() {
   local stats start end
@@ -13,6 +16,7 @@ timed() {
   start=$(date +%s%N)
   /usr/bin/time -f '%M' -o "$stats" "$@" >>"${BENCH_OUTPUT:-/dev/null}" 2>"$stats.err" || {
     cat "$stats.err" >&2
+    kill -USR1 $$
     exit 1
   }
   end=$(date +%s%N)

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array, new_null_array};
+use arrow_array::{
+    Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array, new_empty_array, new_null_array,
+};
 
 use super::{Expr, ExprKind, as_boolean};
 use crate::error::SqlResult;
@@ -20,6 +22,9 @@ pub(super) fn eval_case(
     batch: &RecordBatch,
 ) -> SqlResult<ArrayRef> {
     let rows = batch.num_rows();
+    if rows == 0 {
+        return Ok(new_empty_array(&ty.arrow_type()));
+    }
     // The rows no branch has taken yet; `None` while that is every row.
     let mut left: Option<Vec<u32>> = None;
     // The results computed so far, and for each row of `batch` where its value lies in them.
@@ -228,5 +233,21 @@ mod tests {
         // A NULL condition is not true; no ELSE is NULL.
         let without_else = case(vec![(b_is_zero, int(7))], None);
         assert_eq!(values(&without_else), [Some(7), None, None, None, Some(7)]);
+    }
+
+    #[test]
+    fn a_batch_without_rows_gives_an_empty_column() {
+        let batch = RecordBatch::try_from_iter([(
+            "a",
+            Arc::new(Int32Array::from(Vec::<i32>::new())) as ArrayRef,
+        )])
+        .unwrap();
+        let a = Expr::column(0, SqlType::Int, false);
+        let positive = binary(BinaryOp::Gt, a.clone(), int(0), SqlType::Boolean);
+        let out = case(vec![(positive, a)], Some(int(0)))
+            .eval(&batch)
+            .unwrap();
+        assert_eq!(out.len(), 0);
+        assert_eq!(out.data_type(), &arrow_schema::DataType::Int32);
     }
 }

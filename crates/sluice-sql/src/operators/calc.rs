@@ -75,6 +75,9 @@ impl Calc {
             }
             None => batch,
         };
+        if input.num_rows() == 0 {
+            return Ok(RecordBatch::new_empty(Arc::clone(&self.schema)));
+        }
         let columns = self
             .projections
             .iter()

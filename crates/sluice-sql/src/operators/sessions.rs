@@ -309,15 +309,23 @@ mod tests {
         let key = [KeyValue::Int(7)];
         let other = [KeyValue::Int(8)];
         for t in 0..1000 {
-            let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |accs| {
-                accs[0].add(None, 0)
-            });
+            let added = sessions.add(
+                &key,
+                (t, t + 10),
+                &calls,
+                |_| false,
+                |accs| accs[0].add(None, 0),
+            );
             assert!(added.unwrap());
         }
         sessions
             .add(&other, (500, 510), &calls, |_| false, |_| {})
             .unwrap();
-        assert_eq!(sessions.by_end.len(), 2, "one entry per session, not per row");
+        assert_eq!(
+            sessions.by_end.len(),
+            2,
+            "one entry per session, not per row"
+        );
         let closed = sessions.close(1007).unwrap();
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].0, other);
