@@ -7,7 +7,8 @@
 # whole processes (`sluice sql -f`, benches/flink/SqlScript.java; JVM start-up included). Each
 # query's output must be the same on both engines (compared sorted).
 # Parallelism 1 and 2; each cell the median of RUNS runs (default 3); bids/s per core.
-# QUERIES (default: all ten) picks some, e.g. QUERIES="q5 q7".
+# QUERIES (default: all ten) picks some, e.g. QUERIES="q5 q7". SETUP holds statements both
+# engines run first, e.g. SETUP="SET 'pipeline.auto-watermark-interval' = '10 ms';".
 #
 #   scripts/bench_nexmark_flink.sh [ROWS=2000000]
 set -euo pipefail
@@ -27,6 +28,7 @@ script() {
   [ "$2" = flink ] && quote='s/\bdateTime\b/`dateTime`/g'
   rm -rf "$out"
   { echo "SET 'parallelism.default' = '$3';"
+    echo "${SETUP:-}"
     cat benches/sql/nexmark/bid-datagen.sql "tests/sql/nexmark/queries/$1.sql" |
       sed -e "s#'connector' = 'blackhole'#'connector' = 'filesystem', 'path' = '\${OUT}', 'format' = 'csv'#" \
         -e "s#\${NEXMARK_DIR}/data/output/\${SUBMIT_TIME}/bid/#\${OUT}/#" \
@@ -36,7 +38,7 @@ script() {
 }
 
 benches/flink/run.sh SqlScript "$(script q0 flink 1)" >/dev/null # compiles it outside the measured runs
-echo "Nexmark queries over $ROWS datagen bids; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs"
+echo "Nexmark queries over $ROWS datagen bids; $(nproc) cores; $(date -u +%Y-%m-%d); median of $RUNS whole-process runs${SETUP:+; both after $SETUP}"
 echo
 echo "| query | Sluice p=1 | bids/s | RSS | Flink p=1 | bids/s | RSS | speed | memory | Sluice p=2 | bids/s/core | Flink p=2 | bids/s/core | speed p=2 |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
