@@ -9,7 +9,7 @@ use arrow_array::{
     Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array, new_empty_array, new_null_array,
 };
 
-use super::{Expr, ExprKind, as_boolean};
+use super::{Expr, as_boolean};
 use crate::error::SqlResult;
 use crate::types::SqlType;
 
@@ -117,48 +117,10 @@ fn rows_of(batch: &RecordBatch, rows: Option<&[u32]>, expr: &Expr) -> SqlResult<
     )?)
 }
 
-impl Expr {
-    /// Sets `read[i]` for each input column `i` the expression reads.
-    pub fn mark_columns(&self, read: &mut [bool]) {
-        match &self.kind {
-            ExprKind::Column(index) => {
-                if let Some(slot) = read.get_mut(*index) {
-                    *slot = true;
-                }
-            }
-            ExprKind::Literal(_) => {}
-            ExprKind::Binary(_, left, right) => {
-                left.mark_columns(read);
-                right.mark_columns(read);
-            }
-            ExprKind::Not(inner)
-            | ExprKind::Negate(inner)
-            | ExprKind::Cast(inner)
-            | ExprKind::Field(inner, _)
-            | ExprKind::IsNull { expr: inner, .. } => inner.mark_columns(read),
-            ExprKind::Case {
-                branches,
-                otherwise,
-            } => {
-                for (condition, result) in branches {
-                    condition.mark_columns(read);
-                    result.mark_columns(read);
-                }
-                if let Some(otherwise) = otherwise {
-                    otherwise.mark_columns(read);
-                }
-            }
-            ExprKind::Call(_, args) | ExprKind::Udf(_, args) => {
-                args.iter().for_each(|arg| arg.mark_columns(read));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::BinaryOp;
+    use crate::expr::{BinaryOp, ExprKind};
     use arrow_array::Int32Array;
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int32Type;

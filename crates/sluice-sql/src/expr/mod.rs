@@ -12,6 +12,7 @@ mod literal;
 mod scope;
 mod typing;
 pub mod udf;
+mod walk;
 
 use std::sync::Arc;
 

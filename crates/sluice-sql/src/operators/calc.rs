@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{Field, Schema, SchemaRef};
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, StreamOperator};
 use sluice_runtime::task::output::Output;
@@ -12,6 +12,7 @@ use crate::batch::RowBatch;
 use crate::error::SqlResult;
 use crate::expr::bind::Scope;
 use crate::expr::{Expr, as_boolean};
+use crate::operators::shared_exprs::{SharedExprs, shared_exprs};
 
 /// Keeps the rows where `filter` is true and computes `projections` of them.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Calc {
     pub description: String,
     /// How plans show each output column's expression.
     pub column_texts: Vec<String>,
+    /// What the filter and the projections share, computed once per batch.
+    shared: Option<SharedExprs>,
 }
 
 impl Calc {
@@ -55,19 +58,52 @@ impl Calc {
             description.push_str(&format!(", where=[{}]", filter.describe(&names)));
         }
         description.push(')');
+        let shared = filter
+            .as_ref()
+            .and_then(|filter| shared_exprs(filter, &projections, input.columns.len()));
         Calc {
             filter,
             projections,
             schema: output.arrow_schema(),
             description,
             column_texts,
+            shared,
         }
     }
 
     /// Applies the filter and projection to `batch`.
     pub fn apply(&self, batch: &RecordBatch) -> SqlResult<RecordBatch> {
+        match &self.shared {
+            Some(shared) => self.apply_sharing(shared, batch),
+            None => self.filter_and_project(self.filter.as_ref(), &self.projections, batch),
+        }
+    }
+
+    /// [`Calc::apply`] with the shared expressions computed first, as extra columns.
+    fn apply_sharing(&self, shared: &SharedExprs, batch: &RecordBatch) -> SqlResult<RecordBatch> {
+        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+        let mut columns = batch.columns().to_vec();
+        for (i, expr) in shared.exprs.iter().enumerate() {
+            let values = expr.eval(batch)?;
+            let name = format!("$shared{i}");
+            fields.push(Arc::new(Field::new(name, values.data_type().clone(), true)));
+            columns.push(values);
+        }
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        let extended =
+            RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)?;
+        self.filter_and_project(Some(&shared.filter), &shared.projections, &extended)
+    }
+
+    /// The rows of `batch` where `filter` holds, as `projections` of them.
+    fn filter_and_project(
+        &self,
+        filter: Option<&Expr>,
+        projections: &[Expr],
+        batch: &RecordBatch,
+    ) -> SqlResult<RecordBatch> {
         let filtered;
-        let input = match &self.filter {
+        let input = match filter {
             Some(filter) => {
                 let keep = filter.eval(batch)?;
                 filtered = arrow_select::filter::filter_record_batch(batch, as_boolean(&keep)?)?;
@@ -78,8 +114,7 @@ impl Calc {
         if input.num_rows() == 0 {
             return Ok(RecordBatch::new_empty(Arc::clone(&self.schema)));
         }
-        let columns = self
-            .projections
+        let columns = projections
             .iter()
             .map(|e| e.eval(input))
             .collect::<SqlResult<Vec<_>>>()?;
@@ -110,5 +145,57 @@ impl OneInputOperator<RowBatch, RowBatch> for CalcOperator {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::bind::{ScopeColumn, bind};
+    use crate::expr::udf::Functions;
+    use crate::types::SqlType;
+    use arrow_array::{ArrayRef, StringArray};
+
+    #[test]
+    fn shared_expressions_give_what_computing_them_twice_gives() {
+        let input = Scope {
+            columns: vec![ScopeColumn::new("s", SqlType::Varchar(None), true)],
+        };
+        let parse = |sql: &str| {
+            let expr = sqlparser::parser::Parser::new(&crate::dialect::FlinkDialect)
+                .try_with_sql(sql)
+                .unwrap()
+                .parse_expr()
+                .unwrap();
+            bind(&expr, &input, &Functions::default()).unwrap()
+        };
+        let filter = parse("LOWER(s) <> 'b'");
+        let projections = vec![
+            parse("CASE WHEN LOWER(s) = 'a' THEN 'first' ELSE LOWER(s) END"),
+            parse("UPPER(s)"),
+        ];
+        let output = Scope {
+            columns: vec![
+                ScopeColumn::new("x", SqlType::Varchar(None), true),
+                ScopeColumn::new("y", SqlType::Varchar(None), true),
+            ],
+        };
+        let sharing = Calc::new(Some(filter), projections, &input, &output);
+        assert_eq!(sharing.shared.as_ref().map(|s| s.exprs.len()), Some(1));
+        let mut plain = sharing.clone();
+        plain.shared = None;
+        let batch = RecordBatch::try_from_iter([(
+            "s",
+            Arc::new(StringArray::from(vec![
+                Some("A"),
+                Some("B"),
+                None,
+                Some("Cd"),
+            ])) as ArrayRef,
+        )])
+        .unwrap();
+        let shared = sharing.apply(&batch).unwrap();
+        assert_eq!(shared, plain.apply(&batch).unwrap());
+        assert_eq!(shared.num_rows(), 2);
     }
 }

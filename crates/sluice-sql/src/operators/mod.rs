@@ -11,6 +11,7 @@ pub mod key_split;
 pub mod keyed_state;
 pub mod open_windows;
 pub mod sessions;
+pub mod shared_exprs;
 pub mod watermarks;
 pub mod window_agg;
 pub mod window_kind;
