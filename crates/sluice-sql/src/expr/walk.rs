@@ -67,7 +67,7 @@ impl Expr {
                 otherwise: otherwise.as_deref().map(again),
             },
             ExprKind::Call(function, args) => ExprKind::Call(
-                function.clone(),
+                *function,
                 args.iter().map(|a| a.replaced(replace)).collect(),
             ),
             ExprKind::Udf(udf, args) => ExprKind::Udf(
