@@ -581,4 +581,7 @@ fn a_scan_computes_only_the_computed_columns_a_query_reads() {
     let one = plan("SELECT twice FROM t");
     assert!(one.contains("AS twice") && !one.contains("UPPER"), "{one}");
     assert!(plan("SELECT * FROM t").contains("UPPER"));
+    // A misspelt name still hears of the computed column the scan leaves out.
+    let error = session.execute_script("SELECT twise FROM t;").unwrap_err();
+    assert!(error.message.contains("Did you mean 'twice'?"), "{error}");
 }

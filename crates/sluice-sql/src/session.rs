@@ -337,6 +337,25 @@ impl SqlSession {
         env: &StreamExecutionEnvironment,
         query: &sqlparser::ast::Query,
     ) -> SqlResult<Planned> {
+        let referenced =
+            ReferencedNames::of(std::iter::once(query).chain(self.catalog.view_queries()));
+        self.plan_reading(env, query, referenced).map_err(|error| {
+            // Scans left out the computed columns no query names, so an unknown name's
+            // "Did you mean" may miss one: the error of a plan with every column says it.
+            let whole = StreamExecutionEnvironment::new();
+            self.plan_reading(&whole, query, ReferencedNames::all())
+                .err()
+                .unwrap_or(error)
+        })
+    }
+
+    /// Plans `query` on `env`, its scans computing the computed columns `referenced` names.
+    fn plan_reading(
+        &self,
+        env: &StreamExecutionEnvironment,
+        query: &sqlparser::ast::Query,
+        referenced: ReferencedNames,
+    ) -> SqlResult<Planned> {
         let batch = self
             .options
             .get("execution.runtime-mode")
@@ -351,9 +370,7 @@ impl SqlSession {
                     .get("table.optimizer.reuse-sub-plan-enabled")
                     .is_some_and(|v| v.eq_ignore_ascii_case("false")),
             ),
-            referenced: ReferencedNames::of(
-                std::iter::once(query).chain(self.catalog.view_queries()),
-            ),
+            referenced,
         };
         plan_query(&ctx, query)
     }
