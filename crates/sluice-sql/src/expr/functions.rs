@@ -13,7 +13,8 @@ use crate::key::{KeyValue, key_column, key_value};
 use crate::types::SqlType;
 
 use super::kernels::{
-    abs, concat, lower, map_strings, modulo, regexp_extract, split_index, to_timestamp_ltz, upper,
+    abs, concat, date_format, lower, map_strings, modulo, regexp_extract, split_index,
+    to_timestamp_ltz, upper,
 };
 
 /// A scalar function.
@@ -215,6 +216,7 @@ impl Function {
         match self {
             Function::Abs => return abs(&args[0]),
             Function::RegexpExtract => return regexp_extract(args, types, rows),
+            Function::DateFormat => return date_format(args, rows),
             Function::Upper => return Ok(map_strings(&args[0], rows, upper)),
             Function::Lower => return Ok(map_strings(&args[0], rows, lower)),
             Function::SplitIndex => return split_index(args, types, rows),
@@ -287,10 +289,6 @@ impl Function {
                         .collect(),
                 )
             }
-            Function::DateFormat => match DateTime::from_timestamp_millis(int(0)) {
-                Some(time) => string(time.naive_utc().format(&java_pattern(text(1))).to_string()),
-                None => KeyValue::Null,
-            },
             Function::ToTimestamp => match super::format::parse_timestamp_millis(text(0)) {
                 Some(millis) => KeyValue::Int(millis),
                 None => KeyValue::Null,
@@ -319,6 +317,7 @@ impl Function {
                 _ => 0,
             }),
             Function::Abs
+            | Function::DateFormat
             | Function::RegexpExtract
             | Function::Proctime
             | Function::Upper
@@ -549,12 +548,28 @@ mod tests {
         assert_eq!(java_pattern("yyyy'T'HH"), "%YT%H");
         // 2024-01-01 13:05:09.250
         let millis = 1_704_114_309_250;
+        let times: ArrayRef = Arc::new(arrow_array::TimestampMillisecondArray::from(vec![
+            Some(millis),
+            None,
+            Some(0),
+        ]));
+        let patterns: ArrayRef = Arc::new(arrow_array::StringArray::from(vec![
+            "yyyy-MM-dd HH:mm",
+            "yyyy",
+            "HH:mm:ss.SSS 'at' dd",
+        ]));
+        let formatted = Function::DateFormat
+            .eval(
+                &[times, patterns],
+                &[SqlType::Timestamp(3), SqlType::Varchar(None)],
+                &SqlType::Varchar(None),
+                3,
+            )
+            .unwrap();
+        let formatted: Vec<Option<&str>> = formatted.as_string::<i32>().iter().collect();
         assert_eq!(
-            apply(
-                Function::DateFormat,
-                &[KeyValue::Int(millis), s("yyyy-MM-dd HH:mm")]
-            ),
-            s("2024-01-01 13:05")
+            formatted,
+            [Some("2024-01-01 13:05"), None, Some("00:00:00.000 at 01")]
         );
         let ltz = |precision: i32| {
             let seconds: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![1_704_114_309]));

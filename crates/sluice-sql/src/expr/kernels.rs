@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, ArrayRef, Int32Array};
 
 use crate::error::{SqlError, SqlResult};
@@ -194,6 +195,46 @@ pub(super) fn regexp_extract(
             Some(m) => out.append_value(m),
             None => out.append_null(),
         }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// `DATE_FORMAT(timestamp, pattern)` over columns: a pattern translated from Java's and
+/// parsed once per batch (not per row), each value formatted straight into the result.
+pub(super) fn date_format(args: &[ArrayRef], rows: usize) -> SqlResult<ArrayRef> {
+    use chrono::format::Item;
+    use std::fmt::Write as _;
+    let (times, pattern) = (
+        args[0].as_primitive::<TimestampMillisecondType>(),
+        args[1].as_string::<i32>(),
+    );
+    let mut parsed: Option<(&str, Vec<Item<'static>>)> = None;
+    let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 10);
+    for row in 0..rows {
+        if times.is_null(row) || pattern.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let wanted = pattern.value(row);
+        if parsed.as_ref().is_none_or(|(p, _)| *p != wanted) {
+            let items = chrono::format::StrftimeItems::new(&super::functions::java_pattern(wanted))
+                .parse_to_owned()
+                .map_err(|e| SqlError::new(format!("DATE_FORMAT pattern '{wanted}': {e}")))?;
+            parsed = Some((wanted, items));
+        }
+        let Some(time) = chrono::DateTime::from_timestamp_millis(times.value(row)) else {
+            out.append_null();
+            continue;
+        };
+        let items = parsed.as_ref().map(|(_, items)| items.iter());
+        // Writing into the builder's current value cannot fail.
+        let _ = write!(
+            out,
+            "{}",
+            time.naive_utc()
+                .format_with_items(items.into_iter().flatten())
+        );
+        out.append_value("");
     }
     Ok(Arc::new(out.finish()))
 }
