@@ -257,7 +257,8 @@ impl SqlSession {
                 .stream
                 .sink_to(sink)
                 .name("Sink: Collect")
-                .set_parallelism(1);
+                .set_parallelism(1)
+                .set_input_buffer_size(2);
             env.execute("collect")
                 .map_err(|e| SqlError::new(format!("the query failed: {e}")))?;
             return Ok(Outcome::Printed);

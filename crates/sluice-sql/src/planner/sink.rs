@@ -209,7 +209,10 @@ fn by_partition(
     };
     let all = (0..scope.columns.len()).map(|i| scope.column(i)).collect();
     let identity = Calc::new(None, all, scope, scope);
-    keyed_exchange(stream, identity, routing).map(|routed: RoutedBatch| routed.batch)
+    // Row batches are large records: a few per buffer bound what waits in the exchange.
+    keyed_exchange(stream, identity, routing)
+        .map(|routed: RoutedBatch| routed.batch)
+        .set_input_buffer_size(super::aggregate::ROW_BATCHES_PER_BUFFER)
 }
 
 /// Each row of `batch` as Flink's print connector shows it: `+I[a, 1, 2024-01-01T00:00]`.
