@@ -146,16 +146,26 @@ struct RemoteRows {
 
 impl RowSource for RemoteRows {
     fn poll(&mut self, wait: Duration) -> (Vec<ResultRow>, Option<SqlResult<()>>) {
+        let first = match self.rows.recv_timeout(wait) {
+            Ok(received) => received,
+            Err(RecvTimeoutError::Timeout) => return (Vec::new(), None),
+            Err(RecvTimeoutError::Disconnected) => {
+                return (
+                    Vec::new(),
+                    Some(Err(SqlError::new("the result stream ended"))),
+                );
+            }
+        };
         let mut arrived = Vec::new();
-        let mut next = self.rows.recv_timeout(wait);
-        loop {
-            match next {
-                Ok(Received::Rows(rows)) => arrived.extend(rows),
-                Ok(Received::End) => {
+        // The stream's reader sends its end or what broke it last, then stops.
+        for received in std::iter::once(first).chain(self.rows.try_iter()) {
+            match received {
+                Received::Rows(rows) => arrived.extend(rows),
+                Received::End => {
                     let ended = self.job.wait().map_err(SqlError::new);
                     return (arrived, Some(ended));
                 }
-                Ok(Received::Broken(why)) => {
+                Received::Broken(why) => {
                     // The job's own error says more than a cut connection.
                     let ended = match self.job.wait() {
                         Ok(()) => Err(SqlError::new(why)),
@@ -163,17 +173,9 @@ impl RowSource for RemoteRows {
                     };
                     return (arrived, Some(ended));
                 }
-                Err(RecvTimeoutError::Timeout) => return (arrived, None),
-                Err(RecvTimeoutError::Disconnected) => {
-                    let ended = Err(SqlError::new("the result stream ended"));
-                    return (arrived, Some(ended));
-                }
             }
-            next = self.rows.try_recv().map_err(|e| match e {
-                std::sync::mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
-                std::sync::mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-            });
         }
+        (arrived, None)
     }
 
     fn cancel(&mut self) {

@@ -511,14 +511,21 @@ pub fn arrow_schema(fields: &[SqlField]) -> arrow_schema::SchemaRef {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use sqlparser::dialect::GenericDialect;
-
-    fn parse(text: &str) -> SqlResult<SqlType> {
-        let dialect = GenericDialect {};
+impl SqlType {
+    /// The type `text` spells (for tests).
+    pub(crate) fn from_text(text: &str) -> SqlResult<SqlType> {
+        let dialect = sqlparser::dialect::GenericDialect {};
         let mut parser = Parser::new(&dialect).try_with_sql(text)?;
         SqlType::parse(&mut parser)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> SqlResult<SqlType> {
+        SqlType::from_text(text)
     }
 
     #[test]

@@ -183,13 +183,10 @@ fn nested_value(text: &str, ty: &SqlType) -> Nested {
             parts(&mut std::iter::repeat(element.as_ref())).map(KeyValue::Array)
         }
         SqlType::Row(_) if text.is_empty() => Some(KeyValue::Null),
-        SqlType::Row(fields) => {
-            let count = text.split(ARRAY_ELEMENT_DELIMITER).count();
-            (count >= fields.len())
-                .then(|| parts(&mut fields.iter().map(|f| &f.ty)))
-                .flatten()
-                .map(KeyValue::Row)
-        }
+        // Fewer parts than fields leave the row short.
+        SqlType::Row(fields) => parts(&mut fields.iter().map(|f| &f.ty))
+            .filter(|values| values.len() == fields.len())
+            .map(KeyValue::Row),
         SqlType::Map(..) => None,
         _ => return Nested::Scalar,
     };
@@ -435,22 +432,10 @@ mod tests {
 
     #[test]
     fn arrays_and_rows_are_read_from_their_parts_or_name_the_bad_field() {
-        use crate::types::RowField;
+        let field = |name: &str, ty: &str| SqlField::new(name, SqlType::from_text(ty).unwrap());
         let fields = vec![
-            SqlField::new("nums", SqlType::Array(Box::new(SqlType::BigInt))),
-            SqlField::new(
-                "r",
-                SqlType::Row(vec![
-                    RowField {
-                        name: "a".into(),
-                        ty: SqlType::Int,
-                    },
-                    RowField {
-                        name: "b".into(),
-                        ty: SqlType::Varchar(None),
-                    },
-                ]),
-            ),
+            field("nums", "ARRAY<BIGINT>"),
+            field("r", "ROW<a INT, b STRING>"),
         ];
         let decoder = CsvDecoder::new("t", fields.clone(), false);
         let batch = decoder

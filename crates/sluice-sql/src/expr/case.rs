@@ -25,18 +25,16 @@ pub(super) fn eval_case(
     if rows == 0 {
         return Ok(new_empty_array(&ty.arrow_type()));
     }
-    // The rows no branch has taken yet; `None` while that is every row.
-    let mut left: Option<Vec<u32>> = None;
+    // The rows no branch has taken yet, in order.
+    let mut left: Vec<u32> = (0..rows as u32).collect();
     // The results computed so far, and for each row of `batch` where its value lies in them.
     let mut results: Vec<ArrayRef> = Vec::new();
     let mut placed: Vec<(usize, usize)> = vec![(usize::MAX, 0); rows];
     for (condition, result) in branches {
-        let candidates = rows_of(batch, left.as_deref(), condition)?;
-        let when = condition.eval(&candidates)?;
+        let when = condition.eval(&rows_of(batch, &left, condition)?)?;
         let when = as_boolean(&when)?;
         let (mut taken, mut rest) = (Vec::new(), Vec::new());
-        for i in 0..when.len() {
-            let row = left.as_ref().map_or(i as u32, |left| left[i]);
+        for (i, &row) in left.iter().enumerate() {
             // A NULL condition is not true.
             if when.is_valid(i) && when.value(i) {
                 taken.push(row);
@@ -45,25 +43,24 @@ pub(super) fn eval_case(
             }
         }
         if !taken.is_empty() {
-            let inputs = rows_of(batch, Some(&taken), result)?;
+            let inputs = rows_of(batch, &taken, result)?;
             place(&mut results, &mut placed, &taken, result.eval(&inputs)?);
         }
-        left = Some(rest);
-        if left.as_ref().is_some_and(Vec::is_empty) {
+        left = rest;
+        if left.is_empty() {
             break;
         }
     }
-    let left = left.unwrap_or_else(|| (0..rows as u32).collect());
     if !left.is_empty() {
         let value = match otherwise {
-            Some(otherwise) => otherwise.eval(&rows_of(batch, Some(&left), otherwise)?)?,
+            Some(otherwise) => otherwise.eval(&rows_of(batch, &left, otherwise)?)?,
             None => new_null_array(&ty.arrow_type(), left.len()),
         };
         place(&mut results, &mut placed, &left, value);
     }
+    // One result for every row: rows are taken in order, so it is the column as it is.
     if let [only] = &results[..]
         && only.len() == rows
-        && placed.iter().enumerate().all(|(row, &(_, at))| row == at)
     {
         return Ok(Arc::clone(only));
     }
@@ -85,13 +82,11 @@ fn place(
     results.push(values);
 }
 
-/// The rows `rows` of `batch` (all of it for `None`) as a batch, holding real values only in
-/// the columns `expr` reads; the others are cut to the length without copying.
-fn rows_of(batch: &RecordBatch, rows: Option<&[u32]>, expr: &Expr) -> SqlResult<RecordBatch> {
-    let Some(rows) = rows else {
-        return Ok(batch.clone());
-    };
-    if rows.len() == batch.num_rows() && rows.iter().enumerate().all(|(i, &r)| i == r as usize) {
+/// The rows `rows` (in order) of `batch` as a batch, holding real values only in the columns
+/// `expr` reads; the others are cut to the length without copying.
+fn rows_of(batch: &RecordBatch, rows: &[u32], expr: &Expr) -> SqlResult<RecordBatch> {
+    if rows.len() == batch.num_rows() {
+        // Every row, in order.
         return Ok(batch.clone());
     }
     let mut read = vec![false; batch.num_columns()];

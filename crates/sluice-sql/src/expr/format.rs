@@ -168,7 +168,7 @@ fn write_element(
 
 /// Appends `value` in decimal (without the formatting machinery: integers are most of what
 /// rows print).
-pub fn push_integer(out: &mut String, value: i64) {
+fn push_integer(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }

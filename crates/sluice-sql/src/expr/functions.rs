@@ -13,8 +13,8 @@ use crate::key::{KeyValue, key_column, key_value};
 use crate::types::SqlType;
 
 use super::kernels::{
-    abs, concat, date_format, lower, map_strings, modulo, regexp_extract, split_index,
-    to_timestamp_ltz, upper,
+    abs, change_case, concat, date_format, map_strings, modulo, regexp_extract, split_index,
+    to_timestamp_ltz,
 };
 
 /// A scalar function.
@@ -217,8 +217,12 @@ impl Function {
             Function::Abs => return abs(&args[0]),
             Function::RegexpExtract => return regexp_extract(args, types, rows),
             Function::DateFormat => return date_format(args, rows),
-            Function::Upper => return Ok(map_strings(&args[0], rows, upper)),
-            Function::Lower => return Ok(map_strings(&args[0], rows, lower)),
+            Function::Upper => {
+                return Ok(map_strings(&args[0], rows, |t, o| change_case(t, o, true)));
+            }
+            Function::Lower => {
+                return Ok(map_strings(&args[0], rows, |t, o| change_case(t, o, false)));
+            }
             Function::SplitIndex => return split_index(args, types, rows),
             Function::Concat => return Ok(concat(args, rows)),
             Function::Mod => return modulo(args, ty),

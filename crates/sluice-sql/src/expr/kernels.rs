@@ -32,23 +32,20 @@ pub(super) fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str, &mut Strin
     Arc::new(out.finish())
 }
 
-/// `LOWER`: Java's `toLowerCase` (Unicode's lower case; ASCII without allocating).
-pub(super) fn lower(text: &str, out: &mut String) {
+/// `LOWER` (`upper` false) or `UPPER` (true): Java's `toLowerCase`/`toUpperCase`, Unicode's
+/// case mapping (ASCII text without allocating).
+pub(super) fn change_case(text: &str, out: &mut String, upper: bool) {
     if text.is_ascii() {
         out.push_str(text);
-        out.make_ascii_lowercase();
+        if upper {
+            out.make_ascii_uppercase();
+        } else {
+            out.make_ascii_lowercase();
+        }
+    } else if upper {
+        out.push_str(&text.to_uppercase());
     } else {
         out.push_str(&text.to_lowercase());
-    }
-}
-
-/// `UPPER`: Java's `toUpperCase` (Unicode's upper case; ASCII without allocating).
-pub(super) fn upper(text: &str, out: &mut String) {
-    if text.is_ascii() {
-        out.push_str(text);
-        out.make_ascii_uppercase();
-    } else {
-        out.push_str(&text.to_uppercase());
     }
 }
 
@@ -299,10 +296,13 @@ mod tests {
     #[test]
     fn case_mapping_follows_unicode_beyond_ascii() {
         let mut out = String::new();
-        lower("MiXeD Straße ΣΑΣ", &mut out);
+        change_case("MiXeD Straße ΣΑΣ", &mut out, false);
         assert_eq!(out, "MiXeD Straße ΣΑΣ".to_lowercase());
         out.clear();
-        upper("abc ß", &mut out);
+        change_case("abc ß", &mut out, true);
         assert_eq!(out, "ABC SS");
+        out.clear();
+        change_case("MiXeD", &mut out, false);
+        assert_eq!(out, "mixed");
     }
 }

@@ -254,14 +254,10 @@ struct Joined {
 impl Joined {
     /// The arriving row `row` joined `count` times with the kept row `values`.
     fn add(&mut self, row: u32, values: Vec<KeyValue>, count: u32, kind: RowKind) {
-        for _ in 1..count {
-            self.add(row, values.clone(), 1, kind);
-        }
-        if count > 0 {
-            self.arriving.push(row);
-            self.kept.push(values);
-            self.kinds.push(kind);
-        }
+        let count = count as usize;
+        self.arriving.extend(std::iter::repeat_n(row, count));
+        self.kept.extend(std::iter::repeat_n(values, count));
+        self.kinds.extend(std::iter::repeat_n(kind, count));
     }
 }
 
