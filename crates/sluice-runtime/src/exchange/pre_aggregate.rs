@@ -10,11 +10,14 @@
 //! bounded: a producer sends its partial values on when it holds [`MAX_PARTIAL_KEYS`] keys, and
 //! before every control element, so watermarks and barriers stay behind the records they follow.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use rustc_hash::FxBuildHasher;
 use sluice_core::Record;
-use sluice_core::key_selector::{KeyMap, KeySelector};
+use sluice_core::key_selector::{BorrowedKeyFn, KeyMap, KeySelector, OwnedKeyFn};
 
 /// The most keys a producer folds before it sends its partial values on.
 pub const MAX_PARTIAL_KEYS: usize = 1 << 16;
@@ -44,45 +47,102 @@ pub type PreAggregateFactory<T> = Arc<dyn Fn() -> Box<dyn PreAggregate<T>> + Sen
 
 /// Partial values per key, folded with a reduce function.
 pub struct KeyedPreAggregate<T, K, F> {
-    keys: KeySelector<T, K>,
+    partials: Partials<T, K>,
     reduce: F,
-    partials: KeyMap<K, Option<T>>,
+}
+
+/// The partial values of a [`KeyedPreAggregate`], by how its key selector finds keys.
+enum Partials<T, K> {
+    /// Keys returned by a function: each stored beside its value.
+    Owned {
+        keys: OwnedKeyFn<T, K>,
+        map: KeyMap<K, Option<T>>,
+    },
+    /// Keys borrowed from the record: found in the stored values themselves, so a key is held
+    /// (and copied) nowhere else and the table stays small enough for the cache. A value is
+    /// `None` only while it is being folded.
+    Borrowed {
+        keys: BorrowedKeyFn<T, K>,
+        table: HashTable<Option<T>>,
+        hasher: FxBuildHasher,
+    },
 }
 
 impl<T, K, F> KeyedPreAggregate<T, K, F> {
     /// Folds with `reduce` the records of each key `keys` finds.
     pub fn new(keys: KeySelector<T, K>, reduce: F) -> Self {
-        KeyedPreAggregate {
-            keys,
-            reduce,
-            partials: KeyMap::default(),
-        }
+        let partials = match keys {
+            KeySelector::Owned(keys) => Partials::Owned {
+                keys,
+                map: KeyMap::default(),
+            },
+            KeySelector::Borrowed(keys) => Partials::Borrowed {
+                keys,
+                table: HashTable::new(),
+                hasher: FxBuildHasher,
+            },
+        };
+        KeyedPreAggregate { partials, reduce }
     }
 }
 
 impl<T, K, F> PreAggregate<T> for KeyedPreAggregate<T, K, F>
 where
     T: Send,
-    K: Hash + Eq + Clone + Send,
+    K: Hash + Eq + Send,
     F: FnMut(T, T) -> T + Send,
 {
     fn add(&mut self, batch: &mut Vec<Record<T>>) {
-        for record in batch.drain(..) {
-            let slot = self.keys.slot(&mut self.partials, &record.value);
-            *slot = Some(fold(&mut self.reduce, slot.take(), record.value));
+        let reduce = &mut self.reduce;
+        match &mut self.partials {
+            Partials::Owned { keys, map } => {
+                for record in batch.drain(..) {
+                    let slot = map.entry(keys(&record.value)).or_default();
+                    *slot = Some(fold(reduce, slot.take(), record.value));
+                }
+            }
+            Partials::Borrowed {
+                keys,
+                table,
+                hasher,
+            } => {
+                let hash_of =
+                    |value: &Option<T>| value.as_ref().map_or(0, |v| hasher.hash_one(keys(v)));
+                for record in batch.drain(..) {
+                    let key = keys(&record.value);
+                    let hash = hasher.hash_one(key);
+                    let same_key =
+                        |stored: &Option<T>| stored.as_ref().is_some_and(|s| keys(s) == key);
+                    match table.entry(hash, same_key, hash_of) {
+                        Entry::Occupied(entry) => {
+                            let slot = entry.into_mut();
+                            *slot = Some(fold(reduce, slot.take(), record.value));
+                        }
+                        Entry::Vacant(entry) => {
+                            entry.insert(Some(record.value));
+                        }
+                    }
+                }
+            }
         }
     }
 
     fn keys(&self) -> usize {
-        self.partials.len()
+        match &self.partials {
+            Partials::Owned { map, .. } => map.len(),
+            Partials::Borrowed { table, .. } => table.len(),
+        }
     }
 
     fn drain_into(&mut self, out: &mut Vec<Record<T>>) {
-        out.extend(
-            self.partials
-                .drain()
-                .filter_map(|(_, value)| value.map(Record::new)),
-        );
+        match &mut self.partials {
+            Partials::Owned { map, .. } => {
+                out.extend(map.drain().filter_map(|(_, value)| value.map(Record::new)))
+            }
+            Partials::Borrowed { table, .. } => {
+                out.extend(table.drain().flatten().map(Record::new))
+            }
+        }
     }
 }
 
@@ -115,6 +175,31 @@ pub(crate) mod tests {
         let mut values: Vec<Pair> = out.iter().map(|r| r.value).collect();
         values.sort();
         assert_eq!(values, [(1, 6), (2, 5)]);
+        assert_eq!(partials.keys(), 0);
+    }
+
+    #[test]
+    fn borrowed_keys_fold_through_the_growth_of_the_table() {
+        let mut partials = KeyedPreAggregate::new(
+            KeySelector::Borrowed(Arc::new(|p: &(String, u64)| &p.0)),
+            |a: (String, u64), b: (String, u64)| (a.0, a.1 + b.1),
+        );
+        for round in 1..=3 {
+            let mut batch: Vec<_> = (0..5_000u64)
+                .map(|k| Record::new((format!("k{k}"), k * round)))
+                .collect();
+            partials.add(&mut batch);
+            assert!(batch.is_empty());
+        }
+        assert_eq!(partials.keys(), 5_000);
+        let mut out = Vec::new();
+        partials.drain_into(&mut out);
+        assert_eq!(out.len(), 5_000);
+        for record in out {
+            let (key, sum) = record.value;
+            let k: u64 = key[1..].parse().unwrap();
+            assert_eq!(sum, 6 * k, "{key}");
+        }
         assert_eq!(partials.keys(), 0);
     }
 }
