@@ -199,7 +199,10 @@ mod tests {
                 );
             }
         }
-        assert_eq!(word_bytes_of(u64::from_le_bytes(*b"ab c9\xff0z")), 0b1101_1011);
+        assert_eq!(
+            word_bytes_of(u64::from_le_bytes(*b"ab c9\xff0z")),
+            0b1101_1011
+        );
     }
 
     #[test]

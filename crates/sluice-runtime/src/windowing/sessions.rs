@@ -1,8 +1,13 @@
 //! Event-time session windows with a static gap and the default trigger, without the general
 //! machinery: each key keeps its sessions as a sorted vector of (window, contents, whether its
-//! end timer is pending), an element finds the sessions its window `[t, t + gap)` touches and
-//! merges them in place, and timers name the window they were set for (a timer whose window
-//! merged away is stale and skipped).
+//! end timer is pending), and an element finds the sessions its window `[t, t + gap)` touches
+//! and merges them in place.
+//!
+//! A session has at most one live timer, at or before the next time it needs one (its end, or
+//! its cleanup time). A session that grows keeps its timer: when the timer fires early, the
+//! session sets the next one. So an element that extends a session queues no timer, and a
+//! timer that fires is seldom stale. A timer names a window the session covers (sessions only
+//! grow) and is live when its time is the session's `armed` time.
 //!
 //! Observable behaviour is exactly the window operator's with `SessionWindows` and the
 //! event-time trigger (Flink's `MergingWindowSet` and `EventTimeTrigger`): the same windows
@@ -35,8 +40,10 @@ const SESSIONS_STATE: &str = "session-windows";
 struct Session<C> {
     window: TimeWindow,
     contents: C,
-    /// Whether a timer at the window's end is registered (it fires the window).
+    /// Whether the window still fires at its end.
     end_timer: bool,
+    /// The time of this session's live timer, if one is queued (requeued on restore).
+    armed: Option<Timestamp>,
 }
 
 /// Session windows of a static gap over event time.
@@ -124,23 +131,31 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
             .push((key.clone(), window));
     }
 
-    /// Registers the timers of a new or grown session: at its end unless that already
-    /// passed, and at its cleanup time.
-    fn register(&mut self, key: &F::Key, session: &mut Session<F::Contents>) {
-        session.end_timer = session.window.max_timestamp() > self.watermark;
-        self.queue_timers(key, session.window, session.end_timer);
+    /// The next time `session` needs a timer: its end while it still fires there, else its
+    /// cleanup time (none when that never comes).
+    fn next_due(&self, session: &Session<F::Contents>) -> Option<Timestamp> {
+        if session.end_timer {
+            return Some(session.window.max_timestamp());
+        }
+        Some(self.cleanup_time(&session.window)).filter(|t| *t != Timestamp::MAX)
     }
 
-    /// Queues the end timer (when `end_timer`) and the cleanup timer (unless it never comes or
-    /// is the end timer) of `window`.
-    fn queue_timers(&mut self, key: &F::Key, window: TimeWindow, end_timer: bool) {
-        let (end, cleanup) = (window.max_timestamp(), self.cleanup_time(&window));
-        if end_timer {
-            self.timer(end, key, window);
+    /// Makes sure `session` has a timer no later than it next needs one: a timer already
+    /// queued at or before that time stays, and sets the next one when it fires.
+    fn arm(&mut self, key: &F::Key, session: &mut Session<F::Contents>) {
+        let Some(due) = self.next_due(session) else {
+            return;
+        };
+        if session.armed.is_none_or(|armed| due < armed) {
+            session.armed = Some(due);
+            self.timer(due, key, session.window);
         }
-        if cleanup != Timestamp::MAX && !(end_timer && cleanup == end) {
-            self.timer(cleanup, key, window);
-        }
+    }
+
+    /// A new or grown session: it fires at its end unless that already passed.
+    fn register(&mut self, key: &F::Key, session: &mut Session<F::Contents>) {
+        session.end_timer = session.window.max_timestamp() > self.watermark;
+        self.arm(key, session);
     }
 
     fn emit(
@@ -187,6 +202,7 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
                 window,
                 contents: self.function.create(),
                 end_timer: false,
+                armed: None,
             };
             self.register(key, &mut session);
             sessions.insert(first, session);
@@ -197,10 +213,14 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
             for other in merged {
                 session.window = session.window.cover(&other.window);
                 session.contents = self.function.merge(session.contents, other.contents);
+                // The earlier of the two timers stays live; the other is stale.
+                session.armed = match (session.armed, other.armed) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
             let grown = session.window.cover(&window);
             if touching > 1 || grown != session.window {
-                // Windows merged (or the session grew): the old windows' timers go stale.
                 session.window = grown;
                 self.register(key, &mut session);
             }
@@ -217,6 +237,7 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
         Ok(())
     }
 
+    /// A timer set at `time` for `window` (or a session that has grown from it since).
     fn fire(
         &mut self,
         time: Timestamp,
@@ -225,19 +246,30 @@ impl<F: InternalWindowFunction> SessionLogic<F> {
         window: TimeWindow,
         out: &mut Output<F::Out>,
     ) -> UserResult {
-        let Some(position) = sessions.iter().position(|s| s.window == window) else {
+        // Timers fire in time order, so the session is most often the key's first: a scan
+        // from the front finds it sooner than a binary search.
+        let Some(position) = sessions.iter().position(|s| s.window.end > window.start) else {
             return Ok(());
         };
-        if time == window.max_timestamp() && sessions[position].end_timer {
-            sessions[position].end_timer = false;
-            self.emit(key, &window, &mut sessions[position].contents, out)?;
+        let session = &mut sessions[position];
+        if session.window.start > window.start || session.armed != Some(time) {
+            // Its session was dropped, or another timer of the session is the live one.
+            return Ok(());
+        }
+        session.armed = None;
+        let window = session.window;
+        if session.end_timer && time == window.max_timestamp() {
+            session.end_timer = false;
+            self.emit(key, &window, &mut session.contents, out)?;
         }
         if time == self.cleanup_time(&window) {
             sessions.remove(position);
             let times = (self.watermark, self.now);
-            self.function_state
-                .clear(&mut self.function, key, &typed(&window)?, times)?;
+            return self
+                .function_state
+                .clear(&mut self.function, key, &typed(&window)?, times);
         }
+        self.arm(key, &mut sessions[position]);
         Ok(())
     }
 }
@@ -290,16 +322,15 @@ impl<T, OUT, F: InternalWindowFunction<In = T, Out = OUT>> StreamOperator<T, OUT
 
     /// Loads this subtask's sessions and requeues their timers.
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
-        let mut due = Vec::new();
+        let logic = &mut self.logic;
         self.sessions
             .restore(&restored.keyed, &mut |key, sessions| {
                 for session in sessions {
-                    due.push((key.clone(), session.window, session.end_timer));
+                    if let Some(time) = session.armed {
+                        logic.timer(time, key, session.window);
+                    }
                 }
             })?;
-        for (key, window, end_timer) in due {
-            self.logic.queue_timers(&key, window, end_timer);
-        }
         self.logic
             .function_state
             .restore(&restored.keyed, &[SESSIONS_STATE])?;
