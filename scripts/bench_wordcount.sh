@@ -11,7 +11,9 @@
 # start to exit by /usr/bin/time (wall time and peak RSS); each cell is the median of RUNS runs
 # (default 3). Flink runs with the JVM's default heap and with a small one (SMALL_HEAP, default
 # 192m: the smallest that keeps its speed on this job; 128m fails). A one-line input measures
-# start-up: whole process, both sides. Prints a Markdown table.
+# start-up: whole process, both sides. Last, the floor: the same work as one plain loop with no
+# engine (examples/bench_word_count_floor.rs), with each word copied as the job's records are and
+# without. Prints Markdown tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB="${1:-100}"
@@ -24,8 +26,9 @@ INPUT="$DATA/words_${MB}mb_seed${SEED}.txt"
 [ -s "$INPUT" ] || python3 benches/gen_words.py "$INPUT" "$MB" "$SEED"
 printf 'Hello, hello world!\n' >"$DATA/one_line.txt"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sluice-target}"
-cargo build --release --example word_count >&2
+cargo build --release --example word_count --example bench_word_count_floor >&2
 SLUICE="$CARGO_TARGET_DIR/release/examples/word_count"
+FLOOR="$CARGO_TARGET_DIR/release/examples/bench_word_count_floor"
 FLINK_HOME="$(scripts/install-flink.sh)"
 export FLINK_HOME
 
@@ -88,3 +91,18 @@ read -r w r <<<"$ours"
 echo "| Sluice | ${w} s | ${r} MB |"
 read -r w r <<<"$theirs"
 echo "| Flink 2.3 | ${w} s | ${r} MB |"
+echo
+echo "The floor: the job's work as one plain loop on one thread, no engine (median of $RUNS)"
+echo
+echo "| program | wall | throughput | peak RSS |"
+echo "|---|---|---|---|"
+floor_row() { # NAME STATS
+  read -r wall rss <<<"$2"
+  awk -v n="$1" -v w="$wall" -v r="$rss" -v b="$bytes" \
+    'BEGIN { printf "| %s | %.2f s | %.0f MB/s | %d MB |\n", n, w, b / w / 1e6, r }'
+}
+for copies in --owned-words ""; do
+  stats=$(median "$FLOOR" --input "$INPUT" --output "$DATA/floor.csv" $copies)
+  same_counts "$DATA/sluice.csv" "$DATA/floor.csv"
+  floor_row "bench_word_count_floor ${copies:-(a word copied only when new)}" "$stats"
+done
