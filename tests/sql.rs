@@ -76,6 +76,99 @@ fn computed_columns_and_decimal_division_match_flink() {
 }
 
 #[test]
+fn file_metadata_columns_match_flink() {
+    check("file_metadata");
+}
+
+/// Each row carries the path, name, size and modification time of its own file, as Flink's
+/// filesystem connector gives them (its output on these files, checked with Flink 2.3; a field
+/// longer than 24 characters is quoted, as Flink's CSV writer quotes it).
+#[test]
+fn each_row_names_the_file_it_was_read_from() {
+    let dir = temp_dir("sql", "file-metadata-dir");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let at = |millis: u64| std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis);
+    for (name, text, modified) in [
+        ("part-a.csv", "1,a\n2,b\n", at(1_709_287_200_123)),
+        ("part-b.csv", "3,c\n", at(1_709_379_000_000)),
+    ] {
+        let path = input.join(name);
+        std::fs::write(&path, text).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+    }
+    let out = dir.join("out");
+    let script = format!(
+        "CREATE TABLE t (id INT, name STRING,
+           `path` STRING NOT NULL METADATA FROM 'file.path' VIRTUAL,
+           fname STRING METADATA FROM 'file.name',
+           `file.size` BIGINT METADATA VIRTUAL,
+           mtime TIMESTAMP_LTZ(3) METADATA FROM 'file.modification-time'
+         ) WITH ('connector' = 'filesystem', 'path' = 'file://{}', 'format' = 'csv');
+         CREATE TABLE s (id INT, name STRING, p STRING, fname STRING, sz BIGINT, mtime STRING)
+         WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+         INSERT INTO s SELECT id, name, `path`, fname, `file.size`, CAST(mtime AS STRING) FROM t;",
+        input.display(),
+        out.display()
+    );
+    SqlSession::new().execute_script(&script).unwrap();
+    let input = input.display();
+    assert_eq!(
+        committed_lines(&[&out]),
+        [
+            format!("1,a,\"{input}/part-a.csv\",part-a.csv,8,\"2024-03-01 10:00:00.123\""),
+            format!("2,b,\"{input}/part-a.csv\",part-a.csv,8,\"2024-03-01 10:00:00.123\""),
+            format!("3,c,\"{input}/part-b.csv\",part-b.csv,4,\"2024-03-02 11:30:00.000\""),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A metadata key the connector does not offer, or a connector that offers none, is an error
+/// naming the column.
+#[test]
+fn unknown_metadata_is_an_error_naming_the_column() {
+    let unknown = SqlSession::new()
+        .execute_script(
+            "CREATE TABLE t (id INT, who STRING METADATA FROM 'file.owner')
+             WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+             SELECT * FROM t;",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("invalid metadata key 'file.owner' in column 'who'")
+            && unknown.contains("'file.path', 'file.name', 'file.size', 'file.modification-time'"),
+        "{unknown}"
+    );
+    let mistyped = SqlSession::new()
+        .execute_script(
+            "CREATE TABLE t (id INT, size INT METADATA FROM 'file.size')
+             WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+             SELECT * FROM t;",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        mistyped.contains("'size' is declared INT, but 'file.size' is BIGINT"),
+        "{mistyped}"
+    );
+    let elsewhere = SqlSession::new()
+        .execute_script(
+            "CREATE TABLE g (id INT, p STRING METADATA FROM 'file.path')
+             WITH ('connector' = 'datagen', 'number-of-rows' = '1');
+             SELECT * FROM g;",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        elsewhere.contains("metadata column 'p' (key 'file.path') is not supported"),
+        "{elsewhere}"
+    );
+}
+
+#[test]
 fn tumbling_window_aggregates_match_flink() {
     check("tumble");
 }

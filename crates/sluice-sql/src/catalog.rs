@@ -75,6 +75,15 @@ impl TableDef {
             .collect()
     }
 
+    /// The fields of the `METADATA` columns, as declared.
+    pub fn metadata_fields(&self) -> Vec<SqlField> {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c.kind, ColumnKind::Metadata { .. }))
+            .map(|c| c.field.clone())
+            .collect()
+    }
+
     /// An option that must be present.
     pub fn required_option(&self, key: &str) -> SqlResult<&str> {
         self.options.get(key).map(String::as_str).ok_or_else(|| {

@@ -408,12 +408,15 @@ impl SqlSession {
     }
 }
 
-/// Gives each computed column the type of its expression over the physical columns.
+/// Gives each computed column the type of its expression over the physical and metadata
+/// columns.
 fn type_computed_columns(
     table: &mut crate::catalog::TableDef,
     functions: &crate::expr::udf::Functions,
 ) -> SqlResult<()> {
-    let physical = Scope::of_fields(&table.physical_fields());
+    let mut readable = table.physical_fields();
+    readable.extend(table.metadata_fields());
+    let physical = Scope::of_fields(&readable);
     for column in &mut table.columns {
         if let ColumnKind::Computed(expr) = &column.kind {
             let bound = bind(expr, &physical, functions)?;

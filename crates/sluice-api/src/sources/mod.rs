@@ -14,4 +14,4 @@ pub use collection::{CollectionSource, CollectionSplit};
 pub use iterator::IteratorSource;
 pub use sequence::SequenceSource;
 pub use socket::SocketTextSource;
-pub use text_file::{FileSplit, TextFileSource};
+pub use text_file::{FileInfo, FileLine, FileSplit, FromFileLine, TextFileSource};

@@ -7,10 +7,17 @@
 //! `readLine` (Flink's text formats), `\n`, `\r\n` and a lone `\r` end a line. A line longer
 //! than the source's limit ([`super::DEFAULT_MAX_LINE_BYTES`] unless set) fails the job with an
 //! error naming the file and the byte where the line starts.
+//!
+//! The source gives each line as a `String`, or as a [`FileLine`] that also names the file it
+//! came from, with the file's size and modification time (the file metadata of Flink's
+//! `filesystem` connector).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
 use sluice_core::UserResult;
 use sluice_runtime::source::{Boundedness, ReaderStatus, Source, SourceOutput, SourceReader};
@@ -90,15 +97,60 @@ pub struct FileSplit {
     pub end: u64,
 }
 
-/// The reader of a [`TextFileSource`].
-pub struct TextFileReader {
+/// A file being read, as its lines' metadata.
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileInfo {
+    /// The file's path, absolute.
+    pub path: PathBuf,
+    /// The file's length in bytes.
+    pub size: u64,
+    /// When the file was last modified, in milliseconds since the epoch.
+    pub modified_millis: i64,
+}
+
+/// A line and the file it was read from. Lines of one file share its [`FileInfo`] (a line
+/// sent to another process takes a copy of it).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct FileLine {
+    /// The file (shared by its lines).
+    pub file: Arc<FileInfo>,
+    /// The line, without its line ending.
+    pub line: String,
+}
+
+/// What a [`TextFileSource`] makes of each line it reads: the line itself, or a [`FileLine`].
+pub trait FromFileLine: Send + 'static {
+    /// The record for `line`, read from `file`.
+    fn from_file_line(line: String, file: &Arc<FileInfo>) -> Self;
+}
+
+impl FromFileLine for String {
+    fn from_file_line(line: String, _: &Arc<FileInfo>) -> Self {
+        line
+    }
+}
+
+impl FromFileLine for FileLine {
+    fn from_file_line(line: String, file: &Arc<FileInfo>) -> Self {
+        FileLine {
+            file: Arc::clone(file),
+            line,
+        }
+    }
+}
+
+/// The reader of a [`TextFileSource`], making records of type `L` from lines.
+pub struct TextFileReader<L = String> {
     current: Option<OpenSplit>,
     max_line_bytes: usize,
+    lines: PhantomData<fn() -> L>,
 }
 
 struct OpenSplit {
     reader: BufReader<File>,
+    /// The split's path, as the split names it.
     path: PathBuf,
+    file: Arc<FileInfo>,
     position: u64,
     end: u64,
     line: Vec<u8>,
@@ -112,7 +164,7 @@ impl OpenSplit {
         read_line_within(&mut self.reader, line, self.max_line_bytes).map_err(|e| {
             format!(
                 "cannot read {} at byte {}: {e}",
-                self.path.display(),
+                self.file.path.display(),
                 self.position
             )
             .into()
@@ -135,9 +187,9 @@ fn read_line_within(input: &mut impl BufRead, line: &mut Vec<u8>, max: usize) ->
     Ok(read)
 }
 
-impl Source<String> for TextFileSource {
+impl<L: FromFileLine> Source<L> for TextFileSource {
     type Split = FileSplit;
-    type Reader = TextFileReader;
+    type Reader = TextFileReader<L>;
 
     fn boundedness(&self) -> Boundedness {
         Boundedness::Bounded
@@ -168,20 +220,34 @@ impl Source<String> for TextFileSource {
         Ok(splits)
     }
 
-    fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<TextFileReader> {
+    fn create_reader(&self, _ctx: &OperatorContext) -> UserResult<TextFileReader<L>> {
         Ok(TextFileReader {
             current: None,
             max_line_bytes: self.max_line_bytes,
+            lines: PhantomData,
         })
     }
 }
 
 fn open_split(split: &FileSplit, max_line_bytes: usize) -> UserResult<OpenSplit> {
-    let file = File::open(&split.path)
-        .map_err(|e| format!("cannot read input file {}: {e}", split.path.display()))?;
+    let cannot_read =
+        |e: io::Error| format!("cannot read input file {}: {e}", split.path.display());
+    let file = File::open(&split.path).map_err(cannot_read)?;
+    let meta = file.metadata().map_err(cannot_read)?;
+    let modified = meta.modified().map_err(cannot_read)?;
+    let modified_millis = match modified.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_millis() as i64,
+        Err(before) => -(before.duration().as_millis() as i64),
+    };
+    let info = FileInfo {
+        path: std::path::absolute(&split.path).map_err(cannot_read)?,
+        size: meta.len(),
+        modified_millis,
+    };
     let mut open = OpenSplit {
         reader: BufReader::with_capacity(1 << 18, file),
         path: split.path.clone(),
+        file: Arc::new(info),
         position: split.start,
         end: split.end,
         line: Vec::new(),
@@ -199,7 +265,11 @@ fn open_split(split: &FileSplit, max_line_bytes: usize) -> UserResult<OpenSplit>
 
 /// Decodes a chunk read up to `\n` into its lines. As Java's `readLine` (which Flink's text
 /// sources use), `\n`, `\r\n` and a lone `\r` each end a line.
-fn emit_lines(mut chunk: Vec<u8>, path: &Path, output: &mut SourceOutput<'_, String>) {
+fn emit_lines<L: FromFileLine>(
+    mut chunk: Vec<u8>,
+    file: &Arc<FileInfo>,
+    output: &mut SourceOutput<'_, L>,
+) {
     if chunk.last() == Some(&b'\n') {
         chunk.pop();
     }
@@ -207,11 +277,11 @@ fn emit_lines(mut chunk: Vec<u8>, path: &Path, output: &mut SourceOutput<'_, Str
         chunk.pop();
     }
     if !chunk.contains(&b'\r') {
-        output.collect(decode(chunk, path));
+        output.collect(L::from_file_line(decode(chunk, &file.path), file));
         return;
     }
     for line in chunk.split(|&b| b == b'\r') {
-        output.collect(decode(line.to_vec(), path));
+        output.collect(L::from_file_line(decode(line.to_vec(), &file.path), file));
     }
 }
 
@@ -222,13 +292,13 @@ fn decode(line: Vec<u8>, path: &Path) -> String {
     })
 }
 
-impl SourceReader<String, FileSplit> for TextFileReader {
+impl<L: FromFileLine> SourceReader<L, FileSplit> for TextFileReader<L> {
     fn add_split(&mut self, split: FileSplit) -> UserResult {
         self.current = Some(open_split(&split, self.max_line_bytes)?);
         Ok(())
     }
 
-    fn poll_next(&mut self, output: &mut SourceOutput<'_, String>) -> UserResult<ReaderStatus> {
+    fn poll_next(&mut self, output: &mut SourceOutput<'_, L>) -> UserResult<ReaderStatus> {
         let Some(split) = self.current.as_mut() else {
             return Ok(ReaderStatus::SplitFinished);
         };
@@ -244,7 +314,7 @@ impl SourceReader<String, FileSplit> for TextFileReader {
                 return Ok(ReaderStatus::SplitFinished);
             }
             split.position += read as u64;
-            emit_lines(line, &split.path, output);
+            emit_lines(line, &split.file, output);
         }
         Ok(ReaderStatus::MoreAvailable)
     }
@@ -271,10 +341,11 @@ mod tests {
     use super::*;
     use sluice_core::Record;
 
-    fn reader(max_line_bytes: usize) -> TextFileReader {
+    fn reader<L>(max_line_bytes: usize) -> TextFileReader<L> {
         TextFileReader {
             current: None,
             max_line_bytes,
+            lines: PhantomData,
         }
     }
 
@@ -373,10 +444,11 @@ mod tests {
         let line = "x".repeat(1023) + "\n";
         std::fs::write(dir.join("a.txt"), line.repeat(9 * 1024)).unwrap();
         std::fs::write(dir.join("b.txt"), "small\n").unwrap();
+        let splits = |source: &TextFileSource| Source::<String>::create_splits(source, 2).unwrap();
         let source = TextFileSource::new(dir.clone());
-        let cut = source.create_splits(2).unwrap();
+        let cut = splits(&source);
         assert!(cut.len() > 2, "a 9 MiB file is read in ranges: {cut:?}");
-        let whole = source.with_whole_files().create_splits(2).unwrap();
+        let whole = splits(&source.with_whole_files());
         let ranges: Vec<(u64, u64)> = whole.iter().map(|s| (s.start, s.end)).collect();
         assert_eq!(ranges, [(0, 9 << 20), (0, 6)], "one split per file");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -411,13 +483,43 @@ mod tests {
 
     #[test]
     fn missing_file_is_a_clear_error() {
-        let err = TextFileSource::new(PathBuf::from("/nonexistent/input.txt"))
-            .create_splits(1)
-            .unwrap_err();
+        let source = TextFileSource::new(PathBuf::from("/nonexistent/input.txt"));
+        let err = Source::<String>::create_splits(&source, 1).unwrap_err();
         assert!(
             err.to_string()
                 .contains("cannot read input /nonexistent/input.txt"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn lines_can_name_their_file_its_size_and_modification_time() {
+        let dir = std::env::temp_dir().join(format!("sluice-text-meta-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("part-a.csv");
+        std::fs::write(&path, "1,a\n2,b\n").unwrap();
+        let mut reader = reader::<FileLine>(crate::sources::DEFAULT_MAX_LINE_BYTES);
+        reader
+            .add_split(FileSplit {
+                path: path.clone(),
+                start: 0,
+                end: 8,
+            })
+            .unwrap();
+        let mut batch: Vec<Record<FileLine>> = Vec::new();
+        let mut output = SourceOutput::new(&mut batch, 10);
+        reader.poll_next(&mut output).unwrap();
+        let lines: Vec<&str> = batch.iter().map(|r| r.value.line.as_str()).collect();
+        assert_eq!(lines, ["1,a", "2,b"]);
+        let file = &batch[0].value.file;
+        assert!(
+            Arc::ptr_eq(file, &batch[1].value.file),
+            "one FileInfo per file"
+        );
+        assert_eq!(file.path, path);
+        assert_eq!(file.size, 8);
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let millis = modified.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+        assert_eq!(file.modified_millis, millis);
     }
 }

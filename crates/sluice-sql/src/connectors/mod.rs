@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod datagen;
 pub mod debezium_json;
+pub mod file_metadata;
 pub mod json;
 pub mod nexmark;
 pub mod partitioned_files;

@@ -1,7 +1,11 @@
 //! Turns the text lines of a file source into row batches of a table's physical columns, in
 //! the table's format.
 
-use arrow_array::RecordBatch;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{Field, FieldRef, Schema};
+use sluice_api::sources::FileLine;
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, StreamOperator};
 use sluice_runtime::task::output::Output;
@@ -9,42 +13,65 @@ use sluice_runtime::task::output::Output;
 use crate::batch::RowBatch;
 use crate::connectors::csv::CsvDecoder;
 use crate::connectors::debezium_json::DebeziumJsonDecoder;
+use crate::connectors::file_metadata::FileMetadata;
 use crate::connectors::json::JsonDecoder;
 use crate::error::SqlResult;
 
 /// A text format's reader: lines to a batch of rows.
 pub trait LineDecoder: Clone + Send + Sync + 'static {
     /// The batch of the rows of `lines`.
-    fn decode_lines(&self, lines: &[Record<String>]) -> SqlResult<RecordBatch>;
+    fn decode_texts<'a>(
+        &self,
+        lines: impl Iterator<Item = &'a str> + Clone,
+    ) -> SqlResult<RecordBatch>;
 }
 
 impl LineDecoder for CsvDecoder {
-    fn decode_lines(&self, lines: &[Record<String>]) -> SqlResult<RecordBatch> {
-        self.decode(lines.iter().map(|r| r.value.as_str()))
+    fn decode_texts<'a>(
+        &self,
+        lines: impl Iterator<Item = &'a str> + Clone,
+    ) -> SqlResult<RecordBatch> {
+        self.decode(lines)
     }
 }
 
 impl LineDecoder for JsonDecoder {
-    fn decode_lines(&self, lines: &[Record<String>]) -> SqlResult<RecordBatch> {
-        self.decode(lines.iter().map(|r| r.value.as_str()))
+    fn decode_texts<'a>(
+        &self,
+        lines: impl Iterator<Item = &'a str> + Clone,
+    ) -> SqlResult<RecordBatch> {
+        self.decode(lines)
     }
 }
 
 impl LineDecoder for DebeziumJsonDecoder {
-    fn decode_lines(&self, lines: &[Record<String>]) -> SqlResult<RecordBatch> {
-        self.decode(lines.iter().map(|r| r.value.as_str()))
+    fn decode_texts<'a>(
+        &self,
+        lines: impl Iterator<Item = &'a str> + Clone,
+    ) -> SqlResult<RecordBatch> {
+        self.decode(lines)
     }
 }
 
-/// Decodes each arriving group of lines into one batch.
+/// Decodes each arriving group of lines into one batch; lines that name their file get the
+/// file's metadata appended as columns, in the order of `metadata`.
 pub struct DecodeOperator<D> {
     decoder: D,
+    metadata: Vec<FileMetadata>,
 }
 
 impl<D> DecodeOperator<D> {
     /// An operator decoding with `decoder`.
     pub fn new(decoder: D) -> Self {
-        DecodeOperator { decoder }
+        DecodeOperator {
+            decoder,
+            metadata: Vec::new(),
+        }
+    }
+
+    /// An operator decoding lines with `decoder` and appending the `metadata` of their files.
+    pub fn with_metadata(decoder: D, metadata: Vec<FileMetadata>) -> Self {
+        DecodeOperator { decoder, metadata }
     }
 }
 
@@ -56,11 +83,57 @@ impl<D: LineDecoder> OneInputOperator<String, RowBatch> for DecodeOperator<D> {
         batch: &mut Vec<Record<String>>,
         out: &mut Output<RowBatch>,
     ) -> UserResult {
-        let rows = self.decoder.decode_lines(batch)?;
+        let rows = self
+            .decoder
+            .decode_texts(batch.iter().map(|r| r.value.as_str()))?;
         batch.clear();
-        if rows.num_rows() > 0 {
-            out.emit(RowBatch(rows), None);
-        }
+        emit(rows, out);
         Ok(())
+    }
+}
+
+impl<D: LineDecoder> StreamOperator<FileLine, RowBatch> for DecodeOperator<D> {}
+
+impl<D: LineDecoder> OneInputOperator<FileLine, RowBatch> for DecodeOperator<D> {
+    /// Decodes each run of lines from one file on its own, so a file's metadata goes with
+    /// exactly the rows its lines gave (a format may skip a line).
+    fn process_batch(
+        &mut self,
+        batch: &mut Vec<Record<FileLine>>,
+        out: &mut Output<RowBatch>,
+    ) -> UserResult {
+        for run in batch.chunk_by(|a, b| Arc::ptr_eq(&a.value.file, &b.value.file)) {
+            let rows = self
+                .decoder
+                .decode_texts(run.iter().map(|r| r.value.line.as_str()))?;
+            let file = &run[0].value.file;
+            let mut fields: Vec<FieldRef> = rows.schema().fields().iter().cloned().collect();
+            let mut columns = rows.columns().to_vec();
+            for (at, key) in self.metadata.iter().enumerate() {
+                fields.push(Arc::new(Field::new(
+                    format!("{METADATA_PREFIX}{at}"),
+                    key.ty().arrow_type(),
+                    false,
+                )));
+                columns.push(key.column(file, rows.num_rows()));
+            }
+            let schema = Arc::new(Schema::new(fields));
+            let options = RecordBatchOptions::new().with_row_count(Some(rows.num_rows()));
+            let rows = RecordBatch::try_new_with_options(schema, columns, &options)
+                .map_err(|e| format!("cannot add the metadata of {}: {e}", file.path.display()))?;
+            emit(rows, out);
+        }
+        batch.clear();
+        Ok(())
+    }
+}
+
+/// The name of the `i`-th metadata column in a decoded batch (the planner names columns by
+/// position, not by these names).
+const METADATA_PREFIX: &str = "$metadata";
+
+fn emit(rows: RecordBatch, out: &mut Output<RowBatch>) {
+    if rows.num_rows() > 0 {
+        out.emit(RowBatch(rows), None);
     }
 }

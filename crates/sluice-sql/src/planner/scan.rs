@@ -3,7 +3,7 @@
 
 use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
-use sluice_api::sources::{SequenceSource, TextFileSource};
+use sluice_api::sources::{FileLine, SequenceSource, TextFileSource};
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
 use sluice_runtime::time::watermarks::WatermarkStrategy;
 
@@ -14,6 +14,7 @@ use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvDecoder;
 use crate::connectors::datagen::{DataGen, DataGenOperator};
 use crate::connectors::debezium_json::DebeziumJsonDecoder;
+use crate::connectors::file_metadata::FileMetadata;
 use crate::connectors::json::JsonDecoder;
 use crate::connectors::nexmark::NexmarkSource;
 use crate::error::{SqlError, SqlResult};
@@ -28,8 +29,9 @@ use crate::types::{SqlField, SqlType};
 pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
     let connector = table.required_option("connector")?;
     let physical = table.physical_fields();
+    let metadata = file_metadata(table)?;
     let rows = match connector {
-        "filesystem" => filesystem_source(ctx, table, physical.clone())?,
+        "filesystem" => filesystem_source(ctx, table, physical.clone(), &metadata)?,
         "datagen" => datagen_source(ctx, table, physical.clone())?,
         "nexmark" => nexmark_source(ctx, table, &physical)?,
         other => {
@@ -44,6 +46,11 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
         scope
             .columns
             .push(ScopeColumn::new(ROW_KIND_COLUMN, SqlType::TinyInt, false));
+    }
+    for (field, _) in &metadata {
+        scope
+            .columns
+            .push(ScopeColumn::new(&field.name, field.ty.clone(), false));
     }
     let mut stream = rows;
     if table.columns.iter().any(|c| c.kind != ColumnKind::Physical) {
@@ -109,16 +116,11 @@ fn computed_columns(
             ColumnKind::Physical => physical.column(physical.resolve(&column.field.name)?),
             ColumnKind::Computed(_) if !reached.includes(&column.field.name) => continue,
             ColumnKind::Computed(expr) => bind(expr, physical, functions)?,
-            ColumnKind::Metadata { key, .. } => {
-                return Err(SqlError::new(format!(
-                    "table '{}': the metadata column '{}' (key '{key}') is not supported by its connector",
-                    table.name, column.field.name
-                )));
-            }
+            ColumnKind::Metadata { .. } => physical.column(physical.resolve(&column.field.name)?),
         };
         let expr = match &column.kind {
-            ColumnKind::Physical => cast_to(expr, &column.field.ty),
-            _ => expr,
+            ColumnKind::Computed(_) => expr,
+            _ => cast_to(expr, &column.field.ty),
         };
         scope.columns.push(ScopeColumn::new(
             &column.field.name,
@@ -132,6 +134,37 @@ fn computed_columns(
         scope.columns.push(physical.columns[kind].clone());
     }
     Ok((Calc::new(None, projections, physical, &scope), scope))
+}
+
+/// The metadata of each `METADATA` column of `table`: the file metadata of the `filesystem`
+/// connector (no other connector offers any). A column is declared with its metadata's type.
+fn file_metadata(table: &TableDef) -> SqlResult<Vec<(SqlField, FileMetadata)>> {
+    let connector = table.options.get("connector").map(String::as_str);
+    let mut metadata = Vec::new();
+    for column in &table.columns {
+        let ColumnKind::Metadata { key, .. } = &column.kind else {
+            continue;
+        };
+        if connector != Some("filesystem") {
+            return Err(SqlError::new(format!(
+                "table '{}': the metadata column '{}' (key '{key}') is not supported by its connector",
+                table.name, column.field.name
+            )));
+        }
+        let key = FileMetadata::from_key(key, &column.field.name, &table.name)?;
+        if column.field.ty.arrow_type() != key.ty().arrow_type() {
+            return Err(SqlError::new(format!(
+                "table '{}': the metadata column '{}' is declared {}, but '{}' is {}",
+                table.name,
+                column.field.name,
+                column.field.ty,
+                key.key(),
+                key.ty()
+            )));
+        }
+        metadata.push((column.field.clone(), key));
+    }
+    Ok(metadata)
 }
 
 /// Whether `table` is read as a changelog (its format is `debezium-json`).
@@ -161,13 +194,18 @@ fn filesystem_source(
     ctx: &PlanContext<'_>,
     table: &TableDef,
     physical: Vec<SqlField>,
+    metadata: &[(SqlField, FileMetadata)],
 ) -> SqlResult<DataStream<RowBatch>> {
     let path = crate::connectors::local_path(table.required_option("path")?);
     // Text is not splittable in Flink: each file is read in order by one reader, so event
     // time advances through it as it does there.
-    let lines = ctx
-        .env
-        .from_source(TextFileSource::new(path.into()).with_whole_files(), path);
+    let source = TextFileSource::new(path.into()).with_whole_files();
+    let lines = if metadata.is_empty() {
+        Lines::Text(ctx.env.from_source(source, path))
+    } else {
+        let keys = metadata.iter().map(|(_, key)| *key).collect();
+        Lines::WithFile(ctx.env.from_source(source, path), keys)
+    };
     let name = scan_name(table);
     let options = &table.options;
     Ok(match table.required_option("format")? {
@@ -213,13 +251,23 @@ fn filesystem_source(
     })
 }
 
+/// The lines of a filesystem table's files: text, or lines that name their file when the table
+/// reads file metadata.
+enum Lines {
+    Text(DataStream<String>),
+    WithFile(DataStream<FileLine>, Vec<FileMetadata>),
+}
+
 /// `lines` decoded by `decoder`.
-fn decoded<D: LineDecoder>(
-    lines: DataStream<String>,
-    name: &str,
-    decoder: D,
-) -> DataStream<RowBatch> {
-    lines.transform(name, "Decode", move || DecodeOperator::new(decoder.clone()))
+fn decoded<D: LineDecoder>(lines: Lines, name: &str, decoder: D) -> DataStream<RowBatch> {
+    match lines {
+        Lines::Text(lines) => {
+            lines.transform(name, "Decode", move || DecodeOperator::new(decoder.clone()))
+        }
+        Lines::WithFile(lines, keys) => lines.transform(name, "Decode", move || {
+            DecodeOperator::with_metadata(decoder.clone(), keys.clone())
+        }),
+    }
 }
 
 /// The `datagen` connector's source: row numbers from a parallel sequence, turned into rows.
