@@ -140,6 +140,11 @@ fn views_and_union_all() {
 }
 
 #[test]
+fn file_metadata_columns() {
+    both_modes("file_metadata.slt");
+}
+
+#[test]
 fn inserts_and_statement_sets() {
     both_modes("sinks.slt");
 }
