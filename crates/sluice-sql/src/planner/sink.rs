@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::aggregate::keyed_exchange;
 use super::{Planned, cast_columns};
 use crate::batch::RowBatch;
-use crate::catalog::TableDef;
+use crate::catalog::{ColumnKind, TableDef};
 use crate::connectors::csv::CsvEncoder;
 use crate::connectors::debezium_json::DebeziumJsonEncoder;
 use crate::connectors::json::JsonEncoder;
@@ -32,6 +32,20 @@ pub fn insert_into(
     table: &TableDef,
     planned: Planned,
 ) -> SqlResult<()> {
+    if let Some(column) = table.columns.iter().find(|c| {
+        matches!(
+            c.kind,
+            ColumnKind::Metadata {
+                is_virtual: false,
+                ..
+            }
+        )
+    }) {
+        return Err(SqlError::new(format!(
+            "table '{}' declares the persistable metadata column '{}', but its connector writes no metadata; declare it VIRTUAL if it should not be written",
+            table.name, column.field.name
+        )));
+    }
     let fields = table.physical_fields();
     let updating = planned
         .scope
