@@ -129,39 +129,36 @@ fn each_row_names_the_file_it_was_read_from() {
 /// naming the column.
 #[test]
 fn unknown_metadata_is_an_error_naming_the_column() {
-    let unknown = SqlSession::new()
-        .execute_script(
-            "CREATE TABLE t (id INT, who STRING METADATA FROM 'file.owner')
-             WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
-             SELECT * FROM t;",
-        )
-        .unwrap_err()
-        .to_string();
+    let error_of = |script: &str| {
+        SqlSession::new()
+            .execute_script(script)
+            .unwrap_err()
+            .to_string()
+    };
+    let unknown = error_of(
+        "CREATE TABLE t (id INT, who STRING METADATA FROM 'file.owner')
+         WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+         SELECT * FROM t;",
+    );
     assert!(
         unknown.contains("invalid metadata key 'file.owner' in column 'who'")
             && unknown.contains("'file.path', 'file.name', 'file.size', 'file.modification-time'"),
         "{unknown}"
     );
-    let mistyped = SqlSession::new()
-        .execute_script(
-            "CREATE TABLE t (id INT, size INT METADATA FROM 'file.size')
-             WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
-             SELECT * FROM t;",
-        )
-        .unwrap_err()
-        .to_string();
+    let mistyped = error_of(
+        "CREATE TABLE t (id INT, size INT METADATA FROM 'file.size')
+         WITH ('connector' = 'filesystem', 'path' = '/nonexistent', 'format' = 'csv');
+         SELECT * FROM t;",
+    );
     assert!(
         mistyped.contains("'size' is declared INT, but 'file.size' is BIGINT"),
         "{mistyped}"
     );
-    let elsewhere = SqlSession::new()
-        .execute_script(
-            "CREATE TABLE g (id INT, p STRING METADATA FROM 'file.path')
-             WITH ('connector' = 'datagen', 'number-of-rows' = '1');
-             SELECT * FROM g;",
-        )
-        .unwrap_err()
-        .to_string();
+    let elsewhere = error_of(
+        "CREATE TABLE g (id INT, p STRING METADATA FROM 'file.path')
+         WITH ('connector' = 'datagen', 'number-of-rows' = '1');
+         SELECT * FROM g;",
+    );
     assert!(
         elsewhere.contains("metadata column 'p' (key 'file.path') is not supported"),
         "{elsewhere}"
