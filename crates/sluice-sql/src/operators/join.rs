@@ -25,7 +25,7 @@ use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
-use crate::key::{KeyValue, columns_of, key_column, key_value, row_key};
+use crate::key::{KeyValue, RowValues, columns_of, key_column, row_key};
 use crate::types::SqlType;
 
 /// One input of the join: the layout of its batches after the keyed exchange.
@@ -134,12 +134,11 @@ impl JoinOperator {
             if key.contains(&KeyValue::Null) {
                 continue;
             }
-            let values: Vec<KeyValue> = side
-                .types
-                .iter()
-                .enumerate()
-                .map(|(i, ty)| key_value(batch.column(i).as_ref(), row, ty))
-                .collect();
+            let values = RowValues {
+                batch,
+                row,
+                types: &side.types,
+            };
             let encoded: Box<[u8]> = encode(ROW_CODEC, &values)?.into_boxed_slice();
             let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
             let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
