@@ -416,10 +416,10 @@ fn type_computed_columns(
 ) -> SqlResult<()> {
     let mut readable = table.physical_fields();
     readable.extend(table.metadata_fields());
-    let physical = Scope::of_fields(&readable);
+    let readable = Scope::of_fields(&readable);
     for column in &mut table.columns {
         if let ColumnKind::Computed(expr) = &column.kind {
-            let bound = bind(expr, &physical, functions)?;
+            let bound = bind(expr, &readable, functions)?;
             column.field.ty = bound.ty;
             column.field.nullable = bound.nullable;
         }

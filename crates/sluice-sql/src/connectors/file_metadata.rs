@@ -65,23 +65,10 @@ impl FileMetadata {
     /// A column of `rows` copies of this value of `file`.
     pub fn column(self, file: &FileInfo, rows: usize) -> ArrayRef {
         match self {
-            FileMetadata::Path => {
-                let path = file.path.to_string_lossy();
-                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                    path.as_ref(),
-                    rows,
-                )))
-            }
+            FileMetadata::Path => repeated_text(&file.path.to_string_lossy(), rows),
             FileMetadata::Name => {
-                let name = file
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default();
-                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                    name.as_ref(),
-                    rows,
-                )))
+                let name = file.path.file_name().map(|n| n.to_string_lossy());
+                repeated_text(&name.unwrap_or_default(), rows)
             }
             FileMetadata::Size => Arc::new(Int64Array::from_value(file.size as i64, rows)),
             FileMetadata::ModificationTime => Arc::new(
@@ -90,6 +77,13 @@ impl FileMetadata {
             ),
         }
     }
+}
+
+/// A string column of `rows` copies of `text`.
+fn repeated_text(text: &str, rows: usize) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        text, rows,
+    )))
 }
 
 #[cfg(test)]

@@ -57,7 +57,8 @@ impl LineDecoder for DebeziumJsonDecoder {
 /// file's metadata appended as columns, in the order of `metadata`.
 pub struct DecodeOperator<D> {
     decoder: D,
-    metadata: Vec<FileMetadata>,
+    /// Each metadata key with the field of its column.
+    metadata: Vec<(FileMetadata, FieldRef)>,
 }
 
 impl<D> DecodeOperator<D> {
@@ -70,7 +71,16 @@ impl<D> DecodeOperator<D> {
     }
 
     /// An operator decoding lines with `decoder` and appending the `metadata` of their files.
+    /// The columns are named `$metadata0`, `$metadata1`, ...: the planner reads them by position.
     pub fn with_metadata(decoder: D, metadata: Vec<FileMetadata>) -> Self {
+        let metadata = metadata
+            .into_iter()
+            .enumerate()
+            .map(|(at, key)| {
+                let field = Field::new(format!("$metadata{at}"), key.ty().arrow_type(), false);
+                (key, Arc::new(field))
+            })
+            .collect();
         DecodeOperator { decoder, metadata }
     }
 }
@@ -109,12 +119,8 @@ impl<D: LineDecoder> OneInputOperator<FileLine, RowBatch> for DecodeOperator<D> 
             let file = &run[0].value.file;
             let mut fields: Vec<FieldRef> = rows.schema().fields().iter().cloned().collect();
             let mut columns = rows.columns().to_vec();
-            for (at, key) in self.metadata.iter().enumerate() {
-                fields.push(Arc::new(Field::new(
-                    format!("{METADATA_PREFIX}{at}"),
-                    key.ty().arrow_type(),
-                    false,
-                )));
+            for (key, field) in &self.metadata {
+                fields.push(Arc::clone(field));
                 columns.push(key.column(file, rows.num_rows()));
             }
             let schema = Arc::new(Schema::new(fields));
@@ -127,10 +133,6 @@ impl<D: LineDecoder> OneInputOperator<FileLine, RowBatch> for DecodeOperator<D> 
         Ok(())
     }
 }
-
-/// The name of the `i`-th metadata column in a decoded batch (the planner names columns by
-/// position, not by these names).
-const METADATA_PREFIX: &str = "$metadata";
 
 fn emit(rows: RecordBatch, out: &mut Output<RowBatch>) {
     if rows.num_rows() > 0 {

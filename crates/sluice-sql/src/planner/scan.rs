@@ -119,8 +119,8 @@ fn computed_columns(
             ColumnKind::Metadata { .. } => physical.column(physical.resolve(&column.field.name)?),
         };
         let expr = match &column.kind {
-            ColumnKind::Computed(_) => expr,
-            _ => cast_to(expr, &column.field.ty),
+            ColumnKind::Physical => cast_to(expr, &column.field.ty),
+            _ => expr,
         };
         scope.columns.push(ScopeColumn::new(
             &column.field.name,
