@@ -128,55 +128,60 @@ impl JoinOperator {
         let kinds = side
             .row_kind
             .and_then(|i| batch.column(i).as_any().downcast_ref::<Int8Array>());
+        // Only a changelog's rows are looked up again (to retract them): an insert-only side's
+        // equal rows need not be found and counted.
+        let count_equal = side.row_kind.is_some();
+        let key_arrays: Vec<ArrayRef> = keys.iter().map(|(a, _)| Arc::clone(a)).collect();
         let mut joined = Joined::default();
-        for row in 0..batch.num_rows() {
-            let key = row_key(&keys, row);
+        // A run of rows with one key (a window's rows come together) reads and writes that
+        // key's state once.
+        for run in arrow_ord::partition::partition(&key_arrays)?.ranges() {
+            let key = row_key(&keys, run.start);
             if key.contains(&KeyValue::Null) {
                 continue;
             }
-            let values = RowValues {
-                batch,
-                row,
-                types: &side.types,
-            };
-            let encoded: Box<[u8]> = encode(ROW_CODEC, &values)?.into_boxed_slice();
-            let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
-            let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
-            if accumulate {
-                let mut new_key = false;
-                // Only a changelog's rows are looked up again (to retract them): an insert-only
-                // side's equal rows need not be found and counted.
-                let count_equal = side.row_kind.is_some();
-                let new_rows = || {
-                    new_key = true;
-                    Vec::new()
+            let mut rows = Vec::with_capacity(run.len());
+            for row in run {
+                let values = RowValues {
+                    batch,
+                    row,
+                    types: &side.types,
                 };
-                own.modify(&mut self.store, &key, new_rows, |kept| {
-                    keep(kept, encoded, count_equal)
-                })?;
-                if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
-                    && new_key
-                {
-                    ends.entry(*end).or_default().push(key.clone());
-                }
-            } else if own.modify_existing(
+                let encoded: Box<[u8]> = encode(ROW_CODEC, &values)?.into_boxed_slice();
+                let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
+                rows.push((row as u32, kind, encoded));
+            }
+            let mut new_key = false;
+            // The rows that join: each with its output kind.
+            let joining = own.modify_or_remove(
                 &mut self.store,
                 &key,
-                |kept| retract(kept, &encoded),
+                || {
+                    new_key = true;
+                    Vec::new()
+                },
+                |kept| apply(kept, rows, count_equal),
                 Vec::is_empty,
-            )? != Some(true)
+            )?;
+            if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
+                && new_key
             {
-                // A retraction of a row never kept (a state cleaned up) retracts nothing.
+                ends.entry(*end).or_default().push(key.clone());
+            }
+            if joining.is_empty() {
                 continue;
             }
-            let out_kind = if accumulate {
-                RowKind::Insert
-            } else {
-                RowKind::Delete
+            let Some(kept) = other.get(&self.store, &key)? else {
+                continue;
             };
-            for kept in other.get(&self.store, &key)?.iter().flat_map(|k| k.iter()) {
-                let other_values: Vec<KeyValue> = decode(ROW_CODEC, &kept.row)?;
-                joined.add(row as u32, other_values, kept.count, out_kind);
+            let first = joined.kept_rows.len() as u32;
+            for k in kept.iter() {
+                joined.kept_rows.push(decode(ROW_CODEC, &k.row)?);
+            }
+            for (row, kind) in joining {
+                for (i, k) in kept.iter().enumerate() {
+                    joined.add(row, first + i as u32, k.count, kind);
+                }
             }
         }
         if joined.kinds.is_empty() {
@@ -203,11 +208,15 @@ impl JoinOperator {
         let arriving_columns = (0..arriving.types.len())
             .map(|i| arrow_select::take::take(batch.column(i).as_ref(), &rows, None))
             .collect::<Result<Vec<_>, _>>()?;
-        let kept_columns = kept
-            .types
-            .iter()
-            .enumerate()
-            .map(|(i, ty)| key_column(joined.kept.iter().map(|row| &row[i]), ty));
+        let kept_columns = kept.types.iter().enumerate().map(|(i, ty)| {
+            key_column(
+                joined
+                    .kept
+                    .iter()
+                    .map(|&row| &joined.kept_rows[row as usize][i]),
+                ty,
+            )
+        });
         let mut columns: Vec<ArrayRef> = if from_left {
             arriving_columns.into_iter().chain(kept_columns).collect()
         } else {
@@ -242,22 +251,45 @@ impl JoinOperator {
 }
 
 /// The rows a batch joined: for each, the arriving row (its index in the batch), the kept row
-/// of the other side it joined, and its kind.
+/// of the other side it joined (an index into the decoded kept rows), and its kind.
 #[derive(Default)]
 struct Joined {
     arriving: Vec<u32>,
-    kept: Vec<Vec<KeyValue>>,
+    kept: Vec<u32>,
     kinds: Vec<RowKind>,
+    /// The other side's kept rows the batch joined, decoded once per run of a key.
+    kept_rows: Vec<Vec<KeyValue>>,
 }
 
 impl Joined {
-    /// The arriving row `row` joined `count` times with the kept row `values`.
-    fn add(&mut self, row: u32, values: Vec<KeyValue>, count: u32, kind: RowKind) {
+    /// The arriving row `row` joined `count` times with the kept row `kept`.
+    fn add(&mut self, row: u32, kept: u32, count: u32, kind: RowKind) {
         let count = count as usize;
         self.arriving.extend(std::iter::repeat_n(row, count));
-        self.kept.extend(std::iter::repeat_n(values, count));
+        self.kept.extend(std::iter::repeat_n(kept, count));
         self.kinds.extend(std::iter::repeat_n(kind, count));
     }
+}
+
+/// Applies a run of one key's arriving rows (index, kind, encoded values), in order, to the
+/// key's `kept` rows; returns the rows that join, with the kind they join as: an insert or
+/// update-after is kept and joins as `+I`, a retraction removes its row and joins as `-D`, and
+/// the retraction of a row never kept (a state cleaned up) joins nothing.
+fn apply(
+    kept: &mut Vec<Kept>,
+    rows: Vec<(u32, RowKind, Box<[u8]>)>,
+    count_equal: bool,
+) -> Vec<(u32, RowKind)> {
+    let mut joining = Vec::with_capacity(rows.len());
+    for (row, kind, encoded) in rows {
+        if matches!(kind, RowKind::Insert | RowKind::UpdateAfter) {
+            keep(kept, encoded, count_equal);
+            joining.push((row, RowKind::Insert));
+        } else if retract(kept, &encoded) {
+            joining.push((row, RowKind::Delete));
+        }
+    }
+    joining
 }
 
 /// Adds one occurrence of `row` to a key's `kept` rows, counted with an equal row kept before
@@ -537,6 +569,37 @@ mod tests {
             ),
         ]);
         assert!(joined(&mut op, false, unknown).is_empty());
+        // Nor does one of a key never seen, which leaves no state for the key behind; a run of
+        // one key whose insert is retracted in the same batch joins and retracts it.
+        let run = routed_rows(vec![
+            ("k", longs(&[7, 1, 1])),
+            ("b", longs(&[1, 8, 8])),
+            (
+                "$row_kind",
+                Arc::new(Int8Array::from(vec![
+                    RowKind::Delete as i8,
+                    RowKind::Insert as i8,
+                    RowKind::Delete as i8,
+                ])) as ArrayRef,
+            ),
+        ]);
+        assert_eq!(
+            joined(&mut op, false, run),
+            [
+                vec![1, 10, 1, 8, 0],
+                vec![1, 11, 1, 8, 0],
+                vec![1, 10, 1, 8, 3],
+                vec![1, 11, 1, 8, 3]
+            ]
+        );
+        let mut right_keys = Vec::new();
+        op.right
+            .for_each(&op.store, |key, _| {
+                right_keys.push(key.clone());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(right_keys, [vec![KeyValue::Int(1)]], "encoded: {encoded}");
     }
 
     #[test]

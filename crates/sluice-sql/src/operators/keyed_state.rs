@@ -130,9 +130,11 @@ fn table_of<'s>(
     id: Option<StateId>,
     key: &impl StateKey,
 ) -> Option<(&'s mut Box<dyn StateBackend>, sluice_state::TableId)> {
-    let key_group = key_group_of(key.grouping_key(), store.max_parallelism);
     match (&mut store.backend, id) {
-        (Some(backend), Some(id)) => Some((backend, id.in_group(key_group))),
+        (Some(backend), Some(id)) => {
+            let key_group = key_group_of(key.grouping_key(), store.max_parallelism);
+            Some((backend, id.in_group(key_group)))
+        }
         _ => None,
     }
 }
@@ -195,36 +197,42 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
         Ok(result)
     }
 
-    /// Calls `f` with the value of `key` if it has one, and keeps what `f` leaves, or removes
-    /// the key when `f` leaves a value `is_empty` calls empty. `None` when the key has no value.
-    pub fn modify_existing<R>(
+    /// Calls `f` with the value of `key`, made by `init` when it has none, and keeps what `f`
+    /// leaves unless `is_empty` calls it empty: then the key is removed (or never added).
+    pub fn modify_or_remove<R>(
         &mut self,
         store: &mut StateStore,
         key: &K,
+        init: impl FnOnce() -> V,
         f: impl FnOnce(&mut V) -> R,
         is_empty: impl Fn(&V) -> bool,
-    ) -> UserResult<Option<R>> {
+    ) -> UserResult<R> {
         let Some((backend, table)) = table_of(store, self.id, key) else {
-            let Some(value) = self.values.get_mut(key) else {
-                return Ok(None);
-            };
-            let result = f(value);
-            if is_empty(value) {
-                self.values.remove(key);
+            if let Some(value) = self.values.get_mut(key) {
+                let result = f(value);
+                if is_empty(value) {
+                    self.values.remove(key);
+                }
+                return Ok(result);
             }
-            return Ok(Some(result));
+            let mut value = init();
+            let result = f(&mut value);
+            if !is_empty(&value) {
+                self.values.insert(key.clone(), value);
+            }
+            return Ok(result);
         };
         let encoded_key = encode(self.name, key)?;
-        let Some(mut value) = self.read(backend.as_ref(), table, &encoded_key)? else {
-            return Ok(None);
-        };
+        let stored = self.read(backend.as_ref(), table, &encoded_key)?;
+        let existed = stored.is_some();
+        let mut value = stored.unwrap_or_else(init);
         let result = f(&mut value);
-        if is_empty(&value) {
-            backend.delete(table, &encoded_key)?;
-        } else {
+        if !is_empty(&value) {
             backend.put(table, encoded_key, encode(self.name, &value)?)?;
+        } else if existed {
+            backend.delete(table, &encoded_key)?;
         }
-        Ok(Some(result))
+        Ok(result)
     }
 
     /// Sets the value of `key`.
@@ -386,14 +394,18 @@ pub(crate) mod tests {
             }
             assert_eq!(values.get(&store, &key(1)).unwrap().as_deref(), Some(&3));
             assert_eq!(values.get(&store, &key(9)).unwrap(), None);
-            let found = values
-                .modify_existing(&mut store, &key(2), |v| *v -= 1, |v| *v == 0)
+            // Down to zero: removed; a new key left at zero: never added.
+            let decrement = |v: &mut i64| *v -= 1;
+            for k in [2, 9] {
+                values
+                    .modify_or_remove(&mut store, &key(k), || 1, decrement, |v| *v == 0)
+                    .unwrap();
+            }
+            values
+                .modify_or_remove(&mut store, &key(4), || 1, |v| *v += 1, |v| *v == 0)
                 .unwrap();
-            assert_eq!(found, Some(()), "encoded: {encoded}");
-            let missing = values
-                .modify_existing(&mut store, &key(9), |v| *v -= 1, |v| *v == 0)
-                .unwrap();
-            assert_eq!(missing, None);
+            assert_eq!(values.get(&store, &key(4)).unwrap().as_deref(), Some(&2));
+            values.remove(&mut store, &key(4)).unwrap();
             values.remove(&mut store, &key(3)).unwrap();
             assert_eq!(contents(&store, &values), [(1, 3)], "encoded: {encoded}");
         }

@@ -4,8 +4,10 @@
 //! memory holds only which keys each open window has, to find them when it fires.
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 use sluice_core::{Timestamp, UserResult};
 use sluice_runtime::task::operator::OperatorContext;
 use sluice_state::OperatorSnapshot;
@@ -21,11 +23,31 @@ pub type Window = (Timestamp, Timestamp);
 /// The groups of one fired window: each key with its accumulators.
 pub type FiredGroups = Vec<(Vec<KeyValue>, Vec<Accumulator>)>;
 
+/// One group of a window: its key and accumulators.
+type Group = (Vec<KeyValue>, Vec<Accumulator>);
+
+/// A group's key with its hash, computed once for all the windows a row is in.
+#[derive(Clone, Copy)]
+pub struct HashedKey<'a> {
+    key: &'a [KeyValue],
+    hash: u64,
+}
+
+impl<'a> HashedKey<'a> {
+    /// `key` and its hash.
+    pub fn new(key: &'a [KeyValue]) -> Self {
+        HashedKey {
+            key,
+            hash: FxBuildHasher.hash_one(key),
+        }
+    }
+}
+
 /// Every open window's groups.
 pub struct OpenWindows {
     name: &'static str,
-    /// In memory: window → key → accumulators.
-    in_memory: BTreeMap<Window, FxHashMap<Vec<KeyValue>, Vec<Accumulator>>>,
+    /// In memory: window → its groups, by key.
+    in_memory: BTreeMap<Window, HashTable<Group>>,
     /// In a state backend: (window, key) → accumulators, and each window's keys.
     in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
     keys_by_window: BTreeMap<Window, Vec<Vec<KeyValue>>>,
@@ -54,19 +76,25 @@ impl OpenWindows {
     pub fn add(
         &mut self,
         window: Window,
-        key: &[KeyValue],
+        key: HashedKey<'_>,
         calls: &[AggCall],
         f: impl FnOnce(&mut Vec<Accumulator>),
     ) -> UserResult {
         let new_accumulators = || calls.iter().map(Accumulator::new).collect();
         if !self.store.in_backend() {
             let groups = self.in_memory.entry(window).or_default();
-            match groups.get_mut(key) {
-                Some(accumulators) => f(accumulators),
-                None => f(groups.entry(key.to_vec()).or_insert_with(new_accumulators)),
-            }
+            let group = groups
+                .entry(
+                    key.hash,
+                    |g| g.0 == key.key,
+                    |g| FxBuildHasher.hash_one(&g.0),
+                )
+                .or_insert_with(|| (key.key.to_vec(), new_accumulators()))
+                .into_mut();
+            f(&mut group.1);
             return Ok(());
         }
+        let key = key.key;
         let mut new_key = false;
         let init = || {
             new_key = true;
@@ -139,10 +167,12 @@ impl OpenWindows {
             for (_, entry, accumulators) in restored.keyed.entries(self.name) {
                 let ((window, key), accumulators) =
                     decode_window_entry(self.name, entry, accumulators)?;
-                self.in_memory
-                    .entry(window)
-                    .or_default()
-                    .insert(key, accumulators);
+                let hash = FxBuildHasher.hash_one(&key);
+                self.in_memory.entry(window).or_default().insert_unique(
+                    hash,
+                    (key, accumulators),
+                    |g| FxBuildHasher.hash_one(&g.0),
+                );
             }
             return Ok(());
         }

@@ -26,7 +26,7 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
-use super::open_windows::OpenWindows;
+use super::open_windows::{HashedKey, OpenWindows};
 use super::sessions::{Closed, Sessions};
 pub use super::window_kind::WindowKind;
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
@@ -143,6 +143,7 @@ impl WindowAggOperator {
                 None => self.spec.kind.windows(times.value(row), &mut self.assigned),
             }
             let key = row_key(&keys, row);
+            let hashed = HashedKey::new(&key);
             for &(start, end) in &self.assigned {
                 let progress = &self.progress;
                 let add_row = |accumulators: &mut Vec<Accumulator>| {
@@ -166,7 +167,7 @@ impl WindowAggOperator {
                 } else if progress.fired(end, &key) {
                     self.late_rows += 1;
                 } else {
-                    self.windows.add((end, start), &key, calls, add_row)?;
+                    self.windows.add((end, start), hashed, calls, add_row)?;
                 }
             }
         }
