@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod openapi;
 pub mod sql_cases;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The counters of one operator in one subtask.
 #[derive(Debug, Default)]
@@ -68,6 +68,7 @@ struct OperatorEntry {
 }
 
 struct TaskEntry {
+    vertex: usize,
     name: String,
     subtask: usize,
     metrics: Arc<TaskMetrics>,
@@ -96,8 +97,10 @@ pub struct OperatorSummary {
 }
 
 /// A point-in-time reading of one subtask's counters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSummary {
+    /// The task's (chain's) index in the job graph.
+    pub vertex: usize,
     /// The task's (chain's) name.
     pub name: String,
     /// The subtask index.
@@ -134,13 +137,14 @@ impl MetricRegistry {
         metrics
     }
 
-    /// Registers the counters of one subtask of task `name`.
-    pub fn task(&self, name: &str, subtask: usize) -> Arc<TaskMetrics> {
+    /// Registers the counters of one subtask of task `name`, the job graph's vertex `vertex`.
+    pub fn task(&self, vertex: usize, name: &str, subtask: usize) -> Arc<TaskMetrics> {
         let metrics = Arc::new(TaskMetrics::default());
         self.tasks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(TaskEntry {
+                vertex,
                 name: name.to_string(),
                 subtask,
                 metrics: Arc::clone(&metrics),
@@ -188,11 +192,57 @@ impl MetricRegistry {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .map(|entry| TaskSummary {
+                vertex: entry.vertex,
                 name: entry.name.clone(),
                 subtask: entry.subtask,
                 backpressured_ms: entry.metrics.backpressured().as_millis() as u64,
             })
             .collect()
+    }
+}
+
+/// One operator subtask's counters at a point in time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorReading {
+    /// The operator's stable uid.
+    pub uid: String,
+    /// The subtask index.
+    pub subtask: usize,
+    /// Records received so far.
+    pub records_in: u64,
+    /// Records emitted so far.
+    pub records_out: u64,
+}
+
+/// Every counter of one process's share of a job at a point in time: what a worker reports
+/// to the JobManager, which serves it over REST.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsReport {
+    /// Each operator subtask's counters.
+    pub operators: Vec<OperatorReading>,
+    /// Each task subtask's counters.
+    pub tasks: Vec<TaskSummary>,
+}
+
+impl MetricRegistry {
+    /// Reads every counter, per subtask.
+    pub fn report(&self) -> MetricsReport {
+        let operators = self
+            .operators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|entry| OperatorReading {
+                uid: entry.uid.clone(),
+                subtask: entry.subtask,
+                records_in: entry.metrics.records_in(),
+                records_out: entry.metrics.records_out(),
+            })
+            .collect();
+        MetricsReport {
+            operators,
+            tasks: self.task_summaries(),
+        }
     }
 }
 
@@ -213,12 +263,23 @@ mod tests {
         assert_eq!(summaries[0].records_out, 2);
         assert_eq!(summaries[0].records_in_per_subtask, vec![3, 4]);
         assert_eq!(summaries[1].name, "Sink");
+        let report = registry.report();
+        assert_eq!(report.operators.len(), 3);
+        assert_eq!(
+            report.operators[1],
+            OperatorReading {
+                uid: "map-1".into(),
+                subtask: 1,
+                records_in: 4,
+                records_out: 2
+            }
+        );
     }
 
     #[test]
     fn task_backpressure_accumulates() {
         let registry = MetricRegistry::new();
-        let task = registry.task("Source -> Map", 0);
+        let task = registry.task(0, "Source -> Map", 0);
         task.add_backpressure(Duration::from_millis(5));
         task.add_backpressure(Duration::from_millis(7));
         assert_eq!(registry.task_summaries()[0].backpressured_ms, 12);

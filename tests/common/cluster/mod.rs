@@ -265,6 +265,21 @@ impl Cluster {
         value
     }
 
+    /// `GET path`: the status code and the JSON body (null when it is not JSON).
+    pub fn get_with_status(&self, path: &str) -> (u16, serde_json::Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.rest_port)).unwrap();
+        let mut response = String::new();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or_default())
+    }
+
     /// `GET path`, or null when the JobManager does not answer (it may be restarting).
     pub fn try_get(&self, path: &str) -> serde_json::Value {
         let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.rest_port)) else {

@@ -5,6 +5,7 @@ pub mod blob_store;
 pub mod coordinator;
 pub mod dispatcher;
 pub mod job_store;
+pub mod monitoring;
 pub mod placement;
 pub mod rest;
 pub mod rest_guard;

@@ -3,10 +3,14 @@
 //!
 //! | Method and path | What it does |
 //! |---|---|
+//! | `GET /config` | the dashboard's configuration |
 //! | `GET /overview` | TaskManagers, slots, jobs by state |
 //! | `GET /taskmanagers` | the registered TaskManagers |
+//! | `GET /jobs` | every job's id and state |
 //! | `GET /jobs/overview` | every job, newest first |
-//! | `GET /jobs/{id}` | one job, with its plan and placement |
+//! | `GET /jobs/{id}` | one job: its vertices with their record counts, plan and placement |
+//! | `GET /jobs/{id}/plan` | the job's vertices as Flink's JSON plan |
+//! | `GET /jobs/{id}/vertices/{vertex}` | one vertex with its subtasks |
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
 //! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
 //! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
@@ -18,7 +22,9 @@
 //! (`rest_limits`), connections to 256 with a 10 s header timeout (`rest_server`); savepoints
 //! go only under the JobManager's `state.savepoints.dir`, and submitted plans are validated.
 //!
-//! Errors answer `{"errors": ["..."]}` with a 4xx status, as Flink's do. With a token configured
+//! Every path is served bare and under `/v1`, as Flink serves them; the monitoring answers
+//! have Flink's JSON shapes (`monitoring`). Errors answer `{"errors": ["..."]}` with a 4xx
+//! status, as Flink's do: 404 for an unknown job or vertex, 400 for an id that is not one. With a token configured
 //! (`security.rest.token`), every request must carry `Authorization: Bearer <token>`; others
 //! get 401. Requests a browser page could forge are refused first (`rest_guard`).
 
@@ -38,6 +44,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::dispatcher::{Dispatcher, SubmitRequest};
+use super::monitoring::{self, JobView};
 use super::rest_guard::{self, Guard};
 use super::rest_limits::{
     self, MAX_BODY_BYTES, MAX_IN_PROGRESS, MAX_UPLOAD_BYTES, REQUEST_TIMEOUT, UPLOAD_TIMEOUT,
@@ -74,10 +81,14 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         savepoint_dir,
     } = settings;
     let quick = Router::new()
+        .route("/config", get(config))
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
+        .route("/jobs", get(job_ids))
         .route("/jobs/overview", get(jobs))
         .route("/jobs/{id}", get(job).patch(patch_job))
+        .route("/jobs/{id}/plan", get(job_plan))
+        .route("/jobs/{id}/vertices/{vertex}", get(vertex))
         .route("/jars/{key}", get(jar))
         .route("/jars/{key}/run", post(run))
         .layer(middleware::from_fn_with_state(
@@ -105,6 +116,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
             rest_limits::in_progress_limit,
         ))
         .with_state(dispatcher);
+    let routes = Router::new().nest("/v1", routes.clone()).merge(routes);
     let routes = match token {
         Some(token) => routes.layer(middleware::from_fn_with_state(
             Arc::<str>::from(token),
@@ -179,10 +191,64 @@ async fn jobs(State(dispatcher): Shared) -> Response {
     answer(dispatcher, |d| Ok(json!({ "jobs": d.jobs() }))).await
 }
 
+async fn config() -> Response {
+    Json(monitoring::dashboard_config()).into_response()
+}
+
+async fn job_ids(State(dispatcher): Shared) -> Response {
+    answer(dispatcher, |d| {
+        let jobs: Vec<_> = d
+            .jobs()
+            .into_iter()
+            .map(|j| json!({ "id": j.jid, "status": j.state }))
+            .collect();
+        Ok(json!({ "jobs": jobs }))
+    })
+    .await
+}
+
+/// A job id as the API takes it: 32 hex digits (400 otherwise).
+fn job_id(id: &str) -> Result<(), Failure> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err((
+            StatusCode::BAD_REQUEST,
+            format!("'{id}' is not a job id: a job id is 32 hexadecimal digits"),
+        ))
+    }
+}
+
+/// The monitoring view of job `id` (404 when there is no such job).
+fn job_view(d: &Dispatcher, id: &str) -> Result<JobView, Failure> {
+    job_id(id)?;
+    d.job_view(id)
+        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no job with id {id}")))
+}
+
 async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
     answer(dispatcher, move |d| {
-        d.job(&id)
-            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no job with id {id}")))
+        job_view(d, &id).map(|view| monitoring::job_details(&view))
+    })
+    .await
+}
+
+async fn job_plan(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    answer(dispatcher, move |d| {
+        job_view(d, &id).map(|view| json!({ "plan": monitoring::plan(&view) }))
+    })
+    .await
+}
+
+async fn vertex(State(dispatcher): Shared, Path((id, vertex)): Path<(String, String)>) -> Response {
+    answer(dispatcher, move |d| {
+        let view = job_view(d, &id)?;
+        monitoring::vertex_details(&view, &vertex).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("job {id} has no vertex {vertex}"),
+            )
+        })
     })
     .await
 }

@@ -145,6 +145,12 @@ pub struct ClusterOverview {
     /// Sluice's version.
     #[serde(rename = "sluice-version")]
     pub version: String,
+    /// The version tools written for Flink read (Sluice's).
+    #[serde(rename = "flink-version", default)]
+    pub flink_version: String,
+    /// The revision tools written for Flink read (Sluice's version).
+    #[serde(rename = "flink-commit", default)]
+    pub flink_commit: String,
 }
 
 /// A status as the API spells it.

@@ -175,6 +175,8 @@ pub enum FromWorker {
     Report(WireReport),
     /// The worker is alive.
     Heartbeat,
+    /// Its tasks' counters, every heartbeat interval and once more at the end.
+    Metrics(crate::metrics::MetricsReport),
 }
 
 /// A task's report to the checkpoint coordinator, as it crosses the network: snapshots are

@@ -25,17 +25,29 @@ impl Drop for Heartbeats {
 }
 
 /// Sends `message` on `link` every `interval` until the returned handle is dropped.
-pub fn send_every<M: Serialize + Send + 'static>(
+pub fn send_every<M: Serialize + Clone + Send + 'static>(
     link: Arc<Mutex<BoxSocket>>,
     message: M,
     interval: Duration,
 ) -> Heartbeats {
+    send_made_every(link, move || message.clone(), interval, "heartbeat")
+}
+
+/// Sends what `make` makes on `link` every `interval`, from a thread named `name`, until the
+/// returned handle is dropped (or the connection fails).
+pub fn send_made_every<M: Serialize, F: FnMut() -> M + Send + 'static>(
+    link: Arc<Mutex<BoxSocket>>,
+    mut make: F,
+    interval: Duration,
+    name: &str,
+) -> Heartbeats {
     let alive = Arc::new(AtomicBool::new(true));
     let sending = Arc::clone(&alive);
     let spawned = std::thread::Builder::new()
-        .name("heartbeat".into())
+        .name(name.into())
         .spawn(move || {
             while sending.load(Ordering::Acquire) {
+                let message = make();
                 let sent = send_message(
                     &mut *link.lock().unwrap_or_else(PoisonError::into_inner),
                     &message,
@@ -47,7 +59,7 @@ pub fn send_every<M: Serialize + Send + 'static>(
             }
         });
     if let Err(error) = spawned {
-        tracing::warn!("cannot start a heartbeat thread: {error}");
+        tracing::warn!("cannot start a {name} thread: {error}");
     }
     Heartbeats { alive }
 }

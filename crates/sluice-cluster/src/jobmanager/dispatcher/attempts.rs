@@ -34,6 +34,8 @@ pub(super) enum Reported {
     Finished,
     /// The worker failed.
     Failed(String),
+    /// Its tasks' counters.
+    Metrics(sluice_runtime::metrics::MetricsReport),
 }
 
 impl Dispatcher {
@@ -237,6 +239,7 @@ impl Dispatcher {
             FromWorker::Finished => Reported::Finished,
             FromWorker::Failed { error } => Reported::Failed(error),
             FromWorker::Heartbeat => return,
+            FromWorker::Metrics(report) => Reported::Metrics(report),
         };
         let mut state = self.locked();
         let Some(job) = state
@@ -260,6 +263,11 @@ impl Dispatcher {
             Reported::Checkpoint(Err(error)) => {
                 let id = job.id.clone();
                 self.fail_attempt(&mut state, &id, error);
+            }
+            Reported::Metrics(report) => {
+                if let Some(worker) = job.workers.get_mut(hello.worker) {
+                    worker.metrics.update(report);
+                }
             }
             Reported::Finished => {
                 if let Some(worker) = job.workers.get_mut(hello.worker) {

@@ -1,6 +1,7 @@
 //! A job as the dispatcher keeps it: its record (the job master's state), its workers, and
 //! where its next attempt restores from.
 
+use super::worker_metrics::WorkerMetrics;
 use super::*;
 
 /// One worker process of a job attempt.
@@ -11,6 +12,8 @@ pub(super) struct WorkerState {
     pub(super) data_address: Option<String>,
     pub(super) link: Option<Link>,
     pub(super) finished: bool,
+    /// Its tasks' counters.
+    pub(super) metrics: WorkerMetrics,
 }
 
 /// A job and its job master's state.
@@ -181,6 +184,7 @@ impl JobRecord {
                 data_address: None,
                 link: None,
                 finished: false,
+                metrics: WorkerMetrics::default(),
             })
             .collect();
     }

@@ -49,6 +49,9 @@ mod job;
 mod queries;
 mod state;
 mod task_managers;
+mod worker_metrics;
+
+pub use worker_metrics::MetricsReading;
 
 use job::{JobRecord, RestoreQuery, WorkerState, overview};
 use state::{Locked, Outgoing, State, TaskManagerEntry, lock, now_ms, send};

@@ -2,6 +2,7 @@
 //! and its warnings.
 
 use super::*;
+use crate::jobmanager::monitoring::{JobView, WorkerView};
 
 impl Dispatcher {
     /// Every job, newest first.
@@ -12,19 +13,32 @@ impl Dispatcher {
     /// One job's details.
     pub fn job(&self, id: &str) -> Option<JobDetails> {
         let state = self.locked();
+        state.jobs.iter().find(|job| job.id == id).map(details)
+    }
+
+    /// What the monitoring views of one job are built from.
+    pub fn job_view(&self, id: &str) -> Option<JobView> {
+        let state = self.locked();
         let job = state.jobs.iter().find(|job| job.id == id)?;
-        Some(JobDetails {
-            overview: overview(job),
-            plan: job.request.plan.plan.clone(),
-            pipelines: job.request.plan.pipelines,
-            placement: job
-                .workers
-                .iter()
-                .map(|w| (w.task_manager.clone(), w.pipelines.clone()))
-                .collect(),
-            data_addresses: job.workers.iter().map(|w| w.data_address.clone()).collect(),
-            attempt: job.attempt,
-            restored_from: job.restore_from.clone(),
+        let workers = job
+            .workers
+            .iter()
+            .map(|w| WorkerView {
+                task_manager: w.task_manager.clone(),
+                host: state
+                    .task_managers
+                    .get(&w.task_manager)
+                    .map_or_else(String::new, |entry| entry.info.host.clone()),
+                pipelines: w.pipelines.clone(),
+                finished: w.finished,
+                metrics: w.metrics.reading(),
+            })
+            .collect();
+        Some(JobView {
+            details: details(job),
+            submitted_ms: job.submitted_ms,
+            now_ms: now_ms(),
+            workers,
         })
     }
 
@@ -61,11 +75,30 @@ impl Dispatcher {
             jobs_failed: count(JobStatus::Failed),
             warnings: lock(&self.warnings).clone(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            flink_version: env!("CARGO_PKG_VERSION").to_string(),
+            flink_commit: format!("sluice {}", env!("CARGO_PKG_VERSION")),
         }
     }
 
     /// Records a warning every client of the API is shown (in `/overview`).
     pub fn warn(&self, warning: String) {
         lock(&self.warnings).push(warning);
+    }
+}
+
+/// A job as the job-management API shows it.
+fn details(job: &JobRecord) -> JobDetails {
+    JobDetails {
+        overview: overview(job),
+        plan: job.request.plan.plan.clone(),
+        pipelines: job.request.plan.pipelines,
+        placement: job
+            .workers
+            .iter()
+            .map(|w| (w.task_manager.clone(), w.pipelines.clone()))
+            .collect(),
+        data_addresses: job.workers.iter().map(|w| w.data_address.clone()).collect(),
+        attempt: job.attempt,
+        restored_from: job.restore_from.clone(),
     }
 }

@@ -237,7 +237,7 @@ impl<'a> Deployment<'a> {
                 .filter(|s| self.is_local(*s))
                 .collect();
             for subtask in local {
-                let task_metrics = self.metrics.task(&vertex.name, subtask);
+                let task_metrics = self.metrics.task(v, &vertex.name, subtask);
                 self.task_time = ProcessingTimeService::default();
                 self.task_waker = Arc::clone(&self.wakers[v][subtask]);
                 let input = self

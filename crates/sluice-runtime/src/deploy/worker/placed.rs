@@ -50,6 +50,18 @@ pub(super) fn run_placed(
     let wiring = RemoteWiring::new(placement, env.worker);
     let (attempt, part) = deploy_part(job, Some(wiring))?;
     let cancel = attempt.cancel.clone();
+    // The tasks' counters go to the JobManager every heartbeat interval, and once at the end.
+    let metrics = Arc::clone(&attempt.metrics);
+    let reporting = {
+        let metrics = Arc::clone(&metrics);
+        let make = move || FromWorker::Metrics(metrics.report());
+        heartbeat::send_made_every(
+            Arc::clone(&control),
+            make,
+            env.heartbeat_interval,
+            "metrics",
+        )
+    };
     let (mailboxes, reports) = match part.checkpoints {
         Some((mailboxes, reports)) => (mailboxes, Some(reports)),
         None => (BTreeMap::new(), None),
@@ -75,6 +87,9 @@ pub(super) fn run_placed(
     for connection in connections {
         let _ = connection.join();
     }
+    drop(reporting);
+    // Lost with the connection if it is gone; the outcome tells why.
+    let _ = send_control(&control, &FromWorker::Metrics(metrics.report()));
     // Every task's last report (finished) goes out before the outcome.
     if let Some(forwarder) = forwarder {
         let _ = forwarder.join();

@@ -1,0 +1,561 @@
+//! The monitoring views of the REST API in Flink's JSON shapes: a job with its vertices (its
+//! chains of operators, Flink's job vertices) and their record counts, one vertex with its
+//! subtasks, the job's plan, and the dashboard's configuration. Built from a [`JobView`]
+//! copied out of the dispatcher, so no lock is held while the JSON is written.
+
+use serde_json::{Value, json};
+use sluice_runtime::job_id::JobId;
+use sluice_runtime::metrics::MetricsReport;
+
+use super::dispatcher::MetricsReading;
+use super::views::{JobDetails, JobStatus, status_name};
+
+/// How often the dashboard refreshes, in ms (Flink's `web.refresh-interval` default).
+pub const REFRESH_INTERVAL_MS: u64 = 3000;
+
+/// What the monitoring views of one job are built from.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    /// The job as the job-management API shows it.
+    pub details: JobDetails,
+    /// When it was submitted, ms since the epoch.
+    pub submitted_ms: u64,
+    /// Now, ms since the epoch.
+    pub now_ms: u64,
+    /// The workers of its current (or last) attempt.
+    pub workers: Vec<WorkerView>,
+}
+
+/// One worker of a job attempt.
+#[derive(Debug, Clone)]
+pub struct WorkerView {
+    /// The TaskManager it runs on.
+    pub task_manager: String,
+    /// That TaskManager's host.
+    pub host: String,
+    /// The parallel pipelines it runs: subtask `i` of every vertex is in pipeline `i`.
+    pub pipelines: Vec<usize>,
+    /// Whether its tasks finished.
+    pub finished: bool,
+    /// Its tasks' counters.
+    pub metrics: MetricsReading,
+}
+
+/// A job vertex: a chain of operators that runs as one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vertex {
+    /// Its index in the job graph.
+    pub index: usize,
+    /// Its id: 32 hex digits, stable for the same head operator.
+    pub id: String,
+    /// Its operators' names, joined by ` -> ` as Flink names a chain.
+    pub name: String,
+    /// Its parallelism.
+    pub parallelism: usize,
+    /// Its max parallelism.
+    pub max_parallelism: usize,
+    /// The uids of its operators, head first.
+    pub uids: Vec<String>,
+    /// The vertices it reads from, with how records are shipped.
+    pub inputs: Vec<(usize, String)>,
+}
+
+/// The vertices of a plan (`JobGraph::plan_json`: operator nodes naming their chain).
+pub fn vertices(plan: &Value) -> Vec<Vertex> {
+    let nodes = plan["nodes"].as_array().map_or(&[][..], Vec::as_slice);
+    let chain_of_node = |id: &Value| {
+        nodes
+            .iter()
+            .find(|n| n["id"] == *id)
+            .and_then(|n| n["chain"].as_u64())
+    };
+    let mut vertices: Vec<Vertex> = Vec::new();
+    for node in nodes {
+        let Some(chain) = node["chain"].as_u64().and_then(|c| c.checked_sub(1)) else {
+            continue;
+        };
+        let chain = chain as usize;
+        let uid = node["uid"].as_str().unwrap_or_default().to_string();
+        let name = node["contents"].as_str().unwrap_or_default();
+        let position = match vertices.iter().position(|v| v.index == chain) {
+            Some(position) => position,
+            None => {
+                vertices.push(Vertex {
+                    index: chain,
+                    id: JobId::derived_from(&format!("vertex {uid}")).to_string(),
+                    name: String::new(),
+                    parallelism: node["parallelism"].as_u64().unwrap_or(1) as usize,
+                    max_parallelism: node["max_parallelism"].as_u64().unwrap_or(0) as usize,
+                    uids: Vec::new(),
+                    inputs: Vec::new(),
+                });
+                vertices.len() - 1
+            }
+        };
+        let vertex = &mut vertices[position];
+        if !vertex.name.is_empty() {
+            vertex.name.push_str(" -> ");
+        }
+        vertex.name.push_str(name);
+        vertex.uids.push(uid);
+        for input in node["predecessors"].as_array().into_iter().flatten() {
+            let Some(from) = chain_of_node(&input["id"]).and_then(|c| c.checked_sub(1)) else {
+                continue;
+            };
+            if from as usize != chain {
+                let strategy = input["ship_strategy"].as_str().unwrap_or("FORWARD");
+                vertex.inputs.push((from as usize, strategy.to_string()));
+            }
+        }
+    }
+    vertices.sort_by_key(|v| v.index);
+    vertices
+}
+
+/// Flink's execution states, in the order its API lists them.
+const EXECUTION_STATES: [&str; 10] = [
+    "CREATED",
+    "SCHEDULED",
+    "DEPLOYING",
+    "RUNNING",
+    "FINISHED",
+    "CANCELING",
+    "CANCELED",
+    "FAILED",
+    "RECONCILING",
+    "INITIALIZING",
+];
+
+/// The state of a subtask of a job in `status`, run by a worker that `finished` or not.
+fn subtask_state(status: JobStatus, finished: bool) -> &'static str {
+    match status {
+        JobStatus::Running if finished => "FINISHED",
+        JobStatus::Running => "RUNNING",
+        JobStatus::Created | JobStatus::Restarting => "CREATED",
+        JobStatus::Finished => "FINISHED",
+        JobStatus::Failed => "FAILED",
+        JobStatus::Canceled => "CANCELED",
+    }
+}
+
+/// One subtask's record counts and time blocked by backpressure, from `report`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Counts {
+    read: u64,
+    write: u64,
+    backpressured_ms: u64,
+}
+
+impl Counts {
+    /// Subtask `subtask` of `vertex` in `report` (records into its head, out of its tail).
+    fn of(report: &MetricsReport, vertex: &Vertex, subtask: usize) -> Counts {
+        let operator = |uid: Option<&String>| {
+            report
+                .operators
+                .iter()
+                .find(|o| Some(&o.uid) == uid && o.subtask == subtask)
+        };
+        Counts {
+            read: operator(vertex.uids.first()).map_or(0, |o| o.records_in),
+            write: operator(vertex.uids.last()).map_or(0, |o| o.records_out),
+            backpressured_ms: report
+                .tasks
+                .iter()
+                .filter(|t| t.vertex == vertex.index && t.subtask == subtask)
+                .map(|t| t.backpressured_ms)
+                .sum(),
+        }
+    }
+
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            read: self.read + other.read,
+            write: self.write + other.write,
+            backpressured_ms: self.backpressured_ms + other.backpressured_ms,
+        }
+    }
+}
+
+/// One subtask of a vertex: its worker, counts now, and records per second in and out.
+struct Subtask<'a> {
+    index: usize,
+    worker: Option<&'a WorkerView>,
+    counts: Counts,
+    per_second: (f64, f64),
+}
+
+fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
+    (0..vertex.parallelism)
+        .map(|index| {
+            let worker = view.workers.iter().find(|w| w.pipelines.contains(&index));
+            let reading = worker.map(|w| &w.metrics);
+            let counts = reading
+                .and_then(|r| r.latest.as_ref())
+                .map_or_else(Counts::default, |r| Counts::of(r, vertex, index));
+            let per_second = match reading.and_then(|r| r.previous.as_ref()) {
+                Some((seconds, before)) if *seconds > 0.0 => {
+                    let before = Counts::of(before, vertex, index);
+                    let rate = |now: u64, then: u64| now.saturating_sub(then) as f64 / seconds;
+                    (
+                        rate(counts.read, before.read),
+                        rate(counts.write, before.write),
+                    )
+                }
+                _ => (0.0, 0.0),
+            };
+            Subtask {
+                index,
+                worker,
+                counts,
+                per_second,
+            }
+        })
+        .collect()
+}
+
+/// Flink's `IOMetricsInfo` for `counts`, with Sluice's rates and backpressure added.
+fn io_metrics(counts: Counts, per_second: (f64, f64), complete: bool) -> Value {
+    json!({
+        "read-bytes": 0,
+        "read-bytes-complete": false,
+        "write-bytes": 0,
+        "write-bytes-complete": false,
+        "read-records": counts.read,
+        "read-records-complete": complete,
+        "write-records": counts.write,
+        "write-records-complete": complete,
+        "accumulated-backpressured-time": counts.backpressured_ms,
+        "accumulated-idle-time": 0,
+        "accumulated-busy-time": 0.0,
+        "read-records-per-second": per_second.0,
+        "write-records-per-second": per_second.1,
+    })
+}
+
+/// Counts of each execution state, every state named.
+fn state_counts<'s>(states: impl Iterator<Item = &'s str>) -> Value {
+    let mut counts: serde_json::Map<String, Value> = EXECUTION_STATES
+        .iter()
+        .map(|s| (s.to_string(), json!(0)))
+        .collect();
+    for state in states {
+        if let Some(count) = counts.get_mut(state) {
+            *count = json!(count.as_u64().unwrap_or(0) + 1);
+        }
+    }
+    Value::Object(counts)
+}
+
+/// The job's end time as Flink gives it: -1 while it runs.
+fn end_time(details: &JobDetails) -> i64 {
+    details.overview.end_time
+}
+
+/// A vertex of `/jobs/{jobid}`: Flink's entry (id, name, parallelism, status, times, the
+/// count of its subtasks in each state, record counts).
+fn vertex_entry(view: &JobView, vertex: &Vertex) -> Value {
+    let status = view.details.overview.state;
+    let subtasks = subtasks(view, vertex);
+    let states: Vec<&str> = subtasks
+        .iter()
+        .map(|s| subtask_state(status, s.worker.is_some_and(|w| w.finished)))
+        .collect();
+    let vertex_state = if states.iter().all(|s| *s == "FINISHED") {
+        "FINISHED"
+    } else {
+        subtask_state(status, false)
+    };
+    let counts = subtasks
+        .iter()
+        .fold(Counts::default(), |sum, s| sum.add(s.counts));
+    let per_second = subtasks.iter().fold((0.0, 0.0), |sum, s| {
+        (sum.0 + s.per_second.0, sum.1 + s.per_second.1)
+    });
+    json!({
+        "id": vertex.id,
+        "slotSharingGroupId": JobId::derived_from("default slot sharing group").to_string(),
+        "name": vertex.name,
+        "maxParallelism": vertex.max_parallelism,
+        "parallelism": vertex.parallelism,
+        "status": vertex_state,
+        "start-time": view.details.overview.start_time,
+        "end-time": end_time(&view.details),
+        "duration": view.details.overview.duration,
+        "tasks": state_counts(states.into_iter()),
+        "metrics": io_metrics(counts, per_second, status.is_terminal()),
+    })
+}
+
+/// `/jobs/{jobid}/plan`'s plan: the job's vertices as Flink's JSON plan.
+pub fn plan(view: &JobView) -> Value {
+    let vertices = vertices(&view.details.plan);
+    let nodes: Vec<Value> = vertices
+        .iter()
+        .map(|vertex| {
+            let mut node = json!({
+                "id": vertex.id,
+                "parallelism": vertex.parallelism,
+                "operator": "",
+                "operator_strategy": "",
+                "description": vertex.name,
+                "optimizer_properties": {},
+            });
+            let inputs: Vec<Value> = vertex
+                .inputs
+                .iter()
+                .enumerate()
+                .filter_map(|(num, (from, strategy))| {
+                    let from = vertices.iter().find(|v| v.index == *from)?;
+                    Some(json!({
+                        "num": num,
+                        "id": from.id,
+                        "ship_strategy": strategy,
+                        "exchange": "pipelined_bounded",
+                    }))
+                })
+                .collect();
+            if !inputs.is_empty() {
+                node["inputs"] = Value::Array(inputs);
+            }
+            node
+        })
+        .collect();
+    json!({
+        "jid": view.details.overview.jid,
+        "name": view.details.overview.name,
+        "type": "STREAMING",
+        "nodes": nodes,
+    })
+}
+
+/// `/jobs/{jobid}`: Flink's job details (with the vertices and their record counts, and the
+/// plan as Flink's), and the fields Sluice's own client reads.
+pub fn job_details(view: &JobView) -> Value {
+    let details = &view.details;
+    let status = details.overview.state;
+    let vertices = vertices(&details.plan);
+    let entries: Vec<Value> = vertices.iter().map(|v| vertex_entry(view, v)).collect();
+    let vertex_states = entries
+        .iter()
+        .filter_map(|v| v["status"].as_str().map(str::to_string))
+        .collect::<Vec<_>>();
+    let mut timestamps = serde_json::Map::new();
+    for name in [
+        "INITIALIZING",
+        "CREATED",
+        "RUNNING",
+        "FAILING",
+        "FAILED",
+        "CANCELLING",
+        "CANCELED",
+        "FINISHED",
+        "RESTARTING",
+        "SUSPENDED",
+        "RECONCILING",
+    ] {
+        timestamps.insert(name.to_string(), json!(0));
+    }
+    timestamps.insert("INITIALIZING".into(), json!(view.submitted_ms));
+    timestamps.insert("CREATED".into(), json!(view.submitted_ms));
+    if details.overview.start_time > view.submitted_ms || status != JobStatus::Created {
+        timestamps.insert("RUNNING".into(), json!(details.overview.start_time));
+    }
+    if status.is_terminal() {
+        timestamps.insert(status_name(status), json!(details.overview.end_time));
+    }
+    let mut value = serde_json::to_value(details).unwrap_or_else(|_| json!({}));
+    value["isStoppable"] = json!(false);
+    value["job-type"] = json!("STREAMING");
+    value["maxParallelism"] = json!(
+        vertices
+            .iter()
+            .map(|v| v.max_parallelism)
+            .max()
+            .map_or(-1, |m| m as i64)
+    );
+    value["now"] = json!(view.now_ms);
+    value["timestamps"] = Value::Object(timestamps);
+    value["vertices"] = Value::Array(entries);
+    value["status-counts"] = state_counts(vertex_states.iter().map(String::as_str));
+    value["plan"] = plan(view);
+    value
+}
+
+/// `/jobs/{jobid}/vertices/{vertexid}`: one vertex with its subtasks, `None` when the job
+/// has no vertex of that id.
+pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
+    let vertex = vertices(&view.details.plan)
+        .into_iter()
+        .find(|v| v.id == vertex_id)?;
+    let status = view.details.overview.state;
+    let subtasks: Vec<Value> = subtasks(view, &vertex)
+        .iter()
+        .map(|s| {
+            let finished = s.worker.is_some_and(|w| w.finished);
+            json!({
+                "subtask": s.index,
+                "status": subtask_state(status, finished),
+                "attempt": view.details.attempt.saturating_sub(1),
+                "endpoint": s.worker.map_or("", |w| w.host.as_str()),
+                "host": s.worker.map_or("", |w| w.host.as_str()),
+                "start-time": view.details.overview.start_time,
+                "end-time": end_time(&view.details),
+                "duration": view.details.overview.duration,
+                "metrics": io_metrics(s.counts, s.per_second, status.is_terminal()),
+                "taskmanager-id": s.worker.map_or("", |w| w.task_manager.as_str()),
+                "status-duration": {},
+            })
+        })
+        .collect();
+    Some(json!({
+        "id": vertex.id,
+        "name": vertex.name,
+        "parallelism": vertex.parallelism,
+        "maxParallelism": vertex.max_parallelism,
+        "now": view.now_ms,
+        "subtasks": subtasks,
+    }))
+}
+
+/// `/config`: what the dashboard needs to know of the server.
+pub fn dashboard_config() -> Value {
+    json!({
+        "refresh-interval": REFRESH_INTERVAL_MS,
+        "timezone-name": "Coordinated Universal Time",
+        "timezone-offset": 0,
+        "flink-version": env!("CARGO_PKG_VERSION"),
+        "flink-revision": format!("sluice {}", env!("CARGO_PKG_VERSION")),
+        "features": {
+            "web-submit": false,
+            "web-cancel": true,
+            "web-rescale": false,
+            "web-history": false,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobmanager::views::JobOverview;
+    use sluice_runtime::metrics::{OperatorReading, TaskSummary};
+
+    /// Source -> Map (chain 1, p=2) feeding Sink (chain 2, p=2) by hash.
+    fn plan() -> Value {
+        json!({"nodes": [
+            {"id": 1, "contents": "Source: numbers", "parallelism": 2, "max_parallelism": 128,
+             "uid": "src", "chain": 1},
+            {"id": 2, "contents": "Map", "parallelism": 2, "max_parallelism": 128,
+             "uid": "map", "chain": 1,
+             "predecessors": [{"id": 1, "ship_strategy": "FORWARD", "side": "first"}]},
+            {"id": 3, "contents": "Sink: out", "parallelism": 2, "max_parallelism": 128,
+             "uid": "sink", "chain": 2,
+             "predecessors": [{"id": 2, "ship_strategy": "HASH", "side": "first"}]},
+        ]})
+    }
+
+    fn report(scale: u64) -> MetricsReport {
+        let reading = |uid: &str, subtask, records_in, records_out| OperatorReading {
+            uid: uid.into(),
+            subtask,
+            records_in: records_in * scale,
+            records_out: records_out * scale,
+        };
+        MetricsReport {
+            operators: vec![
+                reading("src", 0, 0, 10),
+                reading("map", 0, 10, 10),
+                reading("sink", 0, 7, 0),
+                reading("src", 1, 0, 4),
+                reading("map", 1, 4, 4),
+                reading("sink", 1, 7, 0),
+            ],
+            tasks: vec![TaskSummary {
+                vertex: 0,
+                name: "Source: numbers -> Map".into(),
+                subtask: 1,
+                backpressured_ms: 5,
+            }],
+        }
+    }
+
+    fn view(state: JobStatus) -> JobView {
+        JobView {
+            details: JobDetails {
+                overview: JobOverview {
+                    jid: "0123456789abcdef0123456789abcdef".into(),
+                    name: "numbers".into(),
+                    state,
+                    start_time: 1000,
+                    end_time: -1,
+                    duration: 500,
+                    message: None,
+                },
+                plan: plan(),
+                pipelines: 2,
+                placement: vec![("tm-1".into(), vec![0, 1])],
+                data_addresses: vec![None],
+                attempt: 1,
+                restored_from: None,
+            },
+            submitted_ms: 900,
+            now_ms: 1500,
+            workers: vec![WorkerView {
+                task_manager: "tm-1".into(),
+                host: "127.0.0.1".into(),
+                pipelines: vec![0, 1],
+                finished: false,
+                metrics: MetricsReading {
+                    latest: Some(report(3)),
+                    previous: Some((2.0, report(1))),
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn chains_are_vertices_named_by_their_operators_with_their_inputs() {
+        let vertices = vertices(&plan());
+        assert_eq!(vertices.len(), 2);
+        assert_eq!(vertices[0].name, "Source: numbers -> Map");
+        assert_eq!(vertices[0].uids, ["src", "map"]);
+        assert!(vertices[0].inputs.is_empty());
+        assert_eq!(vertices[1].inputs, [(0, "HASH".to_string())]);
+        assert_eq!(vertices[0].id.len(), 32);
+        assert_ne!(vertices[0].id, vertices[1].id);
+        // Stable: the same plan gives the same ids.
+        assert_eq!(super::vertices(&plan())[1].id, vertices[1].id);
+    }
+
+    #[test]
+    fn vertices_count_records_into_their_head_and_out_of_their_tail() {
+        let details = job_details(&view(JobStatus::Running));
+        let source = &details["vertices"][0];
+        assert_eq!(source["status"], "RUNNING");
+        assert_eq!(source["tasks"]["RUNNING"], 2);
+        // Out of Map: (10 + 4) * 3; into the head (the source): nothing.
+        assert_eq!(source["metrics"]["write-records"], 42);
+        assert_eq!(source["metrics"]["read-records"], 0);
+        assert_eq!(source["metrics"]["accumulated-backpressured-time"], 5);
+        // 42 now, 14 two seconds before.
+        assert_eq!(source["metrics"]["write-records-per-second"], 14.0);
+        let sink = &details["vertices"][1];
+        assert_eq!(sink["metrics"]["read-records"], 42);
+        assert_eq!(details["status-counts"]["RUNNING"], 2);
+        assert_eq!(details["plan"]["nodes"][1]["inputs"][0]["id"], source["id"]);
+        assert_eq!(details["maxParallelism"], 128);
+        // Sluice's own client's fields stay.
+        assert_eq!(details["pipelines"], 2);
+    }
+
+    #[test]
+    fn a_vertex_lists_its_subtasks_with_their_worker_and_counts() {
+        let view = view(JobStatus::Finished);
+        let id = vertices(&plan())[1].id.clone();
+        let vertex = vertex_details(&view, &id).unwrap();
+        assert_eq!(vertex["subtasks"][1]["metrics"]["read-records"], 21);
+        assert_eq!(vertex["subtasks"][1]["status"], "FINISHED");
+        assert_eq!(vertex["subtasks"][0]["taskmanager-id"], "tm-1");
+        assert!(vertex_details(&view, "0".repeat(32).as_str()).is_none());
+    }
+}

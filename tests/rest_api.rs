@@ -1,0 +1,166 @@
+//! The JobManager's monitoring REST API as a Flink tool reads it: a cluster runs a job, and
+//! every answer on a path Flink's OpenAPI description lists fits Flink's schema for it, bare
+//! and under `/v1`; the job's vertices, parallelism, state and rising record counts are there;
+//! unknown ids are 404 and malformed ones 400 with Flink's `{"errors": [...]}`.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::cluster::Cluster;
+use common::cluster::jobs::start_socket_job;
+use common::openapi::OpenApi;
+
+/// Flink's description, but for two places where Flink 2.3's own answers do not fit it either
+/// and clients follow the answers.
+fn flink_api() -> OpenApi {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rest/flink_rest_v1_dispatcher.yml");
+    OpenApi::load(&path)
+        .exempt(
+            "ResourceID",
+            "",
+            "described as 32 hex digits; Flink's TaskManager ids are `host:port-hex`, Sluice's \
+             `host-hex`",
+        )
+        .exempt(
+            "JobDetailsInfo",
+            "plan",
+            "described as a string; Flink serves the plan as a JSON object, which Flink's REST \
+             clients read",
+        )
+}
+
+/// `GET path` (bare and under `/v1`, the same answer), checked against Flink's schema for the
+/// path `template`.
+fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> Value {
+    assert!(api.has_path(template), "Flink's API has no {template}");
+    let (status, value) = cluster.get_with_status(path);
+    assert_eq!(status, 200, "GET {path}: {value}");
+    if let Err(error) = api.check_get(template, status, &value) {
+        panic!("GET {path} does not fit Flink's schema: {error}\n{value:#}");
+    }
+    let (v1_status, v1_value) = cluster.get_with_status(&format!("/v1{path}"));
+    assert_eq!(v1_status, 200, "GET /v1{path}: {v1_value}");
+    assert_eq!(
+        v1_value.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+        value.as_object().map(|o| o.keys().collect::<Vec<_>>()),
+        "/v1{path} answers as {path} does"
+    );
+    value
+}
+
+/// The records the job's vertices have written so far, summed.
+fn records_written(job: &Value) -> u64 {
+    job["vertices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v["metrics"]["write-records"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
+    let api = flink_api();
+    let cluster = Cluster::start("rest-api", 1, 2);
+    let (id, mut socket) = start_socket_job(&cluster, "counts.csv");
+
+    let config = checked_get(&cluster, &api, "/config", "/config");
+    assert!(config["refresh-interval"].as_u64().unwrap() > 0);
+    let overview = checked_get(&cluster, &api, "/overview", "/overview");
+    assert_eq!(overview["taskmanagers"], 1);
+    assert_eq!(overview["jobs-running"], 1);
+    assert!(overview["flink-version"].is_string(), "{overview}");
+    let jobs = checked_get(&cluster, &api, "/jobs", "/jobs");
+    assert_eq!(jobs["jobs"][0]["id"], id.as_str());
+    assert_eq!(jobs["jobs"][0]["status"], "RUNNING");
+    let listed = checked_get(&cluster, &api, "/jobs/overview", "/jobs/overview");
+    assert_eq!(listed["jobs"][0]["jid"], id.as_str());
+    let managers = checked_get(&cluster, &api, "/taskmanagers", "/taskmanagers");
+    assert_eq!(managers["taskmanagers"][0]["slotsNumber"], 2);
+
+    // Records flow: the counts the job's vertices report rise while it reads.
+    let job_path = format!("/jobs/{id}");
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < 2 || seen[seen.len() - 1] <= seen[0] {
+        assert!(
+            Instant::now() < deadline,
+            "record counts never rose: {seen:?}\n{}",
+            cluster.logs()
+        );
+        socket
+            .write_all(b"to be or not to be that is the question\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let written = records_written(&cluster.get(&job_path));
+        if written > 0 {
+            seen.push(written);
+        }
+    }
+
+    let job = checked_get(&cluster, &api, "/jobs/{jobid}", &job_path);
+    assert_eq!(job["state"], "RUNNING");
+    let vertices = job["vertices"].as_array().unwrap();
+    let plan = checked_get(
+        &cluster,
+        &api,
+        "/jobs/{jobid}/plan",
+        &format!("{job_path}/plan"),
+    );
+    let nodes = plan["plan"]["nodes"].as_array().unwrap();
+    assert_eq!(vertices.len(), nodes.len());
+    assert!(vertices.len() >= 2, "a source and a keyed count: {job:#}");
+    // The socket source and the file sink run once; tokenizing and counting at `-p 2`.
+    let parallelisms: Vec<u64> = vertices
+        .iter()
+        .map(|v| v["parallelism"].as_u64().unwrap())
+        .collect();
+    assert_eq!(parallelisms, [1, 2, 2, 1], "{job:#}");
+    for (vertex, node) in vertices.iter().zip(nodes) {
+        assert_eq!(vertex["id"], node["id"]);
+        let parallelism = vertex["parallelism"].as_u64().unwrap() as usize;
+        assert_eq!(node["parallelism"], parallelism);
+        assert_eq!(vertex["status"], "RUNNING", "{vertex}");
+        assert_eq!(vertex["tasks"]["RUNNING"], parallelism, "{vertex}");
+        let vertex_path = format!("{job_path}/vertices/{}", vertex["id"].as_str().unwrap());
+        let details = checked_get(
+            &cluster,
+            &api,
+            "/jobs/{jobid}/vertices/{vertexid}",
+            &vertex_path,
+        );
+        assert_eq!(details["subtasks"].as_array().unwrap().len(), parallelism);
+        let per_subtask: u64 = details["subtasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["metrics"]["write-records"].as_u64().unwrap())
+            .sum();
+        assert!(per_subtask <= vertex["metrics"]["write-records"].as_u64().unwrap() + 1_000);
+    }
+    // Every vertex but the first reads from another.
+    assert!(
+        nodes[1..].iter().all(|n| n["inputs"].is_array()),
+        "{plan:#}"
+    );
+
+    // Unknown ids are 404, malformed ones 400, both with Flink's error body.
+    let unknown = format!("/jobs/{}", "0".repeat(32));
+    for (path, expected) in [
+        (unknown.clone(), 404),
+        (format!("{unknown}/plan"), 404),
+        (format!("{job_path}/vertices/{}", "0".repeat(32)), 404),
+        ("/jobs/xyz".to_string(), 400),
+        ("/v1/jobs/xyz".to_string(), 400),
+    ] {
+        let (status, body) = cluster.get_with_status(&path);
+        assert_eq!(status, expected, "GET {path}: {body}");
+        assert!(body["errors"][0].is_string(), "GET {path}: {body}");
+    }
+}
