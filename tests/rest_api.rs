@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::cluster::Cluster;
-use common::cluster::jobs::start_socket_job;
+use common::cluster::jobs::{start_socket_job, submit_counts, write_counts_input};
 use common::openapi::OpenApi;
 
 /// Flink's description, but for two places where Flink 2.3's own answers do not fit it either
@@ -26,6 +26,16 @@ fn flink_api() -> OpenApi {
             "",
             "described as 32 hex digits; Flink's TaskManager ids are `host:port-hex`, Sluice's \
              `host-hex`",
+        )
+        .exempt(
+            "CheckpointStatistics",
+            "clazz",
+            "described as required; Flink names that field `className` in its answers",
+        )
+        .exempt(
+            "CheckpointConfigInfo",
+            "mode",
+            "described in upper case; Flink answers `exactly_once` / `at_least_once`",
         )
         .exempt(
             "JobDetailsInfo",
@@ -163,4 +173,69 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         assert_eq!(status, expected, "GET {path}: {body}");
         assert!(body["errors"][0].is_string(), "GET {path}: {body}");
     }
+}
+
+#[test]
+fn checkpoints_and_their_configuration_are_served_as_flinks() {
+    let api = flink_api();
+    let cluster = Cluster::start("rest-checkpoints", 1, 4);
+    let input = write_counts_input(&cluster.dir, 20_000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    let path = format!("/jobs/{id}/checkpoints");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let checkpoints = loop {
+        let (_, value) = cluster.get_with_status(&path);
+        if value["counts"]["completed"].as_u64().unwrap_or(0) >= 2 {
+            break value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoints: {value}\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let checkpoints = {
+        let again = checked_get(&cluster, &api, "/jobs/{jobid}/checkpoints", &path);
+        assert!(
+            again["counts"]["completed"].as_u64() >= checkpoints["counts"]["completed"].as_u64()
+        );
+        again
+    };
+    let latest = &checkpoints["latest"]["completed"];
+    assert_eq!(latest["status"], "COMPLETED");
+    assert!(
+        latest["checkpointed_size"].as_u64().unwrap() > 0,
+        "{latest}"
+    );
+    assert_eq!(latest["num_subtasks"], latest["num_acknowledged_subtasks"]);
+    let written = latest["external_path"].as_str().unwrap();
+    assert!(Path::new(written).join("_metadata").exists(), "{written}");
+    let history = checkpoints["history"].as_array().unwrap();
+    assert_eq!(history[0]["id"], latest["id"], "newest first");
+    assert!(
+        checkpoints["summary"]["end_to_end_duration"]["max"]
+            .as_u64()
+            .is_some()
+    );
+
+    let config = checked_get(
+        &cluster,
+        &api,
+        "/jobs/{jobid}/checkpoints/config",
+        &format!("{path}/config"),
+    );
+    assert_eq!(config["interval"], 100);
+    assert_eq!(config["mode"], "exactly_once");
+
+    // A job that does not checkpoint has no checkpoint configuration.
+    let (socket_job, _socket) = start_socket_job(&cluster, "counts.csv");
+    let (status, body) = cluster.get_with_status(&format!("/jobs/{socket_job}/checkpoints/config"));
+    assert_eq!(status, 404, "{body}");
+    let (status, none) = cluster.get_with_status(&format!("/jobs/{socket_job}/checkpoints"));
+    assert_eq!(
+        (status, &none["counts"]["completed"]),
+        (200, &Value::from(0))
+    );
 }

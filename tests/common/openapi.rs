@@ -91,10 +91,10 @@ impl OpenApi {
                 }
                 "required" => {
                     if let Some(object) = value.as_object() {
-                        for name in argument.as_array().into_iter().flatten() {
-                            let name = name.as_str().unwrap_or_default();
-                            if !object.contains_key(name) {
-                                return Err(format!("{at}: the required '{name}' is missing"));
+                        for required in argument.as_array().into_iter().flatten() {
+                            let required = required.as_str().unwrap_or_default();
+                            if !object.contains_key(required) && !self.is_exempt(name, required) {
+                                return Err(format!("{at}: the required '{required}' is missing"));
                             }
                         }
                     }

@@ -10,6 +10,8 @@
 //! | `GET /jobs/overview` | every job, newest first |
 //! | `GET /jobs/{id}` | one job: its vertices with their record counts, plan and placement |
 //! | `GET /jobs/{id}/plan` | the job's vertices as Flink's JSON plan |
+//! | `GET /jobs/{id}/checkpoints` | checkpoint counts, summary, latest and history |
+//! | `GET /jobs/{id}/checkpoints/config` | the job's checkpointing (404 if it has none) |
 //! | `GET /jobs/{id}/vertices/{vertex}` | one vertex with its subtasks |
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
 //! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
@@ -88,6 +90,8 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .route("/jobs/overview", get(jobs))
         .route("/jobs/{id}", get(job).patch(patch_job))
         .route("/jobs/{id}/plan", get(job_plan))
+        .route("/jobs/{id}/checkpoints", get(job_checkpoints))
+        .route("/jobs/{id}/checkpoints/config", get(job_checkpoint_config))
         .route("/jobs/{id}/vertices/{vertex}", get(vertex))
         .route("/jars/{key}", get(jar))
         .route("/jars/{key}/run", post(run))
@@ -236,6 +240,25 @@ async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
 async fn job_plan(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
     answer(dispatcher, move |d| {
         job_view(d, &id).map(|view| json!({ "plan": monitoring::plan(&view) }))
+    })
+    .await
+}
+
+async fn job_checkpoints(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    answer(dispatcher, move |d| {
+        job_view(d, &id).map(|view| monitoring::checkpoints(&view))
+    })
+    .await
+}
+
+async fn job_checkpoint_config(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    answer(dispatcher, move |d| {
+        monitoring::checkpoint_config(&job_view(d, &id)?).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("job {id} does not checkpoint"),
+            )
+        })
     })
     .await
 }

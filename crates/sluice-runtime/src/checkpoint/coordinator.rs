@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -72,6 +73,12 @@ struct Progress {
 pub struct CheckpointStats {
     /// The checkpoint's id.
     pub checkpoint_id: u64,
+    /// When it was triggered, ms since the epoch.
+    pub trigger_ms: u64,
+    /// Where it was written (its directory).
+    pub path: String,
+    /// The subtasks that acknowledged it.
+    pub subtasks: usize,
     /// From the trigger to its completion (alignment, snapshots and writing).
     pub duration: Duration,
     /// Of that, writing the files.
@@ -169,7 +176,9 @@ impl CoordinatorSetup {
         let (requests, request_receiver) = std::sync::mpsc::channel();
         let failure: Arc<Mutex<Option<String>>> = Arc::default();
         let stats: Arc<Mutex<Vec<CheckpointStats>>> = Arc::default();
+        let failed: Arc<AtomicU64> = Arc::default();
         let coordinator = Coordinator {
+            failed: Arc::clone(&failed),
             setup: self,
             reports: report_receiver,
             requests: request_receiver,
@@ -198,6 +207,7 @@ impl CoordinatorSetup {
             cancel,
             failure,
             stats,
+            failed,
             thread,
         })
     }
@@ -216,6 +226,8 @@ pub struct CoordinatorHandle {
     pub failure: Arc<Mutex<Option<String>>>,
     /// The completed checkpoints (the newest `RETAINED_STATS`).
     pub stats: Arc<Mutex<Vec<CheckpointStats>>>,
+    /// How many checkpoints failed (or expired).
+    pub failed: Arc<AtomicU64>,
     /// The coordinator's thread: it can complete no checkpoint once this ended.
     pub thread: JoinHandle<()>,
 }
@@ -234,6 +246,7 @@ struct Coordinator {
     cancel: CancelToken,
     failure: Arc<Mutex<Option<String>>>,
     stats: Arc<Mutex<Vec<CheckpointStats>>>,
+    failed: Arc<AtomicU64>,
 }
 
 /// How many completed checkpoints' stats are kept (the newest): a job that runs for months
@@ -486,6 +499,7 @@ impl Coordinator {
     /// checkpoint or one too many in a row.
     fn failed(&self, id: u64, reason: &str, progress: &mut Progress) -> ControlFlow<()> {
         progress.failures += 1;
+        self.failed.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("checkpoint {id} failed: {reason}");
         let message = if progress.final_checkpoint == Some(id) {
             format!("the final checkpoint {id} failed: {reason}")

@@ -57,6 +57,15 @@ pub(super) struct JobRecord {
     pub(super) early_reports: Vec<TaskReport>,
     /// When the job ended.
     pub(super) ended: Option<Instant>,
+    /// The checkpoint statistics of each attempt's coordinator, oldest first.
+    pub(super) checkpoint_stats: Vec<CheckpointCounters>,
+}
+
+/// What one attempt's checkpoint coordinator counts: its completed checkpoints and failures.
+#[derive(Debug)]
+pub(super) struct CheckpointCounters {
+    pub(super) completed: Arc<Mutex<Vec<CheckpointStats>>>,
+    pub(super) failed: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl JobRecord {
@@ -113,6 +122,7 @@ impl JobRecord {
             starting_coordinator: false,
             early_reports: Vec::new(),
             ended: None,
+            checkpoint_stats: Vec::new(),
         }
     }
 

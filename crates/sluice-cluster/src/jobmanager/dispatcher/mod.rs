@@ -23,8 +23,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sluice_runtime::checkpoint::{
-    CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure, TaskReport,
-    latest_checkpoint_of, request_savepoint, resolve_restore_point,
+    CheckpointStats, CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure,
+    TaskReport, latest_checkpoint_of, request_savepoint, resolve_restore_point,
 };
 use sluice_runtime::deploy::protocol::{
     ClusterPlan, FromWorker, Placement, TaskManagerInfo, ToTaskManager, ToWorker, WorkerHello,
@@ -53,7 +53,7 @@ mod worker_metrics;
 
 pub use worker_metrics::MetricsReading;
 
-use job::{JobRecord, RestoreQuery, WorkerState, overview};
+use job::{CheckpointCounters, JobRecord, RestoreQuery, WorkerState, overview};
 use state::{Locked, Outgoing, State, TaskManagerEntry, lock, now_ms, send};
 
 /// The writing end of a control connection, shared by the threads that send on it.

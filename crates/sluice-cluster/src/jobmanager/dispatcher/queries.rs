@@ -2,7 +2,7 @@
 //! and its warnings.
 
 use super::*;
-use crate::jobmanager::monitoring::{JobView, WorkerView};
+use crate::jobmanager::monitoring::{CheckpointsView, JobView, WorkerView};
 
 impl Dispatcher {
     /// Every job, newest first.
@@ -39,6 +39,7 @@ impl Dispatcher {
             submitted_ms: job.submitted_ms,
             now_ms: now_ms(),
             workers,
+            checkpoints: checkpoints_view(job),
         })
     }
 
@@ -100,5 +101,37 @@ fn details(job: &JobRecord) -> JobDetails {
         data_addresses: job.workers.iter().map(|w| w.data_address.clone()).collect(),
         attempt: job.attempt,
         restored_from: job.restore_from.clone(),
+    }
+}
+
+/// A job's checkpoints over all its attempts.
+fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
+    let mut completed = Vec::new();
+    let mut failed = 0;
+    for counters in &job.checkpoint_stats {
+        completed.extend(lock(&counters.completed).iter().cloned());
+        failed += counters.failed.load(std::sync::atomic::Ordering::Relaxed);
+    }
+    // The job's options may choose the state backend (a program may choose its own).
+    let backend = job
+        .request
+        .job_options
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(key, _)| key.trim() == "state.backend.type")
+        .map(|(_, value)| value.trim().trim_matches(['\'', '"']).to_ascii_lowercase());
+    CheckpointsView {
+        config: job.request.plan.checkpointing.clone(),
+        state_backend: match backend.as_deref() {
+            Some("rocksdb") => "EmbeddedRocksDBStateBackend",
+            _ => "HashMapStateBackend",
+        }
+        .to_string(),
+        completed,
+        failed,
+        restored: job
+            .restore_from
+            .clone()
+            .map(|path| (path, job.start_ms.unwrap_or(job.submitted_ms))),
     }
 }

@@ -6,10 +6,10 @@ use std::sync::PoisonError;
 use std::time::Instant;
 
 use sluice_core::Barrier;
-use sluice_state::storage::OperatorMetadata;
+use sluice_state::storage::{OperatorMetadata, checkpoint_dir_name};
 use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 
-use super::{CheckpointStats, Coordinator, Pending, RETAINED_STATS, fail_job};
+use super::{CheckpointStats, Coordinator, Pending, RETAINED_STATS, fail_job, now_millis};
 use crate::checkpoint::task_line::{TaskId, TaskMessage};
 use crate::job_id::JobId;
 
@@ -88,6 +88,7 @@ impl Coordinator {
             .map(|operator| operator.in_flight.bytes())
             .sum();
         let metadata = self.metadata(&checkpoint.barrier);
+        let subtasks = checkpoint.acknowledged.len();
         let files = self.task_files(checkpoint.acknowledged)?;
         let writing = Instant::now();
         let written = match savepoint {
@@ -99,6 +100,14 @@ impl Coordinator {
             &mut self.stats.lock().unwrap_or_else(PoisonError::into_inner),
             CheckpointStats {
                 checkpoint_id: id,
+                trigger_ms: (now_millis() as u64)
+                    .saturating_sub(triggered.elapsed().as_millis() as u64),
+                path: format!(
+                    "{}/{}",
+                    storage.location().trim_end_matches('/'),
+                    savepoint.map_or_else(|| checkpoint_dir_name(id), str::to_string)
+                ),
+                subtasks,
                 duration: triggered.elapsed(),
                 write_duration: writing.elapsed(),
                 bytes: written.bytes,

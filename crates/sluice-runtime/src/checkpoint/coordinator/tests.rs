@@ -34,6 +34,9 @@ fn the_stats_history_keeps_the_newest() {
     for checkpoint_id in 1..=RETAINED_STATS as u64 + 5 {
         let entry = CheckpointStats {
             checkpoint_id,
+            trigger_ms: 0,
+            path: String::new(),
+            subtasks: 1,
             duration: Duration::ZERO,
             write_duration: Duration::ZERO,
             bytes: 0,

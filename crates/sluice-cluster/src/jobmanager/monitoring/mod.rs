@@ -8,7 +8,11 @@ use sluice_runtime::job_id::JobId;
 use sluice_runtime::metrics::MetricsReport;
 
 use super::dispatcher::MetricsReading;
+
+mod checkpoints;
+
 use super::views::{JobDetails, JobStatus, status_name};
+pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints};
 
 /// How often the dashboard refreshes, in ms (Flink's `web.refresh-interval` default).
 pub const REFRESH_INTERVAL_MS: u64 = 3000;
@@ -24,6 +28,8 @@ pub struct JobView {
     pub now_ms: u64,
     /// The workers of its current (or last) attempt.
     pub workers: Vec<WorkerView>,
+    /// Its checkpoints.
+    pub checkpoints: CheckpointsView,
 }
 
 /// One worker of a job attempt.
@@ -479,7 +485,7 @@ mod tests {
         }
     }
 
-    fn view(state: JobStatus) -> JobView {
+    pub(super) fn view(state: JobStatus) -> JobView {
         JobView {
             details: JobDetails {
                 overview: JobOverview {
@@ -500,6 +506,7 @@ mod tests {
             },
             submitted_ms: 900,
             now_ms: 1500,
+            checkpoints: CheckpointsView::default(),
             workers: vec![WorkerView {
                 task_manager: "tm-1".into(),
                 host: "127.0.0.1".into(),
