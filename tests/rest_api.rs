@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::cluster::Cluster;
-use common::cluster::jobs::{start_socket_job, submit_counts, write_counts_input};
+use common::cluster::jobs::{
+    children_of, signal, start_socket_job, submit_counts, write_counts_input,
+};
 use common::openapi::OpenApi;
 
 /// Flink's description, but for two places where Flink 2.3's own answers do not fit it either
@@ -228,6 +230,65 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
     );
     assert_eq!(config["interval"], 100);
     assert_eq!(config["mode"], "exactly_once");
+    let job_config = checked_get(
+        &cluster,
+        &api,
+        "/jobs/{jobid}/config",
+        &format!("/jobs/{id}/config"),
+    );
+    assert_eq!(job_config["execution-config"]["job-parallelism"], 2);
+
+    // A killed worker fails the attempt: the failure is in the job's exceptions, and the next
+    // attempt restores the latest checkpoint.
+    let exceptions_path = format!("/jobs/{id}/exceptions");
+    let none = checked_get(&cluster, &api, "/jobs/{jobid}/exceptions", &exceptions_path);
+    assert_eq!(none["exceptionHistory"]["entries"], serde_json::json!([]));
+    let worker = *children_of(cluster.task_manager_pid(0))
+        .first()
+        .expect("the TaskManager runs the job's worker");
+    signal(worker, "KILL");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let exceptions = loop {
+        let (_, value) = cluster.get_with_status(&exceptions_path);
+        if value["exceptionHistory"]["entries"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+        {
+            break value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exception: {value}\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let failure = &exceptions["exceptionHistory"]["entries"][0];
+    assert!(
+        failure["stacktrace"].as_str().unwrap().contains("worker"),
+        "{failure}"
+    );
+    assert!(failure["timestamp"].as_u64().unwrap() > 0);
+    checked_get(&cluster, &api, "/jobs/{jobid}/exceptions", &exceptions_path);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, value) = cluster.get_with_status(&path);
+        if value["latest"]["restored"].is_object() {
+            assert_eq!(value["counts"]["restored"], 1);
+            let restored = value["latest"]["restored"]["external_path"]
+                .as_str()
+                .unwrap();
+            assert!(restored.contains("/chk-"), "{value}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never restored: {value}\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    checked_get(&cluster, &api, "/jobs/{jobid}/checkpoints", &path);
 
     // A job that does not checkpoint has no checkpoint configuration.
     let (socket_job, _socket) = start_socket_job(&cluster, "counts.csv");

@@ -12,6 +12,8 @@
 //! | `GET /jobs/{id}/plan` | the job's vertices as Flink's JSON plan |
 //! | `GET /jobs/{id}/checkpoints` | checkpoint counts, summary, latest and history |
 //! | `GET /jobs/{id}/checkpoints/config` | the job's checkpointing (404 if it has none) |
+//! | `GET /jobs/{id}/exceptions` | why its attempts failed, newest first |
+//! | `GET /jobs/{id}/config` | its parallelism, restart strategy and job options |
 //! | `GET /jobs/{id}/vertices/{vertex}` | one vertex with its subtasks |
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
 //! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
@@ -91,6 +93,8 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .route("/jobs/{id}", get(job).patch(patch_job))
         .route("/jobs/{id}/plan", get(job_plan))
         .route("/jobs/{id}/checkpoints", get(job_checkpoints))
+        .route("/jobs/{id}/exceptions", get(job_exceptions))
+        .route("/jobs/{id}/config", get(job_config))
         .route("/jobs/{id}/checkpoints/config", get(job_checkpoint_config))
         .route("/jobs/{id}/vertices/{vertex}", get(vertex))
         .route("/jars/{key}", get(jar))
@@ -240,6 +244,20 @@ async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
 async fn job_plan(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
     answer(dispatcher, move |d| {
         job_view(d, &id).map(|view| json!({ "plan": monitoring::plan(&view) }))
+    })
+    .await
+}
+
+async fn job_exceptions(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    answer(dispatcher, move |d| {
+        job_view(d, &id).map(|view| monitoring::exceptions(&view))
+    })
+    .await
+}
+
+async fn job_config(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    answer(dispatcher, move |d| {
+        job_view(d, &id).map(|view| monitoring::job_config(&view))
     })
     .await
 }

@@ -97,6 +97,17 @@ pub struct JobDetails {
     pub restored_from: Option<String>,
 }
 
+/// Why a job attempt failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobException {
+    /// When, ms since the epoch.
+    pub at_ms: u64,
+    /// The attempt that failed.
+    pub attempt: u32,
+    /// The error, with its causes.
+    pub message: String,
+}
+
 /// A TaskManager as listed (`/taskmanagers`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskManagerOverview {

@@ -351,6 +351,7 @@ impl Dispatcher {
         if job.status != JobStatus::Running {
             return;
         }
+        job.record_failure(&reason);
         let Some(delay) = job.restarts.on_failure() else {
             self.end_job(state, id, JobStatus::Failed, Some(reason));
             return;
@@ -425,6 +426,13 @@ impl Dispatcher {
         match &error {
             Some(error) => tracing::warn!("job {id} {}: {error}", status_name(status)),
             None => tracing::info!("job {id} {}", status_name(status)),
+        }
+        // A failure of a running attempt is recorded by `fail_attempt`; others (no slots, a
+        // checkpoint that cannot be restored) here.
+        if let (JobStatus::Failed, Some(error), false) =
+            (status, &error, job.status == JobStatus::Running)
+        {
+            job.record_failure(error);
         }
         let was_running = job.status == JobStatus::Running;
         job.status = status;

@@ -59,6 +59,28 @@ pub(super) struct JobRecord {
     pub(super) ended: Option<Instant>,
     /// The checkpoint statistics of each attempt's coordinator, oldest first.
     pub(super) checkpoint_stats: Vec<CheckpointCounters>,
+    /// Why its attempts failed, the newest [`EXCEPTION_HISTORY`], oldest first.
+    pub(super) exceptions: Vec<JobException>,
+    /// Whether older failures were dropped from `exceptions`.
+    pub(super) exceptions_truncated: bool,
+}
+
+/// How many failures of a job are kept (Flink's `web.exception-history-size`).
+pub(super) const EXCEPTION_HISTORY: usize = 16;
+
+impl JobRecord {
+    /// Records why the current attempt failed.
+    pub(super) fn record_failure(&mut self, reason: &str) {
+        if self.exceptions.len() >= EXCEPTION_HISTORY {
+            self.exceptions.remove(0);
+            self.exceptions_truncated = true;
+        }
+        self.exceptions.push(JobException {
+            at_ms: now_ms(),
+            attempt: self.attempt,
+            message: reason.to_string(),
+        });
+    }
 }
 
 /// What one attempt's checkpoint coordinator counts: its completed checkpoints and failures.
@@ -123,6 +145,8 @@ impl JobRecord {
             early_reports: Vec::new(),
             ended: None,
             checkpoint_stats: Vec::new(),
+            exceptions: Vec::new(),
+            exceptions_truncated: false,
         }
     }
 

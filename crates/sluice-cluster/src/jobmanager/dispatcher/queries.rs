@@ -40,6 +40,11 @@ impl Dispatcher {
             now_ms: now_ms(),
             workers,
             checkpoints: checkpoints_view(job),
+            exceptions: job.exceptions.clone(),
+            exceptions_truncated: job.exceptions_truncated,
+            parallelism: job.request.plan.pipelines,
+            restart_strategy: job.request.plan.restart_strategy.clone(),
+            job_options: job.request.job_options.clone(),
         })
     }
 

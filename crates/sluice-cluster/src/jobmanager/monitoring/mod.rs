@@ -4,15 +4,18 @@
 //! copied out of the dispatcher, so no lock is held while the JSON is written.
 
 use serde_json::{Value, json};
+use sluice_runtime::checkpoint::RestartStrategy;
 use sluice_runtime::job_id::JobId;
 use sluice_runtime::metrics::MetricsReport;
 
 use super::dispatcher::MetricsReading;
+use super::views::{JobDetails, JobException, JobStatus, status_name};
 
 mod checkpoints;
+mod job_info;
 
-use super::views::{JobDetails, JobStatus, status_name};
 pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints};
+pub use job_info::{exceptions, job_config};
 
 /// How often the dashboard refreshes, in ms (Flink's `web.refresh-interval` default).
 pub const REFRESH_INTERVAL_MS: u64 = 3000;
@@ -30,6 +33,16 @@ pub struct JobView {
     pub workers: Vec<WorkerView>,
     /// Its checkpoints.
     pub checkpoints: CheckpointsView,
+    /// Why its attempts failed (the newest), oldest first.
+    pub exceptions: Vec<JobException>,
+    /// Whether older failures were dropped.
+    pub exceptions_truncated: bool,
+    /// Its parallelism: the highest of its vertices.
+    pub parallelism: usize,
+    /// Its restart strategy, if it set one.
+    pub restart_strategy: Option<RestartStrategy>,
+    /// The job options it was submitted with, as `key: value` lines.
+    pub job_options: String,
 }
 
 /// One worker of a job attempt.
@@ -507,6 +520,11 @@ mod tests {
             submitted_ms: 900,
             now_ms: 1500,
             checkpoints: CheckpointsView::default(),
+            exceptions: Vec::new(),
+            exceptions_truncated: false,
+            parallelism: 2,
+            restart_strategy: None,
+            job_options: String::new(),
             workers: vec![WorkerView {
                 task_manager: "tm-1".into(),
                 host: "127.0.0.1".into(),
