@@ -93,8 +93,38 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
     assert_eq!(jobs["jobs"][0]["status"], "RUNNING");
     let listed = checked_get(&cluster, &api, "/jobs/overview", "/jobs/overview");
     assert_eq!(listed["jobs"][0]["jid"], id.as_str());
+    // Source, tokenizer, counter and sink: 1 + 2 + 2 + 1 subtasks, all running.
+    assert_eq!(listed["jobs"][0]["tasks"]["total"], 6);
+    assert_eq!(listed["jobs"][0]["tasks"]["running"], 6);
+    assert!(listed["jobs"][0]["last-modification"].as_u64().unwrap() > 0);
     let managers = checked_get(&cluster, &api, "/taskmanagers", "/taskmanagers");
     assert_eq!(managers["taskmanagers"][0]["slotsNumber"], 2);
+    let manager_id = managers["taskmanagers"][0]["id"].as_str().unwrap();
+    let manager = checked_get(
+        &cluster,
+        &api,
+        "/taskmanagers/{taskmanagerid}",
+        &format!("/taskmanagers/{manager_id}"),
+    );
+    // The job's two parallel pipelines, one slot each: source and sink in the first.
+    let slots = manager["allocatedSlots"].as_array().unwrap();
+    assert_eq!(slots.len(), 2, "{manager}");
+    assert_eq!(slots[0]["jobId"], id.as_str());
+    assert_eq!(manager["assignedTasks"], 6, "{manager}");
+    let (status, _) = cluster.get_with_status("/taskmanagers/no-such-taskmanager");
+    assert_eq!(status, 404);
+    let settings = checked_get(&cluster, &api, "/jobmanager/config", "/jobmanager/config");
+    let rest_port = settings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["key"] == "rest.port")
+        .expect("rest.port is shown");
+    assert_eq!(rest_port["value"], cluster.rest_port.to_string());
+    assert!(
+        !settings.to_string().contains(&cluster.secret),
+        "the secret is never shown"
+    );
 
     // Records flow: the counts the job's vertices report rise while it reads.
     let job_path = format!("/jobs/{id}");

@@ -13,6 +13,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod shown;
 mod yaml;
 
 use yaml::parse_yaml;

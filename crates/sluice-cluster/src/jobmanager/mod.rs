@@ -148,6 +148,7 @@ impl<'a> RestPort<'a> {
                 loopback_only: self.loopback_only,
             },
             savepoint_dir: config.savepoint_dir.clone(),
+            shown_config: config.shown_entries(),
         };
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(self.listener)

@@ -6,6 +6,8 @@
 //! | `GET /config` | the dashboard's configuration |
 //! | `GET /overview` | TaskManagers, slots, jobs by state |
 //! | `GET /taskmanagers` | the registered TaskManagers |
+//! | `GET /taskmanagers/{id}` | one TaskManager with the slots each job uses |
+//! | `GET /jobmanager/config` | the effective settings, `[{"key", "value"}]` (no secrets) |
 //! | `GET /jobs` | every job's id and state |
 //! | `GET /jobs/overview` | every job, newest first |
 //! | `GET /jobs/{id}` | one job: its vertices with their record counts, plan and placement |
@@ -71,7 +73,13 @@ pub struct RestSettings {
     pub guard: Guard,
     /// The only directory savepoints requested over REST may go to (`state.savepoints.dir`).
     pub savepoint_dir: Option<String>,
+    /// The settings `/jobmanager/config` shows, `(key, value)`.
+    pub shown_config: Vec<(String, String)>,
 }
+
+/// The settings `/jobmanager/config` shows.
+#[derive(Debug, Clone, Default)]
+struct ShownConfig(Arc<Vec<(String, String)>>);
 
 /// The configured savepoint directory, as the savepoint handlers see it.
 #[derive(Debug, Clone)]
@@ -83,11 +91,14 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         token,
         guard,
         savepoint_dir,
+        shown_config,
     } = settings;
     let quick = Router::new()
         .route("/config", get(config))
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
+        .route("/taskmanagers/{id}", get(task_manager))
+        .route("/jobmanager/config", get(job_manager_config))
         .route("/jobs", get(job_ids))
         .route("/jobs/overview", get(jobs))
         .route("/jobs/{id}", get(job).patch(patch_job))
@@ -119,6 +130,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .merge(uploads)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::Extension(SavepointRoot(savepoint_dir)))
+        .layer(axum::Extension(ShownConfig(Arc::new(shown_config))))
         .layer(middleware::from_fn_with_state(
             Arc::new(Semaphore::new(MAX_IN_PROGRESS)),
             rest_limits::in_progress_limit,
@@ -193,6 +205,27 @@ async fn task_managers(State(dispatcher): Shared) -> Response {
         Ok(json!({ "taskmanagers": d.task_managers() }))
     })
     .await
+}
+
+async fn task_manager(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+    answer(dispatcher, move |d| {
+        d.task_manager(&id).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("no TaskManager with id {id}"),
+            )
+        })
+    })
+    .await
+}
+
+async fn job_manager_config(axum::Extension(config): axum::Extension<ShownConfig>) -> Response {
+    let entries: Vec<_> = config
+        .0
+        .iter()
+        .map(|(key, value)| json!({ "key": key, "value": value }))
+        .collect();
+    Json(entries).into_response()
 }
 
 async fn jobs(State(dispatcher): Shared) -> Response {

@@ -75,6 +75,13 @@ pub struct JobOverview {
     /// Why it failed, or what it waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When its state last changed, ms since the epoch.
+    #[serde(rename = "last-modification", default)]
+    pub last_modification: u64,
+    /// How many of its subtasks are in each state, and in all (`total`), by Flink's
+    /// lower-case state names.
+    #[serde(default)]
+    pub tasks: std::collections::BTreeMap<String, usize>,
 }
 
 /// A job's details (`/jobs/{id}`).
@@ -121,9 +128,37 @@ pub struct TaskManagerOverview {
     /// Slots free.
     #[serde(rename = "freeSlots")]
     pub free_slots: usize,
-    /// Milliseconds since its last heartbeat.
+    /// When its last heartbeat came, ms since the epoch (Flink's field name, Flink's meaning).
     #[serde(rename = "timeSinceLastHeartbeat")]
-    pub since_heartbeat_ms: u64,
+    pub last_heartbeat_ms: u64,
+    /// The data port its workers listen on (0: each picks a free one).
+    #[serde(rename = "dataPort", default)]
+    pub data_port: u16,
+    /// How many subtasks run on it.
+    #[serde(rename = "assignedTasks", default)]
+    pub assigned_tasks: usize,
+}
+
+/// A job's use of a TaskManager's slots (`/taskmanagers/{id}`'s `allocatedSlots`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocatedSlot {
+    /// The job.
+    #[serde(rename = "jobId")]
+    pub job_id: String,
+    /// The subtasks of the job in the slot.
+    #[serde(rename = "assignedTasks")]
+    pub assigned_tasks: usize,
+}
+
+/// One TaskManager in detail (`/taskmanagers/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskManagerDetails {
+    /// What `/taskmanagers` lists.
+    #[serde(flatten)]
+    pub overview: TaskManagerOverview,
+    /// Each used slot.
+    #[serde(rename = "allocatedSlots")]
+    pub allocated_slots: Vec<AllocatedSlot>,
 }
 
 /// The cluster at a glance (`/overview`).

@@ -323,5 +323,37 @@ pub(super) fn overview(job: &JobRecord) -> JobOverview {
             (Some(waiting), Some(error)) => Some(format!("{waiting} ({error})")),
             (waiting, error) => waiting.clone().or_else(|| error.clone()),
         },
+        last_modification: job.end_ms.or(job.start_ms).unwrap_or(job.submitted_ms),
+        tasks: task_counts(job),
     }
+}
+
+/// How many of a job's subtasks are in each state (Flink's lower-case names) and in all.
+fn task_counts(job: &JobRecord) -> BTreeMap<String, usize> {
+    let total: usize = job.request.plan.tasks.iter().map(|t| t.parallelism).sum();
+    let mut counts: BTreeMap<String, usize> = [
+        "created",
+        "scheduled",
+        "deploying",
+        "running",
+        "finished",
+        "canceling",
+        "canceled",
+        "failed",
+        "reconciling",
+        "initializing",
+    ]
+    .into_iter()
+    .map(|state| (state.to_string(), 0))
+    .collect();
+    let state = match job.status {
+        JobStatus::Created | JobStatus::Restarting => "created",
+        JobStatus::Running => "running",
+        JobStatus::Finished => "finished",
+        JobStatus::Failed => "failed",
+        JobStatus::Canceled => "canceled",
+    };
+    counts.insert(state.to_string(), total);
+    counts.insert("total".to_string(), total);
+    counts
 }

@@ -40,8 +40,8 @@ use super::coordinator::start_coordinator;
 use super::job_store::{JobStore, StoredJob};
 use super::placement::spread;
 pub use super::views::{
-    ClusterOverview, JobDetails, JobException, JobOverview, JobStatus, SubmitRequest,
-    TaskManagerOverview, status_name,
+    AllocatedSlot, ClusterOverview, JobDetails, JobException, JobOverview, JobStatus,
+    SubmitRequest, TaskManagerDetails, TaskManagerOverview, status_name,
 };
 
 mod attempts;

@@ -50,18 +50,38 @@ impl Dispatcher {
 
     /// The registered TaskManagers.
     pub fn task_managers(&self) -> Vec<TaskManagerOverview> {
-        self.locked()
+        let state = self.locked();
+        state
             .task_managers
             .values()
-            .map(|entry| TaskManagerOverview {
-                id: entry.info.id.clone(),
-                host: entry.info.host.clone(),
-                slots: entry.info.slots,
-                free_slots: entry.free_slots(),
-                since_heartbeat_ms: u64::try_from(entry.last_heartbeat.elapsed().as_millis())
-                    .unwrap_or(u64::MAX),
-            })
+            .map(|entry| task_manager_overview(&state, entry))
             .collect()
+    }
+
+    /// One TaskManager with the slots each job uses on it.
+    pub fn task_manager(&self, id: &str) -> Option<TaskManagerDetails> {
+        let state = self.locked();
+        let entry = state.task_managers.get(id)?;
+        let allocated_slots = state
+            .jobs
+            .iter()
+            .filter(|job| job.status == JobStatus::Running)
+            .flat_map(|job| {
+                job.workers
+                    .iter()
+                    .filter(|w| w.task_manager == id)
+                    .flat_map(move |w| {
+                        w.pipelines.iter().map(move |pipeline| AllocatedSlot {
+                            job_id: job.id.clone(),
+                            assigned_tasks: subtasks_of(job, std::slice::from_ref(pipeline)),
+                        })
+                    })
+            })
+            .collect();
+        Some(TaskManagerDetails {
+            overview: task_manager_overview(&state, entry),
+            allocated_slots,
+        })
     }
 
     /// The cluster at a glance.
@@ -139,4 +159,40 @@ fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
             .clone()
             .map(|path| (path, job.start_ms.unwrap_or(job.submitted_ms))),
     }
+}
+
+/// A TaskManager as `/taskmanagers` lists it.
+fn task_manager_overview(state: &State, entry: &TaskManagerEntry) -> TaskManagerOverview {
+    let since = u64::try_from(entry.last_heartbeat.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let assigned_tasks = state
+        .jobs
+        .iter()
+        .filter(|job| job.status == JobStatus::Running)
+        .flat_map(|job| {
+            job.workers
+                .iter()
+                .filter(|w| w.task_manager == entry.info.id)
+                .map(|w| subtasks_of(job, &w.pipelines))
+        })
+        .sum();
+    TaskManagerOverview {
+        id: entry.info.id.clone(),
+        host: entry.info.host.clone(),
+        slots: entry.info.slots,
+        free_slots: entry.free_slots(),
+        last_heartbeat_ms: now_ms().saturating_sub(since),
+        data_port: entry.info.data_port,
+        assigned_tasks,
+    }
+}
+
+/// How many subtasks of `job` run in its parallel `pipelines` (pipeline `p` holds subtask `p`
+/// of every task with a higher parallelism).
+fn subtasks_of(job: &JobRecord, pipelines: &[usize]) -> usize {
+    job.request
+        .plan
+        .tasks
+        .iter()
+        .map(|task| pipelines.iter().filter(|p| **p < task.parallelism).count())
+        .sum()
 }
