@@ -509,6 +509,8 @@ mod tests {
                     end_time: -1,
                     duration: 500,
                     message: None,
+                    last_modification: 1000,
+                    tasks: Default::default(),
                 },
                 plan: plan(),
                 pipelines: 2,
