@@ -137,6 +137,7 @@ struct HarnessOutputs<Out> {
     ctx: OperatorContext,
     sides: Vec<(String, Box<dyn SideOutputSlot>)>,
     main: Arc<Mutex<Collected<Out>>>,
+    metrics: Arc<OperatorMetrics>,
 }
 
 impl<Out: Clone + Send + 'static> HarnessOutputs<Out> {
@@ -146,6 +147,7 @@ impl<Out: Clone + Send + 'static> HarnessOutputs<Out> {
             ctx,
             sides: Vec::new(),
             main,
+            metrics: Arc::default(),
         }
     }
 
@@ -179,7 +181,7 @@ impl<Out: Clone + Send + 'static> HarnessOutputs<Out> {
             self.ctx.clone(),
             Output::new(SideOutputs::new(std::mem::take(&mut self.sides))),
             Box::new(link),
-            Arc::new(OperatorMetrics::default()),
+            Arc::clone(&self.metrics),
         )
     }
 
@@ -252,6 +254,11 @@ where
     /// Feeds one record; panics on an operator error (tests only).
     pub fn process(&mut self, record: Record<In>) {
         self.try_process(record).expect("operator failed");
+    }
+
+    /// The operator's counters and watermarks.
+    pub fn metrics(&self) -> Arc<OperatorMetrics> {
+        Arc::clone(&self.outputs.metrics)
     }
 
     /// Feeds a watermark.
@@ -398,6 +405,11 @@ where
         self.driver()
             .on_batch2(&mut vec![record])
             .expect("operator failed");
+    }
+
+    /// The operator's counters and watermarks.
+    pub fn metrics(&self) -> Arc<OperatorMetrics> {
+        Arc::clone(&self.outputs.metrics)
     }
 
     /// Feeds a watermark to input `input` (1 or 2).

@@ -4,17 +4,30 @@
 //! every counter of a job so the job result, and later the REST API and dashboard, can read them
 //! while the job runs.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The counters of one operator in one subtask.
-#[derive(Debug, Default)]
+/// The counters of one operator in one subtask, and its current watermarks.
+#[derive(Debug)]
 pub struct OperatorMetrics {
     records_in: AtomicU64,
     records_out: AtomicU64,
+    watermark_in: AtomicI64,
+    watermark_out: AtomicI64,
+}
+
+impl Default for OperatorMetrics {
+    fn default() -> Self {
+        OperatorMetrics {
+            records_in: AtomicU64::new(0),
+            records_out: AtomicU64::new(0),
+            watermark_in: AtomicI64::new(i64::MIN),
+            watermark_out: AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 impl OperatorMetrics {
@@ -36,6 +49,26 @@ impl OperatorMetrics {
     /// Records emitted so far.
     pub fn records_out(&self) -> u64 {
         self.records_out.load(Ordering::Relaxed)
+    }
+
+    /// The operator's input advanced to `watermark` (ms).
+    pub fn set_watermark_in(&self, watermark: i64) {
+        self.watermark_in.store(watermark, Ordering::Relaxed);
+    }
+
+    /// The operator emitted `watermark` (ms).
+    pub fn set_watermark_out(&self, watermark: i64) {
+        self.watermark_out.store(watermark, Ordering::Relaxed);
+    }
+
+    /// Its input's current watermark (`i64::MIN` before the first, as Flink's).
+    pub fn watermark_in(&self) -> i64 {
+        self.watermark_in.load(Ordering::Relaxed)
+    }
+
+    /// The last watermark it emitted (`i64::MIN` before the first).
+    pub fn watermark_out(&self) -> i64 {
+        self.watermark_out.load(Ordering::Relaxed)
     }
 }
 
@@ -212,6 +245,10 @@ pub struct OperatorReading {
     pub records_in: u64,
     /// Records emitted so far.
     pub records_out: u64,
+    /// Its input's current watermark (`i64::MIN` before the first).
+    pub watermark_in: i64,
+    /// The last watermark it emitted (`i64::MIN` before the first).
+    pub watermark_out: i64,
 }
 
 /// Every counter of one process's share of a job at a point in time: what a worker reports
@@ -237,6 +274,8 @@ impl MetricRegistry {
                 subtask: entry.subtask,
                 records_in: entry.metrics.records_in(),
                 records_out: entry.metrics.records_out(),
+                watermark_in: entry.metrics.watermark_in(),
+                watermark_out: entry.metrics.watermark_out(),
             })
             .collect();
         MetricsReport {
@@ -271,7 +310,9 @@ mod tests {
                 uid: "map-1".into(),
                 subtask: 1,
                 records_in: 4,
-                records_out: 2
+                records_out: 2,
+                watermark_in: i64::MIN,
+                watermark_out: i64::MIN,
             }
         );
     }

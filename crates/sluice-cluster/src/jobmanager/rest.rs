@@ -17,6 +17,11 @@
 //! | `GET /jobs/{id}/exceptions` | why its attempts failed, newest first |
 //! | `GET /jobs/{id}/config` | its parallelism, restart strategy and job options |
 //! | `GET /jobs/{id}/vertices/{vertex}` | one vertex with its subtasks |
+//! | `GET /jobs/{id}/vertices/{vertex}/metrics[?get=0.numRecordsIn,…]` | its subtasks' metrics |
+//! | `GET /jobs/{id}/vertices/{vertex}/subtasks/metrics[?get=…&agg=…]` | aggregated over them |
+//! | `GET /jobs/{id}/vertices/{vertex}/watermarks` | each subtask's input watermark |
+//! | `GET /jobs/{id}/vertices/{vertex}/backpressure` | each subtask's blocked share of time |
+//! | `GET /jobs/{id}/vertices/{vertex}/subtasktimes` | when its subtasks entered their states |
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
 //! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
 //! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
@@ -108,6 +113,23 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .route("/jobs/{id}/config", get(job_config))
         .route("/jobs/{id}/checkpoints/config", get(job_checkpoint_config))
         .route("/jobs/{id}/vertices/{vertex}", get(vertex))
+        .route("/jobs/{id}/vertices/{vertex}/metrics", get(vertex_metrics))
+        .route(
+            "/jobs/{id}/vertices/{vertex}/subtasks/metrics",
+            get(vertex_aggregated_metrics),
+        )
+        .route(
+            "/jobs/{id}/vertices/{vertex}/watermarks",
+            get(vertex_watermarks),
+        )
+        .route(
+            "/jobs/{id}/vertices/{vertex}/backpressure",
+            get(vertex_backpressure),
+        )
+        .route(
+            "/jobs/{id}/vertices/{vertex}/subtasktimes",
+            get(vertex_subtask_times),
+        )
         .route("/jars/{key}", get(jar))
         .route("/jars/{key}/run", post(run))
         .layer(middleware::from_fn_with_state(
@@ -314,10 +336,14 @@ async fn job_checkpoint_config(State(dispatcher): Shared, Path(id): Path<String>
     .await
 }
 
-async fn vertex(State(dispatcher): Shared, Path((id, vertex)): Path<(String, String)>) -> Response {
+/// The answer `view` of vertex `vertex` of job `id` makes (404 for an unknown job or vertex).
+async fn vertex_answer(
+    dispatcher: Arc<Dispatcher>,
+    (id, vertex): (String, String),
+    view: impl FnOnce(&JobView, &str) -> Option<serde_json::Value> + Send + 'static,
+) -> Response {
     answer(dispatcher, move |d| {
-        let view = job_view(d, &id)?;
-        monitoring::vertex_details(&view, &vertex).ok_or_else(|| {
+        view(&job_view(d, &id)?, &vertex).ok_or_else(|| {
             (
                 StatusCode::NOT_FOUND,
                 format!("job {id} has no vertex {vertex}"),
@@ -325,6 +351,54 @@ async fn vertex(State(dispatcher): Shared, Path((id, vertex)): Path<(String, Str
         })
     })
     .await
+}
+
+async fn vertex(State(dispatcher): Shared, Path(ids): Path<(String, String)>) -> Response {
+    vertex_answer(dispatcher, ids, monitoring::vertex_details).await
+}
+
+async fn vertex_metrics(
+    State(dispatcher): Shared,
+    Path(ids): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    vertex_answer(dispatcher, ids, move |view, vertex| {
+        monitoring::vertex_metrics(view, vertex, query.get("get").map(String::as_str))
+    })
+    .await
+}
+
+async fn vertex_aggregated_metrics(
+    State(dispatcher): Shared,
+    Path(ids): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    vertex_answer(dispatcher, ids, move |view, vertex| {
+        let get = query.get("get").map(String::as_str);
+        monitoring::aggregated_metrics(view, vertex, get, query.get("agg").map(String::as_str))
+    })
+    .await
+}
+
+async fn vertex_watermarks(
+    State(dispatcher): Shared,
+    Path(ids): Path<(String, String)>,
+) -> Response {
+    vertex_answer(dispatcher, ids, monitoring::watermarks).await
+}
+
+async fn vertex_backpressure(
+    State(dispatcher): Shared,
+    Path(ids): Path<(String, String)>,
+) -> Response {
+    vertex_answer(dispatcher, ids, monitoring::backpressure).await
+}
+
+async fn vertex_subtask_times(
+    State(dispatcher): Shared,
+    Path(ids): Path<(String, String)>,
+) -> Response {
+    vertex_answer(dispatcher, ids, monitoring::subtask_times).await
 }
 
 async fn patch_job(

@@ -240,6 +240,11 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         self.metrics.add_in(n);
     }
 
+    /// The operator's input advanced to `watermark`.
+    pub fn note_input_watermark(&self, watermark: Watermark) {
+        self.metrics.set_watermark_in(watermark.0);
+    }
+
     /// Calls user code with the output buffer, turning errors and panics into a [`TaskError`]
     /// that names the operator, then hands the output on.
     pub fn call<R>(
@@ -302,6 +307,7 @@ impl<Out: Send + 'static> OperatorCore<Out> {
 
     /// Forwards a watermark to the main and side outputs.
     pub fn emit_watermark(&mut self, watermark: Watermark) -> LinkResult {
+        self.metrics.set_watermark_out(watermark.0);
         self.next.on_watermark(watermark)?;
         self.out.sides.control(|link| link.on_watermark(watermark))
     }
@@ -414,6 +420,7 @@ where
     }
 
     fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
+        self.core.note_input_watermark(watermark);
         match self
             .core
             .call(|out| self.op.process_watermark(watermark, out))?

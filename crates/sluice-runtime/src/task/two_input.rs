@@ -80,6 +80,7 @@ where
             return Ok(());
         }
         self.combined = combined;
+        self.core.note_input_watermark(combined);
         match self
             .core
             .call(|out| self.op.process_watermark(combined, out))?
@@ -160,5 +161,7 @@ mod tests {
             harness.watermarks(),
             vec![Watermark(5), Watermark(10), Watermark(20)]
         );
+        // Its metrics show the combined input watermark.
+        assert_eq!(harness.metrics().watermark_in(), 20);
     }
 }

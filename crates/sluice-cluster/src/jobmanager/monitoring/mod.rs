@@ -6,16 +6,18 @@
 use serde_json::{Value, json};
 use sluice_runtime::checkpoint::RestartStrategy;
 use sluice_runtime::job_id::JobId;
-use sluice_runtime::metrics::MetricsReport;
+use sluice_runtime::metrics::{MetricsReport, OperatorReading};
 
 use super::dispatcher::MetricsReading;
 use super::views::{JobDetails, JobException, JobStatus, status_name};
 
 mod checkpoints;
 mod job_info;
+mod vertex_metrics;
 
 pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints};
 pub use job_info::{exceptions, job_config};
+pub use vertex_metrics::{aggregated_metrics, backpressure, vertex_metrics, watermarks};
 
 /// How often the dashboard refreshes, in ms (Flink's `web.refresh-interval` default).
 pub const REFRESH_INTERVAL_MS: u64 = 3000;
@@ -195,12 +197,15 @@ impl Counts {
     }
 }
 
-/// One subtask of a vertex: its worker, counts now, and records per second in and out.
+/// One subtask of a vertex: its worker, counts now, records per second in and out, its
+/// input and output watermarks, and the ms per second it was backpressured.
 struct Subtask<'a> {
     index: usize,
     worker: Option<&'a WorkerView>,
     counts: Counts,
     per_second: (f64, f64),
+    watermarks: (i64, i64),
+    backpressured_per_second: f64,
 }
 
 fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
@@ -211,22 +216,44 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
             let counts = reading
                 .and_then(|r| r.latest.as_ref())
                 .map_or_else(Counts::default, |r| Counts::of(r, vertex, index));
-            let per_second = match reading.and_then(|r| r.previous.as_ref()) {
-                Some((seconds, before)) if *seconds > 0.0 => {
-                    let before = Counts::of(before, vertex, index);
-                    let rate = |now: u64, then: u64| now.saturating_sub(then) as f64 / seconds;
-                    (
-                        rate(counts.read, before.read),
-                        rate(counts.write, before.write),
-                    )
-                }
-                _ => (0.0, 0.0),
-            };
+            let (per_second, backpressured_per_second) =
+                match reading.and_then(|r| r.previous.as_ref()) {
+                    Some((seconds, before)) if *seconds > 0.0 => {
+                        let before = Counts::of(before, vertex, index);
+                        let rate = |now: u64, then: u64| now.saturating_sub(then) as f64 / seconds;
+                        (
+                            (
+                                rate(counts.read, before.read),
+                                rate(counts.write, before.write),
+                            ),
+                            rate(counts.backpressured_ms, before.backpressured_ms),
+                        )
+                    }
+                    _ => ((0.0, 0.0), 0.0),
+                };
+            let watermarks =
+                reading
+                    .and_then(|r| r.latest.as_ref())
+                    .map_or((i64::MIN, i64::MIN), |r| {
+                        let watermark =
+                            |uid: Option<&String>, pick: fn(&OperatorReading) -> i64| {
+                                r.operators
+                                    .iter()
+                                    .find(|o| Some(&o.uid) == uid && o.subtask == index)
+                                    .map_or(i64::MIN, pick)
+                            };
+                        (
+                            watermark(vertex.uids.first(), |o| o.watermark_in),
+                            watermark(vertex.uids.last(), |o| o.watermark_out),
+                        )
+                    });
             Subtask {
                 index,
                 worker,
                 counts,
                 per_second,
+                watermarks,
+                backpressured_per_second,
             }
         })
         .collect()
@@ -436,6 +463,39 @@ pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
     }))
 }
 
+/// `/jobs/{jobid}/vertices/{vertexid}/subtasktimes`: when each subtask entered its states.
+pub fn subtask_times(view: &JobView, vertex_id: &str) -> Option<Value> {
+    let vertex = vertices(&view.details.plan)
+        .into_iter()
+        .find(|v| v.id == vertex_id)?;
+    let overview = &view.details.overview;
+    let subtasks: Vec<Value> = subtasks(view, &vertex)
+        .iter()
+        .map(|s| {
+            let mut timestamps = serde_json::Map::new();
+            timestamps.insert("CREATED".into(), json!(view.submitted_ms));
+            timestamps.insert("RUNNING".into(), json!(overview.start_time));
+            if overview.end_time >= 0 {
+                let state = subtask_state(overview.state, false);
+                timestamps.insert(state.into(), json!(overview.end_time));
+            }
+            json!({
+                "subtask": s.index,
+                "host": s.worker.map_or("", |w| w.host.as_str()),
+                "endpoint": s.worker.map_or("", |w| w.host.as_str()),
+                "duration": overview.duration,
+                "timestamps": timestamps,
+            })
+        })
+        .collect();
+    Some(json!({
+        "id": vertex.id,
+        "name": vertex.name,
+        "now": view.now_ms,
+        "subtasks": subtasks,
+    }))
+}
+
 /// `/config`: what the dashboard needs to know of the server.
 pub fn dashboard_config() -> Value {
     json!({
@@ -460,7 +520,7 @@ mod tests {
     use sluice_runtime::metrics::{OperatorReading, TaskSummary};
 
     /// Source -> Map (chain 1, p=2) feeding Sink (chain 2, p=2) by hash.
-    fn plan() -> Value {
+    pub(super) fn plan() -> Value {
         json!({"nodes": [
             {"id": 1, "contents": "Source: numbers", "parallelism": 2, "max_parallelism": 128,
              "uid": "src", "chain": 1},
@@ -479,6 +539,8 @@ mod tests {
             subtask,
             records_in: records_in * scale,
             records_out: records_out * scale,
+            watermark_in: 1000 * scale as i64,
+            watermark_out: 1000 * scale as i64 - 1,
         };
         MetricsReport {
             operators: vec![
@@ -493,7 +555,7 @@ mod tests {
                 vertex: 0,
                 name: "Source: numbers -> Map".into(),
                 subtask: 1,
-                backpressured_ms: 5,
+                backpressured_ms: 5 * scale,
             }],
         }
     }
@@ -563,7 +625,7 @@ mod tests {
         // Out of Map: (10 + 4) * 3; into the head (the source): nothing.
         assert_eq!(source["metrics"]["write-records"], 42);
         assert_eq!(source["metrics"]["read-records"], 0);
-        assert_eq!(source["metrics"]["accumulated-backpressured-time"], 5);
+        assert_eq!(source["metrics"]["accumulated-backpressured-time"], 15);
         // 42 now, 14 two seconds before.
         assert_eq!(source["metrics"]["write-records-per-second"], 14.0);
         let sink = &details["vertices"][1];
