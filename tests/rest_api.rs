@@ -400,3 +400,81 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
         (200, &Value::from(0))
     );
 }
+
+#[test]
+fn a_flink_rest_client_from_pypi_reads_jobs_vertices_and_checkpoints() {
+    let test = "a_flink_rest_client_from_pypi_reads_jobs_vertices_and_checkpoints";
+    let Some(python) = common::required("SLUICE_PYTHON", "python3 with venv", test) else {
+        return;
+    };
+    let cluster = Cluster::start("rest-pypi-client", 1, 4);
+    // A throwaway virtualenv with the client, as a Flink user installs it.
+    let venv = cluster.dir.join("venv");
+    let made = std::process::Command::new(&python)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let installed = std::process::Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "flink-job-manager-api==1.0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "pip install flink-job-manager-api: {}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+
+    let input = write_counts_input(&cluster.dir, 20_000);
+    let id = submit_counts(&cluster, &input);
+    cluster.wait_for_state(&id, "RUNNING");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while cluster.get(&format!("/jobs/{id}/checkpoints"))["counts"]["completed"] == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no checkpoint\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rest/flink_client_check.py");
+    let read = std::process::Command::new(venv.join("bin/python"))
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{}", cluster.rest_port))
+        .arg(&id)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&read.stdout);
+    assert!(
+        read.status.success(),
+        "the client failed: {}{stdout}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["jobs"][0][0], id.as_str(), "{seen}");
+    assert_eq!(seen["jobs"][0][1], "RUNNING", "{seen}");
+    assert_eq!(seen["state"], "RUNNING");
+    let job = cluster.get(&format!("/jobs/{id}"));
+    let vertices = seen["vertices"].as_array().unwrap();
+    assert_eq!(vertices.len(), job["vertices"].as_array().unwrap().len());
+    assert!(vertices.iter().all(|v| v["status"] == "RUNNING"), "{seen}");
+    assert_eq!(
+        seen["jobs"][0][2],
+        job["vertices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["parallelism"].as_u64().unwrap())
+            .sum::<u64>()
+    );
+    assert_eq!(seen["plan_nodes"].as_array().unwrap().len(), vertices.len());
+    assert!(
+        seen["checkpoints_completed"].as_u64().unwrap() >= 1,
+        "{seen}"
+    );
+}

@@ -41,7 +41,11 @@ mod tests {
     fn its_metrics_count_records_and_follow_watermarks() {
         let mut harness = OneInputHarness::new(FilterOperator(|v: &i32| v % 2 == 0));
         let metrics = harness.metrics();
-        assert_eq!(metrics.watermark_in(), i64::MIN, "none yet, as Flink reports it");
+        assert_eq!(
+            metrics.watermark_in(),
+            i64::MIN,
+            "none yet, as Flink reports it"
+        );
         harness.process(Record::new(1));
         harness.process(Record::new(2));
         harness.watermark(Watermark(7));
