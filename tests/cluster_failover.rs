@@ -108,9 +108,18 @@ fn savepoints_and_stop_with_savepoint_then_resume_from_it() {
     // Resumed from the savepoint, the job commits the rest: together, one run's output.
     resume_counts_from(&cluster, &input, &location);
     assert_committed_exactly_once(&cluster, &input);
-    let plain = cluster.client("savepoint", &["0123", "/tmp/x"]);
+    let malformed = cluster.client("savepoint", &["0123", "/tmp/x"]);
+    assert!(!malformed.status.success());
+    let said = String::from_utf8_lossy(&malformed.stderr);
+    assert!(said.contains("'0123' is not a job id"), "{said}");
+    let unknown = "0123".repeat(8);
+    let plain = cluster.client("savepoint", &[&unknown, "/tmp/x"]);
     assert!(!plain.status.success());
-    assert!(String::from_utf8_lossy(&plain.stderr).contains("no job with id 0123"));
+    let said = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        said.contains(&format!("no job with id {unknown}")),
+        "{said}"
+    );
 }
 
 #[test]

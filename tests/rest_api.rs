@@ -52,6 +52,11 @@ fn flink_api() -> OpenApi {
              skew}",
         )
         .exempt(
+            "AsynchronousOperationResult",
+            "operation",
+            "a oneOf of two object schemas that every answer fits both of (Flink's own too)",
+        )
+        .exempt(
             "JobDetailsInfo",
             "plan",
             "described as a string; Flink serves the plan as a JSON object, which Flink's REST \
@@ -76,6 +81,34 @@ fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> 
         "/v1{path} answers as {path} does"
     );
     value
+}
+
+/// `POST path` with the JSON `body`: the status code and the JSON answer.
+fn post_json(cluster: &Cluster, path: &str, body: &Value) -> (u16, Value) {
+    request(cluster, "POST", path, Some(body))
+}
+
+/// `METHOD path`, with the JSON `body` if given: the status code and the JSON answer.
+fn request(cluster: &Cluster, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    use std::io::Read;
+    let body = body.map_or_else(String::new, Value::to_string);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", cluster.rest_port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let answer = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(answer).unwrap_or_default())
 }
 
 /// The records the job's vertices have written so far, summed.
@@ -262,6 +295,27 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         "{plan:#}"
     );
 
+    // Cancelling through the API ends the job: it and its vertices are CANCELED.
+    let (status, _) = request(&cluster, "PATCH", &format!("{job_path}?mode=cancel"), None);
+    assert_eq!(status, 202);
+    let cancelled = cluster.wait_for_state(&id, "CANCELED");
+    assert!(
+        cancelled["vertices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["status"] == "CANCELED"),
+        "{cancelled:#}"
+    );
+    let after = checked_get(&cluster, &api, "/overview", "/overview");
+    assert_eq!(
+        (
+            after["jobs-running"].as_u64(),
+            after["jobs-cancelled"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+
     // Unknown ids are 404, malformed ones 400, both with Flink's error body.
     let unknown = format!("/jobs/{}", "0".repeat(32));
     for (path, expected) in [
@@ -274,6 +328,14 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         let (status, body) = cluster.get_with_status(&path);
         assert_eq!(status, expected, "GET {path}: {body}");
         assert!(body["errors"][0].is_string(), "GET {path}: {body}");
+    }
+    for (path, expected) in [
+        (format!("{unknown}?mode=cancel"), 404),
+        ("/jobs/xyz?mode=cancel".into(), 400),
+    ] {
+        let (status, body) = request(&cluster, "PATCH", &path, None);
+        assert_eq!(status, expected, "PATCH {path}: {body}");
+        assert!(body["errors"][0].is_string(), "PATCH {path}: {body}");
     }
 }
 
@@ -337,6 +399,42 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
         &format!("/jobs/{id}/config"),
     );
     assert_eq!(job_config["execution-config"]["job-parallelism"], 2);
+
+    // A savepoint over REST answers its trigger at once; its status tells when it is done.
+    let target = cluster.dir.join("savepoints");
+    let body = serde_json::json!({ "target-directory": target, "cancel-job": false });
+    let (status, triggered) = post_json(&cluster, &format!("/jobs/{id}/savepoints"), &body);
+    assert_eq!(status, 202, "{triggered}");
+    let trigger = triggered["request-id"].as_str().unwrap().to_string();
+    assert_eq!(trigger.len(), 32);
+    let status_path = format!("/jobs/{id}/savepoints/{trigger}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let completed = loop {
+        let status = checked_get(
+            &cluster,
+            &api,
+            "/jobs/{jobid}/savepoints/{triggerid}",
+            &status_path,
+        );
+        if status["status"]["id"] == "COMPLETED" {
+            break status;
+        }
+        assert_eq!(status["status"]["id"], "IN_PROGRESS");
+        assert!(Instant::now() < deadline, "{status}\n{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let location = completed["operation"]["location"].as_str().unwrap();
+    assert!(
+        Path::new(location).join("_metadata").exists(),
+        "{completed}"
+    );
+    let latest = checked_get(&cluster, &api, "/jobs/{jobid}/checkpoints", &path);
+    assert_eq!(
+        latest["latest"]["savepoint"]["is_savepoint"], true,
+        "{latest}"
+    );
+    let (status, _) = cluster.get_with_status(&format!("/jobs/{id}/savepoints/{}", "0".repeat(32)));
+    assert_eq!(status, 404);
 
     // A killed worker fails the attempt: the failure is in the job's exceptions, and the next
     // attempt restores the latest checkpoint.

@@ -490,6 +490,27 @@ fn take_savepoint(
         )
     };
     let answer = client.post_json(&path, &body)?;
-    println!("Savepoint completed. Path: {}", answer["location"]);
-    Ok(())
+    let trigger = answer["request-id"]
+        .as_str()
+        .ok_or_else(|| format!("unexpected answer to POST {path}: {answer}"))?;
+    // The JobManager bounds how long a savepoint may take; its status says when it is done.
+    let status_path = format!("/jobs/{job}/savepoints/{trigger}");
+    loop {
+        let status: Value = client.get(&status_path)?;
+        if status["status"]["id"] == "COMPLETED" {
+            let operation = &status["operation"];
+            if let Some(location) = operation["location"].as_str() {
+                println!("Savepoint completed. Path: {location}");
+                return Ok(());
+            }
+            let cause = operation["failure-cause"]["stack-trace"]
+                .as_str()
+                .map_or_else(|| operation.to_string(), str::to_string);
+            return Err(cause);
+        }
+        std::thread::sleep(SAVEPOINT_POLL);
+    }
 }
+
+/// How often `savepoint` and `stop` ask whether the savepoint completed.
+const SAVEPOINT_POLL: Duration = Duration::from_millis(100);

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod jobmanager;
+pub mod prometheus;
 pub mod taskmanager;
 
 pub use config::{ClusterConfig, ConfigError, ConfigSource};

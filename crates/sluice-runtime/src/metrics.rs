@@ -261,6 +261,32 @@ pub struct MetricsReport {
     pub tasks: Vec<TaskSummary>,
 }
 
+/// One sample of a metric as a Prometheus endpoint shows it: its name
+/// (`flink_<scope>_<metric>`), labels and value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSample {
+    /// The metric's name.
+    pub name: String,
+    /// Its labels, in order.
+    pub labels: Vec<(String, String)>,
+    /// Its value.
+    pub value: f64,
+}
+
+impl MetricSample {
+    /// A sample of `name` with `labels`.
+    pub fn new(name: impl Into<String>, labels: &[(&str, &str)], value: f64) -> Self {
+        MetricSample {
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value,
+        }
+    }
+}
+
 impl MetricRegistry {
     /// Reads every counter, per subtask.
     pub fn report(&self) -> MetricsReport {

@@ -149,6 +149,10 @@ pub struct ClusterConfig {
     /// Job-level keys (checkpointing, state backend, restart strategy), checked, by key: the
     /// defaults of every job the cluster runs.
     pub job_options: BTreeMap<String, String>,
+    /// Whether the Prometheus endpoint is served (`metrics.reporter.prom.factory.class`).
+    pub prometheus: bool,
+    /// The ports it may take, the first free one (`metrics.reporter.prom.port`, 9249).
+    pub prometheus_ports: std::ops::RangeInclusive<u16>,
 }
 
 impl Default for ClusterConfig {
@@ -179,6 +183,8 @@ impl Default for ClusterConfig {
             tls_ca: None,
             tls_server_name: sluice_runtime::net::tls::DEFAULT_SERVER_NAME.to_string(),
             job_options: BTreeMap::new(),
+            prometheus: false,
+            prometheus_ports: crate::prometheus::DEFAULT_PORT..=crate::prometheus::DEFAULT_PORT,
         }
     }
 }
@@ -403,6 +409,19 @@ impl ClusterConfig {
                     "false" => false,
                     _ => return Err(bad("true or false")),
                 }
+            }
+            "metrics.reporter.prom.factory.class" => {
+                if text != crate::prometheus::FACTORY_CLASS {
+                    return Err(bad(&format!(
+                        "a reporter Sluice has (the Prometheus reporter: {})",
+                        crate::prometheus::FACTORY_CLASS
+                    )));
+                }
+                self.prometheus = true;
+            }
+            "metrics.reporter.prom.port" => {
+                self.prometheus_ports =
+                    crate::prometheus::parse_ports(text).map_err(|e| format!("{key}: {e}"))?
             }
             "security.ssl.internal.cert-file" => self.tls_cert = Some(nonempty("a file")?),
             "security.ssl.internal.key-file" => self.tls_key = Some(nonempty("a file")?),

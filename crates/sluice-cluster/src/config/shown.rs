@@ -55,6 +55,19 @@ impl ClusterConfig {
             ("blob.storage.directory", &self.blob_dir),
             ("high-availability.storageDir", &self.ha_storage_dir),
         ];
+        if self.prometheus {
+            let (first, last) = (self.prometheus_ports.start(), self.prometheus_ports.end());
+            let ports = if first == last {
+                first.to_string()
+            } else {
+                format!("{first}-{last}")
+            };
+            entries.push((
+                "metrics.reporter.prom.factory.class".into(),
+                crate::prometheus::FACTORY_CLASS.into(),
+            ));
+            entries.push(("metrics.reporter.prom.port".into(), ports));
+        }
         for (key, value) in optional {
             if let Some(value) = value {
                 entries.push((key.into(), value.clone()));

@@ -104,8 +104,33 @@ fn keys_are_checked_with_flinks_names_and_parsers() {
         ("state.backend.type", "leveldb", "unknown state backend"),
         ("execution.checkpointing.mode", "sometimes", "EXACTLY_ONCE"),
         ("taskmanager.numberOfSlots", "2", "unknown key"),
+        (
+            "metrics.reporter.prom.factory.class",
+            "org.apache.flink.metrics.jmx.JMXReporterFactory",
+            "PrometheusReporterFactory",
+        ),
+        ("metrics.reporter.prom.port", "9260-9249", "ends before"),
     ] {
         let error = config.apply(key, value).unwrap_err();
         assert!(error.contains(expect), "{key}: {error}");
     }
+}
+
+#[test]
+fn the_prometheus_reporter_is_enabled_by_its_factory_class_on_a_port_range() {
+    let mut config = ClusterConfig::default();
+    assert!(!config.prometheus);
+    config
+        .apply(
+            "metrics.reporter.prom.factory.class",
+            crate::prometheus::FACTORY_CLASS,
+        )
+        .unwrap();
+    config
+        .apply("metrics.reporter.prom.port", "9250-9255")
+        .unwrap();
+    assert!(config.prometheus);
+    assert_eq!(config.prometheus_ports, 9250..=9255);
+    let shown = config.shown_entries();
+    assert!(shown.contains(&("metrics.reporter.prom.port".into(), "9250-9255".into())));
 }

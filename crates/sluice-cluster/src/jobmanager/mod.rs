@@ -13,6 +13,7 @@ pub mod rest_limits;
 pub mod rest_server;
 pub mod rpc_server;
 pub mod savepoint_target;
+pub mod savepoint_triggers;
 pub mod views;
 
 use std::net::TcpListener;
@@ -58,6 +59,17 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
     if let Some(warning) = rest.exposure_warning(config) {
         tracing::warn!("{warning}");
         dispatcher.warn(warning);
+    }
+    if config.prometheus {
+        let listener = crate::prometheus::bind(rest.host, &config.prometheus_ports)?;
+        if let Ok(address) = listener.local_addr() {
+            tracing::info!("Prometheus metrics on http://{address}/metrics");
+        }
+        let dispatcher = Arc::clone(&dispatcher);
+        crate::prometheus::serve(
+            listener,
+            Arc::new(move || monitoring::prometheus::job_manager_exposition(&dispatcher)),
+        )?;
     }
     spawn_thread("control-port", {
         let dispatcher = Arc::clone(&dispatcher);

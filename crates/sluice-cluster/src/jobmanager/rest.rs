@@ -23,7 +23,8 @@
 //! | `GET /jobs/{id}/vertices/{vertex}/backpressure` | each subtask's blocked share of time |
 //! | `GET /jobs/{id}/vertices/{vertex}/subtasktimes` | when its subtasks entered their states |
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
-//! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | takes a savepoint (and stops the job) |
+//! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | starts a savepoint (stopping the job after it); answers its `request-id` |
+//! | `GET /jobs/{id}/savepoints/{trigger}` | whether it is in progress, its location or why it failed |
 //! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
 //! | `GET /jars/{key}` | whether the binary with that SHA-256 is stored (404 if not) |
 //! | `POST /jars/{key}/run` | submits a job of that binary |
@@ -61,6 +62,7 @@ use super::rest_limits::{
     self, MAX_BODY_BYTES, MAX_IN_PROGRESS, MAX_UPLOAD_BYTES, REQUEST_TIMEOUT, UPLOAD_TIMEOUT,
 };
 use super::savepoint_target::savepoint_target;
+use super::savepoint_triggers::SavepointTriggers;
 
 type Shared = State<Arc<Dispatcher>>;
 
@@ -136,10 +138,14 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
             REQUEST_TIMEOUT,
             rest_limits::time_limit,
         ));
-    // A savepoint request waits for its checkpoint (the dispatcher bounds the wait).
     let savepoints = Router::new()
         .route("/jobs/{id}/savepoints", post(savepoint))
-        .route("/jobs/{id}/stop", post(savepoint));
+        .route("/jobs/{id}/savepoints/{trigger}", get(savepoint_status))
+        .route("/jobs/{id}/stop", post(savepoint))
+        .layer(middleware::from_fn_with_state(
+            REQUEST_TIMEOUT,
+            rest_limits::time_limit,
+        ));
     let uploads =
         Router::new()
             .route("/jars/upload", post(upload))
@@ -152,6 +158,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .merge(uploads)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::Extension(SavepointRoot(savepoint_dir)))
+        .layer(axum::Extension(Arc::new(SavepointTriggers::default())))
         .layer(axum::Extension(ShownConfig(Arc::new(shown_config))))
         .layer(middleware::from_fn_with_state(
             Arc::new(Semaphore::new(MAX_IN_PROGRESS)),
@@ -406,12 +413,21 @@ async fn patch_job(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Err((status, message)) = job_id(&id) {
+        return error(status, message);
+    }
     match query.get("mode").map(String::as_str) {
-        Some("cancel") | None => match with_dispatcher(dispatcher, move |d| d.cancel(&id)).await {
-            Ok(Ok(())) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
-            Ok(Err(message)) => error(StatusCode::CONFLICT, message),
-            Err(response) => response,
-        },
+        Some("cancel") | None => {
+            let cancelled = with_dispatcher(dispatcher, move |d| match d.job(&id) {
+                None => Err((StatusCode::NOT_FOUND, format!("no job with id {id}"))),
+                Some(_) => d.cancel(&id).map_err(|m| (StatusCode::CONFLICT, m)),
+            });
+            match cancelled.await {
+                Ok(Ok(())) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
+                Ok(Err((status, message))) => error(status, message),
+                Err(response) => response,
+            }
+        }
         Some(other) => error(
             StatusCode::BAD_REQUEST,
             format!("unknown mode '{other}'; use mode=cancel"),
@@ -420,15 +436,20 @@ async fn patch_job(
 }
 
 /// `POST /jobs/{id}/savepoints` (`{"target-directory", "cancel-job"}`) and
-/// `POST /jobs/{id}/stop` (`{"targetDirectory"}`): answers `{"location"}` once the savepoint
-/// completed.
+/// `POST /jobs/{id}/stop` (`{"targetDirectory"}`): starts the savepoint and answers
+/// `{"request-id"}` at once (202), as Flink does; its status is at
+/// `/jobs/{id}/savepoints/{request-id}`.
 async fn savepoint(
     State(dispatcher): Shared,
     axum::Extension(root): axum::Extension<SavepointRoot>,
+    axum::Extension(triggers): axum::Extension<Arc<SavepointTriggers>>,
     Path(id): Path<String>,
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
+    if let Err((status, message)) = job_id(&id) {
+        return error(status, message);
+    }
     let known = {
         let id = id.clone();
         with_dispatcher(Arc::clone(&dispatcher), move |d| d.job(&id).is_some()).await
@@ -454,12 +475,29 @@ async fn savepoint(
         Ok(directory) => directory,
         Err(message) => return error(StatusCode::FORBIDDEN, message),
     };
-    answer(dispatcher, move |d| {
-        d.savepoint(&id, &directory, stop)
-            .map(|location| json!({ "location": location }))
-            .map_err(|message| (StatusCode::CONFLICT, message))
-    })
-    .await
+    let trigger = triggers.start(&id);
+    {
+        let trigger = trigger.clone();
+        // The savepoint waits for its checkpoint (the dispatcher bounds the wait).
+        tokio::task::spawn_blocking(move || {
+            triggers.finish(&trigger, dispatcher.savepoint(&id, &directory, stop));
+        });
+    }
+    (StatusCode::ACCEPTED, Json(json!({ "request-id": trigger }))).into_response()
+}
+
+/// `GET /jobs/{id}/savepoints/{trigger}`: Flink's status of an asynchronous savepoint.
+async fn savepoint_status(
+    axum::Extension(triggers): axum::Extension<Arc<SavepointTriggers>>,
+    Path((id, trigger)): Path<(String, String)>,
+) -> Response {
+    match triggers.status(&id, &trigger) {
+        Some(status) => Json(status).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("job {id} has no savepoint with trigger id {trigger}"),
+        ),
+    }
 }
 
 /// `POST /jars/upload`: streams the body (the job binary) to disk, at most

@@ -6,6 +6,7 @@
 //! its workers (their attempts cannot finish without the JobManager) and registers again. On
 //! SIGTERM or Ctrl-C it stops its workers and exits, leaving no process behind.
 
+pub mod metrics_endpoint;
 pub mod worker_process;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use sluice_runtime::net::heartbeat;
 use sluice_runtime::net::transport::{BoxSocket, Transport};
 
 use crate::config::ClusterConfig;
+use metrics_endpoint::JobSamples;
 use worker_process::{WorkerSettings, Workers};
 
 /// How long to wait between attempts to reach the JobManager.
@@ -113,11 +115,20 @@ pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot install the stop handler: {e}"))?;
     }
+    let job_samples = JobSamples::default();
+    if config.prometheus {
+        serve_metrics(config, &id, &workers, &job_samples)?;
+    }
     let mut reported = false;
     loop {
-        match session(
-            config, &transport, &secret, &workers, &id, &blob_dir, &log_dir,
-        ) {
+        let serving = Serving {
+            workers: &workers,
+            id: &id,
+            blob_dir: &blob_dir,
+            log_dir: &log_dir,
+            job_samples: &job_samples,
+        };
+        match session(config, &transport, &secret, serving) {
             Ok(()) => {
                 tracing::warn!("the JobManager closed the connection; registering again");
                 reported = false;
@@ -139,16 +150,53 @@ pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
     }
 }
 
+/// Serves this TaskManager's Prometheus endpoint, where the JobManager's REST API listens
+/// (`rest.bind-address`, loopback if unset).
+fn serve_metrics(
+    config: &ClusterConfig,
+    id: &str,
+    workers: &Workers,
+    job_samples: &JobSamples,
+) -> Result<(), String> {
+    let host = config
+        .rest_bind_address
+        .as_deref()
+        .unwrap_or(crate::jobmanager::DEFAULT_BIND_HOST);
+    let listener = crate::prometheus::bind(host, &config.prometheus_ports)?;
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!("Prometheus metrics on http://{address}/metrics");
+    }
+    let (id, workers, job_samples) = (id.to_string(), workers.clone(), job_samples.clone());
+    crate::prometheus::serve(
+        listener,
+        Arc::new(move || metrics_endpoint::exposition(&id, &workers, &job_samples)),
+    )
+}
+
+/// What a TaskManager keeps across its registrations.
+#[derive(Clone, Copy)]
+struct Serving<'a> {
+    workers: &'a Workers,
+    id: &'a str,
+    blob_dir: &'a Path,
+    log_dir: &'a Path,
+    job_samples: &'a JobSamples,
+}
+
 /// One registration: connects, registers, then serves the JobManager until the connection ends.
 fn session(
     config: &ClusterConfig,
     transport: &Transport,
     secret: &[u8],
-    workers: &Workers,
-    id: &str,
-    blob_dir: &Path,
-    log_dir: &Path,
+    serving: Serving<'_>,
 ) -> Result<(), String> {
+    let Serving {
+        workers,
+        id,
+        blob_dir,
+        log_dir,
+        job_samples,
+    } = serving;
     let Registration {
         mut frames,
         writer,
@@ -177,6 +225,7 @@ fn session(
         pending: Arc::default(),
         fetching: Arc::default(),
         blob_dir: blob_dir.to_path_buf(),
+        job_samples: job_samples.clone(),
     };
     loop {
         match read_message::<ToTaskManager, _>(&mut frames) {
@@ -227,6 +276,7 @@ fn register(
             host: host.clone(),
             slots: config.task_slots,
             data_port: config.taskmanager_data_port,
+            prometheus: config.prometheus,
         }),
     )?;
     let (interval, timeout) = match read_message::<ToTaskManager, _>(&mut frames)? {
@@ -258,6 +308,8 @@ struct Deployment {
     pending: PendingFetches,
     fetching: Arc<Mutex<()>>,
     blob_dir: PathBuf,
+    /// The subtasks' metrics the JobManager sends, for the Prometheus endpoint.
+    job_samples: JobSamples,
 }
 
 impl Deployment {
@@ -290,6 +342,7 @@ impl Deployment {
                     .unwrap_or_else(PoisonError::into_inner)
                     .remove(&key);
             }
+            ToTaskManager::Metrics { job, samples } => self.job_samples.set(job, samples),
             ToTaskManager::Registered { .. } | ToTaskManager::Heartbeat => {}
         }
     }

@@ -60,10 +60,13 @@ fn prune_worker_logs(dir: &Path, keep: usize) {
 /// Identifies a worker process: job, attempt, worker index.
 pub type WorkerKey = (String, u32, usize);
 
-/// The running worker processes, each with a flag that asks its monitor to kill it.
+/// A running worker: its process id, and the flag that asks its monitor to kill it.
+type Running = (u32, Arc<AtomicBool>);
+
+/// The running worker processes.
 #[derive(Debug, Default, Clone)]
 pub struct Workers {
-    running: Arc<Mutex<BTreeMap<WorkerKey, Arc<AtomicBool>>>>,
+    running: Arc<Mutex<BTreeMap<WorkerKey, Running>>>,
 }
 
 /// What a worker needs from its TaskManager.
@@ -113,7 +116,8 @@ impl Workers {
         );
         let key = (spec.job.clone(), spec.attempt, spec.worker);
         let kill = Arc::new(AtomicBool::new(false));
-        self.lock().insert(key.clone(), Arc::clone(&kill));
+        self.lock()
+            .insert(key.clone(), (child.id(), Arc::clone(&kill)));
         let running = self.clone();
         std::thread::Builder::new()
             .name(format!("watch {name}"))
@@ -126,13 +130,23 @@ impl Workers {
         Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<WorkerKey, Arc<AtomicBool>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<WorkerKey, Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The process ids of the running workers.
+    pub fn pids(&self) -> Vec<u32> {
+        self.lock().values().map(|(pid, _)| *pid).collect()
+    }
+
+    /// The jobs with a running worker here.
+    pub fn jobs(&self) -> std::collections::BTreeSet<String> {
+        self.lock().keys().map(|key| key.0.clone()).collect()
     }
 
     /// Kills the workers of `job` `attempt`.
     pub fn kill_attempt(&self, job: &str, attempt: u32) {
-        for (key, kill) in self.lock().iter() {
+        for (key, (_, kill)) in self.lock().iter() {
             if key.0 == job && key.1 == attempt {
                 kill.store(true, Ordering::Release);
             }
@@ -141,7 +155,7 @@ impl Workers {
 
     /// Kills every worker and waits (up to `timeout`) until they are gone.
     pub fn kill_all(&self, timeout: Duration) {
-        for kill in self.lock().values() {
+        for (_, kill) in self.lock().values() {
             kill.store(true, Ordering::Release);
         }
         let deadline = std::time::Instant::now() + timeout;

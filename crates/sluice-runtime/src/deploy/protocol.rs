@@ -38,6 +38,9 @@ pub struct TaskManagerInfo {
     pub slots: usize,
     /// The data port its workers listen on (0: any free port).
     pub data_port: u16,
+    /// Whether it serves a Prometheus endpoint (and wants its subtasks' metrics).
+    #[serde(default)]
+    pub prometheus: bool,
 }
 
 /// A worker process introducing itself.
@@ -90,6 +93,14 @@ pub enum ToTaskManager {
     BlobMissing {
         /// The binary's SHA-256, in hex.
         key: String,
+    },
+    /// The metrics of a job's subtasks on this TaskManager, for its Prometheus endpoint
+    /// (sent when it serves one): they replace the job's previous ones.
+    Metrics {
+        /// The job.
+        job: String,
+        /// Its subtasks' samples.
+        samples: Vec<crate::metrics::MetricSample>,
     },
 }
 

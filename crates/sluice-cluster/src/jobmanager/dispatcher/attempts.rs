@@ -2,6 +2,8 @@
 //! savepoints, the workers' reports, and failing, stopping and ending attempts and jobs.
 
 use super::*;
+use crate::jobmanager::monitoring::prometheus::task_samples;
+use sluice_runtime::metrics::MetricsReport;
 
 /// How long a savepoint of a just-deployed job waits for its checkpoint coordinator.
 const COORDINATOR_WAIT: Duration = Duration::from_secs(10);
@@ -34,8 +36,6 @@ pub(super) enum Reported {
     Finished,
     /// The worker failed.
     Failed(String),
-    /// Its tasks' counters.
-    Metrics(sluice_runtime::metrics::MetricsReport),
 }
 
 impl Dispatcher {
@@ -238,12 +238,16 @@ impl Dispatcher {
     /// A worker reported its outcome (or a task's checkpoint report, decoded before the
     /// dispatcher's lock is taken: snapshots may be large).
     pub fn worker_report(&self, hello: &WorkerHello, report: FromWorker) {
+        if let FromWorker::Metrics(report) = report {
+            self.record_metrics(hello, report);
+            return;
+        }
         let report = match report {
             FromWorker::Report(wire) => Reported::Checkpoint(decode_report(wire)),
             FromWorker::Finished => Reported::Finished,
             FromWorker::Failed { error } => Reported::Failed(error),
             FromWorker::Heartbeat => return,
-            FromWorker::Metrics(report) => Reported::Metrics(report),
+            FromWorker::Metrics(_) => return,
         };
         let mut state = self.locked();
         let Some(job) = state
@@ -268,11 +272,6 @@ impl Dispatcher {
                 let id = job.id.clone();
                 self.fail_attempt(&mut state, &id, error);
             }
-            Reported::Metrics(report) => {
-                if let Some(worker) = job.workers.get_mut(hello.worker) {
-                    worker.metrics.update(report);
-                }
-            }
             Reported::Finished => {
                 if let Some(worker) = job.workers.get_mut(hello.worker) {
                     worker.finished = true;
@@ -293,6 +292,41 @@ impl Dispatcher {
                     &id,
                     format!("worker {} on {tm}: {error}", hello.worker),
                 );
+            }
+        }
+    }
+
+    /// A worker reported its tasks' counters: they are kept for the REST API and, when its
+    /// TaskManager serves Prometheus, sent there as Flink-named samples.
+    fn record_metrics(&self, hello: &WorkerHello, report: MetricsReport) {
+        let forward = {
+            let mut state = self.locked();
+            let Some(worker) = state
+                .jobs
+                .iter_mut()
+                .find(|job| job.id == hello.job && job.attempt == hello.attempt)
+                .and_then(|job| job.workers.get_mut(hello.worker))
+            else {
+                return;
+            };
+            worker.metrics.update(report);
+            let tm = worker.task_manager.clone();
+            state
+                .task_managers
+                .get(&tm)
+                .filter(|entry| entry.info.prometheus)
+                .map(|entry| (tm, Arc::clone(&entry.link)))
+        };
+        if let Some((tm, link)) = forward
+            && let Some(view) = self.job_view(&hello.job)
+        {
+            let samples = task_samples(&view, &tm);
+            let message = ToTaskManager::Metrics {
+                job: hello.job.clone(),
+                samples,
+            };
+            if let Err(error) = send(&link, &message) {
+                tracing::debug!("cannot send metrics to TaskManager {tm}: {error}");
             }
         }
     }

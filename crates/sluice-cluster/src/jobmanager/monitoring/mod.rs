@@ -13,6 +13,7 @@ use super::views::{JobDetails, JobException, JobStatus, status_name};
 
 mod checkpoints;
 mod job_info;
+pub mod prometheus;
 mod vertex_metrics;
 
 pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints};

@@ -1,0 +1,178 @@
+//! Jobs' metrics as Prometheus samples with Flink's names and labels: each subtask's on the
+//! TaskManager that runs it (`flink_taskmanager_job_task_*`, its operators'
+//! `flink_taskmanager_job_task_operator_*`), each job's on the JobManager
+//! (`flink_jobmanager_job_*`).
+
+use sluice_runtime::metrics::MetricSample as Sample;
+
+use super::{JobView, subtasks, vertices};
+use crate::jobmanager::dispatcher::Dispatcher;
+
+/// The samples of the subtasks of `view`'s job that run on TaskManager `task_manager`.
+pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
+    let job = &view.details.overview;
+    let mut samples = Vec::new();
+    for vertex in vertices(&view.details.plan) {
+        for subtask in subtasks(view, &vertex) {
+            let Some(worker) = subtask.worker.filter(|w| w.task_manager == task_manager) else {
+                continue;
+            };
+            let index = subtask.index.to_string();
+            let labels = [
+                ("job_id", job.jid.as_str()),
+                ("job_name", job.name.as_str()),
+                ("task_id", vertex.id.as_str()),
+                ("task_name", vertex.name.as_str()),
+                ("subtask_index", index.as_str()),
+                ("host", worker.host.as_str()),
+                ("tm_id", task_manager),
+            ];
+            let (watermark_in, watermark_out) = subtask.watermarks;
+            for (metric, value) in [
+                ("numRecordsIn", subtask.counts.read as f64),
+                ("numRecordsOut", subtask.counts.write as f64),
+                ("numRecordsInPerSecond", subtask.per_second.0),
+                ("numRecordsOutPerSecond", subtask.per_second.1),
+                ("currentInputWatermark", watermark_in as f64),
+                ("currentOutputWatermark", watermark_out as f64),
+                (
+                    "backPressuredTimeMsPerSecond",
+                    subtask.backpressured_per_second,
+                ),
+            ] {
+                samples.push(Sample::new(
+                    format!("flink_taskmanager_job_task_{metric}"),
+                    &labels,
+                    value,
+                ));
+            }
+            let latest = worker.metrics.latest.as_ref();
+            for (position, uid) in vertex.uids.iter().enumerate() {
+                let Some(reading) = latest.and_then(|r| {
+                    r.operators
+                        .iter()
+                        .find(|o| o.uid == *uid && o.subtask == subtask.index)
+                }) else {
+                    continue;
+                };
+                let name = vertex.name.split(" -> ").nth(position).unwrap_or(uid);
+                let mut operator = labels.to_vec();
+                operator.push(("operator_id", uid.as_str()));
+                operator.push(("operator_name", name));
+                for (metric, value) in [
+                    ("numRecordsIn", reading.records_in as f64),
+                    ("numRecordsOut", reading.records_out as f64),
+                    ("currentInputWatermark", reading.watermark_in as f64),
+                    ("currentOutputWatermark", reading.watermark_out as f64),
+                ] {
+                    samples.push(Sample::new(
+                        format!("flink_taskmanager_job_task_operator_{metric}"),
+                        &operator,
+                        value,
+                    ));
+                }
+            }
+        }
+    }
+    samples
+}
+
+/// The samples of `view`'s job on the JobManager: its uptime, restarts and checkpoints.
+pub fn job_samples(view: &JobView) -> Vec<Sample> {
+    let job = &view.details.overview;
+    let labels = [
+        ("job_id", job.jid.as_str()),
+        ("job_name", job.name.as_str()),
+    ];
+    let checkpoints = &view.checkpoints;
+    let last = checkpoints.completed.iter().rev().find(|c| !c.savepoint);
+    let running = job.state == crate::jobmanager::views::JobStatus::Running;
+    [
+        ("uptime", if running { job.duration as f64 } else { 0.0 }),
+        (
+            "numRestarts",
+            f64::from(view.details.attempt.saturating_sub(1)),
+        ),
+        (
+            "numberOfCompletedCheckpoints",
+            checkpoints
+                .completed
+                .iter()
+                .filter(|c| !c.savepoint)
+                .count() as f64,
+        ),
+        ("numberOfFailedCheckpoints", checkpoints.failed as f64),
+        (
+            "lastCheckpointDuration",
+            last.map_or(0.0, |c| c.duration.as_millis() as f64),
+        ),
+        ("lastCheckpointSize", last.map_or(0.0, |c| c.bytes as f64)),
+    ]
+    .into_iter()
+    .map(|(metric, value)| Sample::new(format!("flink_jobmanager_job_{metric}"), &labels, value))
+    .collect()
+}
+
+/// The JobManager's Prometheus text: the cluster's TaskManagers, slots and running jobs, its
+/// process's CPU time and memory, and each job's samples ([`job_samples`]) while it runs.
+pub fn job_manager_exposition(dispatcher: &Dispatcher) -> String {
+    let overview = dispatcher.overview();
+    let usage = crate::prometheus::process::usage_with(&[]);
+    let mut samples: Vec<Sample> = [
+        ("numRegisteredTaskManagers", overview.taskmanagers as f64),
+        ("numRunningJobs", overview.jobs_running as f64),
+        ("taskSlotsTotal", overview.slots_total as f64),
+        ("taskSlotsAvailable", overview.slots_available as f64),
+        ("Status_Process_CPU_Time", usage.cpu_seconds),
+        ("Status_Process_Memory_RSS", usage.rss_bytes as f64),
+    ]
+    .into_iter()
+    .map(|(metric, value)| Sample::new(format!("flink_jobmanager_{metric}"), &[], value))
+    .collect();
+    for job in dispatcher.jobs() {
+        if !job.state.is_terminal()
+            && let Some(view) = dispatcher.job_view(&job.jid)
+        {
+            samples.extend(job_samples(&view));
+        }
+    }
+    crate::prometheus::render(&samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobmanager::views::JobStatus;
+
+    #[test]
+    fn a_task_managers_subtasks_have_flinks_names_and_labels() {
+        let view = super::super::tests::view(JobStatus::Running);
+        let samples = task_samples(&view, "tm-1");
+        let out_of_map = samples
+            .iter()
+            .find(|s| {
+                s.name == "flink_taskmanager_job_task_numRecordsOut"
+                    && s.labels.contains(&("subtask_index".into(), "1".into()))
+                    && s.labels
+                        .contains(&("task_name".into(), "Source: numbers -> Map".into()))
+            })
+            .unwrap();
+        assert_eq!(out_of_map.value, 12.0);
+        let map = samples
+            .iter()
+            .find(|s| {
+                s.name == "flink_taskmanager_job_task_operator_numRecordsIn"
+                    && s.labels.contains(&("operator_name".into(), "Map".into()))
+                    && s.labels.contains(&("subtask_index".into(), "0".into()))
+            })
+            .unwrap();
+        assert_eq!(map.value, 30.0);
+        // Nothing of the job runs on another TaskManager.
+        assert!(task_samples(&view, "tm-2").is_empty());
+        let job = job_samples(&view);
+        assert!(
+            job.iter()
+                .any(|s| s.name == "flink_jobmanager_job_uptime" && s.value == 500.0)
+        );
+    }
+}
