@@ -83,34 +83,6 @@ fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> 
     value
 }
 
-/// `POST path` with the JSON `body`: the status code and the JSON answer.
-fn post_json(cluster: &Cluster, path: &str, body: &Value) -> (u16, Value) {
-    request(cluster, "POST", path, Some(body))
-}
-
-/// `METHOD path`, with the JSON `body` if given: the status code and the JSON answer.
-fn request(cluster: &Cluster, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    use std::io::Read;
-    let body = body.map_or_else(String::new, Value::to_string);
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", cluster.rest_port)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let answer = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(answer).unwrap_or_default())
-}
-
 /// The records the job's vertices have written so far, summed.
 fn records_written(job: &Value) -> u64 {
     job["vertices"]
@@ -296,7 +268,7 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
     );
 
     // Cancelling through the API ends the job: it and its vertices are CANCELED.
-    let (status, _) = request(&cluster, "PATCH", &format!("{job_path}?mode=cancel"), None);
+    let (status, _) = cluster.request("PATCH", &format!("{job_path}?mode=cancel"), None);
     assert_eq!(status, 202);
     let cancelled = cluster.wait_for_state(&id, "CANCELED");
     assert!(
@@ -333,7 +305,7 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         (format!("{unknown}?mode=cancel"), 404),
         ("/jobs/xyz?mode=cancel".into(), 400),
     ] {
-        let (status, body) = request(&cluster, "PATCH", &path, None);
+        let (status, body) = cluster.request("PATCH", &path, None);
         assert_eq!(status, expected, "PATCH {path}: {body}");
         assert!(body["errors"][0].is_string(), "PATCH {path}: {body}");
     }
@@ -403,7 +375,8 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
     // A savepoint over REST answers its trigger at once; its status tells when it is done.
     let target = cluster.dir.join("savepoints");
     let body = serde_json::json!({ "target-directory": target, "cancel-job": false });
-    let (status, triggered) = post_json(&cluster, &format!("/jobs/{id}/savepoints"), &body);
+    let (status, triggered) =
+        cluster.request("POST", &format!("/jobs/{id}/savepoints"), Some(&body));
     assert_eq!(status, 202, "{triggered}");
     let trigger = triggered["request-id"].as_str().unwrap().to_string();
     assert_eq!(trigger.len(), 32);

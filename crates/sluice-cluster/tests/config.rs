@@ -28,6 +28,9 @@ fn the_shipped_configuration_holds_flinks_defaults() {
             // As Flink's shipped configuration: the control port and REST API on loopback.
             jobmanager_bind_host: Some("localhost".into()),
             rest_bind_address: Some("localhost".into()),
+            // Prometheus metrics, each process of a host on a port of its own.
+            prometheus: true,
+            prometheus_ports: 9249..=9260,
             ..ClusterConfig::default()
         }
     );

@@ -62,20 +62,12 @@ impl Dispatcher {
     pub fn task_manager(&self, id: &str) -> Option<TaskManagerDetails> {
         let state = self.locked();
         let entry = state.task_managers.get(id)?;
-        let allocated_slots = state
-            .jobs
-            .iter()
-            .filter(|job| job.status == JobStatus::Running)
-            .flat_map(|job| {
-                job.workers
-                    .iter()
-                    .filter(|w| w.task_manager == id)
-                    .flat_map(move |w| {
-                        w.pipelines.iter().map(move |pipeline| AllocatedSlot {
-                            job_id: job.id.clone(),
-                            assigned_tasks: subtasks_of(job, std::slice::from_ref(pipeline)),
-                        })
-                    })
+        let allocated_slots = running_workers_on(&state, id)
+            .flat_map(|(job, w)| {
+                w.pipelines.iter().map(move |pipeline| AllocatedSlot {
+                    job_id: job.id.clone(),
+                    assigned_tasks: subtasks_of(job, std::slice::from_ref(pipeline)),
+                })
             })
             .collect();
         Some(TaskManagerDetails {
@@ -164,16 +156,8 @@ fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
 /// A TaskManager as `/taskmanagers` lists it.
 fn task_manager_overview(state: &State, entry: &TaskManagerEntry) -> TaskManagerOverview {
     let since = u64::try_from(entry.last_heartbeat.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let assigned_tasks = state
-        .jobs
-        .iter()
-        .filter(|job| job.status == JobStatus::Running)
-        .flat_map(|job| {
-            job.workers
-                .iter()
-                .filter(|w| w.task_manager == entry.info.id)
-                .map(|w| subtasks_of(job, &w.pipelines))
-        })
+    let assigned_tasks = running_workers_on(state, &entry.info.id)
+        .map(|(job, w)| subtasks_of(job, &w.pipelines))
         .sum();
     TaskManagerOverview {
         id: entry.info.id.clone(),
@@ -195,4 +179,21 @@ fn subtasks_of(job: &JobRecord, pipelines: &[usize]) -> usize {
         .iter()
         .map(|task| pipelines.iter().filter(|p| **p < task.parallelism).count())
         .sum()
+}
+
+/// The workers of running jobs on TaskManager `id`, with their jobs.
+fn running_workers_on<'a>(
+    state: &'a State,
+    id: &'a str,
+) -> impl Iterator<Item = (&'a JobRecord, &'a WorkerState)> {
+    state
+        .jobs
+        .iter()
+        .filter(|job| job.status == JobStatus::Running)
+        .flat_map(move |job| {
+            job.workers
+                .iter()
+                .filter(move |w| w.task_manager == id)
+                .map(move |w| (job, w))
+        })
 }
