@@ -3,7 +3,7 @@
 //! then renamed to its key durably.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -90,7 +90,7 @@ impl BlobStore {
     }
 
     /// Opens the blob `key`.
-    pub fn open_blob(&self, key: &str) -> Result<impl Read, String> {
+    pub fn open_blob(&self, key: &str) -> Result<std::fs::File, String> {
         if !is_key(key) {
             return Err(format!("'{key}' is not a blob key (64 hex digits)"));
         }

@@ -3,6 +3,7 @@
 
 pub mod blob_store;
 pub mod coordinator;
+pub mod dashboard;
 pub mod dispatcher;
 pub mod job_store;
 pub mod monitoring;

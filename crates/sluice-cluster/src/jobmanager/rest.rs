@@ -3,6 +3,7 @@
 //!
 //! | Method and path | What it does |
 //! |---|---|
+//! | `GET /` | the web dashboard (its files under `/web/`; no token needed for them) |
 //! | `GET /config` | the dashboard's configuration |
 //! | `GET /overview` | TaskManagers, slots, jobs by state |
 //! | `GET /taskmanagers` | the registered TaskManagers |
@@ -55,6 +56,7 @@ use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
+use super::dashboard;
 use super::dispatcher::{Dispatcher, SubmitRequest};
 use super::monitoring::{self, JobView};
 use super::rest_guard::{self, Guard};
@@ -173,6 +175,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         )),
         None => routes,
     };
+    let routes = routes.merge(dashboard::routes());
     routes.layer(middleware::from_fn_with_state(guard, rest_guard::guard))
 }
 

@@ -106,9 +106,7 @@ fn task_manager_session(
         match read_message::<FromTaskManager, _>(&mut frames) {
             Ok(Some(FromTaskManager::Heartbeat)) => dispatcher.heartbeat(&id),
             Ok(Some(FromTaskManager::FetchBlob { key })) => {
-                if let Err(error) = send_blob(dispatcher, &link, &key) {
-                    break Err(format!("sending job binary {key}: {error}"));
-                }
+                send_blob_in_background(dispatcher, &link, key);
             }
             Ok(Some(FromTaskManager::WorkerExited {
                 job,
@@ -129,7 +127,29 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-fn send_blob(dispatcher: &Dispatcher, link: &Link, key: &str) -> Result<(), String> {
+/// Sends job binary `key` to a TaskManager from a thread of its own, so that its session goes
+/// on reading the TaskManager's heartbeats while a large binary streams; a failed send closes
+/// the connection (the TaskManager registers again).
+fn send_blob_in_background(dispatcher: &Dispatcher, link: &Link, key: String) {
+    let blob = dispatcher.blobs.open_blob(&key);
+    let link = Arc::clone(link);
+    let spawned = std::thread::Builder::new()
+        .name("send blob".into())
+        .spawn(move || {
+            if let Err(error) = send_blob(blob, &link, &key) {
+                tracing::warn!("sending job binary {key}: {error}");
+                let _ = link
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .shutdown(std::net::Shutdown::Both);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!("cannot start sending a job binary: {error}");
+    }
+}
+
+fn send_blob(blob: Result<impl Read, String>, link: &Link, key: &str) -> Result<(), String> {
     let send = |message: &ToTaskManager| {
         send_message(
             &mut *link
@@ -138,7 +158,7 @@ fn send_blob(dispatcher: &Dispatcher, link: &Link, key: &str) -> Result<(), Stri
             message,
         )
     };
-    let mut blob = match dispatcher.blobs.open_blob(key) {
+    let mut blob = match blob {
         Ok(blob) => blob,
         Err(error) => {
             tracing::warn!("a TaskManager asked for a missing job binary: {error}");
