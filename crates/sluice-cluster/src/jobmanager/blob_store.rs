@@ -168,6 +168,7 @@ pub fn is_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn stores_by_checksum_and_refuses_odd_keys() {
