@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, in one command: installs what the tests need when it is missing
 # (libclang for the RocksDB state backend, moto's S3 server, Apache Flink 2.3 from PyPI for the
-# comparisons with Flink, python3's venv for a Flink REST client from PyPI), runs every test
-# of every crate with every feature (RocksDB included), then the default build's own test that
-# a job asking for RocksDB without the feature is refused. Arguments go to the first `cargo test` (e.g. a test name filter).
+# comparisons with Flink, python3's venv for a Flink REST client from PyPI, Chromium for the
+# dashboard), runs every test of every crate with every feature (RocksDB included), then the
+# default build's own test that a job asking for RocksDB without the feature is refused.
+# Arguments go to the first `cargo test` (e.g. a test name filter).
 #
 # A test whose requirement could not be installed is skipped and listed at the end; with
 # SLUICE_REQUIRE_ALL=1 (as .ci/run sets) a requirement that cannot be installed fails instead.
@@ -32,6 +33,12 @@ if python3 -m venv --help >/dev/null 2>&1; then
   export SLUICE_PYTHON
 else
   missing "python3 with venv"
+fi
+# The web dashboard's browser test drives headless Chromium through chromedriver.
+if SLUICE_CHROMEDRIVER="$(scripts/install-chromium.sh)"; then
+  export SLUICE_CHROMEDRIVER
+else
+  missing "Chromium and chromedriver"
 fi
 # The comparisons with Apache Flink run its DataStream API (benches/flink/*.java).
 if FLINK_HOME="$(scripts/install-flink.sh)"; then

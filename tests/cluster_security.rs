@@ -191,6 +191,19 @@ fn a_rest_token_is_required_once_configured() {
         .output()
         .unwrap();
     assert!(!wrong.status.success());
+    // The dashboard's page loads without the token (it holds no data and asks for the token);
+    // every API path, under /v1 too, needs it.
+    let (status, _) = cluster.get_with_status("/");
+    assert_eq!(status, 200);
+    for path in [
+        "/jobs/overview",
+        "/v1/overview",
+        "/config",
+        "/jobmanager/config",
+    ] {
+        let (status, body) = cluster.get_with_status(path);
+        assert_eq!(status, 401, "{path}: {body}");
+    }
 }
 
 #[test]

@@ -184,7 +184,8 @@ function graph(job, extras) {
     const p = pos.get(n.id);
     const m = v.metrics || {};
     const level = (extras.backpressure[n.id] || "ok");
-    const name = (v.name || n.description || "").length > 34 ? `${(v.name || "").slice(0, 33)}…` : (v.name || n.description);
+    const full = v.name || n.description || "";
+    const name = full.length > 30 ? `${full.slice(0, 29)}…` : full;
     return `<g class="vertex" data-vertex="${esc(n.id)}" transform="translate(${p.x},${p.y})">
       <title>${esc(v.name)}</title>
       <rect width="${W}" height="${H}" class="bp-${esc(level)}"></rect>
