@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The REST API and Prometheus endpoints under load while a job runs at full speed, Sluice's
+# cluster beside Apache Flink's standalone cluster (when its peer is set up), in one run:
+#   - `GET /overview` and `GET /jobs/<id>`, alternately, 200 requests/s in all for 15 s, while
+#     the shuffle job (examples/bench_shuffle.rs, benches/flink/ShuffleBench.java) runs at p=2:
+#     latency p50/p99 from each request's scheduled time (examples/bench_rest_load.rs);
+#   - with Sluice, the Prometheus endpoints of the JobManager and both TaskManagers scraped
+#     every second as well;
+#   - the job's throughput with that load, against the same job without it;
+#   - the dashboard's first load in headless Chromium (examples/bench_dashboard_load.rs), when
+#     chromedriver is installed (scripts/install-chromium.sh).
+#
+#   scripts/bench_rest.sh [SLUICE_RECORDS=300000000] [FLINK_RECORDS=100000000]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+NS="${1:-300000000}"
+NF="${2:-100000000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+(cd "$ROOT" && cargo build --release --bin sluice --example bench_shuffle \
+    --example bench_rest_load --example bench_dashboard_load >&2)
+SLUICE="$CARGO_TARGET_DIR/release/sluice"
+JOB="$CARGO_TARGET_DIR/release/examples/bench_shuffle"
+LOAD="$CARGO_TARGET_DIR/release/examples/bench_rest_load"
+WORK="$(mktemp -d /tmp/sluice-bench-rest.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+# records_per_s REPORT_DIR: the meters' records over their first to last record.
+records_per_s() {
+    cat "$1"/sink-*.txt | awk '
+        { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+          records += v["records"]
+          if (first == "" || v["first_ns"] < first) first = v["first_ns"]
+          if (v["last_ns"] > last) last = v["last_ns"] }
+        END { printf "%.0f", records / ((last - first) / 1e9) }'
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+
+# ---- Sluice: one JobManager, two TaskManagers with one slot each, Prometheus on
+mkdir -p "$WORK/conf"
+cat >"$WORK/conf/config.yaml" <<YAML
+jobmanager:
+  rpc:
+    address: localhost
+    port: 16123
+rest:
+  port: 18081
+taskmanager:
+  numberOfTaskSlots: 1
+blob:
+  storage:
+    directory: $WORK/blobs
+metrics:
+  reporter:
+    prom:
+      factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
+      port: 19249-19260
+YAML
+printf 'localhost\nlocalhost\n' >"$WORK/conf/workers"
+export SLUICE_CONF_DIR="$WORK/conf" SLUICE_PID_DIR="$WORK/pids" SLUICE_LOG_DIR="$WORK/log" SLUICE_BIN="$SLUICE"
+"$ROOT/bin/start-cluster.sh" >&2
+for _ in $(seq 100); do
+    curl -sf localhost:18081/overview | grep -q '"taskmanagers":2' && break
+    sleep 0.2
+done
+scrapes=$(grep -ho 'Prometheus metrics on http://[^/]*' "$WORK"/log/*.log | sed 's#.*http://##' | paste -sd, -)
+"$SLUICE" run -p 2 "$JOB" --report "$WORK/s-quiet" --records "$NS" --payload 0 >/dev/null
+QUIET=$(records_per_s "$WORK/s-quiet")
+"$SLUICE" run -p 2 "$JOB" --report "$WORK/s-load" --records "$NS" --payload 0 >/dev/null &
+RUN=$!
+"$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --scrape "$scrapes" | sed 's/^/sluice /'
+wait "$RUN"
+LOADED=$(records_per_s "$WORK/s-load")
+echo "sluice job records_per_s quiet=$QUIET under_load=$LOADED ratio=$(awk -v a="$LOADED" -v b="$QUIET" 'BEGIN { printf "%.3f", a / b }')"
+if command -v chromedriver >/dev/null; then
+    "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:18081/ \
+        --chromedriver "$(command -v chromedriver)" | sed 's/^/sluice /'
+fi
+"$ROOT/bin/stop-cluster.sh" >&2
+
+# ---- Flink standalone cluster, the same shape
+FLINK_HOME="${FLINK_HOME:-$("$ROOT/scripts/install-flink.sh")}"
+if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
+    mkdir -p "$WORK/flink-build"
+    javac -nowarn -d "$WORK/flink-build" -cp "$FLINK_HOME/lib/*" "$ROOT/benches/flink/ShuffleBench.java"
+    (cd "$WORK/flink-build" && jar cf shuffle.jar ./*.class)
+    cp -r "$FLINK_HOME/conf" "$WORK/flink-conf"
+    printf 'localhost\nlocalhost\n' >"$WORK/flink-conf/workers"
+    export FLINK_CONF_DIR="$WORK/flink-conf" FLINK_LOG_DIR="$WORK/flink-log"
+    mkdir -p "$FLINK_LOG_DIR"
+    "$FLINK_HOME/bin/start-cluster.sh" >&2
+    for _ in $(seq 120); do
+        curl -sf localhost:8081/overview | grep -q '"taskmanagers":2' && break
+        sleep 0.5
+    done
+    flink_run() { # REPORT
+        "$FLINK_HOME/bin/flink" run -p 2 -c ShuffleBench "$WORK/flink-build/shuffle.jar" "$NF" 0 0 100 "$1" >/dev/null
+    }
+    flink_run "$WORK/f-quiet"
+    FQUIET=$(records_per_s "$WORK/f-quiet")
+    flink_run "$WORK/f-load" &
+    RUN=$!
+    "$LOAD" --endpoint 127.0.0.1:8081 --rate 200 --seconds 15 | sed 's/^/flink /'
+    wait "$RUN"
+    FLOADED=$(records_per_s "$WORK/f-load")
+    echo "flink job records_per_s quiet=$FQUIET under_load=$FLOADED ratio=$(awk -v a="$FLOADED" -v b="$FQUIET" 'BEGIN { printf "%.3f", a / b }')"
+    if command -v chromedriver >/dev/null; then
+        "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:8081/ \
+            --chromedriver "$(command -v chromedriver)" --ready-text "Available Task Slots" | sed 's/^/flink /'
+    fi
+    "$FLINK_HOME/bin/stop-cluster.sh" >&2
+fi
