@@ -10,6 +10,9 @@
 #   - the dashboard's first load in headless Chromium (examples/bench_dashboard_load.rs), when
 #     chromedriver is installed (scripts/install-chromium.sh).
 #
+# The quiet and loaded runs alternate RUNS times (default 3); the throughputs are their medians,
+# the latencies those of the last loaded run.
+#
 #   scripts/bench_rest.sh [SLUICE_RECORDS=300000000] [FLINK_RECORDS=100000000]
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +24,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SLUICE="$CARGO_TARGET_DIR/release/sluice"
 JOB="$CARGO_TARGET_DIR/release/examples/bench_shuffle"
 LOAD="$CARGO_TARGET_DIR/release/examples/bench_rest_load"
+RUNS="${RUNS:-3}"
 WORK="$(mktemp -d /tmp/sluice-bench-rest.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -34,7 +38,27 @@ records_per_s() {
         END { printf "%.0f", records / ((last - first) / 1e9) }'
 }
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+# median VALUES...: the middle one.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# compare ENGINE RUN_QUIET RUN_LOADED: RUNS alternating quiet and loaded runs (RUN_LOADED runs the
+# job and the load); prints the medians and their ratio.
+compare() {
+    local quiet=() loaded=()
+    for i in $(seq "$RUNS"); do
+        "$2" "$WORK/$1-quiet-$i"
+        quiet+=("$(records_per_s "$WORK/$1-quiet-$i")")
+        "$3" "$WORK/$1-load-$i" >"$WORK/$1-load.txt"
+        loaded+=("$(records_per_s "$WORK/$1-load-$i")")
+    done
+    sed "s/^/$1 /" "$WORK/$1-load.txt"
+    local q l
+    q=$(median "${quiet[@]}")
+    l=$(median "${loaded[@]}")
+    echo "$1 job records_per_s quiet=$q (${quiet[*]}) under_load=$l (${loaded[*]}) ratio=$(awk -v a="$l" -v b="$q" 'BEGIN { printf "%.3f", a / b }')"
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $RUNS runs each"
 
 # ---- Sluice: one JobManager, two TaskManagers with one slot each, Prometheus on
 mkdir -p "$WORK/conf"
@@ -64,14 +88,14 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 scrapes=$(grep -ho 'Prometheus metrics on http://[^/]*' "$WORK"/log/*.log | sed 's#.*http://##' | paste -sd, -)
-"$SLUICE" run -p 2 "$JOB" --report "$WORK/s-quiet" --records "$NS" --payload 0 >/dev/null
-QUIET=$(records_per_s "$WORK/s-quiet")
-"$SLUICE" run -p 2 "$JOB" --report "$WORK/s-load" --records "$NS" --payload 0 >/dev/null &
-RUN=$!
-"$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --scrape "$scrapes" | sed 's/^/sluice /'
-wait "$RUN"
-LOADED=$(records_per_s "$WORK/s-load")
-echo "sluice job records_per_s quiet=$QUIET under_load=$LOADED ratio=$(awk -v a="$LOADED" -v b="$QUIET" 'BEGIN { printf "%.3f", a / b }')"
+sluice_quiet() { "$SLUICE" run -p 2 "$JOB" --report "$1" --records "$NS" --payload 0 >/dev/null; }
+sluice_loaded() {
+    "$SLUICE" run -p 2 "$JOB" --report "$1" --records "$NS" --payload 0 >/dev/null &
+    local run=$!
+    "$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --scrape "$scrapes"
+    wait "$run"
+}
+compare sluice sluice_quiet sluice_loaded
 if command -v chromedriver >/dev/null; then
     "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:18081/ \
         --chromedriver "$(command -v chromedriver)" | sed 's/^/sluice /'
@@ -93,17 +117,16 @@ if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
         curl -sf localhost:8081/overview | grep -q '"taskmanagers":2' && break
         sleep 0.5
     done
-    flink_run() { # REPORT
+    flink_quiet() { # REPORT
         "$FLINK_HOME/bin/flink" run -p 2 -c ShuffleBench "$WORK/flink-build/shuffle.jar" "$NF" 0 0 100 "$1" >/dev/null
     }
-    flink_run "$WORK/f-quiet"
-    FQUIET=$(records_per_s "$WORK/f-quiet")
-    flink_run "$WORK/f-load" &
-    RUN=$!
-    "$LOAD" --endpoint 127.0.0.1:8081 --rate 200 --seconds 15 | sed 's/^/flink /'
-    wait "$RUN"
-    FLOADED=$(records_per_s "$WORK/f-load")
-    echo "flink job records_per_s quiet=$FQUIET under_load=$FLOADED ratio=$(awk -v a="$FLOADED" -v b="$FQUIET" 'BEGIN { printf "%.3f", a / b }')"
+    flink_loaded() {
+        flink_quiet "$1" &
+        local run=$!
+        "$LOAD" --endpoint 127.0.0.1:8081 --rate 200 --seconds 15
+        wait "$run"
+    }
+    compare flink flink_quiet flink_loaded
     if command -v chromedriver >/dev/null; then
         "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:8081/ \
             --chromedriver "$(command -v chromedriver)" --ready-text "Available Task Slots" | sed 's/^/flink /'
