@@ -24,6 +24,7 @@ SLUICE="$CARGO_TARGET_DIR/release/sluice"
 JOB="$CARGO_TARGET_DIR/release/examples/bench_shuffle"
 WORK="$(mktemp -d /tmp/sluice-bench-cluster.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
+source "$ROOT/scripts/cluster_bench_lib.sh"
 
 now_ns() { date +%s%N; }
 
@@ -45,22 +46,7 @@ summarize() {
 rate_of() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^records_per_s=/) { split($i, kv, "="); print int(kv[2]) } }' <<<"$1"; }
 
 # ---- Sluice cluster
-mkdir -p "$WORK/conf"
-cat >"$WORK/conf/config.yaml" <<YAML
-jobmanager:
-  rpc:
-    address: localhost
-    port: 16123
-rest:
-  port: 18081
-taskmanager:
-  numberOfTaskSlots: 1
-blob:
-  storage:
-    directory: $WORK/blobs
-YAML
-printf 'localhost\nlocalhost\n' >"$WORK/conf/workers"
-export SLUICE_CONF_DIR="$WORK/conf" SLUICE_PID_DIR="$WORK/pids" SLUICE_LOG_DIR="$WORK/log" SLUICE_BIN="$SLUICE"
+sluice_cluster_conf "$WORK"
 "$ROOT/bin/start-cluster.sh" >&2
 sluice_run() { # CASE ARGS... (SYSTEM names the cluster in the output, BINARY the job)
     local system="${SYSTEM:-sluice-cluster}" case="$1" start
@@ -130,18 +116,7 @@ one_process shuffle-1kib --records "$N1K" --payload 1008
 FLINK_HOME="${FLINK_HOME:-$("$ROOT/scripts/install-flink.sh")}"
 F16=""
 if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
-    mkdir -p "$WORK/flink-build"
-    javac -nowarn -d "$WORK/flink-build" -cp "$FLINK_HOME/lib/*" "$ROOT/benches/flink/ShuffleBench.java"
-    (cd "$WORK/flink-build" && jar cf shuffle.jar ./*.class)
-    cp -r "$FLINK_HOME/conf" "$WORK/flink-conf"
-    printf 'localhost\nlocalhost\n' >"$WORK/flink-conf/workers"
-    export FLINK_CONF_DIR="$WORK/flink-conf" FLINK_LOG_DIR="$WORK/flink-log"
-    mkdir -p "$FLINK_LOG_DIR"
-    "$FLINK_HOME/bin/start-cluster.sh" >&2
-    for _ in $(seq 120); do
-        curl -sf localhost:8081/overview | grep -q '"taskmanagers":2' && break
-        sleep 0.5
-    done
+    start_flink_shuffle_cluster "$WORK"
     flink_run() { # CASE RECORDS PAYLOAD RATE BUFFER_TIMEOUT
         local case="$1" report="$WORK/f-$1" start
         start=$(now_ns)

@@ -27,6 +27,7 @@ LOAD="$CARGO_TARGET_DIR/release/examples/bench_rest_load"
 RUNS="${RUNS:-3}"
 WORK="$(mktemp -d /tmp/sluice-bench-rest.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
+source "$ROOT/scripts/cluster_bench_lib.sh"
 
 # records_per_s REPORT_DIR: the meters' records over their first to last record.
 records_per_s() {
@@ -61,27 +62,11 @@ compare() {
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $RUNS runs each"
 
 # ---- Sluice: one JobManager, two TaskManagers with one slot each, Prometheus on
-mkdir -p "$WORK/conf"
-cat >"$WORK/conf/config.yaml" <<YAML
-jobmanager:
-  rpc:
-    address: localhost
-    port: 16123
-rest:
-  port: 18081
-taskmanager:
-  numberOfTaskSlots: 1
-blob:
-  storage:
-    directory: $WORK/blobs
-metrics:
+sluice_cluster_conf "$WORK" "metrics:
   reporter:
     prom:
       factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
-      port: 19249-19260
-YAML
-printf 'localhost\nlocalhost\n' >"$WORK/conf/workers"
-export SLUICE_CONF_DIR="$WORK/conf" SLUICE_PID_DIR="$WORK/pids" SLUICE_LOG_DIR="$WORK/log" SLUICE_BIN="$SLUICE"
+      port: 19249-19260"
 "$ROOT/bin/start-cluster.sh" >&2
 for _ in $(seq 100); do
     curl -sf localhost:18081/overview | grep -q '"taskmanagers":2' && break
@@ -105,18 +90,7 @@ fi
 # ---- Flink standalone cluster, the same shape
 FLINK_HOME="${FLINK_HOME:-$("$ROOT/scripts/install-flink.sh")}"
 if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
-    mkdir -p "$WORK/flink-build"
-    javac -nowarn -d "$WORK/flink-build" -cp "$FLINK_HOME/lib/*" "$ROOT/benches/flink/ShuffleBench.java"
-    (cd "$WORK/flink-build" && jar cf shuffle.jar ./*.class)
-    cp -r "$FLINK_HOME/conf" "$WORK/flink-conf"
-    printf 'localhost\nlocalhost\n' >"$WORK/flink-conf/workers"
-    export FLINK_CONF_DIR="$WORK/flink-conf" FLINK_LOG_DIR="$WORK/flink-log"
-    mkdir -p "$FLINK_LOG_DIR"
-    "$FLINK_HOME/bin/start-cluster.sh" >&2
-    for _ in $(seq 120); do
-        curl -sf localhost:8081/overview | grep -q '"taskmanagers":2' && break
-        sleep 0.5
-    done
+    start_flink_shuffle_cluster "$WORK"
     flink_quiet() { # REPORT
         "$FLINK_HOME/bin/flink" run -p 2 -c ShuffleBench "$WORK/flink-build/shuffle.jar" "$NF" 0 0 100 "$1" >/dev/null
     }

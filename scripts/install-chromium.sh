@@ -4,14 +4,6 @@
 # chromedriver. Quick when they are installed already.
 set -euo pipefail
 if ! command -v chromedriver >/dev/null; then
-  if ! command -v apt-get >/dev/null; then
-    echo "chromedriver is missing: install Chromium and its chromedriver" >&2
-    exit 1
-  fi
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "installing chromium and chromium-driver (the dashboard's browser test)" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  "$(dirname "$0")/apt-install.sh" "the dashboard's browser test" chromium chromium-driver
 fi
 command -v chromedriver

@@ -10,15 +10,7 @@ VENV="${FLINK_VENV:-$CACHE/flink-venv}"
 VERSION=2.3.0
 
 if ! command -v javac >/dev/null; then
-  if ! command -v apt-get >/dev/null; then
-    echo "javac is missing: install a JDK 17 to run Flink" >&2
-    exit 1
-  fi
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "installing openjdk-17-jdk-headless (Flink runs on Java 17)" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
+  "$(dirname "$0")/apt-install.sh" "Flink runs on Java 17" openjdk-17-jdk-headless
 fi
 if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p "$CACHE"
