@@ -142,6 +142,32 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         !settings.to_string().contains(&cluster.secret),
         "the secret is never shown"
     );
+    let metric_ids = checked_get(&cluster, &api, "/jobmanager/metrics", "/jobmanager/metrics");
+    assert!(
+        metric_ids
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"id": "taskSlotsTotal"}))
+    );
+    let values = checked_get(
+        &cluster,
+        &api,
+        "/jobmanager/metrics",
+        "/jobmanager/metrics?get=taskSlotsTotal,Status.Process.Memory.RSS,unknown",
+    );
+    assert_eq!(
+        values[0],
+        serde_json::json!({"id": "taskSlotsTotal", "value": "2"})
+    );
+    assert!(
+        values[1]["value"].as_str().unwrap().parse::<f64>().unwrap() > 0.0,
+        "{values}"
+    );
+    assert_eq!(
+        values.as_array().unwrap().len(),
+        2,
+        "an unknown id is left out, as Flink does"
+    );
 
     // Records flow: the counts the job's vertices report rise while it reads.
     let job_path = format!("/jobs/{id}");

@@ -9,6 +9,7 @@
 //! | `GET /taskmanagers` | the registered TaskManagers |
 //! | `GET /taskmanagers/{id}` | one TaskManager with the slots each job uses |
 //! | `GET /jobmanager/config` | the effective settings, `[{"key", "value"}]` (no secrets) |
+//! | `GET /jobmanager/metrics[?get=…]` | its metrics' names, or their values |
 //! | `GET /jobs` | every job's id and state |
 //! | `GET /jobs/overview` | every job, newest first |
 //! | `GET /jobs/{id}` | one job: its vertices with their record counts, plan and placement |
@@ -108,6 +109,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .route("/taskmanagers", get(task_managers))
         .route("/taskmanagers/{id}", get(task_manager))
         .route("/jobmanager/config", get(job_manager_config))
+        .route("/jobmanager/metrics", get(job_manager_metrics))
         .route("/jobs", get(job_ids))
         .route("/jobs/overview", get(jobs))
         .route("/jobs/{id}", get(job).patch(patch_job))
@@ -258,6 +260,27 @@ async fn job_manager_config(axum::Extension(config): axum::Extension<ShownConfig
         .map(|(key, value)| json!({ "key": key, "value": value }))
         .collect();
     Json(entries).into_response()
+}
+
+/// `GET /jobmanager/metrics`: the metric ids, or with `get` (comma-separated ids) their values
+/// as Flink gives them (`[{"id", "value"}]`, values as text).
+async fn job_manager_metrics(
+    State(dispatcher): Shared,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    answer(dispatcher, move |d| {
+        let metrics = monitoring::prometheus::job_manager_metrics(d);
+        let entries: Vec<_> = match query.get("get") {
+            None => metrics.iter().map(|(id, _)| json!({ "id": id })).collect(),
+            Some(get) => get
+                .split(',')
+                .filter_map(|id| metrics.iter().find(|(name, _)| *name == id.trim()))
+                .map(|(id, value)| json!({ "id": id, "value": value.to_string() }))
+                .collect(),
+        };
+        Ok(serde_json::Value::Array(entries))
+    })
+    .await
 }
 
 async fn jobs(State(dispatcher): Shared) -> Response {

@@ -113,22 +113,32 @@ pub fn job_samples(view: &JobView) -> Vec<Sample> {
     .collect()
 }
 
-/// The JobManager's Prometheus text: the cluster's TaskManagers, slots and running jobs, its
-/// process's CPU time and memory, and each job's samples ([`job_samples`]) while it runs.
-pub fn job_manager_exposition(dispatcher: &Dispatcher) -> String {
+/// The JobManager's own metrics by Flink's names (`/jobmanager/metrics`, and its Prometheus
+/// samples): the cluster's TaskManagers, slots and running jobs, and its process's CPU time
+/// (seconds) and resident memory (bytes).
+pub fn job_manager_metrics(dispatcher: &Dispatcher) -> Vec<(&'static str, f64)> {
     let overview = dispatcher.overview();
     let usage = crate::prometheus::process::usage_with(&[]);
-    let mut samples: Vec<Sample> = [
+    vec![
         ("numRegisteredTaskManagers", overview.taskmanagers as f64),
         ("numRunningJobs", overview.jobs_running as f64),
         ("taskSlotsTotal", overview.slots_total as f64),
         ("taskSlotsAvailable", overview.slots_available as f64),
-        ("Status_Process_CPU_Time", usage.cpu_seconds),
-        ("Status_Process_Memory_RSS", usage.rss_bytes as f64),
+        ("Status.Process.CPU.Time", usage.cpu_seconds),
+        ("Status.Process.Memory.RSS", usage.rss_bytes as f64),
     ]
-    .into_iter()
-    .map(|(metric, value)| Sample::new(format!("flink_jobmanager_{metric}"), &[], value))
-    .collect();
+}
+
+/// The JobManager's Prometheus text: [`job_manager_metrics`], and each job's samples
+/// ([`job_samples`]) while it runs.
+pub fn job_manager_exposition(dispatcher: &Dispatcher) -> String {
+    let mut samples: Vec<Sample> = job_manager_metrics(dispatcher)
+        .into_iter()
+        .map(|(metric, value)| {
+            let name = format!("flink_jobmanager_{}", metric.replace('.', "_"));
+            Sample::new(name, &[], value)
+        })
+        .collect();
     for job in dispatcher.jobs() {
         if !job.state.is_terminal()
             && let Some(view) = dispatcher.job_view(&job.jid)
