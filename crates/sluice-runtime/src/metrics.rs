@@ -287,6 +287,15 @@ impl MetricSample {
     }
 }
 
+impl MetricsReport {
+    /// The reading of operator `uid` in subtask `subtask`, if the report has it.
+    pub fn operator(&self, uid: &str, subtask: usize) -> Option<&OperatorReading> {
+        self.operators
+            .iter()
+            .find(|o| o.uid == uid && o.subtask == subtask)
+    }
+}
+
 impl MetricRegistry {
     /// Reads every counter, per subtask.
     pub fn report(&self) -> MetricsReport {

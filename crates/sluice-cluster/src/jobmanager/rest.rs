@@ -322,49 +322,42 @@ fn job_view(d: &Dispatcher, id: &str) -> Result<JobView, Failure> {
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no job with id {id}")))
 }
 
+/// The answer `view` makes of job `id`'s monitoring view (404 for an unknown job).
+async fn job_answer(
+    dispatcher: Arc<Dispatcher>,
+    id: String,
+    view: impl FnOnce(&JobView) -> Result<serde_json::Value, Failure> + Send + 'static,
+) -> Response {
+    answer(dispatcher, move |d| view(&job_view(d, &id)?)).await
+}
+
 async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
-        job_view(d, &id).map(|view| monitoring::job_details(&view))
-    })
-    .await
+    job_answer(dispatcher, id, |view| Ok(monitoring::job_details(view))).await
 }
 
 async fn job_plan(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
-        job_view(d, &id).map(|view| json!({ "plan": monitoring::plan(&view) }))
+    job_answer(dispatcher, id, |view| {
+        Ok(json!({ "plan": monitoring::plan(view) }))
     })
     .await
 }
 
 async fn job_exceptions(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
-        job_view(d, &id).map(|view| monitoring::exceptions(&view))
-    })
-    .await
+    job_answer(dispatcher, id, |view| Ok(monitoring::exceptions(view))).await
 }
 
 async fn job_config(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
-        job_view(d, &id).map(|view| monitoring::job_config(&view))
-    })
-    .await
+    job_answer(dispatcher, id, |view| Ok(monitoring::job_config(view))).await
 }
 
 async fn job_checkpoints(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
-        job_view(d, &id).map(|view| monitoring::checkpoints(&view))
-    })
-    .await
+    job_answer(dispatcher, id, |view| Ok(monitoring::checkpoints(view))).await
 }
 
 async fn job_checkpoint_config(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
-        monitoring::checkpoint_config(&job_view(d, &id)?).ok_or_else(|| {
-            (
-                StatusCode::NOT_FOUND,
-                format!("job {id} does not checkpoint"),
-            )
-        })
+    let no_config = format!("job {id} does not checkpoint");
+    job_answer(dispatcher, id, move |view| {
+        monitoring::checkpoint_config(view).ok_or((StatusCode::NOT_FOUND, no_config))
     })
     .await
 }
@@ -375,13 +368,9 @@ async fn vertex_answer(
     (id, vertex): (String, String),
     view: impl FnOnce(&JobView, &str) -> Option<serde_json::Value> + Send + 'static,
 ) -> Response {
-    answer(dispatcher, move |d| {
-        view(&job_view(d, &id)?, &vertex).ok_or_else(|| {
-            (
-                StatusCode::NOT_FOUND,
-                format!("job {id} has no vertex {vertex}"),
-            )
-        })
+    let unknown = format!("job {id} has no vertex {vertex}");
+    job_answer(dispatcher, id, move |job| {
+        view(job, &vertex).ok_or((StatusCode::NOT_FOUND, unknown))
     })
     .await
 }

@@ -76,8 +76,8 @@ pub struct Vertex {
     pub parallelism: usize,
     /// Its max parallelism.
     pub max_parallelism: usize,
-    /// The uids of its operators, head first.
-    pub uids: Vec<String>,
+    /// Its operators, `(uid, name)`, head first.
+    pub operators: Vec<(String, String)>,
     /// The vertices it reads from, with how records are shipped.
     pub inputs: Vec<(usize, String)>,
 }
@@ -108,7 +108,7 @@ pub fn vertices(plan: &Value) -> Vec<Vertex> {
                     name: String::new(),
                     parallelism: node["parallelism"].as_u64().unwrap_or(1) as usize,
                     max_parallelism: node["max_parallelism"].as_u64().unwrap_or(0) as usize,
-                    uids: Vec::new(),
+                    operators: Vec::new(),
                     inputs: Vec::new(),
                 });
                 vertices.len() - 1
@@ -119,7 +119,7 @@ pub fn vertices(plan: &Value) -> Vec<Vertex> {
             vertex.name.push_str(" -> ");
         }
         vertex.name.push_str(name);
-        vertex.uids.push(uid);
+        vertex.operators.push((uid, name.to_string()));
         for input in node["predecessors"].as_array().into_iter().flatten() {
             let Some(from) = chain_of_node(&input["id"]).and_then(|c| c.checked_sub(1)) else {
                 continue;
@@ -132,6 +132,25 @@ pub fn vertices(plan: &Value) -> Vec<Vertex> {
     }
     vertices.sort_by_key(|v| v.index);
     vertices
+}
+
+impl Vertex {
+    /// The uid of its head operator (which its input enters).
+    fn head(&self) -> Option<&str> {
+        self.operators.first().map(|(uid, _)| uid.as_str())
+    }
+
+    /// The uid of its tail operator (which its output leaves).
+    fn tail(&self) -> Option<&str> {
+        self.operators.last().map(|(uid, _)| uid.as_str())
+    }
+}
+
+/// The vertex of `view`'s job whose id is `vertex_id`.
+fn vertex_of(view: &JobView, vertex_id: &str) -> Option<Vertex> {
+    vertices(&view.details.plan)
+        .into_iter()
+        .find(|v| v.id == vertex_id)
 }
 
 /// Flink's execution states, in the order its API lists them.
@@ -171,15 +190,10 @@ struct Counts {
 impl Counts {
     /// Subtask `subtask` of `vertex` in `report` (records into its head, out of its tail).
     fn of(report: &MetricsReport, vertex: &Vertex, subtask: usize) -> Counts {
-        let operator = |uid: Option<&String>| {
-            report
-                .operators
-                .iter()
-                .find(|o| Some(&o.uid) == uid && o.subtask == subtask)
-        };
+        let operator = |uid: Option<&str>| uid.and_then(|uid| report.operator(uid, subtask));
         Counts {
-            read: operator(vertex.uids.first()).map_or(0, |o| o.records_in),
-            write: operator(vertex.uids.last()).map_or(0, |o| o.records_out),
+            read: operator(vertex.head()).map_or(0, |o| o.records_in),
+            write: operator(vertex.tail()).map_or(0, |o| o.records_out),
             backpressured_ms: report
                 .tasks
                 .iter()
@@ -236,16 +250,13 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
                 reading
                     .and_then(|r| r.latest.as_ref())
                     .map_or((i64::MIN, i64::MIN), |r| {
-                        let watermark =
-                            |uid: Option<&String>, pick: fn(&OperatorReading) -> i64| {
-                                r.operators
-                                    .iter()
-                                    .find(|o| Some(&o.uid) == uid && o.subtask == index)
-                                    .map_or(i64::MIN, pick)
-                            };
+                        let watermark = |uid: Option<&str>, pick: fn(&OperatorReading) -> i64| {
+                            uid.and_then(|uid| r.operator(uid, index))
+                                .map_or(i64::MIN, pick)
+                        };
                         (
-                            watermark(vertex.uids.first(), |o| o.watermark_in),
-                            watermark(vertex.uids.last(), |o| o.watermark_out),
+                            watermark(vertex.head(), |o| o.watermark_in),
+                            watermark(vertex.tail(), |o| o.watermark_out),
                         )
                     });
             Subtask {
@@ -258,6 +269,36 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
             }
         })
         .collect()
+}
+
+/// The metrics of a subtask by Flink's names, as `/metrics` and the Prometheus endpoints give
+/// them, in the order of [`Subtask::metric_values`].
+const SUBTASK_METRICS: [&str; 8] = [
+    "numRecordsIn",
+    "numRecordsOut",
+    "numRecordsInPerSecond",
+    "numRecordsOutPerSecond",
+    "currentInputWatermark",
+    "currentOutputWatermark",
+    "backPressuredTimeMsPerSecond",
+    "accumulatedBackPressuredTimeMs",
+];
+
+impl Subtask<'_> {
+    /// The values of its [`SUBTASK_METRICS`].
+    fn metric_values(&self) -> [f64; 8] {
+        let (watermark_in, watermark_out) = self.watermarks;
+        [
+            self.counts.read as f64,
+            self.counts.write as f64,
+            self.per_second.0,
+            self.per_second.1,
+            watermark_in as f64,
+            watermark_out as f64,
+            self.backpressured_per_second,
+            self.counts.backpressured_ms as f64,
+        ]
+    }
 }
 
 /// Flink's `IOMetricsInfo` for `counts`, with Sluice's rates and backpressure added.
@@ -293,11 +334,6 @@ fn state_counts<'s>(states: impl Iterator<Item = &'s str>) -> Value {
     Value::Object(counts)
 }
 
-/// The job's end time as Flink gives it: -1 while it runs.
-fn end_time(details: &JobDetails) -> i64 {
-    details.overview.end_time
-}
-
 /// A vertex of `/jobs/{jobid}`: Flink's entry (id, name, parallelism, status, times, the
 /// count of its subtasks in each state, record counts). Without Flink's `slotSharingGroupId`
 /// (every vertex shares the one slot sharing group): Flink gives it as a string, which Flink
@@ -327,7 +363,7 @@ fn vertex_entry(view: &JobView, vertex: &Vertex) -> Value {
         "parallelism": vertex.parallelism,
         "status": vertex_state,
         "start-time": view.details.overview.start_time,
-        "end-time": end_time(&view.details),
+        "end-time": view.details.overview.end_time,
         "duration": view.details.overview.duration,
         "tasks": state_counts(states.into_iter()),
         "metrics": io_metrics(counts, per_second, status.is_terminal()),
@@ -336,7 +372,11 @@ fn vertex_entry(view: &JobView, vertex: &Vertex) -> Value {
 
 /// `/jobs/{jobid}/plan`'s plan: the job's vertices as Flink's JSON plan.
 pub fn plan(view: &JobView) -> Value {
-    let vertices = vertices(&view.details.plan);
+    plan_of(view, &vertices(&view.details.plan))
+}
+
+/// The plan of `view`'s job, whose vertices are `vertices`.
+fn plan_of(view: &JobView, vertices: &[Vertex]) -> Value {
     let nodes: Vec<Value> = vertices
         .iter()
         .map(|vertex| {
@@ -425,16 +465,14 @@ pub fn job_details(view: &JobView) -> Value {
     value["timestamps"] = Value::Object(timestamps);
     value["vertices"] = Value::Array(entries);
     value["status-counts"] = state_counts(vertex_states.iter().map(String::as_str));
-    value["plan"] = plan(view);
+    value["plan"] = plan_of(view, &vertices);
     value
 }
 
 /// `/jobs/{jobid}/vertices/{vertexid}`: one vertex with its subtasks, `None` when the job
 /// has no vertex of that id.
 pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
-    let vertex = vertices(&view.details.plan)
-        .into_iter()
-        .find(|v| v.id == vertex_id)?;
+    let vertex = vertex_of(view, vertex_id)?;
     let status = view.details.overview.state;
     let subtasks: Vec<Value> = subtasks(view, &vertex)
         .iter()
@@ -447,7 +485,7 @@ pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
                 "endpoint": s.worker.map_or("", |w| w.host.as_str()),
                 "host": s.worker.map_or("", |w| w.host.as_str()),
                 "start-time": view.details.overview.start_time,
-                "end-time": end_time(&view.details),
+                "end-time": view.details.overview.end_time,
                 "duration": view.details.overview.duration,
                 "metrics": io_metrics(s.counts, s.per_second, status.is_terminal()),
                 "taskmanager-id": s.worker.map_or("", |w| w.task_manager.as_str()),
@@ -467,9 +505,7 @@ pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
 
 /// `/jobs/{jobid}/vertices/{vertexid}/subtasktimes`: when each subtask entered its states.
 pub fn subtask_times(view: &JobView, vertex_id: &str) -> Option<Value> {
-    let vertex = vertices(&view.details.plan)
-        .into_iter()
-        .find(|v| v.id == vertex_id)?;
+    let vertex = vertex_of(view, vertex_id)?;
     let overview = &view.details.overview;
     let subtasks: Vec<Value> = subtasks(view, &vertex)
         .iter()
@@ -609,7 +645,14 @@ mod tests {
         let vertices = vertices(&plan());
         assert_eq!(vertices.len(), 2);
         assert_eq!(vertices[0].name, "Source: numbers -> Map");
-        assert_eq!(vertices[0].uids, ["src", "map"]);
+        let uids: Vec<&str> = vertices[0]
+            .operators
+            .iter()
+            .map(|(u, _)| u.as_str())
+            .collect();
+        assert_eq!(uids, ["src", "map"]);
+        assert_eq!(vertices[0].head(), Some("src"));
+        assert_eq!(vertices[0].tail(), Some("map"));
         assert!(vertices[0].inputs.is_empty());
         assert_eq!(vertices[1].inputs, [(0, "HASH".to_string())]);
         assert_eq!(vertices[0].id.len(), 32);

@@ -5,7 +5,7 @@
 
 use sluice_runtime::metrics::MetricSample as Sample;
 
-use super::{JobView, subtasks, vertices};
+use super::{JobView, SUBTASK_METRICS, subtasks, vertices};
 use crate::jobmanager::dispatcher::Dispatcher;
 
 /// The samples of the subtasks of `view`'s job that run on TaskManager `task_manager`.
@@ -27,19 +27,7 @@ pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
                 ("host", worker.host.as_str()),
                 ("tm_id", task_manager),
             ];
-            let (watermark_in, watermark_out) = subtask.watermarks;
-            for (metric, value) in [
-                ("numRecordsIn", subtask.counts.read as f64),
-                ("numRecordsOut", subtask.counts.write as f64),
-                ("numRecordsInPerSecond", subtask.per_second.0),
-                ("numRecordsOutPerSecond", subtask.per_second.1),
-                ("currentInputWatermark", watermark_in as f64),
-                ("currentOutputWatermark", watermark_out as f64),
-                (
-                    "backPressuredTimeMsPerSecond",
-                    subtask.backpressured_per_second,
-                ),
-            ] {
+            for (metric, value) in SUBTASK_METRICS.iter().zip(subtask.metric_values()) {
                 samples.push(Sample::new(
                     format!("flink_taskmanager_job_task_{metric}"),
                     &labels,
@@ -47,18 +35,13 @@ pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
                 ));
             }
             let latest = worker.metrics.latest.as_ref();
-            for (position, uid) in vertex.uids.iter().enumerate() {
-                let Some(reading) = latest.and_then(|r| {
-                    r.operators
-                        .iter()
-                        .find(|o| o.uid == *uid && o.subtask == subtask.index)
-                }) else {
+            for (uid, name) in &vertex.operators {
+                let Some(reading) = latest.and_then(|r| r.operator(uid, subtask.index)) else {
                     continue;
                 };
-                let name = vertex.name.split(" -> ").nth(position).unwrap_or(uid);
                 let mut operator = labels.to_vec();
                 operator.push(("operator_id", uid.as_str()));
-                operator.push(("operator_name", name));
+                operator.push(("operator_name", name.as_str()));
                 for (metric, value) in [
                     ("numRecordsIn", reading.records_in as f64),
                     ("numRecordsOut", reading.records_out as f64),

@@ -4,44 +4,14 @@
 
 use serde_json::{Value, json};
 
-use super::{JobView, Vertex, subtasks, vertices};
+use super::{JobView, SUBTASK_METRICS, Vertex, subtasks, vertex_of};
 
-/// The metric names a vertex's subtasks have.
-pub const METRIC_NAMES: [&str; 8] = [
-    "numRecordsIn",
-    "numRecordsOut",
-    "numRecordsInPerSecond",
-    "numRecordsOutPerSecond",
-    "currentInputWatermark",
-    "currentOutputWatermark",
-    "backPressuredTimeMsPerSecond",
-    "accumulatedBackPressuredTimeMs",
-];
-
-/// One subtask's metric values, in the order of [`METRIC_NAMES`].
+/// Each subtask's metric values, in the order of [`SUBTASK_METRICS`].
 fn subtask_values(view: &JobView, vertex: &Vertex) -> Vec<[f64; 8]> {
     subtasks(view, vertex)
         .iter()
-        .map(|s| {
-            let (watermark_in, watermark_out) = s.watermarks;
-            [
-                s.counts.read as f64,
-                s.counts.write as f64,
-                s.per_second.0,
-                s.per_second.1,
-                watermark_in as f64,
-                watermark_out as f64,
-                s.backpressured_per_second,
-                s.counts.backpressured_ms as f64,
-            ]
-        })
+        .map(|s| s.metric_values())
         .collect()
-}
-
-fn vertex_of(view: &JobView, vertex_id: &str) -> Option<Vertex> {
-    vertices(&view.details.plan)
-        .into_iter()
-        .find(|v| v.id == vertex_id)
 }
 
 /// A metric's value as Flink's API writes it: a string, integral values without a fraction.
@@ -62,7 +32,7 @@ pub fn vertex_metrics(view: &JobView, vertex_id: &str, get: Option<&str>) -> Opt
     let Some(get) = get else {
         let ids: Vec<Value> = (0..values.len())
             .flat_map(|s| {
-                METRIC_NAMES
+                SUBTASK_METRICS
                     .iter()
                     .map(move |n| json!({ "id": format!("{s}.{n}") }))
             })
@@ -74,7 +44,7 @@ pub fn vertex_metrics(view: &JobView, vertex_id: &str, get: Option<&str>) -> Opt
         .filter_map(|id| {
             let (subtask, name) = id.trim().split_once('.')?;
             let subtask: usize = subtask.parse().ok()?;
-            let index = METRIC_NAMES.iter().position(|n| *n == name)?;
+            let index = SUBTASK_METRICS.iter().position(|n| *n == name)?;
             let value = values.get(subtask)?[index];
             Some(json!({ "id": id.trim(), "value": text(value) }))
         })
@@ -94,7 +64,7 @@ pub fn aggregated_metrics(
     let vertex = vertex_of(view, vertex_id)?;
     let values = subtask_values(view, &vertex);
     let Some(get) = get else {
-        let ids: Vec<Value> = METRIC_NAMES.iter().map(|n| json!({ "id": n })).collect();
+        let ids: Vec<Value> = SUBTASK_METRICS.iter().map(|n| json!({ "id": n })).collect();
         return Some(Value::Array(ids));
     };
     let wanted = |kind: &str| {
@@ -103,7 +73,7 @@ pub fn aggregated_metrics(
     let found: Vec<Value> = get
         .split(',')
         .filter_map(|name| {
-            let index = METRIC_NAMES.iter().position(|n| *n == name.trim())?;
+            let index = SUBTASK_METRICS.iter().position(|n| *n == name.trim())?;
             let all: Vec<f64> = values.iter().map(|v| v[index]).collect();
             if all.is_empty() {
                 return None;
@@ -201,14 +171,16 @@ mod tests {
     use crate::jobmanager::views::JobStatus;
 
     fn source_id() -> String {
-        vertices(&super::super::tests::plan())[0].id.clone()
+        super::super::vertices(&super::super::tests::plan())[0]
+            .id
+            .clone()
     }
 
     #[test]
     fn subtask_metrics_are_listed_and_read_by_id() {
         let view = super::super::tests::view(JobStatus::Running);
         let list = vertex_metrics(&view, &source_id(), None).unwrap();
-        assert_eq!(list.as_array().unwrap().len(), 2 * METRIC_NAMES.len());
+        assert_eq!(list.as_array().unwrap().len(), 2 * SUBTASK_METRICS.len());
         assert_eq!(list[0]["id"], "0.numRecordsIn");
         let got = vertex_metrics(
             &view,
