@@ -128,12 +128,14 @@ pub fn run(config: &ClusterConfig, log_dir: PathBuf) -> Result<(), String> {
             log_dir: &log_dir,
             job_samples: &job_samples,
         };
-        match session(config, &transport, &secret, serving) {
+        let mut registered = false;
+        match session(config, &transport, &secret, serving, &mut registered) {
             Ok(()) => {
                 tracing::warn!("the JobManager closed the connection; registering again");
                 reported = false;
             }
-            Err(error) if !reported => {
+            // Repeated failures to connect are said once; a registered session's end always.
+            Err(error) if !reported || registered => {
                 tracing::warn!(
                     "JobManager at {}: {error}; retrying",
                     config.jobmanager_rpc()
@@ -184,11 +186,13 @@ struct Serving<'a> {
 }
 
 /// One registration: connects, registers, then serves the JobManager until the connection ends.
+/// Sets `registered` once the JobManager accepted the registration.
 fn session(
     config: &ClusterConfig,
     transport: &Transport,
     secret: &[u8],
     serving: Serving<'_>,
+    registered: &mut bool,
 ) -> Result<(), String> {
     let Serving {
         workers,
@@ -204,6 +208,7 @@ fn session(
         interval,
         timeout,
     } = register(config, transport, secret, id)?;
+    *registered = true;
     // The JobManager heartbeats too: silence for the timeout means it is gone.
     heartbeat::expect_within(frames.get_ref(), timeout)?;
     let link: Link = Arc::new(Mutex::new(writer));
