@@ -140,6 +140,7 @@ fn run_word_count(input: PathBuf, parallelism: usize, batch: bool) -> Result<(),
         port: None,
         parallelism: Some(parallelism),
         streaming: !batch,
+        web: Default::default(),
     };
     word_count::build(&env, &args)?.sink_to(DiscardingSink);
     let result = env.execute("bench word count").map_err(|e| e.to_string())?;

@@ -60,6 +60,9 @@ pub struct EventTimeWindowsArgs {
     /// Parallelism of the window operator.
     #[arg(long, short = 'p', default_value_t = 1)]
     pub parallelism: usize,
+    /// Serve the web dashboard while the job runs.
+    #[command(flatten)]
+    pub web: super::WebArgs,
 }
 
 /// A parsed record: key, timestamp, value, and the line it came from.
@@ -163,6 +166,7 @@ pub fn run(args: &EventTimeWindowsArgs) -> Result<u64, String> {
     );
     let bound = i64::try_from(args.out_of_orderness_ms).map_err(|e| e.to_string())?;
     let env = StreamExecutionEnvironment::new();
+    args.web.apply(&env);
     env.set_parallelism(args.parallelism)
         .set_auto_watermark_interval(Duration::ZERO)
         .set_runtime_mode(RuntimeMode::Streaming);

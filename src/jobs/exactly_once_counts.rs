@@ -79,6 +79,9 @@ pub struct ExactlyOnceCountsArgs {
     /// call answering after a delay of up to this many ms derived from the record.
     #[arg(long)]
     pub async_lookup_max_ms: Option<u64>,
+    /// Serve the web dashboard while the job runs.
+    #[command(flatten)]
+    pub web: super::WebArgs,
 }
 
 /// A count as the job carries it: key, count, sum.
@@ -166,6 +169,7 @@ pub fn run(args: &ExactlyOnceCountsArgs) -> Result<u64, String> {
     };
 
     let env = StreamExecutionEnvironment::new();
+    args.web.apply(&env);
     env.set_job_id(job_id);
     env.set_parallelism(args.parallelism.max(1));
     env.enable_checkpointing(Duration::from_millis(args.checkpoint_interval_ms));

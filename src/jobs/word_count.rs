@@ -32,6 +32,9 @@ pub struct WordCountArgs {
     /// Emit every updated count instead of final counts (the bounded input still ends).
     #[arg(long)]
     pub streaming: bool,
+    /// Serve the web dashboard while the job runs.
+    #[command(flatten)]
+    pub web: super::WebArgs,
 }
 
 /// Splits `line` into lowercase words: the runs of `[a-z0-9]` after lowercasing. ASCII lines
@@ -139,6 +142,7 @@ pub fn build(
 /// Runs WordCount to completion: counts go to `--output` (one file) or standard output.
 pub fn run(args: &WordCountArgs) -> Result<JobExecutionResult, String> {
     let env = StreamExecutionEnvironment::new();
+    args.web.apply(&env);
     let counts = build(&env, args)?;
     match &args.output {
         Some(path) => {

@@ -37,6 +37,35 @@ pub fn required(variable: &str, what: &str, test: &str) -> Option<String> {
     None
 }
 
+/// `METHOD path` to the REST API on loopback `port`, with the JSON `body` if given: the status
+/// code and the JSON answer (null when it is not JSON).
+pub fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let body = body.map_or_else(String::new, serde_json::Value::to_string);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let answer = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(answer).unwrap_or_default())
+}
+
 /// A fresh scratch directory for test `name` of suite `suite`.
 pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sluice-{suite}-{name}-{}", std::process::id()));

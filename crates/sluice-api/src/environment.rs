@@ -1,7 +1,9 @@
 //! `StreamExecutionEnvironment`: where a job is configured, its sources created, and it is
 //! executed.
 //!
-//! Locally (the default) `execute` runs the job on an embedded mini-cluster in this process.
+//! Locally (the default) `execute` runs the job on an embedded mini-cluster in this process;
+//! with `rest.port` set the process also serves the job's REST API and web dashboard
+//! (`sluice_cluster::local_web`).
 //! Started by `sluice run` or by a TaskManager, the same binary instead describes its job or
 //! runs its share of it on the cluster (see [`sluice_runtime::deploy::worker`]), then exits.
 //! As in Flink, executing a job consumes the operators built so far: the environment can then
@@ -13,6 +15,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_cluster::local_web::{LocalWeb, LocalWebOptions};
 use sluice_core::{RuntimeMode, StreamData};
 use sluice_runtime::checkpoint::{CheckpointConfig, RestartStrategy};
 use sluice_runtime::deploy::mini_cluster;
@@ -41,6 +44,8 @@ pub(crate) struct EnvState {
     pub(crate) checkpoint_defaults: CheckpointConfig,
     /// The id every job of this environment runs under, when the user fixed one.
     pub(crate) fixed_job_id: Option<JobId>,
+    /// Whether and where local jobs serve the REST API and dashboard (`rest.port`).
+    pub(crate) web: LocalWebOptions,
 }
 
 /// The context in which a streaming program runs; Flink's `StreamExecutionEnvironment`.
@@ -76,6 +81,7 @@ impl StreamExecutionEnvironment {
                 state_backend: StateBackendSettings::default(),
                 checkpoint_defaults: CheckpointConfig::default(),
                 fixed_job_id: None,
+                web: LocalWebOptions::default(),
             })),
         };
         // `sluice run -p N` sets the default parallelism, as Flink's CLI does.
@@ -116,6 +122,8 @@ impl StreamExecutionEnvironment {
                 key.starts_with("state.backend.") || key == "execution.checkpointing.incremental";
             if state_key {
                 self.set_state_option(key, value);
+            } else if LocalWebOptions::is_key(key) {
+                self.set_rest_option(key, value);
             } else if key.starts_with("restart-strategy.") {
                 self.set_restart_option(key, value);
             } else {
@@ -228,6 +236,19 @@ impl StreamExecutionEnvironment {
             let config = state.config.checkpointing.get_or_insert(defaults);
             config.set(key, value)
         };
+        if let Err(error) = result {
+            self.report(&error);
+        }
+        self
+    }
+
+    /// Sets an option of the REST API and web dashboard a local job serves, by its Flink key:
+    /// `rest.port` (or `rest.bind-port`, which may be a range such as `8081-8090`) turns them on,
+    /// `rest.bind-address` (loopback by default), `security.rest.token`, and
+    /// `state.savepoints.dir` (where savepoints requested over REST go). A bad key or value is
+    /// reported by `execute`. In a cluster the JobManager serves them and these are ignored.
+    pub fn set_rest_option(&self, key: &str, value: &str) -> &Self {
+        let result = self.state.borrow_mut().web.set(key, value);
         if let Err(error) = result {
             self.report(&error);
         }
@@ -479,7 +500,16 @@ impl StreamExecutionEnvironment {
         if let Some(mode) = ClusterMode::from_env()? {
             run_and_exit(&mode, &job);
         }
-        mini_cluster::submit(job)
+        let web = self.state.borrow().web.clone();
+        let server = match web.ports {
+            Some(_) => Some(LocalWeb::get_or_start(&web).map_err(JobError::Runtime)?),
+            None => None,
+        };
+        let client = mini_cluster::submit(job)?;
+        if let Some(server) = server {
+            server.watch(client.watch());
+        }
+        Ok(client)
     }
 }
 
@@ -537,11 +567,65 @@ mod tests {
     }
 
     #[test]
+    fn a_jobs_watch_follows_its_attempts_to_the_end() {
+        use crate::OperatorSettings;
+        use sluice_runtime::deploy::job_status::JobStatus;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static FAILED_ONCE: AtomicBool = AtomicBool::new(false);
+        let env = StreamExecutionEnvironment::new();
+        env.set_parallelism(1);
+        env.set_restart_strategy(RestartStrategy::FixedDelay {
+            attempts: 1,
+            delay: Duration::from_millis(10),
+        });
+        env.from_sequence(1, 100)
+            .map(|n: i64| {
+                if n == 50 && !FAILED_ONCE.swap(true, Ordering::SeqCst) {
+                    panic!("the first attempt fails at 50");
+                }
+                n
+            })
+            .uid("maybe-failing")
+            .collect();
+        let client = env.execute_async("watched").unwrap();
+        let watch = client.watch();
+        assert_eq!(watch.plan().name, "watched");
+        assert!(client.wait().is_ok());
+        let snapshot = watch.snapshot();
+        assert_eq!(snapshot.status, JobStatus::Finished);
+        assert!(snapshot.end_ms.is_some());
+        assert_eq!(snapshot.attempt, 2, "one restart");
+        assert_eq!(snapshot.exceptions.len(), 1);
+        assert_eq!(snapshot.exceptions[0].attempt, 1);
+        assert!(snapshot.exceptions[0].message.contains("fails at 50"));
+        let reading = snapshot.metrics.operator("maybe-failing", 0).unwrap();
+        assert_eq!(reading.records_in, 100, "the second attempt's counters");
+
+        let env = StreamExecutionEnvironment::new();
+        env.from_sequence(1, 2)
+            .map(|_: i64| -> i64 { panic!("always") })
+            .collect();
+        let client = env.execute_async("fails").unwrap();
+        let watch = client.watch();
+        assert!(client.wait().is_err());
+        let snapshot = watch.snapshot();
+        assert_eq!(snapshot.status, JobStatus::Failed);
+        assert!(snapshot.error.unwrap().contains("always"));
+        assert!(watch.savepoint("/tmp", false).is_err(), "no checkpointing");
+    }
+
+    #[test]
     fn a_bad_default_is_reported_when_the_job_runs() {
         let env = StreamExecutionEnvironment::new();
         env.apply_defaults("execution.checkpointing.interval: soon\nno colon here\n");
         env.from_collection(vec![1, 2]).print();
         let error = env.execution_plan().unwrap_err().to_string();
         assert!(error.contains("soon"), "{error}");
+
+        let env = StreamExecutionEnvironment::new();
+        env.apply_defaults("rest.port: eighty\n");
+        env.from_collection(vec![1, 2]).print();
+        let error = env.execution_plan().unwrap_err().to_string();
+        assert!(error.contains("rest.port: 'eighty'"), "{error}");
     }
 }

@@ -41,6 +41,7 @@ pub use environment::StreamExecutionEnvironment;
 pub use joins::{CoGroup, CoGroupedStreams, Join, JoinedStreams, TaggedUnion};
 pub use keyed_stream::KeyedStream;
 pub use settings::OperatorSettings;
+pub use sluice_cluster::local_web::LocalWebOptions;
 #[cfg(feature = "rocksdb")]
 pub use sluice_rocksdb::RocksDbStateBackendFactory;
 pub use sluice_state::HashMapStateBackendFactory;

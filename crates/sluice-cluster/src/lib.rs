@@ -5,6 +5,8 @@
 //! - [`config`]: the cluster configuration.
 //! - [`jobmanager`]: the JobManager process: dispatcher, control port, REST API, blob store.
 //! - [`taskmanager`]: the TaskManager process and the worker processes it runs.
+//! - [`local_web`]: the same monitoring API and dashboard for a job on the embedded
+//!   mini-cluster (`rest.port`).
 //! - [`client`] and [`cli`]: `sluice run`, `list`, `cancel`, `savepoint`, `stop`, `info`.
 //!
 //! The wire format, authentication, control messages and the data plane are in
@@ -14,6 +16,8 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod jobmanager;
+pub mod local_web;
+pub mod port_range;
 pub mod prometheus;
 pub mod taskmanager;
 

@@ -432,11 +432,12 @@ const RESULT_MODE: &str = "sql-client.execution.result-mode";
 /// The most rows the table result mode keeps.
 const MAX_TABLE_ROWS: &str = "sql-client.execution.max-table-result.rows";
 
-/// Checkpoint, state backend and restart keys: handed to the job as its defaults.
+/// Checkpoint, state backend, restart and local REST keys: handed to the job as its defaults.
 fn is_job_option(key: &str) -> bool {
     key.starts_with("execution.checkpointing.")
         || key.starts_with("state.")
         || key.starts_with("restart-strategy.")
+        || sluice_api::LocalWebOptions::is_key(key)
 }
 
 /// Rejects values of known options that could not apply.

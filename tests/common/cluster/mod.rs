@@ -278,24 +278,7 @@ impl Cluster {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let body = body.map_or_else(String::new, serde_json::Value::to_string);
-        let mut stream = TcpStream::connect(("127.0.0.1", self.rest_port)).unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        let answer = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-        (status, serde_json::from_str(answer).unwrap_or_default())
+        super::http_request(self.rest_port, method, path, body)
     }
 
     /// `GET path`, or null when the JobManager does not answer (it may be restarting).

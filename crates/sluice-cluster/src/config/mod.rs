@@ -421,7 +421,7 @@ impl ClusterConfig {
             }
             "metrics.reporter.prom.port" => {
                 self.prometheus_ports =
-                    crate::prometheus::parse_ports(text).map_err(|e| format!("{key}: {e}"))?
+                    crate::port_range::parse(text).map_err(|e| format!("{key}: {e}"))?
             }
             "security.ssl.internal.cert-file" => self.tls_cert = Some(nonempty("a file")?),
             "security.ssl.internal.key-file" => self.tls_key = Some(nonempty("a file")?),

@@ -6,6 +6,7 @@ pub mod coordinator;
 pub mod dashboard;
 pub mod dispatcher;
 pub mod job_store;
+pub mod monitor;
 pub mod monitoring;
 pub mod placement;
 pub mod rest;
@@ -62,14 +63,18 @@ pub fn run(config: &ClusterConfig) -> Result<(), String> {
         dispatcher.warn(warning);
     }
     if config.prometheus {
-        let listener = crate::prometheus::bind(rest.host, &config.prometheus_ports)?;
+        let listener = crate::port_range::bind(
+            rest.host,
+            &config.prometheus_ports,
+            "the Prometheus reporter",
+        )?;
         if let Ok(address) = listener.local_addr() {
             tracing::info!("Prometheus metrics on http://{address}/metrics");
         }
         let dispatcher = Arc::clone(&dispatcher);
         crate::prometheus::serve(
             listener,
-            Arc::new(move || monitoring::prometheus::job_manager_exposition(&dispatcher)),
+            Arc::new(move || monitoring::prometheus::job_manager_exposition(dispatcher.as_ref())),
         )?;
     }
     spawn_thread("control-port", {

@@ -59,6 +59,7 @@ use tokio::sync::Semaphore;
 
 use super::dashboard;
 use super::dispatcher::{Dispatcher, SubmitRequest};
+use super::monitor::Monitor;
 use super::monitoring::{self, JobView};
 use super::rest_guard::{self, Guard};
 use super::rest_limits::{
@@ -67,7 +68,7 @@ use super::rest_limits::{
 use super::savepoint_target::savepoint_target;
 use super::savepoint_triggers::SavepointTriggers;
 
-type Shared = State<Arc<Dispatcher>>;
+type Shared = State<Arc<dyn Monitor>>;
 
 /// An error answer as Flink's: `{"errors": [message]}` with `status`.
 pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -95,8 +96,31 @@ struct ShownConfig(Arc<Vec<(String, String)>>);
 #[derive(Debug, Clone)]
 struct SavepointRoot(Option<String>);
 
-/// The API's routes, protected as `settings` say.
+/// The JobManager's API: monitoring and job management over `dispatcher`, protected as
+/// `settings` say.
 pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
+    let jars = Router::new()
+        .route("/jars/{key}", get(jar))
+        .route("/jars/{key}/run", post(run))
+        .layer(middleware::from_fn_with_state(
+            REQUEST_TIMEOUT,
+            rest_limits::time_limit,
+        ))
+        .merge(Router::new().route("/jars/upload", post(upload)).layer(
+            middleware::from_fn_with_state(UPLOAD_TIMEOUT, rest_limits::time_limit),
+        ))
+        .with_state(Arc::clone(&dispatcher));
+    api(dispatcher, jars, settings)
+}
+
+/// The monitoring API (and the dashboard) alone, over `monitor`: what a local job serves.
+pub fn monitoring_router(monitor: Arc<dyn Monitor>, settings: RestSettings) -> Router {
+    api(monitor, Router::new(), settings)
+}
+
+/// The monitoring routes over `monitor`, with `more` routes beside them, protected as
+/// `settings` say.
+fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Router {
     let RestSettings {
         token,
         guard,
@@ -136,8 +160,6 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
             "/jobs/{id}/vertices/{vertex}/subtasktimes",
             get(vertex_subtask_times),
         )
-        .route("/jars/{key}", get(jar))
-        .route("/jars/{key}/run", post(run))
         .layer(middleware::from_fn_with_state(
             REQUEST_TIMEOUT,
             rest_limits::time_limit,
@@ -150,16 +172,10 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
             REQUEST_TIMEOUT,
             rest_limits::time_limit,
         ));
-    let uploads =
-        Router::new()
-            .route("/jars/upload", post(upload))
-            .layer(middleware::from_fn_with_state(
-                UPLOAD_TIMEOUT,
-                rest_limits::time_limit,
-            ));
     let routes = quick
         .merge(savepoints)
-        .merge(uploads)
+        .with_state(monitor)
+        .merge(more)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::Extension(SavepointRoot(savepoint_dir)))
         .layer(axum::Extension(Arc::new(SavepointTriggers::default())))
@@ -167,8 +183,7 @@ pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
         .layer(middleware::from_fn_with_state(
             Arc::new(Semaphore::new(MAX_IN_PROGRESS)),
             rest_limits::in_progress_limit,
-        ))
-        .with_state(dispatcher);
+        ));
     let routes = Router::new().nest("/v1", routes.clone()).merge(routes);
     let routes = match token {
         Some(token) => routes.layer(middleware::from_fn_with_state(
@@ -203,14 +218,14 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Runs `work` on the dispatcher on a blocking thread, never on Tokio's workers: the
+/// Runs `work` on the monitor on a blocking thread, never on Tokio's workers: the
 /// dispatcher's lock may be held across blocking work (deploying, reading checkpoints), and
 /// storage calls block on runtimes of their own.
-async fn with_dispatcher<T: Send + 'static>(
-    dispatcher: Arc<Dispatcher>,
-    work: impl FnOnce(&Dispatcher) -> T + Send + 'static,
+async fn on_blocking_thread<M: ?Sized + Send + Sync + 'static, T: Send + 'static>(
+    monitor: Arc<M>,
+    work: impl FnOnce(&M) -> T + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(move || work(&dispatcher))
+    tokio::task::spawn_blocking(move || work(&monitor))
         .await
         .map_err(|join| error(StatusCode::INTERNAL_SERVER_ERROR, join.to_string()))
 }
@@ -219,11 +234,11 @@ async fn with_dispatcher<T: Send + 'static>(
 type Failure = (StatusCode, String);
 
 /// The answer of `work`, serialized, or its error response.
-async fn answer<T: serde::Serialize + Send + 'static>(
-    dispatcher: Arc<Dispatcher>,
-    work: impl FnOnce(&Dispatcher) -> Result<T, Failure> + Send + 'static,
+async fn answer<M: ?Sized + Send + Sync + 'static, T: serde::Serialize + Send + 'static>(
+    monitor: Arc<M>,
+    work: impl FnOnce(&M) -> Result<T, Failure> + Send + 'static,
 ) -> Response {
-    match with_dispatcher(dispatcher, work).await {
+    match on_blocking_thread(monitor, work).await {
         Ok(Ok(value)) => Json(value).into_response(),
         Ok(Err((status, message))) => error(status, message),
         Err(response) => response,
@@ -316,7 +331,7 @@ fn job_id(id: &str) -> Result<(), Failure> {
 }
 
 /// The monitoring view of job `id` (404 when there is no such job).
-fn job_view(d: &Dispatcher, id: &str) -> Result<JobView, Failure> {
+fn job_view(d: &dyn Monitor, id: &str) -> Result<JobView, Failure> {
     job_id(id)?;
     d.job_view(id)
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no job with id {id}")))
@@ -324,7 +339,7 @@ fn job_view(d: &Dispatcher, id: &str) -> Result<JobView, Failure> {
 
 /// The answer `view` makes of job `id`'s monitoring view (404 for an unknown job).
 async fn job_answer(
-    dispatcher: Arc<Dispatcher>,
+    dispatcher: Arc<dyn Monitor>,
     id: String,
     view: impl FnOnce(&JobView) -> Result<serde_json::Value, Failure> + Send + 'static,
 ) -> Response {
@@ -364,7 +379,7 @@ async fn job_checkpoint_config(State(dispatcher): Shared, Path(id): Path<String>
 
 /// The answer `view` of vertex `vertex` of job `id` makes (404 for an unknown job or vertex).
 async fn vertex_answer(
-    dispatcher: Arc<Dispatcher>,
+    dispatcher: Arc<dyn Monitor>,
     (id, vertex): (String, String),
     view: impl FnOnce(&JobView, &str) -> Option<serde_json::Value> + Send + 'static,
 ) -> Response {
@@ -433,9 +448,12 @@ async fn patch_job(
     }
     match query.get("mode").map(String::as_str) {
         Some("cancel") | None => {
-            let cancelled = with_dispatcher(dispatcher, move |d| match d.job(&id) {
-                None => Err((StatusCode::NOT_FOUND, format!("no job with id {id}"))),
-                Some(_) => d.cancel(&id).map_err(|m| (StatusCode::CONFLICT, m)),
+            let cancelled = on_blocking_thread(dispatcher, move |d| {
+                if d.has_job(&id) {
+                    d.cancel(&id).map_err(|m| (StatusCode::CONFLICT, m))
+                } else {
+                    Err((StatusCode::NOT_FOUND, format!("no job with id {id}")))
+                }
             });
             match cancelled.await {
                 Ok(Ok(())) => (StatusCode::ACCEPTED, Json(json!({}))).into_response(),
@@ -467,7 +485,7 @@ async fn savepoint(
     }
     let known = {
         let id = id.clone();
-        with_dispatcher(Arc::clone(&dispatcher), move |d| d.job(&id).is_some()).await
+        on_blocking_thread(Arc::clone(&dispatcher), move |d| d.has_job(&id)).await
     };
     match known {
         Ok(true) => {}
@@ -517,8 +535,8 @@ async fn savepoint_status(
 
 /// `POST /jars/upload`: streams the body (the job binary) to disk, at most
 /// [`MAX_UPLOAD_BYTES`]; answers its key.
-async fn upload(State(dispatcher): Shared, body: Body) -> Response {
-    let mut upload = match with_dispatcher(dispatcher, |d| d.blobs.begin()).await {
+async fn upload(State(dispatcher): State<Arc<Dispatcher>>, body: Body) -> Response {
+    let mut upload = match on_blocking_thread(dispatcher, |d| d.blobs.begin()).await {
         Ok(Ok(upload)) => upload,
         Ok(Err(message)) => return error(StatusCode::INTERNAL_SERVER_ERROR, message),
         Err(response) => return response,
@@ -552,7 +570,7 @@ async fn upload(State(dispatcher): Shared, body: Body) -> Response {
     }
 }
 
-async fn jar(State(dispatcher): Shared, Path(key): Path<String>) -> Response {
+async fn jar(State(dispatcher): State<Arc<Dispatcher>>, Path(key): Path<String>) -> Response {
     if dispatcher.blobs.contains(&key) {
         Json(json!({ "filename": key })).into_response()
     } else {
@@ -560,7 +578,11 @@ async fn jar(State(dispatcher): Shared, Path(key): Path<String>) -> Response {
     }
 }
 
-async fn run(State(dispatcher): Shared, Path(key): Path<String>, body: Bytes) -> Response {
+async fn run(
+    State(dispatcher): State<Arc<Dispatcher>>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Response {
     let mut request: SubmitRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),

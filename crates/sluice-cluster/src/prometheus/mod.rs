@@ -4,7 +4,6 @@
 //! processes of one host each find one), every metric a gauge named `flink_<scope>_<metric>`.
 
 use std::net::TcpListener;
-use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use axum::Router;
@@ -23,42 +22,6 @@ pub const FACTORY_CLASS: &str = "org.apache.flink.metrics.prometheus.PrometheusR
 pub const DEFAULT_PORT: u16 = 9249;
 /// The content type of the text format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// The ports `metrics.reporter.prom.port` allows: one (`9249`) or a range (`9249-9260`).
-pub fn parse_ports(text: &str) -> Result<RangeInclusive<u16>, String> {
-    let port = |p: &str| {
-        p.trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| format!("'{text}' is not a port or a range of ports like 9249-9260"))
-    };
-    let (first, last) = match text.split_once('-') {
-        Some((first, last)) => (port(first)?, port(last)?),
-        None => (port(text)?, port(text)?),
-    };
-    if first > last {
-        return Err(format!("'{text}': the range ends before it starts"));
-    }
-    Ok(first..=last)
-}
-
-/// Listens on the first free port of `ports` on `host`.
-pub fn bind(host: &str, ports: &RangeInclusive<u16>) -> Result<TcpListener, String> {
-    let mut last_error = None;
-    for port in ports.clone() {
-        match TcpListener::bind((host, port)) {
-            Ok(listener) => return Ok(listener),
-            Err(error) => last_error = Some(error),
-        }
-    }
-    Err(format!(
-        "no free port for the Prometheus reporter in {}-{} on {host}: {}",
-        ports.start(),
-        ports.end(),
-        last_error.map_or_else(|| "empty range".into(), |e| e.to_string())
-    ))
-}
 
 /// What an endpoint serves: the exposition text of the moment.
 pub type Exposition = Arc<dyn Fn() -> String + Send + Sync>;
@@ -108,28 +71,15 @@ mod tests {
     use std::io::{Read, Write};
 
     #[test]
-    fn ports_are_one_or_a_range() {
-        assert_eq!(parse_ports("9249").unwrap(), 9249..=9249);
-        assert_eq!(parse_ports("9249-9260").unwrap(), 9249..=9260);
-        assert!(
-            parse_ports("9260-9249")
-                .unwrap_err()
-                .contains("ends before")
-        );
-        assert!(parse_ports("abc").is_err());
-        assert!(parse_ports("0").is_err());
-    }
-
-    #[test]
     fn the_next_free_port_of_the_range_is_taken_and_served() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let range = port..=port.saturating_add(20);
-        let listener = bind("127.0.0.1", &range).unwrap();
+        let listener = crate::port_range::bind("127.0.0.1", &range, "the reporter").unwrap();
         let bound = listener.local_addr().unwrap().port();
         assert!(bound > port && range.contains(&bound));
         assert!(
-            bind("127.0.0.1", &(port..=port))
+            crate::port_range::bind("127.0.0.1", &(port..=port), "the reporter")
                 .unwrap_err()
                 .contains("no free port")
         );

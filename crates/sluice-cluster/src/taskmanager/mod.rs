@@ -164,7 +164,8 @@ fn serve_metrics(
         .rest_bind_address
         .as_deref()
         .unwrap_or(crate::jobmanager::DEFAULT_BIND_HOST);
-    let listener = crate::prometheus::bind(host, &config.prometheus_ports)?;
+    let listener =
+        crate::port_range::bind(host, &config.prometheus_ports, "the Prometheus reporter")?;
     if let Ok(address) = listener.local_addr() {
         tracing::info!("Prometheus metrics on http://{address}/metrics");
     }

@@ -5,11 +5,10 @@
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::checkpoint::{
-    CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure, latest_checkpoint_of,
-    request_savepoint,
-};
+use crate::checkpoint::{CoordinatorHandle, RestartStrategy, RestartTracker, latest_checkpoint_of};
+use crate::deploy::job_watch::JobWatch;
 use crate::deploy::mini_cluster::{JobExecutionResult, deploy};
+use crate::deploy::worker::cluster_plan;
 use crate::error::{JobError, TaskError};
 use crate::graph::JobGraph;
 use crate::metrics::MetricRegistry;
@@ -78,12 +77,12 @@ impl Attempt {
             if let Some(reason) = failure {
                 return Err(JobError::Checkpoint(reason));
             }
-            checkpoints = std::mem::take(
-                &mut *coordinator
-                    .stats
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            );
+            // A copy: the job's watch keeps them too.
+            checkpoints = coordinator
+                .stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
         }
         // After a user's cancel, task errors are its consequences (operators interrupted while
         // waiting), not failures of the job.
@@ -111,6 +110,7 @@ pub struct JobClient {
     current: Arc<Mutex<CancelToken>>,
     user_cancelled: Arc<Mutex<bool>>,
     restarts: RestartTracker,
+    watch: JobWatch,
 }
 
 /// Cancels a running job from anywhere (a signal handler, another thread).
@@ -144,16 +144,31 @@ impl JobClient {
     /// Deploys the first attempt of `job`.
     pub(crate) fn start(job: JobGraph) -> Result<Self, JobError> {
         let attempt = deploy(&job)?;
+        let current = Arc::new(Mutex::new(attempt.cancel.clone()));
+        let user_cancelled = Arc::new(Mutex::new(false));
+        let cancel = CancelHandle {
+            current: Arc::clone(&current),
+            user_cancelled: Arc::clone(&user_cancelled),
+        };
+        let backend = job.config.state_backend.name();
+        let watch = JobWatch::new(cluster_plan(&job), backend, cancel, &attempt);
         Ok(JobClient {
-            current: Arc::new(Mutex::new(attempt.cancel.clone())),
+            current,
             restarts: RestartTracker::new(RestartStrategy::of_job(
                 job.config.restart_strategy.as_ref(),
                 job.config.checkpointing.is_some(),
             )),
             job,
             attempt: Some(attempt),
-            user_cancelled: Arc::new(Mutex::new(false)),
+            user_cancelled,
+            watch,
         })
+    }
+
+    /// What the job shows while it runs (its state, counters and checkpoints), for the local
+    /// REST API; it outlives this client.
+    pub fn watch(&self) -> JobWatch {
+        self.watch.clone()
     }
 
     /// A handle that cancels this job.
@@ -190,23 +205,7 @@ impl JobClient {
     }
 
     fn savepoint(&self, directory: &str, stop: bool) -> Result<String, JobError> {
-        let requests = self
-            .attempt
-            .as_ref()
-            .and_then(|a| a.coordinator.as_ref())
-            .map(|coordinator| &coordinator.requests)
-            .ok_or_else(|| {
-                JobError::Checkpoint(
-                    "savepoints need checkpointing enabled (enable_checkpointing)".into(),
-                )
-            })?;
-        request_savepoint(requests, directory, stop, None).map_err(|failure| {
-            JobError::Checkpoint(match failure {
-                SavepointFailure::NotRunning => "the job is no longer running".into(),
-                SavepointFailure::Ended => "the job ended before its savepoint completed".into(),
-                SavepointFailure::Failed(reason) => reason,
-            })
-        })
+        self.watch.savepoint(directory, stop)
     }
 
     /// How many times the job was restarted so far.
@@ -217,6 +216,12 @@ impl JobClient {
     /// Waits until the job finished, restarting failed attempts as the restart strategy says;
     /// the job's result, or the failure that ended it.
     pub fn wait(mut self) -> Result<JobExecutionResult, JobError> {
+        let result = self.run_attempts();
+        self.watch.ended(&result);
+        result
+    }
+
+    fn run_attempts(&mut self) -> Result<JobExecutionResult, JobError> {
         loop {
             let Some(attempt) = self.attempt.take() else {
                 return Err(JobError::Runtime("the job has no running attempt".into()));
@@ -235,6 +240,7 @@ impl JobClient {
                 "job '{}' failed, restarting in {delay:?} from its latest checkpoint: {error}",
                 self.job.config.name
             );
+            self.watch.attempt_failed(&error);
             if !self.sleep_unless_cancelled(delay) {
                 return Err(JobError::Cancelled);
             }
@@ -247,6 +253,8 @@ impl JobClient {
             if flag(&self.user_cancelled) {
                 attempt.cancel.cancel();
             }
+            self.watch
+                .attempt_started(&attempt, job.config.restore_from.clone());
             self.attempt = Some(attempt);
             self.restarts.started();
         }

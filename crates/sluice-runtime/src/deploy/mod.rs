@@ -5,6 +5,8 @@
 
 mod deployment;
 pub mod job_client;
+pub mod job_status;
+pub mod job_watch;
 pub mod mini_cluster;
 pub mod protocol;
 pub mod remote_checkpoints;

@@ -324,13 +324,14 @@ pub(super) fn overview(job: &JobRecord) -> JobOverview {
             (waiting, error) => waiting.clone().or_else(|| error.clone()),
         },
         last_modification: job.end_ms.or(job.start_ms).unwrap_or(job.submitted_ms),
-        tasks: task_counts(job),
+        tasks: task_counts(&job.request.plan, job.status),
     }
 }
 
-/// How many of a job's subtasks are in each state (Flink's lower-case names) and in all.
-fn task_counts(job: &JobRecord) -> BTreeMap<String, usize> {
-    let total: usize = job.request.plan.tasks.iter().map(|t| t.parallelism).sum();
+/// How many subtasks of a job with `plan` are in each state (Flink's lower-case names) and in
+/// all, while the job is `status`.
+pub(crate) fn task_counts(plan: &ClusterPlan, status: JobStatus) -> BTreeMap<String, usize> {
+    let total: usize = plan.tasks.iter().map(|t| t.parallelism).sum();
     let mut counts: BTreeMap<String, usize> = [
         "created",
         "scheduled",
@@ -346,7 +347,7 @@ fn task_counts(job: &JobRecord) -> BTreeMap<String, usize> {
     .into_iter()
     .map(|state| (state.to_string(), 0))
     .collect();
-    let state = match job.status {
+    let state = match status {
         JobStatus::Created | JobStatus::Restarting => "created",
         JobStatus::Running => "running",
         JobStatus::Finished => "finished",

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sluice_runtime::checkpoint::{
@@ -51,7 +51,10 @@ mod state;
 mod task_managers;
 mod worker_metrics;
 
+pub(crate) use job::task_counts;
+pub(crate) use queries::subtasks_of;
 pub use worker_metrics::MetricsReading;
+pub(crate) use worker_metrics::WorkerMetrics;
 
 use job::{CheckpointCounters, JobRecord, RestoreQuery, WorkerState, overview};
 use state::{Locked, Outgoing, State, TaskManagerEntry, lock, now_ms, send};

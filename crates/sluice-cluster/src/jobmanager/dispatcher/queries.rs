@@ -2,7 +2,7 @@
 //! and its warnings.
 
 use super::*;
-use crate::jobmanager::monitoring::{CheckpointsView, JobView, WorkerView};
+use crate::jobmanager::monitoring::{CheckpointsView, JobView, WorkerView, flink_state_backend};
 
 impl Dispatcher {
     /// Every job, newest first.
@@ -66,7 +66,7 @@ impl Dispatcher {
             .flat_map(|(job, w)| {
                 w.pipelines.iter().map(move |pipeline| AllocatedSlot {
                     job_id: job.id.clone(),
-                    assigned_tasks: subtasks_of(job, std::slice::from_ref(pipeline)),
+                    assigned_tasks: subtasks_of(&job.request.plan, std::slice::from_ref(pipeline)),
                 })
             })
             .collect();
@@ -136,14 +136,10 @@ fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
         .lines()
         .filter_map(|line| line.split_once(':'))
         .find(|(key, _)| key.trim() == "state.backend.type")
-        .map(|(_, value)| value.trim().trim_matches(['\'', '"']).to_ascii_lowercase());
+        .map_or("hashmap", |(_, value)| value);
     CheckpointsView {
         config: job.request.plan.checkpointing.clone(),
-        state_backend: match backend.as_deref() {
-            Some("rocksdb") => "EmbeddedRocksDBStateBackend",
-            _ => "HashMapStateBackend",
-        }
-        .to_string(),
+        state_backend: flink_state_backend(backend),
         completed,
         failed,
         restored: job
@@ -157,7 +153,7 @@ fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
 fn task_manager_overview(state: &State, entry: &TaskManagerEntry) -> TaskManagerOverview {
     let since = u64::try_from(entry.last_heartbeat.elapsed().as_millis()).unwrap_or(u64::MAX);
     let assigned_tasks = running_workers_on(state, &entry.info.id)
-        .map(|(job, w)| subtasks_of(job, &w.pipelines))
+        .map(|(job, w)| subtasks_of(&job.request.plan, &w.pipelines))
         .sum();
     TaskManagerOverview {
         id: entry.info.id.clone(),
@@ -172,10 +168,8 @@ fn task_manager_overview(state: &State, entry: &TaskManagerEntry) -> TaskManager
 
 /// How many subtasks of `job` run in its parallel `pipelines` (pipeline `p` holds subtask `p`
 /// of every task with a higher parallelism).
-fn subtasks_of(job: &JobRecord, pipelines: &[usize]) -> usize {
-    job.request
-        .plan
-        .tasks
+pub(crate) fn subtasks_of(plan: &ClusterPlan, pipelines: &[usize]) -> usize {
+    plan.tasks
         .iter()
         .map(|task| pipelines.iter().filter(|p| **p < task.parallelism).count())
         .sum()

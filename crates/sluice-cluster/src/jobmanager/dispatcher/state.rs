@@ -85,8 +85,4 @@ pub(super) fn send<M: Serialize>(link: &Link, message: &M) -> Result<(), String>
     send_message(&mut *lock(link), message)
 }
 
-pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
+pub(super) use sluice_runtime::deploy::job_watch::now_ms;

@@ -7,7 +7,7 @@ use sluice_runtime::metrics::MetricsReport;
 
 /// The latest two metric reports of one worker.
 #[derive(Debug, Default)]
-pub(in crate::jobmanager) struct WorkerMetrics {
+pub(crate) struct WorkerMetrics {
     latest: Option<(Instant, MetricsReport)>,
     previous: Option<(Instant, MetricsReport)>,
 }
@@ -23,13 +23,13 @@ pub struct MetricsReading {
 
 impl WorkerMetrics {
     /// A new report came.
-    pub(in crate::jobmanager) fn update(&mut self, report: MetricsReport) {
+    pub(crate) fn update(&mut self, report: MetricsReport) {
         self.previous = self.latest.take();
         self.latest = Some((Instant::now(), report));
     }
 
     /// The counters, copied out of the dispatcher's lock.
-    pub(in crate::jobmanager) fn reading(&self) -> MetricsReading {
+    pub(crate) fn reading(&self) -> MetricsReading {
         let previous = match (&self.latest, &self.previous) {
             (Some((now, _)), Some((then, report))) => {
                 Some((now.duration_since(*then).as_secs_f64(), report.clone()))

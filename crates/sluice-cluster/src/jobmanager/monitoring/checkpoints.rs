@@ -22,6 +22,20 @@ pub struct CheckpointsView {
     pub restored: Option<(String, u64)>,
 }
 
+/// Flink's class name of the state backend Sluice names `backend` (`hashmap`, `rocksdb`).
+pub fn flink_state_backend(backend: &str) -> String {
+    match backend
+        .trim()
+        .trim_matches(['\'', '"'])
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "rocksdb" => "EmbeddedRocksDBStateBackend",
+        _ => "HashMapStateBackend",
+    }
+    .to_string()
+}
+
 /// Flink's `StatsSummaryDto` of `values`: min, max, average and percentiles.
 fn summary(mut values: Vec<u64>) -> Value {
     if values.is_empty() {

@@ -16,7 +16,7 @@ mod job_info;
 pub mod prometheus;
 mod vertex_metrics;
 
-pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints};
+pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints, flink_state_backend};
 pub use job_info::{exceptions, job_config};
 pub use vertex_metrics::{aggregated_metrics, backpressure, vertex_metrics, watermarks};
 

@@ -6,7 +6,7 @@
 use sluice_runtime::metrics::MetricSample as Sample;
 
 use super::{JobView, SUBTASK_METRICS, subtasks, vertices};
-use crate::jobmanager::dispatcher::Dispatcher;
+use crate::jobmanager::monitor::Monitor;
 
 /// The samples of the subtasks of `view`'s job that run on TaskManager `task_manager`.
 pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
@@ -99,8 +99,8 @@ pub fn job_samples(view: &JobView) -> Vec<Sample> {
 /// The JobManager's own metrics by Flink's names (`/jobmanager/metrics`, and its Prometheus
 /// samples): the cluster's TaskManagers, slots and running jobs, and its process's CPU time
 /// (seconds) and resident memory (bytes).
-pub fn job_manager_metrics(dispatcher: &Dispatcher) -> Vec<(&'static str, f64)> {
-    let overview = dispatcher.overview();
+pub fn job_manager_metrics(monitor: &dyn Monitor) -> Vec<(&'static str, f64)> {
+    let overview = monitor.overview();
     let usage = crate::prometheus::process::usage_with(&[]);
     vec![
         ("numRegisteredTaskManagers", overview.taskmanagers as f64),
@@ -114,7 +114,7 @@ pub fn job_manager_metrics(dispatcher: &Dispatcher) -> Vec<(&'static str, f64)> 
 
 /// The JobManager's Prometheus text: [`job_manager_metrics`], and each job's samples
 /// ([`job_samples`]) while it runs.
-pub fn job_manager_exposition(dispatcher: &Dispatcher) -> String {
+pub fn job_manager_exposition(dispatcher: &dyn Monitor) -> String {
     let mut samples: Vec<Sample> = job_manager_metrics(dispatcher)
         .into_iter()
         .map(|(metric, value)| {

@@ -1,0 +1,330 @@
+//! A job on the embedded mini-cluster serves Flink's monitoring REST API and the dashboard
+//! when `rest.port` is set, as a cluster's JobManager does: the job with its vertices, rising
+//! record counts and checkpoints, the one local TaskManager, savepoints, cancel, a failed job's
+//! exception; the answers fit Flink's OpenAPI description.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sluice::prelude::*;
+use sluice::sinks::DiscardingSink;
+
+use common::http_request;
+use common::openapi::OpenApi;
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn get(port: u16, path: &str) -> Value {
+    let (status, value) = http_request(port, "GET", path, None);
+    assert_eq!(status, 200, "GET {path}: {value}");
+    value
+}
+
+/// `path`'s answer, checked against Flink's schema for `template`.
+fn checked_get(port: u16, api: &OpenApi, template: &str, path: &str) -> Value {
+    let value = get(port, path);
+    if let Err(error) = api.check_get(template, 200, &value) {
+        panic!("GET {path} does not fit Flink's schema: {error}\n{value:#}");
+    }
+    value
+}
+
+/// Polls `path` until `ready` holds for its answer (at most 30 s).
+fn wait_for(port: u16, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, value) = http_request(port, "GET", path, None);
+        if ready(&value) {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "GET {path} never got ready: {value:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Records written by the vertex whose name contains `name`.
+fn written_by(job: &Value, name: &str) -> u64 {
+    job["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"].as_str().unwrap().contains(name))
+        .unwrap_or_else(|| panic!("no vertex {name} in {job:#}"))["metrics"]["write-records"]
+        .as_u64()
+        .unwrap()
+}
+
+fn flink_api() -> OpenApi {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rest/flink_rest_v1_dispatcher.yml");
+    OpenApi::load(&path)
+        .exempt(
+            "ResourceID",
+            "",
+            "described as 32 hex digits; a local run's one TaskManager is `local`",
+        )
+        .exempt(
+            "CheckpointStatistics",
+            "clazz",
+            "described as required; Flink names that field `className` in its answers",
+        )
+        .exempt(
+            "JobDetailsInfo",
+            "plan",
+            "described as a string; Flink serves the plan as a JSON object",
+        )
+}
+
+#[test]
+fn a_local_job_serves_the_monitoring_api_and_dashboard() {
+    let dir = common::temp_dir("local_web", "watched");
+    let savepoints = dir.join("savepoints");
+    let port = free_port();
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(2);
+    env.enable_checkpointing(Duration::from_millis(200));
+    env.set_checkpoint_storage(dir.join("checkpoints").to_str().unwrap());
+    env.set_rest_option("rest.port", &port.to_string());
+    env.set_rest_option("state.savepoints.dir", savepoints.to_str().unwrap());
+    env.from_sequence(0, i64::MAX)
+        .uid("numbers")
+        .map(|n: i64| {
+            std::thread::sleep(Duration::from_micros(200));
+            (n % 7, 1i64)
+        })
+        .name("Slow Pairs")
+        .key_by(|pair: &(i64, i64)| pair.0)
+        .sum(|pair: &mut (i64, i64)| &mut pair.1)
+        .sink_to(DiscardingSink);
+    let client = env.execute_async("watched locally").unwrap();
+    let id = client.watch().plan().job_id.to_string();
+    let api = flink_api();
+
+    // The dashboard's page and the API on the same port.
+    let (_, page) = http_request(port, "GET", "/", None);
+    assert!(page.is_null(), "the page is HTML, not JSON");
+    let overview = checked_get(port, &api, "/overview", "/overview");
+    assert_eq!(overview["taskmanagers"], 1);
+    assert_eq!(overview["slots-total"], 2);
+    assert_eq!(overview["jobs-running"], 1);
+    let jobs = checked_get(port, &api, "/jobs/overview", "/jobs/overview");
+    assert_eq!(jobs["jobs"][0]["jid"], id);
+    assert_eq!(jobs["jobs"][0]["name"], "watched locally");
+    assert_eq!(jobs["jobs"][0]["state"], "RUNNING");
+
+    // Vertices with their parallelism, and record counts that rise.
+    let path = format!("/jobs/{id}");
+    let first = wait_for(port, &path, |job| written_by(job, "Source") > 0);
+    let job = checked_get(port, &api, "/jobs/{jobid}", &path);
+    assert_eq!(job["state"], "RUNNING");
+    let vertices = job["vertices"].as_array().unwrap();
+    assert!(vertices.len() >= 2, "{job:#}");
+    assert!(vertices.iter().all(|v| v["parallelism"] == 2), "{job:#}");
+    std::thread::sleep(Duration::from_millis(1200));
+    let later = get(port, &path);
+    assert!(
+        written_by(&later, "Source") > written_by(&first, "Source"),
+        "records rise: {later:#}"
+    );
+    let vertex = vertices[0]["id"].as_str().unwrap();
+    let subtasks = checked_get(
+        port,
+        &api,
+        "/jobs/{jobid}/vertices/{vertexid}",
+        &format!("/jobs/{id}/vertices/{vertex}"),
+    );
+    assert_eq!(subtasks["subtasks"].as_array().unwrap().len(), 2);
+    assert_eq!(subtasks["subtasks"][0]["taskmanager-id"], "local");
+
+    // Checkpoints with sizes.
+    let checkpoints = wait_for(port, &format!("/jobs/{id}/checkpoints"), |c| {
+        c["counts"]["completed"].as_u64() >= Some(1)
+    });
+    assert!(checkpoints["latest"]["completed"]["state_size"].as_u64() > Some(0));
+    checked_get(
+        port,
+        &api,
+        "/jobs/{jobid}/checkpoints",
+        &format!("/jobs/{id}/checkpoints"),
+    );
+
+    // The one TaskManager: this process, with the job's two slots.
+    let managers = checked_get(port, &api, "/taskmanagers", "/taskmanagers");
+    assert_eq!(managers["taskmanagers"][0]["id"], "local");
+    let manager = get(port, "/taskmanagers/local");
+    assert_eq!(manager["allocatedSlots"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        http_request(port, "GET", "/taskmanagers/other", None).0,
+        404
+    );
+
+    // A savepoint through the API lands in state.savepoints.dir.
+    let (status, trigger) = http_request(
+        port,
+        "POST",
+        &format!("/jobs/{id}/savepoints"),
+        Some(&json!({})),
+    );
+    assert_eq!(status, 202, "{trigger}");
+    let request = trigger["request-id"].as_str().unwrap();
+    let done = wait_for(port, &format!("/jobs/{id}/savepoints/{request}"), |s| {
+        s["status"]["id"] == "COMPLETED"
+    });
+    let location = done["operation"]["location"].as_str().unwrap();
+    assert!(location.contains(savepoints.to_str().unwrap()), "{done:#}");
+    assert!(Path::new(location.trim_start_matches("file://")).exists());
+
+    // Cancel from the API: the job's client sees it, and so does the API.
+    let (status, _) = http_request(port, "PATCH", &format!("/jobs/{id}?mode=cancel"), None);
+    assert_eq!(status, 202);
+    assert!(matches!(client.wait(), Err(JobError::Cancelled)));
+    let job = get(port, &path);
+    assert_eq!(job["state"], "CANCELED");
+    assert!(job["end-time"].as_i64() > Some(0));
+    assert_eq!(get(port, "/overview")["jobs-cancelled"], 1);
+    let unknown = format!("/jobs/{}", "0".repeat(32));
+    assert_eq!(http_request(port, "GET", &unknown, None).0, 404);
+    assert_eq!(http_request(port, "GET", "/jobs/nonsense", None).0, 400);
+
+    // A failed job of the same process, on the same server, with its exception.
+    let env = StreamExecutionEnvironment::new();
+    env.set_parallelism(1);
+    env.set_rest_option("rest.port", &free_port().to_string());
+    env.from_sequence(0, 10)
+        .map(|n: i64| {
+            assert!(n < 5, "record {n} is too big");
+            n
+        })
+        .sink_to(DiscardingSink);
+    let client = env.execute_async("fails locally").unwrap();
+    let failed_id = client.watch().plan().job_id.to_string();
+    assert!(client.wait().is_err());
+    let exceptions = checked_get(
+        port,
+        &api,
+        "/jobs/{jobid}/exceptions",
+        &format!("/jobs/{failed_id}/exceptions"),
+    );
+    let entry = &exceptions["exceptionHistory"]["entries"][0];
+    assert!(
+        entry["stacktrace"].as_str().unwrap().contains("too big"),
+        "{exceptions:#}"
+    );
+    assert_eq!(get(port, &format!("/jobs/{failed_id}"))["state"], "FAILED");
+    assert_eq!(
+        get(port, "/jobs/overview")["jobs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_bad_rest_option_fails_the_job_naming_it() {
+    let env = StreamExecutionEnvironment::new();
+    env.set_rest_option("rest.port", "eighty");
+    env.from_sequence(0, 1).sink_to(DiscardingSink);
+    let error = env.execute("bad port").unwrap_err().to_string();
+    assert!(error.contains("rest.port"), "{error}");
+}
+
+#[test]
+fn word_count_with_web_serves_its_dashboard_and_is_cancelled_from_it() {
+    // Nothing listens on the socket port, so the job runs (and retries) until cancelled.
+    let (socket, web) = (free_port(), free_port());
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["word-count", "--hostname", "127.0.0.1", "--port"])
+        .arg(socket.to_string())
+        .arg("--web")
+        .arg(web.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let jobs = loop {
+        let answer = std::net::TcpStream::connect(("127.0.0.1", web))
+            .ok()
+            .map(|_| http_request(web, "GET", "/jobs/overview", None).1);
+        if let Some(jobs) = answer.filter(|jobs| jobs["jobs"][0]["state"] == "RUNNING") {
+            break jobs;
+        }
+        assert!(Instant::now() < deadline, "the dashboard never came up");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(jobs["jobs"][0]["name"], "WordCount");
+    let id = jobs["jobs"][0]["jid"].as_str().unwrap();
+    let (status, _) = http_request(web, "PATCH", &format!("/jobs/{id}?mode=cancel"), None);
+    assert_eq!(status, 202);
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert!(stderr.contains("job cancelled"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{web}/")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_sql_job_serves_its_dashboard_when_rest_port_is_set() {
+    let dir = common::temp_dir("local_web", "sql");
+    let web = free_port();
+    let script = dir.join("watched.sql");
+    std::fs::write(
+        &script,
+        format!(
+            "SET 'rest.port' = '{web}';\n\
+             CREATE TABLE numbers (n BIGINT) WITH ('connector' = 'datagen', \
+             'fields.n.kind' = 'sequence', 'fields.n.start' = '1', 'fields.n.end' = '4000', \
+             'rows-per-second' = '1000');\n\
+             CREATE TABLE sink (n BIGINT) WITH ('connector' = 'blackhole');\n\
+             INSERT INTO sink SELECT n * 2 FROM numbers;\n"
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("sql")
+        .arg("-f")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let job = loop {
+        let answer = std::net::TcpStream::connect(("127.0.0.1", web))
+            .ok()
+            .map(|_| http_request(web, "GET", "/jobs/overview", None).1);
+        if let Some(jobs) = answer.filter(|jobs| jobs["jobs"][0]["state"] == "RUNNING") {
+            break jobs["jobs"][0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the SQL job's dashboard never came up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let details = get(web, &format!("/jobs/{}", job["jid"].as_str().unwrap()));
+    assert!(
+        !details["vertices"].as_array().unwrap().is_empty(),
+        "{details:#}"
+    );
+    let result = child.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
