@@ -191,9 +191,11 @@ fn a_rest_token_is_required_once_configured() {
         .output()
         .unwrap();
     assert!(!wrong.status.success());
-    // The dashboard's page loads without the token (it holds no data and asks for the token);
-    // every API path, under /v1 too, needs it.
+    // The dashboard's page and the API's description load without the token (they hold no
+    // data; the page asks for the token); every API path, under /v1 too, needs it.
     let (status, _) = cluster.get_with_status("/");
+    assert_eq!(status, 200);
+    let (status, _) = cluster.get_with_status("/v1/openapi.yaml");
     assert_eq!(status, 200);
     for path in [
         "/jobs/overview",

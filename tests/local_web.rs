@@ -113,6 +113,9 @@ fn a_local_job_serves_the_monitoring_api_and_dashboard() {
     // The dashboard's page and the API on the same port.
     let (_, page) = http_request(port, "GET", "/", None);
     assert!(page.is_null(), "the page is HTML, not JSON");
+    let (status, description) = common::http_exchange(port, "GET", "/v1/openapi.yaml", None);
+    assert_eq!(status, 200);
+    assert!(OpenApi::parse(&description).has_path("/jobs/{jobid}"));
     let overview = checked_get(port, &api, "/overview", "/overview");
     assert_eq!(overview["taskmanagers"], 1);
     assert_eq!(overview["slots-total"], 2);

@@ -7,6 +7,7 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -64,14 +65,28 @@ fn flink_api() -> OpenApi {
         )
 }
 
-/// `GET path` (bare and under `/v1`, the same answer), checked against Flink's schema for the
-/// path `template`.
+/// Sluice's own description of its API, as the cluster serves it (no token needed).
+fn own_api(cluster: &Cluster) -> &'static OpenApi {
+    static OWN: OnceLock<OpenApi> = OnceLock::new();
+    OWN.get_or_init(|| {
+        let (status, text) =
+            common::http_exchange(cluster.rest_port, "GET", "/v1/openapi.yaml", None);
+        assert_eq!(status, 200, "GET /v1/openapi.yaml: {text}");
+        OpenApi::parse(&text)
+    })
+}
+
+/// `GET path` (bare and under `/v1`, the same answer), checked against Flink's schema and
+/// Sluice's own for the path `template`.
 fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> Value {
     assert!(api.has_path(template), "Flink's API has no {template}");
     let (status, value) = cluster.get_with_status(path);
     assert_eq!(status, 200, "GET {path}: {value}");
     if let Err(error) = api.check_get(template, status, &value) {
         panic!("GET {path} does not fit Flink's schema: {error}\n{value:#}");
+    }
+    if let Err(error) = own_api(cluster).check_get(template, status, &value) {
+        panic!("GET {path} does not fit Sluice's own description: {error}\n{value:#}");
     }
     let (v1_status, v1_value) = cluster.get_with_status(&format!("/v1{path}"));
     assert_eq!(v1_status, 200, "GET /v1{path}: {v1_value}");
@@ -292,6 +307,35 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         nodes[1..].iter().all(|n| n["inputs"].is_array()),
         "{plan:#}"
     );
+
+    // Sluice's own description: every GET it lists answers as it says, for this job, its
+    // first vertex and its TaskManager (an unknown trigger and binary: the 404 it describes).
+    let own = own_api(&cluster);
+    let vertex = vertices[0]["id"].as_str().unwrap();
+    let gets: Vec<String> = own
+        .paths()
+        .into_iter()
+        .filter(|(template, methods)| {
+            methods.iter().any(|m| m == "get") && template != "/openapi.yaml"
+        })
+        .map(|(template, _)| template)
+        .collect();
+    assert!(gets.len() > 20, "{gets:?}");
+    for template in gets {
+        let path = template
+            .replace("{jobid}", &id)
+            .replace("{vertexid}", vertex)
+            .replace("{taskmanagerid}", manager_id)
+            .replace("{triggerid}", "no-such-trigger")
+            .replace("{jarid}", &"0".repeat(64));
+        let (status, value) = cluster.get_with_status(&path);
+        if let Err(error) = own.check_get(&template, status, &value) {
+            panic!("GET {path} ({status}) does not fit Sluice's description: {error}\n{value:#}");
+        }
+    }
+    let (status, body) = cluster.get_with_status("/v1/no/such/path");
+    assert_eq!(status, 404);
+    assert_eq!(body["errors"][0], "Not found: /v1/no/such/path");
 
     // Cancelling through the API ends the job: it and its vertices are CANCELED.
     let (status, _) = cluster.request("PATCH", &format!("{job_path}?mode=cancel"), None);

@@ -45,6 +45,18 @@ pub fn http_request(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> (u16, serde_json::Value) {
+    let (status, answer) = http_exchange(port, method, path, body);
+    (status, serde_json::from_str(&answer).unwrap_or_default())
+}
+
+/// `METHOD path` to the REST API on loopback `port`, with the JSON `body` if given: the status
+/// code and the answer's body.
+pub fn http_exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
     use std::io::{Read, Write};
     let body = body.map_or_else(String::new, serde_json::Value::to_string);
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -62,8 +74,10 @@ pub fn http_request(
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    let answer = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(answer).unwrap_or_default())
+    let answer = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, answer)| answer);
+    (status, answer.to_string())
 }
 
 /// A fresh scratch directory for test `name` of suite `suite`.

@@ -19,12 +19,29 @@ pub struct OpenApi {
 impl OpenApi {
     /// Loads the YAML document at `path`.
     pub fn load(path: &Path) -> OpenApi {
-        let text = std::fs::read_to_string(path).unwrap();
-        let docs = YamlLoader::load_from_str(&text).unwrap();
+        OpenApi::parse(&std::fs::read_to_string(path).unwrap())
+    }
+
+    /// The YAML document `text`.
+    pub fn parse(text: &str) -> OpenApi {
+        let docs = YamlLoader::load_from_str(text).unwrap();
         OpenApi {
             doc: to_json(&docs[0]),
             exempt: Vec::new(),
         }
+    }
+
+    /// The document's paths (templates such as `/jobs/{jobid}`), each with its methods.
+    pub fn paths(&self) -> Vec<(String, Vec<String>)> {
+        self.doc["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, item)| {
+                let methods = item.as_object().into_iter().flatten();
+                (path.clone(), methods.map(|(m, _)| m.clone()).collect())
+            })
+            .collect()
     }
 
     /// Leaves `property` of the schema `schema` (all of it when `""`) unchecked, for `why`.
@@ -49,7 +66,10 @@ impl OpenApi {
     /// gives that answer: `Err` with where and why it does not fit.
     pub fn check_get(&self, path: &str, status: u16, value: &Value) -> Result<(), String> {
         let responses = &self.doc["paths"][path]["get"]["responses"];
-        let response = &responses[status.to_string()];
+        let mut response = &responses[status.to_string()];
+        if response.get("$ref").is_some() {
+            response = self.resolve(&response["$ref"])?.1;
+        }
         let Some(schema) = response["content"]["application/json"].get("schema") else {
             return Err(format!(
                 "the document gives no JSON schema for GET {path} answering {status}"
@@ -64,6 +84,9 @@ impl OpenApi {
         let Some(keywords) = schema.as_object() else {
             return Err(format!("{at}: the schema {schema} is not an object"));
         };
+        if keywords.get("nullable") == Some(&Value::Bool(true)) && value.is_null() {
+            return Ok(());
+        }
         for (keyword, argument) in keywords {
             match keyword.as_str() {
                 "$ref" => {
@@ -155,7 +178,7 @@ impl OpenApi {
                         ));
                     }
                 }
-                "description" | "title" | "discriminator" | "example" => {}
+                "description" | "title" | "discriminator" | "example" | "nullable" => {}
                 other => return Err(format!("{at}: the schema keyword '{other}' is unknown")),
             }
         }

@@ -4,6 +4,7 @@
 //! | Method and path | What it does |
 //! |---|---|
 //! | `GET /` | the web dashboard (its files under `/web/`; no token needed for them) |
+//! | `GET /v1/openapi.yaml` | this API's OpenAPI description (no token needed) |
 //! | `GET /config` | the dashboard's configuration |
 //! | `GET /overview` | TaskManagers, slots, jobs by state |
 //! | `GET /taskmanagers` | the registered TaskManagers |
@@ -100,8 +101,8 @@ struct SavepointRoot(Option<String>);
 /// `settings` say.
 pub fn router(dispatcher: Arc<Dispatcher>, settings: RestSettings) -> Router {
     let jars = Router::new()
-        .route("/jars/{key}", get(jar))
-        .route("/jars/{key}/run", post(run))
+        .route("/jars/{jarid}", get(jar))
+        .route("/jars/{jarid}/run", post(run))
         .layer(middleware::from_fn_with_state(
             REQUEST_TIMEOUT,
             rest_limits::time_limit,
@@ -131,33 +132,39 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
         .route("/config", get(config))
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
-        .route("/taskmanagers/{id}", get(task_manager))
+        .route("/taskmanagers/{taskmanagerid}", get(task_manager))
         .route("/jobmanager/config", get(job_manager_config))
         .route("/jobmanager/metrics", get(job_manager_metrics))
         .route("/jobs", get(job_ids))
         .route("/jobs/overview", get(jobs))
-        .route("/jobs/{id}", get(job).patch(patch_job))
-        .route("/jobs/{id}/plan", get(job_plan))
-        .route("/jobs/{id}/checkpoints", get(job_checkpoints))
-        .route("/jobs/{id}/exceptions", get(job_exceptions))
-        .route("/jobs/{id}/config", get(job_config))
-        .route("/jobs/{id}/checkpoints/config", get(job_checkpoint_config))
-        .route("/jobs/{id}/vertices/{vertex}", get(vertex))
-        .route("/jobs/{id}/vertices/{vertex}/metrics", get(vertex_metrics))
+        .route("/jobs/{jobid}", get(job).patch(patch_job))
+        .route("/jobs/{jobid}/plan", get(job_plan))
+        .route("/jobs/{jobid}/checkpoints", get(job_checkpoints))
+        .route("/jobs/{jobid}/exceptions", get(job_exceptions))
+        .route("/jobs/{jobid}/config", get(job_config))
         .route(
-            "/jobs/{id}/vertices/{vertex}/subtasks/metrics",
+            "/jobs/{jobid}/checkpoints/config",
+            get(job_checkpoint_config),
+        )
+        .route("/jobs/{jobid}/vertices/{vertexid}", get(vertex))
+        .route(
+            "/jobs/{jobid}/vertices/{vertexid}/metrics",
+            get(vertex_metrics),
+        )
+        .route(
+            "/jobs/{jobid}/vertices/{vertexid}/subtasks/metrics",
             get(vertex_aggregated_metrics),
         )
         .route(
-            "/jobs/{id}/vertices/{vertex}/watermarks",
+            "/jobs/{jobid}/vertices/{vertexid}/watermarks",
             get(vertex_watermarks),
         )
         .route(
-            "/jobs/{id}/vertices/{vertex}/backpressure",
+            "/jobs/{jobid}/vertices/{vertexid}/backpressure",
             get(vertex_backpressure),
         )
         .route(
-            "/jobs/{id}/vertices/{vertex}/subtasktimes",
+            "/jobs/{jobid}/vertices/{vertexid}/subtasktimes",
             get(vertex_subtask_times),
         )
         .layer(middleware::from_fn_with_state(
@@ -165,9 +172,12 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
             rest_limits::time_limit,
         ));
     let savepoints = Router::new()
-        .route("/jobs/{id}/savepoints", post(savepoint))
-        .route("/jobs/{id}/savepoints/{trigger}", get(savepoint_status))
-        .route("/jobs/{id}/stop", post(savepoint))
+        .route("/jobs/{jobid}/savepoints", post(savepoint))
+        .route(
+            "/jobs/{jobid}/savepoints/{triggerid}",
+            get(savepoint_status),
+        )
+        .route("/jobs/{jobid}/stop", post(savepoint))
         .layer(middleware::from_fn_with_state(
             REQUEST_TIMEOUT,
             rest_limits::time_limit,
@@ -192,8 +202,27 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
         )),
         None => routes,
     };
-    let routes = routes.merge(dashboard::routes());
+    // The dashboard's files and the API's description hold no data: no token for them.
+    let description = Router::new().route("/openapi.yaml", get(openapi));
+    let routes = routes
+        .merge(dashboard::routes())
+        .merge(Router::new().nest("/v1", description.clone()))
+        .merge(description)
+        .fallback(not_found);
     routes.layer(middleware::from_fn_with_state(guard, rest_guard::guard))
+}
+
+/// The API's OpenAPI description.
+const OPENAPI: &str = include_str!("openapi.yaml");
+
+/// `GET /v1/openapi.yaml`: the OpenAPI description of this API.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+}
+
+/// Any path the API does not have: 404 with Flink's error body.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    error(StatusCode::NOT_FOUND, format!("Not found: {}", uri.path()))
 }
 
 /// Refuses requests without the configured bearer token.
@@ -594,4 +623,46 @@ async fn run(
             .map_err(|message| (StatusCode::BAD_REQUEST, message))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The paths this file routes, read from its `.route("...")` calls.
+    fn routed_paths() -> BTreeSet<String> {
+        let source = include_str!("rest.rs");
+        source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|call| {
+                let call = call.trim_start().strip_prefix('"')?;
+                let (path, _) = call.split_once('"')?;
+                path.starts_with('/').then(|| path.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_openapi_description_lists_exactly_the_routed_paths() {
+        let docs = yaml_rust2::YamlLoader::load_from_str(super::OPENAPI).unwrap();
+        let described: BTreeSet<String> = docs[0]["paths"]
+            .as_hash()
+            .unwrap()
+            .keys()
+            .filter_map(|key| key.as_str().map(str::to_string))
+            .collect();
+        let routed = routed_paths();
+        assert!(routed.len() > 20, "{routed:?}");
+        assert_eq!(
+            routed.difference(&described).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "routed but not described"
+        );
+        assert_eq!(
+            described.difference(&routed).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "described but not routed"
+        );
+    }
 }
