@@ -1,5 +1,5 @@
 //! Load on a JobManager's REST API (Sluice's or Flink's: the same paths) while a job runs:
-//! `GET /overview` and `GET /jobs/<id>` of the running job, alternately, at `--rate` requests
+//! `GET /overview` and `GET /jobs/<id>` of the running job (or `--paths`), in turn, at `--rate` requests
 //! per second in all for `--seconds`, and optionally a Prometheus scrape of each `--scrape`
 //! endpoint every `--scrape-ms`. Each request opens its connection, as a dashboard poll or a
 //! script does. Latency is measured from the request's scheduled time, so a slow answer that
@@ -34,6 +34,10 @@ struct Cli {
     /// How often to scrape them, in ms.
     #[arg(long, default_value_t = 1000)]
     scrape_ms: u64,
+    /// The paths to request in turn, `{job}` standing for the running job's id (`/config`
+    /// alone gives a baseline: the cost of the requests themselves, with no job data).
+    #[arg(long, default_value = "/overview,/jobs/{job}")]
+    paths: String,
 }
 
 /// `GET path` on `endpoint`: the status and the body.
@@ -110,7 +114,15 @@ impl Series {
 fn main() -> Result<(), String> {
     let cli = Cli::parse();
     let job = running_job(&cli.endpoint)?;
-    let paths = ["/overview".to_string(), format!("/jobs/{job}")];
+    let paths: Vec<String> = cli
+        .paths
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.replace("{job}", &job))
+        .collect();
+    if paths.is_empty() {
+        return Err("--paths names no path".into());
+    }
     let scrapes: Vec<String> = cli
         .scrape
         .split(',')
@@ -156,8 +168,9 @@ fn main() -> Result<(), String> {
         start.elapsed().as_secs_f64(),
         cli.endpoint
     );
-    series[0].report("/overview");
-    series[1].report("/jobs/<id>");
+    for (path, series) in cli.paths.split(',').zip(&mut series) {
+        series.report(&path.replace("{job}", "<id>"));
+    }
     if let Some(scraper) = scraper {
         scraper
             .join()

@@ -155,11 +155,6 @@ impl<'a> RestPort<'a> {
 
     /// Serves the REST API on a Tokio runtime of its own until it stops.
     fn serve(self, config: &ClusterConfig, dispatcher: Arc<Dispatcher>) -> Result<(), String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the REST server: {e}"))?;
         let settings = rest::RestSettings {
             token: config.rest_token(),
             guard: rest_guard::Guard {
@@ -168,14 +163,7 @@ impl<'a> RestPort<'a> {
             savepoint_dir: config.savepoint_dir.clone(),
             shown_config: config.shown_entries(),
         };
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(self.listener)
-                .map_err(|e| format!("cannot serve REST: {e}"))?;
-            let limits = rest_server::ConnectionLimits::default();
-            rest_server::serve(listener, rest::router(dispatcher, settings), limits)
-                .await
-                .map_err(|e| format!("the REST server stopped: {e}"))
-        })
+        rest_server::run(self.listener, rest::router(dispatcher, settings))
     }
 }
 

@@ -24,6 +24,11 @@ pub trait Monitor: Send + Sync + 'static {
     /// Takes a savepoint of job `id` into `directory` (stopping the job when `stop`) and
     /// returns its path; waits for it.
     fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String>;
+    /// Whether a read now could wait for work that blocks (deploying, reading storage) holding
+    /// the state: the REST API then reads on a blocking thread rather than its own.
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 impl Monitor for Dispatcher {
@@ -57,5 +62,9 @@ impl Monitor for Dispatcher {
 
     fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String> {
         Dispatcher::savepoint(self, id, directory, stop)
+    }
+
+    fn busy(&self) -> bool {
+        Dispatcher::busy(self)
     }
 }

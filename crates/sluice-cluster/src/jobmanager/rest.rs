@@ -262,12 +262,24 @@ async fn on_blocking_thread<M: ?Sized + Send + Sync + 'static, T: Send + 'static
 /// What went wrong in a request: the status and the message.
 type Failure = (StatusCode, String);
 
-/// The answer of `work`, serialized, or its error response.
-async fn answer<M: ?Sized + Send + Sync + 'static, T: serde::Serialize + Send + 'static>(
-    monitor: Arc<M>,
-    work: impl FnOnce(&M) -> Result<T, Failure> + Send + 'static,
+/// The answer of the read `work` on `monitor`, serialized, or its error response. The read runs
+/// at once, on this thread, unless the monitor is busy (its state held by work that may block),
+/// when it waits on a blocking thread: a hand-over to another thread per request costs more than
+/// most reads.
+async fn answer<T: serde::Serialize + Send + 'static>(
+    monitor: Arc<dyn Monitor>,
+    work: impl FnOnce(&dyn Monitor) -> Result<T, Failure> + Send + 'static,
 ) -> Response {
-    match on_blocking_thread(monitor, work).await {
+    if monitor.busy() {
+        respond(on_blocking_thread(monitor, work).await)
+    } else {
+        respond(Ok(work(monitor.as_ref())))
+    }
+}
+
+/// The response to `result`: the value serialized, or the error.
+fn respond<T: serde::Serialize>(result: Result<Result<T, Failure>, Response>) -> Response {
+    match result {
         Ok(Ok(value)) => Json(value).into_response(),
         Ok(Err((status, message))) => error(status, message),
         Err(response) => response,
@@ -617,12 +629,14 @@ async fn run(
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
     };
     request.binary = key;
-    answer(dispatcher, move |d| {
-        d.submit(request)
-            .map(|id| json!({ "jobid": id }))
-            .map_err(|message| (StatusCode::BAD_REQUEST, message))
-    })
-    .await
+    respond(
+        on_blocking_thread(dispatcher, move |d| {
+            d.submit(request)
+                .map(|id| json!({ "jobid": id }))
+                .map_err(|message| (StatusCode::BAD_REQUEST, message))
+        })
+        .await,
+    )
 }
 
 #[cfg(test)]

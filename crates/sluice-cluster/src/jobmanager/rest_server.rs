@@ -71,6 +71,28 @@ pub async fn serve(
     }
 }
 
+/// Serves `router` on `listener` (non-blocking) within the default limits, on a Tokio runtime of
+/// its own, until the process ends. One worker thread accepts the connections and answers them
+/// (handlers that may block run on the blocking pool): a request is light, and answering it on
+/// the thread that accepted it saves a hand-over between threads per request.
+pub fn run(listener: std::net::TcpListener, router: Router) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("rest")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the REST server: {e}"))?;
+    runtime.block_on(async move {
+        let listener =
+            TcpListener::from_std(listener).map_err(|e| format!("cannot serve REST: {e}"))?;
+        // Accepting on a worker (not on this thread) keeps each connection on that worker.
+        tokio::spawn(serve(listener, router, ConnectionLimits::default()))
+            .await
+            .map_err(|e| format!("the REST server failed: {e}"))?
+            .map_err(|e| format!("the REST server stopped: {e}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

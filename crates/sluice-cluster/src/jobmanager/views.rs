@@ -65,7 +65,7 @@ pub struct JobDetails {
     #[serde(flatten)]
     pub overview: JobOverview,
     /// The plan.
-    pub plan: serde_json::Value,
+    pub plan: std::sync::Arc<serde_json::Value>,
     /// The parallel pipelines.
     pub pipelines: usize,
     /// Per worker: the TaskManager and the pipelines it runs.

@@ -3,14 +3,16 @@
 //! its watch. Counters are sampled when read, at most once a second, so rates span a second or
 //! more.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sluice_runtime::deploy::job_watch::{JobSnapshot, JobWatch, now_ms};
 
 use crate::jobmanager::dispatcher::{WorkerMetrics, subtasks_of, task_counts};
 use crate::jobmanager::monitor::Monitor;
-use crate::jobmanager::monitoring::{CheckpointsView, JobView, WorkerView, flink_state_backend};
+use crate::jobmanager::monitoring::{
+    CheckpointsView, JobView, Vertex, WorkerView, flink_state_backend, vertices,
+};
 use crate::jobmanager::views::{
     AllocatedSlot, ClusterOverview, JobDetails, JobOverview, JobStatus, TaskManagerDetails,
     TaskManagerOverview, status_name,
@@ -30,6 +32,9 @@ pub struct LocalJobs {
 
 struct LocalJob {
     watch: JobWatch,
+    /// Its plan and the plan's vertices, derived once.
+    plan: Arc<serde_json::Value>,
+    vertices: Arc<Vec<Vertex>>,
     samples: WorkerMetrics,
     sampled: Option<Instant>,
 }
@@ -51,7 +56,10 @@ impl LocalJobs {
 
     /// Serves `watch`'s job from now on.
     pub fn add(&self, watch: JobWatch) {
+        let plan = &watch.plan().plan;
         self.locked().push(LocalJob {
+            plan: Arc::new(plan.clone()),
+            vertices: Arc::new(vertices(plan)),
             watch,
             samples: WorkerMetrics::default(),
             sampled: None,
@@ -187,9 +195,10 @@ impl Monitor for LocalJobs {
         let plan = job.watch.plan();
         let pipelines: Vec<usize> = (0..plan.pipelines).collect();
         Some(JobView {
+            vertices: Arc::clone(&job.vertices),
             details: JobDetails {
                 overview: overview(&job.watch, &snapshot),
-                plan: plan.plan.clone(),
+                plan: Arc::clone(&job.plan),
                 pipelines: plan.pipelines,
                 placement: vec![(TASK_MANAGER.to_string(), pipelines.clone())],
                 data_addresses: vec![None],
@@ -208,8 +217,7 @@ impl Monitor for LocalJobs {
             checkpoints: CheckpointsView {
                 config: plan.checkpointing.clone(),
                 state_backend: flink_state_backend(job.watch.state_backend()),
-                completed: snapshot.completed_checkpoints,
-                failed: snapshot.failed_checkpoints,
+                attempts: snapshot.checkpoints,
                 restored: snapshot
                     .restored_from
                     .map(|path| (path, job.watch.submitted_ms())),

@@ -75,21 +75,10 @@ fn start(options: &LocalWebOptions) -> Result<LocalWeb, String> {
         shown_config: options.shown(address),
     };
     let router = rest::monitoring_router(Arc::clone(&jobs) as Arc<dyn Monitor>, settings);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("local-rest")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the REST server: {e}"))?;
     std::thread::Builder::new()
         .name("local-rest".into())
         .spawn(move || {
-            let served = runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                let limits = rest_server::ConnectionLimits::default();
-                rest_server::serve(listener, router, limits).await
-            });
-            if let Err(error) = served {
+            if let Err(error) = rest_server::run(listener, router) {
                 tracing::warn!("the local REST server stopped: {error}");
             }
         })

@@ -12,6 +12,7 @@
 
 mod config;
 mod coordinator;
+mod counters;
 mod restart;
 mod shared_files;
 mod split_assigner;
@@ -22,6 +23,7 @@ pub use coordinator::{
     CheckpointStats, CoordinatorHandle, CoordinatorRequest, CoordinatorSetup, CoordinatorTask,
     SavepointFailure, SavepointRequest, request_savepoint,
 };
+pub use counters::CheckpointCounters;
 pub use restart::{RestartStrategy, RestartTracker};
 pub use split_assigner::{SOURCE_SPLITS_STATE, SplitAssigner};
 pub use task_line::{Mailbox, TaskCheckpoints, TaskId, TaskMessage, TaskPost, TaskReport};

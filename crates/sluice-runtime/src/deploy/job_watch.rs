@@ -3,12 +3,13 @@
 //! client writes it as attempts start and end; readers take snapshots, and may cancel the job
 //! or take a savepoint of it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::checkpoint::{CheckpointStats, CoordinatorRequest, SavepointFailure, request_savepoint};
+use crate::checkpoint::{
+    CheckpointCounters, CoordinatorRequest, SavepointFailure, request_savepoint,
+};
 use crate::deploy::job_client::{Attempt, CancelHandle};
 use crate::deploy::job_status::{JobException, JobStatus};
 use crate::deploy::mini_cluster::JobExecutionResult;
@@ -38,12 +39,6 @@ struct Watched {
     live: Mutex<Live>,
 }
 
-/// One attempt's checkpoint statistics, shared with its coordinator.
-struct CoordinatorStats {
-    completed: Arc<Mutex<Vec<CheckpointStats>>>,
-    failed: Arc<AtomicU64>,
-}
-
 struct Live {
     status: JobStatus,
     attempt: u32,
@@ -52,7 +47,7 @@ struct Live {
     error: Option<String>,
     metrics: Arc<MetricRegistry>,
     savepoints: Option<Sender<CoordinatorRequest>>,
-    checkpoints: Vec<CoordinatorStats>,
+    checkpoints: Vec<CheckpointCounters>,
     exceptions: Vec<JobException>,
     restored_from: Option<String>,
 }
@@ -72,10 +67,8 @@ pub struct JobSnapshot {
     pub error: Option<String>,
     /// The current attempt's counters.
     pub metrics: MetricsReport,
-    /// Its completed checkpoints and savepoints over all attempts, oldest first.
-    pub completed_checkpoints: Vec<CheckpointStats>,
-    /// How many of its checkpoints failed.
-    pub failed_checkpoints: u64,
+    /// Each attempt's checkpoint statistics, first attempt first.
+    pub checkpoints: Vec<CheckpointCounters>,
     /// Why its attempts failed, oldest first.
     pub exceptions: Vec<JobException>,
     /// The checkpoint or savepoint the current attempt restored, if any.
@@ -139,10 +132,7 @@ impl JobWatch {
         live.savepoints = None;
         if let Some(coordinator) = &attempt.coordinator {
             live.savepoints = Some(coordinator.requests.clone());
-            live.checkpoints.push(CoordinatorStats {
-                completed: Arc::clone(&coordinator.stats),
-                failed: Arc::clone(&coordinator.failed),
-            });
+            live.checkpoints.push(coordinator.counters());
         }
         live.restored_from = restored_from;
     }
@@ -202,19 +192,6 @@ impl JobWatch {
     /// The job now.
     pub fn snapshot(&self) -> JobSnapshot {
         let live = self.live();
-        let mut completed_checkpoints = Vec::new();
-        let mut failed_checkpoints = 0;
-        for stats in &live.checkpoints {
-            completed_checkpoints.extend(
-                stats
-                    .completed
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .iter()
-                    .cloned(),
-            );
-            failed_checkpoints += stats.failed.load(Ordering::Relaxed);
-        }
         JobSnapshot {
             status: live.status,
             attempt: live.attempt,
@@ -222,8 +199,7 @@ impl JobWatch {
             modified_ms: live.modified_ms,
             error: live.error.clone(),
             metrics: live.metrics.report(),
-            completed_checkpoints,
-            failed_checkpoints,
+            checkpoints: live.checkpoints.clone(),
             exceptions: live.exceptions.clone(),
             restored_from: live.restored_from.clone(),
         }

@@ -173,10 +173,7 @@ impl Dispatcher {
                 for report in early {
                     let _ = handle.reports.send(report);
                 }
-                job.checkpoint_stats.push(CheckpointCounters {
-                    completed: Arc::clone(&handle.stats),
-                    failed: Arc::clone(&handle.failed),
-                });
+                job.checkpoint_stats.push(handle.counters());
                 job.coordinator = Some(handle);
             }
             Ok(Some(handle)) => {

@@ -3,6 +3,7 @@
 
 use super::worker_metrics::WorkerMetrics;
 use super::*;
+use crate::jobmanager::monitoring::{Vertex, vertices};
 
 /// One worker process of a job attempt.
 #[derive(Debug)]
@@ -21,6 +22,10 @@ pub(super) struct WorkerState {
 pub(super) struct JobRecord {
     pub(super) id: String,
     pub(super) request: SubmitRequest,
+    /// The request's plan, shared with the answers that show it.
+    pub(super) plan: Arc<serde_json::Value>,
+    /// The plan's vertices, derived once.
+    pub(super) vertices: Arc<Vec<Vertex>>,
     pub(super) status: JobStatus,
     pub(super) error: Option<String>,
     pub(super) waiting: Option<String>,
@@ -83,13 +88,6 @@ impl JobRecord {
     }
 }
 
-/// What one attempt's checkpoint coordinator counts: its completed checkpoints and failures.
-#[derive(Debug)]
-pub(super) struct CheckpointCounters {
-    pub(super) completed: Arc<Mutex<Vec<CheckpointStats>>>,
-    pub(super) failed: Arc<std::sync::atomic::AtomicU64>,
-}
-
 impl JobRecord {
     /// Where the pipelines of the attempt run: each pipeline's worker and each worker's data
     /// address.
@@ -125,6 +123,8 @@ impl JobRecord {
             restore_from: None,
             resolved: None,
             resolving: false,
+            plan: Arc::new(request.plan.plan.clone()),
+            vertices: Arc::new(vertices(&request.plan.plan)),
             request,
             status: JobStatus::Created,
             error: None,

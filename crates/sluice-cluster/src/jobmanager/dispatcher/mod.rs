@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sluice_runtime::checkpoint::{
-    CheckpointStats, CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure,
+    CheckpointCounters, CoordinatorHandle, RestartStrategy, RestartTracker, SavepointFailure,
     TaskReport, latest_checkpoint_of, request_savepoint, resolve_restore_point,
 };
 use sluice_runtime::deploy::protocol::{
@@ -56,7 +56,7 @@ pub(crate) use queries::subtasks_of;
 pub use worker_metrics::MetricsReading;
 pub(crate) use worker_metrics::WorkerMetrics;
 
-use job::{CheckpointCounters, JobRecord, RestoreQuery, WorkerState, overview};
+use job::{JobRecord, RestoreQuery, WorkerState, overview};
 use state::{Locked, Outgoing, State, TaskManagerEntry, lock, now_ms, send};
 
 /// The writing end of a control connection, shared by the threads that send on it.
@@ -111,6 +111,14 @@ impl Dispatcher {
     /// The state, locked until the returned guard drops; then its outbox is sent.
     fn locked(&self) -> Locked<'_> {
         Locked(Some(lock(&self.state)))
+    }
+
+    /// Whether another thread holds the state now (perhaps across blocking work).
+    pub fn busy(&self) -> bool {
+        matches!(
+            self.state.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
     }
 
     /// A dispatcher with no TaskManagers; with a `store`, the jobs it holds are recovered

@@ -36,6 +36,7 @@ impl Dispatcher {
             .collect();
         Some(JobView {
             details: details(job),
+            vertices: Arc::clone(&job.vertices),
             submitted_ms: job.submitted_ms,
             now_ms: now_ms(),
             workers,
@@ -108,7 +109,7 @@ impl Dispatcher {
 fn details(job: &JobRecord) -> JobDetails {
     JobDetails {
         overview: overview(job),
-        plan: job.request.plan.plan.clone(),
+        plan: Arc::clone(&job.plan),
         pipelines: job.request.plan.pipelines,
         placement: job
             .workers
@@ -123,12 +124,6 @@ fn details(job: &JobRecord) -> JobDetails {
 
 /// A job's checkpoints over all its attempts.
 fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
-    let mut completed = Vec::new();
-    let mut failed = 0;
-    for counters in &job.checkpoint_stats {
-        completed.extend(lock(&counters.completed).iter().cloned());
-        failed += counters.failed.load(std::sync::atomic::Ordering::Relaxed);
-    }
     // The job's options may choose the state backend (a program may choose its own).
     let backend = job
         .request
@@ -140,8 +135,7 @@ fn checkpoints_view(job: &JobRecord) -> CheckpointsView {
     CheckpointsView {
         config: job.request.plan.checkpointing.clone(),
         state_backend: flink_state_backend(backend),
-        completed,
-        failed,
+        attempts: job.checkpoint_stats.clone(),
         restored: job
             .restore_from
             .clone()

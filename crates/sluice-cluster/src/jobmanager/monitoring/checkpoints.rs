@@ -2,7 +2,9 @@
 //! sizes and durations, the latest, the recent history) and `/jobs/{jobid}/checkpoints/config`.
 
 use serde_json::{Value, json};
-use sluice_runtime::checkpoint::{CheckpointConfig, CheckpointStats, CheckpointingMode};
+use sluice_runtime::checkpoint::{
+    CheckpointConfig, CheckpointCounters, CheckpointStats, CheckpointingMode,
+};
 
 /// How many checkpoints the history lists, newest first (Flink's `web.checkpoints.history`).
 pub const HISTORY: usize = 10;
@@ -14,12 +16,26 @@ pub struct CheckpointsView {
     pub config: Option<CheckpointConfig>,
     /// The state backend's name.
     pub state_backend: String,
-    /// Its completed checkpoints and savepoints over all attempts, oldest first.
-    pub completed: Vec<CheckpointStats>,
-    /// How many failed.
-    pub failed: u64,
+    /// Each attempt's checkpoint statistics, shared with its coordinator: read when an answer
+    /// needs them.
+    pub attempts: Vec<CheckpointCounters>,
     /// The checkpoint the current attempt restored, if any, and when it started.
     pub restored: Option<(String, u64)>,
+}
+
+impl CheckpointsView {
+    /// The completed checkpoints and savepoints over all attempts, oldest first.
+    pub fn completed(&self) -> Vec<CheckpointStats> {
+        self.attempts
+            .iter()
+            .flat_map(CheckpointCounters::completed)
+            .collect()
+    }
+
+    /// How many checkpoints failed over all attempts.
+    pub fn failed(&self) -> u64 {
+        self.attempts.iter().map(CheckpointCounters::failed).sum()
+    }
 }
 
 /// Flink's class name of the state backend Sluice names `backend` (`hashmap`, `rocksdb`).
@@ -90,7 +106,8 @@ fn completed(stats: &CheckpointStats) -> Value {
 /// `/jobs/{jobid}/checkpoints`.
 pub fn checkpoints(view: &super::JobView) -> Value {
     let checkpoints = &view.checkpoints;
-    let all = &checkpoints.completed;
+    let all = &checkpoints.completed();
+    let failed = checkpoints.failed();
     let mut latest = serde_json::Map::new();
     if let Some(last) = all.iter().rev().find(|c| !c.savepoint) {
         latest.insert("completed".into(), completed(last));
@@ -113,10 +130,10 @@ pub fn checkpoints(view: &super::JobView) -> Value {
     json!({
         "counts": {
             "restored": u64::from(checkpoints.restored.is_some()),
-            "total": completed_count + checkpoints.failed,
+            "total": completed_count + failed,
             "in_progress": 0,
             "completed": completed_count,
-            "failed": checkpoints.failed,
+            "failed": failed,
         },
         "summary": {
             "checkpointed_size": summary(all.iter().map(|c| c.bytes).collect()),
@@ -200,8 +217,8 @@ mod tests {
     #[test]
     fn counts_latest_and_newest_first_history() {
         let mut view = super::super::tests::view(crate::jobmanager::views::JobStatus::Running);
-        view.checkpoints.completed = (1..=12).map(|id| stats(id, 100 * id, id == 5)).collect();
-        view.checkpoints.failed = 2;
+        let completed = (1..=12).map(|id| stats(id, 100 * id, id == 5)).collect();
+        view.checkpoints.attempts = vec![CheckpointCounters::new(completed, 2)];
         let value = checkpoints(&view);
         assert_eq!(value["counts"]["completed"], 12);
         assert_eq!(value["counts"]["total"], 14);

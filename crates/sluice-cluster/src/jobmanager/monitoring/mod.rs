@@ -3,6 +3,8 @@
 //! subtasks, the job's plan, and the dashboard's configuration. Built from a [`JobView`]
 //! copied out of the dispatcher, so no lock is held while the JSON is written.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 use sluice_runtime::checkpoint::RestartStrategy;
 use sluice_runtime::job_id::JobId;
@@ -28,6 +30,8 @@ pub const REFRESH_INTERVAL_MS: u64 = 3000;
 pub struct JobView {
     /// The job as the job-management API shows it.
     pub details: JobDetails,
+    /// Its vertices, derived from its plan once ([`vertices`]).
+    pub vertices: Arc<Vec<Vertex>>,
     /// When it was submitted, ms since the epoch.
     pub submitted_ms: u64,
     /// Now, ms since the epoch.
@@ -147,10 +151,8 @@ impl Vertex {
 }
 
 /// The vertex of `view`'s job whose id is `vertex_id`.
-fn vertex_of(view: &JobView, vertex_id: &str) -> Option<Vertex> {
-    vertices(&view.details.plan)
-        .into_iter()
-        .find(|v| v.id == vertex_id)
+fn vertex_of<'a>(view: &'a JobView, vertex_id: &str) -> Option<&'a Vertex> {
+    view.vertices.iter().find(|v| v.id == vertex_id)
 }
 
 /// Flink's execution states, in the order its API lists them.
@@ -372,7 +374,7 @@ fn vertex_entry(view: &JobView, vertex: &Vertex) -> Value {
 
 /// `/jobs/{jobid}/plan`'s plan: the job's vertices as Flink's JSON plan.
 pub fn plan(view: &JobView) -> Value {
-    plan_of(view, &vertices(&view.details.plan))
+    plan_of(view, &view.vertices)
 }
 
 /// The plan of `view`'s job, whose vertices are `vertices`.
@@ -421,7 +423,7 @@ fn plan_of(view: &JobView, vertices: &[Vertex]) -> Value {
 pub fn job_details(view: &JobView) -> Value {
     let details = &view.details;
     let status = details.overview.state;
-    let vertices = vertices(&details.plan);
+    let vertices = &view.vertices;
     let entries: Vec<Value> = vertices.iter().map(|v| vertex_entry(view, v)).collect();
     let vertex_states = entries
         .iter()
@@ -465,7 +467,7 @@ pub fn job_details(view: &JobView) -> Value {
     value["timestamps"] = Value::Object(timestamps);
     value["vertices"] = Value::Array(entries);
     value["status-counts"] = state_counts(vertex_states.iter().map(String::as_str));
-    value["plan"] = plan_of(view, &vertices);
+    value["plan"] = plan_of(view, vertices);
     value
 }
 
@@ -474,7 +476,7 @@ pub fn job_details(view: &JobView) -> Value {
 pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
     let status = view.details.overview.state;
-    let subtasks: Vec<Value> = subtasks(view, &vertex)
+    let subtasks: Vec<Value> = subtasks(view, vertex)
         .iter()
         .map(|s| {
             let finished = s.worker.is_some_and(|w| w.finished);
@@ -507,7 +509,7 @@ pub fn vertex_details(view: &JobView, vertex_id: &str) -> Option<Value> {
 pub fn subtask_times(view: &JobView, vertex_id: &str) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
     let overview = &view.details.overview;
-    let subtasks: Vec<Value> = subtasks(view, &vertex)
+    let subtasks: Vec<Value> = subtasks(view, vertex)
         .iter()
         .map(|s| {
             let mut timestamps = serde_json::Map::new();
@@ -612,13 +614,14 @@ mod tests {
                     last_modification: 1000,
                     tasks: Default::default(),
                 },
-                plan: plan(),
+                plan: Arc::new(plan()),
                 pipelines: 2,
                 placement: vec![("tm-1".into(), vec![0, 1])],
                 data_addresses: vec![None],
                 attempt: 1,
                 restored_from: None,
             },
+            vertices: Arc::new(vertices(&plan())),
             submitted_ms: 900,
             now_ms: 1500,
             checkpoints: CheckpointsView::default(),

@@ -5,15 +5,15 @@
 
 use sluice_runtime::metrics::MetricSample as Sample;
 
-use super::{JobView, SUBTASK_METRICS, subtasks, vertices};
+use super::{JobView, SUBTASK_METRICS, subtasks};
 use crate::jobmanager::monitor::Monitor;
 
 /// The samples of the subtasks of `view`'s job that run on TaskManager `task_manager`.
 pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
     let job = &view.details.overview;
     let mut samples = Vec::new();
-    for vertex in vertices(&view.details.plan) {
-        for subtask in subtasks(view, &vertex) {
+    for vertex in view.vertices.iter() {
+        for subtask in subtasks(view, vertex) {
             let Some(worker) = subtask.worker.filter(|w| w.task_manager == task_manager) else {
                 continue;
             };
@@ -67,8 +67,8 @@ pub fn job_samples(view: &JobView) -> Vec<Sample> {
         ("job_id", job.jid.as_str()),
         ("job_name", job.name.as_str()),
     ];
-    let checkpoints = &view.checkpoints;
-    let last = checkpoints.completed.iter().rev().find(|c| !c.savepoint);
+    let completed = view.checkpoints.completed();
+    let last = completed.iter().rev().find(|c| !c.savepoint);
     let running = job.state == crate::jobmanager::views::JobStatus::Running;
     [
         ("uptime", if running { job.duration as f64 } else { 0.0 }),
@@ -78,13 +78,12 @@ pub fn job_samples(view: &JobView) -> Vec<Sample> {
         ),
         (
             "numberOfCompletedCheckpoints",
-            checkpoints
-                .completed
-                .iter()
-                .filter(|c| !c.savepoint)
-                .count() as f64,
+            completed.iter().filter(|c| !c.savepoint).count() as f64,
         ),
-        ("numberOfFailedCheckpoints", checkpoints.failed as f64),
+        (
+            "numberOfFailedCheckpoints",
+            view.checkpoints.failed() as f64,
+        ),
         (
             "lastCheckpointDuration",
             last.map_or(0.0, |c| c.duration.as_millis() as f64),

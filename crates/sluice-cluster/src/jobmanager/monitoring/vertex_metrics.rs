@@ -28,7 +28,7 @@ fn text(value: f64) -> String {
 /// unknown vertex.
 pub fn vertex_metrics(view: &JobView, vertex_id: &str, get: Option<&str>) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
-    let values = subtask_values(view, &vertex);
+    let values = subtask_values(view, vertex);
     let Some(get) = get else {
         let ids: Vec<Value> = (0..values.len())
             .flat_map(|s| {
@@ -62,7 +62,7 @@ pub fn aggregated_metrics(
     agg: Option<&str>,
 ) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
-    let values = subtask_values(view, &vertex);
+    let values = subtask_values(view, vertex);
     let Some(get) = get else {
         let ids: Vec<Value> = SUBTASK_METRICS.iter().map(|n| json!({ "id": n })).collect();
         return Some(Value::Array(ids));
@@ -110,7 +110,7 @@ pub fn aggregated_metrics(
 /// `/jobs/{jobid}/vertices/{vertexid}/watermarks`: each subtask's input watermark.
 pub fn watermarks(view: &JobView, vertex_id: &str) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
-    let entries: Vec<Value> = subtasks(view, &vertex)
+    let entries: Vec<Value> = subtasks(view, vertex)
         .iter()
         .map(|s| {
             json!({
@@ -138,7 +138,7 @@ fn level(ratio: f64) -> &'static str {
 /// reporting interval spent blocked on a full output, and its level.
 pub fn backpressure(view: &JobView, vertex_id: &str) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
-    let subtasks: Vec<Value> = subtasks(view, &vertex)
+    let subtasks: Vec<Value> = subtasks(view, vertex)
         .iter()
         .map(|s| {
             let ratio = (s.backpressured_per_second / 1000.0).clamp(0.0, 1.0);
