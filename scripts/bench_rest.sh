@@ -6,7 +6,9 @@
 #     latency p50/p99 from each request's scheduled time (examples/bench_rest_load.rs);
 #   - with Sluice, the Prometheus endpoints of the JobManager and both TaskManagers scraped
 #     every second as well;
-#   - the job's throughput with that load, against the same job without it;
+#   - the job's throughput with that load, against the same job without it; and with a
+#     baseline load of the same requests to `/config` (no job data, no Prometheus): the cost
+#     of the connections and of the load generator itself;
 #   - the dashboard's first load in headless Chromium (examples/bench_dashboard_load.rs), when
 #     chromedriver is installed (scripts/install-chromium.sh).
 #
@@ -80,7 +82,14 @@ sluice_loaded() {
     "$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --scrape "$scrapes"
     wait "$run"
 }
+sluice_baseline() {
+    "$SLUICE" run -p 2 "$JOB" --report "$1" --records "$NS" --payload 0 >/dev/null &
+    local run=$!
+    "$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --paths /config
+    wait "$run"
+}
 compare sluice sluice_quiet sluice_loaded
+compare sluice-baseline sluice_quiet sluice_baseline
 if command -v chromedriver >/dev/null; then
     "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:18081/ \
         --chromedriver "$(command -v chromedriver)" | sed 's/^/sluice /'

@@ -215,6 +215,16 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
     );
     let nodes = plan["plan"]["nodes"].as_array().unwrap();
     assert_eq!(vertices.len(), nodes.len());
+    let job_metrics = checked_get(
+        &cluster,
+        &api,
+        "/jobs/{jobid}/metrics",
+        &format!("{job_path}/metrics?get=uptime,numRestarts"),
+    );
+    assert_eq!(job_metrics[1]["id"], "numRestarts");
+    assert_eq!(job_metrics[1]["value"], "0");
+    let uptime: f64 = job_metrics[0]["value"].as_str().unwrap().parse().unwrap();
+    assert!(uptime > 0.0, "{job_metrics}");
     assert!(vertices.len() >= 2, "a source and a keyed count: {job:#}");
     // The socket source and the file sink run once; tokenizing and counting at `-p 2`.
     let parallelisms: Vec<u64> = vertices

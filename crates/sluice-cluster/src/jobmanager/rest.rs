@@ -15,6 +15,7 @@
 //! | `GET /jobs/overview` | every job, newest first |
 //! | `GET /jobs/{id}` | one job: its vertices with their record counts, plan and placement |
 //! | `GET /jobs/{id}/plan` | the job's vertices as Flink's JSON plan |
+//! | `GET /jobs/{id}/metrics[?get=…]` | its metrics (uptime, restarts, checkpoints), or their values |
 //! | `GET /jobs/{id}/checkpoints` | checkpoint counts, summary, latest and history |
 //! | `GET /jobs/{id}/checkpoints/config` | the job's checkpointing (404 if it has none) |
 //! | `GET /jobs/{id}/exceptions` | why its attempts failed, newest first |
@@ -139,6 +140,7 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
         .route("/jobs/overview", get(jobs))
         .route("/jobs/{jobid}", get(job).patch(patch_job))
         .route("/jobs/{jobid}/plan", get(job_plan))
+        .route("/jobs/{jobid}/metrics", get(job_metrics))
         .route("/jobs/{jobid}/checkpoints", get(job_checkpoints))
         .route("/jobs/{jobid}/exceptions", get(job_exceptions))
         .route("/jobs/{jobid}/config", get(job_config))
@@ -326,15 +328,35 @@ async fn job_manager_metrics(
 ) -> Response {
     answer(dispatcher, move |d| {
         let metrics = monitoring::prometheus::job_manager_metrics(d);
-        let entries: Vec<_> = match query.get("get") {
-            None => metrics.iter().map(|(id, _)| json!({ "id": id })).collect(),
-            Some(get) => get
-                .split(',')
-                .filter_map(|id| metrics.iter().find(|(name, _)| *name == id.trim()))
-                .map(|(id, value)| json!({ "id": id, "value": value.to_string() }))
-                .collect(),
-        };
-        Ok(serde_json::Value::Array(entries))
+        Ok(metric_answer(&metrics, query.get("get")))
+    })
+    .await
+}
+
+/// The answer of a metrics path: the ids of `metrics`, or with `get` (comma-separated ids) the
+/// values of those asked for, as Flink gives them (`[{"id", "value"}]`, values as text).
+fn metric_answer(metrics: &[(&str, f64)], get: Option<&String>) -> serde_json::Value {
+    let entries: Vec<_> = match get {
+        None => metrics.iter().map(|(id, _)| json!({ "id": id })).collect(),
+        Some(get) => get
+            .split(',')
+            .filter_map(|id| metrics.iter().find(|(name, _)| *name == id.trim()))
+            .map(|(id, value)| json!({ "id": id, "value": value.to_string() }))
+            .collect(),
+    };
+    serde_json::Value::Array(entries)
+}
+
+/// `GET /jobs/{jobid}/metrics`: the job's metrics (uptime, restarts, checkpoints), or with
+/// `get` their values.
+async fn job_metrics(
+    State(dispatcher): Shared,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    job_answer(dispatcher, id, move |view| {
+        let metrics = monitoring::prometheus::job_metrics(view);
+        Ok(metric_answer(&metrics, query.get("get")))
     })
     .await
 }

@@ -60,17 +60,14 @@ pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
     samples
 }
 
-/// The samples of `view`'s job on the JobManager: its uptime, restarts and checkpoints.
-pub fn job_samples(view: &JobView) -> Vec<Sample> {
+/// The metrics of `view`'s job by Flink's names (`/jobs/{jobid}/metrics`, and its Prometheus
+/// samples on the JobManager): its uptime (ms), restarts and checkpoints.
+pub fn job_metrics(view: &JobView) -> Vec<(&'static str, f64)> {
     let job = &view.details.overview;
-    let labels = [
-        ("job_id", job.jid.as_str()),
-        ("job_name", job.name.as_str()),
-    ];
     let completed = view.checkpoints.completed();
     let last = completed.iter().rev().find(|c| !c.savepoint);
     let running = job.state == crate::jobmanager::views::JobStatus::Running;
-    [
+    vec![
         ("uptime", if running { job.duration as f64 } else { 0.0 }),
         (
             "numRestarts",
@@ -90,9 +87,21 @@ pub fn job_samples(view: &JobView) -> Vec<Sample> {
         ),
         ("lastCheckpointSize", last.map_or(0.0, |c| c.bytes as f64)),
     ]
-    .into_iter()
-    .map(|(metric, value)| Sample::new(format!("flink_jobmanager_job_{metric}"), &labels, value))
-    .collect()
+}
+
+/// The samples of `view`'s job on the JobManager: [`job_metrics`], labelled with the job.
+pub fn job_samples(view: &JobView) -> Vec<Sample> {
+    let job = &view.details.overview;
+    let labels = [
+        ("job_id", job.jid.as_str()),
+        ("job_name", job.name.as_str()),
+    ];
+    job_metrics(view)
+        .into_iter()
+        .map(|(metric, value)| {
+            Sample::new(format!("flink_jobmanager_job_{metric}"), &labels, value)
+        })
+        .collect()
 }
 
 /// The JobManager's own metrics by Flink's names (`/jobmanager/metrics`, and its Prometheus
