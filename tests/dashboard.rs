@@ -160,6 +160,20 @@ fn the_dashboard_shows_a_running_jobs_graph_and_cancels_it() {
             .unwrap();
         texts_of(&browser, "main h1 .state.CANCELED", 1).await;
         screenshot(&browser, "4-canceled").await;
+
+        // The TaskManagers with their memory: used (as they report it) of the host's.
+        browser
+            .goto(&format!("{base}/#/taskmanagers"))
+            .await
+            .unwrap();
+        let memory = texts_of(&browser, "td.memory", 1).await;
+        assert!(
+            memory[0].contains(" / ")
+                && !memory[0].starts_with("0 B")
+                && !memory[0].ends_with("0 B"),
+            "{memory:?}"
+        );
+        screenshot(&browser, "5-task-managers").await;
         browser.close().await.unwrap();
     });
     cluster.wait_for_state(&id, "CANCELED");

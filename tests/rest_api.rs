@@ -98,6 +98,18 @@ fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> 
     value
 }
 
+/// What `ready` gives once it gives something (polled for up to 30 s).
+fn wait_until<T>(mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// The records the job's vertices have written so far, summed.
 fn records_written(job: &Value) -> u64 {
     job["vertices"]
@@ -137,6 +149,30 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         &api,
         "/taskmanagers/{taskmanagerid}",
         &format!("/taskmanagers/{manager_id}"),
+    );
+    assert!(
+        manager["hardware"]["cpuCores"].as_u64() > Some(0),
+        "{manager}"
+    );
+    assert!(
+        manager["hardware"]["physicalMemory"].as_u64() > Some(0),
+        "{manager}"
+    );
+    let path = format!("/taskmanagers/{manager_id}/metrics?get=Status.Process.Memory.RSS");
+    let usage = wait_until(|| {
+        let (_, usage) = cluster.get_with_status(&path);
+        usage[0]["value"].is_string().then_some(usage)
+    });
+    checked_get(
+        &cluster,
+        &api,
+        "/taskmanagers/{taskmanagerid}/metrics",
+        &path,
+    );
+    let rss: f64 = usage[0]["value"].as_str().unwrap().parse().unwrap();
+    assert!(
+        rss > 1e6,
+        "the TaskManager and its worker use memory: {usage}"
     );
     // The job's two parallel pipelines, one slot each: source and sink in the first.
     let slots = manager["allocatedSlots"].as_array().unwrap();
@@ -207,6 +243,15 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
     let job = checked_get(&cluster, &api, "/jobs/{jobid}", &job_path);
     assert_eq!(job["state"], "RUNNING");
     let vertices = job["vertices"].as_array().unwrap();
+    // A job that waits for its socket's lines is idle most of the time, and busy a little.
+    let time = |name: &str| {
+        vertices
+            .iter()
+            .filter_map(|v| v["metrics"][name].as_f64())
+            .sum::<f64>()
+    };
+    assert!(time("accumulated-idle-time") > 0.0, "{job:#}");
+    assert!(time("accumulated-busy-time") > 0.0, "{job:#}");
     let plan = checked_get(
         &cluster,
         &api,

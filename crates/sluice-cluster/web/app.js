@@ -126,10 +126,13 @@ async function taskManagersPage() {
     <tr><td>${esc(m.id)}</td><td>${esc(m.host)}</td>
       <td>${esc(m.freeSlots)} / ${esc(m.slotsNumber)}</td>
       <td>${esc(m.assignedTasks ?? 0)}</td>
+      <td>${esc(m.hardware?.cpuCores ?? "")}</td>
+      <td class="memory">${bytes(m.memoryUsed ?? 0)} / ${bytes(m.hardware?.physicalMemory ?? 0)}</td>
       <td>${time(m.timeSinceLastHeartbeat)}</td></tr>`).join("");
   return `<h1>Task managers</h1>
-    <table><thead><tr><th>Id</th><th>Host</th><th>Free slots</th><th>Tasks</th><th>Last heartbeat</th></tr></thead>
-    <tbody>${rows || `<tr><td colspan="5" class="muted">No task managers registered.</td></tr>`}</tbody></table>`;
+    <table><thead><tr><th>Id</th><th>Host</th><th>Free slots</th><th>Tasks</th><th>CPU cores</th>
+      <th>Memory used / physical</th><th>Last heartbeat</th></tr></thead>
+    <tbody>${rows || `<tr><td colspan="7" class="muted">No task managers registered.</td></tr>`}</tbody></table>`;
 }
 
 async function jobManagerPage() {

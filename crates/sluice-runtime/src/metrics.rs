@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,13 +72,42 @@ impl OperatorMetrics {
     }
 }
 
-/// The counters of one subtask as a whole.
-#[derive(Debug, Default)]
+/// The counters of one subtask as a whole: from its start, the time it was blocked on full
+/// output channels (backpressured) and waiting for input (idle); the rest it was busy.
+#[derive(Debug)]
 pub struct TaskMetrics {
+    started: Instant,
     backpressured_nanos: AtomicU64,
+    idle_nanos: AtomicU64,
+}
+
+impl Default for TaskMetrics {
+    fn default() -> Self {
+        TaskMetrics {
+            started: Instant::now(),
+            backpressured_nanos: AtomicU64::new(0),
+            idle_nanos: AtomicU64::new(0),
+        }
+    }
 }
 
 impl TaskMetrics {
+    /// Adds time the subtask spent waiting for input (or, a source, for data to read).
+    pub fn add_idle(&self, waited: Duration) {
+        self.idle_nanos
+            .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Total time waiting for input.
+    pub fn idle(&self) -> Duration {
+        Duration::from_nanos(self.idle_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Time since the subtask started.
+    pub fn running(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Adds time the subtask spent blocked on a full output channel.
     pub fn add_backpressure(&self, blocked: Duration) {
         if !blocked.is_zero() {
@@ -140,6 +169,21 @@ pub struct TaskSummary {
     pub subtask: usize,
     /// Time spent blocked on full output channels, in milliseconds.
     pub backpressured_ms: u64,
+    /// Time spent waiting for input, in milliseconds.
+    #[serde(default)]
+    pub idle_ms: u64,
+    /// Time since it started, in milliseconds.
+    #[serde(default)]
+    pub running_ms: u64,
+}
+
+impl TaskSummary {
+    /// Time it was neither waiting for input nor blocked on output, in milliseconds.
+    pub fn busy_ms(&self) -> u64 {
+        self.running_ms
+            .saturating_sub(self.idle_ms)
+            .saturating_sub(self.backpressured_ms)
+    }
 }
 
 impl MetricRegistry {
@@ -229,6 +273,8 @@ impl MetricRegistry {
                 name: entry.name.clone(),
                 subtask: entry.subtask,
                 backpressured_ms: entry.metrics.backpressured().as_millis() as u64,
+                idle_ms: entry.metrics.idle().as_millis() as u64,
+                running_ms: entry.metrics.running().as_millis() as u64,
             })
             .collect()
     }
@@ -259,6 +305,16 @@ pub struct MetricsReport {
     pub operators: Vec<OperatorReading>,
     /// Each task subtask's counters.
     pub tasks: Vec<TaskSummary>,
+}
+
+/// CPU time and resident memory of some processes, summed: what a TaskManager reports of
+/// itself and its workers every heartbeat, and what the processes' metrics show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessUsage {
+    /// CPU time used, user and system, in seconds.
+    pub cpu_seconds: f64,
+    /// Resident memory, in bytes.
+    pub rss_bytes: u64,
 }
 
 /// One sample of a metric as a Prometheus endpoint shows it: its name
@@ -359,5 +415,18 @@ mod tests {
         task.add_backpressure(Duration::from_millis(5));
         task.add_backpressure(Duration::from_millis(7));
         assert_eq!(registry.task_summaries()[0].backpressured_ms, 12);
+    }
+
+    #[test]
+    fn a_subtask_is_busy_when_neither_idle_nor_backpressured() {
+        let registry = MetricRegistry::new();
+        let task = registry.task(0, "Map", 0);
+        task.add_idle(Duration::from_millis(20));
+        task.add_backpressure(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(50));
+        let summary = &registry.task_summaries()[0];
+        assert_eq!((summary.idle_ms, summary.backpressured_ms), (20, 10));
+        assert!(summary.running_ms >= 50, "{summary:?}");
+        assert_eq!(summary.busy_ms(), summary.running_ms - 30);
     }
 }

@@ -13,6 +13,8 @@ pub trait Monitor: Send + Sync + 'static {
     fn task_managers(&self) -> Vec<TaskManagerOverview>;
     /// One TaskManager with the slots each job uses on it.
     fn task_manager(&self, id: &str) -> Option<TaskManagerDetails>;
+    /// One TaskManager's metrics by Flink's names (its process's and workers' CPU and memory).
+    fn task_manager_metrics(&self, id: &str) -> Option<Vec<(&'static str, f64)>>;
     /// Every job, newest first.
     fn jobs(&self) -> Vec<JobOverview>;
     /// Whether there is a job `id`.
@@ -42,6 +44,10 @@ impl Monitor for Dispatcher {
 
     fn task_manager(&self, id: &str) -> Option<TaskManagerDetails> {
         Dispatcher::task_manager(self, id)
+    }
+
+    fn task_manager_metrics(&self, id: &str) -> Option<Vec<(&'static str, f64)>> {
+        Dispatcher::task_manager_metrics(self, id)
     }
 
     fn jobs(&self) -> Vec<JobOverview> {

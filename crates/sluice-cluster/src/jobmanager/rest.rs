@@ -9,6 +9,7 @@
 //! | `GET /overview` | TaskManagers, slots, jobs by state |
 //! | `GET /taskmanagers` | the registered TaskManagers |
 //! | `GET /taskmanagers/{id}` | one TaskManager with the slots each job uses |
+//! | `GET /taskmanagers/{id}/metrics[?get=…]` | its CPU time and load and memory, by Flink's names |
 //! | `GET /jobmanager/config` | the effective settings, `[{"key", "value"}]` (no secrets) |
 //! | `GET /jobmanager/metrics[?get=…]` | its metrics' names, or their values |
 //! | `GET /jobs` | every job's id and state |
@@ -134,6 +135,10 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
         .route("/overview", get(overview))
         .route("/taskmanagers", get(task_managers))
         .route("/taskmanagers/{taskmanagerid}", get(task_manager))
+        .route(
+            "/taskmanagers/{taskmanagerid}/metrics",
+            get(task_manager_metrics),
+        )
         .route("/jobmanager/config", get(job_manager_config))
         .route("/jobmanager/metrics", get(job_manager_metrics))
         .route("/jobs", get(job_ids))
@@ -307,6 +312,24 @@ async fn task_manager(State(dispatcher): Shared, Path(id): Path<String>) -> Resp
                 format!("no TaskManager with id {id}"),
             )
         })
+    })
+    .await
+}
+
+/// `GET /taskmanagers/{id}/metrics`: its metric ids, or with `get` their values.
+async fn task_manager_metrics(
+    State(dispatcher): Shared,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    answer(dispatcher, move |d| {
+        let metrics = d.task_manager_metrics(&id).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("no TaskManager with id {id}"),
+            )
+        })?;
+        Ok(metric_answer(&metrics, query.get("get")))
     })
     .await
 }

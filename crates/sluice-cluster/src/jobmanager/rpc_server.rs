@@ -105,6 +105,7 @@ fn task_manager_session(
     let outcome = loop {
         match read_message::<FromTaskManager, _>(&mut frames) {
             Ok(Some(FromTaskManager::Heartbeat)) => dispatcher.heartbeat(&id),
+            Ok(Some(FromTaskManager::Usage(usage))) => dispatcher.task_manager_usage(&id, usage),
             Ok(Some(FromTaskManager::FetchBlob { key })) => {
                 send_blob_in_background(dispatcher, &link, key);
             }

@@ -100,6 +100,24 @@ pub struct TaskManagerOverview {
     /// How many subtasks run on it.
     #[serde(rename = "assignedTasks", default)]
     pub assigned_tasks: usize,
+    /// Its host's CPU cores and memory.
+    #[serde(default)]
+    pub hardware: Hardware,
+    /// The resident memory of its process and its workers, in bytes, as it last reported
+    /// (Sluice's; 0 before its first report).
+    #[serde(rename = "memoryUsed", default)]
+    pub memory_used: u64,
+}
+
+/// A TaskManager's host (Flink's `hardware`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hardware {
+    /// Its CPU cores.
+    #[serde(rename = "cpuCores")]
+    pub cpu_cores: usize,
+    /// Its physical memory, in bytes (0 when unknown).
+    #[serde(rename = "physicalMemory")]
+    pub physical_memory: u64,
 }
 
 /// A job's use of a TaskManager's slots (`/taskmanagers/{id}`'s `allocatedSlots`).

@@ -14,9 +14,10 @@ use crate::jobmanager::monitoring::{
     CheckpointsView, JobView, Vertex, WorkerView, flink_state_backend, vertices,
 };
 use crate::jobmanager::views::{
-    AllocatedSlot, ClusterOverview, JobDetails, JobOverview, JobStatus, TaskManagerDetails,
-    TaskManagerOverview, status_name,
+    AllocatedSlot, ClusterOverview, Hardware, JobDetails, JobOverview, JobStatus,
+    TaskManagerDetails, TaskManagerOverview, status_name,
 };
+use crate::prometheus::process::{self, UsageSamples};
 
 /// The id of the one TaskManager of a local run: this process.
 pub const TASK_MANAGER: &str = "local";
@@ -28,6 +29,8 @@ const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 pub struct LocalJobs {
     warning: Option<String>,
     jobs: Mutex<Vec<LocalJob>>,
+    /// This process's CPU time and memory, read when asked for.
+    usage: Mutex<UsageSamples>,
 }
 
 struct LocalJob {
@@ -51,6 +54,7 @@ impl LocalJobs {
         LocalJobs {
             warning,
             jobs: Mutex::new(Vec::new()),
+            usage: Mutex::new(UsageSamples::default()),
         }
     }
 
@@ -104,8 +108,18 @@ impl LocalJobs {
             last_heartbeat_ms: now_ms(),
             data_port: 0,
             assigned_tasks,
+            hardware: Hardware {
+                cpu_cores: cores(),
+                physical_memory: process::physical_memory().unwrap_or(0),
+            },
+            memory_used: process::usage_with(&[]).rss_bytes,
         }
     }
+}
+
+/// This machine's CPU cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// A local job as `/jobs/overview` lists it.
@@ -170,6 +184,15 @@ impl Monitor for LocalJobs {
             overview: self.task_manager_overview(),
             allocated_slots,
         })
+    }
+
+    fn task_manager_metrics(&self, id: &str) -> Option<Vec<(&'static str, f64)>> {
+        if id != TASK_MANAGER {
+            return None;
+        }
+        let mut usage = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        usage.update(process::usage_with(&[]));
+        Some(usage.metrics(cores()))
     }
 
     fn jobs(&self) -> Vec<JobOverview> {

@@ -215,6 +215,12 @@ fn session(
     let link: Link = Arc::new(Mutex::new(writer));
     let _heartbeats =
         heartbeat::send_every(Arc::clone(&link), FromTaskManager::Heartbeat, interval);
+    let _usage = {
+        let workers = workers.clone();
+        let usage =
+            move || FromTaskManager::Usage(crate::prometheus::process::usage_with(&workers.pids()));
+        heartbeat::send_made_every(Arc::clone(&link), usage, interval, "usage")
+    };
     let session = Deployment {
         link,
         workers: workers.clone(),
@@ -283,6 +289,8 @@ fn register(
             slots: config.task_slots,
             data_port: config.taskmanager_data_port,
             prometheus: config.prometheus,
+            cpu_cores: std::thread::available_parallelism().map_or(1, usize::from),
+            physical_memory: crate::prometheus::process::physical_memory().unwrap_or(0),
         }),
     )?;
     let (interval, timeout) = match read_message::<ToTaskManager, _>(&mut frames)? {

@@ -41,6 +41,12 @@ pub struct TaskManagerInfo {
     /// Whether it serves a Prometheus endpoint (and wants its subtasks' metrics).
     #[serde(default)]
     pub prometheus: bool,
+    /// Its host's CPU cores.
+    #[serde(default)]
+    pub cpu_cores: usize,
+    /// Its host's physical memory, in bytes (0 when unknown).
+    #[serde(default)]
+    pub physical_memory: u64,
 }
 
 /// A worker process introducing itself.
@@ -109,6 +115,8 @@ pub enum ToTaskManager {
 pub enum FromTaskManager {
     /// Still alive.
     Heartbeat,
+    /// Its process's and its workers' CPU time and memory, every heartbeat interval.
+    Usage(crate::metrics::ProcessUsage),
     /// Send the job binary with this SHA-256.
     FetchBlob {
         /// The binary's SHA-256, in hex.

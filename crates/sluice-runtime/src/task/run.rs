@@ -14,6 +14,7 @@ use sluice_state::InFlightData;
 use crate::checkpoint::{TaskCheckpoints, TaskMessage};
 use crate::error::TaskError;
 use crate::exchange::input_gate::{GateEvent, InputGate};
+use crate::metrics::TaskMetrics;
 use crate::signal::{CANCEL_CHECK_INTERVAL, CancelToken, TaskWaker};
 use crate::task::chain::{BoxedLink, ChainSnapshot, LinkResult};
 use crate::task::operator::TwoInputOperator;
@@ -410,6 +411,8 @@ pub struct Task {
     pub processing_time: ProcessingTimeService,
     /// The task's line to the checkpoint coordinator, when the job checkpoints.
     pub checkpoints: Option<TaskCheckpoints>,
+    /// The task's counters (the time it waits for input goes here).
+    pub metrics: Arc<TaskMetrics>,
 }
 
 impl Task {
@@ -432,6 +435,13 @@ impl Task {
             }
         }
         Ok(())
+    }
+
+    /// Waits for input (or its next timer) at most `wait`, counting the time as idle.
+    fn idle(&self, wait: Duration) {
+        let since = Instant::now();
+        self.waker.wait(self.processing_time.sleep_bound(wait));
+        self.metrics.add_idle(since.elapsed());
     }
 
     /// Runs the task to completion, failure or cancellation.
@@ -467,8 +477,7 @@ impl Task {
                         checkpoints.report_source_ended();
                     }
                     self.input.flush()?;
-                    self.waker
-                        .wait(self.processing_time.sleep_bound(CANCEL_CHECK_INTERVAL));
+                    self.idle(CANCEL_CHECK_INTERVAL);
                 }
                 InputStatus::MoreAvailable => {
                     if let Some(timeout) = self.buffer_timeout
@@ -483,7 +492,7 @@ impl Task {
                         self.input.flush()?;
                         last_flush = Instant::now();
                     }
-                    self.waker.wait(self.processing_time.sleep_bound(wait));
+                    self.idle(wait);
                 }
                 InputStatus::Finished => break,
             }

@@ -40,7 +40,7 @@ use super::coordinator::start_coordinator;
 use super::job_store::{JobStore, StoredJob};
 use super::placement::spread;
 pub use super::views::{
-    AllocatedSlot, ClusterOverview, JobDetails, JobException, JobOverview, JobStatus,
+    AllocatedSlot, ClusterOverview, Hardware, JobDetails, JobException, JobOverview, JobStatus,
     SubmitRequest, TaskManagerDetails, TaskManagerOverview, status_name,
 };
 

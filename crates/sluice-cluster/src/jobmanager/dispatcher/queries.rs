@@ -157,6 +157,11 @@ fn task_manager_overview(state: &State, entry: &TaskManagerEntry) -> TaskManager
         last_heartbeat_ms: now_ms().saturating_sub(since),
         data_port: entry.info.data_port,
         assigned_tasks,
+        hardware: Hardware {
+            cpu_cores: entry.info.cpu_cores,
+            physical_memory: entry.info.physical_memory,
+        },
+        memory_used: entry.usage.latest().map_or(0, |usage| usage.rss_bytes),
     }
 }
 

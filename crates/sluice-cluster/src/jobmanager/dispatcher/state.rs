@@ -2,6 +2,7 @@
 //! under the lock only once it is released.
 
 use super::*;
+use crate::prometheus::process::UsageSamples;
 
 #[derive(Debug)]
 pub(super) struct TaskManagerEntry {
@@ -9,6 +10,8 @@ pub(super) struct TaskManagerEntry {
     pub(super) link: Link,
     pub(super) last_heartbeat: Instant,
     pub(super) used_slots: usize,
+    /// Its latest reports of its own and its workers' CPU time and memory.
+    pub(super) usage: UsageSamples,
 }
 
 impl TaskManagerEntry {

@@ -2,6 +2,7 @@
 //! fails the attempts it ran).
 
 use super::*;
+use crate::prometheus::process::{ProcessUsage, UsageSamples};
 
 impl Dispatcher {
     /// Registers a TaskManager (replacing one of the same id) and schedules waiting jobs.
@@ -23,6 +24,7 @@ impl Dispatcher {
                 link,
                 last_heartbeat: Instant::now(),
                 used_slots: 0,
+                usage: UsageSamples::default(),
             },
         );
         self.schedule(&mut state);
@@ -33,6 +35,22 @@ impl Dispatcher {
         if let Some(entry) = self.locked().task_managers.get_mut(id) {
             entry.last_heartbeat = Instant::now();
         }
+    }
+
+    /// Notes a TaskManager's report of its CPU time and memory (a heartbeat too).
+    pub fn task_manager_usage(&self, id: &str, usage: ProcessUsage) {
+        if let Some(entry) = self.locked().task_managers.get_mut(id) {
+            entry.last_heartbeat = Instant::now();
+            entry.usage.update(usage);
+        }
+    }
+
+    /// A TaskManager's metrics by Flink's names (`/taskmanagers/{id}/metrics`): its process's
+    /// and its workers' CPU time, CPU load and resident memory.
+    pub fn task_manager_metrics(&self, id: &str) -> Option<Vec<(&'static str, f64)>> {
+        let state = self.locked();
+        let entry = state.task_managers.get(id)?;
+        Some(entry.usage.metrics(entry.info.cpu_cores))
     }
 
     /// A TaskManager's connection ended.

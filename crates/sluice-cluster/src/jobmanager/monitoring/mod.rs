@@ -181,27 +181,31 @@ fn subtask_state(status: JobStatus, finished: bool) -> &'static str {
     }
 }
 
-/// One subtask's record counts and time blocked by backpressure, from `report`.
+/// One subtask's record counts and its time blocked by backpressure, waiting for input (idle)
+/// and busy otherwise, from `report`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Counts {
     read: u64,
     write: u64,
     backpressured_ms: u64,
+    idle_ms: u64,
+    busy_ms: u64,
 }
 
 impl Counts {
     /// Subtask `subtask` of `vertex` in `report` (records into its head, out of its tail).
     fn of(report: &MetricsReport, vertex: &Vertex, subtask: usize) -> Counts {
         let operator = |uid: Option<&str>| uid.and_then(|uid| report.operator(uid, subtask));
+        let task = report
+            .tasks
+            .iter()
+            .find(|t| t.vertex == vertex.index && t.subtask == subtask);
         Counts {
             read: operator(vertex.head()).map_or(0, |o| o.records_in),
             write: operator(vertex.tail()).map_or(0, |o| o.records_out),
-            backpressured_ms: report
-                .tasks
-                .iter()
-                .filter(|t| t.vertex == vertex.index && t.subtask == subtask)
-                .map(|t| t.backpressured_ms)
-                .sum(),
+            backpressured_ms: task.map_or(0, |t| t.backpressured_ms),
+            idle_ms: task.map_or(0, |t| t.idle_ms),
+            busy_ms: task.map_or(0, |t| t.busy_ms()),
         }
     }
 
@@ -210,19 +214,29 @@ impl Counts {
             read: self.read + other.read,
             write: self.write + other.write,
             backpressured_ms: self.backpressured_ms + other.backpressured_ms,
+            idle_ms: self.idle_ms + other.idle_ms,
+            busy_ms: self.busy_ms + other.busy_ms,
         }
     }
 }
 
 /// One subtask of a vertex: its worker, counts now, records per second in and out, its
-/// input and output watermarks, and the ms per second it was backpressured.
+/// input and output watermarks, and the ms per second it was backpressured, idle and busy.
 struct Subtask<'a> {
     index: usize,
     worker: Option<&'a WorkerView>,
     counts: Counts,
     per_second: (f64, f64),
     watermarks: (i64, i64),
-    backpressured_per_second: f64,
+    time_per_second: TimeShares,
+}
+
+/// The ms per second a subtask was backpressured, idle and busy over the last interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct TimeShares {
+    backpressured: f64,
+    idle: f64,
+    busy: f64,
 }
 
 fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
@@ -233,21 +247,25 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
             let counts = reading
                 .and_then(|r| r.latest.as_ref())
                 .map_or_else(Counts::default, |r| Counts::of(r, vertex, index));
-            let (per_second, backpressured_per_second) =
-                match reading.and_then(|r| r.previous.as_ref()) {
-                    Some((seconds, before)) if *seconds > 0.0 => {
-                        let before = Counts::of(before, vertex, index);
-                        let rate = |now: u64, then: u64| now.saturating_sub(then) as f64 / seconds;
+            let (per_second, time_per_second) = match reading.and_then(|r| r.previous.as_ref()) {
+                Some((seconds, before)) if *seconds > 0.0 => {
+                    let before = Counts::of(before, vertex, index);
+                    let rate = |now: u64, then: u64| now.saturating_sub(then) as f64 / seconds;
+                    (
                         (
-                            (
-                                rate(counts.read, before.read),
-                                rate(counts.write, before.write),
-                            ),
-                            rate(counts.backpressured_ms, before.backpressured_ms),
-                        )
-                    }
-                    _ => ((0.0, 0.0), 0.0),
-                };
+                            rate(counts.read, before.read),
+                            rate(counts.write, before.write),
+                        ),
+                        TimeShares {
+                            backpressured: rate(counts.backpressured_ms, before.backpressured_ms)
+                                .min(1000.0),
+                            idle: rate(counts.idle_ms, before.idle_ms).min(1000.0),
+                            busy: rate(counts.busy_ms, before.busy_ms).min(1000.0),
+                        },
+                    )
+                }
+                _ => ((0.0, 0.0), TimeShares::default()),
+            };
             let watermarks =
                 reading
                     .and_then(|r| r.latest.as_ref())
@@ -267,7 +285,7 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
                 counts,
                 per_second,
                 watermarks,
-                backpressured_per_second,
+                time_per_second,
             }
         })
         .collect()
@@ -275,7 +293,7 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
 
 /// The metrics of a subtask by Flink's names, as `/metrics` and the Prometheus endpoints give
 /// them, in the order of [`Subtask::metric_values`].
-const SUBTASK_METRICS: [&str; 8] = [
+const SUBTASK_METRICS: [&str; 12] = [
     "numRecordsIn",
     "numRecordsOut",
     "numRecordsInPerSecond",
@@ -283,13 +301,18 @@ const SUBTASK_METRICS: [&str; 8] = [
     "currentInputWatermark",
     "currentOutputWatermark",
     "backPressuredTimeMsPerSecond",
+    "idleTimeMsPerSecond",
+    "busyTimeMsPerSecond",
     "accumulatedBackPressuredTimeMs",
+    "accumulatedIdleTimeMs",
+    "accumulatedBusyTimeMs",
 ];
 
 impl Subtask<'_> {
     /// The values of its [`SUBTASK_METRICS`].
-    fn metric_values(&self) -> [f64; 8] {
+    fn metric_values(&self) -> [f64; SUBTASK_METRICS.len()] {
         let (watermark_in, watermark_out) = self.watermarks;
+        let time = self.time_per_second;
         [
             self.counts.read as f64,
             self.counts.write as f64,
@@ -297,8 +320,12 @@ impl Subtask<'_> {
             self.per_second.1,
             watermark_in as f64,
             watermark_out as f64,
-            self.backpressured_per_second,
+            time.backpressured,
+            time.idle,
+            time.busy,
             self.counts.backpressured_ms as f64,
+            self.counts.idle_ms as f64,
+            self.counts.busy_ms as f64,
         ]
     }
 }
@@ -315,8 +342,8 @@ fn io_metrics(counts: Counts, per_second: (f64, f64), complete: bool) -> Value {
         "write-records": counts.write,
         "write-records-complete": complete,
         "accumulated-backpressured-time": counts.backpressured_ms,
-        "accumulated-idle-time": 0,
-        "accumulated-busy-time": 0.0,
+        "accumulated-idle-time": counts.idle_ms,
+        "accumulated-busy-time": counts.busy_ms as f64,
         "read-records-per-second": per_second.0,
         "write-records-per-second": per_second.1,
     })
@@ -596,6 +623,8 @@ mod tests {
                 name: "Source: numbers -> Map".into(),
                 subtask: 1,
                 backpressured_ms: 5 * scale,
+                idle_ms: 100 * scale,
+                running_ms: 1000 * scale,
             }],
         }
     }

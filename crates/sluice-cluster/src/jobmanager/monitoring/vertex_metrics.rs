@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{JobView, SUBTASK_METRICS, Vertex, subtasks, vertex_of};
 
 /// Each subtask's metric values, in the order of [`SUBTASK_METRICS`].
-fn subtask_values(view: &JobView, vertex: &Vertex) -> Vec<[f64; 8]> {
+fn subtask_values(view: &JobView, vertex: &Vertex) -> Vec<[f64; SUBTASK_METRICS.len()]> {
     subtasks(view, vertex)
         .iter()
         .map(|s| s.metric_values())
@@ -135,20 +135,22 @@ fn level(ratio: f64) -> &'static str {
 }
 
 /// `/jobs/{jobid}/vertices/{vertexid}/backpressure`: each subtask's share of the last
-/// reporting interval spent blocked on a full output, and its level.
+/// reporting interval spent blocked on a full output, and its level; and its shares idle
+/// (waiting for input) and busy.
 pub fn backpressure(view: &JobView, vertex_id: &str) -> Option<Value> {
     let vertex = vertex_of(view, vertex_id)?;
     let subtasks: Vec<Value> = subtasks(view, vertex)
         .iter()
         .map(|s| {
-            let ratio = (s.backpressured_per_second / 1000.0).clamp(0.0, 1.0);
+            let share = |ms_per_second: f64| (ms_per_second / 1000.0).clamp(0.0, 1.0);
+            let ratio = share(s.time_per_second.backpressured);
             json!({
                 "subtask": s.index,
                 "backpressure-level": level(ratio),
                 "backpressureLevel": level(ratio),
                 "ratio": ratio,
-                "idleRatio": 0.0,
-                "busyRatio": 1.0 - ratio,
+                "idleRatio": share(s.time_per_second.idle),
+                "busyRatio": share(s.time_per_second.busy),
             })
         })
         .collect();
@@ -220,6 +222,24 @@ mod tests {
         // Subtask 1 was blocked 15 ms now and 5 ms two seconds before: 5 ms per second.
         assert_eq!(value["subtasks"][1]["ratio"], 0.005);
         assert_eq!(value["subtasks"][1]["backpressure-level"], "ok");
+        // Idle 300 ms now, 100 ms before: 100 ms per second; busy the rest of its running
+        // time, (3000 - 300 - 15) - (1000 - 100 - 5) = 1790 ms in 2 s.
+        assert_eq!(value["subtasks"][1]["idleRatio"], 0.1);
+        assert_eq!(value["subtasks"][1]["busyRatio"], 0.895);
+        let got = vertex_metrics(
+            &view,
+            &source_id(),
+            Some("1.idleTimeMsPerSecond,1.busyTimeMsPerSecond,1.accumulatedIdleTimeMs"),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            json!([
+                {"id": "1.idleTimeMsPerSecond", "value": "100"},
+                {"id": "1.busyTimeMsPerSecond", "value": "895"},
+                {"id": "1.accumulatedIdleTimeMs", "value": "300"},
+            ])
+        );
         assert_eq!(level(0.3), "low");
         assert_eq!(level(0.9), "high");
         let marks = watermarks(&view, &source_id()).unwrap();

@@ -258,6 +258,7 @@ impl<'a> Deployment<'a> {
                     buffer_timeout: job.config.buffer_timeout,
                     processing_time: self.task_time.clone(),
                     checkpoints: self.checkpoint_lines.remove(&(v, subtask)),
+                    metrics: task_metrics,
                 });
             }
         }
