@@ -36,6 +36,12 @@ fn flink_api() -> OpenApi {
             "described as required; Flink names that field `className` in its answers",
         )
         .exempt(
+            "SubtaskCheckpointStatistics",
+            "clazz",
+            "described as required; Flink tells a subtask's statistics apart by `status` \
+             (`completed`)",
+        )
+        .exempt(
             "CheckpointConfigInfo",
             "mode",
             "described in upper case; Flink answers `exactly_once` / `at_least_once`",
@@ -382,6 +388,7 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
             .replace("{vertexid}", vertex)
             .replace("{taskmanagerid}", manager_id)
             .replace("{triggerid}", "no-such-trigger")
+            .replace("{checkpointid}", "1")
             .replace("{jarid}", &"0".repeat(64));
         let (status, value) = cluster.get_with_status(&path);
         if let Err(error) = own.check_get(&template, status, &value) {
@@ -480,6 +487,40 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
             .as_u64()
             .is_some()
     );
+
+    // The latest checkpoint in detail: each vertex's part, and a vertex's subtasks, whose
+    // state sizes add up to the vertex's.
+    let details_path = format!("{path}/details/{}", latest["id"]);
+    let details = checked_get(
+        &cluster,
+        &api,
+        "/jobs/{jobid}/checkpoints/details/{checkpointid}",
+        &details_path,
+    );
+    let parts = details["tasks"].as_object().unwrap();
+    let (vertex, part) = parts
+        .iter()
+        .max_by_key(|(_, part)| part["state_size"].as_u64())
+        .unwrap();
+    assert!(part["state_size"].as_u64() > Some(0), "{details:#}");
+    assert_eq!(part["num_subtasks"], part["num_acknowledged_subtasks"]);
+    let subtasks = checked_get(
+        &cluster,
+        &api,
+        "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}",
+        &format!("{details_path}/subtasks/{vertex}"),
+    );
+    let sizes: u64 = subtasks["subtasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state_size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(sizes), part["state_size"].as_u64(), "{subtasks:#}");
+    let (status, _) = cluster.get_with_status(&format!("{path}/details/999999"));
+    assert_eq!(status, 404);
+    let (status, _) = cluster.get_with_status(&format!("{path}/details/latest"));
+    assert_eq!(status, 400);
 
     let config = checked_get(
         &cluster,

@@ -19,6 +19,8 @@
 //! | `GET /jobs/{id}/metrics[?get=…]` | its metrics (uptime, restarts, checkpoints), or their values |
 //! | `GET /jobs/{id}/checkpoints` | checkpoint counts, summary, latest and history |
 //! | `GET /jobs/{id}/checkpoints/config` | the job's checkpointing (404 if it has none) |
+//! | `GET /jobs/{id}/checkpoints/details/{checkpoint}` | one checkpoint with each vertex's part |
+//! | `GET /jobs/{id}/checkpoints/details/{checkpoint}/subtasks/{vertex}` | a vertex's subtasks in it |
 //! | `GET /jobs/{id}/exceptions` | why its attempts failed, newest first |
 //! | `GET /jobs/{id}/config` | its parallelism, restart strategy and job options |
 //! | `GET /jobs/{id}/vertices/{vertex}` | one vertex with its subtasks |
@@ -152,6 +154,14 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
         .route(
             "/jobs/{jobid}/checkpoints/config",
             get(job_checkpoint_config),
+        )
+        .route(
+            "/jobs/{jobid}/checkpoints/details/{checkpointid}",
+            get(checkpoint_details),
+        )
+        .route(
+            "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}",
+            get(checkpoint_subtasks),
         )
         .route("/jobs/{jobid}/vertices/{vertexid}", get(vertex))
         .route(
@@ -459,6 +469,44 @@ async fn job_checkpoint_config(State(dispatcher): Shared, Path(id): Path<String>
     let no_config = format!("job {id} does not checkpoint");
     job_answer(dispatcher, id, move |view| {
         monitoring::checkpoint_config(view).ok_or((StatusCode::NOT_FOUND, no_config))
+    })
+    .await
+}
+
+/// A checkpoint id as the API takes it: a number (400 otherwise).
+fn checkpoint_id(id: &str) -> Result<u64, Failure> {
+    id.parse().map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("'{id}' is not a checkpoint id: a checkpoint id is a number"),
+        )
+    })
+}
+
+async fn checkpoint_details(
+    State(dispatcher): Shared,
+    Path((id, checkpoint)): Path<(String, String)>,
+) -> Response {
+    job_answer(dispatcher, id, move |view| {
+        let number = checkpoint_id(&checkpoint)?;
+        monitoring::checkpoint_details(view, number).ok_or((
+            StatusCode::NOT_FOUND,
+            format!("no completed checkpoint {checkpoint} is kept"),
+        ))
+    })
+    .await
+}
+
+async fn checkpoint_subtasks(
+    State(dispatcher): Shared,
+    Path((id, checkpoint, vertex)): Path<(String, String, String)>,
+) -> Response {
+    job_answer(dispatcher, id, move |view| {
+        let number = checkpoint_id(&checkpoint)?;
+        monitoring::checkpoint_subtasks(view, number, &vertex).ok_or((
+            StatusCode::NOT_FOUND,
+            format!("no completed checkpoint {checkpoint} with a vertex {vertex} is kept"),
+        ))
     })
     .await
 }

@@ -44,6 +44,8 @@ struct Pending {
     barrier: Barrier,
     triggered: Instant,
     acknowledged: BTreeMap<TaskId, TaskSnapshot>,
+    /// When each task acknowledged, after the trigger.
+    acknowledged_after: BTreeMap<TaskId, Duration>,
     savepoint: Option<SavepointRequest>,
 }
 
@@ -91,6 +93,22 @@ pub struct CheckpointStats {
     pub unaligned: bool,
     /// The in-flight data it stored (unaligned checkpoints), in bytes.
     pub in_flight_bytes: u64,
+    /// Each subtask's part, by vertex and subtask.
+    pub subtask_stats: Vec<SubtaskCheckpointStats>,
+}
+
+/// One subtask's part of a completed checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SubtaskCheckpointStats {
+    /// The job vertex (chain).
+    pub vertex: usize,
+    /// The subtask.
+    pub subtask: usize,
+    /// From the trigger to its acknowledgement (the barrier's travel, its alignment and the
+    /// synchronous part of its snapshot), in ms; `None` when it had finished before.
+    pub acknowledged_ms: Option<u64>,
+    /// The bytes its state took in the checkpoint.
+    pub bytes: u64,
 }
 
 /// A request to the coordinator from the job's client.
@@ -330,6 +348,9 @@ impl Coordinator {
                 snapshot,
             }) => {
                 if let Some(checkpoint) = progress.pending.get_mut(&barrier.checkpoint_id) {
+                    checkpoint
+                        .acknowledged_after
+                        .insert(task, checkpoint.triggered.elapsed());
                     checkpoint.acknowledged.insert(task, snapshot);
                 }
             }
@@ -489,6 +510,7 @@ impl Coordinator {
                 barrier,
                 triggered: Instant::now(),
                 acknowledged: BTreeMap::new(),
+                acknowledged_after: BTreeMap::new(),
                 savepoint,
             },
         );

@@ -21,7 +21,7 @@ mod task_line;
 pub use config::{CheckpointConfig, CheckpointingMode};
 pub use coordinator::{
     CheckpointStats, CoordinatorHandle, CoordinatorRequest, CoordinatorSetup, CoordinatorTask,
-    SavepointFailure, SavepointRequest, request_savepoint,
+    SavepointFailure, SavepointRequest, SubtaskCheckpointStats, request_savepoint,
 };
 pub use counters::CheckpointCounters;
 pub use restart::{RestartStrategy, RestartTracker};

@@ -52,6 +52,9 @@ pub struct RestoredCheckpoint {
 pub struct WrittenCheckpoint {
     /// The bytes written (new shared files, task files and metadata).
     pub bytes: u64,
+    /// Of those, each task file's, with the new shared files its snapshot uploaded, in the
+    /// order of the task files given.
+    pub task_bytes: Vec<u64>,
     /// The shared files the checkpoint refers to, as its metadata lists them.
     pub shared: BTreeSet<String>,
 }

@@ -248,25 +248,28 @@ impl CheckpointStorage {
         task_files: &[(String, TaskSnapshot)],
     ) -> Result<WrittenCheckpoint, StorageError> {
         let mut bytes = 0;
+        let mut task_bytes = Vec::with_capacity(task_files.len());
         let mut metadata = metadata.clone();
-        let shared_files = task_files
-            .iter()
-            .flat_map(|(_, task)| task.values())
-            .flat_map(|operator| operator.keyed.native())
-            .flat_map(|native| &native.shared);
-        for shared in shared_files {
-            let path = Path::from(format!("{SHARED_DIR}/{}", shared.stored_name));
-            match &shared.upload {
-                Some(local) => bytes += self.upload_shared(&shared.stored_name, local.path())?,
-                None => {
-                    self.runtime.block_on(self.store.head(&path)).map_err(|e| {
-                        Self::io(&path, format!("an earlier checkpoint's file: {e}"))
-                    })?;
-                }
-            }
-            metadata.shared.insert(shared.stored_name.clone());
-        }
         for (file, snapshot) in task_files {
+            let mut written = 0;
+            let shared_files = snapshot
+                .values()
+                .flat_map(|operator| operator.keyed.native())
+                .flat_map(|native| &native.shared);
+            for shared in shared_files {
+                let path = Path::from(format!("{SHARED_DIR}/{}", shared.stored_name));
+                match &shared.upload {
+                    Some(local) => {
+                        written += self.upload_shared(&shared.stored_name, local.path())?
+                    }
+                    None => {
+                        self.runtime.block_on(self.store.head(&path)).map_err(|e| {
+                            Self::io(&path, format!("an earlier checkpoint's file: {e}"))
+                        })?;
+                    }
+                }
+                metadata.shared.insert(shared.stored_name.clone());
+            }
             let path = Path::from(format!("{dir}/{file}"));
             if snapshot
                 .values()
@@ -278,8 +281,10 @@ impl CheckpointStorage {
                 });
             }
             let encoded = encode_file(STATE_MAGIC, snapshot, &path)?;
-            bytes += encoded.len() as u64;
+            written += encoded.len() as u64;
             self.put(&path, encoded)?;
+            bytes += written;
+            task_bytes.push(written);
         }
         // Everything `_metadata` refers to is durable before it is written.
         if !metadata.shared.is_empty() {
@@ -294,6 +299,7 @@ impl CheckpointStorage {
         self.sync_dir(dir)?;
         Ok(WrittenCheckpoint {
             bytes,
+            task_bytes,
             shared: metadata.shared,
         })
     }

@@ -53,7 +53,7 @@ pub fn flink_state_backend(backend: &str) -> String {
 }
 
 /// Flink's `StatsSummaryDto` of `values`: min, max, average and percentiles.
-fn summary(mut values: Vec<u64>) -> Value {
+pub(super) fn summary(mut values: Vec<u64>) -> Value {
     if values.is_empty() {
         return json!({"min": 0, "max": 0, "avg": 0, "p50": 0.0, "p90": 0.0, "p95": 0.0,
                       "p99": 0.0, "p999": 0.0});
@@ -76,7 +76,7 @@ fn summary(mut values: Vec<u64>) -> Value {
 }
 
 /// One completed checkpoint or savepoint, as Flink lists it.
-fn completed(stats: &CheckpointStats) -> Value {
+pub(super) fn completed(stats: &CheckpointStats) -> Value {
     let duration = stats.duration.as_millis() as u64;
     json!({
         "className": "completed",
@@ -199,6 +199,7 @@ mod tests {
             savepoint,
             unaligned: false,
             in_flight_bytes: 0,
+            subtask_stats: Vec::new(),
         }
     }
 

@@ -13,11 +13,13 @@ use sluice_runtime::metrics::{MetricsReport, OperatorReading};
 use super::dispatcher::MetricsReading;
 use super::views::{JobDetails, JobException, JobStatus, status_name};
 
+mod checkpoint_details;
 mod checkpoints;
 mod job_info;
 pub mod prometheus;
 mod vertex_metrics;
 
+pub use checkpoint_details::{checkpoint_details, checkpoint_subtasks};
 pub use checkpoints::{CheckpointsView, checkpoint_config, checkpoints, flink_state_backend};
 pub use job_info::{exceptions, job_config};
 pub use vertex_metrics::{aggregated_metrics, backpressure, vertex_metrics, watermarks};

@@ -9,7 +9,10 @@ use sluice_core::Barrier;
 use sluice_state::storage::{OperatorMetadata, checkpoint_dir_name};
 use sluice_state::{CheckpointMetadata, CheckpointStorage, TaskSnapshot};
 
-use super::{CheckpointStats, Coordinator, Pending, RETAINED_STATS, fail_job, now_millis};
+use super::{
+    CheckpointStats, Coordinator, Pending, RETAINED_STATS, SubtaskCheckpointStats, fail_job,
+    now_millis,
+};
 use crate::checkpoint::task_line::{TaskId, TaskMessage};
 use crate::job_id::JobId;
 
@@ -89,6 +92,7 @@ impl Coordinator {
             .sum();
         let metadata = self.metadata(&checkpoint.barrier);
         let subtasks = checkpoint.acknowledged.len();
+        let acknowledged_after = checkpoint.acknowledged_after;
         let files = self.task_files(checkpoint.acknowledged)?;
         let writing = Instant::now();
         let written = match savepoint {
@@ -96,6 +100,21 @@ impl Coordinator {
             None => storage.write(&metadata, &files),
         }
         .map_err(|error| error.to_string())?;
+        // The task files are in the order of the setup's tasks.
+        let subtask_stats = self
+            .setup
+            .tasks
+            .iter()
+            .zip(&written.task_bytes)
+            .map(|(task, bytes)| SubtaskCheckpointStats {
+                vertex: task.id.vertex,
+                subtask: task.id.subtask,
+                acknowledged_ms: acknowledged_after
+                    .get(&task.id)
+                    .map(|after| after.as_millis() as u64),
+                bytes: *bytes,
+            })
+            .collect();
         record(
             &mut self.stats.lock().unwrap_or_else(PoisonError::into_inner),
             CheckpointStats {
@@ -114,6 +133,7 @@ impl Coordinator {
                 savepoint: savepoint.is_some(),
                 unaligned,
                 in_flight_bytes: in_flight_bytes as u64,
+                subtask_stats,
             },
         );
         Ok(written.shared)

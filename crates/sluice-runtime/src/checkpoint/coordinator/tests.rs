@@ -43,6 +43,7 @@ fn the_stats_history_keeps_the_newest() {
             savepoint: false,
             unaligned: false,
             in_flight_bytes: 0,
+            subtask_stats: Vec::new(),
         };
         record(&mut stats, entry);
     }
