@@ -280,6 +280,21 @@ fn cancelling_a_running_job_stops_its_workers() {
     let cluster = Cluster::start("cancel", 2, 1);
     let (id, mut socket) = start_socket_job(&cluster, "counts.csv");
     socket.write_all(b"to be or not to be\n").unwrap();
+    // Its subtasks run on two TaskManagers: the bytes of the records crossing between them
+    // are counted where they leave and where they arrive.
+    let bytes = |metric: &str| -> u64 {
+        let job = cluster.get(&format!("/jobs/{id}"));
+        job["vertices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v["metrics"][metric].as_u64().unwrap_or(0))
+            .sum()
+    };
+    common::wait_for("bytes counted between the TaskManagers", || {
+        socket.write_all(b"to be\n").unwrap();
+        (bytes("write-bytes") > 0 && bytes("read-bytes") > 0).then_some(())
+    });
     let cancel = cluster.client("cancel", &[&id]);
     assert!(
         cancel.status.success(),

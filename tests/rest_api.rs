@@ -104,18 +104,6 @@ fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> 
     value
 }
 
-/// What `ready` gives once it gives something (polled for up to 30 s).
-fn wait_until<T>(mut ready: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = ready() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "never ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The records the job's vertices have written so far, summed.
 fn records_written(job: &Value) -> u64 {
     job["vertices"]
@@ -165,7 +153,7 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
         "{manager}"
     );
     let path = format!("/taskmanagers/{manager_id}/metrics?get=Status.Process.Memory.RSS");
-    let usage = wait_until(|| {
+    let usage = common::wait_for("the TaskManager's first usage report", || {
         let (_, usage) = cluster.get_with_status(&path);
         usage[0]["value"].is_string().then_some(usage)
     });

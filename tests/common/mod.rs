@@ -80,6 +80,22 @@ pub fn http_exchange(
     (status, answer.to_string())
 }
 
+/// What `ready` gives once it gives something, polled every 100 ms for up to 30 s (then the
+/// test fails, saying it waited for `what`).
+pub fn wait_for<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited in vain for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// A fresh scratch directory for test `name` of suite `suite`.
 pub fn temp_dir(suite: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sluice-{suite}-{name}-{}", std::process::id()));

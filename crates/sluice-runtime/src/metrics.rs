@@ -74,11 +74,15 @@ impl OperatorMetrics {
 
 /// The counters of one subtask as a whole: from its start, the time it was blocked on full
 /// output channels (backpressured) and waiting for input (idle); the rest it was busy.
+/// It also counts the bytes of the records it receives from and sends to other processes
+/// (records between subtasks of one process are handed over, not encoded).
 #[derive(Debug)]
 pub struct TaskMetrics {
     started: Instant,
     backpressured_nanos: AtomicU64,
     idle_nanos: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
 }
 
 impl Default for TaskMetrics {
@@ -87,11 +91,23 @@ impl Default for TaskMetrics {
             started: Instant::now(),
             backpressured_nanos: AtomicU64::new(0),
             idle_nanos: AtomicU64::new(0),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
         }
     }
 }
 
 impl TaskMetrics {
+    /// Adds `n` bytes received from another process.
+    pub fn add_bytes_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Adds `n` bytes sent to another process.
+    pub fn add_bytes_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Adds time the subtask spent waiting for input (or, a source, for data to read).
     pub fn add_idle(&self, waited: Duration) {
         self.idle_nanos
@@ -175,6 +191,12 @@ pub struct TaskSummary {
     /// Time since it started, in milliseconds.
     #[serde(default)]
     pub running_ms: u64,
+    /// Bytes of records received from other processes.
+    #[serde(default)]
+    pub bytes_in: u64,
+    /// Bytes of records sent to other processes.
+    #[serde(default)]
+    pub bytes_out: u64,
 }
 
 impl TaskSummary {
@@ -214,18 +236,23 @@ impl MetricRegistry {
         metrics
     }
 
-    /// Registers the counters of one subtask of task `name`, the job graph's vertex `vertex`.
+    /// Registers (or finds) the counters of one subtask of task `name`, the job graph's vertex
+    /// `vertex`.
     pub fn task(&self, vertex: usize, name: &str, subtask: usize) -> Arc<TaskMetrics> {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = tasks
+            .iter()
+            .find(|e| e.vertex == vertex && e.subtask == subtask)
+        {
+            return Arc::clone(&entry.metrics);
+        }
         let metrics = Arc::new(TaskMetrics::default());
-        self.tasks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(TaskEntry {
-                vertex,
-                name: name.to_string(),
-                subtask,
-                metrics: Arc::clone(&metrics),
-            });
+        tasks.push(TaskEntry {
+            vertex,
+            name: name.to_string(),
+            subtask,
+            metrics: Arc::clone(&metrics),
+        });
         metrics
     }
 
@@ -275,6 +302,8 @@ impl MetricRegistry {
                 backpressured_ms: entry.metrics.backpressured().as_millis() as u64,
                 idle_ms: entry.metrics.idle().as_millis() as u64,
                 running_ms: entry.metrics.running().as_millis() as u64,
+                bytes_in: entry.metrics.bytes_in.load(Ordering::Relaxed),
+                bytes_out: entry.metrics.bytes_out.load(Ordering::Relaxed),
             })
             .collect()
     }

@@ -32,6 +32,7 @@ pub trait StreamType: Send + Sync {
         &self,
         spec: ChannelSpec,
         connection: Arc<TaskWaker>,
+        producer: Arc<TaskMetrics>,
     ) -> (AnySender, Box<dyn OutboundQueue>);
     /// A channel whose producer is in another process: the queue the connection delivers
     /// into, and the consumer's receiver (whose takes wake `connection`).
@@ -40,6 +41,7 @@ pub trait StreamType: Send + Sync {
         spec: ChannelSpec,
         consumer: Arc<TaskWaker>,
         connection: Arc<TaskWaker>,
+        consumer_metrics: Arc<TaskMetrics>,
     ) -> (Arc<dyn InboundQueue>, AnyReceiver);
     /// A record writer over `senders`, behind the edge's pre-aggregation in batch mode.
     fn record_writer(
@@ -105,9 +107,10 @@ impl<T: StreamData> StreamType for TypeOps<T> {
         &self,
         spec: ChannelSpec,
         connection: Arc<TaskWaker>,
+        producer: Arc<TaskMetrics>,
     ) -> (AnySender, Box<dyn OutboundQueue>) {
         let (tx, rx) = channel::<T>(spec.capacity, connection, spec.cancel);
-        (Box::new(tx), Box::new(EncodingQueue::new(rx)))
+        (Box::new(tx), Box::new(EncodingQueue::new(rx, producer)))
     }
 
     fn remote_inbound(
@@ -115,10 +118,14 @@ impl<T: StreamData> StreamType for TypeOps<T> {
         spec: ChannelSpec,
         consumer: Arc<TaskWaker>,
         connection: Arc<TaskWaker>,
+        consumer_metrics: Arc<TaskMetrics>,
     ) -> (Arc<dyn InboundQueue>, AnyReceiver) {
         let (tx, rx) =
             channel_with_take_waker::<T>(spec.capacity, consumer, spec.cancel, Some(connection));
-        (Arc::new(DecodingQueue::new(tx)), Box::new(rx))
+        (
+            Arc::new(DecodingQueue::new(tx, consumer_metrics)),
+            Box::new(rx),
+        )
     }
 
     fn record_writer(

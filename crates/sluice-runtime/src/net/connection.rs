@@ -354,10 +354,11 @@ mod tests {
         let cancel = CancelToken::new();
         let mut a = PeerChannels::new(TaskWaker::new());
         let spec = ChannelSpec { capacity, cancel };
-        let (tx, queue) = types.remote_outbound(spec.clone(), Arc::clone(&a.waker));
+        let (tx, queue) = types.remote_outbound(spec.clone(), Arc::clone(&a.waker), Arc::default());
         a.outbound.push((7, queue));
         let mut b = PeerChannels::new(TaskWaker::new());
-        let (queue, rx) = types.remote_inbound(spec, TaskWaker::new(), Arc::clone(&b.waker));
+        let (queue, rx) =
+            types.remote_inbound(spec, TaskWaker::new(), Arc::clone(&b.waker), Arc::default());
         b.inbound.push((7, queue));
         let tx = *tx.downcast::<ChannelSender<u32>>().unwrap();
         let rx = *rx.downcast::<ChannelReceiver<u32>>().unwrap();

@@ -115,9 +115,14 @@ fn new_shared_files_are_linked_into_a_local_directory_and_survive_their_source()
     assert_eq!(written.shared, BTreeSet::from(["a-000007.sst".to_string()]));
     // Each task file's bytes, the shared file its snapshot uploaded counted with it.
     assert_eq!(written.task_bytes.len(), files.len());
-    let sst = std::fs::metadata(scratch.path().join("000007.sst")).unwrap().len();
+    let sst = std::fs::metadata(scratch.path().join("000007.sst"))
+        .unwrap()
+        .len();
     assert!(written.task_bytes[1] > sst, "{:?}", written.task_bytes);
-    assert!(written.task_bytes.iter().sum::<u64>() < written.bytes, "and the metadata");
+    assert!(
+        written.task_bytes.iter().sum::<u64>() < written.bytes,
+        "and the metadata"
+    );
     let stored = storage.local_shared_path("a-000007.sst").unwrap();
     let source = scratch.path().join("000007.sst");
     assert_eq!(

@@ -183,12 +183,14 @@ fn subtask_state(status: JobStatus, finished: bool) -> &'static str {
     }
 }
 
-/// One subtask's record counts and its time blocked by backpressure, waiting for input (idle)
-/// and busy otherwise, from `report`.
+/// One subtask's record counts, the bytes it received from and sent to other processes, and
+/// its time blocked by backpressure, waiting for input (idle) and busy otherwise, from `report`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Counts {
     read: u64,
     write: u64,
+    read_bytes: u64,
+    write_bytes: u64,
     backpressured_ms: u64,
     idle_ms: u64,
     busy_ms: u64,
@@ -205,6 +207,8 @@ impl Counts {
         Counts {
             read: operator(vertex.head()).map_or(0, |o| o.records_in),
             write: operator(vertex.tail()).map_or(0, |o| o.records_out),
+            read_bytes: task.map_or(0, |t| t.bytes_in),
+            write_bytes: task.map_or(0, |t| t.bytes_out),
             backpressured_ms: task.map_or(0, |t| t.backpressured_ms),
             idle_ms: task.map_or(0, |t| t.idle_ms),
             busy_ms: task.map_or(0, |t| t.busy_ms()),
@@ -215,6 +219,8 @@ impl Counts {
         Counts {
             read: self.read + other.read,
             write: self.write + other.write,
+            read_bytes: self.read_bytes + other.read_bytes,
+            write_bytes: self.write_bytes + other.write_bytes,
             backpressured_ms: self.backpressured_ms + other.backpressured_ms,
             idle_ms: self.idle_ms + other.idle_ms,
             busy_ms: self.busy_ms + other.busy_ms,
@@ -228,7 +234,10 @@ struct Subtask<'a> {
     index: usize,
     worker: Option<&'a WorkerView>,
     counts: Counts,
+    /// Records in and out per second.
     per_second: (f64, f64),
+    /// Bytes in and out per second.
+    bytes_per_second: (f64, f64),
     watermarks: (i64, i64),
     time_per_second: TimeShares,
 }
@@ -249,7 +258,8 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
             let counts = reading
                 .and_then(|r| r.latest.as_ref())
                 .map_or_else(Counts::default, |r| Counts::of(r, vertex, index));
-            let (per_second, time_per_second) = match reading.and_then(|r| r.previous.as_ref()) {
+            let previous = reading.and_then(|r| r.previous.as_ref());
+            let (per_second, bytes_per_second, time_per_second) = match previous {
                 Some((seconds, before)) if *seconds > 0.0 => {
                     let before = Counts::of(before, vertex, index);
                     let rate = |now: u64, then: u64| now.saturating_sub(then) as f64 / seconds;
@@ -257,6 +267,10 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
                         (
                             rate(counts.read, before.read),
                             rate(counts.write, before.write),
+                        ),
+                        (
+                            rate(counts.read_bytes, before.read_bytes),
+                            rate(counts.write_bytes, before.write_bytes),
                         ),
                         TimeShares {
                             backpressured: rate(counts.backpressured_ms, before.backpressured_ms)
@@ -266,7 +280,7 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
                         },
                     )
                 }
-                _ => ((0.0, 0.0), TimeShares::default()),
+                _ => ((0.0, 0.0), (0.0, 0.0), TimeShares::default()),
             };
             let watermarks =
                 reading
@@ -286,6 +300,7 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
                 worker,
                 counts,
                 per_second,
+                bytes_per_second,
                 watermarks,
                 time_per_second,
             }
@@ -295,11 +310,15 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
 
 /// The metrics of a subtask by Flink's names, as `/metrics` and the Prometheus endpoints give
 /// them, in the order of [`Subtask::metric_values`].
-const SUBTASK_METRICS: [&str; 12] = [
+const SUBTASK_METRICS: [&str; 16] = [
     "numRecordsIn",
     "numRecordsOut",
     "numRecordsInPerSecond",
     "numRecordsOutPerSecond",
+    "numBytesIn",
+    "numBytesOut",
+    "numBytesInPerSecond",
+    "numBytesOutPerSecond",
     "currentInputWatermark",
     "currentOutputWatermark",
     "backPressuredTimeMsPerSecond",
@@ -320,6 +339,10 @@ impl Subtask<'_> {
             self.counts.write as f64,
             self.per_second.0,
             self.per_second.1,
+            self.counts.read_bytes as f64,
+            self.counts.write_bytes as f64,
+            self.bytes_per_second.0,
+            self.bytes_per_second.1,
             watermark_in as f64,
             watermark_out as f64,
             time.backpressured,
@@ -335,10 +358,11 @@ impl Subtask<'_> {
 /// Flink's `IOMetricsInfo` for `counts`, with Sluice's rates and backpressure added.
 fn io_metrics(counts: Counts, per_second: (f64, f64), complete: bool) -> Value {
     json!({
-        "read-bytes": 0,
-        "read-bytes-complete": false,
-        "write-bytes": 0,
-        "write-bytes-complete": false,
+        // The bytes of records between processes (records within one are not encoded).
+        "read-bytes": counts.read_bytes,
+        "read-bytes-complete": complete,
+        "write-bytes": counts.write_bytes,
+        "write-bytes-complete": complete,
         "read-records": counts.read,
         "read-records-complete": complete,
         "write-records": counts.write,
@@ -627,6 +651,8 @@ mod tests {
                 backpressured_ms: 5 * scale,
                 idle_ms: 100 * scale,
                 running_ms: 1000 * scale,
+                bytes_in: 0,
+                bytes_out: 64 * scale,
             }],
         }
     }

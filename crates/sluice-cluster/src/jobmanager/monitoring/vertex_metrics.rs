@@ -240,6 +240,20 @@ mod tests {
                 {"id": "1.accumulatedIdleTimeMs", "value": "300"},
             ])
         );
+        // 192 bytes sent now, 64 two seconds before.
+        let bytes = vertex_metrics(
+            &view,
+            &source_id(),
+            Some("1.numBytesOut,1.numBytesOutPerSecond"),
+        )
+        .unwrap();
+        assert_eq!(
+            bytes,
+            json!([
+                {"id": "1.numBytesOut", "value": "192"},
+                {"id": "1.numBytesOutPerSecond", "value": "64"},
+            ])
+        );
         assert_eq!(level(0.3), "low");
         assert_eq!(level(0.9), "high");
         let marks = watermarks(&view, &source_id()).unwrap();

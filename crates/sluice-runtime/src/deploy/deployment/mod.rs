@@ -189,20 +189,28 @@ impl<'a> Deployment<'a> {
             Some(remote) if producer_here != consumer_here => {
                 let id = remote.next_channel_id();
                 if producer_here {
+                    let source_vertex = job.vertex_of[edge.source.0];
+                    let name = &job.vertices[source_vertex].name;
+                    let producer_metrics = self.metrics.task(source_vertex, name, producer);
                     let peer = remote.placement.worker_of(consumer);
                     let channels = remote.peer(peer);
-                    let (tx, queue) = edge
-                        .data_type
-                        .remote_outbound(spec, Arc::clone(&channels.waker));
+                    let (tx, queue) = edge.data_type.remote_outbound(
+                        spec,
+                        Arc::clone(&channels.waker),
+                        producer_metrics,
+                    );
                     channels.outbound.push((id, queue));
                     (Some(tx), None)
                 } else {
+                    let name = &job.vertices[target_vertex].name;
+                    let consumer_metrics = self.metrics.task(target_vertex, name, consumer);
                     let peer = remote.placement.worker_of(producer);
                     let channels = remote.peer(peer);
                     let (queue, rx) = edge.data_type.remote_inbound(
                         spec,
                         consumer_waker,
                         Arc::clone(&channels.waker),
+                        consumer_metrics,
                     );
                     channels.inbound.push((id, queue));
                     (None, Some(rx))
