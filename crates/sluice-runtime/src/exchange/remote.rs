@@ -166,11 +166,10 @@ mod tests {
             Ok(Outbound::Element { last: true })
         );
         let byte_counts = |m: &TaskMetrics| {
-            let summary = (
+            (
                 m.bytes_in.load(Ordering::Relaxed),
                 m.bytes_out.load(Ordering::Relaxed),
-            );
-            summary
+            )
         };
         assert_eq!(byte_counts(&producer), (0, (first + bytes.len()) as u64));
         assert!(inbound.push(&bytes).unwrap_err().contains("credits"));
