@@ -505,6 +505,23 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
         .map(|s| s["state_size"].as_u64().unwrap())
         .sum();
     assert_eq!(Some(sizes), part["state_size"].as_u64(), "{subtasks:#}");
+    // Tasks past the sources aligned the checkpoint's barriers, and say how long it took.
+    let job = cluster.get(&format!("/jobs/{id}"));
+    let aligned: f64 = job["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let metrics = format!(
+                "/jobs/{id}/vertices/{}/metrics?get=0.checkpointAlignmentTime",
+                v["id"].as_str().unwrap()
+            );
+            cluster.get(&metrics)[0]["value"]
+                .as_str()
+                .map_or(0.0, |v| v.parse().unwrap())
+        })
+        .sum();
+    assert!(aligned > 0.0, "{job:#}");
     let (status, _) = cluster.get_with_status(&format!("{path}/details/999999"));
     assert_eq!(status, 404);
     let (status, _) = cluster.get_with_status(&format!("{path}/details/latest"));

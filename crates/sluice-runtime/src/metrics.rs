@@ -81,6 +81,7 @@ pub struct TaskMetrics {
     started: Instant,
     backpressured_nanos: AtomicU64,
     idle_nanos: AtomicU64,
+    alignment_nanos: AtomicU64,
     pub(crate) bytes_in: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
 }
@@ -91,6 +92,7 @@ impl Default for TaskMetrics {
             started: Instant::now(),
             backpressured_nanos: AtomicU64::new(0),
             idle_nanos: AtomicU64::new(0),
+            alignment_nanos: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
         }
@@ -98,6 +100,12 @@ impl Default for TaskMetrics {
 }
 
 impl TaskMetrics {
+    /// Notes how long the last checkpoint's barrier took to align.
+    pub fn set_alignment(&self, alignment: Duration) {
+        self.alignment_nanos
+            .store(alignment.as_nanos() as u64, Ordering::Relaxed);
+    }
+
     /// Adds `n` bytes received from another process.
     pub fn add_bytes_in(&self, n: usize) {
         self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
@@ -197,6 +205,9 @@ pub struct TaskSummary {
     /// Bytes of records sent to other processes.
     #[serde(default)]
     pub bytes_out: u64,
+    /// How long the last checkpoint's barrier took to align, in nanoseconds.
+    #[serde(default)]
+    pub alignment_ns: u64,
 }
 
 impl TaskSummary {
@@ -304,6 +315,7 @@ impl MetricRegistry {
                 running_ms: entry.metrics.running().as_millis() as u64,
                 bytes_in: entry.metrics.bytes_in.load(Ordering::Relaxed),
                 bytes_out: entry.metrics.bytes_out.load(Ordering::Relaxed),
+                alignment_ns: entry.metrics.alignment_nanos.load(Ordering::Relaxed),
             })
             .collect()
     }

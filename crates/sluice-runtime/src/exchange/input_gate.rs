@@ -20,6 +20,8 @@
 use std::collections::VecDeque;
 
 use serde::Serialize;
+use std::time::Instant;
+
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
 use crate::error::TaskError;
@@ -66,6 +68,10 @@ pub struct InputGate<T> {
     /// The barrier being aligned, and which channels delivered it.
     aligning: Option<Barrier>,
     delivered: Vec<bool>,
+    /// When the barrier being aligned arrived on its first channel.
+    aligning_since: Option<Instant>,
+    /// When the last completed alignment began.
+    aligned_since: Option<Instant>,
     /// A barrier reported, not yet released by the task (two-input tasks hold one gate while
     /// the other aligns).
     held: bool,
@@ -96,6 +102,8 @@ impl<T> InputGate<T> {
             alignment,
             aligning: None,
             delivered: vec![false; n],
+            aligning_since: None,
+            aligned_since: None,
             held: false,
             capture: None,
             completed: None,
@@ -178,11 +186,18 @@ impl<T> InputGate<T> {
             // A newer barrier supersedes one still aligning (that checkpoint was abandoned).
             _ => {
                 self.aligning = Some(barrier);
+                self.aligning_since = Some(Instant::now());
                 self.delivered.iter_mut().for_each(|d| *d = false);
             }
         }
         self.delivered[index] = true;
         self.alignment_complete()
+    }
+
+    /// When the last completed barrier alignment began: its barrier's arrival on the first
+    /// channel (the alignment lasts until the barrier is released to the task).
+    pub fn alignment_started(&self) -> Option<Instant> {
+        self.aligned_since
     }
 
     /// The aligning barrier, if every open channel delivered it (the alignment then ends).
@@ -193,6 +208,7 @@ impl<T> InputGate<T> {
             return None;
         }
         self.aligning = None;
+        self.aligned_since = self.aligning_since.take();
         self.delivered.iter_mut().for_each(|d| *d = false);
         Some(barrier)
     }
@@ -438,8 +454,15 @@ mod tests {
             GateEvent::Records(vec![Record::new(1)])
         );
         assert_eq!(gate.poll().unwrap(), GateEvent::Nothing, "channel 0 waits");
+        assert_eq!(gate.alignment_started(), None, "still aligning");
+        std::thread::sleep(std::time::Duration::from_millis(20));
         tx1.send(StreamElement::Barrier(barrier(1))).unwrap();
         assert_eq!(gate.poll().unwrap(), GateEvent::Barrier(barrier(1)));
+        let aligned = gate.alignment_started().unwrap().elapsed();
+        assert!(
+            aligned >= std::time::Duration::from_millis(20),
+            "{aligned:?}"
+        );
         assert_eq!(
             gate.poll().unwrap(),
             GateEvent::Records(vec![Record::new(10)])

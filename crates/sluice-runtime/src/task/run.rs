@@ -61,6 +61,16 @@ pub trait TaskInput: Send {
     }
     /// Checkpoint `checkpoint_id` completed.
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult;
+    /// How long the barrier of the last checkpoint this input reported took to align: from
+    /// its arrival on the first channel to the snapshot (zero for sources).
+    fn last_alignment(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// The time since `start` (zero without one).
+fn since(start: Option<Instant>) -> Duration {
+    start.map_or(Duration::ZERO, |start| start.elapsed())
 }
 
 /// A task's snapshot at the first barrier of an unaligned checkpoint, waiting for the
@@ -121,6 +131,8 @@ pub struct OneInputProcessor<T> {
     head: BoxedLink<T>,
     head_uid: String,
     unaligned: Option<PendingUnaligned>,
+    /// How long the last barrier took to align.
+    alignment: Duration,
 }
 
 impl<T> OneInputProcessor<T> {
@@ -131,6 +143,7 @@ impl<T> OneInputProcessor<T> {
             head,
             head_uid,
             unaligned: None,
+            alignment: Duration::ZERO,
         }
     }
 
@@ -156,6 +169,7 @@ impl<T: StreamData> TaskInput for OneInputProcessor<T> {
             GateEvent::Watermark(watermark) => self.head.on_watermark(watermark)?,
             GateEvent::Status(active) => self.head.on_status(active)?,
             GateEvent::Barrier(barrier) => {
+                self.alignment = since(self.gate.alignment_started());
                 let mut snapshot = ChainSnapshot::new();
                 self.head.on_barrier(barrier, &mut snapshot)?;
                 if !barrier.unaligned {
@@ -190,6 +204,10 @@ impl<T: StreamData> TaskInput for OneInputProcessor<T> {
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
         self.head.notify_checkpoint_complete(checkpoint_id)
     }
+
+    fn last_alignment(&self) -> Duration {
+        self.alignment
+    }
 }
 
 /// A two-input operator fed by two gates.
@@ -200,6 +218,8 @@ pub struct TwoInputProcessor<A, B, Out, Op> {
     prefer_second: bool,
     /// The barrier being aligned across both inputs, and which delivered it.
     aligning: Option<(Barrier, [bool; 2])>,
+    /// How long the last barrier took to align across both inputs.
+    alignment: Duration,
     /// A barrier aligned on both inputs, with the chain's snapshot at it.
     checkpointed: Option<(Barrier, ChainSnapshot)>,
     head_uid: String,
@@ -220,6 +240,7 @@ impl<A, B, Out, Op> TwoInputProcessor<A, B, Out, Op> {
             driver,
             prefer_second: false,
             aligning: None,
+            alignment: Duration::ZERO,
             checkpointed: None,
             head_uid,
             unaligned: None,
@@ -264,6 +285,12 @@ where
             delivered[1] || self.gate2.is_finished(),
         ];
         if done == [true, true] {
+            // From the first channel of either input that delivered the barrier.
+            let starts = [
+                delivered[0].then(|| self.gate1.alignment_started()),
+                delivered[1].then(|| self.gate2.alignment_started()),
+            ];
+            self.alignment = since(starts.into_iter().flatten().flatten().min());
             self.aligning = None;
             self.gate1.release();
             self.gate2.release();
@@ -389,6 +416,10 @@ where
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> LinkResult {
         self.driver.notify_checkpoint_complete(checkpoint_id)
     }
+
+    fn last_alignment(&self) -> Duration {
+        self.alignment
+    }
 }
 
 /// One subtask ready to run.
@@ -468,6 +499,7 @@ impl Task {
             }
             match self.input.poll()? {
                 InputStatus::Checkpointed(barrier, snapshot) => {
+                    self.metrics.set_alignment(self.input.last_alignment());
                     if let Some(checkpoints) = self.checkpoints.as_mut() {
                         checkpoints.acknowledge(barrier, snapshot);
                     }

@@ -194,6 +194,8 @@ struct Counts {
     backpressured_ms: u64,
     idle_ms: u64,
     busy_ms: u64,
+    /// How long its last checkpoint's barrier took to align, in ns.
+    alignment_ns: u64,
 }
 
 impl Counts {
@@ -212,6 +214,7 @@ impl Counts {
             backpressured_ms: task.map_or(0, |t| t.backpressured_ms),
             idle_ms: task.map_or(0, |t| t.idle_ms),
             busy_ms: task.map_or(0, |t| t.busy_ms()),
+            alignment_ns: task.map_or(0, |t| t.alignment_ns),
         }
     }
 
@@ -224,6 +227,7 @@ impl Counts {
             backpressured_ms: self.backpressured_ms + other.backpressured_ms,
             idle_ms: self.idle_ms + other.idle_ms,
             busy_ms: self.busy_ms + other.busy_ms,
+            alignment_ns: self.alignment_ns.max(other.alignment_ns),
         }
     }
 }
@@ -310,7 +314,7 @@ fn subtasks<'a>(view: &'a JobView, vertex: &Vertex) -> Vec<Subtask<'a>> {
 
 /// The metrics of a subtask by Flink's names, as `/metrics` and the Prometheus endpoints give
 /// them, in the order of [`Subtask::metric_values`].
-const SUBTASK_METRICS: [&str; 16] = [
+const SUBTASK_METRICS: [&str; 17] = [
     "numRecordsIn",
     "numRecordsOut",
     "numRecordsInPerSecond",
@@ -327,6 +331,7 @@ const SUBTASK_METRICS: [&str; 16] = [
     "accumulatedBackPressuredTimeMs",
     "accumulatedIdleTimeMs",
     "accumulatedBusyTimeMs",
+    "checkpointAlignmentTime",
 ];
 
 impl Subtask<'_> {
@@ -351,6 +356,7 @@ impl Subtask<'_> {
             self.counts.backpressured_ms as f64,
             self.counts.idle_ms as f64,
             self.counts.busy_ms as f64,
+            self.counts.alignment_ns as f64,
         ]
     }
 }
@@ -653,6 +659,7 @@ mod tests {
                 running_ms: 1000 * scale,
                 bytes_in: 0,
                 bytes_out: 64 * scale,
+                alignment_ns: 2_000_000,
             }],
         }
     }

@@ -244,7 +244,7 @@ mod tests {
         let bytes = vertex_metrics(
             &view,
             &source_id(),
-            Some("1.numBytesOut,1.numBytesOutPerSecond"),
+            Some("1.numBytesOut,1.numBytesOutPerSecond,1.checkpointAlignmentTime"),
         )
         .unwrap();
         assert_eq!(
@@ -252,6 +252,7 @@ mod tests {
             json!([
                 {"id": "1.numBytesOut", "value": "192"},
                 {"id": "1.numBytesOutPerSecond", "value": "64"},
+                {"id": "1.checkpointAlignmentTime", "value": "2000000"},
             ])
         );
         assert_eq!(level(0.3), "low");
