@@ -133,6 +133,10 @@ fn the_dashboard_shows_a_running_jobs_graph_and_cancels_it() {
                 "{name} in {drawn:?}"
             );
         }
+        assert!(
+            drawn.iter().all(|t| t.contains("Busy ") && t.contains("%")),
+            "each vertex shows its busy share: {drawn:?}"
+        );
         screenshot(&browser, "2-job-graph").await;
 
         // The checkpoints tab.

@@ -63,6 +63,10 @@ function bytes(n) {
   return `${(n / 1024 ** i).toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
+function percent(ratio) {
+  return `${Math.round(100 * (ratio || 0))}%`;
+}
+
 function rate(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M/s`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K/s`;
@@ -164,10 +168,10 @@ function layout(nodes) {
   return columns;
 }
 
-/** The job graph as SVG: vertices with name, parallelism, records/s, watermark, and a border
- * coloured by backpressure. */
+/** The job graph as SVG: vertices with name, parallelism, records/s, watermark, the busiest
+ * subtask's busy and backpressured shares, and a border coloured by backpressure. */
 function graph(job, extras) {
-  const W = 240, H = 92, GX = 70, GY = 24;
+  const W = 240, H = 110, GX = 70, GY = 24;
   const columns = layout(job.plan.nodes);
   const vertices = new Map(job.vertices.map((v) => [v.id, v]));
   const pos = new Map();
@@ -196,6 +200,7 @@ function graph(job, extras) {
       <text class="detail" x="12" y="42">Parallelism ${esc(v.parallelism)} · ${esc(v.status)}</text>
       <text class="detail" x="12" y="60">In ${rate(m["read-records-per-second"] || 0)} · Out ${rate(m["write-records-per-second"] || 0)}</text>
       <text class="detail" x="12" y="78">Watermark ${esc(extras.watermarks[n.id] || "-")}</text>
+      <text class="detail busy" x="12" y="96">Busy ${percent(extras.busy[n.id])} · Backpressured ${percent(extras.backpressured[n.id])}</text>
     </g>`;
   }).join("");
   return `<div class="graph" id="job-graph"><svg width="${width}" height="${height}" role="img" aria-label="job graph">
@@ -206,8 +211,11 @@ function graph(job, extras) {
 function verticesTable(job) {
   const rows = job.vertices.map((v) => `<tr><td>${esc(v.name)}</td><td>${state(v.status)}</td>
     <td>${esc(v.parallelism)}</td><td>${esc(v.metrics["read-records"])}</td><td>${esc(v.metrics["write-records"])}</td>
+    <td>${bytes(v.metrics["read-bytes"])}</td><td>${bytes(v.metrics["write-bytes"])}</td>
+    <td>${esc(v.metrics["accumulated-busy-time"])} ms</td><td>${esc(v.metrics["accumulated-idle-time"])} ms</td>
     <td>${esc(v.metrics["accumulated-backpressured-time"])} ms</td></tr>`).join("");
-  return `<table><thead><tr><th>Vertex</th><th>State</th><th>Parallelism</th><th>Records in</th><th>Records out</th><th>Backpressured</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table><thead><tr><th>Vertex</th><th>State</th><th>Parallelism</th><th>Records in</th><th>Records out</th>
+    <th>Bytes in</th><th>Bytes out</th><th>Busy</th><th>Idle</th><th>Backpressured</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 /** Duration and size of the recent checkpoints as two lines. */
@@ -261,17 +269,20 @@ async function configTab(id) {
 }
 
 async function graphExtras(job) {
-  const backpressure = {}, watermarks = {};
+  const backpressure = {}, watermarks = {}, busy = {}, backpressured = {};
   await Promise.all(job.vertices.map(async (v) => {
     const [bp, wm] = await Promise.all([
       api(`/jobs/${job.jid}/vertices/${v.id}/backpressure`).catch(() => ({})),
       api(`/jobs/${job.jid}/vertices/${v.id}/watermarks`).catch(() => []),
     ]);
     backpressure[v.id] = bp["backpressure-level"] || "ok";
+    const most = (key) => (bp.subtasks || []).reduce((a, s) => Math.max(a, s[key] || 0), 0);
+    busy[v.id] = most("busyRatio");
+    backpressured[v.id] = most("ratio");
     const lowest = wm.map((w) => Number(w.value)).reduce((a, b) => Math.min(a, b), Infinity);
     watermarks[v.id] = wm.length ? watermark(lowest) : "-";
   }));
-  return { backpressure, watermarks };
+  return { backpressure, watermarks, busy, backpressured };
 }
 
 async function jobPage(id, tab) {

@@ -497,6 +497,7 @@ impl Task {
             if let Some(now) = self.processing_time.take_due() {
                 self.input.on_processing_time(now)?;
             }
+            let polled = Instant::now();
             match self.input.poll()? {
                 InputStatus::Checkpointed(barrier, snapshot) => {
                     self.metrics.set_alignment(self.input.last_alignment());
@@ -520,6 +521,8 @@ impl Task {
                     }
                 }
                 InputStatus::NothingAvailable(wait) => {
+                    // A poll that found nothing waited (a source's reader may block in it).
+                    self.metrics.add_idle(polled.elapsed());
                     if self.buffer_timeout.is_some() {
                         self.input.flush()?;
                         last_flush = Instant::now();
