@@ -52,6 +52,15 @@ fn wait_for(port: u16, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
+/// The newest job listed by the REST API another process serves on `port`, once it runs.
+fn running_job_at(port: u16) -> Value {
+    common::wait_for("a running job listed by the process's dashboard", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let jobs = http_request(port, "GET", "/jobs/overview", None).1;
+        (jobs["jobs"][0]["state"] == "RUNNING").then(|| jobs["jobs"][0].clone())
+    })
+}
+
 /// Records written by the vertex whose name contains `name`.
 fn written_by(job: &Value, name: &str) -> u64 {
     job["vertices"]
@@ -62,27 +71,6 @@ fn written_by(job: &Value, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no vertex {name} in {job:#}"))["metrics"]["write-records"]
         .as_u64()
         .unwrap()
-}
-
-fn flink_api() -> OpenApi {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rest/flink_rest_v1_dispatcher.yml");
-    OpenApi::load(&path)
-        .exempt(
-            "ResourceID",
-            "",
-            "described as 32 hex digits; a local run's one TaskManager is `local`",
-        )
-        .exempt(
-            "CheckpointStatistics",
-            "clazz",
-            "described as required; Flink names that field `className` in its answers",
-        )
-        .exempt(
-            "JobDetailsInfo",
-            "plan",
-            "described as a string; Flink serves the plan as a JSON object",
-        )
 }
 
 #[test]
@@ -108,7 +96,7 @@ fn a_local_job_serves_the_monitoring_api_and_dashboard() {
         .sink_to(DiscardingSink);
     let client = env.execute_async("watched locally").unwrap();
     let id = client.watch().plan().job_id.to_string();
-    let api = flink_api();
+    let api = common::openapi::flink_api();
 
     // The dashboard's page and the API on the same port.
     let (_, page) = http_request(port, "GET", "/", None);
@@ -255,19 +243,9 @@ fn word_count_with_web_serves_its_dashboard_and_is_cancelled_from_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let jobs = loop {
-        let answer = std::net::TcpStream::connect(("127.0.0.1", web))
-            .ok()
-            .map(|_| http_request(web, "GET", "/jobs/overview", None).1);
-        if let Some(jobs) = answer.filter(|jobs| jobs["jobs"][0]["state"] == "RUNNING") {
-            break jobs;
-        }
-        assert!(Instant::now() < deadline, "the dashboard never came up");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    assert_eq!(jobs["jobs"][0]["name"], "WordCount");
-    let id = jobs["jobs"][0]["jid"].as_str().unwrap();
+    let job = running_job_at(web);
+    assert_eq!(job["name"], "WordCount");
+    let id = job["jid"].as_str().unwrap();
     let (status, _) = http_request(web, "PATCH", &format!("/jobs/{id}?mode=cancel"), None);
     assert_eq!(status, 202);
     let result = child.wait_with_output().unwrap();

@@ -18,59 +18,6 @@ use common::cluster::jobs::{
 };
 use common::openapi::OpenApi;
 
-/// Flink's description, but for two places where Flink 2.3's own answers do not fit it either
-/// and clients follow the answers.
-fn flink_api() -> OpenApi {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rest/flink_rest_v1_dispatcher.yml");
-    OpenApi::load(&path)
-        .exempt(
-            "ResourceID",
-            "",
-            "described as 32 hex digits; Flink's TaskManager ids are `host:port-hex`, Sluice's \
-             `host-hex`",
-        )
-        .exempt(
-            "CheckpointStatistics",
-            "clazz",
-            "described as required; Flink names that field `className` in its answers",
-        )
-        .exempt(
-            "SubtaskCheckpointStatistics",
-            "clazz",
-            "described as required; Flink tells a subtask's statistics apart by `status` \
-             (`completed`)",
-        )
-        .exempt(
-            "CheckpointConfigInfo",
-            "mode",
-            "described in upper case; Flink answers `exactly_once` / `at_least_once`",
-        )
-        .exempt(
-            "MetricCollectionResponseBody",
-            "",
-            "described as an object; Flink answers a bare array of {id, value}, which its \
-             dashboard reads",
-        )
-        .exempt(
-            "AggregatedMetricsResponseBody",
-            "",
-            "described as an object; Flink answers a bare array of {id, min, max, avg, sum, \
-             skew}",
-        )
-        .exempt(
-            "AsynchronousOperationResult",
-            "operation",
-            "a oneOf of two object schemas that every answer fits both of (Flink's own too)",
-        )
-        .exempt(
-            "JobDetailsInfo",
-            "plan",
-            "described as a string; Flink serves the plan as a JSON object, which Flink's REST \
-             clients read",
-        )
-}
-
 /// Sluice's own description of its API, as the cluster serves it (no token needed).
 fn own_api(cluster: &Cluster) -> &'static OpenApi {
     static OWN: OnceLock<OpenApi> = OnceLock::new();
@@ -116,7 +63,7 @@ fn records_written(job: &Value) -> u64 {
 
 #[test]
 fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
-    let api = flink_api();
+    let api = common::openapi::flink_api();
     let cluster = Cluster::start("rest-api", 1, 2);
     let (id, mut socket) = start_socket_job(&cluster, "counts.csv");
 
@@ -433,7 +380,7 @@ fn the_monitoring_api_answers_in_flinks_shapes_with_rising_record_counts() {
 
 #[test]
 fn checkpoints_and_their_configuration_are_served_as_flinks() {
-    let api = flink_api();
+    let api = common::openapi::flink_api();
     let cluster = Cluster::start("rest-checkpoints", 1, 4);
     let input = write_counts_input(&cluster.dir, 20_000);
     let id = submit_counts(&cluster, &input);
