@@ -7,7 +7,6 @@
 mod jobs;
 mod options;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sluice_runtime::deploy::job_watch::JobWatch;
@@ -26,7 +25,6 @@ static SERVER: Mutex<Option<LocalWeb>> = Mutex::new(None);
 /// A running local REST server.
 #[derive(Clone)]
 pub struct LocalWeb {
-    address: SocketAddr,
     jobs: Arc<LocalJobs>,
 }
 
@@ -41,11 +39,6 @@ impl LocalWeb {
         let started = start(options)?;
         *server = Some(started.clone());
         Ok(started)
-    }
-
-    /// Where it listens.
-    pub fn address(&self) -> SocketAddr {
-        self.address
     }
 
     /// Serves `job` from now on.
@@ -65,7 +58,11 @@ fn start(options: &LocalWebOptions) -> Result<LocalWeb, String> {
     let address = listener
         .local_addr()
         .map_err(|e| format!("rest.port: {e}"))?;
-    let jobs = Arc::new(LocalJobs::new(options.exposure_warning(address)));
+    let warning = options.exposure_warning(address);
+    if let Some(warning) = &warning {
+        tracing::warn!("{warning}");
+    }
+    let jobs = Arc::new(LocalJobs::new(warning));
     let settings = rest::RestSettings {
         token: options.token.clone(),
         guard: rest_guard::Guard {
@@ -84,5 +81,5 @@ fn start(options: &LocalWebOptions) -> Result<LocalWeb, String> {
         })
         .map_err(|e| format!("cannot start the REST server: {e}"))?;
     tracing::info!("Web dashboard and REST API of this process's jobs: http://{address}/");
-    Ok(LocalWeb { address, jobs })
+    Ok(LocalWeb { jobs })
 }
