@@ -23,7 +23,7 @@ fn own_api(cluster: &Cluster) -> &'static OpenApi {
     static OWN: OnceLock<OpenApi> = OnceLock::new();
     OWN.get_or_init(|| {
         let (status, text) =
-            common::http_exchange(cluster.rest_port, "GET", "/v1/openapi.yaml", None);
+            common::http_exchange(cluster.rest_port, "GET", "/v1/openapi.yaml", None, None);
         assert_eq!(status, 200, "GET /v1/openapi.yaml: {text}");
         OpenApi::parse(&text)
     })

@@ -45,25 +45,28 @@ pub fn http_request(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let (status, answer) = http_exchange(port, method, path, body);
+    let (status, answer) = http_exchange(port, method, path, body, None);
     (status, serde_json::from_str(&answer).unwrap_or_default())
 }
 
-/// `METHOD path` to the REST API on loopback `port`, with the JSON `body` if given: the status
-/// code and the answer's body.
+/// `METHOD path` to the REST API on loopback `port`, with the JSON `body` and the bearer
+/// `token` if given: the status code and the answer's body.
 pub fn http_exchange(
     port: u16,
     method: &str,
     path: &str,
     body: Option<&serde_json::Value>,
+    token: Option<&str>,
 ) -> (u16, String) {
     use std::io::{Read, Write};
     let body = body.map_or_else(String::new, serde_json::Value::to_string);
+    let authorization =
+        token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+         {authorization}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
