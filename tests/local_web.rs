@@ -177,6 +177,20 @@ fn a_local_job_serves_the_monitoring_api_and_dashboard() {
     assert!(location.contains(savepoints.to_str().unwrap()), "{done:#}");
     assert!(Path::new(location.trim_start_matches("file://")).exists());
 
+    // A local job is not rescaled: the operation says so.
+    let (_, trigger) = http_request(
+        port,
+        "PATCH",
+        &format!("/jobs/{id}/rescaling?parallelism=4"),
+        None,
+    );
+    let request = trigger["request-id"].as_str().unwrap();
+    let refused = wait_for(port, &format!("/jobs/{id}/rescaling/{request}"), |s| {
+        s["status"]["id"] == "COMPLETED"
+    });
+    let cause = refused["operation"]["failure-cause"]["stack-trace"].to_string();
+    assert!(cause.contains("mini-cluster"), "{refused:#}");
+
     // Cancel from the API: the job's client sees it, and so does the API.
     let (status, _) = http_request(port, "PATCH", &format!("/jobs/{id}?mode=cancel"), None);
     assert_eq!(status, 202);

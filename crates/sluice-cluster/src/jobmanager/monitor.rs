@@ -26,6 +26,15 @@ pub trait Monitor: Send + Sync + 'static {
     /// Takes a savepoint of job `id` into `directory` (stopping the job when `stop`) and
     /// returns its path; waits for it.
     fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String>;
+    /// Rescales job `id` to default parallelism `parallelism` through a savepoint into
+    /// `directory`; returns the savepoint's path once the job runs again. Waits for it.
+    fn rescale(&self, id: &str, parallelism: usize, directory: &str) -> Result<String, String> {
+        let _ = (parallelism, directory);
+        Err(format!(
+            "job {id} runs on an embedded mini-cluster, which does not rescale a job: stop it \
+             with a savepoint and run it again from there at another parallelism"
+        ))
+    }
     /// Whether a read now could wait for work that blocks (deploying, reading storage) holding
     /// the state: the REST API then reads on a blocking thread rather than its own.
     fn busy(&self) -> bool {
@@ -68,6 +77,10 @@ impl Monitor for Dispatcher {
 
     fn savepoint(&self, id: &str, directory: &str, stop: bool) -> Result<String, String> {
         Dispatcher::savepoint(self, id, directory, stop)
+    }
+
+    fn rescale(&self, id: &str, parallelism: usize, directory: &str) -> Result<String, String> {
+        Dispatcher::rescale(self, id, parallelism, directory)
     }
 
     fn busy(&self) -> bool {

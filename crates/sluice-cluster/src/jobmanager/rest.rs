@@ -32,6 +32,8 @@
 //! | `PATCH /jobs/{id}?mode=cancel` | cancels a job |
 //! | `POST /jobs/{id}/savepoints`, `POST /jobs/{id}/stop` | starts a savepoint (stopping the job after it); answers its `request-id` |
 //! | `GET /jobs/{id}/savepoints/{trigger}` | whether it is in progress, its location or why it failed |
+//! | `PATCH /jobs/{id}/rescaling?parallelism=N` | rescales it through a savepoint; answers its `request-id` |
+//! | `GET /jobs/{id}/rescaling/{trigger}` | whether the rescaling is in progress, done or why it failed |
 //! | `POST /jars/upload` | stores a job binary (the request body); answers its key |
 //! | `GET /jars/{key}` | whether the binary with that SHA-256 is stored (404 if not) |
 //! | `POST /jars/{key}/run` | submits a job of that binary |
@@ -57,7 +59,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use futures::StreamExt;
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -195,6 +197,8 @@ fn api(monitor: Arc<dyn Monitor>, more: Router, settings: RestSettings) -> Route
             get(savepoint_status),
         )
         .route("/jobs/{jobid}/stop", post(savepoint))
+        .route("/jobs/{jobid}/rescaling", patch(rescaling))
+        .route("/jobs/{jobid}/rescaling/{triggerid}", get(savepoint_status))
         .layer(middleware::from_fn_with_state(
             REQUEST_TIMEOUT,
             rest_limits::time_limit,
@@ -653,7 +657,53 @@ async fn savepoint(
     (StatusCode::ACCEPTED, Json(json!({ "request-id": trigger }))).into_response()
 }
 
-/// `GET /jobs/{id}/savepoints/{trigger}`: Flink's status of an asynchronous savepoint.
+/// `PATCH /jobs/{id}/rescaling?parallelism=N`: starts rescaling the job to default parallelism
+/// `N` (a savepoint into `state.savepoints.dir` stops it, and it starts again from it) and
+/// answers its `request-id` at once; its status is at `/jobs/{id}/rescaling/{request-id}`.
+async fn rescaling(
+    State(monitor): Shared,
+    axum::Extension(root): axum::Extension<SavepointRoot>,
+    axum::Extension(triggers): axum::Extension<Arc<SavepointTriggers>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err((status, message)) = job_id(&id) {
+        return error(status, message);
+    }
+    let parallelism = match query.get("parallelism").map(|p| p.parse::<usize>()) {
+        Some(Ok(parallelism)) if parallelism > 0 => parallelism,
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "rescaling needs ?parallelism=N, a positive number",
+            );
+        }
+    };
+    let known = {
+        let id = id.clone();
+        on_blocking_thread(Arc::clone(&monitor), move |m| m.has_job(&id)).await
+    };
+    match known {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::NOT_FOUND, format!("no job with id {id}")),
+        Err(response) => return response,
+    }
+    let directory = match savepoint_target(None, root.0.as_deref()) {
+        Ok(directory) => directory,
+        Err(message) => return error(StatusCode::FORBIDDEN, message),
+    };
+    let trigger = triggers.start(&id);
+    {
+        let trigger = trigger.clone();
+        tokio::task::spawn_blocking(move || {
+            triggers.finish(&trigger, monitor.rescale(&id, parallelism, &directory));
+        });
+    }
+    Json(json!({ "request-id": trigger })).into_response()
+}
+
+/// `GET /jobs/{id}/savepoints/{trigger}` (and `.../rescaling/{trigger}`): Flink's status of an
+/// asynchronous savepoint (or rescaling).
 async fn savepoint_status(
     axum::Extension(triggers): axum::Extension<Arc<SavepointTriggers>>,
     Path((id, trigger)): Path<(String, String)>,

@@ -47,6 +47,7 @@ pub use super::views::{
 mod attempts;
 mod job;
 mod queries;
+mod rescaling;
 mod state;
 mod task_managers;
 mod worker_metrics;
