@@ -198,11 +198,7 @@ impl Dispatcher {
         let deployed_by = std::time::Instant::now() + COORDINATOR_WAIT;
         let (requests, timeout) = loop {
             let state = self.locked();
-            let job = state
-                .jobs
-                .iter()
-                .find(|job| job.id == id)
-                .ok_or_else(|| format!("no job with id {id}"))?;
+            let job = state.job(id)?;
             let Some(config) = &job.request.plan.checkpointing else {
                 return Err(format!(
                     "job {id} does not checkpoint: savepoints need checkpointing enabled"

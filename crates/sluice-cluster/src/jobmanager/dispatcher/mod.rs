@@ -309,11 +309,7 @@ impl Dispatcher {
     /// Cancels a job.
     pub fn cancel(&self, id: &str) -> Result<(), String> {
         let mut state = self.locked();
-        let job = state
-            .jobs
-            .iter()
-            .find(|job| job.id == id)
-            .ok_or_else(|| format!("no job with id {id}"))?;
+        let job = state.job(id)?;
         if job.status.is_terminal() {
             return Err(format!(
                 "job {id} already ended ({})",

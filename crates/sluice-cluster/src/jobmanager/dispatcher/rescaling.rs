@@ -21,11 +21,7 @@ impl Dispatcher {
         }
         let request = {
             let state = self.locked();
-            let job = state
-                .jobs
-                .iter()
-                .find(|job| job.id == id)
-                .ok_or_else(|| format!("no job with id {id}"))?;
+            let job = state.job(id)?;
             if job.status != JobStatus::Running {
                 return Err(format!(
                     "job {id} is not running ({}): only a running job is rescaled",

@@ -30,6 +30,16 @@ pub(super) struct State {
     pub(super) outbox: Vec<(Link, Outgoing)>,
 }
 
+impl State {
+    /// Job `id`, or the error that there is none.
+    pub(super) fn job(&self, id: &str) -> Result<&JobRecord, String> {
+        self.jobs
+            .iter()
+            .find(|job| job.id == id)
+            .ok_or_else(|| format!("no job with id {id}"))
+    }
+}
+
 /// A message the dispatcher sends once its lock is released.
 #[derive(Debug)]
 pub(super) enum Outgoing {
