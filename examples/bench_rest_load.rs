@@ -1,8 +1,8 @@
 //! Load on a JobManager's REST API (Sluice's or Flink's: the same paths) while a job runs:
 //! `GET /overview` and `GET /jobs/<id>` of the running job (or `--paths`), in turn, at `--rate` requests
 //! per second in all for `--seconds`, and optionally a Prometheus scrape of each `--scrape`
-//! endpoint every `--scrape-ms`. Each request opens its connection, as a dashboard poll or a
-//! script does. Latency is measured from the request's scheduled time, so a slow answer that
+//! endpoint every `--scrape-ms`. Each request opens its connection, as a script does, or with
+//! `--keep-alive` all go over one kept-alive connection, as a browser's dashboard polls. Latency is measured from the request's scheduled time, so a slow answer that
 //! delays the next request counts against the next one too (no coordinated omission).
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //! ```
 //! Prints one line per path: `path=… requests=… p50_ms=… p99_ms=… max_ms=… errors=…`.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,64 @@ struct Cli {
     /// alone gives a baseline: the cost of the requests themselves, with no job data).
     #[arg(long, default_value = "/overview,/jobs/{job}")]
     paths: String,
+    /// Send the requests over one kept-alive connection instead of one connection each.
+    #[arg(long)]
+    keep_alive: bool,
+}
+
+/// One kept-alive HTTP/1.1 connection, reopened when the server closes it.
+struct KeptAlive {
+    endpoint: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl KeptAlive {
+    /// `GET path`: the status and the body (read by its `Content-Length`).
+    fn get(&mut self, path: &str) -> std::io::Result<(u16, String)> {
+        let reader = match &mut self.stream {
+            Some(reader) => reader,
+            None => {
+                let stream = TcpStream::connect(&self.endpoint)?;
+                stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+                self.stream.insert(BufReader::new(stream))
+            }
+        };
+        let answer = exchange(reader, path);
+        if answer.is_err() {
+            self.stream = None;
+        }
+        answer
+    }
+}
+
+/// Sends `GET path` on the connection of `reader` and reads the answer.
+fn exchange(reader: &mut BufReader<TcpStream>, path: &str) -> std::io::Result<(u16, String)> {
+    write!(
+        reader.get_mut(),
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    )?;
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut length = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// `GET path` on `endpoint`: the status and the body.
@@ -149,6 +207,10 @@ fn main() -> Result<(), String> {
     });
     let interval = Duration::from_secs_f64(1.0 / f64::from(cli.rate.max(1)));
     let mut series: Vec<Series> = paths.iter().map(|_| Series::default()).collect();
+    let mut kept = cli.keep_alive.then(|| KeptAlive {
+        endpoint: cli.endpoint.clone(),
+        stream: None,
+    });
     let start = Instant::now();
     let total = u64::from(cli.rate) * cli.seconds;
     for n in 0..total {
@@ -157,16 +219,25 @@ fn main() -> Result<(), String> {
             std::thread::sleep(wait);
         }
         let which = (n % paths.len() as u64) as usize;
-        match get(&cli.endpoint, &paths[which]) {
+        let answer = match &mut kept {
+            Some(kept) => kept.get(&paths[which]),
+            None => get(&cli.endpoint, &paths[which]),
+        };
+        match answer {
             Ok((200, _)) => series[which].latencies.push(scheduled.elapsed()),
             _ => series[which].errors += 1,
         }
     }
     println!(
-        "sent {} requests in {:.1} s to {} (job {job})",
+        "sent {} requests in {:.1} s to {} (job {job}){}",
         total,
         start.elapsed().as_secs_f64(),
-        cli.endpoint
+        cli.endpoint,
+        if cli.keep_alive {
+            " over one kept-alive connection"
+        } else {
+            ""
+        }
     );
     for (path, series) in cli.paths.split(',').zip(&mut series) {
         series.report(&path.replace("{job}", "<id>"));

@@ -6,6 +6,7 @@
 #     latency p50/p99 from each request's scheduled time (examples/bench_rest_load.rs);
 #   - with Sluice, the Prometheus endpoints of the JobManager and both TaskManagers scraped
 #     every second as well;
+#   - the same load again over one kept-alive connection (as a browser's dashboard polls);
 #   - the job's throughput with that load, against the same job without it; and with a
 #     baseline load of the same requests to `/config` (no job data, no Prometheus): the cost
 #     of the connections and of the load generator itself;
@@ -88,7 +89,14 @@ sluice_baseline() {
     "$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --paths /config
     wait "$run"
 }
+sluice_kept_alive() {
+    "$SLUICE" run -p 2 "$JOB" --report "$1" --records "$NS" --payload 0 >/dev/null &
+    local run=$!
+    "$LOAD" --endpoint 127.0.0.1:18081 --rate 200 --seconds 15 --scrape "$scrapes" --keep-alive
+    wait "$run"
+}
 compare sluice sluice_quiet sluice_loaded
+compare sluice-keep-alive sluice_quiet sluice_kept_alive
 compare sluice-baseline sluice_quiet sluice_baseline
 if command -v chromedriver >/dev/null; then
     "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:18081/ \
@@ -109,7 +117,14 @@ if [ -n "$FLINK_HOME" ] && [ -x "$FLINK_HOME/bin/start-cluster.sh" ]; then
         "$LOAD" --endpoint 127.0.0.1:8081 --rate 200 --seconds 15
         wait "$run"
     }
+    flink_kept_alive() {
+        flink_quiet "$1" &
+        local run=$!
+        "$LOAD" --endpoint 127.0.0.1:8081 --rate 200 --seconds 15 --keep-alive
+        wait "$run"
+    }
     compare flink flink_quiet flink_loaded
+    compare flink-keep-alive flink_quiet flink_kept_alive
     if command -v chromedriver >/dev/null; then
         "$CARGO_TARGET_DIR/release/examples/bench_dashboard_load" --url http://127.0.0.1:8081/ \
             --chromedriver "$(command -v chromedriver)" --ready-text "Available Task Slots" | sed 's/^/flink /'
