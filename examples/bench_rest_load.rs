@@ -57,6 +57,9 @@ impl KeptAlive {
             None => {
                 let stream = TcpStream::connect(&self.endpoint)?;
                 stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+                // Each request is one small write: without this, Nagle's algorithm holds it
+                // back behind the server's delayed acknowledgement of the previous answer.
+                stream.set_nodelay(true)?;
                 self.stream.insert(BufReader::new(stream))
             }
         };
@@ -70,10 +73,8 @@ impl KeptAlive {
 
 /// Sends `GET path` on the connection of `reader` and reads the answer.
 fn exchange(reader: &mut BufReader<TcpStream>, path: &str) -> std::io::Result<(u16, String)> {
-    write!(
-        reader.get_mut(),
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
-    )?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    reader.get_mut().write_all(request.as_bytes())?;
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let status = line
