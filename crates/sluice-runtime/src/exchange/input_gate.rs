@@ -18,10 +18,9 @@
 //! checkpoint stored for each channel.
 
 use std::collections::VecDeque;
-
-use serde::Serialize;
 use std::time::Instant;
 
+use serde::Serialize;
 use sluice_core::{Barrier, Record, StreamElement, Watermark};
 
 use crate::error::TaskError;
@@ -194,8 +193,9 @@ impl<T> InputGate<T> {
         self.alignment_complete()
     }
 
-    /// When the last completed barrier alignment began: its barrier's arrival on the first
-    /// channel (the alignment lasts until the barrier is released to the task).
+    /// When the alignment of the last barrier released began: its arrival on the first channel
+    /// (the alignment lasts until the barrier is released to the task; an unaligned barrier's
+    /// is its arrival).
     pub fn alignment_started(&self) -> Option<Instant> {
         self.aligned_since
     }
@@ -233,6 +233,8 @@ impl<T> InputGate<T> {
             Some(capture) if capture.checkpoint_id() == id => false,
             _ => {
                 self.begin_unaligned(barrier);
+                // An unaligned barrier is released as it arrives: it does not align.
+                self.aligned_since = Some(Instant::now());
                 true
             }
         };
@@ -533,7 +535,10 @@ mod tests {
         // The full channel takes the barrier ahead of its elements, plus one more buffer.
         tx0.send_priority(unaligned(1), Some(records(&[3])))
             .unwrap();
+        assert_eq!(gate.alignment_started(), None);
         assert_eq!(gate.poll().unwrap(), GateEvent::Barrier(unaligned(1)));
+        let aligned = gate.alignment_started().expect("released as it arrived");
+        assert!(aligned.elapsed() < std::time::Duration::from_secs(5));
         assert_eq!(gate.take_in_flight(), None, "channel 1 still records");
         tx1.send(records(&[10])).unwrap();
         tx1.send(StreamElement::Watermark(Watermark(7))).unwrap();

@@ -314,6 +314,8 @@ where
             return Ok(());
         }
         self.aligning = None;
+        // Snapshotted at its first barrier: it does not align.
+        self.alignment = Duration::ZERO;
         self.gate1.release();
         self.gate2.release();
         let mut snapshot = ChainSnapshot::new();
