@@ -307,19 +307,19 @@ fn respond<T: serde::Serialize>(result: Result<Result<T, Failure>, Response>) ->
     }
 }
 
-async fn overview(State(dispatcher): Shared) -> Response {
-    answer(dispatcher, |d| Ok(d.overview())).await
+async fn overview(State(monitor): Shared) -> Response {
+    answer(monitor, |d| Ok(d.overview())).await
 }
 
-async fn task_managers(State(dispatcher): Shared) -> Response {
-    answer(dispatcher, |d| {
+async fn task_managers(State(monitor): Shared) -> Response {
+    answer(monitor, |d| {
         Ok(json!({ "taskmanagers": d.task_managers() }))
     })
     .await
 }
 
-async fn task_manager(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    answer(dispatcher, move |d| {
+async fn task_manager(State(monitor): Shared, Path(id): Path<String>) -> Response {
+    answer(monitor, move |d| {
         d.task_manager(&id).ok_or_else(|| {
             (
                 StatusCode::NOT_FOUND,
@@ -332,11 +332,11 @@ async fn task_manager(State(dispatcher): Shared, Path(id): Path<String>) -> Resp
 
 /// `GET /taskmanagers/{id}/metrics`: its metric ids, or with `get` their values.
 async fn task_manager_metrics(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    answer(dispatcher, move |d| {
+    answer(monitor, move |d| {
         let metrics = d.task_manager_metrics(&id).ok_or_else(|| {
             (
                 StatusCode::NOT_FOUND,
@@ -360,10 +360,10 @@ async fn job_manager_config(axum::Extension(config): axum::Extension<ShownConfig
 /// `GET /jobmanager/metrics`: the metric ids, or with `get` (comma-separated ids) their values
 /// as Flink gives them (`[{"id", "value"}]`, values as text).
 async fn job_manager_metrics(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    answer(dispatcher, move |d| {
+    answer(monitor, move |d| {
         let metrics = monitoring::prometheus::job_manager_metrics(d);
         Ok(metric_answer(&metrics, query.get("get")))
     })
@@ -387,27 +387,27 @@ fn metric_answer(metrics: &[(&str, f64)], get: Option<&String>) -> serde_json::V
 /// `GET /jobs/{jobid}/metrics`: the job's metrics (uptime, restarts, checkpoints), or with
 /// `get` their values.
 async fn job_metrics(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    job_answer(dispatcher, id, move |view| {
+    job_answer(monitor, id, move |view| {
         let metrics = monitoring::prometheus::job_metrics(view);
         Ok(metric_answer(&metrics, query.get("get")))
     })
     .await
 }
 
-async fn jobs(State(dispatcher): Shared) -> Response {
-    answer(dispatcher, |d| Ok(json!({ "jobs": d.jobs() }))).await
+async fn jobs(State(monitor): Shared) -> Response {
+    answer(monitor, |d| Ok(json!({ "jobs": d.jobs() }))).await
 }
 
 async fn config() -> Response {
     Json(monitoring::dashboard_config()).into_response()
 }
 
-async fn job_ids(State(dispatcher): Shared) -> Response {
-    answer(dispatcher, |d| {
+async fn job_ids(State(monitor): Shared) -> Response {
+    answer(monitor, |d| {
         let jobs: Vec<_> = d
             .jobs()
             .into_iter()
@@ -437,41 +437,56 @@ fn job_view(d: &dyn Monitor, id: &str) -> Result<JobView, Failure> {
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no job with id {id}")))
 }
 
+/// Whether `id` names a job of `monitor`: the error answer if it is not a job id (400) or
+/// there is no such job (404).
+async fn known_job(monitor: &Arc<dyn Monitor>, id: &str) -> Result<(), Response> {
+    job_id(id).map_err(|(status, message)| error(status, message))?;
+    let known = {
+        let id = id.to_string();
+        on_blocking_thread(Arc::clone(monitor), move |m| m.has_job(&id)).await?
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(error(StatusCode::NOT_FOUND, format!("no job with id {id}")))
+    }
+}
+
 /// The answer `view` makes of job `id`'s monitoring view (404 for an unknown job).
 async fn job_answer(
-    dispatcher: Arc<dyn Monitor>,
+    monitor: Arc<dyn Monitor>,
     id: String,
     view: impl FnOnce(&JobView) -> Result<serde_json::Value, Failure> + Send + 'static,
 ) -> Response {
-    answer(dispatcher, move |d| view(&job_view(d, &id)?)).await
+    answer(monitor, move |d| view(&job_view(d, &id)?)).await
 }
 
-async fn job(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    job_answer(dispatcher, id, |view| Ok(monitoring::job_details(view))).await
+async fn job(State(monitor): Shared, Path(id): Path<String>) -> Response {
+    job_answer(monitor, id, |view| Ok(monitoring::job_details(view))).await
 }
 
-async fn job_plan(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    job_answer(dispatcher, id, |view| {
+async fn job_plan(State(monitor): Shared, Path(id): Path<String>) -> Response {
+    job_answer(monitor, id, |view| {
         Ok(json!({ "plan": monitoring::plan(view) }))
     })
     .await
 }
 
-async fn job_exceptions(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    job_answer(dispatcher, id, |view| Ok(monitoring::exceptions(view))).await
+async fn job_exceptions(State(monitor): Shared, Path(id): Path<String>) -> Response {
+    job_answer(monitor, id, |view| Ok(monitoring::exceptions(view))).await
 }
 
-async fn job_config(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    job_answer(dispatcher, id, |view| Ok(monitoring::job_config(view))).await
+async fn job_config(State(monitor): Shared, Path(id): Path<String>) -> Response {
+    job_answer(monitor, id, |view| Ok(monitoring::job_config(view))).await
 }
 
-async fn job_checkpoints(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
-    job_answer(dispatcher, id, |view| Ok(monitoring::checkpoints(view))).await
+async fn job_checkpoints(State(monitor): Shared, Path(id): Path<String>) -> Response {
+    job_answer(monitor, id, |view| Ok(monitoring::checkpoints(view))).await
 }
 
-async fn job_checkpoint_config(State(dispatcher): Shared, Path(id): Path<String>) -> Response {
+async fn job_checkpoint_config(State(monitor): Shared, Path(id): Path<String>) -> Response {
     let no_config = format!("job {id} does not checkpoint");
-    job_answer(dispatcher, id, move |view| {
+    job_answer(monitor, id, move |view| {
         monitoring::checkpoint_config(view).ok_or((StatusCode::NOT_FOUND, no_config))
     })
     .await
@@ -488,10 +503,10 @@ fn checkpoint_id(id: &str) -> Result<u64, Failure> {
 }
 
 async fn checkpoint_details(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path((id, checkpoint)): Path<(String, String)>,
 ) -> Response {
-    job_answer(dispatcher, id, move |view| {
+    job_answer(monitor, id, move |view| {
         let number = checkpoint_id(&checkpoint)?;
         monitoring::checkpoint_details(view, number).ok_or((
             StatusCode::NOT_FOUND,
@@ -502,10 +517,10 @@ async fn checkpoint_details(
 }
 
 async fn checkpoint_subtasks(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path((id, checkpoint, vertex)): Path<(String, String, String)>,
 ) -> Response {
-    job_answer(dispatcher, id, move |view| {
+    job_answer(monitor, id, move |view| {
         let number = checkpoint_id(&checkpoint)?;
         monitoring::checkpoint_subtasks(view, number, &vertex).ok_or((
             StatusCode::NOT_FOUND,
@@ -517,67 +532,64 @@ async fn checkpoint_subtasks(
 
 /// The answer `view` of vertex `vertex` of job `id` makes (404 for an unknown job or vertex).
 async fn vertex_answer(
-    dispatcher: Arc<dyn Monitor>,
+    monitor: Arc<dyn Monitor>,
     (id, vertex): (String, String),
     view: impl FnOnce(&JobView, &str) -> Option<serde_json::Value> + Send + 'static,
 ) -> Response {
     let unknown = format!("job {id} has no vertex {vertex}");
-    job_answer(dispatcher, id, move |job| {
+    job_answer(monitor, id, move |job| {
         view(job, &vertex).ok_or((StatusCode::NOT_FOUND, unknown))
     })
     .await
 }
 
-async fn vertex(State(dispatcher): Shared, Path(ids): Path<(String, String)>) -> Response {
-    vertex_answer(dispatcher, ids, monitoring::vertex_details).await
+async fn vertex(State(monitor): Shared, Path(ids): Path<(String, String)>) -> Response {
+    vertex_answer(monitor, ids, monitoring::vertex_details).await
 }
 
 async fn vertex_metrics(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(ids): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    vertex_answer(dispatcher, ids, move |view, vertex| {
+    vertex_answer(monitor, ids, move |view, vertex| {
         monitoring::vertex_metrics(view, vertex, query.get("get").map(String::as_str))
     })
     .await
 }
 
 async fn vertex_aggregated_metrics(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(ids): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    vertex_answer(dispatcher, ids, move |view, vertex| {
+    vertex_answer(monitor, ids, move |view, vertex| {
         let get = query.get("get").map(String::as_str);
         monitoring::aggregated_metrics(view, vertex, get, query.get("agg").map(String::as_str))
     })
     .await
 }
 
-async fn vertex_watermarks(
-    State(dispatcher): Shared,
-    Path(ids): Path<(String, String)>,
-) -> Response {
-    vertex_answer(dispatcher, ids, monitoring::watermarks).await
+async fn vertex_watermarks(State(monitor): Shared, Path(ids): Path<(String, String)>) -> Response {
+    vertex_answer(monitor, ids, monitoring::watermarks).await
 }
 
 async fn vertex_backpressure(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(ids): Path<(String, String)>,
 ) -> Response {
-    vertex_answer(dispatcher, ids, monitoring::backpressure).await
+    vertex_answer(monitor, ids, monitoring::backpressure).await
 }
 
 async fn vertex_subtask_times(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(ids): Path<(String, String)>,
 ) -> Response {
-    vertex_answer(dispatcher, ids, monitoring::subtask_times).await
+    vertex_answer(monitor, ids, monitoring::subtask_times).await
 }
 
 async fn patch_job(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -586,7 +598,7 @@ async fn patch_job(
     }
     match query.get("mode").map(String::as_str) {
         Some("cancel") | None => {
-            let cancelled = on_blocking_thread(dispatcher, move |d| {
+            let cancelled = on_blocking_thread(monitor, move |d| {
                 if d.has_job(&id) {
                     d.cancel(&id).map_err(|m| (StatusCode::CONFLICT, m))
                 } else {
@@ -611,24 +623,15 @@ async fn patch_job(
 /// `{"request-id"}` at once (202), as Flink does; its status is at
 /// `/jobs/{id}/savepoints/{request-id}`.
 async fn savepoint(
-    State(dispatcher): Shared,
+    State(monitor): Shared,
     axum::Extension(root): axum::Extension<SavepointRoot>,
     axum::Extension(triggers): axum::Extension<Arc<SavepointTriggers>>,
     Path(id): Path<String>,
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
-    if let Err((status, message)) = job_id(&id) {
-        return error(status, message);
-    }
-    let known = {
-        let id = id.clone();
-        on_blocking_thread(Arc::clone(&dispatcher), move |d| d.has_job(&id)).await
-    };
-    match known {
-        Ok(true) => {}
-        Ok(false) => return error(StatusCode::NOT_FOUND, format!("no job with id {id}")),
-        Err(response) => return response,
+    if let Err(response) = known_job(&monitor, &id).await {
+        return response;
     }
     let request: serde_json::Value = if body.is_empty() {
         json!({})
@@ -651,7 +654,7 @@ async fn savepoint(
         let trigger = trigger.clone();
         // The savepoint waits for its checkpoint (the dispatcher bounds the wait).
         tokio::task::spawn_blocking(move || {
-            triggers.finish(&trigger, dispatcher.savepoint(&id, &directory, stop));
+            triggers.finish(&trigger, monitor.savepoint(&id, &directory, stop));
         });
     }
     (StatusCode::ACCEPTED, Json(json!({ "request-id": trigger }))).into_response()
@@ -667,9 +670,6 @@ async fn rescaling(
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err((status, message)) = job_id(&id) {
-        return error(status, message);
-    }
     let parallelism = match query.get("parallelism").map(|p| p.parse::<usize>()) {
         Some(Ok(parallelism)) if parallelism > 0 => parallelism,
         _ => {
@@ -679,14 +679,8 @@ async fn rescaling(
             );
         }
     };
-    let known = {
-        let id = id.clone();
-        on_blocking_thread(Arc::clone(&monitor), move |m| m.has_job(&id)).await
-    };
-    match known {
-        Ok(true) => {}
-        Ok(false) => return error(StatusCode::NOT_FOUND, format!("no job with id {id}")),
-        Err(response) => return response,
+    if let Err(response) = known_job(&monitor, &id).await {
+        return response;
     }
     let directory = match savepoint_target(None, root.0.as_deref()) {
         Ok(directory) => directory,
