@@ -598,7 +598,8 @@ mod tests {
         assert_eq!(snapshot.exceptions.len(), 1);
         assert_eq!(snapshot.exceptions[0].attempt, 1);
         assert!(snapshot.exceptions[0].message.contains("fails at 50"));
-        let reading = snapshot.metrics.operator("maybe-failing", 0).unwrap();
+        let metrics = watch.metrics();
+        let reading = metrics.operator("maybe-failing", 0).unwrap();
         assert_eq!(reading.records_in, 100, "the second attempt's counters");
 
         let env = StreamExecutionEnvironment::new();

@@ -78,7 +78,7 @@ impl LocalJobs {
     fn running(&self) -> Vec<JobWatch> {
         self.locked()
             .iter()
-            .filter(|job| !job.watch.snapshot().status.is_terminal())
+            .filter(|job| !job.watch.status().is_terminal())
             .map(|job| job.watch.clone())
             .collect()
     }
@@ -212,7 +212,7 @@ impl Monitor for LocalJobs {
         let job = jobs.iter_mut().find(|job| job.id() == id)?;
         let snapshot = job.watch.snapshot();
         if job.sampled.is_none_or(|at| at.elapsed() >= SAMPLE_INTERVAL) {
-            job.samples.update(snapshot.metrics.clone());
+            job.samples.update(job.watch.metrics());
             job.sampled = Some(Instant::now());
         }
         let plan = job.watch.plan();
@@ -259,7 +259,7 @@ impl Monitor for LocalJobs {
             .iter()
             .find(|job| job.id() == id)
             .ok_or_else(|| format!("no job with id {id}"))?;
-        let status = job.watch.snapshot().status;
+        let status = job.watch.status();
         if status.is_terminal() {
             return Err(format!("job {id} already ended ({})", status_name(status)));
         }

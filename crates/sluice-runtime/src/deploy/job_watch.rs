@@ -65,8 +65,6 @@ pub struct JobSnapshot {
     pub modified_ms: u64,
     /// Why it failed, once it did.
     pub error: Option<String>,
-    /// The current attempt's counters.
-    pub metrics: MetricsReport,
     /// Each attempt's checkpoint statistics, first attempt first.
     pub checkpoints: Vec<CheckpointCounters>,
     /// Why its attempts failed, oldest first.
@@ -189,7 +187,18 @@ impl JobWatch {
         self.shared.submitted_ms
     }
 
-    /// The job now.
+    /// The job's state now.
+    pub fn status(&self) -> JobStatus {
+        self.live().status
+    }
+
+    /// The current attempt's counters now (read from its tasks' live counters).
+    pub fn metrics(&self) -> MetricsReport {
+        let metrics = Arc::clone(&self.live().metrics);
+        metrics.report()
+    }
+
+    /// The job now, but for its counters ([`JobWatch::metrics`]).
     pub fn snapshot(&self) -> JobSnapshot {
         let live = self.live();
         JobSnapshot {
@@ -198,7 +207,6 @@ impl JobWatch {
             end_ms: live.end_ms,
             modified_ms: live.modified_ms,
             error: live.error.clone(),
-            metrics: live.metrics.report(),
             checkpoints: live.checkpoints.clone(),
             exceptions: live.exceptions.clone(),
             restored_from: live.restored_from.clone(),
