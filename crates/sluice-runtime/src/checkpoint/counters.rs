@@ -31,6 +31,27 @@ impl CheckpointCounters {
             .clone()
     }
 
+    /// The newest completed checkpoint `pick` accepts, copied (the others are not).
+    pub fn newest(&self, pick: impl Fn(&CheckpointStats) -> bool) -> Option<CheckpointStats> {
+        self.completed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|stats| pick(stats))
+            .cloned()
+    }
+
+    /// How many completed checkpoints `pick` accepts.
+    pub fn count(&self, pick: impl Fn(&CheckpointStats) -> bool) -> usize {
+        self.completed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|stats| pick(stats))
+            .count()
+    }
+
     /// How many checkpoints failed (or expired) so far.
     pub fn failed(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
@@ -58,5 +79,38 @@ mod tests {
         counters.failed.fetch_add(1, Ordering::Relaxed);
         assert_eq!(shared.failed(), 2, "clones share the counts");
         assert!(shared.completed().is_empty());
+    }
+
+    #[test]
+    fn the_newest_accepted_checkpoint_is_found_and_counted_without_copying_the_rest() {
+        let stats = |checkpoint_id, savepoint| CheckpointStats {
+            checkpoint_id,
+            trigger_ms: 0,
+            path: String::new(),
+            subtasks: 1,
+            duration: std::time::Duration::ZERO,
+            write_duration: std::time::Duration::ZERO,
+            bytes: 0,
+            savepoint,
+            unaligned: false,
+            in_flight_bytes: 0,
+            subtask_stats: Vec::new(),
+        };
+        let counters = CheckpointCounters::new(
+            vec![
+                stats(1, false),
+                stats(2, true),
+                stats(3, false),
+                stats(4, true),
+            ],
+            0,
+        );
+        let checkpoints = |c: &CheckpointStats| !c.savepoint;
+        assert_eq!(
+            counters.newest(checkpoints).map(|c| c.checkpoint_id),
+            Some(3)
+        );
+        assert_eq!(counters.count(checkpoints), 2);
+        assert_eq!(counters.newest(|c| c.checkpoint_id == 9), None);
     }
 }

@@ -10,11 +10,7 @@ use super::{JobView, Vertex, vertex_of};
 
 /// The completed checkpoint `id` of `view`'s job, if it is among those kept.
 fn checkpoint(view: &JobView, id: u64) -> Option<CheckpointStats> {
-    view.checkpoints
-        .completed()
-        .into_iter()
-        .rev()
-        .find(|c| c.checkpoint_id == id)
+    view.checkpoints.newest(|c| c.checkpoint_id == id)
 }
 
 /// The parts of `stats` of `vertex`'s subtasks.

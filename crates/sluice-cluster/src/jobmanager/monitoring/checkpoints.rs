@@ -32,6 +32,19 @@ impl CheckpointsView {
             .collect()
     }
 
+    /// The newest completed checkpoint or savepoint over all attempts that `pick` accepts.
+    pub fn newest(
+        &self,
+        pick: impl Fn(&CheckpointStats) -> bool + Copy,
+    ) -> Option<CheckpointStats> {
+        self.attempts.iter().rev().find_map(|a| a.newest(pick))
+    }
+
+    /// How many completed checkpoints and savepoints over all attempts `pick` accepts.
+    pub fn count(&self, pick: impl Fn(&CheckpointStats) -> bool + Copy) -> usize {
+        self.attempts.iter().map(|a| a.count(pick)).sum()
+    }
+
     /// How many checkpoints failed over all attempts.
     pub fn failed(&self) -> u64 {
         self.attempts.iter().map(CheckpointCounters::failed).sum()

@@ -64,8 +64,7 @@ pub fn task_samples(view: &JobView, task_manager: &str) -> Vec<Sample> {
 /// samples on the JobManager): its uptime (ms), restarts and checkpoints.
 pub fn job_metrics(view: &JobView) -> Vec<(&'static str, f64)> {
     let job = &view.details.overview;
-    let completed = view.checkpoints.completed();
-    let last = completed.iter().rev().find(|c| !c.savepoint);
+    let last = view.checkpoints.newest(|c| !c.savepoint);
     let running = job.state == crate::jobmanager::views::JobStatus::Running;
     vec![
         ("uptime", if running { job.duration as f64 } else { 0.0 }),
@@ -75,7 +74,7 @@ pub fn job_metrics(view: &JobView) -> Vec<(&'static str, f64)> {
         ),
         (
             "numberOfCompletedCheckpoints",
-            completed.iter().filter(|c| !c.savepoint).count() as f64,
+            view.checkpoints.count(|c| !c.savepoint) as f64,
         ),
         (
             "numberOfFailedCheckpoints",
@@ -83,7 +82,7 @@ pub fn job_metrics(view: &JobView) -> Vec<(&'static str, f64)> {
         ),
         (
             "lastCheckpointDuration",
-            last.map_or(0.0, |c| c.duration.as_millis() as f64),
+            last.as_ref().map_or(0.0, |c| c.duration.as_millis() as f64),
         ),
         ("lastCheckpointSize", last.map_or(0.0, |c| c.bytes as f64)),
     ]
