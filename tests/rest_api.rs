@@ -29,9 +29,8 @@ fn own_api(cluster: &Cluster) -> &'static OpenApi {
     })
 }
 
-/// `GET path` (bare and under `/v1`, the same answer), checked against Flink's schema and
-/// Sluice's own for the path `template`.
-fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> Value {
+/// `GET path`, checked against Flink's schema and Sluice's own for the path `template`.
+fn schema_checked(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> Value {
     assert!(api.has_path(template), "Flink's API has no {template}");
     let (status, value) = cluster.get_with_status(path);
     assert_eq!(status, 200, "GET {path}: {value}");
@@ -41,6 +40,13 @@ fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> 
     if let Err(error) = own_api(cluster).check_get(template, status, &value) {
         panic!("GET {path} does not fit Sluice's own description: {error}\n{value:#}");
     }
+    value
+}
+
+/// `GET path` (bare and under `/v1`, the same answer), checked against Flink's schema and
+/// Sluice's own for the path `template`.
+fn checked_get(cluster: &Cluster, api: &OpenApi, template: &str, path: &str) -> Value {
+    let value = schema_checked(cluster, api, template, path);
     let (v1_status, v1_value) = cluster.get_with_status(&format!("/v1{path}"));
     assert_eq!(v1_status, 200, "GET /v1{path}: {v1_value}");
     assert_eq!(
@@ -501,14 +507,20 @@ fn checkpoints_and_their_configuration_are_served_as_flinks() {
     let status_path = format!("/jobs/{id}/savepoints/{trigger}");
     let deadline = Instant::now() + Duration::from_secs(60);
     let completed = loop {
-        let status = checked_get(
+        // While in progress, the answer may change between a bare and a `/v1` request.
+        let status = schema_checked(
             &cluster,
             &api,
             "/jobs/{jobid}/savepoints/{triggerid}",
             &status_path,
         );
         if status["status"]["id"] == "COMPLETED" {
-            break status;
+            break checked_get(
+                &cluster,
+                &api,
+                "/jobs/{jobid}/savepoints/{triggerid}",
+                &status_path,
+            );
         }
         assert_eq!(status["status"]["id"], "IN_PROGRESS");
         assert!(Instant::now() < deadline, "{status}\n{}", cluster.logs());
