@@ -63,7 +63,7 @@ impl KeptAlive {
                 self.stream.insert(BufReader::new(stream))
             }
         };
-        let answer = exchange(reader, path);
+        let answer = exchange(reader, path, false);
         if answer.is_err() {
             self.stream = None;
         }
@@ -71,9 +71,15 @@ impl KeptAlive {
     }
 }
 
-/// Sends `GET path` on the connection of `reader` and reads the answer.
-fn exchange(reader: &mut BufReader<TcpStream>, path: &str) -> std::io::Result<(u16, String)> {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+/// Sends `GET path` on the connection of `reader` (asking the server to close it after the
+/// answer when `close`) and reads the answer: its status and body.
+fn exchange(
+    reader: &mut BufReader<TcpStream>,
+    path: &str,
+    close: bool,
+) -> std::io::Result<(u16, String)> {
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{connection}\r\n");
     reader.get_mut().write_all(request.as_bytes())?;
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -99,26 +105,11 @@ fn exchange(reader: &mut BufReader<TcpStream>, path: &str) -> std::io::Result<(u
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// `GET path` on `endpoint`: the status and the body.
+/// `GET path` on `endpoint` over a connection of its own: the status and the body.
 fn get(endpoint: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(endpoint)?;
+    let stream = TcpStream::connect(endpoint)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    Ok((status, body))
+    exchange(&mut BufReader::new(stream), path, true)
 }
 
 /// The id of a running job, waiting up to a minute for one.
