@@ -4,6 +4,11 @@
 //! are emitted. Inputs may be changelogs: an insert or update-after joins as `+I`, a retraction
 //! (update-before, delete) removes its row and retracts what it joined with `-D`. Rows whose
 //! key holds a NULL join nothing, as `=` never holds for NULL.
+//!
+//! A join of two windowed relations on their `window_start` and `window_end` is Flink's window
+//! join: a window's rows are forgotten once the watermark passes its end, late rows are dropped,
+//! and with the `hashmap` backend a window's rows wait in memory ([`super::window_join`]) and
+//! join all at once when it ends.
 
 use std::sync::Arc;
 
@@ -23,6 +28,7 @@ use sluice_state::codec::{decode, encode};
 use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
+use super::window_join::{WindowRows, matching_rows};
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
 use crate::key::{KeyValue, RowValues, columns_of, key_column, row_key};
@@ -54,6 +60,10 @@ pub struct JoinSpec {
     /// plans as a window join): a window's rows are dropped once the watermark passes its end,
     /// as no row of it can come any more.
     pub window_end: Option<usize>,
+    /// Flink's window join: both sides insert-only, `window_start` and `window_end` both
+    /// among the keys. A row whose window has fired is late and dropped; with the `hashmap`
+    /// backend a window's rows wait in memory and join when the watermark passes its end.
+    pub windowed: bool,
 }
 
 impl JoinSpec {
@@ -66,9 +76,9 @@ impl JoinSpec {
 /// A kept row (its values, encoded: a fraction of their size in memory) and how many times
 /// it is there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Kept {
-    row: Box<[u8]>,
-    count: u32,
+pub(super) struct Kept {
+    pub(super) row: Box<[u8]>,
+    pub(super) count: u32,
 }
 
 /// One side's rows by join key.
@@ -79,7 +89,7 @@ type KeysByEnd = BTreeMap<i64, Vec<Vec<KeyValue>>>;
 
 const LEFT_STATE: &str = "sql-join-left";
 /// The codec name of kept rows (for messages).
-const ROW_CODEC: &str = "sql-join-row";
+pub(super) const ROW_CODEC: &str = "sql-join-row";
 const RIGHT_STATE: &str = "sql-join-right";
 
 /// The regular join operator.
@@ -90,6 +100,11 @@ pub struct JoinOperator {
     /// With `window_end`: each side's keys by their window's end.
     left_ends: KeysByEnd,
     right_ends: KeysByEnd,
+    /// A window join's rows in memory (with the `hashmap` backend), per side.
+    left_windows: WindowRows,
+    right_windows: WindowRows,
+    watermark: Timestamp,
+    late_rows: u64,
     store: StateStore,
 }
 
@@ -102,7 +117,72 @@ impl JoinOperator {
             right: SideRows::new(RIGHT_STATE),
             left_ends: KeysByEnd::new(),
             right_ends: KeysByEnd::new(),
+            left_windows: WindowRows::default(),
+            right_windows: WindowRows::default(),
+            watermark: Timestamp::MIN,
+            late_rows: 0,
             store: StateStore::default(),
+        }
+    }
+
+    /// With a window join's rows in memory: the key that is the window's end.
+    fn buffered(&self) -> Option<usize> {
+        self.spec
+            .window_end
+            .filter(|_| self.spec.windowed && !self.store.in_backend())
+    }
+
+    /// Takes the rows of `batch` from the left (`from_left`) or right input: a window join's
+    /// in memory, else joined now.
+    fn take_batch(
+        &mut self,
+        batch: &RecordBatch,
+        from_left: bool,
+    ) -> UserResult<Option<RecordBatch>> {
+        let Some(end_key) = self.buffered() else {
+            return self.join(batch, from_left);
+        };
+        let (side, rows) = if from_left {
+            (&self.spec.left, &mut self.left_windows)
+        } else {
+            (&self.spec.right, &mut self.right_windows)
+        };
+        self.late_rows += rows.add(batch, side, end_key, self.watermark)?;
+        Ok(None)
+    }
+
+    /// Joins and forgets the windows in memory that ended by `watermark`, in order of ends.
+    fn fire_windows(&mut self, watermark: Timestamp, out: &mut Output<RowBatch>) -> UserResult {
+        loop {
+            let ends = [
+                self.left_windows.first_ended(watermark),
+                self.right_windows.first_ended(watermark),
+            ];
+            let Some(end) = ends.into_iter().flatten().min() else {
+                return Ok(());
+            };
+            let left = self.left_windows.take(end)?;
+            let right = self.right_windows.take(end)?;
+            let (Some(left), Some(right)) = (left, right) else {
+                continue;
+            };
+            let (left_rows, right_rows) =
+                matching_rows(&left, &self.spec.left, &right, &self.spec.right)?;
+            if left_rows.is_empty() {
+                continue;
+            }
+            let take = |columns: &[ArrayRef], rows: Vec<u32>| {
+                let rows = arrow_array::UInt32Array::from(rows);
+                columns
+                    .iter()
+                    .map(|c| arrow_select::take::take(c.as_ref(), &rows, None))
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let mut columns = take(&left[..self.spec.left.types.len()], left_rows)?;
+            columns.extend(take(&right[..self.spec.right.types.len()], right_rows)?);
+            if let Some(joined) = self.finish(columns, None)? {
+                out.emit(RowBatch(joined), None);
+            }
         }
     }
 
@@ -133,11 +213,20 @@ impl JoinOperator {
         let count_equal = side.row_kind.is_some();
         let key_arrays: Vec<ArrayRef> = keys.iter().map(|(a, _)| Arc::clone(a)).collect();
         let mut joined = Joined::default();
+        let watermark = self.watermark;
+        let mut late_rows = 0;
         // A run of rows with one key (a window's rows come together) reads and writes that
         // key's state once.
         for run in arrow_ord::partition::partition(&key_arrays)?.ranges() {
             let key = row_key(&keys, run.start);
             if key.contains(&KeyValue::Null) {
+                continue;
+            }
+            if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
+                && self.spec.windowed
+                && end.saturating_sub(1) <= watermark
+            {
+                late_rows += run.len() as u64;
                 continue;
             }
             let mut rows = Vec::with_capacity(run.len());
@@ -184,6 +273,7 @@ impl JoinOperator {
                 }
             }
         }
+        self.late_rows += late_rows;
         if joined.kinds.is_empty() {
             return Ok(None);
         }
@@ -217,14 +307,24 @@ impl JoinOperator {
                 ty,
             )
         });
-        let mut columns: Vec<ArrayRef> = if from_left {
+        let columns: Vec<ArrayRef> = if from_left {
             arriving_columns.into_iter().chain(kept_columns).collect()
         } else {
             kept_columns.chain(arriving_columns).collect()
         };
-        columns.push(Arc::new(
-            joined.kinds.iter().map(|k| *k as i8).collect::<Int8Array>(),
-        ));
+        let kinds: ArrayRef =
+            Arc::new(joined.kinds.iter().map(|k| *k as i8).collect::<Int8Array>());
+        self.finish(columns, self.spec.changelog().then_some(kinds))
+    }
+
+    /// The joined columns (and row kinds of a changelog output) that pass the residual
+    /// condition, as an output batch.
+    fn finish(
+        &self,
+        mut columns: Vec<ArrayRef>,
+        kinds: Option<ArrayRef>,
+    ) -> UserResult<Option<RecordBatch>> {
+        columns.extend(kinds);
         if let Some(filter) = &self.spec.residual {
             // The condition reads the joined columns by position; the kinds ride along last.
             let rows = RecordBatch::try_from_iter(
@@ -239,9 +339,6 @@ impl JoinOperator {
                 return Ok(None);
             }
             columns = passed.columns().to_vec();
-        }
-        if !self.spec.changelog() {
-            columns.pop();
         }
         Ok(Some(RecordBatch::try_new(
             Arc::clone(&self.spec.schema),
@@ -344,8 +441,13 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     fn process_watermark(
         &mut self,
         watermark: Watermark,
-        _out: &mut Output<RowBatch>,
+        out: &mut Output<RowBatch>,
     ) -> WatermarkOut {
+        self.watermark = self.watermark.max(watermark.0);
+        if self.buffered().is_some() {
+            self.fire_windows(watermark.0, out)?;
+            return Ok(Some(watermark));
+        }
         drop_ended(
             &mut self.left,
             &mut self.store,
@@ -362,6 +464,17 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     }
 
     fn snapshot_state(&mut self, snapshot: &mut OperatorSnapshot) -> UserResult {
+        if self.buffered().is_some() {
+            let max_parallelism = self.store.max_parallelism();
+            self.left_windows
+                .snapshot(&self.spec.left, LEFT_STATE, max_parallelism, snapshot)?;
+            return self.right_windows.snapshot(
+                &self.spec.right,
+                RIGHT_STATE,
+                max_parallelism,
+                snapshot,
+            );
+        }
         self.left.snapshot(&self.store, snapshot)?;
         self.right.snapshot(&self.store, snapshot)?;
         self.store.snapshot(snapshot)
@@ -372,7 +485,21 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
         Ok(())
     }
 
+    fn close(&mut self) -> UserResult {
+        if self.late_rows > 0 {
+            tracing::info!("window join dropped {} late rows", self.late_rows);
+        }
+        Ok(())
+    }
+
     fn restore_state(&mut self, restored: &OperatorSnapshot) -> UserResult {
+        if let Some(end_key) = self.buffered() {
+            self.left_windows
+                .restore(&self.spec.left, end_key, LEFT_STATE, restored)?;
+            return self
+                .right_windows
+                .restore(&self.spec.right, end_key, RIGHT_STATE, restored);
+        }
         self.left.restore(&mut self.store, restored)?;
         self.right.restore(&mut self.store, restored)?;
         if let Some(k) = self.spec.window_end {
@@ -399,7 +526,7 @@ impl TwoInputOperator<RoutedBatch, RoutedBatch, RowBatch> for JoinOperator {
         out: &mut Output<RowBatch>,
     ) -> UserResult {
         for record in batch.drain(..) {
-            if let Some(joined) = self.join(&record.value.batch.0, true)? {
+            if let Some(joined) = self.take_batch(&record.value.batch.0, true)? {
                 out.emit(RowBatch(joined), None);
             }
         }
@@ -412,7 +539,7 @@ impl TwoInputOperator<RoutedBatch, RoutedBatch, RowBatch> for JoinOperator {
         out: &mut Output<RowBatch>,
     ) -> UserResult {
         for record in batch.drain(..) {
-            if let Some(joined) = self.join(&record.value.batch.0, false)? {
+            if let Some(joined) = self.take_batch(&record.value.batch.0, false)? {
                 out.emit(RowBatch(joined), None);
             }
         }
@@ -426,6 +553,7 @@ mod tests {
     use crate::operators::key_split::routed_rows;
     use arrow_array::Int64Array;
     use arrow_array::cast::AsArray;
+    use sluice_runtime::harness::TwoInputHarness;
 
     fn spec(right_changelog: bool, residual: Option<Expr>) -> JoinSpec {
         let side = |row_kind| JoinSide {
@@ -452,6 +580,7 @@ mod tests {
             residual,
             schema: Arc::new(arrow_schema::Schema::new(fields)),
             window_end: None,
+            windowed: false,
         }
     }
 
@@ -656,5 +785,101 @@ mod tests {
             })
             .unwrap();
         assert_eq!(kept_keys, 1);
+    }
+
+    /// A window join (the key is the window's end) over a harness.
+    fn window_join(
+        encoded: bool,
+    ) -> TwoInputHarness<RoutedBatch, RoutedBatch, RowBatch, JoinOperator> {
+        let mut spec = spec(false, None);
+        spec.window_end = Some(0);
+        spec.windowed = true;
+        let context = crate::operators::keyed_state::tests::context(encoded, 0, 1);
+        TwoInputHarness::with_context(JoinOperator::new(spec), context)
+    }
+
+    fn sorted_rows(batches: Vec<RowBatch>) -> Vec<Vec<i64>> {
+        let mut rows: Vec<Vec<i64>> = batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.0.num_rows()).map(|row| {
+                    b.0.columns()
+                        .iter()
+                        .map(|c| c.as_primitive::<arrow_array::types::Int64Type>().value(row))
+                        .collect()
+                })
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    fn watermark_both(
+        h: &mut TwoInputHarness<RoutedBatch, RoutedBatch, RowBatch, JoinOperator>,
+        at: i64,
+    ) {
+        h.watermark(1, Watermark(at));
+        h.watermark(2, Watermark(at));
+    }
+
+    #[test]
+    fn a_window_join_joins_each_window_once_and_drops_late_rows_with_either_backend() {
+        for encoded in [false, true] {
+            let mut h = window_join(encoded);
+            h.process1(routed_rows(vec![
+                ("k", longs(&[10, 20, 20])),
+                ("a", longs(&[1, 2, 3])),
+            ]));
+            h.process2(routed_rows(vec![
+                ("k", longs(&[20, 10])),
+                ("b", longs(&[6, 5])),
+            ]));
+            watermark_both(&mut h, 19);
+            let fired = sorted_rows(h.take_values());
+            assert_eq!(
+                fired,
+                [vec![10, 1, 10, 5], vec![20, 2, 20, 6], vec![20, 3, 20, 6]],
+                "encoded: {encoded}"
+            );
+            // Window 20 fired: rows of it now are late and join nothing.
+            h.process1(routed_rows(vec![
+                ("k", longs(&[20, 30])),
+                ("a", longs(&[4, 7])),
+            ]));
+            h.process2(routed_rows(vec![
+                ("k", longs(&[20, 30])),
+                ("b", longs(&[8, 9])),
+            ]));
+            watermark_both(&mut h, i64::MAX);
+            assert_eq!(
+                sorted_rows(h.take_values()),
+                [vec![30, 7, 30, 9]],
+                "encoded: {encoded}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_window_joins_waiting_rows_restore_into_either_backend() {
+        for (from, to) in [(false, false), (false, true), (true, false)] {
+            let mut h = window_join(from);
+            h.process1(routed_rows(vec![
+                ("k", longs(&[10, 10, 20])),
+                ("a", longs(&[1, 1, 2])),
+            ]));
+            let snapshot = h.snapshot();
+            let mut restored = window_join(to);
+            restored.restore(&snapshot);
+            restored.process2(routed_rows(vec![
+                ("k", longs(&[10, 20])),
+                ("b", longs(&[5, 6])),
+            ]));
+            watermark_both(&mut restored, i64::MAX);
+            assert_eq!(
+                sorted_rows(restored.take_values()),
+                [vec![10, 1, 10, 5], vec![10, 1, 10, 5], vec![20, 2, 20, 6]],
+                "from encoded: {from}, to encoded: {to}"
+            );
+        }
     }
 }

@@ -60,6 +60,11 @@ impl StateStore {
         Ok(())
     }
 
+    /// The job's max parallelism (its number of key groups).
+    pub fn max_parallelism(&self) -> usize {
+        self.max_parallelism
+    }
+
     /// Whether values are kept encoded in a backend.
     pub fn in_backend(&self) -> bool {
         self.backend.is_some()

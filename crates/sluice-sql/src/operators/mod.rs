@@ -1,7 +1,7 @@
 //! The operators SQL jobs run, all over [`RowBatch`](crate::batch::RowBatch) records: CSV
 //! decoding, Calc (filter and projection), the watermark generator of a table's `WATERMARK`,
 //! the split of batches by key for the exchange, window aggregation, group aggregation (a
-//! changelog) and the regular join, and where they keep their state by key.
+//! changelog), the regular and the window join, and where they keep their state by key.
 
 pub mod calc;
 pub mod decode;
@@ -14,4 +14,5 @@ pub mod sessions;
 pub mod shared_exprs;
 pub mod watermarks;
 pub mod window_agg;
+pub mod window_join;
 pub mod window_kind;

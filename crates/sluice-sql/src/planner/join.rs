@@ -91,13 +91,15 @@ fn inner_join(
     }
     let (mut left_keys, mut right_keys) = (Vec::new(), Vec::new());
     let mut window_end = None;
+    let mut window_start = false;
     let mut residual: Option<Expr> = None;
     for part in conjuncts(on) {
         if let Some((l, r)) = equi_pair(part, &left_data, &right_data, functions) {
-            let is_end = |e: &Expr, scope: &Scope| matches!(e.kind, ExprKind::Column(i) if scope.columns[i].window_bound == Some(WindowBound::End));
-            if is_end(&l, &left_data) && is_end(&r, &right_data) {
+            let both = |bound| is_bound(&l, &left_data, bound) && is_bound(&r, &right_data, bound);
+            if both(WindowBound::End) {
                 window_end = Some(left_keys.len());
             }
+            window_start |= both(WindowBound::Start);
             let ty = key_type(&l.ty, &r.ty).map_err(|e| e.or_at(&part.span()))?;
             left_keys.push(cast_to(l, &ty));
             right_keys.push(cast_to(r, &ty));
@@ -121,7 +123,17 @@ fn inner_join(
             "a join needs an equality between a column of each side in ON (cross joins are not supported)",
         ));
     }
-    let description = join_description(&joined, &left_data, &left_keys, &right_keys, &residual);
+    // Flink's window join: two windowed relations joined on both their window bounds.
+    let windowed =
+        window_start && window_end.is_some() && left_kind.is_none() && right_kind.is_none();
+    let description = join_description(
+        &joined,
+        &left_data,
+        &left_keys,
+        &right_keys,
+        &residual,
+        windowed,
+    );
     let parallelism = ctx.env.parallelism();
     let max_parallelism = sluice_core::key_group::default_max_parallelism(parallelism);
     let exchange = |planned: Planned, data: &Scope, kind: Option<usize>, keys: Vec<Expr>| {
@@ -177,6 +189,7 @@ fn inner_join(
         residual,
         schema: output.arrow_schema(),
         window_end,
+        windowed,
     };
     let stream = left_stream
         .connect(right_stream)
@@ -189,13 +202,19 @@ fn inner_join(
     Ok(Planned::new(stream, output))
 }
 
-/// How plans show the join: `Join(joinType=[InnerJoin], where=[..])`.
+/// Whether `e` is the column of `scope` that is a window's `bound`.
+fn is_bound(e: &Expr, scope: &Scope, bound: WindowBound) -> bool {
+    matches!(e.kind, ExprKind::Column(i) if scope.columns[i].window_bound == Some(bound))
+}
+
+/// How plans show the join: `Join(joinType=[InnerJoin], where=[..])`, or `WindowJoin(..)`.
 fn join_description(
     joined: &Scope,
     left: &Scope,
     left_keys: &[Expr],
     right_keys: &[Expr],
     residual: &Option<Expr>,
+    windowed: bool,
 ) -> String {
     let names: Vec<String> = joined.columns.iter().map(|c| c.name.clone()).collect();
     let right_names = &names[left.columns.len()..];
@@ -206,7 +225,8 @@ fn join_description(
         .collect();
     conditions.extend(residual.iter().map(|e| e.describe(&names)));
     format!(
-        "Join(joinType=[InnerJoin], where=[{}])",
+        "{}(joinType=[InnerJoin], where=[{}])",
+        if windowed { "WindowJoin" } else { "Join" },
         conditions.join(", ")
     )
 }
