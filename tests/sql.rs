@@ -185,6 +185,31 @@ fn session_window_aggregates_match_flink() {
     check("session");
 }
 
+/// A join of two window table functions on both window bounds is Flink's window join.
+#[test]
+fn window_joins_match_flink() {
+    check("window_join");
+    let dir = temp_dir("sql", "window-join-plan");
+    let (ddl, insert) = split_case("window_join", "out_joined", &dir.join("out"));
+    let mut session = SqlSession::new();
+    session.execute_script(&ddl).unwrap();
+    let outcomes = session
+        .execute_script(&format!("EXPLAIN {insert}"))
+        .unwrap();
+    let Outcome::Rows(lines) = &outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    let text = lines.join("\n");
+    assert!(text.contains("WindowJoin(joinType=[InnerJoin]"), "{text}");
+    assert_eq!(
+        text.matches("WindowTableFunction(window=[TUMBLE(size=[10 s])]")
+            .count(),
+        2,
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn group_aggregates_write_flinks_changelog() {
     check("group_by_expressions");
@@ -229,6 +254,7 @@ fn window_aggregates_with_frequent_checkpoints_match_flink() {
     check_with("tumble", "checkpoints", checkpoints);
     check_with("hop", "checkpoints", checkpoints);
     check_with("session", "checkpoints", checkpoints);
+    check_with("window_join", "checkpoints", checkpoints);
 }
 
 #[test]
@@ -254,6 +280,7 @@ fn aggregates_with_their_state_in_rocksdb_match_flink() {
         "hop",
         "cumulate",
         "session",
+        "window_join",
     ] {
         check_then(
             case,

@@ -188,6 +188,7 @@ fn window_queries_killed_and_restored_at_other_parallelisms_commit_the_same_rows
         "session",
         "legacy_tumble",
         "legacy_session",
+        "window_join",
     ] {
         check_recovery(case, "heap", &data, "");
     }

@@ -1,6 +1,6 @@
 //! The operators SQL jobs run, all over [`RowBatch`](crate::batch::RowBatch) records: CSV
 //! decoding, Calc (filter and projection), the watermark generator of a table's `WATERMARK`,
-//! the split of batches by key for the exchange, window aggregation, group aggregation (a
+//! the split of batches by key for the exchange, window table functions and aggregation, group aggregation (a
 //! changelog), the regular and the window join, and where they keep their state by key.
 
 pub mod calc;
@@ -16,3 +16,4 @@ pub mod watermarks;
 pub mod window_agg;
 pub mod window_join;
 pub mod window_kind;
+pub mod window_table;

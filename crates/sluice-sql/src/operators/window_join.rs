@@ -152,8 +152,9 @@ impl WindowRows {
         restored: &OperatorSnapshot,
     ) -> UserResult {
         restored.keyed.require_canonical(&|state| state == name)?;
-        let mut rows_by_end: BTreeMap<Timestamp, Vec<(Vec<KeyValue>, Vec<KeyValue>)>> =
-            BTreeMap::new();
+        // Per window end: each row's join key and values.
+        type KeyedRows = Vec<(Vec<KeyValue>, Vec<KeyValue>)>;
+        let mut rows_by_end: BTreeMap<Timestamp, KeyedRows> = BTreeMap::new();
         for (_, key, kept) in restored.keyed.entries(name) {
             let key: Vec<KeyValue> = decode(name, key)?;
             let kept: Vec<Kept> = decode(name, kept)?;

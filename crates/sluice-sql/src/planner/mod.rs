@@ -211,6 +211,13 @@ fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Pla
                 None => planned,
             })
         }
+        TableFactor::TableFunction { expr, alias } => {
+            let planned = window::plan_window_table(ctx, expr)?;
+            Ok(match alias {
+                Some(alias) => renamed(planned, alias)?.qualified(&alias.name.value),
+                None => planned,
+            })
+        }
         other => Err(SqlError::new(format!("unsupported FROM item: {other}")).or_at(&other.span())),
     }
 }

@@ -23,7 +23,9 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
         // `SELECT 1`: one row of no columns.
         [] => super::values::one_empty_row(ctx)?,
         [from] if from.joins.is_empty() => {
-            if let TableFactor::TableFunction { expr, .. } = &from.relation {
+            if let TableFactor::TableFunction { expr, .. } = &from.relation
+                && group::aggregates(select)
+            {
                 return window::plan_window_aggregate(ctx, select, expr);
             }
             plan_relation(ctx, &from.relation)?

@@ -2,6 +2,7 @@
 //! aggregates FROM TABLE(TUMBLE|HOP|CUMULATE(TABLE t, DESCRIPTOR(ts), ...)) GROUP BY
 //! window_start, window_end, keys`. Planned as a Calc computing the keys and aggregate
 //! arguments, a keyed exchange, the window operator, and a Calc computing the select list.
+//! Without aggregation, a window table function is a relation of its own (for a window join).
 
 use sqlparser::ast::{self, Select, Spanned};
 
@@ -15,6 +16,7 @@ use crate::dialect::TABLE_ARGUMENT;
 use crate::error::{SqlError, SqlResult};
 use crate::expr::bind::{Scope, ScopeColumn, WindowBound, function_args, interval_millis};
 use crate::operators::window_agg::{WindowAggOperator, WindowAggSpec, WindowKind};
+use crate::operators::window_table::WindowTableOperator;
 use crate::types::SqlType;
 
 /// The window columns a window table function adds.
@@ -36,24 +38,7 @@ pub fn plan_window_aggregate(
     tvf: &ast::Expr,
 ) -> SqlResult<Planned> {
     let call = window_call(tvf)?;
-    let mut input = plan_named(ctx, &call.table).map_err(|e| e.or_at(&tvf.span()))?;
-    let time = input
-        .scope
-        .resolve(&call.time_column)
-        .map_err(|e| e.or_at(&tvf.span()))?;
-    if input.scope.columns[time].proctime {
-        // Processing-time windows: the wall clock when a row was computed is its time, and the
-        // watermark follows the clock, so a window closes once the clock has passed its end.
-        input.stream = super::scan::with_watermarks(input.stream, input.scope.column(time), time);
-        input.scope.columns[time].rowtime = true;
-    }
-    if !input.scope.columns[time].rowtime {
-        return Err(SqlError::new(format!(
-            "The window function requires the timecol to be a time attribute: '{}' has no WATERMARK and is no PROCTIME()",
-            call.time_column
-        ))
-        .or_at(&tvf.span()));
-    }
+    let (input, time) = time_attributed(ctx, &call, tvf)?;
     let keys = group_keys(select, &input.scope)?;
     let mut key_names: Vec<&str> = keys
         .iter()
@@ -72,6 +57,73 @@ pub fn plan_window_aggregate(
     }
     let bounds = WINDOW_COLUMNS.map(|name| ScopeColumn::new(name, SqlType::Timestamp(3), false));
     aggregate_windows(ctx, select, input, &keys, &[time], bounds, call.kind)
+}
+
+/// A window table function as a `FROM` item, with no aggregation: each row of its table once
+/// per window, followed by `window_start`, `window_end` and `window_time` (the new time
+/// attribute; the table's time column becomes a plain timestamp, as in Flink).
+pub fn plan_window_table(ctx: &PlanContext<'_>, tvf: &ast::Expr) -> SqlResult<Planned> {
+    let call = window_call(tvf)?;
+    if matches!(call.kind, WindowKind::Session { .. }) {
+        return Err(SqlError::new(
+            "a SESSION window table function needs a window aggregation (GROUP BY window_start, window_end) so far",
+        )
+        .or_at(&tvf.span()));
+    }
+    let (input, time) = time_attributed(ctx, &call, tvf)?;
+    let mut scope = input.scope.clone();
+    scope.columns[time].rowtime = false;
+    scope.columns[time].proctime = false;
+    let [mut start, mut end, mut window_time] =
+        WINDOW_COLUMNS.map(|name| ScopeColumn::new(name, SqlType::Timestamp(3), false));
+    start.window_bound = Some(WindowBound::Start);
+    end.window_bound = Some(WindowBound::End);
+    window_time.rowtime = true;
+    scope.columns.extend([start, end, window_time]);
+    let operator = WindowTableOperator {
+        kind: call.kind,
+        time_column: time,
+        schema: scope.arrow_schema(),
+    };
+    let description = format!(
+        "WindowTableFunction(window=[{}], time_col=[{}])",
+        call.kind.describe(),
+        call.time_column
+    );
+    let stream = input
+        .stream
+        .transform(&description, "WindowTableFunction", move || {
+            operator.clone()
+        });
+    Ok(Planned::new(stream, scope))
+}
+
+/// The table of a window table function `call`, and the index of its time column, which
+/// must be a time attribute (processing time gets watermarks that follow the clock).
+fn time_attributed(
+    ctx: &PlanContext<'_>,
+    call: &WindowCall,
+    tvf: &ast::Expr,
+) -> SqlResult<(Planned, usize)> {
+    let mut input = plan_named(ctx, &call.table).map_err(|e| e.or_at(&tvf.span()))?;
+    let time = input
+        .scope
+        .resolve(&call.time_column)
+        .map_err(|e| e.or_at(&tvf.span()))?;
+    if input.scope.columns[time].proctime {
+        // Processing-time windows: the wall clock when a row was computed is its time, and the
+        // watermark follows the clock, so a window closes once the clock has passed its end.
+        input.stream = super::scan::with_watermarks(input.stream, input.scope.column(time), time);
+        input.scope.columns[time].rowtime = true;
+    }
+    if !input.scope.columns[time].rowtime {
+        return Err(SqlError::new(format!(
+            "The window function requires the timecol to be a time attribute: '{}' has no WATERMARK and is no PROCTIME()",
+            call.time_column
+        ))
+        .or_at(&tvf.span()));
+    }
+    Ok((input, time))
 }
 
 /// `GROUP BY keys, s, e` over a window aggregation's output, where `s` and `e` are its
