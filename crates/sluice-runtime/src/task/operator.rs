@@ -154,6 +154,14 @@ pub trait StreamOperator<In, Out>: Send {
         Ok(Some(watermark))
     }
 
+    /// More output for the watermark or the end of input just processed, a part per call:
+    /// called after `process_watermark` and `end_input` until it returns `false`, each part
+    /// handed on before the next is asked for (and before the watermark is forwarded), so an
+    /// operator firing many windows at once never holds all their rows.
+    fn emit_pending(&mut self, _out: &mut Output<Out>) -> UserResult<bool> {
+        Ok(false)
+    }
+
     /// Processing time reached `now` (after a wake-up the operator asked for).
     fn on_processing_time(&mut self, _now: ProcessingTime, _out: &mut Output<Out>) -> UserResult {
         Ok(())
@@ -255,6 +263,12 @@ impl<Out: Send + 'static> OperatorCore<Out> {
         let result = guard(&self.ctx.name, || f(out))?;
         self.forward()?;
         Ok(result)
+    }
+
+    /// Calls `f` until it returns `false`, handing on each call's output.
+    pub fn drain(&mut self, mut f: impl FnMut(&mut Output<Out>) -> UserResult<bool>) -> LinkResult {
+        while self.call(&mut f)? {}
+        Ok(())
     }
 
     fn forward(&mut self) -> LinkResult {
@@ -421,10 +435,12 @@ where
 
     fn on_watermark(&mut self, watermark: Watermark) -> LinkResult {
         self.core.note_input_watermark(watermark);
-        match self
+        let forward = self
             .core
-            .call(|out| self.op.process_watermark(watermark, out))?
-        {
+            .call(|out| self.op.process_watermark(watermark, out))?;
+        let op = &mut self.op;
+        self.core.drain(|out| op.emit_pending(out))?;
+        match forward {
             Some(forward) => self.core.emit_watermark(forward),
             None => Ok(()),
         }
@@ -436,6 +452,8 @@ where
 
     fn on_end_of_input(&mut self) -> LinkResult {
         self.core.call(|out| self.op.end_input(out))?;
+        let op = &mut self.op;
+        self.core.drain(|out| op.emit_pending(out))?;
         self.core.emit_end_of_input()
     }
 

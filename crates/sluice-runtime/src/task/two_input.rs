@@ -81,10 +81,12 @@ where
         }
         self.combined = combined;
         self.core.note_input_watermark(combined);
-        match self
+        let forward = self
             .core
-            .call(|out| self.op.process_watermark(combined, out))?
-        {
+            .call(|out| self.op.process_watermark(combined, out))?;
+        let op = &mut self.op;
+        self.core.drain(|out| op.emit_pending(out))?;
+        match forward {
             Some(forward) => self.core.emit_watermark(forward),
             None => Ok(()),
         }
@@ -99,6 +101,8 @@ where
         self.ended[index] = true;
         self.on_watermark(input, Watermark::MAX)?;
         self.core.call(|out| self.op.end_input(input, out))?;
+        let op = &mut self.op;
+        self.core.drain(|out| op.emit_pending(out))?;
         if self.ended == [true, true] {
             self.core.emit_end_of_input()?;
         }

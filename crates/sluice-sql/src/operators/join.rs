@@ -28,6 +28,7 @@ use sluice_state::codec::{decode, encode};
 use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
+use super::window_agg::ROWS_PER_PART;
 use super::window_join::{WindowRows, matching_rows};
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
@@ -104,6 +105,8 @@ pub struct JoinOperator {
     left_windows: WindowRows,
     right_windows: WindowRows,
     watermark: Timestamp,
+    /// The watermark whose windows are still being joined, a part at a time.
+    firing: Option<Timestamp>,
     late_rows: u64,
     store: StateStore,
 }
@@ -120,6 +123,7 @@ impl JoinOperator {
             left_windows: WindowRows::default(),
             right_windows: WindowRows::default(),
             watermark: Timestamp::MIN,
+            firing: None,
             late_rows: 0,
             store: StateStore::default(),
         }
@@ -151,15 +155,26 @@ impl JoinOperator {
         Ok(None)
     }
 
-    /// Joins and forgets the windows in memory that ended by `watermark`, in order of ends.
-    fn fire_windows(&mut self, watermark: Timestamp, out: &mut Output<RowBatch>) -> UserResult {
+    /// Joins and forgets the windows in memory that ended by `watermark`, in order of ends,
+    /// in parts of about [`ROWS_PER_PART`] rows; returns whether windows are left to join.
+    fn fire_windows(
+        &mut self,
+        watermark: Timestamp,
+        out: &mut Output<RowBatch>,
+    ) -> UserResult<bool> {
+        let mut rows_out = 0;
         loop {
+            if rows_out >= ROWS_PER_PART {
+                self.firing = Some(watermark);
+                return Ok(true);
+            }
             let ends = [
                 self.left_windows.first_ended(watermark),
                 self.right_windows.first_ended(watermark),
             ];
             let Some(end) = ends.into_iter().flatten().min() else {
-                return Ok(());
+                self.firing = None;
+                return Ok(false);
             };
             let left = self.left_windows.take(end)?;
             let right = self.right_windows.take(end)?;
@@ -181,6 +196,7 @@ impl JoinOperator {
             let mut columns = take(&left[..self.spec.left.types.len()], left_rows)?;
             columns.extend(take(&right[..self.spec.right.types.len()], right_rows)?);
             if let Some(joined) = self.finish(columns, None)? {
+                rows_out += joined.num_rows();
                 out.emit(RowBatch(joined), None);
             }
         }
@@ -483,6 +499,13 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> UserResult {
         self.store.notify_checkpoint_complete(checkpoint_id);
         Ok(())
+    }
+
+    fn emit_pending(&mut self, out: &mut Output<RowBatch>) -> UserResult<bool> {
+        match self.firing {
+            Some(watermark) => self.fire_windows(watermark, out),
+            None => Ok(false),
+        }
     }
 
     fn close(&mut self) -> UserResult {

@@ -197,13 +197,23 @@ impl Sessions {
         self.look_at(id, end);
     }
 
-    /// Removes and returns the sessions whose end − 1 is at or before `watermark`.
-    pub fn close(&mut self, watermark: Timestamp) -> UserResult<Vec<Closed>> {
+    /// Removes and returns the sessions whose end − 1 is at or before `watermark`, in parts:
+    /// once `limit` sessions are closed, it stops and returns too the earliest end a session
+    /// left open can have (the rest are closed by the next call).
+    pub fn close(
+        &mut self,
+        watermark: Timestamp,
+        limit: usize,
+    ) -> UserResult<(Vec<Closed>, Option<Timestamp>)> {
         let mut closed = Vec::new();
         while let Some(entry) = self.by_end.first_entry() {
             let due = *entry.key();
             if due - 1 > watermark {
                 break;
+            }
+            if closed.len() >= limit {
+                // Every key is under an end at or before its sessions' ends, the first `due`.
+                return Ok((closed, Some(due)));
             }
             for id in entry.remove() {
                 if self.registered[id as usize] != due {
@@ -241,7 +251,7 @@ impl Sessions {
                 }
             }
         }
-        Ok(closed)
+        Ok((closed, None))
     }
 
     /// Adds the open sessions to `snapshot` under this state's name, as open windows are
@@ -326,14 +336,38 @@ mod tests {
             2,
             "one entry per session, not per row"
         );
-        let closed = sessions.close(1007).unwrap();
+        let (closed, _) = sessions.close(1007, usize::MAX).unwrap();
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].0, other);
-        let closed = sessions.close(1008).unwrap();
+        let (closed, _) = sessions.close(1008, usize::MAX).unwrap();
         assert_eq!(closed.len(), 1);
         assert_eq!((closed[0].1, closed[0].2), (0, 1009));
         assert_eq!(closed[0].3[0].value(&calls[0]), KeyValue::Int(1000));
         assert!(sessions.by_end.is_empty() && sessions.ids.is_empty());
+    }
+
+    #[test]
+    fn sessions_close_in_parts_each_through_a_time() {
+        let mut sessions = Sessions::new("sessions");
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        for key in 0..5 {
+            let t = key * 100;
+            let added = sessions.add(
+                &[KeyValue::Int(key)],
+                (t, t + 10),
+                &calls,
+                |_| false,
+                |_| {},
+            );
+            assert!(added.unwrap());
+        }
+        let (first, through) = sessions.close(1000, 2).unwrap();
+        let ends: Vec<Timestamp> = first.iter().map(|c| c.2).collect();
+        assert_eq!((ends, through), (vec![10, 110], Some(210)));
+        let (second, through) = sessions.close(1000, 2).unwrap();
+        assert_eq!((second.len(), through), (2, Some(410)));
+        let (last, through) = sessions.close(1000, 2).unwrap();
+        assert_eq!((last.len(), through), (1, None));
     }
 
     #[test]
@@ -345,7 +379,7 @@ mod tests {
             let t = round * 100;
             let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |_| {});
             assert!(added.unwrap());
-            assert_eq!(sessions.close(t + 9).unwrap().len(), 1);
+            assert_eq!(sessions.close(t + 9, usize::MAX).unwrap().0.len(), 1);
         }
         // A late row of a new key leaves nothing behind either.
         let late = sessions.add(&[KeyValue::Int(-1)], (0, 10), &calls, |_| true, |_| {});

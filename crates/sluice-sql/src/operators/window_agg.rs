@@ -63,7 +63,13 @@ pub struct WindowAggOperator {
     assigned: Vec<(Timestamp, Timestamp)>,
     late_rows: u64,
     key_groups: KeyGroupRange,
+    /// The watermark whose windows are still being emitted, a part at a time.
+    firing: Option<Timestamp>,
 }
+
+/// About how many rows one part of a firing emits (whole windows): many windows firing at
+/// once go out in parts, each handed on before the next is built.
+pub const ROWS_PER_PART: usize = 64 * 1024;
 
 /// How far windows have fired: this run's watermark and, after a restore, each key group's
 /// fired-through time before it.
@@ -109,6 +115,7 @@ impl WindowAggOperator {
             assigned: Vec::new(),
             late_rows: 0,
             key_groups: KeyGroupRange::for_subtask(sluice_core::DEFAULT_MAX_PARALLELISM, 1, 0),
+            firing: None,
         }
     }
 
@@ -174,20 +181,37 @@ impl WindowAggOperator {
         Ok(())
     }
 
-    /// Emits (and forgets) every window ending at or before `watermark + 1`.
-    fn fire(&mut self, watermark: Timestamp, out: &mut Output<RowBatch>) -> UserResult {
+    /// Emits (and forgets) the windows ending at or before `watermark + 1`, in order of their
+    /// ends, each followed by the watermark of its last millisecond (no later row of this
+    /// operator is that early), so the operators after it go on window by window. Stops after
+    /// a part of about [`ROWS_PER_PART`] rows; returns whether windows are left to emit.
+    fn fire(&mut self, watermark: Timestamp, out: &mut Output<RowBatch>) -> UserResult<bool> {
+        let mut rows_out = 0;
         while let Some(((end, start), groups)) = self.windows.pop_fired(watermark)? {
+            rows_out += groups.len();
             let rows: Vec<Closed> = groups
                 .into_iter()
                 .map(|(key, accs)| (key, start, end, accs))
                 .collect();
             out.emit(RowBatch(self.window_batch(&rows)?), Some(end - 1));
+            out.emit_watermark(Watermark(end - 1));
+            if rows_out >= ROWS_PER_PART {
+                self.firing = Some(watermark);
+                return Ok(true);
+            }
         }
-        let closed = self.sessions.close(watermark)?;
+        self.firing = None;
+        let (closed, left) = self.sessions.close(watermark, ROWS_PER_PART)?;
         if let Some(last) = closed.iter().map(|c| c.2 - 1).max() {
             out.emit(RowBatch(self.window_batch(&closed)?), Some(last));
         }
-        Ok(())
+        if let Some(next_end) = left {
+            // A session left open emits its row at its end − 1 or later.
+            out.emit_watermark(Watermark(next_end - 2));
+            self.firing = Some(watermark);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// The output rows of closed windows: keys, window columns, aggregates.
@@ -276,6 +300,13 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         Ok(Some(watermark))
     }
 
+    fn emit_pending(&mut self, out: &mut Output<RowBatch>) -> UserResult<bool> {
+        match self.firing {
+            Some(watermark) => self.fire(watermark, out),
+            None => Ok(false),
+        }
+    }
+
     fn close(&mut self) -> UserResult {
         if self.late_rows > 0 {
             tracing::info!("window aggregation dropped {} late rows", self.late_rows);
@@ -298,7 +329,7 @@ impl OneInputOperator<RoutedBatch, RowBatch> for WindowAggOperator {
 
     /// A bounded input ends with every window emitted (Flink's final `MAX_WATERMARK`).
     fn end_input(&mut self, out: &mut Output<RowBatch>) -> UserResult {
-        self.fire(Timestamp::MAX, out)
+        self.fire(Timestamp::MAX, out).map(|_| ())
     }
 }
 
@@ -339,6 +370,23 @@ mod tests {
             aggregates: vec![AggCall::new(AggKind::CountStar, None).unwrap()],
             schema: scope.arrow_schema(),
         })
+    }
+
+    #[test]
+    fn many_windows_fire_in_parts_each_followed_by_its_watermark() {
+        let mut harness = OneInputHarness::new(counting_tumble());
+        // Four windows of 30,000 keys each: more rows than one part.
+        let keys = 30_000;
+        for window in 0..4 {
+            let window_rows: Vec<(i64, i64)> = (0..keys).map(|k| (k, window * 10)).collect();
+            harness.process(rows(&window_rows));
+        }
+        harness.watermark(Watermark(100));
+        let emitted = emitted(&mut harness);
+        assert_eq!(emitted.len(), 4 * keys as usize);
+        assert!(emitted.iter().all(|&(_, _, count)| count == 1));
+        let marks: Vec<i64> = harness.watermarks().iter().map(|w| w.0).collect();
+        assert_eq!(marks, [9, 19, 29, 39, 100]);
     }
 
     /// `(key, window_start, count)` of the emitted rows.
