@@ -12,6 +12,7 @@ pub mod keyed_state;
 pub mod open_windows;
 pub mod sessions;
 pub mod shared_exprs;
+pub mod sliced_windows;
 pub mod watermarks;
 pub mod window_agg;
 pub mod window_join;

@@ -1,12 +1,12 @@
 //! The open windows of a window aggregation over `TUMBLE`, `HOP` and `CUMULATE` windows: per
 //! window and key, the accumulators. With the `hashmap` state backend they are values in
-//! memory, by window then key; with any other backend (RocksDB) they are encoded in it, and
-//! memory holds only which keys each open window has, to find them when it fires.
+//! memory, by slices of time ([`SlicedWindows`]); with any other backend (RocksDB) they are
+//! encoded in it by window and key, and memory holds only which keys each open window has, to
+//! find them when it fires. Checkpoints hold `(window, key)` → accumulators either way.
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 use sluice_core::{Timestamp, UserResult};
 use sluice_runtime::task::operator::OperatorContext;
@@ -14,23 +14,18 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
+use super::sliced_windows::{SlicedWindows, WindowRows};
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
 /// A window as `(end, start)`: windows in this order fire in order of their ends.
 pub type Window = (Timestamp, Timestamp);
 
-/// The groups of one fired window: each key with its accumulators.
-pub type FiredGroups = Vec<(Vec<KeyValue>, Vec<Accumulator>)>;
-
-/// One group of a window: its key and accumulators.
-type Group = (Vec<KeyValue>, Vec<Accumulator>);
-
 /// A group's key with its hash, computed once for all the windows a row is in.
 #[derive(Clone, Copy)]
 pub struct HashedKey<'a> {
-    key: &'a [KeyValue],
-    hash: u64,
+    pub(super) key: &'a [KeyValue],
+    pub(super) hash: u64,
 }
 
 impl<'a> HashedKey<'a> {
@@ -46,8 +41,8 @@ impl<'a> HashedKey<'a> {
 /// Every open window's groups.
 pub struct OpenWindows {
     name: &'static str,
-    /// In memory: window → its groups, by key.
-    in_memory: BTreeMap<Window, HashTable<Group>>,
+    /// In memory: the groups of each slice of time.
+    in_memory: SlicedWindows,
     /// In a state backend: (window, key) → accumulators, and each window's keys.
     in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
     keys_by_window: BTreeMap<Window, Vec<Vec<KeyValue>>>,
@@ -55,11 +50,12 @@ pub struct OpenWindows {
 }
 
 impl OpenWindows {
-    /// No open window; `name` is the state's name in checkpoints.
-    pub fn new(name: &'static str) -> Self {
+    /// No open window of `calls` (each window one slice or not); `name` is the state's name
+    /// in checkpoints.
+    pub fn new(name: &'static str, calls: &[AggCall], one_slice_per_window: bool) -> Self {
         OpenWindows {
             name,
-            in_memory: BTreeMap::new(),
+            in_memory: SlicedWindows::new(calls, one_slice_per_window),
             in_backend: KeyedValues::new(name),
             keys_by_window: BTreeMap::new(),
             store: StateStore::default(),
@@ -71,8 +67,27 @@ impl OpenWindows {
         self.store.open(ctx, &mut [&mut self.in_backend])
     }
 
-    /// Calls `f` with the accumulators of `key` in `window`, new ones for `calls` when the
-    /// window has no group of the key yet.
+    /// Whether the windows are in memory, by slices ([`Self::add_to_slice`]), rather than in
+    /// a state backend by window ([`Self::add`]).
+    pub fn by_slices(&self) -> bool {
+        !self.store.in_backend()
+    }
+
+    /// In memory: calls `f` with the accumulators of `key` in `slice` (see
+    /// [`SlicedWindows::add`]); `false` when the row is late.
+    pub fn add_to_slice(
+        &mut self,
+        slice: Window,
+        key: HashedKey<'_>,
+        calls: &[AggCall],
+        windows: impl FnOnce(&mut Vec<Window>),
+        f: impl FnOnce(&mut Vec<Accumulator>),
+    ) -> bool {
+        self.in_memory.add(slice, key, calls, windows, f)
+    }
+
+    /// In a state backend: calls `f` with the accumulators of `key` in `window`, new ones for
+    /// `calls` when the window has no group of the key yet.
     pub fn add(
         &mut self,
         window: Window,
@@ -81,19 +96,6 @@ impl OpenWindows {
         f: impl FnOnce(&mut Vec<Accumulator>),
     ) -> UserResult {
         let new_accumulators = || calls.iter().map(Accumulator::new).collect();
-        if !self.store.in_backend() {
-            let groups = self.in_memory.entry(window).or_default();
-            let group = groups
-                .entry(
-                    key.hash,
-                    |g| g.0 == key.key,
-                    |g| FxBuildHasher.hash_one(&g.0),
-                )
-                .or_insert_with(|| (key.key.to_vec(), new_accumulators()))
-                .into_mut();
-            f(&mut group.1);
-            return Ok(());
-        }
         let key = key.key;
         let mut new_key = false;
         let init = || {
@@ -108,49 +110,64 @@ impl OpenWindows {
         Ok(())
     }
 
-    /// Removes the first window, in order of ends, if it ends at or before `watermark + 1`,
-    /// and returns its groups in no particular order.
-    pub fn pop_fired(&mut self, watermark: Timestamp) -> UserResult<Option<(Window, FiredGroups)>> {
+    /// Emits and forgets the first window, in order of ends, if it ends at or before
+    /// `watermark + 1`: calls `emit` with it and its groups (in no particular order) but those
+    /// `skip` names. Returns whether a window fired.
+    pub fn fire_first(
+        &mut self,
+        watermark: Timestamp,
+        skip: impl Fn(Window, &[KeyValue]) -> bool,
+        emit: impl FnOnce(Window, WindowRows<'_>) -> UserResult,
+    ) -> UserResult<bool> {
         if !self.store.in_backend() {
-            let Some(entry) = self.in_memory.first_entry() else {
-                return Ok(None);
-            };
-            if entry.key().0 - 1 > watermark {
-                return Ok(None);
-            }
-            let window = *entry.key();
-            return Ok(Some((window, entry.remove().into_iter().collect())));
+            return self.in_memory.fire_first(watermark, skip, emit);
         }
         let Some(entry) = self.keys_by_window.first_entry() else {
-            return Ok(None);
+            return Ok(false);
         };
         if entry.key().0 - 1 > watermark {
-            return Ok(None);
+            return Ok(false);
         }
         let window = *entry.key();
         let mut groups = Vec::new();
         for key in entry.remove() {
             let entry = (window, key);
-            if let Some(accumulators) = self.in_backend.take(&mut self.store, &entry)? {
+            if let Some(accumulators) = self.in_backend.take(&mut self.store, &entry)?
+                && !skip(window, &entry.1)
+            {
                 groups.push((entry.1, accumulators));
             }
         }
-        Ok(Some((window, groups)))
+        emit(
+            window,
+            groups
+                .iter()
+                .map(|(key, accs)| (key.as_slice(), accs.as_slice()))
+                .unzip(),
+        )?;
+        Ok(true)
     }
 
     /// Adds the open windows to `snapshot`, under this state's name: `(window, key)` →
-    /// accumulators, by the key group of the key.
+    /// accumulators, by the key group of the key, but the groups `skip` names.
     pub fn snapshot(
-        &self,
+        &mut self,
         snapshot: &mut OperatorSnapshot,
         key_group: impl Fn(&[KeyValue]) -> usize,
+        skip: impl Fn(Window, &[KeyValue]) -> bool,
     ) -> UserResult {
-        let entries = self.in_memory.iter().flat_map(|(window, groups)| {
-            groups
-                .iter()
-                .map(|(key, accumulators)| (*window, key.as_slice(), accumulators.as_slice()))
-        });
-        snapshot_windows(&self.store, self.name, snapshot, key_group, entries)
+        if self.store.in_backend() {
+            return self.store.snapshot(snapshot);
+        }
+        let name = self.name;
+        self.in_memory
+            .for_each_window(skip, |window, (keys, accumulators)| {
+                let entries = keys
+                    .iter()
+                    .zip(&accumulators)
+                    .map(|(key, accs)| (window, *key, *accs));
+                snapshot_windows(&self.store, name, snapshot, &key_group, entries)
+            })
     }
 
     /// Checkpoint `checkpoint_id` completed: the backend may refer to what it stored.
@@ -167,12 +184,7 @@ impl OpenWindows {
             for (_, entry, accumulators) in restored.keyed.entries(self.name) {
                 let ((window, key), accumulators) =
                     decode_window_entry(self.name, entry, accumulators)?;
-                let hash = FxBuildHasher.hash_one(&key);
-                self.in_memory.entry(window).or_default().insert_unique(
-                    hash,
-                    (key, accumulators),
-                    |g| FxBuildHasher.hash_one(&g.0),
-                );
+                self.in_memory.restore(window, key, accumulators);
             }
             return Ok(());
         }

@@ -26,8 +26,8 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::key_split::RoutedBatch;
-use super::open_windows::{HashedKey, OpenWindows};
-use super::sessions::{Closed, Sessions};
+use super::open_windows::{HashedKey, OpenWindows, Window};
+use super::sessions::Sessions;
 pub use super::window_kind::WindowKind;
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
@@ -89,22 +89,32 @@ impl Progress {
     /// Whether the window ending at `end` has fired for `key`: by this run's watermark, or
     /// before the restore this run started from.
     fn fired(&self, end: Timestamp, key: &[KeyValue]) -> bool {
+        end - 1 <= self.watermark || self.fired_before_restore(end, key)
+    }
+
+    /// Whether the window ending at `end` had fired for `key` before the restore this run
+    /// started from (its rows replayed since must not count again).
+    fn fired_before_restore(&self, end: Timestamp, key: &[KeyValue]) -> bool {
         let last = end - 1;
-        last <= self.watermark
-            || last <= self.restored_through
-                && self
-                    .restored
-                    .get(&self.key_group(key))
-                    .is_some_and(|progress| last <= *progress)
+        last <= self.restored_through
+            && self
+                .restored
+                .get(&self.key_group(key))
+                .is_some_and(|progress| last <= *progress)
     }
 }
 
 impl WindowAggOperator {
     /// An operator computing `spec`.
     pub fn new(spec: WindowAggSpec) -> Self {
+        let windows = OpenWindows::new(
+            STATES[0],
+            &spec.aggregates,
+            spec.kind.one_slice_per_window(),
+        );
         WindowAggOperator {
             spec,
-            windows: OpenWindows::new(STATES[0]),
+            windows,
             sessions: Sessions::new(STATES[0]),
             progress: Progress {
                 watermark: Timestamp::MIN,
@@ -137,31 +147,62 @@ impl WindowAggOperator {
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
         let session = self.is_session();
+        let by_slices = !session && self.windows.by_slices();
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
             }
-            match &ends {
-                Some(ends) if ends.is_valid(row) => {
-                    self.assigned.clear();
-                    self.assigned.push((times.value(row), ends.value(row)));
-                }
+            let ts = times.value(row);
+            // A window aggregation's window `(end, start)` the row is in.
+            let attached = match &ends {
+                Some(ends) if ends.is_valid(row) => Some((ends.value(row), ts)),
                 Some(_) => continue,
-                None => self.spec.kind.windows(times.value(row), &mut self.assigned),
-            }
+                None => None,
+            };
             let key = row_key(&keys, row);
             let hashed = HashedKey::new(&key);
+            let add_row = |accumulators: &mut Vec<Accumulator>| {
+                for (acc, arg) in accumulators.iter_mut().zip(&args) {
+                    acc.add(
+                        arg.as_ref()
+                            .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
+                        row,
+                    );
+                }
+            };
+            if by_slices {
+                let (kind, watermark) = (self.spec.kind, self.progress.watermark);
+                let slice = attached.unwrap_or_else(|| kind.slice(ts));
+                // The windows of a new slice, but those the watermark already fired.
+                let windows_of_slice = |into: &mut Vec<Window>| {
+                    match attached {
+                        Some(window) => into.push(window),
+                        None => {
+                            let mut assigned = Vec::new();
+                            kind.windows(ts, &mut assigned);
+                            into.extend(assigned.iter().map(|&(start, end)| (end, start)));
+                        }
+                    }
+                    into.retain(|(end, _)| end - 1 > watermark);
+                };
+                let calls = &self.spec.aggregates;
+                if !self
+                    .windows
+                    .add_to_slice(slice, hashed, calls, windows_of_slice, add_row)
+                {
+                    self.late_rows += 1;
+                }
+                continue;
+            }
+            match attached {
+                Some((end, start)) => {
+                    self.assigned.clear();
+                    self.assigned.push((start, end));
+                }
+                None => self.spec.kind.windows(ts, &mut self.assigned),
+            }
             for &(start, end) in &self.assigned {
                 let progress = &self.progress;
-                let add_row = |accumulators: &mut Vec<Accumulator>| {
-                    for (acc, arg) in accumulators.iter_mut().zip(&args) {
-                        acc.add(
-                            arg.as_ref()
-                                .map(|(a, ty)| (a.as_ref() as &dyn arrow_array::Array, ty)),
-                            row,
-                        );
-                    }
-                };
                 let calls = &self.spec.aggregates;
                 if session {
                     let fired = |end| progress.fired(end, &key);
@@ -187,13 +228,27 @@ impl WindowAggOperator {
     /// a part of about [`ROWS_PER_PART`] rows; returns whether windows are left to emit.
     fn fire(&mut self, watermark: Timestamp, out: &mut Output<RowBatch>) -> UserResult<bool> {
         let mut rows_out = 0;
-        while let Some(((end, start), groups)) = self.windows.pop_fired(watermark)? {
-            rows_out += groups.len();
-            let rows: Vec<Closed> = groups
-                .into_iter()
-                .map(|(key, accs)| (key, start, end, accs))
-                .collect();
-            out.emit(RowBatch(self.window_batch(&rows)?), Some(end - 1));
+        loop {
+            let (spec, progress) = (&self.spec, &self.progress);
+            let mut fired = None;
+            let emitted = self.windows.fire_first(
+                watermark,
+                |(end, _), key| progress.fired_before_restore(end, key),
+                |(end, start), (keys, accumulators)| {
+                    rows_out += keys.len();
+                    let batch = (!keys.is_empty())
+                        .then(|| window_batch(spec, &keys, |_| (start, end), &accumulators))
+                        .transpose()?;
+                    fired = Some((end, batch));
+                    Ok(())
+                },
+            )?;
+            let Some((end, batch)) = fired.filter(|_| emitted) else {
+                break;
+            };
+            if let Some(batch) = batch {
+                out.emit(RowBatch(batch), Some(end - 1));
+            }
             out.emit_watermark(Watermark(end - 1));
             if rows_out >= ROWS_PER_PART {
                 self.firing = Some(watermark);
@@ -203,7 +258,15 @@ impl WindowAggOperator {
         self.firing = None;
         let (closed, left) = self.sessions.close(watermark, ROWS_PER_PART)?;
         if let Some(last) = closed.iter().map(|c| c.2 - 1).max() {
-            out.emit(RowBatch(self.window_batch(&closed)?), Some(last));
+            let keys: Vec<&[KeyValue]> = closed.iter().map(|c| c.0.as_slice()).collect();
+            let accumulators: Vec<&[Accumulator]> = closed.iter().map(|c| c.3.as_slice()).collect();
+            let batch = window_batch(
+                &self.spec,
+                &keys,
+                |i| (closed[i].1, closed[i].2),
+                &accumulators,
+            )?;
+            out.emit(RowBatch(batch), Some(last));
         }
         if let Some(next_end) = left {
             // A session left open emits its row at its end − 1 or later.
@@ -213,27 +276,35 @@ impl WindowAggOperator {
         }
         Ok(false)
     }
+}
 
-    /// The output rows of closed windows: keys, window columns, aggregates.
-    fn window_batch(&self, rows: &[Closed]) -> UserResult<RecordBatch> {
-        let mut columns: Vec<ArrayRef> = Vec::new();
-        for (i, (_, ty)) in self.spec.keys.iter().enumerate() {
-            columns.push(key_column(rows.iter().map(|row| &row.0[i]), ty));
-        }
-        let times: [fn(&Closed) -> Timestamp; 3] = [|r| r.1, |r| r.2, |r| r.2 - 1];
-        for time in times {
-            let values = TimestampMillisecondArray::from_iter_values(rows.iter().map(time));
-            columns.push(Arc::new(values));
-        }
-        for (i, call) in self.spec.aggregates.iter().enumerate() {
-            let values: Vec<KeyValue> = rows.iter().map(|row| row.3[i].value(call)).collect();
-            columns.push(result_column(call, values.iter()));
-        }
-        Ok(RecordBatch::try_new(
-            Arc::clone(&self.spec.schema),
-            columns,
-        )?)
+/// The output rows of fired windows: keys, window columns (`bounds` of each row: start, end),
+/// aggregates.
+fn window_batch(
+    spec: &WindowAggSpec,
+    keys: &[&[KeyValue]],
+    bounds: impl Fn(usize) -> (Timestamp, Timestamp),
+    accumulators: &[&[Accumulator]],
+) -> UserResult<RecordBatch> {
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (i, (_, ty)) in spec.keys.iter().enumerate() {
+        columns.push(key_column(keys.iter().map(|key| &key[i]), ty));
     }
+    let rows = 0..keys.len();
+    let times: [&dyn Fn(usize) -> Timestamp; 3] =
+        [&|r| bounds(r).0, &|r| bounds(r).1, &|r| bounds(r).1 - 1];
+    for time in times {
+        let values = TimestampMillisecondArray::from_iter_values(rows.clone().map(time));
+        columns.push(Arc::new(values));
+    }
+    for (i, call) in spec.aggregates.iter().enumerate() {
+        let values: Vec<KeyValue> = accumulators
+            .iter()
+            .map(|accs| accs[i].value(call))
+            .collect();
+        columns.push(result_column(call, values.iter()));
+    }
+    Ok(RecordBatch::try_new(Arc::clone(&spec.schema), columns)?)
 }
 
 impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
@@ -253,7 +324,11 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         if self.is_session() {
             self.sessions.snapshot(snapshot, key_group)?;
         } else {
-            self.windows.snapshot(snapshot, key_group)?;
+            let progress = &self.progress;
+            self.windows
+                .snapshot(snapshot, key_group, |(end, _), key| {
+                    progress.fired_before_restore(end, key)
+                })?;
         }
         for group in self.key_groups.iter() {
             let restored = self.progress.restored.get(&group).copied();

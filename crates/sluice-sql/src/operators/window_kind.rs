@@ -60,6 +60,30 @@ impl WindowKind {
         }
     }
 
+    /// The slice holding time `ts`, as `(end, start)`: the stretch of time no window boundary
+    /// cuts, so its rows are in the same windows (Flink's slicing) — a tumbling window, a
+    /// `gcd(slide, size)` stretch of hopping windows, a step of cumulating ones. Sessions and a
+    /// window aggregation's windows have none: the time itself then.
+    pub fn slice(&self, ts: Timestamp) -> (Timestamp, Timestamp) {
+        let length = match *self {
+            WindowKind::Tumble { size } => size,
+            WindowKind::Hop { slide, size } => gcd(slide, size),
+            WindowKind::Cumulate { step, .. } => step,
+            WindowKind::Session { .. } | WindowKind::Attached => return (ts, ts),
+        };
+        let start = ts - ts.rem_euclid(length);
+        (start + length, start)
+    }
+
+    /// Whether each window is exactly one slice (see [`Self::slice`]).
+    pub fn one_slice_per_window(&self) -> bool {
+        match *self {
+            WindowKind::Tumble { .. } | WindowKind::Attached => true,
+            WindowKind::Hop { slide, size } => slide == size,
+            WindowKind::Cumulate { .. } | WindowKind::Session { .. } => false,
+        }
+    }
+
     /// The `(start, end)` of every window holding time `ts`.
     pub fn windows(&self, ts: Timestamp, into: &mut Vec<(Timestamp, Timestamp)>) {
         into.clear();
@@ -90,6 +114,11 @@ impl WindowKind {
     }
 }
 
+/// The greatest common divisor of two positive lengths.
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// Milliseconds as plans show them: `10 s`, `1 min`, `250 ms`.
 fn duration(millis: i64) -> String {
     if millis % 60_000 == 0 {
@@ -98,5 +127,37 @@ fn duration(millis: i64) -> String {
         format!("{} s", millis / 1_000)
     } else {
         format!("{millis} ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_are_the_stretches_no_window_boundary_cuts() {
+        let hop = WindowKind::Hop {
+            slide: 4_000,
+            size: 10_000,
+        };
+        // gcd(4 s, 10 s) = 2 s: window boundaries fall on even seconds.
+        assert_eq!(hop.slice(5_500), (6_000, 4_000));
+        assert_eq!(hop.slice(-1), (0, -2_000));
+        assert!(!hop.one_slice_per_window());
+        let cumulate = WindowKind::Cumulate {
+            step: 2_000,
+            size: 6_000,
+        };
+        assert_eq!(cumulate.slice(7_000), (8_000, 6_000));
+        let tumble = WindowKind::Tumble { size: 10_000 };
+        assert_eq!(tumble.slice(12_000), (20_000, 10_000));
+        assert!(tumble.one_slice_per_window());
+        // Every window holding a time holds its whole slice.
+        let mut windows = Vec::new();
+        for ts in [-3_000, 5_500, 17_999] {
+            let (end, start) = hop.slice(ts);
+            hop.windows(ts, &mut windows);
+            assert!(windows.iter().all(|&(s, e)| s <= start && end <= e));
+        }
     }
 }

@@ -1,0 +1,301 @@
+//! The open windows of a `TUMBLE`, `HOP` or `CUMULATE` window aggregation (or one over a window
+//! aggregation's windows) kept in memory, by slices as Flink slices them: a row is aggregated
+//! once, into the slice of time no window boundary cuts (a tumbling window, a `gcd(slide,
+//! size)` stretch of hopping windows, a step of cumulating ones), and a window's groups are
+//! its slices' groups merged when it fires. A hopping row costs one update instead of one per
+//! window, and memory holds its group once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashTable;
+use sluice_core::{Timestamp, UserResult};
+
+use super::open_windows::{HashedKey, Window};
+use crate::aggregate::{Accumulator, AggCall};
+use crate::key::KeyValue;
+
+/// One group of a slice: its key (with its hash) and accumulators.
+struct Group {
+    hash: u64,
+    key: Vec<KeyValue>,
+    accumulators: Vec<Accumulator>,
+}
+
+/// A slice's (or a restored window's) groups.
+type Groups = HashTable<Group>;
+
+/// What a fired window holds: its groups' keys and accumulators, in no particular order.
+pub type WindowRows<'a> = (Vec<&'a [KeyValue]>, Vec<&'a [Accumulator]>);
+
+/// The open windows by slices.
+pub struct SlicedWindows {
+    /// Slice `(end, start)` → its groups.
+    slices: BTreeMap<Window, Groups>,
+    /// The windows with rows not emitted yet, in order of ends.
+    pending: BTreeSet<Window>,
+    /// Groups of windows a checkpoint held, merged with their slices' when they fire.
+    restored: BTreeMap<Window, Groups>,
+    /// Whether each window is exactly one slice (tumbling windows, a window aggregation's
+    /// windows, hops as long as their slide): its groups are the slice's, not merged.
+    one_slice_per_window: bool,
+    /// The number of aggregates.
+    width: usize,
+    /// Reused by each merge: indexes of merged groups by key hash.
+    scratch: HashTable<u32>,
+}
+
+impl SlicedWindows {
+    /// No open window, for `calls` aggregated over windows that are each one slice or not.
+    pub fn new(calls: &[AggCall], one_slice_per_window: bool) -> Self {
+        SlicedWindows {
+            slices: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            restored: BTreeMap::new(),
+            one_slice_per_window,
+            width: calls.len(),
+            scratch: HashTable::new(),
+        }
+    }
+
+    /// Calls `f` with the accumulators of `key` in `slice`, new ones for `calls` when the slice
+    /// has no group of the key yet. A slice seen for the first time is in the windows
+    /// `windows` gives (those not fired yet); with none, the row is late: `false`.
+    pub fn add(
+        &mut self,
+        slice: Window,
+        key: HashedKey<'_>,
+        calls: &[AggCall],
+        windows: impl FnOnce(&mut Vec<Window>),
+        f: impl FnOnce(&mut Vec<Accumulator>),
+    ) -> bool {
+        let groups = match self.slices.entry(slice) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                let mut open = Vec::new();
+                windows(&mut open);
+                if open.is_empty() {
+                    return false;
+                }
+                self.pending.extend(open);
+                entry.insert(Groups::new())
+            }
+        };
+        let group = groups
+            .entry(key.hash, |g| g.key == key.key, |g| g.hash)
+            .or_insert_with(|| Group {
+                hash: key.hash,
+                key: key.key.to_vec(),
+                accumulators: calls.iter().map(Accumulator::new).collect(),
+            })
+            .into_mut();
+        f(&mut group.accumulators);
+        true
+    }
+
+    /// A group of `window` from a checkpoint.
+    pub fn restore(&mut self, window: Window, key: Vec<KeyValue>, accumulators: Vec<Accumulator>) {
+        let hash = HashedKey::new(&key).hash;
+        self.pending.insert(window);
+        self.restored.entry(window).or_default().insert_unique(
+            hash,
+            Group {
+                hash,
+                key,
+                accumulators,
+            },
+            |g| g.hash,
+        );
+    }
+
+    /// The first window, in order of ends, if it ends at or before `watermark + 1`: calls
+    /// `emit` with it and its groups but those `skip` names, then forgets it and the slices no
+    /// window left needs. Returns whether a window fired.
+    pub fn fire_first(
+        &mut self,
+        watermark: Timestamp,
+        skip: impl Fn(Window, &[KeyValue]) -> bool,
+        emit: impl FnOnce(Window, WindowRows<'_>) -> UserResult,
+    ) -> UserResult<bool> {
+        let Some(&window) = self.pending.first() else {
+            return Ok(false);
+        };
+        if window.0 - 1 > watermark {
+            return Ok(false);
+        }
+        self.pending.pop_first();
+        let mut merged = Vec::new();
+        let rows = self.rows_of(window, &skip, &mut merged);
+        emit(window, rows)?;
+        self.restored.remove(&window);
+        if self.one_slice_per_window {
+            self.slices.remove(&window);
+        } else {
+            // Windows fire in order of ends and starts alike: slices before the next window's
+            // start are in no window left.
+            let needed_from = self.pending.first().map_or(window.0, |next| next.1);
+            while let Some(slice) = self.slices.first_entry() {
+                if slice.key().0 > needed_from {
+                    break;
+                }
+                slice.remove();
+            }
+        }
+        Ok(true)
+    }
+
+    /// Calls `f` with every window not fired yet and its groups but those `skip` names (what
+    /// a checkpoint holds).
+    pub fn for_each_window(
+        &mut self,
+        skip: impl Fn(Window, &[KeyValue]) -> bool,
+        mut f: impl FnMut(Window, WindowRows<'_>) -> UserResult,
+    ) -> UserResult {
+        let windows: Vec<Window> = self.pending.iter().copied().collect();
+        for window in windows {
+            let mut merged = Vec::new();
+            f(window, self.rows_of(window, &skip, &mut merged))?;
+        }
+        Ok(())
+    }
+
+    /// The groups of `window`: its one slice's as they are, or its slices' (and restored
+    /// groups') merged into `merged`.
+    fn rows_of<'a>(
+        &'a mut self,
+        (end, start): Window,
+        skip: &impl Fn(Window, &[KeyValue]) -> bool,
+        merged: &'a mut Vec<Accumulator>,
+    ) -> WindowRows<'a> {
+        let window = (end, start);
+        let mut parts: Vec<&Groups> = if self.one_slice_per_window {
+            self.slices.get(&window).into_iter().collect()
+        } else {
+            self.slices
+                .range((start + 1, Timestamp::MIN)..=(end, Timestamp::MAX))
+                .map(|(_, groups)| groups)
+                .collect()
+        };
+        parts.extend(self.restored.get(&window));
+        let kept = |g: &&Group| !skip(window, &g.key);
+        if let [only] = parts.as_slice() {
+            return only
+                .iter()
+                .filter(kept)
+                .map(|g| (g.key.as_slice(), g.accumulators.as_slice()))
+                .unzip();
+        }
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        let mut keys: Vec<&[KeyValue]> = Vec::new();
+        let mut hashes: Vec<u64> = Vec::new();
+        let width = self.width;
+        for group in parts.iter().flat_map(|groups| groups.iter()).filter(kept) {
+            let found = scratch
+                .find(group.hash, |&i| keys[i as usize] == group.key.as_slice())
+                .copied();
+            match found {
+                Some(i) => {
+                    let into = &mut merged[i as usize * width..][..width];
+                    for (a, b) in into.iter_mut().zip(&group.accumulators) {
+                        a.merge(b);
+                    }
+                }
+                None => {
+                    scratch.insert_unique(group.hash, keys.len() as u32, |&i| hashes[i as usize]);
+                    keys.push(&group.key);
+                    hashes.push(group.hash);
+                    merged.extend(group.accumulators.iter().cloned());
+                }
+            }
+        }
+        let merged: &'a Vec<Accumulator> = merged;
+        let accumulators = if width == 0 {
+            vec![&[][..]; keys.len()]
+        } else {
+            merged.chunks(width).collect()
+        };
+        (keys, accumulators)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::AggKind;
+
+    fn count(windows: &mut SlicedWindows, slice: Window, key: i64, of: &[Window]) -> bool {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let key = [KeyValue::Int(key)];
+        windows.add(
+            slice,
+            HashedKey::new(&key),
+            &calls,
+            |into| into.extend_from_slice(of),
+            |accs| accs[0].add(None, 0),
+        )
+    }
+
+    /// `(window, [(key, count)])` of every window firing at `watermark`, keys sorted.
+    fn fire(windows: &mut SlicedWindows, watermark: Timestamp) -> Vec<(Window, Vec<(i64, i64)>)> {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut fired = Vec::new();
+        loop {
+            let mut rows = Vec::new();
+            let mut at = None;
+            let more = windows
+                .fire_first(
+                    watermark,
+                    |_, _| false,
+                    |window, (keys, accs)| {
+                        at = Some(window);
+                        for (key, acc) in keys.iter().zip(&accs) {
+                            let (KeyValue::Int(k), KeyValue::Int(c)) =
+                                (&key[0], acc[0].value(&calls[0]))
+                            else {
+                                panic!("ints")
+                            };
+                            rows.push((*k, c));
+                        }
+                        Ok(())
+                    },
+                )
+                .unwrap();
+            if !more {
+                return fired;
+            }
+            rows.sort();
+            fired.push((at.unwrap(), rows));
+        }
+    }
+
+    #[test]
+    fn hopping_windows_merge_their_slices_and_forget_the_slices_no_window_needs() {
+        // HOP(slide 5, size 10): slices of 5; the slice [5, 10) is in windows [0, 10) and [5, 15).
+        let mut windows =
+            SlicedWindows::new(&[AggCall::new(AggKind::CountStar, None).unwrap()], false);
+        assert!(count(&mut windows, (10, 5), 1, &[(10, 0), (15, 5)]));
+        assert!(count(&mut windows, (10, 5), 1, &[]));
+        assert!(count(&mut windows, (15, 10), 1, &[(15, 5), (20, 10)]));
+        assert!(count(&mut windows, (15, 10), 2, &[]));
+        assert_eq!(fire(&mut windows, 9), [((10, 0), vec![(1, 2)])]);
+        assert_eq!(windows.slices.len(), 2, "[5, 10) is still in [5, 15)");
+        assert_eq!(fire(&mut windows, 14), [((15, 5), vec![(1, 3), (2, 1)])]);
+        assert_eq!(windows.slices.len(), 1);
+        assert_eq!(fire(&mut windows, 100), [((20, 10), vec![(1, 1), (2, 1)])]);
+        assert!(windows.slices.is_empty() && windows.pending.is_empty());
+        // A slice whose windows all fired is late.
+        assert!(!count(&mut windows, (10, 5), 1, &[]));
+    }
+
+    #[test]
+    fn restored_groups_join_their_windows_slices() {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut windows = SlicedWindows::new(&calls, true);
+        let mut restored = Accumulator::new(&calls[0]);
+        restored.add(None, 0);
+        windows.restore((10, 0), vec![KeyValue::Int(1)], vec![restored]);
+        assert!(count(&mut windows, (10, 0), 1, &[(10, 0)]));
+        assert!(count(&mut windows, (10, 0), 3, &[]));
+        assert_eq!(fire(&mut windows, 9), [((10, 0), vec![(1, 2), (3, 1)])]);
+    }
+}
