@@ -23,7 +23,7 @@ use sluice_runtime::task::operator::{
 };
 use sluice_runtime::task::output::Output;
 use sluice_state::OperatorSnapshot;
-use sluice_state::codec::{decode, encode};
+use sluice_state::codec::{decode, encode_append};
 
 use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
@@ -229,6 +229,7 @@ impl JoinOperator {
         let count_equal = side.row_kind.is_some();
         let key_arrays: Vec<ArrayRef> = keys.iter().map(|(a, _)| Arc::clone(a)).collect();
         let mut joined = Joined::default();
+        let mut encoded_row = Vec::new();
         let watermark = self.watermark;
         let mut late_rows = 0;
         // A run of rows with one key (a window's rows come together) reads and writes that
@@ -252,15 +253,25 @@ impl JoinOperator {
                     row,
                     types: &side.types,
                 };
-                let encoded: Box<[u8]> = encode(ROW_CODEC, &values)?.into_boxed_slice();
+                // Encoded into one buffer, copied out at its size: one allocation per row.
+                encoded_row = encode_append(ROW_CODEC, std::mem::take(&mut encoded_row), &values)?;
+                let encoded: Box<[u8]> = Box::from(encoded_row.as_slice());
+                encoded_row.clear();
                 let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
                 rows.push((row as u32, kind, encoded));
             }
+            // The other side's rows of the key (looked up before the key moves into this
+            // side's state).
+            let kept = other.get(&self.store, &key)?;
+            let window_end = match self.spec.window_end.map(|k| &key[k]) {
+                Some(KeyValue::Int(end)) => Some((*end, key.clone())),
+                _ => None,
+            };
             let mut new_key = false;
             // The rows that join: each with its output kind.
             let joining = own.modify_or_remove(
                 &mut self.store,
-                &key,
+                key,
                 || {
                     new_key = true;
                     Vec::new()
@@ -268,15 +279,15 @@ impl JoinOperator {
                 |kept| apply(kept, rows, count_equal),
                 Vec::is_empty,
             )?;
-            if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
+            if let Some((end, key)) = window_end
                 && new_key
             {
-                ends.entry(*end).or_default().push(key.clone());
+                ends.entry(end).or_default().push(key);
             }
             if joining.is_empty() {
                 continue;
             }
-            let Some(kept) = other.get(&self.store, &key)? else {
+            let Some(kept) = kept else {
                 continue;
             };
             let first = joined.kept_rows.len() as u32;

@@ -207,27 +207,31 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
     pub fn modify_or_remove<R>(
         &mut self,
         store: &mut StateStore,
-        key: &K,
+        key: K,
         init: impl FnOnce() -> V,
         f: impl FnOnce(&mut V) -> R,
         is_empty: impl Fn(&V) -> bool,
     ) -> UserResult<R> {
-        let Some((backend, table)) = table_of(store, self.id, key) else {
-            if let Some(value) = self.values.get_mut(key) {
-                let result = f(value);
-                if is_empty(value) {
-                    self.values.remove(key);
+        let Some((backend, table)) = table_of(store, self.id, &key) else {
+            return Ok(match self.values.entry(key) {
+                std::collections::hash_map::Entry::Occupied(mut entry) => {
+                    let result = f(entry.get_mut());
+                    if is_empty(entry.get()) {
+                        entry.remove();
+                    }
+                    result
                 }
-                return Ok(result);
-            }
-            let mut value = init();
-            let result = f(&mut value);
-            if !is_empty(&value) {
-                self.values.insert(key.clone(), value);
-            }
-            return Ok(result);
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    let mut value = init();
+                    let result = f(&mut value);
+                    if !is_empty(&value) {
+                        entry.insert(value);
+                    }
+                    result
+                }
+            });
         };
-        let encoded_key = encode(self.name, key)?;
+        let encoded_key = encode(self.name, &key)?;
         let stored = self.read(backend.as_ref(), table, &encoded_key)?;
         let existed = stored.is_some();
         let mut value = stored.unwrap_or_else(init);
@@ -403,11 +407,11 @@ pub(crate) mod tests {
             let decrement = |v: &mut i64| *v -= 1;
             for k in [2, 9] {
                 values
-                    .modify_or_remove(&mut store, &key(k), || 1, decrement, |v| *v == 0)
+                    .modify_or_remove(&mut store, key(k), || 1, decrement, |v| *v == 0)
                     .unwrap();
             }
             values
-                .modify_or_remove(&mut store, &key(4), || 1, |v| *v += 1, |v| *v == 0)
+                .modify_or_remove(&mut store, key(4), || 1, |v| *v += 1, |v| *v == 0)
                 .unwrap();
             assert_eq!(values.get(&store, &key(4)).unwrap().as_deref(), Some(&2));
             values.remove(&mut store, &key(4)).unwrap();
