@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{RecordBatch, UInt32Array};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use serde::{Deserialize, Serialize};
 use sluice_api::sinks::{ExactlyOnceFileSink, PartWriter, PendingPart, RecordEncoder};
 use sluice_core::{Record, UserResult, Watermark, durable};
@@ -346,12 +346,24 @@ impl<E: RecordEncoder<RowBatch>> TransactionalWriter<RowBatch, PartitionCommitta
         for record in batch.drain(..) {
             let data = &record.value.0;
             let mut rows: BTreeMap<String, (usize, Vec<u32>)> = BTreeMap::new();
-            for row in 0..data.num_rows() {
-                let dir = partitioning.directory(data, row, &mut text);
+            // Rows come in runs of one partition (a time-ordered log's minute): its directory
+            // is computed once per run.
+            let key_columns: Vec<ArrayRef> = partitioning
+                .keys
+                .iter()
+                .map(|(column, _, _)| Arc::clone(data.column(*column)))
+                .collect();
+            let runs = if key_columns.is_empty() {
+                vec![0..data.num_rows()]
+            } else {
+                arrow_ord::partition::partition(&key_columns)?.ranges()
+            };
+            for run in runs {
+                let dir = partitioning.directory(data, run.start, &mut text);
                 rows.entry(dir)
-                    .or_insert_with(|| (row, Vec::new()))
+                    .or_insert_with(|| (run.start, Vec::new()))
                     .1
-                    .push(row as u32);
+                    .extend(run.map(|row| row as u32));
             }
             for (dir, (first, indices)) in rows {
                 let indices = UInt32Array::from(indices);
