@@ -354,7 +354,7 @@ impl<E: RecordEncoder<RowBatch>> TransactionalWriter<RowBatch, PartitionCommitta
                 .map(|(column, _, _)| Arc::clone(data.column(*column)))
                 .collect();
             let runs = if key_columns.is_empty() {
-                vec![0..data.num_rows()]
+                std::iter::once(0..data.num_rows()).collect()
             } else {
                 arrow_ord::partition::partition(&key_columns)?.ranges()
             };
