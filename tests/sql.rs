@@ -190,15 +190,7 @@ fn session_window_aggregates_match_flink() {
 fn window_joins_match_flink() {
     check("window_join");
     let dir = temp_dir("sql", "window-join-plan");
-    let (ddl, insert) = split_case("window_join", "out_joined", &dir.join("out"));
-    let mut session = SqlSession::new();
-    session.execute_script(&ddl).unwrap();
-    let outcomes = session
-        .execute_script(&format!("EXPLAIN {insert}"))
-        .unwrap();
-    let Outcome::Rows(lines) = &outcomes[0] else {
-        panic!("{outcomes:?}")
-    };
+    let lines = explained("window_join", "out_joined", &dir, "EXPLAIN");
     let text = lines.join("\n");
     assert!(text.contains("WindowJoin(joinType=[InnerJoin]"), "{text}");
     assert_eq!(
@@ -552,19 +544,26 @@ fn statement_sets_run_their_inserts_as_one_job() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The plan lines `explain` (`EXPLAIN` and its options) prints for the `INSERT` of `case`,
+/// its sink renamed `sink` and writing under `dir`.
+fn explained(case: &str, sink: &str, dir: &Path, explain: &str) -> Vec<String> {
+    let (ddl, insert) = split_case(case, sink, &dir.join("out"));
+    let mut session = SqlSession::new();
+    session.execute_script(&ddl).unwrap();
+    let outcomes = session
+        .execute_script(&format!("{explain} {insert}"))
+        .unwrap();
+    match outcomes.into_iter().next() {
+        Some(Outcome::Rows(lines)) => lines,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// `EXPLAIN` shows the operators a statement runs as, each with its changelog mode.
 #[test]
 fn explain_shows_each_operator_and_its_changelog_mode() {
     let dir = temp_dir("sql", "explain");
-    let (ddl, insert) = split_case("group_by", "per_channel", &dir.join("out"));
-    let mut session = SqlSession::new();
-    session.execute_script(&ddl).unwrap();
-    let outcomes = session
-        .execute_script(&format!("EXPLAIN CHANGELOG_MODE {insert}"))
-        .unwrap();
-    let Outcome::Rows(lines) = &outcomes[0] else {
-        panic!("{outcomes:?}")
-    };
+    let lines = explained("group_by", "per_channel", &dir, "EXPLAIN CHANGELOG_MODE");
     let text = lines.join("\n");
     assert_eq!(lines[0], "== Optimized Execution Plan ==", "{text}");
     assert!(lines[1].starts_with("Sink(table=[per_channel]"), "{text}");

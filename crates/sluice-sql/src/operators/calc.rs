@@ -138,14 +138,24 @@ impl OneInputOperator<RowBatch, RowBatch> for CalcOperator {
         batch: &mut Vec<Record<RowBatch>>,
         out: &mut Output<RowBatch>,
     ) -> UserResult {
-        for record in batch.drain(..) {
-            let result = self.0.apply(&record.value.0)?;
-            if result.num_rows() > 0 {
-                out.emit(RowBatch(result), record.timestamp);
-            }
-        }
-        Ok(())
+        map_batches(batch, out, |rows| Ok(self.0.apply(rows)?))
     }
+}
+
+/// Emits `f` of each record's rows (with the record's timestamp) when it has any: what a
+/// stateless row-batch operator does with a batch of records.
+pub fn map_batches(
+    batch: &mut Vec<Record<RowBatch>>,
+    out: &mut Output<RowBatch>,
+    mut f: impl FnMut(&RecordBatch) -> UserResult<RecordBatch>,
+) -> UserResult {
+    for record in batch.drain(..) {
+        let result = f(&record.value.0)?;
+        if result.num_rows() > 0 {
+            out.emit(RowBatch(result), record.timestamp);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -67,23 +67,10 @@ impl OpenWindows {
         self.store.open(ctx, &mut [&mut self.in_backend])
     }
 
-    /// Whether the windows are in memory, by slices ([`Self::add_to_slice`]), rather than in
-    /// a state backend by window ([`Self::add`]).
-    pub fn by_slices(&self) -> bool {
-        !self.store.in_backend()
-    }
-
-    /// In memory: calls `f` with the accumulators of `key` in `slice` (see
-    /// [`SlicedWindows::add`]); `false` when the row is late.
-    pub fn add_to_slice(
-        &mut self,
-        slice: Window,
-        key: HashedKey<'_>,
-        calls: &[AggCall],
-        windows: impl FnOnce(&mut Vec<Window>),
-        f: impl FnOnce(&mut Vec<Accumulator>),
-    ) -> bool {
-        self.in_memory.add(slice, key, calls, windows, f)
+    /// The windows by slices, when they are in memory (rows go into them by slice, not by
+    /// window through [`Self::add`]).
+    pub fn slices(&mut self) -> Option<&mut SlicedWindows> {
+        (!self.store.in_backend()).then_some(&mut self.in_memory)
     }
 
     /// In a state backend: calls `f` with the accumulators of `key` in `window`, new ones for

@@ -147,7 +147,7 @@ impl WindowAggOperator {
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
         let session = self.is_session();
-        let by_slices = !session && self.windows.by_slices();
+
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
@@ -170,8 +170,8 @@ impl WindowAggOperator {
                     );
                 }
             };
-            if by_slices {
-                let (kind, watermark) = (self.spec.kind, self.progress.watermark);
+            let (kind, watermark) = (self.spec.kind, self.progress.watermark);
+            if let Some(slices) = self.windows.slices().filter(|_| !session) {
                 let slice = attached.unwrap_or_else(|| kind.slice(ts));
                 // The windows of a new slice, but those the watermark already fired.
                 let windows_of_slice = |into: &mut Vec<Window>| {
@@ -185,11 +185,13 @@ impl WindowAggOperator {
                     }
                     into.retain(|(end, _)| end - 1 > watermark);
                 };
-                let calls = &self.spec.aggregates;
-                if !self
-                    .windows
-                    .add_to_slice(slice, hashed, calls, windows_of_slice, add_row)
-                {
+                if !slices.add(
+                    slice,
+                    hashed,
+                    &self.spec.aggregates,
+                    windows_of_slice,
+                    add_row,
+                ) {
                     self.late_rows += 1;
                 }
                 continue;

@@ -76,13 +76,7 @@ impl OneInputOperator<RowBatch, RowBatch> for WindowTableOperator {
         batch: &mut Vec<Record<RowBatch>>,
         out: &mut Output<RowBatch>,
     ) -> UserResult {
-        for record in batch.drain(..) {
-            let windowed = self.assign(&record.value.0)?;
-            if windowed.num_rows() > 0 {
-                out.emit(RowBatch(windowed), record.timestamp);
-            }
-        }
-        Ok(())
+        super::calc::map_batches(batch, out, |rows| self.assign(rows))
     }
 }
 
