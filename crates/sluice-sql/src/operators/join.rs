@@ -230,6 +230,9 @@ impl JoinOperator {
         let key_arrays: Vec<ArrayRef> = keys.iter().map(|(a, _)| Arc::clone(a)).collect();
         let mut joined = Joined::default();
         let mut encoded_row = Vec::new();
+        // Reused by every run: its rows (index, kind, encoded), and those that join.
+        let mut rows: Vec<(u32, RowKind, Box<[u8]>)> = Vec::new();
+        let mut joining: Vec<(u32, RowKind)> = Vec::new();
         let watermark = self.watermark;
         let mut late_rows = 0;
         // A run of rows with one key (a window's rows come together) reads and writes that
@@ -246,7 +249,6 @@ impl JoinOperator {
                 late_rows += run.len() as u64;
                 continue;
             }
-            let mut rows = Vec::with_capacity(run.len());
             for row in run {
                 let values = RowValues {
                     batch,
@@ -269,14 +271,14 @@ impl JoinOperator {
             };
             let mut new_key = false;
             // The rows that join: each with its output kind.
-            let joining = own.modify_or_remove(
+            own.modify_or_remove(
                 &mut self.store,
                 key,
                 || {
                     new_key = true;
                     Vec::new()
                 },
-                |kept| apply(kept, rows, count_equal),
+                |kept| apply(kept, rows.drain(..), count_equal, &mut joining),
                 Vec::is_empty,
             )?;
             if let Some((end, key)) = window_end
@@ -294,7 +296,7 @@ impl JoinOperator {
             for k in kept.iter() {
                 joined.kept_rows.push(decode(ROW_CODEC, &k.row)?);
             }
-            for (row, kind) in joining {
+            for &(row, kind) in &joining {
                 for (i, k) in kept.iter().enumerate() {
                     joined.add(row, first + i as u32, k.count, kind);
                 }
@@ -396,15 +398,16 @@ impl Joined {
 }
 
 /// Applies a run of one key's arriving rows (index, kind, encoded values), in order, to the
-/// key's `kept` rows; returns the rows that join, with the kind they join as: an insert or
+/// key's `kept` rows; leaves in `joining` the rows that join, with the kind they join as: an insert or
 /// update-after is kept and joins as `+I`, a retraction removes its row and joins as `-D`, and
 /// the retraction of a row never kept (a state cleaned up) joins nothing.
 fn apply(
     kept: &mut Vec<Kept>,
-    rows: Vec<(u32, RowKind, Box<[u8]>)>,
+    rows: impl Iterator<Item = (u32, RowKind, Box<[u8]>)>,
     count_equal: bool,
-) -> Vec<(u32, RowKind)> {
-    let mut joining = Vec::with_capacity(rows.len());
+    joining: &mut Vec<(u32, RowKind)>,
+) {
+    joining.clear();
     for (row, kind, encoded) in rows {
         if matches!(kind, RowKind::Insert | RowKind::UpdateAfter) {
             keep(kept, encoded, count_equal);
@@ -413,7 +416,6 @@ fn apply(
             joining.push((row, RowKind::Delete));
         }
     }
-    joining
 }
 
 /// Adds one occurrence of `row` to a key's `kept` rows, counted with an equal row kept before
