@@ -120,32 +120,26 @@ impl Sessions {
             end,
             accumulators: Vec::new(),
         };
-        let mut touched = false;
-        let mut first = None;
-        let mut index = 0;
-        while index < sessions.len() {
-            let session = &sessions[index];
-            if session.start <= merged.end && merged.start <= session.end {
-                let mut session = sessions.remove(index);
-                if store.in_backend() {
-                    let window = ((session.end, session.start), key.to_vec());
-                    session.accumulators = in_backend.take(store, &window)?.unwrap_or_default();
-                }
-                merged.start = merged.start.min(session.start);
-                merged.end = merged.end.max(session.end);
-                if touched {
-                    merged
-                        .accumulators
-                        .iter_mut()
-                        .zip(&session.accumulators)
-                        .for_each(|(a, b)| a.merge(b));
-                } else {
-                    merged.accumulators = session.accumulators;
-                }
-                touched = true;
-                first.get_or_insert(index);
+        // A key's open sessions never touch each other (touching ones merged), so in order of
+        // starts they are in order of ends too: the ones `[start, end)` touches are a run.
+        let first = sessions.partition_point(|s| s.end < start);
+        let past = sessions.partition_point(|s| s.start <= end);
+        let touched = first < past;
+        for (n, mut session) in sessions.drain(first..past.max(first)).enumerate() {
+            if store.in_backend() {
+                let window = ((session.end, session.start), key.to_vec());
+                session.accumulators = in_backend.take(store, &window)?.unwrap_or_default();
+            }
+            merged.start = merged.start.min(session.start);
+            merged.end = merged.end.max(session.end);
+            if n == 0 {
+                merged.accumulators = session.accumulators;
             } else {
-                index += 1;
+                merged
+                    .accumulators
+                    .iter_mut()
+                    .zip(&session.accumulators)
+                    .for_each(|(a, b)| a.merge(b));
             }
         }
         if !touched {
@@ -163,9 +157,8 @@ impl Sessions {
             let window = ((merged.end, merged.start), key.to_vec());
             in_backend.put(store, window, accumulators)?;
         }
-        let at = first.unwrap_or_else(|| sessions.partition_point(|s| s.start < merged.start));
         let end = merged.end;
-        sessions.insert(at, merged);
+        sessions.insert(first, merged);
         self.look_at(id, end);
         Ok(true)
     }
@@ -344,6 +337,29 @@ mod tests {
         assert_eq!((closed[0].1, closed[0].2), (0, 1009));
         assert_eq!(closed[0].3[0].value(&calls[0]), KeyValue::Int(1000));
         assert!(sessions.by_end.is_empty() && sessions.ids.is_empty());
+    }
+
+    #[test]
+    fn a_row_between_two_sessions_merges_them_and_only_them() {
+        let mut sessions = Sessions::new("sessions");
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let key = [KeyValue::Int(1)];
+        for t in [0, 20, 50] {
+            let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |a| a[0].add(None, 0));
+            assert!(added.unwrap());
+        }
+        // [10, 20) touches [0, 10) and [20, 30), not [50, 60).
+        let added = sessions.add(&key, (10, 20), &calls, |_| false, |a| a[0].add(None, 0));
+        assert!(added.unwrap());
+        let (closed, _) = sessions.close(100, usize::MAX).unwrap();
+        let closed: Vec<(Timestamp, Timestamp, KeyValue)> = closed
+            .iter()
+            .map(|c| (c.1, c.2, c.3[0].value(&calls[0])))
+            .collect();
+        assert_eq!(
+            closed,
+            [(0, 30, KeyValue::Int(3)), (50, 60, KeyValue::Int(1))]
+        );
     }
 
     #[test]
