@@ -30,6 +30,7 @@ use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
 use super::window_agg::ROWS_PER_PART;
 use super::window_join::{WindowRows, matching_rows};
+use super::window_kind::window_fired;
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
 use crate::key::{KeyValue, RowValues, columns_of, key_column, row_key};
@@ -188,10 +189,7 @@ impl JoinOperator {
             }
             let take = |columns: &[ArrayRef], rows: Vec<u32>| {
                 let rows = arrow_array::UInt32Array::from(rows);
-                columns
-                    .iter()
-                    .map(|c| arrow_select::take::take(c.as_ref(), &rows, None))
-                    .collect::<Result<Vec<_>, _>>()
+                arrow_select::take::take_arrays(columns, &rows, None)
             };
             let mut columns = take(&left[..self.spec.left.types.len()], left_rows)?;
             columns.extend(take(&right[..self.spec.right.types.len()], right_rows)?);
@@ -244,7 +242,7 @@ impl JoinOperator {
             }
             if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
                 && self.spec.windowed
-                && end.saturating_sub(1) <= watermark
+                && window_fired(*end, watermark)
             {
                 late_rows += run.len() as u64;
                 continue;
@@ -324,9 +322,8 @@ impl JoinOperator {
             (&self.spec.right, &self.spec.left)
         };
         let rows = arrow_array::UInt32Array::from(joined.arriving);
-        let arriving_columns = (0..arriving.types.len())
-            .map(|i| arrow_select::take::take(batch.column(i).as_ref(), &rows, None))
-            .collect::<Result<Vec<_>, _>>()?;
+        let arriving_columns =
+            arrow_select::take::take_arrays(&batch.columns()[..arriving.types.len()], &rows, None)?;
         let kept_columns = kept.types.iter().enumerate().map(|(i, ty)| {
             key_column(
                 joined
@@ -452,7 +449,7 @@ fn drop_ended(
     watermark: Timestamp,
 ) -> UserResult {
     while let Some(entry) = ends.first_entry() {
-        if entry.key().saturating_sub(1) > watermark {
+        if !window_fired(*entry.key(), watermark) {
             break;
         }
         for key in entry.remove() {

@@ -306,13 +306,7 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
     /// [`StateStore::snapshot`]).
     pub fn snapshot(&self, store: &StateStore, snapshot: &mut OperatorSnapshot) -> UserResult {
         for (key, value) in &self.values {
-            let key_group = key_group_of(key.grouping_key(), store.max_parallelism);
-            snapshot.keyed.push(
-                key_group,
-                self.name,
-                encode(self.name, key)?,
-                encode(self.name, value)?,
-            );
+            push_entry(snapshot, self.name, store.max_parallelism, key, value)?;
         }
         Ok(())
     }
@@ -324,12 +318,42 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
             backend.restore_where(&restored.keyed, &|state| state == name)?;
             return Ok(());
         }
-        restored.keyed.require_canonical(&|state| state == name)?;
-        for (_, key, value) in restored.keyed.entries(name) {
-            self.values.insert(decode(name, key)?, decode(name, value)?);
-        }
-        Ok(())
+        let values = &mut self.values;
+        for_each_entry(restored, name, |key, value| {
+            values.insert(key, value);
+            Ok(())
+        })
     }
+}
+
+/// Adds `key` → `value` of the state `name` to `snapshot` as a checkpoint holds it in memory:
+/// encoded, in the key group of the key.
+pub fn push_entry(
+    snapshot: &mut OperatorSnapshot,
+    name: &str,
+    max_parallelism: usize,
+    key: &impl StateKey,
+    value: &impl Serialize,
+) -> UserResult {
+    let key_group = key_group_of(key.grouping_key(), max_parallelism);
+    snapshot
+        .keyed
+        .push(key_group, name, encode(name, key)?, encode(name, value)?);
+    Ok(())
+}
+
+/// Calls `f` with each `key` → `value` of the state `name` in `restored` (written in the
+/// canonical format [`push_entry`] and the backends' savepoints write).
+pub fn for_each_entry<K: DeserializeOwned, V: DeserializeOwned>(
+    restored: &OperatorSnapshot,
+    name: &str,
+    mut f: impl FnMut(K, V) -> UserResult,
+) -> UserResult {
+    restored.keyed.require_canonical(&|state| state == name)?;
+    for (_, key, value) in restored.keyed.entries(name) {
+        f(decode(name, key)?, decode(name, value)?)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

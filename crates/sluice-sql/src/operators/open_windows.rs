@@ -15,6 +15,7 @@ use sluice_state::codec::{decode, encode};
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
 use super::sliced_windows::{SlicedWindows, WindowRows};
+use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
@@ -112,7 +113,7 @@ impl OpenWindows {
         let Some(entry) = self.keys_by_window.first_entry() else {
             return Ok(false);
         };
-        if entry.key().0 - 1 > watermark {
+        if !window_fired(entry.key().0, watermark) {
             return Ok(false);
         }
         let window = *entry.key();

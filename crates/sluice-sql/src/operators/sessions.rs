@@ -17,6 +17,7 @@ use sluice_state::OperatorSnapshot;
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
 use super::open_windows::{decode_window_entry, snapshot_windows};
+use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
@@ -201,7 +202,7 @@ impl Sessions {
         let mut closed = Vec::new();
         while let Some(entry) = self.by_end.first_entry() {
             let due = *entry.key();
-            if due - 1 > watermark {
+            if !window_fired(due, watermark) {
                 break;
             }
             if closed.len() >= limit {
@@ -218,7 +219,7 @@ impl Sessions {
                 let key = &self.keys[id as usize];
                 let mut index = 0;
                 while index < sessions.len() {
-                    if sessions[index].end - 1 <= watermark {
+                    if window_fired(sessions[index].end, watermark) {
                         let mut session = sessions.remove(index);
                         if self.store.in_backend() {
                             let window = ((session.end, session.start), key.clone());

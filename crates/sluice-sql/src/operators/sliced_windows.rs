@@ -11,6 +11,7 @@ use hashbrown::HashTable;
 use sluice_core::{Timestamp, UserResult};
 
 use super::open_windows::{HashedKey, Window};
+use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
@@ -119,7 +120,7 @@ impl SlicedWindows {
         let Some(&window) = self.pending.first() else {
             return Ok(false);
         };
-        if window.0 - 1 > watermark {
+        if !window_fired(window.0, watermark) {
             return Ok(false);
         }
         self.pending.pop_first();
@@ -186,12 +187,12 @@ impl SlicedWindows {
         }
         let scratch = &mut self.scratch;
         scratch.clear();
-        let mut keys: Vec<&[KeyValue]> = Vec::new();
-        let mut hashes: Vec<u64> = Vec::new();
+        // The first group of each key, whose key and hash the merged group takes.
+        let mut firsts: Vec<&Group> = Vec::new();
         let width = self.width;
         for group in parts.iter().flat_map(|groups| groups.iter()).filter(kept) {
             let found = scratch
-                .find(group.hash, |&i| keys[i as usize] == group.key.as_slice())
+                .find(group.hash, |&i| firsts[i as usize].key == group.key)
                 .copied();
             match found {
                 Some(i) => {
@@ -201,13 +202,15 @@ impl SlicedWindows {
                     }
                 }
                 None => {
-                    scratch.insert_unique(group.hash, keys.len() as u32, |&i| hashes[i as usize]);
-                    keys.push(&group.key);
-                    hashes.push(group.hash);
+                    scratch.insert_unique(group.hash, firsts.len() as u32, |&i| {
+                        firsts[i as usize].hash
+                    });
+                    firsts.push(group);
                     merged.extend(group.accumulators.iter().cloned());
                 }
             }
         }
+        let keys: Vec<&[KeyValue]> = firsts.iter().map(|g| g.key.as_slice()).collect();
         let merged: &'a Vec<Accumulator> = merged;
         let accumulators = if width == 0 {
             vec![&[][..]; keys.len()]

@@ -29,6 +29,7 @@ use super::key_split::RoutedBatch;
 use super::open_windows::{HashedKey, OpenWindows, Window};
 use super::sessions::Sessions;
 pub use super::window_kind::WindowKind;
+use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
 use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
@@ -89,18 +90,17 @@ impl Progress {
     /// Whether the window ending at `end` has fired for `key`: by this run's watermark, or
     /// before the restore this run started from.
     fn fired(&self, end: Timestamp, key: &[KeyValue]) -> bool {
-        end - 1 <= self.watermark || self.fired_before_restore(end, key)
+        window_fired(end, self.watermark) || self.fired_before_restore(end, key)
     }
 
     /// Whether the window ending at `end` had fired for `key` before the restore this run
     /// started from (its rows replayed since must not count again).
     fn fired_before_restore(&self, end: Timestamp, key: &[KeyValue]) -> bool {
-        let last = end - 1;
-        last <= self.restored_through
+        window_fired(end, self.restored_through)
             && self
                 .restored
                 .get(&self.key_group(key))
-                .is_some_and(|progress| last <= *progress)
+                .is_some_and(|progress| window_fired(end, *progress))
     }
 }
 
@@ -147,7 +147,6 @@ impl WindowAggOperator {
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
         let session = self.is_session();
-
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
@@ -183,7 +182,7 @@ impl WindowAggOperator {
                             into.extend(assigned.iter().map(|&(start, end)| (end, start)));
                         }
                     }
-                    into.retain(|(end, _)| end - 1 > watermark);
+                    into.retain(|(end, _)| !window_fired(*end, watermark));
                 };
                 if !slices.add(
                     slice,
@@ -233,7 +232,7 @@ impl WindowAggOperator {
         loop {
             let (spec, progress) = (&self.spec, &self.progress);
             let mut fired = None;
-            let emitted = self.windows.fire_first(
+            self.windows.fire_first(
                 watermark,
                 |(end, _), key| progress.fired_before_restore(end, key),
                 |(end, start), (keys, accumulators)| {
@@ -245,7 +244,8 @@ impl WindowAggOperator {
                     Ok(())
                 },
             )?;
-            let Some((end, batch)) = fired.filter(|_| emitted) else {
+            // Set when a window fired.
+            let Some((end, batch)) = fired else {
                 break;
             };
             if let Some(batch) = batch {

@@ -19,8 +19,11 @@ use sluice_core::{Timestamp, UserResult};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
+use super::keyed_state::{for_each_entry, push_entry};
+use super::window_kind::window_fired;
+
 use super::join::{JoinSide, Kept, ROW_CODEC};
-use crate::key::{KeyValue, RowValues, key_column, key_group_of, key_value, row_key};
+use crate::key::{KeyValue, RowValues, key_column, key_value, row_key};
 
 /// One chunk of a side's rows: its columns as they arrived (data columns first, join keys
 /// among or after them).
@@ -45,7 +48,7 @@ impl WindowRows {
     ) -> UserResult<u64> {
         let columns: Chunk = batch.columns().to_vec();
         let ends = window_ends(batch.column(side.keys[end_key].0).as_ref())?;
-        let fired = |end: Timestamp| end.saturating_sub(1) <= watermark;
+        let fired = |end: Timestamp| window_fired(end, watermark);
         let has_null = side
             .keys
             .iter()
@@ -74,11 +77,7 @@ impl WindowRows {
             rows_by_end.entry(end).or_default().push(row as u32);
         }
         for (end, rows) in rows_by_end {
-            let rows = UInt32Array::from(rows);
-            let chunk = columns
-                .iter()
-                .map(|c| arrow_select::take::take(c.as_ref(), &rows, None))
-                .collect::<Result<Chunk, _>>()?;
+            let chunk = arrow_select::take::take_arrays(&columns, &UInt32Array::from(rows), None)?;
             self.by_end.entry(end).or_default().push(chunk);
         }
         Ok(late)
@@ -87,7 +86,7 @@ impl WindowRows {
     /// The end of the first window whose rows wait, if it ended by `watermark`.
     pub fn first_ended(&self, watermark: Timestamp) -> Option<Timestamp> {
         let (&end, _) = self.by_end.first_key_value()?;
-        (end.saturating_sub(1) <= watermark).then_some(end)
+        window_fired(end, watermark).then_some(end)
     }
 
     /// Removes and returns the rows of the window ending at `end`, as one chunk.
@@ -134,10 +133,7 @@ impl WindowRows {
             }
         }
         for (key, kept) in by_key {
-            let key_group = key_group_of(&key, max_parallelism);
-            snapshot
-                .keyed
-                .push(key_group, name, encode(name, &key)?, encode(name, &kept)?);
+            push_entry(snapshot, name, max_parallelism, &key, &kept)?;
         }
         Ok(())
     }
@@ -151,15 +147,12 @@ impl WindowRows {
         name: &str,
         restored: &OperatorSnapshot,
     ) -> UserResult {
-        restored.keyed.require_canonical(&|state| state == name)?;
         // Per window end: each row's join key and values.
         type KeyedRows = Vec<(Vec<KeyValue>, Vec<KeyValue>)>;
         let mut rows_by_end: BTreeMap<Timestamp, KeyedRows> = BTreeMap::new();
-        for (_, key, kept) in restored.keyed.entries(name) {
-            let key: Vec<KeyValue> = decode(name, key)?;
-            let kept: Vec<Kept> = decode(name, kept)?;
+        for_each_entry(restored, name, |key: Vec<KeyValue>, kept: Vec<Kept>| {
             let KeyValue::Int(end) = key[end_key] else {
-                continue;
+                return Ok(());
             };
             let rows = rows_by_end.entry(end).or_default();
             for k in kept {
@@ -168,7 +161,8 @@ impl WindowRows {
                     rows.push((key.clone(), values.clone()));
                 }
             }
-        }
+            Ok(())
+        })?;
         let width = side
             .keys
             .iter()
@@ -199,19 +193,28 @@ impl WindowRows {
     }
 }
 
+/// The values of a `TIMESTAMP(3)` or `BIGINT` column, as milliseconds (NULLs as whatever they
+/// hold), if it is one.
+fn millis(column: &dyn Array) -> Option<&[i64]> {
+    column
+        .as_primitive_opt::<TimestampMillisecondType>()
+        .map(|times| &times.values()[..])
+        .or_else(|| {
+            column
+                .as_primitive_opt::<Int64Type>()
+                .map(|values| &values.values()[..])
+        })
+}
+
 /// The window ends of a join key column (`TIMESTAMP(3)` or `BIGINT` milliseconds).
-fn window_ends(column: &dyn Array) -> UserResult<Vec<Timestamp>> {
-    if let Some(times) = column.as_primitive_opt::<TimestampMillisecondType>() {
-        return Ok(times.values().to_vec());
-    }
-    if let Some(values) = column.as_primitive_opt::<Int64Type>() {
-        return Ok(values.values().to_vec());
-    }
-    Err(format!(
-        "a window join's window_end key is {}, not a millisecond timestamp",
-        column.data_type()
-    )
-    .into())
+fn window_ends(column: &dyn Array) -> UserResult<&[Timestamp]> {
+    millis(column).ok_or_else(|| {
+        format!(
+            "a window join's window_end key is {}, not a millisecond timestamp",
+            column.data_type()
+        )
+        .into()
+    })
 }
 
 /// Chunks of one side as one.
@@ -293,11 +296,7 @@ fn key_hashes(keys: &[ArrayRef], types: &[&crate::types::SqlType]) -> Vec<u64> {
     let mut hashes = vec![0u64; rows];
     let mix = |hash: &mut u64, value: u64| *hash = (hash.rotate_left(5) ^ value).wrapping_mul(SEED);
     for (column, ty) in keys.iter().zip(types) {
-        let values = column
-            .as_primitive_opt::<TimestampMillisecondType>()
-            .map(|t| t.values())
-            .or_else(|| column.as_primitive_opt::<Int64Type>().map(|v| v.values()));
-        match values {
+        match millis(column.as_ref()) {
             Some(values) => {
                 for (hash, value) in hashes.iter_mut().zip(values.iter()) {
                     mix(hash, *value as u64);

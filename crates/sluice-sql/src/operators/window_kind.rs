@@ -114,6 +114,12 @@ impl WindowKind {
     }
 }
 
+/// Whether the window ending at `end` has fired by `watermark`: its last millisecond
+/// (`end − 1`) is at or before the watermark, as Flink fires a window.
+pub fn window_fired(end: Timestamp, watermark: Timestamp) -> bool {
+    end.saturating_sub(1) <= watermark
+}
+
 /// The greatest common divisor of two positive lengths.
 fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 { a } else { gcd(b, a % b) }

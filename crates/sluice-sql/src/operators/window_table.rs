@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
-use arrow_array::{Array, ArrayRef, RecordBatch, TimestampMillisecondArray, UInt32Array};
+use arrow_array::{Array, RecordBatch, TimestampMillisecondArray, UInt32Array};
 use arrow_schema::SchemaRef;
 use sluice_core::{Record, Timestamp, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, StreamOperator};
@@ -54,12 +54,8 @@ impl WindowTableOperator {
                 ends.push(end);
             }
         }
-        let rows = UInt32Array::from(rows);
-        let mut columns = batch
-            .columns()
-            .iter()
-            .map(|c| arrow_select::take::take(c.as_ref(), &rows, None))
-            .collect::<Result<Vec<ArrayRef>, _>>()?;
+        let mut columns =
+            arrow_select::take::take_arrays(batch.columns(), &UInt32Array::from(rows), None)?;
         let window_times: Vec<Timestamp> = ends.iter().map(|end| end - 1).collect();
         for values in [starts, ends, window_times] {
             columns.push(Arc::new(TimestampMillisecondArray::from(values)));
@@ -83,7 +79,7 @@ impl OneInputOperator<RowBatch, RowBatch> for WindowTableOperator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::Int64Array;
+    use arrow_array::{ArrayRef, Int64Array};
     use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
     #[test]

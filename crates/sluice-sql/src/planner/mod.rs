@@ -194,6 +194,14 @@ fn renamed(mut planned: Planned, alias: &ast::TableAlias) -> SqlResult<Planned> 
     Ok(planned)
 }
 
+/// A derived `FROM` item under its alias, if it has one (`(..) AS t(a, b)`).
+fn aliased(planned: Planned, alias: Option<&ast::TableAlias>) -> SqlResult<Planned> {
+    Ok(match alias {
+        Some(alias) => renamed(planned, alias)?.qualified(&alias.name.value),
+        None => planned,
+    })
+}
+
 /// Plans a `FROM` item.
 fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Planned> {
     match relation {
@@ -204,19 +212,9 @@ fn plan_relation(ctx: &PlanContext<'_>, relation: &TableFactor) -> SqlResult<Pla
         }
         TableFactor::Derived {
             subquery, alias, ..
-        } => {
-            let planned = plan_query(ctx, subquery)?;
-            Ok(match alias {
-                Some(alias) => renamed(planned, alias)?.qualified(&alias.name.value),
-                None => planned,
-            })
-        }
+        } => aliased(plan_query(ctx, subquery)?, alias.as_ref()),
         TableFactor::TableFunction { expr, alias } => {
-            let planned = window::plan_window_table(ctx, expr)?;
-            Ok(match alias {
-                Some(alias) => renamed(planned, alias)?.qualified(&alias.name.value),
-                None => planned,
-            })
+            aliased(window::plan_window_table(ctx, expr)?, alias.as_ref())
         }
         other => Err(SqlError::new(format!("unsupported FROM item: {other}")).or_at(&other.span())),
     }

@@ -55,8 +55,15 @@ pub fn plan_window_aggregate(
         ))
         .or_at(&tvf.span()));
     }
-    let bounds = WINDOW_COLUMNS.map(|name| ScopeColumn::new(name, SqlType::Timestamp(3), false));
-    aggregate_windows(ctx, select, input, &keys, &[time], bounds, call.kind)
+    aggregate_windows(
+        ctx,
+        select,
+        input,
+        &keys,
+        &[time],
+        window_table_columns(),
+        call.kind,
+    )
 }
 
 /// A window table function as a `FROM` item, with no aggregation: each row of its table once
@@ -74,12 +81,9 @@ pub fn plan_window_table(ctx: &PlanContext<'_>, tvf: &ast::Expr) -> SqlResult<Pl
     let mut scope = input.scope.clone();
     scope.columns[time].rowtime = false;
     scope.columns[time].proctime = false;
-    let [mut start, mut end, mut window_time] =
-        WINDOW_COLUMNS.map(|name| ScopeColumn::new(name, SqlType::Timestamp(3), false));
-    start.window_bound = Some(WindowBound::Start);
-    end.window_bound = Some(WindowBound::End);
-    window_time.rowtime = true;
-    scope.columns.extend([start, end, window_time]);
+    scope
+        .columns
+        .extend(window_attributes(window_table_columns()));
     let operator = WindowTableOperator {
         kind: call.kind,
         time_column: time,
@@ -96,6 +100,20 @@ pub fn plan_window_table(ctx: &PlanContext<'_>, tvf: &ast::Expr) -> SqlResult<Pl
             operator.clone()
         });
     Ok(Planned::new(stream, scope))
+}
+
+/// The columns a window table function adds, unmarked: `window_start`, `window_end`,
+/// `window_time`.
+fn window_table_columns() -> [ScopeColumn; 3] {
+    WINDOW_COLUMNS.map(|name| ScopeColumn::new(name, SqlType::Timestamp(3), false))
+}
+
+/// A window's `start`, `end` and `time` columns, marked as its bounds and its time attribute.
+fn window_attributes([mut start, mut end, mut time]: [ScopeColumn; 3]) -> [ScopeColumn; 3] {
+    start.window_bound = Some(WindowBound::Start);
+    end.window_bound = Some(WindowBound::End);
+    time.rowtime = true;
+    [start, end, time]
 }
 
 /// The table of a window table function `call`, and the index of its time column, which
@@ -197,11 +215,7 @@ fn aggregate_windows(
     for &key in keys {
         post.columns.push(input.scope.columns[key].clone());
     }
-    let [mut start, mut end, mut time] = bounds;
-    start.window_bound = Some(WindowBound::Start);
-    end.window_bound = Some(WindowBound::End);
-    time.rowtime = true;
-    post.columns.extend([start, end, time]);
+    post.columns.extend(window_attributes(bounds));
     post.columns
         .extend(aggregate_columns(&aggregation.aggregates));
     let spec = WindowAggSpec {
