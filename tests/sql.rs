@@ -202,6 +202,25 @@ fn window_joins_match_flink() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A regular join whose `WHERE` bounds a bid's time by a window aggregation's ends (Nexmark
+/// q7's shape): the bound joins the join's condition, as Flink plans it, and the rows match
+/// Flink's (the bids that no window to come can join are forgotten: `tests/sql_recovery.rs`
+/// checks that against the same join keeping every bid).
+#[test]
+fn a_join_bounded_by_window_ends_matches_flink() {
+    check("join_time_bound");
+    let dir = temp_dir("sql", "join-time-bound-plan");
+    let lines = explained("join_time_bound", "out_highest", &dir, "EXPLAIN");
+    let text = lines.join("\n");
+    assert!(
+        text.contains(
+            "Join(joinType=[InnerJoin], where=[AND(=(price, maxprice), >=(ts, -(window_end, 10000)), <=(ts, window_end))])"
+        ),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn group_aggregates_write_flinks_changelog() {
     check("group_by_expressions");

@@ -189,9 +189,45 @@ fn window_queries_killed_and_restored_at_other_parallelisms_commit_the_same_rows
         "legacy_tumble",
         "legacy_session",
         "window_join",
+        "join_time_bound",
     ] {
         check_recovery(case, "heap", &data, "");
     }
+    let _ = std::fs::remove_dir_all(data);
+}
+
+/// A join bounded in time by a window aggregation's ends forgets the rows no window to come
+/// can join: with watermarks every millisecond (so rows go all through the run), with its
+/// state in memory or in RocksDB, it commits the rows of the same join written so that no
+/// bound is seen (an `OR` that never holds), which keeps every row as Flink does.
+#[test]
+fn a_join_forgetting_rows_past_its_time_bound_commits_the_rows_of_one_keeping_them() {
+    let data = temp_dir("sql-recovery", "bound-data");
+    write_bids(&data);
+    let dir = temp_dir("sql-recovery", "bound");
+    let bound = "WHERE B.ts BETWEEN W.window_end - INTERVAL '10' SECOND AND W.window_end";
+    let unbounded = "WHERE (B.ts BETWEEN W.window_end - INTERVAL '10' SECOND AND W.window_end \
+                     OR B.auction < 0)";
+    let run = |name: &str, first: &str, condition: &str| {
+        let out = dir.join(name);
+        let script = case_script("join_time_bound", &data, 2, &out).replace(bound, condition);
+        assert!(script.contains(condition));
+        SqlSession::new()
+            .execute_script(&format!(
+                "SET 'pipeline.auto-watermark-interval' = '1 ms';\n{first}\n{script}"
+            ))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        committed_lines(&[&out])
+    };
+    let expected = run("kept", "", unbounded);
+    assert!(expected.len() > 100, "{} rows", expected.len());
+    assert_eq!(run("forgotten", "", bound), expected);
+    #[cfg(feature = "rocksdb")]
+    {
+        let rocksdb = "SET 'state.backend.type' = 'rocksdb';";
+        assert_eq!(run("forgotten-rocksdb", rocksdb, bound), expected);
+    }
+    let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(data);
 }
 

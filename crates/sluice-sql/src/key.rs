@@ -395,7 +395,7 @@ pub fn columns_of(
 }
 
 /// The key of `row`: the values of the `columns` (index and type) of a batch.
-pub fn row_key(columns: &[(ArrayRef, SqlType)], row: usize) -> Vec<KeyValue> {
+pub fn row_key<K: FromIterator<KeyValue>>(columns: &[(ArrayRef, SqlType)], row: usize) -> K {
     columns
         .iter()
         .map(|(array, ty)| key_value(array.as_ref(), row, ty))

@@ -22,6 +22,10 @@ pub struct ScopeColumn {
     /// Whether it is the start (or end) of the windows of a window aggregation: grouping by
     /// both aggregates per window again.
     pub window_bound: Option<WindowBound>,
+    /// Whether every row after a watermark holds a value above it: the end (or time) of the
+    /// windows a window aggregation fires. A join forgets the other side's rows that only such
+    /// values could still join.
+    pub above_watermark: bool,
     /// The name or alias of the `FROM` item it comes from (`P` of `P.id`), where known.
     pub table: Option<String>,
 }
@@ -36,6 +40,7 @@ impl ScopeColumn {
             rowtime: false,
             proctime: false,
             window_bound: None,
+            above_watermark: false,
             table: None,
         }
     }

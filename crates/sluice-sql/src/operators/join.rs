@@ -15,6 +15,7 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
@@ -29,8 +30,8 @@ use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
 use super::window_agg::ROWS_PER_PART;
-use super::window_join::{WindowRows, matching_rows};
-use super::window_kind::window_fired;
+use super::window_join::{WindowRows, matching_rows, millis};
+use super::window_kind::{fires_at, window_fired};
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
 use crate::key::{KeyValue, RowValues, columns_of, key_column, row_key};
@@ -45,6 +46,20 @@ pub struct JoinSide {
     pub keys: Vec<(usize, SqlType)>,
     /// The row-kind column of a changelog input.
     pub row_kind: Option<usize>,
+    /// When its kept rows can join no more, where the `ON` condition says.
+    pub expiry: Option<Expiry>,
+}
+
+/// When a side's kept rows can join no more: the other side's rows still to come hold a value
+/// above the watermark, and the `ON` condition keeps it at most `within` milliseconds after
+/// the kept row's `column`; so a row whose `column` plus `within` is at or below the watermark
+/// goes (a row whose `column` is NULL joins nothing and stays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    /// The time column (an index into the side's data columns).
+    pub column: usize,
+    /// How far after it the other side's value can be, in milliseconds.
+    pub within: i64,
 }
 
 /// What the join computes.
@@ -75,19 +90,23 @@ impl JoinSpec {
     }
 }
 
-/// A kept row (its values, encoded: a fraction of their size in memory) and how many times
-/// it is there.
+/// A kept row (its values, encoded: a fraction of their size in memory), how many times it is
+/// there, and the watermark at which it can join no more (`Timestamp::MAX`: never).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Kept {
     pub(super) row: Box<[u8]>,
     pub(super) count: u32,
+    pub(super) expires: Timestamp,
 }
 
-/// One side's rows by join key.
-type SideRows = KeyedValues<Vec<KeyValue>, Vec<Kept>>;
+/// A join key: its values, one of them kept in place (most keys are one column).
+pub(super) type JoinKey = SmallVec<[KeyValue; 1]>;
 
-/// The keys of each window end, for dropping a window's rows.
-type KeysByEnd = BTreeMap<i64, Vec<Vec<KeyValue>>>;
+/// A key's kept rows, one of them in place (most keys hold one row at a time).
+pub(super) type KeptRows = SmallVec<[Kept; 1]>;
+
+/// One side's rows by join key.
+type SideRows = KeyedValues<JoinKey, KeptRows>;
 
 const LEFT_STATE: &str = "sql-join-left";
 /// The codec name of kept rows (for messages).
@@ -99,9 +118,9 @@ pub struct JoinOperator {
     spec: JoinSpec,
     left: SideRows,
     right: SideRows,
-    /// With `window_end`: each side's keys by their window's end.
-    left_ends: KeysByEnd,
-    right_ends: KeysByEnd,
+    /// When each side's kept rows are next looked over for those that go.
+    left_expiry: ExpiryScan,
+    right_expiry: ExpiryScan,
     /// A window join's rows in memory (with the `hashmap` backend), per side.
     left_windows: WindowRows,
     right_windows: WindowRows,
@@ -119,8 +138,8 @@ impl JoinOperator {
             spec,
             left: SideRows::new(LEFT_STATE),
             right: SideRows::new(RIGHT_STATE),
-            left_ends: KeysByEnd::new(),
-            right_ends: KeysByEnd::new(),
+            left_expiry: ExpiryScan::default(),
+            right_expiry: ExpiryScan::default(),
             left_windows: WindowRows::default(),
             right_windows: WindowRows::default(),
             watermark: Timestamp::MIN,
@@ -203,25 +222,29 @@ impl JoinOperator {
     /// Keeps (or retracts) the rows of `batch` from the left (`from_left`) or right input and
     /// returns the joined rows they make or retract.
     fn join(&mut self, batch: &RecordBatch, from_left: bool) -> UserResult<Option<RecordBatch>> {
-        let (side, own, other, ends) = if from_left {
+        let (side, own, other, expiry) = if from_left {
             (
                 &self.spec.left,
                 &mut self.left,
                 &self.right,
-                &mut self.left_ends,
+                &mut self.left_expiry,
             )
         } else {
             (
                 &self.spec.right,
                 &mut self.right,
                 &self.left,
-                &mut self.right_ends,
+                &mut self.right_expiry,
             )
         };
         let keys = columns_of(batch, &side.keys);
         let kinds = side
             .row_kind
             .and_then(|i| batch.column(i).as_any().downcast_ref::<Int8Array>());
+        let expiry_times = side.expiry.and_then(|expiry| {
+            let column = batch.column(expiry.column);
+            millis(column.as_ref()).map(|times| (column, times, expiry.within))
+        });
         // Only a changelog's rows are looked up again (to retract them): an insert-only side's
         // equal rows need not be found and counted.
         let count_equal = side.row_kind.is_some();
@@ -229,21 +252,24 @@ impl JoinOperator {
         let mut joined = Joined::default();
         let mut encoded_row = Vec::new();
         // Reused by every run: its rows (index, kind, encoded), and those that join.
-        let mut rows: Vec<(u32, RowKind, Box<[u8]>)> = Vec::new();
+        let mut rows: Vec<(u32, RowKind, Box<[u8]>, Timestamp)> = Vec::new();
         let mut joining: Vec<(u32, RowKind)> = Vec::new();
         let watermark = self.watermark;
         let mut late_rows = 0;
         // A run of rows with one key (a window's rows come together) reads and writes that
         // key's state once.
         for run in arrow_ord::partition::partition(&key_arrays)?.ranges() {
-            let key = row_key(&keys, run.start);
+            let key: JoinKey = row_key(&keys, run.start);
             if key.contains(&KeyValue::Null) {
                 continue;
             }
-            if let Some(KeyValue::Int(end)) = self.spec.window_end.map(|k| &key[k])
-                && self.spec.windowed
-                && window_fired(*end, watermark)
-            {
+            let window_end = match self.spec.window_end.map(|k| &key[k]) {
+                Some(&KeyValue::Int(end)) => Some(end),
+                _ => None,
+            };
+            // A window's rows go when it fires.
+            let window_expires = window_end.map_or(Timestamp::MAX, fires_at);
+            if self.spec.windowed && window_end.is_some_and(|end| window_fired(end, watermark)) {
                 late_rows += run.len() as u64;
                 continue;
             }
@@ -258,32 +284,26 @@ impl JoinOperator {
                 let encoded: Box<[u8]> = Box::from(encoded_row.as_slice());
                 encoded_row.clear();
                 let kind = kinds.map_or(RowKind::Insert, |k| RowKind::from_code(k.value(row)));
-                rows.push((row as u32, kind, encoded));
+                let expires = match expiry_times {
+                    Some((column, times, within)) if column.is_valid(row) => {
+                        times[row].saturating_add(within).min(window_expires)
+                    }
+                    _ => window_expires,
+                };
+                expiry.kept(expires);
+                rows.push((row as u32, kind, encoded, expires));
             }
             // The other side's rows of the key (looked up before the key moves into this
             // side's state).
             let kept = other.get(&self.store, &key)?;
-            let window_end = match self.spec.window_end.map(|k| &key[k]) {
-                Some(KeyValue::Int(end)) => Some((*end, key.clone())),
-                _ => None,
-            };
-            let mut new_key = false;
             // The rows that join: each with its output kind.
             own.modify_or_remove(
                 &mut self.store,
                 key,
-                || {
-                    new_key = true;
-                    Vec::new()
-                },
+                KeptRows::new,
                 |kept| apply(kept, rows.drain(..), count_equal, &mut joining),
-                Vec::is_empty,
+                SmallVec::is_empty,
             )?;
-            if let Some((end, key)) = window_end
-                && new_key
-            {
-                ends.entry(end).or_default().push(key);
-            }
             if joining.is_empty() {
                 continue;
             }
@@ -399,15 +419,15 @@ impl Joined {
 /// update-after is kept and joins as `+I`, a retraction removes its row and joins as `-D`, and
 /// the retraction of a row never kept (a state cleaned up) joins nothing.
 fn apply(
-    kept: &mut Vec<Kept>,
-    rows: impl Iterator<Item = (u32, RowKind, Box<[u8]>)>,
+    kept: &mut KeptRows,
+    rows: impl Iterator<Item = (u32, RowKind, Box<[u8]>, Timestamp)>,
     count_equal: bool,
     joining: &mut Vec<(u32, RowKind)>,
 ) {
     joining.clear();
-    for (row, kind, encoded) in rows {
+    for (row, kind, encoded, expires) in rows {
         if matches!(kind, RowKind::Insert | RowKind::UpdateAfter) {
-            keep(kept, encoded, count_equal);
+            keep(kept, encoded, expires, count_equal);
             joining.push((row, RowKind::Insert));
         } else if retract(kept, &encoded) {
             joining.push((row, RowKind::Delete));
@@ -415,9 +435,9 @@ fn apply(
     }
 }
 
-/// Adds one occurrence of `row` to a key's `kept` rows, counted with an equal row kept before
-/// when `count_equal`.
-fn keep(kept: &mut Vec<Kept>, row: Box<[u8]>, count_equal: bool) {
+/// Adds one occurrence of `row`, going at `expires`, to a key's `kept` rows, counted with an
+/// equal row kept before when `count_equal`.
+fn keep(kept: &mut KeptRows, row: Box<[u8]>, expires: Timestamp, count_equal: bool) {
     let equal = if count_equal {
         kept.iter_mut().find(|k| k.row == row)
     } else {
@@ -425,12 +445,16 @@ fn keep(kept: &mut Vec<Kept>, row: Box<[u8]>, count_equal: bool) {
     };
     match equal {
         Some(k) => k.count += 1,
-        None => kept.push(Kept { row, count: 1 }),
+        None => kept.push(Kept {
+            row,
+            count: 1,
+            expires,
+        }),
     }
 }
 
 /// Removes one occurrence of `row` from a key's `kept` rows; false when there is none.
-fn retract(kept: &mut Vec<Kept>, row: &[u8]) -> bool {
+fn retract(kept: &mut KeptRows, row: &[u8]) -> bool {
     let Some(position) = kept.iter().position(|k| *k.row == *row) else {
         return false;
     };
@@ -441,22 +465,84 @@ fn retract(kept: &mut Vec<Kept>, row: &[u8]) -> bool {
     true
 }
 
-/// Drops the rows of every window ending at or before `watermark + 1`.
-fn drop_ended(
-    rows: &mut SideRows,
-    store: &mut StateStore,
-    ends: &mut KeysByEnd,
-    watermark: Timestamp,
-) -> UserResult {
-    while let Some(entry) = ends.first_entry() {
-        if !window_fired(*entry.key(), watermark) {
-            break;
+/// When a side's kept rows are looked over for those that go: a look is a pass over all of
+/// them, taken once the rows that went by the watermark are a quarter of those kept, so each
+/// pass is paid for by the rows it drops (and those take at most a third more room).
+#[derive(Debug, Default)]
+struct ExpiryScan {
+    /// Rows kept that go, by the last millisecond of the second they go in.
+    going: BTreeMap<Timestamp, usize>,
+    /// Rows kept since the last look, not yet counted in `going`: (second, rows).
+    staged: Option<(Timestamp, usize)>,
+    /// Rows kept that went by the watermark.
+    gone: usize,
+    /// Rows kept (retracted ones counted until the next look).
+    rows: usize,
+    /// Whether the rows came from a restore, their times not counted yet.
+    restored: bool,
+}
+
+/// How finely [`ExpiryScan`] counts rows by when they go, in milliseconds.
+const EXPIRY_STEP: Timestamp = 1_000;
+
+impl ExpiryScan {
+    /// A row going at `expires` (`Timestamp::MAX`: never) was kept.
+    fn kept(&mut self, expires: Timestamp) {
+        self.rows += 1;
+        if expires == Timestamp::MAX {
+            return;
         }
-        for key in entry.remove() {
-            rows.remove(store, &key)?;
+        // The last millisecond of its second: at or after `expires`.
+        let second = expires
+            .saturating_sub(expires.rem_euclid(EXPIRY_STEP))
+            .saturating_add(EXPIRY_STEP - 1);
+        match &mut self.staged {
+            Some((staged, count)) if *staged == second => *count += 1,
+            staged => {
+                if let Some((second, count)) = staged.replace((second, 1)) {
+                    *self.going.entry(second).or_default() += count;
+                }
+            }
         }
     }
-    Ok(())
+
+    /// Drops the kept `rows` that go at or before `watermark` (the rows of windows that fired,
+    /// rows past their expiry) when a look is due.
+    fn drop_expired(
+        &mut self,
+        rows: &mut SideRows,
+        store: &mut StateStore,
+        watermark: Timestamp,
+    ) -> UserResult {
+        if let Some((second, count)) = self.staged.take() {
+            *self.going.entry(second).or_default() += count;
+        }
+        while let Some(entry) = self.going.first_entry() {
+            if *entry.key() > watermark {
+                break;
+            }
+            self.gone += entry.remove();
+        }
+        if !self.restored && (self.gone == 0 || self.gone * 4 < self.rows) {
+            return Ok(());
+        }
+        let restored = std::mem::take(&mut self.restored);
+        let mut left = ExpiryScan::default();
+        rows.retain(store, |_, kept| {
+            kept.retain(|k| k.expires > watermark);
+            if restored {
+                kept.iter().for_each(|k| left.kept(k.expires));
+            } else {
+                left.rows += kept.len();
+            }
+            !kept.is_empty()
+        })?;
+        if !restored {
+            left.going = std::mem::take(&mut self.going);
+        }
+        *self = left;
+        Ok(())
+    }
 }
 
 impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
@@ -474,18 +560,10 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
             self.fire_windows(watermark.0, out)?;
             return Ok(Some(watermark));
         }
-        drop_ended(
-            &mut self.left,
-            &mut self.store,
-            &mut self.left_ends,
-            watermark.0,
-        )?;
-        drop_ended(
-            &mut self.right,
-            &mut self.store,
-            &mut self.right_ends,
-            watermark.0,
-        )?;
+        self.left_expiry
+            .drop_expired(&mut self.left, &mut self.store, watermark.0)?;
+        self.right_expiry
+            .drop_expired(&mut self.right, &mut self.store, watermark.0)?;
         Ok(Some(watermark))
     }
 
@@ -535,18 +613,9 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
         }
         self.left.restore(&mut self.store, restored)?;
         self.right.restore(&mut self.store, restored)?;
-        if let Some(k) = self.spec.window_end {
-            for (rows, ends) in [
-                (&self.left, &mut self.left_ends),
-                (&self.right, &mut self.right_ends),
-            ] {
-                rows.for_each(&self.store, |key, _| {
-                    if let KeyValue::Int(end) = key[k] {
-                        ends.entry(end).or_default().push(key.clone());
-                    }
-                    Ok(())
-                })?;
-            }
+        // When the restored rows go is counted at the first watermark.
+        for scan in [&mut self.left_expiry, &mut self.right_expiry] {
+            scan.restored = true;
         }
         Ok(())
     }
@@ -593,6 +662,7 @@ mod tests {
             types: vec![SqlType::BigInt, SqlType::BigInt],
             keys: vec![(0, SqlType::BigInt)],
             row_kind,
+            expiry: None,
         };
         let mut fields = vec![
             arrow_schema::Field::new("k", arrow_schema::DataType::Int64, true),
@@ -761,7 +831,11 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(right_keys, [vec![KeyValue::Int(1)]], "encoded: {encoded}");
+        assert_eq!(
+            right_keys,
+            [JoinKey::from_elem(KeyValue::Int(1), 1)],
+            "encoded: {encoded}"
+        );
     }
 
     #[test]
@@ -803,13 +877,14 @@ mod tests {
         joined(
             &mut op,
             true,
-            routed_rows(vec![("k", longs(&[10, 20])), ("a", longs(&[1, 2]))]),
+            routed_rows(vec![("k", longs(&[10, 2_000])), ("a", longs(&[1, 2]))]),
         );
         let mut out = Output::new(sluice_runtime::task::output::SideOutputs::default());
-        op.process_watermark(Watermark(9), &mut out).unwrap();
-        let right = routed_rows(vec![("k", longs(&[10, 20])), ("b", longs(&[5, 6]))]);
-        // Window 10 ended (watermark 9 = its last millisecond): only window 20 still joins.
-        assert_eq!(joined(&mut op, false, right), [vec![20, 2, 20, 6]]);
+        op.process_watermark(Watermark(999), &mut out).unwrap();
+        let right = routed_rows(vec![("k", longs(&[10, 2_000])), ("b", longs(&[5, 6]))]);
+        // Window 10 ended (its last millisecond, 9, and the rest of its second are at or
+        // below the watermark): only window 2000 still joins.
+        assert_eq!(joined(&mut op, false, right), [vec![2_000, 2, 2_000, 6]]);
         let mut kept_keys = 0;
         op.left
             .for_each(&op.store, |_, _| {
@@ -911,6 +986,49 @@ mod tests {
             assert_eq!(
                 sorted_rows(restored.take_values()),
                 [vec![10, 1, 10, 5], vec![10, 1, 10, 5], vec![20, 2, 20, 6]],
+                "from encoded: {from}, to encoded: {to}"
+            );
+        }
+    }
+
+    /// A join whose left rows go 10 ms after their column `a` (an expiry), over a harness.
+    fn expiring_join(
+        encoded: bool,
+    ) -> TwoInputHarness<RoutedBatch, RoutedBatch, RowBatch, JoinOperator> {
+        let mut spec = spec(false, None);
+        spec.left.expiry = Some(Expiry {
+            column: 1,
+            within: 10,
+        });
+        let context = crate::operators::keyed_state::tests::context(encoded, 0, 1);
+        TwoInputHarness::with_context(JoinOperator::new(spec), context)
+    }
+
+    #[test]
+    fn rows_past_their_expiry_go_and_join_nothing_more_with_either_backend_and_after_restore() {
+        for (from, to) in [(false, false), (true, true), (false, true), (true, false)] {
+            let mut h = expiring_join(from);
+            h.process1(routed_rows(vec![
+                ("k", longs(&[1, 1, 2, 3])),
+                ("a", longs(&[100, 2_000, 150, 5_000])),
+            ]));
+            watermark_both(&mut h, 110);
+            // 150 + 10 is above the watermark: the row still joins.
+            h.process2(routed_rows(vec![("k", longs(&[2])), ("b", longs(&[8]))]));
+            assert_eq!(sorted_rows(h.take_values()), [vec![2, 150, 2, 8]]);
+            let snapshot = h.snapshot();
+            let mut h = expiring_join(to);
+            h.restore(&snapshot);
+            // 100 + 10 and 150 + 10 are at or below the watermark: those rows went (key 2 with
+            // its only row), key 1 keeps its later row.
+            watermark_both(&mut h, 1_999);
+            h.process2(routed_rows(vec![
+                ("k", longs(&[1, 2, 3])),
+                ("b", longs(&[7, 8, 9])),
+            ]));
+            assert_eq!(
+                sorted_rows(h.take_values()),
+                [vec![1, 2_000, 1, 7], vec![3, 5_000, 3, 9]],
                 "from encoded: {from}, to encoded: {to}"
             );
         }

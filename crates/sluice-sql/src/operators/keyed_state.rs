@@ -106,6 +106,12 @@ impl StateKey for Vec<KeyValue> {
     }
 }
 
+impl StateKey for smallvec::SmallVec<[KeyValue; 1]> {
+    fn grouping_key(&self) -> &[KeyValue] {
+        self
+    }
+}
+
 /// A window, as `(end, start)`, and the key of one of its groups.
 pub type WindowKey = ((Timestamp, Timestamp), Vec<KeyValue>);
 
@@ -297,6 +303,35 @@ impl<K: StateKey, V: Serialize + DeserializeOwned + Clone> KeyedValues<K, V> {
             for (key, value) in backend.scan_prefix(id.in_group(key_group), &[])? {
                 let key: K = decode(self.name, &key)?;
                 f(&key, &decode(self.name, &value)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every key and its value (in no particular order) and keeps what it
+    /// leaves where it returns true; removes the key where it returns false.
+    pub fn retain(
+        &mut self,
+        store: &mut StateStore,
+        mut f: impl FnMut(&K, &mut V) -> bool,
+    ) -> UserResult {
+        let (Some(backend), Some(id)) = (&mut store.backend, self.id) else {
+            self.values.retain(|key, value| f(key, value));
+            return Ok(());
+        };
+        for key_group in store.key_groups.start..=store.key_groups.end {
+            let table = id.in_group(key_group);
+            for (encoded_key, encoded) in backend.scan_prefix(table, &[])? {
+                let key: K = decode(self.name, &encoded_key)?;
+                let mut value: V = decode(self.name, &encoded)?;
+                if !f(&key, &mut value) {
+                    backend.delete(table, &encoded_key)?;
+                    continue;
+                }
+                let left = encode(self.name, &value)?;
+                if left != encoded {
+                    backend.put(table, encoded_key, left)?;
+                }
             }
         }
         Ok(())

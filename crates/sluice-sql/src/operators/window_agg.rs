@@ -158,7 +158,7 @@ impl WindowAggOperator {
                 Some(_) => continue,
                 None => None,
             };
-            let key = row_key(&keys, row);
+            let key: Vec<KeyValue> = row_key(&keys, row);
             let hashed = HashedKey::new(&key);
             let add_row = |accumulators: &mut Vec<Accumulator>| {
                 for (acc, arg) in accumulators.iter_mut().zip(&args) {

@@ -20,7 +20,7 @@ use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
 use super::keyed_state::{for_each_entry, push_entry};
-use super::window_kind::window_fired;
+use super::window_kind::{fires_at, window_fired};
 
 use super::join::{JoinSide, Kept, ROW_CODEC};
 use crate::key::{KeyValue, RowValues, key_column, key_value, row_key};
@@ -107,7 +107,11 @@ impl WindowRows {
         snapshot: &mut OperatorSnapshot,
     ) -> UserResult {
         let mut by_key: FxHashMap<Vec<KeyValue>, Vec<Kept>> = FxHashMap::default();
-        for chunk in self.by_end.values().flatten() {
+        for (&end, chunk) in self
+            .by_end
+            .iter()
+            .flat_map(|(end, chunks)| chunks.iter().map(move |chunk| (end, chunk)))
+        {
             let data = RecordBatch::try_from_iter(
                 chunk[..side.types.len()]
                     .iter()
@@ -129,6 +133,7 @@ impl WindowRows {
                 by_key.entry(row_key(&keys, row)).or_default().push(Kept {
                     row: row_bytes,
                     count: 1,
+                    expires: fires_at(end),
                 });
             }
         }
@@ -195,7 +200,7 @@ impl WindowRows {
 
 /// The values of a `TIMESTAMP(3)` or `BIGINT` column, as milliseconds (NULLs as whatever they
 /// hold), if it is one.
-fn millis(column: &dyn Array) -> Option<&[i64]> {
+pub(super) fn millis(column: &dyn Array) -> Option<&[i64]> {
     column
         .as_primitive_opt::<TimestampMillisecondType>()
         .map(|times| &times.values()[..])
@@ -326,6 +331,7 @@ mod tests {
             types,
             keys,
             row_kind: None,
+            expiry: None,
         }
     }
 

@@ -117,7 +117,12 @@ impl WindowKind {
 /// Whether the window ending at `end` has fired by `watermark`: its last millisecond
 /// (`end − 1`) is at or before the watermark, as Flink fires a window.
 pub fn window_fired(end: Timestamp, watermark: Timestamp) -> bool {
-    end.saturating_sub(1) <= watermark
+    fires_at(end) <= watermark
+}
+
+/// The watermark at which the window ending at `end` fires: its last millisecond.
+pub fn fires_at(end: Timestamp) -> Timestamp {
+    end.saturating_sub(1)
 }
 
 /// The greatest common divisor of two positive lengths.

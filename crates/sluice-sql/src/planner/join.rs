@@ -6,6 +6,7 @@ use sluice_api::prelude::*;
 use sqlparser::ast::{self, BinaryOperator, JoinConstraint, Spanned, TableWithJoins};
 
 use super::aggregate::{ROW_BATCHES_PER_BUFFER, keyed_exchange};
+use super::join_expiry::{bound_conjuncts, expiries};
 use super::select::changelog_kind;
 use super::{PlanContext, Planned, plan_relation};
 use crate::error::{SqlError, SqlResult};
@@ -13,14 +14,21 @@ use crate::expr::bind::{Scope, ScopeColumn, WindowBound, and, bind, cast_to, com
 use crate::expr::{Expr, ExprKind};
 use crate::operators::calc::Calc;
 use crate::operators::group_agg::ROW_KIND_COLUMN;
-use crate::operators::join::{JoinOperator, JoinSide, JoinSpec};
+use crate::operators::join::{Expiry, JoinOperator, JoinSide, JoinSpec};
 use crate::operators::key_split::KeyRouting;
 use crate::types::SqlType;
 
-/// Plans a `FROM` item with its joins, left to right.
-pub fn plan_joins(ctx: &PlanContext<'_>, from: &TableWithJoins) -> SqlResult<Planned> {
+/// Plans a `FROM` item with its joins, left to right; the parts of the `WHERE` condition
+/// `filter` over both sides of the last join join its condition (as Flink pushes them into the
+/// join), and the rest of `filter` is returned.
+pub fn plan_joins(
+    ctx: &PlanContext<'_>,
+    from: &TableWithJoins,
+    filter: Option<&ast::Expr>,
+) -> SqlResult<(Planned, Option<ast::Expr>)> {
     let mut planned = plan_relation(ctx, &from.relation)?;
-    for join in &from.joins {
+    let mut rest: Vec<&ast::Expr> = filter.map(conjuncts).unwrap_or_default();
+    for (i, join) in from.joins.iter().enumerate() {
         let on = match &join.join_operator {
             ast::JoinOperator::Join(JoinConstraint::On(on))
             | ast::JoinOperator::Inner(JoinConstraint::On(on)) => on,
@@ -40,9 +48,26 @@ pub fn plan_joins(ctx: &PlanContext<'_>, from: &TableWithJoins) -> SqlResult<Pla
             }
         };
         let right = plan_relation(ctx, &join.relation)?;
-        planned = inner_join(ctx, planned, right, on).map_err(|e| e.or_at(&on.span()))?;
+        // `WHERE` names columns of the whole `FROM`: only the last join sees them all.
+        let pushed = if i + 1 == from.joins.len() {
+            std::mem::take(&mut rest)
+        } else {
+            Vec::new()
+        };
+        let (joined, kept) =
+            inner_join(ctx, planned, right, on, pushed).map_err(|e| e.or_at(&on.span()))?;
+        planned = joined;
+        rest.extend(kept);
     }
-    Ok(planned)
+    let rest = rest
+        .into_iter()
+        .cloned()
+        .reduce(|a, b| ast::Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        });
+    Ok((planned, rest))
 }
 
 /// A relation's data columns (without a changelog's row kind) and its row-kind column.
@@ -72,13 +97,15 @@ fn conjuncts(expr: &ast::Expr) -> Vec<&ast::Expr> {
     }
 }
 
-/// `left JOIN right ON on`.
-fn inner_join(
+/// `left JOIN right ON on`, with the parts of `filter` (`AND`ed parts of `WHERE`) that read
+/// both sides joining `on`; returns the parts it left.
+fn inner_join<'w>(
     ctx: &PlanContext<'_>,
     left: Planned,
     right: Planned,
     on: &ast::Expr,
-) -> SqlResult<Planned> {
+    filter: Vec<&'w ast::Expr>,
+) -> SqlResult<(Planned, Vec<&'w ast::Expr>)> {
     let functions = &ctx.catalog.functions;
     let (left_data, left_kind) = data_of(&left.scope);
     let (right_data, right_kind) = data_of(&right.scope);
@@ -118,6 +145,18 @@ fn inner_join(
             Some(before) => and(before, condition)?,
         });
     }
+    let mut rest = Vec::new();
+    for part in filter {
+        match both_sides(part, &joined, left_data.columns.len(), functions) {
+            Some(condition) => {
+                residual = Some(match residual {
+                    None => condition,
+                    Some(before) => and(before, condition)?,
+                })
+            }
+            None => rest.push(part),
+        }
+    }
     if left_keys.is_empty() {
         return Err(SqlError::new(
             "a join needs an equality between a column of each side in ON (cross joins are not supported)",
@@ -126,6 +165,7 @@ fn inner_join(
     // Flink's window join: two windowed relations joined on both their window bounds.
     let windowed =
         window_start && window_end.is_some() && left_kind.is_none() && right_kind.is_none();
+    let [left_expiry, right_expiry] = expiries(residual.as_ref(), &joined, left_data.columns.len());
     let description = join_description(
         &joined,
         &left_data,
@@ -136,7 +176,11 @@ fn inner_join(
     );
     let parallelism = ctx.env.parallelism();
     let max_parallelism = sluice_core::key_group::default_max_parallelism(parallelism);
-    let exchange = |planned: Planned, data: &Scope, kind: Option<usize>, keys: Vec<Expr>| {
+    let exchange = |planned: Planned,
+                    data: &Scope,
+                    kind: Option<usize>,
+                    keys: Vec<Expr>,
+                    expiry: Option<Expiry>| {
         let mut projections: Vec<Expr> = (0..planned.scope.columns.len())
             .filter(|&i| Some(i) != kind)
             .map(|i| planned.scope.column(i))
@@ -170,14 +214,20 @@ fn inner_join(
             types: data.columns.iter().map(|c| c.ty.clone()).collect(),
             keys: key_columns,
             row_kind: routed_kind,
+            expiry,
         };
         let pre = Calc::new(None, projections, &planned.scope, &scope);
         (keyed_exchange(planned.stream, pre, routing), side)
     };
-    let (left_stream, left_side) = exchange(left, &left_data, left_kind, left_keys);
-    let (right_stream, right_side) = exchange(right, &right_data, right_kind, right_keys);
+    let (left_stream, left_side) = exchange(left, &left_data, left_kind, left_keys, left_expiry);
+    let (right_stream, right_side) =
+        exchange(right, &right_data, right_kind, right_keys, right_expiry);
     let changelog = left_side.row_kind.is_some() || right_side.row_kind.is_some();
     let mut output = joined;
+    for column in &mut output.columns {
+        // The join may emit a row long after the watermark passed its values.
+        column.above_watermark = false;
+    }
     if changelog {
         output
             .columns
@@ -199,7 +249,23 @@ fn inner_join(
         .set_parallelism(parallelism)
         .set_max_parallelism(max_parallelism)
         .set_input_buffer_size(ROW_BATCHES_PER_BUFFER);
-    Ok(Planned::new(stream, output))
+    Ok((Planned::new(stream, output), rest))
+}
+
+/// `part` of a `WHERE` condition bound over the `joined` columns (the left side's
+/// `left_width` first) when it is a boolean condition reading columns of both sides.
+fn both_sides(
+    part: &ast::Expr,
+    joined: &Scope,
+    left_width: usize,
+    functions: &crate::expr::udf::Functions,
+) -> Option<Expr> {
+    let condition = bind(part, joined, functions).ok()?;
+    let mut read = vec![false; joined.columns.len()];
+    condition.mark_columns(&mut read);
+    let (left, right) = read.split_at(left_width);
+    (condition.ty == SqlType::Boolean && left.contains(&true) && right.contains(&true))
+        .then_some(condition)
 }
 
 /// Whether `e` is the column of `scope` that is a window's `bound`.
@@ -216,18 +282,33 @@ fn join_description(
     residual: &Option<Expr>,
     windowed: bool,
 ) -> String {
-    let names: Vec<String> = joined.columns.iter().map(|c| c.name.clone()).collect();
+    // As Flink names the joined columns: a name taken before gets the first free number.
+    let mut names: Vec<String> = Vec::new();
+    for column in &joined.columns {
+        let mut name = column.name.clone();
+        let mut n = 0;
+        while names.contains(&name) {
+            name = format!("{}{n}", column.name);
+            n += 1;
+        }
+        names.push(name);
+    }
     let right_names = &names[left.columns.len()..];
     let mut conditions: Vec<String> = left_keys
         .iter()
         .zip(right_keys)
         .map(|(l, r)| format!("=({}, {})", l.describe(&names), r.describe(right_names)))
         .collect();
-    conditions.extend(residual.iter().map(|e| e.describe(&names)));
+    if let Some(residual) = residual {
+        conditions.extend(bound_conjuncts(residual).iter().map(|e| e.describe(&names)));
+    }
+    let condition = match conditions.as_slice() {
+        [one] => one.clone(),
+        all => format!("AND({})", all.join(", ")),
+    };
     format!(
-        "{}(joinType=[InnerJoin], where=[{}])",
+        "{}(joinType=[InnerJoin], where=[{condition}])",
         if windowed { "WindowJoin" } else { "Join" },
-        conditions.join(", ")
     )
 }
 

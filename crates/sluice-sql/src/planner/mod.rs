@@ -7,6 +7,7 @@ mod aggregate;
 mod group;
 mod group_exprs;
 mod join;
+mod join_expiry;
 mod legacy_window;
 mod referenced;
 mod rewrite;

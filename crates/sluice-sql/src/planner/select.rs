@@ -30,7 +30,16 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
             }
             plan_relation(ctx, &from.relation)?
         }
-        [from] => join::plan_joins(ctx, from)?,
+        [from] => {
+            let (joined, rest) = join::plan_joins(ctx, from, select.selection.as_ref())?;
+            if rest != select.selection {
+                // Parts of WHERE joined the join's condition: the rest filters the joined rows.
+                let mut select = select.clone();
+                select.selection = rest;
+                return plan_over(ctx, &select, joined);
+            }
+            joined
+        }
         _ => {
             return Err(SqlError::new(
                 "a comma join is not supported yet: write JOIN .. ON with the equality of the two sides",
@@ -38,6 +47,11 @@ pub fn plan_select(ctx: &PlanContext<'_>, select: &Select) -> SqlResult<Planned>
             .or_at(&select.span()));
         }
     };
+    plan_over(ctx, select, input)
+}
+
+/// `select`'s aggregation, or its `WHERE` and projection, over its planned `FROM` `input`.
+fn plan_over(ctx: &PlanContext<'_>, select: &Select, input: Planned) -> SqlResult<Planned> {
     if group::aggregates(select) {
         return group::plan_group_aggregate(ctx, select, input);
     }
@@ -140,6 +154,7 @@ pub fn project(
         column.proctime = proctime;
         if let ExprKind::Column(i) = bound.kind {
             column.window_bound = scope.columns[i].window_bound;
+            column.above_watermark = scope.columns[i].above_watermark;
         }
         output.columns.push(column);
         projections.push(bound);

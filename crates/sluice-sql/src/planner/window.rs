@@ -215,7 +215,12 @@ fn aggregate_windows(
     for &key in keys {
         post.columns.push(input.scope.columns[key].clone());
     }
-    post.columns.extend(window_attributes(bounds));
+    // A window fires once the watermark passes its end, and a later row of it is dropped as
+    // late: the ends and times of the windows still to come are above the watermark.
+    let [start, mut end, mut time] = window_attributes(bounds);
+    end.above_watermark = true;
+    time.above_watermark = true;
+    post.columns.extend([start, end, time]);
     post.columns
         .extend(aggregate_columns(&aggregation.aggregates));
     let spec = WindowAggSpec {
