@@ -9,6 +9,7 @@
 //! memory holds each key's session bounds only.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use sluice_core::{Timestamp, UserResult};
@@ -32,14 +33,14 @@ pub struct Session {
     pub accumulators: Vec<Accumulator>,
 }
 
-/// A closed session: its key, window and aggregates.
-pub type Closed = (Vec<KeyValue>, Timestamp, Timestamp, Vec<Accumulator>);
+/// A closed session: its key (shared by the key's sessions), window and aggregates.
+pub type Closed = (Arc<[KeyValue]>, Timestamp, Timestamp, Vec<Accumulator>);
 
 /// Every key's open sessions.
 pub struct Sessions {
     name: &'static str,
     ids: FxHashMap<Vec<KeyValue>, u32>,
-    keys: Vec<Vec<KeyValue>>,
+    keys: Vec<Arc<[KeyValue]>>,
     open: Vec<Vec<Session>>,
     /// Ids of forgotten keys, to use again.
     free: Vec<u32>,
@@ -82,12 +83,12 @@ impl Sessions {
         }
         let id = match self.free.pop() {
             Some(id) => {
-                self.keys[id as usize] = key.to_vec();
+                self.keys[id as usize] = Arc::from(key);
                 self.registered[id as usize] = Timestamp::MAX;
                 id
             }
             None => {
-                self.keys.push(key.to_vec());
+                self.keys.push(Arc::from(key));
                 self.open.push(Vec::new());
                 self.registered.push(Timestamp::MAX);
                 (self.keys.len() - 1) as u32
@@ -122,9 +123,18 @@ impl Sessions {
             accumulators: Vec::new(),
         };
         // A key's open sessions never touch each other (touching ones merged), so in order of
-        // starts they are in order of ends too: the ones `[start, end)` touches are a run.
-        let first = sessions.partition_point(|s| s.end < start);
-        let past = sessions.partition_point(|s| s.start <= end);
+        // starts they are in order of ends too: the ones `[start, end)` touches are a run. A
+        // row in order lies after the last one: looked at first, before a binary search
+        // through sessions long out of the cache.
+        let last = sessions.last();
+        let first = match last {
+            Some(last) if last.end >= start => sessions.partition_point(|s| s.end < start),
+            _ => sessions.len(),
+        };
+        let past = match last {
+            Some(last) if last.start > end => sessions.partition_point(|s| s.start <= end),
+            _ => sessions.len(),
+        };
         let touched = first < past;
         for (n, mut session) in sessions.drain(first..past.max(first)).enumerate() {
             if store.in_backend() {
@@ -176,8 +186,8 @@ impl Sessions {
     /// Forgets the key of `id`, which has no open session.
     fn forget(&mut self, id: u32) {
         self.registered[id as usize] = Timestamp::MAX;
-        let key = std::mem::take(&mut self.keys[id as usize]);
-        self.ids.remove(&key);
+        let key = std::mem::replace(&mut self.keys[id as usize], Arc::new([]));
+        self.ids.remove(&*key);
         self.free.push(id);
     }
 
@@ -217,26 +227,23 @@ impl Sessions {
                 let sessions = &mut self.open[id as usize];
                 let before = sessions.len();
                 let key = &self.keys[id as usize];
-                let mut index = 0;
-                while index < sessions.len() {
-                    if window_fired(sessions[index].end, watermark) {
-                        let mut session = sessions.remove(index);
-                        if self.store.in_backend() {
-                            let window = ((session.end, session.start), key.clone());
-                            session.accumulators = self
-                                .in_backend
-                                .take(&mut self.store, &window)?
-                                .unwrap_or_default();
-                        }
-                        closed.push((
-                            key.clone(),
-                            session.start,
-                            session.end,
-                            session.accumulators,
-                        ));
-                    } else {
-                        index += 1;
+                // In order of start, the sessions are in order of end too: those that end by
+                // the watermark come first.
+                let fired = sessions.partition_point(|s| window_fired(s.end, watermark));
+                for mut session in sessions.drain(..fired) {
+                    if self.store.in_backend() {
+                        let window = ((session.end, session.start), key.to_vec());
+                        session.accumulators = self
+                            .in_backend
+                            .take(&mut self.store, &window)?
+                            .unwrap_or_default();
                     }
+                    closed.push((
+                        Arc::clone(key),
+                        session.start,
+                        session.end,
+                        session.accumulators,
+                    ));
                 }
                 match sessions.iter().map(|s| s.end).min() {
                     Some(next) => self.look_at(id, next),
@@ -262,7 +269,7 @@ impl Sessions {
             .flat_map(|(key, sessions)| {
                 sessions
                     .iter()
-                    .map(|s| ((s.end, s.start), key.as_slice(), s.accumulators.as_slice()))
+                    .map(|s| ((s.end, s.start), &**key, s.accumulators.as_slice()))
             });
         snapshot_windows(&self.store, self.name, snapshot, key_group, entries)
     }
@@ -332,7 +339,7 @@ mod tests {
         );
         let (closed, _) = sessions.close(1007, usize::MAX).unwrap();
         assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0].0, other);
+        assert_eq!(*closed[0].0, other);
         let (closed, _) = sessions.close(1008, usize::MAX).unwrap();
         assert_eq!(closed.len(), 1);
         assert_eq!((closed[0].1, closed[0].2), (0, 1009));

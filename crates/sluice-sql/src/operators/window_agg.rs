@@ -24,6 +24,7 @@ use sluice_runtime::task::operator::{
 use sluice_runtime::task::output::Output;
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
+use smallvec::SmallVec;
 
 use super::key_split::RoutedBatch;
 use super::open_windows::{HashedKey, OpenWindows, Window};
@@ -158,8 +159,8 @@ impl WindowAggOperator {
                 Some(_) => continue,
                 None => None,
             };
-            let key: Vec<KeyValue> = row_key(&keys, row);
-            let hashed = HashedKey::new(&key);
+            // Most keys are a column or two: built in place, no allocation per row.
+            let key: SmallVec<[KeyValue; 2]> = row_key(&keys, row);
             let add_row = |accumulators: &mut Vec<Accumulator>| {
                 for (acc, arg) in accumulators.iter_mut().zip(&args) {
                     acc.add(
@@ -186,7 +187,7 @@ impl WindowAggOperator {
                 };
                 if !slices.add(
                     slice,
-                    hashed,
+                    HashedKey::new(&key),
                     &self.spec.aggregates,
                     windows_of_slice,
                     add_row,
@@ -216,7 +217,8 @@ impl WindowAggOperator {
                 } else if progress.fired(end, &key) {
                     self.late_rows += 1;
                 } else {
-                    self.windows.add((end, start), hashed, calls, add_row)?;
+                    self.windows
+                        .add((end, start), HashedKey::new(&key), calls, add_row)?;
                 }
             }
         }
@@ -260,7 +262,7 @@ impl WindowAggOperator {
         self.firing = None;
         let (closed, left) = self.sessions.close(watermark, ROWS_PER_PART)?;
         if let Some(last) = closed.iter().map(|c| c.2 - 1).max() {
-            let keys: Vec<&[KeyValue]> = closed.iter().map(|c| c.0.as_slice()).collect();
+            let keys: Vec<&[KeyValue]> = closed.iter().map(|c| &*c.0).collect();
             let accumulators: Vec<&[Accumulator]> = closed.iter().map(|c| c.3.as_slice()).collect();
             let batch = window_batch(
                 &self.spec,
