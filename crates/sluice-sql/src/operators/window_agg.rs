@@ -71,7 +71,7 @@ pub struct WindowAggOperator {
 
 /// About how many rows one part of a firing emits (whole windows): many windows firing at
 /// once go out in parts, each handed on before the next is built.
-pub const ROWS_PER_PART: usize = 64 * 1024;
+pub const ROWS_PER_PART: usize = 4 * 1024;
 
 /// How far windows have fired: this run's watermark and, after a restore, each key group's
 /// fired-through time before it.
