@@ -16,7 +16,6 @@ use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
-use std::collections::BTreeMap;
 
 use sluice_core::{Record, Timestamp, UserResult, Watermark};
 use sluice_runtime::task::operator::{
@@ -26,6 +25,7 @@ use sluice_runtime::task::output::Output;
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode_append};
 
+use super::expiry_scan::ExpiryScan;
 use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
@@ -106,7 +106,7 @@ pub(super) type JoinKey = SmallVec<[KeyValue; 1]>;
 pub(super) type KeptRows = SmallVec<[Kept; 1]>;
 
 /// One side's rows by join key.
-type SideRows = KeyedValues<JoinKey, KeptRows>;
+pub(super) type SideRows = KeyedValues<JoinKey, KeptRows>;
 
 const LEFT_STATE: &str = "sql-join-left";
 /// The codec name of kept rows (for messages).
@@ -465,86 +465,6 @@ fn retract(kept: &mut KeptRows, row: &[u8]) -> bool {
     true
 }
 
-/// When a side's kept rows are looked over for those that go: a look is a pass over all of
-/// them, taken once the rows that went by the watermark are a quarter of those kept, so each
-/// pass is paid for by the rows it drops (and those take at most a third more room).
-#[derive(Debug, Default)]
-struct ExpiryScan {
-    /// Rows kept that go, by the last millisecond of the second they go in.
-    going: BTreeMap<Timestamp, usize>,
-    /// Rows kept since the last look, not yet counted in `going`: (second, rows).
-    staged: Option<(Timestamp, usize)>,
-    /// Rows kept that went by the watermark.
-    gone: usize,
-    /// Rows kept (retracted ones counted until the next look).
-    rows: usize,
-    /// Whether the rows came from a restore, their times not counted yet.
-    restored: bool,
-}
-
-/// How finely [`ExpiryScan`] counts rows by when they go, in milliseconds.
-const EXPIRY_STEP: Timestamp = 1_000;
-
-impl ExpiryScan {
-    /// A row going at `expires` (`Timestamp::MAX`: never) was kept.
-    fn kept(&mut self, expires: Timestamp) {
-        self.rows += 1;
-        if expires == Timestamp::MAX {
-            return;
-        }
-        // The last millisecond of its second: at or after `expires`.
-        let second = expires
-            .saturating_sub(expires.rem_euclid(EXPIRY_STEP))
-            .saturating_add(EXPIRY_STEP - 1);
-        match &mut self.staged {
-            Some((staged, count)) if *staged == second => *count += 1,
-            staged => {
-                if let Some((second, count)) = staged.replace((second, 1)) {
-                    *self.going.entry(second).or_default() += count;
-                }
-            }
-        }
-    }
-
-    /// Drops the kept `rows` that go at or before `watermark` (the rows of windows that fired,
-    /// rows past their expiry) when a look is due.
-    fn drop_expired(
-        &mut self,
-        rows: &mut SideRows,
-        store: &mut StateStore,
-        watermark: Timestamp,
-    ) -> UserResult {
-        if let Some((second, count)) = self.staged.take() {
-            *self.going.entry(second).or_default() += count;
-        }
-        while let Some(entry) = self.going.first_entry() {
-            if *entry.key() > watermark {
-                break;
-            }
-            self.gone += entry.remove();
-        }
-        if !self.restored && (self.gone == 0 || self.gone * 4 < self.rows) {
-            return Ok(());
-        }
-        let restored = std::mem::take(&mut self.restored);
-        let mut left = ExpiryScan::default();
-        rows.retain(store, |_, kept| {
-            kept.retain(|k| k.expires > watermark);
-            if restored {
-                kept.iter().for_each(|k| left.kept(k.expires));
-            } else {
-                left.rows += kept.len();
-            }
-            !kept.is_empty()
-        })?;
-        if !restored {
-            left.going = std::mem::take(&mut self.going);
-        }
-        *self = left;
-        Ok(())
-    }
-}
-
 impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     fn open(&mut self, ctx: &OperatorContext) -> UserResult {
         self.store.open(ctx, &mut [&mut self.left, &mut self.right])
@@ -613,9 +533,15 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
         }
         self.left.restore(&mut self.store, restored)?;
         self.right.restore(&mut self.store, restored)?;
-        // When the restored rows go is counted at the first watermark.
-        for scan in [&mut self.left_expiry, &mut self.right_expiry] {
-            scan.restored = true;
+        // When the restored rows go is counted at the first watermark, on a side whose rows
+        // go at all.
+        for (scan, side) in [
+            (&mut self.left_expiry, &self.spec.left),
+            (&mut self.right_expiry, &self.spec.right),
+        ] {
+            if self.spec.window_end.is_some() || side.expiry.is_some() {
+                scan.restored();
+            }
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 pub mod calc;
 pub mod decode;
+mod expiry_scan;
 pub mod group_agg;
 pub mod join;
 pub mod key_split;
