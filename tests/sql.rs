@@ -189,9 +189,7 @@ fn session_window_aggregates_match_flink() {
 #[test]
 fn window_joins_match_flink() {
     check("window_join");
-    let dir = temp_dir("sql", "window-join-plan");
-    let lines = explained("window_join", "out_joined", &dir, "EXPLAIN");
-    let text = lines.join("\n");
+    let text = plan_of("window_join", "out_joined");
     assert!(text.contains("WindowJoin(joinType=[InnerJoin]"), "{text}");
     assert_eq!(
         text.matches("WindowTableFunction(window=[TUMBLE(size=[10 s])]")
@@ -199,7 +197,6 @@ fn window_joins_match_flink() {
         2,
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A regular join whose `WHERE` bounds a bid's time by a window aggregation's ends (Nexmark
@@ -209,16 +206,13 @@ fn window_joins_match_flink() {
 #[test]
 fn a_join_bounded_by_window_ends_matches_flink() {
     check("join_time_bound");
-    let dir = temp_dir("sql", "join-time-bound-plan");
-    let lines = explained("join_time_bound", "out_highest", &dir, "EXPLAIN");
-    let text = lines.join("\n");
+    let text = plan_of("join_time_bound", "out_highest");
     assert!(
         text.contains(
             "Join(joinType=[InnerJoin], where=[AND(=(price, maxprice), >=(ts, -(window_end, 10000)), <=(ts, window_end))])"
         ),
         "{text}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -561,6 +555,14 @@ fn statement_sets_run_their_inserts_as_one_job() {
     assert_eq!(committed_lines(&[&dir.join("tumble")]), golden("tumble"));
     assert_eq!(committed_lines(&[&dir.join("hop")]), golden("hop"));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The plan `EXPLAIN` shows for the insert of `case` into `sink`, as one text.
+fn plan_of(case: &str, sink: &str) -> String {
+    let dir = temp_dir("sql", &format!("{case}-plan"));
+    let text = explained(case, sink, &dir, "EXPLAIN").join("\n");
+    let _ = std::fs::remove_dir_all(dir);
+    text
 }
 
 /// The plan lines `explain` (`EXPLAIN` and its options) prints for the `INSERT` of `case`,

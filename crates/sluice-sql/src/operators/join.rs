@@ -290,7 +290,6 @@ impl JoinOperator {
                     }
                     _ => window_expires,
                 };
-                expiry.kept(expires);
                 rows.push((row as u32, kind, encoded, expires));
             }
             // The other side's rows of the key (looked up before the key moves into this
@@ -301,7 +300,7 @@ impl JoinOperator {
                 &mut self.store,
                 key,
                 KeptRows::new,
-                |kept| apply(kept, rows.drain(..), count_equal, &mut joining),
+                |kept| apply(kept, rows.drain(..), count_equal, &mut joining, expiry),
                 SmallVec::is_empty,
             )?;
             if joining.is_empty() {
@@ -417,17 +416,21 @@ impl Joined {
 /// Applies a run of one key's arriving rows (index, kind, encoded values), in order, to the
 /// key's `kept` rows; leaves in `joining` the rows that join, with the kind they join as: an insert or
 /// update-after is kept and joins as `+I`, a retraction removes its row and joins as `-D`, and
-/// the retraction of a row never kept (a state cleaned up) joins nothing.
+/// the retraction of a row never kept (a state cleaned up) joins nothing. A row newly kept is
+/// counted in `expiry` by when it goes.
 fn apply(
     kept: &mut KeptRows,
     rows: impl Iterator<Item = (u32, RowKind, Box<[u8]>, Timestamp)>,
     count_equal: bool,
     joining: &mut Vec<(u32, RowKind)>,
+    expiry: &mut ExpiryScan,
 ) {
     joining.clear();
     for (row, kind, encoded, expires) in rows {
         if matches!(kind, RowKind::Insert | RowKind::UpdateAfter) {
-            keep(kept, encoded, expires, count_equal);
+            if keep(kept, encoded, expires, count_equal) {
+                expiry.kept(expires);
+            }
             joining.push((row, RowKind::Insert));
         } else if retract(kept, &encoded) {
             joining.push((row, RowKind::Delete));
@@ -436,20 +439,26 @@ fn apply(
 }
 
 /// Adds one occurrence of `row`, going at `expires`, to a key's `kept` rows, counted with an
-/// equal row kept before when `count_equal`.
-fn keep(kept: &mut KeptRows, row: Box<[u8]>, expires: Timestamp, count_equal: bool) {
+/// equal row kept before when `count_equal`; true when it is a new row.
+fn keep(kept: &mut KeptRows, row: Box<[u8]>, expires: Timestamp, count_equal: bool) -> bool {
     let equal = if count_equal {
         kept.iter_mut().find(|k| k.row == row)
     } else {
         None
     };
     match equal {
-        Some(k) => k.count += 1,
-        None => kept.push(Kept {
-            row,
-            count: 1,
-            expires,
-        }),
+        Some(k) => {
+            k.count += 1;
+            false
+        }
+        None => {
+            kept.push(Kept {
+                row,
+                count: 1,
+                expires,
+            });
+            true
+        }
     }
 }
 

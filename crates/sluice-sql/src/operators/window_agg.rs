@@ -30,7 +30,7 @@ use super::key_split::RoutedBatch;
 use super::open_windows::{HashedKey, OpenWindows, Window};
 use super::sessions::Sessions;
 pub use super::window_kind::WindowKind;
-use super::window_kind::window_fired;
+use super::window_kind::{fires_at, window_fired};
 use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
 use crate::batch::RowBatch;
 use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
@@ -251,9 +251,9 @@ impl WindowAggOperator {
                 break;
             };
             if let Some(batch) = batch {
-                out.emit(RowBatch(batch), Some(end - 1));
+                out.emit(RowBatch(batch), Some(fires_at(end)));
             }
-            out.emit_watermark(Watermark(end - 1));
+            out.emit_watermark(Watermark(fires_at(end)));
             if rows_out >= ROWS_PER_PART {
                 self.firing = Some(watermark);
                 return Ok(true);
@@ -261,7 +261,7 @@ impl WindowAggOperator {
         }
         self.firing = None;
         let (closed, left) = self.sessions.close(watermark, ROWS_PER_PART)?;
-        if let Some(last) = closed.iter().map(|c| c.2 - 1).max() {
+        if let Some(last) = closed.iter().map(|c| fires_at(c.2)).max() {
             let keys: Vec<&[KeyValue]> = closed.iter().map(|c| &*c.0).collect();
             let accumulators: Vec<&[Accumulator]> = closed.iter().map(|c| c.3.as_slice()).collect();
             let batch = window_batch(

@@ -19,10 +19,9 @@ use sluice_core::{Timestamp, UserResult};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
+use super::join::{JoinSide, Kept, ROW_CODEC};
 use super::keyed_state::{for_each_entry, push_entry};
 use super::window_kind::{fires_at, window_fired};
-
-use super::join::{JoinSide, Kept, ROW_CODEC};
 use crate::key::{KeyValue, RowValues, key_column, key_value, row_key};
 
 /// One chunk of a side's rows: its columns as they arrived (data columns first, join keys
