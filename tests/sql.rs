@@ -199,6 +199,22 @@ fn window_joins_match_flink() {
     );
 }
 
+/// `LEFT` and `FULL JOIN` of two window table functions on both window bounds are Flink's
+/// outer window joins: a row that joins nothing in its window comes once, NULL-padded, when the
+/// window fires (the rest of `ON` decides what joins).
+#[test]
+fn outer_window_joins_match_flink() {
+    check("window_left_join");
+    check("window_outer_join");
+    let text = plan_of("window_outer_join", "out_full");
+    assert!(
+        text.contains(
+            "WindowJoin(joinType=[FullOuterJoin], where=[AND(=(bidder, bidder0), =(window_start, window_start0), =(window_end, window_end0), <(price, price0))])"
+        ),
+        "{text}"
+    );
+}
+
 /// A regular join whose `WHERE` bounds a bid's time by a window aggregation's ends (Nexmark
 /// q7's shape): the bound joins the join's condition, as Flink plans it, and the rows match
 /// Flink's (the bids that no window to come can join are forgotten: `tests/sql_recovery.rs`
@@ -260,6 +276,7 @@ fn window_aggregates_with_frequent_checkpoints_match_flink() {
     check_with("hop", "checkpoints", checkpoints);
     check_with("session", "checkpoints", checkpoints);
     check_with("window_join", "checkpoints", checkpoints);
+    check_with("window_outer_join", "checkpoints", checkpoints);
 }
 
 #[test]
@@ -286,6 +303,8 @@ fn aggregates_with_their_state_in_rocksdb_match_flink() {
         "cumulate",
         "session",
         "window_join",
+        "window_left_join",
+        "window_outer_join",
     ] {
         check_then(
             case,

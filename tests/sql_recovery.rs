@@ -189,6 +189,7 @@ fn window_queries_killed_and_restored_at_other_parallelisms_commit_the_same_rows
         "legacy_tumble",
         "legacy_session",
         "window_join",
+        "window_outer_join",
         "join_time_bound",
     ] {
         check_recovery(case, "heap", &data, "");
@@ -241,7 +242,7 @@ fn queries_with_their_state_in_rocksdb_killed_and_restored_commit_the_same_rows(
     write_bids(&data);
     let rocksdb = "SET 'state.backend.type' = 'rocksdb';\n\
                    SET 'execution.checkpointing.incremental' = 'true';";
-    for case in ["group_by", "tumble", "session"] {
+    for case in ["group_by", "tumble", "session", "window_outer_join"] {
         let files = check_recovery(case, "rocksdb", &data, rocksdb);
         assert!(files > 0, "{case}: no RocksDB file in the checkpoints");
     }

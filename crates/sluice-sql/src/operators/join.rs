@@ -10,9 +10,10 @@
 //! and with the `hashmap` backend a window's rows wait in memory ([`super::window_join`]) and
 //! join all at once when it ends.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Int8Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, BooleanArray, Int8Array, RecordBatch};
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
@@ -30,7 +31,7 @@ use super::group_agg::RowKind;
 use super::key_split::RoutedBatch;
 use super::keyed_state::{KeyedValues, StateStore};
 use super::window_agg::ROWS_PER_PART;
-use super::window_join::{WindowRows, matching_rows, millis};
+use super::window_join::{WindowRows, joined_window, millis};
 use super::window_kind::{fires_at, window_fired};
 use crate::batch::RowBatch;
 use crate::expr::{Expr, as_boolean};
@@ -81,6 +82,44 @@ pub struct JoinSpec {
     /// among the keys. A row whose window has fired is late and dropped; with the `hashmap`
     /// backend a window's rows wait in memory and join when the watermark passes its end.
     pub windowed: bool,
+    /// Which rows that join nothing come out (an outer join is a window join).
+    pub join_type: JoinType,
+}
+
+/// Which rows that join nothing a join emits, the other side's columns NULL (Flink's join
+/// types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinType {
+    /// None.
+    Inner,
+    /// The left side's.
+    LeftOuter,
+    /// The right side's.
+    RightOuter,
+    /// Both sides'.
+    FullOuter,
+}
+
+impl JoinType {
+    /// Whether the left side's rows that join nothing come out.
+    pub fn keeps_left(self) -> bool {
+        matches!(self, JoinType::LeftOuter | JoinType::FullOuter)
+    }
+
+    /// Whether the right side's rows that join nothing come out.
+    pub fn keeps_right(self) -> bool {
+        matches!(self, JoinType::RightOuter | JoinType::FullOuter)
+    }
+
+    /// Flink's name of it in plans (`joinType=[..]`).
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinType::Inner => "InnerJoin",
+            JoinType::LeftOuter => "LeftOuterJoin",
+            JoinType::RightOuter => "RightOuterJoin",
+            JoinType::FullOuter => "FullOuterJoin",
+        }
+    }
 }
 
 impl JoinSpec {
@@ -127,6 +166,10 @@ pub struct JoinOperator {
     watermark: Timestamp,
     /// The watermark whose windows are still being joined, a part at a time.
     firing: Option<Timestamp>,
+    /// The ends of the windows whose rows wait in a backend (an outer window join's).
+    open_ends: BTreeSet<Timestamp>,
+    /// Whether `open_ends` is still to be read from restored rows.
+    ends_unknown: bool,
     late_rows: u64,
     store: StateStore,
 }
@@ -144,6 +187,8 @@ impl JoinOperator {
             right_windows: WindowRows::default(),
             watermark: Timestamp::MIN,
             firing: None,
+            open_ends: BTreeSet::new(),
+            ends_unknown: false,
             late_rows: 0,
             store: StateStore::default(),
         }
@@ -154,6 +199,37 @@ impl JoinOperator {
         self.spec
             .window_end
             .filter(|_| self.spec.windowed && !self.store.in_backend())
+    }
+
+    /// With an outer window join's rows in a backend, waiting there until their window fires
+    /// (a row can only be known to join nothing then): the key that is the window's end.
+    fn deferred(&self) -> Option<usize> {
+        self.spec.window_end.filter(|_| {
+            self.spec.windowed && self.spec.join_type != JoinType::Inner && self.store.in_backend()
+        })
+    }
+
+    /// Moves the rows of the windows that ended by `watermark` out of the backend, to be
+    /// joined as a window join's rows in memory are.
+    fn take_fired(&mut self, end_key: usize, watermark: Timestamp) -> UserResult {
+        let due = self.ends_unknown
+            || self
+                .open_ends
+                .first()
+                .is_some_and(|&end| window_fired(end, watermark));
+        if !due {
+            return Ok(());
+        }
+        let read_ends = std::mem::take(&mut self.ends_unknown);
+        self.open_ends.retain(|&end| !window_fired(end, watermark));
+        for (windows, kept, side) in [
+            (&mut self.left_windows, &mut self.left, &self.spec.left),
+            (&mut self.right_windows, &mut self.right, &self.spec.right),
+        ] {
+            let open_ends = read_ends.then_some(&mut self.open_ends);
+            windows.take_fired(kept, &mut self.store, side, end_key, watermark, open_ends)?;
+        }
+        Ok(())
     }
 
     /// Takes the rows of `batch` from the left (`from_left`) or right input: a window join's
@@ -176,15 +252,16 @@ impl JoinOperator {
     }
 
     /// Joins and forgets the windows in memory that ended by `watermark`, in order of ends,
-    /// in parts of about [`ROWS_PER_PART`] rows; returns whether windows are left to join.
+    /// in parts of about `part` rows; returns whether windows are left to join.
     fn fire_windows(
         &mut self,
         watermark: Timestamp,
+        part: usize,
         out: &mut Output<RowBatch>,
     ) -> UserResult<bool> {
         let mut rows_out = 0;
         loop {
-            if rows_out >= ROWS_PER_PART {
+            if rows_out >= part {
                 self.firing = Some(watermark);
                 return Ok(true);
             }
@@ -198,21 +275,8 @@ impl JoinOperator {
             };
             let left = self.left_windows.take(end)?;
             let right = self.right_windows.take(end)?;
-            let (Some(left), Some(right)) = (left, right) else {
-                continue;
-            };
-            let (left_rows, right_rows) =
-                matching_rows(&left, &self.spec.left, &right, &self.spec.right)?;
-            if left_rows.is_empty() {
-                continue;
-            }
-            let take = |columns: &[ArrayRef], rows: Vec<u32>| {
-                let rows = arrow_array::UInt32Array::from(rows);
-                arrow_select::take::take_arrays(columns, &rows, None)
-            };
-            let mut columns = take(&left[..self.spec.left.types.len()], left_rows)?;
-            columns.extend(take(&right[..self.spec.right.types.len()], right_rows)?);
-            if let Some(joined) = self.finish(columns, None)? {
+            if let Some(columns) = joined_window(left.as_ref(), right.as_ref(), &self.spec)? {
+                let joined = RecordBatch::try_new(Arc::clone(&self.spec.schema), columns)?;
                 rows_out += joined.num_rows();
                 out.emit(RowBatch(joined), None);
             }
@@ -222,6 +286,8 @@ impl JoinOperator {
     /// Keeps (or retracts) the rows of `batch` from the left (`from_left`) or right input and
     /// returns the joined rows they make or retract.
     fn join(&mut self, batch: &RecordBatch, from_left: bool) -> UserResult<Option<RecordBatch>> {
+        // An outer window join's rows only wait here: they join when their window fires.
+        let deferred = self.deferred().is_some();
         let (side, own, other, expiry) = if from_left {
             (
                 &self.spec.left,
@@ -273,6 +339,9 @@ impl JoinOperator {
                 late_rows += run.len() as u64;
                 continue;
             }
+            if let Some(end) = window_end.filter(|_| deferred) {
+                self.open_ends.insert(end);
+            }
             for row in run {
                 let values = RowValues {
                     batch,
@@ -294,7 +363,11 @@ impl JoinOperator {
             }
             // The other side's rows of the key (looked up before the key moves into this
             // side's state).
-            let kept = other.get(&self.store, &key)?;
+            let kept = if deferred {
+                None
+            } else {
+                other.get(&self.store, &key)?
+            };
             // The rows that join: each with its output kind.
             own.modify_or_remove(
                 &mut self.store,
@@ -369,27 +442,50 @@ impl JoinOperator {
         mut columns: Vec<ArrayRef>,
         kinds: Option<ArrayRef>,
     ) -> UserResult<Option<RecordBatch>> {
-        columns.extend(kinds);
         if let Some(filter) = &self.spec.residual {
-            // The condition reads the joined columns by position; the kinds ride along last.
-            let rows = RecordBatch::try_from_iter(
-                columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("c{i}"), Arc::clone(c))),
-            )?;
-            let keep = filter.eval(&rows)?;
-            let passed = arrow_select::filter::filter_record_batch(&rows, as_boolean(&keep)?)?;
-            if passed.num_rows() == 0 {
+            // The condition reads the joined columns by position.
+            let keep = residual_mask(filter, &columns)?;
+            columns.extend(kinds);
+            columns = arrow_select::filter::filter_record_batch(
+                &RecordBatch::try_from_iter(
+                    columns
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, c)| (format!("c{i}"), c)),
+                )?,
+                &keep,
+            )?
+            .columns()
+            .to_vec();
+            if columns.first().is_some_and(|c| c.is_empty()) {
                 return Ok(None);
             }
-            columns = passed.columns().to_vec();
+        } else {
+            columns.extend(kinds);
         }
         Ok(Some(RecordBatch::try_new(
             Arc::clone(&self.spec.schema),
             columns,
         )?))
     }
+}
+
+/// Which of the joined rows (`columns`: the left side's, then the right's) pass `residual`,
+/// the rest of the `ON` condition (NULL does not pass).
+pub(super) fn residual_mask(residual: &Expr, columns: &[ArrayRef]) -> UserResult<BooleanArray> {
+    let rows = RecordBatch::try_from_iter(
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("c{i}"), Arc::clone(c))),
+    )?;
+    let passed = residual.eval(&rows)?;
+    let passed = as_boolean(&passed)?;
+    Ok(if passed.null_count() == 0 {
+        passed.clone()
+    } else {
+        arrow_select::filter::prep_null_mask_filter(passed)
+    })
 }
 
 /// The rows a batch joined: for each, the arriving row (its index in the batch), the kept row
@@ -486,7 +582,13 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
     ) -> WatermarkOut {
         self.watermark = self.watermark.max(watermark.0);
         if self.buffered().is_some() {
-            self.fire_windows(watermark.0, out)?;
+            self.fire_windows(watermark.0, ROWS_PER_PART, out)?;
+            return Ok(Some(watermark));
+        }
+        if let Some(end_key) = self.deferred() {
+            // Each fired window is joined whole: none is left in memory for a checkpoint.
+            self.take_fired(end_key, watermark.0)?;
+            self.fire_windows(watermark.0, usize::MAX, out)?;
             return Ok(Some(watermark));
         }
         self.left_expiry
@@ -520,7 +622,7 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
 
     fn emit_pending(&mut self, out: &mut Output<RowBatch>) -> UserResult<bool> {
         match self.firing {
-            Some(watermark) => self.fire_windows(watermark, out),
+            Some(watermark) => self.fire_windows(watermark, ROWS_PER_PART, out),
             None => Ok(false),
         }
     }
@@ -542,6 +644,11 @@ impl StreamOperator<(RoutedBatch, RoutedBatch), RowBatch> for JoinOperator {
         }
         self.left.restore(&mut self.store, restored)?;
         self.right.restore(&mut self.store, restored)?;
+        if self.deferred().is_some() {
+            // Whose windows the restored rows wait for is read at the first watermark.
+            self.ends_unknown = true;
+            return Ok(());
+        }
         // When the restored rows go is counted at the first watermark, on a side whose rows
         // go at all.
         for (scan, side) in [
@@ -619,6 +726,7 @@ mod tests {
             schema: Arc::new(arrow_schema::Schema::new(fields)),
             window_end: None,
             windowed: false,
+            join_type: JoinType::Inner,
         }
     }
 
@@ -834,9 +942,18 @@ mod tests {
     fn window_join(
         encoded: bool,
     ) -> TwoInputHarness<RoutedBatch, RoutedBatch, RowBatch, JoinOperator> {
+        window_join_of(encoded, JoinType::Inner)
+    }
+
+    /// A window join of `join_type` (the key is the window's end) over a harness.
+    fn window_join_of(
+        encoded: bool,
+        join_type: JoinType,
+    ) -> TwoInputHarness<RoutedBatch, RoutedBatch, RowBatch, JoinOperator> {
         let mut spec = spec(false, None);
         spec.window_end = Some(0);
         spec.windowed = true;
+        spec.join_type = join_type;
         let context = crate::operators::keyed_state::tests::context(encoded, 0, 1);
         TwoInputHarness::with_context(JoinOperator::new(spec), context)
     }
@@ -848,7 +965,15 @@ mod tests {
                 (0..b.0.num_rows()).map(|row| {
                     b.0.columns()
                         .iter()
-                        .map(|c| c.as_primitive::<arrow_array::types::Int64Type>().value(row))
+                        .map(|c| {
+                            // NULL (an outer join's padding) as the least value.
+                            let values = c.as_primitive::<arrow_array::types::Int64Type>();
+                            if values.is_null(row) {
+                                i64::MIN
+                            } else {
+                                values.value(row)
+                            }
+                        })
                         .collect()
                 })
             })
@@ -923,6 +1048,70 @@ mod tests {
                 [vec![10, 1, 10, 5], vec![10, 1, 10, 5], vec![20, 2, 20, 6]],
                 "from encoded: {from}, to encoded: {to}"
             );
+        }
+    }
+
+    #[test]
+    fn an_outer_window_join_pads_rows_that_join_nothing_when_their_window_fires() {
+        const NULL: i64 = i64::MIN;
+        let cases = [
+            (
+                JoinType::LeftOuter,
+                vec![vec![10, 1, NULL, NULL], vec![20, 2, 20, 6]],
+            ),
+            (
+                JoinType::RightOuter,
+                vec![vec![NULL, NULL, 30, 9], vec![20, 2, 20, 6]],
+            ),
+            (
+                JoinType::FullOuter,
+                vec![
+                    vec![NULL, NULL, 30, 9],
+                    vec![10, 1, NULL, NULL],
+                    vec![20, 2, 20, 6],
+                ],
+            ),
+        ];
+        // In memory or in a backend, restored (`to`) or not: rows wait until their window fires.
+        let runs = [
+            (false, None),
+            (true, None),
+            (false, Some(false)),
+            (true, Some(true)),
+            (false, Some(true)),
+            (true, Some(false)),
+        ];
+        for (from, to) in runs {
+            for (join_type, expected) in &cases {
+                let mut h = window_join_of(from, *join_type);
+                h.process1(routed_rows(vec![
+                    ("k", longs(&[10, 20])),
+                    ("a", longs(&[1, 2])),
+                ]));
+                h.process2(routed_rows(vec![
+                    ("k", longs(&[20, 30])),
+                    ("b", longs(&[6, 9])),
+                ]));
+                if let Some(to) = to {
+                    let snapshot = h.snapshot();
+                    h = window_join_of(to, *join_type);
+                    h.restore(&snapshot);
+                }
+                // Nothing before a window fires: a row may still find its match.
+                watermark_both(&mut h, 8);
+                assert!(h.take_values().is_empty());
+                // Windows 10 and 20 fire, not 30.
+                watermark_both(&mut h, 19);
+                let mut fired = sorted_rows(h.take_values());
+                let what = format!("{join_type:?}, encoded {from}, restored into {to:?}");
+                assert!(fired.iter().all(|row| !row.contains(&30)), "{what}");
+                // Window 30 fires at the end; a late row of window 20 joins nothing.
+                h.process1(routed_rows(vec![("k", longs(&[20])), ("a", longs(&[5]))]));
+                watermark_both(&mut h, i64::MAX);
+                fired.extend(sorted_rows(h.take_values()));
+                fired.sort();
+                assert_eq!(&fired, expected, "{what}");
+            }
         }
     }
 

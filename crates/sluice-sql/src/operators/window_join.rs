@@ -6,7 +6,7 @@
 //! a savepoint restores with either state backend and at any parallelism.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -19,8 +19,8 @@ use sluice_core::{Timestamp, UserResult};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
-use super::join::{JoinSide, Kept, ROW_CODEC};
-use super::keyed_state::{for_each_entry, push_entry};
+use super::join::{JoinKey, JoinSide, JoinSpec, Kept, ROW_CODEC, SideRows, residual_mask};
+use super::keyed_state::{StateStore, for_each_entry, push_entry};
 use super::window_kind::{fires_at, window_fired};
 use crate::key::{KeyValue, RowValues, key_column, key_value, row_key};
 
@@ -151,22 +151,56 @@ impl WindowRows {
         name: &str,
         restored: &OperatorSnapshot,
     ) -> UserResult {
-        // Per window end: each row's join key and values.
-        type KeyedRows = Vec<(Vec<KeyValue>, Vec<KeyValue>)>;
         let mut rows_by_end: BTreeMap<Timestamp, KeyedRows> = BTreeMap::new();
-        for_each_entry(restored, name, |key: Vec<KeyValue>, kept: Vec<Kept>| {
+        for_each_entry(restored, name, |key: JoinKey, kept: Vec<Kept>| {
             let KeyValue::Int(end) = key[end_key] else {
                 return Ok(());
             };
-            let rows = rows_by_end.entry(end).or_default();
-            for k in kept {
-                let values: Vec<KeyValue> = decode(ROW_CODEC, &k.row)?;
-                for _ in 0..k.count {
-                    rows.push((key.clone(), values.clone()));
-                }
-            }
-            Ok(())
+            add_decoded(rows_by_end.entry(end).or_default(), &key, &kept)
         })?;
+        self.insert(side, name, rows_by_end)
+    }
+
+    /// Moves the rows of the windows that ended by `watermark` out of a state backend's
+    /// `kept` rows (the rows of an outer window join wait there until their window fires) into
+    /// these; with `open_ends`, adds to it the ends of the windows left waiting.
+    pub(super) fn take_fired(
+        &mut self,
+        kept: &mut SideRows,
+        store: &mut StateStore,
+        side: &JoinSide,
+        end_key: usize,
+        watermark: Timestamp,
+        mut open_ends: Option<&mut BTreeSet<Timestamp>>,
+    ) -> UserResult {
+        let mut rows_by_end: BTreeMap<Timestamp, KeyedRows> = BTreeMap::new();
+        let mut failed = Ok(());
+        kept.retain(store, |key, rows| {
+            let KeyValue::Int(end) = key[end_key] else {
+                return true;
+            };
+            if !window_fired(end, watermark) {
+                if let Some(ends) = open_ends.as_deref_mut() {
+                    ends.insert(end);
+                }
+                return true;
+            }
+            if failed.is_ok() {
+                failed = add_decoded(rows_by_end.entry(end).or_default(), key, rows);
+            }
+            false
+        })?;
+        failed?;
+        self.insert(side, "the window join's rows", rows_by_end)
+    }
+
+    /// Adds decoded rows (join key and values, per window end) as one chunk per window.
+    fn insert(
+        &mut self,
+        side: &JoinSide,
+        name: &str,
+        rows_by_end: BTreeMap<Timestamp, KeyedRows>,
+    ) -> UserResult {
         let width = side
             .keys
             .iter()
@@ -194,6 +228,102 @@ impl WindowRows {
             self.by_end.entry(end).or_default().push(chunk);
         }
         Ok(())
+    }
+}
+
+/// One window's rows, decoded: each row's join key and values.
+type KeyedRows = Vec<(JoinKey, Vec<KeyValue>)>;
+
+/// Adds a key's `kept` rows, decoded, to `rows` (a row kept twice, twice).
+fn add_decoded(rows: &mut KeyedRows, key: &JoinKey, kept: &[Kept]) -> UserResult {
+    for k in kept {
+        let values: Vec<KeyValue> = decode(ROW_CODEC, &k.row)?;
+        for _ in 0..k.count {
+            rows.push((key.clone(), values.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The output columns of one fired window of a window join (`left` and `right` its rows of
+/// each side, if any): the pairs of rows with equal keys that pass the rest of the `ON`
+/// condition, then, as the join type keeps them, each side's rows that joined none with the
+/// other side's columns NULL; `None` when there are none.
+pub fn joined_window(
+    left: Option<&Chunk>,
+    right: Option<&Chunk>,
+    spec: &JoinSpec,
+) -> UserResult<Option<Vec<ArrayRef>>> {
+    let (mut from_left, mut from_right) = match (left, right) {
+        (Some(l), Some(r)) => matching_rows(l, &spec.left, r, &spec.right)?,
+        _ => (Vec::new(), Vec::new()),
+    };
+    if let (Some(residual), Some(l), Some(r)) = (&spec.residual, left, right)
+        && !from_left.is_empty()
+    {
+        let mut pairs = take_rows(&l[..spec.left.types.len()], &from_left)?;
+        pairs.extend(take_rows(&r[..spec.right.types.len()], &from_right)?);
+        let passed = residual_mask(residual, &pairs)?;
+        let keep = |rows: Vec<u32>| -> Vec<u32> {
+            rows.into_iter()
+                .zip(passed.values().iter())
+                .filter_map(|(row, pass)| pass.then_some(row))
+                .collect()
+        };
+        from_left = keep(from_left);
+        from_right = keep(from_right);
+    }
+    let lonely = |chunk: Option<&Chunk>, matched: &[u32], kept: bool| -> Vec<u32> {
+        let rows = chunk.and_then(|c| c.first()).map_or(0, |c| c.len());
+        if !kept || rows == 0 {
+            return Vec::new();
+        }
+        let mut joined = vec![false; rows];
+        matched.iter().for_each(|&row| joined[row as usize] = true);
+        (0..rows as u32)
+            .filter(|&row| !joined[row as usize])
+            .collect()
+    };
+    let lonely_left = lonely(left, &from_left, spec.join_type.keeps_left());
+    let lonely_right = lonely(right, &from_right, spec.join_type.keeps_right());
+    let rows = from_left.len() + lonely_left.len() + lonely_right.len();
+    if rows == 0 {
+        return Ok(None);
+    }
+    let present = |rows: &[u32]| rows.iter().map(|&row| Some(row)).collect::<Vec<_>>();
+    let absent = |n: usize| std::iter::repeat_n(None, n);
+    let mut left_rows = present(&from_left);
+    left_rows.extend(present(&lonely_left));
+    left_rows.extend(absent(lonely_right.len()));
+    let mut right_rows = present(&from_right);
+    right_rows.extend(absent(lonely_left.len()));
+    right_rows.extend(present(&lonely_right));
+    let fields = spec.schema.fields();
+    let mut columns = side_columns(left, &fields[..spec.left.types.len()], left_rows)?;
+    let right_fields = &fields[spec.left.types.len()..][..spec.right.types.len()];
+    columns.extend(side_columns(right, right_fields, right_rows)?);
+    Ok(Some(columns))
+}
+
+/// The `rows` of a chunk's data columns.
+fn take_rows(columns: &[ArrayRef], rows: &[u32]) -> Result<Vec<ArrayRef>, ArrowError> {
+    arrow_select::take::take_arrays(columns, &UInt32Array::from(rows.to_vec()), None)
+}
+
+/// A side's data columns (typed as `fields`) at `rows`: NULL where a row is `None`.
+fn side_columns(
+    chunk: Option<&Chunk>,
+    fields: &[arrow_schema::FieldRef],
+    rows: Vec<Option<u32>>,
+) -> Result<Vec<ArrayRef>, ArrowError> {
+    match chunk {
+        Some(chunk) => {
+            arrow_select::take::take_arrays(&chunk[..fields.len()], &UInt32Array::from(rows), None)
+        }
+        None => Ok(fields
+            .iter()
+            .map(|f| arrow_array::new_null_array(f.data_type(), rows.len()))
+            .collect()),
     }
 }
 

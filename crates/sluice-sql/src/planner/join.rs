@@ -1,4 +1,5 @@
-//! Joins in `FROM`: `a [INNER] JOIN b ON cond` as Flink's regular join. The `ON` condition's
+//! Joins in `FROM`: `a [INNER] JOIN b ON cond` as Flink's regular join, and `LEFT`, `RIGHT`
+//! and `FULL [OUTER] JOIN` of two windowed relations as its outer window join. The `ON` condition's
 //! equalities between an expression of each side are the join key (both sides' rows go through
 //! a keyed exchange on it); the rest of it filters the joined rows in the join operator.
 
@@ -14,7 +15,7 @@ use crate::expr::bind::{Scope, ScopeColumn, WindowBound, and, bind, cast_to, com
 use crate::expr::{Expr, ExprKind};
 use crate::operators::calc::Calc;
 use crate::operators::group_agg::ROW_KIND_COLUMN;
-use crate::operators::join::{Expiry, JoinOperator, JoinSide, JoinSpec};
+use crate::operators::join::{Expiry, JoinOperator, JoinSide, JoinSpec, JoinType};
 use crate::operators::key_split::KeyRouting;
 use crate::types::SqlType;
 
@@ -29,9 +30,14 @@ pub fn plan_joins(
     let mut planned = plan_relation(ctx, &from.relation)?;
     let mut rest: Vec<&ast::Expr> = filter.map(conjuncts).unwrap_or_default();
     for (i, join) in from.joins.iter().enumerate() {
-        let on = match &join.join_operator {
+        let (join_type, on) = match &join.join_operator {
             ast::JoinOperator::Join(JoinConstraint::On(on))
-            | ast::JoinOperator::Inner(JoinConstraint::On(on)) => on,
+            | ast::JoinOperator::Inner(JoinConstraint::On(on)) => (JoinType::Inner, on),
+            ast::JoinOperator::Left(JoinConstraint::On(on))
+            | ast::JoinOperator::LeftOuter(JoinConstraint::On(on)) => (JoinType::LeftOuter, on),
+            ast::JoinOperator::Right(JoinConstraint::On(on))
+            | ast::JoinOperator::RightOuter(JoinConstraint::On(on)) => (JoinType::RightOuter, on),
+            ast::JoinOperator::FullOuter(JoinConstraint::On(on)) => (JoinType::FullOuter, on),
             other => {
                 let kind = match other {
                     ast::JoinOperator::Join(_) | ast::JoinOperator::Inner(_) => "a join without ON",
@@ -42,20 +48,21 @@ pub fn plan_joins(
                     _ => "this join",
                 };
                 return Err(SqlError::new(format!(
-                    "{kind} is not supported yet (inner joins with ON are)"
+                    "{kind} is not supported yet (joins with ON are)"
                 ))
                 .or_at(&join.relation.span()));
             }
         };
         let right = plan_relation(ctx, &join.relation)?;
-        // `WHERE` names columns of the whole `FROM`: only the last join sees them all.
-        let pushed = if i + 1 == from.joins.len() {
+        // `WHERE` names columns of the whole `FROM`: only the last join sees them all. It
+        // filters an outer join's rows after it (they may be NULL-padded).
+        let pushed = if i + 1 == from.joins.len() && join_type == JoinType::Inner {
             std::mem::take(&mut rest)
         } else {
             Vec::new()
         };
-        let (joined, kept) =
-            inner_join(ctx, planned, right, on, pushed).map_err(|e| e.or_at(&on.span()))?;
+        let (joined, kept) = plan_join(ctx, planned, right, join_type, on, pushed)
+            .map_err(|e| e.or_at(&on.span()))?;
         planned = joined;
         rest.extend(kept);
     }
@@ -97,12 +104,13 @@ fn conjuncts(expr: &ast::Expr) -> Vec<&ast::Expr> {
     }
 }
 
-/// `left JOIN right ON on`, with the parts of `filter` (`AND`ed parts of `WHERE`) that read
-/// both sides joining `on`; returns the parts it left.
-fn inner_join<'w>(
+/// `left JOIN right ON on` (of `join_type`), with the parts of `filter` (`AND`ed parts of
+/// `WHERE`) that read both sides joining `on`; returns the parts it left.
+fn plan_join<'w>(
     ctx: &PlanContext<'_>,
     left: Planned,
     right: Planned,
+    join_type: JoinType,
     on: &ast::Expr,
     filter: Vec<&'w ast::Expr>,
 ) -> SqlResult<(Planned, Vec<&'w ast::Expr>)> {
@@ -165,6 +173,13 @@ fn inner_join<'w>(
     // Flink's window join: two windowed relations joined on both their window bounds.
     let windowed =
         window_start && window_end.is_some() && left_kind.is_none() && right_kind.is_none();
+    if join_type != JoinType::Inner && !windowed {
+        return Err(SqlError::new(format!(
+            "an outer join ({}) is supported as a window join only yet: both sides windowed, \
+             joined on their window_start and window_end",
+            join_type.name()
+        )));
+    }
     let [left_expiry, right_expiry] = expiries(residual.as_ref(), &joined, left_data.columns.len());
     let description = join_description(
         &joined,
@@ -173,6 +188,7 @@ fn inner_join<'w>(
         &right_keys,
         &residual,
         windowed,
+        join_type,
     );
     let parallelism = ctx.env.parallelism();
     let max_parallelism = sluice_core::key_group::default_max_parallelism(parallelism);
@@ -224,9 +240,20 @@ fn inner_join<'w>(
         exchange(right, &right_data, right_kind, right_keys, right_expiry);
     let changelog = left_side.row_kind.is_some() || right_side.row_kind.is_some();
     let mut output = joined;
-    for column in &mut output.columns {
+    let left_width = left_side.types.len();
+    for (i, column) in output.columns.iter_mut().enumerate() {
         // The join may emit a row long after the watermark passed its values.
         column.above_watermark = false;
+        let padded = if i < left_width {
+            join_type.keeps_right()
+        } else {
+            join_type.keeps_left()
+        };
+        if padded {
+            // The side an outer join pads with NULLs where a row of the other joined none.
+            column.nullable = true;
+            column.window_bound = None;
+        }
     }
     if changelog {
         output
@@ -240,6 +267,7 @@ fn inner_join<'w>(
         schema: output.arrow_schema(),
         window_end,
         windowed,
+        join_type,
     };
     let stream = left_stream
         .connect(right_stream)
@@ -281,6 +309,7 @@ fn join_description(
     right_keys: &[Expr],
     residual: &Option<Expr>,
     windowed: bool,
+    join_type: JoinType,
 ) -> String {
     // As Flink names the joined columns: a name taken before gets the first free number.
     let mut names: Vec<String> = Vec::new();
@@ -307,8 +336,9 @@ fn join_description(
         all => format!("AND({})", all.join(", ")),
     };
     format!(
-        "{}(joinType=[InnerJoin], where=[{condition}])",
+        "{}(joinType=[{}], where=[{condition}])",
         if windowed { "WindowJoin" } else { "Join" },
+        join_type.name(),
     )
 }
 
