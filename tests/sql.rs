@@ -185,6 +185,20 @@ fn session_window_aggregates_match_flink() {
     check("session");
 }
 
+/// The SESSION window table function with no aggregation: each row with its whole session's
+/// bounds, once the session closes.
+#[test]
+fn session_window_table_functions_match_flink() {
+    check("session_table");
+    let text = plan_of("session_table", "out_sessions");
+    assert!(
+        text.contains(
+            "WindowTableFunction(window=[SESSION(gap=[2 min], partition keys=[bidder])], time_col=[ts])"
+        ),
+        "{text}"
+    );
+}
+
 /// A join of two window table functions on both window bounds is Flink's window join.
 #[test]
 fn window_joins_match_flink() {
@@ -277,6 +291,7 @@ fn window_aggregates_with_frequent_checkpoints_match_flink() {
     check_with("session", "checkpoints", checkpoints);
     check_with("window_join", "checkpoints", checkpoints);
     check_with("window_outer_join", "checkpoints", checkpoints);
+    check_with("session_table", "checkpoints", checkpoints);
 }
 
 #[test]
@@ -305,6 +320,7 @@ fn aggregates_with_their_state_in_rocksdb_match_flink() {
         "window_join",
         "window_left_join",
         "window_outer_join",
+        "session_table",
     ] {
         check_then(
             case,

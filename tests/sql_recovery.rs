@@ -190,6 +190,7 @@ fn window_queries_killed_and_restored_at_other_parallelisms_commit_the_same_rows
         "legacy_session",
         "window_join",
         "window_outer_join",
+        "session_table",
         "join_time_bound",
     ] {
         check_recovery(case, "heap", &data, "");

@@ -23,6 +23,9 @@ pub enum AggKind {
     Max,
     /// `AVG(x)`.
     Avg,
+    /// Every value, NULLs too, in the order added (no SQL name: a SESSION window table
+    /// function keeps its rows' columns with it until their session closes).
+    Collect,
 }
 
 impl AggKind {
@@ -46,6 +49,7 @@ impl AggKind {
             AggKind::Min => "MIN",
             AggKind::Max => "MAX",
             AggKind::Avg => "AVG",
+            AggKind::Collect => "COLLECT",
         }
     }
 }
@@ -71,6 +75,7 @@ impl AggCall {
             (AggKind::Sum, Some(SqlType::Decimal(_, s))) => SqlType::Decimal(38, *s),
             (AggKind::Avg, Some(SqlType::Decimal(_, s))) => SqlType::Decimal(38, (*s).max(6)),
             (AggKind::Sum | AggKind::Avg, Some(ty)) if ty.is_numeric() => ty.clone(),
+            (AggKind::Collect, Some(ty)) => SqlType::Array(Box::new(ty.clone())),
             (_, ty) => {
                 return Err(SqlError::new(format!(
                     "cannot apply {kind:?} to {}",
@@ -93,6 +98,8 @@ pub enum Accumulator {
     Extreme(Option<KeyValue>, bool),
     /// Sum and count of the non-NULL values.
     Avg(Number, i64),
+    /// The values, in the order added.
+    Collect(Vec<KeyValue>),
 }
 
 /// A number being summed.
@@ -143,6 +150,7 @@ impl Accumulator {
             AggKind::Min => Accumulator::Extreme(None, false),
             AggKind::Max => Accumulator::Extreme(None, true),
             AggKind::Avg => Accumulator::Avg(Number::zero(arg_ty.unwrap_or(&SqlType::BigInt)), 0),
+            AggKind::Collect => Accumulator::Collect(Vec::new()),
         }
     }
 
@@ -155,10 +163,11 @@ impl Accumulator {
             return;
         };
         let value = key_value(array, row, ty);
-        if value == KeyValue::Null {
+        if value == KeyValue::Null && !matches!(self, Accumulator::Collect(_)) {
             return;
         }
         match self {
+            Accumulator::Collect(values) => values.push(value),
             Accumulator::Count(n) => *n += 1,
             Accumulator::Sum(sum) => *sum = Some(sum.unwrap_or(Number::zero(ty)).add(&value)),
             Accumulator::Extreme(best, max) => offer(best, *max, &value),
@@ -186,6 +195,9 @@ impl Accumulator {
                 *sum = sum.add(&other_sum.key());
                 *count += other_count;
             }
+            (Accumulator::Collect(values), Accumulator::Collect(others)) => {
+                values.extend(others.iter().cloned())
+            }
             _ => {}
         }
     }
@@ -196,6 +208,7 @@ impl Accumulator {
             Accumulator::Count(n) => KeyValue::Int(*n),
             Accumulator::Sum(sum) => sum.map_or(KeyValue::Null, Number::key),
             Accumulator::Extreme(best, _) => best.clone().unwrap_or(KeyValue::Null),
+            Accumulator::Collect(values) => KeyValue::Array(values.clone()),
             Accumulator::Avg(_, 0) => KeyValue::Null,
             Accumulator::Avg(sum, count) => match (sum, &call.ty) {
                 (Number::Int(s), _) => KeyValue::Int(s / count),

@@ -11,6 +11,7 @@ pub mod join;
 pub mod key_split;
 pub mod keyed_state;
 pub mod open_windows;
+pub mod session_rows;
 pub mod sessions;
 pub mod shared_exprs;
 pub mod sliced_windows;

@@ -2,19 +2,25 @@
 //! aggregates FROM TABLE(TUMBLE|HOP|CUMULATE(TABLE t, DESCRIPTOR(ts), ...)) GROUP BY
 //! window_start, window_end, keys`. Planned as a Calc computing the keys and aggregate
 //! arguments, a keyed exchange, the window operator, and a Calc computing the select list.
-//! Without aggregation, a window table function is a relation of its own (for a window join).
+//! Without aggregation, a window table function is a relation of its own (for a window join);
+//! a SESSION one collects its rows per session until the session closes.
 
+use sluice_api::prelude::*;
 use sqlparser::ast::{self, Select, Spanned};
 
 use super::aggregate::{
-    AggregationPlan, aggregate_columns, aggregate_input, group_by_names, keyed_aggregation,
-    select_list,
+    AggregateInput, AggregationPlan, aggregate_columns, aggregate_input, group_by_names,
+    keyed_aggregation, select_list,
 };
 use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
+use crate::aggregate::{AggCall, AggKind};
 use crate::dialect::TABLE_ARGUMENT;
 use crate::error::{SqlError, SqlResult};
+use crate::expr::Expr;
 use crate::expr::bind::{Scope, ScopeColumn, WindowBound, function_args, interval_millis};
+use crate::operators::calc::Calc;
+use crate::operators::session_rows::SessionRowsOperator;
 use crate::operators::window_agg::{WindowAggOperator, WindowAggSpec, WindowKind};
 use crate::operators::window_table::WindowTableOperator;
 use crate::types::SqlType;
@@ -71,13 +77,10 @@ pub fn plan_window_aggregate(
 /// attribute; the table's time column becomes a plain timestamp, as in Flink).
 pub fn plan_window_table(ctx: &PlanContext<'_>, tvf: &ast::Expr) -> SqlResult<Planned> {
     let call = window_call(tvf)?;
-    if matches!(call.kind, WindowKind::Session { .. }) {
-        return Err(SqlError::new(
-            "a SESSION window table function needs a window aggregation (GROUP BY window_start, window_end) so far",
-        )
-        .or_at(&tvf.span()));
-    }
     let (input, time) = time_attributed(ctx, &call, tvf)?;
+    if matches!(call.kind, WindowKind::Session { .. }) {
+        return plan_session_table(ctx, &call, input, time, tvf);
+    }
     let mut scope = input.scope.clone();
     scope.columns[time].rowtime = false;
     scope.columns[time].proctime = false;
@@ -99,6 +102,106 @@ pub fn plan_window_table(ctx: &PlanContext<'_>, tvf: &ast::Expr) -> SqlResult<Pl
         .transform(&description, "WindowTableFunction", move || {
             operator.clone()
         });
+    Ok(Planned::new(stream, scope))
+}
+
+/// `TABLE(SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(ts), gap))` with no aggregation: a
+/// session window aggregation by the `PARTITION BY` columns collecting every column of its
+/// rows, whose closed sessions are laid out as rows again, each with its session's
+/// `window_start`, `window_end` and `window_time`.
+fn plan_session_table(
+    ctx: &PlanContext<'_>,
+    call: &WindowCall,
+    input: Planned,
+    time: usize,
+    tvf: &ast::Expr,
+) -> SqlResult<Planned> {
+    let keys = call
+        .partition
+        .iter()
+        .map(|name| input.scope.resolve(name))
+        .collect::<SqlResult<Vec<usize>>>()
+        .map_err(|e| e.or_at(&tvf.span()))?;
+    // Before the exchange: the time, the keys, then every column to collect.
+    let width = input.scope.columns.len();
+    let mut pre: Vec<Expr> = vec![input.scope.column(time)];
+    pre.extend(keys.iter().map(|&k| input.scope.column(k)));
+    let first_collected = pre.len();
+    pre.extend((0..width).map(|i| input.scope.column(i)));
+    let aggregates = (0..width)
+        .map(|i| {
+            let ty = input.scope.columns[i].ty.clone();
+            AggCall::new(AggKind::Collect, Some((first_collected + i, ty)))
+        })
+        .collect::<SqlResult<Vec<_>>>()?;
+    let pre_scope = Scope {
+        columns: pre
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
+            .collect(),
+    };
+    let aggregation = AggregateInput {
+        pre: Calc::new(None, pre, &input.scope, &pre_scope),
+        aggregates,
+        keys: keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (1 + i, input.scope.columns[k].ty.clone()))
+            .collect(),
+        items: Vec::new(),
+    };
+    // The aggregation's output: keys, window columns, the collected lists.
+    let mut post = Scope::default();
+    post.columns
+        .extend(keys.iter().map(|&k| input.scope.columns[k].clone()));
+    post.columns.extend(window_table_columns());
+    post.columns
+        .extend(aggregate_columns(&aggregation.aggregates));
+    let spec = WindowAggSpec {
+        kind: call.kind,
+        time_column: 0,
+        keys: aggregation.keys.clone(),
+        aggregates: aggregation.aggregates.clone(),
+        schema: post.arrow_schema(),
+    };
+    let mut window = call.kind.describe();
+    if !call.partition.is_empty() {
+        // SESSION(gap=[..], partition keys=[..])
+        window.pop();
+        window.push_str(&format!(
+            ", partition keys=[{}])",
+            call.partition.join(", ")
+        ));
+    }
+    let description = format!(
+        "WindowTableFunction(window=[{window}], time_col=[{}])",
+        call.time_column
+    );
+    let plan = AggregationPlan {
+        operator_type: "WindowTableFunction",
+        description: &description,
+        spec,
+    };
+    let (sessions, parallelism) =
+        keyed_aggregation(ctx, input.clone(), &aggregation, plan, |spec| {
+            WindowAggOperator::new(spec.clone())
+        });
+    // The rows again: the table's columns (its time column a plain timestamp, as in Flink's
+    // other window table functions), then the window's.
+    let mut scope = input.scope;
+    scope.columns[time].rowtime = false;
+    scope
+        .columns
+        .extend(window_attributes(window_table_columns()));
+    let operator = SessionRowsOperator {
+        lists: (keys.len() + 3..keys.len() + 3 + width).collect(),
+        window_start: keys.len(),
+        schema: scope.arrow_schema(),
+    };
+    let stream = sessions
+        .transform("SessionRows", "SessionRows", move || operator.clone())
+        .set_parallelism(parallelism);
     Ok(Planned::new(stream, scope))
 }
 
