@@ -88,13 +88,7 @@ pub fn aggregate_input(
             Ok(Some(ast::Expr::Identifier(ast::Ident::new(column))))
         })?);
     }
-    let pre_scope = Scope {
-        columns: pre
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
-            .collect(),
-    };
+    let pre_scope = pre_scope(&pre);
     let keys = keys
         .iter()
         .enumerate()
@@ -106,6 +100,17 @@ pub fn aggregate_input(
         keys,
         items: rewritten,
     })
+}
+
+/// The columns `pre` computes before an aggregation's exchange, named `$in0`, `$in1`, ...
+pub fn pre_scope(pre: &[Expr]) -> Scope {
+    Scope {
+        columns: pre
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
+            .collect(),
+    }
 }
 
 /// The `$agg` columns of an aggregation's output.

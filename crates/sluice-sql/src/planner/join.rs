@@ -174,10 +174,14 @@ fn plan_join<'w>(
     let windowed =
         window_start && window_end.is_some() && left_kind.is_none() && right_kind.is_none();
     if join_type != JoinType::Inner && !windowed {
+        let sql = match join_type {
+            JoinType::LeftOuter => "LEFT JOIN",
+            JoinType::RightOuter => "RIGHT JOIN",
+            _ => "FULL JOIN",
+        };
         return Err(SqlError::new(format!(
-            "an outer join ({}) is supported as a window join only yet: both sides windowed, \
-             joined on their window_start and window_end",
-            join_type.name()
+            "{sql} is not supported yet but as a window join (both sides windowed, joined on \
+             their window_start and window_end)"
         )));
     }
     let [left_expiry, right_expiry] = expiries(residual.as_ref(), &joined, left_data.columns.len());

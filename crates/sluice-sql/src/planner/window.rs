@@ -10,7 +10,7 @@ use sqlparser::ast::{self, Select, Spanned};
 
 use super::aggregate::{
     AggregateInput, AggregationPlan, aggregate_columns, aggregate_input, group_by_names,
-    keyed_aggregation, select_list,
+    keyed_aggregation, pre_scope, select_list,
 };
 use super::select::bind_filter;
 use super::{PlanContext, Planned, plan_named};
@@ -134,15 +134,8 @@ fn plan_session_table(
             AggCall::new(AggKind::Collect, Some((first_collected + i, ty)))
         })
         .collect::<SqlResult<Vec<_>>>()?;
-    let pre_scope = Scope {
-        columns: pre
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ScopeColumn::new(&format!("$in{i}"), e.ty.clone(), e.nullable))
-            .collect(),
-    };
     let aggregation = AggregateInput {
-        pre: Calc::new(None, pre, &input.scope, &pre_scope),
+        pre: Calc::new(None, pre.clone(), &input.scope, &pre_scope(&pre)),
         aggregates,
         keys: keys
             .iter()
