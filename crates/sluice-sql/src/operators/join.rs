@@ -442,26 +442,19 @@ impl JoinOperator {
         mut columns: Vec<ArrayRef>,
         kinds: Option<ArrayRef>,
     ) -> UserResult<Option<RecordBatch>> {
-        if let Some(filter) = &self.spec.residual {
-            // The condition reads the joined columns by position.
-            let keep = residual_mask(filter, &columns)?;
-            columns.extend(kinds);
-            columns = arrow_select::filter::filter_record_batch(
-                &RecordBatch::try_from_iter(
-                    columns
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, c)| (format!("c{i}"), c)),
-                )?,
-                &keep,
-            )?
-            .columns()
-            .to_vec();
-            if columns.first().is_some_and(|c| c.is_empty()) {
+        // The condition reads the joined columns by position.
+        let keep = (self.spec.residual.as_ref())
+            .map(|residual| residual_mask(residual, &columns))
+            .transpose()?;
+        columns.extend(kinds);
+        if let Some(keep) = keep {
+            if keep.true_count() == 0 {
                 return Ok(None);
             }
-        } else {
-            columns.extend(kinds);
+            columns = columns
+                .iter()
+                .map(|column| arrow_select::filter::filter(column.as_ref(), &keep))
+                .collect::<Result<_, _>>()?;
         }
         Ok(Some(RecordBatch::try_new(
             Arc::clone(&self.spec.schema),

@@ -273,9 +273,9 @@ pub fn joined_window(
         from_left = keep(from_left);
         from_right = keep(from_right);
     }
-    let lonely = |chunk: Option<&Chunk>, matched: &[u32], kept: bool| -> Vec<u32> {
+    let lonely = |chunk: Option<&Chunk>, matched: &[u32], keeps: bool| -> Vec<u32> {
         let rows = chunk.and_then(|c| c.first()).map_or(0, |c| c.len());
-        if !kept || rows == 0 {
+        if !keeps || rows == 0 {
             return Vec::new();
         }
         let mut joined = vec![false; rows];

@@ -176,13 +176,12 @@ fn plan_session_table(
         description: &description,
         spec,
     };
-    let (sessions, parallelism) =
-        keyed_aggregation(ctx, input.clone(), &aggregation, plan, |spec| {
-            WindowAggOperator::new(spec.clone())
-        });
     // The rows again: the table's columns (its time column a plain timestamp, as in Flink's
     // other window table functions), then the window's.
-    let mut scope = input.scope;
+    let mut scope = input.scope.clone();
+    let (sessions, parallelism) = keyed_aggregation(ctx, input, &aggregation, plan, |spec| {
+        WindowAggOperator::new(spec.clone())
+    });
     scope.columns[time].rowtime = false;
     scope
         .columns
