@@ -243,7 +243,13 @@ fn queries_with_their_state_in_rocksdb_killed_and_restored_commit_the_same_rows(
     write_bids(&data);
     let rocksdb = "SET 'state.backend.type' = 'rocksdb';\n\
                    SET 'execution.checkpointing.incremental' = 'true';";
-    for case in ["group_by", "tumble", "session", "window_outer_join"] {
+    for case in [
+        "group_by",
+        "tumble",
+        "session",
+        "window_outer_join",
+        "session_table",
+    ] {
         let files = check_recovery(case, "rocksdb", &data, rocksdb);
         assert!(files > 0, "{case}: no RocksDB file in the checkpoints");
     }

@@ -6,7 +6,10 @@
 //!
 //! With the `hashmap` state backend the accumulators are values in memory; with any other
 //! (RocksDB) they are encoded in it under `((end, start), key)`, as open windows are, and
-//! memory holds each key's session bounds only.
+//! memory holds each key's session bounds only — but for the sessions a batch of rows touched,
+//! whose accumulators stay in memory until the batch is done ([`Sessions::flush`]): a session
+//! is read and written once per batch, not once per row (which, for a session collecting its
+//! rows, would cost the square of its rows).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -53,6 +56,9 @@ pub struct Sessions {
     registered: Vec<Timestamp>,
     /// The accumulators, when they are kept in a state backend.
     in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
+    /// With a state backend: keys whose sessions may hold their accumulators in memory (a
+    /// session holds them there, and not in the backend, when they are not empty).
+    unflushed: Vec<u32>,
     store: StateStore,
 }
 
@@ -68,6 +74,7 @@ impl Sessions {
             by_end: BTreeMap::new(),
             registered: Vec::new(),
             in_backend: KeyedValues::new(name),
+            unflushed: Vec::new(),
             store: StateStore::default(),
         }
     }
@@ -113,6 +120,7 @@ impl Sessions {
         let Sessions {
             open,
             in_backend,
+            unflushed,
             store,
             ..
         } = self;
@@ -137,7 +145,7 @@ impl Sessions {
         };
         let touched = first < past;
         for (n, mut session) in sessions.drain(first..past.max(first)).enumerate() {
-            if store.in_backend() {
+            if store.in_backend() && session.accumulators.is_empty() {
                 let window = ((session.end, session.start), key.to_vec());
                 session.accumulators = in_backend.take(store, &window)?.unwrap_or_default();
             }
@@ -164,14 +172,34 @@ impl Sessions {
         }
         add_row(&mut merged.accumulators);
         if store.in_backend() {
-            let accumulators = std::mem::take(&mut merged.accumulators);
-            let window = ((merged.end, merged.start), key.to_vec());
-            in_backend.put(store, window, accumulators)?;
+            if merged.accumulators.is_empty() {
+                // No aggregate: nothing to keep in memory until the batch is done.
+                let window = ((merged.end, merged.start), key.to_vec());
+                in_backend.put(store, window, Vec::new())?;
+            } else {
+                unflushed.push(id);
+            }
         }
         let end = merged.end;
         sessions.insert(first, merged);
         self.look_at(id, end);
         Ok(true)
+    }
+
+    /// With a state backend, writes the accumulators the last rows left in memory to it.
+    pub fn flush(&mut self) -> UserResult {
+        for id in self.unflushed.drain(..) {
+            let key = &self.keys[id as usize];
+            for session in &mut self.open[id as usize] {
+                if session.accumulators.is_empty() {
+                    continue;
+                }
+                let window = ((session.end, session.start), key.to_vec());
+                let accumulators = std::mem::take(&mut session.accumulators);
+                self.in_backend.put(&mut self.store, window, accumulators)?;
+            }
+        }
+        Ok(())
     }
 
     /// Has `close` look at the key of `id` by `end`, unless it does by then already.
@@ -231,7 +259,7 @@ impl Sessions {
                 // the watermark come first.
                 let fired = sessions.partition_point(|s| window_fired(s.end, watermark));
                 for mut session in sessions.drain(..fired) {
-                    if self.store.in_backend() {
+                    if self.store.in_backend() && session.accumulators.is_empty() {
                         let window = ((session.end, session.start), key.to_vec());
                         session.accumulators = self
                             .in_backend
@@ -258,10 +286,11 @@ impl Sessions {
     /// Adds the open sessions to `snapshot` under this state's name, as open windows are
     /// stored: `((end, start), key)` → accumulators, by the key group of the key.
     pub fn snapshot(
-        &self,
+        &mut self,
         snapshot: &mut OperatorSnapshot,
         key_group: impl Fn(&[KeyValue]) -> usize,
     ) -> UserResult {
+        self.flush()?;
         let entries = self
             .keys
             .iter()
@@ -345,6 +374,50 @@ mod tests {
         assert_eq!((closed[0].1, closed[0].2), (0, 1009));
         assert_eq!(closed[0].3[0].value(&calls[0]), KeyValue::Int(1000));
         assert!(sessions.by_end.is_empty() && sessions.ids.is_empty());
+    }
+
+    #[test]
+    fn in_a_backend_a_batchs_sessions_are_written_once_it_is_done_and_restore() {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let count = |sessions: &mut Sessions, key: i64, t: Timestamp| {
+            let key = [KeyValue::Int(key)];
+            let added = sessions.add(
+                &key,
+                (t, t + 10),
+                &calls,
+                |_| false,
+                |accs| accs[0].add(None, 0),
+            );
+            assert!(added.unwrap());
+        };
+        let context = crate::operators::keyed_state::tests::context(true, 0, 1);
+        let mut sessions = Sessions::new("sessions");
+        sessions.open(&context).unwrap();
+        for t in 0..5 {
+            count(&mut sessions, 7, t);
+        }
+        let window = ((14, 0), vec![KeyValue::Int(7)]);
+        let stored = |s: &Sessions| s.in_backend.get(&s.store, &window).unwrap().is_some();
+        assert!(!stored(&sessions), "in memory until the batch is done");
+        sessions.flush().unwrap();
+        assert!(stored(&sessions));
+        // The next batch reads it back, grows it and a new session of another key.
+        count(&mut sessions, 7, 5);
+        count(&mut sessions, 8, 100);
+        let mut snapshot = OperatorSnapshot::default();
+        sessions.snapshot(&mut snapshot, |key| key.len()).unwrap();
+        let mut restored = Sessions::new("sessions");
+        restored.open(&context).unwrap();
+        restored.restore(&snapshot).unwrap();
+        let (closed, _) = restored.close(i64::MAX, usize::MAX).unwrap();
+        let counts: Vec<(Timestamp, Timestamp, KeyValue)> = closed
+            .iter()
+            .map(|(_, start, end, accs)| (*start, *end, accs[0].value(&calls[0])))
+            .collect();
+        assert_eq!(
+            counts,
+            [(0, 15, KeyValue::Int(6)), (100, 110, KeyValue::Int(1))]
+        );
     }
 
     #[test]

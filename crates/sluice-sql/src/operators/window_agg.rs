@@ -403,6 +403,9 @@ impl OneInputOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         for record in batch.drain(..) {
             self.add(&record.value.batch.0)?;
         }
+        if self.is_session() {
+            self.sessions.flush()?;
+        }
         Ok(())
     }
 
