@@ -8,7 +8,8 @@
 # (`filesystem` connector, the same DDL on both engines: benches/sql/tables.sql) and writes
 # CSV part files, which must hold the same rows on both engines (compared sorted).
 # Parallelism 1 and 2 on both; each cell is the median of RUNS runs (default 3); rows/s per
-# core = ROWS / wall time / parallelism.
+# core = ROWS / wall time / parallelism. QUERIES (default: all) picks some, e.g.
+# QUERIES="tumble session".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-2000000}"
@@ -32,7 +33,7 @@ echo "Flink SQL over $ROWS CSV bids; $(nproc) cores; $(date -u +%Y-%m-%d); media
 echo
 echo "| query | Sluice p=1 | rows/s/core | peak RSS | Flink p=1 | rows/s/core | peak RSS | speed p=1 | memory | Sluice p=2 | rows/s/core | Flink p=2 | rows/s/core | speed p=2 |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for query in filter tumble hop session; do
+for query in ${QUERIES:-filter tumble hop session window_outer_join session_table}; do
   sluice_beside_flink "$query" "$ROWS"
 done
 echo

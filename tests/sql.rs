@@ -186,13 +186,19 @@ fn session_window_aggregates_match_flink() {
 }
 
 /// The SESSION window table function with no aggregation: each row with its whole session's
-/// bounds, once the session closes.
+/// bounds, once the session closes; its sessions keep only the columns a query names (not
+/// `channel` and `url`).
 #[test]
 fn session_window_table_functions_match_flink() {
     check_planned(
         "session_table",
         "out_sessions",
         "WindowTableFunction(window=[SESSION(gap=[2 min], partition keys=[bidder])], time_col=[ts])",
+    );
+    let text = plan_of("session_table", "out_sessions");
+    assert!(
+        text.contains("Calc(select=[ts, bidder, auction, bidder, price, ts])"),
+        "{text}"
     );
 }
 

@@ -262,6 +262,23 @@ pub fn result_column<'a>(call: &AggCall, values: impl Iterator<Item = &'a KeyVal
     key_column(values, &call.ty)
 }
 
+/// The result column of `call` over each row's accumulator of it (collected values are read
+/// where they are, not copied into a value first).
+pub fn accumulated_column<'a>(
+    call: &AggCall,
+    accumulators: impl Iterator<Item = &'a Accumulator>,
+) -> ArrayRef {
+    if let (AggKind::Collect, SqlType::Array(element)) = (call.kind, &call.ty) {
+        let lists = accumulators.map(|accumulator| match accumulator {
+            Accumulator::Collect(values) => Some(values.as_slice()),
+            _ => None,
+        });
+        return crate::collections::list_column(lists, element);
+    }
+    let values: Vec<KeyValue> = accumulators.map(|a| a.value(call)).collect();
+    result_column(call, values.iter())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,16 +48,25 @@ fn offsets_and_nulls(lengths: &[Option<usize>]) -> (OffsetBuffer<i32>, Option<Nu
 
 /// The list column of `ARRAY` values (`KeyValue::Array`; anything else is NULL).
 pub fn array_column<'a>(values: impl Iterator<Item = &'a KeyValue>, element: &SqlType) -> ArrayRef {
+    list_column(
+        values.map(|value| match value {
+            KeyValue::Array(elements) => Some(elements.as_slice()),
+            _ => None,
+        }),
+        element,
+    )
+}
+
+/// The array column of lists of `element` values (`None`: NULL).
+pub fn list_column<'a>(
+    lists: impl Iterator<Item = Option<&'a [KeyValue]>>,
+    element: &SqlType,
+) -> ArrayRef {
     let mut lengths = Vec::new();
     let mut items: Vec<&KeyValue> = Vec::new();
-    for value in values {
-        match value {
-            KeyValue::Array(elements) => {
-                lengths.push(Some(elements.len()));
-                items.extend(elements);
-            }
-            _ => lengths.push(None),
-        }
+    for list in lists {
+        lengths.push(list.map(<[KeyValue]>::len));
+        items.extend(list.into_iter().flatten());
     }
     let (offsets, nulls) = offsets_and_nulls(&lengths);
     let items = key_column(items.into_iter(), element);

@@ -31,7 +31,7 @@ use super::open_windows::{HashedKey, OpenWindows, Window};
 use super::sessions::Sessions;
 pub use super::window_kind::WindowKind;
 use super::window_kind::{fires_at, window_fired};
-use crate::aggregate::{Accumulator, AggCall, arguments_of, result_column};
+use crate::aggregate::{Accumulator, AggCall, accumulated_column, arguments_of};
 use crate::batch::RowBatch;
 use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
 use crate::types::SqlType;
@@ -302,11 +302,10 @@ fn window_batch(
         columns.push(Arc::new(values));
     }
     for (i, call) in spec.aggregates.iter().enumerate() {
-        let values: Vec<KeyValue> = accumulators
-            .iter()
-            .map(|accs| accs[i].value(call))
-            .collect();
-        columns.push(result_column(call, values.iter()));
+        columns.push(accumulated_column(
+            call,
+            accumulators.iter().map(|accs| &accs[i]),
+        ));
     }
     Ok(RecordBatch::try_new(Arc::clone(&spec.schema), columns)?)
 }

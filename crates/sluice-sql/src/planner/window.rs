@@ -106,8 +106,8 @@ pub fn plan_window_table(ctx: &PlanContext<'_>, tvf: &ast::Expr) -> SqlResult<Pl
 }
 
 /// `TABLE(SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(ts), gap))` with no aggregation: a
-/// session window aggregation by the `PARTITION BY` columns collecting every column of its
-/// rows, whose closed sessions are laid out as rows again, each with its session's
+/// session window aggregation by the `PARTITION BY` columns collecting the columns of its
+/// rows a query can read, whose closed sessions are laid out as rows again, each with its session's
 /// `window_start`, `window_end` and `window_time`.
 fn plan_session_table(
     ctx: &PlanContext<'_>,
@@ -122,16 +122,19 @@ fn plan_session_table(
         .map(|name| input.scope.resolve(name))
         .collect::<SqlResult<Vec<usize>>>()
         .map_err(|e| e.or_at(&tvf.span()))?;
-    // Before the exchange: the time, the keys, then every column to collect.
-    let width = input.scope.columns.len();
+    // The columns a query can read (its rows wait in state until their session closes).
+    let collected: Vec<usize> = (0..input.scope.columns.len())
+        .filter(|&i| ctx.referenced.includes(&input.scope.columns[i].name))
+        .collect();
+    // Before the exchange: the time, the keys, then the columns to collect.
     let mut pre: Vec<Expr> = vec![input.scope.column(time)];
     pre.extend(keys.iter().map(|&k| input.scope.column(k)));
     let first_collected = pre.len();
-    pre.extend((0..width).map(|i| input.scope.column(i)));
-    let aggregates = (0..width)
-        .map(|i| {
+    pre.extend(collected.iter().map(|&i| input.scope.column(i)));
+    let aggregates = (collected.iter().enumerate())
+        .map(|(n, &i)| {
             let ty = input.scope.columns[i].ty.clone();
-            AggCall::new(AggKind::Collect, Some((first_collected + i, ty)))
+            AggCall::new(AggKind::Collect, Some((first_collected + n, ty)))
         })
         .collect::<SqlResult<Vec<_>>>()?;
     let aggregation = AggregateInput {
@@ -176,18 +179,22 @@ fn plan_session_table(
         description: &description,
         spec,
     };
-    // The rows again: the table's columns (its time column a plain timestamp, as in Flink's
-    // other window table functions), then the window's.
-    let mut scope = input.scope.clone();
+    // The rows again: the table's columns collected (its time column a plain timestamp, as
+    // in Flink's other window table functions), then the window's.
+    let mut scope = Scope::default();
+    for &i in &collected {
+        let mut column = input.scope.columns[i].clone();
+        column.rowtime = false;
+        scope.columns.push(column);
+    }
     let (sessions, parallelism) = keyed_aggregation(ctx, input, &aggregation, plan, |spec| {
         WindowAggOperator::new(spec.clone())
     });
-    scope.columns[time].rowtime = false;
     scope
         .columns
         .extend(window_attributes(window_table_columns()));
     let operator = SessionRowsOperator {
-        lists: (keys.len() + 3..keys.len() + 3 + width).collect(),
+        lists: (keys.len() + 3..keys.len() + 3 + collected.len()).collect(),
         window_start: keys.len(),
         schema: scope.arrow_schema(),
     };
