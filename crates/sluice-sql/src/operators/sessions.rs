@@ -342,21 +342,26 @@ mod tests {
     use super::*;
     use crate::aggregate::AggKind;
 
+    /// Counts a row of `key` at `t` (its window `[t, t + 10)`) with `calls` (`COUNT(*)`).
+    fn count_row(sessions: &mut Sessions, calls: &[AggCall], key: i64, t: Timestamp) {
+        let key = [KeyValue::Int(key)];
+        let added = sessions.add(
+            &key,
+            (t, t + 10),
+            calls,
+            |_| false,
+            |accs| accs[0].add(None, 0),
+        );
+        assert!(added.unwrap());
+    }
+
     #[test]
     fn a_growing_session_is_looked_at_once_and_closes_at_its_last_end() {
         let mut sessions = Sessions::new("sessions");
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
-        let key = [KeyValue::Int(7)];
         let other = [KeyValue::Int(8)];
         for t in 0..1000 {
-            let added = sessions.add(
-                &key,
-                (t, t + 10),
-                &calls,
-                |_| false,
-                |accs| accs[0].add(None, 0),
-            );
-            assert!(added.unwrap());
+            count_row(&mut sessions, &calls, 7, t);
         }
         sessions
             .add(&other, (500, 510), &calls, |_| false, |_| {})
@@ -379,17 +384,8 @@ mod tests {
     #[test]
     fn in_a_backend_a_batchs_sessions_are_written_once_it_is_done_and_restore() {
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
-        let count = |sessions: &mut Sessions, key: i64, t: Timestamp| {
-            let key = [KeyValue::Int(key)];
-            let added = sessions.add(
-                &key,
-                (t, t + 10),
-                &calls,
-                |_| false,
-                |accs| accs[0].add(None, 0),
-            );
-            assert!(added.unwrap());
-        };
+        let count =
+            |sessions: &mut Sessions, key: i64, t: Timestamp| count_row(sessions, &calls, key, t);
         let context = crate::operators::keyed_state::tests::context(true, 0, 1);
         let mut sessions = Sessions::new("sessions");
         sessions.open(&context).unwrap();
