@@ -373,7 +373,11 @@ impl JoinOperator {
                 &mut self.store,
                 key,
                 KeptRows::new,
-                |kept| apply(kept, rows.drain(..), count_equal, &mut joining, expiry),
+                |kept| {
+                    // An outer window join's rows go when their window fires, not by a scan.
+                    let expiry = (!deferred).then_some(&mut *expiry);
+                    apply(kept, rows.drain(..), count_equal, &mut joining, expiry)
+                },
                 SmallVec::is_empty,
             )?;
             if joining.is_empty() {
@@ -506,18 +510,20 @@ impl Joined {
 /// key's `kept` rows; leaves in `joining` the rows that join, with the kind they join as: an insert or
 /// update-after is kept and joins as `+I`, a retraction removes its row and joins as `-D`, and
 /// the retraction of a row never kept (a state cleaned up) joins nothing. A row newly kept is
-/// counted in `expiry` by when it goes.
+/// counted in `expiry` (if its rows go by a scan) by when it goes.
 fn apply(
     kept: &mut KeptRows,
     rows: impl Iterator<Item = (u32, RowKind, Box<[u8]>, Timestamp)>,
     count_equal: bool,
     joining: &mut Vec<(u32, RowKind)>,
-    expiry: &mut ExpiryScan,
+    mut expiry: Option<&mut ExpiryScan>,
 ) {
     joining.clear();
     for (row, kind, encoded, expires) in rows {
         if matches!(kind, RowKind::Insert | RowKind::UpdateAfter) {
-            if keep(kept, encoded, expires, count_equal) {
+            if keep(kept, encoded, expires, count_equal)
+                && let Some(expiry) = expiry.as_deref_mut()
+            {
                 expiry.kept(expires);
             }
             joining.push((row, RowKind::Insert));

@@ -19,7 +19,9 @@ use sluice_core::{Timestamp, UserResult};
 use sluice_state::OperatorSnapshot;
 use sluice_state::codec::{decode, encode};
 
-use super::join::{JoinKey, JoinSide, JoinSpec, Kept, ROW_CODEC, SideRows, residual_mask};
+use super::join::{
+    JoinKey, JoinSide, JoinSpec, JoinType, Kept, ROW_CODEC, SideRows, residual_mask,
+};
 use super::keyed_state::{StateStore, for_each_entry, push_entry};
 use super::window_kind::{fires_at, window_fired};
 use crate::key::{KeyValue, RowValues, key_column, key_value, row_key};
@@ -264,6 +266,14 @@ pub fn joined_window(
         let mut pairs = take_rows(&l[..spec.left.types.len()], &from_left)?;
         pairs.extend(take_rows(&r[..spec.right.types.len()], &from_right)?);
         let passed = residual_mask(residual, &pairs)?;
+        if spec.join_type == JoinType::Inner {
+            // No row is padded: the pairs that pass are the output.
+            if passed.true_count() == 0 {
+                return Ok(None);
+            }
+            let filter = |column: &ArrayRef| arrow_select::filter::filter(column.as_ref(), &passed);
+            return Ok(Some(pairs.iter().map(filter).collect::<Result<_, _>>()?));
+        }
         let keep = |rows: Vec<u32>| -> Vec<u32> {
             rows.into_iter()
                 .zip(passed.values().iter())
