@@ -5,7 +5,7 @@ use arrow_array::{Array, ArrayRef};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{SqlError, SqlResult};
-use crate::key::{KeyValue, OrderedFloat, key_column, key_value};
+use crate::key::{Int128, KeyValue, OrderedFloat, key_column, key_value};
 use crate::types::SqlType;
 
 /// Which aggregate.
@@ -94,8 +94,10 @@ pub enum Accumulator {
     Count(i64),
     /// The sum of the values, none while all were NULL.
     Sum(Option<Number>),
-    /// The smallest or largest value so far.
-    Extreme(Option<KeyValue>, bool),
+    /// The smallest value so far.
+    Min(Option<KeyValue>),
+    /// The largest value so far.
+    Max(Option<KeyValue>),
     /// Sum and count of the non-NULL values.
     Avg(Number, i64),
     /// The values, in the order added.
@@ -108,7 +110,7 @@ pub enum Number {
     /// Integers (and intervals).
     Int(i64),
     /// A decimal's unscaled value.
-    Decimal(i128),
+    Decimal(Int128),
     /// Floats.
     Float(f64),
 }
@@ -116,7 +118,7 @@ pub enum Number {
 impl Number {
     fn zero(ty: &SqlType) -> Number {
         match ty {
-            SqlType::Decimal(..) => Number::Decimal(0),
+            SqlType::Decimal(..) => Number::Decimal(0.into()),
             SqlType::Float | SqlType::Double => Number::Float(0.0),
             _ => Number::Int(0),
         }
@@ -125,7 +127,9 @@ impl Number {
     fn add(self, value: &KeyValue) -> Number {
         match (self, value) {
             (Number::Int(a), KeyValue::Int(b)) => Number::Int(a.wrapping_add(*b)),
-            (Number::Decimal(a), KeyValue::Decimal(b)) => Number::Decimal(a + b),
+            (Number::Decimal(a), KeyValue::Decimal(b)) => {
+                Number::Decimal((a.get() + b.get()).into())
+            }
             (Number::Float(a), KeyValue::Float(b)) => Number::Float(a + b.get()),
             (n, _) => n,
         }
@@ -147,8 +151,8 @@ impl Accumulator {
         match call.kind {
             AggKind::CountStar | AggKind::Count => Accumulator::Count(0),
             AggKind::Sum => Accumulator::Sum(None),
-            AggKind::Min => Accumulator::Extreme(None, false),
-            AggKind::Max => Accumulator::Extreme(None, true),
+            AggKind::Min => Accumulator::Min(None),
+            AggKind::Max => Accumulator::Max(None),
             AggKind::Avg => Accumulator::Avg(Number::zero(arg_ty.unwrap_or(&SqlType::BigInt)), 0),
             AggKind::Collect => Accumulator::Collect(Vec::new()),
         }
@@ -170,7 +174,8 @@ impl Accumulator {
             Accumulator::Collect(values) => values.push(value),
             Accumulator::Count(n) => *n += 1,
             Accumulator::Sum(sum) => *sum = Some(sum.unwrap_or(Number::zero(ty)).add(&value)),
-            Accumulator::Extreme(best, max) => offer(best, *max, &value),
+            Accumulator::Min(best) => offer(best, false, &value),
+            Accumulator::Max(best) => offer(best, true, &value),
             Accumulator::Avg(sum, count) => {
                 *sum = sum.add(&value);
                 *count += 1;
@@ -188,9 +193,8 @@ impl Accumulator {
                     Some(sum) => sum.add(&b.key()),
                 })
             }
-            (Accumulator::Extreme(best, max), Accumulator::Extreme(Some(other), _)) => {
-                offer(best, *max, other)
-            }
+            (Accumulator::Min(best), Accumulator::Min(Some(other))) => offer(best, false, other),
+            (Accumulator::Max(best), Accumulator::Max(Some(other))) => offer(best, true, other),
             (Accumulator::Avg(sum, count), Accumulator::Avg(other_sum, other_count)) => {
                 *sum = sum.add(&other_sum.key());
                 *count += other_count;
@@ -207,8 +211,10 @@ impl Accumulator {
         match self {
             Accumulator::Count(n) => KeyValue::Int(*n),
             Accumulator::Sum(sum) => sum.map_or(KeyValue::Null, Number::key),
-            Accumulator::Extreme(best, _) => best.clone().unwrap_or(KeyValue::Null),
-            Accumulator::Collect(values) => KeyValue::Array(values.clone()),
+            Accumulator::Min(best) | Accumulator::Max(best) => {
+                best.clone().unwrap_or(KeyValue::Null)
+            }
+            Accumulator::Collect(values) => KeyValue::Array(values.as_slice().into()),
             Accumulator::Avg(_, 0) => KeyValue::Null,
             Accumulator::Avg(sum, count) => match (sum, &call.ty) {
                 (Number::Int(s), _) => KeyValue::Int(s / count),
@@ -219,10 +225,10 @@ impl Accumulator {
                         _ => 0,
                     };
                     let shift = 10i128.pow(u32::from((*scale - arg_scale).max(0) as u8));
-                    let scaled = s * shift;
+                    let scaled = s.get() * shift;
                     let count = i128::from(*count);
                     let rounded = (scaled * 2 + scaled.signum() * count) / (2 * count);
-                    KeyValue::Decimal(rounded)
+                    KeyValue::Decimal(rounded.into())
                 }
                 (Number::Decimal(s), _) => KeyValue::Decimal(*s),
             },
@@ -283,6 +289,35 @@ pub fn accumulated_column<'a>(
 mod tests {
     use super::*;
     use arrow_array::Int32Array;
+
+    #[test]
+    fn a_value_and_an_accumulator_stay_small() {
+        // Window and session state holds millions of them: a decimal aligned as an i128 (16)
+        // or a `Vec` in a value would make them 32 and 48 bytes.
+        assert_eq!(size_of::<KeyValue>(), 24);
+        assert_eq!(size_of::<Accumulator>(), 32);
+    }
+
+    #[test]
+    fn decimals_order_and_sum_as_i128s() {
+        let values: Vec<Int128> = [-(1i128 << 70), -1, 0, 1, 1 << 64, i128::MAX]
+            .into_iter()
+            .map(Int128::from)
+            .collect();
+        assert!(values.windows(2).all(|w| w[0] < w[1]));
+        assert!(values.iter().all(|v| Int128::from(v.get()) == *v));
+        let call = AggCall::new(AggKind::Sum, Some((0, SqlType::Decimal(38, 0)))).unwrap();
+        let mut sum = Accumulator::new(&call);
+        let column = arrow_array::Decimal128Array::from(vec![-(1i128 << 70), 5])
+            .with_precision_and_scale(38, 0)
+            .unwrap();
+        sum.add(Some((&column, &SqlType::Decimal(38, 0))), 0);
+        sum.add(Some((&column, &SqlType::Decimal(38, 0))), 1);
+        assert_eq!(
+            sum.value(&call),
+            KeyValue::Decimal((5 - (1i128 << 70)).into())
+        );
+    }
 
     #[test]
     fn integer_averages_truncate_like_java() {

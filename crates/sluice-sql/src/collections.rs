@@ -50,7 +50,7 @@ fn offsets_and_nulls(lengths: &[Option<usize>]) -> (OffsetBuffer<i32>, Option<Nu
 pub fn array_column<'a>(values: impl Iterator<Item = &'a KeyValue>, element: &SqlType) -> ArrayRef {
     list_column(
         values.map(|value| match value {
-            KeyValue::Array(elements) => Some(elements.as_slice()),
+            KeyValue::Array(elements) => Some(&**elements),
             _ => None,
         }),
         element,
@@ -124,9 +124,9 @@ mod tests {
     fn arrays_and_maps_round_trip_through_columns() {
         let array_type = SqlType::Array(Box::new(SqlType::BigInt));
         let arrays = [
-            KeyValue::Array(vec![KeyValue::Int(1), KeyValue::Null, KeyValue::Int(3)]),
+            KeyValue::Array([KeyValue::Int(1), KeyValue::Null, KeyValue::Int(3)].into()),
             KeyValue::Null,
-            KeyValue::Array(vec![]),
+            KeyValue::Array([].into()),
         ];
         let column = key_column(arrays.iter(), &array_type);
         assert_eq!(column.null_count(), 1);
@@ -137,10 +137,13 @@ mod tests {
 
         let map_type = SqlType::Map(Box::new(SqlType::Varchar(None)), Box::new(SqlType::Int));
         let maps = [
-            KeyValue::Map(vec![
-                (KeyValue::Str("a".into()), KeyValue::Int(1)),
-                (KeyValue::Str("b".into()), KeyValue::Null),
-            ]),
+            KeyValue::Map(
+                [
+                    (KeyValue::Str("a".into()), KeyValue::Int(1)),
+                    (KeyValue::Str("b".into()), KeyValue::Null),
+                ]
+                .into(),
+            ),
             KeyValue::Null,
         ];
         let column = key_column(maps.iter(), &map_type);

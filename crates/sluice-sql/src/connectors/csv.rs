@@ -178,15 +178,15 @@ fn nested_value(text: &str, ty: &SqlType) -> Nested {
             .collect()
     };
     let value = match ty {
-        SqlType::Array(_) if text.is_empty() => Some(KeyValue::Array(Vec::new())),
+        SqlType::Array(_) if text.is_empty() => Some(KeyValue::Array([].into())),
         SqlType::Array(element) => {
-            parts(&mut std::iter::repeat(element.as_ref())).map(KeyValue::Array)
+            parts(&mut std::iter::repeat(element.as_ref())).map(|e| KeyValue::Array(e.into()))
         }
         SqlType::Row(_) if text.is_empty() => Some(KeyValue::Null),
         // Fewer parts than fields leave the row short.
         SqlType::Row(fields) => parts(&mut fields.iter().map(|f| &f.ty))
             .filter(|values| values.len() == fields.len())
-            .map(KeyValue::Row),
+            .map(|fields| KeyValue::Row(fields.into())),
         SqlType::Map(..) => None,
         _ => return Nested::Scalar,
     };

@@ -172,7 +172,7 @@ fn value(ty: &SqlType, kind: &FieldKind, n: i64, field: u64, now: i64) -> KeyVal
             return match ty {
                 SqlType::Varchar(_) => KeyValue::Str(v.to_string().into()),
                 SqlType::Decimal(_, s) => {
-                    KeyValue::Decimal(i128::from(v) * 10i128.pow(u32::from(*s as u8)))
+                    KeyValue::Decimal((i128::from(v) * 10i128.pow(u32::from(*s as u8))).into())
                 }
                 SqlType::Float | SqlType::Double => KeyValue::Float(OrderedFloat::new(v as f64)),
                 _ => KeyValue::Int(v),
@@ -202,7 +202,7 @@ fn value(ty: &SqlType, kind: &FieldKind, n: i64, field: u64, now: i64) -> KeyVal
         }
         SqlType::Decimal(_, s) => {
             let v = min + (max - min) * unit;
-            KeyValue::Decimal((v * 10f64.powi(i32::from(*s))).round() as i128)
+            KeyValue::Decimal(((v * 10f64.powi(i32::from(*s))).round() as i128).into())
         }
         SqlType::Timestamp(_) | SqlType::TimestampLtz(_) | SqlType::Date => {
             KeyValue::Int(now - (max_past as f64 * unit) as i64)

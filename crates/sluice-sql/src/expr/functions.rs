@@ -312,7 +312,7 @@ impl Function {
                 None => KeyValue::Null,
             },
             Function::Like => KeyValue::Bool(like(text(0), text(1))),
-            Function::ArrayOf => KeyValue::Array(args.to_vec()),
+            Function::ArrayOf => KeyValue::Array(args.into()),
             Function::MapOf => map_of(args)?,
             Function::Element => element(&args[0], &args[1]),
             Function::Cardinality => KeyValue::Int(match &args[0] {
@@ -352,7 +352,7 @@ fn map_of(args: &[KeyValue]) -> SqlResult<KeyValue> {
             None => entries.push((key, value)),
         }
     }
-    Ok(KeyValue::Map(entries))
+    Ok(KeyValue::Map(entries.into()))
 }
 
 /// `container[index]`: an array's element (1-based) or a map's value; NULL when absent.

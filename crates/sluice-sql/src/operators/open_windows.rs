@@ -81,7 +81,7 @@ impl OpenWindows {
         window: Window,
         key: HashedKey<'_>,
         calls: &[AggCall],
-        f: impl FnOnce(&mut Vec<Accumulator>),
+        f: impl FnOnce(&mut [Accumulator]),
     ) -> UserResult {
         let new_accumulators = || calls.iter().map(Accumulator::new).collect();
         let key = key.key;
@@ -91,7 +91,8 @@ impl OpenWindows {
             new_accumulators()
         };
         let entry = (window, key.to_vec());
-        self.in_backend.modify(&mut self.store, &entry, init, f)?;
+        self.in_backend
+            .modify(&mut self.store, &entry, init, |accs| f(accs))?;
         if new_key {
             self.keys_by_window.entry(window).or_default().push(entry.1);
         }

@@ -33,11 +33,68 @@ pub struct Session {
     /// Its last row's time plus the gap.
     pub end: Timestamp,
     /// Its aggregates (none in memory when they are kept in a state backend).
-    pub accumulators: Vec<Accumulator>,
+    pub accumulators: SessionAccumulators,
+}
+
+/// A session's accumulators: one is kept in the session itself (most session queries
+/// aggregate once; a million open sessions then cost no allocation each), more in a slice.
+#[derive(Debug, Clone)]
+pub enum SessionAccumulators {
+    /// The one aggregate.
+    One(Accumulator),
+    /// Any other number of them.
+    Many(Box<[Accumulator]>),
+}
+
+impl SessionAccumulators {
+    /// The accumulators in order.
+    pub fn as_slice(&self) -> &[Accumulator] {
+        match self {
+            SessionAccumulators::One(one) => std::slice::from_ref(one),
+            SessionAccumulators::Many(many) => many,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Accumulator] {
+        match self {
+            SessionAccumulators::One(one) => std::slice::from_mut(one),
+            SessionAccumulators::Many(many) => many,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    /// Takes the accumulators out, leaving none.
+    fn take(&mut self) -> Vec<Accumulator> {
+        match std::mem::take(self) {
+            SessionAccumulators::One(one) => vec![one],
+            SessionAccumulators::Many(many) => many.into_vec(),
+        }
+    }
+}
+
+impl Default for SessionAccumulators {
+    fn default() -> Self {
+        SessionAccumulators::Many(Box::default())
+    }
+}
+
+impl From<Vec<Accumulator>> for SessionAccumulators {
+    fn from(mut accumulators: Vec<Accumulator>) -> Self {
+        match (accumulators.pop(), accumulators.is_empty()) {
+            (Some(one), true) => SessionAccumulators::One(one),
+            (last, _) => {
+                accumulators.extend(last);
+                SessionAccumulators::Many(accumulators.into_boxed_slice())
+            }
+        }
+    }
 }
 
 /// A closed session: its key (shared by the key's sessions), window and aggregates.
-pub type Closed = (Arc<[KeyValue]>, Timestamp, Timestamp, Vec<Accumulator>);
+pub type Closed = (Arc<[KeyValue]>, Timestamp, Timestamp, SessionAccumulators);
 
 /// Every key's open sessions.
 pub struct Sessions {
@@ -114,7 +171,7 @@ impl Sessions {
         (start, end): (Timestamp, Timestamp),
         calls: &[AggCall],
         is_fired: impl Fn(Timestamp) -> bool,
-        add_row: impl FnOnce(&mut Vec<Accumulator>),
+        add_row: impl FnOnce(&mut [Accumulator]),
     ) -> UserResult<bool> {
         let id = self.id(key);
         let Sessions {
@@ -128,7 +185,7 @@ impl Sessions {
         let mut merged = Session {
             start,
             end,
-            accumulators: Vec::new(),
+            accumulators: SessionAccumulators::default(),
         };
         // A key's open sessions never touch each other (touching ones merged), so in order of
         // starts they are in order of ends too: the ones `[start, end)` touches are a run. A
@@ -147,7 +204,7 @@ impl Sessions {
         for (n, mut session) in sessions.drain(first..past.max(first)).enumerate() {
             if store.in_backend() && session.accumulators.is_empty() {
                 let window = ((session.end, session.start), key.to_vec());
-                session.accumulators = in_backend.take(store, &window)?.unwrap_or_default();
+                session.accumulators = in_backend.take(store, &window)?.unwrap_or_default().into();
             }
             merged.start = merged.start.min(session.start);
             merged.end = merged.end.max(session.end);
@@ -156,8 +213,9 @@ impl Sessions {
             } else {
                 merged
                     .accumulators
+                    .as_mut_slice()
                     .iter_mut()
-                    .zip(&session.accumulators)
+                    .zip(session.accumulators.as_slice())
                     .for_each(|(a, b)| a.merge(b));
             }
         }
@@ -168,9 +226,10 @@ impl Sessions {
                 }
                 return Ok(false);
             }
-            merged.accumulators = calls.iter().map(Accumulator::new).collect();
+            let new: Vec<Accumulator> = calls.iter().map(Accumulator::new).collect();
+            merged.accumulators = new.into();
         }
-        add_row(&mut merged.accumulators);
+        add_row(merged.accumulators.as_mut_slice());
         if store.in_backend() {
             if merged.accumulators.is_empty() {
                 // No aggregate: nothing to keep in memory until the batch is done.
@@ -195,7 +254,7 @@ impl Sessions {
                     continue;
                 }
                 let window = ((session.end, session.start), key.to_vec());
-                let accumulators = std::mem::take(&mut session.accumulators);
+                let accumulators = session.accumulators.take();
                 self.in_backend.put(&mut self.store, window, accumulators)?;
             }
         }
@@ -264,7 +323,8 @@ impl Sessions {
                         session.accumulators = self
                             .in_backend
                             .take(&mut self.store, &window)?
-                            .unwrap_or_default();
+                            .unwrap_or_default()
+                            .into();
                     }
                     closed.push((
                         Arc::clone(key),
@@ -329,7 +389,7 @@ impl Sessions {
             let session = Session {
                 start,
                 end,
-                accumulators,
+                accumulators: accumulators.into(),
             };
             self.insert(&key, session);
         }
@@ -356,6 +416,23 @@ mod tests {
     }
 
     #[test]
+    fn a_session_of_one_aggregate_keeps_it_in_itself() {
+        // Its bounds and the accumulator: no allocation per session.
+        assert_eq!(size_of::<Session>(), 48);
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut sessions = Sessions::new("sessions");
+        count_row(&mut sessions, &calls, 7, 0);
+        let open = &sessions.open[0][0].accumulators;
+        assert!(matches!(
+            open,
+            SessionAccumulators::One(Accumulator::Count(1))
+        ));
+        let many = SessionAccumulators::from(vec![Accumulator::Count(1), Accumulator::Count(2)]);
+        assert_eq!(many.as_slice().len(), 2);
+        assert!(SessionAccumulators::from(Vec::new()).is_empty());
+    }
+
+    #[test]
     fn a_growing_session_is_looked_at_once_and_closes_at_its_last_end() {
         let mut sessions = Sessions::new("sessions");
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
@@ -377,7 +454,10 @@ mod tests {
         let (closed, _) = sessions.close(1008, usize::MAX).unwrap();
         assert_eq!(closed.len(), 1);
         assert_eq!((closed[0].1, closed[0].2), (0, 1009));
-        assert_eq!(closed[0].3[0].value(&calls[0]), KeyValue::Int(1000));
+        assert_eq!(
+            closed[0].3.as_slice()[0].value(&calls[0]),
+            KeyValue::Int(1000)
+        );
         assert!(sessions.by_end.is_empty() && sessions.ids.is_empty());
     }
 
@@ -408,7 +488,7 @@ mod tests {
         let (closed, _) = restored.close(i64::MAX, usize::MAX).unwrap();
         let counts: Vec<(Timestamp, Timestamp, KeyValue)> = closed
             .iter()
-            .map(|(_, start, end, accs)| (*start, *end, accs[0].value(&calls[0])))
+            .map(|(_, start, end, accs)| (*start, *end, accs.as_slice()[0].value(&calls[0])))
             .collect();
         assert_eq!(
             counts,
@@ -431,7 +511,7 @@ mod tests {
         let (closed, _) = sessions.close(100, usize::MAX).unwrap();
         let closed: Vec<(Timestamp, Timestamp, KeyValue)> = closed
             .iter()
-            .map(|c| (c.1, c.2, c.3[0].value(&calls[0])))
+            .map(|c| (c.1, c.2, c.3.as_slice()[0].value(&calls[0])))
             .collect();
         assert_eq!(
             closed,

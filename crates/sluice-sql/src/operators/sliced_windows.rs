@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use sluice_core::{Timestamp, UserResult};
 
 use super::open_windows::{HashedKey, Window};
@@ -15,15 +16,76 @@ use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
-/// One group of a slice: its key (with its hash) and accumulators.
-struct Group {
-    hash: u64,
-    key: Vec<KeyValue>,
+/// A slice's (or a restored window's) groups, laid out flat: the `i`th group's key is the
+/// `i`th run of `key_width` values of `keys`, its accumulators the `i`th run of `width` of
+/// `accumulators`, and `index` finds a group by its key's hash. A group costs its values and a
+/// few bytes of index, no allocation of its own.
+struct Groups {
+    index: HashTable<u32>,
+    keys: Vec<KeyValue>,
     accumulators: Vec<Accumulator>,
+    len: usize,
+    key_width: usize,
+    width: usize,
 }
 
-/// A slice's (or a restored window's) groups.
-type Groups = HashTable<Group>;
+impl Groups {
+    /// No group yet, room for `groups` of keys of `key_width` values and `width` aggregates.
+    fn with_capacity(groups: usize, key_width: usize, width: usize) -> Self {
+        Groups {
+            index: HashTable::with_capacity(groups),
+            keys: Vec::with_capacity(groups * key_width),
+            accumulators: Vec::with_capacity(groups * width),
+            len: 0,
+            key_width,
+            width,
+        }
+    }
+
+    fn key(&self, group: usize) -> &[KeyValue] {
+        &self.keys[group * self.key_width..][..self.key_width]
+    }
+
+    fn accumulators(&self, group: usize) -> &[Accumulator] {
+        &self.accumulators[group * self.width..][..self.width]
+    }
+
+    /// The accumulators of the group of `key`, a new group with `new` ones if there is none.
+    fn group_of(
+        &mut self,
+        key: HashedKey<'_>,
+        new: impl FnOnce() -> Vec<Accumulator>,
+    ) -> &mut [Accumulator] {
+        let Groups {
+            index,
+            keys,
+            key_width: w,
+            ..
+        } = self;
+        let w = *w;
+        let entry = index.entry(
+            key.hash,
+            |&i| &keys[i as usize * w..][..w] == key.key,
+            |&i| HashedKey::new(&keys[i as usize * w..][..w]).hash,
+        );
+        let group = match entry {
+            Entry::Occupied(found) => *found.get() as usize,
+            Entry::Vacant(slot) => {
+                slot.insert(self.len as u32);
+                self.keys.extend_from_slice(key.key);
+                self.accumulators.extend(new());
+                self.len += 1;
+                self.len - 1
+            }
+        };
+        &mut self.accumulators[group * self.width..][..self.width]
+    }
+
+    /// Every group's key and accumulators.
+    fn iter(&self) -> impl Iterator<Item = (&[KeyValue], &[Accumulator])> {
+        (0..self.len).map(|group| (self.key(group), self.accumulators(group)))
+    }
+}
 
 /// What a fired window holds: its groups' keys and accumulators, in no particular order.
 pub type WindowRows<'a> = (Vec<&'a [KeyValue]>, Vec<&'a [Accumulator]>);
@@ -67,45 +129,35 @@ impl SlicedWindows {
         key: HashedKey<'_>,
         calls: &[AggCall],
         windows: impl FnOnce(&mut Vec<Window>),
-        f: impl FnOnce(&mut Vec<Accumulator>),
+        f: impl FnOnce(&mut [Accumulator]),
     ) -> bool {
-        let groups = match self.slices.entry(slice) {
-            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::btree_map::Entry::Vacant(entry) => {
-                let mut open = Vec::new();
-                windows(&mut open);
-                if open.is_empty() {
-                    return false;
-                }
-                self.pending.extend(open);
-                entry.insert(Groups::new())
-            }
-        };
-        let group = groups
-            .entry(key.hash, |g| g.key == key.key, |g| g.hash)
-            .or_insert_with(|| Group {
-                hash: key.hash,
-                key: key.key.to_vec(),
-                accumulators: calls.iter().map(Accumulator::new).collect(),
-            })
-            .into_mut();
-        f(&mut group.accumulators);
+        let new = || calls.iter().map(Accumulator::new).collect();
+        if let Some(groups) = self.slices.get_mut(&slice) {
+            f(groups.group_of(key, new));
+            return true;
+        }
+        let mut open = Vec::new();
+        windows(&mut open);
+        if open.is_empty() {
+            return false;
+        }
+        self.pending.extend(open);
+        // A stream's slices hold about as many groups as the one before.
+        let expected = self.slices.last_key_value().map_or(0, |(_, g)| g.len);
+        let mut groups = Groups::with_capacity(expected, key.key.len(), self.width);
+        f(groups.group_of(key, new));
+        self.slices.insert(slice, groups);
         true
     }
 
     /// A group of `window` from a checkpoint.
     pub fn restore(&mut self, window: Window, key: Vec<KeyValue>, accumulators: Vec<Accumulator>) {
-        let hash = HashedKey::new(&key).hash;
         self.pending.insert(window);
-        self.restored.entry(window).or_default().insert_unique(
-            hash,
-            Group {
-                hash,
-                key,
-                accumulators,
-            },
-            |g| g.hash,
-        );
+        let width = self.width;
+        self.restored
+            .entry(window)
+            .or_insert_with(|| Groups::with_capacity(0, key.len(), width))
+            .group_of(HashedKey::new(&key), || accumulators);
     }
 
     /// The first window, in order of ends, if it ends at or before `watermark + 1`: calls
@@ -177,40 +229,33 @@ impl SlicedWindows {
                 .collect()
         };
         parts.extend(self.restored.get(&window));
-        let kept = |g: &&Group| !skip(window, &g.key);
+        let kept = |(key, _): &(&[KeyValue], &[Accumulator])| !skip(window, key);
         if let [only] = parts.as_slice() {
-            return only
-                .iter()
-                .filter(kept)
-                .map(|g| (g.key.as_slice(), g.accumulators.as_slice()))
-                .unzip();
+            return only.iter().filter(kept).unzip();
         }
         let scratch = &mut self.scratch;
         scratch.clear();
-        // The first group of each key, whose key and hash the merged group takes.
-        let mut firsts: Vec<&Group> = Vec::new();
+        // Each key once, as its first group has it.
+        let mut keys: Vec<&[KeyValue]> = Vec::new();
         let width = self.width;
-        for group in parts.iter().flat_map(|groups| groups.iter()).filter(kept) {
-            let found = scratch
-                .find(group.hash, |&i| firsts[i as usize].key == group.key)
-                .copied();
-            match found {
+        for (key, accumulators) in parts.iter().flat_map(|groups| groups.iter()).filter(kept) {
+            let hash = HashedKey::new(key).hash;
+            match scratch.find(hash, |&i| keys[i as usize] == key).copied() {
                 Some(i) => {
                     let into = &mut merged[i as usize * width..][..width];
-                    for (a, b) in into.iter_mut().zip(&group.accumulators) {
+                    for (a, b) in into.iter_mut().zip(accumulators) {
                         a.merge(b);
                     }
                 }
                 None => {
-                    scratch.insert_unique(group.hash, firsts.len() as u32, |&i| {
-                        firsts[i as usize].hash
+                    scratch.insert_unique(hash, keys.len() as u32, |&i| {
+                        HashedKey::new(keys[i as usize]).hash
                     });
-                    firsts.push(group);
-                    merged.extend(group.accumulators.iter().cloned());
+                    keys.push(key);
+                    merged.extend(accumulators.iter().cloned());
                 }
             }
         }
-        let keys: Vec<&[KeyValue]> = firsts.iter().map(|g| g.key.as_slice()).collect();
         let merged: &'a Vec<Accumulator> = merged;
         let accumulators = if width == 0 {
             vec![&[][..]; keys.len()]

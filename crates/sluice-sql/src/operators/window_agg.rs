@@ -161,7 +161,7 @@ impl WindowAggOperator {
             };
             // Most keys are a column or two: built in place, no allocation per row.
             let key: SmallVec<[KeyValue; 2]> = row_key(&keys, row);
-            let add_row = |accumulators: &mut Vec<Accumulator>| {
+            let add_row = |accumulators: &mut [Accumulator]| {
                 for (acc, arg) in accumulators.iter_mut().zip(&args) {
                     acc.add(
                         arg.as_ref()
