@@ -171,7 +171,14 @@ impl Accumulator {
             return;
         }
         match self {
-            Accumulator::Collect(values) => values.push(value),
+            Accumulator::Collect(values) => {
+                // Most sessions collect a row or two: grow from one value, not from the four a
+                // vector's first push makes room for.
+                if values.len() == values.capacity() {
+                    values.reserve_exact(values.len().max(1));
+                }
+                values.push(value)
+            }
             Accumulator::Count(n) => *n += 1,
             Accumulator::Sum(sum) => *sum = Some(sum.unwrap_or(Number::zero(ty)).add(&value)),
             Accumulator::Min(best) => offer(best, false, &value),
@@ -296,6 +303,23 @@ mod tests {
         // or a `Vec` in a value would make them 32 and 48 bytes.
         assert_eq!(size_of::<KeyValue>(), 24);
         assert_eq!(size_of::<Accumulator>(), 32);
+    }
+
+    #[test]
+    fn a_collected_list_grows_from_one_value() {
+        let call = AggCall::new(AggKind::Collect, Some((0, SqlType::BigInt))).unwrap();
+        let column = arrow_array::Int64Array::from(vec![7; 5]);
+        let mut collected = Accumulator::new(&call);
+        let capacity = |acc: &Accumulator| match acc {
+            Accumulator::Collect(values) => values.capacity(),
+            _ => unreachable!(),
+        };
+        let mut capacities = Vec::new();
+        for row in 0..5 {
+            collected.add(Some((&column, &SqlType::BigInt)), row);
+            capacities.push(capacity(&collected));
+        }
+        assert_eq!(capacities, [1, 2, 4, 4, 8]);
     }
 
     #[test]
