@@ -51,11 +51,12 @@ impl Groups {
     }
 
     /// The accumulators of the group of `key`, a new group with `new` ones if there is none.
-    fn group_of(
+    fn group_of<New: IntoIterator<Item = Accumulator>>(
         &mut self,
         key: HashedKey<'_>,
-        new: impl FnOnce() -> Vec<Accumulator>,
+        new: impl FnOnce() -> New,
     ) -> &mut [Accumulator] {
+        debug_assert_eq!(key.key.len(), self.key_width, "one key width per operator");
         let Groups {
             index,
             keys,
@@ -131,7 +132,7 @@ impl SlicedWindows {
         windows: impl FnOnce(&mut Vec<Window>),
         f: impl FnOnce(&mut [Accumulator]),
     ) -> bool {
-        let new = || calls.iter().map(Accumulator::new).collect();
+        let new = || calls.iter().map(Accumulator::new);
         if let Some(groups) = self.slices.get_mut(&slice) {
             f(groups.group_of(key, new));
             return true;
@@ -333,6 +334,20 @@ mod tests {
         assert!(windows.slices.is_empty() && windows.pending.is_empty());
         // A slice whose windows all fired is late.
         assert!(!count(&mut windows, (10, 5), 1, &[]));
+    }
+
+    #[test]
+    fn a_new_slice_has_room_for_as_many_groups_as_the_one_before() {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut windows = SlicedWindows::new(&calls, true);
+        for key in 0..100 {
+            assert!(count(&mut windows, (10, 0), key, &[(10, 0)]));
+        }
+        assert!(count(&mut windows, (20, 10), 0, &[(20, 10)]));
+        let next = &windows.slices[&(20, 10)];
+        assert_eq!(next.len, 1);
+        assert!(next.accumulators.capacity() >= 100 && next.index.capacity() >= 100);
+        assert!(next.keys.capacity() >= 100);
     }
 
     #[test]
