@@ -47,6 +47,14 @@ pub enum SessionAccumulators {
 }
 
 impl SessionAccumulators {
+    /// The empty accumulators of `calls`.
+    fn new(calls: &[AggCall]) -> Self {
+        match calls {
+            [one] => SessionAccumulators::One(Accumulator::new(one)),
+            _ => SessionAccumulators::Many(calls.iter().map(Accumulator::new).collect()),
+        }
+    }
+
     /// The accumulators in order.
     pub fn as_slice(&self) -> &[Accumulator] {
         match self {
@@ -226,8 +234,7 @@ impl Sessions {
                 }
                 return Ok(false);
             }
-            let new: Vec<Accumulator> = calls.iter().map(Accumulator::new).collect();
-            merged.accumulators = new.into();
+            merged.accumulators = SessionAccumulators::new(calls);
         }
         add_row(merged.accumulators.as_mut_slice());
         if store.in_backend() {

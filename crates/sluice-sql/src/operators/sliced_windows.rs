@@ -24,7 +24,6 @@ struct Groups {
     index: HashTable<u32>,
     keys: Vec<KeyValue>,
     accumulators: Vec<Accumulator>,
-    len: usize,
     key_width: usize,
     width: usize,
 }
@@ -36,7 +35,6 @@ impl Groups {
             index: HashTable::with_capacity(groups),
             keys: Vec::with_capacity(groups * key_width),
             accumulators: Vec::with_capacity(groups * width),
-            len: 0,
             key_width,
             width,
         }
@@ -64,6 +62,8 @@ impl Groups {
             ..
         } = self;
         let w = *w;
+        // A new group is numbered after those before it.
+        let next = index.len();
         let entry = index.entry(
             key.hash,
             |&i| &keys[i as usize * w..][..w] == key.key,
@@ -72,19 +72,23 @@ impl Groups {
         let group = match entry {
             Entry::Occupied(found) => *found.get() as usize,
             Entry::Vacant(slot) => {
-                slot.insert(self.len as u32);
+                slot.insert(next as u32);
                 self.keys.extend_from_slice(key.key);
                 self.accumulators.extend(new());
-                self.len += 1;
-                self.len - 1
+                next
             }
         };
         &mut self.accumulators[group * self.width..][..self.width]
     }
 
+    /// How many groups there are.
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
     /// Every group's key and accumulators.
     fn iter(&self) -> impl Iterator<Item = (&[KeyValue], &[Accumulator])> {
-        (0..self.len).map(|group| (self.key(group), self.accumulators(group)))
+        (0..self.len()).map(|group| (self.key(group), self.accumulators(group)))
     }
 }
 
@@ -144,7 +148,7 @@ impl SlicedWindows {
         }
         self.pending.extend(open);
         // A stream's slices hold about as many groups as the one before.
-        let expected = self.slices.last_key_value().map_or(0, |(_, g)| g.len);
+        let expected = self.slices.last_key_value().map_or(0, |(_, g)| g.len());
         let mut groups = Groups::with_capacity(expected, key.key.len(), self.width);
         f(groups.group_of(key, new));
         self.slices.insert(slice, groups);
@@ -345,7 +349,7 @@ mod tests {
         }
         assert!(count(&mut windows, (20, 10), 0, &[(20, 10)]));
         let next = &windows.slices[&(20, 10)];
-        assert_eq!(next.len, 1);
+        assert_eq!(next.len(), 1);
         assert!(next.accumulators.capacity() >= 100 && next.index.capacity() >= 100);
         assert!(next.keys.capacity() >= 100);
     }
