@@ -12,6 +12,7 @@ pub mod key_split;
 pub mod keyed_state;
 pub mod open_windows;
 pub mod session_rows;
+pub mod session_states;
 pub mod sessions;
 pub mod shared_exprs;
 pub mod sliced_windows;

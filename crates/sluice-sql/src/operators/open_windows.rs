@@ -194,16 +194,19 @@ pub fn snapshot_windows<'a>(
     name: &str,
     snapshot: &mut OperatorSnapshot,
     key_group: impl Fn(&[KeyValue]) -> usize,
-    entries: impl Iterator<Item = (Window, &'a [KeyValue], &'a [Accumulator])>,
+    entries: impl Iterator<Item = (Window, &'a [KeyValue], impl AsRef<[Accumulator]>)>,
 ) -> UserResult {
     if store.in_backend() {
         return store.snapshot(snapshot);
     }
     for (window, key, accumulators) in entries {
         let entry = encode(name, &(window, key))?;
-        snapshot
-            .keyed
-            .push(key_group(key), name, entry, encode(name, accumulators)?);
+        snapshot.keyed.push(
+            key_group(key),
+            name,
+            entry,
+            encode(name, accumulators.as_ref())?,
+        );
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! The open session windows of a window aggregation: per key, its sessions in order of start,
-//! each with its accumulators; a row's window `[ts, ts + gap)` merges with every session it
+//! each its bounds and a word for its accumulators ([`SessionStates`]: a lone `COUNT` is the
+//! word itself, other aggregates a slot); a row's window `[ts, ts + gap)` merges with every session it
 //! touches (Flink's `TimeWindow.intersects`). A time-ordered index of session ends finds the
 //! sessions a watermark closes without scanning every key, and a key without open sessions
 //! is forgotten, so memory follows the open sessions, not every key ever seen.
 //!
-//! With the `hashmap` state backend the accumulators are values in memory; with any other
+//! With the `hashmap` state backend the accumulators are in memory; with any other
 //! (RocksDB) they are encoded in it under `((end, start), key)`, as open windows are, and
 //! memory holds each key's session bounds only — but for the sessions a batch of rows touched,
 //! whose accumulators stay in memory until the batch is done ([`Sessions::flush`]): a session
@@ -21,84 +22,20 @@ use sluice_state::OperatorSnapshot;
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
 use super::open_windows::{decode_window_entry, snapshot_windows};
+use super::session_states::{IN_BACKEND, SessionAccumulators, SessionStates};
 use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
 
-/// One open session of a key.
-#[derive(Debug, Clone)]
-pub struct Session {
+/// One open session of a key: its bounds and a word of [`SessionStates`] for its accumulators.
+#[derive(Debug, Clone, Copy)]
+struct Session {
     /// Its first row's time.
-    pub start: Timestamp,
+    start: Timestamp,
     /// Its last row's time plus the gap.
-    pub end: Timestamp,
-    /// Its aggregates (none in memory when they are kept in a state backend).
-    pub accumulators: SessionAccumulators,
-}
-
-/// A session's accumulators: one is kept in the session itself (most session queries
-/// aggregate once; a million open sessions then cost no allocation each), more in a slice.
-#[derive(Debug, Clone)]
-pub enum SessionAccumulators {
-    /// The one aggregate.
-    One(Accumulator),
-    /// Any other number of them.
-    Many(Box<[Accumulator]>),
-}
-
-impl SessionAccumulators {
-    /// The empty accumulators of `calls`.
-    fn new(calls: &[AggCall]) -> Self {
-        match calls {
-            [one] => SessionAccumulators::One(Accumulator::new(one)),
-            _ => SessionAccumulators::Many(calls.iter().map(Accumulator::new).collect()),
-        }
-    }
-
-    /// The accumulators in order.
-    pub fn as_slice(&self) -> &[Accumulator] {
-        match self {
-            SessionAccumulators::One(one) => std::slice::from_ref(one),
-            SessionAccumulators::Many(many) => many,
-        }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [Accumulator] {
-        match self {
-            SessionAccumulators::One(one) => std::slice::from_mut(one),
-            SessionAccumulators::Many(many) => many,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.as_slice().is_empty()
-    }
-
-    /// Takes the accumulators out, leaving none.
-    fn take(&mut self) -> Vec<Accumulator> {
-        match std::mem::take(self) {
-            SessionAccumulators::One(one) => vec![one],
-            SessionAccumulators::Many(many) => many.into_vec(),
-        }
-    }
-}
-
-impl Default for SessionAccumulators {
-    fn default() -> Self {
-        SessionAccumulators::Many(Box::default())
-    }
-}
-
-impl From<Vec<Accumulator>> for SessionAccumulators {
-    fn from(mut accumulators: Vec<Accumulator>) -> Self {
-        match (accumulators.pop(), accumulators.is_empty()) {
-            (Some(one), true) => SessionAccumulators::One(one),
-            (last, _) => {
-                accumulators.extend(last);
-                SessionAccumulators::Many(accumulators.into_boxed_slice())
-            }
-        }
-    }
+    end: Timestamp,
+    /// Its accumulators' word.
+    state: u64,
 }
 
 /// A closed session: its key (shared by the key's sessions), window and aggregates.
@@ -119,6 +56,8 @@ pub struct Sessions {
     /// The end each key is under in `by_end` (`Timestamp::MAX`: none); entries elsewhere are
     /// stale.
     registered: Vec<Timestamp>,
+    /// The open sessions' accumulators in memory.
+    states: SessionStates,
     /// The accumulators, when they are kept in a state backend.
     in_backend: KeyedValues<WindowKey, Vec<Accumulator>>,
     /// With a state backend: keys whose sessions may hold their accumulators in memory (a
@@ -128,9 +67,10 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// No open session; `name` is the state's name in checkpoints.
-    pub fn new(name: &'static str) -> Self {
+    /// No open session of `calls`; `name` is the state's name in checkpoints.
+    pub fn new(name: &'static str, calls: &[AggCall]) -> Self {
         Sessions {
+            states: SessionStates::new(calls, false),
             name,
             ids: FxHashMap::default(),
             keys: Vec::new(),
@@ -145,8 +85,15 @@ impl Sessions {
     }
 
     /// Takes the job's state backend for the operator instance of `ctx`.
-    pub fn open(&mut self, ctx: &OperatorContext) -> UserResult {
-        self.store.open(ctx, &mut [&mut self.in_backend])
+    pub fn open(&mut self, ctx: &OperatorContext, calls: &[AggCall]) -> UserResult {
+        self.store.open(ctx, &mut [&mut self.in_backend])?;
+        self.states = SessionStates::new(calls, self.store.in_backend());
+        Ok(())
+    }
+
+    /// Whether a session's word says its accumulators are in the state backend.
+    fn in_backend(&self, state: u64) -> bool {
+        self.store.in_backend() && state == IN_BACKEND
     }
 
     fn id(&mut self, key: &[KeyValue]) -> u32 {
@@ -182,19 +129,8 @@ impl Sessions {
         add_row: impl FnOnce(&mut [Accumulator]),
     ) -> UserResult<bool> {
         let id = self.id(key);
-        let Sessions {
-            open,
-            in_backend,
-            unflushed,
-            store,
-            ..
-        } = self;
-        let sessions = &mut open[id as usize];
-        let mut merged = Session {
-            start,
-            end,
-            accumulators: SessionAccumulators::default(),
-        };
+        let sessions = &mut self.open[id as usize];
+        let (mut merged_start, mut merged_end) = (start, end);
         // A key's open sessions never touch each other (touching ones merged), so in order of
         // starts they are in order of ends too: the ones `[start, end)` touches are a run. A
         // row in order lies after the last one: looked at first, before a binary search
@@ -208,47 +144,60 @@ impl Sessions {
             Some(last) if last.start > end => sessions.partition_point(|s| s.start <= end),
             _ => sessions.len(),
         };
-        let touched = first < past;
-        for (n, mut session) in sessions.drain(first..past.max(first)).enumerate() {
-            if store.in_backend() && session.accumulators.is_empty() {
+        let touched = first..past.max(first);
+        let mut merged: Option<u64> = None;
+        for i in touched.clone() {
+            let session = self.open[id as usize][i];
+            let state = if self.in_backend(session.state) {
                 let window = ((session.end, session.start), key.to_vec());
-                session.accumulators = in_backend.take(store, &window)?.unwrap_or_default().into();
-            }
-            merged.start = merged.start.min(session.start);
-            merged.end = merged.end.max(session.end);
-            if n == 0 {
-                merged.accumulators = session.accumulators;
+                let stored = self.in_backend.take(&mut self.store, &window)?;
+                self.states.put(stored.unwrap_or_default().into())?
             } else {
-                merged
-                    .accumulators
-                    .as_mut_slice()
-                    .iter_mut()
-                    .zip(session.accumulators.as_slice())
-                    .for_each(|(a, b)| a.merge(b));
+                session.state
+            };
+            merged_start = merged_start.min(session.start);
+            merged_end = merged_end.max(session.end);
+            match merged.as_mut() {
+                None => merged = Some(state),
+                Some(into) => self.states.merge(into, state),
             }
         }
-        if !touched {
-            if is_fired(merged.end) {
-                if sessions.is_empty() {
+        self.open[id as usize].drain(touched);
+        let mut state = match merged {
+            Some(state) => state,
+            None if is_fired(merged_end) => {
+                if self.open[id as usize].is_empty() {
                     self.forget(id);
                 }
                 return Ok(false);
             }
-            merged.accumulators = SessionAccumulators::new(calls);
-        }
-        add_row(merged.accumulators.as_mut_slice());
-        if store.in_backend() {
-            if merged.accumulators.is_empty() {
+            None => self.states.new_session(calls),
+        };
+        self.states.update(&mut state, add_row);
+        if self.store.in_backend() {
+            if self.states.is_empty(state) {
                 // No aggregate: nothing to keep in memory until the batch is done.
-                let window = ((merged.end, merged.start), key.to_vec());
-                in_backend.put(store, window, Vec::new())?;
+                let window = ((merged_end, merged_start), key.to_vec());
+                let accumulators = self.states.take(state).into_vec();
+                self.in_backend.put(&mut self.store, window, accumulators)?;
+                state = IN_BACKEND;
             } else {
-                unflushed.push(id);
+                self.unflushed.push(id);
             }
         }
-        let end = merged.end;
+        let merged = Session {
+            start: merged_start,
+            end: merged_end,
+            state,
+        };
+        let sessions = &mut self.open[id as usize];
+        // Every key's sessions grow alike while a watermark is awaited: by half, not double,
+        // so at most a third of the room they take is empty.
+        if sessions.len() == sessions.capacity() {
+            sessions.reserve_exact((sessions.len() / 2).max(4));
+        }
         sessions.insert(first, merged);
-        self.look_at(id, end);
+        self.look_at(id, merged_end);
         Ok(true)
     }
 
@@ -257,11 +206,12 @@ impl Sessions {
         for id in self.unflushed.drain(..) {
             let key = &self.keys[id as usize];
             for session in &mut self.open[id as usize] {
-                if session.accumulators.is_empty() {
+                if session.state == IN_BACKEND {
                     continue;
                 }
                 let window = ((session.end, session.start), key.to_vec());
-                let accumulators = session.accumulators.take();
+                let accumulators = self.states.take(session.state).into_vec();
+                session.state = IN_BACKEND;
                 self.in_backend.put(&mut self.store, window, accumulators)?;
             }
         }
@@ -318,27 +268,28 @@ impl Sessions {
                     continue;
                 }
                 self.registered[id as usize] = Timestamp::MAX;
-                let sessions = &mut self.open[id as usize];
+                let Sessions {
+                    open,
+                    keys,
+                    states,
+                    in_backend,
+                    store,
+                    ..
+                } = self;
+                let sessions = &mut open[id as usize];
                 let before = sessions.len();
-                let key = &self.keys[id as usize];
+                let key = &keys[id as usize];
                 // In order of start, the sessions are in order of end too: those that end by
                 // the watermark come first.
                 let fired = sessions.partition_point(|s| window_fired(s.end, watermark));
-                for mut session in sessions.drain(..fired) {
-                    if self.store.in_backend() && session.accumulators.is_empty() {
+                for session in sessions.drain(..fired) {
+                    let accumulators = if store.in_backend() && session.state == IN_BACKEND {
                         let window = ((session.end, session.start), key.to_vec());
-                        session.accumulators = self
-                            .in_backend
-                            .take(&mut self.store, &window)?
-                            .unwrap_or_default()
-                            .into();
-                    }
-                    closed.push((
-                        Arc::clone(key),
-                        session.start,
-                        session.end,
-                        session.accumulators,
-                    ));
+                        in_backend.take(store, &window)?.unwrap_or_default().into()
+                    } else {
+                        states.take(session.state)
+                    };
+                    closed.push((Arc::clone(key), session.start, session.end, accumulators));
                 }
                 match sessions.iter().map(|s| s.end).min() {
                     Some(next) => self.look_at(id, next),
@@ -358,6 +309,7 @@ impl Sessions {
         key_group: impl Fn(&[KeyValue]) -> usize,
     ) -> UserResult {
         self.flush()?;
+        let states = &self.states;
         let entries = self
             .keys
             .iter()
@@ -365,7 +317,7 @@ impl Sessions {
             .flat_map(|(key, sessions)| {
                 sessions
                     .iter()
-                    .map(|s| ((s.end, s.start), &**key, s.accumulators.as_slice()))
+                    .map(|s| ((s.end, s.start), &**key, states.snapshotted(s.state)))
             });
         snapshot_windows(&self.store, self.name, snapshot, key_group, entries)
     }
@@ -393,12 +345,12 @@ impl Sessions {
             }
         }
         for (((end, start), key), accumulators) in sessions {
-            let session = Session {
-                start,
-                end,
-                accumulators: accumulators.into(),
+            let state = if self.store.in_backend() {
+                IN_BACKEND
+            } else {
+                self.states.put(accumulators.into())?
             };
-            self.insert(&key, session);
+            self.insert(&key, Session { start, end, state });
         }
         Ok(())
     }
@@ -423,26 +375,32 @@ mod tests {
     }
 
     #[test]
-    fn a_session_of_one_aggregate_keeps_it_in_itself() {
-        // Its bounds and the accumulator: no allocation per session.
-        assert_eq!(size_of::<Session>(), 48);
+    fn a_session_of_one_count_is_its_bounds_and_the_count() {
+        assert_eq!(size_of::<Session>(), 24);
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
-        let mut sessions = Sessions::new("sessions");
+        let mut sessions = Sessions::new("sessions", &calls);
         count_row(&mut sessions, &calls, 7, 0);
-        let open = &sessions.open[0][0].accumulators;
-        assert!(matches!(
-            open,
-            SessionAccumulators::One(Accumulator::Count(1))
-        ));
-        let many = SessionAccumulators::from(vec![Accumulator::Count(1), Accumulator::Count(2)]);
-        assert_eq!(many.as_slice().len(), 2);
-        assert!(SessionAccumulators::from(Vec::new()).is_empty());
+        count_row(&mut sessions, &calls, 7, 5);
+        assert_eq!(sessions.open[0][0].state, 2);
+    }
+
+    #[test]
+    fn a_keys_sessions_grow_by_half() {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut sessions = Sessions::new("sessions", &calls);
+        let mut capacities = Vec::new();
+        for n in 0..30 {
+            count_row(&mut sessions, &calls, 7, n * 100);
+            capacities.push(sessions.open[0].capacity());
+        }
+        capacities.dedup();
+        assert_eq!(capacities, [4, 8, 12, 18, 27, 40]);
     }
 
     #[test]
     fn a_growing_session_is_looked_at_once_and_closes_at_its_last_end() {
-        let mut sessions = Sessions::new("sessions");
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut sessions = Sessions::new("sessions", &calls);
         let other = [KeyValue::Int(8)];
         for t in 0..1000 {
             count_row(&mut sessions, &calls, 7, t);
@@ -474,8 +432,8 @@ mod tests {
         let count =
             |sessions: &mut Sessions, key: i64, t: Timestamp| count_row(sessions, &calls, key, t);
         let context = crate::operators::keyed_state::tests::context(true, 0, 1);
-        let mut sessions = Sessions::new("sessions");
-        sessions.open(&context).unwrap();
+        let mut sessions = Sessions::new("sessions", &calls);
+        sessions.open(&context, &calls).unwrap();
         for t in 0..5 {
             count(&mut sessions, 7, t);
         }
@@ -489,8 +447,8 @@ mod tests {
         count(&mut sessions, 8, 100);
         let mut snapshot = OperatorSnapshot::default();
         sessions.snapshot(&mut snapshot, |key| key.len()).unwrap();
-        let mut restored = Sessions::new("sessions");
-        restored.open(&context).unwrap();
+        let mut restored = Sessions::new("sessions", &calls);
+        restored.open(&context, &calls).unwrap();
         restored.restore(&snapshot).unwrap();
         let (closed, _) = restored.close(i64::MAX, usize::MAX).unwrap();
         let counts: Vec<(Timestamp, Timestamp, KeyValue)> = closed
@@ -505,8 +463,8 @@ mod tests {
 
     #[test]
     fn a_row_between_two_sessions_merges_them_and_only_them() {
-        let mut sessions = Sessions::new("sessions");
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut sessions = Sessions::new("sessions", &calls);
         let key = [KeyValue::Int(1)];
         for t in [0, 20, 50] {
             let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |a| a[0].add(None, 0));
@@ -528,8 +486,8 @@ mod tests {
 
     #[test]
     fn sessions_close_in_parts_each_through_a_time() {
-        let mut sessions = Sessions::new("sessions");
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut sessions = Sessions::new("sessions", &calls);
         for key in 0..5 {
             let t = key * 100;
             let added = sessions.add(
@@ -552,8 +510,8 @@ mod tests {
 
     #[test]
     fn keys_without_open_sessions_are_forgotten() {
-        let mut sessions = Sessions::new("sessions");
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut sessions = Sessions::new("sessions", &calls);
         for round in 0..100 {
             let key = vec![KeyValue::Int(round)];
             let t = round * 100;

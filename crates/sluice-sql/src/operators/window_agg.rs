@@ -113,10 +113,11 @@ impl WindowAggOperator {
             &spec.aggregates,
             spec.kind.one_slice_per_window(),
         );
+        let sessions = Sessions::new(STATES[0], &spec.aggregates);
         WindowAggOperator {
             spec,
             windows,
-            sessions: Sessions::new(STATES[0]),
+            sessions,
             progress: Progress {
                 watermark: Timestamp::MIN,
                 max_parallelism: sluice_core::DEFAULT_MAX_PARALLELISM,
@@ -315,7 +316,7 @@ impl StreamOperator<RoutedBatch, RowBatch> for WindowAggOperator {
         self.progress.max_parallelism = ctx.max_parallelism;
         self.key_groups = ctx.key_groups();
         if self.is_session() {
-            self.sessions.open(ctx)
+            self.sessions.open(ctx, &self.spec.aggregates)
         } else {
             self.windows.open(ctx)
         }
