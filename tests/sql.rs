@@ -185,6 +185,14 @@ fn session_window_aggregates_match_flink() {
     check("session");
 }
 
+/// Rows past the watermark are dropped where Flink drops them: its watermark goes out right
+/// after a row that moves it more than 200 ms, so which rows are late follows from the input.
+#[test]
+fn late_rows_are_dropped_as_flink_drops_them() {
+    check("late_tumble");
+    check("late_session");
+}
+
 /// The SESSION window table function with no aggregation: each row with its whole session's
 /// bounds, once the session closes; its sessions keep only the columns a query names (not
 /// `channel` and `url`).

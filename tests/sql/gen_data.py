@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the SQL tests' input tables (deterministic): bids.csv, a Nexmark-like bid stream;
 bids.json, the same bids in Flink's json format; products.debezium.json, a changelog of
-products in the debezium-json format.
+products in the debezium-json format; late_bids.csv, bids some of which come late.
 
 Columns: auction BIGINT, bidder BIGINT, price DECIMAL(10, 2), channel STRING, url STRING,
 ts TIMESTAMP(3). Times advance by 0-900 ms per row and rows arrive up to 2 s out of order
@@ -46,6 +46,7 @@ def main(out_dir):
         for obj in objects:
             f.write(json.dumps(obj, separators=(",", ":")) + "\n")
     write_changes(f"{out_dir}/products.debezium.json")
+    write_late_bids(f"{out_dir}/late_bids.csv")
 
 
 def rng_channel_plain(channel):
@@ -79,6 +80,26 @@ def write_changes(path):
                                  "ts_ms": 1704067200000 + step}, separators=(",", ":")))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+def write_late_bids(path):
+    """Bids of which about one in eight comes 4-8 s after its time: past the tables' 3-second
+    watermark delay, so whether it counts depends on where the watermarks fall among the rows
+    (Flink's WatermarkAssigner emits one after every row that moves it more than 200 ms)."""
+    rng = random.Random(20261206)
+    start = datetime(2024, 1, 1, 0, 0, 0)
+    t = 0
+    with open(path, "w") as f:
+        for i in range(600):
+            t += rng.randint(0, 600)
+            shown = max(0, t - rng.randint(4000, 8000)) if rng.random() < 0.125 else t
+            ts = start + timedelta(milliseconds=shown)
+            auction = 1000 + rng.randint(0, 5)
+            bidder = 2000 + rng.randint(0, 50)
+            price = rng.randint(1, 10000)
+            f.write(f"{auction},{bidder},{price // 100}.{price % 100:02d},web,"
+                    f"https://sluice.example/a/{auction},"
+                    f"{ts:%Y-%m-%d %H:%M:%S}.{ts.microsecond // 1000:03d}\n")
+
 
 if __name__ == "__main__":
     main(sys.argv[1])

@@ -15,6 +15,7 @@ pub mod session_rows;
 pub mod session_states;
 pub mod sessions;
 pub mod shared_exprs;
+mod slice_groups;
 pub mod sliced_windows;
 pub mod watermarks;
 pub mod window_agg;

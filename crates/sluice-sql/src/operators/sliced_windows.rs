@@ -8,89 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 use sluice_core::{Timestamp, UserResult};
 
 use super::open_windows::{HashedKey, Window};
+use super::slice_groups::Groups;
 use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
-
-/// A slice's (or a restored window's) groups, laid out flat: the `i`th group's key is the
-/// `i`th run of `key_width` values of `keys`, its accumulators the `i`th run of `width` of
-/// `accumulators`, and `index` finds a group by its key's hash. A group costs its values and a
-/// few bytes of index, no allocation of its own.
-struct Groups {
-    index: HashTable<u32>,
-    keys: Vec<KeyValue>,
-    accumulators: Vec<Accumulator>,
-    key_width: usize,
-    width: usize,
-}
-
-impl Groups {
-    /// No group yet, room for `groups` of keys of `key_width` values and `width` aggregates.
-    fn with_capacity(groups: usize, key_width: usize, width: usize) -> Self {
-        Groups {
-            index: HashTable::with_capacity(groups),
-            keys: Vec::with_capacity(groups * key_width),
-            accumulators: Vec::with_capacity(groups * width),
-            key_width,
-            width,
-        }
-    }
-
-    fn key(&self, group: usize) -> &[KeyValue] {
-        &self.keys[group * self.key_width..][..self.key_width]
-    }
-
-    fn accumulators(&self, group: usize) -> &[Accumulator] {
-        &self.accumulators[group * self.width..][..self.width]
-    }
-
-    /// The accumulators of the group of `key`, a new group with `new` ones if there is none.
-    fn group_of<New: IntoIterator<Item = Accumulator>>(
-        &mut self,
-        key: HashedKey<'_>,
-        new: impl FnOnce() -> New,
-    ) -> &mut [Accumulator] {
-        debug_assert_eq!(key.key.len(), self.key_width, "one key width per operator");
-        let Groups {
-            index,
-            keys,
-            key_width: w,
-            ..
-        } = self;
-        let w = *w;
-        // A new group is numbered after those before it.
-        let next = index.len();
-        let entry = index.entry(
-            key.hash,
-            |&i| &keys[i as usize * w..][..w] == key.key,
-            |&i| HashedKey::new(&keys[i as usize * w..][..w]).hash,
-        );
-        let group = match entry {
-            Entry::Occupied(found) => *found.get() as usize,
-            Entry::Vacant(slot) => {
-                slot.insert(next as u32);
-                self.keys.extend_from_slice(key.key);
-                self.accumulators.extend(new());
-                next
-            }
-        };
-        &mut self.accumulators[group * self.width..][..self.width]
-    }
-
-    /// How many groups there are.
-    fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Every group's key and accumulators.
-    fn iter(&self) -> impl Iterator<Item = (&[KeyValue], &[Accumulator])> {
-        (0..self.len()).map(|group| (self.key(group), self.accumulators(group)))
-    }
-}
 
 /// What a fired window holds: its groups' keys and accumulators, in no particular order.
 pub type WindowRows<'a> = (Vec<&'a [KeyValue]>, Vec<&'a [Accumulator]>);
@@ -106,10 +30,12 @@ pub struct SlicedWindows {
     /// Whether each window is exactly one slice (tumbling windows, a window aggregation's
     /// windows, hops as long as their slide): its groups are the slice's, not merged.
     one_slice_per_window: bool,
-    /// The number of aggregates.
-    width: usize,
+    /// The aggregates.
+    calls: Vec<AggCall>,
     /// Reused by each merge: indexes of merged groups by key hash.
     scratch: HashTable<u32>,
+    /// Reused by each row: the accumulators of its group.
+    updating: Vec<Accumulator>,
 }
 
 impl SlicedWindows {
@@ -120,8 +46,9 @@ impl SlicedWindows {
             pending: BTreeSet::new(),
             restored: BTreeMap::new(),
             one_slice_per_window,
-            width: calls.len(),
+            calls: calls.to_vec(),
             scratch: HashTable::new(),
+            updating: Vec::new(),
         }
     }
 
@@ -136,9 +63,9 @@ impl SlicedWindows {
         windows: impl FnOnce(&mut Vec<Window>),
         f: impl FnOnce(&mut [Accumulator]),
     ) -> bool {
-        let new = || calls.iter().map(Accumulator::new);
         if let Some(groups) = self.slices.get_mut(&slice) {
-            f(groups.group_of(key, new));
+            let group = groups.group_of(key, calls);
+            groups.update(group, &mut self.updating, f);
             return true;
         }
         let mut open = Vec::new();
@@ -149,8 +76,9 @@ impl SlicedWindows {
         self.pending.extend(open);
         // A stream's slices hold about as many groups as the one before.
         let expected = self.slices.last_key_value().map_or(0, |(_, g)| g.len());
-        let mut groups = Groups::with_capacity(expected, key.key.len(), self.width);
-        f(groups.group_of(key, new));
+        let mut groups = Groups::with_capacity(expected, key.key, calls);
+        let group = groups.group_of(key, calls);
+        groups.update(group, &mut self.updating, f);
         self.slices.insert(slice, groups);
         true
     }
@@ -158,11 +86,13 @@ impl SlicedWindows {
     /// A group of `window` from a checkpoint.
     pub fn restore(&mut self, window: Window, key: Vec<KeyValue>, accumulators: Vec<Accumulator>) {
         self.pending.insert(window);
-        let width = self.width;
-        self.restored
+        let calls = &self.calls;
+        let groups = self
+            .restored
             .entry(window)
-            .or_insert_with(|| Groups::with_capacity(0, key.len(), width))
-            .group_of(HashedKey::new(&key), || accumulators);
+            .or_insert_with(|| Groups::with_capacity(0, &key, calls));
+        let group = groups.group_of(HashedKey::new(&key), calls);
+        groups.set(group, accumulators);
     }
 
     /// The first window, in order of ends, if it ends at or before `watermark + 1`: calls
@@ -181,8 +111,8 @@ impl SlicedWindows {
             return Ok(false);
         }
         self.pending.pop_first();
-        let mut merged = Vec::new();
-        let rows = self.rows_of(window, &skip, &mut merged);
+        let (mut keys, mut merged) = (Vec::new(), Vec::new());
+        let rows = self.rows_of(window, &skip, &mut keys, &mut merged);
         emit(window, rows)?;
         self.restored.remove(&window);
         if self.one_slice_per_window {
@@ -210,18 +140,19 @@ impl SlicedWindows {
     ) -> UserResult {
         let windows: Vec<Window> = self.pending.iter().copied().collect();
         for window in windows {
-            let mut merged = Vec::new();
-            f(window, self.rows_of(window, &skip, &mut merged))?;
+            let (mut keys, mut merged) = (Vec::new(), Vec::new());
+            f(window, self.rows_of(window, &skip, &mut keys, &mut merged))?;
         }
         Ok(())
     }
 
-    /// The groups of `window`: its one slice's as they are, or its slices' (and restored
-    /// groups') merged into `merged`.
+    /// The groups of `window`, their keys copied into `keys` and accumulators into `merged`:
+    /// its one slice's as they are, or its slices' (and restored groups') merged.
     fn rows_of<'a>(
-        &'a mut self,
+        &mut self,
         (end, start): Window,
         skip: &impl Fn(Window, &[KeyValue]) -> bool,
+        keys: &'a mut Vec<KeyValue>,
         merged: &'a mut Vec<Accumulator>,
     ) -> WindowRows<'a> {
         let window = (end, start);
@@ -234,36 +165,42 @@ impl SlicedWindows {
                 .collect()
         };
         parts.extend(self.restored.get(&window));
-        let kept = |(key, _): &(&[KeyValue], &[Accumulator])| !skip(window, key);
-        if let [only] = parts.as_slice() {
-            return only.iter().filter(kept).unzip();
-        }
+        let merging = parts.len() > 1;
+        let key_width = parts.first().map_or(0, |groups| groups.key_width());
+        let width = self.calls.len();
         let scratch = &mut self.scratch;
         scratch.clear();
-        // Each key once, as its first group has it.
-        let mut keys: Vec<&[KeyValue]> = Vec::new();
-        let width = self.width;
-        for (key, accumulators) in parts.iter().flat_map(|groups| groups.iter()).filter(kept) {
-            let hash = HashedKey::new(key).hash;
-            match scratch.find(hash, |&i| keys[i as usize] == key).copied() {
-                Some(i) => {
-                    let into = &mut merged[i as usize * width..][..width];
-                    for (a, b) in into.iter_mut().zip(accumulators) {
-                        a.merge(b);
+        let mut rows = 0;
+        for groups in parts {
+            for group in 0..groups.len() {
+                let at = keys.len();
+                groups.key_into(group, keys);
+                if skip(window, &keys[at..]) {
+                    keys.truncate(at);
+                    continue;
+                }
+                if merging {
+                    // Each key once, with its groups' accumulators merged.
+                    let key_of = |i: u32| &keys[i as usize * key_width..][..key_width];
+                    let hash = HashedKey::new(&keys[at..]).hash;
+                    if let Some(&i) = scratch.find(hash, |&i| key_of(i) == &keys[at..]) {
+                        keys.truncate(at);
+                        groups.merge_into(group, &mut merged[i as usize * width..][..width]);
+                        continue;
                     }
+                    scratch.insert_unique(hash, rows as u32, |&i| HashedKey::new(key_of(i)).hash);
                 }
-                None => {
-                    scratch.insert_unique(hash, keys.len() as u32, |&i| {
-                        HashedKey::new(keys[i as usize]).hash
-                    });
-                    keys.push(key);
-                    merged.extend(accumulators.iter().cloned());
-                }
+                groups.accumulators_into(group, merged);
+                rows += 1;
             }
         }
-        let merged: &'a Vec<Accumulator> = merged;
+        let keys: Vec<&[KeyValue]> = if key_width == 0 {
+            vec![&[][..]; rows]
+        } else {
+            keys.chunks(key_width).collect()
+        };
         let accumulators = if width == 0 {
-            vec![&[][..]; keys.len()]
+            vec![&[][..]; rows]
         } else {
             merged.chunks(width).collect()
         };
@@ -350,8 +287,77 @@ mod tests {
         assert!(count(&mut windows, (20, 10), 0, &[(20, 10)]));
         let next = &windows.slices[&(20, 10)];
         assert_eq!(next.len(), 1);
-        assert!(next.accumulators.capacity() >= 100 && next.index.capacity() >= 100);
-        assert!(next.keys.capacity() >= 100);
+        // The key column, the counts and the index.
+        assert!(next.capacities().iter().all(|&room| room >= 100));
+    }
+
+    #[test]
+    fn integer_keys_and_counts_are_kept_as_integers_until_another_kind_of_key_comes() {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let mut windows = SlicedWindows::new(&calls, true);
+        let count_key = |windows: &mut SlicedWindows, key: &[KeyValue]| {
+            let of = [(10, 0)];
+            windows.add(
+                (10, 0),
+                HashedKey::new(key),
+                &calls,
+                |into| into.extend(of),
+                |accs| accs[0].add(None, 0),
+            )
+        };
+        for key in [1, 2, 1] {
+            assert!(count_key(
+                &mut windows,
+                &[KeyValue::Int(key), KeyValue::Int(0)]
+            ));
+        }
+        assert_eq!(windows.slices[&(10, 0)].keys_are_ints(), [true, true]);
+        let text = KeyValue::Str("x".into());
+        assert!(count_key(&mut windows, &[text.clone(), KeyValue::Int(0)]));
+        assert!(count_key(
+            &mut windows,
+            &[KeyValue::Int(2), KeyValue::Int(0)]
+        ));
+        let slice = &windows.slices[&(10, 0)];
+        assert_eq!(slice.keys_are_ints(), [false, true]);
+        assert!(
+            slice.has(&[text, KeyValue::Int(0)])
+                && slice.has(&[KeyValue::Int(1), KeyValue::Int(0)])
+        );
+        let mut fired = Vec::new();
+        windows
+            .fire_first(
+                10,
+                |_, _| false,
+                |_, (keys, accs)| {
+                    for (key, acc) in keys.iter().zip(&accs) {
+                        fired.push((key.to_vec(), acc[0].value(&calls[0])));
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap();
+        fired.sort_by_key(|(key, _)| format!("{key:?}"));
+        let counts: Vec<KeyValue> = fired.into_iter().map(|(_, count)| count).collect();
+        assert_eq!(
+            counts,
+            [KeyValue::Int(2), KeyValue::Int(2), KeyValue::Int(1)]
+        );
+    }
+
+    #[test]
+    fn a_groups_stored_key_hashes_as_its_values_do() {
+        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
+        let key = [KeyValue::Int(7), KeyValue::Str("a".into())];
+        // Growing the index rehashes every group from its stored key: a hash unlike the
+        // probe's would lose groups.
+        let mut groups = Groups::with_capacity(0, &key, &calls);
+        for i in 0..1000 {
+            let key = [KeyValue::Int(i), KeyValue::Str("a".into())];
+            groups.group_of(HashedKey::new(&key), &calls);
+        }
+        assert_eq!(groups.group_of(HashedKey::new(&key), &calls), 7);
+        assert_eq!(groups.len(), 1000);
     }
 
     #[test]

@@ -5,7 +5,6 @@ use crate::expr::udf::Functions;
 use sluice_api::prelude::*;
 use sluice_api::sources::{FileLine, SequenceSource, TextFileSource};
 use sluice_runtime::time::processing_time::{Clock, SystemClock};
-use sluice_runtime::time::watermarks::WatermarkStrategy;
 
 use super::select::changelog_kind;
 use super::{PlanContext, Planned, ReferencedNames, with_calc};
@@ -22,7 +21,7 @@ use crate::expr::bind::{Scope, ScopeColumn, bind, cast_to};
 use crate::operators::calc::Calc;
 use crate::operators::decode::{DecodeOperator, LineDecoder};
 use crate::operators::group_agg::ROW_KIND_COLUMN;
-use crate::operators::watermarks::{ExpressionWatermarks, max_timestamp};
+use crate::operators::watermarks::WatermarkAssigner;
 use crate::types::{SqlField, SqlType};
 
 /// Plans reading `table`.
@@ -86,19 +85,17 @@ pub fn scan(ctx: &PlanContext<'_>, table: &TableDef) -> SqlResult<Planned> {
     Ok(Planned::new(stream, scope))
 }
 
-/// `stream` with timestamps (each batch: the highest of column `rowtime`) and watermarks (the
-/// highest value of `expr` seen, emitted periodically).
+/// `stream` with the watermarks of `expr` over its time attribute, column `rowtime`, and
+/// each batch's highest time as its timestamp.
 pub fn with_watermarks(
     stream: DataStream<RowBatch>,
     expr: crate::expr::Expr,
     rowtime: usize,
 ) -> DataStream<RowBatch> {
-    let strategy =
-        WatermarkStrategy::for_generator(move || ExpressionWatermarks::new(expr.clone()))
-            .with_timestamp_assigner(move |batch: &RowBatch, _| {
-                max_timestamp(batch.0.column(rowtime).as_ref()).unwrap_or(i64::MIN)
-            });
-    stream.assign_timestamps_and_watermarks(strategy)
+    let assigner = WatermarkAssigner::new(expr, rowtime);
+    stream.transform("WatermarkAssigner", "WatermarkAssigner", move || {
+        assigner.clone()
+    })
 }
 
 /// The Calc appending a table's computed columns to its physical ones: those named in
