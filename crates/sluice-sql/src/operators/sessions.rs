@@ -38,6 +38,10 @@ struct Session {
     state: u64,
 }
 
+/// How many keys without open sessions are kept at least (with their ids), however few keys
+/// have sessions.
+const IDLE_KEYS_KEPT: usize = 4096;
+
 /// A closed session: its key (shared by the key's sessions), window and aggregates.
 pub type Closed = (Arc<[KeyValue]>, Timestamp, Timestamp, SessionAccumulators);
 
@@ -49,6 +53,10 @@ pub struct Sessions {
     open: Vec<Vec<Session>>,
     /// Ids of forgotten keys, to use again.
     free: Vec<u32>,
+    /// Keys that had no open session when listed (each listed once, as `listed` marks),
+    /// forgotten in bulk when they are many: a key that comes back soon keeps its id.
+    idle: Vec<u32>,
+    listed: Vec<bool>,
     /// Session end → keys to look at then: each key with open sessions is under one end at
     /// or before its earliest session's (a session that grew is found under its old end and
     /// put under its new one then), so a row that extends a session costs no entry.
@@ -76,6 +84,8 @@ impl Sessions {
             keys: Vec::new(),
             open: Vec::new(),
             free: Vec::new(),
+            idle: Vec::new(),
+            listed: Vec::new(),
             by_end: BTreeMap::new(),
             registered: Vec::new(),
             in_backend: KeyedValues::new(name),
@@ -110,6 +120,7 @@ impl Sessions {
                 self.keys.push(Arc::from(key));
                 self.open.push(Vec::new());
                 self.registered.push(Timestamp::MAX);
+                self.listed.push(false);
                 (self.keys.len() - 1) as u32
             }
         };
@@ -167,7 +178,7 @@ impl Sessions {
             Some(state) => state,
             None if is_fired(merged_end) => {
                 if self.open[id as usize].is_empty() {
-                    self.forget(id);
+                    self.rest(id);
                 }
                 return Ok(false);
             }
@@ -224,6 +235,24 @@ impl Sessions {
         if end < *registered {
             *registered = end;
             self.by_end.entry(end).or_default().push(id);
+        }
+    }
+
+    /// Lists the key of `id`, which has no open session, to be forgotten; forgets the listed
+    /// keys still without sessions once there are more of them than [`IDLE_KEYS_KEPT`] and
+    /// than keys with sessions.
+    fn rest(&mut self, id: u32) {
+        if !std::mem::replace(&mut self.listed[id as usize], true) {
+            self.idle.push(id);
+        }
+        if self.idle.len() <= IDLE_KEYS_KEPT.max(self.ids.len() - self.idle.len()) {
+            return;
+        }
+        for id in std::mem::take(&mut self.idle) {
+            self.listed[id as usize] = false;
+            if self.open[id as usize].is_empty() {
+                self.forget(id);
+            }
         }
     }
 
@@ -293,7 +322,7 @@ impl Sessions {
                 }
                 match sessions.iter().map(|s| s.end).min() {
                     Some(next) => self.look_at(id, next),
-                    None if before > 0 => self.forget(id),
+                    None if before > 0 => self.rest(id),
                     None => {}
                 }
             }
@@ -423,7 +452,7 @@ mod tests {
             closed[0].3.as_slice()[0].value(&calls[0]),
             KeyValue::Int(1000)
         );
-        assert!(sessions.by_end.is_empty() && sessions.ids.is_empty());
+        assert!(sessions.by_end.is_empty() && sessions.open.iter().all(Vec::is_empty));
     }
 
     #[test]
@@ -509,24 +538,35 @@ mod tests {
     }
 
     #[test]
-    fn keys_without_open_sessions_are_forgotten() {
+    fn keys_without_open_sessions_are_forgotten_in_bulk() {
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
         let mut sessions = Sessions::new("sessions", &calls);
-        for round in 0..100 {
+        let rounds = 3 * IDLE_KEYS_KEPT as i64;
+        for round in 0..rounds {
             let key = vec![KeyValue::Int(round)];
             let t = round * 100;
             let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |_| {});
             assert!(added.unwrap());
             assert_eq!(sessions.close(t + 9, usize::MAX).unwrap().0.len(), 1);
+            assert!(sessions.ids.len() <= IDLE_KEYS_KEPT + 1, "round {round}");
         }
-        // A late row of a new key leaves nothing behind either.
+        assert!(
+            sessions.keys.len() <= IDLE_KEYS_KEPT + 1,
+            "the ids of forgotten keys are used again"
+        );
+        // A key that comes back while kept keeps its id.
+        let last = [KeyValue::Int(rounds - 1)];
+        let id = sessions.ids[&last[..]];
+        let t = rounds * 100;
+        assert!(
+            sessions
+                .add(&last, (t, t + 10), &calls, |_| false, |_| {})
+                .unwrap()
+        );
+        assert_eq!(sessions.ids[&last[..]], id);
+        // A late row of a new key leaves no open session.
         let late = sessions.add(&[KeyValue::Int(-1)], (0, 10), &calls, |_| true, |_| {});
         assert!(!late.unwrap());
-        assert!(sessions.ids.is_empty());
-        assert_eq!(
-            sessions.keys.len(),
-            1,
-            "one slot, used again by each new key"
-        );
+        assert_eq!(sessions.open.iter().filter(|s| !s.is_empty()).count(), 1);
     }
 }
