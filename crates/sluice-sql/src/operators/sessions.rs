@@ -1,9 +1,10 @@
 //! The open session windows of a window aggregation: per key, its sessions in order of start,
 //! each its bounds and a word for its accumulators ([`SessionStates`]: a lone `COUNT` is the
-//! word itself, other aggregates a slot); a row's window `[ts, ts + gap)` merges with every session it
-//! touches (Flink's `TimeWindow.intersects`). A time-ordered index of session ends finds the
-//! sessions a watermark closes without scanning every key, and a key without open sessions
-//! is forgotten, so memory follows the open sessions, not every key ever seen.
+//! word itself, other aggregates a slot); a row's window `[ts, ts + gap)` merges with every
+//! session it touches (Flink's `TimeWindow.intersects`). A time-ordered index of session ends
+//! finds the sessions a watermark closes without scanning every key, and keys without open
+//! sessions are forgotten in bulk once they outnumber the others, so memory follows the open
+//! sessions, not every key ever seen.
 //!
 //! With the `hashmap` state backend the accumulators are in memory; with any other
 //! (RocksDB) they are encoded in it under `((end, start), key)`, as open windows are, and
