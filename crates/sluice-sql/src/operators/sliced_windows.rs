@@ -52,17 +52,17 @@ impl SlicedWindows {
         }
     }
 
-    /// Calls `f` with the accumulators of `key` in `slice`, new ones for `calls` when the slice
-    /// has no group of the key yet. A slice seen for the first time is in the windows
+    /// Calls `f` with the accumulators of `key` in `slice`, new ones when the slice has no
+    /// group of the key yet. A slice seen for the first time is in the windows
     /// `windows` gives (those not fired yet); with none, the row is late: `false`.
     pub fn add(
         &mut self,
         slice: Window,
         key: HashedKey<'_>,
-        calls: &[AggCall],
         windows: impl FnOnce(&mut Vec<Window>),
         f: impl FnOnce(&mut [Accumulator]),
     ) -> bool {
+        let calls = &self.calls;
         if let Some(groups) = self.slices.get_mut(&slice) {
             let group = groups.group_of(key, calls);
             groups.update(group, &mut self.updating, f);
@@ -147,7 +147,7 @@ impl SlicedWindows {
     }
 
     /// The groups of `window`, their keys copied into `keys` and accumulators into `merged`:
-    /// its one slice's as they are, or its slices' (and restored groups') merged.
+    /// its one slice's, or its slices' (and restored groups') merged by key.
     fn rows_of<'a>(
         &mut self,
         (end, start): Window,
@@ -214,12 +214,10 @@ mod tests {
     use crate::aggregate::AggKind;
 
     fn count(windows: &mut SlicedWindows, slice: Window, key: i64, of: &[Window]) -> bool {
-        let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
         let key = [KeyValue::Int(key)];
         windows.add(
             slice,
             HashedKey::new(&key),
-            &calls,
             |into| into.extend_from_slice(of),
             |accs| accs[0].add(None, 0),
         )
@@ -300,7 +298,6 @@ mod tests {
             windows.add(
                 (10, 0),
                 HashedKey::new(key),
-                &calls,
                 |into| into.extend(of),
                 |accs| accs[0].add(None, 0),
             )

@@ -10,10 +10,9 @@
 //! close) — then the batch is cut before that row and the watermark goes between the parts,
 //! where Flink has it between the rows — or until [`ROWS_PER_WATERMARK`] rows have passed
 //! since the last one, or the next interval of processing time (with no interval, the end of
-//! the batch). The results are Flink's; an
-//! ordered stream's batches stay whole, and operators downstream see a watermark every few
-//! thousand rows, not every few (Flink's every 200 ms of event time is every 20 rows of a
-//! stream of a hundred rows a second).
+//! the batch). The results are Flink's; an ordered stream's batches stay whole, and operators
+//! downstream see a watermark every few thousand rows, not every few (Flink's every 200 ms of
+//! event time is every 20 rows of a stream of a hundred rows a second).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;

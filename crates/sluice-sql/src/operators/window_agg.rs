@@ -186,13 +186,7 @@ impl WindowAggOperator {
                     }
                     into.retain(|(end, _)| !window_fired(*end, watermark));
                 };
-                if !slices.add(
-                    slice,
-                    HashedKey::new(&key),
-                    &self.spec.aggregates,
-                    windows_of_slice,
-                    add_row,
-                ) {
+                if !slices.add(slice, HashedKey::new(&key), windows_of_slice, add_row) {
                     self.late_rows += 1;
                 }
                 continue;
