@@ -8,6 +8,7 @@ pub mod decode;
 mod expiry_scan;
 pub mod group_agg;
 pub mod join;
+mod kept_rows;
 pub mod key_split;
 pub mod keyed_state;
 pub mod open_windows;

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow_array::ArrayRef;
 use rustc_hash::FxHashMap;
 use sluice_core::{Timestamp, UserResult};
 use sluice_runtime::task::operator::OperatorContext;
@@ -23,10 +24,11 @@ use sluice_state::OperatorSnapshot;
 
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
 use super::open_windows::{decode_window_entry, snapshot_windows};
-use super::session_states::{IN_BACKEND, SessionAccumulators, SessionStates};
+use super::session_states::{IN_BACKEND, SessionStates};
 use super::window_kind::window_fired;
 use crate::aggregate::{Accumulator, AggCall};
 use crate::key::KeyValue;
+use crate::types::SqlType;
 
 /// One open session of a key: its bounds and a word of [`SessionStates`] for its accumulators.
 #[derive(Debug, Clone, Copy)]
@@ -43,8 +45,15 @@ struct Session {
 /// have sessions.
 const IDLE_KEYS_KEPT: usize = 4096;
 
-/// A closed session: its key (shared by the key's sessions), window and aggregates.
-pub type Closed = (Arc<[KeyValue]>, Timestamp, Timestamp, SessionAccumulators);
+/// Sessions a watermark closed: each one's key (shared by the key's sessions) and window, and
+/// the aggregates' result columns, a session per row.
+#[derive(Debug, Default)]
+pub struct Closed {
+    /// Key, start and end of each session.
+    pub sessions: Vec<(Arc<[KeyValue]>, Timestamp, Timestamp)>,
+    /// A column per aggregate.
+    pub aggregates: Vec<ArrayRef>,
+}
 
 /// Every key's open sessions.
 pub struct Sessions {
@@ -129,15 +138,22 @@ impl Sessions {
         id
     }
 
-    /// Merges `[start, end)` of `key` with the sessions it touches and calls `add_row` with
-    /// the merged session's accumulators — unless `is_fired(end)` says the merged window was
-    /// already emitted (the row is late; then it touched no open session): `false` then.
+    /// Keeps what sessions keep of the rows of the batch added next (its calls' argument
+    /// columns), when they keep rows.
+    pub fn keep_batch(&mut self, args: &[Option<(ArrayRef, SqlType)>]) -> UserResult {
+        self.states.keep_batch(args)
+    }
+
+    /// Merges `[start, end)` of `key` with the sessions it touches and adds row `row` of the
+    /// batch being added to the merged session (calling `add_row` with its accumulators,
+    /// unless it keeps its rows) — unless `is_fired(end)` says the merged window was already
+    /// emitted (the row is late; then it touched no open session): `false` then.
     pub fn add(
         &mut self,
         key: &[KeyValue],
         (start, end): (Timestamp, Timestamp),
-        calls: &[AggCall],
         is_fired: impl Fn(Timestamp) -> bool,
+        row: usize,
         add_row: impl FnOnce(&mut [Accumulator]),
     ) -> UserResult<bool> {
         let id = self.id(key);
@@ -183,9 +199,9 @@ impl Sessions {
                 }
                 return Ok(false);
             }
-            None => self.states.new_session(calls),
+            None => self.states.new_session(),
         };
-        self.states.update(&mut state, add_row);
+        self.states.update(&mut state, row, add_row)?;
         if self.store.in_backend() {
             if self.states.is_empty(state) {
                 // No aggregate: nothing to keep in memory until the batch is done.
@@ -213,8 +229,10 @@ impl Sessions {
         Ok(true)
     }
 
-    /// With a state backend, writes the accumulators the last rows left in memory to it.
+    /// The rows of a batch are added: with a state backend, writes the accumulators they
+    /// left in memory to it; sessions keeping rows let go of what no session holds.
     pub fn flush(&mut self) -> UserResult {
+        self.states.batch_done()?;
         for id in self.unflushed.drain(..) {
             let key = &self.keys[id as usize];
             for session in &mut self.open[id as usize] {
@@ -282,8 +300,10 @@ impl Sessions {
         &mut self,
         watermark: Timestamp,
         limit: usize,
-    ) -> UserResult<(Vec<Closed>, Option<Timestamp>)> {
+    ) -> UserResult<(Closed, Option<Timestamp>)> {
         let mut closed = Vec::new();
+        let mut words = Vec::new();
+        let mut left = None;
         while let Some(entry) = self.by_end.first_entry() {
             let due = *entry.key();
             if !window_fired(due, watermark) {
@@ -291,7 +311,8 @@ impl Sessions {
             }
             if closed.len() >= limit {
                 // Every key is under an end at or before its sessions' ends, the first `due`.
-                return Ok((closed, Some(due)));
+                left = Some(due);
+                break;
             }
             for id in entry.remove() {
                 if self.registered[id as usize] != due {
@@ -313,13 +334,14 @@ impl Sessions {
                 // the watermark come first.
                 let fired = sessions.partition_point(|s| window_fired(s.end, watermark));
                 for session in sessions.drain(..fired) {
-                    let accumulators = if store.in_backend() && session.state == IN_BACKEND {
+                    words.push(if store.in_backend() && session.state == IN_BACKEND {
                         let window = ((session.end, session.start), key.to_vec());
-                        in_backend.take(store, &window)?.unwrap_or_default().into()
+                        let stored = in_backend.take(store, &window)?.unwrap_or_default();
+                        states.put(stored.into())?
                     } else {
-                        states.take(session.state)
-                    };
-                    closed.push((Arc::clone(key), session.start, session.end, accumulators));
+                        session.state
+                    });
+                    closed.push((Arc::clone(key), session.start, session.end));
                 }
                 match sessions.iter().map(|s| s.end).min() {
                     Some(next) => self.look_at(id, next),
@@ -328,7 +350,12 @@ impl Sessions {
                 }
             }
         }
-        Ok((closed, None))
+        let aggregates = self.states.take_columns(&words)?;
+        let closed = Closed {
+            sessions: closed,
+            aggregates,
+        };
+        Ok((closed, left))
     }
 
     /// Adds the open sessions to `snapshot` under this state's name, as open windows are
@@ -392,16 +419,19 @@ mod tests {
     use crate::aggregate::AggKind;
 
     /// Counts a row of `key` at `t` (its window `[t, t + 10)`) with `calls` (`COUNT(*)`).
-    fn count_row(sessions: &mut Sessions, calls: &[AggCall], key: i64, t: Timestamp) {
+    fn count_row(sessions: &mut Sessions, key: i64, t: Timestamp) {
         let key = [KeyValue::Int(key)];
-        let added = sessions.add(
-            &key,
-            (t, t + 10),
-            calls,
-            |_| false,
-            |accs| accs[0].add(None, 0),
-        );
+        let added = sessions.add(&key, (t, t + 10), |_| false, 0, |accs| accs[0].add(None, 0));
         assert!(added.unwrap());
+    }
+
+    /// The start, end and count of each closed session.
+    fn counts(closed: &Closed) -> Vec<(Timestamp, Timestamp, i64)> {
+        use arrow_array::cast::AsArray;
+        let counts = closed.aggregates[0].as_primitive::<arrow_array::types::Int64Type>();
+        (closed.sessions.iter().zip(counts.values()))
+            .map(|((_, start, end), count)| (*start, *end, *count))
+            .collect()
     }
 
     #[test]
@@ -409,8 +439,8 @@ mod tests {
         assert_eq!(size_of::<Session>(), 24);
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
         let mut sessions = Sessions::new("sessions", &calls);
-        count_row(&mut sessions, &calls, 7, 0);
-        count_row(&mut sessions, &calls, 7, 5);
+        count_row(&mut sessions, 7, 0);
+        count_row(&mut sessions, 7, 5);
         assert_eq!(sessions.open[0][0].state, 2);
     }
 
@@ -420,7 +450,7 @@ mod tests {
         let mut sessions = Sessions::new("sessions", &calls);
         let mut capacities = Vec::new();
         for n in 0..30 {
-            count_row(&mut sessions, &calls, 7, n * 100);
+            count_row(&mut sessions, 7, n * 100);
             capacities.push(sessions.open[0].capacity());
         }
         capacities.dedup();
@@ -433,10 +463,10 @@ mod tests {
         let mut sessions = Sessions::new("sessions", &calls);
         let other = [KeyValue::Int(8)];
         for t in 0..1000 {
-            count_row(&mut sessions, &calls, 7, t);
+            count_row(&mut sessions, 7, t);
         }
         sessions
-            .add(&other, (500, 510), &calls, |_| false, |_| {})
+            .add(&other, (500, 510), |_| false, 0, |_| {})
             .unwrap();
         assert_eq!(
             sessions.by_end.len(),
@@ -444,23 +474,17 @@ mod tests {
             "one entry per session, not per row"
         );
         let (closed, _) = sessions.close(1007, usize::MAX).unwrap();
-        assert_eq!(closed.len(), 1);
-        assert_eq!(*closed[0].0, other);
+        assert_eq!(counts(&closed), [(500, 510, 0)]);
+        assert_eq!(*closed.sessions[0].0, other);
         let (closed, _) = sessions.close(1008, usize::MAX).unwrap();
-        assert_eq!(closed.len(), 1);
-        assert_eq!((closed[0].1, closed[0].2), (0, 1009));
-        assert_eq!(
-            closed[0].3.as_slice()[0].value(&calls[0]),
-            KeyValue::Int(1000)
-        );
+        assert_eq!(counts(&closed), [(0, 1009, 1000)]);
         assert!(sessions.by_end.is_empty() && sessions.open.iter().all(Vec::is_empty));
     }
 
     #[test]
     fn in_a_backend_a_batchs_sessions_are_written_once_it_is_done_and_restore() {
         let calls = [AggCall::new(AggKind::CountStar, None).unwrap()];
-        let count =
-            |sessions: &mut Sessions, key: i64, t: Timestamp| count_row(sessions, &calls, key, t);
+        let count = |sessions: &mut Sessions, key: i64, t: Timestamp| count_row(sessions, key, t);
         let context = crate::operators::keyed_state::tests::context(true, 0, 1);
         let mut sessions = Sessions::new("sessions", &calls);
         sessions.open(&context, &calls).unwrap();
@@ -481,14 +505,7 @@ mod tests {
         restored.open(&context, &calls).unwrap();
         restored.restore(&snapshot).unwrap();
         let (closed, _) = restored.close(i64::MAX, usize::MAX).unwrap();
-        let counts: Vec<(Timestamp, Timestamp, KeyValue)> = closed
-            .iter()
-            .map(|(_, start, end, accs)| (*start, *end, accs.as_slice()[0].value(&calls[0])))
-            .collect();
-        assert_eq!(
-            counts,
-            [(0, 15, KeyValue::Int(6)), (100, 110, KeyValue::Int(1))]
-        );
+        assert_eq!(counts(&closed), [(0, 15, 6), (100, 110, 1)]);
     }
 
     #[test]
@@ -497,21 +514,14 @@ mod tests {
         let mut sessions = Sessions::new("sessions", &calls);
         let key = [KeyValue::Int(1)];
         for t in [0, 20, 50] {
-            let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |a| a[0].add(None, 0));
+            let added = sessions.add(&key, (t, t + 10), |_| false, 0, |a| a[0].add(None, 0));
             assert!(added.unwrap());
         }
         // [10, 20) touches [0, 10) and [20, 30), not [50, 60).
-        let added = sessions.add(&key, (10, 20), &calls, |_| false, |a| a[0].add(None, 0));
+        let added = sessions.add(&key, (10, 20), |_| false, 0, |a| a[0].add(None, 0));
         assert!(added.unwrap());
         let (closed, _) = sessions.close(100, usize::MAX).unwrap();
-        let closed: Vec<(Timestamp, Timestamp, KeyValue)> = closed
-            .iter()
-            .map(|c| (c.1, c.2, c.3.as_slice()[0].value(&calls[0])))
-            .collect();
-        assert_eq!(
-            closed,
-            [(0, 30, KeyValue::Int(3)), (50, 60, KeyValue::Int(1))]
-        );
+        assert_eq!(counts(&closed), [(0, 30, 3), (50, 60, 1)]);
     }
 
     #[test]
@@ -520,22 +530,16 @@ mod tests {
         let mut sessions = Sessions::new("sessions", &calls);
         for key in 0..5 {
             let t = key * 100;
-            let added = sessions.add(
-                &[KeyValue::Int(key)],
-                (t, t + 10),
-                &calls,
-                |_| false,
-                |_| {},
-            );
+            let added = sessions.add(&[KeyValue::Int(key)], (t, t + 10), |_| false, 0, |_| {});
             assert!(added.unwrap());
         }
         let (first, through) = sessions.close(1000, 2).unwrap();
-        let ends: Vec<Timestamp> = first.iter().map(|c| c.2).collect();
+        let ends: Vec<Timestamp> = first.sessions.iter().map(|c| c.2).collect();
         assert_eq!((ends, through), (vec![10, 110], Some(210)));
         let (second, through) = sessions.close(1000, 2).unwrap();
-        assert_eq!((second.len(), through), (2, Some(410)));
+        assert_eq!((second.sessions.len(), through), (2, Some(410)));
         let (last, through) = sessions.close(1000, 2).unwrap();
-        assert_eq!((last.len(), through), (1, None));
+        assert_eq!((last.sessions.len(), through), (1, None));
     }
 
     #[test]
@@ -546,9 +550,12 @@ mod tests {
         for round in 0..rounds {
             let key = vec![KeyValue::Int(round)];
             let t = round * 100;
-            let added = sessions.add(&key, (t, t + 10), &calls, |_| false, |_| {});
+            let added = sessions.add(&key, (t, t + 10), |_| false, 0, |_| {});
             assert!(added.unwrap());
-            assert_eq!(sessions.close(t + 9, usize::MAX).unwrap().0.len(), 1);
+            assert_eq!(
+                sessions.close(t + 9, usize::MAX).unwrap().0.sessions.len(),
+                1
+            );
             assert!(sessions.ids.len() <= IDLE_KEYS_KEPT + 1, "round {round}");
         }
         assert!(
@@ -561,12 +568,12 @@ mod tests {
         let t = rounds * 100;
         assert!(
             sessions
-                .add(&last, (t, t + 10), &calls, |_| false, |_| {})
+                .add(&last, (t, t + 10), |_| false, 0, |_| {})
                 .unwrap()
         );
         assert_eq!(sessions.ids[&last[..]], id);
         // A late row of a new key leaves no open session.
-        let late = sessions.add(&[KeyValue::Int(-1)], (0, 10), &calls, |_| true, |_| {});
+        let late = sessions.add(&[KeyValue::Int(-1)], (0, 10), |_| true, 0, |_| {});
         assert!(!late.unwrap());
         assert_eq!(sessions.open.iter().filter(|s| !s.is_empty()).count(), 1);
     }

@@ -149,6 +149,9 @@ impl WindowAggOperator {
         let keys = columns_of(batch, &self.spec.keys);
         let args = arguments_of(batch, &self.spec.aggregates);
         let session = self.is_session();
+        if session {
+            self.sessions.keep_batch(&args)?;
+        }
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
@@ -203,10 +206,7 @@ impl WindowAggOperator {
                 let calls = &self.spec.aggregates;
                 if session {
                     let fired = |end| progress.fired(end, &key);
-                    if !self
-                        .sessions
-                        .add(&key, (start, end), calls, fired, add_row)?
-                    {
+                    if !self.sessions.add(&key, (start, end), fired, row, add_row)? {
                         self.late_rows += 1;
                     }
                 } else if progress.fired(end, &key) {
@@ -235,7 +235,10 @@ impl WindowAggOperator {
                 |(end, start), (keys, accumulators)| {
                     rows_out += keys.len();
                     let batch = (!keys.is_empty())
-                        .then(|| window_batch(spec, &keys, |_| (start, end), &accumulators))
+                        .then(|| {
+                            let aggregates = aggregate_columns(spec, &accumulators);
+                            window_batch(spec, &keys, |_| (start, end), aggregates)
+                        })
                         .transpose()?;
                     fired = Some((end, batch));
                     Ok(())
@@ -256,15 +259,11 @@ impl WindowAggOperator {
         }
         self.firing = None;
         let (closed, left) = self.sessions.close(watermark, ROWS_PER_PART)?;
-        if let Some(last) = closed.iter().map(|c| fires_at(c.2)).max() {
-            let keys: Vec<&[KeyValue]> = closed.iter().map(|c| &*c.0).collect();
-            let accumulators: Vec<&[Accumulator]> = closed.iter().map(|c| c.3.as_slice()).collect();
-            let batch = window_batch(
-                &self.spec,
-                &keys,
-                |i| (closed[i].1, closed[i].2),
-                &accumulators,
-            )?;
+        let sessions = &closed.sessions;
+        if let Some(last) = sessions.iter().map(|c| fires_at(c.2)).max() {
+            let keys: Vec<&[KeyValue]> = sessions.iter().map(|c| &*c.0).collect();
+            let bounds = |i: usize| (sessions[i].1, sessions[i].2);
+            let batch = window_batch(&self.spec, &keys, bounds, closed.aggregates)?;
             out.emit(RowBatch(batch), Some(last));
         }
         if let Some(next_end) = left {
@@ -277,13 +276,20 @@ impl WindowAggOperator {
     }
 }
 
+/// Each aggregate's result column over the rows' `accumulators`.
+fn aggregate_columns(spec: &WindowAggSpec, accumulators: &[&[Accumulator]]) -> Vec<ArrayRef> {
+    (spec.aggregates.iter().enumerate())
+        .map(|(i, call)| accumulated_column(call, accumulators.iter().map(|accs| &accs[i])))
+        .collect()
+}
+
 /// The output rows of fired windows: keys, window columns (`bounds` of each row: start, end),
-/// aggregates.
+/// aggregates' columns.
 fn window_batch(
     spec: &WindowAggSpec,
     keys: &[&[KeyValue]],
     bounds: impl Fn(usize) -> (Timestamp, Timestamp),
-    accumulators: &[&[Accumulator]],
+    aggregates: Vec<ArrayRef>,
 ) -> UserResult<RecordBatch> {
     let mut columns: Vec<ArrayRef> = Vec::new();
     for (i, (_, ty)) in spec.keys.iter().enumerate() {
@@ -296,12 +302,7 @@ fn window_batch(
         let values = TimestampMillisecondArray::from_iter_values(rows.clone().map(time));
         columns.push(Arc::new(values));
     }
-    for (i, call) in spec.aggregates.iter().enumerate() {
-        columns.push(accumulated_column(
-            call,
-            accumulators.iter().map(|accs| &accs[i]),
-        ));
-    }
+    columns.extend(aggregates);
     Ok(RecordBatch::try_new(Arc::clone(&spec.schema), columns)?)
 }
 
