@@ -7,12 +7,15 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::{
+    Array, ArrayRef, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    TimestampMillisecondArray,
+};
 use arrow_schema::SchemaRef;
 
 use super::text_values::{ColumnBuilder, scalar_value};
 use crate::error::{SqlError, SqlResult};
-use crate::expr::format::{TextStyle, write_value};
+use crate::expr::format::{TextStyle, decimal_in_style, integer_text, timestamp_text, write_value};
 use crate::key::KeyValue;
 use crate::types::{SqlField, SqlType, arrow_schema};
 
@@ -300,15 +303,28 @@ impl CsvEncoder {
 enum Cells<'a> {
     /// Text, written from the array itself.
     Text(&'a StringArray),
+    /// `BIGINT`s.
+    Longs(&'a Int64Array),
+    /// `DECIMAL`s of a scale.
+    Decimals(&'a Decimal128Array, i8),
+    /// `TIMESTAMP`s and `TIMESTAMP_LTZ`s.
+    Timestamps(&'a TimestampMillisecondArray),
     /// Any other type, through [`write_value`].
     Other(&'a dyn Array, &'a SqlType),
 }
 
 impl<'a> Cells<'a> {
     fn of(column: &'a ArrayRef, ty: &'a SqlType) -> Cells<'a> {
-        match (ty, column.as_string_opt::<i32>()) {
-            (SqlType::Varchar(_), Some(text)) => Cells::Text(text),
-            _ => Cells::Other(column.as_ref(), ty),
+        let other = Cells::Other(column.as_ref(), ty);
+        match ty {
+            SqlType::Varchar(_) => column.as_string_opt::<i32>().map_or(other, Cells::Text),
+            SqlType::BigInt => column.as_primitive_opt().map_or(other, Cells::Longs),
+            SqlType::Decimal(_, scale) => (column.as_primitive_opt())
+                .map_or(other, |decimals| Cells::Decimals(decimals, *scale)),
+            SqlType::Timestamp(_) | SqlType::TimestampLtz(_) => {
+                column.as_primitive_opt().map_or(other, Cells::Timestamps)
+            }
+            _ => other,
         }
     }
 
@@ -318,6 +334,23 @@ impl<'a> Cells<'a> {
             Cells::Text(array) => {
                 if array.is_valid(row) {
                     write_field(array.value(row), true, out);
+                }
+            }
+            Cells::Longs(array) => {
+                if array.is_valid(row) {
+                    out.extend_from_slice(integer_text(array.value(row)).as_bytes());
+                }
+            }
+            Cells::Decimals(array, scale) => {
+                if array.is_valid(row) {
+                    let decimal = decimal_in_style(array.value(row), *scale, TextStyle::Csv);
+                    out.extend_from_slice(decimal.as_bytes());
+                }
+            }
+            Cells::Timestamps(array) => {
+                if array.is_valid(row) {
+                    let time = timestamp_text(array.value(row), 3, TextStyle::Csv);
+                    write_field(time.as_str(), true, out);
                 }
             }
             Cells::Other(array, ty) => {

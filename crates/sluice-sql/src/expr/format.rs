@@ -13,7 +13,7 @@ use arrow_array::types::{
     Int64Type, TimestampMillisecondType,
 };
 use arrow_array::{Array, ArrayRef, TimestampMillisecondArray};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::error::{SqlError, SqlResult};
 use crate::types::SqlType;
@@ -62,13 +62,7 @@ pub fn write_value(
         }
         SqlType::Decimal(_, scale) => {
             let unscaled = array.as_primitive::<Decimal128Type>().value(row);
-            match style {
-                TextStyle::Cast | TextStyle::Row => big_decimal(out, unscaled, i32::from(*scale)),
-                TextStyle::Csv => {
-                    let (unscaled, scale) = strip_trailing_zeros(unscaled, i32::from(*scale));
-                    big_decimal(out, unscaled, scale)
-                }
-            }
+            out.push_str(decimal_in_style(unscaled, *scale, style).as_str())
         }
         SqlType::Varchar(_) => out.push_str(array.as_string::<i32>().value(row)),
         SqlType::Date => {
@@ -169,30 +163,17 @@ fn write_element(
 /// Appends `value` in decimal (without the formatting machinery: integers are most of what
 /// rows print).
 fn push_integer(out: &mut String, value: i64) {
+    out.push_str(integer_text(value).as_str());
+}
+
+/// `value` in decimal.
+pub(crate) fn integer_text(value: i64) -> AsciiText {
+    let mut text = AsciiText::default();
     if value < 0 {
-        out.push('-');
+        text.push(b'-');
     }
-    let mut digits = [0u8; 20];
-    let at = write_digits(&mut digits, value.unsigned_abs());
-    out.push_str(ascii(&digits[at..]));
-}
-
-/// Writes `value`'s decimal digits at the end of `digits`; returns where they start.
-fn write_digits(digits: &mut [u8; 20], mut value: u64) -> usize {
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return at;
-        }
-    }
-}
-
-/// Digits as text.
-fn ascii(digits: &[u8]) -> &str {
-    std::str::from_utf8(digits).unwrap_or_default()
+    text.digits(u128::from(value.unsigned_abs()), 1);
+    text
 }
 
 /// Java's `Double.toString`/`Float.toString` from Rust's shortest round-trip digits (`{:e}`,
@@ -251,66 +232,126 @@ fn strip_trailing_zeros(mut unscaled: i128, mut scale: i32) -> (i128, i32) {
     (unscaled, scale)
 }
 
+/// A decimal as `BigDecimal.toString()` writes it, in the CSV style without trailing zeros.
+pub(crate) fn decimal_in_style(unscaled: i128, scale: i8, style: TextStyle) -> AsciiText {
+    let (unscaled, scale) = match style {
+        TextStyle::Cast | TextStyle::Row => (unscaled, i32::from(scale)),
+        TextStyle::Csv => strip_trailing_zeros(unscaled, i32::from(scale)),
+    };
+    decimal_text(unscaled, scale)
+}
+
 /// `BigDecimal.toString()`: plain unless the scale is negative or the value below 10⁻⁶.
-fn big_decimal(out: &mut String, unscaled: i128, scale: i32) {
-    let digits = unscaled.unsigned_abs().to_string();
+fn decimal_text(unscaled: i128, scale: i32) -> AsciiText {
+    let mut text = AsciiText::default();
     if unscaled < 0 {
-        out.push('-');
+        text.push(b'-');
     }
-    let adjusted = -scale + (digits.len() as i32 - 1);
+    let magnitude = unscaled.unsigned_abs();
+    let adjusted = -scale + decimal_len(magnitude) as i32 - 1;
     if scale >= 0 && adjusted >= -6 {
-        let scale = scale as usize;
-        if scale == 0 {
-            return out.push_str(&digits);
+        match 10u128.checked_pow(scale as u32) {
+            _ if scale == 0 => text.digits(magnitude, 1),
+            Some(unit) => {
+                text.digits(magnitude / unit, 1);
+                text.push(b'.');
+                text.digits(magnitude % unit, scale as usize);
+            }
+            None => {
+                text.push_str("0.");
+                text.digits(magnitude, scale as usize);
+            }
         }
-        let padded = format!("{digits:0>width$}", width = scale + 1);
-        let (whole, fraction) = padded.split_at(padded.len() - scale);
-        out.push_str(whole);
-        out.push('.');
-        out.push_str(fraction);
-        return;
+        return text;
     }
-    let (first, rest) = digits.split_at(1);
-    out.push_str(first);
+    let mut digits = AsciiText::default();
+    digits.digits(magnitude, 1);
+    let (first, rest) = digits.as_bytes().split_at(1);
+    text.push_str(ascii(first));
     if !rest.is_empty() {
-        out.push('.');
-        out.push_str(rest);
+        text.push(b'.');
+        text.push_str(ascii(rest));
     }
-    let _ = write!(out, "E{}{adjusted}", if adjusted >= 0 { "+" } else { "" });
+    text.push_str(if adjusted >= 0 { "E+" } else { "E-" });
+    text.digits(u128::from(adjusted.unsigned_abs()), 1);
+    text
+}
+
+/// Digits as text.
+fn ascii(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).unwrap_or_default()
+}
+
+/// How many decimal digits `value` has.
+fn decimal_len(value: u128) -> usize {
+    value.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// Milliseconds in a day.
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The years a timestamp may fall in (chrono's and, near enough, Java's).
+const YEARS: std::ops::RangeInclusive<i64> = -262_144..=262_143;
+
+/// The proleptic Gregorian year, month and day of `days` since 1970-01-01 (the civil-from-days
+/// arithmetic of Howard Hinnant's date algorithms: 400-year eras of 146,097 days, years
+/// counted from March so that the leap day falls last).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month as u32, day as u32)
 }
 
 /// `yyyy-MM-dd HH:mm:ss` and a fraction: `precision` digits in the cast style, only the
 /// digits needed (none for a whole second) in the CSV style.
 fn timestamp(out: &mut String, millis: i64, precision: u8, style: TextStyle) {
-    let Some(time) = DateTime::from_timestamp_millis(millis) else {
-        return push_integer(out, millis);
-    };
-    let time = time.naive_utc();
-    let fraction = millis.rem_euclid(1000) as u32;
+    out.push_str(timestamp_text(millis, precision, style).as_str());
+}
+
+/// [`timestamp`]'s text (the milliseconds themselves outside the years a date can have).
+pub(crate) fn timestamp_text(millis: i64, precision: u8, style: TextStyle) -> AsciiText {
+    let (year, month, day) = civil_from_days(millis.div_euclid(MILLIS_PER_DAY));
+    if !YEARS.contains(&year) {
+        return integer_text(millis);
+    }
+    let of_day = millis.rem_euclid(MILLIS_PER_DAY) as u32;
+    let (second, fraction) = (of_day / 1000, of_day % 1000);
     let mut text = AsciiText::default();
-    text.padded(time.year().unsigned_abs(), 4);
+    text.padded(year.unsigned_abs() as u32, 4);
     text.push(b'-');
-    text.padded(time.month(), 2);
+    text.padded(month, 2);
     text.push(b'-');
-    text.padded(time.day(), 2);
+    text.padded(day, 2);
     text.push(if style == TextStyle::Row { b'T' } else { b' ' });
-    text.padded(time.hour(), 2);
+    text.padded(second / 3600, 2);
     text.push(b':');
-    text.padded(time.minute(), 2);
+    text.padded(second / 60 % 60, 2);
     if style == TextStyle::Row {
         // Java's LocalDateTime.toString: seconds only when the time has some.
         if millis.rem_euclid(60_000) != 0 {
             text.push(b':');
-            text.padded(time.second(), 2);
+            text.padded(second % 60, 2);
         }
         if fraction != 0 {
             text.push(b'.');
             text.padded(fraction, 3);
         }
-        return out.push_str(text.as_str());
+        return text;
     }
     text.push(b':');
-    text.padded(time.second(), 2);
+    text.padded(second % 60, 2);
     match style {
         TextStyle::Cast if precision > 0 => {
             text.push(b'.');
@@ -329,20 +370,20 @@ fn timestamp(out: &mut String, millis: i64, precision: u8, style: TextStyle) {
         }
         _ => {}
     }
-    out.push_str(text.as_str());
+    text
 }
 
-/// ASCII text built on the stack and appended to a string at once (dates and times, without
-/// the formatting machinery: timestamps are most of what window results print).
-struct AsciiText {
-    bytes: [u8; 48],
+/// ASCII text built on the stack and appended to a string or bytes at once (numbers, dates
+/// and times, without the formatting machinery: they are most of what rows print).
+pub(crate) struct AsciiText {
+    bytes: [u8; 64],
     len: usize,
 }
 
 impl Default for AsciiText {
     fn default() -> Self {
         AsciiText {
-            bytes: [0; 48],
+            bytes: [0; 64],
             len: 0,
         }
     }
@@ -356,16 +397,48 @@ impl AsciiText {
         }
     }
 
-    /// Appends `value` in decimal, zero-padded to `width` digits.
-    fn padded(&mut self, value: u32, width: usize) {
-        let mut digits = [b'0'; 20];
-        let at = write_digits(&mut digits, value.into());
-        let start = at.min(digits.len() - width.min(digits.len()));
-        digits[start..].iter().for_each(|&digit| self.push(digit));
+    fn push_str(&mut self, text: &str) {
+        text.bytes().for_each(|byte| self.push(byte));
     }
 
-    fn as_str(&self) -> &str {
-        ascii(&self.bytes[..self.len])
+    /// Appends `value` in decimal, zero-padded to `width` digits.
+    fn padded(&mut self, value: u32, width: usize) {
+        self.digits(u128::from(value), width);
+    }
+
+    /// Appends `value` in decimal, zero-padded to `width` digits.
+    fn digits(&mut self, value: u128, width: usize) {
+        let end = self.len + decimal_len(value).max(width);
+        let Some(slots) = self.bytes.get_mut(self.len..end) else {
+            return;
+        };
+        match u64::try_from(value) {
+            // The usual case, without the slow division of 128-bit numbers.
+            Ok(mut value) => {
+                for slot in slots.iter_mut().rev() {
+                    *slot = b'0' + (value % 10) as u8;
+                    value /= 10;
+                }
+            }
+            Err(_) => {
+                let mut value = value;
+                for slot in slots.iter_mut().rev() {
+                    *slot = b'0' + (value % 10) as u8;
+                    value /= 10;
+                }
+            }
+        }
+        self.len = end;
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        ascii(self.as_bytes())
+    }
+
+    /// The text's bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -458,6 +531,7 @@ pub fn parse_timestamps(array: &ArrayRef, to: &SqlType) -> SqlResult<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn integers_and_padded_numbers_are_written_in_decimal() {
@@ -485,7 +559,7 @@ mod tests {
             TextStyle::Csv => strip_trailing_zeros(unscaled, scale),
             TextStyle::Cast | TextStyle::Row => (unscaled, scale),
         };
-        big_decimal(&mut out, unscaled, scale);
+        out.push_str(decimal_text(unscaled, scale).as_str());
         out
     }
 
@@ -518,6 +592,40 @@ mod tests {
         assert_eq!(decimal(1000, 2, TextStyle::Csv), "1E+1");
         assert_eq!(decimal(5, 3, TextStyle::Cast), "0.005");
         assert_eq!(decimal(5, 8, TextStyle::Cast), "5E-8");
+        assert_eq!(decimal(-123456, 3, TextStyle::Cast), "-123.456");
+        assert_eq!(decimal(12, -3, TextStyle::Cast), "1.2E+4");
+        // Beyond 64 bits, and the largest scale.
+        let big = 12_345_678_901_234_567_890_123_456_789_012_345_678i128;
+        assert_eq!(decimal(big, 0, TextStyle::Cast), big.to_string());
+        assert_eq!(
+            decimal(-big, 38, TextStyle::Cast),
+            "-0.12345678901234567890123456789012345678"
+        );
+        assert_eq!(
+            decimal(big, 40, TextStyle::Cast),
+            "0.0012345678901234567890123456789012345678"
+        );
+    }
+
+    #[test]
+    fn dates_are_chronos_across_the_years() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let days = (-800_000..800_000)
+            .step_by(37)
+            .chain([-719_468, 2_932_896, 0, -1]);
+        for day in days {
+            let date = epoch + chrono::Duration::days(day);
+            let expected = (i64::from(date.year()), date.month(), date.day());
+            assert_eq!(civil_from_days(day), expected, "day {day}");
+        }
+        assert_eq!(
+            timestamp_text(i64::MAX, 3, TextStyle::Csv).as_str(),
+            i64::MAX.to_string()
+        );
+        assert_eq!(
+            timestamp_text(-1, 3, TextStyle::Csv).as_str(),
+            "1969-12-31 23:59:59.999"
+        );
     }
 
     #[test]
