@@ -15,7 +15,9 @@ use arrow_schema::SchemaRef;
 
 use super::text_values::{ColumnBuilder, scalar_value};
 use crate::error::{SqlError, SqlResult};
-use crate::expr::format::{TextStyle, decimal_in_style, integer_text, timestamp_text, write_value};
+use crate::expr::format::{
+    AsciiText, TextStyle, decimal_in_style, integer_text, timestamp_text, write_value,
+};
 use crate::key::KeyValue;
 use crate::types::{SqlField, SqlType, arrow_schema};
 
@@ -94,7 +96,8 @@ impl CsvDecoder {
                 Err(error) => return Err(error),
                 Ok(()) => {}
             }
-            for ((builder, value), field) in columns.iter_mut().zip(record.iter()).zip(&self.fields)
+            for ((builder, value), field) in
+                columns.iter_mut().zip(record.iter(line)).zip(&self.fields)
             {
                 let appended = if self.is_null(value) {
                     builder.append_null();
@@ -130,7 +133,7 @@ impl CsvDecoder {
                 self.fields.len()
             )));
         }
-        for ((field, value), builder) in self.fields.iter().zip(record.iter()).zip(columns) {
+        for ((field, value), builder) in self.fields.iter().zip(record.iter(line)).zip(columns) {
             let accepted = match nested_value(value, &field.ty) {
                 Nested::Value(_) => true,
                 Nested::Invalid => false,
@@ -149,6 +152,9 @@ impl CsvDecoder {
 
 /// Appends the field `text` to a column of `ty`; false when it is no value of the type.
 fn append_field(builder: &mut ColumnBuilder, ty: &SqlType, text: &str) -> bool {
+    if !ty.is_nested() {
+        return builder.append(text);
+    }
     match nested_value(text, ty) {
         Nested::Value(value) => {
             builder.append_nested(value);
@@ -200,29 +206,45 @@ fn nested_value(text: &str, ty: &SqlType) -> Nested {
 /// `csv.array-element-delimiter`).
 const ARRAY_ELEMENT_DELIMITER: char = ';';
 
-/// The fields of one CSV line, reused from line to line: unquoted fields borrow nothing and
-/// copy once into `text`; quoted ones lose their quotes and doubled `""`.
+/// The fields of one CSV line, reused from line to line: a line without quotes is read in
+/// place (its fields are its text between commas); a quoted one's fields are copied into
+/// `text` without their quotes and doubled `""`.
 #[derive(Debug, Default)]
 struct Fields {
     text: String,
-    ends: Vec<usize>,
+    /// Each field's start and end, in the line or (`quoted`) in `text`.
+    bounds: Vec<(usize, usize)>,
+    quoted: bool,
 }
 
 impl Fields {
     /// Splits `line` at the commas outside quotes.
     fn split(&mut self, line: &str) -> Result<(), &'static str> {
         self.text.clear();
-        self.ends.clear();
-        if !line.contains('"') {
-            // No quotes: the fields are the line without its commas.
-            for field in line.split(',') {
-                self.text.push_str(field);
-                self.ends.push(self.text.len());
+        self.bounds.clear();
+        self.quoted = false;
+        let mut start = 0;
+        for (at, &byte) in line.as_bytes().iter().enumerate() {
+            match byte {
+                b',' => {
+                    self.bounds.push((start, at));
+                    start = at + 1;
+                }
+                b'"' => {
+                    self.quoted = true;
+                    break;
+                }
+                _ => {}
             }
+        }
+        if !self.quoted {
+            self.bounds.push((start, line.len()));
             return Ok(());
         }
+        self.bounds.clear();
         let mut chars = line.chars().peekable();
         loop {
+            let start = self.text.len();
             if chars.peek() == Some(&'"') {
                 chars.next();
                 loop {
@@ -247,7 +269,7 @@ impl Fields {
                 self.text.push(c);
                 chars.next();
             }
-            self.ends.push(self.text.len());
+            self.bounds.push((start, self.text.len()));
             if chars.next().is_none() {
                 return Ok(());
             }
@@ -255,14 +277,17 @@ impl Fields {
     }
 
     fn len(&self) -> usize {
-        self.ends.len()
+        self.bounds.len()
     }
 
-    fn iter(&self) -> impl Iterator<Item = &str> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| &self.text[start..end])
+    /// The fields of `line`, which was split last.
+    fn iter<'a>(&'a self, line: &'a str) -> impl Iterator<Item = &'a str> {
+        let source = if self.quoted {
+            self.text.as_str()
+        } else {
+            line
+        };
+        (self.bounds.iter()).map(move |&(start, end)| source.get(start..end).unwrap_or_default())
     }
 }
 
@@ -280,7 +305,7 @@ impl CsvEncoder {
 
     /// Appends one line per row of `batch` to `out`.
     pub fn encode(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
-        let columns: Vec<Cells<'_>> = batch
+        let mut columns: Vec<Cells<'_>> = batch
             .columns()
             .iter()
             .zip(&self.types)
@@ -288,7 +313,7 @@ impl CsvEncoder {
             .collect();
         let mut text = String::new();
         for row in 0..batch.num_rows() {
-            for (i, cells) in columns.iter().enumerate() {
+            for (i, cells) in columns.iter_mut().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -307,8 +332,9 @@ enum Cells<'a> {
     Longs(&'a Int64Array),
     /// `DECIMAL`s of a scale.
     Decimals(&'a Decimal128Array, i8),
-    /// `TIMESTAMP`s and `TIMESTAMP_LTZ`s.
-    Timestamps(&'a TimestampMillisecondArray),
+    /// `TIMESTAMP`s and `TIMESTAMP_LTZ`s, with the last one written and its text (window
+    /// bounds repeat row after row).
+    Timestamps(&'a TimestampMillisecondArray, Option<(i64, AsciiText)>),
     /// Any other type, through [`write_value`].
     Other(&'a dyn Array, &'a SqlType),
 }
@@ -322,14 +348,14 @@ impl<'a> Cells<'a> {
             SqlType::Decimal(_, scale) => (column.as_primitive_opt())
                 .map_or(other, |decimals| Cells::Decimals(decimals, *scale)),
             SqlType::Timestamp(_) | SqlType::TimestampLtz(_) => {
-                column.as_primitive_opt().map_or(other, Cells::Timestamps)
+                (column.as_primitive_opt()).map_or(other, |times| Cells::Timestamps(times, None))
             }
             _ => other,
         }
     }
 
     /// Appends the field of `row` (nothing for NULL), using `text` as scratch.
-    fn write(&self, row: usize, text: &mut String, out: &mut Vec<u8>) {
+    fn write(&mut self, row: usize, text: &mut String, out: &mut Vec<u8>) {
         match self {
             Cells::Text(array) => {
                 if array.is_valid(row) {
@@ -347,10 +373,17 @@ impl<'a> Cells<'a> {
                     out.extend_from_slice(decimal.as_bytes());
                 }
             }
-            Cells::Timestamps(array) => {
+            Cells::Timestamps(array, last) => {
                 if array.is_valid(row) {
-                    let time = timestamp_text(array.value(row), 3, TextStyle::Csv);
-                    write_field(time.as_str(), true, out);
+                    let millis = array.value(row);
+                    let text = match last {
+                        Some((written, text)) if *written == millis => text,
+                        _ => {
+                            let text = timestamp_text(millis, 3, TextStyle::Csv);
+                            &last.insert((millis, text)).1
+                        }
+                    };
+                    write_field(text.as_str(), true, out);
                 }
             }
             Cells::Other(array, ty) => {
@@ -490,10 +523,17 @@ mod tests {
     #[test]
     fn splits_fields_as_csv_quotes_them() {
         let mut fields = Fields::default();
-        fields.split("a,\"b,\"\"c\"\"\",,d").unwrap();
-        assert_eq!(fields.iter().collect::<Vec<_>>(), ["a", "b,\"c\"", "", "d"]);
-        fields.split("").unwrap();
-        assert_eq!(fields.iter().collect::<Vec<_>>(), [""]);
+        let split = |fields: &mut Fields, line: &str| -> Vec<String> {
+            fields.split(line).unwrap();
+            fields.iter(line).map(str::to_owned).collect()
+        };
+        assert_eq!(
+            split(&mut fields, "a,\"b,\"\"c\"\"\",,d"),
+            ["a", "b,\"c\"", "", "d"]
+        );
+        assert_eq!(split(&mut fields, "a,é,,d"), ["a", "é", "", "d"]);
+        assert_eq!(split(&mut fields, ",x,"), ["", "x", ""]);
+        assert_eq!(split(&mut fields, ""), [""]);
         assert!(fields.split("\"open").is_err());
         assert!(fields.split("\"a\"b,c").is_err());
     }

@@ -94,7 +94,12 @@ impl ColumnBuilder {
         fn put<T>(value: Option<T>, append: impl FnOnce(T)) -> bool {
             value.map(append).is_some()
         }
-        let text = raw.trim();
+        // Most fields have no space around them: trimmed only when they may.
+        let bare = |byte: Option<u8>| byte.is_some_and(|b| b.is_ascii_graphic());
+        let text = match bare(raw.bytes().next()) && bare(raw.bytes().last()) {
+            true => raw,
+            false => raw.trim(),
+        };
         match self {
             ColumnBuilder::Boolean(b) => put(parse_bool(text), |v| b.append_value(v)),
             ColumnBuilder::TinyInt(b) => put(text.parse().ok(), |v| b.append_value(v)),
@@ -211,6 +216,17 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> Option<i128> {
     unscaled_decimal(&whole, &fraction, negative, precision, scale)
 }
 
+/// 10⁰ to 10³⁸: the bounds of the decimal precisions.
+const POWERS_OF_TEN: [i128; 39] = {
+    let mut powers = [1i128; 39];
+    let mut n = 1;
+    while n < powers.len() {
+        powers[n] = powers[n - 1] * 10;
+        n += 1;
+    }
+    powers
+};
+
 /// The unscaled value of `[-]whole.fraction` at `scale`, rounded half up; `None` if a digit
 /// is not one or the value does not fit `precision`.
 fn unscaled_decimal(
@@ -224,27 +240,28 @@ fn unscaled_decimal(
     if whole.is_empty() && fraction.is_empty() {
         return None;
     }
-    let mut unscaled: i128 = 0;
-    for &digit in whole.as_bytes() {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        unscaled = unscaled
-            .checked_mul(10)?
-            .checked_add(i128::from(digit - b'0'))?;
-    }
     let fraction = fraction.as_bytes();
-    if !fraction.iter().all(u8::is_ascii_digit) {
+    if !whole
+        .bytes()
+        .chain(fraction.iter().copied())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    for i in 0..scale {
-        let digit = fraction.get(i).map_or(0, |d| d - b'0');
-        unscaled = unscaled.checked_mul(10)?.checked_add(i128::from(digit))?;
-    }
+    let padded = (0..scale).map(|i| fraction.get(i).copied().unwrap_or(b'0'));
+    let mut digits = whole.bytes().chain(padded);
+    let mut unscaled = if whole.len() + scale <= 18 {
+        // Fits 64 bits: no slow 128-bit arithmetic.
+        i128::from(digits.fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0')))
+    } else {
+        digits.try_fold(0i128, |value, digit| {
+            value.checked_mul(10)?.checked_add(i128::from(digit - b'0'))
+        })?
+    };
     if fraction.get(scale).is_some_and(|&d| d >= b'5') {
         unscaled += 1;
     }
-    if unscaled >= 10i128.checked_pow(u32::from(precision))? {
+    if unscaled >= *POWERS_OF_TEN.get(usize::from(precision))? {
         return None;
     }
     Some(if negative { -unscaled } else { unscaled })
@@ -287,5 +304,32 @@ mod tests {
         assert_eq!(parse_decimal("1E+9", 5, 0), None);
         assert_eq!(parse_decimal("1Ex", 5, 0), None);
         assert_eq!(parse_decimal("E5", 5, 0), None);
+        // 18 digits and more, up to the largest precision.
+        assert_eq!(
+            parse_decimal("9999999999999999.99", 18, 2),
+            Some(999_999_999_999_999_999)
+        );
+        assert_eq!(
+            parse_decimal("99999999999999999.99", 19, 2),
+            Some(9_999_999_999_999_999_999)
+        );
+        let nines = "9".repeat(38);
+        assert_eq!(parse_decimal(&nines, 38, 0), Some(nines.parse().unwrap()));
+        assert_eq!(parse_decimal(&format!("{nines}9"), 38, 0), None);
+        assert_eq!(parse_decimal("1x.5", 10, 2), None);
+        assert_eq!(parse_decimal("1.x5", 10, 2), None);
+    }
+
+    #[test]
+    fn fields_are_trimmed_only_of_space_around_them() {
+        use arrow_array::cast::AsArray;
+        let mut longs = ColumnBuilder::new(&SqlType::BigInt);
+        assert!(longs.append(" 12\t") && longs.append("7"));
+        assert!(!longs.append("1 2"));
+        let column = longs.finish();
+        let values = column
+            .as_primitive::<arrow_array::types::Int64Type>()
+            .values();
+        assert_eq!(values.to_vec(), [12, 7]);
     }
 }

@@ -225,6 +225,14 @@ fn strip_trailing_zeros(mut unscaled: i128, mut scale: i32) -> (i128, i32) {
     if unscaled == 0 {
         return (0, 0);
     }
+    if let Ok(mut small) = i64::try_from(unscaled) {
+        // Without the slow division of 128-bit numbers where it can.
+        while small % 10 == 0 {
+            small /= 10;
+            scale -= 1;
+        }
+        return (i128::from(small), scale);
+    }
     while unscaled % 10 == 0 {
         unscaled /= 10;
         scale -= 1;
@@ -253,9 +261,16 @@ fn decimal_text(unscaled: i128, scale: i32) -> AsciiText {
         match 10u128.checked_pow(scale as u32) {
             _ if scale == 0 => text.digits(magnitude, 1),
             Some(unit) => {
-                text.digits(magnitude / unit, 1);
+                let (whole, fraction) = match (u64::try_from(magnitude), u64::try_from(unit)) {
+                    // Without the slow division of 128-bit numbers where it can.
+                    (Ok(magnitude), Ok(unit)) => {
+                        (u128::from(magnitude / unit), u128::from(magnitude % unit))
+                    }
+                    _ => (magnitude / unit, magnitude % unit),
+                };
+                text.digits(whole, 1);
                 text.push(b'.');
-                text.digits(magnitude % unit, scale as usize);
+                text.digits(fraction, scale as usize);
             }
             None => {
                 text.push_str("0.");
@@ -375,6 +390,7 @@ pub(crate) fn timestamp_text(millis: i64, precision: u8, style: TextStyle) -> As
 
 /// ASCII text built on the stack and appended to a string or bytes at once (numbers, dates
 /// and times, without the formatting machinery: they are most of what rows print).
+#[derive(Clone, Copy)]
 pub(crate) struct AsciiText {
     bytes: [u8; 64],
     len: usize,
@@ -403,30 +419,37 @@ impl AsciiText {
 
     /// Appends `value` in decimal, zero-padded to `width` digits.
     fn padded(&mut self, value: u32, width: usize) {
-        self.digits(u128::from(value), width);
+        self.word_digits(u64::from(value), width);
     }
 
     /// Appends `value` in decimal, zero-padded to `width` digits.
     fn digits(&mut self, value: u128, width: usize) {
+        // The usual case without the slow arithmetic of 128-bit numbers.
+        if let Ok(value) = u64::try_from(value) {
+            return self.word_digits(value, width);
+        }
         let end = self.len + decimal_len(value).max(width);
         let Some(slots) = self.bytes.get_mut(self.len..end) else {
             return;
         };
-        match u64::try_from(value) {
-            // The usual case, without the slow division of 128-bit numbers.
-            Ok(mut value) => {
-                for slot in slots.iter_mut().rev() {
-                    *slot = b'0' + (value % 10) as u8;
-                    value /= 10;
-                }
-            }
-            Err(_) => {
-                let mut value = value;
-                for slot in slots.iter_mut().rev() {
-                    *slot = b'0' + (value % 10) as u8;
-                    value /= 10;
-                }
-            }
+        let mut value = value;
+        for slot in slots.iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len = end;
+    }
+
+    /// [`AsciiText::digits`] of a 64-bit number.
+    fn word_digits(&mut self, mut value: u64, width: usize) {
+        let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
+        let end = self.len + len.max(width);
+        let Some(slots) = self.bytes.get_mut(self.len..end) else {
+            return;
+        };
+        for slot in slots.iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
         }
         self.len = end;
     }
