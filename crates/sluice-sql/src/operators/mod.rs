@@ -9,6 +9,7 @@ mod expiry_scan;
 pub mod group_agg;
 pub mod join;
 mod kept_rows;
+mod key_ids;
 pub mod key_split;
 pub mod keyed_state;
 pub mod open_windows;

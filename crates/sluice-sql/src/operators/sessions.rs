@@ -13,15 +13,16 @@
 //! is read and written once per batch, not once per row (which, for a session collecting its
 //! rows, would cost the square of its rows).
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use arrow_array::ArrayRef;
-use rustc_hash::FxHashMap;
 use sluice_core::{Timestamp, UserResult};
 use sluice_runtime::task::operator::OperatorContext;
 use sluice_state::OperatorSnapshot;
 
+use super::key_ids::KeyIds;
 use super::keyed_state::{KeyedValues, StateStore, WindowKey};
 use super::open_windows::{decode_window_entry, snapshot_windows};
 use super::session_states::{IN_BACKEND, SessionStates};
@@ -58,7 +59,7 @@ pub struct Closed {
 /// Every key's open sessions.
 pub struct Sessions {
     name: &'static str,
-    ids: FxHashMap<Vec<KeyValue>, u32>,
+    ids: KeyIds,
     keys: Vec<Arc<[KeyValue]>>,
     open: Vec<Vec<Session>>,
     /// Ids of forgotten keys, to use again.
@@ -67,10 +68,11 @@ pub struct Sessions {
     /// forgotten in bulk when they are many: a key that comes back soon keeps its id.
     idle: Vec<u32>,
     listed: Vec<bool>,
-    /// Session end → keys to look at then: each key with open sessions is under one end at
-    /// or before its earliest session's (a session that grew is found under its old end and
-    /// put under its new one then), so a row that extends a session costs no entry.
-    by_end: BTreeMap<Timestamp, Vec<u32>>,
+    /// Keys to look at by a session end, earliest first (a heap of `(end, key id)`, no
+    /// allocation per end): each key with open sessions is under one end at or before its
+    /// earliest session's (a session that grew is found under its old end and put under its
+    /// new one then), so a row that extends a session costs no entry.
+    by_end: BinaryHeap<Reverse<(Timestamp, u32)>>,
     /// The end each key is under in `by_end` (`Timestamp::MAX`: none); entries elsewhere are
     /// stale.
     registered: Vec<Timestamp>,
@@ -90,13 +92,13 @@ impl Sessions {
         Sessions {
             states: SessionStates::new(calls, false),
             name,
-            ids: FxHashMap::default(),
+            ids: KeyIds::default(),
             keys: Vec::new(),
             open: Vec::new(),
             free: Vec::new(),
             idle: Vec::new(),
             listed: Vec::new(),
-            by_end: BTreeMap::new(),
+            by_end: BinaryHeap::new(),
             registered: Vec::new(),
             in_backend: KeyedValues::new(name),
             unflushed: Vec::new(),
@@ -118,7 +120,7 @@ impl Sessions {
 
     fn id(&mut self, key: &[KeyValue]) -> u32 {
         if let Some(id) = self.ids.get(key) {
-            return *id;
+            return id;
         }
         let id = match self.free.pop() {
             Some(id) => {
@@ -134,7 +136,7 @@ impl Sessions {
                 (self.keys.len() - 1) as u32
             }
         };
-        self.ids.insert(key.to_vec(), id);
+        self.ids.insert(key, id);
         id
     }
 
@@ -253,7 +255,7 @@ impl Sessions {
         let registered = &mut self.registered[id as usize];
         if end < *registered {
             *registered = end;
-            self.by_end.entry(end).or_default().push(id);
+            self.by_end.push(Reverse((end, id)));
         }
     }
 
@@ -279,7 +281,7 @@ impl Sessions {
     fn forget(&mut self, id: u32) {
         self.registered[id as usize] = Timestamp::MAX;
         let key = std::mem::replace(&mut self.keys[id as usize], Arc::new([]));
-        self.ids.remove(&*key);
+        self.ids.remove(&key);
         self.free.push(id);
     }
 
@@ -304,8 +306,7 @@ impl Sessions {
         let mut closed = Vec::new();
         let mut words = Vec::new();
         let mut left = None;
-        while let Some(entry) = self.by_end.first_entry() {
-            let due = *entry.key();
+        while let Some(&Reverse((due, id))) = self.by_end.peek() {
             if !window_fired(due, watermark) {
                 break;
             }
@@ -314,40 +315,39 @@ impl Sessions {
                 left = Some(due);
                 break;
             }
-            for id in entry.remove() {
-                if self.registered[id as usize] != due {
-                    continue;
-                }
-                self.registered[id as usize] = Timestamp::MAX;
-                let Sessions {
-                    open,
-                    keys,
-                    states,
-                    in_backend,
-                    store,
-                    ..
-                } = self;
-                let sessions = &mut open[id as usize];
-                let before = sessions.len();
-                let key = &keys[id as usize];
-                // In order of start, the sessions are in order of end too: those that end by
-                // the watermark come first.
-                let fired = sessions.partition_point(|s| window_fired(s.end, watermark));
-                for session in sessions.drain(..fired) {
-                    words.push(if store.in_backend() && session.state == IN_BACKEND {
-                        let window = ((session.end, session.start), key.to_vec());
-                        let stored = in_backend.take(store, &window)?.unwrap_or_default();
-                        states.put(stored.into())?
-                    } else {
-                        session.state
-                    });
-                    closed.push((Arc::clone(key), session.start, session.end));
-                }
-                match sessions.iter().map(|s| s.end).min() {
-                    Some(next) => self.look_at(id, next),
-                    None if before > 0 => self.rest(id),
-                    None => {}
-                }
+            self.by_end.pop();
+            if self.registered[id as usize] != due {
+                continue;
+            }
+            self.registered[id as usize] = Timestamp::MAX;
+            let Sessions {
+                open,
+                keys,
+                states,
+                in_backend,
+                store,
+                ..
+            } = self;
+            let sessions = &mut open[id as usize];
+            let before = sessions.len();
+            let key = &keys[id as usize];
+            // In order of start, the sessions are in order of end too: those that end by
+            // the watermark come first.
+            let fired = sessions.partition_point(|s| window_fired(s.end, watermark));
+            for session in sessions.drain(..fired) {
+                words.push(if store.in_backend() && session.state == IN_BACKEND {
+                    let window = ((session.end, session.start), key.to_vec());
+                    let stored = in_backend.take(store, &window)?.unwrap_or_default();
+                    states.put(stored.into())?
+                } else {
+                    session.state
+                });
+                closed.push((Arc::clone(key), session.start, session.end));
+            }
+            match sessions.iter().map(|s| s.end).min() {
+                Some(next) => self.look_at(id, next),
+                None if before > 0 => self.rest(id),
+                None => {}
             }
         }
         let aggregates = self.states.take_columns(&words)?;
@@ -564,14 +564,14 @@ mod tests {
         );
         // A key that comes back while kept keeps its id.
         let last = [KeyValue::Int(rounds - 1)];
-        let id = sessions.ids[&last[..]];
+        let id = sessions.ids.get(&last);
         let t = rounds * 100;
         assert!(
             sessions
                 .add(&last, (t, t + 10), |_| false, 0, |_| {})
                 .unwrap()
         );
-        assert_eq!(sessions.ids[&last[..]], id);
+        assert_eq!(sessions.ids.get(&last), id);
         // A late row of a new key leaves no open session.
         let late = sessions.add(&[KeyValue::Int(-1)], (0, 10), |_| true, 0, |_| {});
         assert!(!late.unwrap());
