@@ -1,5 +1,8 @@
-//! A parallel source of the numbers in a range, split into one sub-range per reader, as fast
-//! as they are read or paced at a number of rows per second (Flink's `datagen` pacing).
+//! A parallel source of the numbers in a range, split into one sub-range per reader (as
+//! Flink's `fromSequence`) or striped over the readers (as the SQL `datagen` connector's
+//! sequence: reader `i` of `p` takes the `i`-th number and every `p`-th after it, so all
+//! readers go through the range together), as fast as they are read or paced at a number of
+//! rows per second (Flink's `datagen` pacing).
 
 use std::time::{Duration, Instant};
 
@@ -12,16 +15,26 @@ use sluice_runtime::task::operator::OperatorContext;
 pub struct SequenceSource {
     from: i64,
     to: i64,
+    striped: bool,
     rows_per_second: Option<f64>,
 }
 
 impl SequenceSource {
-    /// The numbers `from..=to` (none when `from > to`).
+    /// The numbers `from..=to` (none when `from > to`), a sub-range per reader.
     pub fn new(from: i64, to: i64) -> Self {
         SequenceSource {
             from,
             to,
+            striped: false,
             rows_per_second: None,
+        }
+    }
+
+    /// The numbers `from..=to`, striped over the readers.
+    pub fn striped(from: i64, to: i64) -> Self {
+        SequenceSource {
+            striped: true,
+            ..SequenceSource::new(from, to)
         }
     }
 
@@ -55,13 +68,27 @@ impl Pace {
     }
 }
 
-/// An inclusive sub-range.
+/// The numbers from `from` up to `to`, `step` apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SequenceSplit {
     /// The first number.
     pub from: i64,
-    /// The last number.
+    /// No number is after this one.
     pub to: i64,
+    /// The distance from one number to the next (1: every number).
+    #[serde(default = "every_number")]
+    pub step: i64,
+}
+
+fn every_number() -> i64 {
+    1
+}
+
+impl SequenceSplit {
+    /// Every number of `from..=to`.
+    pub fn range(from: i64, to: i64) -> Self {
+        SequenceSplit { from, to, step: 1 }
+    }
 }
 
 /// The reader of a [`SequenceSource`].
@@ -69,6 +96,7 @@ pub struct SequenceSplit {
 pub struct SequenceReader {
     next: i128,
     last: i128,
+    step: i128,
     pace: Option<Pace>,
 }
 
@@ -86,12 +114,18 @@ impl Source<i64> for SequenceSource {
         }
         let total = i128::from(self.to) - i128::from(self.from) + 1;
         let parts = (parallelism.max(1) as i128).min(total);
-        Ok((0..parts)
-            .map(|i| SequenceSplit {
-                from: (i128::from(self.from) + total * i / parts) as i64,
-                to: (i128::from(self.from) + total * (i + 1) / parts - 1) as i64,
-            })
-            .collect())
+        let split = |i: i128| match self.striped {
+            true => SequenceSplit {
+                from: (i128::from(self.from) + i) as i64,
+                to: self.to,
+                step: parts as i64,
+            },
+            false => SequenceSplit::range(
+                (i128::from(self.from) + total * i / parts) as i64,
+                (i128::from(self.from) + total * (i + 1) / parts - 1) as i64,
+            ),
+        };
+        Ok((0..parts).map(split).collect())
     }
 
     fn create_reader(&self, ctx: &OperatorContext) -> UserResult<SequenceReader> {
@@ -103,6 +137,7 @@ impl Source<i64> for SequenceSource {
         Ok(SequenceReader {
             next: 1,
             last: 0,
+            step: 1,
             pace,
         })
     }
@@ -110,8 +145,12 @@ impl Source<i64> for SequenceSource {
 
 impl SourceReader<i64, SequenceSplit> for SequenceReader {
     fn add_split(&mut self, split: SequenceSplit) -> UserResult {
+        if split.step < 1 {
+            return Err(format!("a sequence split with step {}", split.step).into());
+        }
         self.next = i128::from(split.from);
         self.last = i128::from(split.to);
+        self.step = i128::from(split.step);
         Ok(())
     }
 
@@ -119,7 +158,7 @@ impl SourceReader<i64, SequenceSplit> for SequenceReader {
         let mut room = self.pace.as_mut().map_or(u64::MAX, Pace::due);
         while room > 0 && !output.is_full() && self.next <= self.last {
             output.collect(self.next as i64);
-            self.next += 1;
+            self.next += self.step;
             room -= 1;
             if let Some(pace) = &mut self.pace {
                 pace.emitted += 1;
@@ -138,6 +177,7 @@ impl SourceReader<i64, SequenceSplit> for SequenceReader {
             vec![SequenceSplit {
                 from: self.next as i64,
                 to: self.last as i64,
+                step: self.step as i64,
             }]
         } else {
             Vec::new()
@@ -155,9 +195,7 @@ mod tests {
         let mut reader = source
             .create_reader(&OperatorContext::single("sequence"))
             .unwrap();
-        reader
-            .add_split(SequenceSplit { from: 1, to: 1_000 })
-            .unwrap();
+        reader.add_split(SequenceSplit::range(1, 1_000)).unwrap();
         let started = Instant::now();
         let mut read = Vec::new();
         while started.elapsed() < Duration::from_millis(300) {
@@ -190,5 +228,51 @@ mod tests {
             .create_splits(3)
             .unwrap();
         assert_eq!(full.last().unwrap().to, i64::MAX);
+    }
+
+    /// Every number the readers of `splits` emit, each reader's in its order.
+    fn read(splits: Vec<SequenceSplit>) -> Vec<Vec<i64>> {
+        let source = SequenceSource::new(0, 0);
+        let ctx = OperatorContext::single("sequence");
+        (splits.into_iter())
+            .map(|split| {
+                let mut reader = source.create_reader(&ctx).unwrap();
+                reader.add_split(split).unwrap();
+                let mut records = Vec::new();
+                let mut output = SourceOutput::new(&mut records, 1_024);
+                reader.poll_next(&mut output).unwrap();
+                records.into_iter().map(|r| r.value).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn striped_readers_take_every_pth_number_as_flinks_datagen_does() {
+        let splits = SequenceSource::striped(10, 16).create_splits(3).unwrap();
+        assert_eq!(read(splits), [vec![10, 13, 16], vec![11, 14], vec![12, 15]]);
+        let one = SequenceSource::striped(5, 5).create_splits(4).unwrap();
+        assert_eq!(read(one), [vec![5]]);
+        // A reader's rest is striped alike when it resumes from a snapshot.
+        let source = SequenceSource::striped(0, 9);
+        let mut reader = source
+            .create_reader(&OperatorContext::single("sequence"))
+            .unwrap();
+        reader
+            .add_split(source.create_splits(2).unwrap()[1])
+            .unwrap();
+        let mut records = Vec::new();
+        reader
+            .poll_next(&mut SourceOutput::new(&mut records, 2))
+            .unwrap();
+        let rest = reader.snapshot_state().unwrap();
+        assert_eq!(read(rest), [vec![5, 7, 9]]);
+        assert!(
+            reader
+                .add_split(SequenceSplit {
+                    step: 0,
+                    ..SequenceSplit::range(0, 1)
+                })
+                .is_err()
+        );
     }
 }

@@ -468,6 +468,51 @@ mod tests {
     }
 
     #[test]
+    fn typed_columns_write_nulls_empty_and_repeated_times_alike() {
+        let times = [
+            Some(1_577_836_801_500),
+            Some(1_577_836_801_500),
+            None,
+            Some(0),
+        ];
+        let decimals = Decimal128Array::from(vec![Some(1250), Some(-5), None, Some(0)]);
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from(vec![
+                    Some(-7),
+                    None,
+                    Some(i64::MAX),
+                    Some(0),
+                ])) as ArrayRef,
+            ),
+            (
+                "price",
+                Arc::new(decimals.with_precision_and_scale(10, 2).unwrap()),
+            ),
+            (
+                "ts",
+                Arc::new(TimestampMillisecondArray::from(times.to_vec())),
+            ),
+        ])
+        .unwrap();
+        let types = vec![
+            SqlType::BigInt,
+            SqlType::Decimal(10, 2),
+            SqlType::Timestamp(3),
+        ];
+        let mut out = Vec::new();
+        CsvEncoder::new(types).encode(&batch, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "-7,12.5,\"2020-01-01 00:00:01.5\"\n\
+             ,-0.05,\"2020-01-01 00:00:01.5\"\n\
+             9223372036854775807,,\n\
+             0,0,\"1970-01-01 00:00:00\"\n"
+        );
+    }
+
+    #[test]
     fn malformed_rows_fail_with_the_row_or_are_skipped() {
         let lines = [
             "a,x,1.0,2020-01-01 00:00:00,1",

@@ -267,7 +267,8 @@ fn decoded<D: LineDecoder>(lines: Lines, name: &str, decoder: D) -> DataStream<R
     }
 }
 
-/// The `datagen` connector's source: row numbers from a parallel sequence, turned into rows.
+/// The `datagen` connector's source: row numbers striped over the subtasks (as Flink's sequence
+/// generator stripes them, so all go through event time together), turned into rows.
 fn datagen_source(
     ctx: &PlanContext<'_>,
     table: &TableDef,
@@ -276,7 +277,7 @@ fn datagen_source(
     let generator = DataGen::new(&table.name, physical, &table.options)?;
     let last = generator.rows.map_or(i64::MAX, |rows| rows as i64 - 1);
     // `rows-per-second`: the row numbers come as they are due.
-    let mut numbers = SequenceSource::new(0, last);
+    let mut numbers = SequenceSource::striped(0, last);
     if let Some(rate) = generator.rows_per_second {
         numbers = numbers.with_rows_per_second(rate);
     }
