@@ -9,7 +9,8 @@
 # CSV part files, which must hold the same rows on both engines (compared sorted).
 # Parallelism 1 and 2 on both; each cell is the median of RUNS runs (default 3); rows/s per
 # core = ROWS / wall time / parallelism. QUERIES (default: all) picks some, e.g.
-# QUERIES="tumble session".
+# QUERIES="tumble session". Last, start-up: one bid through `filter` at p=1 on both engines,
+# whole processes (the time a SQL job takes to plan, start, run and commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS="${1:-2000000}"
@@ -38,3 +39,19 @@ for query in ${QUERIES:-filter tumble hop session window_outer_join session_tabl
 done
 echo
 echo "Each query's committed rows were the same on both engines at both parallelisms."
+
+python3 benches/sql/gen_bids.py 1 "$WORK/one-bid.csv"
+for engine in sluice flink; do
+  { echo "SET 'parallelism.default' = '1';"
+    cat benches/sql/tables.sql benches/sql/filter.sql |
+      sed -e "s#\${DATA}#$WORK/one-bid.csv#g" -e "s#\${OUT}#$WORK/start-$engine#g"
+  } >"$WORK/start-$engine.sql"
+done
+read -r sw sr <<<"$(median "$SLUICE" sql -f "$WORK/start-sluice.sql")"
+read -r fw fr <<<"$(median benches/flink/run.sh SqlScript "$WORK/start-flink.sql")"
+if [ "$(rows_of "$WORK/start-sluice")" != "$(rows_of "$WORK/start-flink")" ]; then
+  echo "start-up: the engines' rows differ" >&2
+  exit 1
+fi
+echo
+echo "Start-up, one bid through \`filter\` at p=1, whole process: Sluice $sw s and $sr MB; Flink $fw s and $fr MB."
