@@ -388,6 +388,14 @@ pub(crate) fn timestamp_text(millis: i64, precision: u8, style: TextStyle) -> As
     text
 }
 
+/// `00` to `99`, each two digits.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// ASCII text built on the stack and appended to a string or bytes at once (numbers, dates
 /// and times, without the formatting machinery: they are most of what rows print).
 #[derive(Clone, Copy)]
@@ -446,16 +454,21 @@ impl AsciiText {
         self.len = end;
     }
 
-    /// [`AsciiText::digits`] of a 64-bit number.
+    /// [`AsciiText::digits`] of a 64-bit number, two digits at a time.
     fn word_digits(&mut self, mut value: u64, width: usize) {
         let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
         let end = self.len + len.max(width);
         let Some(slots) = self.bytes.get_mut(self.len..end) else {
             return;
         };
-        for slot in slots.iter_mut().rev() {
-            *slot = b'0' + (value % 10) as u8;
-            value /= 10;
+        let mut pairs = slots.rchunks_exact_mut(2);
+        for pair in &mut pairs {
+            let at = (value % 100) as usize * 2;
+            pair.copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
+            value /= 100;
+        }
+        if let [first] = pairs.into_remainder() {
+            *first = b'0' + (value % 10) as u8;
         }
         self.len = end;
     }
@@ -573,7 +586,14 @@ mod tests {
         text.padded(5, 3);
         text.padded(1234, 2);
         text.padded(0, 1);
-        assert_eq!(text.as_str(), "00512340");
+        text.padded(7, 4);
+        text.padded(98, 1);
+        assert_eq!(text.as_str(), "00512340000798");
+        for value in (0..100_000u64).chain([u64::MAX, 10u64.pow(19), 10u64.pow(18) - 1]) {
+            let mut text = AsciiText::default();
+            text.word_digits(value, 0);
+            assert_eq!(text.as_str(), value.to_string());
+        }
     }
 
     fn double(value: f64) -> String {

@@ -2,7 +2,7 @@
 //! session holds one word of state: with a lone `COUNT` kept in memory the word is the count
 //! itself (a session then costs its two bounds and the count, nothing else); with only
 //! `COLLECT`s in memory (the SESSION table function) it chains the session's rows, kept as
-//! the Arrow columns they came in ([`KeptRows`]); otherwise it numbers a slot of accumulators
+//! the Arrow columns they came in (`kept_rows.rs`); otherwise it numbers a slot of accumulators
 //! or says they are in the state backend.
 
 use std::sync::Arc;
