@@ -292,6 +292,13 @@ pub fn accumulated_column<'a>(
     result_column(call, values.iter())
 }
 
+/// The result column of each of `calls` over the rows' accumulators (one per call, in order).
+pub fn accumulated_columns(calls: &[AggCall], rows: &[&[Accumulator]]) -> Vec<ArrayRef> {
+    (calls.iter().enumerate())
+        .map(|(i, call)| accumulated_column(call, rows.iter().map(|accs| &accs[i])))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -354,44 +354,44 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// The column's array.
+    fn array(&self) -> &dyn Array {
+        match self {
+            Cells::Text(array) => *array,
+            Cells::Longs(array) => *array,
+            Cells::Decimals(array, _) => *array,
+            Cells::Timestamps(array, _) => *array,
+            Cells::Other(array, _) => *array,
+        }
+    }
+
     /// Appends the field of `row` (nothing for NULL), using `text` as scratch.
     fn write(&mut self, row: usize, text: &mut String, out: &mut Vec<u8>) {
+        if self.array().is_null(row) {
+            return;
+        }
         match self {
-            Cells::Text(array) => {
-                if array.is_valid(row) {
-                    write_field(array.value(row), true, out);
-                }
-            }
-            Cells::Longs(array) => {
-                if array.is_valid(row) {
-                    out.extend_from_slice(integer_text(array.value(row)).as_bytes());
-                }
-            }
+            Cells::Text(array) => write_field(array.value(row), true, out),
+            Cells::Longs(array) => out.extend_from_slice(integer_text(array.value(row)).as_bytes()),
             Cells::Decimals(array, scale) => {
-                if array.is_valid(row) {
-                    let decimal = decimal_in_style(array.value(row), *scale, TextStyle::Csv);
-                    out.extend_from_slice(decimal.as_bytes());
-                }
+                let decimal = decimal_in_style(array.value(row), *scale, TextStyle::Csv);
+                out.extend_from_slice(decimal.as_bytes());
             }
             Cells::Timestamps(array, last) => {
-                if array.is_valid(row) {
-                    let millis = array.value(row);
-                    let text = match last {
-                        Some((written, text)) if *written == millis => text,
-                        _ => {
-                            let text = timestamp_text(millis, 3, TextStyle::Csv);
-                            &last.insert((millis, text)).1
-                        }
-                    };
-                    write_field(text.as_str(), true, out);
-                }
+                let millis = array.value(row);
+                let text = match last {
+                    Some((written, text)) if *written == millis => text,
+                    _ => {
+                        let text = timestamp_text(millis, 3, TextStyle::Csv);
+                        &last.insert((millis, text)).1
+                    }
+                };
+                write_field(text.as_str(), true, out);
             }
             Cells::Other(array, ty) => {
-                if array.is_valid(row) {
-                    text.clear();
-                    write_value(*array, row, ty, TextStyle::Csv, text);
-                    write_field(text, ty.prints_as_text(), out);
-                }
+                text.clear();
+                write_value(*array, row, ty, TextStyle::Csv, text);
+                write_field(text, ty.prints_as_text(), out);
             }
         }
     }

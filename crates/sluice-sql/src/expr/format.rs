@@ -427,12 +427,6 @@ impl AsciiText {
 
     /// Appends `value` in decimal, zero-padded to `width` digits.
     fn padded(&mut self, value: u32, width: usize) {
-        // Months, days, hours, minutes and seconds: most of a date's digits.
-        if width == 2 && value < 100 {
-            self.push(b'0' + (value / 10) as u8);
-            self.push(b'0' + (value % 10) as u8);
-            return;
-        }
         self.word_digits(u64::from(value), width);
     }
 

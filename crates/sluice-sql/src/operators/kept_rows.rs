@@ -45,6 +45,13 @@ struct Batch {
     live: usize,
 }
 
+impl Batch {
+    /// How many rows the batch has.
+    fn rows(&self) -> usize {
+        self.columns.first().map_or(0, |column| column.len())
+    }
+}
+
 /// The first and last handle of a session's chain.
 fn ends(word: u64) -> (u32, u32) {
     (word as u32, (word >> 32) as u32)
@@ -128,8 +135,9 @@ impl KeptRows {
                 .into());
             }
         }
-        self.kept += columns.first().map_or(0, |c| c.len());
-        let batch = Some(Batch { columns, live: 0 });
+        let batch = Batch { columns, live: 0 };
+        self.kept += batch.rows();
+        let batch = Some(batch);
         Ok(match self.free_batches.pop() {
             Some(id) => {
                 self.batches[id as usize] = batch;
@@ -145,7 +153,7 @@ impl KeptRows {
     fn let_go_if_unheld(&mut self, id: u32) {
         let slot = &mut self.batches[id as usize];
         if let Some(batch) = slot.as_ref().filter(|b| b.live == 0 && id != self.current) {
-            self.kept -= batch.columns.first().map_or(0, |c| c.len());
+            self.kept -= batch.rows();
             *slot = None;
             self.free_batches.push(id);
         }

@@ -11,7 +11,7 @@ use arrow_array::ArrayRef;
 use sluice_core::UserResult;
 
 use super::kept_rows::{KeptRows, NO_ROWS};
-use crate::aggregate::{Accumulator, AggCall, AggKind, accumulated_column};
+use crate::aggregate::{Accumulator, AggCall, AggKind, accumulated_columns};
 use crate::types::SqlType;
 
 /// A session's accumulators, as they go into and come out of [`SessionStates`].
@@ -283,10 +283,8 @@ impl SessionStates {
             )
             .into());
         }
-        let columns = self.calls.iter().enumerate().map(|(i, call)| {
-            accumulated_column(call, accumulators.iter().map(|accs| &accs.as_slice()[i]))
-        });
-        Ok(columns.collect())
+        let rows: Vec<&[Accumulator]> = accumulators.iter().map(|a| a.as_slice()).collect();
+        Ok(accumulated_columns(&self.calls, &rows))
     }
 
     /// The accumulators of the session of `word` for a snapshot (none when `word` is

@@ -31,7 +31,7 @@ use super::open_windows::{HashedKey, OpenWindows, Window};
 use super::sessions::Sessions;
 pub use super::window_kind::WindowKind;
 use super::window_kind::{fires_at, window_fired};
-use crate::aggregate::{Accumulator, AggCall, accumulated_column, arguments_of};
+use crate::aggregate::{Accumulator, AggCall, accumulated_columns, arguments_of};
 use crate::batch::RowBatch;
 use crate::key::{KeyValue, columns_of, key_column, key_group_of, row_key};
 use crate::types::SqlType;
@@ -236,7 +236,7 @@ impl WindowAggOperator {
                     rows_out += keys.len();
                     let batch = (!keys.is_empty())
                         .then(|| {
-                            let aggregates = aggregate_columns(spec, &accumulators);
+                            let aggregates = accumulated_columns(&spec.aggregates, &accumulators);
                             window_batch(spec, &keys, |_| (start, end), aggregates)
                         })
                         .transpose()?;
@@ -274,13 +274,6 @@ impl WindowAggOperator {
         }
         Ok(false)
     }
-}
-
-/// Each aggregate's result column over the rows' `accumulators`.
-fn aggregate_columns(spec: &WindowAggSpec, accumulators: &[&[Accumulator]]) -> Vec<ArrayRef> {
-    (spec.aggregates.iter().enumerate())
-        .map(|(i, call)| accumulated_column(call, accumulators.iter().map(|accs| &accs[i])))
-        .collect()
 }
 
 /// The output rows of fired windows: keys, window columns (`bounds` of each row: start, end),
