@@ -6,10 +6,11 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array, new_empty_array, new_null_array,
+    Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array, new_empty_array,
+    new_null_array,
 };
 
-use super::{Expr, as_boolean};
+use super::{Expr, ExprKind, as_boolean};
 use crate::error::SqlResult;
 use crate::types::SqlType;
 
@@ -31,20 +32,32 @@ pub(super) fn eval_case(
     let mut results: Vec<ArrayRef> = Vec::new();
     let mut placed: Vec<(usize, usize)> = vec![(usize::MAX, 0); rows];
     for (condition, result) in branches {
-        let when = condition.eval(&rows_of(batch, &left, condition)?)?;
-        let when = as_boolean(&when)?;
         let (mut taken, mut rest) = (Vec::new(), Vec::new());
-        for (i, &row) in left.iter().enumerate() {
-            // A NULL condition is not true.
-            if when.is_valid(i) && when.value(i) {
-                taken.push(row);
-            } else {
-                rest.push(row);
+        if cannot_fail(condition) {
+            // Evaluated on every row at once: cheaper than copying the rows left, and no row
+            // can fail where Flink would not have looked.
+            let when = condition.eval(batch)?;
+            let when = as_boolean(&when)?;
+            for &row in &left {
+                if is_true(when, row as usize) {
+                    taken.push(row);
+                } else {
+                    rest.push(row);
+                }
+            }
+        } else {
+            let when = condition.eval(&rows_of(batch, &left, condition)?)?;
+            let when = as_boolean(&when)?;
+            for (i, &row) in left.iter().enumerate() {
+                if is_true(when, i) {
+                    taken.push(row);
+                } else {
+                    rest.push(row);
+                }
             }
         }
         if !taken.is_empty() {
-            let inputs = rows_of(batch, &taken, result)?;
-            place(&mut results, &mut placed, &taken, result.eval(&inputs)?);
+            place_result(&mut results, &mut placed, &taken, result, batch)?;
         }
         left = rest;
         if left.is_empty() {
@@ -52,11 +65,15 @@ pub(super) fn eval_case(
         }
     }
     if !left.is_empty() {
-        let value = match otherwise {
-            Some(otherwise) => otherwise.eval(&rows_of(batch, &left, otherwise)?)?,
-            None => new_null_array(&ty.arrow_type(), left.len()),
-        };
-        place(&mut results, &mut placed, &left, value);
+        match otherwise {
+            Some(otherwise) => place_result(&mut results, &mut placed, &left, otherwise, batch)?,
+            None => place(
+                &mut results,
+                &mut placed,
+                &left,
+                new_null_array(&ty.arrow_type(), left.len()),
+            ),
+        }
     }
     // One result for every row: rows are taken in order, so it is the column as it is.
     if let [only] = &results[..]
@@ -66,6 +83,46 @@ pub(super) fn eval_case(
     }
     let arrays: Vec<&dyn Array> = results.iter().map(AsRef::as_ref).collect();
     Ok(arrow_select::interleave::interleave(&arrays, &placed)?)
+}
+
+/// Whether the row's condition is true (a NULL condition is not).
+fn is_true(when: &BooleanArray, row: usize) -> bool {
+    when.is_valid(row) && when.value(row)
+}
+
+/// Whether evaluating `e` can fail on no row: comparisons and logic over columns and
+/// constants.
+fn cannot_fail(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Column(_) | ExprKind::Literal(_) => true,
+        ExprKind::Not(inner) | ExprKind::IsNull { expr: inner, .. } => cannot_fail(inner),
+        ExprKind::Binary(op, left, right) => {
+            op.compares_or_connects() && cannot_fail(left) && cannot_fail(right)
+        }
+        _ => false,
+    }
+}
+
+/// Computes `result` on the rows `taken` of `batch` and records where their values are; a
+/// column is recorded in place, without copying the rows.
+fn place_result(
+    results: &mut Vec<ArrayRef>,
+    placed: &mut [(usize, usize)],
+    taken: &[u32],
+    result: &Expr,
+    batch: &RecordBatch,
+) -> SqlResult<()> {
+    if let ExprKind::Column(index) = result.kind {
+        let at = results.len();
+        for &row in taken {
+            placed[row as usize] = (at, row as usize);
+        }
+        results.push(Arc::clone(batch.column(index)));
+        return Ok(());
+    }
+    let values = result.eval(&rows_of(batch, taken, result)?)?;
+    place(results, placed, taken, values);
+    Ok(())
 }
 
 /// Records that the rows `taken` of the batch have their values, in order, in `values`.
@@ -181,11 +238,21 @@ mod tests {
         // Eager evaluation would divide 1 and 9 by zero and fail.
         let guarded = case(
             vec![(b_is_zero.clone(), int(-1)), (b_above_two, a)],
-            Some(quotient),
+            Some(quotient.clone()),
         );
         assert_eq!(
             values(&guarded),
             [Some(-1), Some(6), None, Some(4), Some(-1)]
+        );
+        // A condition that can fail is evaluated only on the rows no branch before took.
+        let quotient_above_two = binary(BinaryOp::Gt, quotient.clone(), int(2), SqlType::Boolean);
+        let guarded_condition = case(
+            vec![(b_is_zero.clone(), int(-1)), (quotient_above_two, int(1))],
+            Some(int(0)),
+        );
+        assert_eq!(
+            values(&guarded_condition),
+            [Some(-1), Some(0), Some(0), Some(1), Some(-1)]
         );
         // A NULL condition is not true; no ELSE is NULL.
         let without_else = case(vec![(b_is_zero, int(7))], None);

@@ -205,7 +205,20 @@ impl Function {
         )
     }
 
-    /// Evaluates the function on argument columns (of `types`) of `rows` rows, into `ty`.
+    /// Whether its kernel takes argument `index`, when it is a constant, as one row for all
+    /// rows rather than repeated: patterns, separators, group numbers, divisors, the parts of
+    /// a `CONCAT`.
+    pub fn takes_constant(&self, index: usize) -> bool {
+        match self {
+            Function::Concat => true,
+            Function::RegexpExtract | Function::SplitIndex => index >= 1,
+            Function::DateFormat | Function::Mod | Function::ToTimestampLtz => index == 1,
+            _ => false,
+        }
+    }
+
+    /// Evaluates the function on argument columns (of `types`) of `rows` rows, into `ty`; an
+    /// argument it [takes as a constant](Function::takes_constant) may be one row.
     pub fn eval(
         &self,
         args: &[ArrayRef],
@@ -500,6 +513,103 @@ mod tests {
         assert_eq!(lower.as_string::<i32>().value(0), "a,b,c");
         assert_eq!(apply(Function::Coalesce, &[KeyValue::Null, s("x")]), s("x"));
         assert_eq!(apply(Function::Trim, &[s("  x ")]), s("x"));
+    }
+
+    #[test]
+    fn constant_arguments_as_one_row_give_what_repeated_ones_give() {
+        use arrow_array::{Int64Array, StringArray, TimestampMillisecondArray};
+        let strings =
+            |values: &[Option<&str>]| -> ArrayRef { Arc::new(StringArray::from(values.to_vec())) };
+        let varchar = SqlType::Varchar(None);
+        let texts = strings(&[Some("a=1&id=7"), None, Some("id=x,y"), Some("")]);
+        let millis: ArrayRef = Arc::new(Int64Array::from(vec![
+            Some(0),
+            None,
+            Some(86_400_123),
+            Some(5),
+        ]));
+        let times: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![
+            Some(0),
+            None,
+            Some(86_400_123),
+            Some(5),
+        ]));
+        // Each call: the function, its arguments (constants as one row) and its type.
+        type Call = (Function, Vec<(ArrayRef, SqlType)>, SqlType);
+        let calls: Vec<Call> = vec![
+            (
+                Function::RegexpExtract,
+                vec![
+                    (texts.clone(), varchar.clone()),
+                    (strings(&[Some("(&|^)id=([^&]*)")]), varchar.clone()),
+                    (Arc::new(Int32Array::from(vec![2])), SqlType::Int),
+                ],
+                varchar.clone(),
+            ),
+            (
+                Function::SplitIndex,
+                vec![
+                    (texts.clone(), varchar.clone()),
+                    (strings(&[Some("=")]), varchar.clone()),
+                    (Arc::new(Int32Array::from(vec![1])), SqlType::Int),
+                ],
+                varchar.clone(),
+            ),
+            (
+                Function::Concat,
+                vec![
+                    (strings(&[Some("<")]), varchar.clone()),
+                    (texts.clone(), varchar.clone()),
+                    (strings(&[Some(">")]), varchar.clone()),
+                ],
+                varchar.clone(),
+            ),
+            (
+                Function::Mod,
+                vec![
+                    (millis.clone(), SqlType::BigInt),
+                    (Arc::new(Int64Array::from(vec![7])), SqlType::BigInt),
+                ],
+                SqlType::BigInt,
+            ),
+            (
+                Function::ToTimestampLtz,
+                vec![
+                    (millis, SqlType::BigInt),
+                    (Arc::new(Int32Array::from(vec![3])), SqlType::Int),
+                ],
+                SqlType::TimestampLtz(3),
+            ),
+            (
+                Function::DateFormat,
+                vec![
+                    (times, SqlType::Timestamp(3)),
+                    (strings(&[Some("yyyy-MM-dd HH:mm")]), varchar.clone()),
+                ],
+                varchar,
+            ),
+        ];
+        for (function, args, ty) in calls {
+            let types: Vec<SqlType> = args.iter().map(|(_, t)| t.clone()).collect();
+            let one_row: Vec<ArrayRef> = args.iter().map(|(a, _)| a.clone()).collect();
+            assert!(
+                one_row
+                    .iter()
+                    .enumerate()
+                    .all(|(i, a)| a.len() == 4 || function.takes_constant(i))
+            );
+            let repeated: Vec<ArrayRef> = one_row
+                .iter()
+                .map(|a| match a.len() {
+                    1 => arrow_select::concat::concat(&[a.as_ref(); 4]).unwrap(),
+                    _ => a.clone(),
+                })
+                .collect();
+            let constant = function.eval(&one_row, &types, &ty, 4).unwrap();
+            let plain = function.eval(&repeated, &types, &ty, 4).unwrap();
+            assert_eq!(constant.len(), 4, "{function:?}");
+            assert_eq!(constant.to_data(), plain.to_data(), "{function:?}");
+        }
     }
 
     #[test]

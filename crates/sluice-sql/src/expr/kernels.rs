@@ -12,6 +12,12 @@ use crate::error::{SqlError, SqlResult};
 use crate::key::{KeyValue, key_value};
 use crate::types::SqlType;
 
+/// The row of argument `array` that holds row `row`'s value: a constant argument is one row
+/// for all (see [`Function::takes_constant`](super::Function::takes_constant)).
+fn row_of(array: &dyn Array, row: usize) -> usize {
+    if array.len() == 1 { 0 } else { row }
+}
+
 /// A string column mapped value by value straight from its Arrow array (NULL stays NULL):
 /// `f` appends a value's image to the (cleared) text it is given.
 pub(super) fn map_strings(values: &ArrayRef, rows: usize, f: fn(&str, &mut String)) -> ArrayRef {
@@ -53,16 +59,22 @@ pub(super) fn change_case(text: &str, out: &mut String, upper: bool) {
 pub(super) fn concat(args: &[ArrayRef], rows: usize) -> ArrayRef {
     use std::fmt::Write as _;
     let parts: Vec<_> = args.iter().map(|a| a.as_string::<i32>()).collect();
-    let bytes = parts.iter().map(|p| p.value_data().len()).sum();
+    let bytes = parts
+        .iter()
+        .map(|p| match p.len() {
+            1 => p.value_data().len() * rows,
+            _ => p.value_data().len(),
+        })
+        .sum();
     let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, bytes);
     for row in 0..rows {
-        if parts.iter().any(|p| p.is_null(row)) {
+        if parts.iter().any(|p| p.is_null(row_of(p, row))) {
             out.append_null();
             continue;
         }
         for part in &parts {
             // Writing into the builder's current value cannot fail.
-            let _ = out.write_str(part.value(row));
+            let _ = out.write_str(part.value(row_of(part, row)));
         }
         out.append_value("");
     }
@@ -78,7 +90,11 @@ pub(super) fn to_timestamp_ltz(args: &[ArrayRef]) -> SqlResult<ArrayRef> {
     let precisions = precisions.as_primitive::<arrow_array::types::Int64Type>();
     let millis = values
         .iter()
-        .zip(precisions.iter())
+        .enumerate()
+        .map(|(row, value)| {
+            let at = row_of(precisions, row);
+            (value, precisions.is_valid(at).then(|| precisions.value(at)))
+        })
         .map(|(value, precision)| match (value, precision) {
             (Some(v), Some(0)) => Ok(Some(v.saturating_mul(1000))),
             (Some(v), Some(3)) => Ok(Some(v)),
@@ -96,7 +112,11 @@ pub(super) fn modulo(args: &[ArrayRef], ty: &SqlType) -> SqlResult<ArrayRef> {
     let wanted = ty.arrow_type();
     let dividend = arrow_cast::cast(&args[0], &wanted)?;
     let divisor = arrow_cast::cast(&args[1], &wanted)?;
-    arrow_arith::numeric::rem(&dividend, &divisor).map_err(|e| match e {
+    let remainder = match divisor.len() {
+        1 => arrow_arith::numeric::rem(&dividend, &arrow_array::Scalar::new(divisor)),
+        _ => arrow_arith::numeric::rem(&dividend, &divisor),
+    };
+    remainder.map_err(|e| match e {
         arrow_schema::ArrowError::DivideByZero => SqlError::new("MOD by zero"),
         other => other.into(),
     })
@@ -111,12 +131,13 @@ pub(super) fn split_index(
     let (text, separator) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
     let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
     for row in 0..rows {
-        let index = match key_value(args[2].as_ref(), row, &types[2]) {
+        let index = match key_value(args[2].as_ref(), row_of(&args[2], row), &types[2]) {
             KeyValue::Int(i) => usize::try_from(i).ok(),
             _ => None,
         };
-        let part = match (text.is_valid(row) && separator.is_valid(row), index) {
-            (true, Some(index)) => nth_part(text.value(row), separator.value(row), index),
+        let at = row_of(separator, row);
+        let part = match (text.is_valid(row) && separator.is_valid(at), index) {
+            (true, Some(index)) => nth_part(text.value(row), separator.value(at), index),
             _ => None,
         };
         out.append_option(part);
@@ -156,23 +177,34 @@ pub(super) fn regexp_extract(
     rows: usize,
 ) -> SqlResult<ArrayRef> {
     let (text, pattern) = (args[0].as_string::<i32>(), args[1].as_string::<i32>());
+    let groups = args.get(2);
+    let group_of = |row: usize| match groups {
+        Some(index) => match key_value(index.as_ref(), row_of(index, row), &types[2]) {
+            KeyValue::Int(i) => usize::try_from(i).ok(),
+            _ => None,
+        },
+        None => Some(0),
+    };
+    let constant_group = groups.is_none_or(|g| g.len() == 1);
+    let mut group = None;
     let mut compiled: Option<(&str, Option<regex::Regex>)> = None;
     let mut locations = None;
     let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 8);
     for row in 0..rows {
-        let group = match args.get(2) {
-            Some(index) => match key_value(index.as_ref(), row, &types[2]) {
-                KeyValue::Int(i) => usize::try_from(i).ok(),
-                _ => None,
-            },
-            None => Some(0),
-        };
-        if text.is_null(row) || pattern.is_null(row) {
+        if row == 0 || !constant_group {
+            group = group_of(row);
+        }
+        let at = row_of(pattern, row);
+        if text.is_null(row) || pattern.is_null(at) {
             out.append_null();
             continue;
         }
-        let wanted = pattern.value(row);
-        if compiled.as_ref().is_none_or(|(p, _)| *p != wanted) {
+        let wanted = pattern.value(at);
+        // A constant pattern is the same text at every row: compiled once, never compared.
+        if compiled
+            .as_ref()
+            .is_none_or(|(p, _)| !std::ptr::eq(*p, wanted) && *p != wanted)
+        {
             let regex = compiled_pattern(wanted);
             locations = regex.as_ref().map(regex::Regex::capture_locations);
             compiled = Some((wanted, regex));
@@ -208,11 +240,12 @@ pub(super) fn date_format(args: &[ArrayRef], rows: usize) -> SqlResult<ArrayRef>
     let mut parsed: Option<(&str, Vec<Item<'static>>)> = None;
     let mut out = arrow_array::builder::StringBuilder::with_capacity(rows, rows * 10);
     for row in 0..rows {
-        if times.is_null(row) || pattern.is_null(row) {
+        let at = row_of(pattern, row);
+        if times.is_null(row) || pattern.is_null(at) {
             out.append_null();
             continue;
         }
-        let wanted = pattern.value(row);
+        let wanted = pattern.value(at);
         if parsed.as_ref().is_none_or(|(p, _)| *p != wanted) {
             let items = chrono::format::StrftimeItems::new(&super::functions::java_pattern(wanted))
                 .parse_to_owned()

@@ -5,6 +5,7 @@ pub mod bind;
 mod case;
 mod decimal;
 mod explain;
+mod fold;
 pub mod format;
 mod functions;
 mod kernels;
@@ -16,7 +17,7 @@ mod walk;
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use arrow_array::{Array, ArrayRef, BooleanArray, Datum, RecordBatch, Scalar, UInt32Array};
 use arrow_cast::CastOptions;
 use arrow_schema::DataType;
 
@@ -54,6 +55,21 @@ pub enum BinaryOp {
     And,
     /// `OR`
     Or,
+}
+
+impl BinaryOp {
+    /// Whether it compares its operands or connects two conditions (`AND`, `OR`): an
+    /// operation that fails on no values.
+    pub fn compares_or_connects(self) -> bool {
+        !matches!(
+            self,
+            BinaryOp::Plus
+                | BinaryOp::Minus
+                | BinaryOp::Multiply
+                | BinaryOp::Divide
+                | BinaryOp::Modulo
+        )
+    }
 }
 
 /// What an expression computes.
@@ -120,10 +136,16 @@ impl Expr {
         let array = match &self.kind {
             ExprKind::Column(index) => Arc::clone(batch.column(*index)),
             ExprKind::Literal(value) => repeat(value, rows)?,
-            ExprKind::Binary(op, left, right) => {
-                let (left, right) = (left.eval(batch)?, right.eval(batch)?);
-                binary(*op, &left, &right, &self.ty)?
-            }
+            ExprKind::Binary(op, left, right) => match (left.constant(), right.constant()) {
+                // A constant operand stays one value: Arrow's kernels take it as a scalar.
+                (None, Some(constant)) => {
+                    with_scalar(*op, &left.eval(batch)?, constant, false, &self.ty)?
+                }
+                (Some(constant), None) => {
+                    with_scalar(*op, &right.eval(batch)?, constant, true, &self.ty)?
+                }
+                _ => binary(*op, &left.eval(batch)?, &right.eval(batch)?, &self.ty)?,
+            },
             ExprKind::Not(inner) => {
                 Arc::new(arrow_arith::boolean::not(as_boolean(&inner.eval(batch)?)?)?)
             }
@@ -145,7 +167,11 @@ impl Expr {
                 let types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
                 let args = args
                     .iter()
-                    .map(|a| a.eval(batch))
+                    .enumerate()
+                    .map(|(i, a)| match a.constant() {
+                        Some(value) if function.takes_constant(i) => Ok(Arc::clone(value)),
+                        _ => a.eval(batch),
+                    })
                     .collect::<SqlResult<Vec<_>>>()?;
                 function.eval(&args, &types, &self.ty, rows)?
             }
@@ -167,6 +193,68 @@ impl Expr {
             }
         };
         conform(array, &self.ty)
+    }
+}
+
+impl Expr {
+    /// The value of a constant (a literal), as a one-row array of its type.
+    fn constant(&self) -> Option<&ArrayRef> {
+        match &self.kind {
+            ExprKind::Literal(value) if value.data_type() == &self.ty.arrow_type() => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// An Arrow kernel that takes either operand as a scalar.
+type DatumKernel = fn(&dyn Datum, &dyn Datum) -> Result<ArrayRef, arrow_schema::ArrowError>;
+
+impl BinaryOp {
+    /// Arrow's kernel for it that takes either operand as a scalar, if it has one.
+    fn datum_kernel(self) -> Option<DatumKernel> {
+        use arrow_arith::numeric;
+        use arrow_ord::cmp;
+        let kernel: DatumKernel = match self {
+            BinaryOp::Plus => numeric::add,
+            BinaryOp::Minus => numeric::sub,
+            BinaryOp::Multiply => numeric::mul,
+            BinaryOp::Modulo => numeric::rem,
+            BinaryOp::Eq => |l, r| Ok(Arc::new(cmp::eq(l, r)?)),
+            BinaryOp::NotEq => |l, r| Ok(Arc::new(cmp::neq(l, r)?)),
+            BinaryOp::Lt => |l, r| Ok(Arc::new(cmp::lt(l, r)?)),
+            BinaryOp::LtEq => |l, r| Ok(Arc::new(cmp::lt_eq(l, r)?)),
+            BinaryOp::Gt => |l, r| Ok(Arc::new(cmp::gt(l, r)?)),
+            BinaryOp::GtEq => |l, r| Ok(Arc::new(cmp::gt_eq(l, r)?)),
+            BinaryOp::Divide | BinaryOp::And | BinaryOp::Or => return None,
+        };
+        Some(kernel)
+    }
+}
+
+/// `op` (of result type `ty`) of a column and a constant (`constant_first`: the constant is
+/// the left operand), the constant given to the kernel as a scalar rather than repeated for
+/// every row.
+fn with_scalar(
+    op: BinaryOp,
+    column: &ArrayRef,
+    constant: &ArrayRef,
+    constant_first: bool,
+    ty: &SqlType,
+) -> SqlResult<ArrayRef> {
+    let scalar = Scalar::new(Arc::clone(constant));
+    match op.datum_kernel() {
+        // Operands of one type: a timestamp plus an interval takes the general path.
+        Some(kernel) if column.data_type() == constant.data_type() => Ok(match constant_first {
+            true => kernel(&scalar, column)?,
+            false => kernel(column, &scalar)?,
+        }),
+        _ => {
+            let repeated = repeat(constant, column.len())?;
+            match constant_first {
+                true => binary(op, &repeated, column, ty),
+                false => binary(op, column, &repeated, ty),
+            }
+        }
     }
 }
 
@@ -332,6 +420,93 @@ mod tests {
             as_boolean(&out).unwrap().iter().collect::<Vec<_>>(),
             [Some(false), None, Some(true)]
         );
+    }
+
+    #[test]
+    fn a_constant_operand_on_either_side_gives_what_a_repeated_one_gives() {
+        use arrow_array::{Int64Array, TimestampMillisecondArray};
+        let batch = RecordBatch::try_from_iter([
+            (
+                "a",
+                Arc::new(Int32Array::from(vec![Some(1), None, Some(7)])) as ArrayRef,
+            ),
+            ("fives", Arc::new(Int32Array::from(vec![5; 3]))),
+            (
+                "t",
+                Arc::new(TimestampMillisecondArray::from(vec![
+                    10_000, 20_000, 30_000,
+                ])),
+            ),
+            ("four_seconds", Arc::new(Int64Array::from(vec![4000; 3]))),
+        ])
+        .unwrap();
+        let interval = |value: i64| Expr {
+            kind: ExprKind::Literal(Arc::new(Int64Array::from(vec![value]))),
+            ty: SqlType::IntervalDayTime,
+            nullable: false,
+        };
+        let int = |index| Expr::column(index, SqlType::Int, true);
+        let (timestamp, seconds) = (
+            Expr::column(2, SqlType::Timestamp(3), false),
+            Expr::column(3, SqlType::IntervalDayTime, false),
+        );
+        let cases = [
+            (
+                BinaryOp::Minus,
+                SqlType::Int,
+                int(0),
+                literal_int(5),
+                int(1),
+            ),
+            (
+                BinaryOp::Modulo,
+                SqlType::Int,
+                int(0),
+                literal_int(5),
+                int(1),
+            ),
+            (
+                BinaryOp::Lt,
+                SqlType::Boolean,
+                int(0),
+                literal_int(5),
+                int(1),
+            ),
+            (
+                BinaryOp::Divide,
+                SqlType::Int,
+                int(0),
+                literal_int(5),
+                int(1),
+            ),
+            // A timestamp minus an interval: operands of two types.
+            (
+                BinaryOp::Minus,
+                SqlType::Timestamp(3),
+                timestamp,
+                interval(4000),
+                seconds,
+            ),
+        ];
+        for (op, ty, column, constant, repeated) in cases {
+            let binary = |left: &Expr, right: &Expr| Expr {
+                kind: ExprKind::Binary(op, Box::new(left.clone()), Box::new(right.clone())),
+                ty: ty.clone(),
+                nullable: true,
+            };
+            // `constant op column` and `column op constant`, against the constant repeated.
+            for (scalar, plain) in [
+                (binary(&constant, &column), binary(&repeated, &column)),
+                (binary(&column, &constant), binary(&column, &repeated)),
+            ] {
+                let scalar = scalar.eval(&batch).map(|a| a.to_data());
+                let plain = plain.eval(&batch).map(|a| a.to_data());
+                match (scalar, plain) {
+                    (Ok(scalar), Ok(plain)) => assert_eq!(scalar, plain, "{op:?}"),
+                    (scalar, plain) => assert_eq!(scalar.is_err(), plain.is_err(), "{op:?}"),
+                }
+            }
+        }
     }
 
     #[test]

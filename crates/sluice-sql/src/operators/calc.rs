@@ -58,6 +58,10 @@ impl Calc {
             description.push_str(&format!(", where=[{}]", filter.describe(&names)));
         }
         description.push(')');
+        // Computed from here on with their constants folded (the description shows them as
+        // written).
+        let filter = filter.map(|f| f.folded());
+        let projections: Vec<Expr> = projections.iter().map(Expr::folded).collect();
         let shared = filter
             .as_ref()
             .and_then(|filter| shared_exprs(filter, &projections, input.columns.len()));
