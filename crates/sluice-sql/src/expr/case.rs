@@ -5,10 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array, new_empty_array,
-    new_null_array,
-};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, new_empty_array, new_null_array};
 
 use super::{Expr, ExprKind, as_boolean};
 use crate::error::SqlResult;
@@ -46,7 +43,7 @@ pub(super) fn eval_case(
                 }
             }
         } else {
-            let when = condition.eval(&rows_of(batch, &left, condition)?)?;
+            let when = condition.eval_rows(batch, &left)?;
             let when = as_boolean(&when)?;
             for (i, &row) in left.iter().enumerate() {
                 if is_true(when, i) {
@@ -112,17 +109,33 @@ fn place_result(
     result: &Expr,
     batch: &RecordBatch,
 ) -> SqlResult<()> {
-    if let ExprKind::Column(index) = result.kind {
+    if let Some(column) = read_as_it_is(result, batch, taken)? {
         let at = results.len();
         for &row in taken {
             placed[row as usize] = (at, row as usize);
         }
-        results.push(Arc::clone(batch.column(index)));
+        results.push(column);
         return Ok(());
     }
-    let values = result.eval(&rows_of(batch, taken, result)?)?;
+    let values = result.eval_rows(batch, taken)?;
     place(results, placed, taken, values);
     Ok(())
+}
+
+/// The column of `batch` holding `result`'s values on the rows `taken`, if there is one: a
+/// column read, or a shared expression computed before on all of them.
+fn read_as_it_is(result: &Expr, batch: &RecordBatch, taken: &[u32]) -> SqlResult<Option<ArrayRef>> {
+    Ok(match result.kind {
+        ExprKind::Column(index) => Some(Arc::clone(batch.column(index))),
+        ExprKind::Partial {
+            values, computed, ..
+        } => {
+            let done = as_boolean(batch.column(computed))?;
+            (done.true_count() == done.len() || taken.iter().all(|&row| done.value(row as usize)))
+                .then(|| Arc::clone(batch.column(values)))
+        }
+        _ => None,
+    })
 }
 
 /// Records that the rows `taken` of the batch have their values, in order, in `values`.
@@ -137,36 +150,6 @@ fn place(
         placed[row as usize] = (index, at);
     }
     results.push(values);
-}
-
-/// The rows `rows` (in order) of `batch` as a batch, holding real values only in the columns
-/// `expr` reads; the others are cut to the length without copying.
-fn rows_of(batch: &RecordBatch, rows: &[u32], expr: &Expr) -> SqlResult<RecordBatch> {
-    if rows.len() == batch.num_rows() {
-        // Every row, in order.
-        return Ok(batch.clone());
-    }
-    let mut read = vec![false; batch.num_columns()];
-    expr.mark_columns(&mut read);
-    let indices = UInt32Array::from(rows.to_vec());
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(read)
-        .map(|(column, read)| {
-            if read {
-                Ok(arrow_select::take::take(column.as_ref(), &indices, None)?)
-            } else {
-                Ok(column.slice(0, rows.len().min(column.len())))
-            }
-        })
-        .collect::<SqlResult<Vec<_>>>()?;
-    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
-    Ok(RecordBatch::try_new_with_options(
-        batch.schema(),
-        columns,
-        &options,
-    )?)
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ impl Expr {
                 format!("{}({})", function_name(*function), all(args))
             }
             ExprKind::Udf(udf, args) => format!("{}({})", udf.name, all(args)),
+            ExprKind::Partial { expr, .. } => expr.describe(names),
             ExprKind::Field(row, index) => {
                 let field = match &row.ty {
                     SqlType::Row(fields) => fields.get(*index).map(|f| f.name.clone()),

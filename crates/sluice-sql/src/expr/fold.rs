@@ -36,7 +36,10 @@ impl Expr {
 /// function (which may not) and does not read the clock.
 fn is_constant(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Column(_) | ExprKind::Udf(..) | ExprKind::Call(Function::Proctime, _) => false,
+        ExprKind::Column(_)
+        | ExprKind::Partial { .. }
+        | ExprKind::Udf(..)
+        | ExprKind::Call(Function::Proctime, _) => false,
         _ => e.children().into_iter().all(is_constant),
     }
 }

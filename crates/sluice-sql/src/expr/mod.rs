@@ -10,6 +10,7 @@ pub mod format;
 mod functions;
 mod kernels;
 mod literal;
+pub mod rows;
 mod scope;
 mod typing;
 pub mod udf;
@@ -107,6 +108,16 @@ pub enum ExprKind {
     Udf(udf::Udf, Vec<Expr>),
     /// The field at this index of a `ROW` value (`person.id`); NULL where the row is NULL.
     Field(Box<Expr>, usize),
+    /// `expr`, computed before where a filter needed it: read from input column `values`
+    /// where input column `computed` is true, computed on the other rows.
+    Partial {
+        /// The column of the values computed before (NULL where not computed).
+        values: usize,
+        /// The column saying where they were computed.
+        computed: usize,
+        /// The expression.
+        expr: Box<Expr>,
+    },
 }
 
 /// A typed expression over the columns of an input batch.
@@ -176,6 +187,11 @@ impl Expr {
                 function.eval(&args, &types, &self.ty, rows)?
             }
             ExprKind::Field(row, index) => field_of(&row.eval(batch)?, *index)?,
+            ExprKind::Partial {
+                values,
+                computed,
+                expr,
+            } => rows::eval_partial(batch, *values, *computed, expr)?,
             ExprKind::Udf(udf, args) => {
                 let args = args
                     .iter()

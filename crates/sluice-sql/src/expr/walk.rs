@@ -13,6 +13,7 @@ impl Expr {
             | ExprKind::Negate(inner)
             | ExprKind::Cast(inner)
             | ExprKind::Field(inner, _)
+            | ExprKind::Partial { expr: inner, .. }
             | ExprKind::IsNull { expr: inner, .. } => vec![inner],
             ExprKind::Case {
                 branches,
@@ -28,10 +29,17 @@ impl Expr {
 
     /// Sets `read[i]` for each input column `i` the expression reads.
     pub fn mark_columns(&self, read: &mut [bool]) {
-        if let ExprKind::Column(index) = self.kind
-            && let Some(slot) = read.get_mut(index)
-        {
-            *slot = true;
+        let columns = match self.kind {
+            ExprKind::Column(index) => vec![index],
+            ExprKind::Partial {
+                values, computed, ..
+            } => vec![values, computed],
+            _ => Vec::new(),
+        };
+        for index in columns {
+            if let Some(slot) = read.get_mut(index) {
+                *slot = true;
+            }
         }
         self.children()
             .into_iter()
@@ -52,6 +60,15 @@ impl Expr {
             ExprKind::Negate(inner) => ExprKind::Negate(again(inner)),
             ExprKind::Cast(inner) => ExprKind::Cast(again(inner)),
             ExprKind::Field(inner, index) => ExprKind::Field(again(inner), *index),
+            ExprKind::Partial {
+                values,
+                computed,
+                expr,
+            } => ExprKind::Partial {
+                values: *values,
+                computed: *computed,
+                expr: again(expr),
+            },
             ExprKind::IsNull { expr, negated } => ExprKind::IsNull {
                 expr: again(expr),
                 negated: *negated,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
-use arrow_schema::{Field, Schema, SchemaRef};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use sluice_core::{Record, UserResult};
 use sluice_runtime::task::operator::{OneInputOperator, StreamOperator};
 use sluice_runtime::task::output::Output;
@@ -11,7 +11,7 @@ use sluice_runtime::task::output::Output;
 use crate::batch::RowBatch;
 use crate::error::SqlResult;
 use crate::expr::bind::Scope;
-use crate::expr::{Expr, as_boolean};
+use crate::expr::{Expr, as_boolean, rows};
 use crate::operators::shared_exprs::{SharedExprs, shared_exprs};
 
 /// Keeps the rows where `filter` is true and computes `projections` of them.
@@ -83,19 +83,37 @@ impl Calc {
         }
     }
 
-    /// [`Calc::apply`] with the shared expressions computed first, as extra columns.
+    /// [`Calc::apply`] with the shared expressions computed first, as extra columns: those
+    /// the filter has a guard for only where it needs them, followed by columns saying where.
     fn apply_sharing(&self, shared: &SharedExprs, batch: &RecordBatch) -> SqlResult<RecordBatch> {
-        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
-        let mut columns = batch.columns().to_vec();
-        for (i, expr) in shared.exprs.iter().enumerate() {
-            let values = expr.eval(batch)?;
-            let name = format!("$shared{i}");
-            fields.push(Arc::new(Field::new(name, values.data_type().clone(), true)));
-            columns.push(values);
+        let mut values: Vec<Option<ArrayRef>> = vec![None; shared.exprs.len()];
+        for (value, (expr, guard)) in values
+            .iter_mut()
+            .zip(shared.exprs.iter().zip(&shared.guards))
+        {
+            if guard.is_none() {
+                *value = Some(expr.eval(batch)?);
+            }
         }
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        let extended =
-            RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)?;
+        let mut computed = Vec::new();
+        for (at, guard) in shared.guards.iter().enumerate() {
+            let Some(guard) = guard else { continue };
+            // The term reads the input and the expressions computed on every row.
+            let decides = guard.term.eval(&extended(batch, &values, &[])?)?;
+            let decides = as_boolean(&decides)?;
+            // Where it is true (not NULL), as bits.
+            let true_here = match decides.null_count() {
+                0 => decides.clone(),
+                _ => arrow_select::filter::prep_null_mask_filter(decides),
+            };
+            let needed = match guard.decides_when_true {
+                true => arrow_arith::boolean::not(&true_here)?,
+                false => true_here,
+            };
+            values[at] = Some(rows::eval_where(&shared.exprs[at], batch, &needed)?);
+            computed.push(Arc::new(needed) as ArrayRef);
+        }
+        let extended = extended(batch, &values, &computed)?;
         self.filter_and_project(Some(&shared.filter), &shared.projections, &extended)
     }
 
@@ -129,6 +147,43 @@ impl Calc {
             &options,
         )?)
     }
+}
+
+/// `batch` with the shared expressions' `values` (a column of NULLs where one is not
+/// computed yet) and the `computed` columns after its own.
+fn extended(
+    batch: &RecordBatch,
+    values: &[Option<ArrayRef>],
+    computed: &[ArrayRef],
+) -> SqlResult<RecordBatch> {
+    let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+    let mut columns = batch.columns().to_vec();
+    let rows = batch.num_rows();
+    for (i, value) in values.iter().enumerate() {
+        let value = value
+            .clone()
+            .unwrap_or_else(|| Arc::new(arrow_array::NullArray::new(rows)));
+        fields.push(Arc::new(Field::new(
+            format!("$shared{i}"),
+            value.data_type().clone(),
+            true,
+        )));
+        columns.push(value);
+    }
+    for (i, done) in computed.iter().enumerate() {
+        fields.push(Arc::new(Field::new(
+            format!("$computed{i}"),
+            DataType::Boolean,
+            false,
+        )));
+        columns.push(Arc::clone(done));
+    }
+    let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &options,
+    )?)
 }
 
 /// The Calc operator.
@@ -211,5 +266,80 @@ mod tests {
         let shared = sharing.apply(&batch).unwrap();
         assert_eq!(shared, plain.apply(&batch).unwrap());
         assert_eq!(shared.num_rows(), 2);
+    }
+
+    #[test]
+    fn an_expression_computed_only_where_the_filter_needs_it_gives_the_same_rows() {
+        let input = Scope {
+            columns: vec![
+                ScopeColumn::new("channel", SqlType::Varchar(None), true),
+                ScopeColumn::new("url", SqlType::Varchar(None), true),
+            ],
+        };
+        let parse = |sql: &str| {
+            let expr = sqlparser::parser::Parser::new(&crate::dialect::FlinkDialect)
+                .try_with_sql(sql)
+                .unwrap()
+                .parse_expr()
+                .unwrap();
+            bind(&expr, &input, &Functions::default()).unwrap()
+        };
+        let output = Scope {
+            columns: vec![
+                ScopeColumn::new("x", SqlType::Varchar(None), true),
+                ScopeColumn::new("y", SqlType::Varchar(None), true),
+            ],
+        };
+        let batch = RecordBatch::try_from_iter([
+            (
+                "channel",
+                Arc::new(StringArray::from(vec![
+                    Some("A"),
+                    Some("b"),
+                    Some("B"),
+                    Some("c"),
+                    Some("c"),
+                    None,
+                    None,
+                ])) as ArrayRef,
+            ),
+            (
+                "url",
+                Arc::new(StringArray::from(vec![
+                    "x?id=1", "no", "id=7", "id=3", "none", "id=4", "none",
+                ])),
+            ),
+        ])
+        .unwrap();
+        let id = "REGEXP_EXTRACT(url, 'id=([0-9]+)', 1)";
+        for (filter, kept) in [
+            // Decided without the expression where the channel is a or b.
+            (
+                format!("{id} IS NOT NULL OR LOWER(channel) = 'a' OR LOWER(channel) = 'b'"),
+                5,
+            ),
+            // Decided without it where the channel is not c.
+            (format!("{id} IS NOT NULL AND LOWER(channel) = 'c'"), 1),
+        ] {
+            let projections = vec![
+                parse(&format!(
+                    "CASE WHEN LOWER(channel) = 'a' THEN 'first' ELSE {id} END"
+                )),
+                parse(id),
+            ];
+            let sharing = Calc::new(Some(parse(&filter)), projections, &input, &output);
+            let shared = sharing.shared.as_ref().unwrap();
+            let guarded = shared.exprs.iter().zip(&shared.guards);
+            let guarded: Vec<String> = guarded
+                .filter(|(_, guard)| guard.is_some())
+                .map(|(e, _)| e.describe(&["channel".into(), "url".into()]))
+                .collect();
+            assert_eq!(guarded, [id], "{filter}");
+            let mut plain = sharing.clone();
+            plain.shared = None;
+            let result = sharing.apply(&batch).unwrap();
+            assert_eq!(result, plain.apply(&batch).unwrap(), "{filter}");
+            assert_eq!(result.num_rows(), kept, "{filter}");
+        }
     }
 }

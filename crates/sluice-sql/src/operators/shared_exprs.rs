@@ -2,8 +2,11 @@
 //! `REGEXP_EXTRACT(url, ..)` and `LOWER(channel)` in its `WHERE` and its `CASE` — computed once
 //! per batch, before the filter, as columns appended to the input that the filter and the
 //! projections read instead (as Flink's generated code reuses a deterministic expression).
+//! Where the filter is `a OR b` (or `a AND b`) and only `a` reads one, it is computed only on
+//! the rows `b` leaves undecided — q21's regular expression on the rows whose channel is not
+//! one of the four named — and a projection computes it on the others it reaches.
 
-use crate::expr::{Expr, ExprKind, Function};
+use crate::expr::{BinaryOp, Expr, ExprKind, Function};
 
 /// The shared expressions of a filter and its projections, and both reading them as columns.
 #[derive(Debug, Clone)]
@@ -11,10 +14,26 @@ pub struct SharedExprs {
     /// The expressions computed once, over the input's columns; the `i`-th becomes input
     /// column `inputs + i`.
     pub exprs: Vec<Expr>,
+    /// For each, where the filter is decided without it, if anywhere: it is then computed
+    /// only on the other rows, and the projections compute it where they reach one of them.
+    pub guards: Vec<Option<Guard>>,
     /// The filter, reading them.
     pub filter: Expr,
     /// The projections, reading them.
     pub projections: Vec<Expr>,
+}
+
+/// Where a filter `a OR b` (or `a AND b`) is decided without a shared expression that only
+/// `a` reads: where `b` is true (not true).
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// `b`, over the input's columns and the shared expressions computed on every row.
+    pub term: Expr,
+    /// Whether the filter is decided where `term` is true (an `OR`) or where it is not (an
+    /// `AND`).
+    pub decides_when_true: bool,
+    /// The input column saying on which rows the expression was computed.
+    pub computed: usize,
 }
 
 /// What `filter` and `projections` (over `inputs` columns) share, if anything worth sharing.
@@ -39,20 +58,104 @@ pub fn shared_exprs(filter: &Expr, projections: &[Expr], inputs: usize) -> Optio
     if exprs.is_empty() {
         return None;
     }
-    let replace = |e: &Expr| {
-        let at = digests.iter().position(|d| *d == digest(e))?;
-        let shared = &exprs[at];
+    let position = |e: &Expr| digests.iter().position(|d| *d == digest(e));
+    let as_column = |e: &Expr| {
+        let at = position(e)?;
         Some(Expr::column(
             inputs + at,
-            shared.ty.clone(),
-            shared.nullable,
+            exprs[at].ty.clone(),
+            exprs[at].nullable,
         ))
     };
+    let guards = guards(
+        filter,
+        &exprs,
+        inputs,
+        &|e| e.replaced(&as_column),
+        &|e, at| {
+            let mut found = false;
+            costly_subtrees(e, &mut |sub| found |= position(sub) == Some(at));
+            found
+        },
+    );
+    let read_by_projections = |e: &Expr| {
+        let at = position(e)?;
+        Some(match &guards[at] {
+            Some(guard) => Expr {
+                kind: ExprKind::Partial {
+                    values: inputs + at,
+                    computed: guard.computed,
+                    expr: Box::new(exprs[at].clone()),
+                },
+                ty: exprs[at].ty.clone(),
+                nullable: true,
+            },
+            None => as_column(e)?,
+        })
+    };
     Some(SharedExprs {
-        filter: filter.replaced(&replace),
-        projections: projections.iter().map(|p| p.replaced(&replace)).collect(),
-        exprs: exprs.clone(),
+        filter: filter.replaced(&as_column),
+        projections: projections
+            .iter()
+            .map(|p| p.replaced(&read_by_projections))
+            .collect(),
+        guards,
+        exprs,
     })
+}
+
+/// The guards of the shared `exprs` in `filter` (over `inputs` columns; `as_columns` reads
+/// the shared expressions in an expression as columns, `reads(e, i)` says whether `e` reads
+/// the `i`-th): the largest expressions guarded first, none by a term that reads a guarded
+/// one. Their `computed` columns follow the shared ones.
+fn guards(
+    filter: &Expr,
+    exprs: &[Expr],
+    inputs: usize,
+    as_columns: &impl Fn(&Expr) -> Expr,
+    reads: &impl Fn(&Expr, usize) -> bool,
+) -> Vec<Option<Guard>> {
+    let mut terms: Vec<Option<(Expr, bool, Vec<bool>)>> = vec![None; exprs.len()];
+    let ExprKind::Binary(op @ (BinaryOp::Or | BinaryOp::And), left, right) = &filter.kind else {
+        return vec![None; exprs.len()];
+    };
+    let mut by_size: Vec<usize> = (0..exprs.len()).collect();
+    by_size.sort_by_key(|&at| std::cmp::Reverse(size(&exprs[at])));
+    for at in by_size {
+        let Some(term) = [left, right].into_iter().find(|side| !reads(side, at)) else {
+            continue;
+        };
+        let term = as_columns(term);
+        let mut read = vec![false; inputs + exprs.len()];
+        term.mark_columns(&mut read);
+        let reads_guarded =
+            (0..exprs.len()).any(|other| terms[other].is_some() && read[inputs + other]);
+        let guarded_reads = terms
+            .iter()
+            .flatten()
+            .any(|(_, _, other_reads)| other_reads[inputs + at]);
+        if !reads_guarded && !guarded_reads {
+            terms[at] = Some((term, *op == BinaryOp::Or, read));
+        }
+    }
+    let mut computed = inputs + exprs.len();
+    terms
+        .into_iter()
+        .map(|term| {
+            let (term, decides_when_true, _) = term?;
+            computed += 1;
+            Some(Guard {
+                term,
+                decides_when_true,
+                computed: computed - 1,
+            })
+        })
+        .collect()
+}
+
+/// How many nodes `e` has.
+fn size(e: &Expr) -> usize {
+    1 + e.children().into_iter().map(size).sum::<usize>()
 }
 
 /// Whether computing `e` costs more than reading a column: a function call, a `CASE` or a
@@ -141,6 +244,55 @@ mod tests {
             .map(|p| p.describe(&names))
             .collect();
         assert_eq!(projected, ["a", "$shared", "UPPER(s)"]);
+    }
+
+    #[test]
+    fn the_largest_expression_the_filter_can_decide_without_is_guarded() {
+        let (channel, url) = (
+            Expr::column(0, SqlType::Varchar(None), true),
+            Expr::column(1, SqlType::Varchar(None), true),
+        );
+        let lower = call(Function::Lower, vec![channel]);
+        let larger = call(Function::Upper, vec![call(Function::Trim, vec![url])]);
+        let or = |left: Expr, right: Expr| Expr {
+            kind: ExprKind::Binary(BinaryOp::Or, Box::new(left), Box::new(right)),
+            ty: SqlType::Boolean,
+            nullable: true,
+        };
+        // Each side reads one of the two: only one can be guarded by the other.
+        let filter = or(is_null(larger.clone()), is_null(lower.clone()));
+        let shared = shared_exprs(&filter, &[lower, larger], 2).unwrap();
+        let names = ["channel", "url", "$lower", "$larger", "$computed"].map(String::from);
+        let guards: Vec<Option<(String, bool, usize)>> = shared
+            .guards
+            .iter()
+            .map(|g| {
+                g.as_ref()
+                    .map(|g| (g.term.describe(&names), g.decides_when_true, g.computed))
+            })
+            .collect();
+        assert_eq!(
+            guards,
+            [None, Some(("IS NOT NULL($lower)".into(), true, 4))]
+        );
+        let projected: Vec<String> = shared
+            .projections
+            .iter()
+            .map(|p| p.describe(&names))
+            .collect();
+        assert_eq!(projected, ["$lower", "UPPER(TRIM(url))"]);
+        assert!(matches!(
+            shared.projections[1].kind,
+            ExprKind::Partial {
+                values: 3,
+                computed: 4,
+                ..
+            }
+        ));
+        assert_eq!(
+            shared.filter.describe(&names),
+            "OR(IS NOT NULL($larger), IS NOT NULL($lower))"
+        );
     }
 
     #[test]
