@@ -30,7 +30,7 @@ pub(super) fn eval_case(
     let mut placed: Vec<(usize, usize)> = vec![(usize::MAX, 0); rows];
     for (condition, result) in branches {
         let (mut taken, mut rest) = (Vec::new(), Vec::new());
-        if cannot_fail(condition) {
+        if condition.cannot_fail() && calls_nothing(condition) {
             // Evaluated on every row at once: cheaper than copying the rows left, and no row
             // can fail where Flink would not have looked.
             let when = condition.eval(batch)?;
@@ -87,17 +87,11 @@ fn is_true(when: &BooleanArray, row: usize) -> bool {
     when.is_valid(row) && when.value(row)
 }
 
-/// Whether evaluating `e` can fail on no row: comparisons and logic over columns and
-/// constants.
-fn cannot_fail(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Column(_) | ExprKind::Literal(_) => true,
-        ExprKind::Not(inner) | ExprKind::IsNull { expr: inner, .. } => cannot_fail(inner),
-        ExprKind::Binary(op, left, right) => {
-            op.compares_or_connects() && cannot_fail(left) && cannot_fail(right)
-        }
-        _ => false,
-    }
+/// Whether `e` calls no function: cheap enough to evaluate on all rows rather than copy the
+/// rows left.
+fn calls_nothing(e: &Expr) -> bool {
+    !matches!(e.kind, ExprKind::Call(..) | ExprKind::Udf(..))
+        && e.children().into_iter().all(calls_nothing)
 }
 
 /// Computes `result` on the rows `taken` of `batch` and records where their values are; a

@@ -205,6 +205,20 @@ impl Function {
         )
     }
 
+    /// Whether it fails on no arguments: text functions that give NULL or a value for all.
+    pub fn never_fails(&self) -> bool {
+        matches!(
+            self,
+            Function::Upper
+                | Function::Lower
+                | Function::CharLength
+                | Function::Concat
+                | Function::Trim
+                | Function::SplitIndex
+                | Function::RegexpExtract
+        )
+    }
+
     /// Whether its kernel takes argument `index`, when it is a constant, as one row for all
     /// rows rather than repeated: patterns, separators, group numbers, divisors, the parts of
     /// a `CONCAT`.

@@ -213,6 +213,19 @@ impl Expr {
 }
 
 impl Expr {
+    /// Whether evaluating it can fail on no row: comparisons, logic and text functions over
+    /// columns and constants.
+    pub fn cannot_fail(&self) -> bool {
+        let operation = match &self.kind {
+            ExprKind::Column(_) | ExprKind::Literal(_) => true,
+            ExprKind::Not(_) | ExprKind::IsNull { .. } => true,
+            ExprKind::Binary(op, ..) => op.compares_or_connects(),
+            ExprKind::Call(function, _) => function.never_fails(),
+            _ => false,
+        };
+        operation && self.children().into_iter().all(Expr::cannot_fail)
+    }
+
     /// The value of a constant (a literal), as a one-row array of its type.
     fn constant(&self) -> Option<&ArrayRef> {
         match &self.kind {

@@ -122,8 +122,12 @@ fn guards(
     let mut by_size: Vec<usize> = (0..exprs.len()).collect();
     by_size.sort_by_key(|&at| std::cmp::Reverse(size(&exprs[at])));
     for at in by_size {
-        let Some(term) = [left, right].into_iter().find(|side| !reads(side, at)) else {
-            continue;
+        // Flink computes `a` on every row but where a `b` on its left decided: computed on
+        // fewer rows, it must be one that fails on none.
+        let term = match (reads(left, at), reads(right, at)) {
+            (true, false) if exprs[at].cannot_fail() => right,
+            (false, true) => left,
+            _ => continue,
         };
         let term = as_columns(term);
         let mut read = vec![false; inputs + exprs.len()];
@@ -293,6 +297,37 @@ mod tests {
             shared.filter.describe(&names),
             "OR(IS NOT NULL($larger), IS NOT NULL($lower))"
         );
+    }
+
+    #[test]
+    fn one_that_may_fail_is_computed_on_fewer_rows_only_where_flink_would_skip_it() {
+        let (number, text) = (
+            Expr::column(0, SqlType::Varchar(None), true),
+            Expr::column(1, SqlType::Varchar(None), true),
+        );
+        let as_int = Expr {
+            kind: ExprKind::Cast(Box::new(number)),
+            ty: SqlType::Int,
+            nullable: true,
+        };
+        let empty = is_null(text);
+        let or = |left: &Expr, right: &Expr| Expr {
+            kind: ExprKind::Binary(
+                BinaryOp::Or,
+                Box::new(left.clone()),
+                Box::new(right.clone()),
+            ),
+            ty: SqlType::Boolean,
+            nullable: true,
+        };
+        let guarded = |filter: Expr| {
+            let shared = shared_exprs(&filter, std::slice::from_ref(&as_int), 2).unwrap();
+            shared.guards[0].is_some()
+        };
+        // Flink casts every row where the cast comes first, and skips it where the other
+        // side, first, decides.
+        assert!(!guarded(or(&is_null(as_int.clone()), &empty)));
+        assert!(guarded(or(&empty, &is_null(as_int.clone()))));
     }
 
     #[test]
