@@ -59,6 +59,11 @@ pub struct PendingPart {
     pub committed: PathBuf,
 }
 
+/// How many bytes an open part gathers before writing them to its file: a batch's encoded
+/// rows larger than this go straight through, and a partitioned sink may keep hundreds of
+/// parts open.
+const PART_BUFFER_BYTES: usize = 1 << 14;
+
 /// The part being written.
 struct OpenPart {
     file: BufWriter<File>,
@@ -92,13 +97,29 @@ impl<E> PartWriter<E> {
             let file = File::create(&in_progress)
                 .map_err(|e| io_error("create part file", &in_progress, e))?;
             self.open = Some(OpenPart {
-                file: BufWriter::with_capacity(1 << 16, file),
+                file: BufWriter::with_capacity(PART_BUFFER_BYTES, file),
                 in_progress,
                 name,
                 bytes: 0,
             });
         }
         Ok(self.open.as_mut().expect("opened just above"))
+    }
+
+    /// Writes records already encoded (as this writer's encoder encodes them) to the open
+    /// part, closing it when it is full: for a caller that encodes for many writers into one
+    /// buffer.
+    pub fn write_encoded(&mut self, bytes: &[u8]) -> UserResult {
+        let max = self.max_part_bytes;
+        let part = self.open_part()?;
+        part.file
+            .write_all(bytes)
+            .map_err(|e| io_error("write part file", &part.in_progress, e))?;
+        part.bytes += bytes.len() as u64;
+        if part.bytes >= max {
+            self.close_part()?;
+        }
+        Ok(())
     }
 
     /// Flushes, syncs and hides the open part as pending.
@@ -172,18 +193,9 @@ impl<T, E: RecordEncoder<T>> TransactionalWriter<T, PendingPart> for PartWriter<
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
         self.encoder.encode_batch(batch, &mut buffer)?;
-        let max = self.max_part_bytes;
-        let part = self.open_part()?;
-        part.file
-            .write_all(&buffer)
-            .map_err(|e| io_error("write part file", &part.in_progress, e))?;
-        part.bytes += buffer.len() as u64;
-        let full = part.bytes >= max;
+        let written = self.write_encoded(&buffer);
         self.buffer = buffer;
-        if full {
-            self.close_part()?;
-        }
-        Ok(())
+        written
     }
 
     fn prepare_commit(&mut self) -> UserResult<Vec<PendingPart>> {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, new_empty_array, new_null_array};
+use arrow_array::{Array, ArrayRef, RecordBatch, new_empty_array, new_null_array};
 
 use super::{Expr, ExprKind, as_boolean};
 use crate::error::SqlResult;
@@ -29,28 +29,22 @@ pub(super) fn eval_case(
     let mut results: Vec<ArrayRef> = Vec::new();
     let mut placed: Vec<(usize, usize)> = vec![(usize::MAX, 0); rows];
     for (condition, result) in branches {
+        // A condition that calls no function and cannot fail is evaluated on every row at
+        // once, cheaper than copying the rows left (and no row fails that Flink would skip).
+        let on_all_rows = condition.cannot_fail() && calls_nothing(condition);
+        let when = match on_all_rows {
+            true => condition.eval(batch)?,
+            false => condition.eval_rows(batch, &left)?,
+        };
+        let when = as_boolean(&when)?;
         let (mut taken, mut rest) = (Vec::new(), Vec::new());
-        if condition.cannot_fail() && calls_nothing(condition) {
-            // Evaluated on every row at once: cheaper than copying the rows left, and no row
-            // can fail where Flink would not have looked.
-            let when = condition.eval(batch)?;
-            let when = as_boolean(&when)?;
-            for &row in &left {
-                if is_true(when, row as usize) {
-                    taken.push(row);
-                } else {
-                    rest.push(row);
-                }
-            }
-        } else {
-            let when = condition.eval_rows(batch, &left)?;
-            let when = as_boolean(&when)?;
-            for (i, &row) in left.iter().enumerate() {
-                if is_true(when, i) {
-                    taken.push(row);
-                } else {
-                    rest.push(row);
-                }
+        for (i, &row) in left.iter().enumerate() {
+            let at = if on_all_rows { row as usize } else { i };
+            // A NULL condition is not true.
+            if when.is_valid(at) && when.value(at) {
+                taken.push(row);
+            } else {
+                rest.push(row);
             }
         }
         if !taken.is_empty() {
@@ -80,11 +74,6 @@ pub(super) fn eval_case(
     }
     let arrays: Vec<&dyn Array> = results.iter().map(AsRef::as_ref).collect();
     Ok(arrow_select::interleave::interleave(&arrays, &placed)?)
-}
-
-/// Whether the row's condition is true (a NULL condition is not).
-fn is_true(when: &BooleanArray, row: usize) -> bool {
-    when.is_valid(row) && when.value(row)
 }
 
 /// Whether `e` calls no function: cheap enough to evaluate on all rows rather than copy the

@@ -122,13 +122,18 @@ fn guards(
     let mut by_size: Vec<usize> = (0..exprs.len()).collect();
     by_size.sort_by_key(|&at| std::cmp::Reverse(size(&exprs[at])));
     for at in by_size {
-        // Flink computes `a` on every row but where a `b` on its left decided: computed on
-        // fewer rows, it must be one that fails on none.
         let term = match (reads(left, at), reads(right, at)) {
-            (true, false) if exprs[at].cannot_fail() => right,
+            (true, false) => right,
             (false, true) => left,
             _ => continue,
         };
+        // Flink computes `a` on every row but where `b`, on its left, makes an `OR` true (it
+        // still computes it where `b` is NULL in an `AND`): skipped on other rows, `a` must
+        // be one that fails on none.
+        let as_flink = std::ptr::eq(term, left) && *op == BinaryOp::Or;
+        if !as_flink && !exprs[at].cannot_fail() {
+            continue;
+        }
         let term = as_columns(term);
         let mut read = vec![false; inputs + exprs.len()];
         term.mark_columns(&mut read);
