@@ -143,14 +143,6 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int32Type;
 
-    fn int(value: i32) -> Expr {
-        Expr {
-            kind: ExprKind::Literal(Arc::new(Int32Array::from(vec![value]))),
-            ty: SqlType::Int,
-            nullable: false,
-        }
-    }
-
     fn binary(op: BinaryOp, left: Expr, right: Expr, ty: SqlType) -> Expr {
         Expr {
             kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
@@ -198,12 +190,12 @@ mod tests {
             Expr::column(0, SqlType::Int, false),
             Expr::column(1, SqlType::Int, true),
         );
-        let b_is_zero = binary(BinaryOp::Eq, b.clone(), int(0), SqlType::Boolean);
-        let b_above_two = binary(BinaryOp::Gt, b.clone(), int(2), SqlType::Boolean);
+        let b_is_zero = binary(BinaryOp::Eq, b.clone(), Expr::int(0), SqlType::Boolean);
+        let b_above_two = binary(BinaryOp::Gt, b.clone(), Expr::int(2), SqlType::Boolean);
         let quotient = binary(BinaryOp::Divide, a.clone(), b, SqlType::Int);
         // Eager evaluation would divide 1 and 9 by zero and fail.
         let guarded = case(
-            vec![(b_is_zero.clone(), int(-1)), (b_above_two, a)],
+            vec![(b_is_zero.clone(), Expr::int(-1)), (b_above_two, a)],
             Some(quotient.clone()),
         );
         assert_eq!(
@@ -211,17 +203,25 @@ mod tests {
             [Some(-1), Some(6), None, Some(4), Some(-1)]
         );
         // A condition that can fail is evaluated only on the rows no branch before took.
-        let quotient_above_two = binary(BinaryOp::Gt, quotient.clone(), int(2), SqlType::Boolean);
+        let quotient_above_two = binary(
+            BinaryOp::Gt,
+            quotient.clone(),
+            Expr::int(2),
+            SqlType::Boolean,
+        );
         let guarded_condition = case(
-            vec![(b_is_zero.clone(), int(-1)), (quotient_above_two, int(1))],
-            Some(int(0)),
+            vec![
+                (b_is_zero.clone(), Expr::int(-1)),
+                (quotient_above_two, Expr::int(1)),
+            ],
+            Some(Expr::int(0)),
         );
         assert_eq!(
             values(&guarded_condition),
             [Some(-1), Some(0), Some(0), Some(1), Some(-1)]
         );
         // A NULL condition is not true; no ELSE is NULL.
-        let without_else = case(vec![(b_is_zero, int(7))], None);
+        let without_else = case(vec![(b_is_zero, Expr::int(7))], None);
         assert_eq!(values(&without_else), [Some(7), None, None, None, Some(7)]);
     }
 
@@ -233,8 +233,8 @@ mod tests {
         )])
         .unwrap();
         let a = Expr::column(0, SqlType::Int, false);
-        let positive = binary(BinaryOp::Gt, a.clone(), int(0), SqlType::Boolean);
-        let out = case(vec![(positive, a)], Some(int(0)))
+        let positive = binary(BinaryOp::Gt, a.clone(), Expr::int(0), SqlType::Boolean);
+        let out = case(vec![(positive, a)], Some(Expr::int(0)))
             .eval(&batch)
             .unwrap();
         assert_eq!(out.len(), 0);

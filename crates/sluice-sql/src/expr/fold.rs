@@ -51,15 +51,7 @@ mod tests {
     use crate::types::SqlType;
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int64Type;
-    use arrow_array::{ArrayRef, Int32Array, Int64Array};
-
-    fn literal(value: i32) -> Expr {
-        Expr {
-            kind: ExprKind::Literal(Arc::new(Int32Array::from(vec![value]))),
-            ty: SqlType::Int,
-            nullable: false,
-        }
-    }
+    use arrow_array::{ArrayRef, Int64Array};
 
     fn cast_to_bigint(e: Expr) -> Expr {
         Expr {
@@ -83,8 +75,8 @@ mod tests {
         // id * CAST(7 AS BIGINT) + CAST(1000 AS BIGINT)
         let expr = binary(
             BinaryOp::Plus,
-            binary(BinaryOp::Multiply, id, cast_to_bigint(literal(7))),
-            cast_to_bigint(literal(1000)),
+            binary(BinaryOp::Multiply, id, cast_to_bigint(Expr::int(7))),
+            cast_to_bigint(Expr::int(1000)),
         );
         let folded = expr.folded();
         let ExprKind::Binary(_, product, sum_right) = &folded.kind else {
@@ -112,8 +104,8 @@ mod tests {
     fn a_constant_that_fails_stays_to_fail_where_it_is_evaluated() {
         let quotient = binary(
             BinaryOp::Divide,
-            cast_to_bigint(literal(1)),
-            cast_to_bigint(literal(0)),
+            cast_to_bigint(Expr::int(1)),
+            cast_to_bigint(Expr::int(0)),
         );
         let folded = quotient.folded();
         assert!(matches!(folded.kind, ExprKind::Binary(..)), "{folded:?}");

@@ -398,6 +398,18 @@ pub fn cast(array: &ArrayRef, from: &SqlType, to: &SqlType) -> SqlResult<ArrayRe
 }
 
 #[cfg(test)]
+impl Expr {
+    /// The `INT` constant `value` (for tests).
+    pub(crate) fn int(value: i32) -> Expr {
+        Expr {
+            kind: ExprKind::Literal(Arc::new(arrow_array::Int32Array::from(vec![value]))),
+            ty: SqlType::Int,
+            nullable: false,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use arrow_array::{Decimal128Array, Int32Array, StringArray};
@@ -416,23 +428,11 @@ mod tests {
         .unwrap()
     }
 
-    fn literal_int(value: i32) -> Expr {
-        Expr {
-            kind: ExprKind::Literal(Arc::new(Int32Array::from(vec![value]))),
-            ty: SqlType::Int,
-            nullable: false,
-        }
-    }
-
     #[test]
     fn evaluates_arithmetic_and_comparisons_with_nulls() {
         let a = Expr::column(0, SqlType::Int, true);
         let sum = Expr {
-            kind: ExprKind::Binary(
-                BinaryOp::Plus,
-                Box::new(a.clone()),
-                Box::new(literal_int(2)),
-            ),
+            kind: ExprKind::Binary(BinaryOp::Plus, Box::new(a.clone()), Box::new(Expr::int(2))),
             ty: SqlType::Int,
             nullable: true,
         };
@@ -440,7 +440,7 @@ mod tests {
         let out = out.as_any().downcast_ref::<Int32Array>().unwrap();
         assert_eq!(out.iter().collect::<Vec<_>>(), [Some(3), None, Some(9)]);
         let greater = Expr {
-            kind: ExprKind::Binary(BinaryOp::Gt, Box::new(a), Box::new(literal_int(2))),
+            kind: ExprKind::Binary(BinaryOp::Gt, Box::new(a), Box::new(Expr::int(2))),
             ty: SqlType::Boolean,
             nullable: true,
         };
@@ -480,34 +480,10 @@ mod tests {
             Expr::column(3, SqlType::IntervalDayTime, false),
         );
         let cases = [
-            (
-                BinaryOp::Minus,
-                SqlType::Int,
-                int(0),
-                literal_int(5),
-                int(1),
-            ),
-            (
-                BinaryOp::Modulo,
-                SqlType::Int,
-                int(0),
-                literal_int(5),
-                int(1),
-            ),
-            (
-                BinaryOp::Lt,
-                SqlType::Boolean,
-                int(0),
-                literal_int(5),
-                int(1),
-            ),
-            (
-                BinaryOp::Divide,
-                SqlType::Int,
-                int(0),
-                literal_int(5),
-                int(1),
-            ),
+            (BinaryOp::Minus, SqlType::Int, int(0), Expr::int(5), int(1)),
+            (BinaryOp::Modulo, SqlType::Int, int(0), Expr::int(5), int(1)),
+            (BinaryOp::Lt, SqlType::Boolean, int(0), Expr::int(5), int(1)),
+            (BinaryOp::Divide, SqlType::Int, int(0), Expr::int(5), int(1)),
             // A timestamp minus an interval: operands of two types.
             (
                 BinaryOp::Minus,

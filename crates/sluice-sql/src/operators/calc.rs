@@ -225,19 +225,22 @@ mod tests {
     use crate::types::SqlType;
     use arrow_array::{ArrayRef, StringArray};
 
+    /// The SQL expression `sql` bound over `input`.
+    fn parsed(sql: &str, input: &Scope) -> Expr {
+        let expr = sqlparser::parser::Parser::new(&crate::dialect::FlinkDialect)
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_expr()
+            .unwrap();
+        bind(&expr, input, &Functions::default()).unwrap()
+    }
+
     #[test]
     fn shared_expressions_give_what_computing_them_twice_gives() {
         let input = Scope {
             columns: vec![ScopeColumn::new("s", SqlType::Varchar(None), true)],
         };
-        let parse = |sql: &str| {
-            let expr = sqlparser::parser::Parser::new(&crate::dialect::FlinkDialect)
-                .try_with_sql(sql)
-                .unwrap()
-                .parse_expr()
-                .unwrap();
-            bind(&expr, &input, &Functions::default()).unwrap()
-        };
+        let parse = |sql: &str| parsed(sql, &input);
         let filter = parse("LOWER(s) <> 'b'");
         let projections = vec![
             parse("CASE WHEN LOWER(s) = 'a' THEN 'first' ELSE LOWER(s) END"),
@@ -276,14 +279,7 @@ mod tests {
                 ScopeColumn::new("url", SqlType::Varchar(None), true),
             ],
         };
-        let parse = |sql: &str| {
-            let expr = sqlparser::parser::Parser::new(&crate::dialect::FlinkDialect)
-                .try_with_sql(sql)
-                .unwrap()
-                .parse_expr()
-                .unwrap();
-            bind(&expr, &input, &Functions::default()).unwrap()
-        };
+        let parse = |sql: &str| parsed(sql, &input);
         let output = Scope {
             columns: vec![
                 ScopeColumn::new("x", SqlType::Varchar(None), true),
