@@ -1,6 +1,7 @@
 //! Evaluating an expression on some rows of a batch: a `CASE` branch on the rows that take
 //! it, and a shared expression computed before only where a filter needed it
-//! ([`ExprKind::Partial`]), completed on the rows a projection reaches.
+//! ([`ExprKind::Partial`](super::ExprKind::Partial)), completed on the rows a projection
+//! reaches.
 
 use std::sync::Arc;
 
