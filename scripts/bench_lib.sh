@@ -65,8 +65,8 @@ rows_of() {
 # sluice_beside_flink QUERY N: runs the caller's `script QUERY ENGINE PARALLELISM` (which prints
 # a script path and writes output to $WORK/out-ENGINE-PARALLELISM) on Sluice ($SLUICE) and Flink
 # (benches/flink/run.sh SqlScript) at parallelism 1 and 2, the median of $RUNS each; fails unless
-# all four outputs hold the same rows (as fingerprinted by the function COMPARE names, rows_of
-# by default); prints the Markdown row: wall times, N per second (per
+# all four outputs (or those COMPARED names, as `sluice-1 flink-2`) hold the same rows (as
+# fingerprinted by the function COMPARE names, rows_of by default); prints the Markdown row: wall times, N per second (per
 # core at p=2), peak RSS, and the speed and memory ratios.
 sluice_beside_flink() {
   local query="$1" n="$2" s1w s1r f1w f1r s2w f2w sums
@@ -74,7 +74,7 @@ sluice_beside_flink() {
   read -r f1w f1r <<<"$(median benches/flink/run.sh SqlScript "$(script "$query" flink 1)")"
   read -r s2w _ <<<"$(median "$SLUICE" sql -f "$(script "$query" sluice 2)")"
   read -r f2w _ <<<"$(median benches/flink/run.sh SqlScript "$(script "$query" flink 2)")"
-  sums="$(for run in sluice-1 flink-1 sluice-2 flink-2; do "${COMPARE:-rows_of}" "$WORK/out-$run"; done | sort -u)"
+  sums="$(for run in ${COMPARED:-sluice-1 flink-1 sluice-2 flink-2}; do "${COMPARE:-rows_of}" "$WORK/out-$run"; done | sort -u)"
   if [ "$(wc -l <<<"$sums")" != 1 ]; then
     echo "$query: the engines' rows differ" >&2
     exit 1
