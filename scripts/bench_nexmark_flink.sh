@@ -33,14 +33,14 @@ tables() {
 
 # bidder_totals DIR: q12's rows as each bidder's count over all its windows, which do not depend
 # on when processing time cut the windows, fingerprinted as rows_of does; fails unless they
-# count all ROWS bids.
+# count all ROWS bids in each of the RUNS runs (whose rows all stay in the directory).
 bidder_totals() {
   mkdir -p "$1"
   local rows
   rows="$(find "$1" -type f ! -name '.*' ! -name '_*' -exec cat {} + |
     awk -F, '{ total[$1] += $2 } END { for (b in total) print b "," total[b] }' | LC_ALL=C sort)"
-  if [ "$(awk -F, '{ n += $2 } END { print n + 0 }' <<<"$rows")" != "$ROWS" ]; then
-    echo "q12: $1 does not count all $ROWS bids" >&2
+  if [ "$(awk -F, '{ n += $2 } END { print n + 0 }' <<<"$rows")" != "$((ROWS * RUNS))" ]; then
+    echo "q12: $1 does not count all $ROWS bids in each of $RUNS runs" >&2
     exit 1
   fi
   sha256sum <<<"$rows" | cut -c1-16
