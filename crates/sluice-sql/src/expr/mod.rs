@@ -325,6 +325,14 @@ pub fn as_boolean(array: &ArrayRef) -> SqlResult<&BooleanArray> {
         .ok_or_else(|| SqlError::new(format!("expected BOOLEAN, found {}", array.data_type())))
 }
 
+/// Where `condition` is true, as bits without NULLs: a NULL condition is not true.
+pub fn true_where(condition: &BooleanArray) -> BooleanArray {
+    match condition.null_count() {
+        0 => condition.clone(),
+        _ => arrow_select::filter::prep_null_mask_filter(condition),
+    }
+}
+
 fn binary(op: BinaryOp, left: &ArrayRef, right: &ArrayRef, ty: &SqlType) -> SqlResult<ArrayRef> {
     use arrow_ord::cmp;
     let boolean = |result: BooleanArray| -> SqlResult<ArrayRef> { Ok(Arc::new(result)) };

@@ -60,15 +60,12 @@ pub(super) fn eval_partial(
     if done.true_count() == done.len() {
         return Ok(Arc::clone(values));
     }
-    let missing: Vec<u32> = (0..batch.num_rows() as u32)
-        .filter(|&row| !done.value(row as usize))
-        .collect();
-    let fresh = expr.eval_rows(batch, &missing)?;
-    merged(values, done, &fresh)
+    let fresh = eval_where(expr, batch, &arrow_arith::boolean::not(done)?)?;
+    Ok(arrow_select::zip::zip(done, values, &fresh)?)
 }
 
-/// `expr` computed only on the rows of `batch` where `needed` is true: its values there,
-/// NULL elsewhere.
+/// `expr` computed only on the rows of `batch` where `needed` (without NULLs) is true: its
+/// values there, NULL elsewhere.
 pub fn eval_where(expr: &Expr, batch: &RecordBatch, needed: &BooleanArray) -> SqlResult<ArrayRef> {
     if needed.true_count() == batch.num_rows() {
         return expr.eval(batch);
@@ -92,25 +89,4 @@ pub fn eval_where(expr: &Expr, batch: &RecordBatch, needed: &BooleanArray) -> Sq
         })
         .collect();
     Ok(arrow_select::take::take(fresh.as_ref(), &indices, None)?)
-}
-
-/// `old` where `keep` is true, and in order the values of `fresh` on the other rows.
-fn merged(old: &ArrayRef, keep: &BooleanArray, fresh: &ArrayRef) -> SqlResult<ArrayRef> {
-    let mut next = 0;
-    let indices: Vec<(usize, usize)> = keep
-        .values()
-        .iter()
-        .enumerate()
-        .map(|(row, keep)| match keep {
-            true => (0, row),
-            false => {
-                next += 1;
-                (1, next - 1)
-            }
-        })
-        .collect();
-    Ok(arrow_select::interleave::interleave(
-        &[old.as_ref(), fresh.as_ref()],
-        &indices,
-    )?)
 }

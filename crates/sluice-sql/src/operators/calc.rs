@@ -11,7 +11,7 @@ use sluice_runtime::task::output::Output;
 use crate::batch::RowBatch;
 use crate::error::SqlResult;
 use crate::expr::bind::Scope;
-use crate::expr::{Expr, as_boolean, rows};
+use crate::expr::{Expr, as_boolean, rows, true_where};
 use crate::operators::shared_exprs::{SharedExprs, shared_exprs};
 
 /// Keeps the rows where `filter` is true and computes `projections` of them.
@@ -95,17 +95,12 @@ impl Calc {
                 *value = Some(expr.eval(batch)?);
             }
         }
+        // The guards' terms read the input and the expressions computed on every row.
+        let unguarded = extended(batch, &values, &[])?;
         let mut computed = Vec::new();
         for (at, guard) in shared.guards.iter().enumerate() {
             let Some(guard) = guard else { continue };
-            // The term reads the input and the expressions computed on every row.
-            let decides = guard.term.eval(&extended(batch, &values, &[])?)?;
-            let decides = as_boolean(&decides)?;
-            // Where it is true (not NULL), as bits.
-            let true_here = match decides.null_count() {
-                0 => decides.clone(),
-                _ => arrow_select::filter::prep_null_mask_filter(decides),
-            };
+            let true_here = true_where(as_boolean(&guard.term.eval(&unguarded)?)?);
             let needed = match guard.decides_when_true {
                 true => arrow_arith::boolean::not(&true_here)?,
                 false => true_here,

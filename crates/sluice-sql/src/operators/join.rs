@@ -34,7 +34,7 @@ use super::window_agg::ROWS_PER_PART;
 use super::window_join::{WindowRows, joined_window, millis};
 use super::window_kind::{fires_at, window_fired};
 use crate::batch::RowBatch;
-use crate::expr::{Expr, as_boolean};
+use crate::expr::{Expr, as_boolean, true_where};
 use crate::key::{KeyValue, RowValues, columns_of, key_column, row_key};
 use crate::types::SqlType;
 
@@ -477,12 +477,7 @@ pub(super) fn residual_mask(residual: &Expr, columns: &[ArrayRef]) -> UserResult
             .map(|(i, c)| (format!("c{i}"), Arc::clone(c))),
     )?;
     let passed = residual.eval(&rows)?;
-    let passed = as_boolean(&passed)?;
-    Ok(if passed.null_count() == 0 {
-        passed.clone()
-    } else {
-        arrow_select::filter::prep_null_mask_filter(passed)
-    })
+    Ok(true_where(as_boolean(&passed)?))
 }
 
 /// The rows a batch joined: for each, the arriving row (its index in the batch), the kept row
